@@ -1,0 +1,10 @@
+/** Redis-backed suites share one server; each file uses its own key prefix. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  globalSetup: '<rootDir>/test/utils/global-setup.ts',
+  globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
+  testTimeout: 60_000,
+};
