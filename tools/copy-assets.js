@@ -1,8 +1,8 @@
-// Copies the Lua scripts next to the compiled code: lib/scripts -> dist/scripts.
+// Copies what tsc does not emit next to the compiled code: the Lua scripts and the heartbeat
+// thread (plain JavaScript, loaded by path).
 const { cpSync } = require('node:fs');
 const { join } = require('node:path');
 const root = join(__dirname, '..');
-cpSync(join(root, 'lib', 'scripts'), join(root, 'dist', 'scripts'), {
-  recursive: true,
-  filter: (src) => !/\.(ts|js)$/.test(src),
-});
+const copy = (from) => cpSync(join(root, 'lib', from), join(root, 'dist', from), { recursive: true });
+copy('scripts');
+copy('consumer/heartbeat-thread.js');

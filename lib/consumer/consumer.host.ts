@@ -1,0 +1,130 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { LeaseLostError } from '../errors';
+import { QueueKeys } from '../redis/keys';
+import { RedisConnections } from '../redis/redis-connections';
+import type { StreamQueueConfig } from '../stream-queue.config';
+import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { StreamQueueEvents } from '../stream-queue.events';
+import { TaskRegistry } from '../task.registry';
+import { createConsumerName } from './consumer-name';
+import { InFlight } from './in-flight';
+import { LeaseKeeper } from './lease-keeper';
+import { QueueConsumer } from './queue-consumer';
+import { Slots } from './slots';
+
+/**
+ * @internal Starts consumption in onApplicationBootstrap (after every module's onModuleInit, so
+ * handlers' dependencies are ready) and drains it in onModuleDestroy, the first teardown hook:
+ * handlers finish while their dependencies and the Redis connections (closed in
+ * onApplicationShutdown) are still alive.
+ */
+@Injectable()
+export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
+  readonly consumerName = createConsumerName();
+  private readonly logger = new Logger('StreamQueue');
+  private readonly consumers = new Map<string, QueueConsumer>();
+  private leaseKeeper?: LeaseKeeper;
+  private control?: Redis;
+  private stopping?: Promise<void>;
+
+  constructor(
+    @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
+    private readonly connections: RedisConnections,
+    private readonly registry: TaskRegistry,
+    private readonly events: StreamQueueEvents,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const queues = this.registry.queues();
+    if (!this.config.worker || queues.length === 0) return;
+    const keysByQueue = new Map(queues.map((q) => [q, new QueueKeys(this.config.prefix, q)]));
+    this.leaseKeeper = new LeaseKeeper({
+      redisOptions: this.connections.transferableOptions(),
+      keys: [...keysByQueue.values()].map((k) => k.alive(this.consumerName)),
+      leaseMs: this.config.leaseMs,
+      intervalMs: this.config.heartbeatIntervalMs,
+      maxStallMs: this.config.maxStallMs,
+      logger: this.logger,
+      onLapse: () => this.onLeaseLapse(),
+    });
+    await this.leaseKeeper.start();
+    await this.listenForControl([...keysByQueue.values()]);
+    for (const [queue, keys] of keysByQueue) {
+      const consumer = new QueueConsumer(
+        {
+          queue,
+          keys,
+          group: CONSUMER_GROUP,
+          consumer: this.consumerName,
+          redis: this.connections.commands,
+          config: this.config,
+          events: this.events,
+          logger: this.logger,
+          inFlight: new InFlight(),
+          slots: new Slots(this.config.concurrency),
+        },
+        this.connections.dedicated(`reads of ${queue}`),
+        this.registry,
+      );
+      await consumer.start();
+      this.consumers.set(queue, consumer);
+    }
+    this.logger.log(`Consuming ${queues.map((q) => `"${q}"`).join(', ')} as ${this.consumerName} (concurrency ${this.config.concurrency}).`);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
+  private async stop(): Promise<void> {
+    let allDrained = true;
+    await Promise.all(
+      [...this.consumers.values()].map(async (consumer) => {
+        try {
+          allDrained = (await consumer.stop()).drained && allDrained;
+        } catch (error) {
+          allDrained = false;
+          this.logger.error(`Stopping a consumer failed: ${(error as Error).message}`);
+        }
+      }),
+    );
+    try {
+      // Deleting the liveness keys hands anything still pending to other workers at once.
+      await this.leaseKeeper?.stop(true);
+    } catch (error) {
+      this.logger.error(`Stopping the heartbeat failed: ${(error as Error).message}`);
+    }
+    try {
+      await this.control?.unsubscribe();
+    } catch {
+      // closing anyway
+    }
+    if (!allDrained) this.logger.warn('Shutdown deadline passed with runs in flight; other workers reclaim them.');
+  }
+
+  private onLeaseLapse(): void {
+    const reason = new LeaseLostError(`Worker ${this.consumerName} missed its heartbeat for longer than the lease; its runs may have been taken over.`);
+    for (const [queue, consumer] of this.consumers) {
+      for (const d of consumer.abortAll(reason)) {
+        this.events.emit({ type: 'lease-lost', queue, taskId: d.message.id, name: d.message.name, key: d.message.key });
+      }
+    }
+    this.logger.warn(reason.message);
+  }
+
+  /** replace() and cancel() publish the key whose running run must stop. */
+  private async listenForControl(keys: QueueKeys[]): Promise<void> {
+    const byChannel = new Map(keys.map((k) => [k.controlChannel, k.queue]));
+    this.control = this.connections.dedicated('control');
+    this.control.on('message', (channel: string, message: string) => {
+      const queue = byChannel.get(channel);
+      const separator = message.indexOf(':');
+      const why = message.slice(0, separator);
+      if (!queue || (why !== 'superseded' && why !== 'cancelled')) return;
+      this.consumers.get(queue)?.abortKey(message.slice(separator + 1), why);
+    });
+    await this.control.subscribe(...byChannel.keys());
+  }
+}

@@ -1,0 +1,41 @@
+import type { TaskMessage } from '../task/task-message';
+
+/** @internal A delivery this process holds, from the read until Redis settled it. */
+export interface Delivery {
+  readonly message: TaskMessage;
+  readonly controller: AbortController;
+}
+
+/**
+ * @internal Deliveries held by one queue's consumer, by stream entry id. The sweep consults it
+ * so that only pending messages this process does not know about are recovered (a read whose
+ * reply was lost with its connection), and aborts go through it.
+ */
+export class InFlight {
+  private readonly deliveries = new Map<string, Delivery>();
+
+  add(message: TaskMessage): Delivery {
+    const delivery = { message, controller: new AbortController() };
+    this.deliveries.set(message.entryId, delivery);
+    return delivery;
+  }
+
+  has(entryId: string): boolean {
+    return this.deliveries.has(entryId);
+  }
+
+  delete(entryId: string): void {
+    this.deliveries.delete(entryId);
+  }
+
+  get size(): number {
+    return this.deliveries.size;
+  }
+
+  /** Aborts every delivery that matches, with `reason` as the signal's reason. */
+  abort(reason: Error, match: (d: Delivery) => boolean = () => true): Delivery[] {
+    const hit = [...this.deliveries.values()].filter((d) => match(d) && !d.controller.signal.aborted);
+    hit.forEach((d) => d.controller.abort(reason));
+    return hit;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Logger } from '@nestjs/common';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { RedisOptions } from 'ioredis';
+
+/** @internal What the lease keeper needs; every queue's liveness key is renewed in one beat. */
+export interface LeaseKeeperOptions {
+  readonly redisOptions: RedisOptions;
+  readonly keys: string[];
+  readonly leaseMs: number;
+  readonly intervalMs: number;
+  readonly maxStallMs: number;
+  readonly logger: Logger;
+  /** Called when this worker's liveness lapsed: its runs may have been taken over. */
+  readonly onLapse: (key: string) => void;
+}
+
+/** How often the main loop stamps its progress for the heartbeat thread's watchdog. */
+const PROGRESS_STAMP_MS = 100;
+
+/**
+ * @internal A lease is ownership (the group's pending list) plus liveness (this key, renewed
+ * here): one beat per worker, whatever the number of tasks in flight. The beat runs in a
+ * worker thread so a CPU-bound handler cannot starve it, and a watchdog stops it once the main
+ * loop has made no progress for `maxStallMs`, so a stalled worker does give its tasks up.
+ */
+export class LeaseKeeper {
+  private worker?: Worker;
+  private stampTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: LeaseKeeperOptions) {}
+
+  /** Resolves after the first beat, so the keys exist before the first read. */
+  start(): Promise<void> {
+    const progress = new SharedArrayBuffer(8);
+    const stamps = new BigInt64Array(progress);
+    const stamp = () => Atomics.store(stamps, 0, BigInt(Date.now()));
+    stamp();
+    this.stampTimer = setInterval(stamp, PROGRESS_STAMP_MS);
+    this.stampTimer.unref();
+    const { redisOptions, keys, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
+    const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
+      workerData: { ioredisPath: require.resolve('ioredis'), redisOptions, keys, leaseMs, intervalMs, maxStallMs, progress },
+    });
+    worker.unref();
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.on('message', (message: { type: string; key?: string; sinceProgress?: number }) => {
+        if (message.type === 'ready') resolve();
+        else if (message.type === 'lapsed') onLapse(message.key!);
+        else if (message.type === 'stalled') {
+          logger.warn(`Event loop blocked for ${message.sinceProgress} ms (maxStallMs ${maxStallMs}): heartbeats stopped, this worker's runs may be taken over.`);
+        }
+      });
+      worker.on('error', (error) => logger.error(`Heartbeat thread failed: ${error.message}`));
+    });
+  }
+
+  /** Stops beating; `release` deletes the liveness keys so other workers reclaim at once. */
+  async stop(release: boolean): Promise<void> {
+    clearInterval(this.stampTimer);
+    const worker = this.worker;
+    this.worker = undefined;
+    if (!worker) return;
+    const stopped = new Promise<void>((resolve) => {
+      worker.on('message', (m: { type: string }) => m.type === 'stopped' && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.postMessage({ type: 'stop', release });
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await worker.terminate();
+  }
+}

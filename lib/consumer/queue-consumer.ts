@@ -1,0 +1,111 @@
+import { Subject, type Subscription } from 'rxjs';
+import type { Redis } from 'ioredis';
+import { StreamQueueError } from '../errors';
+import type { TaskRegistry } from '../task.registry';
+import type { Delivery } from './in-flight';
+import { Intake } from './intake';
+import type { Outcome } from './outcome';
+import type { QueueContext } from './queue-context';
+import { createQueuePipeline } from './queue-pipeline';
+import { Settler } from './settler';
+import { ShutdownAbortError } from './shutdown-abort.error';
+import { StreamReader } from './stream-reader';
+import { Sweeper } from './sweeper';
+import { TaskRunner } from './task-runner';
+
+/**
+ * @internal Consumes one queue: builds its pipeline, subscribes it, and stops it by closing the
+ * sources first, so in-flight runs finish and settle before the connections go.
+ */
+export class QueueConsumer {
+  private readonly stop$ = new Subject<void>();
+  private stopping = false;
+  private subscription?: Subscription;
+  private drained!: Promise<void>;
+  private readonly reader: StreamReader;
+
+  constructor(
+    private readonly ctx: QueueContext,
+    blocking: Redis,
+    private readonly registry: TaskRegistry,
+  ) {
+    this.reader = new StreamReader(ctx, blocking);
+  }
+
+  async start(): Promise<void> {
+    await this.reader.ensureGroup();
+    const intake = new Intake(this.ctx);
+    const sweeper = new Sweeper(this.ctx);
+    const runner = new TaskRunner(this.registry, this.ctx.queue, this.ctx.consumer);
+    const settler = new Settler(this.ctx);
+    const pipeline = createQueuePipeline({
+      read: async () => (this.stopping ? [] : intake.admit(await this.reader.read())),
+      sweep: async () => intake.admit(await sweeper.sweep()),
+      run: (delivery) => runner.run(delivery),
+      settle: (outcomes) => settler.settle(outcomes),
+      onError: (source, error, attempt) => {
+        if (attempt <= 1 || attempt % 10 === 0) {
+          this.ctx.logger.warn(`Queue "${this.ctx.queue}" ${source} failed (${(error as Error).message}); retrying.`);
+        }
+      },
+      stop$: this.stop$,
+      isStopping: () => this.stopping,
+      concurrency: this.ctx.config.concurrency,
+      sweepIntervalMs: this.ctx.config.sweepIntervalMs,
+      ackBatchMs: this.ctx.config.ackBatchMs,
+    });
+    this.drained = new Promise<void>((resolve) => {
+      this.subscription = pipeline.subscribe({
+        next: (outcome: Outcome) => this.release(outcome.delivery),
+        error: (error: Error) => {
+          this.ctx.logger.error(`Queue "${this.ctx.queue}" stopped on an unexpected error: ${error.message}`);
+          resolve();
+        },
+        complete: () => resolve(),
+      });
+    });
+  }
+
+  /** Aborts the runs of `key` (superseded or cancelled elsewhere); their settle writes nothing. */
+  abortKey(key: string, why: 'superseded' | 'cancelled'): void {
+    const reason = new StreamQueueError(why.toUpperCase(), `The run of key "${key}" was ${why}.`);
+    this.ctx.inFlight.abort(reason, (d) => d.message.key === key);
+  }
+
+  /** Aborts every run: this worker's liveness lapsed, so another may have taken them over. */
+  abortAll(reason: Error): Delivery[] {
+    return this.ctx.inFlight.abort(reason);
+  }
+
+  /** Stops reading, waits for in-flight runs up to the deadline, then abandons the rest. */
+  async stop(): Promise<{ drained: boolean }> {
+    if (!this.subscription) return { drained: true };
+    this.stopping = true;
+    this.stop$.next();
+    this.ctx.slots.close();
+    const { shutdownTimeoutMs } = this.ctx.config;
+    const drainedInTime = await within(this.drained, shutdownTimeoutMs);
+    if (!drainedInTime) {
+      const abandoned = this.abortAll(new ShutdownAbortError(shutdownTimeoutMs));
+      this.ctx.logger.warn(`Queue "${this.ctx.queue}": ${abandoned.length} run(s) outlived the shutdown deadline; their signals were aborted and they are left to be reclaimed.`);
+      await within(this.drained, 1_000);
+    }
+    this.subscription.unsubscribe();
+    return { drained: drainedInTime && this.ctx.inFlight.size === 0 };
+  }
+
+  private release(delivery: Delivery): void {
+    this.ctx.inFlight.delete(delivery.message.entryId);
+    this.ctx.slots.release();
+  }
+}
+
+function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

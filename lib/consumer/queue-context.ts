@@ -1,0 +1,22 @@
+import type { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../redis/keys';
+import type { StreamQueueConfig } from '../stream-queue.config';
+import type { StreamQueueEvents } from '../stream-queue.events';
+import type { InFlight } from './in-flight';
+import type { Slots } from './slots';
+
+/** @internal What the parts of one queue's consumer share. */
+export interface QueueContext {
+  readonly queue: string;
+  readonly keys: QueueKeys;
+  readonly group: string;
+  /** This process's consumer name in the group; its liveness key is keys.alive(consumer). */
+  readonly consumer: string;
+  readonly redis: Redis;
+  readonly config: StreamQueueConfig;
+  readonly events: StreamQueueEvents;
+  readonly logger: Logger;
+  readonly inFlight: InFlight;
+  readonly slots: Slots;
+}

@@ -1,0 +1,49 @@
+import { EMPTY, Observable, catchError, defer, exhaustMap, from, merge, mergeMap, of, repeat, retry, takeUntil, timer } from 'rxjs';
+import type { Delivery } from './in-flight';
+import type { Outcome } from './outcome';
+import { settleInBatches } from './settle-in-batches';
+
+/** @internal The moving parts one queue's pipeline is built from. */
+export interface PipelineParts {
+  /** One blocking read, admitted: resolves with deliveries (possibly none). */
+  read(): Promise<Delivery[]>;
+  /** One sweep: promotes due tasks and resolves with reclaimed or recovered deliveries. */
+  sweep(): Promise<Delivery[]>;
+  run(delivery: Delivery): Promise<Outcome>;
+  /** Settles a batch; returns what could not be settled, to be retried. */
+  settle(outcomes: Outcome[]): Promise<Outcome[]>;
+  /** Called for infrastructure errors (connection lost), which are retried. */
+  onError(source: string, error: unknown, attempt: number): void;
+  readonly stop$: Observable<unknown>;
+  readonly isStopping: () => boolean;
+  readonly concurrency: number;
+  readonly sweepIntervalMs: number;
+  readonly ackBatchMs: number;
+}
+
+const MAX_BATCH = 256;
+const retryBackoff = (attempt: number) => Math.min(100 * 2 ** attempt, 5_000);
+
+/**
+ * @internal One queue's consumption as an Observable of settled outcomes. Reads and sweeps feed
+ * a `mergeMap` capped at the concurrency; each run is isolated (it cannot error the stream);
+ * outcomes are settled in batches. Stopping gates the sources (the read loop does not repeat,
+ * the sweep timer ends), so the stream completes only after in-flight runs finish and settle.
+ */
+export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
+  const read$ = defer(() => parts.read()).pipe(
+    retry({ resetOnSuccess: true, delay: (error, n) => (parts.onError('read', error, n), parts.isStopping() ? EMPTY : timer(retryBackoff(n))) }),
+    repeat({ delay: () => (parts.isStopping() ? EMPTY : of(0)) }),
+  );
+  const sweep$ = timer(0, parts.sweepIntervalMs).pipe(
+    takeUntil(parts.stop$),
+    exhaustMap((_tick, n) =>
+      defer(() => parts.sweep()).pipe(catchError((error) => (parts.onError('sweep', error, n), of([] as Delivery[])))),
+    ),
+  );
+  return merge(read$, sweep$).pipe(
+    mergeMap((deliveries) => from(deliveries)),
+    mergeMap((delivery) => defer(() => parts.run(delivery)), parts.concurrency),
+    settleInBatches((batch) => parts.settle(batch), parts.ackBatchMs, MAX_BATCH, 500),
+  );
+}

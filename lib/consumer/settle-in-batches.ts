@@ -1,0 +1,70 @@
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+
+/**
+ * @internal Settles items in batches: the first item waits at most `windowMs` for company; while
+ * a batch is in flight, new items gather and go together right after it, so batches grow with
+ * load and the round trips per item fall. Items the settle function hands back (connection
+ * trouble) are retried after `retryDelayMs`. Emits each item once it is settled; completes
+ * after the source completes and everything is settled.
+ */
+export function settleInBatches<T>(
+  settle: (batch: T[]) => Promise<T[]>,
+  windowMs: number,
+  maxBatch: number,
+  retryDelayMs: number,
+): MonoTypeOperatorFunction<T> {
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      let buffer: T[] = [];
+      let busy = false;
+      let done = false;
+      let closed = false;
+      let timer: NodeJS.Timeout | undefined;
+
+      const finishIfIdle = () => {
+        if (done && !busy && buffer.length === 0) subscriber.complete();
+      };
+      const flush = async () => {
+        clearTimeout(timer);
+        timer = undefined;
+        if (busy || buffer.length === 0) return finishIfIdle();
+        busy = true;
+        const batch = buffer.slice(0, maxBatch);
+        buffer = buffer.slice(batch.length);
+        let left: T[];
+        try {
+          left = await settle(batch);
+        } catch {
+          left = batch;
+        }
+        const unsettled = new Set(left);
+        for (const item of batch) if (!unsettled.has(item)) subscriber.next(item);
+        if (left.length > 0) {
+          buffer = [...left, ...buffer];
+          await new Promise((r) => setTimeout(r, retryDelayMs));
+        }
+        busy = false;
+        if (closed) return;
+        if (buffer.length > 0) void flush();
+        else finishIfIdle();
+      };
+      const subscription = source.subscribe({
+        next: (item) => {
+          buffer.push(item);
+          if (busy) return;
+          if (buffer.length >= maxBatch || windowMs === 0) void flush();
+          else timer ??= setTimeout(flush, windowMs);
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => {
+          done = true;
+          if (!busy) void flush();
+        },
+      });
+      return () => {
+        closed = true;
+        clearTimeout(timer);
+        subscription.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,118 @@
+import { runScript } from '../redis/scripts';
+import { backoffDelay } from '../task/backoff';
+import { encodeFailure } from '../task/task-outcome';
+import type { Outcome } from './outcome';
+import type { QueueContext } from './queue-context';
+
+type Failed = Extract<Outcome, { kind: 'failed' }>;
+type Completed = Extract<Outcome, { kind: 'completed' }>;
+
+const COMPLETED = 1;
+const SUPERSEDED = 0;
+const REFUSED = -1;
+const RETRY = 1;
+const DEAD = 2;
+
+/**
+ * @internal Settles outcomes in Redis: all completions of a batch in one `complete` script
+ * call, each failure in its own `fail` call, in one pipeline (one round trip). Every script
+ * re-checks ownership and generation, so this class only reports what Redis decided.
+ */
+export class Settler {
+  constructor(private readonly ctx: QueueContext) {}
+
+  /** Returns the outcomes that could not be settled (connection trouble), to be retried. */
+  async settle(outcomes: Outcome[]): Promise<Outcome[]> {
+    const completed = outcomes.filter((o): o is Completed => o.kind === 'completed');
+    const failed = outcomes.filter((o): o is Failed => o.kind === 'failed');
+    if (completed.length === 0 && failed.length === 0) return [];
+    const pipeline = this.ctx.redis.pipeline();
+    if (completed.length > 0) runScript(pipeline, 'complete', ...this.completeCall(completed));
+    for (const outcome of failed) runScript(pipeline, 'fail', ...this.failCall(outcome));
+    const replies = (await pipeline.exec()) ?? [];
+    const unsettled: Outcome[] = [];
+    let i = 0;
+    if (completed.length > 0) {
+      const [error, codes] = replies[i++] ?? [new Error('no reply')];
+      if (error) unsettled.push(...completed);
+      else completed.forEach((o, j) => this.reportCompleted(o, (codes as number[])[j]));
+    }
+    for (const outcome of failed) {
+      const [error, code] = replies[i++] ?? [new Error('no reply')];
+      if (error) unsettled.push(outcome);
+      else this.reportFailed(outcome, code as number);
+    }
+    if (unsettled.length > 0) {
+      const cause = replies.find(([e]) => e)?.[0];
+      this.ctx.logger.warn(`Could not settle ${unsettled.length} run(s) on queue "${this.ctx.queue}" (${cause?.message}); retrying.`);
+    }
+    return unsettled;
+  }
+
+  private completeCall(batch: Completed[]): [string[], (string | number)[]] {
+    const { keys, group, consumer, config } = this.ctx;
+    const redisKeys = [keys.stream];
+    const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs];
+    for (const { delivery, result, resultTtlMs } of batch) {
+      const m = delivery.message;
+      redisKeys.push(keys.result(m.id));
+      if (m.generation > 0 && m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+      args.push(m.entryId, m.id, m.key === undefined ? 0 : m.generation, resultTtlMs, result);
+    }
+    return [redisKeys, args];
+  }
+
+  private failCall({ delivery, error, definition, deadReason }: Failed): [string[], (string | number)[]] {
+    const { keys, group, consumer, config } = this.ctx;
+    const m = delivery.message;
+    const options = definition?.options;
+    const retry = deadReason === undefined && options !== undefined && m.attempt < options.maxAttempts;
+    const reason = deadReason ?? `failed ${m.attempt} time(s); last error: ${error.name}: ${error.message}`;
+    const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.result(m.id)];
+    if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+    const fields = ['id', m.id, 'n', m.name, 'p', m.payload, 'a', String(retry ? m.attempt + 1 : m.attempt)];
+    if (m.key !== undefined) fields.push('k', m.key, 'g', String(m.generation));
+    return [
+      redisKeys,
+      [
+        group,
+        consumer,
+        keys.doneChannel,
+        config.resultTtlMs,
+        m.entryId,
+        retry ? backoffDelay(options.backoff, m.attempt) : -1,
+        options?.resultTtlMs ?? config.resultTtlMs,
+        encodeFailure(error),
+        reason,
+        config.deadLetterMaxLen,
+        ...fields,
+      ],
+    ];
+  }
+
+  private reportCompleted({ delivery }: Completed, code: number): void {
+    const m = delivery.message;
+    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
+    if (code === COMPLETED) this.ctx.events.emit({ type: 'completed', ...base });
+    else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
+    else this.refused(m.id, m.name, code, base);
+  }
+
+  private reportFailed({ delivery, error }: Failed, code: number): void {
+    const m = delivery.message;
+    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
+    if (code === RETRY || code === DEAD) {
+      this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
+      this.ctx.events.emit({ type: code === RETRY ? 'retry-scheduled' : 'dead-lettered', ...base, detail: error.message });
+      if (code === DEAD) this.ctx.logger.warn(`Task "${m.name}" (${m.id}) dead-lettered: ${error.name}: ${error.message}`);
+    } else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
+    else this.refused(m.id, m.name, code, base);
+  }
+
+  /** -1: another worker owns the run now (it was reclaimed); -2: already settled (a resent call). */
+  private refused(id: string, name: string, code: number, base: { queue: string; taskId: string; name: string; key?: string }): void {
+    if (code !== REFUSED) return;
+    this.ctx.logger.warn(`Settling task "${name}" (${id}) was refused: another worker took the run over; nothing was written.`);
+    this.ctx.events.emit({ type: 'completion-refused', ...base });
+  }
+}

@@ -1,0 +1,8 @@
+import { StreamQueueError } from '../errors';
+
+/** @internal Reason of `ctx.signal` at the shutdown deadline; the run is left to be reclaimed. */
+export class ShutdownAbortError extends StreamQueueError {
+  constructor(deadlineMs: number) {
+    super('SHUTDOWN', `The application is shutting down and the run outlived the ${deadlineMs} ms grace period.`);
+  }
+}

@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import type { RawEntry } from './intake';
+import type { QueueContext } from './queue-context';
+
+/**
+ * @internal Blocking reads of new messages on a connection of their own. A read asks for no
+ * more messages than there are free slots (backpressure as pull, not as a buffer), and
+ * reserves those slots first; whatever the read did not fill is given back.
+ */
+export class StreamReader {
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly blocking: Redis,
+  ) {}
+
+  /** Creates the consumer group at the stream's start (tasks enqueued before any worker count). */
+  async ensureGroup(): Promise<void> {
+    try {
+      await this.ctx.redis.xgroup('CREATE', this.ctx.keys.stream, this.ctx.group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+    }
+  }
+
+  async read(): Promise<RawEntry[]> {
+    const { slots, keys, group, consumer, config } = this.ctx;
+    await slots.whenFree();
+    const count = slots.reserve();
+    if (count === 0) return [];
+    let entries: RawEntry[] = [];
+    try {
+      const reply = (await this.blocking.xreadgroup(
+        'GROUP', group, consumer, 'COUNT', count, 'BLOCK', config.blockMs, 'STREAMS', keys.stream, '>',
+      )) as [string, RawEntry[]][] | null;
+      entries = reply?.[0]?.[1] ?? [];
+    } catch (error) {
+      slots.release(count);
+      // The group vanishes with the stream (a Redis restarted without persistence, FLUSHALL).
+      if (String((error as Error).message).includes('NOGROUP')) await this.ensureGroup();
+      throw error;
+    }
+    slots.release(count - entries.length);
+    return entries;
+  }
+}

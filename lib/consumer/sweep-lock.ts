@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { runScript } from '../redis/scripts';
+
+/**
+ * @internal The reclaim sweep's lock: taken in one atomic step (`SET key token NX PX ttl`, a
+ * fresh token per attempt) and released only by its holder (compare-and-delete script). A
+ * crashed holder's lock expires after `ttlMs`. It only saves work: each reclaim is itself
+ * atomic and checks the owner it replaces, so correctness never rests on this lock.
+ */
+export class SweepLock {
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** Returns the token on success, undefined when another sweeper holds the lock. */
+  async acquire(): Promise<string | undefined> {
+    const token = randomUUID();
+    const ok = await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX');
+    return ok === 'OK' ? token : undefined;
+  }
+
+  /** True when released; false when the lock had expired and is no longer the caller's. */
+  async release(token: string): Promise<boolean> {
+    return (await runScript<number>(this.redis, 'sweep-lock-release', [this.key], [token])) === 1;
+  }
+}

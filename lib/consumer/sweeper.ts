@@ -1,0 +1,115 @@
+import { runScript } from '../redis/scripts';
+import type { RawEntry } from './intake';
+import type { QueueContext } from './queue-context';
+import { SweepLock } from './sweep-lock';
+
+/** XPENDING's extended form: [entry id, owner, idle ms, deliveries]. */
+type PendingRow = [string, string, number, number];
+
+const PROMOTE_BATCH = 1_000;
+const PENDING_PAGE = 200;
+
+/**
+ * @internal The periodic sweep of one queue, run by every worker:
+ * - promote: due delayed tasks move into the stream (atomic, safe from every worker at once);
+ * - recover: this consumer's own pending entries it does not hold in memory (a read whose reply
+ *   was lost with its connection) are taken back;
+ * - reclaim (under the sweep lock): entries of dead owners are claimed or dead-lettered as
+ *   poison, and dead consumers holding nothing are removed from the group.
+ * Returns the entries it took, each with a reserved slot.
+ */
+export class Sweeper {
+  private readonly lock: SweepLock;
+  private cursor = '-';
+
+  constructor(private readonly ctx: QueueContext) {
+    this.lock = new SweepLock(ctx.redis, ctx.keys.sweepLock, ctx.config.leaseMs);
+  }
+
+  async sweep(): Promise<RawEntry[]> {
+    await this.promote();
+    const recovered = await this.recover();
+    const token = await this.lock.acquire();
+    if (!token) return recovered;
+    try {
+      const reclaimed = await this.reclaim();
+      await this.dropDeadConsumers();
+      return [...recovered, ...reclaimed];
+    } finally {
+      await this.lock.release(token).catch(() => undefined);
+    }
+  }
+
+  async promote(): Promise<number> {
+    const { keys, config } = this.ctx;
+    return runScript<number>(this.ctx.redis, 'promote', [keys.delayed, keys.stream, keys.deadLetter], [
+      PROMOTE_BATCH,
+      keys.keyStatePrefix,
+      config.deadLetterMaxLen,
+    ]);
+  }
+
+  private async recover(): Promise<RawEntry[]> {
+    const { redis, keys, group, consumer, inFlight, slots, config } = this.ctx;
+    // Only entries idle well past any read in transit; the ones held in memory are skipped.
+    const idle = Math.max(5_000, config.blockMs * 5);
+    const rows = (await redis.xpending(keys.stream, group, 'IDLE', idle, '-', '+', PENDING_PAGE, consumer)) as PendingRow[];
+    const lost = rows.map(([id]) => id).filter((id) => !inFlight.has(id));
+    const n = slots.reserve(lost.length);
+    if (n === 0) return [];
+    const entries = (await redis.xclaim(keys.stream, group, consumer, 0, ...lost.slice(0, n))) as RawEntry[];
+    slots.release(n - entries.length);
+    return entries;
+  }
+
+  private async reclaim(): Promise<RawEntry[]> {
+    const { redis, keys, group, consumer, slots, config, events, queue, logger } = this.ctx;
+    const start = this.cursor === '-' ? '-' : `(${this.cursor}`;
+    const rows = (await redis.xpending(keys.stream, group, start, '+', PENDING_PAGE)) as PendingRow[];
+    this.cursor = rows.length < PENDING_PAGE ? '-' : rows[rows.length - 1][0];
+    const foreign = rows.filter(([, owner]) => owner !== consumer);
+    if (foreign.length === 0) return [];
+    const owners = [...new Set(foreign.map(([, owner]) => owner))];
+    const alive = await Promise.all(owners.map((o) => redis.exists(keys.alive(o))));
+    const dead = new Set(owners.filter((_, i) => alive[i] === 0));
+    // Poison is dead-lettered whatever the free slots; a claim needs a slot.
+    const poison = foreign.filter(([, owner, , deliveries]) => dead.has(owner) && deliveries >= config.maxDeliveries);
+    const claimable = foreign.filter(([, owner, , deliveries]) => dead.has(owner) && deliveries < config.maxDeliveries);
+    const n = slots.reserve(claimable.length);
+    const candidates = [...poison, ...claimable.slice(0, n)];
+    if (candidates.length === 0) return [];
+    const [claimed, deadLettered, dropped] = await runScript<[RawEntry[], number, number]>(
+      redis,
+      'reclaim',
+      [keys.stream, keys.deadLetter, ...candidates.map(([, owner]) => keys.alive(owner))],
+      [group, consumer, config.maxDeliveries, config.deadLetterMaxLen, ...candidates.flatMap(([id, owner]) => [id, owner])],
+    ).catch((error: unknown) => {
+      slots.release(n);
+      throw error;
+    });
+    slots.release(n - claimed.length);
+    for (const [id] of claimed) events.emit({ type: 'reclaimed', queue, detail: id });
+    for (let i = 0; i < deadLettered; i++) events.emit({ type: 'dead-lettered', queue, detail: 'delivery limit' });
+    if (claimed.length + deadLettered + dropped > 0) {
+      logger.log(`Queue "${queue}": reclaimed ${claimed.length}, dead-lettered ${deadLettered} poison, dropped ${dropped} deleted entries from dead workers.`);
+    }
+    return claimed;
+  }
+
+  private async dropDeadConsumers(): Promise<void> {
+    const { redis, keys, group, consumer, config } = this.ctx;
+    const rows = (await redis.xinfo('CONSUMERS', keys.stream, group)) as unknown[][];
+    for (const row of rows) {
+      const info = toRecord(row);
+      const name = String(info.name);
+      if (name === consumer || Number(info.pending) > 0 || Number(info.idle) < config.leaseMs) continue;
+      await runScript(redis, 'drop-consumer', [keys.stream, keys.alive(name)], [group, name]);
+    }
+  }
+}
+
+function toRecord(row: unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
+  return record;
+}

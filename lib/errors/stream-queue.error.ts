@@ -1,0 +1,13 @@
+/**
+ * Base of every error this package throws; `code` is stable and safe to switch on.
+ * @publicApi
+ */
+export class StreamQueueError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

@@ -1,0 +1,7 @@
+export * from './errors';
+export * from './interfaces';
+export { QueueClient } from './queue-client';
+export { StreamQueueModule } from './stream-queue.module';
+export { StreamQueueEvents, type StreamQueueCounter, type StreamQueueEvent, type StreamQueueEventType } from './stream-queue.events';
+export { Task } from './task.decorator';
+export { TaskHandle } from './task-handle';

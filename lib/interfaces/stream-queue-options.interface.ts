@@ -1,0 +1,38 @@
+import type { ConnectionOptions } from './connection-options.interface';
+
+/**
+ * Options of `StreamQueueModule.forRoot()` / `forRootAsync()`. Every field but `connection`
+ * has a default; invalid values fail bootstrap with the option's name.
+ * @publicApi
+ */
+export interface StreamQueueModuleOptions {
+  connection: ConnectionOptions;
+  /** Namespace of every key, so several applications can share one Redis. Default `sq`. */
+  prefix?: string;
+  /** Handlers running at once, per queue, in this process. Default 10. */
+  concurrency?: number;
+  /** false: a producer-only process that never consumes. Default true. */
+  worker?: boolean;
+  /** A worker is presumed dead this long after its last heartbeat. Default 30 000. */
+  leaseMs?: number;
+  /** Heartbeat period; must be under a third of `leaseMs`. Default `leaseMs / 6`. */
+  heartbeatIntervalMs?: number;
+  /** Period of the reclaim and promote sweeps. Default 2 000. */
+  sweepIntervalMs?: number;
+  /** A main event loop blocked longer than this gives up its tasks. Default 60 000. */
+  maxStallMs?: number;
+  /** Deliveries of one message before it is dead-lettered as poison. Default 5. */
+  maxDeliveries?: number;
+  /** How long `app.close()` waits for in-flight handlers before aborting them. Default 10 000. */
+  shutdownTimeoutMs?: number;
+  /** How long results and run state are kept. Default 3 600 000 (1 hour). */
+  resultTtlMs?: number;
+  /** Largest accepted encoded payload. Default 1 048 576 (1 MiB). */
+  maxPayloadBytes?: number;
+  /** Approximate cap of each dead-letter stream. Default 10 000. */
+  deadLetterMaxLen?: number;
+  /** Longest wait of one blocking read, bounding shutdown latency. Default 1 000. */
+  blockMs?: number;
+  /** Completions are acknowledged together within this window. Default 2. */
+  ackBatchMs?: number;
+}

@@ -1,0 +1,43 @@
+/**
+ * @internal The only place Redis keys are built. Every key of a queue starts with the hash tag
+ * `{prefix:queue}`, so a queue lives in one Redis Cluster slot and every script is legal there.
+ */
+export class QueueKeys {
+  readonly tag: string;
+  readonly stream: string;
+  readonly delayed: string;
+  readonly deadLetter: string;
+  readonly sweepLock: string;
+  /** Channel naming tasks that finished (completed or dead-lettered), for result() waiters. */
+  readonly doneChannel: string;
+  /** Channel telling workers that a running key was superseded or cancelled. */
+  readonly controlChannel: string;
+  /** Prefix of the per-key state hashes (the promote script derives keys from it). */
+  readonly keyStatePrefix: string;
+
+  constructor(
+    readonly prefix: string,
+    readonly queue: string,
+  ) {
+    this.tag = `{${prefix}:${queue}}`;
+    this.stream = `${this.tag}:stream`;
+    this.delayed = `${this.tag}:delayed`;
+    this.deadLetter = `${this.tag}:dlq`;
+    this.sweepLock = `${this.tag}:sweep-lock`;
+    this.doneChannel = `${this.tag}:done`;
+    this.controlChannel = `${this.tag}:control`;
+    this.keyStatePrefix = `${this.tag}:key:`;
+  }
+
+  keyState(key: string): string {
+    return this.keyStatePrefix + key;
+  }
+
+  result(taskId: string): string {
+    return `${this.tag}:result:${taskId}`;
+  }
+
+  alive(consumer: string): string {
+    return `${this.tag}:alive:${consumer}`;
+  }
+}

@@ -1,0 +1,85 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { StreamQueueConfig } from '../stream-queue.config';
+import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { defineScripts } from './scripts';
+
+/**
+ * @internal Owns the module's Redis connections: one for commands and scripts (shared by the
+ * client and the workers), plus dedicated ones for blocking reads and pub/sub. A client the user
+ * handed in is reused and never closed; everything derived from it is.
+ */
+@Injectable()
+export class RedisConnections implements OnApplicationShutdown {
+  readonly commands: Redis;
+  private readonly owned = new Set<Redis>();
+  private readonly logger = new Logger('StreamQueue');
+
+  constructor(@Inject(STREAM_QUEUE_CONFIG) config: StreamQueueConfig) {
+    const connection = config.connection;
+    if (isRedisClient(connection)) {
+      this.commands = connection;
+    } else {
+      this.commands = 'url' in connection && typeof connection.url === 'string'
+        ? new Redis(connection.url, (connection as { options?: RedisOptions }).options ?? {})
+        : new Redis(connection as RedisOptions);
+      this.track(this.commands, 'commands');
+    }
+    defineScripts(this.commands);
+  }
+
+  /** A new connection with the same settings, for one purpose (blocking reads, subscriptions). */
+  dedicated(purpose: string): Redis {
+    const redis = this.commands.duplicate();
+    this.track(redis, purpose);
+    return redis;
+  }
+
+  /** Settings a worker thread can rebuild a connection from (functions cannot cross threads). */
+  transferableOptions(): RedisOptions {
+    return withoutFunctions(this.commands.options) as RedisOptions;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(
+      [...this.owned].map(async (redis) => {
+        try {
+          await redis.quit();
+        } catch {
+          redis.disconnect();
+        }
+      }),
+    );
+    this.owned.clear();
+  }
+
+  private track(redis: Redis, purpose: string): void {
+    this.owned.add(redis);
+    let failing = false;
+    // ioredis reconnects by itself; log the transitions once, not every retry.
+    redis.on('error', (error: Error) => {
+      if (failing) return;
+      failing = true;
+      this.logger.warn(`Redis connection (${purpose}) lost: ${error.message}; reconnecting.`);
+    });
+    redis.on('ready', () => {
+      if (!failing) return;
+      failing = false;
+      this.logger.log(`Redis connection (${purpose}) restored.`);
+    });
+  }
+}
+
+function isRedisClient(value: unknown): value is Redis {
+  return typeof (value as Redis).duplicate === 'function' && typeof (value as Redis).xadd === 'function';
+}
+
+/** A structured-clone-safe copy: functions dropped, Buffers (TLS material) kept. */
+function withoutFunctions(value: unknown): unknown {
+  if (typeof value === 'function') return undefined;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map(withoutFunctions);
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v !== 'function') copy[k] = withoutFunctions(v);
+  return copy;
+}

@@ -1,0 +1,62 @@
+--[[
+  Settle a batch of successful runs (the tail check). Per run: a delivery this worker no longer
+  owns is refused and writes nothing; a stale generation is acked and writes nothing; otherwise
+  the message is acked and deleted, the result stored with its TTL, and the key released.
+  One PUBLISH tells result() waiters which tasks finished.
+
+  KEYS[1] stream
+  KEYS[2..] per run: result key, then the key state hash when the run is keyed
+
+  ARGV[1] consumer group
+  ARGV[2] consumer (this worker)
+  ARGV[3] completion channel
+  ARGV[4] key state TTL in ms
+  ARGV[5..] per run, 5 values: stream entry id, task id, generation (0 = unkeyed),
+            result TTL in ms (0 = not stored), encoded result
+
+  Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
+  consumer), -2 already settled (no longer pending: a resent command).
+  Atomic: the ownership and generation checks and every write are one step.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include owned-by
+-- @include key-state
+
+local stream = KEYS[1]
+local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local out, acked, done = {}, {}, {}
+local k = 2
+
+for i = 0, (#ARGV - 4) / 5 - 1 do
+  local base = 5 + i * 5
+  local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
+  local resultTtl, result = tonumber(ARGV[base + 3]), ARGV[base + 4]
+  local resultKey = KEYS[k]
+  local keyState = nil
+  if gen > 0 then keyState = KEYS[k + 1]; k = k + 2 else k = k + 1 end
+
+  if not ownedBy(stream, group, entryId, consumer) then
+    out[i + 1] = pendingOwner(stream, group, entryId) and -1 or -2
+  else
+    acked[#acked + 1] = entryId
+    if keyState and isStale(keyState, gen) then
+      out[i + 1] = 0
+    else
+      if resultTtl > 0 then rcall('SET', resultKey, result, 'PX', resultTtl) end
+      if keyState then
+        rcall('HSET', keyState, 'state', 'completed', 'finishedAt', nowMs())
+      end
+      done[#done + 1] = taskId
+      out[i + 1] = 1
+    end
+    if keyState then releaseKey(keyState, entryId, stateTtl) end
+  end
+end
+
+if #acked > 0 then
+  rcall('XACK', stream, group, unpack(acked))
+  rcall('XDEL', stream, unpack(acked))
+end
+if #done > 0 then rcall('PUBLISH', channel, table.concat(done, ',')) end
+return out

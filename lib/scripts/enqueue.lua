@@ -1,0 +1,65 @@
+--[[
+  Enqueue one task: append it to the stream, or to the delayed set when it has a delay.
+  For a keyed task, in the same step: deduplicate against a live run of the key (unless
+  replacing), bump the key's generation, and supersede whatever of the key is still queued or
+  delayed, so an older generation never starts.
+
+  KEYS[1] stream
+  KEYS[2] delayed set
+  KEYS[3] key state hash (keyed tasks only)
+
+  ARGV[1] task id (used unless an existing run is returned)
+  ARGV[2] task name
+  ARGV[3] payload (JSON)
+  ARGV[4] delay in ms (0 = now)
+  ARGV[5] mode: 'add' (returns a live run of the key) or 'replace' (supersedes it)
+  ARGV[6] key (keyed tasks only)
+  ARGV[7] control channel, told when a running generation is superseded
+
+  Returns {task id, generation, created (1) or existing (0)}.
+  Atomic: dedupe, generation bump, supersession and the write are one step, so concurrent
+  enqueues of one key create one run.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include message
+
+local stream, delayed, keyState = KEYS[1], KEYS[2], KEYS[3]
+local id, name, payload, delayMs, mode, key = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
+
+local function write(fields)
+  if delayMs > 0 then
+    local member = encodeDelayed(fields)
+    rcall('ZADD', delayed, nowMs() + delayMs, member)
+    return 'delayed', member
+  end
+  return 'queued', rcall('XADD', stream, '*', unpack(fields))
+end
+
+if not keyState then
+  write({'id', id, 'n', name, 'p', payload, 'a', '1'})
+  return {id, 0, 1}
+end
+
+local state = rcall('HGET', keyState, 'state')
+local live = state == 'queued' or state == 'delayed' or state == 'running'
+if live and mode == 'add' then
+  local existing = rcall('HMGET', keyState, 'id', 'gen')
+  return {existing[1], tonumber(existing[2]), 0}
+end
+
+-- Supersede: what is queued or delayed is removed; a running run is fenced by the new generation.
+local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
+if dm then rcall('ZREM', delayed, dm) end
+if mid then rcall('XDEL', stream, mid) end
+local gen = rcall('HINCRBY', keyState, 'gen', 1)
+rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
+
+local where, ref = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
+rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,
+  'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', nowMs())
+rcall('PERSIST', keyState)
+if rcall('HEXISTS', keyState, 'rmid') == 1 then
+  rcall('PUBLISH', ARGV[7], 'superseded:' .. key)
+end
+return {id, gen, 1}

@@ -1,0 +1,73 @@
+--[[
+  Settle one failed run: schedule a retry with its backoff, or dead-letter it after the last
+  attempt. Fenced like complete: a delivery this worker no longer owns is refused, and a
+  superseded generation is acked without a retry, a dead letter or any state.
+
+  KEYS[1] stream
+  KEYS[2] delayed set
+  KEYS[3] dead-letter stream
+  KEYS[4] result key
+  KEYS[5] key state hash (keyed runs only)
+
+  ARGV[1]  consumer group
+  ARGV[2]  consumer (this worker)
+  ARGV[3]  completion channel
+  ARGV[4]  key state TTL in ms
+  ARGV[5]  stream entry id
+  ARGV[6]  retry delay in ms, or -1 to dead-letter now
+  ARGV[7]  result TTL in ms (0 = not stored)
+  ARGV[8]  encoded failure result
+  ARGV[9]  dead-letter reason
+  ARGV[10] dead-letter stream max length (approximate)
+  ARGV[11..] the task's fields (id, n, p, a, and k, g when keyed) as name/value pairs, with
+             `a` already the next attempt
+
+  Returns 1 retry scheduled, 2 dead-lettered, 0 superseded, -1 refused, -2 already settled.
+  Atomic: checks, ack and the retry or dead letter are one step, so a failure is never lost
+  between the ack and the reschedule.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include owned-by
+-- @include key-state
+-- @include message
+
+local stream, delayed, dlq, resultKey, keyState = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local entryId, retryDelay, resultTtl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local fields = {}
+for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
+local task = {}
+for i = 1, #fields, 2 do task[fields[i]] = fields[i + 1] end
+
+if not ownedBy(stream, group, entryId, consumer) then
+  return pendingOwner(stream, group, entryId) and -1 or -2
+end
+rcall('XACK', stream, group, entryId)
+rcall('XDEL', stream, entryId)
+
+if keyState and isStale(keyState, tonumber(task.g)) then
+  releaseKey(keyState, entryId, stateTtl)
+  return 0
+end
+
+if retryDelay >= 0 then
+  local member = encodeDelayed(fields)
+  rcall('ZADD', delayed, nowMs() + retryDelay, member)
+  if keyState then
+    rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'attempt', task.a)
+    releaseKey(keyState, entryId, stateTtl)
+  end
+  return 1
+end
+
+fields[#fields + 1] = 'reason'; fields[#fields + 1] = ARGV[9]
+fields[#fields + 1] = 'entry'; fields[#fields + 1] = entryId
+rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(fields))
+if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) end
+if keyState then
+  rcall('HSET', keyState, 'state', 'failed', 'finishedAt', nowMs(), 'error', ARGV[9])
+  releaseKey(keyState, entryId, stateTtl)
+end
+rcall('PUBLISH', channel, task.id)
+return 2

@@ -1,0 +1,5 @@
+-- nowMs(): Redis's clock in milliseconds, so due times never depend on a worker's clock.
+local function nowMs()
+  local t = rcall('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end

@@ -1,0 +1,82 @@
+import { InvalidOptionError } from './errors';
+import type { ConnectionOptions, StreamQueueModuleOptions } from './interfaces';
+
+/** @internal Module options with every default applied; the only place defaults live. */
+export interface StreamQueueConfig {
+  readonly connection: ConnectionOptions;
+  readonly prefix: string;
+  readonly concurrency: number;
+  readonly worker: boolean;
+  readonly leaseMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly sweepIntervalMs: number;
+  readonly maxStallMs: number;
+  readonly maxDeliveries: number;
+  readonly shutdownTimeoutMs: number;
+  readonly resultTtlMs: number;
+  readonly maxPayloadBytes: number;
+  readonly deadLetterMaxLen: number;
+  readonly blockMs: number;
+  readonly ackBatchMs: number;
+}
+
+const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** @internal Applies defaults and validates; throws InvalidOptionError naming the option. */
+export function resolveConfig(raw: StreamQueueModuleOptions | undefined): StreamQueueConfig {
+  if (raw == null || typeof raw !== 'object') {
+    throw new InvalidOptionError('options', 'an object with at least `connection`', raw);
+  }
+  const connection = raw.connection;
+  if (connection == null || typeof connection !== 'object') {
+    throw new InvalidOptionError('connection', 'a { url }, ioredis options, or an ioredis client', connection);
+  }
+  if ('url' in connection && typeof connection.url !== 'string') {
+    throw new InvalidOptionError('connection.url', 'a redis:// or rediss:// URL string', connection.url);
+  }
+  const prefix = raw.prefix ?? 'sq';
+  if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
+    throw new InvalidOptionError('prefix', 'letters, digits, "_", "." or "-" (1-64 characters)', prefix);
+  }
+  const worker = raw.worker ?? true;
+  if (typeof worker !== 'boolean') throw new InvalidOptionError('worker', 'true or false', worker);
+
+  const leaseMs = int(raw, 'leaseMs', 30_000, 100);
+  const heartbeatIntervalMs = int(raw, 'heartbeatIntervalMs', Math.max(20, Math.floor(leaseMs / 6)), 10);
+  if (heartbeatIntervalMs * 3 > leaseMs) {
+    throw new InvalidOptionError('heartbeatIntervalMs', `at most a third of leaseMs (${Math.floor(leaseMs / 3)})`, heartbeatIntervalMs);
+  }
+  return Object.freeze({
+    connection,
+    prefix,
+    worker,
+    concurrency: int(raw, 'concurrency', 10, 1, 10_000),
+    leaseMs,
+    heartbeatIntervalMs,
+    sweepIntervalMs: int(raw, 'sweepIntervalMs', 2_000, 10),
+    maxStallMs: int(raw, 'maxStallMs', 60_000, 1),
+    maxDeliveries: int(raw, 'maxDeliveries', 5, 1),
+    shutdownTimeoutMs: int(raw, 'shutdownTimeoutMs', 10_000, 0),
+    resultTtlMs: int(raw, 'resultTtlMs', 3_600_000, 1),
+    maxPayloadBytes: int(raw, 'maxPayloadBytes', 1_048_576, 1, 512 * 1_048_576),
+    deadLetterMaxLen: int(raw, 'deadLetterMaxLen', 10_000, 1),
+    blockMs: int(raw, 'blockMs', 1_000, 1, 60_000),
+    ackBatchMs: int(raw, 'ackBatchMs', 2, 0, 1_000),
+  });
+}
+
+/** Reads an integer option in [min, max]; `undefined` takes the default. */
+export function int<K extends string>(
+  source: Partial<Record<K, unknown>>,
+  name: K,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const value = source[name] ?? fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new InvalidOptionError(name, `an integer ${range}`, value);
+  }
+  return value;
+}

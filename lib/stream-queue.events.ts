@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+
+/**
+ * What happens to tasks, as events and running totals.
+ * - `reclaimed`: a dead worker's message was taken over by this worker.
+ * - `lease-lost`: this worker's liveness lapsed (stall, cut network); its runs were aborted.
+ * - `completion-refused`: this worker's settle was refused because another worker owns the run.
+ * - `superseded`: a run lost to a newer generation, caught at the `head` (before running) or
+ *   the `tail` (when settling).
+ * @publicApi
+ */
+export type StreamQueueEventType =
+  | 'completed'
+  | 'failed'
+  | 'retry-scheduled'
+  | 'dead-lettered'
+  | 'reclaimed'
+  | 'lease-lost'
+  | 'completion-refused'
+  | 'superseded';
+
+/** @publicApi */
+export interface StreamQueueEvent {
+  readonly type: StreamQueueEventType;
+  readonly queue: string;
+  readonly taskId?: string;
+  readonly name?: string;
+  readonly key?: string;
+  /** Why: the error message, dead-letter reason, or where a supersession was caught. */
+  readonly detail?: string;
+}
+
+/** @publicApi Counter names: event types, with `superseded` split by where it was caught. */
+export type StreamQueueCounter = Exclude<StreamQueueEventType, 'superseded'> | 'superseded-head' | 'superseded-tail';
+
+/** @publicApi Injectable view of this process's task events and counters. */
+@Injectable()
+export class StreamQueueEvents {
+  private readonly emitter = new EventEmitter();
+  private readonly totals = new Map<StreamQueueCounter, number>();
+
+  /** Listens to one event type; returns a function that stops listening. */
+  on(type: StreamQueueEventType, listener: (event: StreamQueueEvent) => void): () => void {
+    this.emitter.on(type, listener);
+    return () => this.emitter.off(type, listener);
+  }
+
+  /** Totals since this process started. */
+  counters(): Record<StreamQueueCounter, number> {
+    const names: StreamQueueCounter[] = ['completed', 'failed', 'retry-scheduled', 'dead-lettered', 'reclaimed', 'lease-lost', 'completion-refused', 'superseded-head', 'superseded-tail'];
+    return Object.fromEntries(names.map((n) => [n, this.totals.get(n) ?? 0])) as Record<StreamQueueCounter, number>;
+  }
+
+  /** @internal */
+  emit(event: StreamQueueEvent): void {
+    const counter = event.type === 'superseded' ? (`superseded-${event.detail === 'head' ? 'head' : 'tail'}` as const) : event.type;
+    this.totals.set(counter, (this.totals.get(counter) ?? 0) + 1);
+    if (this.emitter.listenerCount(event.type) > 0) this.emitter.emit(event.type, event);
+  }
+}

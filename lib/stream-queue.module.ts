@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ConsumerHost } from './consumer/consumer.host';
+import { QueueClient } from './queue-client';
+import { RedisConnections } from './redis/redis-connections';
+import { ResultWaiter } from './result-waiter';
+import { resolveConfig } from './stream-queue.config';
+import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
+import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.module-definition';
+import { StreamQueueEvents } from './stream-queue.events';
+import { TaskExplorer } from './task.explorer';
+import { TaskRegistry } from './task.registry';
+
+/**
+ * Provides `QueueClient` and runs every `@Task()` handler of the application on Redis Streams.
+ * `StreamQueueModule.forRoot(options)` or `.forRootAsync({ useFactory, inject, imports })`.
+ * @publicApi
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    { provide: STREAM_QUEUE_CONFIG, useFactory: resolveConfig, inject: [MODULE_OPTIONS_TOKEN] },
+    RedisConnections,
+    TaskRegistry,
+    TaskExplorer,
+    StreamQueueEvents,
+    ResultWaiter,
+    QueueClient,
+    ConsumerHost,
+  ],
+  exports: [QueueClient, StreamQueueEvents],
+})
+export class StreamQueueModule extends ConfigurableModuleClass {}

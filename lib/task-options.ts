@@ -1,0 +1,52 @@
+import { int } from './stream-queue.config';
+import { InvalidOptionError } from './errors';
+import { DEFAULT_QUEUE } from './stream-queue.constants';
+import type { BackoffOptions, TaskOptions } from './interfaces';
+
+/** @internal Task options with defaults applied. */
+export interface ResolvedTaskOptions {
+  readonly queue: string;
+  readonly maxAttempts: number;
+  readonly backoff: Required<BackoffOptions>;
+  readonly timeoutMs: number | undefined;
+  readonly resultTtlMs: number;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** @internal Validates a task or queue name; braces would break the queue's hash tag. */
+export function checkName(option: string, value: unknown): string {
+  if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
+    throw new InvalidOptionError(option, 'letters, digits, "_", ".", ":" or "-" (1-128 characters)', value);
+  }
+  return value;
+}
+
+/** @internal Applies task defaults; an invalid value names `@Task(<name>).<option>`. */
+export function resolveTaskOptions(name: string, raw: TaskOptions, defaultResultTtlMs: number): ResolvedTaskOptions {
+  const at = (option: string) => `@Task('${name}').${option}`;
+  const named = <T extends object>(source: T, prefix: string) =>
+    Object.fromEntries(Object.entries(source).map(([k, v]) => [at(prefix + k), v])) as Record<string, unknown>;
+  const opts = named(raw, '');
+  const backoffRaw = raw.backoff ?? {};
+  const backoff = named(backoffRaw, 'backoff.');
+  const type = backoffRaw.type ?? 'exponential';
+  if (type !== 'exponential' && type !== 'fixed') {
+    throw new InvalidOptionError(at('backoff.type'), '"exponential" or "fixed"', type);
+  }
+  const jitter = backoffRaw.jitter ?? true;
+  if (typeof jitter !== 'boolean') throw new InvalidOptionError(at('backoff.jitter'), 'true or false', jitter);
+  const timeoutMs = raw.timeoutMs === undefined ? undefined : int(opts, at('timeoutMs'), 0, 1);
+  return {
+    queue: checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE),
+    maxAttempts: int(opts, at('maxAttempts'), 3, 1, 1_000),
+    backoff: {
+      type,
+      jitter,
+      delayMs: int(backoff, at('backoff.delayMs'), 1_000, 0),
+      maxDelayMs: int(backoff, at('backoff.maxDelayMs'), 60_000, 0),
+    },
+    timeoutMs,
+    resultTtlMs: int(opts, at('resultTtlMs'), defaultResultTtlMs, 0),
+  };
+}

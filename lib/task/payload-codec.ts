@@ -1,0 +1,20 @@
+import { PayloadError } from '../errors';
+
+/** @internal JSON-encodes a payload at the enqueue boundary; throws PayloadError, writes nothing. */
+export function encodePayload(taskName: string, payload: unknown, maxBytes: number): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload === undefined ? null : payload);
+  } catch (error) {
+    throw new PayloadError(taskName, `not serialisable as JSON (${(error as Error).message})`);
+  }
+  if (json === undefined) throw new PayloadError(taskName, `a ${typeof payload} is not serialisable as JSON`);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) throw new PayloadError(taskName, `${bytes} bytes exceed maxPayloadBytes (${maxBytes})`);
+  return json;
+}
+
+/** @internal Decodes a payload for its handler; the caller dead-letters on throw. */
+export function decodePayload(json: string): unknown {
+  return JSON.parse(json);
+}

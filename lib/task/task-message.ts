@@ -1,0 +1,51 @@
+/** @internal A task as read from the stream, after its fields were checked. */
+export interface TaskMessage {
+  /** Stream entry id of this delivery. */
+  readonly entryId: string;
+  readonly id: string;
+  readonly name: string;
+  /** The payload as sent: JSON text, decoded only when the handler runs. */
+  readonly payload: string;
+  readonly attempt: number;
+  readonly key: string | undefined;
+  readonly generation: number;
+}
+
+/** @internal A delivered entry that cannot become a task, and why. */
+export interface MalformedMessage {
+  readonly entryId: string;
+  readonly reason: string;
+}
+
+const MAX_KEY_LENGTH = 1024;
+
+/**
+ * @internal Checks the raw fields of a stream entry. Anyone can XADD to the stream, so nothing
+ * is trusted: a wrong field becomes a reason for the dead-letter stream, never an exception.
+ */
+export function parseEntry(entryId: string, raw: string[] | null | undefined): TaskMessage | MalformedMessage {
+  if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!f.has(raw[i])) f.set(raw[i], raw[i + 1]);
+  const id = f.get('id');
+  const name = f.get('n');
+  const payload = f.get('p');
+  if (!id) return { entryId, reason: 'missing field "id"' };
+  if (!name) return { entryId, reason: 'missing field "n" (task name)' };
+  if (payload === undefined) return { entryId, reason: 'missing field "p" (payload)' };
+  const attempt = Number(f.get('a') ?? '1');
+  if (!Number.isSafeInteger(attempt) || attempt < 1) return { entryId, reason: 'field "a" (attempt) is not a positive integer' };
+  const key = f.get('k');
+  if (key !== undefined && (key.length === 0 || key.length > MAX_KEY_LENGTH)) {
+    return { entryId, reason: 'field "k" (key) is empty or too long' };
+  }
+  const generation = Number(f.get('g') ?? '0');
+  if (!Number.isSafeInteger(generation) || generation < 0) {
+    return { entryId, reason: 'field "g" (generation) is not a non-negative integer' };
+  }
+  return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation };
+}
+
+export function isMalformed(m: TaskMessage | MalformedMessage): m is MalformedMessage {
+  return 'reason' in m;
+}

@@ -1,0 +1,48 @@
+// Dist smoke check: the built entry point loads with the repo's own NestJS 11 and exports the public
+// API, and the Lua scripts were shipped next to it (tsc does not copy them; tools/copy-assets.js does).
+// Run after `npm run build`: node tools/ci-compat-nest11-dist.js
+'use strict';
+const { existsSync, readdirSync } = require('node:fs');
+const { join } = require('node:path');
+
+const dist = join(__dirname, '..', 'dist');
+const problems = [];
+
+if (!existsSync(join(dist, 'index.js'))) {
+  console.error(`dist smoke check FAILED: ${join(dist, 'index.js')} does not exist; run \`npm run build\` first`);
+  process.exit(1);
+}
+
+function check(ok, problem) {
+  if (!ok) problems.push(problem);
+}
+
+try {
+  require('reflect-metadata');
+  const api = require(dist);
+  check(typeof api.StreamQueueModule === 'function', 'StreamQueueModule is not exported as a class');
+  check(typeof api.StreamQueueModule?.forRoot === 'function', 'StreamQueueModule.forRoot is missing');
+  check(typeof api.StreamQueueModule?.forRootAsync === 'function', 'StreamQueueModule.forRootAsync is missing');
+  check(typeof api.Task === 'function', 'Task is not exported as a function');
+  check(typeof api.QueueClient === 'function', 'QueueClient is not exported as a class');
+} catch (err) {
+  problems.push(`require('${dist}') threw: ${err instanceof Error ? err.stack : String(err)}`);
+}
+
+const scripts = join(dist, 'scripts');
+const lua = existsSync(scripts) ? readdirSync(scripts).filter((f) => f.endsWith('.lua')) : [];
+check(lua.length > 0, `no *.lua in ${scripts}`);
+// Every script in the source tree must ship, includes too.
+const sourceScripts = join(__dirname, '..', 'lib', 'scripts');
+if (existsSync(sourceScripts)) {
+  for (const file of readdirSync(sourceScripts, { recursive: true })) {
+    const rel = String(file);
+    if (rel.endsWith('.lua')) check(existsSync(join(scripts, rel)), `dist/scripts/${rel} is missing`);
+  }
+}
+
+if (problems.length > 0) {
+  console.error(`dist smoke check FAILED:\n  - ${problems.join('\n  - ')}`);
+  process.exit(1);
+}
+console.log(`dist smoke check ok: public API exported, ${lua.length} Lua scripts in dist/scripts`);
