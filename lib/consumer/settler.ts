@@ -56,8 +56,8 @@ export class Settler {
     for (const { delivery, result, resultTtlMs } of batch) {
       const m = delivery.message;
       redisKeys.push(keys.result(m.id));
-      if (m.generation > 0 && m.key !== undefined) redisKeys.push(keys.keyState(m.key));
-      args.push(m.entryId, m.id, m.key === undefined ? 0 : m.generation, resultTtlMs, result);
+      if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+      args.push(m.entryId, m.id, m.generation, m.key === undefined ? 0 : 1, resultTtlMs, result);
     }
     return [redisKeys, args];
   }

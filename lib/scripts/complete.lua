@@ -5,14 +5,14 @@
   One PUBLISH tells result() waiters which tasks finished.
 
   KEYS[1] stream
-  KEYS[2..] per run: result key, then the key state hash when the run is keyed
+  KEYS[2..] per run: result key, then the key state hash when the run has a key
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
   ARGV[3] completion channel
   ARGV[4] key state TTL in ms
-  ARGV[5..] per run, 5 values: stream entry id, task id, generation (0 = unkeyed),
-            result TTL in ms (0 = not stored), encoded result
+  ARGV[5..] per run, 6 values: stream entry id, task id, generation (0 = never stale),
+            has key (1/0), result TTL in ms (0 = not stored), encoded result
 
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
   consumer), -2 already settled (no longer pending: a resent command).
@@ -28,13 +28,13 @@ local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(A
 local out, acked, done = {}, {}, {}
 local k = 2
 
-for i = 0, (#ARGV - 4) / 5 - 1 do
-  local base = 5 + i * 5
+for i = 0, (#ARGV - 4) / 6 - 1 do
+  local base = 5 + i * 6
   local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
-  local resultTtl, result = tonumber(ARGV[base + 3]), ARGV[base + 4]
+  local resultTtl, result = tonumber(ARGV[base + 4]), ARGV[base + 5]
   local resultKey = KEYS[k]
   local keyState = nil
-  if gen > 0 then keyState = KEYS[k + 1]; k = k + 2 else k = k + 1 end
+  if ARGV[base + 3] == '1' then keyState = KEYS[k + 1]; k = k + 2 else k = k + 1 end
 
   if not ownedBy(stream, group, entryId, consumer) then
     out[i + 1] = pendingOwner(stream, group, entryId) and -1 or -2

@@ -1,0 +1,165 @@
+import { closeAll } from '../utils/redis';
+import { GROUP, ScriptFixture } from './script-fixture';
+
+const COMPLETED = 1;
+const SUPERSEDED = 0;
+const REFUSED = -1;
+const SETTLED = -2;
+
+describe('fencing: settle scripts act only for the delivery that owns the message', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  /** A message delivered to `a`, then taken over by `b` (as a reclaim would). */
+  async function takenOver() {
+    const [id] = await f.enqueue();
+    const [[entryId]] = await f.deliver('a');
+    await f.redis.xclaim(f.keys.stream, GROUP, 'b', 0, entryId);
+    return { id, entryId };
+  }
+
+  it('complete by a worker whose message was taken over is refused and writes nothing', async () => {
+    const { id, entryId } = await takenOver();
+    expect(await f.complete('a', [{ entryId, id }])).toEqual([REFUSED]);
+    expect(await f.redis.exists(f.keys.result(id))).toBe(0);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(1);
+    expect(await f.pendingOwner(entryId)).toBe('b');
+    // The owner settles normally.
+    expect(await f.complete('b', [{ entryId, id }])).toEqual([COMPLETED]);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(0);
+    expect(await f.pendingOwner(entryId)).toBeUndefined();
+  });
+
+  it('fail (retry or dead letter) by a worker whose message was taken over is refused', async () => {
+    const { id, entryId } = await takenOver();
+    expect(await f.fail('a', { entryId, id, retryDelayMs: 0 })).toBe(REFUSED);
+    expect(await f.fail('a', { entryId, id, retryDelayMs: -1 })).toBe(REFUSED);
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(0);
+    expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
+    expect(await f.pendingOwner(entryId)).toBe('b');
+  });
+
+  it('dead-letter by a worker whose message was taken over is refused', async () => {
+    const { entryId } = await takenOver();
+    const code = await f.run('dead-letter', [f.keys.stream, f.keys.deadLetter], [GROUP, 'a', entryId, 'bad', 100]);
+    expect(code).toBe(REFUSED);
+    expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
+  });
+
+  it('a resent settle of an already settled run reports it, not a refusal', async () => {
+    const [id] = await f.enqueue();
+    const [[entryId]] = await f.deliver('a');
+    expect(await f.complete('a', [{ entryId, id }])).toEqual([COMPLETED]);
+    expect(await f.complete('a', [{ entryId, id }])).toEqual([SETTLED]);
+  });
+
+  it('a batch settles each run on its own: one refusal does not block the others', async () => {
+    const [id1] = await f.enqueue();
+    const [id2] = await f.enqueue();
+    const [[e1], [e2]] = await f.deliver('a');
+    await f.redis.xclaim(f.keys.stream, GROUP, 'b', 0, e1);
+    expect(await f.complete('a', [{ entryId: e1, id: id1 }, { entryId: e2, id: id2 }])).toEqual([REFUSED, COMPLETED]);
+    expect(await f.redis.exists(f.keys.result(id1))).toBe(0);
+    expect(await f.redis.get(f.keys.result(id2))).toBe('{"ok":true,"value":1}');
+  });
+
+  it('never acks with a bare XACK: completion publishes only the runs it settled', async () => {
+    const sub = f.redis.duplicate();
+    const messages: string[] = [];
+    await sub.subscribe(f.keys.doneChannel);
+    sub.on('message', (_c, m) => messages.push(m));
+    const [id1] = await f.enqueue();
+    const [id2] = await f.enqueue();
+    const [[e1], [e2]] = await f.deliver('a');
+    await f.redis.xclaim(f.keys.stream, GROUP, 'b', 0, e1);
+    await f.complete('a', [{ entryId: e1, id: id1 }, { entryId: e2, id: id2 }]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(messages).toEqual([id2]);
+    await sub.quit();
+  });
+});
+
+describe('generations: head and tail checks', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  it('head check: of gen 1 and gen 2 messages both delivered, only gen 2 runs', async () => {
+    await f.enqueue({ key: 'k' });
+    const [[e1, m1]] = await f.deliver('a'); // read before the replace landed
+    await f.enqueue({ key: 'k', mode: 'replace' });
+    const [[e2, m2]] = await f.deliver('a');
+    expect([m1.g, m2.g]).toEqual(['1', '2']);
+    const codes = await f.claim('a', [
+      { entryId: e1, key: 'k', gen: 1 },
+      { entryId: e2, key: 'k', gen: 2 },
+    ]);
+    expect(codes).toEqual([0, 1]);
+    expect(await f.pendingOwner(e1)).toBeUndefined(); // acked without running
+    expect((await f.keyState('k')).rmid).toBe(e2);
+  });
+
+  it('tail check: a superseded run that finishes acks and writes no result and no state', async () => {
+    await f.enqueue({ key: 'k' });
+    const [[e1, m1]] = await f.deliver('a');
+    expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }])).toEqual([1]);
+    await f.enqueue({ key: 'k', mode: 'replace' }); // gen 2 queued while gen 1 runs
+    const before = await f.keyState('k');
+    expect(await f.complete('a', [{ entryId: e1, id: m1.id, gen: 1, key: 'k' }])).toEqual([SUPERSEDED]);
+    expect(await f.redis.exists(f.keys.result(m1.id))).toBe(0);
+    const after = await f.keyState('k');
+    expect(after.state).toBe(before.state);
+    expect(after.gen).toBe('2');
+    expect(after.rmid).toBeUndefined(); // released, so gen 2 can run
+    expect(await f.pendingOwner(e1)).toBeUndefined();
+  });
+
+  it('a superseded run that fails schedules no retry and writes no dead letter', async () => {
+    await f.enqueue({ key: 'k' });
+    const [[e1, m1]] = await f.deliver('a');
+    await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }]);
+    await f.enqueue({ key: 'k', mode: 'replace', delayMs: 60_000 });
+    const delayedBefore = await f.redis.zcard(f.keys.delayed);
+    expect(await f.fail('a', { entryId: e1, id: m1.id, gen: 1, key: 'k', retryDelayMs: 0 })).toBe(SUPERSEDED);
+    expect(await f.fail('a', { entryId: e1, id: m1.id, gen: 1, key: 'k', retryDelayMs: -1 })).toBe(SETTLED);
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(delayedBefore);
+    expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
+    expect((await f.keyState('k')).state).toBe('delayed');
+  });
+
+  it('a message without a generation runs and settles even when the key counter is above 0', async () => {
+    await f.enqueue({ key: 'k' });
+    await f.enqueue({ key: 'k', mode: 'replace' }); // counter at 2
+    await f.redis.xtrim(f.keys.stream, 'MAXLEN', 0);
+    await f.redis.xadd(f.keys.stream, '*', 'id', 'legacy', 'n', 'job', 'p', '{}', 'a', '1', 'k', 'k');
+    const [[entryId]] = await f.deliver('a');
+    expect(await f.claim('a', [{ entryId, key: 'k', gen: 0 }])).toEqual([1]);
+    expect(await f.complete('a', [{ entryId, id: 'legacy', gen: 0, key: 'k' }])).toEqual([COMPLETED]);
+    expect(await f.redis.exists(f.keys.result('legacy'))).toBe(1);
+  });
+
+  it('a newer generation waits while the older run is pending elsewhere: deferred, not overlapped', async () => {
+    await f.enqueue({ key: 'k' });
+    const [[e1]] = await f.deliver('a');
+    await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }]);
+    await f.enqueue({ key: 'k', mode: 'replace' });
+    const [[e2]] = await f.deliver('b');
+    expect(await f.claim('b', [{ entryId: e2, key: 'k', gen: 2 }])).toEqual([2]);
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
+    expect((await f.keyState('k')).rmid).toBe(e1);
+  });
+
+  it('cancel bumps the generation: a message already read does not run', async () => {
+    await f.enqueue({ key: 'k' });
+    const [[e1]] = await f.deliver('a');
+    const cancelled = await f.run('cancel', [f.keys.stream, f.keys.delayed, f.keys.keyState('k')], [LEASE, f.keys.controlChannel, 'k']);
+    expect(cancelled).toBe(1);
+    expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }])).toEqual([0]);
+    expect((await f.keyState('k')).state).toBe('cancelled');
+  });
+});
+
+const LEASE = 60_000;

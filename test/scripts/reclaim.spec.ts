@@ -1,0 +1,138 @@
+import { closeAll } from '../utils/redis';
+import { GROUP, ScriptFixture } from './script-fixture';
+
+type Reclaimed = [Array<[string, string[]]>, number, number];
+
+describe('reclaim: only dead owners lose their messages, decided atomically', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  const reclaim = (me: string, candidates: Array<[entryId: string, owner: string]>, maxDeliveries = 5) =>
+    f.run<Reclaimed>('reclaim', [f.keys.stream, f.keys.deadLetter, ...candidates.map(([, o]) => f.keys.alive(o))], [
+      GROUP, me, maxDeliveries, 100, ...candidates.flat(),
+    ]);
+
+  it('claims the message of a dead owner', async () => {
+    await f.enqueue();
+    const [[entryId]] = await f.deliver('dead');
+    const [claimed] = await reclaim('b', [[entryId, 'dead']]);
+    expect(claimed.map(([id]) => id)).toEqual([entryId]);
+    expect(await f.pendingOwner(entryId)).toBe('b');
+  });
+
+  it('never takes a live owner\'s message, however long it has been idle', async () => {
+    await f.enqueue();
+    const [[entryId]] = await f.deliver('live');
+    await f.alive('live');
+    const [claimed] = await reclaim('b', [[entryId, 'live']]);
+    expect(claimed).toEqual([]);
+    expect(await f.pendingOwner(entryId)).toBe('live');
+  });
+
+  it('an owner that recovered between the judgement and the claim keeps its message', async () => {
+    await f.enqueue();
+    const [[entryId]] = await f.deliver('flaky');
+    // The sweeper judged "flaky" dead (no liveness key)... then its heartbeat came back.
+    await f.alive('flaky');
+    const [claimed] = await reclaim('b', [[entryId, 'flaky']]);
+    expect(claimed).toEqual([]);
+    expect(await f.pendingOwner(entryId)).toBe('flaky');
+  });
+
+  it('a candidate already taken by another sweeper is not taken again', async () => {
+    await f.enqueue();
+    const [[entryId]] = await f.deliver('dead');
+    await reclaim('b', [[entryId, 'dead']]);
+    const [claimed] = await reclaim('c', [[entryId, 'dead']]); // c's view of the owner is stale
+    expect(claimed).toEqual([]);
+    expect(await f.pendingOwner(entryId)).toBe('b');
+  });
+
+  it('dead-letters a message delivered maxDeliveries times (a poison message)', async () => {
+    await f.enqueue();
+    const [[entryId]] = await f.deliver('w1'); // delivery 1
+    await f.redis.xclaim(f.keys.stream, GROUP, 'w2', 0, entryId); // delivery 2
+    await f.redis.xclaim(f.keys.stream, GROUP, 'w3', 0, entryId); // delivery 3
+    const [claimed, dead] = await reclaim('b', [[entryId, 'w3']], 3);
+    expect(claimed).toEqual([]);
+    expect(dead).toBe(1);
+    const [[, fields]] = (await f.redis.xrange(f.keys.deadLetter, '-', '+')) as [string, string[]][];
+    expect(fields.join(' ')).toMatch(/delivered 3 times/);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(0);
+    expect(await f.pendingOwner(entryId)).toBeUndefined();
+  });
+
+  it('drops a message deleted while pending instead of claiming nothing forever', async () => {
+    await f.enqueue();
+    const [[entryId]] = await f.deliver('dead');
+    await f.redis.xdel(f.keys.stream, entryId);
+    const [claimed, , dropped] = await reclaim('b', [[entryId, 'dead']]);
+    expect(claimed).toEqual([]);
+    expect(dropped).toBe(1);
+    expect(await f.pendingOwner(entryId)).toBeUndefined();
+  });
+
+  it('removes a dead consumer only when it holds nothing', async () => {
+    await f.enqueue();
+    await f.deliver('holder');
+    await f.redis.xgroup('CREATECONSUMER', f.keys.stream, GROUP, 'empty');
+    const drop = (c: string) => f.run<number>('drop-consumer', [f.keys.stream, f.keys.alive(c)], [GROUP, c]);
+    expect(await drop('holder')).toBe(0);
+    await f.alive('alive-empty');
+    await f.redis.xgroup('CREATECONSUMER', f.keys.stream, GROUP, 'alive-empty');
+    expect(await drop('alive-empty')).toBe(0);
+    expect(await drop('empty')).toBe(1);
+    const names = ((await f.redis.xinfo('CONSUMERS', f.keys.stream, GROUP)) as string[][]).map((c) => c[1]);
+    expect(names.sort()).toEqual(['alive-empty', 'holder']);
+  });
+});
+
+describe('promote: due delayed tasks move once, whoever runs it', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  const promote = () =>
+    f.run<number>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]);
+
+  it('moves only due members, and each exactly once when many workers promote at once', async () => {
+    for (let i = 0; i < 50; i++) await f.enqueue({ delayMs: 1 });
+    await f.enqueue({ delayMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 10));
+    const moved = await Promise.all(Array.from({ length: 8 }, () => f.redis.duplicate()).map(async (r) => {
+      try {
+        return (await (f.run<number>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100])));
+      } finally {
+        r.disconnect();
+      }
+    }));
+    expect(moved.reduce((a, b) => a + b, 0)).toBe(50);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(50);
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
+    const ids = (await f.redis.xrange(f.keys.stream, '-', '+')).map(([, fields]) => fields[1]);
+    expect(new Set(ids).size).toBe(50);
+  });
+
+  it('skips a stale keyed member instead of appending it', async () => {
+    await f.enqueue({ key: 'k', delayMs: 1 });
+    // Put a superseded copy back by hand (as if it escaped the ZREM of replace).
+    const [stale] = await f.redis.zrange(f.keys.delayed, 0, 0);
+    await f.enqueue({ key: 'k', mode: 'replace', delayMs: 1 });
+    await f.redis.zadd(f.keys.delayed, 0, stale);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await promote()).toBe(1);
+    const [[, fields]] = await f.redis.xrange(f.keys.stream, '-', '+');
+    expect(fields[fields.indexOf('g') + 1]).toBe('2');
+    expect((await f.keyState('k')).state).toBe('queued');
+  });
+
+  it('dead-letters a member that does not decode', async () => {
+    await f.redis.zadd(f.keys.delayed, 0, 'not json');
+    expect(await promote()).toBe(0);
+    expect(await f.redis.xlen(f.keys.deadLetter)).toBe(1);
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(0);
+  });
+});

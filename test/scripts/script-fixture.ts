@@ -1,0 +1,101 @@
+import type { Redis } from 'ioredis';
+import { QueueKeys } from '../../lib/redis/keys';
+import { defineScripts, runScript, type ScriptName } from '../../lib/redis/scripts';
+import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
+import { cleanupPrefix, createRedis, randomPrefix } from '../utils/redis';
+
+export const GROUP = CONSUMER_GROUP;
+export const LEASE_MS = 60_000;
+
+/** Hand-built queue state for script specs: a stream with its group, scripts registered. */
+export class ScriptFixture {
+  readonly prefix = randomPrefix();
+  readonly keys = new QueueKeys(this.prefix, 'q');
+  readonly redis: Redis = createRedis();
+
+  async setUp(): Promise<this> {
+    defineScripts(this.redis);
+    await this.redis.xgroup('CREATE', this.keys.stream, GROUP, '0', 'MKSTREAM');
+    return this;
+  }
+
+  tearDown(): Promise<number> {
+    return cleanupPrefix(this.redis, this.prefix);
+  }
+
+  run<T = unknown>(name: ScriptName, keys: string[], args: (string | number)[]): Promise<T> {
+    return runScript<T>(this.redis, name, keys, args);
+  }
+
+  /** Enqueues through the real script; returns [task id, generation, created]. */
+  enqueue(opts: { id?: string; key?: string; delayMs?: number; mode?: 'add' | 'replace'; name?: string } = {}) {
+    const id = opts.id ?? `t-${Math.random().toString(36).slice(2)}`;
+    const base = [id, opts.name ?? 'job', '{"n":1}', opts.delayMs ?? 0, opts.mode ?? 'add'];
+    return opts.key === undefined
+      ? this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed], base)
+      : this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key)], [
+          ...base,
+          opts.key,
+          this.keys.controlChannel,
+        ]);
+  }
+
+  /** Delivers up to `count` new entries to `consumer`: [entry id, fields as a record]. */
+  async deliver(consumer: string, count = 100): Promise<Array<[string, Record<string, string>]>> {
+    const reply = (await this.redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', count, 'STREAMS', this.keys.stream, '>')) as
+      | [string, [string, string[]][]][]
+      | null;
+    return (reply?.[0]?.[1] ?? []).map(([id, fields]) => [id, toRecord(fields)]);
+  }
+
+  /** Marks `consumer` alive, as its heartbeat would. */
+  alive(consumer: string, ttlMs = LEASE_MS): Promise<unknown> {
+    return this.redis.set(this.keys.alive(consumer), '1', 'PX', ttlMs);
+  }
+
+  async pendingOwner(entryId: string): Promise<string | undefined> {
+    const rows = (await this.redis.xpending(this.keys.stream, GROUP, entryId, entryId, 1)) as [string, string][];
+    return rows[0]?.[1];
+  }
+
+  complete(consumer: string, runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string }>) {
+    const keys = [this.keys.stream];
+    const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS];
+    for (const r of runs) {
+      keys.push(this.keys.result(r.id));
+      if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
+      args.push(r.entryId, r.id, r.gen ?? 0, r.key === undefined ? 0 : 1, LEASE_MS, r.result ?? '{"ok":true,"value":1}');
+    }
+    return this.run<number[]>('complete', keys, args);
+  }
+
+  /** fail.lua with a retry after `retryDelayMs`, or a dead letter when it is -1. */
+  fail(consumer: string, r: { entryId: string; id: string; gen?: number; key?: string; retryDelayMs: number; attempt?: number }) {
+    const keys = [this.keys.stream, this.keys.delayed, this.keys.deadLetter, this.keys.result(r.id)];
+    if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
+    const fields = ['id', r.id, 'n', 'job', 'p', '{}', 'a', String(r.attempt ?? 2)];
+    if (r.key !== undefined) fields.push('k', r.key, 'g', String(r.gen ?? 0));
+    return this.run<number>('fail', keys, [
+      GROUP, consumer, this.keys.doneChannel, LEASE_MS, r.entryId, r.retryDelayMs, LEASE_MS,
+      '{"ok":false,"error":{"name":"Error","message":"x"}}', 'boom', 100, ...fields,
+    ]);
+  }
+
+  claim(consumer: string, runs: Array<{ entryId: string; key: string; gen: number }>, deferMs = 50) {
+    return this.run<number[]>(
+      'claim',
+      [this.keys.stream, this.keys.delayed, ...runs.map((r) => this.keys.keyState(r.key))],
+      [GROUP, consumer, deferMs, ...runs.flatMap((r) => [r.entryId, r.gen])],
+    );
+  }
+
+  keyState(key: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.keyState(key));
+  }
+}
+
+export function toRecord(fields: string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]] = fields[i + 1];
+  return record;
+}
