@@ -109,10 +109,14 @@ export class Settler {
     else this.refused(m.id, m.name, code, base);
   }
 
-  /** -1: another worker owns the run now (it was reclaimed); -2: already settled (a resent call). */
+  /**
+   * -1: another worker owns the run now (it was reclaimed). -2: it is no longer pending at all:
+   * another worker reclaimed and settled it, or this worker's own settle was resent after a
+   * reconnect. Either way nothing was written.
+   */
   private refused(id: string, name: string, code: number, base: { queue: string; taskId: string; name: string; key?: string }): void {
-    if (code !== REFUSED) return;
-    this.ctx.logger.warn(`Settling task "${name}" (${id}) was refused: another worker took the run over; nothing was written.`);
-    this.ctx.events.emit({ type: 'completion-refused', ...base });
+    const why = code === REFUSED ? 'another worker took the run over' : 'the run is no longer pending (settled elsewhere, or a resent call)';
+    this.ctx.logger.warn(`Settling task "${name}" (${id}) was refused: ${why}; nothing was written.`);
+    this.ctx.events.emit({ type: 'completion-refused', ...base, detail: code === REFUSED ? 'owned-by-another' : 'not-pending' });
   }
 }

@@ -1,36 +1,50 @@
 /**
- * @internal Handler slots of one queue. A read asks Redis for at most `free` messages and
- * reserves them before the call, so the process never holds more messages than it can run;
- * a slot is released only after its run is settled in Redis.
+ * @internal Handler slots of one queue. A read asks Redis for at most the free slots and holds
+ * them while it blocks, so the process never reads more than it can run. A sweep may claim
+ * beside a blocked read (counting only deliveries held, not the read's hold): otherwise an idle
+ * worker, always blocked in a read, could never reclaim. So holdings may briefly exceed the
+ * capacity by one read's worth; the pipeline's mergeMap still runs at most `capacity` at once.
+ * A slot is released only after its run is settled in Redis.
  */
 export class Slots {
-  private available: number;
+  private held = 0;
+  private readHold = 0;
   private wakers: Array<() => void> = [];
   private closed = false;
 
-  constructor(readonly capacity: number) {
-    this.available = capacity;
-  }
+  constructor(readonly capacity: number) {}
 
   get free(): number {
-    return this.available;
+    return Math.max(0, this.capacity - this.held - this.readHold);
   }
 
-  /** Reserves up to `max` slots; returns how many were reserved. */
-  reserve(max = this.available): number {
-    const n = Math.max(0, Math.min(max, this.available));
-    this.available -= n;
+  /** Holds every free slot for one read; endRead() says how many the read filled. */
+  beginRead(): number {
+    this.readHold = this.free;
+    return this.readHold;
+  }
+
+  endRead(filled: number): void {
+    this.readHold = 0;
+    this.held += filled;
+    if (this.free > 0) this.wake();
+  }
+
+  /** Takes up to `max` slots beside any read in progress; returns how many were taken. */
+  reserve(max: number): number {
+    const n = Math.max(0, Math.min(max, this.capacity - this.held));
+    this.held += n;
     return n;
   }
 
   release(n = 1): void {
-    this.available = Math.min(this.capacity, this.available + n);
-    if (this.available > 0) this.wake();
+    this.held = Math.max(0, this.held - n);
+    if (this.free > 0) this.wake();
   }
 
   /** Resolves once a slot is free, or at once after close(). */
   whenFree(): Promise<void> {
-    if (this.available > 0 || this.closed) return Promise.resolve();
+    if (this.free > 0 || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.wakers.push(resolve));
   }
 

@@ -25,8 +25,11 @@ export class StreamReader {
   async read(): Promise<RawEntry[]> {
     const { slots, keys, group, consumer, config } = this.ctx;
     await slots.whenFree();
-    const count = slots.reserve();
-    if (count === 0) return [];
+    const count = slots.beginRead();
+    if (count === 0) {
+      slots.endRead(0);
+      return [];
+    }
     let entries: RawEntry[] = [];
     try {
       const reply = (await this.blocking.xreadgroup(
@@ -34,12 +37,12 @@ export class StreamReader {
       )) as [string, RawEntry[]][] | null;
       entries = reply?.[0]?.[1] ?? [];
     } catch (error) {
-      slots.release(count);
+      slots.endRead(0);
       // The group vanishes with the stream (a Redis restarted without persistence, FLUSHALL).
       if (String((error as Error).message).includes('NOGROUP')) await this.ensureGroup();
       throw error;
     }
-    slots.release(count - entries.length);
+    slots.endRead(entries.length);
     return entries;
   }
 }

@@ -1,0 +1,115 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { QueueClient } from '../../lib';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { spawnWorker, type WorkerHandle } from '../utils/spawn-worker';
+import { Ledger } from './ledger';
+import { startProducer } from './producer';
+import { sleep } from './latch';
+
+const WORKER_FILE = 'test/recovery/fixtures/ledger-worker.ts';
+
+/** Several worker processes on one queue; each spec reads the ledger they write. */
+describe('worker processes: crashes, long tasks and stalls', () => {
+  const redis = createRedis();
+  let prefix: string;
+  let ledger: Ledger;
+  let producer: { app: INestApplicationContext; client: QueueClient };
+  let workers: WorkerHandle[] = [];
+
+  const spawn = (name: string, env: Record<string, string> = {}) =>
+    spawnWorker(WORKER_FILE, {
+      env: { SQ_PREFIX: prefix, LEDGER: ledger.name, WORKER: name, ...env },
+      ready: env.HOLD === '1' ? `holding ${name}` : `ready ${name}`,
+      readyTimeoutMs: 60_000,
+    }).then((w) => (workers.push(w), w));
+
+  const enqueue = async (n: number, payload: object) => {
+    const handles = await producer.client.enqueueMany(Array.from({ length: n }, () => ({ name: 'work', payload })));
+    return handles.map((h) => h.id);
+  };
+
+  beforeEach(async () => {
+    prefix = randomPrefix();
+    ledger = new Ledger(redis, `${prefix}-ledger`);
+    producer = await startProducer(prefix);
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+    workers = [];
+    await producer.app.close();
+    await ledger.cleanup();
+    await cleanupPrefix(redis, prefix);
+  });
+
+  afterAll(closeAll);
+
+  it('three processes share a queue and run every one of 300 tasks exactly once', async () => {
+    await Promise.all(['w1', 'w2', 'w3'].map((n) => spawn(n)));
+    const ids = await enqueue(300, { ms: 5 });
+    await waitFor(() => ledger.allSettled(ids), { timeoutMs: 30_000, description: 'all 300 tasks settled' });
+    expect(new Set(await ledger.starts(ids))).toEqual(new Set([1]));
+    expect(new Set(await ledger.settled(ids))).toEqual(new Set([1]));
+    expect(await ledger.overlaps()).toEqual([]);
+  }, 90_000);
+
+  it('SIGKILL mid-task: every task completes exactly once on the survivors, within lease + sweep', async () => {
+    const LEASE = 1_000;
+    const SWEEP = 200;
+    const [victim] = await Promise.all(['victim', 's1', 's2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), SWEEP_MS: String(SWEEP) })));
+    const ids = await enqueue(40, { ms: 300 });
+    await waitFor(async () => (await redis.lrange(`${ledger.name}:log`, 0, -1)).some((l) => l.endsWith(' victim')), {
+      timeoutMs: 20_000,
+      description: 'the victim started a task',
+    });
+    const killedAt = Date.now();
+    await victim.kill('SIGKILL');
+    await waitFor(() => ledger.allSettled(ids), { timeoutMs: 30_000, description: 'all tasks settled on survivors' });
+    const recoveredIn = Date.now() - killedAt;
+
+    const log = await redis.lrange(`${ledger.name}:log`, 0, -1);
+    const startedOnVictim = new Set(log.filter((l) => l.endsWith(' victim')).map((l) => l.split(' ')[2]));
+    expect(startedOnVictim.size).toBeGreaterThan(0);
+    expect(new Set(await ledger.settled(ids))).toEqual(new Set([1]));
+    expect(await ledger.overlaps()).toEqual([]);
+    // Only the runs cut short by the kill started twice.
+    const starts = await ledger.starts(ids);
+    ids.forEach((id, i) => expect(starts[i]).toBe(startedOnVictim.has(id) ? 2 : 1));
+    // Budget: lease expiry + one sweep + the re-run and the rest of the backlog.
+    expect(recoveredIn).toBeLessThan(LEASE + SWEEP + 10_000);
+    process.stdout.write(`SIGKILL recovery: all tasks settled ${recoveredIn} ms after the kill (lease ${LEASE} ms, sweep ${SWEEP} ms)\n`);
+  }, 90_000);
+
+  it('tasks running 3x the lease on live workers are never started twice', async () => {
+    const LEASE = 600;
+    await Promise.all(['l1', 'l2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), CONCURRENCY: '3' })));
+    const ids = await enqueue(6, { ms: 3 * LEASE });
+    await waitFor(() => ledger.allSettled(ids), { timeoutMs: 30_000, description: 'long tasks settled' });
+    expect(await ledger.starts(ids)).toEqual(ids.map(() => 1));
+    expect(await ledger.overlaps()).toEqual([]);
+  }, 90_000);
+
+  it('handlers blocking the event loop 2.5x the lease (under maxStallMs) keep their tasks', async () => {
+    const LEASE = 400;
+    await Promise.all(['b1', 'b2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), MAX_STALL_MS: '5000', CONCURRENCY: '2' })));
+    const ids = await enqueue(6, { ms: 2.5 * LEASE, block: true });
+    await waitFor(() => ledger.allSettled(ids), { timeoutMs: 30_000, description: 'blocking tasks settled' });
+    expect(await ledger.starts(ids)).toEqual(ids.map(() => 1));
+    expect(await ledger.failures()).toEqual([]);
+    expect(await ledger.overlaps()).toEqual([]);
+  }, 90_000);
+
+  it('a handler blocking past maxStallMs is taken over; its late completion is refused and writes nothing', async () => {
+    const env = { LEASE_MS: '400', MAX_STALL_MS: '600', SWEEP_MS: '100' };
+    const [, rescuer] = await Promise.all([spawn('stalled', env), spawn('rescuer', { ...env, HOLD: '1' })]);
+    const [id] = await enqueue(1, { ms: 10, stallOn: 'stalled', stallMs: 3_000 });
+    await waitFor(async () => (await ledger.starts([id]))[0] === 1, { description: 'the stalled worker started the task' });
+    rescuer.child.kill('SIGUSR2'); // joins while the stalled worker's event loop is blocked
+    await waitFor(async () => (await ledger.settled([id]))[0] === 1, { timeoutMs: 20_000, description: 'the rescuer settled the task' });
+    await waitFor(async () => (await ledger.refused([id]))[0] === 1, { timeoutMs: 20_000, description: 'the stalled settle was refused' });
+    await sleep(300);
+    expect(await ledger.settled([id])).toEqual([1]);
+    const result = JSON.parse((await redis.get(`{${prefix}:default}:result:${id}`))!);
+    expect(result).toEqual({ ok: true, value: 'rescuer' });
+  }, 90_000);
+});
