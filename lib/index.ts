@@ -1,7 +1,8 @@
 export * from './errors';
 export * from './interfaces';
-export { QueueClient } from './queue-client';
+export { QueueClient } from './client/queue-client';
 export { StreamQueueModule } from './stream-queue.module';
 export { StreamQueueEvents, type StreamQueueCounter, type StreamQueueEvent, type StreamQueueEventType } from './stream-queue.events';
 export { Task } from './task.decorator';
-export { TaskHandle } from './task-handle';
+export { TaskHandle } from './client/task-handle';
+export { periodicKey } from './task/schedule';

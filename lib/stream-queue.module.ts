@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ConsumerHost } from './consumer/consumer.host';
-import { QueueClient } from './queue-client';
+import { QueueClient } from './client/queue-client';
 import { RedisConnections } from './redis/redis-connections';
-import { ResultWaiter } from './result-waiter';
+import { ResultWaiter } from './client/result-waiter';
+import { PeriodicScheduler } from './periodic-scheduler';
 import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.module-definition';
@@ -27,6 +28,7 @@ import { TaskRegistry } from './task.registry';
     ResultWaiter,
     QueueClient,
     ConsumerHost,
+    PeriodicScheduler,
   ],
   exports: [QueueClient, StreamQueueEvents],
 })

@@ -2,6 +2,7 @@ import { int } from './stream-queue.config';
 import { InvalidOptionError } from './errors';
 import { DEFAULT_QUEUE } from './stream-queue.constants';
 import type { BackoffOptions, TaskOptions } from './interfaces';
+import { checkCron, parseEvery } from './task/schedule';
 
 /** @internal Task options with defaults applied. */
 export interface ResolvedTaskOptions {
@@ -10,6 +11,8 @@ export interface ResolvedTaskOptions {
   readonly backoff: Required<BackoffOptions>;
   readonly timeoutMs: number | undefined;
   readonly resultTtlMs: number;
+  /** A periodic task's schedule, validated. */
+  readonly schedule: { every: number } | { cron: string; timezone: string | undefined } | undefined;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -48,5 +51,19 @@ export function resolveTaskOptions(name: string, raw: TaskOptions, defaultResult
     },
     timeoutMs,
     resultTtlMs: int(opts, at('resultTtlMs'), defaultResultTtlMs, 0),
+    schedule: resolveSchedule(raw, at),
   };
+}
+
+function resolveSchedule(raw: TaskOptions, at: (option: string) => string): ResolvedTaskOptions['schedule'] {
+  if (raw.every !== undefined && raw.cron !== undefined) {
+    throw new InvalidOptionError(at('every'), 'either `every` or `cron`, not both', raw.every);
+  }
+  if (raw.every !== undefined) return { every: parseEvery(at('every'), raw.every) };
+  if (raw.cron !== undefined) {
+    checkCron(at('cron'), raw.cron, raw.timezone);
+    return { cron: raw.cron, timezone: raw.timezone };
+  }
+  if (raw.timezone !== undefined) throw new InvalidOptionError(at('timezone'), 'to be used with `cron`', raw.timezone);
+  return undefined;
 }

@@ -3,7 +3,13 @@ import type { TaskDefinition } from '../task.registry';
 
 /** @internal How a run ended, before Redis settles it. */
 export type Outcome =
-  | { readonly kind: 'completed'; readonly delivery: Delivery; readonly result: string; readonly resultTtlMs: number }
+  | {
+      readonly kind: 'completed';
+      readonly delivery: Delivery;
+      readonly definition: TaskDefinition;
+      readonly result: string;
+      readonly resultTtlMs: number;
+    }
   | {
       readonly kind: 'failed';
       readonly delivery: Delivery;

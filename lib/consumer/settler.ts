@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { runScript } from '../redis/scripts';
+import { nextCronTime, periodicKey } from '../task/schedule';
+import type { TaskMessage } from '../task/task-message';
+import type { TaskDefinition } from '../task.registry';
 import { backoffDelay } from '../task/backoff';
 import { encodeFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
@@ -53,12 +57,13 @@ export class Settler {
     const { keys, group, consumer, config } = this.ctx;
     const redisKeys = [keys.stream];
     const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs];
-    for (const { delivery, result, resultTtlMs } of batch) {
+    for (const { delivery, definition, result, resultTtlMs } of batch) {
       const m = delivery.message;
       redisKeys.push(keys.result(m.id));
       if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
-      args.push(m.entryId, m.id, m.generation, m.key === undefined ? 0 : 1, resultTtlMs, result);
+      args.push(m.entryId, m.id, m.generation, m.key === undefined ? 0 : 1, resultTtlMs, result, successor(m, definition));
     }
+    redisKeys.push(keys.delayed);
     return [redisKeys, args];
   }
 
@@ -72,6 +77,7 @@ export class Settler {
     if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
     const fields = ['id', m.id, 'n', m.name, 'p', m.payload, 'a', String(retry ? m.attempt + 1 : m.attempt)];
     if (m.key !== undefined) fields.push('k', m.key, 'g', String(m.generation));
+    if (m.dueAt !== undefined) fields.push('d', String(m.dueAt));
     return [
       redisKeys,
       [
@@ -85,6 +91,7 @@ export class Settler {
         encodeFailure(error),
         reason,
         config.deadLetterMaxLen,
+        retry ? '' : successor(m, definition),
         ...fields,
       ],
     ];
@@ -119,4 +126,17 @@ export class Settler {
     this.ctx.logger.warn(`Settling task "${name}" (${id}) was refused: ${why}; nothing was written.`);
     this.ctx.events.emit({ type: 'completion-refused', ...base, detail: code === REFUSED ? 'owned-by-another' : 'not-pending' });
   }
+}
+
+/**
+ * A periodic run's successor for the settle script (which schedules it only after the tail
+ * check passed), or ''. Cron slots are computed here from the run's own slot, never earlier;
+ * `every` slots are computed in Redis from the key's period.
+ */
+function successor(m: TaskMessage, definition: TaskDefinition | undefined): string {
+  const schedule = definition?.options.schedule;
+  if (!schedule || m.key !== periodicKey(m.name)) return '';
+  const after = Math.max(m.dueAt ?? 0, Date.now());
+  const at = 'every' in schedule ? after + schedule.every : nextCronTime(schedule.cron, schedule.timezone, after);
+  return JSON.stringify({ id: randomUUID(), n: m.name, p: m.payload, k: m.key, at });
 }

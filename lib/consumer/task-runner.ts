@@ -49,7 +49,7 @@ export class TaskRunner {
     );
     try {
       const value = await untilAborted(Promise.resolve().then(() => definition.handler(payload, ctx)), controller.signal);
-      return { kind: 'completed', delivery, result: encodeResult(value), resultTtlMs: definition.options.resultTtlMs };
+      return { kind: 'completed', delivery, definition, result: encodeResult(value), resultTtlMs: definition.options.resultTtlMs };
     } catch (thrown) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
       if (reason instanceof ShutdownAbortError) return { kind: 'abandoned', delivery };

@@ -7,8 +7,17 @@ export interface EnqueueOptions {
   key?: string;
   /** Run no earlier than this many milliseconds from now (Redis's clock). */
   delayMs?: number;
+  /** Run no earlier than this time (a Date or epoch milliseconds). Exclusive with `delayMs`. */
+  runAt?: Date | number;
   /** Queue to use when this process has no handler for the task. Default `default`. */
   queue?: string;
+}
+
+/** Options of `replace()`: a key is required, and an `every` task can be re-timed. @publicApi */
+export interface ReplaceOptions extends EnqueueOptions {
+  key: string;
+  /** New period of a periodic key (milliseconds or '30s'); its next slots follow it. */
+  every?: number | string;
 }
 
 /** One item of `enqueueMany()`. @publicApi */

@@ -4,3 +4,4 @@ export * from './enqueue-options.interface';
 export * from './stream-queue-options.interface';
 export * from './task-context.interface';
 export * from './task-options.interface';
+export * from './task-status.interface';

@@ -6,13 +6,15 @@
 
   KEYS[1] stream
   KEYS[2..] per run: result key, then the key state hash when the run has a key
+  KEYS[last] delayed set (where periodic successors go)
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
   ARGV[3] completion channel
   ARGV[4] key state TTL in ms
-  ARGV[5..] per run, 6 values: stream entry id, task id, generation (0 = never stale),
-            has key (1/0), result TTL in ms (0 = not stored), encoded result
+  ARGV[5..] per run, 7 values: stream entry id, task id, generation (0 = never stale),
+            has key (1/0), result TTL in ms (0 = not stored), encoded result, and for a
+            periodic run its successor as JSON (see includes/successor.lua), else ''
 
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
   consumer), -2 already settled (no longer pending: a resent command).
@@ -22,14 +24,16 @@ local rcall = redis.call
 -- @include now-ms
 -- @include owned-by
 -- @include key-state
+-- @include message
+-- @include successor
 
 local stream = KEYS[1]
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local out, acked, done = {}, {}, {}
 local k = 2
 
-for i = 0, (#ARGV - 4) / 6 - 1 do
-  local base = 5 + i * 6
+for i = 0, (#ARGV - 4) / 7 - 1 do
+  local base = 5 + i * 7
   local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
   local resultTtl, result = tonumber(ARGV[base + 4]), ARGV[base + 5]
   local resultKey = KEYS[k]
@@ -46,6 +50,7 @@ for i = 0, (#ARGV - 4) / 6 - 1 do
       if resultTtl > 0 then rcall('SET', resultKey, result, 'PX', resultTtl) end
       if keyState then
         rcall('HSET', keyState, 'state', 'completed', 'finishedAt', nowMs())
+        if ARGV[base + 6] ~= '' then scheduleSuccessor(keyState, KEYS[#KEYS], ARGV[base + 6], nowMs()) end
       end
       done[#done + 1] = taskId
       out[i + 1] = 1

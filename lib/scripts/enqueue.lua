@@ -1,5 +1,5 @@
 --[[
-  Enqueue one task: append it to the stream, or to the delayed set when it has a delay.
+  Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
   replacing), bump the key's generation, and supersede whatever of the key is still queued or
   delayed, so an older generation never starts.
@@ -8,13 +8,16 @@
   KEYS[2] delayed set
   KEYS[3] key state hash (keyed tasks only)
 
-  ARGV[1] task id (used unless an existing run is returned)
-  ARGV[2] task name
-  ARGV[3] payload (JSON)
-  ARGV[4] delay in ms (0 = now)
-  ARGV[5] mode: 'add' (returns a live run of the key) or 'replace' (supersedes it)
-  ARGV[6] key (keyed tasks only)
-  ARGV[7] control channel, told when a running generation is superseded
+  ARGV[1]  task id (used unless an existing run is returned)
+  ARGV[2]  task name
+  ARGV[3]  payload (JSON)
+  ARGV[4]  delay in ms from Redis's clock (0 = now)
+  ARGV[5]  due time in epoch ms (0 = use the delay): runAt
+  ARGV[6]  mode: 'add' (returns a live run of the key) or 'replace' (supersedes it)
+  ARGV[7]  key (keyed tasks only)
+  ARGV[8]  control channel, told when a running generation is superseded
+  ARGV[9]  period in ms of an `every` task (0 = none; kept in the key state)
+  ARGV[10] '1' for a periodic run: its message carries its due time (field d)
 
   Returns {task id, generation, created (1) or existing (0)}.
   Atomic: dedupe, generation bump, supersession and the write are one step, so concurrent
@@ -25,12 +28,18 @@ local rcall = redis.call
 -- @include message
 
 local stream, delayed, keyState = KEYS[1], KEYS[2], KEYS[3]
-local id, name, payload, delayMs, mode, key = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
+local now = nowMs()
+local due = tonumber(ARGV[5])
+if due == 0 then due = now + tonumber(ARGV[4]) end
 
 local function write(fields)
-  if delayMs > 0 then
+  if ARGV[10] == '1' then
+    fields[#fields + 1] = 'd'; fields[#fields + 1] = tostring(due)
+  end
+  if due > now then
     local member = encodeDelayed(fields)
-    rcall('ZADD', delayed, nowMs() + delayMs, member)
+    rcall('ZADD', delayed, due, member)
     return 'delayed', member
   end
   return 'queued', rcall('XADD', stream, '*', unpack(fields))
@@ -53,13 +62,14 @@ local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
 if dm then rcall('ZREM', delayed, dm) end
 if mid then rcall('XDEL', stream, mid) end
 local gen = rcall('HINCRBY', keyState, 'gen', 1)
-rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
+rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt', 'every')
 
 local where, ref = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,
-  'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', nowMs())
+  'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now))
+if tonumber(ARGV[9]) > 0 then rcall('HSET', keyState, 'every', ARGV[9]) end
 rcall('PERSIST', keyState)
 if rcall('HEXISTS', keyState, 'rmid') == 1 then
-  rcall('PUBLISH', ARGV[7], 'superseded:' .. key)
+  rcall('PUBLISH', ARGV[8], 'superseded:' .. key)
 end
 return {id, gen, 1}

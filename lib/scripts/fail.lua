@@ -19,8 +19,10 @@
   ARGV[8]  encoded failure result
   ARGV[9]  dead-letter reason
   ARGV[10] dead-letter stream max length (approximate)
-  ARGV[11..] the task's fields (id, n, p, a, and k, g when keyed) as name/value pairs, with
-             `a` already the next attempt
+  ARGV[11] a periodic run's successor as JSON (see includes/successor.lua), else '': the
+           next slot is scheduled even when this run is dead-lettered
+  ARGV[12..] the task's fields (id, n, p, a, and k, g, d when present) as name/value pairs,
+             with `a` already the next attempt
 
   Returns 1 retry scheduled, 2 dead-lettered, 0 superseded, -1 refused, -2 already settled.
   Atomic: checks, ack and the retry or dead letter are one step, so a failure is never lost
@@ -31,12 +33,13 @@ local rcall = redis.call
 -- @include owned-by
 -- @include key-state
 -- @include message
+-- @include successor
 
 local stream, delayed, dlq, resultKey, keyState = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local entryId, retryDelay, resultTtl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local fields = {}
-for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
 local task = {}
 for i = 1, #fields, 2 do task[fields[i]] = fields[i + 1] end
 
@@ -67,6 +70,7 @@ rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(fields))
 if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) end
 if keyState then
   rcall('HSET', keyState, 'state', 'failed', 'finishedAt', nowMs(), 'error', ARGV[9])
+  if ARGV[11] ~= '' then scheduleSuccessor(keyState, delayed, ARGV[11], nowMs()) end
   releaseKey(keyState, entryId, stateTtl)
 end
 rcall('PUBLISH', channel, task.id)

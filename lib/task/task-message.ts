@@ -9,6 +9,8 @@ export interface TaskMessage {
   readonly attempt: number;
   readonly key: string | undefined;
   readonly generation: number;
+  /** A periodic run's slot (epoch ms); its successor is timed from it. */
+  readonly dueAt: number | undefined;
 }
 
 /** @internal A delivered entry that cannot become a task, and why. */
@@ -43,7 +45,10 @@ export function parseEntry(entryId: string, raw: string[] | null | undefined): T
   if (!Number.isSafeInteger(generation) || generation < 0) {
     return { entryId, reason: 'field "g" (generation) is not a non-negative integer' };
   }
-  return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation };
+  const due = f.get('d');
+  const dueAt = due === undefined ? undefined : Number(due);
+  if (dueAt !== undefined && !Number.isSafeInteger(dueAt)) return { entryId, reason: 'field "d" (due time) is not an integer' };
+  return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation, dueAt };
 }
 
 export function isMalformed(m: TaskMessage | MalformedMessage): m is MalformedMessage {

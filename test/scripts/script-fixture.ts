@@ -30,13 +30,15 @@ export class ScriptFixture {
   /** Enqueues through the real script; returns [task id, generation, created]. */
   enqueue(opts: { id?: string; key?: string; delayMs?: number; mode?: 'add' | 'replace'; name?: string } = {}) {
     const id = opts.id ?? `t-${Math.random().toString(36).slice(2)}`;
-    const base = [id, opts.name ?? 'job', '{"n":1}', opts.delayMs ?? 0, opts.mode ?? 'add'];
+    const base = [id, opts.name ?? 'job', '{"n":1}', opts.delayMs ?? 0, 0, opts.mode ?? 'add'];
     return opts.key === undefined
       ? this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed], base)
       : this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key)], [
           ...base,
           opts.key,
           this.keys.controlChannel,
+          0,
+          '0',
         ]);
   }
 
@@ -58,14 +60,15 @@ export class ScriptFixture {
     return rows[0]?.[1];
   }
 
-  complete(consumer: string, runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string }>) {
+  complete(consumer: string, runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>) {
     const keys = [this.keys.stream];
     const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS];
     for (const r of runs) {
       keys.push(this.keys.result(r.id));
       if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
-      args.push(r.entryId, r.id, r.gen ?? 0, r.key === undefined ? 0 : 1, LEASE_MS, r.result ?? '{"ok":true,"value":1}');
+      args.push(r.entryId, r.id, r.gen ?? 0, r.key === undefined ? 0 : 1, LEASE_MS, r.result ?? '{"ok":true,"value":1}', r.successor ?? '');
     }
+    keys.push(this.keys.delayed);
     return this.run<number[]>('complete', keys, args);
   }
 
@@ -77,7 +80,7 @@ export class ScriptFixture {
     if (r.key !== undefined) fields.push('k', r.key, 'g', String(r.gen ?? 0));
     return this.run<number>('fail', keys, [
       GROUP, consumer, this.keys.doneChannel, LEASE_MS, r.entryId, r.retryDelayMs, LEASE_MS,
-      '{"ok":false,"error":{"name":"Error","message":"x"}}', 'boom', 100, ...fields,
+      '{"ok":false,"error":{"name":"Error","message":"x"}}', 'boom', 100, '', ...fields,
     ]);
   }
 

@@ -11,7 +11,8 @@ local function isStale(keyState, gen)
 end
 
 -- releaseKey(keyState, entryId, ttlMs): drop the running record when it is this delivery's,
--- then let a settled key expire; a key still running elsewhere keeps no TTL.
+-- then let a settled key expire (at once when ttlMs is 0); a key still running elsewhere, or
+-- with a successor scheduled, keeps no TTL.
 local function releaseKey(keyState, entryId, ttlMs)
   if rcall('HGET', keyState, 'rmid') == entryId then
     rcall('HDEL', keyState, 'rmid', 'rown')
@@ -19,6 +20,6 @@ local function releaseKey(keyState, entryId, ttlMs)
   local state = rcall('HGET', keyState, 'state')
   if (state == 'completed' or state == 'failed' or state == 'cancelled')
       and rcall('HEXISTS', keyState, 'rmid') == 0 then
-    rcall('PEXPIRE', keyState, ttlMs)
+    if ttlMs > 0 then rcall('PEXPIRE', keyState, ttlMs) else rcall('DEL', keyState) end
   end
 end

@@ -1,4 +1,6 @@
-import type { QueueKeys } from './redis/keys';
+import type { TaskStatus } from '../interfaces';
+import type { QueueKeys } from '../redis/keys';
+import type { QueueClient } from './queue-client';
 import type { ResultWaiter } from './result-waiter';
 
 /**
@@ -10,7 +12,8 @@ export class TaskHandle<R = unknown> {
   /** @internal */
   constructor(
     readonly id: string,
-    readonly name: string,
+    /** Task name; undefined for a handle built from an id alone. */
+    readonly name: string | undefined,
     readonly queue: string,
     readonly key: string | undefined,
     readonly generation: number,
@@ -18,13 +21,21 @@ export class TaskHandle<R = unknown> {
     readonly created: boolean,
     private readonly keys: QueueKeys,
     private readonly waiter: ResultWaiter,
+    private readonly client: QueueClient,
   ) {}
 
+  /** Waits (without polling) for the result; default timeout 30 s. */
   result(options: { timeoutMs?: number } = {}): Promise<R> {
     return this.waiter.wait<R>(this.keys, this.id, options.timeoutMs ?? 30_000);
   }
 
-  toJSON(): { id: string; name: string; queue: string; key?: string; generation: number } {
+  /** The run's state: a keyed task reports its key's latest run; see TaskStatus. */
+  async status(): Promise<TaskStatus | null> {
+    if (this.key !== undefined) return this.client.status(this.key, { queue: this.queue });
+    return this.client.settledStatus(this.keys, this.id);
+  }
+
+  toJSON(): { id: string; name?: string; queue: string; key?: string; generation: number } {
     return { id: this.id, name: this.name, queue: this.queue, key: this.key, generation: this.generation };
   }
 }

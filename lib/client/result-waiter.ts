@@ -1,9 +1,9 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { TaskFailedError, TaskTimeoutError } from './errors';
-import { RedisConnections } from './redis/redis-connections';
-import type { QueueKeys } from './redis/keys';
-import type { StoredResult } from './task/task-outcome';
+import { TaskFailedError, TaskTimeoutError } from '../errors';
+import { RedisConnections } from '../redis/redis-connections';
+import type { QueueKeys } from '../redis/keys';
+import type { StoredResult } from '../task/task-outcome';
 
 type Waiter = { check: () => void };
 

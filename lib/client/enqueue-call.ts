@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import type { QueueKeys } from '../redis/keys';
+
+/** @internal A validated enqueue, ready for enqueue.lua. */
+export interface EnqueueCall {
+  readonly name: string;
+  readonly queue: string;
+  readonly key: string | undefined;
+  readonly payload: string;
+  readonly delayMs: number;
+  /** Absolute due time in epoch ms, 0 when `delayMs` applies. */
+  readonly runAt: number;
+  readonly mode: 'add' | 'replace';
+  /** Period of an `every` key, 0 for none. */
+  readonly everyMs: number;
+  /** A periodic run carries its slot time so its successor can be timed from it. */
+  readonly periodic: boolean;
+}
+
+/** @internal KEYS and ARGV of enqueue.lua for one call (see the script's header). */
+export function enqueueScriptArgs(keys: QueueKeys, call: EnqueueCall): [string[], (string | number)[]] {
+  const args = [randomUUID(), call.name, call.payload, call.delayMs, call.runAt, call.mode];
+  if (call.key === undefined) return [[keys.stream, keys.delayed], args];
+  return [
+    [keys.stream, keys.delayed, keys.keyState(call.key)],
+    [...args, call.key, keys.controlChannel, call.everyMs, call.periodic ? '1' : '0'],
+  ];
+}

@@ -1,0 +1,179 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InvalidOptionError, UnknownTaskError } from '../errors';
+import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
+import { QueueKeys } from '../redis/keys';
+import { RedisConnections } from '../redis/redis-connections';
+import { runScript } from '../redis/scripts';
+import type { StreamQueueConfig } from '../stream-queue.config';
+import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { checkName } from '../task-options';
+import { encodePayload } from '../task/payload-codec';
+import { parseEvery } from '../task/schedule';
+import type { StoredResult } from '../task/task-outcome';
+import { TaskRegistry } from '../task.registry';
+import { enqueueScriptArgs, type EnqueueCall } from './enqueue-call';
+import { ResultWaiter } from './result-waiter';
+import { TaskHandle } from './task-handle';
+
+type EnqueueReply = [string, number, number];
+const MAX_KEY_LENGTH = 1024;
+
+/**
+ * Enqueues tasks and reads their state. Every call validates its arguments before anything is
+ * written: a bad call throws a typed error (`UnknownTaskError`, `PayloadError`,
+ * `InvalidOptionError`) and writes nothing.
+ * @publicApi
+ */
+@Injectable()
+export class QueueClient {
+  private readonly queueKeys = new Map<string, QueueKeys>();
+
+  constructor(
+    @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
+    private readonly connections: RedisConnections,
+    private readonly registry: TaskRegistry,
+    private readonly waiter: ResultWaiter,
+  ) {}
+
+  /** Adds a task; with `options.key`, returns the live run of that key instead of adding another. */
+  async enqueue<P = unknown, R = unknown>(name: string, payload: P, options: EnqueueOptions = {}): Promise<TaskHandle<R>> {
+    return this.send<R>(this.call(name, payload, options, 'add'));
+  }
+
+  /** Adds many tasks in one round trip (a pipeline); all are validated before any is sent. */
+  async enqueueMany<R = unknown>(items: readonly EnqueueItem[]): Promise<TaskHandle<R>[]> {
+    if (!Array.isArray(items)) throw new InvalidOptionError('items', 'an array of { name, payload, options? }', items);
+    const calls = items.map((item, i) => {
+      if (item == null || typeof item !== 'object') throw new InvalidOptionError(`items[${i}]`, 'an object { name, payload, options? }', item);
+      return this.call(item.name, item.payload, item.options ?? {}, 'add');
+    });
+    if (calls.length === 0) return [];
+    const pipeline = this.connections.commands.pipeline();
+    for (const call of calls) runScript(pipeline, 'enqueue', ...enqueueScriptArgs(this.keysOf(call.queue), call));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, reply], i) => {
+      if (error) throw error;
+      return this.toHandle<R>(calls[i], reply as EnqueueReply);
+    });
+  }
+
+  /**
+   * Supersedes every older run of `options.key`: what is queued or delayed never starts, and a
+   * running one has its `ctx.signal` aborted and, when it finishes, writes nothing. On a
+   * periodic key (`periodic:<name>`), `every` re-times the slots that follow.
+   */
+  async replace<P = unknown, R = unknown>(name: string, payload: P, options: ReplaceOptions): Promise<TaskHandle<R>> {
+    if (options == null || typeof options.key !== 'string') {
+      throw new InvalidOptionError('key', 'a non-empty string (replace() acts on a task key)', options?.key);
+    }
+    return this.send<R>(this.call(name, payload, options, 'replace'));
+  }
+
+  /** Cancels the live run of `key`: queued or delayed, it never starts; running, its signal aborts. */
+  async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
+    checkKey(key);
+    const keys = this.keysOf(this.queueOption(options));
+    const done = await runScript<number>(this.connections.commands, 'cancel', [keys.stream, keys.delayed, keys.keyState(key)], [
+      this.config.resultTtlMs,
+      keys.controlChannel,
+      key,
+    ]);
+    return done === 1;
+  }
+
+  /** The state of the latest run of `key`, or null when the key has none (or it expired). */
+  async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
+    checkKey(key);
+    const state = await this.connections.commands.hgetall(this.keysOf(this.queueOption(options)).keyState(key));
+    if (!state.state) return null;
+    const date = (field: string) => (state[field] ? new Date(Number(state[field])) : undefined);
+    return {
+      state: state.state as TaskState,
+      id: state.id,
+      key,
+      generation: Number(state.gen ?? 0),
+      attempt: state.attempt === undefined ? undefined : Number(state.attempt),
+      enqueuedAt: date('enqueuedAt'),
+      dueAt: date('dueAt'),
+      startedAt: date('startedAt'),
+      finishedAt: date('finishedAt'),
+      error: state.error,
+    };
+  }
+
+  /** A handle on a task enqueued elsewhere (another process, an earlier request), by id. */
+  handle<R = unknown>(id: string, options: { queue?: string; key?: string } = {}): TaskHandle<R> {
+    if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
+    if (options.key !== undefined) checkKey(options.key);
+    const queue = this.queueOption(options);
+    return new TaskHandle<R>(id, undefined, queue, options.key, 0, false, this.keysOf(queue), this.waiter, this);
+  }
+
+  /** @internal Status of an unkeyed task: from its stored result, else pending. */
+  async settledStatus(keys: QueueKeys, id: string): Promise<TaskStatus> {
+    const raw = await this.connections.commands.get(keys.result(id));
+    const stored = raw === null ? undefined : (JSON.parse(raw) as StoredResult);
+    const state: TaskState = stored === undefined ? 'pending' : stored.ok ? 'completed' : 'failed';
+    return { state, id, key: undefined, generation: 0, attempt: undefined, error: stored && !stored.ok ? stored.error.message : undefined };
+  }
+
+  private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+    const reply = await runScript<EnqueueReply>(this.connections.commands, 'enqueue', ...enqueueScriptArgs(this.keysOf(call.queue), call));
+    return this.toHandle<R>(call, reply);
+  }
+
+  private call(name: string, payload: unknown, options: EnqueueOptions & { every?: number | string }, mode: 'add' | 'replace'): EnqueueCall {
+    checkName('name', name);
+    const definition = this.registry.get(name);
+    if (!definition && this.registry.size > 0) throw new UnknownTaskError(name, this.registry.names());
+    if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+    const { key, delayMs = 0, runAt } = options;
+    if (key !== undefined) checkKey(key);
+    if (!Number.isSafeInteger(delayMs) || delayMs < 0) throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
+    const at = runAt instanceof Date ? runAt.getTime() : runAt;
+    if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0)) throw new InvalidOptionError('runAt', 'a valid Date or epoch milliseconds', runAt);
+    if (at !== undefined && delayMs > 0) throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
+    const schedule = definition?.options.schedule;
+    const periodic = key !== undefined && key === `periodic:${name}` && schedule !== undefined;
+    let everyMs = 0;
+    if (options.every !== undefined) {
+      if (!periodic || !('every' in schedule)) {
+        throw new InvalidOptionError('every', `only on the periodic key "periodic:${name}" of an \`every\` task`, options.every);
+      }
+      everyMs = parseEvery('every', options.every);
+    } else if (periodic && 'every' in schedule) {
+      everyMs = schedule.every;
+    }
+    return {
+      name,
+      queue: options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE),
+      key,
+      payload: encodePayload(name, payload, this.config.maxPayloadBytes),
+      delayMs,
+      runAt: at ?? 0,
+      mode,
+      everyMs,
+      periodic,
+    };
+  }
+
+  private toHandle<R>(call: EnqueueCall, [id, generation, created]: EnqueueReply): TaskHandle<R> {
+    return new TaskHandle<R>(id, call.name, call.queue, call.key, Number(generation), created === 1, this.keysOf(call.queue), this.waiter, this);
+  }
+
+  private queueOption(options: { queue?: string }): string {
+    return options.queue === undefined ? DEFAULT_QUEUE : checkName('queue', options.queue);
+  }
+
+  private keysOf(queue: string): QueueKeys {
+    let keys = this.queueKeys.get(queue);
+    if (!keys) this.queueKeys.set(queue, (keys = new QueueKeys(this.config.prefix, queue)));
+    return keys;
+  }
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new InvalidOptionError('key', `a string of 1 to ${MAX_KEY_LENGTH} characters`, key);
+  }
+}

@@ -1,0 +1,42 @@
+import { CronExpressionParser } from 'cron-parser';
+import { InvalidOptionError } from '../errors';
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
+
+/** @internal `every` as milliseconds: a positive integer, or '250ms', '30s', '5m', '2h', '1d'. */
+export function parseEvery(option: string, value: unknown): number {
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? durationMs(value.trim()) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 10) {
+    throw new InvalidOptionError(option, 'milliseconds >= 10, or a duration such as "30s", "5m", "1h"', value);
+  }
+  return ms;
+}
+
+function durationMs(text: string): number {
+  const match = DURATION.exec(text);
+  return match ? Number(match[1]) * UNITS[match[2]] : NaN;
+}
+
+/** @internal Throws InvalidOptionError unless `cron` (with `timezone`) parses. */
+export function checkCron(option: string, cron: unknown, timezone: unknown): void {
+  if (typeof cron !== 'string') throw new InvalidOptionError(option, 'a cron expression string such as "*/5 * * * *"', cron);
+  if (timezone !== undefined && typeof timezone !== 'string') {
+    throw new InvalidOptionError(`${option.replace(/cron$/, 'timezone')}`, 'an IANA time zone name such as "Europe/Paris"', timezone);
+  }
+  try {
+    CronExpressionParser.parse(cron, { tz: timezone as string | undefined }).next();
+  } catch (error) {
+    throw new InvalidOptionError(option, `a valid cron expression (${(error as Error).message})`, cron);
+  }
+}
+
+/** @internal The first fire time of `cron` strictly after `afterMs`. */
+export function nextCronTime(cron: string, timezone: string | undefined, afterMs: number): number {
+  return CronExpressionParser.parse(cron, { currentDate: new Date(afterMs), tz: timezone }).next().getTime();
+}
+
+/** @internal The task key every periodic task runs under: one live run per task. */
+export function periodicKey(taskName: string): string {
+  return `periodic:${taskName}`;
+}
