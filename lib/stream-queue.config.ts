@@ -61,7 +61,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     maxPayloadBytes: int(raw, 'maxPayloadBytes', 1_048_576, 1, 512 * 1_048_576),
     deadLetterMaxLen: int(raw, 'deadLetterMaxLen', 10_000, 1),
     blockMs: int(raw, 'blockMs', 1_000, 1, 60_000),
-    ackBatchMs: int(raw, 'ackBatchMs', 2, 0, 1_000),
+    ackBatchMs: int(raw, 'ackBatchMs', 0, 0, 1_000),
   });
 }
 

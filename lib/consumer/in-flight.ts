@@ -1,10 +1,7 @@
 import type { TaskMessage } from '../task/task-message';
+import { Delivery } from './delivery';
 
-/** @internal A delivery this process holds, from the read until Redis settled it. */
-export interface Delivery {
-  readonly message: TaskMessage;
-  readonly controller: AbortController;
-}
+export { Delivery };
 
 /**
  * @internal Deliveries held by one queue's consumer, by stream entry id. The sweep consults it
@@ -15,7 +12,7 @@ export class InFlight {
   private readonly deliveries = new Map<string, Delivery>();
 
   add(message: TaskMessage): Delivery {
-    const delivery = { message, controller: new AbortController() };
+    const delivery = new Delivery(message);
     this.deliveries.set(message.entryId, delivery);
     return delivery;
   }
@@ -34,8 +31,8 @@ export class InFlight {
 
   /** Aborts every delivery that matches, with `reason` as the signal's reason. */
   abort(reason: Error, match: (d: Delivery) => boolean = () => true): Delivery[] {
-    const hit = [...this.deliveries.values()].filter((d) => match(d) && !d.controller.signal.aborted);
-    hit.forEach((d) => d.controller.abort(reason));
+    const hit = [...this.deliveries.values()].filter((d) => match(d) && !d.isAborted);
+    hit.forEach((d) => d.abort(reason));
     return hit;
   }
 }

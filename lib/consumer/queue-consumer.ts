@@ -42,6 +42,7 @@ export class QueueConsumer {
       read: async () => (this.stopping ? [] : intake.admit(await this.reader.read())),
       sweep: async () => intake.admit(await sweeper.sweep()),
       run: (delivery) => runner.run(delivery),
+      onRunEnd: () => this.ctx.slots.finish(),
       settle: (outcomes) => settler.settle(outcomes),
       onError: (source, error, attempt) => {
         if (attempt <= 1 || attempt % 10 === 0) {
@@ -96,7 +97,7 @@ export class QueueConsumer {
 
   private release(delivery: Delivery): void {
     this.ctx.inFlight.delete(delivery.message.entryId);
-    this.ctx.slots.release();
+    this.ctx.slots.settled();
   }
 }
 

@@ -1,4 +1,4 @@
-import { EMPTY, Observable, catchError, defer, exhaustMap, from, merge, mergeMap, of, repeat, retry, takeUntil, timer } from 'rxjs';
+import { EMPTY, Observable, catchError, defer, exhaustMap, from, merge, mergeMap, of, repeat, retry, takeUntil, tap, timer } from 'rxjs';
 import type { Delivery } from './in-flight';
 import type { Outcome } from './outcome';
 import { settleInBatches } from './settle-in-batches';
@@ -10,6 +10,8 @@ export interface PipelineParts {
   /** One sweep: promotes due tasks and resolves with reclaimed or recovered deliveries. */
   sweep(): Promise<Delivery[]>;
   run(delivery: Delivery): Promise<Outcome>;
+  /** Called when a handler finished, before its outcome is settled. */
+  onRunEnd(outcome: Outcome): void;
   /** Settles a batch; returns what could not be settled, to be retried. */
   settle(outcomes: Outcome[]): Promise<Outcome[]>;
   /** Called for infrastructure errors (connection lost), which are retried. */
@@ -43,7 +45,7 @@ export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
   );
   return merge(read$, sweep$).pipe(
     mergeMap((deliveries) => from(deliveries)),
-    mergeMap((delivery) => defer(() => parts.run(delivery)), parts.concurrency),
+    mergeMap((delivery) => defer(() => parts.run(delivery)).pipe(tap((outcome) => parts.onRunEnd(outcome))), parts.concurrency),
     settleInBatches((batch) => parts.settle(batch), parts.ackBatchMs, MAX_BATCH, 500),
   );
 }

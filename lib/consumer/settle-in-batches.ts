@@ -1,11 +1,12 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 
 /**
- * @internal Settles items in batches: the first item waits at most `windowMs` for company; while
- * a batch is in flight, new items gather and go together right after it, so batches grow with
- * load and the round trips per item fall. Items the settle function hands back (connection
- * trouble) are retried after `retryDelayMs`. Emits each item once it is settled; completes
- * after the source completes and everything is settled.
+ * @internal Settles items in batches. The first item waits at most `windowMs` for company (0:
+ * until the end of the current turn of the event loop, so the completions of one tick go
+ * together); while a batch is in flight, new items gather and go together right after it, so
+ * batches grow with load and the round trips per item fall. Items the settle function hands
+ * back (connection trouble) are retried after `retryDelayMs`. Emits each item once settled;
+ * completes after the source completes and everything is settled.
  */
 export function settleInBatches<T>(
   settle: (batch: T[]) => Promise<T[]>,
@@ -19,14 +20,24 @@ export function settleInBatches<T>(
       let busy = false;
       let done = false;
       let closed = false;
-      let timer: NodeJS.Timeout | undefined;
+      let cancelWait: (() => void) | undefined;
 
+      const wait = () => {
+        if (cancelWait) return;
+        if (windowMs === 0) {
+          const handle = setImmediate(flush);
+          cancelWait = () => clearImmediate(handle);
+        } else {
+          const handle = setTimeout(flush, windowMs);
+          cancelWait = () => clearTimeout(handle);
+        }
+      };
       const finishIfIdle = () => {
         if (done && !busy && buffer.length === 0) subscriber.complete();
       };
-      const flush = async () => {
-        clearTimeout(timer);
-        timer = undefined;
+      const flush = async (): Promise<void> => {
+        cancelWait?.();
+        cancelWait = undefined;
         if (busy || buffer.length === 0) return finishIfIdle();
         busy = true;
         const batch = buffer.slice(0, maxBatch);
@@ -52,8 +63,8 @@ export function settleInBatches<T>(
         next: (item) => {
           buffer.push(item);
           if (busy) return;
-          if (buffer.length >= maxBatch || windowMs === 0) void flush();
-          else timer ??= setTimeout(flush, windowMs);
+          if (buffer.length >= maxBatch) void flush();
+          else wait();
         },
         error: (error) => subscriber.error(error),
         complete: () => {
@@ -63,7 +74,7 @@ export function settleInBatches<T>(
       });
       return () => {
         closed = true;
-        clearTimeout(timer);
+        cancelWait?.();
         subscription.unsubscribe();
       };
     });

@@ -4,10 +4,14 @@
  * beside a blocked read (counting only deliveries held, not the read's hold): otherwise an idle
  * worker, always blocked in a read, could never reclaim. So holdings may briefly exceed the
  * capacity by one read's worth; the pipeline's mergeMap still runs at most `capacity` at once.
- * A slot is released only after its run is settled in Redis.
+ *
+ * A slot frees when its handler finishes, so the next read overlaps the settle of the last
+ * batch; finished runs waiting for their settle are bounded too (twice `capacity`), so a
+ * slow Redis slows reading instead of piling up unsettled work.
  */
 export class Slots {
   private held = 0;
+  private settling = 0;
   private readHold = 0;
   private wakers: Array<() => void> = [];
   private closed = false;
@@ -15,7 +19,9 @@ export class Slots {
   constructor(readonly capacity: number) {}
 
   get free(): number {
-    return Math.max(0, this.capacity - this.held - this.readHold);
+    const running = this.capacity - this.held;
+    const outstanding = 3 * this.capacity - this.held - this.settling;
+    return Math.max(0, Math.min(running, outstanding) - this.readHold);
   }
 
   /** Holds every free slot for one read; endRead() says how many the read filled. */
@@ -37,8 +43,22 @@ export class Slots {
     return n;
   }
 
+  /** A delivery dropped before running (stale, deferred, dead-lettered). */
   release(n = 1): void {
     this.held = Math.max(0, this.held - n);
+    if (this.free > 0) this.wake();
+  }
+
+  /** A handler finished; its run now waits for its settle. */
+  finish(): void {
+    this.held = Math.max(0, this.held - 1);
+    this.settling += 1;
+    if (this.free > 0) this.wake();
+  }
+
+  /** A finished run was settled in Redis. */
+  settled(): void {
+    this.settling = Math.max(0, this.settling - 1);
     if (this.free > 0) this.wake();
   }
 

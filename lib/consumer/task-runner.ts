@@ -3,7 +3,7 @@ import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
 import { describeThrown, encodeResult } from '../task/task-outcome';
 import type { TaskRegistry } from '../task.registry';
-import type { Delivery } from './in-flight';
+import type { Delivery } from './delivery';
 import type { Outcome } from './outcome';
 import { ShutdownAbortError } from './shutdown-abort.error';
 
@@ -19,7 +19,7 @@ export class TaskRunner {
   ) {}
 
   async run(delivery: Delivery): Promise<Outcome> {
-    const { message, controller } = delivery;
+    const { message } = delivery;
     const definition = this.registry.get(message.name);
     if (!definition) {
       const reason = `unknown task "${message.name}"`;
@@ -32,26 +32,17 @@ export class TaskRunner {
       const reason = `payload does not decode: ${(error as Error).message}`;
       return { kind: 'failed', delivery, definition, error: { name: 'PayloadError', message: reason }, deadReason: reason };
     }
-    const ctx: TaskContext = Object.freeze({
-      id: message.id,
-      name: message.name,
-      queue: this.queue,
-      key: message.key,
-      generation: message.generation,
-      attempt: message.attempt,
-      fencingToken: `${message.entryId}/${this.consumer}`,
-      signal: controller.signal,
-    });
+    const ctx = new RunContext(delivery, this.queue, this.consumer);
     const { timeoutMs } = definition.options;
     const timer = timeoutMs === undefined ? undefined : setTimeout(
-      () => controller.abort(new TaskTimeoutError(`Task "${message.name}" (${message.id}) exceeded its timeout of ${timeoutMs} ms.`)),
+      () => delivery.abort(new TaskTimeoutError(`Task "${message.name}" (${message.id}) exceeded its timeout of ${timeoutMs} ms.`)),
       timeoutMs,
     );
     try {
-      const value = await untilAborted(Promise.resolve().then(() => definition.handler(payload, ctx)), controller.signal);
+      const value = await delivery.race(Promise.resolve().then(() => definition.handler(payload, ctx)));
       return { kind: 'completed', delivery, definition, result: encodeResult(value), resultTtlMs: definition.options.resultTtlMs };
     } catch (thrown) {
-      const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
+      const reason: unknown = delivery.isAborted ? delivery.abortReason : thrown;
       if (reason instanceof ShutdownAbortError) return { kind: 'abandoned', delivery };
       return { kind: 'failed', delivery, definition, error: describeThrown(reason) };
     } finally {
@@ -60,15 +51,32 @@ export class TaskRunner {
   }
 }
 
-/** Settles with `work`, or rejects as soon as `signal` aborts (the handler may run on). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
+/** The TaskContext a handler sees; `signal` is made on first use. */
+class RunContext implements TaskContext {
+  readonly id: string;
+  readonly name: string;
+  readonly key: string | undefined;
+  readonly generation: number;
+  readonly attempt: number;
+
+  constructor(
+    private readonly delivery: Delivery,
+    readonly queue: string,
+    private readonly consumer: string,
+  ) {
+    const m = delivery.message;
+    this.id = m.id;
+    this.name = m.name;
+    this.key = m.key;
+    this.generation = m.generation;
+    this.attempt = m.attempt;
+  }
+
+  get fencingToken(): string {
+    return `${this.delivery.message.entryId}/${this.consumer}`;
+  }
+
+  get signal(): AbortSignal {
+    return this.delivery.signal;
+  }
 }

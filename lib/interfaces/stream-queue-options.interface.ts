@@ -33,6 +33,6 @@ export interface StreamQueueModuleOptions {
   deadLetterMaxLen?: number;
   /** Longest wait of one blocking read, bounding shutdown latency. Default 1 000. */
   blockMs?: number;
-  /** Completions are acknowledged together within this window. Default 2. */
+  /** Completions wait this long to be acknowledged together; 0: those of one event-loop turn. Default 0. */
   ackBatchMs?: number;
 }

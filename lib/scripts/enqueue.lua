@@ -29,9 +29,11 @@ local rcall = redis.call
 
 local stream, delayed, keyState = KEYS[1], KEYS[2], KEYS[3]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
-local now = nowMs()
-local due = tonumber(ARGV[5])
-if due == 0 then due = now + tonumber(ARGV[4]) end
+-- Redis's clock is read only when something needs it: a plain enqueue is one XADD.
+local delayMs, due = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now = 0
+if keyState or delayMs > 0 or due > 0 then now = nowMs() end
+if due == 0 then due = now + delayMs end
 
 local function write(fields)
   if ARGV[10] == '1' then

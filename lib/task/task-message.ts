@@ -27,8 +27,7 @@ const MAX_KEY_LENGTH = 1024;
  */
 export function parseEntry(entryId: string, raw: string[] | null | undefined): TaskMessage | MalformedMessage {
   if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < raw.length; i += 2) if (!f.has(raw[i])) f.set(raw[i], raw[i + 1]);
+  const f = fieldsOf(raw);
   const id = f.get('id');
   const name = f.get('n');
   const payload = f.get('p');
@@ -49,6 +48,18 @@ export function parseEntry(entryId: string, raw: string[] | null | undefined): T
   const dueAt = due === undefined ? undefined : Number(due);
   if (dueAt !== undefined && !Number.isSafeInteger(dueAt)) return { entryId, reason: 'field "d" (due time) is not an integer' };
   return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation, dueAt };
+}
+
+const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd']);
+
+/** First value of each known field; a plain loop, since this runs for every message. */
+function fieldsOf(raw: string[]): { get(name: string): string | undefined } {
+  const values: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (KNOWN.has(name) && values[name] === undefined) values[name] = raw[i + 1];
+  }
+  return { get: (name) => values[name] };
 }
 
 export function isMalformed(m: TaskMessage | MalformedMessage): m is MalformedMessage {
