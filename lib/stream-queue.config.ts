@@ -57,7 +57,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     maxStallMs: int(raw, 'maxStallMs', 60_000, 1),
     maxDeliveries: int(raw, 'maxDeliveries', 5, 1),
     shutdownTimeoutMs: int(raw, 'shutdownTimeoutMs', 10_000, 0),
-    resultTtlMs: int(raw, 'resultTtlMs', 3_600_000, 1),
+    resultTtlMs: int(raw, 'resultTtlMs', 3_600_000, 0),
     maxPayloadBytes: int(raw, 'maxPayloadBytes', 1_048_576, 1, 512 * 1_048_576),
     deadLetterMaxLen: int(raw, 'deadLetterMaxLen', 10_000, 1),
     blockMs: int(raw, 'blockMs', 1_000, 1, 60_000),

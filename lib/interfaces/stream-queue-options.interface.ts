@@ -25,7 +25,7 @@ export interface StreamQueueModuleOptions {
   maxDeliveries?: number;
   /** How long `app.close()` waits for in-flight handlers before aborting them. Default 10 000. */
   shutdownTimeoutMs?: number;
-  /** How long results and run state are kept. Default 3 600 000 (1 hour). */
+  /** How long results and run state are kept; 0 keeps none once settled. Default 3 600 000 (1 hour). */
   resultTtlMs?: number;
   /** Largest accepted encoded payload. Default 1 048 576 (1 MiB). */
   maxPayloadBytes?: number;

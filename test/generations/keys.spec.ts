@@ -1,0 +1,144 @@
+import type { TaskContext } from '../../lib';
+import { periodicKey } from '../../lib';
+import { Latch, Probe, sleep } from '../fixtures/probe';
+import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { GenerationTasksModule } from './generation-tasks';
+
+describe('task keys: idempotent enqueue, replace, cancel, status, delays', () => {
+  const redis = createRedis();
+  let prefix: string;
+  let probe: Probe;
+
+  const start = (options = {}, shared = probe) =>
+    startApp({ prefix, probe: shared, options, imports: [GenerationTasksModule.register(shared)] });
+  const producer = () => start({ worker: false });
+
+  beforeEach(() => {
+    prefix = randomPrefix();
+    probe = new Probe();
+  });
+  afterEach(async () => {
+    await closeApps();
+    await cleanupPrefix(redis, prefix);
+  });
+  afterAll(closeAll);
+
+  it('50 concurrent enqueues of one key, from 5 processes worth of clients, create one run', async () => {
+    const producers = await Promise.all(Array.from({ length: 5 }, () => producer()));
+    const handles = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => producers[i % 5].client.enqueue('keyed', { i }, { key: 'order-42' })),
+    );
+    expect(new Set(handles.map((h) => h.id)).size).toBe(1);
+    expect(handles.filter((h) => h.created)).toHaveLength(1);
+    expect(await redis.xlen(producers[0].keys.stream)).toBe(1);
+  });
+
+  it('a keyed task runs once; enqueue returns the live run until it settled, then adds a new one', async () => {
+    const latch = new Latch();
+    probe.on('keyed', () => latch.promise.then(() => 'done'));
+    const app = await start();
+    const first = await app.client.enqueue('keyed', 1, { key: 'k' });
+    await waitFor(() => probe.runsOf('keyed').length === 1);
+    const again = await app.client.enqueue('keyed', 2, { key: 'k' });
+    expect(again.id).toBe(first.id);
+    expect(await first.status()).toMatchObject({ state: 'running', id: first.id, generation: first.generation });
+    latch.release();
+    expect(await first.result({ timeoutMs: 5_000 })).toBe('done');
+    await waitFor(async () => (await app.client.status('k'))?.state === 'completed');
+    const next = await app.client.enqueue('keyed', 3, { key: 'k' });
+    expect(next.id).not.toBe(first.id);
+    expect(next.generation).toBe(first.generation + 1);
+  });
+
+  it('replace aborts the running run with reason "superseded"; it writes nothing; the new one runs after', async () => {
+    let aborted: unknown;
+    probe.on('keyed', (payload, ctx: TaskContext) =>
+      payload === 'old'
+        ? new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason))))
+        : 'new result',
+    );
+    const app = await start();
+    const old = await app.client.enqueue('keyed', 'old', { key: 'k' });
+    await waitFor(() => probe.runsOf('keyed').length === 1);
+    const fresh = await app.client.replace('keyed', 'new', { key: 'k' });
+    expect(fresh.generation).toBe(old.generation + 1);
+    expect(await fresh.result({ timeoutMs: 5_000 })).toBe('new result');
+    expect(aborted).toMatchObject({ code: 'SUPERSEDED' });
+    expect(await redis.exists(app.keys.result(old.id))).toBe(0);
+    expect(await app.client.status('k')).toMatchObject({ state: 'completed', id: fresh.id, generation: fresh.generation });
+    await waitFor(() => app.events.counters()['superseded-tail'] === 1);
+    // Never overlapped: the new run started after the old one was settled.
+    const [oldRun, newRun] = probe.runsOf('keyed');
+    expect(oldRun.payload).toBe('old');
+    expect(newRun.payload).toBe('new');
+  });
+
+  it('cancel aborts a running run with reason "cancelled" and it writes nothing', async () => {
+    let aborted: unknown;
+    probe.on('keyed', (_payload, ctx: TaskContext) =>
+      new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason)))),
+    );
+    const app = await start();
+    const run = await app.client.enqueue('keyed', null, { key: 'k' });
+    await waitFor(() => probe.runsOf('keyed').length === 1);
+    expect(await app.client.cancel('k')).toBe(true);
+    await waitFor(() => aborted !== undefined);
+    expect(aborted).toMatchObject({ code: 'CANCELLED' });
+    await waitFor(() => app.events.counters()['superseded-tail'] === 1);
+    expect(await app.client.status('k')).toMatchObject({ state: 'cancelled', id: run.id });
+    expect(await redis.exists(app.keys.result(run.id))).toBe(0);
+    expect(await redis.xlen(app.keys.deadLetter)).toBe(0);
+    expect(await app.client.cancel('k')).toBe(false);
+  });
+
+  it('a cancelled delayed run never starts', async () => {
+    const app = await start();
+    await app.client.enqueue('keyed', null, { key: 'later', delayMs: 200 });
+    expect(await app.client.status('later')).toMatchObject({ state: 'delayed' });
+    expect(await app.client.cancel('later')).toBe(true);
+    await sleep(500);
+    expect(probe.runsOf('keyed')).toHaveLength(0);
+    expect(await redis.zcard(app.keys.delayed)).toBe(0);
+  });
+
+  it('delayMs and runAt hold a task back until it is due', async () => {
+    const app = await start();
+    const enqueuedAt = Date.now();
+    const delayed = await app.client.enqueue('keyed', 'delay', { delayMs: 400 });
+    const at = await app.client.enqueue('keyed', 'at', { runAt: new Date(Date.now() + 400) });
+    await Promise.all([delayed.result({ timeoutMs: 5_000 }), at.result({ timeoutMs: 5_000 })]);
+    for (const run of probe.runsOf('keyed')) expect(run.ctx.attempt).toBe(1);
+    expect(Date.now() - enqueuedAt).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a message without a generation runs normally even when the key counter is above 0', async () => {
+    const app = await start();
+    const h = await app.client.enqueue('keyed', 1, { key: 'legacy' });
+    await h.result({ timeoutMs: 5_000 });
+    await app.client.replace('keyed', 2, { key: 'legacy' }).then((r) => r.result({ timeoutMs: 5_000 }));
+    await redis.xadd(app.keys.stream, '*', 'id', 'from-old-producer', 'n', 'keyed', 'p', '"legacy"', 'a', '1', 'k', 'legacy');
+    await waitFor(() => probe.runs.some((r) => r.ctx.id === 'from-old-producer'), { description: 'the legacy message ran' });
+    expect(probe.runs.find((r) => r.ctx.id === 'from-old-producer')?.ctx.generation).toBe(0);
+  });
+
+  it('status() of an unkeyed task is pending, then completed', async () => {
+    const latch = new Latch();
+    probe.on('keyed', () => latch.promise);
+    const app = await start();
+    const h = await app.client.enqueue('keyed', null);
+    expect(await h.status()).toMatchObject({ state: 'pending', id: h.id });
+    latch.release();
+    await h.result({ timeoutMs: 5_000 });
+    expect(await h.status()).toMatchObject({ state: 'completed', id: h.id });
+    expect(await app.client.handle(h.id).result({ timeoutMs: 1_000 })).toBeUndefined();
+  });
+
+  it('replace with `every` re-times a periodic key; `every` on another key is refused', async () => {
+    const app = await start({ worker: false });
+    await expect(app.client.replace('keyed', null, { key: 'k', every: 100 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    const h = await app.client.replace('tick', null, { key: periodicKey('tick'), every: '2s', delayMs: 60_000 });
+    expect(await app.client.status(periodicKey('tick'))).toMatchObject({ state: 'delayed', id: h.id });
+    expect(await redis.hget(app.keys.keyState(periodicKey('tick')), 'every')).toBe('2000');
+  });
+});

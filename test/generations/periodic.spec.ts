@@ -1,0 +1,88 @@
+import type { TaskContext } from '../../lib';
+import { periodicKey } from '../../lib';
+import { Latch, Probe, sleep } from '../fixtures/probe';
+import { closeApps, startApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { GenerationTasksModule, TICK_EVERY_MS } from './generation-tasks';
+
+describe('periodic tasks', () => {
+  const redis = createRedis();
+  let prefix: string;
+  let probe: Probe;
+  const start = (options = {}) => startApp({ prefix, probe, options, imports: [GenerationTasksModule.register(probe)] });
+
+  beforeEach(() => {
+    prefix = randomPrefix();
+    probe = new Probe();
+  });
+  afterEach(async () => {
+    await closeApps();
+    await cleanupPrefix(redis, prefix);
+  });
+  afterAll(closeAll);
+
+  it('four workers booting at once schedule it once; over N intervals it runs N times, once per slot', async () => {
+    const bootedFrom = Date.now();
+    const apps = await Promise.all(Array.from({ length: 4 }, () => start()));
+    const INTERVALS = 12;
+    await sleep(TICK_EVERY_MS * INTERVALS + TICK_EVERY_MS / 2);
+    await Promise.all(apps.map((a) => a.close()));
+    const runs = probe.runsOf('tick');
+    // Slots that came due while the workers ran: the first is one period after boot.
+    const slots = Math.floor((Date.now() - bootedFrom) / TICK_EVERY_MS);
+    expect(Math.abs(runs.length - slots)).toBeLessThanOrEqual(1);
+    expect(Math.abs(runs.length - INTERVALS)).toBeLessThanOrEqual(1);
+    const generations = runs.map((r) => r.ctx.generation);
+    expect(new Set(generations).size).toBe(generations.length); // never twice in one slot
+    expect(generations).toEqual([...generations].sort((a, b) => a - b));
+    expect(await redis.zcard(apps[0].keys.delayed)).toBe(1); // exactly one successor waits
+  });
+
+  it('docket #331 end to end: A runs, replace() re-times it, B finishes before A; one successor, timed by B', async () => {
+    const aMayFinish = new Latch();
+    let aAborted: unknown;
+    let aGeneration: number | undefined;
+    probe.on('tick', (_payload, ctx: TaskContext) => {
+      if (aGeneration !== undefined && ctx.generation > aGeneration) return ctx.generation === aGeneration + 1 ? 'B' : 'successor';
+      // Run A ignores its signal and finishes late, after B, as in the docket report.
+      aGeneration = ctx.generation;
+      ctx.signal.addEventListener('abort', () => (aAborted = ctx.signal.reason));
+      return aMayFinish.promise.then(() => 'A');
+    });
+    const app = await start();
+    const client = app.client;
+    const key = periodicKey('tick');
+    // Run A now (the boot schedule's first run is replaced before it is due).
+    await client.replace('tick', null, { key, every: 2_000 });
+    await waitFor(() => probe.runsOf('tick').length === 1, { description: 'A started' });
+    const a = probe.runsOf('tick')[0].ctx;
+
+    const b = await client.replace('tick', null, { key, every: 500 });
+    const bDue = Number(await redis.hget(app.keys.keyState(key), 'dueAt'));
+    expect(await b.result({ timeoutMs: 5_000 })).toBe('B');
+    expect(aAborted).toMatchObject({ code: 'SUPERSEDED' });
+    aMayFinish.release();
+    await sleep(100);
+
+    const members = await redis.zrange(app.keys.delayed, 0, -1, 'WITHSCORES');
+    expect(members).toHaveLength(2);
+    expect(Number(members[1])).toBe(bDue + 500);
+    const state = await redis.hgetall(app.keys.keyState(key));
+    expect(Number(state.gen)).toBe(b.generation + 1);
+    expect(state.state).toBe('delayed');
+    expect(await redis.exists(app.keys.result(a.id))).toBe(0);
+    await waitFor(() => probe.runsOf('tick').some((r) => r.ctx.generation === b.generation + 1), {
+      timeoutMs: 3_000,
+      description: "B's successor ran",
+    });
+  });
+
+  it('a periodic run that fails for good still schedules the next slot', async () => {
+    probe.on('tick', () => {
+      throw new Error('every tick fails');
+    });
+    const app = await start();
+    await waitFor(() => probe.runsOf('tick').length >= 3, { timeoutMs: 5_000, description: 'three failing ticks' });
+    expect(await redis.xlen(app.keys.deadLetter)).toBeGreaterThanOrEqual(2);
+  });
+});
