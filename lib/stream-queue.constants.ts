@@ -2,8 +2,6 @@
 export const TASK_METADATA = 'nest-stream-queue:task';
 /** @internal Resolved, validated, frozen configuration. */
 export const STREAM_QUEUE_CONFIG = Symbol('STREAM_QUEUE_CONFIG');
-/** @internal The ioredis connection for commands and scripts. */
-export const REDIS_COMMANDS = Symbol('STREAM_QUEUE_REDIS_COMMANDS');
 /** @internal Queue used when neither the task nor the call names one. */
 export const DEFAULT_QUEUE = 'default';
 /** @internal Consumer group every worker of a queue joins. */

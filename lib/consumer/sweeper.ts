@@ -21,6 +21,8 @@ const PENDING_PAGE = 200;
 export class Sweeper {
   private readonly lock: SweepLock;
   private cursor = '-';
+  /** The suspect this worker runs in isolation, if any (see reclaim). */
+  private suspect?: string;
 
   constructor(private readonly ctx: QueueContext) {
     this.lock = new SweepLock(ctx.redis, ctx.keys.sweepLock, ctx.config.leaseMs);
@@ -74,9 +76,18 @@ export class Sweeper {
     const dead = new Set(owners.filter((_, i) => alive[i] === 0));
     // Poison is dead-lettered whatever the free slots; a claim needs a slot.
     const poison = foreign.filter(([, owner, , deliveries]) => dead.has(owner) && deliveries >= config.maxDeliveries);
+    // A message whose worker died once is reclaimed with the rest of that worker's batch. One
+    // that was in flight at two deaths is a suspect: suspects are taken one at a time per worker,
+    // so a poison message cannot take innocent batchmates with it to the delivery limit.
     const claimable = foreign.filter(([, owner, , deliveries]) => dead.has(owner) && deliveries < config.maxDeliveries);
-    const n = slots.reserve(claimable.length);
-    const candidates = [...poison, ...claimable.slice(0, n)];
+    const isolating = this.suspect !== undefined && this.ctx.inFlight.has(this.suspect);
+    const firstSuspect = claimable.find(([, , , deliveries]) => deliveries >= 2);
+    const wanted = [
+      ...claimable.filter(([, , , deliveries]) => deliveries < 2),
+      ...(firstSuspect && !isolating ? [firstSuspect] : []),
+    ];
+    const n = slots.reserve(wanted.length);
+    const candidates = [...poison, ...wanted.slice(0, n)];
     if (candidates.length === 0) return [];
     const [claimed, deadLettered, dropped] = await runScript<[RawEntry[], number, number]>(
       redis,
@@ -88,6 +99,7 @@ export class Sweeper {
       throw error;
     });
     slots.release(n - claimed.length);
+    if (firstSuspect && claimed.some(([id]) => id === firstSuspect[0])) this.suspect = firstSuspect[0];
     for (const [id] of claimed) events.emit({ type: 'reclaimed', queue, detail: id });
     for (let i = 0; i < deadLettered; i++) events.emit({ type: 'dead-lettered', queue, detail: 'delivery limit' });
     if (claimed.length + deadLettered + dropped > 0) {

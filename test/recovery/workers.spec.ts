@@ -112,4 +112,23 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     const result = JSON.parse((await redis.get(`{${prefix}:default}:result:${id}`))!);
     expect(result).toEqual({ ok: true, value: 'rescuer' });
   }, 90_000);
+
+  it('a poison message that kills its worker on every delivery is dead-lettered; the other tasks still run', async () => {
+    const env = { LEASE_MS: '400', SWEEP_MS: '100', MAX_DELIVERIES: '3' };
+    const [poison] = await enqueue(1, { ms: 0, crash: true });
+    const fine = await enqueue(5, { ms: 10 });
+    let crashes = 0;
+    const dlq = `{${prefix}:default}:dlq`;
+    while ((await redis.xlen(dlq)) === 0) {
+      expect(crashes).toBeLessThan(6);
+      const worker = await spawn(`p${crashes}`, env);
+      const ended = await Promise.race([worker.exited.then(() => 'crashed'), waitFor(() => redis.xlen(dlq), { timeoutMs: 10_000 }).then(() => 'dead-lettered')]);
+      if (ended === 'crashed') crashes++;
+    }
+    expect(crashes).toBe(3);
+    const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [string, string[]][];
+    expect(fields[fields.indexOf('id') + 1]).toBe(poison);
+    expect(fields[fields.indexOf('reason') + 1]).toMatch(/delivered 3 times/);
+    await waitFor(() => ledger.allSettled(fine), { timeoutMs: 20_000, description: 'the other tasks settled' });
+  }, 120_000);
 });
