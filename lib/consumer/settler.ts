@@ -14,6 +14,7 @@ type Completed = Extract<Outcome, { kind: 'completed' }>;
 const COMPLETED = 1;
 const SUPERSEDED = 0;
 const REFUSED = -1;
+const SETTLED = -2;
 const RETRY = 1;
 const DEAD = 2;
 
@@ -23,6 +24,9 @@ const DEAD = 2;
  * re-checks ownership and generation, so this class only reports what Redis decided.
  */
 export class Settler {
+  /** Outcomes whose settle call failed once: the call may have run with its reply lost. */
+  private readonly retried = new WeakSet<Outcome>();
+
   constructor(private readonly ctx: QueueContext) {}
 
   /** Returns the outcomes that could not be settled (connection trouble), to be retried. */
@@ -46,6 +50,7 @@ export class Settler {
       if (error) unsettled.push(outcome);
       else this.reportFailed(outcome, code as number);
     }
+    unsettled.forEach((o) => this.retried.add(o));
     if (unsettled.length > 0) {
       const cause = replies.find(([e]) => e)?.[0];
       this.ctx.logger.warn(`Could not settle ${unsettled.length} run(s) on queue "${this.ctx.queue}" (${cause?.message}); retrying.`);
@@ -97,16 +102,18 @@ export class Settler {
     ];
   }
 
-  private reportCompleted({ delivery }: Completed, code: number): void {
-    const m = delivery.message;
+  private reportCompleted(outcome: Completed, code: number): void {
+    const m = outcome.delivery.message;
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
-    if (code === COMPLETED) this.ctx.events.emit({ type: 'completed', ...base });
+    if (code === COMPLETED || (code === SETTLED && this.retried.has(outcome))) this.ctx.events.emit({ type: 'completed', ...base });
     else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
     else this.refused(m.id, m.name, code, base);
   }
 
-  private reportFailed({ delivery, error }: Failed, code: number): void {
+  private reportFailed(outcome: Failed, code: number): void {
+    const { delivery, error } = outcome;
     const m = delivery.message;
+    if (code === SETTLED && this.retried.has(outcome)) return; // our earlier call did it
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
     if (code === RETRY || code === DEAD) {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });

@@ -1,0 +1,72 @@
+import { Test } from '@nestjs/testing';
+import { InvalidOptionError, QueueClient, StreamQueueModule, type StreamQueueModuleOptions } from '../../lib';
+import { QueueKeys } from '../../lib/redis/keys';
+import { BadTaskModule } from '../fixtures/bad-task.fixtures';
+import { closeModule } from '../fixtures/close-module';
+import { Probe } from '../fixtures/probe';
+import { ProbeModule } from '../fixtures/probe.module';
+import { QUEUE_SETTINGS, SettingsModule } from '../fixtures/settings.module';
+import { closeApps, logger, startApp, testOptions } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+// How the module is configured: forRootAsync, and validation that fails bootstrap early.
+describe('StreamQueueModule options', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+
+  afterEach(closeApps);
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('forRootAsync builds the options with useFactory from an imported, injected provider', async () => {
+    const probe = new Probe();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        StreamQueueModule.forRootAsync({
+          imports: [SettingsModule.register(prefix)],
+          inject: [QUEUE_SETTINGS],
+          useFactory: (settings: StreamQueueModuleOptions) => settings,
+        }),
+        ProbeModule.register(probe),
+      ],
+    })
+      .setLogger(logger)
+      .compile();
+    try {
+      await moduleRef.init();
+      const handle = await moduleRef.get(QueueClient).enqueue('echo', 'configured');
+
+      await expect(handle.result()).resolves.toBe('configured');
+      // The factory's prefix was used: the result lives under it, not under the default `sq`.
+      await expect(redis.exists(new QueueKeys(prefix, 'default').result(handle.id))).resolves.toBe(1);
+      expect(probe.runs).toHaveLength(1);
+    } finally {
+      await closeModule(moduleRef);
+    }
+  });
+
+  it('fails bootstrap with an InvalidOptionError naming an invalid module option', async () => {
+    const booting = startApp({ prefix, options: { concurrency: 0 } });
+
+    await expect(booting).rejects.toThrow(InvalidOptionError);
+    await expect(booting).rejects.toThrow(/"concurrency"/);
+  });
+
+  it('fails bootstrap the same way when the async factory returns an invalid option', async () => {
+    const booting = Test.createTestingModule({
+      imports: [StreamQueueModule.forRootAsync({ useFactory: () => testOptions(prefix, { leaseMs: 600, heartbeatIntervalMs: 500 }) })],
+    })
+      .setLogger(logger)
+      .compile();
+
+    await expect(booting).rejects.toThrow(/"heartbeatIntervalMs".*third of leaseMs/);
+  });
+
+  it('fails bootstrap naming the task and option when a @Task() option is invalid', async () => {
+    const booting = startApp({ prefix, imports: [BadTaskModule.register()] });
+
+    await expect(booting).rejects.toMatchObject({ option: "@Task('bad-attempts').maxAttempts" });
+  });
+});

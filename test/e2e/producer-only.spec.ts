@@ -1,0 +1,33 @@
+import { Probe, sleep } from '../fixtures/probe';
+import { closeApps, startApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+// worker:false: a process that only enqueues (a web tier) must never take work from the queue.
+describe('producer-only process (worker: false)', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+
+  afterEach(closeApps);
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('never consumes; its task runs once a worker app starts, and its handle gets the result', async () => {
+    const producer = await startApp({ prefix, options: { worker: false } });
+    const handle = await producer.client.enqueue('echo', 'from the producer');
+
+    // Several read and sweep periods (100 ms each) pass: a consumer would have taken it by now.
+    await sleep(600);
+    expect(producer.probe.runs).toEqual([]);
+    await expect(redis.xlen(producer.keys.stream)).resolves.toBe(1);
+    // It did not even join the queue: no consumer group, no liveness key.
+    await expect(redis.xinfo('GROUPS', producer.keys.stream)).resolves.toEqual([]);
+    await expect(redis.keys(`{${prefix}:default}:alive:*`)).resolves.toEqual([]);
+
+    const worker = await startApp({ prefix, probe: new Probe() });
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('from the producer');
+    expect(worker.probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+    expect(producer.probe.runs).toEqual([]);
+  });
+});

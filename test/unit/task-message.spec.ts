@@ -1,0 +1,51 @@
+import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../../lib/task/task-message';
+
+const ok = ['id', 't1', 'n', 'send', 'p', '{"a":1}'];
+
+function reasonOf(fields: string[] | null): string {
+  const parsed = parseEntry('1-0', fields);
+  expect(isMalformed(parsed)).toBe(true);
+  return (parsed as MalformedMessage).reason;
+}
+
+function messageOf(fields: string[]): TaskMessage {
+  const parsed = parseEntry('1-0', fields);
+  if (isMalformed(parsed)) throw new Error(`unexpectedly malformed: ${parsed.reason}`);
+  return parsed;
+}
+
+describe('parseEntry', () => {
+  it('reads a well-formed unkeyed entry with defaults: attempt 1, generation 0', () => {
+    expect(messageOf(ok)).toEqual({ entryId: '1-0', id: 't1', name: 'send', payload: '{"a":1}', attempt: 1, key: undefined, generation: 0 });
+  });
+
+  it('reads attempt, key and generation of a keyed entry', () => {
+    expect(messageOf([...ok, 'a', '3', 'k', 'user:1', 'g', '7'])).toMatchObject({ attempt: 3, key: 'user:1', generation: 7 });
+  });
+
+  it('treats an unkeyed entry as generation 0 whatever its "g" says, so it is never stale', () => {
+    expect(messageOf([...ok, 'g', '9']).generation).toBe(0);
+  });
+
+  it('takes the first of repeated fields and ignores unknown ones and a dangling name', () => {
+    expect(messageOf([...ok, 'n', 'other', 'x', 'y', 'dangling'])).toMatchObject({ name: 'send' });
+  });
+
+  it.each([
+    ['no fields at all (deleted while pending)', null, /no fields/],
+    ['missing id', ['n', 'send', 'p', '1'], /missing field "id"/],
+    ['empty id', ['id', '', 'n', 'send', 'p', '1'], /missing field "id"/],
+    ['missing name', ['id', 't', 'p', '1'], /missing field "n"/],
+    ['missing payload', ['id', 't', 'n', 'send'], /missing field "p"/],
+    ['attempt 0', [...ok, 'a', '0'], /field "a"/],
+    ['attempt not a number', [...ok, 'a', 'two'], /field "a"/],
+    ['attempt fractional', [...ok, 'a', '1.5'], /field "a"/],
+    ['empty key', [...ok, 'k', ''], /field "k"/],
+    ['key too long', [...ok, 'k', 'x'.repeat(1_025)], /field "k"/],
+    ['negative generation', [...ok, 'k', 'u', 'g', '-1'], /field "g"/],
+    ['generation not a number', [...ok, 'k', 'u', 'g', 'new'], /field "g"/],
+    ['due time not an integer', [...ok, 'd', 'soon'], /field "d"/],
+  ])('gives a reason for %s', (_case, fields, reason) => {
+    expect(reasonOf(fields as string[] | null)).toMatch(reason);
+  });
+});

@@ -1,0 +1,34 @@
+import { describeThrown, encodeFailure, encodeResult, type StoredResult } from '../../lib/task/task-outcome';
+
+describe('task outcomes', () => {
+  it('describes an Error by its name and message', () => {
+    expect(describeThrown(new TypeError('bad'))).toEqual({ name: 'TypeError', message: 'bad' });
+  });
+
+  it.each([
+    ['a string', 'boom', 'boom'],
+    ['null', null, 'null'],
+    ['undefined', undefined, 'undefined'],
+    ['a number', 42, '42'],
+    ['an object', { code: 7 }, '{"code":7}'],
+  ])('describes a thrown non-Error (%s) as NonError with a message', (_what, thrown, message) => {
+    expect(describeThrown(thrown)).toEqual({ name: 'NonError', message });
+  });
+
+  it('describes a thrown value that JSON cannot encode', () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(describeThrown(circular)).toEqual({ name: 'NonError', message: '[object Object]' });
+    expect(describeThrown(5n)).toEqual({ name: 'NonError', message: '5' });
+  });
+
+  it('encodes results and failures as the stored shape', () => {
+    expect(JSON.parse(encodeResult({ a: 1 })) as StoredResult).toEqual({ ok: true, value: { a: 1 } });
+    expect(JSON.parse(encodeResult(undefined)) as StoredResult).toEqual({ ok: true });
+    expect(JSON.parse(encodeFailure({ name: 'E', message: 'm' })) as StoredResult).toEqual({ ok: false, error: { name: 'E', message: 'm' } });
+  });
+
+  it('turns a result JSON cannot encode into a stored failure instead of throwing', () => {
+    expect(JSON.parse(encodeResult(1n)) as StoredResult).toMatchObject({ ok: false, error: { name: 'ResultError' } });
+  });
+});

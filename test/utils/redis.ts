@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import Redis, { RedisOptions } from 'ioredis';
+
+/**
+ * Redis helpers for specs. The server comes from REDIS_URL, which the Jest global setup sets (see
+ * global-setup.ts); every spec works under its own random key prefix and deletes it afterwards.
+ */
+
+const clients = new Set<Redis>();
+
+/** The suite's Redis. Set by the global setup, or by the caller to use a Redis of their own. */
+export function redisUrl(): string {
+  const url = process.env.REDIS_URL;
+  if (!url) {
+    throw new Error(
+      'REDIS_URL is not set: run specs through Jest (its global setup provides a Redis) or export REDIS_URL',
+    );
+  }
+  return url;
+}
+
+/** An ioredis client on `url` (default: the suite's Redis), closed by `closeAll()`. */
+export function createRedis(options: RedisOptions = {}, url: string = redisUrl()): Redis {
+  // A short disconnectTimeout: a socket to a killed server is destroyed at once, not kept 2 s past the test.
+  const client = new Redis(url, { maxRetriesPerRequest: 3, disconnectTimeout: 100, ...options });
+  // A test that kills its Redis expects connection errors; unhandled 'error' events would only be noise.
+  client.on('error', () => undefined);
+  clients.add(client);
+  client.once('end', () => clients.delete(client));
+  return client;
+}
+
+/** A key prefix no other spec (or earlier run) uses: `sq-test-<uuid>`. */
+export function randomPrefix(): string {
+  return `sq-test-${randomUUID()}`;
+}
+
+/**
+ * Deletes every key under `prefix`: the library's hash-tagged keys (`{<prefix>:<queue>}:stream`, …)
+ * and any plain `<prefix>…` key. Returns how many keys were deleted.
+ */
+export async function cleanupPrefix(redis: Redis, prefix: string): Promise<number> {
+  const safe = escapeGlob(prefix);
+  let deleted = 0;
+  for (const match of [`{${safe}:*`, `${safe}*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  return deleted;
+}
+
+export interface WaitForOptions {
+  /** Default 5000 ms. */
+  timeoutMs?: number;
+  /** Default 25 ms. */
+  intervalMs?: number;
+  /** What is awaited, for the timeout message. */
+  description?: string;
+}
+
+/**
+ * Polls `predicate` until it returns a truthy value, and resolves with that value. A throw counts as
+ * "not yet"; on timeout the rejection names what was awaited, the last value and the last error.
+ */
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  { timeoutMs = 5_000, intervalMs = 25, description }: WaitForOptions = {},
+): Promise<NonNullable<T>> {
+  const started = Date.now();
+  let last: unknown;
+  let lastError: unknown;
+  let polls = 0;
+  for (;;) {
+    polls++;
+    try {
+      const value = await predicate();
+      if (value) return value as NonNullable<T>;
+      last = value;
+      lastError = undefined;
+    } catch (err) {
+      lastError = err;
+    }
+    const elapsed = Date.now() - started;
+    if (elapsed >= timeoutMs) {
+      const what = description ?? (predicate.toString().replace(/\s+/g, ' ').slice(0, 200) || 'predicate');
+      const why = lastError !== undefined ? `last error: ${describe(lastError)}` : `last value: ${describe(last)}`;
+      throw new Error(`waitFor timed out after ${elapsed} ms (${polls} polls) waiting for: ${what}; ${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, timeoutMs - elapsed)));
+  }
+}
+
+/** Closes every client made by `createRedis()`; call it in `afterAll`. */
+export async function closeAll(): Promise<void> {
+  const open = [...clients];
+  clients.clear();
+  await Promise.all(
+    open.map(async (client) => {
+      // QUIT needs a live server; a test may have killed it, so fall back to dropping the socket.
+      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
+    }),
+  );
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
