@@ -1,0 +1,117 @@
+/**
+ * BullMQ side, public API only: Queue.addBulk / Queue.add / Worker. Default options except
+ * removeOnComplete and removeOnFail (both true), so finished jobs do not pile up in Redis.
+ */
+import { Job, Queue, Worker } from 'bullmq';
+import { atSteadyRate, budgetMs, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
+import { BenchPayload, ChildJob, RunEnv, ScenarioResult, Side, TASK_NAME } from './scenario';
+import { SampleRecorder } from './stats';
+
+const QUEUE = 'bench';
+const WARMUP = 100;
+
+function openQueue(job: ChildJob): Queue<BenchPayload> {
+  const queue = new Queue<BenchPayload>(QUEUE, {
+    connection: { url: job.redisUrl },
+    prefix: job.prefix,
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+  });
+  queue.on('error', (err) => console.error(`[bullmq queue] ${err.message}`));
+  return queue;
+}
+
+function openWorker(job: ChildJob, handler: (job: Job<BenchPayload>) => void): Worker<BenchPayload> {
+  const worker = new Worker<BenchPayload>(QUEUE, async (j) => handler(j), {
+    connection: { url: job.redisUrl },
+    prefix: job.prefix,
+    concurrency: job.concurrency,
+  });
+  worker.on('error', (err) => console.error(`[bullmq worker] ${err.message}`));
+  return worker;
+}
+
+function bulkOf(start: number, count: number) {
+  return Array.from({ length: count }, (_, k) => ({ name: TASK_NAME, data: payload(start + k) }));
+}
+
+async function enqueueBulk({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const queue = openQueue(job);
+  await queue.waitUntilReady();
+  await queue.addBulk(bulkOf(-WARMUP, WARMUP));
+  const window = await probe.window();
+  const t0 = now();
+  await inChunks(job.tasks, job.chunk, (start, count) => queue.addBulk(bulkOf(start, count)));
+  const elapsedMs = now() - t0;
+  const commands = await window.end();
+  await queue.close();
+  return { tasks: job.tasks, elapsedMs, commands, notes: [] };
+}
+
+async function enqueueSingle({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const queue = openQueue(job);
+  await queue.waitUntilReady();
+  await inParallel(WARMUP, job.parallel, (i) => queue.add(TASK_NAME, payload(-1 - i)));
+  const window = await probe.window();
+  const t0 = now();
+  await inParallel(job.tasks, job.parallel, (i) => queue.add(TASK_NAME, payload(i)));
+  const elapsedMs = now() - t0;
+  const commands = await window.end();
+  await queue.close();
+  return { tasks: job.tasks, elapsedMs, commands, notes: [] };
+}
+
+async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const memoryBefore = await probe.settledUsedMemory();
+  const queue = openQueue(job);
+  await inChunks(job.tasks, job.chunk, (start, count) => queue.addBulk(bulkOf(start, count)));
+  await queue.close();
+
+  let handled = 0;
+  let firstTask = 0;
+  let completed = 0;
+  let failed = 0;
+  let lastCompletion = 0;
+  const window = await probe.window();
+  const t0 = now();
+  const worker = openWorker(job, () => {
+    if (handled++ === 0) firstTask = now();
+  });
+  worker.on('completed', () => {
+    completed++;
+    lastCompletion = now();
+  });
+  worker.on('failed', () => failed++);
+  const what = () => `${job.tasks} BullMQ completions (saw ${completed}, ${failed} failed)`;
+  await waitFor(() => completed + failed >= job.tasks, budgetMs(job.tasks), what);
+  const elapsedMs = lastCompletion - t0;
+  const commands = await window.end();
+  await worker.close();
+
+  const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
+  const notes = failed ? [`${failed} jobs failed`] : [];
+  if (handled !== job.tasks) notes.push(`handler ran ${handled} times for ${job.tasks} jobs`);
+  return { tasks: job.tasks, elapsedMs, firstTaskMs: firstTask - t0, commands, ...left, notes };
+}
+
+async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const samples = new SampleRecorder();
+  const worker = openWorker(job, (j) => samples.record(now() - j.data.t));
+  await worker.waitUntilReady();
+  const queue = openQueue(job);
+  await queue.waitUntilReady();
+  await sleep(250); // let the worker settle into its blocking wait
+
+  const total = Math.round(job.rate * job.seconds);
+  const window = await probe.window();
+  const t0 = now();
+  await atSteadyRate(job.rate, job.seconds, (i) => queue.add(TASK_NAME, payload(i)));
+  const what = () => `${total} BullMQ handler starts (saw ${samples.count})`;
+  await waitFor(() => samples.count >= total, budgetMs(total), what);
+  const elapsedMs = now() - t0;
+  const commands = await window.end();
+  await worker.close();
+  await queue.close();
+  return { tasks: total, elapsedMs, commands, latency: samples.summary(), notes: [] };
+}
+
+export const side: Side = { 'enqueue-bulk': enqueueBulk, 'enqueue-single': enqueueSingle, drain, latency };

@@ -1,0 +1,93 @@
+/**
+ * Benchmark configuration: every knob comes from the environment, resolved once here.
+ *
+ *   REDIS_URL     Redis to benchmark against (default redis://127.0.0.1:6379)
+ *   BENCH_ROUNDS  rounds per side and scenario; sides alternate inside a round (default 3)
+ *   BENCH_SCALE   multiplies every task count and the latency duration (default 1; 0.1 = quick run)
+ *   BENCH_CHUNK   tasks per enqueueMany / addBulk / XADD pipeline call (default 1000)
+ *   BENCH_SIDES   comma list to run a subset: bullmq,raw,sq (default: all three)
+ *   BENCH_OUT     markdown report path (default docs/benchmarks.md; "-" = stdout only)
+ *   BENCH_SQ_OPTIONS  JSON merged into StreamQueueModule.forRoot (tuning experiments, e.g. '{"ackBatchMs":0}');
+ *                 the report states it. The drain run's resultTtlMs still wins.
+ */
+import { randomBytes } from 'node:crypto';
+import { SIDES, SideName } from './scenario';
+
+export interface BenchConfig {
+  redisUrl: string;
+  rounds: number;
+  scale: number;
+  chunk: number;
+  sides: SideName[];
+  outFile: string | null;
+  /** Extra StreamQueueModule options from BENCH_SQ_OPTIONS (default none). */
+  sqOptions: Record<string, unknown>;
+  /** Unique per invocation; every Redis key the bench creates contains it. */
+  runId: string;
+  bulkTasks: number;
+  singleTasks: number;
+  singleParallel: number;
+  drainTasks: number;
+  concurrency: number;
+  latencyRate: number;
+  latencySeconds: number;
+  /** resultTtlMs given to nest-stream-queue in the drain/memory run; we wait past it before measuring. */
+  resultTtlMs: number;
+  /** A child measurement taking longer than this is killed and reported as failed. */
+  childTimeoutMs: number;
+}
+
+function num(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+function sides(): SideName[] {
+  const raw = process.env.BENCH_SIDES;
+  if (!raw) return [...SIDES];
+  const picked = raw.split(',').map((s) => s.trim());
+  for (const side of picked) {
+    if (!(SIDES as readonly string[]).includes(side)) {
+      throw new Error(`BENCH_SIDES: unknown side "${side}" (use ${SIDES.join(',')})`);
+    }
+  }
+  return SIDES.filter((s) => picked.includes(s));
+}
+
+function sqOptions(): Record<string, unknown> {
+  const raw = process.env.BENCH_SQ_OPTIONS;
+  if (!raw) return {};
+  const parsed: unknown = JSON.parse(raw);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`BENCH_SQ_OPTIONS must be a JSON object, got ${raw}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function loadConfig(): BenchConfig {
+  const scale = num('BENCH_SCALE', 1);
+  const scaled = (n: number) => Math.max(100, Math.round(n * scale));
+  const out = process.env.BENCH_OUT;
+  return {
+    redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    rounds: Math.round(num('BENCH_ROUNDS', 3)),
+    scale,
+    chunk: Math.round(num('BENCH_CHUNK', 1000)),
+    sides: sides(),
+    outFile: out === '-' ? null : out || 'docs/benchmarks.md',
+    sqOptions: sqOptions(),
+    runId: `bench-${randomBytes(4).toString('hex')}`,
+    bulkTasks: scaled(50_000),
+    singleTasks: scaled(20_000),
+    singleParallel: 50,
+    drainTasks: scaled(50_000),
+    concurrency: 50,
+    latencyRate: 1000,
+    latencySeconds: Math.max(1, 10 * scale),
+    resultTtlMs: 1000,
+    childTimeoutMs: 180_000,
+  };
+}

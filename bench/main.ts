@@ -1,0 +1,184 @@
+/**
+ * Benchmark orchestrator: `npm run bench` (see config.ts for the BENCH_* knobs).
+ *
+ * For each round, scenario and side (sides alternate, order reversed every other round) it forks
+ * child.ts for one measurement, deletes every key that run created, and finally prints the report
+ * and writes it to docs/benchmarks.md. Nothing global is flushed: the bench Redis may be shared.
+ */
+import { fork } from 'node:child_process';
+import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BenchConfig, loadConfig } from './config';
+import { commandLine, describeMachine } from './environment';
+import { RedisProbe } from './redis-stats';
+import { Conditions, Failure, renderReport } from './report';
+import {
+  ChildJob,
+  ChildMessage,
+  Measurement,
+  PARTICIPANTS,
+  SCENARIOS,
+  SIDE_LABEL,
+  ScenarioName,
+  SideName,
+} from './scenario';
+
+/** After reporting, a child gets this long to exit on its own before it is killed (and noted). */
+const EXIT_GRACE_MS = 5_000;
+
+function jobFor(config: BenchConfig, side: SideName, scenario: ScenarioName, round: number): ChildJob {
+  const tasks = {
+    'enqueue-bulk': config.bulkTasks,
+    'enqueue-single': config.singleTasks,
+    drain: config.drainTasks,
+    latency: 0, // the latency run's size is rate x seconds
+  }[scenario];
+  return {
+    side,
+    scenario,
+    round,
+    redisUrl: config.redisUrl,
+    prefix: `${config.runId}-r${round}-${side}-${scenario}`,
+    tasks,
+    chunk: config.chunk,
+    parallel: config.singleParallel,
+    concurrency: config.concurrency,
+    rate: config.latencyRate,
+    seconds: config.latencySeconds,
+    resultTtlMs: config.resultTtlMs,
+    memoryWaitMs: config.resultTtlMs + 1500,
+    sqOptions: config.sqOptions,
+  };
+}
+
+/** Forks one measurement; resolves with its message, or a failure describing how the child died. */
+function runChild(job: ChildJob, timeoutMs: number): Promise<ChildMessage & { exitNote?: string }> {
+  return new Promise((resolve) => {
+    const child = fork(join(__dirname, 'child.ts'), [], {
+      execArgv: ['-r', 'ts-node/register'],
+      // Children only run code that `npm run typecheck` already checks: skip type-checking per fork.
+      env: { ...process.env, BENCH_JOB: JSON.stringify(job), TS_NODE_TRANSPILE_ONLY: 'true' },
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      process.stderr.write(chunk);
+    });
+    let message: ChildMessage | undefined;
+    let exitNote: string | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const killTimer = setTimeout(() => {
+      exitNote = `killed after ${timeoutMs} ms without a result`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (m: ChildMessage) => {
+      message = m;
+      clearTimeout(killTimer);
+      graceTimer = setTimeout(() => {
+        exitNote =
+          `process did not exit within ${EXIT_GRACE_MS} ms after reporting ` +
+          '(handles left open after close); killed';
+        child.kill('SIGKILL');
+      }, EXIT_GRACE_MS);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(killTimer);
+      if (graceTimer) clearTimeout(graceTimer);
+      if (message) return resolve({ ...message, exitNote });
+      const how = exitNote ?? `exited with ${signal ? `signal ${signal}` : `code ${code}`} before reporting`;
+      resolve({ ok: false, error: `${how}\n--- stderr (tail) ---\n${stderr.trim() || '(empty)'}` });
+    });
+  });
+}
+
+function describe(m: Measurement): string {
+  const rate = Math.round((m.tasks / m.elapsedMs) * 1000).toLocaleString('en-US');
+  const cmds = Object.values(m.commands).reduce((a, b) => a + b, 0) / m.tasks;
+  const parts = [`${m.tasks} tasks in ${(m.elapsedMs / 1000).toFixed(2)} s = ${rate}/s`, `${cmds.toFixed(2)} cmds/task`];
+  if (m.latency) {
+    const { p50, p99, max } = m.latency;
+    parts.push(`p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${max.toFixed(2)} ms`);
+  }
+  if (m.memoryBytes !== undefined) {
+    parts.push(`${(m.memoryBytes / m.tasks).toFixed(1)} B/task left, ${m.keysLeft} keys`);
+  }
+  return parts.join(' · ');
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const probe = await RedisProbe.connect(config.redisUrl);
+  const machine = await describeMachine(probe);
+  const startedAt = new Date();
+  const measurements: Measurement[] = [];
+  const failures: Failure[] = [];
+  const conditions: Conditions = { startLoad: os.loadavg()[0], load: [], otherClients: [] };
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    interrupted = true;
+    console.error('\ninterrupted: finishing the current measurement, then cleaning up');
+  });
+
+  const where = config.redisUrl.replace(/\/\/[^@]*@/, '//***@'); // never print a password
+  console.log(
+    `nest-stream-queue benchmark ${config.runId}: ${config.rounds} rounds, ` +
+      `scale ${config.scale}, sides ${config.sides.join(', ')}`,
+  );
+  console.log(`${machine.cpu} x${machine.cores}, node ${machine.node}, redis ${machine.redis} at ${where}\n`);
+  try {
+    for (let round = 1; round <= config.rounds && !interrupted; round++) {
+      for (const scenario of SCENARIOS) {
+        let sides = PARTICIPANTS[scenario].filter((s) => config.sides.includes(s));
+        if (round % 2 === 0) sides = [...sides].reverse();
+        for (const side of sides) {
+          if (interrupted) break;
+          const job = jobFor(config, side, scenario, round);
+          conditions.load.push(os.loadavg()[0]);
+          conditions.otherClients.push((await probe.connectedClients()) - 1);
+          const started = Date.now();
+          const result = await runChild(job, config.childTimeoutMs);
+          const deleted = await probe.deleteMatching(`*${job.prefix}*`);
+          const tag = `round ${round} ${scenario.padEnd(14)} ${SIDE_LABEL[side].padEnd(20)}`;
+          if (result.ok) {
+            if (result.exitNote) result.measurement.notes.push(result.exitNote);
+            measurements.push(result.measurement);
+            const wall = ((Date.now() - started) / 1000).toFixed(1);
+            console.log(`${tag} ${describe(result.measurement)} (${wall} s wall, ${deleted} keys deleted)`);
+          } else {
+            failures.push({ side, scenario, round, error: result.error });
+            console.log(`${tag} FAILED: ${result.error.split('\n')[0]}`);
+          }
+        }
+      }
+    }
+  } finally {
+    const stray = await probe.deleteMatching(`*${config.runId}*`);
+    if (stray) console.log(`deleted ${stray} stray keys under ${config.runId}`);
+    await probe.close();
+  }
+
+  const report = renderReport({
+    config,
+    machine,
+    command: commandLine(),
+    startedAt,
+    durationMs: Date.now() - startedAt.getTime(),
+    measurements,
+    failures,
+    conditions,
+  });
+  console.log(`\n${report}`);
+  if (config.outFile && !interrupted) {
+    mkdirSync(dirname(config.outFile), { recursive: true });
+    writeFileSync(config.outFile, report);
+    console.log(`written to ${config.outFile}`);
+  }
+  if (failures.length) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

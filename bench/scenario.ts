@@ -1,0 +1,102 @@
+/**
+ * Shared vocabulary of the benchmark: sides, scenarios, what a side implements and what a
+ * measurement reports. The orchestrator (main.ts), the child runner (child.ts), the sides and the
+ * report all speak these types and nothing else.
+ */
+import type { RedisProbe } from './redis-stats';
+
+export const SIDES = ['bullmq', 'sq', 'raw'] as const;
+export type SideName = (typeof SIDES)[number];
+
+export const SIDE_LABEL: Record<SideName, string> = {
+  bullmq: 'BullMQ 6.7.0',
+  sq: 'nest-stream-queue',
+  raw: 'raw Redis (ceiling)',
+};
+
+/** Memory is not a scenario of its own: it is read around every drain run. */
+export const SCENARIOS = ['enqueue-bulk', 'enqueue-single', 'drain', 'latency'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** The task body every side enqueues: `t` is `performance.now()` at enqueue time (same process). */
+export interface BenchPayload {
+  i: number;
+  t: number;
+}
+
+export const TASK_NAME = 'bench.noop';
+
+/** What the orchestrator hands a child process (serialised as JSON in BENCH_JOB). */
+export interface ChildJob {
+  side: SideName;
+  scenario: ScenarioName;
+  round: number;
+  redisUrl: string;
+  /** Every key this run creates contains this string; the orchestrator deletes them afterwards. */
+  prefix: string;
+  tasks: number;
+  chunk: number;
+  parallel: number;
+  concurrency: number;
+  rate: number;
+  seconds: number;
+  resultTtlMs: number;
+  /** Every side waits this long after closing before memory is read (past resultTtlMs). */
+  memoryWaitMs: number;
+  /** Extra StreamQueueModule options (BENCH_SQ_OPTIONS). */
+  sqOptions: Record<string, unknown>;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface Measurement {
+  side: SideName;
+  scenario: ScenarioName;
+  round: number;
+  /** Tasks inside the measured window. */
+  tasks: number;
+  /** Length of the measured window in ms. */
+  elapsedMs: number;
+  /** INFO commandstats delta over the window, by command name, harness commands removed. */
+  commands: Record<string, number>;
+  latency?: LatencySummary;
+  /** Drain only: ms from worker start to the first handler call (start-up cost inside elapsedMs). */
+  firstTaskMs?: number;
+  /** used_memory after the drain (all connections closed, TTLs passed) minus before the prefill. */
+  memoryBytes?: number;
+  /** Keys still present under the run's prefix when memory was read. */
+  keysLeft?: number;
+  /** Sum of MEMORY USAGE over those keys. */
+  keyBytes?: number;
+  notes: string[];
+}
+
+/** The one message a child sends its parent. */
+export type ChildMessage = { ok: true; measurement: Measurement } | { ok: false; error: string };
+
+/** Everything a side needs to run one scenario. */
+export interface RunEnv {
+  job: ChildJob;
+  probe: RedisProbe;
+}
+
+/** Result of a scenario before the child stamps side/scenario/round on it. */
+export type ScenarioResult = Omit<Measurement, 'side' | 'scenario' | 'round'>;
+
+export type ScenarioFn = (env: RunEnv) => Promise<ScenarioResult>;
+
+/** A side implements the scenarios it can take part in. */
+export type Side = Partial<Record<ScenarioName, ScenarioFn>>;
+
+/** Which sides take part in which scenario (raw has no worker framework: no latency, no single). */
+export const PARTICIPANTS: Record<ScenarioName, readonly SideName[]> = {
+  'enqueue-bulk': ['bullmq', 'sq', 'raw'],
+  'enqueue-single': ['bullmq', 'sq'],
+  drain: ['bullmq', 'sq', 'raw'],
+  latency: ['bullmq', 'sq'],
+};

@@ -1,0 +1,155 @@
+/**
+ * nest-stream-queue side, public API only: a Nest application context with
+ * StreamQueueModule.forRoot, one @Task('bench.noop') handler, QueueClient.enqueue / enqueueMany.
+ * Producer runs use `worker: false`; worker runs count handler calls through an injected probe.
+ */
+import 'reflect-metadata';
+import { Inject, Injectable, INestApplicationContext, LogLevel, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { QueueClient, StreamQueueModule, Task } from '../lib';
+import { atSteadyRate, budgetMs, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
+import type { RedisProbe } from './redis-stats';
+import { BenchPayload, ChildJob, RunEnv, ScenarioResult, Side, TASK_NAME } from './scenario';
+import { SampleRecorder } from './stats';
+
+const WARMUP = 100;
+const HANDLER_PROBE = Symbol('BENCH_HANDLER_PROBE');
+const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
+
+/** What the handler reports to the scenario: every call, with its payload. */
+interface HandlerProbe {
+  onTask(payload: BenchPayload): void;
+}
+
+@Injectable()
+class NoopTasks {
+  constructor(@Inject(HANDLER_PROBE) private readonly probe: HandlerProbe) {}
+
+  @Task(TASK_NAME)
+  noop(payload: BenchPayload): void {
+    this.probe.onTask(payload);
+  }
+}
+
+interface ContextOptions {
+  worker: boolean;
+  resultTtlMs?: number;
+}
+
+async function createContext(
+  job: ChildJob,
+  opts: ContextOptions,
+  probe: HandlerProbe = { onTask() {} },
+): Promise<INestApplicationContext> {
+  @Module({
+    imports: [
+      StreamQueueModule.forRoot({
+        connection: { url: job.redisUrl },
+        prefix: job.prefix,
+        concurrency: job.concurrency,
+        worker: opts.worker,
+        ...job.sqOptions,
+        ...(opts.resultTtlMs === undefined ? {} : { resultTtlMs: opts.resultTtlMs }),
+      }),
+    ],
+    providers: [NoopTasks, { provide: HANDLER_PROBE, useValue: probe }],
+  })
+  class BenchAppModule {}
+
+  // abortOnError: false, so a bootstrap error is thrown (and reported) instead of exiting the process.
+  const app = await NestFactory.createApplicationContext(BenchAppModule, { logger: LOG_LEVELS, abortOnError: false });
+  await app.init();
+  return app;
+}
+
+function itemsOf(start: number, count: number) {
+  return Array.from({ length: count }, (_, k) => ({ name: TASK_NAME, payload: payload(start + k) }));
+}
+
+async function enqueueBulk({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const app = await createContext(job, { worker: false });
+  const client = app.get(QueueClient);
+  await client.enqueueMany(itemsOf(-WARMUP, WARMUP));
+  const window = await probe.window();
+  const t0 = now();
+  await inChunks(job.tasks, job.chunk, (start, count) => client.enqueueMany(itemsOf(start, count)));
+  const elapsedMs = now() - t0;
+  const commands = await window.end();
+  await app.close();
+  return { tasks: job.tasks, elapsedMs, commands, notes: [] };
+}
+
+async function enqueueSingle({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const app = await createContext(job, { worker: false });
+  const client = app.get(QueueClient);
+  await inParallel(WARMUP, job.parallel, (i) => client.enqueue(TASK_NAME, payload(-1 - i)));
+  const window = await probe.window();
+  const t0 = now();
+  await inParallel(job.tasks, job.parallel, (i) => client.enqueue(TASK_NAME, payload(i)));
+  const elapsedMs = now() - t0;
+  const commands = await window.end();
+  await app.close();
+  return { tasks: job.tasks, elapsedMs, commands, notes: [] };
+}
+
+/** The queue's main stream(s), found by type under the run's prefix (never built from lib internals). */
+async function mainStreams(probe: RedisProbe, prefix: string): Promise<string[]> {
+  const streams = await probe.scanKeys(`*${prefix}*`, 'stream');
+  const main = streams.filter((k) => k.endsWith(':stream'));
+  return main.length ? main : streams.filter((k) => !/dlq|dead/.test(k));
+}
+
+async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const memoryBefore = await probe.settledUsedMemory();
+  const producer = await createContext(job, { worker: false, resultTtlMs: job.resultTtlMs });
+  const client = producer.get(QueueClient);
+  await inChunks(job.tasks, job.chunk, (start, count) => client.enqueueMany(itemsOf(start, count)));
+  await producer.close();
+  const streams = await mainStreams(probe, job.prefix);
+  if (streams.length === 0) {
+    throw new Error(`no stream found under prefix ${job.prefix} after enqueueing ${job.tasks} tasks`);
+  }
+
+  let handled = 0;
+  let firstTask = 0;
+  const window = await probe.window();
+  const t0 = now();
+  const counter: HandlerProbe = {
+    onTask: () => {
+      if (handled++ === 0) firstTask = now();
+    },
+  };
+  const worker = await createContext(job, { worker: true, resultTtlMs: job.resultTtlMs }, counter);
+  await waitFor(() => handled >= job.tasks, budgetMs(job.tasks), () => `${job.tasks} handler calls (saw ${handled})`);
+  const allAcked = async () => (await Promise.all(streams.map((s) => probe.pendingOf(s)))).every((p) => p === 0);
+  await waitFor(allAcked, 30_000, 'every handled task to be acknowledged (pending list empty)');
+  const elapsedMs = now() - t0;
+  const commands = await window.end();
+  const notes: string[] = [];
+  const lengths = await Promise.all(streams.map((s) => probe.xlen(s)));
+  if (lengths.some((n) => n > 0)) notes.push(`stream entries left after every task was acked: ${lengths.join(', ')}`);
+  if (handled !== job.tasks) notes.push(`handler ran ${handled} times for ${job.tasks} tasks`);
+  await worker.close();
+
+  const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
+  return { tasks: job.tasks, elapsedMs, firstTaskMs: firstTask - t0, commands, ...left, notes };
+}
+
+async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {
+  const samples = new SampleRecorder();
+  const app = await createContext(job, { worker: true }, { onTask: (p) => samples.record(now() - p.t) });
+  const client = app.get(QueueClient);
+  await sleep(250); // let the worker settle into its blocking read
+
+  const total = Math.round(job.rate * job.seconds);
+  const window = await probe.window();
+  const t0 = now();
+  await atSteadyRate(job.rate, job.seconds, (i) => client.enqueue(TASK_NAME, payload(i)));
+  await waitFor(() => samples.count >= total, budgetMs(total), () => `${total} handler starts (saw ${samples.count})`);
+  const elapsedMs = now() - t0;
+  const commands = await window.end();
+  await app.close();
+  return { tasks: total, elapsedMs, commands, latency: samples.summary(), notes: [] };
+}
+
+export const side: Side = { 'enqueue-bulk': enqueueBulk, 'enqueue-single': enqueueSingle, drain, latency };
