@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, UnknownTaskError } from '../errors';
 import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
@@ -11,7 +12,7 @@ import { encodePayload } from '../task/payload-codec';
 import { parseEvery } from '../task/schedule';
 import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
-import { enqueueScriptArgs, type EnqueueCall } from './enqueue-call';
+import { enqueueManyScriptArgs, enqueueScriptArgs, type EnqueueCall } from './enqueue-call';
 import { ResultWaiter } from './result-waiter';
 import { TaskHandle } from './task-handle';
 
@@ -48,13 +49,27 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
+    // Unkeyed tasks of a queue go in one script call; keyed ones each need their own (dedupe,
+    // generation). All of it is one pipeline: one round trip.
+    const results: TaskHandle<R>[] = new Array(calls.length);
+    const onReply: Array<(reply: unknown) => void> = [];
     const pipeline = this.connections.commands.pipeline();
-    for (const call of calls) runScript(pipeline, 'enqueue', ...enqueueScriptArgs(this.keysOf(call.queue), call));
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, reply], i) => {
-      if (error) throw error;
-      return this.toHandle<R>(calls[i], reply as EnqueueReply);
+    for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
+      const ids = indexes.map(() => randomUUID());
+      runScript(pipeline, 'enqueue-many', ...enqueueManyScriptArgs(this.keysOf(queue), indexes.map((i) => calls[i]), ids));
+      onReply.push(() => indexes.forEach((i, j) => (results[i] = this.toHandle<R>(calls[i], [ids[j], 0, 1]))));
+    }
+    calls.forEach((call, i) => {
+      if (call.key === undefined) return;
+      runScript(pipeline, 'enqueue', ...enqueueScriptArgs(this.keysOf(call.queue), call));
+      onReply.push((reply) => (results[i] = this.toHandle<R>(call, reply as EnqueueReply)));
     });
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([error, reply], i) => {
+      if (error) throw error;
+      onReply[i](reply);
+    });
+    return results;
   }
 
   /**
@@ -170,6 +185,18 @@ export class QueueClient {
     if (!keys) this.queueKeys.set(queue, (keys = new QueueKeys(this.config.prefix, queue)));
     return keys;
   }
+}
+
+/** Positions of the unkeyed calls, grouped by queue. */
+function unkeyedIndexesByQueue(calls: EnqueueCall[]): Map<string, number[]> {
+  const byQueue = new Map<string, number[]>();
+  calls.forEach((call, i) => {
+    if (call.key !== undefined) return;
+    const indexes = byQueue.get(call.queue);
+    if (indexes) indexes.push(i);
+    else byQueue.set(call.queue, [i]);
+  });
+  return byQueue;
 }
 
 function checkKey(key: unknown): asserts key is string {

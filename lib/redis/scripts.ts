@@ -4,6 +4,7 @@ import { loadLuaSource } from './lua-source';
 /** @internal Every script shipped in lib/scripts, registered as `sq_<name>`. */
 export const SCRIPT_NAMES = [
   'enqueue',
+  'enqueue-many',
   'claim',
   'complete',
   'fail',

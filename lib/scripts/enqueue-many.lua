@@ -1,0 +1,34 @@
+--[[
+  Enqueue many tasks without a key in one call: what enqueueMany sends for its unkeyed items, so
+  a bulk enqueue costs one script call per batch instead of one per task. Keyed tasks go through
+  enqueue.lua (they need dedupe and a generation).
+
+  KEYS[1] stream
+  KEYS[2] delayed set
+
+  ARGV[1] to ARGV[5], then the same five for each further task: task id, task name, payload
+  (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay)
+
+  Returns the number of tasks written.
+  Atomic: the batch is written as a whole or not at all.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include message
+
+local stream, delayed = KEYS[1], KEYS[2]
+local now = nil
+for i = 1, #ARGV, 5 do
+  local delayMs, due = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  local fields = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
+  if delayMs > 0 or due > 0 then
+    now = now or nowMs()
+    if due == 0 then due = now + delayMs end
+  end
+  if due > 0 and due > now then
+    rcall('ZADD', delayed, due, encodeDelayed(fields))
+  else
+    rcall('XADD', stream, '*', unpack(fields))
+  end
+end
+return #ARGV / 5
