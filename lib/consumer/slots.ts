@@ -15,6 +15,7 @@ export class Slots {
   private readHold = 0;
   private wakers: Array<() => void> = [];
   private closed = false;
+  private waking = false;
 
   constructor(readonly capacity: number) {}
 
@@ -73,9 +74,19 @@ export class Slots {
     this.wake();
   }
 
+  /**
+   * Wakes a waiting read at the end of this turn of the event loop, not at once: runs finish in
+   * bursts (a batch's handlers resolve in one microtask checkpoint), and waking on the first
+   * freed slot would send a read for one message, then another, instead of one for the burst.
+   */
   private wake(): void {
-    const wakers = this.wakers;
-    this.wakers = [];
-    wakers.forEach((w) => w());
+    if (this.wakers.length === 0 || this.waking) return;
+    this.waking = true;
+    setImmediate(() => {
+      this.waking = false;
+      const wakers = this.wakers;
+      this.wakers = [];
+      wakers.forEach((w) => w());
+    });
   }
 }
