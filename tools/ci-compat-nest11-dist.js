@@ -1,8 +1,9 @@
 // Dist smoke check: the built entry point loads with the repo's own NestJS 11 and exports the public
-// API, and the Lua scripts were shipped next to it (tsc does not copy them; tools/copy-assets.js does).
+// API, and the files tsc does not emit (Lua scripts, plain-JS threads) were shipped next to it by
+// tools/copy-assets.js.
 // Run after `npm run build`: node tools/ci-compat-nest11-dist.js
 'use strict';
-const { existsSync, readdirSync } = require('node:fs');
+const { existsSync, readdirSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
@@ -32,17 +33,19 @@ try {
 const scripts = join(dist, 'scripts');
 const lua = existsSync(scripts) ? readdirSync(scripts).filter((f) => f.endsWith('.lua')) : [];
 check(lua.length > 0, `no *.lua in ${scripts}`);
-// Every script in the source tree must ship, includes too.
-const sourceScripts = join(__dirname, '..', 'lib', 'scripts');
-if (existsSync(sourceScripts)) {
-  for (const file of readdirSync(sourceScripts, { recursive: true })) {
-    const rel = String(file);
-    if (rel.endsWith('.lua')) check(existsSync(join(scripts, rel)), `dist/scripts/${rel} is missing`);
-  }
-}
+// Every runtime file tsc does not emit (Lua scripts and their includes, plain-JS threads) must ship.
+const lib = join(__dirname, '..', 'lib');
+const assets = readdirSync(lib, { recursive: true })
+  .map(String)
+  .filter((rel) => !rel.endsWith('.ts') && statSync(join(lib, rel)).isFile());
+for (const rel of assets)
+  check(existsSync(join(dist, rel)), `dist/${rel} is missing (lib/${rel} is not copied by the build)`);
 
 if (problems.length > 0) {
   console.error(`dist smoke check FAILED:\n  - ${problems.join('\n  - ')}`);
   process.exit(1);
 }
-console.log(`dist smoke check ok: public API exported, ${lua.length} Lua scripts in dist/scripts`);
+console.log(
+  `dist smoke check ok: public API exported; ${lua.length} Lua scripts and all ` +
+    `${assets.length} non-TS runtime files of lib/ shipped`,
+);

@@ -83,12 +83,16 @@ async function main() {
   clearTimeout(deadline);
   console.log(`compat check ok: @nestjs/core ${nestVersion}, ioredis ${ioredisVersion}, node ${process.version}`);
   // app.close() must release every connection and timer: a process that lingers has leaked one.
-  setTimeout(() => fail(`process still alive ${EXIT_GRACE_MS} ms after app.close(): a handle leaked`), EXIT_GRACE_MS).unref();
+  setTimeout(
+    () => fail(`process still alive ${EXIT_GRACE_MS} ms after app.close(): a handle leaked`),
+    EXIT_GRACE_MS,
+  ).unref();
 }
 
 /** Removes the run's keys with the ioredis under test (one more proof that it works). */
 async function deleteKeys(url, prefix) {
-  const Redis = require('ioredis');
+  const ioredis = require('ioredis');
+  const Redis = ioredis.Redis ?? ioredis.default ?? ioredis;
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
     for (const match of [`{${prefix}:*`, `${prefix}*`]) {
