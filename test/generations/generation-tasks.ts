@@ -2,7 +2,7 @@ import { DynamicModule, Injectable, Module } from '@nestjs/common';
 import { Task, type TaskContext } from '../../lib';
 import { Probe } from '../fixtures/probe';
 
-export const TICK_EVERY_MS = 250;
+export const TICK_EVERY_MS = 400;
 
 /** Keyed and periodic tasks for the generation specs, recording into the shared Probe. */
 @Injectable()

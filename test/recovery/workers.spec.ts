@@ -5,6 +5,9 @@ import { spawnWorker, type WorkerHandle } from '../utils/spawn-worker';
 import { Ledger } from './ledger';
 import { startProducer } from './producer';
 import { sleep } from './latch';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const WORKER_FILE = 'test/recovery/fixtures/ledger-worker.ts';
 
@@ -102,10 +105,14 @@ describe('worker processes: crashes, long tasks and stalls', () => {
   it('a handler blocking past maxStallMs is taken over; its late completion is refused and writes nothing', async () => {
     const env = { LEASE_MS: '400', MAX_STALL_MS: '600', SWEEP_MS: '100' };
     const [, rescuer] = await Promise.all([spawn('stalled', env), spawn('rescuer', { ...env, HOLD: '1' })]);
-    const [id] = await enqueue(1, { ms: 10, stallOn: 'stalled', stallMs: 3_000 });
+    // The stalled handler blocks its event loop until the spec drops the release file, so the
+    // takeover happens inside the stall however slow the machine is.
+    const releaseFile = join(mkdtempSync(join(tmpdir(), 'sq-stall-')), 'release');
+    const [id] = await enqueue(1, { ms: 10, stallOn: 'stalled', stallMs: 60_000, releaseFile });
     await waitFor(async () => (await ledger.starts([id]))[0] === 1, { description: 'the stalled worker started the task' });
     rescuer.child.kill('SIGUSR2'); // joins while the stalled worker's event loop is blocked
     await waitFor(async () => (await ledger.settled([id]))[0] === 1, { timeoutMs: 20_000, description: 'the rescuer settled the task' });
+    writeFileSync(releaseFile, '');
     await waitFor(async () => (await ledger.refused([id]))[0] === 1, { timeoutMs: 20_000, description: 'the stalled settle was refused' });
     await sleep(300);
     expect(await ledger.settled([id])).toEqual([1]);

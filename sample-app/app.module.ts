@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { StreamQueueModule, type StreamQueueModuleOptions } from '../lib';
+import { EmailsController } from './emails/emails.controller';
+import { EmailsTasks } from './emails/emails.tasks';
+import { MetricsTasks } from './metrics/metrics.tasks';
+import { ReportsController } from './reports/reports.controller';
+import { ReportsTasks } from './reports/reports.tasks';
+import { SampleConfigModule } from './sample-config.module';
+import { SchedulesController } from './schedules/schedules.controller';
+import { consumes, SAMPLE_CONFIG, serves, type SampleConfig } from './sample.config';
+import { StatsController } from './stats/stats.controller';
+import { StatsPublisher } from './stats/stats.publisher';
+import { StatsStore } from './stats/stats.store';
+import { TaskEventLogger } from './stats/task-event.logger';
+import { TasksController } from './tasks/tasks.controller';
+
+/**
+ * One module for every role. The task providers are registered in the API process too: there
+ * they only tell QueueClient which queue each task lives on (`worker: false` never consumes).
+ */
+@Module({})
+export class AppModule {
+  static forRole(config: SampleConfig): DynamicModule {
+    const configModule = SampleConfigModule.forRoot(config);
+    return {
+      module: AppModule,
+      imports: [
+        configModule,
+        StreamQueueModule.forRootAsync({
+          imports: [configModule],
+          inject: [SAMPLE_CONFIG],
+          useFactory: ({ redisUrl, prefix, role }: SampleConfig): StreamQueueModuleOptions => ({
+            connection: { url: redisUrl },
+            prefix,
+            worker: consumes(role),
+            // Small, so a burst of emails visibly spreads over several workers.
+            concurrency: 4,
+          }),
+        }),
+      ],
+      controllers: serves(config.role) ? [ReportsController, EmailsController, TasksController, SchedulesController, StatsController] : [],
+      providers: [
+        ReportsTasks,
+        EmailsTasks,
+        MetricsTasks,
+        StatsStore,
+        ...(consumes(config.role) ? [StatsPublisher, TaskEventLogger] : []),
+      ],
+    };
+  }
+}
