@@ -63,6 +63,7 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
           logger: this.logger,
           inFlight: new InFlight(),
           slots: new Slots(this.config.concurrency),
+          delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
         },
         this.connections.dedicated(`reads of ${queue}`),
         this.registry,
@@ -114,12 +115,16 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
     this.logger.warn(reason.message);
   }
 
-  /** replace() and cancel() publish the key whose running run must stop. */
+  /**
+   * replace() and cancel() publish the key whose running run must stop; enqueues publish 'due'
+   * when a delayed task becomes the earliest, so it is promoted on time.
+   */
   private async listenForControl(keys: QueueKeys[]): Promise<void> {
     const byChannel = new Map(keys.map((k) => [k.controlChannel, k.queue]));
     this.control = this.connections.dedicated('control');
     this.control.on('message', (channel: string, message: string) => {
       const queue = byChannel.get(channel);
+      if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
       const separator = message.indexOf(':');
       const why = message.slice(0, separator);
       if (!queue || (why !== 'superseded' && why !== 'cancelled')) return;

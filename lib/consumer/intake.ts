@@ -9,6 +9,7 @@ export type RawEntry = [id: string, fields: string[] | null];
 const RUN = 1;
 const STALE = 0;
 const NOT_CLAIMED = -1;
+const DEFERRED = 2;
 
 /**
  * @internal Turns entries this consumer was handed (read, reclaimed or recovered; each holding a
@@ -44,6 +45,7 @@ export class Intake {
       if (codes[i] === RUN) return;
       skipped.add(d);
       this.drop(d.message.entryId);
+      if (codes[i] === DEFERRED) this.ctx.delayedAdded();
       if (codes[i] === STALE) {
         const m = d.message;
         this.ctx.events.emit({ type: 'superseded', queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, detail: 'head' });

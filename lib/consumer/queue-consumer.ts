@@ -19,6 +19,7 @@ import { TaskRunner } from './task-runner';
  */
 export class QueueConsumer {
   private readonly stop$ = new Subject<void>();
+  private readonly promoteSoon$ = new Subject<void>();
   private stopping = false;
   private subscription?: Subscription;
   private drained!: Promise<void>;
@@ -41,6 +42,7 @@ export class QueueConsumer {
     const pipeline = createQueuePipeline({
       read: async () => (this.stopping ? [] : intake.admit(await this.reader.read())),
       sweep: async () => intake.admit(await sweeper.sweep()),
+      promote: () => sweeper.promote(),
       run: (delivery) => runner.run(delivery),
       onRunEnd: () => this.ctx.slots.finish(),
       settle: (outcomes) => settler.settle(outcomes),
@@ -50,6 +52,7 @@ export class QueueConsumer {
         }
       },
       stop$: this.stop$,
+      promoteSoon$: this.promoteSoon$,
       isStopping: () => this.stopping,
       concurrency: this.ctx.config.concurrency,
       sweepIntervalMs: this.ctx.config.sweepIntervalMs,
@@ -65,6 +68,11 @@ export class QueueConsumer {
         complete: () => resolve(),
       });
     });
+  }
+
+  /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */
+  promoteSoon(): void {
+    this.promoteSoon$.next();
   }
 
   /** Aborts the runs of `key` (superseded or cancelled elsewhere); their settle writes nothing. */

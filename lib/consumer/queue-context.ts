@@ -19,4 +19,6 @@ export interface QueueContext {
   readonly logger: Logger;
   readonly inFlight: InFlight;
   readonly slots: Slots;
+  /** This worker added a delayed task (retry, successor, deferral): promote it when due. */
+  readonly delayedAdded: () => void;
 }

@@ -1,4 +1,4 @@
-import { EMPTY, Observable, catchError, defer, exhaustMap, from, merge, mergeMap, of, repeat, retry, takeUntil, tap, timer } from 'rxjs';
+import { EMPTY, Observable, catchError, defer, exhaustMap, from, ignoreElements, merge, mergeMap, of, race, repeat, retry, take, takeUntil, tap, timer } from 'rxjs';
 import type { Delivery } from './in-flight';
 import type { Outcome } from './outcome';
 import { settleInBatches } from './settle-in-batches';
@@ -7,8 +7,10 @@ import { settleInBatches } from './settle-in-batches';
 export interface PipelineParts {
   /** One blocking read, admitted: resolves with deliveries (possibly none). */
   read(): Promise<Delivery[]>;
-  /** One sweep: promotes due tasks and resolves with reclaimed or recovered deliveries. */
+  /** One sweep: resolves with reclaimed or recovered deliveries. */
   sweep(): Promise<Delivery[]>;
+  /** Promotes due delayed tasks; resolves with the delay before the next promotion. */
+  promote(): Promise<number>;
   run(delivery: Delivery): Promise<Outcome>;
   /** Called when a handler finished, before its outcome is settled. */
   onRunEnd(outcome: Outcome): void;
@@ -17,6 +19,8 @@ export interface PipelineParts {
   /** Called for infrastructure errors (connection lost), which are retried. */
   onError(source: string, error: unknown, attempt: number): void;
   readonly stop$: Observable<unknown>;
+  /** Emits when a delayed task may have become due sooner than the promoter planned. */
+  readonly promoteSoon$: Observable<unknown>;
   readonly isStopping: () => boolean;
   readonly concurrency: number;
   readonly sweepIntervalMs: number;
@@ -43,7 +47,17 @@ export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
       defer(() => parts.sweep()).pipe(catchError((error) => (parts.onError('sweep', error, n), of([] as Delivery[])))),
     ),
   );
-  return merge(read$, sweep$).pipe(
+  // Promotion emits nothing: it moves due tasks into the stream, where read$ finds them.
+  let nextPromotionMs = 0;
+  const promote$ = defer(() => parts.promote()).pipe(
+    tap((delayMs) => (nextPromotionMs = delayMs)),
+    catchError((error) => (parts.onError('promote', error, 1), of(parts.sweepIntervalMs))),
+    repeat({
+      delay: () => (parts.isStopping() ? EMPTY : race(timer(nextPromotionMs), parts.promoteSoon$).pipe(take(1), takeUntil(parts.stop$))),
+    }),
+    ignoreElements(),
+  );
+  return merge(read$, sweep$, promote$).pipe(
     mergeMap((deliveries) => from(deliveries)),
     mergeMap((delivery) => defer(() => parts.run(delivery)).pipe(tap((outcome) => parts.onRunEnd(outcome))), parts.concurrency),
     settleInBatches((batch) => parts.settle(batch), parts.ackBatchMs, MAX_BATCH, 500),

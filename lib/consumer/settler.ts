@@ -50,6 +50,8 @@ export class Settler {
       if (error) unsettled.push(outcome);
       else this.reportFailed(outcome, code as number);
     }
+    // Retries and periodic successors went to the delayed set: promote them when due.
+    if (failed.length > 0 || completed.some((o) => o.definition.options.schedule)) this.ctx.delayedAdded();
     unsettled.forEach((o) => this.retried.add(o));
     if (unsettled.length > 0) {
       const cause = replies.find(([e]) => e)?.[0];

@@ -10,8 +10,8 @@ const PROMOTE_BATCH = 1_000;
 const PENDING_PAGE = 200;
 
 /**
- * @internal The periodic sweep of one queue, run by every worker:
- * - promote: due delayed tasks move into the stream (atomic, safe from every worker at once);
+ * @internal The sweeps of one queue, run by every worker:
+ * - promote (its own loop, see promote()): due delayed tasks move into the stream;
  * - recover: this consumer's own pending entries it does not hold in memory (a read whose reply
  *   was lost with its connection) are taken back;
  * - reclaim (under the sweep lock): entries of dead owners are claimed or dead-lettered as
@@ -29,7 +29,6 @@ export class Sweeper {
   }
 
   async sweep(): Promise<RawEntry[]> {
-    await this.promote();
     const recovered = await this.recover();
     const token = await this.lock.acquire();
     if (!token) return recovered;
@@ -42,13 +41,21 @@ export class Sweeper {
     }
   }
 
+  /**
+   * Moves due delayed tasks into the stream (atomic, safe from every worker at once) and
+   * returns how long to wait before the next call: until the next member is due by Redis's
+   * clock, at most a sweep interval (a task added meanwhile may be due sooner), at once when a
+   * full batch moved.
+   */
   async promote(): Promise<number> {
     const { keys, config } = this.ctx;
-    return runScript<number>(this.ctx.redis, 'promote', [keys.delayed, keys.stream, keys.deadLetter], [
+    const [moved, nextDueInMs] = await runScript<[number, number]>(this.ctx.redis, 'promote', [keys.delayed, keys.stream, keys.deadLetter], [
       PROMOTE_BATCH,
       keys.keyStatePrefix,
       config.deadLetterMaxLen,
     ]);
+    if (moved >= PROMOTE_BATCH) return 0;
+    return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);
   }
 
   private async recover(): Promise<RawEntry[]> {

@@ -6,7 +6,8 @@
   KEYS[1] stream
   KEYS[2] delayed set
 
-  ARGV[1] to ARGV[5], then the same five for each further task: task id, task name, payload
+  ARGV[1] control channel, told when a delayed task becomes the earliest due
+  ARGV[2] to ARGV[6], then the same five for each further task: task id, task name, payload
   (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay)
 
   Returns the number of tasks written.
@@ -15,10 +16,11 @@
 local rcall = redis.call
 -- @include now-ms
 -- @include message
+-- @include delayed
 
 local stream, delayed = KEYS[1], KEYS[2]
 local now = nil
-for i = 1, #ARGV, 5 do
+for i = 2, #ARGV, 5 do
   local delayMs, due = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
   local fields = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
   if delayMs > 0 or due > 0 then
@@ -26,9 +28,9 @@ for i = 1, #ARGV, 5 do
     if due == 0 then due = now + delayMs end
   end
   if due > 0 and due > now then
-    rcall('ZADD', delayed, due, encodeDelayed(fields))
+    addDelayed(delayed, due, encodeDelayed(fields), ARGV[1])
   else
     rcall('XADD', stream, '*', unpack(fields))
   end
 end
-return #ARGV / 5
+return (#ARGV - 1) / 5

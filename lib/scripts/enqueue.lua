@@ -14,8 +14,9 @@
   ARGV[4]  delay in ms from Redis's clock (0 = now)
   ARGV[5]  due time in epoch ms (0 = use the delay): runAt
   ARGV[6]  mode: 'add' (returns a live run of the key) or 'replace' (supersedes it)
-  ARGV[7]  key (keyed tasks only)
-  ARGV[8]  control channel, told when a running generation is superseded
+  ARGV[7]  key ('' for a task without one)
+  ARGV[8]  control channel: told when a running generation is superseded, and when a delayed
+           task becomes the earliest due
   ARGV[9]  period in ms of an `every` task (0 = none; kept in the key state)
   ARGV[10] '1' for a periodic run: its message carries its due time (field d)
 
@@ -26,6 +27,7 @@
 local rcall = redis.call
 -- @include now-ms
 -- @include message
+-- @include delayed
 
 local stream, delayed, keyState = KEYS[1], KEYS[2], KEYS[3]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
@@ -41,7 +43,7 @@ local function write(fields)
   end
   if due > now then
     local member = encodeDelayed(fields)
-    rcall('ZADD', delayed, due, member)
+    addDelayed(delayed, due, member, ARGV[8])
     return 'delayed', member
   end
   return 'queued', rcall('XADD', stream, '*', unpack(fields))

@@ -12,7 +12,8 @@
           the keys are only known once members are read; it shares the queue's hash tag
   ARGV[3] dead-letter stream max length (approximate)
 
-  Returns the number of members moved into the stream.
+  Returns {members moved into the stream, ms until the next member is due (-1: none)}, so
+  callers can wake exactly when the next delayed task falls due.
 ]]
 local rcall = redis.call
 -- @include now-ms
@@ -20,7 +21,8 @@ local rcall = redis.call
 -- @include message
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
-local due = rcall('ZRANGEBYSCORE', delayed, '-inf', nowMs(), 'LIMIT', 0, tonumber(ARGV[1]))
+local now = nowMs()
+local due = rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 local moved = 0
 for _, member in ipairs(due) do
   rcall('ZREM', delayed, member)
@@ -39,4 +41,5 @@ for _, member in ipairs(due) do
     end
   end
 end
-return moved
+local next = rcall('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
+return {moved, next and math.max(0, tonumber(next) - now) or -1}

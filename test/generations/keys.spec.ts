@@ -113,6 +113,19 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     expect(Date.now() - enqueuedAt).toBeGreaterThanOrEqual(400);
   });
 
+  it('a delayed task enqueued by another process starts when due, not at the next sweep', async () => {
+    const app = await start({ sweepIntervalMs: 5_000 });
+    const other = await producer();
+    await redis.del(app.keys.delayed); // the periodic fixture's slot would wake the promoter anyway
+    await sleep(1_000); // the promoter has seen an empty delayed set and sleeps a whole sweep interval
+    const enqueuedAt = Date.now();
+    await other.client.enqueue('keyed', null, { delayMs: 300 });
+    await waitFor(() => probe.runsOf('keyed').length === 1, { timeoutMs: 4_000, description: 'the delayed task ran' });
+    const startedAfter = Date.now() - enqueuedAt;
+    expect(startedAfter).toBeGreaterThanOrEqual(300);
+    expect(startedAfter).toBeLessThan(4_000); // the sweep interval is 5 s: it was woken by its due time
+  });
+
   it('a message without a generation runs normally even when the key counter is above 0', async () => {
     const app = await start();
     const h = await app.client.enqueue('keyed', 1, { key: 'legacy' });

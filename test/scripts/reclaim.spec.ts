@@ -95,8 +95,8 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const promote = () =>
-    f.run<number>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]);
+  const promote = async () =>
+    (await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]))[0];
 
   it('moves only due members, and each exactly once when many workers promote at once', async () => {
     for (let i = 0; i < 50; i++) await f.enqueue({ delayMs: 1 });
@@ -104,7 +104,7 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
     await new Promise((r) => setTimeout(r, 10));
     const moved = await Promise.all(Array.from({ length: 8 }, () => f.redis.duplicate()).map(async (r) => {
       try {
-        return (await (f.run<number>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100])));
+        return (await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]))[0];
       } finally {
         r.disconnect();
       }
@@ -127,6 +127,16 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
     const [[, fields]] = await f.redis.xrange(f.keys.stream, '-', '+');
     expect(fields[fields.indexOf('g') + 1]).toBe('2');
     expect((await f.keyState('k')).state).toBe('queued');
+  });
+
+  it('tells how long until the next member is due, by Redis\'s clock', async () => {
+    await f.enqueue({ delayMs: 5_000 });
+    const [moved, nextInMs] = await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]);
+    expect(moved).toBe(0);
+    expect(nextInMs).toBeGreaterThan(4_000);
+    expect(nextInMs).toBeLessThanOrEqual(5_000);
+    await f.redis.del(f.keys.delayed);
+    expect((await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]))[1]).toBe(-1);
   });
 
   it('dead-letters a member that does not decode', async () => {

@@ -32,7 +32,7 @@ export class ScriptFixture {
     const id = opts.id ?? `t-${Math.random().toString(36).slice(2)}`;
     const base = [id, opts.name ?? 'job', '{"n":1}', opts.delayMs ?? 0, 0, opts.mode ?? 'add'];
     return opts.key === undefined
-      ? this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed], base)
+      ? this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed], [...base, '', this.keys.controlChannel])
       : this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key)], [
           ...base,
           opts.key,
