@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { compareEntryIds } from '../redis/entry-id';
 import { runScript } from '../redis/scripts';
 import { nextCronTime, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
@@ -24,7 +25,8 @@ const DEAD = 2;
  * re-checks ownership and generation, so this class only reports what Redis decided.
  */
 export class Settler {
-  /** Outcomes whose settle call failed once: the call may have run with its reply lost. */
+  /** Outcomes whose settle call failed once: the call may have run with its reply lost. A repeat
+   * answered "no longer pending" is then this worker's own earlier settle. */
   private readonly retried = new WeakSet<Outcome>();
 
   constructor(private readonly ctx: QueueContext) {}
@@ -63,7 +65,8 @@ export class Settler {
   private completeCall(batch: Completed[]): [string[], (string | number)[]] {
     const { keys, group, consumer, config } = this.ctx;
     const redisKeys = [keys.stream];
-    const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs];
+    const ids = batch.map((o) => o.delivery.message.entryId).sort(compareEntryIds);
+    const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs, ids[0], ids[ids.length - 1]];
     for (const { delivery, definition, result, resultTtlMs } of batch) {
       const m = delivery.message;
       redisKeys.push(keys.result(m.id));
@@ -149,3 +152,4 @@ function successor(m: TaskMessage, definition: TaskDefinition | undefined): stri
   const at = 'every' in schedule ? after + schedule.every : nextCronTime(schedule.cron, schedule.timezone, after);
   return JSON.stringify({ id: randomUUID(), n: m.name, p: m.payload, k: m.key, at });
 }
+

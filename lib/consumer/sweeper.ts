@@ -60,8 +60,10 @@ export class Sweeper {
 
   private async recover(): Promise<RawEntry[]> {
     const { redis, keys, group, consumer, inFlight, slots, config } = this.ctx;
-    // Only entries idle well past any read in transit; the ones held in memory are skipped.
-    const idle = Math.max(5_000, config.blockMs * 5);
+    // Entries this process holds in memory are skipped; a read's reply is admitted in the same
+    // turn of the event loop it arrives in, so only a reply lost with its connection is left
+    // idle this long (the margin covers a reply still in flight).
+    const idle = Math.max(1_000, config.blockMs * 2);
     const rows = (await redis.xpending(keys.stream, group, 'IDLE', idle, '-', '+', PENDING_PAGE, consumer)) as PendingRow[];
     const lost = rows.map(([id]) => id).filter((id) => !inFlight.has(id));
     const n = slots.reserve(lost.length);

@@ -21,8 +21,8 @@ export class RedisConnections implements OnApplicationShutdown {
       this.commands = connection;
     } else {
       this.commands = 'url' in connection && typeof connection.url === 'string'
-        ? new Redis(connection.url, { ...NO_RESEND, ...(connection as { options?: RedisOptions }).options })
-        : new Redis({ ...NO_RESEND, ...(connection as RedisOptions) });
+        ? new Redis(connection.url, (connection as { options?: RedisOptions }).options ?? {})
+        : new Redis(connection as RedisOptions);
       this.track(this.commands, 'commands');
     }
     defineScripts(this.commands);
@@ -30,7 +30,7 @@ export class RedisConnections implements OnApplicationShutdown {
 
   /** A new connection with the same settings, for one purpose (blocking reads, subscriptions). */
   dedicated(purpose: string): Redis {
-    const redis = this.commands.duplicate(NO_RESEND);
+    const redis = this.commands.duplicate();
     this.track(redis, purpose);
     return redis;
   }
@@ -70,12 +70,12 @@ export class RedisConnections implements OnApplicationShutdown {
   }
 }
 
-/**
- * ioredis resends, after a reconnect, commands whose reply was lost; an enqueue that did reach
- * Redis would then be added twice. Without the resend the call rejects and the caller decides.
- * (Settles need no resend: they retry themselves, and a repeat is refused as already settled.)
+/*
+ * ioredis resends, after a reconnect, commands whose reply was lost (autoResendUnfulfilledCommands).
+ * That is kept on purpose: with it off, ioredis drops those commands and their promises never
+ * settle. Every script tolerates a repeat (a settle answers "no longer pending", a keyed enqueue
+ * deduplicates); an unkeyed enqueue repeated this way is added twice, which the README states.
  */
-const NO_RESEND: RedisOptions = { autoResendUnfulfilledCommands: false };
 
 function isRedisClient(value: unknown): value is Redis {
   return typeof (value as Redis).duplicate === 'function' && typeof (value as Redis).xadd === 'function';

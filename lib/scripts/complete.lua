@@ -12,7 +12,9 @@
   ARGV[2] consumer (this worker)
   ARGV[3] completion channel
   ARGV[4] key state TTL in ms
-  ARGV[5..] per run, 7 values: stream entry id, task id, generation (0 = never stale),
+  ARGV[5] lowest stream entry id of the batch
+  ARGV[6] highest stream entry id of the batch
+  ARGV[7..] per run, 7 values: stream entry id, task id, generation (0 = never stale),
             has key (1/0), result TTL in ms (0 = not stored), encoded result, and for a
             periodic run its successor as JSON (see includes/successor.lua), else ''
 
@@ -32,15 +34,22 @@ local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(A
 local out, acked, done = {}, {}, {}
 local k = 2
 
-for i = 0, (#ARGV - 4) / 7 - 1 do
-  local base = 5 + i * 7
+-- The fence for the whole batch in one call: what this consumer holds in the batch's id range
+-- (it holds few entries outside the batch: its slots bound them).
+local owned = {}
+for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], 1000000, consumer)) do
+  owned[row[1]] = true
+end
+
+for i = 0, (#ARGV - 6) / 7 - 1 do
+  local base = 7 + i * 7
   local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
   local resultTtl, result = tonumber(ARGV[base + 4]), ARGV[base + 5]
   local resultKey = KEYS[k]
   local keyState = nil
   if ARGV[base + 3] == '1' then keyState = KEYS[k + 1]; k = k + 2 else k = k + 1 end
 
-  if not ownedBy(stream, group, entryId, consumer) then
+  if not owned[entryId] then
     out[i + 1] = pendingOwner(stream, group, entryId) and -1 or -2
   else
     acked[#acked + 1] = entryId

@@ -23,7 +23,7 @@ describe.each([
     ]);
   const complete = (consumer: string, entryId: string, id: string, gen: number) =>
     f.run<number[]>('complete', [f.keys.stream, f.keys.result(id), f.keys.keyState(KEY), f.keys.delayed], [
-      GROUP, consumer, f.keys.doneChannel, stateTtl,
+      GROUP, consumer, f.keys.doneChannel, stateTtl, entryId, entryId,
       entryId, id, gen, 1, stateTtl, '{"ok":true}',
       JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }),
     ]);

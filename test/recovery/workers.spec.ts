@@ -104,7 +104,7 @@ describe('worker processes: crashes, long tasks and stalls', () => {
 
   it('a handler blocking past maxStallMs is taken over; its late completion is refused and writes nothing', async () => {
     const env = { LEASE_MS: '400', MAX_STALL_MS: '600', SWEEP_MS: '100' };
-    const [, rescuer] = await Promise.all([spawn('stalled', env), spawn('rescuer', { ...env, HOLD: '1' })]);
+    const [stalled, rescuer] = await Promise.all([spawn('stalled', env), spawn('rescuer', { ...env, HOLD: '1' })]);
     // The stalled handler blocks its event loop until the spec drops the release file, so the
     // takeover happens inside the stall however slow the machine is.
     const releaseFile = join(mkdtempSync(join(tmpdir(), 'sq-stall-')), 'release');
@@ -113,7 +113,11 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     rescuer.child.kill('SIGUSR2'); // joins while the stalled worker's event loop is blocked
     await waitFor(async () => (await ledger.settled([id]))[0] === 1, { timeoutMs: 20_000, description: 'the rescuer settled the task' });
     writeFileSync(releaseFile, '');
-    await waitFor(async () => (await ledger.refused([id]))[0] === 1, { timeoutMs: 20_000, description: 'the stalled settle was refused' });
+    await waitFor(async () => (await ledger.refused([id]))[0] === 1, { timeoutMs: 20_000, description: 'the stalled settle was refused' }).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}\nstalled worker:\n${stalled.output()}\nrescuer:\n${rescuer.output()}`);
+      },
+    );
     await sleep(300);
     expect(await ledger.settled([id])).toEqual([1]);
     const result = JSON.parse((await redis.get(`{${prefix}:default}:result:${id}`))!);

@@ -1,6 +1,7 @@
 import { loadLuaSource } from '../../lib/redis/lua-source';
-import { SCRIPT_NAMES } from '../../lib/redis/scripts';
-import { closeAll, createRedis } from '../utils/redis';
+import { QueueKeys } from '../../lib/redis/keys';
+import { defineScripts, runScript, SCRIPT_NAMES } from '../../lib/redis/scripts';
+import { closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 describe('Lua scripts', () => {
   afterAll(closeAll);
@@ -17,5 +18,24 @@ describe('Lua scripts', () => {
     expect(header).toMatch(/KEYS\[1\]/);
     expect(header).toMatch(/ARGV\[1\]/);
     expect(header).toMatch(/Returns/);
+  });
+});
+
+describe('scripts after Redis lost its script cache', () => {
+  afterAll(closeAll);
+
+  it('are sent again (EVAL after NOSCRIPT), alone and in a pipeline', async () => {
+    const redis = createRedis();
+    defineScripts(redis);
+    const keys = new QueueKeys(randomPrefix(), 'q');
+    const enqueue = (id: string): [string[], string[]] => [[keys.stream, keys.delayed], [id, 'job', '{}', '0', '0', 'add', '', keys.controlChannel]];
+    await redis.script('FLUSH');
+    expect(await runScript(redis, 'enqueue', ...enqueue('alone'))).toEqual(['alone', 0, 1]);
+    await redis.script('FLUSH');
+    const pipeline = redis.pipeline();
+    runScript(pipeline, 'enqueue', ...enqueue('piped'));
+    expect(await pipeline.exec()).toEqual([[null, ['piped', 0, 1]]]);
+    expect(await redis.xlen(keys.stream)).toBe(2);
+    await redis.del(keys.stream);
   });
 });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { compareEntryIds } from '../../lib/redis/entry-id';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts, runScript, type ScriptName } from '../../lib/redis/scripts';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
@@ -62,7 +63,8 @@ export class ScriptFixture {
 
   complete(consumer: string, runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>) {
     const keys = [this.keys.stream];
-    const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS];
+    const ids = runs.map((r) => r.entryId).sort(compareEntryIds);
+    const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS, ids[0], ids[ids.length - 1]];
     for (const r of runs) {
       keys.push(this.keys.result(r.id));
       if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
