@@ -39,7 +39,9 @@ export class TaskRunner {
       timeoutMs,
     );
     try {
-      const value = await delivery.race(Promise.resolve().then(() => definition.handler(payload, ctx)));
+      const returned = definition.handler(payload, ctx);
+      const value = isPromiseLike(returned) ? await delivery.race(Promise.resolve(returned)) : returned;
+      if (delivery.isAborted) throw delivery.abortReason; // a synchronous handler outlived its abort
       return { kind: 'completed', delivery, definition, result: encodeResult(value), resultTtlMs: definition.options.resultTtlMs };
     } catch (thrown) {
       const reason: unknown = delivery.isAborted ? delivery.abortReason : thrown;
@@ -79,4 +81,8 @@ class RunContext implements TaskContext {
   get signal(): AbortSignal {
     return this.delivery.signal;
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

@@ -1,9 +1,12 @@
 /** @internal What is stored under a task's result key, JSON-encoded. */
 export type StoredResult = { ok: true; value?: unknown } | { ok: false; error: { name: string; message: string } };
 
+const NO_VALUE = JSON.stringify({ ok: true });
+
 export function encodeResult(value: unknown): string {
+  if (value === undefined) return NO_VALUE;
   try {
-    return JSON.stringify(value === undefined ? { ok: true } : { ok: true, value });
+    return JSON.stringify({ ok: true, value });
   } catch (error) {
     return encodeFailure({ name: 'ResultError', message: `result not serialisable: ${(error as Error).message}` });
   }
