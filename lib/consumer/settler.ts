@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { compareEntryIds } from '../redis/entry-id';
+import { entryIdRange } from '../redis/entry-id';
 import { runScript } from '../redis/scripts';
 import { nextCronTime, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
@@ -64,16 +64,20 @@ export class Settler {
 
   private completeCall(batch: Completed[]): [string[], (string | number)[]] {
     const { keys, group, consumer, config } = this.ctx;
-    const redisKeys = [keys.stream];
-    const ids = batch.map((o) => o.delivery.message.entryId).sort(compareEntryIds);
-    const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs, ids[0], ids[ids.length - 1]];
+    const redisKeys = [keys.stream, keys.delayed];
+    const [low, high] = entryIdRange(batch.map((o) => o.delivery.message.entryId));
+    const defaultTtl = config.resultTtlMs;
+    const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs, low, high, keys.resultPrefix, defaultTtl];
     for (const { delivery, definition, result, resultTtlMs } of batch) {
       const m = delivery.message;
-      redisKeys.push(keys.result(m.id));
-      if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
-      args.push(m.entryId, m.id, m.generation, m.key === undefined ? 0 : 1, resultTtlMs, result, successor(m, definition));
+      let options = '';
+      if (m.key !== undefined || resultTtlMs !== defaultTtl) {
+        if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+        const next = successor(m, definition);
+        options = JSON.stringify({ g: m.generation, k: m.key === undefined ? 0 : 1, t: resultTtlMs, s: next || undefined });
+      }
+      args.push(m.entryId, m.id, result, options);
     }
-    redisKeys.push(keys.delayed);
     return [redisKeys, args];
   }
 

@@ -14,6 +14,8 @@ export class QueueKeys {
   readonly controlChannel: string;
   /** Prefix of the per-key state hashes (the promote script derives keys from it). */
   readonly keyStatePrefix: string;
+  /** Prefix of the result keys (the complete script derives them from task ids). */
+  readonly resultPrefix: string;
 
   constructor(
     readonly prefix: string,
@@ -27,6 +29,7 @@ export class QueueKeys {
     this.doneChannel = `${this.tag}:done`;
     this.controlChannel = `${this.tag}:control`;
     this.keyStatePrefix = `${this.tag}:key:`;
+    this.resultPrefix = `${this.tag}:result:`;
   }
 
   keyState(key: string): string {
@@ -34,7 +37,7 @@ export class QueueKeys {
   }
 
   result(taskId: string): string {
-    return `${this.tag}:result:${taskId}`;
+    return this.resultPrefix + taskId;
   }
 
   alive(consumer: string): string {

@@ -5,8 +5,10 @@
   One PUBLISH tells result() waiters which tasks finished.
 
   KEYS[1] stream
-  KEYS[2..] per run: result key, then the key state hash when the run has a key
-  KEYS[last] delayed set (where periodic successors go)
+  KEYS[2] delayed set (where periodic successors go)
+  KEYS[3..] the key state hash of each run that has a key, in run order
+  Derived: the result key of task T is ARGV[7] .. T (the queue's hash tag prefixes it): a
+  batch names its result keys by task id instead of sending each key, to keep calls small.
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
@@ -14,9 +16,12 @@
   ARGV[4] key state TTL in ms
   ARGV[5] lowest stream entry id of the batch
   ARGV[6] highest stream entry id of the batch
-  ARGV[7..] per run, 7 values: stream entry id, task id, generation (0 = never stale),
-            has key (1/0), result TTL in ms (0 = not stored), encoded result, and for a
-            periodic run its successor as JSON (see includes/successor.lua), else ''
+  ARGV[7] result key prefix
+  ARGV[8] result TTL in ms (0 = not stored) for runs that do not set their own
+  ARGV[9..] per run, 4 values: stream entry id, task id, encoded result, and '' for a run
+            without a key and with the default result TTL, else JSON {g: generation
+            (0 = never stale), k: 1 when the run has a key, t: its result TTL, s: a periodic
+            run's successor as JSON (see includes/successor.lua)}
 
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
   consumer), -2 already settled (no longer pending: a resent command).
@@ -29,10 +34,11 @@ local rcall = redis.call
 -- @include message
 -- @include successor
 
-local stream = KEYS[1]
+local stream, delayed = KEYS[1], KEYS[2]
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local resultPrefix, defaultTtl = ARGV[7], tonumber(ARGV[8])
 local out, acked, done = {}, {}, {}
-local k = 2
+local k = 3
 
 -- The fence for the whole batch in one call: what this consumer holds in the batch's id range
 -- (it holds few entries outside the batch: its slots bound them).
@@ -41,13 +47,15 @@ for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], 1000000,
   owned[row[1]] = true
 end
 
-for i = 0, (#ARGV - 6) / 7 - 1 do
-  local base = 7 + i * 7
-  local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
-  local resultTtl, result = tonumber(ARGV[base + 4]), ARGV[base + 5]
-  local resultKey = KEYS[k]
-  local keyState = nil
-  if ARGV[base + 3] == '1' then keyState = KEYS[k + 1]; k = k + 2 else k = k + 1 end
+for i = 0, (#ARGV - 8) / 4 - 1 do
+  local base = 9 + i * 4
+  local entryId, taskId, result = ARGV[base], ARGV[base + 1], ARGV[base + 2]
+  local gen, resultTtl, successor, keyState = 0, defaultTtl, nil, nil
+  if ARGV[base + 3] ~= '' then
+    local o = cjson.decode(ARGV[base + 3])
+    gen, resultTtl, successor = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s
+    if o.k == 1 then keyState = KEYS[k]; k = k + 1 end
+  end
 
   if not owned[entryId] then
     out[i + 1] = pendingOwner(stream, group, entryId) and -1 or -2
@@ -56,10 +64,10 @@ for i = 0, (#ARGV - 6) / 7 - 1 do
     if keyState and isStale(keyState, gen) then
       out[i + 1] = 0
     else
-      if resultTtl > 0 then rcall('SET', resultKey, result, 'PX', resultTtl) end
+      if resultTtl > 0 then rcall('SET', resultPrefix .. taskId, result, 'PX', resultTtl) end
       if keyState then
         rcall('HSET', keyState, 'state', 'completed', 'finishedAt', nowMs())
-        if ARGV[base + 6] ~= '' then scheduleSuccessor(keyState, KEYS[#KEYS], ARGV[base + 6], nowMs()) end
+        if successor then scheduleSuccessor(keyState, delayed, successor, nowMs()) end
       end
       done[#done + 1] = taskId
       out[i + 1] = 1

@@ -22,10 +22,10 @@ describe.each([
       `run-${mode}-${everyMs}`, 'tick', 'null', 0, 0, mode, KEY, f.keys.controlChannel, everyMs, '1',
     ]);
   const complete = (consumer: string, entryId: string, id: string, gen: number) =>
-    f.run<number[]>('complete', [f.keys.stream, f.keys.result(id), f.keys.keyState(KEY), f.keys.delayed], [
-      GROUP, consumer, f.keys.doneChannel, stateTtl, entryId, entryId,
-      entryId, id, gen, 1, stateTtl, '{"ok":true}',
-      JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }),
+    f.run<number[]>('complete', [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)], [
+      GROUP, consumer, f.keys.doneChannel, stateTtl, entryId, entryId, f.keys.resultPrefix, stateTtl,
+      entryId, id, '{"ok":true}',
+      JSON.stringify({ g: gen, k: 1, t: stateTtl, s: JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }) }),
     ]);
 
   it('leaves exactly one successor, timed by B, and A writes nothing', async () => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { compareEntryIds } from '../../lib/redis/entry-id';
+import { entryIdRange } from '../../lib/redis/entry-id';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts, runScript, type ScriptName } from '../../lib/redis/scripts';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
@@ -62,15 +62,14 @@ export class ScriptFixture {
   }
 
   complete(consumer: string, runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>) {
-    const keys = [this.keys.stream];
-    const ids = runs.map((r) => r.entryId).sort(compareEntryIds);
-    const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS, ids[0], ids[ids.length - 1]];
+    const keys = [this.keys.stream, this.keys.delayed];
+    const [low, high] = entryIdRange(runs.map((r) => r.entryId));
+    const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS, low, high, this.keys.resultPrefix, LEASE_MS];
     for (const r of runs) {
-      keys.push(this.keys.result(r.id));
       if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
-      args.push(r.entryId, r.id, r.gen ?? 0, r.key === undefined ? 0 : 1, LEASE_MS, r.result ?? '{"ok":true,"value":1}', r.successor ?? '');
+      const options = r.key === undefined ? '' : JSON.stringify({ g: r.gen ?? 0, k: 1, t: LEASE_MS, s: r.successor || undefined });
+      args.push(r.entryId, r.id, r.result ?? '{"ok":true,"value":1}', options);
     }
-    keys.push(this.keys.delayed);
     return this.run<number[]>('complete', keys, args);
   }
 

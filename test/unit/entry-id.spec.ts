@@ -1,4 +1,4 @@
-import { compareEntryIds } from '../../lib/redis/entry-id';
+import { compareEntryIds, entryIdRange } from '../../lib/redis/entry-id';
 
 describe('compareEntryIds', () => {
   it('orders by milliseconds, then sequence, numerically rather than as text', () => {
@@ -8,5 +8,10 @@ describe('compareEntryIds', () => {
 
   it('treats equal ids as equal', () => {
     expect(compareEntryIds('5-1', '5-1')).toBe(0);
+  });
+
+  it('finds the lowest and highest id in one pass', () => {
+    expect(entryIdRange(['9-10', '100-0', '9-9', '10-0'])).toEqual(['9-9', '100-0']);
+    expect(entryIdRange(['7-1'])).toEqual(['7-1', '7-1']);
   });
 });
