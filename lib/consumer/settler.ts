@@ -68,16 +68,14 @@ export class Settler {
     const [low, high] = entryIdRange(batch.map((o) => o.delivery.message.entryId));
     const defaultTtl = config.resultTtlMs;
     const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs, low, high, keys.resultPrefix, defaultTtl];
-    for (const { delivery, definition, result, resultTtlMs } of batch) {
+    const runs = batch.map(({ delivery, definition, result, resultTtlMs }) => {
       const m = delivery.message;
-      let options = '';
-      if (m.key !== undefined || resultTtlMs !== defaultTtl) {
-        if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
-        const next = successor(m, definition);
-        options = JSON.stringify({ g: m.generation, k: m.key === undefined ? 0 : 1, t: resultTtlMs, s: next || undefined });
-      }
-      args.push(m.entryId, m.id, result, options);
-    }
+      if (m.key === undefined && resultTtlMs === defaultTtl) return [m.entryId, m.id, result];
+      if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+      const next = successor(m, definition);
+      return [m.entryId, m.id, result, { g: m.generation, k: m.key === undefined ? 0 : 1, t: resultTtlMs, s: next || undefined }];
+    });
+    args.push(JSON.stringify(runs));
     return [redisKeys, args];
   }
 

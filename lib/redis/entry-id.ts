@@ -1,8 +1,12 @@
 /** @internal Orders stream entry ids (`<ms>-<seq>`, decimal) the way Redis does. */
 export function compareEntryIds(a: string, b: string): number {
-  const [am, as] = a.split('-');
-  const [bm, bs] = b.split('-');
-  return compareDecimal(am, bm) || compareDecimal(as ?? '0', bs ?? '0');
+  // Allocation-free: this runs over every id of every settled batch.
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  return (
+    compareDigits(a, 0, da < 0 ? a.length : da, b, 0, db < 0 ? b.length : db) ||
+    compareDigits(a, da < 0 ? a.length : da + 1, a.length, b, db < 0 ? b.length : db + 1, b.length)
+  );
 }
 
 /** @internal The lowest and highest of some entry ids, in one pass. */
@@ -16,6 +20,12 @@ export function entryIdRange(ids: readonly string[]): [string, string] {
   return [low, high];
 }
 
-function compareDecimal(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+/** Compares the decimal numbers a[as, ae) and b[bs, be) (no leading zeros in stream ids). */
+function compareDigits(a: string, as: number, ae: number, b: string, bs: number, be: number): number {
+  if (ae - as !== be - bs) return ae - as - (be - bs);
+  for (let i = 0; i < ae - as; i++) {
+    const d = a.charCodeAt(as + i) - b.charCodeAt(bs + i);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

@@ -24,8 +24,9 @@ describe.each([
   const complete = (consumer: string, entryId: string, id: string, gen: number) =>
     f.run<number[]>('complete', [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)], [
       GROUP, consumer, f.keys.doneChannel, stateTtl, entryId, entryId, f.keys.resultPrefix, stateTtl,
-      entryId, id, '{"ok":true}',
-      JSON.stringify({ g: gen, k: 1, t: stateTtl, s: JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }) }),
+      JSON.stringify([[entryId, id, '{"ok":true}', {
+        g: gen, k: 1, t: stateTtl, s: JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }),
+      }]]),
     ]);
 
   it('leaves exactly one successor, timed by B, and A writes nothing', async () => {

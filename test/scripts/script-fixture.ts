@@ -65,11 +65,12 @@ export class ScriptFixture {
     const keys = [this.keys.stream, this.keys.delayed];
     const [low, high] = entryIdRange(runs.map((r) => r.entryId));
     const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS, low, high, this.keys.resultPrefix, LEASE_MS];
-    for (const r of runs) {
+    const encoded = runs.map((r) => {
       if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
-      const options = r.key === undefined ? '' : JSON.stringify({ g: r.gen ?? 0, k: 1, t: LEASE_MS, s: r.successor || undefined });
-      args.push(r.entryId, r.id, r.result ?? '{"ok":true,"value":1}', options);
-    }
+      const result = r.result ?? '{"ok":true,"value":1}';
+      return r.key === undefined ? [r.entryId, r.id, result] : [r.entryId, r.id, result, { g: r.gen ?? 0, k: 1, t: LEASE_MS, s: r.successor || undefined }];
+    });
+    args.push(JSON.stringify(encoded));
     return this.run<number[]>('complete', keys, args);
   }
 
