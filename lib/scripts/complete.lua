@@ -23,6 +23,10 @@
           result TTL an object {g: generation (0 = never stale), k: 1 when the run has a key,
           t: its result TTL, s: a periodic run's successor as JSON (see includes/successor.lua)}
 
+  Acked entries leave the stream: by trimming whole stream nodes below the oldest pending entry
+  when nothing older than this batch is pending (cheap), exactly when nothing is pending at all,
+  and by XDEL when an older run is still pending (a long task must not pin acked entries).
+
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
   consumer), -2 already settled (no longer pending: a resent command).
   Atomic: the ownership and generation checks and every write are one step.
@@ -33,6 +37,7 @@ local rcall = redis.call
 -- @include key-state
 -- @include message
 -- @include successor
+-- @include entry-id
 
 local stream, delayed = KEYS[1], KEYS[2]
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -76,7 +81,15 @@ end
 
 if #acked > 0 then
   rcall('XACK', stream, group, unpack(acked))
-  rcall('XDEL', stream, unpack(acked))
+  -- Entries below the oldest pending one are all delivered and acked (delivery is in id order).
+  local pending = rcall('XPENDING', stream, group)
+  if pending[1] == 0 then
+    rcall('XTRIM', stream, 'MINID', idAfter(ARGV[6]))
+  elseif idGreater(pending[2], ARGV[5]) then
+    rcall('XTRIM', stream, 'MINID', '~', pending[2])
+  else
+    rcall('XDEL', stream, unpack(acked))
+  end
 end
 if #done > 0 then rcall('PUBLISH', channel, table.concat(done, ',')) end
 return out
