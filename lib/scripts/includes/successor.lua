@@ -19,6 +19,6 @@ local function scheduleSuccessor(keyState, delayed, successor, now)
   local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', tostring(gen), 'd', tostring(nextDue)})
   rcall('ZADD', delayed, nextDue, member)
   rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'id', s.id, 'attempt', '1', 'dueAt', nextDue, 'enqueuedAt', now)
-  rcall('HDEL', keyState, 'mid', 'startedAt')
+  rcall('HDEL', keyState, 'mid', 'startedAt', 'finishedAt', 'error')
   rcall('PERSIST', keyState)
 end
