@@ -51,7 +51,7 @@ export class QueueClient {
     if (calls.length === 0) return [];
     // Unkeyed tasks of a queue go in one script call; keyed ones each need their own (dedupe,
     // generation). All of it is one pipeline: one round trip.
-    const results: TaskHandle<R>[] = new Array(calls.length);
+    const results: TaskHandle<R>[] = [];
     const onReply: Array<(reply: unknown) => void> = [];
     const pipeline = this.connections.commands.pipeline();
     for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {

@@ -70,8 +70,9 @@ export class ResultWaiter implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.subscriber = undefined;
     this.channels.clear();
-    for (const [taskId, set] of [...this.waiters]) {
-      for (const waiter of [...set]) {
+    // Copies: abandon() removes each waiter from these collections while we iterate.
+    for (const [taskId, set] of Array.from(this.waiters)) {
+      for (const waiter of Array.from(set)) {
         waiter.abandon(new StreamQueueError('SHUTDOWN', `The application closed while waiting for the result of task ${taskId}.`));
       }
     }

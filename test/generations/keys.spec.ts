@@ -1,7 +1,7 @@
 import type { TaskContext } from '../../lib';
 import { periodicKey } from '../../lib';
 import { Latch, Probe, sleep } from '../fixtures/probe';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 import { GenerationTasksModule } from './generation-tasks';
 
