@@ -1,28 +1,13 @@
 import type { TaskContext } from '../../lib';
 import { periodicKey } from '../../lib';
-import { Latch, Probe, sleep } from '../fixtures/probe';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
-import { GenerationTasksModule } from './generation-tasks';
+import { Latch, sleep } from '../fixtures/probe';
+import { waitFor } from '../utils/redis';
+import { useGenerationApps } from './generation-apps';
 
 describe('task keys: idempotent enqueue, replace, cancel, status, delays', () => {
-  const redis = createRedis();
-  let prefix: string;
-  let probe: Probe;
-
-  const start = (options = {}, shared = probe) =>
-    startApp({ prefix, probe: shared, options, imports: [GenerationTasksModule.register(shared)] });
+  const gen = useGenerationApps();
+  const { redis, start } = gen;
   const producer = () => start({ worker: false });
-
-  beforeEach(() => {
-    prefix = randomPrefix();
-    probe = new Probe();
-  });
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
 
   it('50 concurrent enqueues of one key, from 5 processes worth of clients, create one run', async () => {
     const producers = await Promise.all(Array.from({ length: 5 }, () => producer()));
@@ -36,10 +21,10 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
 
   it('a keyed task runs once; enqueue returns the live run until it settled, then adds a new one', async () => {
     const latch = new Latch();
-    probe.on('keyed', () => latch.promise.then(() => 'done'));
+    gen.probe.on('keyed', () => latch.promise.then(() => 'done'));
     const app = await start();
     const first = await app.client.enqueue('keyed', 1, { key: 'k' });
-    await waitFor(() => probe.runsOf('keyed').length === 1);
+    await waitFor(() => gen.probe.runsOf('keyed').length === 1);
     const again = await app.client.enqueue('keyed', 2, { key: 'k' });
     expect(again.id).toBe(first.id);
     expect(await first.status()).toMatchObject({ state: 'running', id: first.id, generation: first.generation });
@@ -53,14 +38,14 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
 
   it('replace aborts the running run with reason "superseded"; it writes nothing; the new one runs after', async () => {
     let aborted: unknown;
-    probe.on('keyed', (payload, ctx: TaskContext) =>
+    gen.probe.on('keyed', (payload, ctx: TaskContext) =>
       payload === 'old'
         ? new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason))))
         : 'new result',
     );
     const app = await start();
     const old = await app.client.enqueue('keyed', 'old', { key: 'k' });
-    await waitFor(() => probe.runsOf('keyed').length === 1);
+    await waitFor(() => gen.probe.runsOf('keyed').length === 1);
     const fresh = await app.client.replace('keyed', 'new', { key: 'k' });
     expect(fresh.generation).toBe(old.generation + 1);
     expect(await fresh.result({ timeoutMs: 5_000 })).toBe('new result');
@@ -69,19 +54,19 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     expect(await app.client.status('k')).toMatchObject({ state: 'completed', id: fresh.id, generation: fresh.generation });
     await waitFor(() => app.events.counters()['superseded-tail'] === 1);
     // Never overlapped: the new run started after the old one was settled.
-    const [oldRun, newRun] = probe.runsOf('keyed');
+    const [oldRun, newRun] = gen.probe.runsOf('keyed');
     expect(oldRun.payload).toBe('old');
     expect(newRun.payload).toBe('new');
   });
 
   it('cancel aborts a running run with reason "cancelled" and it writes nothing', async () => {
     let aborted: unknown;
-    probe.on('keyed', (_payload, ctx: TaskContext) =>
+    gen.probe.on('keyed', (_payload, ctx: TaskContext) =>
       new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason)))),
     );
     const app = await start();
     const run = await app.client.enqueue('keyed', null, { key: 'k' });
-    await waitFor(() => probe.runsOf('keyed').length === 1);
+    await waitFor(() => gen.probe.runsOf('keyed').length === 1);
     expect(await app.client.cancel('k')).toBe(true);
     await waitFor(() => aborted !== undefined);
     expect(aborted).toMatchObject({ code: 'CANCELLED' });
@@ -98,7 +83,7 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     expect(await app.client.status('later')).toMatchObject({ state: 'delayed' });
     expect(await app.client.cancel('later')).toBe(true);
     await sleep(500);
-    expect(probe.runsOf('keyed')).toHaveLength(0);
+    expect(gen.probe.runsOf('keyed')).toHaveLength(0);
     const delayedKeys = (await redis.zrange(app.keys.delayed, 0, -1)).map((m) => (JSON.parse(m) as { k?: string }).k);
     expect(delayedKeys).not.toContain('later'); // (the periodic 'tick' fixture keeps its own member)
   });
@@ -109,7 +94,7 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     const delayed = await app.client.enqueue('keyed', 'delay', { delayMs: 400 });
     const at = await app.client.enqueue('keyed', 'at', { runAt: new Date(Date.now() + 400) });
     await Promise.all([delayed.result({ timeoutMs: 5_000 }), at.result({ timeoutMs: 5_000 })]);
-    for (const run of probe.runsOf('keyed')) expect(run.ctx.attempt).toBe(1);
+    for (const run of gen.probe.runsOf('keyed')) expect(run.ctx.attempt).toBe(1);
     expect(Date.now() - enqueuedAt).toBeGreaterThanOrEqual(400);
   });
 
@@ -120,7 +105,7 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     await sleep(1_000); // the promoter has seen an empty delayed set and sleeps a whole sweep interval
     const enqueuedAt = Date.now();
     await other.client.enqueue('keyed', null, { delayMs: 300 });
-    await waitFor(() => probe.runsOf('keyed').length === 1, { timeoutMs: 4_000, description: 'the delayed task ran' });
+    await waitFor(() => gen.probe.runsOf('keyed').length === 1, { timeoutMs: 4_000, description: 'the delayed task ran' });
     const startedAfter = Date.now() - enqueuedAt;
     expect(startedAfter).toBeGreaterThanOrEqual(300);
     expect(startedAfter).toBeLessThan(4_000); // the sweep interval is 5 s: it was woken by its due time
@@ -132,13 +117,13 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     await h.result({ timeoutMs: 5_000 });
     await app.client.replace('keyed', 2, { key: 'legacy' }).then((r) => r.result({ timeoutMs: 5_000 }));
     await redis.xadd(app.keys.stream, '*', 'id', 'from-old-producer', 'n', 'keyed', 'p', '"legacy"', 'a', '1', 'k', 'legacy');
-    await waitFor(() => probe.runs.some((r) => r.ctx.id === 'from-old-producer'), { description: 'the legacy message ran' });
-    expect(probe.runs.find((r) => r.ctx.id === 'from-old-producer')?.ctx.generation).toBe(0);
+    await waitFor(() => gen.probe.runs.some((r) => r.ctx.id === 'from-old-producer'), { description: 'the legacy message ran' });
+    expect(gen.probe.runs.find((r) => r.ctx.id === 'from-old-producer')?.ctx.generation).toBe(0);
   });
 
   it('status() of an unkeyed task is pending, then completed', async () => {
     const latch = new Latch();
-    probe.on('keyed', () => latch.promise);
+    gen.probe.on('keyed', () => latch.promise);
     const app = await start();
     const h = await app.client.enqueue('keyed', null);
     expect(await h.status()).toMatchObject({ state: 'pending', id: h.id });

@@ -1,25 +1,13 @@
 import type { TaskContext } from '../../lib';
 import { periodicKey } from '../../lib';
-import { Latch, Probe, sleep } from '../fixtures/probe';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
-import { GenerationTasksModule, TICK_EVERY_MS } from './generation-tasks';
+import { Latch, sleep } from '../fixtures/probe';
+import { waitFor } from '../utils/redis';
+import { useGenerationApps } from './generation-apps';
+import { TICK_EVERY_MS } from './generation-tasks';
 
 describe('periodic tasks', () => {
-  const redis = createRedis();
-  let prefix: string;
-  let probe: Probe;
-  const start = (options = {}) => startApp({ prefix, probe, options, imports: [GenerationTasksModule.register(probe)] });
-
-  beforeEach(() => {
-    prefix = randomPrefix();
-    probe = new Probe();
-  });
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
+  const gen = useGenerationApps();
+  const { redis, start } = gen;
 
   it('four workers booting at once schedule it once; over N intervals it runs N times, once per slot', async () => {
     const bootedFrom = Date.now();
@@ -27,7 +15,7 @@ describe('periodic tasks', () => {
     const INTERVALS = 8;
     await sleep(TICK_EVERY_MS * INTERVALS + TICK_EVERY_MS / 2);
     await Promise.all(apps.map((a) => a.close()));
-    const runs = probe.runsOf('tick');
+    const runs = gen.probe.runsOf('tick');
     // Slots that came due while the workers ran: the first is one period after boot.
     const slots = Math.floor((Date.now() - bootedFrom) / TICK_EVERY_MS);
     expect(Math.abs(runs.length - slots)).toBeLessThanOrEqual(1);
@@ -42,7 +30,7 @@ describe('periodic tasks', () => {
     const aMayFinish = new Latch();
     let aAborted: unknown;
     let aGeneration: number | undefined;
-    probe.on('tick', (_payload, ctx: TaskContext) => {
+    gen.probe.on('tick', (_payload, ctx: TaskContext) => {
       if (aGeneration !== undefined && ctx.generation > aGeneration) return ctx.generation === aGeneration + 1 ? 'B' : 'successor';
       // Run A ignores its signal and finishes late, after B, as in the docket report.
       aGeneration = ctx.generation;
@@ -54,8 +42,8 @@ describe('periodic tasks', () => {
     const key = periodicKey('tick');
     // Run A now (the boot schedule's first run is replaced before it is due).
     await client.replace('tick', null, { key, every: 2_000 });
-    await waitFor(() => probe.runsOf('tick').length === 1, { description: 'A started' });
-    const a = probe.runsOf('tick')[0].ctx;
+    await waitFor(() => gen.probe.runsOf('tick').length === 1, { description: 'A started' });
+    const a = gen.probe.runsOf('tick')[0].ctx;
 
     const b = await client.replace('tick', null, { key, every: 500 });
     const bDue = Number(await redis.hget(app.keys.keyState(key), 'dueAt'));
@@ -71,18 +59,18 @@ describe('periodic tasks', () => {
     expect(Number(state.gen)).toBe(b.generation + 1);
     expect(state.state).toBe('delayed');
     expect(await redis.exists(app.keys.result(a.id))).toBe(0);
-    await waitFor(() => probe.runsOf('tick').some((r) => r.ctx.generation === b.generation + 1), {
+    await waitFor(() => gen.probe.runsOf('tick').some((r) => r.ctx.generation === b.generation + 1), {
       timeoutMs: 3_000,
       description: "B's successor ran",
     });
   });
 
   it('a periodic run that fails for good still schedules the next slot', async () => {
-    probe.on('tick', () => {
+    gen.probe.on('tick', () => {
       throw new Error('every tick fails');
     });
     const app = await start();
-    await waitFor(() => probe.runsOf('tick').length >= 3, { timeoutMs: 5_000, description: 'three failing ticks' });
+    await waitFor(() => gen.probe.runsOf('tick').length >= 3, { timeoutMs: 5_000, description: 'three failing ticks' });
     expect(await redis.xlen(app.keys.deadLetter)).toBeGreaterThanOrEqual(2);
   });
 });
