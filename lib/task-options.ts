@@ -31,6 +31,9 @@ export function resolveTaskOptions(name: string, raw: TaskOptions, defaultResult
   const named = <T extends object>(source: T, prefix: string) =>
     Object.fromEntries(Object.entries(source).map(([k, v]) => [at(prefix + k), v])) as Record<string, unknown>;
   const opts = named(raw, '');
+  if (raw.backoff != null && (typeof raw.backoff !== 'object' || Array.isArray(raw.backoff))) {
+    throw new InvalidOptionError(at('backoff'), 'an object { type, delayMs, maxDelayMs, jitter }', raw.backoff);
+  }
   const backoffRaw = raw.backoff ?? {};
   const backoff = named(backoffRaw, 'backoff.');
   const type = backoffRaw.type ?? 'exponential';

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { STREAM_QUEUE_CONFIG, TASK_METADATA } from './stream-queue.constants';
 import type { StreamQueueConfig } from './stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
-import { resolveTaskOptions } from './task-options';
+import { checkName, resolveTaskOptions } from './task-options';
 import { TaskRegistry } from './task.registry';
 
 /** The wrapper type DiscoveryService hands out, without a deep import into @nestjs/core. */
@@ -48,6 +48,7 @@ export class TaskExplorer implements OnModuleInit {
         continue;
       }
       const { name, ...options } = meta;
+      checkName(`@Task() name on ${location}`, name);
       this.registry.add({
         name,
         location,

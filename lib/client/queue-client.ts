@@ -119,6 +119,7 @@ export class QueueClient {
   /** A handle on a task enqueued elsewhere (another process, an earlier request), by id. */
   handle<R = unknown>(id: string, options: { queue?: string; key?: string } = {}): TaskHandle<R> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
     if (options.key !== undefined) checkKey(options.key);
     const queue = this.queueOption(options);
     return new TaskHandle<R>(id, undefined, queue, options.key, 0, false, this.keysOf(queue), this.waiter, this);
@@ -177,6 +178,7 @@ export class QueueClient {
   }
 
   private queueOption(options: { queue?: string }): string {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
     return options.queue === undefined ? DEFAULT_QUEUE : checkName('queue', options.queue);
   }
 

@@ -36,11 +36,23 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.start();
+    } catch (error) {
+      // Nest runs no destroy hook after a failed bootstrap: stop what was started here.
+      this.stopping ??= this.stop();
+      await this.stopping;
+      throw error;
+    }
+  }
+
+  private async start(): Promise<void> {
     const queues = this.registry.queues();
     if (!this.config.worker || queues.length === 0) return;
     const keysByQueue = new Map(queues.map((q) => [q, new QueueKeys(this.config.prefix, q)]));
     this.leaseKeeper = new LeaseKeeper({
       redisOptions: this.connections.transferableOptions(),
+      droppedOptions: this.connections.droppedOptions().filter((p) => p.startsWith('tls.')),
       keys: [...keysByQueue.values()].map((k) => k.alive(this.consumerName)),
       leaseMs: this.config.leaseMs,
       intervalMs: this.config.heartbeatIntervalMs,

@@ -19,7 +19,7 @@ let stalled = false;
 let busy = false;
 
 async function beat() {
-  if (busy) return;
+  if (busy) return undefined;
   const sinceProgress = Date.now() - Number(Atomics.load(progress, 0));
   if (sinceProgress > maxStallMs) {
     if (!stalled) parentPort.postMessage({ type: 'stalled', sinceProgress });
@@ -32,20 +32,23 @@ async function beat() {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.set(key, '1', 'PX', leaseMs, 'GET');
     const replies = (await pipeline.exec()) || [];
+    let failure;
     replies.forEach(([error, previous], i) => {
-      if (error) return;
+      if (error) return void (failure = failure || error.message);
       if (previous === null && established.has(keys[i])) parentPort.postMessage({ type: 'lapsed', key: keys[i] });
       established.add(keys[i]);
     });
-  } catch {
+    return failure;
+  } catch (error) {
     // Redis unreachable: the lease runs down; a later beat reports the lapse.
+    return error.message;
   } finally {
     busy = false;
   }
 }
 
 const timer = setInterval(beat, intervalMs);
-beat().then(() => parentPort.postMessage({ type: 'ready' }));
+beat().then((error) => parentPort.postMessage({ type: 'ready', error }));
 
 parentPort.on('message', async (message) => {
   if (message.type !== 'stop') return;

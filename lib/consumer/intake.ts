@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { runScript } from '../redis/scripts';
 import { isMalformed, parseEntry, type TaskMessage } from '../task/task-message';
 import type { Delivery } from './in-flight';
@@ -24,11 +25,19 @@ export class Intake {
     const { inFlight, slots } = this.ctx;
     const fresh = entries.filter(([entryId]) => !inFlight.has(entryId));
     slots.release(entries.length - fresh.length);
-    const parsed = fresh.map(([entryId, fields]) => parseEntry(entryId, fields));
+    const parsed = fresh.map(([entryId, fields]) => parseEntry(entryId, fields, this.ctx.config.maxPayloadBytes));
     const messages = parsed.filter((m): m is TaskMessage => !isMalformed(m));
-    const deliveries = messages.map((m) => inFlight.add(m));
+    let deliveries = messages.map((m) => inFlight.add(m));
+    const malformed = parsed.filter(isMalformed);
+    const notUtf8 = await this.notUtf8(fresh.filter(([, fields]) => fields?.some((f) => f.includes('\uFFFD'))));
+    if (notUtf8.length > 0) {
+      const ids = new Set(notUtf8.map((m) => m.entryId));
+      deliveries = deliveries.filter((d) => !ids.has(d.message.entryId));
+      ids.forEach((id) => inFlight.delete(id));
+      malformed.push(...notUtf8.filter((m) => messages.some((t) => t.entryId === m.entryId)));
+    }
 
-    await Promise.all(parsed.filter(isMalformed).map((m) => this.deadLetter(m.entryId, m.reason)));
+    await Promise.all(malformed.map((m) => this.deadLetter(m.entryId, m.reason)));
     const keyed = deliveries.filter((d) => d.message.key !== undefined);
     if (keyed.length === 0) return deliveries;
 
@@ -52,6 +61,20 @@ export class Intake {
       }
     });
     return deliveries.filter((d) => !skipped.has(d));
+  }
+
+  /**
+   * ioredis decodes replies as UTF-8 and turns each invalid byte into U+FFFD: an entry showing
+   * one is read again as bytes, and is malformed if they are not UTF-8 (altered data never runs).
+   */
+  private async notUtf8(entries: RawEntry[]): Promise<{ entryId: string; reason: string }[]> {
+    const found: { entryId: string; reason: string }[] = [];
+    for (const [entryId] of entries) {
+      const [entry] = await this.ctx.redis.xrangeBuffer(this.ctx.keys.stream, entryId, entryId);
+      const bad = entry ? entry[1].findIndex((b) => !isUtf8(b)) : -1;
+      if (bad >= 0) found.push({ entryId, reason: `field "${entry[1][bad - (bad % 2)].toString()}" is not valid UTF-8` });
+    }
+    return found;
   }
 
   private claim(messages: TaskMessage[]): Promise<number[]> {

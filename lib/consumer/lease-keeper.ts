@@ -6,6 +6,8 @@ import type { RedisOptions } from 'ioredis';
 /** @internal What the lease keeper needs; every queue's liveness key is renewed in one beat. */
 export interface LeaseKeeperOptions {
   readonly redisOptions: RedisOptions;
+  /** Paths of connection options dropped for the thread (functions), to name on failure. */
+  readonly droppedOptions?: string[];
   readonly keys: string[];
   readonly leaseMs: number;
   readonly intervalMs: number;
@@ -46,8 +48,14 @@ export class LeaseKeeper {
     this.worker = worker;
     return new Promise((resolve, reject) => {
       worker.once('error', reject);
-      worker.on('message', (message: { type: string; key?: string; sinceProgress?: number }) => {
-        if (message.type === 'ready') resolve();
+      worker.on('message', (message: { type: string; key?: string; sinceProgress?: number; error?: string }) => {
+        if (message.type === 'ready' && message.error === undefined) resolve();
+        else if (message.type === 'ready') {
+          // A worker without a heartbeat is presumed dead by every other worker: never start one.
+          const dropped = this.options.droppedOptions ?? [];
+          const hint = dropped.length > 0 ? ` Options given as functions cannot reach the heartbeat thread: ${dropped.join(', ')}.` : '';
+          reject(new Error(`The heartbeat connection could not write the liveness key: ${message.error}.${hint}`));
+        }
         else if (message.type === 'lapsed') onLapse(message.key!);
         else if (message.type === 'stalled') {
           logger.warn(`Event loop blocked for ${message.sinceProgress} ms (maxStallMs ${maxStallMs}): heartbeats stopped, this worker's runs may be taken over.`);

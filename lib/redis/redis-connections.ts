@@ -40,6 +40,19 @@ export class RedisConnections implements OnApplicationShutdown {
     return withoutFunctions(this.commands.options) as RedisOptions;
   }
 
+  /** Paths of the options transferableOptions() drops (functions), e.g. `tls.checkServerIdentity`. */
+  droppedOptions(): string[] {
+    const dropped: string[] = [];
+    const walk = (value: unknown, path: string): void => {
+      if (typeof value === 'function') dropped.push(path);
+      else if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+        for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
+      }
+    };
+    walk(this.commands.options, '');
+    return dropped;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
       [...this.owned].map(async (redis) => {
@@ -58,6 +71,7 @@ export class RedisConnections implements OnApplicationShutdown {
     let failing = false;
     // ioredis reconnects by itself; log the transitions once, not every retry.
     redis.on('error', (error: Error) => {
+      redactCredentials(error);
       if (failing) return;
       failing = true;
       this.logger.warn(`Redis connection (${purpose}) lost: ${error.message}; reconnecting.`);
@@ -76,6 +90,18 @@ export class RedisConnections implements OnApplicationShutdown {
  * settle. Every script tolerates a repeat (a settle answers "no longer pending", a keyed enqueue
  * deduplicates); an unkeyed enqueue repeated this way is added twice, which the README states.
  */
+
+/**
+ * ioredis attaches the failed command to its errors, and a failed AUTH (or HELLO) is flushed
+ * to every queued command: without this, the password reaches whoever logs a rejection.
+ * Emitted before those rejections are handled, so they all see the redacted copy.
+ */
+function redactCredentials(error: Error): void {
+  const command = (error as { command?: { name?: string; args?: unknown[] } }).command;
+  if (command && /^(auth|hello)$/i.test(String(command.name)) && Array.isArray(command.args)) {
+    command.args = command.args.map(() => '[redacted]');
+  }
+}
 
 function isRedisClient(value: unknown): value is Redis {
   return typeof (value as Redis).duplicate === 'function' && typeof (value as Redis).xadd === 'function';

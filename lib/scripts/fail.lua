@@ -46,6 +46,8 @@ for i = 1, #fields, 2 do task[fields[i]] = fields[i + 1] end
 if not ownedBy(stream, group, entryId, consumer) then
   return pendingOwner(stream, group, entryId) and -1 or -2
 end
+-- The entry as written (binary-safe, every field): what a dead letter keeps.
+local written = retryDelay < 0 and rcall('XRANGE', stream, entryId, entryId)[1]
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
 
@@ -64,6 +66,7 @@ if retryDelay >= 0 then
   return 1
 end
 
+if written then fields = written[2] end
 fields[#fields + 1] = 'reason'; fields[#fields + 1] = ARGV[9]
 fields[#fields + 1] = 'entry'; fields[#fields + 1] = entryId
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(fields))

@@ -24,6 +24,11 @@ export function checkCron(option: string, cron: unknown, timezone: unknown): voi
   if (timezone !== undefined && typeof timezone !== 'string') {
     throw new InvalidOptionError(`${option.replace(/cron$/, 'timezone')}`, 'an IANA time zone name such as "Europe/Paris"', timezone);
   }
+  // cron-parser fills missing fields with '*': '' or '0 8' would silently run every minute.
+  const fields = cron.trim().split(/\s+/).filter(Boolean).length;
+  if (!cron.trim().startsWith('@') && (fields < 5 || fields > 6)) {
+    throw new InvalidOptionError(option, `a cron expression of 5 or 6 fields (got ${fields})`, cron);
+  }
   try {
     CronExpressionParser.parse(cron, { tz: timezone as string | undefined }).next();
   } catch (error) {

@@ -25,7 +25,7 @@ const MAX_KEY_LENGTH = 1024;
  * @internal Checks the raw fields of a stream entry. Anyone can XADD to the stream, so nothing
  * is trusted: a wrong field becomes a reason for the dead-letter stream, never an exception.
  */
-export function parseEntry(entryId: string, raw: string[] | null | undefined): TaskMessage | MalformedMessage {
+export function parseEntry(entryId: string, raw: string[] | null | undefined, maxPayloadBytes = Infinity): TaskMessage | MalformedMessage {
   if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
   const f = fieldsOf(raw);
   const id = f.get('id');
@@ -34,20 +34,29 @@ export function parseEntry(entryId: string, raw: string[] | null | undefined): T
   if (!id) return { entryId, reason: 'missing field "id"' };
   if (!name) return { entryId, reason: 'missing field "n" (task name)' };
   if (payload === undefined) return { entryId, reason: 'missing field "p" (payload)' };
-  const attempt = Number(f.get('a') ?? '1');
+  // A string's UTF-8 size is at least its length: measure only when it could be over.
+  if (payload.length * 3 > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) {
+    return { entryId, reason: `payload of ${Buffer.byteLength(payload)} bytes exceeds maxPayloadBytes (${maxPayloadBytes})` };
+  }
+  const attempt = integer(f.get('a') ?? '1');
   if (!Number.isSafeInteger(attempt) || attempt < 1) return { entryId, reason: 'field "a" (attempt) is not a positive integer' };
   const key = f.get('k');
   if (key !== undefined && (key.length === 0 || key.length > MAX_KEY_LENGTH)) {
     return { entryId, reason: 'field "k" (key) is empty or too long' };
   }
-  const generation = Number(f.get('g') ?? '0');
+  const generation = integer(f.get('g') ?? '0');
   if (!Number.isSafeInteger(generation) || generation < 0) {
     return { entryId, reason: 'field "g" (generation) is not a non-negative integer' };
   }
   const due = f.get('d');
-  const dueAt = due === undefined ? undefined : Number(due);
+  const dueAt = due === undefined ? undefined : integer(due, true);
   if (dueAt !== undefined && !Number.isSafeInteger(dueAt)) return { entryId, reason: 'field "d" (due time) is not an integer' };
   return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation, dueAt };
+}
+
+/** Decimal integer text only: Number() would read '', ' ', '0x1f' and '1e3' as numbers. */
+function integer(text: string, signed = false): number {
+  return (signed ? /^-?\d{1,16}$/ : /^\d{1,16}$/).test(text) ? Number(text) : NaN;
 }
 
 const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd']);

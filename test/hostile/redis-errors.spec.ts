@@ -1,14 +1,17 @@
 import type Redis from 'ioredis';
 import { QueueClient } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
+import { ConsumerHost } from '../../lib/consumer/consumer.host';
+import { closeModule } from '../fixtures/close-module';
 import { buildApp, closeHostileApps, rejectionOf, within } from '../fixtures/hostile-tasks';
+import { Latch } from '../fixtures/probe';
 import { testOptions } from '../fixtures/test-app';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /*
  * Redis itself answering with an error: out of memory, a flushed script cache, a read-only
- * replica. Every enqueue must settle (a rejection naming Redis's error, never a hang), write
+ * replica, a foreign key of the wrong type where the stream should be. Every enqueue must settle (a rejection naming Redis's error, never a hang), write
  * nothing partial, and the queue must work again once Redis does. Each case runs on a private
  * redis-server, configured for it.
  */
@@ -26,26 +29,28 @@ describe('Redis answering with errors', () => {
     const keys = new QueueKeys(prefix, 'default');
 
     beforeAll(async () => {
-      server = await startRedisServer({ args: ['--maxmemory', '1mb', '--maxmemory-policy', 'noeviction'] });
+      // No limit yet: the app connects and loads its scripts first; each test then fills Redis
+      // past 1 MB and sets `maxmemory 1mb`, so every write after that is refused with OOM.
+      server = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
       admin = createRedis({}, server.url);
+    });
+    afterEach(async () => {
+      await admin.config('SET', 'maxmemory', '0');
+      await admin.flushall();
     });
     afterAll(async () => {
       await closeAll();
       await server.stop();
     });
 
-    /** Writes 20 KB values until Redis refuses one with OOM; returns how many it took. */
-    async function fillUntilOom(): Promise<number> {
-      const chunk = 'x'.repeat(20_000);
-      for (let i = 0; i < 1_000; i++) {
-        try {
-          await admin.set(`filler:${i}`, chunk);
-        } catch (error) {
-          expect((error as Error).message).toMatch(/^OOM /);
-          return i;
-        }
-      }
-      throw new Error('Redis never refused a write: is maxmemory in effect?');
+    /** 2 MB of filler, then `maxmemory 1mb`: Redis is now well past its limit. */
+    async function runOutOfMemory(): Promise<void> {
+      const chunk = 'x'.repeat(100_000);
+      const pipeline = admin.pipeline();
+      for (let i = 0; i < 20; i++) pipeline.set(`filler:${i}`, chunk);
+      await pipeline.exec();
+      await admin.config('SET', 'maxmemory', '1mb');
+      await expect(admin.set('probe', '1')).rejects.toThrow(/^OOM /);
     }
 
     it('enqueue, enqueueMany and a keyed enqueue reject with the OOM error, write nothing, and work again once memory is freed', async () => {
@@ -54,50 +59,62 @@ describe('Redis answering with errors', () => {
       const client = app.moduleRef.get(QueueClient);
       await client.enqueue('echo', 'warm-up'); // scripts loaded, connection ready: only memory differs below
       await admin.del(keys.stream);
-      await fillUntilOom();
+      await runOutOfMemory();
 
-      const single = await rejectionOf(client.enqueue('echo', 'one'), BOUND_MS, 'enqueue under OOM');
-      expect(single.message).toMatch(/OOM command not allowed/);
-      const keyed = await rejectionOf(client.enqueue('echo', 'k', { key: 'oom-key' }), BOUND_MS, 'keyed enqueue under OOM');
-      expect(keyed.message).toMatch(/OOM command not allowed/);
-      const delayed = await rejectionOf(client.enqueue('echo', 'd', { delayMs: 60_000 }), BOUND_MS, 'delayed enqueue under OOM');
-      expect(delayed.message).toMatch(/OOM command not allowed/);
-      const many = await rejectionOf(
-        client.enqueueMany([{ name: 'echo', payload: 1 }, { name: 'echo', payload: 2, options: { key: 'oom-many' } }]),
-        BOUND_MS,
-        'enqueueMany under OOM',
-      );
-      expect(many.message).toMatch(/OOM command not allowed/);
-
+      const calls: [string, () => Promise<unknown>][] = [
+        ['enqueue', () => client.enqueue('echo', 'one')],
+        ['keyed enqueue', () => client.enqueue('echo', 'k', { key: 'oom-key' })],
+        ['delayed enqueue', () => client.enqueue('echo', 'd', { delayMs: 60_000 })],
+        ['replace', () => client.replace('echo', 'r', { key: 'oom-key' })],
+        [
+          'enqueueMany',
+          () =>
+            client.enqueueMany([
+              { name: 'echo', payload: 1 },
+              { name: 'echo', payload: 2, options: { key: 'oom-many' } },
+            ]),
+        ],
+      ];
+      for (const [what, call] of calls) {
+        const error = await rejectionOf(call(), BOUND_MS, `${what} under OOM`);
+        expect(error.message).toMatch(/OOM command not allowed/);
+      }
       // Nothing partial: no stream entry, no delayed member, no generation or state of either key.
-      expect(await admin.exists(keys.stream, keys.delayed, keys.keyState('oom-key'), keys.keyState('oom-many'))).toBe(0);
+      expect(await admin.exists(keys.stream, keys.delayed, keys.keyState('oom-key'), keys.keyState('oom-many'))).toBe(
+        0,
+      );
 
-      await admin.flushall();
-      const after = await within(client.enqueue('echo', 'k', { key: 'oom-key' }), BOUND_MS, 'enqueue after memory was freed');
+      await admin.config('SET', 'maxmemory', '0');
+      const after = await within(
+        client.enqueue('echo', 'k', { key: 'oom-key' }),
+        BOUND_MS,
+        'enqueue after memory was freed',
+      );
       expect(after.created).toBe(true);
-      expect(after.generation).toBe(1); // the refused keyed enqueue did not bump the generation
+      expect(after.generation).toBe(1); // the refused keyed enqueue and replace did not bump the generation
       expect(await admin.xlen(keys.stream)).toBe(1);
     });
 
-    it('a worker that hits OOM while settling keeps its task and settles it once memory is freed', async () => {
-      await admin.flushall();
-      const app = await buildApp(testOptions(prefix, { connection: { url: server.url }, resultTtlMs: 60_000 }));
+    it('a worker whose settle meets OOM keeps the run and settles it, once, when memory is freed', async () => {
+      const app = await buildApp(testOptions(prefix, { connection: { url: server.url } }));
       await app.init();
       const client = app.moduleRef.get(QueueClient);
-      let filled = false;
+      let oom = false;
       app.probe.on('echo', async (payload) => {
-        await fillUntilOom(); // the settle of this run will need memory Redis refuses
-        filled = true;
+        await runOutOfMemory(); // the settle of this run needs writes Redis now refuses
+        oom = true;
         return payload;
       });
       const handle = await client.enqueue('echo', 'settled late');
-      await waitFor(() => filled, { description: 'the handler filled Redis' });
-      // The result cannot be stored while Redis refuses writes...
+      await waitFor(() => oom, { description: 'Redis out of memory while the handler runs' });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await admin.exists(keys.result(handle.id))).toBe(0);
-      // ...and is stored, exactly once, once it accepts them again.
-      for (let i = 0; i < 1_000; i++) await admin.del(`filler:${i}`);
-      await expect(within(handle.result({ timeoutMs: 4_000 }), BOUND_MS, 'result after OOM')).resolves.toBe('settled late');
+      expect(await admin.xlen(keys.stream)).toBe(1); // not acked: the run is not lost
+
+      await admin.config('SET', 'maxmemory', '0');
+      await expect(within(handle.result({ timeoutMs: 4_000 }), BOUND_MS, 'result after OOM')).resolves.toBe(
+        'settled late',
+      );
       expect(app.probe.runs.filter((r) => r.ctx.id === handle.id)).toHaveLength(1);
       await waitFor(async () => (await admin.xlen(keys.stream)) === 0, { description: 'the settled entry removed' });
     });
@@ -117,7 +134,7 @@ describe('Redis answering with errors', () => {
       await server.stop();
     });
 
-    /** Empties Redis's script cache and proves it: the next script call meets NOSCRIPT. */
+    /** Empties Redis's script cache and checks it is empty: the next EVALSHA meets NOSCRIPT. */
     async function flushScripts(): Promise<void> {
       await admin.script('FLUSH');
       const loaded = (await admin.info('memory')).match(/number_of_cached_scripts:(\d+)/)?.[1];
@@ -135,21 +152,27 @@ describe('Redis answering with errors', () => {
       const plain = await within(client.enqueue('echo', 'plain'), BOUND_MS, 'enqueue after SCRIPT FLUSH');
       await expect(within(plain.result({ timeoutMs: 3_000 }), BOUND_MS, 'result after flush')).resolves.toBe('plain');
 
-      // A settle whose script cache was flushed between the enqueue and the settle.
-      const gate = new Promise<void>((resolve) => app.probe.on('once', async (p) => (await flushed, resolve(), p)));
-      let flushedNow!: () => void;
-      const flushed = new Promise<void>((resolve) => (flushedNow = resolve));
+      // A settle whose script cache was flushed while its handler ran.
+      const release = new Latch();
+      app.probe.on('once', async (payload) => {
+        await release.promise;
+        return payload;
+      });
       const settleAfterFlush = await client.enqueue('once', 'settle-after-flush');
       await waitFor(() => app.probe.runsOf('once').length === 1, { description: 'the once handler started' });
       await flushScripts();
-      flushedNow();
-      await gate;
-      await expect(within(settleAfterFlush.result({ timeoutMs: 3_000 }), BOUND_MS, 'settle after flush')).resolves.toBe('settle-after-flush');
+      release.release();
+      await expect(within(settleAfterFlush.result({ timeoutMs: 3_000 }), BOUND_MS, 'settle after flush')).resolves.toBe(
+        'settle-after-flush',
+      );
 
       // enqueueMany goes through a pipeline.
       await flushScripts();
       const many = await within(
-        client.enqueueMany([{ name: 'echo', payload: 'm1' }, { name: 'echo', payload: 'm2', options: { key: 'many-key' } }]),
+        client.enqueueMany([
+          { name: 'echo', payload: 'm1' },
+          { name: 'echo', payload: 'm2', options: { key: 'many-key' } },
+        ]),
         BOUND_MS,
         'enqueueMany after SCRIPT FLUSH',
       );
@@ -165,8 +188,14 @@ describe('Redis answering with errors', () => {
         return p;
       });
       await flushScripts();
-      const keyed = await within(client.enqueue('flaky', 'retried', { key: 'flush-key' }), BOUND_MS, 'keyed enqueue after flush');
-      await expect(within(keyed.result({ timeoutMs: 4_000 }), BOUND_MS, 'retried result after flush')).resolves.toBe('retried');
+      const keyed = await within(
+        client.enqueue('flaky', 'retried', { key: 'flush-key' }),
+        BOUND_MS,
+        'keyed enqueue after flush',
+      );
+      await expect(within(keyed.result({ timeoutMs: 4_000 }), BOUND_MS, 'retried result after flush')).resolves.toBe(
+        'retried',
+      );
       expect(app.probe.runsOf('flaky').map((r) => r.ctx.attempt)).toEqual([1, 2]);
     });
   });
@@ -179,7 +208,8 @@ describe('Redis answering with errors', () => {
     const keys = new QueueKeys(prefix, 'default');
 
     beforeAll(async () => {
-      primary = await startRedisServer();
+      // No 5 s wait before the first (diskless) full sync.
+      primary = await startRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
       replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
       replicaAdmin = createRedis({}, replica.url);
       await waitFor(async () => /master_link_status:up/.test(await replicaAdmin.info('replication')), {
@@ -193,30 +223,97 @@ describe('Redis answering with errors', () => {
       await primary.stop();
     });
 
-    it('enqueue against a replica rejects with READONLY (plain, keyed, delayed, enqueueMany), writing nothing', async () => {
+    it('enqueue, replace and cancel against a replica reject with READONLY, writing nothing', async () => {
+      // A live keyed run, written on the primary and replicated: cancel and replace have work to do.
+      const writer = await buildApp(testOptions(prefix, { connection: { url: primary.url }, worker: false }));
+      await writer.init();
+      await writer.moduleRef.get(QueueClient).enqueue('echo', 'live', { key: 'ro' });
+      const primaryAdmin = createRedis({}, primary.url);
+      expect(await primaryAdmin.wait(1, 2_000)).toBe(1);
+      const before = await replicaAdmin.dbsize();
+      const live = await replicaAdmin.hgetall(keys.keyState('ro'));
+      expect(live.state).toBe('queued');
+
       const app = await buildApp(testOptions(prefix, { connection: { url: replica.url }, worker: false }));
       await app.init();
       const client = app.moduleRef.get(QueueClient);
       const calls: [string, () => Promise<unknown>][] = [
         ['enqueue', () => client.enqueue('echo', 1)],
-        ['keyed enqueue', () => client.enqueue('echo', 1, { key: 'ro' })],
+        ['keyed enqueue of a new key', () => client.enqueue('echo', 1, { key: 'ro-new' })],
         ['delayed enqueue', () => client.enqueue('echo', 1, { delayMs: 10_000 })],
         ['enqueueMany', () => client.enqueueMany([{ name: 'echo', payload: 1 }])],
-        ['replace', () => client.replace('echo', 1, { key: 'ro' })],
+        ['replace', () => client.replace('echo', 2, { key: 'ro' })],
         ['cancel', () => client.cancel('ro')],
       ];
       for (const [what, call] of calls) {
         const error = await rejectionOf(call(), BOUND_MS, `${what} on a replica`);
         expect(error.message).toMatch(/READONLY/);
       }
-      expect(await replicaAdmin.exists(keys.stream, keys.delayed, keys.keyState('ro'))).toBe(0);
-      expect(await replicaAdmin.dbsize()).toBe(0);
+      // Reads still work on a replica.
+      await expect(client.status('ro')).resolves.toMatchObject({ state: 'queued', generation: 1 });
+      expect(await replicaAdmin.dbsize()).toBe(before);
+      expect(await replicaAdmin.hgetall(keys.keyState('ro'))).toEqual(live);
     });
 
     it('a worker pointed at a replica fails bootstrap with READONLY instead of hanging', async () => {
       const app = await buildApp(testOptions(prefix, { connection: { url: replica.url } }));
       const error = await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap on a replica');
       expect(error.message).toMatch(/READONLY/);
+    });
+  });
+
+  describe('a key of the wrong type where the stream should be', () => {
+    let server: RedisServerHandle;
+    let admin: Redis;
+    const prefix = randomPrefix();
+    const keys = new QueueKeys(prefix, 'default');
+
+    beforeAll(async () => {
+      server = await startRedisServer();
+      admin = createRedis({}, server.url);
+    });
+    afterAll(async () => {
+      await closeAll();
+      await server.stop();
+    });
+
+    it('enqueue rejects with WRONGTYPE and leaves the foreign key as it was', async () => {
+      await admin.set(keys.stream, 'not a stream');
+      const app = await buildApp(testOptions(prefix, { connection: { url: server.url }, worker: false }));
+      await app.init();
+      const error = await rejectionOf(
+        app.moduleRef.get(QueueClient).enqueue('echo', 1),
+        BOUND_MS,
+        'enqueue onto a string key',
+      );
+      expect(error.message).toMatch(/WRONGTYPE/);
+      expect(await admin.get(keys.stream)).toBe('not a stream');
+    });
+
+    it('a worker fails bootstrap with WRONGTYPE instead of hanging', async () => {
+      await admin.set(keys.stream, 'not a stream');
+      const app = await buildApp(testOptions(prefix, { connection: { url: server.url } }));
+      const error = await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap onto a string key');
+      expect(error.message).toMatch(/WRONGTYPE/);
+    });
+
+    // Nest runs no destroy hook after a failed init: whatever the consumer started before the
+    // failure must be stopped by the consumer itself, or the heartbeat thread keeps renewing a
+    // liveness key for a worker that never consumes (and keeps the process from exiting).
+    it('a failed bootstrap stops its heartbeat thread: the liveness key is not renewed after close', async () => {
+      await admin.set(keys.stream, 'not a stream');
+      const app = await buildApp(
+        testOptions(prefix, { connection: { url: server.url }, leaseMs: 300, heartbeatIntervalMs: 50 }),
+      );
+      await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap onto a string key');
+      const consumer = app.moduleRef.get(ConsumerHost).consumerName;
+      // Closing as an application does after a failed bootstrap (context.close()), without the
+      // safety net of this spec's fixture.
+      await closeModule(app.moduleRef);
+      await new Promise((resolve) => setTimeout(resolve, 700)); // more than two leases
+      const alive = await admin.exists(keys.alive(consumer));
+      await app.close(); // the fixture's safety net, so Jest exits whatever the outcome
+      expect(alive).toBe(0);
     });
   });
 });
