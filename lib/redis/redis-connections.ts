@@ -21,8 +21,8 @@ export class RedisConnections implements OnApplicationShutdown {
       this.commands = connection;
     } else {
       this.commands = 'url' in connection && typeof connection.url === 'string'
-        ? new Redis(connection.url, (connection as { options?: RedisOptions }).options ?? {})
-        : new Redis(connection as RedisOptions);
+        ? new Redis(connection.url, { ...AUTO_PIPELINE, ...(connection as { options?: RedisOptions }).options })
+        : new Redis({ ...AUTO_PIPELINE, ...(connection as RedisOptions) });
       this.track(this.commands, 'commands');
     }
     defineScripts(this.commands);
@@ -30,7 +30,8 @@ export class RedisConnections implements OnApplicationShutdown {
 
   /** A new connection with the same settings, for one purpose (blocking reads, subscriptions). */
   dedicated(purpose: string): Redis {
-    const redis = this.commands.duplicate();
+    // One command at a time on these (a blocking read, subscriptions): nothing to pipeline.
+    const redis = this.commands.duplicate({ enableAutoPipelining: false });
     this.track(redis, purpose);
     return redis;
   }
@@ -102,6 +103,13 @@ function redactCredentials(error: Error): void {
     command.args = command.args.map(() => '[redacted]');
   }
 }
+
+/**
+ * Commands issued in one event-loop turn (concurrent enqueues, a settle beside a status read)
+ * go out in one write: on a loaded machine the syscalls, not Redis, bound a burst of enqueues.
+ * A connection option given by the user wins.
+ */
+const AUTO_PIPELINE: RedisOptions = { enableAutoPipelining: true };
 
 function isRedisClient(value: unknown): value is Redis {
   return typeof (value as Redis).duplicate === 'function' && typeof (value as Redis).xadd === 'function';
