@@ -96,7 +96,10 @@ function runChild(job: ChildJob, timeoutMs: number): Promise<ChildMessage & { ex
 function describe(m: Measurement): string {
   const rate = Math.round((m.tasks / m.elapsedMs) * 1000).toLocaleString('en-US');
   const cmds = Object.values(m.commands).reduce((a, b) => a + b, 0) / m.tasks;
-  const parts = [`${m.tasks} tasks in ${(m.elapsedMs / 1000).toFixed(2)} s = ${rate}/s`, `${cmds.toFixed(2)} cmds/task`];
+  const parts = [
+    `${m.tasks} tasks in ${(m.elapsedMs / 1000).toFixed(2)} s = ${rate}/s`,
+    `${cmds.toFixed(2)} cmds/task`,
+  ];
   if (m.latency) {
     const { p50, p99, max } = m.latency;
     parts.push(`p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${max.toFixed(2)} ms`);

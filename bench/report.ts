@@ -197,7 +197,9 @@ function problems(input: ReportInput): string {
   const out: string[] = [];
   for (const f of input.failures) {
     const excerpt = f.error.trim().split('\n').slice(0, 12).join('\n  ');
-    out.push(`- **${SIDE_LABEL[f.side]}, ${f.scenario}, round ${f.round}: failed.**\n\n  \`\`\`\n  ${excerpt}\n  \`\`\``);
+    out.push(
+      `- **${SIDE_LABEL[f.side]}, ${f.scenario}, round ${f.round}: failed.**\n\n  \`\`\`\n  ${excerpt}\n  \`\`\``,
+    );
   }
   for (const m of input.measurements) {
     for (const note of m.notes) out.push(`- ${SIDE_LABEL[m.side]}, ${m.scenario}, round ${m.round}: ${note}`);

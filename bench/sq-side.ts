@@ -120,7 +120,11 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
     },
   };
   const worker = await createContext(job, { worker: true, resultTtlMs: job.resultTtlMs }, counter);
-  await waitFor(() => handled >= job.tasks, budgetMs(job.tasks), () => `${job.tasks} handler calls (saw ${handled})`);
+  await waitFor(
+    () => handled >= job.tasks,
+    budgetMs(job.tasks),
+    () => `${job.tasks} handler calls (saw ${handled})`,
+  );
   const allAcked = async () => (await Promise.all(streams.map((s) => probe.pendingOf(s)))).every((p) => p === 0);
   await waitFor(allAcked, 30_000, 'every handled task to be acknowledged (pending list empty)');
   const elapsedMs = now() - t0;
@@ -145,7 +149,11 @@ async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const window = await probe.window();
   const t0 = now();
   await atSteadyRate(job.rate, job.seconds, (i) => client.enqueue(TASK_NAME, payload(i)));
-  await waitFor(() => samples.count >= total, budgetMs(total), () => `${total} handler starts (saw ${samples.count})`);
+  await waitFor(
+    () => samples.count >= total,
+    budgetMs(total),
+    () => `${total} handler starts (saw ${samples.count})`,
+  );
   const elapsedMs = now() - t0;
   const commands = await window.end();
   await app.close();

@@ -2,7 +2,12 @@ export * from './errors';
 export * from './interfaces';
 export { QueueClient } from './client/queue-client';
 export { StreamQueueModule } from './stream-queue.module';
-export { StreamQueueEvents, type StreamQueueCounter, type StreamQueueEvent, type StreamQueueEventType } from './stream-queue.events';
+export {
+  StreamQueueEvents,
+  type StreamQueueCounter,
+  type StreamQueueEvent,
+  type StreamQueueEventType,
+} from './stream-queue.events';
 export { Task } from './task.decorator';
 export { TaskHandle } from './client/task-handle';
 export { periodicKey } from './task/schedule';

@@ -44,7 +44,11 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
   const leaseMs = int(raw, 'leaseMs', 30_000, 100);
   const heartbeatIntervalMs = int(raw, 'heartbeatIntervalMs', Math.max(20, Math.floor(leaseMs / 6)), 10);
   if (heartbeatIntervalMs * 3 > leaseMs) {
-    throw new InvalidOptionError('heartbeatIntervalMs', `at most a third of leaseMs (${Math.floor(leaseMs / 3)})`, heartbeatIntervalMs);
+    throw new InvalidOptionError(
+      'heartbeatIntervalMs',
+      `at most a third of leaseMs (${Math.floor(leaseMs / 3)})`,
+      heartbeatIntervalMs,
+    );
   }
   return Object.freeze({
     connection,

@@ -48,13 +48,24 @@ export class StreamQueueEvents {
 
   /** Totals since this process started. */
   counters(): Record<StreamQueueCounter, number> {
-    const names: StreamQueueCounter[] = ['completed', 'failed', 'retry-scheduled', 'dead-lettered', 'reclaimed', 'lease-lost', 'completion-refused', 'superseded-head', 'superseded-tail'];
+    const names: StreamQueueCounter[] = [
+      'completed',
+      'failed',
+      'retry-scheduled',
+      'dead-lettered',
+      'reclaimed',
+      'lease-lost',
+      'completion-refused',
+      'superseded-head',
+      'superseded-tail',
+    ];
     return Object.fromEntries(names.map((n) => [n, this.totals.get(n) ?? 0])) as Record<StreamQueueCounter, number>;
   }
 
   /** @internal */
   emit(event: StreamQueueEvent): void {
-    const counter = event.type === 'superseded' ? (`superseded-${event.detail === 'head' ? 'head' : 'tail'}` as const) : event.type;
+    const counter =
+      event.type === 'superseded' ? (`superseded-${event.detail === 'head' ? 'head' : 'tail'}` as const) : event.type;
     this.totals.set(counter, (this.totals.get(counter) ?? 0) + 1);
     if (this.emitter.listenerCount(event.type) > 0) this.emitter.emit(event.type, event);
   }

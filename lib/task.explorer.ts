@@ -44,7 +44,9 @@ export class TaskExplorer implements OnModuleInit {
       if (!meta) continue;
       const location = `${instance.constructor?.name ?? 'anonymous'}.${methodName}`;
       if (!wrapper.isDependencyTreeStatic()) {
-        this.logger.warn(`${location} is request-scoped or transient; @Task() handlers need a singleton provider and it is skipped.`);
+        this.logger.warn(
+          `${location} is request-scoped or transient; @Task() handlers need a singleton provider and it is skipped.`,
+        );
         continue;
       }
       const { name, ...options } = meta;

@@ -38,7 +38,9 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: serves(config.role) ? [ReportsController, EmailsController, TasksController, SchedulesController, StatsController] : [],
+      controllers: serves(config.role)
+        ? [ReportsController, EmailsController, TasksController, SchedulesController, StatsController]
+        : [],
       providers: [
         ReportsTasks,
         EmailsTasks,

@@ -21,7 +21,9 @@ async function bootstrap(config: SampleConfig, logger: Logger): Promise<INestApp
     await app.close();
     throw error;
   }
-  logger.log(`${config.role}: HTTP on http://localhost:${config.port}, Redis ${config.redisUrl}, prefix "${config.prefix}"`);
+  logger.log(
+    `${config.role}: HTTP on http://localhost:${config.port}, Redis ${config.redisUrl}, prefix "${config.prefix}"`,
+  );
   return app;
 }
 

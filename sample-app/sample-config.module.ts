@@ -5,6 +5,10 @@ import { SAMPLE_CONFIG, type SampleConfig } from './sample.config';
 @Module({})
 export class SampleConfigModule {
   static forRoot(config: SampleConfig): DynamicModule {
-    return { module: SampleConfigModule, providers: [{ provide: SAMPLE_CONFIG, useValue: config }], exports: [SAMPLE_CONFIG] };
+    return {
+      module: SampleConfigModule,
+      providers: [{ provide: SAMPLE_CONFIG, useValue: config }],
+      exports: [SAMPLE_CONFIG],
+    };
   }
 }

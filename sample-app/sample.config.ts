@@ -11,11 +11,15 @@ export interface SampleConfig {
 const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 
 /** Role from argv (`main.ts worker`) or SAMPLE_ROLE, the rest from the environment. */
-export function readSampleConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): SampleConfig {
+export function readSampleConfig(
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): SampleConfig {
   const role = argv[0] ?? env.SAMPLE_ROLE ?? 'all';
   if (!ROLES.includes(role as Role)) throw new Error(`Unknown role "${role}": expected one of ${ROLES.join(', ')}.`);
   const port = Number(env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`PORT must be a port number, got "${env.PORT}".`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`PORT must be a port number, got "${env.PORT}".`);
   return {
     role: role as Role,
     port,

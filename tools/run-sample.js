@@ -44,7 +44,9 @@ function options() {
     },
   });
   if (values.help) {
-    console.log('usage: npm run sample [-- --workers N] [--port P]\n(env: REDIS_URL, SQ_PREFIX, PORT, SAMPLE_REDIS_PROBE_URL)');
+    console.log(
+      'usage: npm run sample [-- --workers N] [--port P]\n(env: REDIS_URL, SQ_PREFIX, PORT, SAMPLE_REDIS_PROBE_URL)',
+    );
     process.exit(0);
   }
   const workers = values.workers === undefined ? 0 : Number(values.workers);
@@ -74,7 +76,8 @@ function ping(url) {
     socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') ? 'pong' : reply.startsWith('-NOAUTH') ? 'auth' : 'none');
+      if (reply.includes('\r\n'))
+        done(reply.startsWith('+PONG') ? 'pong' : reply.startsWith('-NOAUTH') ? 'auth' : 'none');
     });
   });
 }
@@ -113,7 +116,20 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function startRedisServer(binary) {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'sample-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+  ];
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   const keep = (line) => output.push(line) > 50 && output.shift();
@@ -150,13 +166,17 @@ async function resolveRedis() {
   const given = process.env.REDIS_URL;
   if (given) {
     // Only a warning: a TLS (rediss://) server cannot be probed with a plain-text PING.
-    if (given.startsWith('redis://') && (await ping(given)) === 'none') complain(`nothing answers PING at REDIS_URL=${given}; starting anyway`);
+    if (given.startsWith('redis://') && (await ping(given)) === 'none')
+      complain(`nothing answers PING at REDIS_URL=${given}; starting anyway`);
     return { url: given, source: 'REDIS_URL' };
   }
   const probe = process.env.SAMPLE_REDIS_PROBE_URL || DEFAULT_PROBE_URL;
   const answer = await ping(probe);
   if (answer === 'pong') return { url: probe, source: `answered PING at ${new URL(probe).host}` };
-  if (answer === 'auth') complain(`the Redis at ${new URL(probe).host} wants a password; set REDIS_URL=redis://:<password>@host:port to use it`);
+  if (answer === 'auth')
+    complain(
+      `the Redis at ${new URL(probe).host} wants a password; set REDIS_URL=redis://:<password>@host:port to use it`,
+    );
   const binary = findOnPath('redis-server');
   if (binary) {
     say(`no Redis answers at ${new URL(probe).host}; starting a private redis-server`);
@@ -251,7 +271,10 @@ async function main() {
     // Nest colours its logs unless NO_COLOR is set; keep pipes and files plain.
     ...(color ? {} : { NO_COLOR: '1' }),
   };
-  const plan = workers === 0 ? [['all', 'all']] : [['api', 'api'], ...Array.from({ length: workers }, (_, i) => ['worker', `worker-${i + 1}`])];
+  const plan =
+    workers === 0
+      ? [['all', 'all']]
+      : [['api', 'api'], ...Array.from({ length: workers }, (_, i) => ['worker', `worker-${i + 1}`])];
   const prefixWidth = plan.length > 1 ? Math.max(...plan.map(([, label]) => label.length)) + 2 : 0;
   const children = plan.map(([role, label]) => spawnApp(role, label, env, prefixWidth));
 
@@ -264,14 +287,20 @@ async function main() {
     stopping = true;
     for (const child of alive()) child.kill(signal);
     forceTimer = setTimeout(() => {
-      complain(`still running after ${STOP_DEADLINE_MS / 1000} s: ${alive().map((c) => c.label).join(', ')}; killing`);
+      complain(
+        `still running after ${STOP_DEADLINE_MS / 1000} s: ${alive()
+          .map((c) => c.label)
+          .join(', ')}; killing`,
+      );
       for (const child of alive()) child.kill('SIGKILL');
     }, STOP_DEADLINE_MS);
   };
   const onSignal = (signal) => {
     if (!stopping) {
       firstSignalAt = Date.now();
-      say(`${signal}: stopping ${children.length === 1 ? 'the sample' : `${children.length} processes`} (each drains its in-flight tasks)`);
+      say(
+        `${signal}: stopping ${children.length === 1 ? 'the sample' : `${children.length} processes`} (each drains its in-flight tasks)`,
+      );
       stopAll(signal === 'SIGHUP' ? 'SIGTERM' : signal);
     } else if (Date.now() - firstSignalAt > DUPLICATE_SIGNAL_MS) {
       complain(`${signal} again: killing without waiting for the drain`);

@@ -18,14 +18,25 @@ export interface EnqueueCall {
 }
 
 /** @internal KEYS and ARGV of enqueue.lua for one call (see the script's header). */
-export function enqueueScriptArgs(keys: QueueKeys, call: EnqueueCall, id = randomUUID()): [string[], (string | number)[]] {
+export function enqueueScriptArgs(
+  keys: QueueKeys,
+  call: EnqueueCall,
+  id = randomUUID(),
+): [string[], (string | number)[]] {
   const args = [id, call.name, call.payload, call.delayMs, call.runAt, call.mode, call.key ?? '', keys.controlChannel];
   if (call.key === undefined) return [[keys.stream, keys.delayed], args];
-  return [[keys.stream, keys.delayed, keys.keyState(call.key)], [...args, call.everyMs, call.periodic ? '1' : '0']];
+  return [
+    [keys.stream, keys.delayed, keys.keyState(call.key)],
+    [...args, call.everyMs, call.periodic ? '1' : '0'],
+  ];
 }
 
 /** @internal KEYS and ARGV of enqueue-many.lua for unkeyed calls of one queue, with their ids. */
-export function enqueueManyScriptArgs(keys: QueueKeys, calls: EnqueueCall[], ids: string[]): [string[], (string | number)[]] {
+export function enqueueManyScriptArgs(
+  keys: QueueKeys,
+  calls: EnqueueCall[],
+  ids: string[],
+): [string[], (string | number)[]] {
   const args: (string | number)[] = [keys.controlChannel];
   calls.forEach((call, i) => args.push(ids[i], call.name, call.payload, call.delayMs, call.runAt));
   return [[keys.stream, keys.delayed], args];

@@ -37,7 +37,11 @@ export class QueueClient {
   ) {}
 
   /** Adds a task; with `options.key`, returns the live run of that key instead of adding another. */
-  async enqueue<P = unknown, R = unknown>(name: string, payload: P, options: EnqueueOptions = {}): Promise<TaskHandle<R>> {
+  async enqueue<P = unknown, R = unknown>(
+    name: string,
+    payload: P,
+    options: EnqueueOptions = {},
+  ): Promise<TaskHandle<R>> {
     return this.send<R>(this.call(name, payload, options, 'add'));
   }
 
@@ -45,7 +49,8 @@ export class QueueClient {
   async enqueueMany<R = unknown>(items: readonly EnqueueItem[]): Promise<TaskHandle<R>[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'an array of { name, payload, options? }', items);
     const calls = items.map((item, i) => {
-      if (item == null || typeof item !== 'object') throw new InvalidOptionError(`items[${i}]`, 'an object { name, payload, options? }', item);
+      if (item == null || typeof item !== 'object')
+        throw new InvalidOptionError(`items[${i}]`, 'an object { name, payload, options? }', item);
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
@@ -56,7 +61,15 @@ export class QueueClient {
     const pipeline = this.connections.commands.pipeline();
     for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
       const ids = indexes.map(() => randomUUID());
-      runScript(pipeline, 'enqueue-many', ...enqueueManyScriptArgs(this.keysOf(queue), indexes.map((i) => calls[i]), ids));
+      runScript(
+        pipeline,
+        'enqueue-many',
+        ...enqueueManyScriptArgs(
+          this.keysOf(queue),
+          indexes.map((i) => calls[i]),
+          ids,
+        ),
+      );
       onReply.push(() => indexes.forEach((i, j) => (results[i] = this.toHandle<R>(calls[i], [ids[j], 0, 1]))));
     }
     calls.forEach((call, i) => {
@@ -88,11 +101,12 @@ export class QueueClient {
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
     const keys = this.keysOf(this.queueOption(options));
-    const done = await runScript<number>(this.connections.commands, 'cancel', [keys.stream, keys.delayed, keys.keyState(key)], [
-      this.config.resultTtlMs,
-      keys.controlChannel,
-      key,
-    ]);
+    const done = await runScript<number>(
+      this.connections.commands,
+      'cancel',
+      [keys.stream, keys.delayed, keys.keyState(key)],
+      [this.config.resultTtlMs, keys.controlChannel, key],
+    );
     return done === 1;
   }
 
@@ -130,31 +144,54 @@ export class QueueClient {
     const raw = await this.connections.commands.get(keys.result(id));
     const stored = raw === null ? undefined : (JSON.parse(raw) as StoredResult);
     const state: TaskState = stored === undefined ? 'pending' : stored.ok ? 'completed' : 'failed';
-    return { state, id, key: undefined, generation: 0, attempt: undefined, error: stored && !stored.ok ? stored.error.message : undefined };
+    return {
+      state,
+      id,
+      key: undefined,
+      generation: 0,
+      attempt: undefined,
+      error: stored && !stored.ok ? stored.error.message : undefined,
+    };
   }
 
   private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
-    const reply = await runScript<EnqueueReply>(this.connections.commands, 'enqueue', ...enqueueScriptArgs(this.keysOf(call.queue), call));
+    const reply = await runScript<EnqueueReply>(
+      this.connections.commands,
+      'enqueue',
+      ...enqueueScriptArgs(this.keysOf(call.queue), call),
+    );
     return this.toHandle<R>(call, reply);
   }
 
-  private call(name: string, payload: unknown, options: EnqueueOptions & { every?: number | string }, mode: 'add' | 'replace'): EnqueueCall {
+  private call(
+    name: string,
+    payload: unknown,
+    options: EnqueueOptions & { every?: number | string },
+    mode: 'add' | 'replace',
+  ): EnqueueCall {
     checkName('name', name);
     const definition = this.registry.get(name);
     if (!definition && this.registry.size > 0) throw new UnknownTaskError(name, this.registry.names());
     if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
     const { key, delayMs = 0, runAt } = options;
     if (key !== undefined) checkKey(key);
-    if (!Number.isSafeInteger(delayMs) || delayMs < 0) throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
+    if (!Number.isSafeInteger(delayMs) || delayMs < 0)
+      throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
     const at = runAt instanceof Date ? runAt.getTime() : runAt;
-    if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0)) throw new InvalidOptionError('runAt', 'a valid Date or epoch milliseconds', runAt);
-    if (at !== undefined && delayMs > 0) throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
+    if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0))
+      throw new InvalidOptionError('runAt', 'a valid Date or epoch milliseconds', runAt);
+    if (at !== undefined && delayMs > 0)
+      throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
     const schedule = definition?.options.schedule;
     const periodic = key !== undefined && key === `periodic:${name}` && schedule !== undefined;
     let everyMs = 0;
     if (options.every !== undefined) {
       if (!periodic || !('every' in schedule)) {
-        throw new InvalidOptionError('every', `only on the periodic key "periodic:${name}" of an \`every\` task`, options.every);
+        throw new InvalidOptionError(
+          'every',
+          `only on the periodic key "periodic:${name}" of an \`every\` task`,
+          options.every,
+        );
       }
       everyMs = parseEvery('every', options.every);
     } else if (periodic && 'every' in schedule) {
@@ -162,7 +199,8 @@ export class QueueClient {
     }
     return {
       name,
-      queue: options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE),
+      queue:
+        options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE),
       key,
       payload: encodePayload(name, payload, this.config.maxPayloadBytes),
       delayMs,
@@ -174,7 +212,17 @@ export class QueueClient {
   }
 
   private toHandle<R>(call: EnqueueCall, [id, generation, created]: EnqueueReply): TaskHandle<R> {
-    return new TaskHandle<R>(id, call.name, call.queue, call.key, Number(generation), created === 1, this.keysOf(call.queue), this.waiter, this);
+    return new TaskHandle<R>(
+      id,
+      call.name,
+      call.queue,
+      call.key,
+      Number(generation),
+      created === 1,
+      this.keysOf(call.queue),
+      this.waiter,
+      this,
+    );
   }
 
   private queueOption(options: { queue?: string }): string {

@@ -59,7 +59,10 @@ export class ResultWaiter implements OnApplicationShutdown {
           reject(error);
         },
       };
-      const timer = setTimeout(() => waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`)), timeoutMs);
+      const timer = setTimeout(
+        () => waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`)),
+        timeoutMs,
+      );
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
       this.waiters.get(taskId)!.add(waiter);
       waiter.check();
@@ -73,7 +76,9 @@ export class ResultWaiter implements OnApplicationShutdown {
     // Copies: abandon() removes each waiter from these collections while we iterate.
     for (const [taskId, set] of Array.from(this.waiters)) {
       for (const waiter of Array.from(set)) {
-        waiter.abandon(new StreamQueueError('SHUTDOWN', `The application closed while waiting for the result of task ${taskId}.`));
+        waiter.abandon(
+          new StreamQueueError('SHUTDOWN', `The application closed while waiting for the result of task ${taskId}.`),
+        );
       }
     }
   }

@@ -83,7 +83,9 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
       await consumer.start();
       this.consumers.set(queue, consumer);
     }
-    this.logger.log(`Consuming ${queues.map((q) => `"${q}"`).join(', ')} as ${this.consumerName} (concurrency ${this.config.concurrency}).`);
+    this.logger.log(
+      `Consuming ${queues.map((q) => `"${q}"`).join(', ')} as ${this.consumerName} (concurrency ${this.config.concurrency}).`,
+    );
   }
 
   onModuleDestroy(): Promise<void> {
@@ -118,7 +120,9 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private onLeaseLapse(): void {
-    const reason = new LeaseLostError(`Worker ${this.consumerName} missed its heartbeat for longer than the lease; its runs may have been taken over.`);
+    const reason = new LeaseLostError(
+      `Worker ${this.consumerName} missed its heartbeat for longer than the lease; its runs may have been taken over.`,
+    );
     for (const [queue, consumer] of this.consumers) {
       for (const d of consumer.abortAll(reason)) {
         this.events.emit({ type: 'lease-lost', queue, taskId: d.message.id, name: d.message.name, key: d.message.key });

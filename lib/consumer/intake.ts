@@ -57,7 +57,14 @@ export class Intake {
       if (codes[i] === DEFERRED) this.ctx.delayedAdded();
       if (codes[i] === STALE) {
         const m = d.message;
-        this.ctx.events.emit({ type: 'superseded', queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, detail: 'head' });
+        this.ctx.events.emit({
+          type: 'superseded',
+          queue: this.ctx.queue,
+          taskId: m.id,
+          name: m.name,
+          key: m.key,
+          detail: 'head',
+        });
       }
     });
     return deliveries.filter((d) => !skipped.has(d));
@@ -72,7 +79,8 @@ export class Intake {
     for (const [entryId] of entries) {
       const [entry] = await this.ctx.redis.xrangeBuffer(this.ctx.keys.stream, entryId, entryId);
       const bad = entry ? entry[1].findIndex((b) => !isUtf8(b)) : -1;
-      if (bad >= 0) found.push({ entryId, reason: `field "${entry[1][bad - (bad % 2)].toString()}" is not valid UTF-8` });
+      if (bad >= 0)
+        found.push({ entryId, reason: `field "${entry[1][bad - (bad % 2)].toString()}" is not valid UTF-8` });
     }
     return found;
   }
@@ -81,13 +89,23 @@ export class Intake {
     const { keys, group, consumer } = this.ctx;
     const args: (string | number)[] = [group, consumer, deferDelayMs(this.ctx.config.sweepIntervalMs)];
     for (const m of messages) args.push(m.entryId, m.generation);
-    return runScript<number[]>(this.ctx.redis, 'claim', [keys.stream, keys.delayed, ...messages.map((m) => keys.keyState(m.key!))], args);
+    return runScript<number[]>(
+      this.ctx.redis,
+      'claim',
+      [keys.stream, keys.delayed, ...messages.map((m) => keys.keyState(m.key!))],
+      args,
+    );
   }
 
   private async deadLetter(entryId: string, reason: string): Promise<void> {
     const { keys, group, consumer, config, logger } = this.ctx;
     try {
-      await runScript(this.ctx.redis, 'dead-letter', [keys.stream, keys.deadLetter], [group, consumer, entryId, reason, config.deadLetterMaxLen]);
+      await runScript(
+        this.ctx.redis,
+        'dead-letter',
+        [keys.stream, keys.deadLetter],
+        [group, consumer, entryId, reason, config.deadLetterMaxLen],
+      );
       this.ctx.events.emit({ type: 'dead-lettered', queue: this.ctx.queue, detail: reason });
       logger.warn(`Stream entry ${entryId} on queue "${this.ctx.queue}" dead-lettered: ${reason}.`);
     } catch (error) {

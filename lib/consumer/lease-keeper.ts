@@ -42,7 +42,15 @@ export class LeaseKeeper {
     this.stampTimer.unref();
     const { redisOptions, keys, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
     const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
-      workerData: { ioredisPath: require.resolve('ioredis'), redisOptions, keys, leaseMs, intervalMs, maxStallMs, progress },
+      workerData: {
+        ioredisPath: require.resolve('ioredis'),
+        redisOptions,
+        keys,
+        leaseMs,
+        intervalMs,
+        maxStallMs,
+        progress,
+      },
     });
     worker.unref();
     this.worker = worker;
@@ -53,12 +61,16 @@ export class LeaseKeeper {
         else if (message.type === 'ready') {
           // A worker without a heartbeat is presumed dead by every other worker: never start one.
           const dropped = this.options.droppedOptions ?? [];
-          const hint = dropped.length > 0 ? ` Options given as functions cannot reach the heartbeat thread: ${dropped.join(', ')}.` : '';
+          const hint =
+            dropped.length > 0
+              ? ` Options given as functions cannot reach the heartbeat thread: ${dropped.join(', ')}.`
+              : '';
           reject(new Error(`The heartbeat connection could not write the liveness key: ${message.error}.${hint}`));
-        }
-        else if (message.type === 'lapsed') onLapse(message.key!);
+        } else if (message.type === 'lapsed') onLapse(message.key!);
         else if (message.type === 'stalled') {
-          logger.warn(`Event loop blocked for ${message.sinceProgress} ms (maxStallMs ${maxStallMs}): heartbeats stopped, this worker's runs may be taken over.`);
+          logger.warn(
+            `Event loop blocked for ${message.sinceProgress} ms (maxStallMs ${maxStallMs}): heartbeats stopped, this worker's runs may be taken over.`,
+          );
         }
       });
       worker.on('error', (error) => logger.error(`Heartbeat thread failed: ${error.message}`));

@@ -96,7 +96,9 @@ export class QueueConsumer {
     const drainedInTime = await within(this.drained, shutdownTimeoutMs);
     if (!drainedInTime) {
       const abandoned = this.abortAll(new ShutdownAbortError(shutdownTimeoutMs));
-      this.ctx.logger.warn(`Queue "${this.ctx.queue}": ${abandoned.length} run(s) outlived the shutdown deadline; their signals were aborted and they are left to be reclaimed.`);
+      this.ctx.logger.warn(
+        `Queue "${this.ctx.queue}": ${abandoned.length} run(s) outlived the shutdown deadline; their signals were aborted and they are left to be reclaimed.`,
+      );
       await within(this.drained, 1_000);
     }
     this.subscription.unsubscribe();

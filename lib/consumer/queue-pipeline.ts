@@ -1,4 +1,22 @@
-import { EMPTY, Observable, catchError, defer, exhaustMap, from, ignoreElements, merge, mergeMap, of, race, repeat, retry, take, takeUntil, tap, timer } from 'rxjs';
+import {
+  EMPTY,
+  Observable,
+  catchError,
+  defer,
+  exhaustMap,
+  from,
+  ignoreElements,
+  merge,
+  mergeMap,
+  of,
+  race,
+  repeat,
+  retry,
+  take,
+  takeUntil,
+  tap,
+  timer,
+} from 'rxjs';
 import type { Delivery } from './in-flight';
 import type { Outcome } from './outcome';
 import { settleInBatches } from './settle-in-batches';
@@ -38,7 +56,10 @@ const retryBackoff = (attempt: number) => Math.min(100 * 2 ** attempt, 5_000);
  */
 export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
   const read$ = defer(() => parts.read()).pipe(
-    retry({ resetOnSuccess: true, delay: (error, n) => (parts.onError('read', error, n), parts.isStopping() ? EMPTY : timer(retryBackoff(n))) }),
+    retry({
+      resetOnSuccess: true,
+      delay: (error, n) => (parts.onError('read', error, n), parts.isStopping() ? EMPTY : timer(retryBackoff(n))),
+    }),
     repeat({ delay: () => (parts.isStopping() ? EMPTY : of(0)) }),
   );
   const sweep$ = timer(0, parts.sweepIntervalMs).pipe(
@@ -53,13 +74,19 @@ export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
     tap((delayMs) => (nextPromotionMs = delayMs)),
     catchError((error) => (parts.onError('promote', error, 1), of(parts.sweepIntervalMs))),
     repeat({
-      delay: () => (parts.isStopping() ? EMPTY : race(timer(nextPromotionMs), parts.promoteSoon$).pipe(take(1), takeUntil(parts.stop$))),
+      delay: () =>
+        parts.isStopping()
+          ? EMPTY
+          : race(timer(nextPromotionMs), parts.promoteSoon$).pipe(take(1), takeUntil(parts.stop$)),
     }),
     ignoreElements(),
   );
   return merge(read$, sweep$, promote$).pipe(
     mergeMap((deliveries) => from(deliveries)),
-    mergeMap((delivery) => defer(() => parts.run(delivery)).pipe(tap((outcome) => parts.onRunEnd(outcome))), parts.concurrency),
+    mergeMap(
+      (delivery) => defer(() => parts.run(delivery)).pipe(tap((outcome) => parts.onRunEnd(outcome))),
+      parts.concurrency,
+    ),
     settleInBatches((batch) => parts.settle(batch), parts.ackBatchMs, MAX_BATCH, 500),
   );
 }

@@ -57,7 +57,9 @@ export class Settler {
     unsettled.forEach((o) => this.retried.add(o));
     if (unsettled.length > 0) {
       const cause = replies.find(([e]) => e)?.[0];
-      this.ctx.logger.warn(`Could not settle ${unsettled.length} run(s) on queue "${this.ctx.queue}" (${cause?.message}); retrying.`);
+      this.ctx.logger.warn(
+        `Could not settle ${unsettled.length} run(s) on queue "${this.ctx.queue}" (${cause?.message}); retrying.`,
+      );
     }
     return unsettled;
   }
@@ -67,13 +69,27 @@ export class Settler {
     const redisKeys = [keys.stream, keys.delayed];
     const [low, high] = entryIdRange(batch.map((o) => o.delivery.message.entryId));
     const defaultTtl = config.resultTtlMs;
-    const args: (string | number)[] = [group, consumer, keys.doneChannel, config.resultTtlMs, low, high, keys.resultPrefix, defaultTtl];
+    const args: (string | number)[] = [
+      group,
+      consumer,
+      keys.doneChannel,
+      config.resultTtlMs,
+      low,
+      high,
+      keys.resultPrefix,
+      defaultTtl,
+    ];
     const runs = batch.map(({ delivery, definition, result, resultTtlMs }) => {
       const m = delivery.message;
       if (m.key === undefined && resultTtlMs === defaultTtl) return [m.entryId, m.id, result];
       if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
       const next = successor(m, definition);
-      return [m.entryId, m.id, result, { g: m.generation, k: m.key === undefined ? 0 : 1, t: resultTtlMs, s: next || undefined }];
+      return [
+        m.entryId,
+        m.id,
+        result,
+        { g: m.generation, k: m.key === undefined ? 0 : 1, t: resultTtlMs, s: next || undefined },
+      ];
     });
     args.push(JSON.stringify(runs));
     return [redisKeys, args];
@@ -112,7 +128,8 @@ export class Settler {
   private reportCompleted(outcome: Completed, code: number): void {
     const m = outcome.delivery.message;
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
-    if (code === COMPLETED || (code === SETTLED && this.retried.has(outcome))) this.ctx.events.emit({ type: 'completed', ...base });
+    if (code === COMPLETED || (code === SETTLED && this.retried.has(outcome)))
+      this.ctx.events.emit({ type: 'completed', ...base });
     else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
     else this.refused(m.id, m.name, code, base);
   }
@@ -124,8 +141,13 @@ export class Settler {
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
     if (code === RETRY || code === DEAD) {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
-      this.ctx.events.emit({ type: code === RETRY ? 'retry-scheduled' : 'dead-lettered', ...base, detail: error.message });
-      if (code === DEAD) this.ctx.logger.warn(`Task "${m.name}" (${m.id}) dead-lettered: ${error.name}: ${error.message}`);
+      this.ctx.events.emit({
+        type: code === RETRY ? 'retry-scheduled' : 'dead-lettered',
+        ...base,
+        detail: error.message,
+      });
+      if (code === DEAD)
+        this.ctx.logger.warn(`Task "${m.name}" (${m.id}) dead-lettered: ${error.name}: ${error.message}`);
     } else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
     else this.refused(m.id, m.name, code, base);
   }
@@ -135,10 +157,22 @@ export class Settler {
    * another worker reclaimed and settled it, or this worker's own settle was resent after a
    * reconnect. Either way nothing was written.
    */
-  private refused(id: string, name: string, code: number, base: { queue: string; taskId: string; name: string; key?: string }): void {
-    const why = code === REFUSED ? 'another worker took the run over' : 'the run is no longer pending (settled elsewhere, or a resent call)';
+  private refused(
+    id: string,
+    name: string,
+    code: number,
+    base: { queue: string; taskId: string; name: string; key?: string },
+  ): void {
+    const why =
+      code === REFUSED
+        ? 'another worker took the run over'
+        : 'the run is no longer pending (settled elsewhere, or a resent call)';
     this.ctx.logger.warn(`Settling task "${name}" (${id}) was refused: ${why}; nothing was written.`);
-    this.ctx.events.emit({ type: 'completion-refused', ...base, detail: code === REFUSED ? 'owned-by-another' : 'not-pending' });
+    this.ctx.events.emit({
+      type: 'completion-refused',
+      ...base,
+      detail: code === REFUSED ? 'owned-by-another' : 'not-pending',
+    });
   }
 }
 
@@ -154,4 +188,3 @@ function successor(m: TaskMessage, definition: TaskDefinition | undefined): stri
   const at = 'every' in schedule ? after + schedule.every : nextCronTime(schedule.cron, schedule.timezone, after);
   return JSON.stringify({ id: randomUUID(), n: m.name, p: m.payload, k: m.key, at });
 }
-

@@ -33,7 +33,16 @@ export class StreamReader {
     let entries: RawEntry[] = [];
     try {
       const reply = (await this.blocking.xreadgroup(
-        'GROUP', group, consumer, 'COUNT', count, 'BLOCK', config.blockMs, 'STREAMS', keys.stream, '>',
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        'BLOCK',
+        config.blockMs,
+        'STREAMS',
+        keys.stream,
+        '>',
       )) as [string, RawEntry[]][] | null;
       entries = reply?.[0]?.[1] ?? [];
     } catch (error) {

@@ -49,11 +49,12 @@ export class Sweeper {
    */
   async promote(): Promise<number> {
     const { keys, config } = this.ctx;
-    const [moved, nextDueInMs] = await runScript<[number, number]>(this.ctx.redis, 'promote', [keys.delayed, keys.stream, keys.deadLetter], [
-      PROMOTE_BATCH,
-      keys.keyStatePrefix,
-      config.deadLetterMaxLen,
-    ]);
+    const [moved, nextDueInMs] = await runScript<[number, number]>(
+      this.ctx.redis,
+      'promote',
+      [keys.delayed, keys.stream, keys.deadLetter],
+      [PROMOTE_BATCH, keys.keyStatePrefix, config.deadLetterMaxLen],
+    );
     if (moved >= PROMOTE_BATCH) return 0;
     return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);
   }
@@ -64,7 +65,16 @@ export class Sweeper {
     // turn of the event loop it arrives in, so only a reply lost with its connection is left
     // idle this long (the margin covers a reply still in flight).
     const idle = Math.max(1_000, config.blockMs * 2);
-    const rows = (await redis.xpending(keys.stream, group, 'IDLE', idle, '-', '+', PENDING_PAGE, consumer)) as PendingRow[];
+    const rows = (await redis.xpending(
+      keys.stream,
+      group,
+      'IDLE',
+      idle,
+      '-',
+      '+',
+      PENDING_PAGE,
+      consumer,
+    )) as PendingRow[];
     const lost = rows.map(([id]) => id).filter((id) => !inFlight.has(id));
     const n = slots.reserve(lost.length);
     if (n === 0) return [];
@@ -102,7 +112,13 @@ export class Sweeper {
       redis,
       'reclaim',
       [keys.stream, keys.deadLetter, ...candidates.map(([, owner]) => keys.alive(owner))],
-      [group, consumer, config.maxDeliveries, config.deadLetterMaxLen, ...candidates.flatMap(([id, owner]) => [id, owner])],
+      [
+        group,
+        consumer,
+        config.maxDeliveries,
+        config.deadLetterMaxLen,
+        ...candidates.flatMap(([id, owner]) => [id, owner]),
+      ],
     ).catch((error: unknown) => {
       slots.release(n);
       throw error;
@@ -112,7 +128,9 @@ export class Sweeper {
     for (const [id] of claimed) events.emit({ type: 'reclaimed', queue, detail: id });
     for (let i = 0; i < deadLettered; i++) events.emit({ type: 'dead-lettered', queue, detail: 'delivery limit' });
     if (claimed.length + deadLettered + dropped > 0) {
-      logger.log(`Queue "${queue}": reclaimed ${claimed.length}, dead-lettered ${deadLettered} poison, dropped ${dropped} deleted entries from dead workers.`);
+      logger.log(
+        `Queue "${queue}": reclaimed ${claimed.length}, dead-lettered ${deadLettered} poison, dropped ${dropped} deleted entries from dead workers.`,
+      );
     }
     return claimed;
   }

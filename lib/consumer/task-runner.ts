@@ -23,26 +23,50 @@ export class TaskRunner {
     const definition = this.registry.get(message.name);
     if (!definition) {
       const reason = `unknown task "${message.name}"`;
-      return { kind: 'failed', delivery, definition, error: { name: 'UnknownTaskError', message: reason }, deadReason: reason };
+      return {
+        kind: 'failed',
+        delivery,
+        definition,
+        error: { name: 'UnknownTaskError', message: reason },
+        deadReason: reason,
+      };
     }
     let payload: unknown;
     try {
       payload = decodePayload(message.payload);
     } catch (error) {
       const reason = `payload does not decode: ${(error as Error).message}`;
-      return { kind: 'failed', delivery, definition, error: { name: 'PayloadError', message: reason }, deadReason: reason };
+      return {
+        kind: 'failed',
+        delivery,
+        definition,
+        error: { name: 'PayloadError', message: reason },
+        deadReason: reason,
+      };
     }
     const ctx = new RunContext(delivery, this.queue, this.consumer);
     const { timeoutMs } = definition.options;
-    const timer = timeoutMs === undefined ? undefined : setTimeout(
-      () => delivery.abort(new TaskTimeoutError(`Task "${message.name}" (${message.id}) exceeded its timeout of ${timeoutMs} ms.`)),
-      timeoutMs,
-    );
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              delivery.abort(
+                new TaskTimeoutError(`Task "${message.name}" (${message.id}) exceeded its timeout of ${timeoutMs} ms.`),
+              ),
+            timeoutMs,
+          );
     try {
       const returned = definition.handler(payload, ctx);
       const value = isPromiseLike(returned) ? await delivery.race(Promise.resolve(returned)) : returned;
       if (delivery.isAborted) throw delivery.abortReason; // a synchronous handler outlived its abort
-      return { kind: 'completed', delivery, definition, result: encodeResult(value), resultTtlMs: definition.options.resultTtlMs };
+      return {
+        kind: 'completed',
+        delivery,
+        definition,
+        result: encodeResult(value),
+        resultTtlMs: definition.options.resultTtlMs,
+      };
     } catch (thrown) {
       const reason: unknown = delivery.isAborted ? delivery.abortReason : thrown;
       if (reason instanceof ShutdownAbortError) return { kind: 'abandoned', delivery };

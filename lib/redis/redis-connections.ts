@@ -20,9 +20,10 @@ export class RedisConnections implements OnApplicationShutdown {
     if (isRedisClient(connection)) {
       this.commands = connection;
     } else {
-      this.commands = 'url' in connection && typeof connection.url === 'string'
-        ? new Redis(connection.url, { ...AUTO_PIPELINE, ...(connection as { options?: RedisOptions }).options })
-        : new Redis({ ...AUTO_PIPELINE, ...(connection as RedisOptions) });
+      this.commands =
+        'url' in connection && typeof connection.url === 'string'
+          ? new Redis(connection.url, { ...AUTO_PIPELINE, ...(connection as { options?: RedisOptions }).options })
+          : new Redis({ ...AUTO_PIPELINE, ...(connection as RedisOptions) });
       this.track(this.commands, 'commands');
     }
     defineScripts(this.commands);

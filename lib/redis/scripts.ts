@@ -37,7 +37,12 @@ type Target = Redis | ChainableCommander;
 
 /** @internal Runs a registered script on a connection (a promise) or queues it on a pipeline. */
 export function runScript<T = unknown>(redis: Redis, name: ScriptName, keys: string[], args: Arg[]): Promise<T>;
-export function runScript(pipeline: ChainableCommander, name: ScriptName, keys: string[], args: Arg[]): ChainableCommander;
+export function runScript(
+  pipeline: ChainableCommander,
+  name: ScriptName,
+  keys: string[],
+  args: Arg[],
+): ChainableCommander;
 export function runScript(target: Target, name: ScriptName, keys: string[], args: Arg[]): unknown {
   const command = (target as unknown as Record<string, (...a: Arg[]) => unknown>)[commandName(name)];
   if (typeof command !== 'function') throw new Error(`Script ${name} is not registered on this connection`);

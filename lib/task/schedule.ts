@@ -20,9 +20,14 @@ function durationMs(text: string): number {
 
 /** @internal Throws InvalidOptionError unless `cron` (with `timezone`) parses. */
 export function checkCron(option: string, cron: unknown, timezone: unknown): void {
-  if (typeof cron !== 'string') throw new InvalidOptionError(option, 'a cron expression string such as "*/5 * * * *"', cron);
+  if (typeof cron !== 'string')
+    throw new InvalidOptionError(option, 'a cron expression string such as "*/5 * * * *"', cron);
   if (timezone !== undefined && typeof timezone !== 'string') {
-    throw new InvalidOptionError(`${option.replace(/cron$/, 'timezone')}`, 'an IANA time zone name such as "Europe/Paris"', timezone);
+    throw new InvalidOptionError(
+      `${option.replace(/cron$/, 'timezone')}`,
+      'an IANA time zone name such as "Europe/Paris"',
+      timezone,
+    );
   }
   // cron-parser fills missing fields with '*': '' or '0 8' would silently run every minute.
   const fields = cron.trim().split(/\s+/).filter(Boolean).length;
@@ -38,7 +43,9 @@ export function checkCron(option: string, cron: unknown, timezone: unknown): voi
 
 /** @internal The first fire time of `cron` strictly after `afterMs`. */
 export function nextCronTime(cron: string, timezone: string | undefined, afterMs: number): number {
-  return CronExpressionParser.parse(cron, { currentDate: new Date(afterMs), tz: timezone }).next().getTime();
+  return CronExpressionParser.parse(cron, { currentDate: new Date(afterMs), tz: timezone })
+    .next()
+    .getTime();
 }
 
 /** @internal The task key every periodic task runs under: one live run per task. */

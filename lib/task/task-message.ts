@@ -25,7 +25,11 @@ const MAX_KEY_LENGTH = 1024;
  * @internal Checks the raw fields of a stream entry. Anyone can XADD to the stream, so nothing
  * is trusted: a wrong field becomes a reason for the dead-letter stream, never an exception.
  */
-export function parseEntry(entryId: string, raw: string[] | null | undefined, maxPayloadBytes = Infinity): TaskMessage | MalformedMessage {
+export function parseEntry(
+  entryId: string,
+  raw: string[] | null | undefined,
+  maxPayloadBytes = Infinity,
+): TaskMessage | MalformedMessage {
   if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
   const f = fieldsOf(raw);
   const id = f.get('id');
@@ -36,10 +40,14 @@ export function parseEntry(entryId: string, raw: string[] | null | undefined, ma
   if (payload === undefined) return { entryId, reason: 'missing field "p" (payload)' };
   // A string's UTF-8 size is at least its length: measure only when it could be over.
   if (payload.length * 3 > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) {
-    return { entryId, reason: `payload of ${Buffer.byteLength(payload)} bytes exceeds maxPayloadBytes (${maxPayloadBytes})` };
+    return {
+      entryId,
+      reason: `payload of ${Buffer.byteLength(payload)} bytes exceeds maxPayloadBytes (${maxPayloadBytes})`,
+    };
   }
   const attempt = integer(f.get('a') ?? '1');
-  if (!Number.isSafeInteger(attempt) || attempt < 1) return { entryId, reason: 'field "a" (attempt) is not a positive integer' };
+  if (!Number.isSafeInteger(attempt) || attempt < 1)
+    return { entryId, reason: 'field "a" (attempt) is not a positive integer' };
   const key = f.get('k');
   if (key !== undefined && (key.length === 0 || key.length > MAX_KEY_LENGTH)) {
     return { entryId, reason: 'field "k" (key) is empty or too long' };
@@ -50,7 +58,8 @@ export function parseEntry(entryId: string, raw: string[] | null | undefined, ma
   }
   const due = f.get('d');
   const dueAt = due === undefined ? undefined : integer(due, true);
-  if (dueAt !== undefined && !Number.isSafeInteger(dueAt)) return { entryId, reason: 'field "d" (due time) is not an integer' };
+  if (dueAt !== undefined && !Number.isSafeInteger(dueAt))
+    return { entryId, reason: 'field "d" (due time) is not an integer' };
   return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation, dueAt };
 }
 

@@ -15,11 +15,18 @@ export class EmailsController {
   async send(@Body() body: { to?: unknown; subject?: unknown }): Promise<object> {
     const { to, subject = 'Hello from nest-stream-queue' } = body ?? {};
     const recipients = typeof to === 'string' ? [to] : to;
-    if (!Array.isArray(recipients) || recipients.length === 0 || recipients.length > MAX_RECIPIENTS || !recipients.every((r) => typeof r === 'string' && r.length > 0)) {
+    if (
+      !Array.isArray(recipients) ||
+      recipients.length === 0 ||
+      recipients.length > MAX_RECIPIENTS ||
+      !recipients.every((r) => typeof r === 'string' && r.length > 0)
+    ) {
       throw new BadRequestException(`to must be an address or a list of 1 to ${MAX_RECIPIENTS} addresses`);
     }
     if (typeof subject !== 'string') throw new BadRequestException('subject must be a string');
-    const handles = await this.queue.enqueueMany(recipients.map((address: string) => ({ name: SEND_EMAIL, payload: { to: address, subject } satisfies Email })));
+    const handles = await this.queue.enqueueMany(
+      recipients.map((address: string) => ({ name: SEND_EMAIL, payload: { to: address, subject } satisfies Email })),
+    );
     return {
       count: handles.length,
       tasks: handles.map((h, i) => ({ ...h.toJSON(), to: recipients[i], ...taskLinks(h) })),

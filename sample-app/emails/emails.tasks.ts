@@ -19,8 +19,15 @@ const FLAKINESS = 0.3;
 export class EmailsTasks {
   private readonly logger = new Logger('EmailsTasks');
 
-  @Task(SEND_EMAIL, { queue: 'emails', maxAttempts: 4, backoff: { type: 'exponential', delayMs: 500, maxDelayMs: 4_000 } })
-  async send({ to, subject }: Email, ctx: TaskContext): Promise<{ to: string; messageId: string; attempt: number; worker: string }> {
+  @Task(SEND_EMAIL, {
+    queue: 'emails',
+    maxAttempts: 4,
+    backoff: { type: 'exponential', delayMs: 500, maxDelayMs: 4_000 },
+  })
+  async send(
+    { to, subject }: Email,
+    ctx: TaskContext,
+  ): Promise<{ to: string; messageId: string; attempt: number; worker: string }> {
     await sleep(50 + Math.random() * 100, undefined, { signal: ctx.signal });
     if (to.includes('bounce')) throw new Error(`550 mailbox ${to} does not exist`);
     if (Math.random() < FLAKINESS) {

@@ -32,7 +32,17 @@ export class MetricsTasks {
   snapshot(_payload: null, ctx: TaskContext): MetricsSnapshot {
     const { rss, heapUsed } = process.memoryUsage();
     const { completed, failed } = this.events.counters();
-    this.logger.log(`snapshot ${ctx.id} (generation ${ctx.generation}): rss ${mb(rss)} MB, heap ${mb(heapUsed)} MB, ${completed} tasks completed and ${failed} failed here`);
-    return { at: new Date().toISOString(), generation: ctx.generation, rssMb: mb(rss), heapUsedMb: mb(heapUsed), completed, failed, worker: `pid ${process.pid}` };
+    this.logger.log(
+      `snapshot ${ctx.id} (generation ${ctx.generation}): rss ${mb(rss)} MB, heap ${mb(heapUsed)} MB, ${completed} tasks completed and ${failed} failed here`,
+    );
+    return {
+      at: new Date().toISOString(),
+      generation: ctx.generation,
+      rssMb: mb(rss),
+      heapUsedMb: mb(heapUsed),
+      completed,
+      failed,
+      worker: `pid ${process.pid}`,
+    };
   }
 }

@@ -27,7 +27,9 @@ export class ReportsTasks {
 
   @Task(GENERATE_REPORT, { queue: 'reports', timeoutMs: 60_000 })
   async generate({ userId, pages }: ReportRequest, ctx: TaskContext): Promise<Report> {
-    this.logger.log(`report ${ctx.id} for ${userId}: ${pages} pages (generation ${ctx.generation}, attempt ${ctx.attempt})`);
+    this.logger.log(
+      `report ${ctx.id} for ${userId}: ${pages} pages (generation ${ctx.generation}, attempt ${ctx.attempt})`,
+    );
     const every = Math.max(1, Math.ceil(pages / 5));
     for (let page = 1; page <= pages; page++) {
       // Passing the signal makes the sleep reject at once on replace(), cancel(), timeout or shutdown.

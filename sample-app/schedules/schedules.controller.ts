@@ -19,7 +19,8 @@ export class SchedulesController {
   async retime(@Param('name') name: string, @Body() body: { every?: unknown }): Promise<object> {
     this.queueOf(name);
     const every = body?.every;
-    if (typeof every !== 'string' && typeof every !== 'number') throw new BadRequestException('every must be milliseconds or a duration such as "2s"');
+    if (typeof every !== 'string' && typeof every !== 'number')
+      throw new BadRequestException('every must be milliseconds or a duration such as "2s"');
     try {
       const handle = await this.queue.replace(name, null, { key: periodicKey(name), every });
       return { task: handle, every, schedule: `/schedules/${name}`, ...taskLinks(handle) };
@@ -39,7 +40,8 @@ export class SchedulesController {
 
   private queueOf(name: string): string {
     const queue = SCHEDULES.get(name);
-    if (queue === undefined) throw new NotFoundException(`No re-timable schedule "${name}"; known: ${[...SCHEDULES.keys()].join(', ')}.`);
+    if (queue === undefined)
+      throw new NotFoundException(`No re-timable schedule "${name}"; known: ${[...SCHEDULES.keys()].join(', ')}.`);
     return queue;
   }
 }

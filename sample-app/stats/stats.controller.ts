@@ -18,7 +18,11 @@ export class StatsController {
 
   /** This process's counters, each live worker's latest ones, and their sum. */
   @Get()
-  async stats(): Promise<{ process: { name: string; role: string; counters: Counters }; workers: Record<string, Counters>; total: Counters }> {
+  async stats(): Promise<{
+    process: { name: string; role: string; counters: Counters };
+    workers: Record<string, Counters>;
+    total: Counters;
+  }> {
     const own = this.events.counters();
     const workers = await this.store.readAll();
     // A consuming process reports itself live rather than as of its last publish.

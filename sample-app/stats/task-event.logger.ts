@@ -18,7 +18,9 @@ export class TaskEventLogger implements OnModuleInit {
     for (const type of LOGGED) {
       this.events.on(type, (e) => {
         const task = e.taskId ? ` ${e.name ?? 'task'} ${e.taskId}` : '';
-        this.logger.log(`${type} on "${e.queue}":${task}${e.key ? ` key ${e.key}` : ''}${e.detail ? ` (${e.detail})` : ''}`);
+        this.logger.log(
+          `${type} on "${e.queue}":${task}${e.key ? ` key ${e.key}` : ''}${e.detail ? ` (${e.detail})` : ''}`,
+        );
       });
     }
   }

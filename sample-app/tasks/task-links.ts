@@ -6,5 +6,8 @@ import type { TaskHandle } from '../../lib';
  */
 export function taskLinks(handle: TaskHandle<unknown>): { result: string; status: string } {
   const base = `/tasks/${handle.queue}/${handle.id}`;
-  return { result: `${base}/result`, status: handle.key === undefined ? `${base}/status` : `${base}/status?key=${encodeURIComponent(handle.key)}` };
+  return {
+    result: `${base}/result`,
+    status: handle.key === undefined ? `${base}/status` : `${base}/status?key=${encodeURIComponent(handle.key)}`,
+  };
 }

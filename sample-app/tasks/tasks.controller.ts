@@ -58,10 +58,15 @@ export class TasksController {
    * or 404 when the key has no run state.
    */
   @Get(':queue/:id/status')
-  async status(@Param('queue') queue: string, @Param('id') id: string, @Query('key') key: string | undefined): Promise<object> {
+  async status(
+    @Param('queue') queue: string,
+    @Param('id') id: string,
+    @Query('key') key: string | undefined,
+  ): Promise<object> {
     const handle = this.handleOf(queue, id, key);
     const state = await handle.status();
-    if (state === null) throw new NotFoundException(`Key "${key}" has no run on queue "${queue}" (never used, or its state expired).`);
+    if (state === null)
+      throw new NotFoundException(`Key "${key}" has no run on queue "${queue}" (never used, or its state expired).`);
     return { task: { id, queue, key }, state, ...taskLinks(handle) };
   }
 

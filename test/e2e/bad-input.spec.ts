@@ -3,7 +3,8 @@ import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 type Fields = Record<string, string>;
-const toMap = (fields: string[]): Fields => Object.fromEntries(fields.flatMap((_, i) => (i % 2 ? [] : [[fields[i], fields[i + 1]]])));
+const toMap = (fields: string[]): Fields =>
+  Object.fromEntries(fields.flatMap((_, i) => (i % 2 ? [] : [[fields[i], fields[i + 1]]])));
 
 // Anyone can XADD to the stream, and callers pass anything to enqueue: neither may stop a queue.
 describe('bad input', () => {
@@ -31,10 +32,13 @@ describe('bad input', () => {
       const valid = await t.client.enqueue('echo', 'after the junk');
 
       await expect(valid.result()).resolves.toBe('after the junk');
-      const letters = await waitFor(async () => {
-        const entries = (await redis.xrange(t.keys.deadLetter, '-', '+')).map(([, f]) => toMap(f));
-        return entries.length === 5 ? entries : undefined;
-      }, { description: 'five dead letters' });
+      const letters = await waitFor(
+        async () => {
+          const entries = (await redis.xrange(t.keys.deadLetter, '-', '+')).map(([, f]) => toMap(f));
+          return entries.length === 5 ? entries : undefined;
+        },
+        { description: 'five dead letters' },
+      );
       const reasonOf = (entry: string | null) => letters.find((l) => l.entry === entry)?.reason;
       expect(reasonOf(missingId)).toMatch(/missing field "id"/);
       expect(reasonOf(missingName)).toMatch(/missing field "n"/);

@@ -37,12 +37,17 @@ describe('bounded memory', () => {
     const handle = await t.client.enqueue('echo', 'keyed', { key: 'invoice-1' });
     await handle.result();
 
-    const ttl = await waitFor(async () => {
-      const ms = await redis.pttl(t.keys.keyState('invoice-1'));
-      return ms > 0 ? ms : undefined;
-    }, { description: 'key state with a TTL' });
+    const ttl = await waitFor(
+      async () => {
+        const ms = await redis.pttl(t.keys.keyState('invoice-1'));
+        return ms > 0 ? ms : undefined;
+      },
+      { description: 'key state with a TTL' },
+    );
     expect(ttl).toBeLessThanOrEqual(RESULT_TTL_MS);
-    await waitFor(async () => (await redis.exists(t.keys.keyState('invoice-1'))) === 0, { description: 'key state expired' });
+    await waitFor(async () => (await redis.exists(t.keys.keyState('invoice-1'))) === 0, {
+      description: 'key state expired',
+    });
   });
 
   it('caps the dead-letter stream near deadLetterMaxLen', async () => {
@@ -50,7 +55,10 @@ describe('bounded memory', () => {
     for (let i = 0; i < 250; i++) junk.xadd(t.keys.stream, '*', 'n', 'echo', 'p', String(i)); // no id: dead-lettered
     await junk.exec();
 
-    await waitFor(() => t.events.counters()['dead-lettered'] === 250, { timeoutMs: 10_000, description: '250 dead letters' });
+    await waitFor(() => t.events.counters()['dead-lettered'] === 250, {
+      timeoutMs: 10_000,
+      description: '250 dead letters',
+    });
     // Trimming is approximate (whole radix-tree nodes, at most 100 entries each by default).
     await expect(redis.xlen(t.keys.deadLetter)).resolves.toBeLessThanOrEqual(10 + 100);
   });

@@ -24,7 +24,14 @@ describe('enqueue -> handler -> result', () => {
     expect(handle.created).toBe(true);
     const [run] = t.probe.runsOf('echo');
     expect(run.payload).toEqual({ n: 21 });
-    expect(run.ctx).toMatchObject({ id: handle.id, name: 'echo', queue: 'default', key: undefined, generation: 0, attempt: 1 });
+    expect(run.ctx).toMatchObject({
+      id: handle.id,
+      name: 'echo',
+      queue: 'default',
+      key: undefined,
+      generation: 0,
+      attempt: 1,
+    });
     expect(run.ctx.fencingToken).toMatch(/^\d+-\d+\//);
     expect(run.ctx.signal.aborted).toBe(false);
   });
@@ -46,7 +53,12 @@ describe('enqueue -> handler -> result', () => {
 
     expect(new Set(handles.map((h) => h.id)).size).toBe(3);
     await expect(Promise.all(handles.map((h) => h.result()))).resolves.toEqual([1, 'two', { three: 3 }]);
-    expect(t.probe.runsOf('echo').map((r) => r.ctx.id).sort()).toEqual(handles.map((h) => h.id).sort());
+    expect(
+      t.probe
+        .runsOf('echo')
+        .map((r) => r.ctx.id)
+        .sort(),
+    ).toEqual(handles.map((h) => h.id).sort());
     await expect(t.client.enqueueMany([])).resolves.toEqual([]);
   });
 

@@ -6,7 +6,9 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
 /** Dead-letter entries as field maps. */
 async function deadLetters(t: TestApp, redis: ReturnType<typeof createRedis>): Promise<Record<string, string>[]> {
   const entries = await redis.xrange(t.keys.deadLetter, '-', '+');
-  return entries.map(([, fields]) => Object.fromEntries(fields.flatMap((_, i) => (i % 2 ? [] : [[fields[i], fields[i + 1]]]))));
+  return entries.map(([, fields]) =>
+    Object.fromEntries(fields.flatMap((_, i) => (i % 2 ? [] : [[fields[i], fields[i + 1]]]))),
+  );
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<TaskFailedError> {
@@ -75,12 +77,16 @@ describe('failing tasks', () => {
 
   it('aborts ctx.signal with a TaskTimeoutError at timeoutMs and fails the attempt', async () => {
     let reason: unknown;
-    t.probe.on('slow', (_p, ctx) => new Promise((resolve) => {
-      ctx.signal.addEventListener('abort', () => {
-        reason = ctx.signal.reason;
-        resolve('too late');
-      });
-    }));
+    t.probe.on(
+      'slow',
+      (_p, ctx) =>
+        new Promise((resolve) => {
+          ctx.signal.addEventListener('abort', () => {
+            reason = ctx.signal.reason;
+            resolve('too late');
+          });
+        }),
+    );
     const handle = await t.client.enqueue('slow', null);
 
     const error = await failureOf(handle.result({ timeoutMs: 5_000 }));

@@ -56,7 +56,11 @@ describe('StreamQueueModule options', () => {
 
   it('fails bootstrap the same way when the async factory returns an invalid option', async () => {
     const booting = Test.createTestingModule({
-      imports: [StreamQueueModule.forRootAsync({ useFactory: () => testOptions(prefix, { leaseMs: 600, heartbeatIntervalMs: 500 }) })],
+      imports: [
+        StreamQueueModule.forRootAsync({
+          useFactory: () => testOptions(prefix, { leaseMs: 600, heartbeatIntervalMs: 500 }),
+        }),
+      ],
     })
       .setLogger(logger)
       .compile();

@@ -81,10 +81,13 @@ describe('connections killed while tasks flow', () => {
     const producer: TestApp = await startApp({ prefix, options: { connection, worker: false } });
     const handle = await producer.client.enqueue('echo', 'x');
     const waiting = handle.result({ timeoutMs: 3_000 });
-    await waitFor(async () => {
-      const [, subscribers] = (await redis.pubsub('NUMSUB', producer.keys.doneChannel)) as [string, number];
-      return subscribers >= 1;
-    }, { description: 'result() subscribed' });
+    await waitFor(
+      async () => {
+        const [, subscribers] = (await redis.pubsub('NUMSUB', producer.keys.doneChannel)) as [string, number];
+        return subscribers >= 1;
+      },
+      { description: 'result() subscribed' },
+    );
     await sleep(50); // its first look at the result key (none yet) is done
 
     // What a worker's completion does (result stored, completion published), in the same

@@ -18,7 +18,9 @@ describe('several apps sharing one queue', () => {
 
   it('share the work and run each of N tasks exactly once', async () => {
     const probe = new Probe();
-    const apps = await Promise.all(Array.from({ length: APPS }, () => startApp({ prefix, probe, options: { concurrency: 1 } })));
+    const apps = await Promise.all(
+      Array.from({ length: APPS }, () => startApp({ prefix, probe, options: { concurrency: 1 } })),
+    );
     // The first APPS tasks wait for each other: with one slot per app, they can only be in
     // flight together if every app took one, which proves all of them consume the queue.
     const together = new Latch();
@@ -28,7 +30,10 @@ describe('several apps sharing one queue', () => {
     const safety = setTimeout(() => together.release(), 5_000).unref();
     probe.on('echo', async (payload, ctx) => {
       if (payload === 'gate') {
-        if (++gathered === APPS) (gatheredAll = true), together.release();
+        if (++gathered === APPS) {
+          gatheredAll = true;
+          together.release();
+        }
         await together.promise;
       } else {
         await sleep(2);
@@ -36,8 +41,12 @@ describe('several apps sharing one queue', () => {
       return ctx.fencingToken;
     });
 
-    const gates = await apps[0].client.enqueueMany(Array.from({ length: APPS }, () => ({ name: 'echo', payload: 'gate' })));
-    const rest = await apps[1].client.enqueueMany(Array.from({ length: TASKS - APPS }, (_, i) => ({ name: 'echo', payload: i })));
+    const gates = await apps[0].client.enqueueMany(
+      Array.from({ length: APPS }, () => ({ name: 'echo', payload: 'gate' })),
+    );
+    const rest = await apps[1].client.enqueueMany(
+      Array.from({ length: TASKS - APPS }, (_, i) => ({ name: 'echo', payload: i })),
+    );
     const tokens = await Promise.all([...gates, ...rest].map((h) => h.result({ timeoutMs: 15_000 })));
     clearTimeout(safety);
 

@@ -54,12 +54,19 @@ describe('shutdown', () => {
 
     expect(abortReason).toMatchObject({ code: 'SHUTDOWN' });
     // Neither settled nor dead-lettered: still pending under the closed worker.
-    const pending = (await redis.xpending(first.keys.stream, 'workers', '-', '+', 10)) as [string, string, number, number][];
+    const pending = (await redis.xpending(first.keys.stream, 'workers', '-', '+', 10)) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
     expect(pending.map(([, owner]) => owner)).toEqual([firstConsumer]);
     await expect(redis.exists(first.keys.result(handle.id), first.keys.deadLetter)).resolves.toBe(0);
 
     const second = await startApp({ prefix, probe: new Probe() });
-    const raw = await waitFor(() => redis.get(second.keys.result(handle.id)), { description: 'result from the second instance' });
+    const raw = await waitFor(() => redis.get(second.keys.result(handle.id)), {
+      description: 'result from the second instance',
+    });
 
     expect(JSON.parse(raw) as StoredResult).toEqual({ ok: true, value: 'survivor' });
     const [run] = second.probe.runs;
@@ -77,10 +84,13 @@ describe('shutdown', () => {
       () => (outcome = 'resolved'),
       () => (outcome = 'rejected'),
     );
-    await waitFor(async () => {
-      const [, subscribers] = (await redis.pubsub('NUMSUB', producer.keys.doneChannel)) as [string, number];
-      return subscribers >= 1;
-    }, { description: 'result() subscribed' });
+    await waitFor(
+      async () => {
+        const [, subscribers] = (await redis.pubsub('NUMSUB', producer.keys.doneChannel)) as [string, number];
+        return subscribers >= 1;
+      },
+      { description: 'result() subscribed' },
+    );
 
     await producer.close();
     await new Promise((resolve) => setImmediate(resolve));

@@ -18,16 +18,39 @@ describe.each([
 
   const KEY = 'periodic:tick';
   const enqueue = (mode: 'add' | 'replace', everyMs: number) =>
-    f.run<[string, number, number]>('enqueue', [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)], [
-      `run-${mode}-${everyMs}`, 'tick', 'null', 0, 0, mode, KEY, f.keys.controlChannel, everyMs, '1',
-    ]);
+    f.run<[string, number, number]>(
+      'enqueue',
+      [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)],
+      [`run-${mode}-${everyMs}`, 'tick', 'null', 0, 0, mode, KEY, f.keys.controlChannel, everyMs, '1'],
+    );
   const complete = (consumer: string, entryId: string, id: string, gen: number) =>
-    f.run<number[]>('complete', [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)], [
-      GROUP, consumer, f.keys.doneChannel, stateTtl, entryId, entryId, f.keys.resultPrefix, stateTtl,
-      JSON.stringify([[entryId, id, '{"ok":true}', {
-        g: gen, k: 1, t: stateTtl, s: JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }),
-      }]]),
-    ]);
+    f.run<number[]>(
+      'complete',
+      [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)],
+      [
+        GROUP,
+        consumer,
+        f.keys.doneChannel,
+        stateTtl,
+        entryId,
+        entryId,
+        f.keys.resultPrefix,
+        stateTtl,
+        JSON.stringify([
+          [
+            entryId,
+            id,
+            '{"ok":true}',
+            {
+              g: gen,
+              k: 1,
+              t: stateTtl,
+              s: JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }),
+            },
+          ],
+        ]),
+      ],
+    );
 
   it('leaves exactly one successor, timed by B, and A writes nothing', async () => {
     const [idA, genA] = await enqueue('add', 2_000);
@@ -44,7 +67,11 @@ describe.each([
     const successors = await f.redis.zrange(f.keys.delayed, 0, -1, 'WITHSCORES');
     expect(successors).toHaveLength(2);
     expect(Number(successors[1])).toBe(dueB + 500);
-    expect(JSON.parse(successors[0])).toMatchObject({ id: `next-of-${idB}`, g: String(genB + 1), d: String(dueB + 500) });
+    expect(JSON.parse(successors[0])).toMatchObject({
+      id: `next-of-${idB}`,
+      g: String(genB + 1),
+      d: String(dueB + 500),
+    });
 
     // Then A finishes: stale at the tail, it acks and writes nothing.
     expect(await complete('worker-a', entryA, idA, genA)).toEqual([0]);

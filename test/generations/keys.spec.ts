@@ -40,7 +40,9 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     let aborted: unknown;
     gen.probe.on('keyed', (payload, ctx: TaskContext) =>
       payload === 'old'
-        ? new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason))))
+        ? new Promise((_resolve, reject) =>
+            ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason))),
+          )
         : 'new result',
     );
     const app = await start();
@@ -51,7 +53,11 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     expect(await fresh.result({ timeoutMs: 5_000 })).toBe('new result');
     expect(aborted).toMatchObject({ code: 'SUPERSEDED' });
     expect(await redis.exists(app.keys.result(old.id))).toBe(0);
-    expect(await app.client.status('k')).toMatchObject({ state: 'completed', id: fresh.id, generation: fresh.generation });
+    expect(await app.client.status('k')).toMatchObject({
+      state: 'completed',
+      id: fresh.id,
+      generation: fresh.generation,
+    });
     await waitFor(() => app.events.counters()['superseded-tail'] === 1);
     // Never overlapped: the new run started after the old one was settled.
     const [oldRun, newRun] = gen.probe.runsOf('keyed');
@@ -61,8 +67,12 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
 
   it('cancel aborts a running run with reason "cancelled" and it writes nothing', async () => {
     let aborted: unknown;
-    gen.probe.on('keyed', (_payload, ctx: TaskContext) =>
-      new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason)))),
+    gen.probe.on(
+      'keyed',
+      (_payload, ctx: TaskContext) =>
+        new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject((aborted = ctx.signal.reason))),
+        ),
     );
     const app = await start();
     const run = await app.client.enqueue('keyed', null, { key: 'k' });
@@ -105,7 +115,10 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     await sleep(1_000); // the promoter has seen an empty delayed set and sleeps a whole sweep interval
     const enqueuedAt = Date.now();
     await other.client.enqueue('keyed', null, { delayMs: 300 });
-    await waitFor(() => gen.probe.runsOf('keyed').length === 1, { timeoutMs: 4_000, description: 'the delayed task ran' });
+    await waitFor(() => gen.probe.runsOf('keyed').length === 1, {
+      timeoutMs: 4_000,
+      description: 'the delayed task ran',
+    });
     const startedAfter = Date.now() - enqueuedAt;
     expect(startedAfter).toBeGreaterThanOrEqual(300);
     expect(startedAfter).toBeLessThan(4_000); // the sweep interval is 5 s: it was woken by its due time
@@ -116,8 +129,23 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     const h = await app.client.enqueue('keyed', 1, { key: 'legacy' });
     await h.result({ timeoutMs: 5_000 });
     await app.client.replace('keyed', 2, { key: 'legacy' }).then((r) => r.result({ timeoutMs: 5_000 }));
-    await redis.xadd(app.keys.stream, '*', 'id', 'from-old-producer', 'n', 'keyed', 'p', '"legacy"', 'a', '1', 'k', 'legacy');
-    await waitFor(() => gen.probe.runs.some((r) => r.ctx.id === 'from-old-producer'), { description: 'the legacy message ran' });
+    await redis.xadd(
+      app.keys.stream,
+      '*',
+      'id',
+      'from-old-producer',
+      'n',
+      'keyed',
+      'p',
+      '"legacy"',
+      'a',
+      '1',
+      'k',
+      'legacy',
+    );
+    await waitFor(() => gen.probe.runs.some((r) => r.ctx.id === 'from-old-producer'), {
+      description: 'the legacy message ran',
+    });
     expect(gen.probe.runs.find((r) => r.ctx.id === 'from-old-producer')?.ctx.generation).toBe(0);
   });
 
@@ -135,7 +163,9 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
 
   it('replace with `every` re-times a periodic key; `every` on another key is refused', async () => {
     const app = await start({ worker: false });
-    await expect(app.client.replace('keyed', null, { key: 'k', every: 100 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(app.client.replace('keyed', null, { key: 'k', every: 100 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
     const h = await app.client.replace('tick', null, { key: periodicKey('tick'), every: '2s', delayMs: 60_000 });
     expect(await app.client.status(periodicKey('tick'))).toMatchObject({ state: 'delayed', id: h.id });
     expect(await redis.hget(app.keys.keyState(periodicKey('tick')), 'every')).toBe('2000');

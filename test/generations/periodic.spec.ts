@@ -31,7 +31,8 @@ describe('periodic tasks', () => {
     let aAborted: unknown;
     let aGeneration: number | undefined;
     gen.probe.on('tick', (_payload, ctx: TaskContext) => {
-      if (aGeneration !== undefined && ctx.generation > aGeneration) return ctx.generation === aGeneration + 1 ? 'B' : 'successor';
+      if (aGeneration !== undefined && ctx.generation > aGeneration)
+        return ctx.generation === aGeneration + 1 ? 'B' : 'successor';
       // Run A ignores its signal and finishes late, after B, as in the docket report.
       aGeneration = ctx.generation;
       ctx.signal.addEventListener('abort', () => (aAborted = ctx.signal.reason));

@@ -77,7 +77,10 @@ describe('reclaim race (taskiq-redis #123), deterministically orchestrated', () 
     await turn;
     while ((await redis.set(f.keys.sweepLock, me, 'PX', 10_000, 'NX')) !== 'OK') await sleep(1);
     try {
-      const [, entries] = (await redis.xautoclaim(f.keys.stream, GROUP, me, MIN_IDLE_MS, '0-0', 'COUNT', 100)) as [string, [string][]];
+      const [, entries] = (await redis.xautoclaim(f.keys.stream, GROUP, me, MIN_IDLE_MS, '0-0', 'COUNT', 100)) as [
+        string,
+        [string][],
+      ];
       return entries.map(([id]) => id);
     } finally {
       await redis.del(f.keys.sweepLock);
@@ -85,25 +88,30 @@ describe('reclaim race (taskiq-redis #123), deterministically orchestrated', () 
   };
 
   /** Ours: judge owners dead, then let the reclaim script re-check and claim atomically. */
-  const atomicSweep = (withLock: boolean): Sweep => async (redis, me, checked, turn) => {
-    const rows = (await redis.xpending(f.keys.stream, GROUP, '-', '+', 100)) as [string, string][];
-    const dead = [];
-    for (const [id, owner] of rows) if ((await redis.exists(f.keys.alive(owner))) === 0) dead.push([id, owner]);
-    await checked.arrive();
-    await turn;
-    const lock = new SweepLock(redis, f.keys.sweepLock, 10_000);
-    const token = withLock ? await lock.acquire() : 'unlocked';
-    if (!token) return [];
-    try {
-      await redis.set(f.keys.alive(me), '1', 'PX', 60_000); // the sweeper itself is alive
-      const [claimed] = (await runScript(redis, 'reclaim', [f.keys.stream, f.keys.deadLetter, ...dead.map(([, o]) => f.keys.alive(o))], [
-        GROUP, me, 100, 100, ...dead.flat(),
-      ])) as [[string][]];
-      return claimed.map(([id]) => id);
-    } finally {
-      if (withLock) await lock.release(token);
-    }
-  };
+  const atomicSweep =
+    (withLock: boolean): Sweep =>
+    async (redis, me, checked, turn) => {
+      const rows = (await redis.xpending(f.keys.stream, GROUP, '-', '+', 100)) as [string, string][];
+      const dead = [];
+      for (const [id, owner] of rows) if ((await redis.exists(f.keys.alive(owner))) === 0) dead.push([id, owner]);
+      await checked.arrive();
+      await turn;
+      const lock = new SweepLock(redis, f.keys.sweepLock, 10_000);
+      const token = withLock ? await lock.acquire() : 'unlocked';
+      if (!token) return [];
+      try {
+        await redis.set(f.keys.alive(me), '1', 'PX', 60_000); // the sweeper itself is alive
+        const [claimed] = (await runScript(
+          redis,
+          'reclaim',
+          [f.keys.stream, f.keys.deadLetter, ...dead.map(([, o]) => f.keys.alive(o))],
+          [GROUP, me, 100, 100, ...dead.flat()],
+        )) as [[string][]];
+        return claimed.map(([id]) => id);
+      } finally {
+        if (withLock) await lock.release(token);
+      }
+    };
 
   it('control: the naive check-then-acquire sweep does claim messages twice', async () => {
     const { duplicates, claimed } = await duplicatesOver(20, naiveSweep);
@@ -129,7 +137,9 @@ describe('reclaim race (taskiq-redis #123), deterministically orchestrated', () 
       for (let i = 0; i < MESSAGES; i++) await f.enqueue();
       await f.deliver(`gone-${round}`);
       const all = await Promise.all(
-        connections.map((c, s) => atomicSweep(false)(c, `rc-${s}`, { arrive: async () => undefined } as unknown as Barrier, Promise.resolve())),
+        connections.map((c, s) =>
+          atomicSweep(false)(c, `rc-${s}`, { arrive: async () => undefined } as unknown as Barrier, Promise.resolve()),
+        ),
       );
       const ids = all.flat();
       duplicates += ids.length - new Set(ids).size;

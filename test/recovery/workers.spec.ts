@@ -59,7 +59,9 @@ describe('worker processes: crashes, long tasks and stalls', () => {
   it('SIGKILL mid-task: every task completes exactly once on the survivors, within lease + sweep', async () => {
     const LEASE = 1_000;
     const SWEEP = 200;
-    const [victim] = await Promise.all(['victim', 's1', 's2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), SWEEP_MS: String(SWEEP) })));
+    const [victim] = await Promise.all(
+      ['victim', 's1', 's2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), SWEEP_MS: String(SWEEP) })),
+    );
     const ids = await enqueue(40, { ms: 300 });
     await waitFor(async () => (await redis.lrange(`${ledger.name}:log`, 0, -1)).some((l) => l.endsWith(' victim')), {
       timeoutMs: 20_000,
@@ -80,7 +82,9 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     ids.forEach((id, i) => expect(starts[i]).toBe(startedOnVictim.has(id) ? 2 : 1));
     // Budget: lease expiry + one sweep + the re-run and the rest of the backlog.
     expect(recoveredIn).toBeLessThan(LEASE + SWEEP + 10_000);
-    process.stdout.write(`SIGKILL recovery: all tasks settled ${recoveredIn} ms after the kill (lease ${LEASE} ms, sweep ${SWEEP} ms)\n`);
+    process.stdout.write(
+      `SIGKILL recovery: all tasks settled ${recoveredIn} ms after the kill (lease ${LEASE} ms, sweep ${SWEEP} ms)\n`,
+    );
   }, 90_000);
 
   it('tasks running 3x the lease on live workers are never started twice', async () => {
@@ -94,7 +98,9 @@ describe('worker processes: crashes, long tasks and stalls', () => {
 
   it('handlers blocking the event loop 2.5x the lease (under maxStallMs) keep their tasks', async () => {
     const LEASE = 400;
-    await Promise.all(['b1', 'b2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), MAX_STALL_MS: '5000', CONCURRENCY: '2' })));
+    await Promise.all(
+      ['b1', 'b2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), MAX_STALL_MS: '5000', CONCURRENCY: '2' })),
+    );
     const ids = await enqueue(6, { ms: 2.5 * LEASE, block: true });
     await waitFor(() => ledger.allSettled(ids), { timeoutMs: 30_000, description: 'blocking tasks settled' });
     expect(await ledger.starts(ids)).toEqual(ids.map(() => 1));
@@ -109,15 +115,21 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     // takeover happens inside the stall however slow the machine is.
     const releaseFile = join(mkdtempSync(join(tmpdir(), 'sq-stall-')), 'release');
     const [id] = await enqueue(1, { ms: 10, stallOn: 'stalled', stallMs: 60_000, releaseFile });
-    await waitFor(async () => (await ledger.starts([id]))[0] === 1, { description: 'the stalled worker started the task' });
+    await waitFor(async () => (await ledger.starts([id]))[0] === 1, {
+      description: 'the stalled worker started the task',
+    });
     rescuer.child.kill('SIGUSR2'); // joins while the stalled worker's event loop is blocked
-    await waitFor(async () => (await ledger.settled([id]))[0] === 1, { timeoutMs: 20_000, description: 'the rescuer settled the task' });
+    await waitFor(async () => (await ledger.settled([id]))[0] === 1, {
+      timeoutMs: 20_000,
+      description: 'the rescuer settled the task',
+    });
     writeFileSync(releaseFile, '');
-    await waitFor(async () => (await ledger.refused([id]))[0] === 1, { timeoutMs: 20_000, description: 'the stalled settle was refused' }).catch(
-      (error: Error) => {
-        throw new Error(`${error.message}\nstalled worker:\n${stalled.output()}\nrescuer:\n${rescuer.output()}`);
-      },
-    );
+    await waitFor(async () => (await ledger.refused([id]))[0] === 1, {
+      timeoutMs: 20_000,
+      description: 'the stalled settle was refused',
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\nstalled worker:\n${stalled.output()}\nrescuer:\n${rescuer.output()}`);
+    });
     await sleep(300);
     expect(await ledger.settled([id])).toEqual([1]);
     const result = JSON.parse((await redis.get(`{${prefix}:default}:result:${id}`))!);
@@ -133,7 +145,10 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     while ((await redis.xlen(dlq)) === 0) {
       expect(crashes).toBeLessThan(6);
       const worker = await spawn(`p${crashes}`, env);
-      const ended = await Promise.race([worker.exited.then(() => 'crashed'), waitFor(() => redis.xlen(dlq), { timeoutMs: 10_000 }).then(() => 'dead-lettered')]);
+      const ended = await Promise.race([
+        worker.exited.then(() => 'crashed'),
+        waitFor(() => redis.xlen(dlq), { timeoutMs: 10_000 }).then(() => 'dead-lettered'),
+      ]);
       if (ended === 'crashed') crashes++;
     }
     expect(crashes).toBe(3);

@@ -60,7 +60,12 @@ describe('fencing: settle scripts act only for the delivery that owns the messag
     const [id2] = await f.enqueue();
     const [[e1], [e2]] = await f.deliver('a');
     await f.redis.xclaim(f.keys.stream, GROUP, 'b', 0, e1);
-    expect(await f.complete('a', [{ entryId: e1, id: id1 }, { entryId: e2, id: id2 }])).toEqual([REFUSED, COMPLETED]);
+    expect(
+      await f.complete('a', [
+        { entryId: e1, id: id1 },
+        { entryId: e2, id: id2 },
+      ]),
+    ).toEqual([REFUSED, COMPLETED]);
     expect(await f.redis.exists(f.keys.result(id1))).toBe(0);
     expect(await f.redis.get(f.keys.result(id2))).toBe('{"ok":true,"value":1}');
   });
@@ -74,7 +79,10 @@ describe('fencing: settle scripts act only for the delivery that owns the messag
     const [id2] = await f.enqueue();
     const [[e1], [e2]] = await f.deliver('a');
     await f.redis.xclaim(f.keys.stream, GROUP, 'b', 0, e1);
-    await f.complete('a', [{ entryId: e1, id: id1 }, { entryId: e2, id: id2 }]);
+    await f.complete('a', [
+      { entryId: e1, id: id1 },
+      { entryId: e2, id: id2 },
+    ]);
     await new Promise((r) => setTimeout(r, 50));
     expect(messages).toEqual([id2]);
     await sub.quit();
@@ -155,7 +163,11 @@ describe('generations: head and tail checks', () => {
   it('cancel bumps the generation: a message already read does not run', async () => {
     await f.enqueue({ key: 'k' });
     const [[e1]] = await f.deliver('a');
-    const cancelled = await f.run('cancel', [f.keys.stream, f.keys.delayed, f.keys.keyState('k')], [LEASE, f.keys.controlChannel, 'k']);
+    const cancelled = await f.run(
+      'cancel',
+      [f.keys.stream, f.keys.delayed, f.keys.keyState('k')],
+      [LEASE, f.keys.controlChannel, 'k'],
+    );
     expect(cancelled).toBe(1);
     expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }])).toEqual([0]);
     expect((await f.keyState('k')).state).toBe('cancelled');

@@ -28,7 +28,10 @@ describe('scripts after Redis lost its script cache', () => {
     const redis = createRedis();
     defineScripts(redis);
     const keys = new QueueKeys(randomPrefix(), 'q');
-    const enqueue = (id: string): [string[], string[]] => [[keys.stream, keys.delayed], [id, 'job', '{}', '0', '0', 'add', '', keys.controlChannel]];
+    const enqueue = (id: string): [string[], string[]] => [
+      [keys.stream, keys.delayed],
+      [id, 'job', '{}', '0', '0', 'add', '', keys.controlChannel],
+    ];
     await redis.script('FLUSH');
     expect(await runScript(redis, 'enqueue', ...enqueue('alone'))).toEqual(['alone', 0, 1]);
     await redis.script('FLUSH');

@@ -10,9 +10,11 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
   afterAll(closeAll);
 
   const reclaim = (me: string, candidates: Array<[entryId: string, owner: string]>, maxDeliveries = 5) =>
-    f.run<Reclaimed>('reclaim', [f.keys.stream, f.keys.deadLetter, ...candidates.map(([, o]) => f.keys.alive(o))], [
-      GROUP, me, maxDeliveries, 100, ...candidates.flat(),
-    ]);
+    f.run<Reclaimed>(
+      'reclaim',
+      [f.keys.stream, f.keys.deadLetter, ...candidates.map(([, o]) => f.keys.alive(o))],
+      [GROUP, me, maxDeliveries, 100, ...candidates.flat()],
+    );
 
   it('claims the message of a dead owner', async () => {
     await f.enqueue();
@@ -22,7 +24,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     expect(await f.pendingOwner(entryId)).toBe('b');
   });
 
-  it('never takes a live owner\'s message, however long it has been idle', async () => {
+  it("never takes a live owner's message, however long it has been idle", async () => {
     await f.enqueue();
     const [[entryId]] = await f.deliver('live');
     await f.alive('live');
@@ -96,19 +98,33 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
   afterAll(closeAll);
 
   const promote = async () =>
-    (await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]))[0];
+    (
+      await f.run<[number, number]>(
+        'promote',
+        [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
+        [1000, f.keys.keyStatePrefix, 100],
+      )
+    )[0];
 
   it('moves only due members, and each exactly once when many workers promote at once', async () => {
     for (let i = 0; i < 50; i++) await f.enqueue({ delayMs: 1 });
     await f.enqueue({ delayMs: 60_000 });
     await new Promise((r) => setTimeout(r, 10));
-    const moved = await Promise.all(Array.from({ length: 8 }, () => f.redis.duplicate()).map(async (r) => {
-      try {
-        return (await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]))[0];
-      } finally {
-        r.disconnect();
-      }
-    }));
+    const moved = await Promise.all(
+      Array.from({ length: 8 }, () => f.redis.duplicate()).map(async (r) => {
+        try {
+          return (
+            await f.run<[number, number]>(
+              'promote',
+              [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
+              [1000, f.keys.keyStatePrefix, 100],
+            )
+          )[0];
+        } finally {
+          r.disconnect();
+        }
+      }),
+    );
     expect(moved.reduce((a, b) => a + b, 0)).toBe(50);
     expect(await f.redis.xlen(f.keys.stream)).toBe(50);
     expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
@@ -129,14 +145,26 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
     expect((await f.keyState('k')).state).toBe('queued');
   });
 
-  it('tells how long until the next member is due, by Redis\'s clock', async () => {
+  it("tells how long until the next member is due, by Redis's clock", async () => {
     await f.enqueue({ delayMs: 5_000 });
-    const [moved, nextInMs] = await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]);
+    const [moved, nextInMs] = await f.run<[number, number]>(
+      'promote',
+      [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
+      [1000, f.keys.keyStatePrefix, 100],
+    );
     expect(moved).toBe(0);
     expect(nextInMs).toBeGreaterThan(4_000);
     expect(nextInMs).toBeLessThanOrEqual(5_000);
     await f.redis.del(f.keys.delayed);
-    expect((await f.run<[number, number]>('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], [1000, f.keys.keyStatePrefix, 100]))[1]).toBe(-1);
+    expect(
+      (
+        await f.run<[number, number]>(
+          'promote',
+          [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
+          [1000, f.keys.keyStatePrefix, 100],
+        )
+      )[1],
+    ).toBe(-1);
   });
 
   it('dead-letters a member that does not decode', async () => {

@@ -33,21 +33,30 @@ export class ScriptFixture {
     const id = opts.id ?? `t-${Math.random().toString(36).slice(2)}`;
     const base = [id, opts.name ?? 'job', '{"n":1}', opts.delayMs ?? 0, 0, opts.mode ?? 'add'];
     return opts.key === undefined
-      ? this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed], [...base, '', this.keys.controlChannel])
-      : this.run<[string, number, number]>('enqueue', [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key)], [
-          ...base,
-          opts.key,
-          this.keys.controlChannel,
-          0,
-          '0',
-        ]);
+      ? this.run<[string, number, number]>(
+          'enqueue',
+          [this.keys.stream, this.keys.delayed],
+          [...base, '', this.keys.controlChannel],
+        )
+      : this.run<[string, number, number]>(
+          'enqueue',
+          [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key)],
+          [...base, opts.key, this.keys.controlChannel, 0, '0'],
+        );
   }
 
   /** Delivers up to `count` new entries to `consumer`: [entry id, fields as a record]. */
   async deliver(consumer: string, count = 100): Promise<Array<[string, Record<string, string>]>> {
-    const reply = (await this.redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', count, 'STREAMS', this.keys.stream, '>')) as
-      | [string, [string, string[]][]][]
-      | null;
+    const reply = (await this.redis.xreadgroup(
+      'GROUP',
+      GROUP,
+      consumer,
+      'COUNT',
+      count,
+      'STREAMS',
+      this.keys.stream,
+      '>',
+    )) as [string, [string, string[]][]][] | null;
     return (reply?.[0]?.[1] ?? []).map(([id, fields]) => [id, toRecord(fields)]);
   }
 
@@ -61,28 +70,55 @@ export class ScriptFixture {
     return rows[0]?.[1];
   }
 
-  complete(consumer: string, runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>) {
+  complete(
+    consumer: string,
+    runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>,
+  ) {
     const keys = [this.keys.stream, this.keys.delayed];
     const [low, high] = entryIdRange(runs.map((r) => r.entryId));
-    const args: (string | number)[] = [GROUP, consumer, this.keys.doneChannel, LEASE_MS, low, high, this.keys.resultPrefix, LEASE_MS];
+    const args: (string | number)[] = [
+      GROUP,
+      consumer,
+      this.keys.doneChannel,
+      LEASE_MS,
+      low,
+      high,
+      this.keys.resultPrefix,
+      LEASE_MS,
+    ];
     const encoded = runs.map((r) => {
       if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
       const result = r.result ?? '{"ok":true,"value":1}';
-      return r.key === undefined ? [r.entryId, r.id, result] : [r.entryId, r.id, result, { g: r.gen ?? 0, k: 1, t: LEASE_MS, s: r.successor || undefined }];
+      return r.key === undefined
+        ? [r.entryId, r.id, result]
+        : [r.entryId, r.id, result, { g: r.gen ?? 0, k: 1, t: LEASE_MS, s: r.successor || undefined }];
     });
     args.push(JSON.stringify(encoded));
     return this.run<number[]>('complete', keys, args);
   }
 
   /** fail.lua with a retry after `retryDelayMs`, or a dead letter when it is -1. */
-  fail(consumer: string, r: { entryId: string; id: string; gen?: number; key?: string; retryDelayMs: number; attempt?: number }) {
+  fail(
+    consumer: string,
+    r: { entryId: string; id: string; gen?: number; key?: string; retryDelayMs: number; attempt?: number },
+  ) {
     const keys = [this.keys.stream, this.keys.delayed, this.keys.deadLetter, this.keys.result(r.id)];
     if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
     const fields = ['id', r.id, 'n', 'job', 'p', '{}', 'a', String(r.attempt ?? 2)];
     if (r.key !== undefined) fields.push('k', r.key, 'g', String(r.gen ?? 0));
     return this.run<number>('fail', keys, [
-      GROUP, consumer, this.keys.doneChannel, LEASE_MS, r.entryId, r.retryDelayMs, LEASE_MS,
-      '{"ok":false,"error":{"name":"Error","message":"x"}}', 'boom', 100, '', ...fields,
+      GROUP,
+      consumer,
+      this.keys.doneChannel,
+      LEASE_MS,
+      r.entryId,
+      r.retryDelayMs,
+      LEASE_MS,
+      '{"ok":false,"error":{"name":"Error","message":"x"}}',
+      'boom',
+      100,
+      '',
+      ...fields,
     ]);
   }
 

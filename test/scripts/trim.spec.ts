@@ -17,7 +17,10 @@ describe('acked entries leave the stream', () => {
   it('never removes an undelivered entry', async () => {
     await enqueue(5);
     const delivered = await f.deliver('a', 2);
-    await f.complete('a', delivered.map(([entryId, m]) => ({ entryId, id: m.id })));
+    await f.complete(
+      'a',
+      delivered.map(([entryId, m]) => ({ entryId, id: m.id })),
+    );
     expect(await f.redis.xlen(f.keys.stream)).toBe(3);
     const rest = await f.deliver('b', 10);
     expect(rest).toHaveLength(3);
@@ -27,7 +30,10 @@ describe('acked entries leave the stream', () => {
   it('a long run still pending does not pin the entries acked after it', async () => {
     await enqueue(3);
     const [first, ...later] = await f.deliver('a', 3);
-    await f.complete('a', later.map(([entryId, m]) => ({ entryId, id: m.id })));
+    await f.complete(
+      'a',
+      later.map(([entryId, m]) => ({ entryId, id: m.id })),
+    );
     expect(await f.redis.xlen(f.keys.stream)).toBe(1);
     const [[entryId, fields]] = (await f.redis.xrange(f.keys.stream, '-', '+')) as [string, string[]][];
     expect(entryId).toBe(first[0]);

@@ -16,7 +16,10 @@ describe('loadLuaSource', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('inlines each `-- @include <name>` from includes/, once even when repeated', () => {
-    writeFileSync(join(dir, 'main.lua'), ['-- @include helper-a', '-- @include b2', '-- @include helper-a', 'return a() + b()'].join('\n'));
+    writeFileSync(
+      join(dir, 'main.lua'),
+      ['-- @include helper-a', '-- @include b2', '-- @include helper-a', 'return a() + b()'].join('\n'),
+    );
     const source = loadLuaSource('main', dir);
 
     expect(source).not.toContain('@include');

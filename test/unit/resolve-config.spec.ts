@@ -38,8 +38,25 @@ describe('resolveConfig', () => {
   });
 
   it('keeps given values', () => {
-    const config = resolveConfig({ connection, prefix: 'app.v2', worker: false, concurrency: 3, leaseMs: 600, shutdownTimeoutMs: 0, ackBatchMs: 5, resultTtlMs: 0 });
-    expect(config).toMatchObject({ prefix: 'app.v2', worker: false, concurrency: 3, leaseMs: 600, shutdownTimeoutMs: 0, ackBatchMs: 5, resultTtlMs: 0 });
+    const config = resolveConfig({
+      connection,
+      prefix: 'app.v2',
+      worker: false,
+      concurrency: 3,
+      leaseMs: 600,
+      shutdownTimeoutMs: 0,
+      ackBatchMs: 5,
+      resultTtlMs: 0,
+    });
+    expect(config).toMatchObject({
+      prefix: 'app.v2',
+      worker: false,
+      concurrency: 3,
+      leaseMs: 600,
+      shutdownTimeoutMs: 0,
+      ackBatchMs: 5,
+      resultTtlMs: 0,
+    });
   });
 
   it('rejects missing options and connections, naming them', () => {

@@ -68,7 +68,10 @@ describe('settleInBatches', () => {
     const source = new Subject<number>();
     const batches: number[][] = [];
     const out = lastValueFrom(
-      source.pipe(settleInBatches(async (b) => (batches.push(b), []), 50, 2, 10), toArray()),
+      source.pipe(
+        settleInBatches(async (b) => (batches.push(b), []), 50, 2, 10),
+        toArray(),
+      ),
     );
     [1, 2, 3, 4, 5].forEach((n) => source.next(n));
     source.complete();
@@ -101,7 +104,10 @@ describe('settleInBatches', () => {
     source.complete();
 
     await expect(out).resolves.toEqual(['a', 'b']);
-    expect(batches).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(batches).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
   });
 
   it('completes only after the source completed and every item is settled', async () => {
@@ -124,7 +130,12 @@ describe('settleInBatches', () => {
 
   it('completes at once when the source completes empty, and passes source errors on', async () => {
     const empty = new Subject<string>();
-    const none = lastValueFrom(empty.pipe(settleInBatches<string>(async () => [], 5, 10, 10), toArray()));
+    const none = lastValueFrom(
+      empty.pipe(
+        settleInBatches<string>(async () => [], 5, 10, 10),
+        toArray(),
+      ),
+    );
     empty.complete();
     await expect(none).resolves.toEqual([]);
 

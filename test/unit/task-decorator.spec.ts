@@ -21,7 +21,13 @@ describe('@Task()', () => {
   });
 
   it('records the options with the name, unvalidated (bootstrap validates them)', () => {
-    expect(metadataOf('tuned')).toEqual({ name: 'tuned', queue: 'mail', maxAttempts: 7, timeoutMs: 50, backoff: { type: 'fixed', delayMs: 5 } });
+    expect(metadataOf('tuned')).toEqual({
+      name: 'tuned',
+      queue: 'mail',
+      maxAttempts: 7,
+      timeoutMs: 50,
+      backoff: { type: 'fixed', delayMs: 5 },
+    });
   });
 
   it('lets the name argument win over a `name` smuggled into the options', () => {

@@ -34,7 +34,10 @@ describe('TaskExplorer + TaskRegistry', () => {
 
     expect(registry.names()).toEqual(['greet']);
     expect(registry.queues()).toEqual(['greetings']);
-    expect(registry.get('greet')).toMatchObject({ location: 'GreetingTasks.greet', options: { queue: 'greetings', maxAttempts: 5 } });
+    expect(registry.get('greet')).toMatchObject({
+      location: 'GreetingTasks.greet',
+      options: { queue: 'greetings', maxAttempts: 5 },
+    });
     expect(registry.get('notATask')).toBeUndefined();
   });
 

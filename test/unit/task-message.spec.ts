@@ -16,11 +16,23 @@ function messageOf(fields: string[]): TaskMessage {
 
 describe('parseEntry', () => {
   it('reads a well-formed unkeyed entry with defaults: attempt 1, generation 0', () => {
-    expect(messageOf(ok)).toEqual({ entryId: '1-0', id: 't1', name: 'send', payload: '{"a":1}', attempt: 1, key: undefined, generation: 0 });
+    expect(messageOf(ok)).toEqual({
+      entryId: '1-0',
+      id: 't1',
+      name: 'send',
+      payload: '{"a":1}',
+      attempt: 1,
+      key: undefined,
+      generation: 0,
+    });
   });
 
   it('reads attempt, key and generation of a keyed entry', () => {
-    expect(messageOf([...ok, 'a', '3', 'k', 'user:1', 'g', '7'])).toMatchObject({ attempt: 3, key: 'user:1', generation: 7 });
+    expect(messageOf([...ok, 'a', '3', 'k', 'user:1', 'g', '7'])).toMatchObject({
+      attempt: 3,
+      key: 'user:1',
+      generation: 7,
+    });
   });
 
   it('treats an unkeyed entry as generation 0 whatever its "g" says, so it is never stale', () => {

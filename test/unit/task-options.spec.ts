@@ -23,7 +23,11 @@ describe('resolveTaskOptions', () => {
   });
 
   it('keeps given values; a partial backoff is completed with defaults', () => {
-    const resolved = resolveTaskOptions('send', { queue: 'mail:eu', maxAttempts: 1, timeoutMs: 5, resultTtlMs: 0, backoff: { type: 'fixed' } }, 1_000);
+    const resolved = resolveTaskOptions(
+      'send',
+      { queue: 'mail:eu', maxAttempts: 1, timeoutMs: 5, resultTtlMs: 0, backoff: { type: 'fixed' } },
+      1_000,
+    );
     expect(resolved).toEqual({
       queue: 'mail:eu',
       maxAttempts: 1,

@@ -25,7 +25,10 @@ describe('task outcomes', () => {
   it('encodes results and failures as the stored shape', () => {
     expect(JSON.parse(encodeResult({ a: 1 })) as StoredResult).toEqual({ ok: true, value: { a: 1 } });
     expect(JSON.parse(encodeResult(undefined)) as StoredResult).toEqual({ ok: true });
-    expect(JSON.parse(encodeFailure({ name: 'E', message: 'm' })) as StoredResult).toEqual({ ok: false, error: { name: 'E', message: 'm' } });
+    expect(JSON.parse(encodeFailure({ name: 'E', message: 'm' })) as StoredResult).toEqual({
+      ok: false,
+      error: { name: 'E', message: 'm' },
+    });
   });
 
   it('turns a result JSON cannot encode into a stored failure instead of throwing', () => {
