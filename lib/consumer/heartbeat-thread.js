@@ -1,8 +1,9 @@
 // Liveness heartbeat, run in a worker thread so a blocked main event loop does not stop it.
 // Plain JavaScript (not compiled): worker threads load it by path, under ts-jest and from dist.
 // workerData: { ioredisPath, redisOptions, keys, leaseMs, intervalMs, maxStallMs, progress }
-// `progress` is a SharedArrayBuffer the main loop stamps with Date.now(); past `maxStallMs`
-// without a stamp the beat stops, so a stalled process gives its tasks up.
+// `progress` is a SharedArrayBuffer of two times: slot 0 the main loop stamps with Date.now()
+// (past `maxStallMs` without a stamp the beat stops, so a stalled process gives its tasks up);
+// slot 1 this thread stamps with the time of the last beat Redis confirmed.
 // Messages out: { type: 'lapsed', key } when a key had expired before a beat renewed it,
 // { type: 'stalled' } once per stall. In: { type: 'stop', release } ends the thread, deleting
 // the keys when `release` (a clean shutdown hands the tasks over at once).
@@ -28,6 +29,7 @@ async function beat() {
   }
   stalled = false;
   busy = true;
+  const sentAt = Date.now();
   try {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.set(key, '1', 'PX', leaseMs, 'GET');
@@ -38,6 +40,8 @@ async function beat() {
       if (previous === null && established.has(keys[i])) parentPort.postMessage({ type: 'lapsed', key: keys[i] });
       established.add(keys[i]);
     });
+    // Slot 1: when every key was last renewed (the time the beat was sent: the lease runs from it).
+    if (!failure) Atomics.store(progress, 1, BigInt(sentAt));
     return failure;
   } catch (error) {
     // Redis unreachable: the lease runs down; a later beat reports the lapse.

@@ -29,18 +29,33 @@ const PROGRESS_STAMP_MS = 100;
 export class LeaseKeeper {
   private worker?: Worker;
   private stampTimer?: NodeJS.Timeout;
+  private expiryTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: LeaseKeeperOptions) {}
 
   /** Resolves after the first beat, so the keys exist before the first read. */
   start(): Promise<void> {
-    const progress = new SharedArrayBuffer(8);
+    const progress = new SharedArrayBuffer(16);
     const stamps = new BigInt64Array(progress);
     const stamp = () => Atomics.store(stamps, 0, BigInt(Date.now()));
     stamp();
+    Atomics.store(stamps, 1, BigInt(Date.now()));
     this.stampTimer = setInterval(stamp, PROGRESS_STAMP_MS);
     this.stampTimer.unref();
     const { redisOptions, keys, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
+    // Cut from Redis (network, a Redis restart), this worker cannot renew its lease, and others
+    // take its runs over once it lapses. Abort them a beat before that can happen, so handlers
+    // that honour ctx.signal stop before a second run starts: no overlap, not just fenced writes.
+    let abortedFor = 0n;
+    this.expiryTimer = setInterval(() => {
+      const confirmed = Atomics.load(stamps, 1);
+      if (confirmed !== abortedFor && Date.now() - Number(confirmed) > leaseMs - intervalMs) {
+        abortedFor = confirmed;
+        logger.warn(`No heartbeat confirmed for ${Date.now() - Number(confirmed)} ms (leaseMs ${leaseMs}): aborting this worker's runs before its lease can lapse.`);
+        onLapse('unconfirmed');
+      }
+    }, Math.max(10, Math.floor(intervalMs / 2)));
+    this.expiryTimer.unref();
     const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
       workerData: {
         ioredisPath: require.resolve('ioredis'),
@@ -80,6 +95,7 @@ export class LeaseKeeper {
   /** Stops beating; `release` deletes the liveness keys so other workers reclaim at once. */
   async stop(release: boolean): Promise<void> {
     clearInterval(this.stampTimer);
+    clearInterval(this.expiryTimer);
     const worker = this.worker;
     this.worker = undefined;
     if (!worker) return;
