@@ -39,7 +39,10 @@ export class Delivery {
 
   /** Settles with `work`, or rejects with the reason as soon as the delivery is aborted. */
   race<T>(work: Promise<T>): Promise<T> {
-    if (this.aborted) return Promise.reject(this.reason);
+    if (this.aborted) {
+      work.catch(() => undefined); // the handler's own rejection, later, is not an unhandled one
+      return Promise.reject(this.reason);
+    }
     return new Promise<T>((resolve, reject) => {
       this.onAbort = reject;
       work.then(

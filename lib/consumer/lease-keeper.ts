@@ -47,14 +47,19 @@ export class LeaseKeeper {
     // take its runs over once it lapses. Abort them a beat before that can happen, so handlers
     // that honour ctx.signal stop before a second run starts: no overlap, not just fenced writes.
     let abortedFor = 0n;
-    this.expiryTimer = setInterval(() => {
-      const confirmed = Atomics.load(stamps, 1);
-      if (confirmed !== abortedFor && Date.now() - Number(confirmed) > leaseMs - intervalMs) {
-        abortedFor = confirmed;
-        logger.warn(`No heartbeat confirmed for ${Date.now() - Number(confirmed)} ms (leaseMs ${leaseMs}): aborting this worker's runs before its lease can lapse.`);
-        onLapse('unconfirmed');
-      }
-    }, Math.max(10, Math.floor(intervalMs / 2)));
+    this.expiryTimer = setInterval(
+      () => {
+        const confirmed = Atomics.load(stamps, 1);
+        if (confirmed !== abortedFor && Date.now() - Number(confirmed) > leaseMs - intervalMs) {
+          abortedFor = confirmed;
+          logger.warn(
+            `No heartbeat confirmed for ${Date.now() - Number(confirmed)} ms (leaseMs ${leaseMs}): aborting this worker's runs before its lease can lapse.`,
+          );
+          onLapse('unconfirmed');
+        }
+      },
+      Math.max(10, Math.floor(intervalMs / 2)),
+    );
     this.expiryTimer.unref();
     const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
       workerData: {

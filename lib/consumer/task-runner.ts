@@ -2,7 +2,7 @@ import { TaskTimeoutError } from '../errors';
 import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
 import { describeThrown, encodeResult } from '../task/task-outcome';
-import type { TaskRegistry } from '../task.registry';
+import type { TaskDefinition, TaskRegistry } from '../task.registry';
 import type { Delivery } from './delivery';
 import type { Outcome } from './outcome';
 import { ShutdownAbortError } from './shutdown-abort.error';
@@ -44,6 +44,8 @@ export class TaskRunner {
         deadReason: reason,
       };
     }
+    // Aborted while it waited for a slot (superseded, cancelled, lease lost): it never starts.
+    if (delivery.isAborted) return this.abortedOutcome(delivery, definition);
     const ctx = new RunContext(delivery, this.queue, this.consumer);
     const { timeoutMs } = definition.options;
     const timer =
@@ -68,12 +70,18 @@ export class TaskRunner {
         resultTtlMs: definition.options.resultTtlMs,
       };
     } catch (thrown) {
-      const reason: unknown = delivery.isAborted ? delivery.abortReason : thrown;
-      if (reason instanceof ShutdownAbortError) return { kind: 'abandoned', delivery };
-      return { kind: 'failed', delivery, definition, error: describeThrown(reason) };
+      if (delivery.isAborted) return this.abortedOutcome(delivery, definition);
+      return { kind: 'failed', delivery, definition, error: describeThrown(thrown) };
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A shutdown abort leaves the run to be reclaimed; any other abort settles it as failed. */
+  private abortedOutcome(delivery: Delivery, definition: TaskDefinition): Outcome {
+    const reason = delivery.abortReason;
+    if (reason instanceof ShutdownAbortError) return { kind: 'abandoned', delivery };
+    return { kind: 'failed', delivery, definition, error: describeThrown(reason) };
   }
 }
 

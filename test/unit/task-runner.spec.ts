@@ -1,0 +1,70 @@
+import { StreamQueueError } from '../../lib';
+import { Delivery } from '../../lib/consumer/delivery';
+import { ShutdownAbortError } from '../../lib/consumer/shutdown-abort.error';
+import { TaskRunner } from '../../lib/consumer/task-runner';
+import { TaskRegistry } from '../../lib/task.registry';
+import { resolveTaskOptions } from '../../lib/task-options';
+import type { TaskMessage } from '../../lib/task/task-message';
+
+const message: TaskMessage = {
+  entryId: '1-0',
+  id: 't1',
+  name: 'job',
+  payload: '{}',
+  attempt: 1,
+  key: 'k',
+  generation: 1,
+  dueAt: undefined,
+};
+
+function runnerWith(handler: (payload: unknown, ctx: { signal: AbortSignal }) => unknown): TaskRunner {
+  const registry = new TaskRegistry();
+  registry.add({
+    name: 'job',
+    location: 'Spec.job',
+    options: resolveTaskOptions('job', {}, 1_000),
+    handler: handler as never,
+  });
+  return new TaskRunner(registry, 'default', 'me');
+}
+
+describe('TaskRunner and aborts', () => {
+  it('never starts a run aborted while it waited for a slot', async () => {
+    const handler = jest.fn();
+    const delivery = new Delivery(message);
+    delivery.abort(new StreamQueueError('SUPERSEDED', 'superseded'));
+    const outcome = await runnerWith(handler).run(delivery);
+    expect(handler).not.toHaveBeenCalled();
+    expect(outcome).toMatchObject({ kind: 'failed', error: { message: 'superseded' } });
+  });
+
+  it('a shutdown abort leaves the run to be reclaimed', async () => {
+    const delivery = new Delivery(message);
+    delivery.abort(new ShutdownAbortError(10));
+    expect(await runnerWith(() => 1).run(delivery)).toMatchObject({ kind: 'abandoned' });
+  });
+
+  it('a handler that rejects after its run was aborted is not an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const delivery = new Delivery(message);
+      const running = runnerWith(
+        (_p, ctx) =>
+          new Promise((_resolve, reject) =>
+            ctx.signal.addEventListener('abort', () => setTimeout(() => reject(ctx.signal.reason), 5)),
+          ),
+      ).run(delivery);
+      delivery.abort(new StreamQueueError('CANCELLED', 'cancelled'));
+      expect(await running).toMatchObject({ kind: 'failed', error: { message: 'cancelled' } });
+      // And an already aborted race still subscribes to the work it was given.
+      const late = Promise.reject(new Error('late'));
+      await expect(delivery.race(late)).rejects.toMatchObject({ code: 'CANCELLED' });
+      await new Promise((r) => setTimeout(r, 30));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
