@@ -141,10 +141,10 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
     this.control.on('message', (channel: string, message: string) => {
       const queue = byChannel.get(channel);
       if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
-      const separator = message.indexOf(':');
-      const why = message.slice(0, separator);
-      if (!queue || (why !== 'superseded' && why !== 'cancelled')) return;
-      this.consumers.get(queue)?.abortKey(message.slice(separator + 1), why);
+      // '<why>:<generation>:<key>' (keys may hold ':'); runs of older generations stop.
+      const match = /^(superseded|cancelled):(\d+):(.+)$/s.exec(message);
+      if (!queue || !match) return;
+      this.consumers.get(queue)?.abortKey(match[3], match[1] as 'superseded' | 'cancelled', Number(match[2]));
     });
     await this.control.subscribe(...byChannel.keys());
   }

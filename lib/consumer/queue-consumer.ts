@@ -75,10 +75,14 @@ export class QueueConsumer {
     this.promoteSoon$.next();
   }
 
-  /** Aborts the runs of `key` (superseded or cancelled elsewhere); their settle writes nothing. */
-  abortKey(key: string, why: 'superseded' | 'cancelled'): void {
+  /**
+   * Aborts the runs of `key` older than `generation` (superseded or cancelled elsewhere); their
+   * settle writes nothing. The message can arrive after the new generation started here: it
+   * must not stop that one.
+   */
+  abortKey(key: string, why: 'superseded' | 'cancelled', generation: number): void {
     const reason = new StreamQueueError(why.toUpperCase(), `The run of key "${key}" was ${why}.`);
-    this.ctx.inFlight.abort(reason, (d) => d.message.key === key);
+    this.ctx.inFlight.abort(reason, (d) => d.message.key === key && d.message.generation < generation);
   }
 
   /** Aborts every run: this worker's liveness lapsed, so another may have taken them over. */

@@ -7,7 +7,7 @@
   KEYS[3] key state hash
 
   ARGV[1] key state TTL in ms
-  ARGV[2] control channel, told when a running run is cancelled
+  ARGV[2] control channel, told 'cancelled:<new generation>:<key>' when a running run is cancelled
   ARGV[3] key
 
   Returns 1 cancelled, 0 nothing live to cancel.
@@ -23,11 +23,11 @@ if state ~= 'queued' and state ~= 'delayed' and state ~= 'running' then return 0
 local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
 if dm then rcall('ZREM', delayed, dm) end
 if mid then rcall('XDEL', stream, mid) end
-rcall('HINCRBY', keyState, 'gen', 1)
+local gen = rcall('HINCRBY', keyState, 'gen', 1)
 rcall('HDEL', keyState, 'dm', 'mid')
 rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs())
 if rcall('HEXISTS', keyState, 'rmid') == 1 then
-  rcall('PUBLISH', ARGV[2], 'cancelled:' .. ARGV[3])
+  rcall('PUBLISH', ARGV[2], 'cancelled:' .. gen .. ':' .. ARGV[3])
 else
   rcall('PEXPIRE', keyState, ARGV[1])
 end

@@ -15,8 +15,8 @@
   ARGV[5]  due time in epoch ms (0 = use the delay): runAt
   ARGV[6]  mode: 'add' (returns a live run of the key) or 'replace' (supersedes it)
   ARGV[7]  key ('' for a task without one)
-  ARGV[8]  control channel: told when a running generation is superseded, and when a delayed
-           task becomes the earliest due
+  ARGV[8]  control channel: told 'superseded:<new generation>:<key>' when a running generation
+           is superseded, and 'due' when a delayed task becomes the earliest due
   ARGV[9]  period in ms of an `every` task (0 = none; kept in the key state)
   ARGV[10] '1' for a periodic run: its message carries its due time (field d)
 
@@ -74,6 +74,6 @@ rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref
 if tonumber(ARGV[9]) > 0 then rcall('HSET', keyState, 'every', ARGV[9]) end
 rcall('PERSIST', keyState)
 if rcall('HEXISTS', keyState, 'rmid') == 1 then
-  rcall('PUBLISH', ARGV[8], 'superseded:' .. key)
+  rcall('PUBLISH', ARGV[8], 'superseded:' .. gen .. ':' .. key)
 end
 return {id, gen, 1}

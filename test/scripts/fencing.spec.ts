@@ -172,6 +172,25 @@ describe('generations: head and tail checks', () => {
     expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }])).toEqual([0]);
     expect((await f.keyState('k')).state).toBe('cancelled');
   });
+
+  it('replace and cancel of a running key publish the new generation, so only older runs stop', async () => {
+    const sub = f.redis.duplicate();
+    const messages: string[] = [];
+    await sub.subscribe(f.keys.controlChannel);
+    sub.on('message', (_c, m) => messages.push(m));
+    await f.enqueue({ key: 'a:b' });
+    const [[e1]] = await f.deliver('w');
+    await f.claim('w', [{ entryId: e1, key: 'a:b', gen: 1 }]);
+    await f.enqueue({ key: 'a:b', mode: 'replace' });
+    await f.run(
+      'cancel',
+      [f.keys.stream, f.keys.delayed, f.keys.keyState('a:b')],
+      [LEASE, f.keys.controlChannel, 'a:b'],
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(messages).toEqual(['superseded:2:a:b', 'cancelled:3:a:b']);
+    await sub.quit();
+  });
 });
 
 const LEASE = 60_000;

@@ -1,0 +1,30 @@
+import { InFlight } from '../../lib/consumer/in-flight';
+import { QueueConsumer } from '../../lib/consumer/queue-consumer';
+import type { QueueContext } from '../../lib/consumer/queue-context';
+import type { TaskMessage } from '../../lib/task/task-message';
+
+const message = (generation: number, key = 'k'): TaskMessage => ({
+  entryId: `${key}-${generation}`,
+  id: `t${generation}`,
+  name: 'job',
+  payload: '{}',
+  attempt: 1,
+  key,
+  generation,
+  dueAt: undefined,
+});
+
+describe('QueueConsumer.abortKey', () => {
+  it('stops the runs of the key older than the announced generation, never the new one', () => {
+    const inFlight = new InFlight();
+    const old = inFlight.add(message(1));
+    const current = inFlight.add(message(2));
+    const other = inFlight.add(message(1, 'other'));
+    const consumer = new QueueConsumer({ inFlight } as unknown as QueueContext, {} as never, {} as never);
+    consumer.abortKey('k', 'superseded', 2);
+    expect(old.isAborted).toBe(true);
+    expect(old.abortReason).toMatchObject({ code: 'SUPERSEDED' });
+    expect(current.isAborted).toBe(false);
+    expect(other.isAborted).toBe(false);
+  });
+});
