@@ -1,0 +1,138 @@
+/**
+ * The producer: a producer-only Nest application (worker: false) in the controller process. It
+ * keeps the ids whose enqueue promise resolved, the only tasks the system has promised to run:
+ * "lost" is computed over them alone. An enqueue that rejected (Redis down, connection cut) was
+ * never acknowledged; those are counted, not tracked.
+ */
+import { Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { QueueClient, StreamQueueModule, type EnqueueItem } from '../lib';
+import type { ChaosWork } from './ledger';
+import type { Rng } from './config';
+import { sleep } from './config';
+
+export const TASK = 'chaos.work';
+
+/** The latest acknowledged run of a key: it must complete. */
+export interface KeyHead {
+  id: string;
+  generation: number;
+  op: 'enqueue' | 'replace';
+}
+
+export class Producer {
+  /** Ids of acknowledged enqueues (unkeyed and keyed, every generation). */
+  readonly acked = new Set<string>();
+  /** Per key, the run the last acknowledged enqueue/replace returned. */
+  readonly heads = new Map<string, KeyHead>();
+  /** Enqueue calls that rejected, and the tasks they carried. */
+  rejectedCalls = 0;
+  rejectedTasks = 0;
+  /** Keyed operations: replace() calls, and enqueues answered with the live run (deduplicated). */
+  replaces = 0;
+  deduplicated = 0;
+  /** Every acknowledged keyed operation, in order of acknowledgement. */
+  readonly keyLog: {
+    ts: number;
+    sentAt: number;
+    key: string;
+    op: 'enqueue' | 'replace';
+    id: string;
+    generation: number;
+    created: boolean;
+  }[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly app: INestApplicationContext,
+    readonly client: QueueClient,
+  ) {}
+
+  static async start(url: string, prefix: string): Promise<Producer> {
+    @Module({ imports: [StreamQueueModule.forRoot({ connection: { url }, prefix, worker: false })] })
+    class ChaosProducerModule {}
+    const app = await NestFactory.createApplicationContext(ChaosProducerModule, { logger: ['error'] });
+    await app.init();
+    return new Producer(app, app.get(QueueClient));
+  }
+
+  /** Enqueues `payloads`: most in enqueueMany batches, some one by one (both scripts get load). */
+  enqueue(payloads: ChaosWork[], rng: Rng): void {
+    let i = 0;
+    while (i < payloads.length) {
+      if (rng.chance(0.2)) {
+        this.track(
+          this.client.enqueue(TASK, payloads[i]).then((h) => void this.acked.add(h.id)),
+          1,
+        );
+        i += 1;
+      } else {
+        const batch = payloads.slice(i, i + 25);
+        const items: EnqueueItem[] = batch.map((payload) => ({ name: TASK, payload }));
+        this.track(
+          this.client.enqueueMany(items).then((hs) => hs.forEach((h) => this.acked.add(h.id))),
+          batch.length,
+        );
+        i += batch.length;
+      }
+    }
+  }
+
+  /** enqueue() or replace() on `key`; resolves once acknowledged (or rejected). */
+  keyed(key: string, payload: ChaosWork, op: 'enqueue' | 'replace'): Promise<void> {
+    const sentAt = Date.now();
+    const call =
+      op === 'replace' ? this.client.replace(TASK, payload, { key }) : this.client.enqueue(TASK, payload, { key });
+    return this.track(
+      call.then((h) => {
+        this.acked.add(h.id);
+        this.keyLog.push({ ts: Date.now(), sentAt, key, op, id: h.id, generation: h.generation, created: h.created });
+        this.heads.set(key, { id: h.id, generation: h.generation, op });
+        if (op === 'replace') this.replaces++;
+        else if (!h.created) this.deduplicated++;
+      }),
+      1,
+    );
+  }
+
+  /**
+   * Feeds `total` tasks over `windowMs`, a slice every `tickMs`, without waiting for replies (so
+   * a Redis outage piles enqueues up in the client instead of pausing the feed), at most
+   * `maxInFlight` calls outstanding.
+   */
+  async feed(total: number, windowMs: number, make: (i: number) => ChaosWork, rng: Rng, tickMs = 50): Promise<void> {
+    const started = Date.now();
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.ceil(((Date.now() - started + tickMs) / windowMs) * total));
+      if (due > sent && this.inFlight.size < 200) {
+        const payloads = Array.from({ length: due - sent }, (_, j) => make(sent + j));
+        this.enqueue(payloads, rng);
+        sent = due;
+      }
+      await sleep(tickMs);
+    }
+    await this.settled();
+  }
+
+  /** Waits for every enqueue call in flight to resolve or reject. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  async close(): Promise<void> {
+    await this.settled();
+    await this.app.close();
+  }
+
+  private track(call: Promise<void>, tasks: number): Promise<void> {
+    const tracked: Promise<void> = call
+      .catch(() => {
+        this.rejectedCalls++;
+        this.rejectedTasks += tasks;
+      })
+      .finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    return tracked;
+  }
+}
