@@ -136,7 +136,7 @@ export function analyze(input: AnalysisInput): Findings {
     const accepted = [...done].reverse().find((r) => r.worker === input.resultWorker.get(id));
     for (const r of done) {
       if (r === accepted) continue;
-      const why = explainExtraRun(r, done, slotOf.get(r.worker), refusalsByTask.get(id) ?? []);
+      const why = explainExtraRun(r, done, slotOf.get(r.worker), refusalsByTask.get(id) ?? [], dump);
       bump(duplicateEffectReasons, why);
       if (why === 'UNEXPLAINED') sample('duplicate side effect', id);
     }
@@ -276,6 +276,7 @@ function explainExtraRun(
   done: Run[],
   slot: WorkerSlot | undefined,
   refusals: { w: string; detail: string }[],
+  dump: LedgerDump,
 ): string {
   if (slot?.killedAt !== undefined && slot.killedAt >= r.end && !refusals.some((x) => x.w === r.worker)) {
     return 'its worker was SIGKILLed after the side effect, before the settle: the run was reclaimed and ran again';
@@ -285,6 +286,12 @@ function explainExtraRun(
     return refusal.detail === 'owned-by-another'
       ? 'its settle was refused (fenced): the run had been taken over by another worker'
       : 'its settle was refused (fenced): the run had already been settled by the worker that took it over';
+  }
+  if (dump.stalls.some((s) => s.w === r.worker && s.from < r.end && s.to > r.start)) {
+    return 'its worker stalled past maxStallMs during the run: the run was taken over, and the stalled run finished its side effect anyway';
+  }
+  if (dump.leaseLost.some((l) => l.id === r.id && l.w === r.worker)) {
+    return "its worker's lease lapsed as the run finished (cut off or stalled): the run was aborted, taken over and ran again; the first worker wrote nothing";
   }
   if (r.key === undefined && r.attempt === 1 && done.some((o) => o !== r && o.entry !== r.entry && o.attempt === 1)) {
     return 'the task was enqueued twice (a resent unkeyed enqueue): two stream entries';

@@ -21,12 +21,8 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { StreamQueueEvents, StreamQueueModule, Task, type StreamQueueEventType, type TaskContext } from '../lib';
 import { defineLedgerCommands, LedgerKeys, recordEnd, recordStart, type ChaosWork, type StartRecord } from './ledger';
+import { env, workerOptionsFromEnv } from '../test/utils/worker-env';
 
-const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is required`);
-  return value;
-};
 const WORKER = env('WORKER');
 const L = new LedgerKeys(env('LEDGER'));
 const ledger = new Redis(env('LEDGER_URL'), { maxRetriesPerRequest: null });
@@ -105,19 +101,7 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 @Module({
-  imports: [
-    StreamQueueModule.forRoot({
-      connection: { url: env('REDIS_URL') },
-      prefix: env('SQ_PREFIX'),
-      concurrency: Number(env('CONCURRENCY', '8')),
-      leaseMs: Number(env('LEASE_MS', '1000')),
-      heartbeatIntervalMs: Number(env('HEARTBEAT_MS', '150')),
-      sweepIntervalMs: Number(env('SWEEP_MS', '200')),
-      maxStallMs: Number(env('MAX_STALL_MS', '5000')),
-      blockMs: 200,
-      shutdownTimeoutMs: 2_000,
-    }),
-  ],
+  imports: [StreamQueueModule.forRoot(workerOptionsFromEnv({ concurrency: 8, heartbeatMs: 150, maxStallMs: 5000 }))],
   providers: [ChaosTasks],
 })
 class ChaosWorkerModule {}
@@ -146,6 +130,9 @@ async function main(): Promise<void> {
       L.failures,
       JSON.stringify({ id: e.taskId, key: e.key, w: WORKER, detail: e.detail, ts: Date.now() }),
     );
+  });
+  events.on('lease-lost', (e) => {
+    void ledger.rpush(L.leaseLost, JSON.stringify({ id: e.taskId, w: WORKER, ts: Date.now() }));
   });
   events.on('completion-refused', (e) => {
     void ledger.rpush(L.refusals, JSON.stringify({ id: e.taskId, w: WORKER, detail: e.detail, ts: Date.now() }));

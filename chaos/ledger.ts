@@ -15,6 +15,7 @@
  *   <L>:events        hash: other event types (and superseded-head/tail) -> count
  *   <L>:stalls        JSON {w, id, from, to} per synchronous stall past maxStallMs (scenario 4)
  *   <L>:failures      JSON {id, key, w, detail, ts} per 'failed' event (an attempt that failed)
+ *   <L>:lease-lost    JSON {id, w, ts} per 'lease-lost' event (a run aborted: its lease lapsed)
  */
 import type { Redis } from 'ioredis';
 
@@ -61,6 +62,9 @@ export class LedgerKeys {
   }
   get failures(): string {
     return `${this.name}:failures`;
+  }
+  get leaseLost(): string {
+    return `${this.name}:lease-lost`;
   }
 }
 
@@ -221,10 +225,11 @@ export interface LedgerDump {
   events: Record<string, number>;
   stalls: StallRecord[];
   failures: FailureRecord[];
+  leaseLost: { id: string; w: string; ts: number }[];
 }
 
 export async function readLedger(redis: Redis, L: LedgerKeys): Promise<LedgerDump> {
-  const [runs, hits, settles, refusals, events, stalls, failures] = await Promise.all([
+  const [runs, hits, settles, refusals, events, stalls, failures, leaseLost] = await Promise.all([
     readList<StartRecord | EndRecord>(redis, L.runs),
     readList<MarkerHit>(redis, L.overlaps),
     readList<SettleRecord>(redis, L.settles),
@@ -232,6 +237,7 @@ export async function readLedger(redis: Redis, L: LedgerKeys): Promise<LedgerDum
     redis.hgetall(L.events),
     readList<StallRecord>(redis, L.stalls),
     readList<FailureRecord>(redis, L.failures),
+    readList<{ id: string; w: string; ts: number }>(redis, L.leaseLost),
   ]);
   const starts = runs.filter((r): r is StartRecord => r.t === 'S');
   const ends = new Map(runs.filter((r): r is EndRecord => r.t === 'E').map((r) => [r.token, r]));
@@ -244,6 +250,7 @@ export async function readLedger(redis: Redis, L: LedgerKeys): Promise<LedgerDum
     events: Object.fromEntries(Object.entries(events).map(([k, v]) => [k, Number(v)])),
     stalls,
     failures,
+    leaseLost,
   };
 }
 

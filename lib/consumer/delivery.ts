@@ -37,23 +37,31 @@ export class Delivery {
     this.onAbort?.(reason);
   }
 
-  /** Settles with `work`, or rejects with the reason as soon as the delivery is aborted. */
-  race<T>(work: Promise<T>): Promise<T> {
+  /**
+   * Settles with `work`. Once the delivery is aborted it rejects with the abort reason when the
+   * handler stops (a handler that honours ctx.signal returns promptly), or after `graceMs` if it
+   * does not: so a key is released, and a newer generation starts, only after the old handler
+   * has stopped whenever it cooperates.
+   */
+  race<T>(work: Promise<T>, graceMs: number): Promise<T> {
     if (this.aborted) {
       work.catch(() => undefined); // the handler's own rejection, later, is not an unhandled one
       return Promise.reject(this.reason);
     }
     return new Promise<T>((resolve, reject) => {
-      this.onAbort = reject;
+      let grace: NodeJS.Timeout | undefined;
+      this.onAbort = (reason) => {
+        grace = setTimeout(() => reject(reason), graceMs);
+      };
+      const done = (settle: () => void) => {
+        this.onAbort = undefined;
+        clearTimeout(grace);
+        if (this.aborted) reject(this.reason);
+        else settle();
+      };
       work.then(
-        (value) => {
-          this.onAbort = undefined;
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.onAbort = undefined;
-          reject(error);
-        },
+        (value) => done(() => resolve(value)),
+        (error: unknown) => done(() => reject(error)),
       );
     });
   }

@@ -7,6 +7,9 @@ import type { Delivery } from './delivery';
 import type { Outcome } from './outcome';
 import { ShutdownAbortError } from './shutdown-abort.error';
 
+/** How long an aborted handler may take to stop before its run is settled without it. */
+export const ABORT_GRACE_MS = 1_000;
+
 /**
  * @internal Runs one delivery's handler and turns whatever happens into an Outcome; it never
  * throws, so one bad task cannot end the queue's pipeline.
@@ -60,7 +63,7 @@ export class TaskRunner {
           );
     try {
       const returned = definition.handler(payload, ctx);
-      const value = isPromiseLike(returned) ? await delivery.race(Promise.resolve(returned)) : returned;
+      const value = isPromiseLike(returned) ? await delivery.race(Promise.resolve(returned), ABORT_GRACE_MS) : returned;
       if (delivery.isAborted) throw delivery.abortReason; // a synchronous handler outlived its abort
       return {
         kind: 'completed',

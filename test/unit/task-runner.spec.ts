@@ -1,7 +1,7 @@
 import { StreamQueueError } from '../../lib';
 import { Delivery } from '../../lib/consumer/delivery';
 import { ShutdownAbortError } from '../../lib/consumer/shutdown-abort.error';
-import { TaskRunner } from '../../lib/consumer/task-runner';
+import { ABORT_GRACE_MS, TaskRunner } from '../../lib/consumer/task-runner';
 import { TaskRegistry } from '../../lib/task.registry';
 import { resolveTaskOptions } from '../../lib/task-options';
 import type { TaskMessage } from '../../lib/task/task-message';
@@ -60,11 +60,40 @@ describe('TaskRunner and aborts', () => {
       expect(await running).toMatchObject({ kind: 'failed', error: { message: 'cancelled' } });
       // And an already aborted race still subscribes to the work it was given.
       const late = Promise.reject(new Error('late'));
-      await expect(delivery.race(late)).rejects.toMatchObject({ code: 'CANCELLED' });
+      await expect(delivery.race(late, 1_000)).rejects.toMatchObject({ code: 'CANCELLED' });
       await new Promise((r) => setTimeout(r, 30));
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('an aborted run is settled when its handler stops, not before (so a key is not released under it)', async () => {
+    const delivery = new Delivery(message);
+    let stoppedAt = 0;
+    const running = runnerWith(
+      (_p, ctx) =>
+        new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () =>
+            setTimeout(() => {
+              stoppedAt = Date.now();
+              reject(ctx.signal.reason);
+            }, 50),
+          ),
+        ),
+    ).run(delivery);
+    delivery.abort(new StreamQueueError('SUPERSEDED', 'superseded'));
+    await running;
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect(Date.now()).toBeGreaterThanOrEqual(stoppedAt);
+  });
+
+  it('a handler that ignores its abort is settled without it after the grace period', async () => {
+    const delivery = new Delivery(message);
+    const running = runnerWith(() => new Promise(() => undefined)).run(delivery);
+    const abortedAt = Date.now();
+    delivery.abort(new StreamQueueError('CANCELLED', 'cancelled'));
+    expect(await running).toMatchObject({ kind: 'failed', error: { message: 'cancelled' } });
+    expect(Date.now() - abortedAt).toBeGreaterThanOrEqual(ABORT_GRACE_MS - 20);
   });
 });

@@ -1,0 +1,32 @@
+import type { StreamQueueModuleOptions } from '../../lib';
+
+/** A required environment variable of a worker process (or its fallback). */
+export function env(name: string, fallback?: string): string {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) throw new Error(`${name} is required`);
+  return value;
+}
+
+/**
+ * Module options of a spec's or the chaos suite's worker process, from its environment:
+ * REDIS_URL, SQ_PREFIX, CONCURRENCY, LEASE_MS, HEARTBEAT_MS, SWEEP_MS, MAX_STALL_MS,
+ * MAX_DELIVERIES; short reads and a short shutdown so kills and restarts show quickly.
+ */
+export function workerOptionsFromEnv(defaults: {
+  concurrency: number;
+  heartbeatMs: number;
+  maxStallMs: number;
+}): StreamQueueModuleOptions {
+  return {
+    connection: { url: env('REDIS_URL') },
+    prefix: env('SQ_PREFIX'),
+    concurrency: Number(env('CONCURRENCY', String(defaults.concurrency))),
+    leaseMs: Number(env('LEASE_MS', '1000')),
+    heartbeatIntervalMs: Number(env('HEARTBEAT_MS', String(defaults.heartbeatMs))),
+    sweepIntervalMs: Number(env('SWEEP_MS', '200')),
+    maxStallMs: Number(env('MAX_STALL_MS', String(defaults.maxStallMs))),
+    maxDeliveries: Number(env('MAX_DELIVERIES', '5')),
+    blockMs: 200,
+    shutdownTimeoutMs: 2_000,
+  };
+}
