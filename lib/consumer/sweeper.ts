@@ -78,7 +78,13 @@ export class Sweeper {
     const lost = rows.map(([id]) => id).filter((id) => !inFlight.has(id));
     const n = slots.reserve(lost.length);
     if (n === 0) return [];
-    const entries = (await redis.xclaim(keys.stream, group, consumer, 0, ...lost.slice(0, n))) as RawEntry[];
+    // Atomically: between the XPENDING above and now, another worker may have reclaimed one.
+    const entries = await runScript<RawEntry[]>(
+      redis,
+      'recover',
+      [keys.stream],
+      [group, consumer, ...lost.slice(0, n)],
+    );
     slots.release(n - entries.length);
     return entries;
   }

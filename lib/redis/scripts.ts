@@ -11,6 +11,7 @@ export const SCRIPT_NAMES = [
   'dead-letter',
   'promote',
   'reclaim',
+  'recover',
   'drop-consumer',
   'cancel',
   'sweep-lock-release',

@@ -174,3 +174,21 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
     expect(await f.redis.zcard(f.keys.delayed)).toBe(0);
   });
 });
+
+describe('recover: a worker takes back only what it still holds', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  it('never takes back an entry another worker reclaimed after the caller listed it', async () => {
+    await f.enqueue();
+    await f.enqueue();
+    const [[lost], [kept]] = await f.deliver('cut-off');
+    // cut-off listed both as its own; meanwhile the first was reclaimed by another worker.
+    await f.redis.xclaim(f.keys.stream, GROUP, 'rescuer', 0, lost);
+    const entries = await f.run<[string, string[]][]>('recover', [f.keys.stream], [GROUP, 'cut-off', lost, kept]);
+    expect(entries.map(([id]) => id)).toEqual([kept]);
+    expect(await f.pendingOwner(lost)).toBe('rescuer');
+  });
+});

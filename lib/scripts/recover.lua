@@ -1,0 +1,28 @@
+--[[
+  Take back entries this consumer holds in the group's pending list but not in memory (a read
+  whose reply was lost with its connection). Each entry is re-checked here: only one still
+  pending under this consumer is returned, so an entry another worker reclaimed meanwhile (this
+  one was cut off past its lease) is never taken back from it.
+
+  KEYS[1] stream
+
+  ARGV[1] consumer group
+  ARGV[2] consumer (this worker)
+  ARGV[3..] stream entry ids
+
+  Returns the entries still held, as {id, fields} (XCLAIM by the owner itself: idle time reset,
+  delivery count bumped).
+  Atomic: the ownership check and the claim are one step.
+]]
+local rcall = redis.call
+-- @include owned-by
+
+local stream, group, me = KEYS[1], ARGV[1], ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  if ownedBy(stream, group, ARGV[i], me) then
+    local entry = rcall('XCLAIM', stream, group, me, 0, ARGV[i])[1]
+    if entry then out[#out + 1] = entry end
+  end
+end
+return out
