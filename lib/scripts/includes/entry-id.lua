@@ -1,3 +1,5 @@
+-- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
+-- passes the keys and values it works on as arguments.
 -- Stream entry ids are '<ms>-<seq>'; both parts fit a Lua number exactly.
 local function idParts(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')

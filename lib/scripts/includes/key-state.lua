@@ -1,3 +1,5 @@
+-- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
+-- passes the keys and values it works on as arguments.
 -- Helpers over a task key's state hash: fields gen (generation counter), state, id, name,
 -- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery).
 

@@ -1,3 +1,5 @@
+-- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
+-- passes the keys and values it works on as arguments.
 -- A task travels as stream fields: id (task id), n (name), p (JSON payload), a (attempt),
 -- for keyed tasks k (key) and g (generation), and for periodic runs d (the due time of the
 -- run's slot). A delayed task is the same fields as one JSON object, the member of the

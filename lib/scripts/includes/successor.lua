@@ -1,3 +1,5 @@
+-- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
+-- passes the keys and values it works on as arguments.
 -- scheduleSuccessor(keyState, delayed, successor, now): the next run of a periodic key, written
 -- in the same script that settles the current run (after its tail check), so a superseded run
 -- can never schedule one and the key keeps exactly one successor.
