@@ -405,7 +405,7 @@ export const stallsPastMax: Scenario = {
         return {
           notes: [
             `${stallers} handlers block the event loop 3.5 s on their first start (maxStallMs 1500 + leaseMs 1000: taken over after about 2.7 s); ` +
-              'their runs, and the runs frozen with them on the same worker, overlap with the takeover by design, and their late settles are refused',
+              'their runs, and the runs frozen with them on the same worker, overlap with the takeover by design; their late settles are refused or dropped',
           ],
         };
       },

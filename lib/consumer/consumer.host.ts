@@ -76,6 +76,7 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
           inFlight: new InFlight(),
           slots: new Slots(this.config.concurrency),
           delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
+          leaseHeld: () => this.leaseKeeper?.isHeld() ?? false,
         },
         this.connections.dedicated(`reads of ${queue}`),
         this.registry,

@@ -30,6 +30,7 @@ export class LeaseKeeper {
   private worker?: Worker;
   private stampTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
+  private confirmedAt: () => number = () => Date.now();
 
   constructor(private readonly options: LeaseKeeperOptions) {}
 
@@ -46,6 +47,7 @@ export class LeaseKeeper {
     // Cut from Redis (network, a Redis restart), this worker cannot renew its lease, and others
     // take its runs over once it lapses. Abort them a beat before that can happen, so handlers
     // that honour ctx.signal stop before a second run starts: no overlap, not just fenced writes.
+    this.confirmedAt = () => Number(Atomics.load(stamps, 1));
     let abortedFor = 0n;
     this.expiryTimer = setInterval(
       () => {
@@ -95,6 +97,15 @@ export class LeaseKeeper {
       });
       worker.on('error', (error) => logger.error(`Heartbeat thread failed: ${error.message}`));
     });
+  }
+
+  /**
+   * Whether Redis confirmed a beat recently enough that the lease cannot lapse before the next
+   * check: a run must not start otherwise (after a cut, a read delivered before it can arrive
+   * for messages that were reclaimed meanwhile).
+   */
+  isHeld(): boolean {
+    return Date.now() - this.confirmedAt() <= this.options.leaseMs - this.options.intervalMs;
   }
 
   /** Stops beating; `release` deletes the liveness keys so other workers reclaim at once. */

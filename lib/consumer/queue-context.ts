@@ -21,4 +21,6 @@ export interface QueueContext {
   readonly slots: Slots;
   /** This worker added a delayed task (retry, successor, deferral): promote it when due. */
   readonly delayedAdded: () => void;
+  /** False while this worker's lease is unconfirmed: no run may start then. */
+  readonly leaseHeld: () => boolean;
 }

@@ -1,4 +1,4 @@
-import { TaskTimeoutError } from '../errors';
+import { LeaseLostError, TaskTimeoutError } from '../errors';
 import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
 import { describeThrown, encodeResult } from '../task/task-outcome';
@@ -19,9 +19,15 @@ export class TaskRunner {
     private readonly registry: TaskRegistry,
     private readonly queue: string,
     private readonly consumer: string,
+    private readonly leaseHeld: () => boolean = () => true,
   ) {}
 
   async run(delivery: Delivery): Promise<Outcome> {
+    if (!delivery.isAborted && !this.leaseHeld()) {
+      delivery.abort(
+        new LeaseLostError('This worker has no confirmed lease: the run was not started (another worker may hold it).'),
+      );
+    }
     const { message } = delivery;
     const definition = this.registry.get(message.name);
     if (!definition) {
