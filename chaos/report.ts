@@ -10,7 +10,10 @@ export interface Verdict {
   readonly reasons: string[];
 }
 
-/** Fails on: lost tasks, unexpected overlaps, unexplained duplicates, or a scenario error. */
+/**
+ * Fails on: lost tasks, unexpected overlaps, unexplained duplicates, attempts spent on a lapsed
+ * lease, current generations aborted, or a scenario error.
+ */
 export function verdict(r: ScenarioResult): Verdict {
   const reasons: string[] = r.errors.map((e) => e.split('\n')[0]);
   const f = r.findings;
@@ -23,6 +26,10 @@ export function verdict(r: ScenarioResult): Verdict {
   const unexplained =
     (f.duplicateEffectReasons.get('UNEXPLAINED') ?? 0) + (f.duplicateSettleReasons.get('UNEXPLAINED') ?? 0);
   if (unexplained > 0) reasons.push(`${unexplained} unexplained duplicate run(s) or settle(s)`);
+  // Chaos handlers fail only when aborted: an attempt spent because the worker's lease lapsed
+  // says nothing about the task, yet retries it and, repeated, dead-letters a healthy one.
+  const leaseFailures = [...f.failures].filter(([why]) => /lease/i.test(why)).reduce((n, [, k]) => n + k, 0);
+  if (leaseFailures > 0) reasons.push(`${leaseFailures} attempt(s) spent on a lapsed lease instead of left pending`);
   if (f.currentRunsAborted > 0)
     reasons.push(`${f.currentRunsAborted} run(s) of a key's current generation aborted as superseded/cancelled`);
   return { ok: reasons.length === 0, reasons };

@@ -23,7 +23,13 @@ export class StreamReader {
   }
 
   async read(): Promise<RawEntry[]> {
-    const { slots, keys, group, consumer, config } = this.ctx;
+    const { slots, keys, group, consumer, config, leaseHeld } = this.ctx;
+    // Messages read now could not start (see TaskRunner) and would wait for a recover: wait for
+    // the lease instead (after a cut or a Redis restart, until the next beat is confirmed).
+    if (!leaseHeld()) {
+      await new Promise((resolve) => setTimeout(resolve, config.heartbeatIntervalMs));
+      return [];
+    }
     await slots.whenFree();
     const count = slots.beginRead();
     if (count === 0) {

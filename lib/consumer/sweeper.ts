@@ -29,6 +29,8 @@ export class Sweeper {
   }
 
   async sweep(): Promise<RawEntry[]> {
+    // Entries taken now could not start (see TaskRunner): sweep once the lease is confirmed.
+    if (!this.ctx.leaseHeld()) return [];
     const recovered = await this.recover();
     const token = await this.lock.acquire();
     if (!token) return recovered;

@@ -86,10 +86,15 @@ export class TaskRunner {
     }
   }
 
-  /** A shutdown abort leaves the run to be reclaimed; any other abort settles it as failed. */
+  /**
+   * A shutdown or a lost lease leaves the run pending, for this worker's next sweep or another
+   * worker's reclaim: neither says anything about the task, so it must not cost an attempt or
+   * dead-letter a healthy task. Any other abort (timeout, cancel, superseded) settles it as failed.
+   */
   private abortedOutcome(delivery: Delivery, definition: TaskDefinition): Outcome {
     const reason = delivery.abortReason;
-    if (reason instanceof ShutdownAbortError) return { kind: 'abandoned', delivery };
+    if (reason instanceof ShutdownAbortError || reason instanceof LeaseLostError)
+      return { kind: 'abandoned', delivery };
     return { kind: 'failed', delivery, definition, error: describeThrown(reason) };
   }
 }

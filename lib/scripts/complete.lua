@@ -24,8 +24,9 @@
           t: its result TTL, s: a periodic run's successor as JSON (see includes/successor.lua)}
 
   Acked entries leave the stream: by trimming whole stream nodes below the oldest pending entry
-  when nothing older than this batch is pending (cheap), exactly when nothing is pending at all,
-  and by XDEL when an older run is still pending (a long task must not pin acked entries).
+  when nothing older than this batch is pending (cheap; the batch's entries above that pending
+  one are deleted), exactly when nothing is pending at all, and by XDEL when an older run is
+  still pending (a long task must not pin acked entries).
 
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
   consumer), -2 already settled (no longer pending: a resent command).
@@ -87,6 +88,13 @@ if #acked > 0 then
     rcall('XTRIM', stream, 'MINID', idAfter(ARGV[6]))
   elseif idGreater(pending[2], ARGV[5]) then
     rcall('XTRIM', stream, 'MINID', '~', pending[2])
+    -- Acked runs above the oldest pending one are not trimmed: they are deleted, or they would
+    -- stay until a later batch trims past them (forever, if none comes).
+    local above = {}
+    for _, id in ipairs(acked) do
+      if idGreater(id, pending[2]) then above[#above + 1] = id end
+    end
+    if #above > 0 then rcall('XDEL', stream, unpack(above)) end
   else
     rcall('XDEL', stream, unpack(acked))
   end

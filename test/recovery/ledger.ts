@@ -25,6 +25,12 @@ export class Ledger {
     return this.counts('refused', ids);
   }
 
+  /** Whether `worker`'s handler returned from a run of task `id`. */
+  async ended(id: string, worker: string): Promise<boolean> {
+    const log = await this.redis.lrange(`${this.name}:log`, 0, -1);
+    return log.some((line) => line.endsWith(` end ${id} ${worker}`));
+  }
+
   overlaps(): Promise<string[]> {
     return this.redis.lrange(`${this.name}:overlaps`, 0, -1);
   }

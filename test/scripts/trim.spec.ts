@@ -40,6 +40,18 @@ describe('acked entries leave the stream', () => {
     expect(fields).toContain(first[1].id); // the pending run keeps its payload for a reclaim
   });
 
+  it('deletes the acked entries of a batch that lie above a run still pending', async () => {
+    await enqueue(3);
+    const [e1, e2, e3] = await f.deliver('a', 3);
+    const run = ([entryId, m]: typeof e1) => ({ entryId, id: m.id });
+    await f.complete('a', [run(e1), run(e3)]); // e2 still pending, between them
+    const left = (await f.redis.xrange(f.keys.stream, '-', '+')).map(([id]) => id);
+    expect(left).toContain(e2[0]); // a pending run keeps its entry
+    expect(left).not.toContain(e3[0]); // e1 may stay until a trim: whole nodes go at once
+    await f.complete('a', [run(e2)]);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(0);
+  });
+
   it('empties the stream over many nodes, whatever order runs settle in', async () => {
     await enqueue(250); // more than one stream node (100 entries each by default)
     const delivered = await f.deliver('a', 250);

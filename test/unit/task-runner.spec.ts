@@ -1,4 +1,4 @@
-import { StreamQueueError } from '../../lib';
+import { LeaseLostError, StreamQueueError } from '../../lib';
 import { Delivery } from '../../lib/consumer/delivery';
 import { ShutdownAbortError } from '../../lib/consumer/shutdown-abort.error';
 import { ABORT_GRACE_MS, TaskRunner } from '../../lib/consumer/task-runner';
@@ -17,7 +17,10 @@ const message: TaskMessage = {
   dueAt: undefined,
 };
 
-function runnerWith(handler: (payload: unknown, ctx: { signal: AbortSignal }) => unknown): TaskRunner {
+function runnerWith(
+  handler: (payload: unknown, ctx: { signal: AbortSignal }) => unknown,
+  leaseHeld = () => true,
+): TaskRunner {
   const registry = new TaskRegistry();
   registry.add({
     name: 'job',
@@ -25,7 +28,7 @@ function runnerWith(handler: (payload: unknown, ctx: { signal: AbortSignal }) =>
     options: resolveTaskOptions('job', {}, 1_000),
     handler: handler as never,
   });
-  return new TaskRunner(registry, 'default', 'me');
+  return new TaskRunner(registry, 'default', 'me', leaseHeld);
 }
 
 describe('TaskRunner and aborts', () => {
@@ -42,6 +45,23 @@ describe('TaskRunner and aborts', () => {
     const delivery = new Delivery(message);
     delivery.abort(new ShutdownAbortError(10));
     expect(await runnerWith(() => 1).run(delivery)).toMatchObject({ kind: 'abandoned' });
+  });
+
+  it('no run starts while the lease is unconfirmed, and the run is left pending: no attempt is spent', async () => {
+    const handler = jest.fn();
+    const outcome = await runnerWith(handler, () => false).run(new Delivery(message));
+    expect(handler).not.toHaveBeenCalled();
+    expect(outcome).toMatchObject({ kind: 'abandoned' });
+  });
+
+  it('a run whose lease was lost while it ran is left pending, not failed', async () => {
+    const delivery = new Delivery(message);
+    const running = runnerWith(
+      (_p, ctx) =>
+        new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+    ).run(delivery);
+    delivery.abort(new LeaseLostError('lease lost'));
+    expect(await running).toMatchObject({ kind: 'abandoned' });
   });
 
   it('a handler that rejects after its run was aborted is not an unhandled rejection', async () => {
