@@ -41,3 +41,11 @@ export function enqueueManyScriptArgs(
   calls.forEach((call, i) => args.push(ids[i], call.name, call.payload, call.delayMs, call.runAt));
   return [[keys.stream, keys.delayed], args];
 }
+
+/**
+ * @internal The stream entry of an unkeyed task due now, as enqueue.lua and enqueue-many.lua
+ * write it (see includes/message.lua): what QueueClient XADDs directly for a single enqueue.
+ */
+export function plainMessageFields(id: string, call: EnqueueCall): string[] {
+  return ['id', id, 'n', call.name, 'p', call.payload, 'a', '1'];
+}

@@ -12,7 +12,7 @@ import { encodePayload } from '../task/payload-codec';
 import { parseEvery } from '../task/schedule';
 import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
-import { enqueueManyScriptArgs, enqueueScriptArgs, type EnqueueCall } from './enqueue-call';
+import { enqueueManyScriptArgs, enqueueScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
 import { ResultWaiter } from './result-waiter';
 import { TaskHandle } from './task-handle';
 
@@ -155,6 +155,13 @@ export class QueueClient {
   }
 
   private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+    // A task without a key, due now, is one XADD: nothing to dedupe, supersede or time, so no
+    // script (a script call costs Redis several times a plain XADD).
+    if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
+      const id = randomUUID();
+      await this.connections.commands.xadd(this.keysOf(call.queue).stream, '*', ...plainMessageFields(id, call));
+      return this.toHandle<R>(call, [id, 0, 1]);
+    }
     const reply = await runScript<EnqueueReply>(
       this.connections.commands,
       'enqueue',

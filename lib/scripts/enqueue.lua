@@ -23,6 +23,8 @@
   Returns {task id, generation, created (1) or existing (0)}.
   Atomic: dedupe, generation bump, supersession and the write are one step, so concurrent
   enqueues of one key create one run.
+  A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
+  of the same fields.
 ]]
 local rcall = redis.call
 -- @include now-ms

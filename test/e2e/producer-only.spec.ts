@@ -30,4 +30,19 @@ describe('producer-only process (worker: false)', () => {
     expect(worker.probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
     expect(producer.probe.runs).toEqual([]);
   });
+
+  // A single unkeyed enqueue due now is a plain XADD; the others go through the scripts. A
+  // worker must not be able to tell them apart.
+  it('enqueue (plain XADD), enqueueMany (script) and a past runAt (script) write the same fields', async () => {
+    const producer = await startApp({ prefix, options: { worker: false } });
+    const single = await producer.client.enqueue('echo', { a: 1 });
+    const [many] = await producer.client.enqueueMany([{ name: 'echo', payload: { a: 1 } }]);
+    const past = await producer.client.enqueue('echo', { a: 1 }, { runAt: 1 });
+    const entries = (await redis.xrange(producer.keys.stream, '-', '+')) as [string, string[]][];
+    const byId = new Map(entries.map(([, fields]) => [fields[1], fields]));
+    const shape = (id: string) => byId.get(id)?.map((v) => (v === id ? '<id>' : v));
+    expect(shape(single.id)).toEqual(['id', '<id>', 'n', 'echo', 'p', '{"a":1}', 'a', '1']);
+    expect(shape(many.id)).toEqual(shape(single.id));
+    expect(shape(past.id)).toEqual(shape(single.id));
+  });
 });
