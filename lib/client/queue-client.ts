@@ -12,7 +12,8 @@ import { encodePayload } from '../task/payload-codec';
 import { parseEvery } from '../task/schedule';
 import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
-import { enqueueManyScriptArgs, enqueueScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
+import { enqueueManyScriptArgs, enqueueScriptArgs, type EnqueueCall } from './enqueue-call';
+import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
 import { TaskHandle } from './task-handle';
 
@@ -28,13 +29,16 @@ const MAX_KEY_LENGTH = 1024;
 @Injectable()
 export class QueueClient {
   private readonly queueKeys = new Map<string, QueueKeys>();
+  private readonly plainEnqueues: PlainEnqueueBatcher;
 
   constructor(
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly waiter: ResultWaiter,
-  ) {}
+  ) {
+    this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
+  }
 
   /** Adds a task; with `options.key`, returns the live run of that key instead of adding another. */
   async enqueue<P = unknown, R = unknown>(
@@ -155,11 +159,11 @@ export class QueueClient {
   }
 
   private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
-    // A task without a key, due now, is one XADD: nothing to dedupe, supersede or time, so no
-    // script (a script call costs Redis several times a plain XADD).
+    // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
+    // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher).
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
       const id = randomUUID();
-      await this.connections.commands.xadd(this.keysOf(call.queue).stream, '*', ...plainMessageFields(id, call));
+      await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
       return this.toHandle<R>(call, [id, 0, 1]);
     }
     const reply = await runScript<EnqueueReply>(

@@ -65,6 +65,16 @@ describe('Redis answering with errors', () => {
 
       const calls: [string, () => Promise<unknown>][] = [
         ['enqueue', () => client.enqueue('echo', 'one')],
+        [
+          // Group commit: the first leaves alone, the rest together in one script call; each rejects.
+          '20 concurrent enqueues',
+          async () => {
+            const settled = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => client.enqueue('echo', i)));
+            const reasons = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+            if (reasons.length === settled.length) throw reasons[reasons.length - 1];
+            return `${settled.length - reasons.length} of them succeeded`;
+          },
+        ],
         ['keyed enqueue', () => client.enqueue('echo', 'k', { key: 'oom-key' })],
         ['delayed enqueue', () => client.enqueue('echo', 'd', { delayMs: 60_000 })],
         ['replace', () => client.replace('echo', 'r', { key: 'oom-key' })],

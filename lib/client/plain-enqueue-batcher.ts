@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../redis/keys';
+import { runScript } from '../redis/scripts';
+import { enqueueManyScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
+
+interface Waiting {
+  readonly keys: QueueKeys;
+  readonly call: EnqueueCall;
+  readonly id: string;
+  readonly settle: (error: Error | null) => void;
+}
+
+/** Tasks per enqueue-many call: keeps one script call's arguments bounded. */
+const MAX_PER_CALL = 1_000;
+
+/**
+ * @internal Sends single enqueues of unkeyed tasks due now by group commit. With nothing in
+ * flight, a call is written at once, in the caller's turn of the event loop (the lowest latency:
+ * no wait for auto-pipelining's next turn). Calls made while a send is in flight wait for its
+ * reply and then leave together, one enqueue-many script call per queue (throughput grows with
+ * concurrency). Sends leave one at a time, and calls keep their order within each queue.
+ */
+export class PlainEnqueueBatcher {
+  private waiting: Waiting[] = [];
+  private sending = false;
+
+  constructor(private readonly redis: Redis) {}
+
+  add(keys: QueueKeys, call: EnqueueCall, id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ keys, call, id, settle: (error) => (error ? reject(error) : resolve()) });
+      if (!this.sending) void this.sendAll();
+    });
+  }
+
+  private async sendAll(): Promise<void> {
+    this.sending = true;
+    while (this.waiting.length > 0) {
+      const groups = groupByStream(this.waiting);
+      this.waiting = [];
+      const pipeline = this.redis.pipeline();
+      for (const group of groups) {
+        const [first] = group;
+        if (group.length === 1) {
+          pipeline.xadd(first.keys.stream, '*', ...plainMessageFields(first.id, first.call));
+        } else {
+          const calls = group.map((w) => w.call);
+          runScript(
+            pipeline,
+            'enqueue-many',
+            ...enqueueManyScriptArgs(
+              first.keys,
+              calls,
+              group.map((w) => w.id),
+            ),
+          );
+        }
+      }
+      let replies: [Error | null, unknown][];
+      try {
+        replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+      } catch (error) {
+        replies = groups.map(() => [error as Error, undefined]);
+      }
+      groups.forEach((group, i) => {
+        const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
+        for (const w of group) w.settle(error);
+      });
+    }
+    this.sending = false;
+  }
+}
+
+/** The waiting calls by stream, in call order within each, at most MAX_PER_CALL per group. */
+function groupByStream(waiting: Waiting[]): Waiting[][] {
+  const byStream = new Map<string, Waiting[][]>();
+  for (const w of waiting) {
+    const groups = byStream.get(w.keys.stream);
+    const last = groups?.[groups.length - 1];
+    if (last && last.length < MAX_PER_CALL) last.push(w);
+    else if (groups) groups.push([w]);
+    else byStream.set(w.keys.stream, [[w]]);
+  }
+  return [...byStream.values()].flat();
+}
