@@ -64,6 +64,8 @@ export class LeaseKeeper {
     );
     this.expiryTimer.unref();
     const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
+      // Plain JavaScript: the process's preloads (ts-node, APM agents) would only slow its start.
+      execArgv: [],
       workerData: {
         ioredisPath: require.resolve('ioredis'),
         redisOptions,
