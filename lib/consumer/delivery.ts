@@ -11,6 +11,9 @@ export class Delivery {
   private aborted = false;
   private onAbort?: (reason: unknown) => void;
 
+  /** What the handler returned once this delivery was aborted, had it finished within the grace. */
+  lateValue?: { readonly value: unknown };
+
   constructor(readonly message: TaskMessage) {}
 
   get signal(): AbortSignal {
@@ -60,7 +63,10 @@ export class Delivery {
         else settle();
       };
       work.then(
-        (value) => done(() => resolve(value)),
+        (value) => {
+          if (this.aborted) this.lateValue = { value };
+          done(() => resolve(value));
+        },
         (error: unknown) => done(() => reject(error)),
       );
     });

@@ -69,27 +69,46 @@ export class TaskRunner {
           );
     try {
       const returned = definition.handler(payload, ctx);
-      const value = isPromiseLike(returned) ? await delivery.race(Promise.resolve(returned), ABORT_GRACE_MS) : returned;
-      if (delivery.isAborted) throw delivery.abortReason; // a synchronous handler outlived its abort
-      return {
-        kind: 'completed',
-        delivery,
-        definition,
-        result: encodeResult(value),
-        resultTtlMs: definition.options.resultTtlMs,
-      };
+      if (!isPromiseLike(returned)) {
+        if (!delivery.isAborted) return this.completedOutcome(delivery, definition, returned);
+        delivery.lateValue = { value: returned }; // a synchronous handler that blocked past its abort
+        throw delivery.abortReason;
+      }
+      const value = await delivery.race(Promise.resolve(returned), ABORT_GRACE_MS);
+      return this.completedOutcome(delivery, definition, value);
     } catch (thrown) {
-      if (delivery.isAborted) return this.abortedOutcome(delivery, definition);
-      return { kind: 'failed', delivery, definition, error: describeThrown(thrown) };
+      if (!delivery.isAborted) return { kind: 'failed', delivery, definition, error: describeThrown(thrown) };
+      // A lost lease is a precaution, not a verdict: a handler that finished anyway is settled,
+      // and Redis's fence decides (completed if this worker still owns the run, else refused).
+      const late = delivery.lateValue;
+      if (delivery.abortReason instanceof LeaseLostError && late) {
+        try {
+          return this.completedOutcome(delivery, definition, late.value);
+        } catch {
+          // its result does not encode: handled as the abort below
+        }
+      }
+      return this.abortedOutcome(delivery, definition);
     } finally {
       clearTimeout(timer);
     }
   }
 
+  private completedOutcome(delivery: Delivery, definition: TaskDefinition, value: unknown): Outcome {
+    return {
+      kind: 'completed',
+      delivery,
+      definition,
+      result: encodeResult(value),
+      resultTtlMs: definition.options.resultTtlMs,
+    };
+  }
+
   /**
-   * A shutdown or a lost lease leaves the run pending, for this worker's next sweep or another
-   * worker's reclaim: neither says anything about the task, so it must not cost an attempt or
-   * dead-letter a healthy task. Any other abort (timeout, cancel, superseded) settles it as failed.
+   * A shutdown or a lost lease leaves an unfinished run pending, for this worker's next sweep or
+   * another worker's reclaim: neither says anything about the task, so it must not cost an
+   * attempt or dead-letter a healthy task. Any other abort (timeout, cancel, superseded) settles
+   * it as failed.
    */
   private abortedOutcome(delivery: Delivery, definition: TaskDefinition): Outcome {
     const reason = delivery.abortReason;

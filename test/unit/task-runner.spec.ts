@@ -64,6 +64,35 @@ describe('TaskRunner and aborts', () => {
     expect(await running).toMatchObject({ kind: 'abandoned' });
   });
 
+  it('a handler that finishes after its lease was lost is settled as completed, for Redis to fence', async () => {
+    const delivery = new Delivery(message);
+    const running = runnerWith(
+      (_p, ctx) =>
+        new Promise((resolve) => ctx.signal.addEventListener('abort', () => setTimeout(() => resolve('done'), 5))),
+    ).run(delivery);
+    delivery.abort(new LeaseLostError('lease lost'));
+    expect(await running).toMatchObject({ kind: 'completed', result: expect.stringContaining('done') });
+  });
+
+  it('a synchronous handler that blocked past a lost lease is settled as completed, for Redis to fence', async () => {
+    const delivery = new Delivery(message);
+    const outcome = await runnerWith(() => {
+      delivery.abort(new LeaseLostError('lease lost')); // what the lease timer does once the loop runs again
+      return 'done';
+    }).run(delivery);
+    expect(outcome).toMatchObject({ kind: 'completed', result: expect.stringContaining('done') });
+  });
+
+  it('a handler that finishes after it was superseded is not settled as completed', async () => {
+    const delivery = new Delivery(message);
+    const running = runnerWith(
+      (_p, ctx) =>
+        new Promise((resolve) => ctx.signal.addEventListener('abort', () => setTimeout(() => resolve('done'), 5))),
+    ).run(delivery);
+    delivery.abort(new StreamQueueError('SUPERSEDED', 'superseded'));
+    expect(await running).toMatchObject({ kind: 'failed', error: { message: 'superseded' } });
+  });
+
   it('a handler that rejects after its run was aborted is not an unhandled rejection', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
