@@ -24,7 +24,7 @@
   Atomic: dedupe, generation bump, supersession and the write are one step, so concurrent
   enqueues of one key create one run.
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
-  of the same fields.
+  of the same fields, or with others in one enqueue-many.lua call (see PlainEnqueueBatcher).
 ]]
 local rcall = redis.call
 -- @include now-ms
