@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import { StreamQueueEvents, StreamQueueModule, Task, type StreamQueueEventType, type TaskContext } from '../lib';
 import { defineLedgerCommands, LedgerKeys, recordEnd, recordStart, type ChaosWork, type StartRecord } from './ledger';
 import { env, workerOptionsFromEnv } from '../test/utils/worker-env';
+import { serveUntilSignalled } from '../test/utils/worker-lifecycle';
 
 const WORKER = env('WORKER');
 const L = new LedgerKeys(env('LEDGER'));
@@ -144,15 +145,7 @@ async function main(): Promise<void> {
       if (type === 'dead-lettered') console.log(`dead-lettered ${e.taskId ?? '?'} ${e.detail ?? ''}`);
     });
   }
-  await app.init();
-  console.log(`ready ${WORKER}`);
-  const stop = async () => {
-    await app.close();
-    await ledger.quit();
-    process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  await serveUntilSignalled(app, WORKER, () => ledger.quit());
 }
 
 main().catch((error) => {

@@ -137,9 +137,8 @@ export class QueueClient {
   /** A handle on a task enqueued elsewhere (another process, an earlier request), by id. */
   handle<R = unknown>(id: string, options: { queue?: string; key?: string } = {}): TaskHandle<R> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
-    if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
-    if (options.key !== undefined) checkKey(options.key);
     const queue = this.queueOption(options);
+    if (options.key !== undefined) checkKey(options.key);
     return new TaskHandle<R>(id, undefined, queue, options.key, 0, false, this.keysOf(queue), this.waiter, this);
   }
 

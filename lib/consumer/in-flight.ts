@@ -21,8 +21,9 @@ export class InFlight {
     return this.deliveries.has(entryId);
   }
 
-  delete(entryId: string): void {
-    this.deliveries.delete(entryId);
+  /** Returns whether the entry was held. */
+  delete(entryId: string): boolean {
+    return this.deliveries.delete(entryId);
   }
 
   get size(): number {

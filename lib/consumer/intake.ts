@@ -26,15 +26,13 @@ export class Intake {
     const fresh = entries.filter(([entryId]) => !inFlight.has(entryId));
     slots.release(entries.length - fresh.length);
     const parsed = fresh.map(([entryId, fields]) => parseEntry(entryId, fields, this.ctx.config.maxPayloadBytes));
-    const messages = parsed.filter((m): m is TaskMessage => !isMalformed(m));
-    let deliveries = messages.map((m) => inFlight.add(m));
+    let deliveries = parsed.filter((m): m is TaskMessage => !isMalformed(m)).map((m) => inFlight.add(m));
     const malformed = parsed.filter(isMalformed);
     const notUtf8 = await this.notUtf8(fresh.filter(([, fields]) => fields?.some((f) => f.includes('\uFFFD'))));
     if (notUtf8.length > 0) {
-      const ids = new Set(notUtf8.map((m) => m.entryId));
-      deliveries = deliveries.filter((d) => !ids.has(d.message.entryId));
-      ids.forEach((id) => inFlight.delete(id));
-      malformed.push(...notUtf8.filter((m) => messages.some((t) => t.entryId === m.entryId)));
+      // Only those that parsed: one malformed already is dead-lettered once, for its first reason.
+      for (const bad of notUtf8) if (inFlight.delete(bad.entryId)) malformed.push(bad);
+      deliveries = deliveries.filter((d) => inFlight.has(d.message.entryId));
     }
 
     await Promise.all(malformed.map((m) => this.deadLetter(m.entryId, m.reason)));

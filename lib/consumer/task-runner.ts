@@ -30,28 +30,13 @@ export class TaskRunner {
     }
     const { message } = delivery;
     const definition = this.registry.get(message.name);
-    if (!definition) {
-      const reason = `unknown task "${message.name}"`;
-      return {
-        kind: 'failed',
-        delivery,
-        definition,
-        error: { name: 'UnknownTaskError', message: reason },
-        deadReason: reason,
-      };
-    }
+    if (!definition) return undeliverable(delivery, definition, 'UnknownTaskError', `unknown task "${message.name}"`);
     let payload: unknown;
     try {
       payload = decodePayload(message.payload);
     } catch (error) {
       const reason = `payload does not decode: ${(error as Error).message}`;
-      return {
-        kind: 'failed',
-        delivery,
-        definition,
-        error: { name: 'PayloadError', message: reason },
-        deadReason: reason,
-      };
+      return undeliverable(delivery, definition, 'PayloadError', reason);
     }
     // Aborted while it waited for a slot (superseded, cancelled, lease lost): it never starts.
     if (delivery.isAborted) return this.abortedOutcome(delivery, definition);
@@ -146,6 +131,16 @@ class RunContext implements TaskContext {
   get signal(): AbortSignal {
     return this.delivery.signal;
   }
+}
+
+/** A message no attempt can run: it fails straight to the dead-letter stream with `reason`. */
+function undeliverable(
+  delivery: Delivery,
+  definition: TaskDefinition | undefined,
+  errorName: string,
+  reason: string,
+): Outcome {
+  return { kind: 'failed', delivery, definition, error: { name: errorName, message: reason }, deadReason: reason };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -38,7 +38,7 @@ export function parseEntry(
   if (!id) return { entryId, reason: 'missing field "id"' };
   if (!name) return { entryId, reason: 'missing field "n" (task name)' };
   if (payload === undefined) return { entryId, reason: 'missing field "p" (payload)' };
-  // A string's UTF-8 size is at least its length: measure only when it could be over.
+  // A string's UTF-8 size is at most three times its length: measure only when it could be over.
   if (payload.length * 3 > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) {
     return {
       entryId,

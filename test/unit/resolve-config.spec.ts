@@ -38,8 +38,7 @@ describe('resolveConfig', () => {
   });
 
   it('keeps given values', () => {
-    const config = resolveConfig({
-      connection,
+    const given = {
       prefix: 'app.v2',
       worker: false,
       concurrency: 3,
@@ -47,16 +46,8 @@ describe('resolveConfig', () => {
       shutdownTimeoutMs: 0,
       ackBatchMs: 5,
       resultTtlMs: 0,
-    });
-    expect(config).toMatchObject({
-      prefix: 'app.v2',
-      worker: false,
-      concurrency: 3,
-      leaseMs: 600,
-      shutdownTimeoutMs: 0,
-      ackBatchMs: 5,
-      resultTtlMs: 0,
-    });
+    };
+    expect(resolveConfig({ connection, ...given })).toMatchObject(given);
   });
 
   it('rejects missing options and connections, naming them', () => {
