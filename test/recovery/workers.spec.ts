@@ -119,19 +119,34 @@ describe('worker processes: crashes, long tasks and stalls', () => {
       description: 'the stalled worker started the task',
     });
     rescuer.child.kill('SIGUSR2'); // joins while the stalled worker's event loop is blocked
+    await rescuer.waitForLine('joining rescuer');
+    // On a timeout, say what each side saw: the ledger, the group's pending list, both outputs.
+    const withOutputs = async (error: Error): Promise<never> => {
+      const [starts, settled, refused, failures, log] = await Promise.all([
+        ledger.starts([id]),
+        ledger.settled([id]),
+        ledger.refused([id]),
+        ledger.failures(),
+        redis.lrange(`${ledger.name}:log`, 0, -1),
+      ]);
+      const pending = await redis.xpending(`{${prefix}:default}:stream`, 'workers', '-', '+', 10).catch(String);
+      const running = { stalled: stalled.running, rescuer: rescuer.running };
+      const state = JSON.stringify({ starts, settled, refused, failures, log, pending, running });
+      throw new Error(
+        `${error.message}\n${state}\nstalled worker:\n${stalled.output()}\nrescuer:\n${rescuer.output()}`,
+      );
+    };
     await waitFor(async () => (await ledger.settled([id]))[0] === 1, {
       timeoutMs: 20_000,
       description: 'the rescuer settled the task',
-    });
+    }).catch(withOutputs);
     writeFileSync(releaseFile, '');
     // The stalled worker finds its lease lapsed when its event loop runs again (its signal
     // aborts), but its handler returns anyway: it settles, and Redis refuses the settle.
     await waitFor(async () => (await ledger.refused([id]))[0] === 1, {
       timeoutMs: 20_000,
       description: 'the stalled settle was refused',
-    }).catch((error: Error) => {
-      throw new Error(`${error.message}\nstalled worker:\n${stalled.output()}\nrescuer:\n${rescuer.output()}`);
-    });
+    }).catch(withOutputs);
     expect(await ledger.ended(id, 'stalled')).toBe(true);
     expect(stalled.output()).toContain('event lease-lost');
     await sleep(300);

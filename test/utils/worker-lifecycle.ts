@@ -11,12 +11,14 @@ export async function serveUntilSignalled(
   afterClose: () => Promise<unknown>,
 ): Promise<void> {
   await app.init();
-  console.log(`ready ${name}`);
   const stop = async () => {
     await app.close();
     await afterClose();
     process.exit(0);
   };
+  // Listen before saying ready: a signal sent on that line would otherwise meet no listener and
+  // kill the process (the default action) instead of closing the app.
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  console.log(`ready ${name}`);
 }
