@@ -6,12 +6,13 @@
  *   BENCH_SCALE   multiplies every task count and the latency duration (default 1; 0.1 = quick run)
  *   BENCH_CHUNK   tasks per enqueueMany / addBulk / XADD pipeline call (default 1000)
  *   BENCH_SIDES   comma list to run a subset: bullmq,raw,sq (default: all three)
+ *   BENCH_SCENARIOS  comma list to run a subset of the scenarios (default: all)
  *   BENCH_OUT     markdown report path (default docs/benchmarks.md; "-" = stdout only)
  *   BENCH_SQ_OPTIONS  JSON merged into StreamQueueModule.forRoot (tuning experiments, e.g. '{"ackBatchMs":0}');
  *                 the report states it. The drain run's resultTtlMs still wins.
  */
 import { randomBytes } from 'node:crypto';
-import { SIDES, SideName } from './scenario';
+import { SCENARIOS, SIDES, type ScenarioName, type SideName } from './scenario';
 
 export interface BenchConfig {
   redisUrl: string;
@@ -19,6 +20,7 @@ export interface BenchConfig {
   scale: number;
   chunk: number;
   sides: SideName[];
+  scenarios: ScenarioName[];
   outFile: string | null;
   /** Extra StreamQueueModule options from BENCH_SQ_OPTIONS (default none). */
   sqOptions: Record<string, unknown>;
@@ -45,16 +47,17 @@ function num(name: string, fallback: number): number {
   return value;
 }
 
-function sides(): SideName[] {
-  const raw = process.env.BENCH_SIDES;
-  if (!raw) return [...SIDES];
+/** The subset of `all` a comma list in the environment variable `name` picks (default: all). */
+function subset<T extends string>(name: string, all: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (!raw) return [...all];
   const picked = raw.split(',').map((s) => s.trim());
-  for (const side of picked) {
-    if (!(SIDES as readonly string[]).includes(side)) {
-      throw new Error(`BENCH_SIDES: unknown side "${side}" (use ${SIDES.join(',')})`);
+  for (const item of picked) {
+    if (!(all as readonly string[]).includes(item)) {
+      throw new Error(`${name}: unknown value "${item}" (use ${all.join(',')})`);
     }
   }
-  return SIDES.filter((s) => picked.includes(s));
+  return all.filter((item) => picked.includes(item));
 }
 
 function sqOptions(): Record<string, unknown> {
@@ -76,7 +79,8 @@ export function loadConfig(): BenchConfig {
     rounds: Math.round(num('BENCH_ROUNDS', 3)),
     scale,
     chunk: Math.round(num('BENCH_CHUNK', 1000)),
-    sides: sides(),
+    sides: subset('BENCH_SIDES', SIDES),
+    scenarios: subset('BENCH_SCENARIOS', SCENARIOS),
     outFile: out === '-' ? null : out || 'docs/benchmarks.md',
     sqOptions: sqOptions(),
     runId: `bench-${randomBytes(4).toString('hex')}`,

@@ -13,16 +13,7 @@ import { BenchConfig, loadConfig } from './config';
 import { commandLine, describeMachine } from './environment';
 import { RedisProbe } from './redis-stats';
 import { Conditions, Failure, renderReport } from './report';
-import {
-  ChildJob,
-  ChildMessage,
-  Measurement,
-  PARTICIPANTS,
-  SCENARIOS,
-  SIDE_LABEL,
-  ScenarioName,
-  SideName,
-} from './scenario';
+import { ChildJob, ChildMessage, Measurement, PARTICIPANTS, SIDE_LABEL, ScenarioName, SideName } from './scenario';
 
 /** After reporting, a child gets this long to exit on its own before it is killed (and noted). */
 const EXIT_GRACE_MS = 5_000;
@@ -132,7 +123,7 @@ async function main(): Promise<void> {
   console.log(`${machine.cpu} x${machine.cores}, node ${machine.node}, redis ${machine.redis} at ${where}\n`);
   try {
     for (let round = 1; round <= config.rounds && !interrupted; round++) {
-      for (const scenario of SCENARIOS) {
+      for (const scenario of config.scenarios) {
         let sides = PARTICIPANTS[scenario].filter((s) => config.sides.includes(s));
         if (round % 2 === 0) sides = [...sides].reverse();
         for (const side of sides) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { entryIdRange } from '../redis/entry-id';
-import { runScript } from '../redis/scripts';
+import { runScript, runScriptNow } from '../redis/scripts';
 import { nextCronTime, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task.registry';
@@ -11,6 +11,8 @@ import type { QueueContext } from './queue-context';
 
 type Failed = Extract<Outcome, { kind: 'failed' }>;
 type Completed = Extract<Outcome, { kind: 'completed' }>;
+type ScriptCall = ['complete' | 'fail', [keys: string[], args: (string | number)[]]];
+type Reply = [Error | null, unknown];
 
 const COMPLETED = 1;
 const SUPERSEDED = 0;
@@ -36,10 +38,10 @@ export class Settler {
     const completed = outcomes.filter((o): o is Completed => o.kind === 'completed');
     const failed = outcomes.filter((o): o is Failed => o.kind === 'failed');
     if (completed.length === 0 && failed.length === 0) return [];
-    const pipeline = this.ctx.redis.pipeline();
-    if (completed.length > 0) runScript(pipeline, 'complete', ...this.completeCall(completed));
-    for (const outcome of failed) runScript(pipeline, 'fail', ...this.failCall(outcome));
-    const replies = (await pipeline.exec()) ?? [];
+    const calls: ScriptCall[] = [];
+    if (completed.length > 0) calls.push(['complete', this.completeCall(completed)]);
+    for (const outcome of failed) calls.push(['fail', this.failCall(outcome)]);
+    const replies = await this.send(calls);
     const unsettled: Outcome[] = [];
     let i = 0;
     if (completed.length > 0) {
@@ -62,6 +64,21 @@ export class Settler {
       );
     }
     return unsettled;
+  }
+
+  /** One call goes alone (most batches at low load); more go as one pipeline: one round trip. */
+  private async send(calls: ScriptCall[]): Promise<Reply[]> {
+    const { redis } = this.ctx;
+    if (calls.length === 1) {
+      const [[name, [keys, args]]] = calls;
+      return runScriptNow(redis, name, keys, args).then(
+        (reply): Reply[] => [[null, reply]],
+        (error: Error): Reply[] => [[error, undefined]],
+      );
+    }
+    const pipeline = redis.pipeline();
+    for (const [name, [keys, args]] of calls) runScript(pipeline, name, keys, args);
+    return ((await pipeline.exec()) ?? []) as Reply[];
   }
 
   private completeCall(batch: Completed[]): [string[], (string | number)[]] {
