@@ -1,6 +1,7 @@
-import { Command, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import { runScript } from '../redis/scripts';
+import { sendNow } from '../redis/send-now';
 import { enqueueManyScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
 
 interface Waiting {
@@ -74,23 +75,12 @@ export class PlainEnqueueBatcher {
     this.sending = false;
   }
 
-  /**
-   * The common case at low load, as one plain XADD written at once: no Pipeline (ioredis copies
-   * every defined script onto each one, about 3 KB of garbage per call) and no auto-pipelining.
-   */
-  private async sendAlone({ keys, call, id, settle }: Waiting): Promise<void> {
-    const { keyPrefix } = this.redis.options;
-    const xadd = new Command('xadd', [keys.stream, '*', ...plainMessageFields(id, call)], {
-      replyEncoding: 'utf8',
-      keyPrefix,
-    });
-    void this.redis.sendCommand(xadd);
-    try {
-      await xadd.promise;
-      settle(null);
-    } catch (error) {
-      settle(error as Error);
-    }
+  /** The common case at low load: one plain XADD, written at once (see sendNow). */
+  private sendAlone({ keys, call, id, settle }: Waiting): Promise<void> {
+    return sendNow(this.redis, 'xadd', [keys.stream, '*', ...plainMessageFields(id, call)]).then(
+      () => settle(null),
+      (error: Error) => settle(error),
+    );
   }
 }
 

@@ -56,9 +56,8 @@ interface DefinedScript {
 }
 
 /**
- * @internal Runs a registered script as one command written at once, past auto-pipelining: for
- * a lone call on a hot path, where an auto-pipeline would cost more than the call (ioredis
- * builds a Pipeline per turn and copies every defined script onto it, about 3 KB of garbage).
+ * @internal runScript for a lone call on a hot path: written at once, without a Pipeline (see
+ * sendNow). ioredis's Script still handles NOSCRIPT.
  */
 export function runScriptNow<T = unknown>(redis: Redis, name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
   const script = (redis.scriptsSet as Record<string, DefinedScript | undefined>)[commandName(name)];

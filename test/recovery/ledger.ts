@@ -25,10 +25,14 @@ export class Ledger {
     return this.counts('refused', ids);
   }
 
+  /** Every start and end, in order: "<ms> start|end <task id> <worker>". */
+  log(): Promise<string[]> {
+    return this.redis.lrange(`${this.name}:log`, 0, -1);
+  }
+
   /** Whether `worker`'s handler returned from a run of task `id`. */
   async ended(id: string, worker: string): Promise<boolean> {
-    const log = await this.redis.lrange(`${this.name}:log`, 0, -1);
-    return log.some((line) => line.endsWith(` end ${id} ${worker}`));
+    return (await this.log()).some((line) => line.endsWith(` end ${id} ${worker}`));
   }
 
   overlaps(): Promise<string[]> {

@@ -1,5 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { QueueClient } from '../../lib';
+import { QueueKeys } from '../../lib/redis/keys';
+import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 import { spawnWorker, type WorkerHandle } from '../utils/spawn-worker';
 import { Ledger } from './ledger';
@@ -18,6 +20,7 @@ describe('worker processes: crashes, long tasks and stalls', () => {
   let ledger: Ledger;
   let producer: { app: INestApplicationContext; client: QueueClient };
   let workers: WorkerHandle[] = [];
+  const keys = () => new QueueKeys(prefix, 'default');
 
   const spawn = (name: string, env: Record<string, string> = {}) =>
     spawnWorker(WORKER_FILE, {
@@ -63,7 +66,7 @@ describe('worker processes: crashes, long tasks and stalls', () => {
       ['victim', 's1', 's2'].map((n) => spawn(n, { LEASE_MS: String(LEASE), SWEEP_MS: String(SWEEP) })),
     );
     const ids = await enqueue(40, { ms: 300 });
-    await waitFor(async () => (await redis.lrange(`${ledger.name}:log`, 0, -1)).some((l) => l.endsWith(' victim')), {
+    await waitFor(async () => (await ledger.log()).some((l) => l.endsWith(' victim')), {
       timeoutMs: 20_000,
       description: 'the victim started a task',
     });
@@ -72,7 +75,7 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     await waitFor(() => ledger.allSettled(ids), { timeoutMs: 30_000, description: 'all tasks settled on survivors' });
     const recoveredIn = Date.now() - killedAt;
 
-    const log = await redis.lrange(`${ledger.name}:log`, 0, -1);
+    const log = await ledger.log();
     const startedOnVictim = new Set(log.filter((l) => l.endsWith(' victim')).map((l) => l.split(' ')[2]));
     expect(startedOnVictim.size).toBeGreaterThan(0);
     expect(new Set(await ledger.settled(ids))).toEqual(new Set([1]));
@@ -128,9 +131,9 @@ describe('worker processes: crashes, long tasks and stalls', () => {
         ledger.settled([id]),
         ledger.refused([id]),
         ledger.failures(),
-        redis.lrange(`${ledger.name}:log`, 0, -1),
+        ledger.log(),
       ]);
-      const pending = await redis.xpending(`{${prefix}:default}:stream`, 'workers', '-', '+', 10).catch(String);
+      const pending = await redis.xpending(keys().stream, CONSUMER_GROUP, '-', '+', 10).catch(String);
       const running = { stalled: stalled.running, rescuer: rescuer.running };
       const state = JSON.stringify({ starts, settled, refused, failures, log, pending, running });
       throw new Error(
@@ -152,7 +155,7 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     expect(stalled.output()).toContain('event lease-lost');
     await sleep(300);
     expect(await ledger.settled([id])).toEqual([1]);
-    const result = JSON.parse((await redis.get(`{${prefix}:default}:result:${id}`))!);
+    const result = JSON.parse((await redis.get(keys().result(id)))!);
     expect(result).toEqual({ ok: true, value: 'rescuer' });
   }, 90_000);
 
@@ -161,7 +164,7 @@ describe('worker processes: crashes, long tasks and stalls', () => {
     const [poison] = await enqueue(1, { ms: 0, crash: true });
     const fine = await enqueue(5, { ms: 10 });
     let crashes = 0;
-    const dlq = `{${prefix}:default}:dlq`;
+    const dlq = keys().deadLetter;
     while ((await redis.xlen(dlq)) === 0) {
       expect(crashes).toBeLessThan(6);
       const worker = await spawn(`p${crashes}`, env);
