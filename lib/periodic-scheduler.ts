@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { enqueueScriptArgs } from './client/enqueue-call';
+import { enqueueScriptArgs, type EnqueueReply } from './client/enqueue-call';
 import { QueueKeys } from './redis/keys';
 import { RedisConnections } from './redis/redis-connections';
 import { runScript } from './redis/scripts';
@@ -31,7 +31,7 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
       if (!schedule) continue;
       const keys = new QueueKeys(this.config.prefix, options.queue);
       const every = 'every' in schedule ? schedule.every : 0;
-      const [, generation, created] = await runScript<[string, number, number]>(
+      const [, generation, created] = await runScript<EnqueueReply>(
         this.connections.commands,
         'enqueue',
         ...enqueueScriptArgs(keys, {

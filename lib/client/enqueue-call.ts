@@ -17,6 +17,13 @@ export interface EnqueueCall {
   readonly periodic: boolean;
 }
 
+/**
+ * @internal enqueue.lua's reply: task id, generation, code (1 created, 0 an existing live run,
+ * -1 the key's live run belongs to another task), stream entry id ('' when delayed or
+ * existing), and the name of the task that holds the key.
+ */
+export type EnqueueReply = [id: string, generation: number, code: 1 | 0 | -1, entryId: string, name: string];
+
 /** @internal KEYS and ARGV of enqueue.lua for one call (see the script's header). */
 export function enqueueScriptArgs(
   keys: QueueKeys,
@@ -26,8 +33,8 @@ export function enqueueScriptArgs(
   const args = [id, call.name, call.payload, call.delayMs, call.runAt, call.mode, call.key ?? '', keys.controlChannel];
   if (call.key === undefined) return [[keys.stream, keys.delayed], args];
   return [
-    [keys.stream, keys.delayed, keys.keyState(call.key)],
-    [...args, call.everyMs, call.periodic ? '1' : '0'],
+    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq],
+    [...args, call.everyMs, call.periodic ? '1' : '0', keys.doneChannel],
   ];
 }
 

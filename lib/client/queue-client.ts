@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { InvalidOptionError, UnknownTaskError } from '../errors';
+import { InvalidOptionError, KeyConflictError, UnknownTaskError } from '../errors';
 import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
@@ -12,12 +12,11 @@ import { encodePayload } from '../task/payload-codec';
 import { parseEvery } from '../task/schedule';
 import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
-import { enqueueManyScriptArgs, enqueueScriptArgs, type EnqueueCall } from './enqueue-call';
+import { enqueueManyScriptArgs, enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
 import { TaskHandle } from './task-handle';
 
-type EnqueueReply = [string, number, number];
 const MAX_KEY_LENGTH = 1024;
 
 /**
@@ -74,7 +73,7 @@ export class QueueClient {
           ids,
         ),
       );
-      onReply.push(() => indexes.forEach((i, j) => (results[i] = this.toHandle<R>(calls[i], [ids[j], 0, 1]))));
+      onReply.push(() => indexes.forEach((i, j) => (results[i] = this.toHandle<R>(calls[i], [ids[j], 0, 1, '', calls[i].name]))));
     }
     calls.forEach((call, i) => {
       if (call.key === undefined) return;
@@ -108,8 +107,8 @@ export class QueueClient {
     const done = await runScript<number>(
       this.connections.commands,
       'cancel',
-      [keys.stream, keys.delayed, keys.keyState(key)],
-      [this.config.resultTtlMs, keys.controlChannel, key],
+      [keys.stream, keys.delayed, keys.keyState(key), keys.seq],
+      [this.config.resultTtlMs, keys.controlChannel, key, keys.doneChannel],
     );
     return done === 1;
   }
@@ -163,7 +162,7 @@ export class QueueClient {
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
       const id = randomUUID();
       await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
-      return this.toHandle<R>(call, [id, 0, 1]);
+      return this.toHandle<R>(call, [id, 0, 1, '', call.name]);
     }
     const reply = await runScript<EnqueueReply>(
       this.connections.commands,
@@ -221,7 +220,8 @@ export class QueueClient {
     };
   }
 
-  private toHandle<R>(call: EnqueueCall, [id, generation, created]: EnqueueReply): TaskHandle<R> {
+  private toHandle<R>(call: EnqueueCall, [id, generation, created, , holder]: EnqueueReply): TaskHandle<R> {
+    if (created === -1) throw new KeyConflictError(call.key!, call.name, holder, id);
     return new TaskHandle<R>(
       id,
       call.name,

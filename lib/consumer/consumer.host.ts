@@ -50,7 +50,7 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
     const queues = this.registry.queues();
     if (!this.config.worker || queues.length === 0) return;
     const keysByQueue = new Map(queues.map((q) => [q, new QueueKeys(this.config.prefix, q)]));
-    this.leaseKeeper = new LeaseKeeper({
+    const leaseKeeper = new LeaseKeeper({
       redisOptions: this.connections.transferableOptions(),
       droppedOptions: this.connections.droppedOptions().filter((p) => p.startsWith('tls.')),
       keys: [...keysByQueue.values()].map((k) => k.alive(this.consumerName)),
@@ -60,7 +60,8 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
       logger: this.logger,
       onLapse: () => this.onLeaseLapse(),
     });
-    await this.leaseKeeper.start();
+    this.leaseKeeper = leaseKeeper;
+    await leaseKeeper.start();
     await this.listenForControl([...keysByQueue.values()]);
     for (const [queue, keys] of keysByQueue) {
       const consumer = new QueueConsumer(
@@ -76,7 +77,7 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
           inFlight: new InFlight(),
           slots: new Slots(this.config.concurrency),
           delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
-          leaseHeld: () => this.leaseKeeper?.isHeld() ?? false,
+          lease: leaseKeeper,
         },
         this.connections.dedicated(`reads of ${queue}`),
         this.registry,

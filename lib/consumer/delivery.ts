@@ -9,12 +9,22 @@ export class Delivery {
   private controller?: AbortController;
   private reason?: unknown;
   private aborted = false;
-  private onAbort?: (reason: unknown) => void;
 
-  /** What the handler returned once this delivery was aborted, had it finished within the grace. */
+  /** What the handler returned once this delivery was aborted. */
   lateValue?: { readonly value: unknown };
+  /** A keyed run's fencing number, drawn by the claim script from the queue's sequence. */
+  fence?: number;
 
-  constructor(readonly message: TaskMessage) {}
+  constructor(
+    readonly message: TaskMessage,
+    /**
+     * When (monotonicMs) the request was sent whose reply proved the entry this worker's: it may
+     * start only if the lease has held without a break since then (see stillOwned).
+     */
+    public provenAt = 0,
+    /** Deliveries of this stream entry so far, this one included (XPENDING's counter). */
+    readonly deliveries = 1,
+  ) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -37,38 +47,29 @@ export class Delivery {
     this.aborted = true;
     this.reason = reason;
     this.controller?.abort(reason);
-    this.onAbort?.(reason);
   }
 
   /**
-   * Settles with `work`. Once the delivery is aborted it rejects with the abort reason when the
-   * handler stops (a handler that honours ctx.signal returns promptly), or after `graceMs` if it
-   * does not: so a key is released, and a newer generation starts, only after the old handler
-   * has stopped whenever it cooperates.
+   * Settles with `work`, however long the handler takes: an abort is a request to stop, never a
+   * release. Aborted before the handler started, it rejects at once. Aborted while it runs, it
+   * rejects with the abort reason only once the handler has returned (keeping what it returned
+   * in lateValue), so the run's slot and key stay held while the handler runs: a retry or a
+   * newer generation of its key never overlaps a handler that ignores ctx.signal.
    */
-  race<T>(work: Promise<T>, graceMs: number): Promise<T> {
+  settleWith<T>(work: Promise<T>): Promise<T> {
     if (this.aborted) {
       work.catch(() => undefined); // the handler's own rejection, later, is not an unhandled one
       return Promise.reject(this.reason);
     }
-    return new Promise<T>((resolve, reject) => {
-      let grace: NodeJS.Timeout | undefined;
-      this.onAbort = (reason) => {
-        grace = setTimeout(() => reject(reason), graceMs);
-      };
-      const done = (settle: () => void) => {
-        this.onAbort = undefined;
-        clearTimeout(grace);
-        if (this.aborted) reject(this.reason);
-        else settle();
-      };
-      work.then(
-        (value) => {
-          if (this.aborted) this.lateValue = { value };
-          done(() => resolve(value));
-        },
-        (error: unknown) => done(() => reject(error)),
-      );
-    });
+    return work.then(
+      (value) => {
+        if (!this.aborted) return value;
+        this.lateValue = { value };
+        throw this.reason;
+      },
+      (error: unknown) => {
+        throw this.aborted ? this.reason : error;
+      },
+    );
   }
 }

@@ -1,9 +1,17 @@
 // Liveness heartbeat, run in a worker thread so a blocked main event loop does not stop it.
 // Plain JavaScript (not compiled): worker threads load it by path, under ts-jest and from dist.
 // workerData: { ioredisPath, redisOptions, keys, leaseMs, intervalMs, maxStallMs, progress }
-// `progress` is a SharedArrayBuffer of two times: slot 0 the main loop stamps with Date.now()
-// (past `maxStallMs` without a stamp the beat stops, so a stalled process gives its tasks up);
-// slot 1 this thread stamps with the time of the last beat Redis confirmed.
+// `progress` is a SharedArrayBuffer of three times, all on the process's monotonic clock
+// (process.hrtime, shared by every thread and never stepped with the wall clock):
+//   slot 0: the main loop stamps it (past `maxStallMs` without a stamp the beat stops, so a
+//           stalled process gives its tasks up);
+//   slot 1: when the last beat Redis confirmed was sent (the lease runs at least until then
+//           plus leaseMs);
+//   slot 2: since when the keys have existed without a break (the reply time of the first beat
+//           of the current unbroken chain of beats), -1 before the first.
+// A chain breaks when a beat finds a key gone (it expired: another worker may have reclaimed
+// this worker's entries) or when a beat is confirmed later than the previous one's lease could
+// have lasted. The main thread starts an entry only if Redis handed it over after that time.
 // Messages out: { type: 'lapsed', key } when a key had expired before a beat renewed it,
 // { type: 'stalled' } once per stall. In: { type: 'stop', release } ends the thread, deleting
 // the keys when `release` (a clean shutdown hands the tasks over at once).
@@ -15,13 +23,17 @@ const { keys, leaseMs, intervalMs, maxStallMs } = workerData;
 const progress = new BigInt64Array(workerData.progress);
 const redis = new Redis({ ...workerData.redisOptions, maxRetriesPerRequest: 1, lazyConnect: false });
 redis.on('error', () => {}); // reconnects by itself; the main thread logs its own connections.
+// Clock-rate drift between this host and Redis is far below this share of a lease.
+const CONTINUITY_MARGIN = 0.02;
 const established = new Set();
 let stalled = false;
 let busy = false;
 
+const monotonicMs = () => Number(process.hrtime.bigint() / 1000000n);
+
 async function beat() {
   if (busy) return undefined;
-  const sinceProgress = Date.now() - Number(Atomics.load(progress, 0));
+  const sinceProgress = monotonicMs() - Number(Atomics.load(progress, 0));
   if (sinceProgress > maxStallMs) {
     if (!stalled) parentPort.postMessage({ type: 'stalled', sinceProgress });
     stalled = true;
@@ -29,20 +41,30 @@ async function beat() {
   }
   stalled = false;
   busy = true;
-  const sentAt = Date.now();
+  const sentAt = monotonicMs();
   try {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.set(key, '1', 'PX', leaseMs, 'GET');
     const replies = (await pipeline.exec()) || [];
+    const receivedAt = monotonicMs();
     let failure;
+    let lapsed = false;
     replies.forEach(([error, previous], i) => {
       if (error) return void (failure = failure || error.message);
-      if (previous === null && established.has(keys[i])) parentPort.postMessage({ type: 'lapsed', key: keys[i] });
+      if (previous === null && established.has(keys[i])) {
+        lapsed = true;
+        parentPort.postMessage({ type: 'lapsed', key: keys[i] });
+      }
       established.add(keys[i]);
     });
-    // Slot 1: when every key was last renewed (the time the beat was sent: the lease runs from it).
-    if (!failure) Atomics.store(progress, 1, BigInt(sentAt));
-    return failure;
+    if (failure) return failure;
+    const previousSentAt = Number(Atomics.load(progress, 1));
+    const heldSince = Number(Atomics.load(progress, 2));
+    const continuous = heldSince >= 0 && receivedAt - previousSentAt < leaseMs * (1 - CONTINUITY_MARGIN);
+    // Order matters to the main thread: the chain's start moves before the confirmation does.
+    if (lapsed || !continuous) Atomics.store(progress, 2, BigInt(receivedAt));
+    Atomics.store(progress, 1, BigInt(sentAt));
+    return undefined;
   } catch (error) {
     // Redis unreachable: the lease runs down; a later beat reports the lapse.
     return error.message;

@@ -11,8 +11,8 @@ export { Delivery };
 export class InFlight {
   private readonly deliveries = new Map<string, Delivery>();
 
-  add(message: TaskMessage): Delivery {
-    const delivery = new Delivery(message);
+  add(message: TaskMessage, provenAt?: number, deliveries?: number): Delivery {
+    const delivery = new Delivery(message, provenAt, deliveries);
     this.deliveries.set(message.entryId, delivery);
     return delivery;
   }

@@ -1,79 +1,114 @@
 import { isUtf8 } from 'node:buffer';
 import { runScript } from '../redis/scripts';
-import { isMalformed, parseEntry, type TaskMessage } from '../task/task-message';
+import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../task/task-message';
+import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './in-flight';
+import { monotonicMs } from './lease';
 import type { QueueContext } from './queue-context';
 
-/** A raw stream entry as ioredis returns it. */
-export type RawEntry = [id: string, fields: string[] | null];
+/**
+ * A raw stream entry as ioredis returns it; the recover and reclaim scripts add how many times
+ * it was delivered (a read's entry is on its first delivery).
+ */
+export type RawEntry = [id: string, fields: string[] | null, deliveries?: number];
+
+/** Entries Redis handed to this worker in reply to one request sent at `sentAt` (monotonicMs). */
+export interface Handover {
+  readonly entries: RawEntry[];
+  readonly sentAt: number;
+}
 
 const RUN = 1;
 const STALE = 0;
-const NOT_CLAIMED = -1;
 const DEFERRED = 2;
 
 /**
  * @internal Turns entries this consumer was handed (read, reclaimed or recovered; each holding a
- * reserved slot) into deliveries ready to run. Malformed entries are dead-lettered; keyed ones
- * pass the `claim` script (the head check) and run only if it says so. Every entry is marked in
- * flight before the first await, so the sweep never recovers what this process already holds.
+ * reserved slot) into deliveries ready to run. Malformed entries are dead-lettered. Keyed ones
+ * pass the `claim` script (the head check) and run only if it says so; so do unkeyed ones whose
+ * handover may be stale (the lease broke after the request was sent: another worker may have
+ * reclaimed them meanwhile). Every entry is marked in flight before the first await, so the
+ * sweep never recovers what this process holds, and admit never rejects: an entry it cannot
+ * hand over leaves the in-flight set and frees its slot, still pending for the recovery.
  */
 export class Intake {
-  constructor(private readonly ctx: QueueContext) {}
+  private readonly deadLetterer: DeadLetterer;
 
-  async admit(entries: RawEntry[]): Promise<Delivery[]> {
+  constructor(private readonly ctx: QueueContext) {
+    this.deadLetterer = new DeadLetterer(ctx);
+  }
+
+  async admit({ entries, sentAt }: Handover): Promise<Delivery[]> {
     const { inFlight, slots } = this.ctx;
     const fresh = entries.filter(([entryId]) => !inFlight.has(entryId));
     slots.release(entries.length - fresh.length);
-    const parsed = fresh.map(([entryId, fields]) => parseEntry(entryId, fields, this.ctx.config.maxPayloadBytes));
-    let deliveries = parsed.filter((m): m is TaskMessage => !isMalformed(m)).map((m) => inFlight.add(m));
-    const malformed = parsed.filter(isMalformed);
-    const notUtf8 = await this.notUtf8(fresh.filter(([, fields]) => fields?.some((f) => f.includes('\uFFFD'))));
-    if (notUtf8.length > 0) {
-      // Only those that parsed: one malformed already is dead-lettered once, for its first reason.
-      for (const bad of notUtf8) if (inFlight.delete(bad.entryId)) malformed.push(bad);
-      deliveries = deliveries.filter((d) => inFlight.has(d.message.entryId));
+    const held = new Set<Delivery>();
+    const malformed: MalformedMessage[] = [];
+    for (const [entryId, fields, deliveries] of fresh) {
+      const parsed = parseEntry(entryId, fields, this.ctx.config.maxPayloadBytes);
+      if (isMalformed(parsed)) malformed.push(parsed);
+      else held.add(inFlight.add(parsed, sentAt, deliveries));
     }
-
-    await Promise.all(malformed.map((m) => this.deadLetter(m.entryId, m.reason)));
-    const keyed = deliveries.filter((d) => d.message.key !== undefined);
-    if (keyed.length === 0) return deliveries;
-
-    let codes: number[];
     try {
-      codes = await this.claim(keyed.map((d) => d.message));
+      const notUtf8 = await this.notUtf8(fresh.filter(([, fields]) => fields?.some((f) => f.includes('\uFFFD'))));
+      for (const bad of notUtf8) {
+        const delivery = [...held].find((d) => d.message.entryId === bad.entryId);
+        if (!delivery) continue; // already malformed: dead-lettered once, for its first reason
+        held.delete(delivery);
+        inFlight.delete(bad.entryId);
+        malformed.push(bad);
+      }
+      const fieldsOf = new Map(fresh.map(([entryId, fields]) => [entryId, fields]));
+      await Promise.all(malformed.map((m) => this.deadLetter(m, fieldsOf.get(m.entryId))));
+      return await this.claimWhereNeeded([...held], sentAt, held);
     } catch (error) {
-      // Still pending under this consumer: the sweep's recovery admits them again later.
-      this.ctx.logger.warn(`Claiming ${keyed.length} keyed run(s) failed: ${(error as Error).message}`);
-      codes = keyed.map(() => NOT_CLAIMED);
+      // Never strand a delivery: what was not handed over is still pending under this consumer,
+      // and the sweep's recovery admits it again.
+      this.ctx.logger.warn(
+        `Admitting ${held.size} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}`,
+      );
+      for (const d of held) this.drop(d.message.entryId);
+      return [];
     }
-    const skipped = new Set<Delivery>();
-    keyed.forEach((d, i) => {
-      if (codes[i] === RUN) return;
-      skipped.add(d);
+  }
+
+  /**
+   * Runs the claim script for the deliveries that need it: every keyed one, and unkeyed ones
+   * whose handover is older than the lease's unbroken stretch. Removes from `held` what it
+   * hands over or drops.
+   */
+  private async claimWhereNeeded(deliveries: Delivery[], sentAt: number, held: Set<Delivery>): Promise<Delivery[]> {
+    const proofStale = this.ctx.lease.heldSince() > sentAt;
+    const toClaim = deliveries.filter((d) => d.message.key !== undefined || proofStale);
+    const ready = deliveries.filter((d) => !toClaim.includes(d));
+    ready.forEach((d) => held.delete(d));
+    if (toClaim.length === 0) return ready;
+    const claimSentAt = monotonicMs();
+    const [codes, fences] = await this.claim(toClaim.map((d) => d.message));
+    toClaim.forEach((d, i) => {
+      held.delete(d);
+      if (codes[i] === RUN) {
+        d.provenAt = claimSentAt;
+        if (d.message.key !== undefined) d.fence = fences[i];
+        ready.push(d);
+        return;
+      }
       this.drop(d.message.entryId);
       if (codes[i] === DEFERRED) this.ctx.delayedAdded();
       if (codes[i] === STALE) {
         const m = d.message;
-        this.ctx.events.emit({
-          type: 'superseded',
-          queue: this.ctx.queue,
-          taskId: m.id,
-          name: m.name,
-          key: m.key,
-          detail: 'head',
-        });
+        this.ctx.events.emit({ type: 'superseded', queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, detail: 'head' });
       }
     });
-    return deliveries.filter((d) => !skipped.has(d));
+    return ready;
   }
 
   /**
    * ioredis decodes replies as UTF-8 and turns each invalid byte into U+FFFD: an entry showing
    * one is read again as bytes, and is malformed if they are not UTF-8 (altered data never runs).
    */
-  private async notUtf8(entries: RawEntry[]): Promise<{ entryId: string; reason: string }[]> {
-    const found: { entryId: string; reason: string }[] = [];
+  private async notUtf8(entries: RawEntry[]): Promise<MalformedMessage[]> {
+    const found: MalformedMessage[] = [];
     for (const [entryId] of entries) {
       const [entry] = await this.ctx.redis.xrangeBuffer(this.ctx.keys.stream, entryId, entryId);
       const bad = entry ? entry[1].findIndex((b) => !isUtf8(b)) : -1;
@@ -83,32 +118,26 @@ export class Intake {
     return found;
   }
 
-  private claim(messages: TaskMessage[]): Promise<number[]> {
-    const { keys, group, consumer } = this.ctx;
-    const args: (string | number)[] = [group, consumer, deferDelayMs(this.ctx.config.sweepIntervalMs)];
-    for (const m of messages) args.push(m.entryId, m.generation);
-    return runScript<number[]>(
-      this.ctx.redis,
-      'claim',
-      [keys.stream, keys.delayed, ...messages.map((m) => keys.keyState(m.key!))],
-      args,
-    );
+  private claim(messages: TaskMessage[]): Promise<[number[], number[]]> {
+    const { keys, group, consumer, config } = this.ctx;
+    const args: (string | number)[] = [
+      group,
+      consumer,
+      deferDelayMs(config.sweepIntervalMs),
+      config.resultTtlMs,
+      keys.doneChannel,
+    ];
+    const redisKeys = [keys.stream, keys.delayed, keys.seq];
+    for (const m of messages) {
+      args.push(m.entryId, m.id, m.generation, m.key === undefined ? '0' : '1');
+      if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+    }
+    return runScript<[number[], number[]]>(this.ctx.redis, 'claim', redisKeys, args);
   }
 
-  private async deadLetter(entryId: string, reason: string): Promise<void> {
-    const { keys, group, consumer, config, logger } = this.ctx;
+  private async deadLetter(m: MalformedMessage, fields: string[] | null | undefined): Promise<void> {
     try {
-      await runScript(
-        this.ctx.redis,
-        'dead-letter',
-        [keys.stream, keys.deadLetter],
-        [group, consumer, entryId, reason, config.deadLetterMaxLen],
-      );
-      this.ctx.events.emit({ type: 'dead-lettered', queue: this.ctx.queue, detail: reason });
-      logger.warn(`Stream entry ${entryId} on queue "${this.ctx.queue}" dead-lettered: ${reason}.`);
-    } catch (error) {
-      // Left pending under this consumer: the sweep's recovery delivers it to us again.
-      logger.warn(`Could not dead-letter entry ${entryId}: ${(error as Error).message}`);
+      await this.deadLetterer.deadLetter(m.entryId, fields, m.reason);
     } finally {
       this.ctx.slots.release();
     }

@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RedisOptions } from 'ioredis';
+import { monotonicMs, type Lease } from './lease';
 
 /** @internal What the lease keeper needs; every queue's liveness key is renewed in one beat. */
 export interface LeaseKeeperOptions {
@@ -18,102 +19,74 @@ export interface LeaseKeeperOptions {
 }
 
 /** How often the main loop stamps its progress for the heartbeat thread's watchdog. */
-const PROGRESS_STAMP_MS = 100;
+export const PROGRESS_STAMP_MS = 100;
+/** Restarts of a heartbeat thread that died wait this long, doubling up to the cap. */
+const RESTART_DELAY_MS = 100;
+const RESTART_DELAY_CAP_MS = 5_000;
+/** Consecutive restarts past which each failure is logged as an error, not a warning. */
+const LOUD_AFTER_RESTARTS = 3;
+
+const PROGRESS = 0;
+const CONFIRMED = 1;
+const HELD_SINCE = 2;
 
 /**
- * @internal A lease is ownership (the group's pending list) plus liveness (this key, renewed
+ * @internal A lease is ownership (the group's pending list) plus liveness (these keys, renewed
  * here): one beat per worker, whatever the number of tasks in flight. The beat runs in a
  * worker thread so a CPU-bound handler cannot starve it, and a watchdog stops it once the main
- * loop has made no progress for `maxStallMs`, so a stalled worker does give its tasks up.
+ * loop has made no progress for `maxStallMs`, so a stalled worker does give its tasks up. A
+ * thread that dies is restarted with backoff: until it beats again the lease runs down, runs
+ * abort before it can lapse and nothing new starts, so a dead thread never leaves a zombie.
  */
-export class LeaseKeeper {
+export class LeaseKeeper implements Lease {
   private worker?: Worker;
+  private readonly stamps = new BigInt64Array(new SharedArrayBuffer(24));
   private stampTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
-  private confirmedAt: () => number = () => Date.now();
+  private restartTimer?: NodeJS.Timeout;
+  private restarts = 0;
+  private stopped = false;
 
   constructor(private readonly options: LeaseKeeperOptions) {}
 
   /** Resolves after the first beat, so the keys exist before the first read. */
-  start(): Promise<void> {
-    const progress = new SharedArrayBuffer(16);
-    const stamps = new BigInt64Array(progress);
-    const stamp = () => Atomics.store(stamps, 0, BigInt(Date.now()));
+  async start(): Promise<void> {
+    const stamp = () => Atomics.store(this.stamps, PROGRESS, BigInt(monotonicMs()));
     stamp();
-    Atomics.store(stamps, 1, BigInt(Date.now()));
+    Atomics.store(this.stamps, CONFIRMED, BigInt(monotonicMs()));
+    Atomics.store(this.stamps, HELD_SINCE, -1n);
     this.stampTimer = setInterval(stamp, PROGRESS_STAMP_MS);
     this.stampTimer.unref();
-    const { redisOptions, keys, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
-    // Cut from Redis (network, a Redis restart), this worker cannot renew its lease, and others
-    // take its runs over once it lapses. Abort them a beat before that can happen, so handlers
-    // that honour ctx.signal stop before a second run starts: no overlap, not just fenced writes.
-    this.confirmedAt = () => Number(Atomics.load(stamps, 1));
-    let abortedFor = 0n;
-    this.expiryTimer = setInterval(
-      () => {
-        const confirmed = Atomics.load(stamps, 1);
-        if (confirmed !== abortedFor && Date.now() - Number(confirmed) > leaseMs - intervalMs) {
-          abortedFor = confirmed;
-          logger.warn(
-            `No heartbeat confirmed for ${Date.now() - Number(confirmed)} ms (leaseMs ${leaseMs}): aborting this worker's runs before its lease can lapse.`,
-          );
-          onLapse('unconfirmed');
-        }
-      },
-      Math.max(10, Math.floor(intervalMs / 2)),
-    );
-    this.expiryTimer.unref();
-    const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
-      // Plain JavaScript: the process's preloads (ts-node, APM agents) would only slow its start.
-      execArgv: [],
-      workerData: {
-        ioredisPath: require.resolve('ioredis'),
-        redisOptions,
-        keys,
-        leaseMs,
-        intervalMs,
-        maxStallMs,
-        progress,
-      },
-    });
-    worker.unref();
-    this.worker = worker;
-    return new Promise((resolve, reject) => {
-      worker.once('error', reject);
-      worker.on('message', (message: { type: string; key?: string; sinceProgress?: number; error?: string }) => {
-        if (message.type === 'ready' && message.error === undefined) resolve();
-        else if (message.type === 'ready') {
-          // A worker without a heartbeat is presumed dead by every other worker: never start one.
-          const dropped = this.options.droppedOptions ?? [];
-          const hint =
-            dropped.length > 0
-              ? ` Options given as functions cannot reach the heartbeat thread: ${dropped.join(', ')}.`
-              : '';
-          reject(new Error(`The heartbeat connection could not write the liveness key: ${message.error}.${hint}`));
-        } else if (message.type === 'lapsed') onLapse(message.key!);
-        else if (message.type === 'stalled') {
-          logger.warn(
-            `Event loop blocked for ${message.sinceProgress} ms (maxStallMs ${maxStallMs}): heartbeats stopped, this worker's runs may be taken over.`,
-          );
-        }
-      });
-      worker.on('error', (error) => logger.error(`Heartbeat thread failed: ${error.message}`));
-    });
+    this.watchExpiry();
+    await this.spawn();
   }
 
   /**
    * Whether Redis confirmed a beat recently enough that the lease cannot lapse before the next
-   * check: a run must not start otherwise (after a cut, a read delivered before it can arrive
-   * for messages that were reclaimed meanwhile).
+   * check: a run must not start otherwise.
    */
   isHeld(): boolean {
-    return Date.now() - this.confirmedAt() <= this.options.leaseMs - this.options.intervalMs;
+    const { leaseMs, intervalMs } = this.options;
+    return monotonicMs() - Number(Atomics.load(this.stamps, CONFIRMED)) <= leaseMs - intervalMs;
+  }
+
+  heldSince(): number {
+    if (!this.isHeld()) return Infinity;
+    const since = Number(Atomics.load(this.stamps, HELD_SINCE));
+    return since < 0 ? Infinity : since;
+  }
+
+  /** @internal For tests: the running heartbeat thread, to kill it. */
+  get thread(): Worker | undefined {
+    return this.worker;
   }
 
   /** Stops beating; `release` deletes the liveness keys so other workers reclaim at once. */
   async stop(release: boolean): Promise<void> {
+    this.stopped = true;
     clearInterval(this.stampTimer);
     clearInterval(this.expiryTimer);
+    clearTimeout(this.restartTimer);
     const worker = this.worker;
     this.worker = undefined;
     if (!worker) return;
@@ -124,5 +97,99 @@ export class LeaseKeeper {
     worker.postMessage({ type: 'stop', release });
     await Promise.race([stopped, new Promise((r) => setTimeout(r, 2_000).unref())]);
     await worker.terminate();
+  }
+
+  /**
+   * Cut from Redis (network, a Redis restart), this worker cannot renew its lease, and others
+   * take its runs over once it lapses. Abort them a beat before that can happen, so handlers
+   * that honour ctx.signal stop before a second run starts: no overlap, not just fenced writes.
+   */
+  private watchExpiry(): void {
+    const { leaseMs, intervalMs, logger, onLapse } = this.options;
+    let abortedFor = 0n;
+    this.expiryTimer = setInterval(
+      () => {
+        const confirmed = Atomics.load(this.stamps, CONFIRMED);
+        const silentMs = monotonicMs() - Number(confirmed);
+        if (confirmed !== abortedFor && silentMs > leaseMs - intervalMs) {
+          abortedFor = confirmed;
+          logger.warn(
+            `No heartbeat confirmed for ${silentMs} ms (leaseMs ${leaseMs}): aborting this worker's runs before its lease can lapse.`,
+          );
+          onLapse('unconfirmed');
+        }
+      },
+      Math.max(10, Math.floor(intervalMs / 2)),
+    );
+    this.expiryTimer.unref();
+  }
+
+  /** Starts the heartbeat thread; resolves after its first beat, rejects if that failed. */
+  private spawn(): Promise<void> {
+    const { redisOptions, keys, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
+    const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
+      // Plain JavaScript: the process's preloads (ts-node, APM agents) would only slow its start.
+      execArgv: [],
+      workerData: {
+        ioredisPath: require.resolve('ioredis'),
+        redisOptions,
+        keys,
+        leaseMs,
+        intervalMs,
+        maxStallMs,
+        progress: this.stamps.buffer,
+      },
+    });
+    worker.unref();
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (message: { type: string; key?: string; sinceProgress?: number; error?: string }) => {
+        if (message.type === 'ready' && message.error === undefined) {
+          ready = true;
+          this.restarts = 0;
+          resolve();
+        } else if (message.type === 'ready') {
+          reject(this.firstBeatFailed(message.error!));
+        } else if (message.type === 'lapsed') onLapse(message.key!);
+        else if (message.type === 'stalled') {
+          logger.warn(
+            `Event loop blocked for ${message.sinceProgress} ms (maxStallMs ${maxStallMs}): heartbeats stopped, this worker's runs may be taken over.`,
+          );
+        }
+      });
+      worker.once('error', (error) => {
+        if (!ready) reject(error);
+        this.onThreadDeath(worker, `failed: ${error.message}`);
+      });
+      worker.once('exit', (code) => this.onThreadDeath(worker, `exited with code ${code}`));
+    });
+  }
+
+  /** A worker without a heartbeat is presumed dead by every other worker: never start one. */
+  private firstBeatFailed(error: string): Error {
+    const dropped = this.options.droppedOptions ?? [];
+    const hint =
+      dropped.length > 0 ? ` Options given as functions cannot reach the heartbeat thread: ${dropped.join(', ')}.` : '';
+    return new Error(`The heartbeat connection could not write the liveness key: ${error}.${hint}`);
+  }
+
+  private onThreadDeath(worker: Worker, how: string): void {
+    if (this.stopped || this.worker !== worker) return;
+    this.worker = undefined;
+    const delay = Math.min(RESTART_DELAY_MS * 2 ** this.restarts, RESTART_DELAY_CAP_MS);
+    this.restarts += 1;
+    const message = `Heartbeat thread ${how}; restarting it in ${delay} ms (restart ${this.restarts}). Until it beats again this worker starts nothing and its runs abort before the lease can lapse.`;
+    if (this.restarts > LOUD_AFTER_RESTARTS) this.options.logger.error(message);
+    else this.options.logger.warn(message);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.spawn().catch((error: Error) => {
+        // spawn() failing its first beat leaves a live thread that keeps beating and may recover;
+        // one that died is handled by its exit listener.
+        this.options.logger.warn(`Restarted heartbeat thread: ${error.message}`);
+      });
+    }, delay);
+    this.restartTimer.unref();
   }
 }

@@ -4,6 +4,7 @@ import type { QueueKeys } from '../redis/keys';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import type { StreamQueueEvents } from '../stream-queue.events';
 import type { InFlight } from './in-flight';
+import type { Lease } from './lease';
 import type { Slots } from './slots';
 
 /** @internal What the parts of one queue's consumer share. */
@@ -21,6 +22,6 @@ export interface QueueContext {
   readonly slots: Slots;
   /** This worker added a delayed task (retry, successor, deferral): promote it when due. */
   readonly delayedAdded: () => void;
-  /** False while this worker's lease is unconfirmed: no run may start then. */
-  readonly leaseHeld: () => boolean;
+  /** This worker's lease: no run may start unless it proves the run still this worker's. */
+  readonly lease: Lease;
 }

@@ -83,7 +83,7 @@ export class Settler {
 
   private completeCall(batch: Completed[]): [string[], (string | number)[]] {
     const { keys, group, consumer, config } = this.ctx;
-    const redisKeys = [keys.stream, keys.delayed];
+    const redisKeys = [keys.stream, keys.delayed, keys.seq];
     const [low, high] = entryIdRange(batch.map((o) => o.delivery.message.entryId));
     const defaultTtl = config.resultTtlMs;
     const args: (string | number)[] = [
@@ -98,14 +98,20 @@ export class Settler {
     ];
     const runs = batch.map(({ delivery, definition, result, resultTtlMs }) => {
       const m = delivery.message;
-      if (m.key === undefined && resultTtlMs === defaultTtl) return [m.entryId, m.id, result];
+      if (m.key === undefined && resultTtlMs === defaultTtl && !m.keepResult) return [m.entryId, m.id, result];
       if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
       const next = successor(m, definition);
       return [
         m.entryId,
         m.id,
         result,
-        { g: m.generation, k: m.key === undefined ? 0 : 1, t: resultTtlMs, s: next || undefined },
+        {
+          g: m.generation,
+          k: m.key === undefined ? 0 : 1,
+          t: resultTtlMs,
+          r: m.keepResult ? 1 : undefined,
+          s: next || undefined,
+        },
       ];
     });
     args.push(JSON.stringify(runs));
@@ -119,10 +125,11 @@ export class Settler {
     const retry = deadReason === undefined && options !== undefined && m.attempt < options.maxAttempts;
     const reason = deadReason ?? `failed ${m.attempt} time(s); last error: ${error.name}: ${error.message}`;
     const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.result(m.id)];
-    if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+    if (m.key !== undefined) redisKeys.push(keys.keyState(m.key), keys.seq);
     const fields = ['id', m.id, 'n', m.name, 'p', m.payload, 'a', String(retry ? m.attempt + 1 : m.attempt)];
     if (m.key !== undefined) fields.push('k', m.key, 'g', String(m.generation));
     if (m.dueAt !== undefined) fields.push('d', String(m.dueAt));
+    if (m.keepResult) fields.push('r', '1');
     return [
       redisKeys,
       [

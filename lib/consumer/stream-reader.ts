@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { RawEntry } from './intake';
+import type { Handover, RawEntry } from './intake';
+import { monotonicMs } from './lease';
 import type { QueueContext } from './queue-context';
 
 /**
@@ -22,21 +23,22 @@ export class StreamReader {
     }
   }
 
-  async read(): Promise<RawEntry[]> {
-    const { slots, keys, group, consumer, config, leaseHeld } = this.ctx;
+  async read(): Promise<Handover> {
+    const { slots, keys, group, consumer, config, lease } = this.ctx;
     // Messages read now could not start (see TaskRunner) and would wait for a recover: wait for
     // the lease instead (after a cut or a Redis restart, until the next beat is confirmed).
-    if (!leaseHeld()) {
+    if (!lease.isHeld()) {
       await new Promise((resolve) => setTimeout(resolve, config.heartbeatIntervalMs));
-      return [];
+      return { entries: [], sentAt: 0 };
     }
     await slots.whenFree();
     const count = slots.beginRead();
     if (count === 0) {
       slots.endRead(0);
-      return [];
+      return { entries: [], sentAt: 0 };
     }
     let entries: RawEntry[] = [];
+    const sentAt = monotonicMs();
     try {
       const reply = (await this.blocking.xreadgroup(
         'GROUP',
@@ -58,6 +60,6 @@ export class StreamReader {
       throw error;
     }
     slots.endRead(entries.length);
-    return entries;
+    return { entries, sentAt };
   }
 }

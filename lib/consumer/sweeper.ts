@@ -1,5 +1,7 @@
 import { runScript } from '../redis/scripts';
-import type { RawEntry } from './intake';
+import { DeadLetterer } from './dead-letterer';
+import type { Handover, RawEntry } from './intake';
+import { monotonicMs } from './lease';
 import type { QueueContext } from './queue-context';
 import { SweepLock } from './sweep-lock';
 
@@ -24,20 +26,25 @@ export class Sweeper {
   /** The suspect this worker runs in isolation, if any (see reclaim). */
   private suspect?: string;
 
+  private readonly deadLetterer: DeadLetterer;
+
   constructor(private readonly ctx: QueueContext) {
     this.lock = new SweepLock(ctx.redis, ctx.keys.sweepLock, ctx.config.leaseMs);
+    this.deadLetterer = new DeadLetterer(ctx);
   }
 
-  async sweep(): Promise<RawEntry[]> {
+  /** The entries taken, with the time the first request that took them was sent. */
+  async sweep(): Promise<Handover> {
     // Entries taken now could not start (see TaskRunner): sweep once the lease is confirmed.
-    if (!this.ctx.leaseHeld()) return [];
+    if (!this.ctx.lease.isHeld()) return { entries: [], sentAt: 0 };
+    const sentAt = monotonicMs();
     const recovered = await this.recover();
     const token = await this.lock.acquire();
-    if (!token) return recovered;
+    if (!token) return { entries: recovered, sentAt };
     try {
       const reclaimed = await this.reclaim();
       await this.dropDeadConsumers();
-      return [...recovered, ...reclaimed];
+      return { entries: [...recovered, ...reclaimed], sentAt };
     } finally {
       await this.lock.release(token).catch(() => undefined);
     }
@@ -88,7 +95,21 @@ export class Sweeper {
       [group, consumer, ...lost.slice(0, n)],
     );
     slots.release(n - entries.length);
-    return entries;
+    // Taken back once too often (each take-back counts as a delivery): poison, like a reclaim's.
+    const poison = entries.filter(([, , deliveries]) => (deliveries ?? 1) > config.maxDeliveries);
+    await this.deadLetterPoison(poison);
+    slots.release(poison.length);
+    return entries.filter((e) => !poison.includes(e));
+  }
+
+  /** Past the delivery limit: dead-lettered (each ends its key's run), never run again. */
+  private async deadLetterPoison(poison: RawEntry[]): Promise<number> {
+    let done = 0;
+    for (const [id, fields, deliveries] of poison) {
+      const reason = `delivered ${deliveries} times without settling (poison message?)`;
+      if (await this.deadLetterer.deadLetter(id, fields, reason)) done += 1;
+    }
+    return done;
   }
 
   private async reclaim(): Promise<RawEntry[]> {
@@ -102,7 +123,7 @@ export class Sweeper {
     const alive = await Promise.all(owners.map((o) => redis.exists(keys.alive(o))));
     const dead = new Set(owners.filter((_, i) => alive[i] === 0));
     // Poison is dead-lettered whatever the free slots; a claim needs a slot.
-    const poison = foreign.filter(([, owner, , deliveries]) => dead.has(owner) && deliveries >= config.maxDeliveries);
+    const overLimit = foreign.filter(([, owner, , deliveries]) => dead.has(owner) && deliveries >= config.maxDeliveries);
     // A message whose worker died once is reclaimed with the rest of that worker's batch. One
     // that was in flight at two deaths is a suspect: suspects are taken one at a time per worker,
     // so a poison message cannot take innocent batchmates with it to the delivery limit.
@@ -114,27 +135,21 @@ export class Sweeper {
       ...(firstSuspect && !isolating ? [firstSuspect] : []),
     ];
     const n = slots.reserve(wanted.length);
-    const candidates = [...poison, ...wanted.slice(0, n)];
+    const candidates = [...overLimit, ...wanted.slice(0, n)];
     if (candidates.length === 0) return [];
-    const [claimed, deadLettered, dropped] = await runScript<[RawEntry[], number, number]>(
+    const [claimed, poison, dropped] = await runScript<[RawEntry[], RawEntry[], number]>(
       redis,
       'reclaim',
-      [keys.stream, keys.deadLetter, ...candidates.map(([, owner]) => keys.alive(owner))],
-      [
-        group,
-        consumer,
-        config.maxDeliveries,
-        config.deadLetterMaxLen,
-        ...candidates.flatMap(([id, owner]) => [id, owner]),
-      ],
+      [keys.stream, ...candidates.map(([, owner]) => keys.alive(owner))],
+      [group, consumer, config.maxDeliveries, ...candidates.flatMap(([id, owner]) => [id, owner])],
     ).catch((error: unknown) => {
       slots.release(n);
       throw error;
     });
     slots.release(n - claimed.length);
+    const deadLettered = await this.deadLetterPoison(poison);
     if (firstSuspect && claimed.some(([id]) => id === firstSuspect[0])) this.suspect = firstSuspect[0];
     for (const [id] of claimed) events.emit({ type: 'reclaimed', queue, detail: id });
-    for (let i = 0; i < deadLettered; i++) events.emit({ type: 'dead-lettered', queue, detail: 'delivery limit' });
     if (claimed.length + deadLettered + dropped > 0) {
       logger.log(
         `Queue "${queue}": reclaimed ${claimed.length}, dead-lettered ${deadLettered} poison, dropped ${dropped} deleted entries from dead workers.`,

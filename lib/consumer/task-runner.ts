@@ -4,11 +4,9 @@ import { decodePayload } from '../task/payload-codec';
 import { describeThrown, encodeResult } from '../task/task-outcome';
 import type { TaskDefinition, TaskRegistry } from '../task.registry';
 import type { Delivery } from './delivery';
+import { ALWAYS_HELD, stillOwned, type Lease } from './lease';
 import type { Outcome } from './outcome';
 import { ShutdownAbortError } from './shutdown-abort.error';
-
-/** How long an aborted handler may take to stop before its run is settled without it. */
-export const ABORT_GRACE_MS = 1_000;
 
 /**
  * @internal Runs one delivery's handler and turns whatever happens into an Outcome; it never
@@ -19,13 +17,16 @@ export class TaskRunner {
     private readonly registry: TaskRegistry,
     private readonly queue: string,
     private readonly consumer: string,
-    private readonly leaseHeld: () => boolean = () => true,
+    private readonly lease: Lease = ALWAYS_HELD,
   ) {}
 
   async run(delivery: Delivery): Promise<Outcome> {
-    if (!delivery.isAborted && !this.leaseHeld()) {
+    // Proven ours when Redis handed it over; still ours only if the lease held since then.
+    if (!delivery.isAborted && !stillOwned(this.lease, delivery.provenAt)) {
       delivery.abort(
-        new LeaseLostError('This worker has no confirmed lease: the run was not started (another worker may hold it).'),
+        new LeaseLostError(
+          'This worker cannot prove it still owns the run (its lease is unconfirmed, or lapsed since Redis handed the run over): it was not started.',
+        ),
       );
     }
     const { message } = delivery;
@@ -59,7 +60,7 @@ export class TaskRunner {
         delivery.lateValue = { value: returned }; // a synchronous handler that blocked past its abort
         throw delivery.abortReason;
       }
-      const value = await delivery.race(Promise.resolve(returned), ABORT_GRACE_MS);
+      const value = await delivery.settleWith(Promise.resolve(returned));
       return this.completedOutcome(delivery, definition, value);
     } catch (thrown) {
       if (!delivery.isAborted) return { kind: 'failed', delivery, definition, error: describeThrown(thrown) };
@@ -110,6 +111,7 @@ class RunContext implements TaskContext {
   readonly key: string | undefined;
   readonly generation: number;
   readonly attempt: number;
+  readonly fence: number;
 
   constructor(
     private readonly delivery: Delivery,
@@ -122,6 +124,7 @@ class RunContext implements TaskContext {
     this.key = m.key;
     this.generation = m.generation;
     this.attempt = m.attempt;
+    this.fence = delivery.fence ?? unkeyedFence(m.attempt, delivery.deliveries);
   }
 
   get fencingToken(): string {
@@ -131,6 +134,16 @@ class RunContext implements TaskContext {
   get signal(): AbortSignal {
     return this.delivery.signal;
   }
+}
+
+/**
+ * A task without a key orders its runs by attempt, then by delivery of that attempt's stream
+ * entry (a takeover redelivers it): both only grow. Deliveries stay far below 2^20 (a message
+ * delivered maxDeliveries times is dead-lettered), and attempts (at most 1,000) keep the product
+ * a safe integer.
+ */
+function unkeyedFence(attempt: number, deliveries: number): number {
+  return attempt * 2 ** 20 + Math.min(deliveries, 2 ** 20 - 1);
 }
 
 /** A message no attempt can run: it fails straight to the dead-letter stream with `reason`. */

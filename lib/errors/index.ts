@@ -1,5 +1,6 @@
 export * from './duplicate-task.error';
 export * from './invalid-option.error';
+export * from './key-conflict.error';
 export * from './lease-lost.error';
 export * from './payload.error';
 export * from './stream-queue.error';

@@ -18,6 +18,14 @@ export interface TaskContext {
    * made conditional on it, since a reclaimed run gets a new token.
    */
   readonly fencingToken: string;
+  /**
+   * A fencing number that only grows: for a keyed task, across every run of its key
+   * (generations, retries, takeovers: drawn from the queue's sequence in Redis when the run is
+   * claimed); for a task without a key, across the runs of this task (attempt, then delivery).
+   * A later run always has a larger number than any earlier one, so writes to your own store
+   * can be made conditional: `UPDATE ... SET ..., fence = $n WHERE id = $id AND fence < $n`.
+   */
+  readonly fence: number;
   /** Aborted on timeout, when the lease is lost, and at the shutdown deadline. */
   readonly signal: AbortSignal;
 }

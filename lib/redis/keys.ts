@@ -8,6 +8,11 @@ export class QueueKeys {
   readonly delayed: string;
   readonly deadLetter: string;
   readonly sweepLock: string;
+  /**
+   * The queue's sequence: generations and keyed runs' fencing numbers are drawn from it, so
+   * neither repeats while the queue exists (a key's own state can expire; this never does).
+   */
+  readonly seq: string;
   /** Channel naming tasks that finished (completed or dead-lettered), for result() waiters. */
   readonly doneChannel: string;
   /** Channel telling workers that a running key was superseded or cancelled. */
@@ -26,6 +31,7 @@ export class QueueKeys {
     this.delayed = `${this.tag}:delayed`;
     this.deadLetter = `${this.tag}:dlq`;
     this.sweepLock = `${this.tag}:sweep-lock`;
+    this.seq = `${this.tag}:seq`;
     this.doneChannel = `${this.tag}:done`;
     this.controlChannel = `${this.tag}:control`;
     this.keyStatePrefix = `${this.tag}:key:`;

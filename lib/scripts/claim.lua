@@ -1,20 +1,27 @@
 --[[
-  Claim delivered keyed messages before their handlers run (the head check). Per message:
-  a stale generation is acked and deleted without running; a key whose earlier generation is
-  still pending elsewhere is deferred (moved to the delayed set) so two runs of one key never
-  overlap; otherwise the key is marked running under this delivery.
+  Claim delivered messages before their handlers run (the head check). Per message: one this
+  consumer does not own (any more) is skipped; a keyed one of a stale generation is acked and
+  deleted without running; a key whose earlier generation is still pending elsewhere is
+  deferred (moved to the delayed set) so two runs of one key never overlap; otherwise a keyed
+  run is marked running under this delivery and gets a fencing number. Unkeyed messages only
+  pass the ownership check: the worker sends them here when a lease lapse may have let another
+  worker take them since Redis handed them over.
 
   KEYS[1] stream
   KEYS[2] delayed set
-  KEYS[3..] key state hash of each message, in ARGV order
+  KEYS[3] the queue's sequence (fencing numbers are drawn from it)
+  KEYS[4..] key state hash of each keyed message, in ARGV order
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
   ARGV[3] defer delay in ms
-  ARGV[4..] per message, 2 values: stream entry id, generation
+  ARGV[4] key state TTL in ms (a cancelled key whose run is skipped here expires after it)
+  ARGV[5] done channel (told 's:<id>' or 'x:<id>' for a run skipped as stale)
+  ARGV[6..] per message, 4 values: stream entry id, task id, generation, '1' keyed or '0'
 
-  Returns one code per message: 1 run, 0 stale (skipped), 2 deferred, -1 not ours (skipped).
-  Atomic: the check and the mark happen in one step, so two workers never both run a key.
+  Returns {codes, fences}: per message a code, 1 run, 0 stale (skipped), 2 deferred, -1 not
+  ours (skipped), and a fencing number (keyed runs that run; 0 otherwise).
+  Atomic: the checks and the mark happen in one step, so two workers never both run a key.
 ]]
 local rcall = redis.call
 -- @include now-ms
@@ -22,19 +29,28 @@ local rcall = redis.call
 -- @include key-state
 -- @include message
 
-local stream, delayed = KEYS[1], KEYS[2]
-local group, consumer, deferMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local out = {}
+local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
+local group, consumer, deferMs, stateTtl, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local codes, fences = {}, {}
+local k = 4
 
-for i = 1, #KEYS - 2 do
-  local keyState = KEYS[i + 2]
-  local entryId, gen = ARGV[2 + i * 2], tonumber(ARGV[3 + i * 2])
+for i = 1, (#ARGV - 5) / 4 do
+  local base = 2 + i * 4
+  local entryId, taskId, gen, keyed = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3] == '1'
+  local keyState = nil
+  if keyed then keyState = KEYS[k]; k = k + 1 end
+  fences[i] = 0
   if not ownedBy(stream, group, entryId, consumer) then
-    out[i] = -1
-  elseif isStale(keyState, gen) then
+    codes[i] = -1
+  elseif not keyState then
+    codes[i] = 1
+  elseif isStale(keyState, gen, taskId) then
     rcall('XACK', stream, group, entryId)
     rcall('XDEL', stream, entryId)
-    out[i] = 0
+    -- It may have been running here before a takeover (cancelled, then its worker died).
+    releaseKey(keyState, entryId, stateTtl)
+    rcall('PUBLISH', channel, staleToken(keyState, taskId))
+    codes[i] = 0
   else
     local running = rcall('HGET', keyState, 'rmid')
     if running and running ~= entryId and pendingOwner(stream, group, running) then
@@ -47,12 +63,14 @@ for i = 1, #KEYS - 2 do
         rcall('HSET', keyState, 'state', 'queued', 'dm', member)
         rcall('HDEL', keyState, 'mid')
       end
-      out[i] = 2
+      codes[i] = 2
     else
-      rcall('HSET', keyState, 'state', 'running', 'rmid', entryId, 'rown', consumer, 'startedAt', nowMs())
+      local fence = rcall('INCR', seq)
+      rcall('HSET', keyState, 'state', 'running', 'rmid', entryId, 'rown', consumer, 'fence', fence, 'startedAt', nowMs())
       rcall('HDEL', keyState, 'mid')
-      out[i] = 1
+      codes[i] = 1
+      fences[i] = fence
     end
   end
 end
-return out
+return {codes, fences}

@@ -2,26 +2,31 @@
   Settle a batch of successful runs (the tail check). Per run: a delivery this worker no longer
   owns is refused and writes nothing; a stale generation is acked and writes nothing; otherwise
   the message is acked and deleted, the result stored with its TTL, and the key released.
-  One PUBLISH tells result() waiters which tasks finished.
+  One PUBLISH tells result() waiters which tasks finished: 'c:<id>' completed, 's:<id>' or
+  'x:<id>' superseded or cancelled.
 
   KEYS[1] stream
   KEYS[2] delayed set (where periodic successors go)
-  KEYS[3..] the key state hash of each run that has a key, in run order
+  KEYS[3] the queue's sequence (a periodic successor's generation is drawn from it)
+  KEYS[4..] the key state hash of each run that has a key, in run order
   Derived: the result key of task T is ARGV[7] .. T (the queue's hash tag prefixes it): a
   batch names its result keys by task id instead of sending each key, to keep calls small.
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
-  ARGV[3] completion channel
+  ARGV[3] done channel
   ARGV[4] key state TTL in ms
   ARGV[5] lowest stream entry id of the batch
   ARGV[6] highest stream entry id of the batch
   ARGV[7] result key prefix
   ARGV[8] result TTL in ms (0 = not stored) for runs that do not set their own
   ARGV[9] the runs, one JSON array (one argument decodes faster than hundreds), each run an
-          array: stream entry id, task id, encoded result, and for a run with a key or its own
-          result TTL an object {g: generation (0 = never stale), k: 1 when the run has a key,
-          t: its result TTL, s: a periodic run's successor as JSON (see includes/successor.lua)}
+          array: stream entry id, task id, encoded result ('' for a handler that returned
+          nothing: nothing is stored, so a drained no-op task leaves nothing behind), and for a
+          run with a key, its own result TTL or a kept result an object {g: generation (0 =
+          never stale), k: 1 when the run has a key, t: its result TTL, r: 1 when the task
+          went through the delayed set (its result, even '', is stored, replacing the pending
+          marker of a retry), s: a periodic run's successor as JSON (see includes/successor.lua)}
 
   Acked entries leave the stream: by trimming whole stream nodes below the oldest pending entry
   when nothing older than this batch is pending (cheap; the batch's entries above that pending
@@ -38,13 +43,16 @@ local rcall = redis.call
 -- @include key-state
 -- @include message
 -- @include successor
+-- @include end-run
 -- @include entry-id
 
-local stream, delayed = KEYS[1], KEYS[2]
+local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
+-- The stored form of a handler that returned nothing, for runs whose result must be kept.
+local NO_VALUE = '{"ok":true}'
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local resultPrefix, defaultTtl = ARGV[7], tonumber(ARGV[8])
 local out, acked, done = {}, {}, {}
-local k = 3
+local k = 4
 
 -- The fence for the whole batch in one call: what this consumer holds in the batch's id range
 -- (it holds few entries outside the batch: its slots bound them).
@@ -55,9 +63,9 @@ end
 
 for i, run in ipairs(cjson.decode(ARGV[9])) do
   local entryId, taskId, result, o = run[1], run[2], run[3], run[4]
-  local gen, resultTtl, successor, keyState = 0, defaultTtl, nil, nil
+  local gen, resultTtl, successor, keyState, keep = 0, defaultTtl, nil, nil, false
   if o then
-    gen, resultTtl, successor = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s
+    gen, resultTtl, successor, keep = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s, o.r == 1
     if o.k == 1 then keyState = KEYS[k]; k = k + 1 end
   end
 
@@ -65,18 +73,21 @@ for i, run in ipairs(cjson.decode(ARGV[9])) do
     out[i] = pendingOwner(stream, group, entryId) and -1 or -2
   else
     acked[#acked + 1] = entryId
-    if keyState and isStale(keyState, gen) then
+    if keyState and isStale(keyState, gen, taskId) then
+      releaseKey(keyState, entryId, stateTtl)
+      done[#done + 1] = staleToken(keyState, taskId)
       out[i] = 0
     else
-      if resultTtl > 0 then rcall('SET', resultPrefix .. taskId, result, 'PX', resultTtl) end
-      if keyState then
-        rcall('HSET', keyState, 'state', 'completed', 'finishedAt', nowMs())
-        if successor then scheduleSuccessor(keyState, delayed, successor, nowMs()) end
+      if keep and result == '' then result = NO_VALUE end
+      if resultTtl > 0 and result ~= '' then
+        rcall('SET', resultPrefix .. taskId, result, 'PX', resultTtl)
+      elseif keep then
+        rcall('DEL', resultPrefix .. taskId)
       end
-      done[#done + 1] = taskId
+      if keyState then endKeyedRun(keyState, delayed, seq, entryId, 'completed', nil, stateTtl, successor) end
+      done[#done + 1] = 'c:' .. taskId
       out[i] = 1
     end
-    if keyState then releaseKey(keyState, entryId, stateTtl) end
   end
 end
 

@@ -1,33 +1,72 @@
 --[[
-  Dead-letter one delivered message that cannot run (missing fields, an undecodable payload,
-  an unknown task name), keeping its original fields and the reason. Fenced like complete.
+  Dead-letter one delivered message that cannot run or must not run again: missing fields, an
+  undecodable payload, an unknown task name, a poison message past the delivery limit. Keeps
+  its original fields (bounded, see includes/dead-letter-entry.lua) and the reason. Fenced like
+  complete. A keyed run ends here with the same key transition as a failed run in fail.lua, so
+  its key is never left running or queued forever; its failure is stored and announced to
+  result() waiters.
 
   KEYS[1] stream
   KEYS[2] dead-letter stream
+  KEYS[3] delayed set
+  KEYS[4] the queue's sequence
+  KEYS[5] result key of the entry's task (only when ARGV[10] is not '')
+  KEYS[5 or 6] key state hash of the entry's key (only when ARGV[11] is not '')
 
-  ARGV[1] consumer group
-  ARGV[2] consumer (this worker)
-  ARGV[3] stream entry id
-  ARGV[4] reason
-  ARGV[5] dead-letter stream max length (approximate)
+  ARGV[1]  consumer group
+  ARGV[2]  consumer (this worker)
+  ARGV[3]  stream entry id
+  ARGV[4]  reason
+  ARGV[5]  dead-letter stream max length (approximate)
+  ARGV[6]  done channel (told 'f:<task id>')
+  ARGV[7]  key state TTL in ms
+  ARGV[8]  result TTL in ms (0 = not stored)
+  ARGV[9]  encoded failure result
+  ARGV[10] the task id the result key was derived from ('' when the entry names none)
+  ARGV[11] the key the key state was derived from ('' when the entry names none)
+  The keys are used only when the entry's own fields name the same task id and key.
 
   Returns 1 dead-lettered, -1 refused, -2 already settled.
-  Atomic: the copy to the dead-letter stream and the ack are one step.
+  Atomic: the copy to the dead-letter stream, the key transition and the ack are one step;
+  everything that can fail is computed before the first write.
 ]]
 local rcall = redis.call
+-- @include now-ms
 -- @include owned-by
+-- @include key-state
+-- @include message
+-- @include successor
+-- @include end-run
+-- @include dead-letter-entry
 
-local stream, dlq = KEYS[1], KEYS[2]
-local group, consumer, entryId = ARGV[1], ARGV[2], ARGV[3]
+local stream, dlq, delayed, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local group, consumer, entryId, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local stateTtl, resultTtl, derivedId, derivedKey = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[10], ARGV[11]
+local nextKey = 5
+local resultKey, keyState = nil, nil
+if derivedId ~= '' then resultKey = KEYS[nextKey]; nextKey = nextKey + 1 end
+if derivedKey ~= '' then keyState = KEYS[nextKey] end
 
 if not ownedBy(stream, group, entryId, consumer) then
   return pendingOwner(stream, group, entryId) and -1 or -2
 end
 local entry = rcall('XRANGE', stream, entryId, entryId)[1]
 local fields = entry and entry[2] or {}
-fields[#fields + 1] = 'reason'; fields[#fields + 1] = ARGV[4]
-fields[#fields + 1] = 'entry'; fields[#fields + 1] = entryId
-rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
+local deadFields = deadLetterFields(fields, reason, entryId)
+local taskId, key, gen = fieldOf(fields, 'id'), fieldOf(fields, 'k'), tonumber(fieldOf(fields, 'g') or '')
+
+rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
+if keyState and key == derivedKey and taskId and gen then
+  if isStale(keyState, gen, taskId) then
+    releaseKey(keyState, entryId, stateTtl)
+  else
+    endKeyedRun(keyState, delayed, seq, entryId, 'failed', reason, stateTtl, nil)
+  end
+end
+if resultKey and taskId == derivedId then
+  if resultTtl > 0 then rcall('SET', resultKey, ARGV[9], 'PX', resultTtl) else rcall('DEL', resultKey) end
+  rcall('PUBLISH', ARGV[6], 'f:' .. taskId)
+end
 return 1

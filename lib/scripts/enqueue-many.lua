@@ -10,7 +10,7 @@
   ARGV[2] to ARGV[6], then the same five for each further task: task id, task name, payload
   (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay)
 
-  Returns the number of tasks written.
+  Returns the stream entry id of each task, in order ('' for one that went to the delayed set).
   Atomic: the batch is written as a whole or not at all.
 ]]
 local rcall = redis.call
@@ -20,6 +20,7 @@ local rcall = redis.call
 
 local stream, delayed = KEYS[1], KEYS[2]
 local now = nil
+local ids = {}
 for i = 2, #ARGV, 5 do
   local delayMs, due = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
   local fields = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
@@ -28,9 +29,12 @@ for i = 2, #ARGV, 5 do
     if due == 0 then due = now + delayMs end
   end
   if due > 0 and due > now then
+    -- Its entry id is not known to the caller: keep its result, even a void one, for result().
+    fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
     addDelayed(delayed, due, encodeDelayed(fields), ARGV[1])
+    ids[#ids + 1] = ''
   else
-    rcall('XADD', stream, '*', unpack(fields))
+    ids[#ids + 1] = rcall('XADD', stream, '*', unpack(fields))
   end
 end
-return (#ARGV - 1) / 5
+return ids

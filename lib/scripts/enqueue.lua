@@ -1,12 +1,13 @@
 --[[
   Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
-  replacing), bump the key's generation, and supersede whatever of the key is still queued or
-  delayed, so an older generation never starts.
+  replacing), draw a new generation from the queue's sequence, and supersede whatever of the key
+  is still queued or delayed, so an older generation never starts.
 
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] key state hash (keyed tasks only)
+  KEYS[4] the queue's sequence (keyed tasks only): generations are drawn from it
 
   ARGV[1]  task id (used unless an existing run is returned)
   ARGV[2]  task name
@@ -17,11 +18,15 @@
   ARGV[7]  key ('' for a task without one)
   ARGV[8]  control channel: told 'superseded:<new generation>:<key>' when a running generation
            is superseded, and 'due' when a delayed task becomes the earliest due
-  ARGV[9]  period in ms of an `every` task (0 = none; kept in the key state)
+  ARGV[9]  period in ms of an `every` task (0 = keep the period the key state holds, if any)
   ARGV[10] '1' for a periodic run: its message carries its due time (field d)
+  ARGV[11] done channel: told 's:<task id>' when a queued or delayed run is superseded (it will
+           never run, and its result() waiters must hear so)
 
-  Returns {task id, generation, created (1) or existing (0)}.
-  Atomic: dedupe, generation bump, supersession and the write are one step, so concurrent
+  Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
+  code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
+  key's live run belongs to another task name (its id, generation and name): nothing written.
+  Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
   enqueues of one key create one run.
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
   of the same fields, or with others in one enqueue-many.lua call (see PlainEnqueueBatcher).
@@ -30,8 +35,9 @@ local rcall = redis.call
 -- @include now-ms
 -- @include message
 -- @include delayed
+-- @include key-state
 
-local stream, delayed, keyState = KEYS[1], KEYS[2], KEYS[3]
+local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
 -- Redis's clock is read only when something needs it: a plain enqueue is one XADD.
 local delayMs, due = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -44,33 +50,42 @@ local function write(fields)
     fields[#fields + 1] = 'd'; fields[#fields + 1] = tostring(due)
   end
   if due > now then
+    -- Its entry id is not known to the caller: keep its result, even a void one, for result().
+    if not keyState then fields[#fields + 1] = 'r'; fields[#fields + 1] = '1' end
     local member = encodeDelayed(fields)
     addDelayed(delayed, due, member, ARGV[8])
-    return 'delayed', member
+    return 'delayed', member, ''
   end
-  return 'queued', rcall('XADD', stream, '*', unpack(fields))
+  local entryId = rcall('XADD', stream, '*', unpack(fields))
+  return 'queued', entryId, entryId
 end
 
 if not keyState then
-  write({'id', id, 'n', name, 'p', payload, 'a', '1'})
-  return {id, 0, 1}
+  local _, _, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1'})
+  return {id, 0, 1, entryId, name}
 end
 
-local state = rcall('HGET', keyState, 'state')
+local existing = rcall('HMGET', keyState, 'state', 'id', 'gen', 'name')
+local state = existing[1]
 local live = state == 'queued' or state == 'delayed' or state == 'running'
+-- A key names one run of one task: another task's live run under it is a conflict, not a match.
+if live and existing[4] and existing[4] ~= name then
+  return {existing[2], tonumber(existing[3]), -1, '', existing[4]}
+end
 if live and mode == 'add' then
-  local existing = rcall('HMGET', keyState, 'id', 'gen')
-  return {existing[1], tonumber(existing[2]), 0}
+  return {existing[2], tonumber(existing[3]), 0, '', name}
 end
 
 -- Supersede: what is queued or delayed is removed; a running run is fenced by the new generation.
 local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
 if dm then rcall('ZREM', delayed, dm) end
 if mid then rcall('XDEL', stream, mid) end
-local gen = rcall('HINCRBY', keyState, 'gen', 1)
-rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt', 'every')
+if (dm or mid) and existing[2] then rcall('PUBLISH', ARGV[11], 's:' .. existing[2]) end
+local gen = nextGeneration(seq, keyState)
+-- A period given replaces the stored one; none given keeps it (re-timing stays with replace's `every`).
+rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
 
-local where, ref = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
+local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,
   'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now))
 if tonumber(ARGV[9]) > 0 then rcall('HSET', keyState, 'every', ARGV[9]) end
@@ -78,4 +93,4 @@ rcall('PERSIST', keyState)
 if rcall('HEXISTS', keyState, 'rmid') == 1 then
   rcall('PUBLISH', ARGV[8], 'superseded:' .. gen .. ':' .. key)
 end
-return {id, gen, 1}
+return {id, gen, 1, entryId, name}

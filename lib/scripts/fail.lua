@@ -8,10 +8,12 @@
   KEYS[3] dead-letter stream
   KEYS[4] result key
   KEYS[5] key state hash (keyed runs only)
+  KEYS[6] the queue's sequence (keyed runs only: a periodic successor's generation)
 
   ARGV[1]  consumer group
   ARGV[2]  consumer (this worker)
-  ARGV[3]  completion channel
+  ARGV[3]  done channel: told 'f:<id>' when the task is dead-lettered, 's:<id>' or 'x:<id>'
+           when its generation lost to a replace or cancel
   ARGV[4]  key state TTL in ms
   ARGV[5]  stream entry id
   ARGV[6]  retry delay in ms, or -1 to dead-letter now
@@ -21,12 +23,17 @@
   ARGV[10] dead-letter stream max length (approximate)
   ARGV[11] a periodic run's successor as JSON (see includes/successor.lua), else '': the
            next slot is scheduled even when this run is dead-lettered
-  ARGV[12..] the task's fields (id, n, p, a, and k, g, d when present) as name/value pairs,
+  ARGV[12..] the task's fields (id, n, p, a, and k, g, d, r when present) as name/value pairs,
              with `a` already the next attempt
+
+  A retry of a task without a key carries field r (its result is kept, even a void one) and
+  leaves the pending marker {"ok":null} under its result key, so result() knows it is not
+  settled yet (the marker expires a day after the retry is due, should the task vanish).
 
   Returns 1 retry scheduled, 2 dead-lettered, 0 superseded, -1 refused, -2 already settled.
   Atomic: checks, ack and the retry or dead letter are one step, so a failure is never lost
-  between the ack and the reschedule.
+  between the ack and the reschedule. Everything that can fail (the dead-letter entry of a
+  hostile message with thousands of fields) is computed before the first write.
 ]]
 local rcall = redis.call
 -- @include now-ms
@@ -34,8 +41,11 @@ local rcall = redis.call
 -- @include key-state
 -- @include message
 -- @include successor
+-- @include end-run
+-- @include dead-letter-entry
 
-local stream, delayed, dlq, resultKey, keyState = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local stream, delayed, dlq, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local PENDING_MARKER, MARKER_SLACK_MS = '{"ok":null}', 86400000
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local entryId, retryDelay, resultTtl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local fields = {}
@@ -48,15 +58,21 @@ if not ownedBy(stream, group, entryId, consumer) then
 end
 -- The entry as written (binary-safe, every field): what a dead letter keeps.
 local written = retryDelay < 0 and rcall('XRANGE', stream, entryId, entryId)[1]
+local deadFields = retryDelay < 0 and deadLetterFields(written and written[2] or fields, ARGV[9], entryId)
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
 
-if keyState and isStale(keyState, tonumber(task.g)) then
+if keyState and isStale(keyState, tonumber(task.g), task.id) then
   releaseKey(keyState, entryId, stateTtl)
+  rcall('PUBLISH', channel, staleToken(keyState, task.id))
   return 0
 end
 
 if retryDelay >= 0 then
+  if not keyState then
+    if not task.r then fields[#fields + 1] = 'r'; fields[#fields + 1] = '1' end
+    rcall('SET', resultKey, PENDING_MARKER, 'PX', retryDelay + MARKER_SLACK_MS)
+  end
   local member = encodeDelayed(fields)
   rcall('ZADD', delayed, nowMs() + retryDelay, member)
   if keyState then
@@ -66,15 +82,8 @@ if retryDelay >= 0 then
   return 1
 end
 
-if written then fields = written[2] end
-fields[#fields + 1] = 'reason'; fields[#fields + 1] = ARGV[9]
-fields[#fields + 1] = 'entry'; fields[#fields + 1] = entryId
-rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(fields))
-if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) end
-if keyState then
-  rcall('HSET', keyState, 'state', 'failed', 'finishedAt', nowMs(), 'error', ARGV[9])
-  if ARGV[11] ~= '' then scheduleSuccessor(keyState, delayed, ARGV[11], nowMs()) end
-  releaseKey(keyState, entryId, stateTtl)
-end
-rcall('PUBLISH', channel, task.id)
+rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(deadFields))
+if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) else rcall('DEL', resultKey) end
+if keyState then endKeyedRun(keyState, delayed, seq, entryId, 'failed', ARGV[9], stateTtl, ARGV[11]) end
+rcall('PUBLISH', channel, 'f:' .. task.id)
 return 2

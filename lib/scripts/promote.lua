@@ -27,11 +27,11 @@ local moved = 0
 for _, member in ipairs(due) do
   rcall('ZREM', delayed, member)
   local ok, m = pcall(cjson.decode, member)
-  if not ok or type(m) ~= 'table' or not m.id then
+  if not ok or not isTaskMember(m) then
     rcall('XADD', dlq, 'MAXLEN', '~', ARGV[3], '*', 'raw', member, 'reason', 'delayed member does not decode')
   else
     local keyState = m.k and (ARGV[2] .. m.k) or nil
-    if not (keyState and isStale(keyState, tonumber(m.g) or 0)) then
+    if not (keyState and isStale(keyState, tonumber(m.g) or 0, m.id)) then
       local mid = rcall('XADD', stream, '*', unpack(toFields(m)))
       if keyState then
         rcall('HSET', keyState, 'state', 'queued', 'mid', mid)

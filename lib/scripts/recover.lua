@@ -10,19 +10,19 @@
   ARGV[2] consumer (this worker)
   ARGV[3..] stream entry ids
 
-  Returns the entries still held, as {id, fields} (XCLAIM by the owner itself: idle time reset,
-  delivery count bumped).
+  Returns the entries still held, as {id, fields, deliveries} (XCLAIM by the owner itself: idle
+  time reset, delivery count bumped; deliveries counts this one).
   Atomic: the ownership check and the claim are one step.
 ]]
 local rcall = redis.call
--- @include owned-by
 
 local stream, group, me = KEYS[1], ARGV[1], ARGV[2]
 local out = {}
 for i = 3, #ARGV do
-  if ownedBy(stream, group, ARGV[i], me) then
+  local row = rcall('XPENDING', stream, group, ARGV[i], ARGV[i], 1, me)[1]
+  if row then
     local entry = rcall('XCLAIM', stream, group, me, 0, ARGV[i])[1]
-    if entry then out[#out + 1] = entry end
+    if entry then out[#out + 1] = {entry[1], entry[2], row[4] + 1} end
   end
 end
 return out

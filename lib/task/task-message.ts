@@ -11,6 +11,11 @@ export interface TaskMessage {
   readonly generation: number;
   /** A periodic run's slot (epoch ms); its successor is timed from it. */
   readonly dueAt: number | undefined;
+  /**
+   * Field r: the task went through the delayed set (a delayed enqueue, a retry), so its result
+   * is kept even when the handler returns nothing (result() cannot find it settled otherwise).
+   */
+  readonly keepResult: boolean;
 }
 
 /** @internal A delivered entry that cannot become a task, and why. */
@@ -60,7 +65,8 @@ export function parseEntry(
   const dueAt = due === undefined ? undefined : integer(due, true);
   if (dueAt !== undefined && !Number.isSafeInteger(dueAt))
     return { entryId, reason: 'field "d" (due time) is not an integer' };
-  return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation, dueAt };
+  const keepResult = f.get('r') === '1';
+  return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation, dueAt, keepResult };
 }
 
 /** Decimal integer text only: Number() would read '', ' ', '0x1f' and '1e3' as numbers. */
@@ -68,7 +74,7 @@ function integer(text: string, signed = false): number {
   return (signed ? /^-?\d{1,16}$/ : /^\d{1,16}$/).test(text) ? Number(text) : NaN;
 }
 
-const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd']);
+const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r']);
 
 /** First value of each known field; a plain loop, since this runs for every message. */
 function fieldsOf(raw: string[]): { get(name: string): string | undefined } {

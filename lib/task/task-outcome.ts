@@ -1,10 +1,12 @@
 /** @internal What is stored under a task's result key, JSON-encoded. */
 export type StoredResult = { ok: true; value?: unknown } | { ok: false; error: { name: string; message: string } };
 
-const NO_VALUE = JSON.stringify({ ok: true });
-
+/**
+ * What a handler's return value is stored as. A handler that returned nothing stores nothing
+ * (''): complete.lua writes no key for it, or `{"ok":true}` where the result must be kept.
+ */
 export function encodeResult(value: unknown): string {
-  if (value === undefined) return NO_VALUE;
+  if (value === undefined) return '';
   try {
     return JSON.stringify({ ok: true, value });
   } catch (error) {

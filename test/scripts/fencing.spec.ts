@@ -43,7 +43,7 @@ describe('fencing: settle scripts act only for the delivery that owns the messag
 
   it('dead-letter by a worker whose message was taken over is refused', async () => {
     const { entryId } = await takenOver();
-    const code = await f.run('dead-letter', [f.keys.stream, f.keys.deadLetter], [GROUP, 'a', entryId, 'bad', 100]);
+    const code = await f.deadLetter('a', entryId, 'bad');
     expect(code).toBe(REFUSED);
     expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
   });
@@ -84,7 +84,7 @@ describe('fencing: settle scripts act only for the delivery that owns the messag
       { entryId: e2, id: id2 },
     ]);
     await new Promise((r) => setTimeout(r, 50));
-    expect(messages).toEqual([id2]);
+    expect(messages).toEqual([`c:${id2}`]);
     await sub.quit();
   });
 });
@@ -100,10 +100,10 @@ describe('generations: head and tail checks', () => {
     const [[e1, m1]] = await f.deliver('a'); // read before the replace landed
     await f.enqueue({ key: 'k', mode: 'replace' });
     const [[e2, m2]] = await f.deliver('a');
-    expect([m1.g, m2.g]).toEqual(['1', '2']);
+    expect(Number(m2.g)).toBeGreaterThan(Number(m1.g));
     const codes = await f.claim('a', [
-      { entryId: e1, key: 'k', gen: 1 },
-      { entryId: e2, key: 'k', gen: 2 },
+      { entryId: e1, id: m1.id, key: 'k', gen: Number(m1.g) },
+      { entryId: e2, id: m2.id, key: 'k', gen: Number(m2.g) },
     ]);
     expect(codes).toEqual([0, 1]);
     expect(await f.pendingOwner(e1)).toBeUndefined(); // acked without running
@@ -113,14 +113,14 @@ describe('generations: head and tail checks', () => {
   it('tail check: a superseded run that finishes acks and writes no result and no state', async () => {
     await f.enqueue({ key: 'k' });
     const [[e1, m1]] = await f.deliver('a');
-    expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }])).toEqual([1]);
-    await f.enqueue({ key: 'k', mode: 'replace' }); // gen 2 queued while gen 1 runs
+    expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: Number(m1.g) }])).toEqual([1]);
+    const [, gen2] = await f.enqueue({ key: 'k', mode: 'replace' }); // gen 2 queued while gen 1 runs
     const before = await f.keyState('k');
-    expect(await f.complete('a', [{ entryId: e1, id: m1.id, gen: 1, key: 'k' }])).toEqual([SUPERSEDED]);
+    expect(await f.complete('a', [{ entryId: e1, id: m1.id, gen: Number(m1.g), key: 'k' }])).toEqual([SUPERSEDED]);
     expect(await f.redis.exists(f.keys.result(m1.id))).toBe(0);
     const after = await f.keyState('k');
     expect(after.state).toBe(before.state);
-    expect(after.gen).toBe('2');
+    expect(after.gen).toBe(String(gen2));
     expect(after.rmid).toBeUndefined(); // released, so gen 2 can run
     expect(await f.pendingOwner(e1)).toBeUndefined();
   });
@@ -128,11 +128,12 @@ describe('generations: head and tail checks', () => {
   it('a superseded run that fails schedules no retry and writes no dead letter', async () => {
     await f.enqueue({ key: 'k' });
     const [[e1, m1]] = await f.deliver('a');
-    await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }]);
+    const gen1 = Number(m1.g);
+    await f.claim('a', [{ entryId: e1, key: 'k', gen: gen1 }]);
     await f.enqueue({ key: 'k', mode: 'replace', delayMs: 60_000 });
     const delayedBefore = await f.redis.zcard(f.keys.delayed);
-    expect(await f.fail('a', { entryId: e1, id: m1.id, gen: 1, key: 'k', retryDelayMs: 0 })).toBe(SUPERSEDED);
-    expect(await f.fail('a', { entryId: e1, id: m1.id, gen: 1, key: 'k', retryDelayMs: -1 })).toBe(SETTLED);
+    expect(await f.fail('a', { entryId: e1, id: m1.id, gen: gen1, key: 'k', retryDelayMs: 0 })).toBe(SUPERSEDED);
+    expect(await f.fail('a', { entryId: e1, id: m1.id, gen: gen1, key: 'k', retryDelayMs: -1 })).toBe(SETTLED);
     expect(await f.redis.zcard(f.keys.delayed)).toBe(delayedBefore);
     expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
     expect((await f.keyState('k')).state).toBe('delayed');
@@ -151,25 +152,20 @@ describe('generations: head and tail checks', () => {
 
   it('a newer generation waits while the older run is pending elsewhere: deferred, not overlapped', async () => {
     await f.enqueue({ key: 'k' });
-    const [[e1]] = await f.deliver('a');
-    await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }]);
+    const [[e1, m1]] = await f.deliver('a');
+    await f.claim('a', [{ entryId: e1, key: 'k', gen: Number(m1.g) }]);
     await f.enqueue({ key: 'k', mode: 'replace' });
-    const [[e2]] = await f.deliver('b');
-    expect(await f.claim('b', [{ entryId: e2, key: 'k', gen: 2 }])).toEqual([2]);
+    const [[e2, m2]] = await f.deliver('b');
+    expect(await f.claim('b', [{ entryId: e2, key: 'k', gen: Number(m2.g) }])).toEqual([2]);
     expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
     expect((await f.keyState('k')).rmid).toBe(e1);
   });
 
   it('cancel bumps the generation: a message already read does not run', async () => {
     await f.enqueue({ key: 'k' });
-    const [[e1]] = await f.deliver('a');
-    const cancelled = await f.run(
-      'cancel',
-      [f.keys.stream, f.keys.delayed, f.keys.keyState('k')],
-      [LEASE, f.keys.controlChannel, 'k'],
-    );
-    expect(cancelled).toBe(1);
-    expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: 1 }])).toEqual([0]);
+    const [[e1, m1]] = await f.deliver('a');
+    expect(await f.cancel('k')).toBe(1);
+    expect(await f.claim('a', [{ entryId: e1, id: m1.id, key: 'k', gen: Number(m1.g) }])).toEqual([0]);
     expect((await f.keyState('k')).state).toBe('cancelled');
   });
 
@@ -179,18 +175,14 @@ describe('generations: head and tail checks', () => {
     await sub.subscribe(f.keys.controlChannel);
     sub.on('message', (_c, m) => messages.push(m));
     await f.enqueue({ key: 'a:b' });
-    const [[e1]] = await f.deliver('w');
-    await f.claim('w', [{ entryId: e1, key: 'a:b', gen: 1 }]);
-    await f.enqueue({ key: 'a:b', mode: 'replace' });
-    await f.run(
-      'cancel',
-      [f.keys.stream, f.keys.delayed, f.keys.keyState('a:b')],
-      [LEASE, f.keys.controlChannel, 'a:b'],
-    );
+    const [[e1, m1]] = await f.deliver('w');
+    await f.claim('w', [{ entryId: e1, key: 'a:b', gen: Number(m1.g) }]);
+    const [, replaced] = await f.enqueue({ key: 'a:b', mode: 'replace' });
+    await f.cancel('a:b');
+    const cancelledAt = Number((await f.keyState('a:b')).gen);
     await new Promise((r) => setTimeout(r, 50));
-    expect(messages).toEqual(['superseded:2:a:b', 'cancelled:3:a:b']);
+    expect(messages).toEqual([`superseded:${replaced}:a:b`, `cancelled:${cancelledAt}:a:b`]);
+    expect(cancelledAt).toBeGreaterThan(replaced);
     await sub.quit();
   });
 });
-
-const LEASE = 60_000;

@@ -33,11 +33,11 @@ describe('scripts after Redis lost its script cache', () => {
       [id, 'job', '{}', '0', '0', 'add', '', keys.controlChannel],
     ];
     await redis.script('FLUSH');
-    expect(await runScript(redis, 'enqueue', ...enqueue('alone'))).toEqual(['alone', 0, 1]);
+    expect(await runScript(redis, 'enqueue', ...enqueue('alone'))).toEqual(['alone', 0, 1, expect.any(String), 'job']);
     await redis.script('FLUSH');
     const pipeline = redis.pipeline();
     runScript(pipeline, 'enqueue', ...enqueue('piped'));
-    expect(await pipeline.exec()).toEqual([[null, ['piped', 0, 1]]]);
+    expect(await pipeline.exec()).toEqual([[null, ['piped', 0, 1, expect.any(String), 'job']]]);
     expect(await redis.xlen(keys.stream)).toBe(2);
     await redis.del(keys.stream);
   });

@@ -1,8 +1,6 @@
 import { closeAll } from '../utils/redis';
 import { GROUP, ScriptFixture } from './script-fixture';
 
-type Reclaimed = [Array<[string, string[]]>, number, number];
-
 describe('reclaim: only dead owners lose their messages, decided atomically', () => {
   let f: ScriptFixture;
   beforeEach(async () => (f = await new ScriptFixture().setUp()));
@@ -10,11 +8,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
   afterAll(closeAll);
 
   const reclaim = (me: string, candidates: Array<[entryId: string, owner: string]>, maxDeliveries = 5) =>
-    f.run<Reclaimed>(
-      'reclaim',
-      [f.keys.stream, f.keys.deadLetter, ...candidates.map(([, o]) => f.keys.alive(o))],
-      [GROUP, me, maxDeliveries, 100, ...candidates.flat()],
-    );
+    f.reclaim(me, candidates, maxDeliveries);
 
   it('claims the message of a dead owner', async () => {
     await f.enqueue();
@@ -52,18 +46,47 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     expect(await f.pendingOwner(entryId)).toBe('b');
   });
 
-  it('dead-letters a message delivered maxDeliveries times (a poison message)', async () => {
+  it('hands a message delivered maxDeliveries times back apart, as poison, for dead-letter.lua', async () => {
     await f.enqueue();
     const [[entryId]] = await f.deliver('w1'); // delivery 1
     await f.redis.xclaim(f.keys.stream, GROUP, 'w2', 0, entryId); // delivery 2
     await f.redis.xclaim(f.keys.stream, GROUP, 'w3', 0, entryId); // delivery 3
-    const [claimed, dead] = await reclaim('b', [[entryId, 'w3']], 3);
+    const [claimed, poison] = await reclaim('b', [[entryId, 'w3']], 3);
     expect(claimed).toEqual([]);
-    expect(dead).toBe(1);
+    expect(poison.map(([id, , deliveries]) => [id, deliveries])).toEqual([[entryId, 4]]);
+    expect(await f.pendingOwner(entryId)).toBe('b'); // held by the sweeper until it dead-letters it
+    expect(await f.deadLetter('b', entryId, 'delivered 4 times without settling (poison message?)')).toBe(1);
     const [[, fields]] = (await f.redis.xrange(f.keys.deadLetter, '-', '+')) as [string, string[]][];
-    expect(fields.join(' ')).toMatch(/delivered 3 times/);
+    expect(fields.join(' ')).toMatch(/delivered 4 times/);
     expect(await f.redis.xlen(f.keys.stream)).toBe(0);
     expect(await f.pendingOwner(entryId)).toBeUndefined();
+  });
+
+  it('a hostile entry with thousands of fields never makes a reclaim fail (issue 9, hole 5)', async () => {
+    // Lua's unpack() fails past a few thousand values: the old poison path unpacked the entry into
+    // XADD, so every reclaim call failed and the dead worker's other messages were never taken.
+    const wide = Array.from({ length: 20_000 }, (_, i) => [`f${i}`, 'x']).flat();
+    const hostile = await f.redis.xadd(f.keys.stream, '*', 'id', 'h', 'n', 'job', 'p', '{}', ...wide);
+    await f.enqueue();
+    const [[first], [second]] = await f.deliver('w1');
+    expect(first).toBe(hostile);
+    for (const owner of ['w2', 'w3']) await f.redis.xclaim(f.keys.stream, GROUP, owner, 0, hostile);
+    const [claimed, poison] = await reclaim(
+      'b',
+      [
+        [hostile, 'w3'],
+        [second, 'w1'],
+      ],
+      3,
+    );
+    expect(claimed.map(([id]) => id)).toEqual([second]);
+    expect(poison.map(([id]) => id)).toEqual([hostile]);
+    // Dead-lettering it keeps the task's own fields and says how many others it dropped.
+    expect(await f.deadLetter('b', hostile, 'poison', { id: 'h' })).toBe(1);
+    const [[, fields]] = (await f.redis.xrange(f.keys.deadLetter, '-', '+')) as [string, string[]][];
+    expect(fields.slice(0, 6)).toEqual(['id', 'h', 'n', 'job', 'p', '{}']);
+    expect(fields).toContain('dropped-fields');
+    expect(await f.redis.xlen(f.keys.stream)).toBe(1); // only the innocent one, claimed by b
   });
 
   it('drops a message deleted while pending instead of claiming nothing forever', async () => {
@@ -187,7 +210,11 @@ describe('recover: a worker takes back only what it still holds', () => {
     const [[lost], [kept]] = await f.deliver('cut-off');
     // cut-off listed both as its own; meanwhile the first was reclaimed by another worker.
     await f.redis.xclaim(f.keys.stream, GROUP, 'rescuer', 0, lost);
-    const entries = await f.run<[string, string[]][]>('recover', [f.keys.stream], [GROUP, 'cut-off', lost, kept]);
+    const entries = await f.run<[string, string[], number][]>(
+      'recover',
+      [f.keys.stream],
+      [GROUP, 'cut-off', lost, kept],
+    );
     expect(entries.map(([id]) => id)).toEqual([kept]);
     expect(await f.pendingOwner(lost)).toBe('rescuer');
   });

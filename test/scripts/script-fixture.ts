@@ -33,15 +33,15 @@ export class ScriptFixture {
     const id = opts.id ?? `t-${Math.random().toString(36).slice(2)}`;
     const base = [id, opts.name ?? 'job', '{"n":1}', opts.delayMs ?? 0, 0, opts.mode ?? 'add'];
     return opts.key === undefined
-      ? this.run<[string, number, number]>(
+      ? this.run<[string, number, number, string, string]>(
           'enqueue',
           [this.keys.stream, this.keys.delayed],
           [...base, '', this.keys.controlChannel],
         )
-      : this.run<[string, number, number]>(
+      : this.run<[string, number, number, string, string]>(
           'enqueue',
-          [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key)],
-          [...base, opts.key, this.keys.controlChannel, 0, '0'],
+          [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key), this.keys.seq],
+          [...base, opts.key, this.keys.controlChannel, 0, '0', this.keys.doneChannel],
         );
   }
 
@@ -74,7 +74,7 @@ export class ScriptFixture {
     consumer: string,
     runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>,
   ) {
-    const keys = [this.keys.stream, this.keys.delayed];
+    const keys = [this.keys.stream, this.keys.delayed, this.keys.seq];
     const [low, high] = entryIdRange(runs.map((r) => r.entryId));
     const args: (string | number)[] = [
       GROUP,
@@ -103,7 +103,7 @@ export class ScriptFixture {
     r: { entryId: string; id: string; gen?: number; key?: string; retryDelayMs: number; attempt?: number },
   ) {
     const keys = [this.keys.stream, this.keys.delayed, this.keys.deadLetter, this.keys.result(r.id)];
-    if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
+    if (r.key !== undefined) keys.push(this.keys.keyState(r.key), this.keys.seq);
     const fields = ['id', r.id, 'n', 'job', 'p', '{}', 'a', String(r.attempt ?? 2)];
     if (r.key !== undefined) fields.push('k', r.key, 'g', String(r.gen ?? 0));
     return this.run<number>('fail', keys, [
@@ -122,11 +122,78 @@ export class ScriptFixture {
     ]);
   }
 
-  claim(consumer: string, runs: Array<{ entryId: string; key: string; gen: number }>, deferMs = 50) {
-    return this.run<number[]>(
+  /** claim.lua's codes (1 run, 0 stale, 2 deferred, -1 not ours); `claimWithFences` also returns the fences. */
+  async claim(
+    consumer: string,
+    runs: Array<{ entryId: string; id?: string; key?: string; gen?: number }>,
+    deferMs = 50,
+  ): Promise<number[]> {
+    return (await this.claimWithFences(consumer, runs, deferMs))[0];
+  }
+
+  async claimWithFences(
+    consumer: string,
+    runs: Array<{ entryId: string; id?: string; key?: string; gen?: number }>,
+    deferMs = 50,
+  ): Promise<[number[], number[]]> {
+    // A run's task id defaults to what the key state names (the id check is not under test there).
+    const ids = await Promise.all(
+      runs.map(async (r) => r.id ?? (r.key === undefined ? '' : ((await this.keyState(r.key)).id ?? ''))),
+    );
+    return this.run<[number[], number[]]>(
       'claim',
-      [this.keys.stream, this.keys.delayed, ...runs.map((r) => this.keys.keyState(r.key))],
-      [GROUP, consumer, deferMs, ...runs.flatMap((r) => [r.entryId, r.gen])],
+      [
+        this.keys.stream,
+        this.keys.delayed,
+        this.keys.seq,
+        ...runs.filter((r) => r.key !== undefined).map((r) => this.keys.keyState(r.key!)),
+      ],
+      [
+        GROUP,
+        consumer,
+        deferMs,
+        LEASE_MS,
+        this.keys.doneChannel,
+        ...runs.flatMap((r, i) => [r.entryId, ids[i], r.gen ?? 0, r.key === undefined ? '0' : '1']),
+      ],
+    );
+  }
+
+  /** dead-letter.lua for an entry `consumer` holds; `id`/`key` name the keys its fields name. */
+  deadLetter(consumer: string, entryId: string, reason: string, names: { id?: string; key?: string } = {}) {
+    const keys = [this.keys.stream, this.keys.deadLetter, this.keys.delayed, this.keys.seq];
+    if (names.id !== undefined) keys.push(this.keys.result(names.id));
+    if (names.key !== undefined) keys.push(this.keys.keyState(names.key));
+    return this.run<number>('dead-letter', keys, [
+      GROUP,
+      consumer,
+      entryId,
+      reason,
+      100,
+      this.keys.doneChannel,
+      LEASE_MS,
+      LEASE_MS,
+      '{"ok":false,"error":{"name":"DeadLetter","message":"x"}}',
+      names.id ?? '',
+      names.key ?? '',
+    ]);
+  }
+
+  /** reclaim.lua by `consumer` of candidates [entry id, owner judged dead]: {claimed, poison, dropped}. */
+  reclaim(consumer: string, candidates: Array<[entryId: string, owner: string]>, maxDeliveries = 5) {
+    return this.run<[Array<[string, string[], number]>, Array<[string, string[], number]>, number]>(
+      'reclaim',
+      [this.keys.stream, ...candidates.map(([, owner]) => this.keys.alive(owner))],
+      [GROUP, consumer, maxDeliveries, ...candidates.flat()],
+    );
+  }
+
+  /** cancel.lua on `key`: 1 cancelled, 0 nothing live. */
+  cancel(key: string, stateTtlMs = LEASE_MS): Promise<number> {
+    return this.run<number>(
+      'cancel',
+      [this.keys.stream, this.keys.delayed, this.keys.keyState(key), this.keys.seq],
+      [stateTtlMs, this.keys.controlChannel, key, this.keys.doneChannel],
     );
   }
 

@@ -12,6 +12,7 @@ const message = (generation: number, key = 'k'): TaskMessage => ({
   key,
   generation,
   dueAt: undefined,
+  keepResult: false,
 });
 
 describe('QueueConsumer.abortKey', () => {

@@ -24,7 +24,12 @@ describe('parseEntry', () => {
       attempt: 1,
       key: undefined,
       generation: 0,
+      keepResult: false,
     });
+  });
+
+  it('reads field r: the result is kept even when the handler returns nothing', () => {
+    expect(messageOf([...ok, 'r', '1'])).toMatchObject({ keepResult: true });
   });
 
   it('reads attempt, key and generation of a keyed entry', () => {

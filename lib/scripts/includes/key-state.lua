@@ -1,15 +1,33 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the keys and values it works on as arguments.
--- Helpers over a task key's state hash: fields gen (generation counter), state, id, name,
--- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery).
+-- passes the keys and values it works on as arguments. Needs: rcall.
+-- Helpers over a task key's state hash: fields gen (the current generation), state, id, name,
+-- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery),
+-- fence (the running delivery's fencing number).
 
--- isStale(keyState, gen): a message of generation `gen` lost to a newer replace/cancel/enqueue.
--- Generation 0 (no key, or an older producer) is never stale. A missing state is stale: a
--- state hash never expires while anything of its key is queued, delayed or running.
-local function isStale(keyState, gen)
+-- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
+-- (which never expires) so that no generation of a key ever repeats, even after its state hash
+-- expired or was deleted with a message of the old generation still in flight. It is also kept
+-- above the key's stored generation, for states written before the sequence existed.
+local function nextGeneration(seq, keyState)
+  local gen = rcall('INCR', seq)
+  local stored = tonumber(rcall('HGET', keyState, 'gen') or '0') or 0
+  if gen <= stored then
+    gen = stored + 1
+    rcall('SET', seq, gen)
+  end
+  rcall('HSET', keyState, 'gen', gen)
+  return gen
+end
+
+-- isStale(keyState, gen, id): a message of generation `gen` and task `id` lost to a newer
+-- replace/cancel/enqueue. Generation 0 (no key) is never stale. A missing state is stale: a
+-- state hash never expires while anything of its key is queued, delayed or running. The task id
+-- is compared too: a generation names one task, and a mismatch means the state moved on.
+local function isStale(keyState, gen, id)
   if gen == 0 then return false end
-  local current = rcall('HGET', keyState, 'gen')
-  return (not current) or tonumber(current) ~= gen
+  local current = rcall('HMGET', keyState, 'gen', 'id')
+  if not current[1] or tonumber(current[1]) ~= gen then return true end
+  return id ~= nil and current[2] ~= id
 end
 
 -- releaseKey(keyState, entryId, ttlMs): drop the running record when it is this delivery's,
@@ -17,11 +35,18 @@ end
 -- with a successor scheduled, keeps no TTL.
 local function releaseKey(keyState, entryId, ttlMs)
   if rcall('HGET', keyState, 'rmid') == entryId then
-    rcall('HDEL', keyState, 'rmid', 'rown')
+    rcall('HDEL', keyState, 'rmid', 'rown', 'fence')
   end
   local state = rcall('HGET', keyState, 'state')
   if (state == 'completed' or state == 'failed' or state == 'cancelled')
       and rcall('HEXISTS', keyState, 'rmid') == 0 then
     if ttlMs > 0 then rcall('PEXPIRE', keyState, ttlMs) else rcall('DEL', keyState) end
   end
+end
+
+-- staleToken(keyState, taskId): what result() waiters are told about a run that lost to its key's
+-- newer state: 'x' when the key was cancelled, else 's' (superseded).
+local function staleToken(keyState, taskId)
+  local kind = rcall('HGET', keyState, 'state') == 'cancelled' and 'x' or 's'
+  return kind .. ':' .. taskId
 end

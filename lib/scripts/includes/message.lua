@@ -2,7 +2,9 @@
 -- passes the keys and values it works on as arguments.
 -- A task travels as stream fields: id (task id), n (name), p (JSON payload), a (attempt),
 -- for keyed tasks k (key) and g (generation), and for periodic runs d (the due time of the
--- run's slot). A delayed task is the same fields as one JSON object, the member of the
+-- run's slot), and r ('1': keep the result even when the handler returns nothing; set on
+-- tasks that went through the delayed set, whose result() cannot tell them settled otherwise).
+-- A delayed task is the same fields as one JSON object, the member of the
 -- delayed sorted set.
 
 -- encodeDelayed(fields): the delayed-set member for a flat field list.
@@ -15,11 +17,25 @@ end
 -- toFields(m): the stream fields of a decoded delayed member, in a stable order.
 local function toFields(m)
   local fields = {'id', m.id, 'n', m.n, 'p', m.p, 'a', m.a}
-  for _, name in ipairs({'k', 'g', 'd'}) do
+  for _, name in ipairs({'k', 'g', 'd', 'r'}) do
     if m[name] then
       fields[#fields + 1] = name
       fields[#fields + 1] = m[name]
     end
   end
   return fields
+end
+
+-- isTaskMember(m): a decoded delayed member that toFields can write: the task's fields are all
+-- strings (a hand-written member could hold numbers, tables or nothing), checked before the
+-- promoting script writes anything.
+local function isTaskMember(m)
+  if type(m) ~= 'table' then return false end
+  for _, name in ipairs({'id', 'n', 'p', 'a'}) do
+    if type(m[name]) ~= 'string' then return false end
+  end
+  for _, name in ipairs({'k', 'g', 'd', 'r'}) do
+    if m[name] ~= nil and type(m[name]) ~= 'string' then return false end
+  end
+  return true
 end

@@ -1,0 +1,33 @@
+/**
+ * @internal Milliseconds on the process's monotonic clock (CLOCK_MONOTONIC through libuv): the
+ * same clock in every thread, and never stepped back or forward with the wall clock, so a lease
+ * measured with it cannot be stretched by an NTP correction.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
+}
+
+/** @internal What a queue's consumer knows of its worker's lease (ownership plus liveness). */
+export interface Lease {
+  /** Redis confirmed a beat recently enough that the liveness key cannot have expired yet. */
+  isHeld(): boolean;
+  /**
+   * Since when (monotonicMs) the liveness key has existed without a break, as far as confirmed
+   * beats prove it; Infinity while the lease is not held.
+   */
+  heldSince(): number;
+}
+
+/** @internal A lease for code that runs without a heartbeat (unit tests of single parts). */
+export const ALWAYS_HELD: Lease = { isHeld: () => true, heldSince: () => 0 };
+
+/**
+ * @internal Whether an entry that Redis handed to this worker in reply to a request sent at
+ * `provenAt` (monotonicMs) is still this worker's: only another worker's reclaim can take it,
+ * and a reclaim needs this worker's liveness key to have expired, which an unbroken lease since
+ * `provenAt` rules out. A reply delayed in transit past a lapse fails this check even when the
+ * lease is held again by the time it arrives.
+ */
+export function stillOwned(lease: Lease, provenAt: number): boolean {
+  return lease.isHeld() && lease.heldSince() <= provenAt;
+}
