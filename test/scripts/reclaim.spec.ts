@@ -66,7 +66,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     // Lua's unpack() fails past a few thousand values: the old poison path unpacked the entry into
     // XADD, so every reclaim call failed and the dead worker's other messages were never taken.
     const wide = Array.from({ length: 20_000 }, (_, i) => [`f${i}`, 'x']).flat();
-    const hostile = await f.redis.xadd(f.keys.stream, '*', 'id', 'h', 'n', 'job', 'p', '{}', ...wide);
+    const hostile = (await f.redis.xadd(f.keys.stream, '*', 'id', 'h', 'n', 'job', 'p', '{}', ...wide))!;
     await f.enqueue();
     const [[first], [second]] = await f.deliver('w1');
     expect(first).toBe(hostile);
