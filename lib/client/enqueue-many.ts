@@ -25,7 +25,7 @@ export async function sendEnqueueMany(
   calls: readonly EnqueueCall[],
   keysOf: (queue: string) => QueueKeys,
 ): Promise<EnqueueOutcome[]> {
-  const outcomes: EnqueueOutcome[] = new Array<EnqueueOutcome>(calls.length);
+  const outcomes: EnqueueOutcome[] = [];
   const onReply: Array<(error: Error | null, reply: unknown) => void> = [];
   const pipeline = redis.pipeline();
   for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
