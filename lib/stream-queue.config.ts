@@ -1,5 +1,6 @@
 import { InvalidOptionError } from './errors';
 import type { ConnectionOptions, StreamQueueModuleOptions } from './interfaces';
+import { checkConnection } from './redis/connection-check';
 
 /** @internal Module options with every default applied; the only place defaults live. */
 export interface StreamQueueConfig {
@@ -34,6 +35,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
   if ('url' in connection && typeof connection.url !== 'string') {
     throw new InvalidOptionError('connection.url', 'a redis:// or rediss:// URL string', connection.url);
   }
+  checkConnection(connection);
   const prefix = raw.prefix ?? 'sq';
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
     throw new InvalidOptionError('prefix', 'letters, digits, "_", "." or "-" (1-64 characters)', prefix);

@@ -414,17 +414,20 @@ describe('bad options through a real bootstrap', () => {
     throw new Error('bootstrap succeeded');
   }
 
-  it.each<[string, Partial<StreamQueueModuleOptions>]>([
+  it.each<[string, Partial<StreamQueueModuleOptions> | (() => Partial<StreamQueueModuleOptions>)]>([
     ['prefix', { prefix: '{evil}' }],
     ['concurrency', { concurrency: 0 }],
     ['leaseMs', { leaseMs: 1.5 }],
     ['maxPayloadBytes', { maxPayloadBytes: -1 }],
     ['worker', { worker: 'yes' as never }],
     ['blockMs', { blockMs: 120_000 }],
+    ['connection.options.keyPrefix', () => ({ connection: { url: server.url, options: { keyPrefix: 'app:' } } })],
+    ['connection.url', () => ({ connection: { url: `${server.url}#` } })],
   ])('forRoot with a bad %s fails bootstrap naming it, before any connection or write', async (option, bad) => {
     const before = await footprint();
+    const overrides = typeof bad === 'function' ? bad() : bad;
     const error = await bootstrapError(async () =>
-      (await buildApp(testOptions(randomPrefix(), { connection: { url: server.url }, ...bad }))).init(),
+      (await buildApp(testOptions(randomPrefix(), { connection: { url: server.url }, ...overrides }))).init(),
     );
     expect(error.option).toBe(option);
     expect(await footprint()).toEqual(before);
