@@ -84,11 +84,37 @@ describe('resolveConfig', () => {
     ['ackBatchMs', -1],
     ['ackBatchMs', 1_001],
     ['leaseMs', Number.NaN],
+    // Node timers turn 2^31 ms or more into 1 ms.
+    ['leaseMs', 2 ** 31],
+    ['sweepIntervalMs', 2 ** 31],
+    ['shutdownTimeoutMs', 2 ** 31],
+    ['shutdownTimeoutMs', Infinity],
+    // The main loop stamps its progress every 100 ms: a shorter stall limit loses the lease.
+    ['maxStallMs', 99],
+    ['maxStallMs', 499],
   ])('rejects %s = %p with an InvalidOptionError naming the option', (option, value) => {
     const error = rejection({ connection, [option]: value });
     expect(error.option).toBe(option);
     expect(error.code).toBe('INVALID_OPTION');
     expect(error.message).toContain(`"${option}"`);
+  });
+
+  it('accepts the longest Node timer (2^31 - 1 ms) and a maxStallMs of 500 ms', () => {
+    const longest = 2 ** 31 - 1;
+    expect(
+      resolveConfig({
+        connection,
+        leaseMs: longest,
+        sweepIntervalMs: longest,
+        shutdownTimeoutMs: longest,
+        maxStallMs: 500,
+      }),
+    ).toMatchObject({ leaseMs: longest, sweepIntervalMs: longest, shutdownTimeoutMs: longest, maxStallMs: 500 });
+    // Not timers (a Redis expiry, a comparison): larger values are fine.
+    expect(resolveConfig({ connection, resultTtlMs: 2 ** 40, maxStallMs: 2 ** 40 })).toMatchObject({
+      resultTtlMs: 2 ** 40,
+      maxStallMs: 2 ** 40,
+    });
   });
 
   describe('heartbeatIntervalMs against leaseMs', () => {
