@@ -1,5 +1,7 @@
 import { InvalidOptionError } from './errors';
 import type { ConnectionOptions, StreamQueueModuleOptions } from './interfaces';
+import { checkConnection } from './redis/connection-check';
+import { MAX_TIMER_MS } from './stream-queue.constants';
 
 /** @internal Module options with every default applied; the only place defaults live. */
 export interface StreamQueueConfig {
@@ -22,6 +24,14 @@ export interface StreamQueueConfig {
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/**
+ * @internal Shortest `maxStallMs`. The main loop stamps its progress every 100 ms (lease-keeper's
+ * PROGRESS_STAMP_MS) and the heartbeat thread skips a beat when the stamp is older than
+ * `maxStallMs`: under 100 ms an idle, healthy loop looks stalled at every beat and the worker
+ * loses its lease for good. 500 ms leaves 400 ms for timer lateness and GC pauses.
+ */
+export const MIN_MAX_STALL_MS = 500;
+
 /** @internal Applies defaults and validates; throws InvalidOptionError naming the option. */
 export function resolveConfig(raw: StreamQueueModuleOptions | undefined): StreamQueueConfig {
   if (raw == null || typeof raw !== 'object') {
@@ -34,6 +44,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
   if ('url' in connection && typeof connection.url !== 'string') {
     throw new InvalidOptionError('connection.url', 'a redis:// or rediss:// URL string', connection.url);
   }
+  checkConnection(connection);
   const prefix = raw.prefix ?? 'sq';
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
     throw new InvalidOptionError('prefix', 'letters, digits, "_", "." or "-" (1-64 characters)', prefix);
@@ -41,7 +52,9 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
   const worker = raw.worker ?? true;
   if (typeof worker !== 'boolean') throw new InvalidOptionError('worker', 'true or false', worker);
 
-  const leaseMs = int(raw, 'leaseMs', 30_000, 100);
+  // Durations that become Node timers stop at MAX_TIMER_MS (longer ones would fire after 1 ms);
+  // resultTtlMs and maxStallMs are not timers (Redis expiries, a comparison).
+  const leaseMs = int(raw, 'leaseMs', 30_000, 100, MAX_TIMER_MS);
   const heartbeatIntervalMs = int(raw, 'heartbeatIntervalMs', Math.max(20, Math.floor(leaseMs / 6)), 10);
   if (heartbeatIntervalMs * 3 > leaseMs) {
     throw new InvalidOptionError(
@@ -57,10 +70,10 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     concurrency: int(raw, 'concurrency', 10, 1, 10_000),
     leaseMs,
     heartbeatIntervalMs,
-    sweepIntervalMs: int(raw, 'sweepIntervalMs', 2_000, 10),
-    maxStallMs: int(raw, 'maxStallMs', 60_000, 1),
+    sweepIntervalMs: int(raw, 'sweepIntervalMs', 2_000, 10, MAX_TIMER_MS),
+    maxStallMs: int(raw, 'maxStallMs', 60_000, MIN_MAX_STALL_MS),
     maxDeliveries: int(raw, 'maxDeliveries', 5, 1),
-    shutdownTimeoutMs: int(raw, 'shutdownTimeoutMs', 10_000, 0),
+    shutdownTimeoutMs: int(raw, 'shutdownTimeoutMs', 10_000, 0, MAX_TIMER_MS),
     resultTtlMs: int(raw, 'resultTtlMs', 3_600_000, 0),
     maxPayloadBytes: int(raw, 'maxPayloadBytes', 1_048_576, 1, 512 * 1_048_576),
     deadLetterMaxLen: int(raw, 'deadLetterMaxLen', 10_000, 1),

@@ -6,3 +6,8 @@ export const STREAM_QUEUE_CONFIG = Symbol('STREAM_QUEUE_CONFIG');
 export const DEFAULT_QUEUE = 'default';
 /** @internal Consumer group every worker of a queue joins. */
 export const CONSUMER_GROUP = 'workers';
+/**
+ * @internal Longest delay a Node timer honours: setTimeout and setInterval turn a longer one into
+ * 1 ms. Every duration that becomes a timer is bounded by it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,6 +1,6 @@
 import { int } from './stream-queue.config';
 import { InvalidOptionError } from './errors';
-import { DEFAULT_QUEUE } from './stream-queue.constants';
+import { DEFAULT_QUEUE, MAX_TIMER_MS } from './stream-queue.constants';
 import type { BackoffOptions, TaskOptions } from './interfaces';
 import { checkCron, parseEvery } from './task/schedule';
 
@@ -42,7 +42,8 @@ export function resolveTaskOptions(name: string, raw: TaskOptions, defaultResult
   }
   const jitter = backoffRaw.jitter ?? true;
   if (typeof jitter !== 'boolean') throw new InvalidOptionError(at('backoff.jitter'), 'true or false', jitter);
-  const timeoutMs = raw.timeoutMs === undefined ? undefined : int(opts, at('timeoutMs'), 0, 1);
+  // A Node timer: a longer one would fire after 1 ms and fail every run at once.
+  const timeoutMs = raw.timeoutMs === undefined ? undefined : int(opts, at('timeoutMs'), 0, 1, MAX_TIMER_MS);
   return {
     queue: checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE),
     maxAttempts: int(opts, at('maxAttempts'), 3, 1, 1_000),

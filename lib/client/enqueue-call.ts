@@ -41,12 +41,44 @@ export function enqueueScriptArgs(
 /** @internal KEYS and ARGV of enqueue-many.lua for unkeyed calls of one queue, with their ids. */
 export function enqueueManyScriptArgs(
   keys: QueueKeys,
-  calls: EnqueueCall[],
-  ids: string[],
+  calls: readonly EnqueueCall[],
+  ids: readonly string[],
 ): [string[], (string | number)[]] {
   const args: (string | number)[] = [keys.controlChannel];
   calls.forEach((call, i) => args.push(ids[i], call.name, call.payload, call.delayMs, call.runAt));
   return [[keys.stream, keys.delayed], args];
+}
+
+/**
+ * @internal Most tasks in one enqueue-many.lua call. A script blocks every other client of Redis
+ * while it runs (about 4 ms per 1,000 small tasks), and its arguments are spread into one
+ * JavaScript call (300,000 of them overflow the stack): both stay bounded.
+ */
+export const MAX_TASKS_PER_CALL = 1_000;
+
+/** @internal Most payload characters in one enqueue-many.lua call; a larger task goes alone. */
+export const MAX_PAYLOAD_PER_CALL = 1_048_576;
+
+/**
+ * @internal Splits `items` (unkeyed tasks of one queue, in call order) into the runs that go in
+ * one enqueue-many.lua call each, bounded by MAX_TASKS_PER_CALL and MAX_PAYLOAD_PER_CALL.
+ */
+export function enqueueManyChunks<T>(items: readonly T[], callOf: (item: T) => EnqueueCall): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const length = callOf(item).payload.length;
+    if (chunk.length > 0 && (chunk.length === MAX_TASKS_PER_CALL || size + length > MAX_PAYLOAD_PER_CALL)) {
+      chunks.push(chunk);
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(item);
+    size += length;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /**

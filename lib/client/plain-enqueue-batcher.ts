@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import { runScript } from '../redis/scripts';
 import { sendNow } from '../redis/send-now';
-import { enqueueManyScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
+import { enqueueManyChunks, enqueueManyScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
 
 interface Waiting {
   readonly keys: QueueKeys;
@@ -10,9 +10,6 @@ interface Waiting {
   readonly id: string;
   readonly settle: (error: Error | null) => void;
 }
-
-/** Tasks per enqueue-many call: keeps one script call's arguments bounded. */
-const MAX_PER_CALL = 1_000;
 
 /**
  * @internal Sends single enqueues of unkeyed tasks due now by group commit. With nothing in
@@ -84,15 +81,13 @@ export class PlainEnqueueBatcher {
   }
 }
 
-/** The waiting calls by stream, in call order within each, at most MAX_PER_CALL per group. */
+/** The waiting calls by stream, in call order within each, cut as enqueueManyChunks cuts them. */
 function groupByStream(waiting: Waiting[]): Waiting[][] {
-  const byStream = new Map<string, Waiting[][]>();
+  const byStream = new Map<string, Waiting[]>();
   for (const w of waiting) {
-    const groups = byStream.get(w.keys.stream);
-    const last = groups?.[groups.length - 1];
-    if (last && last.length < MAX_PER_CALL) last.push(w);
-    else if (groups) groups.push([w]);
-    else byStream.set(w.keys.stream, [[w]]);
+    const group = byStream.get(w.keys.stream);
+    if (group) group.push(w);
+    else byStream.set(w.keys.stream, [w]);
   }
-  return [...byStream.values()].flat();
+  return [...byStream.values()].flatMap((group) => enqueueManyChunks(group, (w) => w.call));
 }

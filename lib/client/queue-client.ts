@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { InvalidOptionError, KeyConflictError, UnknownTaskError } from '../errors';
+import {
+  EnqueueManyError,
+  InvalidOptionError,
+  KeyConflictError,
+  UnknownTaskError,
+  type EnqueueManyResult,
+} from '../errors';
 import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
@@ -12,7 +18,8 @@ import { encodePayload } from '../task/payload-codec';
 import { parseEvery } from '../task/schedule';
 import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
-import { enqueueManyScriptArgs, enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
+import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
+import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
 import { TaskHandle } from './task-handle';
@@ -48,7 +55,11 @@ export class QueueClient {
     return this.send<R>(this.call(name, payload, options, 'add'));
   }
 
-  /** Adds many tasks in one round trip (a pipeline); all are validated before any is sent. */
+  /**
+   * Adds many tasks in one round trip (a pipeline); all are validated before any is sent. When
+   * Redis refuses some of them, throws `EnqueueManyError`, which says per item whether it was
+   * written (its handle) or not (its error).
+   */
   async enqueueMany<R = unknown>(items: readonly EnqueueItem[]): Promise<TaskHandle<R>[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'an array of { name, payload, options? }', items);
     const calls = items.map((item, i) => {
@@ -57,35 +68,17 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
-    // Unkeyed tasks of a queue go in one script call; keyed ones each need their own (dedupe,
-    // generation). All of it is one pipeline: one round trip.
-    const results: TaskHandle<R>[] = [];
-    const onReply: Array<(reply: unknown) => void> = [];
-    const pipeline = this.connections.commands.pipeline();
-    for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
-      const ids = indexes.map(() => randomUUID());
-      runScript(
-        pipeline,
-        'enqueue-many',
-        ...enqueueManyScriptArgs(
-          this.keysOf(queue),
-          indexes.map((i) => calls[i]),
-          ids,
-        ),
-      );
-      onReply.push(() => indexes.forEach((i, j) => (results[i] = this.toHandle<R>(calls[i], [ids[j], 0, 1, '', calls[i].name]))));
-    }
-    calls.forEach((call, i) => {
-      if (call.key === undefined) return;
-      runScript(pipeline, 'enqueue', ...enqueueScriptArgs(this.keysOf(call.queue), call));
-      onReply.push((reply) => (results[i] = this.toHandle<R>(call, reply as EnqueueReply)));
+    const outcomes = await sendEnqueueMany(this.connections.commands, calls, (queue) => this.keysOf(queue));
+    const results: EnqueueManyResult<R>[] = outcomes.map((outcome, i) => {
+      if ('error' in outcome) return outcome;
+      try {
+        return { handle: this.toHandle<R>(calls[i], outcome.reply) };
+      } catch (error) {
+        return { error: error as Error }; // KeyConflictError: nothing was written for this item
+      }
     });
-    const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([error, reply], i) => {
-      if (error) throw error;
-      onReply[i](reply);
-    });
-    return results;
+    if (results.some((result) => 'error' in result)) throw new EnqueueManyError<R>(results);
+    return results.map((result) => (result as { handle: TaskHandle<R> }).handle);
   }
 
   /**
@@ -245,18 +238,6 @@ export class QueueClient {
     if (!keys) this.queueKeys.set(queue, (keys = new QueueKeys(this.config.prefix, queue)));
     return keys;
   }
-}
-
-/** Positions of the unkeyed calls, grouped by queue. */
-function unkeyedIndexesByQueue(calls: EnqueueCall[]): Map<string, number[]> {
-  const byQueue = new Map<string, number[]>();
-  calls.forEach((call, i) => {
-    if (call.key !== undefined) return;
-    const indexes = byQueue.get(call.queue);
-    if (indexes) indexes.push(i);
-    else byQueue.set(call.queue, [i]);
-  });
-  return byQueue;
 }
 
 function checkKey(key: unknown): asserts key is string {

@@ -59,10 +59,14 @@ export class ResultWaiter implements OnApplicationShutdown {
           reject(error);
         },
       };
-      const timer = setTimeout(
-        () => waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`)),
-        timeoutMs,
-      );
+      // Infinity: no timer (Node would turn it into 1 ms).
+      const timer =
+        timeoutMs === Infinity
+          ? undefined
+          : setTimeout(
+              () => waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`)),
+              timeoutMs,
+            );
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
       this.waiters.get(taskId)!.add(waiter);
       waiter.check();

@@ -1,4 +1,6 @@
+import { InvalidOptionError } from '../errors';
 import type { TaskStatus } from '../interfaces';
+import { MAX_TIMER_MS } from '../stream-queue.constants';
 import type { QueueKeys } from '../redis/keys';
 import type { QueueClient } from './queue-client';
 import type { ResultWaiter } from './result-waiter';
@@ -24,9 +26,18 @@ export class TaskHandle<R = unknown> {
     private readonly client: QueueClient,
   ) {}
 
-  /** Waits (without polling) for the result; default timeout 30 s. */
+  /**
+   * Waits (without polling) for the result; default timeout 30 s. `timeoutMs` is an integer >= 0;
+   * from 2^31 ms (about 24.8 days, the longest Node timer) up to `Infinity` it waits without one.
+   */
   result(options: { timeoutMs?: number } = {}): Promise<R> {
-    return this.waiter.wait<R>(this.keys, this.id, options.timeoutMs ?? 30_000);
+    const timeoutMs = options?.timeoutMs ?? 30_000;
+    if (timeoutMs !== Infinity && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)) {
+      return Promise.reject(
+        new InvalidOptionError('timeoutMs', 'an integer >= 0, or Infinity to wait without a timeout', timeoutMs),
+      );
+    }
+    return this.waiter.wait<R>(this.keys, this.id, timeoutMs > MAX_TIMER_MS ? Infinity : timeoutMs);
   }
 
   /** The run's state: a keyed task reports its key's latest run; see TaskStatus. */

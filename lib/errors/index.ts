@@ -1,4 +1,5 @@
 export * from './duplicate-task.error';
+export * from './enqueue-many.error';
 export * from './invalid-option.error';
 export * from './key-conflict.error';
 export * from './lease-lost.error';

@@ -13,17 +13,22 @@ export interface StreamQueueModuleOptions {
   concurrency?: number;
   /** false: a producer-only process that never consumes. Default true. */
   worker?: boolean;
-  /** A worker is presumed dead this long after its last heartbeat. Default 30 000. */
+  /** A worker is presumed dead this long after its last heartbeat. Default 30 000; at most 2^31 - 1. */
   leaseMs?: number;
   /** Heartbeat period; must be under a third of `leaseMs`. Default `leaseMs / 6`. */
   heartbeatIntervalMs?: number;
-  /** Period of the reclaim and promote sweeps. Default 2 000. */
+  /** Period of the reclaim and promote sweeps. Default 2 000; at most 2^31 - 1 (a Node timer). */
   sweepIntervalMs?: number;
-  /** A main event loop blocked longer than this gives up its tasks. Default 60 000. */
+  /**
+   * A main event loop blocked longer than this gives up its tasks. Default 60 000; at least 500:
+   * the loop stamps its progress every 100 ms, so under about 100 ms even an idle, healthy worker
+   * looks stalled at every heartbeat and loses its lease for good, and 500 leaves room for timer
+   * lateness and GC pauses.
+   */
   maxStallMs?: number;
   /** Deliveries of one message before it is dead-lettered as poison. Default 5. */
   maxDeliveries?: number;
-  /** How long `app.close()` waits for in-flight handlers before aborting them. Default 10 000. */
+  /** How long `app.close()` waits for in-flight handlers before aborting them. Default 10 000; at most 2^31 - 1. */
   shutdownTimeoutMs?: number;
   /** How long results and run state are kept; 0 keeps none once settled. Default 3 600 000 (1 hour). */
   resultTtlMs?: number;

@@ -10,7 +10,7 @@ export interface TaskOptions {
   /** Total runs before the task is dead-lettered. Default 3. */
   maxAttempts?: number;
   backoff?: BackoffOptions;
-  /** Aborts `ctx.signal` and fails the attempt after this long. Default: no timeout. */
+  /** Aborts `ctx.signal` and fails the attempt after this long (at most 2^31 - 1). Default: no timeout. */
   timeoutMs?: number;
   /** How long the result stays readable; 0 keeps none. Default: the module's `resultTtlMs`. */
   resultTtlMs?: number;

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Redis, type RedisOptions } from 'ioredis';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { isRedisClient } from './connection-check';
 import { defineScripts } from './scripts';
 
 /**
@@ -111,10 +112,6 @@ function redactCredentials(error: Error): void {
  * A connection option given by the user wins.
  */
 const AUTO_PIPELINE: RedisOptions = { enableAutoPipelining: true };
-
-function isRedisClient(value: unknown): value is Redis {
-  return typeof (value as Redis).duplicate === 'function' && typeof (value as Redis).xadd === 'function';
-}
 
 /** A structured-clone-safe copy: functions dropped, Buffers (TLS material) kept. */
 function withoutFunctions(value: unknown): unknown {

@@ -20,14 +20,17 @@ import { closeAll, createRedis, randomPrefix } from '../utils/redis';
 const RUNS = { numRuns: Number(process.env.SQ_FUZZ_RUNS ?? 300) };
 const connection = { url: 'redis://127.0.0.1:1' };
 
+/** The longest Node timer: durations that become timers stop there. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The integer options and the ranges the README documents (the error message states them). */
 const INTEGER_OPTIONS: Record<string, { min: number; max?: number }> = {
   concurrency: { min: 1, max: 10_000 },
-  leaseMs: { min: 100 },
-  sweepIntervalMs: { min: 10 },
-  maxStallMs: { min: 1 },
+  leaseMs: { min: 100, max: MAX_TIMER_MS },
+  sweepIntervalMs: { min: 10, max: MAX_TIMER_MS },
+  maxStallMs: { min: 500 },
   maxDeliveries: { min: 1 },
-  shutdownTimeoutMs: { min: 0 },
+  shutdownTimeoutMs: { min: 0, max: MAX_TIMER_MS },
   resultTtlMs: { min: 0 },
   maxPayloadBytes: { min: 1, max: 512 * 1_048_576 },
   deadLetterMaxLen: { min: 1 },
@@ -227,7 +230,7 @@ describe('@Task options, fuzzed (resolveTaskOptions)', () => {
   it('refuses bad integers for maxAttempts, timeoutMs, resultTtlMs and the backoff delays, naming them', () => {
     const ranges: Record<string, { min: number; max?: number }> = {
       maxAttempts: { min: 1, max: 1_000 },
-      timeoutMs: { min: 1 },
+      timeoutMs: { min: 1, max: MAX_TIMER_MS },
       resultTtlMs: { min: 0 },
     };
     const top = fc
@@ -414,17 +417,20 @@ describe('bad options through a real bootstrap', () => {
     throw new Error('bootstrap succeeded');
   }
 
-  it.each<[string, Partial<StreamQueueModuleOptions>]>([
+  it.each<[string, Partial<StreamQueueModuleOptions> | (() => Partial<StreamQueueModuleOptions>)]>([
     ['prefix', { prefix: '{evil}' }],
     ['concurrency', { concurrency: 0 }],
     ['leaseMs', { leaseMs: 1.5 }],
     ['maxPayloadBytes', { maxPayloadBytes: -1 }],
     ['worker', { worker: 'yes' as never }],
     ['blockMs', { blockMs: 120_000 }],
+    ['connection.options.keyPrefix', () => ({ connection: { url: server.url, options: { keyPrefix: 'app:' } } })],
+    ['connection.url', () => ({ connection: { url: `${server.url}#` } })],
   ])('forRoot with a bad %s fails bootstrap naming it, before any connection or write', async (option, bad) => {
     const before = await footprint();
+    const overrides = typeof bad === 'function' ? bad() : bad;
     const error = await bootstrapError(async () =>
-      (await buildApp(testOptions(randomPrefix(), { connection: { url: server.url }, ...bad }))).init(),
+      (await buildApp(testOptions(randomPrefix(), { connection: { url: server.url }, ...overrides }))).init(),
     );
     expect(error.option).toBe(option);
     expect(await footprint()).toEqual(before);

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { InvalidOptionError, type StreamQueueModuleOptions } from '../../lib';
 import { resolveConfig } from '../../lib/stream-queue.config';
 
@@ -83,11 +84,37 @@ describe('resolveConfig', () => {
     ['ackBatchMs', -1],
     ['ackBatchMs', 1_001],
     ['leaseMs', Number.NaN],
+    // Node timers turn 2^31 ms or more into 1 ms.
+    ['leaseMs', 2 ** 31],
+    ['sweepIntervalMs', 2 ** 31],
+    ['shutdownTimeoutMs', 2 ** 31],
+    ['shutdownTimeoutMs', Infinity],
+    // The main loop stamps its progress every 100 ms: a shorter stall limit loses the lease.
+    ['maxStallMs', 99],
+    ['maxStallMs', 499],
   ])('rejects %s = %p with an InvalidOptionError naming the option', (option, value) => {
     const error = rejection({ connection, [option]: value });
     expect(error.option).toBe(option);
     expect(error.code).toBe('INVALID_OPTION');
     expect(error.message).toContain(`"${option}"`);
+  });
+
+  it('accepts the longest Node timer (2^31 - 1 ms) and a maxStallMs of 500 ms', () => {
+    const longest = 2 ** 31 - 1;
+    expect(
+      resolveConfig({
+        connection,
+        leaseMs: longest,
+        sweepIntervalMs: longest,
+        shutdownTimeoutMs: longest,
+        maxStallMs: 500,
+      }),
+    ).toMatchObject({ leaseMs: longest, sweepIntervalMs: longest, shutdownTimeoutMs: longest, maxStallMs: 500 });
+    // Not timers (a Redis expiry, a comparison): larger values are fine.
+    expect(resolveConfig({ connection, resultTtlMs: 2 ** 40, maxStallMs: 2 ** 40 })).toMatchObject({
+      resultTtlMs: 2 ** 40,
+      maxStallMs: 2 ** 40,
+    });
   });
 
   describe('heartbeatIntervalMs against leaseMs', () => {
@@ -101,6 +128,80 @@ describe('resolveConfig', () => {
       const error = rejection({ connection, leaseMs: 900, heartbeatIntervalMs: 301 });
       expect(error.option).toBe('heartbeatIntervalMs');
       expect(error.message).toMatch(/third of leaseMs \(300\)/);
+    });
+  });
+
+  // ioredis does not prefix XGROUP/XINFO nor the keys scripts derive: the queue would fail
+  // with NOGROUP forever and write results outside the prefix.
+  describe('ioredis keyPrefix', () => {
+    it.each<[string, unknown, string]>([
+      ['in RedisOptions', { host: 'localhost', keyPrefix: 'app:' }, 'connection.keyPrefix'],
+      ['in url options', { url: 'redis://localhost', options: { keyPrefix: 'app:' } }, 'connection.options.keyPrefix'],
+      ['in the URL query', { url: 'redis://localhost:6379?keyPrefix=app:' }, 'connection.url ?keyPrefix'],
+    ])('is refused %s, naming `prefix` as the option to use', (_label, given, option) => {
+      const error = rejection({ connection: given });
+      expect(error.option).toBe(option);
+      expect(error.message).toContain("use the module's `prefix` option instead");
+    });
+
+    it('is refused on a reused client, and an unset one is accepted', async () => {
+      const prefixed = new Redis({ lazyConnect: true, keyPrefix: 'app:' });
+      const plain = new Redis({ lazyConnect: true });
+      try {
+        const error = rejection({ connection: prefixed });
+        expect(error.option).toBe('connection.options.keyPrefix');
+        expect(error.message).toContain('`prefix`');
+        expect(resolveConfig({ connection: plain }).connection).toBe(plain);
+        expect(resolveConfig({ connection: { host: 'h', keyPrefix: '' } }).prefix).toBe('sq');
+      } finally {
+        prefixed.disconnect();
+        plain.disconnect();
+      }
+    });
+  });
+
+  describe('connection.url', () => {
+    it.each([
+      'redis://localhost',
+      'rediss://user:p%23ss%2Fw%3F@cache.internal:6380/3?family=6',
+      'redis://:p@ss@127.0.0.1:6379/0',
+      'redis://[::1]:6379/',
+    ])('accepts %s', (url) => {
+      expect(resolveConfig({ connection: { url } }).connection).toEqual({ url });
+    });
+
+    // Each of these ioredis (Node's legacy url.parse) reads differently from what it says: a
+    // "#" cuts the URL, so ioredis silently connects to localhost:6379 and Node's warning prints
+    // the password.
+    const secret = 'Pa55-word';
+    it.each([
+      ['an unencoded "#" in the password', `redis://:${secret}#x@cache:6379`],
+      ['an unencoded "#" in a user name', `redis://us#er:${secret}@cache:6379`],
+      ['an unencoded "/" in the password', `redis://u:${secret}/x@cache:6379`],
+      ['a numeric password with "/"', `redis://u:123${secret.length}/x${secret}@cache`],
+      ['a numeric password with "?"', `redis://u:12?${secret}@cache:6379`],
+      ['a space', `redis://:${secret} x@cache:6379`],
+      ['a backslash', `redis://:${secret}\\x@cache:6379`],
+      ['another scheme', `http://:${secret}@cache:6379`],
+      ['no scheme', `cache:6379`],
+      ['no host', `redis://:${secret}@:6379`],
+      ['a port that is not a number', `redis://:${secret}@cache:port`],
+      ['a port out of range', `redis://:${secret}@cache:65536`],
+      ['a path that is not a database number', `redis://:${secret}@cache:6379/db`],
+      ['malformed percent-encoding', `redis://:${secret}%zz@cache:6379`],
+      ['a password in the query', `redis://cache:6379#?password=${secret}`],
+    ])('refuses %s, naming connection.url, with the password redacted', (_label, url) => {
+      const error = rejection({ connection: { url } });
+      expect(error.option).toBe('connection.url');
+      expect(error.message).toMatch(/expected a redis:\/\/ or rediss:\/\/ URL \(/);
+      expect(`${error.message} ${error.stack}`).not.toContain(secret);
+      expect(error).not.toHaveProperty('cause');
+    });
+
+    it('shows the host of a refused URL, never its credentials or query values', () => {
+      expect(rejection({ connection: { url: `redis://u:${secret}#@cache:6379/x?a=${secret}` } }).message).toContain(
+        'received "redis://***@cache:6379/x?a=***"',
+      );
     });
   });
 });

@@ -44,6 +44,8 @@ describe('resolveTaskOptions', () => {
     [{ maxAttempts: 1_001 }, "@Task('send').maxAttempts"],
     [{ timeoutMs: 0 }, "@Task('send').timeoutMs"],
     [{ timeoutMs: 1.5 }, "@Task('send').timeoutMs"],
+    [{ timeoutMs: 2 ** 31 }, "@Task('send').timeoutMs"], // a Node timer would fire after 1 ms
+    [{ timeoutMs: Infinity }, "@Task('send').timeoutMs"],
     [{ resultTtlMs: -1 }, "@Task('send').resultTtlMs"],
     [{ backoff: { type: 'linear' } }, "@Task('send').backoff.type"],
     [{ backoff: { jitter: 'no' } }, "@Task('send').backoff.jitter"],
@@ -51,6 +53,10 @@ describe('resolveTaskOptions', () => {
     [{ backoff: { maxDelayMs: 0.5 } }, "@Task('send').backoff.maxDelayMs"],
   ])('rejects %p, naming %s', (raw, option) => {
     expect(optionRejected(raw)).toBe(option);
+  });
+
+  it('accepts a timeoutMs up to the longest Node timer, 2^31 - 1 ms', () => {
+    expect(resolveTaskOptions('send', { timeoutMs: 2 ** 31 - 1 }, 1_000).timeoutMs).toBe(2 ** 31 - 1);
   });
 
   it('checkName accepts queue-safe names and rejects braces, spaces and non-strings', () => {

@@ -1,0 +1,54 @@
+import { InvalidOptionError } from '../../lib';
+import { Latch, Probe, sleep } from '../fixtures/probe';
+import { closeApps, startApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+/**
+ * `result({ timeoutMs })` past the longest Node timer (2^31 - 1 ms) waits without a timer:
+ * Node turns such a delay into 1 ms, which rejected the wait at once.
+ */
+describe('result() timeouts', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+
+  afterEach(closeApps);
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  /** 'pending' if `promise` has not settled after `ms` (the property under test), else how it settled. */
+  const stateAfter = (promise: Promise<unknown>, ms: number) =>
+    Promise.race([
+      promise.then(
+        () => 'resolved',
+        (error: Error) => `rejected: ${error.message}`,
+      ),
+      sleep(ms).then(() => 'pending'),
+    ]);
+
+  it('timeoutMs 2**31 and Infinity wait for the result instead of rejecting after 1 ms', async () => {
+    const latch = new Latch();
+    const probe = new Probe().on('echo', async (payload) => {
+      await latch.promise;
+      return payload;
+    });
+    const app = await startApp({ prefix, probe });
+    const handle = await app.client.enqueue('echo', 'done');
+    const long = handle.result({ timeoutMs: 2 ** 31 });
+    const forever = handle.result({ timeoutMs: Infinity });
+    const huge = handle.result({ timeoutMs: Number.MAX_SAFE_INTEGER });
+
+    expect(await stateAfter(Promise.all([long, forever, huge]), 200)).toBe('pending');
+    latch.release();
+    await expect(Promise.all([long, forever, huge])).resolves.toEqual(['done', 'done', 'done']);
+  });
+
+  it.each([-1, 1.5, Number.NaN, -Infinity, '100'])('refuses timeoutMs %p, naming it', async (timeoutMs) => {
+    const app = await startApp({ prefix, options: { worker: false } });
+    const handle = await app.client.enqueue('echo', 'x');
+    const error = await handle.result({ timeoutMs: timeoutMs as number }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).option).toBe('timeoutMs');
+  });
+});
