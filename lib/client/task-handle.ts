@@ -2,10 +2,13 @@ import type { TaskStatus } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import type { QueueClient } from './queue-client';
 import type { ResultWaiter } from './result-waiter';
+import type { TaskRef } from './settled-state';
 
 /**
  * A reference to an enqueued task. `result()` resolves with the handler's return value, or
- * rejects with `TaskFailedError` once the last attempt failed, or `TaskTimeoutError`.
+ * rejects with `TaskFailedError` once the last attempt failed, `TaskSupersededError` or
+ * `TaskCancelledError` when it will never run to completion, `TaskTimeoutError`, or
+ * `ApplicationClosedError`.
  * @publicApi
  */
 export class TaskHandle<R = unknown> {
@@ -22,17 +25,26 @@ export class TaskHandle<R = unknown> {
     private readonly keys: QueueKeys,
     private readonly waiter: ResultWaiter,
     private readonly client: QueueClient,
+    /**
+     * @internal The stream entry the enqueue wrote ('' or undefined when unknown: a delayed task,
+     * a handle by id): once it is gone with nothing stored, the task completed without a value.
+     */
+    readonly entryId?: string,
   ) {}
 
   /** Waits (without polling) for the result; default timeout 30 s. */
   result(options: { timeoutMs?: number } = {}): Promise<R> {
-    return this.waiter.wait<R>(this.keys, this.id, options.timeoutMs ?? 30_000);
+    return this.waiter.wait<R>(this.keys, this.ref(), options.timeoutMs ?? 30_000);
   }
 
   /** The run's state: a keyed task reports its key's latest run; see TaskStatus. */
   async status(): Promise<TaskStatus | null> {
     if (this.key !== undefined) return this.client.status(this.key, { queue: this.queue });
-    return this.client.settledStatus(this.keys, this.id);
+    return this.client.settledStatus(this.keys, this.id, this.entryId);
+  }
+
+  private ref(): TaskRef {
+    return { id: this.id, key: this.key, entryId: this.entryId || undefined };
   }
 
   toJSON(): { id: string; name?: string; queue: string; key?: string; generation: number } {
