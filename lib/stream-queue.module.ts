@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ConsumerHost } from './consumer/consumer.host';
+import { ConsumerLifecycleModule } from './consumer/consumer-lifecycle.module';
 import { QueueClient } from './client/queue-client';
 import { RedisConnections } from './redis/redis-connections';
 import { ResultWaiter } from './client/result-waiter';
@@ -9,6 +10,7 @@ import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.module-definition';
 import { StreamQueueEvents } from './stream-queue.events';
+import { StreamQueueLifecycle } from './stream-queue.lifecycle';
 import { TaskExplorer } from './task.explorer';
 import { TaskRegistry } from './task.registry';
 
@@ -18,7 +20,7 @@ import { TaskRegistry } from './task.registry';
  * @publicApi
  */
 @Module({
-  imports: [DiscoveryModule],
+  imports: [DiscoveryModule, ConsumerLifecycleModule],
   providers: [
     { provide: STREAM_QUEUE_CONFIG, useFactory: resolveConfig, inject: [MODULE_OPTIONS_TOKEN] },
     RedisConnections,
@@ -28,8 +30,9 @@ import { TaskRegistry } from './task.registry';
     ResultWaiter,
     QueueClient,
     ConsumerHost,
+    StreamQueueLifecycle,
     PeriodicScheduler,
   ],
-  exports: [QueueClient, StreamQueueEvents],
+  exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle],
 })
 export class StreamQueueModule extends ConfigurableModuleClass {}

@@ -8,7 +8,8 @@ interface Waiting {
   readonly keys: QueueKeys;
   readonly call: EnqueueCall;
   readonly id: string;
-  readonly settle: (error: Error | null) => void;
+  /** The entry id when known (a plain XADD, or an enqueue-many that returns its ids). */
+  readonly settle: (error: Error | null, entryId?: string) => void;
 }
 
 /**
@@ -24,9 +25,10 @@ export class PlainEnqueueBatcher {
 
   constructor(private readonly redis: Redis) {}
 
-  add(keys: QueueKeys, call: EnqueueCall, id: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ keys, call, id, settle: (error) => (error ? reject(error) : resolve()) });
+  /** Resolves with the task's stream entry id when the reply carries it. */
+  add(keys: QueueKeys, call: EnqueueCall, id: string): Promise<string | undefined> {
+    return new Promise<string | undefined>((resolve, reject) => {
+      this.waiting.push({ keys, call, id, settle: (error, entryId) => (error ? reject(error) : resolve(entryId)) });
       if (!this.sending) void this.sendAll();
     });
   }
@@ -66,7 +68,9 @@ export class PlainEnqueueBatcher {
       }
       groups.forEach((group, i) => {
         const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
-        for (const w of group) w.settle(error);
+        const reply = replies[i]?.[1];
+        // A plain XADD answers its entry id; enqueue-many one id per task ('' when delayed).
+        group.forEach((w, j) => w.settle(error, Array.isArray(reply) ? asEntryId(reply[j]) : asEntryId(reply)));
       });
     }
     this.sending = false;
@@ -75,10 +79,14 @@ export class PlainEnqueueBatcher {
   /** The common case at low load: one plain XADD, written at once (see sendNow). */
   private sendAlone({ keys, call, id, settle }: Waiting): Promise<void> {
     return sendNow(this.redis, 'xadd', [keys.stream, '*', ...plainMessageFields(id, call)]).then(
-      () => settle(null),
+      (entryId) => settle(null, asEntryId(entryId)),
       (error: Error) => settle(error),
     );
   }
+}
+
+function asEntryId(reply: unknown): string | undefined {
+  return typeof reply === 'string' && reply !== '' ? reply : undefined;
 }
 
 /** The waiting calls by stream, in call order within each, cut as enqueueManyChunks cuts them. */

@@ -16,12 +16,12 @@ import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { checkName } from '../task-options';
 import { encodePayload } from '../task/payload-codec';
 import { parseEvery } from '../task/schedule';
-import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
+import { readSettled } from './settled-state';
 import { TaskHandle } from './task-handle';
 
 const MAX_KEY_LENGTH = 1024;
@@ -134,18 +134,20 @@ export class QueueClient {
     return new TaskHandle<R>(id, undefined, queue, options.key, 0, false, this.keysOf(queue), this.waiter, this);
   }
 
-  /** @internal Status of an unkeyed task: from its stored result, else pending. */
-  async settledStatus(keys: QueueKeys, id: string): Promise<TaskStatus> {
-    const raw = await this.connections.commands.get(keys.result(id));
-    const stored = raw === null ? undefined : (JSON.parse(raw) as StoredResult);
-    const state: TaskState = stored === undefined ? 'pending' : stored.ok ? 'completed' : 'failed';
+  /**
+   * @internal Status of an unkeyed task, inferred (see readSettled): its stored result; else,
+   * with its entry id, pending while the entry waits or runs, completed once it is gone.
+   */
+  async settledStatus(keys: QueueKeys, id: string, entryId?: string): Promise<TaskStatus> {
+    const settled = await readSettled(this.connections.commands, keys, { id, entryId: entryId || undefined });
+    const state: TaskState = settled.state === 'completed' || settled.state === 'failed' ? settled.state : 'pending';
     return {
       state,
       id,
       key: undefined,
       generation: 0,
       attempt: undefined,
-      error: stored && !stored.ok ? stored.error.message : undefined,
+      error: settled.state === 'failed' ? settled.error?.message : undefined,
     };
   }
 
@@ -154,8 +156,8 @@ export class QueueClient {
     // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher).
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
       const id = randomUUID();
-      await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
-      return this.toHandle<R>(call, [id, 0, 1, '', call.name]);
+      const entryId = await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
+      return this.toHandle<R>(call, [id, 0, 1, entryId ?? '', call.name]);
     }
     const reply = await runScript<EnqueueReply>(
       this.connections.commands,
@@ -213,7 +215,7 @@ export class QueueClient {
     };
   }
 
-  private toHandle<R>(call: EnqueueCall, [id, generation, created, , holder]: EnqueueReply): TaskHandle<R> {
+  private toHandle<R>(call: EnqueueCall, [id, generation, created, entryId, holder]: EnqueueReply): TaskHandle<R> {
     if (created === -1) throw new KeyConflictError(call.key!, call.name, holder, id);
     return new TaskHandle<R>(
       id,
@@ -225,6 +227,7 @@ export class QueueClient {
       this.keysOf(call.queue),
       this.waiter,
       this,
+      entryId || undefined,
     );
   }
 

@@ -1,32 +1,56 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { StreamQueueError, TaskFailedError, TaskTimeoutError } from '../errors';
+import { ApplicationClosedError, TaskTimeoutError } from '../errors';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
-import type { StoredResult } from '../task/task-outcome';
+import {
+  parseDoneMessage,
+  readSettled,
+  settledByToken,
+  settledError,
+  type DoneKind,
+  type Settled,
+  type TaskRef,
+} from './settled-state';
 
 interface Waiter {
-  /** Reads the result key; settles the wait when a result is there. */
+  /** Reads the task's state; settles the wait when it is settled. */
   check(): void;
+  /** Settles the wait from a done token (reading the stored result for `c` and `f`). */
+  done(kind: DoneKind): void;
   abandon(error: Error): void;
 }
 
+/** A channel this process listens on, and how many waits need it. */
+interface Channel {
+  readonly subscribed: Promise<unknown>;
+  waits: number;
+}
+
 /**
- * @internal Waits for task results without polling: subscribe to the queue's completion
- * channel first, then read the result key, so a completion that happened before the wait
- * began is found by the read, and one after it by the message. Messages published while the
- * subscriber reconnects are lost, so every wait reads its key again once resubscribed.
+ * @internal Waits for task results without polling: subscribe to the queue's done channel first,
+ * then read the task's state, so a task that settled before the wait began is found by the read,
+ * and one after it by the message. Messages published while the subscriber reconnects are lost,
+ * so every wait reads its state again once resubscribed. A channel is unsubscribed when its last
+ * wait ends: a process that waited once does not receive every completion of the queue forever.
  */
 @Injectable()
 export class ResultWaiter implements OnApplicationShutdown {
   private subscriber?: Redis;
+  private closed = false;
   private readonly waiters = new Map<string, Set<Waiter>>();
-  private readonly channels = new Map<string, Promise<unknown>>();
+  private readonly channels = new Map<string, Channel>();
 
   constructor(private readonly connections: RedisConnections) {}
 
-  async wait<T>(keys: QueueKeys, taskId: string, timeoutMs: number): Promise<T> {
-    await this.listen(keys.doneChannel);
+  wait<T>(keys: QueueKeys, ref: TaskRef, timeoutMs: number): Promise<T> {
+    const taskId = ref.id;
+    if (this.closed) {
+      return Promise.reject(
+        new ApplicationClosedError(`The application is closed: cannot wait for the result of task ${taskId}.`),
+      );
+    }
+    const redis = this.connections.commands;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const finish = () => {
@@ -35,21 +59,21 @@ export class ResultWaiter implements OnApplicationShutdown {
         const set = this.waiters.get(taskId);
         set?.delete(waiter);
         if (set?.size === 0) this.waiters.delete(taskId);
+        this.release(keys.doneChannel);
+      };
+      const settle = (state: Settled) => {
+        if (settled || state.state === 'pending') return;
+        finish();
+        const error = settledError(taskId, state);
+        if (error) reject(error);
+        else resolve((state as { value?: T }).value as T);
       };
       const waiter: Waiter = {
-        check: () => {
-          this.connections.commands.get(keys.result(taskId)).then(
-            (raw) => {
-              if (raw === null || settled) return;
-              finish();
-              try {
-                const stored = JSON.parse(raw) as StoredResult;
-                if (stored.ok) resolve(stored.value as T);
-                else reject(new TaskFailedError(taskId, stored.error.name, stored.error.message));
-              } catch (error) {
-                reject(error);
-              }
-            },
+        check: () => readSettled(redis, keys, ref).then(settle, (error: Error) => waiter.abandon(error)),
+        done: (kind) => {
+          if (kind === 's' || kind === 'x') return settle(settledByToken(kind, null));
+          redis.get(keys.result(taskId)).then(
+            (raw) => settle(settledByToken(kind, raw)),
             (error: Error) => waiter.abandon(error),
           );
         },
@@ -67,41 +91,67 @@ export class ResultWaiter implements OnApplicationShutdown {
               () => waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`)),
               timeoutMs,
             );
+      // Registered before subscribing: a message that arrives with the SUBSCRIBE reply is not missed.
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
       this.waiters.get(taskId)!.add(waiter);
-      waiter.check();
+      this.acquire(keys.doneChannel).then(
+        () => {
+          if (!settled) waiter.check();
+        },
+        (error: Error) => waiter.abandon(error),
+      );
     });
   }
 
   /** Pending waits end now, rather than holding the process open until their timeouts. */
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
     this.subscriber = undefined;
-    this.channels.clear();
     // Copies: abandon() removes each waiter from these collections while we iterate.
     for (const [taskId, set] of Array.from(this.waiters)) {
       for (const waiter of Array.from(set)) {
         waiter.abandon(
-          new StreamQueueError('SHUTDOWN', `The application closed while waiting for the result of task ${taskId}.`),
+          new ApplicationClosedError(`The application closed while waiting for the result of task ${taskId}.`),
         );
       }
     }
+    this.channels.clear();
   }
 
-  private listen(channel: string): Promise<unknown> {
-    let subscribed = this.channels.get(channel);
-    if (!subscribed) {
-      if (!this.subscriber) this.subscriber = this.createSubscriber();
-      subscribed = this.subscriber.subscribe(channel);
-      subscribed.catch(() => this.channels.delete(channel));
-      this.channels.set(channel, subscribed);
+  /**
+   * One more wait needs `channel`. A SUBSCRIBE sent while an UNSUBSCRIBE of the same channel is
+   * in flight is answered after it (one connection, in order), so it leaves the channel subscribed.
+   */
+  private acquire(channel: string): Promise<unknown> {
+    let entry = this.channels.get(channel);
+    if (!entry) {
+      this.subscriber ??= this.createSubscriber();
+      const subscribed = this.subscriber.subscribe(channel);
+      entry = { subscribed, waits: 0 };
+      this.channels.set(channel, entry);
+      const created = entry;
+      subscribed.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel);
+      });
     }
-    return subscribed;
+    entry.waits++;
+    return entry.subscribed;
+  }
+
+  /** A wait on `channel` ended; the last one unsubscribes. */
+  private release(channel: string): void {
+    const entry = this.channels.get(channel);
+    if (!entry || --entry.waits > 0) return;
+    this.channels.delete(channel);
+    this.subscriber?.unsubscribe(channel).catch(() => undefined);
   }
 
   private createSubscriber(): Redis {
     const subscriber = this.connections.dedicated('results');
     subscriber.on('message', (_channel: string, message: string) => {
-      for (const id of message.split(',')) this.waiters.get(id)?.forEach((w) => w.check());
+      for (const [kind, id] of parseDoneMessage(message)) {
+        this.waiters.get(id)?.forEach((w) => (kind ? w.done(kind) : w.check()));
+      }
     });
     // 'ready' comes before ioredis re-subscribes by itself; our own SUBSCRIBE reply proves the
     // subscription is live again, and only then is a re-read sure not to miss a completion.

@@ -4,10 +4,13 @@ import { MAX_TIMER_MS } from '../stream-queue.constants';
 import type { QueueKeys } from '../redis/keys';
 import type { QueueClient } from './queue-client';
 import type { ResultWaiter } from './result-waiter';
+import type { TaskRef } from './settled-state';
 
 /**
  * A reference to an enqueued task. `result()` resolves with the handler's return value, or
- * rejects with `TaskFailedError` once the last attempt failed, or `TaskTimeoutError`.
+ * rejects with `TaskFailedError` once the last attempt failed, `TaskSupersededError` or
+ * `TaskCancelledError` when it will never run to completion, `TaskTimeoutError`, or
+ * `ApplicationClosedError`.
  * @publicApi
  */
 export class TaskHandle<R = unknown> {
@@ -24,6 +27,11 @@ export class TaskHandle<R = unknown> {
     private readonly keys: QueueKeys,
     private readonly waiter: ResultWaiter,
     private readonly client: QueueClient,
+    /**
+     * @internal The stream entry the enqueue wrote ('' or undefined when unknown: a delayed task,
+     * a handle by id): once it is gone with nothing stored, the task completed without a value.
+     */
+    readonly entryId?: string,
   ) {}
 
   /**
@@ -37,13 +45,17 @@ export class TaskHandle<R = unknown> {
         new InvalidOptionError('timeoutMs', 'an integer >= 0, or Infinity to wait without a timeout', timeoutMs),
       );
     }
-    return this.waiter.wait<R>(this.keys, this.id, timeoutMs > MAX_TIMER_MS ? Infinity : timeoutMs);
+    return this.waiter.wait<R>(this.keys, this.ref(), timeoutMs > MAX_TIMER_MS ? Infinity : timeoutMs);
   }
 
   /** The run's state: a keyed task reports its key's latest run; see TaskStatus. */
   async status(): Promise<TaskStatus | null> {
     if (this.key !== undefined) return this.client.status(this.key, { queue: this.queue });
-    return this.client.settledStatus(this.keys, this.id);
+    return this.client.settledStatus(this.keys, this.id, this.entryId);
+  }
+
+  private ref(): TaskRef {
+    return { id: this.id, key: this.key, entryId: this.entryId || undefined };
   }
 
   toJSON(): { id: string; name?: string; queue: string; key?: string; generation: number } {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
 import { QueueKeys } from '../redis/keys';
@@ -14,18 +14,18 @@ import { QueueConsumer } from './queue-consumer';
 import { Slots } from './slots';
 
 /**
- * @internal Starts consumption in onApplicationBootstrap (after every module's onModuleInit, so
- * handlers' dependencies are ready) and drains it in onModuleDestroy, the first teardown hook:
- * handlers finish while their dependencies and the Redis connections (closed in
- * onApplicationShutdown) are still alive.
+ * @internal Runs the application's queues. It has no Nest hooks of its own: ConsumerLifecycleModule
+ * calls start() after every other onApplicationBootstrap and drain() before every other
+ * onModuleDestroy (see there why), so handlers run only while their dependencies are alive.
  */
 @Injectable()
-export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
+export class ConsumerHost {
   readonly consumerName = createConsumerName();
   private readonly logger = new Logger('StreamQueue');
   private readonly consumers = new Map<string, QueueConsumer>();
   private leaseKeeper?: LeaseKeeper;
   private control?: Redis;
+  private starting?: Promise<void>;
   private stopping?: Promise<void>;
 
   constructor(
@@ -35,18 +35,19 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly events: StreamQueueEvents,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Starts consuming; a no-op once drain() was called (a drained host never starts again). */
+  async start(): Promise<void> {
+    if (this.stopping) return;
     try {
-      await this.start();
+      await (this.starting = this.consume());
     } catch (error) {
       // Nest runs no destroy hook after a failed bootstrap: stop what was started here.
-      this.stopping ??= this.stop();
-      await this.stopping;
+      await this.drain();
       throw error;
     }
   }
 
-  private async start(): Promise<void> {
+  private async consume(): Promise<void> {
     const queues = this.registry.queues();
     if (!this.config.worker || queues.length === 0) return;
     const keysByQueue = new Map(queues.map((q) => [q, new QueueKeys(this.config.prefix, q)]));
@@ -90,12 +91,15 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
-  onModuleDestroy(): Promise<void> {
+  /** Stops reading and waits for in-flight runs, up to shutdownTimeoutMs. Idempotent. */
+  drain(): Promise<void> {
     this.stopping ??= this.stop();
     return this.stopping;
   }
 
   private async stop(): Promise<void> {
+    // A drain() called while starting waits for the start, then stops what it started.
+    await this.starting?.catch(() => undefined);
     let allDrained = true;
     await Promise.all(
       [...this.consumers.values()].map(async (consumer) => {

@@ -1,3 +1,4 @@
+export * from './application-closed.error';
 export * from './duplicate-task.error';
 export * from './enqueue-many.error';
 export * from './invalid-option.error';
@@ -5,6 +6,8 @@ export * from './key-conflict.error';
 export * from './lease-lost.error';
 export * from './payload.error';
 export * from './stream-queue.error';
+export * from './task-cancelled.error';
 export * from './task-failed.error';
+export * from './task-superseded.error';
 export * from './task-timeout.error';
 export * from './unknown-task.error';

@@ -1,0 +1,124 @@
+import type { Redis } from 'ioredis';
+import { TaskCancelledError, TaskFailedError, TaskSupersededError } from '../errors';
+import { compareEntryIds } from '../redis/entry-id';
+import type { QueueKeys } from '../redis/keys';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
+
+/** @internal What a result() or status() needs to know about a task. */
+export interface TaskRef {
+  readonly id: string;
+  readonly key?: string;
+  /** Its stream entry, when the enqueue wrote one (not for a delayed task or a handle by id). */
+  readonly entryId?: string;
+}
+
+/** @internal Where a task stands, as far as Redis still knows. */
+export type Settled =
+  | { readonly state: 'pending' }
+  | { readonly state: 'completed'; readonly value?: unknown }
+  | { readonly state: 'failed'; readonly error?: { name: string; message: string } }
+  | { readonly state: 'superseded' }
+  | { readonly state: 'cancelled' };
+
+const PENDING: Settled = { state: 'pending' };
+
+/**
+ * @internal A token of the done channel: `c` completed, `f` failed for good, `s` superseded,
+ * `x` cancelled. A bare id (workers from before the tokens) means "read the state".
+ */
+export type DoneKind = 'c' | 'f' | 's' | 'x';
+
+/** @internal The (kind, id) pairs of one done-channel message. */
+export function parseDoneMessage(message: string): Array<[DoneKind | undefined, string]> {
+  return message.split(',').map((token) => {
+    // Task ids are UUIDs (no ':'), so a bare id never looks like a token.
+    const kind = token[1] === ':' ? token[0] : undefined;
+    return kind === 'c' || kind === 'f' || kind === 's' || kind === 'x' ? [kind, token.slice(2)] : [undefined, token];
+  });
+}
+
+/**
+ * @internal What a done token says, completed with the stored result when there is one: a
+ * void run of an unkeyed task stores nothing, and with resultTtlMs 0 nothing is stored at all.
+ */
+export function settledByToken(kind: DoneKind, raw: string | null): Settled {
+  if (kind === 's') return { state: 'superseded' };
+  if (kind === 'x') return { state: 'cancelled' };
+  const stored = parseStored(raw);
+  if (kind === 'f') return { state: 'failed', error: stored?.state === 'failed' ? stored.error : undefined };
+  return stored && stored.state !== 'pending' ? stored : { state: 'completed' };
+}
+
+/**
+ * @internal Infers a task's state from one atomic snapshot (MULTI): its stored result; else, for
+ * a keyed task, its key state; else its stream entry. A result is written, or the entry deleted,
+ * in the same script that settles the run, so the snapshot never sees a half-settled task.
+ */
+export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): Promise<Settled> {
+  const tx = redis.multi().get(keys.result(ref.id));
+  if (ref.key !== undefined) tx.hmget(keys.keyState(ref.key), 'state', 'id', 'error');
+  if (ref.entryId) {
+    tx.xrange(keys.stream, ref.entryId, ref.entryId);
+    tx.xpending(keys.stream, CONSUMER_GROUP, ref.entryId, ref.entryId, 1);
+    tx.xinfo('GROUPS', keys.stream);
+  }
+  const replies = (await tx.exec()) ?? [];
+  const reply = (i: number): unknown => replies[i]?.[1];
+  if (replies[0]?.[0]) throw replies[0][0];
+
+  const stored = parseStored(reply(0) as string | null);
+  if (stored) return stored;
+  let next = 1;
+  if (ref.key !== undefined) {
+    const byKey = fromKeyState(ref.id, reply(next++) as (string | null)[]);
+    if (byKey) return byKey;
+  }
+  if (!ref.entryId) return PENDING;
+  const [entries, pending, groups] = [reply(next), reply(next + 1), reply(next + 2)];
+  if (!Array.isArray(entries) || entries.length === 0) return { state: 'completed' };
+  if (Array.isArray(pending) && pending.length > 0) return PENDING; // delivered and running
+  // Still in the stream and not pending: queued if the group has not read that far yet; else it
+  // was acked, and its entry waits for a trim (complete.lua trims approximately).
+  const lastDelivered = lastDeliveredId(groups);
+  return lastDelivered && compareEntryIds(ref.entryId, lastDelivered) <= 0 ? { state: 'completed' } : PENDING;
+}
+
+/** @internal The error result() rejects with for a settled state other than completed. */
+export function settledError(taskId: string, settled: Settled): Error | undefined {
+  if (settled.state === 'superseded') return new TaskSupersededError(taskId);
+  if (settled.state === 'cancelled') return new TaskCancelledError(taskId);
+  if (settled.state !== 'failed') return undefined;
+  const { name, message } = settled.error ?? {
+    name: 'UnknownError',
+    message: `Task ${taskId} failed after its last attempt; its error is not stored (resultTtlMs 0, or expired).`,
+  };
+  return new TaskFailedError(taskId, name, message);
+}
+
+/** The stored result; undefined when none is stored. `{"ok":null}` marks a retry that waits. */
+function parseStored(raw: string | null): Settled | undefined {
+  if (raw === null) return undefined;
+  const stored = JSON.parse(raw) as { ok: boolean | null; value?: unknown; error?: { name: string; message: string } };
+  if (stored.ok === null) return PENDING;
+  return stored.ok ? { state: 'completed', value: stored.value } : { state: 'failed', error: stored.error };
+}
+
+/** From the key state (HMGET state, id, error); undefined when the key has none. */
+function fromKeyState(taskId: string, [state, id, error]: (string | null)[]): Settled | undefined {
+  if (!state || !id) return undefined;
+  if (id !== taskId) return { state: 'superseded' };
+  if (state === 'completed') return { state: 'completed' };
+  if (state === 'cancelled') return { state: 'cancelled' };
+  if (state === 'failed') return { state: 'failed', error: error ? { name: 'Error', message: error } : undefined };
+  return PENDING;
+}
+
+function lastDeliveredId(groups: unknown): string | undefined {
+  if (!Array.isArray(groups)) return undefined;
+  for (const group of groups as unknown[][]) {
+    const fields = new Map<unknown, unknown>();
+    for (let i = 0; i + 1 < group.length; i += 2) fields.set(group[i], group[i + 1]);
+    if (fields.get('name') === CONSUMER_GROUP) return fields.get('last-delivered-id') as string;
+  }
+  return undefined;
+}

@@ -1,0 +1,44 @@
+import { Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import { ConsumerHost } from './consumer.host';
+
+/**
+ * @internal Starts consumption after every other module's onApplicationBootstrap, and drains it
+ * before every other module's onModuleDestroy.
+ *
+ * Nest calls each hook module by module, sorted by `distance` (the module's depth in the import
+ * graph): descending at init and bootstrap, ascending at destroy and shutdown. A global module,
+ * as StreamQueueModule is by default, gets `Number.MAX_VALUE`, so its hooks run first at boot
+ * and last at teardown: consumption would start before user providers finished bootstrapping,
+ * and drain only after they were destroyed (beforeApplicationShutdown runs after every
+ * onModuleDestroy, so it is no better). This module holds only these two hooks and sets its own
+ * distance to the opposite extreme while Nest instantiates it, before init() sorts the modules
+ * (once, for every hook). The rest of StreamQueueModule keeps its early init (the explorer fills
+ * the registry before user onModuleInit hooks enqueue) and its late shutdown (Redis closes last).
+ */
+@Module({})
+export class ConsumerLifecycleModule implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(private readonly modules: ModulesContainer) {
+    for (const moduleRef of modules.values()) {
+      if (moduleRef.metatype === ConsumerLifecycleModule) moduleRef.distance = -Number.MAX_VALUE;
+    }
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await Promise.all(this.hosts().map((host) => host.start()));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.hosts().map((host) => host.drain()));
+  }
+
+  /** The host of every StreamQueueModule in the app (found by class: the module may not be global). */
+  private hosts(): ConsumerHost[] {
+    const hosts: ConsumerHost[] = [];
+    for (const moduleRef of this.modules.values()) {
+      const host = moduleRef.providers.get(ConsumerHost)?.instance;
+      if (host instanceof ConsumerHost) hosts.push(host);
+    }
+    return hosts;
+  }
+}
