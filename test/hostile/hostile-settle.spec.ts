@@ -26,12 +26,8 @@ describe('a hostile periodic entry and the settles of its worker', () => {
     await waitFor(async () => (await redis.hget(keyState, 'state')) === 'delayed', { description: 'chain in place' });
     const generation = await redis.hget(keyState, 'gen');
 
-    const entryId = await redis.xadd(
-      t.keys.stream,
-      '*',
-      ...['id', 'hostile-d', 'n', 'yearly', 'p', 'null', 'k', periodicKey('yearly'), 'g', generation!],
-      ...['d', '9000000000000000'],
-    );
+    const fields = ['id', 'hostile-d', 'n', 'yearly', 'p', 'null', 'k', periodicKey('yearly'), 'g', generation!];
+    const entryId = await redis.xadd(t.keys.stream, '*', ...fields, 'd', '9000000000000000');
     const after = await Promise.all([1, 2, 3].map((i) => t.client.enqueue('echo', `after-${i}`)));
     await expect(Promise.all(after.map((h) => h.result({ timeoutMs: 3_000 })))).resolves.toEqual([
       'after-1',
