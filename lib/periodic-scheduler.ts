@@ -1,17 +1,24 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { enqueueScriptArgs, type EnqueueReply } from './client/enqueue-call';
 import { QueueKeys } from './redis/keys';
 import { RedisConnections } from './redis/redis-connections';
 import { runScript } from './redis/scripts';
 import type { StreamQueueConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
-import { nextCronTime, periodicKey } from './task/schedule';
+import {
+  describeSchedule,
+  PERIODIC_CREATED,
+  PERIODIC_RETIMED,
+  periodicScriptArgs,
+  type PeriodicReply,
+} from './task/periodic-call';
+import { cronFires } from './task/schedule';
 import { TaskRegistry } from './task.registry';
 
 /**
- * @internal Puts the first run of every periodic task in place when a worker boots. The
- * enqueue is keyed (`periodic:<name>`) in 'add' mode, so however many workers boot at once the
- * queue holds one live run; each run schedules its successor when it settles.
+ * @internal Puts the chain of every periodic task in place when a worker boots, in one atomic
+ * script per task (schedule-periodic.lua): however many workers boot at once, the queue holds
+ * one live run, and a definition that changed since the last boot (period, cron, zone) re-times
+ * the chain exactly once. Each run schedules its successor when it settles.
  */
 @Injectable()
 export class PeriodicScheduler implements OnApplicationBootstrap {
@@ -29,24 +36,30 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
       const { options } = this.registry.get(name)!;
       const schedule = options.schedule;
       if (!schedule) continue;
-      const keys = new QueueKeys(this.config.prefix, options.queue);
-      const every = 'every' in schedule ? schedule.every : 0;
-      const [, generation, created] = await runScript<EnqueueReply>(
+      // A cron's first slot follows Redis's clock, never this process's.
+      const fires = 'cron' in schedule ? cronFires(schedule.cron, schedule.timezone, await this.redisNow()) : [];
+      const [, generation, code] = await runScript<PeriodicReply>(
         this.connections.commands,
-        'enqueue',
-        ...enqueueScriptArgs(keys, {
+        'schedule-periodic',
+        ...periodicScriptArgs(new QueueKeys(this.config.prefix, options.queue), {
+          mode: 'boot',
           name,
           queue: options.queue,
-          key: periodicKey(name),
-          payload: 'null',
-          delayMs: every,
-          runAt: 'cron' in schedule ? nextCronTime(schedule.cron, schedule.timezone, Date.now()) : 0,
-          mode: 'add',
-          everyMs: every,
-          periodic: true,
+          schedule,
+          fires,
         }),
       );
-      if (created === 1) this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
+      if (code === PERIODIC_CREATED) this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
+      if (code === PERIODIC_RETIMED) {
+        this.logger.log(
+          `Re-timed periodic task "${name}" to ${describeSchedule(schedule)}: its definition changed (generation ${generation}).`,
+        );
+      }
     }
+  }
+
+  private async redisNow(): Promise<number> {
+    const [seconds, micros] = await this.connections.commands.time();
+    return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
   }
 }

@@ -15,7 +15,9 @@ import type { StreamQueueConfig } from '../stream-queue.config';
 import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { checkName } from '../task-options';
 import { encodePayload } from '../task/payload-codec';
-import { parseEvery } from '../task/schedule';
+import { periodicScriptArgs, type PeriodicReply } from '../task/periodic-call';
+import { parseEvery, periodicKey } from '../task/schedule';
+import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 import { sendEnqueueMany } from './enqueue-many';
@@ -159,12 +161,25 @@ export class QueueClient {
       const entryId = await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
       return this.toHandle<R>(call, [id, 0, 1, entryId ?? '', call.name]);
     }
+    if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
     const reply = await runScript<EnqueueReply>(
       this.connections.commands,
       'enqueue',
       ...enqueueScriptArgs(this.keysOf(call.queue), call),
     );
     return this.toHandle<R>(call, reply);
+  }
+
+  /** A periodic key's replace keeps the stored schedule unless `every` re-times it. */
+  private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+    const { name, queue, payload, runAt, delayMs, everyMs } = call;
+    const schedule = everyMs > 0 ? { every: everyMs } : undefined;
+    const [id, generation] = await runScript<PeriodicReply>(
+      this.connections.commands,
+      'schedule-periodic',
+      ...periodicScriptArgs(this.keysOf(queue), { mode: 'replace', name, queue, payload, schedule, runAt, delayMs }),
+    );
+    return this.toHandle<R>(call, [id, generation, 1, '', name]);
   }
 
   private call(
@@ -187,10 +202,11 @@ export class QueueClient {
     if (at !== undefined && delayMs > 0)
       throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
     const schedule = definition?.options.schedule;
-    const periodic = key !== undefined && key === `periodic:${name}` && schedule !== undefined;
+    // Without a local handler the key alone says it: a producer may re-time a chain it does not run.
+    const periodic = key !== undefined && key === periodicKey(name) && (schedule !== undefined || !definition);
     let everyMs = 0;
     if (options.every !== undefined) {
-      if (!periodic || !('every' in schedule)) {
+      if (!periodic || (schedule !== undefined && !('every' in schedule))) {
         throw new InvalidOptionError(
           'every',
           `only on the periodic key "periodic:${name}" of an \`every\` task`,
@@ -198,8 +214,8 @@ export class QueueClient {
         );
       }
       everyMs = parseEvery('every', options.every);
-    } else if (periodic && 'every' in schedule) {
-      everyMs = schedule.every;
+    } else if (periodic && mode === 'add' && schedule !== undefined && 'every' in schedule) {
+      everyMs = schedule.every; // a replace without `every` keeps the stored period
     }
     return {
       name,

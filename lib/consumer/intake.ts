@@ -97,7 +97,14 @@ export class Intake {
       if (codes[i] === DEFERRED) this.ctx.delayedAdded();
       if (codes[i] === STALE) {
         const m = d.message;
-        this.ctx.events.emit({ type: 'superseded', queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, detail: 'head' });
+        this.ctx.events.emit({
+          type: 'superseded',
+          queue: this.ctx.queue,
+          taskId: m.id,
+          name: m.name,
+          key: m.key,
+          detail: 'head',
+        });
       }
     });
     return ready;

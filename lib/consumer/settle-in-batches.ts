@@ -1,18 +1,24 @@
+import { Logger } from '@nestjs/common';
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+
+const logger = new Logger('StreamQueue');
 
 /**
  * @internal Settles items in batches. The first item waits at most `windowMs` for company (0:
  * until the end of the current turn of the event loop, so the completions of one tick go
  * together); while a batch is in flight, new items gather and go together right after it, so
  * batches grow with load and the round trips per item fall. Items the settle function hands
- * back (connection trouble) are retried after `retryDelayMs`. Emits each item once settled;
- * completes after the source completes and everything is settled.
+ * back (connection trouble) are retried after `retryDelayMs`; a settle function that throws
+ * has the whole batch retried, and `onError` hears of it (by default a logged error: a failure
+ * that repeats must never be silent). Emits each item once settled; completes after the source
+ * completes and everything is settled.
  */
 export function settleInBatches<T>(
   settle: (batch: T[]) => Promise<T[]>,
   windowMs: number,
   maxBatch: number,
   retryDelayMs: number,
+  onError: (error: unknown, batch: T[]) => void = logSettleError,
 ): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
@@ -45,8 +51,9 @@ export function settleInBatches<T>(
         let left: T[];
         try {
           left = await settle(batch);
-        } catch {
+        } catch (error) {
           left = batch;
+          onError(error, batch);
         }
         const unsettled = new Set(left);
         for (const item of batch) if (!unsettled.has(item)) subscriber.next(item);
@@ -78,4 +85,9 @@ export function settleInBatches<T>(
         subscription.unsubscribe();
       };
     });
+}
+
+function logSettleError(error: unknown, batch: unknown[]): void {
+  const message = error instanceof Error ? error.message : String(error);
+  logger.error(`Settling a batch of ${batch.length} run(s) failed (${message}); retrying it.`);
 }

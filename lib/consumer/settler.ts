@@ -1,17 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { entryIdRange } from '../redis/entry-id';
 import { runScript, runScriptNow } from '../redis/scripts';
-import { nextCronTime, periodicKey } from '../task/schedule';
-import type { TaskMessage } from '../task/task-message';
-import type { TaskDefinition } from '../task.registry';
-import { backoffDelay } from '../task/backoff';
-import { encodeFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
+import { completeCall, failCall, type Completed, type Failed, type ScriptArgs } from './settle-calls';
 
-type Failed = Extract<Outcome, { kind: 'failed' }>;
-type Completed = Extract<Outcome, { kind: 'completed' }>;
-type ScriptCall = ['complete' | 'fail', [keys: string[], args: (string | number)[]]];
+type ScriptCall = ['complete' | 'fail', ScriptArgs];
 type Reply = [Error | null, unknown];
 
 const COMPLETED = 1;
@@ -24,7 +16,9 @@ const DEAD = 2;
 /**
  * @internal Settles outcomes in Redis: all completions of a batch in one `complete` script
  * call, each failure in its own `fail` call, in one pipeline (one round trip). Every script
- * re-checks ownership and generation, so this class only reports what Redis decided.
+ * re-checks ownership and generation, so this class only reports what Redis decided. Each
+ * outcome is isolated: one whose arguments cannot be built is dead-lettered with the reason,
+ * and the others settle.
  */
 export class Settler {
   /** Outcomes whose settle call failed once: the call may have run with its reply lost. A repeat
@@ -33,29 +27,62 @@ export class Settler {
 
   constructor(private readonly ctx: QueueContext) {}
 
-  /** Returns the outcomes that could not be settled (connection trouble), to be retried. */
+  /** Returns the outcomes that could not be settled (connection trouble), to be retried. Never throws. */
   async settle(outcomes: Outcome[]): Promise<Outcome[]> {
+    try {
+      return await this.settleAll(outcomes);
+    } catch (error) {
+      const pending = outcomes.filter((o) => o.kind !== 'abandoned');
+      this.ctx.logger.error(
+        `Settling ${pending.length} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}; retrying.`,
+      );
+      return pending;
+    }
+  }
+
+  private async settleAll(outcomes: Outcome[]): Promise<Outcome[]> {
     const completed = outcomes.filter((o): o is Completed => o.kind === 'completed');
     const failed = outcomes.filter((o): o is Failed => o.kind === 'failed');
     if (completed.length === 0 && failed.length === 0) return [];
     const calls: ScriptCall[] = [];
-    if (completed.length > 0) calls.push(['complete', this.completeCall(completed)]);
-    for (const outcome of failed) calls.push(['fail', this.failCall(outcome)]);
+    const { call, sent, rejected } = completeCall(this.ctx, completed);
+    if (call) calls.push(['complete', call]);
+    // A failed run goes as itself; one that cannot be settled so (or a completion left out
+    // above) goes as a dead letter with the reason, without a successor: `as` maps it back to
+    // the outcome the pipeline handed in.
+    const fails: { outcome: Failed; as: Outcome }[] = [];
+    const unsettleable = (outcome: Completed | Failed, error: Error) => {
+      const dead = this.deadLetterOf(outcome, error);
+      calls.push(['fail', failCall(this.ctx, dead, false)]);
+      fails.push({ outcome: dead, as: outcome });
+    };
+    for (const [outcome, error] of rejected) unsettleable(outcome, error);
+    for (const outcome of failed) {
+      let args: ScriptArgs;
+      try {
+        args = failCall(this.ctx, outcome);
+      } catch (error) {
+        unsettleable(outcome, error as Error);
+        continue;
+      }
+      calls.push(['fail', args]);
+      fails.push({ outcome, as: outcome });
+    }
     const replies = await this.send(calls);
     const unsettled: Outcome[] = [];
     let i = 0;
-    if (completed.length > 0) {
+    if (call) {
       const [error, codes] = replies[i++] ?? [new Error('no reply')];
-      if (error) unsettled.push(...completed);
-      else completed.forEach((o, j) => this.reportCompleted(o, (codes as number[])[j]));
+      if (error) unsettled.push(...sent);
+      else sent.forEach((o, j) => this.reportCompleted(o, (codes as number[])[j]));
     }
-    for (const outcome of failed) {
+    for (const { outcome, as } of fails) {
       const [error, code] = replies[i++] ?? [new Error('no reply')];
-      if (error) unsettled.push(outcome);
-      else this.reportFailed(outcome, code as number);
+      if (error) unsettled.push(as);
+      else this.reportFailed(outcome, code as number, as);
     }
     // Retries and periodic successors went to the delayed set: promote them when due.
-    if (failed.length > 0 || completed.some((o) => o.definition.options.schedule)) this.ctx.delayedAdded();
+    if (fails.length > 0 || sent.some((o) => o.definition.options.schedule)) this.ctx.delayedAdded();
     unsettled.forEach((o) => this.retried.add(o));
     if (unsettled.length > 0) {
       const cause = replies.find(([e]) => e)?.[0];
@@ -64,6 +91,20 @@ export class Settler {
       );
     }
     return unsettled;
+  }
+
+  /** The dead letter of a run that cannot be settled as it ended, saying why. */
+  private deadLetterOf(outcome: Completed | Failed, error: Error): Failed {
+    const m = outcome.delivery.message;
+    const reason = `could not be settled: ${error.message}`;
+    this.ctx.logger.error(`Task "${m.name}" (${m.id}) on queue "${this.ctx.queue}" ${reason}; dead-lettering it.`);
+    return {
+      kind: 'failed',
+      delivery: outcome.delivery,
+      definition: outcome.definition,
+      error: { name: 'SettleError', message: reason },
+      deadReason: reason,
+    };
   }
 
   /** One call goes alone (most batches at low load); more go as one pipeline: one round trip. */
@@ -81,74 +122,6 @@ export class Settler {
     return ((await pipeline.exec()) ?? []) as Reply[];
   }
 
-  private completeCall(batch: Completed[]): [string[], (string | number)[]] {
-    const { keys, group, consumer, config } = this.ctx;
-    const redisKeys = [keys.stream, keys.delayed, keys.seq];
-    const [low, high] = entryIdRange(batch.map((o) => o.delivery.message.entryId));
-    const defaultTtl = config.resultTtlMs;
-    const args: (string | number)[] = [
-      group,
-      consumer,
-      keys.doneChannel,
-      config.resultTtlMs,
-      low,
-      high,
-      keys.resultPrefix,
-      defaultTtl,
-    ];
-    const runs = batch.map(({ delivery, definition, result, resultTtlMs }) => {
-      const m = delivery.message;
-      if (m.key === undefined && resultTtlMs === defaultTtl && !m.keepResult) return [m.entryId, m.id, result];
-      if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
-      const next = successor(m, definition);
-      return [
-        m.entryId,
-        m.id,
-        result,
-        {
-          g: m.generation,
-          k: m.key === undefined ? 0 : 1,
-          t: resultTtlMs,
-          r: m.keepResult ? 1 : undefined,
-          s: next || undefined,
-        },
-      ];
-    });
-    args.push(JSON.stringify(runs));
-    return [redisKeys, args];
-  }
-
-  private failCall({ delivery, error, definition, deadReason }: Failed): [string[], (string | number)[]] {
-    const { keys, group, consumer, config } = this.ctx;
-    const m = delivery.message;
-    const options = definition?.options;
-    const retry = deadReason === undefined && options !== undefined && m.attempt < options.maxAttempts;
-    const reason = deadReason ?? `failed ${m.attempt} time(s); last error: ${error.name}: ${error.message}`;
-    const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.result(m.id)];
-    if (m.key !== undefined) redisKeys.push(keys.keyState(m.key), keys.seq);
-    const fields = ['id', m.id, 'n', m.name, 'p', m.payload, 'a', String(retry ? m.attempt + 1 : m.attempt)];
-    if (m.key !== undefined) fields.push('k', m.key, 'g', String(m.generation));
-    if (m.dueAt !== undefined) fields.push('d', String(m.dueAt));
-    if (m.keepResult) fields.push('r', '1');
-    return [
-      redisKeys,
-      [
-        group,
-        consumer,
-        keys.doneChannel,
-        config.resultTtlMs,
-        m.entryId,
-        retry ? backoffDelay(options.backoff, m.attempt) : -1,
-        options?.resultTtlMs ?? config.resultTtlMs,
-        encodeFailure(error),
-        reason,
-        config.deadLetterMaxLen,
-        retry ? '' : successor(m, definition),
-        ...fields,
-      ],
-    ];
-  }
-
   private reportCompleted(outcome: Completed, code: number): void {
     const m = outcome.delivery.message;
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
@@ -158,10 +131,10 @@ export class Settler {
     else this.refused(m.id, m.name, code, base);
   }
 
-  private reportFailed(outcome: Failed, code: number): void {
+  private reportFailed(outcome: Failed, code: number, as: Outcome): void {
     const { delivery, error } = outcome;
     const m = delivery.message;
-    if (code === SETTLED && this.retried.has(outcome)) return; // our earlier call did it
+    if (code === SETTLED && this.retried.has(as)) return; // our earlier call did it
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
     if (code === RETRY || code === DEAD) {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
@@ -198,17 +171,4 @@ export class Settler {
       detail: code === REFUSED ? 'owned-by-another' : 'not-pending',
     });
   }
-}
-
-/**
- * A periodic run's successor for the settle script (which schedules it only after the tail
- * check passed), or ''. Cron slots are computed here from the run's own slot, never earlier;
- * `every` slots are computed in Redis from the key's period.
- */
-function successor(m: TaskMessage, definition: TaskDefinition | undefined): string {
-  const schedule = definition?.options.schedule;
-  if (!schedule || m.key !== periodicKey(m.name)) return '';
-  const after = Math.max(m.dueAt ?? 0, Date.now());
-  const at = 'every' in schedule ? after + schedule.every : nextCronTime(schedule.cron, schedule.timezone, after);
-  return JSON.stringify({ id: randomUUID(), n: m.name, p: m.payload, k: m.key, at });
 }

@@ -123,7 +123,9 @@ export class Sweeper {
     const alive = await Promise.all(owners.map((o) => redis.exists(keys.alive(o))));
     const dead = new Set(owners.filter((_, i) => alive[i] === 0));
     // Poison is dead-lettered whatever the free slots; a claim needs a slot.
-    const overLimit = foreign.filter(([, owner, , deliveries]) => dead.has(owner) && deliveries >= config.maxDeliveries);
+    const overLimit = foreign.filter(
+      ([, owner, , deliveries]) => dead.has(owner) && deliveries >= config.maxDeliveries,
+    );
     // A message whose worker died once is reclaimed with the rest of that worker's batch. One
     // that was in flight at two deaths is a suspect: suspects are taken one at a time per worker,
     // so a poison message cannot take innocent batchmates with it to the delivery limit.

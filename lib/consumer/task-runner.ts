@@ -1,12 +1,16 @@
+import { Logger } from '@nestjs/common';
 import { LeaseLostError, TaskTimeoutError } from '../errors';
 import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
+import { periodicKey } from '../task/schedule';
 import { describeThrown, encodeResult } from '../task/task-outcome';
 import type { TaskDefinition, TaskRegistry } from '../task.registry';
 import type { Delivery } from './delivery';
 import { ALWAYS_HELD, stillOwned, type Lease } from './lease';
 import type { Outcome } from './outcome';
 import { ShutdownAbortError } from './shutdown-abort.error';
+
+const chainLogger = new Logger('StreamQueue');
 
 /**
  * @internal Runs one delivery's handler and turns whatever happens into an Outcome; it never
@@ -32,6 +36,19 @@ export class TaskRunner {
     const { message } = delivery;
     const definition = this.registry.get(message.name);
     if (!definition) return undeliverable(delivery, definition, 'UnknownTaskError', `unknown task "${message.name}"`);
+    const { schedule, queue } = definition.options;
+    if (
+      message.dueAt !== undefined &&
+      message.key === periodicKey(message.name) &&
+      (!schedule || queue !== this.queue)
+    ) {
+      // A chain left behind by a deploy that moved the task (or made it non-periodic): it ends
+      // here, acked without running; its settle schedules no successor.
+      chainLogger.log(
+        `Periodic task "${message.name}" is no longer defined on queue "${this.queue}": its chain there ends.`,
+      );
+      return { kind: 'completed', delivery, definition, result: encodeResult(undefined), resultTtlMs: 0 };
+    }
     let payload: unknown;
     try {
       payload = decodePayload(message.payload);

@@ -21,6 +21,6 @@ export interface TaskOptions {
   every?: number | string;
   /** Runs the task on a cron schedule (five or six fields), once per queue. */
   cron?: string;
-  /** IANA time zone of `cron`. Default: the process's. */
+  /** IANA time zone of `cron`. Default: UTC, on every worker whatever its process's zone. */
   timezone?: string;
 }

@@ -15,6 +15,7 @@ export const SCRIPT_NAMES = [
   'drop-consumer',
   'cancel',
   'sweep-lock-release',
+  'schedule-periodic',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

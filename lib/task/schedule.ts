@@ -35,17 +35,31 @@ export function checkCron(option: string, cron: unknown, timezone: unknown): voi
     throw new InvalidOptionError(option, `a cron expression of 5 or 6 fields (got ${fields})`, cron);
   }
   try {
-    CronExpressionParser.parse(cron, { tz: timezone as string | undefined }).next();
+    CronExpressionParser.parse(cron, { tz: (timezone as string | undefined) ?? CRON_DEFAULT_TIMEZONE }).next();
   } catch (error) {
     throw new InvalidOptionError(option, `a valid cron expression (${(error as Error).message})`, cron);
   }
 }
 
-/** @internal The first fire time of `cron` strictly after `afterMs`. */
-export function nextCronTime(cron: string, timezone: string | undefined, afterMs: number): number {
-  return CronExpressionParser.parse(cron, { currentDate: new Date(afterMs), tz: timezone })
-    .next()
-    .getTime();
+/**
+ * @internal The zone of a cron without `timezone`: one zone for the whole fleet. The process's own
+ * zone would differ between workers, and a mixed fleet would alternate between their slots.
+ */
+export const CRON_DEFAULT_TIMEZONE = 'UTC';
+
+/** @internal How many upcoming fire times a cron run hands its settle script (see successor.lua). */
+export const CRON_FIRES = 16;
+
+/**
+ * @internal The first `count` fire times of `cron` strictly after `afterMs`, in `timezone` (else
+ * UTC). Computed from a slot, never from this process's clock: Redis's clock picks among them.
+ */
+export function cronFires(cron: string, timezone: string | undefined, afterMs: number, count = CRON_FIRES): number[] {
+  const dates = CronExpressionParser.parse(cron, {
+    currentDate: new Date(afterMs),
+    tz: timezone ?? CRON_DEFAULT_TIMEZONE,
+  });
+  return Array.from({ length: count }, () => dates.next().getTime());
 }
 
 /** @internal The task key every periodic task runs under: one live run per task. */

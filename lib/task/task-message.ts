@@ -25,6 +25,15 @@ export interface MalformedMessage {
 }
 
 const MAX_KEY_LENGTH = 1024;
+/** Task ids are UUIDs; task names are at most 128 characters (checkName). */
+const MAX_ID_LENGTH = 256;
+const MAX_NAME_LENGTH = 128;
+/** The highest `maxAttempts` a task can have (resolveTaskOptions): no valid entry counts further. */
+const MAX_ATTEMPT = 1_000;
+/** A due time is a date before the year 10000 (9999-12-31T23:59:59.999Z). */
+const MAX_DUE_MS = 253_402_300_799_999;
+/** Entries have 7 known fields; Lua's unpack() fails on thousands, so a crowd of them is hostile. */
+const MAX_FIELD_PAIRS = 64;
 
 /**
  * @internal Checks the raw fields of a stream entry. Anyone can XADD to the stream, so nothing
@@ -36,12 +45,18 @@ export function parseEntry(
   maxPayloadBytes = Infinity,
 ): TaskMessage | MalformedMessage {
   if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
+  if (raw.length > MAX_FIELD_PAIRS * 2) {
+    return { entryId, reason: `entry has ${raw.length} values (more than ${MAX_FIELD_PAIRS} name/value pairs)` };
+  }
   const f = fieldsOf(raw);
   const id = f.get('id');
   const name = f.get('n');
   const payload = f.get('p');
   if (!id) return { entryId, reason: 'missing field "id"' };
+  if (id.length > MAX_ID_LENGTH) return { entryId, reason: `field "id" is longer than ${MAX_ID_LENGTH} characters` };
   if (!name) return { entryId, reason: 'missing field "n" (task name)' };
+  if (name.length > MAX_NAME_LENGTH)
+    return { entryId, reason: `field "n" (task name) is longer than ${MAX_NAME_LENGTH} characters` };
   if (payload === undefined) return { entryId, reason: 'missing field "p" (payload)' };
   // A string's UTF-8 size is at most three times its length: measure only when it could be over.
   if (payload.length * 3 > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) {
@@ -51,8 +66,8 @@ export function parseEntry(
     };
   }
   const attempt = integer(f.get('a') ?? '1');
-  if (!Number.isSafeInteger(attempt) || attempt < 1)
-    return { entryId, reason: 'field "a" (attempt) is not a positive integer' };
+  if (!Number.isSafeInteger(attempt) || attempt < 1 || attempt > MAX_ATTEMPT)
+    return { entryId, reason: `field "a" (attempt) is not a positive integer up to ${MAX_ATTEMPT}` };
   const key = f.get('k');
   if (key !== undefined && (key.length === 0 || key.length > MAX_KEY_LENGTH)) {
     return { entryId, reason: 'field "k" (key) is empty or too long' };
@@ -62,16 +77,27 @@ export function parseEntry(
     return { entryId, reason: 'field "g" (generation) is not a non-negative integer' };
   }
   const due = f.get('d');
-  const dueAt = due === undefined ? undefined : integer(due, true);
-  if (dueAt !== undefined && !Number.isSafeInteger(dueAt))
-    return { entryId, reason: 'field "d" (due time) is not an integer' };
+  const dueAt = due === undefined ? undefined : integer(due);
+  if (dueAt !== undefined && !(Number.isSafeInteger(dueAt) && dueAt <= MAX_DUE_MS)) {
+    return { entryId, reason: 'field "d" (due time) is not a date in epoch ms before the year 10000' };
+  }
   const keepResult = f.get('r') === '1';
-  return { entryId, id, name, payload, attempt, key, generation: key === undefined ? 0 : generation, dueAt, keepResult };
+  return {
+    entryId,
+    id,
+    name,
+    payload,
+    attempt,
+    key,
+    generation: key === undefined ? 0 : generation,
+    dueAt,
+    keepResult,
+  };
 }
 
 /** Decimal integer text only: Number() would read '', ' ', '0x1f' and '1e3' as numbers. */
-function integer(text: string, signed = false): number {
-  return (signed ? /^-?\d{1,16}$/ : /^\d{1,16}$/).test(text) ? Number(text) : NaN;
+function integer(text: string): number {
+  return /^\d{1,16}$/.test(text) ? Number(text) : NaN;
 }
 
 const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r']);

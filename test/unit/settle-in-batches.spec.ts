@@ -1,6 +1,8 @@
+import { Logger } from '@nestjs/common';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { settleInBatches } from '../../lib/consumer/settle-in-batches';
 import { Latch, sleep } from '../fixtures/probe';
+import { RecordingLogger } from '../fixtures/recording-logger';
 
 /**
  * Resolves after the flush a zero window scheduled (setImmediate callbacks run in order). A timer
@@ -107,6 +109,28 @@ describe('settleInBatches', () => {
     expect(batches).toEqual([
       ['a', 'b'],
       ['a', 'b'],
+    ]);
+  });
+
+  // Issue 15 item 10: a settle that failed every 500 ms forever used to say nothing at all.
+  it('logs a settle function that throws, by default as an error, before retrying the batch', async () => {
+    const logs = new RecordingLogger();
+    Logger.overrideLogger(logs);
+    try {
+      const source = new Subject<string>();
+      const { settle } = recorder((_b, call) => {
+        if (call === 1) throw new Error('successor does not compute');
+        return [];
+      });
+      const out = lastValueFrom(source.pipe(settleInBatches(settle, 5, 100, 10), toArray()));
+      source.next('a');
+      source.complete();
+      await expect(out).resolves.toEqual(['a']);
+    } finally {
+      Logger.overrideLogger(false);
+    }
+    expect(logs.lines.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
+      'Settling a batch of 1 run(s) failed (successor does not compute); retrying it.',
     ]);
   });
 

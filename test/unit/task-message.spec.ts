@@ -15,6 +15,14 @@ function messageOf(fields: string[]): TaskMessage {
 }
 
 describe('parseEntry', () => {
+  it('accepts the bounds themselves: attempt 1000, a due time in 9999, 64 pairs', () => {
+    const padding = Array.from({ length: 64 * 2 - ok.length - 4 }, (_, i) => `x${i}`);
+    expect(messageOf([...ok, 'a', '1000', 'd', '253402300799999', ...padding])).toMatchObject({
+      attempt: 1_000,
+      dueAt: 253_402_300_799_999,
+    });
+  });
+
   it('reads a well-formed unkeyed entry with defaults: attempt 1, generation 0', () => {
     expect(messageOf(ok)).toEqual({
       entryId: '1-0',
@@ -62,6 +70,14 @@ describe('parseEntry', () => {
     ['negative generation', [...ok, 'k', 'u', 'g', '-1'], /field "g"/],
     ['generation not a number', [...ok, 'k', 'u', 'g', 'new'], /field "g"/],
     ['due time not an integer', [...ok, 'd', 'soon'], /field "d"/],
+    // Issue 15 item 10: past the largest JavaScript date, computing a cron successor throws.
+    ['due time past the year 9999', [...ok, 'd', '9000000000000000'], /field "d" \(due time\)/],
+    ['negative due time', [...ok, 'd', '-1'], /field "d"/],
+    ['attempt beyond any maxAttempts', [...ok, 'a', '1001'], /field "a"/],
+    ['id longer than 256 characters', ['id', 'i'.repeat(257), 'n', 'send', 'p', '1'], /field "id"/],
+    ['name longer than 128 characters', ['id', 't', 'n', 'n'.repeat(129), 'p', '1'], /field "n"/],
+    // Lua's unpack() fails on thousands of fields: a crowd of them is malformed, not a task.
+    ['more than 64 name/value pairs', [...ok, ...Array.from({ length: 130 }, (_, i) => `x${i}`)], /64 name\/value/],
   ])('gives a reason for %s', (_case, fields, reason) => {
     expect(reasonOf(fields as string[] | null)).toMatch(reason);
   });

@@ -1,21 +1,74 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
 -- passes the keys and values it works on as arguments. Needs: rcall, key-state, message.
+-- A periodic key's state holds its schedule (written by schedule-periodic.lua): sk (kind,
+-- 'every' or 'cron'), every (period in ms), cron and tz (expression and zone), queue, defined
+-- (the definition last applied at boot), and for a cron, fires: its next fire times (epoch ms,
+-- comma-separated) not used yet, for a successor scheduled without a worker that runs this cron.
+
+-- splitFires(text): the fire times of a comma-separated list, as text.
+local function splitFires(text)
+  local fires = {}
+  for fire in string.gmatch(text or '', '[^,]+') do fires[#fires + 1] = fire end
+  return fires
+end
+
+-- pickFire(fires, floor): the first fire time after `floor` (fires ascend), and the ones after
+-- it joined by commas; nil when none is after `floor`.
+local function pickFire(fires, floor)
+  for i, fire in ipairs(fires) do
+    if tonumber(fire) > floor then return tonumber(fire), table.concat(fires, ',', i + 1) end
+  end
+  return nil, ''
+end
+
+-- successorDue(keyState, s, now): when the next run is due, and for a cron the fire times to
+-- keep. `due` in the successor is an explicit time (a chain's first run). An `every` key is timed
+-- from the current slot (field dueAt), never from a worker's clock, skipping slots already
+-- missed. A cron takes the first fire time after Redis's clock and the current slot, from the
+-- settling worker's list when that worker runs the stored cron (or none is stored), else from
+-- the stored list. When every fire time is past (the run overran all of them), one catch-up run
+-- is due now: its successor is computed from that slot, back on the cron's grid. A settle never
+-- lacks times (a worker always sends its period or fire times), so this never repeats at once.
+local function successorDue(keyState, s, now)
+  if s.due then return tonumber(s.due), nil end
+  local kind, every, dueAt, cron, tz, stored =
+    unpack(rcall('HMGET', keyState, 'sk', 'every', 'dueAt', 'cron', 'tz', 'fires'))
+  -- No stored period (a chain from before schedules were stored): the worker's own, unless the
+  -- stored schedule is a cron.
+  if not every and kind ~= 'cron' then every = s.e end
+  every = tonumber(every or '0')
+  dueAt = tonumber(dueAt or now)
+  if every > 0 then
+    local nextDue = dueAt + every
+    if nextDue <= now then nextDue = dueAt + every * (math.floor((now - dueAt) / every) + 1) end
+    return nextDue, nil
+  end
+  local floor = math.max(now, dueAt)
+  local mine = type(s.f) == 'table' and (not cron or (cron == s.c and tz == s.z))
+  local nextDue, rest = pickFire(mine and s.f or splitFires(stored), floor)
+  if nextDue then return nextDue, rest end
+  if not mine then
+    -- The stored times are used up and this worker runs another schedule (a deploy is rolling
+    -- out): its own timing keeps the chain going until a worker of the stored cron settles it.
+    if type(s.f) == 'table' then nextDue = pickFire(s.f, floor) end
+    if not nextDue and tonumber(s.e) then nextDue = floor + tonumber(s.e) end
+    if nextDue then return nextDue, '' end
+  end
+  return now, ''
+end
+
 -- scheduleSuccessor(keyState, delayed, seq, successor, now): the next run of a periodic key, written
 -- in the same script that settles the current run (after its tail check), so a superseded run
 -- can never schedule one and the key keeps exactly one successor.
--- `successor` is JSON {id, n, p, k, at}: the new task id, name, payload, key, and for cron
--- tasks `at`, the next fire time. An `every` key (field `every` in its state) is timed from the
--- current slot (field dueAt), never from a worker's clock, skipping slots already missed.
+-- `successor` is JSON {id, n, p, k, e, c, z, f, due}: the new task id, name, payload and key;
+-- for an `every` the settling worker's period (e); for a cron its expression (c), zone (z) and
+-- upcoming fire times after the run's slot (f, epoch ms as text); `due` only for a chain's
+-- first run (see successorDue).
 local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   local s = cjson.decode(successor)
-  local every = tonumber(rcall('HGET', keyState, 'every') or '0')
-  local dueAt = tonumber(rcall('HGET', keyState, 'dueAt') or now)
-  local nextDue
-  if every > 0 then
-    nextDue = dueAt + every
-    if nextDue <= now then nextDue = dueAt + every * (math.floor((now - dueAt) / every) + 1) end
-  else
-    nextDue = math.max(tonumber(s.at), dueAt + 1)
+  local nextDue, fires = successorDue(keyState, s, now)
+  if fires then
+    rcall('HSET', keyState, 'fires', fires)
   end
   local gen = nextGeneration(seq, keyState)
   local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', tostring(gen), 'd', tostring(nextDue)})

@@ -1,0 +1,117 @@
+--[[
+  Put a periodic task's chain in place, re-time it or replace its run, in one step, so however
+  many workers boot at once a changed definition re-times the chain exactly once.
+
+  'boot' (a worker's definition): a live chain (queued, delayed or running) whose definition is
+  the one applied at the last boot (field `defined`) is left alone, so a re-time made at runtime
+  survives restarts. A changed definition re-times it: the schedule is stored, a waiting run is
+  superseded by a first run on the new schedule, and a running run keeps running (its successor
+  follows the stored schedule). Without a live chain, a first run is put in place.
+  'replace' (QueueClient.replace on the periodic key): a new run due at once (or at the given
+  time) supersedes whatever of the key is live; a schedule given is stored, else the stored one
+  is kept.
+
+  KEYS[1] stream
+  KEYS[2] delayed set
+  KEYS[3] key state hash of the periodic key
+  KEYS[4] the queue's sequence (the new run's generation is drawn from it)
+
+  ARGV[1]  mode: 'boot' or 'replace'
+  ARGV[2]  task id of a new run
+  ARGV[3]  task name
+  ARGV[4]  payload (JSON)
+  ARGV[5]  periodic key (periodic:<name>)
+  ARGV[6]  queue
+  ARGV[7]  schedule kind: 'every', 'cron', or '' (replace: keep the stored schedule)
+  ARGV[8]  period in ms ('every')
+  ARGV[9]  cron expression and ARGV[10] its time zone ('cron')
+  ARGV[11] boot: the definition's signature, compared with field `defined`
+  ARGV[12] cron fire times after Redis's clock, comma-separated (boot, 'cron')
+  ARGV[13] replace: due time in epoch ms (0: now plus ARGV[14])
+  ARGV[14] replace: delay in ms
+  ARGV[15] control channel: told 'due' when the new run is the earliest delayed task, and
+           'superseded:<generation>:<key>' when a running run is superseded
+
+  Returns {task id, generation, code}: 0 the live chain was left alone (its run is returned),
+  1 a first run was put in place, 2 re-timed, 3 replaced.
+  Atomic: the comparison, the stored schedule and the new run are one step.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include message
+-- @include key-state
+-- @include successor
+
+local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local mode, id, name, payload, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local queue, kind, every, cron, tz, signature = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local channel = ARGV[15]
+local now = nowMs()
+
+local state, defined, storedEvery, rmid = unpack(rcall('HMGET', keyState, 'state', 'defined', 'every', 'rmid'))
+local live = state == 'queued' or state == 'delayed' or state == 'running'
+
+if mode == 'boot' and live then
+  -- A chain from before schedules were stored: an `every` of the same period is the same chain.
+  local same = defined == signature or
+    (not defined and kind == 'every' and tonumber(storedEvery or '0') == tonumber(every))
+  if same then
+    rcall('HSET', keyState, 'defined', signature)
+    local existing = rcall('HMGET', keyState, 'id', 'gen')
+    return {existing[1], tonumber(existing[2]), 0}
+  end
+end
+
+if kind == 'every' then
+  rcall('HSET', keyState, 'sk', 'every', 'every', every, 'queue', queue)
+  rcall('HDEL', keyState, 'cron', 'tz', 'fires')
+elseif kind == 'cron' then
+  rcall('HSET', keyState, 'sk', 'cron', 'cron', cron, 'tz', tz, 'queue', queue)
+  rcall('HDEL', keyState, 'every')
+end
+if mode == 'boot' then rcall('HSET', keyState, 'defined', signature) end
+
+if mode == 'boot' and state == 'running' then
+  -- The running run settles later and schedules its successor on the stored schedule (a
+  -- worker still running the old cron takes the stored fire times).
+  if kind == 'cron' then rcall('HSET', keyState, 'fires', ARGV[12]) end
+  local existing = rcall('HMGET', keyState, 'id', 'gen')
+  return {existing[1], tonumber(existing[2]), 2}
+end
+
+local due
+if mode == 'replace' then
+  due = tonumber(ARGV[13])
+  if due == 0 then due = now + tonumber(ARGV[14]) end
+elseif kind == 'every' then
+  due = now + tonumber(every)
+else
+  local rest
+  due, rest = pickFire(splitFires(ARGV[12]), now)
+  if not due then due, rest = now, '' end
+  rcall('HSET', keyState, 'fires', rest)
+end
+
+-- Supersede what waits: the generation bump in scheduleSuccessor fences a run already read.
+local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
+if dm then rcall('ZREM', delayed, dm) end
+if mid then rcall('XDEL', stream, mid) end
+rcall('HDEL', keyState, 'dm', 'mid')
+scheduleSuccessor(keyState, delayed, seq, cjson.encode({id = id, n = name, p = payload, k = key, due = due}), now)
+rcall('HSET', keyState, 'name', name)
+local gen = tonumber(rcall('HGET', keyState, 'gen'))
+local member = rcall('HGET', keyState, 'dm')
+if due <= now then
+  -- Due now: into the stream at once, as the promoter would move it.
+  rcall('ZREM', delayed, member)
+  local newMid = rcall('XADD', stream, '*', unpack(toFields(cjson.decode(member))))
+  rcall('HSET', keyState, 'state', 'queued', 'mid', newMid)
+  rcall('HDEL', keyState, 'dm')
+elseif rcall('ZRANGE', delayed, 0, 0)[1] == member then
+  rcall('PUBLISH', channel, 'due')
+end
+if rmid then rcall('PUBLISH', channel, 'superseded:' .. gen .. ':' .. key) end
+
+local code = 3
+if mode == 'boot' then code = live and 2 or 1 end
+return {id, gen, code}

@@ -1,0 +1,71 @@
+import type { Outcome } from '../../lib/consumer/outcome';
+import { Settler } from '../../lib/consumer/settler';
+import { QueueKeys } from '../../lib/redis/keys';
+import { definitionOf, settleContext } from '../fixtures/settle-context';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+const HOUR = 3_600_000;
+
+// Issue 9 item 8: a cron successor was timed by the settling worker's clock. It now comes from
+// the run's own slot, and Redis's clock picks the first fire time after it.
+describe('cron successors', () => {
+  const redis = createRedis();
+  let prefix = '';
+  beforeEach(() => (prefix = randomPrefix()));
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await cleanupPrefix(redis, prefix);
+  });
+  afterAll(closeAll);
+
+  const redisNow = async () => {
+    const [s, us] = await redis.time();
+    return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
+  };
+
+  /** Completes one run of an every-2-seconds cron whose slot is `dueAt`; returns its successor's due time. */
+  async function successorOf(dueAt: number): Promise<number> {
+    const { ctx, keys, delivered } = await settleContext(redis, prefix);
+    const definition = definitionOf('tick', { queue: 'q', schedule: { cron: '*/2 * * * * *', timezone: undefined } });
+    const keyState = keys.keyState('periodic:tick');
+    await redis.hset(keyState, 'gen', '1', 'state', 'running', 'dueAt', String(dueAt));
+    const delivery = await delivered([
+      'id',
+      't1',
+      'n',
+      'tick',
+      'p',
+      'null',
+      'k',
+      'periodic:tick',
+      'g',
+      '1',
+      'd',
+      `${dueAt}`,
+    ]);
+    const outcome: Outcome = { kind: 'completed', delivery, definition, result: '{"ok":true}', resultTtlMs: 0 };
+    await expect(new Settler(ctx).settle([outcome])).resolves.toEqual([]);
+    const [, score] = await redis.zrange(keys.delayed, 0, 0, 'WITHSCORES');
+    return Number(score);
+  }
+
+  it('a worker whose clock is an hour ahead schedules the next slot by Redis time', async () => {
+    const realNow = Date.now.bind(Date);
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + HOUR);
+    const now = await redisNow();
+    const slot = now - (now % 2_000);
+    const next = await successorOf(slot);
+    expect(next).toBe(slot + 2_000);
+    // The fire times after it stay in the key state, for a successor scheduled without this cron.
+    const fires = (await redis.hget(new QueueKeys(prefix, 'q').keyState('periodic:tick'), 'fires'))!.split(',');
+    expect(fires.map(Number)).toEqual(Array.from({ length: 15 }, (_, i) => slot + 2_000 * (i + 2)));
+  });
+
+  it('after the fleet was down a day, the next slot follows Redis time: no burst of missed slots', async () => {
+    const now = await redisNow();
+    const next = await successorOf(now - (now % 2_000) - 24 * HOUR);
+    expect(next).toBeGreaterThan(now);
+    expect(next).toBeLessThanOrEqual(now + 2_000 + 1_000);
+    expect(next % 2_000).toBe(0);
+  });
+});
