@@ -6,11 +6,13 @@
  *   --steps L       steps per schedule before the drain (default 30)
  *   --replay JSON   replay one trace (a JSON step list, or a file holding {steps})
  *   --replay-all    replay every trace under explore/traces/; each must pass
+ *   --exhaustive D  every schedule of the small cases (explore/exhaustive.ts) up to D steps
  *   --save          write each minimal failing trace to explore/traces/found-<invariant>-<tag>.json
  * Exits 1 when an invariant fails. REDIS_URL is honoured; otherwise a private redis-server runs.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exhaust, SMALL_CASES } from './exhaustive';
 import type { Violation } from './invariants';
 import { provideRedis } from './redis';
 import { closeEnv, openEnv, runSchedule, type Env } from './runner';
@@ -97,6 +99,25 @@ async function replayAll(env: Env): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
+async function exhaustive(env: Env, depth: number): Promise<number> {
+  const deadline = Date.now() + Number(option('seconds') ?? 90) * 1000;
+  let failed = 0;
+  for (const small of SMALL_CASES) {
+    const t0 = Date.now();
+    const { ran, failures } = await exhaust(env, small, depth, deadline);
+    const cut = Date.now() > deadline ? ' (time budget reached: incomplete)' : '';
+    console.log(
+      `case ${small.name}: ${ran} schedules up to depth ${depth} in ${((Date.now() - t0) / 1000).toFixed(1)} s${cut}, ${failures.size} distinct failure(s)`,
+    );
+    for (const [sig, f] of failures) {
+      failed++;
+      const result = await replay(env, f.steps);
+      console.log(`\n=== ${sig}\n${formatTrace(result.lines, result.violations)}\nreplay: ${replayCommand(f.steps)}\n`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const redis = await provideRedis();
   const env = await openEnv(redis.url);
@@ -109,6 +130,8 @@ async function main(): Promise<number> {
       return result.violations.length === 0 ? 0 : 1;
     }
     if (flag('replay-all')) return await replayAll(env);
+    const depth = option('exhaustive');
+    if (depth) return await exhaustive(env, Number(depth));
     return await explore(env);
   } finally {
     await closeEnv(env);

@@ -50,8 +50,13 @@ export function formatStep(step: Step): string {
 
 export function formatTrace(lines: TraceLine[], violations: Violation[]): string {
   const out: string[] = [];
+  const seen = new Set<string>();
   lines.forEach((line, i) => {
     if (!line.applied) return;
+    // The drain repeats itself round after round: each distinct drain line is printed once.
+    const text = `${formatStep(line.step)} ${line.note}`;
+    if (line.drain && (line.note === 'renewed' || seen.has(text))) return;
+    if (line.drain) seen.add(text);
     const prefix = line.drain ? 'drain' : String(i + 1).padStart(5);
     out.push(`${prefix}  ${formatStep(line.step).padEnd(40)} ${line.note}`);
     for (const r of line.replies) out.push(`${' '.repeat(48)}${r}`);
