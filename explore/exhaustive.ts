@@ -1,0 +1,67 @@
+import type { Violation } from './invariants';
+import { runSchedule, type Env } from './runner';
+import { fixedSchedule } from './schedule';
+import type { Step } from './steps';
+
+/** A small case: its fixed opening, and the steps that may follow in any order. */
+export interface SmallCase {
+  readonly name: string;
+  readonly opening: Step[];
+  readonly alphabet: Step[];
+}
+
+const WORKER_STEPS = (task: string): Step[] => [
+  { op: 'read', w: 0 },
+  { op: 'deliver', w: 0 },
+  { op: 'start', w: 0, task },
+  { op: 'end', w: 0, task, ok: false },
+  { op: 'settle', w: 0 },
+  { op: 'lapse', w: 0 },
+  { op: 'heartbeat', w: 0 },
+  { op: 'reclaim', w: 1, judge: 'dead' },
+  { op: 'start', w: 1, task },
+  { op: 'end', w: 1, task, ok: true },
+  { op: 'settle', w: 1 },
+];
+
+export const SMALL_CASES: SmallCase[] = [
+  { name: 'unkeyed', opening: [{ op: 'enqueue', kind: 'plain', id: 't1' }], alphabet: WORKER_STEPS('t1') },
+  {
+    name: 'keyed',
+    opening: [{ op: 'enqueue', kind: 'keyed', id: 't1', key: 'k1' }],
+    alphabet: [...WORKER_STEPS('t1'), { op: 'cancel', key: 'k1' }, { op: 'expire', target: 'key:k1' }],
+  },
+];
+
+/**
+ * Every schedule of a small case up to `depth` steps after its opening, each followed by the
+ * drain. A step that does not apply ends its branch (the schedule equals its prefix), and so
+ * does a failure. Returns the failures (first per signature) and how many schedules ran.
+ */
+export async function exhaust(
+  env: Env,
+  small: SmallCase,
+  depth: number,
+  deadline: number,
+): Promise<{ ran: number; failures: Map<string, { steps: Step[]; violations: Violation[] }> }> {
+  const failures = new Map<string, { steps: Step[]; violations: Violation[] }>();
+  let ran = 0;
+  const visit = async (prefix: Step[]): Promise<void> => {
+    if (prefix.length - small.opening.length >= depth || Date.now() > deadline) return;
+    for (const step of small.alphabet) {
+      const steps = [...prefix, step];
+      const result = await runSchedule(env, fixedSchedule(steps));
+      ran++;
+      if (!result.lines[steps.length - 1]?.applied && result.violations.length === 0) continue;
+      const first = result.violations[0];
+      if (first) {
+        const signature = `${first.invariant}[${first.tag}]`;
+        if (!failures.has(signature)) failures.set(signature, { steps, violations: result.violations });
+        continue;
+      }
+      await visit(steps);
+    }
+  };
+  await visit(small.opening);
+  return { ran, failures };
+}

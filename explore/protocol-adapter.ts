@@ -1,0 +1,378 @@
+/**
+ * The ONLY file of the explorer that knows the library's internals: script names and arguments,
+ * reply codes, the consumer classes that decide what runs (Intake, TaskRunner) and how a run is
+ * settled (Settler). Everything else in explore/ speaks this file's small vocabulary (SimWorker,
+ * DeliveryInfo, EnqueueSpec...). When the protocol changes, port this file; the rest should not
+ * need to change.
+ *
+ * Where the library's decision lives in a class, the explorer calls that class (Intake.admit for
+ * the head check and the dead-lettering of malformed entries, TaskRunner.run for the start rule,
+ * Settler.settle for settle arguments and reply interpretation, enqueueScriptArgs for enqueue).
+ * Where the library decides with timers or I/O the explorer replaces (which candidates a sweep
+ * takes, when a heartbeat runs), the call is rebuilt here with the library's argument layout.
+ */
+import { createHash, type randomUUID } from 'node:crypto';
+import type { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { enqueueScriptArgs, plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
+import { InFlight, type Delivery } from '../lib/consumer/in-flight';
+import { Intake, type RawEntry } from '../lib/consumer/intake';
+import type { Outcome } from '../lib/consumer/outcome';
+import type { QueueContext } from '../lib/consumer/queue-context';
+import { Settler } from '../lib/consumer/settler';
+import { Slots } from '../lib/consumer/slots';
+import { TaskRunner } from '../lib/consumer/task-runner';
+import { LeaseLostError } from '../lib/errors';
+import { QueueKeys } from '../lib/redis/keys';
+import { loadLuaSource } from '../lib/redis/lua-source';
+import { defineScripts, runScript, SCRIPT_NAMES } from '../lib/redis/scripts';
+import { resolveConfig, type StreamQueueConfig } from '../lib/stream-queue.config';
+import { CONSUMER_GROUP } from '../lib/stream-queue.constants';
+import type { StreamQueueEvent, StreamQueueEvents } from '../lib/stream-queue.events';
+import { periodicKey } from '../lib/task/schedule';
+import { TaskRegistry } from '../lib/task.registry';
+import type { ResolvedTaskOptions } from '../lib/task-options';
+
+export type { Delivery, Outcome, RawEntry };
+export const GROUP = CONSUMER_GROUP;
+export const TASK = 'job';
+export const PERIODIC_TASK = 'tick';
+export const PERIODIC_KEY = periodicKey(PERIODIC_TASK);
+/** Delivery count at which reclaim dead-letters a pending entry as poison. */
+export const MAX_DELIVERIES = 2;
+/** Attempts of a failing task: the first failure retries, the second is final. */
+export const MAX_ATTEMPTS = 2;
+/** Payloads above this are dead-lettered by the consumer before any run ("big" enqueues). */
+export const MAX_PAYLOAD_BYTES = 256;
+const LEASE_MS = 60_000;
+const TTL_MS = 60_000;
+
+/** Short delays everywhere; the explorer's promote step advances time instead of sleeping. */
+export const CONFIG: StreamQueueConfig = resolveConfig({
+  connection: {},
+  leaseMs: LEASE_MS,
+  heartbeatIntervalMs: 10_000,
+  sweepIntervalMs: 10,
+  maxDeliveries: MAX_DELIVERIES,
+  resultTtlMs: TTL_MS,
+  maxPayloadBytes: MAX_PAYLOAD_BYTES,
+  blockMs: 1,
+});
+
+/** The Redis keys of one explored queue (library naming). */
+export class ExploreKeys {
+  private readonly q: QueueKeys;
+  constructor(prefix: string, queue: string) {
+    this.q = new QueueKeys(prefix, queue);
+  }
+  get tag(): string {
+    return this.q.tag;
+  }
+  get stream(): string {
+    return this.q.stream;
+  }
+  get delayed(): string {
+    return this.q.delayed;
+  }
+  get deadLetter(): string {
+    return this.q.deadLetter;
+  }
+  keyState(key: string): string {
+    return this.q.keyState(key);
+  }
+  result(taskId: string): string {
+    return this.q.result(taskId);
+  }
+  alive(consumer: string): string {
+    return this.q.alive(consumer);
+  }
+  get queueKeys(): QueueKeys {
+    return this.q;
+  }
+}
+
+/** Registers (defineCommand) and loads (SCRIPT LOAD) every script, so a resent EVALSHA never misses. */
+export async function prepareConnection(redis: Redis): Promise<void> {
+  defineScripts(redis);
+  for (const name of SCRIPT_NAMES) await redis.script('LOAD', loadLuaSource(name));
+}
+
+export async function createGroup(redis: Redis, keys: ExploreKeys): Promise<void> {
+  await redis.xgroup('CREATE', keys.stream, GROUP, '0', 'MKSTREAM');
+}
+
+/** What a client enqueues: kinds map to the library's enqueue paths. */
+export interface EnqueueSpec {
+  readonly id: string;
+  readonly kind: 'plain' | 'keyed' | 'delayed' | 'every' | 'big';
+  readonly key?: string;
+  readonly mode: 'add' | 'replace';
+}
+export interface EnqueueReply {
+  readonly id: string;
+  readonly generation: number;
+  readonly created: boolean;
+}
+
+/** QueueClient.enqueue: a plain XADD for an unkeyed task due now, else enqueue.lua. */
+export async function enqueue(redis: Redis, keys: ExploreKeys, spec: EnqueueSpec): Promise<EnqueueReply> {
+  const periodic = spec.kind === 'every';
+  const call: EnqueueCall = {
+    name: periodic ? PERIODIC_TASK : TASK,
+    queue: 'explore',
+    key: periodic ? PERIODIC_KEY : spec.key,
+    payload: spec.kind === 'big' ? JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)) : JSON.stringify(spec.id),
+    delayMs: spec.kind === 'delayed' || periodic ? 1 : 0,
+    runAt: 0,
+    mode: periodic ? 'add' : spec.mode,
+    everyMs: periodic ? 1 : 0,
+    periodic,
+  };
+  if (call.key === undefined && call.delayMs === 0) {
+    await redis.xadd(keys.stream, '*', ...plainMessageFields(spec.id, call));
+    return { id: spec.id, generation: 0, created: true };
+  }
+  const [id, generation, created] = await runScript<[string, number, number]>(
+    redis,
+    'enqueue',
+    ...enqueueScriptArgs(keys.queueKeys, call, spec.id as ReturnType<typeof randomUUID>),
+  );
+  return { id, generation, created: created === 1 };
+}
+
+/** QueueClient.cancel. */
+export async function cancel(redis: Redis, keys: ExploreKeys, key: string): Promise<boolean> {
+  const q = keys.queueKeys;
+  const done = await runScript<number>(
+    redis,
+    'cancel',
+    [q.stream, q.delayed, q.keyState(key)],
+    [CONFIG.resultTtlMs, q.controlChannel, key],
+  );
+  return done === 1;
+}
+
+/** Sweeper.promote's call. */
+export function promote(redis: Redis, keys: ExploreKeys): Promise<[number, number]> {
+  const q = keys.queueKeys;
+  return runScript(redis, 'promote', [q.delayed, q.stream, q.deadLetter], [1000, q.keyStatePrefix, 2 ** 20]);
+}
+
+/** A hostile producer XADDs straight to the stream: thousands of fields, or no task name. */
+export function hostileFields(id: string, kind: 'wide' | 'malformed'): string[] {
+  if (kind === 'malformed') return ['id', id, 'p', 'null'];
+  // `a` is the last attempt, so the first failure dead-letters the entry as written.
+  const fields = ['id', id, 'n', TASK, 'p', 'null', 'a', String(MAX_ATTEMPTS)];
+  for (let i = 0; i < 5000; i++) fields.push(`x${i}`, '1');
+  return fields;
+}
+
+/** What the explorer needs to know of a delivered or settled run. */
+export interface DeliveryInfo {
+  readonly entryId: string;
+  readonly taskId: string;
+  readonly key: string | undefined;
+  readonly generation: number;
+}
+export const describe = (d: Delivery): DeliveryInfo => ({
+  entryId: d.message.entryId,
+  taskId: d.message.id,
+  key: d.message.key,
+  generation: d.message.generation,
+});
+export const outcomeDelivery = (o: Outcome): Delivery => o.delivery;
+/** An outcome that leaves the run pending (a lease lost before start): nothing to settle. */
+export const isAbandoned = (o: Outcome): boolean => o.kind === 'abandoned';
+
+/** A task id reported by a library event, with what Redis decided for it. */
+export interface Report {
+  readonly type: string;
+  readonly taskId?: string;
+  readonly detail?: string;
+}
+
+const silent = { log() {}, warn() {}, error() {}, debug() {}, verbose() {} } as unknown as Logger;
+
+/**
+ * One simulated worker: the library's consumer parts on a connection the explorer controls.
+ * `onStart(run)` is called when the library calls the handler; it returns the handler's
+ * promise, which the explorer resolves or rejects at the step `end`.
+ */
+export class SimWorker {
+  readonly reports: Report[] = [];
+  believesLease = true;
+  private established = false;
+  private readonly ctx: QueueContext;
+  private readonly intake: Intake;
+  private readonly runner: TaskRunner;
+  private readonly settler: Settler;
+  private readonly started = new WeakSet<Delivery>();
+
+  constructor(
+    readonly redis: Redis,
+    readonly keys: ExploreKeys,
+    readonly consumer: string,
+    onStart: (run: DeliveryInfo) => Promise<unknown>,
+  ) {
+    const events = { emit: (e: StreamQueueEvent) => this.reports.push(e) } as unknown as StreamQueueEvents;
+    this.ctx = {
+      queue: 'explore',
+      keys: keys.queueKeys,
+      group: GROUP,
+      consumer,
+      redis,
+      config: CONFIG,
+      events,
+      logger: silent,
+      inFlight: new InFlight(),
+      slots: new Slots(1000),
+      delayedAdded: () => undefined,
+      leaseHeld: () => this.believesLease,
+    };
+    const registry = new TaskRegistry();
+    const handler = (_payload: unknown, context: unknown) => {
+      const c = context as { fencingToken: string; id: string; key: string | undefined; generation: number };
+      return onStart({ entryId: c.fencingToken.split('/')[0], taskId: c.id, key: c.key, generation: c.generation });
+    };
+    for (const name of [TASK, PERIODIC_TASK]) {
+      registry.add({ name, options: taskOptions(name === PERIODIC_TASK), location: 'explore', handler });
+    }
+    this.intake = new Intake(this.ctx);
+    this.runner = new TaskRunner(registry, 'explore', consumer, this.ctx.leaseHeld);
+    this.settler = new Settler(this.ctx);
+  }
+
+  /** StreamReader.read's XREADGROUP (without BLOCK: the explorer never waits for entries). */
+  async read(count: number): Promise<RawEntry[]> {
+    const reply = (await this.redis.xreadgroup(
+      'GROUP',
+      GROUP,
+      this.consumer,
+      'COUNT',
+      count,
+      'STREAMS',
+      this.keys.stream,
+      '>',
+    )) as [string, RawEntry[]][] | null;
+    this.ctx.slots.reserve(reply?.[0]?.[1]?.length ?? 0);
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  /** Intake.admit: the head check (claim.lua) for keyed entries, dead-letter for malformed ones. */
+  admit(entries: RawEntry[]): Promise<Delivery[]> {
+    return this.intake.admit(entries);
+  }
+
+  /** TaskRunner.run: the start rule. Resolves with the outcome once the handler ended. */
+  run(delivery: Delivery): Promise<Outcome> {
+    this.started.add(delivery);
+    return this.runner.run(delivery);
+  }
+
+  /** Settler.settle; returns the outcomes to retry. Settled ones leave memory, as QueueConsumer does. */
+  async settle(outcomes: Outcome[]): Promise<Outcome[]> {
+    const unsettled = await this.settler.settle(outcomes.filter((o) => !isAbandoned(o)));
+    for (const o of outcomes) if (!unsettled.includes(o)) this.forget(o.delivery);
+    return unsettled;
+  }
+
+  /** QueueConsumer.release for a delivery that leaves this process without a settle. */
+  forget(delivery: Delivery): void {
+    this.ctx.inFlight.delete(delivery.message.entryId);
+  }
+
+  holds(entryId: string): boolean {
+    return this.ctx.inFlight.has(entryId);
+  }
+
+  /**
+   * The heartbeat thread's beat (SET key 1 PX lease GET): a missing key it had established
+   * means the lease lapsed, reported like LeaseKeeper's onLapse. A confirmed beat restores the
+   * lease belief (LeaseKeeper.isHeld).
+   */
+  async heartbeat(): Promise<{ lapsed: boolean }> {
+    const previous = await this.redis.set(this.keys.alive(this.consumer), '1', 'PX', LEASE_MS, 'GET');
+    const lapsed = previous === null && this.established;
+    this.established = true;
+    if (lapsed) this.onLapse();
+    this.believesLease = true;
+    return { lapsed };
+  }
+
+  /** LeaseKeeper's expiry timer: no beat confirmed for too long. */
+  noticeLapse(): void {
+    this.believesLease = false;
+    this.onLapse();
+  }
+
+  /**
+   * ConsumerHost.onLeaseLapse aborts every delivery in flight. Only the ones not started are
+   * aborted here: a started handler's abort only arms a real-time grace timer, which would
+   * make schedules depend on wall time; the explorer ends handlers explicitly instead.
+   */
+  private onLapse(): void {
+    const reason = new LeaseLostError('explorer: lease lapsed');
+    this.ctx.inFlight.abort(reason, (d) => !this.started.has(d));
+  }
+
+  /** Sweeper.sweep runs only while the lease is confirmed. */
+  maySweep(): boolean {
+    return this.believesLease;
+  }
+
+  /** reclaim.lua with the sweeper's argument layout; candidates are chosen by the explorer. */
+  async reclaim(candidates: { entryId: string; owner: string }[]): Promise<[RawEntry[], number, number]> {
+    const q = this.keys.queueKeys;
+    const reply = await runScript<[RawEntry[], number, number]>(
+      this.redis,
+      'reclaim',
+      [q.stream, q.deadLetter, ...candidates.map((c) => q.alive(c.owner))],
+      [
+        GROUP,
+        this.consumer,
+        CONFIG.maxDeliveries,
+        CONFIG.deadLetterMaxLen,
+        ...candidates.flatMap((c) => [c.entryId, c.owner]),
+      ],
+    );
+    this.ctx.slots.reserve(reply[0].length);
+    return reply;
+  }
+
+  /** recover.lua with the sweeper's layout: own pending entries this process does not hold. */
+  async recover(entryIds: string[]): Promise<RawEntry[]> {
+    const entries = await runScript<RawEntry[]>(
+      this.redis,
+      'recover',
+      [this.keys.stream],
+      [GROUP, this.consumer, ...entryIds],
+    );
+    this.ctx.slots.reserve(entries.length);
+    return entries;
+  }
+}
+
+function taskOptions(periodic: boolean): ResolvedTaskOptions {
+  return {
+    queue: 'explore',
+    maxAttempts: MAX_ATTEMPTS,
+    backoff: { type: 'fixed', delayMs: 1, maxDelayMs: 1, jitter: false },
+    timeoutMs: undefined,
+    resultTtlMs: TTL_MS,
+    schedule: periodic ? { every: 1 } : undefined,
+  };
+}
+
+/** Reply codes, for the trace: what each script's numbers mean. */
+export const REPLY_MEANING: Record<string, Record<string, string>> = {
+  complete: { '1': 'completed', '0': 'superseded', '-1': 'refused', '-2': 'not-pending' },
+  fail: { '1': 'retry', '2': 'dead', '0': 'superseded', '-1': 'refused', '-2': 'not-pending' },
+  claim: { '1': 'run', '0': 'stale', '2': 'deferred', '-1': 'not-ours' },
+  'dead-letter': { '1': 'dead', '-1': 'refused', '-2': 'not-pending' },
+  cancel: { '1': 'cancelled', '0': 'nothing' },
+};
+
+/** The script name of a raw EVALSHA, from its sha (for the trace). */
+export function scriptShas(): Map<string, string> {
+  return new Map(SCRIPT_NAMES.map((name) => [createHash('sha1').update(loadLuaSource(name)).digest('hex'), name]));
+}

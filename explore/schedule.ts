@@ -1,0 +1,105 @@
+import { describe } from './protocol-adapter';
+import { KEYS, type NextStep } from './runner';
+import type { Step } from './steps';
+import type { World } from './world';
+
+/** mulberry32: a small seeded PRNG, so a seed names a schedule exactly. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface ScheduleOptions {
+  readonly steps: number;
+  readonly maxTasks: number;
+}
+
+/**
+ * A random schedule, step by step: each step is drawn among those that apply to the world as it
+ * is (weights below), so few steps are wasted. Workers, keys and flags are drawn too.
+ */
+export function randomSchedule(seed: number, options: ScheduleOptions): NextStep {
+  const random = prng(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const chance = (p: number) => random() < p;
+  let made = 0;
+  let hostile = 0;
+  return (world: World, index: number) => {
+    if (index >= options.steps) return undefined;
+    const candidates: [number, () => Step][] = [];
+    const add = (weight: number, make: () => Step) => candidates.push([weight, make]);
+    if (made < options.maxTasks) {
+      const id = () => `t${++made}`;
+      add(3, () => ({ op: 'enqueue', kind: 'plain', id: id() }));
+      add(4, () => ({
+        op: 'enqueue',
+        kind: 'keyed',
+        id: id(),
+        key: pick(KEYS),
+        ...(chance(0.5) ? { replace: true } : {}),
+        ...resend(),
+      }));
+      add(1, () => ({
+        op: 'enqueue',
+        kind: 'delayed',
+        id: id(),
+        ...(chance(0.5) ? { key: pick(KEYS) } : {}),
+        ...resend(),
+      }));
+      add(0.5, () => ({ op: 'enqueue', kind: 'every', id: id() }));
+      add(0.3, () => ({ op: 'enqueue', kind: 'big', id: id(), key: pick(KEYS) }));
+      add(0.3, () => ({ op: 'hostile', kind: chance(0.5) ? 'wide' : 'malformed', id: `h${++hostile}` }));
+    }
+    add(1.5, () => ({ op: 'cancel', key: pick([...KEYS, 'periodic:tick']) }));
+    add(1, () => ({ op: 'promote' }));
+    const snap = world.snapshot!;
+    const expirable = [...snap.keyStates].filter(([, s]) => s.pttl > 0).map(([k]) => `key:${k}`);
+    expirable.push(...[...snap.results.keys()].map((id) => `result:${world.alias(id)}`));
+    if (expirable.length > 0) add(1, () => ({ op: 'expire', target: pick(expirable) }));
+    for (const w of world.live()) {
+      const i = w.index;
+      add(2, () => ({ op: 'read', w: i }));
+      if (w.inbox.length > 0) add(4, () => ({ op: 'deliver', w: i }));
+      if (w.admitted.length > 0)
+        add(4, () => ({ op: 'start', w: i, task: world.alias(describe(pick(w.admitted)).taskId) }));
+      if (w.running.size > 0)
+        add(3, () => ({
+          op: 'end',
+          w: i,
+          task: world.alias(pick([...w.running.values()]).info.taskId),
+          ok: chance(0.7),
+        }));
+      if (w.outcomes.length > 0)
+        add(3, () => ({ op: 'settle', w: i, ...(chance(0.3) ? { reply: chance(0.5) ? 'held' : 'resent' } : {}) }));
+      if (w.wire.heldCount > 0) add(2, () => ({ op: 'release', w: i }));
+      add(1, () => ({ op: 'heartbeat', w: i }));
+      if (w.keyPresent) add(0.8, () => ({ op: 'lapse', w: i }));
+      if (w.sim.believesLease) add(0.4, () => ({ op: 'notice', w: i }));
+      add(1, () => ({ op: 'reclaim', w: i, judge: chance(0.8) ? 'dead' : 'stale' }));
+      add(0.7, () => ({ op: 'recover', w: i }));
+      if (world.live().length > 1) add(0.15, () => ({ op: 'crash', w: i }));
+    }
+    const total = candidates.reduce((sum, [weight]) => sum + weight, 0);
+    let at = random() * total;
+    for (const [weight, make] of candidates) {
+      at -= weight;
+      if (at <= 0) return make();
+    }
+    return candidates[candidates.length - 1][1]();
+  };
+
+  function resend(): { resend?: true } {
+    return random() < 0.1 ? { resend: true } : {};
+  }
+}
+
+/** A fixed list of steps, for replays and shrinking. */
+export function fixedSchedule(steps: readonly Step[]): NextStep {
+  return (_world, index) => steps[index];
+}

@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+import { GROUP, type ExploreKeys } from './protocol-adapter';
+
+/** A task's identity as it travels: stream fields or a delayed member (see includes/message.lua). */
+export interface Carried {
+  readonly id: string;
+  readonly key: string | undefined;
+  readonly generation: number;
+}
+
+export interface PendingRow {
+  readonly entryId: string;
+  readonly owner: string;
+  readonly deliveries: number;
+}
+
+export interface KeyStateView {
+  readonly fields: Record<string, string>;
+  /** PTTL: -1 no TTL, -2 gone. */
+  readonly pttl: number;
+}
+
+/** Redis's state of one queue after a step, read in one round trip. */
+export interface Snapshot {
+  readonly stream: Map<string, Carried>;
+  readonly pending: Map<string, PendingRow>;
+  readonly lastDelivered: string;
+  readonly delayed: Map<string, Carried>;
+  readonly deadLettered: Set<string>;
+  readonly keyStates: Map<string, KeyStateView>;
+  /** Task id -> stored result (only tasks the world knows). */
+  readonly results: Map<string, string>;
+  readonly alive: Set<string>;
+}
+
+export async function takeSnapshot(
+  redis: Redis,
+  keys: ExploreKeys,
+  stateKeys: string[],
+  taskIds: string[],
+  consumers: string[],
+): Promise<Snapshot> {
+  const p = redis.pipeline();
+  p.xrange(keys.stream, '-', '+');
+  p.xpending(keys.stream, GROUP, '-', '+', 100_000);
+  p.xinfo('GROUPS', keys.stream);
+  p.zrange(keys.delayed, 0, -1);
+  p.xrange(keys.deadLetter, '-', '+');
+  for (const k of stateKeys) p.hgetall(keys.keyState(k)).pttl(keys.keyState(k));
+  for (const id of taskIds) p.get(keys.result(id));
+  for (const c of consumers) p.exists(keys.alive(c));
+  const replies = (await p.exec()) ?? [];
+  const value = (i: number): unknown => {
+    const [error, reply] = replies[i] ?? [new Error('no reply')];
+    if (error) throw error;
+    return reply;
+  };
+  const entries = value(0) as [string, string[]][];
+  const stream = new Map(entries.map(([id, fields]) => [id, carriedOf(fields)]));
+  const pendingRows = value(1) as [string, string, number, number][];
+  const pending = new Map(
+    pendingRows.map(([entryId, owner, , deliveries]) => [entryId, { entryId, owner, deliveries }]),
+  );
+  const group = (value(2) as unknown[][]).map(toRecord).find((g) => g.name === GROUP);
+  const delayed = new Map<string, Carried>();
+  for (const member of value(3) as string[]) {
+    try {
+      const m = JSON.parse(member) as Record<string, string>;
+      delayed.set(member, { id: m.id, key: m.k, generation: Number(m.g ?? 0) });
+    } catch {
+      delayed.set(member, { id: '?', key: undefined, generation: 0 });
+    }
+  }
+  const deadLettered = new Set((value(4) as [string, string[]][]).map(([, fields]) => carriedOf(fields).id));
+  let i = 5;
+  const keyStates = new Map<string, KeyStateView>();
+  for (const k of stateKeys) {
+    const fields = value(i++) as Record<string, string>;
+    const pttl = value(i++) as number;
+    if (Object.keys(fields).length > 0) keyStates.set(k, { fields, pttl });
+  }
+  const results = new Map<string, string>();
+  for (const id of taskIds) {
+    const r = value(i++) as string | null;
+    if (r !== null) results.set(id, r);
+  }
+  const alive = new Set(consumers.filter(() => (value(i++) as number) === 1));
+  return {
+    stream,
+    pending,
+    lastDelivered: String(group?.['last-delivered-id'] ?? '0-0'),
+    delayed,
+    deadLettered,
+    keyStates,
+    results,
+    alive,
+  };
+}
+
+/** The first id/k/g of a flat field list (a hostile entry may repeat them; the first one counts). */
+export function carriedOf(fields: string[]): Carried {
+  let id: string | undefined;
+  let key: string | undefined;
+  let gen: string | undefined;
+  for (let j = 0; j + 1 < fields.length && j < 16; j += 2) {
+    if (fields[j] === 'id' && id === undefined) id = fields[j + 1];
+    if (fields[j] === 'k' && key === undefined) key = fields[j + 1];
+    if (fields[j] === 'g' && gen === undefined) gen = fields[j + 1];
+  }
+  return { id: id ?? '?', key, generation: Number(gen ?? 0) };
+}
+
+function toRecord(row: unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
+  return record;
+}

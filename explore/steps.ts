@@ -1,0 +1,311 @@
+import {
+  cancel,
+  describe,
+  enqueue,
+  hostileFields,
+  isAbandoned,
+  PERIODIC_KEY,
+  promote,
+  type Delivery,
+  type DeliveryInfo,
+  type EnqueueSpec,
+  type Outcome,
+  type RawEntry,
+} from './protocol-adapter';
+import { Wire } from './wire';
+import type { World, WorkerModel } from './world';
+
+/** One protocol step of a schedule. Tasks are named by alias, so a trace replays exactly. */
+export type Step =
+  | { op: 'enqueue'; kind: EnqueueSpec['kind']; id: string; key?: string; replace?: true; resend?: true }
+  | { op: 'cancel'; key: string }
+  | { op: 'hostile'; kind: 'wide' | 'malformed'; id: string }
+  | { op: 'read'; w: number }
+  | { op: 'deliver'; w: number }
+  | { op: 'start'; w: number; task: string }
+  | { op: 'end'; w: number; task: string; ok: boolean }
+  | { op: 'settle'; w: number; reply?: 'held' | 'resent' }
+  | { op: 'release'; w: number }
+  | { op: 'heartbeat'; w: number }
+  | { op: 'lapse'; w: number }
+  | { op: 'notice'; w: number }
+  | { op: 'reclaim'; w: number; judge: 'dead' | 'stale' }
+  | { op: 'recover'; w: number }
+  | { op: 'promote' }
+  | { op: 'expire'; target: string }
+  | { op: 'crash'; w: number };
+
+/** A settle the stale-write invariant judges: was the run stale when its script ran? */
+export interface SettleJudgement {
+  readonly worker: number;
+  readonly info: DeliveryInfo;
+  readonly stale: string | undefined;
+}
+
+export interface StepResult {
+  /** False when the step did not apply to the world as it is (a no-op, e.g. after shrinking). */
+  readonly applied: boolean;
+  readonly note: string;
+  readonly settles?: SettleJudgement[];
+}
+
+const NOOP: StepResult = { applied: false, note: 'n/a' };
+const READ_COUNT = 10;
+
+/** Whether a delivery's task was already superseded when its head check passed. */
+const supersededAtClaim = new WeakMap<Delivery, boolean>();
+
+/**
+ * Waits until `p` settles, or until no command is in flight to Redis for a few turns of the
+ * event loop (the caller waits for a held reply): a step is done when Redis has done its part.
+ */
+export async function quiesce<T>(p: Promise<T>): Promise<{ done: boolean; value?: T; error?: unknown }> {
+  let state: { done: boolean; value?: T; error?: unknown } = { done: false };
+  p.then(
+    (value) => (state = { done: true, value }),
+    (error: unknown) => (state = { done: true, error }),
+  );
+  for (let idle = 0; idle < 3;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (state.done) return state;
+    idle = Wire.idle() ? idle + 1 : 0;
+  }
+  return state;
+}
+
+export async function applyStep(world: World, step: Step): Promise<StepResult> {
+  const w = 'w' in step ? world.workers[step.w] : undefined;
+  if (w && !w.alive) return NOOP;
+  switch (step.op) {
+    case 'enqueue':
+      return enqueueStep(world, step);
+    case 'cancel': {
+      const done = await cancel(world.client, world.keys, step.key);
+      if (done) world.bumpKey(step.key);
+      return { applied: true, note: done ? 'cancelled' : 'nothing live' };
+    }
+    case 'hostile': {
+      await world.client.xadd(world.keys.stream, '*', ...hostileFields(step.id, step.kind));
+      world.task(step.id, undefined).acknowledged = true;
+      return { applied: true, note: 'XADDed' };
+    }
+    case 'read': {
+      const entries = await w!.sim.read(READ_COUNT);
+      if (entries.length === 0) return { applied: false, note: 'nothing new' };
+      w!.inbox.push(entries);
+      return { applied: true, note: `reply held: ${entries.map(([, f]) => aliasOf(world, f)).join(' ')}` };
+    }
+    case 'deliver': {
+      const entries = w!.inbox.shift();
+      if (!entries) return NOOP;
+      return { applied: true, note: await admit(world, w!, entries) };
+    }
+    case 'start':
+      return startStep(world, w!, step.task);
+    case 'end':
+      return endStep(world, w!, step.task, step.ok);
+    case 'settle':
+      return settleStep(world, w!, step.reply);
+    case 'release': {
+      if (w!.wire.heldCount === 0) return NOOP;
+      w!.wire.release();
+      await quiesce(Promise.resolve());
+      return { applied: true, note: 'held replies delivered' };
+    }
+    case 'heartbeat': {
+      const { lapsed } = await w!.sim.heartbeat();
+      w!.keyPresent = true;
+      return { applied: true, note: lapsed ? 'key was gone: lapse reported, in-flight aborted' : 'renewed' };
+    }
+    case 'lapse': {
+      const gone = await world.client.del(world.keys.alive(w!.sim.consumer));
+      if (gone === 0) return NOOP;
+      w!.epoch++;
+      w!.keyPresent = false;
+      return { applied: true, note: 'liveness key expired' };
+    }
+    case 'notice': {
+      if (!w!.sim.believesLease) return NOOP;
+      w!.sim.noticeLapse();
+      return { applied: true, note: 'local timer: lease unconfirmed' };
+    }
+    case 'reclaim':
+      return reclaimStep(world, w!, step.judge);
+    case 'recover':
+      return recoverStep(world, w!);
+    case 'promote':
+      return promoteStep(world);
+    case 'expire':
+      return expireStep(world, step.target);
+    case 'crash': {
+      if (world.live().length < 2) return NOOP;
+      w!.alive = false;
+      w!.epoch++;
+      await world.client.del(world.keys.alive(w!.sim.consumer));
+      for (let i = world.runs.length - 1; i >= 0; i--) if (world.runs[i].worker === w!.index) world.runs.splice(i, 1);
+      return { applied: true, note: 'process died' };
+    }
+  }
+}
+
+async function enqueueStep(world: World, step: Extract<Step, { op: 'enqueue' }>): Promise<StepResult> {
+  const spec: EnqueueSpec = { id: step.id, kind: step.kind, key: step.key, mode: step.replace ? 'replace' : 'add' };
+  world.clientWire.resending = step.resend === true;
+  try {
+    const reply = await enqueue(world.client, world.keys, spec);
+    // A returned id that is not ours is an existing live run (dedupe): no new task.
+    if (reply.id !== step.id)
+      return { applied: true, note: `existing ${world.alias(reply.id)} (gen ${reply.generation})` };
+    const key = step.kind === 'every' ? PERIODIC_KEY : step.key;
+    if (key !== undefined) world.bumpKey(key);
+    const task = world.task(step.id, key);
+    task.acknowledged = true;
+    task.periodic = step.kind === 'every';
+    return { applied: true, note: `${step.id} gen ${reply.generation}` };
+  } finally {
+    world.clientWire.resending = false;
+  }
+}
+
+/** Intake.admit on entries handed to the worker; the admitted wait for the step `start`. */
+async function admit(world: World, w: WorkerModel, entries: RawEntry[]): Promise<string> {
+  const deliveries = await w.sim.admit(entries);
+  for (const d of deliveries) {
+    const info = describe(d);
+    world.task(info.taskId, info.key);
+    supersededAtClaim.set(d, world.superseded(info.taskId, info.key));
+    w.admitted.push(d);
+  }
+  const admitted = new Set(deliveries.map((d) => describe(d).entryId));
+  const dropped = entries.filter(([id]) => !admitted.has(id)).map(([, f]) => aliasOf(world, f));
+  return `admitted [${deliveries.map((d) => world.alias(describe(d).taskId)).join(' ')}]${dropped.length ? ` skipped [${dropped.join(' ')}]` : ''}`;
+}
+
+async function startStep(world: World, w: WorkerModel, alias: string): Promise<StepResult> {
+  const i = w.admitted.findIndex((d) => world.alias(describe(d).taskId) === alias);
+  if (i < 0) return NOOP;
+  const [delivery] = w.admitted.splice(i, 1);
+  const info = describe(delivery);
+  const outcome = w.sim.run(delivery);
+  // onStart (wired in runner.ts) records the run synchronously when the library calls the handler.
+  const started = w.running.has(info.entryId);
+  if (started) {
+    const run = w.running.get(info.entryId)!;
+    if (supersededAtClaim.get(delivery))
+      world.startViolations.push(
+        `${world.alias(info.taskId)} on w${w.index} was superseded when its head check passed`,
+      );
+    const owner = world.snapshot!.pending.get(info.entryId)?.owner;
+    if (run.legit && owner !== w.sim.consumer)
+      world.startViolations.push(
+        `${world.alias(info.taskId)} started on w${w.index} (alive) while its entry is pending under ${owner ?? 'nobody'}`,
+      );
+  }
+  outcome.then(
+    (o: Outcome) => {
+      if (isAbandoned(o)) w.sim.forget(o.delivery);
+      else w.outcomes.push(o);
+    },
+    () => undefined,
+  );
+  await quiesce(outcome);
+  return { applied: true, note: started ? 'handler started' : 'not started (lease not held): left pending' };
+}
+
+async function endStep(world: World, w: WorkerModel, alias: string, ok: boolean): Promise<StepResult> {
+  const run = [...w.running.values()].find((r) => world.alias(r.info.taskId) === alias);
+  if (!run) return NOOP;
+  w.running.delete(run.info.entryId);
+  const at = world.runs.indexOf(run);
+  if (at >= 0) world.runs.splice(at, 1);
+  run.finish(ok);
+  await quiesce(Promise.resolve());
+  return { applied: true, note: ok ? 'handler returned' : 'handler threw' };
+}
+
+async function settleStep(world: World, w: WorkerModel, reply: 'held' | 'resent' | undefined): Promise<StepResult> {
+  if (w.outcomes.length === 0) return NOOP;
+  const batch = w.outcomes;
+  w.outcomes = [];
+  const snap = world.snapshot!;
+  const settles = batch.map((o): SettleJudgement => {
+    const info = describe(o.delivery);
+    const owner = snap.pending.get(info.entryId)?.owner;
+    const stale =
+      owner !== w.sim.consumer
+        ? `not owned (owner ${owner ?? 'none'})`
+        : world.superseded(info.taskId, info.key)
+          ? 'superseded'
+          : undefined;
+    return { worker: w.index, info, stale };
+  });
+  w.wire.holding = reply === 'held';
+  w.wire.resending = reply === 'resent';
+  const settled = w.sim.settle(batch).then((unsettled) => {
+    w.outcomes.push(...unsettled);
+    return unsettled;
+  });
+  try {
+    const { done, value, error } = await quiesce(settled);
+    if (!done) return { applied: true, note: 'executed; reply held', settles };
+    if (error) return { applied: true, note: `error ${String(error)}`, settles };
+    return { applied: true, note: value!.length ? `${value!.length} unsettled (error), to retry` : 'settled', settles };
+  } finally {
+    w.wire.holding = false;
+    w.wire.resending = false;
+  }
+}
+
+async function reclaimStep(world: World, w: WorkerModel, judge: 'dead' | 'stale'): Promise<StepResult> {
+  if (!w.sim.maySweep()) return NOOP;
+  const snap = world.snapshot!;
+  const candidates = [...snap.pending.values()]
+    .filter((r) => r.owner !== w.sim.consumer && (judge === 'stale' || !snap.alive.has(r.owner)))
+    .map((r) => ({ entryId: r.entryId, owner: r.owner }));
+  if (candidates.length === 0) return NOOP;
+  try {
+    const [claimed, dead, dropped] = await w.sim.reclaim(candidates);
+    const note = await admit(world, w, claimed);
+    return { applied: true, note: `claimed ${claimed.length}, poison ${dead}, dropped ${dropped}; ${note}` };
+  } catch (error) {
+    return { applied: true, note: `reclaim.lua error: ${(error as Error).message.slice(0, 80)}` };
+  }
+}
+
+async function recoverStep(world: World, w: WorkerModel): Promise<StepResult> {
+  if (!w.sim.maySweep()) return NOOP;
+  const lost = [...world.snapshot!.pending.values()]
+    .filter((r) => r.owner === w.sim.consumer && !w.sim.holds(r.entryId))
+    .map((r) => r.entryId);
+  // Entries whose read reply is still held in transit are lost to the worker's memory too.
+  if (lost.length === 0) return NOOP;
+  const entries = await w.sim.recover(lost);
+  return { applied: true, note: `recovered ${entries.length}; ${await admit(world, w, entries)}` };
+}
+
+/** Time passes until every delayed member is due (scores set to 0), then promote.lua runs. */
+async function promoteStep(world: World): Promise<StepResult> {
+  const members = await world.client.zrange(world.keys.delayed, 0, -1);
+  if (members.length === 0) return NOOP;
+  const p = world.client.pipeline();
+  for (const m of members) p.zadd(world.keys.delayed, 'XX', 0, m);
+  await p.exec();
+  const [moved] = await promote(world.client, world.keys);
+  return { applied: true, note: `moved ${moved}` };
+}
+
+/** A key with a TTL may vanish at any step: its TTL ran out. */
+async function expireStep(world: World, target: string): Promise<StepResult> {
+  const [kind, name] = target.split(':', 2) as ['key' | 'result', string];
+  const redisKey =
+    kind === 'key' ? world.keys.keyState(target.slice(4)) : world.keys.result(world.byAlias(name)?.id ?? name);
+  if ((await world.client.pttl(redisKey)) <= 0) return NOOP;
+  await world.client.del(redisKey);
+  return { applied: true, note: 'TTL ran out' };
+}
+
+function aliasOf(world: World, fields: string[] | null): string {
+  if (!fields) return '(deleted)';
+  const i = fields.indexOf('id');
+  return i >= 0 && i % 2 === 0 ? world.alias(fields[i + 1]) : '(no id)';
+}

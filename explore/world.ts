@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import type { Delivery, DeliveryInfo, ExploreKeys, Outcome, RawEntry, SimWorker } from './protocol-adapter';
+import type { Snapshot } from './snapshot';
+import type { Wire } from './wire';
+
+/** A task the explorer knows of: enqueued by a client step, or first seen in Redis (successors). */
+export interface TaskInfo {
+  readonly id: string;
+  /** Short stable name for traces: the id itself for explorer-made ids, s1, s2... for others. */
+  readonly alias: string;
+  readonly key: string | undefined;
+  /** The key's event count when this task was born: a later event supersedes it. */
+  readonly born: number;
+  /** A client's enqueue returned this id as created: the task must be accounted for. */
+  acknowledged: boolean;
+  periodic: boolean;
+  /** Settled, by a reply or by evidence in Redis (result written, dead-letter entry). */
+  settled?: string;
+}
+
+/** A handler the library started; it runs until the step `end`. */
+export interface Run {
+  readonly worker: number;
+  readonly info: DeliveryInfo;
+  /** The worker's lapse count when the run started. */
+  readonly epoch: number;
+  /** Started while the worker's liveness key existed: legit until the next lapse. */
+  readonly legit: boolean;
+  readonly finish: (ok: boolean) => void;
+}
+
+/** One simulated worker process: the library's parts plus what is in flight inside it. */
+export interface WorkerModel {
+  readonly index: number;
+  readonly sim: SimWorker;
+  readonly wire: Wire;
+  alive: boolean;
+  /** Lapses of its liveness key so far (DEL by the explorer): runs from before are not legit. */
+  epoch: number;
+  /** Its liveness key exists (set by its last heartbeat, not lapsed since). */
+  keyPresent: boolean;
+  /** Read replies executed in Redis, not yet handed to the worker. */
+  readonly inbox: RawEntry[][];
+  /** Admitted deliveries waiting for a slot to start. */
+  readonly admitted: Delivery[];
+  readonly running: Map<string, Run>;
+  /** Runs that ended, waiting for a settle. */
+  outcomes: Outcome[];
+  /** Settle calls whose reply is held on the wire. */
+  pendingSettles: number;
+}
+
+/** The explorer's view of one schedule: what Redis should say, and what ran where. */
+export class World {
+  readonly tasks = new Map<string, TaskInfo>();
+  /** Per key: acknowledged enqueues, replaces and cancels so far (the key's true generation). */
+  readonly keyEvents = new Map<string, number>();
+  readonly runs: Run[] = [];
+  /** Runs that should never have started (found at the step `start`, judged by invariants). */
+  readonly startViolations: string[] = [];
+  /** Ids the explorer gave out, so traces can name tasks stably. */
+  private aliases = 0;
+  snapshot?: Snapshot;
+  previous?: Snapshot;
+  nextTaskNumber = 1;
+
+  constructor(
+    readonly keys: ExploreKeys,
+    readonly client: Redis,
+    readonly clientWire: Wire,
+    readonly workers: WorkerModel[],
+  ) {}
+
+  keyEventCount(key: string): number {
+    return this.keyEvents.get(key) ?? 0;
+  }
+
+  bumpKey(key: string): void {
+    this.keyEvents.set(key, this.keyEventCount(key) + 1);
+  }
+
+  /** The task of `id`, recorded at first sight with the key's current event count. */
+  task(id: string, key: string | undefined): TaskInfo {
+    let info = this.tasks.get(id);
+    if (!info) {
+      const alias = /^[th]\d+$/.test(id) ? id : `s${++this.aliases}`;
+      info = {
+        id,
+        alias,
+        key,
+        born: key === undefined ? 0 : this.keyEventCount(key),
+        acknowledged: false,
+        periodic: false,
+      };
+      this.tasks.set(id, info);
+    }
+    return info;
+  }
+
+  alias(id: string): string {
+    return this.tasks.get(id)?.alias ?? id.slice(0, 8);
+  }
+
+  /** A keyed task is superseded once its key saw an acknowledged event after its birth. */
+  superseded(taskId: string, key: string | undefined): boolean {
+    if (key === undefined) return false;
+    const task = this.tasks.get(taskId);
+    return task !== undefined && this.keyEventCount(key) > task.born;
+  }
+
+  /** Finds a task by the alias a step names. */
+  byAlias(alias: string): TaskInfo | undefined {
+    for (const t of this.tasks.values()) if (t.alias === alias) return t;
+    return undefined;
+  }
+
+  live(): WorkerModel[] {
+    return this.workers.filter((w) => w.alive);
+  }
+
+  /**
+   * A run is legit while its worker's liveness has not lapsed since it started (and it started
+   * while the key existed): a run whose worker lapsed is fenced instead, by design.
+   */
+  legit(run: Run): boolean {
+    const w = this.workers[run.worker];
+    return run.legit && w.alive && w.epoch === run.epoch;
+  }
+}
