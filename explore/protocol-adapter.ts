@@ -16,7 +16,9 @@ import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { enqueueScriptArgs, plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
 import { InFlight, type Delivery } from '../lib/consumer/in-flight';
+import { DeadLetterer } from '../lib/consumer/dead-letterer';
 import { Intake, type RawEntry } from '../lib/consumer/intake';
+import { monotonicMs, type Lease } from '../lib/consumer/lease';
 import type { Outcome } from '../lib/consumer/outcome';
 import type { QueueContext } from '../lib/consumer/queue-context';
 import { Settler } from '../lib/consumer/settler';
@@ -132,7 +134,7 @@ export async function enqueue(redis: Redis, keys: ExploreKeys, spec: EnqueueSpec
     await redis.xadd(keys.stream, '*', ...plainMessageFields(spec.id, call));
     return { id: spec.id, generation: 0, created: true };
   }
-  const [id, generation, created] = await runScript<[string, number, number]>(
+  const [id, generation, created] = await runScript<[string, number, number, string, string]>(
     redis,
     'enqueue',
     ...enqueueScriptArgs(keys.queueKeys, call, spec.id as ReturnType<typeof randomUUID>),
@@ -146,8 +148,8 @@ export async function cancel(redis: Redis, keys: ExploreKeys, key: string): Prom
   const done = await runScript<number>(
     redis,
     'cancel',
-    [q.stream, q.delayed, q.keyState(key)],
-    [CONFIG.resultTtlMs, q.controlChannel, key],
+    [q.stream, q.delayed, q.keyState(key), q.seq],
+    [CONFIG.resultTtlMs, q.controlChannel, key, q.doneChannel],
   );
   return done === 1;
 }
@@ -201,7 +203,12 @@ const silent = { log() {}, warn() {}, error() {}, debug() {}, verbose() {} } as 
 export class SimWorker {
   readonly reports: Report[] = [];
   believesLease = true;
+  /** Since when (monotonicMs) the liveness key has existed without a break, as beats showed. */
+  private heldSinceMs = -Infinity;
   private established = false;
+  /** When the request that handed over each batch of entries was sent (see Intake's Handover). */
+  private readonly sentAt = new WeakMap<RawEntry[], number>();
+  private readonly deadLetterer: DeadLetterer;
   private readonly ctx: QueueContext;
   private readonly intake: Intake;
   private readonly runner: TaskRunner;
@@ -227,8 +234,9 @@ export class SimWorker {
       inFlight: new InFlight(),
       slots: new Slots(1000),
       delayedAdded: () => undefined,
-      leaseHeld: () => this.believesLease,
+      lease: this.lease,
     };
+    this.deadLetterer = new DeadLetterer(this.ctx);
     const registry = new TaskRegistry();
     const handler = (_payload: unknown, context: unknown) => {
       const c = context as { fencingToken: string; id: string; key: string | undefined; generation: number };
@@ -238,12 +246,21 @@ export class SimWorker {
       registry.add({ name, options: taskOptions(name === PERIODIC_TASK), location: 'explore', handler });
     }
     this.intake = new Intake(this.ctx);
-    this.runner = new TaskRunner(registry, 'explore', consumer, this.ctx.leaseHeld);
+    this.runner = new TaskRunner(registry, 'explore', consumer, this.ctx.lease);
     this.settler = new Settler(this.ctx);
+  }
+
+  /** LeaseKeeper's view: held while believed; its unbroken stretch began at the last lapse seen. */
+  private get lease(): Lease {
+    return {
+      isHeld: () => this.believesLease,
+      heldSince: () => (this.believesLease ? this.heldSinceMs : Infinity),
+    };
   }
 
   /** StreamReader.read's XREADGROUP (without BLOCK: the explorer never waits for entries). */
   async read(count: number): Promise<RawEntry[]> {
+    const sentAt = monotonicMs();
     const reply = (await this.redis.xreadgroup(
       'GROUP',
       GROUP,
@@ -255,12 +272,14 @@ export class SimWorker {
       '>',
     )) as [string, RawEntry[]][] | null;
     this.ctx.slots.reserve(reply?.[0]?.[1]?.length ?? 0);
-    return reply?.[0]?.[1] ?? [];
+    const entries = reply?.[0]?.[1] ?? [];
+    this.sentAt.set(entries, sentAt);
+    return entries;
   }
 
   /** Intake.admit: the head check (claim.lua) for keyed entries, dead-letter for malformed ones. */
   admit(entries: RawEntry[]): Promise<Delivery[]> {
-    return this.intake.admit(entries);
+    return this.intake.admit({ entries, sentAt: this.sentAt.get(entries) ?? -Infinity });
   }
 
   /** TaskRunner.run: the start rule. Resolves with the outcome once the handler ended. */
@@ -293,6 +312,8 @@ export class SimWorker {
   async heartbeat(): Promise<{ lapsed: boolean }> {
     const previous = await this.redis.set(this.keys.alive(this.consumer), '1', 'PX', LEASE_MS, 'GET');
     const lapsed = previous === null && this.established;
+    // The heartbeat thread starts a new unbroken stretch at the reply of a beat that found the key gone.
+    if (lapsed || !this.established) this.heldSinceMs = monotonicMs();
     this.established = true;
     if (lapsed) this.onLapse();
     this.believesLease = true;
@@ -323,24 +344,26 @@ export class SimWorker {
   /** reclaim.lua with the sweeper's argument layout; candidates are chosen by the explorer. */
   async reclaim(candidates: { entryId: string; owner: string }[]): Promise<[RawEntry[], number, number]> {
     const q = this.keys.queueKeys;
-    const reply = await runScript<[RawEntry[], number, number]>(
+    const sentAt = monotonicMs();
+    const [claimed, poison, dropped] = await runScript<[RawEntry[], RawEntry[], number]>(
       this.redis,
       'reclaim',
-      [q.stream, q.deadLetter, ...candidates.map((c) => q.alive(c.owner))],
-      [
-        GROUP,
-        this.consumer,
-        CONFIG.maxDeliveries,
-        CONFIG.deadLetterMaxLen,
-        ...candidates.flatMap((c) => [c.entryId, c.owner]),
-      ],
+      [q.stream, ...candidates.map((c) => q.alive(c.owner))],
+      [GROUP, this.consumer, CONFIG.maxDeliveries, ...candidates.flatMap((c) => [c.entryId, c.owner])],
     );
-    this.ctx.slots.reserve(reply[0].length);
-    return reply;
+    this.ctx.slots.reserve(claimed.length);
+    this.sentAt.set(claimed, sentAt);
+    // Sweeper.deadLetterPoison: past the delivery limit, through dead-letter.lua.
+    let dead = 0;
+    for (const [id, fields, deliveries] of poison) {
+      if (await this.deadLetterer.deadLetter(id, fields, `delivered ${deliveries} times without settling`)) dead += 1;
+    }
+    return [claimed, dead, dropped];
   }
 
   /** recover.lua with the sweeper's layout: own pending entries this process does not hold. */
   async recover(entryIds: string[]): Promise<RawEntry[]> {
+    const sentAt = monotonicMs();
     const entries = await runScript<RawEntry[]>(
       this.redis,
       'recover',
@@ -348,6 +371,8 @@ export class SimWorker {
       [GROUP, this.consumer, ...entryIds],
     );
     this.ctx.slots.reserve(entries.length);
+    this.sentAt.set(entries, sentAt);
+    if (entries.length > 0) this.ctx.inFlight.recoveredAt = monotonicMs(); // as Sweeper.recover
     return entries;
   }
 }

@@ -17,7 +17,6 @@ import { checkName } from '../task-options';
 import { encodePayload } from '../task/payload-codec';
 import { periodicScriptArgs, type PeriodicReply } from '../task/periodic-call';
 import { parseEvery, periodicKey } from '../task/schedule';
-import type { StoredResult } from '../task/task-outcome';
 import { TaskRegistry } from '../task.registry';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 import { sendEnqueueMany } from './enqueue-many';

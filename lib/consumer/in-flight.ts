@@ -10,6 +10,12 @@ export { Delivery };
  */
 export class InFlight {
   private readonly deliveries = new Map<string, Delivery>();
+  /**
+   * When (monotonicMs) the sweep last took back entries of this consumer that it held in Redis
+   * but not here. A reply to a request sent before then may hand over an entry that was taken
+   * back, run and settled meanwhile: such a reply proves nothing and is checked again in Redis.
+   */
+  recoveredAt = -Infinity;
 
   add(message: TaskMessage, provenAt?: number, deliveries?: number): Delivery {
     const delivery = new Delivery(message, provenAt, deliveries);

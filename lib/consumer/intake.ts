@@ -3,7 +3,7 @@ import { runScript } from '../redis/scripts';
 import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../task/task-message';
 import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './in-flight';
-import { monotonicMs } from './lease';
+import { monotonicMs, stillOwned } from './lease';
 import type { QueueContext } from './queue-context';
 
 /**
@@ -78,7 +78,7 @@ export class Intake {
    * hands over or drops.
    */
   private async claimWhereNeeded(deliveries: Delivery[], sentAt: number, held: Set<Delivery>): Promise<Delivery[]> {
-    const proofStale = this.ctx.lease.heldSince() > sentAt;
+    const proofStale = !stillOwned(this.ctx.lease, sentAt) || sentAt <= this.ctx.inFlight.recoveredAt;
     const toClaim = deliveries.filter((d) => d.message.key !== undefined || proofStale);
     const ready = deliveries.filter((d) => !toClaim.includes(d));
     ready.forEach((d) => held.delete(d));

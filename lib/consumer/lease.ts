@@ -19,7 +19,7 @@ export interface Lease {
 }
 
 /** @internal A lease for code that runs without a heartbeat (unit tests of single parts). */
-export const ALWAYS_HELD: Lease = { isHeld: () => true, heldSince: () => 0 };
+export const ALWAYS_HELD: Lease = { isHeld: () => true, heldSince: () => -Infinity };
 
 /**
  * @internal Whether an entry that Redis handed to this worker in reply to a request sent at
@@ -29,5 +29,7 @@ export const ALWAYS_HELD: Lease = { isHeld: () => true, heldSince: () => 0 };
  * lease is held again by the time it arrives.
  */
 export function stillOwned(lease: Lease, provenAt: number): boolean {
-  return lease.isHeld() && lease.heldSince() <= provenAt;
+  // Strict: a request sent in the very millisecond the unbroken stretch began may have been
+  // served before the liveness key was written again.
+  return lease.isHeld() && lease.heldSince() < provenAt;
 }

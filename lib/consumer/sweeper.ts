@@ -95,6 +95,7 @@ export class Sweeper {
       [group, consumer, ...lost.slice(0, n)],
     );
     slots.release(n - entries.length);
+    if (entries.length > 0) inFlight.recoveredAt = monotonicMs();
     // Taken back once too often (each take-back counts as a delivery): poison, like a reclaim's.
     const poison = entries.filter(([, , deliveries]) => (deliveries ?? 1) > config.maxDeliveries);
     await this.deadLetterPoison(poison);
