@@ -38,7 +38,7 @@ function jobFor(config: BenchConfig, side: SideName, scenario: ScenarioName, rou
     rate: config.latencyRate,
     seconds: config.latencySeconds,
     resultTtlMs: config.resultTtlMs,
-    memoryWaitMs: config.resultTtlMs + 1500,
+    memoryWaitMs: (config.resultTtlMs ?? 0) + 1500,
     sqOptions: config.sqOptions,
   };
 }

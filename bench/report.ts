@@ -292,8 +292,12 @@ ${commandMix(input)}
   Its commands per task cover a task's whole life (enqueue, delivery, completion) plus whatever the
   worker sends while it waits for work.
 - **memory:** Redis \`used_memory\` after the drain run minus before its prefill, divided by the tasks.
-  For nest-stream-queue the module is configured with \`resultTtlMs: ${c.resultTtlMs}\`; every side's
-  reading is taken ${c.resultTtlMs + 1500} ms after all its connections are closed, i.e. past that TTL (keys under the
+  ${
+    c.resultTtlMs === undefined
+      ? 'nest-stream-queue runs with its default options (results and run state kept for 1 hour, so nothing here has expired)'
+      : `For nest-stream-queue the module is configured with \`resultTtlMs: ${c.resultTtlMs}\``
+  }; every side's
+  reading is taken ${(c.resultTtlMs ?? 0) + 1500} ms after all its connections are closed (keys under the
   run's prefix are SCANned first, which also expires any lapsed key), and once \`used_memory\` is
   steady (two readings 250 ms apart within 4 KB), as is the reading before the prefill.
   \`used_memory\` is server-wide and allocator-level: it moves by tens of KB on its own (values
@@ -304,7 +308,7 @@ ${commandMix(input)}
   its events stream (capped near 10,000 entries by default) and queue metadata.
   ${keysLeftLine(input)}
 - **Options:** BullMQ defaults except \`removeOnComplete: true, removeOnFail: true\`. nest-stream-queue
-  defaults except \`concurrency\`, \`worker\`, \`prefix\` and (drain/memory run only) \`resultTtlMs\`${
+  defaults except \`concurrency\`, \`worker\`, \`prefix\`${c.resultTtlMs === undefined ? '' : ' and (drain/memory run only) `resultTtlMs`'}${
     Object.keys(c.sqOptions).length ? `, plus \`${JSON.stringify(c.sqOptions)}\` from BENCH_SQ_OPTIONS` : ''
   }.
 - **Caveat:** INFO commandstats is server-wide. If anything else uses this Redis during the run, its

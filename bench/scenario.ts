@@ -40,8 +40,8 @@ export interface ChildJob {
   concurrency: number;
   rate: number;
   seconds: number;
-  resultTtlMs: number;
-  /** Every side waits this long after closing before memory is read (past resultTtlMs). */
+  resultTtlMs: number | undefined;
+  /** Every side waits this long after closing before memory is read (past resultTtlMs, if set). */
   memoryWaitMs: number;
   /** Extra StreamQueueModule options (BENCH_SQ_OPTIONS). */
   sqOptions: Record<string, unknown>;

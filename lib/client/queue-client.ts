@@ -127,12 +127,31 @@ export class QueueClient {
     };
   }
 
-  /** A handle on a task enqueued elsewhere (another process, an earlier request), by id. */
-  handle<R = unknown>(id: string, options: { queue?: string; key?: string } = {}): TaskHandle<R> {
+  /**
+   * A handle on a task enqueued elsewhere (another process, an earlier request), by id. Pass the
+   * original handle's `toJSON()` as `options` (its queue, key and stream entry id): without the
+   * entry id, a task without a key whose handler returned nothing (no result is stored) cannot
+   * be told settled, and result() waits for its timeout.
+   */
+  handle<R = unknown>(id: string, options: { queue?: string; key?: string; entryId?: string } = {}): TaskHandle<R> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
     const queue = this.queueOption(options);
     if (options.key !== undefined) checkKey(options.key);
-    return new TaskHandle<R>(id, undefined, queue, options.key, 0, false, this.keysOf(queue), this.waiter, this);
+    const { entryId } = options;
+    if (entryId !== undefined && (typeof entryId !== 'string' || !/^\d{1,20}-\d{1,20}$/.test(entryId)))
+      throw new InvalidOptionError('entryId', 'a stream entry id such as "1700000000000-0"', entryId);
+    return new TaskHandle<R>(
+      id,
+      undefined,
+      queue,
+      options.key,
+      0,
+      false,
+      this.keysOf(queue),
+      this.waiter,
+      this,
+      entryId,
+    );
   }
 
   /**

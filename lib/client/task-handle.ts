@@ -58,7 +58,15 @@ export class TaskHandle<R = unknown> {
     return { id: this.id, key: this.key, entryId: this.entryId || undefined };
   }
 
-  toJSON(): { id: string; name?: string; queue: string; key?: string; generation: number } {
-    return { id: this.id, name: this.name, queue: this.queue, key: this.key, generation: this.generation };
+  /** What client.handle(id, options) needs to rebuild this handle elsewhere (see there). */
+  toJSON(): { id: string; name?: string; queue: string; key?: string; generation: number; entryId?: string } {
+    return {
+      id: this.id,
+      name: this.name,
+      queue: this.queue,
+      key: this.key,
+      generation: this.generation,
+      entryId: this.entryId || undefined,
+    };
   }
 }

@@ -107,7 +107,8 @@ export class Sweeper {
   private async deadLetterPoison(poison: RawEntry[]): Promise<number> {
     let done = 0;
     for (const [id, fields, deliveries] of poison) {
-      const reason = `delivered ${deliveries} times without settling (poison message?)`;
+      // `deliveries` counts this sweeper's own claim, which only dead-letters it.
+      const reason = `delivered ${(deliveries ?? 1) - 1} times without settling (poison message?)`;
       if (await this.deadLetterer.deadLetter(id, fields, reason)) done += 1;
     }
     return done;

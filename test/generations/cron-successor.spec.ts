@@ -28,7 +28,7 @@ describe('cron successors', () => {
     const { ctx, keys, delivered } = await settleContext(redis, prefix);
     const definition = definitionOf('tick', { queue: 'q', schedule: { cron: '*/2 * * * * *', timezone: undefined } });
     const keyState = keys.keyState('periodic:tick');
-    await redis.hset(keyState, 'gen', '1', 'state', 'running', 'dueAt', String(dueAt));
+    await redis.hset(keyState, 'gen', '1', 'id', 't1', 'state', 'running', 'dueAt', String(dueAt));
     const delivery = await delivered([
       'id',
       't1',

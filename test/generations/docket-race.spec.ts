@@ -20,13 +20,25 @@ describe.each([
   const enqueue = (mode: 'add' | 'replace', everyMs: number) =>
     f.run<[string, number, number]>(
       'enqueue',
-      [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)],
-      [`run-${mode}-${everyMs}`, 'tick', 'null', 0, 0, mode, KEY, f.keys.controlChannel, everyMs, '1'],
+      [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY), f.keys.seq],
+      [
+        `run-${mode}-${everyMs}`,
+        'tick',
+        'null',
+        0,
+        0,
+        mode,
+        KEY,
+        f.keys.controlChannel,
+        everyMs,
+        '1',
+        f.keys.doneChannel,
+      ],
     );
   const complete = (consumer: string, entryId: string, id: string, gen: number) =>
     f.run<number[]>(
       'complete',
-      [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY)],
+      [f.keys.stream, f.keys.delayed, f.keys.seq, f.keys.keyState(KEY)],
       [
         GROUP,
         consumer,
@@ -87,8 +99,8 @@ describe.each([
   });
 });
 
-/** The key state without the running record A still held. */
+/** The key state without the running record A still held (its delivery, owner and fence). */
 function withoutRun(state: Record<string, string>): Record<string, string> {
-  const { rmid: _rmid, rown: _rown, ...rest } = state;
+  const { rmid: _rmid, rown: _rown, fence: _fence, ...rest } = state;
   return rest;
 }

@@ -27,17 +27,26 @@ describe('periodic tasks', () => {
     expect(await redis.zcard(apps[0].keys.delayed)).toBe(1); // exactly one successor waits
   });
 
-  it('docket #331 end to end: A runs, replace() re-times it, B finishes before A; one successor, timed by B', async () => {
+  it('docket #331 end to end: A ignores its signal; the re-timed B never overlaps it; one successor, timed by B', async () => {
     const aMayFinish = new Latch();
     let aAborted: unknown;
     let aGeneration: number | undefined;
+    let bGeneration = Infinity;
+    let aEndedAt = 0;
+    let bStartedAt = 0;
     gen.probe.on('tick', (_payload, ctx: TaskContext) => {
-      if (aGeneration !== undefined && ctx.generation > aGeneration)
-        return ctx.generation === aGeneration + 1 ? 'B' : 'successor';
-      // Run A ignores its signal and finishes late, after B, as in the docket report.
+      if (aGeneration !== undefined && ctx.generation > aGeneration) {
+        if (ctx.generation !== bGeneration) return 'successor';
+        bStartedAt = performance.now();
+        return 'B';
+      }
+      // Run A ignores its signal and keeps running long after the replace.
       aGeneration = ctx.generation;
       ctx.signal.addEventListener('abort', () => (aAborted = ctx.signal.reason));
-      return aMayFinish.promise.then(() => 'A');
+      return aMayFinish.promise.then(() => {
+        aEndedAt = performance.now();
+        return 'A';
+      });
     });
     const app = await start();
     const client = app.client;
@@ -48,24 +57,30 @@ describe('periodic tasks', () => {
     const a = gen.probe.runsOf('tick')[0].ctx;
 
     const b = await client.replace('tick', null, { key, every: 500 });
-    const bDue = Number(await redis.hget(app.keys.keyState(key), 'dueAt'));
-    expect(await b.result({ timeoutMs: 5_000 })).toBe('B');
+    bGeneration = b.generation;
+    await waitFor(() => aAborted !== undefined, { description: 'A asked to stop' });
     expect(aAborted).toMatchObject({ code: 'SUPERSEDED' });
+    // Issue 9: the key is held until A's handler returns, however long it ignores its signal
+    // (it used to be released after a 1 s grace, and B overlapped A).
+    await sleep(1_500);
+    expect(bStartedAt).toBe(0);
+    const bDue = Number(await redis.hget(app.keys.keyState(key), 'dueAt'));
     aMayFinish.release();
+    expect(await b.result({ timeoutMs: 5_000 })).toBe('B');
+    expect(bStartedAt).toBeGreaterThanOrEqual(aEndedAt);
     await sleep(100);
 
     const members = await redis.zrange(app.keys.delayed, 0, -1, 'WITHSCORES');
     expect(members).toHaveLength(2);
-    // On B's 500 ms grid, from B's slot (A, which ignores its signal, held the key for the abort
-    // grace period, so B ran late and the slots it missed were skipped).
+    // On B's 500 ms grid, from B's slot (B ran late, after A returned: the slots it missed were skipped).
     const next = Number(members[1]);
     expect(next).toBeGreaterThan(bDue);
     expect((next - bDue) % 500).toBe(0);
     const state = await redis.hgetall(app.keys.keyState(key));
-    expect(Number(state.gen)).toBe(b.generation + 1);
+    expect(Number(state.gen)).toBeGreaterThan(b.generation);
     expect(state.state).toBe('delayed');
-    expect(await redis.exists(app.keys.result(a.id))).toBe(0);
-    await waitFor(() => gen.probe.runsOf('tick').some((r) => r.ctx.generation === b.generation + 1), {
+    expect(await redis.exists(app.keys.result(a.id))).toBe(0); // A, superseded, wrote nothing
+    await waitFor(() => gen.probe.runsOf('tick').some((r) => r.ctx.generation > b.generation), {
       timeoutMs: 3_000,
       description: "B's successor ran",
     });

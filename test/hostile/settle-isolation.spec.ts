@@ -19,7 +19,7 @@ describe('Settler isolates each outcome', () => {
     const { ctx, keys, logs, delivered } = await settleContext(redis, prefix);
     // A schedule no cron parser accepts: computing the successor throws, as a hostile due time did.
     const broken = definition('broken', { queue: 'q', schedule: { cron: 'not a cron', timezone: undefined } });
-    await redis.hset(keys.keyState('periodic:broken'), 'gen', '1', 'state', 'running');
+    await redis.hset(keys.keyState('periodic:broken'), 'gen', '1', 'id', 'bad', 'state', 'running');
     const good = await delivered(['id', 'good', 'n', 'fine', 'p', '1']);
     const bad = await delivered([
       'id',

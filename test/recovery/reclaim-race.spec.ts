@@ -104,8 +104,8 @@ describe('reclaim race (taskiq-redis #123), deterministically orchestrated', () 
         const [claimed] = (await runScript(
           redis,
           'reclaim',
-          [f.keys.stream, f.keys.deadLetter, ...dead.map(([, o]) => f.keys.alive(o))],
-          [GROUP, me, 100, 100, ...dead.flat()],
+          [f.keys.stream, ...dead.map(([, o]) => f.keys.alive(o))],
+          [GROUP, me, 100, ...dead.flat()],
         )) as [[string][]];
         return claimed.map(([id]) => id);
       } finally {

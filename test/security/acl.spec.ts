@@ -35,9 +35,12 @@ export const QUEUE_COMMANDS = [
   // heartbeat, sweep lock
   'set',
   'del',
-  // status(), result()
+  // status(), result(): one MULTI snapshot of the result, key state and stream entry
   'get',
   'hgetall',
+  'multi',
+  'exec',
+  'xinfo|groups',
   // pub/sub: result() waiters, replace/cancel control messages
   'subscribe',
   'unsubscribe',
@@ -56,7 +59,7 @@ export const QUEUE_COMMANDS = [
   'hmget',
   'hdel',
   'hexists',
-  'hincrby',
+  'incr',
   'zadd',
   'zrem',
   'zrange',
@@ -162,7 +165,10 @@ describe('a Redis ACL user limited to one prefix', () => {
       await producer.enqueue('echo', 'never', { key: 'acl-cancel', delayMs: 5_000 });
       await expect(producer.cancel('acl-cancel')).resolves.toBe(true);
       await expect(producer.status('acl-cancel')).resolves.toMatchObject({ state: 'cancelled' });
-      await expect(producer.status('acl-replace')).resolves.toMatchObject({ state: 'completed', generation: 2 });
+      await expect(producer.status('acl-replace')).resolves.toMatchObject({
+        state: 'completed',
+        generation: replaced.generation,
+      });
 
       // The sweep's paths, on messages held by consumers that have no liveness key (dead workers):
       // one is reclaimed and run; one, delivered too often, is dead-lettered as poison; a dead

@@ -66,7 +66,7 @@ describe('TaskRunner and aborts', () => {
     expect(handler).not.toHaveBeenCalled();
     expect(outcome).toMatchObject({ kind: 'abandoned' });
     // Handed over after the lease's unbroken stretch began: it runs.
-    expect(await runnerWith(() => 'ok', relapsed).run(new Delivery(message, 2_000))).toMatchObject({
+    expect(await runnerWith(() => 'ok', relapsed).run(new Delivery(message, 2_001))).toMatchObject({
       kind: 'completed',
     });
   });
