@@ -20,7 +20,8 @@ describe('periodic tasks', () => {
     await Promise.all(apps.map((a) => a.close()));
     const runs = gen.probe.runsOf('tick');
     expect(Math.abs(runs.length - slots)).toBeLessThanOrEqual(1);
-    expect(Math.abs(runs.length - INTERVALS)).toBeLessThanOrEqual(1);
+    // At least the intervals slept; more when a loaded machine overslept (counted by `slots`).
+    expect(runs.length).toBeGreaterThanOrEqual(INTERVALS - 1);
     const generations = runs.map((r) => r.ctx.generation);
     expect(new Set(generations).size).toBe(generations.length); // never twice in one slot
     expect(generations).toEqual([...generations].sort((a, b) => a - b));
