@@ -36,6 +36,28 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     expect(next.generation).toBeGreaterThan(first.generation); // drawn from the queue's sequence: never repeats
   });
 
+  it('replace never overlaps a running handler that ignores its signal, however long it runs (issue 9)', async () => {
+    let oldEndedAt = 0;
+    let newStartedAt = 0;
+    gen.probe.on('keyed', async (payload) => {
+      if (payload !== 'old') {
+        newStartedAt = performance.now();
+        return 'new result';
+      }
+      await sleep(2_500); // ignores ctx.signal: 0.1 released the key 1 s after the abort
+      oldEndedAt = performance.now();
+      return 'old result';
+    });
+    const app = await start();
+    await app.client.enqueue('keyed', 'old', { key: 'k' });
+    await waitFor(() => gen.probe.runsOf('keyed').length === 1, { description: 'the old run started' });
+    await sleep(400);
+    const fresh = await app.client.replace('keyed', 'new', { key: 'k' });
+    expect(await fresh.result({ timeoutMs: 10_000 })).toBe('new result');
+    expect(oldEndedAt).toBeGreaterThan(0);
+    expect(newStartedAt).toBeGreaterThanOrEqual(oldEndedAt);
+  });
+
   it('replace aborts the running run with reason "superseded"; it writes nothing; the new one runs after', async () => {
     let aborted: unknown;
     gen.probe.on('keyed', (payload, ctx: TaskContext) =>
