@@ -1,4 +1,5 @@
-import type { Handover } from './intake';
+import type { Handover, RawEntry } from './intake';
+import { monotonicMs } from './lease';
 import type { QueueContext } from './queue-context';
 import type { SharedStreamReader } from './shared-stream-reader';
 
@@ -39,6 +40,37 @@ export class QueueReads {
       this.pending = { resolve, reject };
       this.shared.join(this);
     });
+  }
+
+  /**
+   * Reads without blocking, on the command connection, at most the free slots (held meanwhile):
+   * a queue whose slots freed up while the shared read blocks without it usually has a backlog,
+   * which this takes without cutting the shared read short. Resolves with nothing when there
+   * was no free slot or no new entry.
+   */
+  async readNow(): Promise<Handover> {
+    const { slots, keys, group, consumer, redis } = this.ctx;
+    const count = slots.beginRead();
+    let entries: RawEntry[] = [];
+    const sentAt = monotonicMs();
+    try {
+      if (count > 0) {
+        const reply = (await redis.xreadgroup(
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          count,
+          'STREAMS',
+          keys.stream,
+          '>',
+        )) as [string, RawEntry[]][] | null;
+        entries = reply?.[0]?.[1] ?? [];
+      }
+    } finally {
+      slots.endRead(entries.length);
+    }
+    return { entries, sentAt };
   }
 
   /**

@@ -24,8 +24,11 @@ export interface SharedReadOptions {
  * large as with a connection of its own; only several queues busy at once read in smaller bites.
  *
  * A queue that joins while a call blocks without it (its slots freed up, or its last entries
- * were admitted) interrupts that call, and the next one includes it: it never waits out blockMs
- * behind idle queues. Queues that got nothing stay in the next call without a new request.
+ * were admitted) first reads alone without blocking, on the command connection: a busy queue
+ * takes its backlog that way, one read per refill as with a connection of its own, while the
+ * call keeps blocking on the idle ones. Only if it finds nothing does it interrupt the call
+ * (CLIENT UNBLOCK), and the next call includes it: it never waits out blockMs behind idle
+ * queues. Queues that got nothing stay in the next call without a new request.
  */
 export class SharedStreamReader {
   /** Queues whose read waits for the next call. */
@@ -43,11 +46,34 @@ export class SharedStreamReader {
     return new QueueReads(ctx, this);
   }
 
-  /** A queue's read waits for entries. */
+  /**
+   * A queue's read waits for entries. While a call blocks without it, it first reads alone
+   * without blocking (its backlog, when it has one); only if that finds nothing does it cut
+   * the call short to be included in the next one.
+   */
   join(reads: QueueReads): void {
+    if (this.inCall.size > 0 && this.options.lease.isHeld()) {
+      void this.readAlone(reads);
+      return;
+    }
+    this.wait(reads);
+  }
+
+  private wait(reads: QueueReads): void {
     this.waiting.add(reads);
     if (this.inCall.size > 0) this.connection.interrupt();
     this.run();
+  }
+
+  private async readAlone(reads: QueueReads): Promise<void> {
+    let handover: Handover;
+    try {
+      handover = await reads.readNow();
+    } catch (error) {
+      return this.failed([reads], error);
+    }
+    if (handover.entries.length > 0 || reads.isClosed) reads.deliver(handover);
+    else this.wait(reads);
   }
 
   /** A queue stops reading: a call it is in returns now and delivers what it got. */

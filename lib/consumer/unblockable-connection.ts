@@ -9,11 +9,12 @@ const UNBLOCK_TRIES = 8;
  * short: CLIENT UNBLOCK (sent on the command connection) makes a blocked XREADGROUP return as if
  * its timeout had elapsed. Redis answers a blocked read with entries or with nil, atomically, so
  * an interrupt never loses entries: either they were handed over in the reply, or they were not
- * read. An interrupt that cannot be sent (an ACL without `client|unblock`) only costs latency:
- * the call returns at its timeout, as it would have anyway.
+ * read. An interrupt that cannot be sent (an ACL without `client|id` or `client|unblock`) only
+ * costs latency: the call returns at its timeout, as it would have anyway; it is logged once.
  */
 export class UnblockableConnection {
-  private clientId?: number;
+  /** The blocking connection's id; null when the ACL refuses CLIENT ID (no interrupts then). */
+  private clientId?: number | null;
   private current?: { interrupted: boolean };
   private warned = false;
 
@@ -23,14 +24,16 @@ export class UnblockableConnection {
     private readonly logger: Logger,
   ) {
     // A new connection has a new id: asked again before the next call.
-    blocking.on('close', () => (this.clientId = undefined));
+    blocking.on('close', () => {
+      if (this.clientId !== null) this.clientId = undefined;
+    });
   }
 
   /** Sends `command`; an interrupt before it was sent answers nil (a timeout) without sending. */
   async call(command: string, args: (string | number)[]): Promise<unknown> {
     const call = (this.current = { interrupted: false });
     try {
-      this.clientId ??= Number(await this.blocking.client('ID'));
+      if (this.clientId === undefined) this.clientId = await this.askId();
       if (call.interrupted) return null;
       return await this.blocking.call(command, ...args);
     } finally {
@@ -43,7 +46,25 @@ export class UnblockableConnection {
     const call = this.current;
     if (!call || call.interrupted) return;
     call.interrupted = true;
-    if (this.clientId !== undefined) void this.unblock(call, this.clientId);
+    if (typeof this.clientId === 'number') void this.unblock(call, this.clientId);
+  }
+
+  private async askId(): Promise<number | null> {
+    try {
+      return Number(await this.blocking.client('ID'));
+    } catch (error) {
+      if (!/NOPERM/.test(String((error as Error).message))) throw error;
+      this.warnOnce(error);
+      return null;
+    }
+  }
+
+  private warnOnce(error: unknown): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.logger.warn(
+      `CLIENT ID or CLIENT UNBLOCK failed (${(error as Error).message}): a queue whose slots free up while the shared read blocks waits up to blockMs for its next read. Allow client|id and client|unblock.`,
+    );
   }
 
   private async unblock(call: { interrupted: boolean }, id: number): Promise<void> {
@@ -54,11 +75,7 @@ export class UnblockableConnection {
         await new Promise((resolve) => setTimeout(resolve, attempt));
       }
     } catch (error) {
-      if (this.warned) return;
-      this.warned = true;
-      this.logger.warn(
-        `CLIENT UNBLOCK failed (${(error as Error).message}): a queue whose slots free up while the shared read blocks waits up to blockMs for its next read.`,
-      );
+      this.warnOnce(error);
     }
   }
 }
