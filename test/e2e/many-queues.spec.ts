@@ -62,6 +62,35 @@ describe('a worker consuming many queues', () => {
     await waitFor(() => probe.runs.length === QUEUES, { description: 'a run on every queue' });
 
     expect(await connectionsNamed(connectionName)).toBe(CONNECTIONS_PER_WORKER);
+
+    const producerName = `${connectionName}-producer`;
+    const producer = await boot(new Probe(), {
+      worker: false,
+      connection: { url: redisUrl(), options: { connectionName: producerName } },
+    });
+    await producer.client.enqueue(taskName(0), 'from a producer'); // connected, whatever ioredis defers
+    expect(await connectionsNamed(producerName)).toBe(1);
+  });
+
+  it('still reads every queue, with one warning, under an ACL that refuses CLIENT ID and UNBLOCK', async () => {
+    const user = `no-unblock-${randomUUID().slice(0, 8)}`;
+    await redis.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all', '-client|id', '-client|unblock');
+    try {
+      const probe = new Probe();
+      const logs = new RecordingLogger();
+      const url = new URL(redisUrl());
+      url.username = user;
+      url.password = 'secret';
+      const { client } = await boot(probe, { blockMs: 200, connection: { url: url.toString() } }, logs);
+      await Promise.all(Array.from({ length: QUEUES }, (_, i) => client.enqueue(taskName(i), i)));
+      await waitFor(() => probe.runs.length === QUEUES, { description: 'a run on every queue' });
+      const warnings = logs.warnings().filter((w) => w.includes('CLIENT ID or CLIENT UNBLOCK'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/NOPERM/);
+    } finally {
+      await Promise.all(open.splice(0).map((m) => closeModule(m)));
+      await redis.call('ACL', 'DELUSER', user);
+    }
   });
 
   it(`runs ${QUEUES} queues x 20 tasks of mixed durations, each exactly once`, async () => {
