@@ -258,7 +258,7 @@ export class SimWorker {
     };
   }
 
-  /** StreamReader.read's XREADGROUP (without BLOCK: the explorer never waits for entries). */
+  /** The shared read's XREADGROUP for one stream (without BLOCK: the explorer never waits for entries). */
   async read(count: number): Promise<RawEntry[]> {
     const sentAt = monotonicMs();
     const reply = (await this.redis.xreadgroup(

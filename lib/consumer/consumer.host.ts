@@ -11,7 +11,10 @@ import { createConsumerName } from './consumer-name';
 import { InFlight } from './in-flight';
 import { LeaseKeeper } from './lease-keeper';
 import { QueueConsumer } from './queue-consumer';
+import type { QueueContext } from './queue-context';
+import { SharedStreamReader } from './shared-stream-reader';
 import { Slots } from './slots';
+import { UnblockableConnection } from './unblockable-connection';
 
 /**
  * @internal Runs the application's queues. It has no Nest hooks of its own: ConsumerLifecycleModule
@@ -64,25 +67,33 @@ export class ConsumerHost {
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
     await this.listenForControl([...keysByQueue.values()]);
+    // One blocking connection reads every queue (the module talks to one Redis node).
+    const reader = new SharedStreamReader(
+      new UnblockableConnection(this.connections.dedicated('blocking reads'), this.connections.commands, this.logger),
+      {
+        group: CONSUMER_GROUP,
+        consumer: this.consumerName,
+        blockMs: this.config.blockMs,
+        heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+        lease: leaseKeeper,
+      },
+    );
     for (const [queue, keys] of keysByQueue) {
-      const consumer = new QueueConsumer(
-        {
-          queue,
-          keys,
-          group: CONSUMER_GROUP,
-          consumer: this.consumerName,
-          redis: this.connections.commands,
-          config: this.config,
-          events: this.events,
-          logger: this.logger,
-          inFlight: new InFlight(),
-          slots: new Slots(this.config.concurrency),
-          delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
-          lease: leaseKeeper,
-        },
-        this.connections.dedicated(`reads of ${queue}`),
-        this.registry,
-      );
+      const ctx: QueueContext = {
+        queue,
+        keys,
+        group: CONSUMER_GROUP,
+        consumer: this.consumerName,
+        redis: this.connections.commands,
+        config: this.config,
+        events: this.events,
+        logger: this.logger,
+        inFlight: new InFlight(),
+        slots: new Slots(this.config.concurrency),
+        delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
+        lease: leaseKeeper,
+      };
+      const consumer = new QueueConsumer(ctx, reader.forQueue(ctx), this.registry);
       await consumer.start();
       this.consumers.set(queue, consumer);
     }

@@ -1,5 +1,4 @@
 import { Subject, type Subscription } from 'rxjs';
-import type { Redis } from 'ioredis';
 import { StreamQueueError } from '../errors';
 import type { TaskRegistry } from '../task.registry';
 import type { Delivery } from './in-flight';
@@ -7,9 +6,9 @@ import { Intake } from './intake';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
 import { createQueuePipeline } from './queue-pipeline';
+import type { QueueReads } from './queue-reads';
 import { Settler } from './settler';
 import { ShutdownAbortError } from './shutdown-abort.error';
-import { StreamReader } from './stream-reader';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
 
@@ -23,15 +22,12 @@ export class QueueConsumer {
   private stopping = false;
   private subscription?: Subscription;
   private drained!: Promise<void>;
-  private readonly reader: StreamReader;
 
   constructor(
     private readonly ctx: QueueContext,
-    blocking: Redis,
+    private readonly reader: QueueReads,
     private readonly registry: TaskRegistry,
-  ) {
-    this.reader = new StreamReader(ctx, blocking);
-  }
+  ) {}
 
   async start(): Promise<void> {
     await this.reader.ensureGroup();
@@ -96,6 +92,7 @@ export class QueueConsumer {
     this.stopping = true;
     this.stop$.next();
     this.ctx.slots.close();
+    this.reader.close();
     const { shutdownTimeoutMs } = this.ctx.config;
     const drainedInTime = await within(this.drained, shutdownTimeoutMs);
     if (!drainedInTime) {

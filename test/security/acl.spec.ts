@@ -32,6 +32,9 @@ export const QUEUE_COMMANDS = [
   'xpending',
   'xinfo|consumers',
   'exists',
+  // the shared blocking read's id, and cutting it short when another queue wants to read
+  'client|id',
+  'client|unblock',
   // heartbeat, sweep lock
   'set',
   'del',

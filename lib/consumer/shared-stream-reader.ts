@@ -1,0 +1,193 @@
+import type { Handover, RawEntry } from './intake';
+import { monotonicMs, type Lease } from './lease';
+import type { QueueContext } from './queue-context';
+import { QueueReads } from './queue-reads';
+import type { UnblockableConnection } from './unblockable-connection';
+
+/** @internal What the shared reader needs besides its connection (the same for every queue). */
+export interface SharedReadOptions {
+  readonly group: string;
+  readonly consumer: string;
+  readonly blockMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly lease: Lease;
+}
+
+/**
+ * @internal Every queue of the process read by one blocking connection: one
+ * `XREADGROUP ... COUNT n BLOCK ms STREAMS s1 s2 ... > > ...` over the queues whose pipeline is
+ * waiting for entries and has free slots. A queue without a free slot is not in the call.
+ *
+ * COUNT is one number for every stream of a call, so it is the smallest of the included queues'
+ * free slots: no queue receives more entries than it can run. When one queue is busy and the
+ * others idle (the common case), the busy one has the fewest free slots, so its reads are as
+ * large as with a connection of its own; only several queues busy at once read in smaller bites.
+ *
+ * A queue that joins while a call blocks without it (its slots freed up, or its last entries
+ * were admitted) first reads alone without blocking, on the command connection: a busy queue
+ * takes its backlog that way, one read per refill as with a connection of its own, while the
+ * call keeps blocking on the idle ones. Only if it finds nothing does it interrupt the call
+ * (CLIENT UNBLOCK), and the next call includes it: it never waits out blockMs behind idle
+ * queues. Queues that got nothing stay in the next call without a new request.
+ */
+export class SharedStreamReader {
+  /** Queues whose read waits for the next call. */
+  private readonly waiting = new Set<QueueReads>();
+  /** Queues in the call in flight. */
+  private inCall = new Set<QueueReads>();
+  private running = false;
+
+  constructor(
+    private readonly connection: UnblockableConnection,
+    private readonly options: SharedReadOptions,
+  ) {}
+
+  forQueue(ctx: QueueContext): QueueReads {
+    return new QueueReads(ctx, this);
+  }
+
+  /**
+   * A queue's read waits for entries. While a call blocks without it, it first reads alone
+   * without blocking (its backlog, when it has one); only if that finds nothing does it cut
+   * the call short to be included in the next one.
+   */
+  join(reads: QueueReads): void {
+    if (this.inCall.size > 0 && this.options.lease.isHeld()) {
+      void this.readAlone(reads);
+      return;
+    }
+    this.wait(reads);
+  }
+
+  private wait(reads: QueueReads): void {
+    this.waiting.add(reads);
+    if (this.inCall.size > 0) this.connection.interrupt();
+    this.run();
+  }
+
+  private async readAlone(reads: QueueReads): Promise<void> {
+    let handover: Handover;
+    try {
+      handover = await reads.readNow();
+    } catch (error) {
+      return this.failed([reads], error);
+    }
+    if (handover.entries.length > 0 || reads.isClosed) reads.deliver(handover);
+    else this.wait(reads);
+  }
+
+  /** A queue stops reading: a call it is in returns now and delivers what it got. */
+  leave(reads: QueueReads): void {
+    if (this.waiting.delete(reads)) reads.deliver();
+    if (this.inCall.has(reads)) this.connection.interrupt();
+  }
+
+  private run(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop()
+      .catch((error) => {
+        for (const reads of this.waiting) reads.fail(error);
+        this.waiting.clear();
+      })
+      .finally(() => {
+        this.running = false;
+        // A queue that joined after the last check of the loop, before this.
+        if (this.waiting.size > 0) this.run();
+      });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.waiting.size > 0) {
+      // One turn of the event loop: queues that were just handed entries come back to this call.
+      await new Promise((resolve) => setImmediate(resolve));
+      // Entries read now could not start (see TaskRunner) and would wait for a recover: wait
+      // for the lease instead (after a cut or a Redis restart, until the next beat is confirmed).
+      if (!this.options.lease.isHeld()) {
+        await new Promise((resolve) => setTimeout(resolve, this.options.heartbeatIntervalMs));
+        continue;
+      }
+      const included = this.takeReadable();
+      if (included.size > 0) await this.readOnce(included);
+    }
+  }
+
+  /** Moves the waiting queues with free slots into a call, holding those slots. */
+  private takeReadable(): Map<QueueReads, number> {
+    const included = new Map<QueueReads, number>();
+    for (const reads of this.waiting) {
+      const free = reads.ctx.slots.beginRead();
+      if (free > 0) {
+        included.set(reads, free);
+        continue;
+      }
+      // Full again (a sweep claimed beside): the pipeline waits for a slot before reading again.
+      reads.ctx.slots.endRead(0);
+      reads.deliver();
+    }
+    this.waiting.clear();
+    return included;
+  }
+
+  private async readOnce(included: Map<QueueReads, number>): Promise<void> {
+    const queues = [...included.keys()];
+    const streams = queues.map((q) => q.ctx.keys.stream);
+    const { group, consumer, blockMs } = this.options;
+    const count = Math.min(...included.values());
+    this.inCall = new Set(queues);
+    const sentAt = monotonicMs();
+    let reply: [string, RawEntry[]][] | null;
+    try {
+      reply = (await this.connection.call('XREADGROUP', [
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        ...streams,
+        ...streams.map(() => '>'),
+      ])) as [string, RawEntry[]][] | null;
+    } catch (error) {
+      this.inCall = new Set();
+      queues.forEach((q) => q.ctx.slots.endRead(0));
+      return this.failed(queues, error);
+    }
+    this.inCall = new Set();
+    const byStream = new Map(reply ?? []);
+    for (const reads of queues) {
+      const entries = byStream.get(reads.ctx.keys.stream) ?? [];
+      reads.ctx.slots.endRead(entries.length);
+      // Every queue's handover carries the call's send time: the fencing proof of its entries.
+      if (entries.length > 0 || reads.isClosed) reads.deliver({ entries, sentAt } satisfies Handover);
+      else this.waiting.add(reads);
+    }
+  }
+
+  /**
+   * A failed call fails the reads it carried (their pipelines log and retry with backoff). A
+   * stream whose group vanished with it (a Redis restarted without persistence, a FLUSHALL, a
+   * DEL) fails the whole call, with NOGROUP naming the stream: that queue gets its group back
+   * and fails its read, and the others are read again at once. Deleted while the call blocked,
+   * it ends the call with UNBLOCKED, naming nothing: the next call finds it.
+   */
+  private async failed(queues: QueueReads[], error: unknown): Promise<void> {
+    const message = String((error as Error)?.message);
+    if (/^UNBLOCKED.*no longer exists/s.test(message)) {
+      // A stream of the call was deleted while it blocked: the next call names it (NOGROUP).
+      return queues.forEach((q) => (q.isClosed ? q.deliver() : this.waiting.add(q)));
+    }
+    if (!message.includes('NOGROUP')) return queues.forEach((q) => q.fail(error));
+    const named = /No such key '(.*)' or consumer group/s.exec(message)?.[1];
+    const lost = queues.filter((q) => q.ctx.keys.stream === named);
+    const affected = lost.length > 0 ? lost : queues;
+    await Promise.all(affected.map((q) => q.ensureGroup().catch(() => undefined)));
+    for (const reads of queues) {
+      if (affected.includes(reads)) reads.fail(error);
+      else if (reads.isClosed) reads.deliver();
+      else this.waiting.add(reads);
+    }
+  }
+}
