@@ -48,4 +48,28 @@ describe('attack: Intake strands unkeyed runs when the claim of their keyed neig
       expect(inFlight.size).toBe(1);
     }
   });
+
+  it('a failed re-read of non-UTF-8 bytes frees the slot of a malformed entry of the same batch', async () => {
+    const { ctx, keys } = await settleContext(redis, prefix, 'q2');
+    const broken = createRedis();
+    broken.disconnect();
+    const inFlight = new InFlight();
+    const slots = new Slots(4);
+    const intake = new Intake({ ...ctx, redis: broken, inFlight, slots });
+    // A malformed entry (no payload: dead-lettered, its slot released after) and one whose bytes
+    // must be read again (admit's first await, which fails here).
+    await redis.xadd(keys.stream, '*', 'id', 't1', 'n', 'job');
+    await redis.xadd(keys.stream, '*', 'id', 't2', 'n', 'job', 'p', Buffer.from([0x22, 0xff, 0x22]));
+    const reply = (await redis.xreadgroup('GROUP', 'workers', 'me', 'COUNT', 2, 'STREAMS', keys.stream, '>')) as [
+      string,
+      RawEntry[],
+    ][];
+    const entries = reply[0][1];
+    expect(slots.reserve(entries.length)).toBe(2);
+
+    await expect(intake.admit({ entries, sentAt: monotonicMs() })).resolves.toEqual([]);
+
+    expect(inFlight.size).toBe(0);
+    expect(slots.reserve(4)).toBe(4); // every slot came back
+  });
 });
