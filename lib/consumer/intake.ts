@@ -49,6 +49,9 @@ export class Intake {
       if (isMalformed(parsed)) malformed.push(parsed);
       else held.add(inFlight.add(parsed, sentAt, deliveries));
     }
+    // A failure before malformed entries reach the dead-letterer (which frees their slots)
+    // frees their slots here.
+    let deadLettering = false;
     try {
       const notUtf8 = await this.notUtf8(fresh.filter(([, fields]) => fields?.some((f) => f.includes('\uFFFD'))));
       for (const bad of notUtf8) {
@@ -59,6 +62,7 @@ export class Intake {
         malformed.push(bad);
       }
       const fieldsOf = new Map(fresh.map(([entryId, fields]) => [entryId, fields]));
+      deadLettering = true;
       await Promise.all(malformed.map((m) => this.deadLetter(m, fieldsOf.get(m.entryId))));
       return await this.claimWhereNeeded([...held], sentAt, held);
     } catch (error) {
@@ -68,6 +72,7 @@ export class Intake {
         `Admitting ${held.size} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}`,
       );
       for (const d of held) this.drop(d.message.entryId);
+      if (!deadLettering) this.ctx.slots.release(malformed.length);
       return [];
     }
   }
@@ -81,10 +86,15 @@ export class Intake {
     const proofStale = !stillOwned(this.ctx.lease, sentAt) || sentAt <= this.ctx.inFlight.recoveredAt;
     const toClaim = deliveries.filter((d) => d.message.key !== undefined || proofStale);
     const ready = deliveries.filter((d) => !toClaim.includes(d));
-    ready.forEach((d) => held.delete(d));
-    if (toClaim.length === 0) return ready;
+    const handOver = () => ready.forEach((d) => held.delete(d));
+    if (toClaim.length === 0) {
+      handOver();
+      return ready;
+    }
     const claimSentAt = monotonicMs();
+    // Handed over only once the claim answered: if it fails, admit drops them with the rest.
     const [codes, fences] = await this.claim(toClaim.map((d) => d.message));
+    handOver();
     toClaim.forEach((d, i) => {
       held.delete(d);
       if (codes[i] === RUN) {
