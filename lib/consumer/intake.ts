@@ -93,12 +93,14 @@ export class Intake {
     }
     const claimSentAt = monotonicMs();
     // Handed over only once the claim answered: if it fails, admit drops them with the rest.
-    const [codes, fences] = await this.claim(toClaim.map((d) => d.message));
+    const [codes, fences, counts] = await this.claim(toClaim.map((d) => d.message));
     handOver();
     toClaim.forEach((d, i) => {
       held.delete(d);
       if (codes[i] === RUN) {
         d.provenAt = claimSentAt;
+        // A stale reply said fewer deliveries than Redis counts now (a takeover and back).
+        d.deliveries = Math.max(d.deliveries, counts[i] ?? 0);
         if (d.message.key !== undefined) d.fence = fences[i];
         ready.push(d);
         return;
@@ -135,7 +137,7 @@ export class Intake {
     return found;
   }
 
-  private claim(messages: TaskMessage[]): Promise<[number[], number[]]> {
+  private claim(messages: TaskMessage[]): Promise<[number[], number[], number[]]> {
     const { keys, group, consumer, config } = this.ctx;
     const args: (string | number)[] = [
       group,
@@ -149,7 +151,7 @@ export class Intake {
       args.push(m.entryId, m.id, m.generation, m.key === undefined ? '0' : '1');
       if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
     }
-    return runScript<[number[], number[]]>(this.ctx.redis, 'claim', redisKeys, args);
+    return runScript<[number[], number[], number[]]>(this.ctx.redis, 'claim', redisKeys, args);
   }
 
   private async deadLetter(m: MalformedMessage, fields: string[] | null | undefined): Promise<void> {
