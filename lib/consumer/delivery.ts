@@ -23,7 +23,7 @@ export class Delivery {
      */
     public provenAt = 0,
     /** Deliveries of this stream entry so far, this one included (XPENDING's counter). */
-    readonly deliveries = 1,
+    public deliveries = 1,
   ) {}
 
   get signal(): AbortSignal {

@@ -45,7 +45,7 @@ async function beat() {
   try {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.set(key, '1', 'PX', leaseMs, 'GET');
-    const replies = (await pipeline.exec()) || [];
+    const replies = (await withinBeatTimeout(pipeline.exec())) || [];
     const receivedAt = monotonicMs();
     let failure;
     let lapsed = false;
@@ -71,6 +71,23 @@ async function beat() {
   } finally {
     busy = false;
   }
+}
+
+// A beat unanswered by the time the lease counts as lost is on a dead connection (half-open: a
+// NAT that lost its state, a peer gone without a FIN), which the OS may take many minutes to
+// notice. Every later beat would wait behind it (`busy`), so the connection is dropped and
+// made again, and the next beat goes out on the new one.
+const BEAT_TIMEOUT_MS = Math.max(1, leaseMs - intervalMs);
+function withinBeatTimeout(exec) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      redis.disconnect(true);
+      reject(new Error(`no reply to the heartbeat within ${BEAT_TIMEOUT_MS} ms; reconnecting`));
+    }, BEAT_TIMEOUT_MS);
+  });
+  exec.catch(() => undefined); // settled after a timeout: nobody waits for it any more
+  return Promise.race([exec, timeout]).finally(() => clearTimeout(timer));
 }
 
 const timer = setInterval(beat, intervalMs);

@@ -49,6 +49,9 @@ export class Intake {
       if (isMalformed(parsed)) malformed.push(parsed);
       else held.add(inFlight.add(parsed, sentAt, deliveries));
     }
+    // A failure before malformed entries reach the dead-letterer (which frees their slots)
+    // frees their slots here.
+    let deadLettering = false;
     try {
       const notUtf8 = await this.notUtf8(fresh.filter(([, fields]) => fields?.some((f) => f.includes('\uFFFD'))));
       for (const bad of notUtf8) {
@@ -59,6 +62,7 @@ export class Intake {
         malformed.push(bad);
       }
       const fieldsOf = new Map(fresh.map(([entryId, fields]) => [entryId, fields]));
+      deadLettering = true;
       await Promise.all(malformed.map((m) => this.deadLetter(m, fieldsOf.get(m.entryId))));
       return await this.claimWhereNeeded([...held], sentAt, held);
     } catch (error) {
@@ -68,6 +72,7 @@ export class Intake {
         `Admitting ${held.size} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}`,
       );
       for (const d of held) this.drop(d.message.entryId);
+      if (!deadLettering) this.ctx.slots.release(malformed.length);
       return [];
     }
   }
@@ -81,14 +86,21 @@ export class Intake {
     const proofStale = !stillOwned(this.ctx.lease, sentAt) || sentAt <= this.ctx.inFlight.recoveredAt;
     const toClaim = deliveries.filter((d) => d.message.key !== undefined || proofStale);
     const ready = deliveries.filter((d) => !toClaim.includes(d));
-    ready.forEach((d) => held.delete(d));
-    if (toClaim.length === 0) return ready;
+    const handOver = () => ready.forEach((d) => held.delete(d));
+    if (toClaim.length === 0) {
+      handOver();
+      return ready;
+    }
     const claimSentAt = monotonicMs();
-    const [codes, fences] = await this.claim(toClaim.map((d) => d.message));
+    // Handed over only once the claim answered: if it fails, admit drops them with the rest.
+    const [codes, fences, counts] = await this.claim(toClaim.map((d) => d.message));
+    handOver();
     toClaim.forEach((d, i) => {
       held.delete(d);
       if (codes[i] === RUN) {
         d.provenAt = claimSentAt;
+        // A stale reply said fewer deliveries than Redis counts now (a takeover and back).
+        d.deliveries = Math.max(d.deliveries, counts[i] ?? 0);
         if (d.message.key !== undefined) d.fence = fences[i];
         ready.push(d);
         return;
@@ -125,7 +137,7 @@ export class Intake {
     return found;
   }
 
-  private claim(messages: TaskMessage[]): Promise<[number[], number[]]> {
+  private claim(messages: TaskMessage[]): Promise<[number[], number[], number[]]> {
     const { keys, group, consumer, config } = this.ctx;
     const args: (string | number)[] = [
       group,
@@ -139,7 +151,7 @@ export class Intake {
       args.push(m.entryId, m.id, m.generation, m.key === undefined ? '0' : '1');
       if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
     }
-    return runScript<[number[], number[]]>(this.ctx.redis, 'claim', redisKeys, args);
+    return runScript<[number[], number[], number[]]>(this.ctx.redis, 'claim', redisKeys, args);
   }
 
   private async deadLetter(m: MalformedMessage, fields: string[] | null | undefined): Promise<void> {

@@ -38,7 +38,9 @@ export function completeCall(
           g: m.generation,
           k: m.key === undefined ? 0 : 1,
           t: resultTtlMs,
-          r: m.keepResult ? 1 : undefined,
+          // A keyed run keeps even a void result: its key state soon names a later run, and
+          // result() must not read that as superseded.
+          r: m.keepResult || m.key !== undefined ? 1 : undefined,
           s: next || undefined,
         };
         runs.push([m.entryId, m.id, result, options]);

@@ -39,14 +39,22 @@ export class Sweeper {
     if (!this.ctx.lease.isHeld()) return { entries: [], sentAt: 0 };
     const sentAt = monotonicMs();
     const recovered = await this.recover();
-    const token = await this.lock.acquire();
-    if (!token) return { entries: recovered, sentAt };
+    let reclaimed: RawEntry[] = [];
     try {
-      const reclaimed = await this.reclaim();
-      await this.dropDeadConsumers();
-      return { entries: [...recovered, ...reclaimed], sentAt };
-    } finally {
-      await this.lock.release(token).catch(() => undefined);
+      const token = await this.lock.acquire();
+      if (!token) return { entries: recovered, sentAt };
+      try {
+        reclaimed = await this.reclaim();
+        await this.dropDeadConsumers();
+        return { entries: [...recovered, ...reclaimed], sentAt };
+      } finally {
+        await this.lock.release(token).catch(() => undefined);
+      }
+    } catch (error) {
+      // What was taken is not handed over: free its slots. It stays pending under this
+      // consumer, so the next recovery takes it back.
+      this.ctx.slots.release(recovered.length + reclaimed.length);
+      throw error;
     }
   }
 
@@ -93,7 +101,10 @@ export class Sweeper {
       'recover',
       [keys.stream],
       [group, consumer, ...lost.slice(0, n)],
-    );
+    ).catch((error: unknown) => {
+      slots.release(n);
+      throw error;
+    });
     slots.release(n - entries.length);
     if (entries.length > 0) inFlight.recoveredAt = monotonicMs();
     // Taken back once too often (each take-back counts as a delivery): poison, like a reclaim's.

@@ -10,8 +10,8 @@
   ARGV[1] key state TTL in ms
   ARGV[2] control channel, told 'cancelled:<new generation>:<key>' when a running run is cancelled
   ARGV[3] key
-  ARGV[4] done channel, told 'x:<task id>' when a queued or delayed run is cancelled (a running
-          one says it when it settles)
+  ARGV[4] done channel, told 'x:<task id>' when a queued or delayed run is cancelled, also one
+          waiting behind an older generation still running (a running one says it when it settles)
 
   Returns 1 cancelled, 0 nothing live to cancel.
   Atomic: the generation draw and the removal are one step.
@@ -30,10 +30,14 @@ if mid then rcall('XDEL', stream, mid) end
 local gen = nextGeneration(seq, keyState)
 rcall('HDEL', keyState, 'dm', 'mid')
 rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs())
-if rcall('HEXISTS', keyState, 'rmid') == 1 then
+local running = rcall('HEXISTS', keyState, 'rmid') == 1
+-- The current run was waiting (queued or delayed, maybe behind an older generation still
+-- running, after a replace): it is told now. A current run that is running says it when it
+-- settles (an older one running tells only its own waiters).
+if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
+if running then
   rcall('PUBLISH', ARGV[2], 'cancelled:' .. gen .. ':' .. ARGV[3])
 else
-  if taskId then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
   if tonumber(ARGV[1]) > 0 then rcall('PEXPIRE', keyState, ARGV[1]) else rcall('DEL', keyState) end
 end
 return 1

@@ -19,8 +19,10 @@
   ARGV[5] done channel (told 's:<id>' or 'x:<id>' for a run skipped as stale)
   ARGV[6..] per message, 4 values: stream entry id, task id, generation, '1' keyed or '0'
 
-  Returns {codes, fences}: per message a code, 1 run, 0 stale (skipped), 2 deferred, -1 not
-  ours (skipped), and a fencing number (keyed runs that run; 0 otherwise).
+  Returns {codes, fences, deliveries}: per message a code, 1 run, 0 stale (skipped), 2
+  deferred, -1 not ours (skipped), a fencing number (keyed runs that run; 0 otherwise), and the
+  entry's delivery count (0 when not ours): a reply that said 1 may be stale, and an unkeyed
+  run's fence counts deliveries, so it must not fall below an earlier delivery's.
   Atomic: the checks and the mark happen in one step, so two workers never both run a key.
 ]]
 local rcall = redis.call
@@ -31,7 +33,7 @@ local rcall = redis.call
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 local group, consumer, deferMs, stateTtl, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local codes, fences = {}, {}
+local codes, fences, deliveries = {}, {}, {}
 local k = 4
 
 for i = 1, (#ARGV - 5) / 4 do
@@ -40,7 +42,9 @@ for i = 1, (#ARGV - 5) / 4 do
   local keyState = nil
   if keyed then keyState = KEYS[k]; k = k + 1 end
   fences[i] = 0
-  if not ownedBy(stream, group, entryId, consumer) then
+  local row = rcall('XPENDING', stream, group, entryId, entryId, 1, consumer)[1]
+  deliveries[i] = row and row[4] or 0
+  if not row then
     codes[i] = -1
   elseif not keyState then
     codes[i] = 1
@@ -73,4 +77,4 @@ for i = 1, (#ARGV - 5) / 4 do
     end
   end
 end
-return {codes, fences}
+return {codes, fences, deliveries}
