@@ -84,7 +84,7 @@ for i, run in ipairs(cjson.decode(ARGV[9])) do
       elseif keep then
         rcall('DEL', resultPrefix .. taskId)
       end
-      if keyState then endKeyedRun(keyState, delayed, seq, entryId, 'completed', nil, stateTtl, successor) end
+      if keyState then endKeyedRun(keyState, delayed, seq, entryId, taskId, 'completed', nil, stateTtl, successor) end
       done[#done + 1] = 'c:' .. taskId
       out[i] = 1
     end

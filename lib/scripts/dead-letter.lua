@@ -3,8 +3,9 @@
   undecodable payload, an unknown task name, a poison message past the delivery limit. Keeps
   its original fields (bounded, see includes/dead-letter-entry.lua) and the reason. Fenced like
   complete. A keyed run ends here with the same key transition as a failed run in fail.lua, so
-  its key is never left running or queued forever; its failure is stored and announced to
-  result() waiters.
+  its key is never left running or queued forever, and a periodic key gets its next slot from
+  the schedule its state stores (the successor's task id is '<task id>~<entry id>'); its failure
+  is stored and announced to result() waiters.
 
   KEYS[1] stream
   KEYS[2] dead-letter stream
@@ -53,16 +54,28 @@ end
 local entry = rcall('XRANGE', stream, entryId, entryId)[1]
 local fields = entry and entry[2] or {}
 local deadFields = deadLetterFields(fields, reason, entryId)
-local taskId, key, gen = fieldOf(fields, 'id'), fieldOf(fields, 'k'), tonumber(fieldOf(fields, 'g') or '')
+-- A keyed entry without a valid generation is of generation 0: never stale, and endKeyedRun ends
+-- the key's state only if that state is about this very task.
+local taskId, key = fieldOf(fields, 'id'), fieldOf(fields, 'k')
+local gen = tonumber(fieldOf(fields, 'g') or '0') or 0
+
+-- A periodic key keeps its chain: the next slot follows the schedule its state stores (an
+-- `every` period, or the cron fire times kept there), as when a run fails for good in fail.lua.
+local successor = nil
+if keyState and key == derivedKey and taskId
+    and (rcall('HEXISTS', keyState, 'sk') == 1 or rcall('HEXISTS', keyState, 'every') == 1) then
+  successor = cjson.encode({id = taskId .. '~' .. entryId,
+    n = rcall('HGET', keyState, 'name') or fieldOf(fields, 'n') or '', p = fieldOf(fields, 'p') or 'null', k = key})
+end
 
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
-if keyState and key == derivedKey and taskId and gen then
+if keyState and key == derivedKey and taskId then
   if isStale(keyState, gen, taskId) then
     releaseKey(keyState, entryId, stateTtl)
   else
-    endKeyedRun(keyState, delayed, seq, entryId, 'failed', reason, stateTtl, nil)
+    endKeyedRun(keyState, delayed, seq, entryId, taskId, 'failed', reason, stateTtl, successor)
   end
 end
 if resultKey and taskId == derivedId then

@@ -72,7 +72,9 @@ local live = state == 'queued' or state == 'delayed' or state == 'running'
 if live and existing[4] and existing[4] ~= name then
   return {existing[2], tonumber(existing[3]), -1, '', existing[4]}
 end
-if live and mode == 'add' then
+-- A live run without an id is a message from before generations: it is never stale, so a new
+-- run is added and waits behind it (claim.lua defers it while that run is pending).
+if live and mode == 'add' and existing[2] then
   return {existing[2], tonumber(existing[3]), 0, '', name}
 end
 
@@ -90,7 +92,7 @@ rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref
   'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now))
 if tonumber(ARGV[9]) > 0 then rcall('HSET', keyState, 'every', ARGV[9]) end
 rcall('PERSIST', keyState)
-if rcall('HEXISTS', keyState, 'rmid') == 1 then
+if rcall('HEXISTS', keyState, 'rmid') == 1 and not (live and mode == 'add') then
   rcall('PUBLISH', ARGV[8], 'superseded:' .. gen .. ':' .. key)
 end
 return {id, gen, 1, entryId, name}

@@ -84,6 +84,6 @@ end
 
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(deadFields))
 if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) else rcall('DEL', resultKey) end
-if keyState then endKeyedRun(keyState, delayed, seq, entryId, 'failed', ARGV[9], stateTtl, ARGV[11]) end
+if keyState then endKeyedRun(keyState, delayed, seq, entryId, task.id, 'failed', ARGV[9], stateTtl, ARGV[11]) end
 rcall('PUBLISH', channel, 'f:' .. task.id)
 return 2

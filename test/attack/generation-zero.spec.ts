@@ -35,3 +35,27 @@ describe('attack: a generation-0 keyed run ends the state of a newer generation'
     expect([addedId, created]).toEqual([newId, 0]);
   });
 });
+
+describe('attack: an add enqueue while a generation-0 run of the key runs', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  it('adds a run with an id that waits behind the legacy one, and does not abort it', async () => {
+    await f.redis.xadd(f.keys.stream, '*', 'id', 'legacy', 'n', 'job', 'p', '1', 'k', 'k');
+    const [[legacyEntry]] = await f.deliver('a');
+    expect(await f.claim('a', [{ entryId: legacyEntry, id: 'legacy', key: 'k', gen: 0 }])).toEqual([1]);
+    const sub = f.redis.duplicate();
+    const control: string[] = [];
+    await sub.subscribe(f.keys.controlChannel);
+    sub.on('message', (_c, m) => control.push(m));
+    const [id, gen, created] = await f.enqueue({ key: 'k' });
+    expect([typeof id, id.length > 0, created]).toEqual(['string', true, 1]);
+    const [[entry]] = await f.deliver('b');
+    expect(await f.claim('b', [{ entryId: entry, id, key: 'k', gen }])).toEqual([2]); // deferred behind it
+    await new Promise((r) => setTimeout(r, 50));
+    expect(control.filter((m) => m.startsWith('superseded'))).toEqual([]);
+    await sub.quit();
+  });
+});
