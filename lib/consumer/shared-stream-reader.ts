@@ -1,8 +1,9 @@
-import type { Handover, RawEntry } from './intake';
+import type { Handover } from './intake';
 import { monotonicMs, type Lease } from './lease';
 import type { QueueContext } from './queue-context';
 import { QueueReads } from './queue-reads';
 import type { UnblockableConnection } from './unblockable-connection';
+import { entriesByStream } from './xread-reply';
 
 /** @internal What the shared reader needs besides its connection (the same for every queue). */
 export interface SharedReadOptions {
@@ -136,9 +137,9 @@ export class SharedStreamReader {
     const count = Math.min(...included.values());
     this.inCall = new Set(queues);
     const sentAt = monotonicMs();
-    let reply: [string, RawEntry[]][] | null;
+    let reply: unknown;
     try {
-      reply = (await this.connection.call('XREADGROUP', [
+      reply = await this.connection.call('XREADGROUP', [
         'GROUP',
         group,
         consumer,
@@ -149,14 +150,14 @@ export class SharedStreamReader {
         'STREAMS',
         ...streams,
         ...streams.map(() => '>'),
-      ])) as [string, RawEntry[]][] | null;
+      ]);
     } catch (error) {
       this.inCall = new Set();
       queues.forEach((q) => q.ctx.slots.endRead(0));
       return this.failed(queues, error);
     }
     this.inCall = new Set();
-    const byStream = new Map(reply ?? []);
+    const byStream = entriesByStream(reply);
     for (const reads of queues) {
       const entries = byStream.get(reads.ctx.keys.stream) ?? [];
       reads.ctx.slots.endRead(entries.length);
