@@ -42,7 +42,11 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
       await awaitRedis(this.commands, { retryAttempts, retryDelay, logger: this.logger, redact: redactCredentials });
     } catch (error) {
       // Nest runs no shutdown hook after a failed bootstrap: stop reconnecting in the background.
-      for (const redis of this.owned) redis.disconnect();
+      // A failed AUTH in flight reconnects after disconnect() unless the retry strategy says no.
+      for (const redis of this.owned) {
+        redis.options.retryStrategy = () => null;
+        redis.disconnect();
+      }
       throw error;
     }
   }
@@ -76,6 +80,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
       [...this.owned].map(async (redis) => {
+        // Not connected (a bootstrap that never reached Redis): quit() would wait for a reconnect.
+        if (redis.status !== 'ready') return redis.disconnect();
         try {
           await redis.quit();
         } catch {
