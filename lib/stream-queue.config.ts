@@ -20,6 +20,8 @@ export interface StreamQueueConfig {
   readonly deadLetterMaxLen: number;
   readonly blockMs: number;
   readonly ackBatchMs: number;
+  readonly retryAttempts: number;
+  readonly retryDelay: number;
 }
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -79,6 +81,9 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     deadLetterMaxLen: int(raw, 'deadLetterMaxLen', 10_000, 1),
     blockMs: int(raw, 'blockMs', 1_000, 1, 60_000),
     ackBatchMs: int(raw, 'ackBatchMs', 0, 0, 1_000),
+    // @nestjs/typeorm's and @nestjs/mongoose's defaults: about 27 s before bootstrap gives up.
+    retryAttempts: int(raw, 'retryAttempts', 9, 0, 1_000),
+    retryDelay: int(raw, 'retryDelay', 3_000, 0, MAX_TIMER_MS),
   });
 }
 

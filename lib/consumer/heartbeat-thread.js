@@ -22,13 +22,19 @@ const Redis = require(workerData.ioredisPath);
 const { keys, leaseMs, intervalMs, maxStallMs } = workerData;
 const progress = new BigInt64Array(workerData.progress);
 const redis = new Redis({ ...workerData.redisOptions, maxRetriesPerRequest: 1, lazyConnect: false });
-redis.on('error', () => {}); // reconnects by itself; the main thread logs its own connections.
+// Reconnects by itself; the main thread logs its own connections. The last connection error is
+// kept: a beat that fails for want of a connection reports it, not ioredis's retry-limit wording.
+let connectionError;
+redis.on('error', (error) => void (connectionError = error.message));
+redis.on('ready', () => void (connectionError = undefined));
 // Clock-rate drift between this host and Redis is far below this share of a lease.
 const CONTINUITY_MARGIN = 0.02;
 const established = new Set();
 let stalled = false;
 let busy = false;
 
+const why = (error) =>
+  error.name === 'MaxRetriesPerRequestError' && connectionError ? connectionError : error.message;
 const monotonicMs = () => Number(process.hrtime.bigint() / 1000000n);
 
 async function beat() {
@@ -50,7 +56,7 @@ async function beat() {
     let failure;
     let lapsed = false;
     replies.forEach(([error, previous], i) => {
-      if (error) return void (failure = failure || error.message);
+      if (error) return void (failure = failure || why(error));
       if (previous === null && established.has(keys[i])) {
         lapsed = true;
         parentPort.postMessage({ type: 'lapsed', key: keys[i] });
@@ -67,7 +73,7 @@ async function beat() {
     return undefined;
   } catch (error) {
     // Redis unreachable: the lease runs down; a later beat reports the lapse.
-    return error.message;
+    return why(error);
   } finally {
     busy = false;
   }

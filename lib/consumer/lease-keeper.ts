@@ -2,6 +2,8 @@ import type { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RedisOptions } from 'ioredis';
+import { RedisUnreachableError } from '../errors';
+import { redisAddress } from '../redis/connection-check';
 import { monotonicMs, type Lease } from './lease';
 
 /** @internal What the lease keeper needs; every queue's liveness key is renewed in one beat. */
@@ -166,12 +168,20 @@ export class LeaseKeeper implements Lease {
     });
   }
 
-  /** A worker without a heartbeat is presumed dead by every other worker: never start one. */
+  /**
+   * A worker without a heartbeat is presumed dead by every other worker: never start one. The
+   * same typed error as a bootstrap that could not reach Redis, naming the address.
+   */
   private firstBeatFailed(error: string): Error {
     const dropped = this.options.droppedOptions ?? [];
     const hint =
       dropped.length > 0 ? ` Options given as functions cannot reach the heartbeat thread: ${dropped.join(', ')}.` : '';
-    return new Error(`The heartbeat connection could not write the liveness key: ${error}.${hint}`);
+    const address = redisAddress(this.options.redisOptions);
+    return new RedisUnreachableError(
+      address,
+      error,
+      `Redis at ${address} could not be reached by the heartbeat thread (it writes this worker's liveness key): ${error}.${hint}`,
+    );
   }
 
   private onThreadDeath(worker: Worker, how: string): void {

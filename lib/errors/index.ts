@@ -5,6 +5,7 @@ export * from './invalid-option.error';
 export * from './key-conflict.error';
 export * from './lease-lost.error';
 export * from './payload.error';
+export * from './redis-unreachable.error';
 export * from './stream-queue.error';
 export * from './task-cancelled.error';
 export * from './task-failed.error';

@@ -40,4 +40,11 @@ export interface StreamQueueModuleOptions {
   blockMs?: number;
   /** Completions wait this long to be acknowledged together; 0: those of one event-loop turn. Default 0. */
   ackBatchMs?: number;
+  /**
+   * Bootstrap tries to reach Redis this many more times after a first failure, then fails with a
+   * `RedisUnreachableError`. Default 9 (as @nestjs/typeorm); 0 fails at the first failure.
+   */
+  retryAttempts?: number;
+  /** Milliseconds between those attempts. Default 3 000. */
+  retryDelay?: number;
 }

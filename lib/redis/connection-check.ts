@@ -82,3 +82,10 @@ export function redactUrl(url: string): string {
   const rest = (at >= 0 ? url.slice(at + 1) : url.slice(scheme.length)).replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
   return `${scheme}${at >= 0 ? '***@' : ''}${rest}`;
 }
+
+/** @internal Where a connection dials, for messages: host:port or the socket path, never credentials. */
+export function redisAddress(options: { host?: string; port?: number; path?: string | null }): string {
+  if (options.path) return options.path;
+  const host = options.host ?? 'localhost';
+  return `${host.includes(':') ? `[${host}]` : host}:${options.port ?? 6379}`;
+}

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { isRedisClient } from './connection-check';
+import { awaitRedis } from './redis-readiness';
 import { defineScripts } from './scripts';
 
 /**
@@ -11,12 +12,12 @@ import { defineScripts } from './scripts';
  * handed in is reused and never closed; everything derived from it is.
  */
 @Injectable()
-export class RedisConnections implements OnApplicationShutdown {
+export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   readonly commands: Redis;
   private readonly owned = new Set<Redis>();
   private readonly logger = new Logger('StreamQueue');
 
-  constructor(@Inject(STREAM_QUEUE_CONFIG) config: StreamQueueConfig) {
+  constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
     const connection = config.connection;
     if (isRedisClient(connection)) {
       this.commands = connection;
@@ -28,6 +29,26 @@ export class RedisConnections implements OnApplicationShutdown {
       this.track(this.commands, 'commands');
     }
     defineScripts(this.commands);
+  }
+
+  /**
+   * Producers and workers alike wait here for Redis, retrying, before anything uses it: the module
+   * is global, so this runs before the application's own onModuleInit hooks (which may enqueue)
+   * and before every onApplicationBootstrap (the heartbeat, the reads, periodic schedules).
+   */
+  async onModuleInit(): Promise<void> {
+    const { retryAttempts, retryDelay } = this.config;
+    try {
+      await awaitRedis(this.commands, { retryAttempts, retryDelay, logger: this.logger, redact: redactCredentials });
+    } catch (error) {
+      // Nest runs no shutdown hook after a failed bootstrap: stop reconnecting in the background.
+      // A failed AUTH in flight reconnects after disconnect() unless the retry strategy says no.
+      for (const redis of this.owned) {
+        redis.options.retryStrategy = () => null;
+        redis.disconnect();
+      }
+      throw error;
+    }
   }
 
   /** A new connection with the same settings, for one purpose (blocking reads, subscriptions). */
@@ -59,6 +80,8 @@ export class RedisConnections implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
       [...this.owned].map(async (redis) => {
+        // Not connected (a bootstrap that never reached Redis): quit() would wait for a reconnect.
+        if (redis.status !== 'ready') return redis.disconnect();
         try {
           await redis.quit();
         } catch {
@@ -72,14 +95,17 @@ export class RedisConnections implements OnApplicationShutdown {
   private track(redis: Redis, purpose: string): void {
     this.owned.add(redis);
     let failing = false;
-    // ioredis reconnects by itself; log the transitions once, not every retry.
+    let connected = false;
+    // ioredis reconnects by itself; log the transitions once, not every retry. Failures before
+    // the first connect are bootstrap's to report (onModuleInit), with the address and attempt.
     redis.on('error', (error: Error) => {
       redactCredentials(error);
-      if (failing) return;
+      if (failing || !connected) return;
       failing = true;
       this.logger.warn(`Redis connection (${purpose}) lost: ${error.message}; reconnecting.`);
     });
     redis.on('ready', () => {
+      connected = true;
       if (!failing) return;
       failing = false;
       this.logger.log(`Redis connection (${purpose}) restored.`);

@@ -66,18 +66,15 @@ describe('credentials', () => {
       ['with a username, in the URL', () => ({ url: urlWith(wrong, USER) })],
     ];
 
-    /** A producer with `connection`; its enqueue's rejection and everything logged meanwhile. */
+    /** A producer with `connection`; its bootstrap's rejection and everything logged meanwhile. */
     async function enqueueWith(
       connection: ReturnType<typeof testOptions>['connection'],
     ): Promise<{ error: Error; logs: string[] }> {
       const logger = new RecordingLogger();
-      const app = await buildApp(testOptions(randomPrefix(), { connection, worker: false }), { logger });
-      await app.init();
-      const error = await rejectionOf(
-        app.moduleRef.get(QueueClient).enqueue('echo', 1),
-        BOUND_MS,
-        'enqueue with a wrong password',
-      );
+      // One retry: its attempt is logged, with the reason, before bootstrap gives up.
+      const options = testOptions(randomPrefix(), { connection, worker: false, retryAttempts: 1, retryDelay: 10 });
+      const app = await buildApp(options, { logger });
+      const error = await rejectionOf(app.init(), BOUND_MS, 'producer bootstrap with a wrong password');
       // Give the module's connection logger a reconnect cycle to say what it says.
       await waitFor(() => logger.lines.some((l) => /WRONGPASS/.test(l.message)), {
         description: 'the connection failure logged',
@@ -86,7 +83,7 @@ describe('credentials', () => {
     }
 
     it.each(forms)(
-      '%s: enqueue rejects with WRONGPASS; the password is in no error message and no log line',
+      '%s: bootstrap fails with WRONGPASS; the password is in no error message and no log line',
       async (_label, connection) => {
         const { error, logs } = await enqueueWith(connection());
         expect(error.message).toMatch(/WRONGPASS/);
@@ -112,7 +109,12 @@ describe('credentials', () => {
 
     it('a worker fails bootstrap with WRONGPASS; the password is in no error message, no log line, no console output', async () => {
       const logger = new RecordingLogger();
-      const app = await buildApp(testOptions(randomPrefix(), { connection: { url: urlWith(wrong) } }), { logger });
+      const options = testOptions(randomPrefix(), {
+        connection: { url: urlWith(wrong) },
+        retryAttempts: 1,
+        retryDelay: 10,
+      });
+      const app = await buildApp(options, { logger });
       const error = await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap with a wrong password');
       expect(error.message).toMatch(/WRONGPASS/);
       const shown = [error.message, String(error), String(error.stack)];

@@ -34,6 +34,8 @@ describe('resolveConfig', () => {
       deadLetterMaxLen: 10_000,
       blockMs: 1_000,
       ackBatchMs: 0,
+      retryAttempts: 9,
+      retryDelay: 3_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -76,6 +78,11 @@ describe('resolveConfig', () => {
     ['maxDeliveries', 0],
     ['shutdownTimeoutMs', -1],
     ['resultTtlMs', -1],
+    ['retryAttempts', -1],
+    ['retryAttempts', 1_001],
+    ['retryAttempts', 1.5],
+    ['retryDelay', -1],
+    ['retryDelay', 2 ** 31],
     ['maxPayloadBytes', 0],
     ['maxPayloadBytes', 512 * 1_048_576 + 1],
     ['deadLetterMaxLen', 0],

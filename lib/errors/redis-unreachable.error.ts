@@ -1,0 +1,16 @@
+import { StreamQueueError } from './stream-queue.error';
+
+/**
+ * Redis could not be reached at bootstrap: after every attempt `retryAttempts` allows, or by the
+ * heartbeat thread's first beat. `address` is host:port (or the socket path), never credentials.
+ * @publicApi
+ */
+export class RedisUnreachableError extends StreamQueueError {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+    message = `Redis at ${address} could not be reached: ${reason}`,
+  ) {
+    super('REDIS_UNREACHABLE', message);
+  }
+}

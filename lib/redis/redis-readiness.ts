@@ -1,0 +1,93 @@
+import type { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RedisUnreachableError } from '../errors';
+import { redisAddress } from './connection-check';
+
+/** @internal How bootstrap waits for Redis (module options `retryAttempts`, `retryDelay`). */
+export interface ReadinessOptions {
+  readonly retryAttempts: number;
+  readonly retryDelay: number;
+  readonly logger: Logger;
+  /** Applied to every error before its message is used (a failed AUTH carries the password). */
+  readonly redact: (error: Error) => void;
+}
+
+/**
+ * @internal Resolves once Redis answers on `commands`; otherwise tries again, logging each
+ * attempt with the address, and finally throws a RedisUnreachableError saying where and why.
+ * An attempt is a fresh connection that must pass ioredis's ready check (AUTH, then INFO): PING
+ * is not in the commands a least-privilege ACL user needs, INFO is. `commands` itself keeps
+ * reconnecting on ioredis's own schedule, so its readiness is awaited last.
+ */
+export async function awaitRedis(commands: Redis, options: ReadinessOptions): Promise<void> {
+  const { retryAttempts, retryDelay, logger } = options;
+  const address = redisAddress(commands.options);
+  const attempts = retryAttempts + 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await (attempt === 1 ? firstOutcome(commands) : probe(commands));
+      await ready(commands);
+      logger.log(`Connected to Redis at ${address}.`);
+      return;
+    } catch (error) {
+      options.redact(error as Error);
+      const reason = (error as Error).message;
+      // Closed meanwhile (the application gave up on its bootstrap): stop retrying.
+      if (attempt >= attempts || commands.status === 'end') {
+        throw new RedisUnreachableError(
+          address,
+          reason,
+          `Redis at ${address} could not be reached after ${attempts} attempt${attempts === 1 ? '' : 's'} ` +
+            `(retryAttempts ${retryAttempts}, retryDelay ${retryDelay} ms): ${reason}`,
+        );
+      }
+      logger.warn(
+        `Redis at ${address} is not reachable (attempt ${attempt} of ${attempts}): ${reason}. Retrying in ${retryDelay} ms.`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, retryDelay));
+    }
+  }
+}
+
+/** The outcome of the connection's own first connect: no second connection in the usual case. */
+function firstOutcome(redis: Redis): Promise<void> {
+  if (redis.status === 'ready' || redis.status === 'wait') return Promise.resolve();
+  if (redis.status !== 'connecting' && redis.status !== 'connect') return probe(redis);
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error): void => {
+      redis.off('ready', onReady).off('error', settle);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = (): void => settle();
+    redis.once('ready', onReady).once('error', settle);
+  });
+}
+
+/** One connection attempt of its own: no reconnect, no queued commands. */
+async function probe(commands: Redis): Promise<void> {
+  const redis = commands.duplicate({
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    enableAutoPipelining: false,
+  });
+  // connect() rejects with "Connection is closed." after a refused connect: the error says why.
+  let why: Error | undefined;
+  redis.on('error', (error: Error) => void (why ??= error));
+  try {
+    await redis.connect();
+  } catch (error) {
+    throw why ?? error;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Waits for `redis` (reconnecting on its own schedule) to be ready; a lazy client connects on use. */
+function ready(redis: Redis): Promise<void> {
+  if (redis.status === 'ready' || redis.status === 'wait') return Promise.resolve();
+  if (redis.status === 'end') return Promise.reject(new Error('the connection was closed and does not reconnect'));
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}
