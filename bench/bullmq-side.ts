@@ -4,7 +4,17 @@
  */
 import { Job, Queue, Worker } from 'bullmq';
 import { atSteadyRate, budgetMs, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
-import { BenchPayload, ChildJob, RunEnv, ScenarioResult, Side, TASK_NAME } from './scenario';
+import {
+  BenchPayload,
+  CLOSE_HANDLER_MS,
+  CLOSE_IN_FLIGHT,
+  CLOSE_WARMUP,
+  ChildJob,
+  RunEnv,
+  ScenarioResult,
+  Side,
+  TASK_NAME,
+} from './scenario';
 import { SampleRecorder } from './stats';
 
 const QUEUE = 'bench';
@@ -20,11 +30,15 @@ function openQueue(job: ChildJob): Queue<BenchPayload> {
   return queue;
 }
 
-function openWorker(job: ChildJob, handler: (job: Job<BenchPayload>) => void): Worker<BenchPayload> {
+function openWorker(
+  job: ChildJob,
+  handler: (job: Job<BenchPayload>) => void | Promise<void>,
+  concurrency = job.concurrency,
+): Worker<BenchPayload> {
   const worker = new Worker<BenchPayload>(QUEUE, async (j) => handler(j), {
     connection: { url: job.redisUrl },
     prefix: job.prefix,
-    concurrency: job.concurrency,
+    concurrency,
   });
   worker.on('error', (err) => console.error(`[bullmq worker] ${err.message}`));
   return worker;
@@ -114,4 +128,57 @@ async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {
   return { tasks: total, elapsedMs, commands, latency: samples.summary(), notes: [] };
 }
 
-export const side: Side = { 'enqueue-bulk': enqueueBulk, 'enqueue-single': enqueueSingle, drain, latency };
+/** Times `worker.close()`: (a) idle after consuming, (b) with CLOSE_IN_FLIGHT jobs in flight. */
+async function close({ job }: RunEnv): Promise<ScenarioResult> {
+  const notes: string[] = [];
+  const queue = openQueue(job);
+  await queue.waitUntilReady();
+
+  let completed = 0;
+  const idle = openWorker(job, () => undefined, CLOSE_IN_FLIGHT);
+  idle.on('completed', () => completed++);
+  await idle.waitUntilReady();
+  await queue.addBulk(bulkOf(0, CLOSE_WARMUP));
+  await waitFor(
+    () => completed >= CLOSE_WARMUP,
+    30_000,
+    () => `${CLOSE_WARMUP} completions (saw ${completed})`,
+  );
+  await sleep(250); // settled back into its blocking wait
+  let t0 = now();
+  await idle.close();
+  const closeIdleMs = now() - t0;
+
+  let started = 0;
+  let finished = 0;
+  const busy = openWorker(
+    job,
+    async () => {
+      started++;
+      await sleep(CLOSE_HANDLER_MS);
+      finished++;
+    },
+    CLOSE_IN_FLIGHT,
+  );
+  await queue.addBulk(bulkOf(0, CLOSE_IN_FLIGHT));
+  await waitFor(
+    () => started >= CLOSE_IN_FLIGHT,
+    30_000,
+    () => `${CLOSE_IN_FLIGHT} jobs in flight (saw ${started})`,
+  );
+  t0 = now();
+  await busy.close();
+  const closeBusyMs = now() - t0;
+  await queue.close();
+  if (finished !== CLOSE_IN_FLIGHT) notes.push(`close returned with ${finished} of ${CLOSE_IN_FLIGHT} jobs finished`);
+  return {
+    tasks: CLOSE_IN_FLIGHT,
+    elapsedMs: closeIdleMs + closeBusyMs,
+    commands: {},
+    closeIdleMs,
+    closeBusyMs,
+    notes,
+  };
+}
+
+export const side: Side = { 'enqueue-bulk': enqueueBulk, 'enqueue-single': enqueueSingle, drain, latency, close };

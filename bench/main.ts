@@ -13,7 +13,16 @@ import { BenchConfig, loadConfig } from './config';
 import { commandLine, describeMachine } from './environment';
 import { RedisProbe } from './redis-stats';
 import { Conditions, Failure, renderReport } from './report';
-import { ChildJob, ChildMessage, Measurement, PARTICIPANTS, SIDE_LABEL, ScenarioName, SideName } from './scenario';
+import {
+  CLOSE_IN_FLIGHT,
+  ChildJob,
+  ChildMessage,
+  Measurement,
+  PARTICIPANTS,
+  SIDE_LABEL,
+  ScenarioName,
+  SideName,
+} from './scenario';
 
 /** After reporting, a child gets this long to exit on its own before it is killed (and noted). */
 const EXIT_GRACE_MS = 5_000;
@@ -24,6 +33,7 @@ function jobFor(config: BenchConfig, side: SideName, scenario: ScenarioName, rou
     'enqueue-single': config.singleTasks,
     drain: config.drainTasks,
     latency: 0, // the latency run's size is rate x seconds
+    close: CLOSE_IN_FLIGHT,
   }[scenario];
   return {
     side,
@@ -85,6 +95,9 @@ function runChild(job: ChildJob, timeoutMs: number): Promise<ChildMessage & { ex
 }
 
 function describe(m: Measurement): string {
+  if (m.closeIdleMs !== undefined && m.closeBusyMs !== undefined) {
+    return `close idle ${m.closeIdleMs.toFixed(1)} ms · close with ${m.tasks} in flight ${m.closeBusyMs.toFixed(1)} ms`;
+  }
   const rate = Math.round((m.tasks / m.elapsedMs) * 1000).toLocaleString('en-US');
   const cmds = Object.values(m.commands).reduce((a, b) => a + b, 0) / m.tasks;
   const parts = [

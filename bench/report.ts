@@ -5,7 +5,16 @@
  */
 import type { BenchConfig } from './config';
 import { scriptCalls, totalCommands } from './redis-stats';
-import { Measurement, PARTICIPANTS, SIDE_LABEL, ScenarioName, SideName } from './scenario';
+import {
+  CLOSE_HANDLER_MS,
+  CLOSE_IN_FLIGHT,
+  CLOSE_WARMUP,
+  Measurement,
+  PARTICIPANTS,
+  SIDE_LABEL,
+  ScenarioName,
+  SideName,
+} from './scenario';
 import { median, spread } from './stats';
 
 export interface Failure {
@@ -111,6 +120,24 @@ function metrics(c: BenchConfig): Metric[] {
       value: (m) => (m.keyBytes === undefined ? undefined : m.keyBytes / m.tasks),
       format: (v) => v.toFixed(2),
     },
+    {
+      scenario: 'close',
+      title: 'close of an idle worker (after consuming, nothing in flight)',
+      unit: 'ms',
+      higherIsBetter: false,
+      commandsHere: false,
+      value: (m) => m.closeIdleMs,
+      format: ms,
+    },
+    {
+      scenario: 'close',
+      title: `close with ${CLOSE_IN_FLIGHT} runs in flight (${CLOSE_HANDLER_MS} ms handlers, drained)`,
+      unit: 'ms',
+      higherIsBetter: false,
+      commandsHere: false,
+      value: (m) => m.closeBusyMs,
+      format: ms,
+    },
   ];
 }
 
@@ -156,7 +183,8 @@ function resultsTable(input: ReportInput): string {
       }
       const s = spread(runs.map((m) => metric.value(m) as number));
       const suffix = failed ? ` (${s.n} of ${s.n + failed} runs)` : '';
-      const cmds = metric.commandsHere ? perTask(runs, (m) => totalCommands(m.commands)) : 'see drain';
+      const elsewhere = metric.scenario === 'drain' ? 'see drain' : '—';
+      const cmds = metric.commandsHere ? perTask(runs, (m) => totalCommands(m.commands)) : elsewhere;
       const scripts = metric.commandsHere ? perTask(runs, (m) => scriptCalls(m.commands)) : '';
       const vsBull = side === 'bullmq' ? '1.00×' : ratio(s.median, medians.get('bullmq'), metric.noiseFloor);
       const vsRaw = side === 'raw' ? '1.00×' : ratio(s.median, medians.get('raw'), metric.noiseFloor);
@@ -178,7 +206,8 @@ function commandMix(input: ReportInput): string {
   for (const [scenario, sides] of Object.entries(PARTICIPANTS) as [ScenarioName, readonly SideName[]][]) {
     for (const side of sides) {
       const runs = input.measurements.filter((m) => m.side === side && m.scenario === scenario);
-      if (!runs.length) continue;
+      // The close scenario times shutdown calls and counts no commands.
+      if (!runs.length || scenario === 'close') continue;
       const tasks = runs.reduce((a, m) => a + m.tasks, 0);
       const sum: Record<string, number> = {};
       for (const m of runs) for (const [k, v] of Object.entries(m.commands)) sum[k] = (sum[k] ?? 0) + v;
@@ -307,6 +336,12 @@ ${commandMix(input)}
   cache). BullMQ runs with \`removeOnComplete: true, removeOnFail: true\`; what it keeps is mostly
   its events stream (capped near 10,000 entries by default) and queue metadata.
   ${keysLeftLine(input)}
+- **close:** how long the worker's shutdown call takes: \`app.close()\` of the Nest application context
+  vs BullMQ's \`worker.close()\`, both at concurrency ${CLOSE_IN_FLIGHT} and default options (nest-stream-queue's
+  \`blockMs\` is 1,000 ms). Idle: a worker consumes ${CLOSE_WARMUP} no-op tasks, waits 250 ms to settle into
+  its blocking read, and is closed. Busy: a second worker takes ${CLOSE_IN_FLIGHT} tasks whose handlers
+  each sleep ${CLOSE_HANDLER_MS} ms, and is closed once all ${CLOSE_IN_FLIGHT} have started; both close
+  calls wait for the runs in flight, so that figure includes what is left of the ${CLOSE_HANDLER_MS} ms.
 - **Options:** BullMQ defaults except \`removeOnComplete: true, removeOnFail: true\`. nest-stream-queue
   defaults except \`concurrency\`, \`worker\`, \`prefix\`${c.resultTtlMs === undefined ? '' : ' and (drain/memory run only) `resultTtlMs`'}${
     Object.keys(c.sqOptions).length ? `, plus \`${JSON.stringify(c.sqOptions)}\` from BENCH_SQ_OPTIONS` : ''

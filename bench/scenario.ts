@@ -15,7 +15,7 @@ export const SIDE_LABEL: Record<SideName, string> = {
 };
 
 /** Memory is not a scenario of its own: it is read around every drain run. */
-export const SCENARIOS = ['enqueue-bulk', 'enqueue-single', 'drain', 'latency'] as const;
+export const SCENARIOS = ['enqueue-bulk', 'enqueue-single', 'drain', 'latency', 'close'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The task body every side enqueues: `t` is `performance.now()` at enqueue time (same process). */
@@ -25,6 +25,12 @@ export interface BenchPayload {
 }
 
 export const TASK_NAME = 'bench.noop';
+
+/** Close scenario: runs in flight when the busy worker is closed, and how long each one takes. */
+export const CLOSE_IN_FLIGHT = 50;
+export const CLOSE_HANDLER_MS = 50;
+/** Tasks the idle worker consumes before it is closed (it has been working, none left in flight). */
+export const CLOSE_WARMUP = 20;
 
 /** What the orchestrator hands a child process (serialised as JSON in BENCH_JOB). */
 export interface ChildJob {
@@ -67,6 +73,10 @@ export interface Measurement {
   latency?: LatencySummary;
   /** Drain only: ms from worker start to the first handler call (start-up cost inside elapsedMs). */
   firstTaskMs?: number;
+  /** Close only: ms for the worker's close while idle (after consuming, nothing in flight). */
+  closeIdleMs?: number;
+  /** Close only: ms for the worker's close with CLOSE_IN_FLIGHT runs in flight (it drains them). */
+  closeBusyMs?: number;
   /** used_memory after the drain (all connections closed, TTLs passed) minus before the prefill. */
   memoryBytes?: number;
   /** Keys still present under the run's prefix when memory was read. */
@@ -99,4 +109,5 @@ export const PARTICIPANTS: Record<ScenarioName, readonly SideName[]> = {
   'enqueue-single': ['bullmq', 'sq'],
   drain: ['bullmq', 'sq', 'raw'],
   latency: ['bullmq', 'sq'],
+  close: ['bullmq', 'sq'],
 };

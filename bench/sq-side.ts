@@ -9,7 +9,17 @@ import { NestFactory } from '@nestjs/core';
 import { QueueClient, StreamQueueModule, Task } from '../lib';
 import { atSteadyRate, budgetMs, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
 import type { RedisProbe } from './redis-stats';
-import { BenchPayload, ChildJob, RunEnv, ScenarioResult, Side, TASK_NAME } from './scenario';
+import {
+  BenchPayload,
+  CLOSE_HANDLER_MS,
+  CLOSE_IN_FLIGHT,
+  CLOSE_WARMUP,
+  ChildJob,
+  RunEnv,
+  ScenarioResult,
+  Side,
+  TASK_NAME,
+} from './scenario';
 import { SampleRecorder } from './stats';
 
 const WARMUP = 100;
@@ -18,7 +28,7 @@ const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
 /** What the handler reports to the scenario: every call, with its payload. */
 interface HandlerProbe {
-  onTask(payload: BenchPayload): void;
+  onTask(payload: BenchPayload): void | Promise<void>;
 }
 
 @Injectable()
@@ -26,14 +36,15 @@ class NoopTasks {
   constructor(@Inject(HANDLER_PROBE) private readonly probe: HandlerProbe) {}
 
   @Task(TASK_NAME)
-  noop(payload: BenchPayload): void {
-    this.probe.onTask(payload);
+  noop(payload: BenchPayload): void | Promise<void> {
+    return this.probe.onTask(payload);
   }
 }
 
 interface ContextOptions {
   worker: boolean;
   resultTtlMs?: number;
+  concurrency?: number;
 }
 
 async function createContext(
@@ -46,7 +57,7 @@ async function createContext(
       StreamQueueModule.forRoot({
         connection: { url: job.redisUrl },
         prefix: job.prefix,
-        concurrency: job.concurrency,
+        concurrency: opts.concurrency ?? job.concurrency,
         worker: opts.worker,
         ...job.sqOptions,
         ...(opts.resultTtlMs === undefined ? {} : { resultTtlMs: opts.resultTtlMs }),
@@ -160,4 +171,50 @@ async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {
   return { tasks: total, elapsedMs, commands, latency: samples.summary(), notes: [] };
 }
 
-export const side: Side = { 'enqueue-bulk': enqueueBulk, 'enqueue-single': enqueueSingle, drain, latency };
+/** Times `app.close()` of a worker: (a) idle after consuming, (b) with CLOSE_IN_FLIGHT runs in flight. */
+async function close({ job }: RunEnv): Promise<ScenarioResult> {
+  const notes: string[] = [];
+  const concurrency = CLOSE_IN_FLIGHT;
+
+  let handled = 0;
+  const idle = await createContext(job, { worker: true, concurrency }, { onTask: () => void handled++ });
+  const idleClient = idle.get(QueueClient);
+  const warmups = await Promise.all(itemsOf(0, CLOSE_WARMUP).map((t) => idleClient.enqueue(t.name, t.payload)));
+  await Promise.all(warmups.map((h) => h.result({ timeoutMs: 30_000 })));
+  await sleep(250); // settled back into its blocking read
+  let t0 = now();
+  await idle.close();
+  const closeIdleMs = now() - t0;
+
+  let started = 0;
+  let finished = 0;
+  const slow: HandlerProbe = {
+    onTask: async () => {
+      started++;
+      await sleep(CLOSE_HANDLER_MS);
+      finished++;
+    },
+  };
+  const busy = await createContext(job, { worker: true, concurrency }, slow);
+  const busyClient = busy.get(QueueClient);
+  await busyClient.enqueueMany(itemsOf(0, CLOSE_IN_FLIGHT));
+  await waitFor(
+    () => started >= CLOSE_IN_FLIGHT,
+    30_000,
+    () => `${CLOSE_IN_FLIGHT} runs in flight (saw ${started})`,
+  );
+  t0 = now();
+  await busy.close();
+  const closeBusyMs = now() - t0;
+  if (finished !== CLOSE_IN_FLIGHT) notes.push(`close returned with ${finished} of ${CLOSE_IN_FLIGHT} runs finished`);
+  return {
+    tasks: CLOSE_IN_FLIGHT,
+    elapsedMs: closeIdleMs + closeBusyMs,
+    commands: {},
+    closeIdleMs,
+    closeBusyMs,
+    notes,
+  };
+}
+
+export const side: Side = { 'enqueue-bulk': enqueueBulk, 'enqueue-single': enqueueSingle, drain, latency, close };
