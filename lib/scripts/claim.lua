@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, sequence, a key state per keyed message. ARGV: group, consumer,
+  defer ms, state TTL, done channel, then 4 values per message (details below).
   Claim delivered messages before their handlers run (the head check). Per message: one this
   consumer does not own (any more) is skipped; a keyed one of a stale generation is acked and
   deleted without running; a key whose earlier generation is still pending elsewhere is

@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, dead-letter stream, delayed set, sequence, [result key], [key state]. ARGV:
+  group, consumer, entry id, reason, and the settle settings (details below).
   Dead-letter one delivered message that cannot run or must not run again: missing fields, an
   undecodable payload, an unknown task name, a poison message past the delivery limit. Keeps
   its original fields (bounded, see includes/dead-letter-entry.lua) and the reason. Fenced like

@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, then each candidate owner's liveness key. ARGV: group, consumer, max
+  deliveries, then entry id and owner per candidate (details below).
   Take over pending messages whose owner is dead (its liveness key expired). Each candidate is
   re-checked here: it must still be pending under the owner the caller judged dead, and that
   owner must still be dead, so a worker that recovered meanwhile keeps its message and two

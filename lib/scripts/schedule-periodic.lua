@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, the periodic key's state, sequence. ARGV: mode, task id, name,
+  payload, key, queue, the schedule and its times (details below).
   Put a periodic task's chain in place, re-time it or replace its run, in one step, so however
   many workers boot at once a changed definition re-times the chain exactly once.
 
