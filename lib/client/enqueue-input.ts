@@ -4,7 +4,7 @@ import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task-options';
 import { encodePayload } from '../task/payload-codec';
 import { parseEvery, periodicKey } from '../task/schedule';
-import type { TaskRegistry } from '../task.registry';
+import type { TaskDefinition, TaskRegistry } from '../task.registry';
 import type { EnqueueCall } from './enqueue-call';
 
 const MAX_KEY_LENGTH = 1024;
@@ -26,11 +26,16 @@ export function queueOption(options: { queue?: string }): string {
  * @internal The task a name refers to, checked against this process's registry: a process with
  * handlers refuses a name none of them declares; a producer-only process (none) cannot tell.
  */
-export function knownTask(registry: TaskRegistry, name: unknown) {
+export function knownTask(registry: TaskRegistry, name: unknown): TaskDefinition | undefined {
   checkName('name', name);
   const definition = registry.get(name as string);
   if (!definition && registry.size > 0) throw new UnknownTaskError(name as string, registry.names());
   return definition;
+}
+
+/** @internal The queue a call names, else its task's queue when this process has the handler, else `default`. */
+export function taskQueue(queue: unknown, definition: TaskDefinition | undefined): string {
+  return queue !== undefined ? checkName('queue', queue) : (definition?.options.queue ?? DEFAULT_QUEUE);
 }
 
 /**
@@ -74,8 +79,7 @@ export function toEnqueueCall(
   }
   return {
     name,
-    queue:
-      options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE),
+    queue: taskQueue(options.queue, definition),
     key,
     payload: encodePayload(name, payload, maxPayloadBytes),
     delayMs,

@@ -1,12 +1,10 @@
 import { InvalidOptionError } from '../errors';
 import type { ScheduleOptions, SchedulesOptions } from '../interfaces';
-import { DEFAULT_QUEUE } from '../stream-queue.constants';
-import { checkName } from '../task-options';
 import { encodePayload } from '../task/payload-codec';
 import type { RuntimeScheduleCall } from '../task/periodic-call';
 import { checkCron, CRON_DEFAULT_TIMEZONE, parseEvery, periodicKey } from '../task/schedule';
 import type { TaskRegistry } from '../task.registry';
-import { checkKey, knownTask, queueOption } from './enqueue-input';
+import { checkKey, knownTask, queueOption, taskQueue } from './enqueue-input';
 
 const RESERVED_PREFIX = periodicKey('');
 const MAX_PAGE = 1_000;
@@ -46,14 +44,8 @@ export function toScheduleCall(
   } else {
     throw new InvalidOptionError('every', 'a period (`every`) or a `cron` expression', undefined);
   }
-  return {
-    name,
-    queue:
-      options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE),
-    key,
-    payload: encodePayload(name, payload, maxPayloadBytes),
-    schedule,
-  };
+  const queue = taskQueue(options.queue, definition);
+  return { name, queue, key, payload: encodePayload(name, payload, maxPayloadBytes), schedule };
 }
 
 /** @internal The paging of schedules(), validated. */

@@ -39,6 +39,7 @@ local rcall = redis.call
 -- @include message
 -- @include key-state
 -- @include successor
+-- @include first-run
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, name, payload, key, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -51,38 +52,12 @@ local live = state == 'queued' or state == 'delayed' or state == 'running'
 if live and runtime ~= '1' then return {oldId or '', tonumber(oldGen or '0'), -1, oldName or ''} end
 if live and sig == signature then return {oldId, tonumber(oldGen), 0, name} end
 
-rcall('HSET', keyState, 'rt', '1', 'sig', signature, 'sk', kind, 'queue', queue, 'name', name)
-local due
-if kind == 'every' then
-  rcall('HSET', keyState, 'every', every)
-  rcall('HDEL', keyState, 'cron', 'tz', 'fires')
-  due = now + tonumber(every)
-else
-  rcall('HSET', keyState, 'cron', cron, 'tz', tz)
-  rcall('HDEL', keyState, 'every')
-  local rest
-  due, rest = pickFire(splitFires(ARGV[11]), now)
-  if not due then due, rest = now, '' end
-  rcall('HSET', keyState, 'fires', rest)
-end
-
--- Supersede what waits; the generation bump in scheduleSuccessor fences a run already read or running.
-local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
-if dm then rcall('ZREM', delayed, dm) end
-if mid then rcall('XDEL', stream, mid) end
-if (dm or mid) and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
-rcall('HDEL', keyState, 'dm', 'mid')
-scheduleSuccessor(keyState, delayed, seq, cjson.encode({id = id, n = name, p = payload, k = key, due = due}), now)
-local gen = tonumber(rcall('HGET', keyState, 'gen'))
-local member = rcall('HGET', keyState, 'dm')
-if due <= now then
-  rcall('ZREM', delayed, member)
-  local newMid = rcall('XADD', stream, '*', unpack(toFields(cjson.decode(member))))
-  rcall('HSET', keyState, 'state', 'queued', 'mid', newMid)
-  rcall('HDEL', keyState, 'dm')
-elseif rcall('ZRANGE', delayed, 0, 0)[1] == member then
-  rcall('PUBLISH', ARGV[12], 'due')
-end
+rcall('HSET', keyState, 'rt', '1', 'sig', signature)
+storeSchedule(keyState, kind, every, cron, tz, queue)
+local due = firstDue(keyState, kind, every, ARGV[11], now)
+local run = {id = id, n = name, p = payload, k = key}
+local gen, superseded = putFirstRun(stream, delayed, keyState, seq, run, due, now, ARGV[12])
+if superseded and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
 if live and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. gen .. ':' .. key) end
 rcall('ZADD', index, 0, key)
 return {id, gen, live and 2 or 1, name}
