@@ -2,6 +2,7 @@ export * from './errors';
 export * from './interfaces';
 export { QueueClient } from './client/queue-client';
 export { StreamQueueModule } from './stream-queue.module';
+export type { StreamQueueModuleAsyncOptions } from './stream-queue.module-definition';
 export {
   StreamQueueEvents,
   type StreamQueueCounter,

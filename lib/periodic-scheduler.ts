@@ -1,24 +1,23 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { QueueKeys } from './redis/keys';
 import { RedisConnections } from './redis/redis-connections';
-import { runScript } from './redis/scripts';
 import type { StreamQueueConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
 import {
   describeSchedule,
+  firstFires,
   PERIODIC_CREATED,
   PERIODIC_RETIMED,
-  periodicScriptArgs,
-  type PeriodicReply,
+  schedulePeriodic,
 } from './task/periodic-call';
-import { cronFires } from './task/schedule';
 import { TaskRegistry } from './task.registry';
 
 /**
  * @internal Puts the chain of every periodic task in place when a worker boots, in one atomic
  * script per task (schedule-periodic.lua): however many workers boot at once, the queue holds
  * one live run, and a definition that changed since the last boot (period, cron, zone) re-times
- * the chain exactly once. Each run schedules its successor when it settles.
+ * the chain exactly once. Each run schedules its successor when it settles. A chain stopped by
+ * cancel() is not live, so a boot puts it back: the code's definition says the task runs.
  */
 @Injectable()
 export class PeriodicScheduler implements OnApplicationBootstrap {
@@ -32,23 +31,18 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.worker) return;
+    const redis = this.connections.commands;
     for (const name of this.registry.names()) {
       const { options } = this.registry.get(name)!;
       const schedule = options.schedule;
       if (!schedule) continue;
-      // A cron's first slot follows Redis's clock, never this process's.
-      const fires = 'cron' in schedule ? cronFires(schedule.cron, schedule.timezone, await this.redisNow()) : [];
-      const [, generation, code] = await runScript<PeriodicReply>(
-        this.connections.commands,
-        'schedule-periodic',
-        ...periodicScriptArgs(new QueueKeys(this.config.prefix, options.queue), {
-          mode: 'boot',
-          name,
-          queue: options.queue,
-          schedule,
-          fires,
-        }),
-      );
+      const [, generation, code] = await schedulePeriodic(redis, new QueueKeys(this.config.prefix, options.queue), {
+        mode: 'boot',
+        name,
+        queue: options.queue,
+        schedule,
+        fires: await firstFires(redis, schedule),
+      });
       if (code === PERIODIC_CREATED) this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
       if (code === PERIODIC_RETIMED) {
         this.logger.log(
@@ -56,10 +50,5 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
         );
       }
     }
-  }
-
-  private async redisNow(): Promise<number> {
-    const [seconds, micros] = await this.connections.commands.time();
-    return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
   }
 }

@@ -1,36 +1,37 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import {
-  EnqueueManyError,
-  InvalidOptionError,
-  KeyConflictError,
-  UnknownTaskError,
-  type EnqueueManyResult,
-} from '../errors';
-import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
+import { EnqueueManyError, InvalidOptionError, KeyConflictError, type EnqueueManyResult } from '../errors';
+import type {
+  EnqueueItem,
+  EnqueueOptions,
+  ReplaceOptions,
+  ScheduleOptions,
+  SchedulePage,
+  SchedulesOptions,
+  TaskStatus,
+} from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import { runScript } from '../redis/scripts';
 import type { StreamQueueConfig } from '../stream-queue.config';
-import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { checkName } from '../task-options';
-import { encodePayload } from '../task/payload-codec';
-import { periodicScriptArgs, type PeriodicReply } from '../task/periodic-call';
-import { parseEvery, periodicKey } from '../task/schedule';
+import { cancelKey, firstFires, schedulePeriodic, scheduleRuntime } from '../task/periodic-call';
 import { TaskRegistry } from '../task.registry';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
+import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
-import { readSettled } from './settled-state';
+import { readSchedules } from './schedule-list';
+import { toScheduleCall, toSchedulesPage } from './schedule-input';
 import { TaskHandle } from './task-handle';
-
-const MAX_KEY_LENGTH = 1024;
+import { readKeyStatus, readUnkeyedStatus } from './task-status';
 
 /**
- * Enqueues tasks and reads their state. Every call validates its arguments before anything is
- * written: a bad call throws a typed error (`UnknownTaskError`, `PayloadError`,
- * `InvalidOptionError`) and writes nothing.
+ * Enqueues tasks, schedules them, and reads their state. Every call validates its arguments
+ * before anything is written: a bad call throws a typed error (`UnknownTaskError`,
+ * `PayloadError`, `InvalidOptionError`) and writes nothing.
  * @publicApi
  */
 @Injectable()
@@ -85,7 +86,7 @@ export class QueueClient {
   /**
    * Supersedes every older run of `options.key`: what is queued or delayed never starts, and a
    * running one has its `ctx.signal` aborted and, when it finishes, writes nothing. On a
-   * periodic key (`periodic:<name>`), `every` re-times the slots that follow.
+   * periodic key (`periodicKey(name)`), `every` re-times the slots that follow.
    */
   async replace<P = unknown, R = unknown>(name: string, payload: P, options: ReplaceOptions): Promise<TaskHandle<R>> {
     if (options == null || typeof options.key !== 'string') {
@@ -94,81 +95,78 @@ export class QueueClient {
     return this.send<R>(this.call(name, payload, options, 'replace'));
   }
 
-  /** Cancels the live run of `key`: queued or delayed, it never starts; running, its signal aborts. */
+  /**
+   * Cancels the live run of `key`: queued or delayed, it never starts; running, its signal
+   * aborts. A periodic chain stops: a runtime schedule for good; a `@Task` schedule until a
+   * worker boots (or `replace()` on its periodic key restarts it).
+   */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
-    const keys = this.keysOf(this.queueOption(options));
-    const done = await runScript<number>(
-      this.connections.commands,
-      'cancel',
-      [keys.stream, keys.delayed, keys.keyState(key), keys.seq],
-      [this.config.resultTtlMs, keys.controlChannel, key, keys.doneChannel],
-    );
-    return done === 1;
+    const keys = this.keysOf(queueOption(options));
+    return cancelKey(this.connections.commands, keys, key, this.config.resultTtlMs, false);
   }
 
   /** The state of the latest run of `key`, or null when the key has none (or it expired). */
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
     checkKey(key);
-    const state = await this.connections.commands.hgetall(this.keysOf(this.queueOption(options)).keyState(key));
-    if (!state.state) return null;
-    const date = (field: string) => (state[field] ? new Date(Number(state[field])) : undefined);
-    return {
-      state: state.state as TaskState,
-      id: state.id,
-      key,
-      generation: Number(state.gen ?? 0),
-      attempt: state.attempt === undefined ? undefined : Number(state.attempt),
-      enqueuedAt: date('enqueuedAt'),
-      dueAt: date('dueAt'),
-      startedAt: date('startedAt'),
-      finishedAt: date('finishedAt'),
-      error: state.error,
-    };
+    return readKeyStatus(this.connections.commands, this.keysOf(queueOption(options)), key);
   }
 
   /**
    * A handle on a task enqueued elsewhere (another process, an earlier request), by id. Pass the
-   * original handle's `toJSON()` as `options` (its queue, key and stream entry id): without the
-   * entry id, a task without a key whose handler returned nothing (no result is stored) cannot
-   * be told settled, and result() waits for its timeout.
+   * original handle's `toJSON()` as `options` (its name, queue, key, generation, stream entry id):
+   * without the entry id, a task without a key whose handler returned nothing (no result is
+   * stored) cannot be told settled, and result() waits for its timeout. Without `generation`,
+   * the handle's generation is 0 (unknown).
    */
-  handle<R = unknown>(id: string, options: { queue?: string; key?: string; entryId?: string } = {}): TaskHandle<R> {
+  handle<R = unknown>(
+    id: string,
+    options: { name?: string; queue?: string; key?: string; generation?: number; entryId?: string } = {},
+  ): TaskHandle<R> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
-    const queue = this.queueOption(options);
+    const queue = queueOption(options);
+    if (options.name !== undefined) checkName('name', options.name);
     if (options.key !== undefined) checkKey(options.key);
-    const { entryId } = options;
+    const { entryId, generation = 0 } = options;
+    if (!Number.isSafeInteger(generation) || generation < 0)
+      throw new InvalidOptionError('generation', 'an integer >= 0', generation);
     if (entryId !== undefined && (typeof entryId !== 'string' || !/^\d{1,20}-\d{1,20}$/.test(entryId)))
       throw new InvalidOptionError('entryId', 'a stream entry id such as "1700000000000-0"', entryId);
-    return new TaskHandle<R>(
-      id,
-      undefined,
-      queue,
-      options.key,
-      0,
-      false,
-      this.keysOf(queue),
-      this.waiter,
-      this,
-      entryId,
-    );
+    return this.newHandle<R>(id, options.name, queue, options.key, generation, false, entryId);
   }
 
   /**
-   * @internal Status of an unkeyed task, inferred (see readSettled): its stored result; else,
-   * with its entry id, pending while the entry waits or runs, completed once it is gone.
+   * Runs `name` periodically under `options.key`, every `every` or on `cron` (in `timezone`),
+   * from now on, until `unschedule(key)` or `cancel(key)`. The schedule lives in Redis: it needs
+   * no code on the workers beyond the task's handler, and survives restarts. Scheduling a live
+   * key again with the same task, payload and timing leaves it alone (concurrent calls make one
+   * chain); with anything changed it re-times it: the waiting run is replaced by one on the new
+   * schedule, and a running one is superseded (its signal aborts, its settle writes nothing).
+   * Returns the handle of the chain's waiting run.
    */
-  async settledStatus(keys: QueueKeys, id: string, entryId?: string): Promise<TaskStatus> {
-    const settled = await readSettled(this.connections.commands, keys, { id, entryId: entryId || undefined });
-    const state: TaskState = settled.state === 'completed' || settled.state === 'failed' ? settled.state : 'pending';
-    return {
-      state,
-      id,
-      key: undefined,
-      generation: 0,
-      attempt: undefined,
-      error: settled.state === 'failed' ? settled.error?.message : undefined,
-    };
+  async schedule<P = unknown, R = unknown>(name: string, payload: P, options: ScheduleOptions): Promise<TaskHandle<R>> {
+    const call = toScheduleCall(this.registry, this.config.maxPayloadBytes, name, payload, options);
+    const redis = this.connections.commands;
+    const fires = await firstFires(redis, call.schedule);
+    const [id, generation, code, holder] = await scheduleRuntime(redis, this.keysOf(call.queue), { ...call, fires });
+    if (code === -1) throw new KeyConflictError(call.key, name, holder, id);
+    return this.newHandle<R>(id, name, call.queue, call.key, Number(generation), code !== 0);
+  }
+
+  /**
+   * Ends the runtime schedule of `key`: its waiting run is removed, a running one is cancelled.
+   * Returns false when `key` is not a runtime schedule (nothing is touched).
+   */
+  async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
+    checkKey(key);
+    const keys = this.keysOf(queueOption(options));
+    return cancelKey(this.connections.commands, keys, key, this.config.resultTtlMs, true);
+  }
+
+  /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */
+  async schedules<P = unknown>(options: SchedulesOptions = {}): Promise<SchedulePage<P>> {
+    const { queue, after, limit } = toSchedulesPage(options);
+    return readSchedules(this.connections.commands, this.keysOf(queue), after, limit) as Promise<SchedulePage<P>>;
   }
 
   private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
@@ -192,93 +190,47 @@ export class QueueClient {
   private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
     const { name, queue, payload, runAt, delayMs, everyMs } = call;
     const schedule = everyMs > 0 ? { every: everyMs } : undefined;
-    const [id, generation] = await runScript<PeriodicReply>(
-      this.connections.commands,
-      'schedule-periodic',
-      ...periodicScriptArgs(this.keysOf(queue), { mode: 'replace', name, queue, payload, schedule, runAt, delayMs }),
-    );
+    const [id, generation] = await schedulePeriodic(this.connections.commands, this.keysOf(queue), {
+      mode: 'replace',
+      name,
+      queue,
+      payload,
+      schedule,
+      runAt,
+      delayMs,
+    });
     return this.toHandle<R>(call, [id, generation, 1, '', name]);
   }
 
-  private call(
-    name: string,
-    payload: unknown,
-    options: EnqueueOptions & { every?: number | string },
-    mode: 'add' | 'replace',
-  ): EnqueueCall {
-    checkName('name', name);
-    const definition = this.registry.get(name);
-    if (!definition && this.registry.size > 0) throw new UnknownTaskError(name, this.registry.names());
-    if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
-    const { key, delayMs = 0, runAt } = options;
-    if (key !== undefined) checkKey(key);
-    if (!Number.isSafeInteger(delayMs) || delayMs < 0)
-      throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
-    const at = runAt instanceof Date ? runAt.getTime() : runAt;
-    if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0))
-      throw new InvalidOptionError('runAt', 'a valid Date or epoch milliseconds', runAt);
-    if (at !== undefined && delayMs > 0)
-      throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
-    const schedule = definition?.options.schedule;
-    // Without a local handler the key alone says it: a producer may re-time a chain it does not run.
-    const periodic = key !== undefined && key === periodicKey(name) && (schedule !== undefined || !definition);
-    let everyMs = 0;
-    if (options.every !== undefined) {
-      if (!periodic || (schedule !== undefined && !('every' in schedule))) {
-        throw new InvalidOptionError(
-          'every',
-          `only on the periodic key "periodic:${name}" of an \`every\` task`,
-          options.every,
-        );
-      }
-      everyMs = parseEvery('every', options.every);
-    } else if (periodic && mode === 'add' && schedule !== undefined && 'every' in schedule) {
-      everyMs = schedule.every; // a replace without `every` keeps the stored period
-    }
-    return {
-      name,
-      queue:
-        options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE),
-      key,
-      payload: encodePayload(name, payload, this.config.maxPayloadBytes),
-      delayMs,
-      runAt: at ?? 0,
-      mode,
-      everyMs,
-      periodic,
-    };
+  private call(name: string, payload: unknown, options: ReplaceOptions | EnqueueOptions, mode: 'add' | 'replace') {
+    return toEnqueueCall(this.registry, this.config.maxPayloadBytes, name, payload, options, mode);
   }
 
   private toHandle<R>(call: EnqueueCall, [id, generation, created, entryId, holder]: EnqueueReply): TaskHandle<R> {
     if (created === -1) throw new KeyConflictError(call.key!, call.name, holder, id);
-    return new TaskHandle<R>(
-      id,
-      call.name,
-      call.queue,
-      call.key,
-      Number(generation),
-      created === 1,
-      this.keysOf(call.queue),
-      this.waiter,
-      this,
-      entryId || undefined,
-    );
+    return this.newHandle<R>(id, call.name, call.queue, call.key, Number(generation), created === 1, entryId);
   }
 
-  private queueOption(options: { queue?: string }): string {
-    if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
-    return options.queue === undefined ? DEFAULT_QUEUE : checkName('queue', options.queue);
+  private newHandle<R>(
+    id: string,
+    name: string | undefined,
+    queue: string,
+    key: string | undefined,
+    generation: number,
+    created: boolean,
+    entryId?: string,
+  ): TaskHandle<R> {
+    const keys = this.keysOf(queue);
+    const redis = this.connections.commands;
+    const entry = entryId || undefined;
+    const readStatus = () =>
+      key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry);
+    return new TaskHandle<R>(id, name, queue, key, generation, created, keys, this.waiter, readStatus, entry);
   }
 
   private keysOf(queue: string): QueueKeys {
     let keys = this.queueKeys.get(queue);
     if (!keys) this.queueKeys.set(queue, (keys = new QueueKeys(this.config.prefix, queue)));
     return keys;
-  }
-}
-
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new InvalidOptionError('key', `a string of 1 to ${MAX_KEY_LENGTH} characters`, key);
   }
 }

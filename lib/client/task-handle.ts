@@ -2,7 +2,6 @@ import { InvalidOptionError } from '../errors';
 import type { TaskStatus } from '../interfaces';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import type { QueueKeys } from '../redis/keys';
-import type { QueueClient } from './queue-client';
 import type { ResultWaiter } from './result-waiter';
 import type { TaskRef } from './settled-state';
 
@@ -26,7 +25,8 @@ export class TaskHandle<R = unknown> {
     readonly created: boolean,
     private readonly keys: QueueKeys,
     private readonly waiter: ResultWaiter,
-    private readonly client: QueueClient,
+    /** Reads the run's state (its key's latest run, or an unkeyed task's inferred state). */
+    private readonly readStatus: () => Promise<TaskStatus | null>,
     /**
      * @internal The stream entry the enqueue wrote ('' or undefined when unknown: a delayed task,
      * a handle by id): once it is gone with nothing stored, the task completed without a value.
@@ -49,9 +49,8 @@ export class TaskHandle<R = unknown> {
   }
 
   /** The run's state: a keyed task reports its key's latest run; see TaskStatus. */
-  async status(): Promise<TaskStatus | null> {
-    if (this.key !== undefined) return this.client.status(this.key, { queue: this.queue });
-    return this.client.settledStatus(this.keys, this.id, this.entryId);
+  status(): Promise<TaskStatus | null> {
+    return this.readStatus();
   }
 
   private ref(): TaskRef {

@@ -11,7 +11,7 @@ import { createConsumerName } from './consumer-name';
 import { InFlight } from './in-flight';
 import { LeaseKeeper } from './lease-keeper';
 import { QueueConsumer } from './queue-consumer';
-import type { QueueContext } from './queue-context';
+import type { QueueParts } from './queue-context';
 import { SharedStreamReader } from './shared-stream-reader';
 import { Slots } from './slots';
 import { UnblockableConnection } from './unblockable-connection';
@@ -79,7 +79,7 @@ export class ConsumerHost {
       },
     );
     for (const [queue, keys] of keysByQueue) {
-      const ctx: QueueContext = {
+      const ctx: QueueParts = {
         queue,
         keys,
         group: CONSUMER_GROUP,
@@ -90,7 +90,6 @@ export class ConsumerHost {
         logger: this.logger,
         inFlight: new InFlight(),
         slots: new Slots(this.config.concurrency),
-        delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
         lease: leaseKeeper,
       };
       const consumer = new QueueConsumer(ctx, reader.forQueue(ctx), this.registry);

@@ -4,7 +4,7 @@ import type { TaskRegistry } from '../task.registry';
 import type { Delivery } from './in-flight';
 import { Intake } from './intake';
 import type { Outcome } from './outcome';
-import type { QueueContext } from './queue-context';
+import type { QueueContext, QueueParts } from './queue-context';
 import { createQueuePipeline } from './queue-pipeline';
 import type { QueueReads } from './queue-reads';
 import { Settler } from './settler';
@@ -22,12 +22,16 @@ export class QueueConsumer {
   private stopping = false;
   private subscription?: Subscription;
   private drained!: Promise<void>;
+  private readonly ctx: QueueContext;
 
   constructor(
-    private readonly ctx: QueueContext,
+    parts: QueueParts,
     private readonly reader: QueueReads,
     private readonly registry: TaskRegistry,
-  ) {}
+  ) {
+    // A delayed task this worker added (retry, successor, deferral) wakes this queue's promoter.
+    this.ctx = { ...parts, delayedAdded: () => this.promoteSoon() };
+  }
 
   async start(): Promise<void> {
     await this.reader.ensureGroup();

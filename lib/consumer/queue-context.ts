@@ -25,3 +25,6 @@ export interface QueueContext {
   /** This worker's lease: no run may start unless it proves the run still this worker's. */
   readonly lease: Lease;
 }
+
+/** @internal A queue's shared parts before its consumer exists: the consumer adds `delayedAdded`. */
+export type QueueParts = Omit<QueueContext, 'delayedAdded'>;

@@ -1,6 +1,6 @@
 import type { Handover, RawEntry } from './intake';
 import { monotonicMs } from './lease';
-import type { QueueContext } from './queue-context';
+import type { QueueParts } from './queue-context';
 import type { SharedStreamReader } from './shared-stream-reader';
 
 const NOTHING: Handover = { entries: [], sentAt: 0 };
@@ -16,7 +16,7 @@ export class QueueReads {
   private closed = false;
 
   constructor(
-    readonly ctx: QueueContext,
+    readonly ctx: QueueParts,
     private readonly shared: SharedStreamReader,
   ) {}
 

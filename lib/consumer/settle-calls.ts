@@ -7,6 +7,7 @@ import { backoffDelay } from '../task/backoff';
 import { encodeFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
+import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, type StoredSchedules } from './stored-schedules';
 
 export type Failed = Extract<Outcome, { kind: 'failed' }>;
 export type Completed = Extract<Outcome, { kind: 'completed' }>;
@@ -20,6 +21,7 @@ export type ScriptArgs = [keys: string[], args: (string | number)[]];
 export function completeCall(
   ctx: QueueContext,
   batch: Completed[],
+  stored: StoredSchedules = NO_STORED_SCHEDULES,
 ): { call?: ScriptArgs; sent: Completed[]; rejected: [Completed, Error][] } {
   const { keys, group, consumer, config } = ctx;
   const redisKeys = [keys.stream, keys.delayed, keys.seq];
@@ -33,7 +35,7 @@ export function completeCall(
     try {
       if (m.key === undefined && resultTtlMs === defaultTtl && !m.keepResult) runs.push([m.entryId, m.id, result]);
       else {
-        const next = successor(ctx.queue, m, definition);
+        const next = successor(ctx.queue, m, definition, stored);
         const options = {
           g: m.generation,
           k: m.key === undefined ? 0 : 1,
@@ -62,7 +64,12 @@ export function completeCall(
  * after the last attempt (or at once for a `deadReason`), which still schedules a periodic
  * successor unless `withSuccessor` is false.
  */
-export function failCall(ctx: QueueContext, outcome: Failed, withSuccessor = true): ScriptArgs {
+export function failCall(
+  ctx: QueueContext,
+  outcome: Failed,
+  withSuccessor = true,
+  stored: StoredSchedules = NO_STORED_SCHEDULES,
+): ScriptArgs {
   const { delivery, error, definition, deadReason } = outcome;
   const { keys, group, consumer, config } = ctx;
   const m = delivery.message;
@@ -88,7 +95,7 @@ export function failCall(ctx: QueueContext, outcome: Failed, withSuccessor = tru
       encodeFailure(error),
       reason,
       config.deadLetterMaxLen,
-      retry || !withSuccessor ? '' : successor(ctx.queue, m, definition),
+      retry || !withSuccessor ? '' : successor(ctx.queue, m, definition, stored),
       ...fields,
     ],
   ];
@@ -96,15 +103,26 @@ export function failCall(ctx: QueueContext, outcome: Failed, withSuccessor = tru
 
 /**
  * A periodic run's successor for the settle script (which schedules it only after the tail
- * check passed; see includes/successor.lua), or ''. None when the task is not periodic here or
- * is defined on another queue: a chain moved elsewhere ends on the queue it left. An `every`
+ * check passed; see includes/successor.lua), or ''. A runtime schedule's run follows the
+ * schedule its key state stores (`stored`), whatever the code defines. A `@Task` schedule's run
+ * has none when the task is not periodic here or is defined on another queue: a chain moved
+ * elsewhere ends on the queue it left. An `every`
  * successor is timed in Redis from the key's period. A cron's upcoming fire times are computed
  * after the run's slot, or after the time Redis put the run in the stream (its entry id) when
  * that is later (the fleet was down), never from this process's clock; Redis's clock picks one.
  */
-function successor(queue: string, m: TaskMessage, definition: TaskDefinition | undefined): string {
-  const schedule = definition?.options.schedule;
-  if (!schedule || m.key !== periodicKey(m.name) || definition.options.queue !== queue) return '';
+function successor(
+  queue: string,
+  m: TaskMessage,
+  definition: TaskDefinition | undefined,
+  stored: StoredSchedules,
+): string {
+  const schedule = isRuntimeScheduleRun(m)
+    ? stored.get(m.key)
+    : m.key === periodicKey(m.name) && definition?.options.queue === queue
+      ? definition.options.schedule
+      : undefined;
+  if (!schedule) return '';
   const next = { id: randomUUID(), n: m.name, p: m.payload, k: m.key };
   if ('every' in schedule) return JSON.stringify({ ...next, e: schedule.every });
   const after = Math.max(m.dueAt ?? 0, Number(m.entryId.split('-')[0]));

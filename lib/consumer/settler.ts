@@ -2,6 +2,7 @@ import { runScript, runScriptNow } from '../redis/scripts';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
 import { completeCall, failCall, type Completed, type Failed, type ScriptArgs } from './settle-calls';
+import { readStoredSchedules } from './stored-schedules';
 
 type ScriptCall = ['complete' | 'fail', ScriptArgs];
 type Reply = [Error | null, unknown];
@@ -45,7 +46,9 @@ export class Settler {
     const failed = outcomes.filter((o): o is Failed => o.kind === 'failed');
     if (completed.length === 0 && failed.length === 0) return [];
     const calls: ScriptCall[] = [];
-    const { call, sent, rejected } = completeCall(this.ctx, completed);
+    const settling = [...completed, ...failed].map((o) => o.delivery.message);
+    const stored = await readStoredSchedules(this.ctx.redis, this.ctx.keys, settling);
+    const { call, sent, rejected } = completeCall(this.ctx, completed, stored);
     if (call) calls.push(['complete', call]);
     // A failed run goes as itself; one that cannot be settled so (or a completion left out
     // above) goes as a dead letter with the reason, without a successor: `as` maps it back to
@@ -60,7 +63,7 @@ export class Settler {
     for (const outcome of failed) {
       let args: ScriptArgs;
       try {
-        args = failCall(this.ctx, outcome);
+        args = failCall(this.ctx, outcome, true, stored);
       } catch (error) {
         unsettleable(outcome, error as Error);
         continue;
@@ -81,8 +84,9 @@ export class Settler {
       if (error) unsettled.push(as);
       else this.reportFailed(outcome, code as number, as);
     }
-    // Retries and periodic successors went to the delayed set: promote them when due.
-    if (fails.length > 0 || sent.some((o) => o.definition.options.schedule)) this.ctx.delayedAdded();
+    // Retries and periodic successors (of runs that carry their slot) went to the delayed set:
+    // promote them when due.
+    if (fails.length > 0 || sent.some((o) => o.delivery.message.dueAt !== undefined)) this.ctx.delayedAdded();
     unsettled.forEach((o) => this.retried.add(o));
     if (unsettled.length > 0) {
       const cause = replies.find(([e]) => e)?.[0];

@@ -1,6 +1,6 @@
 import type { Handover } from './intake';
 import { monotonicMs, type Lease } from './lease';
-import type { QueueContext } from './queue-context';
+import type { QueueParts } from './queue-context';
 import { QueueReads } from './queue-reads';
 import type { UnblockableConnection } from './unblockable-connection';
 import { entriesByStream } from './xread-reply';
@@ -43,7 +43,7 @@ export class SharedStreamReader {
     private readonly options: SharedReadOptions,
   ) {}
 
-  forQueue(ctx: QueueContext): QueueReads {
+  forQueue(ctx: QueueParts): QueueReads {
     return new QueueReads(ctx, this);
   }
 

@@ -9,7 +9,11 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** Run no earlier than this time (a Date or epoch milliseconds). Exclusive with `delayMs`. */
   runAt?: Date | number;
-  /** Queue to use when this process has no handler for the task. Default `default`. */
+  /**
+   * Queue of the task, when given. Default: the queue of the task's `@Task()` when this process
+   * has its handler, else `default` (a producer-only process must name the queue of a task
+   * defined on another one).
+   */
   queue?: string;
 }
 

@@ -26,6 +26,10 @@ export interface TaskContext {
    * can be made conditional: `UPDATE ... SET ..., fence = $n WHERE id = $id AND fence < $n`.
    */
   readonly fence: number;
-  /** Aborted on timeout, when the lease is lost, and at the shutdown deadline. */
+  /**
+   * Aborted on timeout, when the lease is lost, at the shutdown deadline, when the run is
+   * superseded (`replace()` of its key, a re-timed schedule) and when it is cancelled
+   * (`cancel()`, `unschedule()`). Its `reason` says which.
+   */
   readonly signal: AbortSignal;
 }

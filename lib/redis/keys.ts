@@ -17,6 +17,8 @@ export class QueueKeys {
   readonly doneChannel: string;
   /** Channel telling workers that a running key was superseded or cancelled. */
   readonly controlChannel: string;
+  /** Index of the runtime schedules (QueueClient.schedule): their keys, paged by lex order. */
+  readonly schedules: string;
   /** Prefix of the per-key state hashes (the promote script derives keys from it). */
   readonly keyStatePrefix: string;
   /** Prefix of the result keys (the complete script derives them from task ids). */
@@ -34,6 +36,7 @@ export class QueueKeys {
     this.seq = `${this.tag}:seq`;
     this.doneChannel = `${this.tag}:done`;
     this.controlChannel = `${this.tag}:control`;
+    this.schedules = `${this.tag}:schedules`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
   }

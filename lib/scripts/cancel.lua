@@ -1,28 +1,38 @@
 --[[
+  KEYS: stream, delayed set, key state, sequence, and the schedule index (optional).
+  ARGV: key state TTL, control channel, key, done channel, and 'schedule only' (optional).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
+  A runtime schedule's key also leaves the schedule index, so its chain ends for good.
 
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] key state hash
   KEYS[4] the queue's sequence (the new generation is drawn from it)
+  KEYS[5] the queue's schedule index (optional; QueueClient always sends it)
 
   ARGV[1] key state TTL in ms
   ARGV[2] control channel, told 'cancelled:<new generation>:<key>' when a running run is cancelled
   ARGV[3] key
   ARGV[4] done channel, told 'x:<task id>' when a queued or delayed run is cancelled, also one
           waiting behind an older generation still running (a running one says it when it settles)
+  ARGV[5] '1': act only on a runtime schedule (unschedule): a key not in the index is left alone
 
-  Returns 1 cancelled, 0 nothing live to cancel.
-  Atomic: the generation draw and the removal are one step.
+  Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
+  0 nothing live to cancel.
+  Atomic: the generation draw, the removal and the index entry are one step.
 ]]
 local rcall = redis.call
 -- @include now-ms
 -- @include key-state
 
-local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local scheduled = index and rcall('ZREM', index, ARGV[3]) == 1
+if ARGV[5] == '1' and not scheduled then return 0 end
+-- Without the marker, a later replace() of the key does not restart the chain.
+if scheduled then rcall('HDEL', keyState, 'rt', 'sig') end
 local state = rcall('HGET', keyState, 'state')
-if state ~= 'queued' and state ~= 'delayed' and state ~= 'running' then return 0 end
+if state ~= 'queued' and state ~= 'delayed' and state ~= 'running' then return scheduled and 1 or 0 end
 
 local dm, mid, taskId = unpack(rcall('HMGET', keyState, 'dm', 'mid', 'id'))
 if dm then rcall('ZREM', delayed, dm) end

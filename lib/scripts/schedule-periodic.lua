@@ -43,6 +43,7 @@ local rcall = redis.call
 -- @include message
 -- @include key-state
 -- @include successor
+-- @include first-run
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, id, name, payload, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -64,13 +65,7 @@ if mode == 'boot' and live then
   end
 end
 
-if kind == 'every' then
-  rcall('HSET', keyState, 'sk', 'every', 'every', every, 'queue', queue)
-  rcall('HDEL', keyState, 'cron', 'tz', 'fires')
-elseif kind == 'cron' then
-  rcall('HSET', keyState, 'sk', 'cron', 'cron', cron, 'tz', tz, 'queue', queue)
-  rcall('HDEL', keyState, 'every')
-end
+storeSchedule(keyState, kind, every, cron, tz, queue)
 if mode == 'boot' then rcall('HSET', keyState, 'defined', signature) end
 
 if mode == 'boot' and state == 'running' then
@@ -85,33 +80,10 @@ local due
 if mode == 'replace' then
   due = tonumber(ARGV[13])
   if due == 0 then due = now + tonumber(ARGV[14]) end
-elseif kind == 'every' then
-  due = now + tonumber(every)
 else
-  local rest
-  due, rest = pickFire(splitFires(ARGV[12]), now)
-  if not due then due, rest = now, '' end
-  rcall('HSET', keyState, 'fires', rest)
+  due = firstDue(keyState, kind, every, ARGV[12], now)
 end
-
--- Supersede what waits: the generation bump in scheduleSuccessor fences a run already read.
-local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
-if dm then rcall('ZREM', delayed, dm) end
-if mid then rcall('XDEL', stream, mid) end
-rcall('HDEL', keyState, 'dm', 'mid')
-scheduleSuccessor(keyState, delayed, seq, cjson.encode({id = id, n = name, p = payload, k = key, due = due}), now)
-rcall('HSET', keyState, 'name', name)
-local gen = tonumber(rcall('HGET', keyState, 'gen'))
-local member = rcall('HGET', keyState, 'dm')
-if due <= now then
-  -- Due now: into the stream at once, as the promoter would move it.
-  rcall('ZREM', delayed, member)
-  local newMid = rcall('XADD', stream, '*', unpack(toFields(cjson.decode(member))))
-  rcall('HSET', keyState, 'state', 'queued', 'mid', newMid)
-  rcall('HDEL', keyState, 'dm')
-elseif rcall('ZRANGE', delayed, 0, 0)[1] == member then
-  rcall('PUBLISH', channel, 'due')
-end
+local gen = putFirstRun(stream, delayed, keyState, seq, {id = id, n = name, p = payload, k = key}, due, now, channel)
 if rmid then rcall('PUBLISH', channel, 'superseded:' .. gen .. ':' .. key) end
 
 local code = 3

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
+import { runScript } from '../redis/scripts';
 import type { ResolvedTaskOptions } from '../task-options';
-import { CRON_DEFAULT_TIMEZONE, periodicKey } from './schedule';
+import { CRON_DEFAULT_TIMEZONE, cronFires, periodicKey } from './schedule';
+
+/*
+ * The script calls of periodic chains, in one place: decorator-defined (schedule-periodic.lua,
+ * at boot and by replace() on a periodic key), runtime schedules (schedule-runtime.lua), and
+ * cancel.lua, which also ends a runtime schedule.
+ */
 
 export type Schedule = NonNullable<ResolvedTaskOptions['schedule']>;
 
@@ -76,4 +84,110 @@ export function describeSchedule(schedule: Schedule): string {
   return 'every' in schedule
     ? `every ${schedule.every} ms`
     : `cron "${schedule.cron}" (${schedule.timezone ?? CRON_DEFAULT_TIMEZONE})`;
+}
+
+/**
+ * @internal A chain's first fire times: for a cron, those after Redis's clock (never this
+ * process's), none for an `every` (the script times it from Redis's clock itself).
+ */
+export async function firstFires(
+  redis: Redis,
+  schedule: { every: number } | { cron: string; timezone: string | undefined },
+): Promise<number[]> {
+  if (!('cron' in schedule)) return [];
+  const [seconds, micros] = await redis.time();
+  const now = Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+  return cronFires(schedule.cron, schedule.timezone, now);
+}
+
+/** @internal Runs schedule-periodic.lua (see its header). */
+export function schedulePeriodic(redis: Redis, keys: QueueKeys, call: PeriodicCall): Promise<PeriodicReply> {
+  return runScript<PeriodicReply>(redis, 'schedule-periodic', ...periodicScriptArgs(keys, call));
+}
+
+/** @internal A validated QueueClient.schedule(): what schedule-runtime.lua needs. */
+export interface RuntimeScheduleCall {
+  readonly name: string;
+  readonly queue: string;
+  readonly key: string;
+  /** JSON text. */
+  readonly payload: string;
+  readonly schedule: { every: number } | { cron: string; timezone: string };
+  /** A cron's next fire times after Redis's clock (empty for `every`). */
+  readonly fires: readonly number[];
+}
+
+/**
+ * @internal schedule-runtime.lua's reply: task id and generation of the chain's waiting run,
+ * code (0 the same schedule was live, 1 created, 2 re-timed, -1 the key is held by a run that is
+ * not a schedule), and the task name holding the key.
+ */
+export type RuntimeScheduleReply = [id: string, generation: number, code: 0 | 1 | 2 | -1, name: string];
+
+/** @internal Runs schedule-runtime.lua (see its header). */
+export function scheduleRuntime(
+  redis: Redis,
+  keys: QueueKeys,
+  call: RuntimeScheduleCall,
+  id = randomUUID(),
+): Promise<RuntimeScheduleReply> {
+  const s = call.schedule;
+  const cron = 'cron' in s ? s : undefined;
+  return runScript<RuntimeScheduleReply>(
+    redis,
+    'schedule-runtime',
+    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq, keys.schedules],
+    [
+      id,
+      call.name,
+      call.payload,
+      call.key,
+      call.queue,
+      cron ? 'cron' : 'every',
+      'every' in s ? s.every : 0,
+      cron?.cron ?? '',
+      cron?.timezone ?? '',
+      runtimeSignature(call),
+      call.fires.join(','),
+      keys.controlChannel,
+      keys.doneChannel,
+    ],
+  );
+}
+
+/**
+ * @internal What a runtime schedule is, as one string (field `sig` of its key state): the same
+ * signature on a live schedule is left alone; schedules() reads its parts back.
+ */
+export interface RuntimeSignature {
+  readonly name: string;
+  readonly payload: string;
+  readonly every?: number;
+  readonly cron?: string;
+  readonly timezone?: string;
+}
+
+function runtimeSignature({ name, payload, schedule }: RuntimeScheduleCall): string {
+  const signature: RuntimeSignature = { name, payload, ...schedule };
+  return JSON.stringify(signature);
+}
+
+/**
+ * @internal Runs cancel.lua: cancels the live run of `key` and ends its runtime schedule, if
+ * any; with `scheduleOnly` (unschedule), a key that is not a runtime schedule is left alone.
+ */
+export async function cancelKey(
+  redis: Redis,
+  keys: QueueKeys,
+  key: string,
+  keyStateTtlMs: number,
+  scheduleOnly: boolean,
+): Promise<boolean> {
+  const done = await runScript<number>(
+    redis,
+    'cancel',
+    [keys.stream, keys.delayed, keys.keyState(key), keys.seq, keys.schedules],
+    [keyStateTtlMs, keys.controlChannel, key, keys.doneChannel, scheduleOnly ? '1' : '0'],
+  );
+  return done === 1;
 }

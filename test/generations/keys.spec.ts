@@ -185,6 +185,18 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
     expect(await redis.exists(app.keys.result(h.id))).toBe(0);
   });
 
+  it('handle(id, toJSON()) keeps the generation of the handle it was rebuilt from', async () => {
+    const app = await start({ worker: false });
+    await app.client.enqueue('keyed', 1, { key: 'g', delayMs: 60_000 });
+    const second = await app.client.replace('keyed', 2, { key: 'g', delayMs: 60_000 });
+    expect(second.generation).toBeGreaterThan(1);
+    const rebuilt = app.client.handle(second.id, JSON.parse(JSON.stringify(second)));
+    expect(rebuilt.generation).toBe(second.generation);
+    expect(rebuilt.toJSON()).toEqual(second.toJSON());
+    expect(app.client.handle(second.id).generation).toBe(0); // unknown without it
+    expect(() => app.client.handle(second.id, { generation: -1 })).toThrow('"generation"');
+  });
+
   it('replace with `every` re-times a periodic key; `every` on another key is refused', async () => {
     const app = await start({ worker: false });
     await expect(app.client.replace('keyed', null, { key: 'k', every: 100 })).rejects.toMatchObject({

@@ -1,0 +1,91 @@
+import { InvalidOptionError, UnknownTaskError } from '../errors';
+import type { EnqueueOptions } from '../interfaces';
+import { DEFAULT_QUEUE } from '../stream-queue.constants';
+import { checkName } from '../task-options';
+import { encodePayload } from '../task/payload-codec';
+import { parseEvery, periodicKey } from '../task/schedule';
+import type { TaskDefinition, TaskRegistry } from '../task.registry';
+import type { EnqueueCall } from './enqueue-call';
+
+const MAX_KEY_LENGTH = 1024;
+
+/** @internal Throws InvalidOptionError unless `key` is a task key (1 to 1024 characters). */
+export function checkKey(key: unknown, option = 'key'): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new InvalidOptionError(option, `a string of 1 to ${MAX_KEY_LENGTH} characters`, key);
+  }
+}
+
+/** @internal The queue an `{ queue? }` options object names, validated; `default` when none. */
+export function queueOption(options: { queue?: string }): string {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+  return options.queue === undefined ? DEFAULT_QUEUE : checkName('queue', options.queue);
+}
+
+/**
+ * @internal The task a name refers to, checked against this process's registry: a process with
+ * handlers refuses a name none of them declares; a producer-only process (none) cannot tell.
+ */
+export function knownTask(registry: TaskRegistry, name: unknown): TaskDefinition | undefined {
+  checkName('name', name);
+  const definition = registry.get(name as string);
+  if (!definition && registry.size > 0) throw new UnknownTaskError(name as string, registry.names());
+  return definition;
+}
+
+/** @internal The queue a call names, else its task's queue when this process has the handler, else `default`. */
+export function taskQueue(queue: unknown, definition: TaskDefinition | undefined): string {
+  return queue !== undefined ? checkName('queue', queue) : (definition?.options.queue ?? DEFAULT_QUEUE);
+}
+
+/**
+ * @internal Validates one enqueue/replace and builds what enqueue.lua (or schedule-periodic.lua,
+ * for a periodic key) needs. Throws a typed error before anything is written.
+ */
+export function toEnqueueCall(
+  registry: TaskRegistry,
+  maxPayloadBytes: number,
+  name: string,
+  payload: unknown,
+  options: EnqueueOptions & { every?: number | string },
+  mode: 'add' | 'replace',
+): EnqueueCall {
+  const definition = knownTask(registry, name);
+  if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+  const { key, delayMs = 0, runAt } = options;
+  if (key !== undefined) checkKey(key);
+  if (!Number.isSafeInteger(delayMs) || delayMs < 0)
+    throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
+  const at = runAt instanceof Date ? runAt.getTime() : runAt;
+  if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0))
+    throw new InvalidOptionError('runAt', 'a valid Date or epoch milliseconds', runAt);
+  if (at !== undefined && delayMs > 0)
+    throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
+  const schedule = definition?.options.schedule;
+  // Without a local handler the key alone says it: a producer may re-time a chain it does not run.
+  const periodic = key !== undefined && key === periodicKey(name) && (schedule !== undefined || !definition);
+  let everyMs = 0;
+  if (options.every !== undefined) {
+    if (!periodic || (schedule !== undefined && !('every' in schedule))) {
+      throw new InvalidOptionError(
+        'every',
+        `only on the periodic key "${periodicKey(name)}" of an \`every\` task`,
+        options.every,
+      );
+    }
+    everyMs = parseEvery('every', options.every);
+  } else if (periodic && mode === 'add' && schedule !== undefined && 'every' in schedule) {
+    everyMs = schedule.every; // a replace without `every` keeps the stored period
+  }
+  return {
+    name,
+    queue: taskQueue(options.queue, definition),
+    key,
+    payload: encodePayload(name, payload, maxPayloadBytes),
+    delayMs,
+    runAt: at ?? 0,
+    mode,
+    everyMs,
+    periodic,
+  };
+}

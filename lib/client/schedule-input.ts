@@ -1,0 +1,60 @@
+import { InvalidOptionError } from '../errors';
+import type { ScheduleOptions, SchedulesOptions } from '../interfaces';
+import { encodePayload } from '../task/payload-codec';
+import type { RuntimeScheduleCall } from '../task/periodic-call';
+import { checkCron, CRON_DEFAULT_TIMEZONE, parseEvery, periodicKey } from '../task/schedule';
+import type { TaskRegistry } from '../task.registry';
+import { checkKey, knownTask, queueOption, taskQueue } from './enqueue-input';
+
+const RESERVED_PREFIX = periodicKey('');
+const MAX_PAGE = 1_000;
+const DEFAULT_PAGE = 100;
+
+/**
+ * @internal Validates a QueueClient.schedule() call and builds it (without its cron fire times).
+ * A name no handler of this process declares is refused when the process has handlers; a
+ * producer-only process cannot tell, and its schedule runs wherever the queue is consumed.
+ */
+export function toScheduleCall(
+  registry: TaskRegistry,
+  maxPayloadBytes: number,
+  name: string,
+  payload: unknown,
+  options: ScheduleOptions,
+): Omit<RuntimeScheduleCall, 'fires'> {
+  const definition = knownTask(registry, name);
+  if (options == null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'an object { key, every } or { key, cron, timezone? }', options);
+  }
+  const { key, every, cron, timezone } = options as Partial<Record<keyof ScheduleOptions, unknown>>;
+  checkKey(key);
+  if (key.startsWith(RESERVED_PREFIX)) {
+    throw new InvalidOptionError('key', `a key outside "${RESERVED_PREFIX}" (reserved for @Task schedules)`, key);
+  }
+  if (every !== undefined && cron !== undefined) {
+    throw new InvalidOptionError('every', 'either `every` or `cron`, not both', every);
+  }
+  let schedule: RuntimeScheduleCall['schedule'];
+  if (cron !== undefined) {
+    checkCron('cron', cron, timezone);
+    schedule = { cron: cron as string, timezone: (timezone as string | undefined) ?? CRON_DEFAULT_TIMEZONE };
+  } else if (every !== undefined) {
+    if (timezone !== undefined) throw new InvalidOptionError('timezone', 'to be used with `cron`', timezone);
+    schedule = { every: parseEvery('every', every) };
+  } else {
+    throw new InvalidOptionError('every', 'a period (`every`) or a `cron` expression', undefined);
+  }
+  const queue = taskQueue(options.queue, definition);
+  return { name, queue, key, payload: encodePayload(name, payload, maxPayloadBytes), schedule };
+}
+
+/** @internal The paging of schedules(), validated. */
+export function toSchedulesPage(options: SchedulesOptions): { queue: string; after: string; limit: number } {
+  const queue = queueOption(options);
+  const { after, limit = DEFAULT_PAGE } = options;
+  if (after !== undefined) checkKey(after, 'after');
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new InvalidOptionError('limit', `an integer from 1 to ${MAX_PAGE}`, limit);
+  }
+  return { queue, after: after ?? '', limit };
+}

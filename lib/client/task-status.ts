@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import type { TaskState, TaskStatus } from '../interfaces';
+import type { QueueKeys } from '../redis/keys';
+import { readSettled } from './settled-state';
+
+/** @internal The state of the latest run of `key`, or null when the key has none (or it expired). */
+export async function readKeyStatus(redis: Redis, keys: QueueKeys, key: string): Promise<TaskStatus | null> {
+  const state = await redis.hgetall(keys.keyState(key));
+  if (!state.state) return null;
+  const date = (field: string) => (state[field] ? new Date(Number(state[field])) : undefined);
+  return {
+    state: state.state as TaskState,
+    id: state.id,
+    key,
+    generation: Number(state.gen ?? 0),
+    attempt: state.attempt === undefined ? undefined : Number(state.attempt),
+    enqueuedAt: date('enqueuedAt'),
+    dueAt: date('dueAt'),
+    startedAt: date('startedAt'),
+    finishedAt: date('finishedAt'),
+    error: state.error,
+  };
+}
+
+/**
+ * @internal Status of an unkeyed task, inferred (see readSettled): its stored result; else,
+ * with its entry id, pending while the entry waits or runs, completed once it is gone.
+ */
+export async function readUnkeyedStatus(
+  redis: Redis,
+  keys: QueueKeys,
+  id: string,
+  entryId: string | undefined,
+): Promise<TaskStatus> {
+  const settled = await readSettled(redis, keys, { id, entryId: entryId || undefined });
+  const state: TaskState = settled.state === 'completed' || settled.state === 'failed' ? settled.state : 'pending';
+  return {
+    state,
+    id,
+    key: undefined,
+    generation: 0,
+    attempt: undefined,
+    error: settled.state === 'failed' ? settled.error?.message : undefined,
+  };
+}

@@ -1,0 +1,63 @@
+--[[
+  KEYS: stream, delayed set, the schedule key's state, sequence, the queue's schedule index.
+  ARGV: task id, name, payload, key, queue, schedule kind, period, cron, zone, signature,
+  cron fire times, control channel, done channel (details below).
+  Create or re-time a runtime schedule (QueueClient.schedule): the same periodic chain as a
+  decorator-defined task (its runs carry their slot, field d, and each settle schedules the
+  successor from the schedule stored in the key's state), listed in the queue's schedule index.
+
+  KEYS[1] stream
+  KEYS[2] delayed set
+  KEYS[3] key state hash of the schedule's key
+  KEYS[4] the queue's sequence (the first run's generation is drawn from it)
+  KEYS[5] the queue's schedule index: a sorted set of schedule keys, all of score 0 (paged by lex)
+
+  ARGV[1]  task id of a first run
+  ARGV[2]  task name
+  ARGV[3]  payload (JSON)
+  ARGV[4]  key
+  ARGV[5]  queue
+  ARGV[6]  schedule kind: 'every' or 'cron'
+  ARGV[7]  period in ms ('every')
+  ARGV[8]  cron expression and ARGV[9] its time zone ('cron')
+  ARGV[10] signature: name, payload and schedule as JSON (field sig); the same signature on a
+           live schedule leaves it alone
+  ARGV[11] cron fire times after Redis's clock, comma-separated ('cron')
+  ARGV[12] control channel: told 'due' when the first run is the earliest delayed task, and
+           'superseded:<generation>:<key>' when a running run is superseded
+  ARGV[13] done channel: told 's:<task id>' when a waiting run is superseded
+
+  Returns {task id, generation, code, name}: 0 the same schedule is live, left alone (its run);
+  1 created; 2 re-timed (the waiting run is replaced by a first run on the new schedule, a
+  running one is superseded: its settle writes nothing and schedules nothing); -1 the key is held
+  by a live run that is not a schedule (its id, generation and task name): nothing written.
+  Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
+  so concurrent calls for one key leave exactly one chain.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include message
+-- @include key-state
+-- @include successor
+-- @include first-run
+
+local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, name, payload, key, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local kind, every, cron, tz, signature = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local now = nowMs()
+
+local state, runtime, sig, oldId, oldGen, oldName, rmid =
+  unpack(rcall('HMGET', keyState, 'state', 'rt', 'sig', 'id', 'gen', 'name', 'rmid'))
+local live = state == 'queued' or state == 'delayed' or state == 'running'
+if live and runtime ~= '1' then return {oldId or '', tonumber(oldGen or '0'), -1, oldName or ''} end
+if live and sig == signature then return {oldId, tonumber(oldGen), 0, name} end
+
+rcall('HSET', keyState, 'rt', '1', 'sig', signature)
+storeSchedule(keyState, kind, every, cron, tz, queue)
+local due = firstDue(keyState, kind, every, ARGV[11], now)
+local run = {id = id, n = name, p = payload, k = key}
+local gen, superseded = putFirstRun(stream, delayed, keyState, seq, run, due, now, ARGV[12])
+if superseded and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
+if live and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. gen .. ':' .. key) end
+rcall('ZADD', index, 0, key)
+return {id, gen, live and 2 or 1, name}
