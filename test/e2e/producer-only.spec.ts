@@ -1,4 +1,5 @@
-import { Probe, sleep } from '../fixtures/probe';
+import { Probe } from '../fixtures/probe';
+import { sleep } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../../lib';
-import { Latch, Probe, sleep } from '../fixtures/probe';
+import { Probe } from '../fixtures/probe';
+import { Latch, sleep } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
@@ -30,7 +31,7 @@ describe('result() timeouts', () => {
   it('timeoutMs 2**31 and Infinity wait for the result instead of rejecting after 1 ms', async () => {
     const latch = new Latch();
     const probe = new Probe().on('echo', async (payload) => {
-      await latch.promise;
+      await latch.wait();
       return payload;
     });
     const app = await startApp({ prefix, probe });
@@ -40,7 +41,7 @@ describe('result() timeouts', () => {
     const huge = handle.result({ timeoutMs: Number.MAX_SAFE_INTEGER });
 
     expect(await stateAfter(Promise.all([long, forever, huge]), 200)).toBe('pending');
-    latch.release();
+    latch.open();
     await expect(Promise.all([long, forever, huge])).resolves.toEqual(['done', 'done', 'done']);
   });
 

@@ -1,4 +1,5 @@
-import { Latch, Probe, sleep } from '../fixtures/probe';
+import { Probe } from '../fixtures/probe';
+import { Latch, sleep } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -27,14 +28,14 @@ describe('several apps sharing one queue', () => {
     let gathered = 0;
     let gatheredAll = false;
     // If some app never takes a gate task, let the gates go anyway so the test fails, not hangs.
-    const safety = setTimeout(() => together.release(), 5_000).unref();
+    const safety = setTimeout(() => together.open(), 5_000).unref();
     probe.on('echo', async (payload, ctx) => {
       if (payload === 'gate') {
         if (++gathered === APPS) {
           gatheredAll = true;
-          together.release();
+          together.open();
         }
-        await together.promise;
+        await together.wait();
       } else {
         await sleep(2);
       }
