@@ -2,3 +2,4 @@
 export { Barrier, Latch, sleep } from './latch';
 export { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl, waitFor } from './redis';
 export { useSpecRedis } from './spec-redis';
+export { receivedSoFar } from './pubsub';
