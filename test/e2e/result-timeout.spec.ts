@@ -1,22 +1,15 @@
 import { InvalidOptionError } from '../../lib';
 import { Probe } from '../fixtures/probe';
-import { Latch, sleep } from '../utils/helpers';
+import { Latch, sleep, useSpecRedis } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * `result({ timeoutMs })` past the longest Node timer (2^31 - 1 ms) waits without a timer:
  * Node turns such a delay into 1 ms, which rejected the wait at once.
  */
 describe('result() timeouts', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-
+  const { prefix, redis } = useSpecRedis();
   afterEach(closeApps);
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   /** 'pending' if `promise` has not settled after `ms` (the property under test), else how it settled. */
   const stateAfter = (promise: Promise<unknown>, ms: number) =>
