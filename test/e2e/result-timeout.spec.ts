@@ -8,7 +8,7 @@ import { closeApps, startApp } from '../fixtures/test-app';
  * Node turns such a delay into 1 ms, which rejected the wait at once.
  */
 describe('result() timeouts', () => {
-  const { prefix, redis } = useSpecRedis();
+  const { prefix } = useSpecRedis();
   afterEach(closeApps);
 
   /** 'pending' if `promise` has not settled after `ms` (the property under test), else how it settled. */
