@@ -13,8 +13,6 @@ export const TESTING_PREFIX = 'STREAM_QUEUE:TESTING_PREFIX';
  */
 @Injectable()
 export class PrefixCleaner implements BeforeApplicationShutdown {
-  private readonly logger = new Logger('StreamQueueTesting');
-
   constructor(
     @Inject(TESTING_PREFIX) private readonly prefix: string,
     private readonly moduleRef: ModuleRef,
@@ -26,7 +24,7 @@ export class PrefixCleaner implements BeforeApplicationShutdown {
     try {
       await cleanupPrefix(redis, this.prefix);
     } catch (error) {
-      this.logger.warn(`could not delete the keys of prefix ${this.prefix}: ${String(error)}`);
+      new Logger('StreamQueueTesting').warn(`could not delete the keys of prefix ${this.prefix}: ${String(error)}`);
     }
   }
 }

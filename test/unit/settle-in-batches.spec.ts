@@ -66,7 +66,7 @@ describe('settleInBatches', () => {
     expect(batches).toEqual([['a'], ['b', 'c']]);
   });
 
-  it('splits at maxBatch', async () => {
+  it('splits a burst into batches of at most maxBatch', async () => {
     const source = new Subject<number>();
     const batches: number[][] = [];
     const out = lastValueFrom(
