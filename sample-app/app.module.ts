@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { StreamQueueModule, type StreamQueueModuleOptions } from '../lib';
+import { StreamQueueModule, type StreamQueueModuleOptions } from 'nest-stream-queue';
 import { EmailsController } from './emails/emails.controller';
 import { EmailsTasks } from './emails/emails.tasks';
 import { MetricsTasks } from './metrics/metrics.tasks';
@@ -7,7 +7,7 @@ import { ReportsController } from './reports/reports.controller';
 import { ReportsTasks } from './reports/reports.tasks';
 import { SampleConfigModule } from './sample-config.module';
 import { SchedulesController } from './schedules/schedules.controller';
-import { consumes, SAMPLE_CONFIG, serves, type SampleConfig } from './sample.config';
+import { consumes, SAMPLE_CONFIG, serves, type Role, type SampleConfig } from './sample.config';
 import { StatsController } from './stats/stats.controller';
 import { StatsPublisher } from './stats/stats.publisher';
 import { StatsStore } from './stats/stats.store';
@@ -20,8 +20,8 @@ import { TasksController } from './tasks/tasks.controller';
  */
 @Module({})
 export class AppModule {
-  static forRole(config: SampleConfig): DynamicModule {
-    const configModule = SampleConfigModule.forRoot(config);
+  static forRole(role: Role): DynamicModule {
+    const configModule = SampleConfigModule.forRoot(role);
     return {
       module: AppModule,
       imports: [
@@ -38,7 +38,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: serves(config.role)
+      controllers: serves(role)
         ? [ReportsController, EmailsController, TasksController, SchedulesController, StatsController]
         : [],
       providers: [
@@ -46,7 +46,7 @@ export class AppModule {
         EmailsTasks,
         MetricsTasks,
         StatsStore,
-        ...(consumes(config.role) ? [StatsPublisher, TaskEventLogger] : []),
+        ...(consumes(role) ? [StatsPublisher, TaskEventLogger] : []),
       ],
     };
   }

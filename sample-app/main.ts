@@ -2,19 +2,23 @@ import 'reflect-metadata';
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import { readSampleConfig, serves, type SampleConfig } from './sample.config';
+import { configureApp } from './configure-app';
+import { readRole, SAMPLE_CONFIG, serves, type Role, type SampleConfig } from './sample.config';
 
 /**
  * Runs the sample as `api` (HTTP producer), `worker` (consumer, no HTTP) or `all` (default):
- *   node -r ts-node/register/transpile-only sample-app/main.ts [api|worker|all]
+ *   node -r ts-node/register/transpile-only -r tsconfig-paths/register sample-app/main.ts [api|worker|all]
+ *   (TS_NODE_PROJECT=sample-app/tsconfig.json; `npm run sample` does this), or `nest start sample-app`
  */
-async function bootstrap(config: SampleConfig, logger: Logger): Promise<INestApplicationContext> {
-  if (!serves(config.role)) {
-    const app = await NestFactory.createApplicationContext(AppModule.forRole(config));
+async function bootstrap(role: Role, logger: Logger): Promise<INestApplicationContext> {
+  if (!serves(role)) {
+    const app = await NestFactory.createApplicationContext(AppModule.forRole(role));
+    const config = app.get<SampleConfig>(SAMPLE_CONFIG);
     logger.log(`worker: consuming from Redis ${config.redisUrl}, prefix "${config.prefix}"`);
     return app;
   }
-  const app = await NestFactory.create(AppModule.forRole(config));
+  const app = configureApp(await NestFactory.create(AppModule.forRole(role)));
+  const config = app.get<SampleConfig>(SAMPLE_CONFIG);
   try {
     await app.listen(config.port);
   } catch (error) {
@@ -60,7 +64,7 @@ function stopOnSignals(app: Promise<INestApplicationContext>, logger: Logger): v
 }
 
 const logger = new Logger('Sample');
-const app = Promise.resolve().then(() => bootstrap(readSampleConfig(), logger));
+const app = Promise.resolve().then(() => bootstrap(readRole(), logger));
 stopOnSignals(app, logger);
 app.catch((error: unknown) => {
   logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

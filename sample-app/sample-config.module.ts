@@ -1,13 +1,21 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { SAMPLE_CONFIG, type SampleConfig } from './sample.config';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { readSampleConfig, SAMPLE_CONFIG, type Role } from './sample.config';
 
-/** Makes this process's SampleConfig injectable, e.g. into StreamQueueModule.forRootAsync. */
+/** Reads this process's SampleConfig through ConfigService and makes it injectable (SAMPLE_CONFIG). */
 @Module({})
 export class SampleConfigModule {
-  static forRoot(config: SampleConfig): DynamicModule {
+  static forRoot(role: Role): DynamicModule {
     return {
       module: SampleConfigModule,
-      providers: [{ provide: SAMPLE_CONFIG, useValue: config }],
+      imports: [ConfigModule.forRoot({ cache: true })],
+      providers: [
+        {
+          provide: SAMPLE_CONFIG,
+          useFactory: (config: ConfigService) => readSampleConfig(role, config),
+          inject: [ConfigService],
+        },
+      ],
       exports: [SAMPLE_CONFIG],
     };
   }

@@ -1,3 +1,5 @@
+import type { ConfigService } from '@nestjs/config';
+
 /** Which parts of the sample this process runs: the HTTP producer, the consumer, or both. */
 export type Role = 'api' | 'worker' | 'all';
 
@@ -10,21 +12,24 @@ export interface SampleConfig {
 
 const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 
-/** Role from argv (`main.ts worker`) or SAMPLE_ROLE, the rest from the environment. */
-export function readSampleConfig(
-  argv: readonly string[] = process.argv.slice(2),
-  env: NodeJS.ProcessEnv = process.env,
-): SampleConfig {
+/** Role from argv (`main.ts worker`) or SAMPLE_ROLE: it decides which modules exist, so it is read first. */
+export function readRole(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Role {
   const role = argv[0] ?? env.SAMPLE_ROLE ?? 'all';
   if (!ROLES.includes(role as Role)) throw new Error(`Unknown role "${role}": expected one of ${ROLES.join(', ')}.`);
-  const port = Number(env.PORT ?? 3000);
+  return role as Role;
+}
+
+/** The rest through @nestjs/config: the environment (and a `.env` file, if there is one). */
+export function readSampleConfig(role: Role, config: ConfigService): SampleConfig {
+  const rawPort = config.get<string>('PORT') ?? '3000';
+  const port = Number(rawPort);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new Error(`PORT must be a port number, got "${env.PORT}".`);
+    throw new Error(`PORT must be a port number, got "${rawPort}".`);
   return {
-    role: role as Role,
+    role,
     port,
-    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
-    prefix: env.SQ_PREFIX || 'sample',
+    redisUrl: config.get<string>('REDIS_URL') || 'redis://127.0.0.1:6379',
+    prefix: config.get<string>('SQ_PREFIX') || 'sample',
   };
 }
 

@@ -3,6 +3,7 @@
 // region (`// #region <name>` ... `// #endregion`, dedented) of a file that CI typechecks, or
 // `<!-- not compiled: <why> -->`, which says so to the reader as well.
 // Usage: node tools/check-doc-samples.js docs/migrating-from-bullmq.md
+//        node tools/check-doc-samples.js --marked README.md   (only the blocks under a sample marker)
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -21,7 +22,7 @@ function region(file, name) {
   return body.map((l) => l.slice(indent)).join('\n');
 }
 
-function check(doc) {
+function check(doc, markedOnly) {
   const problems = [];
   const lines = readFileSync(join(root, doc), 'utf8').split('\n');
   let counted = 0;
@@ -41,6 +42,8 @@ function check(doc) {
       const expected = region(sample[1], sample[2]);
       if (expected === undefined) problems.push(`${where}: no region "${sample[2]}" in ${sample[1]}`);
       else if (expected !== block) problems.push(`${where}: differs from ${sample[1]}#${sample[2]}:\n${expected}`);
+    } else if (markedOnly) {
+      counted--;
     } else if (!NOT_COMPILED.test(marker)) {
       problems.push(`${where}: a ts block needs <!-- sample: file#region --> or <!-- not compiled: why --> above it`);
     }
@@ -49,14 +52,16 @@ function check(doc) {
   return { problems, counted };
 }
 
-const docs = process.argv.slice(2);
+const markedOnly = process.argv.includes('--marked');
+const docs = process.argv.slice(2).filter((arg) => arg !== '--marked');
 if (docs.length === 0) {
   console.error('usage: node tools/check-doc-samples.js <file.md>...');
   process.exit(2);
 }
 let failed = false;
 for (const doc of docs) {
-  const { problems, counted } = check(doc);
+  const { problems, counted } = check(doc, markedOnly);
+  if (markedOnly && counted === 0) problems.push(`${doc}: no ts block under a sample marker`);
   for (const problem of problems) console.error(problem);
   failed ||= problems.length > 0;
   console.log(`${doc}: ${counted} ts blocks, ${problems.length} problems`);

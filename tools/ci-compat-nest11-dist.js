@@ -1,6 +1,6 @@
-// Dist smoke check: the built entry point loads with the repo's own NestJS 11 and exports the public
-// API, and the files tsc does not emit (Lua scripts, plain-JS threads) were shipped next to it by
-// tools/copy-assets.js.
+// Dist smoke check: the built entry point and the `nest-stream-queue/testing` subpath load with the
+// repo's own NestJS 11 and export the public API, and the files tsc does not emit (Lua scripts,
+// plain-JS threads) were shipped next to it by tools/copy-assets.js.
 // Run after `npm run build`: node tools/ci-compat-nest11-dist.js
 'use strict';
 const { existsSync, readdirSync, statSync } = require('node:fs');
@@ -26,6 +26,10 @@ try {
   check(typeof api.StreamQueueModule?.forRootAsync === 'function', 'StreamQueueModule.forRootAsync is missing');
   check(typeof api.Task === 'function', 'Task is not exported as a function');
   check(typeof api.QueueClient === 'function', 'QueueClient is not exported as a class');
+  // The testing kit's subpath, resolved through package.json `exports` (a package may require itself by name).
+  const testing = require('nest-stream-queue/testing');
+  for (const name of ['createTestRedis', 'drain', 'StreamQueueTestingModule', 'DrainTimeoutError', 'testPrefix'])
+    check(typeof testing[name] === 'function', `nest-stream-queue/testing does not export ${name}`);
 } catch (err) {
   problems.push(`require('${dist}') threw: ${err instanceof Error ? err.stack : String(err)}`);
 }
@@ -46,6 +50,6 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `dist smoke check ok: public API exported; ${lua.length} Lua scripts and all ` +
+  `dist smoke check ok: public API and nest-stream-queue/testing exported; ${lua.length} Lua scripts and all ` +
     `${assets.length} non-TS runtime files of lib/ shipped`,
 );

@@ -196,11 +196,15 @@ async function resolveRedis() {
 
 /** Spawns one sample process; its output lines are prefixed with `label` when there are several. */
 function spawnApp(role, label, env, prefixWidth) {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', MAIN, role], {
-    cwd: ROOT,
-    env: { ...env, SAMPLE_LABEL: label },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', MAIN, role],
+    {
+      cwd: ROOT,
+      env: { ...env, SAMPLE_LABEL: label },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const tag = prefixWidth > 0 ? `${paint(label === 'api' ? '36' : '35', `[${label}]`.padEnd(prefixWidth))} ` : '';
   createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(`${tag}${line}\n`));
   createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`${tag}${line}\n`));

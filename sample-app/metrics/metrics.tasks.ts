@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { StreamQueueEvents, Task, type TaskContext } from '../../lib';
+import { StreamQueueEvents, Task, type TaskContext } from 'nest-stream-queue';
 
 export interface MetricsSnapshot {
   at: string;

@@ -1,9 +1,8 @@
-import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { QueueClient } from '../../lib';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { QueueClient } from 'nest-stream-queue';
 import { taskLinks } from '../tasks/task-links';
+import { CreateReportDto } from './create-report.dto';
 import { GENERATE_REPORT, type Report, type ReportRequest } from './reports.tasks';
-
-const MAX_PAGES = 200;
 
 @Controller('reports')
 export class ReportsController {
@@ -15,14 +14,7 @@ export class ReportsController {
    */
   @Post()
   @HttpCode(202)
-  async create(@Body() body: Partial<ReportRequest> & { replace?: boolean }): Promise<object> {
-    const { userId, pages = 10, replace = false } = body ?? {};
-    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 100) {
-      throw new BadRequestException('userId must be a string of 1 to 100 characters');
-    }
-    if (!Number.isInteger(pages) || pages < 1 || pages > MAX_PAGES) {
-      throw new BadRequestException(`pages must be an integer from 1 to ${MAX_PAGES}`);
-    }
+  async create(@Body() { userId, pages, replace }: CreateReportDto): Promise<object> {
     const payload: ReportRequest = { userId, pages };
     const options = { key: `report:${userId}` };
     const handle = replace

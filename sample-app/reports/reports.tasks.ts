@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Task, type TaskContext } from '../../lib';
+import { Task, type TaskContext } from 'nest-stream-queue';
 
 export interface ReportRequest {
   userId: string;

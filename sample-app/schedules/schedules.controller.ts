@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Post } from '@nestjs/common';
-import { InvalidOptionError, periodicKey, QueueClient, type TaskStatus } from '../../lib';
+import { InvalidOptionError, periodicKey, QueueClient, type TaskStatus } from 'nest-stream-queue';
 import { METRICS_QUEUE, SNAPSHOT_METRICS } from '../metrics/metrics.tasks';
 import { taskLinks } from '../tasks/task-links';
 

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { StreamQueueEvents } from '../../lib';
+import { StreamQueueEvents } from 'nest-stream-queue';
 import { consumes, SAMPLE_CONFIG, type SampleConfig } from '../sample.config';
 import { processName } from './process-name';
 import { type Counters, StatsStore } from './stats.store';

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { StreamQueueEvents } from '../../lib';
+import { StreamQueueEvents } from 'nest-stream-queue';
 import { SAMPLE_CONFIG, type SampleConfig } from '../sample.config';
 import { processName } from './process-name';
 import { StatsStore } from './stats.store';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import type { StreamQueueCounter } from '../../lib';
+import type { StreamQueueCounter } from 'nest-stream-queue';
 import { SAMPLE_CONFIG, type SampleConfig } from '../sample.config';
 
 export type Counters = Record<StreamQueueCounter, number>;

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { StreamQueueEvents, type StreamQueueEventType } from '../../lib';
+import { StreamQueueEvents, type StreamQueueEventType } from 'nest-stream-queue';
 
 /**
  * Events the library does not log itself (it already logs dead letters, takeovers and refused

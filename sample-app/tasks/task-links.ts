@@ -1,4 +1,4 @@
-import type { TaskHandle } from '../../lib';
+import type { TaskHandle } from 'nest-stream-queue';
 
 /**
  * Where to ask about a task, from any API process. A keyed task's status link carries its key,

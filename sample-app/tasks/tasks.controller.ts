@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, Query, Res } from '@nestjs/common';
-import { InvalidOptionError, QueueClient, TaskFailedError, TaskTimeoutError, type TaskHandle } from '../../lib';
+import { InvalidOptionError, QueueClient, TaskFailedError, TaskTimeoutError, type TaskHandle } from 'nest-stream-queue';
 import { taskLinks } from './task-links';
 
 const DEFAULT_WAIT_MS = 30_000;

@@ -1,4 +1,4 @@
-import { closeAll } from '../utils/redis';
+import { closeAll, receivedSoFar } from '../utils/helpers';
 import { ScriptFixture } from '../scripts/script-fixture';
 
 /**
@@ -54,8 +54,8 @@ describe('attack: an add enqueue while a generation-0 run of the key runs', () =
     expect([typeof id, id.length > 0, created]).toEqual(['string', true, 1]);
     const [[entry]] = await f.deliver('b');
     expect(await f.claim('b', [{ entryId: entry, id, key: 'k', gen }])).toEqual([2]); // deferred behind it
-    await new Promise((r) => setTimeout(r, 50));
-    expect(control.filter((m) => m.startsWith('superseded'))).toEqual([]);
+    const seen = await receivedSoFar(f.redis, f.keys.controlChannel, control);
+    expect(seen.filter((m) => m.startsWith('superseded'))).toEqual([]);
     await sub.quit();
   });
 });

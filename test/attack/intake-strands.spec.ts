@@ -3,7 +3,7 @@ import { Intake, type RawEntry } from '../../lib/consumer/intake';
 import { monotonicMs } from '../../lib/consumer/lease';
 import { Slots } from '../../lib/consumer/slots';
 import { settleContext } from '../fixtures/settle-context';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { createRedis, useSpecRedis } from '../utils/helpers';
 
 /**
  * Attack on hole 6's fix: claimWhereNeeded removes the unkeyed deliveries it hands over without
@@ -12,12 +12,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * with their slots, never run, and the sweep's recovery skips them (held in memory).
  */
 describe('attack: Intake strands unkeyed runs when the claim of their keyed neighbours fails', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const { prefix, redis } = useSpecRedis();
 
   it('a failed claim frees the slot and in-flight mark of an unkeyed entry of the same batch', async () => {
     const { ctx, keys } = await settleContext(redis, prefix);

@@ -4,7 +4,7 @@ import { Slots } from '../../lib/consumer/slots';
 import { Sweeper } from '../../lib/consumer/sweeper';
 import { defineScripts } from '../../lib/redis/scripts';
 import { settleContext } from '../fixtures/settle-context';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { createRedis, useSpecRedis } from '../utils/helpers';
 
 /**
  * Attack on the sweeper's slot accounting: recover() reserves a slot per lost entry, then runs
@@ -14,12 +14,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * sweep leaks slots until the worker reads nothing for the rest of its life.
  */
 describe('attack: a sweep that fails after reserving slots gives them back', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const { prefix, redis } = useSpecRedis();
 
   it('the recover script failing releases the slots recover() reserved', async () => {
     const { ctx, keys } = await settleContext(redis, prefix);

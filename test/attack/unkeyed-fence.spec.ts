@@ -3,7 +3,7 @@ import { Intake, type RawEntry } from '../../lib/consumer/intake';
 import { monotonicMs } from '../../lib/consumer/lease';
 import { Slots } from '../../lib/consumer/slots';
 import { settleContext } from '../fixtures/settle-context';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { useSpecRedis } from '../utils/helpers';
 
 /**
  * Attack on `ctx.fence` of a task without a key: attempt * 2^20 + deliveries, where deliveries
@@ -15,12 +15,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * writes refused, since B's zombie run already wrote with the higher fence.
  */
 describe('attack: the fence of an unkeyed run handed over by a stale read reply', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const { prefix, redis } = useSpecRedis();
 
   it('is above the fence of every earlier delivery of its entry', async () => {
     const { ctx, keys } = await settleContext(redis, prefix);

@@ -1,5 +1,5 @@
 import { KeyConflictError } from '../../lib';
-import { Latch } from '../fixtures/probe';
+import { Latch } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -20,7 +20,7 @@ describe('a key held by another task', () => {
   it('enqueue and replace of another task under a live key throw KeyConflictError and write nothing', async () => {
     const t = await startApp({ prefix });
     const running = new Latch();
-    t.probe.on('once', () => running.promise);
+    t.probe.on('once', () => running.wait());
     const email = await t.client.enqueue('once', 'email', { key: 'user:42' });
     await waitFor(() => t.probe.runs.length === 1, { description: 'the first task running' });
     const streamBefore = await redis.xlen(t.keys.stream);
@@ -39,7 +39,7 @@ describe('a key held by another task', () => {
     expect(await t.client.status('user:42')).toMatchObject({ id: email.id, state: 'running' });
 
     // Once the key's run settled, another task may use it.
-    running.release();
+    running.open();
     await email.result({ timeoutMs: 5_000 });
     const report = await t.client.enqueue('echo', 'report', { key: 'user:42' });
     expect(report.created).toBe(true);

@@ -4,7 +4,8 @@ import { QueueClient, StreamQueueEvents, StreamQueueModule, type StreamQueueModu
 import { QueueKeys } from '../../lib/redis/keys';
 import { closeModule } from '../fixtures/close-module';
 import { ManyQueuesModule, queueName, taskName } from '../fixtures/many-queues.module';
-import { Latch, Probe, sleep } from '../fixtures/probe';
+import { Probe } from '../fixtures/probe';
+import { Latch, sleep } from '../utils/helpers';
 import { RecordingLogger } from '../fixtures/recording-logger';
 import { logger, testOptions } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
@@ -116,7 +117,7 @@ describe('a worker consuming many queues', () => {
     const startedAt: number[] = [];
     probe.on(taskName(0), async (n) => {
       startedAt[Number(n)] = performance.now();
-      if (n === 0) await gate.promise;
+      if (n === 0) await gate.wait();
     });
     const { client } = await boot(probe, { concurrency: 1 });
     await client.enqueue(taskName(0), 0);
@@ -126,7 +127,7 @@ describe('a worker consuming many queues', () => {
     await sleep(200);
 
     const releasedAt = performance.now();
-    gate.release();
+    gate.open();
     await waitFor(() => started(probe, 0) === 2, { description: 'the queued run' });
     const latency = startedAt[1] - releasedAt;
     process.stdout.write(`backlog start after a slot freed: ${latency.toFixed(1)} ms (blockMs ${BLOCK_MS})\n`);
@@ -144,7 +145,7 @@ describe('a worker consuming many queues', () => {
     const probe = new Probe();
     const gate = new Latch();
     let idleStartedAt = 0;
-    probe.on(taskName(0), () => gate.promise);
+    probe.on(taskName(0), () => gate.wait());
     probe.on(taskName(1), () => void (idleStartedAt = performance.now()));
     const { client } = await boot(probe, { concurrency: 2 });
     await client.enqueueMany(Array.from({ length: 10 }, (_, n) => ({ name: taskName(0), payload: n })));
@@ -157,14 +158,14 @@ describe('a worker consuming many queues', () => {
     const latency = idleStartedAt - enqueuedAt;
     process.stdout.write(`idle queue start beside a full one: ${latency.toFixed(1)} ms (blockMs ${BLOCK_MS})\n`);
     expect(latency).toBeLessThan(BLOCK_MS / 4);
-    gate.release();
+    gate.open();
     await waitFor(() => started(probe, 0) === 10, { description: 'the busy backlog' });
   });
 
   it('drains on close: in-flight runs finish, unread tasks stay queued, without waiting out blockMs', async () => {
     const probe = new Probe();
     const gate = new Latch();
-    for (let i = 0; i < 3; i++) probe.on(taskName(i), () => gate.promise);
+    for (let i = 0; i < 3; i++) probe.on(taskName(i), () => gate.wait());
     const { moduleRef, client, events } = await boot(probe, { concurrency: 1 });
     for (let i = 0; i < 3; i++) await client.enqueueMany([0, 1].map((n) => ({ name: taskName(i), payload: n })));
     await waitFor(() => probe.runs.length === 3, { description: 'one run per busy queue' });
@@ -172,7 +173,7 @@ describe('a worker consuming many queues', () => {
     const closedAt = performance.now();
     const closing = closeModule(moduleRef);
     await sleep(50);
-    gate.release();
+    gate.open();
     await closing;
     const closeMs = performance.now() - closedAt;
     process.stdout.write(`close with ${QUEUES} queues reading: ${closeMs.toFixed(0)} ms (blockMs ${BLOCK_MS})\n`);

@@ -7,18 +7,12 @@ import { Probe } from '../fixtures/probe';
 import { ProbeModule } from '../fixtures/probe.module';
 import { QUEUE_SETTINGS, SettingsModule } from '../fixtures/settings.module';
 import { closeApps, logger, startApp, testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { useSpecRedis } from '../utils/helpers';
 
 // How the module is configured: forRootAsync, and validation that fails bootstrap early.
 describe('StreamQueueModule options', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-
+  const { prefix, redis } = useSpecRedis();
   afterEach(closeApps);
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   it('forRootAsync builds the options with useFactory from an imported, injected provider', async () => {
     const probe = new Probe();

@@ -1,17 +1,11 @@
-import { Probe, sleep } from '../fixtures/probe';
+import { Probe } from '../fixtures/probe';
+import { sleep, useSpecRedis } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 // worker:false: a process that only enqueues (a web tier) must never take work from the queue.
 describe('producer-only process (worker: false)', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-
+  const { prefix, redis } = useSpecRedis();
   afterEach(closeApps);
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   it('never consumes; its task runs once a worker app starts, and its handle gets the result', async () => {
     const producer = await startApp({ prefix, options: { worker: false } });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { StreamQueueEvent } from '../../lib';
-import { sleep } from '../fixtures/probe';
+import { sleep } from '../utils/helpers';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
 

@@ -1,21 +1,15 @@
 import { InvalidOptionError } from '../../lib';
-import { Latch, Probe, sleep } from '../fixtures/probe';
+import { Probe } from '../fixtures/probe';
+import { Latch, sleep, useSpecRedis } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * `result({ timeoutMs })` past the longest Node timer (2^31 - 1 ms) waits without a timer:
  * Node turns such a delay into 1 ms, which rejected the wait at once.
  */
 describe('result() timeouts', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-
+  const { prefix } = useSpecRedis();
   afterEach(closeApps);
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   /** 'pending' if `promise` has not settled after `ms` (the property under test), else how it settled. */
   const stateAfter = (promise: Promise<unknown>, ms: number) =>
@@ -30,7 +24,7 @@ describe('result() timeouts', () => {
   it('timeoutMs 2**31 and Infinity wait for the result instead of rejecting after 1 ms', async () => {
     const latch = new Latch();
     const probe = new Probe().on('echo', async (payload) => {
-      await latch.promise;
+      await latch.wait();
       return payload;
     });
     const app = await startApp({ prefix, probe });
@@ -40,7 +34,7 @@ describe('result() timeouts', () => {
     const huge = handle.result({ timeoutMs: Number.MAX_SAFE_INTEGER });
 
     expect(await stateAfter(Promise.all([long, forever, huge]), 200)).toBe('pending');
-    latch.release();
+    latch.open();
     await expect(Promise.all([long, forever, huge])).resolves.toEqual(['done', 'done', 'done']);
   });
 

@@ -1,5 +1,6 @@
 import type { StoredResult } from '../../lib/task/task-outcome';
-import { Latch, Probe, sleep } from '../fixtures/probe';
+import { Probe } from '../fixtures/probe';
+import { Latch, sleep } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -20,7 +21,7 @@ describe('shutdown', () => {
     const t = await startApp({ prefix, options: { shutdownTimeoutMs: 10_000 } });
     const latch = new Latch();
     t.probe.on('once', async () => {
-      await latch.promise;
+      await latch.wait();
       return 'finished during shutdown';
     });
     const handle = await t.client.enqueue('once', null);
@@ -30,7 +31,7 @@ describe('shutdown', () => {
     const closing = t.close().then(() => (closed = true));
     await sleep(300);
     expect(closed).toBe(false);
-    latch.release();
+    latch.open();
     await closing;
 
     const stored = JSON.parse((await redis.get(t.keys.result(handle.id))) ?? 'null') as StoredResult | null;

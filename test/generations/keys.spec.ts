@@ -1,6 +1,6 @@
 import type { TaskContext } from '../../lib';
 import { periodicKey } from '../../lib';
-import { Latch, sleep } from '../fixtures/probe';
+import { Latch, sleep } from '../utils/helpers';
 import { waitFor } from '../utils/redis';
 import { useGenerationApps } from './generation-apps';
 
@@ -21,14 +21,14 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
 
   it('a keyed task runs once; enqueue returns the live run until it settled, then adds a new one', async () => {
     const latch = new Latch();
-    gen.probe.on('keyed', () => latch.promise.then(() => 'done'));
+    gen.probe.on('keyed', () => latch.wait().then(() => 'done'));
     const app = await start();
     const first = await app.client.enqueue('keyed', 1, { key: 'k' });
     await waitFor(() => gen.probe.runsOf('keyed').length === 1);
     const again = await app.client.enqueue('keyed', 2, { key: 'k' });
     expect(again.id).toBe(first.id);
     expect(await first.status()).toMatchObject({ state: 'running', id: first.id, generation: first.generation });
-    latch.release();
+    latch.open();
     expect(await first.result({ timeoutMs: 5_000 })).toBe('done');
     await waitFor(async () => (await app.client.status('k'))?.state === 'completed');
     const next = await app.client.enqueue('keyed', 3, { key: 'k' });
@@ -173,11 +173,11 @@ describe('task keys: idempotent enqueue, replace, cancel, status, delays', () =>
 
   it('status() of an unkeyed task is pending, then completed', async () => {
     const latch = new Latch();
-    gen.probe.on('keyed', () => latch.promise);
+    gen.probe.on('keyed', () => latch.wait());
     const app = await start();
     const h = await app.client.enqueue('keyed', null);
     expect(await h.status()).toMatchObject({ state: 'pending', id: h.id });
-    latch.release();
+    latch.open();
     await h.result({ timeoutMs: 5_000 });
     expect(await h.status()).toMatchObject({ state: 'completed', id: h.id });
     // A void result is not stored: a handle rebuilt elsewhere finds the task settled by its entry id.

@@ -1,6 +1,6 @@
 import type { TaskContext } from '../../lib';
 import { periodicKey } from '../../lib';
-import { Latch, sleep } from '../fixtures/probe';
+import { Latch, sleep } from '../utils/helpers';
 import { waitFor } from '../utils/redis';
 import { useGenerationApps } from './generation-apps';
 import { TICK_EVERY_MS } from './generation-tasks';
@@ -50,7 +50,7 @@ describe('periodic tasks', () => {
       // Run A ignores its signal and keeps running long after the replace.
       aGeneration = ctx.generation;
       ctx.signal.addEventListener('abort', () => (aAborted = ctx.signal.reason));
-      return aMayFinish.promise.then(() => {
+      return aMayFinish.wait().then(() => {
         aEndedAt = performance.now();
         return 'A';
       });
@@ -72,7 +72,7 @@ describe('periodic tasks', () => {
     await sleep(1_500);
     expect(bStartedAt).toBe(0);
     const bDue = Number(await redis.hget(app.keys.keyState(key), 'dueAt'));
-    aMayFinish.release();
+    aMayFinish.open();
     expect(await b.result({ timeoutMs: 5_000 })).toBe('B');
     expect(bStartedAt).toBeGreaterThanOrEqual(aEndedAt);
     await sleep(100);

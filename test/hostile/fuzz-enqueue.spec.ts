@@ -348,11 +348,11 @@ describe('enqueue-side arguments, fuzzed: a typed error and nothing written', ()
     expect(published).toEqual([]);
   });
 
-  it('enqueue', async () => {
+  it('enqueue: every bad argument throws a typed error and writes nothing', async () => {
     await fc.assert(fc.asyncProperty(badEnqueueLike('enqueue'), expectRefusedCleanly), RUNS);
   });
 
-  it('replace', async () => {
+  it('replace: every bad argument throws a typed error and writes nothing', async () => {
     await fc.assert(fc.asyncProperty(badEnqueueLike('replace'), expectRefusedCleanly), RUNS);
   });
 
@@ -360,7 +360,7 @@ describe('enqueue-side arguments, fuzzed: a typed error and nothing written', ()
     await fc.assert(fc.asyncProperty(badEnqueueMany, expectRefusedCleanly), RUNS);
   });
 
-  it('cancel, status and handle', async () => {
+  it('cancel, status and handle: every bad key or option throws a typed error and writes nothing', async () => {
     await fc.assert(fc.asyncProperty(badKeyedRead, expectRefusedCleanly), RUNS);
   });
 

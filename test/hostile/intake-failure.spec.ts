@@ -3,7 +3,7 @@ import { Intake, type RawEntry } from '../../lib/consumer/intake';
 import { monotonicMs } from '../../lib/consumer/lease';
 import { Slots } from '../../lib/consumer/slots';
 import { settleContext } from '../fixtures/settle-context';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { createRedis, useSpecRedis } from '../utils/helpers';
 
 /**
  * Issue 9, hole 6: Intake.admit marked entries in flight before an await that can reject; on a
@@ -12,12 +12,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * in-flight set and frees its slot, still pending in Redis for the recovery.
  */
 describe('Intake never strands a delivery', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const { prefix, redis } = useSpecRedis();
 
   it('a Redis failure while admitting frees every slot and in-flight mark; the entries stay pending', async () => {
     const { ctx, keys } = await settleContext(redis, prefix);

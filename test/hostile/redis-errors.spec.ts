@@ -6,7 +6,7 @@ import { QueueKeys } from '../../lib/redis/keys';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import { closeModule } from '../fixtures/close-module';
 import { buildApp, closeHostileApps, rejectionOf, within } from '../fixtures/hostile-tasks';
-import { Latch } from '../fixtures/probe';
+import { Latch } from '../utils/helpers';
 import { testOptions } from '../fixtures/test-app';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
@@ -170,13 +170,13 @@ describe('Redis answering with errors', () => {
       // A settle whose script cache was flushed while its handler ran.
       const release = new Latch();
       app.probe.on('once', async (payload) => {
-        await release.promise;
+        await release.wait();
         return payload;
       });
       const settleAfterFlush = await client.enqueue('once', 'settle-after-flush');
       await waitFor(() => app.probe.runsOf('once').length === 1, { description: 'the once handler started' });
       await flushScripts();
-      release.release();
+      release.open();
       await expect(within(settleAfterFlush.result({ timeoutMs: 3_000 }), BOUND_MS, 'settle after flush')).resolves.toBe(
         'settle-after-flush',
       );

@@ -1,19 +1,13 @@
 import type { Outcome } from '../../lib/consumer/outcome';
 import { Settler } from '../../lib/consumer/settler';
 import { definitionOf as definition, settleContext } from '../fixtures/settle-context';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { useSpecRedis } from '../utils/helpers';
 
 const GROUP = 'workers';
 
 // Issue 15 item 10: building one outcome's settle must not be able to fail the others.
 describe('Settler isolates each outcome', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const { prefix, redis } = useSpecRedis();
 
   it('an outcome whose arguments cannot be built is dead-lettered with its reason; the rest settle', async () => {
     const { ctx, keys, logs, delivered } = await settleContext(redis, prefix);

@@ -3,7 +3,7 @@ import { SweepLock } from '../../lib/consumer/sweep-lock';
 import { defineScripts, runScript } from '../../lib/redis/scripts';
 import { closeAll } from '../utils/redis';
 import { GROUP, ScriptFixture } from '../scripts/script-fixture';
-import { Barrier, sleep } from './latch';
+import { Barrier, sleep } from '../utils/helpers';
 
 /**
  * taskiq-redis #123: "if the lock is held, skip; else acquire it and XAUTOCLAIM by idle time".

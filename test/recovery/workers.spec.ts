@@ -6,7 +6,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
 import { spawnWorker, type WorkerHandle } from '../utils/spawn-worker';
 import { Ledger } from './ledger';
 import { startProducer } from './producer';
-import { sleep } from './latch';
+import { sleep } from '../utils/helpers';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

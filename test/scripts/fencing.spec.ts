@@ -1,4 +1,4 @@
-import { closeAll } from '../utils/redis';
+import { closeAll, receivedSoFar } from '../utils/helpers';
 import { GROUP, ScriptFixture } from './script-fixture';
 
 const COMPLETED = 1;
@@ -83,8 +83,7 @@ describe('fencing: settle scripts act only for the delivery that owns the messag
       { entryId: e1, id: id1 },
       { entryId: e2, id: id2 },
     ]);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(messages).toEqual([`c:${id2}`]);
+    expect(await receivedSoFar(f.redis, f.keys.doneChannel, messages)).toEqual([`c:${id2}`]);
     await sub.quit();
   });
 });
@@ -180,8 +179,10 @@ describe('generations: head and tail checks', () => {
     const [, replaced] = await f.enqueue({ key: 'a:b', mode: 'replace' });
     await f.cancel('a:b');
     const cancelledAt = Number((await f.keyState('a:b')).gen);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(messages).toEqual([`superseded:${replaced}:a:b`, `cancelled:${cancelledAt}:a:b`]);
+    expect(await receivedSoFar(f.redis, f.keys.controlChannel, messages)).toEqual([
+      `superseded:${replaced}:a:b`,
+      `cancelled:${cancelledAt}:a:b`,
+    ]);
     expect(cancelledAt).toBeGreaterThan(replaced);
     await sub.quit();
   });

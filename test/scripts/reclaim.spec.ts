@@ -1,4 +1,5 @@
-import { closeAll } from '../utils/redis';
+import { defineScripts, runScript } from '../../lib/redis/scripts';
+import { closeAll, createRedis, sleep } from '../utils/helpers';
 import { GROUP, ScriptFixture } from './script-fixture';
 
 describe('reclaim: only dead owners lose their messages, decided atomically', () => {
@@ -129,25 +130,27 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
       )
     )[0];
 
-  it('moves only due members, and each exactly once when many workers promote at once', async () => {
+  it('moves only due members, and each exactly once when 8 workers promote at once on 8 connections', async () => {
     for (let i = 0; i < 50; i++) await f.enqueue({ delayMs: 1 });
     await f.enqueue({ delayMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10); // the 50 fall due
+    // Eight workers, each on its own connection (scripts registered, connected before the race).
+    const workers = Array.from({ length: 8 }, () => createRedis());
+    await Promise.all(workers.map((r) => (defineScripts(r), r.ping())));
     const moved = await Promise.all(
-      Array.from({ length: 8 }, () => f.redis.duplicate()).map(async (r) => {
-        try {
-          return (
-            await f.run<[number, number]>(
+      workers.map(
+        async (r) =>
+          (
+            await runScript<[number, number]>(
+              r,
               'promote',
               [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
               [1000, f.keys.keyStatePrefix, 100],
             )
-          )[0];
-        } finally {
-          r.disconnect();
-        }
-      }),
+          )[0],
+      ),
     );
+    expect(moved).toHaveLength(8);
     expect(moved.reduce((a, b) => a + b, 0)).toBe(50);
     expect(await f.redis.xlen(f.keys.stream)).toBe(50);
     expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
@@ -161,7 +164,7 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
     const [stale] = await f.redis.zrange(f.keys.delayed, 0, 0);
     await f.enqueue({ key: 'k', mode: 'replace', delayMs: 1 });
     await f.redis.zadd(f.keys.delayed, 0, stale);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     expect(await promote()).toBe(1);
     const [[, fields]] = await f.redis.xrange(f.keys.stream, '-', '+');
     expect(fields[fields.indexOf('g') + 1]).toBe('2');

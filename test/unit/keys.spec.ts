@@ -23,7 +23,7 @@ describe('QueueKeys', () => {
     keys.alive('host-1-{x}'),
   ];
 
-  it('builds the documented names', () => {
+  it('builds every key under the queue hash tag with the documented names', () => {
     expect(keys.tag).toBe('{sq:emails}');
     expect(keys.stream).toBe('{sq:emails}:stream');
     expect(keys.delayed).toBe('{sq:emails}:delayed');

@@ -40,7 +40,7 @@ describe('resolveConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
-  it('keeps given values', () => {
+  it('keeps every given value instead of its default', () => {
     const given = {
       prefix: 'app.v2',
       worker: false,

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { settleInBatches } from '../../lib/consumer/settle-in-batches';
-import { Latch, sleep } from '../fixtures/probe';
+import { Latch, sleep } from '../utils/helpers';
 import { RecordingLogger } from '../fixtures/recording-logger';
 
 /**
@@ -51,7 +51,7 @@ describe('settleInBatches', () => {
   it('gathers items that arrive while a batch is in flight and sends them together right after', async () => {
     const source = new Subject<string>();
     const gate = new Latch();
-    const { batches, settle } = recorder(async (_b, call) => (call === 1 ? gate.promise.then(() => []) : []));
+    const { batches, settle } = recorder(async (_b, call) => (call === 1 ? gate.wait().then(() => []) : []));
     const out = lastValueFrom(source.pipe(settleInBatches(settle, 0, 100, 10), toArray()));
     source.next('a');
     await nextTurn();
@@ -60,13 +60,13 @@ describe('settleInBatches', () => {
     source.complete();
     await nextTurn();
     expect(batches).toEqual([['a']]);
-    gate.release();
+    gate.open();
 
     await expect(out).resolves.toEqual(['a', 'b', 'c']);
     expect(batches).toEqual([['a'], ['b', 'c']]);
   });
 
-  it('splits at maxBatch', async () => {
+  it('splits a burst into batches of at most maxBatch', async () => {
     const source = new Subject<number>();
     const batches: number[][] = [];
     const out = lastValueFrom(
@@ -137,7 +137,7 @@ describe('settleInBatches', () => {
   it('completes only after the source completed and every item is settled', async () => {
     const source = new Subject<string>();
     const gate = new Latch();
-    const { settle } = recorder(() => gate.promise.then(() => []));
+    const { settle } = recorder(() => gate.wait().then(() => []));
     let completed = false;
     const out = lastValueFrom(source.pipe(settleInBatches(settle, 0, 100, 10), toArray())).then((items) => {
       completed = true;
@@ -147,7 +147,7 @@ describe('settleInBatches', () => {
     source.complete();
     await sleep(20);
     expect(completed).toBe(false);
-    gate.release();
+    gate.open();
 
     await expect(out).resolves.toEqual(['a']);
   });

@@ -1,4 +1,4 @@
-import { provideTestRedis, TestRedis } from './test-redis';
+import { provideTestRedis, type SuiteRedis } from './test-redis';
 
 /**
  * Jest global setup: provides the suite's Redis (see test-redis.ts for the order) and exports it as
@@ -8,7 +8,7 @@ import { provideTestRedis, TestRedis } from './test-redis';
 
 /** Shared with global-teardown.ts: Jest runs both in the same process, and only they see it. */
 export interface SuiteRedisGlobal {
-  __SQ_SUITE_REDIS__?: { redis: TestRedis; previousUrl: string | undefined };
+  __SQ_SUITE_REDIS__?: { redis: SuiteRedis; previousUrl: string | undefined };
 }
 
 export default async function globalSetup(): Promise<void> {

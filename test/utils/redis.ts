@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Redis, { RedisOptions } from 'ioredis';
 
 /**
@@ -30,28 +29,8 @@ export function createRedis(options: RedisOptions = {}, url: string = redisUrl()
   return client;
 }
 
-/** A key prefix no other spec (or earlier run) uses: `sq-test-<uuid>`. */
-export function randomPrefix(): string {
-  return `sq-test-${randomUUID()}`;
-}
-
-/**
- * Deletes every key under `prefix`: the library's hash-tagged keys (`{<prefix>:<queue>}:stream`, …)
- * and any plain `<prefix>…` key. Returns how many keys were deleted.
- */
-export async function cleanupPrefix(redis: Redis, prefix: string): Promise<number> {
-  const safe = escapeGlob(prefix);
-  let deleted = 0;
-  for (const match of [`{${safe}:*`, `${safe}*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-  return deleted;
-}
+/** A key prefix no other spec (or earlier run) uses, and its cleanup: the testing kit's own. */
+export { cleanupPrefix, testPrefix as randomPrefix } from '../../lib/testing/test-prefix';
 
 export interface WaitForOptions {
   /** Default 5000 ms. */
@@ -105,10 +84,6 @@ export async function closeAll(): Promise<void> {
       else client.disconnect();
     }),
   );
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 function describe(value: unknown): string {

@@ -1,7 +1,7 @@
-/** A one-shot gate: `wait()` resolves once `open()` was called. */
+/** A one-shot gate: `wait()` resolves once `open()` was called (a blocked handler stays in flight). */
 export class Latch {
   private release!: () => void;
-  readonly opened = new Promise<void>((resolve) => (this.release = resolve));
+  private readonly opened = new Promise<void>((resolve) => (this.release = resolve));
 
   open(): void {
     this.release();
@@ -25,4 +25,5 @@ export class Barrier {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A pause that is part of the scenario (idle time a lease must outlive), never synchronisation. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,52 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { DrainTimeoutError, type QueueBacklog } from '../errors/drain-timeout.error';
+import { QueueKeys } from '../redis/keys';
+import { RedisConnections } from '../redis/redis-connections';
+import type { StreamQueueConfig } from '../stream-queue.config';
+import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { TaskRegistry } from '../task.registry';
+import { queueBacklog } from './queue-backlog';
+
+/** @publicApi */
+export interface DrainOptions {
+  /** Reject with `DrainTimeoutError` after this long. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** How often the queues are read. Default 20 ms. */
+  intervalMs?: number;
+}
+
+/** Passes in a row that must find every queue empty; see the second-pass note below. */
+const EMPTY_PASSES = 2;
+
+/**
+ * Resolves once every queue that has a `@Task` handler in `app` is empty: nothing waiting in the
+ * stream, nothing running (read and not yet settled), nothing delayed and already due. Delayed
+ * tasks due later (a retry's backoff, the next periodic run) do not hold it up. Rejects with a
+ * `DrainTimeoutError` that lists what each queue still holds after `timeoutMs`.
+ *
+ * Two passes in a row must agree: a run that enqueues into another queue and settles between the
+ * reads of one pass is seen by the next. Reads the app's own Redis connection; the app keeps running.
+ * @publicApi
+ */
+export async function drain(app: INestApplicationContext, options: DrainOptions = {}): Promise<void> {
+  const { timeoutMs = 10_000, intervalMs = 20 } = options;
+  const config = app.get<StreamQueueConfig>(STREAM_QUEUE_CONFIG, { strict: false });
+  const redis = app.get(RedisConnections, { strict: false }).commands;
+  const queues = app.get(TaskRegistry, { strict: false }).queues();
+  const keys = queues.map((queue) => new QueueKeys(config.prefix, queue));
+  const deadline = Date.now() + timeoutMs;
+  let emptyPasses = 0;
+  for (;;) {
+    const [seconds, micros] = await redis.time();
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const left: Record<string, QueueBacklog> = {};
+    for (const queue of keys) {
+      const backlog = await queueBacklog(redis, queue, nowMs);
+      if (backlog.waiting + backlog.running + backlog.due > 0) left[queue.queue] = backlog;
+    }
+    emptyPasses = Object.keys(left).length === 0 ? emptyPasses + 1 : 0;
+    if (emptyPasses >= EMPTY_PASSES) return;
+    if (Date.now() >= deadline && emptyPasses === 0) throw new DrainTimeoutError(timeoutMs, left);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

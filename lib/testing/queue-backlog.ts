@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+import type { QueueBacklog } from '../errors/drain-timeout.error';
+import { QueueKeys } from '../redis/keys';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
+
+/**
+ * @internal Reads what one queue still holds. The three counts come from one MULTI, so a task
+ * moving between them (promoted, read, settled) is counted in exactly one place, except that
+ * `waiting` is counted after it from the group's last-delivered id: it can only be too low when
+ * the entry was read in between, and drain's second pass sees that run.
+ */
+export async function queueBacklog(redis: Redis, keys: QueueKeys, nowMs: number): Promise<QueueBacklog> {
+  const replies = await redis
+    .multi()
+    .zcount(keys.delayed, '-inf', nowMs)
+    .xlen(keys.stream)
+    .xinfo('GROUPS', keys.stream)
+    .exec();
+  const [due, length, groups] = (replies ?? []).map(([error, value]) => (error ? undefined : value));
+  const group = groupInfo(groups, CONSUMER_GROUP);
+  if (!group) {
+    // No group yet (no worker ever started): everything in the stream is waiting.
+    return { waiting: Number(length ?? 0), running: 0, due: Number(due ?? 0) };
+  }
+  const waiting =
+    typeof group.lag === 'number'
+      ? group.lag
+      : await countAfter(redis, keys.stream, String(group['last-delivered-id']));
+  return { waiting, running: Number(group.pending ?? 0), due: Number(due ?? 0) };
+}
+
+/** XINFO GROUPS replies with flat [field, value, …] arrays, one per group. */
+function groupInfo(reply: unknown, name: string): Record<string, unknown> | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  for (const flat of reply as unknown[][]) {
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
+    if (info.name === name) return info;
+  }
+  return undefined;
+}
+
+/** Redis reports no lag once entries were deleted out of order: count the undelivered ones. */
+async function countAfter(redis: Redis, stream: string, lastId: string): Promise<number> {
+  let count = 0;
+  let from = `(${lastId}`;
+  for (;;) {
+    const page = await redis.xrange(stream, from, '+', 'COUNT', 1000);
+    count += page.length;
+    if (page.length < 1000) return count;
+    from = `(${page[page.length - 1][0]}`;
+  }
+}
