@@ -2,7 +2,7 @@ import type { TaskContext } from '../../lib';
 import { periodicKey } from '../../lib';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { CRON_FIRES } from '../../lib/task/schedule';
-import { Latch } from '../fixtures/probe';
+import { Latch } from '../utils/helpers';
 import type { TestApp } from '../fixtures/test-app';
 import { waitFor } from '../utils/redis';
 import { useGenerationApps } from './generation-apps';
@@ -14,8 +14,8 @@ function holdNextClockRead(app: TestApp): { reached: Latch; release: Latch } {
   const release = new Latch();
   const time = redis.time.bind(redis);
   const spy = jest.spyOn(redis, 'time').mockImplementationOnce(async () => {
-    reached.release();
-    await release.promise;
+    reached.open();
+    await release.wait();
     spy.mockRestore();
     return time();
   });
@@ -105,9 +105,9 @@ describe('runtime schedules: client.schedule(), unschedule(), schedules()', () =
     const options = { key: 'weekly', cron: '0 9 * * 1', timezone: 'Europe/Paris' };
     const held = holdNextClockRead(a);
     const fromA = a.client.schedule('keyed', 'x', options);
-    await held.reached.promise;
+    await held.reached.wait();
     const fromB = await b.client.schedule('keyed', 'x', options);
-    held.release.release();
+    held.release.open();
     const handleA = await fromA;
     expect(fromB.created).toBe(true);
     expect(handleA).toMatchObject({ id: fromB.id, generation: fromB.generation, created: false });
@@ -118,9 +118,9 @@ describe('runtime schedules: client.schedule(), unschedule(), schedules()', () =
     const [a, b] = await Promise.all([start({ worker: false }), start({ worker: false })]);
     const held = holdNextClockRead(a);
     const fromA = a.client.schedule('keyed', 'x', { key: 'r', cron: '0 9 * * 1', timezone: 'America/New_York' });
-    await held.reached.promise;
+    await held.reached.wait();
     const fromB = await b.client.schedule('keyed', 'x', { key: 'r', every: '1h' });
-    held.release.release();
+    held.release.open();
     const handleA = await fromA;
     expect(handleA.created).toBe(true);
     expect(handleA.generation).toBeGreaterThan(fromB.generation);
@@ -141,7 +141,7 @@ describe('runtime schedules: client.schedule(), unschedule(), schedules()', () =
     let aborted: unknown;
     gen.probe.on('keyed', (_payload, ctx: TaskContext) => {
       ctx.signal.addEventListener('abort', () => (aborted = ctx.signal.reason));
-      return mayFinish.promise;
+      return mayFinish.wait();
     });
     const app = await start();
     const old = await app.client.schedule('keyed', 'v1', { key: 'slow', every: 100 });
@@ -150,7 +150,7 @@ describe('runtime schedules: client.schedule(), unschedule(), schedules()', () =
     expect(retimed.created).toBe(true);
     await waitFor(() => aborted !== undefined, { description: 'the running run was told' });
     expect(aborted).toMatchObject({ code: 'SUPERSEDED' });
-    mayFinish.release();
+    mayFinish.open();
     await waitFor(async () => (await redis.hget(app.keys.keyState('slow'), 'rmid')) === null, {
       description: 'the old run settled',
     });
