@@ -86,7 +86,9 @@ export class FleetEventRelay implements OnApplicationShutdown {
         watch.until = ttl > 0 ? Date.now() + ttl : 0;
       },
       () => {
+        // Refused (an ACL without PTTL) or Redis away: ask again after the interval, not per event.
         watch.checking = false;
+        watch.checkedAt = Date.now();
       },
     );
   }
