@@ -7,6 +7,7 @@ module.exports = {
   moduleNameMapper: {
     '^nest-stream-queue$': '<rootDir>/lib',
     '^nest-stream-queue/testing$': '<rootDir>/lib/testing',
+    '^nest-stream-queue/dashboard$': '<rootDir>/lib/dashboard',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   globalSetup: '<rootDir>/test/utils/global-setup.ts',

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { StreamQueueModule, type StreamQueueModuleOptions } from 'nest-stream-queue';
+import { StreamQueueDashboardModule } from 'nest-stream-queue/dashboard';
 import { EmailsController } from './emails/emails.controller';
 import { EmailsTasks } from './emails/emails.tasks';
 import { MetricsTasks } from './metrics/metrics.tasks';
@@ -13,6 +14,8 @@ import { StatsPublisher } from './stats/stats.publisher';
 import { StatsStore } from './stats/stats.store';
 import { TaskEventLogger } from './stats/task-event.logger';
 import { TasksController } from './tasks/tasks.controller';
+
+const SAMPLE_DASHBOARD = { path: '/queues', queues: ['default', 'emails', 'reports', 'metrics'] };
 
 /**
  * One module for every role. The task providers are registered in the API process too: there
@@ -37,6 +40,8 @@ export class AppModule {
             concurrency: 4,
           }),
         }),
+        // The dashboard at /queues on the API process (see README, "Dashboard").
+        ...(serves(role) ? [StreamQueueDashboardModule.forRoot(SAMPLE_DASHBOARD)] : []),
       ],
       controllers: serves(role)
         ? [ReportsController, EmailsController, TasksController, SchedulesController, StatsController]

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EnqueueManyError, InvalidOptionError, KeyConflictError, type EnqueueManyResult } from '../errors';
+import type { Observable } from 'rxjs';
+import {
+  EnqueueManyError,
+  InvalidOptionError,
+  KeyConflictError,
+  UnknownTaskError,
+  type EnqueueManyResult,
+} from '../errors';
 import type {
   EnqueueItem,
   EnqueueOptions,
@@ -8,7 +15,17 @@ import type {
   ScheduleOptions,
   SchedulePage,
   SchedulesOptions,
+  TaskState,
   TaskStatus,
+} from '../interfaces';
+import type {
+  ListedState,
+  ListedTask,
+  PageOptions,
+  QueueCounts,
+  QueueState,
+  RedriveAllResult,
+  TaskPage,
 } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
@@ -18,6 +35,8 @@ import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { checkName } from '../task-options';
 import { cancelKey, firstFires, schedulePeriodic, scheduleRuntime } from '../task/periodic-call';
 import { TaskRegistry } from '../task.registry';
+import { FleetReads } from './fleet-reads';
+import type { FleetEvent } from './fleet-events';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
 import { sendEnqueueMany } from './enqueue-many';
@@ -38,6 +57,7 @@ import { readKeyStatus, readUnkeyedStatus } from './task-status';
 export class QueueClient {
   private readonly queueKeys = new Map<string, QueueKeys>();
   private readonly plainEnqueues: PlainEnqueueBatcher;
+  private readonly fleet: FleetReads;
 
   constructor(
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
@@ -46,7 +66,31 @@ export class QueueClient {
     private readonly waiter: ResultWaiter,
   ) {
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
+    this.fleet = new FleetReads(connections.commands, (queue) => this.keysOf(queue), config.resultTtlMs);
   }
+
+  // Fleet-wide reads and repairs (lib/client/fleet-reads.ts): what Redis holds, for every worker.
+  /** The queue's counts, in one Redis command: cheap enough for every metrics scrape. */
+  counts = (queue?: string): Promise<QueueCounts> => this.fleet.counts(queue);
+  /** The queue's counts plus its consumers and their liveness. */
+  inspect = (queue?: string): Promise<QueueState> => this.fleet.state(queue);
+  /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
+  list = (state: ListedState, options?: PageOptions): Promise<TaskPage> => this.fleet.list(state, options);
+  /** A task by id wherever it is, with its stored result (JSON text) if any. */
+  findTask = (id: string, options?: { queue?: string }): Promise<{ task?: ListedTask; result: string | null }> =>
+    this.fleet.findTask(id, options);
+  /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
+  remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
+  /** Puts a dead letter's task back in the stream: same id and key, attempt 1. Returns its entry id. */
+  redrive = (deadLetterId: string, options?: { queue?: string }): Promise<string> =>
+    this.fleet.redrive(deadLetterId, options);
+  /** Redrives every dead letter that can be. */
+  redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> => this.fleet.redriveAll(options);
+  /** Deletes the given dead letters, or all; returns how many. */
+  purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[] }): Promise<number> =>
+    this.fleet.purge(options);
+  /** The task events of every worker of the fleet on `queue`, through Redis; workers publish only while watched. */
+  events = (queue?: string): Observable<FleetEvent> => this.fleet.events(queue);
 
   /** Adds a task; with `options.key`, returns the live run of that key instead of adding another. */
   async enqueue<P = unknown, R = unknown>(

@@ -7,7 +7,9 @@ import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents } from '../stream-queue.events';
 import { TaskRegistry } from '../task.registry';
+import { WATCH_MESSAGE } from '../client/fleet-events';
 import { createConsumerName } from './consumer-name';
+import { FleetEventRelay } from './fleet-event-relay';
 import { InFlight } from './in-flight';
 import { LeaseKeeper } from './lease-keeper';
 import { QueueConsumer } from './queue-consumer';
@@ -36,6 +38,7 @@ export class ConsumerHost {
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly events: StreamQueueEvents,
+    private readonly relay: FleetEventRelay,
   ) {}
 
   /** Starts consuming; a no-op once drain() was called (a drained host never starts again). */
@@ -157,6 +160,7 @@ export class ConsumerHost {
     this.control.on('message', (channel: string, message: string) => {
       const queue = byChannel.get(channel);
       if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
+      if (queue && message === WATCH_MESSAGE) return this.relay.watched(queue);
       // '<why>:<generation>:<key>' (keys may hold ':'); runs of older generations stop.
       const match = /^(superseded|cancelled):(\d+):(.+)$/s.exec(message);
       if (!queue || !match) return;

@@ -6,3 +6,4 @@ export * from './task-context.interface';
 export * from './task-options.interface';
 export * from './task-status.interface';
 export * from './schedule-options.interface';
+export * from './queue-state.interface';

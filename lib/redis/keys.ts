@@ -19,6 +19,10 @@ export class QueueKeys {
   readonly controlChannel: string;
   /** Index of the runtime schedules (QueueClient.schedule): their keys, paged by lex order. */
   readonly schedules: string;
+  /** Channel of the fleet's task events (events()); workers publish only while it is watched. */
+  readonly eventsChannel: string;
+  /** Set (with a TTL, refreshed) while some events() subscriber watches the queue. */
+  readonly eventsWatch: string;
   /** Prefix of the per-key state hashes (the promote script derives keys from it). */
   readonly keyStatePrefix: string;
   /** Prefix of the result keys (the complete script derives them from task ids). */
@@ -37,6 +41,8 @@ export class QueueKeys {
     this.doneChannel = `${this.tag}:done`;
     this.controlChannel = `${this.tag}:control`;
     this.schedules = `${this.tag}:schedules`;
+    this.eventsChannel = `${this.tag}:events`;
+    this.eventsWatch = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
   }

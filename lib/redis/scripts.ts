@@ -17,6 +17,10 @@ export const SCRIPT_NAMES = [
   'sweep-lock-release',
   'schedule-periodic',
   'schedule-runtime',
+  'queue-state',
+  'remove-task',
+  'redrive',
+  'purge-dead-letters',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
