@@ -5,7 +5,6 @@ import {
   EnqueueManyError,
   InvalidOptionError,
   KeyConflictError,
-  UnknownTaskError,
   type EnqueueManyResult,
 } from '../errors';
 import type {
@@ -15,7 +14,6 @@ import type {
   ScheduleOptions,
   SchedulePage,
   SchedulesOptions,
-  TaskState,
   TaskStatus,
 } from '../interfaces';
 import type {
