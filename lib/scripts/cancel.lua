@@ -16,7 +16,7 @@
   Returns 1 cancelled, 0 nothing live to cancel.
   Atomic: the generation draw and the removal are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include key-state
 

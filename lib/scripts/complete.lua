@@ -37,7 +37,7 @@
   consumer), -2 already settled (no longer pending: a resent command).
   Atomic: the ownership and generation checks and every write are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include owned-by
 -- @include key-state

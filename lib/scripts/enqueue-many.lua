@@ -13,7 +13,7 @@
   Returns the stream entry id of each task, in order ('' for one that went to the delayed set).
   Atomic: the batch is written as a whole or not at all.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include message
 -- @include delayed

@@ -31,7 +31,7 @@
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
   of the same fields, or with others in one enqueue-many.lua call (see PlainEnqueueBatcher).
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include message
 -- @include delayed

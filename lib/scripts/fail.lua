@@ -35,7 +35,7 @@
   between the ack and the reschedule. Everything that can fail (the dead-letter entry of a
   hostile message with thousands of fields) is computed before the first write.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include owned-by
 -- @include key-state

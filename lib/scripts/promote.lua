@@ -15,7 +15,7 @@
   Returns {members moved into the stream, ms until the next member is due (-1: none)}, so
   callers can wake exactly when the next delayed task falls due.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include key-state
 -- @include message

@@ -14,7 +14,7 @@
   time reset, delivery count bumped; deliveries counts this one).
   Atomic: the ownership check and the claim are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 
 local stream, group, me = KEYS[1], ARGV[1], ARGV[2]
 local out = {}
