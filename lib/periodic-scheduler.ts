@@ -1,16 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { QueueKeys } from './redis/keys';
 import { RedisConnections } from './redis/redis-connections';
-import { runScript } from './redis/scripts';
 import type { StreamQueueConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
-import {
-  describeSchedule,
-  PERIODIC_CREATED,
-  PERIODIC_RETIMED,
-  periodicScriptArgs,
-  type PeriodicReply,
-} from './task/periodic-call';
+import { schedulePeriodicScript } from './scripts/schedule-periodic.script';
+import { describeSchedule } from './task/periodic-call';
 import { cronFires } from './task/schedule';
 import { TaskRegistry } from './task.registry';
 
@@ -38,19 +32,15 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
       if (!schedule) continue;
       // A cron's first slot follows Redis's clock, never this process's.
       const fires = 'cron' in schedule ? cronFires(schedule.cron, schedule.timezone, await this.redisNow()) : [];
-      const [, generation, code] = await runScript<PeriodicReply>(
-        this.connections.commands,
-        'schedule-periodic',
-        ...periodicScriptArgs(new QueueKeys(this.config.prefix, options.queue), {
-          mode: 'boot',
-          name,
-          queue: options.queue,
-          schedule,
-          fires,
-        }),
-      );
-      if (code === PERIODIC_CREATED) this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
-      if (code === PERIODIC_RETIMED) {
+      const { generation, outcome } = await schedulePeriodicScript(new QueueKeys(this.config.prefix, options.queue), {
+        mode: 'boot',
+        name,
+        queue: options.queue,
+        schedule,
+        fires,
+      }).run(this.connections.commands);
+      if (outcome === 'created') this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
+      if (outcome === 'retimed') {
         this.logger.log(
           `Re-timed periodic task "${name}" to ${describeSchedule(schedule)}: its definition changed (generation ${generation}).`,
         );

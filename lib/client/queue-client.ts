@@ -10,15 +10,16 @@ import {
 import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
-import { runScript } from '../redis/scripts';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { checkName } from '../task-options';
 import { encodePayload } from '../task/payload-codec';
-import { periodicScriptArgs, type PeriodicReply } from '../task/periodic-call';
 import { parseEvery, periodicKey } from '../task/schedule';
 import { TaskRegistry } from '../task.registry';
-import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
+import { cancelScript } from '../scripts/cancel.script';
+import { enqueueScript } from '../scripts/enqueue.script';
+import { schedulePeriodicScript } from '../scripts/schedule-periodic.script';
+import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
@@ -98,13 +99,8 @@ export class QueueClient {
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
     const keys = this.keysOf(this.queueOption(options));
-    const done = await runScript<number>(
-      this.connections.commands,
-      'cancel',
-      [keys.stream, keys.delayed, keys.keyState(key), keys.seq],
-      [this.config.resultTtlMs, keys.controlChannel, key, keys.doneChannel],
-    );
-    return done === 1;
+    const done = await cancelScript(keys, { key, stateTtlMs: this.config.resultTtlMs }).run(this.connections.commands);
+    return done === 'cancelled';
   }
 
   /** The state of the latest run of `key`, or null when the key has none (or it expired). */
@@ -177,13 +173,11 @@ export class QueueClient {
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
       const id = randomUUID();
       const entryId = await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
-      return this.toHandle<R>(call, [id, 0, 1, entryId ?? '', call.name]);
+      return this.toHandle<R>(call, { outcome: 'created', id, generation: 0, entryId });
     }
     if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
-    const reply = await runScript<EnqueueReply>(
+    const reply = await enqueueScript(this.keysOf(call.queue), { ...call, id: randomUUID() }).run(
       this.connections.commands,
-      'enqueue',
-      ...enqueueScriptArgs(this.keysOf(call.queue), call),
     );
     return this.toHandle<R>(call, reply);
   }
@@ -192,12 +186,16 @@ export class QueueClient {
   private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
     const { name, queue, payload, runAt, delayMs, everyMs } = call;
     const schedule = everyMs > 0 ? { every: everyMs } : undefined;
-    const [id, generation] = await runScript<PeriodicReply>(
-      this.connections.commands,
-      'schedule-periodic',
-      ...periodicScriptArgs(this.keysOf(queue), { mode: 'replace', name, queue, payload, schedule, runAt, delayMs }),
-    );
-    return this.toHandle<R>(call, [id, generation, 1, '', name]);
+    const { id, generation } = await schedulePeriodicScript(this.keysOf(queue), {
+      mode: 'replace',
+      name,
+      queue,
+      payload,
+      schedule,
+      runAt,
+      delayMs,
+    }).run(this.connections.commands);
+    return this.toHandle<R>(call, { outcome: 'created', id, generation });
   }
 
   private call(
@@ -249,19 +247,19 @@ export class QueueClient {
     };
   }
 
-  private toHandle<R>(call: EnqueueCall, [id, generation, created, entryId, holder]: EnqueueReply): TaskHandle<R> {
-    if (created === -1) throw new KeyConflictError(call.key!, call.name, holder, id);
+  private toHandle<R>(call: EnqueueCall, reply: EnqueueReply): TaskHandle<R> {
+    if (reply.outcome === 'conflict') throw new KeyConflictError(call.key!, call.name, reply.holder, reply.id);
     return new TaskHandle<R>(
-      id,
+      reply.id,
       call.name,
       call.queue,
       call.key,
-      Number(generation),
-      created === 1,
+      reply.generation,
+      reply.outcome === 'created',
       this.keysOf(call.queue),
       this.waiter,
       this,
-      entryId || undefined,
+      reply.outcome === 'created' ? reply.entryId : undefined,
     );
   }
 
