@@ -17,9 +17,9 @@ export class QueueKeys {
   readonly doneChannel: string;
   /** Channel telling workers that a running key was superseded or cancelled. */
   readonly controlChannel: string;
-  /** Prefix of the per-key state hashes (the promote script derives keys from it). */
+  /** Prefix of the per-key state hashes (see keyState(); scripts get each key in KEYS). */
   readonly keyStatePrefix: string;
-  /** Prefix of the result keys (the complete script derives them from task ids). */
+  /** Prefix of the result keys (see result(); scripts get each key in KEYS). */
   readonly resultPrefix: string;
 
   constructor(

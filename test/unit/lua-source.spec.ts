@@ -128,3 +128,74 @@ describe('shipped Lua: every script and include declares what it uses', () => {
     expect(sources.filter(([, s]) => /redis\.(p?call)/.test(code(s))).map(([f]) => f)).toEqual([]);
   });
 });
+
+/**
+ * The static half of "every key a script touches is in KEYS" (the other half runs every script
+ * spec with an rcall that rejects undeclared keys, see test/scripts/declared-keys.ts): the key
+ * a command names is KEYS[...] or a variable, and no such variable is built from ARGV, a string
+ * or by concatenation (`prefix .. id`: a derived key, invisible to Redis Cluster's routing).
+ */
+describe('shipped Lua: no script derives a key', () => {
+  const code = (source: string) => source.replace(/--\[\[[\s\S]*?\]\]/g, '').replace(/--.*$/gm, '');
+
+  it.each(SCRIPT_NAMES)('%s.lua', (name) => {
+    expect(derivedKeys(code(loadLuaSource(name)))).toEqual([]);
+  });
+
+  it('finds a key built by concatenation, directly or through a variable', () => {
+    const direct = "rcall('SET', ARGV[1] .. id, 1)";
+    const viaVariable = "local keyState = m.k and (ARGV[2] .. m.k) or nil\nrcall('HGET', keyState, 'id')";
+    expect(derivedKeys(direct)).toEqual(['SET ARGV[1] .. id']);
+    expect(derivedKeys(viaVariable)).toEqual(['HGET keyState = m.k and (ARGV[2] .. m.k) or nil']);
+    expect(derivedKeys("local stream, group = KEYS[1], ARGV[1]\nrcall('XLEN', stream)")).toEqual([]);
+  });
+});
+
+/** Commands naming a key whose key argument is derived, as "<command> <expression>". */
+function derivedKeys(source: string): string[] {
+  const found: string[] = [];
+  const derived = (expr: string) => /\.\.|ARGV|['"]/.test(expr);
+  for (const m of source.matchAll(/rcall\('([A-Z]+)'((?:\s*,\s*[^,)]+){0,2})/g)) {
+    const [, command, rest] = m;
+    if (command === 'TIME' || command === 'PUBLISH') continue;
+    const args = splitTopLevel(rest.replace(/^\s*,/, ''));
+    const key = (command === 'XGROUP' ? args[1] : args[0])?.trim();
+    if (key === undefined) continue;
+    if (/^KEYS\[[^\]]+\]$/.test(key)) continue;
+    if (!/^[A-Za-z_]\w*$/.test(key)) {
+      found.push(`${command} ${key}`);
+      continue;
+    }
+    for (const expr of assignmentsOf(source, key)) if (derived(expr)) found.push(`${command} ${key} = ${expr}`);
+  }
+  return [...new Set(found)];
+}
+
+/** The expressions assigned to `name` (`[local] a, name = x, y` pairs names and values by position). */
+function assignmentsOf(source: string, name: string): string[] {
+  const out: string[] = [];
+  for (const m of source.matchAll(/^[ \t]*(?:local[ \t]+)?([A-Za-z_][\w \t,]*?)[ \t]*=(?!=)[ \t]*(.+)$/gm)) {
+    const names = m[1].split(',').map((n) => n.trim());
+    const i = names.indexOf(name);
+    if (i >= 0) out.push(splitTopLevel(m[2].replace(/;.*$/, ''))[i]?.trim() ?? '');
+  }
+  return out;
+}
+
+/** Splits on commas outside brackets and parentheses. */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
