@@ -44,7 +44,7 @@ export class Intake {
     for (const [entryId, fields, deliveries] of fresh) {
       const parsed = parseEntry(entryId, fields, this.ctx.config.maxPayloadBytes);
       if (isMalformed(parsed)) malformed.push(parsed);
-      else held.add(inFlight.add(parsed, sentAt, deliveries));
+      else held.add(inFlight.add(parsed, sentAt, deliveries, slots.adopt()));
     }
     // A failure before malformed entries reach the dead-letterer (which frees their slots)
     // frees their slots here.
@@ -54,6 +54,8 @@ export class Intake {
       for (const bad of notUtf8) {
         const delivery = [...held].find((d) => d.message.entryId === bad.entryId);
         if (!delivery) continue; // already malformed: dead-lettered once, for its first reason
+        // Dead-lettered as malformed instead: its entry's hold is freed below, once dead-lettered
+        // (its Slot is never used).
         held.delete(delivery);
         inFlight.delete(bad.entryId);
         malformed.push(bad);
@@ -68,7 +70,7 @@ export class Intake {
       this.ctx.logger.warn(
         `Admitting ${held.size} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}`,
       );
-      for (const d of held) this.drop(d.message.entryId);
+      for (const d of held) this.drop(d);
       if (!deadLettering) this.ctx.slots.release(malformed.length);
       return [];
     }
@@ -103,7 +105,7 @@ export class Intake {
         ready.push(d);
         return;
       }
-      this.drop(d.message.entryId);
+      this.drop(d);
       if (v.verdict === 'deferred') this.ctx.delayedAdded();
       if (v.verdict === 'stale') {
         const m = d.message;
@@ -154,9 +156,9 @@ export class Intake {
     }
   }
 
-  private drop(entryId: string): void {
-    this.ctx.inFlight.delete(entryId);
-    this.ctx.slots.release();
+  private drop(delivery: Delivery): void {
+    this.ctx.inFlight.delete(delivery.message.entryId);
+    delivery.slot.release();
   }
 }
 
