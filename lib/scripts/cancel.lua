@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, key state, sequence. ARGV: state TTL, control channel, key, done
+  channel (details below).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
 

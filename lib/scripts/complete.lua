@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, sequence, then per run its result key and key state when it has
+  them. ARGV: group, consumer, done channel, state TTL, id range, result TTL, runs (JSON).
   Settle a batch of successful runs (the tail check). Per run: a delivery this worker no longer
   owns is refused and writes nothing; a stale generation is acked and writes nothing; otherwise
   the message is acked and deleted, the result stored with its TTL, and the key released.

@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, [key state, sequence]. ARGV: task id, name, payload, delay, due
+  time, mode, key, control channel, [period, periodic flag, done channel] (details below).
   Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
   replacing), draw a new generation from the queue's sequence, and supersede whatever of the key

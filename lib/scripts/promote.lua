@@ -1,4 +1,6 @@
 --[[
+  KEYS: delayed set, stream, dead-letter stream, a key state per keyed member. ARGV: dead-letter
+  max length, then member and key per member (details below).
   Move due delayed tasks (retries, delayed enqueues, deferred runs) into the stream. The caller
   read the due members first (read-due.lua) to learn which key states they touch, and declares
   those here. Each member is re-checked: one no longer in the delayed set (another worker moved

@@ -1,4 +1,5 @@
 --[[
+  KEYS: stream. ARGV: group, consumer, then the entry ids (details below).
   Take back entries this consumer holds in the group's pending list but not in memory (a read
   whose reply was lost with its connection). Each entry is re-checked here: only one still
   pending under this consumer is returned, so an entry another worker reclaimed meanwhile (this

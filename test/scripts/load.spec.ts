@@ -19,6 +19,11 @@ describe('Lua scripts', () => {
     expect(header).toMatch(/KEYS\[1\]/);
     expect(header).toMatch(/ARGV\[1\]/);
     expect(header).toMatch(/Returns/);
+    expect(header).toMatch(/Atomic/);
+    // A reader sees what the script takes before the details.
+    const opening = header.split('\n').slice(0, 8).join('\n');
+    expect(opening).toMatch(/KEYS/);
+    expect(opening).toMatch(/ARGV/);
   });
 });
 
