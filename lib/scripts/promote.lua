@@ -1,11 +1,12 @@
 --[[
   KEYS: delayed set, stream, dead-letter stream, a key state per keyed member. ARGV: dead-letter
-  max length, then member and key per member (details below).
+  max length, most due members to look at, then member and key per member (details below).
   Move due delayed tasks (retries, delayed enqueues, deferred runs) into the stream. The caller
   read the due members first (read-due.lua) to learn which key states they touch, and declares
   those here. Each member is re-checked: one no longer in the delayed set (another worker moved
-  it, a replace or cancel removed it) or no longer due (re-timed) is skipped, so a member moves
-  once. A superseded keyed member is dropped instead of appended (skipping stale generations).
+  it, a replace or cancel removed it), no longer due (re-timed), or no longer among the first
+  ARGV[2] due members (it moves at the next promotion) is skipped, so a member moves once. A
+  superseded keyed member is dropped instead of appended (skipping stale generations).
 
   KEYS[1] delayed set
   KEYS[2] stream
@@ -13,7 +14,8 @@
   KEYS[4..] key state hash of each member that names a key, in ARGV order
 
   ARGV[1] dead-letter stream max length (approximate)
-  ARGV[2..] per member, 2 values: the delayed member, and the key it names ('' for none; a
+  ARGV[2] most due members to look at (the read's limit)
+  ARGV[3..] per member, 2 values: the delayed member, and the key it names ('' for none; a
             member whose decoded key differs is dead-lettered, as it cannot be checked)
 
   Returns {members moved into the stream, ms until the next member is due (-1: none)}, so
@@ -27,14 +29,18 @@
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
 local now = nowMs()
+-- The members due now, read once (the commands a queue's ACL already allows).
+local due = {}
+for _, member in ipairs(rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+  due[member] = true
+end
 local moved = 0
 local k = 4
-for i = 2, #ARGV - 1, 2 do
+for i = 3, #ARGV - 1, 2 do
   local member, key = ARGV[i], ARGV[i + 1]
   local keyState = nil
   if key ~= '' then keyState = KEYS[k]; k = k + 1 end
-  local score = rcall('ZSCORE', delayed, member)
-  if score and tonumber(score) <= now then
+  if due[member] then
     rcall('ZREM', delayed, member)
     local ok, m = pcall(cjson.decode, member)
     if not ok or not isTaskMember(m) then

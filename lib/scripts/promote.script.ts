@@ -31,10 +31,10 @@ export function readDueScript(keys: QueueKeys, a: { readonly limit: number }): S
  */
 export function promoteScript(
   keys: QueueKeys,
-  a: { readonly members: readonly string[]; readonly deadLetterMaxLen: number },
+  a: { readonly members: readonly string[]; readonly limit: number; readonly deadLetterMaxLen: number },
 ): ScriptCall<PromoteReply> {
   const redisKeys = [keys.delayed, keys.stream, keys.deadLetter];
-  const args: (string | number)[] = [a.deadLetterMaxLen];
+  const args: (string | number)[] = [a.deadLetterMaxLen, a.limit];
   for (const member of a.members) {
     const key = memberKey(member);
     args.push(member, key ?? '');
@@ -57,7 +57,7 @@ export async function promoteDue(
 ): Promise<PromoteReply> {
   const due = await readDueScript(keys, { limit: a.limit }).run(redis);
   if (due.members.length === 0) return { moved: 0, nextDueInMs: due.nextDueInMs };
-  return promoteScript(keys, { members: due.members, deadLetterMaxLen: a.deadLetterMaxLen }).run(redis);
+  return promoteScript(keys, { members: due.members, limit: a.limit, deadLetterMaxLen: a.deadLetterMaxLen }).run(redis);
 }
 
 /** The key a delayed member names, as promote.lua reads it; undefined for none or no JSON. */

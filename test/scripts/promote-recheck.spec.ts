@@ -15,7 +15,8 @@ describe('promote: a member that changed between the read and the move', () => {
   afterAll(closeAll);
 
   const readDue = () => readDueScript(f.keys, { limit: 100 }).run(f.redis);
-  const move = (members: string[]) => promoteScript(f.keys, { members, deadLetterMaxLen: 100 }).run(f.redis);
+  const move = (members: string[]) =>
+    promoteScript(f.keys, { members, limit: 100, deadLetterMaxLen: 100 }).run(f.redis);
   /** Delayed members made due now (as time passing would), without waiting. */
   const makeDue = async () => {
     for (const m of await f.redis.zrange(f.keys.delayed, 0, -1)) await f.redis.zadd(f.keys.delayed, 0, m);
@@ -65,6 +66,21 @@ describe('promote: a member that changed between the read and the move', () => {
     expect((await f.keyState('k')).state).toBe('queued');
   });
 
+  it('a member pushed past the first `limit` due members by earlier ones moves at the next promotion', async () => {
+    await f.enqueue({ delayMs: 60_000 });
+    await makeDue();
+    const { members } = await readDue();
+    // Two members due earlier arrive in between; the move looks at the first two due members only.
+    await f.redis.zadd(f.keys.delayed, -2, members[0].replace('"id":"', '"id":"early-a'));
+    await f.redis.zadd(f.keys.delayed, -1, members[0].replace('"id":"', '"id":"early-b'));
+
+    const first = await promoteScript(f.keys, { members, limit: 2, deadLetterMaxLen: 100 }).run(f.redis);
+
+    expect([first.moved, first.nextDueInMs]).toEqual([0, 0]); // skipped, not lost: due at once
+    expect((await f.promote()).moved).toBe(3);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(3);
+  });
+
   it('reads nothing when nothing is due, and says when the first member is due', async () => {
     await f.enqueue({ delayMs: 5_000 });
     const due = await readDue();
@@ -80,7 +96,7 @@ describe('promote: a member that changed between the read and the move', () => {
     const lying = new ScriptCall(
       'promote',
       [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
-      [100, member, ''],
+      [100, 100, member, ''],
       (reply) => ({ moved: (reply as number[])[0] }),
     );
     expect((await lying.run(f.redis)).moved).toBe(0);
