@@ -7,14 +7,15 @@
  *
  * Where the library's decision lives in a class, the explorer calls that class (Intake.admit for
  * the head check and the dead-lettering of malformed entries, TaskRunner.run for the start rule,
- * Settler.settle for settle arguments and reply interpretation, enqueueScriptArgs for enqueue).
- * Where the library decides with timers or I/O the explorer replaces (which candidates a sweep
- * takes, when a heartbeat runs), the call is rebuilt here with the library's argument layout.
+ * Settler.settle for settle arguments and reply interpretation). Where the library decides with
+ * timers or I/O the explorer replaces (which candidates a sweep takes, when a heartbeat runs),
+ * the script is called here through its typed wrapper (lib/scripts/*.script.ts), as the library
+ * calls it.
  */
-import { createHash, type randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { enqueueScriptArgs, plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
+import { plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
 import { InFlight, type Delivery } from '../lib/consumer/in-flight';
 import { DeadLetterer } from '../lib/consumer/dead-letterer';
 import { Intake, type RawEntry } from '../lib/consumer/intake';
@@ -27,7 +28,16 @@ import { TaskRunner } from '../lib/consumer/task-runner';
 import { LeaseLostError } from '../lib/errors';
 import { QueueKeys } from '../lib/redis/keys';
 import { loadLuaSource } from '../lib/redis/lua-source';
-import { defineScripts, runScript, SCRIPT_NAMES } from '../lib/redis/scripts';
+import { defineScripts, SCRIPT_NAMES } from '../lib/redis/scripts';
+import { CANCEL_CODES, cancelScript } from '../lib/scripts/cancel.script';
+import { CLAIM_CODES } from '../lib/scripts/claim.script';
+import { COMPLETE_CODES } from '../lib/scripts/complete.script';
+import { DEAD_LETTER_CODES } from '../lib/scripts/dead-letter.script';
+import { enqueueScript } from '../lib/scripts/enqueue.script';
+import { FAIL_CODES } from '../lib/scripts/fail.script';
+import { promoteDue } from '../lib/scripts/promote.script';
+import { reclaimScript } from '../lib/scripts/reclaim.script';
+import { recoverScript } from '../lib/scripts/recover.script';
 import { resolveConfig, type StreamQueueConfig } from '../lib/stream-queue.config';
 import { CONSUMER_GROUP } from '../lib/stream-queue.constants';
 import type { StreamQueueEvent, StreamQueueEvents } from '../lib/stream-queue.events';
@@ -134,30 +144,20 @@ export async function enqueue(redis: Redis, keys: ExploreKeys, spec: EnqueueSpec
     await redis.xadd(keys.stream, '*', ...plainMessageFields(spec.id, call));
     return { id: spec.id, generation: 0, created: true };
   }
-  const [id, generation, created] = await runScript<[string, number, number, string, string]>(
-    redis,
-    'enqueue',
-    ...enqueueScriptArgs(keys.queueKeys, call, spec.id as ReturnType<typeof randomUUID>),
-  );
-  return { id, generation, created: created === 1 };
+  const reply = await enqueueScript(keys.queueKeys, { ...call, id: spec.id }).run(redis);
+  return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created' };
 }
 
 /** QueueClient.cancel. */
 export async function cancel(redis: Redis, keys: ExploreKeys, key: string): Promise<boolean> {
-  const q = keys.queueKeys;
-  const done = await runScript<number>(
-    redis,
-    'cancel',
-    [q.stream, q.delayed, q.keyState(key), q.seq],
-    [CONFIG.resultTtlMs, q.controlChannel, key, q.doneChannel],
-  );
-  return done === 1;
+  const done = await cancelScript(keys.queueKeys, { key, stateTtlMs: CONFIG.resultTtlMs }).run(redis);
+  return done === 'cancelled';
 }
 
-/** Sweeper.promote's call. */
-export function promote(redis: Redis, keys: ExploreKeys): Promise<[number, number]> {
-  const q = keys.queueKeys;
-  return runScript(redis, 'promote', [q.delayed, q.stream, q.deadLetter], [1000, q.keyStatePrefix, 2 ** 20]);
+/** Sweeper.promote's calls (read-due.lua, then promote.lua with the key states declared). */
+export async function promote(redis: Redis, keys: ExploreKeys): Promise<[number, number]> {
+  const { moved, nextDueInMs } = await promoteDue(redis, keys.queueKeys, { limit: 1000, deadLetterMaxLen: 2 ** 20 });
+  return [moved, nextDueInMs];
 }
 
 /** A hostile producer XADDs straight to the stream: thousands of fields, or no task name. */
@@ -343,14 +343,13 @@ export class SimWorker {
 
   /** reclaim.lua with the sweeper's argument layout; candidates are chosen by the explorer. */
   async reclaim(candidates: { entryId: string; owner: string }[]): Promise<[RawEntry[], number, number]> {
-    const q = this.keys.queueKeys;
     const sentAt = monotonicMs();
-    const [claimed, poison, dropped] = await runScript<[RawEntry[], RawEntry[], number]>(
-      this.redis,
-      'reclaim',
-      [q.stream, ...candidates.map((c) => q.alive(c.owner))],
-      [GROUP, this.consumer, CONFIG.maxDeliveries, ...candidates.flatMap((c) => [c.entryId, c.owner])],
-    );
+    const { claimed, poison, dropped } = await reclaimScript(this.keys.queueKeys, {
+      group: GROUP,
+      consumer: this.consumer,
+      maxDeliveries: CONFIG.maxDeliveries,
+      candidates,
+    }).run(this.redis);
     this.ctx.slots.reserve(claimed.length);
     this.sentAt.set(claimed, sentAt);
     // Sweeper.deadLetterPoison: past the delivery limit, through dead-letter.lua.
@@ -364,11 +363,8 @@ export class SimWorker {
   /** recover.lua with the sweeper's layout: own pending entries this process does not hold. */
   async recover(entryIds: string[]): Promise<RawEntry[]> {
     const sentAt = monotonicMs();
-    const entries = await runScript<RawEntry[]>(
+    const entries = await recoverScript(this.keys.queueKeys, { group: GROUP, consumer: this.consumer, entryIds }).run(
       this.redis,
-      'recover',
-      [this.keys.stream],
-      [GROUP, this.consumer, ...entryIds],
     );
     this.ctx.slots.reserve(entries.length);
     this.sentAt.set(entries, sentAt);
@@ -388,13 +384,13 @@ function taskOptions(periodic: boolean): ResolvedTaskOptions {
   };
 }
 
-/** Reply codes, for the trace: what each script's numbers mean. */
+/** Reply codes, for the trace of raw replies: what each script's numbers mean (from its wrapper). */
 export const REPLY_MEANING: Record<string, Record<string, string>> = {
-  complete: { '1': 'completed', '0': 'superseded', '-1': 'refused', '-2': 'not-pending' },
-  fail: { '1': 'retry', '2': 'dead', '0': 'superseded', '-1': 'refused', '-2': 'not-pending' },
-  claim: { '1': 'run', '0': 'stale', '2': 'deferred', '-1': 'not-ours' },
-  'dead-letter': { '1': 'dead', '-1': 'refused', '-2': 'not-pending' },
-  cancel: { '1': 'cancelled', '0': 'nothing' },
+  complete: COMPLETE_CODES,
+  fail: FAIL_CODES,
+  claim: CLAIM_CODES,
+  'dead-letter': DEAD_LETTER_CODES,
+  cancel: CANCEL_CODES,
 };
 
 /** The script name of a raw EVALSHA, from its sha (for the trace). */

@@ -3,13 +3,8 @@ import { QueueKeys } from './redis/keys';
 import { RedisConnections } from './redis/redis-connections';
 import type { StreamQueueConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
-import {
-  describeSchedule,
-  firstFires,
-  PERIODIC_CREATED,
-  PERIODIC_RETIMED,
-  schedulePeriodic,
-} from './task/periodic-call';
+import { schedulePeriodicScript } from './scripts/schedule-periodic.script';
+import { describeSchedule, firstFires } from './task/periodic-call';
 import { TaskRegistry } from './task.registry';
 
 /**
@@ -36,15 +31,15 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
       const { options } = this.registry.get(name)!;
       const schedule = options.schedule;
       if (!schedule) continue;
-      const [, generation, code] = await schedulePeriodic(redis, new QueueKeys(this.config.prefix, options.queue), {
+      const { generation, outcome } = await schedulePeriodicScript(new QueueKeys(this.config.prefix, options.queue), {
         mode: 'boot',
         name,
         queue: options.queue,
         schedule,
         fires: await firstFires(redis, schedule),
-      });
-      if (code === PERIODIC_CREATED) this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
-      if (code === PERIODIC_RETIMED) {
+      }).run(redis);
+      if (outcome === 'created') this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
+      if (outcome === 'retimed') {
         this.logger.log(
           `Re-timed periodic task "${name}" to ${describeSchedule(schedule)}: its definition changed (generation ${generation}).`,
         );

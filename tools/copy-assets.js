@@ -4,6 +4,10 @@ const { cpSync } = require('node:fs');
 const { join } = require('node:path');
 const root = join(__dirname, '..');
 const copy = (from) => cpSync(join(root, 'lib', from), join(root, 'dist', from), { recursive: true });
-copy('scripts');
+// The Lua scripts only: their typed wrappers (*.script.ts) are compiled by tsc.
+cpSync(join(root, 'lib', 'scripts'), join(root, 'dist', 'scripts'), {
+  recursive: true,
+  filter: (path) => !path.endsWith('.ts'),
+});
 copy('consumer/heartbeat-thread.js');
 copy('dashboard/assets');

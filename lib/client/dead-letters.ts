@@ -2,31 +2,12 @@ import type { Redis } from 'ioredis';
 import { InvalidOptionError, RedriveRefusedError, TaskNotFoundError } from '../errors';
 import type { RedriveAllResult } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
-import { runScript } from '../redis/scripts';
+import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
+import { redriveScript } from '../scripts/redrive.script';
 import type { QueueInspector } from './queue-inspector';
 
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 const REDRIVE_PAGE = 100;
-
-type RedriveReply = [code: number, entryId: string, generation: number];
-
-/** @internal One call of redrive.lua. */
-export function callRedrive(
-  redis: Redis,
-  keys: QueueKeys,
-  deadLetterId: string,
-  taskId: string,
-  key: string | undefined,
-): Promise<RedriveReply> {
-  const redisKeys = [keys.deadLetter, keys.stream, keys.result(taskId), keys.seq];
-  if (key !== undefined) redisKeys.push(keys.keyState(key));
-  return runScript<RedriveReply>(redis, 'redrive', redisKeys, [deadLetterId, taskId, key ?? '']);
-}
-
-/** @internal One call of purge-dead-letters.lua: the given entries, or all of them. */
-export function callPurgeDeadLetters(redis: Redis, keys: QueueKeys, deadLetterIds: string[]): Promise<number> {
-  return runScript<number>(redis, 'purge-dead-letters', [keys.deadLetter], deadLetterIds);
-}
 
 /** @internal Validates a dead-letter entry id (what listings return as `deadLetterId`). */
 export function checkDeadLetterId(id: unknown, option = 'deadLetterId'): string {
@@ -51,10 +32,10 @@ export class DeadLetters {
     if (!dead) throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
     if (!dead.id || !dead.name || dead.payload === undefined)
       throw new RedriveRefusedError(keys.queue, deadLetterId, 'not-a-task');
-    const [code, entryId] = await callRedrive(this.redis, keys, deadLetterId, dead.id, dead.key);
-    if (code === 1) return entryId;
-    if (code === 0) throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
-    throw new RedriveRefusedError(keys.queue, deadLetterId, code === -1 ? 'not-a-task' : 'key-moved-on');
+    const reply = await redriveScript(keys, { deadLetterId, taskId: dead.id, key: dead.key }).run(this.redis);
+    if (reply.outcome === 'redriven') return reply.entryId;
+    if (reply.outcome === 'no-such-dead-letter') throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
+    throw new RedriveRefusedError(keys.queue, deadLetterId, reply.outcome);
   }
 
   /** Redrives every dead letter that can be; the others stay, listed with why. */
@@ -81,7 +62,7 @@ export class DeadLetters {
 
   /** Purges the given dead letters (each must exist), or all of them; returns how many went. */
   async purge(keys: QueueKeys, deadLetterIds?: readonly string[]): Promise<number> {
-    if (deadLetterIds === undefined) return callPurgeDeadLetters(this.redis, keys, []);
+    if (deadLetterIds === undefined) return purgeDeadLettersScript(keys, []).run(this.redis);
     if (!Array.isArray(deadLetterIds) || deadLetterIds.length === 0)
       throw new InvalidOptionError(
         'ids',
@@ -90,10 +71,10 @@ export class DeadLetters {
       );
     const ids = deadLetterIds.map((id, i) => checkDeadLetterId(id, `ids[${i}]`));
     if (ids.length === 1) {
-      const removed = await callPurgeDeadLetters(this.redis, keys, ids);
+      const removed = await purgeDeadLettersScript(keys, ids).run(this.redis);
       if (removed === 0) throw new TaskNotFoundError(keys.queue, ids[0], 'dead letter');
       return removed;
     }
-    return callPurgeDeadLetters(this.redis, keys, ids);
+    return purgeDeadLettersScript(keys, ids).run(this.redis);
   }
 }

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { QueueKeys } from '../redis/keys';
+export type { EnqueueReply } from '../scripts/enqueue.script';
 
 /** @internal A validated enqueue, ready for enqueue.lua. */
 export interface EnqueueCall {
@@ -15,38 +14,6 @@ export interface EnqueueCall {
   readonly everyMs: number;
   /** A periodic run carries its slot time so its successor can be timed from it. */
   readonly periodic: boolean;
-}
-
-/**
- * @internal enqueue.lua's reply: task id, generation, code (1 created, 0 an existing live run,
- * -1 the key's live run belongs to another task), stream entry id ('' when delayed or
- * existing), and the name of the task that holds the key.
- */
-export type EnqueueReply = [id: string, generation: number, code: 1 | 0 | -1, entryId: string, name: string];
-
-/** @internal KEYS and ARGV of enqueue.lua for one call (see the script's header). */
-export function enqueueScriptArgs(
-  keys: QueueKeys,
-  call: EnqueueCall,
-  id = randomUUID(),
-): [string[], (string | number)[]] {
-  const args = [id, call.name, call.payload, call.delayMs, call.runAt, call.mode, call.key ?? '', keys.controlChannel];
-  if (call.key === undefined) return [[keys.stream, keys.delayed], args];
-  return [
-    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq],
-    [...args, call.everyMs, call.periodic ? '1' : '0', keys.doneChannel],
-  ];
-}
-
-/** @internal KEYS and ARGV of enqueue-many.lua for unkeyed calls of one queue, with their ids. */
-export function enqueueManyScriptArgs(
-  keys: QueueKeys,
-  calls: readonly EnqueueCall[],
-  ids: readonly string[],
-): [string[], (string | number)[]] {
-  const args: (string | number)[] = [keys.controlChannel];
-  calls.forEach((call, i) => args.push(ids[i], call.name, call.payload, call.delayMs, call.runAt));
-  return [[keys.stream, keys.delayed], args];
 }
 
 /**

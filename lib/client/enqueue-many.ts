@@ -1,14 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
-import { runScript } from '../redis/scripts';
-import {
-  enqueueManyChunks,
-  enqueueManyScriptArgs,
-  enqueueScriptArgs,
-  type EnqueueCall,
-  type EnqueueReply,
-} from './enqueue-call';
+import type { ScriptCall } from '../redis/scripts';
+import { enqueueManyScript } from '../scripts/enqueue-many.script';
+import { enqueueScript } from '../scripts/enqueue.script';
+import { enqueueManyChunks, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 
 /** @internal What Redis answered for one call of a batch: its reply, or why it was not written. */
 export type EnqueueOutcome = { readonly reply: EnqueueReply } | { readonly error: Error };
@@ -26,27 +22,33 @@ export async function sendEnqueueMany(
   keysOf: (queue: string) => QueueKeys,
 ): Promise<EnqueueOutcome[]> {
   const outcomes: EnqueueOutcome[] = [];
+  const sent: ScriptCall<unknown>[] = [];
   const onReply: Array<(error: Error | null, reply: unknown) => void> = [];
   const pipeline = redis.pipeline();
   for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
     for (const chunk of enqueueManyChunks(indexes, (i) => calls[i])) {
       const ids = chunk.map(() => randomUUID());
-      const chunkCalls = chunk.map((i) => calls[i]);
-      runScript(pipeline, 'enqueue-many', ...enqueueManyScriptArgs(keysOf(queue), chunkCalls, ids));
-      // enqueue-many.lua answers each task's stream entry id ('' for a delayed one).
+      sent.push(
+        enqueueManyScript(
+          keysOf(queue),
+          chunk.map((i, j) => ({ ...calls[i], id: ids[j] })),
+        ),
+      );
+      // enqueue-many.lua answers each task's stream entry id (none for a delayed one).
       onReply.push((error, reply) =>
         chunk.forEach((i, j) => {
-          const entryId = Array.isArray(reply) ? String(reply[j] ?? '') : '';
-          outcomes[i] = error ? { error } : { reply: [ids[j], 0, 1, entryId, calls[i].name] };
+          const entryId = (reply as (string | undefined)[] | undefined)?.[j];
+          outcomes[i] = error ? { error } : { reply: { outcome: 'created', id: ids[j], generation: 0, entryId } };
         }),
       );
     }
   }
   calls.forEach((call, i) => {
     if (call.key === undefined) return;
-    runScript(pipeline, 'enqueue', ...enqueueScriptArgs(keysOf(call.queue), call));
+    sent.push(enqueueScript(keysOf(call.queue), { ...call, id: randomUUID() }));
     onReply.push((error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }));
   });
+  for (const call of sent) call.queueOn(pipeline);
   let replies: [Error | null, unknown][];
   try {
     replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
@@ -55,7 +57,14 @@ export async function sendEnqueueMany(
   }
   onReply.forEach((settle, i) => {
     const [error, reply] = replies[i] ?? [new Error('Redis sent no reply for this enqueue.'), undefined];
-    settle(error, reply);
+    if (error) return settle(error, undefined);
+    let decoded: unknown;
+    try {
+      decoded = sent[i].decode(reply);
+    } catch (decodeError) {
+      return settle(decodeError as Error, undefined);
+    }
+    settle(null, decoded);
   });
   return outcomes;
 }

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
-import { runScript } from '../redis/scripts';
 import { sendNow } from '../redis/send-now';
-import { enqueueManyChunks, enqueueManyScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
+import { enqueueManyScript } from '../scripts/enqueue-many.script';
+import { enqueueManyChunks, plainMessageFields, type EnqueueCall } from './enqueue-call';
 
 interface Waiting {
   readonly keys: QueueKeys;
@@ -43,23 +43,20 @@ export class PlainEnqueueBatcher {
         continue;
       }
       const pipeline = this.redis.pipeline();
-      for (const group of groups) {
+      // A group of one goes as a plain XADD (its reply is the entry id); more as enqueue-many.
+      const scripts = groups.map((group) => {
         const [first] = group;
         if (group.length === 1) {
           pipeline.xadd(first.keys.stream, '*', ...plainMessageFields(first.id, first.call));
-        } else {
-          const calls = group.map((w) => w.call);
-          runScript(
-            pipeline,
-            'enqueue-many',
-            ...enqueueManyScriptArgs(
-              first.keys,
-              calls,
-              group.map((w) => w.id),
-            ),
-          );
+          return undefined;
         }
-      }
+        const script = enqueueManyScript(
+          first.keys,
+          group.map((w) => ({ ...w.call, id: w.id })),
+        );
+        script.queueOn(pipeline);
+        return script;
+      });
       let replies: [Error | null, unknown][];
       try {
         replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
@@ -68,9 +65,17 @@ export class PlainEnqueueBatcher {
       }
       groups.forEach((group, i) => {
         const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
-        const reply = replies[i]?.[1];
-        // A plain XADD answers its entry id; enqueue-many one id per task ('' when delayed).
-        group.forEach((w, j) => w.settle(error, Array.isArray(reply) ? asEntryId(reply[j]) : asEntryId(reply)));
+        if (error) return group.forEach((w) => w.settle(error));
+        const reply = replies[i][1];
+        const script = scripts[i];
+        if (!script) return group[0].settle(null, asEntryId(reply));
+        let entryIds: ReadonlyArray<string | undefined>;
+        try {
+          entryIds = script.decode(reply);
+        } catch (decodeError) {
+          return group.forEach((w) => w.settle(decodeError as Error));
+        }
+        group.forEach((w, j) => w.settle(null, entryIds[j]));
       });
     }
     this.sending = false;

@@ -1,12 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
-import {
-  EnqueueManyError,
-  InvalidOptionError,
-  KeyConflictError,
-  type EnqueueManyResult,
-} from '../errors';
+import { EnqueueManyError, InvalidOptionError, KeyConflictError, type EnqueueManyResult } from '../errors';
 import type {
   EnqueueItem,
   EnqueueOptions,
@@ -27,15 +22,18 @@ import type {
 } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
-import { runScript } from '../redis/scripts';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { checkName } from '../task-options';
-import { cancelKey, firstFires, schedulePeriodic, scheduleRuntime } from '../task/periodic-call';
+import { firstFires } from '../task/periodic-call';
 import { TaskRegistry } from '../task.registry';
+import { cancelScript } from '../scripts/cancel.script';
+import { schedulePeriodicScript } from '../scripts/schedule-periodic.script';
+import { scheduleRuntimeScript } from '../scripts/schedule-runtime.script';
+import { enqueueScript } from '../scripts/enqueue.script';
 import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
-import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
+import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
@@ -145,7 +143,8 @@ export class QueueClient {
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
     const keys = this.keysOf(queueOption(options));
-    return cancelKey(this.connections.commands, keys, key, this.config.resultTtlMs, false);
+    const reply = await cancelScript(keys, { key, stateTtlMs: this.config.resultTtlMs }).run(this.connections.commands);
+    return reply === 'cancelled';
   }
 
   /** The state of the latest run of `key`, or null when the key has none (or it expired). */
@@ -190,9 +189,9 @@ export class QueueClient {
     const call = toScheduleCall(this.registry, this.config.maxPayloadBytes, name, payload, options);
     const redis = this.connections.commands;
     const fires = await firstFires(redis, call.schedule);
-    const [id, generation, code, holder] = await scheduleRuntime(redis, this.keysOf(call.queue), { ...call, fires });
-    if (code === -1) throw new KeyConflictError(call.key, name, holder, id);
-    return this.newHandle<R>(id, name, call.queue, call.key, Number(generation), code !== 0);
+    const reply = await scheduleRuntimeScript(this.keysOf(call.queue), { ...call, fires }).run(redis);
+    if (reply.outcome === 'held') throw new KeyConflictError(call.key, name, reply.name, reply.id);
+    return this.newHandle<R>(reply.id, name, call.queue, call.key, reply.generation, reply.outcome !== 'left-alone');
   }
 
   /**
@@ -202,7 +201,10 @@ export class QueueClient {
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
     const keys = this.keysOf(queueOption(options));
-    return cancelKey(this.connections.commands, keys, key, this.config.resultTtlMs, true);
+    const reply = await cancelScript(keys, { key, stateTtlMs: this.config.resultTtlMs, scheduleOnly: true }).run(
+      this.connections.commands,
+    );
+    return reply === 'cancelled';
   }
 
   /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */
@@ -217,13 +219,11 @@ export class QueueClient {
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
       const id = randomUUID();
       const entryId = await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
-      return this.toHandle<R>(call, [id, 0, 1, entryId ?? '', call.name]);
+      return this.toHandle<R>(call, { outcome: 'created', id, generation: 0, entryId });
     }
     if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
-    const reply = await runScript<EnqueueReply>(
+    const reply = await enqueueScript(this.keysOf(call.queue), { ...call, id: randomUUID() }).run(
       this.connections.commands,
-      'enqueue',
-      ...enqueueScriptArgs(this.keysOf(call.queue), call),
     );
     return this.toHandle<R>(call, reply);
   }
@@ -232,7 +232,7 @@ export class QueueClient {
   private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
     const { name, queue, payload, runAt, delayMs, everyMs } = call;
     const schedule = everyMs > 0 ? { every: everyMs } : undefined;
-    const [id, generation] = await schedulePeriodic(this.connections.commands, this.keysOf(queue), {
+    const { id, generation } = await schedulePeriodicScript(this.keysOf(queue), {
       mode: 'replace',
       name,
       queue,
@@ -240,17 +240,26 @@ export class QueueClient {
       schedule,
       runAt,
       delayMs,
-    });
-    return this.toHandle<R>(call, [id, generation, 1, '', name]);
+    }).run(this.connections.commands);
+    return this.toHandle<R>(call, { outcome: 'created', id, generation });
   }
 
   private call(name: string, payload: unknown, options: ReplaceOptions | EnqueueOptions, mode: 'add' | 'replace') {
     return toEnqueueCall(this.registry, this.config.maxPayloadBytes, name, payload, options, mode);
   }
 
-  private toHandle<R>(call: EnqueueCall, [id, generation, created, entryId, holder]: EnqueueReply): TaskHandle<R> {
-    if (created === -1) throw new KeyConflictError(call.key!, call.name, holder, id);
-    return this.newHandle<R>(id, call.name, call.queue, call.key, Number(generation), created === 1, entryId);
+  private toHandle<R>(call: EnqueueCall, reply: EnqueueReply): TaskHandle<R> {
+    if (reply.outcome === 'conflict') throw new KeyConflictError(call.key!, call.name, reply.holder, reply.id);
+    const entryId = reply.outcome === 'created' ? reply.entryId : undefined;
+    return this.newHandle<R>(
+      reply.id,
+      call.name,
+      call.queue,
+      call.key,
+      reply.generation,
+      reply.outcome === 'created',
+      entryId,
+    );
   }
 
   private newHandle<R>(

@@ -2,29 +2,10 @@ import type { Redis } from 'ioredis';
 import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage } from '../interfaces';
 import { compareEntryIds } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
-import { runScript } from '../redis/scripts';
+import { queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
 import { deadLetterOf, delayedTaskOf, fieldsOf, streamTaskOf } from './listed-task';
-
-type StateReply = [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  [string, number, number][],
-];
-
-/** @internal One call of queue-state.lua: the queue's counts and its consumers' rows, in one snapshot. */
-export async function callQueueState(redis: Redis, keys: QueueKeys): Promise<StateReply> {
-  return runScript<StateReply>(redis, 'queue-state', [keys.stream, keys.delayed, keys.deadLetter], [CONSUMER_GROUP]);
-}
 
 /**
  * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a fixed number of
@@ -35,12 +16,12 @@ export class QueueInspector {
   constructor(private readonly redis: Redis) {}
 
   async counts(keys: QueueKeys): Promise<QueueCounts> {
-    return toCounts(keys.queue, await callQueueState(this.redis, keys));
+    return toCounts(keys.queue, await queueStateScript(keys).run(this.redis));
   }
 
   async state(keys: QueueKeys): Promise<QueueState> {
-    const reply = await callQueueState(this.redis, keys);
-    const rows = reply[10];
+    const reply = await queueStateScript(keys).run(this.redis);
+    const rows = reply.consumers.map((c) => [c.name, c.pending, c.idleMs] as const);
     const ttls = await this.leaseLeft(
       keys,
       rows.map(([name]) => name),
@@ -150,18 +131,18 @@ export class QueueInspector {
   }
 }
 
-function toCounts(queue: string, r: StateReply): QueueCounts {
+function toCounts(queue: string, r: QueueStateSnapshot): QueueCounts {
   return {
     queue,
-    waiting: r[4],
-    waitingExact: r[5] === 1,
-    delayed: r[1],
-    running: r[3],
-    deadLettered: r[2],
-    oldestWaitingMs: r[6] < 0 ? null : r[6],
-    nextDueInMs: r[7] < 0 ? null : r[7],
-    added: r[8],
-    read: r[9] < 0 ? null : r[9],
+    waiting: r.waiting,
+    waitingExact: r.waitingExact,
+    delayed: r.delayed,
+    running: r.pending,
+    deadLettered: r.deadLettered,
+    oldestWaitingMs: r.oldestWaitingMs,
+    nextDueInMs: r.nextDueInMs,
+    added: r.added,
+    read: r.read,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ScheduleInfo, SchedulePage, TaskState } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
-import type { RuntimeSignature } from '../task/periodic-call';
+import type { RuntimeSignature } from '../scripts/schedule-runtime.script';
 
 /**
  * @internal One page of a queue's runtime schedules: the index (a sorted set of keys, all of

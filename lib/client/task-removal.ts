@@ -2,36 +2,12 @@ import type { Redis } from 'ioredis';
 import { TaskNotFoundError, TaskRunningError } from '../errors';
 import type { ListedTask } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
-import { runScript } from '../redis/scripts';
-import { CONSUMER_GROUP } from '../stream-queue.constants';
+import { removeTaskScript } from '../scripts/remove-task.script';
 import { MAX_PAGE_SIZE } from './page-options';
 import type { QueueInspector } from './queue-inspector';
 
-const REMOVED = 1;
-const RUNNING = -1;
 /** A task located, then moved before the removal (promoted, say) is looked up again this often. */
 const ATTEMPTS = 3;
-
-/** @internal One call of remove-task.lua: 1 removed, 0 not there, -1 running. */
-export function callRemoveTask(
-  redis: Redis,
-  keys: QueueKeys,
-  task: ListedTask & { id: string },
-  stateTtlMs: number,
-): Promise<number> {
-  const where = task.state === 'delayed' ? 'delayed' : 'queued';
-  const redisKeys = [keys.stream, keys.delayed, keys.result(task.id)];
-  if (task.key !== undefined) redisKeys.push(keys.keyState(task.key), keys.seq);
-  return runScript<number>(redis, 'remove-task', redisKeys, [
-    CONSUMER_GROUP,
-    task.id,
-    where,
-    (where === 'delayed' ? task.member : task.entryId) ?? '',
-    task.key ?? '',
-    keys.doneChannel,
-    stateTtlMs,
-  ]);
-}
 
 /**
  * @internal Removes a queued or delayed task by id. Finding it reads the waiting part of the
@@ -49,9 +25,10 @@ export async function removeTask(
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const task = await locate(inspector, keys, id, ['queued', 'delayed']);
     if (!task) break;
-    const code = await callRemoveTask(redis, keys, task, stateTtlMs);
-    if (code === REMOVED) return;
-    if (code === RUNNING) throw new TaskRunningError(keys.queue, id);
+    const where = task.state === 'delayed' ? 'delayed' : 'queued';
+    const reply = await removeTaskScript(keys, { ...task, state: where }, stateTtlMs).run(redis);
+    if (reply === 'removed') return;
+    if (reply === 'running') throw new TaskRunningError(keys.queue, id);
   }
   if (await locate(inspector, keys, id, ['running'])) throw new TaskRunningError(keys.queue, id);
   throw new TaskNotFoundError(keys.queue, id, 'queued or delayed task');

@@ -1,4 +1,4 @@
-import { runScript } from '../redis/scripts';
+import { deadLetterScript } from '../scripts/dead-letter.script';
 import { encodeFailure } from '../task/task-outcome';
 import type { QueueContext } from './queue-context';
 
@@ -18,25 +18,21 @@ export class DeadLetterer {
     const taskId = firstValue(fields, 'id');
     const rawKey = firstValue(fields, 'k');
     const key = rawKey !== undefined && rawKey.length > 0 && rawKey.length <= MAX_KEY_LENGTH ? rawKey : undefined;
-    const redisKeys = [keys.stream, keys.deadLetter, keys.delayed, keys.seq];
-    if (taskId !== undefined) redisKeys.push(keys.result(taskId));
-    if (key !== undefined) redisKeys.push(keys.keyState(key));
     const name = firstValue(fields, 'n');
     try {
-      const code = await runScript<number>(this.ctx.redis, 'dead-letter', redisKeys, [
+      const verdict = await deadLetterScript(keys, {
         group,
         consumer,
         entryId,
         reason,
-        config.deadLetterMaxLen,
-        keys.doneChannel,
-        config.resultTtlMs,
-        config.resultTtlMs,
-        encodeFailure({ name: 'DeadLetter', message: reason }),
-        taskId ?? '',
-        key ?? '',
-      ]);
-      if (code !== 1) return false;
+        deadLetterMaxLen: config.deadLetterMaxLen,
+        stateTtlMs: config.resultTtlMs,
+        resultTtlMs: config.resultTtlMs,
+        failure: encodeFailure({ name: 'DeadLetter', message: reason }),
+        taskId,
+        key,
+      }).run(this.ctx.redis);
+      if (verdict !== 'dead-lettered') return false;
       events.emit({ type: 'dead-lettered', queue, taskId, name, key, detail: reason });
       logger.warn(`Stream entry ${entryId} on queue "${queue}" dead-lettered: ${reason}.`);
       return true;

@@ -1,4 +1,5 @@
 import type { TaskMessage } from '../task/task-message';
+import { Slot } from './slots';
 
 /**
  * @internal A delivery this process holds, from the read until Redis settled it. Its abort is
@@ -24,6 +25,8 @@ export class Delivery {
     public provenAt = 0,
     /** Deliveries of this stream entry so far, this one included (XPENDING's counter). */
     public deliveries = 1,
+    /** Its handler slot, freed once: when dropped before running, or when its run is settled. */
+    readonly slot: Slot = Slot.detached(),
   ) {}
 
   get signal(): AbortSignal {

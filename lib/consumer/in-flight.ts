@@ -1,5 +1,6 @@
 import type { TaskMessage } from '../task/task-message';
 import { Delivery } from './delivery';
+import { Slot } from './slots';
 
 export { Delivery };
 
@@ -17,8 +18,9 @@ export class InFlight {
    */
   recoveredAt = -Infinity;
 
-  add(message: TaskMessage, provenAt?: number, deliveries?: number): Delivery {
-    const delivery = new Delivery(message, provenAt, deliveries);
+  /** Holds a delivery; the consumer hands it the slot its entry held (see Slots.adopt). */
+  add(message: TaskMessage, provenAt?: number, deliveries?: number, slot: Slot = Slot.detached()): Delivery {
+    const delivery = new Delivery(message, provenAt, deliveries, slot);
     this.deliveries.set(message.entryId, delivery);
     return delivery;
   }

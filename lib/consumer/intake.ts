@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { runScript } from '../redis/scripts';
+import type { ScriptEntry } from '../redis/scripts';
+import { claimScript, type ClaimVerdict } from '../scripts/claim.script';
 import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../task/task-message';
 import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './in-flight';
@@ -10,17 +11,13 @@ import type { QueueContext } from './queue-context';
  * A raw stream entry as ioredis returns it; the recover and reclaim scripts add how many times
  * it was delivered (a read's entry is on its first delivery).
  */
-export type RawEntry = [id: string, fields: string[] | null, deliveries?: number];
+export type RawEntry = ScriptEntry;
 
 /** Entries Redis handed to this worker in reply to one request sent at `sentAt` (monotonicMs). */
 export interface Handover {
   readonly entries: RawEntry[];
   readonly sentAt: number;
 }
-
-const RUN = 1;
-const STALE = 0;
-const DEFERRED = 2;
 
 /**
  * @internal Turns entries this consumer was handed (read, reclaimed or recovered; each holding a
@@ -47,7 +44,7 @@ export class Intake {
     for (const [entryId, fields, deliveries] of fresh) {
       const parsed = parseEntry(entryId, fields, this.ctx.config.maxPayloadBytes);
       if (isMalformed(parsed)) malformed.push(parsed);
-      else held.add(inFlight.add(parsed, sentAt, deliveries));
+      else held.add(inFlight.add(parsed, sentAt, deliveries, slots.adopt()));
     }
     // A failure before malformed entries reach the dead-letterer (which frees their slots)
     // frees their slots here.
@@ -57,6 +54,8 @@ export class Intake {
       for (const bad of notUtf8) {
         const delivery = [...held].find((d) => d.message.entryId === bad.entryId);
         if (!delivery) continue; // already malformed: dead-lettered once, for its first reason
+        // Dead-lettered as malformed instead: its entry's hold is freed below, once dead-lettered
+        // (its Slot is never used).
         held.delete(delivery);
         inFlight.delete(bad.entryId);
         malformed.push(bad);
@@ -71,7 +70,7 @@ export class Intake {
       this.ctx.logger.warn(
         `Admitting ${held.size} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}`,
       );
-      for (const d of held) this.drop(d.message.entryId);
+      for (const d of held) this.drop(d);
       if (!deadLettering) this.ctx.slots.release(malformed.length);
       return [];
     }
@@ -93,21 +92,22 @@ export class Intake {
     }
     const claimSentAt = monotonicMs();
     // Handed over only once the claim answered: if it fails, admit drops them with the rest.
-    const [codes, fences, counts] = await this.claim(toClaim.map((d) => d.message));
+    const verdicts = await this.claim(toClaim.map((d) => d.message));
     handOver();
     toClaim.forEach((d, i) => {
       held.delete(d);
-      if (codes[i] === RUN) {
+      const v = verdicts[i];
+      if (v.verdict === 'run') {
         d.provenAt = claimSentAt;
         // A stale reply said fewer deliveries than Redis counts now (a takeover and back).
-        d.deliveries = Math.max(d.deliveries, counts[i] ?? 0);
-        if (d.message.key !== undefined) d.fence = fences[i];
+        d.deliveries = Math.max(d.deliveries, v.deliveries);
+        if (d.message.key !== undefined) d.fence = v.fence;
         ready.push(d);
         return;
       }
-      this.drop(d.message.entryId);
-      if (codes[i] === DEFERRED) this.ctx.delayedAdded();
-      if (codes[i] === STALE) {
+      this.drop(d);
+      if (v.verdict === 'deferred') this.ctx.delayedAdded();
+      if (v.verdict === 'stale') {
         const m = d.message;
         this.ctx.events.emit({
           type: 'superseded',
@@ -137,21 +137,15 @@ export class Intake {
     return found;
   }
 
-  private claim(messages: TaskMessage[]): Promise<[number[], number[], number[]]> {
+  private claim(messages: TaskMessage[]): Promise<ClaimVerdict[]> {
     const { keys, group, consumer, config } = this.ctx;
-    const args: (string | number)[] = [
+    return claimScript(keys, {
       group,
       consumer,
-      deferDelayMs(config.sweepIntervalMs),
-      config.resultTtlMs,
-      keys.doneChannel,
-    ];
-    const redisKeys = [keys.stream, keys.delayed, keys.seq];
-    for (const m of messages) {
-      args.push(m.entryId, m.id, m.generation, m.key === undefined ? '0' : '1');
-      if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
-    }
-    return runScript<[number[], number[], number[]]>(this.ctx.redis, 'claim', redisKeys, args);
+      deferMs: deferDelayMs(config.sweepIntervalMs),
+      stateTtlMs: config.resultTtlMs,
+      messages: messages.map((m) => ({ entryId: m.entryId, taskId: m.id, generation: m.generation, key: m.key })),
+    }).run(this.ctx.redis);
   }
 
   private async deadLetter(m: MalformedMessage, fields: string[] | null | undefined): Promise<void> {
@@ -162,9 +156,9 @@ export class Intake {
     }
   }
 
-  private drop(entryId: string): void {
-    this.ctx.inFlight.delete(entryId);
-    this.ctx.slots.release();
+  private drop(delivery: Delivery): void {
+    this.ctx.inFlight.delete(delivery.message.entryId);
+    delivery.slot.release();
   }
 }
 

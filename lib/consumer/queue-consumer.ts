@@ -44,7 +44,7 @@ export class QueueConsumer {
       sweep: async () => intake.admit(await sweeper.sweep()),
       promote: () => sweeper.promote(),
       run: (delivery) => runner.run(delivery),
-      onRunEnd: () => this.ctx.slots.finish(),
+      onRunEnd: (outcome) => outcome.delivery.slot.finish(),
       settle: (outcomes) => settler.settle(outcomes),
       onError: (source, error, attempt) => {
         if (attempt <= 1 || attempt % 10 === 0) {
@@ -112,7 +112,7 @@ export class QueueConsumer {
 
   private release(delivery: Delivery): void {
     this.ctx.inFlight.delete(delivery.message.entryId);
-    this.ctx.slots.settled();
+    delivery.slot.settled();
   }
 }
 

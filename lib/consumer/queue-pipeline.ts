@@ -62,10 +62,15 @@ export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
     }),
     repeat({ delay: () => (parts.isStopping() ? EMPTY : of(0)) }),
   );
+  // onError's attempt counts consecutive failures (its log throttle keys on it), not timer ticks.
+  let sweepFailures = 0;
   const sweep$ = timer(0, parts.sweepIntervalMs).pipe(
     takeUntil(parts.stop$),
-    exhaustMap((_tick, n) =>
-      defer(() => parts.sweep()).pipe(catchError((error) => (parts.onError('sweep', error, n), of([] as Delivery[])))),
+    exhaustMap(() =>
+      defer(() => parts.sweep()).pipe(
+        tap(() => (sweepFailures = 0)),
+        catchError((error) => (parts.onError('sweep', error, ++sweepFailures), of([] as Delivery[]))),
+      ),
     ),
   );
   // Promotion emits nothing: it moves due tasks into the stream, where read$ finds them.

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { entryIdRange } from '../redis/entry-id';
+import { completeScript, type CompleteVerdict } from '../scripts/complete.script';
+import { failScript, type FailVerdict } from '../scripts/fail.script';
+import type { ScriptCall } from '../redis/scripts';
 import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task.registry';
@@ -11,94 +13,93 @@ import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, type StoredSchedules } from 
 
 export type Failed = Extract<Outcome, { kind: 'failed' }>;
 export type Completed = Extract<Outcome, { kind: 'completed' }>;
-export type ScriptArgs = [keys: string[], args: (string | number)[]];
 
 /**
- * @internal KEYS and ARGV of complete.lua for a batch. A run whose arguments cannot be built
- * (its successor does not compute, say) is left out and returned with the error, so one bad
- * outcome never fails the batch.
+ * @internal The complete.lua call for a batch. A run whose arguments cannot be built (its
+ * successor does not compute, say) is left out and returned with the error, so one bad outcome
+ * never fails the batch.
  */
 export function completeCall(
   ctx: QueueContext,
   batch: Completed[],
   stored: StoredSchedules = NO_STORED_SCHEDULES,
-): { call?: ScriptArgs; sent: Completed[]; rejected: [Completed, Error][] } {
+): { call?: ScriptCall<CompleteVerdict[]>; sent: Completed[]; rejected: [Completed, Error][] } {
   const { keys, group, consumer, config } = ctx;
-  const redisKeys = [keys.stream, keys.delayed, keys.seq];
-  const defaultTtl = config.resultTtlMs;
-  const runs: unknown[] = [];
+  const runs = [];
   const sent: Completed[] = [];
   const rejected: [Completed, Error][] = [];
   for (const outcome of batch) {
     const { delivery, definition, result, resultTtlMs } = outcome;
     const m = delivery.message;
     try {
-      if (m.key === undefined && resultTtlMs === defaultTtl && !m.keepResult) runs.push([m.entryId, m.id, result]);
-      else {
-        const next = successor(ctx.queue, m, definition, stored);
-        const options = {
-          g: m.generation,
-          k: m.key === undefined ? 0 : 1,
-          t: resultTtlMs,
-          // A keyed run keeps even a void result: its key state soon names a later run, and
-          // result() must not read that as superseded.
-          r: m.keepResult || m.key !== undefined ? 1 : undefined,
-          s: next || undefined,
-        };
-        runs.push([m.entryId, m.id, result, options]);
-        if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
-      }
+      const plain = m.key === undefined && resultTtlMs === config.resultTtlMs && !m.keepResult;
+      runs.push({
+        entryId: m.entryId,
+        taskId: m.id,
+        result,
+        key: m.key,
+        generation: m.generation,
+        resultTtlMs,
+        // A keyed run keeps even a void result (the wrapper sees to it): its key state soon
+        // names a later run, and result() must not read that as superseded.
+        keepResult: m.keepResult,
+        successor: plain ? '' : successor(ctx.queue, m, definition, stored),
+      });
       sent.push(outcome);
     } catch (error) {
       rejected.push([outcome, error as Error]);
     }
   }
   if (sent.length === 0) return { sent, rejected };
-  const [low, high] = entryIdRange(sent.map((o) => o.delivery.message.entryId));
-  const args = [group, consumer, keys.doneChannel, config.resultTtlMs, low, high, keys.resultPrefix, defaultTtl];
-  return { call: [redisKeys, [...args, JSON.stringify(runs)]], sent, rejected };
+  const call = completeScript(keys, {
+    group,
+    consumer,
+    stateTtlMs: config.resultTtlMs,
+    defaultResultTtlMs: config.resultTtlMs,
+    runs,
+  });
+  return { call, sent, rejected };
 }
 
 /**
- * @internal KEYS and ARGV of fail.lua for one failed run: a retry with backoff, or a dead letter
- * after the last attempt (or at once for a `deadReason`), which still schedules a periodic
- * successor unless `withSuccessor` is false.
+ * @internal The fail.lua call for one failed run: a retry with backoff, or a dead letter after
+ * the last attempt (or at once for a `deadReason`), which still schedules a periodic successor
+ * unless `withSuccessor` is false.
  */
 export function failCall(
   ctx: QueueContext,
   outcome: Failed,
   withSuccessor = true,
   stored: StoredSchedules = NO_STORED_SCHEDULES,
-): ScriptArgs {
+): ScriptCall<FailVerdict> {
   const { delivery, error, definition, deadReason } = outcome;
   const { keys, group, consumer, config } = ctx;
   const m = delivery.message;
   const options = definition?.options;
   const retry = deadReason === undefined && options !== undefined && m.attempt < options.maxAttempts;
   const reason = deadReason ?? `failed ${m.attempt} time(s); last error: ${error.name}: ${error.message}`;
-  const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.result(m.id)];
-  if (m.key !== undefined) redisKeys.push(keys.keyState(m.key), keys.seq);
-  const fields = ['id', m.id, 'n', m.name, 'p', m.payload, 'a', String(retry ? m.attempt + 1 : m.attempt)];
-  if (m.key !== undefined) fields.push('k', m.key, 'g', String(m.generation));
-  if (m.dueAt !== undefined) fields.push('d', String(m.dueAt));
-  if (m.keepResult) fields.push('r', '1');
-  return [
-    redisKeys,
-    [
-      group,
-      consumer,
-      keys.doneChannel,
-      config.resultTtlMs,
-      m.entryId,
-      retry ? backoffDelay(options.backoff, m.attempt) : -1,
-      options?.resultTtlMs ?? config.resultTtlMs,
-      encodeFailure(error),
-      reason,
-      config.deadLetterMaxLen,
-      retry || !withSuccessor ? '' : successor(ctx.queue, m, definition, stored),
-      ...fields,
-    ],
-  ];
+  return failScript(keys, {
+    group,
+    consumer,
+    stateTtlMs: config.resultTtlMs,
+    entryId: m.entryId,
+    retryInMs: retry ? backoffDelay(options.backoff, m.attempt) : undefined,
+    resultTtlMs: options?.resultTtlMs ?? config.resultTtlMs,
+    failure: encodeFailure(error),
+    deadLetterReason: reason,
+    deadLetterMaxLen: config.deadLetterMaxLen,
+    successor: retry || !withSuccessor ? '' : successor(ctx.queue, m, definition, stored),
+    task: {
+      id: m.id,
+      name: m.name,
+      payload: m.payload,
+      attempt: retry ? m.attempt + 1 : m.attempt,
+      key: m.key,
+      generation: m.generation,
+      dueAt: m.dueAt,
+      keepResult: m.keepResult,
+    },
+  });
 }
 
 /**

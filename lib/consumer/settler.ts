@@ -1,18 +1,13 @@
-import { runScript, runScriptNow } from '../redis/scripts';
+import type { ScriptCall } from '../redis/scripts';
+import type { CompleteVerdict } from '../scripts/complete.script';
+import type { FailVerdict } from '../scripts/fail.script';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
-import { completeCall, failCall, type Completed, type Failed, type ScriptArgs } from './settle-calls';
+import { completeCall, failCall, type Completed, type Failed } from './settle-calls';
 import { readStoredSchedules } from './stored-schedules';
 
-type ScriptCall = ['complete' | 'fail', ScriptArgs];
+type SettleCall = ScriptCall<CompleteVerdict[]> | ScriptCall<FailVerdict>;
 type Reply = [Error | null, unknown];
-
-const COMPLETED = 1;
-const SUPERSEDED = 0;
-const REFUSED = -1;
-const SETTLED = -2;
-const RETRY = 1;
-const DEAD = 2;
 
 /**
  * @internal Settles outcomes in Redis: all completions of a batch in one `complete` script
@@ -45,44 +40,44 @@ export class Settler {
     const completed = outcomes.filter((o): o is Completed => o.kind === 'completed');
     const failed = outcomes.filter((o): o is Failed => o.kind === 'failed');
     if (completed.length === 0 && failed.length === 0) return [];
-    const calls: ScriptCall[] = [];
+    const calls: SettleCall[] = [];
     const settling = [...completed, ...failed].map((o) => o.delivery.message);
     const stored = await readStoredSchedules(this.ctx.redis, this.ctx.keys, settling);
     const { call, sent, rejected } = completeCall(this.ctx, completed, stored);
-    if (call) calls.push(['complete', call]);
+    if (call) calls.push(call);
     // A failed run goes as itself; one that cannot be settled so (or a completion left out
     // above) goes as a dead letter with the reason, without a successor: `as` maps it back to
     // the outcome the pipeline handed in.
     const fails: { outcome: Failed; as: Outcome }[] = [];
     const unsettleable = (outcome: Completed | Failed, error: Error) => {
       const dead = this.deadLetterOf(outcome, error);
-      calls.push(['fail', failCall(this.ctx, dead, false)]);
+      calls.push(failCall(this.ctx, dead, false));
       fails.push({ outcome: dead, as: outcome });
     };
     for (const [outcome, error] of rejected) unsettleable(outcome, error);
     for (const outcome of failed) {
-      let args: ScriptArgs;
+      let failure: ScriptCall<FailVerdict>;
       try {
-        args = failCall(this.ctx, outcome, true, stored);
+        failure = failCall(this.ctx, outcome, true, stored);
       } catch (error) {
         unsettleable(outcome, error as Error);
         continue;
       }
-      calls.push(['fail', args]);
+      calls.push(failure);
       fails.push({ outcome, as: outcome });
     }
     const replies = await this.send(calls);
     const unsettled: Outcome[] = [];
     let i = 0;
     if (call) {
-      const [error, codes] = replies[i++] ?? [new Error('no reply')];
+      const [error, verdicts] = replies[i++] ?? [new Error('no reply')];
       if (error) unsettled.push(...sent);
-      else sent.forEach((o, j) => this.reportCompleted(o, (codes as number[])[j]));
+      else sent.forEach((o, j) => this.reportCompleted(o, (verdicts as CompleteVerdict[])[j]));
     }
     for (const { outcome, as } of fails) {
-      const [error, code] = replies[i++] ?? [new Error('no reply')];
+      const [error, verdict] = replies[i++] ?? [new Error('no reply')];
       if (error) unsettled.push(as);
-      else this.reportFailed(outcome, code as number, as);
+      else this.reportFailed(outcome, verdict as FailVerdict, as);
     }
     // Retries and periodic successors (of runs that carry their slot) went to the delayed set:
     // promote them when due.
@@ -112,67 +107,70 @@ export class Settler {
   }
 
   /** One call goes alone (most batches at low load); more go as one pipeline: one round trip. */
-  private async send(calls: ScriptCall[]): Promise<Reply[]> {
+  private async send(calls: SettleCall[]): Promise<Reply[]> {
     const { redis } = this.ctx;
     if (calls.length === 1) {
-      const [[name, [keys, args]]] = calls;
-      return runScriptNow(redis, name, keys, args).then(
+      return (calls[0] as ScriptCall<unknown>).runNow(redis).then(
         (reply): Reply[] => [[null, reply]],
         (error: Error): Reply[] => [[error, undefined]],
       );
     }
     const pipeline = redis.pipeline();
-    for (const [name, [keys, args]] of calls) runScript(pipeline, name, keys, args);
-    return ((await pipeline.exec()) ?? []) as Reply[];
+    for (const call of calls) call.queueOn(pipeline);
+    const raw = ((await pipeline.exec()) ?? []) as Reply[];
+    return raw.map(([error, reply], i): Reply => {
+      if (error) return [error, undefined];
+      try {
+        return [null, calls[i].decode(reply)];
+      } catch (decodeError) {
+        return [decodeError as Error, undefined];
+      }
+    });
   }
 
-  private reportCompleted(outcome: Completed, code: number): void {
+  private reportCompleted(outcome: Completed, verdict: CompleteVerdict): void {
     const m = outcome.delivery.message;
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
-    if (code === COMPLETED || (code === SETTLED && this.retried.has(outcome)))
+    if (verdict === 'completed' || (verdict === 'not-pending' && this.retried.has(outcome)))
       this.ctx.events.emit({ type: 'completed', ...base });
-    else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
-    else this.refused(m.id, m.name, code, base);
+    else if (verdict === 'superseded') this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
+    else this.refused(m.id, m.name, verdict, base);
   }
 
-  private reportFailed(outcome: Failed, code: number, as: Outcome): void {
+  private reportFailed(outcome: Failed, verdict: FailVerdict, as: Outcome): void {
     const { delivery, error } = outcome;
     const m = delivery.message;
-    if (code === SETTLED && this.retried.has(as)) return; // our earlier call did it
+    if (verdict === 'not-pending' && this.retried.has(as)) return; // our earlier call did it
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
-    if (code === RETRY || code === DEAD) {
+    if (verdict === 'retry-scheduled' || verdict === 'dead-lettered') {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
-      this.ctx.events.emit({
-        type: code === RETRY ? 'retry-scheduled' : 'dead-lettered',
-        ...base,
-        detail: error.message,
-      });
-      if (code === DEAD)
+      this.ctx.events.emit({ type: verdict, ...base, detail: error.message });
+      if (verdict === 'dead-lettered')
         this.ctx.logger.warn(`Task "${m.name}" (${m.id}) dead-lettered: ${error.name}: ${error.message}`);
-    } else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
-    else this.refused(m.id, m.name, code, base);
+    } else if (verdict === 'superseded') this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
+    else this.refused(m.id, m.name, verdict, base);
   }
 
   /**
-   * -1: another worker owns the run now (it was reclaimed). -2: it is no longer pending at all:
-   * another worker reclaimed and settled it, or this worker's own settle was resent after a
-   * reconnect. Either way nothing was written.
+   * refused: another worker owns the run now (it was reclaimed). not-pending: it is no longer
+   * pending at all: another worker reclaimed and settled it, or this worker's own settle was
+   * resent after a reconnect. Either way nothing was written.
    */
   private refused(
     id: string,
     name: string,
-    code: number,
+    verdict: 'refused' | 'not-pending',
     base: { queue: string; taskId: string; name: string; key?: string },
   ): void {
     const why =
-      code === REFUSED
+      verdict === 'refused'
         ? 'another worker took the run over'
         : 'the run is no longer pending (settled elsewhere, or a resent call)';
     this.ctx.logger.warn(`Settling task "${name}" (${id}) was refused: ${why}; nothing was written.`);
     this.ctx.events.emit({
       type: 'completion-refused',
       ...base,
-      detail: code === REFUSED ? 'owned-by-another' : 'not-pending',
+      detail: verdict === 'refused' ? 'owned-by-another' : 'not-pending',
     });
   }
 }

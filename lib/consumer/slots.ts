@@ -1,3 +1,50 @@
+/** @internal A slot accounted twice (released, finished or settled again): a bug, never a state. */
+export class SlotAccountingError extends Error {
+  constructor(what: string) {
+    super(`Slot accounting broken: ${what}`);
+    this.name = 'SlotAccountingError';
+  }
+}
+
+/**
+ * @internal One delivery's handler slot, owned by the delivery from admission until Redis settled
+ * it (or until it is dropped before running). Each step happens once: a second release, or a
+ * settle of a run that never finished, throws instead of freeing another delivery's slot.
+ */
+export class Slot {
+  private state: 'held' | 'settling' | 'free' = 'held';
+
+  constructor(private readonly slots?: Slots) {}
+
+  /** A slot that belongs to no Slots (a delivery built outside a consumer, as in tests). */
+  static detached(): Slot {
+    return new Slot();
+  }
+
+  /** Dropped before running (stale, deferred, dead-lettered, not handed over). */
+  release(): void {
+    this.step('held', 'free', 'released');
+    this.slots?.release();
+  }
+
+  /** Its handler finished; the run now waits for its settle. */
+  finish(): void {
+    this.step('held', 'settling', 'finished');
+    this.slots?.finish();
+  }
+
+  /** Redis settled the run. */
+  settled(): void {
+    this.step('settling', 'free', 'settled');
+    this.slots?.settled();
+  }
+
+  private step(from: Slot['state'], to: Slot['state'], what: string): void {
+    if (this.state !== from) throw new SlotAccountingError(`a slot ${this.state} was ${what} again`);
+    this.state = to;
+  }
+}
+
 /**
  * @internal Handler slots of one queue. A read asks Redis for at most the free slots and holds
  * them while it blocks, so the process never reads more than it can run. A sweep may claim
@@ -44,22 +91,37 @@ export class Slots {
     return n;
   }
 
-  /** A delivery dropped before running (stale, deferred, dead-lettered). */
+  /**
+   * The slot of one admitted delivery, out of those held for its entry: from here on the
+   * delivery's Slot frees it, exactly once.
+   */
+  adopt(): Slot {
+    if (this.held < 1) throw new SlotAccountingError('a delivery was admitted without a held slot');
+    return new Slot(this);
+  }
+
+  /**
+   * Entries held for a handover that will not run (already in flight, not handed over, past the
+   * delivery limit). Releasing more than is held throws: it would free another delivery's slot.
+   */
   release(n = 1): void {
-    this.held = Math.max(0, this.held - n);
+    if (n > this.held) throw new SlotAccountingError(`released ${n} slot(s) while ${this.held} held`);
+    this.held -= n;
     if (this.free > 0) this.wake();
   }
 
-  /** A handler finished; its run now waits for its settle. */
+  /** A handler finished; its run now waits for its settle (through its Slot). */
   finish(): void {
-    this.held = Math.max(0, this.held - 1);
+    if (this.held < 1) throw new SlotAccountingError('a run finished without a held slot');
+    this.held -= 1;
     this.settling += 1;
     if (this.free > 0) this.wake();
   }
 
-  /** A finished run was settled in Redis. */
+  /** A finished run was settled in Redis (through its Slot). */
   settled(): void {
-    this.settling = Math.max(0, this.settling - 1);
+    if (this.settling < 1) throw new SlotAccountingError('a run was settled that was not finished');
+    this.settling -= 1;
     if (this.free > 0) this.wake();
   }
 

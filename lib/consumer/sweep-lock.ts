@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { runScript } from '../redis/scripts';
+import type { QueueKeys } from '../redis/keys';
+import { sweepLockReleaseScript } from '../scripts/sweep-lock-release.script';
 
 /**
  * @internal The reclaim sweep's lock: taken in one atomic step (`SET key token NX PX ttl`, a
@@ -11,19 +12,19 @@ import { runScript } from '../redis/scripts';
 export class SweepLock {
   constructor(
     private readonly redis: Redis,
-    private readonly key: string,
+    private readonly keys: QueueKeys,
     private readonly ttlMs: number,
   ) {}
 
   /** Returns the token on success, undefined when another sweeper holds the lock. */
   async acquire(): Promise<string | undefined> {
     const token = randomUUID();
-    const ok = await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX');
+    const ok = await this.redis.set(this.keys.sweepLock, token, 'PX', this.ttlMs, 'NX');
     return ok === 'OK' ? token : undefined;
   }
 
   /** True when released; false when the lock had expired and is no longer the caller's. */
   async release(token: string): Promise<boolean> {
-    return (await runScript<number>(this.redis, 'sweep-lock-release', [this.key], [token])) === 1;
+    return (await sweepLockReleaseScript(this.keys, { token }).run(this.redis)) === 'released';
   }
 }

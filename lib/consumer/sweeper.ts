@@ -1,4 +1,7 @@
-import { runScript } from '../redis/scripts';
+import { dropConsumerScript } from '../scripts/drop-consumer.script';
+import { promoteDue } from '../scripts/promote.script';
+import { reclaimScript } from '../scripts/reclaim.script';
+import { recoverScript } from '../scripts/recover.script';
 import { DeadLetterer } from './dead-letterer';
 import type { Handover, RawEntry } from './intake';
 import { monotonicMs } from './lease';
@@ -29,7 +32,7 @@ export class Sweeper {
   private readonly deadLetterer: DeadLetterer;
 
   constructor(private readonly ctx: QueueContext) {
-    this.lock = new SweepLock(ctx.redis, ctx.keys.sweepLock, ctx.config.leaseMs);
+    this.lock = new SweepLock(ctx.redis, ctx.keys, ctx.config.leaseMs);
     this.deadLetterer = new DeadLetterer(ctx);
   }
 
@@ -66,12 +69,10 @@ export class Sweeper {
    */
   async promote(): Promise<number> {
     const { keys, config } = this.ctx;
-    const [moved, nextDueInMs] = await runScript<[number, number]>(
-      this.ctx.redis,
-      'promote',
-      [keys.delayed, keys.stream, keys.deadLetter],
-      [PROMOTE_BATCH, keys.keyStatePrefix, config.deadLetterMaxLen],
-    );
+    const { moved, nextDueInMs } = await promoteDue(this.ctx.redis, keys, {
+      limit: PROMOTE_BATCH,
+      deadLetterMaxLen: config.deadLetterMaxLen,
+    });
     if (moved >= PROMOTE_BATCH) return 0;
     return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);
   }
@@ -96,15 +97,12 @@ export class Sweeper {
     const n = slots.reserve(lost.length);
     if (n === 0) return [];
     // Atomically: between the XPENDING above and now, another worker may have reclaimed one.
-    const entries = await runScript<RawEntry[]>(
-      redis,
-      'recover',
-      [keys.stream],
-      [group, consumer, ...lost.slice(0, n)],
-    ).catch((error: unknown) => {
-      slots.release(n);
-      throw error;
-    });
+    const entries = await recoverScript(keys, { group, consumer, entryIds: lost.slice(0, n) })
+      .run(redis)
+      .catch((error: unknown) => {
+        slots.release(n);
+        throw error;
+      });
     slots.release(n - entries.length);
     if (entries.length > 0) inFlight.recoveredAt = monotonicMs();
     // Taken back once too often (each take-back counts as a delivery): poison, like a reclaim's.
@@ -152,15 +150,17 @@ export class Sweeper {
     const n = slots.reserve(wanted.length);
     const candidates = [...overLimit, ...wanted.slice(0, n)];
     if (candidates.length === 0) return [];
-    const [claimed, poison, dropped] = await runScript<[RawEntry[], RawEntry[], number]>(
-      redis,
-      'reclaim',
-      [keys.stream, ...candidates.map(([, owner]) => keys.alive(owner))],
-      [group, consumer, config.maxDeliveries, ...candidates.flatMap(([id, owner]) => [id, owner])],
-    ).catch((error: unknown) => {
-      slots.release(n);
-      throw error;
-    });
+    const { claimed, poison, dropped } = await reclaimScript(keys, {
+      group,
+      consumer,
+      maxDeliveries: config.maxDeliveries,
+      candidates: candidates.map(([entryId, owner]) => ({ entryId, owner })),
+    })
+      .run(redis)
+      .catch((error: unknown) => {
+        slots.release(n);
+        throw error;
+      });
     slots.release(n - claimed.length);
     const deadLettered = await this.deadLetterPoison(poison);
     if (firstSuspect && claimed.some(([id]) => id === firstSuspect[0])) this.suspect = firstSuspect[0];
@@ -180,7 +180,7 @@ export class Sweeper {
       const info = toRecord(row);
       const name = String(info.name);
       if (name === consumer || Number(info.pending) > 0 || Number(info.idle) < config.leaseMs) continue;
-      await runScript(redis, 'drop-consumer', [keys.stream, keys.alive(name)], [group, name]);
+      await dropConsumerScript(keys, { group, consumer: name }).run(redis);
     }
   }
 }

@@ -84,13 +84,9 @@ export class TaskRunner {
       // A lost lease is a precaution, not a verdict: a handler that finished anyway is settled,
       // and Redis's fence decides (completed if this worker still owns the run, else refused).
       const late = delivery.lateValue;
-      if (delivery.abortReason instanceof LeaseLostError && late) {
-        try {
-          return this.completedOutcome(delivery, definition, late.value);
-        } catch {
-          // its result does not encode: handled as the abort below
-        }
-      }
+      // encodeResult never throws: a result that does not serialise is stored as a ResultError.
+      if (delivery.abortReason instanceof LeaseLostError && late)
+        return this.completedOutcome(delivery, definition, late.value);
       return this.abortedOutcome(delivery, definition);
     } finally {
       clearTimeout(timer);

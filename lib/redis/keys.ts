@@ -23,9 +23,9 @@ export class QueueKeys {
   readonly eventsChannel: string;
   /** Set (with a TTL, refreshed) while some events() subscriber watches the queue. */
   readonly eventsWatch: string;
-  /** Prefix of the per-key state hashes (the promote script derives keys from it). */
+  /** Prefix of the per-key state hashes (see keyState(); scripts get each key in KEYS). */
   readonly keyStatePrefix: string;
-  /** Prefix of the result keys (the complete script derives them from task ids). */
+  /** Prefix of the result keys (see result(); scripts get each key in KEYS). */
   readonly resultPrefix: string;
 
   constructor(

@@ -22,7 +22,7 @@
   0 nothing live to cancel.
   Atomic: the generation draw, the removal and the index entry are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include key-state
 

@@ -27,7 +27,7 @@
   run's fence counts deliveries, so it must not fall below an earlier delivery's.
   Atomic: the checks and the mark happen in one step, so two workers never both run a key.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include owned-by
 -- @include key-state

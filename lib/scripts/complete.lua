@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, sequence, then per run its result key and key state when it has
+  them. ARGV: group, consumer, done channel, state TTL, id range, result TTL, runs (JSON).
   Settle a batch of successful runs (the tail check). Per run: a delivery this worker no longer
   owns is refused and writes nothing; a stale generation is acked and writes nothing; otherwise
   the message is acked and deleted, the result stored with its TTL, and the key released.
@@ -8,9 +10,8 @@
   KEYS[1] stream
   KEYS[2] delayed set (where periodic successors go)
   KEYS[3] the queue's sequence (a periodic successor's generation is drawn from it)
-  KEYS[4..] the key state hash of each run that has a key, in run order
-  Derived: the result key of task T is ARGV[7] .. T (the queue's hash tag prefixes it): a
-  batch names its result keys by task id instead of sending each key, to keep calls small.
+  KEYS[4..] per run, in run order: its result key when it has a result or keeps one (encoded
+            result not '', or r = 1), then its key state hash when it has a key (k = 1)
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
@@ -18,9 +19,8 @@
   ARGV[4] key state TTL in ms
   ARGV[5] lowest stream entry id of the batch
   ARGV[6] highest stream entry id of the batch
-  ARGV[7] result key prefix
-  ARGV[8] result TTL in ms (0 = not stored) for runs that do not set their own
-  ARGV[9] the runs, one JSON array (one argument decodes faster than hundreds), each run an
+  ARGV[7] result TTL in ms (0 = not stored) for runs that do not set their own
+  ARGV[8] the runs, one JSON array (one argument decodes faster than hundreds), each run an
           array: stream entry id, task id, encoded result ('' for a handler that returned
           nothing: nothing is stored, so a drained no-op task leaves nothing behind), and for a
           run with a key, its own result TTL or a kept result an object {g: generation (0 =
@@ -37,7 +37,7 @@
   consumer), -2 already settled (no longer pending: a resent command).
   Atomic: the ownership and generation checks and every write are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include owned-by
 -- @include key-state
@@ -50,7 +50,7 @@ local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 -- The stored form of a handler that returned nothing, for runs whose result must be kept.
 local NO_VALUE = '{"ok":true}'
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local resultPrefix, defaultTtl = ARGV[7], tonumber(ARGV[8])
+local defaultTtl = tonumber(ARGV[7])
 local out, acked, done = {}, {}, {}
 local k = 4
 
@@ -61,13 +61,12 @@ for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], 1000000,
   owned[row[1]] = true
 end
 
-for i, run in ipairs(cjson.decode(ARGV[9])) do
+for i, run in ipairs(cjson.decode(ARGV[8])) do
   local entryId, taskId, result, o = run[1], run[2], run[3], run[4]
-  local gen, resultTtl, successor, keyState, keep = 0, defaultTtl, nil, nil, false
-  if o then
-    gen, resultTtl, successor, keep = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s, o.r == 1
-    if o.k == 1 then keyState = KEYS[k]; k = k + 1 end
-  end
+  local gen, resultTtl, successor, resultKey, keyState, keep = 0, defaultTtl, nil, nil, nil, false
+  if o then gen, resultTtl, successor, keep = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s, o.r == 1 end
+  if result ~= '' or keep then resultKey = KEYS[k]; k = k + 1 end
+  if o and o.k == 1 then keyState = KEYS[k]; k = k + 1 end
 
   if not owned[entryId] then
     out[i] = pendingOwner(stream, group, entryId) and -1 or -2
@@ -80,9 +79,9 @@ for i, run in ipairs(cjson.decode(ARGV[9])) do
     else
       if keep and result == '' then result = NO_VALUE end
       if resultTtl > 0 and result ~= '' then
-        rcall('SET', resultPrefix .. taskId, result, 'PX', resultTtl)
+        rcall('SET', resultKey, result, 'PX', resultTtl)
       elseif keep then
-        rcall('DEL', resultPrefix .. taskId)
+        rcall('DEL', resultKey)
       end
       if keyState then endKeyedRun(keyState, delayed, seq, entryId, taskId, 'completed', nil, stateTtl, successor) end
       done[#done + 1] = 'c:' .. taskId

@@ -33,7 +33,7 @@
   Atomic: the copy to the dead-letter stream, the key transition and the ack are one step;
   everything that can fail is computed before the first write.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include owned-by
 -- @include key-state

@@ -11,7 +11,7 @@
   Returns 1 removed, 0 kept (alive, or still holding messages).
   Atomic: the emptiness check and the removal are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 if rcall('EXISTS', KEYS[2]) == 1 then return 0 end
 if rcall('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])[1] then return 0 end
 rcall('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])

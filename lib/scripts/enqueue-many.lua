@@ -1,4 +1,5 @@
 --[[
+  KEYS: stream, delayed set. ARGV: control channel, then five values per task (details below).
   Enqueue many tasks without a key in one call: what enqueueMany sends for its unkeyed items, so
   a bulk enqueue costs one script call per batch instead of one per task. Keyed tasks go through
   enqueue.lua (they need dedupe and a generation).
@@ -13,7 +14,7 @@
   Returns the stream entry id of each task, in order ('' for one that went to the delayed set).
   Atomic: the batch is written as a whole or not at all.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include message
 -- @include delayed

@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, [key state, sequence]. ARGV: task id, name, payload, delay, due
+  time, mode, key, control channel, [period, periodic flag, done channel] (details below).
   Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
   replacing), draw a new generation from the queue's sequence, and supersede whatever of the key
@@ -31,7 +33,7 @@
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
   of the same fields, or with others in one enqueue-many.lua call (see PlainEnqueueBatcher).
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include message
 -- @include delayed

@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, delayed set, dead-letter stream, result key, [key state, sequence]. ARGV: group,
+  consumer, done channel, state TTL, entry id, retry delay, ..., the task's fields (below).
   Settle one failed run: schedule a retry with its backoff, or dead-letter it after the last
   attempt. Fenced like complete: a delivery this worker no longer owns is refused, and a
   superseded generation is acked without a retry, a dead letter or any state.
@@ -35,7 +37,7 @@
   between the ack and the reschedule. Everything that can fail (the dead-letter entry of a
   hostile message with thousands of fields) is computed before the first write.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include owned-by
 -- @include key-state

@@ -1,37 +1,53 @@
 --[[
-  Move due delayed tasks (retries, delayed enqueues, deferred runs) into the stream. Safe when
-  every worker runs it: a member is removed and appended in one step, so it moves once.
-  A superseded keyed member is dropped instead of appended (skipping stale generations).
+  KEYS: delayed set, stream, dead-letter stream, a key state per keyed member. ARGV: dead-letter
+  max length, most due members to look at, then member and key per member (details below).
+  Move due delayed tasks (retries, delayed enqueues, deferred runs) into the stream. The caller
+  read the due members first (read-due.lua) to learn which key states they touch, and declares
+  those here. Each member is re-checked: one no longer in the delayed set (another worker moved
+  it, a replace or cancel removed it), no longer due (re-timed), or no longer among the first
+  ARGV[2] due members (it moves at the next promotion) is skipped, so a member moves once. A
+  superseded keyed member is dropped instead of appended (skipping stale generations).
 
   KEYS[1] delayed set
   KEYS[2] stream
   KEYS[3] dead-letter stream (for a member that does not decode)
+  KEYS[4..] key state hash of each member that names a key, in ARGV order
 
-  ARGV[1] most members to move
-  ARGV[2] key state prefix: the state hash of key K is ARGV[2] .. K, derived here because
-          the keys are only known once members are read; it shares the queue's hash tag
-  ARGV[3] dead-letter stream max length (approximate)
+  ARGV[1] dead-letter stream max length (approximate)
+  ARGV[2] most due members to look at (the read's limit)
+  ARGV[3..] per member, 2 values: the delayed member, and the key it names ('' for none; a
+            member whose decoded key differs is dead-lettered, as it cannot be checked)
 
   Returns {members moved into the stream, ms until the next member is due (-1: none)}, so
   callers can wake exactly when the next delayed task falls due.
+  Atomic: each member's check, removal and append are one step with the others.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include key-state
 -- @include message
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
 local now = nowMs()
-local due = rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+-- The members due now, read once (the commands a queue's ACL already allows).
+local due = {}
+for _, member in ipairs(rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+  due[member] = true
+end
 local moved = 0
-for _, member in ipairs(due) do
-  rcall('ZREM', delayed, member)
-  local ok, m = pcall(cjson.decode, member)
-  if not ok or not isTaskMember(m) then
-    rcall('XADD', dlq, 'MAXLEN', '~', ARGV[3], '*', 'raw', member, 'reason', 'delayed member does not decode')
-  else
-    local keyState = m.k and (ARGV[2] .. m.k) or nil
-    if not (keyState and isStale(keyState, tonumber(m.g) or 0, m.id)) then
+local k = 4
+for i = 3, #ARGV - 1, 2 do
+  local member, key = ARGV[i], ARGV[i + 1]
+  local keyState = nil
+  if key ~= '' then keyState = KEYS[k]; k = k + 1 end
+  if due[member] then
+    rcall('ZREM', delayed, member)
+    local ok, m = pcall(cjson.decode, member)
+    if not ok or not isTaskMember(m) then
+      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member does not decode')
+    elseif (m.k or '') ~= key then
+      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member names another key')
+    elseif not (keyState and isStale(keyState, tonumber(m.g) or 0, m.id)) then
       local mid = rcall('XADD', stream, '*', unpack(toFields(m)))
       if keyState then
         rcall('HSET', keyState, 'state', 'queued', 'mid', mid)

@@ -6,7 +6,7 @@
   Returns how many entries were removed.
   Atomic: a purge of all counts and deletes in one step, so the count is what was deleted.
 ]]
-local rcall = redis.call
+-- @include rcall
 local dlq = KEYS[1]
 if #ARGV == 0 then
   local n = rcall('XLEN', dlq)

@@ -13,7 +13,7 @@
   that may count acked entries still awaiting their trim, and "exact" is 0. Payloads never leave
   Redis: the oldest waiting entry is read here and only its id's time is returned.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 
 local stream, delayed, dlq, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]

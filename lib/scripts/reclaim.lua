@@ -22,7 +22,7 @@
   Atomic: per call, so the owner check and XCLAIM cannot interleave with another sweep. It
   writes nothing that a hostile entry's fields could make fail halfway.
 ]]
-local rcall = redis.call
+-- @include rcall
 
 local stream = KEYS[1]
 local group, me, maxDeliveries = ARGV[1], ARGV[2], tonumber(ARGV[3])

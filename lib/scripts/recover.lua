@@ -1,4 +1,5 @@
 --[[
+  KEYS: stream. ARGV: group, consumer, then the entry ids (details below).
   Take back entries this consumer holds in the group's pending list but not in memory (a read
   whose reply was lost with its connection). Each entry is re-checked here: only one still
   pending under this consumer is returned, so an entry another worker reclaimed meanwhile (this
@@ -14,7 +15,7 @@
   time reset, delivery count bumped; deliveries counts this one).
   Atomic: the ownership check and the claim are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 
 local stream, group, me = KEYS[1], ARGV[1], ARGV[2]
 local out = {}

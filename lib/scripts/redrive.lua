@@ -16,7 +16,7 @@
   A keyed task is redriven only when its key state is gone (expired) or still names this task:
   a newer run of the key (a replace, a periodic successor) must never be followed by an older.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include key-state
 -- @include dead-letter-entry

@@ -16,7 +16,7 @@
   drawn, so a copy already read never runs, and the state says cancelled. A state that names
   another task (a newer generation) is left alone.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include key-state
 -- @include dead-letter-entry

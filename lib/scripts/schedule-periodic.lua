@@ -38,7 +38,7 @@
   1 a first run was put in place, 2 re-timed, 3 replaced.
   Atomic: the comparison, the stored schedule and the new run are one step.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include message
 -- @include key-state

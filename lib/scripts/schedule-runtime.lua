@@ -34,7 +34,7 @@
   Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
   so concurrent calls for one key leave exactly one chain.
 ]]
-local rcall = redis.call
+-- @include rcall
 -- @include now-ms
 -- @include message
 -- @include key-state

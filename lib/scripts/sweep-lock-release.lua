@@ -8,7 +8,8 @@
   Returns 1 released, 0 not held by the caller.
   Atomic: compare and delete are one step.
 ]]
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+-- @include rcall
+if rcall('GET', KEYS[1]) == ARGV[1] then
+  return rcall('DEL', KEYS[1])
 end
 return 0

@@ -23,11 +23,11 @@ describe('attack: cancel() of a key replaced while its older run still runs', ()
 
     const [oldId, oldGen] = await f.enqueue({ key: 'k' });
     const [[entry]] = await f.deliver('a');
-    expect(await f.claim('a', [{ entryId: entry, id: oldId, key: 'k', gen: oldGen }])).toEqual([1]);
+    expect(await f.claim('a', [{ entryId: entry, id: oldId, key: 'k', gen: oldGen }])).toEqual(['run']);
     const [newId] = await f.enqueue({ key: 'k', mode: 'replace' }); // queued behind the running run
-    expect(await f.cancel('k')).toBe(1);
+    expect(await f.cancel('k')).toBe('cancelled');
     // The old run finishes: stale, it writes nothing and announces itself.
-    expect(await f.complete('a', [{ entryId: entry, id: oldId, key: 'k', gen: oldGen }])).toEqual([0]);
+    expect(await f.complete('a', [{ entryId: entry, id: oldId, key: 'k', gen: oldGen }])).toEqual(['superseded']);
     expect((await f.keyState('k')).state).toBe('cancelled');
 
     // Messages arrive in order: once the sentinel is heard, everything published before it was.

@@ -20,11 +20,11 @@ describe('attack: a periodic run dead-lettered as poison keeps its chain', () =>
     // The chain's stored schedule, as schedule-periodic.lua writes it.
     await f.redis.hset(f.keys.keyState(key), 'sk', 'every', 'every', '60000');
     const [[entry]] = await f.deliver('w1');
-    expect(await f.claim('w1', [{ entryId: entry, id, key, gen }])).toEqual([1]);
+    expect(await f.claim('w1', [{ entryId: entry, id, key, gen }])).toEqual(['run']);
     await f.redis.xclaim(f.keys.stream, GROUP, 'w2', 0, entry); // w1 died mid-run; so did w2
-    const [, poison] = await f.reclaim('sweeper', [[entry, 'w2']], 2);
+    const { poison } = await f.reclaim('sweeper', [[entry, 'w2']], 2);
     expect(poison.length).toBe(1);
-    expect(await f.deadLetter('sweeper', entry, 'poison', { id, key })).toBe(1);
+    expect(await f.deadLetter('sweeper', entry, 'poison', { id, key })).toBe('dead-lettered');
 
     // The next slot is scheduled, as a run that failed for good through fail.lua schedules it.
     expect((await f.keyState(key)).state).toBe('delayed');

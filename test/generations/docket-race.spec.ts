@@ -1,5 +1,5 @@
 import { closeAll } from '../utils/redis';
-import { GROUP, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 
 /**
  * docket PR #331, replayed on the scripts with the order fixed by hand: periodic run A (every
@@ -18,63 +18,34 @@ describe.each([
 
   const KEY = 'periodic:tick';
   const enqueue = (mode: 'add' | 'replace', everyMs: number) =>
-    f.run<[string, number, number]>(
-      'enqueue',
-      [f.keys.stream, f.keys.delayed, f.keys.keyState(KEY), f.keys.seq],
-      [
-        `run-${mode}-${everyMs}`,
-        'tick',
-        'null',
-        0,
-        0,
-        mode,
-        KEY,
-        f.keys.controlChannel,
-        everyMs,
-        '1',
-        f.keys.doneChannel,
-      ],
-    );
+    f.enqueue({ id: `run-${mode}-${everyMs}`, name: 'tick', key: KEY, mode, everyMs, periodic: true });
   const complete = (consumer: string, entryId: string, id: string, gen: number) =>
-    f.run<number[]>(
-      'complete',
-      [f.keys.stream, f.keys.delayed, f.keys.seq, f.keys.keyState(KEY)],
+    f.complete(
+      consumer,
       [
-        GROUP,
-        consumer,
-        f.keys.doneChannel,
-        stateTtl,
-        entryId,
-        entryId,
-        f.keys.resultPrefix,
-        stateTtl,
-        JSON.stringify([
-          [
-            entryId,
-            id,
-            '{"ok":true}',
-            {
-              g: gen,
-              k: 1,
-              t: stateTtl,
-              s: JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }),
-            },
-          ],
-        ]),
+        {
+          entryId,
+          id,
+          gen,
+          key: KEY,
+          result: '{"ok":true}',
+          successor: JSON.stringify({ id: `next-of-${id}`, n: 'tick', p: 'null', k: KEY, at: Date.now() + 2_000 }),
+        },
       ],
+      stateTtl,
     );
 
   it('leaves exactly one successor, timed by B, and A writes nothing', async () => {
     const [idA, genA] = await enqueue('add', 2_000);
     const [[entryA]] = await f.deliver('worker-a');
-    expect(await f.claim('worker-a', [{ entryId: entryA, key: KEY, gen: genA }])).toEqual([1]);
+    expect(await f.claim('worker-a', [{ entryId: entryA, key: KEY, gen: genA }])).toEqual(['run']);
 
     const [idB, genB] = await enqueue('replace', 500);
     const [[entryB]] = await f.deliver('worker-b');
     const dueB = Number((await f.keyState(KEY)).dueAt);
 
     // B finishes first (its claim would defer behind A; the settle alone is what races).
-    expect(await complete('worker-b', entryB, idB, genB)).toEqual([1]);
+    expect(await complete('worker-b', entryB, idB, genB)).toEqual(['completed']);
     const afterB = await f.keyState(KEY);
     const successors = await f.redis.zrange(f.keys.delayed, 0, -1, 'WITHSCORES');
     expect(successors).toHaveLength(2);
@@ -86,7 +57,7 @@ describe.each([
     });
 
     // Then A finishes: stale at the tail, it acks and writes nothing.
-    expect(await complete('worker-a', entryA, idA, genA)).toEqual([0]);
+    expect(await complete('worker-a', entryA, idA, genA)).toEqual(['superseded']);
     expect(await f.redis.zrange(f.keys.delayed, 0, -1, 'WITHSCORES')).toEqual(successors);
     const afterA = await f.keyState(KEY);
     expect(afterB.rmid).toBe(entryA); // A still held the key while B settled

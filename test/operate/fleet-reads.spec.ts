@@ -1,5 +1,5 @@
 import { InvalidOptionError, TaskCancelledError, TaskNotFoundError, TaskRunningError } from '../../lib';
-import { callRemoveTask } from '../../lib/client/task-removal';
+import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { Latch } from '../utils/helpers';
@@ -126,10 +126,14 @@ describe('fleet reads: inspect, listings, remove', () => {
     const commands = t.app.get(RedisConnections).commands;
     // Another worker reads it in the window, as a blocking read would.
     await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'intruder', 'COUNT', 1, 'STREAMS', t.keys.stream, '>');
-    expect(await callRemoveTask(commands, t.keys, task as typeof task & { id: string }, 1000)).toBe(-1);
+    expect(await removeTaskScript(t.keys, { ...task, id: task.id!, state: 'queued' }, 1000).run(commands)).toBe(
+      'running',
+    );
     expect(await redis.xrange(t.keys.stream, task.entryId!, task.entryId!)).toHaveLength(1);
     const [other] = (await t.client.list('queued', { limit: 1 })).tasks;
-    expect(await callRemoveTask(commands, t.keys, other as typeof other & { id: string }, 1000)).toBe(1);
+    expect(await removeTaskScript(t.keys, { ...other, id: other.id!, state: 'queued' }, 1000).run(commands)).toBe(
+      'removed',
+    );
   });
 
   it('validates paging, states, ids and queue names before touching Redis', async () => {

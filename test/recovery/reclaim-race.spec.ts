@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { SweepLock } from '../../lib/consumer/sweep-lock';
-import { defineScripts, runScript } from '../../lib/redis/scripts';
+import { reclaimScript } from '../../lib/scripts/reclaim.script';
 import { closeAll } from '../utils/redis';
-import { GROUP, ScriptFixture } from '../scripts/script-fixture';
+import { defineCheckedScripts, GROUP, ScriptFixture } from '../scripts/script-fixture';
 import { Barrier, sleep } from '../utils/helpers';
 
 /**
@@ -25,7 +25,7 @@ describe('reclaim race (taskiq-redis #123), deterministically orchestrated', () 
   beforeAll(async () => {
     f = await new ScriptFixture().setUp();
     connections = Array.from({ length: SWEEPERS }, () => f.redis.duplicate());
-    connections.forEach(defineScripts);
+    connections.forEach(defineCheckedScripts);
   });
   afterAll(async () => {
     await f.tearDown();
@@ -96,17 +96,17 @@ describe('reclaim race (taskiq-redis #123), deterministically orchestrated', () 
       for (const [id, owner] of rows) if ((await redis.exists(f.keys.alive(owner))) === 0) dead.push([id, owner]);
       await checked.arrive();
       await turn;
-      const lock = new SweepLock(redis, f.keys.sweepLock, 10_000);
+      const lock = new SweepLock(redis, f.keys, 10_000);
       const token = withLock ? await lock.acquire() : 'unlocked';
       if (!token) return [];
       try {
         await redis.set(f.keys.alive(me), '1', 'PX', 60_000); // the sweeper itself is alive
-        const [claimed] = (await runScript(
-          redis,
-          'reclaim',
-          [f.keys.stream, ...dead.map(([, o]) => f.keys.alive(o))],
-          [GROUP, me, 100, ...dead.flat()],
-        )) as [[string][]];
+        const { claimed } = await reclaimScript(f.keys, {
+          group: GROUP,
+          consumer: me,
+          maxDeliveries: 100,
+          candidates: dead.map(([entryId, owner]) => ({ entryId, owner })),
+        }).run(redis);
         return claimed.map(([id]) => id);
       } finally {
         if (withLock) await lock.release(token);
@@ -158,19 +158,19 @@ describe('sweep lock hygiene', () => {
   afterAll(closeAll);
 
   it('a lock whose holder crashed is taken again after its TTL, not before', async () => {
-    const crashed = new SweepLock(f.redis, f.keys.sweepLock, 150);
+    const crashed = new SweepLock(f.redis, f.keys, 150);
     expect(await crashed.acquire()).toBeDefined(); // and never released
-    const next = new SweepLock(f.redis, f.keys.sweepLock, 150);
+    const next = new SweepLock(f.redis, f.keys, 150);
     expect(await next.acquire()).toBeUndefined();
     await sleep(200);
     expect(await next.acquire()).toBeDefined();
   });
 
   it('a holder whose lock expired never deletes the lock another sweeper took', async () => {
-    const slow = new SweepLock(f.redis, f.keys.sweepLock, 100);
+    const slow = new SweepLock(f.redis, f.keys, 100);
     const slowToken = await slow.acquire();
     await sleep(150);
-    const fast = new SweepLock(f.redis, f.keys.sweepLock, 10_000);
+    const fast = new SweepLock(f.redis, f.keys, 10_000);
     const fastToken = await fast.acquire();
     expect(fastToken).toBeDefined();
     expect(await slow.release(slowToken!)).toBe(false);
@@ -180,7 +180,7 @@ describe('sweep lock hygiene', () => {
   });
 
   it('each acquisition uses a fresh token', async () => {
-    const lock = new SweepLock(f.redis, f.keys.sweepLock, 10_000);
+    const lock = new SweepLock(f.redis, f.keys, 10_000);
     const a = await lock.acquire();
     await lock.release(a!);
     const b = await lock.acquire();

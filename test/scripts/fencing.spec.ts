@@ -1,10 +1,10 @@
 import { closeAll, receivedSoFar } from '../utils/helpers';
 import { GROUP, ScriptFixture } from './script-fixture';
 
-const COMPLETED = 1;
-const SUPERSEDED = 0;
-const REFUSED = -1;
-const SETTLED = -2;
+const COMPLETED = 'completed';
+const SUPERSEDED = 'superseded';
+const REFUSED = 'refused';
+const SETTLED = 'not-pending';
 
 describe('fencing: settle scripts act only for the delivery that owns the message', () => {
   let f: ScriptFixture;
@@ -43,8 +43,7 @@ describe('fencing: settle scripts act only for the delivery that owns the messag
 
   it('dead-letter by a worker whose message was taken over is refused', async () => {
     const { entryId } = await takenOver();
-    const code = await f.deadLetter('a', entryId, 'bad');
-    expect(code).toBe(REFUSED);
+    expect(await f.deadLetter('a', entryId, 'bad')).toBe(REFUSED);
     expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
   });
 
@@ -104,7 +103,7 @@ describe('generations: head and tail checks', () => {
       { entryId: e1, id: m1.id, key: 'k', gen: Number(m1.g) },
       { entryId: e2, id: m2.id, key: 'k', gen: Number(m2.g) },
     ]);
-    expect(codes).toEqual([0, 1]);
+    expect(codes).toEqual(['stale', 'run']);
     expect(await f.pendingOwner(e1)).toBeUndefined(); // acked without running
     expect((await f.keyState('k')).rmid).toBe(e2);
   });
@@ -112,7 +111,7 @@ describe('generations: head and tail checks', () => {
   it('tail check: a superseded run that finishes acks and writes no result and no state', async () => {
     await f.enqueue({ key: 'k' });
     const [[e1, m1]] = await f.deliver('a');
-    expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: Number(m1.g) }])).toEqual([1]);
+    expect(await f.claim('a', [{ entryId: e1, key: 'k', gen: Number(m1.g) }])).toEqual(['run']);
     const [, gen2] = await f.enqueue({ key: 'k', mode: 'replace' }); // gen 2 queued while gen 1 runs
     const before = await f.keyState('k');
     expect(await f.complete('a', [{ entryId: e1, id: m1.id, gen: Number(m1.g), key: 'k' }])).toEqual([SUPERSEDED]);
@@ -144,7 +143,7 @@ describe('generations: head and tail checks', () => {
     await f.redis.xtrim(f.keys.stream, 'MAXLEN', 0);
     await f.redis.xadd(f.keys.stream, '*', 'id', 'legacy', 'n', 'job', 'p', '{}', 'a', '1', 'k', 'k');
     const [[entryId]] = await f.deliver('a');
-    expect(await f.claim('a', [{ entryId, key: 'k', gen: 0 }])).toEqual([1]);
+    expect(await f.claim('a', [{ entryId, key: 'k', gen: 0 }])).toEqual(['run']);
     expect(await f.complete('a', [{ entryId, id: 'legacy', gen: 0, key: 'k' }])).toEqual([COMPLETED]);
     expect(await f.redis.exists(f.keys.result('legacy'))).toBe(1);
   });
@@ -155,7 +154,7 @@ describe('generations: head and tail checks', () => {
     await f.claim('a', [{ entryId: e1, key: 'k', gen: Number(m1.g) }]);
     await f.enqueue({ key: 'k', mode: 'replace' });
     const [[e2, m2]] = await f.deliver('b');
-    expect(await f.claim('b', [{ entryId: e2, key: 'k', gen: Number(m2.g) }])).toEqual([2]);
+    expect(await f.claim('b', [{ entryId: e2, key: 'k', gen: Number(m2.g) }])).toEqual(['deferred']);
     expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
     expect((await f.keyState('k')).rmid).toBe(e1);
   });
@@ -163,8 +162,8 @@ describe('generations: head and tail checks', () => {
   it('cancel bumps the generation: a message already read does not run', async () => {
     await f.enqueue({ key: 'k' });
     const [[e1, m1]] = await f.deliver('a');
-    expect(await f.cancel('k')).toBe(1);
-    expect(await f.claim('a', [{ entryId: e1, id: m1.id, key: 'k', gen: Number(m1.g) }])).toEqual([0]);
+    expect(await f.cancel('k')).toBe('cancelled');
+    expect(await f.claim('a', [{ entryId: e1, id: m1.id, key: 'k', gen: Number(m1.g) }])).toEqual(['stale']);
     expect((await f.keyState('k')).state).toBe('cancelled');
   });
 

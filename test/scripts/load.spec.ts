@@ -1,6 +1,7 @@
 import { loadLuaSource } from '../../lib/redis/lua-source';
 import { QueueKeys } from '../../lib/redis/keys';
-import { defineScripts, runScript, SCRIPT_NAMES } from '../../lib/redis/scripts';
+import { defineScripts, SCRIPT_NAMES } from '../../lib/redis/scripts';
+import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 describe('Lua scripts', () => {
@@ -18,6 +19,11 @@ describe('Lua scripts', () => {
     expect(header).toMatch(/KEYS\[1\]/);
     expect(header).toMatch(/ARGV\[1\]/);
     expect(header).toMatch(/Returns/);
+    expect(header).toMatch(/Atomic/);
+    // A reader sees what the script takes before the details.
+    const opening = header.split('\n').slice(0, 8).join('\n');
+    expect(opening).toMatch(/KEYS/);
+    expect(opening).toMatch(/ARGV/);
   });
 });
 
@@ -28,17 +34,30 @@ describe('scripts after Redis lost its script cache', () => {
     const redis = createRedis();
     defineScripts(redis);
     const keys = new QueueKeys(randomPrefix(), 'q');
-    const enqueue = (id: string): [string[], string[]] => [
-      [keys.stream, keys.delayed],
-      [id, 'job', '{}', '0', '0', 'add', '', keys.controlChannel],
-    ];
+    const enqueue = (id: string) =>
+      enqueueScript(keys, {
+        id,
+        name: 'job',
+        payload: '{}',
+        delayMs: 0,
+        runAt: 0,
+        mode: 'add',
+        key: undefined,
+        everyMs: 0,
+        periodic: false,
+      });
+    const created = (id: string) => ({ outcome: 'created', id, generation: 0, entryId: expect.any(String) });
     await redis.script('FLUSH');
-    expect(await runScript(redis, 'enqueue', ...enqueue('alone'))).toEqual(['alone', 0, 1, expect.any(String), 'job']);
+    expect(await enqueue('alone').run(redis)).toEqual(created('alone'));
+    await redis.script('FLUSH');
+    expect(await enqueue('now').runNow(redis)).toEqual(created('now'));
     await redis.script('FLUSH');
     const pipeline = redis.pipeline();
-    runScript(pipeline, 'enqueue', ...enqueue('piped'));
-    expect(await pipeline.exec()).toEqual([[null, ['piped', 0, 1, expect.any(String), 'job']]]);
-    expect(await redis.xlen(keys.stream)).toBe(2);
+    const piped = enqueue('piped');
+    piped.queueOn(pipeline);
+    const [[error, reply]] = (await pipeline.exec())!;
+    expect([error, piped.decode(reply)]).toEqual([null, created('piped')]);
+    expect(await redis.xlen(keys.stream)).toBe(3);
     await redis.del(keys.stream);
   });
 });

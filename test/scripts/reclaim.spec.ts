@@ -1,6 +1,5 @@
-import { defineScripts, runScript } from '../../lib/redis/scripts';
 import { closeAll, createRedis, sleep } from '../utils/helpers';
-import { GROUP, ScriptFixture } from './script-fixture';
+import { defineCheckedScripts, GROUP, ScriptFixture } from './script-fixture';
 
 describe('reclaim: only dead owners lose their messages, decided atomically', () => {
   let f: ScriptFixture;
@@ -14,7 +13,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
   it('claims the message of a dead owner', async () => {
     await f.enqueue();
     const [[entryId]] = await f.deliver('dead');
-    const [claimed] = await reclaim('b', [[entryId, 'dead']]);
+    const { claimed } = await reclaim('b', [[entryId, 'dead']]);
     expect(claimed.map(([id]) => id)).toEqual([entryId]);
     expect(await f.pendingOwner(entryId)).toBe('b');
   });
@@ -23,7 +22,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     await f.enqueue();
     const [[entryId]] = await f.deliver('live');
     await f.alive('live');
-    const [claimed] = await reclaim('b', [[entryId, 'live']]);
+    const { claimed } = await reclaim('b', [[entryId, 'live']]);
     expect(claimed).toEqual([]);
     expect(await f.pendingOwner(entryId)).toBe('live');
   });
@@ -33,7 +32,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     const [[entryId]] = await f.deliver('flaky');
     // The sweeper judged "flaky" dead (no liveness key)... then its heartbeat came back.
     await f.alive('flaky');
-    const [claimed] = await reclaim('b', [[entryId, 'flaky']]);
+    const { claimed } = await reclaim('b', [[entryId, 'flaky']]);
     expect(claimed).toEqual([]);
     expect(await f.pendingOwner(entryId)).toBe('flaky');
   });
@@ -42,7 +41,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     await f.enqueue();
     const [[entryId]] = await f.deliver('dead');
     await reclaim('b', [[entryId, 'dead']]);
-    const [claimed] = await reclaim('c', [[entryId, 'dead']]); // c's view of the owner is stale
+    const { claimed } = await reclaim('c', [[entryId, 'dead']]); // c's view of the owner is stale
     expect(claimed).toEqual([]);
     expect(await f.pendingOwner(entryId)).toBe('b');
   });
@@ -52,11 +51,13 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     const [[entryId]] = await f.deliver('w1'); // delivery 1
     await f.redis.xclaim(f.keys.stream, GROUP, 'w2', 0, entryId); // delivery 2
     await f.redis.xclaim(f.keys.stream, GROUP, 'w3', 0, entryId); // delivery 3
-    const [claimed, poison] = await reclaim('b', [[entryId, 'w3']], 3);
+    const { claimed, poison } = await reclaim('b', [[entryId, 'w3']], 3);
     expect(claimed).toEqual([]);
     expect(poison.map(([id, , deliveries]) => [id, deliveries])).toEqual([[entryId, 4]]);
     expect(await f.pendingOwner(entryId)).toBe('b'); // held by the sweeper until it dead-letters it
-    expect(await f.deadLetter('b', entryId, 'delivered 4 times without settling (poison message?)')).toBe(1);
+    expect(await f.deadLetter('b', entryId, 'delivered 4 times without settling (poison message?)')).toBe(
+      'dead-lettered',
+    );
     const [[, fields]] = (await f.redis.xrange(f.keys.deadLetter, '-', '+')) as [string, string[]][];
     expect(fields.join(' ')).toMatch(/delivered 4 times/);
     expect(await f.redis.xlen(f.keys.stream)).toBe(0);
@@ -72,7 +73,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     const [[first], [second]] = await f.deliver('w1');
     expect(first).toBe(hostile);
     for (const owner of ['w2', 'w3']) await f.redis.xclaim(f.keys.stream, GROUP, owner, 0, hostile);
-    const [claimed, poison] = await reclaim(
+    const { claimed, poison } = await reclaim(
       'b',
       [
         [hostile, 'w3'],
@@ -83,7 +84,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     expect(claimed.map(([id]) => id)).toEqual([second]);
     expect(poison.map(([id]) => id)).toEqual([hostile]);
     // Dead-lettering it keeps the task's own fields and says how many others it dropped.
-    expect(await f.deadLetter('b', hostile, 'poison', { id: 'h' })).toBe(1);
+    expect(await f.deadLetter('b', hostile, 'poison', { id: 'h' })).toBe('dead-lettered');
     const [[, fields]] = (await f.redis.xrange(f.keys.deadLetter, '-', '+')) as [string, string[]][];
     expect(fields.slice(0, 6)).toEqual(['id', 'h', 'n', 'job', 'p', '{}']);
     expect(fields).toContain('dropped-fields');
@@ -94,7 +95,7 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     await f.enqueue();
     const [[entryId]] = await f.deliver('dead');
     await f.redis.xdel(f.keys.stream, entryId);
-    const [claimed, , dropped] = await reclaim('b', [[entryId, 'dead']]);
+    const { claimed, dropped } = await reclaim('b', [[entryId, 'dead']]);
     expect(claimed).toEqual([]);
     expect(dropped).toBe(1);
     expect(await f.pendingOwner(entryId)).toBeUndefined();
@@ -104,12 +105,11 @@ describe('reclaim: only dead owners lose their messages, decided atomically', ()
     await f.enqueue();
     await f.deliver('holder');
     await f.redis.xgroup('CREATECONSUMER', f.keys.stream, GROUP, 'empty');
-    const drop = (c: string) => f.run<number>('drop-consumer', [f.keys.stream, f.keys.alive(c)], [GROUP, c]);
-    expect(await drop('holder')).toBe(0);
+    expect(await f.dropConsumer('holder')).toBe('kept');
     await f.alive('alive-empty');
     await f.redis.xgroup('CREATECONSUMER', f.keys.stream, GROUP, 'alive-empty');
-    expect(await drop('alive-empty')).toBe(0);
-    expect(await drop('empty')).toBe(1);
+    expect(await f.dropConsumer('alive-empty')).toBe('kept');
+    expect(await f.dropConsumer('empty')).toBe('removed');
     const names = ((await f.redis.xinfo('CONSUMERS', f.keys.stream, GROUP)) as string[][]).map((c) => c[1]);
     expect(names.sort()).toEqual(['alive-empty', 'holder']);
   });
@@ -121,14 +121,7 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const promote = async () =>
-    (
-      await f.run<[number, number]>(
-        'promote',
-        [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
-        [1000, f.keys.keyStatePrefix, 100],
-      )
-    )[0];
+  const promote = async () => (await f.promote()).moved;
 
   it('moves only due members, and each exactly once when 8 workers promote at once on 8 connections', async () => {
     for (let i = 0; i < 50; i++) await f.enqueue({ delayMs: 1 });
@@ -136,20 +129,8 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
     await sleep(10); // the 50 fall due
     // Eight workers, each on its own connection (scripts registered, connected before the race).
     const workers = Array.from({ length: 8 }, () => createRedis());
-    await Promise.all(workers.map((r) => (defineScripts(r), r.ping())));
-    const moved = await Promise.all(
-      workers.map(
-        async (r) =>
-          (
-            await runScript<[number, number]>(
-              r,
-              'promote',
-              [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
-              [1000, f.keys.keyStatePrefix, 100],
-            )
-          )[0],
-      ),
-    );
+    await Promise.all(workers.map((r) => (defineCheckedScripts(r), r.ping())));
+    const moved = await Promise.all(workers.map(async (r) => (await f.promote(r)).moved));
     expect(moved).toHaveLength(8);
     expect(moved.reduce((a, b) => a + b, 0)).toBe(50);
     expect(await f.redis.xlen(f.keys.stream)).toBe(50);
@@ -173,24 +154,12 @@ describe('promote: due delayed tasks move once, whoever runs it', () => {
 
   it("tells how long until the next member is due, by Redis's clock", async () => {
     await f.enqueue({ delayMs: 5_000 });
-    const [moved, nextInMs] = await f.run<[number, number]>(
-      'promote',
-      [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
-      [1000, f.keys.keyStatePrefix, 100],
-    );
+    const { moved, nextDueInMs: nextInMs } = await f.promote();
     expect(moved).toBe(0);
     expect(nextInMs).toBeGreaterThan(4_000);
     expect(nextInMs).toBeLessThanOrEqual(5_000);
     await f.redis.del(f.keys.delayed);
-    expect(
-      (
-        await f.run<[number, number]>(
-          'promote',
-          [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
-          [1000, f.keys.keyStatePrefix, 100],
-        )
-      )[1],
-    ).toBe(-1);
+    expect((await f.promote()).nextDueInMs).toBe(-1);
   });
 
   it('dead-letters a member that does not decode', async () => {
@@ -213,11 +182,7 @@ describe('recover: a worker takes back only what it still holds', () => {
     const [[lost], [kept]] = await f.deliver('cut-off');
     // cut-off listed both as its own; meanwhile the first was reclaimed by another worker.
     await f.redis.xclaim(f.keys.stream, GROUP, 'rescuer', 0, lost);
-    const entries = await f.run<[string, string[], number][]>(
-      'recover',
-      [f.keys.stream],
-      [GROUP, 'cut-off', lost, kept],
-    );
+    const entries = await f.recover('cut-off', [lost, kept]);
     expect(entries.map(([id]) => id)).toEqual([kept]);
     expect(await f.pendingOwner(lost)).toBe('rescuer');
   });

@@ -1,21 +1,42 @@
 import type { Redis } from 'ioredis';
-import { entryIdRange } from '../../lib/redis/entry-id';
 import { QueueKeys } from '../../lib/redis/keys';
-import { defineScripts, runScript, type ScriptName } from '../../lib/redis/scripts';
+import { defineScripts } from '../../lib/redis/scripts';
+import { cancelScript } from '../../lib/scripts/cancel.script';
+import { claimScript } from '../../lib/scripts/claim.script';
+import { completeScript } from '../../lib/scripts/complete.script';
+import { deadLetterScript } from '../../lib/scripts/dead-letter.script';
+import { dropConsumerScript } from '../../lib/scripts/drop-consumer.script';
+import { enqueueScript, type EnqueueReply } from '../../lib/scripts/enqueue.script';
+import { failScript } from '../../lib/scripts/fail.script';
+import { promoteDue } from '../../lib/scripts/promote.script';
+import { reclaimScript } from '../../lib/scripts/reclaim.script';
+import { recoverScript } from '../../lib/scripts/recover.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { cleanupPrefix, createRedis, randomPrefix } from '../utils/redis';
+import { DECLARED_KEYS_RCALL } from './declared-keys';
 
 export const GROUP = CONSUMER_GROUP;
 export const LEASE_MS = 60_000;
 
-/** Hand-built queue state for script specs: a stream with its group, scripts registered. */
+/**
+ * Registers the scripts on `redis` with the checking rcall (see declared-keys.ts): a script
+ * that touches a key it did not declare in KEYS fails.
+ */
+export function defineCheckedScripts(redis: Redis): void {
+  defineScripts(redis, { replace: { rcall: DECLARED_KEYS_RCALL } });
+}
+
+/**
+ * Hand-built queue state for script specs: a stream with its group, scripts registered (with
+ * the declared-keys check). Every call goes through the scripts' typed wrappers.
+ */
 export class ScriptFixture {
   readonly prefix = randomPrefix();
   readonly keys = new QueueKeys(this.prefix, 'q');
   readonly redis: Redis = createRedis();
 
   async setUp(): Promise<this> {
-    defineScripts(this.redis);
+    defineCheckedScripts(this.redis);
     await this.redis.xgroup('CREATE', this.keys.stream, GROUP, '0', 'MKSTREAM');
     return this;
   }
@@ -24,25 +45,30 @@ export class ScriptFixture {
     return cleanupPrefix(this.redis, this.prefix);
   }
 
-  run<T = unknown>(name: ScriptName, keys: string[], args: (string | number)[]): Promise<T> {
-    return runScript<T>(this.redis, name, keys, args);
-  }
-
-  /** Enqueues through the real script; returns [task id, generation, created]. */
-  enqueue(opts: { id?: string; key?: string; delayMs?: number; mode?: 'add' | 'replace'; name?: string } = {}) {
-    const id = opts.id ?? `t-${Math.random().toString(36).slice(2)}`;
-    const base = [id, opts.name ?? 'job', '{"n":1}', opts.delayMs ?? 0, 0, opts.mode ?? 'add'];
-    return opts.key === undefined
-      ? this.run<[string, number, number, string, string]>(
-          'enqueue',
-          [this.keys.stream, this.keys.delayed],
-          [...base, '', this.keys.controlChannel],
-        )
-      : this.run<[string, number, number, string, string]>(
-          'enqueue',
-          [this.keys.stream, this.keys.delayed, this.keys.keyState(opts.key), this.keys.seq],
-          [...base, opts.key, this.keys.controlChannel, 0, '0', this.keys.doneChannel],
-        );
+  /** Enqueues through the real script: [task id, generation, outcome]. */
+  async enqueue(
+    opts: {
+      id?: string;
+      key?: string;
+      delayMs?: number;
+      mode?: 'add' | 'replace';
+      name?: string;
+      everyMs?: number;
+      periodic?: boolean;
+    } = {},
+  ): Promise<[id: string, generation: number, outcome: EnqueueReply['outcome']]> {
+    const reply = await enqueueScript(this.keys, {
+      id: opts.id ?? `t-${Math.random().toString(36).slice(2)}`,
+      name: opts.name ?? 'job',
+      payload: '{"n":1}',
+      delayMs: opts.delayMs ?? 0,
+      runAt: 0,
+      mode: opts.mode ?? 'add',
+      key: opts.key,
+      everyMs: opts.everyMs ?? 0,
+      periodic: opts.periodic ?? false,
+    }).run(this.redis);
+    return [reply.id, reply.generation, reply.outcome];
   }
 
   /** Delivers up to `count` new entries to `consumer`: [entry id, fields as a record]. */
@@ -73,28 +99,24 @@ export class ScriptFixture {
   complete(
     consumer: string,
     runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>,
+    stateTtlMs = LEASE_MS,
   ) {
-    const keys = [this.keys.stream, this.keys.delayed, this.keys.seq];
-    const [low, high] = entryIdRange(runs.map((r) => r.entryId));
-    const args: (string | number)[] = [
-      GROUP,
+    return completeScript(this.keys, {
+      group: GROUP,
       consumer,
-      this.keys.doneChannel,
-      LEASE_MS,
-      low,
-      high,
-      this.keys.resultPrefix,
-      LEASE_MS,
-    ];
-    const encoded = runs.map((r) => {
-      if (r.key !== undefined) keys.push(this.keys.keyState(r.key));
-      const result = r.result ?? '{"ok":true,"value":1}';
-      return r.key === undefined
-        ? [r.entryId, r.id, result]
-        : [r.entryId, r.id, result, { g: r.gen ?? 0, k: 1, t: LEASE_MS, s: r.successor || undefined }];
-    });
-    args.push(JSON.stringify(encoded));
-    return this.run<number[]>('complete', keys, args);
+      stateTtlMs,
+      defaultResultTtlMs: stateTtlMs,
+      runs: runs.map((r) => ({
+        entryId: r.entryId,
+        taskId: r.id,
+        result: r.result ?? '{"ok":true,"value":1}',
+        key: r.key,
+        generation: r.gen ?? 0,
+        resultTtlMs: stateTtlMs,
+        keepResult: false,
+        successor: r.successor ?? '',
+      })),
+    }).run(this.redis);
   }
 
   /** fail.lua with a retry after `retryDelayMs`, or a dead letter when it is -1. */
@@ -102,99 +124,99 @@ export class ScriptFixture {
     consumer: string,
     r: { entryId: string; id: string; gen?: number; key?: string; retryDelayMs: number; attempt?: number },
   ) {
-    const keys = [this.keys.stream, this.keys.delayed, this.keys.deadLetter, this.keys.result(r.id)];
-    if (r.key !== undefined) keys.push(this.keys.keyState(r.key), this.keys.seq);
-    const fields = ['id', r.id, 'n', 'job', 'p', '{}', 'a', String(r.attempt ?? 2)];
-    if (r.key !== undefined) fields.push('k', r.key, 'g', String(r.gen ?? 0));
-    return this.run<number>('fail', keys, [
-      GROUP,
+    return failScript(this.keys, {
+      group: GROUP,
       consumer,
-      this.keys.doneChannel,
-      LEASE_MS,
-      r.entryId,
-      r.retryDelayMs,
-      LEASE_MS,
-      '{"ok":false,"error":{"name":"Error","message":"x"}}',
-      'boom',
-      100,
-      '',
-      ...fields,
-    ]);
+      stateTtlMs: LEASE_MS,
+      entryId: r.entryId,
+      retryInMs: r.retryDelayMs < 0 ? undefined : r.retryDelayMs,
+      resultTtlMs: LEASE_MS,
+      failure: '{"ok":false,"error":{"name":"Error","message":"x"}}',
+      deadLetterReason: 'boom',
+      deadLetterMaxLen: 100,
+      successor: '',
+      task: {
+        id: r.id,
+        name: 'job',
+        payload: '{}',
+        attempt: r.attempt ?? 2,
+        key: r.key,
+        generation: r.gen ?? 0,
+        keepResult: false,
+      },
+    }).run(this.redis);
   }
 
-  /** claim.lua's codes (1 run, 0 stale, 2 deferred, -1 not ours); `claimWithFences` also returns the fences. */
+  /** claim.lua's verdicts ('run', 'stale', 'deferred', 'not-ours'); `claimWithFences` returns them whole. */
   async claim(
     consumer: string,
     runs: Array<{ entryId: string; id?: string; key?: string; gen?: number }>,
     deferMs = 50,
-  ): Promise<number[]> {
-    return (await this.claimWithFences(consumer, runs, deferMs))[0];
+  ): Promise<string[]> {
+    return (await this.claimWithFences(consumer, runs, deferMs)).map((v) => v.verdict);
   }
 
   async claimWithFences(
     consumer: string,
     runs: Array<{ entryId: string; id?: string; key?: string; gen?: number }>,
     deferMs = 50,
-  ): Promise<[number[], number[]]> {
+  ) {
     // A run's task id defaults to what the key state names (the id check is not under test there).
     const ids = await Promise.all(
       runs.map(async (r) => r.id ?? (r.key === undefined ? '' : ((await this.keyState(r.key)).id ?? ''))),
     );
-    return this.run<[number[], number[]]>(
-      'claim',
-      [
-        this.keys.stream,
-        this.keys.delayed,
-        this.keys.seq,
-        ...runs.filter((r) => r.key !== undefined).map((r) => this.keys.keyState(r.key!)),
-      ],
-      [
-        GROUP,
-        consumer,
-        deferMs,
-        LEASE_MS,
-        this.keys.doneChannel,
-        ...runs.flatMap((r, i) => [r.entryId, ids[i], r.gen ?? 0, r.key === undefined ? '0' : '1']),
-      ],
-    );
+    return claimScript(this.keys, {
+      group: GROUP,
+      consumer,
+      deferMs,
+      stateTtlMs: LEASE_MS,
+      messages: runs.map((r, i) => ({ entryId: r.entryId, taskId: ids[i], generation: r.gen ?? 0, key: r.key })),
+    }).run(this.redis);
   }
 
   /** dead-letter.lua for an entry `consumer` holds; `id`/`key` name the keys its fields name. */
   deadLetter(consumer: string, entryId: string, reason: string, names: { id?: string; key?: string } = {}) {
-    const keys = [this.keys.stream, this.keys.deadLetter, this.keys.delayed, this.keys.seq];
-    if (names.id !== undefined) keys.push(this.keys.result(names.id));
-    if (names.key !== undefined) keys.push(this.keys.keyState(names.key));
-    return this.run<number>('dead-letter', keys, [
-      GROUP,
+    return deadLetterScript(this.keys, {
+      group: GROUP,
       consumer,
       entryId,
       reason,
-      100,
-      this.keys.doneChannel,
-      LEASE_MS,
-      LEASE_MS,
-      '{"ok":false,"error":{"name":"DeadLetter","message":"x"}}',
-      names.id ?? '',
-      names.key ?? '',
-    ]);
+      deadLetterMaxLen: 100,
+      stateTtlMs: LEASE_MS,
+      resultTtlMs: LEASE_MS,
+      failure: '{"ok":false,"error":{"name":"DeadLetter","message":"x"}}',
+      taskId: names.id,
+      key: names.key,
+    }).run(this.redis);
   }
 
   /** reclaim.lua by `consumer` of candidates [entry id, owner judged dead]: {claimed, poison, dropped}. */
   reclaim(consumer: string, candidates: Array<[entryId: string, owner: string]>, maxDeliveries = 5) {
-    return this.run<[Array<[string, string[], number]>, Array<[string, string[], number]>, number]>(
-      'reclaim',
-      [this.keys.stream, ...candidates.map(([, owner]) => this.keys.alive(owner))],
-      [GROUP, consumer, maxDeliveries, ...candidates.flat()],
-    );
+    return reclaimScript(this.keys, {
+      group: GROUP,
+      consumer,
+      maxDeliveries,
+      candidates: candidates.map(([entryId, owner]) => ({ entryId, owner })),
+    }).run(this.redis);
   }
 
-  /** cancel.lua on `key`: 1 cancelled, 0 nothing live. */
-  cancel(key: string, stateTtlMs = LEASE_MS): Promise<number> {
-    return this.run<number>(
-      'cancel',
-      [this.keys.stream, this.keys.delayed, this.keys.keyState(key), this.keys.seq],
-      [stateTtlMs, this.keys.controlChannel, key, this.keys.doneChannel],
-    );
+  /** recover.lua: the entries still pending under `consumer`. */
+  recover(consumer: string, entryIds: string[]) {
+    return recoverScript(this.keys, { group: GROUP, consumer, entryIds }).run(this.redis);
+  }
+
+  /** promote (read-due.lua, then promote.lua), on `redis` (default: the fixture's connection). */
+  promote(redis: Redis = this.redis) {
+    return promoteDue(redis, this.keys, { limit: 1000, deadLetterMaxLen: 100 });
+  }
+
+  dropConsumer(consumer: string) {
+    return dropConsumerScript(this.keys, { group: GROUP, consumer }).run(this.redis);
+  }
+
+  /** cancel.lua on `key`. */
+  cancel(key: string, stateTtlMs = LEASE_MS) {
+    return cancelScript(this.keys, { key, stateTtlMs }).run(this.redis);
   }
 
   keyState(key: string): Promise<Record<string, string>> {

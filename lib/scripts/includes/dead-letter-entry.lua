@@ -1,5 +1,5 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the keys and values it works on as arguments. Needs: rcall.
+-- passes the keys and values it works on as arguments.
 -- deadLetterFields(fields, reason, entryId): the dead-letter entry for a stream entry's fields.
 -- Anyone can XADD to a stream, so an entry may carry thousands of fields: Lua's unpack() fails
 -- past a few thousand values, and a script that fails after its first write leaves half a

@@ -1,6 +1,9 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the keys and values it works on as arguments. Needs: rcall, now-ms, key-state,
--- successor (include those first).
+-- passes the keys and values it works on as arguments.
+-- @include rcall
+-- @include now-ms
+-- @include key-state
+-- @include successor
 -- endKeyedRun(keyState, delayed, seq, entryId, taskId, state, err, ttlMs, successor): the one
 -- transition that ends a keyed run for good, whichever script ends it (complete, fail,
 -- dead-letter for malformed and poison runs): the state becomes `state` ('completed' or

@@ -1,6 +1,9 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the keys and values it works on as arguments. Needs: rcall, message, key-state,
--- successor (include those first).
+-- passes the keys and values it works on as arguments.
+-- @include rcall
+-- @include message
+-- @include key-state
+-- @include successor
 
 -- storeSchedule(keyState, kind, every, cron, tz, queue): the chain's schedule, kept with its key
 -- (see successor.lua): kind 'every' (period in ms) or 'cron' (expression and zone); '' keeps

@@ -1,5 +1,6 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the keys and values it works on as arguments. Needs: rcall.
+-- passes the keys and values it works on as arguments.
+-- @include rcall
 -- Helpers over a task key's state hash: fields gen (the current generation), state, id, name,
 -- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery),
 -- fence (the running delivery's fencing number).

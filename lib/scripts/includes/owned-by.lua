@@ -1,5 +1,6 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
 -- passes the keys and values it works on as arguments.
+-- @include rcall
 -- ownedBy(stream, group, entryId, consumer): true when the entry sits in the group's pending
 -- list under `consumer`. This is the fence: XACK acts for the whole group, so every ack is
 -- preceded by this check inside the same script.

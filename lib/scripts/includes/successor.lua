@@ -1,5 +1,8 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the keys and values it works on as arguments. Needs: rcall, key-state, message.
+-- passes the keys and values it works on as arguments.
+-- @include rcall
+-- @include key-state
+-- @include message
 -- A periodic key's state holds its schedule (written by schedule-periodic.lua): sk (kind,
 -- 'every' or 'cron'), every (period in ms), cron and tz (expression and zone), queue, defined
 -- (the definition last applied at boot), and for a cron, fires: its next fire times (epoch ms,

@@ -1,0 +1,22 @@
+import type { QueueKeys } from '../redis/keys';
+import { replyCodes, ScriptCall } from '../redis/scripts';
+
+/** @internal cancel.lua's reply codes. */
+export const CANCEL_CODES = { 1: 'cancelled', 0: 'nothing-live' } as const;
+export type CancelReply = (typeof CANCEL_CODES)[keyof typeof CANCEL_CODES];
+
+/**
+ * @internal The typed call of cancel.lua on one key. It also ends the key's runtime schedule, if
+ * any; with `scheduleOnly` (unschedule), a key that is not a runtime schedule is left alone.
+ */
+export function cancelScript(
+  keys: QueueKeys,
+  a: { readonly key: string; readonly stateTtlMs: number; readonly scheduleOnly?: boolean },
+): ScriptCall<CancelReply> {
+  return new ScriptCall(
+    'cancel',
+    [keys.stream, keys.delayed, keys.keyState(a.key), keys.seq, keys.schedules],
+    [a.stateTtlMs, keys.controlChannel, a.key, keys.doneChannel, a.scheduleOnly ? '1' : '0'],
+    replyCodes('cancel', CANCEL_CODES),
+  );
+}

@@ -1,0 +1,46 @@
+import type { QueueKeys } from '../redis/keys';
+import { replyCodes, ScriptCall } from '../redis/scripts';
+
+export interface DeadLetterArgs {
+  readonly group: string;
+  readonly consumer: string;
+  readonly entryId: string;
+  readonly reason: string;
+  readonly deadLetterMaxLen: number;
+  readonly stateTtlMs: number;
+  readonly resultTtlMs: number;
+  /** The encoded failure result. */
+  readonly failure: string;
+  /** The task id the entry's fields name, if any: its result key is declared. */
+  readonly taskId?: string;
+  /** The key the entry's fields name, if any: its key state is declared. */
+  readonly key?: string;
+}
+
+/** @internal What dead-letter.lua did. */
+export type DeadLetterVerdict = 'dead-lettered' | 'refused' | 'not-pending';
+
+/** @internal dead-letter.lua's reply codes. */
+export const DEAD_LETTER_CODES = { 1: 'dead-lettered', [-1]: 'refused', [-2]: 'not-pending' } as const;
+const verdictOf = replyCodes('dead-letter', DEAD_LETTER_CODES);
+
+/** @internal The typed call of dead-letter.lua for one delivered entry. */
+export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall<DeadLetterVerdict> {
+  const redisKeys = [keys.stream, keys.deadLetter, keys.delayed, keys.seq];
+  if (a.taskId !== undefined) redisKeys.push(keys.result(a.taskId));
+  if (a.key !== undefined) redisKeys.push(keys.keyState(a.key));
+  const args = [
+    a.group,
+    a.consumer,
+    a.entryId,
+    a.reason,
+    a.deadLetterMaxLen,
+    keys.doneChannel,
+    a.stateTtlMs,
+    a.resultTtlMs,
+    a.failure,
+    a.taskId ?? '',
+    a.key ?? '',
+  ];
+  return new ScriptCall('dead-letter', redisKeys, args, verdictOf);
+}

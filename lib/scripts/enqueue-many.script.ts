@@ -1,0 +1,24 @@
+import type { QueueKeys } from '../redis/keys';
+import { ScriptCall } from '../redis/scripts';
+
+/** @internal One unkeyed task for enqueue-many.lua (see its header). */
+export interface EnqueueManyTask {
+  readonly id: string;
+  readonly name: string;
+  readonly payload: string;
+  readonly delayMs: number;
+  /** Absolute due time in epoch ms, 0 when `delayMs` applies. */
+  readonly runAt: number;
+}
+
+/** @internal Where each task of the call went: its stream entry id, or undefined when delayed. */
+export type EnqueueManyReply = ReadonlyArray<string | undefined>;
+
+/** @internal The typed call of enqueue-many.lua: unkeyed tasks of one queue, in order. */
+export function enqueueManyScript(keys: QueueKeys, tasks: readonly EnqueueManyTask[]): ScriptCall<EnqueueManyReply> {
+  const args: (string | number)[] = [keys.controlChannel];
+  for (const t of tasks) args.push(t.id, t.name, t.payload, t.delayMs, t.runAt);
+  return new ScriptCall('enqueue-many', [keys.stream, keys.delayed], args, (reply) =>
+    (reply as unknown[]).map((id) => (typeof id === 'string' && id !== '' ? id : undefined)),
+  );
+}

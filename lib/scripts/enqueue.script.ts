@@ -1,0 +1,59 @@
+import type { QueueKeys } from '../redis/keys';
+import { replyCodes, ScriptCall } from '../redis/scripts';
+
+/** @internal One task for enqueue.lua (see its header). */
+export interface EnqueueArgs {
+  readonly id: string;
+  readonly name: string;
+  readonly payload: string;
+  readonly delayMs: number;
+  /** Absolute due time in epoch ms, 0 when `delayMs` applies. */
+  readonly runAt: number;
+  readonly mode: 'add' | 'replace';
+  readonly key: string | undefined;
+  /** Period of an `every` key, 0 for none. */
+  readonly everyMs: number;
+  /** A periodic run carries its slot time. */
+  readonly periodic: boolean;
+}
+
+/**
+ * @internal What enqueue.lua did: created the task (its stream entry id, none when delayed),
+ * returned the key's existing live run, or refused because another task's run holds the key.
+ */
+export type EnqueueReply =
+  | { readonly outcome: 'created'; readonly id: string; readonly generation: number; readonly entryId?: string }
+  | { readonly outcome: 'existing'; readonly id: string; readonly generation: number }
+  | { readonly outcome: 'conflict'; readonly id: string; readonly generation: number; readonly holder: string };
+
+/** @internal enqueue.lua's reply codes. */
+export const ENQUEUE_CODES = { 1: 'created', 0: 'existing', [-1]: 'conflict' } as const;
+const outcomeOf = replyCodes('enqueue', ENQUEUE_CODES);
+
+/** @internal The typed call of enqueue.lua. */
+export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<EnqueueReply> {
+  const args = [
+    task.id,
+    task.name,
+    task.payload,
+    task.delayMs,
+    task.runAt,
+    task.mode,
+    task.key ?? '',
+    keys.controlChannel,
+  ];
+  const keyed = task.key !== undefined;
+  return new ScriptCall(
+    'enqueue',
+    keyed ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq] : [keys.stream, keys.delayed],
+    keyed ? [...args, task.everyMs, task.periodic ? '1' : '0', keys.doneChannel] : args,
+    (reply) => {
+      const [id, generation, code, entryId, holder] = reply as [string, number, number, string, string];
+      const outcome = outcomeOf(code);
+      const gen = Number(generation);
+      if (outcome === 'created') return { outcome, id, generation: gen, entryId: entryId || undefined };
+      if (outcome === 'existing') return { outcome, id, generation: gen };
+      return { outcome, id, generation: gen, holder };
+    },
+  );
+}

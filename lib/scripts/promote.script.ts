@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from '../redis/keys';
+import { ScriptCall } from '../redis/scripts';
+
+/** @internal read-due.lua's reply: members due by Redis's clock, and when the next one is due. */
+export interface DueMembers {
+  readonly members: string[];
+  /** Ms until the first member not returned is due: 0 when the batch was full, -1 when none is left. */
+  readonly nextDueInMs: number;
+}
+
+/** @internal What a promotion did: members moved into the stream, and when to promote next. */
+export interface PromoteReply {
+  readonly moved: number;
+  /** Ms until the next delayed member is due by Redis's clock, -1 when none is left. */
+  readonly nextDueInMs: number;
+}
+
+/** @internal The typed call of read-due.lua (read-only): up to `limit` due members, in due order. */
+export function readDueScript(keys: QueueKeys, a: { readonly limit: number }): ScriptCall<DueMembers> {
+  return new ScriptCall('read-due', [keys.delayed], [a.limit], (reply) => {
+    const [members, next] = reply as [string[], number];
+    return { members, nextDueInMs: Number(next) };
+  });
+}
+
+/**
+ * @internal The typed call of promote.lua for members read by read-due.lua. Each member names its
+ * key (if any) so the key's state is declared in KEYS; the script re-checks every member is still
+ * in the delayed set and due, so one moved or re-timed since the read is skipped.
+ */
+export function promoteScript(
+  keys: QueueKeys,
+  a: { readonly members: readonly string[]; readonly limit: number; readonly deadLetterMaxLen: number },
+): ScriptCall<PromoteReply> {
+  const redisKeys = [keys.delayed, keys.stream, keys.deadLetter];
+  const args: (string | number)[] = [a.deadLetterMaxLen, a.limit];
+  for (const member of a.members) {
+    const key = memberKey(member);
+    args.push(member, key ?? '');
+    if (key !== undefined) redisKeys.push(keys.keyState(key));
+  }
+  return new ScriptCall('promote', redisKeys, args, (reply) => {
+    const [moved, next] = reply as [number, number];
+    return { moved: Number(moved), nextDueInMs: Number(next) };
+  });
+}
+
+/**
+ * @internal Promotes due delayed tasks: reads the due members, then moves them with every key
+ * they touch declared. Two round trips only when something is due; one when nothing is.
+ */
+export async function promoteDue(
+  redis: Redis,
+  keys: QueueKeys,
+  a: { readonly limit: number; readonly deadLetterMaxLen: number },
+): Promise<PromoteReply> {
+  const due = await readDueScript(keys, { limit: a.limit }).run(redis);
+  if (due.members.length === 0) return { moved: 0, nextDueInMs: due.nextDueInMs };
+  return promoteScript(keys, { members: due.members, limit: a.limit, deadLetterMaxLen: a.deadLetterMaxLen }).run(redis);
+}
+
+/** The key a delayed member names, as promote.lua reads it; undefined for none or no JSON. */
+function memberKey(member: string): string | undefined {
+  try {
+    const k = (JSON.parse(member) as { k?: unknown } | null)?.k;
+    return typeof k === 'string' ? k : undefined;
+  } catch {
+    return undefined;
+  }
+}

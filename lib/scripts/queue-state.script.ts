@@ -1,0 +1,45 @@
+import type { QueueKeys } from '../redis/keys';
+import { ScriptCall } from '../redis/scripts';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
+
+/** @internal queue-state.lua's snapshot of one queue (see its header); -1 reads as null. */
+export interface QueueStateSnapshot {
+  readonly length: number;
+  readonly delayed: number;
+  readonly deadLettered: number;
+  readonly pending: number;
+  readonly waiting: number;
+  readonly waitingExact: boolean;
+  readonly oldestWaitingMs: number | null;
+  readonly nextDueInMs: number | null;
+  readonly added: number;
+  readonly read: number | null;
+  readonly consumers: readonly { name: string; pending: number; idleMs: number }[];
+}
+
+const orNull = (n: number): number | null => (n < 0 ? null : n);
+
+/** @internal The typed call of queue-state.lua: the queue's counts and its consumers, one snapshot. */
+export function queueStateScript(keys: QueueKeys): ScriptCall<QueueStateSnapshot> {
+  return new ScriptCall('queue-state', [keys.stream, keys.delayed, keys.deadLetter], [CONSUMER_GROUP], (reply) => {
+    const r = reply as [...number[], [string, number, number][]];
+    const n = r as unknown as number[];
+    return {
+      length: n[0],
+      delayed: n[1],
+      deadLettered: n[2],
+      pending: n[3],
+      waiting: n[4],
+      waitingExact: n[5] === 1,
+      oldestWaitingMs: orNull(n[6]),
+      nextDueInMs: orNull(n[7]),
+      added: n[8],
+      read: orNull(n[9]),
+      consumers: (r[10] as unknown as [string, number, number][]).map(([name, pending, idleMs]) => ({
+        name,
+        pending,
+        idleMs,
+      })),
+    };
+  });
+}

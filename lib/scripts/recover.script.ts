@@ -1,0 +1,19 @@
+import type { QueueKeys } from '../redis/keys';
+import { ScriptCall, type ScriptEntry } from '../redis/scripts';
+
+export interface RecoverArgs {
+  readonly group: string;
+  /** This worker: only entries still pending under it come back. */
+  readonly consumer: string;
+  readonly entryIds: readonly string[];
+}
+
+/** @internal The typed call of recover.lua: the entries still held, with their deliveries. */
+export function recoverScript(keys: QueueKeys, a: RecoverArgs): ScriptCall<ScriptEntry[]> {
+  return new ScriptCall(
+    'recover',
+    [keys.stream],
+    [a.group, a.consumer, ...a.entryIds],
+    (reply) => reply as ScriptEntry[],
+  );
+}

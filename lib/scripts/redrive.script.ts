@@ -1,0 +1,31 @@
+import type { QueueKeys } from '../redis/keys';
+import { replyCodes, ScriptCall } from '../redis/scripts';
+
+/** @internal redrive.lua's reply codes. */
+export const REDRIVE_CODES = {
+  1: 'redriven',
+  0: 'no-such-dead-letter',
+  [-1]: 'not-a-task',
+  [-2]: 'key-moved-on',
+} as const;
+const outcomeOf = replyCodes('redrive', REDRIVE_CODES);
+
+/** @internal What redrive.lua did: the redriven task's stream entry id and generation when `redriven`. */
+export interface RedriveReply {
+  readonly outcome: (typeof REDRIVE_CODES)[keyof typeof REDRIVE_CODES];
+  readonly entryId: string;
+  readonly generation: number;
+}
+
+/** @internal The typed call of redrive.lua for one dead letter of task `taskId` (and its key). */
+export function redriveScript(
+  keys: QueueKeys,
+  a: { readonly deadLetterId: string; readonly taskId: string; readonly key: string | undefined },
+): ScriptCall<RedriveReply> {
+  const redisKeys = [keys.deadLetter, keys.stream, keys.result(a.taskId), keys.seq];
+  if (a.key !== undefined) redisKeys.push(keys.keyState(a.key));
+  return new ScriptCall('redrive', redisKeys, [a.deadLetterId, a.taskId, a.key ?? ''], (reply) => {
+    const [code, entryId, generation] = reply as [number, string, number];
+    return { outcome: outcomeOf(code), entryId, generation: Number(generation) };
+  });
+}

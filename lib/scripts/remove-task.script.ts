@@ -1,0 +1,38 @@
+import type { QueueKeys } from '../redis/keys';
+import { replyCodes, ScriptCall } from '../redis/scripts';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
+
+/** @internal remove-task.lua's reply codes. */
+export const REMOVE_TASK_CODES = { 1: 'removed', 0: 'not-there', [-1]: 'running' } as const;
+export type RemoveTaskReply = (typeof REMOVE_TASK_CODES)[keyof typeof REMOVE_TASK_CODES];
+
+/** @internal A queued or delayed task located by a listing, to remove. */
+export interface TaskToRemove {
+  readonly id: string;
+  readonly state: 'queued' | 'delayed';
+  /** The stream entry id (queued). */
+  readonly entryId?: string;
+  /** The delayed set's member (delayed). */
+  readonly member?: string;
+  readonly key?: string;
+}
+
+/** @internal The typed call of remove-task.lua. */
+export function removeTaskScript(keys: QueueKeys, task: TaskToRemove, stateTtlMs: number): ScriptCall<RemoveTaskReply> {
+  const redisKeys = [keys.stream, keys.delayed, keys.result(task.id)];
+  if (task.key !== undefined) redisKeys.push(keys.keyState(task.key), keys.seq);
+  return new ScriptCall(
+    'remove-task',
+    redisKeys,
+    [
+      CONSUMER_GROUP,
+      task.id,
+      task.state,
+      (task.state === 'delayed' ? task.member : task.entryId) ?? '',
+      task.key ?? '',
+      keys.doneChannel,
+      stateTtlMs,
+    ],
+    replyCodes('remove-task', REMOVE_TASK_CODES),
+  );
+}
