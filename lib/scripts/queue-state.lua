@@ -6,7 +6,7 @@
   ARGV[1] consumer group
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
   age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
-  consumers: {name, pending, idle ms} each}. Writes nothing; atomic: one consistent snapshot.
+  consumers: {name, pending, idle ms} each}. Writes nothing. Atomic: one consistent snapshot.
 
   waiting is the group's lag (entries not yet read by the group). Redis cannot always compute it
   (deleted entries past the group's read position): then it is length - pending, an upper bound

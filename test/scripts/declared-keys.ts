@@ -16,7 +16,7 @@ local function rcall(command, ...)
   local touched = {args[1]}
   if NO_KEYS[name] then touched = {}
   elseif ALL_KEYS[name] then touched = args
-  elseif name == 'XGROUP' then touched = {args[2]} end
+  elseif name == 'XGROUP' or name == 'XINFO' then touched = {args[2]} end
   for _, key in ipairs(touched) do
     if not declaredKeys[key] then error('undeclared key ' .. tostring(key) .. ' in ' .. name) end
   end

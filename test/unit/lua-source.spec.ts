@@ -159,7 +159,7 @@ function derivedKeys(source: string): string[] {
     const [, command, rest] = m;
     if (command === 'TIME' || command === 'PUBLISH') continue;
     const args = splitTopLevel(rest.replace(/^\s*,/, ''));
-    const key = (command === 'XGROUP' ? args[1] : args[0])?.trim();
+    const key = (command === 'XGROUP' || command === 'XINFO' ? args[1] : args[0])?.trim();
     if (key === undefined) continue;
     if (/^KEYS\[[^\]]+\]$/.test(key)) continue;
     if (!/^[A-Za-z_]\w*$/.test(key)) {
