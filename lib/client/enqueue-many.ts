@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import { runScript } from '../redis/scripts';
+import { pipelineGroups } from '../redis/topology';
 import {
   enqueueManyChunks,
   enqueueManyScriptArgs,
@@ -26,38 +27,57 @@ export async function sendEnqueueMany(
   keysOf: (queue: string) => QueueKeys,
 ): Promise<EnqueueOutcome[]> {
   const outcomes: EnqueueOutcome[] = [];
-  const onReply: Array<(error: Error | null, reply: unknown) => void> = [];
-  const pipeline = redis.pipeline();
+  const sends: ScriptSend[] = [];
   for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
     for (const chunk of enqueueManyChunks(indexes, (i) => calls[i])) {
       const ids = chunk.map(() => randomUUID());
       const chunkCalls = chunk.map((i) => calls[i]);
-      runScript(pipeline, 'enqueue-many', ...enqueueManyScriptArgs(keysOf(queue), chunkCalls, ids));
-      // enqueue-many.lua answers each task's stream entry id ('' for a delayed one).
-      onReply.push((error, reply) =>
-        chunk.forEach((i, j) => {
-          const entryId = Array.isArray(reply) ? String(reply[j] ?? '') : '';
-          outcomes[i] = error ? { error } : { reply: [ids[j], 0, 1, entryId, calls[i].name] };
-        }),
-      );
+      const keys = keysOf(queue);
+      sends.push({
+        stream: keys.stream,
+        queue: (pipeline) => runScript(pipeline, 'enqueue-many', ...enqueueManyScriptArgs(keys, chunkCalls, ids)),
+        // enqueue-many.lua answers each task's stream entry id ('' for a delayed one).
+        settle: (error, reply) =>
+          chunk.forEach((i, j) => {
+            const entryId = Array.isArray(reply) ? String(reply[j] ?? '') : '';
+            outcomes[i] = error ? { error } : { reply: [ids[j], 0, 1, entryId, calls[i].name] };
+          }),
+      });
     }
   }
   calls.forEach((call, i) => {
     if (call.key === undefined) return;
-    runScript(pipeline, 'enqueue', ...enqueueScriptArgs(keysOf(call.queue), call));
-    onReply.push((error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }));
+    const keys = keysOf(call.queue);
+    sends.push({
+      stream: keys.stream,
+      queue: (pipeline) => runScript(pipeline, 'enqueue', ...enqueueScriptArgs(keys, call)),
+      settle: (error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }),
+    });
   });
+  await Promise.all(pipelineGroups(redis, sends, (send) => send.stream).map((part) => sendPipeline(redis, part)));
+  return outcomes;
+}
+
+/** One script call of a batch: how it is queued on a pipeline, and what its reply settles. */
+interface ScriptSend {
+  readonly stream: string;
+  readonly queue: (pipeline: ChainableCommander) => void;
+  readonly settle: (error: Error | null, reply: unknown) => void;
+}
+
+async function sendPipeline(redis: Redis, sends: ScriptSend[]): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (const send of sends) send.queue(pipeline);
   let replies: [Error | null, unknown][];
   try {
     replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
   } catch (error) {
-    replies = onReply.map(() => [error as Error, undefined]);
+    replies = sends.map(() => [error as Error, undefined]);
   }
-  onReply.forEach((settle, i) => {
+  sends.forEach((send, i) => {
     const [error, reply] = replies[i] ?? [new Error('Redis sent no reply for this enqueue.'), undefined];
-    settle(error, reply);
+    send.settle(error, reply);
   });
-  return outcomes;
 }
 
 /** Positions of the unkeyed calls, grouped by queue. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import { runScript } from '../redis/scripts';
 import { sendNow } from '../redis/send-now';
+import { pipelineGroups } from '../redis/topology';
 import { enqueueManyChunks, enqueueManyScriptArgs, plainMessageFields, type EnqueueCall } from './enqueue-call';
 
 interface Waiting {
@@ -42,38 +43,46 @@ export class PlainEnqueueBatcher {
         await this.sendAlone(groups[0][0]);
         continue;
       }
-      const pipeline = this.redis.pipeline();
-      for (const group of groups) {
-        const [first] = group;
-        if (group.length === 1) {
-          pipeline.xadd(first.keys.stream, '*', ...plainMessageFields(first.id, first.call));
-        } else {
-          const calls = group.map((w) => w.call);
-          runScript(
-            pipeline,
-            'enqueue-many',
-            ...enqueueManyScriptArgs(
-              first.keys,
-              calls,
-              group.map((w) => w.id),
-            ),
-          );
-        }
-      }
-      let replies: [Error | null, unknown][];
-      try {
-        replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-      } catch (error) {
-        replies = groups.map(() => [error as Error, undefined]);
-      }
-      groups.forEach((group, i) => {
-        const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
-        const reply = replies[i]?.[1];
-        // A plain XADD answers its entry id; enqueue-many one id per task ('' when delayed).
-        group.forEach((w, j) => w.settle(error, Array.isArray(reply) ? asEntryId(reply[j]) : asEntryId(reply)));
-      });
+      // One pipeline on one node; one per slot on a cluster, sent together.
+      await Promise.all(
+        pipelineGroups(this.redis, groups, (g) => g[0].keys.stream).map((part) => this.sendPipeline(part)),
+      );
     }
     this.sending = false;
+  }
+
+  /** Groups of waiting calls in one pipeline (keys of one slot on a cluster): one round trip. */
+  private async sendPipeline(groups: Waiting[][]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const group of groups) {
+      const [first] = group;
+      if (group.length === 1) {
+        pipeline.xadd(first.keys.stream, '*', ...plainMessageFields(first.id, first.call));
+      } else {
+        const calls = group.map((w) => w.call);
+        runScript(
+          pipeline,
+          'enqueue-many',
+          ...enqueueManyScriptArgs(
+            first.keys,
+            calls,
+            group.map((w) => w.id),
+          ),
+        );
+      }
+    }
+    let replies: [Error | null, unknown][];
+    try {
+      replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    } catch (error) {
+      replies = groups.map(() => [error as Error, undefined]);
+    }
+    groups.forEach((group, i) => {
+      const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
+      const reply = replies[i]?.[1];
+      // A plain XADD answers its entry id; enqueue-many one id per task ('' when delayed).
+      group.forEach((w, j) => w.settle(error, Array.isArray(reply) ? asEntryId(reply[j]) : asEntryId(reply)));
+    });
   }
 
   /** The common case at low load: one plain XADD, written at once (see sendNow). */
