@@ -15,7 +15,7 @@ import { QueueConsumer } from './queue-consumer';
 import type { QueueContext } from './queue-context';
 import { SharedStreamReader } from './shared-stream-reader';
 import { Slots } from './slots';
-import { UnblockableConnection } from './unblockable-connection';
+import { cannotInterruptWarning, UnblockableConnection } from './unblockable-connection';
 
 /**
  * @internal Runs the application's queues. It has no Nest hooks of its own: ConsumerLifecycleModule
@@ -71,6 +71,7 @@ export class ConsumerHost {
     await leaseKeeper.start();
     await this.listenForControl([...keysByQueue.values()]);
     const readers = new Map<number, SharedStreamReader>();
+    const cannotInterrupt = cannotInterruptWarning(this.logger);
     /*
      * One blocking read serves every queue whose stream shares its group: on one Redis that is all
      * of them, one connection in all. A multi-key XREADGROUP must stay in one hash slot on a
@@ -84,7 +85,7 @@ export class ConsumerHost {
       let reader = readers.get(group);
       if (!reader) {
         reader = new SharedStreamReader(
-          new UnblockableConnection(topology.blockingRoute(stream, this.connections), this.logger),
+          new UnblockableConnection(topology.blockingRoute(stream, this.connections), cannotInterrupt),
           {
             group: CONSUMER_GROUP,
             consumer: this.consumerName,

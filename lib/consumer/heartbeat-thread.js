@@ -122,11 +122,22 @@ function withinBeatTimeout(exec) {
   return Promise.race([exec, timeout]).finally(() => clearTimeout(timer));
 }
 
-const timer = setInterval(beat, intervalMs);
-beat().then((error) => parentPort.postMessage({ type: 'ready', error }));
+// The first beat waits for the connection's first outcome: a cluster client's start (its slot
+// map, then each master) may take longer than a beat may, and counts for nothing then.
+const connected = new Promise((resolve) => {
+  redis.once('ready', resolve);
+  redis.once('error', resolve);
+});
+let timer;
+let stopping = false;
+connected.then(beat).then((error) => {
+  if (!stopping) timer = setInterval(beat, intervalMs);
+  parentPort.postMessage({ type: 'ready', error });
+});
 
 parentPort.on('message', async (message) => {
   if (message.type !== 'stop') return;
+  stopping = true;
   clearInterval(timer);
   try {
     if (message.release) await Promise.all(nonEmpty.map((group) => redis.del(...group)));

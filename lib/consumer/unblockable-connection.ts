@@ -25,12 +25,12 @@ export class UnblockableConnection {
   /** The blocking connection's id; null when the ACL refuses CLIENT ID (no interrupts then). */
   private clientId?: number | null;
   private current?: Call;
-  private warned = false;
   private blocking?: Redis;
 
   constructor(
     private readonly route: BlockingRoute,
-    private readonly logger: Logger,
+    /** Says once per process (shared by every blocking connection) that interrupts cannot be sent. */
+    private readonly cannotInterrupt: (error: unknown) => void,
   ) {}
 
   /** Sends `command`; an interrupt before it was sent answers nil (a timeout) without sending. */
@@ -74,17 +74,9 @@ export class UnblockableConnection {
       return Number(await blocking.client('ID'));
     } catch (error) {
       if (!/NOPERM/.test(String((error as Error).message))) throw error;
-      this.warnOnce(error);
+      this.cannotInterrupt(error);
       return null;
     }
-  }
-
-  private warnOnce(error: unknown): void {
-    if (this.warned) return;
-    this.warned = true;
-    this.logger.warn(
-      `CLIENT ID or CLIENT UNBLOCK failed (${(error as Error).message}): a queue whose slots free up while the shared read blocks waits up to blockMs for its next read. Allow client|id and client|unblock.`,
-    );
   }
 
   private async unblock(call: Call, unblocker: Redis, id: number): Promise<void> {
@@ -95,7 +87,19 @@ export class UnblockableConnection {
         await new Promise((resolve) => setTimeout(resolve, attempt));
       }
     } catch (error) {
-      this.warnOnce(error);
+      this.cannotInterrupt(error);
     }
   }
+}
+
+/** @internal The warning UnblockableConnections give when CLIENT ID or UNBLOCK is refused, once. */
+export function cannotInterruptWarning(logger: Logger): (error: unknown) => void {
+  let warned = false;
+  return (error) => {
+    if (warned) return;
+    warned = true;
+    logger.warn(
+      `CLIENT ID or CLIENT UNBLOCK failed (${(error as Error).message}): a queue whose slots free up while the shared read blocks waits up to blockMs for its next read. Allow client|id and client|unblock.`,
+    );
+  };
 }

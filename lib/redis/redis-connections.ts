@@ -132,7 +132,9 @@ function createTopology(connection: ConnectionOptions, own: (redis: Redis) => vo
   if (isRedisClient(connection)) return new SingleTopology(connection);
   if ('cluster' in connection) {
     const { nodes, options } = connection.cluster;
-    const cluster = new Cluster(nodes, { ...AUTO_PIPELINE, ...options });
+    // No auto-pipelining on a cluster: ioredis batches a turn's commands per node and refuses the
+    // batch ("same slots allocation group") when its slot map changes under it, failing callers.
+    const cluster = new Cluster(nodes, options);
     own(cluster as unknown as Redis);
     return new ClusterTopology(cluster);
   }

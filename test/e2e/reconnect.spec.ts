@@ -3,7 +3,16 @@ import type Redis from 'ioredis';
 import type { StreamQueueEvent } from '../../lib';
 import { sleep } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
+import {
+  cleanupPrefix,
+  closeAll,
+  createRedis,
+  randomPrefix,
+  serverNodes,
+  subscriberCount,
+  testConnection,
+  waitFor,
+} from '../utils/redis';
 
 const TASKS = 60;
 
@@ -16,13 +25,17 @@ async function clientIds(redis: Redis, name: string): Promise<string[]> {
     .map((line) => /\bid=(\d+)/.exec(line)![1]);
 }
 
-/** Kills every connection of the app, as a Redis failover or a network blip would. */
+/** Kills every connection of the app (on every node of a cluster), as a failover or a network blip would. */
 async function killConnections(redis: Redis, name: string): Promise<number> {
-  const ids = await clientIds(redis, name);
-  const kill = redis.pipeline();
-  for (const id of ids) kill.client('KILL', 'ID', id);
-  await kill.exec();
-  return ids.length;
+  let killed = 0;
+  for (const node of serverNodes(redis)) {
+    const ids = await clientIds(node, name);
+    const kill = node.pipeline();
+    for (const id of ids) kill.client('KILL', 'ID', id);
+    await kill.exec();
+    killed += ids.length;
+  }
+  return killed;
 }
 
 // Connections dropped under a running app: ioredis reconnects; no task may be lost or run twice.
@@ -30,7 +43,7 @@ describe('connections killed while tasks flow', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
   const connectionName = `sq-test-${randomUUID().slice(0, 8)}`;
-  const connection = { url: redisUrl(), options: { connectionName } };
+  const connection = testConnection({ connectionName });
 
   afterEach(closeApps);
   afterAll(async () => {
@@ -83,7 +96,7 @@ describe('connections killed while tasks flow', () => {
     const waiting = handle.result({ timeoutMs: 3_000 });
     await waitFor(
       async () => {
-        const [, subscribers] = (await redis.pubsub('NUMSUB', producer.keys.doneChannel)) as [string, number];
+        const subscribers = await subscriberCount(redis, producer.keys.doneChannel);
         return subscribers >= 1;
       },
       { description: 'result() subscribed' },
