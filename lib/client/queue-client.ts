@@ -7,7 +7,14 @@ import {
   UnknownTaskError,
   type EnqueueManyResult,
 } from '../errors';
-import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
+import type {
+  DurabilityOptions,
+  EnqueueItem,
+  EnqueueOptions,
+  ReplaceOptions,
+  TaskState,
+  TaskStatus,
+} from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import { runScript } from '../redis/scripts';
@@ -18,6 +25,7 @@ import { encodePayload } from '../task/payload-codec';
 import { periodicScriptArgs, type PeriodicReply } from '../task/periodic-call';
 import { parseEvery, periodicKey } from '../task/schedule';
 import { TaskRegistry } from '../task.registry';
+import { checkDurability, enqueueDurably } from './durable-enqueue';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
@@ -53,7 +61,7 @@ export class QueueClient {
     payload: P,
     options: EnqueueOptions = {},
   ): Promise<TaskHandle<R>> {
-    return this.send<R>(this.call(name, payload, options, 'add'));
+    return this.send<R>(this.call(name, payload, options, 'add'), this.durabilityOf(options));
   }
 
   /**
@@ -66,6 +74,12 @@ export class QueueClient {
     const calls = items.map((item, i) => {
       if (item == null || typeof item !== 'object')
         throw new InvalidOptionError(`items[${i}]`, 'an object { name, payload, options? }', item);
+      if (item.options?.durability !== undefined)
+        throw new InvalidOptionError(
+          `items[${i}].options.durability`,
+          'none: enqueueMany() does not WAIT',
+          item.options.durability,
+        );
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
@@ -91,7 +105,7 @@ export class QueueClient {
     if (options == null || typeof options.key !== 'string') {
       throw new InvalidOptionError('key', 'a non-empty string (replace() acts on a task key)', options?.key);
     }
-    return this.send<R>(this.call(name, payload, options, 'replace'));
+    return this.send<R>(this.call(name, payload, options, 'replace'), this.durabilityOf(options));
   }
 
   /** Cancels the live run of `key`: queued or delayed, it never starts; running, its signal aborts. */
@@ -171,7 +185,12 @@ export class QueueClient {
     };
   }
 
-  private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+  private async send<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
+    // A periodic key's replace goes by schedule-periodic.lua; durability (checked) is not applied there.
+    if (durability && !(call.periodic && call.mode === 'replace')) {
+      const reply = await enqueueDurably(this.connections.commands, this.keysOf(call.queue), call, durability);
+      return this.toHandle<R>(call, reply);
+    }
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
     // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher).
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
@@ -263,6 +282,12 @@ export class QueueClient {
       this,
       entryId || undefined,
     );
+  }
+
+  /** The enqueue's own `durability`, else the module's. */
+  private durabilityOf(options: EnqueueOptions | undefined): DurabilityOptions | undefined {
+    if (options == null || typeof options !== 'object') return this.config.durability;
+    return checkDurability('durability', options.durability) ?? this.config.durability;
   }
 
   private queueOption(options: { queue?: string }): string {

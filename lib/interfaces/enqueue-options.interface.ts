@@ -1,3 +1,5 @@
+import type { DurabilityOptions } from './durability-options.interface';
+
 /**
  * Options of one `enqueue()`.
  * @publicApi
@@ -11,6 +13,11 @@ export interface EnqueueOptions {
   runAt?: Date | number;
   /** Queue to use when this process has no handler for the task. Default `default`. */
   queue?: string;
+  /**
+   * Resolve only once this many replicas have the task (Redis WAIT); default: the module's
+   * `durability`, else none. Not accepted by `enqueueMany()`.
+   */
+  durability?: DurabilityOptions;
 }
 
 /** Options of `replace()`: a key is required, and an `every` task can be re-timed. @publicApi */
