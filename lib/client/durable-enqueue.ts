@@ -6,6 +6,12 @@ import { runScript } from '../redis/scripts';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 
+/** Replies that mean "not run here; try where the slot lives now" (a move, a migration, a failover). */
+const REDIRECTION = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+/** A slot migrates in about a second; a failover takes a few. */
+const REDIRECTION_TRIES = 100;
+const REDIRECTION_DELAY_MS = 100;
+
 /** @internal Validates a `durability` option (module or enqueue); undefined means none. */
 export function checkDurability(option: string, value: unknown): DurabilityOptions | undefined {
   if (value === undefined) return undefined;
@@ -34,12 +40,26 @@ export async function enqueueDurably(
   call: EnqueueCall,
   { replicas, timeoutMs }: DurabilityOptions,
 ): Promise<EnqueueReply> {
-  const pipeline = runScript(redis.pipeline(), 'enqueue', ...enqueueScriptArgs(keys, call));
-  pipeline.call('WAIT', replicas, timeoutMs);
-  const [[scriptError, reply], [waitError, acknowledged]] = ((await pipeline.exec()) ?? []) as [
-    Error | null,
-    unknown,
-  ][];
+  const args = enqueueScriptArgs(keys, call);
+  let replies: [Error | null, unknown][];
+  for (let attempt = 1; ; attempt++) {
+    const pipeline = runScript(redis.pipeline(), 'enqueue', ...args);
+    pipeline.call('WAIT', replicas, timeoutMs);
+    replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    // ioredis re-sends a cluster pipeline after a redirection only when its other commands are
+    // read-only, and WAIT is not: a slot that moves (or migrates) under the call is retried
+    // here. These errors come before the script runs: nothing was written.
+    const redirection = REDIRECTION.exec(String(replies[0]?.[0]?.message))?.[1];
+    if (!redirection || attempt >= REDIRECTION_TRIES) break;
+    // Nor does it learn the slot's new master from a MOVED it did not follow: ask for the map.
+    const cluster = redis as unknown as { refreshSlotsCache?: (done: () => void) => void };
+    if (redirection === 'MOVED' && cluster.refreshSlotsCache) {
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache!(() => resolve()));
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, REDIRECTION_DELAY_MS));
+    }
+  }
+  const [[scriptError, reply], [waitError, acknowledged]] = replies;
   if (scriptError) throw scriptError;
   if (waitError) throw waitError;
   const enqueued = reply as EnqueueReply;

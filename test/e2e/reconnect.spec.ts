@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import type { StreamQueueEvent } from '../../lib';
 import { sleep } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { testTopology } from '../utils/test-topology';
 import {
   cleanupPrefix,
   closeAll,
@@ -73,8 +74,10 @@ describe('connections killed while tasks flow', () => {
       description: 'every result stored',
     });
 
-    // Commands, blocking reads, control subscription and heartbeat: all were cut each time.
-    expect(killed.every((n) => n >= 4)).toBe(true);
+    // One node: commands, blocking reads, control subscription and heartbeat were all cut each
+    // time. A cluster client remakes a node's connection only when it next sends there, so a
+    // round may find some not yet back: each round cut some.
+    expect(killed.every((n) => n >= (testTopology() === 'cluster' ? 1 : 4))).toBe(true);
     const counts = t.probe.countsById();
     expect(counts.size).toBe(TASKS);
     expect([...counts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
