@@ -5,10 +5,13 @@
  * (kill, respawn, restart Redis, cut connections), counts them, logs them with their time, and
  * tears everything down, even after a failure.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { ConnectionOptions } from '../lib';
 import { QueueKeys } from '../lib/redis/keys';
 import { CONSUMER_GROUP, DEFAULT_QUEUE } from '../lib/stream-queue.constants';
+import { startRedisCluster, type RedisClusterHandle } from '../test/utils/redis-cluster';
 import { startRedisServer, type RedisServerHandle } from '../test/utils/redis-server';
+import { CLUSTER_NODES_ENV } from '../test/utils/test-topology';
 import { spawnWorker, type WorkerHandle } from '../test/utils/spawn-worker';
 import { sleep, WORKER_TIMING } from './config';
 import { LedgerKeys } from './ledger';
@@ -25,6 +28,12 @@ export interface ArenaOptions {
   readonly env?: Record<string, string>;
   /** Each worker reaches Redis through a ChaosProxy of its own. */
   readonly proxied?: boolean;
+  /**
+   * The queue lives on a local Redis Cluster (3 masters, 3 replicas, AOF `appendfsync always`)
+   * instead of one server; the producer then enqueues one by one with `durability` (WAIT for a
+   * replica), so what it counts as acknowledged survives a failover.
+   */
+  readonly cluster?: boolean;
 }
 
 export interface WorkerSlot {
@@ -65,6 +74,8 @@ export class Arena {
     readonly admin: Redis,
     readonly ledger: Redis,
     readonly producer: Producer,
+    /** The queue's cluster, for cluster scenarios (then `queue` is one of its masters). */
+    readonly cluster?: RedisClusterHandle,
   ) {
     this.prefix = `chaos-${options.id}`;
     this.L = new LedgerKeys(`ledger-${options.id}`);
@@ -72,6 +83,7 @@ export class Arena {
   }
 
   static async open(options: ArenaOptions): Promise<Arena> {
+    if (options.cluster) return Arena.openOnCluster(options);
     const servers = await Promise.allSettled([
       startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }),
       startRedisServer(),
@@ -98,6 +110,52 @@ export class Arena {
     return arena;
   }
 
+  private static async openOnCluster(options: ArenaOptions): Promise<Arena> {
+    const cluster = await startRedisCluster({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    let ledgerServer: RedisServerHandle | undefined;
+    try {
+      ledgerServer = await startRedisServer();
+      const admin = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 2, disconnectTimeout: 100 } });
+      admin.on('error', () => undefined); // its masters are killed on purpose
+      const connection: ConnectionOptions = { cluster: { nodes: cluster.nodes } };
+      const producer = await Producer.start(connection, `chaos-${options.id}`, { replicas: 1, timeoutMs: 2_000 });
+      const first = (await cluster.masters())[0];
+      const arena = new Arena(
+        options,
+        first,
+        ledgerServer,
+        admin as unknown as Redis,
+        client(ledgerServer.url),
+        producer,
+        cluster,
+      );
+      await Promise.all(Array.from({ length: options.workers }, () => arena.spawn()));
+      return arena;
+    } catch (error) {
+      await Promise.all([cluster.stop(), ledgerServer?.stop()]);
+      throw error;
+    }
+  }
+
+  /** SIGKILLs the master holding the queue's slot; resolves once a replica took over. Cluster only. */
+  async failoverMaster(): Promise<{ port: number; ms: number }> {
+    const t0 = Date.now();
+    const killed = await this.cluster!.failover(this.keys.stream);
+    this.kills++;
+    const ms = Date.now() - t0;
+    await killed.restart(); // it comes back as a replica of the promoted one
+    await this.cluster!.waitHealthy();
+    this.restarts++;
+    return { port: killed.port, ms };
+  }
+
+  /** Moves the queue's slot to another master (MIGRATE under ASK, then SETSLOT NODE). Cluster only. */
+  async reshard(): Promise<{ from: number; to: number; ms: number }> {
+    const t0 = Date.now();
+    const moved = await this.cluster!.moveSlotOf(this.keys.stream);
+    return { ...moved, ms: Date.now() - t0 };
+  }
+
   /** Seconds since the scenario started, for the action log. */
   clock(): string {
     return `+${((Date.now() - this.startedAt) / 1000).toFixed(1)}s`;
@@ -120,6 +178,8 @@ export class Arena {
         ...WORKER_TIMING,
         ...this.options.env,
         REDIS_URL: proxy?.url ?? this.queue.url,
+        // On a cluster the worker's connection is the cluster's nodes (see worker-env.ts).
+        ...(this.cluster ? { [CLUSTER_NODES_ENV]: JSON.stringify(this.cluster.nodes) } : {}),
         LEDGER_URL: this.ledgerServer.url,
         LEDGER: this.L.name,
         SQ_PREFIX: this.prefix,
@@ -279,7 +339,8 @@ export class Arena {
     await step('proxies', () => Promise.all(this.slots.map((s) => s.proxy?.close())));
     this.admin.disconnect();
     this.ledger.disconnect();
-    await step('redis-servers', () => Promise.all([this.queue.stop(), this.ledgerServer.stop()]));
+    const queue = this.cluster ?? this.queue;
+    await step('redis-servers', () => Promise.all([queue.stop(), this.ledgerServer.stop()]));
   }
 }
 

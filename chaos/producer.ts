@@ -6,7 +6,13 @@
  */
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { QueueClient, StreamQueueModule, type EnqueueItem } from '../lib';
+import {
+  QueueClient,
+  StreamQueueModule,
+  type ConnectionOptions,
+  type DurabilityOptions,
+  type EnqueueItem,
+} from '../lib';
 import type { ChaosWork } from './ledger';
 import type { Rng } from './config';
 import { sleep } from './config';
@@ -28,6 +34,8 @@ export class Producer {
   /** Enqueue calls that rejected, and the tasks they carried. */
   rejectedCalls = 0;
   rejectedTasks = 0;
+  /** Why they rejected: error message -> calls. */
+  readonly rejections = new Map<string, number>();
   /** Keyed operations: replace() calls, and enqueues answered with the live run (deduplicated). */
   replaces = 0;
   deduplicated = 0;
@@ -48,19 +56,38 @@ export class Producer {
     readonly client: QueueClient,
   ) {}
 
-  static async start(url: string, prefix: string): Promise<Producer> {
-    @Module({ imports: [StreamQueueModule.forRoot({ connection: { url }, prefix, worker: false })] })
+  /**
+   * `connection` is a URL or any module connection. With `durability`, every enqueue waits for
+   * replicas and goes alone (enqueueMany does not WAIT): only what a replica holds is acknowledged.
+   */
+  static async start(
+    connection: string | ConnectionOptions,
+    prefix: string,
+    durability?: DurabilityOptions,
+  ): Promise<Producer> {
+    const options = {
+      connection: typeof connection === 'string' ? { url: connection } : connection,
+      prefix,
+      worker: false,
+      durability,
+    };
+    @Module({ imports: [StreamQueueModule.forRoot(options)] })
     class ChaosProducerModule {}
     const app = await NestFactory.createApplicationContext(ChaosProducerModule, { logger: ['error'] });
     await app.init();
-    return new Producer(app, app.get(QueueClient));
+    const producer = new Producer(app, app.get(QueueClient));
+    producer.alone = durability !== undefined;
+    return producer;
   }
+
+  /** Every task goes by its own enqueue() (see start). */
+  private alone = false;
 
   /** Enqueues `payloads`: most in enqueueMany batches, some one by one (both scripts get load). */
   enqueue(payloads: ChaosWork[], rng: Rng): void {
     let i = 0;
     while (i < payloads.length) {
-      if (rng.chance(0.2)) {
+      if (this.alone || rng.chance(0.2)) {
         this.track(
           this.client.enqueue(TASK, payloads[i]).then((h) => void this.acked.add(h.id)),
           1,
@@ -127,7 +154,9 @@ export class Producer {
 
   private track(call: Promise<void>, tasks: number): Promise<void> {
     const tracked: Promise<void> = call
-      .catch(() => {
+      .catch((error: Error) => {
+        const why = String(error?.message).slice(0, 120);
+        this.rejections.set(why, (this.rejections.get(why) ?? 0) + 1);
         this.rejectedCalls++;
         this.rejectedTasks += tasks;
       })

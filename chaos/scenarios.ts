@@ -137,6 +137,7 @@ async function runScenario(spec: Spec, rng: Rng, body: (arena: Arena) => Promise
     }
     result.tasks = a.producer.acked.size;
     result.rejectedEnqueues = a.producer.rejectedTasks;
+    for (const [why, n] of a.producer.rejections) result.notes.push(`enqueue rejected x${n}: ${why}`);
     if (residue.stream + residue.pending + residue.delayed + residue.deadLetters.size > 0) {
       result.notes.push(
         `left in Redis: ${residue.stream} stream entries, ${residue.pending} pending, ${residue.delayed} delayed, ${residue.deadLetters.size} dead-lettered`,
@@ -515,4 +516,76 @@ function keyHistory(key: string, producer: Producer, dump: LedgerDump, t0: numbe
     .join('\n');
 }
 
-export const SCENARIOS: readonly Scenario[] = [kills, redisRestarts, connectionCuts, slowHandlers, stallsPastMax, keys];
+export const clusterFailover: Scenario = {
+  id: 'cluster-failover',
+  title: "the queue's cluster master SIGKILLed mid-drain, its replica promoted (3 masters, 3 replicas)",
+  run(scale, rng) {
+    const tasks = scaled(2_000, scale, 300);
+    const failovers = Math.max(1, Math.round(2 * scale));
+    const windowMs = scaled(20_000, scale, 6_000);
+    return runScenario(
+      {
+        id: 'cluster-failover',
+        title: this.title,
+        // A lease longer than a failover (node timeout 1 s, then the election), as the README
+        // advises: under it every worker's liveness lapses during each failover and its runs are
+        // taken over (fenced, but run twice).
+        arena: { workers: 3, cluster: true, env: { LEASE_MS: '10000' } },
+        deadlineMs: windowMs + 240_000,
+      },
+      rng,
+      async (arena) => {
+        const feeding = arena.producer.feed(tasks, windowMs, () => fast(rng), rng);
+        const done: string[] = [];
+        await atTimes(schedule(failovers, windowMs, rng), async () => {
+          arena.log('SIGKILL the master of the queue slot');
+          const { port, ms } = await arena.failoverMaster();
+          arena.log(`master :${port} replaced by its replica in ${ms} ms; it is back as a replica`);
+          done.push(`:${port} in ${ms} ms`);
+        });
+        await feeding;
+        return {
+          notes: [
+            `failovers: ${done.join(', ')}; enqueues wait for a replica (durability), so acknowledged tasks survive them`,
+          ],
+        };
+      },
+    );
+  },
+};
+
+export const reshard: Scenario = {
+  id: 'reshard',
+  title: "the queue's slot moved between masters mid-drain (MIGRATE under ASK, then MOVED)",
+  run(scale, rng) {
+    const tasks = scaled(2_000, scale, 300);
+    const moves = Math.max(2, Math.round(4 * scale));
+    const windowMs = scaled(20_000, scale, 6_000);
+    return runScenario(
+      { id: 'reshard', title: this.title, arena: { workers: 3, cluster: true }, deadlineMs: windowMs + 180_000 },
+      rng,
+      async (arena) => {
+        const feeding = arena.producer.feed(tasks, windowMs, () => fast(rng), rng);
+        const done: string[] = [];
+        await atTimes(schedule(moves, windowMs, rng), async () => {
+          const { from, to, ms } = await arena.reshard();
+          arena.log(`slot moved :${from} -> :${to} in ${ms} ms`);
+          done.push(`:${from}->:${to} ${ms} ms`);
+        });
+        await feeding;
+        return { notes: [`slot moves: ${done.join(', ')}`] };
+      },
+    );
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  kills,
+  redisRestarts,
+  connectionCuts,
+  slowHandlers,
+  stallsPastMax,
+  keys,
+  clusterFailover,
+  reshard,
+];

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from './errors';
-import type { ConnectionOptions, StreamQueueModuleOptions } from './interfaces';
+import { checkDurability } from './client/durable-enqueue';
+import type { ConnectionOptions, DurabilityOptions, StreamQueueModuleOptions } from './interfaces';
 import { checkConnection } from './redis/connection-check';
 import { MAX_TIMER_MS } from './stream-queue.constants';
 
@@ -22,6 +23,7 @@ export interface StreamQueueConfig {
   readonly ackBatchMs: number;
   readonly retryAttempts: number;
   readonly retryDelay: number;
+  readonly durability: DurabilityOptions | undefined;
 }
 
 /** @internal */
@@ -85,6 +87,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     // @nestjs/typeorm's and @nestjs/mongoose's defaults: about 27 s before bootstrap gives up.
     retryAttempts: int(raw, 'retryAttempts', 9, 0, 1_000),
     retryDelay: int(raw, 'retryDelay', 3_000, 0, MAX_TIMER_MS),
+    durability: checkDurability('durability', raw.durability),
   });
 }
 

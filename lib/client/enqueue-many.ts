@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import type { ScriptCall } from '../redis/scripts';
+import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
 import { enqueueScript } from '../scripts/enqueue.script';
 import { enqueueManyChunks, type EnqueueCall, type EnqueueReply } from './enqueue-call';
@@ -22,51 +23,67 @@ export async function sendEnqueueMany(
   keysOf: (queue: string) => QueueKeys,
 ): Promise<EnqueueOutcome[]> {
   const outcomes: EnqueueOutcome[] = [];
-  const sent: ScriptCall<unknown>[] = [];
-  const onReply: Array<(error: Error | null, reply: unknown) => void> = [];
-  const pipeline = redis.pipeline();
+  const sends: ScriptSend[] = [];
   for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
     for (const chunk of enqueueManyChunks(indexes, (i) => calls[i])) {
       const ids = chunk.map(() => randomUUID());
-      sent.push(
-        enqueueManyScript(
-          keysOf(queue),
+      const keys = keysOf(queue);
+      sends.push({
+        stream: keys.stream,
+        script: enqueueManyScript(
+          keys,
           chunk.map((i, j) => ({ ...calls[i], id: ids[j] })),
         ),
-      );
-      // enqueue-many.lua answers each task's stream entry id (none for a delayed one).
-      onReply.push((error, reply) =>
-        chunk.forEach((i, j) => {
-          const entryId = (reply as (string | undefined)[] | undefined)?.[j];
-          outcomes[i] = error ? { error } : { reply: { outcome: 'created', id: ids[j], generation: 0, entryId } };
-        }),
-      );
+        // enqueue-many.lua answers each task's stream entry id (none for a delayed one).
+        settle: (error, reply) =>
+          chunk.forEach((i, j) => {
+            const entryId = (reply as (string | undefined)[] | undefined)?.[j];
+            outcomes[i] = error ? { error } : { reply: { outcome: 'created', id: ids[j], generation: 0, entryId } };
+          }),
+      });
     }
   }
   calls.forEach((call, i) => {
     if (call.key === undefined) return;
-    sent.push(enqueueScript(keysOf(call.queue), { ...call, id: randomUUID() }));
-    onReply.push((error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }));
+    const keys = keysOf(call.queue);
+    sends.push({
+      stream: keys.stream,
+      script: enqueueScript(keys, { ...call, id: randomUUID() }),
+      settle: (error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }),
+    });
   });
-  for (const call of sent) call.queueOn(pipeline);
+  // One pipeline on one node; one per slot on a cluster, sent together.
+  await Promise.all(pipelineGroups(redis, sends, (send) => send.stream).map((part) => sendPipeline(redis, part)));
+  return outcomes;
+}
+
+/** One script call of a batch, and what its decoded reply settles. */
+interface ScriptSend {
+  readonly stream: string;
+  readonly script: ScriptCall<unknown>;
+  readonly settle: (error: Error | null, reply: unknown) => void;
+}
+
+async function sendPipeline(redis: Redis, sends: ScriptSend[]): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (const send of sends) send.script.queueOn(pipeline);
   let replies: [Error | null, unknown][];
   try {
     replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
   } catch (error) {
-    replies = onReply.map(() => [error as Error, undefined]);
+    replies = sends.map(() => [error as Error, undefined]);
   }
-  onReply.forEach((settle, i) => {
+  sends.forEach((send, i) => {
     const [error, reply] = replies[i] ?? [new Error('Redis sent no reply for this enqueue.'), undefined];
-    if (error) return settle(error, undefined);
+    if (error) return send.settle(error, undefined);
     let decoded: unknown;
     try {
-      decoded = sent[i].decode(reply);
+      decoded = send.script.decode(reply);
     } catch (decodeError) {
-      return settle(decodeError as Error, undefined);
+      return send.settle(decodeError as Error, undefined);
     }
-    settle(null, decoded);
+    send.settle(null, decoded);
   });
-  return outcomes;
 }
 
 /** Positions of the unkeyed calls, grouped by queue. */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import { sendNow } from '../redis/send-now';
+import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
 import { enqueueManyChunks, plainMessageFields, type EnqueueCall } from './enqueue-call';
 
@@ -42,43 +43,51 @@ export class PlainEnqueueBatcher {
         await this.sendAlone(groups[0][0]);
         continue;
       }
-      const pipeline = this.redis.pipeline();
-      // A group of one goes as a plain XADD (its reply is the entry id); more as enqueue-many.
-      const scripts = groups.map((group) => {
-        const [first] = group;
-        if (group.length === 1) {
-          pipeline.xadd(first.keys.stream, '*', ...plainMessageFields(first.id, first.call));
-          return undefined;
-        }
-        const script = enqueueManyScript(
-          first.keys,
-          group.map((w) => ({ ...w.call, id: w.id })),
-        );
-        script.queueOn(pipeline);
-        return script;
-      });
-      let replies: [Error | null, unknown][];
-      try {
-        replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-      } catch (error) {
-        replies = groups.map(() => [error as Error, undefined]);
-      }
-      groups.forEach((group, i) => {
-        const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
-        if (error) return group.forEach((w) => w.settle(error));
-        const reply = replies[i][1];
-        const script = scripts[i];
-        if (!script) return group[0].settle(null, asEntryId(reply));
-        let entryIds: ReadonlyArray<string | undefined>;
-        try {
-          entryIds = script.decode(reply);
-        } catch (decodeError) {
-          return group.forEach((w) => w.settle(decodeError as Error));
-        }
-        group.forEach((w, j) => w.settle(null, entryIds[j]));
-      });
+      // One pipeline on one node; one per slot on a cluster, sent together.
+      await Promise.all(
+        pipelineGroups(this.redis, groups, (g) => g[0].keys.stream).map((part) => this.sendPipeline(part)),
+      );
     }
     this.sending = false;
+  }
+
+  /** Groups of waiting calls in one pipeline (keys of one slot on a cluster): one round trip. */
+  private async sendPipeline(groups: Waiting[][]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    // A group of one goes as a plain XADD (its reply is the entry id); more as enqueue-many.
+    const scripts = groups.map((group) => {
+      const [first] = group;
+      if (group.length === 1) {
+        pipeline.xadd(first.keys.stream, '*', ...plainMessageFields(first.id, first.call));
+        return undefined;
+      }
+      const script = enqueueManyScript(
+        first.keys,
+        group.map((w) => ({ ...w.call, id: w.id })),
+      );
+      script.queueOn(pipeline);
+      return script;
+    });
+    let replies: [Error | null, unknown][];
+    try {
+      replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    } catch (error) {
+      replies = groups.map(() => [error as Error, undefined]);
+    }
+    groups.forEach((group, i) => {
+      const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
+      if (error) return group.forEach((w) => w.settle(error));
+      const reply = replies[i][1];
+      const script = scripts[i];
+      if (!script) return group[0].settle(null, asEntryId(reply));
+      let entryIds: ReadonlyArray<string | undefined>;
+      try {
+        entryIds = script.decode(reply);
+      } catch (decodeError) {
+        return group.forEach((w) => w.settle(decodeError as Error));
+      }
+      group.forEach((w, j) => w.settle(null, entryIds[j]));
+    });
   }
 
   /** The common case at low load: one plain XADD, written at once (see sendNow). */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { EnqueueManyError, InvalidOptionError, KeyConflictError, type EnqueueManyResult } from '../errors';
 import type {
+  DurabilityOptions,
   EnqueueItem,
   EnqueueOptions,
   ReplaceOptions,
@@ -35,6 +36,7 @@ import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
+import { checkDurability, enqueueDurably } from './durable-enqueue';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
@@ -94,7 +96,7 @@ export class QueueClient {
     payload: P,
     options: EnqueueOptions = {},
   ): Promise<TaskHandle<R>> {
-    return this.send<R>(this.call(name, payload, options, 'add'));
+    return this.send<R>(this.call(name, payload, options, 'add'), this.durabilityOf(options));
   }
 
   /**
@@ -107,6 +109,12 @@ export class QueueClient {
     const calls = items.map((item, i) => {
       if (item == null || typeof item !== 'object')
         throw new InvalidOptionError(`items[${i}]`, 'an object { name, payload, options? }', item);
+      if (item.options?.durability !== undefined)
+        throw new InvalidOptionError(
+          `items[${i}].options.durability`,
+          'none: enqueueMany() does not WAIT',
+          item.options.durability,
+        );
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
@@ -132,7 +140,7 @@ export class QueueClient {
     if (options == null || typeof options.key !== 'string') {
       throw new InvalidOptionError('key', 'a non-empty string (replace() acts on a task key)', options?.key);
     }
-    return this.send<R>(this.call(name, payload, options, 'replace'));
+    return this.send<R>(this.call(name, payload, options, 'replace'), this.durabilityOf(options));
   }
 
   /**
@@ -213,7 +221,12 @@ export class QueueClient {
     return readSchedules(this.connections.commands, this.keysOf(queue), after, limit) as Promise<SchedulePage<P>>;
   }
 
-  private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+  private async send<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
+    // A periodic key's replace goes by schedule-periodic.lua; durability (checked) is not applied there.
+    if (durability && !(call.periodic && call.mode === 'replace')) {
+      const reply = await enqueueDurably(this.connections.commands, this.keysOf(call.queue), call, durability);
+      return this.toHandle<R>(call, reply);
+    }
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
     // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher).
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
@@ -277,6 +290,12 @@ export class QueueClient {
     const readStatus = () =>
       key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry);
     return new TaskHandle<R>(id, name, queue, key, generation, created, keys, this.waiter, readStatus, entry);
+  }
+
+  /** The enqueue's own `durability`, else the module's. */
+  private durabilityOf(options: EnqueueOptions | undefined): DurabilityOptions | undefined {
+    if (options == null || typeof options !== 'object') return this.config.durability;
+    return checkDurability('durability', options.durability) ?? this.config.durability;
   }
 
   private keysOf(queue: string): QueueKeys {

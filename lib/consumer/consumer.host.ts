@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
+import { pipelineGroups } from '../redis/topology';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents } from '../stream-queue.events';
@@ -16,7 +17,7 @@ import { QueueConsumer } from './queue-consumer';
 import type { QueueParts } from './queue-context';
 import { SharedStreamReader } from './shared-stream-reader';
 import { Slots } from './slots';
-import { UnblockableConnection } from './unblockable-connection';
+import { cannotInterruptWarning, UnblockableConnection } from './unblockable-connection';
 
 /**
  * @internal Runs the application's queues. It has no Nest hooks of its own: ConsumerLifecycleModule
@@ -57,10 +58,12 @@ export class ConsumerHost {
     const queues = this.registry.queues();
     if (!this.config.worker || queues.length === 0) return;
     const keysByQueue = new Map(queues.map((q) => [q, new QueueKeys(this.config.prefix, q)]));
+    const { topology } = this.connections;
+    const aliveKeys = [...keysByQueue.values()].map((k) => k.alive(this.consumerName));
     const leaseKeeper = new LeaseKeeper({
-      redisOptions: this.connections.transferableOptions(),
-      droppedOptions: this.connections.droppedOptions().filter((p) => p.startsWith('tls.')),
-      keys: [...keysByQueue.values()].map((k) => k.alive(this.consumerName)),
+      connection: topology.threadConnection(),
+      address: topology.address,
+      keyGroups: pipelineGroups(this.connections.commands, aliveKeys, (key) => key),
       leaseMs: this.config.leaseMs,
       intervalMs: this.config.heartbeatIntervalMs,
       maxStallMs: this.config.maxStallMs,
@@ -70,17 +73,34 @@ export class ConsumerHost {
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
     await this.listenForControl([...keysByQueue.values()]);
-    // One blocking connection reads every queue (the module talks to one Redis node).
-    const reader = new SharedStreamReader(
-      new UnblockableConnection(this.connections.dedicated('blocking reads'), this.connections.commands, this.logger),
-      {
-        group: CONSUMER_GROUP,
-        consumer: this.consumerName,
-        blockMs: this.config.blockMs,
-        heartbeatIntervalMs: this.config.heartbeatIntervalMs,
-        lease: leaseKeeper,
-      },
-    );
+    const readers = new Map<number, SharedStreamReader>();
+    const cannotInterrupt = cannotInterruptWarning(this.logger);
+    /*
+     * One blocking read serves every queue whose stream shares its group: on one Redis that is all
+     * of them, one connection in all. A multi-key XREADGROUP must stay in one hash slot on a
+     * cluster, so there each slot (in practice each queue, or each partition) gets a blocking
+     * connection of its own, to the master serving it: a worker holds one blocking connection per
+     * slot it reads, plus one per master for commands. Fewer would mean polling without BLOCK
+     * (latency, and load that grows with idle queues) instead.
+     */
+    const readerOf = (stream: string): SharedStreamReader => {
+      const group = topology.groupOf(stream);
+      let reader = readers.get(group);
+      if (!reader) {
+        reader = new SharedStreamReader(
+          new UnblockableConnection(topology.blockingRoute(stream, this.connections), cannotInterrupt),
+          {
+            group: CONSUMER_GROUP,
+            consumer: this.consumerName,
+            blockMs: this.config.blockMs,
+            heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+            lease: leaseKeeper,
+          },
+        );
+        readers.set(group, reader);
+      }
+      return reader;
+    };
     for (const [queue, keys] of keysByQueue) {
       const ctx: QueueParts = {
         queue,
@@ -95,7 +115,7 @@ export class ConsumerHost {
         slots: new Slots(this.config.concurrency),
         lease: leaseKeeper,
       };
-      const consumer = new QueueConsumer(ctx, reader.forQueue(ctx), this.registry);
+      const consumer = new QueueConsumer(ctx, readerOf(keys.stream).forQueue(ctx), this.registry);
       await consumer.start();
       this.consumers.set(queue, consumer);
     }

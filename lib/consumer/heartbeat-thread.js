@@ -1,6 +1,9 @@
 // Liveness heartbeat, run in a worker thread so a blocked main event loop does not stop it.
 // Plain JavaScript (not compiled): worker threads load it by path, under ts-jest and from dist.
-// workerData: { ioredisPath, redisOptions, keys, leaseMs, intervalMs, maxStallMs, progress }
+// workerData: { ioredisPath, connection, keyGroups, leaseMs, intervalMs, maxStallMs, progress }
+// `connection` is the module's topology (topology.ts ThreadConnection): { kind: 'single', options }
+// (one node, or a Sentinel primary) or { kind: 'cluster', nodes, options }. `keyGroups` holds the
+// liveness keys by hash slot: one pipeline per group, since a cluster pipeline stays in one slot.
 // `progress` is a SharedArrayBuffer of three times, all on the process's monotonic clock
 // (process.hrtime, shared by every thread and never stepped with the wall clock):
 //   slot 0: the main loop stamps it (past `maxStallMs` without a stamp the beat stops, so a
@@ -12,16 +15,27 @@
 // A chain breaks when a beat finds a key gone (it expired: another worker may have reclaimed
 // this worker's entries) or when a beat is confirmed later than the previous one's lease could
 // have lasted. The main thread starts an entry only if Redis handed it over after that time.
-// Messages out: { type: 'lapsed', key } when a key had expired before a beat renewed it,
-// { type: 'stalled' } once per stall. In: { type: 'stop', release } ends the thread, deleting
-// the keys when `release` (a clean shutdown hands the tasks over at once).
+// Messages out: { type: 'ready', error } after the first beat (error: why it failed, undefined
+// when it succeeded), { type: 'lapsed', key } when a key had expired before a beat renewed it,
+// { type: 'stalled', sinceProgress } once per stall, { type: 'stopped' } after a stop. In:
+// { type: 'stop', release } ends the thread, deleting the keys when `release` (a clean shutdown
+// hands the tasks over at once).
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Redis = require(workerData.ioredisPath);
 
-const { keys, leaseMs, intervalMs, maxStallMs } = workerData;
+const { connection, keyGroups, leaseMs, intervalMs, maxStallMs } = workerData;
+const keys = keyGroups.flat();
+const nonEmpty = keyGroups.filter((group) => group.length > 0);
 const progress = new BigInt64Array(workerData.progress);
-const redis = new Redis({ ...workerData.redisOptions, maxRetriesPerRequest: 1, lazyConnect: false });
+const redis =
+  connection.kind === 'cluster'
+    ? new Redis.Cluster(connection.nodes, {
+        ...connection.options,
+        redisOptions: { ...connection.options.redisOptions, maxRetriesPerRequest: 1 },
+        lazyConnect: false,
+      })
+    : new Redis({ ...connection.options, maxRetriesPerRequest: 1, lazyConnect: false });
 // Reconnects by itself; the main thread logs its own connections. The last connection error is
 // kept: a beat that fails for want of a connection reports it, not ioredis's retry-limit wording.
 let connectionError;
@@ -49,9 +63,7 @@ async function beat() {
   busy = true;
   const sentAt = monotonicMs();
   try {
-    const pipeline = redis.pipeline();
-    for (const key of keys) pipeline.set(key, '1', 'PX', leaseMs, 'GET');
-    const replies = (await withinBeatTimeout(pipeline.exec())) || [];
+    const replies = (await withinBeatTimeout(beatAll())).flat();
     const receivedAt = monotonicMs();
     let failure;
     let lapsed = false;
@@ -79,6 +91,20 @@ async function beat() {
   }
 }
 
+// One pipeline per group, all sent at once; a group whose pipeline failed answers its error per key.
+function beatAll() {
+  return Promise.all(
+    nonEmpty.map((group) => {
+      const pipeline = redis.pipeline();
+      for (const key of group) pipeline.set(key, '1', 'PX', leaseMs, 'GET');
+      return pipeline.exec().then(
+        (replies) => replies || [],
+        (error) => group.map(() => [error]),
+      );
+    }),
+  );
+}
+
 // A beat unanswered by the time the lease counts as lost is on a dead connection (half-open: a
 // NAT that lost its state, a peer gone without a FIN), which the OS may take many minutes to
 // notice. Every later beat would wait behind it (`busy`), so the connection is dropped and
@@ -96,14 +122,25 @@ function withinBeatTimeout(exec) {
   return Promise.race([exec, timeout]).finally(() => clearTimeout(timer));
 }
 
-const timer = setInterval(beat, intervalMs);
-beat().then((error) => parentPort.postMessage({ type: 'ready', error }));
+// The first beat waits for the connection's first outcome: a cluster client's start (its slot
+// map, then each master) may take longer than a beat may, and counts for nothing then.
+const connected = new Promise((resolve) => {
+  redis.once('ready', resolve);
+  redis.once('error', resolve);
+});
+let timer;
+let stopping = false;
+connected.then(beat).then((error) => {
+  if (!stopping) timer = setInterval(beat, intervalMs);
+  parentPort.postMessage({ type: 'ready', error });
+});
 
 parentPort.on('message', async (message) => {
   if (message.type !== 'stop') return;
+  stopping = true;
   clearInterval(timer);
   try {
-    if (message.release && keys.length > 0) await redis.del(...keys);
+    if (message.release) await Promise.all(nonEmpty.map((group) => redis.del(...group)));
     await redis.quit();
   } catch {
     redis.disconnect();

@@ -1,17 +1,18 @@
 import type { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { RedisOptions } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
-import { redisAddress } from '../redis/connection-check';
+import type { ThreadConnection } from '../redis/topology';
 import { monotonicMs, type Lease } from './lease';
 
 /** @internal What the lease keeper needs; every queue's liveness key is renewed in one beat. */
 export interface LeaseKeeperOptions {
-  readonly redisOptions: RedisOptions;
-  /** Paths of connection options dropped for the thread (functions), to name on failure. */
-  readonly droppedOptions?: string[];
-  readonly keys: string[];
+  /** How the thread connects: the same topology as the module's connections. */
+  readonly connection: ThreadConnection;
+  /** Where, for messages. */
+  readonly address: string;
+  /** The liveness keys, grouped so that each group may share one pipeline (one slot on a cluster). */
+  readonly keyGroups: string[][];
   readonly leaseMs: number;
   readonly intervalMs: number;
   readonly maxStallMs: number;
@@ -128,14 +129,14 @@ export class LeaseKeeper implements Lease {
 
   /** Starts the heartbeat thread; resolves after its first beat, rejects if that failed. */
   private spawn(): Promise<void> {
-    const { redisOptions, keys, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
+    const { connection, keyGroups, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
     const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
       // Plain JavaScript: the process's preloads (ts-node, APM agents) would only slow its start.
       execArgv: [],
       workerData: {
         ioredisPath: require.resolve('ioredis'),
-        redisOptions,
-        keys,
+        connection,
+        keyGroups,
         leaseMs,
         intervalMs,
         maxStallMs,
@@ -173,14 +174,11 @@ export class LeaseKeeper implements Lease {
    * same typed error as a bootstrap that could not reach Redis, naming the address.
    */
   private firstBeatFailed(error: string): Error {
-    const dropped = this.options.droppedOptions ?? [];
-    const hint =
-      dropped.length > 0 ? ` Options given as functions cannot reach the heartbeat thread: ${dropped.join(', ')}.` : '';
-    const address = redisAddress(this.options.redisOptions);
+    const { address } = this.options;
     return new RedisUnreachableError(
       address,
       error,
-      `Redis at ${address} could not be reached by the heartbeat thread (it writes this worker's liveness key): ${error}.${hint}`,
+      `Redis at ${address} could not be reached by the heartbeat thread (it writes this worker's liveness key): ${error}.`,
     );
   }
 

@@ -1,3 +1,5 @@
+import type { DurabilityOptions } from './durability-options.interface';
+
 /**
  * Options of one `enqueue()`.
  * @publicApi
@@ -15,6 +17,11 @@ export interface EnqueueOptions {
    * defined on another one).
    */
   queue?: string;
+  /**
+   * Resolve only once this many replicas have the task (Redis WAIT); default: the module's
+   * `durability`, else none. Not accepted by `enqueueMany()`.
+   */
+  durability?: DurabilityOptions;
 }
 
 /** Options of `replace()`: a key is required, and an `every` task can be re-timed. @publicApi */

@@ -1,5 +1,6 @@
 export * from './backoff-options.interface';
 export * from './connection-options.interface';
+export * from './durability-options.interface';
 export * from './enqueue-options.interface';
 export * from './stream-queue-options.interface';
 export * from './task-context.interface';

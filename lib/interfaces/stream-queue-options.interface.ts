@@ -1,4 +1,5 @@
 import type { ConnectionOptions } from './connection-options.interface';
+import type { DurabilityOptions } from './durability-options.interface';
 
 /**
  * Options of `StreamQueueModule.forRoot()` / `forRootAsync()`. Every field but `connection`
@@ -47,4 +48,9 @@ export interface StreamQueueModuleOptions {
   retryAttempts?: number;
   /** Milliseconds between those attempts. Default 3 000. */
   retryDelay?: number;
+  /**
+   * Every `enqueue()` and `replace()` waits for this many replicas (Redis WAIT), unless its own
+   * `durability` says otherwise. Default: none (an enqueue resolves once the master has it).
+   */
+  durability?: DurabilityOptions;
 }

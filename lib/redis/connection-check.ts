@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { InvalidOptionError } from '../errors';
 
 const URL_OPTION = 'connection.url';
@@ -14,6 +14,8 @@ export function checkConnection(connection: object): void {
     const options = connection.options as { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } };
     checkKeyPrefix('connection.options.keyPrefix', options.keyPrefix);
     checkKeyPrefix('connection.options.redisOptions.keyPrefix', options.redisOptions?.keyPrefix);
+  } else if ('cluster' in connection) {
+    checkCluster((connection as { cluster: unknown }).cluster);
   } else if ('url' in connection) {
     const { url, options } = connection as { url: string; options?: { keyPrefix?: unknown } };
     checkUrl(url);
@@ -21,6 +23,28 @@ export function checkConnection(connection: object): void {
   } else {
     checkKeyPrefix('connection.keyPrefix', (connection as { keyPrefix?: unknown }).keyPrefix);
   }
+}
+
+/** @internal An ioredis Cluster client handed in to be reused. */
+export function isClusterClient(value: unknown): value is Cluster {
+  return isRedisClient(value) && (value as { isCluster?: unknown }).isCluster === true;
+}
+
+/** `{ cluster: { nodes, options } }`: at least one `{ host, port }` node, and no keyPrefix. */
+function checkCluster(cluster: unknown): void {
+  const nodes = (cluster as { nodes?: unknown } | null)?.nodes;
+  const valid = (n: unknown): boolean => {
+    const { host, port } = (n ?? {}) as { host?: unknown; port?: unknown };
+    return (
+      typeof host === 'string' && HOST.test(host) && Number.isInteger(port) && Number(port) > 0 && Number(port) < 65536
+    );
+  };
+  if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every(valid)) {
+    throw new InvalidOptionError('connection.cluster.nodes', 'a non-empty array of { host, port }', nodes);
+  }
+  const options = (cluster as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
+  checkKeyPrefix('connection.cluster.options.keyPrefix', options?.keyPrefix);
+  checkKeyPrefix('connection.cluster.options.redisOptions.keyPrefix', options?.redisOptions?.keyPrefix);
 }
 
 /** @internal An ioredis client (Redis or Cluster) handed in to be reused. */

@@ -1,10 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from '../interfaces';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
-import { isRedisClient } from './connection-check';
+import { checkCommands } from './command-check';
+import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis } from './redis-readiness';
 import { defineScripts } from './scripts';
+import type { ConnectionTracker, Topology } from './topology';
+import { ClusterTopology } from './topology-cluster';
+import { SingleTopology } from './topology-single';
 
 /**
  * @internal Owns the module's Redis connections: one for commands and scripts (shared by the
@@ -12,22 +17,16 @@ import { defineScripts } from './scripts';
  * handed in is reused and never closed; everything derived from it is.
  */
 @Injectable()
-export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
+export class RedisConnections implements OnModuleInit, OnApplicationShutdown, ConnectionTracker {
   readonly commands: Redis;
+  /** One node (or a Sentinel primary) or a cluster: everything that differs per node. */
+  readonly topology: Topology;
   private readonly owned = new Set<Redis>();
   private readonly logger = new Logger('StreamQueue');
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
-    const connection = config.connection;
-    if (isRedisClient(connection)) {
-      this.commands = connection;
-    } else {
-      this.commands =
-        'url' in connection && typeof connection.url === 'string'
-          ? new Redis(connection.url, { ...AUTO_PIPELINE, ...(connection as { options?: RedisOptions }).options })
-          : new Redis({ ...AUTO_PIPELINE, ...(connection as RedisOptions) });
-      this.track(this.commands, 'commands');
-    }
+    this.topology = createTopology(config.connection, (redis) => this.track(redis, 'commands'));
+    this.commands = this.topology.commands;
     defineScripts(this.commands);
   }
 
@@ -39,12 +38,14 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const { retryAttempts, retryDelay } = this.config;
     try {
-      await awaitRedis(this.commands, { retryAttempts, retryDelay, logger: this.logger, redact: redactCredentials });
+      await awaitRedis(this.topology, { retryAttempts, retryDelay, logger: this.logger, redact: redactCredentials });
+      await checkCommands(this.topology);
     } catch (error) {
       // Nest runs no shutdown hook after a failed bootstrap: stop reconnecting in the background.
       // A failed AUTH in flight reconnects after disconnect() unless the retry strategy says no.
       for (const redis of this.owned) {
         redis.options.retryStrategy = () => null;
+        (redis.options as { clusterRetryStrategy?: unknown }).clusterRetryStrategy = () => null;
         redis.disconnect();
       }
       throw error;
@@ -53,28 +54,21 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
 
   /** A new connection with the same settings, for one purpose (blocking reads, subscriptions). */
   dedicated(purpose: string): Redis {
-    // One command at a time on these (a blocking read, subscriptions): nothing to pipeline.
-    const redis = this.commands.duplicate({ enableAutoPipelining: false });
+    const redis = this.topology.dedicated();
     this.track(redis, purpose);
     return redis;
   }
 
-  /** Settings a worker thread can rebuild a connection from (functions cannot cross threads). */
-  transferableOptions(): RedisOptions {
-    return withoutFunctions(this.commands.options) as RedisOptions;
+  /** A connection made for a route is closed now (its node failed over, its slot moved). */
+  release(redis: Redis): void {
+    this.owned.delete(redis);
+    redis.disconnect();
   }
 
-  /** Paths of the options transferableOptions() drops (functions), e.g. `tls.checkServerIdentity`. */
-  droppedOptions(): string[] {
-    const dropped: string[] = [];
-    const walk = (value: unknown, path: string): void => {
-      if (typeof value === 'function') dropped.push(path);
-      else if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-        for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
-      }
-    };
-    walk(this.commands.options, '');
-    return dropped;
+  /** Settings the heartbeat thread rebuilds its connection from (functions cannot cross threads). */
+  transferableOptions(): RedisOptions {
+    const thread = this.topology.threadConnection();
+    return thread.kind === 'single' ? thread.options : (thread.options.redisOptions ?? {});
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -92,7 +86,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
     this.owned.clear();
   }
 
-  private track(redis: Redis, purpose: string): void {
+  track(redis: Redis, purpose: string): void {
     this.owned.add(redis);
     let failing = false;
     let connected = false;
@@ -132,19 +126,29 @@ function redactCredentials(error: Error): void {
   }
 }
 
+/** The topology `connection` describes; `own` is called for a client made here (not one handed in). */
+function createTopology(connection: ConnectionOptions, own: (redis: Redis) => void): Topology {
+  if (isClusterClient(connection)) return new ClusterTopology(connection);
+  if (isRedisClient(connection)) return new SingleTopology(connection);
+  if ('cluster' in connection) {
+    const { nodes, options } = connection.cluster;
+    // No auto-pipelining on a cluster: ioredis batches a turn's commands per node and refuses the
+    // batch ("same slots allocation group") when its slot map changes under it, failing callers.
+    const cluster = new Cluster(nodes, options);
+    own(cluster as unknown as Redis);
+    return new ClusterTopology(cluster);
+  }
+  const redis =
+    'url' in connection && typeof connection.url === 'string'
+      ? new Redis(connection.url, { ...AUTO_PIPELINE, ...(connection as { options?: RedisOptions }).options })
+      : new Redis({ ...AUTO_PIPELINE, ...(connection as RedisOptions) });
+  own(redis);
+  return new SingleTopology(redis);
+}
+
 /**
  * Commands issued in one event-loop turn (concurrent enqueues, a settle beside a status read)
  * go out in one write: on a loaded machine the syscalls, not Redis, bound a burst of enqueues.
  * A connection option given by the user wins.
  */
 const AUTO_PIPELINE: RedisOptions = { enableAutoPipelining: true };
-
-/** A structured-clone-safe copy: functions dropped, Buffers (TLS material) kept. */
-function withoutFunctions(value: unknown): unknown {
-  if (typeof value === 'function') return undefined;
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
-  if (Array.isArray(value)) return value.map(withoutFunctions);
-  const copy: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (typeof v !== 'function') copy[k] = withoutFunctions(v);
-  return copy;
-}

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
-import { redisAddress } from './connection-check';
+import type { Topology } from './topology';
 
 /** @internal How bootstrap waits for Redis (module options `retryAttempts`, `retryDelay`). */
 export interface ReadinessOptions {
@@ -19,13 +19,13 @@ export interface ReadinessOptions {
  * is not in the commands a least-privilege ACL user needs, INFO is. `commands` itself keeps
  * reconnecting on ioredis's own schedule, so its readiness is awaited last.
  */
-export async function awaitRedis(commands: Redis, options: ReadinessOptions): Promise<void> {
+export async function awaitRedis(topology: Topology, options: ReadinessOptions): Promise<void> {
   const { retryAttempts, retryDelay, logger } = options;
-  const address = redisAddress(commands.options);
+  const { commands, address } = topology;
   const attempts = retryAttempts + 1;
   for (let attempt = 1; ; attempt++) {
     try {
-      await (attempt === 1 ? firstOutcome(commands) : probe(commands));
+      await (attempt === 1 ? firstOutcome(commands, topology) : topology.probe());
       await ready(commands);
       logger.log(`Connected to Redis at ${address}.`);
       return;
@@ -50,9 +50,9 @@ export async function awaitRedis(commands: Redis, options: ReadinessOptions): Pr
 }
 
 /** The outcome of the connection's own first connect: no second connection in the usual case. */
-function firstOutcome(redis: Redis): Promise<void> {
+function firstOutcome(redis: Redis, topology: Topology): Promise<void> {
   if (redis.status === 'ready' || redis.status === 'wait') return Promise.resolve();
-  if (redis.status !== 'connecting' && redis.status !== 'connect') return probe(redis);
+  if (redis.status !== 'connecting' && redis.status !== 'connect') return topology.probe();
   return new Promise((resolve, reject) => {
     const settle = (error?: Error): void => {
       redis.off('ready', onReady).off('error', settle);
@@ -62,27 +62,6 @@ function firstOutcome(redis: Redis): Promise<void> {
     const onReady = (): void => settle();
     redis.once('ready', onReady).once('error', settle);
   });
-}
-
-/** One connection attempt of its own: no reconnect, no queued commands. */
-async function probe(commands: Redis): Promise<void> {
-  const redis = commands.duplicate({
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    enableAutoPipelining: false,
-  });
-  // connect() rejects with "Connection is closed." after a refused connect: the error says why.
-  let why: Error | undefined;
-  redis.on('error', (error: Error) => void (why ??= error));
-  try {
-    await redis.connect();
-  } catch (error) {
-    throw why ?? error;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Waits for `redis` (reconnecting on its own schedule) to be ready; a lazy client connects on use. */

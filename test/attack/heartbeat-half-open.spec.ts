@@ -65,8 +65,9 @@ describe('attack: a heartbeat stuck on a half-open connection', () => {
     const port = await proxy.start();
     const key = `{${randomPrefix()}:q}:alive:me`;
     keeper = new LeaseKeeper({
-      redisOptions: { host: '127.0.0.1', port },
-      keys: [key],
+      connection: { kind: 'single', options: { host: '127.0.0.1', port } },
+      address: `127.0.0.1:${port}`,
+      keyGroups: [[key]],
       leaseMs: 1_000,
       intervalMs: 200,
       maxStallMs: 60_000,

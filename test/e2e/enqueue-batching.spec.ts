@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, monitorNodeOf, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * Single enqueues of unkeyed tasks go by group commit (PlainEnqueueBatcher): alone, one is
@@ -26,7 +26,7 @@ describe('single enqueues by group commit', () => {
   async function countClientCommands(stream: string): Promise<() => Map<string, number>> {
     // No ready check: its INFO reply could interleave with MONITOR output.
     const seen = new Map<string, number>();
-    monitor = await createRedis({ enableReadyCheck: false }).monitor();
+    monitor = await monitorNodeOf(stream);
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (source === 'lua' || !args.includes(stream)) return;
       const name = args[0].toLowerCase();

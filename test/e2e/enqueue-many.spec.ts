@@ -4,7 +4,7 @@ import { EnqueueManyError, StreamQueueError, type EnqueueItem } from '../../lib'
 import { MAX_TASKS_PER_CALL } from '../../lib/client/enqueue-call';
 import { QueueKeys } from '../../lib/redis/keys';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, monitorNodeOf, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * enqueueMany reports per item what Redis wrote, and sends a batch of any size in bounded
@@ -83,7 +83,8 @@ describe('enqueueMany', () => {
     expect(await redis.get(broken.stream)).toBe('not a stream');
 
     // Retrying only the failed items, once their keys are repaired, duplicates nothing.
-    await redis.del(producer.keys.keyState('k-broken'), broken.stream);
+    await redis.del(producer.keys.keyState('k-broken'));
+    await redis.del(broken.stream); // two slots: one DEL each, for a cluster
     const retried = await producer.client.enqueueMany(partial.failed.map((f) => items[f.index]));
     expect(retried.map((h) => h.key)).toEqual(['k-broken', undefined]);
     expect((await payloadsOf(producer.keys.stream)).map((e) => e.payload)).toEqual(['a0', 'a1', 'k-ok', 'k-broken']);
@@ -99,9 +100,10 @@ describe('enqueueMany', () => {
     // and the control channel. Its output is in execution order, so seeing the marker (sent
     // after the batch was answered) means every call of the batch was seen.
     const sizes: number[] = [];
-    const marker = `marker-${randomUUID()}`;
+    // A key of the queue's slot: on a cluster it reaches the node MONITOR watches.
+    const marker = `${producer.keys.tag}:marker-${randomUUID()}`;
     let markerSeen = false;
-    monitor = await createRedis({ enableReadyCheck: false }).monitor();
+    monitor = await monitorNodeOf(producer.keys.stream);
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (args.includes(marker)) markerSeen = true;
       if (source === 'lua' || !/^evalsha$|^eval$/i.test(args[0]) || !args.includes(producer.keys.stream)) return;
@@ -112,7 +114,7 @@ describe('enqueueMany', () => {
     const handles = await producer.client.enqueueMany(
       Array.from({ length: count }, (_, i) => ({ name: 'echo', payload: i })),
     );
-    await redis.echo(marker);
+    await redis.exists(marker);
     await waitFor(() => markerSeen, { timeoutMs: 30_000, description: 'the marker in MONITOR output' });
 
     expect(handles).toHaveLength(count);
@@ -130,9 +132,10 @@ describe('enqueueMany', () => {
     await producer.client.enqueue('echo', 'warm-up');
     await redis.del(producer.keys.stream);
     const sizes: number[] = [];
-    const marker = `marker-${randomUUID()}`;
+    // A key of the queue's slot: on a cluster it reaches the node MONITOR watches.
+    const marker = `${producer.keys.tag}:marker-${randomUUID()}`;
     let markerSeen = false;
-    monitor = await createRedis({ enableReadyCheck: false }).monitor();
+    monitor = await monitorNodeOf(producer.keys.stream);
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (args.includes(marker)) markerSeen = true;
       if (source === 'lua' || !/^evalsha$|^eval$/i.test(args[0]) || !args.includes(producer.keys.stream)) return;
@@ -141,7 +144,7 @@ describe('enqueueMany', () => {
     // 400,000 characters each: two fit in one call's 1 MiB of payload, three do not.
     const big = 'x'.repeat(400_000);
     await producer.client.enqueueMany(Array.from({ length: 5 }, () => ({ name: 'echo', payload: big })));
-    await redis.echo(marker);
+    await redis.exists(marker);
     await waitFor(() => markerSeen, { description: 'the marker in MONITOR output' });
     expect(sizes).toEqual([2, 2, 1]);
     expect(await redis.xlen(producer.keys.stream)).toBe(5);

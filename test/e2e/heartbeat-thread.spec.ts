@@ -1,7 +1,7 @@
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import type { LeaseKeeper } from '../../lib/consumer/lease-keeper';
 import { closeApps, logger, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, keysMatching, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * Issue 15 item 2: when the heartbeat thread died, the worker only logged. Its lease lapsed, it
@@ -21,7 +21,7 @@ describe('the heartbeat thread', () => {
     const t = await startApp({ prefix, options: { leaseMs: 1_000 } });
     const keeper = (t.app.get(ConsumerHost) as unknown as { leaseKeeper: LeaseKeeper }).leaseKeeper;
     const first = keeper.thread!;
-    const aliveKey = (await redis.keys(`{${prefix}:default}:alive:*`))[0];
+    const aliveKey = (await keysMatching(redis, `{${prefix}:default}:alive:*`))[0];
     expect(aliveKey).toBeDefined();
 
     await first.terminate(); // the thread dies (an uncaught error, an OOM in the thread, ...)

@@ -4,7 +4,7 @@ import { QueueKeys } from '../../lib/redis/keys';
 import { closeModule } from '../fixtures/close-module';
 import { ResourceLog, ResourceModule } from '../fixtures/resource.module';
 import { logger, testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, keysMatching, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * StreamQueueModule is global, and Nest runs a global module's hooks first at boot and last at
@@ -116,7 +116,7 @@ describe('lifecycle order', () => {
     await expect(redis.xlen(keys.stream)).resolves.toBe(1_000 - log.finished);
     expect(((await redis.xpending(keys.stream, 'workers')) as unknown[])[0]).toBe(0);
     // Its liveness key is gone: this worker holds nothing, and reads nothing more.
-    await expect(redis.keys(`${keys.tag}:alive:*`)).resolves.toEqual([]);
+    await expect(keysMatching(redis, `${keys.tag}:alive:*`)).resolves.toEqual([]);
 
     await app.close();
     open.delete(app);

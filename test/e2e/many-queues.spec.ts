@@ -8,11 +8,29 @@ import { Probe } from '../fixtures/probe';
 import { Latch, sleep } from '../utils/helpers';
 import { RecordingLogger } from '../fixtures/recording-logger';
 import { logger, testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
+import {
+  cleanupPrefix,
+  closeAll,
+  createRedis,
+  randomPrefix,
+  serverNodes,
+  testConnection,
+  waitFor,
+} from '../utils/redis';
+import { testTopology } from '../utils/test-topology';
 
 const QUEUES = 50;
-/** Commands, one blocking read, the control subscriber, the heartbeat thread's connection. */
-const CONNECTIONS_PER_WORKER = 4;
+const MASTERS = 3;
+const REPLICAS = 3;
+/**
+ * One node: commands, one blocking read, the control subscriber, the heartbeat thread's connection.
+ * A cluster: a blocking read per slot read (each queue is a slot of its own); then each of the
+ * three cluster clients (commands, control subscriber, heartbeat thread) holds a connection per
+ * node it uses, masters for commands and, as ioredis does, a READONLY one to every replica.
+ */
+const CONNECTIONS_PER_WORKER = testTopology() === 'cluster' ? QUEUES + MASTERS * 2 + 1 + REPLICAS * 3 : 4;
+/** A producer: its commands connection (on a cluster, one per master and one per replica). */
+const CONNECTIONS_PER_PRODUCER = testTopology() === 'cluster' ? MASTERS + REPLICAS : 1;
 /** Long blocking reads: a queue that waited for a read to time out would show as a wait this long. */
 const BLOCK_MS = 3_000;
 
@@ -41,8 +59,12 @@ describe('a worker consuming many queues', () => {
 
   /** The server's connections named `name`: every connection of one app (ioredis names each). */
   async function connectionsNamed(name: string): Promise<number> {
-    const list = (await redis.client('LIST')) as string;
-    return list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
+    let count = 0;
+    for (const node of serverNodes(redis)) {
+      const list = (await node.client('LIST')) as string;
+      count += list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
+    }
+    return count;
   }
 
   const started = (probe: Probe, i: number) => probe.runsOf(taskName(i)).length;
@@ -58,7 +80,7 @@ describe('a worker consuming many queues', () => {
   it(`holds ${CONNECTIONS_PER_WORKER} connections for ${QUEUES} queues, however many it reads`, async () => {
     const connectionName = `sq-test-${randomUUID().slice(0, 8)}`;
     const probe = new Probe();
-    const { client } = await boot(probe, { connection: { url: redisUrl(), options: { connectionName } } });
+    const { client } = await boot(probe, { connection: testConnection({ connectionName }) });
     await Promise.all(Array.from({ length: QUEUES }, (_, i) => client.enqueue(taskName(i), i)));
     await waitFor(() => probe.runs.length === QUEUES, { description: 'a run on every queue' });
 
@@ -67,22 +89,21 @@ describe('a worker consuming many queues', () => {
     const producerName = `${connectionName}-producer`;
     const producer = await boot(new Probe(), {
       worker: false,
-      connection: { url: redisUrl(), options: { connectionName: producerName } },
+      connection: testConnection({ connectionName: producerName }),
     });
     await producer.client.enqueue(taskName(0), 'from a producer'); // connected, whatever ioredis defers
-    expect(await connectionsNamed(producerName)).toBe(1);
+    expect(await connectionsNamed(producerName)).toBe(CONNECTIONS_PER_PRODUCER);
   });
 
   it('still reads every queue, with one warning, under an ACL that refuses CLIENT ID and UNBLOCK', async () => {
     const user = `no-unblock-${randomUUID().slice(0, 8)}`;
-    await redis.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all', '-client|id', '-client|unblock');
+    const acl = (...args: string[]) => Promise.all(serverNodes(redis).map((node) => node.call('ACL', ...args)));
+    await acl('SETUSER', user, 'on', '>secret', '~*', '&*', '+@all', '-client|id', '-client|unblock');
     try {
       const probe = new Probe();
       const logs = new RecordingLogger();
-      const url = new URL(redisUrl());
-      url.username = user;
-      url.password = 'secret';
-      const { client } = await boot(probe, { blockMs: 200, connection: { url: url.toString() } }, logs);
+      const connection = testConnection({ username: user, password: 'secret' });
+      const { client } = await boot(probe, { blockMs: 200, connection }, logs);
       await Promise.all(Array.from({ length: QUEUES }, (_, i) => client.enqueue(taskName(i), i)));
       await waitFor(() => probe.runs.length === QUEUES, { description: 'a run on every queue' });
       const warnings = logs.warnings().filter((w) => w.includes('CLIENT ID or CLIENT UNBLOCK'));
@@ -90,7 +111,7 @@ describe('a worker consuming many queues', () => {
       expect(warnings[0]).toMatch(/NOPERM/);
     } finally {
       await Promise.all(open.splice(0).map((m) => closeModule(m)));
-      await redis.call('ACL', 'DELUSER', user);
+      await acl('DELUSER', user);
     }
   });
 

@@ -1,6 +1,7 @@
 import { Probe } from '../fixtures/probe';
 import { sleep, useSpecRedis } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
+import { keysMatching } from '../utils/redis';
 
 // worker:false: a process that only enqueues (a web tier) must never take work from the queue.
 describe('producer-only process (worker: false)', () => {
@@ -17,7 +18,7 @@ describe('producer-only process (worker: false)', () => {
     await expect(redis.xlen(producer.keys.stream)).resolves.toBe(1);
     // It did not even join the queue: no consumer group, no liveness key.
     await expect(redis.xinfo('GROUPS', producer.keys.stream)).resolves.toEqual([]);
-    await expect(redis.keys(`{${prefix}:default}:alive:*`)).resolves.toEqual([]);
+    await expect(keysMatching(redis, `{${prefix}:default}:alive:*`)).resolves.toEqual([]);
 
     const worker = await startApp({ prefix, probe: new Probe() });
     await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('from the producer');

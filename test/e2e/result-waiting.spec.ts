@@ -9,7 +9,7 @@ import {
 } from '../../lib';
 import { Probe } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
 
 /** Settles like `promise`, as a value or as the error: `expect` can then inspect either. */
 const outcome = <T>(promise: Promise<T>): Promise<T | unknown> => promise.catch((e: unknown) => e);
@@ -26,7 +26,7 @@ describe('result waiting', () => {
   let producer: TestApp;
 
   const subscribers = async (): Promise<number> => {
-    const [, n] = (await redis.pubsub('NUMSUB', producer.keys.doneChannel)) as [string, number];
+    const n = await subscriberCount(redis, producer.keys.doneChannel);
     return n;
   };
   const subscribed = () => waitFor(async () => (await subscribers()) === 1, { description: 'result() subscribed' });

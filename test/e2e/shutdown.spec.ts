@@ -2,7 +2,7 @@ import type { StoredResult } from '../../lib/task/task-outcome';
 import { Probe } from '../fixtures/probe';
 import { Latch, sleep } from '../utils/helpers';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
 
 const consumerOf = (fencingToken: string) => fencingToken.slice(fencingToken.indexOf('/') + 1);
 
@@ -87,7 +87,7 @@ describe('shutdown', () => {
     );
     await waitFor(
       async () => {
-        const [, subscribers] = (await redis.pubsub('NUMSUB', producer.keys.doneChannel)) as [string, number];
+        const subscribers = await subscriberCount(redis, producer.keys.doneChannel);
         return subscribers >= 1;
       },
       { description: 'result() subscribed' },

@@ -1,3 +1,4 @@
+import { deleteMatching } from '../utils/redis';
 import type { Redis } from 'ioredis';
 
 /** Reads what ledger-worker.ts wrote under `name`. */
@@ -48,11 +49,6 @@ export class Ledger {
   }
 
   async cleanup(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.name}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteMatching(this.redis, `${this.name.replace(/[*?[\]\\]/g, '\\$&')}:*`);
   }
 }

@@ -2,11 +2,11 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { QueueClient, StreamQueueModule } from '../../lib';
-import { redisUrl } from '../utils/redis';
+import { testConnection } from '../utils/redis';
 
 /** A producer-only application (worker: false) enqueuing into `prefix`. */
 export async function startProducer(prefix: string): Promise<{ app: INestApplicationContext; client: QueueClient }> {
-  @Module({ imports: [StreamQueueModule.forRoot({ connection: { url: redisUrl() }, prefix, worker: false })] })
+  @Module({ imports: [StreamQueueModule.forRoot({ connection: testConnection(), prefix, worker: false })] })
   class ProducerModule {}
   const app = await NestFactory.createApplicationContext(ProducerModule, { logger: false });
   await app.init();

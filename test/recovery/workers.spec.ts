@@ -36,7 +36,7 @@ describe('worker processes: crashes, long tasks and stalls', () => {
 
   beforeEach(async () => {
     prefix = randomPrefix();
-    ledger = new Ledger(redis, `${prefix}-ledger`);
+    ledger = new Ledger(redis, `{${prefix}-ledger}`); // one hash tag: its MULTIs stay in one slot on a cluster
     producer = await startProducer(prefix);
   });
 

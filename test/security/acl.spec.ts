@@ -23,6 +23,8 @@ import { closeAll, createRedis, waitFor } from '../utils/redis';
 export const QUEUE_COMMANDS = [
   // ioredis itself: the ready check on connect
   'info',
+  // bootstrap: every master offers the commands the queue needs (none renamed or disabled)
+  'command|info',
   // scripts: EVALSHA, and EVAL when Redis lost its script cache (ioredis never sends SCRIPT LOAD)
   'evalsha',
   'eval',

@@ -8,5 +8,6 @@ export default async function globalTeardown(): Promise<void> {
   // Restored for watch mode, where the next run's setup must decide afresh.
   if (state.previousUrl === undefined) delete process.env.REDIS_URL;
   else process.env.REDIS_URL = state.previousUrl;
+  delete process.env.SQ_TEST_CLUSTER_NODES;
   await state.redis.stop();
 }

@@ -1,4 +1,7 @@
-import Redis, { RedisOptions } from 'ioredis';
+import Redis, { Cluster, RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from '../../lib';
+import { keySlot } from '../../lib/redis/key-slot';
+import { testClusterNodes, testTopology } from './test-topology';
 
 /**
  * Redis helpers for specs. The server comes from REDIS_URL, which the Jest global setup sets (see
@@ -18,10 +21,30 @@ export function redisUrl(): string {
   return url;
 }
 
-/** An ioredis client on `url` (default: the suite's Redis), closed by `closeAll()`. */
-export function createRedis(options: RedisOptions = {}, url: string = redisUrl()): Redis {
+/**
+ * The module's `connection` for the suite's Redis: `{ url }` on one node, `{ cluster: { nodes } }`
+ * in a cluster run, with `options` applied to every connection either way.
+ */
+export function testConnection(options: RedisOptions = {}): ConnectionOptions {
+  if (testTopology() === 'cluster')
+    return { cluster: { nodes: testClusterNodes(), options: { redisOptions: options } } };
+  return Object.keys(options).length > 0 ? { url: redisUrl(), options } : { url: redisUrl() };
+}
+
+/**
+ * An ioredis client on `url` (default: the suite's Redis), closed by `closeAll()`. In a cluster
+ * run, without a `url`, it is a Cluster client: same commands, routed by key.
+ */
+export function createRedis(options: RedisOptions = {}, url?: string): Redis {
   // A short disconnectTimeout: a socket to a killed server is destroyed at once, not kept 2 s past the test.
-  const client = new Redis(url, { maxRetriesPerRequest: 3, disconnectTimeout: 100, ...options });
+  const settings = { maxRetriesPerRequest: 3, disconnectTimeout: 100, ...options };
+  const client =
+    url === undefined && testTopology() === 'cluster'
+      ? (new Cluster(testClusterNodes(), {
+          redisOptions: settings,
+          lazyConnect: options.lazyConnect,
+        }) as unknown as Redis)
+      : new Redis(url ?? redisUrl(), settings);
   // A test that kills its Redis expects connection errors; unhandled 'error' events would only be noise.
   client.on('error', () => undefined);
   clients.add(client);
@@ -31,6 +54,48 @@ export function createRedis(options: RedisOptions = {}, url: string = redisUrl()
 
 /** A key prefix no other spec (or earlier run) uses, and its cleanup: the testing kit's own. */
 export { cleanupPrefix, testPrefix as randomPrefix } from '../../lib/testing/test-prefix';
+export { deleteMatching } from '../../lib/testing/test-prefix';
+
+/** The servers behind a client: the one node, or every node of a cluster (masters and replicas). */
+export function serverNodes(redis: Redis): Redis[] {
+  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster ? (redis as unknown as Cluster) : undefined;
+  return cluster ? cluster.nodes('all') : [redis];
+}
+
+/** Every key matching the glob `match`; on a cluster, from each master. */
+export async function keysMatching(redis: Redis, match: string): Promise<string[]> {
+  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster ? (redis as unknown as Cluster) : undefined;
+  if (!cluster) return redis.keys(match);
+  return (await Promise.all(cluster.nodes('master').map((node) => node.keys(match)))).flat();
+}
+
+/** Subscribers of `channel`; on a cluster, summed over every node (each counts its own clients). */
+export async function subscriberCount(redis: Redis, channel: string): Promise<number> {
+  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster ? (redis as unknown as Cluster) : undefined;
+  const counts = await Promise.all(
+    (cluster ? cluster.nodes('all') : [redis]).map(async (node) => {
+      const [, n] = (await node.pubsub('NUMSUB', channel)) as [string, number];
+      return Number(n);
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * A MONITOR connection on the node that serves `key` (the one node, or the master of its slot),
+ * closed by `closeAll()`. No ready check: its INFO reply could interleave with MONITOR output.
+ */
+export async function monitorNodeOf(key: string): Promise<Redis> {
+  if (testTopology() !== 'cluster') return createRedis({ enableReadyCheck: false }).monitor();
+  const probe = new Cluster(testClusterNodes());
+  try {
+    await new Promise<void>((resolve) => probe.once('ready', () => resolve()));
+    const [host, port] = probe.slots[keySlot(key)][0].split(':');
+    return await createRedis({ enableReadyCheck: false }, `redis://${host}:${port}`).monitor();
+  } finally {
+    probe.disconnect();
+  }
+}
 
 export interface WaitForOptions {
   /** Default 5000 ms. */

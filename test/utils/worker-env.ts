@@ -1,4 +1,6 @@
-import type { StreamQueueModuleOptions } from '../../lib';
+import { Cluster, Redis } from 'ioredis';
+import type { ConnectionOptions, StreamQueueModuleOptions } from '../../lib';
+import { CLUSTER_NODES_ENV } from './test-topology';
 
 /** A required environment variable of a worker process (or its fallback). */
 export function env(name: string, fallback?: string): string {
@@ -18,7 +20,7 @@ export function workerOptionsFromEnv(defaults: {
   maxStallMs: number;
 }): StreamQueueModuleOptions {
   return {
-    connection: { url: env('REDIS_URL') },
+    connection: connectionFromEnv(),
     prefix: env('SQ_PREFIX'),
     concurrency: Number(env('CONCURRENCY', String(defaults.concurrency))),
     leaseMs: Number(env('LEASE_MS', '1000')),
@@ -29,4 +31,20 @@ export function workerOptionsFromEnv(defaults: {
     blockMs: 200,
     shutdownTimeoutMs: 2_000,
   };
+}
+
+/** The worker's `connection`: the test cluster's nodes when the suite runs on one, else REDIS_URL. */
+export function connectionFromEnv(): ConnectionOptions {
+  const nodes = process.env[CLUSTER_NODES_ENV];
+  return nodes
+    ? { cluster: { nodes: JSON.parse(nodes) as { host: string; port: number }[] } }
+    : { url: env('REDIS_URL') };
+}
+
+/** A plain client of the same Redis (a Cluster client on a cluster), for a worker's own records. */
+export function redisFromEnv(): Redis {
+  const nodes = process.env[CLUSTER_NODES_ENV];
+  return nodes
+    ? (new Cluster(JSON.parse(nodes) as { host: string; port: number }[]) as unknown as Redis)
+    : new Redis(env('REDIS_URL'));
 }
