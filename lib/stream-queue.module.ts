@@ -5,6 +5,7 @@ import { ConsumerLifecycleModule } from './consumer/consumer-lifecycle.module';
 import { QueueClient } from './client/queue-client';
 import { RedisConnections } from './redis/redis-connections';
 import { ResultWaiter } from './client/result-waiter';
+import { PartitionLayouts } from './partitions/partition-layout';
 import { PeriodicScheduler } from './periodic-scheduler';
 import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
@@ -24,6 +25,7 @@ import { TaskRegistry } from './task.registry';
   providers: [
     { provide: STREAM_QUEUE_CONFIG, useFactory: resolveConfig, inject: [MODULE_OPTIONS_TOKEN] },
     RedisConnections,
+    PartitionLayouts,
     TaskRegistry,
     TaskExplorer,
     StreamQueueEvents,

@@ -5,6 +5,10 @@ import type { QueueKeys } from '../redis/keys';
 export interface EnqueueCall {
   readonly name: string;
   readonly queue: string;
+  /** The partition it goes to: its key's, or the next in turn for a task without a key. */
+  readonly keys: QueueKeys;
+  /** The queue's partition count as this process maps it, checked by the scripts (layout-guard.lua). */
+  readonly partitions: number;
   readonly key: string | undefined;
   readonly payload: string;
   readonly delayMs: number;
@@ -33,12 +37,15 @@ export function enqueueScriptArgs(
   const args = [id, call.name, call.payload, call.delayMs, call.runAt, call.mode, call.key ?? '', keys.controlChannel];
   if (call.key === undefined) return [[keys.stream, keys.delayed], args];
   return [
-    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq],
-    [...args, call.everyMs, call.periodic ? '1' : '0', keys.doneChannel],
+    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq, keys.layout],
+    [...args, call.everyMs, call.periodic ? '1' : '0', keys.doneChannel, call.partitions],
   ];
 }
 
-/** @internal KEYS and ARGV of enqueue-many.lua for unkeyed calls of one queue, with their ids. */
+/**
+ * @internal KEYS and ARGV of enqueue-many.lua for unkeyed calls of one partition, with their ids.
+ * Partition 0 exists under every count, so only the others check the layout.
+ */
 export function enqueueManyScriptArgs(
   keys: QueueKeys,
   calls: readonly EnqueueCall[],
@@ -46,7 +53,11 @@ export function enqueueManyScriptArgs(
 ): [string[], (string | number)[]] {
   const args: (string | number)[] = [keys.controlChannel];
   calls.forEach((call, i) => args.push(ids[i], call.name, call.payload, call.delayMs, call.runAt));
-  return [[keys.stream, keys.delayed], args];
+  if (keys.partition === 0) return [[keys.stream, keys.delayed], args];
+  return [
+    [keys.stream, keys.delayed, keys.layout],
+    [...args, calls[0].partitions],
+  ];
 }
 
 /**

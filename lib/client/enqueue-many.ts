@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { QueueKeys } from '../redis/keys';
 import { runScript } from '../redis/scripts';
 import {
   enqueueManyChunks,
@@ -20,19 +19,15 @@ export type EnqueueOutcome = { readonly reply: EnqueueReply } | { readonly error
  * atomic, and Redis fails one before its first write (OOM, a key of the wrong type), so an
  * error reply means its tasks were not written; a lost connection leaves that unknown.
  */
-export async function sendEnqueueMany(
-  redis: Redis,
-  calls: readonly EnqueueCall[],
-  keysOf: (queue: string) => QueueKeys,
-): Promise<EnqueueOutcome[]> {
+export async function sendEnqueueMany(redis: Redis, calls: readonly EnqueueCall[]): Promise<EnqueueOutcome[]> {
   const outcomes: EnqueueOutcome[] = [];
   const onReply: Array<(error: Error | null, reply: unknown) => void> = [];
   const pipeline = redis.pipeline();
-  for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
+  for (const indexes of unkeyedIndexesByStream(calls).values()) {
     for (const chunk of enqueueManyChunks(indexes, (i) => calls[i])) {
       const ids = chunk.map(() => randomUUID());
       const chunkCalls = chunk.map((i) => calls[i]);
-      runScript(pipeline, 'enqueue-many', ...enqueueManyScriptArgs(keysOf(queue), chunkCalls, ids));
+      runScript(pipeline, 'enqueue-many', ...enqueueManyScriptArgs(chunkCalls[0].keys, chunkCalls, ids));
       // enqueue-many.lua answers each task's stream entry id ('' for a delayed one).
       onReply.push((error, reply) =>
         chunk.forEach((i, j) => {
@@ -44,7 +39,7 @@ export async function sendEnqueueMany(
   }
   calls.forEach((call, i) => {
     if (call.key === undefined) return;
-    runScript(pipeline, 'enqueue', ...enqueueScriptArgs(keysOf(call.queue), call));
+    runScript(pipeline, 'enqueue', ...enqueueScriptArgs(call.keys, call));
     onReply.push((error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }));
   });
   let replies: [Error | null, unknown][];
@@ -60,14 +55,14 @@ export async function sendEnqueueMany(
   return outcomes;
 }
 
-/** Positions of the unkeyed calls, grouped by queue. */
-function unkeyedIndexesByQueue(calls: readonly EnqueueCall[]): Map<string, number[]> {
-  const byQueue = new Map<string, number[]>();
+/** Positions of the unkeyed calls, grouped by stream (a queue's partition). */
+function unkeyedIndexesByStream(calls: readonly EnqueueCall[]): Map<string, number[]> {
+  const byStream = new Map<string, number[]>();
   calls.forEach((call, i) => {
     if (call.key !== undefined) return;
-    const indexes = byQueue.get(call.queue);
+    const indexes = byStream.get(call.keys.stream);
     if (indexes) indexes.push(i);
-    else byQueue.set(call.queue, [i]);
+    else byStream.set(call.keys.stream, [i]);
   });
-  return byQueue;
+  return byStream;
 }

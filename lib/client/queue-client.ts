@@ -4,11 +4,13 @@ import {
   EnqueueManyError,
   InvalidOptionError,
   KeyConflictError,
+  PartitionLayoutError,
   UnknownTaskError,
   type EnqueueManyResult,
 } from '../errors';
 import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
-import { QueueKeys } from '../redis/keys';
+import type { QueueKeys } from '../redis/keys';
+import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
 import { runScript } from '../redis/scripts';
 import type { StreamQueueConfig } from '../stream-queue.config';
@@ -35,7 +37,6 @@ const MAX_KEY_LENGTH = 1024;
  */
 @Injectable()
 export class QueueClient {
-  private readonly queueKeys = new Map<string, QueueKeys>();
   private readonly plainEnqueues: PlainEnqueueBatcher;
 
   constructor(
@@ -43,6 +44,7 @@ export class QueueClient {
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly waiter: ResultWaiter,
+    private readonly layouts: PartitionLayouts,
   ) {
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
   }
@@ -69,9 +71,9 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
-    const outcomes = await sendEnqueueMany(this.connections.commands, calls, (queue) => this.keysOf(queue));
+    const outcomes = await sendEnqueueMany(this.connections.commands, calls);
     const results: EnqueueManyResult<R>[] = outcomes.map((outcome, i) => {
-      if ('error' in outcome) return outcome;
+      if ('error' in outcome) return { error: PartitionLayoutError.fromReply(calls[i].queue, outcome.error) };
       try {
         return { handle: this.toHandle<R>(calls[i], outcome.reply) };
       } catch (error) {
@@ -97,7 +99,7 @@ export class QueueClient {
   /** Cancels the live run of `key`: queued or delayed, it never starts; running, its signal aborts. */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
-    const keys = this.keysOf(this.queueOption(options));
+    const keys = this.layouts.partitionsOf(this.queueOption(options)).forKey(key);
     const done = await runScript<number>(
       this.connections.commands,
       'cancel',
@@ -110,7 +112,8 @@ export class QueueClient {
   /** The state of the latest run of `key`, or null when the key has none (or it expired). */
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
     checkKey(key);
-    const state = await this.connections.commands.hgetall(this.keysOf(this.queueOption(options)).keyState(key));
+    const keys = this.layouts.partitionsOf(this.queueOption(options)).forKey(key);
+    const state = await this.connections.commands.hgetall(keys.keyState(key));
     if (!state.state) return null;
     const date = (field: string) => (state[field] ? new Date(Number(state[field])) : undefined);
     return {
@@ -129,14 +132,22 @@ export class QueueClient {
 
   /**
    * A handle on a task enqueued elsewhere (another process, an earlier request), by id. Pass the
-   * original handle's `toJSON()` as `options` (its queue, key and stream entry id): without the
-   * entry id, a task without a key whose handler returned nothing (no result is stored) cannot
-   * be told settled, and result() waits for its timeout.
+   * original handle's `toJSON()` as `options` (its queue, key, partition and stream entry id):
+   * without the entry id, a task without a key whose handler returned nothing (no result is
+   * stored) cannot be told settled, and result() waits for its timeout; without the partition,
+   * an unkeyed task of a partitioned queue is looked for in partition 0.
    */
-  handle<R = unknown>(id: string, options: { queue?: string; key?: string; entryId?: string } = {}): TaskHandle<R> {
+  handle<R = unknown>(
+    id: string,
+    options: { queue?: string; key?: string; entryId?: string; partition?: number } = {},
+  ): TaskHandle<R> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
     const queue = this.queueOption(options);
     if (options.key !== undefined) checkKey(options.key);
+    const partitions = this.layouts.partitionsOf(queue);
+    const { partition = 0 } = options;
+    if (!Number.isInteger(partition) || partition < 0 || partition >= partitions.count)
+      throw new InvalidOptionError('partition', `an integer from 0 to ${partitions.count - 1}`, partition);
     const { entryId } = options;
     if (entryId !== undefined && (typeof entryId !== 'string' || !/^\d{1,20}-\d{1,20}$/.test(entryId)))
       throw new InvalidOptionError('entryId', 'a stream entry id such as "1700000000000-0"', entryId);
@@ -147,7 +158,7 @@ export class QueueClient {
       options.key,
       0,
       false,
-      this.keysOf(queue),
+      options.key !== undefined ? partitions.forKey(options.key) : partitions.keysFor(partition),
       this.waiter,
       this,
       entryId,
@@ -172,18 +183,27 @@ export class QueueClient {
   }
 
   private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+    try {
+      return await this.sendOne<R>(call);
+    } catch (error) {
+      throw PartitionLayoutError.fromReply(call.queue, error as Error);
+    }
+  }
+
+  private async sendOne<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
-    // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher).
-    if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
+    // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher),
+    // which also checks the layout of partitions other than 0 for delayed ones.
+    if (call.key === undefined && ((call.delayMs === 0 && call.runAt === 0) || call.keys.partition > 0)) {
       const id = randomUUID();
-      const entryId = await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
+      const entryId = await this.plainEnqueues.add(call.keys, call, id);
       return this.toHandle<R>(call, [id, 0, 1, entryId ?? '', call.name]);
     }
     if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
     const reply = await runScript<EnqueueReply>(
       this.connections.commands,
       'enqueue',
-      ...enqueueScriptArgs(this.keysOf(call.queue), call),
+      ...enqueueScriptArgs(call.keys, call),
     );
     return this.toHandle<R>(call, reply);
   }
@@ -195,7 +215,7 @@ export class QueueClient {
     const [id, generation] = await runScript<PeriodicReply>(
       this.connections.commands,
       'schedule-periodic',
-      ...periodicScriptArgs(this.keysOf(queue), { mode: 'replace', name, queue, payload, schedule, runAt, delayMs }),
+      ...periodicScriptArgs(call.keys, { mode: 'replace', name, queue, payload, schedule, runAt, delayMs }),
     );
     return this.toHandle<R>(call, [id, generation, 1, '', name]);
   }
@@ -235,10 +255,15 @@ export class QueueClient {
     } else if (periodic && mode === 'add' && schedule !== undefined && 'every' in schedule) {
       everyMs = schedule.every; // a replace without `every` keeps the stored period
     }
+    const queue =
+      options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE);
+    const partitions = this.layouts.partitionsOf(queue);
     return {
       name,
-      queue:
-        options.queue !== undefined ? checkName('queue', options.queue) : (definition?.options.queue ?? DEFAULT_QUEUE),
+      queue,
+      // A key's partition; the next in turn for a task without one (a periodic key's is 0).
+      keys: key !== undefined ? partitions.forKey(key) : partitions.nextUnkeyed(),
+      partitions: partitions.count,
       key,
       payload: encodePayload(name, payload, this.config.maxPayloadBytes),
       delayMs,
@@ -258,7 +283,7 @@ export class QueueClient {
       call.key,
       Number(generation),
       created === 1,
-      this.keysOf(call.queue),
+      call.keys,
       this.waiter,
       this,
       entryId || undefined,
@@ -268,12 +293,6 @@ export class QueueClient {
   private queueOption(options: { queue?: string }): string {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
     return options.queue === undefined ? DEFAULT_QUEUE : checkName('queue', options.queue);
-  }
-
-  private keysOf(queue: string): QueueKeys {
-    let keys = this.queueKeys.get(queue);
-    if (!keys) this.queueKeys.set(queue, (keys = new QueueKeys(this.config.prefix, queue)));
-    return keys;
   }
 }
 

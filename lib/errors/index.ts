@@ -4,6 +4,7 @@ export * from './enqueue-many.error';
 export * from './invalid-option.error';
 export * from './key-conflict.error';
 export * from './lease-lost.error';
+export * from './partition-layout.error';
 export * from './payload.error';
 export * from './redis-unreachable.error';
 export * from './stream-queue.error';

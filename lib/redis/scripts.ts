@@ -16,6 +16,7 @@ export const SCRIPT_NAMES = [
   'cancel',
   'sweep-lock-release',
   'schedule-periodic',
+  'layout',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
