@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { QueueKeys } from './redis/keys';
+import { PartitionLayouts } from './partitions/partition-layout';
 import { RedisConnections } from './redis/redis-connections';
 import { runScript } from './redis/scripts';
 import type { StreamQueueConfig } from './stream-queue.config';
@@ -11,7 +11,7 @@ import {
   periodicScriptArgs,
   type PeriodicReply,
 } from './task/periodic-call';
-import { cronFires } from './task/schedule';
+import { cronFires, periodicKey } from './task/schedule';
 import { TaskRegistry } from './task.registry';
 
 /**
@@ -28,6 +28,7 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
+    private readonly layouts: PartitionLayouts,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -41,7 +42,8 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
       const [, generation, code] = await runScript<PeriodicReply>(
         this.connections.commands,
         'schedule-periodic',
-        ...periodicScriptArgs(new QueueKeys(this.config.prefix, options.queue), {
+        // A periodic chain lives in its key's partition: partition 0 under every count.
+        ...periodicScriptArgs(this.layouts.partitionsOf(options.queue).forKey(periodicKey(name)), {
           mode: 'boot',
           name,
           queue: options.queue,

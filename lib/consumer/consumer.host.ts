@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
-import { QueueKeys } from '../redis/keys';
+import type { QueueKeys } from '../redis/keys';
+import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -36,6 +37,7 @@ export class ConsumerHost {
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly events: StreamQueueEvents,
+    private readonly layouts: PartitionLayouts,
   ) {}
 
   /** Starts consuming; a no-op once drain() was called (a drained host never starts again). */
@@ -53,11 +55,13 @@ export class ConsumerHost {
   private async consume(): Promise<void> {
     const queues = this.registry.queues();
     if (!this.config.worker || queues.length === 0) return;
-    const keysByQueue = new Map(queues.map((q) => [q, new QueueKeys(this.config.prefix, q)]));
+    // Every partition of every queue: each worker reads them all (see the README, "Partitioned queues").
+    const keysByQueue = new Map(queues.map((q) => [q, this.layouts.partitionsOf(q).all]));
+    const allKeys = [...keysByQueue.values()].flat();
     const leaseKeeper = new LeaseKeeper({
       redisOptions: this.connections.transferableOptions(),
       droppedOptions: this.connections.droppedOptions().filter((p) => p.startsWith('tls.')),
-      keys: [...keysByQueue.values()].map((k) => k.alive(this.consumerName)),
+      keys: allKeys.map((k) => k.alive(this.consumerName)),
       leaseMs: this.config.leaseMs,
       intervalMs: this.config.heartbeatIntervalMs,
       maxStallMs: this.config.maxStallMs,
@@ -66,7 +70,7 @@ export class ConsumerHost {
     });
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
-    await this.listenForControl([...keysByQueue.values()]);
+    await this.listenForControl(allKeys);
     // One blocking connection reads every queue (the module talks to one Redis node).
     const reader = new SharedStreamReader(
       new UnblockableConnection(this.connections.dedicated('blocking reads'), this.connections.commands, this.logger),
@@ -78,8 +82,10 @@ export class ConsumerHost {
         lease: leaseKeeper,
       },
     );
-    for (const [queue, keys] of keysByQueue) {
-      const ctx: QueueContext = {
+    for (const [queue, partitions] of keysByQueue) {
+      // The queue's partitions share its slots: the concurrency holds across them.
+      const slots = new Slots(this.config.concurrency);
+      const contexts = partitions.map((keys): QueueContext => ({
         queue,
         keys,
         group: CONSUMER_GROUP,
@@ -89,11 +95,11 @@ export class ConsumerHost {
         events: this.events,
         logger: this.logger,
         inFlight: new InFlight(),
-        slots: new Slots(this.config.concurrency),
+        slots,
         delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
         lease: leaseKeeper,
-      };
-      const consumer = new QueueConsumer(ctx, reader.forQueue(ctx), this.registry);
+      }));
+      const consumer = new QueueConsumer(contexts, reader.forQueue(contexts), this.registry);
       await consumer.start();
       this.consumers.set(queue, consumer);
     }

@@ -43,13 +43,13 @@ local function holdsTasks()
       if fields['name'] == group then info = fields end
     end
     if not info then
-      if rcall('XLEN', stream) > 0 then return true end
+      if #rcall('XRANGE', stream, '-', '+', 'COUNT', 1) > 0 then return true end
     else
       if tonumber(info['pending']) > 0 then return true end
       if #rcall('XRANGE', stream, '(' .. info['last-delivered-id'], '+', 'COUNT', 1) > 0 then return true end
     end
   end
-  if ARGV[5] ~= '1' then return rcall('ZCARD', delayed) > 0 end
+  if ARGV[5] ~= '1' then return #rcall('ZRANGE', delayed, 0, 0) > 0 end
   for _, member in ipairs(rcall('ZRANGE', delayed, 0, -1)) do
     local ok, m = pcall(cjson.decode, member)
     if not ok or type(m) ~= 'table' or type(m.k) ~= 'string' or string.sub(m.k, 1, 9) ~= 'periodic:' then
