@@ -23,7 +23,8 @@ describe('changing the partition count', () => {
     expect(await records(4)).toEqual(['4', '4', '4', '4']); // thawed back: old workers keep going
 
     const drainer = await apps.start(partitioned(4));
-    await expect(Promise.all(handles.map((h) => h.result()))).resolves.toHaveLength(8);
+    const rebuilt = handles.map((h) => drainer.client.handle(h.id, h.toJSON()));
+    await expect(Promise.all(rebuilt.map((h) => h.result()))).resolves.toHaveLength(8);
     await drainer.close();
 
     const app = await apps.start(partitioned(2));
