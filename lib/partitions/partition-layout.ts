@@ -45,8 +45,9 @@ export class PartitionLayouts implements OnModuleInit {
   }
 
   /**
-   * Before the application's own onModuleInit hooks (which may enqueue): the configured queues
-   * and those with handlers here get this process's count, or bootstrap fails.
+   * Before the application's own onModuleInit hooks (which may enqueue): the configured queues,
+   * and on a worker those it consumes, get this process's count, or bootstrap fails. A producer
+   * touches no queue it was not configured for (the scripts still check each write).
    */
   async onModuleInit(): Promise<void> {
     await whenReady(this.connections.commands);
@@ -56,7 +57,7 @@ export class PartitionLayouts implements OnModuleInit {
         this.logger.warn(`Option queues.${queue}: no task of this application uses queue "${queue}".`);
       }
     }
-    for (const queue of new Set([...this.config.queues.keys(), ...used])) {
+    for (const queue of new Set([...this.config.queues.keys(), ...(this.config.worker ? used : [])])) {
       await this.adopt(queue, partitionsOf(this.config, queue));
     }
   }
