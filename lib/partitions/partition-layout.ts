@@ -57,8 +57,14 @@ export class PartitionLayouts implements OnModuleInit {
         this.logger.warn(`Option queues.${queue}: no task of this application uses queue "${queue}".`);
       }
     }
-    for (const queue of new Set([...this.config.queues.keys(), ...(this.config.worker ? used : [])])) {
-      await this.adopt(queue, partitionsOf(this.config, queue));
+    try {
+      for (const queue of new Set([...this.config.queues.keys(), ...(this.config.worker ? used : [])])) {
+        await this.adopt(queue, partitionsOf(this.config, queue));
+      }
+    } catch (error) {
+      // Nest runs no shutdown hook after a failed bootstrap: close the connections made for it.
+      await this.connections.onApplicationShutdown().catch(() => undefined);
+      throw error;
     }
   }
 
