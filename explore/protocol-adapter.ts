@@ -132,6 +132,8 @@ export async function enqueue(redis: Redis, keys: ExploreKeys, spec: EnqueueSpec
   const call: EnqueueCall = {
     name: periodic ? PERIODIC_TASK : TASK,
     queue: 'explore',
+    keys: keys.queueKeys,
+    partitions: 1,
     key: periodic ? PERIODIC_KEY : spec.key,
     payload: spec.kind === 'big' ? JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)) : JSON.stringify(spec.id),
     delayMs: spec.kind === 'delayed' || periodic ? 1 : 0,

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { QueueKeys } from './redis/keys';
+import { PartitionLayouts } from './partitions/partition-layout';
 import { RedisConnections } from './redis/redis-connections';
 import type { StreamQueueConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
 import { schedulePeriodicScript } from './scripts/schedule-periodic.script';
 import { describeSchedule, firstFires } from './task/periodic-call';
+import { periodicKey } from './task/schedule';
 import { TaskRegistry } from './task.registry';
 
 /**
@@ -22,6 +23,7 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
+    private readonly layouts: PartitionLayouts,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -31,7 +33,9 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
       const { options } = this.registry.get(name)!;
       const schedule = options.schedule;
       if (!schedule) continue;
-      const { generation, outcome } = await schedulePeriodicScript(new QueueKeys(this.config.prefix, options.queue), {
+      // A periodic chain lives in its key's partition: partition 0 under every count.
+      const keys = this.layouts.partitionsOf(options.queue).forKey(periodicKey(name));
+      const { generation, outcome } = await schedulePeriodicScript(keys, {
         mode: 'boot',
         name,
         queue: options.queue,

@@ -3,6 +3,7 @@ import { checkDurability } from './client/durable-enqueue';
 import type { ConnectionOptions, DurabilityOptions, StreamQueueModuleOptions } from './interfaces';
 import { checkConnection } from './redis/connection-check';
 import { MAX_TIMER_MS } from './stream-queue.constants';
+import { checkName } from './task-options';
 
 /** @internal Module options with every default applied; the only place defaults live. */
 export interface StreamQueueConfig {
@@ -24,6 +25,16 @@ export interface StreamQueueConfig {
   readonly retryAttempts: number;
   readonly retryDelay: number;
   readonly durability: DurabilityOptions | undefined;
+  /** Partition count per configured queue; a queue not listed has 1 (see partitionsOf). */
+  readonly queues: ReadonlyMap<string, { readonly partitions: number }>;
+}
+
+/** @internal Most partitions of one queue: each is a stream every worker reads and sweeps. */
+export const MAX_PARTITIONS = 1_024;
+
+/** @internal The partition count of `queue` (1 unless `queues` says otherwise). */
+export function partitionsOf(config: Pick<StreamQueueConfig, 'queues'>, queue: string): number {
+  return config.queues.get(queue)?.partitions ?? 1;
 }
 
 /** @internal */
@@ -88,7 +99,29 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     retryAttempts: int(raw, 'retryAttempts', 9, 0, 1_000),
     retryDelay: int(raw, 'retryDelay', 3_000, 0, MAX_TIMER_MS),
     durability: checkDurability('durability', raw.durability),
+    queues: resolveQueues(raw.queues),
   });
+}
+
+/** Validates `queues`: names as task queues are named, `partitions` an integer in [1, MAX_PARTITIONS]. */
+function resolveQueues(raw: unknown): ReadonlyMap<string, { readonly partitions: number }> {
+  const queues = new Map<string, { readonly partitions: number }>();
+  if (raw === undefined) return queues;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InvalidOptionError('queues', 'an object { [queue]: { partitions } }', raw);
+  }
+  for (const [queue, options] of Object.entries(raw as Record<string, unknown>)) {
+    checkName(`queues.${queue}`, queue);
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new InvalidOptionError(`queues.${queue}`, 'an object { partitions? }', options);
+    }
+    const source = options as Record<string, unknown>;
+    const option = `queues.${queue}.partitions`;
+    // null is a value given, not an absent one: it fails rather than taking the default.
+    const given = source.partitions === null ? Number.NaN : source.partitions;
+    queues.set(queue, Object.freeze({ partitions: int({ [option]: given }, option, 1, 1, MAX_PARTITIONS) }));
+  }
+  return queues;
 }
 
 /** Reads an integer option in [min, max]; `undefined` takes the default. */

@@ -6,6 +6,7 @@ import { FleetEventRelay } from './consumer/fleet-event-relay';
 import { QueueClient } from './client/queue-client';
 import { RedisConnections } from './redis/redis-connections';
 import { ResultWaiter } from './client/result-waiter';
+import { PartitionLayouts } from './partitions/partition-layout';
 import { PeriodicScheduler } from './periodic-scheduler';
 import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
@@ -25,6 +26,7 @@ import { TaskRegistry } from './task.registry';
   providers: [
     { provide: STREAM_QUEUE_CONFIG, useFactory: resolveConfig, inject: [MODULE_OPTIONS_TOKEN] },
     RedisConnections,
+    PartitionLayouts,
     TaskRegistry,
     TaskExplorer,
     StreamQueueEvents,

@@ -1,9 +1,14 @@
+import type { QueueKeys } from '../redis/keys';
 export type { EnqueueReply } from '../scripts/enqueue.script';
 
 /** @internal A validated enqueue, ready for enqueue.lua. */
 export interface EnqueueCall {
   readonly name: string;
   readonly queue: string;
+  /** The partition it goes to: its key's, or the next in turn for a task without a key. */
+  readonly keys: QueueKeys;
+  /** The queue's partition count as this process maps it, checked by the scripts (layout-guard.lua). */
+  readonly partitions: number;
   readonly key: string | undefined;
   readonly payload: string;
   readonly delayMs: number;

@@ -1,4 +1,5 @@
 import { InvalidOptionError, UnknownTaskError } from '../errors';
+import type { PartitionLayouts } from '../partitions/partition-layout';
 import type { EnqueueOptions } from '../interfaces';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task-options';
@@ -44,6 +45,7 @@ export function taskQueue(queue: unknown, definition: TaskDefinition | undefined
  */
 export function toEnqueueCall(
   registry: TaskRegistry,
+  layouts: PartitionLayouts,
   maxPayloadBytes: number,
   name: string,
   payload: unknown,
@@ -77,9 +79,14 @@ export function toEnqueueCall(
   } else if (periodic && mode === 'add' && schedule !== undefined && 'every' in schedule) {
     everyMs = schedule.every; // a replace without `every` keeps the stored period
   }
+  const queue = taskQueue(options.queue, definition);
+  const partitions = layouts.partitionsOf(queue);
   return {
     name,
-    queue: taskQueue(options.queue, definition),
+    queue,
+    // A key's partition; the next in turn for a task without one (a periodic key's is 0).
+    keys: key !== undefined ? partitions.forKey(key) : partitions.nextUnkeyed(),
+    partitions: partitions.count,
     key,
     payload: encodePayload(name, payload, maxPayloadBytes),
     delayMs,

@@ -17,22 +17,19 @@ export type EnqueueOutcome = { readonly reply: EnqueueReply } | { readonly error
  * atomic, and Redis fails one before its first write (OOM, a key of the wrong type), so an
  * error reply means its tasks were not written; a lost connection leaves that unknown.
  */
-export async function sendEnqueueMany(
-  redis: Redis,
-  calls: readonly EnqueueCall[],
-  keysOf: (queue: string) => QueueKeys,
-): Promise<EnqueueOutcome[]> {
+export async function sendEnqueueMany(redis: Redis, calls: readonly EnqueueCall[]): Promise<EnqueueOutcome[]> {
   const outcomes: EnqueueOutcome[] = [];
   const sends: ScriptSend[] = [];
-  for (const [queue, indexes] of unkeyedIndexesByQueue(calls)) {
+  for (const indexes of unkeyedIndexesByStream(calls).values()) {
     for (const chunk of enqueueManyChunks(indexes, (i) => calls[i])) {
       const ids = chunk.map(() => randomUUID());
-      const keys = keysOf(queue);
+      const { keys, partitions } = calls[chunk[0]];
       sends.push({
         stream: keys.stream,
         script: enqueueManyScript(
           keys,
           chunk.map((i, j) => ({ ...calls[i], id: ids[j] })),
+          partitions,
         ),
         // enqueue-many.lua answers each task's stream entry id (none for a delayed one).
         settle: (error, reply) =>
@@ -45,7 +42,7 @@ export async function sendEnqueueMany(
   }
   calls.forEach((call, i) => {
     if (call.key === undefined) return;
-    const keys = keysOf(call.queue);
+    const keys = call.keys;
     sends.push({
       stream: keys.stream,
       script: enqueueScript(keys, { ...call, id: randomUUID() }),
@@ -86,14 +83,14 @@ async function sendPipeline(redis: Redis, sends: ScriptSend[]): Promise<void> {
   });
 }
 
-/** Positions of the unkeyed calls, grouped by queue. */
-function unkeyedIndexesByQueue(calls: readonly EnqueueCall[]): Map<string, number[]> {
-  const byQueue = new Map<string, number[]>();
+/** Positions of the unkeyed calls, grouped by stream (a queue's partition). */
+function unkeyedIndexesByStream(calls: readonly EnqueueCall[]): Map<string, number[]> {
+  const byStream = new Map<string, number[]>();
   calls.forEach((call, i) => {
     if (call.key !== undefined) return;
-    const indexes = byQueue.get(call.queue);
+    const indexes = byStream.get(call.keys.stream);
     if (indexes) indexes.push(i);
-    else byQueue.set(call.queue, [i]);
+    else byStream.set(call.keys.stream, [i]);
   });
-  return byQueue;
+  return byStream;
 }

@@ -14,11 +14,12 @@ interface Waiting {
 }
 
 /**
- * @internal Sends single enqueues of unkeyed tasks due now by group commit. With nothing in
- * flight, a call is written at once, in the caller's turn of the event loop (the lowest latency:
- * no wait for auto-pipelining's next turn). Calls made while a send is in flight wait for its
- * reply and then leave together, one enqueue-many script call per queue (throughput grows with
- * concurrency). Sends leave one at a time, and calls keep their order within each queue.
+ * @internal Sends single enqueues of unkeyed tasks due now (on a partition other than 0, delayed
+ * ones too) by group commit. With nothing in flight, a call is written at once, in the caller's
+ * turn of the event loop (the lowest latency: no wait for auto-pipelining's next turn). Calls
+ * made while a send is in flight wait for its reply and then leave together, one enqueue-many
+ * script call per stream (throughput grows with concurrency). Sends leave one at a time, and
+ * calls keep their order within each stream.
  */
 export class PlainEnqueueBatcher {
   private waiting: Waiting[] = [];
@@ -57,13 +58,14 @@ export class PlainEnqueueBatcher {
     // A group of one goes as a plain XADD (its reply is the entry id); more as enqueue-many.
     const scripts = groups.map((group) => {
       const [first] = group;
-      if (group.length === 1) {
+      if (group.length === 1 && isPlainXadd(first)) {
         pipeline.xadd(first.keys.stream, '*', ...plainMessageFields(first.id, first.call));
         return undefined;
       }
       const script = enqueueManyScript(
         first.keys,
         group.map((w) => ({ ...w.call, id: w.id })),
+        first.call.partitions,
       );
       script.queueOn(pipeline);
       return script;
@@ -90,13 +92,27 @@ export class PlainEnqueueBatcher {
     });
   }
 
-  /** The common case at low load: one plain XADD, written at once (see sendNow). */
-  private sendAlone({ keys, call, id, settle }: Waiting): Promise<void> {
-    return sendNow(this.redis, 'xadd', [keys.stream, '*', ...plainMessageFields(id, call)]).then(
+  /** The common case at low load: one plain XADD (or script call, see isPlainXadd), written at once. */
+  private sendAlone(waiting: Waiting): Promise<void> {
+    const { keys, call, id, settle } = waiting;
+    const sent = isPlainXadd(waiting)
+      ? sendNow(this.redis, 'xadd', [keys.stream, '*', ...plainMessageFields(id, call)])
+      : enqueueManyScript(keys, [{ ...call, id }], call.partitions)
+          .runNow(this.redis)
+          .then(([entryId]) => entryId);
+    return sent.then(
       (entryId) => settle(null, asEntryId(entryId)),
       (error: Error) => settle(error),
     );
   }
+}
+
+/**
+ * A task due now on partition 0 is a plain XADD: that partition exists under every count, so the
+ * write needs no layout check. Other partitions, and delayed tasks, go by enqueue-many.lua.
+ */
+function isPlainXadd({ keys, call }: Waiting): boolean {
+  return keys.partition === 0 && call.delayMs === 0 && call.runAt === 0;
 }
 
 function asEntryId(reply: unknown): string | undefined {

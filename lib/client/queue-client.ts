@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
-import { EnqueueManyError, InvalidOptionError, KeyConflictError, type EnqueueManyResult } from '../errors';
+import {
+  EnqueueManyError,
+  InvalidOptionError,
+  KeyConflictError,
+  PartitionLayoutError,
+  type EnqueueManyResult,
+} from '../errors';
 import type {
   DurabilityOptions,
   EnqueueItem,
@@ -21,7 +27,8 @@ import type {
   RedriveAllResult,
   TaskPage,
 } from '../interfaces';
-import { QueueKeys } from '../redis/keys';
+import type { QueueKeys } from '../redis/keys';
+import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -53,7 +60,6 @@ import { readKeyStatus, readUnkeyedStatus } from './task-status';
  */
 @Injectable()
 export class QueueClient {
-  private readonly queueKeys = new Map<string, QueueKeys>();
   private readonly plainEnqueues: PlainEnqueueBatcher;
   private readonly fleet: FleetReads;
 
@@ -62,9 +68,14 @@ export class QueueClient {
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly waiter: ResultWaiter,
+    private readonly layouts: PartitionLayouts,
   ) {
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
-    this.fleet = new FleetReads(connections.commands, (queue) => this.keysOf(queue), config.resultTtlMs);
+    this.fleet = new FleetReads(
+      connections.commands,
+      (queue) => this.layouts.partitionsOf(queue).keysFor(0),
+      config.resultTtlMs,
+    );
   }
 
   // Fleet-wide reads and repairs (lib/client/fleet-reads.ts): what Redis holds, for every worker.
@@ -118,9 +129,9 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
-    const outcomes = await sendEnqueueMany(this.connections.commands, calls, (queue) => this.keysOf(queue));
+    const outcomes = await sendEnqueueMany(this.connections.commands, calls);
     const results: EnqueueManyResult<R>[] = outcomes.map((outcome, i) => {
-      if ('error' in outcome) return outcome;
+      if ('error' in outcome) return { error: PartitionLayoutError.fromReply(calls[i].queue, outcome.error) };
       try {
         return { handle: this.toHandle<R>(calls[i], outcome.reply) };
       } catch (error) {
@@ -150,7 +161,7 @@ export class QueueClient {
    */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
-    const keys = this.keysOf(queueOption(options));
+    const keys = this.layouts.partitionsOf(queueOption(options)).forKey(key);
     const reply = await cancelScript(keys, { key, stateTtlMs: this.config.resultTtlMs }).run(this.connections.commands);
     return reply === 'cancelled';
   }
@@ -158,19 +169,27 @@ export class QueueClient {
   /** The state of the latest run of `key`, or null when the key has none (or it expired). */
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
     checkKey(key);
-    return readKeyStatus(this.connections.commands, this.keysOf(queueOption(options)), key);
+    return readKeyStatus(this.connections.commands, this.layouts.partitionsOf(queueOption(options)).forKey(key), key);
   }
 
   /**
    * A handle on a task enqueued elsewhere (another process, an earlier request), by id. Pass the
-   * original handle's `toJSON()` as `options` (its name, queue, key, generation, stream entry id):
-   * without the entry id, a task without a key whose handler returned nothing (no result is
-   * stored) cannot be told settled, and result() waits for its timeout. Without `generation`,
-   * the handle's generation is 0 (unknown).
+   * original handle's `toJSON()` as `options` (its name, queue, key, generation, partition,
+   * stream entry id): without the entry id, a task without a key whose handler returned nothing
+   * (no result is stored) cannot be told settled, and result() waits for its timeout; without the
+   * partition, an unkeyed task of a partitioned queue is looked for in partition 0. Without
+   * `generation`, the handle's generation is 0 (unknown).
    */
   handle<R = unknown>(
     id: string,
-    options: { name?: string; queue?: string; key?: string; generation?: number; entryId?: string } = {},
+    options: {
+      name?: string;
+      queue?: string;
+      key?: string;
+      generation?: number;
+      entryId?: string;
+      partition?: number;
+    } = {},
   ): TaskHandle<R> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
     const queue = queueOption(options);
@@ -181,7 +200,12 @@ export class QueueClient {
       throw new InvalidOptionError('generation', 'an integer >= 0', generation);
     if (entryId !== undefined && (typeof entryId !== 'string' || !/^\d{1,20}-\d{1,20}$/.test(entryId)))
       throw new InvalidOptionError('entryId', 'a stream entry id such as "1700000000000-0"', entryId);
-    return this.newHandle<R>(id, options.name, queue, options.key, generation, false, entryId);
+    const partitions = this.layouts.partitionsOf(queue);
+    const { partition = 0 } = options;
+    if (!Number.isInteger(partition) || partition < 0 || partition >= partitions.count)
+      throw new InvalidOptionError('partition', `an integer from 0 to ${partitions.count - 1}`, partition);
+    const keys = options.key !== undefined ? partitions.forKey(options.key) : partitions.keysFor(partition);
+    return this.newHandle<R>(id, options.name, keys, options.key, generation, false, entryId);
   }
 
   /**
@@ -197,9 +221,10 @@ export class QueueClient {
     const call = toScheduleCall(this.registry, this.config.maxPayloadBytes, name, payload, options);
     const redis = this.connections.commands;
     const fires = await firstFires(redis, call.schedule);
-    const reply = await scheduleRuntimeScript(this.keysOf(call.queue), { ...call, fires }).run(redis);
+    const keys = this.layouts.partitionsOf(call.queue).forKey(call.key);
+    const reply = await scheduleRuntimeScript(keys, { ...call, fires }).run(redis);
     if (reply.outcome === 'held') throw new KeyConflictError(call.key, name, reply.name, reply.id);
-    return this.newHandle<R>(reply.id, name, call.queue, call.key, reply.generation, reply.outcome !== 'left-alone');
+    return this.newHandle<R>(reply.id, name, keys, call.key, reply.generation, reply.outcome !== 'left-alone');
   }
 
   /**
@@ -208,7 +233,7 @@ export class QueueClient {
    */
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
     checkKey(key);
-    const keys = this.keysOf(queueOption(options));
+    const keys = this.layouts.partitionsOf(queueOption(options)).forKey(key);
     const reply = await cancelScript(keys, { key, stateTtlMs: this.config.resultTtlMs, scheduleOnly: true }).run(
       this.connections.commands,
     );
@@ -218,26 +243,35 @@ export class QueueClient {
   /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */
   async schedules<P = unknown>(options: SchedulesOptions = {}): Promise<SchedulePage<P>> {
     const { queue, after, limit } = toSchedulesPage(options);
-    return readSchedules(this.connections.commands, this.keysOf(queue), after, limit) as Promise<SchedulePage<P>>;
+    const partitions = this.layouts.partitionsOf(queue);
+    const keys = Array.from({ length: partitions.count }, (_, p) => partitions.keysFor(p));
+    return readSchedules(this.connections.commands, keys, after, limit) as Promise<SchedulePage<P>>;
   }
 
   private async send<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
+    try {
+      return await this.sendOne<R>(call, durability);
+    } catch (error) {
+      throw PartitionLayoutError.fromReply(call.queue, error as Error);
+    }
+  }
+
+  private async sendOne<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
     // A periodic key's replace goes by schedule-periodic.lua; durability (checked) is not applied there.
     if (durability && !(call.periodic && call.mode === 'replace')) {
-      const reply = await enqueueDurably(this.connections.commands, this.keysOf(call.queue), call, durability);
+      const reply = await enqueueDurably(this.connections.commands, call.keys, call, durability);
       return this.toHandle<R>(call, reply);
     }
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
-    // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher).
-    if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
+    // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher),
+    // which also checks the layout of partitions other than 0 for delayed ones.
+    if (call.key === undefined && ((call.delayMs === 0 && call.runAt === 0) || call.keys.partition > 0)) {
       const id = randomUUID();
-      const entryId = await this.plainEnqueues.add(this.keysOf(call.queue), call, id);
+      const entryId = await this.plainEnqueues.add(call.keys, call, id);
       return this.toHandle<R>(call, { outcome: 'created', id, generation: 0, entryId });
     }
     if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
-    const reply = await enqueueScript(this.keysOf(call.queue), { ...call, id: randomUUID() }).run(
-      this.connections.commands,
-    );
+    const reply = await enqueueScript(call.keys, { ...call, id: randomUUID() }).run(this.connections.commands);
     return this.toHandle<R>(call, reply);
   }
 
@@ -245,7 +279,7 @@ export class QueueClient {
   private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
     const { name, queue, payload, runAt, delayMs, everyMs } = call;
     const schedule = everyMs > 0 ? { every: everyMs } : undefined;
-    const { id, generation } = await schedulePeriodicScript(this.keysOf(queue), {
+    const { id, generation } = await schedulePeriodicScript(call.keys, {
       mode: 'replace',
       name,
       queue,
@@ -258,7 +292,7 @@ export class QueueClient {
   }
 
   private call(name: string, payload: unknown, options: ReplaceOptions | EnqueueOptions, mode: 'add' | 'replace') {
-    return toEnqueueCall(this.registry, this.config.maxPayloadBytes, name, payload, options, mode);
+    return toEnqueueCall(this.registry, this.layouts, this.config.maxPayloadBytes, name, payload, options, mode);
   }
 
   private toHandle<R>(call: EnqueueCall, reply: EnqueueReply): TaskHandle<R> {
@@ -267,7 +301,7 @@ export class QueueClient {
     return this.newHandle<R>(
       reply.id,
       call.name,
-      call.queue,
+      call.keys,
       call.key,
       reply.generation,
       reply.outcome === 'created',
@@ -278,29 +312,22 @@ export class QueueClient {
   private newHandle<R>(
     id: string,
     name: string | undefined,
-    queue: string,
+    keys: QueueKeys,
     key: string | undefined,
     generation: number,
     created: boolean,
     entryId?: string,
   ): TaskHandle<R> {
-    const keys = this.keysOf(queue);
     const redis = this.connections.commands;
     const entry = entryId || undefined;
     const readStatus = () =>
       key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry);
-    return new TaskHandle<R>(id, name, queue, key, generation, created, keys, this.waiter, readStatus, entry);
+    return new TaskHandle<R>(id, name, keys.queue, key, generation, created, keys, this.waiter, readStatus, entry);
   }
 
   /** The enqueue's own `durability`, else the module's. */
   private durabilityOf(options: EnqueueOptions | undefined): DurabilityOptions | undefined {
     if (options == null || typeof options !== 'object') return this.config.durability;
     return checkDurability('durability', options.durability) ?? this.config.durability;
-  }
-
-  private keysOf(queue: string): QueueKeys {
-    let keys = this.queueKeys.get(queue);
-    if (!keys) this.queueKeys.set(queue, (keys = new QueueKeys(this.config.prefix, queue)));
-    return keys;
   }
 }

@@ -4,27 +4,33 @@ import type { QueueKeys } from '../redis/keys';
 import type { RuntimeSignature } from '../scripts/schedule-runtime.script';
 
 /**
- * @internal One page of a queue's runtime schedules: the index (a sorted set of keys, all of
- * score 0) in lex order after `after`, then each key's state in one pipeline. A key whose state
- * is gone (its chain ended and expired) is skipped, and paging goes on past it.
+ * @internal One page of a queue's runtime schedules: each partition's index (a sorted set of
+ * keys, all of score 0) in lex order after `after`, merged in Redis's byte order, then each key's
+ * state (in its own partition's slot). A key whose state is gone (its chain ended and expired) is
+ * skipped, and paging goes on past it.
  */
 export async function readSchedules(
   redis: Redis,
-  keys: QueueKeys,
+  partitions: readonly QueueKeys[],
   after: string,
   limit: number,
 ): Promise<SchedulePage> {
-  // One more than the page: it says whether a next page exists.
-  const found = await redis.zrange(keys.schedules, after ? `(${after}` : '-', '+', 'BYLEX', 'LIMIT', 0, limit + 1);
+  // One more than the page from each partition: it says whether a next page exists.
+  const perPartition = await Promise.all(
+    partitions.map(async (keys) =>
+      (await redis.zrange(keys.schedules, after ? `(${after}` : '-', '+', 'BYLEX', 'LIMIT', 0, limit + 1)).map(
+        (key) => ({ key, keys }),
+      ),
+    ),
+  );
+  const found = perPartition.flat().sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   const page = found.slice(0, limit);
-  const pipeline = redis.pipeline();
-  for (const key of page) pipeline.hmget(keys.keyState(key), 'sig', 'state', 'dueAt', 'gen', 'queue');
-  const replies = page.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+  const states = await Promise.all(
+    page.map(({ key, keys }) => redis.hmget(keys.keyState(key), 'sig', 'state', 'dueAt', 'gen', 'queue')),
+  );
   const items: ScheduleInfo[] = [];
-  page.forEach((key, i) => {
-    const [error, fields] = replies[i] ?? [new Error('no reply')];
-    if (error) throw error;
-    const [sig, state, dueAt, gen, queue] = fields as (string | null)[];
+  page.forEach(({ key, keys }, i) => {
+    const [sig, state, dueAt, gen, queue] = states[i];
     if (!sig || !state) return;
     const { name, payload, every, cron, timezone } = JSON.parse(sig) as RuntimeSignature;
     items.push({
@@ -38,5 +44,5 @@ export async function readSchedules(
       generation: Number(gen ?? 0),
     });
   });
-  return { items, next: found.length > limit ? page[page.length - 1] : undefined };
+  return { items, next: found.length > limit ? page[page.length - 1].key : undefined };
 }

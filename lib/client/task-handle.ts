@@ -57,8 +57,19 @@ export class TaskHandle<R = unknown> {
     return { id: this.id, key: this.key, entryId: this.entryId || undefined };
   }
 
-  /** What client.handle(id, options) needs to rebuild this handle elsewhere (see there). */
-  toJSON(): { id: string; name?: string; queue: string; key?: string; generation: number; entryId?: string } {
+  /**
+   * What client.handle(id, options) needs to rebuild this handle elsewhere (see there). `partition`
+   * is set for a task on a partition other than 0 of a partitioned queue.
+   */
+  toJSON(): {
+    id: string;
+    name?: string;
+    queue: string;
+    key?: string;
+    generation: number;
+    entryId?: string;
+    partition?: number;
+  } {
     return {
       id: this.id,
       name: this.name,
@@ -66,6 +77,7 @@ export class TaskHandle<R = unknown> {
       key: this.key,
       generation: this.generation,
       entryId: this.entryId || undefined,
+      partition: this.keys.partition || undefined,
     };
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
-import { QueueKeys } from '../redis/keys';
+import type { QueueKeys } from '../redis/keys';
+import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
 import { pipelineGroups } from '../redis/topology';
 import type { StreamQueueConfig } from '../stream-queue.config';
@@ -40,6 +41,7 @@ export class ConsumerHost {
     private readonly registry: TaskRegistry,
     private readonly events: StreamQueueEvents,
     private readonly relay: FleetEventRelay,
+    private readonly layouts: PartitionLayouts,
   ) {}
 
   /** Starts consuming; a no-op once drain() was called (a drained host never starts again). */
@@ -57,9 +59,11 @@ export class ConsumerHost {
   private async consume(): Promise<void> {
     const queues = this.registry.queues();
     if (!this.config.worker || queues.length === 0) return;
-    const keysByQueue = new Map(queues.map((q) => [q, new QueueKeys(this.config.prefix, q)]));
+    // Every partition of every queue: each worker reads them all (see the README, "Partitioned queues").
+    const keysByQueue = new Map(queues.map((q) => [q, this.layouts.partitionsOf(q).all]));
+    const allKeys = [...keysByQueue.values()].flat();
     const { topology } = this.connections;
-    const aliveKeys = [...keysByQueue.values()].map((k) => k.alive(this.consumerName));
+    const aliveKeys = allKeys.map((k) => k.alive(this.consumerName));
     const leaseKeeper = new LeaseKeeper({
       connection: topology.threadConnection(),
       address: topology.address,
@@ -72,7 +76,7 @@ export class ConsumerHost {
     });
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
-    await this.listenForControl([...keysByQueue.values()]);
+    await this.listenForControl(allKeys);
     const readers = new Map<number, SharedStreamReader>();
     const cannotInterrupt = cannotInterruptWarning(this.logger);
     /*
@@ -101,8 +105,10 @@ export class ConsumerHost {
       }
       return reader;
     };
-    for (const [queue, keys] of keysByQueue) {
-      const ctx: QueueParts = {
+    for (const [queue, partitions] of keysByQueue) {
+      // The queue's partitions share its slots: the concurrency holds across them.
+      const slots = new Slots(this.config.concurrency);
+      const parts = partitions.map((keys): QueueParts => ({
         queue,
         keys,
         group: CONSUMER_GROUP,
@@ -112,10 +118,12 @@ export class ConsumerHost {
         events: this.events,
         logger: this.logger,
         inFlight: new InFlight(),
-        slots: new Slots(this.config.concurrency),
+        slots,
         lease: leaseKeeper,
-      };
-      const consumer = new QueueConsumer(ctx, readerOf(keys.stream).forQueue(ctx), this.registry);
+      }));
+      // All partitions of a queue are read by one call (a cluster refuses partitions > 1, see
+      // PartitionLayouts), so the reader of partition 0's slot serves them.
+      const consumer = new QueueConsumer(parts, readerOf(parts[0].keys.stream).forQueue(parts), this.registry);
       await consumer.start();
       this.consumers.set(queue, consumer);
     }

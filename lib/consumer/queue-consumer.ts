@@ -2,7 +2,7 @@ import { Subject, type Subscription } from 'rxjs';
 import { StreamQueueError } from '../errors';
 import type { TaskRegistry } from '../task.registry';
 import type { Delivery } from './in-flight';
-import { Intake } from './intake';
+import { Intake, type Handover } from './intake';
 import type { Outcome } from './outcome';
 import type { QueueContext, QueueParts } from './queue-context';
 import { createQueuePipeline } from './queue-pipeline';
@@ -12,9 +12,21 @@ import { ShutdownAbortError } from './shutdown-abort.error';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
 
+/** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
+interface Lane {
+  readonly ctx: QueueContext;
+  readonly intake: Intake;
+  readonly sweeper: Sweeper;
+  readonly settler: Settler;
+}
+
 /**
  * @internal Consumes one queue: builds its pipeline, subscribes it, and stops it by closing the
  * sources first, so in-flight runs finish and settle before the connections go.
+ *
+ * A partitioned queue has one lane per partition: admission (claim), sweeps (recovery, reclaim
+ * under the partition's sweep lock), promotion and settles run on that partition's keys, inside
+ * its slot. The lanes share one pipeline, so the queue's concurrency holds across partitions.
  */
 export class QueueConsumer {
   private readonly stop$ = new Subject<void>();
@@ -22,30 +34,37 @@ export class QueueConsumer {
   private stopping = false;
   private subscription?: Subscription;
   private drained!: Promise<void>;
+  private readonly lanes: readonly Lane[];
+  /** The lane each delivery came in by, for its settle and release. */
+  private readonly laneOf = new WeakMap<Delivery, Lane>();
   private readonly ctx: QueueContext;
 
   constructor(
-    parts: QueueParts,
+    partitions: readonly QueueParts[],
     private readonly reader: QueueReads,
     private readonly registry: TaskRegistry,
   ) {
     // A delayed task this worker added (retry, successor, deferral) wakes this queue's promoter.
-    this.ctx = { ...parts, delayedAdded: () => this.promoteSoon() };
+    const contexts = partitions.map((parts): QueueContext => ({ ...parts, delayedAdded: () => this.promoteSoon() }));
+    this.ctx = contexts[0];
+    this.lanes = contexts.map((ctx) => ({
+      ctx,
+      intake: new Intake(ctx),
+      sweeper: new Sweeper(ctx),
+      settler: new Settler(ctx),
+    }));
   }
 
   async start(): Promise<void> {
     await this.reader.ensureGroup();
-    const intake = new Intake(this.ctx);
-    const sweeper = new Sweeper(this.ctx);
     const runner = new TaskRunner(this.registry, this.ctx.queue, this.ctx.consumer, this.ctx.lease);
-    const settler = new Settler(this.ctx);
     const pipeline = createQueuePipeline({
-      read: async () => (this.stopping ? [] : intake.admit(await this.reader.read())),
-      sweep: async () => intake.admit(await sweeper.sweep()),
-      promote: () => sweeper.promote(),
+      read: async () => (this.stopping ? [] : this.admit(await this.reader.read())),
+      sweep: () => this.sweep(),
+      promote: async () => Math.min(...(await Promise.all(this.lanes.map((lane) => lane.sweeper.promote())))),
       run: (delivery) => runner.run(delivery),
       onRunEnd: (outcome) => outcome.delivery.slot.finish(),
-      settle: (outcomes) => settler.settle(outcomes),
+      settle: (outcomes) => this.settle(outcomes),
       onError: (source, error, attempt) => {
         if (attempt <= 1 || attempt % 10 === 0) {
           this.ctx.logger.warn(`Queue "${this.ctx.queue}" ${source} failed (${(error as Error).message}); retrying.`);
@@ -82,12 +101,14 @@ export class QueueConsumer {
    */
   abortKey(key: string, why: 'superseded' | 'cancelled', generation: number): void {
     const reason = new StreamQueueError(why.toUpperCase(), `The run of key "${key}" was ${why}.`);
-    this.ctx.inFlight.abort(reason, (d) => d.message.key === key && d.message.generation < generation);
+    for (const { ctx } of this.lanes) {
+      ctx.inFlight.abort(reason, (d) => d.message.key === key && d.message.generation < generation);
+    }
   }
 
   /** Aborts every run: this worker's liveness lapsed, so another may have taken them over. */
   abortAll(reason: Error): Delivery[] {
-    return this.ctx.inFlight.abort(reason);
+    return this.lanes.flatMap(({ ctx }) => ctx.inFlight.abort(reason));
   }
 
   /** Stops reading, waits for in-flight runs up to the deadline, then abandons the rest. */
@@ -107,11 +128,61 @@ export class QueueConsumer {
       await within(this.drained, 1_000);
     }
     this.subscription.unsubscribe();
-    return { drained: drainedInTime && this.ctx.inFlight.size === 0 };
+    const inFlight = this.lanes.reduce((n, { ctx }) => n + ctx.inFlight.size, 0);
+    return { drained: drainedInTime && inFlight === 0 };
+  }
+
+  /** Admits each partition's entries through its own lane (one Handover per partition, in order). */
+  private async admit(handovers: Handover[]): Promise<Delivery[]> {
+    const admitted = await Promise.all(
+      handovers.map((handover, p) => (handover.entries.length > 0 ? this.admitTo(this.lanes[p], handover) : [])),
+    );
+    return admitted.flat();
+  }
+
+  private async admitTo(lane: Lane, handover: Handover): Promise<Delivery[]> {
+    const deliveries = await lane.intake.admit(handover);
+    for (const d of deliveries) this.laneOf.set(d, lane);
+    return deliveries;
+  }
+
+  /**
+   * Sweeps every partition in turn. What one partition's sweep took is admitted even when
+   * another's fails: an error here would drop those deliveries, held in memory, for good.
+   */
+  private async sweep(): Promise<Delivery[]> {
+    const taken: Delivery[] = [];
+    let failure: unknown;
+    for (const lane of this.lanes) {
+      try {
+        taken.push(...(await this.admitTo(lane, await lane.sweeper.sweep())));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined && taken.length === 0) throw failure;
+    if (failure !== undefined) {
+      this.ctx.logger.warn(`Queue "${this.ctx.queue}" sweep failed on a partition (${(failure as Error).message}).`);
+    }
+    return taken;
+  }
+
+  /** Settles each partition's outcomes with its own scripts; returns those to retry. */
+  private async settle(outcomes: Outcome[]): Promise<Outcome[]> {
+    if (this.lanes.length === 1) return this.lanes[0].settler.settle(outcomes);
+    const byLane = new Map<Lane, Outcome[]>();
+    for (const outcome of outcomes) {
+      const lane = this.laneOf.get(outcome.delivery) ?? this.lanes[0];
+      const group = byLane.get(lane);
+      if (group) group.push(outcome);
+      else byLane.set(lane, [outcome]);
+    }
+    const retries = await Promise.all([...byLane].map(([lane, group]) => lane.settler.settle(group)));
+    return retries.flat();
   }
 
   private release(delivery: Delivery): void {
-    this.ctx.inFlight.delete(delivery.message.entryId);
+    (this.laneOf.get(delivery) ?? this.lanes[0]).ctx.inFlight.delete(delivery.message.entryId);
     delivery.slot.settled();
   }
 }

@@ -2,41 +2,64 @@ import type { Handover, RawEntry } from './intake';
 import { monotonicMs } from './lease';
 import type { QueueParts } from './queue-context';
 import type { SharedStreamReader } from './shared-stream-reader';
-
-const NOTHING: Handover = { entries: [], sentAt: 0 };
+import type { Slots } from './slots';
+import { entriesByStream } from './xread-reply';
 
 /**
  * @internal One queue's share of the process's blocking reads: what its pipeline calls instead of
  * reading on a connection of its own. A read waits for a free slot, then joins the shared read,
  * which answers it once entries arrived for this queue (at most its free slots, held meanwhile),
  * or fails it with the error of the call.
+ *
+ * A partitioned queue reads all its partitions' streams in each call, with the same COUNT for
+ * each (perStreamCount): every read serves every partition an equal share of the free slots, so
+ * a busy partition never starves another. The answer is one Handover per partition, in order.
  */
 export class QueueReads {
-  private pending?: { resolve(handover: Handover): void; reject(error: unknown): void };
+  private pending?: { resolve(handovers: Handover[]): void; reject(error: unknown): void };
   private closed = false;
+  readonly streams: readonly string[];
+  readonly slots: Slots;
 
   constructor(
-    readonly ctx: QueueParts,
+    readonly lanes: readonly QueueParts[],
     private readonly shared: SharedStreamReader,
-  ) {}
+  ) {
+    this.streams = lanes.map((lane) => lane.keys.stream);
+    this.slots = lanes[0].slots;
+  }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** Creates the consumer group at the stream's start (tasks enqueued before any worker count). */
+  /**
+   * COUNT for each of this queue's streams when `free` slots are free: an equal share, so the
+   * call never returns more than the free slots. With fewer free slots than partitions it is 1,
+   * and one call may return up to (partitions - free) entries more than the free slots: they
+   * wait, leased by this worker, until a slot frees (the pipeline still runs at most the
+   * concurrency at once). Reading fewer partitions instead would leave a backlog unread while
+   * the call blocks on idle ones.
+   */
+  perStreamCount(free: number): number {
+    return Math.max(1, Math.floor(free / this.streams.length));
+  }
+
+  /** Creates the consumer groups at the streams' start (tasks enqueued before any worker count). */
   async ensureGroup(): Promise<void> {
-    try {
-      await this.ctx.redis.xgroup('CREATE', this.ctx.keys.stream, this.ctx.group, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+    for (const lane of this.lanes) {
+      try {
+        await lane.redis.xgroup('CREATE', lane.keys.stream, lane.group, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+      }
     }
   }
 
-  async read(): Promise<Handover> {
-    await this.ctx.slots.whenFree();
-    if (this.closed) return NOTHING;
-    return new Promise<Handover>((resolve, reject) => {
+  async read(): Promise<Handover[]> {
+    await this.slots.whenFree();
+    if (this.closed) return [];
+    return new Promise<Handover[]>((resolve, reject) => {
       this.pending = { resolve, reject };
       this.shared.join(this);
     });
@@ -45,32 +68,37 @@ export class QueueReads {
   /**
    * Reads without blocking, on the command connection, at most the free slots (held meanwhile):
    * a queue whose slots freed up while the shared read blocks without it usually has a backlog,
-   * which this takes without cutting the shared read short. Resolves with nothing when there
+   * which this takes without cutting the shared read short. Resolves with no entries when there
    * was no free slot or no new entry.
    */
-  async readNow(): Promise<Handover> {
-    const { slots, keys, group, consumer, redis } = this.ctx;
-    const count = slots.beginRead();
-    let entries: RawEntry[] = [];
+  async readNow(): Promise<Handover[]> {
+    const { group, consumer, redis } = this.lanes[0];
+    const free = this.slots.beginRead();
+    let byStream = new Map<string, RawEntry[]>();
     const sentAt = monotonicMs();
     try {
-      if (count > 0) {
-        const reply = (await redis.xreadgroup(
+      if (free > 0) {
+        const reply = await redis.xreadgroup(
           'GROUP',
           group,
           consumer,
           'COUNT',
-          count,
+          this.perStreamCount(free),
           'STREAMS',
-          keys.stream,
-          '>',
-        )) as [string, RawEntry[]][] | null;
-        entries = reply?.[0]?.[1] ?? [];
+          ...this.streams,
+          ...this.streams.map(() => '>'),
+        );
+        byStream = entriesByStream(reply);
       }
     } finally {
-      slots.endRead(entries.length);
+      this.slots.endRead(count(byStream));
     }
-    return { entries, sentAt };
+    return this.handovers(byStream, sentAt);
+  }
+
+  /** One Handover per partition, in order, from a reply's entries by stream. */
+  handovers(byStream: ReadonlyMap<string, RawEntry[]>, sentAt: number): Handover[] {
+    return this.streams.map((stream) => ({ entries: byStream.get(stream) ?? [], sentAt }));
   }
 
   /**
@@ -83,10 +111,10 @@ export class QueueReads {
   }
 
   /** Answers the read in progress (the shared reader's side). */
-  deliver(handover: Handover = NOTHING): void {
+  deliver(handovers: Handover[] = []): void {
     const pending = this.pending;
     this.pending = undefined;
-    pending?.resolve(handover);
+    pending?.resolve(handovers);
   }
 
   fail(error: unknown): void {
@@ -94,4 +122,11 @@ export class QueueReads {
     this.pending = undefined;
     pending?.reject(error);
   }
+}
+
+/** @internal How many entries a reply holds, over its streams. */
+export function count(byStream: ReadonlyMap<string, RawEntry[]>): number {
+  let n = 0;
+  for (const entries of byStream.values()) n += entries.length;
+  return n;
 }

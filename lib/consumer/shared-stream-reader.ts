@@ -20,7 +20,8 @@ export interface SharedReadOptions {
  * waiting for entries and has free slots. A queue without a free slot is not in the call.
  *
  * COUNT is one number for every stream of a call, so it is the smallest of the included queues'
- * free slots: no queue receives more entries than it can run. When one queue is busy and the
+ * shares (QueueReads.perStreamCount: a queue's free slots over its partitions): no queue receives
+ * more entries than it can run. When one queue is busy and the
  * others idle (the common case), the busy one has the fewest free slots, so its reads are as
  * large as with a connection of its own; only several queues busy at once read in smaller bites.
  *
@@ -43,8 +44,9 @@ export class SharedStreamReader {
     private readonly options: SharedReadOptions,
   ) {}
 
-  forQueue(ctx: QueueParts): QueueReads {
-    return new QueueReads(ctx, this);
+  /** The reads of one queue: its partitions' contexts, in partition order (sharing one Slots). */
+  forQueue(lanes: readonly QueueParts[]): QueueReads {
+    return new QueueReads(lanes, this);
   }
 
   /**
@@ -67,13 +69,13 @@ export class SharedStreamReader {
   }
 
   private async readAlone(reads: QueueReads): Promise<void> {
-    let handover: Handover;
+    let handovers: Handover[];
     try {
-      handover = await reads.readNow();
+      handovers = await reads.readNow();
     } catch (error) {
       return this.failed([reads], error);
     }
-    if (handover.entries.length > 0 || reads.isClosed) reads.deliver(handover);
+    if (handovers.some((h) => h.entries.length > 0) || reads.isClosed) reads.deliver(handovers);
     else this.wait(reads);
   }
 
@@ -117,13 +119,13 @@ export class SharedStreamReader {
   private takeReadable(): Map<QueueReads, number> {
     const included = new Map<QueueReads, number>();
     for (const reads of this.waiting) {
-      const free = reads.ctx.slots.beginRead();
+      const free = reads.slots.beginRead();
       if (free > 0) {
         included.set(reads, free);
         continue;
       }
       // Full again (a sweep claimed beside): the pipeline waits for a slot before reading again.
-      reads.ctx.slots.endRead(0);
+      reads.slots.endRead(0);
       reads.deliver();
     }
     this.waiting.clear();
@@ -132,9 +134,9 @@ export class SharedStreamReader {
 
   private async readOnce(included: Map<QueueReads, number>): Promise<void> {
     const queues = [...included.keys()];
-    const streams = queues.map((q) => q.ctx.keys.stream);
+    const streams = queues.flatMap((q) => q.streams);
     const { group, consumer, blockMs } = this.options;
-    const count = Math.min(...included.values());
+    const count = Math.min(...queues.map((q) => q.perStreamCount(included.get(q)!)));
     this.inCall = new Set(queues);
     const sentAt = monotonicMs();
     let reply: unknown;
@@ -153,16 +155,17 @@ export class SharedStreamReader {
       ]);
     } catch (error) {
       this.inCall = new Set();
-      queues.forEach((q) => q.ctx.slots.endRead(0));
+      queues.forEach((q) => q.slots.endRead(0));
       return this.failed(queues, error);
     }
     this.inCall = new Set();
     const byStream = entriesByStream(reply);
     for (const reads of queues) {
-      const entries = byStream.get(reads.ctx.keys.stream) ?? [];
-      reads.ctx.slots.endRead(entries.length);
+      const handovers = reads.handovers(byStream, sentAt);
+      const filled = handovers.reduce((n, h) => n + h.entries.length, 0);
+      reads.slots.endRead(filled);
       // Every queue's handover carries the call's send time: the fencing proof of its entries.
-      if (entries.length > 0 || reads.isClosed) reads.deliver({ entries, sentAt } satisfies Handover);
+      if (filled > 0 || reads.isClosed) reads.deliver(handovers);
       else this.waiting.add(reads);
     }
   }
@@ -182,7 +185,7 @@ export class SharedStreamReader {
     }
     if (!message.includes('NOGROUP')) return queues.forEach((q) => q.fail(error));
     const named = /No such key '(.*)' or consumer group/s.exec(message)?.[1];
-    const lost = queues.filter((q) => q.ctx.keys.stream === named);
+    const lost = queues.filter((q) => named !== undefined && q.streams.includes(named));
     const affected = lost.length > 0 ? lost : queues;
     await Promise.all(affected.map((q) => q.ensureGroup().catch(() => undefined)));
     for (const reads of queues) {

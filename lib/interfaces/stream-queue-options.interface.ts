@@ -53,4 +53,24 @@ export interface StreamQueueModuleOptions {
    * `durability` says otherwise. Default: none (an enqueue resolves once the master has it).
    */
   durability?: DurabilityOptions;
+
+  /**
+   * Per-queue settings, by queue name. Producers and workers of a queue must configure the same
+   * `partitions` (a process whose count differs from the one stored in Redis gets a
+   * `PartitionLayoutError`). See the README, "Partitioned queues".
+   */
+  queues?: { [queue: string]: QueueOptions };
+}
+
+/**
+ * Settings of one queue.
+ * @publicApi
+ */
+export interface QueueOptions {
+  /**
+   * Streams (hash slots) the queue is spread over, from 1 to 1024. Default 1: the queue's keys
+   * keep their single hash tag. Keyed tasks always go to their key's partition; unkeyed ones
+   * spread evenly.
+   */
+  partitions?: number;
 }

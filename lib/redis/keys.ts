@@ -1,9 +1,17 @@
 /**
- * @internal The only place Redis keys are built. Every key of a queue starts with the hash tag
- * `{prefix:queue}`, so a queue lives in one Redis Cluster slot and every script is legal there.
+ * @internal The only place Redis keys are built. Every key of a queue partition starts with its
+ * hash tag, so a partition lives in one Redis Cluster slot and every script is legal there:
+ * partition 0 is `{prefix:queue}` (a queue of one partition keeps the layout it always had),
+ * partition p > 0 is `{prefix:queue#p}` ('#' is in no queue name or prefix, so tags never collide).
  */
 export class QueueKeys {
   readonly tag: string;
+  /**
+   * The partition count this partition belongs to, '1' when absent (see layout.lua): scripts that
+   * write under a key-to-partition mapping check it, so a process configured with another count
+   * cannot write where its mapping is no longer the queue's.
+   */
+  readonly layout: string;
   readonly stream: string;
   readonly delayed: string;
   readonly deadLetter: string;
@@ -31,8 +39,10 @@ export class QueueKeys {
   constructor(
     readonly prefix: string,
     readonly queue: string,
+    readonly partition = 0,
   ) {
-    this.tag = `{${prefix}:${queue}}`;
+    this.tag = partition === 0 ? `{${prefix}:${queue}}` : `{${prefix}:${queue}#${partition}}`;
+    this.layout = `${this.tag}:layout`;
     this.stream = `${this.tag}:stream`;
     this.delayed = `${this.tag}:delayed`;
     this.deadLetter = `${this.tag}:dlq`;

@@ -22,6 +22,7 @@ export const SCRIPT_NAMES = [
   'remove-task',
   'redrive',
   'purge-dead-letters',
+  'layout',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

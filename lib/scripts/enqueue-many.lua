@@ -6,10 +6,13 @@
 
   KEYS[1] stream
   KEYS[2] delayed set
+  KEYS[3] the partition's layout record, given for partitions other than 0 (see layout.lua)
 
   ARGV[1] control channel, told when a delayed task becomes the earliest due
   ARGV[2] to ARGV[6], then the same five for each further task: task id, task name, payload
   (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay)
+  ARGV[#ARGV] with KEYS[3]: the caller's partition count; a layout record that says otherwise
+  refuses the call (error 'LAYOUT ...'): no task lands in a partition its workers may not read.
 
   Returns the stream entry id of each task, in order ('' for one that went to the delayed set).
   Atomic: the batch is written as a whole or not at all.
@@ -18,11 +21,18 @@
 -- @include now-ms
 -- @include message
 -- @include delayed
+-- @include layout-guard
 
 local stream, delayed = KEYS[1], KEYS[2]
+local last = #ARGV
+if KEYS[3] then
+  local refused = layoutRefusal(KEYS[3], ARGV[last])
+  if refused then return refused end
+  last = last - 1
+end
 local now = nil
 local ids = {}
-for i = 2, #ARGV, 5 do
+for i = 2, last, 5 do
   local delayMs, due = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
   local fields = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
   if delayMs > 0 or due > 0 then

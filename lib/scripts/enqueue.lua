@@ -10,6 +10,7 @@
   KEYS[2] delayed set
   KEYS[3] key state hash (keyed tasks only)
   KEYS[4] the queue's sequence (keyed tasks only): generations are drawn from it
+  KEYS[5] the partition's layout record (keyed tasks; see layout.lua): without it, no check
 
   ARGV[1]  task id (used unless an existing run is returned)
   ARGV[2]  task name
@@ -24,6 +25,8 @@
   ARGV[10] '1' for a periodic run: its message carries its due time (field d)
   ARGV[11] done channel: told 's:<task id>' when a queued or delayed run is superseded (it will
            never run, and its result() waiters must hear so)
+  ARGV[12] the caller's partition count (keyed tasks only): the key was mapped to this partition
+           by it, so a layout record that says otherwise refuses the call (error 'LAYOUT ...')
 
   Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
@@ -38,6 +41,7 @@
 -- @include message
 -- @include delayed
 -- @include key-state
+-- @include layout-guard
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
@@ -66,6 +70,9 @@ if not keyState then
   local _, _, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1'})
   return {id, 0, 1, entryId, name}
 end
+
+local refused = KEYS[5] and layoutRefusal(KEYS[5], ARGV[12])
+if refused then return refused end
 
 local existing = rcall('HMGET', keyState, 'state', 'id', 'gen', 'name')
 local state = existing[1]

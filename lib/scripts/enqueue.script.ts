@@ -15,6 +15,8 @@ export interface EnqueueArgs {
   readonly everyMs: number;
   /** A periodic run carries its slot time. */
   readonly periodic: boolean;
+  /** The queue's partition count as this process maps it: a keyed call checks it (layout-guard.lua). */
+  readonly partitions: number;
 }
 
 /**
@@ -45,8 +47,8 @@ export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<En
   const keyed = task.key !== undefined;
   return new ScriptCall(
     'enqueue',
-    keyed ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq] : [keys.stream, keys.delayed],
-    keyed ? [...args, task.everyMs, task.periodic ? '1' : '0', keys.doneChannel] : args,
+    keyed ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq, keys.layout] : [keys.stream, keys.delayed],
+    keyed ? [...args, task.everyMs, task.periodic ? '1' : '0', keys.doneChannel, task.partitions] : args,
     (reply) => {
       const [id, generation, code, entryId, holder] = reply as [string, number, number, string, string];
       const outcome = outcomeOf(code);

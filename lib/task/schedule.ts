@@ -62,7 +62,10 @@ export function cronFires(cron: string, timezone: string | undefined, afterMs: n
   return Array.from({ length: count }, () => dates.next().getTime());
 }
 
+/** @internal What every periodic key starts with (such keys live in partition 0). */
+export const PERIODIC_KEY_PREFIX = 'periodic:';
+
 /** @internal The task key every periodic task runs under: one live run per task. */
 export function periodicKey(taskName: string): string {
-  return `periodic:${taskName}`;
+  return `${PERIODIC_KEY_PREFIX}${taskName}`;
 }

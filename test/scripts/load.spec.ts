@@ -43,6 +43,7 @@ describe('scripts after Redis lost its script cache', () => {
         runAt: 0,
         mode: 'add',
         key: undefined,
+        partitions: 1,
         everyMs: 0,
         periodic: false,
       });

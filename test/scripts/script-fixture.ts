@@ -63,6 +63,7 @@ export class ScriptFixture {
       payload: '{"n":1}',
       delayMs: opts.delayMs ?? 0,
       runAt: 0,
+      partitions: 1,
       mode: opts.mode ?? 'add',
       key: opts.key,
       everyMs: opts.everyMs ?? 0,

@@ -1,5 +1,6 @@
 import { InFlight } from '../../lib/consumer/in-flight';
 import { QueueConsumer } from '../../lib/consumer/queue-consumer';
+import { QueueKeys } from '../../lib/redis/keys';
 import type { QueueContext } from '../../lib/consumer/queue-context';
 import type { TaskMessage } from '../../lib/task/task-message';
 
@@ -21,7 +22,8 @@ describe('QueueConsumer.abortKey', () => {
     const old = inFlight.add(message(1));
     const current = inFlight.add(message(2));
     const other = inFlight.add(message(1, 'other'));
-    const consumer = new QueueConsumer({ inFlight } as unknown as QueueContext, {} as never, {} as never);
+    const ctx = { inFlight, keys: new QueueKeys('p', 'q'), config: { leaseMs: 1_000 } } as unknown as QueueContext;
+    const consumer = new QueueConsumer([ctx], {} as never, {} as never);
     consumer.abortKey('k', 'superseded', 2);
     expect(old.isAborted).toBe(true);
     expect(old.abortReason).toMatchObject({ code: 'SUPERSEDED' });

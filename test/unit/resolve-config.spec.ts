@@ -36,8 +36,27 @@ describe('resolveConfig', () => {
       ackBatchMs: 0,
       retryAttempts: 9,
       retryDelay: 3_000,
+      queues: new Map(),
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads queues.<queue>.partitions, 1 to 1024, naming the option when invalid', () => {
+    const config = resolveConfig({ connection, queues: { emails: { partitions: 6 }, other: {} } });
+    expect([...config.queues]).toEqual([
+      ['emails', { partitions: 6 }],
+      ['other', { partitions: 1 }],
+    ]);
+    for (const bad of [0, -1, 1.5, 1_025, '4', null]) {
+      expect(() => resolveConfig({ connection, queues: { emails: { partitions: bad as number } } })).toThrow(
+        /Invalid option "queues\.emails\.partitions": expected an integer from 1 to 1024/,
+      );
+    }
+    expect(() => resolveConfig({ connection, queues: { 'bad name!': { partitions: 2 } } })).toThrow(
+      /queues\.bad name!/,
+    );
+    expect(() => resolveConfig({ connection, queues: [] as never })).toThrow(/Invalid option "queues"/);
+    expect(() => resolveConfig({ connection, queues: { emails: 3 as never } })).toThrow(/"queues\.emails"/);
   });
 
   it('keeps every given value instead of its default', () => {

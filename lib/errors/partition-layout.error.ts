@@ -1,0 +1,41 @@
+import { StreamQueueError } from './stream-queue.error';
+
+/**
+ * The partition count this process has for a queue (module option `queues.<queue>.partitions`,
+ * 1 when not set) is not the one stored in Redis, or cannot become it: at bootstrap, because a
+ * partition still holds tasks; on an enqueue, because the count changed since this process
+ * started. Nothing was written.
+ * @publicApi
+ */
+export class PartitionLayoutError extends StreamQueueError {
+  constructor(
+    readonly queue: string,
+    /** The stored layout: a count, or '<from>><to>' while a change is in progress. */
+    readonly stored: string,
+    readonly configured: number,
+    message: string,
+  ) {
+    super('PARTITION_LAYOUT', message);
+  }
+
+  /** @internal The error for a script's 'LAYOUT <stored> <count>' refusal; the error itself otherwise. */
+  static fromReply(queue: string, error: Error): Error {
+    const match = /^LAYOUT (\S+) (\d+)/.exec(error.message);
+    if (!match) return error;
+    const [, stored, count] = match;
+    return new PartitionLayoutError(
+      queue,
+      stored,
+      Number(count),
+      `Queue "${queue}" is stored with ${describeLayout(stored)}, but this process uses ${count} ` +
+        `(option queues.${queue}.partitions): nothing was written. Restart it with the stored count.`,
+    );
+  }
+}
+
+/** @internal A stored layout record in words. */
+export function describeLayout(stored: string): string {
+  const switching = /^(\d+)>(\d+)$/.exec(stored);
+  if (switching) return `a change from ${switching[1]} to ${switching[2]} partitions in progress`;
+  return `${stored} partition${stored === '1' ? '' : 's'}`;
+}

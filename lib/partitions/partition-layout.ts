@@ -1,0 +1,142 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { describeLayout, InvalidOptionError, PartitionLayoutError } from '../errors';
+import { QueueKeys } from '../redis/keys';
+import { RedisConnections } from '../redis/redis-connections';
+import { layoutScript } from '../scripts/layout.script';
+import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
+import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { TaskRegistry } from '../task.registry';
+import { QueuePartitions } from './queue-partitions';
+
+/**
+ * @internal Every queue's partitions as this process maps them, and the bootstrap step that makes
+ * the count stored in Redis this process's count. Each partition records the count it belongs
+ * to (layout.lua); writes that map a key to a partition check that record in the same script.
+ *
+ * Changing the count: every partition of both layouts is frozen in order (atomically: only if
+ * it holds no task, and from then on it refuses every checked write), then committed in reverse
+ * order, so partition 0 holds the new count only once all do. A partition that still holds tasks
+ * thaws what was frozen and fails bootstrap: nothing ever sits where the new mapping would not
+ * look for it. A switch interrupted by a crash leaves partition 0 frozen; the next boot with the
+ * target count finishes it, any other count refuses to boot.
+ */
+@Injectable()
+export class PartitionLayouts implements OnModuleInit {
+  private readonly logger = new Logger('StreamQueue');
+  private readonly byQueue = new Map<string, QueuePartitions>();
+
+  constructor(
+    @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
+    private readonly connections: RedisConnections,
+    private readonly registry: TaskRegistry,
+  ) {}
+
+  /** The partitions of `queue` under this process's count (the seam for anything per partition). */
+  partitionsOf(queue: string): QueuePartitions {
+    let partitions = this.byQueue.get(queue);
+    if (!partitions) {
+      partitions = new QueuePartitions(this.config.prefix, queue, partitionsOf(this.config, queue));
+      this.byQueue.set(queue, partitions);
+    }
+    return partitions;
+  }
+
+  /**
+   * Before the application's own onModuleInit hooks (which may enqueue): the configured queues,
+   * and on a worker those it consumes, get this process's count, or bootstrap fails. A producer
+   * touches no queue it was not configured for (the scripts still check each write).
+   */
+  async onModuleInit(): Promise<void> {
+    await whenReady(this.connections.commands);
+    this.refuseClusterPartitions();
+    const used = new Set(this.registry.queues());
+    for (const queue of this.config.queues.keys()) {
+      if (!used.has(queue) && this.registry.size > 0) {
+        this.logger.warn(`Option queues.${queue}: no task of this application uses queue "${queue}".`);
+      }
+    }
+    try {
+      for (const queue of new Set([...this.config.queues.keys(), ...(this.config.worker ? used : [])])) {
+        await this.adopt(queue, partitionsOf(this.config, queue));
+      }
+    } catch (error) {
+      // Nest runs no shutdown hook after a failed bootstrap: close the connections made for it.
+      await this.connections.onApplicationShutdown().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * A worker reads all partitions of a queue in one multi-stream XREADGROUP, which a cluster
+   * refuses across slots: until reads fan out per slot, a partitioned queue needs one Redis.
+   */
+  private refuseClusterPartitions(): void {
+    if (!(this.connections.commands as { isCluster?: boolean }).isCluster) return;
+    for (const [queue, { partitions }] of this.config.queues) {
+      if (partitions > 1) {
+        throw new InvalidOptionError(
+          `queues.${queue}.partitions`,
+          '1 on a Redis Cluster connection (partitions > 1 need a single Redis or Sentinel for now)',
+          partitions,
+        );
+      }
+    }
+  }
+
+  /** Makes `count` the stored count of `queue`, or throws PartitionLayoutError. */
+  async adopt(queue: string, count: number): Promise<void> {
+    const redis = this.connections.commands;
+    const stored = (await redis.get(new QueueKeys(this.config.prefix, queue).layout)) ?? '1';
+    if (stored === String(count)) return;
+    const switching = /^(\d+)>(\d+)$/.exec(stored);
+    if (switching && Number(switching[2]) !== count) {
+      throw new PartitionLayoutError(
+        queue,
+        stored,
+        count,
+        `Queue "${queue}" has ${describeLayout(stored)}; this process uses ${count} (option queues.${queue}.partitions). ` +
+          `Start a process with ${switching[2]} partitions to finish it, then change the count again.`,
+      );
+    }
+    const from = Number(switching ? switching[1] : stored);
+    await this.switchCount(redis, queue, from, count);
+    this.logger.log(`Queue "${queue}": partitions changed from ${from} to ${count}.`);
+  }
+
+  private async switchCount(redis: Redis, queue: string, from: number, to: number): Promise<void> {
+    const keys = Array.from({ length: Math.max(from, to) }, (_, p) => new QueueKeys(this.config.prefix, queue, p));
+    const step = (op: 'freeze' | 'commit' | 'thaw', k: QueueKeys) => layoutScript(k, { step: op, from, to }).run(redis);
+    for (const [p, k] of keys.entries()) {
+      const { outcome } = await step('freeze', k);
+      if (outcome === 'done') continue;
+      for (const frozen of keys.slice(0, p).reverse()) await step('thaw', frozen);
+      throw new PartitionLayoutError(
+        queue,
+        String(from),
+        to,
+        `Queue "${queue}" is stored with ${from} partition${from === 1 ? '' : 's'} and cannot change to ${to} ` +
+          `(option queues.${queue}.partitions): partition ${p} still holds tasks. Let workers with ` +
+          `${from} drain the queue (or keep ${from}), then start this process again.`,
+      );
+    }
+    for (const k of [...keys].reverse()) {
+      const { outcome, record } = await step('commit', k);
+      if (outcome !== 'done') {
+        throw new PartitionLayoutError(
+          queue,
+          record,
+          to,
+          `Queue "${queue}": another process changed partition ${k.partition}'s layout (${describeLayout(record)}) ` +
+            `while this one changed the count to ${to}; start one process at a time with the new count.`,
+        );
+      }
+    }
+  }
+}
+
+/** Resolves once `redis` is connected (RedisConnections' own onModuleInit reports failures). */
+function whenReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready' || redis.status === 'wait') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}

@@ -1,0 +1,77 @@
+--[[
+  KEYS: the partition's layout record, stream, delayed set. ARGV: step, from and to counts,
+  consumer group, partition-0 flag (details below).
+  One step of changing a queue's partition count, on one partition (see partition-layout.ts,
+  which freezes every partition in order, then commits them in reverse, or thaws them back).
+
+  KEYS[1] the partition's layout record: absent = 1 partition, '<n>' = n, '<from>><to>' = frozen
+  KEYS[2] the partition's stream
+  KEYS[3] the partition's delayed set
+
+  ARGV[1] 'freeze', 'commit' or 'thaw'
+  ARGV[2] the stored count the switch starts from
+  ARGV[3] the count it goes to
+  ARGV[4] consumer group name
+  ARGV[5] '1' on partition 0: periodic chains (keys 'periodic:...') may stay, they live there
+          under every count
+
+  Returns {code, record}: 1 done, 0 refused because the partition still holds tasks (queued,
+  running or delayed), -1 (commit only) refused because the record is no longer this switch's.
+  Atomic: the emptiness check and the freeze are one step. A frozen record refuses every write
+  that checks its layout (layout-guard.lua), so the partition stays empty until the commit;
+  whatever the record said before, an empty partition is safe to freeze (no task to strand).
+]]
+-- @include rcall
+
+local layout, stream, delayed = KEYS[1], KEYS[2], KEYS[3]
+local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local stored = rcall('GET', layout) or '1'
+local frozen = from .. '>' .. to
+
+-- setCount(n): an absent record means 1, so a queue back at 1 partition keeps no record.
+local function setCount(n)
+  if n == '1' then rcall('DEL', layout) else rcall('SET', layout, n) end
+  return {1, n}
+end
+
+-- holdsTasks(): an entry pending or not yet read by the group, or a delayed task (other than
+-- periodic chains on partition 0). Acked entries may linger until a trim: they are not tasks.
+local function holdsTasks()
+  if rcall('EXISTS', stream) == 1 then
+    local info
+    for _, g in ipairs(rcall('XINFO', 'GROUPS', stream)) do
+      local fields = {}
+      for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
+      if fields['name'] == group then info = fields end
+    end
+    if not info then
+      if #rcall('XRANGE', stream, '-', '+', 'COUNT', 1) > 0 then return true end
+    else
+      if tonumber(info['pending']) > 0 then return true end
+      if #rcall('XRANGE', stream, '(' .. info['last-delivered-id'], '+', 'COUNT', 1) > 0 then return true end
+    end
+  end
+  if ARGV[5] ~= '1' then return #rcall('ZRANGE', delayed, 0, 0) > 0 end
+  for _, member in ipairs(rcall('ZRANGE', delayed, 0, -1)) do
+    local ok, m = pcall(cjson.decode, member)
+    if not ok or type(m) ~= 'table' or type(m.k) ~= 'string' or string.sub(m.k, 1, 9) ~= 'periodic:' then
+      return true
+    end
+  end
+  return false
+end
+
+if op == 'freeze' then
+  if stored == frozen then return {1, stored} end
+  if holdsTasks() then return {0, stored} end
+  rcall('SET', layout, frozen)
+  return {1, frozen}
+end
+if op == 'commit' then
+  if stored == to then return {1, stored} end
+  if stored ~= frozen then return {-1, stored} end
+  return setCount(to)
+end
+-- thaw: back to the count the switch started from (a frozen partition received no task).
+if stored ~= frozen then return {1, stored} end
+return setCount(from)

@@ -1,0 +1,89 @@
+import { PartitionLayoutError } from '../../lib';
+import { waitFor } from '../utils/redis';
+import { HourlyModule, partitioned, usePartitionApps } from './partition-apps';
+
+/** Changing the partition count of a live queue: refused while tasks remain, never a wrong mapping. */
+describe('changing the partition count', () => {
+  const apps = usePartitionApps();
+  const { redis } = apps;
+  const records = (count: number) => Promise.all(apps.partitions(count).all.map((k) => redis.get(k.layout)));
+
+  it('is refused at bootstrap while a partition holds tasks, and done once they are drained', async () => {
+    const producer = await apps.start(partitioned(4, { worker: false }));
+    const handles = await producer.client.enqueueMany(
+      Array.from({ length: 8 }, (_, i) => ({ name: 'echo', payload: i })),
+    );
+    await producer.close();
+    expect(await records(4)).toEqual(['4', '4', '4', '4']);
+
+    const refused = await apps.bootError(partitioned(2));
+    expect(refused).toBeInstanceOf(PartitionLayoutError);
+    expect(refused).toMatchObject({ queue: 'default', stored: '4', configured: 2 });
+    expect((refused as Error).message).toMatch(/queues\.default\.partitions.*partition 0 still holds tasks/s);
+    expect(await records(4)).toEqual(['4', '4', '4', '4']); // thawed back: old workers keep going
+
+    const drainer = await apps.start(partitioned(4));
+    const rebuilt = handles.map((h) => drainer.client.handle(h.id, h.toJSON()));
+    await expect(Promise.all(rebuilt.map((h) => h.result()))).resolves.toHaveLength(8);
+    await drainer.close();
+
+    const app = await apps.start(partitioned(2));
+    expect(await records(4)).toEqual(['2', '2', '2', '2']);
+    const after = await app.client.enqueueMany(Array.from({ length: 4 }, (_, i) => ({ name: 'echo', payload: i })));
+    await expect(Promise.all(after.map((h) => h.result()))).resolves.toEqual([0, 1, 2, 3]);
+    expect(new Set(after.map((h) => h.toJSON().partition ?? 0))).toEqual(new Set([0, 1]));
+  });
+
+  it('gives a process still running with the old count a PartitionLayoutError, writing nothing', async () => {
+    const stale = await apps.start(partitioned(4, { worker: false }));
+    await apps.start(partitioned(2)); // the queue is empty: the change is made
+    const keyed = stale.client.enqueue('echo', 'x', { key: 'user-1' });
+    await expect(keyed).rejects.toBeInstanceOf(PartitionLayoutError);
+    await expect(keyed).rejects.toMatchObject({ code: 'PARTITION_LAYOUT', stored: '2', configured: 4 });
+    // Unkeyed: partition 0 exists under every count and takes it; the others refuse it.
+    const outcomes = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => stale.client.enqueue('echo', i)));
+    const written = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(written).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason)).toEqual(
+      Array(3).fill(expect.any(PartitionLayoutError)),
+    );
+    const many = await stale.client
+      .enqueueMany([{ name: 'echo', payload: 'k', options: { key: 'user-2' } }])
+      .catch((e) => e);
+    expect(many.results[0].error).toBeInstanceOf(PartitionLayoutError);
+    for (const keys of apps.partitions(4).all) {
+      expect(await redis.exists(keys.keyState('user-1'), keys.keyState('user-2'))).toBe(0);
+      if (keys.partition > 0) expect(await redis.xlen(keys.stream)).toBe(0);
+    }
+    await expect(
+      (written[0] as PromiseFulfilledResult<{ result(): Promise<unknown> }>).value.result(),
+    ).resolves.toEqual(expect.any(Number));
+  });
+
+  it('is not blocked by a periodic chain: it lives in partition 0 under every count', async () => {
+    const first = await apps.start({}, [HourlyModule]);
+    const [zero] = apps.partitions(1).all;
+    expect(await redis.zcard(zero.delayed)).toBe(1);
+    await first.close();
+    await apps.start(partitioned(3), [HourlyModule]);
+    expect(await records(3)).toEqual(['3', '3', '3']);
+    expect(await redis.zcard(zero.delayed)).toBe(1); // the same chain, not a second one
+    expect(await redis.hget(zero.keyState('periodic:hourly'), 'state')).toBe('delayed');
+  });
+
+  it('finishes a change interrupted by a crash only with the target count', async () => {
+    // The crash came after partition 0 was frozen for a change from 1 to 4.
+    const [zero] = apps.partitions(1).all;
+    await redis.set(zero.layout, '1>4');
+    const refused = await apps.bootError(partitioned(2));
+    expect(refused).toBeInstanceOf(PartitionLayoutError);
+    expect((refused as Error).message).toMatch(/change from 1 to 4 partitions in progress.*Start a process with 4/s);
+    expect(await redis.get(zero.layout)).toBe('1>4');
+
+    const app = await apps.start(partitioned(4));
+    expect(await records(4)).toEqual(['4', '4', '4', '4']);
+    const handle = await app.client.enqueue('echo', 'after', { key: 'k' });
+    await expect(handle.result()).resolves.toBe('after');
+    await waitFor(async () => (await app.client.status('k'))?.state === 'completed');
+  });
+});

@@ -1,0 +1,95 @@
+import { QueueKeys } from '../../lib/redis/keys';
+import { enqueueManyScript } from '../../lib/scripts/enqueue-many.script';
+import { enqueueScript } from '../../lib/scripts/enqueue.script';
+import { layoutScript } from '../../lib/scripts/layout.script';
+import { closeAll } from '../utils/redis';
+import { GROUP, ScriptFixture } from './script-fixture';
+
+// layout.lua on hand-built partitions, and the check enqueue.lua makes against its record.
+describe('layout.lua and the layout check', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  const CODES = { done: 1, 'not-empty': 0, 'not-this-switch': -1 } as const;
+  const step = async (op: 'freeze' | 'commit' | 'thaw', keys: QueueKeys, from = 1, to = 4) => {
+    const { outcome, record } = await layoutScript(keys, { step: op, from, to }).run(f.redis);
+    return [CODES[outcome], record];
+  };
+  const member = (k?: string) => JSON.stringify({ id: 't', n: 'job', p: '1', a: '1', ...(k ? { k, g: '1' } : {}) });
+
+  it('freezes an empty partition, and refuses one with an unread, a pending or a delayed task', async () => {
+    expect(await step('freeze', f.keys)).toEqual([1, '1>4']);
+    expect(await f.redis.get(f.keys.layout)).toBe('1>4');
+    expect(await step('thaw', f.keys)).toEqual([1, '1']);
+    expect(await f.redis.exists(f.keys.layout)).toBe(0); // back to no record: 1 partition
+
+    await f.enqueue();
+    expect(await step('freeze', f.keys)).toEqual([0, '1']); // unread
+    await f.deliver('w1');
+    expect(await step('freeze', f.keys)).toEqual([0, '1']); // pending
+    const [[entryId]] = await f.redis.xrange(f.keys.stream, '-', '+');
+    await f.redis.xack(f.keys.stream, GROUP, entryId); // acked, left for a trim: not a task
+    expect(await step('freeze', f.keys)).toEqual([1, '1>4']);
+    await step('thaw', f.keys);
+
+    await f.redis.zadd(f.keys.delayed, Date.now() + 60_000, member('periodic:report'));
+    expect(await step('freeze', f.keys)).toEqual([1, '1>4']); // a periodic chain stays in partition 0
+    await step('thaw', f.keys);
+    const other = new QueueKeys(f.prefix, 'q', 2);
+    await f.redis.zadd(other.delayed, Date.now() + 60_000, member('periodic:report'));
+    expect(await step('freeze', other)).toEqual([0, '1']); // ...but nowhere else
+    await f.redis.zadd(f.keys.delayed, Date.now() + 60_000, member('user-1'));
+    expect(await step('freeze', f.keys)).toEqual([0, '1']);
+  });
+
+  it('commits only its own frozen record; thaw restores the count it started from', async () => {
+    expect(await step('commit', f.keys)).toEqual([-1, '1']);
+    await step('freeze', f.keys);
+    expect(await step('commit', f.keys)).toEqual([1, '4']);
+    expect(await step('commit', f.keys)).toEqual([1, '4']); // idempotent
+    expect(await step('freeze', f.keys, 4, 1)).toEqual([1, '4>1']);
+    expect(await step('commit', f.keys, 4, 1)).toEqual([1, '1']);
+    expect(await f.redis.exists(f.keys.layout)).toBe(0);
+  });
+
+  it('enqueue.lua refuses a keyed task whose count is not the record, frozen or not, writing nothing', async () => {
+    const keyed = (count: number) =>
+      enqueueScript(f.keys, {
+        id: 't1',
+        name: 'job',
+        payload: '1',
+        delayMs: 0,
+        runAt: 0,
+        mode: 'add',
+        key: 'k',
+        everyMs: 0,
+        periodic: false,
+        partitions: count,
+      }).run(f.redis);
+    await expect(keyed(4)).rejects.toThrow(/^LAYOUT 1 4/);
+    await step('freeze', f.keys);
+    await expect(keyed(1)).rejects.toThrow(/^LAYOUT 1>4 1/);
+    await expect(keyed(4)).rejects.toThrow(/^LAYOUT 1>4 4/);
+    expect(await f.redis.exists(f.keys.keyState('k'), f.keys.seq)).toBe(0);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(0);
+    await step('commit', f.keys);
+    await expect(keyed(4)).resolves.toEqual({
+      outcome: 'created',
+      id: 't1',
+      generation: 1,
+      entryId: expect.any(String),
+    });
+  });
+
+  it('enqueue-many.lua refuses a batch for a partition whose record says another count', async () => {
+    const other = new QueueKeys(f.prefix, 'q', 3);
+    const batch = (count: number) =>
+      enqueueManyScript(other, [{ id: 't1', name: 'job', payload: '1', delayMs: 0, runAt: 0 }], count).run(f.redis);
+    await expect(batch(4)).rejects.toThrow(/^LAYOUT 1 4/);
+    expect(await f.redis.exists(other.stream)).toBe(0);
+    await f.redis.set(other.layout, '4');
+    await expect(batch(4)).resolves.toEqual([expect.any(String)]);
+  });
+});
