@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { QueueKeys } from '../redis/keys';
 import type { ScriptCall } from '../redis/scripts';
 import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
