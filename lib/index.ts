@@ -8,6 +8,7 @@ export {
   type StreamQueueEvent,
   type StreamQueueEventType,
 } from './stream-queue.events';
+export { currentTask } from './stream-queue.instrumentation';
 export { StreamQueueLifecycle } from './stream-queue.lifecycle';
 export { Task } from './task.decorator';
 export { TaskHandle } from './client/task-handle';

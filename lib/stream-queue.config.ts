@@ -22,6 +22,7 @@ export interface StreamQueueConfig {
   readonly ackBatchMs: number;
   readonly retryAttempts: number;
   readonly retryDelay: number;
+  readonly runContext: boolean;
 }
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -53,6 +54,8 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
   }
   const worker = raw.worker ?? true;
   if (typeof worker !== 'boolean') throw new InvalidOptionError('worker', 'true or false', worker);
+  const runContext = raw.runContext ?? false;
+  if (typeof runContext !== 'boolean') throw new InvalidOptionError('runContext', 'true or false', runContext);
 
   // Durations that become Node timers stop at MAX_TIMER_MS (longer ones would fire after 1 ms);
   // resultTtlMs and maxStallMs are not timers (Redis expiries, a comparison).
@@ -69,6 +72,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     connection,
     prefix,
     worker,
+    runContext,
     concurrency: int(raw, 'concurrency', 10, 1, 10_000),
     leaseMs,
     heartbeatIntervalMs,

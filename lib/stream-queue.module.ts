@@ -10,6 +10,7 @@ import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.module-definition';
 import { StreamQueueEvents } from './stream-queue.events';
+import { StreamQueueInstrumentation } from './stream-queue.instrumentation';
 import { StreamQueueLifecycle } from './stream-queue.lifecycle';
 import { TaskExplorer } from './task.explorer';
 import { TaskRegistry } from './task.registry';
@@ -27,12 +28,13 @@ import { TaskRegistry } from './task.registry';
     TaskRegistry,
     TaskExplorer,
     StreamQueueEvents,
+    StreamQueueInstrumentation,
     ResultWaiter,
     QueueClient,
     ConsumerHost,
     StreamQueueLifecycle,
     PeriodicScheduler,
   ],
-  exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle],
+  exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle, StreamQueueInstrumentation],
 })
 export class StreamQueueModule extends ConfigurableModuleClass {}

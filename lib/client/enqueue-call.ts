@@ -15,6 +15,8 @@ export interface EnqueueCall {
   readonly everyMs: number;
   /** A periodic run carries its slot time so its successor can be timed from it. */
   readonly periodic: boolean;
+  /** The trace context written as field t; set only while tracing is on. */
+  readonly trace?: string;
 }
 
 /**
@@ -31,11 +33,12 @@ export function enqueueScriptArgs(
   id = randomUUID(),
 ): [string[], (string | number)[]] {
   const args = [id, call.name, call.payload, call.delayMs, call.runAt, call.mode, call.key ?? '', keys.controlChannel];
-  if (call.key === undefined) return [[keys.stream, keys.delayed], args];
-  return [
-    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq],
-    [...args, call.everyMs, call.periodic ? '1' : '0', keys.doneChannel],
-  ];
+  if (call.key === undefined) {
+    return [[keys.stream, keys.delayed], call.trace === undefined ? args : [...args, 0, '0', '', call.trace]];
+  }
+  const keyed = [...args, call.everyMs, call.periodic ? '1' : '0', keys.doneChannel];
+  if (call.trace !== undefined) keyed.push(call.trace);
+  return [[keys.stream, keys.delayed, keys.keyState(call.key), keys.seq], keyed];
 }
 
 /** @internal KEYS and ARGV of enqueue-many.lua for unkeyed calls of one queue, with their ids. */
@@ -45,7 +48,7 @@ export function enqueueManyScriptArgs(
   ids: readonly string[],
 ): [string[], (string | number)[]] {
   const args: (string | number)[] = [keys.controlChannel];
-  calls.forEach((call, i) => args.push(ids[i], call.name, call.payload, call.delayMs, call.runAt));
+  calls.forEach((call, i) => args.push(ids[i], call.name, call.payload, call.delayMs, call.runAt, call.trace ?? ''));
   return [[keys.stream, keys.delayed], args];
 }
 
@@ -86,5 +89,7 @@ export function enqueueManyChunks<T>(items: readonly T[], callOf: (item: T) => E
  * write it (see includes/message.lua): what QueueClient XADDs directly for a single enqueue.
  */
 export function plainMessageFields(id: string, call: EnqueueCall): string[] {
-  return ['id', id, 'n', call.name, 'p', call.payload, 'a', '1'];
+  const fields = ['id', id, 'n', call.name, 'p', call.payload, 'a', '1'];
+  if (call.trace !== undefined) fields.push('t', call.trace);
+  return fields;
 }

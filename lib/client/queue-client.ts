@@ -13,6 +13,7 @@ import { RedisConnections } from '../redis/redis-connections';
 import { runScript } from '../redis/scripts';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { checkName } from '../task-options';
 import { encodePayload } from '../task/payload-codec';
 import { periodicScriptArgs, type PeriodicReply } from '../task/periodic-call';
@@ -43,6 +44,7 @@ export class QueueClient {
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly waiter: ResultWaiter,
+    private readonly instrumentation: StreamQueueInstrumentation,
   ) {
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
   }
@@ -69,7 +71,12 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
-    const outcomes = await sendEnqueueMany(this.connections.commands, calls, (queue) => this.keysOf(queue));
+    const sendAll = (sent: readonly EnqueueCall[]) =>
+      sendEnqueueMany(this.connections.commands, sent, (queue) => this.keysOf(queue));
+    const wrap = this.instrumentation.enqueue;
+    const outcomes = await (wrap
+      ? wrap(calls, sendAll, (sent) => sent.flatMap((o) => ('reply' in o ? [o.reply[0]] : [])))
+      : sendAll(calls));
     const results: EnqueueManyResult<R>[] = outcomes.map((outcome, i) => {
       if ('error' in outcome) return outcome;
       try {
@@ -171,7 +178,17 @@ export class QueueClient {
     };
   }
 
-  private async send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+  private send<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+    const wrap = this.instrumentation.enqueue;
+    if (!wrap) return this.sendOne<R>(call);
+    return wrap(
+      [call],
+      ([traced]) => this.sendOne<R>(traced),
+      (handle) => [handle.id],
+    );
+  }
+
+  private async sendOne<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
     // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher).
     if (call.key === undefined && call.delayMs === 0 && call.runAt === 0) {
@@ -190,7 +207,7 @@ export class QueueClient {
 
   /** A periodic key's replace keeps the stored schedule unless `every` re-times it. */
   private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
-    const { name, queue, payload, runAt, delayMs, everyMs } = call;
+    const { name, queue, payload, runAt, delayMs, everyMs } = call; // a periodic chain carries no trace
     const schedule = everyMs > 0 ? { every: everyMs } : undefined;
     const [id, generation] = await runScript<PeriodicReply>(
       this.connections.commands,

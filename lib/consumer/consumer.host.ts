@@ -6,6 +6,7 @@ import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents } from '../stream-queue.events';
+import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { TaskRegistry } from '../task.registry';
 import { createConsumerName } from './consumer-name';
 import { InFlight } from './in-flight';
@@ -36,6 +37,7 @@ export class ConsumerHost {
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly events: StreamQueueEvents,
+    private readonly instrumentation: StreamQueueInstrumentation,
   ) {}
 
   /** Starts consuming; a no-op once drain() was called (a drained host never starts again). */
@@ -78,6 +80,8 @@ export class ConsumerHost {
         lease: leaseKeeper,
       },
     );
+    if (this.config.runContext) this.instrumentation.enableRunContext();
+    const runWrapper = this.instrumentation.runWrapper();
     for (const [queue, keys] of keysByQueue) {
       const ctx: QueueContext = {
         queue,
@@ -92,6 +96,7 @@ export class ConsumerHost {
         slots: new Slots(this.config.concurrency),
         delayedAdded: () => this.consumers.get(queue)?.promoteSoon(),
         lease: leaseKeeper,
+        runWrapper,
       };
       const consumer = new QueueConsumer(ctx, reader.forQueue(ctx), this.registry);
       await consumer.start();

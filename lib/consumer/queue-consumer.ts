@@ -33,7 +33,13 @@ export class QueueConsumer {
     await this.reader.ensureGroup();
     const intake = new Intake(this.ctx);
     const sweeper = new Sweeper(this.ctx);
-    const runner = new TaskRunner(this.registry, this.ctx.queue, this.ctx.consumer, this.ctx.lease);
+    const runner = new TaskRunner(
+      this.registry,
+      this.ctx.queue,
+      this.ctx.consumer,
+      this.ctx.lease,
+      this.ctx.runWrapper,
+    );
     const settler = new Settler(this.ctx);
     const pipeline = createQueuePipeline({
       read: async () => (this.stopping ? [] : intake.admit(await this.reader.read())),

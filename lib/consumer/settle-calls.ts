@@ -75,6 +75,7 @@ export function failCall(ctx: QueueContext, outcome: Failed, withSuccessor = tru
   if (m.key !== undefined) fields.push('k', m.key, 'g', String(m.generation));
   if (m.dueAt !== undefined) fields.push('d', String(m.dueAt));
   if (m.keepResult) fields.push('r', '1');
+  if (m.trace !== undefined) fields.push('t', m.trace);
   return [
     redisKeys,
     [

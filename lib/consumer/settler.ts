@@ -124,7 +124,7 @@ export class Settler {
 
   private reportCompleted(outcome: Completed, code: number): void {
     const m = outcome.delivery.message;
-    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
+    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
     if (code === COMPLETED || (code === SETTLED && this.retried.has(outcome)))
       this.ctx.events.emit({ type: 'completed', ...base });
     else if (code === SUPERSEDED) this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
@@ -135,7 +135,7 @@ export class Settler {
     const { delivery, error } = outcome;
     const m = delivery.message;
     if (code === SETTLED && this.retried.has(as)) return; // our earlier call did it
-    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
+    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
     if (code === RETRY || code === DEAD) {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
       this.ctx.events.emit({
@@ -158,7 +158,7 @@ export class Settler {
     id: string,
     name: string,
     code: number,
-    base: { queue: string; taskId: string; name: string; key?: string },
+    base: { queue: string; taskId: string; name: string; key?: string; durationMs?: number },
   ): void {
     const why =
       code === REFUSED

@@ -47,4 +47,9 @@ export interface StreamQueueModuleOptions {
   retryAttempts?: number;
   /** Milliseconds between those attempts. Default 3 000. */
   retryDelay?: number;
+  /**
+   * Every run enters an async context of its own, read with `currentTask()`. Default false: runs
+   * of tasks with interceptors, and all runs while tracing is on, get one anyway.
+   */
+  runContext?: boolean;
 }

@@ -7,8 +7,9 @@
   KEYS[2] delayed set
 
   ARGV[1] control channel, told when a delayed task becomes the earliest due
-  ARGV[2] to ARGV[6], then the same five for each further task: task id, task name, payload
-  (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay)
+  ARGV[2] to ARGV[7], then the same six for each further task: task id, task name, payload
+  (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay),
+  trace context for field t ('' = none)
 
   Returns the stream entry id of each task, in order ('' for one that went to the delayed set).
   Atomic: the batch is written as a whole or not at all.
@@ -21,9 +22,10 @@ local rcall = redis.call
 local stream, delayed = KEYS[1], KEYS[2]
 local now = nil
 local ids = {}
-for i = 2, #ARGV, 5 do
+for i = 2, #ARGV, 6 do
   local delayMs, due = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
   local fields = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
+  if ARGV[i + 5] ~= '' then fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[i + 5] end
   if delayMs > 0 or due > 0 then
     now = now or nowMs()
     if due == 0 then due = now + delayMs end

@@ -22,6 +22,8 @@
   ARGV[10] '1' for a periodic run: its message carries its due time (field d)
   ARGV[11] done channel: told 's:<task id>' when a queued or delayed run is superseded (it will
            never run, and its result() waiters must hear so)
+  ARGV[12] trace context for field t (absent or '' = none; ARGV[9..11] are then padding for an
+           unkeyed task)
 
   Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
@@ -46,6 +48,9 @@ if keyState or delayMs > 0 or due > 0 then now = nowMs() end
 if due == 0 then due = now + delayMs end
 
 local function write(fields)
+  if ARGV[12] and ARGV[12] ~= '' then
+    fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[12]
+  end
   if ARGV[10] == '1' then
     fields[#fields + 1] = 'd'; fields[#fields + 1] = tostring(due)
   end

@@ -36,6 +36,7 @@ describe('resolveConfig', () => {
       ackBatchMs: 0,
       retryAttempts: 9,
       retryDelay: 3_000,
+      runContext: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -90,6 +91,7 @@ describe('resolveConfig', () => {
     ['blockMs', 60_001],
     ['ackBatchMs', -1],
     ['ackBatchMs', 1_001],
+    ['runContext', 'yes'],
     ['leaseMs', Number.NaN],
     // Node timers turn 2^31 ms or more into 1 ms.
     ['leaseMs', 2 ** 31],
