@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './interfaces';
 export { QueueClient } from './client/queue-client';
+export type { FleetEvent } from './client/fleet-events';
 export { StreamQueueModule } from './stream-queue.module';
 export {
   StreamQueueEvents,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ConsumerHost } from './consumer/consumer.host';
 import { ConsumerLifecycleModule } from './consumer/consumer-lifecycle.module';
+import { FleetEventRelay } from './consumer/fleet-event-relay';
 import { QueueClient } from './client/queue-client';
 import { RedisConnections } from './redis/redis-connections';
 import { ResultWaiter } from './client/result-waiter';
@@ -34,6 +35,7 @@ import { TaskRegistry } from './task.registry';
     ConsumerHost,
     StreamQueueLifecycle,
     PeriodicScheduler,
+    FleetEventRelay,
   ],
   exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle, StreamQueueInstrumentation],
 })

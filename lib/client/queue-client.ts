@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import type { Observable } from 'rxjs';
 import {
   EnqueueManyError,
   InvalidOptionError,
@@ -8,6 +9,7 @@ import {
   type EnqueueManyResult,
 } from '../errors';
 import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
+import type { ListedState, PageOptions, QueueCounts, QueueState, RedriveAllResult, TaskPage } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import { runScript } from '../redis/scripts';
@@ -19,6 +21,8 @@ import { encodePayload } from '../task/payload-codec';
 import { periodicScriptArgs, type PeriodicReply } from '../task/periodic-call';
 import { parseEvery, periodicKey } from '../task/schedule';
 import { TaskRegistry } from '../task.registry';
+import { FleetReads } from './fleet-reads';
+import type { FleetEvent } from './fleet-events';
 import { enqueueScriptArgs, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
@@ -38,6 +42,7 @@ const MAX_KEY_LENGTH = 1024;
 export class QueueClient {
   private readonly queueKeys = new Map<string, QueueKeys>();
   private readonly plainEnqueues: PlainEnqueueBatcher;
+  private readonly fleet: FleetReads;
 
   constructor(
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
@@ -47,7 +52,28 @@ export class QueueClient {
     private readonly instrumentation: StreamQueueInstrumentation,
   ) {
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
+    this.fleet = new FleetReads(connections.commands, (queue) => this.keysOf(queue), config.resultTtlMs);
   }
+
+  // Fleet-wide reads and repairs (lib/client/fleet-reads.ts): what Redis holds, for every worker.
+  /** The queue's counts, in one Redis command: cheap enough for every metrics scrape. */
+  counts = (queue?: string): Promise<QueueCounts> => this.fleet.counts(queue);
+  /** The queue's counts plus its consumers and their liveness. */
+  inspect = (queue?: string): Promise<QueueState> => this.fleet.state(queue);
+  /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
+  list = (state: ListedState, options?: PageOptions): Promise<TaskPage> => this.fleet.list(state, options);
+  /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
+  remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
+  /** Puts a dead letter's task back in the stream: same id and key, attempt 1. Returns its entry id. */
+  redrive = (deadLetterId: string, options?: { queue?: string }): Promise<string> =>
+    this.fleet.redrive(deadLetterId, options);
+  /** Redrives every dead letter that can be. */
+  redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> => this.fleet.redriveAll(options);
+  /** Deletes the given dead letters, or all; returns how many. */
+  purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[] }): Promise<number> =>
+    this.fleet.purge(options);
+  /** The task events of every worker of the fleet on `queue`, through Redis; workers publish only while watched. */
+  events = (queue?: string): Observable<FleetEvent> => this.fleet.events(queue);
 
   /** Adds a task; with `options.key`, returns the live run of that key instead of adding another. */
   async enqueue<P = unknown, R = unknown>(

@@ -8,7 +8,9 @@ import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents } from '../stream-queue.events';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { TaskRegistry } from '../task.registry';
+import { WATCH_MESSAGE } from '../client/fleet-events';
 import { createConsumerName } from './consumer-name';
+import { FleetEventRelay } from './fleet-event-relay';
 import { InFlight } from './in-flight';
 import { LeaseKeeper } from './lease-keeper';
 import { QueueConsumer } from './queue-consumer';
@@ -38,6 +40,7 @@ export class ConsumerHost {
     private readonly registry: TaskRegistry,
     private readonly events: StreamQueueEvents,
     private readonly instrumentation: StreamQueueInstrumentation,
+    private readonly relay: FleetEventRelay,
   ) {}
 
   /** Starts consuming; a no-op once drain() was called (a drained host never starts again). */
@@ -163,6 +166,7 @@ export class ConsumerHost {
     this.control.on('message', (channel: string, message: string) => {
       const queue = byChannel.get(channel);
       if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
+      if (queue && message === WATCH_MESSAGE) return this.relay.watched(queue);
       // '<why>:<generation>:<key>' (keys may hold ':'); runs of older generations stop.
       const match = /^(superseded|cancelled):(\d+):(.+)$/s.exec(message);
       if (!queue || !match) return;

@@ -5,3 +5,4 @@ export * from './stream-queue-options.interface';
 export * from './task-context.interface';
 export * from './task-options.interface';
 export * from './task-status.interface';
+export * from './queue-state.interface';

@@ -17,6 +17,10 @@ export class QueueKeys {
   readonly doneChannel: string;
   /** Channel telling workers that a running key was superseded or cancelled. */
   readonly controlChannel: string;
+  /** Channel of the fleet's task events (events()); workers publish only while it is watched. */
+  readonly eventsChannel: string;
+  /** Set (with a TTL, refreshed) while some events() subscriber watches the queue. */
+  readonly eventsWatch: string;
   /** Prefix of the per-key state hashes (the promote script derives keys from it). */
   readonly keyStatePrefix: string;
   /** Prefix of the result keys (the complete script derives them from task ids). */
@@ -34,6 +38,8 @@ export class QueueKeys {
     this.seq = `${this.tag}:seq`;
     this.doneChannel = `${this.tag}:done`;
     this.controlChannel = `${this.tag}:control`;
+    this.eventsChannel = `${this.tag}:events`;
+    this.eventsWatch = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
   }

@@ -16,6 +16,10 @@ export const SCRIPT_NAMES = [
   'cancel',
   'sweep-lock-release',
   'schedule-periodic',
+  'queue-state',
+  'remove-task',
+  'redrive',
+  'purge-dead-letters',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -1,0 +1,54 @@
+import type { Redis } from 'ioredis';
+import { Observable } from 'rxjs';
+import type { QueueKeys } from '../redis/keys';
+import type { StreamQueueEvent } from '../stream-queue.events';
+
+/** @internal How long a watch lasts unless refreshed; subscribers refresh it every third of it. */
+export const EVENTS_WATCH_MS = 30_000;
+/** @internal What a subscriber says on the control channel: workers start publishing at once. */
+export const WATCH_MESSAGE = 'watch';
+
+/** A task event of any worker of the fleet, as published through Redis. @publicApi */
+export interface FleetEvent extends StreamQueueEvent {
+  /** The worker process that published it (host-pid). */
+  readonly worker: string;
+  /** When it published it (the worker's clock, epoch ms). */
+  readonly at: number;
+}
+
+/**
+ * @internal The fleet's events of one queue. Workers publish them on the queue's events channel
+ * only while it is watched (see FleetEventRelay): on subscribe this sets the watch key (with a
+ * TTL it keeps refreshing) and tells the workers on the control channel. Pub/sub is
+ * fire-and-forget: events published while this subscriber reconnects are lost.
+ */
+export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetEvent> {
+  return new Observable<FleetEvent>((subscriber) => {
+    const connection = commands.duplicate({ enableAutoPipelining: false });
+    connection.on('error', () => undefined); // ioredis reconnects; the subscription is restored
+    const watch = () =>
+      commands
+        .multi()
+        .set(keys.eventsWatch, '1', 'PX', EVENTS_WATCH_MS)
+        .publish(keys.controlChannel, WATCH_MESSAGE)
+        .exec()
+        .catch(() => undefined);
+    const refresh = setInterval(() => void watch(), EVENTS_WATCH_MS / 3);
+    refresh.unref();
+    connection.on('message', (channel: string, message: string) => {
+      if (channel !== keys.eventsChannel) return;
+      let events: unknown;
+      try {
+        events = JSON.parse(message);
+      } catch {
+        return; // not ours
+      }
+      if (Array.isArray(events)) for (const event of events) subscriber.next(event as FleetEvent);
+    });
+    connection.subscribe(keys.eventsChannel).then(watch, (error: Error) => subscriber.error(error));
+    return () => {
+      clearInterval(refresh);
+      connection.quit().catch(() => connection.disconnect());
+    };
+  });
+}

@@ -1,0 +1,64 @@
+import type { ListedState, ListedTask } from '../interfaces';
+
+/** @internal A flat field list as a map (the first value of a repeated field wins). */
+export function fieldsOf(raw: string[]): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!fields.has(raw[i])) fields.set(raw[i], raw[i + 1]);
+  return fields;
+}
+
+/** The time part of a stream entry id. */
+function entryTime(entryId: string): Date {
+  return new Date(Number(entryId.split('-')[0]));
+}
+
+function num(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text === undefined || !Number.isFinite(n) ? undefined : n;
+}
+
+/** @internal A listed task from a task's fields (stream entry, dead letter or delayed member). */
+function taskOf(state: ListedState, f: Map<string, string>): ListedTask {
+  return {
+    state,
+    id: f.get('id'),
+    name: f.get('n'),
+    payload: f.get('p'),
+    attempt: num(f.get('a')),
+    key: f.get('k'),
+    generation: num(f.get('g')) ?? 0,
+  };
+}
+
+/** @internal A queued or running task from its stream entry. */
+export function streamTaskOf(state: 'queued' | 'running', entryId: string, raw: string[]): ListedTask {
+  return { ...taskOf(state, fieldsOf(raw)), entryId, at: entryTime(entryId) };
+}
+
+/** @internal A delayed task from its member (JSON of its fields) and due time. */
+export function delayedTaskOf(member: string, due: number): ListedTask {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(member);
+  } catch {
+    decoded = undefined;
+  }
+  const entries = decoded && typeof decoded === 'object' ? Object.entries(decoded) : [];
+  const f = new Map(entries.filter(([, v]) => typeof v === 'string') as [string, string][]);
+  if (!decoded) f.set('p', member); // shown as it is: the promoter dead-letters it when due
+  return { ...taskOf('delayed', f), dueAt: new Date(due), member };
+}
+
+/** @internal A dead letter: the task's fields, its reason and the entry it had. */
+export function deadLetterOf(deadLetterId: string, raw: string[]): ListedTask {
+  const f = fieldsOf(raw);
+  // A delayed member that did not decode is kept as `raw`: show it as the payload.
+  if (!f.has('p') && f.has('raw')) f.set('p', f.get('raw')!);
+  return {
+    ...taskOf('dead', f),
+    deadLetterId,
+    entryId: f.get('entry'),
+    at: entryTime(deadLetterId),
+    reason: f.get('reason'),
+  };
+}

@@ -1,0 +1,44 @@
+import { InvalidOptionError } from '../errors';
+import type { ListedState, PageOptions } from '../interfaces';
+
+/** @internal Largest page a listing returns: a page is one bounded read. */
+export const MAX_PAGE_SIZE = 500;
+const DEFAULT_PAGE_SIZE = 50;
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+/** A delayed-set cursor: the last due time returned, and how many at that due time were returned. */
+const DELAYED_CURSOR = /^(\d{1,16}):(\d{1,9})$/;
+const STATES: readonly ListedState[] = ['queued', 'delayed', 'running', 'dead'];
+
+/** @internal A listing's validated page. */
+export interface Page {
+  readonly limit: number;
+  /** Stream listings: the exclusive start; delayed: [due time, members at it already returned]. */
+  readonly after?: string;
+  readonly delayedAfter?: [score: number, skip: number];
+}
+
+/** @internal Validates a listing's state; throws InvalidOptionError naming what is wrong. */
+export function checkState(state: unknown): ListedState {
+  if (!STATES.includes(state as ListedState))
+    throw new InvalidOptionError('state', `one of ${STATES.join(', ')}`, state);
+  return state as ListedState;
+}
+
+/** @internal Validates paging options against the listing's cursor shape. */
+export function checkPage(state: ListedState, options: PageOptions): Page {
+  const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
+    throw new InvalidOptionError('limit', `an integer from 1 to ${MAX_PAGE_SIZE}`, limit);
+  const { cursor } = options;
+  if (cursor === undefined || cursor === '') return { limit };
+  if (typeof cursor !== 'string')
+    throw new InvalidOptionError('cursor', 'a cursor string from a previous page', cursor);
+  if (state === 'delayed') {
+    const match = DELAYED_CURSOR.exec(cursor);
+    if (!match) throw new InvalidOptionError('cursor', 'a delayed-listing cursor such as "1700000000000:1"', cursor);
+    return { limit, delayedAfter: [Number(match[1]), Number(match[2])] };
+  }
+  if (!ENTRY_ID.test(cursor))
+    throw new InvalidOptionError('cursor', 'a stream entry id such as "1700000000000-0"', cursor);
+  return { limit, after: cursor };
+}

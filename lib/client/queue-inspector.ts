@@ -1,0 +1,186 @@
+import type { Redis } from 'ioredis';
+import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage } from '../interfaces';
+import { compareEntryIds } from '../redis/entry-id';
+import type { QueueKeys } from '../redis/keys';
+import { runScript } from '../redis/scripts';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
+import type { Page } from './page-options';
+import { deadLetterOf, delayedTaskOf, fieldsOf, streamTaskOf } from './listed-task';
+
+type StateReply = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  [string, number, number][],
+];
+
+/** @internal One call of queue-state.lua: the queue's counts and its consumers' rows, in one snapshot. */
+export async function callQueueState(redis: Redis, keys: QueueKeys): Promise<StateReply> {
+  return runScript<StateReply>(redis, 'queue-state', [keys.stream, keys.delayed, keys.deadLetter], [CONSUMER_GROUP]);
+}
+
+/**
+ * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a fixed number of
+ * commands (counts: one script call; state: plus one PTTL per consumer; a page: at most one
+ * command per listed task), so a scrape or a dashboard poll stays cheap however long the queue.
+ */
+export class QueueInspector {
+  constructor(private readonly redis: Redis) {}
+
+  async counts(keys: QueueKeys): Promise<QueueCounts> {
+    return toCounts(keys.queue, await callQueueState(this.redis, keys));
+  }
+
+  async state(keys: QueueKeys): Promise<QueueState> {
+    const reply = await callQueueState(this.redis, keys);
+    const rows = reply[10];
+    const ttls = await this.leaseLeft(
+      keys,
+      rows.map(([name]) => name),
+    );
+    const consumers: QueueConsumerInfo[] = rows.map(([name, pending, idle], i) => ({
+      name,
+      pending,
+      idleMs: idle,
+      alive: ttls[i] > 0,
+      leaseLeftMs: ttls[i],
+    }));
+    return { ...toCounts(keys.queue, reply), consumers };
+  }
+
+  /** Tasks waiting to be read, oldest first: the stream past the group's read position. */
+  async queued(keys: QueueKeys, page: Page): Promise<TaskPage> {
+    const lastRead = await lastDeliveredId(this.redis, keys);
+    let start = page.after;
+    if (lastRead && (!start || compareEntryIds(lastRead, start) > 0)) start = lastRead;
+    const entries = await this.redis.xrange(keys.stream, start ? `(${start}` : '-', '+', 'COUNT', page.limit);
+    const tasks = entries.map(([entryId, raw]) => streamTaskOf('queued', entryId, raw));
+    return { tasks, cursor: nextCursor(entries, page.limit) };
+  }
+
+  /** Delayed tasks, soonest due first. */
+  async delayed(keys: QueueKeys, page: Page): Promise<TaskPage> {
+    const [score, skip] = page.delayedAfter ?? [0, 0];
+    const flat = await this.redis.zrange(
+      keys.delayed,
+      score,
+      '+inf',
+      'BYSCORE',
+      'LIMIT',
+      skip,
+      page.limit,
+      'WITHSCORES',
+    );
+    const tasks: ListedTask[] = [];
+    for (let i = 0; i < flat.length; i += 2) tasks.push(delayedTaskOf(flat[i], Number(flat[i + 1])));
+    if (tasks.length < page.limit) return { tasks, cursor: null };
+    // The next page starts after the members already returned at the last due time.
+    const last = Number(flat[flat.length - 1]);
+    let atLast = 0;
+    for (let i = 1; i < flat.length; i += 2) if (Number(flat[i]) === last) atLast++;
+    return { tasks, cursor: `${last}:${atLast + (last === score ? skip : 0)}` };
+  }
+
+  /** Running tasks (the group's pending list), oldest first, with their workers' liveness. */
+  async running(keys: QueueKeys, page: Page): Promise<TaskPage> {
+    const start = page.after ? `(${page.after}` : '-';
+    const rows = (await this.redis.xpending(keys.stream, CONSUMER_GROUP, start, '+', page.limit).catch(noGroup)) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
+    if (rows.length === 0) return { tasks: [], cursor: null };
+    const pipeline = this.redis.pipeline();
+    for (const [entryId] of rows) pipeline.xrange(keys.stream, entryId, entryId);
+    const owners = [...new Set(rows.map(([, owner]) => owner))];
+    for (const owner of owners) pipeline.pttl(keys.alive(owner));
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => (error ? undefined : value));
+    const alive = new Map(owners.map((owner, i) => [owner, Number(replies[rows.length + i]) > 0]));
+    const tasks = rows.map(([entryId, owner, idle, deliveries], i) => {
+      const entry = (replies[i] as [string, string[]][] | undefined)?.[0];
+      return {
+        ...streamTaskOf('running', entryId, entry?.[1] ?? []),
+        worker: owner,
+        workerAlive: alive.get(owner) ?? false,
+        idleMs: Number(idle),
+        deliveries: Number(deliveries),
+      };
+    });
+    return { tasks, cursor: rows.length < page.limit ? null : rows[rows.length - 1][0] };
+  }
+
+  /** Dead letters, newest first. */
+  async dead(keys: QueueKeys, page: Page): Promise<TaskPage> {
+    const entries = await this.redis.xrevrange(
+      keys.deadLetter,
+      page.after ? `(${page.after}` : '+',
+      '-',
+      'COUNT',
+      page.limit,
+    );
+    return { tasks: entries.map(([id, raw]) => deadLetterOf(id, raw)), cursor: nextCursor(entries, page.limit) };
+  }
+
+  /** One dead letter by its entry id, or undefined. */
+  async deadLetter(keys: QueueKeys, deadLetterId: string): Promise<ListedTask | undefined> {
+    const [entry] = await this.redis.xrange(keys.deadLetter, deadLetterId, deadLetterId);
+    return entry && deadLetterOf(entry[0], entry[1]);
+  }
+
+  /** A stream entry's fields, or undefined when it is gone. */
+  async entryFields(keys: QueueKeys, entryId: string): Promise<Map<string, string> | undefined> {
+    const [entry] = await this.redis.xrange(keys.stream, entryId, entryId);
+    return entry && fieldsOf(entry[1]);
+  }
+
+  private async leaseLeft(keys: QueueKeys, consumers: string[]): Promise<number[]> {
+    if (consumers.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const name of consumers) pipeline.pttl(keys.alive(name));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, ttl]) => (error ? 0 : Math.max(0, Number(ttl))));
+  }
+}
+
+function toCounts(queue: string, r: StateReply): QueueCounts {
+  return {
+    queue,
+    waiting: r[4],
+    waitingExact: r[5] === 1,
+    delayed: r[1],
+    running: r[3],
+    deadLettered: r[2],
+    oldestWaitingMs: r[6] < 0 ? null : r[6],
+    nextDueInMs: r[7] < 0 ? null : r[7],
+    added: r[8],
+    read: r[9] < 0 ? null : r[9],
+  };
+}
+
+function nextCursor(entries: [string, string[]][], limit: number): string | null {
+  return entries.length < limit ? null : entries[entries.length - 1][0];
+}
+
+async function lastDeliveredId(redis: Redis, keys: QueueKeys): Promise<string | undefined> {
+  const groups = (await redis.xinfo('GROUPS', keys.stream).catch(noGroup)) as unknown[][];
+  for (const group of groups) {
+    const fields = new Map<unknown, unknown>();
+    for (let i = 0; i + 1 < group.length; i += 2) fields.set(group[i], group[i + 1]);
+    if (fields.get('name') === CONSUMER_GROUP) return fields.get('last-delivered-id') as string;
+  }
+  return undefined;
+}
+
+/** A queue no worker has started yet has no stream or group: nothing is read, nothing runs. */
+function noGroup(error: Error): [] {
+  if (/no such key|NOGROUP/i.test(error.message)) return [];
+  throw error;
+}

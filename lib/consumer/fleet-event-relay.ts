@@ -1,0 +1,99 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { QueueKeys } from '../redis/keys';
+import { RedisConnections } from '../redis/redis-connections';
+import type { StreamQueueConfig } from '../stream-queue.config';
+import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { StreamQueueEvents, type StreamQueueEvent, type StreamQueueEventType } from '../stream-queue.events';
+import { EVENTS_WATCH_MS } from '../client/fleet-events';
+
+/** How often a worker that publishes events asks whether anyone still watches. */
+const WATCH_CHECK_MS = 5_000;
+const RELAYED: StreamQueueEventType[] = [
+  'completed',
+  'failed',
+  'retry-scheduled',
+  'dead-lettered',
+  'superseded',
+  'lease-lost',
+  'reclaimed',
+  'completion-refused',
+];
+
+interface Watch {
+  until: number;
+  checkedAt: number;
+  checking: boolean;
+  buffer: object[];
+}
+
+/**
+ * @internal Publishes this worker's task events on each queue's events channel, for
+ * `QueueClient.events()` anywhere in the fleet, and only while someone watches: unwatched, an
+ * event costs a map lookup, plus one PTTL per queue every WATCH_CHECK_MS while events happen.
+ * Watched, the events of one tick go as one PUBLISH. A watcher announces itself on the control
+ * channel (ConsumerHost forwards it to watched()) and keeps a watch key alive with a TTL.
+ */
+@Injectable()
+export class FleetEventRelay implements OnApplicationShutdown {
+  private readonly worker = `${hostname()}-${process.pid}`;
+  private readonly watches = new Map<string, Watch>();
+  private readonly stops: (() => void)[];
+
+  constructor(
+    @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
+    private readonly connections: RedisConnections,
+    events: StreamQueueEvents,
+  ) {
+    this.stops = RELAYED.map((type) => events.on(type, (event) => this.relay(event)));
+  }
+
+  /** A watcher announced itself for `queue`. */
+  watched(queue: string): void {
+    const watch = this.watchOf(queue);
+    watch.until = Date.now() + EVENTS_WATCH_MS;
+    watch.checkedAt = Date.now();
+  }
+
+  onApplicationShutdown(): void {
+    for (const stop of this.stops) stop();
+  }
+
+  private relay(event: StreamQueueEvent): void {
+    const watch = this.watchOf(event.queue);
+    const now = Date.now();
+    if (now - watch.checkedAt > WATCH_CHECK_MS && !watch.checking) this.check(event.queue, watch);
+    if (now >= watch.until) return;
+    if (watch.buffer.push({ ...event, worker: this.worker, at: now }) === 1) {
+      setImmediate(() => this.flush(event.queue, watch));
+    }
+  }
+
+  private flush(queue: string, watch: Watch): void {
+    const batch = watch.buffer;
+    watch.buffer = [];
+    const keys = new QueueKeys(this.config.prefix, queue);
+    this.connections.commands.publish(keys.eventsChannel, JSON.stringify(batch)).catch(() => undefined);
+  }
+
+  private check(queue: string, watch: Watch): void {
+    watch.checking = true;
+    const keys = new QueueKeys(this.config.prefix, queue);
+    this.connections.commands.pttl(keys.eventsWatch).then(
+      (ttl) => {
+        watch.checking = false;
+        watch.checkedAt = Date.now();
+        watch.until = ttl > 0 ? Date.now() + ttl : 0;
+      },
+      () => {
+        watch.checking = false;
+      },
+    );
+  }
+
+  private watchOf(queue: string): Watch {
+    let watch = this.watches.get(queue);
+    if (!watch) this.watches.set(queue, (watch = { until: 0, checkedAt: 0, checking: false, buffer: [] }));
+    return watch;
+  }
+}

@@ -1,0 +1,88 @@
+/** A consumer of a queue's group, with its liveness (its lease key). @publicApi */
+export interface QueueConsumerInfo {
+  readonly name: string;
+  /** Messages it holds (running, or read and not settled). */
+  readonly pending: number;
+  /** Milliseconds since it last read or claimed. */
+  readonly idleMs: number;
+  /** Its liveness key exists: its runs are not reclaimed. */
+  readonly alive: boolean;
+  /** Milliseconds its liveness has left (0 when dead). */
+  readonly leaseLeftMs: number;
+}
+
+/** A queue's counts as Redis holds them, read in one command (cheap enough for every scrape). @publicApi */
+export interface QueueCounts {
+  readonly queue: string;
+  /** Tasks waiting to be read by a worker. */
+  readonly waiting: number;
+  /** False when Redis could not count `waiting` exactly: it is then an upper bound. */
+  readonly waitingExact: boolean;
+  readonly delayed: number;
+  /** Read by a worker and not settled yet (the group's pending list). */
+  readonly running: number;
+  readonly deadLettered: number;
+  /** Age in ms of the oldest waiting task (since it entered the stream), or null when none waits. */
+  readonly oldestWaitingMs: number | null;
+  /** Ms until the next delayed task is due (0: due now), or null when none is delayed. */
+  readonly nextDueInMs: number | null;
+  /** Entries ever added to the stream (enqueues, promotions, redrives): its rate is the inflow. */
+  readonly added: number;
+  /** Entries the group ever read, or null when Redis cannot say. */
+  readonly read: number | null;
+}
+
+/** `QueueClient.inspect()`: counts plus the consumers with their liveness. @publicApi */
+export interface QueueState extends QueueCounts {
+  readonly consumers: QueueConsumerInfo[];
+}
+
+/** What a listing lists: waiting, delayed, running tasks, or dead letters. @publicApi */
+export type ListedState = 'queued' | 'delayed' | 'running' | 'dead';
+
+/** Paging of a listing: `cursor` from the previous page, `limit` 1 to 500 (default 50). @publicApi */
+export interface PageOptions {
+  readonly queue?: string;
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
+/** A task in a listing. Fields a hand-written entry lacks are undefined. @publicApi */
+export interface ListedTask {
+  readonly state: ListedState;
+  readonly id: string | undefined;
+  readonly name: string | undefined;
+  /** The payload as stored (JSON text): shown, never evaluated. */
+  readonly payload: string | undefined;
+  readonly attempt: number | undefined;
+  readonly key: string | undefined;
+  readonly generation: number;
+  /** Its stream entry (queued, running; for a dead letter, the entry it had). */
+  readonly entryId?: string;
+  /** When it entered the stream (queued, running) or the dead letters (dead). */
+  readonly at?: Date;
+  /** When a delayed task is due. */
+  readonly dueAt?: Date;
+  /** Running: the worker holding it, whether that worker is alive, deliveries so far. */
+  readonly worker?: string;
+  readonly workerAlive?: boolean;
+  readonly deliveries?: number;
+  readonly idleMs?: number;
+  /** Dead letters: the dead-letter entry id (what redrive and purge take) and why. */
+  readonly deadLetterId?: string;
+  readonly reason?: string;
+  /** A delayed task's member (what remove() matches on). @internal */
+  readonly member?: string;
+}
+
+/** One page of a listing; `cursor` is null on the last page. @publicApi */
+export interface TaskPage {
+  readonly tasks: ListedTask[];
+  readonly cursor: string | null;
+}
+
+/** What redriveAll() did: dead letters redriven, and the ones kept with why. @publicApi */
+export interface RedriveAllResult {
+  readonly redriven: number;
+  readonly refused: { readonly deadLetterId: string; readonly reason: 'not-a-task' | 'key-moved-on' }[];
+}

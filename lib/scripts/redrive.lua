@@ -1,0 +1,61 @@
+--[[
+  Redrive one dead letter: put its task back in the stream, same task id, attempt 1.
+  KEYS[1] dead-letter stream
+  KEYS[2] stream
+  KEYS[3] result key of the task
+  KEYS[4] the queue's sequence (a keyed task's new generation is drawn from it)
+  KEYS[5] key state hash (keyed tasks only)
+  ARGV[1] dead-letter entry id; ARGV[2] task id the result key was derived from; ARGV[3] key the
+  key state was derived from ('' none); the keys are used only when the entry names the same.
+
+  Returns {code, stream entry id, generation}: 1 redriven; 0 no such dead letter (redriven,
+  purged, trimmed, or never there); -1 not a task (fields missing: a raw member, a malformed
+  entry); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
+  Atomic: the key check, the new generation, the XADD and the removal from the dead letters are
+  one step, so a dead letter is redriven once, and never beside a live run of its key.
+  A keyed task is redriven only when its key state is gone (expired) or still names this task:
+  a newer run of the key (a replace, a periodic successor) must never be followed by an older.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include key-state
+-- @include dead-letter-entry
+
+local dlq, stream, resultKey, seq, keyState = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local deadId, derivedId, derivedKey = ARGV[1], ARGV[2], ARGV[3]
+local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
+
+local entry = rcall('XRANGE', dlq, deadId, deadId)[1]
+if not entry then return {0, '', 0} end
+local f = entry[2]
+local id, name, payload, key = fieldOf(f, 'id'), fieldOf(f, 'n'), fieldOf(f, 'p'), fieldOf(f, 'k')
+if not id or not name or name == '' or not payload or id ~= derivedId or (key or '') ~= derivedKey then
+  return {-1, '', 0}
+end
+
+local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
+local gen = 0
+local now = nowMs()
+if key then
+  local state, holder = unpack(rcall('HMGET', keyState, 'state', 'id'))
+  if state and holder ~= id then return {-2, '', 0} end
+  if state == 'queued' or state == 'delayed' or state == 'running' then return {-2, '', 0} end
+  gen = nextGeneration(seq, keyState)
+  fields[#fields + 1] = 'k'; fields[#fields + 1] = key
+  fields[#fields + 1] = 'g'; fields[#fields + 1] = tostring(gen)
+else
+  -- Keep its result even when void, and mark it unsettled for result() (as a retry does).
+  fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
+  rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS)
+end
+local mid = rcall('XADD', stream, '*', unpack(fields))
+if key then
+  rcall('HDEL', keyState, 'dm', 'error', 'finishedAt', 'startedAt')
+  rcall('HSET', keyState, 'state', 'queued', 'mid', mid, 'id', id, 'name', name, 'attempt', '1',
+    'enqueuedAt', now, 'dueAt', now)
+  rcall('PERSIST', keyState)
+  -- Its stored failure would answer result() at once: the redriven run is not settled.
+  rcall('DEL', resultKey)
+end
+rcall('XDEL', dlq, deadId)
+return {1, mid, gen}

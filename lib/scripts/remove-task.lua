@@ -1,0 +1,64 @@
+--[[
+  Remove one task that is queued or delayed (never one that runs): an operator's removal by id.
+  KEYS[1] stream
+  KEYS[2] delayed set
+  KEYS[3] result key of the task
+  KEYS[4] key state hash (keyed tasks only)
+  KEYS[5] the queue's sequence (keyed tasks only)
+  ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued' or 'delayed'; ARGV[4] the stream
+  entry id (queued) or the delayed member (delayed); ARGV[5] key ('' none); ARGV[6] done channel
+  (told 'x:<task id>'); ARGV[7] key state TTL in ms
+
+  Returns 1 removed, 0 not there (it ran, was removed, was promoted or never existed), -1 running
+  (its entry is pending in the group): nothing written for 0 and -1.
+  Atomic: the checks and the removal are one step, so a worker cannot read the entry in between.
+  A keyed task whose key state names it ends as a cancel does (cancel.lua): a new generation is
+  drawn, so a copy already read never runs, and the state says cancelled. A state that names
+  another task (a newer generation) is left alone.
+]]
+local rcall = redis.call
+-- @include now-ms
+-- @include key-state
+-- @include dead-letter-entry
+
+local stream, delayed, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local group, taskId, where, ref, key, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local stateTtl = tonumber(ARGV[7])
+local PENDING_MARKER = '{"ok":null}'
+
+if where == 'queued' then
+  local entry = rcall('XRANGE', stream, ref, ref)[1]
+  if not entry or fieldOf(entry[2], 'id') ~= taskId or (fieldOf(entry[2], 'k') or '') ~= key then return 0 end
+  if rcall('XPENDING', stream, group, ref, ref, 1)[1] then return -1 end
+  -- Not pending yet still there: read and acked, awaiting its trim (complete.lua trims approximately).
+  for _, raw in ipairs(rcall('XINFO', 'GROUPS', stream)) do
+    local g = {}
+    for i = 1, #raw - 1, 2 do g[raw[i]] = raw[i + 1] end
+    if g.name == group then
+      local lastMs, lastSeq = string.match(g['last-delivered-id'], '^(%d+)-(%d+)$')
+      local ms, sq = string.match(ref, '^(%d+)-(%d+)$')
+      lastMs, lastSeq, ms, sq = tonumber(lastMs), tonumber(lastSeq), tonumber(ms), tonumber(sq)
+      if ms < lastMs or (ms == lastMs and sq <= lastSeq) then return 0 end
+    end
+  end
+  rcall('XDEL', stream, ref)
+else
+  if not rcall('ZSCORE', delayed, ref) then return 0 end
+  local ok, m = pcall(cjson.decode, ref)
+  if not ok or type(m) ~= 'table' or m.id ~= taskId or (m.k or '') ~= key then return 0 end
+  rcall('ZREM', delayed, ref)
+end
+
+if keyState and rcall('HGET', keyState, 'id') == taskId then
+  nextGeneration(seq, keyState)
+  rcall('HDEL', keyState, 'dm', 'mid')
+  rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs())
+  -- An older generation may still run (its key is released when it settles).
+  if rcall('HEXISTS', keyState, 'rmid') == 0 then
+    if stateTtl > 0 then rcall('PEXPIRE', keyState, stateTtl) else rcall('DEL', keyState) end
+  end
+end
+-- A retry left a "not settled yet" marker for result(); the task is gone, so is the marker.
+if rcall('GET', resultKey) == PENDING_MARKER then rcall('DEL', resultKey) end
+rcall('PUBLISH', channel, 'x:' .. taskId)
+return 1

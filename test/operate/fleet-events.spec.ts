@@ -1,0 +1,113 @@
+import type { Subscription } from 'rxjs';
+import type { FleetEvent } from '../../lib';
+import { RedisConnections } from '../../lib/redis/redis-connections';
+import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+
+// events(queue): every worker's task events through Redis, published only while watched.
+describe('fleet events', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  let worker: TestApp;
+  let watcher: TestApp;
+  let subscription: Subscription | undefined;
+
+  beforeEach(async () => {
+    await cleanupPrefix(redis, prefix);
+    worker = await startApp({ prefix });
+    // Another process, producer-only: it sees what the worker does only through Redis.
+    watcher = await startApp({ prefix, options: { worker: false } });
+    worker.probe.on('once', () => {
+      throw new Error('bad');
+    });
+  });
+  afterEach(async () => {
+    subscription?.unsubscribe();
+    subscription = undefined;
+    await closeApps();
+  });
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  /**
+   * Everything the worker published on the events channel while it ran `runs` tasks: a sentinel
+   * follows once its counters show them settled (its relay publishes on that same connection, in
+   * order, on the tick after the count), so nothing it published can come after the sentinel.
+   */
+  async function publishedWhileRunning(runs: number): Promise<string[]> {
+    const listener = createRedis();
+    const seen: string[] = [];
+    const sentinel = new Promise<void>((resolve) =>
+      listener.on('message', (_channel: string, message: string) =>
+        message === 'sentinel' ? resolve() : seen.push(message),
+      ),
+    );
+    await listener.subscribe(worker.keys.eventsChannel);
+    const base = worker.events.counters().completed;
+    const work = [];
+    for (let i = 0; i < runs; i++) work.push((await worker.client.enqueue('echo', i)).result());
+    await Promise.all(work);
+    await waitFor(() => worker.events.counters().completed === base + runs);
+    await new Promise((resolve) => setImmediate(resolve));
+    await worker.app.get(RedisConnections).commands.publish(worker.keys.eventsChannel, 'sentinel');
+    await sentinel;
+    return seen;
+  }
+
+  /** Subscribes from the watcher and runs probe tasks until their events arrive. */
+  async function watch(events: FleetEvent[]): Promise<void> {
+    subscription = watcher.client.events().subscribe((e) => events.push(e));
+    await waitFor(
+      async () => {
+        await (await watcher.client.enqueue('echo', 'probe')).result();
+        return events.some((e) => e.type === 'completed');
+      },
+      { timeoutMs: 10_000, description: 'events of probe runs' },
+    );
+    events.length = 0;
+  }
+
+  it('publishes nothing while nobody watches (control: the same runs, watched, are published)', async () => {
+    expect(await publishedWhileRunning(5)).toEqual([]);
+    await watch([]);
+    const published = (await publishedWhileRunning(5)).flatMap((m) => JSON.parse(m) as FleetEvent[]);
+    expect(published.filter((e) => e.type === 'completed')).toHaveLength(5);
+  });
+
+  it('delivers completed, failed, retry-scheduled, dead-lettered and superseded events of another process', async () => {
+    const events: FleetEvent[] = [];
+    await watch(events);
+
+    const ok = await watcher.client.enqueue('echo', 'fine');
+    await ok.result();
+    const dead = await watcher.client.enqueue('once', null);
+    await expect(dead.result()).rejects.toThrow('bad');
+    let tries = 0;
+    worker.probe.on('flaky', () => (++tries < 2 ? Promise.reject(new Error('again')) : 'ok'));
+    const flaky = await watcher.client.enqueue('flaky', null);
+    await flaky.result({ timeoutMs: 5_000 });
+    // A running keyed run replaced: it settles as superseded (the tail check).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    worker.probe.on('echo', async (payload) => {
+      if (payload === 'hold') await gate;
+      return payload;
+    });
+    await watcher.client.enqueue('echo', 'hold', { key: 'k' });
+    await waitFor(async () => (await watcher.client.status('k'))?.state === 'running');
+    const newer = await watcher.client.replace('echo', 'newer', { key: 'k' });
+    release();
+    await newer.result();
+
+    await waitFor(() => events.some((e) => e.type === 'superseded'), { description: 'superseded event' });
+    const of = (type: string, taskId: string) => events.find((e) => e.type === type && e.taskId === taskId);
+    expect(of('completed', ok.id)).toMatchObject({ queue: 'default', name: 'echo', worker: expect.any(String) });
+    expect(of('failed', dead.id)).toMatchObject({ detail: 'bad' });
+    expect(of('dead-lettered', dead.id)).toBeDefined();
+    expect(of('retry-scheduled', flaky.id)).toMatchObject({ detail: 'again' });
+    expect(of('completed', flaky.id)).toBeDefined();
+    expect(events.find((e) => e.type === 'superseded')).toMatchObject({ key: 'k', detail: 'tail' });
+  });
+});
