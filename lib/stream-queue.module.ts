@@ -37,6 +37,6 @@ import { TaskRegistry } from './task.registry';
     PeriodicScheduler,
     FleetEventRelay,
   ],
-  exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle, StreamQueueInstrumentation],
+  exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle, StreamQueueInstrumentation, TaskRegistry],
 })
 export class StreamQueueModule extends ConfigurableModuleClass {}
