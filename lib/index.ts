@@ -12,5 +12,6 @@ export {
 export { currentTask } from './stream-queue.instrumentation';
 export { StreamQueueLifecycle } from './stream-queue.lifecycle';
 export { Task } from './task.decorator';
+export { STREAM_QUEUE_CONTEXT_TYPE } from './task.enhancers';
 export { TaskHandle } from './client/task-handle';
 export { periodicKey } from './task/schedule';

@@ -13,6 +13,7 @@ import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.mo
 import { StreamQueueEvents } from './stream-queue.events';
 import { StreamQueueInstrumentation } from './stream-queue.instrumentation';
 import { StreamQueueLifecycle } from './stream-queue.lifecycle';
+import { TaskEnhancers } from './task.enhancers';
 import { TaskExplorer } from './task.explorer';
 import { TaskRegistry } from './task.registry';
 
@@ -28,6 +29,7 @@ import { TaskRegistry } from './task.registry';
     RedisConnections,
     TaskRegistry,
     TaskExplorer,
+    TaskEnhancers,
     StreamQueueEvents,
     StreamQueueInstrumentation,
     ResultWaiter,
