@@ -39,6 +39,14 @@ import { TaskRegistry } from './task.registry';
     PeriodicScheduler,
     FleetEventRelay,
   ],
-  exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle, StreamQueueInstrumentation, TaskRegistry],
+  exports: [
+    QueueClient,
+    StreamQueueEvents,
+    StreamQueueLifecycle,
+    StreamQueueInstrumentation,
+    TaskRegistry,
+    ConsumerHost,
+    RedisConnections,
+  ],
 })
 export class StreamQueueModule extends ConfigurableModuleClass {}

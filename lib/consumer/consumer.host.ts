@@ -110,6 +110,20 @@ export class ConsumerHost {
     );
   }
 
+  /**
+   * @internal For the health check: whether this process consumes at all, whether its lease is
+   * held, and per queue it handles, whether that queue's consumer runs.
+   */
+  status(): { worker: boolean; leaseHeld: boolean; queues: Record<string, boolean> } {
+    const queues = this.config.worker ? this.registry.queues() : [];
+    return {
+      worker: queues.length > 0,
+      // A drain deletes the liveness keys: the lease is given up whatever the keeper last saw.
+      leaseHeld: !this.stopping && (this.leaseKeeper?.isHeld() ?? false),
+      queues: Object.fromEntries(queues.map((q) => [q, this.consumers.get(q)?.running ?? false])),
+    };
+  }
+
   /** Stops reading and waits for in-flight runs, up to shutdownTimeoutMs. Idempotent. */
   drain(): Promise<void> {
     this.stopping ??= this.stop();

@@ -72,6 +72,11 @@ export class QueueConsumer {
     });
   }
 
+  /** Its pipeline is subscribed and not stopping (or stopped on an unexpected error). */
+  get running(): boolean {
+    return this.subscription !== undefined && !this.subscription.closed && !this.stopping;
+  }
+
   /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */
   promoteSoon(): void {
     this.promoteSoon$.next();
