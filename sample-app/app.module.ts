@@ -3,6 +3,7 @@ import { StreamQueueModule, type StreamQueueModuleOptions } from '../lib';
 import { EmailsController } from './emails/emails.controller';
 import { EmailsTasks } from './emails/emails.tasks';
 import { MetricsTasks } from './metrics/metrics.tasks';
+import { ObservabilityModule } from './observability/observability.module';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsTasks } from './reports/reports.tasks';
 import { SampleConfigModule } from './sample-config.module';
@@ -37,6 +38,7 @@ export class AppModule {
             concurrency: 4,
           }),
         }),
+        ObservabilityModule,
       ],
       controllers: serves(config.role)
         ? [ReportsController, EmailsController, TasksController, SchedulesController, StatsController]

@@ -91,12 +91,22 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     const task = (e: StreamQueueEvent) => e.name ?? '';
     const on = (type: StreamQueueEventType, listener: (e: StreamQueueEvent) => void) =>
       this.stops.push(this.events.on(type, listener));
+    // Label children cached per series: resolving labels hashes them, and this runs per task.
+    const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
     for (const type of Object.keys(OUTCOMES) as StreamQueueEventType[]) {
       const outcome = OUTCOMES[type]!;
       on(type, (e) => {
-        tasks.labels(e.queue, task(e), outcome).inc();
+        const series = `${outcome}\0${e.queue}\0${task(e)}`;
+        let child = children.get(series);
+        if (!child) {
+          const counted = tasks.labels(e.queue, task(e), outcome);
+          const timed = duration.labels(e.queue, task(e));
+          child = { count: () => counted.inc(), observe: (seconds) => timed.observe(seconds) };
+          children.set(series, child);
+        }
         // One of these three ends each settled run ('failed' comes before the last two: not counted).
-        if (e.durationMs !== undefined) duration.labels(e.queue, task(e)).observe(e.durationMs / 1000);
+        child.count();
+        if (e.durationMs !== undefined) child.observe(e.durationMs / 1000);
       });
     }
     on('lease-lost', (e) => leaseLost.labels(e.queue, task(e)).inc());
