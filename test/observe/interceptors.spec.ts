@@ -176,3 +176,27 @@ describe('Nest enhancers around runs', () => {
     );
   });
 });
+
+describe('runContext: true', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  let moduleRef: TestingModule;
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('gives every run, interceptors or not, its own async context', async () => {
+    moduleRef = await Test.createTestingModule({
+      imports: [StreamQueueModule.forRoot(testOptions(prefix, { runContext: true }))],
+      providers: [PlainTasks],
+    })
+      .setLogger(new RecordingLogger())
+      .compile();
+    await moduleRef.init();
+    const client = moduleRef.get(QueueClient);
+    expect(await (await client.enqueue('plain.context', {})).result()).toBe('run context');
+  });
+});
