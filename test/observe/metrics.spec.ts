@@ -136,7 +136,11 @@ describe('nest-stream-queue/metrics', () => {
     [{ durationBuckets: [1, 0.5] }, 'durationBuckets'],
   ])('fails bootstrap on a bad option, naming it (%#)', async (options, option) => {
     const compiling = Test.createTestingModule({
-      imports: [StreamQueueModule.forRoot(testOptions(prefix)), StreamQueueMetricsModule.forRoot(options)],
+      // A client of the spec's own: a bootstrap that fails leaves no connection of the module's open.
+      imports: [
+        StreamQueueModule.forRoot(testOptions(prefix, { connection: redis })),
+        StreamQueueMetricsModule.forRoot(options),
+      ],
     }).compile();
     const error = (await compiling.catch((e: unknown) => e)) as InvalidOptionError;
     expect(error).toBeInstanceOf(InvalidOptionError);
@@ -147,7 +151,7 @@ describe('nest-stream-queue/metrics', () => {
     t = await start();
     const second = Test.createTestingModule({
       imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
+        StreamQueueModule.forRoot(testOptions(prefix, { worker: false, connection: redis })),
         StreamQueueMetricsModule.forRoot({ registry }),
       ],
     }).compile();
