@@ -175,28 +175,21 @@ describe('Nest enhancers around runs', () => {
       'PlainTasks.guarded declares guards; a task run applies interceptors only',
     );
   });
-});
 
-describe('runContext: true', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  let moduleRef: TestingModule;
-
-  afterAll(async () => {
-    await moduleRef?.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
-
-  it('gives every run, interceptors or not, its own async context', async () => {
-    moduleRef = await Test.createTestingModule({
-      imports: [StreamQueueModule.forRoot(testOptions(prefix, { runContext: true }))],
+  it('with runContext: true, every run, interceptors or not, has its own async context', async () => {
+    const other = await Test.createTestingModule({
+      imports: [StreamQueueModule.forRoot(testOptions(`${prefix}-rc`, { runContext: true }))],
       providers: [PlainTasks],
     })
       .setLogger(new RecordingLogger())
       .compile();
-    await moduleRef.init();
-    const client = moduleRef.get(QueueClient);
-    expect(await (await client.enqueue('plain.context', {})).result()).toBe('run context');
+    await other.init();
+    try {
+      const result = await (await other.get(QueueClient).enqueue('plain.context', {})).result();
+      expect(result).toBe('run context');
+    } finally {
+      await other.close();
+      await cleanupPrefix(redis, `${prefix}-rc`);
+    }
   });
 });
