@@ -25,7 +25,8 @@ export interface StreamQueueConfig {
   readonly runContext: boolean;
 }
 
-const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** @internal */
+export const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * @internal Shortest `maxStallMs`. The main loop stamps its progress every 100 ms (lease-keeper's

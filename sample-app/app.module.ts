@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { StreamQueueModule, type StreamQueueModuleOptions } from '../lib';
+import { StreamQueueDashboardModule } from '../lib/dashboard';
 import { EmailsController } from './emails/emails.controller';
 import { EmailsTasks } from './emails/emails.tasks';
 import { MetricsTasks } from './metrics/metrics.tasks';
@@ -14,6 +15,8 @@ import { StatsPublisher } from './stats/stats.publisher';
 import { StatsStore } from './stats/stats.store';
 import { TaskEventLogger } from './stats/task-event.logger';
 import { TasksController } from './tasks/tasks.controller';
+
+const SAMPLE_DASHBOARD = { path: '/queues', queues: ['default', 'emails', 'reports', 'metrics'] };
 
 /**
  * One module for every role. The task providers are registered in the API process too: there
@@ -39,6 +42,8 @@ export class AppModule {
           }),
         }),
         ObservabilityModule,
+        // The dashboard at /queues on the API process (see README, "Dashboard").
+        ...(serves(config.role) ? [StreamQueueDashboardModule.forRoot(SAMPLE_DASHBOARD)] : []),
       ],
       controllers: serves(config.role)
         ? [ReportsController, EmailsController, TasksController, SchedulesController, StatsController]

@@ -1,7 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { Observable } from 'rxjs';
 import { InvalidOptionError } from '../errors';
-import type { ListedState, PageOptions, QueueCounts, QueueState, RedriveAllResult, TaskPage } from '../interfaces';
+import type {
+  ListedState,
+  ListedTask,
+  PageOptions,
+  QueueCounts,
+  QueueState,
+  RedriveAllResult,
+  TaskPage,
+} from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task-options';
@@ -9,7 +17,7 @@ import { checkDeadLetterId, DeadLetters } from './dead-letters';
 import { fleetEvents, type FleetEvent } from './fleet-events';
 import { checkPage, checkState } from './page-options';
 import { QueueInspector } from './queue-inspector';
-import { removeTask } from './task-removal';
+import { locate, removeTask } from './task-removal';
 
 /**
  * @internal The fleet-wide reads and repairs behind QueueClient (and the CLI, which has no Nest
@@ -46,6 +54,21 @@ export class FleetReads {
     if (typeof id !== 'string' || id.length === 0 || id.length > 256)
       throw new InvalidOptionError('id', 'a task id (1 to 256 characters)', id);
     return removeTask(this.redis, this.inspector, this.keys(objectOf(options).queue), id, this.stateTtlMs);
+  }
+
+  /**
+   * A task by id wherever it is (queued, delayed, running, dead-lettered), with its stored
+   * result (JSON text) when one is kept. Reads the listings page by page: an operator's lookup.
+   */
+  async findTask(id: string, options: { queue?: string } = {}): Promise<{ task?: ListedTask; result: string | null }> {
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+      throw new InvalidOptionError('id', 'a task id (1 to 256 characters)', id);
+    const keys = this.keys(objectOf(options).queue);
+    const [task, result] = await Promise.all([
+      locate(this.inspector, keys, id, ['running', 'queued', 'delayed', 'dead']),
+      this.redis.get(keys.result(id)),
+    ]);
+    return { task, result };
   }
 
   redrive(deadLetterId: string, options: { queue?: string } = {}): Promise<string> {

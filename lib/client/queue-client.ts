@@ -9,7 +9,15 @@ import {
   type EnqueueManyResult,
 } from '../errors';
 import type { EnqueueItem, EnqueueOptions, ReplaceOptions, TaskState, TaskStatus } from '../interfaces';
-import type { ListedState, PageOptions, QueueCounts, QueueState, RedriveAllResult, TaskPage } from '../interfaces';
+import type {
+  ListedState,
+  ListedTask,
+  PageOptions,
+  QueueCounts,
+  QueueState,
+  RedriveAllResult,
+  TaskPage,
+} from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import { runScript } from '../redis/scripts';
@@ -62,6 +70,9 @@ export class QueueClient {
   inspect = (queue?: string): Promise<QueueState> => this.fleet.state(queue);
   /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
   list = (state: ListedState, options?: PageOptions): Promise<TaskPage> => this.fleet.list(state, options);
+  /** A task by id wherever it is, with its stored result (JSON text) if any. */
+  findTask = (id: string, options?: { queue?: string }): Promise<{ task?: ListedTask; result: string | null }> =>
+    this.fleet.findTask(id, options);
   /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
   remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
   /** Puts a dead letter's task back in the stream: same id and key, attempt 1. Returns its entry id. */

@@ -57,11 +57,12 @@ export async function removeTask(
   throw new TaskNotFoundError(keys.queue, id, 'queued or delayed task');
 }
 
-async function locate(
+/** @internal Finds a task by id in the given listings, page by page. */
+export async function locate(
   inspector: QueueInspector,
   keys: QueueKeys,
   id: string,
-  states: ('queued' | 'delayed' | 'running')[],
+  states: ('queued' | 'delayed' | 'running' | 'dead')[],
 ): Promise<(ListedTask & { id: string }) | undefined> {
   for (const state of states) {
     let cursor: string | null | undefined;

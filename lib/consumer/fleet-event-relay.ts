@@ -30,7 +30,7 @@ interface Watch {
 /**
  * @internal Publishes this worker's task events on each queue's events channel, for
  * `QueueClient.events()` anywhere in the fleet, and only while someone watches: unwatched, an
- * event costs a map lookup, plus one PTTL per queue every WATCH_CHECK_MS while events happen.
+ * event costs a map lookup, plus one EXISTS per queue every WATCH_CHECK_MS while events happen.
  * Watched, the events of one tick go as one PUBLISH. A watcher announces itself on the control
  * channel (ConsumerHost forwards it to watched()) and keeps a watch key alive with a TTL.
  */
@@ -79,14 +79,18 @@ export class FleetEventRelay implements OnApplicationShutdown {
   private check(queue: string, watch: Watch): void {
     watch.checking = true;
     const keys = new QueueKeys(this.config.prefix, queue);
-    this.connections.commands.pttl(keys.eventsWatch).then(
-      (ttl) => {
+    // EXISTS, not PTTL: a watcher refreshes its key every third of its TTL, so a key seen now
+    // stays for two thirds of it at least (and workers need no command beyond the module's own).
+    this.connections.commands.exists(keys.eventsWatch).then(
+      (exists) => {
         watch.checking = false;
         watch.checkedAt = Date.now();
-        watch.until = ttl > 0 ? Date.now() + ttl : 0;
+        watch.until = exists === 1 ? Date.now() + (EVENTS_WATCH_MS * 2) / 3 : 0;
       },
       () => {
+        // Refused or Redis away: ask again after the interval, not per event.
         watch.checking = false;
+        watch.checkedAt = Date.now();
       },
     );
   }

@@ -1,0 +1,128 @@
+import { PREFIX_PATTERN } from '../stream-queue.config';
+
+/** A command line the CLI cannot run: printed with the usage, exit code 2. */
+export class UsageError extends Error {}
+
+export type Command = 'inspect' | 'dlq list' | 'dlq redrive' | 'dlq purge' | 'remove' | 'help';
+
+/** @internal A parsed, validated command line. */
+export interface CliArgs {
+  readonly command: Command;
+  readonly url: string;
+  readonly prefix: string;
+  readonly queue?: string;
+  readonly json: boolean;
+  readonly yes: boolean;
+  readonly all: boolean;
+  readonly limit?: number;
+  readonly cursor?: string;
+  /** Positional ids: dead-letter ids (redrive, purge) or a task id (remove). */
+  readonly ids: string[];
+}
+
+export const USAGE = `Usage: nest-stream-queue <command> --url redis://host:6379 [--prefix sq] [options]
+
+Commands:
+  inspect                         queue counts and consumers (every queue, or --queue)
+  dlq list                        dead letters of --queue, newest first (--limit, --cursor)
+  dlq redrive <id>... | --all     put dead letters back in the queue (same task id, attempt 1)
+  dlq purge <id>... | --all       delete dead letters
+  remove <task id>                remove a queued or delayed task
+
+Options:
+  --url <redis url>     Redis to read (or env STREAM_QUEUE_URL)
+  --prefix <prefix>     the module's key prefix (default "sq")
+  --queue <name>        the queue (default "default"; inspect: every queue found)
+  --json                print JSON instead of tables
+  --yes                 do not ask before a change (required without a terminal)
+  --limit <n>           page size, 1 to 500 (default 50)
+  --cursor <cursor>     the next page, as printed by the previous one
+
+Exit codes: 0 done, 1 failed (not found, refused, Redis unreachable), 2 bad command line,
+3 not confirmed.`;
+
+const FLAGS_WITH_VALUE = new Set(['--url', '--prefix', '--queue', '--limit', '--cursor']);
+const BOOLEAN_FLAGS = new Set(['--json', '--yes', '--all', '--help', '-h']);
+const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** @internal Parses argv (without node and the script); throws UsageError naming what is wrong. */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [name, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
+    if (FLAGS_WITH_VALUE.has(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined || (inline === undefined && value.startsWith('--')))
+        throw new UsageError(`${name} needs a value`);
+      values.set(name, value);
+    } else if (BOOLEAN_FLAGS.has(name)) {
+      if (inline !== undefined) throw new UsageError(`${name} takes no value`);
+      flags.add(name);
+    } else if (arg.startsWith('-')) {
+      throw new UsageError(`unknown option ${name}`);
+    } else positional.push(arg);
+  }
+  if (flags.has('--help') || flags.has('-h') || positional.length === 0) return helpArgs();
+
+  const [first, ...rest] = positional;
+  let command: Command;
+  let ids: string[];
+  if (first === 'dlq') {
+    const sub = rest[0];
+    if (sub !== 'list' && sub !== 'redrive' && sub !== 'purge')
+      throw new UsageError(`"dlq" needs one of list, redrive, purge${sub ? ` (got "${sub}")` : ''}`);
+    command = `dlq ${sub}`;
+    ids = rest.slice(1);
+  } else if (first === 'inspect' || first === 'remove') {
+    command = first;
+    ids = rest;
+  } else throw new UsageError(`unknown command "${first}"`);
+
+  const url = values.get('--url') ?? env.STREAM_QUEUE_URL;
+  if (!url) throw new UsageError('--url is required (or set STREAM_QUEUE_URL)');
+  if (!/^rediss?:\/\//.test(url)) throw new UsageError(`--url must be a redis:// or rediss:// URL`);
+  const prefix = values.get('--prefix') ?? 'sq';
+  if (!PREFIX_PATTERN.test(prefix))
+    throw new UsageError(`--prefix: letters, digits, "_", "." or "-" (1-64 characters)`);
+  const queue = values.get('--queue');
+  if (queue !== undefined && !QUEUE_PATTERN.test(queue))
+    throw new UsageError(`--queue: letters, digits, "_", ".", ":" or "-" (1-128 characters)`);
+  const limitText = values.get('--limit');
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && (!/^\d+$/.test(limitText!) || limit < 1 || limit > 500))
+    throw new UsageError(`--limit: an integer from 1 to 500 (got "${limitText}")`);
+  const all = flags.has('--all');
+
+  if (command === 'inspect' || command === 'dlq list') {
+    if (ids.length > 0) throw new UsageError(`${command} takes no ids (got "${ids[0]}")`);
+    if (all) throw new UsageError(`${command} takes no --all`);
+  } else if (command === 'remove') {
+    if (ids.length !== 1) throw new UsageError('remove takes exactly one task id');
+    if (all) throw new UsageError('remove takes no --all');
+  } else {
+    if (all === ids.length > 0) throw new UsageError(`${command} takes dead-letter ids or --all (one of them)`);
+    for (const id of ids) if (!/^\d{1,20}-\d{1,20}$/.test(id)) throw new UsageError(`not a dead-letter id: "${id}"`);
+  }
+  return {
+    command,
+    url,
+    prefix,
+    queue,
+    json: flags.has('--json'),
+    yes: flags.has('--yes'),
+    all,
+    limit,
+    cursor: values.get('--cursor'),
+    ids,
+  };
+}
+
+function helpArgs(): CliArgs {
+  return { command: 'help', url: '', prefix: 'sq', json: false, yes: false, all: false, ids: [] };
+}

@@ -1,0 +1,147 @@
+import type { Redis } from 'ioredis';
+import { FleetReads } from '../client/fleet-reads';
+import { StreamQueueError } from '../errors';
+import type { QueueState } from '../interfaces';
+import { QueueKeys } from '../redis/keys';
+import { DEFAULT_QUEUE } from '../stream-queue.constants';
+import type { CliArgs } from './cli-args';
+import { table } from './table';
+
+/** @internal Where the CLI writes and how it asks. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Asks a yes/no question; false when there is no terminal to ask on. */
+  confirm(question: string): Promise<boolean>;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, notConfirmed: 3 } as const;
+
+/** @internal Runs one parsed command against `redis`; returns the exit code. */
+export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promise<number> {
+  const reads = new FleetReads(redis, (queue) => new QueueKeys(args.prefix, queue), 3_600_000);
+  const queue = args.queue ?? DEFAULT_QUEUE;
+  const print = (json: unknown, text: string) => io.out(args.json ? JSON.stringify(json, null, 2) : text);
+  const confirmed = async (what: string): Promise<boolean> => {
+    if (args.yes || (await io.confirm(`${what} on queue "${queue}" (prefix "${args.prefix}")? [y/N] `))) return true;
+    io.err('Not confirmed: nothing was changed (pass --yes to skip the question).');
+    return false;
+  };
+  try {
+    switch (args.command) {
+      case 'inspect': {
+        const queues = args.queue ? [args.queue] : await discoverQueues(redis, args.prefix);
+        const states = await Promise.all(queues.map((q) => reads.state(q)));
+        print(states, states.length === 0 ? `No queues under prefix "${args.prefix}".` : inspectTables(states));
+        return EXIT.ok;
+      }
+      case 'dlq list': {
+        const page = await reads.list('dead', { queue, limit: args.limit, cursor: args.cursor });
+        const rows = page.tasks.map((t) => [
+          t.deadLetterId,
+          t.at?.toISOString(),
+          t.name,
+          t.id,
+          t.key,
+          t.reason,
+          t.payload,
+        ]);
+        const next = page.cursor ? `\nMore: --cursor ${page.cursor}` : '';
+        print(page, `${table(['DEAD LETTER', 'AT', 'TASK', 'ID', 'KEY', 'REASON', 'PAYLOAD'], rows)}${next}`);
+        return EXIT.ok;
+      }
+      case 'dlq redrive': {
+        const what = args.all ? 'Redrive every dead letter' : `Redrive ${args.ids.length} dead letter(s)`;
+        if (!(await confirmed(what))) return EXIT.notConfirmed;
+        if (args.all) {
+          const result = await reads.redriveAll({ queue });
+          const kept = result.refused.map((r) => `\n  kept ${r.deadLetterId}: ${r.reason}`).join('');
+          print(result, `Redrove ${result.redriven} dead letter(s).${kept}`);
+          return result.refused.length > 0 ? EXIT.failed : EXIT.ok;
+        }
+        return each(args.ids, io, async (id) => `Redrove ${id} as entry ${await reads.redrive(id, { queue })}.`);
+      }
+      case 'dlq purge': {
+        const what = args.all ? 'Purge every dead letter' : `Purge ${args.ids.length} dead letter(s)`;
+        if (!(await confirmed(what))) return EXIT.notConfirmed;
+        if (args.all) {
+          const purged = await reads.purge({ queue });
+          print({ purged }, `Purged ${purged} dead letter(s).`);
+          return EXIT.ok;
+        }
+        return each(args.ids, io, async (id) => {
+          await reads.purge({ queue, ids: [id] });
+          return `Purged ${id}.`;
+        });
+      }
+      case 'remove': {
+        const [id] = args.ids;
+        if (!(await confirmed(`Remove task ${id}`))) return EXIT.notConfirmed;
+        await reads.remove(id, { queue });
+        print({ removed: id }, `Removed task ${id}.`);
+        return EXIT.ok;
+      }
+      default:
+        return EXIT.usage;
+    }
+  } catch (error) {
+    if (!(error instanceof StreamQueueError)) throw error;
+    io.err(error.message);
+    return EXIT.failed;
+  }
+}
+
+/** Runs `act` per id, reporting each; a failure does not stop the others, and sets the exit code. */
+async function each(ids: string[], io: CliIo, act: (id: string) => Promise<string>): Promise<number> {
+  let code: number = EXIT.ok;
+  for (const id of ids) {
+    try {
+      io.out(await act(id));
+    } catch (error) {
+      if (!(error instanceof StreamQueueError)) throw error;
+      io.err(error.message);
+      code = EXIT.failed;
+    }
+  }
+  return code;
+}
+
+function inspectTables(states: QueueState[]): string {
+  const ms = (n: number | null) => (n === null ? '-' : `${(n / 1000).toFixed(1)} s`);
+  const queues = table(
+    ['QUEUE', 'WAITING', 'DELAYED', 'RUNNING', 'DEAD', 'OLDEST WAITING', 'CONSUMERS (ALIVE)'],
+    states.map((s) => [
+      s.queue,
+      `${s.waiting}${s.waitingExact ? '' : '?'}`,
+      s.delayed,
+      s.running,
+      s.deadLettered,
+      ms(s.oldestWaitingMs),
+      `${s.consumers.length} (${s.consumers.filter((c) => c.alive).length})`,
+    ]),
+  );
+  const consumers = states.flatMap((s) =>
+    s.consumers.map((c) => [s.queue, c.name, c.alive ? 'alive' : 'dead', c.pending, ms(c.idleMs)]),
+  );
+  if (consumers.length === 0) return queues;
+  return `${queues}\n\n${table(['QUEUE', 'CONSUMER', 'LIVENESS', 'HOLDS', 'IDLE'], consumers)}`;
+}
+
+/**
+ * Queues under a prefix, found by SCAN (an operator's command, not a hot path): any queue with a
+ * stream, a delayed set or dead letters.
+ */
+export async function discoverQueues(redis: Redis, prefix: string): Promise<string[]> {
+  const queues = new Set<string>();
+  const head = `{${prefix}:`;
+  const escaped = head.replace(/[*?[\]\\]/g, '\\$&');
+  for (const suffix of ['stream', 'delayed', 'dlq']) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${escaped}*}:${suffix}`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) queues.add(key.slice(head.length, key.length - suffix.length - 2));
+    } while (cursor !== '0');
+  }
+  return [...queues].sort();
+}

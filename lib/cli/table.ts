@@ -1,0 +1,19 @@
+/** @internal A plain text table: a header row, columns padded to their widest cell. */
+export function table(headers: string[], rows: (string | number | undefined)[][]): string {
+  const cells = [headers, ...rows.map((row) => row.map((cell) => clean(cell)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => String(row[i] ?? '').length)));
+  const line = (row: (string | number | undefined)[]) =>
+    row
+      .map((cell, i) => String(cell ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** One line, no control characters (a payload could hold escape sequences), at most 60 characters. */
+function clean(cell: string | number | undefined): string {
+  if (cell === undefined) return '';
+  // eslint-disable-next-line no-control-regex
+  const text = String(cell).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}

@@ -1,0 +1,167 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpException,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+  type CanActivate,
+  type Type,
+} from '@nestjs/common';
+import { QueueClient } from '../client/queue-client';
+import {
+  InvalidOptionError,
+  KeyConflictError,
+  PayloadError,
+  RedriveRefusedError,
+  StreamQueueError,
+  TaskNotFoundError,
+  TaskRunningError,
+  UnknownTaskError,
+} from '../errors';
+import type { ListedState } from '../interfaces';
+import { dashboardAssets, dashboardHtml } from './dashboard-assets';
+import type { DashboardConfig } from './dashboard-options';
+import { QueueHistory } from './queue-history';
+
+/** Scripts and styles only from the page's own origin: a payload that slipped past escaping still cannot run. */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:";
+
+/** Our errors as HTTP answers: what the operator did wrong (4xx), with the error's own message. */
+function toHttp(error: unknown): never {
+  if (!(error instanceof StreamQueueError)) throw error;
+  const status =
+    error instanceof TaskNotFoundError
+      ? HttpStatus.NOT_FOUND
+      : error instanceof TaskRunningError || error instanceof RedriveRefusedError || error instanceof KeyConflictError
+        ? HttpStatus.CONFLICT
+        : error instanceof InvalidOptionError || error instanceof UnknownTaskError || error instanceof PayloadError
+          ? HttpStatus.BAD_REQUEST
+          : HttpStatus.INTERNAL_SERVER_ERROR;
+  throw new HttpException({ code: error.code, message: error.message }, status);
+}
+
+async function answer<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    return toHttp(error);
+  }
+}
+
+/**
+ * @internal The dashboard's routes under the configured path, behind the user's guard. A class
+ * per forRoot() call: Nest reads the path and guards from the class's decorators.
+ */
+export function createDashboardController(config: DashboardConfig): Type<unknown> {
+  const guards = config.guard ? [config.guard as Type<CanActivate>] : [];
+
+  @Controller(config.path)
+  @UseGuards(...guards)
+  class StreamQueueDashboardController {
+    constructor(
+      readonly client: QueueClient,
+      readonly history: QueueHistory,
+    ) {}
+
+    @Get()
+    @Header('Content-Type', 'text/html; charset=utf-8')
+    @Header('Content-Security-Policy', CSP)
+    page(): string {
+      return dashboardHtml(config.path);
+    }
+
+    @Get('assets/app.js')
+    @Header('Content-Type', 'text/javascript; charset=utf-8')
+    script(): string {
+      return dashboardAssets().js;
+    }
+
+    @Get('assets/style.css')
+    @Header('Content-Type', 'text/css; charset=utf-8')
+    style(): string {
+      return dashboardAssets().css;
+    }
+
+    @Get('api/overview')
+    overview(): Promise<unknown> {
+      return answer(async () => ({
+        queues: await Promise.all(config.queues.map((q) => this.client.inspect(q))),
+        history: this.history.history(),
+        sampleIntervalMs: config.sampleIntervalMs,
+      }));
+    }
+
+    @Get('api/queues/:queue/tasks')
+    tasks(
+      @Param('queue') queue: string,
+      @Query('state') state: string,
+      @Query('cursor') cursor?: string,
+      @Query('limit') limit?: string,
+    ): Promise<unknown> {
+      return answer(() =>
+        this.client.list(state as ListedState, {
+          queue,
+          cursor,
+          limit: limit === undefined ? undefined : /^\d+$/.test(limit) ? Number(limit) : (limit as never),
+        }),
+      );
+    }
+
+    @Get('api/queues/:queue/tasks/:id')
+    task(@Param('queue') queue: string, @Param('id') id: string): Promise<unknown> {
+      return answer(async () => {
+        const found = await this.client.findTask(id, { queue });
+        const status = found.task?.key ? await this.client.status(found.task.key, { queue }) : null;
+        if (!found.task && found.result === null) throw new TaskNotFoundError(queue, id, 'task');
+        return { ...found, status };
+      });
+    }
+
+    @Delete('api/queues/:queue/tasks/:id')
+    remove(@Param('queue') queue: string, @Param('id') id: string): Promise<unknown> {
+      return answer(async () => (await this.client.remove(id, { queue }), { removed: id }));
+    }
+
+    @Post('api/queues/:queue/dead-letters/redrive-all')
+    redriveAll(@Param('queue') queue: string): Promise<unknown> {
+      return answer(() => this.client.redriveAll({ queue }));
+    }
+
+    @Post('api/queues/:queue/dead-letters/purge')
+    purge(@Param('queue') queue: string, @Body() body: { ids?: string[] } = {}): Promise<unknown> {
+      return answer(async () => ({ purged: await this.client.purgeDeadLetters({ queue, ids: body?.ids }) }));
+    }
+
+    @Post('api/queues/:queue/dead-letters/:id/redrive')
+    redrive(@Param('queue') queue: string, @Param('id') id: string): Promise<unknown> {
+      return answer(async () => ({ entryId: await this.client.redrive(id, { queue }) }));
+    }
+
+    @Post('api/queues/:queue/keys/:key/cancel')
+    cancel(@Param('queue') queue: string, @Param('key') key: string): Promise<unknown> {
+      return answer(async () => {
+        if (!(await this.client.cancel(key, { queue }))) throw new TaskNotFoundError(queue, key, 'live run of key');
+        return { cancelled: key };
+      });
+    }
+
+    @Post('api/queues/:queue/keys/:key/replace')
+    replace(
+      @Param('queue') queue: string,
+      @Param('key') key: string,
+      @Body() body: { name?: string; payload?: unknown } = {},
+    ): Promise<unknown> {
+      return answer(async () => {
+        const handle = await this.client.replace(body?.name as string, body?.payload ?? null, { key, queue });
+        return { id: handle.id, generation: handle.generation };
+      });
+    }
+  }
+  return StreamQueueDashboardController;
+}

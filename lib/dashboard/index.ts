@@ -1,0 +1,2 @@
+export { StreamQueueDashboardModule } from './stream-queue-dashboard.module';
+export type { StreamQueueDashboardOptions } from './dashboard-options';

@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs, UsageError } from '../../lib/cli/cli-args';
+import { EXIT, runCommand, type CliIo } from '../../lib/cli/cli-commands';
+import { defineScripts } from '../../lib/redis/scripts';
+import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
+
+const MAIN = join(__dirname, '../../lib/cli/main.ts');
+
+/** Runs the bin (from source, through ts-node) without a terminal: its exit code and output. */
+function spawnCli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, STREAM_QUEUE_URL: '' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+// The operator's CLI against a real Redis: tables, --json, confirmation, exit codes.
+describe('nest-stream-queue CLI', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  defineScripts(redis);
+  let t: TestApp;
+  const base = () => ['--url', redisUrl(), '--prefix', prefix];
+
+  /** Runs a command line in this process, answering the confirmation with `answer`. */
+  async function cli(argv: string[], answer = false): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const io: CliIo = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), confirm: async () => answer };
+    const code = await runCommand(redis, parseArgs([...argv, ...base()], {}), io);
+    return { code, out, err };
+  }
+
+  beforeAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    // A producer only: what it enqueues stays where the CLI can see it.
+    t = await startApp({ prefix, options: { worker: false } });
+  });
+  afterAll(async () => {
+    await closeApps();
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('rejects bad command lines, saying what is wrong', () => {
+    const cases: [string[], RegExp][] = [
+      [['frobnicate', ...base()], /unknown command "frobnicate"/],
+      [['inspect'], /--url is required/],
+      [['dlq', 'list', ...base(), '--limit', '0'], /--limit: an integer from 1 to 500/],
+      [['dlq', 'list', ...base(), '--limit'], /--limit needs a value/],
+      [['dlq', 'redrive', ...base()], /dead-letter ids or --all/],
+      [['dlq', 'purge', 'abc', ...base()], /not a dead-letter id: "abc"/],
+      [['dlq', 'purge', '1-0', '--all', ...base()], /dead-letter ids or --all/],
+      [['remove', ...base()], /exactly one task id/],
+      [['inspect', ...base(), '--bogus'], /unknown option --bogus/],
+      [['inspect', '--url', 'http://x'], /redis:\/\//],
+      [['inspect', ...base(), '--queue', 'a b'], /--queue/],
+      [['inspect', '--url', 'redis://x', '--prefix', 'bad prefix'], /--prefix/],
+    ];
+    for (const [args, message] of cases) expect(() => parseArgs(args, {})).toThrow(message);
+    expect(() => parseArgs(['inspect'], {})).toThrow(UsageError);
+    expect(parseArgs(['inspect'], { STREAM_QUEUE_URL: 'redis://h' })).toMatchObject({ url: 'redis://h', prefix: 'sq' });
+  });
+
+  it('inspects every queue as a table and as JSON', async () => {
+    await t.client.enqueue('echo', 1);
+    await t.client.enqueue('echo', 2, { queue: 'other' });
+    const table = await cli(['inspect']);
+    expect(table.code).toBe(EXIT.ok);
+    expect(table.out).toMatch(/QUEUE\s+WAITING\s+DELAYED/);
+    expect(table.out).toMatch(/^default\s+1\s+0\s+0\s+0/m);
+    expect(table.out).toMatch(/^other\s+1\s/m);
+    const json = await cli(['inspect', '--queue', 'other', '--json']);
+    expect(JSON.parse(json.out)).toEqual([expect.objectContaining({ queue: 'other', waiting: 1, consumers: [] })]);
+  });
+
+  it('asks before a change (declined: exit 3, nothing changed); confirmed or --yes, it changes', async () => {
+    const dead = (await redis.xadd(t.keys.deadLetter, '*', 'id', 't-1', 'n', 'echo', 'p', '"x"', 'reason', 'broke'))!;
+    const list = await cli(['dlq', 'list', '--json']);
+    expect(JSON.parse(list.out).tasks).toEqual([expect.objectContaining({ deadLetterId: dead, reason: 'broke' })]);
+    expect((await cli(['dlq', 'list'])).out).toMatch(/DEAD LETTER.*\n.*\n.*broke/);
+
+    expect(await cli(['dlq', 'redrive', dead])).toMatchObject({ code: EXIT.notConfirmed, err: /nothing was changed/ });
+    expect(await redis.xlen(t.keys.deadLetter)).toBe(1);
+    expect(await cli(['dlq', 'redrive', dead], true)).toMatchObject({ code: EXIT.ok, out: /Redrove/ });
+    expect((await t.client.list('queued')).tasks.map((x) => x.id)).toContain('t-1');
+    expect(await cli(['dlq', 'redrive', dead, '--yes'])).toMatchObject({
+      code: EXIT.failed,
+      err: /No dead letter .* nothing was changed/,
+    });
+  });
+
+  it('removes a task and purges dead letters; a second removal exits 1', async () => {
+    const handle = await t.client.enqueue('echo', 'to remove', { delayMs: 60_000 });
+    expect((await cli(['remove', handle.id])).code).toBe(EXIT.notConfirmed);
+    expect((await cli(['remove', handle.id, '--yes'])).code).toBe(EXIT.ok);
+    expect(await cli(['remove', handle.id, '--yes'])).toMatchObject({ code: EXIT.failed, err: /No queued or delayed/ });
+    await redis.xadd(t.keys.deadLetter, '*', 'raw', 'x', 'reason', 'r1');
+    await redis.xadd(t.keys.deadLetter, '*', 'raw', 'y', 'reason', 'r2');
+    expect(JSON.parse((await cli(['dlq', 'purge', '--all', '--yes', '--json'])).out)).toEqual({ purged: 2 });
+    expect(await redis.xlen(t.keys.deadLetter)).toBe(0);
+  });
+
+  it('the bin: exit 2 on a bad command line, 0 with JSON, 1 when Redis is unreachable, 3 without a terminal', async () => {
+    const usage = await spawnCli('frobnicate', ...base());
+    expect(usage).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command[\s\S]*Usage:/) });
+    const ok = await spawnCli('inspect', ...base(), '--queue', 'other', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)[0]).toMatchObject({ queue: 'other' });
+    const down = await spawnCli('inspect', '--url', 'redis://127.0.0.1:1', '--prefix', prefix);
+    expect(down).toMatchObject({ code: 1, err: expect.stringMatching(/cannot reach Redis/) });
+    const noTerminal = await spawnCli('dlq', 'purge', '--all', ...base());
+    expect(noTerminal.code).toBe(3);
+  }, 120_000);
+});

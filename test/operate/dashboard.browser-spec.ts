@@ -1,0 +1,181 @@
+import { Injectable, type CanActivate, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { QueueClient, StreamQueueModule, Task, type TaskContext } from '../../lib';
+import { StreamQueueDashboardModule } from '../../lib/dashboard';
+import { testOptions } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+/** Debian's chromium (apt-get install chromium): browser downloads are not available here. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = process.env.DASHBOARD_SCREENSHOTS; // a directory: the spec saves screenshots there
+
+/** The spec's tasks: `gated` waits for the spec; `flaky` fails while `failing` holds its payload. */
+@Injectable()
+class DashboardTasks {
+  static gate: Promise<void> = Promise.resolve();
+  static failing = new Set<string>();
+  static runs: string[] = [];
+
+  @Task('gated', { queue: 'mail' })
+  async gated(payload: unknown): Promise<unknown> {
+    await DashboardTasks.gate;
+    return payload;
+  }
+
+  @Task('flaky', { maxAttempts: 1 })
+  flaky(payload: string, ctx: TaskContext): string {
+    DashboardTasks.runs.push(`${ctx.id}:${ctx.attempt}`);
+    if (DashboardTasks.failing.has(payload)) throw new Error(`cannot ${payload}`);
+    return `${payload} done`;
+  }
+}
+
+/** The user's own guard: the page and its API need the header (or query) token. */
+class TokenGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; url: string }>();
+    return request.headers['x-token'] === 'let-me-in';
+  }
+}
+
+// The dashboard in a real headless Chromium against a real app and Redis.
+describe('dashboard in Chromium', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  let app: INestApplication;
+  let client: QueueClient;
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`No chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    await cleanupPrefix(redis, prefix);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        StreamQueueModule.forRoot(testOptions(prefix, { concurrency: 4 })),
+        StreamQueueDashboardModule.forRoot({
+          path: '/queues',
+          guard: new TokenGuard(),
+          queues: ['default', 'mail'],
+          sampleIntervalMs: 200,
+        }),
+      ],
+      providers: [DashboardTasks],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    base = `${await app.getUrl()}/queues`.replace('[::1]', '127.0.0.1');
+    client = app.get(QueueClient);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    page = await browser.newPage({
+      extraHTTPHeaders: { 'x-token': 'let-me-in' },
+      viewport: { width: 1280, height: 900 },
+    });
+    page.on('dialog', (dialog) => void dialog.accept());
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  const stat = (queue: string, name: string) => page.locator(`[data-queue="${queue}"] [data-stat="${name}"]`);
+
+  it('is behind the user guard', async () => {
+    const response = await fetch(base);
+    expect(response.status).toBe(403);
+    const api = await fetch(`${base}/api/overview`);
+    expect(api.status).toBe(403);
+  });
+
+  it('loads, and its numbers follow the tasks as they run', async () => {
+    let open!: () => void;
+    DashboardTasks.gate = new Promise((resolve) => (open = resolve));
+    await page.goto(base);
+    await expect(stat('mail', 'running').textContent()).resolves.toBe('0');
+    for (let i = 0; i < 6; i++) await client.enqueue('gated', { i }, { queue: 'mail' });
+    // Four slots: four run and two wait, and the page says so without a reload.
+    await statsAre(page, 'mail', { running: '4', waiting: '2' });
+    await page.locator('[data-queue="mail"] h2 button').click();
+    await page.locator('table[data-list="running"] tbody tr').nth(3).waitFor();
+    await expect(page.locator('table[data-list="running"]').textContent()).resolves.toContain('(alive)');
+    if (SHOTS) await shot(page, 'dashboard-running.png');
+    open();
+    await statsAre(page, 'mail', { running: '0', waiting: '0' });
+  });
+
+  it('redrives a dead letter from the page, and the task runs again', async () => {
+    DashboardTasks.failing.add('send');
+    const handle = await client.enqueue('flaky', 'send');
+    await expect(handle.result()).rejects.toThrow('cannot send');
+    DashboardTasks.failing.delete('send');
+    await page.goto(base);
+    await page.locator('[data-queue="default"] h2 button').click();
+    await page.locator('[data-tab="dead"]').click();
+    const row = page.locator(`table[data-list="dead"] tr[data-id="${handle.id}"]`);
+    await expect(row.textContent()).resolves.toContain('cannot send');
+    if (SHOTS) await shot(page, 'dashboard-dead-letters.png');
+    await row.locator('[data-action="redrive"]').click();
+    await expect(client.handle(handle.id).result({ timeoutMs: 10_000 })).resolves.toBe('send done');
+    expect(DashboardTasks.runs).toEqual([`${handle.id}:1`, `${handle.id}:1`]);
+    await statsAre(page, 'default', { dead: '0' });
+  });
+
+  it('shows a payload holding HTML and script as text: nothing of it runs', async () => {
+    const hostile = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
+    DashboardTasks.failing.add(hostile);
+    const handle = await client.enqueue('flaky', hostile);
+    await expect(handle.result()).rejects.toThrow('cannot');
+    await page.goto(base);
+    await page.locator('[data-queue="default"] h2 button').click();
+    await page.locator('[data-tab="dead"]').click();
+    const row = page.locator(`table[data-list="dead"] tr[data-id="${handle.id}"]`);
+    await row.locator('[data-action="inspect"]').click();
+    await page.locator('#inspect-payload').filter({ hasText: 'onerror' }).waitFor();
+    // Shown as text, verbatim; no element was made of it, and nothing ran.
+    await expect(page.locator('#inspect-payload').textContent()).resolves.toBe(JSON.stringify(hostile));
+    await expect(row.locator('td.payload').textContent()).resolves.toBe(JSON.stringify(hostile));
+    expect(
+      await page.evaluate(
+        () => (globalThis as unknown as PageGlobals).document.querySelectorAll('main img, main script').length,
+      ),
+    ).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__pwned)).toBeUndefined();
+    if (SHOTS) await shot(page, 'dashboard-inspect.png');
+  });
+});
+
+/** The page's DOM, as far as the spec's in-page functions use it (the spec compiles without the DOM lib). */
+type PageGlobals = {
+  document: {
+    querySelector(s: string): { textContent: string | null } | null;
+    querySelectorAll(s: string): { length: number };
+  };
+  __pwned?: number;
+};
+
+/**
+ * Waits until the page shows these numbers for `queue` (it polls the API every second). A
+ * function, not a string: the page's CSP forbids evaluating strings.
+ */
+async function statsAre(page: Page, queue: string, stats: Record<string, string>): Promise<void> {
+  await page.waitForFunction(
+    ([q, expected]) =>
+      Object.entries(expected).every(
+        ([name, value]) =>
+          (globalThis as unknown as PageGlobals).document.querySelector(`[data-queue="${q}"] [data-stat="${name}"]`)
+            ?.textContent === value,
+      ),
+    [queue, stats] as const,
+  );
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS!, { recursive: true });
+  await page.screenshot({ path: join(SHOTS!, name), fullPage: true });
+}
