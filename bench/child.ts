@@ -16,6 +16,9 @@ async function loadSide(name: SideName): Promise<Side> {
       return (await import('./raw-side')).side;
     case 'sq':
       return (await import('./sq-side')).side;
+    case 'sq-observed':
+      (await import('./observed')).installTracing();
+      return (await import('./sq-side')).side;
   }
 }
 

@@ -5,7 +5,8 @@
  *   BENCH_ROUNDS  rounds per side and scenario; sides alternate inside a round (default 3)
  *   BENCH_SCALE   multiplies every task count and the latency duration (default 1; 0.1 = quick run)
  *   BENCH_CHUNK   tasks per enqueueMany / addBulk / XADD pipeline call (default 1000)
- *   BENCH_SIDES   comma list to run a subset: bullmq,raw,sq (default: all three)
+ *   BENCH_SIDES   comma list to run a subset: bullmq,raw,sq,sq-observed (default: all four; sq-observed
+ *                 is nest-stream-queue with metrics and tracing on, in the drain only)
  *   BENCH_SCENARIOS  comma list to run a subset of the scenarios (default: all)
  *   BENCH_OUT     markdown report path (default docs/benchmarks.md; "-" = stdout only)
  *   BENCH_SQ_OPTIONS  JSON merged into StreamQueueModule.forRoot (tuning experiments, e.g. '{"ackBatchMs":0}');

@@ -5,12 +5,13 @@
  */
 import type { RedisProbe } from './redis-stats';
 
-export const SIDES = ['bullmq', 'sq', 'raw'] as const;
+export const SIDES = ['bullmq', 'sq', 'sq-observed', 'raw'] as const;
 export type SideName = (typeof SIDES)[number];
 
 export const SIDE_LABEL: Record<SideName, string> = {
   bullmq: 'BullMQ 6.7.0',
   sq: 'nest-stream-queue',
+  'sq-observed': 'nest-stream-queue + metrics + tracing',
   raw: 'raw Redis (ceiling)',
 };
 
@@ -107,7 +108,8 @@ export type Side = Partial<Record<ScenarioName, ScenarioFn>>;
 export const PARTICIPANTS: Record<ScenarioName, readonly SideName[]> = {
   'enqueue-bulk': ['bullmq', 'sq', 'raw'],
   'enqueue-single': ['bullmq', 'sq'],
-  drain: ['bullmq', 'sq', 'raw'],
+  // sq-observed: the same drain with StreamQueueMetricsModule and StreamQueueTracingModule on.
+  drain: ['bullmq', 'sq', 'sq-observed', 'raw'],
   latency: ['bullmq', 'sq'],
   close: ['bullmq', 'sq'],
 };

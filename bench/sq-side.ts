@@ -62,6 +62,7 @@ async function createContext(
         ...job.sqOptions,
         ...(opts.resultTtlMs === undefined ? {} : { resultTtlMs: opts.resultTtlMs }),
       }),
+      ...(job.side === 'sq-observed' ? (await import('./observed')).observabilityImports() : []),
     ],
     providers: [NoopTasks, { provide: HANDLER_PROBE, useValue: probe }],
   })
@@ -125,6 +126,7 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   let firstTask = 0;
   const window = await probe.window();
   const t0 = now();
+  const cpu0 = process.cpuUsage();
   const counter: HandlerProbe = {
     onTask: () => {
       if (handled++ === 0) firstTask = now();
@@ -139,8 +141,10 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const allAcked = async () => (await Promise.all(streams.map((s) => probe.pendingOf(s)))).every((p) => p === 0);
   await waitFor(allAcked, 30_000, 'every handled task to be acknowledged (pending list empty)');
   const elapsedMs = now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const commands = await window.end();
-  const notes: string[] = [];
+  // CPU time is what a side costs the machine: less swayed than throughput by a busy host.
+  const notes: string[] = [`worker CPU ${((cpu.user + cpu.system) / job.tasks).toFixed(1)} µs/task`];
   const lengths = await Promise.all(streams.map((s) => probe.xlen(s)));
   if (lengths.some((n) => n > 0)) notes.push(`stream entries left after every task was acked: ${lengths.join(', ')}`);
   if (handled !== job.tasks) notes.push(`handler ran ${handled} times for ${job.tasks} tasks`);

@@ -25,6 +25,7 @@ export interface StreamQueueConfig {
   readonly retryAttempts: number;
   readonly retryDelay: number;
   readonly durability: DurabilityOptions | undefined;
+  readonly runContext: boolean;
   /** Partition count per configured queue; a queue not listed has 1 (see partitionsOf). */
   readonly queues: ReadonlyMap<string, { readonly partitions: number }>;
 }
@@ -67,6 +68,8 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
   }
   const worker = raw.worker ?? true;
   if (typeof worker !== 'boolean') throw new InvalidOptionError('worker', 'true or false', worker);
+  const runContext = raw.runContext ?? false;
+  if (typeof runContext !== 'boolean') throw new InvalidOptionError('runContext', 'true or false', runContext);
 
   // Durations that become Node timers stop at MAX_TIMER_MS (longer ones would fire after 1 ms);
   // resultTtlMs and maxStallMs are not timers (Redis expiries, a comparison).
@@ -83,6 +86,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     connection,
     prefix,
     worker,
+    runContext,
     concurrency: int(raw, 'concurrency', 10, 1, 10_000),
     leaseMs,
     heartbeatIntervalMs,

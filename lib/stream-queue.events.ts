@@ -29,6 +29,8 @@ export interface StreamQueueEvent {
   readonly key?: string;
   /** Why: the error message, dead-letter reason, or where a supersession was caught. */
   readonly detail?: string;
+  /** How long the handler ran, in ms: on the events of a settle (completed, failed, retry-scheduled, dead-lettered, superseded at the tail, completion-refused) of a run that started. */
+  readonly durationMs?: number;
 }
 
 /** @publicApi Counter names: event types, with `superseded` split by where it was caught. */

@@ -12,7 +12,9 @@ import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.module-definition';
 import { StreamQueueEvents } from './stream-queue.events';
+import { StreamQueueInstrumentation } from './stream-queue.instrumentation';
 import { StreamQueueLifecycle } from './stream-queue.lifecycle';
+import { TaskEnhancers } from './task.enhancers';
 import { TaskExplorer } from './task.explorer';
 import { TaskRegistry } from './task.registry';
 
@@ -29,7 +31,9 @@ import { TaskRegistry } from './task.registry';
     PartitionLayouts,
     TaskRegistry,
     TaskExplorer,
+    TaskEnhancers,
     StreamQueueEvents,
+    StreamQueueInstrumentation,
     ResultWaiter,
     QueueClient,
     ConsumerHost,
@@ -37,6 +41,14 @@ import { TaskRegistry } from './task.registry';
     PeriodicScheduler,
     FleetEventRelay,
   ],
-  exports: [QueueClient, StreamQueueEvents, StreamQueueLifecycle],
+  exports: [
+    QueueClient,
+    StreamQueueEvents,
+    StreamQueueLifecycle,
+    StreamQueueInstrumentation,
+    TaskRegistry,
+    ConsumerHost,
+    RedisConnections,
+  ],
 })
 export class StreamQueueModule extends ConfigurableModuleClass {}

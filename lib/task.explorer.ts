@@ -3,6 +3,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { STREAM_QUEUE_CONFIG, TASK_METADATA } from './stream-queue.constants';
 import type { StreamQueueConfig } from './stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
+import { TaskEnhancers } from './task.enhancers';
 import { checkName, resolveTaskOptions } from './task-options';
 import { TaskRegistry } from './task.registry';
 
@@ -24,6 +25,7 @@ export class TaskExplorer implements OnModuleInit {
     private readonly reflector: Reflector,
     private readonly registry: TaskRegistry,
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
+    private readonly enhancers: TaskEnhancers,
   ) {}
 
   onModuleInit(): void {
@@ -55,7 +57,7 @@ export class TaskExplorer implements OnModuleInit {
         name,
         location,
         options: resolveTaskOptions(name, options, this.config.resultTtlMs),
-        handler: (method as (p: unknown, c: unknown) => unknown).bind(instance),
+        handler: this.enhancers.wrap(instance, methodName, method as (p: unknown, c: unknown) => unknown, location),
       });
     }
   }

@@ -4,6 +4,7 @@ import { StreamQueueDashboardModule } from 'nest-stream-queue/dashboard';
 import { EmailsController } from './emails/emails.controller';
 import { EmailsTasks } from './emails/emails.tasks';
 import { MetricsTasks } from './metrics/metrics.tasks';
+import { ObservabilityModule } from './observability/observability.module';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsTasks } from './reports/reports.tasks';
 import { SampleConfigModule } from './sample-config.module';
@@ -40,6 +41,7 @@ export class AppModule {
             concurrency: 4,
           }),
         }),
+        ObservabilityModule,
         // The dashboard at /queues on the API process (see README, "Dashboard").
         ...(serves(role) ? [StreamQueueDashboardModule.forRoot(SAMPLE_DASHBOARD)] : []),
       ],

@@ -19,6 +19,8 @@ export interface EnqueueCall {
   readonly everyMs: number;
   /** A periodic run carries its slot time so its successor can be timed from it. */
   readonly periodic: boolean;
+  /** The trace context written as field t; set only while tracing is on. */
+  readonly trace?: string;
 }
 
 /**
@@ -58,5 +60,7 @@ export function enqueueManyChunks<T>(items: readonly T[], callOf: (item: T) => E
  * write it (see includes/message.lua): what QueueClient XADDs directly for a single enqueue.
  */
 export function plainMessageFields(id: string, call: EnqueueCall): string[] {
-  return ['id', id, 'n', call.name, 'p', call.payload, 'a', '1'];
+  const fields = ['id', id, 'n', call.name, 'p', call.payload, 'a', '1'];
+  if (call.trace !== undefined) fields.push('t', call.trace);
+  return fields;
 }

@@ -32,6 +32,7 @@ import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { checkName } from '../task-options';
 import { firstFires } from '../task/periodic-call';
 import { TaskRegistry } from '../task.registry';
@@ -69,6 +70,7 @@ export class QueueClient {
     private readonly registry: TaskRegistry,
     private readonly waiter: ResultWaiter,
     private readonly layouts: PartitionLayouts,
+    private readonly instrumentation: StreamQueueInstrumentation,
   ) {
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
     this.fleet = new FleetReads(
@@ -129,7 +131,11 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
-    const outcomes = await sendEnqueueMany(this.connections.commands, calls);
+    const sendAll = (sent: readonly EnqueueCall[]) => sendEnqueueMany(this.connections.commands, sent);
+    const wrap = this.instrumentation.enqueue;
+    const outcomes = await (wrap
+      ? wrap(calls, sendAll, (sent) => sent.flatMap((o) => ('reply' in o ? [o.reply.id] : [])))
+      : sendAll(calls));
     const results: EnqueueManyResult<R>[] = outcomes.map((outcome, i) => {
       if ('error' in outcome) return { error: PartitionLayoutError.fromReply(calls[i].queue, outcome.error) };
       try {
@@ -249,8 +255,14 @@ export class QueueClient {
   }
 
   private async send<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
+    const wrap = this.instrumentation.enqueue;
     try {
-      return await this.sendOne<R>(call, durability);
+      if (!wrap) return await this.sendOne<R>(call, durability);
+      return await wrap(
+        [call],
+        ([traced]) => this.sendOne<R>(traced, durability),
+        (handle) => [handle.id],
+      );
     } catch (error) {
       throw PartitionLayoutError.fromReply(call.queue, error as Error);
     }
@@ -277,7 +289,7 @@ export class QueueClient {
 
   /** A periodic key's replace keeps the stored schedule unless `every` re-times it. */
   private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
-    const { name, queue, payload, runAt, delayMs, everyMs } = call;
+    const { name, queue, payload, runAt, delayMs, everyMs } = call; // a periodic chain carries no trace
     const schedule = everyMs > 0 ? { every: everyMs } : undefined;
     const { id, generation } = await schedulePeriodicScript(call.keys, {
       mode: 'replace',

@@ -8,6 +8,7 @@ import { pipelineGroups } from '../redis/topology';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents } from '../stream-queue.events';
+import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { TaskRegistry } from '../task.registry';
 import { WATCH_MESSAGE } from '../client/fleet-events';
 import { createConsumerName } from './consumer-name';
@@ -40,6 +41,7 @@ export class ConsumerHost {
     private readonly connections: RedisConnections,
     private readonly registry: TaskRegistry,
     private readonly events: StreamQueueEvents,
+    private readonly instrumentation: StreamQueueInstrumentation,
     private readonly relay: FleetEventRelay,
     private readonly layouts: PartitionLayouts,
   ) {}
@@ -105,6 +107,8 @@ export class ConsumerHost {
       }
       return reader;
     };
+    if (this.config.runContext) this.instrumentation.enableRunContext();
+    const runWrapper = this.instrumentation.runWrapper();
     for (const [queue, partitions] of keysByQueue) {
       // The queue's partitions share its slots: the concurrency holds across them.
       const slots = new Slots(this.config.concurrency);
@@ -120,6 +124,7 @@ export class ConsumerHost {
         inFlight: new InFlight(),
         slots,
         lease: leaseKeeper,
+        runWrapper,
       }));
       // All partitions of a queue are read by one call (a cluster refuses partitions > 1, see
       // PartitionLayouts), so the reader of partition 0's slot serves them.
@@ -130,6 +135,20 @@ export class ConsumerHost {
     this.logger.log(
       `Consuming ${queues.map((q) => `"${q}"`).join(', ')} as ${this.consumerName} (concurrency ${this.config.concurrency}).`,
     );
+  }
+
+  /**
+   * @internal For the health check: whether this process consumes at all, whether its lease is
+   * held, and per queue it handles, whether that queue's consumer runs.
+   */
+  status(): { worker: boolean; leaseHeld: boolean; queues: Record<string, boolean> } {
+    const queues = this.config.worker ? this.registry.queues() : [];
+    return {
+      worker: queues.length > 0,
+      // A drain deletes the liveness keys: the lease is given up whatever the keeper last saw.
+      leaseHeld: !this.stopping && (this.leaseKeeper?.isHeld() ?? false),
+      queues: Object.fromEntries(queues.map((q) => [q, this.consumers.get(q)?.running ?? false])),
+    };
   }
 
   /** Stops reading and waits for in-flight runs, up to shutdownTimeoutMs. Idempotent. */

@@ -13,6 +13,8 @@ export class Delivery {
 
   /** What the handler returned once this delivery was aborted. */
   lateValue?: { readonly value: unknown };
+  /** How long its handler ran, in ms, once it returned (reported with the settle's event). */
+  runMs?: number;
   /** A keyed run's fencing number, drawn by the claim script from the queue's sequence. */
   fence?: number;
 

@@ -57,7 +57,13 @@ export class QueueConsumer {
 
   async start(): Promise<void> {
     await this.reader.ensureGroup();
-    const runner = new TaskRunner(this.registry, this.ctx.queue, this.ctx.consumer, this.ctx.lease);
+    const runner = new TaskRunner(
+      this.registry,
+      this.ctx.queue,
+      this.ctx.consumer,
+      this.ctx.lease,
+      this.ctx.runWrapper,
+    );
     const pipeline = createQueuePipeline({
       read: async () => (this.stopping ? [] : this.admit(await this.reader.read())),
       sweep: () => this.sweep(),
@@ -87,6 +93,11 @@ export class QueueConsumer {
         complete: () => resolve(),
       });
     });
+  }
+
+  /** Its pipeline is subscribed and not stopping (or stopped on an unexpected error). */
+  get running(): boolean {
+    return this.subscription !== undefined && !this.subscription.closed && !this.stopping;
   }
 
   /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */

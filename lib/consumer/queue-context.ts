@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import type { StreamQueueEvents } from '../stream-queue.events';
+import type { RunWrapper } from '../stream-queue.instrumentation';
 import type { InFlight } from './in-flight';
 import type { Lease } from './lease';
 import type { Slots } from './slots';
@@ -24,6 +25,8 @@ export interface QueueContext {
   readonly delayedAdded: () => void;
   /** This worker's lease: no run may start unless it proves the run still this worker's. */
   readonly lease: Lease;
+  /** What wraps each run (tracing, interceptors, async context); undefined when nothing does. */
+  readonly runWrapper?: RunWrapper;
 }
 
 /** @internal A queue's shared parts before its consumer exists: the consumer adds `delayedAdded`. */

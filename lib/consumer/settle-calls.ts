@@ -98,6 +98,7 @@ export function failCall(
       generation: m.generation,
       dueAt: m.dueAt,
       keepResult: m.keepResult,
+      trace: m.trace,
     },
   });
 }

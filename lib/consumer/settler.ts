@@ -130,7 +130,7 @@ export class Settler {
 
   private reportCompleted(outcome: Completed, verdict: CompleteVerdict): void {
     const m = outcome.delivery.message;
-    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
+    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
     if (verdict === 'completed' || (verdict === 'not-pending' && this.retried.has(outcome)))
       this.ctx.events.emit({ type: 'completed', ...base });
     else if (verdict === 'superseded') this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
@@ -141,7 +141,7 @@ export class Settler {
     const { delivery, error } = outcome;
     const m = delivery.message;
     if (verdict === 'not-pending' && this.retried.has(as)) return; // our earlier call did it
-    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key };
+    const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
     if (verdict === 'retry-scheduled' || verdict === 'dead-lettered') {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
       this.ctx.events.emit({ type: verdict, ...base, detail: error.message });
@@ -160,7 +160,7 @@ export class Settler {
     id: string,
     name: string,
     verdict: 'refused' | 'not-pending',
-    base: { queue: string; taskId: string; name: string; key?: string },
+    base: { queue: string; taskId: string; name: string; key?: string; durationMs?: number },
   ): void {
     const why =
       verdict === 'refused'

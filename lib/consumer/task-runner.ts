@@ -4,6 +4,7 @@ import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
 import { periodicKey } from '../task/schedule';
 import { describeThrown, encodeResult } from '../task/task-outcome';
+import type { RunWrapper } from '../stream-queue.instrumentation';
 import type { TaskDefinition, TaskRegistry } from '../task.registry';
 import type { Delivery } from './delivery';
 import { ALWAYS_HELD, stillOwned, type Lease } from './lease';
@@ -22,6 +23,8 @@ export class TaskRunner {
     private readonly queue: string,
     private readonly consumer: string,
     private readonly lease: Lease = ALWAYS_HELD,
+    /** Tracing, interceptors, async context: undefined when none is on (the handler is called directly). */
+    private readonly wrap?: RunWrapper,
   ) {}
 
   async run(delivery: Delivery): Promise<Outcome> {
@@ -70,8 +73,11 @@ export class TaskRunner {
               ),
             timeoutMs,
           );
+    const startedAt = performance.now();
     try {
-      const returned = definition.handler(payload, ctx);
+      const returned = this.wrap
+        ? this.wrap(() => definition.handler(payload, ctx), message, ctx)
+        : definition.handler(payload, ctx);
       if (!isPromiseLike(returned)) {
         if (!delivery.isAborted) return this.completedOutcome(delivery, definition, returned);
         delivery.lateValue = { value: returned }; // a synchronous handler that blocked past its abort
@@ -90,6 +96,7 @@ export class TaskRunner {
       return this.abortedOutcome(delivery, definition);
     } finally {
       clearTimeout(timer);
+      delivery.runMs = performance.now() - startedAt;
     }
   }
 

@@ -55,6 +55,13 @@ export interface StreamQueueModuleOptions {
   durability?: DurabilityOptions;
 
   /**
+   * Every run enters an async context of its own, read with `currentTask()`. Default false (on
+   * Node 20 an AsyncLocalStorage slows every promise a little): runs of tasks with interceptors
+   * get one anyway.
+   */
+  runContext?: boolean;
+
+  /**
    * Per-queue settings, by queue name. Producers and workers of a queue must configure the same
    * `partitions` (a process whose count differs from the one stored in Redis gets a
    * `PartitionLayoutError`). See the README, "Partitioned queues".

@@ -1,5 +1,5 @@
 --[[
-  KEYS: stream, delayed set. ARGV: control channel, then five values per task (details below).
+  KEYS: stream, delayed set. ARGV: control channel, then six values per task (details below).
   Enqueue many tasks without a key in one call: what enqueueMany sends for its unkeyed items, so
   a bulk enqueue costs one script call per batch instead of one per task. Keyed tasks go through
   enqueue.lua (they need dedupe and a generation).
@@ -9,8 +9,9 @@
   KEYS[3] the partition's layout record, given for partitions other than 0 (see layout.lua)
 
   ARGV[1] control channel, told when a delayed task becomes the earliest due
-  ARGV[2] to ARGV[6], then the same five for each further task: task id, task name, payload
-  (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay)
+  ARGV[2] to ARGV[7], then the same six for each further task: task id, task name, payload
+  (JSON), delay in ms from Redis's clock (0 = now), due time in epoch ms (0 = use the delay),
+  trace context for field t ('' = none)
   ARGV[#ARGV] with KEYS[3]: the caller's partition count; a layout record that says otherwise
   refuses the call (error 'LAYOUT ...'): no task lands in a partition its workers may not read.
 
@@ -32,9 +33,10 @@ if KEYS[3] then
 end
 local now = nil
 local ids = {}
-for i = 2, last, 5 do
+for i = 2, last, 6 do
   local delayMs, due = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
   local fields = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
+  if ARGV[i + 5] ~= '' then fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[i + 5] end
   if delayMs > 0 or due > 0 then
     now = now or nowMs()
     if due == 0 then due = now + delayMs end

@@ -9,6 +9,8 @@ export interface EnqueueManyTask {
   readonly delayMs: number;
   /** Absolute due time in epoch ms, 0 when `delayMs` applies. */
   readonly runAt: number;
+  /** The producer's trace context (field t), when a tracer is on. */
+  readonly trace?: string;
 }
 
 /** @internal Where each task of the call went: its stream entry id, or undefined when delayed. */
@@ -25,7 +27,7 @@ export function enqueueManyScript(
   partitions = 1,
 ): ScriptCall<EnqueueManyReply> {
   const args: (string | number)[] = [keys.controlChannel];
-  for (const t of tasks) args.push(t.id, t.name, t.payload, t.delayMs, t.runAt);
+  for (const t of tasks) args.push(t.id, t.name, t.payload, t.delayMs, t.runAt, t.trace ?? '');
   const guarded = keys.partition !== 0;
   const redisKeys = guarded ? [keys.stream, keys.delayed, keys.layout] : [keys.stream, keys.delayed];
   return new ScriptCall('enqueue-many', redisKeys, guarded ? [...args, partitions] : args, (reply) =>

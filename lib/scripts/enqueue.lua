@@ -1,6 +1,7 @@
 --[[
   KEYS: stream, delayed set, [key state, sequence]. ARGV: task id, name, payload, delay, due
-  time, mode, key, control channel, [period, periodic flag, done channel] (details below).
+  time, mode, key, control channel, [period, periodic flag, done channel, partition count],
+  [trace context] (details below).
   Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
   replacing), draw a new generation from the queue's sequence, and supersede whatever of the key
@@ -27,6 +28,8 @@
            never run, and its result() waiters must hear so)
   ARGV[12] the caller's partition count (keyed tasks only): the key was mapped to this partition
            by it, so a layout record that says otherwise refuses the call (error 'LAYOUT ...')
+  ARGV[13] trace context for field t (absent or '' = none; ARGV[9..12] are then padding for an
+           unkeyed task)
 
   Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
@@ -52,6 +55,9 @@ if keyState or delayMs > 0 or due > 0 then now = nowMs() end
 if due == 0 then due = now + delayMs end
 
 local function write(fields)
+  if ARGV[13] and ARGV[13] ~= '' then
+    fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[13]
+  end
   if ARGV[10] == '1' then
     fields[#fields + 1] = 'd'; fields[#fields + 1] = tostring(due)
   end

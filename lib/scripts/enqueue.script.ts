@@ -17,6 +17,8 @@ export interface EnqueueArgs {
   readonly periodic: boolean;
   /** The queue's partition count as this process maps it: a keyed call checks it (layout-guard.lua). */
   readonly partitions: number;
+  /** The producer's trace context (field t), when a tracer is on. */
+  readonly trace?: string;
 }
 
 /**
@@ -48,7 +50,11 @@ export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<En
   return new ScriptCall(
     'enqueue',
     keyed ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq, keys.layout] : [keys.stream, keys.delayed],
-    keyed ? [...args, task.everyMs, task.periodic ? '1' : '0', keys.doneChannel, task.partitions] : args,
+    keyed
+      ? [...args, task.everyMs, task.periodic ? '1' : '0', keys.doneChannel, task.partitions, ...traced(task)]
+      : task.trace === undefined
+        ? args
+        : [...args, 0, '0', '', 0, task.trace], // ARGV[9..12] pad an unkeyed call up to its trace
     (reply) => {
       const [id, generation, code, entryId, holder] = reply as [string, number, number, string, string];
       const outcome = outcomeOf(code);
@@ -58,4 +64,9 @@ export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<En
       return { outcome, id, generation: gen, holder };
     },
   );
+}
+
+/** ARGV[13], the trace context, when there is one. */
+function traced(task: EnqueueArgs): string[] {
+  return task.trace === undefined ? [] : [task.trace];
 }

@@ -12,6 +12,8 @@ export interface FailedTask {
   readonly generation: number;
   readonly dueAt?: number;
   readonly keepResult: boolean;
+  /** The producer's trace context (field t), carried into the retry or dead letter. */
+  readonly trace?: string;
 }
 
 export interface FailArgs {
@@ -53,6 +55,7 @@ export function failScript(keys: QueueKeys, a: FailArgs): ScriptCall<FailVerdict
   if (t.key !== undefined) fields.push('k', t.key, 'g', String(t.generation));
   if (t.dueAt !== undefined) fields.push('d', String(t.dueAt));
   if (t.keepResult) fields.push('r', '1');
+  if (t.trace !== undefined) fields.push('t', t.trace);
   const args = [
     a.group,
     a.consumer,

@@ -16,6 +16,11 @@ export interface TaskMessage {
    * is kept even when the handler returns nothing (result() cannot find it settled otherwise).
    */
   readonly keepResult: boolean;
+  /**
+   * Field t: the trace context of the enqueue (a propagator's carrier as JSON), when tracing was
+   * on. Read only by the tracing integration; a missing or oversized one is simply absent.
+   */
+  readonly trace: string | undefined;
 }
 
 /** @internal A delivered entry that cannot become a task, and why. */
@@ -32,7 +37,9 @@ const MAX_NAME_LENGTH = 128;
 const MAX_ATTEMPT = 1_000;
 /** A due time is a date before the year 10000 (9999-12-31T23:59:59.999Z). */
 const MAX_DUE_MS = 253_402_300_799_999;
-/** Entries have 7 known fields; Lua's unpack() fails on thousands, so a crowd of them is hostile. */
+/** A trace context is a few hundred characters at most (traceparent 55, tracestate 512). */
+export const MAX_TRACE_LENGTH = 1024;
+/** Entries have 9 known fields; Lua's unpack() fails on thousands, so a crowd of them is hostile. */
 const MAX_FIELD_PAIRS = 64;
 
 /**
@@ -82,6 +89,8 @@ export function parseEntry(
     return { entryId, reason: 'field "d" (due time) is not a date in epoch ms before the year 10000' };
   }
   const keepResult = f.get('r') === '1';
+  // Auxiliary: a bad trace field never costs the task, it is dropped.
+  const trace = f.get('t');
   return {
     entryId,
     id,
@@ -92,6 +101,7 @@ export function parseEntry(
     generation: key === undefined ? 0 : generation,
     dueAt,
     keepResult,
+    trace: trace !== undefined && trace.length > 0 && trace.length <= MAX_TRACE_LENGTH ? trace : undefined,
   };
 }
 
@@ -100,7 +110,7 @@ function integer(text: string): number {
   return /^\d{1,16}$/.test(text) ? Number(text) : NaN;
 }
 
-const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r']);
+const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't']);
 
 /** First value of each known field; a plain loop, since this runs for every message. */
 function fieldsOf(raw: string[]): { get(name: string): string | undefined } {

@@ -107,7 +107,7 @@ describe('enqueueMany', () => {
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (args.includes(marker)) markerSeen = true;
       if (source === 'lua' || !/^evalsha$|^eval$/i.test(args[0]) || !args.includes(producer.keys.stream)) return;
-      sizes.push((args.length - 6) / 5);
+      sizes.push((args.length - 6) / 6); // six values per task (see enqueue-many.lua)
     });
 
     const count = 60_000;
@@ -139,7 +139,7 @@ describe('enqueueMany', () => {
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (args.includes(marker)) markerSeen = true;
       if (source === 'lua' || !/^evalsha$|^eval$/i.test(args[0]) || !args.includes(producer.keys.stream)) return;
-      sizes.push((args.length - 6) / 5);
+      sizes.push((args.length - 6) / 6); // six values per task (see enqueue-many.lua)
     });
     // 400,000 characters each: two fit in one call's 1 MiB of payload, three do not.
     const big = 'x'.repeat(400_000);

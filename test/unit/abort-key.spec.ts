@@ -14,6 +14,7 @@ const message = (generation: number, key = 'k'): TaskMessage => ({
   generation,
   dueAt: undefined,
   keepResult: false,
+  trace: undefined,
 });
 
 describe('QueueConsumer.abortKey', () => {

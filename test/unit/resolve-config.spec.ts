@@ -37,6 +37,7 @@ describe('resolveConfig', () => {
       retryAttempts: 9,
       retryDelay: 3_000,
       queues: new Map(),
+      runContext: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -109,6 +110,7 @@ describe('resolveConfig', () => {
     ['blockMs', 60_001],
     ['ackBatchMs', -1],
     ['ackBatchMs', 1_001],
+    ['runContext', 'yes'],
     ['leaseMs', Number.NaN],
     // Node timers turn 2^31 ms or more into 1 ms.
     ['leaseMs', 2 ** 31],

@@ -1,4 +1,10 @@
-import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../../lib/task/task-message';
+import {
+  isMalformed,
+  MAX_TRACE_LENGTH,
+  parseEntry,
+  type MalformedMessage,
+  type TaskMessage,
+} from '../../lib/task/task-message';
 
 const ok = ['id', 't1', 'n', 'send', 'p', '{"a":1}'];
 
@@ -33,7 +39,18 @@ describe('parseEntry', () => {
       key: undefined,
       generation: 0,
       keepResult: false,
+      trace: undefined,
     });
+  });
+
+  it('reads field t (trace context) and drops an empty or oversized one without rejecting the task', () => {
+    const carrier = '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}';
+    expect(messageOf([...ok, 't', carrier]).trace).toBe(carrier);
+    expect(messageOf([...ok, 't', '']).trace).toBeUndefined();
+    expect(messageOf([...ok, 't', 'x'.repeat(MAX_TRACE_LENGTH)]).trace).toHaveLength(MAX_TRACE_LENGTH);
+    expect(messageOf([...ok, 't', 'x'.repeat(MAX_TRACE_LENGTH + 1)]).trace).toBeUndefined();
+    // The first value of a repeated field counts, as for every field.
+    expect(messageOf([...ok, 't', 'a', 't', 'b']).trace).toBe('a');
   });
 
   it('reads field r: the result is kept even when the handler returns nothing', () => {

@@ -17,6 +17,7 @@ const message: TaskMessage = {
   generation: 1,
   dueAt: undefined,
   keepResult: false,
+  trace: undefined,
 };
 
 const NOT_HELD: Lease = { isHeld: () => false, heldSince: () => Infinity };

@@ -1,0 +1,39 @@
+import { register, type Registry } from 'prom-client';
+import { InvalidOptionError } from '../errors';
+import { checkName } from '../task-options';
+import type { StreamQueueMetricsOptions } from './metrics-options.interface';
+
+/** @internal Metrics options with defaults applied; queues stay undefined for "this process's". */
+export interface MetricsConfig {
+  readonly registry: Registry;
+  readonly queues: readonly string[] | undefined;
+  readonly durationBuckets: readonly number[];
+}
+
+/** Handler run times from a few ms to a minute: most tasks are short, some are slow. */
+const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** @internal Applies defaults and validates; throws InvalidOptionError naming the option. */
+export function resolveMetricsConfig(raw: StreamQueueMetricsOptions | undefined): MetricsConfig {
+  const options = raw ?? {};
+  if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', raw);
+  const registry = options.registry ?? register;
+  if (typeof (registry as Partial<Registry>).registerMetric !== 'function') {
+    throw new InvalidOptionError('registry', 'a prom-client Registry (the one your /metrics serves)', registry);
+  }
+  const { queues, durationBuckets = DEFAULT_BUCKETS } = options;
+  if (queues !== undefined && !Array.isArray(queues)) {
+    throw new InvalidOptionError('queues', 'an array of queue names', queues);
+  }
+  queues?.forEach((queue, i) => checkName(`queues[${i}]`, queue));
+  const increasing =
+    Array.isArray(durationBuckets) &&
+    durationBuckets.length > 0 &&
+    durationBuckets.every(
+      (b, i) => typeof b === 'number' && b > 0 && Number.isFinite(b) && (i === 0 || b > durationBuckets[i - 1]),
+    );
+  if (!increasing) {
+    throw new InvalidOptionError('durationBuckets', 'increasing positive numbers of seconds', durationBuckets);
+  }
+  return { registry, queues: queues && [...new Set(queues)], durationBuckets: [...durationBuckets] };
+}

@@ -1,0 +1,9 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { StreamQueueMetricsOptions } from './metrics-options.interface';
+
+/** @internal forRoot / forRootAsync of StreamQueueMetricsModule. */
+export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } =
+  new ConfigurableModuleBuilder<StreamQueueMetricsOptions>({ moduleName: 'StreamQueueMetrics' })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createMetricsOptions')
+    .build();

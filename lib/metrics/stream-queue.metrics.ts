@@ -1,0 +1,194 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { QueueClient } from '../client/queue-client';
+import { InvalidOptionError } from '../errors';
+import type { QueueCounts } from '../interfaces';
+import { StreamQueueEvents, type StreamQueueEvent, type StreamQueueEventType } from '../stream-queue.events';
+import { TaskRegistry } from '../task.registry';
+import { resolveMetricsConfig, type MetricsConfig } from './metrics-config';
+import type { StreamQueueMetricsOptions } from './metrics-options.interface';
+import { MODULE_OPTIONS_TOKEN } from './stream-queue-metrics.module-definition';
+
+/** The metrics this module registers, by role. @publicApi */
+export const METRIC_NAMES = {
+  tasks: 'stream_queue_tasks_total',
+  duration: 'stream_queue_task_duration_seconds',
+  leaseLost: 'stream_queue_lease_lost_total',
+  refused: 'stream_queue_refused_total',
+  superseded: 'stream_queue_superseded_total',
+  reclaimed: 'stream_queue_reclaimed_total',
+  depth: 'stream_queue_depth',
+  oldestWaiting: 'stream_queue_oldest_waiting_seconds',
+} as const;
+
+/** The `outcome` label of stream_queue_tasks_total: how Redis recorded the end of a run. */
+const OUTCOMES: Partial<Record<StreamQueueEventType, string>> = {
+  completed: 'completed',
+  'retry-scheduled': 'retried',
+  'dead-lettered': 'dead_lettered',
+};
+
+/**
+ * Registers the queue metrics and keeps them. Counters and the duration histogram follow this
+ * process's task events (StreamQueueEvents); the depth gauges are read from Redis when scraped,
+ * the fleet's truth rather than this process's view, with one command per queue per scrape.
+ * @publicApi
+ */
+@Injectable()
+export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
+  private readonly config: MetricsConfig;
+  private readonly stops: (() => void)[] = [];
+  private registered: string[] = [];
+  private reading?: Promise<QueueCounts[]>;
+
+  constructor(
+    @Inject(MODULE_OPTIONS_TOKEN) options: StreamQueueMetricsOptions,
+    private readonly events: StreamQueueEvents,
+    private readonly client: QueueClient,
+    private readonly tasks: TaskRegistry,
+  ) {
+    this.config = resolveMetricsConfig(options);
+  }
+
+  onModuleInit(): void {
+    const { registry, durationBuckets } = this.config;
+    const taskLabels = ['queue', 'task'] as const;
+    const tasks = this.counter(registry, METRIC_NAMES.tasks, 'Runs whose end Redis recorded, by outcome.', [
+      ...taskLabels,
+      'outcome',
+    ]);
+    const duration = new Histogram({
+      name: METRIC_NAMES.duration,
+      help: 'How long task handlers ran, in seconds (runs that Redis settled).',
+      labelNames: taskLabels,
+      buckets: [...durationBuckets],
+      registers: [],
+    });
+    this.register(registry, duration);
+    const leaseLost = this.counter(
+      registry,
+      METRIC_NAMES.leaseLost,
+      "Runs aborted because this worker's lease lapsed.",
+      taskLabels,
+    );
+    const refused = this.counter(
+      registry,
+      METRIC_NAMES.refused,
+      'Settles Redis refused: another worker owned the run, or it was settled already.',
+      taskLabels,
+    );
+    const superseded = this.counter(
+      registry,
+      METRIC_NAMES.superseded,
+      'Runs superseded by a newer generation of their key, before running (head) or when settling (tail).',
+      [...taskLabels, 'stage'],
+    );
+    const reclaimed = this.counter(registry, METRIC_NAMES.reclaimed, "Dead workers' runs this worker took over.", [
+      'queue',
+    ]);
+    this.gauges(registry);
+
+    const task = (e: StreamQueueEvent) => e.name ?? '';
+    const on = (type: StreamQueueEventType, listener: (e: StreamQueueEvent) => void) =>
+      this.stops.push(this.events.on(type, listener));
+    // Label children cached per series: resolving labels hashes them, and this runs per task.
+    const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+    for (const type of Object.keys(OUTCOMES) as StreamQueueEventType[]) {
+      const outcome = OUTCOMES[type]!;
+      on(type, (e) => {
+        const series = `${outcome}\0${e.queue}\0${task(e)}`;
+        let child = children.get(series);
+        if (!child) {
+          const counted = tasks.labels(e.queue, task(e), outcome);
+          const timed = duration.labels(e.queue, task(e));
+          child = { count: () => counted.inc(), observe: (seconds) => timed.observe(seconds) };
+          children.set(series, child);
+        }
+        // One of these three ends each settled run ('failed' comes before the last two: not counted).
+        child.count();
+        if (e.durationMs !== undefined) child.observe(e.durationMs / 1000);
+      });
+    }
+    on('lease-lost', (e) => leaseLost.labels(e.queue, task(e)).inc());
+    on('completion-refused', (e) => refused.labels(e.queue, task(e)).inc());
+    on('superseded', (e) => superseded.labels(e.queue, task(e), e.detail === 'head' ? 'head' : 'tail').inc());
+    on('reclaimed', (e) => reclaimed.labels(e.queue).inc());
+  }
+
+  /** Stops listening and removes the metrics from the registry (a second app may register them). */
+  onModuleDestroy(): void {
+    this.stops.splice(0).forEach((stop) => stop());
+    for (const name of this.registered) this.config.registry.removeSingleMetric(name);
+    this.registered = [];
+  }
+
+  private gauges(registry: Registry): void {
+    const readCounts = () => this.readCounts();
+    const depth = new Gauge({
+      name: METRIC_NAMES.depth,
+      help: 'Tasks of the queue as Redis holds them, by state (waiting, delayed, running, dead_lettered).',
+      labelNames: ['queue', 'state'],
+      registers: [],
+      async collect() {
+        this.reset();
+        for (const c of await readCounts()) {
+          this.labels(c.queue, 'waiting').set(c.waiting);
+          this.labels(c.queue, 'delayed').set(c.delayed);
+          this.labels(c.queue, 'running').set(c.running);
+          this.labels(c.queue, 'dead_lettered').set(c.deadLettered);
+        }
+      },
+    });
+    const oldest = new Gauge({
+      name: METRIC_NAMES.oldestWaiting,
+      help: 'Age in seconds of the oldest task waiting to be read (0 when none waits).',
+      labelNames: ['queue'],
+      registers: [],
+      async collect() {
+        this.reset();
+        for (const c of await readCounts()) this.labels(c.queue).set((c.oldestWaitingMs ?? 0) / 1000);
+      },
+    });
+    this.register(registry, depth);
+    this.register(registry, oldest);
+  }
+
+  /**
+   * One read per queue per scrape: both gauges' collect() run in the same scrape and share it.
+   * A queue that cannot be read fails the scrape (the error is the scrape's answer).
+   */
+  private readCounts(): Promise<QueueCounts[]> {
+    this.reading ??= Promise.all(this.queues().map((queue) => this.client.counts(queue))).finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private queues(): readonly string[] {
+    return this.config.queues ?? this.tasks.queues();
+  }
+
+  private counter<L extends string>(
+    registry: Registry,
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+  ): Counter<L> {
+    const counter = new Counter({ name, help, labelNames, registers: [] });
+    this.register(registry, counter);
+    return counter;
+  }
+
+  private register(registry: Registry, metric: Counter<string> | Gauge<string> | Histogram<string>): void {
+    const { name } = metric as unknown as { name: string };
+    if (registry.getSingleMetric(name)) {
+      throw new InvalidOptionError(
+        'registry',
+        `a registry without "${name}" (another StreamQueueMetricsModule registered it; pass each app its own registry)`,
+        'a registry that has it',
+      );
+    }
+    registry.registerMetric(metric);
+    this.registered.push(name);
+  }
+}

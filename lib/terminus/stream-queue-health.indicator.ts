@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { QueueClient } from '../client/queue-client';
+import { ConsumerHost } from '../consumer/consumer.host';
+import { InvalidOptionError } from '../errors';
+import { RedisConnections } from '../redis/redis-connections';
+import { checkName } from '../task-options';
+
+/** What `isHealthy()` checks beyond Redis, this worker's lease and its consumers. @publicApi */
+export interface StreamQueueHealthOptions {
+  /** Down when this queue's oldest waiting task is older than `maxWaitingMs`. */
+  queue?: string;
+  /** The age limit for `queue`'s oldest waiting task, in ms. */
+  maxWaitingMs?: number;
+  /** Redis must answer within this many ms. Default 1 000. */
+  timeoutMs?: number;
+}
+
+/**
+ * A Terminus health indicator: up when Redis answers, this worker's lease is held, every queue it
+ * handles has a running consumer, and (optionally) a queue's oldest waiting task is young enough.
+ * A producer-only process (`worker: false`) checks Redis alone.
+ * @publicApi
+ */
+@Injectable()
+export class StreamQueueHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly connections: RedisConnections,
+    private readonly host: ConsumerHost,
+    private readonly client: QueueClient,
+  ) {}
+
+  async isHealthy<const Key extends string = 'stream-queue'>(
+    key: Key = 'stream-queue' as Key,
+    options: StreamQueueHealthOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const { queue, maxWaitingMs, timeoutMs = 1_000 } = checkOptions(options);
+    const indicator = this.health.check(key);
+    const redis = await this.ping(timeoutMs);
+    const { worker, leaseHeld, queues } = this.host.status();
+    const data: Record<string, unknown> = { redis: redis ?? 'up' };
+    if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
+    const problems: string[] = [];
+    if (redis) problems.push(`Redis: ${redis}`);
+    if (worker && !leaseHeld) problems.push("this worker's lease is not held");
+    const stopped = Object.keys(queues).filter((q) => !queues[q]);
+    if (stopped.length > 0) problems.push(`consumers not running: ${stopped.join(', ')}`);
+    if (queue !== undefined && !redis) {
+      const { oldestWaitingMs } = await this.client.counts(queue);
+      data.oldestWaitingMs = oldestWaitingMs;
+      if (oldestWaitingMs !== null && oldestWaitingMs > maxWaitingMs!) {
+        problems.push(`queue "${queue}"'s oldest waiting task is ${oldestWaitingMs} ms old (limit ${maxWaitingMs} ms)`);
+      }
+    }
+    return problems.length === 0 ? indicator.up(data) : indicator.down({ ...data, message: problems.join('; ') });
+  }
+
+  /** Undefined when Redis answered PING in time, else why not. */
+  private async ping(timeoutMs: number): Promise<string | undefined> {
+    const redis = this.connections.commands;
+    // A connection that is not ready would queue the PING until it reconnects: that is down.
+    if (redis.status !== 'ready') return `connection ${redis.status}`;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>(
+      (resolve) => (timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs)),
+    );
+    try {
+      return await Promise.race([
+        redis.ping().then(
+          () => undefined,
+          (error: Error) => error.message,
+        ),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function checkOptions(options: StreamQueueHealthOptions): StreamQueueHealthOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+  const { queue, maxWaitingMs, timeoutMs } = options;
+  if (queue !== undefined) checkName('queue', queue);
+  if ((queue === undefined) !== (maxWaitingMs === undefined)) {
+    throw new InvalidOptionError('maxWaitingMs', 'given together with `queue`', maxWaitingMs);
+  }
+  if (maxWaitingMs !== undefined && !(Number.isSafeInteger(maxWaitingMs) && maxWaitingMs >= 0)) {
+    throw new InvalidOptionError('maxWaitingMs', 'an integer >= 0', maxWaitingMs);
+  }
+  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
+    throw new InvalidOptionError('timeoutMs', 'an integer > 0', timeoutMs);
+  }
+  return options;
+}

@@ -1,0 +1,1 @@
+export { StreamQueueTracingModule } from './stream-queue-tracing.module';

@@ -1,0 +1,135 @@
+import {
+  context,
+  propagation,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import type { EnqueueWrapper, RunWrapper } from '../stream-queue.instrumentation';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
+import { decodeCarrier, encodeCarrier } from './trace-carrier';
+import { ATTR, MESSAGING_SYSTEM } from './tracing-attributes';
+
+const TRACER_NAME = 'nest-stream-queue';
+/** What trace.getTracerProvider() delegates to while no SDK registered a provider. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * The registered tracer, or undefined while none is: then an enqueue writes no trace field and
+ * a run starts no span. Checked per call, since an SDK may register after the app booted.
+ */
+function activeTracer(): Tracer | undefined {
+  const provider: TracerProvider = trace.getTracerProvider();
+  const real = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  return real === NOOP_PROVIDER ? undefined : real.getTracer(TRACER_NAME);
+}
+
+/**
+ * @internal The producer side: one PRODUCER span per enqueue call (`send <queue>`; one for a whole
+ * enqueueMany, with its message count), whose context every task of the call carries in field t.
+ */
+export const traceEnqueue: EnqueueWrapper = (calls, send, idsOf) => {
+  const tracer = activeTracer();
+  if (!tracer) return send(calls);
+  const queues = new Set(calls.map((c) => c.queue));
+  const queue = queues.size === 1 ? calls[0].queue : undefined;
+  const attributes: Attributes = {
+    [ATTR.system]: MESSAGING_SYSTEM,
+    [ATTR.operationName]: 'send',
+    [ATTR.operationType]: 'send',
+  };
+  if (queue !== undefined) attributes[ATTR.destination] = queue;
+  if (calls.length > 1) attributes[ATTR.batchCount] = calls.length;
+  else attributes[ATTR.taskName] = calls[0].name;
+  if (calls.length === 1 && calls[0].key !== undefined) attributes[ATTR.taskKey] = calls[0].key;
+  const parent = context.active();
+  const span = tracer.startSpan(queue ? `send ${queue}` : 'send', { kind: SpanKind.PRODUCER, attributes }, parent);
+  const active = trace.setSpan(parent, span);
+  const carrier: Record<string, string> = {};
+  propagation.inject(active, carrier);
+  const field = encodeCarrier(carrier);
+  const traced = field === undefined ? calls : calls.map((call) => ({ ...call, trace: field }));
+  return context
+    .with(active, () => send(traced))
+    .then(
+      (sent) => {
+        const ids = idsOf(sent);
+        if (ids.length === 1) span.setAttribute(ATTR.messageId, ids[0]);
+        span.end();
+        return sent;
+      },
+      (error: unknown) => {
+        endWithError(span, error);
+        throw error;
+      },
+    );
+};
+
+/**
+ * @internal The consumer side: one CONSUMER span per run (`process <queue>`), a child of the
+ * enqueue's span and linked to it (see the README: one message per run makes the parent
+ * unambiguous), active while the handler runs so its own spans nest under it.
+ */
+export const traceRun: RunWrapper = (run, message, ctx) => {
+  const tracer = activeTracer();
+  if (!tracer) return run();
+  const carrier = decodeCarrier(message.trace);
+  const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+  const producer = trace.getSpanContext(parent);
+  const attributes: Attributes = {
+    [ATTR.system]: MESSAGING_SYSTEM,
+    [ATTR.operationName]: 'process',
+    [ATTR.operationType]: 'process',
+    [ATTR.destination]: ctx.queue,
+    [ATTR.consumerGroup]: CONSUMER_GROUP,
+    [ATTR.messageId]: message.id,
+    [ATTR.taskName]: message.name,
+    [ATTR.taskAttempt]: message.attempt,
+  };
+  if (message.key !== undefined) {
+    attributes[ATTR.taskKey] = message.key;
+    attributes[ATTR.taskGeneration] = message.generation;
+  }
+  const span = tracer.startSpan(
+    `process ${ctx.queue}`,
+    { kind: SpanKind.CONSUMER, attributes, links: producer ? [{ context: producer }] : undefined },
+    parent,
+  );
+  return context.with(trace.setSpan(parent, span), () => {
+    let returned: unknown;
+    try {
+      returned = run();
+    } catch (error) {
+      endWithError(span, error);
+      throw error;
+    }
+    if (typeof (returned as PromiseLike<unknown> | null)?.then !== 'function') {
+      span.end();
+      return returned;
+    }
+    return Promise.resolve(returned).then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        endWithError(span, error);
+        throw error;
+      },
+    );
+  });
+};
+
+function endWithError(span: Span, error: unknown): void {
+  const name = error instanceof Error ? error.name : typeof error;
+  span.setAttribute(ATTR.errorType, name);
+  if (error instanceof Error) span.recordException(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.end();
+}

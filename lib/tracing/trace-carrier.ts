@@ -1,0 +1,33 @@
+import { MAX_TRACE_LENGTH } from '../task/task-message';
+
+/**
+ * @internal The trace field (t) of a message: the propagator's carrier (traceparent, tracestate,
+ * or whatever the registered propagator writes) as a JSON object of strings. Undefined when it
+ * would be empty or longer than a message may carry: the task then simply has no producer context.
+ */
+export function encodeCarrier(carrier: Record<string, string>): string | undefined {
+  const text = JSON.stringify(carrier);
+  return text === '{}' || text.length > MAX_TRACE_LENGTH ? undefined : text;
+}
+
+/** Most fields a carrier may have: W3C uses two, B3 up to five; more is not a trace context. */
+const MAX_CARRIER_FIELDS = 8;
+
+/**
+ * @internal The carrier of a message's trace field, or undefined when it is not one. Anyone can
+ * write to the stream: a field that is not a small JSON object of strings is ignored, never thrown.
+ */
+export function decodeCarrier(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined || text.length > MAX_TRACE_LENGTH || text[0] !== '{') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const entries = Object.entries(parsed);
+  if (entries.length > MAX_CARRIER_FIELDS || !entries.every(([, v]) => typeof v === 'string')) return undefined;
+  // A null prototype: a "__proto__" field is plain data here.
+  return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(entries));
+}

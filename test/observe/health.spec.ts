@@ -1,0 +1,111 @@
+import { ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { InvalidOptionError } from '../../lib';
+import { ConsumerHost } from '../../lib/consumer/consumer.host';
+import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
+import { Latch } from '../utils/helpers';
+import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+
+describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  let t: TestApp;
+  let indicator: StreamQueueHealthIndicator;
+
+  const start = async (options = {}, url?: string) => {
+    t = await startApp({
+      prefix,
+      options: { ...options, ...(url ? { connection: { url } } : {}) },
+      imports: [StreamQueueHealthModule, TerminusModule],
+    });
+    indicator = t.app.get(StreamQueueHealthIndicator);
+  };
+
+  beforeEach(() => cleanupPrefix(redis, prefix));
+  afterEach(() => closeApps());
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('is up when Redis answers, the lease is held and every queue has a running consumer', async () => {
+    await start();
+    expect(await indicator.isHealthy('queue')).toEqual({
+      queue: { status: 'up', redis: 'up', lease: 'held', consumers: { default: true } },
+    });
+  });
+
+  it("is down when a queue's oldest waiting task is older than the threshold, up under a looser one", async () => {
+    await start({ concurrency: 1 });
+    const gate = new Latch();
+    t.probe.on('echo', async (payload) => {
+      if (payload === 'block') await gate.wait();
+      return payload;
+    });
+    try {
+      await t.client.enqueue('echo', 'block');
+      await waitFor(async () => (await t.client.counts()).running === 1, { description: 'the blocking run' });
+      await t.client.enqueue('echo', 'waits');
+      await waitFor(async () => ((await t.client.counts()).oldestWaitingMs ?? 0) > 0, { description: 'an age' });
+      const strict = await indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 0 });
+      expect(strict.queue.status).toBe('down');
+      expect(strict.queue.message).toMatch(/queue "default"'s oldest waiting task is \d+ ms old \(limit 0 ms\)/);
+      const loose = await indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 3_600_000 });
+      expect(loose.queue.status).toBe('up');
+    } finally {
+      gate.open();
+    }
+  });
+
+  it('is down once the consumers stopped and the lease was given up', async () => {
+    await start();
+    await t.app.get(ConsumerHost).drain();
+    const result = await indicator.isHealthy('queue');
+    expect(result.queue).toMatchObject({ status: 'down', lease: 'lost', consumers: { default: false } });
+    expect(result.queue.message).toContain('consumers not running: default');
+  });
+
+  it('through HealthCheckService: a down check answers 503 with the details', async () => {
+    await start();
+    await t.app.get(ConsumerHost).drain();
+    const health = t.app.get(HealthCheckService);
+    const error = (await health.check([() => indicator.isHealthy('queue')]).catch((e: unknown) => e)) as
+      ServiceUnavailableException | undefined;
+    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    expect(error!.getResponse()).toMatchObject({ status: 'error', error: { queue: { status: 'down' } } });
+  });
+
+  it('a producer-only process checks Redis alone', async () => {
+    await start({ worker: false });
+    expect(await indicator.isHealthy()).toEqual({ 'stream-queue': { status: 'up', redis: 'up' } });
+  });
+
+  it('is down when Redis does not answer in time (a frozen server)', async () => {
+    let server: RedisServerHandle | undefined;
+    try {
+      server = await startRedisServer();
+      await start({ worker: false }, server.url);
+      await server.kill('SIGSTOP');
+      const result = await indicator.isHealthy('queue', { timeoutMs: 200 });
+      expect(result.queue).toMatchObject({ status: 'down', redis: 'no answer within 200 ms' });
+      await server.kill('SIGCONT');
+    } finally {
+      await closeApps();
+      await server?.stop();
+    }
+  });
+
+  it.each([
+    [{ queue: 'default' }, 'maxWaitingMs'],
+    [{ queue: 'bad queue', maxWaitingMs: 1 }, 'queue'],
+    [{ queue: 'default', maxWaitingMs: -1 }, 'maxWaitingMs'],
+    [{ timeoutMs: 0 }, 'timeoutMs'],
+  ])('rejects bad options, naming the option (%#)', async (options, option) => {
+    await start({ worker: false });
+    const error = (await indicator.isHealthy('q', options).catch((e: unknown) => e)) as InvalidOptionError;
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.option).toBe(option);
+  });
+});

@@ -1,0 +1,177 @@
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
+import { StreamQueueTracingModule } from '../../lib/tracing';
+import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+
+describe('nest-stream-queue/tracing', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  const exporter = new InMemorySpanExporter();
+  const contextManager = new AsyncLocalStorageContextManager();
+  let t: TestApp;
+
+  const register = () => {
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    context.setGlobalContextManager(contextManager.enable());
+  };
+  const unregister = () => {
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  };
+  const spans = (kind: SpanKind) => exporter.getFinishedSpans().filter((s) => s.kind === kind);
+  /** The raw fields of every entry written to the queue's stream so far. */
+  const streamFields = async () => (await redis.xrange(t.keys.stream, '-', '+')).map(([, fields]) => fields);
+
+  beforeEach(async () => {
+    await cleanupPrefix(redis, prefix);
+    exporter.reset();
+  });
+  afterEach(async () => {
+    await closeApps();
+    unregister();
+  });
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('a run is a CONSUMER span, child of and linked to the PRODUCER span of its enqueue', async () => {
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    let handlerSpan: string | undefined;
+    t.probe.on('echo', (payload) => {
+      handlerSpan = trace.getActiveSpan()?.spanContext().spanId;
+      return payload;
+    });
+    const request = trace.getTracer('test').startSpan('request');
+    const handle = await context.with(trace.setSpan(context.active(), request), () =>
+      t.client.enqueue('echo', { a: 1 }, { key: 'k1' }),
+    );
+    request.end();
+    await handle.result();
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 1, { description: 'the consumer span' });
+
+    const [producer] = spans(SpanKind.PRODUCER);
+    const [consumer] = spans(SpanKind.CONSUMER);
+    expect(producer.name).toBe('send default');
+    expect(producer.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    expect(producer.attributes).toMatchObject({
+      'messaging.system': 'nest_stream_queue',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      'messaging.destination.name': 'default',
+      'messaging.message.id': handle.id,
+      'stream_queue.task.name': 'echo',
+      'stream_queue.task.key': 'k1',
+    });
+    expect(consumer.name).toBe('process default');
+    expect(consumer.spanContext().traceId).toBe(request.spanContext().traceId);
+    expect(consumer.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+    expect(consumer.links.map((l) => l.context.spanId)).toEqual([producer.spanContext().spanId]);
+    expect(consumer.attributes).toMatchObject({
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'default',
+      'messaging.consumer.group.name': 'workers',
+      'messaging.message.id': handle.id,
+      'stream_queue.task.attempt': 1,
+      'stream_queue.task.key': 'k1',
+    });
+    // The run's span is active in the handler: its own spans nest under it.
+    expect(handlerSpan).toBe(consumer.spanContext().spanId);
+    expect(consumer.status.code).not.toBe(SpanStatusCode.ERROR);
+  });
+
+  it('every attempt of a retried task is its own span under the same producer, the failed ones in error', async () => {
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    t.probe.on('doomed', () => {
+      throw new TypeError('bad');
+    });
+    const handle = await t.client.enqueue('doomed', 0);
+    await expect(handle.result()).rejects.toThrow('bad');
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 2, { description: 'two attempts' });
+    const [producer] = spans(SpanKind.PRODUCER);
+    const runs: ReadableSpan[] = spans(SpanKind.CONSUMER);
+    expect(runs.map((s) => s.attributes['stream_queue.task.attempt']).sort()).toEqual([1, 2]);
+    for (const run of runs) {
+      expect(run.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+      expect(run.status.code).toBe(SpanStatusCode.ERROR);
+      expect(run.attributes['error.type']).toBe('TypeError');
+    }
+  });
+
+  it('enqueueMany is one PRODUCER span with its message count; each task carries its context', async () => {
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    const handles = await t.client.enqueueMany([
+      { name: 'echo', payload: 1 },
+      { name: 'echo', payload: 2 },
+      { name: 'echo', payload: 3, options: { key: 'k' } },
+    ]);
+    await Promise.all(handles.map((h) => h.result()));
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 3, { description: 'three runs' });
+    const [producer] = spans(SpanKind.PRODUCER);
+    expect(producer.attributes['messaging.batch.message_count']).toBe(3);
+    for (const run of spans(SpanKind.CONSUMER)) {
+      expect(run.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+    }
+  });
+
+  it('a delayed task keeps its context through the delayed set', async () => {
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    await (await t.client.enqueue('echo', 1, { delayMs: 50 })).result();
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 1, { description: 'the run' });
+    expect(spans(SpanKind.CONSUMER)[0].parentSpanContext?.spanId).toBe(
+      spans(SpanKind.PRODUCER)[0].spanContext().spanId,
+    );
+  });
+
+  it('with no tracer provider registered: no trace field is written and no span is made', async () => {
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    let untraced: string[][] = [];
+    t.probe.on('echo', async (payload) => {
+      if (payload === 1) untraced = await streamFields();
+      return payload;
+    });
+    await (await t.client.enqueue('echo', 1)).result();
+    expect(untraced).toHaveLength(1);
+    expect(untraced[0]).not.toContain('t');
+    expect(spans(SpanKind.CONSUMER)).toHaveLength(0);
+    // Registering the provider afterwards turns tracing on without a restart.
+    register();
+    await (await t.client.enqueue('echo', 2)).result();
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 1, { description: 'the second run traced' });
+    expect(spans(SpanKind.PRODUCER)).toHaveLength(1);
+  });
+
+  it('a hostile trace field never costs the task: it runs in a new trace', async () => {
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    const hostile = [
+      'not json',
+      '{"traceparent":{"nested":1}}',
+      '{"__proto__":{"polluted":"yes"},"traceparent":"00-zz-zz-01"}',
+      `{${Array.from({ length: 20 }, (_, i) => `"k${i}":"v"`).join(',')}}`,
+      '[1,2]',
+      'x'.repeat(5_000),
+    ];
+    for (const [i, field] of hostile.entries()) {
+      await redis.xadd(t.keys.stream, '*', 'id', `h${i}`, 'n', 'echo', 'p', String(i), 't', field);
+    }
+    await waitFor(() => t.probe.runsOf('echo').length === hostile.length, { description: 'every hostile run' });
+    await waitFor(() => spans(SpanKind.CONSUMER).length === hostile.length, { description: 'their spans' });
+    for (const run of spans(SpanKind.CONSUMER)) expect(run.parentSpanContext).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
