@@ -28,15 +28,35 @@ export function partitionReads(
   });
   if (byGroup.size === 1) return readerOf(lanes[0].keys.stream).forQueue(lanes);
   const slots = lanes[0].slots;
+  const groups = [...byGroup.values()];
+  const quotas = shares(
+    slots.capacity,
+    groups.map((partitions) => partitions.length),
+  );
   return new SlotGroupReads(
-    [...byGroup.values()].map((partitions) => {
+    groups.map((partitions, g) => {
       const own = partitions.map((p) => lanes[p]);
-      // Each group may hold its proportional share, rounded up so the shares cover every slot.
-      const share = new SlotShare(slots, Math.ceil((slots.capacity * own.length) / lanes.length));
-      return { partitions, reads: readerOf(own[0].keys.stream).forQueue(own, share) };
+      return { partitions, reads: readerOf(own[0].keys.stream).forQueue(own, new SlotShare(slots, quotas[g])) };
     }),
     lanes.length,
   );
+}
+
+/**
+ * Splits `capacity` slots between groups in proportion to their partitions (largest remainders
+ * first), at least 1 each: with nothing running, every group's read gets its share at once, and
+ * together they hold no more than the capacity (unless there are more groups than slots).
+ */
+function shares(capacity: number, sizes: number[]): number[] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const exact = sizes.map((n) => (capacity * n) / total);
+  const quotas = exact.map(Math.floor);
+  let left = capacity - quotas.reduce((a, b) => a + b, 0);
+  for (const g of exact.map((x, g) => g).sort((a, b) => exact[b] - quotas[b] - (exact[a] - quotas[a]))) {
+    if (left-- <= 0) break;
+    quotas[g] += 1;
+  }
+  return quotas.map((q) => Math.max(1, q));
 }
 
 /**

@@ -71,20 +71,20 @@ describe('SlotGroupReads', () => {
 
     const first = reads.read();
     await waitFor(async () => (await blockedReads()) - before === 2, { description: 'both groups block' });
-    // Shares of 4 slots: partition 0's group ceil(4/3) = 2, the other ceil(8/3) = 3, capped by what is free.
+    // 4 slots split in proportion to the partitions: 1 for partition 0's group, 3 for the other.
     expect(slots.free).toBe(0);
     await redis.xadd(partitions.all[2].stream, '*', 'n', '1');
     expect(sizes(await first)).toEqual([0, 0, 1]);
-    // Exact: 1 held by the entry, 2 still held by partition 0's blocked read.
-    expect(slots.free).toBe(1);
+    // Exact: 1 held by the entry, 1 still held by partition 0's blocked read.
+    expect(slots.free).toBe(2);
 
     // The blocked read is not sent again: the next read() waits for it, and re-sends the other.
     const second = reads.read();
     await waitFor(async () => (await blockedReads()) - before === 2, { description: 'both groups block again' });
     await redis.xadd(partitions.all[0].stream, '*', 'n', '2');
     expect(sizes(await second)).toEqual([1, 0, 0]);
-    // 2 held by entries, 1 by the other group's read (sent with the one slot then free).
-    expect(slots.free).toBe(1);
+    // 2 held by entries, 2 by the other group's read (sent with the 2 slots then free).
+    expect(slots.free).toBe(0);
     slots.release(2);
 
     // Closing cuts the reads in flight short: read() answers with nothing and every hold ends.
