@@ -52,7 +52,7 @@ function shares(capacity: number, sizes: number[]): number[] {
   const exact = sizes.map((n) => (capacity * n) / total);
   const quotas = exact.map(Math.floor);
   let left = capacity - quotas.reduce((a, b) => a + b, 0);
-  for (const g of exact.map((x, g) => g).sort((a, b) => exact[b] - quotas[b] - (exact[a] - quotas[a]))) {
+  for (const g of exact.map((_, g) => g).sort((a, b) => exact[b] - quotas[b] - (exact[a] - quotas[a]))) {
     if (left-- <= 0) break;
     quotas[g] += 1;
   }
@@ -62,7 +62,9 @@ function shares(capacity: number, sizes: number[]): number[] {
 /**
  * @internal One slot group's share of a queue's slots: its reads hold at most `quota` of the free
  * slots, beside the holds of the other groups' reads (Slots adds holds up), so reads blocking on
- * idle groups at once never hold more than the queue's free slots, nor all of them.
+ * idle groups at once never hold more than the queue's free slots, and each group gets its own
+ * share. With fewer slots than groups, a group may find none free: it reads once one frees (an
+ * idle group's read holds its slot until it returns, at most blockMs).
  */
 class SlotShare implements ReadSlots {
   private hold = 0;
