@@ -12,20 +12,18 @@ import type {
   DurabilityOptions,
   EnqueueItem,
   EnqueueOptions,
-  ReplaceOptions,
-  ScheduleOptions,
-  SchedulePage,
-  SchedulesOptions,
-  TaskStatus,
-} from '../interfaces';
-import type {
   ListedState,
   ListedTask,
   PageOptions,
   QueueCounts,
   QueueState,
   RedriveAllResult,
+  ReplaceOptions,
+  ScheduleOptions,
+  SchedulePage,
+  SchedulesOptions,
   TaskPage,
+  TaskStatus,
 } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
