@@ -141,6 +141,29 @@ describe('fleet reads of a partitioned queue', () => {
     expect(queuedNow).toHaveLength(8 * P - 1 + 3);
   });
 
+  it('redrive() asks which partition when two hold the same dead-letter id, and writes nothing meanwhile', async () => {
+    const producer = await apps.start(partitioned(P, { worker: false }));
+    const partitions = apps.partitions(P);
+    for (const p of [1, 2])
+      await redis.xadd(partitions.keysFor(p).deadLetter, '1-1', 'id', `t${p}`, 'n', 'echo', 'p', '1', 'a', '1');
+    await expect(producer.client.redrive('1-1')).rejects.toThrow(InvalidOptionError);
+    expect(await Promise.all([1, 2].map((p) => redis.xlen(partitions.keysFor(p).stream)))).toEqual([0, 0]);
+    const entryId = await producer.client.redrive('1-1', { partition: 2 });
+    expect((await redis.xrange(partitions.keysFor(2).stream, entryId, entryId))[0][1]).toContain('t2');
+    // Now only partition 1 holds it: found without asking.
+    await producer.client.redrive('1-1');
+    expect(await redis.xlen(partitions.keysFor(1).stream)).toBe(1);
+    await expect(producer.client.redrive('1-1', { partition: 4 })).rejects.toThrow(InvalidOptionError);
+  });
+
+  it('a cursor without a partition (issued before the queue was partitioned) resumes partition 0', async () => {
+    const { producer } = await fill();
+    const first = (await producer.client.list('queued', { limit: 500 })).tasks.filter((t) => t.partition === 0);
+    const page = await producer.client.list('queued', { limit: 2, cursor: first[0].entryId });
+    expect(page.tasks.map((t) => t.id)).toEqual(first.slice(1, 3).map((t) => t.id));
+    expect(page.cursor).toBe(`p0:${first[2].entryId}`);
+  });
+
   it('events() delivers the events of tasks in every partition', async () => {
     const worker = await apps.start(partitioned(P));
     const watcher = await apps.start(partitioned(P, { worker: false }));
