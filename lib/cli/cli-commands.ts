@@ -19,7 +19,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, notConfirmed: 3 } as const;
 
 /** @internal Runs one parsed command against `redis`; returns the exit code. */
 export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promise<number> {
-  const reads = new FleetReads(redis, (queue) => new QueueKeys(args.prefix, queue), 3_600_000);
+  const reads = new FleetReads(redis, (queue) => storedPartitions(redis, args.prefix, queue), 3_600_000);
   const queue = args.queue ?? DEFAULT_QUEUE;
   const print = (json: unknown, text: string) => io.out(args.json ? JSON.stringify(json, null, 2) : text);
   const confirmed = async (what: string): Promise<boolean> => {
@@ -144,4 +144,16 @@ export async function discoverQueues(redis: Redis, prefix: string): Promise<stri
     } while (cursor !== '0');
   }
   return [...queues].sort();
+}
+
+/**
+ * @internal A queue's partitions as Redis records them (layout.lua): the CLI has no config, so the
+ * count comes from partition 0's record ('1' when absent). During a count change ('from>to') it
+ * reads the larger layout: a partition outside the other one is empty or frozen, never skipped.
+ */
+export async function storedPartitions(redis: Redis, prefix: string, queue: string): Promise<QueueKeys[]> {
+  const stored = (await redis.get(new QueueKeys(prefix, queue).layout)) ?? '1';
+  const counts = stored.split('>').map(Number);
+  const count = counts.every((n) => Number.isInteger(n) && n >= 1) ? Math.max(...counts) : 1;
+  return Array.from({ length: count }, (_, p) => new QueueKeys(prefix, queue, p));
 }

@@ -38,8 +38,19 @@ export class DeadLetters {
     throw new RedriveRefusedError(keys.queue, deadLetterId, reply.outcome);
   }
 
-  /** Redrives every dead letter that can be; the others stay, listed with why. */
-  async redriveAll(keys: QueueKeys): Promise<RedriveAllResult> {
+  /** Redrives every dead letter of every partition that can be; the others stay, listed with why. */
+  async redriveAll(partitions: readonly QueueKeys[]): Promise<RedriveAllResult> {
+    const refused: RedriveAllResult['refused'][number][] = [];
+    let redriven = 0;
+    for (const keys of partitions) {
+      const one = await this.redriveAllOf(keys);
+      redriven += one.redriven;
+      refused.push(...one.refused);
+    }
+    return { redriven, refused };
+  }
+
+  private async redriveAllOf(keys: QueueKeys): Promise<RedriveAllResult> {
     const refused: RedriveAllResult['refused'][number][] = [];
     let redriven = 0;
     let after: string | undefined;
@@ -60,21 +71,26 @@ export class DeadLetters {
     }
   }
 
-  /** Purges the given dead letters (each must exist), or all of them; returns how many went. */
-  async purge(keys: QueueKeys, deadLetterIds?: readonly string[]): Promise<number> {
-    if (deadLetterIds === undefined) return purgeDeadLettersScript(keys, []).run(this.redis);
-    if (!Array.isArray(deadLetterIds) || deadLetterIds.length === 0)
-      throw new InvalidOptionError(
-        'ids',
-        'a non-empty array of dead-letter entry ids (omit it to purge all)',
-        deadLetterIds,
-      );
-    const ids = deadLetterIds.map((id, i) => checkDeadLetterId(id, `ids[${i}]`));
-    if (ids.length === 1) {
-      const removed = await purgeDeadLettersScript(keys, ids).run(this.redis);
-      if (removed === 0) throw new TaskNotFoundError(keys.queue, ids[0], 'dead letter');
-      return removed;
+  /**
+   * Purges the given dead letters (a single one must exist), or all of them, in every partition;
+   * returns how many went. The ids are all checked before any partition is touched.
+   */
+  async purge(partitions: readonly QueueKeys[], deadLetterIds?: readonly string[]): Promise<number> {
+    const queue = partitions[0].queue;
+    let ids: string[] = [];
+    if (deadLetterIds !== undefined) {
+      if (!Array.isArray(deadLetterIds) || deadLetterIds.length === 0)
+        throw new InvalidOptionError(
+          'ids',
+          'a non-empty array of dead-letter entry ids (omit it to purge all)',
+          deadLetterIds,
+        );
+      ids = deadLetterIds.map((id, i) => checkDeadLetterId(id, `ids[${i}]`));
     }
-    return purgeDeadLettersScript(keys, ids).run(this.redis);
+    // One script call per partition: a dead letter lives in its task's partition (its slot).
+    const removed = await Promise.all(partitions.map((keys) => purgeDeadLettersScript(keys, ids).run(this.redis)));
+    const total = removed.reduce((sum, n) => sum + n, 0);
+    if (ids.length === 1 && total === 0) throw new TaskNotFoundError(queue, ids[0], 'dead letter');
+    return total;
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ScriptCall } from '../redis/scripts';
+import { execReplies } from '../redis/pipeline-replies';
 import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
 import { enqueueScript } from '../scripts/enqueue.script';
@@ -63,14 +64,9 @@ interface ScriptSend {
 async function sendPipeline(redis: Redis, sends: ScriptSend[]): Promise<void> {
   const pipeline = redis.pipeline();
   for (const send of sends) send.script.queueOn(pipeline);
-  let replies: [Error | null, unknown][];
-  try {
-    replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-  } catch (error) {
-    replies = sends.map(() => [error as Error, undefined]);
-  }
+  const replies = await execReplies(pipeline, sends.length);
   sends.forEach((send, i) => {
-    const [error, reply] = replies[i] ?? [new Error('Redis sent no reply for this enqueue.'), undefined];
+    const [error, reply] = replies[i];
     if (error) return send.settle(error, undefined);
     let decoded: unknown;
     try {

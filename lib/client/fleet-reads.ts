@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
-import type { Observable } from 'rxjs';
-import { InvalidOptionError } from '../errors';
+import { Observable } from 'rxjs';
+import { InvalidOptionError, TaskNotFoundError } from '../errors';
 import type {
   ListedState,
   ListedTask,
   PageOptions,
+  QueueConsumerInfo,
   QueueCounts,
   QueueState,
   RedriveAllResult,
@@ -15,13 +16,18 @@ import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task-options';
 import { checkDeadLetterId, DeadLetters } from './dead-letters';
 import { fleetEvents, type FleetEvent } from './fleet-events';
-import { checkPage, checkState } from './page-options';
+import { checkState } from './page-options';
+import { checkPartitionPage, partitionCursor } from './partition-cursor';
 import { QueueInspector } from './queue-inspector';
 import { locate, removeTask } from './task-removal';
 
+/** @internal A queue's partitions' keys, partition p at index p (the CLI reads the count from Redis). */
+export type PartitionsOf = (queue: string) => readonly QueueKeys[] | Promise<readonly QueueKeys[]>;
+
 /**
  * @internal The fleet-wide reads and repairs behind QueueClient (and the CLI, which has no Nest
- * app): every argument is validated before Redis is touched, so a bad call writes nothing.
+ * app), over every partition of a queue: each read costs a bounded number of commands per
+ * partition. Every argument is validated before Redis is touched, so a bad call writes nothing.
  */
 export class FleetReads {
   private readonly inspector: QueueInspector;
@@ -29,69 +35,196 @@ export class FleetReads {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keysOf: (queue: string) => QueueKeys,
+    private readonly partitionsOf: PartitionsOf,
     private readonly stateTtlMs: number,
   ) {
     this.inspector = new QueueInspector(redis);
     this.deadLetters = new DeadLetters(redis, this.inspector);
   }
 
-  counts(queue?: string): Promise<QueueCounts> {
-    return this.inspector.counts(this.keys(queue));
+  /** One queue-state script call per partition, in parallel, summed. */
+  async counts(queue?: string): Promise<QueueCounts> {
+    const all = await this.partitions(queue);
+    return sumCounts(await Promise.all(all.map((keys) => this.inspector.counts(keys))));
   }
 
-  state(queue?: string): Promise<QueueState> {
-    return this.inspector.state(this.keys(queue));
-  }
-
-  list(state: ListedState, options: PageOptions = {}): Promise<TaskPage> {
-    checkState(state);
-    const keys = this.keys(objectOf(options).queue);
-    return this.inspector[state](keys, checkPage(state, options));
-  }
-
-  remove(id: string, options: { queue?: string } = {}): Promise<void> {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 256)
-      throw new InvalidOptionError('id', 'a task id (1 to 256 characters)', id);
-    return removeTask(this.redis, this.inspector, this.keys(objectOf(options).queue), id, this.stateTtlMs);
+  /** The counts, and each consumer once with what it holds in every partition. */
+  async state(queue?: string): Promise<QueueState> {
+    const all = await this.partitions(queue);
+    const states = await Promise.all(all.map((keys) => this.inspector.state(keys)));
+    return { ...sumCounts(states), consumers: mergeConsumers(states.flatMap((s) => s.consumers)) };
   }
 
   /**
-   * A task by id wherever it is (queued, delayed, running, dead-lettered), with its stored
-   * result (JSON text) when one is kept. Reads the listings page by page: an operator's lookup.
+   * A page of one listing, partition after partition: the cursor names where it stopped (see
+   * partition-cursor.ts), so pages neither repeat nor skip a task; at most one bounded read per
+   * partition per page.
+   */
+  async list(state: ListedState, options: PageOptions = {}): Promise<TaskPage> {
+    checkState(state);
+    const all = await this.partitions(objectOf(options).queue);
+    const start = checkPartitionPage(state, options, all.length);
+    const limit = start.page.limit;
+    const tasks: ListedTask[] = [];
+    let { partition, page } = start;
+    for (;;) {
+      const got = await this.inspector[state](all[partition], page);
+      for (const task of got.tasks) tasks.push({ ...task, partition });
+      if (got.cursor) return { tasks, cursor: partitionCursor(all.length, partition, got.cursor) };
+      if (++partition >= all.length) return { tasks, cursor: null };
+      if (tasks.length >= limit) return { tasks, cursor: partitionCursor(all.length, partition, '') };
+      page = { limit: limit - tasks.length };
+    }
+  }
+
+  /** Removes a queued or delayed task by id, from whichever partition holds it. */
+  async remove(id: string, options: { queue?: string } = {}): Promise<void> {
+    checkTaskId(id);
+    const all = await this.partitions(objectOf(options).queue);
+    for (const [p, keys] of all.entries()) {
+      try {
+        return await removeTask(this.redis, this.inspector, keys, id, this.stateTtlMs);
+      } catch (error) {
+        // Not in this partition: the next may hold it (TaskRunningError ends the search).
+        if (!(error instanceof TaskNotFoundError) || p === all.length - 1) throw error;
+      }
+    }
+  }
+
+  /**
+   * A task by id wherever it is (queued, delayed, running, dead-lettered; any partition), with
+   * its stored result (JSON text) when one is kept. Reads the listings page by page: an
+   * operator's lookup.
    */
   async findTask(id: string, options: { queue?: string } = {}): Promise<{ task?: ListedTask; result: string | null }> {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 256)
-      throw new InvalidOptionError('id', 'a task id (1 to 256 characters)', id);
-    const keys = this.keys(objectOf(options).queue);
-    const [task, result] = await Promise.all([
-      locate(this.inspector, keys, id, ['running', 'queued', 'delayed', 'dead']),
-      this.redis.get(keys.result(id)),
-    ]);
-    return { task, result };
+    checkTaskId(id);
+    const all = await this.partitions(objectOf(options).queue);
+    const results = Promise.all(all.map((keys) => this.redis.get(keys.result(id))));
+    let task: ListedTask | undefined;
+    for (const [partition, keys] of all.entries()) {
+      const found = await locate(this.inspector, keys, id, ['running', 'queued', 'delayed', 'dead']);
+      if (found) {
+        task = { ...found, partition };
+        break;
+      }
+    }
+    return { task, result: (await results).find((r) => r !== null) ?? null };
   }
 
-  redrive(deadLetterId: string, options: { queue?: string } = {}): Promise<string> {
+  /**
+   * Redrives one dead letter within its own partition (where its key's state lives). Entry ids
+   * of different partitions may coincide: then `partition` (listed with each dead letter) says which.
+   */
+  async redrive(deadLetterId: string, options: { queue?: string; partition?: number } = {}): Promise<string> {
     checkDeadLetterId(deadLetterId);
-    return this.deadLetters.redrive(this.keys(objectOf(options).queue), deadLetterId);
+    const all = await this.partitions(objectOf(options).queue);
+    if (options.partition !== undefined)
+      return this.deadLetters.redrive(all[checkPartition(options.partition, all.length)], deadLetterId);
+    if (all.length === 1) return this.deadLetters.redrive(all[0], deadLetterId);
+    const found = await Promise.all(all.map((keys) => this.inspector.deadLetter(keys, deadLetterId)));
+    const holders = all.filter((_, p) => found[p]);
+    if (holders.length > 1)
+      throw new InvalidOptionError(
+        'partition',
+        `one of ${holders.map((k) => k.partition).join(', ')}: dead letter "${deadLetterId}" is in each`,
+        undefined,
+      );
+    return this.deadLetters.redrive(holders[0] ?? all[0], deadLetterId);
   }
 
-  redriveAll(options: { queue?: string } = {}): Promise<RedriveAllResult> {
-    return this.deadLetters.redriveAll(this.keys(objectOf(options).queue));
+  /** Redrives every dead letter of every partition that can be. */
+  async redriveAll(options: { queue?: string } = {}): Promise<RedriveAllResult> {
+    return this.deadLetters.redriveAll(await this.partitions(objectOf(options).queue));
   }
 
-  purge(options: { queue?: string; ids?: readonly string[] } = {}): Promise<number> {
+  /** Purges the given dead letters, or all, in every partition. */
+  async purge(options: { queue?: string; ids?: readonly string[] } = {}): Promise<number> {
     const { queue, ids } = objectOf(options);
-    return this.deadLetters.purge(this.keys(queue), ids);
+    const all = await this.partitions(queue);
+    return this.deadLetters.purge(all, ids);
   }
 
+  /**
+   * The fleet's events of the queue. Workers publish every partition's events on partition 0's
+   * channel, and watch its key (FleetEventRelay works per queue): one subscription sees them all.
+   */
   events(queue?: string): Observable<FleetEvent> {
-    return fleetEvents(this.redis, this.keys(queue));
+    const name = queueName(queue);
+    return new Observable<FleetEvent>((subscriber) => {
+      let inner: { unsubscribe(): void } | undefined;
+      let closed = false;
+      Promise.resolve(this.partitionsOf(name)).then(
+        (all) => {
+          if (!closed) inner = fleetEvents(this.redis, all[0]).subscribe(subscriber);
+        },
+        (error: unknown) => subscriber.error(error),
+      );
+      return () => {
+        closed = true;
+        inner?.unsubscribe();
+      };
+    });
   }
 
-  private keys(queue: string | undefined): QueueKeys {
-    return this.keysOf(queue === undefined ? DEFAULT_QUEUE : checkName('queue', queue));
+  private async partitions(queue: string | undefined): Promise<readonly QueueKeys[]> {
+    return this.partitionsOf(queueName(queue));
   }
+}
+
+function queueName(queue: string | undefined): string {
+  return queue === undefined ? DEFAULT_QUEUE : checkName('queue', queue);
+}
+
+function checkTaskId(id: unknown): void {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+    throw new InvalidOptionError('id', 'a task id (1 to 256 characters)', id);
+}
+
+function checkPartition(partition: unknown, count: number): number {
+  if (!Number.isInteger(partition) || (partition as number) < 0 || (partition as number) >= count)
+    throw new InvalidOptionError('partition', `an integer from 0 to ${count - 1}`, partition);
+  return partition as number;
+}
+
+/** Partitions' counts as the queue's: sums; the oldest wait, the soonest due; exact only if all are. */
+function sumCounts(parts: readonly QueueCounts[]): QueueCounts {
+  const nonNull = (values: (number | null)[]) => values.filter((v): v is number => v !== null);
+  const oldest = nonNull(parts.map((c) => c.oldestWaitingMs));
+  const due = nonNull(parts.map((c) => c.nextDueInMs));
+  const sum = (pick: (c: QueueCounts) => number) => parts.reduce((total, c) => total + pick(c), 0);
+  return {
+    queue: parts[0].queue,
+    waiting: sum((c) => c.waiting),
+    waitingExact: parts.every((c) => c.waitingExact),
+    delayed: sum((c) => c.delayed),
+    running: sum((c) => c.running),
+    deadLettered: sum((c) => c.deadLettered),
+    oldestWaitingMs: oldest.length > 0 ? Math.max(...oldest) : null,
+    nextDueInMs: due.length > 0 ? Math.min(...due) : null,
+    added: sum((c) => c.added),
+    read: parts.some((c) => c.read === null) ? null : sum((c) => c.read!),
+  };
+}
+
+/** A consumer of several partitions' groups, once: what it holds summed, its latest activity, its liveness. */
+function mergeConsumers(rows: readonly QueueConsumerInfo[]): QueueConsumerInfo[] {
+  const byName = new Map<string, QueueConsumerInfo>();
+  for (const row of rows) {
+    const seen = byName.get(row.name);
+    byName.set(
+      row.name,
+      seen
+        ? {
+            name: row.name,
+            pending: seen.pending + row.pending,
+            idleMs: Math.min(seen.idleMs, row.idleMs),
+            alive: seen.alive || row.alive,
+            leaseLeftMs: Math.max(seen.leaseLeftMs, row.leaseLeftMs),
+          }
+        : row,
+    );
+  }
+  return [...byName.values()];
 }
 
 function objectOf<T extends object>(options: T): T {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
+import { execReplies } from '../redis/pipeline-replies';
 import { sendNow } from '../redis/send-now';
 import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
@@ -70,16 +71,10 @@ export class PlainEnqueueBatcher {
       script.queueOn(pipeline);
       return script;
     });
-    let replies: [Error | null, unknown][];
-    try {
-      replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-    } catch (error) {
-      replies = groups.map(() => [error as Error, undefined]);
-    }
+    const replies = await execReplies(pipeline, groups.length);
     groups.forEach((group, i) => {
-      const error = replies[i] ? replies[i][0] : new Error('Redis sent no reply for this enqueue.');
+      const [error, reply] = replies[i];
       if (error) return group.forEach((w) => w.settle(error));
-      const reply = replies[i][1];
       const script = scripts[i];
       if (!script) return group[0].settle(null, asEntryId(reply));
       let entryIds: ReadonlyArray<string | undefined>;

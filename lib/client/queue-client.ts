@@ -12,20 +12,18 @@ import type {
   DurabilityOptions,
   EnqueueItem,
   EnqueueOptions,
-  ReplaceOptions,
-  ScheduleOptions,
-  SchedulePage,
-  SchedulesOptions,
-  TaskStatus,
-} from '../interfaces';
-import type {
   ListedState,
   ListedTask,
   PageOptions,
   QueueCounts,
   QueueState,
   RedriveAllResult,
+  ReplaceOptions,
+  ScheduleOptions,
+  SchedulePage,
+  SchedulesOptions,
   TaskPage,
+  TaskStatus,
 } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
@@ -75,7 +73,7 @@ export class QueueClient {
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
     this.fleet = new FleetReads(
       connections.commands,
-      (queue) => this.layouts.partitionsOf(queue).keysFor(0),
+      (queue) => this.layouts.partitionsOf(queue).all,
       config.resultTtlMs,
     );
   }
@@ -92,8 +90,12 @@ export class QueueClient {
     this.fleet.findTask(id, options);
   /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
   remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
-  /** Puts a dead letter's task back in the stream: same id and key, attempt 1. Returns its entry id. */
-  redrive = (deadLetterId: string, options?: { queue?: string }): Promise<string> =>
+  /**
+   * Puts a dead letter's task back in its partition's stream: same id and key, attempt 1. Returns
+   * its entry id. `partition` (listed with each dead letter) is needed only when two partitions
+   * hold the same dead-letter id.
+   */
+  redrive = (deadLetterId: string, options?: { queue?: string; partition?: number }): Promise<string> =>
     this.fleet.redrive(deadLetterId, options);
   /** Redrives every dead letter that can be. */
   redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> => this.fleet.redriveAll(options);

@@ -71,6 +71,8 @@ export interface ListedTask {
   /** Dead letters: the dead-letter entry id (what redrive and purge take) and why. */
   readonly deadLetterId?: string;
   readonly reason?: string;
+  /** The queue partition that holds it (0 on a queue of one partition). */
+  readonly partition?: number;
   /** A delayed task's member (what remove() matches on). @internal */
   readonly member?: string;
 }

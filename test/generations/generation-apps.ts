@@ -1,24 +1,14 @@
 import type { StreamQueueModuleOptions } from '../../lib';
-import { Probe } from '../fixtures/probe';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import type { Probe } from '../fixtures/probe';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { startApp, type TestApp } from '../fixtures/test-app';
 import { GenerationTasksModule } from './generation-tasks';
 
 /** Per-spec setup of the generation specs: a fresh prefix and probe, apps closed and keys deleted after each. */
 export function useGenerationApps() {
-  const redis = createRedis();
-  const state = { prefix: '', probe: new Probe() };
-  beforeEach(() => {
-    state.prefix = randomPrefix();
-    state.probe = new Probe();
-  });
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, state.prefix);
-  });
-  afterAll(closeAll);
+  const state = useProbeApps();
   return {
-    redis,
+    redis: state.redis,
     get probe(): Probe {
       return state.probe;
     },

@@ -3,11 +3,11 @@ import { Injectable, Module, type ModuleMetadata } from '@nestjs/common';
 import { Task, type StreamQueueModuleOptions } from '../../lib';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { Probe } from '../fixtures/probe';
-import { closeApps, logger, startApp, testOptions, type TestApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { logger, startApp, testOptions, type TestApp } from '../fixtures/test-app';
 import { StreamQueueModule } from '../../lib';
 import { ProbeModule } from '../fixtures/probe.module';
 import { GenerationTasksModule } from '../generations/generation-tasks';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 /** Module options of a queue 'default' spread over `partitions`. */
 export const partitioned = (partitions: number, options: Partial<StreamQueueModuleOptions> = {}) => ({
@@ -17,19 +17,9 @@ export const partitioned = (partitions: number, options: Partial<StreamQueueModu
 
 /** Per-spec setup: a fresh prefix and probe; apps closed and keys deleted after each spec. */
 export function usePartitionApps() {
-  const redis = createRedis();
-  const state = { prefix: '', probe: new Probe() };
-  beforeEach(() => {
-    state.prefix = randomPrefix();
-    state.probe = new Probe();
-  });
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, state.prefix);
-  });
-  afterAll(closeAll);
+  const state = useProbeApps();
   return {
-    redis,
+    redis: state.redis,
     get prefix(): string {
       return state.prefix;
     },

@@ -1,5 +1,6 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
 -- passes the keys and values it works on as arguments.
+-- @include rcall
 -- layoutRefusal(layoutKey, count): nil when this partition belongs to a layout of `count`
 -- partitions (no record means 1), else the error reply the script returns before writing
 -- anything: 'LAYOUT <stored> <count>' (a switch in progress stores '<from>><to>').
