@@ -75,6 +75,8 @@ describe('a partitioned queue on a Redis Cluster', () => {
     for (let i = 0; i < KEYS; i++) handles.push(await producer.client.enqueue('echo', `k${i}`, { key: `k${i}` }));
     const partitionOf = (h: TaskHandle) => h.toJSON().partition ?? 0;
     expect(new Set(handles.map(partitionOf)).size).toBe(P);
+    // The fleet reads sum every partition's slot too.
+    expect(await producer.client.counts()).toMatchObject({ waiting: UNKEYED + KEYS, running: 0 });
 
     await startApp({ prefix, probe, options: options() });
     await startApp({ prefix, probe, options: options() });
@@ -111,6 +113,7 @@ describe('a partitioned queue on a Redis Cluster', () => {
         unread: [],
       });
     }
+    expect(await producer.client.counts()).toMatchObject({ waiting: 0, running: 0 });
     const ranPartitions = new Set(handles.filter((h) => completed.has(h.id)).map(partitionOf));
     expect(ranPartitions.size).toBe(P);
     process.stderr.write(
