@@ -18,6 +18,7 @@ import { LeaseKeeper } from './lease-keeper';
 import { QueueConsumer } from './queue-consumer';
 import type { QueueParts } from './queue-context';
 import { SharedStreamReader } from './shared-stream-reader';
+import { partitionReads } from './slot-group-reads';
 import { Slots } from './slots';
 import { cannotInterruptWarning, UnblockableConnection } from './unblockable-connection';
 
@@ -126,9 +127,9 @@ export class ConsumerHost {
         lease: leaseKeeper,
         runWrapper,
       }));
-      // All partitions of a queue are read by one call (a cluster refuses partitions > 1, see
-      // PartitionLayouts), so the reader of partition 0's slot serves them.
-      const consumer = new QueueConsumer(parts, readerOf(parts[0].keys.stream).forQueue(parts), this.registry);
+      // One call reads all partitions sharing a slot group (on one Redis: all of them).
+      const reads = partitionReads(parts, (stream) => topology.groupOf(stream), readerOf);
+      const consumer = new QueueConsumer(parts, reads, this.registry);
       await consumer.start();
       this.consumers.set(queue, consumer);
     }

@@ -6,8 +6,8 @@ import { Intake, type Handover } from './intake';
 import type { Outcome } from './outcome';
 import type { QueueContext, QueueParts } from './queue-context';
 import { createQueuePipeline } from './queue-pipeline';
-import type { QueueReads } from './queue-reads';
 import { Settler } from './settler';
+import type { PartitionReads } from './slot-group-reads';
 import { ShutdownAbortError } from './shutdown-abort.error';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
@@ -41,7 +41,7 @@ export class QueueConsumer {
 
   constructor(
     partitions: readonly QueueParts[],
-    private readonly reader: QueueReads,
+    private readonly reader: PartitionReads,
     private readonly registry: TaskRegistry,
   ) {
     // A delayed task this worker added (retry, successor, deferral) wakes this queue's promoter.

@@ -3,6 +3,9 @@ import { monotonicMs } from './lease';
 import type { QueueParts } from './queue-context';
 import type { SharedStreamReader } from './shared-stream-reader';
 import type { Slots } from './slots';
+
+/** @internal The slots a read holds while it waits: the queue's Slots, or one slot group's share. */
+export type ReadSlots = Pick<Slots, 'beginRead' | 'endRead' | 'whenFree'>;
 import { entriesByStream } from './xread-reply';
 
 /**
@@ -14,19 +17,19 @@ import { entriesByStream } from './xread-reply';
  * A partitioned queue reads all its partitions' streams in each call, with the same COUNT for
  * each (perStreamCount): every read serves every partition an equal share of the free slots, so
  * a busy partition never starves another. The answer is one Handover per partition, in order.
+ * On a cluster, one QueueReads reads the partitions of one slot group (see SlotGroupReads).
  */
 export class QueueReads {
   private pending?: { resolve(handovers: Handover[]): void; reject(error: unknown): void };
   private closed = false;
   readonly streams: readonly string[];
-  readonly slots: Slots;
 
   constructor(
     readonly lanes: readonly QueueParts[],
     private readonly shared: SharedStreamReader,
+    readonly slots: ReadSlots = lanes[0].slots,
   ) {
     this.streams = lanes.map((lane) => lane.keys.stream);
-    this.slots = lanes[0].slots;
   }
 
   get isClosed(): boolean {

@@ -1,7 +1,7 @@
 import type { Handover } from './intake';
 import { monotonicMs, type Lease } from './lease';
 import type { QueueParts } from './queue-context';
-import { QueueReads } from './queue-reads';
+import { QueueReads, type ReadSlots } from './queue-reads';
 import type { UnblockableConnection } from './unblockable-connection';
 import { entriesByStream } from './xread-reply';
 
@@ -44,9 +44,12 @@ export class SharedStreamReader {
     private readonly options: SharedReadOptions,
   ) {}
 
-  /** The reads of one queue: its partitions' contexts, in partition order (sharing one Slots). */
-  forQueue(lanes: readonly QueueParts[]): QueueReads {
-    return new QueueReads(lanes, this);
+  /**
+   * The reads of one queue (or of its partitions in this reader's slot group): their contexts, in
+   * partition order, sharing one Slots (or the group's share of them).
+   */
+  forQueue(lanes: readonly QueueParts[], slots?: ReadSlots): QueueReads {
+    return new QueueReads(lanes, this, slots);
   }
 
   /**

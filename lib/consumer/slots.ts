@@ -72,14 +72,20 @@ export class Slots {
     return Math.max(0, Math.min(running, outstanding) - this.readHold);
   }
 
-  /** Holds every free slot for one read; endRead() says how many the read filled. */
-  beginRead(): number {
-    this.readHold = this.free;
-    return this.readHold;
+  /**
+   * Holds the free slots (at most `max`) for one read; endRead() says how many the read filled.
+   * Holds add up: reads of a queue's slot groups, in flight at once, never hold a slot twice.
+   */
+  beginRead(max = Infinity): number {
+    const n = Math.min(this.free, max);
+    this.readHold += n;
+    return n;
   }
 
-  endRead(filled: number): void {
-    this.readHold = 0;
+  /** Ends a read that held `hold` slots (by default: the only read, holding them all). */
+  endRead(filled: number, hold = this.readHold): void {
+    if (hold > this.readHold) throw new SlotAccountingError(`a read ended holding ${hold} of ${this.readHold} slot(s)`);
+    this.readHold -= hold;
     this.held += filled;
     if (this.free > 0) this.wake();
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { describeLayout, InvalidOptionError, PartitionLayoutError } from '../errors';
+import { describeLayout, PartitionLayoutError } from '../errors';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import { layoutScript } from '../scripts/layout.script';
@@ -49,7 +49,6 @@ export class PartitionLayouts implements OnModuleInit {
    */
   async onModuleInit(): Promise<void> {
     await whenReady(this.connections.commands);
-    this.refuseClusterPartitions();
     const used = new Set(this.registry.queues());
     for (const queue of this.config.queues.keys()) {
       if (!used.has(queue) && this.registry.size > 0) {
@@ -64,23 +63,6 @@ export class PartitionLayouts implements OnModuleInit {
       // Nest runs no shutdown hook after a failed bootstrap: close the connections made for it.
       await this.connections.onApplicationShutdown().catch(() => undefined);
       throw error;
-    }
-  }
-
-  /**
-   * A worker reads all partitions of a queue in one multi-stream XREADGROUP, which a cluster
-   * refuses across slots: until reads fan out per slot, a partitioned queue needs one Redis.
-   */
-  private refuseClusterPartitions(): void {
-    if (!(this.connections.commands as { isCluster?: boolean }).isCluster) return;
-    for (const [queue, { partitions }] of this.config.queues) {
-      if (partitions > 1) {
-        throw new InvalidOptionError(
-          `queues.${queue}.partitions`,
-          '1 on a Redis Cluster connection (partitions > 1 need a single Redis or Sentinel for now)',
-          partitions,
-        );
-      }
     }
   }
 

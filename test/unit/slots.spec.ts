@@ -35,6 +35,23 @@ describe('Slots', () => {
     expect(slots.free).toBe(1);
   });
 
+  it('reads of several slot groups at once hold disjoint shares, each ended with its own hold', () => {
+    const slots = new Slots(5);
+    // Group reads capped at a share each (SlotGroupReads): together never more than the free slots.
+    expect(slots.beginRead(2)).toBe(2);
+    expect(slots.beginRead(2)).toBe(2);
+    expect(slots.beginRead(2)).toBe(1);
+    expect(slots.free).toBe(0);
+    slots.endRead(1, 2);
+    expect(slots.free).toBe(1);
+    slots.endRead(0, 1);
+    expect(slots.free).toBe(2);
+    // Ending a hold twice would free slots another read still holds.
+    expect(() => slots.endRead(0, 3)).toThrow(SlotAccountingError);
+    slots.endRead(2, 2);
+    expect(slots.free).toBe(2);
+  });
+
   it('lets a sweep claim beside a blocked read, up to the capacity of held runs', () => {
     const slots = new Slots(2);
     slots.beginRead();
