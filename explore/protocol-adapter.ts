@@ -16,7 +16,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
-import { InFlight, type Delivery } from '../lib/consumer/in-flight';
+import type { Delivery } from '../lib/consumer/delivery';
+import { InFlight } from '../lib/consumer/in-flight';
 import { DeadLetterer } from '../lib/consumer/dead-letterer';
 import { Intake, type RawEntry } from '../lib/consumer/intake';
 import { monotonicMs, type Lease } from '../lib/consumer/lease';
@@ -42,8 +43,8 @@ import { resolveConfig, type StreamQueueConfig } from '../lib/stream-queue.confi
 import { CONSUMER_GROUP } from '../lib/stream-queue.constants';
 import type { StreamQueueEvent, StreamQueueEvents } from '../lib/stream-queue.events';
 import { periodicKey } from '../lib/task/schedule';
-import { TaskRegistry } from '../lib/task.registry';
-import type { ResolvedTaskOptions } from '../lib/task-options';
+import { TaskRegistry } from '../lib/task/task.registry';
+import type { ResolvedTaskOptions } from '../lib/task/resolved-task-options';
 
 export type { Delivery, Outcome, RawEntry };
 export const GROUP = CONSUMER_GROUP;

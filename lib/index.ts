@@ -12,7 +12,7 @@ export {
 } from './stream-queue.events';
 export { currentTask } from './stream-queue.instrumentation';
 export { StreamQueueLifecycle } from './stream-queue.lifecycle';
-export { Task } from './task.decorator';
-export { STREAM_QUEUE_CONTEXT_TYPE } from './task.enhancers';
+export { Task } from './task/task.decorator';
+export { STREAM_QUEUE_CONTEXT_TYPE } from './task/task.enhancers';
 export { TaskHandle } from './client/task-handle';
 export { periodicKey } from './task/schedule';

@@ -3,7 +3,7 @@ import { checkDurability } from './client/durable-enqueue';
 import type { ConnectionOptions, DurabilityOptions, StreamQueueModuleOptions } from './interfaces';
 import { checkConnection } from './redis/connection-check';
 import { MAX_TIMER_MS } from './stream-queue.constants';
-import { checkName } from './task-options';
+import { checkName } from './task/resolved-task-options';
 
 /** @internal Module options with every default applied; the only place defaults live. */
 export interface StreamQueueConfig {

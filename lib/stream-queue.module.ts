@@ -7,16 +7,16 @@ import { QueueClient } from './client/queue-client';
 import { RedisConnections } from './redis/redis-connections';
 import { ResultWaiter } from './client/result-waiter';
 import { PartitionLayouts } from './partitions/partition-layout';
-import { PeriodicScheduler } from './periodic-scheduler';
+import { PeriodicScheduler } from './task/periodic-scheduler';
 import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.module-definition';
 import { StreamQueueEvents } from './stream-queue.events';
 import { StreamQueueInstrumentation } from './stream-queue.instrumentation';
 import { StreamQueueLifecycle } from './stream-queue.lifecycle';
-import { TaskEnhancers } from './task.enhancers';
-import { TaskExplorer } from './task.explorer';
-import { TaskRegistry } from './task.registry';
+import { TaskEnhancers } from './task/task.enhancers';
+import { TaskExplorer } from './task/task.explorer';
+import { TaskRegistry } from './task/task.registry';
 
 /**
  * Provides `QueueClient` and runs every `@Task()` handler of the application on Redis Streams.

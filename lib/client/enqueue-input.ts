@@ -2,10 +2,10 @@ import { InvalidOptionError, UnknownTaskError } from '../errors';
 import type { PartitionLayouts } from '../partitions/partition-layout';
 import type { EnqueueOptions } from '../interfaces';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
-import { checkName } from '../task-options';
+import { checkName } from '../task/resolved-task-options';
 import { encodePayload } from '../task/payload-codec';
 import { parseEvery, periodicKey } from '../task/schedule';
-import type { TaskDefinition, TaskRegistry } from '../task.registry';
+import type { TaskDefinition, TaskRegistry } from '../task/task.registry';
 import type { EnqueueCall } from './enqueue-call';
 
 const MAX_KEY_LENGTH = 1024;

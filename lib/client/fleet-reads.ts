@@ -13,7 +13,7 @@ import type {
 } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
-import { checkName } from '../task-options';
+import { checkName } from '../task/resolved-task-options';
 import { checkDeadLetterId, DeadLetters } from './dead-letters';
 import { fleetEvents, type FleetEvent } from './fleet-events';
 import { checkState } from './page-options';

@@ -3,7 +3,7 @@ import type { ScheduleOptions, SchedulesOptions } from '../interfaces';
 import { encodePayload } from '../task/payload-codec';
 import type { RuntimeScheduleCall } from '../scripts/schedule-runtime.script';
 import { checkCron, CRON_DEFAULT_TIMEZONE, parseEvery, periodicKey } from '../task/schedule';
-import type { TaskRegistry } from '../task.registry';
+import type { TaskRegistry } from '../task/task.registry';
 import { checkKey, knownTask, queueOption, taskQueue } from './enqueue-input';
 
 const RESERVED_PREFIX = periodicKey('');

@@ -9,7 +9,7 @@ import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents } from '../stream-queue.events';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
-import { TaskRegistry } from '../task.registry';
+import { TaskRegistry } from '../task/task.registry';
 import { WATCH_MESSAGE } from '../client/fleet-events';
 import { createConsumerName } from './consumer-name';
 import { FleetEventRelay } from './fleet-event-relay';

@@ -2,8 +2,6 @@ import type { TaskMessage } from '../task/task-message';
 import { Delivery } from './delivery';
 import { Slot } from './slots';
 
-export { Delivery };
-
 /**
  * @internal Deliveries held by one queue's consumer, by stream entry id. The sweep consults it
  * so that only pending messages this process does not know about are recovered (a read whose

@@ -3,7 +3,7 @@ import type { ScriptEntry } from '../redis/scripts';
 import { claimScript, type ClaimVerdict } from '../scripts/claim.script';
 import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../task/task-message';
 import { DeadLetterer } from './dead-letterer';
-import type { Delivery } from './in-flight';
+import type { Delivery } from './delivery';
 import { monotonicMs, stillOwned } from './lease';
 import type { QueueContext } from './queue-context';
 

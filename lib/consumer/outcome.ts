@@ -1,5 +1,5 @@
-import type { Delivery } from './in-flight';
-import type { TaskDefinition } from '../task.registry';
+import type { Delivery } from './delivery';
+import type { TaskDefinition } from '../task/task.registry';
 
 /** @internal How a run ended, before Redis settles it. */
 export type Outcome =

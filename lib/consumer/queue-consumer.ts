@@ -1,14 +1,14 @@
 import { Subject, type Subscription } from 'rxjs';
 import { StreamQueueError } from '../errors';
-import type { TaskRegistry } from '../task.registry';
-import type { Delivery } from './in-flight';
+import type { TaskRegistry } from '../task/task.registry';
+import type { Delivery } from './delivery';
 import { Intake, type Handover } from './intake';
 import type { Outcome } from './outcome';
 import type { QueueContext, QueueParts } from './queue-context';
 import { createQueuePipeline } from './queue-pipeline';
 import { Settler } from './settler';
 import type { PartitionReads } from './slot-group-reads';
-import { ShutdownAbortError } from './shutdown-abort.error';
+import { ShutdownAbortError } from '../errors/shutdown-abort.error';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
 

@@ -17,7 +17,7 @@ import {
   tap,
   timer,
 } from 'rxjs';
-import type { Delivery } from './in-flight';
+import type { Delivery } from './delivery';
 import type { Outcome } from './outcome';
 import { settleInBatches } from './settle-in-batches';
 

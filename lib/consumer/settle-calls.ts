@@ -4,7 +4,7 @@ import { failScript, type FailVerdict } from '../scripts/fail.script';
 import type { ScriptCall } from '../redis/scripts';
 import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
-import type { TaskDefinition } from '../task.registry';
+import type { TaskDefinition } from '../task/task.registry';
 import { backoffDelay } from '../task/backoff';
 import { encodeFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';

@@ -5,11 +5,11 @@ import { decodePayload } from '../task/payload-codec';
 import { periodicKey } from '../task/schedule';
 import { describeThrown, encodeResult } from '../task/task-outcome';
 import type { RunWrapper } from '../stream-queue.instrumentation';
-import type { TaskDefinition, TaskRegistry } from '../task.registry';
+import type { TaskDefinition, TaskRegistry } from '../task/task.registry';
 import type { Delivery } from './delivery';
 import { ALWAYS_HELD, stillOwned, type Lease } from './lease';
 import type { Outcome } from './outcome';
-import { ShutdownAbortError } from './shutdown-abort.error';
+import { ShutdownAbortError } from '../errors/shutdown-abort.error';
 
 const chainLogger = new Logger('StreamQueue');
 

@@ -1,6 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import { InvalidOptionError } from '../errors';
-import { checkName } from '../task-options';
+import { checkName } from '../task/resolved-task-options';
 
 /** `StreamQueueDashboardModule.forRoot()` options. @publicApi */
 export interface StreamQueueDashboardOptions {

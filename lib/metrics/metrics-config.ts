@@ -1,6 +1,6 @@
 import { register, type Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors';
-import { checkName } from '../task-options';
+import { checkName } from '../task/resolved-task-options';
 import type { StreamQueueMetricsOptions } from './metrics-options.interface';
 
 /** @internal Metrics options with defaults applied; queues stay undefined for "this process's". */

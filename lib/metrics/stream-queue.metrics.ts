@@ -4,7 +4,7 @@ import { QueueClient } from '../client/queue-client';
 import { InvalidOptionError } from '../errors';
 import type { QueueCounts } from '../interfaces';
 import { StreamQueueEvents, type StreamQueueEvent, type StreamQueueEventType } from '../stream-queue.events';
-import { TaskRegistry } from '../task.registry';
+import { TaskRegistry } from '../task/task.registry';
 import { resolveMetricsConfig, type MetricsConfig } from './metrics-config';
 import type { StreamQueueMetricsOptions } from './metrics-options.interface';
 import { MODULE_OPTIONS_TOKEN } from './stream-queue-metrics.module-definition';

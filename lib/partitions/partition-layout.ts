@@ -6,7 +6,7 @@ import { RedisConnections } from '../redis/redis-connections';
 import { layoutScript } from '../scripts/layout.script';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
-import { TaskRegistry } from '../task.registry';
+import { TaskRegistry } from '../task/task.registry';
 import { QueuePartitions } from './queue-partitions';
 
 /**

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ResolvedTaskOptions } from '../task-options';
+import type { ResolvedTaskOptions } from './resolved-task-options';
 import { CRON_DEFAULT_TIMEZONE, cronFires } from './schedule';
 
 /*

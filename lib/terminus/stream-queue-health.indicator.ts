@@ -4,7 +4,7 @@ import { QueueClient } from '../client/queue-client';
 import { ConsumerHost } from '../consumer/consumer.host';
 import { InvalidOptionError } from '../errors';
 import { RedisConnections } from '../redis/redis-connections';
-import { checkName } from '../task-options';
+import { checkName } from '../task/resolved-task-options';
 
 /** What `isHealthy()` checks beyond Redis, this worker's lease and its consumers. @publicApi */
 export interface StreamQueueHealthOptions {

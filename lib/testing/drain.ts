@@ -4,7 +4,7 @@ import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
-import { TaskRegistry } from '../task.registry';
+import { TaskRegistry } from '../task/task.registry';
 import { queueBacklog } from './queue-backlog';
 
 /** @publicApi */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type Redis from 'ioredis';
 import { InvalidOptionError, StreamQueueError, StreamQueueModule, type StreamQueueModuleOptions } from '../../lib';
 import { resolveConfig } from '../../lib/stream-queue.config';
-import { resolveTaskOptions } from '../../lib/task-options';
+import { resolveTaskOptions } from '../../lib/task/resolved-task-options';
 import { Test } from '@nestjs/testing';
 import { buildApp, closeHostileApps, HostileTaskModule } from '../fixtures/hostile-tasks';
 import { RecordingLogger } from '../fixtures/recording-logger';

@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import type { Delivery } from '../../lib/consumer/in-flight';
+import type { Delivery } from '../../lib/consumer/delivery';
 import type { Outcome } from '../../lib/consumer/outcome';
 import { createQueuePipeline, type PipelineParts } from '../../lib/consumer/queue-pipeline';
 

@@ -1,6 +1,6 @@
 import { Task } from '../../lib';
 import { TASK_METADATA } from '../../lib/stream-queue.constants';
-import type { TaskMetadata } from '../../lib/task.decorator';
+import type { TaskMetadata } from '../../lib/task/task.decorator';
 
 class Handlers {
   @Task('plain')

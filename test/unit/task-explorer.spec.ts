@@ -1,7 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { DuplicateTaskError, StreamQueueModule } from '../../lib';
-import { TaskRegistry } from '../../lib/task.registry';
+import { TaskRegistry } from '../../lib/task/task.registry';
 import { closeModule } from '../fixtures/close-module';
 import { ExplorerFixtures } from '../fixtures/explorer.fixtures';
 import { RecordingLogger } from '../fixtures/recording-logger';

@@ -1,5 +1,5 @@
 import { InvalidOptionError, type TaskOptions } from '../../lib';
-import { checkName, resolveTaskOptions } from '../../lib/task-options';
+import { checkName, resolveTaskOptions } from '../../lib/task/resolved-task-options';
 
 function optionRejected(raw: unknown): string {
   try {

@@ -1,10 +1,10 @@
 import { LeaseLostError, StreamQueueError } from '../../lib';
 import { Delivery } from '../../lib/consumer/delivery';
-import { ShutdownAbortError } from '../../lib/consumer/shutdown-abort.error';
+import { ShutdownAbortError } from '../../lib/errors/shutdown-abort.error';
 import { ALWAYS_HELD, type Lease } from '../../lib/consumer/lease';
 import { TaskRunner } from '../../lib/consumer/task-runner';
-import { TaskRegistry } from '../../lib/task.registry';
-import { resolveTaskOptions } from '../../lib/task-options';
+import { TaskRegistry } from '../../lib/task/task.registry';
+import { resolveTaskOptions } from '../../lib/task/resolved-task-options';
 import type { TaskMessage } from '../../lib/task/task-message';
 
 const message: TaskMessage = {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
-import type { TaskContext } from './interfaces';
-import { inRunContext } from './stream-queue.instrumentation';
+import type { TaskContext } from '../interfaces/index';
+import { inRunContext } from '../stream-queue.instrumentation';
 
 /** `ExecutionContext.getType()` of a task run, for interceptors that serve several transports. @publicApi */
 export const STREAM_QUEUE_CONTEXT_TYPE = 'stream-queue';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DuplicateTaskError } from './errors';
-import type { ResolvedTaskOptions } from './task-options';
+import { DuplicateTaskError } from '../errors/index';
+import type { ResolvedTaskOptions } from './resolved-task-options';
 
 /** @internal A discovered handler, bound to its provider instance. */
 export interface TaskDefinition {

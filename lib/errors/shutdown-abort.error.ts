@@ -1,4 +1,4 @@
-import { StreamQueueError } from '../errors';
+import { StreamQueueError } from './stream-queue.error';
 
 /** @internal Reason of `ctx.signal` at the shutdown deadline; the run is left to be reclaimed. */
 export class ShutdownAbortError extends StreamQueueError {

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { STREAM_QUEUE_CONFIG, TASK_METADATA } from './stream-queue.constants';
-import type { StreamQueueConfig } from './stream-queue.config';
+import { STREAM_QUEUE_CONFIG, TASK_METADATA } from '../stream-queue.constants';
+import type { StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
 import { TaskEnhancers } from './task.enhancers';
-import { checkName, resolveTaskOptions } from './task-options';
+import { checkName, resolveTaskOptions } from './resolved-task-options';
 import { TaskRegistry } from './task.registry';
 
 /** The wrapper type DiscoveryService hands out, without a deep import into @nestjs/core. */

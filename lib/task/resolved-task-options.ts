@@ -1,8 +1,8 @@
-import { int } from './stream-queue.config';
-import { InvalidOptionError } from './errors';
-import { DEFAULT_QUEUE, MAX_TIMER_MS } from './stream-queue.constants';
-import type { BackoffOptions, TaskOptions } from './interfaces';
-import { checkCron, parseEvery } from './task/schedule';
+import { int } from '../stream-queue.config';
+import { InvalidOptionError } from '../errors/index';
+import { DEFAULT_QUEUE, MAX_TIMER_MS } from '../stream-queue.constants';
+import type { BackoffOptions, TaskOptions } from '../interfaces/index';
+import { checkCron, parseEvery } from './schedule';
 
 /** @internal Task options with defaults applied. */
 export interface ResolvedTaskOptions {

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { PartitionLayouts } from './partitions/partition-layout';
-import { RedisConnections } from './redis/redis-connections';
-import type { StreamQueueConfig } from './stream-queue.config';
-import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
-import { schedulePeriodicScript } from './scripts/schedule-periodic.script';
-import { describeSchedule, firstFires } from './task/periodic-call';
-import { periodicKey } from './task/schedule';
+import { PartitionLayouts } from '../partitions/partition-layout';
+import { RedisConnections } from '../redis/redis-connections';
+import type { StreamQueueConfig } from '../stream-queue.config';
+import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { schedulePeriodicScript } from '../scripts/schedule-periodic.script';
+import { describeSchedule, firstFires } from './periodic-call';
+import { periodicKey } from './schedule';
 import { TaskRegistry } from './task.registry';
 
 /**

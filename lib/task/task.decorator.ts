@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import { TASK_METADATA } from './stream-queue.constants';
-import type { TaskOptions } from './interfaces';
+import { TASK_METADATA } from '../stream-queue.constants';
+import type { TaskOptions } from '../interfaces/index';
 
 /** @internal What `@Task()` records on a method. */
 export interface TaskMetadata extends TaskOptions {
