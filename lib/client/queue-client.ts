@@ -229,8 +229,13 @@ export class QueueClient {
     const call = toScheduleCall(this.registry, this.config.maxPayloadBytes, name, payload, options);
     const redis = this.connections.commands;
     const fires = await firstFires(redis, call.schedule);
-    const keys = this.layouts.partitionsOf(call.queue).forKey(call.key);
-    const reply = await scheduleRuntimeScript(keys, { ...call, fires }).run(redis);
+    const partitions = this.layouts.partitionsOf(call.queue);
+    const keys = partitions.forKey(call.key);
+    const reply = await scheduleRuntimeScript(keys, { ...call, fires, partitions: partitions.count })
+      .run(redis)
+      .catch((error: Error) => {
+        throw PartitionLayoutError.fromReply(call.queue, error);
+      });
     if (reply.outcome === 'held') throw new KeyConflictError(call.key, name, reply.name, reply.id);
     return this.newHandle<R>(reply.id, name, keys, call.key, reply.generation, reply.outcome !== 'left-alone');
   }

@@ -21,7 +21,7 @@ export function toScheduleCall(
   name: string,
   payload: unknown,
   options: ScheduleOptions,
-): Omit<RuntimeScheduleCall, 'fires'> {
+): Omit<RuntimeScheduleCall, 'fires' | 'partitions'> {
   const definition = knownTask(registry, name);
   if (options == null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'an object { key, every } or { key, cron, timezone? }', options);

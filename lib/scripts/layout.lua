@@ -1,5 +1,5 @@
 --[[
-  KEYS: the partition's layout record, stream, delayed set. ARGV: step, from and to counts,
+  KEYS: the partition's layout record, stream, delayed set, dead letters. ARGV: step, counts,
   consumer group, partition-0 flag (details below).
   One step of changing a queue's partition count, on one partition (see partition-layout.ts,
   which freezes every partition in order, then commits them in reverse, or thaws them back).
@@ -7,6 +7,8 @@
   KEYS[1] the partition's layout record: absent = 1 partition, '<n>' = n, '<from>><to>' = frozen
   KEYS[2] the partition's stream
   KEYS[3] the partition's delayed set
+  KEYS[4] the partition's dead-letter stream: a dead letter is a task too (a redrive puts it back
+          in this partition, under its key's old mapping)
 
   ARGV[1] 'freeze', 'commit' or 'thaw'
   ARGV[2] the stored count the switch starts from
@@ -23,7 +25,7 @@
 ]]
 -- @include rcall
 
-local layout, stream, delayed = KEYS[1], KEYS[2], KEYS[3]
+local layout, stream, delayed, dlq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local stored = rcall('GET', layout) or '1'
 local frozen = from .. '>' .. to
@@ -34,9 +36,11 @@ local function setCount(n)
   return {1, n}
 end
 
--- holdsTasks(): an entry pending or not yet read by the group, or a delayed task (other than
--- periodic chains on partition 0). Acked entries may linger until a trim: they are not tasks.
+-- holdsTasks(): an entry pending or not yet read by the group, a dead letter, or a delayed task
+-- (other than periodic chains on partition 0). Acked entries may linger until a trim: they are
+-- not tasks.
 local function holdsTasks()
+  if rcall('XLEN', dlq) > 0 then return true end
   if rcall('EXISTS', stream) == 1 then
     local info
     for _, g in ipairs(rcall('XINFO', 'GROUPS', stream)) do

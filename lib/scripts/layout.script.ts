@@ -19,7 +19,7 @@ export function layoutScript(
 ): ScriptCall<LayoutStepReply> {
   return new ScriptCall(
     'layout',
-    [keys.layout, keys.stream, keys.delayed],
+    [keys.layout, keys.stream, keys.delayed, keys.deadLetter],
     [a.step, a.from, a.to, CONSUMER_GROUP, keys.partition === 0 ? '1' : '0'],
     (reply) => {
       const [code, record] = reply as [number, string];

@@ -11,6 +11,7 @@
   KEYS[3] key state hash of the schedule's key
   KEYS[4] the queue's sequence (the first run's generation is drawn from it)
   KEYS[5] the queue's schedule index: a sorted set of schedule keys, all of score 0 (paged by lex)
+  KEYS[6] the partition's layout record (see layout.lua)
 
   ARGV[1]  task id of a first run
   ARGV[2]  task name
@@ -26,6 +27,8 @@
   ARGV[12] control channel: told 'due' when the first run is the earliest delayed task, and
            'superseded:<generation>:<key>' when a running run is superseded
   ARGV[13] done channel: told 's:<task id>' when a waiting run is superseded
+  ARGV[14] the caller's partition count: the key was mapped to this partition by it, so a layout
+           record that says otherwise refuses the call (error 'LAYOUT ...'), before any write
 
   Returns {task id, generation, code, name}: 0 the same schedule is live, left alone (its run);
   1 created; 2 re-timed (the waiting run is replaced by a first run on the new schedule, a
@@ -40,10 +43,13 @@
 -- @include key-state
 -- @include successor
 -- @include first-run
+-- @include layout-guard
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, name, payload, key, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local kind, every, cron, tz, signature = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local refused = layoutRefusal(KEYS[6], ARGV[14])
+if refused then return refused end
 local now = nowMs()
 
 local state, runtime, sig, oldId, oldGen, oldName, rmid =

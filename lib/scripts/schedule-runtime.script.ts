@@ -12,6 +12,8 @@ export interface RuntimeScheduleCall {
   readonly schedule: { every: number } | { cron: string; timezone: string };
   /** A cron's next fire times after Redis's clock (empty for `every`). */
   readonly fires: readonly number[];
+  /** The queue's partition count as this process maps it, checked against the partition's record. */
+  readonly partitions: number;
 }
 
 /**
@@ -52,7 +54,7 @@ export function scheduleRuntimeScript(
   const signature: RuntimeSignature = { name: call.name, payload: call.payload, ...s };
   return new ScriptCall(
     'schedule-runtime',
-    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq, keys.schedules],
+    [keys.stream, keys.delayed, keys.keyState(call.key), keys.seq, keys.schedules, keys.layout],
     [
       id,
       call.name,
@@ -67,6 +69,7 @@ export function scheduleRuntimeScript(
       call.fires.join(','),
       keys.controlChannel,
       keys.doneChannel,
+      call.partitions,
     ],
     (reply) => {
       const [runId, generation, code, name] = reply as [string, number, number, string];

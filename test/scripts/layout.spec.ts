@@ -2,6 +2,7 @@ import { QueueKeys } from '../../lib/redis/keys';
 import { enqueueManyScript } from '../../lib/scripts/enqueue-many.script';
 import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { layoutScript } from '../../lib/scripts/layout.script';
+import { scheduleRuntimeScript } from '../../lib/scripts/schedule-runtime.script';
 import { closeAll } from '../utils/redis';
 import { GROUP, ScriptFixture } from './script-fixture';
 
@@ -52,6 +53,36 @@ describe('layout.lua and the layout check', () => {
     expect(await step('freeze', f.keys, 4, 1)).toEqual([1, '4>1']);
     expect(await step('commit', f.keys, 4, 1)).toEqual([1, '1']);
     expect(await f.redis.exists(f.keys.layout)).toBe(0);
+  });
+
+  // Adversarial review: a dead letter left in a partition is redriven there, under its key's
+  // old mapping, beside a new run of the key in its new partition.
+  it('refuses to freeze a partition that holds a dead letter', async () => {
+    const other = new QueueKeys(f.prefix, 'q', 1);
+    await f.redis.xadd(other.deadLetter, '*', 'id', 't', 'n', 'job', 'p', '1', 'k', 'user-1', 'reason', 'boom');
+    expect(await step('freeze', other)).toEqual([0, '1']);
+    await f.redis.del(other.deadLetter);
+    expect(await step('freeze', other)).toEqual([1, '1>4']);
+  });
+
+  // Adversarial review: a runtime schedule written under a stale count lands where the new
+  // mapping never looks (a second chain of the key, or one no worker reads).
+  it('schedule-runtime.lua refuses a schedule whose count is not the record, writing nothing', async () => {
+    const other = new QueueKeys(f.prefix, 'q', 1);
+    const schedule = (partitions: number) =>
+      scheduleRuntimeScript(other, {
+        name: 'job',
+        queue: 'q',
+        key: 'user-1',
+        payload: '1',
+        schedule: { every: 60_000 },
+        fires: [],
+        partitions,
+      }).run(f.redis);
+    await f.redis.set(other.layout, '4');
+    await expect(schedule(2)).rejects.toThrow(/^LAYOUT 4 2/);
+    expect(await f.redis.exists(other.keyState('user-1'), other.schedules, other.delayed, other.stream)).toBe(0);
+    await expect(schedule(4)).resolves.toMatchObject({ outcome: 'created' });
   });
 
   it('enqueue.lua refuses a keyed task whose count is not the record, frozen or not, writing nothing', async () => {
