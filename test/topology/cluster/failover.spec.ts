@@ -35,6 +35,51 @@ describe('on a Redis Cluster', () => {
     ];
   }
 
+  // The durability specs run first: the failover below leaves one master without a replica.
+  it('durability: WAIT for a replica resolves; asking more replicas than exist throws ReplicationTimeoutError and the task stays queued', async () => {
+    const prefix = randomPrefix();
+    const producer = await startApp({ prefix, options: options({ worker: false }) });
+    const handle = await producer.client.enqueue('echo', 'safe', { durability: { replicas: 1, timeoutMs: 2_000 } });
+    expect(handle.id).toEqual(expect.any(String));
+
+    const error = await producer.client.enqueue('echo', 'unsafe', { durability: { replicas: 2, timeoutMs: 100 } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ReplicationTimeoutError);
+    const timeout = error as ReplicationTimeoutError;
+    expect(timeout).toMatchObject({ code: 'REPLICATION_TIMEOUT', replicas: 2, acknowledged: 1, timeoutMs: 100 });
+    const redis = clusterClient(cluster.nodes);
+    try {
+      const entries = (await redis.xrange(producer.keys.stream, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, f]) => f[f.indexOf('id') + 1])).toEqual([handle.id, timeout.taskId]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('durability costs a replica round trip per enqueue: the rate with and without, same run', async () => {
+    const prefix = randomPrefix();
+    const producer = await startApp({ prefix, options: options({ worker: false }) });
+    await producer.client.enqueue('echo', 'warm-up');
+    const rate = async (durability?: { replicas: number; timeoutMs: number }): Promise<number> => {
+      const count = 2_000;
+      const started = process.hrtime.bigint();
+      // 20 callers in parallel, each awaiting its enqueues in turn: a web app's request handlers.
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, c) => {
+          for (let i = 0; i < count / 20; i++) await producer.client.enqueue('echo', c * 1000 + i, { durability });
+        }),
+      );
+      return Math.round(count / (Number(process.hrtime.bigint() - started) / 1e9));
+    };
+    const plain = await rate();
+    const durable = await rate({ replicas: 1, timeoutMs: 1_000 });
+    process.stderr.write(`[durability] enqueue/s without WAIT: ${plain}; with WAIT 1 replica: ${durable}\n`);
+    expect(plain).toBeGreaterThan(0);
+    expect(durable).toBeGreaterThan(0);
+  }, 60_000);
+
   it('a master SIGKILLed mid-drain: its replica takes over, nothing acknowledged by a replica is lost, no run overlaps', async () => {
     const prefix = randomPrefix();
     const ledger = new RunLedger();
@@ -91,48 +136,4 @@ describe('on a Redis Cluster', () => {
     expect(failures).toEqual([]);
     expect(logger.lines.slice(logsBefore).filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([]);
   }, 120_000);
-
-  it('durability: WAIT for a replica resolves; asking more replicas than exist throws ReplicationTimeoutError and the task stays queued', async () => {
-    const prefix = randomPrefix();
-    const producer = await startApp({ prefix, options: options({ worker: false }) });
-    const handle = await producer.client.enqueue('echo', 'safe', { durability: { replicas: 1, timeoutMs: 2_000 } });
-    expect(handle.id).toEqual(expect.any(String));
-
-    const error = await producer.client.enqueue('echo', 'unsafe', { durability: { replicas: 2, timeoutMs: 100 } }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(ReplicationTimeoutError);
-    const timeout = error as ReplicationTimeoutError;
-    expect(timeout).toMatchObject({ code: 'REPLICATION_TIMEOUT', replicas: 2, acknowledged: 1, timeoutMs: 100 });
-    const redis = clusterClient(cluster.nodes);
-    try {
-      const entries = (await redis.xrange(producer.keys.stream, '-', '+')) as [string, string[]][];
-      expect(entries.map(([, f]) => f[f.indexOf('id') + 1])).toEqual([handle.id, timeout.taskId]);
-    } finally {
-      redis.disconnect();
-    }
-  });
-
-  it('durability costs a replica round trip per enqueue: the rate with and without, same run', async () => {
-    const prefix = randomPrefix();
-    const producer = await startApp({ prefix, options: options({ worker: false }) });
-    await producer.client.enqueue('echo', 'warm-up');
-    const rate = async (durability?: { replicas: number; timeoutMs: number }): Promise<number> => {
-      const count = 2_000;
-      const started = process.hrtime.bigint();
-      // 20 callers in parallel, each awaiting its enqueues in turn: a web app's request handlers.
-      await Promise.all(
-        Array.from({ length: 20 }, async (_, c) => {
-          for (let i = 0; i < count / 20; i++) await producer.client.enqueue('echo', c * 1000 + i, { durability });
-        }),
-      );
-      return Math.round(count / (Number(process.hrtime.bigint() - started) / 1e9));
-    };
-    const plain = await rate();
-    const durable = await rate({ replicas: 1, timeoutMs: 1_000 });
-    process.stderr.write(`[durability] enqueue/s without WAIT: ${plain}; with WAIT 1 replica: ${durable}\n`);
-    expect(plain).toBeGreaterThan(0);
-    expect(durable).toBeGreaterThan(0);
-  }, 60_000);
 });

@@ -113,7 +113,10 @@ describe('a partitioned queue on a Redis Cluster', () => {
         unread: [],
       });
     }
-    expect(await producer.client.counts()).toMatchObject({ waiting: 0, running: 0 });
+    // counts() sums every partition. Its `waiting` is the group's lag, which Redis 7.0 can count
+    // off by one after replace() deleted queued entries (open, issue 12); the exact per-stream
+    // check is above.
+    expect(await producer.client.counts()).toMatchObject({ running: 0 });
     const ranPartitions = new Set(handles.filter((h) => completed.has(h.id)).map(partitionOf));
     expect(ranPartitions.size).toBe(P);
     process.stderr.write(
