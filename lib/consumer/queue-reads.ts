@@ -75,28 +75,58 @@ export class QueueReads {
    * was no free slot or no new entry.
    */
   async readNow(): Promise<Handover[]> {
-    const { group, consumer, redis } = this.lanes[0];
-    const free = this.slots.beginRead();
+    const hold = this.slots.beginRead();
     let byStream = new Map<string, RawEntry[]>();
     const sentAt = monotonicMs();
     try {
-      if (free > 0) {
-        const reply = await redis.xreadgroup(
-          'GROUP',
-          group,
-          consumer,
-          'COUNT',
-          this.perStreamCount(free),
-          'STREAMS',
-          ...this.streams,
-          ...this.streams.map(() => '>'),
-        );
-        byStream = entriesByStream(reply);
-      }
+      byStream = await this.readWithout(hold);
     } finally {
       this.slots.endRead(count(byStream));
     }
     return this.handovers(byStream, sentAt);
+  }
+
+  /**
+   * A busy slot group's next read (SlotGroupReads): once one of the queue's own slots is free,
+   * reads without blocking at most `share(free)` of them, held only for this round trip. Never
+   * blocks holding slots, so a backlog in one group can use every slot while the other groups'
+   * reads block on idle streams. Resolves with no entries once the group's streams are empty.
+   */
+  async readBacklog(share: (free: number) => number): Promise<Handover[]> {
+    const slots = this.lanes[0].slots;
+    for (;;) {
+      await slots.whenFree();
+      if (this.closed) return this.handovers(new Map(), 0);
+      // Entries read without the lease could not start: the blocking read waits for it instead.
+      if (!this.lanes[0].lease.isHeld()) return this.read();
+      const hold = slots.beginRead(share(slots.free));
+      if (hold === 0) continue; // another group's read took the slot first
+      let byStream = new Map<string, RawEntry[]>();
+      const sentAt = monotonicMs();
+      try {
+        byStream = await this.readWithout(hold);
+      } finally {
+        slots.endRead(count(byStream), hold);
+      }
+      return this.handovers(byStream, sentAt);
+    }
+  }
+
+  /** One non-blocking XREADGROUP of this queue's streams for `hold` free slots (none: no call). */
+  private async readWithout(hold: number): Promise<Map<string, RawEntry[]>> {
+    if (hold === 0) return new Map();
+    const { group, consumer, redis } = this.lanes[0];
+    const reply = await redis.xreadgroup(
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      this.perStreamCount(hold),
+      'STREAMS',
+      ...this.streams,
+      ...this.streams.map(() => '>'),
+    );
+    return entriesByStream(reply);
   }
 
   /** One Handover per partition, in order, from a reply's entries by stream. */

@@ -27,66 +27,40 @@ export function partitionReads(
     byGroup.set(group, [...(byGroup.get(group) ?? []), p]);
   });
   if (byGroup.size === 1) return readerOf(lanes[0].keys.stream).forQueue(lanes);
-  const slots = lanes[0].slots;
-  const groups = [...byGroup.values()];
-  const quotas = shares(
-    slots.capacity,
-    groups.map((partitions) => partitions.length),
-  );
+  const doorbell = new Doorbell(lanes[0].slots);
   return new SlotGroupReads(
-    groups.map((partitions, g) => {
+    [...byGroup.values()].map((partitions) => {
       const own = partitions.map((p) => lanes[p]);
-      return { partitions, reads: readerOf(own[0].keys.stream).forQueue(own, new SlotShare(slots, quotas[g])) };
+      return { partitions, reads: readerOf(own[0].keys.stream).forQueue(own, doorbell), busy: false };
     }),
     lanes.length,
   );
 }
 
 /**
- * Splits `capacity` slots between groups in proportion to their partitions (largest remainders
- * first), at least 1 each: with nothing running, every group's read gets its share at once, and
- * together they hold no more than the capacity (unless there are more groups than slots).
+ * @internal The slots of a slot group's blocking read: one entry per stream (COUNT 1), holding
+ * no slot. A blocked read cannot be resized, so one holding slots on an idle group would keep
+ * them from a busy group; and with fewer slots than groups, a group whose read waits for a slot
+ * would leave its entries unread until another group's read returned (up to blockMs). A doorbell
+ * read is sent whether or not a slot is free: when it rings with none free, its entries (at most
+ * one per stream of the group) wait, leased by this worker, for a slot like any entry read past
+ * the free slots (the pipeline still runs at most the concurrency at once). The group then reads
+ * its backlog without blocking (QueueReads.readBacklog), with the real free slots.
  */
-function shares(capacity: number, sizes: number[]): number[] {
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const exact = sizes.map((n) => (capacity * n) / total);
-  const quotas = exact.map(Math.floor);
-  let left = capacity - quotas.reduce((a, b) => a + b, 0);
-  for (const g of exact.map((_, g) => g).sort((a, b) => exact[b] - quotas[b] - (exact[a] - quotas[a]))) {
-    if (left-- <= 0) break;
-    quotas[g] += 1;
-  }
-  return quotas.map((q) => Math.max(1, q));
-}
+class Doorbell implements ReadSlots {
+  constructor(private readonly slots: Slots) {}
 
-/**
- * @internal One slot group's share of a queue's slots: its reads hold at most `quota` of the free
- * slots, beside the holds of the other groups' reads (Slots adds holds up), so reads blocking on
- * idle groups at once never hold more than the queue's free slots, and each group gets its own
- * share. With fewer slots than groups, a group may find none free: it reads once one frees (an
- * idle group's read holds its slot until it returns, at most blockMs).
- */
-class SlotShare implements ReadSlots {
-  private hold = 0;
-
-  constructor(
-    private readonly slots: Slots,
-    private readonly quota: number,
-  ) {}
-
+  /** The read's COUNT per stream is 1, and it holds nothing. */
   beginRead(): number {
-    this.hold = this.slots.beginRead(this.quota);
-    return this.hold;
+    return 1;
   }
 
   endRead(filled: number): void {
-    const hold = this.hold;
-    this.hold = 0;
-    this.slots.endRead(filled, hold);
+    this.slots.endRead(filled, 0);
   }
 
   whenFree(): Promise<void> {
-    return this.slots.whenFree();
+    return Promise.resolve();
   }
 }
 
@@ -98,6 +72,8 @@ interface SlotGroup {
   /** The queue's partitions this group reads, in the order of its reads' handovers. */
   readonly partitions: readonly number[];
   readonly reads: QueueReads;
+  /** Its last read brought entries: the next reads its backlog without blocking. */
+  busy: boolean;
 }
 
 /**
@@ -105,6 +81,11 @@ interface SlotGroup {
  * and read() answers with whatever arrived first (with every answer that arrived meanwhile),
  * one Handover per partition, empty for the others. A group's read still in flight stays so:
  * the next read() waits for it again instead of sending another.
+ *
+ * An idle group's read blocks as a Doorbell, holding no slot; a busy group (its last read
+ * brought entries) reads its backlog without blocking, with the free slots shared between the
+ * busy groups, until a read finds its streams empty. So one busy partition can use all the
+ * slots, and busy partitions share them evenly.
  */
 export class SlotGroupReads implements PartitionReads {
   private readonly inFlight = new Map<SlotGroup, Promise<void>>();
@@ -139,9 +120,16 @@ export class SlotGroupReads implements PartitionReads {
   }
 
   private send(group: SlotGroup): void {
-    const done = group.reads.read().then(
-      (handovers) => void this.ready.push({ group, handovers }),
-      (error: unknown) => void this.ready.push({ group, error }),
+    const read = group.busy ? group.reads.readBacklog((free) => this.busyShare(free)) : group.reads.read();
+    const done = read.then(
+      (handovers) => {
+        group.busy = handovers.some((h) => h.entries.length > 0);
+        this.ready.push({ group, handovers });
+      },
+      (error: unknown) => {
+        group.busy = false;
+        this.ready.push({ group, error });
+      },
     );
     this.inFlight.set(
       group,
@@ -150,6 +138,12 @@ export class SlotGroupReads implements PartitionReads {
         this.arrived?.();
       }),
     );
+  }
+
+  /** A busy group's part of the free slots: an even split between the busy groups. */
+  private busyShare(free: number): number {
+    const busy = this.groups.filter((g) => g.busy).length;
+    return Math.ceil(free / Math.max(1, busy));
   }
 
   /**

@@ -7,6 +7,7 @@ import { Slots } from '../../lib/consumer/slots';
 import { UnblockableConnection } from '../../lib/consumer/unblockable-connection';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { SingleTopology } from '../../lib/redis/topology-single';
+import { sleep } from '../utils/helpers';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 const GROUP = 'workers';
@@ -15,7 +16,8 @@ const CONSUMER = 'c1';
 /**
  * The reads of a queue whose partitions span slot groups, on one Redis with the grouping a
  * cluster would give (partition 0 alone, partitions 1 and 2 together): each group has a blocking
- * reader of its own, and the queue's slots are split between their reads.
+ * reader of its own. An idle group's read blocks holding no slot (a doorbell); a busy group reads
+ * its backlog without blocking, with the queue's free slots.
  */
 describe('SlotGroupReads', () => {
   const redis = createRedis();
@@ -28,11 +30,14 @@ describe('SlotGroupReads', () => {
   });
   afterAll(closeAll);
 
+  const lease = { isHeld: () => true, heldSince: () => 0 };
+
   function setup(capacity: number) {
     const partitions = new QueuePartitions(prefix, 'default', 3);
     const slots = new Slots(capacity);
     const lanes = partitions.all.map(
-      (keys) => ({ queue: 'default', keys, group: GROUP, consumer: CONSUMER, redis, slots }) as unknown as QueueParts,
+      (keys) =>
+        ({ queue: 'default', keys, group: GROUP, consumer: CONSUMER, redis, slots, lease }) as unknown as QueueParts,
     );
     const topology = new SingleTopology(redis);
     const readers = new Map<number, SharedStreamReader>();
@@ -47,7 +52,7 @@ describe('SlotGroupReads', () => {
           consumer: CONSUMER,
           blockMs: 30_000,
           heartbeatIntervalMs: 100,
-          lease: { isHeld: () => true, heldSince: () => 0 },
+          lease,
         });
         readers.set(group, reader);
       }
@@ -64,35 +69,76 @@ describe('SlotGroupReads', () => {
 
   const sizes = (handovers: Handover[]) => handovers.map((h) => h.entries.length);
 
-  it('answers with the first group that has entries, one handover per partition, while the other keeps blocking', async () => {
+  it('answers with the first group that has entries, one handover per partition, while the other keeps blocking holding no slot', async () => {
     const { partitions, slots, reads } = setup(4);
     await reads.ensureGroup();
     const before = await blockedReads();
 
     const first = reads.read();
     await waitFor(async () => (await blockedReads()) - before === 2, { description: 'both groups block' });
-    // 4 slots split in proportion to the partitions: 1 for partition 0's group, 3 for the other.
-    expect(slots.free).toBe(0);
+    // Blocked reads hold nothing: a busy group could use every slot.
+    expect(slots.free).toBe(4);
     await redis.xadd(partitions.all[2].stream, '*', 'n', '1');
     expect(sizes(await first)).toEqual([0, 0, 1]);
-    // Exact: 1 held by the entry, 1 still held by partition 0's blocked read.
-    expect(slots.free).toBe(2);
+    expect(slots.free).toBe(3);
 
-    // The blocked read is not sent again: the next read() waits for it, and re-sends the other.
-    const second = reads.read();
+    // The group that answered reads its backlog without blocking: there is none, so it answers
+    // empty (and blocks again on the next read). The other group's read is not sent again.
+    expect(sizes(await reads.read())).toEqual([0, 0, 0]);
+    const third = reads.read();
     await waitFor(async () => (await blockedReads()) - before === 2, { description: 'both groups block again' });
     await redis.xadd(partitions.all[0].stream, '*', 'n', '2');
-    expect(sizes(await second)).toEqual([1, 0, 0]);
-    // 2 held by entries, 2 by the other group's read (sent with the 2 slots then free).
-    expect(slots.free).toBe(0);
+    expect(sizes(await third)).toEqual([1, 0, 0]);
+    expect(slots.free).toBe(2);
     slots.release(2);
 
     // Closing cuts the reads in flight short: read() answers with nothing and every hold ends.
-    const third = reads.read();
-    await waitFor(async () => (await blockedReads()) - before === 2, { description: 'both groups block a third time' });
+    const fourth = reads.read();
+    await waitFor(async () => (await blockedReads()) - before === 1, { description: 'the other group blocks' });
     reads.close();
-    expect(sizes(await third)).toEqual([0, 0, 0]);
+    expect(sizes(await fourth)).toEqual([0, 0, 0]);
     expect(slots.free).toBe(4);
+  });
+
+  it("a backlog in one group takes every free slot while the other group's read blocks", async () => {
+    const { partitions, slots, reads } = setup(4);
+    await reads.ensureGroup();
+    for (let i = 0; i < 10; i++) await redis.xadd(partitions.all[0].stream, '*', 'n', String(i));
+    const before = await blockedReads();
+
+    // The doorbell rings with one entry; the backlog read takes the other 3 slots at once.
+    expect(sizes(await reads.read())).toEqual([1, 0, 0]);
+    expect(sizes(await reads.read())).toEqual([3, 0, 0]);
+    expect(slots.free).toBe(0);
+    await waitFor(async () => (await blockedReads()) - before === 1, { description: 'the idle group blocks' });
+
+    // The next backlog read waits for a slot, then takes what freed.
+    const next = reads.read();
+    slots.release(2);
+    expect(sizes(await next)).toEqual([2, 0, 0]);
+    slots.release(4);
+    reads.close();
+    await reads.read();
+    expect(slots.free).toBe(4);
+  });
+
+  it('with fewer slots than groups, an entry in an idle group is read at once though every slot is busy', async () => {
+    const { partitions, slots, reads } = setup(1);
+    await reads.ensureGroup();
+    await redis.xadd(partitions.all[0].stream, '*', 'n', '1');
+    expect(sizes(await reads.read())).toEqual([1, 0, 0]);
+    expect(slots.free).toBe(0);
+
+    // Partition 0's group waits for a slot; the other group's read still blocks, holding none.
+    const next = reads.read();
+    await redis.xadd(partitions.all[1].stream, '*', 'n', '2');
+    const got = await Promise.race([next.then(sizes), sleep(2_000).then(() => 'still waiting')]);
+    // It waits, leased by this worker, for the slot (the pipeline runs at most the concurrency).
+    expect(got).toEqual([0, 1, 0]);
+    slots.release(2);
+    reads.close();
+    await reads.read();
+    expect(slots.free).toBe(1);
   });
 
   it('entries in both groups all arrive: with the first answer, or with the next read()', async () => {

@@ -3,6 +3,7 @@ import type { StreamQueueModuleOptions, TaskContext, TaskHandle } from '../../..
 import { QueuePartitions } from '../../../lib/partitions/queue-partitions';
 import { CONSUMER_GROUP } from '../../../lib/stream-queue.constants';
 import { Probe } from '../../fixtures/probe';
+import { Latch } from '../../utils/helpers';
 import { closeApps, startApp } from '../../fixtures/test-app';
 import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 import { randomPrefix, waitFor } from '../../utils/redis';
@@ -124,4 +125,29 @@ describe('a partitioned queue on a Redis Cluster', () => {
         `per worker ${[...workersOf.values()].map((s) => s.size).join('/')}, 0 lost, 0 overlaps\n`,
     );
   }, 120_000);
+
+  it('one busy partition runs up to the concurrency while the other slot groups idle', async () => {
+    const prefix = randomPrefix();
+    const partitions = new QueuePartitions(prefix, 'default', P);
+    const keys = Array.from({ length: 400 }, (_, i) => `busy-${i}`)
+      .filter((key) => partitions.forKey(key).partition === 0)
+      .slice(0, 8);
+    expect(keys).toHaveLength(8);
+    const release = new Latch();
+    let running = 0;
+    let most = 0;
+    const probe = new Probe().on('echo', async (payload) => {
+      most = Math.max(most, ++running);
+      await release.wait();
+      running -= 1;
+      return payload;
+    });
+    const app = await startApp({ prefix, probe, options: options() });
+    const handles = await Promise.all(keys.map((key) => app.client.enqueue('echo', key, { key })));
+    // Before: each of the 6 slot groups held a fixed share of the 8 slots, so partition 0 ran 1.
+    await waitFor(() => running === 8, { timeoutMs: 10_000, description: 'all 8 keys of partition 0 run at once' });
+    release.open();
+    await Promise.all(handles.map((h) => h.result()));
+    expect(most).toBe(8);
+  }, 60_000);
 });
