@@ -7,13 +7,15 @@
  *   BENCH_CHUNK   tasks per enqueueMany / addBulk / XADD pipeline call (default 1000)
  *   BENCH_SIDES   comma list to run a subset: bullmq,raw,sq,sq-observed (default: all four; sq-observed
  *                 is nest-stream-queue with metrics and tracing on, in the drain only)
- *   BENCH_SCENARIOS  comma list to run a subset of the scenarios (default: all)
+ *   BENCH_SCENARIOS  comma list to run a subset of the scenarios (default: all, cluster-drain included;
+ *                 cluster-drain starts a local Redis Cluster and a Redis of its own)
  *   BENCH_OUT     markdown report path (default docs/benchmarks.md; "-" = stdout only)
  *   BENCH_SQ_OPTIONS  JSON merged into StreamQueueModule.forRoot (tuning experiments, e.g. '{"ackBatchMs":0}');
  *                 the report states it.
  *   BENCH_RESULT_TTL_MS  resultTtlMs for the drain/memory run (default: none, the library's default)
  */
 import { randomBytes } from 'node:crypto';
+import { CLUSTER_SCENARIO } from './cluster-scenarios';
 import { SCENARIOS, SIDES, type ScenarioName, type SideName } from './scenario';
 
 export interface BenchConfig {
@@ -23,6 +25,8 @@ export interface BenchConfig {
   chunk: number;
   sides: SideName[];
   scenarios: ScenarioName[];
+  /** Whether the cluster scenarios run (cluster-scenarios.ts). */
+  clusterDrain: boolean;
   outFile: string | null;
   /** Extra StreamQueueModule options from BENCH_SQ_OPTIONS (default none). */
   sqOptions: Record<string, unknown>;
@@ -79,13 +83,15 @@ export function loadConfig(): BenchConfig {
   const scale = num('BENCH_SCALE', 1);
   const scaled = (n: number) => Math.max(100, Math.round(n * scale));
   const out = process.env.BENCH_OUT;
+  const picked = subset('BENCH_SCENARIOS', [...SCENARIOS, CLUSTER_SCENARIO]);
   return {
     redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
     rounds: Math.round(num('BENCH_ROUNDS', 3)),
     scale,
     chunk: Math.round(num('BENCH_CHUNK', 1000)),
     sides: subset('BENCH_SIDES', SIDES),
-    scenarios: subset('BENCH_SCENARIOS', SCENARIOS),
+    scenarios: picked.filter((s): s is ScenarioName => s !== CLUSTER_SCENARIO),
+    clusterDrain: picked.includes(CLUSTER_SCENARIO),
     outFile: out === '-' ? null : out || 'docs/benchmarks.md',
     sqOptions: sqOptions(),
     runId: `bench-${randomBytes(4).toString('hex')}`,

@@ -5,12 +5,14 @@
  * child.ts for one measurement, deletes every key that run created, and finally prints the report
  * and writes it to docs/benchmarks.md. Nothing global is flushed: the bench Redis may be shared.
  */
-import { fork } from 'node:child_process';
 import os from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BenchConfig, loadConfig } from './config';
 import { commandLine, describeMachine } from './environment';
+import { renderClusterReport } from './cluster-report';
+import { runClusterScenarios } from './cluster-scenarios';
+import { runChild } from './fork-child';
 import { RedisProbe } from './redis-stats';
 import { Conditions, Failure, renderReport } from './report';
 import {
@@ -23,9 +25,6 @@ import {
   ScenarioName,
   SideName,
 } from './scenario';
-
-/** After reporting, a child gets this long to exit on its own before it is killed (and noted). */
-const EXIT_GRACE_MS = 5_000;
 
 function jobFor(config: BenchConfig, side: SideName, scenario: ScenarioName, round: number): ChildJob {
   const tasks = {
@@ -51,47 +50,6 @@ function jobFor(config: BenchConfig, side: SideName, scenario: ScenarioName, rou
     memoryWaitMs: (config.resultTtlMs ?? 0) + 1500,
     sqOptions: config.sqOptions,
   };
-}
-
-/** Forks one measurement; resolves with its message, or a failure describing how the child died. */
-function runChild(job: ChildJob, timeoutMs: number): Promise<ChildMessage & { exitNote?: string }> {
-  return new Promise((resolve) => {
-    const child = fork(join(__dirname, 'child.ts'), [], {
-      execArgv: ['-r', 'ts-node/register'],
-      // Children only run code that `npm run typecheck` already checks: skip type-checking per fork.
-      env: { ...process.env, BENCH_JOB: JSON.stringify(job), TS_NODE_TRANSPILE_ONLY: 'true' },
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-      process.stderr.write(chunk);
-    });
-    let message: ChildMessage | undefined;
-    let exitNote: string | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const killTimer = setTimeout(() => {
-      exitNote = `killed after ${timeoutMs} ms without a result`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('message', (m: ChildMessage) => {
-      message = m;
-      clearTimeout(killTimer);
-      graceTimer = setTimeout(() => {
-        exitNote =
-          `process did not exit within ${EXIT_GRACE_MS} ms after reporting ` +
-          '(handles left open after close); killed';
-        child.kill('SIGKILL');
-      }, EXIT_GRACE_MS);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(killTimer);
-      if (graceTimer) clearTimeout(graceTimer);
-      if (message) return resolve({ ...message, exitNote });
-      const how = exitNote ?? `exited with ${signal ? `signal ${signal}` : `code ${code}`} before reporting`;
-      resolve({ ok: false, error: `${how}\n--- stderr (tail) ---\n${stderr.trim() || '(empty)'}` });
-    });
-  });
 }
 
 function describe(m: Measurement): string {
@@ -145,7 +103,12 @@ async function main(): Promise<void> {
           conditions.load.push(os.loadavg()[0]);
           conditions.otherClients.push((await probe.connectedClients()) - 1);
           const started = Date.now();
-          const result = await runChild(job, config.childTimeoutMs);
+          const result = await runChild<ChildMessage>(
+            join(__dirname, 'child.ts'),
+            'BENCH_JOB',
+            job,
+            config.childTimeoutMs,
+          );
           const deleted = await probe.deleteMatching(`*${job.prefix}*`);
           const tag = `round ${round} ${scenario.padEnd(14)} ${SIDE_LABEL[side].padEnd(20)}`;
           if (result.ok) {
@@ -166,7 +129,10 @@ async function main(): Promise<void> {
     await probe.close();
   }
 
-  const report = renderReport({
+  let cluster: Awaited<ReturnType<typeof runClusterScenarios>> | undefined;
+  if (config.clusterDrain && !interrupted) cluster = await runClusterScenarios(config);
+
+  const singleReport = renderReport({
     config,
     machine,
     command: commandLine(),
@@ -176,13 +142,15 @@ async function main(): Promise<void> {
     failures,
     conditions,
   });
+  const clusterSection = cluster ? renderClusterReport(cluster.measurements, cluster.failures) : '';
+  const report = config.scenarios.length > 0 ? `${singleReport}\n${clusterSection}` : clusterSection;
   console.log(`\n${report}`);
   if (config.outFile && !interrupted) {
     mkdirSync(dirname(config.outFile), { recursive: true });
     writeFileSync(config.outFile, report);
     console.log(`written to ${config.outFile}`);
   }
-  if (failures.length) process.exitCode = 1;
+  if (failures.length || cluster?.failures.length) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

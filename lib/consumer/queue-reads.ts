@@ -88,19 +88,19 @@ export class QueueReads {
 
   /**
    * A busy slot group's next read (SlotGroupReads): once one of the queue's own slots is free,
-   * reads without blocking at most `share(free)` of them, held only for this round trip. Never
-   * blocks holding slots, so a backlog in one group can use every slot while the other groups'
-   * reads block on idle streams. Resolves with no entries once the group's streams are empty.
+   * reads without blocking for every free slot, held only for this round trip. Never blocks
+   * holding slots, so a backlog in one group can use every slot while the other groups' reads
+   * block on idle streams. Resolves with no entries once the group's streams are empty.
    */
-  async readBacklog(share: (free: number) => number): Promise<Handover[]> {
+  async readBacklog(): Promise<Handover[]> {
     const slots = this.lanes[0].slots;
     for (;;) {
       await slots.whenFree();
       if (this.closed) return this.handovers(new Map(), 0);
       // Entries read without the lease could not start: the blocking read waits for it instead.
       if (!this.lanes[0].lease.isHeld()) return this.read();
-      const hold = slots.beginRead(share(slots.free));
-      if (hold === 0) continue; // another group's read took the slot first
+      const hold = slots.beginRead();
+      if (hold === 0) continue; // another group's read took the slots first
       let byStream = new Map<string, RawEntry[]>();
       const sentAt = monotonicMs();
       try {

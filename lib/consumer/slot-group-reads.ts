@@ -83,9 +83,11 @@ interface SlotGroup {
  * the next read() waits for it again instead of sending another.
  *
  * An idle group's read blocks as a Doorbell, holding no slot; a busy group (its last read
- * brought entries) reads its backlog without blocking, with the free slots shared between the
- * busy groups, until a read finds its streams empty. So one busy partition can use all the
- * slots, and busy partitions share them evenly.
+ * brought entries) reads its backlog without blocking, until a read finds its streams empty.
+ * So one busy partition can use all the slots. Busy groups take turns: each backlog read takes
+ * every slot free when it wakes, and waits for the next at the back of the line (Slots wakes
+ * waiters in order), so freed slots go to the busy groups in rotation, in reads as large as
+ * on one Redis.
  */
 export class SlotGroupReads implements PartitionReads {
   private readonly inFlight = new Map<SlotGroup, Promise<void>>();
@@ -120,7 +122,7 @@ export class SlotGroupReads implements PartitionReads {
   }
 
   private send(group: SlotGroup): void {
-    const read = group.busy ? group.reads.readBacklog((free) => this.busyShare(free)) : group.reads.read();
+    const read = group.busy ? group.reads.readBacklog() : group.reads.read();
     const done = read.then(
       (handovers) => {
         group.busy = handovers.some((h) => h.entries.length > 0);
@@ -138,12 +140,6 @@ export class SlotGroupReads implements PartitionReads {
         this.arrived?.();
       }),
     );
-  }
-
-  /** A busy group's part of the free slots: an even split between the busy groups. */
-  private busyShare(free: number): number {
-    const busy = this.groups.filter((g) => g.busy).length;
-    return Math.ceil(free / Math.max(1, busy));
   }
 
   /**

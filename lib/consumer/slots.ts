@@ -131,9 +131,13 @@ export class Slots {
     if (this.free > 0) this.wake();
   }
 
-  /** Resolves once a slot is free, or at once after close(). */
+  /**
+   * Resolves once a slot is free, or at once after close(). Never ahead of reads already
+   * waiting: freed slots go to waiters in the order they came, so the busy slot groups of a
+   * queue take turns (a waiter exists only while a wake is due, so the line always moves).
+   */
   whenFree(): Promise<void> {
-    if (this.free > 0 || this.closed) return Promise.resolve();
+    if (this.closed || (this.free > 0 && this.wakers.length === 0)) return Promise.resolve();
     return new Promise((resolve) => this.wakers.push(resolve));
   }
 

@@ -41,6 +41,8 @@ export interface RedisClusterHandle {
 export interface RedisClusterOptions {
   /** Default 3 (with one replica each: 6 servers). */
   masters?: number;
+  /** Replicas per master: 1 (default) or 0 (the benchmark: replicas would share its 2 cores). */
+  replicas?: 0 | 1;
   /** Default 1000 ms. */
   nodeTimeoutMs?: number;
   /** Extra redis-server arguments for every node. */
@@ -50,9 +52,10 @@ export interface RedisClusterOptions {
 export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masterCount = opts.masters ?? 3;
   const nodeTimeout = opts.nodeTimeoutMs ?? 1_000;
+  const replicas = opts.replicas ?? 1;
   const servers: RedisServerHandle[] = [];
   try {
-    for (let i = 0; i < masterCount * 2; i++) {
+    for (let i = 0; i < masterCount * (1 + replicas); i++) {
       // The bus port defaults to port + 10000, which may be taken or out of range: pick it free too.
       const busPort = await freePort();
       servers.push(
@@ -79,7 +82,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       'create',
       ...servers.map((s) => `127.0.0.1:${s.port}`),
       '--cluster-replicas',
-      '1',
+      String(replicas),
       '--cluster-yes',
     ]);
   } catch (error) {
