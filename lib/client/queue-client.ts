@@ -85,9 +85,11 @@ export class QueueClient {
   inspect = (queue?: string): Promise<QueueState> => this.fleet.state(queue);
   /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
   list = (state: ListedState, options?: PageOptions): Promise<TaskPage> => this.fleet.list(state, options);
-  /** A task by id wherever it is, with its stored result (JSON text) if any. */
-  findTask = (id: string, options?: { queue?: string }): Promise<{ task?: ListedTask; result: string | null }> =>
-    this.fleet.findTask(id, options);
+  /** A task by id wherever it is (only in `partition` when given), with its stored result (JSON text) if any. */
+  findTask = (
+    id: string,
+    options?: { queue?: string; partition?: number },
+  ): Promise<{ task?: ListedTask; result: string | null }> => this.fleet.findTask(id, options);
   /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
   remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
   /**
@@ -99,8 +101,11 @@ export class QueueClient {
     this.fleet.redrive(deadLetterId, options);
   /** Redrives every dead letter that can be. */
   redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> => this.fleet.redriveAll(options);
-  /** Deletes the given dead letters, or all; returns how many. */
-  purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[] }): Promise<number> =>
+  /**
+   * Deletes the given dead letters, or all; returns how many. `partition` limits it to one; it is
+   * needed when two partitions hold one of the ids.
+   */
+  purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[]; partition?: number }): Promise<number> =>
     this.fleet.purge(options);
   /** The task events of every worker of the fleet on `queue`, through Redis; workers publish only while watched. */
   events = (queue?: string): Observable<FleetEvent> => this.fleet.events(queue);
