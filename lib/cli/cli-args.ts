@@ -16,6 +16,8 @@ export interface CliArgs {
   readonly all: boolean;
   readonly limit?: number;
   readonly cursor?: string;
+  /** The partition of the dead-letter ids (dlq redrive, dlq purge), as `dlq list` prints it. */
+  readonly partition?: number;
   /** Positional ids: dead-letter ids (redrive, purge) or a task id (remove). */
   readonly ids: string[];
 }
@@ -27,6 +29,8 @@ Commands:
   dlq list                        dead letters of --queue, newest first (--limit, --cursor)
   dlq redrive <id>... | --all     put dead letters back in the queue (same task id, attempt 1)
   dlq purge <id>... | --all       delete dead letters
+                                  (--partition <n>: the ids' partition, as dlq list prints it;
+                                  needed when two partitions hold one id)
   remove <task id>                remove a queued or delayed task
 
 Options:
@@ -37,11 +41,12 @@ Options:
   --yes                 do not ask before a change (required without a terminal)
   --limit <n>           page size, 1 to 500 (default 50)
   --cursor <cursor>     the next page, as printed by the previous one
+  --partition <n>       the partition of the dead-letter ids (dlq redrive, dlq purge)
 
 Exit codes: 0 done, 1 failed (not found, refused, Redis unreachable), 2 bad command line,
 3 not confirmed.`;
 
-const FLAGS_WITH_VALUE = new Set(['--url', '--prefix', '--queue', '--limit', '--cursor']);
+const FLAGS_WITH_VALUE = new Set(['--url', '--prefix', '--queue', '--limit', '--cursor', '--partition']);
 const BOOLEAN_FLAGS = new Set(['--json', '--yes', '--all', '--help', '-h']);
 const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -98,6 +103,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (limit !== undefined && (!/^\d+$/.test(limitText!) || limit < 1 || limit > 500))
     throw new UsageError(`--limit: an integer from 1 to 500 (got "${limitText}")`);
   const all = flags.has('--all');
+  const partitionText = values.get('--partition');
+  const partition = partitionText === undefined ? undefined : Number(partitionText);
+  if (partition !== undefined && (!/^\d{1,4}$/.test(partitionText!) || partition > 1023))
+    throw new UsageError(`--partition: an integer from 0 to 1023 (got "${partitionText}")`);
+  if (partition !== undefined && (all || (command !== 'dlq redrive' && command !== 'dlq purge')))
+    throw new UsageError('--partition goes with dead-letter ids (dlq redrive, dlq purge)');
 
   if (command === 'inspect' || command === 'dlq list') {
     if (ids.length > 0) throw new UsageError(`${command} takes no ids (got "${ids[0]}")`);
@@ -119,6 +130,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     all,
     limit,
     cursor: values.get('--cursor'),
+    partition,
     ids,
   };
 }

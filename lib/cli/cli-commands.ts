@@ -39,6 +39,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         const page = await reads.list('dead', { queue, limit: args.limit, cursor: args.cursor });
         const rows = page.tasks.map((t) => [
           t.deadLetterId,
+          t.partition,
           t.at?.toISOString(),
           t.name,
           t.id,
@@ -47,7 +48,10 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
           t.payload,
         ]);
         const next = page.cursor ? `\nMore: --cursor ${page.cursor}` : '';
-        print(page, `${table(['DEAD LETTER', 'AT', 'TASK', 'ID', 'KEY', 'REASON', 'PAYLOAD'], rows)}${next}`);
+        print(
+          page,
+          `${table(['DEAD LETTER', 'PARTITION', 'AT', 'TASK', 'ID', 'KEY', 'REASON', 'PAYLOAD'], rows)}${next}`,
+        );
         return EXIT.ok;
       }
       case 'dlq redrive': {
@@ -59,7 +63,11 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
           print(result, `Redrove ${result.redriven} dead letter(s).${kept}`);
           return result.refused.length > 0 ? EXIT.failed : EXIT.ok;
         }
-        return each(args.ids, io, async (id) => `Redrove ${id} as entry ${await reads.redrive(id, { queue })}.`);
+        return each(
+          args.ids,
+          io,
+          async (id) => `Redrove ${id} as entry ${await reads.redrive(id, { queue, partition: args.partition })}.`,
+        );
       }
       case 'dlq purge': {
         const what = args.all ? 'Purge every dead letter' : `Purge ${args.ids.length} dead letter(s)`;
@@ -70,7 +78,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
           return EXIT.ok;
         }
         return each(args.ids, io, async (id) => {
-          await reads.purge({ queue, ids: [id] });
+          await reads.purge({ queue, ids: [id], partition: args.partition });
           return `Purged ${id}.`;
         });
       }

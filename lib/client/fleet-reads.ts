@@ -96,12 +96,18 @@ export class FleetReads {
    * its stored result (JSON text) when one is kept. Reads the listings page by page: an
    * operator's lookup.
    */
-  async findTask(id: string, options: { queue?: string } = {}): Promise<{ task?: ListedTask; result: string | null }> {
+  async findTask(
+    id: string,
+    options: { queue?: string; partition?: number } = {},
+  ): Promise<{ task?: ListedTask; result: string | null }> {
     checkTaskId(id);
     const all = await this.partitions(objectOf(options).queue);
-    const results = Promise.all(all.map((keys) => this.redis.get(keys.result(id))));
+    // `partition` (listed with each task) reads only that one: ids may coincide across partitions.
+    const only = options.partition === undefined ? undefined : checkPartition(options.partition, all.length);
+    const searched = [...all.entries()].filter(([partition]) => only === undefined || partition === only);
+    const results = Promise.all(searched.map(([, keys]) => this.redis.get(keys.result(id))));
     let task: ListedTask | undefined;
-    for (const [partition, keys] of all.entries()) {
+    for (const [partition, keys] of searched) {
       const found = await locate(this.inspector, keys, id, ['running', 'queued', 'delayed', 'dead']);
       if (found) {
         task = { ...found, partition };
@@ -121,14 +127,8 @@ export class FleetReads {
     if (options.partition !== undefined)
       return this.deadLetters.redrive(all[checkPartition(options.partition, all.length)], deadLetterId);
     if (all.length === 1) return this.deadLetters.redrive(all[0], deadLetterId);
-    const found = await Promise.all(all.map((keys) => this.inspector.deadLetter(keys, deadLetterId)));
-    const holders = all.filter((_, p) => found[p]);
-    if (holders.length > 1)
-      throw new InvalidOptionError(
-        'partition',
-        `one of ${holders.map((k) => k.partition).join(', ')}: dead letter "${deadLetterId}" is in each`,
-        undefined,
-      );
+    const holders = await this.holdersOf(all, deadLetterId);
+    if (holders.length > 1) throw ambiguous(deadLetterId, holders);
     return this.deadLetters.redrive(holders[0] ?? all[0], deadLetterId);
   }
 
@@ -137,11 +137,26 @@ export class FleetReads {
     return this.deadLetters.redriveAll(await this.partitions(objectOf(options).queue));
   }
 
-  /** Purges the given dead letters, or all, in every partition. */
-  async purge(options: { queue?: string; ids?: readonly string[] } = {}): Promise<number> {
-    const { queue, ids } = objectOf(options);
+  /**
+   * Purges the given dead letters, or all, in every partition, or only in `partition`. An id that
+   * two partitions hold is refused without `partition` (nothing is purged): which one is meant?
+   */
+  async purge(options: { queue?: string; ids?: readonly string[]; partition?: number } = {}): Promise<number> {
+    const { queue, ids, partition } = objectOf(options);
     const all = await this.partitions(queue);
+    if (partition !== undefined) return this.deadLetters.purge([all[checkPartition(partition, all.length)]], ids);
+    if (all.length > 1 && Array.isArray(ids)) {
+      const held = await Promise.all(ids.map((id, i) => this.holdersOf(all, checkDeadLetterId(id, `ids[${i}]`))));
+      const shared = held.findIndex((holders) => holders.length > 1);
+      if (shared >= 0) throw ambiguous(ids[shared], held[shared]);
+    }
     return this.deadLetters.purge(all, ids);
+  }
+
+  /** The partitions that hold dead letter `deadLetterId`: one read per partition, in parallel. */
+  private async holdersOf(all: readonly QueueKeys[], deadLetterId: string): Promise<QueueKeys[]> {
+    const found = await Promise.all(all.map((keys) => this.inspector.deadLetter(keys, deadLetterId)));
+    return all.filter((_, p) => found[p]);
   }
 
   /**
@@ -184,6 +199,12 @@ function checkPartition(partition: unknown, count: number): number {
   if (!Number.isInteger(partition) || (partition as number) < 0 || (partition as number) >= count)
     throw new InvalidOptionError('partition', `an integer from 0 to ${count - 1}`, partition);
   return partition as number;
+}
+
+/** Two partitions hold the dead-letter id: the caller must name one (listings carry it). */
+function ambiguous(deadLetterId: string, holders: readonly QueueKeys[]): InvalidOptionError {
+  const which = holders.map((k) => k.partition).join(', ');
+  return new InvalidOptionError('partition', `one of ${which}: dead letter "${deadLetterId}" is in each`, undefined);
 }
 
 /** Partitions' counts as the queue's: sums; the oldest wait, the soonest due; exact only if all are. */

@@ -28,7 +28,7 @@ import type {
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
-import type { StreamQueueConfig } from '../stream-queue.config';
+import { MAX_PARTITIONS, type StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { checkName } from '../task/resolved-task-options';
@@ -85,9 +85,11 @@ export class QueueClient {
   inspect = (queue?: string): Promise<QueueState> => this.fleet.state(queue);
   /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
   list = (state: ListedState, options?: PageOptions): Promise<TaskPage> => this.fleet.list(state, options);
-  /** A task by id wherever it is, with its stored result (JSON text) if any. */
-  findTask = (id: string, options?: { queue?: string }): Promise<{ task?: ListedTask; result: string | null }> =>
-    this.fleet.findTask(id, options);
+  /** A task by id wherever it is (only in `partition` when given), with its stored result (JSON text) if any. */
+  findTask = (
+    id: string,
+    options?: { queue?: string; partition?: number },
+  ): Promise<{ task?: ListedTask; result: string | null }> => this.fleet.findTask(id, options);
   /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
   remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
   /**
@@ -99,8 +101,11 @@ export class QueueClient {
     this.fleet.redrive(deadLetterId, options);
   /** Redrives every dead letter that can be. */
   redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> => this.fleet.redriveAll(options);
-  /** Deletes the given dead letters, or all; returns how many. */
-  purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[] }): Promise<number> =>
+  /**
+   * Deletes the given dead letters, or all; returns how many. `partition` limits it to one; it is
+   * needed when two partitions hold one of the ids.
+   */
+  purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[]; partition?: number }): Promise<number> =>
     this.fleet.purge(options);
   /** The task events of every worker of the fleet on `queue`, through Redis; workers publish only while watched. */
   events = (queue?: string): Observable<FleetEvent> => this.fleet.events(queue);
@@ -174,7 +179,11 @@ export class QueueClient {
     return reply === 'cancelled';
   }
 
-  /** The state of the latest run of `key`, or null when the key has none (or it expired). */
+  /**
+   * The state of the latest run of `key`, or null when the key has none (or it expired). It reads
+   * the key's partition under the current count: after a change of the partition count, a run
+   * from before it is seen through its handle (`handle.status()`), not here.
+   */
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
     checkKey(key);
     return readKeyStatus(this.connections.commands, this.layouts.partitionsOf(queueOption(options)).forKey(key), key);
@@ -184,9 +193,11 @@ export class QueueClient {
    * A handle on a task enqueued elsewhere (another process, an earlier request), by id. Pass the
    * original handle's `toJSON()` as `options` (its name, queue, key, generation, partition,
    * stream entry id): without the entry id, a task without a key whose handler returned nothing
-   * (no result is stored) cannot be told settled, and result() waits for its timeout; without the
-   * partition, an unkeyed task of a partitioned queue is looked for in partition 0. Without
-   * `generation`, the handle's generation is 0 (unknown).
+   * (no result is stored) cannot be told settled, and result() waits for its timeout. The
+   * partition is the one the task was enqueued in, read even after a change of the partition
+   * count (its result and state stay there); without it, a keyed task is looked for in its key's
+   * partition under the current count and an unkeyed one in partition 0. Without `generation`,
+   * the handle's generation is 0 (unknown).
    */
   handle<R = unknown>(
     id: string,
@@ -209,10 +220,16 @@ export class QueueClient {
     if (entryId !== undefined && (typeof entryId !== 'string' || !/^\d{1,20}-\d{1,20}$/.test(entryId)))
       throw new InvalidOptionError('entryId', 'a stream entry id such as "1700000000000-0"', entryId);
     const partitions = this.layouts.partitionsOf(queue);
-    const { partition = 0 } = options;
-    if (!Number.isInteger(partition) || partition < 0 || partition >= partitions.count)
-      throw new InvalidOptionError('partition', `an integer from 0 to ${partitions.count - 1}`, partition);
-    const keys = options.key !== undefined ? partitions.forKey(options.key) : partitions.keysFor(partition);
+    const { partition } = options;
+    // Any partition a count ever had: the handle may predate a change to fewer partitions.
+    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= MAX_PARTITIONS))
+      throw new InvalidOptionError('partition', `an integer from 0 to ${MAX_PARTITIONS - 1}`, partition);
+    const keys =
+      partition !== undefined
+        ? partitions.recorded(partition)
+        : options.key !== undefined
+          ? partitions.forKey(options.key)
+          : partitions.keysFor(0);
     return this.newHandle<R>(id, options.name, keys, options.key, generation, false, entryId);
   }
 

@@ -59,7 +59,8 @@ export class TaskHandle<R = unknown> {
 
   /**
    * What client.handle(id, options) needs to rebuild this handle elsewhere (see there). `partition`
-   * is set for a task on a partition other than 0 of a partitioned queue.
+   * is the partition the task was enqueued in (0 on a queue of one): a handle rebuilt after a
+   * change of the partition count still reads it there.
    */
   toJSON(): {
     id: string;
@@ -68,7 +69,7 @@ export class TaskHandle<R = unknown> {
     key?: string;
     generation: number;
     entryId?: string;
-    partition?: number;
+    partition: number;
   } {
     return {
       id: this.id,
@@ -77,7 +78,7 @@ export class TaskHandle<R = unknown> {
       key: this.key,
       generation: this.generation,
       entryId: this.entryId || undefined,
-      partition: this.keys.partition || undefined,
+      partition: this.keys.partition,
     };
   }
 }

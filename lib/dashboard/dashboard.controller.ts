@@ -46,6 +46,15 @@ function toHttp(error: unknown): never {
   throw new HttpException({ code: error.code, message: error.message }, status);
 }
 
+/**
+ * A `partition` from the query or body, as the listings gave it: absent is undefined, digits a
+ * number; anything else goes through as it came, so the client's check refuses it (400) by name.
+ */
+function partitionOf(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : (value as number);
+}
+
 async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -114,9 +123,13 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Get('api/queues/:queue/tasks/:id')
-    task(@Param('queue') queue: string, @Param('id') id: string): Promise<unknown> {
+    task(
+      @Param('queue') queue: string,
+      @Param('id') id: string,
+      @Query('partition') partition?: string,
+    ): Promise<unknown> {
       return answer(async () => {
-        const found = await this.client.findTask(id, { queue });
+        const found = await this.client.findTask(id, { queue, partition: partitionOf(partition) });
         const status = found.task?.key ? await this.client.status(found.task.key, { queue }) : null;
         if (!found.task && found.result === null) throw new TaskNotFoundError(queue, id, 'task');
         return { ...found, status };
@@ -134,13 +147,21 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Post('api/queues/:queue/dead-letters/purge')
-    purge(@Param('queue') queue: string, @Body() body: { ids?: string[] } = {}): Promise<unknown> {
-      return answer(async () => ({ purged: await this.client.purgeDeadLetters({ queue, ids: body?.ids }) }));
+    purge(@Param('queue') queue: string, @Body() body: { ids?: string[]; partition?: unknown } = {}): Promise<unknown> {
+      return answer(async () => ({
+        purged: await this.client.purgeDeadLetters({ queue, ids: body?.ids, partition: partitionOf(body?.partition) }),
+      }));
     }
 
     @Post('api/queues/:queue/dead-letters/:id/redrive')
-    redrive(@Param('queue') queue: string, @Param('id') id: string): Promise<unknown> {
-      return answer(async () => ({ entryId: await this.client.redrive(id, { queue }) }));
+    redrive(
+      @Param('queue') queue: string,
+      @Param('id') id: string,
+      @Query('partition') partition?: string,
+    ): Promise<unknown> {
+      return answer(async () => ({
+        entryId: await this.client.redrive(id, { queue, partition: partitionOf(partition) }),
+      }));
     }
 
     @Post('api/queues/:queue/keys/:key/cancel')

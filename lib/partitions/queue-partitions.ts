@@ -29,6 +29,14 @@ export class QueuePartitions {
     return keys;
   }
 
+  /**
+   * The keys of partition `p` as a handle recorded it: the count may have changed since, even to
+   * fewer partitions, and a finished task's result and state stay where it ran.
+   */
+  recorded(partition: number): QueueKeys {
+    return this.all[partition] ?? new QueueKeys(this.prefix, this.queue, partition);
+  }
+
   /** The partition of a task key (see partitionOfKey). */
   forKey(key: string): QueueKeys {
     return this.all[partitionOfKey(key, this.count)];

@@ -4,19 +4,26 @@
   KEYS[2] delayed set
   KEYS[3] dead-letter stream
   ARGV[1] consumer group
+  ARGV[2] the most entries one count may read (see below)
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
   age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
   consumers: {name, pending, idle ms} each}. Writes nothing. Atomic: one consistent snapshot.
 
-  waiting is the group's lag (entries not yet read by the group). Redis cannot always compute it
-  (deleted entries past the group's read position): then it is length - pending, an upper bound
-  that may count acked entries still awaiting their trim, and "exact" is 0. Payloads never leave
-  Redis: the oldest waiting entry is read here and only its id's time is returned.
+  waiting is counted, never taken from the group's lag: Redis 7.0 to 7.2 report a lag one too
+  high once an unread entry was deleted (replace(), remove(), cancel()) and the group then read
+  past the gap or the stream emptied, because the group's read counter never learns of the gap
+  (redis/redis#13337, #13957; fixed in later releases, not in 7.0). The count reads the smaller
+  side of the group's read position, at most ARGV[2] entries of it: the unread entries when
+  length - pending (an upper bound of them) is within the limit, else the delivered entries still
+  in the stream (running ones, and acked ones awaiting their trim: about the fleet's in-flight
+  work, whatever the backlog), then waiting = length - delivered; else the unread entries again.
+  Only when both sides exceed the limit is waiting length - pending, an upper bound, and "exact"
+  0. Payloads never leave Redis: only counts and the oldest waiting entry's id time are returned.
 ]]
 -- @include rcall
 -- @include now-ms
 
-local stream, delayed, dlq, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+local stream, delayed, dlq, group, limit = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
 local now = nowMs()
 
 -- A flat reply {name, value, ...} as a table.
@@ -33,6 +40,23 @@ local nextDue = rcall('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
 local pending, waiting, exact, added, read = 0, length, 1, 0, -1
 local after, consumers = '-', {}
 
+-- Entries in [from, to], or -1 when there are more than the limit.
+local function countUpTo(from, to)
+  local n = #rcall('XRANGE', stream, from, to, 'COUNT', limit + 1)
+  return n > limit and -1 or n
+end
+
+-- The exact number of entries past lastRead, or length - pending (an upper bound) and exact 0.
+local function countUnread(lastRead)
+  local upper = math.max(0, length - pending)
+  if upper <= limit then return countUpTo('(' .. lastRead, '+'), 1 end
+  local delivered = countUpTo('-', lastRead)
+  if delivered >= 0 then return length - delivered, 1 end
+  local unread = countUpTo('(' .. lastRead, '+')
+  if unread >= 0 then return unread, 1 end
+  return upper, 0
+end
+
 if rcall('EXISTS', stream) == 1 then
   added = tonumber(fieldsOf(rcall('XINFO', 'STREAM', stream))['entries-added']) or 0
   for _, raw in ipairs(rcall('XINFO', 'GROUPS', stream)) do
@@ -41,11 +65,7 @@ if rcall('EXISTS', stream) == 1 then
       pending = g.pending
       after = '(' .. g['last-delivered-id']
       if g['entries-read'] then read = g['entries-read'] end
-      if g.lag then
-        waiting = g.lag
-      else
-        waiting, exact = math.max(0, length - pending), 0
-      end
+      waiting, exact = countUnread(g['last-delivered-id'])
       for _, c in ipairs(rcall('XINFO', 'CONSUMERS', stream, group)) do
         local f = fieldsOf(c)
         consumers[#consumers + 1] = {f.name, f.pending, f.idle}

@@ -17,11 +17,18 @@ export interface QueueStateSnapshot {
   readonly consumers: readonly { name: string; pending: number; idleMs: number }[];
 }
 
+/**
+ * @internal The most stream entries one count of `waiting` reads (queue-state.lua's header says
+ * which side it reads): a scrape stays bounded however long the backlog or the in-flight work.
+ */
+export const WAITING_COUNT_LIMIT = 1000;
+
 const orNull = (n: number): number | null => (n < 0 ? null : n);
 
 /** @internal The typed call of queue-state.lua: the queue's counts and its consumers, one snapshot. */
-export function queueStateScript(keys: QueueKeys): ScriptCall<QueueStateSnapshot> {
-  return new ScriptCall('queue-state', [keys.stream, keys.delayed, keys.deadLetter], [CONSUMER_GROUP], (reply) => {
+export function queueStateScript(keys: QueueKeys, countLimit = WAITING_COUNT_LIMIT): ScriptCall<QueueStateSnapshot> {
+  const args = [CONSUMER_GROUP, String(countLimit)];
+  return new ScriptCall('queue-state', [keys.stream, keys.delayed, keys.deadLetter], args, (reply) => {
     const r = reply as [...number[], [string, number, number][]];
     const n = r as unknown as number[];
     return {

@@ -22,10 +22,7 @@ export async function queueBacklog(redis: Redis, keys: QueueKeys, nowMs: number)
     // No group yet (no worker ever started): everything in the stream is waiting.
     return { waiting: Number(length ?? 0), running: 0, due: Number(due ?? 0) };
   }
-  const waiting =
-    typeof group.lag === 'number'
-      ? group.lag
-      : await countAfter(redis, keys.stream, String(group['last-delivered-id']));
+  const waiting = await countAfter(redis, keys.stream, String(group['last-delivered-id']));
   return { waiting, running: Number(group.pending ?? 0), due: Number(due ?? 0) };
 }
 
@@ -40,7 +37,10 @@ function groupInfo(reply: unknown, name: string): Record<string, unknown> | unde
   return undefined;
 }
 
-/** Redis reports no lag once entries were deleted out of order: count the undelivered ones. */
+/**
+ * The undelivered entries, counted: the group's lag is not used, as Redis 7.0 to 7.2 report it
+ * too high after an unread entry was deleted (see queue-state.lua). A test's backlog is small.
+ */
 async function countAfter(redis: Redis, stream: string, lastId: string): Promise<number> {
   let count = 0;
   let from = `(${lastId}`;

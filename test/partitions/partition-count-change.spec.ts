@@ -1,4 +1,5 @@
-import { PartitionLayoutError } from '../../lib';
+import { PartitionLayoutError, type TaskHandle } from '../../lib';
+import { partitionOfKey } from '../../lib/partitions/queue-partitions';
 import { waitFor } from '../utils/redis';
 import { HourlyModule, partitioned, usePartitionApps } from './partition-apps';
 
@@ -85,5 +86,50 @@ describe('changing the partition count', () => {
     const handle = await app.client.enqueue('echo', 'after', { key: 'k' });
     await expect(handle.result()).resolves.toBe('after');
     await waitFor(async () => (await app.client.status('k'))?.state === 'completed');
+  });
+
+  /** A key in partition `from` under `before` partitions, and in another one under `after`. */
+  const keyMoving = (before: number, after: number, from: number): string => {
+    for (let i = 0; ; i++) {
+      const key = `user-${i}`;
+      const p = partitionOfKey(key, before);
+      if (p === from && partitionOfKey(key, after) !== p) return key;
+    }
+  };
+
+  /** Keyed tasks run to completion under `before` partitions, their handles serialized as JSON. */
+  async function finishedUnder(before: number, keys: string[]): Promise<ReturnType<TaskHandle['toJSON']>[]> {
+    const app = await apps.start(partitioned(before));
+    const handles = await Promise.all(keys.map((key) => app.client.enqueue('echo', `ran ${key}`, { key })));
+    await Promise.all(handles.map((h) => h.result()));
+    await waitFor(async () => (await app.client.status(keys[0]))?.state === 'completed');
+    await app.close();
+    return handles.map((h) => JSON.parse(JSON.stringify(h)) as ReturnType<TaskHandle['toJSON']>);
+  }
+
+  it('a handle from before a count change reads the partition it was enqueued in (2 to 3)', async () => {
+    const keys = [keyMoving(2, 3, 0), keyMoving(2, 3, 1)];
+    const serialized = await finishedUnder(2, keys);
+    expect(serialized.map((h) => h.partition)).toEqual([0, 1]);
+
+    const app = await apps.start(partitioned(3));
+    expect(await records(3)).toEqual(['3', '3', '3']);
+    for (const [i, json] of serialized.entries()) {
+      const rebuilt = app.client.handle(json.id, json);
+      await expect(rebuilt.result({ timeoutMs: 2_000 })).resolves.toBe(`ran ${keys[i]}`);
+      expect(await rebuilt.status()).toMatchObject({ id: json.id, state: 'completed' });
+      // By key, the new mapping: the key has had no run since the change.
+      expect(await app.client.status(keys[i])).toBeNull();
+    }
+  });
+
+  it('a handle from before a count change reads its partition though the new count has none such (3 to 2)', async () => {
+    const key = keyMoving(3, 2, 2);
+    const [json] = await finishedUnder(3, [key]);
+    expect(json.partition).toBe(2);
+    const app = await apps.start(partitioned(2));
+    const rebuilt = app.client.handle(json.id, json);
+    await expect(rebuilt.result({ timeoutMs: 2_000 })).resolves.toBe(`ran ${key}`);
+    expect(await rebuilt.status()).toMatchObject({ id: json.id, state: 'completed' });
   });
 });

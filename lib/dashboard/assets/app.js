@@ -325,7 +325,11 @@ function row(task) {
           type: 'button',
           'data-action': 'redrive',
           onclick: () =>
-            act('redrive', () => api(`queues/${queue}/dead-letters/${task.deadLetterId}/redrive`, { method: 'POST' })),
+            act('redrive', () =>
+              api(`queues/${queue}/dead-letters/${task.deadLetterId}/redrive?partition=${task.partition}`, {
+                method: 'POST',
+              }),
+            ),
         },
         'redrive',
       ),
@@ -340,7 +344,7 @@ function row(task) {
             act('purge', () =>
               api(`queues/${queue}/dead-letters/purge`, {
                 method: 'POST',
-                body: JSON.stringify({ ids: [task.deadLetterId] }),
+                body: JSON.stringify({ ids: [task.deadLetterId], partition: task.partition }),
               }),
             ),
         },
@@ -427,7 +431,7 @@ async function inspectTask(task) {
   let found = { task, result: null, status: null };
   if (task.id) {
     try {
-      found = await api(`queues/${q(view.queue)}/tasks/${q(task.id)}`);
+      found = await api(`queues/${q(view.queue)}/tasks/${q(task.id)}?partition=${task.partition}`);
     } catch (error) {
       say(error.message);
     }
