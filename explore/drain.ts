@@ -1,5 +1,5 @@
 import type { Violation } from './invariants';
-import { describe } from './protocol-adapter';
+import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { Step } from './steps';
 import type { World } from './world';
 
@@ -66,13 +66,14 @@ export async function drain(world: World, exec: (step: Step) => Promise<Violatio
 
 /** Every acknowledged non-periodic task ended, and nothing but periodic runs is pending. */
 function finished(world: World): boolean {
-  const snap = world.snapshot!;
   const periodic = new Set(
-    [...world.tasks.values()].filter((t) => t.periodic || t.key === 'periodic:tick').map((t) => t.id),
+    [...world.tasks.values()].filter((t) => t.periodic || t.key === PERIODIC_KEY).map((t) => t.id),
   );
   const waiting = [...world.tasks.values()].some(
     (t) => t.acknowledged && !t.periodic && !t.settled && !world.superseded(t.id, t.key),
   );
-  const busy = [...snap.pending.keys()].some((id) => !periodic.has(snap.stream.get(id)?.id ?? ''));
+  const busy = world.snapshots.some((snap) =>
+    [...snap.pending.keys()].some((id) => !periodic.has(snap.stream.get(id)?.id ?? '')),
+  );
   return !waiting && !busy;
 }

@@ -2,10 +2,13 @@ import type { Violation } from './invariants';
 import { runSchedule, type Env } from './runner';
 import { fixedSchedule } from './schedule';
 import type { Step } from './steps';
+import { worldNamed } from './worlds';
 
 /** A small case: its fixed opening, and the steps that may follow in any order. */
 export interface SmallCase {
   readonly name: string;
+  /** The world it runs in (explore/worlds.ts); classic when absent. */
+  readonly world?: string;
   readonly opening: Step[];
   readonly alphabet: Step[];
 }
@@ -31,6 +34,20 @@ export const SMALL_CASES: SmallCase[] = [
     opening: [{ op: 'enqueue', kind: 'keyed', id: 't1', key: 'k1' }],
     alphabet: [...WORKER_STEPS('t1'), { op: 'cancel', key: 'k1' }, { op: 'expire', target: 'key:k1' }],
   },
+  {
+    // Every partition frozen for 2 -> 3; the commits interleave with writes of k3 (partition 1
+    // under 2, partition 2 under 3) from a process with each count.
+    name: 'count-change',
+    world: 'grow',
+    opening: [{ op: 'layout' }, { op: 'layout' }, { op: 'layout' }],
+    alphabet: [
+      { op: 'layout' },
+      { op: 'enqueue', kind: 'keyed', id: 't1', key: 'k3', by: 'stale' },
+      { op: 'enqueue', kind: 'keyed', id: 't2', key: 'k3', by: 'fresh' },
+      { op: 'cancel', key: 'k3', by: 'stale' },
+      { op: 'cancel', key: 'k3', by: 'fresh' },
+    ],
+  },
 ];
 
 /**
@@ -43,15 +60,22 @@ export async function exhaust(
   small: SmallCase,
   depth: number,
   deadline: number,
-): Promise<{ ran: number; failures: Map<string, { steps: Step[]; violations: Violation[] }> }> {
+  open: ReadonlySet<string> = new Set(),
+): Promise<{
+  ran: number;
+  failures: Map<string, { steps: Step[]; violations: Violation[] }>;
+  knownOpen: Map<string, number>;
+}> {
   const failures = new Map<string, { steps: Step[]; violations: Violation[] }>();
+  const knownOpen = new Map<string, number>();
   let ran = 0;
   const visit = async (prefix: Step[]): Promise<void> => {
     if (prefix.length - small.opening.length >= depth || Date.now() > deadline) return;
     for (const step of small.alphabet) {
       const steps = [...prefix, step];
-      const result = await runSchedule(env, fixedSchedule(steps));
+      const result = await runSchedule(env, fixedSchedule(steps), worldNamed(small.world), open);
       ran++;
+      for (const sig of result.knownOpen) knownOpen.set(sig, (knownOpen.get(sig) ?? 0) + 1);
       if (!result.lines[steps.length - 1]?.applied && result.violations.length === 0) continue;
       const first = result.violations[0];
       if (first) {
@@ -63,5 +87,5 @@ export async function exhaust(
     }
   };
   await visit(small.opening);
-  return { ran, failures };
+  return { ran, failures, knownOpen };
 }

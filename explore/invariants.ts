@@ -9,34 +9,111 @@ export interface Violation {
   readonly message: string;
 }
 
-type Check = (world: World, snap: Snapshot, prev: Snapshot | undefined, step: StepResult) => Violation[];
+/** A check of Redis's state after a step: `snaps` and `prevs` hold one snapshot per partition. */
+type Check = (world: World, snaps: Snapshot[], prevs: Snapshot[] | undefined, step: StepResult) => Violation[];
 
+const LIVE = new Set(['queued', 'delayed', 'running']);
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 /** `XTRIM MINID ~` trims whole stream nodes: up to one node of acked entries may stay (stream-node-max-entries). */
 const ACKED_LEFT_BOUND = 100;
 
 /**
- * No acknowledged enqueue lost: a task whose enqueue returned is still in the stream (read or
- * not), in the delayed set, or ended by something that says so: completed (reported, or its
- * result stored), dead-lettered (its entry is in the dead-letter stream), or superseded by an
- * acknowledged newer enqueue, replace or cancel of its key. Anything else is a task that silently
- * vanished: the README's first promise broken.
+ * No acknowledged enqueue lost: a task whose enqueue returned is still in a stream (read or
+ * not) or a delayed set of a partition workers read, or ended by something that says so:
+ * completed (reported, or its result stored), dead-lettered (its entry is in a dead-letter
+ * stream), or superseded by an acknowledged newer enqueue, replace or cancel of its key.
+ * Anything else is a task that silently vanished, or sits in a partition beyond the count
+ * workers read (stranded): the README's first promise broken.
  */
-export const noAcknowledgedEnqueueLost: Check = (world, snap) => {
+export const noAcknowledgedEnqueueLost: Check = (world, snaps) => {
   const present = new Set<string>();
-  for (const c of snap.stream.values()) present.add(c.id);
-  for (const c of snap.delayed.values()) present.add(c.id);
+  const stranded = new Map<string, number>();
+  snaps.forEach((snap, p) => {
+    for (const c of [...snap.stream.values(), ...snap.delayed.values()]) {
+      if (p < world.readCount()) present.add(c.id);
+      else stranded.set(c.id, p);
+    }
+  });
   const out: Violation[] = [];
   for (const t of world.tasks.values()) {
     if (!t.acknowledged || t.settled || present.has(t.id) || world.superseded(t.id, t.key)) continue;
+    const p = stranded.get(t.id);
     out.push({
       invariant: 'noAcknowledgedEnqueueLost',
-      tag: t.key === undefined ? 'unkeyed' : 'keyed',
-      message: `${t.alias}${t.key ? ` (key ${t.key})` : ''} was acknowledged and is gone: not queued, delayed, completed, dead-lettered or superseded`,
+      tag: p !== undefined ? 'stranded' : t.key === undefined ? 'unkeyed' : 'keyed',
+      message:
+        p !== undefined
+          ? `${t.alias}${t.key ? ` (key ${t.key})` : ''} was acknowledged and sits in partition ${p}, beyond the ${world.readCount()} workers read`
+          : `${t.alias}${t.key ? ` (key ${t.key})` : ''} was acknowledged and is gone: not queued, delayed, completed, dead-lettered or superseded`,
     });
   }
   return out;
 };
+
+/**
+ * A key's queued, delayed or running work lives in one partition: the one its key maps to. Two
+ * partitions holding live states of one key would give it two generations, two leases and two
+ * runs at once (the mapping changed under a write that did not check it).
+ */
+export const keyLiveInOnePartition: Check = (world, snaps) => {
+  const out: Violation[] = [];
+  for (const key of world.shape.keys) {
+    const where = snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+    if (where.length > 1)
+      out.push({
+        invariant: 'keyLiveInOnePartition',
+        tag: 'key',
+        message: `key ${key} is live in partitions ${where.join(' and ')}`,
+      });
+  }
+  return out;
+};
+
+/**
+ * A cancel that answers "nothing live" tells the truth: no partition holds a live run of the
+ * key. A process that maps the key with another count than the stored one would otherwise miss
+ * the live run and say so, and the run the caller meant to stop goes on.
+ */
+export const cancelAnswersTruly: Check = (world, snaps, _prevs, step) => {
+  if (!step.nothingLive) return [];
+  const { key, partition } = step.nothingLive;
+  const live = snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+  if (live.length === 0) return [];
+  return [
+    {
+      invariant: 'cancelAnswersTruly',
+      tag: 'nothing-live',
+      message: `cancel(${key}) looked in partition ${partition} and answered "nothing live", but partition ${live.join(' and ')} holds a live run of it`,
+    },
+  ];
+};
+
+/**
+ * A write refused for its partition layout (PartitionLayoutError) changed nothing: no stream
+ * entry, delayed member, key state or dead letter differs from before the step, in any partition.
+ */
+export const refusedWriteChangedNothing: Check = (world, snaps, prevs, step) => {
+  if (!step.refused || !prevs) return [];
+  const changed = snaps.flatMap((snap, p) => (fingerprint(snap) === fingerprint(prevs[p]) ? [] : [p]));
+  if (changed.length === 0) return [];
+  return [
+    {
+      invariant: 'refusedWriteChangedNothing',
+      tag: 'written',
+      message: `a write refused with PartitionLayoutError changed partition ${changed.join(' and ')}`,
+    },
+  ];
+};
+
+/** What a refused write could have changed in one partition, as one comparable string. */
+function fingerprint(snap: Snapshot): string {
+  return JSON.stringify([
+    [...snap.stream.keys()],
+    [...snap.delayed.keys()].sort(),
+    [...snap.keyStates].map(([k, v]) => [k, v.fields]),
+    [...snap.deadLettered].sort(),
+  ]);
+}
 
 /**
  * No two runs of one task, or of two generations of one key, at the same time while their
@@ -94,8 +171,12 @@ export const runsStartOwnedAndCurrent: Check = (world) => {
  * superseded, writes nothing: no result, no retry, no dead letter, no successor for its key, and
  * no ack of an entry another worker holds. Judged by comparing Redis before and after the settle.
  */
-export const noStaleWriteAccepted: Check = (world, snap, prev, step) => {
-  if (!prev || !step.settles) return [];
+export const noStaleWriteAccepted: Check = (world, snaps, prevs, step) => {
+  if (!prevs || !step.settles) return [];
+  // A settle batch is one worker's, on its partition.
+  const p = world.workers[step.settles[0].worker]?.partition ?? 0;
+  const snap = snaps[p];
+  const prev = prevs[p];
   const out: Violation[] = [];
   const current = step.settles.filter((s) => !s.stale);
   const currentKeys = new Set(current.map((s) => s.info.key));
@@ -131,7 +212,14 @@ export const noStaleWriteAccepted: Check = (world, snap, prev, step) => {
  * a run still pending to settle it. Otherwise the key is stuck: enqueue returns a dead run,
  * status() lies forever, a periodic chain stops for good.
  */
-export const keyStatesLiveOrExpiring: Check = (world, snap) => {
+export const keyStatesLiveOrExpiring: Check = (world, snaps) => {
+  const out: Violation[] = [];
+  for (const [p, snap] of snaps.entries())
+    out.push(...keyStatesOf(snap, world.countChange ? ` in partition ${p}` : ''));
+  return out;
+};
+
+function keyStatesOf(snap: Snapshot, where: string): Violation[] {
   const out: Violation[] = [];
   for (const [key, { fields, pttl }] of snap.keyStates) {
     const { state, mid, dm, rmid } = fields;
@@ -144,18 +232,24 @@ export const keyStatesLiveOrExpiring: Check = (world, snap) => {
     else if (TERMINAL.has(state) && pttl < 0 && !runPending) why = `${state} without a TTL`;
     else if (!TERMINAL.has(state) && !['queued', 'delayed', 'running'].includes(state)) why = `unknown state ${state}`;
     if (why)
-      out.push({ invariant: 'keyStatesLiveOrExpiring', tag: why.replace(/[ ,].*/, ''), message: `key ${key}: ${why}` });
+      out.push({
+        invariant: 'keyStatesLiveOrExpiring',
+        tag: why.replace(/[ ,].*/, ''),
+        message: `key ${key}${where}: ${why}`,
+      });
   }
   return out;
-};
+}
 
 /**
  * The pending list and the streams stay bounded: acked entries leave the stream (up to one
  * stream node may wait for a later trim).
  */
-export const streamsBounded: Check = (world, snap) => {
-  let acked = 0;
-  for (const id of snap.stream.keys()) if (!after(id, snap.lastDelivered) && !snap.pending.has(id)) acked++;
+export const streamsBounded: Check = (world, snaps) => {
+  // The bound holds per stream (each partition's is trimmed on its own).
+  const ackedIn = (snap: Snapshot) =>
+    [...snap.stream.keys()].filter((id) => !after(id, snap.lastDelivered) && !snap.pending.has(id)).length;
+  const acked = Math.max(...snaps.map(ackedIn));
   if (acked <= ACKED_LEFT_BOUND) return [];
   return [{ invariant: 'streamsBounded', tag: 'acked', message: `${acked} acked entries still in the stream` }];
 };
@@ -166,6 +260,9 @@ export const STEP_INVARIANTS: Check[] = [
   runsStartOwnedAndCurrent,
   noStaleWriteAccepted,
   noAcknowledgedEnqueueLost,
+  keyLiveInOnePartition,
+  cancelAnswersTruly,
+  refusedWriteChangedNothing,
   keyStatesLiveOrExpiring,
   streamsBounded,
 ];
@@ -175,7 +272,7 @@ export const STEP_INVARIANTS: Check[] = [
  * blocks the others), nothing is pending for an entry that is gone, and no non-periodic key is
  * still live.
  */
-export const progress = (world: World, snap: Snapshot): Violation[] => {
+export const progress = (world: World, snaps: Snapshot[]): Violation[] => {
   const out: Violation[] = [];
   const waiting = [...world.tasks.values()].filter(
     (t) => t.acknowledged && !t.periodic && !t.settled && !world.superseded(t.id, t.key),
@@ -186,7 +283,7 @@ export const progress = (world: World, snap: Snapshot): Violation[] => {
       tag: 'unsettled',
       message: `still unsettled after the drain: ${waiting.map((t) => t.alias).join(' ')}`,
     });
-  const orphans = [...snap.pending.keys()].filter((id) => !snap.stream.has(id));
+  const orphans = snaps.flatMap((snap) => [...snap.pending.keys()].filter((id) => !snap.stream.has(id)));
   if (orphans.length > 0)
     out.push({
       invariant: 'progress',

@@ -26,7 +26,8 @@ import type { QueueContext } from '../lib/consumer/queue-context';
 import { Settler } from '../lib/consumer/settler';
 import { Slots } from '../lib/consumer/slots';
 import { TaskRunner } from '../lib/consumer/task-runner';
-import { LeaseLostError } from '../lib/errors';
+import { LeaseLostError, PartitionLayoutError } from '../lib/errors';
+import { partitionOfKey } from '../lib/partitions/queue-partitions';
 import { QueueKeys } from '../lib/redis/keys';
 import { loadLuaSource } from '../lib/redis/lua-source';
 import { defineScripts, SCRIPT_NAMES } from '../lib/redis/scripts';
@@ -34,8 +35,10 @@ import { CANCEL_CODES, cancelScript } from '../lib/scripts/cancel.script';
 import { CLAIM_CODES } from '../lib/scripts/claim.script';
 import { COMPLETE_CODES } from '../lib/scripts/complete.script';
 import { DEAD_LETTER_CODES } from '../lib/scripts/dead-letter.script';
+import { enqueueManyScript } from '../lib/scripts/enqueue-many.script';
 import { enqueueScript } from '../lib/scripts/enqueue.script';
 import { FAIL_CODES } from '../lib/scripts/fail.script';
+import { LAYOUT_CODES, layoutScript } from '../lib/scripts/layout.script';
 import { promoteDue } from '../lib/scripts/promote.script';
 import { reclaimScript } from '../lib/scripts/reclaim.script';
 import { recoverScript } from '../lib/scripts/recover.script';
@@ -72,11 +75,14 @@ export const CONFIG: StreamQueueConfig = resolveConfig({
   blockMs: 1,
 });
 
-/** The Redis keys of one explored queue (library naming). */
+/** The Redis keys of one explored queue's partition (library naming). */
 export class ExploreKeys {
   private readonly q: QueueKeys;
-  constructor(prefix: string, queue: string) {
-    this.q = new QueueKeys(prefix, queue);
+  constructor(prefix: string, queue: string, partition = 0) {
+    this.q = new QueueKeys(prefix, queue, partition);
+  }
+  get partition(): number {
+    return this.q.partition;
   }
   get tag(): string {
     return this.q.tag;
@@ -98,6 +104,9 @@ export class ExploreKeys {
   }
   alive(consumer: string): string {
     return this.q.alive(consumer);
+  }
+  get layout(): string {
+    return this.q.layout;
   }
   get queueKeys(): QueueKeys {
     return this.q;
@@ -127,14 +136,27 @@ export interface EnqueueReply {
   readonly created: boolean;
 }
 
-/** QueueClient.enqueue: a plain XADD for an unkeyed task due now, else enqueue.lua. */
-export async function enqueue(redis: Redis, keys: ExploreKeys, spec: EnqueueSpec): Promise<EnqueueReply> {
+/** The partition of a task key among `count` (the library's mapping). */
+export const partitionOf = (key: string, count: number): number => partitionOfKey(key, count);
+
+/**
+ * QueueClient.enqueue on the partition `keys` (the key's under the caller's count `partitions`, or
+ * the unkeyed task's turn): a plain XADD for an unkeyed task due now on partition 0, enqueue-many.lua
+ * for one on another partition (it checks the layout there), else enqueue.lua. A layout refusal
+ * (PartitionLayoutError) is returned as `refused`.
+ */
+export async function enqueue(
+  redis: Redis,
+  keys: ExploreKeys,
+  spec: EnqueueSpec,
+  partitions = 1,
+): Promise<EnqueueReply | { readonly refused: string }> {
   const periodic = spec.kind === 'every';
   const call: EnqueueCall = {
     name: periodic ? PERIODIC_TASK : TASK,
     queue: 'explore',
     keys: keys.queueKeys,
-    partitions: 1,
+    partitions,
     key: periodic ? PERIODIC_KEY : spec.key,
     payload: spec.kind === 'big' ? JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)) : JSON.stringify(spec.id),
     delayMs: spec.kind === 'delayed' || periodic ? 1 : 0,
@@ -143,12 +165,34 @@ export async function enqueue(redis: Redis, keys: ExploreKeys, spec: EnqueueSpec
     everyMs: periodic ? 1 : 0,
     periodic,
   };
-  if (call.key === undefined && call.delayMs === 0) {
-    await redis.xadd(keys.stream, '*', ...plainMessageFields(spec.id, call));
-    return { id: spec.id, generation: 0, created: true };
+  try {
+    if (call.key === undefined && call.delayMs === 0 && keys.partition === 0) {
+      await redis.xadd(keys.stream, '*', ...plainMessageFields(spec.id, call));
+      return { id: spec.id, generation: 0, created: true };
+    }
+    if (call.key === undefined && keys.partition > 0) {
+      await enqueueManyScript(keys.queueKeys, [{ ...call, id: spec.id }], partitions).run(redis);
+      return { id: spec.id, generation: 0, created: true };
+    }
+    const reply = await enqueueScript(keys.queueKeys, { ...call, id: spec.id }).run(redis);
+    return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created' };
+  } catch (error) {
+    const refusal = PartitionLayoutError.fromReply('explore', error as Error);
+    if (refusal instanceof PartitionLayoutError)
+      return { refused: `PartitionLayoutError (stored ${refusal.stored}, caller ${refusal.configured})` };
+    throw error;
   }
-  const reply = await enqueueScript(keys.queueKeys, { ...call, id: spec.id }).run(redis);
-  return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created' };
+}
+
+/** One layout.lua call of a count change `from` -> `to` on one partition (PartitionLayouts.switchCount). */
+export async function layoutStep(
+  redis: Redis,
+  keys: ExploreKeys,
+  step: 'freeze' | 'commit' | 'thaw',
+  from: number,
+  to: number,
+): Promise<{ outcome: (typeof LAYOUT_CODES)[keyof typeof LAYOUT_CODES]; record: string }> {
+  return layoutScript(keys.queueKeys, { step, from, to }).run(redis);
 }
 
 /** QueueClient.cancel. */
@@ -394,6 +438,7 @@ export const REPLY_MEANING: Record<string, Record<string, string>> = {
   claim: CLAIM_CODES,
   'dead-letter': DEAD_LETTER_CODES,
   cancel: CANCEL_CODES,
+  layout: LAYOUT_CODES,
 };
 
 /** The script name of a raw EVALSHA, from its sha (for the trace). */

@@ -1,16 +1,22 @@
 import Redis from 'ioredis';
 import { drain } from './drain';
 import { progress, STEP_INVARIANTS, type Violation } from './invariants';
-import { createGroup, ExploreKeys, prepareConnection, SimWorker, type DeliveryInfo } from './protocol-adapter';
-import { takeSnapshot } from './snapshot';
+import { CountChange } from './count-change';
+import {
+  createGroup,
+  ExploreKeys,
+  layoutStep,
+  PERIODIC_KEY,
+  prepareConnection,
+  SimWorker,
+  type DeliveryInfo,
+} from './protocol-adapter';
+import { takeSnapshot, type Snapshot } from './snapshot';
 import { applyStep, quiesce, type Step } from './steps';
 import { formatRecord } from './trace';
 import { Wire } from './wire';
 import { World, type Run, type WorkerModel } from './world';
-
-export const WORKERS = 3;
-/** Keys the schedules use; their states are read in every snapshot. */
-export const KEYS = ['k1', 'k2'];
+import { MAX_WORKERS, partitionCount, WORLDS, type WorldShape } from './worlds';
 
 /** The connections every schedule reuses: a client, one per worker, and an observer. */
 export interface Env {
@@ -30,7 +36,7 @@ export async function openEnv(url: string): Promise<Env> {
   };
   const client = await connect();
   const workers = [];
-  for (let i = 0; i < WORKERS; i++) {
+  for (let i = 0; i < MAX_WORKERS; i++) {
     const redis = await connect();
     workers.push({ redis, wire: new Wire(redis) });
   }
@@ -58,27 +64,61 @@ export interface TraceLine {
 }
 
 export interface RunResult {
+  readonly world: string;
   readonly steps: Step[];
   readonly lines: TraceLine[];
   readonly violations: Violation[];
+  /** Violations of known open findings (`ignore`) seen and let pass, by signature. */
+  readonly knownOpen: Set<string>;
+  /** A partitioned world: whether the operator's count change was committed. */
+  readonly countChanged?: boolean;
 }
+
+/** A violation's signature: its invariant and tag (`noTwoLegitRuns[key]`). */
+export const signature = (v: Violation): string => `${v.invariant}[${v.tag}]`;
 
 /** Picks the next step from the world, or ends the schedule (undefined). */
 export type NextStep = (world: World, index: number) => Step | undefined;
 
 /**
  * Runs one schedule on a fresh queue: its steps, the invariants after each, then the drain and
- * the progress check. Stops at the first step that breaks an invariant.
+ * the progress check. Stops at the first step that breaks an invariant. Violations whose
+ * signature is in `ignore` (known open findings, explore/traces/open-*.json) are noted and let
+ * pass, so a search goes on looking for others.
  */
-export async function runSchedule(env: Env, next: NextStep): Promise<RunResult> {
-  const keys = new ExploreKeys(env.prefix, `q${++env.schedules}`);
-  await createGroup(env.client, keys);
-  const world = new World(keys, env.client, env.clientWire, []);
-  env.workers.forEach(({ redis, wire }, index) => {
+export async function runSchedule(
+  env: Env,
+  next: NextStep,
+  shape: WorldShape = WORLDS.classic,
+  ignore: ReadonlySet<string> = new Set(),
+): Promise<RunResult> {
+  const queue = `q${++env.schedules}`;
+  const parts = Array.from({ length: partitionCount(shape) }, (_, p) => new ExploreKeys(env.prefix, queue, p));
+  for (const keys of parts) await createGroup(env.client, keys);
+  const change = shape.countChange;
+  // The queue as a bootstrap with the old count left it: its partitions record that count.
+  if (change && change.from > 1) {
+    for (let p = 0; p < change.from; p++) {
+      await layoutStep(env.client, parts[p], 'freeze', 1, change.from);
+      await layoutStep(env.client, parts[p], 'commit', 1, change.from);
+    }
+    env.clientWire.take();
+  }
+  const world = new World(
+    parts,
+    env.client,
+    env.clientWire,
+    [],
+    change ? new CountChange(change.from, change.to) : undefined,
+    shape,
+  );
+  env.workers.slice(0, parts.length * shape.workersPerPartition).forEach(({ redis, wire }, index) => {
     wire.release();
     wire.take();
+    const partition = Math.floor(index / shape.workersPerPartition);
     const model: WorkerModel = {
       index,
+      partition,
       sim: undefined as unknown as SimWorker,
       wire,
       alive: true,
@@ -90,7 +130,9 @@ export async function runSchedule(env: Env, next: NextStep): Promise<RunResult> 
       outcomes: [],
       pendingSettles: 0,
     };
-    (model as { sim: SimWorker }).sim = new SimWorker(redis, keys, `w${index}`, (info) => started(world, model, info));
+    (model as { sim: SimWorker }).sim = new SimWorker(redis, parts[partition], `w${index}`, (info) =>
+      started(world, model, info),
+    );
     world.workers.push(model);
   });
   // A worker starts consuming after its first beat (LeaseKeeper.start).
@@ -98,53 +140,63 @@ export async function runSchedule(env: Env, next: NextStep): Promise<RunResult> 
     await w.sim.heartbeat();
     w.keyPresent = true;
   }
-  world.snapshot = await snapshot(env, world);
+  world.snapshots = await snapshot(env, world);
   const steps: Step[] = [];
   const lines: TraceLine[] = [];
-  let violations: Violation[] = [];
+  const knownOpen = new Set<string>();
+  const unknown = (violations: Violation[]) => {
+    for (const v of violations) if (ignore.has(signature(v))) knownOpen.add(signature(v));
+    return violations.filter((v) => !ignore.has(signature(v)));
+  };
+  const result = (violations: Violation[]): RunResult => ({
+    world: shape.name,
+    steps,
+    lines,
+    violations,
+    knownOpen,
+    countChanged: change && world.snapshots[0].layout === String(change.to),
+  });
   try {
     for (let i = 0; ; i++) {
       const step = next(world, i);
       if (!step) break;
       steps.push(step);
-      violations = await execute(env, world, step, lines, false);
-      if (violations.length > 0) return { steps, lines, violations };
+      const violations = unknown(await execute(env, world, step, lines, false));
+      if (violations.length > 0) return result(violations);
     }
-    violations = await drain(world, (step) => execute(env, world, step, lines, true));
-    if (violations.length === 0) violations = progress(world, world.snapshot);
-    return { steps, lines, violations };
+    const violations = await drain(world, async (step) => unknown(await execute(env, world, step, lines, true)));
+    return result(violations.length > 0 ? violations : unknown(progress(world, world.snapshots)));
   } finally {
     for (const w of world.workers) w.wire.release();
     await quiesce(Promise.resolve());
-    await cleanup(env, keys);
+    for (const keys of parts) await cleanup(env, keys);
   }
 }
 
 async function execute(env: Env, world: World, step: Step, lines: TraceLine[], drained: boolean): Promise<Violation[]> {
   const result = await applyStep(world, step);
-  world.previous = world.snapshot;
-  world.snapshot = await snapshot(env, world);
+  world.previous = world.snapshots;
+  world.snapshots = await snapshot(env, world);
   const records = [env.clientWire, ...world.workers.map((w) => w.wire)];
   const replies = records.flatMap((r) => r.take()).map((record) => formatRecord(world, record));
   lines.push({ step, note: result.note, applied: result.applied, replies, drain: drained || undefined });
-  return STEP_INVARIANTS.flatMap((check) => check(world, world.snapshot!, world.previous, result));
+  return STEP_INVARIANTS.flatMap((check) => check(world, world.snapshots, world.previous, result));
 }
 
-/** Reads Redis, registers tasks seen for the first time, and records evidence of settlement. */
-async function snapshot(env: Env, world: World) {
+/** Reads Redis (every partition), registers tasks seen for the first time, and records evidence of settlement. */
+async function snapshot(env: Env, world: World): Promise<Snapshot[]> {
   const taskIds = [...world.tasks.keys()];
-  const snap = await takeSnapshot(
-    env.observer,
-    world.keys,
-    [...KEYS, 'periodic:tick'],
-    taskIds,
-    world.workers.map((w) => w.sim.consumer),
-  );
-  for (const c of [...snap.stream.values(), ...snap.delayed.values()]) if (c.id !== '?') world.task(c.id, c.key);
+  const snaps: Snapshot[] = [];
+  for (const keys of world.parts) {
+    const consumers = world.workers.filter((w) => w.partition === keys.partition).map((w) => w.sim.consumer);
+    snaps.push(await takeSnapshot(env.observer, keys, [...world.shape.keys, PERIODIC_KEY], taskIds, consumers));
+  }
+  for (const snap of snaps)
+    for (const c of [...snap.stream.values(), ...snap.delayed.values()]) if (c.id !== '?') world.task(c.id, c.key);
   for (const t of world.tasks.values()) {
     if (t.settled) continue;
-    if (snap.results.has(t.id)) t.settled = 'completed';
-    else if (snap.deadLettered.has(t.id)) t.settled = 'dead-lettered';
+    if (snaps.some((s) => s.results.has(t.id))) t.settled = 'completed';
+    else if (snaps.some((s) => s.deadLettered.has(t.id))) t.settled = 'dead-lettered';
   }
   for (const w of world.workers) {
     for (const r of w.sim.reports.splice(0)) {
@@ -152,7 +204,7 @@ async function snapshot(env: Env, world: World) {
         world.task(r.taskId, undefined).settled ??= r.type;
     }
   }
-  return snap;
+  return snaps;
 }
 
 /** The handler hook: the library started a run; it ends at the step `end`. */

@@ -1,6 +1,6 @@
-import { describe } from './protocol-adapter';
-import { KEYS, type NextStep } from './runner';
-import type { Step } from './steps';
+import { describe, PERIODIC_KEY } from './protocol-adapter';
+import type { NextStep } from './runner';
+import type { ClientProcess, Step } from './steps';
 import type { World } from './world';
 
 /** mulberry32: a small seeded PRNG, so a seed names a schedule exactly. */
@@ -30,13 +30,24 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
   const chance = (p: number) => random() < p;
   let made = 0;
   let hostile = 0;
+  // Half the schedules of a partitioned world change the count early (while the queue is still
+  // empty enough to allow it), so writes after the commit get explored; the others interleave it.
+  const eagerChange = random() < 0.5;
   return (world: World, index: number) => {
     if (index >= options.steps) return undefined;
     const candidates: [number, () => Step][] = [];
     const add = (weight: number, make: () => Step) => candidates.push([weight, make]);
+    const KEYS = world.shape.keys;
+    // A partitioned world: which client process writes (and, unkeyed, to which of its partitions).
+    const change = world.countChange;
+    const by = (): { by?: ClientProcess } => (change && chance(0.5) ? { by: 'fresh' } : {});
+    const turn = (who: { by?: ClientProcess }) => {
+      const count = world.countOf(who.by);
+      return change ? { ...who, p: Math.floor(random() * count) } : who;
+    };
     if (made < options.maxTasks) {
       const id = () => `t${++made}`;
-      add(3, () => ({ op: 'enqueue', kind: 'plain', id: id() }));
+      add(3, () => ({ op: 'enqueue', kind: 'plain', id: id(), ...turn(by()) }));
       add(4, () => ({
         op: 'enqueue',
         kind: 'keyed',
@@ -44,23 +55,31 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
         key: pick(KEYS),
         ...(chance(0.5) ? { replace: true } : {}),
         ...resend(),
+        ...by(),
       }));
-      add(1, () => ({
-        op: 'enqueue',
-        kind: 'delayed',
-        id: id(),
-        ...(chance(0.5) ? { key: pick(KEYS) } : {}),
-        ...resend(),
-      }));
-      add(0.5, () => ({ op: 'enqueue', kind: 'every', id: id() }));
-      add(0.3, () => ({ op: 'enqueue', kind: 'big', id: id(), key: pick(KEYS) }));
+      add(1, () => {
+        const keyed = chance(0.5);
+        return {
+          op: 'enqueue',
+          kind: 'delayed',
+          id: id(),
+          ...(keyed ? { key: pick(KEYS) } : {}),
+          ...resend(),
+          ...(keyed ? by() : turn(by())),
+        };
+      });
+      add(0.5, () => ({ op: 'enqueue', kind: 'every', id: id(), ...by() }));
+      add(0.3, () => ({ op: 'enqueue', kind: 'big', id: id(), key: pick(KEYS), ...by() }));
       add(0.3, () => ({ op: 'hostile', kind: chance(0.5) ? 'wide' : 'malformed', id: `h${++hostile}` }));
     }
-    add(1.5, () => ({ op: 'cancel', key: pick([...KEYS, 'periodic:tick']) }));
+    add(1.5, () => ({ op: 'cancel', key: pick([...KEYS, PERIODIC_KEY]), ...by() }));
     add(1, () => ({ op: 'promote' }));
-    const snap = world.snapshot!;
-    const expirable = [...snap.keyStates].filter(([, s]) => s.pttl > 0).map(([k]) => `key:${k}`);
-    expirable.push(...[...snap.results.keys()].map((id) => `result:${world.alias(id)}`));
+    if (change && !change.done) add(eagerChange ? 15 : 2, () => ({ op: 'layout' }));
+    const expirable: string[] = [];
+    for (const snap of world.snapshots) {
+      expirable.push(...[...snap.keyStates].filter(([, s]) => s.pttl > 0).map(([k]) => `key:${k}`));
+      expirable.push(...[...snap.results.keys()].map((id) => `result:${world.alias(id)}`));
+    }
     if (expirable.length > 0) add(1, () => ({ op: 'expire', target: pick(expirable) }));
     for (const w of world.live()) {
       const i = w.index;

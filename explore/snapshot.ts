@@ -31,6 +31,8 @@ export interface Snapshot {
   /** Task id -> stored result (only tasks the world knows). */
   readonly results: Map<string, string>;
   readonly alive: Set<string>;
+  /** The partition's layout record ('1' when absent; '<from>><to>' while frozen). */
+  readonly layout: string;
 }
 
 export async function takeSnapshot(
@@ -49,6 +51,7 @@ export async function takeSnapshot(
   for (const k of stateKeys) p.hgetall(keys.keyState(k)).pttl(keys.keyState(k));
   for (const id of taskIds) p.get(keys.result(id));
   for (const c of consumers) p.exists(keys.alive(c));
+  p.get(keys.layout);
   const replies = (await p.exec()) ?? [];
   const value = (i: number): unknown => {
     const [error, reply] = replies[i] ?? [new Error('no reply')];
@@ -85,7 +88,9 @@ export async function takeSnapshot(
     if (r !== null) results.set(id, r);
   }
   const alive = new Set(consumers.filter(() => (value(i++) as number) === 1));
+  const layout = (value(i++) as string | null) ?? '1';
   return {
+    layout,
     stream,
     pending,
     lastDelivered: String(group?.['last-delivered-id'] ?? '0-0'),

@@ -4,6 +4,8 @@ import {
   enqueue,
   hostileFields,
   isAbandoned,
+  layoutStep,
+  partitionOf,
   PERIODIC_KEY,
   promote,
   type Delivery,
@@ -15,10 +17,30 @@ import {
 import { Wire } from './wire';
 import type { World, WorkerModel } from './world';
 
-/** One protocol step of a schedule. Tasks are named by alias, so a trace replays exactly. */
+/**
+ * A client process of a partitioned world: `stale` maps keys with the count from before the
+ * change (the default: every process had it), `fresh` with the new one.
+ */
+export type ClientProcess = 'stale' | 'fresh';
+
+/**
+ * One protocol step of a schedule. Tasks are named by alias, so a trace replays exactly. In a
+ * partitioned world, `by` says which client process writes, and `p` which partition an unkeyed
+ * task goes to (its turn of the round-robin, among the partitions of that process's count).
+ */
 export type Step =
-  | { op: 'enqueue'; kind: EnqueueSpec['kind']; id: string; key?: string; replace?: true; resend?: true }
-  | { op: 'cancel'; key: string }
+  | {
+      op: 'enqueue';
+      kind: EnqueueSpec['kind'];
+      id: string;
+      key?: string;
+      replace?: true;
+      resend?: true;
+      by?: ClientProcess;
+      p?: number;
+    }
+  | { op: 'cancel'; key: string; by?: ClientProcess }
+  | { op: 'layout' }
   | { op: 'hostile'; kind: 'wide' | 'malformed'; id: string }
   | { op: 'read'; w: number }
   | { op: 'deliver'; w: number }
@@ -47,6 +69,10 @@ export interface StepResult {
   readonly applied: boolean;
   readonly note: string;
   readonly settles?: SettleJudgement[];
+  /** A write the scripts refused (PartitionLayoutError): it must have changed nothing. */
+  readonly refused?: true;
+  /** A cancel that found nothing live to cancel, in the partition its process mapped the key to. */
+  readonly nothingLive?: { readonly key: string; readonly partition: number };
 }
 
 const NOOP: StepResult = { applied: false, note: 'n/a' };
@@ -79,11 +105,10 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
   switch (step.op) {
     case 'enqueue':
       return enqueueStep(world, step);
-    case 'cancel': {
-      const done = await cancel(world.client, world.keys, step.key);
-      if (done) world.bumpKey(step.key);
-      return { applied: true, note: done ? 'cancelled' : 'nothing live' };
-    }
+    case 'cancel':
+      return cancelStep(world, step.key, step.by);
+    case 'layout':
+      return countChangeStep(world);
     case 'hostile': {
       await world.client.xadd(world.keys.stream, '*', ...hostileFields(step.id, step.kind));
       world.task(step.id, undefined).acknowledged = true;
@@ -118,7 +143,7 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
       return { applied: true, note: lapsed ? 'key was gone: lapse reported, in-flight aborted' : 'renewed' };
     }
     case 'lapse': {
-      const gone = await world.client.del(world.keys.alive(w!.sim.consumer));
+      const gone = await world.client.del(w!.sim.keys.alive(w!.sim.consumer));
       if (gone === 0) return NOOP;
       w!.epoch++;
       w!.keyPresent = false;
@@ -138,10 +163,11 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
     case 'expire':
       return expireStep(world, step.target);
     case 'crash': {
-      if (world.live().length < 2) return NOOP;
+      // Another consumer of its partition must live on, or its tasks would wait forever.
+      if (world.live().filter((x) => x.partition === w!.partition).length < 2) return NOOP;
       w!.alive = false;
       w!.epoch++;
-      await world.client.del(world.keys.alive(w!.sim.consumer));
+      await world.client.del(w!.sim.keys.alive(w!.sim.consumer));
       for (let i = world.runs.length - 1; i >= 0; i--) if (world.runs[i].worker === w!.index) world.runs.splice(i, 1);
       return { applied: true, note: 'process died' };
     }
@@ -150,21 +176,54 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
 
 async function enqueueStep(world: World, step: Extract<Step, { op: 'enqueue' }>): Promise<StepResult> {
   const spec: EnqueueSpec = { id: step.id, kind: step.kind, key: step.key, mode: step.replace ? 'replace' : 'add' };
+  const key = step.kind === 'every' ? PERIODIC_KEY : step.key;
+  const count = world.countOf(step.by);
+  const partition = key !== undefined ? partitionOf(key, count) : (step.p ?? 0);
+  if (partition >= count) return NOOP;
   world.clientWire.resending = step.resend === true;
   try {
-    const reply = await enqueue(world.client, world.keys, spec);
-    // A returned id that is not ours is an existing live run (dedupe): no new task.
-    if (reply.id !== step.id)
-      return { applied: true, note: `existing ${world.alias(reply.id)} (gen ${reply.generation})` };
-    const key = step.kind === 'every' ? PERIODIC_KEY : step.key;
+    const reply = await enqueue(world.client, world.parts[partition], spec, count);
+    const where = world.countChange ? ` in p${partition}` : '';
+    if ('refused' in reply) return { applied: true, note: `refused${where}: ${reply.refused}`, refused: true };
+    // An existing live run returned (dedupe): no new task.
+    if (!reply.created)
+      return { applied: true, note: `existing ${world.alias(reply.id)} (gen ${reply.generation})${where}` };
     if (key !== undefined) world.bumpKey(key);
+    // An exhaustive alphabet may enqueue one id again after its run ended: a new task, born now.
+    world.tasks.delete(step.id);
     const task = world.task(step.id, key);
     task.acknowledged = true;
     task.periodic = step.kind === 'every';
-    return { applied: true, note: `${step.id} gen ${reply.generation}` };
+    return { applied: true, note: `${step.id} gen ${reply.generation}${where}` };
   } finally {
     world.clientWire.resending = false;
   }
+}
+
+/** QueueClient.cancel from a client process: on the partition its count maps the key to. */
+async function cancelStep(world: World, key: string, by: ClientProcess | undefined): Promise<StepResult> {
+  const partition = partitionOf(key, world.countOf(by));
+  const done = await cancel(world.client, world.parts[partition], key);
+  if (done) world.bumpKey(key);
+  const where = world.countChange ? ` in p${partition}` : '';
+  if (done) return { applied: true, note: `cancelled${where}` };
+  return { applied: true, note: `nothing live${where}`, nothingLive: { key, partition } };
+}
+
+/** The operator's next layout.lua call of the count change (PartitionLayouts.switchCount). */
+async function countChangeStep(world: World): Promise<StepResult> {
+  const change = world.countChange;
+  const call = change?.next();
+  if (!change || !call) return NOOP;
+  const { outcome, record } = await layoutStep(
+    world.client,
+    world.parts[call.partition],
+    call.step,
+    change.from,
+    change.to,
+  );
+  change.record(outcome);
+  return { applied: true, note: `${call.step} p${call.partition}: ${outcome} (record ${record})` };
 }
 
 /** Intake.admit on entries handed to the worker; the admitted wait for the step `start`. */
@@ -195,7 +254,7 @@ async function startStep(world: World, w: WorkerModel, alias: string): Promise<S
       world.startViolations.push(
         `${world.alias(info.taskId)} on w${w.index} was superseded when its head check passed`,
       );
-    const owner = world.snapshot!.pending.get(info.entryId)?.owner;
+    const owner = world.snapshotOf(w).pending.get(info.entryId)?.owner;
     if (run.legit && owner !== w.sim.consumer)
       world.startViolations.push(
         `${world.alias(info.taskId)} started on w${w.index} (alive) while its entry is pending under ${owner ?? 'nobody'}`,
@@ -227,7 +286,7 @@ async function settleStep(world: World, w: WorkerModel, reply: 'held' | 'resent'
   if (w.outcomes.length === 0) return NOOP;
   const batch = w.outcomes;
   w.outcomes = [];
-  const snap = world.snapshot!;
+  const snap = world.snapshotOf(w);
   const settles = batch.map((o): SettleJudgement => {
     const info = describe(o.delivery);
     const owner = snap.pending.get(info.entryId)?.owner;
@@ -258,7 +317,7 @@ async function settleStep(world: World, w: WorkerModel, reply: 'held' | 'resent'
 
 async function reclaimStep(world: World, w: WorkerModel, judge: 'dead' | 'stale'): Promise<StepResult> {
   if (!w.sim.maySweep()) return NOOP;
-  const snap = world.snapshot!;
+  const snap = world.snapshotOf(w);
   const candidates = [...snap.pending.values()]
     .filter((r) => r.owner !== w.sim.consumer && (judge === 'stale' || !snap.alive.has(r.owner)))
     .map((r) => ({ entryId: r.entryId, owner: r.owner }));
@@ -274,7 +333,7 @@ async function reclaimStep(world: World, w: WorkerModel, judge: 'dead' | 'stale'
 
 async function recoverStep(world: World, w: WorkerModel): Promise<StepResult> {
   if (!w.sim.maySweep()) return NOOP;
-  const lost = [...world.snapshot!.pending.values()]
+  const lost = [...world.snapshotOf(w).pending.values()]
     .filter((r) => r.owner === w.sim.consumer && !w.sim.holds(r.entryId))
     .map((r) => r.entryId);
   // Entries whose read reply is still held in transit are lost to the worker's memory too.
@@ -283,25 +342,32 @@ async function recoverStep(world: World, w: WorkerModel): Promise<StepResult> {
   return { applied: true, note: `recovered ${entries.length}; ${await admit(world, w, entries)}` };
 }
 
-/** Time passes until every delayed member is due (scores set to 0), then promote.lua runs. */
+/** Time passes until every delayed member is due (scores set to 0), then promote.lua runs on each partition. */
 async function promoteStep(world: World): Promise<StepResult> {
-  const members = await world.client.zrange(world.keys.delayed, 0, -1);
-  if (members.length === 0) return NOOP;
-  const p = world.client.pipeline();
-  for (const m of members) p.zadd(world.keys.delayed, 'XX', 0, m);
-  await p.exec();
-  const [moved] = await promote(world.client, world.keys);
-  return { applied: true, note: `moved ${moved}` };
+  let moved = 0;
+  let any = false;
+  for (const keys of world.parts) {
+    const members = await world.client.zrange(keys.delayed, 0, -1);
+    if (members.length === 0) continue;
+    any = true;
+    const p = world.client.pipeline();
+    for (const m of members) p.zadd(keys.delayed, 'XX', 0, m);
+    await p.exec();
+    moved += (await promote(world.client, keys))[0];
+  }
+  return any ? { applied: true, note: `moved ${moved}` } : NOOP;
 }
 
-/** A key with a TTL may vanish at any step: its TTL ran out. */
+/** A key with a TTL may vanish at any step: its TTL ran out (in whichever partition holds it). */
 async function expireStep(world: World, target: string): Promise<StepResult> {
   const [kind, name] = target.split(':', 2) as ['key' | 'result', string];
-  const redisKey =
-    kind === 'key' ? world.keys.keyState(target.slice(4)) : world.keys.result(world.byAlias(name)?.id ?? name);
-  if ((await world.client.pttl(redisKey)) <= 0) return NOOP;
-  await world.client.del(redisKey);
-  return { applied: true, note: 'TTL ran out' };
+  for (const keys of world.parts) {
+    const redisKey = kind === 'key' ? keys.keyState(target.slice(4)) : keys.result(world.byAlias(name)?.id ?? name);
+    if ((await world.client.pttl(redisKey)) <= 0) continue;
+    await world.client.del(redisKey);
+    return { applied: true, note: `TTL ran out${world.countChange ? ` in p${keys.partition}` : ''}` };
+  }
+  return NOOP;
 }
 
 function aliasOf(world: World, fields: string[] | null): string {

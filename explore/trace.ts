@@ -40,9 +40,11 @@ function formatReply(world: World, script: string, reply: unknown): string {
 /** One line per step: who, what, with which arguments, and what Redis and the library said. */
 export function formatStep(step: Step): string {
   const { op, ...args } = step;
-  const who = 'w' in args ? `w${args.w}` : op === 'enqueue' || op === 'cancel' || op === 'hostile' ? 'client' : '-';
+  const client = op === 'enqueue' || op === 'cancel' || op === 'hostile';
+  const who =
+    'w' in args ? `w${args.w}` : client ? ('by' in args ? String(args.by) : 'client') : op === 'layout' ? 'oper' : '-';
   const rest = Object.entries(args)
-    .filter(([k]) => k !== 'w')
+    .filter(([k]) => k !== 'w' && k !== 'by')
     .map(([k, v]) => (v === true ? k : `${k}=${String(v)}`))
     .join(' ');
   return `${who.padEnd(6)} ${op}${rest ? ` ${rest}` : ''}`;
@@ -65,7 +67,7 @@ export function formatTrace(lines: TraceLine[], violations: Violation[]): string
   return out.join('\n');
 }
 
-/** The command line that replays `steps` exactly. */
-export function replayCommand(steps: Step[]): string {
-  return `npm run explore -- --replay '${JSON.stringify(steps)}'`;
+/** The command line that replays `steps` exactly, in the world they ran in. */
+export function replayCommand(steps: Step[], world = 'classic'): string {
+  return `npm run explore -- ${world === 'classic' ? '' : `--world ${world} `}--replay '${JSON.stringify(steps)}'`;
 }

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { CountChange } from './count-change';
+import type { WorldShape } from './worlds';
 import type { Delivery, DeliveryInfo, ExploreKeys, Outcome, RawEntry, SimWorker } from './protocol-adapter';
 import type { Snapshot } from './snapshot';
 import type { Wire } from './wire';
@@ -32,6 +34,8 @@ export interface Run {
 /** One simulated worker process: the library's parts plus what is in flight inside it. */
 export interface WorkerModel {
   readonly index: number;
+  /** The queue partition this consumer reads (0 in a world of one partition). */
+  readonly partition: number;
   readonly sim: SimWorker;
   readonly wire: Wire;
   alive: boolean;
@@ -60,16 +64,51 @@ export class World {
   readonly startViolations: string[] = [];
   /** Ids the explorer gave out, so traces can name tasks stably. */
   private aliases = 0;
-  snapshot?: Snapshot;
-  previous?: Snapshot;
+  /** Redis's state after the last step, one snapshot per partition. */
+  snapshots: Snapshot[] = [];
+  previous?: Snapshot[];
   nextTaskNumber = 1;
 
+  /**
+   * `parts`: the keys of every partition (one for the classic world); `countChange`: the
+   * operator's change of a partitioned queue's count, absent in the classic world.
+   */
   constructor(
-    readonly keys: ExploreKeys,
+    readonly parts: readonly ExploreKeys[],
     readonly client: Redis,
     readonly clientWire: Wire,
     readonly workers: WorkerModel[],
+    readonly countChange: CountChange | undefined,
+    readonly shape: WorldShape,
   ) {}
+
+  /** Partition 0's keys (the only partition of the classic world). */
+  get keys(): ExploreKeys {
+    return this.parts[0];
+  }
+
+  get snapshot(): Snapshot | undefined {
+    return this.snapshots[0];
+  }
+
+  snapshotOf(w: WorkerModel): Snapshot {
+    return this.snapshots[w.partition];
+  }
+
+  /** The count a client process maps keys with: the old one (stale) or the new one (fresh). */
+  countOf(by: 'stale' | 'fresh' | undefined): number {
+    if (!this.countChange) return 1;
+    return by === 'fresh' ? this.countChange.to : this.countChange.from;
+  }
+
+  /**
+   * The partitions workers read now: those of the count partition 0's record holds (the larger
+   * one while a change is under way, as the CLI reads it). A task beyond it is stranded.
+   */
+  readCount(): number {
+    const record = this.snapshots[0]?.layout ?? '1';
+    return Math.max(...record.split('>').map(Number));
+  }
 
   keyEventCount(key: string): number {
     return this.keyEvents.get(key) ?? 0;

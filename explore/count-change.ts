@@ -1,0 +1,55 @@
+/** One layout.lua call of the operator's count change: which step, on which partition. */
+export interface LayoutCall {
+  readonly step: 'freeze' | 'commit' | 'thaw';
+  readonly partition: number;
+}
+
+/**
+ * The operator process changing a partitioned queue's count `from` -> `to`, one layout.lua call
+ * per explorer step, in PartitionLayouts.switchCount's order: freeze every partition of both
+ * layouts in order; if one still holds tasks, thaw the frozen ones in reverse (the attempt
+ * fails, and the next step retries it from the start, as a redeploy would); once all are frozen,
+ * commit them in reverse, so partition 0 holds the new count last. A commit refused (another
+ * switch took the record) ends it for good.
+ */
+export class CountChange {
+  private phase: 'freeze' | 'thaw' | 'commit' | 'done' = 'freeze';
+  /** The partition the next call is for. */
+  private at = 0;
+  attempts = 0;
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {}
+
+  get partitions(): number {
+    return Math.max(this.from, this.to);
+  }
+
+  get done(): boolean {
+    return this.phase === 'done';
+  }
+
+  next(): LayoutCall | undefined {
+    if (this.phase === 'done') return undefined;
+    return { step: this.phase, partition: this.at };
+  }
+
+  /** Moves on after the call `next()` named returned `outcome`. */
+  record(outcome: 'done' | 'not-empty' | 'not-this-switch'): void {
+    if (this.phase === 'freeze' && this.at === 0) this.attempts++;
+    if (this.phase === 'freeze') {
+      if (outcome !== 'done') return this.go(this.at === 0 ? 'freeze' : 'thaw', this.at - 1);
+      return this.at + 1 < this.partitions ? this.go('freeze', this.at + 1) : this.go('commit', this.partitions - 1);
+    }
+    if (this.phase === 'thaw') return this.at > 0 ? this.go('thaw', this.at - 1) : this.go('freeze', 0);
+    if (outcome !== 'done') return this.go('done', 0);
+    return this.at > 0 ? this.go('commit', this.at - 1) : this.go('done', 0);
+  }
+
+  private go(phase: CountChange['phase'], at: number): void {
+    this.phase = phase;
+    this.at = Math.max(at, 0);
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The queues a schedule runs against. `classic` is a queue of one partition, as the explorer
+ * always explored it. `grow` and `shrink` are partitioned queues whose count an operator changes
+ * during the schedule (2 -> 3 and 3 -> 2), with client processes that map keys with the old count
+ * (stale) or the new one (fresh), and two consumers per partition.
+ */
+export interface WorldShape {
+  readonly name: string;
+  /** Task keys the schedules use; each snapshot reads their states in every partition. */
+  readonly keys: readonly string[];
+  readonly workersPerPartition: number;
+  readonly countChange?: { readonly from: number; readonly to: number };
+}
+
+export const WORLDS: Record<string, WorldShape> = {
+  classic: { name: 'classic', keys: ['k1', 'k2'], workersPerPartition: 3 },
+  // Under FNV-1a: k1 moves between partitions 1 and 0, k2 stays in 0, k3 moves between 1 and 2.
+  grow: { name: 'grow', keys: ['k1', 'k2', 'k3'], workersPerPartition: 2, countChange: { from: 2, to: 3 } },
+  shrink: { name: 'shrink', keys: ['k1', 'k2', 'k3'], workersPerPartition: 2, countChange: { from: 3, to: 2 } },
+};
+
+/** Connections the largest world needs for its consumers. */
+export const MAX_WORKERS = 6;
+
+export function partitionCount(shape: WorldShape): number {
+  return shape.countChange ? Math.max(shape.countChange.from, shape.countChange.to) : 1;
+}
+
+export function worldNamed(name: string | undefined): WorldShape {
+  const shape = WORLDS[name ?? 'classic'];
+  if (!shape) throw new Error(`--world: one of ${Object.keys(WORLDS).join(', ')}, got ${name}`);
+  return shape;
+}
