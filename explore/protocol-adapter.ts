@@ -195,10 +195,22 @@ export async function layoutStep(
   return layoutScript(keys.queueKeys, { step, from, to }).run(redis);
 }
 
-/** QueueClient.cancel. */
-export async function cancel(redis: Redis, keys: ExploreKeys, key: string): Promise<boolean> {
-  const done = await cancelScript(keys.queueKeys, { key, stateTtlMs: CONFIG.resultTtlMs }).run(redis);
-  return done === 'cancelled';
+/** QueueClient.cancel, from a process that uses `partitions` for the queue. */
+export async function cancel(
+  redis: Redis,
+  keys: ExploreKeys,
+  key: string,
+  partitions = 1,
+): Promise<boolean | { readonly refused: string }> {
+  try {
+    const done = await cancelScript(keys.queueKeys, { key, stateTtlMs: CONFIG.resultTtlMs, partitions }).run(redis);
+    return done === 'cancelled';
+  } catch (error) {
+    const refusal = PartitionLayoutError.fromReply('explore', error as Error);
+    if (refusal instanceof PartitionLayoutError)
+      return { refused: `PartitionLayoutError (stored ${refusal.stored}, caller ${refusal.configured})` };
+    throw error;
+  }
 }
 
 /** Sweeper.promote's calls (read-due.lua, then promote.lua with the key states declared). */

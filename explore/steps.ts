@@ -202,10 +202,12 @@ async function enqueueStep(world: World, step: Extract<Step, { op: 'enqueue' }>)
 
 /** QueueClient.cancel from a client process: on the partition its count maps the key to. */
 async function cancelStep(world: World, key: string, by: ClientProcess | undefined): Promise<StepResult> {
-  const partition = partitionOf(key, world.countOf(by));
-  const done = await cancel(world.client, world.parts[partition], key);
-  if (done) world.bumpKey(key);
+  const count = world.countOf(by);
+  const partition = partitionOf(key, count);
+  const done = await cancel(world.client, world.parts[partition], key, count);
   const where = world.countChange ? ` in p${partition}` : '';
+  if (typeof done === 'object') return { applied: true, note: `refused${where}: ${done.refused}`, refused: true };
+  if (done) world.bumpKey(key);
   if (done) return { applied: true, note: `cancelled${where}` };
   return { applied: true, note: `nothing live${where}`, nothingLive: { key, partition } };
 }

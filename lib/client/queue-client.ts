@@ -173,10 +173,7 @@ export class QueueClient {
    * worker boots (or `replace()` on its periodic key restarts it).
    */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
-    checkKey(key);
-    const keys = this.layouts.partitionsOf(queueOption(options)).forKey(key);
-    const reply = await cancelScript(keys, { key, stateTtlMs: this.config.resultTtlMs }).run(this.connections.commands);
-    return reply === 'cancelled';
+    return this.cancelKey(key, queueOption(options), false);
   }
 
   /**
@@ -262,11 +259,22 @@ export class QueueClient {
    * Returns false when `key` is not a runtime schedule (nothing is touched).
    */
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
+    return this.cancelKey(key, queueOption(options), true);
+  }
+
+  /** cancel.lua on the key's partition, refused (nothing changed) if this process's count is stale. */
+  private async cancelKey(key: string, queue: string, scheduleOnly: boolean): Promise<boolean> {
     checkKey(key);
-    const keys = this.layouts.partitionsOf(queueOption(options)).forKey(key);
-    const reply = await cancelScript(keys, { key, stateTtlMs: this.config.resultTtlMs, scheduleOnly: true }).run(
-      this.connections.commands,
-    );
+    const partitions = this.layouts.partitionsOf(queue);
+    const call = cancelScript(partitions.forKey(key), {
+      key,
+      stateTtlMs: this.config.resultTtlMs,
+      partitions: partitions.count,
+      scheduleOnly,
+    });
+    const reply = await call.run(this.connections.commands).catch((error: Error) => {
+      throw PartitionLayoutError.fromReply(queue, error);
+    });
     return reply === 'cancelled';
   }
 

@@ -1,6 +1,6 @@
 --[[
-  KEYS: stream, delayed set, key state, sequence, and the schedule index (optional).
-  ARGV: key state TTL, control channel, key, done channel, and 'schedule only' (optional).
+  KEYS: stream, delayed set, key state, sequence, schedule index, layout record (both optional).
+  ARGV: key state TTL, control channel, key, done channel, 'schedule only', partition count.
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
   A runtime schedule's key also leaves the schedule index, so its chain ends for good.
@@ -10,6 +10,9 @@
   KEYS[3] key state hash
   KEYS[4] the queue's sequence (the new generation is drawn from it)
   KEYS[5] the queue's schedule index (optional; QueueClient always sends it)
+  KEYS[6] the partition's layout record (optional; QueueClient always sends it): the key was
+          mapped to this partition under ARGV[6] partitions; a record that says otherwise refuses
+          the call (error 'LAYOUT ...'), since the key's live run may be in another partition
 
   ARGV[1] key state TTL in ms
   ARGV[2] control channel, told 'cancelled:<new generation>:<key>' when a running run is cancelled
@@ -17,16 +20,20 @@
   ARGV[4] done channel, told 'x:<task id>' when a queued or delayed run is cancelled, also one
           waiting behind an older generation still running (a running one says it when it settles)
   ARGV[5] '1': act only on a runtime schedule (unschedule): a key not in the index is left alone
+  ARGV[6] the caller's partition count for this queue (with KEYS[6])
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
-  0 nothing live to cancel.
+  0 nothing live to cancel; a LAYOUT error reply (nothing changed) when the layout differs.
   Atomic: the generation draw, the removal and the index entry are one step.
 ]]
 -- @include rcall
 -- @include now-ms
 -- @include key-state
+-- @include layout-guard
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local refused = KEYS[6] and layoutRefusal(KEYS[6], ARGV[6])
+if refused then return refused end
 local scheduled = index and rcall('ZREM', index, ARGV[3]) == 1
 if ARGV[5] == '1' and not scheduled then return 0 end
 -- Without the marker, a later replace() of the key does not restart the chain.

@@ -8,15 +8,22 @@ export type CancelReply = (typeof CANCEL_CODES)[keyof typeof CANCEL_CODES];
 /**
  * @internal The typed call of cancel.lua on one key. It also ends the key's runtime schedule, if
  * any; with `scheduleOnly` (unschedule), a key that is not a runtime schedule is left alone.
+ * `partitions` is the caller's count for the queue: a partition whose layout record says
+ * otherwise refuses the call (a 'LAYOUT ...' error; see PartitionLayoutError.fromReply).
  */
 export function cancelScript(
   keys: QueueKeys,
-  a: { readonly key: string; readonly stateTtlMs: number; readonly scheduleOnly?: boolean },
+  a: {
+    readonly key: string;
+    readonly stateTtlMs: number;
+    readonly partitions: number;
+    readonly scheduleOnly?: boolean;
+  },
 ): ScriptCall<CancelReply> {
   return new ScriptCall(
     'cancel',
-    [keys.stream, keys.delayed, keys.keyState(a.key), keys.seq, keys.schedules],
-    [a.stateTtlMs, keys.controlChannel, a.key, keys.doneChannel, a.scheduleOnly ? '1' : '0'],
+    [keys.stream, keys.delayed, keys.keyState(a.key), keys.seq, keys.schedules, keys.layout],
+    [a.stateTtlMs, keys.controlChannel, a.key, keys.doneChannel, a.scheduleOnly ? '1' : '0', a.partitions],
     replyCodes('cancel', CANCEL_CODES),
   );
 }

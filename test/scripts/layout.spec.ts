@@ -1,4 +1,5 @@
 import { QueueKeys } from '../../lib/redis/keys';
+import { cancelScript } from '../../lib/scripts/cancel.script';
 import { enqueueManyScript } from '../../lib/scripts/enqueue-many.script';
 import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { layoutScript } from '../../lib/scripts/layout.script';
@@ -83,6 +84,24 @@ describe('layout.lua and the layout check', () => {
     await expect(schedule(2)).rejects.toThrow(/^LAYOUT 4 2/);
     expect(await f.redis.exists(other.keyState('user-1'), other.schedules, other.delayed, other.stream)).toBe(0);
     await expect(schedule(4)).resolves.toMatchObject({ outcome: 'created' });
+  });
+
+  // Explorer (explore/traces/stale-cancel-refused.json): a cancel under a stale count looks in
+  // the key's old partition and answers "nothing live" while the key's run is live in its new one.
+  it('cancel.lua refuses a cancel or unschedule whose count is not the record, changing nothing', async () => {
+    const other = new QueueKeys(f.prefix, 'q', 1);
+    await f.redis.hset(other.keyState('user-1'), 'state', 'queued', 'gen', '1', 'id', 't1');
+    const cancel = (partitions: number, scheduleOnly = false) =>
+      cancelScript(other, { key: 'user-1', stateTtlMs: 60_000, partitions, scheduleOnly }).run(f.redis);
+    await f.redis.set(other.layout, '3');
+    await expect(cancel(2)).rejects.toThrow(/^LAYOUT 3 2/);
+    await expect(cancel(2, true)).rejects.toThrow(/^LAYOUT 3 2/);
+    await f.redis.set(other.layout, '2>3');
+    await expect(cancel(2)).rejects.toThrow(/^LAYOUT 2>3 2/);
+    expect(await f.redis.hget(other.keyState('user-1'), 'state')).toBe('queued');
+    expect(await f.redis.exists(other.seq)).toBe(0);
+    await f.redis.set(other.layout, '3');
+    await expect(cancel(3)).resolves.toBe('cancelled');
   });
 
   it('enqueue.lua refuses a keyed task whose count is not the record, frozen or not, writing nothing', async () => {

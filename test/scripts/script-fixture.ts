@@ -217,7 +217,7 @@ export class ScriptFixture {
 
   /** cancel.lua on `key`. */
   cancel(key: string, stateTtlMs = LEASE_MS) {
-    return cancelScript(this.keys, { key, stateTtlMs }).run(this.redis);
+    return cancelScript(this.keys, { key, stateTtlMs, partitions: 1 }).run(this.redis);
   }
 
   keyState(key: string): Promise<Record<string, string>> {
