@@ -1,8 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { DrainTimeoutError, type QueueBacklog } from '../errors/drain-timeout.error';
-import { QueueKeys } from '../redis/keys';
+import { QueuePartitions } from '../partitions/queue-partitions';
 import { RedisConnections } from '../redis/redis-connections';
-import type { StreamQueueConfig } from '../stream-queue.config';
+import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { TaskRegistry } from '../task/task.registry';
 import { queueBacklog } from './queue-backlog';
@@ -33,15 +33,22 @@ export async function drain(app: INestApplicationContext, options: DrainOptions 
   const config = app.get<StreamQueueConfig>(STREAM_QUEUE_CONFIG, { strict: false });
   const redis = app.get(RedisConnections, { strict: false }).commands;
   const queues = app.get(TaskRegistry, { strict: false }).queues();
-  const keys = queues.map((queue) => new QueueKeys(config.prefix, queue));
+  // Every partition of each queue (see QueuePartitions): a partitioned queue is empty only when all are.
+  const partitions = queues.map((queue) => new QueuePartitions(config.prefix, queue, partitionsOf(config, queue)));
   const deadline = Date.now() + timeoutMs;
   let emptyPasses = 0;
   for (;;) {
     const [seconds, micros] = await redis.time();
     const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const left: Record<string, QueueBacklog> = {};
-    for (const queue of keys) {
-      const backlog = await queueBacklog(redis, queue, nowMs);
+    for (const queue of partitions) {
+      const backlog = { waiting: 0, running: 0, due: 0 };
+      for (const keys of queue.all) {
+        const part = await queueBacklog(redis, keys, nowMs);
+        backlog.waiting += part.waiting;
+        backlog.running += part.running;
+        backlog.due += part.due;
+      }
       if (backlog.waiting + backlog.running + backlog.due > 0) left[queue.queue] = backlog;
     }
     emptyPasses = Object.keys(left).length === 0 ? emptyPasses + 1 : 0;

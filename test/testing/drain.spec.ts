@@ -28,7 +28,9 @@ class GatedTasks {
 @Module({ providers: [GatedTasks] })
 class GatedModule {}
 
-async function boot(options: { worker?: boolean } = {}): Promise<TestingModule> {
+async function boot(
+  options: { worker?: boolean; queues?: Record<string, { partitions: number }> } = {},
+): Promise<TestingModule> {
   const app = await Test.createTestingModule({
     imports: [
       StreamQueueTestingModule.forRoot({
@@ -91,5 +93,15 @@ describe('drain(app)', () => {
       return e?.left?.counted?.due === 1 ? e : undefined;
     });
     expect(error.left).toEqual({ counted: { waiting: 1, running: 0, due: 1 } });
+  });
+
+  it('reads every partition of a partitioned queue', async () => {
+    app = await boot({ worker: false, queues: { counted: { partitions: 3 } } });
+    const client = app.get(QueueClient);
+    // Unkeyed tasks go round-robin: the three land in three partitions.
+    await client.enqueueMany(['a', 'b', 'c'].map((payload) => ({ name: 'count', payload })));
+    const error = await drain(app, { timeoutMs: 0 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DrainTimeoutError);
+    expect((error as DrainTimeoutError).left).toEqual({ counted: { waiting: 3, running: 0, due: 0 } });
   });
 });
