@@ -16,6 +16,8 @@ import { StatsStore } from './stats/stats.store';
 import { TaskEventLogger } from './stats/task-event.logger';
 import { TasksController } from './tasks/tasks.controller';
 
+/** The queues of the sample's tasks (emails.send runs on `emails`; see each *.tasks.ts). */
+const SAMPLE_QUEUES = ['emails', 'reports'];
 const SAMPLE_DASHBOARD = { path: '/queues', queues: ['default', 'emails', 'reports', 'metrics'] };
 
 /**
@@ -33,8 +35,16 @@ export class AppModule {
         StreamQueueModule.forRootAsync({
           imports: [configModule],
           inject: [SAMPLE_CONFIG],
-          useFactory: ({ redisUrl, prefix, role }: SampleConfig): StreamQueueModuleOptions => ({
-            connection: { url: redisUrl },
+          useFactory: ({
+            redisUrl,
+            clusterNodes,
+            partitions,
+            prefix,
+            role,
+          }: SampleConfig): StreamQueueModuleOptions => ({
+            // Moving to a Redis Cluster changes the connection and adds partitions, nothing else.
+            connection: clusterNodes ? { cluster: { nodes: [...clusterNodes] } } : { url: redisUrl },
+            queues: Object.fromEntries(SAMPLE_QUEUES.map((queue) => [queue, { partitions }])),
             prefix,
             worker: consumes(role),
             // Small, so a burst of emails visibly spreads over several workers.

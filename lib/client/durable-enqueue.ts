@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../partitions/task-ids';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, ReplicationTimeoutError } from '../errors';
 import type { DurabilityOptions } from '../interfaces';
@@ -41,7 +41,7 @@ export async function enqueueDurably(
   call: EnqueueCall,
   { replicas, timeoutMs }: DurabilityOptions,
 ): Promise<EnqueueReply> {
-  const script = enqueueScript(keys, { ...call, id: randomUUID() });
+  const script = enqueueScript(keys, { ...call, id: newTaskId(keys.partition) });
   let replies: [Error | null, unknown][];
   for (let attempt = 1; ; attempt++) {
     const pipeline = script.queueOn(redis.pipeline());

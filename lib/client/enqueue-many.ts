@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../partitions/task-ids';
 import type { Redis } from 'ioredis';
 import type { ScriptCall } from '../redis/scripts';
 import { execReplies } from '../redis/pipeline-replies';
@@ -22,8 +22,8 @@ export async function sendEnqueueMany(redis: Redis, calls: readonly EnqueueCall[
   const sends: ScriptSend[] = [];
   for (const indexes of unkeyedIndexesByStream(calls).values()) {
     for (const chunk of enqueueManyChunks(indexes, (i) => calls[i])) {
-      const ids = chunk.map(() => randomUUID());
       const { keys, partitions } = calls[chunk[0]];
+      const ids = chunk.map(() => newTaskId(keys.partition));
       sends.push({
         stream: keys.stream,
         script: enqueueManyScript(
@@ -45,7 +45,7 @@ export async function sendEnqueueMany(redis: Redis, calls: readonly EnqueueCall[
     const keys = call.keys;
     sends.push({
       stream: keys.stream,
-      script: enqueueScript(keys, { ...call, id: randomUUID() }),
+      script: enqueueScript(keys, { ...call, id: newTaskId(keys.partition) }),
       settle: (error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }),
     });
   });

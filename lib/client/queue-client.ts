@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import {
   EnqueueManyError,
@@ -48,6 +47,7 @@ import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
 import { readSchedules } from './schedule-list';
 import { toScheduleCall, toSchedulesPage } from './schedule-input';
+import { newTaskId, partitionOfTaskId } from '../partitions/task-ids';
 import { TaskHandle } from './task-handle';
 import { readKeyStatus, readUnkeyedStatus } from './task-status';
 
@@ -190,11 +190,10 @@ export class QueueClient {
    * A handle on a task enqueued elsewhere (another process, an earlier request), by id. Pass the
    * original handle's `toJSON()` as `options` (its name, queue, key, generation, partition,
    * stream entry id): without the entry id, a task without a key whose handler returned nothing
-   * (no result is stored) cannot be told settled, and result() waits for its timeout. The
-   * partition is the one the task was enqueued in, read even after a change of the partition
-   * count (its result and state stay there); without it, a keyed task is looked for in its key's
-   * partition under the current count and an unkeyed one in partition 0. Without `generation`,
-   * the handle's generation is 0 (unknown).
+   * (no result is stored) cannot be told settled, and result() waits for its timeout. The task
+   * is read in the partition it was enqueued in, which its id records (`<uuid>~<p>` outside
+   * partition 0), even after a change of the partition count (its result and state stay there);
+   * `partition` overrides it. Without `generation`, the handle's generation is 0 (unknown).
    */
   handle<R = unknown>(
     id: string,
@@ -221,12 +220,8 @@ export class QueueClient {
     // Any partition a count ever had: the handle may predate a change to fewer partitions.
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= MAX_PARTITIONS))
       throw new InvalidOptionError('partition', `an integer from 0 to ${MAX_PARTITIONS - 1}`, partition);
-    const keys =
-      partition !== undefined
-        ? partitions.recorded(partition)
-        : options.key !== undefined
-          ? partitions.forKey(options.key)
-          : partitions.keysFor(0);
+    // The id says where the task was written (see task-ids.ts), whatever the count is now.
+    const keys = partitions.recorded(partition ?? partitionOfTaskId(id));
     return this.newHandle<R>(id, options.name, keys, options.key, generation, false, entryId);
   }
 
@@ -310,12 +305,14 @@ export class QueueClient {
     // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher),
     // which also checks the layout of partitions other than 0 for delayed ones.
     if (call.key === undefined && ((call.delayMs === 0 && call.runAt === 0) || call.keys.partition > 0)) {
-      const id = randomUUID();
+      const id = newTaskId(call.keys.partition);
       const entryId = await this.plainEnqueues.add(call.keys, call, id);
       return this.toHandle<R>(call, { outcome: 'created', id, generation: 0, entryId });
     }
     if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
-    const reply = await enqueueScript(call.keys, { ...call, id: randomUUID() }).run(this.connections.commands);
+    const reply = await enqueueScript(call.keys, { ...call, id: newTaskId(call.keys.partition) }).run(
+      this.connections.commands,
+    );
     return this.toHandle<R>(call, reply);
   }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../partitions/task-ids';
 import { completeScript, type CompleteVerdict } from '../scripts/complete.script';
 import { failScript, type FailVerdict } from '../scripts/fail.script';
 import type { ScriptCall } from '../redis/scripts';
@@ -43,7 +43,7 @@ export function completeCall(
         // A keyed run keeps even a void result (the wrapper sees to it): its key state soon
         // names a later run, and result() must not read that as superseded.
         keepResult: m.keepResult,
-        successor: plain ? '' : successor(ctx.queue, m, definition, stored),
+        successor: plain ? '' : successor(ctx.queue, keys.partition, m, definition, stored),
       });
       sent.push(outcome);
     } catch (error) {
@@ -88,7 +88,7 @@ export function failCall(
     failure: encodeFailure(error),
     deadLetterReason: reason,
     deadLetterMaxLen: config.deadLetterMaxLen,
-    successor: retry || !withSuccessor ? '' : successor(ctx.queue, m, definition, stored),
+    successor: retry || !withSuccessor ? '' : successor(ctx.queue, keys.partition, m, definition, stored),
     task: {
       id: m.id,
       name: m.name,
@@ -115,6 +115,7 @@ export function failCall(
  */
 function successor(
   queue: string,
+  partition: number,
   m: TaskMessage,
   definition: TaskDefinition | undefined,
   stored: StoredSchedules,
@@ -125,7 +126,7 @@ function successor(
       ? definition.options.schedule
       : undefined;
   if (!schedule) return '';
-  const next = { id: randomUUID(), n: m.name, p: m.payload, k: m.key };
+  const next = { id: newTaskId(partition), n: m.name, p: m.payload, k: m.key };
   if ('every' in schedule) return JSON.stringify({ ...next, e: schedule.every });
   const after = Math.max(m.dueAt ?? 0, Number(m.entryId.split('-')[0]));
   const timezone = schedule.timezone ?? CRON_DEFAULT_TIMEZONE;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../partitions/task-ids';
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 
@@ -47,7 +47,7 @@ export interface ScheduleRuntimeReply {
 export function scheduleRuntimeScript(
   keys: QueueKeys,
   call: RuntimeScheduleCall,
-  id: string = randomUUID(),
+  id: string = newTaskId(keys.partition),
 ): ScriptCall<ScheduleRuntimeReply> {
   const s = call.schedule;
   const cron = 'cron' in s ? s : undefined;

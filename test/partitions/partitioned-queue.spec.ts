@@ -1,4 +1,5 @@
 import { TaskCancelledError, TaskSupersededError, type TaskContext } from '../../lib';
+import { partitionOfTaskId } from '../../lib/partitions/task-ids';
 import { QueueKeys } from '../../lib/redis/keys';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { Latch, sleep } from '../utils/helpers';
@@ -115,6 +116,14 @@ describe('a partitioned queue', () => {
     const rebuilt = app.client.handle(elsewhere.id, JSON.parse(JSON.stringify(elsewhere)));
     await expect(rebuilt.result()).resolves.toBe(unkeyed.indexOf(elsewhere));
     expect(await rebuilt.status()).toMatchObject({ state: 'completed' });
+
+    // By id and queue alone, as a link to a result carries them: the id says the partition.
+    for (const h of [replaced, ...unkeyed]) {
+      const byId = app.client.handle(h.id, { queue: 'default' });
+      await expect(byId.result()).resolves.toBe(h === replaced ? 'new' : unkeyed.indexOf(h));
+    }
+    expect(new Set(unkeyed.map((h) => partitionOfTaskId(h.id)))).toEqual(new Set([0, 1, 2, 3]));
+    expect(unkeyed.every((h) => partitionOfTaskId(h.id) === h.toJSON().partition)).toBe(true);
   });
 
   it('holds the concurrency across partitions: one worker never runs more than its slots', async () => {

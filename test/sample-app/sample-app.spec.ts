@@ -4,18 +4,32 @@ import { drain, testPrefix } from 'nest-stream-queue/testing';
 import { AppModule } from '../../sample-app/app.module';
 import { configureApp } from '../../sample-app/configure-app';
 import { closeAll, cleanupPrefix, createRedis } from '../utils/helpers';
+import { testClusterNodes, testTopology } from '../utils/test-topology';
 
 // The sample as `npm run sample` runs it (API and worker in one process), over real HTTP.
 describe('sample app (e2e)', () => {
   const prefix = testPrefix();
   const redis = createRedis();
-  const env = { SQ_PREFIX: process.env.SQ_PREFIX, PORT: process.env.PORT };
+  const env = {
+    SQ_PREFIX: process.env.SQ_PREFIX,
+    PORT: process.env.PORT,
+    REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES,
+    SQ_PARTITIONS: process.env.SQ_PARTITIONS,
+  };
   let app: INestApplication;
   let base: string;
 
   beforeAll(async () => {
     process.env.SQ_PREFIX = prefix; // read through @nestjs/config, with REDIS_URL from the harness
     process.env.PORT = '0';
+    if (testTopology() === 'cluster') {
+      // `npm run test:cluster`: the same sample on the suite's cluster, switched by its
+      // configuration alone (a cluster connection and 3 partitions per queue).
+      process.env.REDIS_CLUSTER_NODES = testClusterNodes()
+        .map(({ host, port }) => `${host}:${port}`)
+        .join(',');
+      process.env.SQ_PARTITIONS = '3';
+    }
     app = configureApp(await NestFactory.create(AppModule.forRole('all'), { logger: false }));
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
