@@ -179,7 +179,8 @@ export class QueueClient {
   /**
    * The state of the latest run of `key`, or null when the key has none (or it expired). It reads
    * the key's partition under the current count: after a change of the partition count, a run
-   * from before it is seen through its handle (`handle.status()`), not here.
+   * from before it is seen through its handle (`handle.status()`), not here. It checks no layout:
+   * a process still running with the old count reads the key's old partition.
    */
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
     checkKey(key);

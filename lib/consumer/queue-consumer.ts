@@ -65,7 +65,7 @@ export class QueueConsumer {
       this.ctx.runWrapper,
     );
     const pipeline = createQueuePipeline({
-      read: async () => (this.stopping ? [] : this.admit(await this.reader.read())),
+      read: () => this.read(),
       sweep: () => this.sweep(),
       promote: async () => Math.min(...(await Promise.all(this.lanes.map((lane) => lane.sweeper.promote())))),
       run: (delivery) => runner.run(delivery),
@@ -141,6 +141,20 @@ export class QueueConsumer {
     this.subscription.unsubscribe();
     const inFlight = this.lanes.reduce((n, { ctx }) => n + ctx.inFlight.size, 0);
     return { drained: drainedInTime && inFlight === 0 };
+  }
+
+  /**
+   * One read, admitted. A stopping consumer reads no more, but its reader still holds what its
+   * reads cut short by stop() got (on a cluster, another slot group's read stays in flight while
+   * one group's answer is admitted): a read after the reader closed sends nothing and collects
+   * those, so they run like any other instead of waiting, unrun, for a reclaim.
+   */
+  private async read(): Promise<Delivery[]> {
+    const admitted = await this.admit(await this.reader.read());
+    if (!this.stopping) return admitted;
+    // An error left for this read came with nothing read: the deliveries above must still run.
+    const rest = await this.reader.read().catch((): Handover[] => []);
+    return [...admitted, ...(await this.admit(rest))];
   }
 
   /** Admits each partition's entries through its own lane (one Handover per partition, in order). */
