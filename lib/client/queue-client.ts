@@ -49,7 +49,7 @@ import { readSchedules } from './schedule-list';
 import { toScheduleCall, toSchedulesPage } from './schedule-input';
 import { newTaskId, partitionOfTaskId } from '../partitions/task-ids';
 import { TaskHandle } from './task-handle';
-import { readKeyStatus, readUnkeyedStatus } from './task-status';
+import { readKeyStatus, readMappedKeyStatus, readUnkeyedStatus } from './task-status';
 
 /**
  * Enqueues tasks, schedules them, and reads their state. Every call validates its arguments
@@ -179,12 +179,14 @@ export class QueueClient {
   /**
    * The state of the latest run of `key`, or null when the key has none (or it expired). It reads
    * the key's partition under the current count: after a change of the partition count, a run
-   * from before it is seen through its handle (`handle.status()`), not here. It checks no layout:
-   * a process still running with the old count reads the key's old partition.
+   * from before it is seen through its handle (`handle.status()`), not here. A process still
+   * running with the old count gets a PartitionLayoutError (it would read the key's old partition).
    */
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
     checkKey(key);
-    return readKeyStatus(this.connections.commands, this.layouts.partitionsOf(queueOption(options)).forKey(key), key);
+    const queue = queueOption(options);
+    const partitions = this.layouts.partitionsOf(queue);
+    return readMappedKeyStatus(this.connections.commands, queue, partitions.forKey(key), partitions.count, key);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { PartitionLayoutError } from '../errors';
 import type { Redis } from 'ioredis';
 import type { TaskState, TaskStatus } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
@@ -5,7 +6,36 @@ import { readSettled } from './settled-state';
 
 /** @internal The state of the latest run of `key`, or null when the key has none (or it expired). */
 export async function readKeyStatus(redis: Redis, keys: QueueKeys, key: string): Promise<TaskStatus | null> {
-  const state = await redis.hgetall(keys.keyState(key));
+  return keyStatusOf(key, await redis.hgetall(keys.keyState(key)));
+}
+
+/**
+ * @internal readKeyStatus for a key mapped to its partition under `partitions` (QueueClient.status):
+ * read with the partition's layout record in one MULTI (same slot), and refused with a
+ * PartitionLayoutError when the record says another count. A process with a stale count would
+ * read the key's old partition and miss a live run in its new one.
+ */
+export async function readMappedKeyStatus(
+  redis: Redis,
+  queue: string,
+  keys: QueueKeys,
+  partitions: number,
+  key: string,
+): Promise<TaskStatus | null> {
+  const [[layoutError, stored], [stateError, state]] = (await redis
+    .multi()
+    .get(keys.layout)
+    .hgetall(keys.keyState(key))
+    .exec()) as [[Error | null, string | null], [Error | null, Record<string, string>]];
+  if (layoutError || stateError) throw layoutError ?? stateError;
+  const record = stored ?? '1';
+  if (record !== String(partitions)) {
+    throw PartitionLayoutError.fromReply(queue, new Error(`LAYOUT ${record} ${partitions}`));
+  }
+  return keyStatusOf(key, state);
+}
+
+function keyStatusOf(key: string, state: Record<string, string>): TaskStatus | null {
   if (!state.state) return null;
   const date = (field: string) => (state[field] ? new Date(Number(state[field])) : undefined);
   return {

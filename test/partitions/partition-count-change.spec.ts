@@ -52,6 +52,10 @@ describe('changing the partition count', () => {
       .enqueueMany([{ name: 'echo', payload: 'k', options: { key: 'user-2' } }])
       .catch((e) => e);
     expect(many.results[0].error).toBeInstanceOf(PartitionLayoutError);
+    // Reads by key too (the review found status(key) answering from the key's old partition),
+    // and cancel, which would answer "nothing live" beside a live run (the explorer found it).
+    await expect(stale.client.status('user-1')).rejects.toBeInstanceOf(PartitionLayoutError);
+    await expect(stale.client.cancel('user-1')).rejects.toBeInstanceOf(PartitionLayoutError);
     for (const keys of apps.partitions(4).all) {
       expect(await redis.exists(keys.keyState('user-1'), keys.keyState('user-2'))).toBe(0);
       if (keys.partition > 0) expect(await redis.xlen(keys.stream)).toBe(0);
