@@ -26,6 +26,8 @@ export interface StreamQueueConfig {
   readonly retryDelay: number;
   readonly durability: DurabilityOptions | undefined;
   readonly runContext: boolean;
+  /** What one level of priority weighs in the waiting room's rank, in ms (flow control). */
+  readonly priorityAgingMs: number;
   /** Partition count per configured queue; a queue not listed has 1 (see partitionsOf). */
   readonly queues: ReadonlyMap<string, { readonly partitions: number }>;
 }
@@ -103,6 +105,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     retryAttempts: int(raw, 'retryAttempts', 9, 0, 1_000),
     retryDelay: int(raw, 'retryDelay', 3_000, 0, MAX_TIMER_MS),
     durability: checkDurability('durability', raw.durability),
+    priorityAgingMs: int(raw, 'priorityAgingMs', 1_000, 0, 86_400_000),
     queues: resolveQueues(raw.queues),
   });
 }

@@ -1,9 +1,8 @@
-import { newTaskId } from '../partitions/task-ids';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, ReplicationTimeoutError } from '../errors';
 import type { DurabilityOptions } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
-import { enqueueScript } from '../scripts/enqueue.script';
+import { enqueueScriptFor } from './enqueue-script';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 
@@ -41,7 +40,7 @@ export async function enqueueDurably(
   call: EnqueueCall,
   { replicas, timeoutMs }: DurabilityOptions,
 ): Promise<EnqueueReply> {
-  const script = enqueueScript(keys, { ...call, id: newTaskId(keys.partition) });
+  const script = enqueueScriptFor(call);
   let replies: [Error | null, unknown][];
   for (let attempt = 1; ; attempt++) {
     const pipeline = script.queueOn(redis.pipeline());

@@ -1,4 +1,5 @@
 import type { QueueKeys } from '../redis/keys';
+import type { FlowLimits } from '../scripts/enqueue-flow.script';
 export type { EnqueueReply } from '../scripts/enqueue.script';
 
 /** @internal A validated enqueue, ready for enqueue.lua. */
@@ -21,6 +22,16 @@ export interface EnqueueCall {
   readonly periodic: boolean;
   /** The trace context written as field t; set only while tracing is on. */
   readonly trace?: string;
+  /**
+   * Flow control (enqueue-flow.lua): the task has a limit here, or the enqueue names a group or
+   * a priority. Undefined for the plain path.
+   */
+  readonly flow?: {
+    readonly group?: string;
+    readonly priority?: number;
+    /** This process's @Task limits; undefined when it has no handler (Redis keeps the last ones). */
+    readonly limits?: FlowLimits;
+  };
 }
 
 /**

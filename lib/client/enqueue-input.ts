@@ -9,6 +9,7 @@ import type { TaskDefinition, TaskRegistry } from '../task/task.registry';
 import type { EnqueueCall } from './enqueue-call';
 
 const MAX_KEY_LENGTH = 1024;
+const MAX_GROUP_LENGTH = 256;
 
 /** @internal Throws InvalidOptionError unless `key` is a task key (1 to 1024 characters). */
 export function checkKey(key: unknown, option = 'key'): asserts key is string {
@@ -47,6 +48,7 @@ export function toEnqueueCall(
   registry: TaskRegistry,
   layouts: PartitionLayouts,
   maxPayloadBytes: number,
+  priorityAgingMs: number,
   name: string,
   payload: unknown,
   options: EnqueueOptions & { every?: number | string },
@@ -81,7 +83,9 @@ export function toEnqueueCall(
   }
   const queue = taskQueue(options.queue, definition);
   const partitions = layouts.partitionsOf(queue);
+  const flow = flowOf(definition, options, priorityAgingMs, partitions.count, key);
   return {
+    flow,
     name,
     queue,
     // A key's partition; the next in turn for a task without one (a periodic key's is 0).
@@ -95,4 +99,47 @@ export function toEnqueueCall(
     everyMs,
     periodic,
   };
+}
+
+/**
+ * @internal The flow-control part of an enqueue (docs/design/flow-control.md): present when the
+ * task has a concurrency limit here, or the enqueue names a group or a priority; undefined keeps
+ * the plain path. Limits and groups need a queue of one partition and a task without a key (this
+ * version).
+ */
+function flowOf(
+  definition: TaskDefinition | undefined,
+  options: EnqueueOptions,
+  agingMs: number,
+  partitions: number,
+  key: string | undefined,
+): EnqueueCall['flow'] {
+  const { group, priority } = options;
+  if (
+    group !== undefined &&
+    (typeof group !== 'string' || group.length === 0 || group.length > MAX_GROUP_LENGTH || group.includes('\0'))
+  ) {
+    throw new InvalidOptionError('group', `a string of 1 to ${MAX_GROUP_LENGTH} characters without NUL`, group);
+  }
+  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 10)) {
+    throw new InvalidOptionError('priority', 'an integer from 1 (most urgent) to 10', priority);
+  }
+  const limited = definition?.options.globalConcurrency !== undefined || definition?.options.groupConcurrency !== undefined;
+  if (!limited && group === undefined && priority === undefined) return undefined;
+  const option = group !== undefined ? 'group' : priority !== undefined ? 'priority' : 'key';
+  if (partitions > 1) {
+    const value = option === 'group' ? group : option === 'priority' ? priority : key;
+    throw new InvalidOptionError(option, `a queue of one partition (this one has ${partitions})`, value);
+  }
+  if (key !== undefined) {
+    throw new InvalidOptionError('key', 'no key on a task under flow control (a limit, a group or a priority)', key);
+  }
+  const limits = limited
+    ? {
+        global: definition.options.globalConcurrency ?? 0,
+        group: definition.options.groupConcurrency ?? 0,
+        agingMs,
+      }
+    : undefined;
+  return { group, priority, limits };
 }

@@ -4,7 +4,7 @@ import type { ScriptCall } from '../redis/scripts';
 import { execReplies } from '../redis/pipeline-replies';
 import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
-import { enqueueScript } from '../scripts/enqueue.script';
+import { enqueueScriptFor } from './enqueue-script';
 import { enqueueManyChunks, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 
 /** @internal What Redis answered for one call of a batch: its reply, or why it was not written. */
@@ -41,11 +41,11 @@ export async function sendEnqueueMany(redis: Redis, calls: readonly EnqueueCall[
     }
   }
   calls.forEach((call, i) => {
-    if (call.key === undefined) return;
-    const keys = call.keys;
+    if (call.key === undefined && !call.flow) return;
     sends.push({
-      stream: keys.stream,
-      script: enqueueScript(keys, { ...call, id: newTaskId(keys.partition) }),
+      stream: call.keys.stream,
+      // Keyed (dedupe, generation) or under flow control (admission): a script call each.
+      script: enqueueScriptFor(call),
       settle: (error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }),
     });
   });
@@ -82,7 +82,7 @@ async function sendPipeline(redis: Redis, sends: ScriptSend[]): Promise<void> {
 function unkeyedIndexesByStream(calls: readonly EnqueueCall[]): Map<string, number[]> {
   const byStream = new Map<string, number[]>();
   calls.forEach((call, i) => {
-    if (call.key !== undefined) return;
+    if (call.key !== undefined || call.flow) return;
     const indexes = byStream.get(call.keys.stream);
     if (indexes) indexes.push(i);
     else byStream.set(call.keys.stream, [i]);

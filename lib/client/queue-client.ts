@@ -41,6 +41,7 @@ import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
+import { enqueueScriptFor } from './enqueue-script';
 import { checkDurability, enqueueDurably } from './durable-enqueue';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
@@ -307,6 +308,7 @@ export class QueueClient {
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
     // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher),
     // which also checks the layout of partitions other than 0 for delayed ones.
+    if (call.flow) return this.toHandle<R>(call, await enqueueScriptFor(call).run(this.connections.commands));
     if (call.key === undefined && ((call.delayMs === 0 && call.runAt === 0) || call.keys.partition > 0)) {
       const id = newTaskId(call.keys.partition);
       const entryId = await this.plainEnqueues.add(call.keys, call, id);
@@ -336,7 +338,8 @@ export class QueueClient {
   }
 
   private call(name: string, payload: unknown, options: ReplaceOptions | EnqueueOptions, mode: 'add' | 'replace') {
-    return toEnqueueCall(this.registry, this.layouts, this.config.maxPayloadBytes, name, payload, options, mode);
+    const { maxPayloadBytes, priorityAgingMs } = this.config;
+    return toEnqueueCall(this.registry, this.layouts, maxPayloadBytes, priorityAgingMs, name, payload, options, mode);
   }
 
   private toHandle<R>(call: EnqueueCall, reply: EnqueueReply): TaskHandle<R> {

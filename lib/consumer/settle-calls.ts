@@ -32,7 +32,7 @@ export function completeCall(
     const { delivery, definition, result, resultTtlMs } = outcome;
     const m = delivery.message;
     try {
-      const plain = m.key === undefined && resultTtlMs === config.resultTtlMs && !m.keepResult;
+      const plain = m.key === undefined && resultTtlMs === config.resultTtlMs && !m.keepResult && !m.flow;
       runs.push({
         entryId: m.entryId,
         taskId: m.id,
@@ -44,6 +44,7 @@ export function completeCall(
         // names a later run, and result() must not read that as superseded.
         keepResult: m.keepResult,
         successor: plain ? '' : successor(ctx.queue, keys.partition, m, definition, stored),
+        flow: m.flow !== undefined,
       });
       sent.push(outcome);
     } catch (error) {
@@ -99,6 +100,7 @@ export function failCall(
       dueAt: m.dueAt,
       keepResult: m.keepResult,
       trace: m.trace,
+      flow: m.flow,
     },
   });
 }

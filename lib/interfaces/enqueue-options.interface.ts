@@ -22,6 +22,17 @@ export interface EnqueueOptions {
    * `durability`, else none. Not accepted by `enqueueMany()`.
    */
   durability?: DurabilityOptions;
+  /**
+   * Flow control's group (a tenant, a customer): `groupConcurrency` counts per group, and
+   * waiting groups are served in turn. 1 to 256 characters. Default: the ungrouped group.
+   */
+  group?: string;
+  /**
+   * 1 (most urgent) to 10, default 5: among tasks waiting for a slot of their group, a more
+   * urgent one starts first; each level weighs `priorityAgingMs`, so the least urgent still
+   * progresses. Orders only tasks that wait for a limit.
+   */
+  priority?: number;
 }
 
 /** Options of `replace()`: a key is required, and an `every` task can be re-timed. @publicApi */

@@ -33,6 +33,11 @@ export interface StreamQueueModuleOptions {
   shutdownTimeoutMs?: number;
   /** How long results and run state are kept; 0 keeps none once settled. Default 3 600 000 (1 hour). */
   resultTtlMs?: number;
+  /**
+   * Flow control: a waiting task's rank is its enqueue time plus (priority - 1) times this, so a
+   * priority-10 task waits at most 9 times this beyond its place. Default 1 000.
+   */
+  priorityAgingMs?: number;
   /** Largest accepted encoded payload. Default 1 048 576 (1 MiB). */
   maxPayloadBytes?: number;
   /** Approximate cap of each dead-letter stream. Default 10 000. */

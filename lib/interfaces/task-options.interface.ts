@@ -23,4 +23,12 @@ export interface TaskOptions {
   cron?: string;
   /** IANA time zone of `cron`. Default: UTC, on every worker whatever its process's zone. */
   timezone?: string;
+  /**
+   * Most runs of this task at once across all workers (flow control). A run holds its slot from
+   * its admission until its settle (or the settle of its reclaim), never a TTL; tasks over the
+   * limit wait without spending attempts. Needs a queue of one partition.
+   */
+  globalConcurrency?: number;
+  /** Most runs of this task at once per `group` (an enqueue option; ungrouped tasks form one group). */
+  groupConcurrency?: number;
 }

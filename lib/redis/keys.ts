@@ -35,6 +35,11 @@ export class QueueKeys {
   readonly keyStatePrefix: string;
   /** Prefix of the result keys (see result(); scripts get each key in KEYS). */
   readonly resultPrefix: string;
+  /**
+   * Flow control's keys, in the order scripts take them (see includes/flow.lua): held slots,
+   * slot counts, task limits, the waiting room, waiting bodies, the ring and its member set.
+   */
+  readonly flowKeys: readonly string[];
 
   constructor(
     readonly prefix: string,
@@ -55,6 +60,7 @@ export class QueueKeys {
     this.eventsWatch = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
+    this.flowKeys = ['held', 'count', 'limits', 'room', 'body', 'ring', 'ringed'].map((k) => `${this.tag}:flow:${k}`);
   }
 
   keyState(key: string): string {

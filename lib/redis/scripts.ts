@@ -5,6 +5,7 @@ import { loadLuaSource, type LuaSourceOptions } from './lua-source';
 export const SCRIPT_NAMES = [
   'enqueue',
   'enqueue-many',
+  'enqueue-flow',
   'claim',
   'complete',
   'fail',

@@ -12,6 +12,8 @@
   KEYS[3] the queue's sequence (a periodic successor's generation is drawn from it)
   KEYS[4..] per run, in run order: its result key when it has a result or keeps one (encoded
             result not '', or r = 1), then its key state hash when it has a key (k = 1)
+  then, when a run is under flow control (f = 1), the partition's seven flow keys (see
+  includes/flow.lua): every acked flow run releases its slots, which feeds waiting tasks
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
@@ -26,7 +28,8 @@
           run with a key, its own result TTL or a kept result an object {g: generation (0 =
           never stale), k: 1 when the run has a key, t: its result TTL, r: 1 when the task
           went through the delayed set (its result, even '', is stored, replacing the pending
-          marker of a retry), s: a periodic run's successor as JSON (see includes/successor.lua)}
+          marker of a retry), s: a periodic run's successor as JSON (see includes/successor.lua), f: 1 for a run
+          under flow control}
 
   Acked entries leave the stream: by trimming whole stream nodes below the oldest pending entry
   when nothing older than this batch is pending (cheap; the batch's entries above that pending
@@ -45,13 +48,14 @@
 -- @include successor
 -- @include end-run
 -- @include entry-id
+-- @include flow
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 -- The stored form of a handler that returned nothing, for runs whose result must be kept.
 local NO_VALUE = '{"ok":true}'
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local defaultTtl = tonumber(ARGV[7])
-local out, acked, done = {}, {}, {}
+local out, acked, done, flowRuns = {}, {}, {}, {}
 local k = 4
 
 -- The fence for the whole batch in one call: what this consumer holds in the batch's id range
@@ -72,6 +76,7 @@ for i, run in ipairs(cjson.decode(ARGV[8])) do
     out[i] = pendingOwner(stream, group, entryId) and -1 or -2
   else
     acked[#acked + 1] = entryId
+    if o and o.f == 1 then flowRuns[#flowRuns + 1] = {taskId, entryId} end
     if keyState and isStale(keyState, gen, taskId) then
       releaseKey(keyState, entryId, stateTtl)
       done[#done + 1] = staleToken(keyState, taskId)
@@ -108,6 +113,11 @@ if #acked > 0 then
   else
     rcall('XDEL', stream, unpack(acked))
   end
+end
+-- After the trim: what the releases admit is appended above this batch, and stays.
+if #flowRuns > 0 then
+  local F = flowKeys(#KEYS - 6)
+  for _, run in ipairs(flowRuns) do flowRelease(F, stream, run[1], run[2]) end
 end
 if #done > 0 then rcall('PUBLISH', channel, table.concat(done, ',')) end
 return out

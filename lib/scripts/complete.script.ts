@@ -16,6 +16,8 @@ export interface CompleteRun {
   readonly keepResult: boolean;
   /** A periodic run's successor as JSON (see includes/successor.lua), or ''. */
   readonly successor: string;
+  /** Admitted under flow control (field fl): its settle releases its slots. */
+  readonly flow?: boolean;
 }
 
 export interface CompleteArgs {
@@ -44,7 +46,7 @@ export function completeScript(keys: QueueKeys, a: CompleteArgs): ScriptCall<Com
   const runs: unknown[] = [];
   for (const r of a.runs) {
     const keep = r.keepResult || r.key !== undefined;
-    if (r.key === undefined && r.resultTtlMs === a.defaultResultTtlMs && !keep) {
+    if (r.key === undefined && r.resultTtlMs === a.defaultResultTtlMs && !keep && !r.flow) {
       runs.push([r.entryId, r.taskId, r.result]);
     } else {
       const options = {
@@ -53,12 +55,14 @@ export function completeScript(keys: QueueKeys, a: CompleteArgs): ScriptCall<Com
         t: r.resultTtlMs,
         r: keep ? 1 : undefined,
         s: r.successor || undefined,
+        f: r.flow ? 1 : undefined,
       };
       runs.push([r.entryId, r.taskId, r.result, options]);
     }
     if (r.result !== '' || keep) redisKeys.push(keys.result(r.taskId));
     if (r.key !== undefined) redisKeys.push(keys.keyState(r.key));
   }
+  if (a.runs.some((r) => r.flow)) redisKeys.push(...keys.flowKeys);
   const [low, high] = entryIdRange(a.runs.map((r) => r.entryId));
   const args = [a.group, a.consumer, keys.doneChannel, a.stateTtlMs, low, high, a.defaultResultTtlMs];
   return new ScriptCall('complete', redisKeys, [...args, JSON.stringify(runs)], (reply) =>

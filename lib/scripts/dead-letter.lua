@@ -15,6 +15,8 @@
   KEYS[4] the queue's sequence
   KEYS[5] result key of the entry's task (only when ARGV[10] is not '')
   KEYS[5 or 6] key state hash of the entry's key (only when ARGV[11] is not '')
+  KEYS[last 7] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
+          control releases its slots here (reclaim's poison path too), which feeds waiting tasks
 
   ARGV[1]  consumer group
   ARGV[2]  consumer (this worker)
@@ -41,6 +43,7 @@
 -- @include successor
 -- @include end-run
 -- @include dead-letter-entry
+-- @include flow
 
 local stream, dlq, delayed, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, consumer, entryId, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -73,6 +76,7 @@ end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
+if taskId and fieldOf(fields, 'fl') == '1' then flowRelease(flowKeys(#KEYS - 6), stream, taskId, entryId) end
 if keyState and key == derivedKey and taskId then
   if isStale(keyState, gen, taskId) then
     releaseKey(keyState, entryId, stateTtl)

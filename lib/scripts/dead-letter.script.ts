@@ -42,5 +42,6 @@ export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall
     a.taskId ?? '',
     a.key ?? '',
   ];
-  return new ScriptCall('dead-letter', redisKeys, args, verdictOf);
+  // Always: whether the entry holds flow slots is read from the entry itself.
+  return new ScriptCall('dead-letter', [...redisKeys, ...keys.flowKeys], args, verdictOf);
 }

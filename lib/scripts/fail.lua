@@ -11,6 +11,8 @@
   KEYS[4] result key
   KEYS[5] key state hash (keyed runs only)
   KEYS[6] the queue's sequence (keyed runs only: a periodic successor's generation)
+  KEYS[last 7] the partition's flow keys (see includes/flow.lua), for a run under flow control
+          (field fl): its slots are released, which feeds waiting tasks
 
   ARGV[1]  consumer group
   ARGV[2]  consumer (this worker)
@@ -32,6 +34,10 @@
   leaves the pending marker {"ok":null} under its result key, so result() knows it is not
   settled yet (the marker expires a day after the retry is due, should the task vanish).
 
+  A flow run's retry releases its slots too and goes back through admission when due (see
+  promote.lua): it waits for a slot again without spending an attempt, and a run that fails
+  never keeps a slot through its backoff.
+
   Returns 1 retry scheduled, 2 dead-lettered, 0 superseded, -1 refused, -2 already settled.
   Atomic: checks, ack and the retry or dead letter are one step, so a failure is never lost
   between the ack and the reschedule. Everything that can fail (the dead-letter entry of a
@@ -45,6 +51,7 @@
 -- @include successor
 -- @include end-run
 -- @include dead-letter-entry
+-- @include flow
 
 local stream, delayed, dlq, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local PENDING_MARKER, MARKER_SLACK_MS = '{"ok":null}', 86400000
@@ -63,6 +70,7 @@ local written = retryDelay < 0 and rcall('XRANGE', stream, entryId, entryId)[1]
 local deadFields = retryDelay < 0 and deadLetterFields(written and written[2] or fields, ARGV[9], entryId)
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
+if task.fl == '1' and #KEYS >= 11 then flowRelease(flowKeys(#KEYS - 6), stream, task.id, entryId) end
 
 if keyState and isStale(keyState, tonumber(task.g), task.id) then
   releaseKey(keyState, entryId, stateTtl)

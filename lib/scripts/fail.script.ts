@@ -14,6 +14,8 @@ export interface FailedTask {
   readonly keepResult: boolean;
   /** The producer's trace context (field t), carried into the retry or dead letter. */
   readonly trace?: string;
+  /** Under flow control (fields fl, gr, pr): its slots are released, its retry re-admitted. */
+  readonly flow?: { readonly group?: string; readonly priority?: number };
 }
 
 export interface FailArgs {
@@ -56,6 +58,12 @@ export function failScript(keys: QueueKeys, a: FailArgs): ScriptCall<FailVerdict
   if (t.dueAt !== undefined) fields.push('d', String(t.dueAt));
   if (t.keepResult) fields.push('r', '1');
   if (t.trace !== undefined) fields.push('t', t.trace);
+  if (t.flow) {
+    fields.push('fl', '1');
+    if (t.flow.group !== undefined) fields.push('gr', t.flow.group);
+    if (t.flow.priority !== undefined) fields.push('pr', String(t.flow.priority));
+    redisKeys.push(...keys.flowKeys);
+  }
   const args = [
     a.group,
     a.consumer,

@@ -12,6 +12,9 @@
   KEYS[2] stream
   KEYS[3] dead-letter stream (for a member that does not decode)
   KEYS[4..] key state hash of each member that names a key, in ARGV order
+  then, when a member is under flow control (field fl), the partition's seven flow keys (see
+  includes/flow.lua): such a member goes through admission (a slot, or the waiting room)
+  rather than straight into the stream, so a retry or a delayed enqueue never bypasses a limit
 
   ARGV[1] dead-letter stream max length (approximate)
   ARGV[2] most due members to look at (the read's limit)
@@ -26,6 +29,7 @@
 -- @include now-ms
 -- @include key-state
 -- @include message
+-- @include flow
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
 local now = nowMs()
@@ -36,6 +40,8 @@ for _, member in ipairs(rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0,
 end
 local moved = 0
 local k = 4
+-- The flow keys close KEYS: present whenever the caller saw a flow member.
+local F = nil
 for i = 3, #ARGV - 1, 2 do
   local member, key = ARGV[i], ARGV[i + 1]
   local keyState = nil
@@ -47,6 +53,12 @@ for i = 3, #ARGV - 1, 2 do
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member does not decode')
     elseif (m.k or '') ~= key then
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member names another key')
+    elseif m.fl == '1' and not keyState then
+      F = F or flowKeys(#KEYS - 6)
+      local priority = tonumber(m.pr)
+      if not priority or priority < 1 or priority > 10 then priority = 5 end
+      flowEnter(F, stream, m.id, m.n, m.gr or '', math.floor(priority), toFields(m), now)
+      moved = moved + 1
     elseif not (keyState and isStale(keyState, tonumber(m.g) or 0, m.id)) then
       local mid = rcall('XADD', stream, '*', unpack(toFields(m)))
       if keyState then

@@ -35,11 +35,14 @@ export function promoteScript(
 ): ScriptCall<PromoteReply> {
   const redisKeys = [keys.delayed, keys.stream, keys.deadLetter];
   const args: (string | number)[] = [a.deadLetterMaxLen, a.limit];
+  let flow = false;
   for (const member of a.members) {
-    const key = memberKey(member);
+    const { key, fl } = memberFields(member);
     args.push(member, key ?? '');
     if (key !== undefined) redisKeys.push(keys.keyState(key));
+    flow ||= fl;
   }
+  if (flow) redisKeys.push(...keys.flowKeys);
   return new ScriptCall('promote', redisKeys, args, (reply) => {
     const [moved, next] = reply as [number, number];
     return { moved: Number(moved), nextDueInMs: Number(next) };
@@ -60,12 +63,15 @@ export async function promoteDue(
   return promoteScript(keys, { members: due.members, limit: a.limit, deadLetterMaxLen: a.deadLetterMaxLen }).run(redis);
 }
 
-/** The key a delayed member names, as promote.lua reads it; undefined for none or no JSON. */
-function memberKey(member: string): string | undefined {
+/**
+ * The key a delayed member names, as promote.lua reads it (undefined for none or no JSON), and
+ * whether it goes through flow control's admission (field fl).
+ */
+function memberFields(member: string): { key?: string; fl: boolean } {
   try {
-    const k = (JSON.parse(member) as { k?: unknown } | null)?.k;
-    return typeof k === 'string' ? k : undefined;
+    const m = JSON.parse(member) as { k?: unknown; fl?: unknown } | null;
+    return { key: typeof m?.k === 'string' ? m.k : undefined, fl: m?.fl === '1' };
   } catch {
-    return undefined;
+    return { fl: false };
   }
 }

@@ -13,6 +13,9 @@ export interface ResolvedTaskOptions {
   readonly resultTtlMs: number;
   /** A periodic task's schedule, validated. */
   readonly schedule: { every: number } | { cron: string; timezone: string | undefined } | undefined;
+  /** Runs at once across all workers, and per group (flow control); undefined for no limit. */
+  readonly globalConcurrency?: number;
+  readonly groupConcurrency?: number;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -25,8 +28,16 @@ export function checkName(option: string, value: unknown): string {
   return value;
 }
 
-/** @internal Applies task defaults; an invalid value names `@Task(<name>).<option>`. */
-export function resolveTaskOptions(name: string, raw: TaskOptions, defaultResultTtlMs: number): ResolvedTaskOptions {
+/**
+ * @internal Applies task defaults; an invalid value names `@Task(<name>).<option>`.
+ * `partitionsOf` gives a queue's partition count: limits need a queue of one partition.
+ */
+export function resolveTaskOptions(
+  name: string,
+  raw: TaskOptions,
+  defaultResultTtlMs: number,
+  partitionsOf: (queue: string) => number = () => 1,
+): ResolvedTaskOptions {
   const at = (option: string) => `@Task('${name}').${option}`;
   const named = <T extends object>(source: T, prefix: string) =>
     Object.fromEntries(Object.entries(source).map(([k, v]) => [at(prefix + k), v])) as Record<string, unknown>;
@@ -44,8 +55,21 @@ export function resolveTaskOptions(name: string, raw: TaskOptions, defaultResult
   if (typeof jitter !== 'boolean') throw new InvalidOptionError(at('backoff.jitter'), 'true or false', jitter);
   // A Node timer: a longer one would fire after 1 ms and fail every run at once.
   const timeoutMs = raw.timeoutMs === undefined ? undefined : int(opts, at('timeoutMs'), 0, 1, MAX_TIMER_MS);
+  const queue = checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE);
+  const schedule = resolveSchedule(raw, at);
+  const limit = (option: 'globalConcurrency' | 'groupConcurrency') => {
+    if (raw[option] === undefined) return undefined;
+    const value = int(opts, at(option), 1, 1, 1_000_000);
+    // A slot's state lives in one partition: a limit across partitions needs a cross-slot design.
+    if (partitionsOf(queue) > 1) {
+      throw new InvalidOptionError(at(option), `a queue of one partition (queues.${queue}.partitions is ${partitionsOf(queue)})`, value);
+    }
+    // A periodic run is keyed: its key's transitions do not go through the waiting room yet.
+    if (schedule) throw new InvalidOptionError(at(option), 'a task without `every` or `cron`', value);
+    return value;
+  };
   return {
-    queue: checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE),
+    queue,
     maxAttempts: int(opts, at('maxAttempts'), 3, 1, 1_000),
     backoff: {
       type,
@@ -55,7 +79,9 @@ export function resolveTaskOptions(name: string, raw: TaskOptions, defaultResult
     },
     timeoutMs,
     resultTtlMs: int(opts, at('resultTtlMs'), defaultResultTtlMs, 0),
-    schedule: resolveSchedule(raw, at),
+    schedule,
+    globalConcurrency: limit('globalConcurrency'),
+    groupConcurrency: limit('groupConcurrency'),
   };
 }
 

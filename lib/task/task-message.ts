@@ -21,6 +21,12 @@ export interface TaskMessage {
    * on. Read only by the tracing integration; a missing or oversized one is simply absent.
    */
   readonly trace: string | undefined;
+  /**
+   * Field fl: admitted under flow control, so its settle releases its slots (the script checks
+   * it holds them), and a retry goes back through admission with its group (gr) and priority
+   * (pr). Undefined for a task outside flow control.
+   */
+  readonly flow?: { readonly group?: string; readonly priority?: number };
 }
 
 /** @internal A delivered entry that cannot become a task, and why. */
@@ -30,6 +36,8 @@ export interface MalformedMessage {
 }
 
 const MAX_KEY_LENGTH = 1024;
+/** A flow group is at most 256 characters (enqueue checks it). */
+const MAX_GROUP_LENGTH = 256;
 /** Task ids are UUIDs; task names are at most 128 characters (checkName). */
 const MAX_ID_LENGTH = 256;
 const MAX_NAME_LENGTH = 128;
@@ -39,7 +47,7 @@ const MAX_ATTEMPT = 1_000;
 const MAX_DUE_MS = 253_402_300_799_999;
 /** A trace context is a few hundred characters at most (traceparent 55, tracestate 512). */
 export const MAX_TRACE_LENGTH = 1024;
-/** Entries have 9 known fields; Lua's unpack() fails on thousands, so a crowd of them is hostile. */
+/** Entries have 12 known fields; Lua's unpack() fails on thousands, so a crowd of them is hostile. */
 const MAX_FIELD_PAIRS = 64;
 
 /**
@@ -102,6 +110,16 @@ export function parseEntry(
     dueAt,
     keepResult,
     trace: trace !== undefined && trace.length > 0 && trace.length <= MAX_TRACE_LENGTH ? trace : undefined,
+    flow: f.get('fl') === '1' ? flowOf(f.get('gr'), f.get('pr')) : undefined,
+  };
+}
+
+/** A flow entry's group and priority; one that is not what an enqueue accepts is dropped. */
+function flowOf(group: string | undefined, priority: string | undefined): NonNullable<TaskMessage['flow']> {
+  const level = priority === undefined ? NaN : integer(priority);
+  return {
+    group: group !== undefined && group.length > 0 && group.length <= MAX_GROUP_LENGTH && !group.includes('\0') ? group : undefined,
+    priority: level >= 1 && level <= 10 ? level : undefined,
   };
 }
 
@@ -110,7 +128,7 @@ function integer(text: string): number {
   return /^\d{1,16}$/.test(text) ? Number(text) : NaN;
 }
 
-const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't']);
+const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr']);
 
 /** First value of each known field; a plain loop, since this runs for every message. */
 function fieldsOf(raw: string[]): { get(name: string): string | undefined } {

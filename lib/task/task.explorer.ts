@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { STREAM_QUEUE_CONFIG, TASK_METADATA } from '../stream-queue.constants';
-import type { StreamQueueConfig } from '../stream-queue.config';
+import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
 import { TaskEnhancers } from './task.enhancers';
 import { checkName, resolveTaskOptions } from './resolved-task-options';
@@ -56,7 +56,7 @@ export class TaskExplorer implements OnModuleInit {
       this.registry.add({
         name,
         location,
-        options: resolveTaskOptions(name, options, this.config.resultTtlMs),
+        options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) => partitionsOf(this.config, queue)),
         handler: this.enhancers.wrap(instance, methodName, method as (p: unknown, c: unknown) => unknown, location),
       });
     }

@@ -4,7 +4,9 @@
 -- for keyed tasks k (key) and g (generation), and for periodic runs d (the due time of the
 -- run's slot), and r ('1': keep the result even when the handler returns nothing; set on
 -- tasks that went through the delayed set, whose result() cannot tell them settled otherwise),
--- and t (the enqueue's trace context, written only while tracing is on).
+-- and t (the enqueue's trace context, written only while tracing is on); a task under flow
+-- control (see flow.lua) also has fl ('1': it goes through admission, and holds slots once
+-- admitted), gr (its group, when given) and pr (its priority, when given).
 -- A delayed task is the same fields as one JSON object, the member of the
 -- delayed sorted set.
 
@@ -18,7 +20,7 @@ end
 -- toFields(m): the stream fields of a decoded delayed member, in a stable order.
 local function toFields(m)
   local fields = {'id', m.id, 'n', m.n, 'p', m.p, 'a', m.a}
-  for _, name in ipairs({'k', 'g', 'd', 'r', 't'}) do
+  for _, name in ipairs({'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}) do
     if m[name] then
       fields[#fields + 1] = name
       fields[#fields + 1] = m[name]
@@ -35,7 +37,7 @@ local function isTaskMember(m)
   for _, name in ipairs({'id', 'n', 'p', 'a'}) do
     if type(m[name]) ~= 'string' then return false end
   end
-  for _, name in ipairs({'k', 'g', 'd', 'r', 't'}) do
+  for _, name in ipairs({'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}) do
     if m[name] ~= nil and type(m[name]) ~= 'string' then return false end
   end
   return true

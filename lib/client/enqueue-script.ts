@@ -1,0 +1,15 @@
+import { newTaskId } from '../partitions/task-ids';
+import type { ScriptCall } from '../redis/scripts';
+import { enqueueFlowScript } from '../scripts/enqueue-flow.script';
+import { enqueueScript } from '../scripts/enqueue.script';
+import type { EnqueueCall, EnqueueReply } from './enqueue-call';
+
+/**
+ * @internal The script call of one enqueue under a new task id: enqueue-flow.lua for a task under
+ * flow control (it must go through admission), else enqueue.lua.
+ */
+export function enqueueScriptFor(call: EnqueueCall): ScriptCall<EnqueueReply> {
+  const id = newTaskId(call.keys.partition);
+  if (!call.flow) return enqueueScript(call.keys, { ...call, id });
+  return enqueueFlowScript(call.keys, { ...call, ...call.flow, id });
+}

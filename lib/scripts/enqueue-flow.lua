@@ -1,0 +1,55 @@
+--[[
+  KEYS: stream, delayed set, the partition's seven flow keys. ARGV: task id, name, payload,
+  delay, due time, group, priority, limits, control channel, [trace context] (details below).
+  Enqueue one task under flow control (a task with a concurrency limit, or an enqueue that
+  names a group or a priority; docs/design/flow-control.md): it is admitted into the stream,
+  holding its slots, when they are free and nothing of its (task, group) waits; otherwise it
+  waits in the room until a settle releases a slot. Due later, it waits in the delayed set and
+  goes through admission when promote.lua moves it.
+
+  KEYS[1] stream
+  KEYS[2] delayed set
+  KEYS[3..9] flow keys: held, count, limits, room, body, ring, ringed (see includes/flow.lua)
+
+  ARGV[1]  task id
+  ARGV[2]  task name
+  ARGV[3]  payload (JSON)
+  ARGV[4]  delay in ms from Redis's clock (0 = now)
+  ARGV[5]  due time in epoch ms (0 = use the delay): runAt
+  ARGV[6]  group ('' = the ungrouped group)
+  ARGV[7]  priority 1..10 ('' = not given: 5)
+  ARGV[8]  the task's limits as '<global> <group> <aging ms>' (0 = none), recorded for the
+           scripts that admit later; '' = not known to the caller (keeps the recorded ones)
+  ARGV[9]  control channel: told 'due' when a delayed task becomes the earliest due
+  ARGV[10] trace context for field t (absent or '' = none)
+
+  Returns {task id, 0, 1, stream entry id ('' when waiting or delayed), name}, the shape of
+  enqueue.lua's reply.
+  Atomic: the slot check, the slot taken and the append (or the wait) are one step.
+]]
+-- @include rcall
+-- @include now-ms
+-- @include message
+-- @include delayed
+-- @include flow
+
+local stream, delayed = KEYS[1], KEYS[2]
+local F = flowKeys(3)
+local id, name, payload, group, priority = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
+local now = nowMs()
+local due = tonumber(ARGV[5])
+if due == 0 then due = now + tonumber(ARGV[4]) end
+if ARGV[8] ~= '' then rcall('HSET', F.limits, name, ARGV[8]) end
+
+local fields = {'id', id, 'n', name, 'p', payload, 'a', '1', 'fl', '1'}
+if group ~= '' then fields[#fields + 1] = 'gr'; fields[#fields + 1] = group end
+if priority ~= '' then fields[#fields + 1] = 'pr'; fields[#fields + 1] = priority end
+if ARGV[10] and ARGV[10] ~= '' then fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[10] end
+
+if due > now then
+  -- Its entry id is not known to the caller: keep its result, even a void one, for result().
+  fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
+  addDelayed(delayed, due, encodeDelayed(fields), ARGV[9])
+  return {id, 0, 1, '', name}
+end
+return {id, 0, 1, flowEnter(F, stream, id, name, group, tonumber(priority) or 5, fields, now), name}

@@ -1,0 +1,160 @@
+-- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
+-- passes the partition's flow keys (QueueKeys.flowKeys(), seven keys in that order) as F.
+-- @include rcall
+-- @include message
+-- Flow control (concurrency limits, groups, priority; docs/design/flow-control.md). A slot
+-- belongs to a task id: admission records it in `held`, and only flowRelease (called by the
+-- scripts that remove an admitted entry for good) gives it back. HDEL answers 1 only once, so a
+-- slot is released once whoever settles. Waiting tasks sit in the room, ranked by priority, and
+-- the ring serves their (task, group) pairs in turn.
+--
+-- F.held   HASH task id -> '<entry id>\0<name>\0<group>': admitted runs not yet settled (the
+--          entry id, so only a settle of that very entry releases: not a hostile copy of it)
+-- F.count  HASH '<name>' -> runs held, '<name>\0<group>' -> runs of the group held
+-- F.limits HASH '<name>' -> '<global> <group> <aging ms>' (0 = no limit), the enqueuer's @Task
+-- F.room   ZSET, all scores 0, members '<name>\0<group>\0<rank, 16 digits>\0<task id>': by lex
+--          order a pair's best-ranked task comes first
+-- F.body   HASH task id -> {m = room member, f = the fields as a delayed member encodes them}
+-- F.ring   LIST of '<name>\0<group>' pairs with waiting tasks, served in turn
+-- F.ringed SET of the pairs in the ring (each is there at most once)
+-- One key each per partition: the (task, group) pair a feed serves is read inside the script,
+-- so its state cannot live under keys of its own (every key a script touches is declared).
+
+local function flowKeys(first)
+  return {held = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
+    body = KEYS[first + 4], ring = KEYS[first + 5], ringed = KEYS[first + 6]}
+end
+
+local function flowLimits(F, name)
+  local text = rcall('HGET', F.limits, name)
+  if not text then return 0, 0, 0 end
+  local global, group, aging = string.match(text, '^(%d+) (%d+) (%d+)$')
+  return tonumber(global) or 0, tonumber(group) or 0, tonumber(aging) or 0
+end
+
+local function countOf(F, field) return tonumber(rcall('HGET', F.count, field)) or 0 end
+
+-- The two slot checks apart: a pair whose group is full leaves the ring until one of its own
+-- runs settles; a pair waiting only for a global slot stays in it.
+local function groupFree(F, name, group)
+  local _, groupLimit = flowLimits(F, name)
+  return groupLimit == 0 or countOf(F, name .. '\0' .. group) < groupLimit
+end
+
+local function globalFree(F, name)
+  local globalLimit = flowLimits(F, name)
+  return globalLimit == 0 or countOf(F, name) < globalLimit
+end
+
+local function bump(F, field, by)
+  if rcall('HINCRBY', F.count, field, by) <= 0 then rcall('HDEL', F.count, field) end
+end
+
+local function pairPrefix(pair) return pair .. '\0' end
+
+-- The best-ranked waiting member of a pair, or nil.
+local function bestOf(F, pair)
+  local prefix = pairPrefix(pair)
+  return rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+end
+
+local function ringAdd(F, pair)
+  if rcall('SADD', F.ringed, pair) == 1 then rcall('RPUSH', F.ring, pair) end
+end
+
+-- Takes the slots and appends the entry to the stream: the one way into the stream for a run
+-- that holds slots. Returns its entry id.
+local function flowAdmit(F, stream, id, name, group, fields)
+  local entryId = rcall('XADD', stream, '*', unpack(fields))
+  rcall('HSET', F.held, id, entryId .. '\0' .. name .. '\0' .. group)
+  bump(F, name, 1)
+  bump(F, name .. '\0' .. group, 1)
+  return entryId
+end
+
+-- Admits the pair's best waiting task (the caller checked its slots). Returns its entry id.
+local function admitBest(F, stream, pair, name, group)
+  local member = bestOf(F, pair)
+  local id = string.sub(member, #pair + 19)
+  local body = cjson.decode(rcall('HGET', F.body, id))
+  rcall('ZREM', F.room, member)
+  rcall('HDEL', F.body, id)
+  return flowAdmit(F, stream, id, name, group, toFields(cjson.decode(body.f)))
+end
+
+local function splitPair(pair)
+  local cut = string.find(pair, '\0', 1, true)
+  return string.sub(pair, 1, cut - 1), string.sub(pair, cut + 1)
+end
+
+-- Feeds the stream from the ring: at most `budget` admissions, and one pass over the ring at
+-- most, so a settle does bounded work. Returns the number admitted.
+local function flowFeed(F, stream, budget)
+  local admitted, tries = 0, rcall('LLEN', F.ring)
+  while admitted < budget and tries > 0 do
+    tries = tries - 1
+    local pair = rcall('LPOP', F.ring)
+    local name, group = splitPair(pair)
+    if not bestOf(F, pair) or not groupFree(F, name, group) then
+      rcall('SREM', F.ringed, pair) -- nothing waits, or it waits for its own group's release
+    elseif not globalFree(F, name) then
+      rcall('RPUSH', F.ring, pair)
+    else
+      admitBest(F, stream, pair, name, group)
+      admitted = admitted + 1
+      if bestOf(F, pair) and groupFree(F, name, group) then
+        rcall('RPUSH', F.ring, pair)
+      else
+        rcall('SREM', F.ringed, pair)
+      end
+    end
+  end
+  return admitted
+end
+
+-- Releases the slots that stream entry `entryId` of task `id` holds, if it holds any, then
+-- feeds as many waiting tasks as it freed (one run frees one slot of each kind). Returns true
+-- when it released.
+local function flowRelease(F, stream, id, entryId)
+  local held = rcall('HGET', F.held, id)
+  if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return false end
+  rcall('HDEL', F.held, id)
+  local pair = string.sub(held, #entryId + 2)
+  local name, group = splitPair(pair)
+  bump(F, name, -1)
+  bump(F, pair, -1)
+  -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
+  if bestOf(F, pair) then ringAdd(F, pair) end
+  flowFeed(F, stream, 1)
+  return true
+end
+
+-- A task going through admission (enqueue, a due retry, a redrive): admitted at once when its
+-- slots are free and nothing of its pair waits (so order holds), else it waits in the room,
+-- ranked `now + (priority - 1) * aging`. `fields` are its stream fields. Returns the entry id,
+-- or '' when it waits.
+local function flowEnter(F, stream, id, name, group, priority, fields, now)
+  local pair = name .. '\0' .. group
+  if groupFree(F, name, group) and globalFree(F, name) and not bestOf(F, pair) then
+    return flowAdmit(F, stream, id, name, group, fields)
+  end
+  local _, _, aging = flowLimits(F, name)
+  local member = pair .. '\0' .. string.format('%016d', now + (priority - 1) * aging) .. '\0' .. id
+  rcall('ZADD', F.room, 0, member)
+  rcall('HSET', F.body, id, cjson.encode({m = member, f = encodeDelayed(fields)}))
+  if groupFree(F, name, group) then
+    ringAdd(F, pair)
+    -- Slots free behind a waiting pair (limits raised since): start what they allow.
+    if globalFree(F, name) then flowFeed(F, stream, 1) end
+  end
+  return ''
+end
+
+-- Removes a waiting task from the room (remove by id). Returns true when it was waiting.
+local function flowUnwait(F, id)
+  local text = rcall('HGET', F.body, id)
+  if not text then return false end
+  rcall('ZREM', F.room, cjson.decode(text).m)
+  rcall('HDEL', F.body, id)
+  return true
+end
