@@ -61,6 +61,8 @@ local fields = {}
 for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
 local task = {}
 for i = 1, #fields, 2 do task[fields[i]] = fields[i + 1] end
+-- KEYS[5] and KEYS[6] are a keyed run's; an unkeyed flow run's KEYS go on with its flow keys.
+if not task.k then keyState, seq = nil, nil end
 
 if not ownedBy(stream, group, entryId, consumer) then
   return pendingOwner(stream, group, entryId) and -1 or -2

@@ -1,0 +1,130 @@
+import { completeScript } from '../../lib/scripts/complete.script';
+import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
+import { failScript } from '../../lib/scripts/fail.script';
+import { promoteDue } from '../../lib/scripts/promote.script';
+import { closeAll } from '../utils/helpers';
+import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
+
+/**
+ * The held-set invariant of flow control at the script level (checked rcall: every key
+ * declared): the held slots are exactly the admitted entries not yet settled, through every
+ * settle path, and a release feeds the next waiting task.
+ */
+describe('flow slots: held == admitted and unsettled, through every settle path', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  let n = 0;
+  const enqueue = (group = '', limits = { global: 1, group: 0, agingMs: 1000 }) =>
+    enqueueFlowScript(f.keys, {
+      id: `t${++n}`,
+      name: 'job',
+      payload: '{}',
+      delayMs: 0,
+      runAt: 0,
+      group: group || undefined,
+      limits,
+    }).run(f.redis);
+  const held = async () => Object.keys(await f.redis.hgetall(f.keys.flowKeys[0])).sort();
+  /** Entries in the stream (admitted), not yet acked: what held must equal. */
+  const admitted = async () => {
+    const entries = await f.redis.xrange(f.keys.stream, '-', '+');
+    return entries.map(([, fields]) => fields[fields.indexOf('id') + 1]).sort();
+  };
+  const complete = (consumer: string, entryId: string, id: string) =>
+    completeScript(f.keys, {
+      group: GROUP,
+      consumer,
+      stateTtlMs: LEASE_MS,
+      defaultResultTtlMs: LEASE_MS,
+      runs: [
+        { entryId, taskId: id, result: '', generation: 0, resultTtlMs: LEASE_MS, keepResult: false, successor: '', flow: true },
+      ],
+    }).run(f.redis);
+  const fail = (entryId: string, id: string, retryInMs: number | undefined) =>
+    failScript(f.keys, {
+      group: GROUP,
+      consumer: 'a',
+      stateTtlMs: LEASE_MS,
+      entryId,
+      retryInMs,
+      resultTtlMs: LEASE_MS,
+      failure: '{"ok":false}',
+      deadLetterReason: 'x',
+      deadLetterMaxLen: 100,
+      successor: '',
+      task: { id, name: 'job', payload: '{}', attempt: 2, generation: 0, keepResult: false, flow: {} },
+    }).run(f.redis);
+
+  it('admits up to the limit, the rest wait; a complete releases and feeds the next', async () => {
+    const [a, b, c] = [await enqueue(), await enqueue(), await enqueue()];
+    expect(a.entryId).toBeDefined();
+    expect([b.entryId, c.entryId]).toEqual([undefined, undefined]);
+    expect(await held()).toEqual([a.id]);
+    const [[entryId]] = await f.deliver('a');
+    expect(await complete('a', entryId, a.id)).toEqual(['completed']);
+    expect(await held()).toEqual([b.id]);
+    expect(await admitted()).toEqual([b.id]);
+    // A resent settle releases nothing a second time.
+    expect(await complete('a', entryId, a.id)).toEqual(['not-pending']);
+    expect(await held()).toEqual([b.id]);
+  });
+
+  it('a dead worker keeps its slot until the reclaim run settles; its late settle releases nothing', async () => {
+    const a = await enqueue();
+    const b = await enqueue();
+    const [[entryId]] = await f.deliver('dead');
+    await f.reclaim('b', [[entryId, 'dead']]);
+    expect(await held()).toEqual([a.id]); // reclaim itself releases nothing: the run goes on
+    expect(await complete('dead', entryId, a.id)).toEqual(['refused']); // fenced
+    expect(await held()).toEqual([a.id]);
+    expect(await complete('b', entryId, a.id)).toEqual(['completed']);
+    expect(await held()).toEqual([b.id]);
+  });
+
+  it('a retry releases, waits through its backoff and goes back through admission', async () => {
+    const a = await enqueue();
+    const b = await enqueue();
+    const [[entryId]] = await f.deliver('a');
+    expect(await fail(entryId, a.id, 0)).toBe('retry-scheduled');
+    expect(await held()).toEqual([b.id]); // the retry does not keep a slot through its backoff
+    await promoteDue(f.redis, f.keys, { limit: 100, deadLetterMaxLen: 100 });
+    expect(await held()).toEqual([b.id]); // b holds the only slot: the retry waits in the room
+    expect(await f.redis.hkeys(f.keys.flowKeys[4])).toEqual([a.id]);
+    const [[bEntry]] = await f.deliver('a');
+    await complete('a', bEntry, b.id);
+    expect(await held()).toEqual([a.id]);
+    const [[, fields]] = await f.deliver('a');
+    expect(fields.a).toBe('2'); // waiting spent no attempt
+  });
+
+  it('a dead letter (fail or dead-letter.lua, the poison path) releases and feeds', async () => {
+    const a = await enqueue();
+    const b = await enqueue();
+    const c = await enqueue();
+    const [[entryA]] = await f.deliver('a');
+    expect(await fail(entryA, a.id, undefined)).toBe('dead-lettered');
+    expect(await held()).toEqual([b.id]);
+    const [[entryB]] = await f.deliver('a');
+    expect(await f.deadLetter('a', entryB, 'poison', { id: b.id })).toBe('dead-lettered');
+    expect(await held()).toEqual([c.id]);
+    expect(await admitted()).toEqual([c.id]);
+  });
+
+  it('the ring serves groups in turn under a group limit', async () => {
+    const limits = { global: 0, group: 1, agingMs: 1000 };
+    const a1 = await enqueue('A', limits);
+    await enqueue('A', limits);
+    const b1 = await enqueue('B', limits);
+    expect(await held()).toEqual([a1.id, b1.id].sort());
+    const [[e1], [e2]] = await f.deliver('a');
+    await complete('a', e2, b1.id);
+    expect(await held()).toEqual([a1.id]); // B has nothing waiting; A's group is still full
+    await complete('a', e1, a1.id);
+    expect((await held()).length).toBe(1);
+    expect(await admitted()).toEqual(await held());
+    expect(await f.redis.hlen(f.keys.flowKeys[4])).toBe(0);
+  });
+});
