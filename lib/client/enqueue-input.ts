@@ -124,7 +124,8 @@ function flowOf(
   if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 10)) {
     throw new InvalidOptionError('priority', 'an integer from 1 (most urgent) to 10', priority);
   }
-  const limited = definition?.options.globalConcurrency !== undefined || definition?.options.groupConcurrency !== undefined;
+  const limited =
+    definition?.options.globalConcurrency !== undefined || definition?.options.groupConcurrency !== undefined;
   if (!limited && group === undefined && priority === undefined) return undefined;
   const option = group !== undefined ? 'group' : priority !== undefined ? 'priority' : 'key';
   if (partitions > 1) {

@@ -5,6 +5,8 @@
   KEYS[3] result key of the task
   KEYS[4] key state hash (keyed tasks only)
   KEYS[5] the queue's sequence (keyed tasks only)
+  KEYS[last 7] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
+          releases its slots
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued' or 'delayed'; ARGV[4] the stream
   entry id (queued) or the delayed member (delayed); ARGV[5] key ('' none); ARGV[6] done channel
   (told 'x:<task id>'); ARGV[7] key state TTL in ms
@@ -20,10 +22,13 @@
 -- @include now-ms
 -- @include key-state
 -- @include dead-letter-entry
+-- @include flow
 
 local stream, delayed, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, taskId, where, ref, key, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local stateTtl = tonumber(ARGV[7])
+-- KEYS[4] and KEYS[5] are a keyed task's; the flow keys close KEYS.
+if key == '' then keyState, seq = nil, nil end
 local PENDING_MARKER = '{"ok":null}'
 
 if where == 'queued' then
@@ -42,6 +47,8 @@ if where == 'queued' then
     end
   end
   rcall('XDEL', stream, ref)
+  -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
+  if fieldOf(entry[2], 'fl') == '1' then flowRelease(flowKeys(#KEYS - 6), stream, taskId, ref) end
 else
   if not rcall('ZSCORE', delayed, ref) then return 0 end
   local ok, m = pcall(cjson.decode, ref)

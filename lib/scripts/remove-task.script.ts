@@ -21,6 +21,7 @@ export interface TaskToRemove {
 export function removeTaskScript(keys: QueueKeys, task: TaskToRemove, stateTtlMs: number): ScriptCall<RemoveTaskReply> {
   const redisKeys = [keys.stream, keys.delayed, keys.result(task.id)];
   if (task.key !== undefined) redisKeys.push(keys.keyState(task.key), keys.seq);
+  redisKeys.push(...keys.flowKeys);
   return new ScriptCall(
     'remove-task',
     redisKeys,

@@ -62,7 +62,11 @@ export function resolveTaskOptions(
     const value = int(opts, at(option), 1, 1, 1_000_000);
     // A slot's state lives in one partition: a limit across partitions needs a cross-slot design.
     if (partitionsOf(queue) > 1) {
-      throw new InvalidOptionError(at(option), `a queue of one partition (queues.${queue}.partitions is ${partitionsOf(queue)})`, value);
+      throw new InvalidOptionError(
+        at(option),
+        `a queue of one partition (queues.${queue}.partitions is ${partitionsOf(queue)})`,
+        value,
+      );
     }
     // A periodic run is keyed: its key's transitions do not go through the waiting room yet.
     if (schedule) throw new InvalidOptionError(at(option), 'a task without `every` or `cron`', value);

@@ -118,7 +118,10 @@ export function parseEntry(
 function flowOf(group: string | undefined, priority: string | undefined): NonNullable<TaskMessage['flow']> {
   const level = priority === undefined ? NaN : integer(priority);
   return {
-    group: group !== undefined && group.length > 0 && group.length <= MAX_GROUP_LENGTH && !group.includes('\0') ? group : undefined,
+    group:
+      group !== undefined && group.length > 0 && group.length <= MAX_GROUP_LENGTH && !group.includes('\0')
+        ? group
+        : undefined,
     priority: level >= 1 && level <= 10 ? level : undefined,
   };
 }

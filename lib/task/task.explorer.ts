@@ -56,7 +56,9 @@ export class TaskExplorer implements OnModuleInit {
       this.registry.add({
         name,
         location,
-        options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) => partitionsOf(this.config, queue)),
+        options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) =>
+          partitionsOf(this.config, queue),
+        ),
         handler: this.enhancers.wrap(instance, methodName, method as (p: unknown, c: unknown) => unknown, location),
       });
     }

@@ -13,7 +13,12 @@ export class FlowLedger {
   /** 'flow.retry' fails its first attempt. */
   runMs = 20;
 
-  async run(task: string, payload: { group?: string; block?: boolean } | null, ctx: TaskContext, work: () => Promise<void>) {
+  async run(
+    task: string,
+    payload: { group?: string; block?: boolean } | null,
+    ctx: TaskContext,
+    work: () => Promise<void>,
+  ) {
     const group = payload?.group ?? '';
     const scopes = [task, `${task}/${group}`];
     for (const s of scopes) {

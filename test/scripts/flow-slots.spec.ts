@@ -2,6 +2,7 @@ import { completeScript } from '../../lib/scripts/complete.script';
 import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
 import { failScript } from '../../lib/scripts/fail.script';
 import { promoteDue } from '../../lib/scripts/promote.script';
+import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { closeAll } from '../utils/helpers';
 import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
 
@@ -26,7 +27,9 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
       runAt: 0,
       group: group || undefined,
       limits,
-    }).run(f.redis);
+    })
+      .run(f.redis)
+      .then((reply) => reply as { id: string; entryId?: string });
   const held = async () => Object.keys(await f.redis.hgetall(f.keys.flowKeys[0])).sort();
   /** Entries in the stream (admitted), not yet acked: what held must equal. */
   const admitted = async () => {
@@ -40,7 +43,16 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
       stateTtlMs: LEASE_MS,
       defaultResultTtlMs: LEASE_MS,
       runs: [
-        { entryId, taskId: id, result: '', generation: 0, resultTtlMs: LEASE_MS, keepResult: false, successor: '', flow: true },
+        {
+          entryId,
+          taskId: id,
+          result: '',
+          generation: 0,
+          resultTtlMs: LEASE_MS,
+          keepResult: false,
+          successor: '',
+          flow: true,
+        },
       ],
     }).run(f.redis);
   const fail = (entryId: string, id: string, retryInMs: number | undefined) =>
@@ -126,5 +138,16 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     expect((await held()).length).toBe(1);
     expect(await admitted()).toEqual(await held());
     expect(await f.redis.hlen(f.keys.flowKeys[4])).toBe(0);
+  });
+
+  it('removing an admitted entry that never ran releases its slot and feeds the next', async () => {
+    const a = await enqueue();
+    const b = await enqueue();
+    const reply = await removeTaskScript(f.keys, { id: a.id, state: 'queued', entryId: a.entryId }, LEASE_MS).run(
+      f.redis,
+    );
+    expect(reply).toBe('removed');
+    expect(await held()).toEqual([b.id]);
+    expect(await admitted()).toEqual([b.id]);
   });
 });

@@ -11,9 +11,10 @@
 -- F.held   HASH task id -> '<entry id>\0<name>\0<group>': admitted runs not yet settled (the
 --          entry id, so only a settle of that very entry releases: not a hostile copy of it)
 -- F.count  HASH '<name>' -> runs held, '<name>\0<group>' -> runs of the group held
--- F.limits HASH '<name>' -> '<global> <group> <aging ms>' (0 = no limit), the enqueuer's @Task
--- F.room   ZSET, all scores 0, members '<name>\0<group>\0<rank, 16 digits>\0<task id>': by lex
---          order a pair's best-ranked task comes first
+-- F.limits HASH '<name>' -> '<global> <group> <aging ms>' (0 = no limit), the enqueuer's @Task;
+--          and '\0arrivals', the room's arrival sequence (task names have no NUL)
+-- F.room   ZSET, all scores 0, members '<name>\0<group>\0<rank, 16 digits><arrival, 16
+--          digits>\0<task id>': by lex order a pair's best-ranked task comes first
 -- F.body   HASH task id -> {m = room member, f = the fields as a delayed member encodes them}
 -- F.ring   LIST of '<name>\0<group>' pairs with waiting tasks, served in turn
 -- F.ringed SET of the pairs in the ring (each is there at most once)
@@ -75,7 +76,7 @@ end
 -- Admits the pair's best waiting task (the caller checked its slots). Returns its entry id.
 local function admitBest(F, stream, pair, name, group)
   local member = bestOf(F, pair)
-  local id = string.sub(member, #pair + 19)
+  local id = string.sub(member, #pair + 35)
   local body = cjson.decode(rcall('HGET', F.body, id))
   rcall('ZREM', F.room, member)
   rcall('HDEL', F.body, id)
@@ -139,7 +140,9 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
     return flowAdmit(F, stream, id, name, group, fields)
   end
   local _, _, aging = flowLimits(F, name)
-  local member = pair .. '\0' .. string.format('%016d', now + (priority - 1) * aging) .. '\0' .. id
+  -- Equal ranks (one millisecond, one priority) keep arrival order: a sequence follows the rank.
+  local arrival = rcall('HINCRBY', F.limits, '\0arrivals', 1)
+  local member = pair .. '\0' .. string.format('%016d%016d', now + (priority - 1) * aging, arrival) .. '\0' .. id
   rcall('ZADD', F.room, 0, member)
   rcall('HSET', F.body, id, cjson.encode({m = member, f = encodeDelayed(fields)}))
   if groupFree(F, name, group) then
