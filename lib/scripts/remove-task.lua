@@ -1,5 +1,6 @@
 --[[
   Remove one task that is queued or delayed (never one that runs): an operator's removal by id.
+  KEYS: stream, delayed set, result key, [key state, sequence], flow keys. ARGV below.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] result key of the task

@@ -162,6 +162,8 @@ function derivedKeys(source: string): string[] {
     const key = (command === 'XGROUP' || command === 'XINFO' ? args[1] : args[0])?.trim();
     if (key === undefined) continue;
     if (/^KEYS\[[^\]]+\]$/.test(key)) continue;
+    // includes/flow.lua passes the partition's flow keys as a table F, every field a KEYS entry.
+    if (/^F\.[a-z]+$/.test(key) && flowKeysFromKeys(source)) continue;
     if (!/^[A-Za-z_]\w*$/.test(key)) {
       found.push(`${command} ${key}`);
       continue;
@@ -169,6 +171,13 @@ function derivedKeys(source: string): string[] {
     for (const expr of assignmentsOf(source, key)) if (derived(expr)) found.push(`${command} ${key} = ${expr}`);
   }
   return [...new Set(found)];
+}
+
+/** True when includes/flow.lua's flowKeys() builds its table F of KEYS entries only. */
+function flowKeysFromKeys(source: string): boolean {
+  const table = /local function flowKeys\(first\)\s*return \{([^}]*)\}/.exec(source)?.[1];
+  if (table === undefined) return false;
+  return splitTopLevel(table).every((field) => /^\s*[a-z]+ = KEYS\[first( \+ \d)?\]\s*$/.test(field));
 }
 
 /** The expressions assigned to `name` (`[local] a, name = x, y` pairs names and values by position). */

@@ -37,6 +37,7 @@ describe('resolveConfig', () => {
       retryAttempts: 9,
       retryDelay: 3_000,
       queues: new Map(),
+      priorityAgingMs: 1_000,
       runContext: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
