@@ -11,7 +11,7 @@ export async function readKeyStatus(redis: Redis, keys: QueueKeys, key: string):
 
 /**
  * @internal readKeyStatus for a key mapped to its partition under `partitions` (QueueClient.status):
- * read with the partition's layout record in one MULTI (same slot), and refused with a
+ * read with the partition's layout record in one pipeline (same slot), and refused with a
  * PartitionLayoutError when the record says another count. A process with a stale count would
  * read the key's old partition and miss a live run in its new one.
  */
@@ -23,7 +23,7 @@ export async function readMappedKeyStatus(
   key: string,
 ): Promise<TaskStatus | null> {
   const [[layoutError, stored], [stateError, state]] = (await redis
-    .multi()
+    .pipeline()
     .get(keys.layout)
     .hgetall(keys.keyState(key))
     .exec()) as [[Error | null, string | null], [Error | null, Record<string, string>]];
