@@ -86,7 +86,7 @@ describe('QueueClient.pause / resume / isPaused', () => {
     await sleep(4 * HEARTBEAT_MS);
     expect(apps.probe.runs).toEqual([]);
     // Promotion went on: the delayed task waits in the stream with the others.
-    expect(await worker.client.counts('default')).toMatchObject({ queued: 4, delayed: 0, running: 0 });
+    expect(await worker.client.counts('default')).toMatchObject({ waiting: 4, delayed: 0, running: 0 });
 
     await worker.client.resume('default');
     expect(await worker.client.isPaused('default')).toBe(false);
@@ -172,33 +172,39 @@ describe('QueueClient.pause / resume / isPaused', () => {
   it('a worker stopped while paused never starts what it holds: the next worker runs it after resume', async () => {
     // Two partitions, one slot: one read brings an entry of each; one runs, the other waits for the slot.
     const firstMayEnd = new Latch();
+    let blocking = false;
     apps.probe.on('once', async (payload) => {
-      if (payload === 'first') await firstMayEnd.wait();
+      if (!blocking) {
+        blocking = true;
+        await firstMayEnd.wait();
+      }
       return payload;
     });
     const producer = await apps.start(partitioned(2, { worker: false }));
     const handles = await producer.client.enqueueMany([
-      { name: 'once', payload: 'first' },
-      { name: 'once', payload: 'second' },
+      { name: 'once', payload: 'a' },
+      { name: 'once', payload: 'b' },
     ]);
     const a = await apps.start(partitioned(2, { ...fast, concurrency: 1 }));
     await waitFor(() => apps.probe.runs.length === 1, { description: 'one run started' });
     const pending = await Promise.all(apps.partitions(2).all.map((k) => redis.xpending(k.stream, CONSUMER_GROUP)));
     expect(pending.map((p) => p[0])).toEqual([1, 1]); // both read by the worker
+    const [started] = apps.probe.runs.map((r) => r.payload);
     await a.client.pause('default');
     await sleep(HEARTBEAT_MS);
-    firstMayEnd.open(); // the run in flight finishes and settles; the held one stays held
-    await expect(handles[0].result({ timeoutMs: 5_000 })).resolves.toBe('first');
+    firstMayEnd.open(); // the run in flight finishes and settles; the other stays held
+    const startedHandle = handles.find((h, i) => ['a', 'b'][i] === started)!;
+    await expect(startedHandle.result({ timeoutMs: 5_000 })).resolves.toBe(started);
     await sleep(3 * HEARTBEAT_MS);
     expect(apps.probe.runs).toHaveLength(1);
-    await a.close();
+    await a.close(); // hands the held entry back (left pending, liveness deleted), unstarted
     expect(apps.probe.runs).toHaveLength(1);
     const b = await apps.start(partitioned(2, fast));
     await sleep(4 * HEARTBEAT_MS);
     expect(apps.probe.runs).toHaveLength(1);
     await b.client.resume('default');
-    await expect(Promise.all(handles.map((h) => h.result({ timeoutMs: 5_000 })))).resolves.toEqual(['first', 'second']);
-    expect(apps.probe.runs.map((r) => r.payload)).toEqual(['first', 'second']);
+    await expect(Promise.all(handles.map((h) => h.result({ timeoutMs: 5_000 })))).resolves.toEqual(['a', 'b']);
+    expect(apps.probe.runs.map((r) => r.payload).sort()).toEqual(['a', 'b']);
   });
 
   it('bad input: a missing or invalid queue name is an InvalidOptionError naming `queue`, and writes nothing', async () => {
