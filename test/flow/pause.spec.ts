@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../lib';
 import { pauseScript } from '../../lib/scripts/pause.script';
 import { defineScripts } from '../../lib/redis/scripts';
+import { DECLARED_KEYS_RCALL } from '../scripts/declared-keys';
 import { Latch, sleep } from '../utils/helpers';
 import { waitFor } from '../utils/redis';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
@@ -154,7 +155,8 @@ describe('QueueClient.pause / resume / isPaused', () => {
   it('concurrent calls converge: partition 0 orders them, so a slower older call never wins elsewhere', async () => {
     const P = 3;
     const commands = apps.redis.duplicate();
-    defineScripts(commands);
+    // Its rcall fails the script on any key not declared in KEYS (as a cluster would).
+    defineScripts(commands, { replace: { rcall: DECLARED_KEYS_RCALL } });
     const [p0, p1, p2] = apps.partitions(P).all;
     // pause() reaches partition 0 first, then stalls; resume() runs to the end; then pause() goes on.
     const pause = await pauseScript(p0, { paused: true, version: 0 }).run(commands);
