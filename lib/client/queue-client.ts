@@ -46,6 +46,7 @@ import { checkDurability, enqueueDurably } from './durable-enqueue';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
+import { readPauseRecords, newestRecord, writePause } from './queue-pause';
 import { readSchedules } from './schedule-list';
 import { toScheduleCall, toSchedulesPage } from './schedule-input';
 import { newTaskId, partitionOfTaskId } from '../partitions/task-ids';
@@ -275,6 +276,32 @@ export class QueueClient {
       throw PartitionLayoutError.fromReply(queue, error);
     });
     return reply === 'cancelled';
+  }
+
+  /**
+   * Pauses `queue` for the whole fleet: every worker stops reading it and starts no run of it
+   * within one heartbeat interval (at once when its Redis notice arrives); runs in flight finish
+   * and settle. Tasks keep being enqueued, promoted and scheduled; they wait. Resolves once every
+   * partition records the pause.
+   */
+  async pause(queue: string): Promise<void> {
+    await this.writePause(queue, true);
+  }
+
+  /** Undoes pause(): workers read and start `queue`'s runs again within one heartbeat interval. */
+  async resume(queue: string): Promise<void> {
+    await this.writePause(queue, false);
+  }
+
+  /** Whether `queue` is paused: the latest pause() or resume() of any process, read from Redis. */
+  async isPaused(queue: string): Promise<boolean> {
+    const partitions = this.layouts.partitionsOf(checkName('queue', queue)).all;
+    return newestRecord(await readPauseRecords(this.connections.commands, partitions)).paused;
+  }
+
+  private writePause(queue: string, paused: boolean): Promise<void> {
+    const partitions = this.layouts.partitionsOf(checkName('queue', queue)).all;
+    return writePause(this.connections.commands, partitions, paused);
   }
 
   /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */

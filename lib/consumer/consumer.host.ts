@@ -15,6 +15,7 @@ import { createConsumerName } from './consumer-name';
 import { FleetEventRelay } from './fleet-event-relay';
 import { InFlight } from './in-flight';
 import { LeaseKeeper } from './lease-keeper';
+import { PauseWatch } from './pause-watch';
 import { QueueConsumer } from './queue-consumer';
 import type { QueueParts } from './queue-context';
 import { SharedStreamReader } from './shared-stream-reader';
@@ -33,6 +34,7 @@ export class ConsumerHost {
   private readonly logger = new Logger('StreamQueue');
   private readonly consumers = new Map<string, QueueConsumer>();
   private leaseKeeper?: LeaseKeeper;
+  private pauseWatch?: PauseWatch;
   private control?: Redis;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
@@ -79,7 +81,17 @@ export class ConsumerHost {
     });
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
+    const pauseWatch = new PauseWatch(
+      this.connections.commands,
+      keysByQueue,
+      this.config.heartbeatIntervalMs,
+      this.logger,
+    );
+    this.pauseWatch = pauseWatch;
     await this.listenForControl(allKeys);
+    // After subscribing (no notice falls between the read and the subscription), before any
+    // consumer starts: a worker that boots while a queue is paused starts nothing of it.
+    await pauseWatch.start();
     const readers = new Map<number, SharedStreamReader>();
     const cannotInterrupt = cannotInterruptWarning(this.logger);
     /*
@@ -129,7 +141,7 @@ export class ConsumerHost {
       }));
       // One call reads all partitions sharing a slot group (on one Redis: all of them).
       const reads = partitionReads(parts, (stream) => topology.groupOf(stream), readerOf);
-      const consumer = new QueueConsumer(parts, reads, this.registry);
+      const consumer = new QueueConsumer(parts, reads, this.registry, pauseWatch.gate(queue));
       await consumer.start();
       this.consumers.set(queue, consumer);
     }
@@ -172,6 +184,7 @@ export class ConsumerHost {
         }
       }),
     );
+    this.pauseWatch?.stop();
     try {
       // Deleting the liveness keys hands anything still pending to other workers at once.
       await this.leaseKeeper?.stop(true);
@@ -200,7 +213,8 @@ export class ConsumerHost {
 
   /**
    * replace() and cancel() publish the key whose running run must stop; enqueues publish 'due'
-   * when a delayed task becomes the earliest, so it is promoted on time.
+   * when a delayed task becomes the earliest, so it is promoted on time; pause() and resume()
+   * publish 'paused:<version>' / 'resumed:<version>'.
    */
   private async listenForControl(keys: QueueKeys[]): Promise<void> {
     const byChannel = new Map(keys.map((k) => [k.controlChannel, k.queue]));
@@ -209,6 +223,8 @@ export class ConsumerHost {
       const queue = byChannel.get(channel);
       if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
       if (queue && message === WATCH_MESSAGE) return this.relay.watched(queue);
+      const pause = /^(paused|resumed):(\d+)$/.exec(message);
+      if (queue && pause) return this.pauseWatch?.notice(queue, pause[1] === 'paused', Number(pause[2]));
       // '<why>:<generation>:<key>' (keys may hold ':'); runs of older generations stop.
       const match = /^(superseded|cancelled):(\d+):(.+)$/s.exec(message);
       if (!queue || !match) return;

@@ -4,6 +4,7 @@ import type { TaskRegistry } from '../task/task.registry';
 import type { Delivery } from './delivery';
 import { Intake, type Handover } from './intake';
 import type { Outcome } from './outcome';
+import type { PauseGate } from './pause-gate';
 import type { QueueContext, QueueParts } from './queue-context';
 import { createQueuePipeline } from './queue-pipeline';
 import { Settler } from './settler';
@@ -27,6 +28,11 @@ interface Lane {
  * A partitioned queue has one lane per partition: admission (claim), sweeps (recovery, reclaim
  * under the partition's sweep lock), promotion and settles run on that partition's keys, inside
  * its slot. The lanes share one pipeline, so the queue's concurrency holds across partitions.
+ *
+ * While the queue is paused (its PauseGate), nothing new comes in and nothing starts: no read,
+ * no sweep (a dead worker's entries stay pending until the resume, so a pause never counts
+ * deliveries against them), and a delivery already admitted waits before its handler. Promotion
+ * and settles go on: due tasks wait in the stream, runs in flight settle.
  */
 export class QueueConsumer {
   private readonly stop$ = new Subject<void>();
@@ -43,6 +49,7 @@ export class QueueConsumer {
     partitions: readonly QueueParts[],
     private readonly reader: PartitionReads,
     private readonly registry: TaskRegistry,
+    private readonly pause: PauseGate,
   ) {
     // A delayed task this worker added (retry, successor, deferral) wakes this queue's promoter.
     const contexts = partitions.map((parts): QueueContext => ({ ...parts, delayedAdded: () => this.promoteSoon() }));
@@ -57,6 +64,8 @@ export class QueueConsumer {
 
   async start(): Promise<void> {
     await this.reader.ensureGroup();
+    if (this.pause.isPaused) this.reader.pause();
+    this.pause.onChange((paused) => (paused ? this.reader.pause() : this.reader.resume()));
     const runner = new TaskRunner(
       this.registry,
       this.ctx.queue,
@@ -65,10 +74,14 @@ export class QueueConsumer {
       this.ctx.runWrapper,
     );
     const pipeline = createQueuePipeline({
-      read: () => this.read(),
-      sweep: () => this.sweep(),
+      read: async () => {
+        if (this.pause.isPaused) await this.pause.whenOpen();
+        return this.read();
+      },
+      sweep: () => (this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
       promote: async () => Math.min(...(await Promise.all(this.lanes.map((lane) => lane.sweeper.promote())))),
-      run: (delivery) => runner.run(delivery),
+      run: (delivery) =>
+        this.pause.isPaused ? this.pause.beforeRun(delivery).then(() => runner.run(delivery)) : runner.run(delivery),
       onRunEnd: (outcome) => outcome.delivery.slot.finish(),
       settle: (outcomes) => this.settle(outcomes),
       onError: (source, error, attempt) => {
@@ -129,6 +142,9 @@ export class QueueConsumer {
     this.stop$.next();
     this.ctx.slots.close();
     this.reader.close();
+    this.pause.stop(
+      new ShutdownAbortError(0, 'The application is shutting down while the queue is paused: the run was not started.'),
+    );
     const { shutdownTimeoutMs } = this.ctx.config;
     const drainedInTime = await within(this.drained, shutdownTimeoutMs);
     if (!drainedInTime) {

@@ -22,6 +22,7 @@ import { entriesByStream } from './xread-reply';
 export class QueueReads {
   private pending?: { resolve(handovers: Handover[]): void; reject(error: unknown): void };
   private closed = false;
+  private paused = false;
   readonly streams: readonly string[];
 
   constructor(
@@ -32,8 +33,9 @@ export class QueueReads {
     this.streams = lanes.map((lane) => lane.keys.stream);
   }
 
-  get isClosed(): boolean {
-    return this.closed;
+  /** Closed or paused: a read under way answers with what it got instead of waiting for more. */
+  get answersNow(): boolean {
+    return this.closed || this.paused;
   }
 
   /**
@@ -61,7 +63,7 @@ export class QueueReads {
 
   async read(): Promise<Handover[]> {
     await this.slots.whenFree();
-    if (this.closed) return [];
+    if (this.answersNow) return [];
     return new Promise<Handover[]>((resolve, reject) => {
       this.pending = { resolve, reject };
       this.shared.join(this);
@@ -96,7 +98,7 @@ export class QueueReads {
     const slots = this.lanes[0].slots;
     for (;;) {
       await slots.whenFree();
-      if (this.closed) return this.handovers(new Map(), 0);
+      if (this.answersNow) return this.handovers(new Map(), 0);
       // Entries read without the lease could not start: the blocking read waits for it instead.
       if (!this.lanes[0].lease.isHeld()) return this.read();
       const hold = slots.beginRead();
@@ -141,6 +143,19 @@ export class QueueReads {
   close(): void {
     this.closed = true;
     this.shared.leave(this);
+  }
+
+  /**
+   * The queue was paused: no read until resume(), and a read under way answers now with what it
+   * got (a blocking call that includes the queue is cut short, so it stops reading at once).
+   */
+  pause(): void {
+    this.paused = true;
+    this.shared.leave(this);
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   /** Answers the read in progress (the shared reader's side). */

@@ -78,11 +78,11 @@ export class SharedStreamReader {
     } catch (error) {
       return this.failed([reads], error);
     }
-    if (handovers.some((h) => h.entries.length > 0) || reads.isClosed) reads.deliver(handovers);
+    if (handovers.some((h) => h.entries.length > 0) || reads.answersNow) reads.deliver(handovers);
     else this.wait(reads);
   }
 
-  /** A queue stops reading: a call it is in returns now and delivers what it got. */
+  /** A queue stops reading (closed or paused): a call it is in returns now and delivers what it got. */
   leave(reads: QueueReads): void {
     if (this.waiting.delete(reads)) reads.deliver();
     if (this.inCall.has(reads)) this.connection.interrupt();
@@ -168,7 +168,7 @@ export class SharedStreamReader {
       const filled = handovers.reduce((n, h) => n + h.entries.length, 0);
       reads.slots.endRead(filled);
       // Every queue's handover carries the call's send time: the fencing proof of its entries.
-      if (filled > 0 || reads.isClosed) reads.deliver(handovers);
+      if (filled > 0 || reads.answersNow) reads.deliver(handovers);
       else this.waiting.add(reads);
     }
   }
@@ -184,7 +184,7 @@ export class SharedStreamReader {
     const message = String((error as Error)?.message);
     if (/^UNBLOCKED.*no longer exists/s.test(message)) {
       // A stream of the call was deleted while it blocked: the next call names it (NOGROUP).
-      return queues.forEach((q) => (q.isClosed ? q.deliver() : this.waiting.add(q)));
+      return queues.forEach((q) => (q.answersNow ? q.deliver() : this.waiting.add(q)));
     }
     if (!message.includes('NOGROUP')) return queues.forEach((q) => q.fail(error));
     const named = /No such key '(.*)' or consumer group/s.exec(message)?.[1];
@@ -193,7 +193,7 @@ export class SharedStreamReader {
     await Promise.all(affected.map((q) => q.ensureGroup().catch(() => undefined)));
     for (const reads of queues) {
       if (affected.includes(reads)) reads.fail(error);
-      else if (reads.isClosed) reads.deliver();
+      else if (reads.answersNow) reads.deliver();
       else this.waiting.add(reads);
     }
   }

@@ -9,6 +9,9 @@ export interface PartitionReads {
   read(): Promise<Handover[]>;
   ensureGroup(): Promise<void>;
   close(): void;
+  /** No read until resume(); a read under way answers now with what it got. */
+  pause(): void;
+  resume(): void;
 }
 
 /**
@@ -119,6 +122,14 @@ export class SlotGroupReads implements PartitionReads {
     this.closed = true;
     for (const { reads } of this.groups) reads.close();
     this.arrived?.();
+  }
+
+  pause(): void {
+    for (const { reads } of this.groups) reads.pause();
+  }
+
+  resume(): void {
+    for (const { reads } of this.groups) reads.resume();
   }
 
   private send(group: SlotGroup): void {

@@ -17,6 +17,11 @@ export class QueueKeys {
   readonly deadLetter: string;
   readonly sweepLock: string;
   /**
+   * The partition's pause record (QueueClient.pause/resume): a hash { paused, version }. Every
+   * partition holds one, so a reader in this slot needs no other; see lib/client/queue-pause.ts.
+   */
+  readonly pause: string;
+  /**
    * The queue's sequence: generations and keyed runs' fencing numbers are drawn from it, so
    * neither repeats while the queue exists (a key's own state can expire; this never does).
    */
@@ -52,6 +57,7 @@ export class QueueKeys {
     this.delayed = `${this.tag}:delayed`;
     this.deadLetter = `${this.tag}:dlq`;
     this.sweepLock = `${this.tag}:sweep-lock`;
+    this.pause = `${this.tag}:pause`;
     this.seq = `${this.tag}:seq`;
     this.doneChannel = `${this.tag}:done`;
     this.controlChannel = `${this.tag}:control`;

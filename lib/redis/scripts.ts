@@ -24,6 +24,7 @@ export const SCRIPT_NAMES = [
   'redrive',
   'purge-dead-letters',
   'layout',
+  'pause',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { InFlight } from '../../lib/consumer/in-flight';
 import { ALWAYS_HELD } from '../../lib/consumer/lease';
 import type { QueueParts } from '../../lib/consumer/queue-context';
+import { PauseGate } from '../../lib/consumer/pause-gate';
 import { QueueConsumer } from '../../lib/consumer/queue-consumer';
 import { SharedStreamReader } from '../../lib/consumer/shared-stream-reader';
 import { partitionReads } from '../../lib/consumer/slot-group-reads';
@@ -98,7 +99,7 @@ describe('attack: stopping while a slot group answered and is not yet collected'
     const ran: string[] = [];
     const registry = new TaskRegistry();
     registry.add({ ...definitionOf('job'), handler: (payload) => void ran.push(String(payload)) });
-    const consumer = new QueueConsumer(lanes, partitionReads(lanes, groupOf, readerOf), registry);
+    const consumer = new QueueConsumer(lanes, partitionReads(lanes, groupOf, readerOf), registry, new PauseGate());
     await consumer.start();
 
     // A keyed task in partition 0: its group's read answers, and its admission claims.

@@ -1,4 +1,5 @@
 import { InFlight } from '../../lib/consumer/in-flight';
+import { PauseGate } from '../../lib/consumer/pause-gate';
 import { QueueConsumer } from '../../lib/consumer/queue-consumer';
 import { QueueKeys } from '../../lib/redis/keys';
 import type { QueueContext } from '../../lib/consumer/queue-context';
@@ -24,7 +25,7 @@ describe('QueueConsumer.abortKey', () => {
     const current = inFlight.add(message(2));
     const other = inFlight.add(message(1, 'other'));
     const ctx = { inFlight, keys: new QueueKeys('p', 'q'), config: { leaseMs: 1_000 } } as unknown as QueueContext;
-    const consumer = new QueueConsumer([ctx], {} as never, {} as never);
+    const consumer = new QueueConsumer([ctx], {} as never, {} as never, new PauseGate());
     consumer.abortKey('k', 'superseded', 2);
     expect(old.isAborted).toBe(true);
     expect(old.abortReason).toMatchObject({ code: 'SUPERSEDED' });

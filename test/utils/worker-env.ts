@@ -12,7 +12,8 @@ export function env(name: string, fallback?: string): string {
 /**
  * Module options of a spec's or the chaos suite's worker process, from its environment:
  * REDIS_URL, SQ_PREFIX, CONCURRENCY, LEASE_MS, HEARTBEAT_MS, SWEEP_MS, MAX_STALL_MS,
- * MAX_DELIVERIES; short reads and a short shutdown so kills and restarts show quickly.
+ * MAX_DELIVERIES, PARTITIONS (of queue 'default'); short reads and a short shutdown so kills and
+ * restarts show quickly.
  */
 export function workerOptionsFromEnv(defaults: {
   concurrency: number;
@@ -30,6 +31,7 @@ export function workerOptionsFromEnv(defaults: {
     maxDeliveries: Number(env('MAX_DELIVERIES', '5')),
     blockMs: 200,
     shutdownTimeoutMs: 2_000,
+    ...(process.env.PARTITIONS ? { queues: { default: { partitions: Number(process.env.PARTITIONS) } } } : {}),
   };
 }
 

@@ -1,0 +1,97 @@
+import type { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { newestRecord, readPauseRecords, type PauseRecord } from '../client/queue-pause';
+import type { QueueKeys } from '../redis/keys';
+import { PauseGate } from './pause-gate';
+
+interface Watched {
+  readonly partitions: readonly QueueKeys[];
+  readonly gate: PauseGate;
+  /** The version of the record the gate follows. */
+  version: number;
+  /** Notices applied so far: a poll answered after one may be older than it. */
+  notices: number;
+}
+
+/**
+ * @internal Keeps each consumed queue's PauseGate in step with the fleet's pause records. Two
+ * paths, so a pause is seen within one heartbeat interval whatever happens to a message: the
+ * notice that pause.lua publishes on the partition's control channel (applied at once if newer),
+ * and a poll every heartbeat interval of every partition's record, one pipelined round trip per
+ * slot group for all the queues (on one Redis, one in all). A poll is the truth unless a notice
+ * came in while it was under way: then the newer of the two stands.
+ */
+export class PauseWatch {
+  private readonly queues = new Map<string, Watched>();
+  private timer?: NodeJS.Timeout;
+  private polling = false;
+  private failures = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    partitionsByQueue: ReadonlyMap<string, readonly QueueKeys[]>,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {
+    for (const [queue, partitions] of partitionsByQueue) {
+      this.queues.set(queue, { partitions, gate: new PauseGate(), version: 0, notices: 0 });
+    }
+  }
+
+  gate(queue: string): PauseGate {
+    const watched = this.queues.get(queue);
+    if (!watched) throw new Error(`Queue "${queue}" is not watched for pauses.`);
+    return watched.gate;
+  }
+
+  /** Reads the records once (a failure fails the start: a paused queue must not start runs), then polls. */
+  async start(): Promise<void> {
+    await this.poll(true);
+    this.timer = setInterval(() => void this.poll(false), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** A control channel said 'paused:<version>' or 'resumed:<version>'. */
+  notice(queue: string, paused: boolean, version: number): void {
+    const watched = this.queues.get(queue);
+    if (!watched) return;
+    watched.notices += 1;
+    if (version > watched.version) this.apply(watched, { paused, version });
+  }
+
+  private async poll(first: boolean): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    const watched = [...this.queues.values()];
+    const noticesBefore = watched.map((w) => w.notices);
+    try {
+      const records = await readPauseRecords(
+        this.redis,
+        watched.flatMap((w) => w.partitions),
+      );
+      let at = 0;
+      watched.forEach((w, i) => {
+        const newest = newestRecord(records.slice(at, (at += w.partitions.length)));
+        if (w.notices === noticesBefore[i] || newest.version > w.version) this.apply(w, newest);
+      });
+      this.failures = 0;
+    } catch (error) {
+      if (first) throw error;
+      // The gates keep the last state seen; the next poll (or a notice) corrects them.
+      if (this.failures++ % 10 === 0) {
+        this.logger.warn(`Reading the queues' pause records failed (${(error as Error).message}); retrying.`);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private apply(watched: Watched, record: PauseRecord): void {
+    watched.version = record.version;
+    watched.gate.set(record.paused);
+  }
+}
