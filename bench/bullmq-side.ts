@@ -3,7 +3,7 @@
  * removeOnComplete and removeOnFail (both true), so finished jobs do not pile up in Redis.
  */
 import { Job, Queue, Worker } from 'bullmq';
-import { atSteadyRate, budgetMs, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
+import { atSteadyRate, budgetMs, drainWork, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
 import {
   BenchPayload,
   CLOSE_HANDLER_MS,
@@ -32,7 +32,7 @@ function openQueue(job: ChildJob): Queue<BenchPayload> {
 
 function openWorker(
   job: ChildJob,
-  handler: (job: Job<BenchPayload>) => void | Promise<void>,
+  handler: (job: Job<BenchPayload>) => void | Promise<unknown>,
   concurrency = job.concurrency,
 ): Worker<BenchPayload> {
   const worker = new Worker<BenchPayload>(QUEUE, async (j) => handler(j), {
@@ -85,10 +85,13 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   let completed = 0;
   let failed = 0;
   let lastCompletion = 0;
+  const work = drainWork(job.drainHandlerMs);
   const window = await probe.window();
   const t0 = now();
+  const cpu0 = process.cpuUsage();
   const worker = openWorker(job, () => {
     if (handled++ === 0) firstTask = now();
+    return work();
   });
   worker.on('completed', () => {
     completed++;
@@ -98,13 +101,15 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const what = () => `${job.tasks} BullMQ completions (saw ${completed}, ${failed} failed)`;
   await waitFor(() => completed + failed >= job.tasks, budgetMs(job.tasks), what);
   const elapsedMs = lastCompletion - t0;
+  const cpu = process.cpuUsage(cpu0);
   const commands = await window.end();
   await worker.close();
 
   const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
   const notes = failed ? [`${failed} jobs failed`] : [];
   if (handled !== job.tasks) notes.push(`handler ran ${handled} times for ${job.tasks} jobs`);
-  return { tasks: job.tasks, elapsedMs, firstTaskMs: firstTask - t0, commands, ...left, notes };
+  const cpuMicrosPerTask = (cpu.user + cpu.system) / job.tasks;
+  return { tasks: job.tasks, elapsedMs, cpuMicrosPerTask, firstTaskMs: firstTask - t0, commands, ...left, notes };
 }
 
 async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {

@@ -13,6 +13,12 @@
  *   BENCH_SQ_OPTIONS  JSON merged into StreamQueueModule.forRoot (tuning experiments, e.g. '{"ackBatchMs":0}');
  *                 the report states it.
  *   BENCH_RESULT_TTL_MS  resultTtlMs for the drain/memory run (default: none, the library's default)
+ *   BENCH_DRAIN_HANDLER_MS  the drain's handlers await a timer of this many ms, standing for a task
+ *                 that waits on I/O (default: none, no-op handlers); the report states it
+ *   BENCH_CPU_PROF  directory: each drain child writes a CPU profile of its measured window there
+ *
+ * To compare two sides, e.g. the cost of metrics and tracing:
+ *   BENCH_SIDES=sq,sq-observed BENCH_SCENARIOS=drain BENCH_ROUNDS=8 BENCH_OUT=- npm run bench
  */
 import { randomBytes } from 'node:crypto';
 import { CLUSTER_SCENARIO } from './cluster-scenarios';
@@ -46,6 +52,10 @@ export interface BenchConfig {
   resultTtlMs: number | undefined;
   /** A child measurement taking longer than this is killed and reported as failed. */
   childTimeoutMs: number;
+  /** Drain handlers await a timer this long (BENCH_DRAIN_HANDLER_MS), or 0: no-op handlers. */
+  drainHandlerMs: number;
+  /** BENCH_CPU_PROF: where drain children write a CPU profile of their measured window. */
+  cpuProfileDir: string | undefined;
 }
 
 function num(name: string, fallback: number): number {
@@ -104,5 +114,7 @@ export function loadConfig(): BenchConfig {
     latencySeconds: Math.max(1, 10 * scale),
     resultTtlMs: process.env.BENCH_RESULT_TTL_MS ? Number(process.env.BENCH_RESULT_TTL_MS) : undefined,
     childTimeoutMs: 180_000,
+    drainHandlerMs: process.env.BENCH_DRAIN_HANDLER_MS ? num('BENCH_DRAIN_HANDLER_MS', 0) : 0,
+    cpuProfileDir: process.env.BENCH_CPU_PROF || undefined,
   };
 }

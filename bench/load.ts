@@ -65,6 +65,14 @@ export function budgetMs(tasks: number): number {
   return 30_000 + tasks * 2;
 }
 
+/**
+ * The drain's handler body: a no-op, or with BENCH_DRAIN_HANDLER_MS an awaited timer standing for
+ * a task that waits on I/O (a query, an HTTP call) and does little CPU work of its own.
+ */
+export function drainWork(handlerMs: number): () => void | Promise<unknown> {
+  return handlerMs > 0 ? () => sleep(handlerMs) : () => {};
+}
+
 /** The payload every side sends; `t` feeds the latency scenario. */
 export function payload(i: number): BenchPayload {
   return { i, t: now() };

@@ -49,6 +49,8 @@ function jobFor(config: BenchConfig, side: SideName, scenario: ScenarioName, rou
     resultTtlMs: config.resultTtlMs,
     memoryWaitMs: (config.resultTtlMs ?? 0) + 1500,
     sqOptions: config.sqOptions,
+    drainHandlerMs: config.drainHandlerMs,
+    cpuProfileDir: config.cpuProfileDir,
   };
 }
 
@@ -62,6 +64,8 @@ function describe(m: Measurement): string {
     `${m.tasks} tasks in ${(m.elapsedMs / 1000).toFixed(2)} s = ${rate}/s`,
     `${cmds.toFixed(2)} cmds/task`,
   ];
+  if (m.cpuMicrosPerTask !== undefined) parts.push(`CPU ${m.cpuMicrosPerTask.toFixed(1)} µs/task`);
+  if (m.firstTaskMs !== undefined) parts.push(`first task at ${m.firstTaskMs.toFixed(0)} ms`);
   if (m.latency) {
     const { p50, p99, max } = m.latency;
     parts.push(`p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${max.toFixed(2)} ms`);

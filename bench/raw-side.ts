@@ -5,7 +5,7 @@
  * run concurrently, repeat.
  */
 import Redis from 'ioredis';
-import { budgetMs, inChunks, now, payload } from './load';
+import { budgetMs, drainWork, inChunks, now, payload } from './load';
 import { BenchPayload, ChildJob, RunEnv, ScenarioResult, Side, TASK_NAME } from './scenario';
 
 const GROUP = 'workers';
@@ -40,16 +40,17 @@ async function enqueueBulk({ job, probe }: RunEnv): Promise<ScenarioResult> {
 
 type StreamReply = [string, [string, string[]][]][] | null;
 
-async function noop(_payload: BenchPayload): Promise<void> {}
-
 async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const memoryBefore = await probe.settledUsedMemory();
   const { redis, stream } = await connect(job);
   await redis.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
   await inChunks(job.tasks, job.chunk, (start, count) => xaddMany(redis, stream, start, count));
 
+  const work = drainWork(job.drainHandlerMs);
+  const handle = async (_payload: BenchPayload) => work();
   const window = await probe.window();
   const t0 = now();
+  const cpu0 = process.cpuUsage();
   let handled = 0;
   let firstTask = 0;
   let toAck: string[] = [];
@@ -67,18 +68,20 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
     if (entries.length === 0) throw new Error(`stream ran dry after ${handled} of ${job.tasks} entries`);
     if (now() > deadline) throw new Error(`raw drain exceeded its time budget after ${handled} entries`);
     if (handled === 0) firstTask = now();
-    await Promise.all(entries.map(([, fields]) => noop(JSON.parse(fields[3]) as BenchPayload)));
+    await Promise.all(entries.map(([, fields]) => handle(JSON.parse(fields[3]) as BenchPayload)));
     handled += entries.length;
     toAck = entries.map(([id]) => id);
   }
   const elapsedMs = now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const commands = await window.end();
   const remaining = await probe.xlen(stream);
   await redis.quit();
 
   const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
   const notes = remaining ? [`${remaining} entries left in the stream`] : [];
-  return { tasks: job.tasks, elapsedMs, firstTaskMs: firstTask - t0, commands, ...left, notes };
+  const cpuMicrosPerTask = (cpu.user + cpu.system) / job.tasks;
+  return { tasks: job.tasks, elapsedMs, cpuMicrosPerTask, firstTaskMs: firstTask - t0, commands, ...left, notes };
 }
 
 export const side: Side = { 'enqueue-bulk': enqueueBulk, drain };

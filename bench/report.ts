@@ -15,6 +15,7 @@ import {
   ScenarioName,
   SideName,
 } from './scenario';
+import { observedCostSection } from './observed-report';
 import { median, spread } from './stats';
 
 export interface Failure {
@@ -100,6 +101,15 @@ function metrics(c: BenchConfig): Metric[] {
     lat('p50', (m) => m.latency?.p50),
     lat('p99', (m) => m.latency?.p99),
     lat('max', (m) => m.latency?.max),
+    {
+      scenario: 'drain',
+      title: `worker CPU time per task during the drain (${n(c.drainTasks)})`,
+      unit: 'µs',
+      higherIsBetter: false,
+      commandsHere: false,
+      value: (m) => m.cpuMicrosPerTask,
+      format: (v) => v.toFixed(1),
+    },
     {
       scenario: 'drain',
       title: `memory left after drain (${n(c.drainTasks)})`,
@@ -293,6 +303,7 @@ harness's own INFO/SCAN/XINFO/XLEN are removed). "script calls/task" counts EVAL
 
 ${resultsTable(input)}
 
+${observedCostSection(input)}
 ### Command mix
 
 ${commandMix(input)}
@@ -305,7 +316,9 @@ ${commandMix(input)}
   runs a Nest application context with \`worker: false\`.
 - **enqueue-single:** ${n(c.singleTasks)} single enqueues (\`QueueClient.enqueue\` vs \`Queue.add\`),
   ${c.singleParallel} in flight at any time, after a warm-up of 100.
-- **drain:** ${n(c.drainTasks)} no-op tasks prefilled (same chunked bulk enqueue, producer closed), then one
+- **drain:** ${n(c.drainTasks)} ${
+    c.drainHandlerMs ? `tasks whose handler awaits a ${c.drainHandlerMs} ms timer (standing for I/O)` : 'no-op tasks'
+  } prefilled (same chunked bulk enqueue, producer closed), then one
   worker at concurrency ${c.concurrency} in the benchmark's process: BullMQ
   \`Worker({ concurrency: ${c.concurrency} })\`; nest-stream-queue a Nest application context with
   \`StreamQueueModule.forRoot({ concurrency: ${c.concurrency} })\` and one \`@Task('bench.noop')\` handler.
@@ -315,6 +328,13 @@ ${commandMix(input)}
   that finds no pending entry left in the queue's stream. Raw: one loop, each round trip a pipeline of
   [XACK + XDEL of the previous batch, XREADGROUP COUNT 100], the batch's no-op handlers awaited together.
   ${firstTaskLine(input)} That start-up is inside the drain time.
+  Worker CPU time is the drain process's user + system CPU over the same window (\`process.cpuUsage\`),
+  divided by the tasks: what a side costs the machine, less swayed than throughput by a busy host.
+- **${SIDE_LABEL['sq-observed']}** (drain only): the same nest-stream-queue app plus
+  \`StreamQueueMetricsModule\` (its own registry) and \`StreamQueueTracingModule\`, under an OpenTelemetry
+  SDK at 100 % sampling: \`BasicTracerProvider\` with a \`BatchSpanProcessor\` (default batch settings)
+  whose exporter drops the spans, the W3C propagator and the \`AsyncLocalStorageContextManager\`. Its
+  producer is traced too, so every task carries its enqueue's trace context (one per chunk of ${n(c.chunk)}).
 - **latency:** a worker (concurrency ${c.concurrency}) is started and idle; then single enqueues at a
   steady ${n(c.latencyRate)}/s for ${c.latencySeconds} s (open loop: sends do not wait for replies), from the same process.
   Each payload carries \`performance.now()\` at the enqueue call; the handler records the difference when it starts.

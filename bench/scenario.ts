@@ -52,6 +52,10 @@ export interface ChildJob {
   memoryWaitMs: number;
   /** Extra StreamQueueModule options (BENCH_SQ_OPTIONS). */
   sqOptions: Record<string, unknown>;
+  /** Drain handlers await a timer this long, or 0 (no-op handlers). */
+  drainHandlerMs: number;
+  /** Drain only: write a CPU profile of the measured window into this directory. */
+  cpuProfileDir: string | undefined;
 }
 
 export interface LatencySummary {
@@ -72,6 +76,8 @@ export interface Measurement {
   /** INFO commandstats delta over the window, by command name, harness commands removed. */
   commands: Record<string, number>;
   latency?: LatencySummary;
+  /** Drain only: CPU time (user + system) of the child over the window, in µs per task. */
+  cpuMicrosPerTask?: number;
   /** Drain only: ms from worker start to the first handler call (start-up cost inside elapsedMs). */
   firstTaskMs?: number;
   /** Close only: ms for the worker's close while idle (after consuming, nothing in flight). */

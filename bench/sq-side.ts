@@ -7,7 +7,8 @@ import 'reflect-metadata';
 import { Inject, Injectable, INestApplicationContext, LogLevel, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { QueueClient, StreamQueueModule, Task } from '../lib';
-import { atSteadyRate, budgetMs, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
+import { profileWindow } from './cpu-profile';
+import { atSteadyRate, budgetMs, drainWork, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
 import type { RedisProbe } from './redis-stats';
 import {
   BenchPayload,
@@ -28,7 +29,7 @@ const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
 /** What the handler reports to the scenario: every call, with its payload. */
 interface HandlerProbe {
-  onTask(payload: BenchPayload): void | Promise<void>;
+  onTask(payload: BenchPayload): void | Promise<unknown>;
 }
 
 @Injectable()
@@ -36,7 +37,7 @@ class NoopTasks {
   constructor(@Inject(HANDLER_PROBE) private readonly probe: HandlerProbe) {}
 
   @Task(TASK_NAME)
-  noop(payload: BenchPayload): void | Promise<void> {
+  noop(payload: BenchPayload): void | Promise<unknown> {
     return this.probe.onTask(payload);
   }
 }
@@ -124,12 +125,15 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
 
   let handled = 0;
   let firstTask = 0;
+  const work = drainWork(job.drainHandlerMs);
   const window = await probe.window();
+  const stopProfile = await profileWindow(job.cpuProfileDir, `${job.side}-r${job.round}`);
   const t0 = now();
   const cpu0 = process.cpuUsage();
   const counter: HandlerProbe = {
     onTask: () => {
       if (handled++ === 0) firstTask = now();
+      return work();
     },
   };
   const worker = await createContext(job, { worker: true, resultTtlMs: job.resultTtlMs }, counter);
@@ -142,16 +146,18 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   await waitFor(allAcked, 30_000, 'every handled task to be acknowledged (pending list empty)');
   const elapsedMs = now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  await stopProfile();
   const commands = await window.end();
   // CPU time is what a side costs the machine: less swayed than throughput by a busy host.
-  const notes: string[] = [`worker CPU ${((cpu.user + cpu.system) / job.tasks).toFixed(1)} µs/task`];
+  const cpuMicrosPerTask = (cpu.user + cpu.system) / job.tasks;
+  const notes: string[] = [];
   const lengths = await Promise.all(streams.map((s) => probe.xlen(s)));
   if (lengths.some((n) => n > 0)) notes.push(`stream entries left after every task was acked: ${lengths.join(', ')}`);
   if (handled !== job.tasks) notes.push(`handler ran ${handled} times for ${job.tasks} tasks`);
   await worker.close();
 
   const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
-  return { tasks: job.tasks, elapsedMs, firstTaskMs: firstTask - t0, commands, ...left, notes };
+  return { tasks: job.tasks, elapsedMs, cpuMicrosPerTask, firstTaskMs: firstTask - t0, commands, ...left, notes };
 }
 
 async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {

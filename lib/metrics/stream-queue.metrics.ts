@@ -28,6 +28,13 @@ const OUTCOMES: Partial<Record<StreamQueueEventType, string>> = {
   'dead-lettered': 'dead_lettered',
 };
 
+/** One settled (queue, task, outcome) series: its runs not yet added, and its label children. */
+interface SettledSeries {
+  runs: number;
+  counted: { inc(value: number): void };
+  timed: { observe(seconds: number): void };
+}
+
 /**
  * Registers the queue metrics and keeps them. Counters and the duration histogram follow this
  * process's task events (StreamQueueEvents); the depth gauges are read from Redis when scraped,
@@ -53,10 +60,21 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     const { registry, durationBuckets } = this.config;
     const taskLabels = ['queue', 'task'] as const;
-    const tasks = this.counter(registry, METRIC_NAMES.tasks, 'Runs whose end Redis recorded, by outcome.', [
-      ...taskLabels,
-      'outcome',
-    ]);
+    // Settled runs are counted in plain numbers and added to the counter when it is read (a
+    // scrape): prom-client hashes and checks the labels on every inc(), and this runs per task.
+    const settled: SettledSeries[] = [];
+    const tasks = this.counter(
+      registry,
+      METRIC_NAMES.tasks,
+      'Runs whose end Redis recorded, by outcome.',
+      [...taskLabels, 'outcome'],
+      () => {
+        for (const series of settled) {
+          if (series.runs > 0) series.counted.inc(series.runs);
+          series.runs = 0;
+        }
+      },
+    );
     const duration = new Histogram({
       name: METRIC_NAMES.duration,
       help: 'How long task handlers ran, in seconds (runs that Redis settled).',
@@ -91,22 +109,24 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     const task = (e: StreamQueueEvent) => e.name ?? '';
     const on = (type: StreamQueueEventType, listener: (e: StreamQueueEvent) => void) =>
       this.stops.push(this.events.on(type, listener));
-    // Label children cached per series: resolving labels hashes them, and this runs per task.
-    const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+    // Label children cached per series (outcome, then queue, then task): resolving labels hashes
+    // them, and this runs per task. Nested maps, so a lookup builds no key string.
     for (const type of Object.keys(OUTCOMES) as StreamQueueEventType[]) {
       const outcome = OUTCOMES[type]!;
+      const byQueue = new Map<string, Map<string, SettledSeries>>();
       on(type, (e) => {
-        const series = `${outcome}\0${e.queue}\0${task(e)}`;
-        let child = children.get(series);
-        if (!child) {
-          const counted = tasks.labels(e.queue, task(e), outcome);
-          const timed = duration.labels(e.queue, task(e));
-          child = { count: () => counted.inc(), observe: (seconds) => timed.observe(seconds) };
-          children.set(series, child);
+        let byTask = byQueue.get(e.queue);
+        if (!byTask) byQueue.set(e.queue, (byTask = new Map()));
+        const name = task(e);
+        let series = byTask.get(name);
+        if (!series) {
+          series = { runs: 0, counted: tasks.labels(e.queue, name, outcome), timed: duration.labels(e.queue, name) };
+          byTask.set(name, series);
+          settled.push(series);
         }
         // One of these three ends each settled run ('failed' comes before the last two: not counted).
-        child.count();
-        if (e.durationMs !== undefined) child.observe(e.durationMs / 1000);
+        series.runs++;
+        if (e.durationMs !== undefined) series.timed.observe(e.durationMs / 1000);
       });
     }
     on('lease-lost', (e) => leaseLost.labels(e.queue, task(e)).inc());
@@ -173,8 +193,9 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     name: string,
     help: string,
     labelNames: readonly L[],
+    collect?: () => void,
   ): Counter<L> {
-    const counter = new Counter({ name, help, labelNames, registers: [] });
+    const counter = new Counter({ name, help, labelNames, registers: [], collect });
     this.register(registry, counter);
     return counter;
   }

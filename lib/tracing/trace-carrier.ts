@@ -26,8 +26,14 @@ export function decodeCarrier(text: string | undefined): Record<string, string> 
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-  const entries = Object.entries(parsed);
-  if (entries.length > MAX_CARRIER_FIELDS || !entries.every(([, v]) => typeof v === 'string')) return undefined;
+  const names = Object.keys(parsed);
+  if (names.length > MAX_CARRIER_FIELDS) return undefined;
   // A null prototype: a "__proto__" field is plain data here.
-  return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(entries));
+  const carrier = Object.create(null) as Record<string, string>;
+  for (const name of names) {
+    const value = (parsed as Record<string, unknown>)[name];
+    if (typeof value !== 'string') return undefined;
+    carrier[name] = value;
+  }
+  return carrier;
 }

@@ -64,6 +64,27 @@ describe('nest-stream-queue/metrics', () => {
     expect(duration.get(`${METRIC_NAMES.duration}_sum,queue=default,task=echo`)).toBeGreaterThanOrEqual(0);
   });
 
+  it('keeps counting between scrapes: each scrape reads every run settled so far, once', async () => {
+    t = await start();
+    const completed = (series: Map<string, number>, task: string) =>
+      series.get(`${METRIC_NAMES.tasks},queue=default,task=${task},outcome=completed`);
+    for (let i = 0; i < 2; i++) await (await t.client.enqueue('echo', i)).result();
+    await expectCounters(t.events, { completed: 2 });
+    expect(completed(await samples(registry, METRIC_NAMES.tasks), 'echo')).toBe(2);
+    // A scrape with nothing new settled reads the same totals.
+    expect(completed(await samples(registry, METRIC_NAMES.tasks), 'echo')).toBe(2);
+
+    for (let i = 0; i < 3; i++) await (await t.client.enqueue('echo', i)).result();
+    await (await t.client.enqueue('once', 0)).result();
+    await expectCounters(t.events, { completed: 6 });
+    const tasks = await samples(registry, METRIC_NAMES.tasks);
+    expect(completed(tasks, 'echo')).toBe(5);
+    expect(completed(tasks, 'once')).toBe(1);
+    await expect(registry.metrics()).resolves.toContain(
+      `${METRIC_NAMES.tasks}{queue="default",task="echo",outcome="completed"} 5`,
+    );
+  });
+
   it('counts lease-lost, refused, superseded (by stage) and reclaimed runs from the event source', async () => {
     t = await start();
     // The event source is proven by its own specs; here, each event lands in its counter.

@@ -1,6 +1,6 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -125,6 +125,49 @@ describe('nest-stream-queue/tracing', () => {
     for (const run of spans(SpanKind.CONSUMER)) {
       expect(run.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
     }
+  });
+
+  it('runs read in a row take the parent their own field names, whether repeated or not', async () => {
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    const traceId = 'a'.repeat(32);
+    const field = (spanId: string) => JSON.stringify({ traceparent: `00-${traceId}-${spanId}-01` });
+    const parents = ['1'.repeat(16), '1'.repeat(16), '2'.repeat(16), '1'.repeat(16), '3'.repeat(16)];
+    // One XADD for all: the worker reads them in one batch, in this order.
+    const pipeline = redis.pipeline();
+    for (const [i, spanId] of parents.entries()) {
+      pipeline.xadd(t.keys.stream, '*', 'id', `r${i}`, 'n', 'echo', 'p', String(i), 't', field(spanId));
+    }
+    await pipeline.exec();
+    await waitFor(() => spans(SpanKind.CONSUMER).length === parents.length, { description: 'every run' });
+    const byTask = new Map(spans(SpanKind.CONSUMER).map((s) => [s.attributes['messaging.message.id'], s]));
+    for (const [i, spanId] of parents.entries()) {
+      const run = byTask.get(`r${i}`)!;
+      expect(run.spanContext().traceId).toBe(traceId);
+      expect(run.parentSpanContext?.spanId).toBe(spanId);
+      expect(run.links.map((l) => l.context.spanId)).toEqual([spanId]);
+    }
+  });
+
+  it('a field read again after the SDK was registered anew is read by the new propagator', async () => {
+    const field = JSON.stringify({ traceparent: `00-${'b'.repeat(32)}-${'4'.repeat(16)}-01` });
+    const enqueueRaw = (id: string) => redis.xadd(t.keys.stream, '*', 'id', id, 'n', 'echo', 'p', '0', 't', field);
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    await enqueueRaw('w3c');
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 1, { description: 'the run under W3C' });
+    expect(spans(SpanKind.CONSUMER)[0].parentSpanContext?.spanId).toBe('4'.repeat(16));
+
+    // A restarted SDK whose propagator reads no traceparent: the same field gives no parent.
+    unregister();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    propagation.setGlobalPropagator(new CompositePropagator({ propagators: [] }));
+    context.setGlobalContextManager(contextManager.enable());
+    await enqueueRaw('none');
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 2, { description: 'the run after the restart' });
+    const run = spans(SpanKind.CONSUMER).find((s) => s.attributes['messaging.message.id'] === 'none')!;
+    expect(run.parentSpanContext).toBeUndefined();
+    expect(run.links).toEqual([]);
   });
 
   it('a delayed task keeps its context through the delayed set', async () => {
