@@ -177,11 +177,15 @@ export async function enqueue(
     const reply = await enqueueScript(keys.queueKeys, { ...call, id: spec.id }).run(redis);
     return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created' };
   } catch (error) {
-    const refusal = PartitionLayoutError.fromReply('explore', error as Error);
-    if (refusal instanceof PartitionLayoutError)
-      return { refused: `PartitionLayoutError (stored ${refusal.stored}, caller ${refusal.configured})` };
-    throw error;
+    return layoutRefusal(error);
   }
+}
+
+/** A layout refusal (PartitionLayoutError) as a step's `refused`; any other error is thrown. */
+function layoutRefusal(error: unknown): { readonly refused: string } {
+  const refusal = PartitionLayoutError.fromReply('explore', error as Error);
+  if (!(refusal instanceof PartitionLayoutError)) throw error;
+  return { refused: `PartitionLayoutError (stored ${refusal.stored}, caller ${refusal.configured})` };
 }
 
 /** One layout.lua call of a count change `from` -> `to` on one partition (PartitionLayouts.switchCount). */
@@ -206,10 +210,7 @@ export async function cancel(
     const done = await cancelScript(keys.queueKeys, { key, stateTtlMs: CONFIG.resultTtlMs, partitions }).run(redis);
     return done === 'cancelled';
   } catch (error) {
-    const refusal = PartitionLayoutError.fromReply('explore', error as Error);
-    if (refusal instanceof PartitionLayoutError)
-      return { refused: `PartitionLayoutError (stored ${refusal.stored}, caller ${refusal.configured})` };
-    throw error;
+    return layoutRefusal(error);
   }
 }
 
