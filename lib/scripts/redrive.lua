@@ -1,5 +1,7 @@
 --[[
   Redrive one dead letter: put its task back in the stream, same task id, attempt 1.
+  KEYS: dead letters, stream, result key, sequence, [key state], flow keys. ARGV: dead-letter
+  entry id, task id, key (details below).
   KEYS[1] dead-letter stream
   KEYS[2] stream
   KEYS[3] result key of the task
