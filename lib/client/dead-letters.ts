@@ -26,7 +26,10 @@ export class DeadLetters {
     private readonly inspector: QueueInspector,
   ) {}
 
-  /** Redrives one dead letter; returns the stream entry id of the redriven task. */
+  /**
+   * Redrives one dead letter; returns the stream entry id of the redriven task, '' when a task
+   * under flow control waits for a slot (in the room).
+   */
   async redrive(keys: QueueKeys, deadLetterId: string): Promise<string> {
     const dead = await this.inspector.deadLetter(keys, deadLetterId);
     if (!dead) throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');

@@ -3,6 +3,7 @@ import type { PartitionLayouts } from '../partitions/partition-layout';
 import type { EnqueueOptions } from '../interfaces';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
+import { flowLimitsOf } from '../task/flow-limits';
 import { encodePayload } from '../task/payload-codec';
 import { parseEvery, periodicKey } from '../task/schedule';
 import type { TaskDefinition, TaskRegistry } from '../task/task.registry';
@@ -124,9 +125,8 @@ function flowOf(
   if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 10)) {
     throw new InvalidOptionError('priority', 'an integer from 1 (most urgent) to 10', priority);
   }
-  const limited =
-    definition?.options.globalConcurrency !== undefined || definition?.options.groupConcurrency !== undefined;
-  if (!limited && group === undefined && priority === undefined) return undefined;
+  const limits = definition && flowLimitsOf(definition.options, agingMs);
+  if (!limits && group === undefined && priority === undefined) return undefined;
   const option = group !== undefined ? 'group' : priority !== undefined ? 'priority' : 'key';
   if (partitions > 1) {
     const value = option === 'group' ? group : option === 'priority' ? priority : key;
@@ -135,12 +135,5 @@ function flowOf(
   if (key !== undefined) {
     throw new InvalidOptionError('key', 'no key on a task under flow control (a limit, a group or a priority)', key);
   }
-  const limits = limited
-    ? {
-        global: definition.options.globalConcurrency ?? 0,
-        group: definition.options.groupConcurrency ?? 0,
-        agingMs,
-      }
-    : undefined;
   return { group, priority, limits };
 }

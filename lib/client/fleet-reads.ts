@@ -216,6 +216,7 @@ function sumCounts(parts: readonly QueueCounts[]): QueueCounts {
   return {
     queue: parts[0].queue,
     waiting: sum((c) => c.waiting),
+    waitingForSlot: sum((c) => c.waitingForSlot),
     waitingExact: parts.every((c) => c.waitingExact),
     delayed: sum((c) => c.delayed),
     running: sum((c) => c.running),

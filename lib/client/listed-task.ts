@@ -27,6 +27,8 @@ function taskOf(state: ListedState, f: Map<string, string>): ListedTask {
     attempt: num(f.get('a')),
     key: f.get('k'),
     generation: num(f.get('g')) ?? 0,
+    ...(f.has('gr') ? { group: f.get('gr') } : {}),
+    ...(f.has('pr') ? { priority: num(f.get('pr')) } : {}),
   };
 }
 
@@ -35,18 +37,38 @@ export function streamTaskOf(state: 'queued' | 'running', entryId: string, raw: 
   return { ...taskOf(state, fieldsOf(raw)), entryId, at: entryTime(entryId) };
 }
 
-/** @internal A delayed task from its member (JSON of its fields) and due time. */
-export function delayedTaskOf(member: string, due: number): ListedTask {
+/** A delayed member's (or a waiting body's) fields: JSON of its fields; undefined when it does not decode. */
+function encodedFieldsOf(text: string): Map<string, string> | undefined {
   let decoded: unknown;
   try {
-    decoded = JSON.parse(member);
+    decoded = JSON.parse(text);
   } catch {
-    decoded = undefined;
+    return undefined;
   }
-  const entries = decoded && typeof decoded === 'object' ? Object.entries(decoded) : [];
-  const f = new Map(entries.filter(([, v]) => typeof v === 'string') as [string, string][]);
-  if (!decoded) f.set('p', member); // shown as it is: the promoter dead-letters it when due
+  if (!decoded) return undefined;
+  const entries = typeof decoded === 'object' ? Object.entries(decoded) : [];
+  return new Map(entries.filter(([, v]) => typeof v === 'string') as [string, string][]);
+}
+
+/** @internal A delayed task from its member (JSON of its fields) and due time. */
+export function delayedTaskOf(member: string, due: number): ListedTask {
+  const f = encodedFieldsOf(member) ?? new Map([['p', member]]); // shown as it is: the promoter dead-letters it when due
   return { ...taskOf('delayed', f), dueAt: new Date(due), member };
+}
+
+/** @internal The task id a waiting-room member ends with (includes/flow.lua: after its last NUL). */
+export function roomMemberId(member: string): string {
+  return member.slice(member.lastIndexOf('\0') + 1);
+}
+
+/**
+ * @internal A task in the flow waiting room, from its body (includes/flow.lua: `f` holds its
+ * fields as a delayed member encodes them).
+ */
+export function waitingTaskOf(body: string): ListedTask {
+  const f = encodedFieldsOf(body);
+  const fields = encodedFieldsOf(f?.get('f') ?? '') ?? new Map<string, string>();
+  return { ...taskOf('queued', fields), waitingForSlot: true };
 }
 
 /** @internal A dead letter: the task's fields, its reason and the entry it had. */

@@ -7,6 +7,8 @@ const DEFAULT_PAGE_SIZE = 50;
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 /** A delayed-set cursor: the last due time returned, and how many at that due time were returned. */
 const DELAYED_CURSOR = /^(\d{1,16}):(\d{1,9})$/;
+/** A queued listing's cursor in the flow waiting room: `w:` then the last member listed (base64url). */
+const ROOM_CURSOR = /^w:([A-Za-z0-9_-]{0,2000})$/;
 const STATES: readonly ListedState[] = ['queued', 'delayed', 'running', 'dead'];
 
 /** @internal A listing's validated page. */
@@ -15,6 +17,8 @@ export interface Page {
   /** Stream listings: the exclusive start; delayed: [due time, members at it already returned]. */
   readonly after?: string;
   readonly delayedAfter?: [score: number, skip: number];
+  /** Queued: the page lists the waiting room, after this member ('' = from its start). */
+  readonly roomAfter?: string;
 }
 
 /** @internal Validates a listing's state; throws InvalidOptionError naming what is wrong. */
@@ -38,6 +42,8 @@ export function checkPage(state: ListedState, options: PageOptions): Page {
     if (!match) throw new InvalidOptionError('cursor', 'a delayed-listing cursor such as "1700000000000:1"', cursor);
     return { limit, delayedAfter: [Number(match[1]), Number(match[2])] };
   }
+  const room = state === 'queued' ? ROOM_CURSOR.exec(cursor) : null;
+  if (room) return { limit, roomAfter: Buffer.from(room[1], 'base64url').toString() };
   if (!ENTRY_ID.test(cursor))
     throw new InvalidOptionError('cursor', 'a stream entry id such as "1700000000000-0"', cursor);
   return { limit, after: cursor };

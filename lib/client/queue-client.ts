@@ -96,7 +96,8 @@ export class QueueClient {
   remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
   /**
    * Puts a dead letter's task back in its partition's stream: same id and key, attempt 1. Returns
-   * its entry id. `partition` (listed with each dead letter) is needed only when two partitions
+   * its entry id ('' when a task under flow control waits for a slot: a redrive goes through
+   * admission, like an enqueue, with the task's group and priority). `partition` (listed with each dead letter) is needed only when two partitions
    * hold the same dead-letter id.
    */
   redrive = (deadLetterId: string, options?: { queue?: string; partition?: number }): Promise<string> =>

@@ -5,7 +5,7 @@ import type { QueueKeys } from '../redis/keys';
 import { queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
-import { deadLetterOf, delayedTaskOf, fieldsOf, streamTaskOf } from './listed-task';
+import { deadLetterOf, delayedTaskOf, fieldsOf, roomMemberId, streamTaskOf, waitingTaskOf } from './listed-task';
 
 /**
  * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a fixed number of
@@ -36,14 +36,32 @@ export class QueueInspector {
     return { ...toCounts(keys.queue, reply), consumers };
   }
 
-  /** Tasks waiting to be read, oldest first: the stream past the group's read position. */
+  /**
+   * Tasks waiting: the stream past the group's read position, oldest first; then the flow
+   * waiting room, by (task, group) and rank. The room's pages have cursors of their own.
+   */
   async queued(keys: QueueKeys, page: Page): Promise<TaskPage> {
+    if (page.roomAfter !== undefined) return this.waitingForSlot(keys, page.limit, page.roomAfter);
     const lastRead = await lastDeliveredId(this.redis, keys);
     let start = page.after;
     if (lastRead && (!start || compareEntryIds(lastRead, start) > 0)) start = lastRead;
     const entries = await this.redis.xrange(keys.stream, start ? `(${start}` : '-', '+', 'COUNT', page.limit);
     const tasks = entries.map(([entryId, raw]) => streamTaskOf('queued', entryId, raw));
-    return { tasks, cursor: nextCursor(entries, page.limit) };
+    if (entries.length === page.limit) return { tasks, cursor: nextCursor(entries, page.limit) };
+    const room = await this.waitingForSlot(keys, page.limit - entries.length, '');
+    return { tasks: [...tasks, ...room.tasks], cursor: room.cursor };
+  }
+
+  /** Tasks in the flow waiting room after member `after` ('' = from its start). */
+  private async waitingForSlot(keys: QueueKeys, limit: number, after: string): Promise<TaskPage> {
+    const [, , , room, body] = keys.flowKeys;
+    const members = await this.redis.zrangebylex(room, after ? `(${after}` : '-', '+', 'LIMIT', 0, limit);
+    if (members.length === 0) return { tasks: [], cursor: null };
+    // A task admitted since (its body gone) is in the stream now: skipped here.
+    const bodies = await this.redis.hmget(body, ...members.map(roomMemberId));
+    const tasks = bodies.filter((b): b is string => b !== null).map(waitingTaskOf);
+    const last = members[members.length - 1];
+    return { tasks, cursor: members.length < limit ? null : `w:${Buffer.from(last).toString('base64url')}` };
   }
 
   /** Delayed tasks, soonest due first. */
@@ -134,7 +152,8 @@ export class QueueInspector {
 function toCounts(queue: string, r: QueueStateSnapshot): QueueCounts {
   return {
     queue,
-    waiting: r.waiting,
+    waiting: r.waiting + r.waitingForSlot,
+    waitingForSlot: r.waitingForSlot,
     waitingExact: r.waitingExact,
     delayed: r.delayed,
     running: r.pending,

@@ -11,7 +11,7 @@ const ATTEMPTS = 3;
 
 /**
  * @internal Removes a queued or delayed task by id. Finding it reads the waiting part of the
- * stream and the delayed set page by page (an operator's action, not a hot path); the removal
+ * stream, the flow waiting room and the delayed set page by page (an operator's action, not a hot path); the removal
  * itself is one script that re-checks everything, so a task a worker read meanwhile is never
  * taken from it.
  */
@@ -25,7 +25,7 @@ export async function removeTask(
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const task = await locate(inspector, keys, id, ['queued', 'delayed']);
     if (!task) break;
-    const where = task.state === 'delayed' ? 'delayed' : 'queued';
+    const where = task.waitingForSlot ? 'waiting' : task.state === 'delayed' ? 'delayed' : 'queued';
     const reply = await removeTaskScript(keys, { ...task, state: where }, stateTtlMs).run(redis);
     if (reply === 'removed') return;
     if (reply === 'running') throw new TaskRunningError(keys.queue, id);

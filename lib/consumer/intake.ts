@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { ScriptEntry } from '../redis/scripts';
 import { claimScript, type ClaimVerdict } from '../scripts/claim.script';
+import type { FlowLimits } from '../scripts/enqueue-flow.script';
+import { enterAdmissionScript } from '../scripts/enter-admission.script';
 import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../task/task-message';
 import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './delivery';
@@ -27,11 +29,20 @@ export interface Handover {
  * reclaimed them meanwhile). Every entry is marked in flight before the first await, so the
  * sweep never recovers what this process holds, and admit never rejects: an entry it cannot
  * hand over leaves the in-flight set and frees its slot, still pending for the recovery.
+ * An entry of a task with a concurrency limit here that was enqueued the plain way (no flow
+ * field: by a producer without the task's definition) never runs as read: it moves into
+ * admission (enter-admission.lua), so no enqueuer runs a task outside its limits.
  */
 export class Intake {
   private readonly deadLetterer: DeadLetterer;
+  /** Task names already warned about: a producer's misconfiguration is said once, not per task. */
+  private readonly warned = new Set<string>();
 
-  constructor(private readonly ctx: QueueContext) {
+  constructor(
+    private readonly ctx: QueueContext,
+    /** The task's concurrency limits per this worker's definition; undefined when it has none. */
+    private readonly limitsOf: (name: string) => FlowLimits | undefined = () => undefined,
+  ) {
     this.deadLetterer = new DeadLetterer(ctx);
   }
 
@@ -63,6 +74,7 @@ export class Intake {
       const fieldsOf = new Map(fresh.map(([entryId, fields]) => [entryId, fields]));
       deadLettering = true;
       await Promise.all(malformed.map((m) => this.deadLetter(m, fieldsOf.get(m.entryId))));
+      await this.enterAdmission(held);
       return await this.claimWhereNeeded([...held], sentAt, held);
     } catch (error) {
       // Never strand a delivery: what was not handed over is still pending under this consumer,
@@ -120,6 +132,38 @@ export class Intake {
       }
     });
     return ready;
+  }
+
+  /**
+   * Moves the held deliveries that bypassed admission (a limited task without the flow field)
+   * into it, and drops them here: they run once admitted, as a new entry of the same task.
+   */
+  private async enterAdmission(held: Set<Delivery>): Promise<void> {
+    const unflowed = [...held].flatMap((d) => {
+      const limits = d.message.flow || d.message.key !== undefined ? undefined : this.limitsOf(d.message.name);
+      return limits ? [{ d, limits }] : [];
+    });
+    if (unflowed.length === 0) return;
+    const { keys, group, consumer, redis } = this.ctx;
+    const replies = await Promise.all(
+      unflowed.map(({ d, limits }) =>
+        enterAdmissionScript(keys, { group, consumer, entryId: d.message.entryId, taskId: d.message.id, limits }).run(
+          redis,
+        ),
+      ),
+    );
+    unflowed.forEach(({ d }, i) => {
+      if (replies[i].outcome === 'not-to-move') return; // changed under it: runs as read (never happens)
+      held.delete(d);
+      this.drop(d);
+      if (!this.warned.has(d.message.name)) {
+        this.warned.add(d.message.name);
+        this.ctx.logger.warn(
+          `Task "${d.message.name}" on queue "${this.ctx.queue}" was enqueued without its concurrency limits ` +
+            `(by a process without its @Task definition?): moved into admission instead of running.`,
+        );
+      }
+    });
   }
 
   /**

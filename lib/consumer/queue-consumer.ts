@@ -12,6 +12,7 @@ import type { PartitionReads } from './slot-group-reads';
 import { ShutdownAbortError } from '../errors/shutdown-abort.error';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
+import { flowLimitsOf } from '../task/flow-limits';
 
 /** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
 interface Lane {
@@ -56,7 +57,12 @@ export class QueueConsumer {
     this.ctx = contexts[0];
     this.lanes = contexts.map((ctx) => ({
       ctx,
-      intake: new Intake(ctx),
+      intake: new Intake(ctx, (name) => {
+        // Limits bind on the task's own queue only (the task runner refuses it elsewhere).
+        const definition = registry.get(name);
+        if (definition?.options.queue !== ctx.queue) return undefined;
+        return flowLimitsOf(definition.options, ctx.config.priorityAgingMs);
+      }),
       sweeper: new Sweeper(ctx),
       settler: new Settler(ctx),
     }));

@@ -14,15 +14,23 @@ export interface QueueConsumerInfo {
 /** A queue's counts as Redis holds them, read in one command (cheap enough for every scrape). @publicApi */
 export interface QueueCounts {
   readonly queue: string;
-  /** Tasks waiting to be read by a worker. */
+  /**
+   * Tasks waiting to run: in the stream, not read by a worker yet, plus the tasks under flow
+   * control waiting in the waiting room for a concurrency slot (`waitingForSlot`).
+   */
   readonly waiting: number;
+  /** Of `waiting`, the tasks waiting for a concurrency slot (flow control), not yet in the stream. */
+  readonly waitingForSlot: number;
   /** False when Redis could not count `waiting` exactly: it is then an upper bound. */
   readonly waitingExact: boolean;
   readonly delayed: number;
   /** Read by a worker and not settled yet (the group's pending list). */
   readonly running: number;
   readonly deadLettered: number;
-  /** Age in ms of the oldest waiting task (since it entered the stream), or null when none waits. */
+  /**
+   * Age in ms of the oldest task waiting in the stream (since it entered it), or null when none
+   * waits there (the waiting room keeps ranks, not ages: its tasks are not included).
+   */
   readonly oldestWaitingMs: number | null;
   /** Ms until the next delayed task is due (0: due now), or null when none is delayed. */
   readonly nextDueInMs: number | null;
@@ -37,7 +45,11 @@ export interface QueueState extends QueueCounts {
   readonly consumers: QueueConsumerInfo[];
 }
 
-/** What a listing lists: waiting, delayed, running tasks, or dead letters. @publicApi */
+/**
+ * What a listing lists: waiting, delayed, running tasks, or dead letters. `queued` lists the
+ * stream's unread tasks, then the tasks waiting in the flow waiting room (`waitingForSlot`).
+ * @publicApi
+ */
 export type ListedState = 'queued' | 'delayed' | 'running' | 'dead';
 
 /** Paging of a listing: `cursor` from the previous page, `limit` 1 to 500 (default 50). @publicApi */
@@ -57,6 +69,14 @@ export interface ListedTask {
   readonly attempt: number | undefined;
   readonly key: string | undefined;
   readonly generation: number;
+  /** Under flow control: its group (undefined for the ungrouped group) and priority when given. */
+  readonly group?: string;
+  readonly priority?: number;
+  /**
+   * Queued in the flow waiting room: under flow control, waiting for a concurrency slot (not in
+   * the stream yet, so no `entryId`). Listed by (task, group), then by rank.
+   */
+  readonly waitingForSlot?: boolean;
   /** Its stream entry (queued, running; for a dead letter, the entry it had). */
   readonly entryId?: string;
   /** When it entered the stream (queued, running) or the dead letters (dead). */

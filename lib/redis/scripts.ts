@@ -25,6 +25,7 @@ export const SCRIPT_NAMES = [
   'purge-dead-letters',
   'layout',
   'pause',
+  'enter-admission',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -3,11 +3,12 @@
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] dead-letter stream
+  KEYS[4] the flow waiting room (includes/flow.lua): tasks waiting for a concurrency slot
   ARGV[1] consumer group
   ARGV[2] the most entries one count may read (see below)
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
   age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
-  consumers: {name, pending, idle ms} each}. Writes nothing. Atomic: one consistent snapshot.
+  consumers: {name, pending, idle ms} each, tasks in the waiting room}. Writes nothing. Atomic: one consistent snapshot.
 
   waiting is counted, never taken from the group's lag: Redis 7.0 to 7.2 report a lag one too
   high once an unread entry was deleted (replace(), remove(), cancel()) and the group then read
@@ -80,4 +81,5 @@ if waiting > 0 then
   if first then oldest = math.max(0, now - tonumber(string.match(first[1], '^(%d+)'))) end
 end
 local dueIn = nextDue and math.max(0, tonumber(nextDue) - now) or -1
-return {length, delayedCount, dead, pending, waiting, exact, oldest, dueIn, added, read, consumers}
+return {length, delayedCount, dead, pending, waiting, exact, oldest, dueIn, added, read, consumers,
+  rcall('ZCARD', KEYS[4])}

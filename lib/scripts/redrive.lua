@@ -1,14 +1,19 @@
 --[[
   Redrive one dead letter: put its task back in the stream, same task id, attempt 1.
+  KEYS: dead letters, stream, result key, sequence, [key state], flow keys. ARGV: dead-letter
+  entry id, task id, key (details below).
   KEYS[1] dead-letter stream
   KEYS[2] stream
   KEYS[3] result key of the task
   KEYS[4] the queue's sequence (a keyed task's new generation is drawn from it)
   KEYS[5] key state hash (keyed tasks only)
+  KEYS[last 7] the partition's flow keys (see includes/flow.lua): a task under flow control
+          (field fl) goes through admission, keeping its group and priority, so a redrive never
+          runs it outside its limits
   ARGV[1] dead-letter entry id; ARGV[2] task id the result key was derived from; ARGV[3] key the
   key state was derived from ('' none); the keys are used only when the entry names the same.
 
-  Returns {code, stream entry id, generation}: 1 redriven; 0 no such dead letter (redriven,
+  Returns {code, stream entry id ('' when a flow task waits in the room), generation}: 1 redriven; 0 no such dead letter (redriven,
   purged, trimmed, or never there); -1 not a task (fields missing: a raw member, a malformed
   entry); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
   Atomic: the key check, the new generation, the XADD and the removal from the dead letters are
@@ -20,8 +25,12 @@
 -- @include now-ms
 -- @include key-state
 -- @include dead-letter-entry
+-- @include message
+-- @include flow
 
-local dlq, stream, resultKey, seq, keyState = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local dlq, stream, resultKey, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- KEYS[5] is a keyed task's; the flow keys close KEYS.
+local keyState = ARGV[3] ~= '' and KEYS[5] or nil
 local deadId, derivedId, derivedKey = ARGV[1], ARGV[2], ARGV[3]
 local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 
@@ -48,7 +57,21 @@ else
   fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
   rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS)
 end
-local mid = rcall('XADD', stream, '*', unpack(fields))
+local mid
+if fieldOf(f, 'fl') == '1' and not key then
+  -- Flow control: back through admission, with the group and priority it was enqueued with.
+  fields[#fields + 1] = 'fl'; fields[#fields + 1] = '1'
+  local group, priority = fieldOf(f, 'gr'), tonumber(fieldOf(f, 'pr'))
+  if group then fields[#fields + 1] = 'gr'; fields[#fields + 1] = group end
+  if priority and priority >= 1 and priority <= 10 and priority == math.floor(priority) then
+    fields[#fields + 1] = 'pr'; fields[#fields + 1] = tostring(priority)
+  else
+    priority = 5
+  end
+  mid = flowEnter(flowKeys(#KEYS - 6), stream, id, name, group or '', priority, fields, now)
+else
+  mid = rcall('XADD', stream, '*', unpack(fields))
+end
 if key then
   rcall('HDEL', keyState, 'dm', 'error', 'finishedAt', 'startedAt')
   rcall('HSET', keyState, 'state', 'queued', 'mid', mid, 'id', id, 'name', name, 'attempt', '1',

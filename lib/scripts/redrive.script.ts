@@ -10,7 +10,10 @@ export const REDRIVE_CODES = {
 } as const;
 const outcomeOf = replyCodes('redrive', REDRIVE_CODES);
 
-/** @internal What redrive.lua did: the redriven task's stream entry id and generation when `redriven`. */
+/**
+ * @internal What redrive.lua did: the redriven task's stream entry id ('' when a task under flow
+ * control waits for a slot) and generation when `redriven`.
+ */
 export interface RedriveReply {
   readonly outcome: (typeof REDRIVE_CODES)[keyof typeof REDRIVE_CODES];
   readonly entryId: string;
@@ -24,6 +27,7 @@ export function redriveScript(
 ): ScriptCall<RedriveReply> {
   const redisKeys = [keys.deadLetter, keys.stream, keys.result(a.taskId), keys.seq];
   if (a.key !== undefined) redisKeys.push(keys.keyState(a.key));
+  redisKeys.push(...keys.flowKeys);
   return new ScriptCall('redrive', redisKeys, [a.deadLetterId, a.taskId, a.key ?? ''], (reply) => {
     const [code, entryId, generation] = reply as [number, string, number];
     return { outcome: outcomeOf(code), entryId, generation: Number(generation) };

@@ -1,5 +1,6 @@
 --[[
-  Remove one task that is queued or delayed (never one that runs): an operator's removal by id.
+  Remove one task that is queued, delayed or waiting in the flow waiting room (never one that
+  runs): an operator's removal by id.
   KEYS: stream, delayed set, result key, [key state, sequence], flow keys. ARGV below.
   KEYS[1] stream
   KEYS[2] delayed set
@@ -7,9 +8,9 @@
   KEYS[4] key state hash (keyed tasks only)
   KEYS[5] the queue's sequence (keyed tasks only)
   KEYS[last 7] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
-          releases its slots
-  ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued' or 'delayed'; ARGV[4] the stream
-  entry id (queued) or the delayed member (delayed); ARGV[5] key ('' none); ARGV[6] done channel
+          releases its slots; a waiting one leaves the room
+  ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
+  room); ARGV[4] the stream entry id (queued) or the delayed member (delayed), '' (waiting); ARGV[5] key ('' none); ARGV[6] done channel
   (told 'x:<task id>'); ARGV[7] key state TTL in ms
 
   Returns 1 removed, 0 not there (it ran, was removed, was promoted or never existed), -1 running
@@ -50,6 +51,9 @@ if where == 'queued' then
   rcall('XDEL', stream, ref)
   -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
   if fieldOf(entry[2], 'fl') == '1' then flowRelease(flowKeys(#KEYS - 6), stream, taskId, ref) end
+elseif where == 'waiting' then
+  -- A task under flow control takes no key (enqueue refuses one), so nothing more to end.
+  if not flowUnwait(flowKeys(#KEYS - 6), taskId) then return 0 end
 else
   if not rcall('ZSCORE', delayed, ref) then return 0 end
   local ok, m = pcall(cjson.decode, ref)

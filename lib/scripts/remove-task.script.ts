@@ -6,10 +6,10 @@ import { CONSUMER_GROUP } from '../stream-queue.constants';
 export const REMOVE_TASK_CODES = { 1: 'removed', 0: 'not-there', [-1]: 'running' } as const;
 export type RemoveTaskReply = (typeof REMOVE_TASK_CODES)[keyof typeof REMOVE_TASK_CODES];
 
-/** @internal A queued or delayed task located by a listing, to remove. */
+/** @internal A queued, delayed or waiting (in the flow waiting room) task located by a listing, to remove. */
 export interface TaskToRemove {
   readonly id: string;
-  readonly state: 'queued' | 'delayed';
+  readonly state: 'queued' | 'delayed' | 'waiting';
   /** The stream entry id (queued). */
   readonly entryId?: string;
   /** The delayed set's member (delayed). */

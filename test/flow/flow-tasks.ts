@@ -12,6 +12,8 @@ export class FlowLedger {
   gate = new Latch();
   /** 'flow.retry' fails its first attempt. */
   runMs = 20;
+  /** Runs of 'flow.flaky' whose payload says `fail` throw while this is set. */
+  failing = false;
 
   async run(
     task: string,
@@ -42,6 +44,7 @@ export class FlowLedger {
     this.done.length = 0;
     this.gate = new Latch();
     this.runMs = 20;
+    this.failing = false;
   }
 }
 
@@ -74,6 +77,14 @@ export class FlowTasks {
     return ledger.run('flow.retry', payload, ctx, async () => {
       if (payload?.block) return ledger.gate.wait();
       if (ctx.attempt === 1) throw new Error('first attempt fails');
+    });
+  }
+
+  @Task('flow.flaky', { globalConcurrency: 1, maxAttempts: 1 })
+  flaky(payload: { block?: boolean; fail?: boolean }, ctx: TaskContext) {
+    return ledger.run('flow.flaky', payload, ctx, async () => {
+      if (payload?.block) return ledger.gate.wait();
+      if (payload?.fail && ledger.failing) throw new Error('fails while failing is set');
     });
   }
 }

@@ -1,7 +1,9 @@
 import { completeScript } from '../../lib/scripts/complete.script';
 import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
+import { enterAdmissionScript } from '../../lib/scripts/enter-admission.script';
 import { failScript } from '../../lib/scripts/fail.script';
 import { promoteDue } from '../../lib/scripts/promote.script';
+import { redriveScript } from '../../lib/scripts/redrive.script';
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { closeAll } from '../utils/helpers';
 import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
@@ -149,5 +151,66 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     expect(reply).toBe('removed');
     expect(await held()).toEqual([b.id]);
     expect(await admitted()).toEqual([b.id]);
+  });
+
+  it('a redriven flow task goes through admission: it waits for the slot, keeping its id, group and priority', async () => {
+    const a = await enqueue('G');
+    const b = await enqueue('G');
+    const [[entryA]] = await f.deliver('a');
+    expect(await fail(entryA, a.id, undefined)).toBe('dead-lettered');
+    expect(await held()).toEqual([b.id]); // b holds the only slot now
+    const [[deadLetterId]] = await f.redis.xrange(f.keys.deadLetter, '-', '+');
+    const reply = await redriveScript(f.keys, { deadLetterId, taskId: a.id, key: undefined }).run(f.redis);
+    expect(reply).toMatchObject({ outcome: 'redriven', entryId: '' }); // waits: b holds the slot
+    expect(await admitted()).toEqual([b.id]);
+    expect(await f.redis.hkeys(f.keys.flowKeys[4])).toEqual([a.id]);
+    expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
+    const [[entryB]] = await f.deliver('a');
+    await complete('a', entryB, b.id);
+    expect(await held()).toEqual([a.id]);
+    const [[, fields]] = await f.deliver('a');
+    expect(fields).toMatchObject({ id: a.id, a: '1', fl: '1', gr: 'G', r: '1' });
+  });
+
+  it('removing a task waiting in the room takes it out of the room', async () => {
+    const a = await enqueue();
+    const b = await enqueue();
+    const reply = await removeTaskScript(f.keys, { id: b.id, state: 'waiting' }, LEASE_MS).run(f.redis);
+    expect(reply).toBe('removed');
+    expect(await f.redis.hlen(f.keys.flowKeys[4])).toBe(0);
+    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(0);
+    const [[entryA]] = await f.deliver('a');
+    await complete('a', entryA, a.id);
+    expect(await held()).toEqual([]); // nothing was left to feed
+    expect(await admitted()).toEqual([]);
+    // Gone: a second removal finds nothing.
+    expect(await removeTaskScript(f.keys, { id: b.id, state: 'waiting' }, LEASE_MS).run(f.redis)).toBe('not-there');
+  });
+
+  it('a plain entry of a limited task read by a worker moves into admission, keeping its id and attempt', async () => {
+    const a = await enqueue();
+    // What a producer without the task's definition writes: no fl field.
+    const plainEntry = await f.redis.xadd(f.keys.stream, '*', 'id', 'plain', 'n', 'job', 'p', '{}', 'a', '1');
+    const delivered = await f.deliver('a');
+    expect(delivered.map(([entryId]) => entryId)).toEqual([a.entryId, plainEntry]);
+    const move = (consumer: string) =>
+      enterAdmissionScript(f.keys, {
+        group: GROUP,
+        consumer,
+        entryId: plainEntry!,
+        taskId: 'plain',
+        limits: { global: 1, group: 0, agingMs: 1000 },
+      }).run(f.redis);
+    expect(await move('b')).toEqual({ outcome: 'not-ours', entryId: '' }); // only its reader moves it
+    expect(await move('a')).toEqual({ outcome: 'moved', entryId: '' }); // a holds the slot: it waits
+    expect(await admitted()).toEqual([a.id]);
+    expect(await f.redis.xpending(f.keys.stream, GROUP, '-', '+', 10)).toHaveLength(1);
+    expect(await f.redis.hkeys(f.keys.flowKeys[4])).toEqual(['plain']);
+    expect(await f.redis.get(f.keys.result('plain'))).toBe('{"ok":null}'); // not settled, for status()
+    expect(await move('a')).toEqual({ outcome: 'not-ours', entryId: '' }); // moved once
+    await complete('a', a.entryId!, a.id);
+    expect(await held()).toEqual(['plain']);
+    const [[, fields]] = await f.deliver('a');
+    expect(fields).toMatchObject({ id: 'plain', n: 'job', a: '1', fl: '1', r: '1' });
   });
 });

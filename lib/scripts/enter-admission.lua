@@ -1,0 +1,49 @@
+--[[
+  Move a read entry of a task with a concurrency limit that was enqueued the plain way (no field
+  fl: a producer without the task's @Task definition cannot know its limits) into admission,
+  instead of running it: the worker's safety net, so no enqueuer runs a task outside its limits.
+  KEYS[1] stream
+  KEYS[2] result key of the task
+  KEYS[3..9] flow keys: held, count, limits, room, body, ring, ringed (see includes/flow.lua)
+  ARGV[1] consumer group; ARGV[2] consumer (who read the entry); ARGV[3] stream entry id;
+  ARGV[4] task id (the result key was derived from it); ARGV[5] the task's limits as
+  '<global> <group> <aging ms>', recorded for the scripts that admit later
+
+  Returns {code, new stream entry id ('' when it waits in the room)}: 1 moved; 0 not this
+  consumer's entry any more (reclaimed meanwhile, settled, gone): nothing written; -1 not one to
+  move (a field fl or k, another task id, a missing field): nothing written, it runs as read.
+  Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
+  the task is neither lost nor in the stream twice. It keeps its id and attempt: reading it was
+  not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options.
+]]
+-- @include rcall
+-- @include now-ms
+-- @include owned-by
+-- @include dead-letter-entry
+-- @include message
+-- @include flow
+
+local stream, resultKey = KEYS[1], KEYS[2]
+local F = flowKeys(3)
+local group, consumer, entryId, taskId, limits = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
+
+if not ownedBy(stream, group, entryId, consumer) then return {0, ''} end
+local entry = rcall('XRANGE', stream, entryId, entryId)[1]
+if not entry then return {0, ''} end
+local m = {}
+for _, name in ipairs({'id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}) do
+  m[name] = fieldOf(entry[2], name)
+end
+if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end
+m.a = m.a or '1'
+m.fl = '1'
+-- Its handle knows this entry id, gone now: the marker says "not settled yet" to status() and
+-- result(), and r keeps its result even when void (as a retry's does).
+m.r = '1'
+
+rcall('XACK', stream, group, entryId)
+rcall('XDEL', stream, entryId)
+rcall('HSET', F.limits, m.n, limits)
+if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end
+return {1, flowEnter(F, stream, m.id, m.n, '', 5, toFields(m), nowMs())}

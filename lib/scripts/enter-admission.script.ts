@@ -1,0 +1,36 @@
+import type { QueueKeys } from '../redis/keys';
+import { replyCodes, ScriptCall } from '../redis/scripts';
+import type { FlowLimits } from './enqueue-flow.script';
+
+/** @internal enter-admission.lua's reply codes. */
+export const ENTER_ADMISSION_CODES = { 1: 'moved', 0: 'not-ours', [-1]: 'not-to-move' } as const;
+const outcomeOf = replyCodes('enter-admission', ENTER_ADMISSION_CODES);
+
+/** @internal What enter-admission.lua did, and the new entry id when `moved` ('' when it waits). */
+export interface EnterAdmissionReply {
+  readonly outcome: (typeof ENTER_ADMISSION_CODES)[keyof typeof ENTER_ADMISSION_CODES];
+  readonly entryId: string;
+}
+
+/** @internal The typed call of enter-admission.lua for one entry `consumer` read. */
+export function enterAdmissionScript(
+  keys: QueueKeys,
+  a: {
+    readonly group: string;
+    readonly consumer: string;
+    readonly entryId: string;
+    readonly taskId: string;
+    readonly limits: FlowLimits;
+  },
+): ScriptCall<EnterAdmissionReply> {
+  const limits = `${a.limits.global} ${a.limits.group} ${a.limits.agingMs}`;
+  return new ScriptCall(
+    'enter-admission',
+    [keys.stream, keys.result(a.taskId), ...keys.flowKeys],
+    [a.group, a.consumer, a.entryId, a.taskId, limits],
+    (reply) => {
+      const [code, entryId] = reply as [number, string];
+      return { outcome: outcomeOf(code), entryId };
+    },
+  );
+}
