@@ -29,8 +29,9 @@
 -- @include flow
 
 local dlq, stream, resultKey, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
--- KEYS[5] is a keyed task's; the flow keys close KEYS.
-local keyState = ARGV[3] ~= '' and KEYS[5] or nil
+-- KEYS[5] is a keyed task's key state when KEYS holds it beside the four above and the seven
+-- flow keys that close KEYS (an unkeyed task's KEYS[5] is the first flow key).
+local keyState = #KEYS == 12 and KEYS[5] or nil
 local deadId, derivedId, derivedKey = ARGV[1], ARGV[2], ARGV[3]
 local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 
