@@ -35,6 +35,20 @@ export const SMALL_CASES: SmallCase[] = [
     alphabet: [...WORKER_STEPS('t1'), { op: 'cancel', key: 'k1' }, { op: 'expire', target: 'key:k1' }],
   },
   {
+    // Under globalConcurrency 2 and groupConcurrency 1: t1 and t3 hold the slots, t2 waits for
+    // its group's, t4 for a global one. t1 fails once (its retry re-enters admission when
+    // promoted), its worker may lapse and another reclaim it; t3 may be removed before it is read.
+    name: 'flow',
+    world: 'flow',
+    opening: [
+      { op: 'enqueue-flow', id: 't1', group: 'g1' },
+      { op: 'enqueue-flow', id: 't2', group: 'g1' },
+      { op: 'enqueue-flow', id: 't3', group: 'g2' },
+      { op: 'enqueue-flow', id: 't4', group: 'g3' },
+    ],
+    alphabet: [...WORKER_STEPS('t1'), { op: 'promote' }, { op: 'remove', task: 't3' }],
+  },
+  {
     // Every partition frozen for 2 -> 3; the commits interleave with writes of k3 (partition 1
     // under 2, partition 2 under 3) from a process with each count.
     name: 'count-change',

@@ -1,3 +1,4 @@
+import { FLOW_INVARIANTS } from './flow-invariants';
 import type { Snapshot } from './snapshot';
 import type { StepResult } from './steps';
 import type { World } from './world';
@@ -10,7 +11,7 @@ export interface Violation {
 }
 
 /** A check of Redis's state after a step: `snaps` and `prevs` hold one snapshot per partition. */
-type Check = (world: World, snaps: Snapshot[], prevs: Snapshot[] | undefined, step: StepResult) => Violation[];
+export type Check = (world: World, snaps: Snapshot[], prevs: Snapshot[] | undefined, step: StepResult) => Violation[];
 
 const LIVE = new Set(['queued', 'delayed', 'running']);
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -19,19 +20,20 @@ const ACKED_LEFT_BOUND = 100;
 
 /**
  * No acknowledged enqueue lost: a task whose enqueue returned is still in a stream (read or
- * not) or a delayed set of a partition workers read, or ended by something that says so:
- * completed (reported, or its result stored), dead-lettered (its entry is in a dead-letter
- * stream), or superseded by an acknowledged newer enqueue, replace or cancel of its key.
- * Anything else is a task that silently vanished, or sits in a partition beyond the count
+ * not), a delayed set or flow control's waiting room of a partition workers read, or ended by
+ * something that says so: completed (reported, or its result stored), dead-lettered (its entry
+ * is in a dead-letter stream), removed by id, or superseded by an acknowledged newer enqueue,
+ * replace or cancel of its key. Anything else is a task that silently vanished, or sits in a partition beyond the count
  * workers read (stranded): the README's first promise broken.
  */
 export const noAcknowledgedEnqueueLost: Check = (world, snaps) => {
   const present = new Set<string>();
   const stranded = new Map<string, number>();
   snaps.forEach((snap, p) => {
-    for (const c of [...snap.stream.values(), ...snap.delayed.values()]) {
-      if (p < world.readCount()) present.add(c.id);
-      else stranded.set(c.id, p);
+    const waiting = (snap.flow?.room ?? []).map((w) => w.id);
+    for (const id of [...snap.stream.values(), ...snap.delayed.values()].map((c) => c.id).concat(waiting)) {
+      if (p < world.readCount()) present.add(id);
+      else stranded.set(id, p);
     }
   });
   const out: Violation[] = [];
@@ -44,7 +46,7 @@ export const noAcknowledgedEnqueueLost: Check = (world, snaps) => {
       message:
         p !== undefined
           ? `${t.alias}${t.key ? ` (key ${t.key})` : ''} was acknowledged and sits in partition ${p}, beyond the ${world.readCount()} workers read`
-          : `${t.alias}${t.key ? ` (key ${t.key})` : ''} was acknowledged and is gone: not queued, delayed, completed, dead-lettered or superseded`,
+          : `${t.alias}${t.key ? ` (key ${t.key})` : ''} was acknowledged and is gone: not queued, delayed, waiting, completed, dead-lettered, removed or superseded`,
     });
   }
   return out;
@@ -265,6 +267,7 @@ export const STEP_INVARIANTS: Check[] = [
   refusedWriteChangedNothing,
   keyStatesLiveOrExpiring,
   streamsBounded,
+  ...FLOW_INVARIANTS,
 ];
 
 /**

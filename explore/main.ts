@@ -5,14 +5,16 @@
  *   --seed S        first seed; schedule i uses seed S + i (default 20260901)
  *   --steps L       steps per schedule before the drain (default 30)
  *   --world W       the queue explored (explore/worlds.ts): classic (one partition), grow or shrink
- *                   (a partitioned queue whose count changes 2 -> 3 or 3 -> 2), or all (default for
- *                   random schedules: schedule i runs in world i mod 3; replays default to classic)
+ *                   (a partitioned queue whose count changes 2 -> 3 or 3 -> 2), flow (a task under
+ *                   flow control), or all (default for random schedules: schedule i runs in world
+ *                   i mod 4; replays default to classic)
  *   --replay JSON   replay one trace (a JSON step list, or a file holding {world?, steps})
  *   --replay-all    replay every trace under explore/traces/; each must pass, except an open one
  *                   (a trace with `open`: a finding not fixed yet), which must still fail that way
  * Known open findings (traces with `open: '<invariant>[<tag>]'`) are let pass by the search and
  * the exhaustive mode, which report how often they saw them and look on for others.
  *   --exhaustive D  every schedule of the small cases (explore/exhaustive.ts) up to D steps
+ *   --case NAME     with --exhaustive: only the small case of that name
  *   --save          write each minimal failing trace to explore/traces/found-<invariant>-<tag>.json
  * Exits 1 when an invariant fails. REDIS_URL is honoured; otherwise a private redis-server runs.
  */
@@ -150,7 +152,7 @@ async function exhaustive(env: Env, depth: number): Promise<number> {
   const deadline = Date.now() + Number(option('seconds') ?? 90) * 1000;
   let failed = 0;
   const open = openFindings();
-  for (const small of SMALL_CASES) {
+  for (const small of SMALL_CASES.filter((c) => option('case') === undefined || c.name === option('case'))) {
     const t0 = Date.now();
     const { ran, failures, knownOpen } = await exhaust(env, small, depth, deadline, open);
     const shape = worldNamed(small.world);

@@ -35,6 +35,7 @@ import { CANCEL_CODES, cancelScript } from '../lib/scripts/cancel.script';
 import { CLAIM_CODES } from '../lib/scripts/claim.script';
 import { COMPLETE_CODES } from '../lib/scripts/complete.script';
 import { DEAD_LETTER_CODES } from '../lib/scripts/dead-letter.script';
+import { enqueueFlowScript, type FlowLimits } from '../lib/scripts/enqueue-flow.script';
 import { enqueueManyScript } from '../lib/scripts/enqueue-many.script';
 import { enqueueScript } from '../lib/scripts/enqueue.script';
 import { FAIL_CODES } from '../lib/scripts/fail.script';
@@ -42,6 +43,7 @@ import { LAYOUT_CODES, layoutScript } from '../lib/scripts/layout.script';
 import { promoteDue } from '../lib/scripts/promote.script';
 import { reclaimScript } from '../lib/scripts/reclaim.script';
 import { recoverScript } from '../lib/scripts/recover.script';
+import { REMOVE_TASK_CODES, removeTaskScript, type RemoveTaskReply } from '../lib/scripts/remove-task.script';
 import { resolveConfig, type StreamQueueConfig } from '../lib/stream-queue.config';
 import { CONSUMER_GROUP } from '../lib/stream-queue.constants';
 import type { StreamQueueEvent, StreamQueueEvents } from '../lib/stream-queue.events';
@@ -107,6 +109,11 @@ export class ExploreKeys {
   }
   get layout(): string {
     return this.q.layout;
+  }
+  /** Flow control's keys of the partition, by name (see lib/scripts/includes/flow.lua). */
+  get flow(): FlowKeys {
+    const [held, count, limits, room, body, ring, ringed] = this.q.flowKeys;
+    return { held, count, limits, room, body, ring, ringed };
   }
   get queueKeys(): QueueKeys {
     return this.q;
@@ -245,6 +252,63 @@ export const describe = (d: Delivery): DeliveryInfo => ({
 export const outcomeDelivery = (o: Outcome): Delivery => o.delivery;
 /** An outcome that leaves the run pending (a lease lost before start): nothing to settle. */
 export const isAbandoned = (o: Outcome): boolean => o.kind === 'abandoned';
+
+/** Flow control's keys of one partition, named as includes/flow.lua names them. */
+export interface FlowKeys {
+  readonly held: string;
+  readonly count: string;
+  readonly limits: string;
+  readonly room: string;
+  readonly body: string;
+  readonly ring: string;
+  readonly ringed: string;
+}
+
+/**
+ * What a client enqueues under flow control: a group, a priority, due now or later; `big` is a
+ * payload over the consumers' maxPayloadBytes, which they dead-letter unrun (a producer with
+ * another config wrote it).
+ */
+export interface FlowEnqueueSpec {
+  readonly id: string;
+  readonly group?: string;
+  readonly priority?: number;
+  readonly delayed: boolean;
+  readonly big: boolean;
+  readonly limits: FlowLimits;
+}
+
+/**
+ * QueueClient.enqueue of a task under flow control (enqueueScriptFor's enqueue-flow.lua call,
+ * with the explorer's id). Returns the stream entry id when admitted at once.
+ */
+export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnqueueSpec): Promise<string | undefined> {
+  const call: EnqueueCall = {
+    name: TASK,
+    queue: 'explore',
+    keys: keys.queueKeys,
+    partitions: 1,
+    key: undefined,
+    payload: spec.big ? JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)) : JSON.stringify(spec.id),
+    delayMs: spec.delayed ? 1 : 0,
+    runAt: 0,
+    mode: 'add',
+    everyMs: 0,
+    periodic: false,
+    flow: { group: spec.group, priority: spec.priority, limits: spec.limits },
+  };
+  const reply = await enqueueFlowScript(call.keys, { ...call, ...call.flow, id: spec.id }).run(redis);
+  return reply.outcome === 'created' ? reply.entryId : undefined;
+}
+
+/** Where removeTask (lib/client/task-removal.ts) located a task: its entry, or its delayed member. */
+export type RemovalTarget = { readonly entryId: string } | { readonly member: string };
+
+/** remove-task.lua, as QueueClient.remove calls it once the task is located. */
+export function removeTask(redis: Redis, keys: ExploreKeys, id: string, at: RemovalTarget): Promise<RemoveTaskReply> {
+  const task = 'entryId' in at ? { id, state: 'queued' as const, ...at } : { id, state: 'delayed' as const, ...at };
+  return removeTaskScript(keys.queueKeys, task, CONFIG.resultTtlMs).run(redis);
+}
 
 /** A task id reported by a library event, with what Redis decided for it. */
 export interface Report {
@@ -452,6 +516,7 @@ export const REPLY_MEANING: Record<string, Record<string, string>> = {
   'dead-letter': DEAD_LETTER_CODES,
   cancel: CANCEL_CODES,
   layout: LAYOUT_CODES,
+  'remove-task': REMOVE_TASK_CODES,
 };
 
 /** The script name of a raw EVALSHA, from its sha (for the trace). */

@@ -189,7 +189,8 @@ async function snapshot(env: Env, world: World): Promise<Snapshot[]> {
   const snaps: Snapshot[] = [];
   for (const keys of world.parts) {
     const consumers = world.workers.filter((w) => w.partition === keys.partition).map((w) => w.sim.consumer);
-    snaps.push(await takeSnapshot(env.observer, keys, [...world.shape.keys, PERIODIC_KEY], taskIds, consumers));
+    const stateKeys = [...world.shape.keys, PERIODIC_KEY];
+    snaps.push(await takeSnapshot(env.observer, keys, stateKeys, taskIds, consumers, world.shape.flow !== undefined));
   }
   for (const snap of snaps)
     for (const c of [...snap.stream.values(), ...snap.delayed.values()]) if (c.id !== '?') world.task(c.id, c.key);

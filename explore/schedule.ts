@@ -1,3 +1,4 @@
+import { unsettledEntry } from './flow-steps';
 import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { NextStep } from './runner';
 import type { ClientProcess, Step } from './steps';
@@ -45,7 +46,19 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
       const count = world.countOf(who.by);
       return change ? { ...who, p: Math.floor(random() * count) } : who;
     };
-    if (made < options.maxTasks) {
+    const flow = world.shape.flow;
+    if (flow && made < options.maxTasks) {
+      // A task under flow control takes no key: flow enqueues, and a few plain tasks beside them.
+      add(8, () => ({
+        op: 'enqueue-flow',
+        id: `t${++made}`,
+        group: pick(flow.groups),
+        ...(chance(0.5) ? { priority: 1 + Math.floor(random() * 10) } : {}),
+        ...(chance(0.15) ? { delayed: true } : {}),
+        ...(chance(0.05) ? { big: true } : {}),
+      }));
+      add(1, () => ({ op: 'enqueue', kind: 'plain', id: `t${++made}` }));
+    } else if (made < options.maxTasks) {
       const id = () => `t${++made}`;
       add(3, () => ({ op: 'enqueue', kind: 'plain', id: id(), ...turn(by()) }));
       add(4, () => ({
@@ -72,7 +85,9 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
       add(0.3, () => ({ op: 'enqueue', kind: 'big', id: id(), key: pick(KEYS), ...by() }));
       add(0.3, () => ({ op: 'hostile', kind: chance(0.5) ? 'wide' : 'malformed', id: `h${++hostile}` }));
     }
-    add(1.5, () => ({ op: 'cancel', key: pick([...KEYS, PERIODIC_KEY]), ...by() }));
+    if (!flow) add(1.5, () => ({ op: 'cancel', key: pick([...KEYS, PERIODIC_KEY]), ...by() }));
+    const removable = flow ? removableTasks(world) : [];
+    if (removable.length > 0) add(1, () => ({ op: 'remove', task: pick(removable) }));
     add(1, () => ({ op: 'promote' }));
     if (change && !change.done) add(eagerChange ? 15 : 2, () => ({ op: 'layout' }));
     const expirable: string[] = [];
@@ -116,6 +131,15 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
   function resend(): { resend?: true } {
     return random() < 0.1 ? { resend: true } : {};
   }
+}
+
+/** Tasks a remove may find (queued, read or not, or delayed), by alias. */
+function removableTasks(world: World): string[] {
+  const snap = world.snapshot;
+  if (!snap) return [];
+  const ids = [...snap.stream].filter(([entryId]) => unsettledEntry(world, entryId)).map(([, c]) => c.id);
+  ids.push(...[...snap.delayed.values()].map((c) => c.id));
+  return [...new Set(ids)].filter((id) => world.tasks.has(id)).map((id) => world.alias(id));
 }
 
 /** A fixed list of steps, for replays and shrinking. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { flowViewOf, readFlow, type FlowView } from './flow-snapshot';
 import { GROUP, type ExploreKeys } from './protocol-adapter';
 
 /** A task's identity as it travels: stream fields or a delayed member (see includes/message.lua). */
@@ -6,6 +7,8 @@ export interface Carried {
   readonly id: string;
   readonly key: string | undefined;
   readonly generation: number;
+  /** Under flow control (field fl): its group ('' for the ungrouped); undefined otherwise. */
+  readonly flow?: string;
 }
 
 export interface PendingRow {
@@ -33,6 +36,8 @@ export interface Snapshot {
   readonly alive: Set<string>;
   /** The partition's layout record ('1' when absent; '<from>><to>' while frozen). */
   readonly layout: string;
+  /** Flow control's keys, in a world with flow control. */
+  readonly flow?: FlowView;
 }
 
 export async function takeSnapshot(
@@ -41,6 +46,7 @@ export async function takeSnapshot(
   stateKeys: string[],
   taskIds: string[],
   consumers: string[],
+  withFlow = false,
 ): Promise<Snapshot> {
   const p = redis.pipeline();
   p.xrange(keys.stream, '-', '+');
@@ -52,6 +58,7 @@ export async function takeSnapshot(
   for (const id of taskIds) p.get(keys.result(id));
   for (const c of consumers) p.exists(keys.alive(c));
   p.get(keys.layout);
+  if (withFlow) readFlow(p, keys);
   const replies = (await p.exec()) ?? [];
   const value = (i: number): unknown => {
     const [error, reply] = replies[i] ?? [new Error('no reply')];
@@ -69,7 +76,12 @@ export async function takeSnapshot(
   for (const member of value(3) as string[]) {
     try {
       const m = JSON.parse(member) as Record<string, string>;
-      delayed.set(member, { id: m.id, key: m.k, generation: Number(m.g ?? 0) });
+      delayed.set(member, {
+        id: m.id,
+        key: m.k,
+        generation: Number(m.g ?? 0),
+        flow: m.fl === '1' ? (m.gr ?? '') : undefined,
+      });
     } catch {
       delayed.set(member, { id: '?', key: undefined, generation: 0 });
     }
@@ -91,6 +103,7 @@ export async function takeSnapshot(
   const layout = (value(i++) as string | null) ?? '1';
   return {
     layout,
+    flow: withFlow ? flowViewOf(value, i) : undefined,
     stream,
     pending,
     lastDelivered: String(group?.['last-delivered-id'] ?? '0-0'),
@@ -102,17 +115,20 @@ export async function takeSnapshot(
   };
 }
 
-/** The first id/k/g of a flat field list (a hostile entry may repeat them; the first one counts). */
+/**
+ * The first id/k/g/fl/gr of a flat field list (a hostile entry may repeat them; the first one
+ * counts). Only the first fields are read: a task's own fields come first (includes/message.lua).
+ */
 export function carriedOf(fields: string[]): Carried {
-  let id: string | undefined;
-  let key: string | undefined;
-  let gen: string | undefined;
-  for (let j = 0; j + 1 < fields.length && j < 16; j += 2) {
-    if (fields[j] === 'id' && id === undefined) id = fields[j + 1];
-    if (fields[j] === 'k' && key === undefined) key = fields[j + 1];
-    if (fields[j] === 'g' && gen === undefined) gen = fields[j + 1];
-  }
-  return { id: id ?? '?', key, generation: Number(gen ?? 0) };
+  const first = new Map<string, string>();
+  for (let j = 0; j + 1 < fields.length && j < 32; j += 2)
+    if (!first.has(fields[j])) first.set(fields[j], fields[j + 1]);
+  return {
+    id: first.get('id') ?? '?',
+    key: first.get('k'),
+    generation: Number(first.get('g') ?? 0),
+    flow: first.get('fl') === '1' ? (first.get('gr') ?? '') : undefined,
+  };
 }
 
 function toRecord(row: unknown[]): Record<string, unknown> {

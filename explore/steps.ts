@@ -14,6 +14,7 @@ import {
   type Outcome,
   type RawEntry,
 } from './protocol-adapter';
+import { enqueueFlowStep, removeStep } from './flow-steps';
 import { Wire } from './wire';
 import type { World, WorkerModel } from './world';
 
@@ -39,6 +40,8 @@ export type Step =
       by?: ClientProcess;
       p?: number;
     }
+  | { op: 'enqueue-flow'; id: string; group: string; priority?: number; delayed?: true; big?: true }
+  | { op: 'remove'; task: string }
   | { op: 'cancel'; key: string; by?: ClientProcess }
   | { op: 'layout' }
   | { op: 'hostile'; kind: 'wide' | 'malformed'; id: string }
@@ -105,6 +108,10 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
   switch (step.op) {
     case 'enqueue':
       return enqueueStep(world, step);
+    case 'enqueue-flow':
+      return enqueueFlowStep(world, step);
+    case 'remove':
+      return removeStep(world, step.task);
     case 'cancel':
       return cancelStep(world, step.key, step.by);
     case 'layout':

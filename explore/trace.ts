@@ -40,7 +40,7 @@ function formatReply(world: World, script: string, reply: unknown): string {
 /** One line per step: who, what, with which arguments, and what Redis and the library said. */
 export function formatStep(step: Step): string {
   const { op, ...args } = step;
-  const client = op === 'enqueue' || op === 'cancel' || op === 'hostile';
+  const client = ['enqueue', 'enqueue-flow', 'remove', 'cancel', 'hostile'].includes(op);
   const who =
     'w' in args ? `w${args.w}` : client ? ('by' in args ? String(args.by) : 'client') : op === 'layout' ? 'oper' : '-';
   const rest = Object.entries(args)

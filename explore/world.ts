@@ -60,6 +60,8 @@ export class World {
   /** Per key: acknowledged enqueues, replaces and cancels so far (the key's true generation). */
   readonly keyEvents = new Map<string, number>();
   readonly runs: Run[] = [];
+  /** Flow control: each task's group, as its enqueue named it. */
+  readonly flowGroups = new Map<string, string>();
   /** Runs that should never have started (found at the step `start`, judged by invariants). */
   readonly startViolations: string[] = [];
   /** Ids the explorer gave out, so traces can name tasks stably. */

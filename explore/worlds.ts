@@ -2,7 +2,8 @@
  * The queues a schedule runs against. `classic` is a queue of one partition, as the explorer
  * always explored it. `grow` and `shrink` are partitioned queues whose count an operator changes
  * during the schedule (2 -> 3 and 3 -> 2), with client processes that map keys with the old count
- * (stale) or the new one (fresh), and two consumers per partition.
+ * (stale) or the new one (fresh), and two consumers per partition. `flow` is a queue of one
+ * partition whose task is under flow control (concurrency limits, groups, priority).
  */
 export interface WorldShape {
   readonly name: string;
@@ -10,6 +11,14 @@ export interface WorldShape {
   readonly keys: readonly string[];
   readonly workersPerPartition: number;
   readonly countChange?: { readonly from: number; readonly to: number };
+  /** Flow control: the task's limits (@Task globalConcurrency, groupConcurrency) and its groups. */
+  readonly flow?: FlowShape;
+}
+
+export interface FlowShape {
+  readonly global: number;
+  readonly group: number;
+  readonly groups: readonly string[];
 }
 
 export const WORLDS: Record<string, WorldShape> = {
@@ -17,6 +26,8 @@ export const WORLDS: Record<string, WorldShape> = {
   // Under FNV-1a: k1 moves between partitions 1 and 0, k2 stays in 0, k3 moves between 1 and 2.
   grow: { name: 'grow', keys: ['k1', 'k2', 'k3'], workersPerPartition: 2, countChange: { from: 2, to: 3 } },
   shrink: { name: 'shrink', keys: ['k1', 'k2', 'k3'], workersPerPartition: 2, countChange: { from: 3, to: 2 } },
+  // A task under flow control takes no key: the keyed steps have nothing to do here.
+  flow: { name: 'flow', keys: [], workersPerPartition: 3, flow: { global: 2, group: 1, groups: ['g1', 'g2', 'g3'] } },
 };
 
 /** Connections the largest world needs for its consumers. */

@@ -1,0 +1,172 @@
+import { unsettledEntry } from './flow-steps';
+import type { FlowView } from './flow-snapshot';
+import type { Check, Violation } from './invariants';
+import type { Snapshot } from './snapshot';
+import type { World } from './world';
+
+const violation = (invariant: string, tag: string, message: string): Violation => ({ invariant, tag, message });
+
+/** Checks one partition's flow state; a world without flow control has none to check. */
+const perFlow =
+  (check: (world: World, flow: FlowView, snap: Snapshot) => Violation[]): Check =>
+  (world, snaps) =>
+    snaps.flatMap((snap) => (snap.flow ? check(world, snap.flow, snap) : []));
+
+/** The limits a task name runs under: as enqueue-flow.lua recorded them (0 = none). */
+function limitsOf(flow: FlowView, name: string): { global: number; group: number } {
+  return flow.limits.get(name) ?? { global: 0, group: 0 };
+}
+
+/**
+ * Within the limits: per task, the held slots number at most its globalConcurrency, and per
+ * group at most its groupConcurrency; flow:count says the same as flow:held (the scripts check
+ * the counts, so a count that drifts from the held set lets a limit be overrun or starves it).
+ * And every run that is legit (its worker alive, its lease unbroken since it started) holds its
+ * slot: the limit counts runs, and only a fenced settle gives a slot back.
+ */
+export const flowWithinLimits = perFlow((world, flow) => {
+  const out: Violation[] = [];
+  const held = new Map<string, string[]>();
+  for (const [id, slot] of flow.held) {
+    for (const field of [slot.name, `${slot.name}\0${slot.group}`]) held.set(field, [...(held.get(field) ?? []), id]);
+  }
+  for (const [field, ids] of held) {
+    const [name, group] = field.split('\0');
+    const limit = group === undefined ? limitsOf(flow, name).global : limitsOf(flow, name).group;
+    const what = group === undefined ? `task ${name}` : `group ${group} of ${name}`;
+    const names = ids.map((id) => world.alias(id)).join(' ');
+    if (limit > 0 && ids.length > limit)
+      out.push(
+        violation(
+          'flowWithinLimits',
+          group === undefined ? 'global' : 'group',
+          `${what} holds ${ids.length} > ${limit}: ${names}`,
+        ),
+      );
+    if ((flow.count.get(field) ?? 0) !== ids.length)
+      out.push(
+        violation(
+          'flowWithinLimits',
+          'count',
+          `count of ${what} is ${flow.count.get(field) ?? 0}, held ${ids.length}: ${names}`,
+        ),
+      );
+  }
+  for (const [field, n] of flow.count)
+    if (!held.has(field))
+      out.push(violation('flowWithinLimits', 'count', `count ${field.replace('\0', '/')} is ${n}, nothing held`));
+  for (const run of world.runs) {
+    if (!world.legit(run) || !world.flowGroups.has(run.info.taskId)) continue;
+    if (flow.held.get(run.info.taskId)?.entryId !== run.info.entryId)
+      out.push(
+        violation(
+          'flowWithinLimits',
+          'run-not-held',
+          `${world.alias(run.info.taskId)} runs on w${run.worker} (legit) without holding its slot`,
+        ),
+      );
+  }
+  return out;
+});
+
+/**
+ * Held = admitted and not settled: each held slot names an entry of its task still in the
+ * stream, not read yet or pending; and every such entry carrying `fl` holds its slot. A slot
+ * whose entry is gone is leaked (its limit shrinks for good); an admitted entry without one runs
+ * outside the limit.
+ */
+export const flowHeldIsAdmitted = perFlow((world, flow, snap) => {
+  const out: Violation[] = [];
+  for (const [id, slot] of flow.held) {
+    const entry = snap.stream.get(slot.entryId);
+    if (!entry || entry.id !== id || !unsettledEntry(world, slot.entryId, snap))
+      out.push(
+        violation(
+          'flowHeldIsAdmitted',
+          'leaked',
+          `${world.alias(id)} holds a slot of group ${slot.group} for entry ${slot.entryId}, which is settled or gone`,
+        ),
+      );
+    else if (entry.flow !== slot.group)
+      out.push(
+        violation(
+          'flowHeldIsAdmitted',
+          'group',
+          `${world.alias(id)} holds a slot of group ${slot.group}, its entry is of ${entry.flow}`,
+        ),
+      );
+  }
+  for (const [entryId, c] of snap.stream) {
+    if (c.flow === undefined || !unsettledEntry(world, entryId, snap)) continue;
+    if (flow.held.get(c.id)?.entryId !== entryId)
+      out.push(
+        violation(
+          'flowHeldIsAdmitted',
+          'unheld',
+          `${world.alias(c.id)}'s entry ${entryId} is admitted and holds no slot`,
+        ),
+      );
+  }
+  return out;
+});
+
+/**
+ * A task waits (room and body agree on it) or is admitted or delayed, never two at once: a task
+ * both waiting and admitted would run twice, once now and once when the room admits it.
+ */
+export const flowWaitingNotAdmitted = perFlow((world, flow, snap) => {
+  const out: Violation[] = [];
+  const inRoom = new Set(flow.room.map((w) => w.id));
+  for (const id of new Set([...inRoom, ...flow.body]))
+    if (inRoom.has(id) !== flow.body.has(id))
+      out.push(
+        violation(
+          'flowWaitingNotAdmitted',
+          'room-body',
+          `${world.alias(id)} is in the ${inRoom.has(id) ? 'room' : 'body hash'} only`,
+        ),
+      );
+  const admitted = new Set(
+    [...snap.stream].filter(([entryId]) => unsettledEntry(world, entryId, snap)).map(([, c]) => c.id),
+  );
+  const delayed = new Set([...snap.delayed.values()].map((c) => c.id));
+  for (const id of inRoom) {
+    const also = [
+      flow.held.has(id) && 'holds a slot',
+      admitted.has(id) && 'is in the stream',
+      delayed.has(id) && 'is delayed',
+    ];
+    const both = also.filter((x): x is string => typeof x === 'string');
+    if (both.length > 0)
+      out.push(
+        violation('flowWaitingNotAdmitted', 'both', `${world.alias(id)} waits in the room and ${both.join(' and ')}`),
+      );
+  }
+  return out;
+});
+
+/**
+ * No slot idles while a task could take it: a task waits only while its group or its task is
+ * at its limit. A release feeds the room in the same script, so a free slot beside a waiting
+ * task means it waits for nothing (and, with no polling, may wait forever).
+ */
+export const flowNoIdleSlot = perFlow((world, flow) => {
+  const out: Violation[] = [];
+  for (const w of flow.room) {
+    const limits = limitsOf(flow, w.name);
+    const groupFull = limits.group > 0 && (flow.count.get(`${w.name}\0${w.group}`) ?? 0) >= limits.group;
+    const globalFull = limits.global > 0 && (flow.count.get(w.name) ?? 0) >= limits.global;
+    if (!groupFull && !globalFull)
+      out.push(
+        violation(
+          'flowNoIdleSlot',
+          'idle',
+          `${world.alias(w.id)} of group ${w.group} waits while its group and its task have free slots`,
+        ),
+      );
+  }
+  return out;
+});
+
+/** Flow control's checks, after every step. */
+export const FLOW_INVARIANTS: Check[] = [flowWithinLimits, flowHeldIsAdmitted, flowWaitingNotAdmitted, flowNoIdleSlot];

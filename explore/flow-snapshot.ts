@@ -1,0 +1,56 @@
+import type { ChainableCommander } from 'ioredis';
+import type { ExploreKeys } from './protocol-adapter';
+
+/** A slot held by an admitted run (flow:held): the entry that holds it, its task and group. */
+export interface HeldSlot {
+  readonly entryId: string;
+  readonly name: string;
+  readonly group: string;
+}
+
+/** A task waiting in the room (flow:room), by its member '<name>\0<group>\0<rank>\0<task id>'. */
+export interface WaitingTask {
+  readonly id: string;
+  readonly name: string;
+  readonly group: string;
+}
+
+/** Flow control's state of one partition, read with the rest of the snapshot. */
+export interface FlowView {
+  /** Task id -> the slot its run holds. */
+  readonly held: Map<string, HeldSlot>;
+  /** flow:count as stored: '<name>' and '<name>\0<group>' -> runs held. */
+  readonly count: Map<string, number>;
+  /** Task name -> its recorded limits (0 = none). */
+  readonly limits: Map<string, { global: number; group: number }>;
+  readonly room: WaitingTask[];
+  /** Task ids with a waiting body (flow:body). */
+  readonly body: Set<string>;
+}
+
+/** Queues the reads of flow control's keys on `p`; `flowViewOf` parses their replies in order. */
+export function readFlow(p: ChainableCommander, keys: ExploreKeys): number {
+  const f = keys.flow;
+  p.hgetall(f.held).hgetall(f.count).hgetall(f.limits).zrange(f.room, 0, -1).hkeys(f.body);
+  return 5;
+}
+
+export function flowViewOf(value: (i: number) => unknown, at: number): FlowView {
+  const held = new Map<string, HeldSlot>();
+  for (const [id, text] of Object.entries(value(at) as Record<string, string>)) {
+    const [entryId, name, group] = text.split('\0');
+    held.set(id, { entryId, name, group });
+  }
+  const count = new Map(Object.entries(value(at + 1) as Record<string, string>).map(([k, v]) => [k, Number(v)]));
+  const limits = new Map<string, { global: number; group: number }>();
+  for (const [name, text] of Object.entries(value(at + 2) as Record<string, string>)) {
+    if (name.startsWith('\0')) continue; // '\0arrivals', the room's arrival sequence
+    const [global, group] = text.split(' ').map(Number);
+    limits.set(name, { global, group });
+  }
+  const room = (value(at + 3) as string[]).map((member): WaitingTask => {
+    const [name, group, , id] = member.split('\0');
+    return { id, name, group };
+  });
+  return { held, count, limits, room, body: new Set(value(at + 4) as string[]) };
+}

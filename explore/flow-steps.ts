@@ -1,0 +1,60 @@
+import { enqueueFlow, removeTask, type RemovalTarget } from './protocol-adapter';
+import type { Step, StepResult } from './steps';
+import type { World } from './world';
+
+const NOOP: StepResult = { applied: false, note: 'n/a' };
+/** The module's default priorityAgingMs: one priority level weighs a second of waiting. */
+const AGING_MS = 1000;
+
+/**
+ * A client enqueues the world's task under flow control (enqueue-flow.lua): admitted at once
+ * while its slots are free and nothing of its group waits, else into the room; due later, into
+ * the delayed set, to go through admission when promoted.
+ */
+export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'enqueue-flow' }>): Promise<StepResult> {
+  const limits = world.shape.flow;
+  if (!limits) return NOOP;
+  const entryId = await enqueueFlow(world.client, world.keys, {
+    id: step.id,
+    group: step.group,
+    priority: step.priority,
+    delayed: step.delayed === true,
+    big: step.big === true,
+    limits: { global: limits.global, group: limits.group, agingMs: AGING_MS },
+  });
+  // An exhaustive alphabet may enqueue one id again after its run ended: a new task, born now.
+  world.tasks.delete(step.id);
+  world.task(step.id, undefined).acknowledged = true;
+  world.flowGroups.set(step.id, step.group);
+  return { applied: true, note: step.delayed ? 'delayed' : entryId ? 'admitted' : 'waiting in the room' };
+}
+
+/**
+ * QueueClient.remove of a task by id, where locate() finds it: an entry of the stream not yet
+ * settled, or a member of the delayed set. A task waiting in the room is not found there
+ * (remove() is not flow-aware for it yet, as the README says): nothing to do.
+ */
+export async function removeStep(world: World, alias: string): Promise<StepResult> {
+  const task = world.byAlias(alias);
+  const snap = world.snapshot;
+  if (!task || !snap) return NOOP;
+  const entry = [...snap.stream].find(([id, c]) => c.id === task.id && unsettledEntry(world, id));
+  const member = [...snap.delayed].find(([, c]) => c.id === task.id);
+  const at: RemovalTarget | undefined = entry ? { entryId: entry[0] } : member ? { member: member[0] } : undefined;
+  if (!at) return NOOP;
+  const reply = await removeTask(world.client, world.keys, task.id, at);
+  if (reply === 'removed') task.settled = 'removed';
+  return { applied: true, note: `${'entryId' in at ? 'queued' : 'delayed'}: ${reply}` };
+}
+
+/** A stream entry not settled yet: not read, or read and pending (an acked one awaits its trim). */
+export function unsettledEntry(world: World, entryId: string, snap = world.snapshot): boolean {
+  if (!snap) return false;
+  return snap.pending.has(entryId) || after(entryId, snap.lastDelivered);
+}
+
+function after(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
+}
