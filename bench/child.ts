@@ -15,6 +15,8 @@ async function loadSide(name: SideName): Promise<Side> {
     case 'raw':
       return (await import('./raw-side')).side;
     case 'sq':
+    case 'sq-limit':
+    case 'sq-groups':
       return (await import('./sq-side')).side;
     case 'sq-observed':
       (await import('./observed')).installTracing();

@@ -15,6 +15,7 @@ import {
   ScenarioName,
   SideName,
 } from './scenario';
+import { flowSection } from './flow-report';
 import { observedCostSection } from './observed-report';
 import { median, spread } from './stats';
 
@@ -304,6 +305,7 @@ harness's own INFO/SCAN/XINFO/XLEN are removed). "script calls/task" counts EVAL
 ${resultsTable(input)}
 
 ${observedCostSection(input)}
+${flowSection(input)}
 ### Command mix
 
 ${commandMix(input)}
@@ -335,6 +337,8 @@ ${commandMix(input)}
   SDK at 100 % sampling: \`BasicTracerProvider\` with a \`BatchSpanProcessor\` (default batch settings)
   whose exporter drops the spans, the W3C propagator and the \`AsyncLocalStorageContextManager\`. Its
   producer is traced too, so every task carries its enqueue's trace context (one per chunk of ${n(c.chunk)}).
+- **${SIDE_LABEL['sq-limit']}**, **${SIDE_LABEL['sq-groups']}** (drain only): the same drain with the
+  task under flow control; see "Flow control: the drain under limits" above.
 - **latency:** a worker (concurrency ${c.concurrency}) is started and idle; then single enqueues at a
   steady ${n(c.latencyRate)}/s for ${c.latencySeconds} s (open loop: sends do not wait for replies), from the same process.
   Each payload carries \`performance.now()\` at the enqueue call; the handler records the difference when it starts.

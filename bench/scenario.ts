@@ -5,13 +5,15 @@
  */
 import type { RedisProbe } from './redis-stats';
 
-export const SIDES = ['bullmq', 'sq', 'sq-observed', 'raw'] as const;
+export const SIDES = ['bullmq', 'sq', 'sq-observed', 'sq-limit', 'sq-groups', 'raw'] as const;
 export type SideName = (typeof SIDES)[number];
 
 export const SIDE_LABEL: Record<SideName, string> = {
   bullmq: 'BullMQ 6.7.0',
   sq: 'nest-stream-queue',
   'sq-observed': 'nest-stream-queue + metrics + tracing',
+  'sq-limit': 'nest-stream-queue, global limit never binding',
+  'sq-groups': 'nest-stream-queue, 100 groups × 2',
   raw: 'raw Redis (ceiling)',
 };
 
@@ -115,7 +117,8 @@ export const PARTICIPANTS: Record<ScenarioName, readonly SideName[]> = {
   'enqueue-bulk': ['bullmq', 'sq', 'raw'],
   'enqueue-single': ['bullmq', 'sq'],
   // sq-observed: the same drain with StreamQueueMetricsModule and StreamQueueTracingModule on.
-  drain: ['bullmq', 'sq', 'sq-observed', 'raw'],
+  // sq-limit, sq-groups: the same drain under flow control (flow-sides.ts).
+  drain: ['bullmq', 'sq', 'sq-observed', 'sq-limit', 'sq-groups', 'raw'],
   latency: ['bullmq', 'sq'],
   close: ['bullmq', 'sq'],
 };

@@ -6,7 +6,8 @@
 import 'reflect-metadata';
 import { Inject, Injectable, INestApplicationContext, LogLevel, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { QueueClient, StreamQueueModule, Task } from '../lib';
+import { EnqueueItem, QueueClient, StreamQueueModule, Task, TaskOptions } from '../lib';
+import { flowEnqueueOptions, flowTaskOptions } from './flow-sides';
 import { profileWindow } from './cpu-profile';
 import { atSteadyRate, budgetMs, drainWork, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
 import type { RedisProbe } from './redis-stats';
@@ -19,6 +20,7 @@ import {
   RunEnv,
   ScenarioResult,
   Side,
+  SideName,
   TASK_NAME,
 } from './scenario';
 import { SampleRecorder } from './stats';
@@ -32,14 +34,18 @@ interface HandlerProbe {
   onTask(payload: BenchPayload): void | Promise<unknown>;
 }
 
-@Injectable()
-class NoopTasks {
-  constructor(@Inject(HANDLER_PROBE) private readonly probe: HandlerProbe) {}
+/** The bench's one handler, declared with this side's task options (flow limits or none). */
+function noopTasks(options: TaskOptions) {
+  @Injectable()
+  class NoopTasks {
+    constructor(@Inject(HANDLER_PROBE) private readonly probe: HandlerProbe) {}
 
-  @Task(TASK_NAME)
-  noop(payload: BenchPayload): void | Promise<unknown> {
-    return this.probe.onTask(payload);
+    @Task(TASK_NAME, options)
+    noop(payload: BenchPayload): void | Promise<unknown> {
+      return this.probe.onTask(payload);
+    }
   }
+  return NoopTasks;
 }
 
 interface ContextOptions {
@@ -53,19 +59,20 @@ async function createContext(
   opts: ContextOptions,
   probe: HandlerProbe = { onTask() {} },
 ): Promise<INestApplicationContext> {
+  const concurrency = opts.concurrency ?? job.concurrency;
   @Module({
     imports: [
       StreamQueueModule.forRoot({
         connection: { url: job.redisUrl },
         prefix: job.prefix,
-        concurrency: opts.concurrency ?? job.concurrency,
+        concurrency,
         worker: opts.worker,
         ...job.sqOptions,
         ...(opts.resultTtlMs === undefined ? {} : { resultTtlMs: opts.resultTtlMs }),
       }),
       ...(job.side === 'sq-observed' ? (await import('./observed')).observabilityImports() : []),
     ],
-    providers: [NoopTasks, { provide: HANDLER_PROBE, useValue: probe }],
+    providers: [noopTasks(flowTaskOptions(job.side, job.tasks)), { provide: HANDLER_PROBE, useValue: probe }],
   })
   class BenchAppModule {}
 
@@ -75,17 +82,20 @@ async function createContext(
   return app;
 }
 
-function itemsOf(start: number, count: number) {
-  return Array.from({ length: count }, (_, k) => ({ name: TASK_NAME, payload: payload(start + k) }));
+function itemsOf(side: SideName, start: number, count: number): EnqueueItem[] {
+  return Array.from({ length: count }, (_, k) => {
+    const options = flowEnqueueOptions(side, start + k);
+    return { name: TASK_NAME, payload: payload(start + k), ...(options ? { options } : {}) };
+  });
 }
 
 async function enqueueBulk({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const app = await createContext(job, { worker: false });
   const client = app.get(QueueClient);
-  await client.enqueueMany(itemsOf(-WARMUP, WARMUP));
+  await client.enqueueMany(itemsOf(job.side, -WARMUP, WARMUP));
   const window = await probe.window();
   const t0 = now();
-  await inChunks(job.tasks, job.chunk, (start, count) => client.enqueueMany(itemsOf(start, count)));
+  await inChunks(job.tasks, job.chunk, (start, count) => client.enqueueMany(itemsOf(job.side, start, count)));
   const elapsedMs = now() - t0;
   const commands = await window.end();
   await app.close();
@@ -116,7 +126,7 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const memoryBefore = await probe.settledUsedMemory();
   const producer = await createContext(job, { worker: false, resultTtlMs: job.resultTtlMs });
   const client = producer.get(QueueClient);
-  await inChunks(job.tasks, job.chunk, (start, count) => client.enqueueMany(itemsOf(start, count)));
+  await inChunks(job.tasks, job.chunk, (start, count) => client.enqueueMany(itemsOf(job.side, start, count)));
   await producer.close();
   const streams = await mainStreams(probe, job.prefix);
   if (streams.length === 0) {
@@ -189,7 +199,9 @@ async function close({ job }: RunEnv): Promise<ScenarioResult> {
   let handled = 0;
   const idle = await createContext(job, { worker: true, concurrency }, { onTask: () => void handled++ });
   const idleClient = idle.get(QueueClient);
-  const warmups = await Promise.all(itemsOf(0, CLOSE_WARMUP).map((t) => idleClient.enqueue(t.name, t.payload)));
+  const warmups = await Promise.all(
+    itemsOf(job.side, 0, CLOSE_WARMUP).map((t) => idleClient.enqueue(t.name, t.payload)),
+  );
   await Promise.all(warmups.map((h) => h.result({ timeoutMs: 30_000 })));
   await sleep(250); // settled back into its blocking read
   let t0 = now();
@@ -207,7 +219,7 @@ async function close({ job }: RunEnv): Promise<ScenarioResult> {
   };
   const busy = await createContext(job, { worker: true, concurrency }, slow);
   const busyClient = busy.get(QueueClient);
-  await busyClient.enqueueMany(itemsOf(0, CLOSE_IN_FLIGHT));
+  await busyClient.enqueueMany(itemsOf(job.side, 0, CLOSE_IN_FLIGHT));
   await waitFor(
     () => started >= CLOSE_IN_FLIGHT,
     30_000,
