@@ -44,6 +44,6 @@ m.r = '1'
 
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
-rcall('HSET', F.limits, m.n, limits)
+flowSetLimits(F, m.n, limits)
 if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end
 return {1, flowEnter(F, stream, m.id, m.n, '', 5, toFields(m), nowMs())}

@@ -26,11 +26,24 @@ local function flowKeys(first)
     body = KEYS[first + 4], ring = KEYS[first + 5], ringed = KEYS[first + 6]}
 end
 
+-- A task's limits, read once per script call: a settle that feeds reads them for every check.
+-- Every write goes through flowSetLimits, which keeps this copy true.
+local limitsRead = {}
+
 local function flowLimits(F, name)
-  local text = rcall('HGET', F.limits, name)
-  if not text then return 0, 0, 0 end
-  local global, group, aging = string.match(text, '^(%d+) (%d+) (%d+)$')
-  return tonumber(global) or 0, tonumber(group) or 0, tonumber(aging) or 0
+  local limits = limitsRead[name]
+  if not limits then
+    local text = rcall('HGET', F.limits, name)
+    local global, group, aging = string.match(text or '', '^(%d+) (%d+) (%d+)$')
+    limits = {tonumber(global) or 0, tonumber(group) or 0, tonumber(aging) or 0}
+    limitsRead[name] = limits
+  end
+  return limits[1], limits[2], limits[3]
+end
+
+local function flowSetLimits(F, name, text)
+  rcall('HSET', F.limits, name, text)
+  limitsRead[name] = nil
 end
 
 local function countOf(F, field) return tonumber(rcall('HGET', F.count, field)) or 0 end
@@ -47,16 +60,21 @@ local function globalFree(F, name)
   return globalLimit == 0 or countOf(F, name) < globalLimit
 end
 
+-- Adds `by` to a count; returns the new count.
 local function bump(F, field, by)
-  if rcall('HINCRBY', F.count, field, by) <= 0 then rcall('HDEL', F.count, field) end
+  local n = rcall('HINCRBY', F.count, field, by)
+  if n <= 0 then rcall('HDEL', F.count, field) end
+  return n
 end
 
 local function pairPrefix(pair) return pair .. '\0' end
 
--- The best-ranked waiting member of a pair, or nil.
+-- The best-ranked waiting member of a pair, or nil; and the next one, or nil (one call tells
+-- a feed both what to admit and whether the pair still waits after it).
 local function bestOf(F, pair)
   local prefix = pairPrefix(pair)
-  return rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+  local best = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 2)
+  return best[1], best[2]
 end
 
 local function ringAdd(F, pair)
@@ -65,17 +83,17 @@ end
 
 -- Takes the slots and appends the entry to the stream: the one way into the stream for a run
 -- that holds slots. Returns its entry id.
+-- Returns its entry id and the group's count of held runs after it.
 local function flowAdmit(F, stream, id, name, group, fields)
   local entryId = rcall('XADD', stream, '*', unpack(fields))
   rcall('HSET', F.held, id, entryId .. '\0' .. name .. '\0' .. group)
   bump(F, name, 1)
-  bump(F, name .. '\0' .. group, 1)
-  return entryId
+  return entryId, bump(F, name .. '\0' .. group, 1)
 end
 
--- Admits the pair's best waiting task (the caller checked its slots). Returns its entry id.
-local function admitBest(F, stream, pair, name, group)
-  local member = bestOf(F, pair)
+-- Admits `member`, the pair's best waiting task (the caller checked its slots). Returns its
+-- entry id and the group's count of held runs after it.
+local function admitMember(F, stream, pair, member, name, group)
   local id = string.sub(member, #pair + 35)
   local body = cjson.decode(rcall('HGET', F.body, id))
   rcall('ZREM', F.room, member)
@@ -96,14 +114,16 @@ local function flowFeed(F, stream, budget)
     tries = tries - 1
     local pair = rcall('LPOP', F.ring)
     local name, group = splitPair(pair)
-    if not bestOf(F, pair) or not groupFree(F, name, group) then
+    local best, more = bestOf(F, pair)
+    if not best or not groupFree(F, name, group) then
       rcall('SREM', F.ringed, pair) -- nothing waits, or it waits for its own group's release
     elseif not globalFree(F, name) then
       rcall('RPUSH', F.ring, pair)
     else
-      admitBest(F, stream, pair, name, group)
+      local _, held = admitMember(F, stream, pair, best, name, group)
       admitted = admitted + 1
-      if bestOf(F, pair) and groupFree(F, name, group) then
+      local _, groupLimit = flowLimits(F, name)
+      if more and (groupLimit == 0 or held < groupLimit) then
         rcall('RPUSH', F.ring, pair)
       else
         rcall('SREM', F.ringed, pair)
