@@ -21,9 +21,17 @@ import { sleep } from './config';
 
 export const TASK = 'chaos.work';
 
-/** The flow task's definition, so this producer's enqueues carry its limits (it never runs here: worker: false). */
+/**
+ * The tasks' definitions, so this producer's enqueues carry the flow task's limits (a producer with
+ * definitions accepts only the tasks it defines). They never run here: worker: false.
+ */
 @Injectable()
-class FlowDefinition {
+class TaskDefinitions {
+  @Task(TASK)
+  work(): void {
+    throw new Error('the producer runs no task');
+  }
+
   @Task(FLOW_TASK, FLOW_LIMITS)
   flow(): void {
     throw new Error('the producer runs no task');
@@ -84,7 +92,7 @@ export class Producer {
       worker: false,
       durability,
     };
-    @Module({ imports: [StreamQueueModule.forRoot(options)], providers: [FlowDefinition] })
+    @Module({ imports: [StreamQueueModule.forRoot(options)], providers: [TaskDefinitions] })
     class ChaosProducerModule {}
     const app = await NestFactory.createApplicationContext(ChaosProducerModule, { logger: ['error'] });
     await app.init();
