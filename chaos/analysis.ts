@@ -17,6 +17,8 @@ export interface Run {
   readonly token: string;
   readonly id: string;
   readonly key?: string;
+  /** Flow group of a run of the flow task. */
+  readonly group?: string;
   readonly worker: string;
   readonly attempt: number;
   readonly entry: string;
@@ -209,9 +211,19 @@ export function analyze(input: AnalysisInput): Findings {
   };
 }
 
-function toRun(s: StartRecord, dump: LedgerDump, slot: WorkerSlot | undefined, now: number): Run {
+/** A logged start as a run: it ends at its end record, else when its worker was killed or exited, else now. */
+export function toRun(s: StartRecord, dump: LedgerDump, slot: WorkerSlot | undefined, now: number): Run {
   const end = dump.ends.get(s.token);
-  const base = { token: s.token, id: s.id, key: s.key, worker: s.w, attempt: s.a, entry: s.e, start: s.ts };
+  const base = {
+    token: s.token,
+    id: s.id,
+    key: s.key,
+    group: s.grp,
+    worker: s.w,
+    attempt: s.a,
+    entry: s.e,
+    start: s.ts,
+  };
   if (end) return { ...base, end: end.ts, how: end.how };
   if (slot?.killedAt !== undefined) return { ...base, end: slot.killedAt, how: 'killed' };
   if (slot?.exitedAt !== undefined) return { ...base, end: slot.exitedAt, how: 'exited' };

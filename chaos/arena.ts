@@ -206,10 +206,15 @@ export class Arena {
     if (this.closing) return;
     const started = this.spawn().then(
       (slot) => this.log(`${slot.name} ready (replacement)`),
-      (error: Error) => this.incidents.push(`a replacement worker did not start: ${error.message.split('\n')[0]}`),
+      (error: Error) => this.incidents.push(`a replacement worker did not start: ${error.message}`),
     );
     this.spawning.add(started);
     void started.finally(() => this.spawning.delete(started));
+  }
+
+  /** Resolves once every replacement started by respawn() is ready (or failed to start). */
+  async replacementsStarted(): Promise<void> {
+    await Promise.all(this.spawning);
   }
 
   async kill(slot: WorkerSlot): Promise<void> {

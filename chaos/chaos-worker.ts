@@ -5,11 +5,12 @@
  *   env: REDIS_URL (the queue's Redis, or this worker's proxy to it), LEDGER_URL, LEDGER (ledger
  *        key prefix), SQ_PREFIX, WORKER (unique name), LEASE_MS, HEARTBEAT_MS, SWEEP_MS,
  *        MAX_STALL_MS, CONCURRENCY, MAX_ATTEMPTS
- *   payload of 'chaos.work': { ms, block?, stallMs? }
+ *   payload of 'chaos.work' and of the flow task (flow-task.ts): { ms, block?, stallMs?, group? }
  *     ms       how long the side effect takes: an abortable wait that honours ctx.signal, or with
  *              `block` a synchronous busy loop (the event loop is blocked, as by CPU-bound code)
  *     stallMs  on the task's first start only, block the event loop this long first (a stall
  *              past maxStallMs: the run is taken over while this process is frozen)
+ *     group    the flow task's group (the handler cannot read it from its context): logged with the start
  *
  * A run: log the start and take the task's (and key's) running marker (one ledger script); do the
  * side effect; log the end and release the markers (one script). Settle outcomes come from
@@ -21,6 +22,7 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { StreamQueueEvents, StreamQueueModule, Task, type StreamQueueEventType, type TaskContext } from '../lib';
 import { defineLedgerCommands, LedgerKeys, recordEnd, recordStart, type ChaosWork, type StartRecord } from './ledger';
+import { FLOW_LIMITS, FLOW_TASK } from './flow-task';
 import { env, workerOptionsFromEnv } from '../test/utils/worker-env';
 import { serveUntilSignalled } from '../test/utils/worker-lifecycle';
 
@@ -33,12 +35,24 @@ defineLedgerCommands(ledger);
  * before its task can be reclaimed (lease - heartbeat, 850 ms with the chaos timings). */
 const MARKER_MARGIN_MS = 250;
 
+const RETRIES = { maxAttempts: Number(env('MAX_ATTEMPTS', '3')), backoff: { delayMs: 50, maxDelayMs: 400 } };
+
 @Injectable()
 class ChaosTasks {
   private runs = 0;
 
-  @Task('chaos.work', { maxAttempts: Number(env('MAX_ATTEMPTS', '3')), backoff: { delayMs: 50, maxDelayMs: 400 } })
-  async work(payload: ChaosWork, ctx: TaskContext): Promise<string> {
+  @Task('chaos.work', RETRIES)
+  work(payload: ChaosWork, ctx: TaskContext): Promise<string> {
+    return this.run(payload, ctx);
+  }
+
+  /** The flow scenario's task: the same run, under flow control; its start records the group. */
+  @Task(FLOW_TASK, { ...RETRIES, ...FLOW_LIMITS })
+  flow(payload: ChaosWork, ctx: TaskContext): Promise<string> {
+    return this.run(payload, ctx);
+  }
+
+  private async run(payload: ChaosWork, ctx: TaskContext): Promise<string> {
     const stallMs = payload.stallMs ?? 0;
     const start: StartRecord = {
       t: 'S',
@@ -50,6 +64,7 @@ class ChaosTasks {
       a: ctx.attempt,
       e: ctx.fencingToken.split('/')[0],
       g: ctx.generation,
+      grp: payload.group,
     };
     const starts = await recordStart(ledger, L, start, payload.ms + stallMs + MARKER_MARGIN_MS);
     let finished = true;

@@ -7,7 +7,7 @@
  *   <L>:m:<id>        "running" marker of the task: SET NX PX (expected duration + margin), value
  *                     the run's token; a start that finds it held is an overlap
  *   <L>:km:<key>      the same for a task key: two generations of one key must never overlap
- *   <L>:runs          run log, JSON: {t:'S', ts, id, key, token, w, a, e, g} and {t:'E', ts, token, how, why}
+ *   <L>:runs          run log, JSON: {t:'S', ts, id, key, token, w, a, e, g, grp} and {t:'E', ts, token, how, why}
  *   <L>:overlaps      marker hits, JSON: {kind, id, key, token, holder, phase}
  *   <L>:settled:<id>  'completed' events (the settle was accepted by Redis)
  *   <L>:settles       JSON {id, w, ts} per 'completed' event
@@ -26,6 +26,9 @@ export interface ChaosWork {
   block?: boolean;
   /** On the task's first start only: block the event loop this long first. */
   stallMs?: number;
+  /** Set for the flow task (flow-task.ts): enqueued under this group and priority. */
+  group?: string;
+  priority?: number;
 }
 
 export class LedgerKeys {
@@ -80,6 +83,8 @@ export interface StartRecord {
   e: string;
   /** Generation of the run's key (0 without a key). */
   g: number;
+  /** Flow group of a run of the flow task (absent for other tasks). */
+  grp?: string;
 }
 
 /** done: the handler's side effect finished; aborted: it stopped early on ctx.signal. */

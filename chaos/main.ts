@@ -5,8 +5,8 @@
  * redis-servers it starts on free ports (never the Redis on 6379, never REDIS_URL): the queue's,
  * with AOF and `appendfsync always`, and a separate one for the ledger. Prints a table per
  * scenario as it ends, then a summary table and the explanations, and exits 1 if any scenario
- * lost an acknowledged task, had an overlap it should not have, left a duplicate unexplained, or
- * failed outright. Knobs: CHAOS_SCALE, CHAOS_SEED, CHAOS_ONLY, CHAOS_ECHO (see config.ts).
+ * lost an acknowledged task, had an overlap it should not have, left a duplicate unexplained, ran
+ * more of the flow task at once than its limits allow (or starved a group), or failed outright. Knobs: CHAOS_SCALE, CHAOS_SEED, CHAOS_ONLY, CHAOS_ECHO (see config.ts).
  *
  * Every child process and redis-server is registered with test/utils/child-reaper.ts, so they
  * die with this process however it ends; each scenario also tears its own down in a finally.

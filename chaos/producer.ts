@@ -4,20 +4,39 @@
  * "lost" is computed over them alone. An enqueue that rejected (Redis down, connection cut) was
  * never acknowledged; those are counted, not tracked.
  */
-import { Module, type INestApplicationContext } from '@nestjs/common';
+import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   QueueClient,
   StreamQueueModule,
+  Task,
   type ConnectionOptions,
   type DurabilityOptions,
   type EnqueueItem,
 } from '../lib';
+import { FLOW_LIMITS, FLOW_TASK } from './flow-task';
 import type { ChaosWork } from './ledger';
 import type { Rng } from './config';
 import { sleep } from './config';
 
 export const TASK = 'chaos.work';
+
+/**
+ * The tasks' definitions, so this producer's enqueues carry the flow task's limits (a producer with
+ * definitions accepts only the tasks it defines). They never run here: worker: false.
+ */
+@Injectable()
+class TaskDefinitions {
+  @Task(TASK)
+  work(): void {
+    throw new Error('the producer runs no task');
+  }
+
+  @Task(FLOW_TASK, FLOW_LIMITS)
+  flow(): void {
+    throw new Error('the producer runs no task');
+  }
+}
 
 /** The latest acknowledged run of a key: it must complete. */
 export interface KeyHead {
@@ -29,6 +48,8 @@ export interface KeyHead {
 export class Producer {
   /** Ids of acknowledged enqueues (unkeyed and keyed, every generation). */
   readonly acked = new Set<string>();
+  /** Acknowledged flow tasks: id -> group, and when the acknowledgement came (epoch ms). */
+  readonly flowAcked = new Map<string, { group: string; ackedAt: number }>();
   /** Per key, the run the last acknowledged enqueue/replace returned. */
   readonly heads = new Map<string, KeyHead>();
   /** Enqueue calls that rejected, and the tasks they carried. */
@@ -71,7 +92,7 @@ export class Producer {
       worker: false,
       durability,
     };
-    @Module({ imports: [StreamQueueModule.forRoot(options)] })
+    @Module({ imports: [StreamQueueModule.forRoot(options)], providers: [TaskDefinitions] })
     class ChaosProducerModule {}
     const app = await NestFactory.createApplicationContext(ChaosProducerModule, { logger: ['error'] });
     await app.init();
@@ -83,21 +104,28 @@ export class Producer {
   /** Every task goes by its own enqueue() (see start). */
   private alone = false;
 
-  /** Enqueues `payloads`: most in enqueueMany batches, some one by one (both scripts get load). */
+  /**
+   * Enqueues `payloads`: most in enqueueMany batches, some one by one (both scripts get load). A
+   * payload with a `group` goes to the flow task, under that group and priority.
+   */
   enqueue(payloads: ChaosWork[], rng: Rng): void {
+    const ack = (id: string, payload: ChaosWork) => {
+      this.acked.add(id);
+      if (payload.group !== undefined) this.flowAcked.set(id, { group: payload.group, ackedAt: Date.now() });
+    };
     let i = 0;
     while (i < payloads.length) {
       if (this.alone || rng.chance(0.2)) {
+        const { name, payload, options } = item(payloads[i]);
         this.track(
-          this.client.enqueue(TASK, payloads[i]).then((h) => void this.acked.add(h.id)),
+          this.client.enqueue(name, payload, options).then((h) => ack(h.id, payload)),
           1,
         );
         i += 1;
       } else {
         const batch = payloads.slice(i, i + 25);
-        const items: EnqueueItem[] = batch.map((payload) => ({ name: TASK, payload }));
         this.track(
-          this.client.enqueueMany(items).then((hs) => hs.forEach((h) => this.acked.add(h.id))),
+          this.client.enqueueMany(batch.map(item)).then((hs) => hs.forEach((h, j) => ack(h.id, batch[j]))),
           batch.length,
         );
         i += batch.length;
@@ -164,4 +192,10 @@ export class Producer {
     this.inFlight.add(tracked);
     return tracked;
   }
+}
+
+/** The enqueue of one payload: the flow task's under its group and priority, else the plain task's. */
+function item(payload: ChaosWork): EnqueueItem<ChaosWork> {
+  if (payload.group === undefined) return { name: TASK, payload };
+  return { name: FLOW_TASK, payload, options: { group: payload.group, priority: payload.priority } };
 }

@@ -3,6 +3,7 @@
  * the README) with the explanation of every duplicate, refusal and overlap underneath.
  */
 import type { Overlap } from './analysis';
+import type { FlowFindings } from './flow-analysis';
 import type { ScenarioResult } from './scenarios';
 
 export interface Verdict {
@@ -12,7 +13,7 @@ export interface Verdict {
 
 /**
  * Fails on: lost tasks, unexpected overlaps, unexplained duplicates, attempts spent on a lapsed
- * lease, current generations aborted, or a scenario error.
+ * lease, current generations aborted, flow limits exceeded or a group starved, or a scenario error.
  */
 export function verdict(r: ScenarioResult): Verdict {
   const reasons: string[] = r.errors.map((e) => e.split('\n')[0]);
@@ -32,6 +33,8 @@ export function verdict(r: ScenarioResult): Verdict {
   if (leaseFailures > 0) reasons.push(`${leaseFailures} attempt(s) spent on a lapsed lease instead of left pending`);
   if (f.currentRunsAborted > 0)
     reasons.push(`${f.currentRunsAborted} run(s) of a key's current generation aborted as superseded/cancelled`);
+  if (r.flow && r.flow.violations.length > 0) reasons.push(`flow limits exceeded: ${r.flow.violations[0]}`);
+  if (r.flow && r.flow.starved.length > 0) reasons.push(`group(s) never started: ${r.flow.starved.join(', ')}`);
   return { ok: reasons.length === 0, reasons };
 }
 
@@ -135,6 +138,7 @@ export function details(r: ScenarioResult): string[] {
         `enqueues rejected to the producer (never acknowledged, so not counted as lost): ${r.rejectedEnqueues} task(s)`,
       );
     }
+    if (r.flow) out.push(...flowDetails(r.flow, r.startedAt));
     for (const [why, n] of f.duplicateEffectReasons) out.push(`duplicate side effect x${n}: ${why}`);
     for (const [why, n] of f.duplicateSettleReasons) out.push(`duplicate settle x${n}: ${why}`);
     for (const [detail, n] of f.refusals) {
@@ -167,6 +171,20 @@ export function details(r: ScenarioResult): string[] {
   out.push(...r.notes);
   out.push(...r.errors.map((e) => `ERROR ${e}`));
   return out;
+}
+
+function flowDetails(flow: FlowFindings, t0: number): string[] {
+  const { limits, mostGlobal, mostInGroup, firstTaskWait, taskWait } = flow;
+  const at = (ts: number) => `+${seconds(ts - t0)}`;
+  return [
+    `flow: most runs at once ${mostGlobal.n} (limit ${limits.globalConcurrency}, at ${at(mostGlobal.at)}), ` +
+      `most of one group ${mostInGroup.n} (limit ${limits.groupConcurrency}, ${mostInGroup.group} at ${at(mostInGroup.at)}); ` +
+      `${flow.runs} runs over ${flow.groups} groups, ${flow.cutAtTakeover} counted until their task's takeover (killed, stalled, cut off)`,
+    `flow waits (enqueue acknowledged to first start): a group's first task at most ${firstTaskWait.ms} ms (${firstTaskWait.group}); ` +
+      `any task p50 ${taskWait.p50} ms, p99 ${taskWait.p99} ms, max ${taskWait.maxMs} ms (${taskWait.group}); ` +
+      `groups never started: ${flow.starved.length === 0 ? 'none' : flow.starved.join(', ')}`,
+    ...flow.violations.map((v) => `FLOW LIMIT EXCEEDED: ${v}`),
+  ];
 }
 
 function describeOverlap(o: Overlap): string {

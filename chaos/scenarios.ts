@@ -4,6 +4,8 @@
  * (its feed and chaos are bounded, its drain and the whole scenario have deadlines).
  */
 import { analyze, type Findings } from './analysis';
+import { analyzeFlow, type FlowFindings, type FlowLimits } from './flow-analysis';
+import { FLOW_LIMITS } from './flow-task';
 import { Arena, type ArenaOptions, type CutAction, type RestartMode, type WorkerSlot } from './arena';
 import { Rng, scaled, sleep } from './config';
 import { readLedger, type ChaosWork, type LedgerDump } from './ledger';
@@ -16,6 +18,8 @@ export interface ScenarioResult {
   startedAt: number;
   tasks: number;
   findings?: Findings;
+  /** The flow scenario's concurrency and progress findings. */
+  flow?: FlowFindings;
   kills: number;
   restarts: number;
   cuts: number;
@@ -51,6 +55,8 @@ interface Spec {
   /** Hard limit on the whole scenario (feed, chaos, drain). */
   deadlineMs: number;
   stallOverlapsExpected?: boolean;
+  /** The flow task's limits: its runs are checked against them (flow-analysis.ts). */
+  flowLimits?: FlowLimits;
 }
 
 const DRAIN_TIMEOUT_MS = 90_000;
@@ -124,6 +130,15 @@ async function runScenario(spec: Spec, rng: Rng, body: (arena: Arena) => Promise
       stallsExpected: result.stallOverlapsExpected,
       now: Date.now(),
     });
+    if (spec.flowLimits) {
+      result.flow = analyzeFlow({
+        dump,
+        slots: a.slots,
+        limits: spec.flowLimits,
+        enqueued: a.producer.flowAcked,
+        now: Date.now(),
+      });
+    }
     // A worker that exited without being killed crashed: that is a failure of its own.
     for (const slot of a.slots.filter((x) => x.exitedAt !== undefined && x.killedAt === undefined)) {
       const at = ((slot.exitedAt! - a.startedAt) / 1000).toFixed(1);
@@ -579,6 +594,86 @@ export const reshard: Scenario = {
   },
 };
 
+export const flow: Scenario = {
+  id: 'flow',
+  title: `a flow-limited task over 20 groups (globalConcurrency ${FLOW_LIMITS.globalConcurrency}, groupConcurrency ${FLOW_LIMITS.groupConcurrency}) through SIGKILLs, stalls past maxStallMs and Redis restarts`,
+  run(scale, rng) {
+    const GROUPS = 20;
+    const tasks = scaled(2_000, scale, 300);
+    const stallers = scaled(4, scale, 2);
+    const killCount = scaled(6, scale, 2);
+    const restartCount = scaled(2, scale, 1);
+    const windowMs = Math.max(8_000, (tasks / 60) * 1_000);
+    const every = Math.floor(tasks / stallers);
+    const groupName = (n: number) => `g${String(n).padStart(2, '0')}`;
+    // One group floods (40% of the tasks) while 19 share the rest: the others must not starve.
+    const make = (i: number): ChaosWork => ({
+      ms: rng.int(3, 40),
+      ...(i % every === every - 1 ? { stallMs: 3_500 } : {}),
+      group: rng.chance(0.4) ? groupName(1) : groupName(rng.int(2, GROUPS)),
+      priority: rng.int(1, 10),
+    });
+    // Kills with restarts spread among them; the first restart a crash down past the lease.
+    const actions: ('kill' | RestartMode)[] = Array.from({ length: killCount }, () => 'kill');
+    const modes: RestartMode[] = ['SIGKILL', 'SIGTERM'];
+    for (let r = 0; r < restartCount; r++)
+      actions.splice(Math.round(((r + 0.5) / restartCount) * actions.length) + r, 0, modes[r % modes.length]);
+    return runScenario(
+      {
+        id: 'flow',
+        title: this.title,
+        arena: { workers: 4, env: { MAX_STALL_MS: '1500', CONCURRENCY: '4' } },
+        deadlineMs: windowMs + 180_000,
+        stallOverlapsExpected: true,
+        flowLimits: FLOW_LIMITS,
+      },
+      rng,
+      async (arena) => {
+        const feeding = arena.producer.feed(tasks, windowMs, make, rng);
+        const done: string[] = [];
+        await atTimes(schedule(actions.length, windowMs, rng), async (i) => {
+          const action = actions[i];
+          if (action === 'kill') {
+            const slot = victim(arena, rng);
+            if (!slot) return;
+            arena.log(`SIGKILL ${slot.name} (pid ${slot.handle.pid}); starting a replacement`);
+            await arena.kill(slot);
+            arena.respawn();
+            return;
+          }
+          // A worker still booting fails its bootstrap if Redis goes away under its first heartbeat
+          // (RedisUnreachableError): restart only once the replacements are up.
+          await arena.replacementsStarted();
+          const downMs = action === 'SIGKILL' ? rng.int(1_500, 2_000) : rng.int(0, 400);
+          arena.log(`restarting the queue's Redis: ${action}, down ${downMs} ms`);
+          const took = await arena.restartRedis(action, downMs);
+          arena.log(`Redis answering again after ${took} ms`);
+          done.push(`${action} (answering again after ${took} ms)`);
+        });
+        await feeding;
+        return {
+          notes: [
+            `${GROUPS} groups (one gets 40% of the tasks), priorities 1-10, tasks 3-40 ms; 4 workers x concurrency 4; ` +
+              `${stallers} handlers block the event loop 3.5 s on their first start (maxStallMs 1500); ${arena.kills} SIGKILLs; Redis restarts: ${done.join(', ')}`,
+          ],
+          verify: async () => {
+            // Every slot given back and nothing left waiting once every task completed.
+            const [held, , , room, body] = arena.keys.flowKeys;
+            const [slots, waiting, bodies] = await Promise.all([
+              arena.admin.hlen(held),
+              arena.admin.exists(room),
+              arena.admin.exists(body),
+            ]);
+            return slots + waiting + bodies === 0
+              ? []
+              : [`after the drain: ${slots} flow slot(s) still held, waiting room ${waiting ? 'not empty' : 'empty'}`];
+          },
+        };
+      },
+    );
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   kills,
   redisRestarts,
@@ -586,6 +681,7 @@ export const SCENARIOS: readonly Scenario[] = [
   slowHandlers,
   stallsPastMax,
   keys,
+  flow,
   clusterFailover,
   reshard,
 ];
