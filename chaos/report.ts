@@ -12,13 +12,15 @@ export interface Verdict {
 }
 
 /**
- * Fails on: lost tasks, unexpected overlaps, unexplained duplicates, attempts spent on a lapsed
+ * Fails on: no acknowledged task, lost tasks, unexpected overlaps, unexplained duplicates, attempts spent on a lapsed
  * lease, current generations aborted, flow limits exceeded or a group starved, or a scenario error.
  */
 export function verdict(r: ScenarioResult): Verdict {
   const reasons: string[] = r.errors.map((e) => e.split('\n')[0]);
   const f = r.findings;
   if (!f) return { ok: false, reasons: reasons.length ? reasons : ['no findings'] };
+  // A scenario whose every enqueue was refused proves nothing (it once passed with 0 tasks).
+  if (r.tasks === 0) reasons.push(`no enqueue acknowledged (${r.rejectedEnqueues} rejected)`);
   if (f.lost.length > 0) reasons.push(`${f.lost.length} acknowledged task(s) lost`);
   const unexpected = f.overlaps.filter(
     (o) => o.cls === 'unexpected' || (o.cls === 'stall' && !r.stallOverlapsExpected),
