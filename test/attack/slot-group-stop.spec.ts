@@ -1,3 +1,4 @@
+import { slotGroupReaders } from '../partitions/slot-group-readers';
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { InFlight } from '../../lib/consumer/in-flight';
@@ -5,13 +6,10 @@ import { ALWAYS_HELD } from '../../lib/consumer/lease';
 import type { QueueParts } from '../../lib/consumer/queue-context';
 import { PauseGate } from '../../lib/consumer/pause-gate';
 import { QueueConsumer } from '../../lib/consumer/queue-consumer';
-import { SharedStreamReader } from '../../lib/consumer/shared-stream-reader';
 import { partitionReads } from '../../lib/consumer/slot-group-reads';
 import { Slots } from '../../lib/consumer/slots';
-import { UnblockableConnection } from '../../lib/consumer/unblockable-connection';
 import { partitionOfKey, QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { defineScripts } from '../../lib/redis/scripts';
-import { SingleTopology } from '../../lib/redis/topology-single';
 import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { resolveConfig } from '../../lib/stream-queue.config';
 import { StreamQueueEvents } from '../../lib/stream-queue.events';
@@ -76,25 +74,13 @@ describe('attack: stopping while a slot group answered and is not yet collected'
       slots,
       lease: ALWAYS_HELD,
     }));
-    const topology = new SingleTopology(redis);
-    const readers = new Map<number, SharedStreamReader>();
-    const groupOf = (stream: string) => (stream === partitions.all[0].stream ? 0 : 1);
-    const readerOf = (stream: string) => {
-      const group = groupOf(stream);
-      let reader = readers.get(group);
-      if (!reader) {
-        const route = topology.blockingRoute(stream, { track: (r) => void blocking.push(r), release: () => {} });
-        reader = new SharedStreamReader(new UnblockableConnection(route, () => {}), {
-          group: GROUP,
-          consumer: CONSUMER,
-          blockMs: config.blockMs,
-          heartbeatIntervalMs: 100,
-          lease: ALWAYS_HELD,
-        });
-        readers.set(group, reader);
-      }
-      return reader;
-    };
+    const { groupOf, readerOf } = slotGroupReaders(redis, partitions, {
+      group: GROUP,
+      consumer: CONSUMER,
+      blockMs: config.blockMs,
+      lease: ALWAYS_HELD,
+      blocking,
+    });
 
     const ran: string[] = [];
     const registry = new TaskRegistry();

@@ -1,12 +1,10 @@
+import { slotGroupReaders } from './slot-group-readers';
 import type { Redis } from 'ioredis';
 import type { Handover } from '../../lib/consumer/intake';
 import type { QueueParts } from '../../lib/consumer/queue-context';
-import { SharedStreamReader } from '../../lib/consumer/shared-stream-reader';
 import { partitionReads } from '../../lib/consumer/slot-group-reads';
 import { Slots } from '../../lib/consumer/slots';
-import { UnblockableConnection } from '../../lib/consumer/unblockable-connection';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
-import { SingleTopology } from '../../lib/redis/topology-single';
 import { sleep } from '../utils/helpers';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -39,25 +37,13 @@ describe('SlotGroupReads', () => {
       (keys) =>
         ({ queue: 'default', keys, group: GROUP, consumer: CONSUMER, redis, slots, lease }) as unknown as QueueParts,
     );
-    const topology = new SingleTopology(redis);
-    const readers = new Map<number, SharedStreamReader>();
-    const groupOf = (stream: string) => (stream === partitions.all[0].stream ? 0 : 1);
-    const readerOf = (stream: string) => {
-      const group = groupOf(stream);
-      let reader = readers.get(group);
-      if (!reader) {
-        const route = topology.blockingRoute(stream, { track: (r) => void blocking.push(r), release: () => {} });
-        reader = new SharedStreamReader(new UnblockableConnection(route, () => {}), {
-          group: GROUP,
-          consumer: CONSUMER,
-          blockMs: 30_000,
-          heartbeatIntervalMs: 100,
-          lease,
-        });
-        readers.set(group, reader);
-      }
-      return reader;
-    };
+    const { groupOf, readerOf } = slotGroupReaders(redis, partitions, {
+      group: GROUP,
+      consumer: CONSUMER,
+      blockMs: 30_000,
+      lease,
+      blocking,
+    });
     return { partitions, slots, reads: partitionReads(lanes, groupOf, readerOf) };
   }
 
