@@ -1,3 +1,4 @@
+import { flowLimitsOf } from '../task/flow-limits';
 import { InvalidOptionError } from '../errors';
 import type { ScheduleOptions, SchedulesOptions } from '../interfaces';
 import { encodePayload } from '../task/payload-codec';
@@ -28,6 +29,15 @@ export function toScheduleCall(
   }
   const { key, every, cron, timezone } = options as Partial<Record<keyof ScheduleOptions, unknown>>;
   checkKey(key);
+  // A schedule's runs are keyed, and a task under flow control takes no key yet: its runs would
+  // run outside its limits.
+  if (definition && flowLimitsOf(definition.options, 0)) {
+    throw new InvalidOptionError(
+      'name',
+      'a task without globalConcurrency/groupConcurrency (a schedule is keyed)',
+      name,
+    );
+  }
   if (key.startsWith(RESERVED_PREFIX)) {
     throw new InvalidOptionError('key', `a key outside "${RESERVED_PREFIX}" (reserved for @Task schedules)`, key);
   }

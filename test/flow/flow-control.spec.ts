@@ -110,7 +110,12 @@ describe('flow control: concurrency limits, groups and priority', () => {
       await expect(call).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(call).rejects.toMatchObject({ option });
     }
+    // A runtime schedule's runs are keyed: refused for a limited task (they would run outside
+    // its limits; found by a review this session).
+    const schedule = a.client.schedule('flow.one', {}, { key: 'every-minute', every: 60_000 });
+    await expect(schedule).rejects.toMatchObject({ option: 'name' });
     expect(await env.redis.xlen(a.keys.stream)).toBe(0);
+    expect(await env.redis.zcard(a.keys.schedules)).toBe(0);
     expect(await env.redis.exists(...a.keys.flowKeys)).toBe(0);
   });
 

@@ -127,6 +127,42 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     expect(await admitted()).toEqual([c.id]);
   });
 
+  // Review (read-only, this session): an enqueue resent after a dropped connection ran the
+  // script twice with one task id: the second admission overwrote held[id] and counted a second
+  // slot that no settle released, or put a second member in the room whose body was gone when
+  // fed (a Lua error in the middle of a settle).
+  it('an enqueue resent with the same task id takes its slot once, and waits once', async () => {
+    const resend = (id: string, limits = { global: 1, group: 0, agingMs: 1000 }) =>
+      enqueueFlowScript(f.keys, { id, name: 'job', payload: '{}', delayMs: 0, runAt: 0, limits })
+        .run(f.redis)
+        .then((reply) => reply as { id: string; entryId?: string });
+    const first = await resend('x');
+    const again = await resend('x');
+    expect(again).toMatchObject({ id: 'x', entryId: first.entryId });
+    expect(await f.redis.hget(f.keys.flowKeys[1], 'job')).toBe('1');
+    expect(await f.redis.xlen(f.keys.stream)).toBe(1);
+    // Waiting: one member in the room, however often it is resent.
+    await resend('y');
+    await resend('y');
+    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(1);
+    const [[entryId]] = await f.deliver('a');
+    expect(await complete('a', entryId, 'x')).toEqual([expect.anything()]);
+    // The release admits y, and nothing is left counted for x.
+    expect(await held()).toEqual(['y']);
+    expect(await f.redis.hget(f.keys.flowKeys[1], 'job')).toBe('1');
+    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(0);
+  });
+
+  it('a raised limit admits the waiting backlog at once, not one per release', async () => {
+    await enqueue();
+    await enqueue();
+    await enqueue();
+    expect((await held()).length).toBe(1);
+    await enqueue('', { global: 3, group: 0, agingMs: 1000 });
+    expect((await held()).length).toBe(3);
+    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(1);
+  });
+
   it('the ring serves groups in turn under a group limit', async () => {
     const limits = { global: 0, group: 1, agingMs: 1000 };
     const a1 = await enqueue('A', limits);

@@ -41,9 +41,13 @@ local function flowLimits(F, name)
   return limits[1], limits[2], limits[3]
 end
 
+-- Records a task's limits; returns true when they changed (raised limits leave headroom that
+-- no release will fill: the caller feeds it, see flowFeedAll).
 local function flowSetLimits(F, name, text)
-  rcall('HSET', F.limits, name, text)
+  local changed = rcall('HGET', F.limits, name) ~= text
+  if changed then rcall('HSET', F.limits, name, text) end
   limitsRead[name] = nil
+  return changed
 end
 
 local function countOf(F, field) return tonumber(rcall('HGET', F.count, field)) or 0 end
@@ -92,11 +96,15 @@ local function flowAdmit(F, stream, id, name, group, fields)
 end
 
 -- Admits `member`, the pair's best waiting task (the caller checked its slots). Returns its
--- entry id and the group's count of held runs after it.
+-- entry id and the group's count of held runs after it; nil for a member without its body (a
+-- stray from before flowEnter refused duplicates: it is dropped, never an error mid-settle,
+-- which would leave the settle's other writes half done).
 local function admitMember(F, stream, pair, member, name, group)
   local id = string.sub(member, #pair + 35)
-  local body = cjson.decode(rcall('HGET', F.body, id))
+  local text = rcall('HGET', F.body, id)
   rcall('ZREM', F.room, member)
+  local body = text and cjson.decode(text)
+  if not body or body.m ~= member then return nil end
   rcall('HDEL', F.body, id)
   return flowAdmit(F, stream, id, name, group, toFields(cjson.decode(body.f)))
 end
@@ -120,8 +128,8 @@ local function flowFeed(F, stream, budget)
     elseif not globalFree(F, name) then
       rcall('RPUSH', F.ring, pair)
     else
-      local _, held = admitMember(F, stream, pair, best, name, group)
-      admitted = admitted + 1
+      local entryId, held = admitMember(F, stream, pair, best, name, group)
+      if entryId then admitted = admitted + 1 else held = 0 end
       local _, groupLimit = flowLimits(F, name)
       if more and (groupLimit == 0 or held < groupLimit) then
         rcall('RPUSH', F.ring, pair)
@@ -155,6 +163,12 @@ end
 -- ranked `now + (priority - 1) * aging`. `fields` are its stream fields. Returns the entry id,
 -- or '' when it waits.
 local function flowEnter(F, stream, id, name, group, priority, fields, now)
+  -- A task id admitted or waiting already (an enqueue resent after a dropped connection, a
+  -- duplicate plain entry moved in): the same answer, nothing taken twice. A retry or a redrive
+  -- comes back only after its release, so its id is in neither.
+  local admittedAs = rcall('HGET', F.held, id)
+  if admittedAs then return string.sub(admittedAs, 1, string.find(admittedAs, '\0', 1, true) - 1) end
+  if rcall('HEXISTS', F.body, id) == 1 then return '' end
   local pair = name .. '\0' .. group
   if groupFree(F, name, group) and globalFree(F, name) and not bestOf(F, pair) then
     return flowAdmit(F, stream, id, name, group, fields)
@@ -175,6 +189,17 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
     if globalFree(F, name) then flowFeed(F, stream, 1) end
   end
   return ''
+end
+
+-- Feeds after a limit was raised: passes over the ring while they admit, at most `budget`.
+local function flowFeedAll(F, stream, budget)
+  local admitted = 0
+  while admitted < budget do
+    local n = flowFeed(F, stream, budget - admitted)
+    if n == 0 then break end
+    admitted = admitted + n
+  end
+  return admitted
 end
 
 -- Removes a waiting task from the room (remove by id). Returns true when it was waiting.
