@@ -69,9 +69,11 @@ class ChaosTasks {
     const starts = await recordStart(ledger, L, start, payload.ms + stallMs + MARKER_MARGIN_MS);
     let finished = true;
     if (stallMs > 0 && starts === 1) {
+      // Recorded before it begins: a worker SIGKILLed mid-stall (the flow scenario kills at
+      // random) must still show its stall, or the takeover of its run looks like an overlap.
       const from = Date.now();
+      await ledger.rpush(L.stalls, JSON.stringify({ w: WORKER, id: ctx.id, from, to: from + stallMs }));
       busyWait(stallMs);
-      await ledger.rpush(L.stalls, JSON.stringify({ w: WORKER, id: ctx.id, from, to: Date.now() }));
     }
     if (payload.block) busyWait(payload.ms);
     else finished = await abortableSleep(payload.ms, ctx.signal);
