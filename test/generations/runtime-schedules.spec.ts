@@ -168,8 +168,8 @@ describe('runtime schedules: client.schedule(), unschedule(), schedules()', () =
     await app.client.schedule('keyed', null, { key: 'every-second', cron: '* * * * * *', timezone: 'Europe/Paris' });
     // The first fire is the run now waiting; the worker may already have started it (a second
     // boundary passed), settling with the list one shorter.
-    const fires = (await redis.hget(app.keys.keyState('every-second'), 'fires'))!.split(',');
-    expect([CRON_FIRES - 2, CRON_FIRES - 1]).toContain(fires.length);
+    const stored = (await redis.hget(app.keys.keyState('every-second'), 'fires'))!.split(',');
+    expect([CRON_FIRES - 2, CRON_FIRES - 1]).toContain(stored.length);
     await waitFor(() => gen.probe.runsOf('keyed').length >= 2, { timeoutMs: 8_000, description: '2 runs' });
     // Settled by a worker that read the stored cron: a fresh list, not the first one used up.
     await waitFor(async () => (await redis.hget(app.keys.keyState('every-second'), 'state')) === 'delayed');
