@@ -151,9 +151,19 @@ local function flowRelease(F, stream, id, entryId)
   local pair = string.sub(held, #entryId + 2)
   local name, group = splitPair(pair)
   bump(F, name, -1)
-  bump(F, pair, -1)
+  local groupHeld = bump(F, pair, -1)
   -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
-  if bestOf(F, pair) then ringAdd(F, pair) end
+  local best, more = bestOf(F, pair)
+  if best and rcall('LLEN', F.ring) == 0 and globalFree(F, name) then
+    -- No other pair waits in the ring: its turn is now. The same admission as flowFeed's, without
+    -- the ring's round trip (the common case of a busy group whose own run settled).
+    local entryId, held = admitMember(F, stream, pair, best, name, group)
+    local _, groupLimit = flowLimits(F, name)
+    if more and (groupLimit == 0 or (entryId and held or groupHeld) < groupLimit) then ringAdd(F, pair) end
+    if entryId then return true end
+  elseif best then
+    ringAdd(F, pair)
+  end
   flowFeed(F, stream, 1)
   return true
 end
