@@ -19,7 +19,8 @@ async function loadSide(name: SideName): Promise<Side> {
     case 'sq-groups':
       return (await import('./sq-side')).side;
     case 'sq-observed':
-      (await import('./observed')).installTracing();
+    case 'sq-observed-sampled':
+      (await import('./observed')).installTracing(name);
       return (await import('./sq-side')).side;
   }
 }

@@ -5,9 +5,12 @@
  *   BENCH_ROUNDS  rounds per side and scenario; sides alternate inside a round (default 3)
  *   BENCH_SCALE   multiplies every task count and the latency duration (default 1; 0.1 = quick run)
  *   BENCH_CHUNK   tasks per enqueueMany / addBulk / XADD pipeline call (default 1000)
- *   BENCH_SIDES   comma list to run a subset: bullmq,raw,sq,sq-observed,sq-limit,sq-groups (default: all;
- *                 sq-observed is nest-stream-queue with metrics and tracing on, sq-limit and sq-groups the
- *                 same drain under flow control (flow-sides.ts), all three in the drain only)
+ *   BENCH_SIDES   comma list to run a subset: bullmq,raw,sq,sq-observed,sq-observed-sampled,sq-limit,
+ *                 sq-groups (default: all; sq-observed and sq-observed-sampled are nest-stream-queue with
+ *                 metrics and tracing on, at 100 % and 10 % sampling (observed-sides.ts), sq-limit and
+ *                 sq-groups the same drain under flow control (flow-sides.ts), all four in the drain only)
+ *   BENCH_OBSERVED_PARTS  comma list of metrics,tracing,sdk: what the observed sides turn on (default all;
+ *                 "tracing" alone is the tracing module with no tracer provider registered)
  *   BENCH_SCENARIOS  comma list to run a subset of the scenarios (default: all, cluster-drain included;
  *                 cluster-drain starts a local Redis Cluster and a Redis of its own)
  *   BENCH_OUT     markdown report path (default docs/benchmarks.md; "-" = stdout only)
@@ -18,8 +21,8 @@
  *                 that waits on I/O (default: none, no-op handlers); the report states it
  *   BENCH_CPU_PROF  directory: each drain child writes a CPU profile of its measured window there
  *
- * To compare two sides, e.g. the cost of metrics and tracing:
- *   BENCH_SIDES=sq,sq-observed BENCH_SCENARIOS=drain BENCH_ROUNDS=8 BENCH_OUT=- npm run bench
+ * To compare sides, e.g. the cost of metrics and tracing at 100 % and 10 % sampling:
+ *   BENCH_SIDES=sq,sq-observed,sq-observed-sampled BENCH_SCENARIOS=drain BENCH_ROUNDS=8 BENCH_OUT=- npm run bench
  * or the drain under flow control against the plain drain:
  *   BENCH_SIDES=sq,sq-limit,sq-groups BENCH_SCENARIOS=drain BENCH_ROUNDS=3 BENCH_OUT=- npm run bench
  */

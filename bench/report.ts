@@ -17,6 +17,7 @@ import {
 } from './scenario';
 import { flowSection } from './flow-report';
 import { observedCostSection } from './observed-report';
+import { SAMPLED_RATIO, TRACED_CHUNK } from './observed-sides';
 import { median, spread } from './stats';
 
 export interface Failure {
@@ -332,11 +333,14 @@ ${commandMix(input)}
   ${firstTaskLine(input)} That start-up is inside the drain time.
   Worker CPU time is the drain process's user + system CPU over the same window (\`process.cpuUsage\`),
   divided by the tasks: what a side costs the machine, less swayed than throughput by a busy host.
-- **${SIDE_LABEL['sq-observed']}** (drain only): the same nest-stream-queue app plus
-  \`StreamQueueMetricsModule\` (its own registry) and \`StreamQueueTracingModule\`, under an OpenTelemetry
-  SDK at 100 % sampling: \`BasicTracerProvider\` with a \`BatchSpanProcessor\` (default batch settings)
-  whose exporter drops the spans, the W3C propagator and the \`AsyncLocalStorageContextManager\`. Its
-  producer is traced too, so every task carries its enqueue's trace context (one per chunk of ${n(c.chunk)}).
+- **${SIDE_LABEL['sq-observed']}**, **${SIDE_LABEL['sq-observed-sampled']}** (drain only): the same
+  nest-stream-queue app plus \`StreamQueueMetricsModule\` (its own registry) and \`StreamQueueTracingModule\`,
+  under an OpenTelemetry SDK: \`BasicTracerProvider\` with a \`BatchSpanProcessor\` (default batch
+  settings) whose exporter drops the spans, the W3C propagator and the \`AsyncLocalStorageContextManager\`;
+  the first at 100 % sampling, the second with \`ParentBasedSampler({ root: TraceIdRatioBasedSampler(${SAMPLED_RATIO}) })\`.
+  Their prefill runs in the drain's process with the SDK installed, in \`enqueueMany\` calls of ${TRACED_CHUNK}
+  tasks (not ${n(c.chunk)}): each call's PRODUCER span is a root the sampler decides, its context travels
+  in its tasks, and their runs follow that decision (parent-based), as behind a traced producer.
 - **${SIDE_LABEL['sq-limit']}**, **${SIDE_LABEL['sq-groups']}** (drain only): the same drain with the
   task under flow control; see "Flow control: the drain under limits" above.
 - **latency:** a worker (concurrency ${c.concurrency}) is started and idle; then single enqueues at a

@@ -5,13 +5,14 @@
  */
 import type { RedisProbe } from './redis-stats';
 
-export const SIDES = ['bullmq', 'sq', 'sq-observed', 'sq-limit', 'sq-groups', 'raw'] as const;
+export const SIDES = ['bullmq', 'sq', 'sq-observed', 'sq-observed-sampled', 'sq-limit', 'sq-groups', 'raw'] as const;
 export type SideName = (typeof SIDES)[number];
 
 export const SIDE_LABEL: Record<SideName, string> = {
   bullmq: 'BullMQ 6.7.0',
   sq: 'nest-stream-queue',
   'sq-observed': 'nest-stream-queue + metrics + tracing',
+  'sq-observed-sampled': 'nest-stream-queue + metrics + tracing, 10 % sampled',
   'sq-limit': 'nest-stream-queue, global limit never binding',
   'sq-groups': 'nest-stream-queue, 100 groups × 2',
   raw: 'raw Redis (ceiling)',
@@ -80,6 +81,8 @@ export interface Measurement {
   latency?: LatencySummary;
   /** Drain only: CPU time (user + system) of the child over the window, in µs per task. */
   cpuMicrosPerTask?: number;
+  /** Observed drains with tracing on: tasks whose enqueue span was sampled (their runs record spans). */
+  tracedTasks?: number;
   /** Drain only: ms from worker start to the first handler call (start-up cost inside elapsedMs). */
   firstTaskMs?: number;
   /** Close only: ms for the worker's close while idle (after consuming, nothing in flight). */
@@ -116,9 +119,9 @@ export type Side = Partial<Record<ScenarioName, ScenarioFn>>;
 export const PARTICIPANTS: Record<ScenarioName, readonly SideName[]> = {
   'enqueue-bulk': ['bullmq', 'sq', 'raw'],
   'enqueue-single': ['bullmq', 'sq'],
-  // sq-observed: the same drain with StreamQueueMetricsModule and StreamQueueTracingModule on.
+  // sq-observed, sq-observed-sampled: the same drain with metrics and tracing on (observed-sides.ts).
   // sq-limit, sq-groups: the same drain under flow control (flow-sides.ts).
-  drain: ['bullmq', 'sq', 'sq-observed', 'sq-limit', 'sq-groups', 'raw'],
+  drain: ['bullmq', 'sq', 'sq-observed', 'sq-observed-sampled', 'sq-limit', 'sq-groups', 'raw'],
   latency: ['bullmq', 'sq'],
   close: ['bullmq', 'sq'],
 };

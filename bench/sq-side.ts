@@ -8,6 +8,7 @@ import { Inject, Injectable, INestApplicationContext, LogLevel, Module } from '@
 import { NestFactory } from '@nestjs/core';
 import { EnqueueItem, QueueClient, StreamQueueModule, Task, TaskOptions } from '../lib';
 import { flowEnqueueOptions, flowTaskOptions } from './flow-sides';
+import { isObserved, TRACED_CHUNK } from './observed-sides';
 import { profileWindow } from './cpu-profile';
 import { atSteadyRate, budgetMs, drainWork, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
 import type { RedisProbe } from './redis-stats';
@@ -70,7 +71,7 @@ async function createContext(
         ...job.sqOptions,
         ...(opts.resultTtlMs === undefined ? {} : { resultTtlMs: opts.resultTtlMs }),
       }),
-      ...(job.side === 'sq-observed' ? (await import('./observed')).observabilityImports() : []),
+      ...(isObserved(job.side) ? (await import('./observed')).observabilityImports() : []),
     ],
     providers: [noopTasks(flowTaskOptions(job.side, job.tasks)), { provide: HANDLER_PROBE, useValue: probe }],
   })
@@ -126,8 +127,10 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const memoryBefore = await probe.settledUsedMemory();
   const producer = await createContext(job, { worker: false, resultTtlMs: job.resultTtlMs });
   const client = producer.get(QueueClient);
-  await inChunks(job.tasks, job.chunk, (start, count) => client.enqueueMany(itemsOf(job.side, start, count)));
+  const chunk = isObserved(job.side) ? TRACED_CHUNK : job.chunk;
+  await inChunks(job.tasks, chunk, (start, count) => client.enqueueMany(itemsOf(job.side, start, count)));
   await producer.close();
+  const tracedTasks = isObserved(job.side) ? (await import('./observed')).tracedTaskCount() : undefined;
   const streams = await mainStreams(probe, job.prefix);
   if (streams.length === 0) {
     throw new Error(`no stream found under prefix ${job.prefix} after enqueueing ${job.tasks} tasks`);
@@ -167,7 +170,16 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   await worker.close();
 
   const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
-  return { tasks: job.tasks, elapsedMs, cpuMicrosPerTask, firstTaskMs: firstTask - t0, commands, ...left, notes };
+  return {
+    tasks: job.tasks,
+    elapsedMs,
+    cpuMicrosPerTask,
+    firstTaskMs: firstTask - t0,
+    tracedTasks,
+    commands,
+    ...left,
+    notes,
+  };
 }
 
 async function latency({ job, probe }: RunEnv): Promise<ScenarioResult> {
