@@ -157,8 +157,9 @@ export class Intake {
     if (d.message.key !== undefined) d.fence = v.fence;
     if (v.startedAt !== undefined) {
       d.startedAt = v.startedAt;
-      // A wake set for that moment may be unknown to the promoters: this worker promotes then.
-      this.ctx.promoteIn?.(v.windowEndsInMs ?? 0);
+      // A wake set for that moment may be unknown to the promoters: this worker promotes then,
+      // timed from the claim's sending (the start is no earlier), not its late reply.
+      this.ctx.promoteIn?.(Math.max(0, (v.windowEndsInMs ?? 0) - (monotonicMs() - claimSentAt)));
     }
   }
 

@@ -42,6 +42,8 @@ export class QueueConsumer {
   private readonly promoteSoon$ = new Subject<void>();
   /** Set when a promotion is asked for: one asked while a promotion runs follows it at once. */
   private promoteAsked = false;
+  /** A rate-limited start left its window since the last promotion: serve wakes first. */
+  private wakeDue = false;
   /** Promotions planned for when rate-limited starts leave their windows, by due time. */
   private readonly promoteTimers = new Map<number, NodeJS.Timeout>();
   private readonly rateHold = new RateHold();
@@ -98,7 +100,9 @@ export class QueueConsumer {
       sweep: () => (this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
       promote: async () => {
         this.promoteAsked = false;
-        const next = Math.min(...(await Promise.all(this.lanes.map((lane) => lane.sweeper.promote()))));
+        const wakes = this.wakeDue;
+        this.wakeDue = false;
+        const next = Math.min(...(await Promise.all(this.lanes.map((lane) => lane.sweeper.promote(wakes)))));
         return this.promoteAsked ? 0 : next;
       },
       run: (delivery) => this.runWhenFree(delivery, runner),
@@ -149,6 +153,7 @@ export class QueueConsumer {
     if (this.promoteTimers.has(due)) return;
     const timer = setTimeout(() => {
       this.promoteTimers.delete(due);
+      this.wakeDue = true;
       this.promoteSoon();
     }, ms + 1);
     this.promoteTimers.set(due, timer);

@@ -67,8 +67,18 @@ export function promoteScript(
 export async function promoteDue(
   redis: Redis,
   keys: QueueKeys,
-  a: { readonly limit: number; readonly deadLetterMaxLen: number },
+  a: {
+    readonly limit: number;
+    readonly deadLetterMaxLen: number;
+    /** A rate wake is expected due now: serve wakes in one round trip, reading no members. */
+    readonly wakes?: boolean;
+  },
 ): Promise<PromoteReply> {
+  if (a.wakes) {
+    return promoteScript(keys, { members: [], limit: a.limit, deadLetterMaxLen: a.deadLetterMaxLen, wakes: true }).run(
+      redis,
+    );
+  }
   const due = await readDueScript(keys, { limit: a.limit }).run(redis);
   if (due.members.length === 0 && !due.wakeDue) return { moved: 0, nextDueInMs: due.nextDueInMs };
   return promoteScript(keys, {
