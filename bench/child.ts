@@ -17,6 +17,7 @@ async function loadSide(name: SideName): Promise<Side> {
     case 'sq':
     case 'sq-limit':
     case 'sq-groups':
+    case 'sq-rate':
       return (await import('./sq-side')).side;
     case 'sq-observed':
     case 'sq-observed-sampled':

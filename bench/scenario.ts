@@ -5,7 +5,16 @@
  */
 import type { RedisProbe } from './redis-stats';
 
-export const SIDES = ['bullmq', 'sq', 'sq-observed', 'sq-observed-sampled', 'sq-limit', 'sq-groups', 'raw'] as const;
+export const SIDES = [
+  'bullmq',
+  'sq',
+  'sq-observed',
+  'sq-observed-sampled',
+  'sq-limit',
+  'sq-groups',
+  'sq-rate',
+  'raw',
+] as const;
 export type SideName = (typeof SIDES)[number];
 
 export const SIDE_LABEL: Record<SideName, string> = {
@@ -15,6 +24,7 @@ export const SIDE_LABEL: Record<SideName, string> = {
   'sq-observed-sampled': 'nest-stream-queue + metrics + tracing, 10 % sampled',
   'sq-limit': 'nest-stream-queue, global limit never binding',
   'sq-groups': 'nest-stream-queue, 100 groups × 2',
+  'sq-rate': 'nest-stream-queue, rateLimit 1,000 per s',
   raw: 'raw Redis (ceiling)',
 };
 
@@ -95,7 +105,21 @@ export interface Measurement {
   keysLeft?: number;
   /** Sum of MEMORY USAGE over those keys. */
   keyBytes?: number;
+  /** sq-rate only: the starts against the rate limit (see flow-sides.ts, achievedRate). */
+  rate?: RateFigures;
   notes: string[];
+}
+
+/** A rate-limited drain's starts (ctx.startedAt, Redis's clock) against its limit. */
+export interface RateFigures {
+  readonly max: number;
+  readonly perMs: number;
+  /** Starts per perMs achieved: max over the mean time from a start to the start max places later. */
+  readonly achievedPerWindow: number;
+  /** The most starts in any interval of perMs (must not exceed max). */
+  readonly mostInWindow: number;
+  readonly starts: number;
+  readonly spanMs: number;
 }
 
 /** The one message a child sends its parent. */
@@ -121,7 +145,8 @@ export const PARTICIPANTS: Record<ScenarioName, readonly SideName[]> = {
   'enqueue-single': ['bullmq', 'sq'],
   // sq-observed, sq-observed-sampled: the same drain with metrics and tracing on (observed-sides.ts).
   // sq-limit, sq-groups: the same drain under flow control (flow-sides.ts).
-  drain: ['bullmq', 'sq', 'sq-observed', 'sq-observed-sampled', 'sq-limit', 'sq-groups', 'raw'],
+  // sq-rate: a drain of RATE_WINDOWS windows' worth under a rateLimit (flow-sides.ts).
+  drain: ['bullmq', 'sq', 'sq-observed', 'sq-observed-sampled', 'sq-limit', 'sq-groups', 'sq-rate', 'raw'],
   latency: ['bullmq', 'sq'],
   close: ['bullmq', 'sq'],
 };

@@ -6,8 +6,8 @@
 import 'reflect-metadata';
 import { Inject, Injectable, INestApplicationContext, LogLevel, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EnqueueItem, QueueClient, StreamQueueModule, Task, TaskOptions } from '../lib';
-import { flowEnqueueOptions, flowTaskOptions } from './flow-sides';
+import { EnqueueItem, QueueClient, StreamQueueModule, Task, TaskContext, TaskOptions } from '../lib';
+import { achievedRate, flowDrainTasks, flowEnqueueOptions, flowTaskOptions, RATE } from './flow-sides';
 import { isObserved, TRACED_CHUNK } from './observed-sides';
 import { profileWindow } from './cpu-profile';
 import { atSteadyRate, budgetMs, drainWork, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
@@ -32,7 +32,7 @@ const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
 /** What the handler reports to the scenario: every call, with its payload. */
 interface HandlerProbe {
-  onTask(payload: BenchPayload): void | Promise<unknown>;
+  onTask(payload: BenchPayload, ctx?: TaskContext): void | Promise<unknown>;
 }
 
 /** The bench's one handler, declared with this side's task options (flow limits or none). */
@@ -42,8 +42,8 @@ function noopTasks(options: TaskOptions) {
     constructor(@Inject(HANDLER_PROBE) private readonly probe: HandlerProbe) {}
 
     @Task(TASK_NAME, options)
-    noop(payload: BenchPayload): void | Promise<unknown> {
-      return this.probe.onTask(payload);
+    noop(payload: BenchPayload, ctx: TaskContext): void | Promise<unknown> {
+      return this.probe.onTask(payload, ctx);
     }
   }
   return NoopTasks;
@@ -123,7 +123,8 @@ async function mainStreams(probe: RedisProbe, prefix: string): Promise<string[]>
   return main.length ? main : streams.filter((k) => !/dlq|dead/.test(k));
 }
 
-async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
+async function drain({ job: base, probe }: RunEnv): Promise<ScenarioResult> {
+  const job = { ...base, tasks: flowDrainTasks(base.side, base.tasks) };
   const memoryBefore = await probe.settledUsedMemory();
   const producer = await createContext(job, { worker: false, resultTtlMs: job.resultTtlMs });
   const client = producer.get(QueueClient);
@@ -139,13 +140,15 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   let handled = 0;
   let firstTask = 0;
   const work = drainWork(job.drainHandlerMs);
+  const startedAt: number[] = [];
   const window = await probe.window();
   const stopProfile = await profileWindow(job.cpuProfileDir, `${job.side}-r${job.round}`);
   const t0 = now();
   const cpu0 = process.cpuUsage();
   const counter: HandlerProbe = {
-    onTask: () => {
+    onTask: (_payload, ctx) => {
       if (handled++ === 0) firstTask = now();
+      if (ctx?.startedAt !== undefined) startedAt.push(ctx.startedAt);
       return work();
     },
   };
@@ -170,6 +173,7 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   await worker.close();
 
   const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
+  const rate = job.side === 'sq-rate' ? achievedRate(startedAt, RATE.max, RATE.perMs) : undefined;
   return {
     tasks: job.tasks,
     elapsedMs,
@@ -178,6 +182,7 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
     tracedTasks,
     commands,
     ...left,
+    ...(rate ? { rate } : {}),
     notes,
   };
 }

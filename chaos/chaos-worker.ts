@@ -65,6 +65,7 @@ class ChaosTasks {
       e: ctx.fencingToken.split('/')[0],
       g: ctx.generation,
       grp: payload.group,
+      rs: ctx.startedAt,
     };
     const starts = await recordStart(ledger, L, start, payload.ms + stallMs + MARKER_MARGIN_MS);
     let finished = true;

@@ -19,6 +19,20 @@ import type { LedgerDump } from './ledger';
 export interface FlowLimits {
   readonly globalConcurrency: number;
   readonly groupConcurrency: number;
+  readonly rateLimit?: { readonly max: number; readonly perMs: number };
+  readonly groupRateLimit?: { readonly max: number; readonly perMs: number };
+}
+
+/** The most starts (ctx.startedAt, Redis's clock) in any interval of a rate limit's perMs. */
+export interface RateFinding {
+  readonly n: number;
+  readonly group: string;
+  /** Redis ms of the first start of that interval. */
+  readonly at: number;
+  /** Starts checked (every run's start, restarts included). */
+  readonly starts: number;
+  /** Runs of the flow task whose start time was missing: each one is a violation. */
+  readonly unstamped: number;
 }
 
 export interface FlowFindings {
@@ -36,6 +50,9 @@ export interface FlowFindings {
   readonly taskWait: { maxMs: number; group: string; p50: number; p99: number };
   /** Groups with acknowledged tasks of which none ever started. */
   readonly starved: string[];
+  /** Starts per window against rateLimit (the task) and groupRateLimit (its worst group). */
+  readonly rate?: RateFinding;
+  readonly groupRate?: RateFinding;
 }
 
 export interface FlowInput {
@@ -97,7 +114,27 @@ export function analyzeFlow(input: FlowInput): FlowFindings {
       );
   }
 
+  const flowStarts = dump.starts.filter((s) => s.grp !== undefined);
+  const rate = limits.rateLimit && mostStarts(flowStarts, limits.rateLimit.perMs, () => '');
+  const groupRate = limits.groupRateLimit && mostStarts(flowStarts, limits.groupRateLimit.perMs, (s) => s.grp!);
+  for (const [finding, limit, what] of [
+    [rate, limits.rateLimit, 'rateLimit'],
+    [groupRate, limits.groupRateLimit, 'groupRateLimit'],
+  ] as const) {
+    if (!finding || !limit) continue;
+    if (finding.n > limit.max && violations.length < MAX_EVIDENCE) {
+      violations.push(
+        `${what}: ${finding.n} starts${finding.group ? ` of group ${finding.group}` : ''} within ${limit.perMs} ms of Redis time from ${finding.at} (limit ${limit.max})`,
+      );
+    }
+    if (finding.unstamped > 0 && violations.length < MAX_EVIDENCE) {
+      violations.push(`${what}: ${finding.unstamped} run(s) without ctx.startedAt`);
+    }
+  }
+
   return {
+    rate,
+    groupRate,
     limits,
     groups: new Set([...enqueued.values()].map((t) => t.group)).size,
     runs: runs.length,
@@ -107,6 +144,38 @@ export function analyzeFlow(input: FlowInput): FlowFindings {
     violations,
     ...waits(runs, enqueued),
   };
+}
+
+/**
+ * The most starts in any interval of `perMs` per scope (`scopeOf`: '' for the task, the group for
+ * a group window), by their Redis-clock start times: each start opens a candidate interval.
+ */
+function mostStarts(
+  starts: readonly { rs?: number; grp?: string }[],
+  perMs: number,
+  scopeOf: (s: { grp?: string }) => string,
+): RateFinding {
+  const byScope = new Map<string, number[]>();
+  let unstamped = 0;
+  for (const s of starts) {
+    if (s.rs === undefined) {
+      unstamped++;
+      continue;
+    }
+    const scope = scopeOf(s);
+    const list = byScope.get(scope);
+    if (list) list.push(s.rs);
+    else byScope.set(scope, [s.rs]);
+  }
+  let most = { n: 0, group: '', at: 0 };
+  for (const [group, times] of byScope) {
+    times.sort((a, b) => a - b);
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i] - times[j] >= perMs) j++;
+      if (i - j + 1 > most.n) most = { n: i - j + 1, group, at: times[j] };
+    }
+  }
+  return { ...most, starts: starts.length - unstamped, unstamped };
 }
 
 /** Each run's counted interval: to its end, or to the next start of its task if that is earlier. */

@@ -7,7 +7,7 @@
  *   <L>:m:<id>        "running" marker of the task: SET NX PX (expected duration + margin), value
  *                     the run's token; a start that finds it held is an overlap
  *   <L>:km:<key>      the same for a task key: two generations of one key must never overlap
- *   <L>:runs          run log, JSON: {t:'S', ts, id, key, token, w, a, e, g, grp} and {t:'E', ts, token, how, why}
+ *   <L>:runs          run log, JSON: {t:'S', ts, id, key, token, w, a, e, g, grp, rs} and {t:'E', ts, token, how, why}
  *   <L>:overlaps      marker hits, JSON: {kind, id, key, token, holder, phase}
  *   <L>:settled:<id>  'completed' events (the settle was accepted by Redis)
  *   <L>:settles       JSON {id, w, ts} per 'completed' event
@@ -85,6 +85,8 @@ export interface StartRecord {
   g: number;
   /** Flow group of a run of the flow task (absent for other tasks). */
   grp?: string;
+  /** The flow task's start on Redis's clock (ctx.startedAt: counted in its rate windows). */
+  rs?: number;
 }
 
 /** done: the handler's side effect finished; aborted: it stopped early on ctx.signal. */

@@ -185,6 +185,16 @@ function flowDetails(flow: FlowFindings, t0: number): string[] {
     `flow waits (enqueue acknowledged to first start): a group's first task at most ${firstTaskWait.ms} ms (${firstTaskWait.group}); ` +
       `any task p50 ${taskWait.p50} ms, p99 ${taskWait.p99} ms, max ${taskWait.maxMs} ms (${taskWait.group}); ` +
       `groups never started: ${flow.starved.length === 0 ? 'none' : flow.starved.join(', ')}`,
+    ...[
+      flow.rate && (['rateLimit', flow.rate, limits.rateLimit] as const),
+      flow.groupRate && (['groupRateLimit', flow.groupRate, limits.groupRateLimit] as const),
+    ]
+      .filter((x) => !!x)
+      .map(
+        ([what, r, limit]) =>
+          `flow ${what}: most starts in any ${limit?.perMs} ms of Redis time ${r.n} (limit ${limit?.max}${r.group ? `, group ${r.group}` : ''}), ` +
+          `${r.starts} starts checked (restarts included)`,
+      ),
     ...flow.violations.map((v) => `FLOW LIMIT EXCEEDED: ${v}`),
   ];
 }

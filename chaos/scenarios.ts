@@ -596,7 +596,10 @@ export const reshard: Scenario = {
 
 export const flow: Scenario = {
   id: 'flow',
-  title: `a flow-limited task over 20 groups (globalConcurrency ${FLOW_LIMITS.globalConcurrency}, groupConcurrency ${FLOW_LIMITS.groupConcurrency}) through SIGKILLs, stalls past maxStallMs and Redis restarts`,
+  title:
+    `a flow-limited task over 20 groups (globalConcurrency ${FLOW_LIMITS.globalConcurrency}, groupConcurrency ${FLOW_LIMITS.groupConcurrency}, ` +
+    `rateLimit ${FLOW_LIMITS.rateLimit.max}/${FLOW_LIMITS.rateLimit.perMs} ms, groupRateLimit ${FLOW_LIMITS.groupRateLimit.max}/${FLOW_LIMITS.groupRateLimit.perMs} ms) ` +
+    `through SIGKILLs, stalls past maxStallMs and Redis restarts`,
   run(scale, rng) {
     const GROUPS = 20;
     const tasks = scaled(2_000, scale, 300);

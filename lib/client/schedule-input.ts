@@ -34,7 +34,7 @@ export function toScheduleCall(
   if (definition && flowLimitsOf(definition.options, 0)) {
     throw new InvalidOptionError(
       'name',
-      'a task without globalConcurrency/groupConcurrency (a schedule is keyed)',
+      'a task without globalConcurrency/groupConcurrency/rateLimit/groupRateLimit (a schedule is keyed)',
       name,
     );
   }

@@ -17,6 +17,13 @@ export class Delivery {
   runMs?: number;
   /** A keyed run's fencing number, drawn by the claim script from the queue's sequence. */
   fence?: number;
+  /** A rate-limited run's start on Redis's clock (ms), counted in its windows by the claim script. */
+  startedAt?: number;
+  /**
+   * Set while a rate-limited run waits for a token (a restart into a full window): claim it
+   * again after this many ms (see RateHold). Undefined once it may start.
+   */
+  rateWaitMs?: number;
 
   constructor(
     readonly message: TaskMessage,

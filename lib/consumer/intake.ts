@@ -4,6 +4,7 @@ import { claimScript, type ClaimVerdict } from '../scripts/claim.script';
 import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { enterAdmissionScript } from '../scripts/enter-admission.script';
 import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../task/task-message';
+import { LeaseLostError } from '../errors';
 import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './delivery';
 import { monotonicMs, stillOwned } from './lease';
@@ -89,13 +90,14 @@ export class Intake {
   }
 
   /**
-   * Runs the claim script for the deliveries that need it: every keyed one, and unkeyed ones
-   * whose handover is older than the lease's unbroken stretch. Removes from `held` what it
-   * hands over or drops.
+   * Runs the claim script for the deliveries that need it: every keyed one, every rate-limited
+   * one (its start is counted there), and unkeyed ones whose handover is older than the lease's
+   * unbroken stretch. Removes from `held` what it hands over or drops. A rate-limited one told
+   * to wait is handed over with its wait (RateHold holds it before its handler).
    */
   private async claimWhereNeeded(deliveries: Delivery[], sentAt: number, held: Set<Delivery>): Promise<Delivery[]> {
     const proofStale = !stillOwned(this.ctx.lease, sentAt) || sentAt <= this.ctx.inFlight.recoveredAt;
-    const toClaim = deliveries.filter((d) => d.message.key !== undefined || proofStale);
+    const toClaim = deliveries.filter((d) => d.message.key !== undefined || d.message.flow?.rated || proofStale);
     const ready = deliveries.filter((d) => !toClaim.includes(d));
     const handOver = () => ready.forEach((d) => held.delete(d));
     if (toClaim.length === 0) {
@@ -109,11 +111,8 @@ export class Intake {
     toClaim.forEach((d, i) => {
       held.delete(d);
       const v = verdicts[i];
-      if (v.verdict === 'run') {
-        d.provenAt = claimSentAt;
-        // A stale reply said fewer deliveries than Redis counts now (a takeover and back).
-        d.deliveries = Math.max(d.deliveries, v.deliveries);
-        if (d.message.key !== undefined) d.fence = v.fence;
+      if (v.verdict === 'run' || v.verdict === 'wait') {
+        this.started(d, v, claimSentAt);
         ready.push(d);
         return;
       }
@@ -132,6 +131,36 @@ export class Intake {
       }
     });
     return ready;
+  }
+
+  /**
+   * Claims a rate-limited delivery again after its wait (RateHold): it may start, wait again,
+   * or, no longer this consumer's, is aborted (its run is abandoned, never started).
+   */
+  async claimAgain(d: Delivery): Promise<void> {
+    const sentAt = monotonicMs();
+    const [v] = await this.claim([d.message]);
+    if (v.verdict === 'run' || v.verdict === 'wait') return this.started(d, v, sentAt);
+    d.abort(new LeaseLostError("The run waiting for a rate token is no longer this worker's: it was not started."));
+  }
+
+  /** Applies a claim's 'run' or 'wait' to its delivery. */
+  private started(d: Delivery, v: ClaimVerdict & { verdict: 'run' | 'wait' }, claimSentAt: number): void {
+    if (v.verdict === 'wait') {
+      d.rateWaitMs = v.waitMs;
+      return;
+    }
+    d.rateWaitMs = undefined;
+    d.provenAt = claimSentAt;
+    // A stale reply said fewer deliveries than Redis counts now (a takeover and back).
+    d.deliveries = Math.max(d.deliveries, v.deliveries);
+    if (d.message.key !== undefined) d.fence = v.fence;
+    if (v.startedAt !== undefined) {
+      d.startedAt = v.startedAt;
+      // A wake set for that moment may be unknown to the promoters: this worker promotes then,
+      // timed from the claim's sending (the start is no earlier), not its late reply.
+      this.ctx.promoteIn?.(Math.max(0, (v.windowEndsInMs ?? 0) - (monotonicMs() - claimSentAt)));
+    }
   }
 
   /**
@@ -188,7 +217,13 @@ export class Intake {
       consumer,
       deferMs: deferDelayMs(config.sweepIntervalMs),
       stateTtlMs: config.resultTtlMs,
-      messages: messages.map((m) => ({ entryId: m.entryId, taskId: m.id, generation: m.generation, key: m.key })),
+      messages: messages.map((m) => ({
+        entryId: m.entryId,
+        taskId: m.id,
+        generation: m.generation,
+        key: m.key,
+        rated: m.flow?.rated,
+      })),
     }).run(this.ctx.redis);
   }
 

@@ -13,6 +13,8 @@ import { ShutdownAbortError } from '../errors/shutdown-abort.error';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
 import { flowLimitsOf } from '../task/flow-limits';
+import { monotonicMs } from './lease';
+import { RateHold } from './rate-hold';
 
 /** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
 interface Lane {
@@ -38,6 +40,13 @@ interface Lane {
 export class QueueConsumer {
   private readonly stop$ = new Subject<void>();
   private readonly promoteSoon$ = new Subject<void>();
+  /** Set when a promotion is asked for: one asked while a promotion runs follows it at once. */
+  private promoteAsked = false;
+  /** A rate-limited start left its window since the last promotion: serve wakes first. */
+  private wakeDue = false;
+  /** Promotions planned for when rate-limited starts leave their windows, by due time. */
+  private readonly promoteTimers = new Map<number, NodeJS.Timeout>();
+  private readonly rateHold = new RateHold();
   private stopping = false;
   private subscription?: Subscription;
   private drained!: Promise<void>;
@@ -53,7 +62,11 @@ export class QueueConsumer {
     private readonly pause: PauseGate,
   ) {
     // A delayed task this worker added (retry, successor, deferral) wakes this queue's promoter.
-    const contexts = partitions.map((parts): QueueContext => ({ ...parts, delayedAdded: () => this.promoteSoon() }));
+    const contexts = partitions.map((parts): QueueContext => ({
+      ...parts,
+      delayedAdded: () => this.promoteSoon(),
+      promoteIn: (ms) => this.promoteIn(ms),
+    }));
     this.ctx = contexts[0];
     this.lanes = contexts.map((ctx) => ({
       ctx,
@@ -85,9 +98,14 @@ export class QueueConsumer {
         return this.read();
       },
       sweep: () => (this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
-      promote: async () => Math.min(...(await Promise.all(this.lanes.map((lane) => lane.sweeper.promote())))),
-      run: (delivery) =>
-        this.pause.isPaused ? this.pause.beforeRun(delivery).then(() => runner.run(delivery)) : runner.run(delivery),
+      promote: async () => {
+        this.promoteAsked = false;
+        const wakes = this.wakeDue;
+        this.wakeDue = false;
+        const next = Math.min(...(await Promise.all(this.lanes.map((lane) => lane.sweeper.promote(wakes)))));
+        return this.promoteAsked ? 0 : next;
+      },
+      run: (delivery) => this.runWhenFree(delivery, runner),
       onRunEnd: (outcome) => outcome.delivery.slot.finish(),
       settle: (outcomes) => this.settle(outcomes),
       onError: (source, error, attempt) => {
@@ -121,7 +139,41 @@ export class QueueConsumer {
 
   /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */
   promoteSoon(): void {
+    this.promoteAsked = true;
     this.promoteSoon$.next();
+  }
+
+  /**
+   * Promotes in `ms` (a rate-limited start leaves its window then; see Intake). One timer per
+   * due millisecond, however many starts a claim batch made.
+   */
+  private promoteIn(ms: number): void {
+    if (this.stopping) return;
+    const due = monotonicMs() + ms + 1;
+    if (this.promoteTimers.has(due)) return;
+    const timer = setTimeout(() => {
+      this.promoteTimers.delete(due);
+      this.wakeDue = true;
+      this.promoteSoon();
+    }, ms + 1);
+    this.promoteTimers.set(due, timer);
+  }
+
+  /**
+   * Starts a delivery's run once nothing holds it: not while the queue is paused, and not before
+   * a rate-limited run has its token. One held by the pause is claimed again after it (its
+   * counted start was then; it starts now, so it takes a token now, as a restart does).
+   */
+  private async runWhenFree(delivery: Delivery, runner: TaskRunner): Promise<Outcome> {
+    if (this.pause.isPaused) {
+      await this.pause.beforeRun(delivery);
+      if (delivery.message.flow?.rated) delivery.rateWaitMs ??= 0;
+    }
+    if (delivery.rateWaitMs !== undefined) {
+      const lane = this.laneOf.get(delivery) ?? this.lanes[0];
+      await this.rateHold.hold(delivery, (d) => lane.intake.claimAgain(d));
+    }
+    return runner.run(delivery);
   }
 
   /**
@@ -151,6 +203,14 @@ export class QueueConsumer {
     this.pause.stop(
       new ShutdownAbortError(0, 'The application is shutting down while the queue is paused: the run was not started.'),
     );
+    this.rateHold.stop(
+      new ShutdownAbortError(
+        0,
+        'The application is shutting down while the run waits for a rate token: it was not started.',
+      ),
+    );
+    for (const timer of this.promoteTimers.values()) clearTimeout(timer);
+    this.promoteTimers.clear();
     const { shutdownTimeoutMs } = this.ctx.config;
     const drainedInTime = await within(this.drained, shutdownTimeoutMs);
     if (!drainedInTime) {

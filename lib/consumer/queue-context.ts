@@ -23,6 +23,11 @@ export interface QueueContext {
   readonly slots: Slots;
   /** This worker added a delayed task (retry, successor, deferral): promote it when due. */
   readonly delayedAdded: () => void;
+  /**
+   * A rate-limited run started: promote again in `ms`, when its start leaves its window and a
+   * task waiting for a token may be admitted (its wake may have been set since the last read).
+   */
+  readonly promoteIn?: (ms: number) => void;
   /** This worker's lease: no run may start unless it proves the run still this worker's. */
   readonly lease: Lease;
   /** What wraps each run (tracing, interceptors, async context); undefined when nothing does. */
@@ -30,4 +35,4 @@ export interface QueueContext {
 }
 
 /** @internal A queue's shared parts before its consumer exists: the consumer adds `delayedAdded`. */
-export type QueueParts = Omit<QueueContext, 'delayedAdded'>;
+export type QueueParts = Omit<QueueContext, 'delayedAdded' | 'promoteIn'>;

@@ -65,13 +65,15 @@ export class Sweeper {
    * Moves due delayed tasks into the stream (atomic, safe from every worker at once) and
    * returns how long to wait before the next call: until the next member is due by Redis's
    * clock, at most a sweep interval (a task added meanwhile may be due sooner), at once when a
-   * full batch moved.
+   * full batch moved. `wakes`: a rate limit's wake is expected due (a start left its window), so
+   * wakes are served at once, without reading the delayed set first.
    */
-  async promote(): Promise<number> {
+  async promote(wakes = false): Promise<number> {
     const { keys, config } = this.ctx;
     const { moved, nextDueInMs } = await promoteDue(this.ctx.redis, keys, {
       limit: PROMOTE_BATCH,
       deadLetterMaxLen: config.deadLetterMaxLen,
+      wakes,
     });
     if (moved >= PROMOTE_BATCH) return 0;
     return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);

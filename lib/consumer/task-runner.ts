@@ -132,6 +132,7 @@ class RunContext implements TaskContext {
   readonly generation: number;
   readonly attempt: number;
   readonly fence: number;
+  readonly startedAt?: number;
 
   constructor(
     private readonly delivery: Delivery,
@@ -145,6 +146,7 @@ class RunContext implements TaskContext {
     this.generation = m.generation;
     this.attempt = m.attempt;
     this.fence = delivery.fence ?? unkeyedFence(m.attempt, delivery.deliveries);
+    if (delivery.startedAt !== undefined) this.startedAt = delivery.startedAt;
   }
 
   get fencingToken(): string {

@@ -32,4 +32,9 @@ export interface TaskContext {
    * (`cancel()`, `unschedule()`). Its `reason` says which.
    */
   readonly signal: AbortSignal;
+  /**
+   * When this run started, in ms on Redis's clock (epoch), for a task under `rateLimit` or
+   * `groupRateLimit`: the time its start was counted in the rate windows. Undefined otherwise.
+   */
+  readonly startedAt?: number;
 }

@@ -31,4 +31,23 @@ export interface TaskOptions {
   globalConcurrency?: number;
   /** Most runs of this task at once per `group` (an enqueue option; ungrouped tasks form one group). */
   groupConcurrency?: number;
+  /**
+   * Most starts of this task in any `perMs` milliseconds on Redis's clock, across all workers
+   * (restarts of a reclaimed run included). Tasks over it wait, without spending attempts, and
+   * start as soon as a start leaves the window. Needs a queue of one partition.
+   */
+  rateLimit?: RateLimitOptions;
+  /** Most starts of this task in any `perMs` milliseconds per `group`. */
+  groupRateLimit?: RateLimitOptions;
+}
+
+/**
+ * A rate limit: at most `max` starts in any interval of `perMs` milliseconds.
+ * @publicApi
+ */
+export interface RateLimitOptions {
+  /** A positive integer. */
+  max: number;
+  /** The window's length in ms, an integer of at least 1. */
+  perMs: number;
 }

@@ -42,9 +42,12 @@ export class QueueKeys {
   readonly resultPrefix: string;
   /**
    * Flow control's keys, in the order scripts take them (see includes/flow.lua): held slots,
-   * slot counts, task limits, the waiting room, waiting bodies, the ring and its member set.
+   * slot counts, task limits, the waiting room, waiting bodies, the ring and its member set,
+   * then rate limits' start records and wake times (see includes/rate.lua).
    */
   readonly flowKeys: readonly string[];
+  /** Rate limits' wake set (the last flow key): read-due.lua reads it beside the delayed set. */
+  readonly flowWake: string;
 
   constructor(
     readonly prefix: string,
@@ -66,7 +69,10 @@ export class QueueKeys {
     this.eventsWatch = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
-    this.flowKeys = ['held', 'count', 'limits', 'room', 'body', 'ring', 'ringed'].map((k) => `${this.tag}:flow:${k}`);
+    this.flowKeys = ['held', 'count', 'limits', 'room', 'body', 'ring', 'ringed', 'starts', 'wake'].map(
+      (k) => `${this.tag}:flow:${k}`,
+    );
+    this.flowWake = this.flowKeys[this.flowKeys.length - 1];
   }
 
   keyState(key: string): string {

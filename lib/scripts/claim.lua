@@ -7,36 +7,65 @@
   deferred (moved to the delayed set) so two runs of one key never overlap; otherwise a keyed
   run is marked running under this delivery and gets a fencing number. Unkeyed messages only
   pass the ownership check: the worker sends them here when a lease lapse may have let another
-  worker take them since Redis handed them over.
+  worker take them since Redis handed them over. A run under a rate limit (field rl) starts
+  here: its admission's tokens become start records at Redis's time, and a restart (reclaimed,
+  recovered: its tokens were spent by its first start) needs a free token in each window, or
+  waits (see includes/rate.lua).
 
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] the queue's sequence (fencing numbers are drawn from it)
   KEYS[4..] key state hash of each keyed message, in ARGV order
+  then, when a message is under a rate limit, the partition's flow keys (see includes/flow.lua)
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
   ARGV[3] defer delay in ms
   ARGV[4] key state TTL in ms (a cancelled key whose run is skipped here expires after it)
   ARGV[5] done channel (told 's:<id>' or 'x:<id>' for a run skipped as stale)
-  ARGV[6..] per message, 4 values: stream entry id, task id, generation, '1' keyed or '0'
+  ARGV[6..] per message, 4 values: stream entry id, task id, generation, '1' keyed, '0'
+            unkeyed, or 'r' unkeyed under a rate limit (field rl)
 
   Returns {codes, fences, deliveries}: per message a code, 1 run, 0 stale (skipped), 2
-  deferred, -1 not ours (skipped), a fencing number (keyed runs that run; 0 otherwise), and the
-  entry's delivery count (0 when not ours): a reply that said 1 may be stale, and an unkeyed
-  run's fence counts deliveries, so it must not fall below an earlier delivery's.
-  Atomic: the checks and the mark happen in one step, so two workers never both run a key.
+  deferred, -1 not ours (skipped), 3 wait (a rate window is full: still this consumer's, claim
+  it again later), a fencing number (keyed runs that run; 0 otherwise), and the entry's
+  delivery count (0 when not ours): a reply that said 1 may be stale, and an unkeyed run's
+  fence counts deliveries, so it must not fall below an earlier delivery's. When a message is
+  under a rate limit, two more lists: per message its start time (Redis ms; 0 unless a rated
+  run runs) and a wait in ms (for 3, how long until a token may be free; for a rated run, how
+  long until its start leaves its shortest window, when a waiting task may be admitted).
+  Atomic: the checks and the mark happen in one step, so two workers never both run a key,
+  and a rated run's start is counted in the same step that lets it start.
 ]]
 -- @include rcall
 -- @include now-ms
 -- @include owned-by
 -- @include key-state
 -- @include message
+-- @include flow
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
+
+-- A run under a rate limit starts, or waits: {code, start time, wait}. One its admission did
+-- not hold (a hostile copy of the field) has no window to count in and runs.
+local function rateClaim(F, entryId, taskId, delivery)
+  local held = rcall('HGET', F.held, taskId)
+  if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return 1, rateNow(), 0 end
+  local name, group = splitPair(string.sub(held, #entryId + 2))
+  local rates = select(4, flowLimits(F, name))
+  -- Rates dropped since its admission: its markers go, and nothing counts it.
+  if not rates then rateGiveBack(F, name, group, entryId); return 1, rateNow(), 0 end
+  local started, ms = rateStart(F, rates, name, group, entryId, delivery)
+  if not started then return 3, 0, ms end
+  return 1, rateNow(), ms
+end
 local group, consumer, deferMs, stateTtl, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local codes, fences, deliveries = {}, {}, {}
+local codes, fences, deliveries, starts, waits = {}, {}, {}, {}, {}
 local k = 4
+local F = nil
+for i = 9, #ARGV, 4 do
+  if ARGV[i] == 'r' then F = flowKeysAtEnd() end
+end
 
 for i = 1, (#ARGV - 5) / 4 do
   local base = 2 + i * 4
@@ -44,10 +73,13 @@ for i = 1, (#ARGV - 5) / 4 do
   local keyState = nil
   if keyed then keyState = KEYS[k]; k = k + 1 end
   fences[i] = 0
+  starts[i], waits[i] = 0, 0
   local row = rcall('XPENDING', stream, group, entryId, entryId, 1, consumer)[1]
   deliveries[i] = row and row[4] or 0
   if not row then
     codes[i] = -1
+  elseif ARGV[base + 3] == 'r' then
+    codes[i], starts[i], waits[i] = rateClaim(F, entryId, taskId, row[4])
   elseif not keyState then
     codes[i] = 1
   elseif isStale(keyState, gen, taskId) then
@@ -79,4 +111,5 @@ for i = 1, (#ARGV - 5) / 4 do
     end
   end
 end
+if F then return {codes, fences, deliveries, starts, waits} end
 return {codes, fences, deliveries}

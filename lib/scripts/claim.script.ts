@@ -7,6 +7,8 @@ export interface ClaimMessage {
   readonly taskId: string;
   readonly generation: number;
   readonly key: string | undefined;
+  /** Under a rate limit (field rl; never keyed): its start is counted here, or it waits. */
+  readonly rated?: boolean;
 }
 
 export interface ClaimArgs {
@@ -20,15 +22,24 @@ export interface ClaimArgs {
 
 /**
  * @internal claim.lua's verdict on one message: run it (a keyed run's fencing number, 0 for an
- * unkeyed one, and the entry's delivery count), or not: stale (acked and deleted), deferred
- * behind an older generation of its key, or no longer this consumer's.
+ * unkeyed one, and the entry's delivery count; for a rated run its start on Redis's clock and
+ * the ms until that start leaves its shortest window), or not: stale (acked and deleted),
+ * deferred behind an older generation of its key, no longer this consumer's, or wait `waitMs`
+ * for a rate token (still this consumer's: claim it again then).
  */
 export type ClaimVerdict =
-  | { readonly verdict: 'run'; readonly fence: number; readonly deliveries: number }
+  | {
+      readonly verdict: 'run';
+      readonly fence: number;
+      readonly deliveries: number;
+      readonly startedAt?: number;
+      readonly windowEndsInMs?: number;
+    }
+  | { readonly verdict: 'wait'; readonly waitMs: number }
   | { readonly verdict: 'stale' | 'deferred' | 'not-ours' };
 
 /** @internal claim.lua's reply codes. */
-export const CLAIM_CODES = { 1: 'run', 0: 'stale', 2: 'deferred', [-1]: 'not-ours' } as const;
+export const CLAIM_CODES = { 1: 'run', 0: 'stale', 2: 'deferred', [-1]: 'not-ours', 3: 'wait' } as const;
 const verdictOf = replyCodes('claim', CLAIM_CODES);
 
 /** @internal The typed call of claim.lua: one verdict per message, in order. */
@@ -36,16 +47,19 @@ export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimVerd
   const redisKeys = [keys.stream, keys.delayed, keys.seq];
   const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel];
   for (const m of a.messages) {
-    args.push(m.entryId, m.taskId, m.generation, m.key === undefined ? '0' : '1');
+    args.push(m.entryId, m.taskId, m.generation, m.key !== undefined ? '1' : m.rated ? 'r' : '0');
     if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
   }
+  if (a.messages.some((m) => m.rated && m.key === undefined)) redisKeys.push(...keys.flowKeys);
   return new ScriptCall('claim', redisKeys, args, (reply) => {
-    const [codes, fences, deliveries] = reply as [number[], number[], number[]];
+    const [codes, fences, deliveries, starts, waits] = reply as [number[], number[], number[], number[]?, number[]?];
     return codes.map((code, i): ClaimVerdict => {
       const verdict = verdictOf(code);
-      return verdict === 'run'
-        ? { verdict, fence: Number(fences[i] ?? 0), deliveries: Number(deliveries[i] ?? 0) }
-        : { verdict };
+      if (verdict === 'wait') return { verdict, waitMs: Number(waits?.[i] ?? 0) };
+      if (verdict !== 'run') return { verdict };
+      const run = { verdict, fence: Number(fences[i] ?? 0), deliveries: Number(deliveries[i] ?? 0) };
+      const startedAt = Number(starts?.[i] ?? 0);
+      return startedAt > 0 ? { ...run, startedAt, windowEndsInMs: Number(waits?.[i] ?? 0) } : run;
     });
   });
 }

@@ -12,7 +12,7 @@
   KEYS[3] the queue's sequence (a periodic successor's generation is drawn from it)
   KEYS[4..] per run, in run order: its result key when it has a result or keeps one (encoded
             result not '', or r = 1), then its key state hash when it has a key (k = 1)
-  then, when a run is under flow control (f = 1), the partition's seven flow keys (see
+  then, when a run is under flow control (f = 1), the partition's flow keys (see
   includes/flow.lua): every acked flow run releases its slots, which feeds waiting tasks
 
   ARGV[1] consumer group
@@ -116,7 +116,7 @@ if #acked > 0 then
 end
 -- After the trim: what the releases admit is appended above this batch, and stays.
 if #flowRuns > 0 then
-  local F = flowKeys(#KEYS - 6)
+  local F = flowKeysAtEnd()
   for _, run in ipairs(flowRuns) do flowRelease(F, stream, run[1], run[2]) end
 end
 if #done > 0 then rcall('PUBLISH', channel, table.concat(done, ',')) end

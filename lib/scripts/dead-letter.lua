@@ -15,7 +15,7 @@
   KEYS[4] the queue's sequence
   KEYS[5] result key of the entry's task (only when ARGV[10] is not '')
   KEYS[5 or 6] key state hash of the entry's key (only when ARGV[11] is not '')
-  KEYS[last 7] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
+  KEYS[last 9] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
           control releases its slots here (reclaim's poison path too), which feeds waiting tasks
 
   ARGV[1]  consumer group
@@ -76,7 +76,7 @@ end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
-if taskId and fieldOf(fields, 'fl') == '1' then flowRelease(flowKeys(#KEYS - 6), stream, taskId, entryId) end
+if taskId and fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, entryId) end
 if keyState and key == derivedKey and taskId then
   if isStale(keyState, gen, taskId) then
     releaseKey(keyState, entryId, stateTtl)

@@ -1,5 +1,5 @@
 --[[
-  KEYS: stream, delayed set, the partition's seven flow keys. ARGV: task id, name, payload,
+  KEYS: stream, delayed set, the partition's flow keys. ARGV: task id, name, payload,
   delay, due time, group, priority, limits, control channel, [trace context] (details below).
   Enqueue one task under flow control (a task with a concurrency limit, or an enqueue that
   names a group or a priority; docs/design/flow-control.md): it is admitted into the stream,
@@ -9,7 +9,7 @@
 
   KEYS[1] stream
   KEYS[2] delayed set
-  KEYS[3..9] flow keys: held, count, limits, room, body, ring, ringed (see includes/flow.lua)
+  KEYS[3..11] flow keys: held, count, limits, room, body, ring, ringed, starts, wake (see includes/flow.lua)
 
   ARGV[1]  task id
   ARGV[2]  task name
@@ -18,8 +18,9 @@
   ARGV[5]  due time in epoch ms (0 = use the delay): runAt
   ARGV[6]  group ('' = the ungrouped group)
   ARGV[7]  priority 1..10 ('' = not given: 5)
-  ARGV[8]  the task's limits as '<global> <group> <aging ms>' (0 = none), recorded for the
-           scripts that admit later; '' = not known to the caller (keeps the recorded ones)
+  ARGV[8]  the task's limits as '<global> <group> <aging ms> <max> <perMs> <group max> <group
+           perMs>' (0 = none; the last four are the rate limits), recorded for the scripts
+           that admit later; '' = not known to the caller (keeps the recorded ones)
   ARGV[9]  control channel: told 'due' when a delayed task becomes the earliest due
   ARGV[10] trace context for field t (absent or '' = none)
 

@@ -2,12 +2,27 @@ import type { QueueKeys } from '../redis/keys';
 import { ScriptCall } from '../redis/scripts';
 import { ENQUEUE_CODES, type EnqueueReply } from './enqueue.script';
 
-/** @internal A task's concurrency limits as enqueue-flow.lua records them (0 = none). */
+/** @internal A task's limits as enqueue-flow.lua records them (0 = none). */
 export interface FlowLimits {
   readonly global: number;
   readonly group: number;
   /** Ms a level of priority weighs in the waiting room's rank (the module's priorityAgingMs). */
   readonly agingMs: number;
+  /** Starts per window across all workers, and per group (rate limits); undefined for none. */
+  readonly rate?: RateWindow;
+  readonly groupRate?: RateWindow;
+}
+
+/** @internal A rate limit: at most `max` starts in any `perMs` on Redis's clock. */
+export interface RateWindow {
+  readonly max: number;
+  readonly perMs: number;
+}
+
+/** @internal The limits record the flow scripts read (includes/flow.lua and rate.lua). */
+export function flowLimitsText(l: FlowLimits): string {
+  const rate = (w: RateWindow | undefined) => (w ? `${w.max} ${w.perMs}` : '0 0');
+  return `${l.global} ${l.group} ${l.agingMs} ${rate(l.rate)} ${rate(l.groupRate)}`;
 }
 
 /** @internal One task for enqueue-flow.lua (see its header). */
@@ -27,7 +42,7 @@ export interface EnqueueFlowArgs {
 
 /** @internal The typed call of enqueue-flow.lua; its reply has enqueue.lua's shape. */
 export function enqueueFlowScript(keys: QueueKeys, task: EnqueueFlowArgs): ScriptCall<EnqueueReply> {
-  const limits = task.limits ? `${task.limits.global} ${task.limits.group} ${task.limits.agingMs}` : '';
+  const limits = task.limits ? flowLimitsText(task.limits) : '';
   const args = [
     task.id,
     task.name,

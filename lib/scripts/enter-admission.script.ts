@@ -1,6 +1,6 @@
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
-import type { FlowLimits } from './enqueue-flow.script';
+import { flowLimitsText, type FlowLimits } from './enqueue-flow.script';
 
 /** @internal enter-admission.lua's reply codes. */
 export const ENTER_ADMISSION_CODES = { 1: 'moved', 0: 'not-ours', [-1]: 'not-to-move' } as const;
@@ -23,7 +23,7 @@ export function enterAdmissionScript(
     readonly limits: FlowLimits;
   },
 ): ScriptCall<EnterAdmissionReply> {
-  const limits = `${a.limits.global} ${a.limits.group} ${a.limits.agingMs}`;
+  const limits = flowLimitsText(a.limits);
   return new ScriptCall(
     'enter-admission',
     [keys.stream, keys.result(a.taskId), ...keys.flowKeys],

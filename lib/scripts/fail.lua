@@ -11,7 +11,7 @@
   KEYS[4] result key
   KEYS[5] key state hash (keyed runs only)
   KEYS[6] the queue's sequence (keyed runs only: a periodic successor's generation)
-  KEYS[last 7] the partition's flow keys (see includes/flow.lua), for a run under flow control
+  KEYS[last 9] the partition's flow keys (see includes/flow.lua), for a run under flow control
           (field fl): its slots are released, which feeds waiting tasks
 
   ARGV[1]  consumer group
@@ -72,7 +72,7 @@ local written = retryDelay < 0 and rcall('XRANGE', stream, entryId, entryId)[1]
 local deadFields = retryDelay < 0 and deadLetterFields(written and written[2] or fields, ARGV[9], entryId)
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
-if task.fl == '1' and #KEYS >= 11 then flowRelease(flowKeys(#KEYS - 6), stream, task.id, entryId) end
+if task.fl == '1' and #KEYS >= 4 + FLOW_KEY_COUNT then flowRelease(flowKeysAtEnd(), stream, task.id, entryId) end
 
 if keyState and isStale(keyState, tonumber(task.g), task.id) then
   releaseKey(keyState, entryId, stateTtl)

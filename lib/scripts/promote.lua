@@ -12,17 +12,19 @@
   KEYS[2] stream
   KEYS[3] dead-letter stream (for a member that does not decode)
   KEYS[4..] key state hash of each member that names a key, in ARGV order
-  then, when a member is under flow control (field fl), the partition's seven flow keys (see
-  includes/flow.lua): such a member goes through admission (a slot, or the waiting room)
-  rather than straight into the stream, so a retry or a delayed enqueue never bypasses a limit
+  then, when a member is under flow control (field fl) or a rate limit's wake is due, the
+  partition's flow keys (see includes/flow.lua): such a member goes through admission (a slot,
+  or the waiting room) rather than straight into the stream, so a retry or a delayed enqueue
+  never bypasses a limit; and due wakes are served (rate.lua): the tasks waiting for a rate
+  token that the windows now allow are admitted
 
   ARGV[1] dead-letter stream max length (approximate)
   ARGV[2] most due members to look at (the read's limit)
   ARGV[3..] per member, 2 values: the delayed member, and the key it names ('' for none; a
             member whose decoded key differs is dead-lettered, as it cannot be checked)
 
-  Returns {members moved into the stream, ms until the next member is due (-1: none)}, so
-  callers can wake exactly when the next delayed task falls due.
+  Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
+  or wake is due (-1: none)}, so callers can wake exactly when the next one falls due.
   Atomic: each member's check, removal and append are one step with the others.
 ]]
 -- @include rcall
@@ -40,8 +42,13 @@ for _, member in ipairs(rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0,
 end
 local moved = 0
 local k = 4
--- The flow keys close KEYS: present whenever the caller saw a flow member.
-local F = nil
+-- The flow keys close KEYS, after a key state per keyed member: present whenever the caller
+-- saw a flow member or a due wake.
+local keyed = 0
+for i = 4, #ARGV, 2 do
+  if ARGV[i] ~= '' then keyed = keyed + 1 end
+end
+local F = #KEYS == 3 + keyed + FLOW_KEY_COUNT and flowKeysAtEnd() or nil
 for i = 3, #ARGV - 1, 2 do
   local member, key = ARGV[i], ARGV[i + 1]
   local keyState = nil
@@ -54,7 +61,6 @@ for i = 3, #ARGV - 1, 2 do
     elseif (m.k or '') ~= key then
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member names another key')
     elseif m.fl == '1' and not keyState then
-      F = F or flowKeys(#KEYS - 6)
       local priority = tonumber(m.pr)
       if not priority or priority < 1 or priority > 10 then priority = 5 end
       flowEnter(F, stream, m.id, m.n, m.gr or '', math.floor(priority), toFields(m), now)
@@ -69,5 +75,8 @@ for i = 3, #ARGV - 1, 2 do
     end
   end
 end
-local next = rcall('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
-return {moved, next and math.max(0, tonumber(next) - now) or -1}
+if F then moved = moved + flowServeWakes(F, stream, 1000) end
+local next = tonumber(rcall('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2])
+local wakeAt = F and tonumber(rcall('ZRANGE', F.wake, 0, 0, 'WITHSCORES')[2])
+if wakeAt and (not next or wakeAt < next) then next = wakeAt end
+return {moved, next and math.max(0, next - now) or -1}

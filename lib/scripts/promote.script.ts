@@ -5,8 +5,13 @@ import { ScriptCall } from '../redis/scripts';
 /** @internal read-due.lua's reply: members due by Redis's clock, and when the next one is due. */
 export interface DueMembers {
   readonly members: string[];
-  /** Ms until the first member not returned is due: 0 when the batch was full, -1 when none is left. */
+  /**
+   * Ms until the first member not returned, or the first rate wake, is due: 0 when the batch
+   * was full, -1 when none is left.
+   */
   readonly nextDueInMs: number;
+  /** A rate limit's wake is due (flow control): promote.lua serves it. */
+  readonly wakeDue: boolean;
 }
 
 /** @internal What a promotion did: members moved into the stream, and when to promote next. */
@@ -18,9 +23,9 @@ export interface PromoteReply {
 
 /** @internal The typed call of read-due.lua (read-only): up to `limit` due members, in due order. */
 export function readDueScript(keys: QueueKeys, a: { readonly limit: number }): ScriptCall<DueMembers> {
-  return new ScriptCall('read-due', [keys.delayed], [a.limit], (reply) => {
-    const [members, next] = reply as [string[], number];
-    return { members, nextDueInMs: Number(next) };
+  return new ScriptCall('read-due', [keys.delayed, keys.flowWake], [a.limit], (reply) => {
+    const [members, next, wakeDue] = reply as [string[], number, number];
+    return { members, nextDueInMs: Number(next), wakeDue: Number(wakeDue) === 1 };
   });
 }
 
@@ -31,11 +36,17 @@ export function readDueScript(keys: QueueKeys, a: { readonly limit: number }): S
  */
 export function promoteScript(
   keys: QueueKeys,
-  a: { readonly members: readonly string[]; readonly limit: number; readonly deadLetterMaxLen: number },
+  a: {
+    readonly members: readonly string[];
+    readonly limit: number;
+    readonly deadLetterMaxLen: number;
+    /** Serve flow control's due wakes (rate limits), whatever the members. */
+    readonly wakes?: boolean;
+  },
 ): ScriptCall<PromoteReply> {
   const redisKeys = [keys.delayed, keys.stream, keys.deadLetter];
   const args: (string | number)[] = [a.deadLetterMaxLen, a.limit];
-  let flow = false;
+  let flow = a.wakes === true;
   for (const member of a.members) {
     const { key, fl } = memberFields(member);
     args.push(member, key ?? '');
@@ -56,11 +67,26 @@ export function promoteScript(
 export async function promoteDue(
   redis: Redis,
   keys: QueueKeys,
-  a: { readonly limit: number; readonly deadLetterMaxLen: number },
+  a: {
+    readonly limit: number;
+    readonly deadLetterMaxLen: number;
+    /** A rate wake is expected due now: serve wakes in one round trip, reading no members. */
+    readonly wakes?: boolean;
+  },
 ): Promise<PromoteReply> {
+  if (a.wakes) {
+    return promoteScript(keys, { members: [], limit: a.limit, deadLetterMaxLen: a.deadLetterMaxLen, wakes: true }).run(
+      redis,
+    );
+  }
   const due = await readDueScript(keys, { limit: a.limit }).run(redis);
-  if (due.members.length === 0) return { moved: 0, nextDueInMs: due.nextDueInMs };
-  return promoteScript(keys, { members: due.members, limit: a.limit, deadLetterMaxLen: a.deadLetterMaxLen }).run(redis);
+  if (due.members.length === 0 && !due.wakeDue) return { moved: 0, nextDueInMs: due.nextDueInMs };
+  return promoteScript(keys, {
+    members: due.members,
+    limit: a.limit,
+    deadLetterMaxLen: a.deadLetterMaxLen,
+    wakes: due.wakeDue,
+  }).run(redis);
 }
 
 /**

@@ -7,7 +7,7 @@
   KEYS[3] result key of the task
   KEYS[4] the queue's sequence (a keyed task's new generation is drawn from it)
   KEYS[5] key state hash (keyed tasks only)
-  KEYS[last 7] the partition's flow keys (see includes/flow.lua): a task under flow control
+  KEYS[last 9] the partition's flow keys (see includes/flow.lua): a task under flow control
           (field fl) goes through admission, keeping its group and priority, so a redrive never
           runs it outside its limits
   ARGV[1] dead-letter entry id; ARGV[2] task id the result key was derived from; ARGV[3] key the
@@ -29,9 +29,9 @@
 -- @include flow
 
 local dlq, stream, resultKey, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
--- KEYS[5] is a keyed task's key state when KEYS holds it beside the four above and the seven
+-- KEYS[5] is a keyed task's key state when KEYS holds it beside the four above and the
 -- flow keys that close KEYS (an unkeyed task's KEYS[5] is the first flow key).
-local keyState = #KEYS == 12 and KEYS[5] or nil
+local keyState = #KEYS == 5 + FLOW_KEY_COUNT and KEYS[5] or nil
 local deadId, derivedId, derivedKey = ARGV[1], ARGV[2], ARGV[3]
 local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 
@@ -69,7 +69,7 @@ if fieldOf(f, 'fl') == '1' and not key then
   else
     priority = 5
   end
-  mid = flowEnter(flowKeys(#KEYS - 6), stream, id, name, group or '', priority, fields, now)
+  mid = flowEnter(flowKeysAtEnd(), stream, id, name, group or '', priority, fields, now)
 else
   mid = rcall('XADD', stream, '*', unpack(fields))
 end

@@ -7,7 +7,7 @@
   KEYS[3] result key of the task
   KEYS[4] key state hash (keyed tasks only)
   KEYS[5] the queue's sequence (keyed tasks only)
-  KEYS[last 7] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
+  KEYS[last 9] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
   room); ARGV[4] the stream entry id (queued) or the delayed member (delayed), '' (waiting); ARGV[5] key ('' none); ARGV[6] done channel
@@ -50,10 +50,10 @@ if where == 'queued' then
   end
   rcall('XDEL', stream, ref)
   -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
-  if fieldOf(entry[2], 'fl') == '1' then flowRelease(flowKeys(#KEYS - 6), stream, taskId, ref) end
+  if fieldOf(entry[2], 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end
 elseif where == 'waiting' then
   -- A task under flow control takes no key (enqueue refuses one), so nothing more to end.
-  if not flowUnwait(flowKeys(#KEYS - 6), taskId) then return 0 end
+  if not flowUnwait(flowKeysAtEnd(), taskId) then return 0 end
 else
   if not rcall('ZSCORE', delayed, ref) then return 0 end
   local ok, m = pcall(cjson.decode, ref)

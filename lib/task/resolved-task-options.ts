@@ -16,6 +16,9 @@ export interface ResolvedTaskOptions {
   /** Runs at once across all workers, and per group (flow control); undefined for no limit. */
   readonly globalConcurrency?: number;
   readonly groupConcurrency?: number;
+  /** Starts per window across all workers, and per group (rate limits); undefined for none. */
+  readonly rateLimit?: { readonly max: number; readonly perMs: number };
+  readonly groupRateLimit?: { readonly max: number; readonly perMs: number };
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -57,10 +60,8 @@ export function resolveTaskOptions(
   const timeoutMs = raw.timeoutMs === undefined ? undefined : int(opts, at('timeoutMs'), 0, 1, MAX_TIMER_MS);
   const queue = checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE);
   const schedule = resolveSchedule(raw, at);
-  const limit = (option: 'globalConcurrency' | 'groupConcurrency') => {
-    if (raw[option] === undefined) return undefined;
-    const value = int(opts, at(option), 1, 1, 1_000_000);
-    // A slot's state lives in one partition: a limit across partitions needs a cross-slot design.
+  // A limit's state lives in one partition: a limit across partitions needs a cross-slot design.
+  const onePartition = (option: string, value: unknown) => {
     if (partitionsOf(queue) > 1) {
       throw new InvalidOptionError(
         at(option),
@@ -70,6 +71,27 @@ export function resolveTaskOptions(
     }
     // A periodic run is keyed: its key's transitions do not go through the waiting room yet.
     if (schedule) throw new InvalidOptionError(at(option), 'a task without `every` or `cron`', value);
+  };
+  const limit = (option: 'globalConcurrency' | 'groupConcurrency') => {
+    if (raw[option] === undefined) return undefined;
+    const value = int(opts, at(option), 1, 1, 1_000_000);
+    onePartition(option, value);
+    return value;
+  };
+  const rate = (option: 'rateLimit' | 'groupRateLimit') => {
+    const window = raw[option];
+    if (window === undefined) return undefined;
+    if (window === null || typeof window !== 'object' || Array.isArray(window)) {
+      throw new InvalidOptionError(at(option), 'an object { max, perMs }', window);
+    }
+    const fields = named(window, `${option}.`);
+    const need = (field: 'max' | 'perMs', most: number) => {
+      const name = at(`${option}.${field}`);
+      if (window[field] === undefined) throw new InvalidOptionError(name, `an integer from 1 to ${most}`, undefined);
+      return int(fields, name, 0, 1, most);
+    };
+    const value = { max: need('max', 1_000_000), perMs: need('perMs', MAX_TIMER_MS) };
+    onePartition(option, window);
     return value;
   };
   return {
@@ -86,6 +108,8 @@ export function resolveTaskOptions(
     schedule,
     globalConcurrency: limit('globalConcurrency'),
     groupConcurrency: limit('groupConcurrency'),
+    rateLimit: rate('rateLimit'),
+    groupRateLimit: rate('groupRateLimit'),
   };
 }
 

@@ -24,9 +24,10 @@ export interface TaskMessage {
   /**
    * Field fl: admitted under flow control, so its settle releases its slots (the script checks
    * it holds them), and a retry goes back through admission with its group (gr) and priority
-   * (pr). Undefined for a task outside flow control.
+   * (pr). Undefined for a task outside flow control. Field rl (rated): admitted under a rate
+   * limit, so its start goes through claim.lua, which counts it in the rate windows.
    */
-  readonly flow?: { readonly group?: string; readonly priority?: number };
+  readonly flow?: { readonly group?: string; readonly priority?: number; readonly rated?: boolean };
 }
 
 /** @internal A delivered entry that cannot become a task, and why. */
@@ -47,7 +48,7 @@ const MAX_ATTEMPT = 1_000;
 const MAX_DUE_MS = 253_402_300_799_999;
 /** A trace context is a few hundred characters at most (traceparent 55, tracestate 512). */
 export const MAX_TRACE_LENGTH = 1024;
-/** Entries have 12 known fields; Lua's unpack() fails on thousands, so a crowd of them is hostile. */
+/** Entries have 13 known fields; Lua's unpack() fails on thousands, so a crowd of them is hostile. */
 const MAX_FIELD_PAIRS = 64;
 
 /**
@@ -110,14 +111,19 @@ export function parseEntry(
     dueAt,
     keepResult,
     trace: trace !== undefined && trace.length > 0 && trace.length <= MAX_TRACE_LENGTH ? trace : undefined,
-    flow: f.get('fl') === '1' ? flowOf(f.get('gr'), f.get('pr')) : undefined,
+    flow: f.get('fl') === '1' ? flowOf(f.get('gr'), f.get('pr'), f.get('rl') === '1') : undefined,
   };
 }
 
 /** A flow entry's group and priority; one that is not what an enqueue accepts is dropped. */
-function flowOf(group: string | undefined, priority: string | undefined): NonNullable<TaskMessage['flow']> {
+function flowOf(
+  group: string | undefined,
+  priority: string | undefined,
+  rated: boolean,
+): NonNullable<TaskMessage['flow']> {
   const level = priority === undefined ? NaN : integer(priority);
   return {
+    ...(rated ? { rated } : {}),
     group:
       group !== undefined && group.length > 0 && group.length <= MAX_GROUP_LENGTH && !group.includes('\0')
         ? group
@@ -131,7 +137,7 @@ function integer(text: string): number {
   return /^\d{1,16}$/.test(text) ? Number(text) : NaN;
 }
 
-const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr']);
+const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr', 'rl']);
 
 /** First value of each known field; a plain loop, since this runs for every message. */
 function fieldsOf(raw: string[]): { get(name: string): string | undefined } {

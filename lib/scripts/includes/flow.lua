@@ -1,7 +1,8 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the partition's flow keys (QueueKeys.flowKeys(), seven keys in that order) as F.
+-- passes the partition's flow keys (QueueKeys.flowKeys(), FLOW_KEY_COUNT keys in that order) as F.
 -- @include rcall
 -- @include message
+-- @include rate
 -- Flow control (concurrency limits, groups, priority; docs/design/flow-control.md). A slot
 -- belongs to a task id: admission records it in `held`, and only flowRelease (called by the
 -- scripts that remove an admitted entry for good) gives it back. HDEL answers 1 only once, so a
@@ -18,13 +19,21 @@
 -- F.body   HASH task id -> {m = room member, f = the fields as a delayed member encodes them}
 -- F.ring   LIST of '<name>\0<group>' pairs with waiting tasks, served in turn
 -- F.ringed SET of the pairs in the ring (each is there at most once)
+-- F.starts, F.wake: rate limits' windows and wakes (see rate.lua); F.limits also holds the
+--          rates, '<global> <group> <aging ms> <max> <perMs> <group max> <group perMs>'
 -- One key each per partition: the (task, group) pair a feed serves is read inside the script,
 -- so its state cannot live under keys of its own (every key a script touches is declared).
 
+local FLOW_KEY_COUNT = 9
+
 local function flowKeys(first)
   return {held = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
-    body = KEYS[first + 4], ring = KEYS[first + 5], ringed = KEYS[first + 6]}
+    body = KEYS[first + 4], ring = KEYS[first + 5], ringed = KEYS[first + 6], starts = KEYS[first + 7],
+    wake = KEYS[first + 8]}
 end
+
+-- The flow keys when they close KEYS (every script but the enqueues passes them last).
+local function flowKeysAtEnd() return flowKeys(#KEYS - FLOW_KEY_COUNT + 1) end
 
 -- A task's limits, read once per script call: a settle that feeds reads them for every check.
 -- Every write goes through flowSetLimits, which keeps this copy true.
@@ -34,11 +43,11 @@ local function flowLimits(F, name)
   local limits = limitsRead[name]
   if not limits then
     local text = rcall('HGET', F.limits, name)
-    local global, group, aging = string.match(text or '', '^(%d+) (%d+) (%d+)$')
-    limits = {tonumber(global) or 0, tonumber(group) or 0, tonumber(aging) or 0}
+    local global, group, aging = string.match(text or '', '^(%d+) (%d+) (%d+)')
+    limits = {tonumber(global) or 0, tonumber(group) or 0, tonumber(aging) or 0, rateParse(text)}
     limitsRead[name] = limits
   end
-  return limits[1], limits[2], limits[3]
+  return limits[1], limits[2], limits[3], limits[4]
 end
 
 -- Records a task's limits; returns true when they changed (raised limits leave headroom that
@@ -47,6 +56,7 @@ local function flowSetLimits(F, name, text)
   local changed = rcall('HGET', F.limits, name) ~= text
   if changed then rcall('HSET', F.limits, name, text) end
   limitsRead[name] = nil
+  rateFull = {}
   return changed
 end
 
@@ -89,7 +99,10 @@ end
 -- that holds slots. Returns its entry id.
 -- Returns its entry id and the group's count of held runs after it.
 local function flowAdmit(F, stream, id, name, group, fields)
+  local _, _, _, rates = flowLimits(F, name)
+  if rates then fields = rateMarked(fields) end
   local entryId = rcall('XADD', stream, '*', unpack(fields))
+  if rates then rateTake(F, rates, name, group, entryId) end
   rcall('HSET', F.held, id, entryId .. '\0' .. name .. '\0' .. group)
   bump(F, name, 1)
   return entryId, bump(F, name .. '\0' .. group, 1)
@@ -127,6 +140,8 @@ local function flowFeed(F, stream, budget)
       rcall('SREM', F.ringed, pair) -- nothing waits, or it waits for its own group's release
     elseif not globalFree(F, name) then
       rcall('RPUSH', F.ring, pair)
+    elseif rateHold(F, pair, select(4, flowLimits(F, name)), name, group) then
+      -- it waits for a rate token: rateHold set its wake
     else
       local entryId, held = admitMember(F, stream, pair, best, name, group)
       if entryId then admitted = admitted + 1 else held = 0 end
@@ -138,6 +153,7 @@ local function flowFeed(F, stream, budget)
       end
     end
   end
+  rateRestore(F)
   return admitted
 end
 
@@ -150,13 +166,16 @@ local function flowRelease(F, stream, id, entryId)
   rcall('HDEL', F.held, id)
   local pair = string.sub(held, #entryId + 2)
   local name, group = splitPair(pair)
+  local rated = select(4, flowLimits(F, name))
+  if rated then rateGiveBack(F, name, group, entryId) end
   bump(F, name, -1)
   local groupHeld = bump(F, pair, -1)
   -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
   local best, more = bestOf(F, pair)
-  if best and rcall('LLEN', F.ring) == 0 and globalFree(F, name) then
+  if best and not rated and rcall('LLEN', F.ring) == 0 and globalFree(F, name) then
     -- No other pair waits in the ring: its turn is now. The same admission as flowFeed's, without
-    -- the ring's round trip (the common case of a busy group whose own run settled).
+    -- the ring's round trip (the common case of a busy group whose own run settled). A task with
+    -- rates takes flowFeed's way, whose rate check sets the wake.
     local entryId, held = admitMember(F, stream, pair, best, name, group)
     local _, groupLimit = flowLimits(F, name)
     if more and (groupLimit == 0 or (entryId and held or groupHeld) < groupLimit) then ringAdd(F, pair) end
@@ -180,7 +199,8 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   if admittedAs then return string.sub(admittedAs, 1, string.find(admittedAs, '\0', 1, true) - 1) end
   if rcall('HEXISTS', F.body, id) == 1 then return '' end
   local pair = name .. '\0' .. group
-  if groupFree(F, name, group) and globalFree(F, name) and not bestOf(F, pair) then
+  if groupFree(F, name, group) and globalFree(F, name) and not bestOf(F, pair)
+      and not rateFullWindow(F, select(4, flowLimits(F, name)), name, group) then
     return flowAdmit(F, stream, id, name, group, fields)
   end
   local _, _, aging = flowLimits(F, name)
@@ -219,4 +239,17 @@ local function flowUnwait(F, id)
   rcall('ZREM', F.room, cjson.decode(text).m)
   rcall('HDEL', F.body, id)
   return true
+end
+
+-- Serves the wakes due by now (promote.lua): a pair whose group window was full goes back to
+-- the ring, then the ring is fed as far as the windows and slots allow (a pair still over a
+-- rate gets its next wake). Returns the number admitted.
+local function flowServeWakes(F, stream, budget)
+  local due = rcall('ZRANGEBYSCORE', F.wake, '-inf', rateNow())
+  if #due == 0 then return 0 end
+  for _, member in ipairs(due) do
+    rcall('ZREM', F.wake, member)
+    if string.find(member, '\0', 1, true) and bestOf(F, member) then ringAdd(F, member) end
+  end
+  return flowFeedAll(F, stream, budget)
 end

@@ -1,0 +1,160 @@
+import { claimScript, type ClaimVerdict } from '../../lib/scripts/claim.script';
+import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
+import { removeTaskScript } from '../../lib/scripts/remove-task.script';
+import { closeAll } from '../utils/helpers';
+import { waitFor } from '../utils/redis';
+import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
+
+/**
+ * Rate limits at the script level (checked rcall: every key declared): admission takes a token
+ * (a pending marker), the claim turns it into a start at Redis's time, a restart needs a token
+ * of its own, a removal gives an unstarted token back, and a full window leaves one wake per
+ * blocked pair, never a poll.
+ */
+describe('flow rates: tokens at admission, starts at claim, wakes when a window frees', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  const limits = (rate?: FlowLimits['rate'], groupRate?: FlowLimits['groupRate']): FlowLimits => ({
+    global: 0,
+    group: 0,
+    agingMs: 1000,
+    rate,
+    groupRate,
+  });
+  let n = 0;
+  const enqueue = (l: FlowLimits, group = '') =>
+    enqueueFlowScript(f.keys, {
+      id: `t${++n}`,
+      name: 'job',
+      payload: '{}',
+      delayMs: 0,
+      runAt: 0,
+      group: group || undefined,
+      limits: l,
+    })
+      .run(f.redis)
+      .then((reply) => reply as { id: string; entryId?: string });
+  const fKey = (i: number) => f.keys.flowKeys[i];
+  const admitted = async () => Object.keys(await f.redis.hgetall(fKey(0))).sort();
+  const claim = async (consumer: string, entryIds: string[], ids: string[]): Promise<ClaimVerdict[]> =>
+    claimScript(f.keys, {
+      group: GROUP,
+      consumer,
+      deferMs: 50,
+      stateTtlMs: LEASE_MS,
+      messages: entryIds.map((entryId, i) => ({
+        entryId,
+        taskId: ids[i],
+        generation: 0,
+        key: undefined,
+        rated: true,
+      })),
+    }).run(f.redis);
+  const records = async () => (await f.redis.zrange(fKey(7), 0, -1)).map((m) => m.split('\0'));
+
+  it('admits up to max per window; the rest wait in the room behind one wake, not a poll', async () => {
+    const rate = limits({ max: 2, perMs: 60_000 });
+    const replies = [];
+    for (let i = 0; i < 10; i++) replies.push(await enqueue(rate));
+    expect(replies.map((r) => r.entryId !== undefined)).toEqual([true, true, ...Array(8).fill(false)]);
+    expect(await f.redis.zcard(fKey(3))).toBe(8);
+    // One wake for the task's window, whatever the number waiting behind it.
+    expect(await f.redis.zrange(fKey(8), 0, -1)).toEqual(['job']);
+    const delivered = await f.deliver('a');
+    expect(delivered.map(([, fields]) => fields.rl)).toEqual(['1', '1']);
+    // Two markers (pending starts) count in the window.
+    expect((await records()).map((r) => r[2])).toEqual(['9999999999999999', '9999999999999999']);
+  });
+
+  it('the claim turns each marker into a start at Redis time, and gives the start time', async () => {
+    const rate = limits({ max: 2, perMs: 60_000 }, { max: 5, perMs: 60_000 });
+    const a = await enqueue(rate, 'G');
+    const [[entryId]] = await f.deliver('a');
+    const before = Number((await f.redis.time())[0]) * 1000;
+    const [verdict] = await claim('a', [entryId], [a.id]);
+    expect(verdict).toMatchObject({ verdict: 'run', windowEndsInMs: 60_000 });
+    const startedAt = (verdict as { startedAt: number }).startedAt;
+    expect(startedAt).toBeGreaterThanOrEqual(before);
+    const recorded = await records();
+    expect(recorded.map((r) => r[0] + '/' + r[r.length - 3] + '/' + r[r.length - 1])).toEqual([
+      `g/${String(startedAt).padStart(16, '0')}/1`,
+      `t/${String(startedAt).padStart(16, '0')}/1`,
+    ]);
+  });
+
+  it('a restart (reclaimed from a dead worker) waits for a token when the window is full', async () => {
+    const rate = limits({ max: 1, perMs: 60_000 });
+    const a = await enqueue(rate);
+    const [[entryId]] = await f.deliver('dead');
+    expect((await claim('dead', [entryId], [a.id]))[0].verdict).toBe('run'); // its first start
+    await f.reclaim('b', [[entryId, 'dead']]);
+    const [again] = await claim('b', [entryId], [a.id]);
+    expect(again.verdict).toBe('wait');
+    expect((again as { waitMs: number }).waitMs).toBeGreaterThan(59_000);
+    expect(await records()).toHaveLength(1); // waiting writes nothing
+    expect(await f.pendingOwner(entryId)).toBe('b'); // still b's, to claim again after the wait
+  });
+
+  it('a restart with a free token starts at once and counts a second start', async () => {
+    const rate = limits({ max: 2, perMs: 60_000 });
+    const a = await enqueue(rate);
+    const [[entryId]] = await f.deliver('dead');
+    await claim('dead', [entryId], [a.id]);
+    await f.reclaim('b', [[entryId, 'dead']]);
+    expect((await claim('b', [entryId], [a.id]))[0].verdict).toBe('run');
+    expect((await records()).map((r) => r[r.length - 1])).toEqual(['1', '2']); // deliveries 1 and 2
+    // The window is full now: the next task waits.
+    expect((await enqueue(rate)).entryId).toBeUndefined();
+  });
+
+  it('removing an admitted task that never started gives its token back to the next', async () => {
+    const rate = limits({ max: 1, perMs: 60_000 });
+    const a = await enqueue(rate);
+    const b = await enqueue(rate);
+    expect(b.entryId).toBeUndefined();
+    const reply = await removeTaskScript(f.keys, { id: a.id, state: 'queued', entryId: a.entryId }, LEASE_MS).run(
+      f.redis,
+    );
+    expect(reply).toBe('removed');
+    expect(await admitted()).toEqual([b.id]);
+    expect(await records()).toHaveLength(1); // b's marker only
+  });
+
+  it('groupRateLimit: a flooding group does not take another group its tokens', async () => {
+    const rate = limits(undefined, { max: 1, perMs: 60_000 });
+    const a1 = await enqueue(rate, 'A');
+    await enqueue(rate, 'A');
+    await enqueue(rate, 'A');
+    const b1 = await enqueue(rate, 'B');
+    expect(b1.entryId).toBeDefined();
+    expect(await admitted()).toEqual([a1.id, b1.id].sort());
+    // Only A's pair waits, out of the ring, for its own window.
+    expect(await f.redis.zrange(fKey(8), 0, -1)).toEqual(['job\0A']);
+    expect(await f.redis.lrange(f.keys.flowKeys[5], 0, -1)).toEqual([]);
+  });
+
+  it('a due wake admits what the window allows, and the ring serves groups in turn under rateLimit', async () => {
+    const rate = limits({ max: 1, perMs: 150 });
+    const a1 = await enqueue(rate, 'A');
+    for (let i = 0; i < 4; i++) await enqueue(rate, 'A');
+    const b1 = await enqueue(rate, 'B');
+    const order = [a1.id];
+    const startNext = async () => {
+      const [[entryId, fields]] = await f.deliver('a');
+      expect((await claim('a', [entryId], [fields.id]))[0].verdict).toBe('run');
+    };
+    await startNext();
+    for (let round = 0; round < 2; round++) {
+      const before = (await admitted()).length;
+      // Nothing frees a token but time: the promotion serves the wake once the window moved on.
+      await waitFor(async () => (await f.promote(), (await admitted()).length > before), { timeoutMs: 5_000 });
+      const now = await admitted();
+      order.push(now.find((id) => !order.includes(id))!);
+      await startNext();
+    }
+    expect(order[2]).toBe(b1.id); // B's one task is admitted after one turn of A, not after A's four
+  });
+});
