@@ -60,7 +60,7 @@ export const noAcknowledgedEnqueueLost: Check = (world, snaps) => {
 export const keyLiveInOnePartition: Check = (world, snaps) => {
   const out: Violation[] = [];
   for (const key of world.shape.keys) {
-    const where = snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+    const where = livePartitions(snaps, key);
     if (where.length > 1)
       out.push({
         invariant: 'keyLiveInOnePartition',
@@ -79,7 +79,7 @@ export const keyLiveInOnePartition: Check = (world, snaps) => {
 export const cancelAnswersTruly: Check = (world, snaps, _prevs, step) => {
   if (!step.nothingLive) return [];
   const { key, partition } = step.nothingLive;
-  const live = snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+  const live = livePartitions(snaps, key);
   if (live.length === 0) return [];
   return [
     {
@@ -89,6 +89,11 @@ export const cancelAnswersTruly: Check = (world, snaps, _prevs, step) => {
     },
   ];
 };
+
+/** The partitions whose state of `key` is live (queued, delayed or running). */
+function livePartitions(snaps: readonly Snapshot[], key: string): number[] {
+  return snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+}
 
 /**
  * A write refused for its partition layout (PartitionLayoutError) changed nothing: no stream
@@ -232,7 +237,7 @@ function keyStatesOf(snap: Snapshot, where: string): Violation[] {
     else if (state === 'delayed' && !(dm && snap.delayed.has(dm))) why = 'delayed, its member gone';
     else if (state === 'running' && !runPending) why = 'running, its run no longer pending';
     else if (TERMINAL.has(state) && pttl < 0 && !runPending) why = `${state} without a TTL`;
-    else if (!TERMINAL.has(state) && !['queued', 'delayed', 'running'].includes(state)) why = `unknown state ${state}`;
+    else if (!TERMINAL.has(state) && !LIVE.has(state)) why = `unknown state ${state}`;
     if (why)
       out.push({
         invariant: 'keyStatesLiveOrExpiring',
