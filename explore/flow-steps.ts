@@ -23,9 +23,7 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
     big: step.big === true,
     limits: { global: limits.global, group: limits.group, agingMs: AGING_MS },
   });
-  // An exhaustive alphabet may enqueue one id again after its run ended: a new task, born now.
-  world.tasks.delete(step.id);
-  world.task(step.id, undefined).acknowledged = true;
+  world.enqueued(step.id, undefined);
   world.flowGroups.set(step.id, step.group);
   return { applied: true, note: step.delayed ? 'delayed' : entryId ? 'admitted' : 'waiting in the room' };
 }
