@@ -3,6 +3,7 @@ import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { drain } from '../../lib/testing';
 import { Latch } from '../utils/helpers';
+import { echoBlockedBy } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -26,10 +27,7 @@ describe('waiting is exact after queued entries are deleted', () => {
       options: { concurrency: 1 },
       imports: [StreamQueueMetricsModule.forRoot({ registry })],
     });
-    t.probe.on('echo', async (payload) => {
-      if (payload === 'block') await gate.wait();
-      return payload;
-    });
+    t.probe.on('echo', echoBlockedBy(gate));
   });
   afterEach(async () => {
     gate.open();

@@ -3,6 +3,7 @@ import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { Latch } from '../utils/helpers';
+import { echoBlockedBy } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -18,10 +19,7 @@ describe('fleet reads: inspect, listings, remove', () => {
     gate = new Latch();
     // Two slots: two blocked runs fill them, so later enqueues stay waiting in the stream.
     t = await startApp({ prefix, options: { concurrency: 2 } });
-    t.probe.on('echo', async (payload) => {
-      if (payload === 'block') await gate.wait();
-      return payload;
-    });
+    t.probe.on('echo', echoBlockedBy(gate));
     t.probe.on('once', () => {
       throw new Error('boom');
     });
