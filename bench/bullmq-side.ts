@@ -3,6 +3,7 @@
  * removeOnComplete and removeOnFail (both true), so finished jobs do not pile up in Redis.
  */
 import { Job, Queue, Worker } from 'bullmq';
+import { cpuClock } from './cpu-clock';
 import { atSteadyRate, budgetMs, drainWork, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
 import {
   BenchPayload,
@@ -88,7 +89,7 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const work = drainWork(job.drainHandlerMs);
   const window = await probe.window();
   const t0 = now();
-  const cpu0 = process.cpuUsage();
+  const cpuPerTask = cpuClock(job.tasks);
   const worker = openWorker(job, () => {
     if (handled++ === 0) firstTask = now();
     return work();
@@ -101,14 +102,13 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const what = () => `${job.tasks} BullMQ completions (saw ${completed}, ${failed} failed)`;
   await waitFor(() => completed + failed >= job.tasks, budgetMs(job.tasks), what);
   const elapsedMs = lastCompletion - t0;
-  const cpu = process.cpuUsage(cpu0);
+  const cpuMicrosPerTask = cpuPerTask();
   const commands = await window.end();
   await worker.close();
 
   const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
   const notes = failed ? [`${failed} jobs failed`] : [];
   if (handled !== job.tasks) notes.push(`handler ran ${handled} times for ${job.tasks} jobs`);
-  const cpuMicrosPerTask = (cpu.user + cpu.system) / job.tasks;
   return { tasks: job.tasks, elapsedMs, cpuMicrosPerTask, firstTaskMs: firstTask - t0, commands, ...left, notes };
 }
 

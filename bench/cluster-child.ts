@@ -10,6 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { Queue, Worker } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { QueueClient, StreamQueueModule, Task, type StreamQueueModuleOptions } from '../lib';
+import { cpuClock } from './cpu-clock';
 import { budgetMs, inChunks, now, payload, waitFor } from './load';
 import { parseCommandStats, totalCommands } from './redis-stats';
 import { TASK_NAME } from './scenario';
@@ -185,10 +186,10 @@ async function main(): Promise<ClusterChildMessage> {
     const drain = job.side === 'sq' ? await sqDrain(job) : await bullDrain(job);
     const before = await Promise.all(probes.map(usage));
     const t0 = now();
-    const cpu0 = process.cpuUsage();
+    const cpuPerTask = cpuClock(job.tasks);
     await drain();
     const elapsedMs = now() - t0;
-    const cpu = process.cpuUsage(cpu0);
+    const cpuMicrosPerTask = cpuPerTask();
     const after = await Promise.all(probes.map(usage));
     return {
       ok: true,
@@ -205,7 +206,7 @@ async function main(): Promise<ClusterChildMessage> {
             byCommand,
           };
         }),
-        notes: [`worker CPU ${((cpu.user + cpu.system) / job.tasks).toFixed(1)} µs/task`],
+        notes: [`worker CPU ${cpuMicrosPerTask.toFixed(1)} µs/task`],
       },
     };
   } finally {

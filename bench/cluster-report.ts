@@ -6,6 +6,7 @@
  */
 import type { ClusterMeasurement, MasterUsage } from './cluster-child';
 import {
+  sumOverMasters,
   CLUSTER_MASTERS,
   CLUSTER_PARTITIONS,
   CLUSTER_RUNS,
@@ -55,7 +56,7 @@ export function renderClusterReport(measurements: ClusterMeasurement[], failures
     }
     const s = spread(runs.map(drainRate));
     const perTask = (ms: (m: MasterUsage) => number) =>
-      median(runs.map((m) => (m.masters.reduce((a, b) => a + ms(b), 0) * 1000) / m.job.tasks)).toFixed(1);
+      median(runs.map((m) => (sumOverMasters(m, ms) * 1000) / m.job.tasks)).toFixed(1);
     const busiest = median(runs.map((m) => Math.max(...cpuShares(m))));
     const shares = cpuShares(runs[runs.length - 1])
       .map(pct)

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { startRedisServer } from '../lib/testing/redis-server';
 import { startRedisCluster } from '../test/utils/redis-cluster';
-import type { ClusterChildMessage, ClusterJob, ClusterMeasurement } from './cluster-child';
+import type { ClusterChildMessage, ClusterJob, ClusterMeasurement, MasterUsage } from './cluster-child';
 import { placePartitionsEvenly } from './cluster-placement';
 import type { BenchConfig } from './config';
 import { runChild } from './fork-child';
@@ -79,18 +79,23 @@ export function drainRate(m: ClusterMeasurement): number {
   return (m.job.tasks / m.elapsedMs) * 1000;
 }
 
+/** A figure of every master added up (Redis CPU, commands) over a run. */
+export function sumOverMasters(m: ClusterMeasurement, figure: (master: MasterUsage) => number): number {
+  return m.masters.reduce((sum, master) => sum + figure(master), 0);
+}
+
 /** Each master's share of the Redis CPU the run used. */
 export function cpuShares(m: ClusterMeasurement): number[] {
-  const total = m.masters.reduce((sum, master) => sum + master.cpuMs, 0);
+  const total = sumOverMasters(m, (master) => master.cpuMs);
   return m.masters.map((master) => (total > 0 ? master.cpuMs / total : 0));
 }
 
 function describeRun(m: ClusterMeasurement): string {
-  const total = m.masters.reduce((sum, master) => sum + master.cpuMs, 0);
+  const total = sumOverMasters(m, (master) => master.cpuMs);
   const shares = cpuShares(m).map((s) => `${Math.round(s * 100)}%`);
   return (
     `${m.job.tasks} tasks in ${(m.elapsedMs / 1000).toFixed(2)} s = ${Math.round(drainRate(m)).toLocaleString('en-US')}/s` +
     ` · Redis CPU ${((total * 1000) / m.job.tasks).toFixed(1)} µs/task, per master ${shares.join(' / ')}` +
-    ` · ${(m.masters.reduce((sum, master) => sum + master.commands, 0) / m.job.tasks).toFixed(2)} cmds/task`
+    ` · ${(sumOverMasters(m, (master) => master.commands) / m.job.tasks).toFixed(2)} cmds/task`
   );
 }

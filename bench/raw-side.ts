@@ -5,6 +5,7 @@
  * run concurrently, repeat.
  */
 import Redis from 'ioredis';
+import { cpuClock } from './cpu-clock';
 import { budgetMs, drainWork, inChunks, now, payload } from './load';
 import { BenchPayload, ChildJob, RunEnv, ScenarioResult, Side, TASK_NAME } from './scenario';
 
@@ -50,7 +51,7 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const handle = async (_payload: BenchPayload) => work();
   const window = await probe.window();
   const t0 = now();
-  const cpu0 = process.cpuUsage();
+  const cpuPerTask = cpuClock(job.tasks);
   let handled = 0;
   let firstTask = 0;
   let toAck: string[] = [];
@@ -73,14 +74,13 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
     toAck = entries.map(([id]) => id);
   }
   const elapsedMs = now() - t0;
-  const cpu = process.cpuUsage(cpu0);
+  const cpuMicrosPerTask = cpuPerTask();
   const commands = await window.end();
   const remaining = await probe.xlen(stream);
   await redis.quit();
 
   const left = await probe.leftBehind(memoryBefore, `*${job.prefix}*`, job.memoryWaitMs);
   const notes = remaining ? [`${remaining} entries left in the stream`] : [];
-  const cpuMicrosPerTask = (cpu.user + cpu.system) / job.tasks;
   return { tasks: job.tasks, elapsedMs, cpuMicrosPerTask, firstTaskMs: firstTask - t0, commands, ...left, notes };
 }
 

@@ -10,6 +10,7 @@ import { EnqueueItem, QueueClient, StreamQueueModule, Task, TaskContext, TaskOpt
 import { achievedRate, flowDrainTasks, flowEnqueueOptions, flowTaskOptions, RATE } from './flow-sides';
 import { isObserved, TRACED_CHUNK } from './observed-sides';
 import { profileWindow } from './cpu-profile';
+import { cpuClock } from './cpu-clock';
 import { atSteadyRate, budgetMs, drainWork, inChunks, inParallel, now, payload, sleep, waitFor } from './load';
 import type { RedisProbe } from './redis-stats';
 import {
@@ -144,7 +145,7 @@ async function drain({ job: base, probe }: RunEnv): Promise<ScenarioResult> {
   const window = await probe.window();
   const stopProfile = await profileWindow(job.cpuProfileDir, `${job.side}-r${job.round}`);
   const t0 = now();
-  const cpu0 = process.cpuUsage();
+  const cpuPerTask = cpuClock(job.tasks);
   const counter: HandlerProbe = {
     onTask: (_payload, ctx) => {
       if (handled++ === 0) firstTask = now();
@@ -161,11 +162,10 @@ async function drain({ job: base, probe }: RunEnv): Promise<ScenarioResult> {
   const allAcked = async () => (await Promise.all(streams.map((s) => probe.pendingOf(s)))).every((p) => p === 0);
   await waitFor(allAcked, 30_000, 'every handled task to be acknowledged (pending list empty)');
   const elapsedMs = now() - t0;
-  const cpu = process.cpuUsage(cpu0);
+  // CPU time is what a side costs the machine: less swayed than throughput by a busy host.
+  const cpuMicrosPerTask = cpuPerTask();
   await stopProfile();
   const commands = await window.end();
-  // CPU time is what a side costs the machine: less swayed than throughput by a busy host.
-  const cpuMicrosPerTask = (cpu.user + cpu.system) / job.tasks;
   const notes: string[] = [];
   const lengths = await Promise.all(streams.map((s) => probe.xlen(s)));
   if (lengths.some((n) => n > 0)) notes.push(`stream entries left after every task was acked: ${lengths.join(', ')}`);

@@ -1,7 +1,6 @@
-import { unsettledEntry } from './flow-steps';
 import type { FlowView } from './flow-snapshot';
 import type { Check, Violation } from './invariants';
-import type { Snapshot } from './snapshot';
+import { unsettledEntry, type Snapshot } from './snapshot';
 import type { World } from './world';
 
 const violation = (invariant: string, tag: string, message: string): Violation => ({ invariant, tag, message });
@@ -79,7 +78,7 @@ export const flowHeldIsAdmitted = perFlow((world, flow, snap) => {
   const out: Violation[] = [];
   for (const [id, slot] of flow.held) {
     const entry = snap.stream.get(slot.entryId);
-    if (!entry || entry.id !== id || !unsettledEntry(world, slot.entryId, snap))
+    if (!entry || entry.id !== id || !unsettledEntry(snap, slot.entryId))
       out.push(
         violation(
           'flowHeldIsAdmitted',
@@ -97,7 +96,7 @@ export const flowHeldIsAdmitted = perFlow((world, flow, snap) => {
       );
   }
   for (const [entryId, c] of snap.stream) {
-    if (c.flow === undefined || !unsettledEntry(world, entryId, snap)) continue;
+    if (c.flow === undefined || !unsettledEntry(snap, entryId)) continue;
     if (flow.held.get(c.id)?.entryId !== entryId)
       out.push(
         violation(
@@ -126,9 +125,7 @@ export const flowWaitingNotAdmitted = perFlow((world, flow, snap) => {
           `${world.alias(id)} is in the ${inRoom.has(id) ? 'room' : 'body hash'} only`,
         ),
       );
-  const admitted = new Set(
-    [...snap.stream].filter(([entryId]) => unsettledEntry(world, entryId, snap)).map(([, c]) => c.id),
-  );
+  const admitted = new Set([...snap.stream].filter(([entryId]) => unsettledEntry(snap, entryId)).map(([, c]) => c.id));
   const delayed = new Set([...snap.delayed.values()].map((c) => c.id));
   for (const id of inRoom) {
     const also = [

@@ -1,4 +1,5 @@
 import { enqueueFlow, removeTask, type RemovalTarget } from './protocol-adapter';
+import { unsettledEntry } from './snapshot';
 import type { Step, StepResult } from './steps';
 import type { World } from './world';
 
@@ -22,9 +23,7 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
     big: step.big === true,
     limits: { global: limits.global, group: limits.group, agingMs: AGING_MS },
   });
-  // An exhaustive alphabet may enqueue one id again after its run ended: a new task, born now.
-  world.tasks.delete(step.id);
-  world.task(step.id, undefined).acknowledged = true;
+  world.enqueued(step.id, undefined);
   world.flowGroups.set(step.id, step.group);
   return { applied: true, note: step.delayed ? 'delayed' : entryId ? 'admitted' : 'waiting in the room' };
 }
@@ -38,23 +37,11 @@ export async function removeStep(world: World, alias: string): Promise<StepResul
   const task = world.byAlias(alias);
   const snap = world.snapshot;
   if (!task || !snap) return NOOP;
-  const entry = [...snap.stream].find(([id, c]) => c.id === task.id && unsettledEntry(world, id));
+  const entry = [...snap.stream].find(([id, c]) => c.id === task.id && unsettledEntry(snap, id));
   const member = [...snap.delayed].find(([, c]) => c.id === task.id);
   const at: RemovalTarget | undefined = entry ? { entryId: entry[0] } : member ? { member: member[0] } : undefined;
   if (!at) return NOOP;
   const reply = await removeTask(world.client, world.keys, task.id, at);
   if (reply === 'removed') task.settled = 'removed';
   return { applied: true, note: `${'entryId' in at ? 'queued' : 'delayed'}: ${reply}` };
-}
-
-/** A stream entry not settled yet: not read, or read and pending (an acked one awaits its trim). */
-export function unsettledEntry(world: World, entryId: string, snap = world.snapshot): boolean {
-  if (!snap) return false;
-  return snap.pending.has(entryId) || after(entryId, snap.lastDelivered);
-}
-
-function after(a: string, b: string): boolean {
-  const [am, as] = a.split('-').map(Number);
-  const [bm, bs] = b.split('-').map(Number);
-  return am > bm || (am === bm && as > bs);
 }

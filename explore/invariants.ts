@@ -1,5 +1,5 @@
 import { FLOW_INVARIANTS } from './flow-invariants';
-import type { Snapshot } from './snapshot';
+import { unsettledEntry, type Snapshot } from './snapshot';
 import type { StepResult } from './steps';
 import type { World } from './world';
 
@@ -60,7 +60,7 @@ export const noAcknowledgedEnqueueLost: Check = (world, snaps) => {
 export const keyLiveInOnePartition: Check = (world, snaps) => {
   const out: Violation[] = [];
   for (const key of world.shape.keys) {
-    const where = snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+    const where = livePartitions(snaps, key);
     if (where.length > 1)
       out.push({
         invariant: 'keyLiveInOnePartition',
@@ -79,7 +79,7 @@ export const keyLiveInOnePartition: Check = (world, snaps) => {
 export const cancelAnswersTruly: Check = (world, snaps, _prevs, step) => {
   if (!step.nothingLive) return [];
   const { key, partition } = step.nothingLive;
-  const live = snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+  const live = livePartitions(snaps, key);
   if (live.length === 0) return [];
   return [
     {
@@ -89,6 +89,11 @@ export const cancelAnswersTruly: Check = (world, snaps, _prevs, step) => {
     },
   ];
 };
+
+/** The partitions whose state of `key` is live (queued, delayed or running). */
+function livePartitions(snaps: readonly Snapshot[], key: string): number[] {
+  return snaps.flatMap((snap, p) => (LIVE.has(snap.keyStates.get(key)?.fields.state ?? '') ? [p] : []));
+}
 
 /**
  * A write refused for its partition layout (PartitionLayoutError) changed nothing: no stream
@@ -232,7 +237,7 @@ function keyStatesOf(snap: Snapshot, where: string): Violation[] {
     else if (state === 'delayed' && !(dm && snap.delayed.has(dm))) why = 'delayed, its member gone';
     else if (state === 'running' && !runPending) why = 'running, its run no longer pending';
     else if (TERMINAL.has(state) && pttl < 0 && !runPending) why = `${state} without a TTL`;
-    else if (!TERMINAL.has(state) && !['queued', 'delayed', 'running'].includes(state)) why = `unknown state ${state}`;
+    else if (!TERMINAL.has(state) && !LIVE.has(state)) why = `unknown state ${state}`;
     if (why)
       out.push({
         invariant: 'keyStatesLiveOrExpiring',
@@ -249,8 +254,7 @@ function keyStatesOf(snap: Snapshot, where: string): Violation[] {
  */
 export const streamsBounded: Check = (world, snaps) => {
   // The bound holds per stream (each partition's is trimmed on its own).
-  const ackedIn = (snap: Snapshot) =>
-    [...snap.stream.keys()].filter((id) => !after(id, snap.lastDelivered) && !snap.pending.has(id)).length;
+  const ackedIn = (snap: Snapshot) => [...snap.stream.keys()].filter((id) => !unsettledEntry(snap, id)).length;
   const acked = Math.max(...snaps.map(ackedIn));
   if (acked <= ACKED_LEFT_BOUND) return [];
   return [{ invariant: 'streamsBounded', tag: 'acked', message: `${acked} acked entries still in the stream` }];
@@ -295,9 +299,3 @@ export const progress = (world: World, snaps: Snapshot[]): Violation[] => {
     });
   return out;
 };
-
-function after(a: string, b: string): boolean {
-  const [am, as] = a.split('-').map(Number);
-  const [bm, bs] = b.split('-').map(Number);
-  return am > bm || (am === bm && as > bs);
-}

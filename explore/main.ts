@@ -21,6 +21,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exhaust, SMALL_CASES } from './exhaustive';
+import type { Violation } from './invariants';
 import { provideRedis } from './redis';
 import { closeEnv, openEnv, runSchedule, signature, type Env } from './runner';
 import { fixedSchedule, randomSchedule } from './schedule';
@@ -37,9 +38,13 @@ function option(name: string): string | undefined {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-async function replay(env: Env, steps: Step[], shape: WorldShape) {
-  return runSchedule(env, fixedSchedule(steps), shape);
+/** Runs `steps` again in `shape`, letting the known open findings `open` pass. */
+async function replay(env: Env, steps: Step[], shape: WorldShape, open?: ReadonlySet<string>) {
+  return runSchedule(env, fixedSchedule(steps), shape, open);
 }
+
+/** A failure's signature in a search over worlds: the world, then the violation's. */
+const inWorld = (shape: WorldShape, v: Violation) => `${shape.name}:${signature(v)}`;
 
 interface Trace {
   readonly comment?: string;
@@ -96,7 +101,7 @@ async function explore(env: Env): Promise<number> {
       if (result.countChanged) changes.committed++;
     }
     const first = result.violations[0];
-    const sig = first && `${shape.name}:${signature(first)}`;
+    const sig = first && inWorld(shape, first);
     if (sig && !found.has(sig)) {
       found.set(sig, { seed: seed + i, at: Date.now() - started, steps: result.steps, shape });
       console.log(`schedule ${i + 1} (seed ${seed + i}, ${((Date.now() - started) / 1000).toFixed(1)} s): ${sig}`);
@@ -111,12 +116,10 @@ async function explore(env: Env): Promise<number> {
   reportKnownOpen(seenOpen);
   for (const [sig, f] of found) {
     const same = async (candidate: Step[]) =>
-      (await runSchedule(env, fixedSchedule(candidate), f.shape, open)).violations.some(
-        (v) => `${f.shape.name}:${signature(v)}` === sig,
-      );
+      (await replay(env, candidate, f.shape, open)).violations.some((v) => inWorld(f.shape, v) === sig);
     const t0 = Date.now();
     const minimal = await shrink(f.steps, same);
-    const result = await runSchedule(env, fixedSchedule(minimal), f.shape, open);
+    const result = await replay(env, minimal, f.shape, open);
     console.log(
       `\n=== ${sig}: seed ${f.seed}, found after ${(f.at / 1000).toFixed(1)} s; ${f.steps.length} steps shrunk to ${minimal.length} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -163,7 +166,7 @@ async function exhaustive(env: Env, depth: number): Promise<number> {
     reportKnownOpen(knownOpen);
     for (const [sig, f] of failures) {
       failed++;
-      const result = await runSchedule(env, fixedSchedule(f.steps), shape, open);
+      const result = await replay(env, f.steps, shape, open);
       console.log(
         `\n=== ${sig}\n${formatTrace(result.lines, result.violations)}\nreplay: ${replayCommand(f.steps, shape.name)}\n`,
       );

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
+import { enqueueScriptFor } from '../lib/client/enqueue-script';
 import type { Delivery } from '../lib/consumer/delivery';
 import { InFlight } from '../lib/consumer/in-flight';
 import { DeadLetterer } from '../lib/consumer/dead-letterer';
@@ -35,9 +36,8 @@ import { CANCEL_CODES, cancelScript } from '../lib/scripts/cancel.script';
 import { CLAIM_CODES } from '../lib/scripts/claim.script';
 import { COMPLETE_CODES } from '../lib/scripts/complete.script';
 import { DEAD_LETTER_CODES } from '../lib/scripts/dead-letter.script';
-import { enqueueFlowScript, type FlowLimits } from '../lib/scripts/enqueue-flow.script';
+import type { FlowLimits } from '../lib/scripts/enqueue-flow.script';
 import { enqueueManyScript } from '../lib/scripts/enqueue-many.script';
-import { enqueueScript } from '../lib/scripts/enqueue.script';
 import { FAIL_CODES } from '../lib/scripts/fail.script';
 import { LAYOUT_CODES, layoutScript } from '../lib/scripts/layout.script';
 import { promoteDue } from '../lib/scripts/promote.script';
@@ -143,6 +143,9 @@ export interface EnqueueReply {
   readonly created: boolean;
 }
 
+/** A task's encoded payload: its id, or (big) one over the consumers' maxPayloadBytes. */
+const payloadOf = (id: string, big: boolean): string => JSON.stringify(big ? 'x'.repeat(MAX_PAYLOAD_BYTES) : id);
+
 /** The partition of a task key among `count` (the library's mapping). */
 export const partitionOf = (key: string, count: number): number => partitionOfKey(key, count);
 
@@ -157,7 +160,7 @@ export async function enqueue(
   keys: ExploreKeys,
   spec: EnqueueSpec,
   partitions = 1,
-): Promise<EnqueueReply | { readonly refused: string }> {
+): Promise<EnqueueReply | Refused> {
   const periodic = spec.kind === 'every';
   const call: EnqueueCall = {
     name: periodic ? PERIODIC_TASK : TASK,
@@ -165,7 +168,7 @@ export async function enqueue(
     keys: keys.queueKeys,
     partitions,
     key: periodic ? PERIODIC_KEY : spec.key,
-    payload: spec.kind === 'big' ? JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)) : JSON.stringify(spec.id),
+    payload: payloadOf(spec.id, spec.kind === 'big'),
     delayMs: spec.kind === 'delayed' || periodic ? 1 : 0,
     runAt: 0,
     mode: periodic ? 'add' : spec.mode,
@@ -181,15 +184,20 @@ export async function enqueue(
       await enqueueManyScript(keys.queueKeys, [{ ...call, id: spec.id }], partitions).run(redis);
       return { id: spec.id, generation: 0, created: true };
     }
-    const reply = await enqueueScript(keys.queueKeys, { ...call, id: spec.id }).run(redis);
+    const reply = await enqueueScriptFor(call, spec.id).run(redis);
     return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created' };
   } catch (error) {
     return layoutRefusal(error);
   }
 }
 
+/** A write the scripts refused for its partition layout (PartitionLayoutError), as a step reports it. */
+export interface Refused {
+  readonly refused: string;
+}
+
 /** A layout refusal (PartitionLayoutError) as a step's `refused`; any other error is thrown. */
-function layoutRefusal(error: unknown): { readonly refused: string } {
+function layoutRefusal(error: unknown): Refused {
   const refusal = PartitionLayoutError.fromReply('explore', error as Error);
   if (!(refusal instanceof PartitionLayoutError)) throw error;
   return { refused: `PartitionLayoutError (stored ${refusal.stored}, caller ${refusal.configured})` };
@@ -207,12 +215,7 @@ export async function layoutStep(
 }
 
 /** QueueClient.cancel, from a process that uses `partitions` for the queue. */
-export async function cancel(
-  redis: Redis,
-  keys: ExploreKeys,
-  key: string,
-  partitions = 1,
-): Promise<boolean | { readonly refused: string }> {
+export async function cancel(redis: Redis, keys: ExploreKeys, key: string, partitions = 1): Promise<boolean | Refused> {
   try {
     const done = await cancelScript(keys.queueKeys, { key, stateTtlMs: CONFIG.resultTtlMs, partitions }).run(redis);
     return done === 'cancelled';
@@ -279,8 +282,8 @@ export interface FlowEnqueueSpec {
 }
 
 /**
- * QueueClient.enqueue of a task under flow control (enqueueScriptFor's enqueue-flow.lua call,
- * with the explorer's id). Returns the stream entry id when admitted at once.
+ * QueueClient.enqueue of a task under flow control (enqueueScriptFor: enqueue-flow.lua, with the
+ * explorer's id). Returns the stream entry id when admitted at once.
  */
 export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnqueueSpec): Promise<string | undefined> {
   const call: EnqueueCall = {
@@ -289,7 +292,7 @@ export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnq
     keys: keys.queueKeys,
     partitions: 1,
     key: undefined,
-    payload: spec.big ? JSON.stringify('x'.repeat(MAX_PAYLOAD_BYTES)) : JSON.stringify(spec.id),
+    payload: payloadOf(spec.id, spec.big),
     delayMs: spec.delayed ? 1 : 0,
     runAt: 0,
     mode: 'add',
@@ -297,7 +300,7 @@ export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnq
     periodic: false,
     flow: { group: spec.group, priority: spec.priority, limits: spec.limits },
   };
-  const reply = await enqueueFlowScript(call.keys, { ...call, ...call.flow, id: spec.id }).run(redis);
+  const reply = await enqueueScriptFor(call, spec.id).run(redis);
   return reply.outcome === 'created' ? reply.entryId : undefined;
 }
 

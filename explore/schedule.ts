@@ -1,6 +1,6 @@
-import { unsettledEntry } from './flow-steps';
 import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { NextStep } from './runner';
+import { unsettledEntry } from './snapshot';
 import type { ClientProcess, Step } from './steps';
 import type { World } from './world';
 
@@ -137,7 +137,7 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
 function removableTasks(world: World): string[] {
   const snap = world.snapshot;
   if (!snap) return [];
-  const ids = [...snap.stream].filter(([entryId]) => unsettledEntry(world, entryId)).map(([, c]) => c.id);
+  const ids = [...snap.stream].filter(([entryId]) => unsettledEntry(snap, entryId)).map(([, c]) => c.id);
   ids.push(...[...snap.delayed.values()].map((c) => c.id));
   return [...new Set(ids)].filter((id) => world.tasks.has(id)).map((id) => world.alias(id));
 }

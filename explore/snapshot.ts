@@ -131,6 +131,18 @@ export function carriedOf(fields: string[]): Carried {
   };
 }
 
+/** A stream entry not settled yet: not read, or read and pending (an acked one awaits its trim). */
+export function unsettledEntry(snap: Snapshot, entryId: string): boolean {
+  return snap.pending.has(entryId) || after(entryId, snap.lastDelivered);
+}
+
+/** Whether stream entry id `a` comes after `b`. */
+function after(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
+}
+
 function toRecord(row: unknown[]): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];

@@ -190,17 +190,13 @@ async function enqueueStep(world: World, step: Extract<Step, { op: 'enqueue' }>)
   world.clientWire.resending = step.resend === true;
   try {
     const reply = await enqueue(world.client, world.parts[partition], spec, count);
-    const where = world.countChange ? ` in p${partition}` : '';
+    const where = world.where(partition);
     if ('refused' in reply) return { applied: true, note: `refused${where}: ${reply.refused}`, refused: true };
     // An existing live run returned (dedupe): no new task.
     if (!reply.created)
       return { applied: true, note: `existing ${world.alias(reply.id)} (gen ${reply.generation})${where}` };
     if (key !== undefined) world.bumpKey(key);
-    // An exhaustive alphabet may enqueue one id again after its run ended: a new task, born now.
-    world.tasks.delete(step.id);
-    const task = world.task(step.id, key);
-    task.acknowledged = true;
-    task.periodic = step.kind === 'every';
+    world.enqueued(step.id, key).periodic = step.kind === 'every';
     return { applied: true, note: `${step.id} gen ${reply.generation}${where}` };
   } finally {
     world.clientWire.resending = false;
@@ -212,7 +208,7 @@ async function cancelStep(world: World, key: string, by: ClientProcess | undefin
   const count = world.countOf(by);
   const partition = partitionOf(key, count);
   const done = await cancel(world.client, world.parts[partition], key, count);
-  const where = world.countChange ? ` in p${partition}` : '';
+  const where = world.where(partition);
   if (typeof done === 'object') return { applied: true, note: `refused${where}: ${done.refused}`, refused: true };
   if (done) world.bumpKey(key);
   if (done) return { applied: true, note: `cancelled${where}` };
@@ -374,7 +370,7 @@ async function expireStep(world: World, target: string): Promise<StepResult> {
     const redisKey = kind === 'key' ? keys.keyState(target.slice(4)) : keys.result(world.byAlias(name)?.id ?? name);
     if ((await world.client.pttl(redisKey)) <= 0) continue;
     await world.client.del(redisKey);
-    return { applied: true, note: `TTL ran out${world.countChange ? ` in p${keys.partition}` : ''}` };
+    return { applied: true, note: `TTL ran out${world.where(keys.partition)}` };
   }
   return NOOP;
 }

@@ -138,6 +138,22 @@ export class World {
     return info;
   }
 
+  /**
+   * The task a client's enqueue just created, acknowledged. An exhaustive alphabet may enqueue
+   * one id again after its run ended: a new task, born now, replaces the old one's record.
+   */
+  enqueued(id: string, key: string | undefined): TaskInfo {
+    this.tasks.delete(id);
+    const task = this.task(id, key);
+    task.acknowledged = true;
+    return task;
+  }
+
+  /** Where a step acted, for its note: ` in p<n>` in a partitioned world, else nothing. */
+  where(partition: number): string {
+    return this.countChange ? ` in p${partition}` : '';
+  }
+
   alias(id: string): string {
     return this.tasks.get(id)?.alias ?? id.slice(0, 8);
   }

@@ -1,4 +1,4 @@
-import { PREFIX_PATTERN } from '../stream-queue.config';
+import { MAX_PARTITIONS, PREFIX_PATTERN } from '../stream-queue.config';
 
 /** A command line the CLI cannot run: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -105,8 +105,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const all = flags.has('--all');
   const partitionText = values.get('--partition');
   const partition = partitionText === undefined ? undefined : Number(partitionText);
-  if (partition !== undefined && (!/^\d{1,4}$/.test(partitionText!) || partition > 1023))
-    throw new UsageError(`--partition: an integer from 0 to 1023 (got "${partitionText}")`);
+  if (partition !== undefined && (!/^\d{1,4}$/.test(partitionText!) || partition >= MAX_PARTITIONS))
+    throw new UsageError(`--partition: an integer from 0 to ${MAX_PARTITIONS - 1} (got "${partitionText}")`);
   if (partition !== undefined && (all || (command !== 'dlq redrive' && command !== 'dlq purge')))
     throw new UsageError('--partition goes with dead-letter ids (dlq redrive, dlq purge)');
 

@@ -36,7 +36,6 @@ import { TaskRegistry } from '../task/task.registry';
 import { cancelScript } from '../scripts/cancel.script';
 import { schedulePeriodicScript } from '../scripts/schedule-periodic.script';
 import { scheduleRuntimeScript } from '../scripts/schedule-runtime.script';
-import { enqueueScript } from '../scripts/enqueue.script';
 import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
@@ -296,13 +295,16 @@ export class QueueClient {
 
   /** Whether `queue` is paused: the latest pause() or resume() of any process, read from Redis. */
   async isPaused(queue: string): Promise<boolean> {
-    const partitions = this.layouts.partitionsOf(checkName('queue', queue)).all;
-    return newestRecord(await readPauseRecords(this.connections.commands, partitions)).paused;
+    return newestRecord(await readPauseRecords(this.connections.commands, this.everyPartition(queue))).paused;
   }
 
   private writePause(queue: string, paused: boolean): Promise<void> {
-    const partitions = this.layouts.partitionsOf(checkName('queue', queue)).all;
-    return writePause(this.connections.commands, partitions, paused);
+    return writePause(this.connections.commands, this.everyPartition(queue), paused);
+  }
+
+  /** Every partition of `queue` (a pause is recorded in each; see queue-pause.ts). */
+  private everyPartition(queue: string): readonly QueueKeys[] {
+    return this.layouts.partitionsOf(checkName('queue', queue)).all;
   }
 
   /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */
@@ -335,18 +337,16 @@ export class QueueClient {
     }
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
     // commit, as a plain XADD or with others in one enqueue-many call (see PlainEnqueueBatcher),
-    // which also checks the layout of partitions other than 0 for delayed ones.
-    if (call.flow) return this.toHandle<R>(call, await enqueueScriptFor(call).run(this.connections.commands));
-    if (call.key === undefined && ((call.delayMs === 0 && call.runAt === 0) || call.keys.partition > 0)) {
+    // which also checks the layout of partitions other than 0 for delayed ones. Not a task under
+    // flow control: admission decides when it enters the stream.
+    const plain = call.key === undefined && ((call.delayMs === 0 && call.runAt === 0) || call.keys.partition > 0);
+    if (plain && !call.flow) {
       const id = newTaskId(call.keys.partition);
       const entryId = await this.plainEnqueues.add(call.keys, call, id);
       return this.toHandle<R>(call, { outcome: 'created', id, generation: 0, entryId });
     }
     if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
-    const reply = await enqueueScript(call.keys, { ...call, id: newTaskId(call.keys.partition) }).run(
-      this.connections.commands,
-    );
-    return this.toHandle<R>(call, reply);
+    return this.toHandle<R>(call, await enqueueScriptFor(call).run(this.connections.commands));
   }
 
   /** A periodic key's replace keeps the stored schedule unless `every` re-times it. */

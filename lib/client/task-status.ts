@@ -30,7 +30,7 @@ export async function readMappedKeyStatus(
   if (layoutError || stateError) throw layoutError ?? stateError;
   const record = stored ?? '1';
   if (record !== String(partitions)) {
-    throw PartitionLayoutError.fromReply(queue, new Error(`LAYOUT ${record} ${partitions}`));
+    throw PartitionLayoutError.staleCount(queue, record, partitions);
   }
   return keyStatusOf(key, state);
 }

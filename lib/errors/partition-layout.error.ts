@@ -22,12 +22,16 @@ export class PartitionLayoutError extends StreamQueueError {
   static fromReply(queue: string, error: Error): Error {
     const match = /^LAYOUT (\S+) (\d+)/.exec(error.message);
     if (!match) return error;
-    const [, stored, count] = match;
+    return PartitionLayoutError.staleCount(queue, match[1], Number(match[2]));
+  }
+
+  /** @internal This process's count `configured` is not the `stored` layout (a script's refusal, or a read's check). */
+  static staleCount(queue: string, stored: string, configured: number): PartitionLayoutError {
     return new PartitionLayoutError(
       queue,
       stored,
-      Number(count),
-      `Queue "${queue}" is stored with ${describeLayout(stored)}, but this process uses ${count} ` +
+      configured,
+      `Queue "${queue}" is stored with ${describeLayout(stored)}, but this process uses ${configured} ` +
         `(option queues.${queue}.partitions): nothing was written. Restart it with the stored count.`,
     );
   }

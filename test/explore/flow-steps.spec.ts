@@ -1,19 +1,15 @@
 import { exhaust, SMALL_CASES } from '../../explore/exhaustive';
-import { closeEnv, openEnv, runSchedule, signature, type Env } from '../../explore/runner';
+import { runSchedule, signature } from '../../explore/runner';
 import { fixedSchedule, randomSchedule } from '../../explore/schedule';
 import type { Step } from '../../explore/steps';
 import { WORLDS } from '../../explore/worlds';
-import { redisUrl } from '../utils/redis';
+import { useExploreEnv } from '../utils/explore-env';
 
 // The explorer's flow world on the suite's Redis: a task under globalConcurrency 2 and
 // groupConcurrency 1, its slots taken by enqueue-flow.lua and promote.lua, released by every
 // settle path and by remove, with flow control's invariants checked after every step.
 describe('explorer: a task under flow control', () => {
-  let env: Env;
-  beforeAll(async () => {
-    env = await openEnv(redisUrl());
-  });
-  afterAll(() => closeEnv(env));
+  const env = useExploreEnv();
 
   it('a complete and a remove each release a slot and admit the next waiting task', async () => {
     const steps: Step[] = [
@@ -28,7 +24,7 @@ describe('explorer: a task under flow control', () => {
       { op: 'settle', w: 0 }, // releases t1's slots: g3 comes first in the ring, t4 is admitted
       { op: 'remove', task: 't4' }, // never read: removed, its slots admit t2
     ];
-    const result = await runSchedule(env, fixedSchedule(steps), WORLDS.flow);
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.flow);
     expect(result.violations.map(signature)).toEqual([]);
     expect(result.lines.slice(0, 4).map((l) => l.note)).toEqual([
       'admitted',
@@ -60,7 +56,7 @@ describe('explorer: a task under flow control', () => {
       ...run('t1', false), // the last attempt
       { op: 'enqueue-flow', id: 't3', group: 'g1' }, // g1's slot is free again: admitted
     ];
-    const result = await runSchedule(env, fixedSchedule(steps), WORLDS.flow);
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.flow);
     expect(result.violations.map(signature)).toEqual([]);
     const settles = result.lines.filter((l) => l.step.op === 'settle' && !l.drain).flatMap((l) => l.replies);
     expect(settles).toEqual(['fail -> retry-scheduled', 'complete -> [completed]', 'fail -> dead-lettered']);
@@ -70,14 +66,14 @@ describe('explorer: a task under flow control', () => {
 
   it('explores every schedule of the small flow case (depth 3) without a failure', async () => {
     const small = SMALL_CASES.find((c) => c.name === 'flow')!;
-    const { ran, failures } = await exhaust(env, small, 3, Date.now() + 50_000, new Set());
+    const { ran, failures } = await exhaust(env(), small, 3, Date.now() + 50_000, new Set());
     expect([...failures.keys()]).toEqual([]);
     expect(ran).toBe(247); // nothing cut short by the time budget
   });
 
   it('random schedules reach the flow world and keep its invariants', async () => {
     for (let seed = 1; seed <= 20; seed++) {
-      const result = await runSchedule(env, randomSchedule(seed, { steps: 30, maxTasks: 6 }), WORLDS.flow);
+      const result = await runSchedule(env(), randomSchedule(seed, { steps: 30, maxTasks: 6 }), WORLDS.flow);
       expect({ seed, violations: result.violations.map(signature) }).toEqual({ seed, violations: [] });
       expect(result.steps.some((s) => s.op === 'enqueue-flow')).toBe(true);
     }

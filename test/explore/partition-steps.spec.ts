@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exhaust, SMALL_CASES } from '../../explore/exhaustive';
-import { closeEnv, openEnv, runSchedule, signature, type Env } from '../../explore/runner';
+import { runSchedule, signature } from '../../explore/runner';
 import { fixedSchedule } from '../../explore/schedule';
 import type { Step } from '../../explore/steps';
 import { WORLDS } from '../../explore/worlds';
-import { redisUrl } from '../utils/redis';
+import { useExploreEnv } from '../utils/explore-env';
 
 /** The operator's six layout.lua calls of 2 -> 3: freeze p0 p1 p2, commit p2 p1 p0. */
 const COUNT_CHANGE: Step[] = Array.from({ length: 6 }, (): Step => ({ op: 'layout' }));
@@ -13,11 +13,7 @@ const COUNT_CHANGE: Step[] = Array.from({ length: 6 }, (): Step => ({ op: 'layou
 // The explorer's partition steps on the suite's Redis: the operator's count change, writes from
 // a process with the old count (stale) and one with the new (fresh), and the invariants they face.
 describe('explorer: partitioned queue whose count changes', () => {
-  let env: Env;
-  beforeAll(async () => {
-    env = await openEnv(redisUrl());
-  });
-  afterAll(() => closeEnv(env));
+  const env = useExploreEnv();
 
   it('refuses a stale keyed enqueue after the change, so a key stays live in one partition', async () => {
     // k1 is partition 1 under 2 partitions and partition 0 under 3: a stale write would split it.
@@ -26,7 +22,7 @@ describe('explorer: partitioned queue whose count changes', () => {
       { op: 'enqueue', kind: 'keyed', id: 't1', key: 'k1', by: 'fresh' },
       { op: 'enqueue', kind: 'keyed', id: 't2', key: 'k1', by: 'stale', replace: true },
     ];
-    const result = await runSchedule(env, fixedSchedule(steps), WORLDS.grow);
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.grow);
     expect(result.violations.map(signature)).toEqual([]);
     expect(result.countChanged).toBe(true);
     expect(result.lines[6].note).toBe('t1 gen 1 in p0');
@@ -46,7 +42,7 @@ describe('explorer: partitioned queue whose count changes', () => {
       { op: 'end', w: 2, task: 't1', ok: true },
       { op: 'settle', w: 2 },
     ];
-    const result = await runSchedule(env, fixedSchedule(steps), WORLDS.grow);
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.grow);
     expect(result.violations.map(signature)).toEqual([]);
     expect(result.lines.slice(1, 5).map((l) => l.note)).toEqual([
       'freeze p0: done (record 2>3)',
@@ -60,7 +56,7 @@ describe('explorer: partitioned queue whose count changes', () => {
     const trace = JSON.parse(
       readFileSync(join(__dirname, '../../explore/traces/stale-cancel-refused.json'), 'utf8'),
     ) as { steps: Step[] };
-    const result = await runSchedule(env, fixedSchedule(trace.steps), WORLDS.grow);
+    const result = await runSchedule(env(), fixedSchedule(trace.steps), WORLDS.grow);
     expect(result.violations.map(signature)).toEqual([]);
     const cancel = result.lines.find((line) => line.step.op === 'cancel');
     expect(cancel?.note).toMatch(/^refused in p1: PartitionLayoutError/);
@@ -68,7 +64,7 @@ describe('explorer: partitioned queue whose count changes', () => {
 
   it('explores every interleaving of the commits with stale and fresh writes (depth 2) without a new failure', async () => {
     const small = SMALL_CASES.find((c) => c.name === 'count-change')!;
-    const { ran, failures } = await exhaust(env, small, 2, Date.now() + 50_000, new Set());
+    const { ran, failures } = await exhaust(env(), small, 2, Date.now() + 50_000, new Set());
     expect([...failures.keys()]).toEqual([]);
     expect(ran).toBe(30); // 5 steps, then 5 after each: nothing cut short
   });

@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../../lib';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
 import { Latch } from '../utils/helpers';
+import { echoBlockedBy } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
@@ -40,10 +41,7 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
   it("is down when a queue's oldest waiting task is older than the threshold, up under a looser one", async () => {
     await start({ concurrency: 1 });
     const gate = new Latch();
-    t.probe.on('echo', async (payload) => {
-      if (payload === 'block') await gate.wait();
-      return payload;
-    });
+    t.probe.on('echo', echoBlockedBy(gate));
     try {
       await t.client.enqueue('echo', 'block');
       await waitFor(async () => (await t.client.counts()).running === 1, { description: 'the blocking run' });

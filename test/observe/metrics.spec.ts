@@ -3,6 +3,7 @@ import { register, Registry } from 'prom-client';
 import { InvalidOptionError, StreamQueueModule } from '../../lib';
 import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
 import { Latch } from '../utils/helpers';
+import { echoBlockedBy } from '../fixtures/probe';
 import { closeApps, expectCounters, startApp, testOptions, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -110,10 +111,7 @@ describe('nest-stream-queue/metrics', () => {
   it('reads depth and oldest waiting age from Redis at scrape time, one command per queue', async () => {
     t = await start(['default', 'other'], 2);
     const gate = new Latch();
-    t.probe.on('echo', async (payload) => {
-      if (payload === 'block') await gate.wait();
-      return payload;
-    });
+    t.probe.on('echo', echoBlockedBy(gate));
     t.probe.on('once', () => {
       throw new Error('dead');
     });

@@ -2,16 +2,16 @@ import { Registry } from 'prom-client';
 import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { drain } from '../../lib/testing';
-import { Latch } from '../utils/helpers';
+import { Latch, useSpecRedis } from '../utils/helpers';
+import { echoBlockedBy } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, waitFor } from '../utils/redis';
 
 // counts().waiting, inspect() and the depth gauge after replace() and remove() deleted queued
 // entries. Redis 7.0 to 7.2 can report the group's `lag` one too high then (it counts a deleted
 // entry as unread: redis/redis#13337), so the count must not rest on `lag`.
 describe('waiting is exact after queued entries are deleted', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
+  const { prefix, redis } = useSpecRedis();
   let t: TestApp;
   let gate: Latch;
   let registry: Registry;
@@ -26,18 +26,11 @@ describe('waiting is exact after queued entries are deleted', () => {
       options: { concurrency: 1 },
       imports: [StreamQueueMetricsModule.forRoot({ registry })],
     });
-    t.probe.on('echo', async (payload) => {
-      if (payload === 'block') await gate.wait();
-      return payload;
-    });
+    t.probe.on('echo', echoBlockedBy(gate));
   });
   afterEach(async () => {
     gate.open();
     await closeApps();
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
   });
 
   /** What the stream holds past the group's read position: the truth `waiting` must equal. */

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../../lib/cli/cli-args';
-import { EXIT, runCommand, type CliIo } from '../../lib/cli/cli-commands';
+import { EXIT } from '../../lib/cli/cli-commands';
 import { defineScripts } from '../../lib/redis/scripts';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { runCliInProcess } from '../utils/cli-in-process';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
 
 const MAIN = join(__dirname, '../../lib/cli/main.ts');
@@ -32,14 +33,8 @@ describe('nest-stream-queue CLI', () => {
   let t: TestApp;
   const base = () => ['--url', redisUrl(), '--prefix', prefix];
 
-  /** Runs a command line in this process, answering the confirmation with `answer`. */
-  async function cli(argv: string[], answer = false): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), confirm: async () => answer };
-    const code = await runCommand(redis, parseArgs([...argv, ...base()], {}), io);
-    return { code, out, err };
-  }
+  /** A command line against this spec's prefix, run in this process (see runCliInProcess). */
+  const cli = (argv: string[], answer = false) => runCliInProcess(redis, [...argv, ...base()], answer);
 
   beforeAll(async () => {
     await cleanupPrefix(redis, prefix);

@@ -1,14 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { StreamQueueModule } from '../../lib';
-import { parseArgs } from '../../lib/cli/cli-args';
-import { EXIT, runCommand } from '../../lib/cli/cli-commands';
+import { EXIT } from '../../lib/cli/cli-commands';
 import { StreamQueueDashboardModule } from '../../lib/dashboard';
 import { defineScripts } from '../../lib/redis/scripts';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { Probe } from '../fixtures/probe';
 import { ProbeModule } from '../fixtures/probe.module';
 import { testOptions } from '../fixtures/test-app';
+import { runCliInProcess } from '../utils/cli-in-process';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
 
 const P = 3;
@@ -113,17 +113,8 @@ describe('dead letters that partitions share an id: dashboard API and CLI', () =
 
   it('the CLI lists the partition, takes --partition for redrive and purge, and refuses to guess', async () => {
     defineScripts(redis);
-    const cli = async (...argv: string[]) => {
-      let out = '';
-      let err = '';
-      const io = {
-        out: (x: string) => (out += `${x}\n`),
-        err: (x: string) => (err += `${x}\n`),
-        confirm: async () => true,
-      };
-      const args = parseArgs([...argv, '--url', redisUrl(), '--prefix', prefix, '--yes'], {});
-      return { code: await runCommand(redis, args, io), out, err };
-    };
+    const cli = (...argv: string[]) =>
+      runCliInProcess(redis, [...argv, '--url', redisUrl(), '--prefix', prefix, '--yes'], true);
     expect((await cli('dlq', 'list')).out).toMatch(/DEAD LETTER\s+PARTITION[\s\S]*1-1\s+2\s/);
     expect(await cli('dlq', 'purge', '1-1')).toMatchObject({ code: EXIT.failed, err: /partition/ });
     expect(await cli('dlq', 'redrive', '1-1')).toMatchObject({ code: EXIT.failed, err: /partition/ });

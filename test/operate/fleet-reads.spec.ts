@@ -2,14 +2,14 @@ import { InvalidOptionError, TaskCancelledError, TaskNotFoundError, TaskRunningE
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { Latch } from '../utils/helpers';
+import { Latch, useSpecRedis } from '../utils/helpers';
+import { echoBlockedBy } from '../fixtures/probe';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, waitFor } from '../utils/redis';
 
 // QueueClient's fleet-wide reads: what Redis holds, whichever worker holds it.
 describe('fleet reads: inspect, listings, remove', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
+  const { prefix, redis } = useSpecRedis();
   let t: TestApp;
   let gate: Latch;
 
@@ -18,10 +18,7 @@ describe('fleet reads: inspect, listings, remove', () => {
     gate = new Latch();
     // Two slots: two blocked runs fill them, so later enqueues stay waiting in the stream.
     t = await startApp({ prefix, options: { concurrency: 2 } });
-    t.probe.on('echo', async (payload) => {
-      if (payload === 'block') await gate.wait();
-      return payload;
-    });
+    t.probe.on('echo', echoBlockedBy(gate));
     t.probe.on('once', () => {
       throw new Error('boom');
     });
@@ -29,10 +26,6 @@ describe('fleet reads: inspect, listings, remove', () => {
   afterEach(async () => {
     gate.open();
     await closeApps();
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
   });
 
   async function fill(): Promise<{ waiting: string[]; delayed: string[]; running: string[] }> {

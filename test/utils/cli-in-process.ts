@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+import { parseArgs } from '../../lib/cli/cli-args';
+import { runCommand, type CliIo } from '../../lib/cli/cli-commands';
+
+/**
+ * Runs a CLI command line in this process, as the bin would (no environment read), answering its
+ * confirmation with `answer`: the exit code and what it printed to out and err.
+ */
+export async function runCliInProcess(
+  redis: Redis,
+  argv: string[],
+  answer: boolean,
+): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), confirm: async () => answer };
+  const code = await runCommand(redis, parseArgs(argv, {}), io);
+  return { code, out, err };
+}
