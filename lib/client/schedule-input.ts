@@ -1,4 +1,4 @@
-import { flowLimitsOf } from '../task/flow-limits';
+import { hasFlowLimits } from '../task/flow-limits';
 import { InvalidOptionError } from '../errors';
 import type { ScheduleOptions, SchedulesOptions } from '../interfaces';
 import { encodePayload } from '../task/payload-codec';
@@ -31,7 +31,7 @@ export function toScheduleCall(
   checkKey(key);
   // A schedule's runs are keyed, and a task under flow control takes no key yet: its runs would
   // run outside its limits.
-  if (definition && flowLimitsOf(definition.options, 0)) {
+  if (definition && hasFlowLimits(definition.options)) {
     throw new InvalidOptionError(
       'name',
       'a task without globalConcurrency/groupConcurrency/rateLimit/groupRateLimit (a schedule is keyed)',

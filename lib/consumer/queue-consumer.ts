@@ -200,15 +200,8 @@ export class QueueConsumer {
     this.stop$.next();
     this.ctx.slots.close();
     this.reader.close();
-    this.pause.stop(
-      new ShutdownAbortError(0, 'The application is shutting down while the queue is paused: the run was not started.'),
-    );
-    this.rateHold.stop(
-      new ShutdownAbortError(
-        0,
-        'The application is shutting down while the run waits for a rate token: it was not started.',
-      ),
-    );
+    this.pause.stop(ShutdownAbortError.notStarted('the queue is paused'));
+    this.rateHold.stop(ShutdownAbortError.notStarted('the run waits for a rate token'));
     for (const timer of this.promoteTimers.values()) clearTimeout(timer);
     this.promoteTimers.clear();
     const { shutdownTimeoutMs } = this.ctx.config;

@@ -1,5 +1,5 @@
 import type { QueueKeys } from '../redis/keys';
-import { ScriptCall } from '../redis/scripts';
+import { replyCodes, ScriptCall } from '../redis/scripts';
 import { ENQUEUE_CODES, type EnqueueReply } from './enqueue.script';
 
 /** @internal A task's limits as enqueue-flow.lua records them (0 = none). */
@@ -40,6 +40,9 @@ export interface EnqueueFlowArgs {
   readonly trace?: string;
 }
 
+/** A flow enqueue always creates (it takes no key): enqueue.lua's code 1, and no other. */
+const createdOnly = replyCodes('enqueue-flow', { 1: ENQUEUE_CODES[1] });
+
 /** @internal The typed call of enqueue-flow.lua; its reply has enqueue.lua's shape. */
 export function enqueueFlowScript(keys: QueueKeys, task: EnqueueFlowArgs): ScriptCall<EnqueueReply> {
   const limits = task.limits ? flowLimitsText(task.limits) : '';
@@ -57,7 +60,6 @@ export function enqueueFlowScript(keys: QueueKeys, task: EnqueueFlowArgs): Scrip
   ];
   return new ScriptCall('enqueue-flow', [keys.stream, keys.delayed, ...keys.flowKeys], args, (reply) => {
     const [id, , code, entryId] = reply as [string, number, number, string];
-    if (ENQUEUE_CODES[code as 1] !== 'created') throw new Error(`enqueue-flow.lua replied an unknown code: ${code}`);
-    return { outcome: 'created', id, generation: 0, entryId: entryId || undefined };
+    return { outcome: createdOnly(code), id, generation: 0, entryId: entryId || undefined };
   });
 }

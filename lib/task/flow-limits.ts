@@ -6,8 +6,8 @@ import type { ResolvedTaskOptions } from './resolved-task-options';
  * undefined when it has none: what an enqueue records, and what a worker admits a plain entry under.
  */
 export function flowLimitsOf(options: ResolvedTaskOptions, agingMs: number): FlowLimits | undefined {
+  if (!hasFlowLimits(options)) return undefined;
   const { globalConcurrency, groupConcurrency, rateLimit, groupRateLimit } = options;
-  if ([globalConcurrency, groupConcurrency, rateLimit, groupRateLimit].every((l) => l === undefined)) return undefined;
   return {
     global: globalConcurrency ?? 0,
     group: groupConcurrency ?? 0,
@@ -15,4 +15,10 @@ export function flowLimitsOf(options: ResolvedTaskOptions, agingMs: number): Flo
     ...(rateLimit ? { rate: rateLimit } : {}),
     ...(groupRateLimit ? { groupRate: groupRateLimit } : {}),
   };
+}
+
+/** @internal Whether the task is under flow control (a concurrency or rate limit). */
+export function hasFlowLimits(options: ResolvedTaskOptions): boolean {
+  const { globalConcurrency, groupConcurrency, rateLimit, groupRateLimit } = options;
+  return [globalConcurrency, groupConcurrency, rateLimit, groupRateLimit].some((l) => l !== undefined);
 }
