@@ -1,0 +1,46 @@
+import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
+import { closeAll } from '../utils/helpers';
+import { ScriptFixture } from '../scripts/script-fixture';
+
+/**
+ * Attack on flowRelease's fast path (a38eacc): "when no other pair waits in the ring, the
+ * released pair's next task is admitted at once". The fast path checks the global slot but not
+ * the group slot: it assumes a release always frees one under the group limit. A group limit
+ * lowered since the runs were admitted (a new @Task definition deployed, an enqueue from it
+ * records the new limits) leaves more runs held than the limit. flowFeed honours it (groupFree),
+ * the fast path does not: a release admits the next task while the group still holds runs at or
+ * above its new limit, so groupConcurrency 1 runs three at once. Guarantee 3: limits exact.
+ */
+describe('attack: the release fast path ignores the group limit', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  let n = 0;
+  const enqueue = (limits: FlowLimits) =>
+    enqueueFlowScript(f.keys, { id: `t${++n}`, name: 'job', payload: '{}', delayMs: 0, runAt: 0, group: 'G', limits })
+      .run(f.redis)
+      .then((reply) => reply as { id: string; entryId?: string });
+  const groupHeld = async () => Number((await f.redis.hget(f.keys.flowKeys[1], 'job\0G')) ?? 0);
+
+  it('a release does not admit into a group that holds its (lowered) limit already', async () => {
+    const three = { global: 0, group: 3, agingMs: 1000 };
+    const one = { global: 0, group: 1, agingMs: 1000 };
+    const admitted = [await enqueue(three), await enqueue(three), await enqueue(three)];
+    expect(admitted.every((r) => r.entryId !== undefined)).toBe(true);
+    // The new definition (groupConcurrency 1) is deployed: its enqueue waits, the group is full.
+    const waiting = await enqueue(one);
+    expect(waiting.entryId).toBeUndefined();
+    expect(await groupHeld()).toBe(3);
+    // The ring is empty (a full group's pair is out of it): the next release takes the fast path.
+    expect(await f.redis.llen(f.keys.flowKeys[5])).toBe(0);
+
+    const delivered = await f.deliver('a');
+    expect(await f.complete('a', [{ entryId: delivered[0][0], id: admitted[0].id }])).toEqual(['completed']);
+
+    // Two runs of G still hold slots under a limit of 1: nothing may be admitted.
+    expect(await groupHeld()).toBeLessThanOrEqual(2);
+    expect(await f.redis.hexists(f.keys.flowKeys[0], waiting.id)).toBe(0);
+  });
+});
