@@ -69,10 +69,10 @@ export class QueueKeys {
     this.eventsWatch = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
-    this.flowKeys = ['held', 'count', 'limits', 'room', 'body', 'ring', 'ringed', 'starts', 'wake'].map(
+    this.flowKeys = ['held', 'count', 'limits', 'room', 'body', 'ring', 'ringed', 'starts', 'wake', 'parked'].map(
       (k) => `${this.tag}:flow:${k}`,
     );
-    this.flowWake = this.flowKeys[this.flowKeys.length - 1];
+    this.flowWake = this.flowKeys[8];
   }
 
   keyState(key: string): string {

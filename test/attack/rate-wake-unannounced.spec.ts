@@ -80,7 +80,8 @@ describe('attack: a wake of the longer window, set after the planned promotion, 
     const survivor = await startApp(opts);
     await planner.close();
     await survivor.client.enqueue('attack.one', {});
-    expect(await env.redis.zrange(survivor.keys.flowWake, 0, -1)).toEqual(['attack.one']);
+    // The task's window is full: its pair is parked, with the task's wake beside it.
+    expect(await env.redis.zrange(survivor.keys.flowWake, 0, -1)).toContain('attack.one');
 
     await waitFor(() => starts.length === 2, {
       timeoutMs: GROUP_PER_MS + 6_000,

@@ -157,4 +157,22 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     }
     expect(order[2]).toBe(b1.id); // B's one task is admitted after one turn of A, not after A's four
   });
+
+  it('a newcomer group queues behind the pairs parked for the window, even once a token is free', async () => {
+    const rate = limits({ max: 1, perMs: 150 });
+    await enqueue(rate, 'A');
+    const b = await enqueue(rate, 'B'); // the window is full: B's pair is parked
+    expect(b.entryId).toBeUndefined();
+    const [[entryId, fields]] = await f.deliver('a');
+    const [started] = await claim('a', [entryId], [fields.id]);
+    // The token frees when that start leaves the window; no promotion has served the wake yet.
+    await waitFor(async () => {
+      const [sec, us] = await f.redis.time();
+      return Number(sec) * 1000 + Number(us) / 1000 > (started as { startedAt: number }).startedAt + 200;
+    });
+    const c = await enqueue(rate, 'C');
+    expect(c.entryId).toBeUndefined(); // not ahead of B, whose turn came first
+    await waitFor(async () => (await f.promote(), (await admitted()).includes(b.id)), { timeoutMs: 5_000 });
+    expect(await admitted()).not.toContain(c.id);
+  });
 });

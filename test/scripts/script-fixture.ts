@@ -99,7 +99,15 @@ export class ScriptFixture {
 
   complete(
     consumer: string,
-    runs: Array<{ entryId: string; id: string; gen?: number; key?: string; result?: string; successor?: string }>,
+    runs: Array<{
+      entryId: string;
+      id: string;
+      gen?: number;
+      key?: string;
+      result?: string;
+      successor?: string;
+      flow?: boolean;
+    }>,
     stateTtlMs = LEASE_MS,
   ) {
     return completeScript(this.keys, {
@@ -116,6 +124,7 @@ export class ScriptFixture {
         resultTtlMs: stateTtlMs,
         keepResult: false,
         successor: r.successor ?? '',
+        flow: r.flow,
       })),
     }).run(this.redis);
   }

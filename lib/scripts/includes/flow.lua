@@ -19,17 +19,17 @@
 -- F.body   HASH task id -> {m = room member, f = the fields as a delayed member encodes them}
 -- F.ring   LIST of '<name>\0<group>' pairs with waiting tasks, served in turn
 -- F.ringed SET of the pairs in the ring (each is there at most once)
--- F.starts, F.wake: rate limits' windows and wakes (see rate.lua); F.limits also holds the
+-- F.starts, F.wake, F.parked: rate limits' windows, wakes and parked pairs (see rate.lua); F.limits also holds the
 --          rates, '<global> <group> <aging ms> <max> <perMs> <group max> <group perMs>'
 -- One key each per partition: the (task, group) pair a feed serves is read inside the script,
 -- so its state cannot live under keys of its own (every key a script touches is declared).
 
-local FLOW_KEY_COUNT = 9
+local FLOW_KEY_COUNT = 10
 
 local function flowKeys(first)
   return {held = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
     body = KEYS[first + 4], ring = KEYS[first + 5], ringed = KEYS[first + 6], starts = KEYS[first + 7],
-    wake = KEYS[first + 8]}
+    wake = KEYS[first + 8], parked = KEYS[first + 9]}
 end
 
 -- The flow keys when they close KEYS (every script but the enqueues passes them last).
@@ -141,7 +141,7 @@ local function flowFeed(F, stream, budget)
     elseif not globalFree(F, name) then
       rcall('RPUSH', F.ring, pair)
     elseif rateHold(F, pair, select(4, flowLimits(F, name)), name, group) then
-      -- it waits for a rate token: rateHold set its wake
+      -- it waits for a rate token: rateHold parked it or took it out, with its wake
     else
       local entryId, held = admitMember(F, stream, pair, best, name, group)
       if entryId then admitted = admitted + 1 else held = 0 end
@@ -153,7 +153,6 @@ local function flowFeed(F, stream, budget)
       end
     end
   end
-  rateRestore(F)
   return admitted
 end
 
@@ -172,12 +171,13 @@ local function flowRelease(F, stream, id, entryId)
   local groupHeld = bump(F, pair, -1)
   -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
   local best, more = bestOf(F, pair)
-  if best and not rated and rcall('LLEN', F.ring) == 0 and globalFree(F, name) then
+  local _, groupLimit = flowLimits(F, name)
+  if best and not rated and (groupLimit == 0 or groupHeld < groupLimit) and rcall('LLEN', F.ring) == 0
+      and globalFree(F, name) then
     -- No other pair waits in the ring: its turn is now. The same admission as flowFeed's, without
     -- the ring's round trip (the common case of a busy group whose own run settled). A task with
     -- rates takes flowFeed's way, whose rate check sets the wake.
     local entryId, held = admitMember(F, stream, pair, best, name, group)
-    local _, groupLimit = flowLimits(F, name)
     if more and (groupLimit == 0 or (entryId and held or groupHeld) < groupLimit) then ringAdd(F, pair) end
     if entryId then return true end
   elseif best then
@@ -199,8 +199,9 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   if admittedAs then return string.sub(admittedAs, 1, string.find(admittedAs, '\0', 1, true) - 1) end
   if rcall('HEXISTS', F.body, id) == 1 then return '' end
   local pair = name .. '\0' .. group
+  local rates = select(4, flowLimits(F, name))
   if groupFree(F, name, group) and globalFree(F, name) and not bestOf(F, pair)
-      and not rateFullWindow(F, select(4, flowLimits(F, name)), name, group) then
+      and not rateQueuedAt(F, rates, name) and not rateFullWindow(F, rates, name, group) then
     return flowAdmit(F, stream, id, name, group, fields)
   end
   local _, _, aging = flowLimits(F, name)
@@ -249,7 +250,16 @@ local function flowServeWakes(F, stream, budget)
   if #due == 0 then return 0 end
   for _, member in ipairs(due) do
     rcall('ZREM', F.wake, member)
-    if string.find(member, '\0', 1, true) and bestOf(F, member) then ringAdd(F, member) end
+    if member == RATE_MORE then
+      -- nothing of its own: the feed below goes on where the last one stopped
+    elseif not string.find(member, '\0', 1, true) then
+      rateUnpark(F, member)
+    elseif bestOf(F, member) then
+      ringAdd(F, member)
+    end
   end
-  return flowFeedAll(F, stream, budget)
+  local admitted = flowFeedAll(F, stream, budget)
+  -- Stopped on its budget with tokens maybe left: the next promotion goes on at once.
+  if admitted >= budget then rateWake(F, RATE_MORE, rateNow()) end
+  return admitted
 end

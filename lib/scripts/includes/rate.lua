@@ -16,9 +16,16 @@
 -- F.starts ZSET, all scores 0, lex order: '<W>\0<time, 16 digits>\0<entry id>[\0<delivery>]',
 --          the time a start's Redis ms, or RATE_PENDING for a marker; W is 't\0<name>'
 --          (rateLimit) or 'g\0<name>\0<group>' (groupRateLimit); names and groups have no NUL
--- F.wake   ZSET member -> Redis ms when a token may be free: '<name>' when the task's rateLimit
---          window is full (its pairs stay in the ring), '<name>\0<group>' when the pair's
---          groupRateLimit window is full (the pair left the ring). promote.lua serves due ones.
+-- F.wake   ZSET member -> Redis ms when a token may be free: '<name>\0<group>' when the pair's
+--          groupRateLimit window is full (the pair left the ring); '<name>' when the task's
+--          rateLimit window is full and pairs of it are parked (its presence also tells a
+--          newcomer to queue behind them instead of taking the next token); '\2' when a
+--          promotion stopped on its budget (the next one goes on). promote.lua serves due ones.
+-- F.parked ZSET, all scores 0: '<name>\0<seq, 16 digits>\0<group>', pairs taken out of the ring
+--          while their task's rateLimit window is full, in the order they met it. They stay in
+--          F.ringed, so nothing pushes them back early, and cost nothing until the task's wake
+--          (or a token given back) puts them back at the ring's head in that order: a feed
+--          never passes over them.
 
 local RATE_PENDING = '9999999999999999'
 
@@ -88,32 +95,70 @@ local function rateFullWindow(F, rates, name, group)
   return nil
 end
 
--- Wakes `member` at `at` (Redis ms), unless it is woken earlier already.
+-- The wake member of a promotion that stopped on its budget.
+local RATE_MORE = '\2'
+
+-- The queue's control channel ('<tag>:control', lib/redis/keys.ts), from the wake key's name
+-- ('<tag>:flow:wake'): workers re-plan their promotion when told 'due'.
+local function rateControlChannel(F) return string.sub(F.wake, 1, #F.wake - #':flow:wake') .. ':control' end
+
+-- Wakes `member` at `at` (Redis ms), unless it is woken earlier already. A wake earlier than
+-- every other is announced: a worker's promotion may sleep until a later one, or until its
+-- sweep (the process that planned this window's promotion may be gone).
 local function rateWake(F, member, at)
   local set = tonumber(rcall('ZSCORE', F.wake, member))
-  if not set or at < set then rcall('ZADD', F.wake, at, member) end
+  if set and set <= at then return end
+  local first = tonumber(rcall('ZRANGE', F.wake, 0, 0, 'WITHSCORES')[2])
+  rcall('ZADD', F.wake, at, member)
+  if not first or at < first then rcall('PUBLISH', rateControlChannel(F), 'due') end
 end
-
--- Pairs a feed's pass set aside, in the order met: their task's rateLimit window is full.
-local rateSkipped = {}
 
 -- A feed meets `pair` (its slots are free): if a window of it is full, the pair waits for its
 -- wake and this returns true. A full group window takes it out of the ring; a full rateLimit
--- window sets it aside, and rateRestore puts it back at the ring's head, in its turn: rotated
--- to the tail behind pairs admitted in the same pass, it would lose its turn to them at every
--- wake (a flooding group would take every token).
-local function rateHold(F, pair, rates, name, group)
-  local win, wait = rateFullWindow(F, rates, name, group)
-  if not win then return false end
-  rateWake(F, win.wake, rateNow() + wait)
-  if win.group then rcall('SREM', F.ringed, pair) else rateSkipped[#rateSkipped + 1] = pair end
-  return true
+-- window parks it (see F.wake) until the window frees, when promote.lua puts the parked pairs
+-- back at the ring's head in the order they were parked: rotated to the tail behind pairs
+-- admitted meanwhile, they would lose their turn at every wake (a flooding group would take
+-- every token); left in the ring, every settle and enqueue would pass over them all.
+-- When pairs of task `name` are parked for its rateLimit window (the earliest of their wakes),
+-- or nil: a newcomer then waits its turn behind them.
+local function rateQueuedAt(F, rates, name)
+  return rates ~= nil and rates.max > 0 and tonumber(rcall('ZSCORE', F.wake, name)) or nil
 end
 
--- Ends a feed's pass: the pairs set aside go back to the ring's head, in their order.
-local function rateRestore(F)
-  for i = #rateSkipped, 1, -1 do rcall('LPUSH', F.ring, rateSkipped[i]) end
-  rateSkipped = {}
+-- Parks `pair` until `at`, behind the pairs of its task parked before it.
+local function ratePark(F, pair, name, at)
+  local seq = rcall('HINCRBY', F.limits, '\0parked', 1)
+  rcall('ZADD', F.parked, 0, name .. '\0' .. stamp(seq) .. string.sub(pair, #name + 1))
+  rateWake(F, name, at)
+end
+
+-- Puts task `name`'s parked pairs back at the ring's head, in the order they were parked: they
+-- had their turn when the window filled, and pairs admitted meanwhile went to the tail.
+local function rateUnpark(F, name)
+  local from, to = '[' .. name .. '\0', '[' .. name .. '\0\255'
+  local parked = rcall('ZRANGEBYLEX', F.parked, from, to)
+  for i = #parked, 1, -1 do rcall('LPUSH', F.ring, name .. string.sub(parked[i], #name + 18)) end
+  if #parked > 0 then rcall('ZREMRANGEBYLEX', F.parked, from, to) end
+end
+
+local function rateHold(F, pair, rates, name, group)
+  local win, wait = rateFullWindow(F, rates, name, group)
+  if not win then
+    -- Tokens are free, but pairs parked before this one come first (their wake is due now or
+    -- soon: a window freed and promote.lua has not served it yet).
+    local queuedAt = rateQueuedAt(F, rates, name)
+    if not queuedAt then return false end
+    ratePark(F, pair, name, queuedAt)
+    return true
+  end
+  local at = rateNow() + wait
+  if win.group then
+    rateWake(F, win.wake, at)
+    rcall('SREM', F.ringed, pair)
+  else
+    ratePark(F, pair, name, at)
+  end
+  return true
 end
 
 -- The stream fields of an admitted run with rates: field rl sends it through claim.lua.
@@ -134,10 +179,13 @@ local function rateTake(F, rates, name, group, entryId)
   end
 end
 
--- An entry removed for good gives back the tokens of a start it never made.
+-- An entry removed for good gives back the tokens of a start it never made; the task's parked
+-- pairs go back to the ring at once, since that token may be theirs (the caller feeds).
 local function rateGiveBack(F, name, group, entryId)
   local tail = '\0' .. RATE_PENDING .. '\0' .. entryId
-  rcall('ZREM', F.starts, 't\0' .. name .. tail, 'g\0' .. name .. '\0' .. group .. tail)
+  local given = rcall('ZREM', F.starts, 't\0' .. name .. tail, 'g\0' .. name .. '\0' .. group .. tail)
+  if given > 0 and rcall('ZREM', F.wake, name) == 1 then rateUnpark(F, name) end
+  rateFull = {}
 end
 
 -- A run of entry `entryId` starts (claim.lua, delivery number `delivery`): each window's marker
