@@ -37,7 +37,9 @@ describe('attack: the release fast path ignores the group limit', () => {
     expect(await f.redis.llen(f.keys.flowKeys[5])).toBe(0);
 
     const delivered = await f.deliver('a');
-    expect(await f.complete('a', [{ entryId: delivered[0][0], id: admitted[0].id, flow: true }])).toEqual(['completed']);
+    expect(await f.complete('a', [{ entryId: delivered[0][0], id: admitted[0].id, flow: true }])).toEqual([
+      'completed',
+    ]);
 
     // Two runs of G still hold slots under a limit of 1: nothing may be admitted.
     expect(await groupHeld()).toBeLessThanOrEqual(2);
