@@ -165,12 +165,12 @@ export class QueueConsumer {
    * counted start was then; it starts now, so it takes a token now, as a restart does).
    */
   private async runWhenFree(delivery: Delivery, runner: TaskRunner): Promise<Outcome> {
+    const lane = this.laneOf.get(delivery) ?? this.lanes[0];
     if (this.pause.isPaused) {
       await this.pause.beforeRun(delivery);
-      if (delivery.message.flow?.rated) delivery.rateWaitMs ??= 0;
+      if (lane.intake.isRated(delivery.message)) delivery.rateWaitMs ??= 0;
     }
     if (delivery.rateWaitMs !== undefined) {
-      const lane = this.laneOf.get(delivery) ?? this.lanes[0];
       await this.rateHold.hold(delivery, (d) => lane.intake.claimAgain(d));
     }
     return runner.run(delivery);
