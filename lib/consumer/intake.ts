@@ -97,7 +97,7 @@ export class Intake {
    */
   private async claimWhereNeeded(deliveries: Delivery[], sentAt: number, held: Set<Delivery>): Promise<Delivery[]> {
     const proofStale = !stillOwned(this.ctx.lease, sentAt) || sentAt <= this.ctx.inFlight.recoveredAt;
-    const toClaim = deliveries.filter((d) => d.message.key !== undefined || d.message.flow?.rated || proofStale);
+    const toClaim = deliveries.filter((d) => d.message.key !== undefined || this.isRated(d.message) || proofStale);
     const ready = deliveries.filter((d) => !toClaim.includes(d));
     const handOver = () => ready.forEach((d) => held.delete(d));
     if (toClaim.length === 0) {
@@ -142,6 +142,24 @@ export class Intake {
     const [v] = await this.claim([d.message]);
     if (v.verdict === 'run' || v.verdict === 'wait') return this.started(d, v, sentAt);
     d.abort(new LeaseLostError("The run waiting for a rate token is no longer this worker's: it was not started."));
+  }
+
+  /**
+   * Whether the message's start is counted by claim.lua (it may wait for a rate token): an
+   * unkeyed flow entry admitted under a rate (field rl), or of a task whose definition here has
+   * one. A producer with an older definition, or none, admits without rl: this worker's rates
+   * still gate the start.
+   */
+  isRated(m: TaskMessage): boolean {
+    return (
+      m.key === undefined && m.flow !== undefined && (m.flow.rated === true || this.ownRates(m.name) !== undefined)
+    );
+  }
+
+  /** The task's limits per this worker's definition, when they have a rate. */
+  private ownRates(name: string): FlowLimits | undefined {
+    const limits = this.limitsOf(name);
+    return limits?.rate || limits?.groupRate ? limits : undefined;
   }
 
   /** Applies a claim's 'run' or 'wait' to its delivery. */
@@ -217,13 +235,17 @@ export class Intake {
       consumer,
       deferMs: deferDelayMs(config.sweepIntervalMs),
       stateTtlMs: config.resultTtlMs,
-      messages: messages.map((m) => ({
-        entryId: m.entryId,
-        taskId: m.id,
-        generation: m.generation,
-        key: m.key,
-        rated: m.flow?.rated,
-      })),
+      messages: messages.map((m) => {
+        const rated = this.isRated(m);
+        return {
+          entryId: m.entryId,
+          taskId: m.id,
+          generation: m.generation,
+          key: m.key,
+          rated,
+          ownLimits: rated ? this.ownRates(m.name) : undefined,
+        };
+      }),
     }).run(this.ctx.redis);
   }
 

@@ -162,18 +162,25 @@ export class QueueConsumer {
   /**
    * Starts a delivery's run once nothing holds it: not while the queue is paused, and not before
    * a rate-limited run has its token. One held by the pause is claimed again after it (its
-   * counted start was then; it starts now, so it takes a token now, as a restart does).
+   * counted start was then; it starts now, so it takes a token now, as a restart does), and so
+   * the two waits alternate: a pause that came during a rate wait holds the run again, until
+   * it is open and the run has its token at once. An abort (the consumer's stop among them)
+   * ends either wait: the runner then leaves the run unstarted.
    */
   private async runWhenFree(delivery: Delivery, runner: TaskRunner): Promise<Outcome> {
-    if (this.pause.isPaused) {
-      await this.pause.beforeRun(delivery);
-      if (delivery.message.flow?.rated) delivery.rateWaitMs ??= 0;
+    const lane = this.laneOf.get(delivery) ?? this.lanes[0];
+    for (;;) {
+      if (this.pause.isPaused) {
+        await this.pause.beforeRun(delivery);
+        if (lane.intake.isRated(delivery.message)) delivery.rateWaitMs ??= 0;
+      }
+      if (delivery.rateWaitMs === undefined || delivery.isAborted) return runner.run(delivery);
+      await this.rateHold.hold(
+        delivery,
+        (d) => lane.intake.claimAgain(d),
+        () => this.pause.isPaused,
+      );
     }
-    if (delivery.rateWaitMs !== undefined) {
-      const lane = this.laneOf.get(delivery) ?? this.lanes[0];
-      await this.rateHold.hold(delivery, (d) => lane.intake.claimAgain(d));
-    }
-    return runner.run(delivery);
   }
 
   /**

@@ -14,12 +14,24 @@ export class RateHold {
   private stopReason?: Error;
   private readonly waking = new Set<() => void>();
 
-  /** Resolves once `delivery` may go to its runner: it got its token, or it was aborted. */
-  async hold(delivery: Delivery, claimAgain: (d: Delivery) => Promise<void>): Promise<void> {
+  /**
+   * Resolves once `delivery` may go to its runner: it got its token, or it was aborted; or,
+   * `paused()` when a wait ends, unclaimed, with a wait of 0: a token taken now would be spent
+   * on a start that waits for the resume (the caller claims it again after it).
+   */
+  async hold(
+    delivery: Delivery,
+    claimAgain: (d: Delivery) => Promise<void>,
+    paused: () => boolean = () => false,
+  ): Promise<void> {
     while (delivery.rateWaitMs !== undefined && !delivery.isAborted) {
       if (this.stopReason) return delivery.abort(this.stopReason);
       await this.sleep(delivery, delivery.rateWaitMs);
       if (delivery.isAborted || this.stopReason) continue;
+      if (paused()) {
+        delivery.rateWaitMs = 0;
+        return;
+      }
       try {
         await claimAgain(delivery);
       } catch {

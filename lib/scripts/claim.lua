@@ -7,10 +7,13 @@
   deferred (moved to the delayed set) so two runs of one key never overlap; otherwise a keyed
   run is marked running under this delivery and gets a fencing number. Unkeyed messages only
   pass the ownership check: the worker sends them here when a lease lapse may have let another
-  worker take them since Redis handed them over. A run under a rate limit (field rl) starts
-  here: its admission's tokens become start records at Redis's time, and a restart (reclaimed,
-  recovered: its tokens were spent by its first start) needs a free token in each window, or
-  waits (see includes/rate.lua).
+  worker take them since Redis handed them over. A flow run under a rate limit starts here:
+  its admission's tokens (markers, field rl) become start records at Redis's time, and a start
+  without one (a restart, reclaimed or recovered: its tokens were spent by its first start; or
+  an entry admitted under recorded limits without a rate) needs a free token in each window, or
+  waits (see includes/rate.lua). The windows are those of the worker's own @Task definition
+  when it has a rate (so a producer with an older definition, or none, cannot start runs
+  outside it), else the recorded ones (the last enqueuer's).
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -24,7 +27,9 @@
   ARGV[4] key state TTL in ms (a cancelled key whose run is skipped here expires after it)
   ARGV[5] done channel (told 's:<id>' or 'x:<id>' for a run skipped as stale)
   ARGV[6..] per message, 4 values: stream entry id, task id, generation, '1' keyed, '0'
-            unkeyed, or 'r' unkeyed under a rate limit (field rl)
+            unkeyed, or 'r' an unkeyed flow run whose start is counted here, followed by the
+            worker's limits record of its task when that has a rate ('r<global> <group>
+            <aging ms> <max> <perMs> <group max> <group perMs>', as F.limits holds them)
 
   Returns {codes, fences, deliveries}: per message a code, 1 run, 0 stale (skipped), 2
   deferred, -1 not ours (skipped), 3 wait (a rate window is full: still this consumer's, claim
@@ -46,25 +51,42 @@
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 
--- A run under a rate limit starts, or waits: {code, start time, wait}. One its admission did
--- not hold (a hostile copy of the field) has no window to count in and runs.
-local function rateClaim(F, entryId, taskId, delivery)
+-- Markers of windows that `rates` lacks (admitted under other rates: a definition changing
+-- across the fleet) become start records too: their tokens were taken, and a marker left
+-- pending would count in its window for good.
+local function rateStartOthers(F, rates, name, group, entryId, delivery)
+  local counted = {}
+  for _, win in ipairs(rateWindows(rates, name, group)) do counted[win.key] = true end
+  for _, key in ipairs({'t\0' .. name, 'g\0' .. name .. '\0' .. group}) do
+    if not counted[key] and rcall('ZREM', F.starts, key .. '\0' .. RATE_PENDING .. '\0' .. entryId) == 1 then
+      rcall('ZADD', F.starts, 0, key .. '\0' .. stamp(rateNow()) .. '\0' .. entryId .. '\0' .. delivery)
+    end
+  end
+end
+
+-- A flow run whose start is counted starts, or waits: {code, start time, wait}. `ownRates`, the
+-- worker's, gate it when given, else the recorded ones. One its admission did not hold (a
+-- hostile copy of the field) has no window to count in and runs.
+local function rateClaim(F, entryId, taskId, delivery, ownRates)
   local held = rcall('HGET', F.held, taskId)
   if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return 1, rateNow(), 0 end
   local name, group = splitPair(string.sub(held, #entryId + 2))
-  local rates = select(4, flowLimits(F, name))
-  -- Rates dropped since its admission: its markers go, and nothing counts it.
+  local rates = ownRates or select(4, flowLimits(F, name))
+  -- No rate known (the recorded ones dropped since its admission): its markers go, and nothing
+  -- counts it.
   if not rates then rateGiveBack(F, name, group, entryId); return 1, rateNow(), 0 end
   local started, ms = rateStart(F, rates, name, group, entryId, delivery)
   if not started then return 3, 0, ms end
+  rateStartOthers(F, rates, name, group, entryId, delivery)
   return 1, rateNow(), ms
 end
 local group, consumer, deferMs, stateTtl, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local codes, fences, deliveries, starts, waits = {}, {}, {}, {}, {}
 local k = 4
 local F = nil
+local function isRated(kind) return string.sub(kind, 1, 1) == 'r' end
 for i = 9, #ARGV, 4 do
-  if ARGV[i] == 'r' then F = flowKeysAtEnd() end
+  if isRated(ARGV[i]) then F = flowKeysAtEnd() end
 end
 
 for i = 1, (#ARGV - 5) / 4 do
@@ -78,8 +100,8 @@ for i = 1, (#ARGV - 5) / 4 do
   deliveries[i] = row and row[4] or 0
   if not row then
     codes[i] = -1
-  elseif ARGV[base + 3] == 'r' then
-    codes[i], starts[i], waits[i] = rateClaim(F, entryId, taskId, row[4])
+  elseif isRated(ARGV[base + 3]) then
+    codes[i], starts[i], waits[i] = rateClaim(F, entryId, taskId, row[4], rateParse(string.sub(ARGV[base + 3], 2)))
   elseif not keyState then
     codes[i] = 1
   elseif isStale(keyState, gen, taskId) then

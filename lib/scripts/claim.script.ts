@@ -1,5 +1,6 @@
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
+import { flowLimitsText, type FlowLimits } from './enqueue-flow.script';
 
 /** @internal One delivered message for claim.lua's head check. */
 export interface ClaimMessage {
@@ -7,8 +8,13 @@ export interface ClaimMessage {
   readonly taskId: string;
   readonly generation: number;
   readonly key: string | undefined;
-  /** Under a rate limit (field rl; never keyed): its start is counted here, or it waits. */
+  /**
+   * A flow run under a rate limit (field rl, or this worker's definition has a rate; never
+   * keyed): its start is counted here, or it waits.
+   */
   readonly rated?: boolean;
+  /** This worker's limits of the task, when they have a rate: they gate the start, not the recorded ones. */
+  readonly ownLimits?: FlowLimits;
 }
 
 export interface ClaimArgs {
@@ -47,7 +53,7 @@ export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimVerd
   const redisKeys = [keys.stream, keys.delayed, keys.seq];
   const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel];
   for (const m of a.messages) {
-    args.push(m.entryId, m.taskId, m.generation, m.key !== undefined ? '1' : m.rated ? 'r' : '0');
+    args.push(m.entryId, m.taskId, m.generation, m.key !== undefined ? '1' : m.rated ? ratedKind(m) : '0');
     if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
   }
   if (a.messages.some((m) => m.rated && m.key === undefined)) redisKeys.push(...keys.flowKeys);
@@ -62,4 +68,9 @@ export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimVerd
       return startedAt > 0 ? { ...run, startedAt, windowEndsInMs: Number(waits?.[i] ?? 0) } : run;
     });
   });
+}
+
+/** A rated message's kind for claim.lua: 'r', then the worker's limits record when it has one. */
+function ratedKind(m: ClaimMessage): string {
+  return m.ownLimits ? `r${flowLimitsText(m.ownLimits)}` : 'r';
 }

@@ -39,7 +39,13 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
       .then((reply) => reply as { id: string; entryId?: string });
   const fKey = (i: number) => f.keys.flowKeys[i];
   const admitted = async () => Object.keys(await f.redis.hgetall(fKey(0))).sort();
-  const claim = async (consumer: string, entryIds: string[], ids: string[]): Promise<ClaimVerdict[]> =>
+  /** `ownLimits`: the claiming worker's definition's limits (they gate the start when given). */
+  const claim = async (
+    consumer: string,
+    entryIds: string[],
+    ids: string[],
+    ownLimits?: FlowLimits,
+  ): Promise<ClaimVerdict[]> =>
     claimScript(f.keys, {
       group: GROUP,
       consumer,
@@ -51,6 +57,7 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
         generation: 0,
         key: undefined,
         rated: true,
+        ownLimits,
       })),
     }).run(f.redis);
   const records = async () => (await f.redis.zrange(fKey(7), 0, -1)).map((m) => m.split('\0'));
@@ -108,6 +115,30 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     expect((await records()).map((r) => r[r.length - 1])).toEqual(['1', '2']); // deliveries 1 and 2
     // The window is full now: the next task waits.
     expect((await enqueue(rate)).entryId).toBeUndefined();
+  });
+
+  it("the worker's own rates gate a start its admission did not mark (a producer's older definition)", async () => {
+    const older = limits(); // recorded by a producer whose definition has no rate: no marker, no rl
+    const own = limits({ max: 1, perMs: 60_000 });
+    const a = await enqueue(older);
+    const b = await enqueue(older);
+    const delivered = await f.deliver('w');
+    expect(delivered.map(([, fields]) => fields.rl)).toEqual([undefined, undefined]);
+    const [first, second] = await claim('w', [delivered[0][0], delivered[1][0]], [a.id, b.id], own);
+    expect(first.verdict).toBe('run');
+    expect(second.verdict).toBe('wait'); // the window of the worker's rate holds a's start
+    expect((second as { waitMs: number }).waitMs).toBeGreaterThan(59_000);
+    expect((await records()).map((r) => r[0] + '/' + r[r.length - 2])).toEqual([`t/${delivered[0][0]}`]);
+  });
+
+  it("a marker of a window the worker's rates lack becomes a start record, not a mark left pending", async () => {
+    const recorded = limits({ max: 5, perMs: 60_000 }, { max: 5, perMs: 60_000 });
+    const own = limits({ max: 5, perMs: 60_000 }); // its definition dropped groupRateLimit
+    const a = await enqueue(recorded, 'G');
+    const [[entryId]] = await f.deliver('w');
+    const [verdict] = await claim('w', [entryId], [a.id], own);
+    const startedAt = String((verdict as { startedAt: number }).startedAt).padStart(16, '0');
+    expect((await records()).map((r) => r[0] + '/' + r[r.length - 3])).toEqual([`g/${startedAt}`, `t/${startedAt}`]);
   });
 
   it('removing an admitted task that never started gives its token back to the next', async () => {
