@@ -127,8 +127,8 @@ end
 
 -- Parks `pair` until `at`, behind the pairs of its task parked before it.
 local function ratePark(F, pair, name, at)
-  local seq = rcall('HINCRBY', F.limits, '\0parked', 1)
-  rcall('ZADD', F.parked, 0, name .. '\0' .. stamp(seq) .. string.sub(pair, #name + 1))
+  local order = rcall('HINCRBY', F.limits, '\0parked', 1)
+  rcall('ZADD', F.parked, 0, name .. '\0' .. stamp(order) .. string.sub(pair, #name + 1))
   rateWake(F, name, at)
 end
 
