@@ -2,12 +2,14 @@ import type { Violation } from './invariants';
 import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { Step } from './steps';
 import type { World } from './world';
+import { ELAPSE_MS } from './worlds';
 
 const ROUNDS = 8;
 
 /**
  * The quiescent drain after a schedule: every live worker heartbeats, sweeps (recover, then
- * reclaim of dead owners), promotes, reads, runs and settles everything it holds, round after
+ * reclaim of dead owners), time passes for the rate windows (a rate world), the queue promotes
+ * (serving due wakes), every worker reads, runs and settles everything it holds, round after
  * round, until every acknowledged task has ended or the rounds run out. Handlers succeed here:
  * what is left unsettled afterwards is stuck, which the progress invariant reports.
  */
@@ -33,6 +35,15 @@ export async function drain(world: World, exec: (step: Step) => Promise<Violatio
         { op: 'reclaim', w: w.index, judge: 'dead' },
       ]);
       if (found.length > 0) return found;
+    }
+    // Rate windows free their tokens only as time passes: enough for the longest window.
+    const flow = world.shape.flow;
+    if (flow?.rate || flow?.groupRate) {
+      const longest = Math.max(flow.rate?.perMs ?? 0, flow.groupRate?.perMs ?? 0);
+      for (let ms = 0; ms < longest; ms += ELAPSE_MS) {
+        const found = await exec({ op: 'elapse' });
+        if (found.length > 0) return found;
+      }
     }
     const promoted = await exec({ op: 'promote' });
     if (promoted.length > 0) return promoted;

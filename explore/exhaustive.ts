@@ -49,6 +49,22 @@ export const SMALL_CASES: SmallCase[] = [
     alphabet: [...WORKER_STEPS('t1'), { op: 'promote' }, { op: 'remove', task: 't3' }],
   },
   {
+    // Under rateLimit 2 and groupRateLimit 1 (and groupConcurrency 1): t1 and t3 take the task
+    // window's two tokens at admission, t2 waits for g1's slot and token, t4 for the task window.
+    // t1's run may fail (its retry needs a token again), its worker lapse and another reclaim
+    // and restart it (a restart needs a free token: none until time passes); t3 may be removed
+    // (its token goes back and admits t4); time passes one group window at a time.
+    name: 'rate',
+    world: 'rate',
+    opening: [
+      { op: 'enqueue-flow', id: 't1', group: 'g1' },
+      { op: 'enqueue-flow', id: 't2', group: 'g1' },
+      { op: 'enqueue-flow', id: 't3', group: 'g2' },
+      { op: 'enqueue-flow', id: 't4', group: 'g3' },
+    ],
+    alphabet: [...WORKER_STEPS('t1'), { op: 'elapse' }, { op: 'promote' }, { op: 'remove', task: 't3' }],
+  },
+  {
     // Every partition frozen for 2 -> 3; the commits interleave with writes of k3 (partition 1
     // under 2, partition 2 under 3) from a process with each count.
     name: 'count-change',

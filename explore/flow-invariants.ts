@@ -1,5 +1,6 @@
 import type { FlowView } from './flow-snapshot';
 import type { Check, Violation } from './invariants';
+import { windowsOf } from './rate-snapshot';
 import { unsettledEntry, type Snapshot } from './snapshot';
 import type { World } from './world';
 
@@ -145,11 +146,13 @@ export const flowWaitingNotAdmitted = perFlow((world, flow, snap) => {
 /**
  * No slot idles while a task could take it: a task waits only while its group or its task is
  * at its limit. A release feeds the room in the same script, so a free slot beside a waiting
- * task means it waits for nothing (and, with no polling, may wait forever).
+ * task means it waits for nothing (and, with no polling, may wait forever). A task under a
+ * rate limit may also wait for a token with its slots free: rateWaitServed judges that wait.
  */
 export const flowNoIdleSlot = perFlow((world, flow) => {
   const out: Violation[] = [];
   for (const w of flow.room) {
+    if (windowsOf(world.shape.flow, w.name, w.group).length > 0) continue;
     const limits = limitsOf(flow, w.name);
     const groupFull = limits.group > 0 && (flow.count.get(`${w.name}\0${w.group}`) ?? 0) >= limits.group;
     const globalFull = limits.global > 0 && (flow.count.get(w.name) ?? 0) >= limits.global;

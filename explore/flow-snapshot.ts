@@ -1,5 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { ExploreKeys } from './protocol-adapter';
+import { rateViewOf, readRate, type RateView } from './rate-snapshot';
 
 /** A slot held by an admitted run (flow:held): the entry that holds it, its task and group. */
 export interface HeldSlot {
@@ -26,13 +27,17 @@ export interface FlowView {
   readonly room: WaitingTask[];
   /** Task ids with a waiting body (flow:body). */
   readonly body: Set<string>;
+  /** The '<name>\0<group>' pairs in the ring (flow:ringed). */
+  readonly ringed: Set<string>;
+  /** Rate limits' records, markers and wakes. */
+  readonly rate: RateView;
 }
 
 /** Queues the reads of flow control's keys on `p`; `flowViewOf` parses their replies in order. */
 export function readFlow(p: ChainableCommander, keys: ExploreKeys): number {
   const f = keys.flow;
-  p.hgetall(f.held).hgetall(f.count).hgetall(f.limits).zrange(f.room, 0, -1).hkeys(f.body);
-  return 5;
+  p.hgetall(f.held).hgetall(f.count).hgetall(f.limits).zrange(f.room, 0, -1).hkeys(f.body).smembers(f.ringed);
+  return 6 + readRate(p, keys);
 }
 
 export function flowViewOf(value: (i: number) => unknown, at: number): FlowView {
@@ -52,5 +57,13 @@ export function flowViewOf(value: (i: number) => unknown, at: number): FlowView 
     const [name, group, , id] = member.split('\0');
     return { id, name, group };
   });
-  return { held, count, limits, room, body: new Set(value(at + 4) as string[]) };
+  return {
+    held,
+    count,
+    limits,
+    room,
+    body: new Set(value(at + 4) as string[]),
+    ringed: new Set(value(at + 5) as string[]),
+    rate: rateViewOf(value, at + 6),
+  };
 }

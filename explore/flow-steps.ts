@@ -21,7 +21,13 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
     priority: step.priority,
     delayed: step.delayed === true,
     big: step.big === true,
-    limits: { global: limits.global, group: limits.group, agingMs: AGING_MS },
+    limits: {
+      global: limits.global,
+      group: limits.group,
+      agingMs: AGING_MS,
+      rate: limits.rate,
+      groupRate: limits.groupRate,
+    },
   });
   world.enqueued(step.id, undefined);
   world.flowGroups.set(step.id, step.group);

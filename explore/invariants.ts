@@ -1,4 +1,5 @@
 import { FLOW_INVARIANTS } from './flow-invariants';
+import { RATE_INVARIANTS } from './rate-invariants';
 import { unsettledEntry, type Snapshot } from './snapshot';
 import type { StepResult } from './steps';
 import type { World } from './world';
@@ -272,6 +273,7 @@ export const STEP_INVARIANTS: Check[] = [
   keyStatesLiveOrExpiring,
   streamsBounded,
   ...FLOW_INVARIANTS,
+  ...RATE_INVARIANTS,
 ];
 
 /**

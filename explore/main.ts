@@ -6,8 +6,8 @@
  *   --steps L       steps per schedule before the drain (default 30)
  *   --world W       the queue explored (explore/worlds.ts): classic (one partition), grow or shrink
  *                   (a partitioned queue whose count changes 2 -> 3 or 3 -> 2), flow (a task under
- *                   flow control), or all (default for random schedules: schedule i runs in world
- *                   i mod 4; replays default to classic)
+ *                   flow control), rate (the same under rate limits), or all (default for random
+ *                   schedules: schedule i runs in world i mod 5; replays default to classic)
  *   --replay JSON   replay one trace (a JSON step list, or a file holding {world?, steps})
  *   --replay-all    replay every trace under explore/traces/; each must pass, except an open one
  *                   (a trace with `open`: a finding not fixed yet), which must still fail that way

@@ -112,8 +112,8 @@ export class ExploreKeys {
   }
   /** Flow control's keys of the partition, by name (see lib/scripts/includes/flow.lua). */
   get flow(): FlowKeys {
-    const [held, count, limits, room, body, ring, ringed] = this.q.flowKeys;
-    return { held, count, limits, room, body, ring, ringed };
+    const [held, count, limits, room, body, ring, ringed, starts, wake] = this.q.flowKeys;
+    return { held, count, limits, room, body, ring, ringed, starts, wake };
   }
   get queueKeys(): QueueKeys {
     return this.q;
@@ -245,12 +245,15 @@ export interface DeliveryInfo {
   readonly taskId: string;
   readonly key: string | undefined;
   readonly generation: number;
+  /** Admitted under a rate limit (field rl): its start goes through claim.lua. */
+  readonly rated?: boolean;
 }
 export const describe = (d: Delivery): DeliveryInfo => ({
   entryId: d.message.entryId,
   taskId: d.message.id,
   key: d.message.key,
   generation: d.message.generation,
+  ...(d.message.flow?.rated ? { rated: true } : {}),
 });
 export const outcomeDelivery = (o: Outcome): Delivery => o.delivery;
 /** An outcome that leaves the run pending (a lease lost before start): nothing to settle. */
@@ -265,6 +268,9 @@ export interface FlowKeys {
   readonly body: string;
   readonly ring: string;
   readonly ringed: string;
+  /** Rate limits' start records and pending markers, and their wakes (includes/rate.lua). */
+  readonly starts: string;
+  readonly wake: string;
 }
 
 /**
@@ -407,6 +413,23 @@ export class SimWorker {
   /** Intake.admit: the head check (claim.lua) for keyed entries, dead-letter for malformed ones. */
   admit(entries: RawEntry[]): Promise<Delivery[]> {
     return this.intake.admit({ entries, sentAt: this.sentAt.get(entries) ?? -Infinity });
+  }
+
+  /**
+   * A rated delivery that claim.lua told to wait for a token: QueueConsumer holds it (RateHold,
+   * on a timer) before its handler. An aborted one is not held: it goes to the runner, which
+   * abandons it.
+   */
+  waitsForToken(delivery: Delivery): boolean {
+    return delivery.rateWaitMs !== undefined && !delivery.isAborted;
+  }
+
+  /**
+   * RateHold's timer fired: Intake.claimAgain, as QueueConsumer.runWhenFree calls it. The
+   * delivery may start, waits again, or (no longer this consumer's) is aborted.
+   */
+  claimAgain(delivery: Delivery): Promise<void> {
+    return this.intake.claimAgain(delivery);
   }
 
   /** TaskRunner.run: the start rule. Resolves with the outcome once the handler ended. */

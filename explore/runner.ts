@@ -194,6 +194,7 @@ async function snapshot(env: Env, world: World): Promise<Snapshot[]> {
   }
   for (const snap of snaps)
     for (const c of [...snap.stream.values(), ...snap.delayed.values()]) if (c.id !== '?') world.task(c.id, c.key);
+  for (const snap of snaps) if (snap.flow) world.rates.note(snap.flow.rate);
   for (const t of world.tasks.values()) {
     if (t.settled) continue;
     if (snaps.some((s) => s.results.has(t.id))) t.settled = 'completed';

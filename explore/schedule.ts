@@ -89,6 +89,8 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
     const removable = flow ? removableTasks(world) : [];
     if (removable.length > 0) add(1, () => ({ op: 'remove', task: pick(removable) }));
     add(1, () => ({ op: 'promote' }));
+    // Rate windows: time passes for them only by this step.
+    if (flow?.rate || flow?.groupRate) add(1.5, () => ({ op: 'elapse' }));
     if (change && !change.done) add(eagerChange ? 15 : 2, () => ({ op: 'layout' }));
     const expirable: string[] = [];
     for (const snap of world.snapshots) {

@@ -9,6 +9,8 @@ export interface Carried {
   readonly generation: number;
   /** Under flow control (field fl): its group ('' for the ungrouped); undefined otherwise. */
   readonly flow?: string;
+  /** Admitted under a rate limit (field rl): it holds a token until its claim starts it. */
+  readonly rated?: boolean;
 }
 
 export interface PendingRow {
@@ -128,6 +130,7 @@ export function carriedOf(fields: string[]): Carried {
     key: first.get('k'),
     generation: Number(first.get('g') ?? 0),
     flow: first.get('fl') === '1' ? (first.get('gr') ?? '') : undefined,
+    ...(first.get('rl') === '1' ? { rated: true } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type RawEntry,
 } from './protocol-adapter';
 import { enqueueFlowStep, removeStep } from './flow-steps';
+import { elapseStep } from './rate-steps';
 import { Wire } from './wire';
 import type { World, WorkerModel } from './world';
 
@@ -58,6 +59,7 @@ export type Step =
   | { op: 'recover'; w: number }
   | { op: 'promote' }
   | { op: 'expire'; target: string }
+  | { op: 'elapse' }
   | { op: 'crash'; w: number };
 
 /** A settle the stale-write invariant judges: was the run stale when its script ran? */
@@ -169,6 +171,8 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
       return promoteStep(world);
     case 'expire':
       return expireStep(world, step.target);
+    case 'elapse':
+      return elapseStep(world);
     case 'crash': {
       // Another consumer of its partition must live on, or its tasks would wait forever.
       if (world.live().filter((x) => x.partition === w!.partition).length < 2) return NOOP;
@@ -242,7 +246,9 @@ async function admit(world: World, w: WorkerModel, entries: RawEntry[]): Promise
   }
   const admitted = new Set(deliveries.map((d) => describe(d).entryId));
   const dropped = entries.filter(([id]) => !admitted.has(id)).map(([, f]) => aliasOf(world, f));
-  return `admitted [${deliveries.map((d) => world.alias(describe(d).taskId)).join(' ')}]${dropped.length ? ` skipped [${dropped.join(' ')}]` : ''}`;
+  const named = (d: Delivery) =>
+    `${world.alias(describe(d).taskId)}${w.sim.waitsForToken(d) ? ' (waits for a token)' : ''}`;
+  return `admitted [${deliveries.map(named).join(' ')}]${dropped.length ? ` skipped [${dropped.join(' ')}]` : ''}`;
 }
 
 async function startStep(world: World, w: WorkerModel, alias: string): Promise<StepResult> {
@@ -250,11 +256,20 @@ async function startStep(world: World, w: WorkerModel, alias: string): Promise<S
   if (i < 0) return NOOP;
   const [delivery] = w.admitted.splice(i, 1);
   const info = describe(delivery);
+  // Held for a rate token (claim.lua said wait): its timer fired, it is claimed again first.
+  if (w.sim.waitsForToken(delivery)) {
+    await w.sim.claimAgain(delivery);
+    if (w.sim.waitsForToken(delivery)) {
+      w.admitted.splice(i, 0, delivery);
+      return { applied: true, note: 'claimed again: still waits for a rate token' };
+    }
+  }
   const outcome = w.sim.run(delivery);
   // onStart (wired in runner.ts) records the run synchronously when the library calls the handler.
   const started = w.running.has(info.entryId);
   if (started) {
     const run = w.running.get(info.entryId)!;
+    if (info.rated) world.rates.ranRated(info.entryId, info.taskId, world.flowGroups.get(info.taskId) ?? '');
     if (supersededAtClaim.get(delivery))
       world.startViolations.push(
         `${world.alias(info.taskId)} on w${w.index} was superseded when its head check passed`,
@@ -347,13 +362,16 @@ async function recoverStep(world: World, w: WorkerModel): Promise<StepResult> {
   return { applied: true, note: `recovered ${entries.length}; ${await admit(world, w, entries)}` };
 }
 
-/** Time passes until every delayed member is due (scores set to 0), then promote.lua runs on each partition. */
+/**
+ * Time passes until every delayed member is due (scores set to 0), then promote.lua runs on each
+ * partition that has one, or a due rate wake to serve (wakes fall due only by `elapse`).
+ */
 async function promoteStep(world: World): Promise<StepResult> {
   let moved = 0;
   let any = false;
   for (const keys of world.parts) {
     const members = await world.client.zrange(keys.delayed, 0, -1);
-    if (members.length === 0) continue;
+    if (members.length === 0 && !(await wakeDue(world, keys))) continue;
     any = true;
     const p = world.client.pipeline();
     for (const m of members) p.zadd(keys.delayed, 'XX', 0, m);
@@ -361,6 +379,14 @@ async function promoteStep(world: World): Promise<StepResult> {
     moved += (await promote(world.client, keys))[0];
   }
   return any ? { applied: true, note: `moved ${moved}` } : NOOP;
+}
+
+/** A rate limit's wake is due on Redis's clock (a flow world only). */
+async function wakeDue(world: World, keys: World['keys']): Promise<boolean> {
+  if (!world.shape.flow) return false;
+  const [seconds, micros] = await world.client.time();
+  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  return (await world.client.zcount(keys.flow.wake, '-inf', now)) > 0;
 }
 
 /** A key with a TTL may vanish at any step: its TTL ran out (in whichever partition holds it). */

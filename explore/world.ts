@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { CountChange } from './count-change';
 import type { WorldShape } from './worlds';
 import type { Delivery, DeliveryInfo, ExploreKeys, Outcome, RawEntry, SimWorker } from './protocol-adapter';
+import { RateLedger } from './rate-ledger';
 import type { Snapshot } from './snapshot';
 import type { Wire } from './wire';
 
@@ -62,6 +63,8 @@ export class World {
   readonly runs: Run[] = [];
   /** Flow control: each task's group, as its enqueue named it. */
   readonly flowGroups = new Map<string, string>();
+  /** Rate limits: every start record seen, the world's clock, the rated runs started. */
+  readonly rates = new RateLedger();
   /** Runs that should never have started (found at the step `start`, judged by invariants). */
   readonly startViolations: string[] = [];
   /** Ids the explorer gave out, so traces can name tasks stably. */

@@ -3,7 +3,12 @@
  * always explored it. `grow` and `shrink` are partitioned queues whose count an operator changes
  * during the schedule (2 -> 3 and 3 -> 2), with client processes that map keys with the old count
  * (stale) or the new one (fresh), and two consumers per partition. `flow` is a queue of one
- * partition whose task is under flow control (concurrency limits, groups, priority).
+ * partition whose task is under flow control (concurrency limits, groups, priority). `rate` is
+ * the same queue with rate limits besides the slots: rateLimit 2 per 2 x ELAPSE_MS and
+ * groupRateLimit 1 per ELAPSE_MS. Schedules do not control Redis's clock: the windows are far
+ * longer than a schedule, so nothing leaves them on its own, and the step `elapse` makes
+ * ELAPSE_MS pass for them (explore/rate-steps.ts): a group window's starts leave it after one,
+ * a task window's after two.
  */
 export interface WorldShape {
   readonly name: string;
@@ -19,7 +24,18 @@ export interface FlowShape {
   readonly global: number;
   readonly group: number;
   readonly groups: readonly string[];
+  /** @Task rateLimit and groupRateLimit: at most `max` starts in any `perMs`. */
+  readonly rate?: RateShape;
+  readonly groupRate?: RateShape;
 }
+
+export interface RateShape {
+  readonly max: number;
+  readonly perMs: number;
+}
+
+/** The time one `elapse` step makes pass for the rate windows: far beyond a schedule's real duration. */
+export const ELAPSE_MS = 100_000_000;
 
 export const WORLDS: Record<string, WorldShape> = {
   classic: { name: 'classic', keys: ['k1', 'k2'], workersPerPartition: 3 },
@@ -28,6 +44,20 @@ export const WORLDS: Record<string, WorldShape> = {
   shrink: { name: 'shrink', keys: ['k1', 'k2', 'k3'], workersPerPartition: 2, countChange: { from: 3, to: 2 } },
   // A task under flow control takes no key: the keyed steps have nothing to do here.
   flow: { name: 'flow', keys: [], workersPerPartition: 3, flow: { global: 2, group: 1, groups: ['g1', 'g2', 'g3'] } },
+  // Slots that bind less often than the tokens: globalConcurrency 3 lets the task window (2) bind
+  // across groups, groupConcurrency 1 and the group window (1) bind together.
+  rate: {
+    name: 'rate',
+    keys: [],
+    workersPerPartition: 3,
+    flow: {
+      global: 3,
+      group: 1,
+      groups: ['g1', 'g2', 'g3'],
+      rate: { max: 2, perMs: 2 * ELAPSE_MS },
+      groupRate: { max: 1, perMs: ELAPSE_MS },
+    },
+  },
 };
 
 /** Connections the largest world needs for its consumers. */

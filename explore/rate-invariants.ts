@@ -1,0 +1,166 @@
+import type { FlowView } from './flow-snapshot';
+import type { Check, Violation } from './invariants';
+import { TASK } from './protocol-adapter';
+import { windowName, windowsOf, type RateWindow } from './rate-snapshot';
+import { unsettledEntry, type Snapshot } from './snapshot';
+import type { World } from './world';
+
+const violation = (invariant: string, tag: string, message: string): Violation => ({ invariant, tag, message });
+
+/** Checks one partition's rate state; a world without rate limits has none to check. */
+const perRate =
+  (check: (world: World, flow: FlowView, snap: Snapshot) => Violation[]): Check =>
+  (world, snaps) =>
+    world.shape.flow?.rate || world.shape.flow?.groupRate
+      ? snaps.flatMap((snap) => (snap.flow ? check(world, snap.flow, snap) : []))
+      : [];
+
+/** The windows of every group the world's task runs in (the task's own window once). */
+function allWindows(world: World): RateWindow[] {
+  const byKey = new Map<string, RateWindow>();
+  for (const group of world.shape.flow?.groups ?? [])
+    for (const w of windowsOf(world.shape.flow, TASK, group)) byKey.set(w.window, w);
+  return [...byKey.values()];
+}
+
+/** Tokens a window holds at the world's clock: its starts within perMs, and its pending markers. */
+function tokensHeld(world: World, flow: FlowView, w: RateWindow): number {
+  const now = world.rates.nowOf(flow.rate);
+  const recent = world.rates.startsOf(w.window).filter((s) => s.at > now - w.perMs).length;
+  return recent + flow.rate.markers.filter((m) => m.window === w.window).length;
+}
+
+/**
+ * Within the rate: in every window, the starts of the last perMs plus the pending markers (the
+ * tokens taken at admission, each a start to come) never exceed max; and over the whole
+ * schedule, no interval of perMs holds more than max starts (the guarantee; the ledger keeps the
+ * records Redis trimmed). Starts are on the world's clock: Redis's, plus what `elapse` added.
+ */
+export const rateWithinLimit = perRate((world, flow) => {
+  const out: Violation[] = [];
+  for (const w of allWindows(world)) {
+    const held = tokensHeld(world, flow, w);
+    if (held > w.max)
+      out.push(
+        violation('rateWithinLimit', 'window', `window ${windowName(w.window)} holds ${held} tokens > ${w.max}`),
+      );
+    const starts = world.rates.startsOf(w.window);
+    for (const first of starts) {
+      const within = starts.filter((s) => s.at >= first.at && s.at < first.at + w.perMs);
+      if (within.length > w.max) {
+        const names = within.map((s) => `${s.entryId}#${s.delivery}`).join(' ');
+        out.push(
+          violation(
+            'rateWithinLimit',
+            'interval',
+            `window ${windowName(w.window)}: ${within.length} starts > ${w.max} within perMs: ${names}`,
+          ),
+        );
+        break;
+      }
+    }
+  }
+  return out;
+});
+
+/**
+ * One token per window for each admitted run until it starts: an unsettled rated entry of the
+ * stream whose claim has not started it yet holds exactly one marker per window of it, and one
+ * that started holds none (its start record counts instead). A marker without such an entry is a
+ * leaked token: its window stays short of one start for good.
+ */
+export const rateMarkersMatchEntries = perRate((world, flow, snap) => {
+  const out: Violation[] = [];
+  const markers = new Map<string, string[]>();
+  for (const m of flow.rate.markers) markers.set(m.entryId, [...(markers.get(m.entryId) ?? []), m.window]);
+  for (const [entryId, c] of snap.stream) {
+    if (!c.rated || !unsettledEntry(snap, entryId)) continue;
+    const windows = windowsOf(world.shape.flow, TASK, c.flow ?? '').map((w) => w.window);
+    const held = markers.get(entryId) ?? [];
+    markers.delete(entryId);
+    const started = world.rates.started(entryId);
+    const expected = started ? [] : windows;
+    const same = held.length === expected.length && expected.every((w) => held.includes(w));
+    if (!same)
+      out.push(
+        violation(
+          'rateMarkersMatchEntries',
+          started ? 'started-with-marker' : 'marker-missing',
+          `${world.alias(c.id)}'s entry ${entryId} (${started ? 'started' : 'not started'}) holds markers in [${held.map(windowName).join(' ')}], expected [${expected.map(windowName).join(' ')}]`,
+        ),
+      );
+  }
+  for (const [entryId, windows] of markers)
+    out.push(
+      violation(
+        'rateMarkersMatchEntries',
+        'leaked',
+        `markers of entry ${entryId} in [${windows.map(windowName).join(' ')}]: no unsettled rated entry holds them`,
+      ),
+    );
+  return out;
+});
+
+/**
+ * No start bypasses claim.lua: every run of a rated entry the explorer saw start has a start
+ * record of its own in each window of it (a record per claim that let a run start; a claim
+ * whose run never started leaves one more, which only costs a token).
+ */
+export const rateStartsRecorded = perRate((world) => {
+  const out: Violation[] = [];
+  for (const [entryId, run] of world.rates.runs)
+    for (const w of windowsOf(world.shape.flow, TASK, run.group)) {
+      const records = world.rates.recordsOfEntry(w.window, entryId);
+      if (records < run.count)
+        out.push(
+          violation(
+            'rateStartsRecorded',
+            'bypass',
+            `${world.alias(run.taskId)} (entry ${entryId}) started ${run.count} time(s), window ${windowName(w.window)} recorded ${records}`,
+          ),
+        );
+    }
+  return out;
+});
+
+/**
+ * A task waiting for a token is served without polling, so something already planned must
+ * admit it. For a rated task in the room whose slots are free (one waiting for a slot is fed by
+ * the release of a run holding it: flowNoIdleSlot's concern):
+ * - stranded: it is covered by a wake of its pair (due or future: `elapse` makes it due, and
+ *   `promote` rings the pair and feeds), or its pair is in the ring and a wake of its task or a
+ *   held run of its task (whose release feeds the ring) will pass over the ring. Otherwise
+ *   nothing will ever admit it: no time passing, only an unrelated enqueue or settle.
+ * - idle-token: when every window of it has a free token now, a wake covering it is due (time
+ *   freed the token: the promotion loop admits it now). Otherwise it waits with a free token
+ *   and free slots for a later wake or a release: a start later than the limit allows.
+ */
+export const rateWaitServed = perRate((world, flow) => {
+  const out: Violation[] = [];
+  const now = flow.rate.now;
+  const due = (member: string) => (flow.rate.wakes.get(member) ?? Infinity) <= now;
+  for (const t of flow.room) {
+    const limits = flow.limits.get(t.name) ?? { global: 0, group: 0 };
+    const pair = `${t.name}\0${t.group}`;
+    const slotsFree =
+      (limits.group === 0 || (flow.count.get(pair) ?? 0) < limits.group) &&
+      (limits.global === 0 || (flow.count.get(t.name) ?? 0) < limits.global);
+    const windows = windowsOf(world.shape.flow, t.name, t.group);
+    if (!slotsFree || windows.length === 0) continue;
+    const ringed = flow.ringed.has(pair);
+    const covered =
+      flow.rate.wakes.has(pair) || (ringed && (flow.rate.wakes.has(t.name) || (flow.count.get(t.name) ?? 0) > 0));
+    const where = `${world.alias(t.id)} of group ${t.group} waits with free slots${ringed ? ', its pair in the ring' : ''}`;
+    if (!covered) {
+      out.push(violation('rateWaitServed', 'stranded', `${where}: no wake and no held run will admit it`));
+      continue;
+    }
+    const tokensFree = windows.every((w) => tokensHeld(world, flow, w) < w.max);
+    if (tokensFree && !due(pair) && !(ringed && due(t.name)))
+      out.push(violation('rateWaitServed', 'idle-token', `${where}, a free token in each window, and no due wake`));
+  }
+  return out;
+});
+
+/** Rate limits' checks, after every step. */
+export const RATE_INVARIANTS: Check[] = [rateWithinLimit, rateMarkersMatchEntries, rateStartsRecorded, rateWaitServed];

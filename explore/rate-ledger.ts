@@ -1,0 +1,58 @@
+import type { RateView } from './rate-snapshot';
+
+/** A start record as the ledger keeps it: on the world's clock (Redis's, plus the time `elapse` made pass). */
+export interface LedgerStart {
+  readonly window: string;
+  readonly at: number;
+  readonly entryId: string;
+  readonly delivery: string;
+}
+
+/**
+ * Every start record the snapshots ever showed, kept after Redis trims it: the rate guarantee is
+ * about any interval of perMs, and a window's count in Redis only shows the one ending now.
+ * Times are the world's: Redis's ms plus the time the `elapse` steps made pass (each shifts the
+ * stored records back by as much), so a record keeps one time however often time passes.
+ */
+export class RateLedger {
+  private readonly starts = new Map<string, LedgerStart>();
+  /** Rated runs the explorer saw start, per entry: each must have a record of its own. */
+  readonly runs = new Map<string, { readonly taskId: string; readonly group: string; count: number }>();
+  /** The time `elapse` steps made pass so far (ms). */
+  elapsedMs = 0;
+
+  /** Records the start records of a snapshot not seen before. */
+  note(view: RateView): void {
+    for (const r of view.records) {
+      const start = { window: r.window, at: r.at + this.elapsedMs, entryId: r.entryId, delivery: r.delivery };
+      this.starts.set([start.window, start.at, start.entryId, start.delivery].join('\0'), start);
+    }
+  }
+
+  /** The world's clock when `view` was read. */
+  nowOf(view: RateView): number {
+    return view.now + this.elapsedMs;
+  }
+
+  /** The starts of `window`, oldest first. */
+  startsOf(window: string): LedgerStart[] {
+    return [...this.starts.values()].filter((s) => s.window === window).sort((a, b) => a.at - b.at);
+  }
+
+  /** How many records of `window` belong to entry `entryId`. */
+  recordsOfEntry(window: string, entryId: string): number {
+    return [...this.starts.values()].filter((s) => s.window === window && s.entryId === entryId).length;
+  }
+
+  /** Whether any record belongs to entry `entryId` (its claim started it once). */
+  started(entryId: string): boolean {
+    return [...this.starts.values()].some((s) => s.entryId === entryId);
+  }
+
+  /** A rated run of entry `entryId` started. */
+  ranRated(entryId: string, taskId: string, group: string): void {
+    const seen = this.runs.get(entryId);
+    if (seen) seen.count++;
+    else this.runs.set(entryId, { taskId, group, count: 1 });
+  }
+}

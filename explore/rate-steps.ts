@@ -1,0 +1,40 @@
+import { parseMember, RATE_PENDING, recordMember } from './rate-snapshot';
+import type { StepResult } from './steps';
+import type { World } from './world';
+import { ELAPSE_MS } from './worlds';
+
+const NOOP: StepResult = { applied: false, note: 'n/a' };
+
+/**
+ * ELAPSE_MS pass for the rate windows. Schedules cannot move Redis's clock, so the times it
+ * stored move back instead, in one MULTI: each start record's (in its member's lex encoding)
+ * and each wake's. Pending markers hold no time and stay. The ledger's clock moves forward by
+ * as much, so every record keeps its time there. Nothing else in a rate world reads the clock
+ * (delayed members are made due by `promote`), so this is time passing as scripts see it.
+ */
+export async function elapseStep(world: World): Promise<StepResult> {
+  const flow = world.shape.flow;
+  if (!flow?.rate && !flow?.groupRate) return NOOP;
+  let records = 0;
+  let wakes = 0;
+  for (const keys of world.parts) {
+    const { starts, wake } = keys.flow;
+    const members = await world.client.zrange(starts, 0, -1);
+    const scored = await world.client.zrange(wake, 0, -1, 'WITHSCORES');
+    const tx = world.client.multi();
+    for (const member of members) {
+      const m = parseMember(member);
+      if (m.at === RATE_PENDING) continue;
+      tx.zrem(starts, member).zadd(starts, 0, recordMember(m.window, Number(m.at) - ELAPSE_MS, m.entryId, m.delivery));
+      records++;
+    }
+    for (let i = 0; i + 1 < scored.length; i += 2) {
+      tx.zadd(wake, Number(scored[i + 1]) - ELAPSE_MS, scored[i]);
+      wakes++;
+    }
+    await tx.exec();
+  }
+  if (records + wakes === 0) return NOOP;
+  world.rates.elapsedMs += ELAPSE_MS;
+  return { applied: true, note: `${records} start record(s), ${wakes} wake(s) moved back` };
+}
