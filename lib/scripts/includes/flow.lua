@@ -56,7 +56,7 @@ local function flowSetLimits(F, name, text)
   local changed = rcall('HGET', F.limits, name) ~= text
   if changed then rcall('HSET', F.limits, name, text) end
   limitsRead[name] = nil
-  rateFull = {}
+  rateFull, rateCounted = {}, {}
   return changed
 end
 

@@ -83,12 +83,20 @@ local rateFull = {}
 
 -- The first full window of a run of `name` in `group` and the ms until it frees a token; nil
 -- when each window has one.
+-- Tokens counted in a window that was not full, by window (rateTake adds its own to it).
+local rateCounted = {}
+
 local function rateFullWindow(F, rates, name, group)
   for _, win in ipairs(rateWindows(rates, name, group)) do
     local wait = rateFull[win.key]
-    if not wait and rateCount(F, win, rateNow()) >= win.max then
-      wait = rateWaitMs(F, win, rateNow())
-      rateFull[win.key] = wait
+    if not wait then
+      local count = rateCount(F, win, rateNow())
+      if count >= win.max then
+        wait = rateWaitMs(F, win, rateNow())
+        rateFull[win.key] = wait
+      else
+        rateCounted[win.key] = count
+      end
     end
     if wait then return win, wait end
   end
@@ -172,10 +180,16 @@ local function rateMarked(fields)
 end
 
 -- Admission takes a token of each window: a marker of the entry (the caller checked they are free).
+-- The admission that takes a window's last token also sets its wake: pairs it leaves waiting in
+-- the ring (a feed that stopped on its budget never met the full window) are fed when the
+-- window frees, not at the next settle, which may be far off.
 local function rateTake(F, rates, name, group, entryId)
   for _, win in ipairs(rateWindows(rates, name, group)) do
+    local taken = (rateCounted[win.key] or rateCount(F, win, rateNow())) + 1
     rcall('ZADD', F.starts, 0, win.key .. '\0' .. RATE_PENDING .. '\0' .. entryId)
     rateFull[win.key] = nil
+    rateCounted[win.key] = taken
+    if taken >= win.max then rateWake(F, win.wake, rateNow() + rateWaitMs(F, win, rateNow())) end
   end
 end
 
@@ -185,7 +199,7 @@ local function rateGiveBack(F, name, group, entryId)
   local tail = '\0' .. RATE_PENDING .. '\0' .. entryId
   local given = rcall('ZREM', F.starts, 't\0' .. name .. tail, 'g\0' .. name .. '\0' .. group .. tail)
   if given > 0 and rcall('ZREM', F.wake, name) == 1 then rateUnpark(F, name) end
-  rateFull = {}
+  rateFull, rateCounted = {}, {}
 end
 
 -- A run of entry `entryId` starts (claim.lua, delivery number `delivery`): each window's marker
