@@ -162,9 +162,11 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     const b1 = await enqueue(rate, 'B');
     expect(b1.entryId).toBeDefined();
     expect(await admitted()).toEqual([a1.id, b1.id].sort());
-    // Only A's pair waits, out of the ring, for its own window.
-    expect(await f.redis.zrange(fKey(8), 0, -1)).toEqual(['job\0A']);
+    // A's pair waits, out of the ring, for its own window (B's admission took its window's only
+    // token, which sets B's wake too, with nothing of B waiting).
+    expect(await f.redis.zrange(fKey(8), 0, -1)).toEqual(['job\0A', 'job\0B']);
     expect(await f.redis.lrange(f.keys.flowKeys[5], 0, -1)).toEqual([]);
+    expect((await f.redis.zrange(fKey(3), 0, -1)).map((m) => m.split('\0')[1])).toEqual(['A', 'A']);
   });
 
   it('a due wake admits what the window allows, and the ring serves groups in turn under rateLimit', async () => {
