@@ -1,11 +1,10 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Task, type TaskContext } from '../../lib';
-import { defineScripts } from '../../lib/redis/scripts';
-import { claimScript } from '../../lib/scripts/claim.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp } from '../fixtures/test-app';
-import { createRedis, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
+import { startedByDeadWorker } from '../fixtures/dead-rated-start';
 
 const PER_MS = 3_000;
 const starts: Array<{ id: string; at: number }> = [];
@@ -42,27 +41,7 @@ describe('attack: a run waiting for a rate token starts while the queue is pause
     await env.redis.xgroup('CREATE', producer.keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
     const handle = await producer.client.enqueue('attack.held', {});
     // A worker that died right after its claim: its start counted, the window is full.
-    const dead = createRedis();
-    defineScripts(dead);
-    const read = (await dead.xreadgroup(
-      'GROUP',
-      CONSUMER_GROUP,
-      'dead',
-      'COUNT',
-      1,
-      'STREAMS',
-      producer.keys.stream,
-      '>',
-    )) as [string, [string, string[]][]][];
-    const [entryId] = read[0][1][0];
-    const [first] = await claimScript(producer.keys, {
-      group: CONSUMER_GROUP,
-      consumer: 'dead',
-      deferMs: 50,
-      stateTtlMs: 60_000,
-      messages: [{ entryId, taskId: handle.id, generation: 0, key: undefined, rated: true }],
-    }).run(dead);
-    const deadStart = (first as { startedAt: number }).startedAt;
+    const deadStart = await startedByDeadWorker(producer.keys, handle.id);
 
     // A live worker reclaims it and is told to wait for the window (RateHold).
     const worker = await startApp({

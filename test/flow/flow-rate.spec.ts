@@ -1,11 +1,10 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Task, type TaskContext, type TaskOptions } from '../../lib';
-import { defineScripts } from '../../lib/redis/scripts';
-import { claimScript } from '../../lib/scripts/claim.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { startApp, type TestApp } from '../fixtures/test-app';
 import { useProbeApps } from '../fixtures/probe-apps';
-import { createRedis, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
+import { startedByDeadWorker } from '../fixtures/dead-rated-start';
 
 /** Starts of the rate-limited handlers, on Redis's clock (ctx.startedAt). */
 const starts: Array<{ task: string; group: string; at: number; id: string }> = [];
@@ -106,27 +105,7 @@ describe('flow control: rate limits', () => {
     await env.redis.xgroup('CREATE', producer.keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
     const handle = await producer.client.enqueue('rate.one', {});
     // A worker that died right after its claim: its run started (and counted), then nothing.
-    const dead = createRedis();
-    defineScripts(dead);
-    const read = (await dead.xreadgroup(
-      'GROUP',
-      CONSUMER_GROUP,
-      'dead',
-      'COUNT',
-      1,
-      'STREAMS',
-      producer.keys.stream,
-      '>',
-    )) as [string, [string, string[]][]][];
-    const [entryId] = read[0][1][0];
-    const [first] = await claimScript(producer.keys, {
-      group: CONSUMER_GROUP,
-      consumer: 'dead',
-      deferMs: 50,
-      stateTtlMs: 60_000,
-      messages: [{ entryId, taskId: handle.id, generation: 0, key: undefined, rated: true }],
-    }).run(dead);
-    const deadStart = (first as { startedAt: number }).startedAt;
+    const deadStart = await startedByDeadWorker(producer.keys, handle.id);
     // A live worker reclaims it at once (the dead one never beat): it must wait for the window.
     await app();
     await waitFor(() => starts.length === 1, { timeoutMs: 10_000 });
