@@ -150,8 +150,25 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
       f.redis,
     );
     expect(reply).toBe('removed');
+    // The token is back: b's pair, parked for the window, is woken now (announced), and the
+    // promotion unparks and feeds every parked pair as far as the window allows.
+    expect(Number(await f.redis.zscore(fKey(8), 'job'))).toBeLessThanOrEqual(Date.now() + 1_000);
+    await f.promote();
     expect(await admitted()).toEqual([b.id]);
     expect(await records()).toHaveLength(1); // b's marker only
+  });
+
+  it('a removal gives the token back even after a producer without the rate recorded its limits', async () => {
+    const a = await enqueue(limits({ max: 1, perMs: 60_000 }));
+    await enqueue(limits()); // an older definition, without the rate, is recorded now
+    const reply = await removeTaskScript(f.keys, { id: a.id, state: 'queued', entryId: a.entryId }, LEASE_MS).run(
+      f.redis,
+    );
+    expect(reply).toBe('removed');
+    expect(await records()).toHaveLength(0); // a's marker went with its entry
+    const b = await enqueue(limits({ max: 1, perMs: 60_000 })); // the rate is back: its token is free
+    await f.promote(); // the window's wake, due since the token came back
+    expect(await admitted()).toContain(b.id);
   });
 
   it('groupRateLimit: a flooding group does not take another group its tokens', async () => {

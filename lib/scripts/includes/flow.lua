@@ -166,7 +166,9 @@ local function flowRelease(F, stream, id, entryId)
   local pair = string.sub(held, #entryId + 2)
   local name, group = splitPair(pair)
   local rated = select(4, flowLimits(F, name))
-  if rated then rateGiveBack(F, name, group, entryId) end
+  -- Whatever the limits recorded now: markers taken under an earlier record must not outlive
+  -- their entry (they would hold the window's tokens for good).
+  rateGiveBack(F, name, group, entryId)
   bump(F, name, -1)
   local groupHeld = bump(F, pair, -1)
   -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
@@ -223,6 +225,7 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
 end
 
 -- Feeds after a limit was raised: passes over the ring while they admit, at most `budget`.
+-- Stopped on its budget, it leaves a due wake ('\2'): the next promotion goes on at once.
 local function flowFeedAll(F, stream, budget)
   local admitted = 0
   while admitted < budget do
@@ -230,6 +233,7 @@ local function flowFeedAll(F, stream, budget)
     if n == 0 then break end
     admitted = admitted + n
   end
+  if admitted >= budget then rateWake(F, RATE_MORE, rateNow()) end
   return admitted
 end
 
@@ -258,8 +262,5 @@ local function flowServeWakes(F, stream, budget)
       ringAdd(F, member)
     end
   end
-  local admitted = flowFeedAll(F, stream, budget)
-  -- Stopped on its budget with tokens maybe left: the next promotion goes on at once.
-  if admitted >= budget then rateWake(F, RATE_MORE, rateNow()) end
-  return admitted
+  return flowFeedAll(F, stream, budget)
 end

@@ -193,12 +193,14 @@ local function rateTake(F, rates, name, group, entryId)
   end
 end
 
--- An entry removed for good gives back the tokens of a start it never made; the task's parked
--- pairs go back to the ring at once, since that token may be theirs (the caller feeds).
+-- An entry removed for good gives back the tokens of a start it never made. The task's parked
+-- pairs may have their token now: their wake falls due at once, announced, so the promotion
+-- unparks them all and feeds as far as the windows allow (a feed of one here would strand the
+-- others in the ring with no wake, and a claim feeds nothing).
 local function rateGiveBack(F, name, group, entryId)
   local tail = '\0' .. RATE_PENDING .. '\0' .. entryId
   local given = rcall('ZREM', F.starts, 't\0' .. name .. tail, 'g\0' .. name .. '\0' .. group .. tail)
-  if given > 0 and rcall('ZREM', F.wake, name) == 1 then rateUnpark(F, name) end
+  if given > 0 and rcall('ZSCORE', F.wake, name) then rateWake(F, name, rateNow()) end
   rateFull, rateCounted = {}, {}
 end
 
