@@ -9,6 +9,7 @@
  *                 sq-groups (default: all; sq-observed and sq-observed-sampled are nest-stream-queue with
  *                 metrics and tracing on, at 100 % and 10 % sampling (observed-sides.ts), sq-limit and
  *                 sq-groups the same drain under flow control (flow-sides.ts), all four in the drain only)
+ *   BENCH_SAMPLED_RATIO  head sampling ratio of sq-observed-sampled, 0 to 1 (default 0.1)
  *   BENCH_OBSERVED_PARTS  comma list of metrics,tracing,sdk: what the observed sides turn on (default all;
  *                 "tracing" alone is the tracing module with no tracer provider registered)
  *   BENCH_SCENARIOS  comma list to run a subset of the scenarios (default: all, cluster-drain included;

@@ -14,8 +14,18 @@ export type ObservedSide = (typeof OBSERVED_SIDES)[number];
 export const isObserved = (side: SideName): side is ObservedSide =>
   (OBSERVED_SIDES as readonly string[]).includes(side);
 
-/** Head sampling ratio of sq-observed-sampled (ParentBasedSampler over TraceIdRatioBasedSampler). */
-export const SAMPLED_RATIO = 0.1;
+/**
+ * Head sampling ratio of sq-observed-sampled (ParentBasedSampler over TraceIdRatioBasedSampler):
+ * BENCH_SAMPLED_RATIO, from 0 to 1, default 0.1.
+ */
+export const SAMPLED_RATIO = sampledRatio(process.env.BENCH_SAMPLED_RATIO);
+
+function sampledRatio(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 0.1;
+  const ratio = Number(raw);
+  if (!(ratio >= 0 && ratio <= 1)) throw new Error(`BENCH_SAMPLED_RATIO: expected a number from 0 to 1, got ${raw}`);
+  return ratio;
+}
 
 /**
  * Tasks per enqueueMany call in the observed sides' prefill. Each call is one PRODUCER span, so one

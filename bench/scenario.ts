@@ -4,6 +4,7 @@
  * report all speak these types and nothing else.
  */
 import type { RedisProbe } from './redis-stats';
+import { SAMPLED_RATIO } from './observed-sides';
 
 export const SIDES = [
   'bullmq',
@@ -21,7 +22,7 @@ export const SIDE_LABEL: Record<SideName, string> = {
   bullmq: 'BullMQ 6.7.0',
   sq: 'nest-stream-queue',
   'sq-observed': 'nest-stream-queue + metrics + tracing',
-  'sq-observed-sampled': 'nest-stream-queue + metrics + tracing, 10 % sampled',
+  'sq-observed-sampled': `nest-stream-queue + metrics + tracing, ${Math.round(SAMPLED_RATIO * 1000) / 10} % sampled`,
   'sq-limit': 'nest-stream-queue, global limit never binding',
   'sq-groups': 'nest-stream-queue, 100 groups × 2',
   'sq-rate': 'nest-stream-queue, rateLimit 1,000 per s',

@@ -5,6 +5,7 @@ import { InvalidOptionError } from '../errors';
 import type { QueueCounts } from '../interfaces';
 import { StreamQueueEvents, type StreamQueueEvent, type StreamQueueEventType } from '../stream-queue.events';
 import { TaskRegistry } from '../task/task.registry';
+import { DurationTally, foldsIntoHistogram, type DurationSink } from './duration-tally';
 import { resolveMetricsConfig, type MetricsConfig } from './metrics-config';
 import type { StreamQueueMetricsOptions } from './metrics-options.interface';
 import { MODULE_OPTIONS_TOKEN } from './stream-queue-metrics.module-definition';
@@ -28,11 +29,11 @@ const OUTCOMES: Partial<Record<StreamQueueEventType, string>> = {
   'dead-lettered': 'dead_lettered',
 };
 
-/** One settled (queue, task, outcome) series: its runs not yet added, and its label children. */
+/** One settled (queue, task, outcome) series: its runs not yet added, and where they go. */
 interface SettledSeries {
   runs: number;
   counted: { inc(value: number): void };
-  timed: { observe(seconds: number): void };
+  timed: DurationSink;
 }
 
 /**
@@ -57,8 +58,10 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     this.config = resolveMetricsConfig(options);
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     const { registry, durationBuckets } = this.config;
+    const folds = await foldsIntoHistogram();
+    const tallies: DurationTally[] = [];
     const taskLabels = ['queue', 'task'] as const;
     // Settled runs are counted in plain numbers and added to the counter when it is read (a
     // scrape): prom-client hashes and checks the labels on every inc(), and this runs per task.
@@ -81,6 +84,8 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
       labelNames: taskLabels,
       buckets: [...durationBuckets],
       registers: [],
+      // Durations are tallied per series and folded in when read (see DurationTally).
+      collect: () => tallies.forEach((tally) => tally.fold()),
     });
     this.register(registry, duration);
     const leaseLost = this.counter(
@@ -107,6 +112,19 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     this.gauges(registry);
 
     const task = (e: StreamQueueEvent) => e.name ?? '';
+    // One duration sink per (queue, task), shared by its outcomes.
+    const sinks = new Map<string, Map<string, DurationSink>>();
+    const timedSeries = (queue: string, name: string): DurationSink => {
+      let byTask = sinks.get(queue);
+      if (!byTask) sinks.set(queue, (byTask = new Map()));
+      let sink = byTask.get(name);
+      if (!sink) {
+        if (folds) tallies.push((sink = new DurationTally(duration, { queue, task: name }, durationBuckets)));
+        else sink = duration.labels(queue, name);
+        byTask.set(name, sink);
+      }
+      return sink;
+    };
     const on = (type: StreamQueueEventType, listener: (e: StreamQueueEvent) => void) =>
       this.stops.push(this.events.on(type, listener));
     // Label children cached per series (outcome, then queue, then task): resolving labels hashes
@@ -120,7 +138,7 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
         const name = task(e);
         let series = byTask.get(name);
         if (!series) {
-          series = { runs: 0, counted: tasks.labels(e.queue, name, outcome), timed: duration.labels(e.queue, name) };
+          series = { runs: 0, counted: tasks.labels(e.queue, name, outcome), timed: timedSeries(e.queue, name) };
           byTask.set(name, series);
           settled.push(series);
         }

@@ -1,1 +1,2 @@
 export { StreamQueueTracingModule } from './stream-queue-tracing.module';
+export type { StreamQueueTracingOptions } from './tracing-options.interface';

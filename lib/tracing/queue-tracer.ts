@@ -1,64 +1,20 @@
 import {
   context,
   propagation,
-  ProxyTracerProvider,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
-  type Context,
   type Span,
-  type Tracer,
-  type TracerProvider,
 } from '@opentelemetry/api';
 import type { EnqueueWrapper, RunWrapper } from '../stream-queue.instrumentation';
+import type { StreamQueueTracingOptions } from './tracing-options.interface';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
-import { decodeCarrier, encodeCarrier } from './trace-carrier';
+import { activeSdk, parentOf } from './active-sdk';
+import { DeferredParent } from './deferred-parent';
+import { encodeCarrier, isMarkedUnsampled, markUnsampled } from './trace-carrier';
 import { ATTR, MESSAGING_SYSTEM } from './tracing-attributes';
-
-const TRACER_NAME = 'nest-stream-queue';
-/** What trace.getTracerProvider() delegates to while no SDK registered a provider. */
-const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
-
-/**
- * What tracing keeps of the registered SDK: its tracer (getTracer() builds a lookup key per call)
- * and the last trace field a run extracted. Every task of an enqueueMany() carries the same field
- * and a worker reads them in a row: they share one extraction (contexts are immutable). A new
- * provider, as an SDK's (re)start registers with its propagator, starts afresh.
- */
-interface Registered {
-  readonly provider: TracerProvider;
-  readonly tracer: Tracer;
-  lastField?: string;
-  lastParent: Context;
-}
-let registered: Registered | undefined;
-
-/**
- * The registered SDK, or undefined while none is: then an enqueue writes no trace field and a
- * run starts no span. Checked per call, since an SDK may register after the app booted.
- */
-function activeSdk(): Registered | undefined {
-  const provider: TracerProvider = trace.getTracerProvider();
-  const real = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
-  if (real === NOOP_PROVIDER) return undefined;
-  if (registered?.provider !== real) {
-    registered = { provider: real, tracer: real.getTracer(TRACER_NAME), lastParent: ROOT_CONTEXT };
-  }
-  return registered;
-}
-
-/** The context a run's span is a child of: its enqueue's, from field t, or the root. */
-function parentOf(sdk: Registered, field: string | undefined): Context {
-  if (field === undefined) return ROOT_CONTEXT;
-  if (field !== sdk.lastField) {
-    const carrier = decodeCarrier(field);
-    sdk.lastParent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
-    sdk.lastField = field;
-  }
-  return sdk.lastParent;
-}
 
 /**
  * @internal The producer side: one PRODUCER span per enqueue call (`send <queue>`; one for a whole
@@ -83,6 +39,7 @@ export const traceEnqueue: EnqueueWrapper = (calls, send, idsOf) => {
   const active = trace.setSpan(parent, span);
   const carrier: Record<string, string> = {};
   propagation.inject(active, carrier);
+  if (!(span.spanContext().traceFlags & TraceFlags.SAMPLED)) markUnsampled(carrier);
   const field = encodeCarrier(carrier);
   const traced = field === undefined ? calls : calls.map((call) => ({ ...call, trace: field }));
   return context
@@ -104,35 +61,45 @@ export const traceEnqueue: EnqueueWrapper = (calls, send, idsOf) => {
 /**
  * @internal The consumer side: one CONSUMER span per run (`process <queue>`), a child of the
  * enqueue's span and linked to it (see the README: one message per run makes the parent
- * unambiguous), active while the handler runs so its own spans nest under it.
+ * unambiguous), active while the handler runs so its own spans nest under it. A run of an
+ * unsampled trace starts no span unless the options ask the sampler (see
+ * StreamQueueTracingOptions): it runs in the enqueue's context, which carries the decision on.
  */
-export const traceRun: RunWrapper = (run, message, ctx) => {
-  const sdk = activeSdk();
-  if (!sdk) return run();
-  const parent = parentOf(sdk, message.trace);
-  const producer = trace.getSpanContext(parent);
-  const attributes: Attributes = {
-    [ATTR.system]: MESSAGING_SYSTEM,
-    [ATTR.operationName]: 'process',
-    [ATTR.operationType]: 'process',
-    [ATTR.destination]: ctx.queue,
-    [ATTR.consumerGroup]: CONSUMER_GROUP,
-    [ATTR.messageId]: message.id,
-    [ATTR.taskName]: message.name,
-    [ATTR.taskAttempt]: message.attempt,
+export function traceRuns(options: Required<StreamQueueTracingOptions>): RunWrapper {
+  const followUnsampled = !options.askSamplerForUnsampledTraces;
+  return (run, message, ctx) => {
+    const sdk = activeSdk();
+    if (!sdk) return run();
+    // Marked by our producer: no span, and the enqueue's context is read only if the handler asks.
+    if (followUnsampled && isMarkedUnsampled(message.trace)) {
+      return context.with(new DeferredParent(sdk, message.trace!), run);
+    }
+    const parent = parentOf(sdk, message.trace);
+    const producer = trace.getSpanContext(parent);
+    if (followUnsampled && producer && !(producer.traceFlags & TraceFlags.SAMPLED)) return context.with(parent, run);
+    const attributes: Attributes = {
+      [ATTR.system]: MESSAGING_SYSTEM,
+      [ATTR.operationName]: 'process',
+      [ATTR.operationType]: 'process',
+      [ATTR.destination]: ctx.queue,
+      [ATTR.consumerGroup]: CONSUMER_GROUP,
+      [ATTR.messageId]: message.id,
+      [ATTR.taskName]: message.name,
+      [ATTR.taskAttempt]: message.attempt,
+    };
+    if (message.key !== undefined) {
+      attributes[ATTR.taskKey] = message.key;
+      attributes[ATTR.taskGeneration] = message.generation;
+    }
+    const span = sdk.tracer.startSpan(
+      `process ${ctx.queue}`,
+      { kind: SpanKind.CONSUMER, attributes, links: producer ? [{ context: producer }] : undefined },
+      parent,
+    );
+    // Arguments rather than a closure: one allocation fewer per run.
+    return context.with(trace.setSpan(parent, span), runInSpan, undefined, run, span);
   };
-  if (message.key !== undefined) {
-    attributes[ATTR.taskKey] = message.key;
-    attributes[ATTR.taskGeneration] = message.generation;
-  }
-  const span = sdk.tracer.startSpan(
-    `process ${ctx.queue}`,
-    { kind: SpanKind.CONSUMER, attributes, links: producer ? [{ context: producer }] : undefined },
-    parent,
-  );
-  // Arguments rather than a closure: one allocation fewer per run.
-  return context.with(trace.setSpan(parent, span), runInSpan, undefined, run, span);
-};
+}
 
 /** Calls the handler inside its span's context and ends the span when the handler has ended. */
 function runInSpan(run: () => unknown, span: Span): unknown {

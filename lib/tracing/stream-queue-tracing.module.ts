@@ -1,18 +1,43 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Inject, Module, Optional } from '@nestjs/common';
+import { InvalidOptionError } from '../errors';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
-import { traceEnqueue, traceRun } from './queue-tracer';
+import { traceEnqueue, traceRuns } from './queue-tracer';
+import type { StreamQueueTracingOptions } from './tracing-options.interface';
+
+const TRACING_OPTIONS = Symbol('StreamQueueTracingOptions');
 
 /**
  * OpenTelemetry tracing of enqueues and runs, through `@opentelemetry/api` only: the app's SDK
  * decides where spans go. While no tracer provider is registered, an enqueue writes no trace
- * field and a run starts no span. Needs StreamQueueModule (global by default).
+ * field and a run starts no span. Import it bare, or `StreamQueueTracingModule.forRoot(options)`.
+ * Needs StreamQueueModule (global by default).
  * @publicApi
  */
 @Module({})
 export class StreamQueueTracingModule {
-  // Plugged in at construction: before any onModuleInit can enqueue, and before consumers start.
-  constructor(instrumentation: StreamQueueInstrumentation) {
-    instrumentation.setEnqueueWrapper(traceEnqueue);
-    instrumentation.addRunWrapper(traceRun);
+  /** Tracing with options; throws InvalidOptionError, naming the option, for a bad one. */
+  static forRoot(options: StreamQueueTracingOptions = {}): DynamicModule {
+    return {
+      module: StreamQueueTracingModule,
+      providers: [{ provide: TRACING_OPTIONS, useValue: resolveTracingOptions(options) }],
+    };
   }
+
+  // Plugged in at construction: before any onModuleInit can enqueue, and before consumers start.
+  constructor(
+    instrumentation: StreamQueueInstrumentation,
+    @Optional() @Inject(TRACING_OPTIONS) options?: Required<StreamQueueTracingOptions>,
+  ) {
+    instrumentation.setEnqueueWrapper(traceEnqueue);
+    instrumentation.addRunWrapper(traceRuns(options ?? resolveTracingOptions({})));
+  }
+}
+
+function resolveTracingOptions(options: StreamQueueTracingOptions): Required<StreamQueueTracingOptions> {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+  const { askSamplerForUnsampledTraces = false } = options;
+  if (typeof askSamplerForUnsampledTraces !== 'boolean') {
+    throw new InvalidOptionError('askSamplerForUnsampledTraces', 'a boolean', askSamplerForUnsampledTraces);
+  }
+  return { askSamplerForUnsampledTraces };
 }

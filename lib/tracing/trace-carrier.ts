@@ -37,3 +37,24 @@ export function decodeCarrier(text: string | undefined): Record<string, string> 
   }
   return carrier;
 }
+
+/**
+ * A carrier field of our own, written by an enqueue whose span was not sampled. Propagators read
+ * only their own fields, so it travels unseen; it lets a run see the decision without extracting.
+ */
+const UNSAMPLED_FIELD = 'sq-unsampled';
+const UNSAMPLED_TEXT = `"${UNSAMPLED_FIELD}":"1"`;
+
+/** @internal Marks a carrier as that of an unsampled enqueue. */
+export function markUnsampled(carrier: Record<string, string>): void {
+  carrier[UNSAMPLED_FIELD] = '1';
+}
+
+/**
+ * @internal Whether a trace field carries the mark: a text search, no parse. A field that merely
+ * contains the text is at worst a run with no span of its own whose context, if ever read, is
+ * whatever the field extracts to (the root, for a field that is not a carrier).
+ */
+export function isMarkedUnsampled(field: string | undefined): boolean {
+  return field !== undefined && field.includes(UNSAMPLED_TEXT);
+}

@@ -4,9 +4,12 @@ import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/c
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
+  SamplingDecision,
   SimpleSpanProcessor,
   type ReadableSpan,
+  type Sampler,
 } from '@opentelemetry/sdk-trace-base';
+import { InvalidOptionError } from '../../lib/errors';
 import { StreamQueueTracingModule } from '../../lib/tracing';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
@@ -18,8 +21,10 @@ describe('nest-stream-queue/tracing', () => {
   const contextManager = new AsyncLocalStorageContextManager();
   let t: TestApp;
 
-  const register = () => {
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  const register = (sampler?: Sampler) => {
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     context.setGlobalContextManager(contextManager.enable());
   };
@@ -178,6 +183,103 @@ describe('nest-stream-queue/tracing', () => {
     expect(spans(SpanKind.CONSUMER)[0].parentSpanContext?.spanId).toBe(
       spans(SpanKind.PRODUCER)[0].spanContext().spanId,
     );
+  });
+
+  describe('a run of an unsampled trace', () => {
+    /** Records every CONSUMER span whatever its parent decided: a sampler that is not parent-based. */
+    const consumersOnly: Sampler = {
+      shouldSample: (_context, _traceId, _name, kind) => ({
+        decision: kind === SpanKind.CONSUMER ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD,
+      }),
+      toString: () => 'consumersOnly',
+    };
+    const traceId = 'c'.repeat(32);
+    const enqueueRaw = (id: string, flags: '00' | '01') =>
+      redis.xadd(
+        t.keys.stream,
+        '*',
+        'id',
+        id,
+        'n',
+        'echo',
+        'p',
+        '0',
+        't',
+        JSON.stringify({ traceparent: `00-${traceId}-${'5'.repeat(16)}-${flags}` }),
+      );
+    const runOf = (id: string) => spans(SpanKind.CONSUMER).find((s) => s.attributes['messaging.message.id'] === id);
+
+    it("starts no span by default: its handler runs in the enqueue's unsampled context", async () => {
+      register(consumersOnly);
+      t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+      const seen = new Map<string, { spanId?: string; sampled?: boolean }>();
+      t.probe.on('echo', (payload, ctx) => {
+        const active = trace.getActiveSpan()?.spanContext();
+        seen.set(ctx.id, { spanId: active?.spanId, sampled: active && (active.traceFlags & 1) === 1 });
+        return payload;
+      });
+      await enqueueRaw('unsampled', '00');
+      await enqueueRaw('sampled', '01');
+      await waitFor(() => seen.size === 2, { description: 'both runs' });
+      await waitFor(() => runOf('sampled') !== undefined, { description: "the sampled run's span" });
+      expect(runOf('unsampled')).toBeUndefined();
+      // The handler of the unsampled run sees the enqueue's context: its spans inherit "not sampled".
+      expect(seen.get('unsampled')).toEqual({ spanId: '5'.repeat(16), sampled: false });
+      expect(seen.get('sampled')).toEqual({ spanId: runOf('sampled')!.spanContext().spanId, sampled: true });
+    });
+
+    it('an unsampled enqueue marks its field; its runs read the context only if the handler does', async () => {
+      register(consumersOnly);
+      // Counts extractions: a run that never reads its context must not pay for one.
+      const w3c = new W3CTraceContextPropagator();
+      let extractions = 0;
+      propagation.disable();
+      propagation.setGlobalPropagator({
+        inject: (ctx, carrier, setter) => w3c.inject(ctx, carrier, setter),
+        extract: (ctx, carrier, getter) => {
+          extractions++;
+          return w3c.extract(ctx, carrier, getter);
+        },
+        fields: () => w3c.fields(),
+      });
+      t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+      let readTrace: string | undefined;
+      t.probe.on('echo', (payload) => {
+        if (payload === 'reads') readTrace = trace.getActiveSpan()?.spanContext().traceId;
+        return payload;
+      });
+      const request = trace.getTracer('test').startSpan('request'); // not sampled: INTERNAL
+      await context.with(trace.setSpan(context.active(), request), async () => {
+        await (await t.client.enqueue('echo', 'quiet')).result();
+        expect(extractions).toBe(0);
+        await (await t.client.enqueue('echo', 'reads')).result();
+      });
+      expect(extractions).toBe(1);
+      expect(readTrace).toBe(request.spanContext().traceId);
+      expect(spans(SpanKind.CONSUMER)).toHaveLength(0);
+      const fields = (await streamFields()).map((f) => f[f.indexOf('t') + 1]);
+      for (const field of fields) expect(JSON.parse(field)).toMatchObject({ 'sq-unsampled': '1' });
+    });
+
+    it('asks the sampler with askSamplerForUnsampledTraces', async () => {
+      register(consumersOnly);
+      t = await startApp({
+        prefix,
+        imports: [StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: true })],
+      });
+      await enqueueRaw('unsampled', '00');
+      await waitFor(() => runOf('unsampled') !== undefined, { description: 'the span the sampler recorded' });
+      expect(runOf('unsampled')!.parentSpanContext?.spanId).toBe('5'.repeat(16));
+    });
+
+    it('a bad option fails at startup, naming it', () => {
+      expect(() => StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: 'yes' as never })).toThrow(
+        InvalidOptionError,
+      );
+      expect(() => StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: 1 as never })).toThrow(
+        /askSamplerForUnsampledTraces/,
+      );
+    });
   });
 
   it('with no tracer provider registered: no trace field is written and no span is made', async () => {

@@ -1,0 +1,33 @@
+import type { Context } from '@opentelemetry/api';
+import { parentOf, type Registered } from './active-sdk';
+
+/**
+ * @internal The context of an unsampled enqueue, extracted from its trace field only when first
+ * read. A run of an unsampled trace starts no span, and most handlers never read the context (no
+ * span of their own, no log line with a trace id): they skip the parse and the copies. Behaves as
+ * the extracted context in every call.
+ */
+export class DeferredParent implements Context {
+  private extracted?: Context;
+
+  constructor(
+    private readonly sdk: Registered,
+    private readonly field: string,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return this.context().getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return this.context().setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return this.context().deleteValue(key);
+  }
+
+  private context(): Context {
+    return (this.extracted ??= parentOf(this.sdk, this.field));
+  }
+}
