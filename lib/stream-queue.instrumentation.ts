@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EnqueueCall } from './client/enqueue-call';
+import { InvalidOptionError } from './errors';
 import type { TaskContext } from './interfaces';
 import type { TaskMessage } from './task/task-message';
 
@@ -16,6 +17,13 @@ export type EnqueueWrapper = <T>(
 
 /** @internal Wraps one run of a handler: calls `run` once and returns what it returns. */
 export type RunWrapper = (run: () => unknown, message: TaskMessage, ctx: TaskContext) => unknown;
+
+/** @internal What tracing plugs in: its wrappers, and the options given to forRoot() if any. */
+export interface Tracing {
+  readonly enqueue: EnqueueWrapper;
+  readonly run: RunWrapper;
+  readonly options?: Readonly<Record<string, unknown>>;
+}
 
 const runs = new AsyncLocalStorage<TaskContext>();
 
@@ -36,22 +44,32 @@ export function currentTask(): TaskContext | undefined {
  */
 @Injectable()
 export class StreamQueueInstrumentation {
-  private enqueueWrapper?: EnqueueWrapper;
-  private readonly runWrappers: RunWrapper[] = [];
+  private tracing?: Tracing;
   private runContext = false;
 
   /** The one wrapper around enqueues (tracing), or undefined. */
   get enqueue(): EnqueueWrapper | undefined {
-    return this.enqueueWrapper;
+    return this.tracing?.enqueue;
   }
 
-  setEnqueueWrapper(wrapper: EnqueueWrapper): void {
-    this.enqueueWrapper = wrapper;
-  }
-
-  /** Wrappers are applied in the order added, the first outermost. */
-  addRunWrapper(wrapper: RunWrapper): void {
-    this.runWrappers.push(wrapper);
+  /**
+   * Plugs tracing in. The tracing module may be imported several times in one app (bare by a
+   * library, with options by the app): it is one tracer. Options given win over none; two
+   * different sets of options fail bootstrap, naming the first option that differs.
+   */
+  setTracing(tracing: Tracing): void {
+    const current = this.tracing;
+    if (current?.options && tracing.options) {
+      const differs = Object.keys(tracing.options).find((name) => current.options![name] !== tracing.options![name]);
+      if (differs) {
+        throw new InvalidOptionError(
+          differs,
+          `the same value in every StreamQueueTracingModule.forRoot() of the app (${String(current.options[differs])})`,
+          tracing.options[differs],
+        );
+      }
+    }
+    if (!current?.options) this.tracing = tracing;
   }
 
   /** Every run enters an async context of its own (see currentTask). */
@@ -64,12 +82,7 @@ export class StreamQueueInstrumentation {
    * in (the runner then calls the handler directly). Composed once, when a consumer starts.
    */
   runWrapper(): RunWrapper | undefined {
-    const wrappers = [...this.runWrappers];
-    const composed: RunWrapper | undefined =
-      wrappers.length <= 1
-        ? wrappers[0]
-        : (run, message, ctx) =>
-            wrappers.reduceRight<() => unknown>((next, wrap) => () => wrap(next, message, ctx), run)();
+    const composed = this.tracing?.run;
     // Entering an AsyncLocalStorage turns on Node's promise hooks for the whole process (about a
     // tenth of a no-op task's cost on Node 20): only when asked for.
     if (!this.runContext) return composed;

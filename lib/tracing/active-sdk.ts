@@ -52,3 +52,14 @@ export function parentOf(sdk: Registered, field: string | undefined): Context {
   }
   return sdk.lastParent;
 }
+
+/**
+ * @internal An extracted context as a handler's parent when the run has no span of its own: its
+ * span context made local. Without a run span, the handler's spans would be children of a remote
+ * parent, which a ParentBasedSampler decides by `remoteParentNotSampled`; a run span made them
+ * children of a local one (`localParentNotSampled`). This keeps that decision.
+ */
+export function asLocalParent(parent: Context): Context {
+  const spanContext = trace.getSpanContext(parent);
+  return spanContext?.isRemote ? trace.setSpanContext(parent, { ...spanContext, isRemote: false }) : parent;
+}

@@ -1,11 +1,11 @@
 import type { Context } from '@opentelemetry/api';
-import { parentOf, type Registered } from './active-sdk';
+import { asLocalParent, parentOf, type Registered } from './active-sdk';
 
 /**
  * @internal The context of an unsampled enqueue, extracted from its trace field only when first
  * read. A run of an unsampled trace starts no span, and most handlers never read the context (no
  * span of their own, no log line with a trace id): they skip the parse and the copies. Behaves as
- * the extracted context in every call.
+ * the extracted context, its span context made local (see asLocalParent), in every call.
  */
 export class DeferredParent implements Context {
   private extracted?: Context;
@@ -28,6 +28,6 @@ export class DeferredParent implements Context {
   }
 
   private context(): Context {
-    return (this.extracted ??= parentOf(this.sdk, this.field));
+    return (this.extracted ??= asLocalParent(parentOf(this.sdk, this.field)));
   }
 }

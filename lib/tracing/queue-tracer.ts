@@ -11,9 +11,9 @@ import {
 import type { EnqueueWrapper, RunWrapper } from '../stream-queue.instrumentation';
 import type { StreamQueueTracingOptions } from './tracing-options.interface';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
-import { activeSdk, parentOf } from './active-sdk';
+import { activeSdk, asLocalParent, parentOf } from './active-sdk';
 import { DeferredParent } from './deferred-parent';
-import { encodeCarrier, isMarkedUnsampled, markUnsampled } from './trace-carrier';
+import { encodeCarrier, markedUnsampled } from './trace-carrier';
 import { ATTR, MESSAGING_SYSTEM } from './tracing-attributes';
 
 /**
@@ -39,8 +39,7 @@ export const traceEnqueue: EnqueueWrapper = (calls, send, idsOf) => {
   const active = trace.setSpan(parent, span);
   const carrier: Record<string, string> = {};
   propagation.inject(active, carrier);
-  if (!(span.spanContext().traceFlags & TraceFlags.SAMPLED)) markUnsampled(carrier);
-  const field = encodeCarrier(carrier);
+  const field = encodeCarrier(carrier, !(span.spanContext().traceFlags & TraceFlags.SAMPLED));
   const traced = field === undefined ? calls : calls.map((call) => ({ ...call, trace: field }));
   return context
     .with(active, () => send(traced))
@@ -71,12 +70,14 @@ export function traceRuns(options: Required<StreamQueueTracingOptions>): RunWrap
     const sdk = activeSdk();
     if (!sdk) return run();
     // Marked by our producer: no span, and the enqueue's context is read only if the handler asks.
-    if (followUnsampled && isMarkedUnsampled(message.trace)) {
+    if (followUnsampled && markedUnsampled(message.trace)) {
       return context.with(new DeferredParent(sdk, message.trace!), run);
     }
     const parent = parentOf(sdk, message.trace);
     const producer = trace.getSpanContext(parent);
-    if (followUnsampled && producer && !(producer.traceFlags & TraceFlags.SAMPLED)) return context.with(parent, run);
+    if (followUnsampled && producer && !(producer.traceFlags & TraceFlags.SAMPLED)) {
+      return context.with(asLocalParent(parent), run);
+    }
     const attributes: Attributes = {
       [ATTR.system]: MESSAGING_SYSTEM,
       [ATTR.operationName]: 'process',

@@ -28,8 +28,11 @@ export class StreamQueueTracingModule {
     instrumentation: StreamQueueInstrumentation,
     @Optional() @Inject(TRACING_OPTIONS) options?: Required<StreamQueueTracingOptions>,
   ) {
-    instrumentation.setEnqueueWrapper(traceEnqueue);
-    instrumentation.addRunWrapper(traceRuns(options ?? resolveTracingOptions({})));
+    instrumentation.setTracing({
+      enqueue: traceEnqueue,
+      run: traceRuns(options ?? resolveTracingOptions({})),
+      options: options && { ...options },
+    });
   }
 }
 

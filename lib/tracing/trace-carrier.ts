@@ -1,13 +1,25 @@
 import { MAX_TRACE_LENGTH } from '../task/task-message';
 
 /**
- * @internal The trace field (t) of a message: the propagator's carrier (traceparent, tracestate,
- * or whatever the registered propagator writes) as a JSON object of strings. Undefined when it
- * would be empty or longer than a message may carry: the task then simply has no producer context.
+ * A carrier field of our own, beside what the propagator wrote, when the enqueue's trace is not
+ * sampled. Propagators read only their own fields, so it travels unseen; it lets a run see the
+ * decision without extracting the context.
  */
-export function encodeCarrier(carrier: Record<string, string>): string | undefined {
+const UNSAMPLED_TEXT = '"sq-unsampled":"1"';
+
+/**
+ * @internal The trace field (t) of a message: the propagator's carrier (traceparent, tracestate,
+ * or whatever the registered propagator writes) as a JSON object of strings, plus our mark when
+ * the enqueue's trace is not sampled (see markedUnsampled). Undefined when the carrier is empty or
+ * longer than a message may carry: the task then simply has no producer context. A carrier that
+ * fits only without the mark goes unmarked: its runs extract it to see the decision.
+ */
+export function encodeCarrier(carrier: Record<string, string>, unsampled = false): string | undefined {
   const text = JSON.stringify(carrier);
-  return text === '{}' || text.length > MAX_TRACE_LENGTH ? undefined : text;
+  if (text === '{}' || text.length > MAX_TRACE_LENGTH) return undefined;
+  if (!unsampled) return text;
+  const marked = `${text.slice(0, -1)},${UNSAMPLED_TEXT}}`;
+  return marked.length <= MAX_TRACE_LENGTH ? marked : text;
 }
 
 /** Most fields a carrier may have: W3C uses two, B3 up to five; more is not a trace context. */
@@ -39,22 +51,10 @@ export function decodeCarrier(text: string | undefined): Record<string, string> 
 }
 
 /**
- * A carrier field of our own, written by an enqueue whose span was not sampled. Propagators read
- * only their own fields, so it travels unseen; it lets a run see the decision without extracting.
- */
-const UNSAMPLED_FIELD = 'sq-unsampled';
-const UNSAMPLED_TEXT = `"${UNSAMPLED_FIELD}":"1"`;
-
-/** @internal Marks a carrier as that of an unsampled enqueue. */
-export function markUnsampled(carrier: Record<string, string>): void {
-  carrier[UNSAMPLED_FIELD] = '1';
-}
-
-/**
  * @internal Whether a trace field carries the mark: a text search, no parse. A field that merely
  * contains the text is at worst a run with no span of its own whose context, if ever read, is
  * whatever the field extracts to (the root, for a field that is not a carrier).
  */
-export function isMarkedUnsampled(field: string | undefined): boolean {
+export function markedUnsampled(field: string | undefined): boolean {
   return field !== undefined && field.includes(UNSAMPLED_TEXT);
 }

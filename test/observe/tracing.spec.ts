@@ -9,9 +9,11 @@ import {
   type ReadableSpan,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
+import { Test } from '@nestjs/testing';
+import { StreamQueueModule } from '../../lib';
 import { InvalidOptionError } from '../../lib/errors';
 import { StreamQueueTracingModule } from '../../lib/tracing';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { closeApps, startApp, testOptions, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 describe('nest-stream-queue/tracing', () => {
@@ -270,6 +272,25 @@ describe('nest-stream-queue/tracing', () => {
       await enqueueRaw('unsampled', '00');
       await waitFor(() => runOf('unsampled') !== undefined, { description: 'the span the sampler recorded' });
       expect(runOf('unsampled')!.parentSpanContext?.spanId).toBe('5'.repeat(16));
+    });
+
+    it('imported bare and with forRoot, the module is one tracer; two different forRoot fail bootstrap', async () => {
+      register(consumersOnly);
+      const bareAndConfigured = [
+        StreamQueueTracingModule,
+        StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: true }),
+      ];
+      t = await startApp({ prefix, imports: bareAndConfigured });
+      await enqueueRaw('unsampled', '00');
+      await waitFor(() => runOf('unsampled') !== undefined, { description: "the configured tracer's span" });
+      const conflicting = Test.createTestingModule({
+        imports: [
+          StreamQueueModule.forRoot(testOptions(prefix, { worker: false, connection: redis })),
+          StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: true }),
+          StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: false }),
+        ],
+      }).compile();
+      await expect(conflicting).rejects.toThrow(/askSamplerForUnsampledTraces/);
     });
 
     it('a bad option fails at startup, naming it', () => {
