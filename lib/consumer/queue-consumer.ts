@@ -12,6 +12,7 @@ import type { PartitionReads } from './slot-group-reads';
 import { ShutdownAbortError } from '../errors/shutdown-abort.error';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
+import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { flowLimitsOf } from '../task/flow-limits';
 import { monotonicMs } from './lease';
 import { RateHold } from './rate-hold';
@@ -68,17 +69,24 @@ export class QueueConsumer {
       promoteIn: (ms) => this.promoteIn(ms),
     }));
     this.ctx = contexts[0];
-    this.lanes = contexts.map((ctx) => ({
-      ctx,
-      intake: new Intake(ctx, (name) => {
-        // Limits bind on the task's own queue only (the task runner refuses it elsewhere).
+    this.lanes = contexts.map((ctx) => {
+      // Read per delivery: kept per task name, as definitions are fixed once consumers start.
+      // Only defined names: anyone can write an entry with a name of its own.
+      const limitsByName = new Map<string, FlowLimits | undefined>();
+      const limitsOf = (name: string) => {
+        if (limitsByName.has(name)) return limitsByName.get(name);
         const definition = registry.get(name);
-        if (definition?.options.queue !== ctx.queue) return undefined;
-        return flowLimitsOf(definition.options, ctx.config.priorityAgingMs);
-      }),
-      sweeper: new Sweeper(ctx),
-      settler: new Settler(ctx),
-    }));
+        if (!definition) return undefined;
+        // Limits bind on the task's own queue only (the task runner refuses it elsewhere).
+        const limits =
+          definition.options.queue === ctx.queue
+            ? flowLimitsOf(definition.options, ctx.config.priorityAgingMs)
+            : undefined;
+        limitsByName.set(name, limits);
+        return limits;
+      };
+      return { ctx, intake: new Intake(ctx, limitsOf), sweeper: new Sweeper(ctx), settler: new Settler(ctx) };
+    });
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,5 @@
 import { claimScript, type ClaimVerdict } from '../../lib/scripts/claim.script';
-import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
+import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { closeAll } from '../utils/helpers';
 import { waitFor } from '../utils/redis';
@@ -25,18 +25,7 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     groupRate,
   });
   let n = 0;
-  const enqueue = (l: FlowLimits, group = '') =>
-    enqueueFlowScript(f.keys, {
-      id: `t${++n}`,
-      name: 'job',
-      payload: '{}',
-      delayMs: 0,
-      runAt: 0,
-      group: group || undefined,
-      limits: l,
-    })
-      .run(f.redis)
-      .then((reply) => reply as { id: string; entryId?: string });
+  const enqueue = (l: FlowLimits, group = '') => f.enqueueFlow(`t${++n}`, l, group);
   const fKey = (i: number) => f.keys.flowKeys[i];
   const admitted = async () => Object.keys(await f.redis.hgetall(fKey(0))).sort();
   /** `ownLimits`: the claiming worker's definition's limits (they gate the start when given). */

@@ -1,5 +1,4 @@
 import { completeScript } from '../../lib/scripts/complete.script';
-import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
 import { enterAdmissionScript } from '../../lib/scripts/enter-admission.script';
 import { failScript } from '../../lib/scripts/fail.script';
 import { promoteDue } from '../../lib/scripts/promote.script';
@@ -21,17 +20,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
 
   let n = 0;
   const enqueue = (group = '', limits = { global: 1, group: 0, agingMs: 1000 }) =>
-    enqueueFlowScript(f.keys, {
-      id: `t${++n}`,
-      name: 'job',
-      payload: '{}',
-      delayMs: 0,
-      runAt: 0,
-      group: group || undefined,
-      limits,
-    })
-      .run(f.redis)
-      .then((reply) => reply as { id: string; entryId?: string });
+    f.enqueueFlow(`t${++n}`, limits, group);
   const held = async () => Object.keys(await f.redis.hgetall(f.keys.flowKeys[0])).sort();
   /** Entries in the stream (admitted), not yet acked: what held must equal. */
   const admitted = async () => {
@@ -132,10 +121,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
   // slot that no settle released, or put a second member in the room whose body was gone when
   // fed (a Lua error in the middle of a settle).
   it('an enqueue resent with the same task id takes its slot once, and waits once', async () => {
-    const resend = (id: string, limits = { global: 1, group: 0, agingMs: 1000 }) =>
-      enqueueFlowScript(f.keys, { id, name: 'job', payload: '{}', delayMs: 0, runAt: 0, limits })
-        .run(f.redis)
-        .then((reply) => reply as { id: string; entryId?: string });
+    const resend = (id: string, limits = { global: 1, group: 0, agingMs: 1000 }) => f.enqueueFlow(id, limits);
     const first = await resend('x');
     const again = await resend('x');
     expect(again).toMatchObject({ id: 'x', entryId: first.entryId });

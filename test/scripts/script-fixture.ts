@@ -6,6 +6,7 @@ import { claimScript } from '../../lib/scripts/claim.script';
 import { completeScript } from '../../lib/scripts/complete.script';
 import { deadLetterScript } from '../../lib/scripts/dead-letter.script';
 import { dropConsumerScript } from '../../lib/scripts/drop-consumer.script';
+import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { enqueueScript, type EnqueueReply } from '../../lib/scripts/enqueue.script';
 import { failScript } from '../../lib/scripts/fail.script';
 import { promoteDue } from '../../lib/scripts/promote.script';
@@ -70,6 +71,23 @@ export class ScriptFixture {
       periodic: opts.periodic ?? false,
     }).run(this.redis);
     return [reply.id, reply.generation, reply.outcome];
+  }
+
+  /**
+   * Enqueues a task of 'job' under flow control through the real script, in `group` ('' is the
+   * ungrouped group): its id, and its stream entry when admitted at once.
+   */
+  async enqueueFlow(id: string, limits: FlowLimits, group = ''): Promise<{ id: string; entryId?: string }> {
+    const reply = await enqueueFlowScript(this.keys, {
+      id,
+      name: 'job',
+      payload: '{}',
+      delayMs: 0,
+      runAt: 0,
+      group: group || undefined,
+      limits,
+    }).run(this.redis);
+    return reply as { id: string; entryId?: string };
   }
 
   /** Delivers up to `count` new entries to `consumer`: [entry id, fields as a record]. */
