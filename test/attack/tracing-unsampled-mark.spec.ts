@@ -1,21 +1,14 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
   suppressTracing,
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  type Sampler,
-} from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { MAX_TRACE_LENGTH } from '../../lib/task/task-message';
 import { StreamQueueTracingModule } from '../../lib/tracing';
+import { tracingSdk } from '../fixtures/tracing-sdk';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -28,23 +21,8 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
 describe('attack: the unsampled mark and the deferred parent', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  const exporter = new InMemorySpanExporter();
-  const contextManager = new AsyncLocalStorageContextManager();
+  const { exporter, contextManager, provide, register, unregister, spans } = tracingSdk();
   let t: TestApp;
-
-  const register = (sampler?: Sampler, propagator = new W3CTraceContextPropagator() as never) => {
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-    propagation.setGlobalPropagator(propagator);
-    context.setGlobalContextManager(contextManager.enable());
-  };
-  const unregister = () => {
-    trace.disable();
-    propagation.disable();
-    context.disable();
-  };
-  const spans = (kind: SpanKind) => exporter.getFinishedSpans().filter((s) => s.kind === kind);
   /** A context under an upstream service's request that its sampler dropped (flags 00). */
   const unsampledUpstream = (base = ROOT_CONTEXT) =>
     trace.setSpanContext(base, {
@@ -86,7 +64,7 @@ describe('attack: the unsampled mark and the deferred parent', () => {
 
     it('an SDK with no propagator: a run of an unsampled enqueue is a new traced root, as before', async () => {
       // A provider set without a propagator (propagation stays the no-op): nothing crosses the queue.
-      trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+      provide();
       context.setGlobalContextManager(contextManager.enable());
       t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
       const handle = await context.with(unsampledUpstream(), () => t.client.enqueue('echo', 1));
@@ -107,7 +85,7 @@ describe('attack: the unsampled mark and the deferred parent', () => {
       undefined,
       new CompositePropagator({
         propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-      }) as never,
+      }),
     );
     t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
     // Baggage sized so that the unmarked carrier is 5 characters under the limit.

@@ -1,41 +1,19 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SamplingDecision,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-  type Sampler,
-} from '@opentelemetry/sdk-trace-base';
+import { SamplingDecision, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { Test } from '@nestjs/testing';
 import { StreamQueueModule } from '../../lib';
 import { InvalidOptionError } from '../../lib/errors';
 import { StreamQueueTracingModule } from '../../lib/tracing';
+import { tracingSdk } from '../fixtures/tracing-sdk';
 import { closeApps, startApp, testOptions, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 describe('nest-stream-queue/tracing', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  const exporter = new InMemorySpanExporter();
-  const contextManager = new AsyncLocalStorageContextManager();
+  const { exporter, contextManager, provide, register, unregister, spans } = tracingSdk();
   let t: TestApp;
-
-  const register = (sampler?: Sampler) => {
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    context.setGlobalContextManager(contextManager.enable());
-  };
-  const unregister = () => {
-    trace.disable();
-    propagation.disable();
-    context.disable();
-  };
-  const spans = (kind: SpanKind) => exporter.getFinishedSpans().filter((s) => s.kind === kind);
   /** The raw fields of every entry written to the queue's stream so far. */
   const streamFields = async () => (await redis.xrange(t.keys.stream, '-', '+')).map(([, fields]) => fields);
 
@@ -167,7 +145,7 @@ describe('nest-stream-queue/tracing', () => {
 
     // A restarted SDK whose propagator reads no traceparent: the same field gives no parent.
     unregister();
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    provide();
     propagation.setGlobalPropagator(new CompositePropagator({ propagators: [] }));
     context.setGlobalContextManager(contextManager.enable());
     await enqueueRaw('none');
