@@ -88,8 +88,8 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   let lastCompletion = 0;
   const work = drainWork(job.drainHandlerMs);
   const window = await probe.window();
-  const t0 = now();
   const cpuPerTask = cpuClock(job.tasks);
+  const t0 = now();
   const worker = openWorker(job, () => {
     if (handled++ === 0) firstTask = now();
     return work();

@@ -185,8 +185,8 @@ async function main(): Promise<ClusterChildMessage> {
     const start = await Promise.all(probes.map(usage));
     const drain = job.side === 'sq' ? await sqDrain(job) : await bullDrain(job);
     const before = await Promise.all(probes.map(usage));
-    const t0 = now();
     const cpuPerTask = cpuClock(job.tasks);
+    const t0 = now();
     await drain();
     const elapsedMs = now() - t0;
     const cpuMicrosPerTask = cpuPerTask();

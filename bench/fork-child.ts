@@ -21,7 +21,7 @@ export function runChild<M extends { ok: boolean }>(
 ): Promise<ForkedResult<M>> {
   return new Promise((resolve) => {
     const child = fork(script, [], {
-      execArgv: ['-r', 'ts-node/register'],
+      execArgv: ['-r', 'ts-node/register', '--expose-gc'],
       // Children only run code that `npm run typecheck` already checks: skip type-checking per fork.
       env: { ...process.env, [envName]: JSON.stringify(job), TS_NODE_TRANSPILE_ONLY: 'true' },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

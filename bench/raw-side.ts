@@ -50,8 +50,8 @@ async function drain({ job, probe }: RunEnv): Promise<ScenarioResult> {
   const work = drainWork(job.drainHandlerMs);
   const handle = async (_payload: BenchPayload) => work();
   const window = await probe.window();
-  const t0 = now();
   const cpuPerTask = cpuClock(job.tasks);
+  const t0 = now();
   let handled = 0;
   let firstTask = 0;
   let toAck: string[] = [];

@@ -144,8 +144,8 @@ async function drain({ job: base, probe }: RunEnv): Promise<ScenarioResult> {
   const startedAt: number[] = [];
   const window = await probe.window();
   const stopProfile = await profileWindow(job.cpuProfileDir, `${job.side}-r${job.round}`);
-  const t0 = now();
   const cpuPerTask = cpuClock(job.tasks);
+  const t0 = now();
   const counter: HandlerProbe = {
     onTask: (_payload, ctx) => {
       if (handled++ === 0) firstTask = now();
