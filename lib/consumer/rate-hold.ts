@@ -84,7 +84,9 @@ export class RateHold {
       delivery.rateWaitMs = RETRY_MS;
       return;
     }
-    if (delivery.rateWaitMs !== undefined) line.readyAt = monotonicMs() + delivery.rateWaitMs;
+    // Only a "wait" answer says when a token frees: a run taken over by another worker (aborted)
+    // keeps its old wait, which says nothing of the window now.
+    if (!delivery.isAborted && delivery.rateWaitMs !== undefined) line.readyAt = monotonicMs() + delivery.rateWaitMs;
   }
 
   private join(delivery: Delivery): Line {
