@@ -27,6 +27,14 @@ const WORKER_STEPS = (task: string): Step[] => [
   { op: 'settle', w: 1 },
 ];
 
+/** The flow and rate cases' opening: t1 and t2 in group g1, t3 in g2, t4 in g3. */
+const FLOW_OPENING: Step[] = [
+  { op: 'enqueue-flow', id: 't1', group: 'g1' },
+  { op: 'enqueue-flow', id: 't2', group: 'g1' },
+  { op: 'enqueue-flow', id: 't3', group: 'g2' },
+  { op: 'enqueue-flow', id: 't4', group: 'g3' },
+];
+
 export const SMALL_CASES: SmallCase[] = [
   { name: 'unkeyed', opening: [{ op: 'enqueue', kind: 'plain', id: 't1' }], alphabet: WORKER_STEPS('t1') },
   {
@@ -40,12 +48,7 @@ export const SMALL_CASES: SmallCase[] = [
     // promoted), its worker may lapse and another reclaim it; t3 may be removed before it is read.
     name: 'flow',
     world: 'flow',
-    opening: [
-      { op: 'enqueue-flow', id: 't1', group: 'g1' },
-      { op: 'enqueue-flow', id: 't2', group: 'g1' },
-      { op: 'enqueue-flow', id: 't3', group: 'g2' },
-      { op: 'enqueue-flow', id: 't4', group: 'g3' },
-    ],
+    opening: FLOW_OPENING,
     alphabet: [...WORKER_STEPS('t1'), { op: 'promote' }, { op: 'remove', task: 't3' }],
   },
   {
@@ -56,12 +59,7 @@ export const SMALL_CASES: SmallCase[] = [
     // (its token goes back and admits t4); time passes one group window at a time.
     name: 'rate',
     world: 'rate',
-    opening: [
-      { op: 'enqueue-flow', id: 't1', group: 'g1' },
-      { op: 'enqueue-flow', id: 't2', group: 'g1' },
-      { op: 'enqueue-flow', id: 't3', group: 'g2' },
-      { op: 'enqueue-flow', id: 't4', group: 'g3' },
-    ],
+    opening: FLOW_OPENING,
     alphabet: [...WORKER_STEPS('t1'), { op: 'elapse' }, { op: 'promote' }, { op: 'remove', task: 't3' }],
   },
   {

@@ -1,7 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Task, type TaskContext } from '../../lib';
-import { defineScripts } from '../../lib/redis/scripts';
-import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
+import { admitWithoutTokens } from '../fixtures/tokenless-admissions';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp } from '../fixtures/test-app';
 import { waitFor } from '../utils/redis';
@@ -36,30 +35,19 @@ describe('attack: a held run taken over pushes back the rest of its line', () =>
   it('two held runs taken over ahead of a third: the third still starts when the window frees', async () => {
     // Enqueued without tokens (the producer's definition has no rate): the worker's own rate
     // starts h0 and holds h1..h3 for about PER_MS, in stream order.
-    const producer = await startApp({ prefix: env.prefix, imports: [RatedTasksModule], options: { worker: false } });
-    defineScripts(env.redis);
-    for (let i = 0; i < 4; i++) {
-      await enqueueFlowScript(producer.keys, {
-        id: `h${i}`,
-        name: 'attack.taken',
-        payload: '{}',
-        delayMs: 0,
-        runAt: 0,
-        limits: { global: 10, group: 0, agingMs: 1000 },
-      }).run(env.redis);
-    }
-    const entryIds = (await env.redis.xrange(producer.keys.stream, '-', '+')).map(([id]) => id);
+    const keys = await admitWithoutTokens(env, [RatedTasksModule], 'attack.taken', 4);
+    const entryIds = (await env.redis.xrange(keys.stream, '-', '+')).map(([id]) => id);
     await startApp({ prefix: env.prefix, imports: [RatedTasksModule], options: { concurrency: 4 } });
     await waitFor(() => starts.has('h0'), { description: 'h0 started' });
     const pendingHere = async () =>
-      ((await env.redis.xpending(producer.keys.stream, 'workers', '-', '+', 10)) as Array<[string, string]>).filter(
-        ([id]) => entryIds.slice(1).includes(id),
+      ((await env.redis.xpending(keys.stream, 'workers', '-', '+', 10)) as Array<[string, string]>).filter(([id]) =>
+        entryIds.slice(1).includes(id),
       ).length === 3;
     await waitFor(pendingHere, { description: 'h1..h3 held by the worker' });
     // A live worker ('thief': its liveness key is set, so no sweep takes them back) takes over
     // h1 and h2 while they wait (this worker's lease lapsed for a moment, say).
-    await env.redis.set(producer.keys.alive('thief'), '1', 'PX', 60_000);
-    await env.redis.xclaim(producer.keys.stream, 'workers', 'thief', 0, entryIds[1], entryIds[2]);
+    await env.redis.set(keys.alive('thief'), '1', 'PX', 60_000);
+    await env.redis.xclaim(keys.stream, 'workers', 'thief', 0, entryIds[1], entryIds[2]);
 
     await waitFor(() => starts.has('h3'), { timeoutMs: 10_000, description: 'h3 started' });
     // h3's token is free once h0's start leaves its window, PER_MS after it.

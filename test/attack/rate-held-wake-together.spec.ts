@@ -1,8 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Task } from '../../lib';
 import { Intake } from '../../lib/consumer/intake';
-import { defineScripts } from '../../lib/redis/scripts';
-import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
+import { admitWithoutTokens } from '../fixtures/tokenless-admissions';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp } from '../fixtures/test-app';
 import { waitFor } from '../utils/redis';
@@ -36,18 +35,7 @@ describe('attack: runs held for a rate token wake together', () => {
   it(`${HELD} held runs under 1 start per ${PER_MS} ms: about one claim per token, not one per held run`, async () => {
     // A producer whose definition has no rate admits them all at once, without tokens: the
     // worker's own rate holds all but one.
-    const producer = await startApp({ prefix: env.prefix, imports: [RatedTasksModule], options: { worker: false } });
-    defineScripts(env.redis);
-    for (let i = 0; i < HELD; i++) {
-      await enqueueFlowScript(producer.keys, {
-        id: `h${i}`,
-        name: 'attack.held',
-        payload: '{}',
-        delayMs: 0,
-        runAt: 0,
-        limits: { global: HELD, group: 0, agingMs: 1000 },
-      }).run(env.redis);
-    }
+    await admitWithoutTokens(env, [RatedTasksModule], 'attack.held', HELD);
     const claims = jest.spyOn(Intake.prototype, 'claimAgain');
     try {
       await startApp({ prefix: env.prefix, imports: [RatedTasksModule], options: { concurrency: HELD } });
