@@ -6,6 +6,8 @@ import { MAX_TRACE_LENGTH } from '../task/task-message';
  * decision without extracting the context.
  */
 const UNSAMPLED_TEXT = '"sq-unsampled":"1"';
+/** How a marked field ends: the mark goes last. */
+const MARKED_ENDING = `,${UNSAMPLED_TEXT}}`;
 
 /**
  * @internal The trace field (t) of a message: the propagator's carrier (traceparent, tracestate,
@@ -18,7 +20,7 @@ export function encodeCarrier(carrier: Record<string, string>, unsampled = false
   const text = JSON.stringify(carrier);
   if (text === '{}' || text.length > MAX_TRACE_LENGTH) return undefined;
   if (!unsampled) return text;
-  const marked = `${text.slice(0, -1)},${UNSAMPLED_TEXT}}`;
+  const marked = `${text.slice(0, -1)}${MARKED_ENDING}`;
   return marked.length <= MAX_TRACE_LENGTH ? marked : text;
 }
 
@@ -51,10 +53,11 @@ export function decodeCarrier(text: string | undefined): Record<string, string> 
 }
 
 /**
- * @internal Whether a trace field carries the mark: a text search, no parse. A field that merely
- * contains the text is at worst a run with no span of its own whose context, if ever read, is
- * whatever the field extracts to (the root, for a field that is not a carrier).
+ * @internal Whether a trace field carries the mark: a look at its end, no parse, no search (this
+ * runs per run). A field that merely ends so is at worst a run with no span of its own whose
+ * context, if ever read, is whatever the field extracts to (the root, for a field that is not a
+ * carrier); a mark anywhere else is not ours, and the run extracts the field to decide.
  */
 export function markedUnsampled(field: string | undefined): boolean {
-  return field !== undefined && field.includes(UNSAMPLED_TEXT);
+  return field !== undefined && field.endsWith(MARKED_ENDING);
 }

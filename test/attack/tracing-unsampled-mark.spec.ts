@@ -146,4 +146,21 @@ describe('attack: the unsampled mark and the deferred parent', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(spans(SpanKind.CONSUMER)).toHaveLength(1);
   });
+
+  // Anyone can write to the stream. The run used to look for the mark anywhere in field t, so a
+  // foreign writer that put it before a sampled traceparent silenced the run's span in a trace
+  // that was sampled. Our producer puts it last; only there is it ours.
+  it('a mark that is not the last field of t does not silence a run of a sampled trace', async () => {
+    register();
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    const traceId = 'a'.repeat(32);
+    const field = `{"sq-unsampled":"1","traceparent":"00-${traceId}-${'b'.repeat(16)}-01"}`;
+    await redis.xadd(t.keys.stream, '*', 'id', 'foreign-1', 'n', 'echo', 'p', '1', 't', field);
+    await waitFor(() => t.probe.runsOf('echo').length === 1, { description: 'the foreign run' });
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 1, {
+      description: "the run's span, a child of the sampled traceparent",
+      timeoutMs: 2_000,
+    });
+    expect(spans(SpanKind.CONSUMER)[0].spanContext().traceId).toBe(traceId);
+  });
 });
