@@ -103,6 +103,7 @@ function runOf(parts: Pick<PipelineParts, 'run' | 'onRunEnd'>, delivery: Deliver
   return new Observable<Outcome>((subscriber) => {
     parts.run(delivery).then(
       (outcome) => {
+        if (subscriber.closed) return; // the pipeline was torn down: as rxjs's from(promise) does
         try {
           parts.onRunEnd(outcome);
         } catch (error) {
