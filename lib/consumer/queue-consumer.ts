@@ -179,7 +179,7 @@ export class QueueConsumer {
     // Nothing holds it (the common case): the runner's own promise, no async frame of ours around
     // it. Each promise costs a run a little, and more where Node's promise hooks are on (an
     // AsyncLocalStorage entered, as tracing's context manager does, on Node 20 and 22).
-    if (!this.pause.isPaused && (delivery.rateWaitMs === undefined || delivery.isAborted)) return runner.run(delivery);
+    if (!this.pause.isPaused && !waitsForToken(delivery)) return runner.run(delivery);
     return this.waitThenRun(delivery, runner);
   }
 
@@ -191,7 +191,7 @@ export class QueueConsumer {
         await this.pause.beforeRun(delivery);
         if (lane.intake.isRated(delivery.message)) delivery.rateWaitMs ??= 0;
       }
-      if (delivery.rateWaitMs === undefined || delivery.isAborted) return runner.run(delivery);
+      if (!waitsForToken(delivery)) return runner.run(delivery);
       await this.rateHold.hold(
         delivery,
         (d) => lane.intake.claimAgain(d),
@@ -319,4 +319,9 @@ function within(promise: Promise<void>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/** A rate-limited run not yet given its token, and not aborted (an abort ends the wait unstarted). */
+function waitsForToken(delivery: Delivery): boolean {
+  return delivery.rateWaitMs !== undefined && !delivery.isAborted;
 }
