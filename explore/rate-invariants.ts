@@ -30,6 +30,11 @@ function tokensHeld(world: World, flow: FlowView, w: RateWindow): number {
   return recent + flow.rate.markers.filter((m) => m.window === w.window).length;
 }
 
+/** Reservations held in a window (held restarts' claims on its next tokens). */
+function reservedIn(flow: FlowView, w: RateWindow): number {
+  return flow.rate.reservations.filter((r) => r.window === w.window).length;
+}
+
 /**
  * Within the rate: in every window, the starts of the last perMs plus the pending markers (the
  * tokens taken at admission, each a start to come) never exceed max; and over the whole
@@ -155,12 +160,55 @@ export const rateWaitServed = perRate((world, flow) => {
       out.push(violation('rateWaitServed', 'stranded', `${where}: no wake and no held run will admit it`));
       continue;
     }
-    const tokensFree = windows.every((w) => tokensHeld(world, flow, w) < w.max);
+    // A token a held restart reserved is not free for it: the restart comes first.
+    const tokensFree = windows.every((w) => tokensHeld(world, flow, w) + reservedIn(flow, w) < w.max);
     if (tokensFree && !due(pair) && !(ringed && due(t.name)))
       out.push(violation('rateWaitServed', 'idle-token', `${where}, a free token in each window, and no due wake`));
   }
   return out;
 });
 
+/**
+ * A reservation (a held restart's claim on a full window's next token, which admissions count)
+ * belongs to an unsettled entry of the stream that waits to start, in a window of it. One left
+ * by an entry settled or removed keeps a token from every admission for good; one left by the
+ * run that started (on the worker the entry is pending under) keeps a token idle while it runs.
+ */
+export const rateReservationsHeld = perRate((world, flow, snap) => {
+  const out: Violation[] = [];
+  const runningHere = (entryId: string) =>
+    world.runs.some(
+      (run) =>
+        run.info.entryId === entryId && snap.pending.get(entryId)?.owner === world.workers[run.worker].sim.consumer,
+    );
+  for (const r of flow.rate.reservations) {
+    const c = snap.stream.get(r.entryId);
+    const live = c !== undefined && unsettledEntry(snap, r.entryId);
+    const ofIt = live && windowsOf(world.shape.flow, TASK, c.flow ?? '').some((w) => w.window === r.window);
+    const problem = !live
+      ? ['leaked', 'no unsettled entry holds it']
+      : !ofIt
+        ? ['foreign-window', 'not a window of it']
+        : runningHere(r.entryId)
+          ? ['started', 'its run started on the worker that holds it']
+          : undefined;
+    if (problem)
+      out.push(
+        violation(
+          'rateReservationsHeld',
+          problem[0],
+          `a reservation of entry ${r.entryId} in ${windowName(r.window)}: ${problem[1]}`,
+        ),
+      );
+  }
+  return out;
+});
+
 /** Rate limits' checks, after every step. */
-export const RATE_INVARIANTS: Check[] = [rateWithinLimit, rateMarkersMatchEntries, rateStartsRecorded, rateWaitServed];
+export const RATE_INVARIANTS: Check[] = [
+  rateWithinLimit,
+  rateMarkersMatchEntries,
+  rateStartsRecorded,
+  rateWaitServed,
+  rateReservationsHeld,
+];

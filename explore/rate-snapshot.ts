@@ -5,12 +5,14 @@ import type { FlowShape } from './worlds';
 /**
  * Rate limits' state of one partition (lib/scripts/includes/rate.lua): F.starts holds, per
  * window W, start records '<W>\0<ms, 16 digits>\0<entry id>\0<delivery>' and pending markers
- * '<W>\0<RATE_PENDING>\0<entry id>'; W is 't\0<task>' (rateLimit) or 'g\0<task>\0<group>'
+ * '<W>\0<RATE_PENDING>\0<entry id>', reservations '<W>\0<RATE_RESERVED>\0<entry id>'; W is 't\0<task>' (rateLimit) or 'g\0<task>\0<group>'
  * (groupRateLimit). F.wake maps '<task>' or '<task>\0<group>' to the Redis ms it is due.
  */
 export interface RateView {
   readonly records: StartRecord[];
   readonly markers: Marker[];
+  /** Held restarts' reservations: the next token of a full window, kept from admissions. */
+  readonly reservations: Marker[];
   /** Wake member -> Redis ms. */
   readonly wakes: Map<string, number>;
   /** Redis's clock when the snapshot was read (ms). */
@@ -32,6 +34,8 @@ export interface Marker {
 
 /** The time part of a pending marker: it sorts after every start of its window. */
 export const RATE_PENDING = '9999999999999999';
+/** The time part of a held restart's reservation. */
+export const RATE_RESERVED = '9999999999999998';
 
 /** Queues the reads of the rate keys on `p`; `rateViewOf` parses their replies in order. */
 export function readRate(p: ChainableCommander, keys: ExploreKeys): number {
@@ -42,16 +46,18 @@ export function readRate(p: ChainableCommander, keys: ExploreKeys): number {
 export function rateViewOf(value: (i: number) => unknown, at: number): RateView {
   const records: StartRecord[] = [];
   const markers: Marker[] = [];
+  const reservations: Marker[] = [];
   for (const member of value(at) as string[]) {
     const m = parseMember(member);
     if (m.at === RATE_PENDING) markers.push({ window: m.window, entryId: m.entryId });
+    else if (m.at === RATE_RESERVED) reservations.push({ window: m.window, entryId: m.entryId });
     else records.push({ window: m.window, at: Number(m.at), entryId: m.entryId, delivery: m.delivery });
   }
   const flat = value(at + 1) as string[];
   const wakes = new Map<string, number>();
   for (let i = 0; i + 1 < flat.length; i += 2) wakes.set(flat[i], Number(flat[i + 1]));
   const [seconds, micros] = value(at + 2) as [string, string];
-  return { records, markers, wakes, now: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
+  return { records, markers, reservations, wakes, now: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
 }
 
 /** A member of F.starts, split: its window, time part, entry id and delivery ('' for a marker). */

@@ -1,4 +1,4 @@
-import { parseMember, RATE_PENDING, recordMember } from './rate-snapshot';
+import { parseMember, RATE_PENDING, RATE_RESERVED, recordMember } from './rate-snapshot';
 import type { StepResult } from './steps';
 import type { World } from './world';
 import { ELAPSE_MS } from './worlds';
@@ -8,7 +8,7 @@ const NOOP: StepResult = { applied: false, note: 'n/a' };
 /**
  * ELAPSE_MS pass for the rate windows. Schedules cannot move Redis's clock, so the times it
  * stored move back instead, in one MULTI: each start record's (in its member's lex encoding)
- * and each wake's. Pending markers hold no time and stay. The ledger's clock moves forward by
+ * and each wake's. Pending markers and reservations hold no time and stay. The ledger's clock moves forward by
  * as much, so every record keeps its time there. Nothing else in a rate world reads the clock
  * (delayed members are made due by `promote`), so this is time passing as scripts see it.
  */
@@ -24,7 +24,7 @@ export async function elapseStep(world: World): Promise<StepResult> {
     const tx = world.client.multi();
     for (const member of members) {
       const m = parseMember(member);
-      if (m.at === RATE_PENDING) continue;
+      if (m.at === RATE_PENDING || m.at === RATE_RESERVED) continue;
       tx.zrem(starts, member).zadd(starts, 0, recordMember(m.window, Number(m.at) - ELAPSE_MS, m.entryId, m.delivery));
       records++;
     }

@@ -11,7 +11,8 @@
   its admission's tokens (markers, field rl) become start records at Redis's time, and a start
   without one (a restart, reclaimed or recovered: its tokens were spent by its first start; or
   an entry admitted under recorded limits without a rate) needs a free token in each window, or
-  waits (see includes/rate.lua). The windows are those of the worker's own @Task definition
+  waits and reserves the next token of each full window ahead of admissions (see
+  includes/rate.lua). The windows are those of the worker's own @Task definition
   when it has a rate (so a producer with an older definition, or none, cannot start runs
   outside it), else the recorded ones (the last enqueuer's).
 
@@ -53,13 +54,17 @@ local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 
 -- Markers of windows that `rates` lacks (admitted under other rates: a definition changing
 -- across the fleet) become start records too: their tokens were taken, and a marker left
--- pending would count in its window for good.
+-- pending would count in its window for good. A reservation there (a wait under the other
+-- rates) goes: it was no token, and left it would hold one for good.
 local function rateStartOthers(F, rates, name, group, entryId, delivery)
   local counted = {}
   for _, win in ipairs(rateWindows(rates, name, group)) do counted[win.key] = true end
   for _, key in ipairs({'t\0' .. name, 'g\0' .. name .. '\0' .. group}) do
-    if not counted[key] and rcall('ZREM', F.starts, key .. '\0' .. RATE_PENDING .. '\0' .. entryId) == 1 then
-      rcall('ZADD', F.starts, 0, key .. '\0' .. stamp(rateNow()) .. '\0' .. entryId .. '\0' .. delivery)
+    if not counted[key] then
+      if rcall('ZREM', F.starts, key .. '\0' .. RATE_PENDING .. '\0' .. entryId) == 1 then
+        rcall('ZADD', F.starts, 0, key .. '\0' .. stamp(rateNow()) .. '\0' .. entryId .. '\0' .. delivery)
+      end
+      rcall('ZREM', F.starts, key .. '\0' .. RATE_RESERVED .. '\0' .. entryId)
     end
   end
 end

@@ -31,7 +31,10 @@ describe('explorer: a task under rate limits', () => {
       { op: 'start', w: 1, task: 't1' },
       { op: 'elapse' },
       { op: 'start', w: 1, task: 't1' },
-      { op: 'promote' }, // t4's wake is due: t1's restart took one token, t4 takes the other
+      // t4's wake is due: t1's restart took one token, and t3's restart (held too, reclaimed with
+      // t1) reserved the other when it was told to wait: t4 waits behind it.
+      { op: 'promote' },
+      { op: 'start', w: 1, task: 't3' },
     ];
     const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.rate);
     expect(result.violations.map(signature)).toEqual([]);
@@ -47,7 +50,36 @@ describe('explorer: a task under rate limits', () => {
       '3 start record(s), 3 wake(s) moved back',
       'handler started',
     ]);
-    expect(notes[14]).toBe('moved 1');
+    expect(notes[14]).toBe('moved 0');
+    expect(notes[15]).toBe('handler started');
+  });
+
+  it('a held restart keeps the token it waits for: the promotion that serves the freed window does not take it', async () => {
+    const steps: Step[] = [
+      { op: 'enqueue-flow', id: 't1', group: 'g1' },
+      { op: 'enqueue-flow', id: 't3', group: 'g2' }, // t1 and t3 take the task window's 2 tokens
+      { op: 'enqueue-flow', id: 't4', group: 'g3' }, // waits for the task window
+      { op: 'enqueue-flow', id: 't5', group: 'g2' }, // waits for g2's slot
+      { op: 'read', w: 0 },
+      { op: 'deliver', w: 0 },
+      { op: 'start', w: 0, task: 't1' },
+      { op: 'start', w: 0, task: 't3' },
+      { op: 'end', w: 0, task: 't3', ok: true },
+      { op: 'settle', w: 0 }, // g2's slot frees: t5 now waits for the task window too
+      { op: 'lapse', w: 0 },
+      { op: 'reclaim', w: 1, judge: 'dead' }, // t1's restart: both its windows are full, it waits
+      { op: 'elapse' },
+      { op: 'elapse' }, // every window is empty: 2 task tokens, t4 and t5 waiting, t1 held
+      { op: 'promote' }, // before its timer fires, the wakes are served
+      { op: 'start', w: 1, task: 't1' },
+    ];
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.rate);
+    expect(result.violations.map(signature)).toEqual([]);
+    const notes = result.lines.slice(0, steps.length).map((l) => l.note);
+    expect(notes[11]).toMatch(/admitted \[t1 \(waits for a token\)\]/);
+    // Without the reservation, the promotion admitted t4 and t5 into the two free tokens, and the
+    // restart waited again (a steady flood of waiting tasks kept it waiting for good).
+    expect(notes[15]).toBe('handler started');
   });
 
   it('a removal gives its token back and admits the task waiting for it', async () => {

@@ -50,6 +50,16 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
       })),
     }).run(f.redis);
   const records = async () => (await f.redis.zrange(fKey(7), 0, -1)).map((m) => m.split('\0'));
+  /** Time passes for the windows: each start record moves `ms` back (markers and reservations hold no time). */
+  const ageRecords = async (ms: number) => {
+    for (const member of await f.redis.zrange(fKey(7), 0, -1)) {
+      const parts = member.split('\0');
+      const at = parts[0] === 't' ? 2 : 3; // '<W>\0<time>\0<entry id>[\0<delivery>]', W 't\0<task>' or 'g\0<task>\0<group>'
+      if (parts[at].startsWith('999999999999999')) continue;
+      parts[at] = String(Number(parts[at]) - ms).padStart(16, '0');
+      await f.redis.multi().zrem(fKey(7), member).zadd(fKey(7), 0, parts.join('\0')).exec();
+    }
+  };
 
   it('admits up to max per window; the rest wait in the room behind one wake, not a poll', async () => {
     const rate = limits({ max: 2, perMs: 60_000 });
@@ -90,8 +100,32 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     const [again] = await claim('b', [entryId], [a.id]);
     expect(again.verdict).toBe('wait');
     expect((again as { waitMs: number }).waitMs).toBeGreaterThan(59_000);
-    expect(await records()).toHaveLength(1); // waiting writes nothing
+    // Waiting writes no start, only its reservation of the window's next token: an admission
+    // counts it (so it cannot take that token first), a restart does not.
+    expect((await records()).map((r) => r[2])).toEqual([expect.not.stringMatching(/^9{15}/), '9999999999999998']);
+    expect((await enqueue(rate)).entryId).toBeUndefined();
     expect(await f.pendingOwner(entryId)).toBe('b'); // still b's, to claim again after the wait
+  });
+
+  it('a reservation goes when its run starts, and with its entry when that is removed for good', async () => {
+    const rate = limits({ max: 1, perMs: 60_000 }, { max: 1, perMs: 60_000 });
+    const a = await enqueue(rate, 'G');
+    const [[entryId]] = await f.deliver('dead');
+    await claim('dead', [entryId], [a.id]);
+    await f.reclaim('b', [[entryId, 'dead']]);
+    expect((await claim('b', [entryId], [a.id]))[0].verdict).toBe('wait');
+    const reserved = async () => (await records()).filter((r) => r[r.length - 2] === '9999999999999998').length;
+    expect(await reserved()).toBe(2); // both windows were full
+    // Time passes: its first start leaves the windows (moved back by a window's length).
+    await ageRecords(60_000);
+    expect((await claim('b', [entryId], [a.id]))[0].verdict).toBe('run');
+    expect(await reserved()).toBe(0);
+    // Told to wait again (its own start fills the windows), then dead-lettered: the reservation goes.
+    await f.reclaim('c', [[entryId, 'b']]);
+    expect((await claim('c', [entryId], [a.id]))[0].verdict).toBe('wait');
+    expect(await reserved()).toBe(2);
+    await f.deadLetter('c', entryId, 'poison', { id: a.id });
+    expect(await reserved()).toBe(0);
   });
 
   it('a restart with a free token starts at once and counts a second start', async () => {
@@ -117,7 +151,10 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     expect(first.verdict).toBe('run');
     expect(second.verdict).toBe('wait'); // the window of the worker's rate holds a's start
     expect((second as { waitMs: number }).waitMs).toBeGreaterThan(59_000);
-    expect((await records()).map((r) => r[0] + '/' + r[r.length - 2])).toEqual([`t/${delivered[0][0]}`]);
+    expect((await records()).map((r) => r[0] + '/' + r[r.length - 2])).toEqual([
+      `t/${delivered[0][0]}`,
+      `t/9999999999999998`, // b's reservation of the next token
+    ]);
   });
 
   it("a marker of a window the worker's rates lack becomes a start record, not a mark left pending", async () => {

@@ -7,14 +7,16 @@
 -- max runs start, first starts and restarts alike. A token is taken at admission (flowAdmit): a
 -- PENDING marker that counts in the window until the run starts, when claim.lua turns it into a
 -- start record at Redis's TIME. A run that starts again (reclaimed, recovered) has no marker
--- left: it needs a free token at its claim, or waits. Why starts stay within the limit: take the
+-- left: it needs a free token at its claim, or waits with a RESERVATION that admissions count,
+-- so they cannot take every freed token ahead of it. Why starts stay within the limit: take the
 -- start whose token was taken last among those of one interval; when it was taken, each other
 -- one was started inside the interval or still pending, so counted; so they are at most max.
 -- Start records are never deleted early: they leave the window by time (that is a token's
 -- release). A marker goes with its entry when it is removed without starting (flowRelease).
 --
 -- F.starts ZSET, all scores 0, lex order: '<W>\0<time, 16 digits>\0<entry id>[\0<delivery>]',
---          the time a start's Redis ms, or RATE_PENDING for a marker; W is 't\0<name>'
+--          the time a start's Redis ms, RATE_PENDING for a marker, RATE_RESERVED (no
+--          delivery part) for a held restart's reservation; W is 't\0<name>'
 --          (rateLimit) or 'g\0<name>\0<group>' (groupRateLimit); names and groups have no NUL
 -- F.wake   ZSET member -> Redis ms when a token may be free: '<name>\0<group>' when the pair's
 --          groupRateLimit window is full (the pair left the ring); '<name>' when the task's
@@ -28,6 +30,13 @@
 --          never passes over them.
 
 local RATE_PENDING = '9999999999999999'
+-- The time part of a RESERVATION: a restart (no marker) told to wait in a full window keeps the
+-- next free token for itself. Admissions count it; restarts do not (so they start exactly when
+-- they did before, and two held restarts cannot block each other). Without it, fresh
+-- admissions (a promotion runs when the window frees) could take every freed token ahead of a
+-- held restart for as long as tasks keep waiting. It goes when its run starts or its entry is
+-- removed for good (rateGiveBack), like a marker.
+local RATE_RESERVED = '9999999999999998'
 
 -- A limits record's rate part ('<max> <perMs> <group max> <group perMs>' after the three slot
 -- numbers; 0 = none); nil for a task without rates (and for the old three-number records).
@@ -73,7 +82,7 @@ end
 local function rateWaitMs(F, win, now)
   local first = rcall('ZRANGEBYLEX', F.starts, '[' .. win.key .. '\0', '[' .. win.key .. '\0\255', 'LIMIT', 0, 1)[1]
   local at = first and string.sub(first, #win.key + 2, #win.key + 17)
-  if not at or at == RATE_PENDING then return win.per end
+  if not at or at == RATE_PENDING or at == RATE_RESERVED then return win.per end
   return math.max(1, tonumber(at) + win.per - now)
 end
 
@@ -199,15 +208,24 @@ end
 -- others in the ring with no wake, and a claim feeds nothing).
 local function rateGiveBack(F, name, group, entryId)
   local tail = '\0' .. RATE_PENDING .. '\0' .. entryId
-  local given = rcall('ZREM', F.starts, 't\0' .. name .. tail, 'g\0' .. name .. '\0' .. group .. tail)
+  local kept = '\0' .. RATE_RESERVED .. '\0' .. entryId
+  local task, pair = 't\0' .. name, 'g\0' .. name .. '\0' .. group
+  local given = rcall('ZREM', F.starts, task .. tail, pair .. tail, task .. kept, pair .. kept)
   if given > 0 and rcall('ZSCORE', F.wake, name) then rateWake(F, name, rateNow()) end
   rateFull, rateCounted = {}, {}
 end
 
+-- Reservations in window `win`: counted by rateCount, but not against a restart.
+local function rateReserved(F, win)
+  local from = win.key .. '\0' .. RATE_RESERVED .. '\0'
+  return rcall('ZLEXCOUNT', F.starts, '[' .. from, '[' .. from .. '\255')
+end
+
 -- A run of entry `entryId` starts (claim.lua, delivery number `delivery`): each window's marker
--- becomes a start record now; a window without one (a restart) needs a free token. Returns true
--- and the ms until the earliest of its records leaves its window (when a waiting task may be
--- admitted); or false and the ms to wait when a window is full, and nothing is written.
+-- becomes a start record now; a window without one (a restart) needs a free token, reservations
+-- aside. Returns true and the ms until the earliest of its records leaves its window (when a
+-- waiting task may be admitted); or false and the ms to wait when a window is full, and the
+-- restart's reservation is written in each full window (nothing else is).
 local function rateStart(F, rates, name, group, entryId, delivery)
   local now = rateNow()
   local windows = rateWindows(rates, name, group)
@@ -215,12 +233,22 @@ local function rateStart(F, rates, name, group, entryId, delivery)
   for _, win in ipairs(windows) do
     local marker = win.key .. '\0' .. RATE_PENDING .. '\0' .. entryId
     win.marker = rcall('ZSCORE', F.starts, marker) and marker
-    if not win.marker and rateCount(F, win, now) >= win.max then wait = math.max(wait, rateWaitMs(F, win, now)) end
+    win.full = not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max
+    if win.full then wait = math.max(wait, rateWaitMs(F, win, now)) end
   end
-  if wait > 0 then return false, wait end
+  if wait > 0 then
+    for _, win in ipairs(windows) do
+      if win.full then rcall('ZADD', F.starts, 0, win.key .. '\0' .. RATE_RESERVED .. '\0' .. entryId) end
+    end
+    return false, wait
+  end
   local leaves = 0
   for _, win in ipairs(windows) do
-    if win.marker then rcall('ZREM', F.starts, win.marker) end
+    if win.marker then
+      rcall('ZREM', F.starts, win.marker)
+    else
+      rcall('ZREM', F.starts, win.key .. '\0' .. RATE_RESERVED .. '\0' .. entryId)
+    end
     rcall('ZADD', F.starts, 0, win.key .. '\0' .. stamp(now) .. '\0' .. entryId .. '\0' .. delivery)
     if leaves == 0 or win.per < leaves then leaves = win.per end
   end
