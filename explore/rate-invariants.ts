@@ -204,6 +204,38 @@ export const rateReservationsHeld = perRate((world, flow, snap) => {
   return out;
 });
 
+/**
+ * A wake is no later than a token frees by time: when the window it serves holds a start record
+ * (within perMs), its earliest leaves the window at its time + perMs, and a wake set later would
+ * leave the waiting pairs idle past then (a window that held only marks when the wake was set
+ * gets its wake brought forward by the claim that starts one).
+ */
+export const rateWakeOnTime = perRate((world, flow) => {
+  const out: Violation[] = [];
+  const shape = world.shape.flow;
+  for (const [member, at] of flow.rate.wakes) {
+    const cut = member.indexOf('\0');
+    if (member.length === 1 && member.charCodeAt(0) < 32) continue; // a promotion's budget mark
+    const w =
+      cut < 0
+        ? windowsOf(shape, member, '').find((x) => x.window.startsWith('t\0'))
+        : windowsOf(shape, member.slice(0, cut), member.slice(cut + 1)).find((x) => x.window.startsWith('g\0'));
+    if (!w) continue;
+    const inWindow = flow.rate.records.filter((r) => r.window === w.window && r.at > flow.rate.now - w.perMs);
+    if (inWindow.length === 0) continue;
+    const frees = Math.min(...inWindow.map((r) => r.at)) + w.perMs;
+    if (at > frees)
+      out.push(
+        violation(
+          'rateWakeOnTime',
+          'late',
+          `the wake of ${windowName(w.window)} is due ${at - frees} ms after its earliest start leaves the window`,
+        ),
+      );
+  }
+  return out;
+});
+
 /** Rate limits' checks, after every step. */
 export const RATE_INVARIANTS: Check[] = [
   rateWithinLimit,
@@ -211,4 +243,5 @@ export const RATE_INVARIANTS: Check[] = [
   rateStartsRecorded,
   rateWaitServed,
   rateReservationsHeld,
+  rateWakeOnTime,
 ];

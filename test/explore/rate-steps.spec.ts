@@ -96,7 +96,10 @@ describe('explorer: a task under rate limits', () => {
     const small = SMALL_CASES.find((c) => c.name === 'rate')!;
     const { ran, failures } = await exhaust(env(), small, 3, Date.now() + 100_000, new Set());
     expect([...failures.keys()]).toEqual([]);
-    expect(ran).toBe(434); // nothing cut short by the time budget
+    // Nothing cut short by the time budget. (434 before a window full of marks only stopped
+    // waking every perMs: a promote after one elapse now finds nothing due there, and a step
+    // that does not apply ends its branch.)
+    expect(ran).toBe(420);
   }, 120_000);
 
   it('random schedules reach the rate world and keep its invariants', async () => {

@@ -128,6 +128,33 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     expect(await reserved()).toBe(0);
   });
 
+  it('a window holding only marks wakes when a claim starts one, not every perMs', async () => {
+    const rate = limits({ max: 1, perMs: 100 });
+    const a = await enqueue(rate); // takes the token: a mark, not started
+    expect((await enqueue(rate)).entryId).toBeUndefined(); // waits for the task window, parked
+    const parks = async () => Number(await f.redis.hget(fKey(2), '\0parked'));
+    const wakeAt = async () => Number(await f.redis.zscore(fKey(8), 'job'));
+    const now = async () => {
+      const [seconds, micros] = await f.redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    expect(await parks()).toBe(1);
+    // Nothing can free the token before a's start (its mark counts until then): no wake within
+    // perMs that would only find the window full again and re-park the pairs.
+    expect((await wakeAt()) - (await now())).toBeGreaterThan(30_000);
+    await new Promise((r) => setTimeout(r, 350)); // over 3 windows' length
+    await f.promote();
+    expect(await parks()).toBe(1);
+    // a starts: its record frees the token 100 ms later, and the wake comes forward to then.
+    const [[entryId]] = await f.deliver('w');
+    const [verdict] = await claim('w', [entryId], [a.id]);
+    const startedAt = (verdict as { startedAt: number }).startedAt;
+    expect(await wakeAt()).toBe(startedAt + 100);
+    await waitFor(async () => (await now()) >= startedAt + 100, { description: "a's start left its window" });
+    await f.promote();
+    expect(await admitted()).toHaveLength(2); // the waiting task is admitted
+  });
+
   it('a restart with a free token starts at once and counts a second start', async () => {
     const rate = limits({ max: 2, perMs: 60_000 });
     const a = await enqueue(rate);

@@ -77,12 +77,21 @@ local function rateCount(F, win, now)
   return rcall('ZLEXCOUNT', F.starts, '[' .. from, '[' .. win.key .. '\0\255')
 end
 
--- Ms until a full (trimmed) window frees a token: its oldest start leaves it; perMs when it
--- holds only markers (they start at the earliest now: early is harmless, the wake re-checks).
-local function rateWaitMs(F, win, now)
+-- A full window that holds no start record (only markers and reservations) frees a token only
+-- after one of them becomes a start, perMs after that start: the claim that starts it brings
+-- the window's wake forward (rateWakeNoLater). A wake set meanwhile is this much beyond perMs,
+-- a backstop only: a wake at perMs would find the window full again and re-park every waiting
+-- pair, each perMs, for as long as the admitted runs wait for a worker (paused, or every slot
+-- busy).
+local RATE_IDLE_WAKE_MS = 60000
+
+-- Ms until a full (trimmed) window frees a token: its oldest start leaves it. When it holds no
+-- start, `idleMs`: the feed's wakes take the backstop above; a held restart's timer takes perMs
+-- (it claims again then, one claim per line: see RateHold).
+local function rateWaitMs(F, win, now, idleMs)
   local first = rcall('ZRANGEBYLEX', F.starts, '[' .. win.key .. '\0', '[' .. win.key .. '\0\255', 'LIMIT', 0, 1)[1]
   local at = first and string.sub(first, #win.key + 2, #win.key + 17)
-  if not at or at == RATE_PENDING or at == RATE_RESERVED then return win.per end
+  if not at or at == RATE_PENDING or at == RATE_RESERVED then return idleMs or win.per + RATE_IDLE_WAKE_MS end
   return math.max(1, tonumber(at) + win.per - now)
 end
 
@@ -202,16 +211,27 @@ local function rateTake(F, rates, name, group, entryId)
   end
 end
 
--- An entry removed for good gives back the tokens of a start it never made. The task's parked
--- pairs may have their token now: their wake falls due at once, announced, so the promotion
--- unparks them all and feeds as far as the windows allow (a feed of one here would strand the
--- others in the ring with no wake, and a claim feeds nothing).
+-- Brings `member`'s wake forward to `at` if it is set later (a wake nothing waits on is not
+-- made).
+local function rateWakeNoLater(F, member, at)
+  local set = tonumber(rcall('ZSCORE', F.wake, member))
+  if set and set > at then rateWake(F, member, at) end
+end
+
+-- An entry removed for good gives back the tokens of a start it never made. The pairs waiting
+-- on its windows may have their token now: the task's wake (and the group window's) falls due
+-- at once, announced, so the promotion unparks them all and feeds as far as the windows allow
+-- (a feed of one here would strand the others in the ring with no wake, and a claim feeds
+-- nothing).
 local function rateGiveBack(F, name, group, entryId)
   local tail = '\0' .. RATE_PENDING .. '\0' .. entryId
   local kept = '\0' .. RATE_RESERVED .. '\0' .. entryId
   local task, pair = 't\0' .. name, 'g\0' .. name .. '\0' .. group
   local given = rcall('ZREM', F.starts, task .. tail, pair .. tail, task .. kept, pair .. kept)
-  if given > 0 and rcall('ZSCORE', F.wake, name) then rateWake(F, name, rateNow()) end
+  if given > 0 then
+    rateWakeNoLater(F, name, rateNow())
+    rateWakeNoLater(F, name .. '\0' .. group, rateNow())
+  end
   rateFull, rateCounted = {}, {}
 end
 
@@ -234,7 +254,7 @@ local function rateStart(F, rates, name, group, entryId, delivery)
     local marker = win.key .. '\0' .. RATE_PENDING .. '\0' .. entryId
     win.marker = rcall('ZSCORE', F.starts, marker) and marker
     win.full = not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max
-    if win.full then wait = math.max(wait, rateWaitMs(F, win, now)) end
+    if win.full then wait = math.max(wait, rateWaitMs(F, win, now, win.per)) end
   end
   if wait > 0 then
     for _, win in ipairs(windows) do
@@ -250,6 +270,8 @@ local function rateStart(F, rates, name, group, entryId, delivery)
       rcall('ZREM', F.starts, win.key .. '\0' .. RATE_RESERVED .. '\0' .. entryId)
     end
     rcall('ZADD', F.starts, 0, win.key .. '\0' .. stamp(now) .. '\0' .. entryId .. '\0' .. delivery)
+    -- Its token frees perMs from now: a wake set while the window held no start comes forward.
+    rateWakeNoLater(F, win.wake, now + win.per)
     if leaves == 0 or win.per < leaves then leaves = win.per end
   end
   return true, leaves
