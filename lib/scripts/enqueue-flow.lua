@@ -40,7 +40,7 @@ local id, name, payload, group, priority = ARGV[1], ARGV[2], ARGV[3], ARGV[6], A
 local now = nowMs()
 local due = tonumber(ARGV[5])
 if due == 0 then due = now + tonumber(ARGV[4]) end
-if ARGV[8] ~= '' and flowSetLimits(F, name, ARGV[8]) then flowFeedAll(F, stream, 1000) end
+if ARGV[8] ~= '' and flowSetLimits(F, name, ARGV[8]) then flowFeedAll(F, stream, 1000, name) end
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1', 'fl', '1'}
 if group ~= '' then fields[#fields + 1] = 'gr'; fields[#fields + 1] = group end

@@ -45,6 +45,6 @@ m.r = '1'
 
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
-if flowSetLimits(F, m.n, limits) then flowFeedAll(F, stream, 1000) end
+if flowSetLimits(F, m.n, limits) then flowFeedAll(F, stream, 1000, m.n) end
 if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end
 return {1, flowEnter(F, stream, m.id, m.n, '', 5, toFields(m), nowMs())}

@@ -19,6 +19,8 @@
 -- F.body   HASH task id -> {m = room member, f = the fields as a delayed member encodes them}
 -- F.ring   LIST of '<name>\0<group>' pairs with waiting tasks, served in turn
 -- F.ringed SET of the pairs in the ring (each is there at most once)
+-- F.parked also holds the pairs parked for their task's global slot, '\0<name>\0<seq>\0<group>'
+--          (see globalPark)
 -- F.starts, F.wake, F.parked: rate limits' windows, wakes and parked pairs (see rate.lua); F.limits also holds the
 --          rates, '<global> <group> <aging ms> <max> <perMs> <group max> <group perMs>'
 -- One key each per partition: the (task, group) pair a feed serves is read inside the script,
@@ -127,31 +129,77 @@ local function splitPair(pair)
   return string.sub(pair, 1, cut - 1), string.sub(pair, cut + 1)
 end
 
+-- Pairs waiting for their task's global slot are PARKED off the ring, in F.parked under
+-- '\0<name>\0<seq, 16 digits>\0<group>' (rate.lua's members start with the name, which is
+-- never empty and has no NUL, so the two never meet): left in the ring, every feed (the settle
+-- of any task's run, an enqueue that waits, a wake) popped and pushed back each of them, two
+-- commands per waiting group of a task at its limit. They stay in F.ringed, so a release or an
+-- enqueue of their group does not ring them early, and come back, in the order they were
+-- parked, when the task frees a slot (globalUnpark).
+local function globalParkedPrefix(name) return '\0' .. name .. '\0' end
+
+local function globalPark(F, pair, name)
+  local order = rcall('HINCRBY', F.limits, '\0parked', 1)
+  rcall('ZADD', F.parked, 0, globalParkedPrefix(name) .. stamp(order) .. string.sub(pair, #name + 1))
+end
+
+-- The first pair of task `name` parked for a global slot, with its member; nil when none is.
+local function globalParkedHead(F, name)
+  local prefix = globalParkedPrefix(name)
+  local head = rcall('ZRANGEBYLEX', F.parked, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+  if not head then return nil end
+  return name .. string.sub(head, #prefix + 17), head
+end
+
+-- Serves one pair at its turn (popped from the ring, or unparked): admits its best waiting task
+-- when its slots and tokens allow, and rings it again if more of it may run; else it leaves the
+-- ring (nothing waits, or its own group is full: its group's release rings it again), parks for
+-- its task's global slot, or waits for a rate token (rateHold). Returns true when it admitted.
+local function servePair(F, stream, pair)
+  local name, group = splitPair(pair)
+  local best, more = bestOf(F, pair)
+  if not best or not groupFree(F, name, group) then
+    rcall('SREM', F.ringed, pair)
+  elseif not globalFree(F, name) then
+    globalPark(F, pair, name)
+  elseif rateHold(F, pair, select(4, flowLimits(F, name)), name, group) then
+    -- it waits for a rate token: rateHold parked it or took it out, with its wake
+  else
+    local entryId, held = admitMember(F, stream, pair, best, name, group)
+    local _, groupLimit = flowLimits(F, name)
+    if more and (groupLimit == 0 or (held or 0) < groupLimit) then
+      rcall('RPUSH', F.ring, pair)
+    else
+      rcall('SREM', F.ringed, pair)
+    end
+    return entryId ~= nil
+  end
+  return false
+end
+
 -- Feeds the stream from the ring: at most `budget` admissions, and one pass over the ring at
 -- most, so a settle does bounded work. Returns the number admitted.
 local function flowFeed(F, stream, budget)
   local admitted, tries = 0, rcall('LLEN', F.ring)
   while admitted < budget and tries > 0 do
     tries = tries - 1
-    local pair = rcall('LPOP', F.ring)
-    local name, group = splitPair(pair)
-    local best, more = bestOf(F, pair)
-    if not best or not groupFree(F, name, group) then
-      rcall('SREM', F.ringed, pair) -- nothing waits, or it waits for its own group's release
-    elseif not globalFree(F, name) then
-      rcall('RPUSH', F.ring, pair)
-    elseif rateHold(F, pair, select(4, flowLimits(F, name)), name, group) then
-      -- it waits for a rate token: rateHold parked it or took it out, with its wake
-    else
-      local entryId, held = admitMember(F, stream, pair, best, name, group)
-      if entryId then admitted = admitted + 1 else held = 0 end
-      local _, groupLimit = flowLimits(F, name)
-      if more and (groupLimit == 0 or held < groupLimit) then
-        rcall('RPUSH', F.ring, pair)
-      else
-        rcall('SREM', F.ringed, pair)
-      end
-    end
+    if servePair(F, stream, rcall('LPOP', F.ring)) then admitted = admitted + 1 end
+  end
+  return admitted
+end
+
+-- Task `name` may have free global slots: its parked pairs are served from the head of their
+-- line (they had their turn when it was full) while it has a free slot, at most `budget`
+-- admissions. A pair served without an admission (nothing left to run, its group full, a rate
+-- window full) leaves the line, so the next one is served in its place: no slot stays idle
+-- while a pair of the task waits for one. Returns the number admitted.
+local function globalUnpark(F, stream, name, budget)
+  local admitted = 0
+  while admitted < budget and globalFree(F, name) do
+    local pair, member = globalParkedHead(F, name)
+    if not pair then break end
+    rcall('ZREM', F.parked, member)
+    if servePair(F, stream, pair) then admitted = admitted + 1 end
   end
   return admitted
 end
@@ -171,9 +219,18 @@ local function flowRelease(F, stream, id, entryId)
   rateGiveBack(F, name, group, entryId)
   bump(F, name, -1)
   local groupHeld = bump(F, pair, -1)
+  -- Its global slot is free again: pairs parked for one had their turn first (they are served
+  -- before this pair's next task; its group slot goes to the ring below).
+  local globalLimit, groupLimit = flowLimits(F, name)
+  if globalLimit > 0 and globalParkedHead(F, name) then
+    globalUnpark(F, stream, name, 1)
+    local best = bestOf(F, pair)
+    if best and (groupLimit == 0 or groupHeld < groupLimit) then ringAdd(F, pair) end
+    if globalFree(F, name) then flowFeed(F, stream, 1) end
+    return true
+  end
   -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
   local best, more = bestOf(F, pair)
-  local _, groupLimit = flowLimits(F, name)
   if best and not rated and (groupLimit == 0 or groupHeld < groupLimit) and rcall('LLEN', F.ring) == 0
       and globalFree(F, name) then
     -- No other pair waits in the ring: its turn is now. The same admission as flowFeed's, without
@@ -224,10 +281,11 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   return ''
 end
 
--- Feeds after a limit was raised: passes over the ring while they admit, at most `budget`.
--- Stopped on its budget, it leaves a due wake ('\2'): the next promotion goes on at once.
-local function flowFeedAll(F, stream, budget)
-  local admitted = 0
+-- Feeds after a limit was raised: serves task `name`'s pairs parked for a global slot, then
+-- passes over the ring while they admit, at most `budget` in all. Stopped on its budget, it
+-- leaves a due wake ('\2'): the next promotion goes on at once.
+local function flowFeedAll(F, stream, budget, name)
+  local admitted = name and globalUnpark(F, stream, name, budget) or 0
   while admitted < budget do
     local n = flowFeed(F, stream, budget - admitted)
     if n == 0 then break end
