@@ -63,6 +63,7 @@ local function rateStartOthers(F, rates, name, group, entryId, delivery)
     if not counted[key] then
       if rcall('ZREM', F.starts, key .. '\0' .. RATE_PENDING .. '\0' .. entryId) == 1 then
         rcall('ZADD', F.starts, 0, key .. '\0' .. stamp(rateNow()) .. '\0' .. entryId .. '\0' .. delivery)
+        rateStartsExist = true
         -- The window's waiting pairs wake when this start leaves it (its rate is the recorded one).
         local recorded = rateWindows(select(4, flowLimits(F, name)), name, group)
         for _, win in ipairs(recorded) do

@@ -49,10 +49,12 @@ export function completeScript(keys: QueueKeys, a: CompleteArgs): ScriptCall<Com
     if (r.key === undefined && r.resultTtlMs === a.defaultResultTtlMs && !keep && !r.flow) {
       runs.push([r.entryId, r.taskId, r.result]);
     } else {
+      // Only what differs from the defaults (generation 0, no key, the batch's result TTL):
+      // the script decodes every run, and a flow run's settle is otherwise all defaults.
       const options = {
-        g: r.generation,
-        k: r.key === undefined ? 0 : 1,
-        t: r.resultTtlMs,
+        g: r.generation || undefined,
+        k: r.key === undefined ? undefined : 1,
+        t: r.resultTtlMs === a.defaultResultTtlMs ? undefined : r.resultTtlMs,
         r: keep ? 1 : undefined,
         s: r.successor || undefined,
         f: r.flow ? 1 : undefined,

@@ -93,19 +93,35 @@ local function bestOf(F, pair)
   return best[1], best[2]
 end
 
+-- Whether the ring is known to be empty in this call: a settle's releases ask once, not once per
+-- run. Every push to the ring in the call forgets it.
+local ringKnownEmpty = false
+local function ringEmpty(F)
+  if not ringKnownEmpty then ringKnownEmpty = rcall('LLEN', F.ring) == 0 end
+  return ringKnownEmpty
+end
+
+local function ringPush(F, pair)
+  ringKnownEmpty = false
+  rcall('RPUSH', F.ring, pair)
+end
+
 local function ringAdd(F, pair)
-  if rcall('SADD', F.ringed, pair) == 1 then rcall('RPUSH', F.ring, pair) end
+  if rcall('SADD', F.ringed, pair) == 1 then ringPush(F, pair) end
 end
 
 -- Takes the slots and appends the entry to the stream: the one way into the stream for a run
--- that holds slots. Returns its entry id.
--- Returns its entry id and the group's count of held runs after it.
-local function flowAdmit(F, stream, id, name, group, fields)
+-- that holds slots. Returns its entry id and the group's count of held runs after it.
+-- `handedOver` (a count) when the slots are those of a run of the same pair that the caller
+-- released in this step without lowering the counts (flowRelease): they pass to this run, so
+-- the counts stay as they are, and the group's count is `handedOver`.
+local function flowAdmit(F, stream, id, name, group, fields, handedOver)
   local _, _, _, rates = flowLimits(F, name)
   if rates then fields = rateMarked(fields) end
   local entryId = rcall('XADD', stream, '*', unpack(fields))
   if rates then rateTake(F, rates, name, group, entryId) end
   rcall('HSET', F.held, id, entryId .. '\0' .. name .. '\0' .. group)
+  if handedOver then return entryId, handedOver end
   bump(F, name, 1)
   return entryId, bump(F, name .. '\0' .. group, 1)
 end
@@ -114,14 +130,14 @@ end
 -- entry id and the group's count of held runs after it; nil for a member without its body (a
 -- stray from before flowEnter refused duplicates: it is dropped, never an error mid-settle,
 -- which would leave the settle's other writes half done).
-local function admitMember(F, stream, pair, member, name, group)
+local function admitMember(F, stream, pair, member, name, group, handedOver)
   local id = string.sub(member, #pair + 35)
   local text = rcall('HGET', F.body, id)
   rcall('ZREM', F.room, member)
   local body = text and cjson.decode(text)
   if not body or body.m ~= member then return nil end
   rcall('HDEL', F.body, id)
-  return flowAdmit(F, stream, id, name, group, toFields(cjson.decode(body.f)))
+  return flowAdmit(F, stream, id, name, group, toFields(cjson.decode(body.f)), handedOver)
 end
 
 local function splitPair(pair)
@@ -168,7 +184,7 @@ local function servePair(F, stream, pair)
     local entryId, held = admitMember(F, stream, pair, best, name, group)
     local _, groupLimit = flowLimits(F, name)
     if more and (groupLimit == 0 or (held or 0) < groupLimit) then
-      rcall('RPUSH', F.ring, pair)
+      ringPush(F, pair)
     else
       rcall('SREM', F.ringed, pair)
     end
@@ -213,35 +229,46 @@ local function flowRelease(F, stream, id, entryId)
   rcall('HDEL', F.held, id)
   local pair = string.sub(held, #entryId + 2)
   local name, group = splitPair(pair)
-  local rated = select(4, flowLimits(F, name))
+  local globalLimit, groupLimit, _, rated = flowLimits(F, name)
   -- Whatever the limits recorded now: markers taken under an earlier record must not outlive
   -- their entry (they would hold the window's tokens for good).
   rateGiveBack(F, name, group, entryId)
-  bump(F, name, -1)
-  local groupHeld = bump(F, pair, -1)
   -- Its global slot is free again: pairs parked for one had their turn first (they are served
   -- before this pair's next task; its group slot goes to the ring below).
-  local globalLimit, groupLimit = flowLimits(F, name)
   if globalLimit > 0 and globalParkedHead(F, name) then
+    bump(F, name, -1)
+    local groupHeld = bump(F, pair, -1)
     globalUnpark(F, stream, name, 1)
-    local best = bestOf(F, pair)
-    if best and (groupLimit == 0 or groupHeld < groupLimit) then ringAdd(F, pair) end
+    if bestOf(F, pair) and (groupLimit == 0 or groupHeld < groupLimit) then ringAdd(F, pair) end
     if globalFree(F, name) then flowFeed(F, stream, 1) end
     return true
   end
   -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
   local best, more = bestOf(F, pair)
-  if best and not rated and (groupLimit == 0 or groupHeld < groupLimit) and rcall('LLEN', F.ring) == 0
-      and globalFree(F, name) then
+  if best and not rated and ringEmpty(F) then
     -- No other pair waits in the ring: its turn is now. The same admission as flowFeed's, without
     -- the ring's round trip (the common case of a busy group whose own run settled). A task with
-    -- rates takes flowFeed's way, whose rate check sets the wake.
-    local entryId, held = admitMember(F, stream, pair, best, name, group)
-    if more and (groupLimit == 0 or (entryId and held or groupHeld) < groupLimit) then ringAdd(F, pair) end
-    if entryId then return true end
-  elseif best then
-    ringAdd(F, pair)
+    -- rates takes flowFeed's way, whose rate check sets the wake. The counts still include the
+    -- released run: when they allow the next one, its slots pass to it and no count is written.
+    local groupHeld = countOf(F, pair)
+    if groupHeld >= 1 and (groupLimit == 0 or groupHeld - 1 < groupLimit)
+        and (globalLimit == 0 or countOf(F, name) - 1 < globalLimit) then
+      local admitted, nowHeld = admitMember(F, stream, pair, best, name, group, groupHeld)
+      if admitted then
+        if more and (groupLimit == 0 or nowHeld < groupLimit) then ringAdd(F, pair) end
+        return true
+      end
+      -- A stray member (no body): nothing passed, the run's slots are released below.
+      bump(F, name, -1)
+      groupHeld = bump(F, pair, -1)
+      if more and (groupLimit == 0 or groupHeld < groupLimit) then ringAdd(F, pair) end
+      flowFeed(F, stream, 1)
+      return true
+    end
   end
+  bump(F, name, -1)
+  bump(F, pair, -1)
+  if best then ringAdd(F, pair) end
   flowFeed(F, stream, 1)
   return true
 end
@@ -316,6 +343,7 @@ local function flowServeWakes(F, stream, budget)
       -- nothing of its own: the feed below goes on where the last one stopped
     elseif not string.find(member, '\0', 1, true) then
       rateUnpark(F, member)
+      ringKnownEmpty = false
     elseif bestOf(F, member) then
       ringAdd(F, member)
     end

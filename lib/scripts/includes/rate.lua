@@ -197,6 +197,10 @@ local function rateMarked(fields)
   return fields
 end
 
+-- Whether F.starts holds any record or marker: looked up once per call (rateGiveBack), and set
+-- by every write of one in the call.
+local rateStartsExist = nil
+
 -- Admission takes a token of each window: a marker of the entry (the caller checked they are free).
 -- The admission that takes a window's last token also sets its wake: pairs it leaves waiting in
 -- the ring (a feed that stopped on its budget never met the full window) are fed when the
@@ -205,6 +209,7 @@ local function rateTake(F, rates, name, group, entryId)
   for _, win in ipairs(rateWindows(rates, name, group)) do
     local taken = (rateCounted[win.key] or rateCount(F, win, rateNow())) + 1
     rcall('ZADD', F.starts, 0, win.key .. '\0' .. RATE_PENDING .. '\0' .. entryId)
+    rateStartsExist = true
     rateFull[win.key] = nil
     rateCounted[win.key] = taken
     if taken >= win.max then rateWake(F, win.wake, rateNow() + rateWaitMs(F, win, rateNow())) end
@@ -223,7 +228,11 @@ end
 -- at once, announced, so the promotion unparks them all and feeds as far as the windows allow
 -- (a feed of one here would strand the others in the ring with no wake, and a claim feeds
 -- nothing).
+-- With no record, marker or reservation at all (no task of the partition has had rates within
+-- its windows) there is nothing to give back.
 local function rateGiveBack(F, name, group, entryId)
+  if rateStartsExist == nil then rateStartsExist = rcall('EXISTS', F.starts) == 1 end
+  if not rateStartsExist then return end
   local tail = '\0' .. RATE_PENDING .. '\0' .. entryId
   local kept = '\0' .. RATE_RESERVED .. '\0' .. entryId
   local task, pair = 't\0' .. name, 'g\0' .. name .. '\0' .. group
@@ -258,7 +267,10 @@ local function rateStart(F, rates, name, group, entryId, delivery)
   end
   if wait > 0 then
     for _, win in ipairs(windows) do
-      if win.full then rcall('ZADD', F.starts, 0, win.key .. '\0' .. RATE_RESERVED .. '\0' .. entryId) end
+      if win.full then
+        rcall('ZADD', F.starts, 0, win.key .. '\0' .. RATE_RESERVED .. '\0' .. entryId)
+        rateStartsExist = true
+      end
     end
     return false, wait
   end
@@ -272,6 +284,7 @@ local function rateStart(F, rates, name, group, entryId, delivery)
     rcall('ZADD', F.starts, 0, win.key .. '\0' .. stamp(now) .. '\0' .. entryId .. '\0' .. delivery)
     -- Its token frees perMs from now: a wake set while the window held no start comes forward.
     rateWakeNoLater(F, win.wake, now + win.per)
+    rateStartsExist = true
     if leaves == 0 or win.per < leaves then leaves = win.per end
   end
   return true, leaves
