@@ -262,14 +262,15 @@ local function flowRelease(F, stream, id, entryId)
       bump(F, name, -1)
       groupHeld = bump(F, pair, -1)
       if more and (groupLimit == 0 or groupHeld < groupLimit) then ringAdd(F, pair) end
-      flowFeed(F, stream, 1)
+      if not ringEmpty(F) then flowFeed(F, stream, 1) end
       return true
     end
   end
   bump(F, name, -1)
   bump(F, pair, -1)
   if best then ringAdd(F, pair) end
-  flowFeed(F, stream, 1)
+  -- An empty ring feeds nothing (the common case of a limit that does not bind).
+  if not ringEmpty(F) then flowFeed(F, stream, 1) end
   return true
 end
 
