@@ -1,4 +1,4 @@
-import { enqueueFlow, removeTask, type RemovalTarget } from './protocol-adapter';
+import { enqueueFlow, OTHER_TASK, removeTask, type RemovalTarget } from './protocol-adapter';
 import { unsettledEntry } from './snapshot';
 import type { Step, StepResult } from './steps';
 import type { World } from './world';
@@ -13,10 +13,12 @@ const AGING_MS = 1000;
  * the delayed set, to go through admission when promoted.
  */
 export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'enqueue-flow' }>): Promise<StepResult> {
-  const limits = world.shape.flow;
-  if (!limits) return NOOP;
+  const shape = world.shape.flow;
+  if (!shape || (step.task === 'other' && !shape.other)) return NOOP;
+  const limits = step.task === 'other' ? { ...shape.other!, rate: undefined, groupRate: undefined } : shape;
   const entryId = await enqueueFlow(world.client, world.keys, {
     id: step.id,
+    ...(step.task === 'other' ? { name: OTHER_TASK } : {}),
     group: step.group,
     priority: step.priority,
     delayed: step.delayed === true,

@@ -54,6 +54,8 @@ import type { ResolvedTaskOptions } from '../lib/task/resolved-task-options';
 export type { Delivery, Outcome, RawEntry };
 export const GROUP = CONSUMER_GROUP;
 export const TASK = 'job';
+/** A second task under flow control (the `mixed` world): its settles and waits meet the first's. */
+export const OTHER_TASK = 'rush';
 export const PERIODIC_TASK = 'tick';
 export const PERIODIC_KEY = periodicKey(PERIODIC_TASK);
 /** Delivery count at which reclaim dead-letters a pending entry as poison. */
@@ -280,6 +282,8 @@ export interface FlowKeys {
  */
 export interface FlowEnqueueSpec {
   readonly id: string;
+  /** The task's name: TASK unless given. */
+  readonly name?: string;
   readonly group?: string;
   readonly priority?: number;
   readonly delayed: boolean;
@@ -293,7 +297,7 @@ export interface FlowEnqueueSpec {
  */
 export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnqueueSpec): Promise<string | undefined> {
   const call: EnqueueCall = {
-    name: TASK,
+    name: spec.name ?? TASK,
     queue: 'explore',
     keys: keys.queueKeys,
     partitions: 1,
@@ -375,7 +379,7 @@ export class SimWorker {
       const c = context as { fencingToken: string; id: string; key: string | undefined; generation: number };
       return onStart({ entryId: c.fencingToken.split('/')[0], taskId: c.id, key: c.key, generation: c.generation });
     };
-    for (const name of [TASK, PERIODIC_TASK]) {
+    for (const name of [TASK, OTHER_TASK, PERIODIC_TASK]) {
       registry.add({ name, options: taskOptions(name === PERIODIC_TASK), location: 'explore', handler });
     }
     this.intake = new Intake(this.ctx);

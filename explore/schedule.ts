@@ -56,6 +56,7 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
         ...(chance(0.5) ? { priority: 1 + Math.floor(random() * 10) } : {}),
         ...(chance(0.15) ? { delayed: true } : {}),
         ...(chance(0.05) ? { big: true } : {}),
+        ...(flow.other && chance(0.4) ? { task: 'other' as const } : {}),
       }));
       add(1, () => ({ op: 'enqueue', kind: 'plain', id: `t${++made}` }));
     } else if (made < options.maxTasks) {

@@ -41,7 +41,7 @@ export type Step =
       by?: ClientProcess;
       p?: number;
     }
-  | { op: 'enqueue-flow'; id: string; group: string; priority?: number; delayed?: true; big?: true }
+  | { op: 'enqueue-flow'; id: string; group: string; priority?: number; delayed?: true; big?: true; task?: 'other' }
   | { op: 'remove'; task: string }
   | { op: 'cancel'; key: string; by?: ClientProcess }
   | { op: 'layout' }

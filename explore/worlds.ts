@@ -27,6 +27,8 @@ export interface FlowShape {
   /** @Task rateLimit and groupRateLimit: at most `max` starts in any `perMs`. */
   readonly rate?: RateShape;
   readonly groupRate?: RateShape;
+  /** A second task (OTHER_TASK) under these slot limits, in the same groups, without rates. */
+  readonly other?: { readonly global: number; readonly group: number };
 }
 
 export interface RateShape {
@@ -44,6 +46,14 @@ export const WORLDS: Record<string, WorldShape> = {
   shrink: { name: 'shrink', keys: ['k1', 'k2', 'k3'], workersPerPartition: 2, countChange: { from: 3, to: 2 } },
   // A task under flow control takes no key: the keyed steps have nothing to do here.
   flow: { name: 'flow', keys: [], workersPerPartition: 3, flow: { global: 2, group: 1, groups: ['g1', 'g2', 'g3'] } },
+  // Two tasks in one room and ring: job's global slot (1) binds across its groups, so its pairs
+  // wait for it while rush's settles and waits feed (job's pairs park for its slot).
+  mixed: {
+    name: 'mixed',
+    keys: [],
+    workersPerPartition: 3,
+    flow: { global: 1, group: 1, groups: ['g1', 'g2', 'g3'], other: { global: 0, group: 1 } },
+  },
   // Slots that bind less often than the tokens: globalConcurrency 3 lets the task window (2) bind
   // across groups, groupConcurrency 1 and the group window (1) bind together.
   rate: {

@@ -71,6 +71,49 @@ describe('explorer: a task under flow control', () => {
     expect(ran).toBe(247); // nothing cut short by the time budget
   });
 
+  it('two tasks in one ring: the settles of one park and serve the other’s groups that wait for its slot', async () => {
+    // job has globalConcurrency 1; rush has no global limit and groupConcurrency 1.
+    const steps: Step[] = [
+      { op: 'enqueue-flow', id: 't1', group: 'g1' }, // job's only slot
+      { op: 'enqueue-flow', id: 't2', group: 'g2' }, // waits for job's slot, its pair in the ring
+      { op: 'enqueue-flow', id: 't3', group: 'g3' }, // the same
+      { op: 'enqueue-flow', id: 't4', group: 'g1', task: 'other' }, // admitted
+      { op: 'enqueue-flow', id: 't5', group: 'g1', task: 'other' }, // waits for rush/g1: feeds, parks job's pairs
+      { op: 'read', w: 0 },
+      { op: 'deliver', w: 0 },
+      { op: 'start', w: 0, task: 't4' },
+      { op: 'end', w: 0, task: 't4', ok: true },
+      { op: 'settle', w: 0 }, // rush's settle admits t5 and passes over none of job's pairs
+      { op: 'start', w: 0, task: 't1' },
+      { op: 'end', w: 0, task: 't1', ok: true },
+      { op: 'settle', w: 0 }, // job's slot goes to the first parked pair: t2
+    ];
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.mixed);
+    expect(result.violations.map(signature)).toEqual([]);
+    const notes = result.lines.slice(0, steps.length).map((l) => l.note);
+    expect(notes.slice(0, 5)).toEqual([
+      'admitted',
+      'waiting in the room',
+      'waiting in the room',
+      'admitted',
+      'waiting in the room',
+    ]);
+    // The two settles admitted t5 (rush/g1's slot) and t2 (job's slot, to the first parked pair):
+    // the drain reads them together, then t3 once t2 settles.
+    const reads = result.lines.filter((l) => l.drain && l.step.op === 'read').map((l) => l.note);
+    expect(reads.slice(0, 2)).toEqual(['reply held: t5 t2', 'reply held: t3']);
+  });
+
+  it('random schedules reach the mixed world (two tasks) and keep its invariants', async () => {
+    let others = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const result = await runSchedule(env(), randomSchedule(seed, { steps: 30, maxTasks: 6 }), WORLDS.mixed);
+      expect({ seed, violations: result.violations.map(signature) }).toEqual({ seed, violations: [] });
+      others += result.steps.filter((s) => s.op === 'enqueue-flow' && s.task === 'other').length;
+    }
+    expect(others).toBeGreaterThan(5);
+  });
+
   it('random schedules reach the flow world and keep its invariants', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       const result = await runSchedule(env(), randomSchedule(seed, { steps: 30, maxTasks: 6 }), WORLDS.flow);
