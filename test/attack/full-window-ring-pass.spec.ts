@@ -1,11 +1,9 @@
 import type { Redis } from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
-import { defineScripts } from '../../lib/redis/scripts';
 import { claimScript } from '../../lib/scripts/claim.script';
-import { completeScript } from '../../lib/scripts/complete.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { completeFlowRun, useCountingScripts } from '../fixtures/counting-scripts';
 
 /**
  * Attack on the cost of waiting under rateLimit (guarantee 2: no cost that grows with what
@@ -18,25 +16,12 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * script runs (into a counter key under the spec's prefix), the same settle with 10 and with
  * 1,000 waiting groups.
  */
-const COUNTING_RCALL = (counter: string) => `
-local function rcall(...)
-  redis.call('INCR', '${counter}')
-  return redis.call(...)
-end
-`;
 
 describe('attack: a settle under a full rateLimit window passes over every waiting group', () => {
-  const prefix = randomPrefix();
-  const counter = `${prefix}:attack:commands`;
+  const counting = useCountingScripts();
+  const { prefix, counter } = counting;
   let redis: Redis;
-  beforeAll(() => {
-    redis = createRedis();
-    defineScripts(redis, { replace: { rcall: COUNTING_RCALL(counter) } });
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  beforeAll(() => (redis = counting.redis()));
 
   const rate: FlowLimits = { global: 0, group: 0, agingMs: 1000, rate: { max: 1, perMs: 600_000 } };
 
@@ -62,24 +47,7 @@ describe('attack: a settle under a full rateLimit window passes over every waiti
       messages: [{ entryId, taskId: 'first', generation: 0, key: undefined, rated: true }],
     }).run(redis);
     await redis.set(counter, 0);
-    const reply = await completeScript(keys, {
-      group: CONSUMER_GROUP,
-      consumer: 'a',
-      stateTtlMs: 60_000,
-      defaultResultTtlMs: 60_000,
-      runs: [
-        {
-          entryId,
-          taskId: 'first',
-          result: '',
-          generation: 0,
-          resultTtlMs: 60_000,
-          keepResult: false,
-          successor: '',
-          flow: true,
-        },
-      ],
-    }).run(redis);
+    const reply = await completeFlowRun(redis, keys, entryId, 'first');
     expect(reply).toEqual(['completed']);
     return Number(await redis.get(counter));
   };

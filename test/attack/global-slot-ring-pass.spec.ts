@@ -1,11 +1,9 @@
 import type { Redis } from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
-import { defineScripts } from '../../lib/redis/scripts';
-import { completeScript } from '../../lib/scripts/complete.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { completeFlowRun, useCountingScripts } from '../fixtures/counting-scripts';
 
 /**
  * Review finding (open since the concurrency limits landed): pairs waiting for their task's
@@ -16,25 +14,12 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * a run of task `other` with 10 and with 1,000 groups of task `busy` waiting for busy's only
  * global slot.
  */
-const COUNTING_RCALL = (counter: string) => `
-local function rcall(...)
-  redis.call('INCR', '${counter}')
-  return redis.call(...)
-end
-`;
 
 describe('attack: a settle passes over another task’s groups waiting for a global slot', () => {
-  const prefix = randomPrefix();
-  const counter = `${prefix}:attack:commands`;
+  const counting = useCountingScripts();
+  const { prefix, counter } = counting;
   let redis: Redis;
-  beforeAll(() => {
-    redis = createRedis();
-    defineScripts(redis, { replace: { rcall: COUNTING_RCALL(counter) } });
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  beforeAll(() => (redis = counting.redis()));
 
   const busy: FlowLimits = { global: 1, group: 0, agingMs: 1000 };
   const other: FlowLimits = { global: 0, group: 1, agingMs: 1000 };
@@ -55,25 +40,7 @@ describe('attack: a settle passes over another task’s groups waiting for a glo
       [string, string[]][],
     ][];
     const entryOf = (id: string) => read[0][1].find(([, fields]) => fields[fields.indexOf('id') + 1] === id)![0];
-    const settle = (taskId: string) =>
-      completeScript(keys, {
-        group: CONSUMER_GROUP,
-        consumer: 'a',
-        stateTtlMs: 60_000,
-        defaultResultTtlMs: 60_000,
-        runs: [
-          {
-            entryId: entryOf(taskId),
-            taskId,
-            result: '',
-            generation: 0,
-            resultTtlMs: 60_000,
-            keepResult: false,
-            successor: '',
-            flow: true,
-          },
-        ],
-      }).run(redis);
+    const settle = (taskId: string) => completeFlowRun(redis, keys, entryOf(taskId), taskId);
     await redis.set(counter, 0);
     expect(await settle('other-1')).toEqual(['completed']);
     const commands = Number(await redis.get(counter));
@@ -113,24 +80,7 @@ describe('attack: a settle passes over another task’s groups waiting for a glo
     await readNew();
     const settled = new Set<string>();
     for (let running = 'b0'; ;) {
-      const reply = await completeScript(keys, {
-        group: CONSUMER_GROUP,
-        consumer: 'a',
-        stateTtlMs: 60_000,
-        defaultResultTtlMs: 60_000,
-        runs: [
-          {
-            entryId: entryOf.get(running)!,
-            taskId: running,
-            result: '',
-            generation: 0,
-            resultTtlMs: 60_000,
-            keepResult: false,
-            successor: '',
-            flow: true,
-          },
-        ],
-      }).run(redis);
+      const reply = await completeFlowRun(redis, keys, entryOf.get(running)!, running);
       expect(reply).toEqual(['completed']);
       settled.add(running);
       // busy's only slot passes to the next of its waiting groups.
