@@ -1,3 +1,4 @@
+import { sendNow } from '../redis/send-now';
 import type { Handover, RawEntry } from './intake';
 import { monotonicMs } from './lease';
 import type { QueueParts } from './queue-context';
@@ -23,6 +24,15 @@ export class QueueReads {
   private pending?: { resolve(handovers: Handover[]): void; reject(error: unknown): void };
   private closed = false;
   private paused = false;
+  /**
+   * Its last read got all it asked of a stream, so more is likely waiting: the next read goes
+   * alone and without blocking on the command connection (SharedStreamReader.join), which also
+   * carries the settles. Sent as the runs finish, it reaches Redis ahead of the settle of those
+   * runs, so the handlers run while the settle script does (a read on the blocking connection,
+   * sent a turn later, waited behind the script; a flow queue's settle, which admits the next
+   * tasks, is long).
+   */
+  hadBacklog = false;
   readonly streams: readonly string[];
 
   constructor(
@@ -85,6 +95,7 @@ export class QueueReads {
     } finally {
       this.slots.endRead(count(byStream));
     }
+    this.noteAnswer(byStream, this.perStreamCount(hold));
     return this.handovers(byStream, sentAt);
   }
 
@@ -118,7 +129,8 @@ export class QueueReads {
   private async readWithout(hold: number): Promise<Map<string, RawEntry[]>> {
     if (hold === 0) return new Map();
     const { group, consumer, redis } = this.lanes[0];
-    const reply = await redis.xreadgroup(
+    // Past auto-pipelining, which would send it a turn later, behind the settle sent meanwhile.
+    const reply = await sendNow(redis, 'xreadgroup', [
       'GROUP',
       group,
       consumer,
@@ -127,8 +139,13 @@ export class QueueReads {
       'STREAMS',
       ...this.streams,
       ...this.streams.map(() => '>'),
-    );
+    ]);
     return entriesByStream(reply);
+  }
+
+  /** Notes whether a read that asked `perStream` entries of each stream got them all from one. */
+  noteAnswer(byStream: ReadonlyMap<string, RawEntry[]>, perStream: number): void {
+    this.hadBacklog = this.streams.some((stream) => (byStream.get(stream)?.length ?? 0) >= perStream);
   }
 
   /** One Handover per partition, in order, from a reply's entries by stream. */

@@ -30,7 +30,10 @@ export interface SharedReadOptions {
  * takes its backlog that way, one read per refill as with a connection of its own, while the
  * call keeps blocking on the idle ones. Only if it finds nothing does it interrupt the call
  * (CLIENT UNBLOCK), and the next call includes it: it never waits out blockMs behind idle
- * queues. Queues that got nothing stay in the next call without a new request.
+ * queues. Queues that got nothing stay in the next call without a new request. A queue whose
+ * last read filled all its free slots reads alone first even when no call blocks: that read
+ * goes out at once on the connection that settles, ahead of the settle of the runs that freed
+ * its slots (see QueueReads.hadBacklog).
  */
 export class SharedStreamReader {
   /** Queues whose read waits for the next call. */
@@ -53,12 +56,12 @@ export class SharedStreamReader {
   }
 
   /**
-   * A queue's read waits for entries. While a call blocks without it, it first reads alone
-   * without blocking (its backlog, when it has one); only if that finds nothing does it cut
-   * the call short to be included in the next one.
+   * A queue's read waits for entries. While a call blocks without it, or when its last read
+   * filled its slots, it first reads alone without blocking (its backlog, when it has one);
+   * only if that finds nothing does it join the next call (cutting one in flight short).
    */
   join(reads: QueueReads): void {
-    if (this.inCall.size > 0 && this.options.lease.isHeld()) {
+    if ((this.inCall.size > 0 || reads.hadBacklog) && this.options.lease.isHeld()) {
       void this.readAlone(reads);
       return;
     }
@@ -167,6 +170,7 @@ export class SharedStreamReader {
       const handovers = reads.handovers(byStream, sentAt);
       const filled = handovers.reduce((n, h) => n + h.entries.length, 0);
       reads.slots.endRead(filled);
+      reads.noteAnswer(byStream, count);
       // Every queue's handover carries the call's send time: the fencing proof of its entries.
       if (filled > 0 || reads.answersNow) reads.deliver(handovers);
       else this.waiting.add(reads);
