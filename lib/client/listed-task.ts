@@ -62,13 +62,18 @@ export function roomMemberId(member: string): string {
 }
 
 /**
- * @internal A task in the flow waiting room, from its body (includes/flow.lua: `f` holds its
- * fields as a delayed member encodes them).
+ * @internal A task in the flow waiting room, from its body (includes/flow.lua: a JSON array of
+ * its room member, then its stream fields).
  */
 export function waitingTaskOf(body: string): ListedTask {
-  const f = encodedFieldsOf(body);
-  const fields = encodedFieldsOf(f?.get('f') ?? '') ?? new Map<string, string>();
-  return { ...taskOf('queued', fields), waitingForSlot: true };
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(body);
+  } catch {
+    decoded = undefined;
+  }
+  const raw = Array.isArray(decoded) ? decoded.slice(1).map(String) : [];
+  return { ...taskOf('queued', fieldsOf(raw)), waitingForSlot: true };
 }
 
 /** @internal A dead letter: the task's fields, its reason and the entry it had. */

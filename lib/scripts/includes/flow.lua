@@ -16,7 +16,8 @@
 --          and '\0arrivals', the room's arrival sequence (task names have no NUL)
 -- F.room   ZSET, all scores 0, members '<name>\0<group>\0<rank, 16 digits><arrival, 16
 --          digits>\0<task id>': by lex order a pair's best-ranked task comes first
--- F.body   HASH task id -> {m = room member, f = the fields as a delayed member encodes them}
+-- F.body   HASH task id -> JSON array: its room member, then its stream fields as XADD takes
+--          them (name, value, ...): one decode admits it
 -- F.ring   LIST of '<name>\0<group>' pairs with waiting tasks, served in turn
 -- F.ringed SET of the pairs in the ring (each is there at most once)
 -- F.parked also holds the pairs parked for their task's global slot, '\0<name>\0<seq>\0<group>'
@@ -134,10 +135,11 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
   local id = string.sub(member, #pair + 35)
   local text = rcall('HGET', F.body, id)
   rcall('ZREM', F.room, member)
-  local body = text and cjson.decode(text)
-  if not body or body.m ~= member then return nil end
+  local fields = text and cjson.decode(text)
+  if not fields or fields[1] ~= member then return nil end
   rcall('HDEL', F.body, id)
-  return flowAdmit(F, stream, id, name, group, toFields(cjson.decode(body.f)), handedOver)
+  table.remove(fields, 1)
+  return flowAdmit(F, stream, id, name, group, fields, handedOver)
 end
 
 local function splitPair(pair)
@@ -300,7 +302,9 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   local arrival = rcall('HINCRBY', F.limits, '\0arrivals', 1)
   local member = pair .. '\0' .. string.format('%016d%016d', now + (priority - 1) * aging, arrival) .. '\0' .. id
   rcall('ZADD', F.room, 0, member)
-  rcall('HSET', F.body, id, cjson.encode({m = member, f = encodeDelayed(fields)}))
+  table.insert(fields, 1, member)
+  rcall('HSET', F.body, id, cjson.encode(fields))
+  table.remove(fields, 1)
   if groupFree(F, name, group) then
     ringAdd(F, pair)
     -- Slots free behind a waiting pair (limits raised since): start what they allow.
@@ -327,7 +331,7 @@ end
 local function flowUnwait(F, id)
   local text = rcall('HGET', F.body, id)
   if not text then return false end
-  rcall('ZREM', F.room, cjson.decode(text).m)
+  rcall('ZREM', F.room, cjson.decode(text)[1])
   rcall('HDEL', F.body, id)
   return true
 end
