@@ -43,7 +43,15 @@ describe('a busy queue reads ahead of its settle', () => {
     const slots = new Slots(capacity);
     const lanes = partitions.all.map(
       (keys) =>
-        ({ queue: 'default', keys, group: GROUP, consumer: CONSUMER, redis: commands, slots, lease }) as unknown as QueueParts,
+        ({
+          queue: 'default',
+          keys,
+          group: GROUP,
+          consumer: CONSUMER,
+          redis: commands,
+          slots,
+          lease,
+        }) as unknown as QueueParts,
     );
     const { groupOf, readerOf } = slotGroupReaders(redis, partitions, {
       group: GROUP,
@@ -90,9 +98,15 @@ describe('a busy queue reads ahead of its settle', () => {
     const commandsId = Number(await commands.client('ID'));
     finishRuns(slots, 1);
     const next = reads.read();
-    await waitFor(async () => clientLines(await redis.client('LIST')).get(blockingId)?.includes(' flags=b '), {
-      description: 'the blocking connection blocks in XREADGROUP',
-    });
+    await waitFor(
+      async () =>
+        clientLines(await redis.client('LIST'))
+          .get(blockingId)
+          ?.includes(' flags=b '),
+      {
+        description: 'the blocking connection blocks in XREADGROUP',
+      },
+    );
     // No read went on the command connection first: its last command is still CLIENT ID.
     expect(clientLines(await redis.client('LIST')).get(commandsId)).toContain(' cmd=client|id ');
     await redis.xadd(stream, '*', 'n', '1');
