@@ -61,7 +61,7 @@ local function rateStartOthers(F, rates, name, group, entryId, delivery)
   for _, win in ipairs(rateWindows(rates, name, group)) do counted[win.key] = true end
   for _, key in ipairs({'t\0' .. name, 'g\0' .. name .. '\0' .. group}) do
     if not counted[key] then
-      if rcall('ZREM', F.starts, key .. '\0' .. RATE_PENDING .. '\0' .. entryId) == 1 then
+      if rcall('ZREM', F.starts, rateMarker(key, entryId)) == 1 then
         rcall('ZADD', F.starts, 0, key .. '\0' .. stamp(rateNow()) .. '\0' .. entryId .. '\0' .. delivery)
         rateStartsExist = true
         -- The window's waiting pairs wake when this start leaves it (its rate is the recorded one).
@@ -70,7 +70,7 @@ local function rateStartOthers(F, rates, name, group, entryId, delivery)
           if win.key == key then rateWakeNoLater(F, win.wake, rateNow() + win.per) end
         end
       end
-      rcall('ZREM', F.starts, key .. '\0' .. RATE_RESERVED .. '\0' .. entryId)
+      rcall('ZREM', F.starts, rateReservation(key, entryId))
     end
   end
 end

@@ -156,10 +156,7 @@ end
 -- parked, when the task frees a slot (globalUnpark).
 local function globalParkedPrefix(name) return '\0' .. name .. '\0' end
 
-local function globalPark(F, pair, name)
-  local order = rcall('HINCRBY', F.limits, '\0parked', 1)
-  rcall('ZADD', F.parked, 0, globalParkedPrefix(name) .. stamp(order) .. string.sub(pair, #name + 1))
-end
+local function globalPark(F, pair, name) parkPair(F, globalParkedPrefix(name), pair, name) end
 
 -- The first pair of task `name` parked for a global slot, with its member; nil when none is.
 local function globalParkedHead(F, name)
@@ -260,12 +257,9 @@ local function flowRelease(F, stream, id, entryId)
         if more and (groupLimit == 0 or nowHeld < groupLimit) then ringAdd(F, pair) end
         return true
       end
-      -- A stray member (no body): nothing passed, the run's slots are released below.
-      bump(F, name, -1)
-      groupHeld = bump(F, pair, -1)
-      if more and (groupLimit == 0 or groupHeld < groupLimit) then ringAdd(F, pair) end
-      if not ringEmpty(F) then flowFeed(F, stream, 1) end
-      return true
+      -- A stray member (no body), dropped: nothing passed, so the run's slots are released
+      -- below, and the pair waits on if more of it does.
+      best = more
     end
   end
   bump(F, name, -1)

@@ -70,6 +70,11 @@ end
 
 local function stamp(ms) return string.format('%016d', ms) end
 
+-- The members of window `key` that stand for entry `entryId` before its start: its admission's
+-- marker, and a held restart's reservation.
+local function rateMarker(key, entryId) return key .. '\0' .. RATE_PENDING .. '\0' .. entryId end
+local function rateReservation(key, entryId) return key .. '\0' .. RATE_RESERVED .. '\0' .. entryId end
+
 -- Trims what left the window; returns how many tokens it holds (starts and markers).
 local function rateCount(F, win, now)
   local from = win.key .. '\0' .. stamp(now - win.per + 1)
@@ -152,9 +157,15 @@ local function rateQueuedAt(F, rates, name)
 end
 
 -- Parks `pair` until `at`, behind the pairs of its task parked before it.
-local function ratePark(F, pair, name, at)
+-- Parks `pair` of task `name` in F.parked under `prefix` .. '<seq>\0<group>': the sequence keeps
+-- the order pairs were parked in (shared with flow.lua's globalPark).
+local function parkPair(F, prefix, pair, name)
   local order = rcall('HINCRBY', F.limits, '\0parked', 1)
-  rcall('ZADD', F.parked, 0, name .. '\0' .. stamp(order) .. string.sub(pair, #name + 1))
+  rcall('ZADD', F.parked, 0, prefix .. stamp(order) .. string.sub(pair, #name + 1))
+end
+
+local function ratePark(F, pair, name, at)
+  parkPair(F, name .. '\0', pair, name)
   rateWake(F, name, at)
 end
 
@@ -208,7 +219,7 @@ local rateStartsExist = nil
 local function rateTake(F, rates, name, group, entryId)
   for _, win in ipairs(rateWindows(rates, name, group)) do
     local taken = (rateCounted[win.key] or rateCount(F, win, rateNow())) + 1
-    rcall('ZADD', F.starts, 0, win.key .. '\0' .. RATE_PENDING .. '\0' .. entryId)
+    rcall('ZADD', F.starts, 0, rateMarker(win.key, entryId))
     rateStartsExist = true
     rateFull[win.key] = nil
     rateCounted[win.key] = taken
@@ -233,10 +244,9 @@ end
 local function rateGiveBack(F, name, group, entryId)
   if rateStartsExist == nil then rateStartsExist = rcall('EXISTS', F.starts) == 1 end
   if not rateStartsExist then return end
-  local tail = '\0' .. RATE_PENDING .. '\0' .. entryId
-  local kept = '\0' .. RATE_RESERVED .. '\0' .. entryId
   local task, pair = 't\0' .. name, 'g\0' .. name .. '\0' .. group
-  local given = rcall('ZREM', F.starts, task .. tail, pair .. tail, task .. kept, pair .. kept)
+  local given = rcall('ZREM', F.starts, rateMarker(task, entryId), rateMarker(pair, entryId),
+    rateReservation(task, entryId), rateReservation(pair, entryId))
   if given > 0 then
     rateWakeNoLater(F, name, rateNow())
     rateWakeNoLater(F, name .. '\0' .. group, rateNow())
@@ -260,7 +270,7 @@ local function rateStart(F, rates, name, group, entryId, delivery)
   local windows = rateWindows(rates, name, group)
   local wait = 0
   for _, win in ipairs(windows) do
-    local marker = win.key .. '\0' .. RATE_PENDING .. '\0' .. entryId
+    local marker = rateMarker(win.key, entryId)
     win.marker = rcall('ZSCORE', F.starts, marker) and marker
     win.full = not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max
     if win.full then wait = math.max(wait, rateWaitMs(F, win, now, win.per)) end
@@ -268,7 +278,7 @@ local function rateStart(F, rates, name, group, entryId, delivery)
   if wait > 0 then
     for _, win in ipairs(windows) do
       if win.full then
-        rcall('ZADD', F.starts, 0, win.key .. '\0' .. RATE_RESERVED .. '\0' .. entryId)
+        rcall('ZADD', F.starts, 0, rateReservation(win.key, entryId))
         rateStartsExist = true
       end
     end
@@ -279,7 +289,7 @@ local function rateStart(F, rates, name, group, entryId, delivery)
     if win.marker then
       rcall('ZREM', F.starts, win.marker)
     else
-      rcall('ZREM', F.starts, win.key .. '\0' .. RATE_RESERVED .. '\0' .. entryId)
+      rcall('ZREM', F.starts, rateReservation(win.key, entryId))
     end
     rcall('ZADD', F.starts, 0, win.key .. '\0' .. stamp(now) .. '\0' .. entryId .. '\0' .. delivery)
     -- Its token frees perMs from now: a wake set while the window held no start comes forward.
