@@ -143,8 +143,13 @@ export class QueueReads {
     return entriesByStream(reply);
   }
 
-  /** Notes whether a read that asked `perStream` entries of each stream got them all from one. */
+  /**
+   * Notes whether a read that asked `perStream` entries of each stream got them all from one. Not
+   * for a slot group's reads (their slots are SlotGroupReads' doorbell): it reads a busy group's
+   * backlog itself (readBacklog).
+   */
   noteAnswer(byStream: ReadonlyMap<string, RawEntry[]>, perStream: number): void {
+    if (this.slots !== this.lanes[0].slots) return;
     this.hadBacklog = this.streams.some((stream) => (byStream.get(stream)?.length ?? 0) >= perStream);
   }
 
