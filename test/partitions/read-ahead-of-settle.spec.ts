@@ -1,15 +1,7 @@
-import { slotGroupReaders } from './slot-group-readers';
-import type { Redis } from 'ioredis';
-import type { Handover } from '../../lib/consumer/intake';
-import type { QueueParts } from '../../lib/consumer/queue-context';
-import { partitionReads } from '../../lib/consumer/slot-group-reads';
-import { Slots } from '../../lib/consumer/slots';
-import { QueuePartitions } from '../../lib/partitions/queue-partitions';
+import { readsFixture, sizes } from './slot-group-readers';
+import type { Slots } from '../../lib/consumer/slots';
 import { sendNow } from '../../lib/redis/send-now';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
-
-const GROUP = 'workers';
-const CONSUMER = 'c1';
+import { createRedis, waitFor } from '../utils/redis';
 
 /**
  * A busy queue's next read goes ahead of the settle of the runs that freed its slots. Its
@@ -23,45 +15,13 @@ const CONSUMER = 'c1';
  * past auto-pipelining): the read must not see it.
  */
 describe('a busy queue reads ahead of its settle', () => {
-  const redis = createRedis();
   // The command connection, as the module makes it: auto-pipelined.
   const commands = createRedis({ enableAutoPipelining: true });
-  let prefix: string;
-  const blocking: Redis[] = [];
-  beforeEach(() => (prefix = randomPrefix()));
-  afterEach(async () => {
-    blocking.splice(0).forEach((r) => r.disconnect());
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
-
-  const lease = { isHeld: () => true, heldSince: () => 0 };
-  const sizes = (handovers: Handover[]) => handovers.map((h) => h.entries.length);
-
-  function setup(capacity: number) {
-    const partitions = new QueuePartitions(prefix, 'default', 1);
-    const slots = new Slots(capacity);
-    const lanes = partitions.all.map(
-      (keys) =>
-        ({
-          queue: 'default',
-          keys,
-          group: GROUP,
-          consumer: CONSUMER,
-          redis: commands,
-          slots,
-          lease,
-        }) as unknown as QueueParts,
-    );
-    const { groupOf, readerOf } = slotGroupReaders(redis, partitions, {
-      group: GROUP,
-      consumer: CONSUMER,
-      blockMs: 30_000,
-      lease,
-      blocking,
-    });
-    return { stream: partitions.all[0].stream, slots, reads: partitionReads(lanes, groupOf, readerOf) };
-  }
+  const { redis, blocking, setup: setupOf } = readsFixture({ commands });
+  const setup = (capacity: number) => {
+    const { partitions, slots, reads } = setupOf(capacity, 1);
+    return { stream: partitions.all[0].stream, slots, reads };
+  };
 
   /** The runs of a read finish: their slots free as the pipeline frees them, and the read goes. */
   function finishRuns(slots: Slots, n: number): void {

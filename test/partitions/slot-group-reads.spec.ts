@@ -1,15 +1,6 @@
-import { slotGroupReaders } from './slot-group-readers';
-import type { Redis } from 'ioredis';
-import type { Handover } from '../../lib/consumer/intake';
-import type { QueueParts } from '../../lib/consumer/queue-context';
-import { partitionReads } from '../../lib/consumer/slot-group-reads';
-import { Slots } from '../../lib/consumer/slots';
-import { QueuePartitions } from '../../lib/partitions/queue-partitions';
+import { readsFixture, sizes } from './slot-group-readers';
 import { sleep } from '../utils/helpers';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
-
-const GROUP = 'workers';
-const CONSUMER = 'c1';
+import { waitFor } from '../utils/redis';
 
 /**
  * The reads of a queue whose partitions span slot groups, on one Redis with the grouping a
@@ -18,42 +9,14 @@ const CONSUMER = 'c1';
  * its backlog without blocking, with the queue's free slots.
  */
 describe('SlotGroupReads', () => {
-  const redis = createRedis();
-  let prefix: string;
-  const blocking: Redis[] = [];
-  beforeEach(() => (prefix = randomPrefix()));
-  afterEach(async () => {
-    blocking.splice(0).forEach((r) => r.disconnect());
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
-
-  const lease = { isHeld: () => true, heldSince: () => 0 };
-
-  function setup(capacity: number) {
-    const partitions = new QueuePartitions(prefix, 'default', 3);
-    const slots = new Slots(capacity);
-    const lanes = partitions.all.map(
-      (keys) =>
-        ({ queue: 'default', keys, group: GROUP, consumer: CONSUMER, redis, slots, lease }) as unknown as QueueParts,
-    );
-    const { groupOf, readerOf } = slotGroupReaders(redis, partitions, {
-      group: GROUP,
-      consumer: CONSUMER,
-      blockMs: 30_000,
-      lease,
-      blocking,
-    });
-    return { partitions, slots, reads: partitionReads(lanes, groupOf, readerOf) };
-  }
+  const { redis, setup: setupOf } = readsFixture();
+  const setup = (capacity: number) => setupOf(capacity, 3);
 
   /** Clients blocked in XREADGROUP on this Redis (counted against a baseline: others may block too). */
   async function blockedReads(): Promise<number> {
     const list = String(await redis.client('LIST')).split('\n');
     return list.filter((line) => / flags=b /.test(line) && line.includes('cmd=xreadgroup')).length;
   }
-
-  const sizes = (handovers: Handover[]) => handovers.map((h) => h.entries.length);
 
   it('answers with the first group that has entries, one handover per partition, while the other keeps blocking holding no slot', async () => {
     const { partitions, slots, reads } = setup(4);
