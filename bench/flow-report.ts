@@ -17,8 +17,8 @@ export const RATE_TARGET = 0.02;
 const rate = (m: Measurement) => (m.tasks / m.elapsedMs) * 1000;
 const perTask = (runs: Measurement[], f: (m: Measurement) => number) =>
   median(runs.map((m) => f(m) / m.tasks)).toFixed(2);
-const cpu = (runs: Measurement[]) => {
-  const values = runs.flatMap((m) => (m.cpuMicrosPerTask === undefined ? [] : [m.cpuMicrosPerTask]));
+const cpu = (runs: Measurement[], of: (m: Measurement) => number | undefined = (m) => m.cpuMicrosPerTask) => {
+  const values = runs.flatMap((m) => (of(m) === undefined ? [] : [of(m)!]));
   return values.length ? median(values).toFixed(1) : '—';
 };
 
@@ -35,7 +35,7 @@ function row(side: SideName, runs: Measurement[], ratios: number[]): string {
   return (
     `| ${SIDE_LABEL[side]} | ${tasksPerSecond} | ${side === 'sq' ? '1.00×' : ratioCell} | ${target} | ` +
     `${perTask(runs, (m) => totalCommands(m.commands))} | ${perTask(runs, (m) => scriptCalls(m.commands))} | ` +
-    `${cpu(runs)} |`
+    `${cpu(runs)} | ${cpu(runs, (m) => m.redisCpuMicrosPerTask)} |`
   );
 }
 
@@ -67,10 +67,11 @@ bind at the prefill; this one never binds, and what is measured is admission and
 \`groupConcurrency: ${GROUP_CONCURRENCY}\`, so at most ${FLOW_GROUPS * GROUP_CONCURRENCY} are in the stream at once and each settle admits
 the next. Both prefill through \`enqueueMany\` (enqueue-flow.lua, one script call per task; outside
 the window). Ratio = flow rate / plain rate inside a round: median (min – max). The rate-limited
-drain is measured against its configured rate, below.
+drain is measured against its configured rate, below. Redis CPU is its main thread's over the
+window (INFO cpu, server-wide like the command counts): the thread every script runs on.
 
-| Side | tasks/s (median) | vs plain drain, same round | target | Redis cmds/task | script calls/task | worker CPU µs/task |
-|---|--:|--:|---|--:|--:|--:|
+| Side | tasks/s (median) | vs plain drain, same round | target | Redis cmds/task | script calls/task | worker CPU µs/task | Redis CPU µs/task |
+|---|--:|--:|---|--:|--:|--:|--:|
 ${row('sq', plain, [])}
 ${rows.join('\n')}
 ${rated}`;

@@ -65,6 +65,7 @@ function describe(m: Measurement): string {
     `${cmds.toFixed(2)} cmds/task`,
   ];
   if (m.cpuMicrosPerTask !== undefined) parts.push(`CPU ${m.cpuMicrosPerTask.toFixed(1)} µs/task`);
+  if (m.redisCpuMicrosPerTask !== undefined) parts.push(`Redis CPU ${m.redisCpuMicrosPerTask.toFixed(1)} µs/task`);
   if (m.firstTaskMs !== undefined) parts.push(`first task at ${m.firstTaskMs.toFixed(0)} ms`);
   if (m.latency) {
     const { p50, p99, max } = m.latency;

@@ -172,6 +172,18 @@ export class RedisProbe {
     return pending;
   }
 
+  /**
+   * CPU time Redis's main thread has used, in µs (INFO cpu; the whole process's on a Redis without
+   * the main-thread fields). Server-wide, like commandstats: the thread that runs every command.
+   */
+  async cpuMicros(): Promise<number> {
+    const info = String(await this.cmd('INFO', 'cpu'));
+    const field = (name: string) => Number(infoField(info, name) ?? NaN);
+    const main = field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread');
+    const total = Number.isNaN(main) ? field('used_cpu_user') + field('used_cpu_sys') : main;
+    return total * 1e6;
+  }
+
   async xlen(stream: string): Promise<number> {
     return Number(await this.cmd('XLEN', stream));
   }

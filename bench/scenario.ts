@@ -92,6 +92,8 @@ export interface Measurement {
   latency?: LatencySummary;
   /** Drain only: CPU time (user + system) of the child over the window, in µs per task. */
   cpuMicrosPerTask?: number;
+  /** Drain only: CPU time of Redis's main thread over the window, in µs per task (server-wide). */
+  redisCpuMicrosPerTask?: number;
   /** Observed drains with tracing on: tasks whose enqueue span was sampled (their runs record spans). */
   tracedTasks?: number;
   /** Drain only: ms from worker start to the first handler call (start-up cost inside elapsedMs). */

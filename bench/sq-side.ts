@@ -142,6 +142,7 @@ async function drain({ job: base, probe }: RunEnv): Promise<ScenarioResult> {
   let firstTask = 0;
   const work = drainWork(job.drainHandlerMs);
   const startedAt: number[] = [];
+  const redisCpuBefore = await probe.cpuMicros();
   const window = await probe.window();
   const stopProfile = await profileWindow(job.cpuProfileDir, `${job.side}-r${job.round}`);
   const cpuPerTask = cpuClock(job.tasks);
@@ -166,6 +167,7 @@ async function drain({ job: base, probe }: RunEnv): Promise<ScenarioResult> {
   const cpuMicrosPerTask = cpuPerTask();
   await stopProfile();
   const commands = await window.end();
+  const redisCpuMicrosPerTask = ((await probe.cpuMicros()) - redisCpuBefore) / job.tasks;
   const notes: string[] = [];
   const lengths = await Promise.all(streams.map((s) => probe.xlen(s)));
   if (lengths.some((n) => n > 0)) notes.push(`stream entries left after every task was acked: ${lengths.join(', ')}`);
@@ -178,6 +180,7 @@ async function drain({ job: base, probe }: RunEnv): Promise<ScenarioResult> {
     tasks: job.tasks,
     elapsedMs,
     cpuMicrosPerTask,
+    redisCpuMicrosPerTask,
     firstTaskMs: firstTask - t0,
     tracedTasks,
     commands,
