@@ -19,7 +19,7 @@ function limitsOf(flow: FlowView, name: string): { global: number; group: number
 
 /**
  * Within the limits: per task, the held slots number at most its globalConcurrency, and per
- * group at most its groupConcurrency; flow:count says the same as flow:held (the scripts check
+ * group at most its groupConcurrency; flow:count says the same as the holds in flow:tasks (the scripts check
  * the counts, so a count that drifts from the held set lets a limit be overrun or starves it).
  * And every run that is legit (its worker alive, its lease unbroken since it started) holds its
  * slot: the limit counts runs, and only a fenced settle gives a slot back.
@@ -111,21 +111,25 @@ export const flowHeldIsAdmitted = perFlow((world, flow, snap) => {
 });
 
 /**
- * A task waits (room and body agree on it) or is admitted or delayed, never two at once: a task
- * both waiting and admitted would run twice, once now and once when the room admits it.
+ * A task waits (its room member and its wait in flow:tasks agree on it) or is admitted or
+ * delayed, never two at once: a task both waiting and admitted would run twice, once now and
+ * once when the room admits it.
  */
 export const flowWaitingNotAdmitted = perFlow((world, flow, snap) => {
   const out: Violation[] = [];
   const inRoom = new Set(flow.room.map((w) => w.id));
-  for (const id of new Set([...inRoom, ...flow.body]))
-    if (inRoom.has(id) !== flow.body.has(id))
+  for (const id of new Set([...inRoom, ...flow.waits.keys()]))
+    if (inRoom.has(id) !== flow.waits.has(id))
       out.push(
         violation(
           'flowWaitingNotAdmitted',
-          'room-body',
-          `${world.alias(id)} is in the ${inRoom.has(id) ? 'room' : 'body hash'} only`,
+          'room-wait',
+          `${world.alias(id)} is in the ${inRoom.has(id) ? 'room' : 'tasks hash as waiting'} only`,
         ),
       );
+  for (const w of flow.room)
+    if (flow.waits.has(w.id) && flow.waits.get(w.id) !== w.prefix)
+      out.push(violation('flowWaitingNotAdmitted', 'room-wait', `${world.alias(w.id)}'s wait names another member`));
   const admitted = new Set([...snap.stream].filter(([entryId]) => unsettledEntry(snap, entryId)).map(([, c]) => c.id));
   const delayed = new Set([...snap.delayed.values()].map((c) => c.id));
   for (const id of inRoom) {

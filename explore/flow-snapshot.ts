@@ -2,18 +2,20 @@ import type { ChainableCommander } from 'ioredis';
 import type { ExploreKeys } from './protocol-adapter';
 import { rateViewOf, readRate, type RateView } from './rate-snapshot';
 
-/** A slot held by an admitted run (flow:held): the entry that holds it, its task and group. */
+/** A slot held by an admitted run (flow:tasks): the entry that holds it, its task and group. */
 export interface HeldSlot {
   readonly entryId: string;
   readonly name: string;
   readonly group: string;
 }
 
-/** A task waiting in the room (flow:room), by its member '<name>\0<group>\0<rank>\0<task id>'. */
+/** A task waiting in the room (flow:room), by its member '<name>\0<group>\0<rank>\0<task id>\0<fields>'. */
 export interface WaitingTask {
   readonly id: string;
   readonly name: string;
   readonly group: string;
+  /** The member up to its task id's NUL: what the task's wait in flow:tasks records. */
+  readonly prefix: string;
 }
 
 /** Flow control's state of one partition, read with the rest of the snapshot. */
@@ -25,8 +27,8 @@ export interface FlowView {
   /** Task name -> its recorded limits (0 = none). */
   readonly limits: Map<string, { global: number; group: number }>;
   readonly room: WaitingTask[];
-  /** Task ids with a waiting body (flow:body). */
-  readonly body: Set<string>;
+  /** Task id -> its wait as flow:tasks records it ('<name>\0<group>\0<rank>'). */
+  readonly waits: Map<string, string>;
   /** The '<name>\0<group>' pairs in the ring (flow:ringed). */
   readonly ringed: Set<string>;
   /** Rate limits' records, markers and wakes. */
@@ -36,13 +38,18 @@ export interface FlowView {
 /** Queues the reads of flow control's keys on `p`; `flowViewOf` parses their replies in order. */
 export function readFlow(p: ChainableCommander, keys: ExploreKeys): number {
   const f = keys.flow;
-  p.hgetall(f.held).hgetall(f.count).hgetall(f.limits).zrange(f.room, 0, -1).hkeys(f.body).smembers(f.ringed);
-  return 6 + readRate(p, keys);
+  p.hgetall(f.tasks).hgetall(f.count).hgetall(f.limits).zrange(f.room, 0, -1).smembers(f.ringed);
+  return 5 + readRate(p, keys);
 }
 
 export function flowViewOf(value: (i: number) => unknown, at: number): FlowView {
   const held = new Map<string, HeldSlot>();
+  const waits = new Map<string, string>();
   for (const [id, text] of Object.entries(value(at) as Record<string, string>)) {
+    if (text.startsWith('\0')) {
+      waits.set(id, text.slice(1));
+      continue;
+    }
     const [entryId, name, group] = text.split('\0');
     held.set(id, { entryId, name, group });
   }
@@ -54,16 +61,16 @@ export function flowViewOf(value: (i: number) => unknown, at: number): FlowView 
     limits.set(name, { global, group });
   }
   const room = (value(at + 3) as string[]).map((member): WaitingTask => {
-    const [name, group, , id] = member.split('\0');
-    return { id, name, group };
+    const [name, group, rank, id] = member.split('\0');
+    return { id, name, group, prefix: `${name}\0${group}\0${rank}` };
   });
   return {
     held,
     count,
     limits,
     room,
-    body: new Set(value(at + 4) as string[]),
-    ringed: new Set(value(at + 5) as string[]),
-    rate: rateViewOf(value, at + 6),
+    waits,
+    ringed: new Set(value(at + 4) as string[]),
+    rate: rateViewOf(value, at + 5),
   };
 }

@@ -29,7 +29,7 @@ import { Slots } from '../lib/consumer/slots';
 import { TaskRunner } from '../lib/consumer/task-runner';
 import { LeaseLostError, PartitionLayoutError } from '../lib/errors';
 import { partitionOfKey } from '../lib/partitions/queue-partitions';
-import { QueueKeys } from '../lib/redis/keys';
+import { QueueKeys, type FlowKeys } from '../lib/redis/keys';
 import { loadLuaSource } from '../lib/redis/lua-source';
 import { defineScripts, SCRIPT_NAMES } from '../lib/redis/scripts';
 import { CANCEL_CODES, cancelScript } from '../lib/scripts/cancel.script';
@@ -114,8 +114,7 @@ export class ExploreKeys {
   }
   /** Flow control's keys of the partition, by name (see lib/scripts/includes/flow.lua). */
   get flow(): FlowKeys {
-    const [held, count, limits, room, body, ring, ringed, starts, wake] = this.q.flowKeys;
-    return { held, count, limits, room, body, ring, ringed, starts, wake };
+    return this.q.flow;
   }
   get queueKeys(): QueueKeys {
     return this.q;
@@ -260,20 +259,6 @@ export const describe = (d: Delivery): DeliveryInfo => ({
 export const outcomeDelivery = (o: Outcome): Delivery => o.delivery;
 /** An outcome that leaves the run pending (a lease lost before start): nothing to settle. */
 export const isAbandoned = (o: Outcome): boolean => o.kind === 'abandoned';
-
-/** Flow control's keys of one partition, named as includes/flow.lua names them. */
-export interface FlowKeys {
-  readonly held: string;
-  readonly count: string;
-  readonly limits: string;
-  readonly room: string;
-  readonly body: string;
-  readonly ring: string;
-  readonly ringed: string;
-  /** Rate limits' start records and pending markers, and their wakes (includes/rate.lua). */
-  readonly starts: string;
-  readonly wake: string;
-}
 
 /**
  * What a client enqueues under flow control: a group, a priority, due now or later; `big` is a

@@ -37,14 +37,18 @@ export function streamTaskOf(state: 'queued' | 'running', entryId: string, raw: 
   return { ...taskOf(state, fieldsOf(raw)), entryId, at: entryTime(entryId) };
 }
 
-/** A delayed member's (or a waiting body's) fields: JSON of its fields; undefined when it does not decode. */
-function encodedFieldsOf(text: string): Map<string, string> | undefined {
-  let decoded: unknown;
+/** JSON text decoded; undefined when it does not decode. */
+function parsedJson(text: string): unknown {
   try {
-    decoded = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
+}
+
+/** A delayed member's fields: JSON of its fields; undefined when it does not decode. */
+function encodedFieldsOf(text: string): Map<string, string> | undefined {
+  const decoded = parsedJson(text);
   if (!decoded) return undefined;
   const entries = typeof decoded === 'object' ? Object.entries(decoded) : [];
   return new Map(entries.filter(([, v]) => typeof v === 'string') as [string, string][]);
@@ -56,23 +60,21 @@ export function delayedTaskOf(member: string, due: number): ListedTask {
   return { ...taskOf('delayed', f), dueAt: new Date(due), member };
 }
 
-/** @internal The task id a waiting-room member ends with (includes/flow.lua: after its last NUL). */
-export function roomMemberId(member: string): string {
-  return member.slice(member.lastIndexOf('\0') + 1);
+/**
+ * @internal A waiting-room member's parts (includes/flow.lua: '<name>\0<group>\0<rank>\0<task
+ * id>\0<fields JSON>'; names, groups and ids hold no NUL, JSON text none unescaped): `cursor`,
+ * the member up to its id, orders it among the others.
+ */
+export function roomMemberParts(member: string): { cursor: string; fields: string } {
+  let cut = -1;
+  for (let i = 0; i < 4; i++) cut = member.indexOf('\0', cut + 1);
+  return cut < 0 ? { cursor: member, fields: '' } : { cursor: member.slice(0, cut), fields: member.slice(cut + 1) };
 }
 
-/**
- * @internal A task in the flow waiting room, from its body (includes/flow.lua: a JSON array of
- * its room member, then its stream fields).
- */
-export function waitingTaskOf(body: string): ListedTask {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(body);
-  } catch {
-    decoded = undefined;
-  }
-  const raw = Array.isArray(decoded) ? decoded.slice(1).map(String) : [];
+/** @internal A task in the flow waiting room, from its member (see roomMemberParts). */
+export function waitingTaskOf(member: string): ListedTask {
+  const decoded = parsedJson(roomMemberParts(member).fields);
+  const raw = Array.isArray(decoded) ? decoded.map(String) : [];
   return { ...taskOf('queued', fieldsOf(raw)), waitingForSlot: true };
 }
 

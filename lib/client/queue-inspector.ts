@@ -5,7 +5,7 @@ import type { QueueKeys } from '../redis/keys';
 import { queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
-import { deadLetterOf, delayedTaskOf, fieldsOf, roomMemberId, streamTaskOf, waitingTaskOf } from './listed-task';
+import { deadLetterOf, delayedTaskOf, fieldsOf, roomMemberParts, streamTaskOf, waitingTaskOf } from './listed-task';
 
 /**
  * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a fixed number of
@@ -52,15 +52,14 @@ export class QueueInspector {
     return { tasks: [...tasks, ...room.tasks], cursor: room.cursor };
   }
 
-  /** Tasks in the flow waiting room after member `after` ('' = from its start). */
+  /** Tasks in the flow waiting room past the member whose cursor is `after` ('' = from its start). */
   private async waitingForSlot(keys: QueueKeys, limit: number, after: string): Promise<TaskPage> {
-    const [, , , room, body] = keys.flowKeys;
-    const members = await this.redis.zrangebylex(room, after ? `(${after}` : '-', '+', 'LIMIT', 0, limit);
+    const room = keys.flow.room;
+    // `after` is a member up to its task id: every member past it sorts at or above after + '\x01'.
+    const members = await this.redis.zrangebylex(room, after ? `[${after}\x01` : '-', '+', 'LIMIT', 0, limit);
     if (members.length === 0) return { tasks: [], cursor: null };
-    // A task admitted since (its body gone) is in the stream now: skipped here.
-    const bodies = await this.redis.hmget(body, ...members.map(roomMemberId));
-    const tasks = bodies.filter((b): b is string => b !== null).map(waitingTaskOf);
-    const last = members[members.length - 1];
+    const tasks = members.map(waitingTaskOf);
+    const last = roomMemberParts(members[members.length - 1]).cursor;
     return { tasks, cursor: members.length < limit ? null : `w:${Buffer.from(last).toString('base64url')}` };
   }
 

@@ -4,6 +4,12 @@
  * partition 0 is `{prefix:queue}` (a queue of one partition keeps the layout it always had),
  * partition p > 0 is `{prefix:queue#p}` ('#' is in no queue name or prefix, so tags never collide).
  */
+/** Flow control's keys in the order scripts take them (includes/flow.lua's flowKeys()). */
+const FLOW_KEY_NAMES = ['tasks', 'count', 'limits', 'room', 'ring', 'ringed', 'starts', 'wake', 'parked'] as const;
+
+/** @internal A partition's flow keys by name. */
+export type FlowKeys = Readonly<Record<(typeof FLOW_KEY_NAMES)[number], string>>;
+
 export class QueueKeys {
   readonly tag: string;
   /**
@@ -41,12 +47,15 @@ export class QueueKeys {
   /** Prefix of the result keys (see result(); scripts get each key in KEYS). */
   readonly resultPrefix: string;
   /**
-   * Flow control's keys, in the order scripts take them (see includes/flow.lua): held slots,
-   * slot counts, task limits, the waiting room, waiting bodies, the ring and its member set,
-   * then rate limits' start records and wake times (see includes/rate.lua).
+   * Flow control's keys, in the order scripts take them (see includes/flow.lua): each task's
+   * flow state (held slots or a wait), slot counts, task limits, the waiting room, the ring and
+   * its member set, then rate limits' start records, wake times and parked pairs (see
+   * includes/rate.lua).
    */
   readonly flowKeys: readonly string[];
-  /** Rate limits' wake set (the last flow key): read-due.lua reads it beside the delayed set. */
+  /** The same keys by name. */
+  readonly flow: FlowKeys;
+  /** Rate limits' wake set (a flow key): read-due.lua reads it beside the delayed set. */
   readonly flowWake: string;
 
   constructor(
@@ -69,10 +78,9 @@ export class QueueKeys {
     this.eventsWatch = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
-    this.flowKeys = ['held', 'count', 'limits', 'room', 'body', 'ring', 'ringed', 'starts', 'wake', 'parked'].map(
-      (k) => `${this.tag}:flow:${k}`,
-    );
-    this.flowWake = this.flowKeys[8];
+    this.flow = Object.fromEntries(FLOW_KEY_NAMES.map((k) => [k, `${this.tag}:flow:${k}`])) as FlowKeys;
+    this.flowKeys = FLOW_KEY_NAMES.map((k) => this.flow[k]);
+    this.flowWake = this.flow.wake;
   }
 
   keyState(key: string): string {

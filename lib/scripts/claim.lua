@@ -79,7 +79,7 @@ end
 -- worker's, gate it when given, else the recorded ones. One its admission did not hold (a
 -- hostile copy of the field) has no window to count in and runs.
 local function rateClaim(F, entryId, taskId, delivery, ownRates)
-  local held = rcall('HGET', F.held, taskId)
+  local held = rcall('HGET', F.tasks, taskId)
   if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return 1, rateNow(), 0 end
   local name, group = splitPair(string.sub(held, #entryId + 2))
   local rates = ownRates or select(4, flowLimits(F, name))

@@ -30,31 +30,26 @@ const orNull = (n: number): number | null => (n < 0 ? null : n);
 /** @internal The typed call of queue-state.lua: the queue's counts and its consumers, one snapshot. */
 export function queueStateScript(keys: QueueKeys, countLimit = WAITING_COUNT_LIMIT): ScriptCall<QueueStateSnapshot> {
   const args = [CONSUMER_GROUP, String(countLimit)];
-  return new ScriptCall(
-    'queue-state',
-    [keys.stream, keys.delayed, keys.deadLetter, keys.flowKeys[3]],
-    args,
-    (reply) => {
-      const r = reply as [...number[], [string, number, number][]];
-      const n = r as unknown as number[];
-      return {
-        length: n[0],
-        delayed: n[1],
-        deadLettered: n[2],
-        pending: n[3],
-        waiting: n[4],
-        waitingExact: n[5] === 1,
-        oldestWaitingMs: orNull(n[6]),
-        nextDueInMs: orNull(n[7]),
-        added: n[8],
-        read: orNull(n[9]),
-        consumers: (r[10] as unknown as [string, number, number][]).map(([name, pending, idleMs]) => ({
-          name,
-          pending,
-          idleMs,
-        })),
-        waitingForSlot: n[11],
-      };
-    },
-  );
+  return new ScriptCall('queue-state', [keys.stream, keys.delayed, keys.deadLetter, keys.flow.room], args, (reply) => {
+    const r = reply as [...number[], [string, number, number][]];
+    const n = r as unknown as number[];
+    return {
+      length: n[0],
+      delayed: n[1],
+      deadLettered: n[2],
+      pending: n[3],
+      waiting: n[4],
+      waitingExact: n[5] === 1,
+      oldestWaitingMs: orNull(n[6]),
+      nextDueInMs: orNull(n[7]),
+      added: n[8],
+      read: orNull(n[9]),
+      consumers: (r[10] as unknown as [string, number, number][]).map(([name, pending, idleMs]) => ({
+        name,
+        pending,
+        idleMs,
+      })),
+      waitingForSlot: n[11],
+    };
+  });
 }

@@ -33,7 +33,7 @@ describe('attack: a settle under a full rateLimit window passes over every waiti
       enqueueFlowScript(keys, { id, name: 'job', payload: '{}', delayMs: 0, runAt: 0, group, limits: rate }).run(redis);
     await enqueue('first', 'g0'); // takes the only token
     for (let g = 0; g < groups; g++) await enqueue(`w${g}`, `g${g}`); // each group waits in the ring
-    expect(await redis.zcard(keys.flowKeys[3])).toBe(groups); // each group's task waits in the room
+    expect(await redis.zcard(keys.flow.room)).toBe(groups); // each group's task waits in the room
     const read = (await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'a', 'STREAMS', keys.stream, '>')) as [
       string,
       [string, string[]][],

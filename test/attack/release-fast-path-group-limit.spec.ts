@@ -1,6 +1,7 @@
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { closeAll } from '../utils/helpers';
 import { ScriptFixture } from '../scripts/script-fixture';
+import { heldTaskIds } from '../fixtures/flow-state';
 
 /**
  * Attack on flowRelease's fast path (a38eacc): "when no other pair waits in the ring, the
@@ -22,7 +23,7 @@ describe('attack: the release fast path ignores the group limit', () => {
     enqueueFlowScript(f.keys, { id: `t${++n}`, name: 'job', payload: '{}', delayMs: 0, runAt: 0, group: 'G', limits })
       .run(f.redis)
       .then((reply) => reply as { id: string; entryId?: string });
-  const groupHeld = async () => Number((await f.redis.hget(f.keys.flowKeys[1], 'job\0G')) ?? 0);
+  const groupHeld = async () => Number((await f.redis.hget(f.keys.flow.count, 'job\0G')) ?? 0);
 
   it('a release does not admit into a group that holds its (lowered) limit already', async () => {
     const three = { global: 0, group: 3, agingMs: 1000 };
@@ -34,7 +35,7 @@ describe('attack: the release fast path ignores the group limit', () => {
     expect(waiting.entryId).toBeUndefined();
     expect(await groupHeld()).toBe(3);
     // The ring is empty (a full group's pair is out of it): the next release takes the fast path.
-    expect(await f.redis.llen(f.keys.flowKeys[5])).toBe(0);
+    expect(await f.redis.llen(f.keys.flow.ring)).toBe(0);
 
     const delivered = await f.deliver('a');
     expect(await f.complete('a', [{ entryId: delivered[0][0], id: admitted[0].id, flow: true }])).toEqual([
@@ -43,6 +44,6 @@ describe('attack: the release fast path ignores the group limit', () => {
 
     // Two runs of G still hold slots under a limit of 1: nothing may be admitted.
     expect(await groupHeld()).toBeLessThanOrEqual(2);
-    expect(await f.redis.hexists(f.keys.flowKeys[0], waiting.id)).toBe(0);
+    expect(await heldTaskIds(f.redis, f.keys)).not.toContain(waiting.id);
   });
 });

@@ -35,7 +35,7 @@ describe('attack: a wake that admits its budget strands the rest of the room', (
   it('after the window frees 1,200 tokens, the 1,200 waiting tasks are all admitted', async () => {
     const replies = await Promise.all(Array.from({ length: 2 * MAX }, (_, i) => enqueue(i)));
     expect(replies.filter((r) => r.entryId !== undefined)).toHaveLength(MAX);
-    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(MAX); // the room
+    expect(await f.redis.zcard(f.keys.flow.room)).toBe(MAX); // the room
 
     // A worker starts the 1,200 admitted runs in one claim batch: one start time for all.
     const delivered = await f.deliver('a', MAX);
@@ -61,9 +61,9 @@ describe('attack: a wake that admits its budget strands the rest of the room', (
     await f.promote(); // any promotion after it
     await f.promote();
 
-    const inWindow = await f.redis.zcard(f.keys.flowKeys[7]);
-    const waiting = await f.redis.zcard(f.keys.flowKeys[3]);
-    const wakes = await f.redis.zcard(f.keys.flowKeys[8]);
+    const inWindow = await f.redis.zcard(f.keys.flow.starts);
+    const waiting = await f.redis.zcard(f.keys.flow.room);
+    const wakes = await f.redis.zcard(f.keys.flow.wake);
     // Tokens are free (only the new markers count), so nothing should still wait; and if
     // something did, a wake would have to be set for it.
     expect({ inWindow, waiting, wakes: waiting > 0 ? wakes : 'n/a' }).toEqual({

@@ -4,6 +4,7 @@ import { startApp, type TestApp } from '../fixtures/test-app';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { waitFor } from '../utils/helpers';
 import { FlowTasksModule, ledger } from './flow-tasks';
+import { heldTaskIds } from '../fixtures/flow-state';
 
 /** Flow control end to end (issue 11): limits hold across workers, groups are served in turn. */
 describe('flow control: concurrency limits, groups and priority', () => {
@@ -11,7 +12,7 @@ describe('flow control: concurrency limits, groups and priority', () => {
   beforeEach(() => ledger.reset());
   const app = (options = {}): Promise<TestApp> =>
     startApp({ prefix: env.prefix, imports: [FlowTasksModule], options: { concurrency: 20, ...options } });
-  const held = (a: TestApp) => env.redis.hlen(a.keys.flowKeys[0]);
+  const held = async (a: TestApp) => (await heldTaskIds(env.redis, a.keys)).length;
   const allDone = (count: number) => waitFor(() => ledger.done.length >= count, { timeoutMs: 20_000 });
 
   it('globalConcurrency 2 across two workers: never more than 2 at once, all complete', async () => {

@@ -127,8 +127,10 @@ describe('flow control: a worker holding slots is SIGKILLed', () => {
           .every((l) => l.endsWith(' survivor')),
       ).toBe(true);
       const keys = new QueueKeys(prefix, 'default');
-      await waitFor(async () => (await redis.hlen(keys.flowKeys[0])) === 0, { description: 'no slot held' });
-      expect(await redis.exists(keys.flowKeys[1], keys.flowKeys[3], keys.flowKeys[4])).toBe(0);
+      await waitFor(async () => (await redis.hlen(keys.flow.tasks)) === 0, {
+        description: 'no slot held, none waiting',
+      });
+      expect(await redis.exists(keys.flow.count, keys.flow.room)).toBe(0);
     },
     120_000,
   );

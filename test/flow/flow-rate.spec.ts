@@ -5,6 +5,7 @@ import { startApp, type TestApp } from '../fixtures/test-app';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { waitFor } from '../utils/redis';
 import { startedByDeadWorker } from '../fixtures/dead-rated-start';
+import { heldTaskIds } from '../fixtures/flow-state';
 
 /** Starts of the rate-limited handlers, on Redis's clock (ctx.startedAt). */
 const starts: Array<{ task: string; group: string; at: number; id: string }> = [];
@@ -89,10 +90,10 @@ describe('flow control: rate limits', () => {
     };
     await a.client.enqueueMany(Array.from({ length: 100 }, () => ({ name: 'rate.slow', payload: {} })));
     await waitFor(() => starts.length === 2);
-    await waitFor(async () => (await env.redis.hlen(a.keys.flowKeys[0])) === 0); // both settled
+    await waitFor(async () => (await heldTaskIds(env.redis, a.keys)).length === 0); // both settled
     // One wake for the task, the 98 others wait in the room.
     expect(await env.redis.zrange(a.keys.flowWake, 0, -1)).toEqual(['rate.slow']);
-    expect(await env.redis.zcard(a.keys.flowKeys[3])).toBe(98);
+    expect(await env.redis.zcard(a.keys.flow.room)).toBe(98);
     const before = await zlexcount();
     await new Promise((r) => setTimeout(r, 1_000)); // well inside the 3 s window
     expect((await zlexcount()) - before).toBe(0);

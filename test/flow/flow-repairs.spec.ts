@@ -70,6 +70,34 @@ describe('flow control: repairs, reads and producers without the definition', ()
     expect((await kept.status())?.state).toBe('completed');
   });
 
+  it('the waiting room pages through its cursors: every waiting task once, by group and rank', async () => {
+    const a = await app();
+    const blocker = await a.client.enqueue('flow.one', { block: true });
+    await waitFor(() => ledger.starts.length === 1);
+    const waiting = [];
+    for (const [w, group, priority] of [
+      [1, 'B', 5],
+      [2, 'A', 5],
+      [3, 'B', 1],
+      [4, 'A', 9],
+      [5, 'A', 5],
+    ] as const)
+      waiting.push(await a.client.enqueue('flow.one', { w }, { group, priority }));
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await a.client.list('queued', { limit: 2, cursor });
+      seen.push(...page.tasks.map((t) => (JSON.parse(t.payload!) as { w: number }).w));
+      if (!page.cursor) break;
+      cursor = page.cursor;
+    }
+    // A's tasks by rank (priority 5 at enqueue time, then 9 aged 8 s later), then B's.
+    expect(seen).toEqual([2, 5, 4, 3, 1]);
+    ledger.gate.open();
+    await blocker.result({ timeoutMs: 10_000 });
+    await Promise.all(waiting.map((h) => h.result({ timeoutMs: 10_000 })));
+  });
+
   it('a producer without the definition enqueues the plain way: the worker admits it, the limit holds', async () => {
     await app();
     const producer = await startProducer(env.prefix);

@@ -4,6 +4,7 @@ import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { closeAll } from '../utils/helpers';
 import { waitFor } from '../utils/redis';
 import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
+import { heldTaskIds } from '../fixtures/flow-state';
 
 /**
  * Rate limits at the script level (checked rcall: every key declared): admission takes a token
@@ -26,8 +27,7 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
   });
   let n = 0;
   const enqueue = (l: FlowLimits, group = '') => f.enqueueFlow(`t${++n}`, l, group);
-  const fKey = (i: number) => f.keys.flowKeys[i];
-  const admitted = async () => Object.keys(await f.redis.hgetall(fKey(0))).sort();
+  const admitted = () => heldTaskIds(f.redis, f.keys);
   /** `ownLimits`: the claiming worker's definition's limits (they gate the start when given). */
   const claim = async (
     consumer: string,
@@ -49,15 +49,15 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
         ownLimits,
       })),
     }).run(f.redis);
-  const records = async () => (await f.redis.zrange(fKey(7), 0, -1)).map((m) => m.split('\0'));
+  const records = async () => (await f.redis.zrange(f.keys.flow.starts, 0, -1)).map((m) => m.split('\0'));
   /** Time passes for the windows: each start record moves `ms` back (markers and reservations hold no time). */
   const ageRecords = async (ms: number) => {
-    for (const member of await f.redis.zrange(fKey(7), 0, -1)) {
+    for (const member of await f.redis.zrange(f.keys.flow.starts, 0, -1)) {
       const parts = member.split('\0');
       const at = parts[0] === 't' ? 2 : 3; // '<W>\0<time>\0<entry id>[\0<delivery>]', W 't\0<task>' or 'g\0<task>\0<group>'
       if (parts[at].startsWith('999999999999999')) continue;
       parts[at] = String(Number(parts[at]) - ms).padStart(16, '0');
-      await f.redis.multi().zrem(fKey(7), member).zadd(fKey(7), 0, parts.join('\0')).exec();
+      await f.redis.multi().zrem(f.keys.flow.starts, member).zadd(f.keys.flow.starts, 0, parts.join('\0')).exec();
     }
   };
 
@@ -66,9 +66,9 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     const replies = [];
     for (let i = 0; i < 10; i++) replies.push(await enqueue(rate));
     expect(replies.map((r) => r.entryId !== undefined)).toEqual([true, true, ...Array(8).fill(false)]);
-    expect(await f.redis.zcard(fKey(3))).toBe(8);
+    expect(await f.redis.zcard(f.keys.flow.room)).toBe(8);
     // One wake for the task's window, whatever the number waiting behind it.
-    expect(await f.redis.zrange(fKey(8), 0, -1)).toEqual(['job']);
+    expect(await f.redis.zrange(f.keys.flow.wake, 0, -1)).toEqual(['job']);
     const delivered = await f.deliver('a');
     expect(delivered.map(([, fields]) => fields.rl)).toEqual(['1', '1']);
     // Two markers (pending starts) count in the window.
@@ -132,8 +132,8 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     const rate = limits({ max: 1, perMs: 100 });
     const a = await enqueue(rate); // takes the token: a mark, not started
     expect((await enqueue(rate)).entryId).toBeUndefined(); // waits for the task window, parked
-    const parks = async () => Number(await f.redis.hget(fKey(2), '\0parked'));
-    const wakeAt = async () => Number(await f.redis.zscore(fKey(8), 'job'));
+    const parks = async () => Number(await f.redis.hget(f.keys.flow.limits, '\0parked'));
+    const wakeAt = async () => Number(await f.redis.zscore(f.keys.flow.wake, 'job'));
     const now = async () => {
       const [seconds, micros] = await f.redis.time();
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
@@ -205,7 +205,7 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     expect(reply).toBe('removed');
     // The token is back: b's pair, parked for the window, is woken now (announced), and the
     // promotion unparks and feeds every parked pair as far as the window allows.
-    expect(Number(await f.redis.zscore(fKey(8), 'job'))).toBeLessThanOrEqual(Date.now() + 1_000);
+    expect(Number(await f.redis.zscore(f.keys.flow.wake, 'job'))).toBeLessThanOrEqual(Date.now() + 1_000);
     await f.promote();
     expect(await admitted()).toEqual([b.id]);
     expect(await records()).toHaveLength(1); // b's marker only
@@ -234,9 +234,9 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     expect(await admitted()).toEqual([a1.id, b1.id].sort());
     // A's pair waits, out of the ring, for its own window (B's admission took its window's only
     // token, which sets B's wake too, with nothing of B waiting).
-    expect(await f.redis.zrange(fKey(8), 0, -1)).toEqual(['job\0A', 'job\0B']);
-    expect(await f.redis.lrange(f.keys.flowKeys[5], 0, -1)).toEqual([]);
-    expect((await f.redis.zrange(fKey(3), 0, -1)).map((m) => m.split('\0')[1])).toEqual(['A', 'A']);
+    expect(await f.redis.zrange(f.keys.flow.wake, 0, -1)).toEqual(['job\0A', 'job\0B']);
+    expect(await f.redis.lrange(f.keys.flow.ring, 0, -1)).toEqual([]);
+    expect((await f.redis.zrange(f.keys.flow.room, 0, -1)).map((m) => m.split('\0')[1])).toEqual(['A', 'A']);
   });
 
   it('a due wake admits what the window allows, and the ring serves groups in turn under rateLimit', async () => {

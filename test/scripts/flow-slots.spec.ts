@@ -6,6 +6,7 @@ import { redriveScript } from '../../lib/scripts/redrive.script';
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { closeAll } from '../utils/helpers';
 import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
+import { heldTaskIds, waitingTaskIds } from '../fixtures/flow-state';
 
 /**
  * The held-set invariant of flow control at the script level (checked rcall: every key
@@ -21,7 +22,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
   let n = 0;
   const enqueue = (group = '', limits = { global: 1, group: 0, agingMs: 1000 }) =>
     f.enqueueFlow(`t${++n}`, limits, group);
-  const held = async () => Object.keys(await f.redis.hgetall(f.keys.flowKeys[0])).sort();
+  const held = () => heldTaskIds(f.redis, f.keys);
   /** Entries in the stream (admitted), not yet acked: what held must equal. */
   const admitted = async () => {
     const entries = await f.redis.xrange(f.keys.stream, '-', '+');
@@ -95,7 +96,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     expect(await held()).toEqual([b.id]); // the retry does not keep a slot through its backoff
     await promoteDue(f.redis, f.keys, { limit: 100, deadLetterMaxLen: 100 });
     expect(await held()).toEqual([b.id]); // b holds the only slot: the retry waits in the room
-    expect(await f.redis.hkeys(f.keys.flowKeys[4])).toEqual([a.id]);
+    expect(await waitingTaskIds(f.redis, f.keys)).toEqual([a.id]);
     const [[bEntry]] = await f.deliver('a');
     await complete('a', bEntry, b.id);
     expect(await held()).toEqual([a.id]);
@@ -125,18 +126,18 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     const first = await resend('x');
     const again = await resend('x');
     expect(again).toMatchObject({ id: 'x', entryId: first.entryId });
-    expect(await f.redis.hget(f.keys.flowKeys[1], 'job')).toBe('1');
+    expect(await f.redis.hget(f.keys.flow.count, 'job')).toBe('1');
     expect(await f.redis.xlen(f.keys.stream)).toBe(1);
     // Waiting: one member in the room, however often it is resent.
     await resend('y');
     await resend('y');
-    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(1);
+    expect(await f.redis.zcard(f.keys.flow.room)).toBe(1);
     const [[entryId]] = await f.deliver('a');
     expect(await complete('a', entryId, 'x')).toEqual([expect.anything()]);
     // The release admits y, and nothing is left counted for x.
     expect(await held()).toEqual(['y']);
-    expect(await f.redis.hget(f.keys.flowKeys[1], 'job')).toBe('1');
-    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(0);
+    expect(await f.redis.hget(f.keys.flow.count, 'job')).toBe('1');
+    expect(await f.redis.zcard(f.keys.flow.room)).toBe(0);
   });
 
   it('a raised limit admits the waiting backlog at once, not one per release', async () => {
@@ -146,7 +147,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     expect((await held()).length).toBe(1);
     await enqueue('', { global: 3, group: 0, agingMs: 1000 });
     expect((await held()).length).toBe(3);
-    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(1);
+    expect(await f.redis.zcard(f.keys.flow.room)).toBe(1);
   });
 
   it('the ring serves groups in turn under a group limit', async () => {
@@ -161,7 +162,29 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     await complete('a', e1, a1.id);
     expect((await held()).length).toBe(1);
     expect(await admitted()).toEqual(await held());
-    expect(await f.redis.hlen(f.keys.flowKeys[4])).toBe(0);
+    expect(await waitingTaskIds(f.redis, f.keys)).toEqual([]);
+  });
+
+  it.each([
+    ['the ring', { global: 1, group: 0, agingMs: 1000 }],
+    ['the release fast path (a group limit: the ring stays empty)', { global: 0, group: 1, agingMs: 1000 }],
+  ])('a waiting member whose fields do not decode is dropped, and %s admits the next', async (_, limits) => {
+    const a = await enqueue('G', limits);
+    const b = await enqueue('G', limits);
+    const c = await enqueue('G', limits);
+    // b's member rewritten with fields that are not JSON: not one enqueue-flow.lua writes.
+    const [bMember] = (await f.redis.zrange(f.keys.flow.room, 0, -1)).filter((m) => m.includes(b.id));
+    const cut = bMember.indexOf(`\0${b.id}\0`) + b.id.length + 2;
+    await f.redis
+      .multi()
+      .zrem(f.keys.flow.room, bMember)
+      .zadd(f.keys.flow.room, 0, `${bMember.slice(0, cut)}{not json`)
+      .exec();
+    const [[entryA]] = await f.deliver('a');
+    expect(await complete('a', entryA, a.id)).toEqual(['completed']); // the settle does not fail
+    expect(await held()).toEqual([c.id]);
+    expect(await admitted()).toEqual([c.id]);
+    expect(await f.redis.zcard(f.keys.flow.room)).toBe(0);
   });
 
   it('removing an admitted entry that never ran releases its slot and feeds the next', async () => {
@@ -185,7 +208,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     const reply = await redriveScript(f.keys, { deadLetterId, taskId: a.id, key: undefined }).run(f.redis);
     expect(reply).toMatchObject({ outcome: 'redriven', entryId: '' }); // waits: b holds the slot
     expect(await admitted()).toEqual([b.id]);
-    expect(await f.redis.hkeys(f.keys.flowKeys[4])).toEqual([a.id]);
+    expect(await waitingTaskIds(f.redis, f.keys)).toEqual([a.id]);
     expect(await f.redis.xlen(f.keys.deadLetter)).toBe(0);
     const [[entryB]] = await f.deliver('a');
     await complete('a', entryB, b.id);
@@ -199,8 +222,8 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     const b = await enqueue();
     const reply = await removeTaskScript(f.keys, { id: b.id, state: 'waiting' }, LEASE_MS).run(f.redis);
     expect(reply).toBe('removed');
-    expect(await f.redis.hlen(f.keys.flowKeys[4])).toBe(0);
-    expect(await f.redis.zcard(f.keys.flowKeys[3])).toBe(0);
+    expect(await waitingTaskIds(f.redis, f.keys)).toEqual([]);
+    expect(await f.redis.zcard(f.keys.flow.room)).toBe(0);
     const [[entryA]] = await f.deliver('a');
     await complete('a', entryA, a.id);
     expect(await held()).toEqual([]); // nothing was left to feed
@@ -227,7 +250,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     expect(await move('a')).toEqual({ outcome: 'moved', entryId: '' }); // a holds the slot: it waits
     expect(await admitted()).toEqual([a.id]);
     expect(await f.redis.xpending(f.keys.stream, GROUP, '-', '+', 10)).toHaveLength(1);
-    expect(await f.redis.hkeys(f.keys.flowKeys[4])).toEqual(['plain']);
+    expect(await waitingTaskIds(f.redis, f.keys)).toEqual(['plain']);
     expect(await f.redis.get(f.keys.result('plain'))).toBe('{"ok":null}'); // not settled, for status()
     expect(await move('a')).toEqual({ outcome: 'not-ours', entryId: '' }); // moved once
     await complete('a', a.entryId!, a.id);

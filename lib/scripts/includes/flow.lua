@@ -9,15 +9,18 @@
 -- slot is released once whoever settles. Waiting tasks sit in the room, ranked by priority, and
 -- the ring serves their (task, group) pairs in turn.
 --
--- F.held   HASH task id -> '<entry id>\0<name>\0<group>': admitted runs not yet settled (the
---          entry id, so only a settle of that very entry releases: not a hostile copy of it)
+-- F.tasks  HASH task id -> its flow state: '<entry id>\0<name>\0<group>' while admitted and not
+--          settled (it holds its slots; the entry id, so only a settle of that very entry
+--          releases: not a hostile copy of it), or '\0<name>\0<group>\0<rank>' while it waits
+--          in the room (its member's prefix, so a removal finds it; an entry id never starts with
+--          NUL). One field per task: admission overwrites the wait with the hold.
 -- F.count  HASH '<name>' -> runs held, '<name>\0<group>' -> runs of the group held
 -- F.limits HASH '<name>' -> '<global> <group> <aging ms>' (0 = no limit), the enqueuer's @Task;
 --          and '\0arrivals', the room's arrival sequence (task names have no NUL)
 -- F.room   ZSET, all scores 0, members '<name>\0<group>\0<rank, 16 digits><arrival, 16
---          digits>\0<task id>': by lex order a pair's best-ranked task comes first
--- F.body   HASH task id -> JSON array: its room member, then its stream fields as XADD takes
---          them (name, value, ...): one decode admits it
+--          digits>\0<task id>\0<fields>': by lex order a pair's best-ranked task comes first
+--          (ranks are unique, so the fields never decide an order); <fields> is the JSON array
+--          of its stream fields as XADD takes them (name, value, ...): the member alone admits it
 -- F.ring   LIST of '<name>\0<group>' pairs with waiting tasks, served in turn
 -- F.ringed SET of the pairs in the ring (each is there at most once)
 -- F.parked also holds the pairs parked for their task's global slot, '\0<name>\0<seq>\0<group>'
@@ -27,12 +30,12 @@
 -- One key each per partition: the (task, group) pair a feed serves is read inside the script,
 -- so its state cannot live under keys of its own (every key a script touches is declared).
 
-local FLOW_KEY_COUNT = 10
+local FLOW_KEY_COUNT = 9
 
 local function flowKeys(first)
-  return {held = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
-    body = KEYS[first + 4], ring = KEYS[first + 5], ringed = KEYS[first + 6], starts = KEYS[first + 7],
-    wake = KEYS[first + 8], parked = KEYS[first + 9]}
+  return {tasks = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
+    ring = KEYS[first + 4], ringed = KEYS[first + 5], starts = KEYS[first + 6], wake = KEYS[first + 7],
+    parked = KEYS[first + 8]}
 end
 
 -- The flow keys when they close KEYS (every script but the enqueues passes them last).
@@ -121,25 +124,24 @@ local function flowAdmit(F, stream, id, name, group, fields, handedOver)
   if rates then fields = rateMarked(fields) end
   local entryId = rcall('XADD', stream, '*', unpack(fields))
   if rates then rateTake(F, rates, name, group, entryId) end
-  rcall('HSET', F.held, id, entryId .. '\0' .. name .. '\0' .. group)
+  rcall('HSET', F.tasks, id, entryId .. '\0' .. name .. '\0' .. group)
   if handedOver then return entryId, handedOver end
   bump(F, name, 1)
   return entryId, bump(F, name .. '\0' .. group, 1)
 end
 
 -- Admits `member`, the pair's best waiting task (the caller checked its slots). Returns its
--- entry id and the group's count of held runs after it; nil for a member without its body (a
--- stray from before flowEnter refused duplicates: it is dropped, never an error mid-settle,
--- which would leave the settle's other writes half done).
+-- entry id and the group's count of held runs after it; nil for a member whose fields do not
+-- decode (not one flowEnter wrote: it is dropped, never an error mid-settle, which would leave
+-- the settle's other writes half done).
 local function admitMember(F, stream, pair, member, name, group, handedOver)
-  local id = string.sub(member, #pair + 35)
-  local text = rcall('HGET', F.body, id)
   rcall('ZREM', F.room, member)
-  local fields = text and cjson.decode(text)
-  if not fields or fields[1] ~= member then return nil end
-  rcall('HDEL', F.body, id)
-  table.remove(fields, 1)
-  return flowAdmit(F, stream, id, name, group, fields, handedOver)
+  local idAt = #pair + 35
+  local idEnd = string.find(member, '\0', idAt, true)
+  if not idEnd then return nil end
+  local decoded, fields = pcall(cjson.decode, string.sub(member, idEnd + 1))
+  if not decoded or type(fields) ~= 'table' then return nil end
+  return flowAdmit(F, stream, string.sub(member, idAt, idEnd - 1), name, group, fields, handedOver)
 end
 
 local function splitPair(pair)
@@ -181,6 +183,12 @@ local function servePair(F, stream, pair)
     -- it waits for a rate token: rateHold parked it or took it out, with its wake
   else
     local entryId, held = admitMember(F, stream, pair, best, name, group)
+    -- A member dropped (its fields do not decode) took nothing: the next one is served in its
+    -- place, or a free slot would wait for the next feed beside it.
+    while not entryId and more do
+      best, more = bestOf(F, pair)
+      entryId, held = admitMember(F, stream, pair, best, name, group)
+    end
     local _, groupLimit = flowLimits(F, name)
     if more and (groupLimit == 0 or (held or 0) < groupLimit) then
       ringPush(F, pair)
@@ -223,9 +231,9 @@ end
 -- feeds as many waiting tasks as it freed (one run frees one slot of each kind). Returns true
 -- when it released.
 local function flowRelease(F, stream, id, entryId)
-  local held = rcall('HGET', F.held, id)
+  local held = rcall('HGET', F.tasks, id)
   if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return false end
-  rcall('HDEL', F.held, id)
+  rcall('HDEL', F.tasks, id)
   local pair = string.sub(held, #entryId + 2)
   local name, group = splitPair(pair)
   local globalLimit, groupLimit, _, rated = flowLimits(F, name)
@@ -257,7 +265,7 @@ local function flowRelease(F, stream, id, entryId)
         if more and (groupLimit == 0 or nowHeld < groupLimit) then ringAdd(F, pair) end
         return true
       end
-      -- A stray member (no body), dropped: nothing passed, so the run's slots are released
+      -- A member that does not decode, dropped: nothing passed, so the run's slots are released
       -- below, and the pair waits on if more of it does.
       best = more
     end
@@ -278,9 +286,11 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   -- A task id admitted or waiting already (an enqueue resent after a dropped connection, a
   -- duplicate plain entry moved in): the same answer, nothing taken twice. A retry or a redrive
   -- comes back only after its release, so its id is in neither.
-  local admittedAs = rcall('HGET', F.held, id)
-  if admittedAs then return string.sub(admittedAs, 1, string.find(admittedAs, '\0', 1, true) - 1) end
-  if rcall('HEXISTS', F.body, id) == 1 then return '' end
+  local state = rcall('HGET', F.tasks, id)
+  if state then
+    if string.byte(state, 1) == 0 then return '' end
+    return string.sub(state, 1, string.find(state, '\0', 1, true) - 1)
+  end
   local pair = name .. '\0' .. group
   local rates = select(4, flowLimits(F, name))
   if groupFree(F, name, group) and globalFree(F, name) and not bestOf(F, pair)
@@ -294,11 +304,9 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   if not kept then fields[#fields + 1] = 'r'; fields[#fields + 1] = '1' end
   -- Equal ranks (one millisecond, one priority) keep arrival order: a sequence follows the rank.
   local arrival = rcall('HINCRBY', F.limits, '\0arrivals', 1)
-  local member = pair .. '\0' .. string.format('%016d%016d', now + (priority - 1) * aging, arrival) .. '\0' .. id
-  rcall('ZADD', F.room, 0, member)
-  table.insert(fields, 1, member)
-  rcall('HSET', F.body, id, cjson.encode(fields))
-  table.remove(fields, 1)
+  local rank = string.format('%016d%016d', now + (priority - 1) * aging, arrival)
+  rcall('ZADD', F.room, 0, pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
+  rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
   if groupFree(F, name, group) then
     ringAdd(F, pair)
     -- Slots free behind a waiting pair (limits raised since): start what they allow.
@@ -323,10 +331,12 @@ end
 
 -- Removes a waiting task from the room (remove by id). Returns true when it was waiting.
 local function flowUnwait(F, id)
-  local text = rcall('HGET', F.body, id)
-  if not text then return false end
-  rcall('ZREM', F.room, cjson.decode(text)[1])
-  rcall('HDEL', F.body, id)
+  local state = rcall('HGET', F.tasks, id)
+  if not state or string.byte(state, 1) ~= 0 then return false end
+  local prefix = string.sub(state, 2) .. '\0' .. id .. '\0'
+  local member = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+  if member then rcall('ZREM', F.room, member) end
+  rcall('HDEL', F.tasks, id)
   return true
 end
 

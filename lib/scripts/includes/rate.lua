@@ -256,7 +256,7 @@ end
 
 -- Reservations in window `win`: counted by rateCount, but not against a restart.
 local function rateReserved(F, win)
-  local from = win.key .. '\0' .. RATE_RESERVED .. '\0'
+  local from = rateReservation(win.key, '')
   return rcall('ZLEXCOUNT', F.starts, '[' .. from, '[' .. from .. '\255')
 end
 
