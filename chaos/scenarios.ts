@@ -660,16 +660,17 @@ export const flow: Scenario = {
               `${stallers} handlers block the event loop 3.5 s on their first start (maxStallMs 1500); ${arena.kills} SIGKILLs; Redis restarts: ${done.join(', ')}`,
           ],
           verify: async () => {
-            // Every slot given back and nothing left waiting once every task completed.
-            const [held, , , room, body] = arena.keys.flowKeys;
-            const [slots, waiting, bodies] = await Promise.all([
-              arena.admin.hlen(held),
-              arena.admin.exists(room),
-              arena.admin.exists(body),
-            ]);
-            return slots + waiting + bodies === 0
+            // Every slot given back and nothing left waiting once every task completed: flow:tasks
+            // holds both (a hold, or a wait with a leading NUL).
+            const { tasks, room } = arena.keys.flow;
+            const [states, waiting] = await Promise.all([arena.admin.hvals(tasks), arena.admin.zcard(room)]);
+            const slots = states.filter((state) => !state.startsWith('\0')).length;
+            const waits = states.length - slots;
+            return slots + waits + waiting === 0
               ? []
-              : [`after the drain: ${slots} flow slot(s) still held, waiting room ${waiting ? 'not empty' : 'empty'}`];
+              : [
+                  `after the drain: ${slots} flow slot(s) still held, ${waits} wait(s) recorded, ${waiting} task(s) in the room`,
+                ];
           },
         };
       },

@@ -62,12 +62,12 @@ export function delayedTaskOf(member: string, due: number): ListedTask {
 
 /**
  * @internal A waiting-room member's parts (includes/flow.lua: '<name>\0<group>\0<rank>\0<task
- * id>\0<fields JSON>'; names, groups and ids hold no NUL, JSON text none unescaped): `cursor`,
- * the member up to its id, orders it among the others.
+ * id>\0<fields JSON>'): the fields follow its last NUL (JSON text holds none, while a foreign
+ * producer's id or a redriven group may); `cursor`, the member before them, orders it among the
+ * others.
  */
 export function roomMemberParts(member: string): { cursor: string; fields: string } {
-  let cut = -1;
-  for (let i = 0; i < 4; i++) cut = member.indexOf('\0', cut + 1);
+  const cut = member.lastIndexOf('\0');
   return cut < 0 ? { cursor: member, fields: '' } : { cursor: member.slice(0, cut), fields: member.slice(cut + 1) };
 }
 

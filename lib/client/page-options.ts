@@ -7,7 +7,7 @@ const DEFAULT_PAGE_SIZE = 50;
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 /** A delayed-set cursor: the last due time returned, and how many at that due time were returned. */
 const DELAYED_CURSOR = /^(\d{1,16}):(\d{1,9})$/;
-/** A queued listing's cursor in the flow waiting room: `w:` then the last member listed (base64url). */
+/** A queued listing's cursor in the flow waiting room: `w:` then the last member listed up to its task id (base64url). */
 const ROOM_CURSOR = /^w:([A-Za-z0-9_-]{0,2000})$/;
 const STATES: readonly ListedState[] = ['queued', 'delayed', 'running', 'dead'];
 
@@ -17,7 +17,7 @@ export interface Page {
   /** Stream listings: the exclusive start; delayed: [due time, members at it already returned]. */
   readonly after?: string;
   readonly delayedAfter?: [score: number, skip: number];
-  /** Queued: the page lists the waiting room, after this member ('' = from its start). */
+  /** Queued: the page lists the waiting room, past the member this one begins ('' = from its start). */
   readonly roomAfter?: string;
 }
 

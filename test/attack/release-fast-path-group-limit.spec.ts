@@ -46,4 +46,29 @@ describe('attack: the release fast path ignores the group limit', () => {
     expect(await groupHeld()).toBeLessThanOrEqual(2);
     expect(await heldTaskIds(f.redis, f.keys)).not.toContain(waiting.id);
   });
+
+  it('under a group limit raised since (recorded by another group), a release fills the new slot', async () => {
+    const one = { global: 0, group: 1, agingMs: 1000 };
+    const two = { global: 0, group: 2, agingMs: 1000 };
+    const first = await enqueue(one);
+    const [second, third] = [await enqueue(one), await enqueue(one)];
+    // The new definition (groupConcurrency 2) is recorded by an enqueue into another group: G's
+    // pair, full under the old limit, is out of the ring.
+    await enqueueFlowScript(f.keys, {
+      id: 'h',
+      name: 'job',
+      payload: '{}',
+      delayMs: 0,
+      runAt: 0,
+      group: 'H',
+      limits: two,
+    }).run(f.redis);
+    const delivered = await f.deliver('a');
+    const entryOf = (id: string) => delivered.find(([, fields]) => fields.id === id)![0];
+    expect(await f.complete('a', [{ entryId: entryOf(first.id), id: first.id, flow: true }])).toEqual(['completed']);
+    // The release hands its slot to the second task; G has a slot left under the new limit, so
+    // the third takes it in the same step.
+    expect(await heldTaskIds(f.redis, f.keys)).toEqual(['h', second.id, third.id].sort());
+    expect(await groupHeld()).toBe(2);
+  });
 });

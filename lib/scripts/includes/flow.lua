@@ -4,7 +4,7 @@
 -- @include message
 -- @include rate
 -- Flow control (concurrency limits, groups, priority; docs/design/flow-control.md). A slot
--- belongs to a task id: admission records it in `held`, and only flowRelease (called by the
+-- belongs to a task id: admission records its hold in `tasks`, and only flowRelease (called by the
 -- scripts that remove an admitted entry for good) gives it back. HDEL answers 1 only once, so a
 -- slot is released once whoever settles. Waiting tasks sit in the room, ranked by priority, and
 -- the ring serves their (task, group) pairs in turn.
@@ -41,32 +41,45 @@ end
 -- The flow keys when they close KEYS (every script but the enqueues passes them last).
 local function flowKeysAtEnd() return flowKeys(#KEYS - FLOW_KEY_COUNT + 1) end
 
+local function countOf(F, field) return tonumber(rcall('HGET', F.count, field)) or 0 end
+
 -- A task's limits, read once per script call: a settle that feeds reads them for every check.
--- Every write goes through flowSetLimits, which keeps this copy true.
+-- Every write goes through flowSetLimits, which keeps this copy true. The fifth value says
+-- whether they changed while runs of the task may have been held (see flowSetLimits).
 local limitsRead = {}
+
+local function changedField(name) return '\0changed\0' .. name end
 
 local function flowLimits(F, name)
   local limits = limitsRead[name]
   if not limits then
-    local text = rcall('HGET', F.limits, name)
+    local text, changed = unpack(rcall('HMGET', F.limits, name, changedField(name)))
+    text = text or nil
     local global, group, aging = string.match(text or '', '^(%d+) (%d+) (%d+)')
     limits = {tonumber(global) or 0, tonumber(group) or 0, tonumber(aging) or 0, rateParse(text)}
+    limits.changed = changed ~= false
     limitsRead[name] = limits
   end
-  return limits[1], limits[2], limits[3], limits[4]
+  return limits[1], limits[2], limits[3], limits[4], limits.changed
 end
 
 -- Records a task's limits; returns true when they changed (raised limits leave headroom that
--- no release will fill: the caller feeds it, see flowFeedAll).
+-- no release will fill: the caller feeds it, see flowFeedAll). A change while runs of the task
+-- are held also marks it CHANGED until none is (bump): until then a group may hold more runs
+-- than its limit (lowered, or admitted before any was recorded), or fewer while out of the ring
+-- (raised), so a release reads the counts instead of trusting that a full group's pair holds
+-- exactly its limit.
 local function flowSetLimits(F, name, text)
   local changed = rcall('HGET', F.limits, name) ~= text
-  if changed then rcall('HSET', F.limits, name, text) end
+  if changed then
+    rcall('HSET', F.limits, name, text)
+    if countOf(F, name) > 0 then rcall('HSET', F.limits, changedField(name), '1') end
+  end
   limitsRead[name] = nil
   rateFull, rateCounted = {}, {}
   return changed
 end
 
-local function countOf(F, field) return tonumber(rcall('HGET', F.count, field)) or 0 end
 
 -- The two slot checks apart: a pair whose group is full leaves the ring until one of its own
 -- runs settles; a pair waiting only for a global slot stays in it.
@@ -80,21 +93,32 @@ local function globalFree(F, name)
   return globalLimit == 0 or countOf(F, name) < globalLimit
 end
 
--- Adds `by` to a count; returns the new count.
+-- Adds `by` to a count; returns the new count. A task none of whose runs is held any more
+-- holds no group above or below its limit: its CHANGED mark goes (see flowSetLimits).
 local function bump(F, field, by)
   local n = rcall('HINCRBY', F.count, field, by)
-  if n <= 0 then rcall('HDEL', F.count, field) end
+  if n <= 0 then
+    rcall('HDEL', F.count, field)
+    if not string.find(field, '\0', 1, true) then
+      rcall('HDEL', F.limits, changedField(field))
+      if limitsRead[field] then limitsRead[field].changed = false end
+    end
+  end
   return n
 end
 
 local function pairPrefix(pair) return pair .. '\0' end
 
--- The best-ranked waiting member of a pair, or nil; and the next one, or nil (one call tells
--- a feed both what to admit and whether the pair still waits after it).
+-- The best-ranked waiting member of a pair, or nil.
 local function bestOf(F, pair)
   local prefix = pairPrefix(pair)
-  local best = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 2)
-  return best[1], best[2]
+  return rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+end
+
+-- Whether a task of the pair waits: counted, not read (a member carries its task's fields).
+local function pairWaits(F, pair)
+  local prefix = pairPrefix(pair)
+  return rcall('ZLEXCOUNT', F.room, '[' .. prefix, '[' .. prefix .. '\255') > 0
 end
 
 -- Whether the ring is known to be empty in this call: a settle's releases ask once, not once per
@@ -132,16 +156,27 @@ end
 
 -- Admits `member`, the pair's best waiting task (the caller checked its slots). Returns its
 -- entry id and the group's count of held runs after it; nil for a member whose fields do not
--- decode (not one flowEnter wrote: it is dropped, never an error mid-settle, which would leave
--- the settle's other writes half done).
+-- decode: not one flowEnter wrote. It is dropped with its wait (so its id may enter again),
+-- never an error mid-settle, which would leave the settle's other writes half done.
 local function admitMember(F, stream, pair, member, name, group, handedOver)
   rcall('ZREM', F.room, member)
+  -- The fields follow the member's last NUL (JSON text holds none); the task id precedes it, NULs
+  -- and all (a foreign producer's id may hold one: only then is the slower pattern needed).
   local idAt = #pair + 35
-  local idEnd = string.find(member, '\0', idAt, true)
-  if not idEnd then return nil end
-  local decoded, fields = pcall(cjson.decode, string.sub(member, idEnd + 1))
-  if not decoded or type(fields) ~= 'table' then return nil end
-  return flowAdmit(F, stream, string.sub(member, idAt, idEnd - 1), name, group, fields, handedOver)
+  local cut = string.find(member, '\0', idAt, true)
+  local id, text
+  if cut and not string.find(member, '\0', cut + 1, true) then
+    id, text = string.sub(member, idAt, cut - 1), string.sub(member, cut + 1)
+  else
+    id, text = string.match(string.sub(member, idAt), '^(.*)%z([^%z]*)$')
+  end
+  local decoded, fields = pcall(cjson.decode, text or '')
+  if id and decoded and type(fields) == 'table' then
+    return flowAdmit(F, stream, id, name, group, fields, handedOver)
+  end
+  local state = id and rcall('HGET', F.tasks, id)
+  if state and string.byte(state, 1) == 0 then rcall('HDEL', F.tasks, id) end
+  return nil
 end
 
 local function splitPair(pair)
@@ -174,7 +209,7 @@ end
 -- its task's global slot, or waits for a rate token (rateHold). Returns true when it admitted.
 local function servePair(F, stream, pair)
   local name, group = splitPair(pair)
-  local best, more = bestOf(F, pair)
+  local best = bestOf(F, pair)
   if not best or not groupFree(F, name, group) then
     rcall('SREM', F.ringed, pair)
   elseif not globalFree(F, name) then
@@ -185,12 +220,13 @@ local function servePair(F, stream, pair)
     local entryId, held = admitMember(F, stream, pair, best, name, group)
     -- A member dropped (its fields do not decode) took nothing: the next one is served in its
     -- place, or a free slot would wait for the next feed beside it.
-    while not entryId and more do
-      best, more = bestOf(F, pair)
+    while not entryId do
+      best = bestOf(F, pair)
+      if not best then break end
       entryId, held = admitMember(F, stream, pair, best, name, group)
     end
     local _, groupLimit = flowLimits(F, name)
-    if more and (groupLimit == 0 or (held or 0) < groupLimit) then
+    if (groupLimit == 0 or (held or 0) < groupLimit) and pairWaits(F, pair) then
       ringPush(F, pair)
     else
       rcall('SREM', F.ringed, pair)
@@ -236,7 +272,7 @@ local function flowRelease(F, stream, id, entryId)
   rcall('HDEL', F.tasks, id)
   local pair = string.sub(held, #entryId + 2)
   local name, group = splitPair(pair)
-  local globalLimit, groupLimit, _, rated = flowLimits(F, name)
+  local globalLimit, groupLimit, _, rated, changed = flowLimits(F, name)
   -- Whatever the limits recorded now: markers taken under an earlier record must not outlive
   -- their entry (they would hold the window's tokens for good).
   rateGiveBack(F, name, group, entryId)
@@ -246,28 +282,36 @@ local function flowRelease(F, stream, id, entryId)
     bump(F, name, -1)
     local groupHeld = bump(F, pair, -1)
     globalUnpark(F, stream, name, 1)
-    if bestOf(F, pair) and (groupLimit == 0 or groupHeld < groupLimit) then ringAdd(F, pair) end
+    if (groupLimit == 0 or groupHeld < groupLimit) and pairWaits(F, pair) then ringAdd(F, pair) end
     if globalFree(F, name) then flowFeed(F, stream, 1) end
     return true
   end
   -- Its group slot is free again: the pair, if it has waiting tasks, is served in its turn.
-  local best, more = bestOf(F, pair)
+  local best = bestOf(F, pair)
   if best and not rated and ringEmpty(F) then
     -- No other pair waits in the ring: its turn is now. The same admission as flowFeed's, without
     -- the ring's round trip (the common case of a busy group whose own run settled). A task with
     -- rates takes flowFeed's way, whose rate check sets the wake. The counts still include the
     -- released run: when they allow the next one, its slots pass to it and no count is written.
-    local groupHeld = countOf(F, pair)
+    -- A pair with waiting tasks is out of the ring only while its group holds its limit (or
+    -- parked: the branch above, or rated), so under a group limit not CHANGED since, the group
+    -- holds exactly its limit and its count need not be read.
+    local groupHeld = (groupLimit > 0 and not changed) and groupLimit or countOf(F, pair)
     if groupHeld >= 1 and (groupLimit == 0 or groupHeld - 1 < groupLimit)
         and (globalLimit == 0 or countOf(F, name) - 1 < globalLimit) then
       local admitted, nowHeld = admitMember(F, stream, pair, best, name, group, groupHeld)
       if admitted then
-        if more and (groupLimit == 0 or nowHeld < groupLimit) then ringAdd(F, pair) end
+        -- A group with room left (a limit raised since it filled) gets its turn at once: the
+        -- ring held no other pair, so the feed serves this one.
+        if (groupLimit == 0 or nowHeld < groupLimit) and pairWaits(F, pair) then
+          ringAdd(F, pair)
+          flowFeed(F, stream, 1)
+        end
         return true
       end
       -- A member that does not decode, dropped: nothing passed, so the run's slots are released
       -- below, and the pair waits on if more of it does.
-      best = more
+      best = pairWaits(F, pair)
     end
   end
   bump(F, name, -1)
@@ -293,7 +337,7 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   end
   local pair = name .. '\0' .. group
   local rates = select(4, flowLimits(F, name))
-  if groupFree(F, name, group) and globalFree(F, name) and not bestOf(F, pair)
+  if groupFree(F, name, group) and globalFree(F, name) and not pairWaits(F, pair)
       and not rateQueuedAt(F, rates, name) and not rateFullWindow(F, rates, name, group) then
     return flowAdmit(F, stream, id, name, group, fields)
   end
@@ -353,7 +397,7 @@ local function flowServeWakes(F, stream, budget)
     elseif not string.find(member, '\0', 1, true) then
       rateUnpark(F, member)
       ringKnownEmpty = false
-    elseif bestOf(F, member) then
+    elseif pairWaits(F, member) then
       ringAdd(F, member)
     end
   end
