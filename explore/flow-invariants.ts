@@ -19,12 +19,18 @@ function limitsOf(flow: FlowView, name: string): { global: number; group: number
 
 /**
  * Within the limits: per task, the held slots number at most its globalConcurrency, and per
- * group at most its groupConcurrency; flow:count says the same as the holds in flow:tasks (the scripts check
- * the counts, so a count that drifts from the held set lets a limit be overrun or starves it).
- * And every run that is legit (its worker alive, its lease unbroken since it started) holds its
- * slot: the limit counts runs, and only a fenced settle gives a slot back.
+ * group at most its groupConcurrency, unless the limits were lowered under runs already held:
+ * then a group may stay above the new limit, but no run is admitted into it until it is below
+ * (so a step that adds a hold must leave the group within the recorded limit). flow:count says
+ * the same as the holds in flow:tasks (the scripts check the counts, so a count that drifts from
+ * the held set lets a limit be overrun or starves it). And every run that is legit (its worker
+ * alive, its lease unbroken since it started) holds its slot: the limit counts runs, and only a
+ * fenced settle gives a slot back.
  */
-export const flowWithinLimits = perFlow((world, flow) => {
+export const flowWithinLimits: Check = (world, snaps, prevs) =>
+  snaps.flatMap((snap, i) => (snap.flow ? withinLimits(world, snap.flow, prevs?.[i]?.flow) : []));
+
+function withinLimits(world: World, flow: FlowView, before: FlowView | undefined): Violation[] {
   const out: Violation[] = [];
   const held = new Map<string, string[]>();
   for (const [id, slot] of flow.held) {
@@ -35,12 +41,14 @@ export const flowWithinLimits = perFlow((world, flow) => {
     const limit = group === undefined ? limitsOf(flow, name).global : limitsOf(flow, name).group;
     const what = group === undefined ? `task ${name}` : `group ${group} of ${name}`;
     const names = ids.map((id) => world.alias(id)).join(' ');
-    if (limit > 0 && ids.length > limit)
+    // Admitted by this step: a hold that was not there before, or names another entry now.
+    const admitted = ids.filter((id) => before?.held.get(id)?.entryId !== flow.held.get(id)!.entryId);
+    if (limit > 0 && ids.length > limit && admitted.length > 0)
       out.push(
         violation(
           'flowWithinLimits',
           group === undefined ? 'global' : 'group',
-          `${what} holds ${ids.length} > ${limit}: ${names}`,
+          `${what} holds ${ids.length} > ${limit} after admitting ${admitted.map((id) => world.alias(id)).join(' ')}: ${names}`,
         ),
       );
     if ((flow.count.get(field) ?? 0) !== ids.length)
@@ -67,7 +75,7 @@ export const flowWithinLimits = perFlow((world, flow) => {
       );
   }
   return out;
-});
+}
 
 /**
  * Held = admitted and not settled: each held slot names an entry of its task still in the
@@ -149,7 +157,7 @@ export const flowWaitingNotAdmitted = perFlow((world, flow, snap) => {
 
 /**
  * No slot idles while a task could take it: a task waits only while its group or its task is
- * at its limit. A release feeds the room in the same script, so a free slot beside a waiting
+ * at its limit (a raised limit too: the enqueue that records it rings the task's waiting pairs). A release feeds the room in the same script, so a free slot beside a waiting
  * task means it waits for nothing (and, with no polling, may wait forever). A task under a
  * rate limit may also wait for a token with its slots free: rateWaitServed judges that wait.
  */

@@ -26,6 +26,8 @@ export interface FlowView {
   readonly count: Map<string, number>;
   /** Task name -> its recorded limits (0 = none). */
   readonly limits: Map<string, { global: number; group: number }>;
+  /** Tasks whose limits changed while runs of them were held (flow:limits '\0changed\0<name>'). */
+  readonly changed: Set<string>;
   readonly room: WaitingTask[];
   /** Task id -> its wait as flow:tasks records it ('<name>\0<group>\0<rank>'). */
   readonly waits: Map<string, string>;
@@ -55,8 +57,10 @@ export function flowViewOf(value: (i: number) => unknown, at: number): FlowView 
   }
   const count = new Map(Object.entries(value(at + 1) as Record<string, string>).map(([k, v]) => [k, Number(v)]));
   const limits = new Map<string, { global: number; group: number }>();
+  const changed = new Set<string>();
   for (const [name, text] of Object.entries(value(at + 2) as Record<string, string>)) {
-    if (name.startsWith('\0')) continue; // '\0arrivals', the room's arrival sequence
+    if (name.startsWith('\0changed\0')) changed.add(name.slice('\0changed\0'.length));
+    if (name.startsWith('\0')) continue; // '\0arrivals', the room's arrival sequence; marks
     const [global, group] = text.split(' ').map(Number);
     limits.set(name, { global, group });
   }
@@ -68,6 +72,7 @@ export function flowViewOf(value: (i: number) => unknown, at: number): FlowView 
     held,
     count,
     limits,
+    changed,
     room,
     waits,
     ringed: new Set(value(at + 4) as string[]),

@@ -15,7 +15,8 @@ const AGING_MS = 1000;
 export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'enqueue-flow' }>): Promise<StepResult> {
   const shape = world.shape.flow;
   if (!shape || (step.task === 'other' && !shape.other)) return NOOP;
-  const limits = step.task === 'other' ? { ...shape.other!, rate: undefined, groupRate: undefined } : shape;
+  const base = step.task === 'other' ? { ...shape.other!, rate: undefined, groupRate: undefined } : shape;
+  const limits = step.retuned ? { ...base, ...step.retuned } : base;
   const entryId = await enqueueFlow(world.client, world.keys, {
     id: step.id,
     ...(step.task === 'other' ? { name: OTHER_TASK } : {}),
@@ -33,7 +34,8 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
   });
   world.enqueued(step.id, undefined);
   world.flowGroups.set(step.id, step.group);
-  return { applied: true, note: step.delayed ? 'delayed' : entryId ? 'admitted' : 'waiting in the room' };
+  const note = step.delayed ? 'delayed' : entryId ? 'admitted' : 'waiting in the room';
+  return { applied: true, note: step.retuned ? `${note}, limits ${limits.global}/${limits.group} recorded` : note };
 }
 
 /**

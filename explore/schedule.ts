@@ -3,6 +3,7 @@ import type { NextStep } from './runner';
 import { unsettledEntry } from './snapshot';
 import type { ClientProcess, Step } from './steps';
 import type { World } from './world';
+import type { FlowShape } from './worlds';
 
 /** mulberry32: a small seeded PRNG, so a seed names a schedule exactly. */
 export function prng(seed: number): () => number {
@@ -29,6 +30,12 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
   const random = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const chance = (p: number) => random() < p;
+  // Another definition of the flow task (a rolling deploy): each slot limit one up or one down,
+  // none staying none. Its enqueues record it; the scripts must keep the limits through the change.
+  const retuned = (flow: FlowShape) => {
+    const move = (limit: number) => (limit === 0 ? 0 : Math.max(1, limit + (chance(0.5) ? 1 : -1)));
+    return { global: move(flow.global), group: move(flow.group) };
+  };
   let made = 0;
   let hostile = 0;
   // Half the schedules of a partitioned world change the count early (while the queue is still
@@ -56,7 +63,7 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
         ...(chance(0.5) ? { priority: 1 + Math.floor(random() * 10) } : {}),
         ...(chance(0.15) ? { delayed: true } : {}),
         ...(chance(0.05) ? { big: true } : {}),
-        ...(flow.other && chance(0.4) ? { task: 'other' as const } : {}),
+        ...(flow.other && chance(0.4) ? { task: 'other' as const } : chance(0.1) ? { retuned: retuned(flow) } : {}),
       }));
       add(1, () => ({ op: 'enqueue', kind: 'plain', id: `t${++made}` }));
     } else if (made < options.maxTasks) {

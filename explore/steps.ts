@@ -41,7 +41,17 @@ export type Step =
       by?: ClientProcess;
       p?: number;
     }
-  | { op: 'enqueue-flow'; id: string; group: string; priority?: number; delayed?: true; big?: true; task?: 'other' }
+  | {
+      op: 'enqueue-flow';
+      id: string;
+      group: string;
+      priority?: number;
+      delayed?: true;
+      big?: true;
+      task?: 'other';
+      /** The producer's @Task defines other slot limits (a rolling deploy): its enqueue records them. */
+      retuned?: { global: number; group: number };
+    }
   | { op: 'remove'; task: string }
   | { op: 'cancel'; key: string; by?: ClientProcess }
   | { op: 'layout' }

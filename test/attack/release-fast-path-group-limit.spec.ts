@@ -47,28 +47,25 @@ describe('attack: the release fast path ignores the group limit', () => {
     expect(await heldTaskIds(f.redis, f.keys)).not.toContain(waiting.id);
   });
 
-  it('under a group limit raised since (recorded by another group), a release fills the new slot', async () => {
+  it('a group limit raised by another group’s enqueue fills the full groups at once, and releases keep them full', async () => {
     const one = { global: 0, group: 1, agingMs: 1000 };
     const two = { global: 0, group: 2, agingMs: 1000 };
     const first = await enqueue(one);
-    const [second, third] = [await enqueue(one), await enqueue(one)];
+    const [second, third, fourth] = [await enqueue(one), await enqueue(one), await enqueue(one)];
     // The new definition (groupConcurrency 2) is recorded by an enqueue into another group: G's
-    // pair, full under the old limit, is out of the ring.
-    await enqueueFlowScript(f.keys, {
-      id: 'h',
-      name: 'job',
-      payload: '{}',
-      delayMs: 0,
-      runAt: 0,
-      group: 'H',
-      limits: two,
-    }).run(f.redis);
+    // pair, full under the old limit, was out of the ring; the change rings it and admits.
+    const raise = (id: string) =>
+      enqueueFlowScript(f.keys, { id, name: 'job', payload: '{}', delayMs: 0, runAt: 0, group: 'H', limits: two }).run(
+        f.redis,
+      );
+    await raise('h');
+    expect(await heldTaskIds(f.redis, f.keys)).toEqual(['h', first.id, second.id].sort());
     const delivered = await f.deliver('a');
     const entryOf = (id: string) => delivered.find(([, fields]) => fields.id === id)![0];
     expect(await f.complete('a', [{ entryId: entryOf(first.id), id: first.id, flow: true }])).toEqual(['completed']);
-    // The release hands its slot to the second task; G has a slot left under the new limit, so
-    // the third takes it in the same step.
+    // The release hands its slot to the third task: G stays at its new limit.
     expect(await heldTaskIds(f.redis, f.keys)).toEqual(['h', second.id, third.id].sort());
     expect(await groupHeld()).toBe(2);
+    expect(await heldTaskIds(f.redis, f.keys)).not.toContain(fourth.id);
   });
 });

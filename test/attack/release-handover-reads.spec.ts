@@ -61,8 +61,10 @@ describe('attack: the release fast path reads the group count only after a chang
 
   it('reads the count after a change of the limits, until none of the task’s runs is held', async () => {
     const { keys, enqueue, entryOf } = await fullGroup();
-    await enqueue('h', { ...two, group: 3 }, 'H'); // a new definition, recorded by group H's enqueue
+    await enqueue('h', { ...two, group: 3 }, 'H'); // a new definition, recorded by group H's enqueue: c admitted
+    await enqueue('x', { ...two, group: 3 }); // G holds 3, its new limit: x waits
     expect(await releaseReads(keys, entryOf('a'), 'a')).toContain('HGET count');
+    expect(await heldTaskIds(redis, keys)).toEqual(['b', 'c', 'h', 'x']);
     // Every run settles: the mark goes with the task's last held run, and the next handover is lean.
     const read = (await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'a', 'STREAMS', keys.stream, '>')) as [
       string,

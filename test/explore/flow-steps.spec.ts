@@ -39,6 +39,31 @@ describe('explorer: a task under flow control', () => {
     expect(drained.sort()).toEqual(['t2', 't3']);
   });
 
+  it('a rolling deploy lowers groupConcurrency under held runs: no run is admitted until the group is below it', async () => {
+    const wider = { global: 2, group: 2 }; // the old definition: two runs per group
+    const steps: Step[] = [
+      { op: 'enqueue-flow', id: 't1', group: 'g1', retuned: wider },
+      { op: 'enqueue-flow', id: 't2', group: 'g1', retuned: wider },
+      { op: 'enqueue-flow', id: 't3', group: 'g1' }, // the world's definition (1 per group) recorded: t3 waits
+      { op: 'read', w: 0 },
+      { op: 'deliver', w: 0 },
+      { op: 'start', w: 0, task: 't1' },
+      { op: 'end', w: 0, task: 't1', ok: true },
+      { op: 'settle', w: 0 }, // g1 still holds t2, its new limit: t3 must go on waiting
+    ];
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.flow);
+    expect(result.violations.map(signature)).toEqual([]);
+    expect(result.lines.slice(0, 3).map((l) => l.note)).toEqual([
+      'admitted, limits 2/2 recorded',
+      'admitted, limits 2/2 recorded',
+      'waiting in the room',
+    ]);
+    const drained = result.lines
+      .filter((l) => l.drain && l.step.op === 'start')
+      .map((l) => (l.step as { task: string }).task);
+    expect(drained).toContain('t3'); // admitted once t2 settled
+  });
+
   it('a retry releases and re-enters admission when promoted; its last attempt dead-letters and releases', async () => {
     const run = (task: string, ok: boolean): Step[] => [
       { op: 'read', w: 0 },

@@ -359,10 +359,29 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   return ''
 end
 
--- Feeds after a limit was raised: serves task `name`'s pairs parked for a global slot, then
--- passes over the ring while they admit, at most `budget` in all. Stopped on its budget, it
--- leaves a due wake ('\2'): the next promotion goes on at once.
+-- Rings every pair of task `name` with waiting tasks and a free group slot. A pair whose group
+-- was full left the ring, and only its own group's release rang it again: after a raised
+-- groupConcurrency it would idle beside the new slot until then. One lex lookup per waiting
+-- pair of the task, only when its limits change.
+local RANK_AFTER_PAIR = '%z' .. string.rep('%d', 32) .. '%z'
+local function ringWaitingPairs(F, name)
+  local from = '[' .. name .. '\0'
+  while true do
+    local member = rcall('ZRANGEBYLEX', F.room, from, '[' .. name .. '\0\255', 'LIMIT', 0, 1)[1]
+    local rankAt = member and string.find(member, RANK_AFTER_PAIR, #name + 2)
+    if not rankAt then return end
+    local pair = string.sub(member, 1, rankAt - 1)
+    if groupFree(F, name, string.sub(pair, #name + 2)) then ringAdd(F, pair) end
+    from = '(' .. pair .. '\0\255'
+  end
+end
+
+-- Feeds after task `name`'s limits changed: rings its waiting pairs that have room now, serves
+-- its pairs parked for a global slot, then passes over the ring while they admit, at most
+-- `budget` in all. Stopped on its budget, it leaves a due wake ('\2'): the next promotion goes
+-- on at once. Without `name` (a wake), it only passes over the ring.
 local function flowFeedAll(F, stream, budget, name)
+  if name then ringWaitingPairs(F, name) end
   local admitted = name and globalUnpark(F, stream, name, budget) or 0
   while admitted < budget do
     local n = flowFeed(F, stream, budget - admitted)
