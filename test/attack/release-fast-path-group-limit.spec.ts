@@ -68,4 +68,21 @@ describe('attack: the release fast path ignores the group limit', () => {
     expect(await groupHeld()).toBe(2);
     expect(await heldTaskIds(f.redis, f.keys)).not.toContain(fourth.id);
   });
+
+  it('a raise rings at most 100 waiting groups at once: an enqueue in a rolling deploy stays bounded', async () => {
+    const one = { global: 0, group: 1, agingMs: 1000 };
+    const two = { global: 0, group: 2, agingMs: 1000 };
+    const add = (id: string, group: string, limits: FlowLimits) =>
+      enqueueFlowScript(f.keys, { id, name: 'job', payload: '{}', delayMs: 0, runAt: 0, group, limits }).run(f.redis);
+    for (let g = 0; g < 150; g++) {
+      await add(`run-${g}`, `g${String(g).padStart(3, '0')}`, one);
+      await add(`wait-${g}`, `g${String(g).padStart(3, '0')}`, one);
+    }
+    await add('raise', 'z', two);
+    const held = await heldTaskIds(f.redis, f.keys);
+    // The first 100 groups (in group order) admit their waiting task; the other 50 at their next settle.
+    expect(held.filter((id) => id.startsWith('wait-')).length).toBe(100);
+    expect(held).toContain('wait-99');
+    expect(held).not.toContain('wait-100');
+  });
 });

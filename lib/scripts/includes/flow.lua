@@ -69,11 +69,18 @@ end
 -- than its limit (lowered, or admitted before any was recorded), or fewer while out of the ring
 -- (raised), so a release reads the counts instead of trusting that a full group's pair holds
 -- exactly its limit.
+-- A task whose groupConcurrency this call raised (or lifted): flowFeedAll rings its waiting groups.
+local groupRaised = {}
+
 local function flowSetLimits(F, name, text)
-  local changed = rcall('HGET', F.limits, name) ~= text
+  local before = rcall('HGET', F.limits, name)
+  local changed = before ~= text
   if changed then
     rcall('HSET', F.limits, name, text)
     if countOf(F, name) > 0 then rcall('HSET', F.limits, changedField(name), '1') end
+    local old = tonumber(string.match(before or '', '^%d+ (%d+)')) or 0
+    local new = tonumber(string.match(text, '^%d+ (%d+)')) or 0
+    groupRaised[name] = old > 0 and (new == 0 or new > old)
   end
   limitsRead[name] = nil
   rateFull, rateCounted = {}, {}
@@ -359,14 +366,17 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   return ''
 end
 
--- Rings every pair of task `name` with waiting tasks and a free group slot. A pair whose group
--- was full left the ring, and only its own group's release rang it again: after a raised
--- groupConcurrency it would idle beside the new slot until then. One lex lookup per waiting
--- pair of the task, only when its limits change.
+-- Rings the pairs of task `name` with waiting tasks and a free group slot, the first
+-- RING_SCAN_PAIRS of them in group order. A pair whose group was full left the ring, and only its
+-- own group's release rang it again: after a raised groupConcurrency it would idle beside the new
+-- slot until then. One lex lookup per waiting pair, only when a change raised the group limit;
+-- bounded, so an enqueue during a rolling deploy (definitions that flip the limits) stays cheap
+-- however many groups wait: the groups past the bound fill at their next settle.
 local RANK_AFTER_PAIR = '%z' .. string.rep('%d', 32) .. '%z'
+local RING_SCAN_PAIRS = 100
 local function ringWaitingPairs(F, name)
   local from = '[' .. name .. '\0'
-  while true do
+  for _ = 1, RING_SCAN_PAIRS do
     local member = rcall('ZRANGEBYLEX', F.room, from, '[' .. name .. '\0\255', 'LIMIT', 0, 1)[1]
     local rankAt = member and string.find(member, RANK_AFTER_PAIR, #name + 2)
     if not rankAt then return end
@@ -376,12 +386,12 @@ local function ringWaitingPairs(F, name)
   end
 end
 
--- Feeds after task `name`'s limits changed: rings its waiting pairs that have room now, serves
--- its pairs parked for a global slot, then passes over the ring while they admit, at most
--- `budget` in all. Stopped on its budget, it leaves a due wake ('\2'): the next promotion goes
--- on at once. Without `name` (a wake), it only passes over the ring.
+-- Feeds after task `name`'s limits changed: rings its waiting pairs that have room now (after a
+-- raised groupConcurrency), serves its pairs parked for a global slot, then passes over the ring
+-- while they admit, at most `budget` in all. Stopped on its budget, it leaves a due wake ('\2'):
+-- the next promotion goes on at once. Without `name` (a wake), it only passes over the ring.
 local function flowFeedAll(F, stream, budget, name)
-  if name then ringWaitingPairs(F, name) end
+  if name and groupRaised[name] then ringWaitingPairs(F, name) end
   local admitted = name and globalUnpark(F, stream, name, budget) or 0
   while admitted < budget do
     local n = flowFeed(F, stream, budget - admitted)
