@@ -334,6 +334,11 @@ end
 -- ranked `now + (priority - 1) * aging`. `fields` are its stream fields. Returns the entry id,
 -- or '' when it waits.
 local function flowEnter(F, stream, id, name, group, priority, fields, now)
+  -- A NUL separates a pair's name and group and a member's parts: none comes from an enqueue, but
+  -- a foreign entry's may (redriven, or retried and due): made \1, the same way wherever it
+  -- enters, so its pair is its own (it would match another group's prefix and leak its slot).
+  if string.find(name, '\0', 1, true) then name = (string.gsub(name, '%z', '\1')) end
+  if string.find(group, '\0', 1, true) then group = (string.gsub(group, '%z', '\1')) end
   -- A task id admitted or waiting already (an enqueue resent after a dropped connection, a
   -- duplicate plain entry moved in): the same answer, nothing taken twice. A retry or a redrive
   -- comes back only after its release, so its id is in neither.
@@ -386,10 +391,12 @@ local function ringWaitingPairs(F, name)
   end
 end
 
--- Feeds after task `name`'s limits changed: rings its waiting pairs that have room now (after a
--- raised groupConcurrency), serves its pairs parked for a global slot, then passes over the ring
--- while they admit, at most `budget` in all. Stopped on its budget, it leaves a due wake ('\2'):
--- the next promotion goes on at once. Without `name` (a wake), it only passes over the ring.
+-- Feeds after task `name`'s limits changed (or a wake '\3<name>' that goes on with it): rings its
+-- waiting pairs that have room now (after a raised groupConcurrency), serves its pairs parked for
+-- a global slot, then passes over the ring while they admit, at most `budget` in all. Stopped on
+-- its budget, it leaves a due wake ('\3<name>', or '\2' without a name): the next promotion goes
+-- on at once. Without `name` (a wake), it only passes over the ring.
+local FEED_MORE = '\3'
 local function flowFeedAll(F, stream, budget, name)
   if name and groupRaised[name] then ringWaitingPairs(F, name) end
   local admitted = name and globalUnpark(F, stream, name, budget) or 0
@@ -398,7 +405,9 @@ local function flowFeedAll(F, stream, budget, name)
     if n == 0 then break end
     admitted = admitted + n
   end
-  if admitted >= budget then rateWake(F, RATE_MORE, rateNow()) end
+  -- Stopped on its budget: a task's own feed leaves a wake naming it, so the next promotion goes
+  -- on with its parked pairs too (a lifted globalConcurrency frees no slot by a release).
+  if admitted >= budget then rateWake(F, name and FEED_MORE .. name or RATE_MORE, rateNow()) end
   return admitted
 end
 
@@ -414,15 +423,19 @@ local function flowUnwait(F, id)
 end
 
 -- Serves the wakes due by now (promote.lua): a pair whose group window was full goes back to
--- the ring, then the ring is fed as far as the windows and slots allow (a pair still over a
--- rate gets its next wake). Returns the number admitted.
+-- the ring, a task's feed stopped on its budget goes on, then the ring is fed as far as the
+-- windows and slots allow (a pair still over a rate gets its next wake). Returns the number
+-- admitted.
 local function flowServeWakes(F, stream, budget)
   local due = rcall('ZRANGEBYSCORE', F.wake, '-inf', rateNow())
   if #due == 0 then return 0 end
+  local named = {}
   for _, member in ipairs(due) do
     rcall('ZREM', F.wake, member)
     if member == RATE_MORE then
       -- nothing of its own: the feed below goes on where the last one stopped
+    elseif string.byte(member, 1) == 3 then
+      named[#named + 1] = string.sub(member, 2)
     elseif not string.find(member, '\0', 1, true) then
       rateUnpark(F, member)
       ringKnownEmpty = false
@@ -430,5 +443,7 @@ local function flowServeWakes(F, stream, budget)
       ringAdd(F, member)
     end
   end
-  return flowFeedAll(F, stream, budget)
+  local admitted = 0
+  for _, name in ipairs(named) do admitted = admitted + flowFeedAll(F, stream, budget - admitted, name) end
+  return admitted + flowFeedAll(F, stream, budget - admitted)
 end
