@@ -23,26 +23,8 @@ describe('attack: a group holding a NUL shares another group’s room prefix', (
   it('the settle of every admitted run gives its slot back', async () => {
     const a = await f.enqueueFlow('a', limits, 'x');
     await f.deliver('a');
-    const hostile = await f.redis.xadd(
-      f.keys.stream,
-      '*',
-      'id',
-      'h',
-      'n',
-      'job',
-      'p',
-      '{}',
-      'a',
-      '1',
-      'fl',
-      '1',
-      'gr',
-      'x\0!',
-    );
-    await f.deliver('a');
-    expect(await f.deadLetter('a', hostile!, 'poison', { id: 'h' })).toBe('dead-lettered');
+    const deadLetterId = await f.deadLetteredForeignFlowEntry('h', 'x\0!');
     await f.enqueueFlow('b', limits, 'x'); // waits: a holds the global slot; job\0x rung first
-    const [[deadLetterId]] = await f.redis.xrange(f.keys.deadLetter, '-', '+');
     expect(await redriveScript(f.keys, { deadLetterId, taskId: 'h', key: undefined }).run(f.redis)).toMatchObject({
       outcome: 'redriven',
       entryId: '',

@@ -1,9 +1,8 @@
 import { QueueInspector } from '../../lib/client/queue-inspector';
-import { completeScript } from '../../lib/scripts/complete.script';
 import { enterAdmissionScript } from '../../lib/scripts/enter-admission.script';
 import { redriveScript } from '../../lib/scripts/redrive.script';
 import { closeAll } from '../utils/helpers';
-import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
+import { GROUP, ScriptFixture } from '../scripts/script-fixture';
 
 /**
  * Attack on 0183145 (a waiting task's fields in its room member, its wait in flow:tasks), by a
@@ -20,25 +19,7 @@ describe('attack: a NUL inside a waiting room member', () => {
   afterAll(closeAll);
 
   const limits = { global: 1, group: 0, agingMs: 1000 };
-  const complete = (entryId: string, id: string) =>
-    completeScript(f.keys, {
-      group: GROUP,
-      consumer: 'a',
-      stateTtlMs: LEASE_MS,
-      defaultResultTtlMs: LEASE_MS,
-      runs: [
-        {
-          entryId,
-          taskId: id,
-          result: '',
-          generation: 0,
-          resultTtlMs: LEASE_MS,
-          keepResult: false,
-          successor: '',
-          flow: true,
-        },
-      ],
-    }).run(f.redis);
+  const complete = (entryId: string, id: string) => f.complete('a', [{ entryId, id, result: '', flow: true }]);
 
   // parseMessage accepts any id up to 256 characters, so a plain entry written by another
   // producer with a NUL in its id is moved into admission (intake.ts -> enter-admission.lua).
@@ -66,25 +47,7 @@ describe('attack: a NUL inside a waiting room member', () => {
   it('a task waiting in a group whose name holds a NUL is listed with its id', async () => {
     await f.enqueueFlow('a', limits);
     await f.deliver('a');
-    const hostile = await f.redis.xadd(
-      f.keys.stream,
-      '*',
-      'id',
-      'h',
-      'n',
-      'job',
-      'p',
-      '{}',
-      'a',
-      '1',
-      'fl',
-      '1',
-      'gr',
-      'x\0y',
-    );
-    await f.deliver('a');
-    expect(await f.deadLetter('a', hostile!, 'poison', { id: 'h' })).toBe('dead-lettered');
-    const [[deadLetterId]] = await f.redis.xrange(f.keys.deadLetter, '-', '+');
+    const deadLetterId = await f.deadLetteredForeignFlowEntry('h', 'x\0y');
     expect(await redriveScript(f.keys, { deadLetterId, taskId: 'h', key: undefined }).run(f.redis)).toMatchObject({
       outcome: 'redriven',
       entryId: '', // a holds the slot: it waits in the room
@@ -99,13 +62,7 @@ describe('attack: a NUL inside a waiting room member', () => {
   it('a dropped member leaves no wait behind, so its id can enter again', async () => {
     await f.enqueueFlow('a', limits);
     await f.enqueueFlow('b', limits);
-    const [bMember] = await f.redis.zrange(f.keys.flow.room, 0, -1);
-    const cut = bMember.indexOf('\0b\0') + 3;
-    await f.redis
-      .multi()
-      .zrem(f.keys.flow.room, bMember)
-      .zadd(f.keys.flow.room, 0, `${bMember.slice(0, cut)}{not json`)
-      .exec();
+    await f.garbleWaitingMember('b');
     const [[entryA]] = await f.deliver('a');
     expect(await complete(entryA, 'a')).toEqual(['completed']);
     expect(await f.redis.zcard(f.keys.flow.room)).toBe(0); // dropped

@@ -202,6 +202,32 @@ export class ScriptFixture {
     }).run(this.redis);
   }
 
+  /** Rewrites waiting task `id`'s room member with fields that do not decode (none enqueue-flow.lua writes). */
+  async garbleWaitingMember(id: string): Promise<void> {
+    const [member] = (await this.redis.zrange(this.keys.flow.room, 0, -1)).filter((m) => m.includes(`\0${id}\0`));
+    const fieldsAt = member.indexOf(`\0${id}\0`) + id.length + 2;
+    await this.redis
+      .multi()
+      .zrem(this.keys.flow.room, member)
+      .zadd(this.keys.flow.room, 0, `${member.slice(0, fieldsAt)}{not json`)
+      .exec();
+  }
+
+  /**
+   * A flow entry of task 'job' as a foreign producer wrote it (fields fl and gr, `group` as given,
+   * NULs and all), read by consumer 'a' and dead-lettered: returns its dead letter's id, for a
+   * redrive to put it through admission with that group.
+   */
+  async deadLetteredForeignFlowEntry(id: string, group: string): Promise<string> {
+    const fields = ['id', id, 'n', 'job', 'p', '{}', 'a', '1', 'fl', '1', 'gr', group];
+    const entryId = (await this.redis.xadd(this.keys.stream, '*', ...fields))!;
+    await this.deliver('a');
+    if ((await this.deadLetter('a', entryId, 'poison', { id })) !== 'dead-lettered')
+      throw new Error(`entry ${entryId} was not dead-lettered`);
+    const letters = await this.redis.xrange(this.keys.deadLetter, '-', '+');
+    return letters[letters.length - 1][0];
+  }
+
   /** dead-letter.lua for an entry `consumer` holds; `id`/`key` name the keys its fields name. */
   deadLetter(consumer: string, entryId: string, reason: string, names: { id?: string; key?: string } = {}) {
     return deadLetterScript(this.keys, {
