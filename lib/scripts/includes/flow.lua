@@ -63,21 +63,24 @@ local function flowLimits(F, name)
   return limits[1], limits[2], limits[3], limits[4], limits.changed
 end
 
+-- A task whose groupConcurrency this call raised (or lifted): flowFeedAll rings its waiting groups.
+local groupRaised = {}
+
 -- Records a task's limits; returns true when they changed (raised limits leave headroom that
 -- no release will fill: the caller feeds it, see flowFeedAll). A change while runs of the task
 -- are held also marks it CHANGED until none is (bump): until then a group may hold more runs
 -- than its limit (lowered, or admitted before any was recorded), or fewer while out of the ring
 -- (raised), so a release reads the counts instead of trusting that a full group's pair holds
 -- exactly its limit.
--- A task whose groupConcurrency this call raised (or lifted): flowFeedAll rings its waiting groups.
-local groupRaised = {}
-
 local function flowSetLimits(F, name, text)
   local before = rcall('HGET', F.limits, name)
   local changed = before ~= text
   if changed then
-    rcall('HSET', F.limits, name, text)
-    if countOf(F, name) > 0 then rcall('HSET', F.limits, changedField(name), '1') end
+    if countOf(F, name) > 0 then
+      rcall('HSET', F.limits, name, text, changedField(name), '1')
+    else
+      rcall('HSET', F.limits, name, text)
+    end
     local old = tonumber(string.match(before or '', '^%d+ (%d+)')) or 0
     local new = tonumber(string.match(text, '^%d+ (%d+)')) or 0
     groupRaised[name] = old > 0 and (new == 0 or new > old)
@@ -86,7 +89,6 @@ local function flowSetLimits(F, name, text)
   rateFull, rateCounted = {}, {}
   return changed
 end
-
 
 -- The two slot checks apart: a pair whose group is full leaves the ring until one of its own
 -- runs settles; a pair waiting only for a global slot stays in it.
@@ -168,16 +170,12 @@ end
 local function admitMember(F, stream, pair, member, name, group, handedOver)
   rcall('ZREM', F.room, member)
   -- The fields follow the member's last NUL (JSON text holds none); the task id precedes it, NULs
-  -- and all (a foreign producer's id may hold one: only then is the slower pattern needed).
+  -- and all (a foreign producer's id may hold one).
   local idAt = #pair + 35
-  local cut = string.find(member, '\0', idAt, true)
-  local id, text
-  if cut and not string.find(member, '\0', cut + 1, true) then
-    id, text = string.sub(member, idAt, cut - 1), string.sub(member, cut + 1)
-  else
-    id, text = string.match(string.sub(member, idAt), '^(.*)%z([^%z]*)$')
-  end
-  local decoded, fields = pcall(cjson.decode, text or '')
+  local cut, next = nil, string.find(member, '\0', idAt, true)
+  while next do cut, next = next, string.find(member, '\0', next + 1, true) end
+  local id = cut and string.sub(member, idAt, cut - 1)
+  local decoded, fields = pcall(cjson.decode, cut and string.sub(member, cut + 1) or '')
   if id and decoded and type(fields) == 'table' then
     return flowAdmit(F, stream, id, name, group, fields, handedOver)
   end
@@ -377,13 +375,13 @@ end
 -- slot until then. One lex lookup per waiting pair, only when a change raised the group limit;
 -- bounded, so an enqueue during a rolling deploy (definitions that flip the limits) stays cheap
 -- however many groups wait: the groups past the bound fill at their next settle.
-local RANK_AFTER_PAIR = '%z' .. string.rep('%d', 32) .. '%z'
 local RING_SCAN_PAIRS = 100
 local function ringWaitingPairs(F, name)
   local from = '[' .. name .. '\0'
   for _ = 1, RING_SCAN_PAIRS do
     local member = rcall('ZRANGEBYLEX', F.room, from, '[' .. name .. '\0\255', 'LIMIT', 0, 1)[1]
-    local rankAt = member and string.find(member, RANK_AFTER_PAIR, #name + 2)
+    -- Groups hold no NUL (flowEnter sees to it): the pair ends at the NUL after the name's.
+    local rankAt = member and string.find(member, '\0', #name + 2, true)
     if not rankAt then return end
     local pair = string.sub(member, 1, rankAt - 1)
     if groupFree(F, name, string.sub(pair, #name + 2)) then ringAdd(F, pair) end
