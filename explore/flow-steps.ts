@@ -40,8 +40,8 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
 
 /**
  * QueueClient.remove of a task by id, where locate() finds it: an entry of the stream not yet
- * settled, or a member of the delayed set. A task waiting in the room is not found there
- * (remove() is not flow-aware for it yet, as the README says): nothing to do.
+ * settled, a member of the delayed set, or a task waiting in the flow room (its wait and member
+ * leave; its pair may stay ringed or parked with nothing left to admit).
  */
 export async function removeStep(world: World, alias: string): Promise<StepResult> {
   const task = world.byAlias(alias);
@@ -49,9 +49,16 @@ export async function removeStep(world: World, alias: string): Promise<StepResul
   if (!task || !snap) return NOOP;
   const entry = [...snap.stream].find(([id, c]) => c.id === task.id && unsettledEntry(snap, id));
   const member = [...snap.delayed].find(([, c]) => c.id === task.id);
-  const at: RemovalTarget | undefined = entry ? { entryId: entry[0] } : member ? { member: member[0] } : undefined;
+  const waiting = snap.flow?.room.some((w) => w.id === task.id) === true;
+  const at: RemovalTarget | undefined = entry
+    ? { entryId: entry[0] }
+    : member
+      ? { member: member[0] }
+      : waiting
+        ? { waiting: true }
+        : undefined;
   if (!at) return NOOP;
   const reply = await removeTask(world.client, world.keys, task.id, at);
   if (reply === 'removed') task.settled = 'removed';
-  return { applied: true, note: `${'entryId' in at ? 'queued' : 'delayed'}: ${reply}` };
+  return { applied: true, note: `${'entryId' in at ? 'queued' : 'member' in at ? 'delayed' : 'waiting'}: ${reply}` };
 }

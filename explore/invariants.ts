@@ -261,6 +261,33 @@ export const streamsBounded: Check = (world, snaps) => {
   return [{ invariant: 'streamsBounded', tag: 'acked', message: `${acked} acked entries still in the stream` }];
 };
 
+/**
+ * A removal that answered "removed" took the task out for good: from then on no partition holds
+ * it queued (an unsettled entry), delayed, waiting in the flow room or holding a slot. A removal
+ * that reports success yet leaves the task to run is an operator told a lie (and, for a task
+ * that waited, a slot taken by a task nobody wants).
+ */
+export const removedStaysGone: Check = (world, snaps) => {
+  const removed = new Set([...world.tasks.values()].filter((t) => t.settled === 'removed').map((t) => t.id));
+  if (removed.size === 0) return [];
+  const out: Violation[] = [];
+  const report = (id: string, where: string) =>
+    out.push({
+      invariant: 'removedStaysGone',
+      tag: where,
+      message: `${world.alias(id)} was removed and is still ${where}`,
+    });
+  for (const snap of snaps) {
+    for (const [entryId, c] of snap.stream)
+      if (removed.has(c.id) && unsettledEntry(snap, entryId)) report(c.id, 'queued');
+    for (const c of snap.delayed.values()) if (removed.has(c.id)) report(c.id, 'delayed');
+    for (const w of snap.flow?.room ?? []) if (removed.has(w.id)) report(w.id, 'waiting');
+    for (const [id, slot] of snap.flow?.held ?? []) if (removed.has(id)) report(id, `holding a slot of ${slot.group}`);
+    for (const id of snap.flow?.waits.keys() ?? []) if (removed.has(id)) report(id, 'recorded as waiting');
+  }
+  return out;
+};
+
 /** Checked after every step, in this order. */
 export const STEP_INVARIANTS: Check[] = [
   noTwoLegitRuns,
@@ -269,6 +296,7 @@ export const STEP_INVARIANTS: Check[] = [
   noAcknowledgedEnqueueLost,
   keyLiveInOnePartition,
   cancelAnswersTruly,
+  removedStaysGone,
   refusedWriteChangedNothing,
   keyStatesLiveOrExpiring,
   streamsBounded,

@@ -299,12 +299,20 @@ export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnq
   return reply.outcome === 'created' ? reply.entryId : undefined;
 }
 
-/** Where removeTask (lib/client/task-removal.ts) located a task: its entry, or its delayed member. */
-export type RemovalTarget = { readonly entryId: string } | { readonly member: string };
+/**
+ * Where removeTask (lib/client/task-removal.ts) located a task: its entry, its delayed member, or
+ * the flow waiting room (found by its wait in flow:tasks).
+ */
+export type RemovalTarget = { readonly entryId: string } | { readonly member: string } | { readonly waiting: true };
 
 /** remove-task.lua, as QueueClient.remove calls it once the task is located. */
 export function removeTask(redis: Redis, keys: ExploreKeys, id: string, at: RemovalTarget): Promise<RemoveTaskReply> {
-  const task = 'entryId' in at ? { id, state: 'queued' as const, ...at } : { id, state: 'delayed' as const, ...at };
+  const task =
+    'entryId' in at
+      ? { id, state: 'queued' as const, ...at }
+      : 'member' in at
+        ? { id, state: 'delayed' as const, ...at }
+        : { id, state: 'waiting' as const };
   return removeTaskScript(keys.queueKeys, task, CONFIG.resultTtlMs).run(redis);
 }
 

@@ -143,12 +143,13 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
   }
 }
 
-/** Tasks a remove may find (queued, read or not, or delayed), by alias. */
+/** Tasks a remove may find (queued, read or not, delayed, or waiting in the room), by alias. */
 function removableTasks(world: World): string[] {
   const snap = world.snapshot;
   if (!snap) return [];
   const ids = [...snap.stream].filter(([entryId]) => unsettledEntry(snap, entryId)).map(([, c]) => c.id);
   ids.push(...[...snap.delayed.values()].map((c) => c.id));
+  ids.push(...(snap.flow?.room.map((w) => w.id) ?? []));
   return [...new Set(ids)].filter((id) => world.tasks.has(id)).map((id) => world.alias(id));
 }
 

@@ -39,6 +39,32 @@ describe('explorer: a task under flow control', () => {
     expect(drained.sort()).toEqual(['t2', 't3']);
   });
 
+  it('a remove of a task waiting in the room takes it out for good; its group and the ring go on without it', async () => {
+    const steps: Step[] = [
+      { op: 'enqueue-flow', id: 't1', group: 'g1' },
+      { op: 'enqueue-flow', id: 't2', group: 'g1', priority: 1 }, // waits for g1's slot, first in line
+      { op: 'enqueue-flow', id: 't3', group: 'g1' }, // waits behind t2
+      { op: 'enqueue-flow', id: 't4', group: 'g2' },
+      { op: 'enqueue-flow', id: 't5', group: 'g3' }, // waits for a global slot: its pair's only task
+      { op: 'remove', task: 't2' },
+      { op: 'remove', task: 't5' },
+      { op: 'remove', task: 't5' }, // gone already: nothing to do
+      { op: 'read', w: 0 },
+      { op: 'deliver', w: 0 },
+      { op: 'start', w: 0, task: 't1' },
+      { op: 'end', w: 0, task: 't1', ok: true },
+      { op: 'settle', w: 0 }, // g1's slot goes to t3, not to the removed t2; g3 has nothing left
+      { op: 'enqueue-flow', id: 't6', group: 'g3' }, // waits for the global slot t3 took
+    ];
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.flow);
+    expect(result.violations.map(signature)).toEqual([]);
+    expect(result.lines.slice(5, 8).map((l) => l.note)).toEqual(['waiting: removed', 'waiting: removed', 'n/a']);
+    const drained = result.lines
+      .filter((l) => l.drain && l.step.op === 'start')
+      .map((l) => (l.step as { task: string }).task);
+    expect(drained.sort()).toEqual(['t3', 't4', 't6']);
+  });
+
   it('a rolling deploy lowers groupConcurrency under held runs: no run is admitted until the group is below it', async () => {
     const wider = { global: 2, group: 2 }; // the old definition: two runs per group
     const steps: Step[] = [
