@@ -70,9 +70,10 @@ export const rateWithinLimit = perRate((world, flow) => {
 
 /**
  * One token per window for each admitted run until it starts: an unsettled rated entry of the
- * stream whose claim has not started it yet holds exactly one marker per window of it, and one
- * that started holds none (its start record counts instead). A marker without such an entry is a
- * leaked token: its window stays short of one start for good.
+ * stream whose claim has not started it yet holds exactly one marker per window of it (except
+ * one a restart took over: see RateLedger.handedOver), and one that started holds none (its
+ * start record counts instead). A marker without such an entry is a leaked token: its window
+ * stays short of one start for good.
  */
 export const rateMarkersMatchEntries = perRate((world, flow, snap) => {
   const out: Violation[] = [];
@@ -84,7 +85,7 @@ export const rateMarkersMatchEntries = perRate((world, flow, snap) => {
     const held = markers.get(entryId) ?? [];
     markers.delete(entryId);
     const started = world.rates.started(entryId);
-    const expected = started ? [] : windows;
+    const expected = started ? [] : windows.filter((w) => !world.rates.handedOver.has(`${w}\0${entryId}`));
     const same = held.length === expected.length && expected.every((w) => held.includes(w));
     if (!same)
       out.push(

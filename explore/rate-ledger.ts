@@ -20,13 +20,41 @@ export class RateLedger {
   readonly runs = new Map<string, { readonly taskId: string; readonly group: string; count: number }>();
   /** The time `elapse` steps made pass so far (ms). */
   elapsedMs = 0;
+  /**
+   * Markers ('<window>\0<entry id>') a restart took over (rate.lua's rateStart): the entry's
+   * admission token became another run's start, and the entry starts as a restart does.
+   */
+  readonly handedOver = new Set<string>();
+  private markers = new Set<string>();
 
-  /** Records the start records of a snapshot not seen before. */
+  /**
+   * Records the start records of a snapshot not seen before, and the markers taken over since the
+   * last: a marker gone while a restart (a run without a marker of its own in that window)
+   * started in its window, its entry not starting.
+   */
   note(view: RateView): void {
+    const fresh: LedgerStart[] = [];
     for (const r of view.records) {
       const start = { window: r.window, at: r.at + this.elapsedMs, entryId: r.entryId, delivery: r.delivery };
-      this.starts.set([start.window, start.at, start.entryId, start.delivery].join('\0'), start);
+      const id = [start.window, start.at, start.entryId, start.delivery].join('\0');
+      if (!this.starts.has(id)) fresh.push(start);
+      this.starts.set(id, start);
     }
+    const markers = new Set(view.markers.map((m) => `${m.window}\0${m.entryId}`));
+    // Per window, the restarts that started since the last snapshot: each took over one marker.
+    const restarts = new Map<string, number>();
+    for (const s of fresh)
+      if (!this.markers.has(`${s.window}\0${s.entryId}`)) restarts.set(s.window, (restarts.get(s.window) ?? 0) + 1);
+    for (const gone of this.markers) {
+      if (markers.has(gone)) continue;
+      const cut = gone.lastIndexOf('\0');
+      const [window, entryId] = [gone.slice(0, cut), gone.slice(cut + 1)];
+      const left = restarts.get(window) ?? 0;
+      if (left === 0 || fresh.some((s) => s.window === window && s.entryId === entryId)) continue;
+      restarts.set(window, left - 1);
+      this.handedOver.add(gone);
+    }
+    this.markers = markers;
   }
 
   /** The world's clock when `view` was read. */

@@ -261,11 +261,22 @@ local function rateReserved(F, win)
   return rcall('ZLEXCOUNT', F.starts, '[' .. from, '[' .. from .. '\255')
 end
 
+-- A marker in window `win` of an admitted entry that has not started, or nil.
+local function rateUnstartedMarker(F, win)
+  local from = rateMarker(win.key, '')
+  return rcall('ZRANGEBYLEX', F.starts, '[' .. from, '[' .. from .. '\255', 'LIMIT', 0, 1)[1]
+end
+
 -- A run of entry `entryId` starts (claim.lua, delivery number `delivery`): each window's marker
 -- becomes a start record now; a window without one (a restart) needs a free token, reservations
--- aside. Returns true and the ms until the earliest of its records leaves its window (when a
--- waiting task may be admitted); or false and the ms to wait when a window is full, and the
--- restart's reservation is written in each full window (nothing else is).
+-- aside, or takes over the token of an admitted entry that has not started (its marker): that
+-- entry then starts as a restart does, on a token of its own. Without the takeover, restarts
+-- holding every handler slot of the workers (a rated run waits for its token in its slot) would
+-- wait for ever on markers whose entries no free slot is left to read. The window's count stays
+-- the same: a start for a marker. Returns true and the ms until the earliest of its records
+-- leaves its window (when a waiting task may be admitted); or false and the ms to wait when a
+-- window is full of starts, and the restart's reservation is written in each full window
+-- (nothing else is).
 local function rateStart(F, rates, name, group, entryId, delivery)
   local now = rateNow()
   local windows = rateWindows(rates, name, group)
@@ -273,7 +284,10 @@ local function rateStart(F, rates, name, group, entryId, delivery)
   for _, win in ipairs(windows) do
     local marker = rateMarker(win.key, entryId)
     win.marker = rcall('ZSCORE', F.starts, marker) and marker
-    win.full = not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max
+    if not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max then
+      win.taken = rateUnstartedMarker(F, win)
+      win.full = not win.taken
+    end
     if win.full then wait = math.max(wait, rateWaitMs(F, win, now, win.per)) end
   end
   if wait > 0 then
@@ -291,6 +305,7 @@ local function rateStart(F, rates, name, group, entryId, delivery)
       rcall('ZREM', F.starts, win.marker)
     else
       rcall('ZREM', F.starts, rateReservation(win.key, entryId))
+      if win.taken then rcall('ZREM', F.starts, win.taken) end
     end
     rcall('ZADD', F.starts, 0, win.key .. '\0' .. stamp(now) .. '\0' .. entryId .. '\0' .. delivery)
     -- Its token frees perMs from now: a wake set while the window held no start comes forward.
