@@ -179,7 +179,7 @@ export class QueueConsumer {
     // Nothing holds it (the common case): the runner's own promise, no async frame of ours around
     // it. Each promise costs a run a little, and more where Node's promise hooks are on (an
     // AsyncLocalStorage entered, as tracing's context manager does, on Node 20 and 22).
-    if (!this.pause.isPaused && !waitsForToken(delivery)) return runner.run(delivery);
+    if (!this.pause.isPaused && !waitsForToken(delivery) && !claimWentStale(delivery)) return runner.run(delivery);
     return this.waitThenRun(delivery, runner);
   }
 
@@ -322,6 +322,24 @@ function within(promise: Promise<void>, ms: number): Promise<boolean> {
 }
 
 /** A rate-limited run not yet given its token, and not aborted (an abort ends the wait unstarted). */
+/**
+ * How long a rate-limited run may wait for a handler slot after the claim that counted its start.
+ * A run counted at its claim but started later (queued behind a busy handler: a sweep's claims
+ * beside a blocked read may exceed the concurrency by one read) would start next to runs counted
+ * after it, closer together than its window allows.
+ */
+const STALE_CLAIM_MS = 20;
+
+/**
+ * A rate-limited run whose claim is older than STALE_CLAIM_MS: it is claimed again, as a run
+ * held by a pause is (a start of its own now; the old record only costs a token).
+ */
+function claimWentStale(delivery: Delivery): boolean {
+  if (delivery.startedAt === undefined || monotonicMs() - delivery.provenAt <= STALE_CLAIM_MS) return false;
+  delivery.rateWaitMs ??= 0;
+  return true;
+}
+
 function waitsForToken(delivery: Delivery): boolean {
   return delivery.rateWaitMs !== undefined && !delivery.isAborted;
 }
