@@ -21,6 +21,18 @@ export async function drain(world: World, exec: (step: Step) => Promise<Violatio
     }
     return [];
   };
+  // A queue left paused is resumed, and every worker hears it (its reply-held polls released).
+  const resumed: Step[] = world.pauseCalls.get(world.newestPauseCall()) ? [{ op: 'pause', paused: false }] : [];
+  const opened = await run(resumed);
+  if (opened.length > 0) return opened;
+  for (const w of world.live()) {
+    const found = await run([
+      ...(w.wire.heldCount > 0 ? [{ op: 'release', w: w.index } as Step] : []),
+      ...w.notices.map((): Step => ({ op: 'hear', w: w.index })),
+      { op: 'poll', w: w.index },
+    ]);
+    if (found.length > 0) return found;
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const w of world.live()) {
       const found = await run([

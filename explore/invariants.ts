@@ -1,4 +1,5 @@
 import { FLOW_INVARIANTS } from './flow-invariants';
+import { PAUSE_INVARIANTS } from './pause-invariants';
 import { RATE_INVARIANTS } from './rate-invariants';
 import { unsettledEntry, type Snapshot } from './snapshot';
 import type { StepResult } from './steps';
@@ -302,6 +303,7 @@ export const STEP_INVARIANTS: Check[] = [
   streamsBounded,
   ...FLOW_INVARIANTS,
   ...RATE_INVARIANTS,
+  ...PAUSE_INVARIANTS,
 ];
 
 /**

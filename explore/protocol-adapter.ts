@@ -323,7 +323,8 @@ export interface Report {
   readonly detail?: string;
 }
 
-const silent = { log() {}, warn() {}, error() {}, debug() {}, verbose() {} } as unknown as Logger;
+/** A logger that says nothing: the explorer reports through its trace. */
+export const SILENT = { log() {}, warn() {}, error() {}, debug() {}, verbose() {} } as unknown as Logger;
 
 /**
  * One simulated worker: the library's consumer parts on a connection the explorer controls.
@@ -360,7 +361,7 @@ export class SimWorker {
       redis,
       config: CONFIG,
       events,
-      logger: silent,
+      logger: SILENT,
       inFlight: new InFlight(),
       slots: new Slots(1000),
       delayedAdded: () => undefined,

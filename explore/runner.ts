@@ -9,13 +9,15 @@ import {
   PERIODIC_KEY,
   prepareConnection,
   SimWorker,
+  SILENT,
   type DeliveryInfo,
 } from './protocol-adapter';
 import { takeSnapshot, type Snapshot } from './snapshot';
 import { applyStep, quiesce, type Step } from './steps';
 import { formatRecord } from './trace';
 import { Wire } from './wire';
-import { World, type Run, type WorkerModel } from './world';
+import { PAUSED_QUEUE, World, type Run, type WorkerModel } from './world';
+import { PauseWatch } from '../lib/consumer/pause-watch';
 import { MAX_WORKERS, partitionCount, WORLDS, type WorldShape } from './worlds';
 
 /** The connections every schedule reuses: a client, one per worker, and an observer. */
@@ -129,6 +131,11 @@ export async function runSchedule(
       running: new Map(),
       outcomes: [],
       pendingSettles: 0,
+      // Polled only by its steps: the interval is never reached in a schedule.
+      pause: new PauseWatch(redis, new Map([[PAUSED_QUEUE, parts.map((k) => k.queueKeys)]]), 2 ** 30, SILENT),
+      notices: [],
+      learned: 0,
+      polls: [],
     };
     (model as { sim: SimWorker }).sim = new SimWorker(redis, parts[partition], `w${index}`, (info) =>
       started(world, model, info),

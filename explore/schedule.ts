@@ -106,8 +106,35 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
       expirable.push(...[...snap.results.keys()].map((id) => `result:${world.alias(id)}`));
     }
     if (expirable.length > 0) add(1, () => ({ op: 'expire', target: pick(expirable) }));
+    // pause() and resume(): each worker hears the call's notice at a step of its own (or loses
+    // it), and polls the records, its reply possibly held past the notices of later calls.
+    add(0.4, () => ({ op: 'pause', paused: !world.pauseCalls.get(world.newestPauseCall()) }));
     for (const w of world.live()) {
       const i = w.index;
+      if (w.notices.length > 0)
+        add(1.5, () => ({ op: 'hear', w: i, ...(chance(0.15) ? { lost: true as const } : {}) }));
+      add(0.5, () => ({ op: 'poll', w: i, ...(chance(0.4) ? { reply: 'held' as const } : {}) }));
+    }
+    for (const w of world.live()) {
+      const i = w.index;
+      const open = !world.paused(w);
+      if (!open) {
+        // A shut gate: no read, sweep or start; what is in flight ends and settles.
+        if (w.inbox.length > 0) add(4, () => ({ op: 'deliver', w: i }));
+        if (w.running.size > 0)
+          add(3, () => ({
+            op: 'end',
+            w: i,
+            task: world.alias(pick([...w.running.values()]).info.taskId),
+            ok: chance(0.7),
+          }));
+        if (w.outcomes.length > 0) add(3, () => ({ op: 'settle', w: i }));
+        if (w.wire.heldCount > 0) add(2, () => ({ op: 'release', w: i }));
+        add(1, () => ({ op: 'heartbeat', w: i }));
+        if (w.keyPresent) add(0.8, () => ({ op: 'lapse', w: i }));
+        if (world.live().length > 1) add(0.15, () => ({ op: 'crash', w: i }));
+        continue;
+      }
       add(2, () => ({ op: 'read', w: i }));
       if (w.inbox.length > 0) add(4, () => ({ op: 'deliver', w: i }));
       if (w.admitted.length > 0)

@@ -16,6 +16,7 @@ import {
 } from './protocol-adapter';
 import { enqueueFlowStep, removeStep } from './flow-steps';
 import { elapseStep } from './rate-steps';
+import { noticeStep, pauseStep, pollStep } from './pause-steps';
 import { Wire } from './wire';
 import type { World, WorkerModel } from './world';
 
@@ -70,6 +71,9 @@ export type Step =
   | { op: 'promote' }
   | { op: 'expire'; target: string }
   | { op: 'elapse' }
+  | { op: 'pause'; paused: boolean }
+  | { op: 'hear'; w: number; lost?: true }
+  | { op: 'poll'; w: number; reply?: 'held' }
   | { op: 'crash'; w: number };
 
 /** A settle the stale-write invariant judges: was the run stale when its script ran? */
@@ -114,10 +118,20 @@ export async function quiesce<T>(p: Promise<T>): Promise<{ done: boolean; value?
   return state;
 }
 
+/** What a worker whose pause gate is shut does not do (PauseGate): read, sweep or start a run. */
+const GATED = new Set<Step['op']>(['read', 'start', 'reclaim', 'recover']);
+
 export async function applyStep(world: World, step: Step): Promise<StepResult> {
   const w = 'w' in step ? world.workers[step.w] : undefined;
   if (w && !w.alive) return NOOP;
+  if (w && GATED.has(step.op) && world.paused(w)) return { applied: false, note: 'paused' };
   switch (step.op) {
+    case 'pause':
+      return pauseStep(world, step);
+    case 'hear':
+      return noticeStep(w!, step.lost === true);
+    case 'poll':
+      return pollStep(world, w!, step.reply === 'held');
     case 'enqueue':
       return enqueueStep(world, step);
     case 'enqueue-flow':

@@ -5,6 +5,10 @@ import type { Delivery, DeliveryInfo, ExploreKeys, Outcome, RawEntry, SimWorker 
 import { RateLedger } from './rate-ledger';
 import type { Snapshot } from './snapshot';
 import type { Wire } from './wire';
+import type { PauseWatch } from '../lib/consumer/pause-watch';
+
+/** The queue name the workers' PauseWatch watches (the explorer's queue has one). */
+export const PAUSED_QUEUE = 'explore';
 
 /** A task the explorer knows of: enqueued by a client step, or first seen in Redis (successors). */
 export interface TaskInfo {
@@ -53,6 +57,23 @@ export interface WorkerModel {
   outcomes: Outcome[];
   /** Settle calls whose reply is held on the wire. */
   pendingSettles: number;
+  /** The library's watch of the queue's pause records: its gate stops reads, sweeps and starts. */
+  readonly pause: PauseWatch;
+  /** Notices of pause calls published to this worker and not yet heard, oldest first. */
+  readonly notices: PauseNotice[];
+  /**
+   * The newest pause call this worker has learned of: by a notice it heard, or by a poll whose
+   * reply it saw (the newest call completed when the poll was sent). 0: none.
+   */
+  learned: number;
+  /** Polls sent whose reply is held: the newest call completed when each was sent. */
+  readonly polls: number[];
+}
+
+/** A pause() or resume() as its notice says it: the state and the version partition 0 gave it. */
+export interface PauseNotice {
+  readonly paused: boolean;
+  readonly version: number;
 }
 
 /** The explorer's view of one schedule: what Redis should say, and what ran where. */
@@ -69,6 +90,8 @@ export class World {
   readonly startViolations: string[] = [];
   /** Ids the explorer gave out, so traces can name tasks stably. */
   private aliases = 0;
+  /** Completed pause() and resume() calls: version -> paused. */
+  readonly pauseCalls = new Map<number, boolean>();
   /** Redis's state after the last step, one snapshot per partition. */
   snapshots: Snapshot[] = [];
   previous?: Snapshot[];
@@ -172,6 +195,16 @@ export class World {
   byAlias(alias: string): TaskInfo | undefined {
     for (const t of this.tasks.values()) if (t.alias === alias) return t;
     return undefined;
+  }
+
+  /** The version of the newest completed pause() or resume() (0: none). */
+  newestPauseCall(): number {
+    return Math.max(0, ...this.pauseCalls.keys());
+  }
+
+  /** Whether worker `w`'s gate is shut: it reads, sweeps and starts nothing. */
+  paused(w: WorkerModel): boolean {
+    return w.pause.gate(PAUSED_QUEUE).isPaused;
   }
 
   live(): WorkerModel[] {

@@ -55,6 +55,11 @@ export class PauseWatch {
     clearInterval(this.timer);
   }
 
+  /** @internal One poll now, as the timer makes them (the interleaving explorer steps it). */
+  pollNow(): Promise<void> {
+    return this.poll(false);
+  }
+
   /** A control channel said 'paused:<version>' or 'resumed:<version>'. */
   notice(queue: string, paused: boolean, version: number): void {
     const watched = this.queues.get(queue);
