@@ -8,14 +8,18 @@ import { encodePayload } from '../task/payload-codec';
 import { parseEvery, periodicKey } from '../task/schedule';
 import type { TaskDefinition, TaskRegistry } from '../task/task.registry';
 import type { EnqueueCall } from './enqueue-call';
+import { isWellFormedText } from './well-formed-text';
 
 const MAX_KEY_LENGTH = 1024;
 const MAX_GROUP_LENGTH = 256;
 
-/** @internal Throws InvalidOptionError unless `key` is a task key (1 to 1024 characters). */
+/**
+ * @internal Throws InvalidOptionError unless `key` is a task key (1 to 1024 characters, well-formed
+ * UTF-16: see isWellFormedText).
+ */
 export function checkKey(key: unknown, option = 'key'): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new InvalidOptionError(option, `a string of 1 to ${MAX_KEY_LENGTH} characters`, key);
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || !isWellFormedText(key)) {
+    throw new InvalidOptionError(option, `a string of 1 to ${MAX_KEY_LENGTH} characters, without lone surrogates`, key);
   }
 }
 
@@ -118,9 +122,17 @@ function flowOf(
   const { group, priority } = options;
   if (
     group !== undefined &&
-    (typeof group !== 'string' || group.length === 0 || group.length > MAX_GROUP_LENGTH || group.includes('\0'))
+    (typeof group !== 'string' ||
+      group.length === 0 ||
+      group.length > MAX_GROUP_LENGTH ||
+      group.includes('\0') ||
+      !isWellFormedText(group))
   ) {
-    throw new InvalidOptionError('group', `a string of 1 to ${MAX_GROUP_LENGTH} characters without NUL`, group);
+    throw new InvalidOptionError(
+      'group',
+      `a string of 1 to ${MAX_GROUP_LENGTH} characters without NUL or lone surrogates`,
+      group,
+    );
   }
   if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 10)) {
     throw new InvalidOptionError('priority', 'an integer from 1 (most urgent) to 10', priority);

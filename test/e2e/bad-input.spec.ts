@@ -90,6 +90,8 @@ describe('bad input', () => {
     it('rejects bad options with InvalidOptionError naming them, writing nothing', async () => {
       await expect(producer.client.enqueue('echo', 1, { delayMs: -5 })).rejects.toMatchObject({ option: 'delayMs' });
       await expect(producer.client.enqueue('echo', 1, { key: '' })).rejects.toMatchObject({ option: 'key' });
+      // A lone surrogate reaches Redis as U+FFFD: keys 'k\uD800' and 'k\uDFFF' would be one key.
+      await expect(producer.client.enqueue('echo', 1, { key: 'k\uD800' })).rejects.toMatchObject({ option: 'key' });
       await expect(producer.client.enqueue('echo', 1, { queue: '{other}' })).rejects.toThrow(InvalidOptionError);
       await expectNothingWritten();
     });

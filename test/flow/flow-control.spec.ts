@@ -101,6 +101,8 @@ describe('flow control: concurrency limits, groups and priority', () => {
       ['group', { group: '' }],
       ['group', { group: 'x'.repeat(257) }],
       ['group', { group: 7 }],
+      // Sent as UTF-8, a lone surrogate becomes U+FFFD: tenants '\uD800' and '\uD801' would share a group.
+      ['group', { group: 'tenant-\uD800' }],
       ['priority', { priority: 0 }],
       ['priority', { priority: 11 }],
       ['priority', { priority: 1.5 }],
