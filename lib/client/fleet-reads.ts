@@ -93,8 +93,8 @@ export class FleetReads {
 
   /**
    * A task by id wherever it is (queued, delayed, running, dead-lettered; any partition), with
-   * its stored result (JSON text) when one is kept. Reads the listings page by page: an
-   * operator's lookup.
+   * its stored result (JSON text) when one is kept. Found as remove() finds it (locate: a flow
+   * task by its record, else the listings page by page): an operator's lookup.
    */
   async findTask(
     id: string,
@@ -108,7 +108,7 @@ export class FleetReads {
     const results = Promise.all(searched.map(([, keys]) => this.redis.get(keys.result(id))));
     let task: ListedTask | undefined;
     for (const [partition, keys] of searched) {
-      const found = await locate(this.inspector, keys, id, ['running', 'queued', 'delayed', 'dead']);
+      const found = await locate(this.redis, this.inspector, keys, id, ['delayed', 'queued', 'running', 'dead']);
       if (found) {
         task = { ...found, partition };
         break;

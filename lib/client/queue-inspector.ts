@@ -89,20 +89,36 @@ export class QueueInspector {
   /** Running tasks (the group's pending list), oldest first, with their workers' liveness. */
   async running(keys: QueueKeys, page: Page): Promise<TaskPage> {
     const start = page.after ? `(${page.after}` : '-';
-    const rows = (await this.redis.xpending(keys.stream, CONSUMER_GROUP, start, '+', page.limit).catch(noGroup)) as [
-      string,
-      string,
-      number,
-      number,
-    ][];
+    const rows = (await this.redis
+      .xpending(keys.stream, CONSUMER_GROUP, start, '+', page.limit)
+      .catch(noGroup)) as PendingRow[];
     if (rows.length === 0) return { tasks: [], cursor: null };
+    const tasks = await this.runningOf(keys, rows);
+    return { tasks, cursor: rows.length < page.limit ? null : rows[rows.length - 1][0] };
+  }
+
+  /**
+   * The task of stream entry `entryId`, as the listings show it: running while pending in the
+   * group, else queued; undefined once it is gone.
+   */
+  async entryTask(keys: QueueKeys, entryId: string): Promise<ListedTask | undefined> {
+    const [row] = (await this.redis
+      .xpending(keys.stream, CONSUMER_GROUP, entryId, entryId, 1)
+      .catch(noGroup)) as PendingRow[];
+    if (row) return (await this.runningOf(keys, [row]))[0];
+    const [entry] = await this.redis.xrange(keys.stream, entryId, entryId);
+    return entry && streamTaskOf('queued', entry[0], entry[1]);
+  }
+
+  /** Running tasks from their pending rows: each one's entry, and its worker's liveness. */
+  private async runningOf(keys: QueueKeys, rows: PendingRow[]): Promise<ListedTask[]> {
     const pipeline = this.redis.pipeline();
     for (const [entryId] of rows) pipeline.xrange(keys.stream, entryId, entryId);
     const owners = [...new Set(rows.map(([, owner]) => owner))];
     for (const owner of owners) pipeline.pttl(keys.alive(owner));
     const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => (error ? undefined : value));
     const alive = new Map(owners.map((owner, i) => [owner, Number(replies[rows.length + i]) > 0]));
-    const tasks = rows.map(([entryId, owner, idle, deliveries], i) => {
+    return rows.map(([entryId, owner, idle, deliveries], i) => {
       const entry = (replies[i] as [string, string[]][] | undefined)?.[0];
       return {
         ...streamTaskOf('running', entryId, entry?.[1] ?? []),
@@ -112,7 +128,6 @@ export class QueueInspector {
         deliveries: Number(deliveries),
       };
     });
-    return { tasks, cursor: rows.length < page.limit ? null : rows[rows.length - 1][0] };
   }
 
   /** Dead letters, newest first. */
@@ -147,6 +162,9 @@ export class QueueInspector {
     return replies.map(([error, ttl]) => (error ? 0 : Math.max(0, Number(ttl))));
   }
 }
+
+/** An XPENDING row: entry id, consumer, idle ms, deliveries. */
+type PendingRow = [entryId: string, owner: string, idleMs: number, deliveries: number];
 
 function toCounts(queue: string, r: QueueStateSnapshot): QueueCounts {
   return {

@@ -95,11 +95,20 @@ export function settledError(taskId: string, settled: Settled): Error | undefine
   return new TaskFailedError(taskId, name, message);
 }
 
-/** The stored result; undefined when none is stored. `{"ok":null}` marks a retry that waits. */
+/**
+ * The stored result; undefined when none is stored. `{"ok":null}` marks a retry that waits;
+ * `{"ok":false,"cancelled":true}` an unkeyed task removed before it ran (remove-task.lua).
+ */
 function parseStored(raw: string | null): Settled | undefined {
   if (raw === null) return undefined;
-  const stored = JSON.parse(raw) as { ok: boolean | null; value?: unknown; error?: { name: string; message: string } };
+  const stored = JSON.parse(raw) as {
+    ok: boolean | null;
+    cancelled?: boolean;
+    value?: unknown;
+    error?: { name: string; message: string };
+  };
   if (stored.ok === null) return PENDING;
+  if (stored.cancelled === true) return { state: 'cancelled' };
   return stored.ok ? { state: 'completed', value: stored.value } : { state: 'failed', error: stored.error };
 }
 

@@ -53,8 +53,9 @@ function keyStatusOf(key: string, state: Record<string, string>): TaskStatus | n
 }
 
 /**
- * @internal Status of an unkeyed task, inferred (see readSettled): its stored result; else,
- * with its entry id, pending while the entry waits or runs, completed once it is gone.
+ * @internal Status of an unkeyed task, inferred (see readSettled): its stored result (or the
+ * cancelled record of its removal); else, with its entry id, pending while the entry waits or
+ * runs, completed once it is gone.
  */
 export async function readUnkeyedStatus(
   redis: Redis,
@@ -63,7 +64,8 @@ export async function readUnkeyedStatus(
   entryId: string | undefined,
 ): Promise<TaskStatus> {
   const settled = await readSettled(redis, keys, { id, entryId: entryId || undefined });
-  const state: TaskState = settled.state === 'completed' || settled.state === 'failed' ? settled.state : 'pending';
+  const ended = settled.state === 'completed' || settled.state === 'failed' || settled.state === 'cancelled';
+  const state: TaskState = ended ? settled.state : 'pending';
   return {
     state,
     id,

@@ -11,14 +11,17 @@
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
   room); ARGV[4] the stream entry id (queued) or the delayed member (delayed), '' (waiting); ARGV[5] key ('' none); ARGV[6] done channel
-  (told 'x:<task id>'); ARGV[7] key state TTL in ms
+  (told 'x:<task id>'); ARGV[7] TTL in ms of what the removal leaves: the key state, or an
+  unkeyed task's cancelled record (the module's resultTtlMs; 0 leaves neither)
 
   Returns 1 removed, 0 not there (it ran, was removed, was promoted or never existed), -1 running
   (its entry is pending in the group): nothing written for 0 and -1.
-  Atomic: the checks and the removal are one step, so a worker cannot read the entry in between.
+  Atomic: the checks, the removal and the record are one step, so a worker cannot read the entry
+  in between, and a status() or result() sees the task either still there or cancelled.
   A keyed task whose key state names it ends as a cancel does (cancel.lua): a new generation is
   drawn, so a copy already read never runs, and the state says cancelled. A state that names
-  another task (a newer generation) is left alone.
+  another task (a newer generation) is left alone. An unkeyed task has no key state: its result
+  key says cancelled (CANCELLED, in place of a retry's pending marker; a stored result is kept).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -32,6 +35,8 @@ local stateTtl = tonumber(ARGV[7])
 -- KEYS[4] and KEYS[5] are a keyed task's; the flow keys close KEYS.
 if key == '' then keyState, seq = nil, nil end
 local PENDING_MARKER = '{"ok":null}'
+-- A removed unkeyed task (settled-state.ts parseStored); ok false, so no reader takes it for a value.
+local CANCELLED = '{"ok":false,"cancelled":true}'
 
 if where == 'queued' then
   local entry = rcall('XRANGE', stream, ref, ref)[1]
@@ -70,7 +75,14 @@ if keyState and rcall('HGET', keyState, 'id') == taskId then
     if stateTtl > 0 then rcall('PEXPIRE', keyState, stateTtl) else rcall('DEL', keyState) end
   end
 end
--- A retry left a "not settled yet" marker for result(); the task is gone, so is the marker.
-if rcall('GET', resultKey) == PENDING_MARKER then rcall('DEL', resultKey) end
+-- A retry left a "not settled yet" marker for result(); the task is gone, so is the marker. An
+-- unkeyed task's handle reads its end from here alone (else 'pending' for ever, or 'completed'
+-- once its first entry is gone): the record says cancelled, as the channel does below.
+local stored = rcall('GET', resultKey)
+if key == '' and stateTtl > 0 and (not stored or stored == PENDING_MARKER) then
+  rcall('SET', resultKey, CANCELLED, 'PX', stateTtl)
+elseif stored == PENDING_MARKER then
+  rcall('DEL', resultKey)
+end
 rcall('PUBLISH', channel, 'x:' .. taskId)
 return 1
