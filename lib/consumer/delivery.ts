@@ -19,6 +19,8 @@ export class Delivery {
   fence?: number;
   /** A rate-limited run's start on Redis's clock (ms), counted in its windows by the claim script. */
   startedAt?: number;
+  /** When (monotonicMs) the claim that counted `startedAt` answered: its handler should begin then. */
+  startCountedAt?: number;
   /**
    * Set while a rate-limited run waits for a token (a restart into a full window): claim it
    * again after this many ms (see RateHold). Undefined once it may start.

@@ -139,7 +139,8 @@ export class Intake {
    */
   async claimAgain(d: Delivery): Promise<void> {
     const sentAt = monotonicMs();
-    const [v] = await this.claim([d.message]);
+    // A start its last claim counted moves to now (its run begins now), while in its window.
+    const [v] = await this.claim([d.message], d.startedAt);
     if (v.verdict === 'run' || v.verdict === 'wait') return this.started(d, v, sentAt);
     d.abort(new LeaseLostError("The run waiting for a rate token is no longer this worker's: it was not started."));
   }
@@ -175,6 +176,7 @@ export class Intake {
     if (d.message.key !== undefined) d.fence = v.fence;
     if (v.startedAt !== undefined) {
       d.startedAt = v.startedAt;
+      d.startCountedAt = monotonicMs();
       // A wake set for that moment may be unknown to the promoters: this worker promotes then,
       // timed from the claim's sending (the start is no earlier), not its late reply.
       this.ctx.promoteIn?.(Math.max(0, (v.windowEndsInMs ?? 0) - (monotonicMs() - claimSentAt)));
@@ -228,7 +230,7 @@ export class Intake {
     return found;
   }
 
-  private claim(messages: TaskMessage[]): Promise<ClaimVerdict[]> {
+  private claim(messages: TaskMessage[], earlierStart?: number): Promise<ClaimVerdict[]> {
     const { keys, group, consumer, config } = this.ctx;
     return claimScript(keys, {
       group,
@@ -244,6 +246,7 @@ export class Intake {
           key: m.key,
           rated,
           ownLimits: rated ? this.ownRates(m.name) : undefined,
+          earlierStart,
         };
       }),
     }).run(this.ctx.redis);

@@ -169,8 +169,9 @@ export class QueueConsumer {
 
   /**
    * Starts a delivery's run once nothing holds it: not while the queue is paused, and not before
-   * a rate-limited run has its token. One held by the pause is claimed again after it (its
-   * counted start was then; it starts now, so it takes a token now, as a restart does), and so
+   * a rate-limited run has its token. One held by the pause, or whose counted start went stale
+   * (claimWentStale), is claimed again first: it starts now, so its start record moves to now,
+   * or, once that record left its window, it needs a token as a restart does. And so
    * the two waits alternate: a pause that came during a rate wait holds the run again, until
    * it is open and the run has its token at once. An abort (the consumer's stop among them)
    * ends either wait: the runner then leaves the run unstarted.
@@ -323,19 +324,22 @@ function within(promise: Promise<void>, ms: number): Promise<boolean> {
 
 /** A rate-limited run not yet given its token, and not aborted (an abort ends the wait unstarted). */
 /**
- * How long a rate-limited run may wait for a handler slot after the claim that counted its start.
- * A run counted at its claim but started later (queued behind a busy handler: a sweep's claims
- * beside a blocked read may exceed the concurrency by one read) would start next to runs counted
- * after it, closer together than its window allows.
+ * How long a rate-limited run may wait for its handler after the claim that counted its start
+ * answered. A run counted at its claim but started later (queued behind a busy handler: a sweep's
+ * claims beside a blocked read may exceed the concurrency by one read) would start next to runs
+ * counted after it, closer together than its window allows. Timed from the answer, so a distant
+ * Redis's round trip does not count.
  */
 const STALE_CLAIM_MS = 20;
 
 /**
- * A rate-limited run whose claim is older than STALE_CLAIM_MS: it is claimed again, as a run
- * held by a pause is (a start of its own now; the old record only costs a token).
+ * A rate-limited run whose counted start is older than STALE_CLAIM_MS: it is claimed again, as a
+ * run held by a pause is, and its start record moves to now (no token of its own while the
+ * record is still in its window).
  */
 function claimWentStale(delivery: Delivery): boolean {
-  if (delivery.startedAt === undefined || monotonicMs() - delivery.provenAt <= STALE_CLAIM_MS) return false;
+  const countedAt = delivery.startCountedAt;
+  if (countedAt === undefined || monotonicMs() - countedAt <= STALE_CLAIM_MS) return false;
   delivery.rateWaitMs ??= 0;
   return true;
 }

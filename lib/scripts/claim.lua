@@ -27,7 +27,9 @@
   ARGV[3] defer delay in ms
   ARGV[4] key state TTL in ms (a cancelled key whose run is skipped here expires after it)
   ARGV[5] done channel (told 's:<id>' or 'x:<id>' for a run skipped as stale)
-  ARGV[6..] per message, 4 values: stream entry id, task id, generation, '1' keyed, '0'
+  ARGV[6..] per message, 4 values: stream entry id, task id, generation (for a rated run,
+            which has none: the Redis ms of its delivery's start counted by an earlier claim
+            whose run has not begun, to be moved to now, else 0), '1' keyed, '0'
             unkeyed, or 'r' an unkeyed flow run whose start is counted here, followed by the
             worker's limits record of its task when that has a rate ('r<global> <group>
             <aging ms> <max> <perMs> <group max> <group perMs>', as F.limits holds them)
@@ -78,7 +80,7 @@ end
 -- A flow run whose start is counted starts, or waits: {code, start time, wait}. `ownRates`, the
 -- worker's, gate it when given, else the recorded ones. One its admission did not hold (a
 -- hostile copy of the field) has no window to count in and runs.
-local function rateClaim(F, entryId, taskId, delivery, ownRates)
+local function rateClaim(F, entryId, taskId, delivery, ownRates, earlier)
   local held = rcall('HGET', F.tasks, taskId)
   if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return 1, rateNow(), 0 end
   local name, group = splitPair(string.sub(held, #entryId + 2))
@@ -86,7 +88,7 @@ local function rateClaim(F, entryId, taskId, delivery, ownRates)
   -- No rate known (the recorded ones dropped since its admission): its markers go, and nothing
   -- counts it.
   if not rates then rateGiveBack(F, name, group, entryId); return 1, rateNow(), 0 end
-  local started, ms = rateStart(F, rates, name, group, entryId, delivery)
+  local started, ms = rateStart(F, rates, name, group, entryId, delivery, earlier)
   if not started then return 3, 0, ms end
   rateStartOthers(F, rates, name, group, entryId, delivery)
   return 1, rateNow(), ms
@@ -112,7 +114,8 @@ for i = 1, (#ARGV - 5) / 4 do
   if not row then
     codes[i] = -1
   elseif isRated(ARGV[base + 3]) then
-    codes[i], starts[i], waits[i] = rateClaim(F, entryId, taskId, row[4], rateParse(string.sub(ARGV[base + 3], 2)))
+    -- An unkeyed run has no generation: its place carries the earlier start to move (0 none).
+    codes[i], starts[i], waits[i] = rateClaim(F, entryId, taskId, row[4], rateParse(string.sub(ARGV[base + 3], 2)), gen)
   elseif not keyState then
     codes[i] = 1
   elseif isStale(keyState, gen, taskId) then

@@ -15,6 +15,11 @@ export interface ClaimMessage {
   readonly rated?: boolean;
   /** This worker's limits of the task, when they have a rate: they gate the start, not the recorded ones. */
   readonly ownLimits?: FlowLimits;
+  /**
+   * A rated run claimed again before its handler began (a pause held it, or a busy handler): the
+   * start (Redis ms) its last claim counted, moved to now while still in its window.
+   */
+  readonly earlierStart?: number;
 }
 
 export interface ClaimArgs {
@@ -53,7 +58,14 @@ export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimVerd
   const redisKeys = [keys.stream, keys.delayed, keys.seq];
   const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel];
   for (const m of a.messages) {
-    args.push(m.entryId, m.taskId, m.generation, m.key !== undefined ? '1' : m.rated ? ratedKind(m) : '0');
+    const rated = m.key === undefined && m.rated === true;
+    // A rated run has no generation: its place carries the start to move (claim.lua).
+    args.push(
+      m.entryId,
+      m.taskId,
+      rated ? (m.earlierStart ?? 0) : m.generation,
+      m.key !== undefined ? '1' : rated ? ratedKind(m) : '0',
+    );
     if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
   }
   if (a.messages.some((m) => m.rated && m.key === undefined)) redisKeys.push(...keys.flowKeys);

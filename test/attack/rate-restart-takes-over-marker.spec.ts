@@ -19,6 +19,11 @@ class RatedTasks {
     started.push(payload.name ?? ctx.id);
   }
 
+  @Task('attack.rated-slow', { rateLimit: { max: 1, perMs: 5_000 } })
+  slow(payload: { name?: string }, ctx: TaskContext) {
+    started.push(payload.name ?? ctx.id);
+  }
+
   @Task('attack.blocker')
   async block() {
     blockerRunning = true;
@@ -59,7 +64,8 @@ describe('attack: a restart waiting in the only handler slot for a token a pendi
     expect(started.sort()).toEqual(['f0', 'h0']);
   }, 30_000);
 
-  it('a run held by a pause, and a task admitted during it: both run after the resume', async () => {
+  /** R, reclaimed by a worker of one handler slot, blocks it; `name`'s task A is claimed beside it. */
+  async function claimedBehindBlocker(name: string) {
     const producer = await startApp({ prefix: env.prefix, imports: [RatedTasksModule], options: { worker: false } });
     const keys = producer.keys;
     await env.redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
@@ -74,12 +80,16 @@ describe('attack: a restart waiting in the only handler slot for a token a pendi
       options: { concurrency: 1, blockMs: 20_000, heartbeatIntervalMs: 200 },
     });
     await waitFor(() => blockerRunning, { description: 'R reclaimed and running' });
-
     // A: taken by the blocked read and claimed (its start counted); it waits behind R.
-    await producer.client.enqueue('attack.rated', { name: 'A' });
+    await producer.client.enqueue(name, { name: 'A' });
     await waitFor(async () => (await env.redis.zrange(keys.flow.starts, 0, -1)).some((m) => !marker(m)), {
       description: "A's start counted",
     });
+    return { producer, keys };
+  }
+
+  it('a run held by a pause, and a task admitted during it: both run after the resume', async () => {
+    const { producer, keys } = await claimedBehindBlocker('attack.rated');
     // B waits in the room for A's window.
     await producer.client.enqueue('attack.rated', { name: 'B' });
 
@@ -97,4 +107,19 @@ describe('attack: a restart waiting in the only handler slot for a token a pendi
     await waitFor(() => started.length === 2, { timeoutMs: 20 * PER_MS, description: 'A and B started' });
     expect(started.sort()).toEqual(['A', 'B']);
   }, 60_000);
+
+  it('a run held by a pause moves its counted start to the resume: its own record does not hold it a window', async () => {
+    const { producer, keys } = await claimedBehindBlocker('attack.rated-slow');
+    await producer.client.pause('default');
+    await sleep(100);
+    blocker.open(); // A reaches its run and is held by the pause, its start counted in a window of 5 s
+    await sleep(200);
+    expect(started).toEqual([]);
+    const resumedAt = Date.now();
+    await producer.client.resume('default');
+    await waitFor(() => started.length === 1, { timeoutMs: 8_000, description: 'A started' });
+    expect(Date.now() - resumedAt).toBeLessThan(2_000); // its first record is still in its window
+    const records = (await env.redis.zrange(keys.flow.starts, 0, -1)).filter((m) => !marker(m));
+    expect(records).toHaveLength(1); // moved, not a second token
+  }, 30_000);
 });

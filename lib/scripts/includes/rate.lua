@@ -277,13 +277,21 @@ end
 -- leaves its window (when a waiting task may be admitted); or false and the ms to wait when a
 -- window is full of starts, and the restart's reservation is written in each full window
 -- (nothing else is).
-local function rateStart(F, rates, name, group, entryId, delivery)
+-- `earlier` (Redis ms, or 0): this delivery's start counted by an earlier claim whose run has not
+-- begun (held by a pause, or queued behind a busy handler): where its record is still in the
+-- window, the record moves to now instead of taking a token (the count now is the same, and it
+-- only counts longer); where it left, the run needs a token as a restart does.
+local function rateStart(F, rates, name, group, entryId, delivery, earlier)
   local now = rateNow()
   local windows = rateWindows(rates, name, group)
   local wait = 0
   for _, win in ipairs(windows) do
     local marker = rateMarker(win.key, entryId)
     win.marker = rcall('ZSCORE', F.starts, marker) and marker
+    if not win.marker and earlier > now - win.per then
+      local record = win.key .. '\0' .. stamp(earlier) .. '\0' .. entryId .. '\0' .. delivery
+      win.marker = rcall('ZSCORE', F.starts, record) and record
+    end
     if not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max then
       win.taken = rateUnstartedMarker(F, win)
       win.full = not win.taken
