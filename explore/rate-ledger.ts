@@ -37,7 +37,13 @@ export class RateLedger {
     for (const r of view.records) {
       const start = { window: r.window, at: r.at + this.elapsedMs, entryId: r.entryId, delivery: r.delivery };
       const id = [start.window, start.at, start.entryId, start.delivery].join('\0');
-      if (!this.starts.has(id)) fresh.push(start);
+      if (this.starts.has(id)) continue;
+      fresh.push(start);
+      // A delivery's run starts once: an earlier record of it (a claim whose run a pause held,
+      // moved to now by the claim that started it, or left its window) stood for no start.
+      for (const [other, s] of this.starts)
+        if (s.window === start.window && s.entryId === start.entryId && s.delivery === start.delivery)
+          this.starts.delete(other);
       this.starts.set(id, start);
     }
     const markers = new Set(view.markers.map((m) => `${m.window}\0${m.entryId}`));

@@ -136,7 +136,9 @@ export async function runSchedule(
       notices: [],
       learned: 0,
       polls: [],
+      pauses: 0,
     };
+    model.pause.gate(PAUSED_QUEUE).onChange((paused) => paused && model.pauses++);
     (model as { sim: SimWorker }).sim = new SimWorker(redis, parts[partition], `w${index}`, (info) =>
       started(world, model, info),
     );

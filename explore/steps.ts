@@ -99,6 +99,8 @@ const READ_COUNT = 10;
 
 /** Whether a delivery's task was already superseded when its head check passed. */
 const supersededAtClaim = new WeakMap<Delivery, boolean>();
+/** The worker's pause count (gate shuts) when each delivery was admitted. */
+const pausesAtAdmission = new WeakMap<Delivery, number>();
 
 /**
  * Waits until `p` settles, or until no command is in flight to Redis for a few turns of the
@@ -266,6 +268,7 @@ async function admit(world: World, w: WorkerModel, entries: RawEntry[]): Promise
     const info = describe(d);
     world.task(info.taskId, info.key);
     supersededAtClaim.set(d, world.superseded(info.taskId, info.key));
+    pausesAtAdmission.set(d, w.pauses);
     w.admitted.push(d);
   }
   const admitted = new Set(deliveries.map((d) => describe(d).entryId));
@@ -280,6 +283,10 @@ async function startStep(world: World, w: WorkerModel, alias: string): Promise<S
   if (i < 0) return NOOP;
   const [delivery] = w.admitted.splice(i, 1);
   const info = describe(delivery);
+  // A rated run counted before a pause held it is claimed again first (runWhenFree): its start
+  // moves to now, or it needs a token once its first record left the window.
+  const heldByPause = delivery.startedAt !== undefined && pausesAtAdmission.get(delivery) !== w.pauses;
+  if (heldByPause) delivery.rateWaitMs ??= 0;
   // Held for a rate token (claim.lua said wait): its timer fired, it is claimed again first.
   if (w.sim.waitsForToken(delivery)) {
     await w.sim.claimAgain(delivery);
@@ -312,7 +319,8 @@ async function startStep(world: World, w: WorkerModel, alias: string): Promise<S
     () => undefined,
   );
   await quiesce(outcome);
-  return { applied: true, note: started ? 'handler started' : 'not started (lease not held): left pending' };
+  const again = heldByPause ? ', claimed again after a pause' : '';
+  return { applied: true, note: started ? `handler started${again}` : 'not started (lease not held): left pending' };
 }
 
 async function endStep(world: World, w: WorkerModel, alias: string, ok: boolean): Promise<StepResult> {

@@ -68,6 +68,8 @@ export interface WorkerModel {
   learned: number;
   /** Polls sent whose reply is held: the newest call completed when each was sent. */
   readonly polls: number[];
+  /** How often its gate shut: a rated run admitted before a shut is claimed again at its start. */
+  pauses: number;
 }
 
 /** A pause() or resume() as its notice says it: the state and the version partition 0 gave it. */

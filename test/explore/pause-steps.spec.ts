@@ -60,6 +60,29 @@ describe('explorer: pause and resume', () => {
     expect(drained.sort()).toEqual(['t1', 't2']);
   });
 
+  it('a rated run counted before a pause is claimed again at its start after the resume: its start moves', async () => {
+    const steps: Step[] = [
+      { op: 'enqueue-flow', id: 't1', group: 'g1' }, // admitted with its tokens (markers)
+      { op: 'read', w: 0 },
+      { op: 'deliver', w: 0 }, // claim.lua counts its start
+      { op: 'pause', paused: true },
+      { op: 'hear', w: 0 },
+      { op: 'start', w: 0, task: 't1' }, // the gate holds it
+      { op: 'pause', paused: false },
+      { op: 'hear', w: 0 },
+      { op: 'hear', w: 0 },
+      { op: 'start', w: 0, task: 't1' },
+    ];
+    const result = await runSchedule(env(), fixedSchedule(steps), WORLDS.rate);
+    expect(result.violations.map(signature)).toEqual([]);
+    expect(result.lines[5].note).toBe('paused');
+    expect(result.lines[9].note).toBe('handler started, claimed again after a pause');
+    // One record in each of its two windows: the claim after the pause moved the first (a second
+    // token would leave four).
+    const elapsed = result.lines.find((l) => l.drain && l.step.op === 'elapse');
+    expect(elapsed?.note).toMatch(/^2 start record\(s\)/);
+  });
+
   it('random schedules with pauses keep every invariant, in the classic and the rate worlds', async () => {
     let pauses = 0;
     for (let seed = 1; seed <= 16; seed++) {
