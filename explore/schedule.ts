@@ -117,27 +117,11 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
     }
     for (const w of world.live()) {
       const i = w.index;
+      // A shut pause gate: no read, sweep or start; what is in flight ends and settles.
       const open = !world.paused(w);
-      if (!open) {
-        // A shut gate: no read, sweep or start; what is in flight ends and settles.
-        if (w.inbox.length > 0) add(4, () => ({ op: 'deliver', w: i }));
-        if (w.running.size > 0)
-          add(3, () => ({
-            op: 'end',
-            w: i,
-            task: world.alias(pick([...w.running.values()]).info.taskId),
-            ok: chance(0.7),
-          }));
-        if (w.outcomes.length > 0) add(3, () => ({ op: 'settle', w: i }));
-        if (w.wire.heldCount > 0) add(2, () => ({ op: 'release', w: i }));
-        add(1, () => ({ op: 'heartbeat', w: i }));
-        if (w.keyPresent) add(0.8, () => ({ op: 'lapse', w: i }));
-        if (world.live().length > 1) add(0.15, () => ({ op: 'crash', w: i }));
-        continue;
-      }
-      add(2, () => ({ op: 'read', w: i }));
+      if (open) add(2, () => ({ op: 'read', w: i }));
       if (w.inbox.length > 0) add(4, () => ({ op: 'deliver', w: i }));
-      if (w.admitted.length > 0)
+      if (open && w.admitted.length > 0)
         add(4, () => ({ op: 'start', w: i, task: world.alias(describe(pick(w.admitted)).taskId) }));
       if (w.running.size > 0)
         add(3, () => ({
@@ -152,8 +136,8 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
       add(1, () => ({ op: 'heartbeat', w: i }));
       if (w.keyPresent) add(0.8, () => ({ op: 'lapse', w: i }));
       if (w.sim.believesLease) add(0.4, () => ({ op: 'notice', w: i }));
-      add(1, () => ({ op: 'reclaim', w: i, judge: chance(0.8) ? 'dead' : 'stale' }));
-      add(0.7, () => ({ op: 'recover', w: i }));
+      if (open) add(1, () => ({ op: 'reclaim', w: i, judge: chance(0.8) ? 'dead' : 'stale' }));
+      if (open) add(0.7, () => ({ op: 'recover', w: i }));
       if (world.live().length > 1) add(0.15, () => ({ op: 'crash', w: i }));
     }
     const total = candidates.reduce((sum, [weight]) => sum + weight, 0);

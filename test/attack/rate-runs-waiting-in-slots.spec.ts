@@ -9,6 +9,8 @@ import { waitFor } from '../utils/redis';
 
 const PER_MS = 300;
 const started: string[] = [];
+/** When each handler began (Date.now()), in the order of `started`. */
+const handlerAt: number[] = [];
 let blocker = new Latch();
 let blockerRunning = false;
 
@@ -17,6 +19,13 @@ class RatedTasks {
   @Task('attack.rated', { rateLimit: { max: 1, perMs: PER_MS } })
   rated(payload: { name?: string }, ctx: TaskContext) {
     started.push(payload.name ?? ctx.id);
+    handlerAt.push(Date.now());
+  }
+
+  @Task('attack.rated-second', { rateLimit: { max: 1, perMs: 1_000 } })
+  second(payload: { name?: string }, ctx: TaskContext) {
+    started.push(payload.name ?? ctx.id);
+    handlerAt.push(Date.now());
   }
 
   @Task('attack.rated-slow', { rateLimit: { max: 1, perMs: 5_000 } })
@@ -44,10 +53,11 @@ const marker = (member: string) => member.includes('\u00009999999999999999\u0000
  * marker's token (rate.lua's rateStart); the marked entry starts as a restart does, on a token
  * of its own.
  */
-describe('attack: a restart waiting in the only handler slot for a token a pending marker holds', () => {
+describe('attack: rated runs waiting in handler slots (restarts, pauses, busy handlers)', () => {
   const env = useProbeApps();
   beforeEach(() => {
     started.length = 0;
+    handlerAt.length = 0;
     blocker = new Latch();
     blockerRunning = false;
   });
@@ -121,5 +131,21 @@ describe('attack: a restart waiting in the only handler slot for a token a pendi
     expect(Date.now() - resumedAt).toBeLessThan(2_000); // its first record is still in its window
     const records = (await env.redis.zrange(keys.flow.starts, 0, -1)).filter((m) => !marker(m));
     expect(records).toHaveLength(1); // moved, not a second token
+  }, 30_000);
+
+  it('a run queued behind a busy handler is claimed again: handlers of a 1-per-second task never run closer', async () => {
+    // A rated run's start is counted at its claim. One claimed and then queued behind a busy
+    // handler started long after its token left the window, next to another run's start: two
+    // handlers of this task ran 12 ms apart (a review finding). A counted start older than
+    // STALE_CLAIM_MS (queue-consumer.ts) is now claimed again before the handler.
+    const { producer } = await claimedBehindBlocker('attack.rated-second');
+    await producer.client.enqueue('attack.rated-second', { name: 'B' }); // waits in the room for A's window
+    // A second worker takes B once A's counted start leaves the window.
+    await startApp({ prefix: env.prefix, imports: [RatedTasksModule], options: { concurrency: 1 } });
+    await waitFor(() => started.length === 1, { timeoutMs: 3_000, description: 'B started' });
+    blocker.open();
+    await waitFor(() => started.length === 2, { description: 'A ran' });
+    expect(started).toEqual(['B', 'A']);
+    expect(handlerAt[1] - handlerAt[0]).toBeGreaterThanOrEqual(1_000 - 50);
   }, 30_000);
 });
