@@ -73,7 +73,9 @@ export class RateHold {
     claimAgain: (d: Delivery) => Promise<void>,
   ): Promise<void> {
     if (delivery.isAborted || this.stopReason) return;
-    const waitMs = line.readyAt - monotonicMs();
+    // A run whose start was counted (claimed again after a pause or a stale start) may only move
+    // its record: the line's wait, learnt from runs that need a token, is not its own.
+    const waitMs = delivery.startedAt === undefined ? line.readyAt - monotonicMs() : 0;
     if (waitMs > 0) {
       delivery.rateWaitMs = waitMs;
       return;

@@ -277,6 +277,20 @@ end
 -- leaves its window (when a waiting task may be admitted); or false and the ms to wait when a
 -- window is full of starts, and the restart's reservation is written in each full window
 -- (nothing else is).
+-- The record in window `win` of a start of this delivery counted at `earlier` or since (a claim
+-- whose reply was lost may have moved it already), or nil. The delivery's run has not begun, so
+-- none of its records stood for a start. Reads the window's records from `earlier` to now: at
+-- most max of them, on the rare path of a run claimed again.
+local function rateEarlierRecord(F, win, earlier, now, entryId, delivery)
+  local suffix = '\0' .. entryId .. '\0' .. delivery
+  local from = win.key .. '\0' .. stamp(math.max(earlier, now - win.per + 1))
+  local records = rcall('ZRANGEBYLEX', F.starts, '[' .. from, '[' .. win.key .. '\0' .. stamp(now) .. '\255')
+  for i = #records, 1, -1 do
+    if string.sub(records[i], -#suffix) == suffix then return records[i] end
+  end
+  return nil
+end
+
 -- `earlier` (Redis ms, or 0): this delivery's start counted by an earlier claim whose run has not
 -- begun (held by a pause, or queued behind a busy handler): where its record is still in the
 -- window, the record moves to now instead of taking a token (the count now is the same, and it
@@ -289,8 +303,7 @@ local function rateStart(F, rates, name, group, entryId, delivery, earlier)
     local marker = rateMarker(win.key, entryId)
     win.marker = rcall('ZSCORE', F.starts, marker) and marker
     if not win.marker and earlier > now - win.per then
-      local record = win.key .. '\0' .. stamp(earlier) .. '\0' .. entryId .. '\0' .. delivery
-      win.marker = rcall('ZSCORE', F.starts, record) and record
+      win.marker = rateEarlierRecord(F, win, earlier, now, entryId, delivery)
     end
     if not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max then
       win.taken = rateUnstartedMarker(F, win)
