@@ -322,7 +322,6 @@ function within(promise: Promise<void>, ms: number): Promise<boolean> {
   });
 }
 
-/** A rate-limited run not yet given its token, and not aborted (an abort ends the wait unstarted). */
 /**
  * How long a rate-limited run may wait for its handler after the claim that counted its start
  * answered. A run counted at its claim but started later (queued behind a busy handler: a sweep's
@@ -344,6 +343,7 @@ function claimWentStale(delivery: Delivery): boolean {
   return true;
 }
 
+/** A rate-limited run not yet given its token, and not aborted (an abort ends the wait unstarted). */
 function waitsForToken(delivery: Delivery): boolean {
   return delivery.rateWaitMs !== undefined && !delivery.isAborted;
 }

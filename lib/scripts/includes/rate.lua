@@ -8,10 +8,13 @@
 -- PENDING marker that counts in the window until the run starts, when claim.lua turns it into a
 -- start record at Redis's TIME. A run that starts again (reclaimed, recovered) has no marker
 -- left: it needs a free token at its claim, or waits with a RESERVATION that admissions count,
--- so they cannot take every freed token ahead of it. Why starts stay within the limit: take the
+-- so they cannot take every freed token ahead of it; in a window full of tokens it takes over a
+-- pending marker instead (rateStart). A run claimed again before its handler began moves its
+-- start record to now. Why starts stay within the limit: take the
 -- start whose token was taken last among those of one interval; when it was taken, each other
 -- one was started inside the interval or still pending, so counted; so they are at most max.
--- Start records are never deleted early: they leave the window by time (that is a token's
+-- Start records are never deleted early (a move only replaces one by a later one of the same
+-- run, so it counts longer): they leave the window by time (that is a token's
 -- release). A marker goes with its entry when it is removed without starting (flowRelease).
 --
 -- F.starts ZSET, all scores 0, lex order: '<W>\0<time, 16 digits>\0<entry id>[\0<delivery>]',
@@ -267,16 +270,6 @@ local function rateUnstartedMarker(F, win)
   return rcall('ZRANGEBYLEX', F.starts, '[' .. from, '[' .. from .. '\255', 'LIMIT', 0, 1)[1]
 end
 
--- A run of entry `entryId` starts (claim.lua, delivery number `delivery`): each window's marker
--- becomes a start record now; a window without one (a restart) needs a free token, reservations
--- aside, or takes over the token of an admitted entry that has not started (its marker): that
--- entry then starts as a restart does, on a token of its own. Without the takeover, restarts
--- holding every handler slot of the workers (a rated run waits for its token in its slot) would
--- wait for ever on markers whose entries no free slot is left to read. The window's count stays
--- the same: a start for a marker. Returns true and the ms until the earliest of its records
--- leaves its window (when a waiting task may be admitted); or false and the ms to wait when a
--- window is full of starts, and the restart's reservation is written in each full window
--- (nothing else is).
 -- The record in window `win` of a start of this delivery counted at `earlier` or since (a claim
 -- whose reply was lost may have moved it already), or nil. The delivery's run has not begun, so
 -- none of its records stood for a start. Reads the window's records from `earlier` to now: at
@@ -291,6 +284,16 @@ local function rateEarlierRecord(F, win, earlier, now, entryId, delivery)
   return nil
 end
 
+-- A run of entry `entryId` starts (claim.lua, delivery number `delivery`): each window's marker
+-- becomes a start record now; a window without one (a restart) needs a free token, reservations
+-- aside, or takes over the token of an admitted entry that has not started (its marker): that
+-- entry then starts as a restart does, on a token of its own. Without the takeover, restarts
+-- holding every handler slot of the workers (a rated run waits for its token in its slot) would
+-- wait for ever on markers whose entries no free slot is left to read. The window's count stays
+-- the same: a start for a marker. Returns true and the ms until the earliest of its records
+-- leaves its window (when a waiting task may be admitted); or false and the ms to wait when a
+-- window is full of starts, and the restart's reservation is written in each full window
+-- (nothing else is).
 -- `earlier` (Redis ms, or 0): this delivery's start counted by an earlier claim whose run has not
 -- begun (held by a pause, or queued behind a busy handler): where its record is still in the
 -- window, the record moves to now instead of taking a token (the count now is the same, and it
