@@ -105,7 +105,6 @@ export class FleetReads {
     // `partition` (listed with each task) reads only that one: ids may coincide across partitions.
     const only = options.partition === undefined ? undefined : checkPartition(options.partition, all.length);
     const searched = [...all.entries()].filter(([partition]) => only === undefined || partition === only);
-    const results = Promise.all(searched.map(([, keys]) => this.redis.get(keys.result(id))));
     let task: ListedTask | undefined;
     for (const [partition, keys] of searched) {
       const found = await locate(this.redis, this.inspector, keys, id, ['delayed', 'queued', 'running', 'dead']);
@@ -114,7 +113,9 @@ export class FleetReads {
         break;
       }
     }
-    return { task, result: (await results).find((r) => r !== null) ?? null };
+    // Read after the search, so it is no older than the task found.
+    const results = await Promise.all(searched.map(([, keys]) => this.redis.get(keys.result(id))));
+    return { task, result: results.find((r) => r !== null) ?? null };
   }
 
   /**

@@ -24,15 +24,16 @@ export async function removeTask(
   stateTtlMs: number,
 ): Promise<void> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const task = await locate(redis, inspector, keys, id, ['queued', 'delayed']);
+    // Running read in the same passes: a run that fails into its retry while it is looked for
+    // moves back to the delayed set, behind that listing (a second pass finds it there).
+    const task = await locate(redis, inspector, keys, id, ['queued', 'delayed', 'running']);
     if (!task) break;
-    // A flow task found running is removed as its entry: the script answers running.
+    if (task.state === 'running') throw new TaskRunningError(keys.queue, id);
     const where = task.waitingForSlot ? 'waiting' : task.state === 'delayed' ? 'delayed' : 'queued';
     const reply = await removeTaskScript(keys, { ...task, state: where }, stateTtlMs).run(redis);
     if (reply === 'removed') return;
     if (reply === 'running') throw new TaskRunningError(keys.queue, id);
   }
-  if (await locate(redis, inspector, keys, id, ['running'])) throw new TaskRunningError(keys.queue, id);
   throw new TaskNotFoundError(keys.queue, id, 'queued or delayed task');
 }
 
@@ -59,11 +60,16 @@ export async function locate(
   states: readonly ListedState[],
 ): Promise<(ListedTask & { id: string }) | undefined> {
   const flow = states.includes('queued');
-  const found =
-    (flow ? await flowTaskOf(redis, inspector, keys, id) : undefined) ??
-    (await listed(inspector, keys, id, states)) ??
-    (flow ? await flowTaskOf(redis, inspector, keys, id) : undefined);
-  return found as (ListedTask & { id: string }) | undefined;
+  // Two passes: a task that moved backwards during the first (a run failing into its retry, a
+  // redrive) is where the second looks.
+  for (let pass = 0; pass < 2; pass++) {
+    const found =
+      (flow ? await flowTaskOf(redis, inspector, keys, id) : undefined) ??
+      (await listed(inspector, keys, id, states)) ??
+      (flow ? await flowTaskOf(redis, inspector, keys, id) : undefined);
+    if (found) return found as ListedTask & { id: string };
+  }
+  return undefined;
 }
 
 /**

@@ -41,12 +41,14 @@ local CANCELLED = '{"ok":false,"cancelled":true}'
 if where == 'queued' then
   local entry = rcall('XRANGE', stream, ref, ref)[1]
   if not entry or fieldOf(entry[2], 'id') ~= taskId or (fieldOf(entry[2], 'k') or '') ~= key then return 0 end
-  if rcall('XPENDING', stream, group, ref, ref, 1)[1] then return -1 end
-  -- Not pending yet still there: read and acked, awaiting its trim (complete.lua trims approximately).
+  -- Without the group (no worker has started yet) nothing has read it: no pending check.
   for _, raw in ipairs(rcall('XINFO', 'GROUPS', stream)) do
     local g = {}
     for i = 1, #raw - 1, 2 do g[raw[i]] = raw[i + 1] end
     if g.name == group then
+      if rcall('XPENDING', stream, group, ref, ref, 1)[1] then return -1 end
+      -- Not pending yet still there: read and acked, awaiting its trim (complete.lua trims
+      -- approximately).
       local lastMs, lastSeq = string.match(g['last-delivered-id'], '^(%d+)-(%d+)$')
       local ms, sq = string.match(ref, '^(%d+)-(%d+)$')
       lastMs, lastSeq, ms, sq = tonumber(lastMs), tonumber(lastSeq), tonumber(ms), tonumber(sq)
