@@ -120,7 +120,11 @@ describe('dashboard in Chromium', () => {
     const row = page.locator(`table[data-list="dead"] tr[data-id="${handle.id}"]`);
     await expect(row.textContent()).resolves.toContain('cannot send');
     if (SHOTS) await shot(page, 'dashboard-dead-letters.png');
+    // The click only sends the request: result() read before the redrive lands sees the dead
+    // letter's stored failure (a CI run caught it so).
+    const redriven = page.waitForResponse((r) => r.url().includes('/redrive') && r.request().method() === 'POST');
     await row.locator('[data-action="redrive"]').click();
+    expect((await redriven).ok()).toBe(true);
     await expect(client.handle(handle.id).result({ timeoutMs: 10_000 })).resolves.toBe('send done');
     expect(DashboardTasks.runs).toEqual([`${handle.id}:1`, `${handle.id}:1`]);
     await statsAre(page, 'default', { dead: '0' });
