@@ -60,16 +60,14 @@ export async function locate(
   states: readonly ListedState[],
 ): Promise<(ListedTask & { id: string }) | undefined> {
   const flow = states.includes('queued');
+  const flowTask = async () => (flow ? await flowTaskOf(redis, inspector, keys, id) : undefined);
   // Two passes: a task that moved backwards during the first (a run failing into its retry, a
-  // redrive) is where the second looks.
-  for (let pass = 0; pass < 2; pass++) {
-    const found =
-      (flow ? await flowTaskOf(redis, inspector, keys, id) : undefined) ??
-      (await listed(inspector, keys, id, states)) ??
-      (flow ? await flowTaskOf(redis, inspector, keys, id) : undefined);
-    if (found) return found as ListedTask & { id: string };
-  }
-  return undefined;
+  // redrive) is where the second looks. The flow record is read before the listings and after
+  // each pass (the read closing one pass opens the next).
+  let found = await flowTask();
+  for (let pass = 0; pass < 2 && !found; pass++)
+    found = (await listed(inspector, keys, id, states)) ?? (await flowTask());
+  return found as (ListedTask & { id: string }) | undefined;
 }
 
 /**

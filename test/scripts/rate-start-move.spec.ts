@@ -21,31 +21,31 @@ describe('claim.lua: a run claimed again moves its counted start', () => {
       stateTtlMs: LEASE_MS,
       messages: [{ entryId, taskId: id, generation: 0, key: undefined, rated: true, ownLimits: rated, earlierStart }],
     }).run(f.redis);
-  const records = async () => (await f.redis.zrange(f.keys.flow.starts, 0, -1)).map((m) => m.split('\0')[2]);
-
-  it('in a window of 1 its own record does not hold it back, and it stays one record', async () => {
+  /** A's first claim counts its start; a few ms pass, as before a run claimed again. */
+  const claimedOnce = async () => {
     const a = await f.enqueueFlow('A', rated);
     await f.deliver('w');
     const [first] = await claim(a.entryId!, 'A');
-    const earlier = (first as { startedAt: number }).startedAt;
     await new Promise((r) => setTimeout(r, 5));
-    const [again] = await claim(a.entryId!, 'A', earlier);
+    return { entryId: a.entryId!, earlier: (first as { startedAt: number }).startedAt };
+  };
+  const records = async () => (await f.redis.zrange(f.keys.flow.starts, 0, -1)).map((m) => m.split('\0')[2]);
+
+  it('in a window of 1 its own record does not hold it back, and it stays one record', async () => {
+    const { entryId, earlier } = await claimedOnce();
+    const [again] = await claim(entryId, 'A', earlier);
     expect(again).toMatchObject({ verdict: 'run' });
     expect((again as { startedAt: number }).startedAt).toBeGreaterThan(earlier);
     expect(await records()).toEqual([String((again as { startedAt: number }).startedAt).padStart(16, '0')]);
   });
 
   it('a retry of a re-claim whose reply was lost finds the record it moved (the move is idempotent)', async () => {
-    const a = await f.enqueueFlow('A', rated);
-    await f.deliver('w');
-    const [first] = await claim(a.entryId!, 'A');
-    const earlier = (first as { startedAt: number }).startedAt;
-    await new Promise((r) => setTimeout(r, 5));
+    const { entryId, earlier } = await claimedOnce();
     // Run in Redis, its reply lost (a connection reset): the worker still knows only `earlier`.
-    expect((await claim(a.entryId!, 'A', earlier))[0].verdict).toBe('run');
+    expect((await claim(entryId, 'A', earlier))[0].verdict).toBe('run');
     await new Promise((r) => setTimeout(r, 5));
     // A lookup at exactly `earlier` found nothing: the run waited a whole window, reserving a second token.
-    const [retry] = await claim(a.entryId!, 'A', earlier);
+    const [retry] = await claim(entryId, 'A', earlier);
     expect(retry.verdict).toBe('run');
     expect(await records()).toHaveLength(1);
   });
