@@ -7,8 +7,9 @@ export interface LayoutCall {
 /**
  * The operator process changing a partitioned queue's count `from` -> `to`, one layout.lua call
  * per explorer step, in PartitionLayouts.switchCount's order: freeze every partition of both
- * layouts in order; if one still holds tasks, thaw the frozen ones in reverse (the attempt
- * fails, and the next step retries it from the start, as a redeploy would); once all are frozen,
+ * layouts in order (one frozen or committed already passes); if one still holds tasks, thaw the
+ * ones this attempt froze, in reverse (the attempt fails, and the next step retries it from the
+ * start, as a redeploy would); once all are frozen, read the sequences for the commits' floor and
  * commit them in reverse, so partition 0 holds the new count last. A commit refused (another
  * switch took the record) ends it for good.
  */
@@ -17,6 +18,10 @@ export class CountChange {
   /** The partition the next call is for. */
   private at = 0;
   attempts = 0;
+  /** The partitions this attempt froze (only they are thawed). */
+  private frozenHere: number[] = [];
+  /** The commits' sequence floor, read once all partitions are frozen. */
+  sequenceFloor?: number;
 
   constructor(
     readonly from: number,
@@ -33,17 +38,22 @@ export class CountChange {
 
   next(): LayoutCall | undefined {
     if (this.phase === 'done') return undefined;
+    if (this.phase === 'thaw') return { step: 'thaw', partition: this.frozenHere[this.frozenHere.length - 1] };
     return { step: this.phase, partition: this.at };
   }
 
   /** Moves on after the call `next()` named returned `outcome`. */
-  record(outcome: 'done' | 'not-empty' | 'not-this-switch'): void {
+  record(outcome: 'done' | 'already' | 'not-empty' | 'not-this-switch'): void {
     if (this.phase === 'freeze' && this.at === 0) this.attempts++;
     if (this.phase === 'freeze') {
-      if (outcome !== 'done') return this.go(this.at === 0 ? 'freeze' : 'thaw', this.at - 1);
+      if (outcome === 'done') this.frozenHere.push(this.at);
+      if (outcome !== 'done' && outcome !== 'already') return this.go(this.frozenHere.length ? 'thaw' : 'freeze', 0);
       return this.at + 1 < this.partitions ? this.go('freeze', this.at + 1) : this.go('commit', this.partitions - 1);
     }
-    if (this.phase === 'thaw') return this.at > 0 ? this.go('thaw', this.at - 1) : this.go('freeze', 0);
+    if (this.phase === 'thaw') {
+      this.frozenHere.pop();
+      return this.go(this.frozenHere.length ? 'thaw' : 'freeze', 0);
+    }
     if (outcome !== 'done') return this.go('done', 0);
     return this.at > 0 ? this.go('commit', this.at - 1) : this.go('done', 0);
   }

@@ -211,8 +211,15 @@ export async function layoutStep(
   step: 'freeze' | 'commit' | 'thaw',
   from: number,
   to: number,
+  sequenceFloor?: number,
 ): Promise<{ outcome: (typeof LAYOUT_CODES)[keyof typeof LAYOUT_CODES]; record: string }> {
-  return layoutScript(keys.queueKeys, { step, from, to }).run(redis);
+  return layoutScript(keys.queueKeys, { step, from, to, sequenceFloor }).run(redis);
+}
+
+/** The highest sequence of the partitions (switchCount reads it once all are frozen). */
+export async function highestSequence(redis: Redis, parts: readonly ExploreKeys[]): Promise<number> {
+  const sequences = await Promise.all(parts.map((k) => redis.get(k.queueKeys.seq)));
+  return Math.max(0, ...sequences.map((s) => Number(s ?? 0) || 0));
 }
 
 /** QueueClient.cancel, from a process that uses `partitions` for the queue. */

@@ -2,6 +2,7 @@ import {
   cancel,
   describe,
   enqueue,
+  highestSequence,
   hostileFields,
   isAbandoned,
   layoutStep,
@@ -250,12 +251,17 @@ async function countChangeStep(world: World): Promise<StepResult> {
   const change = world.countChange;
   const call = change?.next();
   if (!change || !call) return NOOP;
+  // Once all are frozen, the sequences are read for the commits' floor (switchCount).
+  if (call.step === 'commit' && change.sequenceFloor === undefined) {
+    change.sequenceFloor = await highestSequence(world.client, world.parts.slice(0, change.partitions));
+  }
   const { outcome, record } = await layoutStep(
     world.client,
     world.parts[call.partition],
     call.step,
     change.from,
     change.to,
+    change.sequenceFloor,
   );
   change.record(outcome);
   return { applied: true, note: `${call.step} p${call.partition}: ${outcome} (record ${record})` };

@@ -88,22 +88,37 @@ export class PartitionLayouts implements OnModuleInit {
 
   private async switchCount(redis: Redis, queue: string, from: number, to: number): Promise<void> {
     const keys = Array.from({ length: Math.max(from, to) }, (_, p) => new QueueKeys(this.config.prefix, queue, p));
-    const step = (op: 'freeze' | 'commit' | 'thaw', k: QueueKeys) => layoutScript(k, { step: op, from, to }).run(redis);
+    const step = (op: 'freeze' | 'commit' | 'thaw', k: QueueKeys, sequenceFloor?: number) =>
+      layoutScript(k, { step: op, from, to, sequenceFloor }).run(redis);
+    // Only what this process froze is thawed: a partition another process booting with the same
+    // count froze or committed is left to it (thawing it would undo its switch under its tasks).
+    const frozenHere: QueueKeys[] = [];
     for (const [p, k] of keys.entries()) {
-      const { outcome } = await step('freeze', k);
-      if (outcome === 'done') continue;
-      for (const frozen of keys.slice(0, p).reverse()) await step('thaw', frozen);
+      const { outcome, record } = await step('freeze', k);
+      if (outcome === 'done') frozenHere.push(k);
+      if (outcome === 'done' || outcome === 'already') continue;
+      for (const frozen of frozenHere.reverse()) await step('thaw', frozen);
       throw new PartitionLayoutError(
         queue,
-        String(from),
+        outcome === 'not-empty' ? String(from) : record,
         to,
-        `Queue "${queue}" is stored with ${from} partition${from === 1 ? '' : 's'} and cannot change to ${to} ` +
-          `(option queues.${queue}.partitions): partition ${p} still holds tasks. Let workers with ` +
-          `${from} drain the queue (or keep ${from}), then start this process again.`,
+        outcome === 'not-empty'
+          ? `Queue "${queue}" is stored with ${from} partition${from === 1 ? '' : 's'} and cannot change to ${to} ` +
+              `(option queues.${queue}.partitions): partition ${p} still holds tasks. Let workers with ` +
+              `${from} drain the queue (or keep ${from}), then start this process again.`
+          : `Queue "${queue}": partition ${p} has ${describeLayout(record)}, not the ${from} this process read ` +
+              `when it began changing the count to ${to} (option queues.${queue}.partitions): another process ` +
+              `changed the layout meanwhile. Start this process again.`,
       );
     }
+    // A key moved to another partition must not draw a lower generation or fence there than it
+    // drew where it was: every partition's sequence is raised to the highest once all are frozen
+    // (no checked write draws from a frozen partition; the periodic chains that stay in
+    // partition 0 never move).
+    const sequences = await Promise.all(keys.map((k) => redis.get(k.seq)));
+    const floor = Math.max(0, ...sequences.map((s) => Number(s ?? 0) || 0));
     for (const k of [...keys].reverse()) {
-      const { outcome, record } = await step('commit', k);
+      const { outcome, record } = await step('commit', k, floor);
       if (outcome !== 'done') {
         throw new PartitionLayoutError(
           queue,

@@ -1,14 +1,16 @@
 --[[
-  KEYS: the partition's layout record, stream, delayed set, dead letters. ARGV: step, counts,
-  consumer group, partition-0 flag (details below).
+  KEYS: the partition's layout record, stream, delayed set, dead letters, sequence. ARGV: step,
+  counts, consumer group, partition-0 flag, outside flag, sequence floor (details below).
   One step of changing a queue's partition count, on one partition (see partition-layout.ts,
-  which freezes every partition in order, then commits them in reverse, or thaws them back).
+  which freezes every partition in order, then commits them in reverse, or thaws back those it
+  froze).
 
   KEYS[1] the partition's layout record: absent = 1 partition, '<n>' = n, '<from>><to>' = frozen
   KEYS[2] the partition's stream
   KEYS[3] the partition's delayed set
   KEYS[4] the partition's dead-letter stream: a dead letter is a task too (a redrive puts it back
           in this partition, under its key's old mapping)
+  KEYS[5] the partition's sequence (generations and fences are drawn from it)
 
   ARGV[1] 'freeze', 'commit' or 'thaw'
   ARGV[2] the stored count the switch starts from
@@ -16,16 +18,30 @@
   ARGV[4] consumer group name
   ARGV[5] '1' on partition 0: periodic chains (keys 'periodic:...') may stay, they live there
           under every count
+  ARGV[6] freeze: '1' for a partition outside the old layout (its index is `from` or more): no
+          process of the old count writes there, so a count its record still holds from an
+          older layout is stale
+  ARGV[7] commit: the highest sequence of any partition once all were frozen; this partition's
+          is raised to it, so a key moved here draws generations and fences above those it
+          drew where it was (each only grows, as the README promises)
 
-  Returns {code, record}: 1 done, 0 refused because the partition still holds tasks (queued,
-  running or delayed), -1 (commit only) refused because the record is no longer this switch's.
+  Returns {code, record}:
+    1  done: frozen now (freeze; only a partition frozen now is thawed by its freezer), committed,
+       or thawed;
+    2  (freeze only) nothing to do: the record is already this switch's, frozen or committed by
+       another process booting with the same count;
+    0  (freeze only) refused: the partition still holds tasks (queued, running or delayed);
+    -1 refused: the record belongs to no step of this switch (another count, another switch):
+       nothing written.
   Atomic: the emptiness check and the freeze are one step. A frozen record refuses every write
-  that checks its layout (layout-guard.lua), so the partition stays empty until the commit;
-  whatever the record said before, an empty partition is safe to freeze (no task to strand).
+  that checks its layout (layout-guard.lua), so the partition stays empty until the commit. A
+  record moves only from the old count to frozen (empty), frozen to the new count, or frozen
+  back to the old count by its freezer: never from the new count back, so processes that
+  switch at once never undo each other's commit.
 ]]
 -- @include rcall
 
-local layout, stream, delayed, dlq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local layout, stream, delayed, dlq, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local stored = rcall('GET', layout) or '1'
 local frozen = from .. '>' .. to
@@ -66,14 +82,18 @@ local function holdsTasks()
 end
 
 if op == 'freeze' then
-  if stored == frozen then return {1, stored} end
+  if stored == frozen or stored == to then return {2, stored} end
+  local stale = ARGV[6] == '1' and string.match(stored, '^%d+$')
+  if stored ~= from and not stale then return {-1, stored} end
   if holdsTasks() then return {0, stored} end
   rcall('SET', layout, frozen)
   return {1, frozen}
 end
 if op == 'commit' then
+  if stored ~= frozen and stored ~= to then return {-1, stored} end
+  local floor = tonumber(ARGV[7]) or 0
+  if (tonumber(rcall('GET', seq)) or 0) < floor then rcall('SET', seq, floor) end
   if stored == to then return {1, stored} end
-  if stored ~= frozen then return {-1, stored} end
   return setCount(to)
 end
 -- thaw: back to the count the switch started from (a frozen partition received no task).

@@ -14,7 +14,7 @@ describe('layout.lua and the layout check', () => {
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const CODES = { done: 1, 'not-empty': 0, 'not-this-switch': -1 } as const;
+  const CODES = { done: 1, already: 2, 'not-empty': 0, 'not-this-switch': -1 } as const;
   const step = async (op: 'freeze' | 'commit' | 'thaw', keys: QueueKeys, from = 1, to = 4) => {
     const { outcome, record } = await layoutScript(keys, { step: op, from, to }).run(f.redis);
     return [CODES[outcome], record];
@@ -54,6 +54,40 @@ describe('layout.lua and the layout check', () => {
     expect(await step('freeze', f.keys, 4, 1)).toEqual([1, '4>1']);
     expect(await step('commit', f.keys, 4, 1)).toEqual([1, '1']);
     expect(await f.redis.exists(f.keys.layout)).toBe(0);
+  });
+
+  // Adversarial review: two processes booting with the same new count. The second one's freeze
+  // overwrote what the first had committed, and its thaw then set the old count back.
+  it("never freezes over another switch's record: the new count or this switch's freeze pass, others are refused", async () => {
+    const step2 = (op: 'freeze' | 'commit' | 'thaw', keys: QueueKeys, from: number, to: number) =>
+      step(op, keys, from, to);
+    await f.redis.set(f.keys.layout, '4'); // committed by another process of this switch
+    expect(await step2('freeze', f.keys, 1, 4)).toEqual([2, '4']);
+    await f.redis.set(f.keys.layout, '1>4'); // frozen by another process of this switch
+    expect(await step2('freeze', f.keys, 1, 4)).toEqual([2, '1>4']);
+    await f.redis.set(f.keys.layout, '2>4'); // another switch
+    expect(await step2('freeze', f.keys, 1, 4)).toEqual([-1, '2>4']);
+    await f.redis.set(f.keys.layout, '3'); // another count, inside the old layout
+    expect(await step2('freeze', f.keys, 1, 4)).toEqual([-1, '3']);
+    expect(await f.redis.get(f.keys.layout)).toBe('3');
+    // Outside the old layout a count is what an older layout left there: no process writes it.
+    const outside = new QueueKeys(f.prefix, 'q', 2);
+    await f.redis.set(outside.layout, '3');
+    expect(await step2('freeze', outside, 2, 4)).toEqual([1, '2>4']);
+    // A commit of another switch's record writes nothing, its sequence included.
+    await f.redis.set(f.keys.layout, '2>4');
+    expect(await step2('commit', f.keys, 1, 4)).toEqual([-1, '2>4']);
+    expect(await f.redis.exists(f.keys.seq)).toBe(0);
+  });
+
+  it('commit raises the sequence to the floor it is given, never lowers it', async () => {
+    await step('freeze', f.keys);
+    const commit = (sequenceFloor: number) =>
+      layoutScript(f.keys, { step: 'commit', from: 1, to: 4, sequenceFloor }).run(f.redis);
+    await commit(17);
+    expect(await f.redis.get(f.keys.seq)).toBe('17');
+    await commit(5); // already committed: the floor still applies, and it only raises
+    expect(await f.redis.get(f.keys.seq)).toBe('17');
   });
 
   // Adversarial review: a dead letter left in a partition is redriven there, under its key's
