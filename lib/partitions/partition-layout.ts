@@ -17,9 +17,10 @@ import { QueuePartitions } from './queue-partitions';
  * Changing the count: every partition of both layouts is frozen in order (atomically: only if
  * it holds no task, and from then on it refuses every checked write), then committed in reverse
  * order, so partition 0 holds the new count only once all do. A partition that still holds tasks
- * thaws what was frozen and fails bootstrap: nothing ever sits where the new mapping would not
- * look for it. A switch interrupted by a crash leaves partition 0 frozen; the next boot with the
- * target count finishes it, any other count refuses to boot.
+ * thaws what this process froze and fails bootstrap: nothing ever sits where the new mapping
+ * would not look for it. A switch interrupted by a crash leaves partition 0 frozen; the next boot
+ * with the target count finishes it, any other count refuses to boot. Processes booting at once
+ * with the same count share the work: a partition frozen or committed by another passes.
  */
 @Injectable()
 export class PartitionLayouts implements OnModuleInit {
