@@ -56,10 +56,15 @@ export class DeadLetters {
   private async redriveAllOf(keys: QueueKeys): Promise<RedriveAllResult> {
     const refused: RedriveAllResult['refused'][number][] = [];
     let redriven = 0;
+    // Bounded by the newest dead letter at the start: a task that fails again during the call is
+    // dead-lettered under a newer id, and redriving it again would loop for as long as a worker keeps up.
+    const [newest] = await this.redis.xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1);
+    if (!newest) return { redriven, refused };
     let after: string | undefined;
     for (;;) {
       // Oldest first, so redriven tasks run in the order they failed.
-      const entries = await this.redis.xrange(keys.deadLetter, after ? `(${after}` : '-', '+', 'COUNT', REDRIVE_PAGE);
+      const start = after ? `(${after}` : '-';
+      const entries = await this.redis.xrange(keys.deadLetter, start, newest[0], 'COUNT', REDRIVE_PAGE);
       for (const [deadLetterId] of entries) {
         try {
           await this.redrive(keys, deadLetterId);
@@ -69,8 +74,8 @@ export class DeadLetters {
           else if (!(error instanceof TaskNotFoundError)) throw error; // purged meanwhile: nothing to do
         }
       }
-      if (entries.length < REDRIVE_PAGE) return { redriven, refused };
-      after = entries[entries.length - 1][0];
+      after = entries[entries.length - 1]?.[0];
+      if (entries.length < REDRIVE_PAGE || after === newest[0]) return { redriven, refused };
     }
   }
 
