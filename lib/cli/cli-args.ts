@@ -1,3 +1,4 @@
+import { parseEntryId } from '../redis/entry-id';
 import { MAX_PARTITIONS, PREFIX_PATTERN } from '../stream-queue.config';
 
 /** A command line the CLI cannot run: printed with the usage, exit code 2. */
@@ -118,7 +119,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (all) throw new UsageError('remove takes no --all');
   } else {
     if (all === ids.length > 0) throw new UsageError(`${command} takes dead-letter ids or --all (one of them)`);
-    for (const id of ids) if (!/^\d{1,20}-\d{1,20}$/.test(id)) throw new UsageError(`not a dead-letter id: "${id}"`);
+    for (const id of ids) if (!parseEntryId(id)) throw new UsageError(`not a dead-letter id: "${id}"`);
   }
   return {
     command,

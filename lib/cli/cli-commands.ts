@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FleetReads } from '../client/fleet-reads';
-import { StreamQueueError } from '../errors';
+import { InvalidOptionError, StreamQueueError } from '../errors';
 import type { QueueState } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
@@ -95,7 +95,8 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
   } catch (error) {
     if (!(error instanceof StreamQueueError)) throw error;
     io.err(error.message);
-    return EXIT.failed;
+    // The library checks --cursor (its shape depends on the queue's partitions): a bad command line still.
+    return error instanceof InvalidOptionError && error.option === 'cursor' ? EXIT.usage : EXIT.failed;
   }
 }
 

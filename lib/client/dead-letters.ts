@@ -1,17 +1,17 @@
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, RedriveRefusedError, TaskNotFoundError } from '../errors';
 import type { RedriveAllResult } from '../interfaces';
+import { parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
 import { redriveScript } from '../scripts/redrive.script';
 import type { QueueInspector } from './queue-inspector';
 
-const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 const REDRIVE_PAGE = 100;
 
 /** @internal Validates a dead-letter entry id (what listings return as `deadLetterId`). */
 export function checkDeadLetterId(id: unknown, option = 'deadLetterId'): string {
-  if (typeof id !== 'string' || !ENTRY_ID.test(id))
+  if (typeof id !== 'string' || !parseEntryId(id))
     throw new InvalidOptionError(option, 'a dead-letter entry id such as "1700000000000-0"', id);
   return id;
 }
