@@ -5,6 +5,7 @@ import type { QueueState } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import type { CliArgs } from './cli-args';
+import { discoverQueues } from './queue-discovery';
 import { table } from './table';
 
 /** @internal Where the CLI writes and how it asks. */
@@ -134,25 +135,6 @@ function inspectTables(states: QueueState[]): string {
   );
   if (consumers.length === 0) return queues;
   return `${queues}\n\n${table(['QUEUE', 'CONSUMER', 'LIVENESS', 'HOLDS', 'IDLE'], consumers)}`;
-}
-
-/**
- * Queues under a prefix, found by SCAN (an operator's command, not a hot path): any queue with a
- * stream, a delayed set or dead letters.
- */
-export async function discoverQueues(redis: Redis, prefix: string): Promise<string[]> {
-  const queues = new Set<string>();
-  const head = `{${prefix}:`;
-  const escaped = head.replace(/[*?[\]\\]/g, '\\$&');
-  for (const suffix of ['stream', 'delayed', 'dlq']) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${escaped}*}:${suffix}`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) queues.add(key.slice(head.length, key.length - suffix.length - 2));
-    } while (cursor !== '0');
-  }
-  return [...queues].sort();
 }
 
 /**
