@@ -1,3 +1,6 @@
+import { InvalidOptionError } from '../errors';
+import { checkUrl } from '../redis/connection-check';
+import { parseEntryId } from '../redis/entry-id';
 import { MAX_PARTITIONS, PREFIX_PATTERN } from '../stream-queue.config';
 
 /** A command line the CLI cannot run: printed with the usage, exit code 2. */
@@ -91,7 +94,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
 
   const url = values.get('--url') ?? env.STREAM_QUEUE_URL;
   if (!url) throw new UsageError('--url is required (or set STREAM_QUEUE_URL)');
-  if (!/^rediss?:\/\//.test(url)) throw new UsageError(`--url must be a redis:// or rediss:// URL`);
+  checkCliUrl(url, values.has('--url') ? '--url' : 'STREAM_QUEUE_URL');
   const prefix = values.get('--prefix') ?? 'sq';
   if (!PREFIX_PATTERN.test(prefix))
     throw new UsageError(`--prefix: letters, digits, "_", "." or "-" (1-64 characters)`);
@@ -118,7 +121,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (all) throw new UsageError('remove takes no --all');
   } else {
     if (all === ids.length > 0) throw new UsageError(`${command} takes dead-letter ids or --all (one of them)`);
-    for (const id of ids) if (!/^\d{1,20}-\d{1,20}$/.test(id)) throw new UsageError(`not a dead-letter id: "${id}"`);
+    for (const id of ids) if (!parseEntryId(id)) throw new UsageError(`not a dead-letter id: "${id}"`);
   }
   return {
     command,
@@ -133,6 +136,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     partition,
     ids,
   };
+}
+
+/** The module's URL check: ioredis must not misread the URL, and no message may print its password. */
+function checkCliUrl(url: string, option: string): void {
+  try {
+    checkUrl(url, option);
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    throw new UsageError(error.message);
+  }
 }
 
 function helpArgs(): CliArgs {

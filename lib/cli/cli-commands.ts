@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
 import { FleetReads } from '../client/fleet-reads';
-import { StreamQueueError } from '../errors';
+import { InvalidOptionError, StreamQueueError } from '../errors';
 import type { QueueState } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import type { CliArgs } from './cli-args';
+import { discoverQueues } from './queue-discovery';
 import { table } from './table';
 
 /** @internal Where the CLI writes and how it asks. */
@@ -63,11 +64,10 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
           print(result, `Redrove ${result.redriven} dead letter(s).${kept}`);
           return result.refused.length > 0 ? EXIT.failed : EXIT.ok;
         }
-        return each(
-          args.ids,
-          io,
-          async (id) => `Redrove ${id} as entry ${await reads.redrive(id, { queue, partition: args.partition })}.`,
-        );
+        return each(args.ids, io, args.json, async (id) => {
+          const entryId = await reads.redrive(id, { queue, partition: args.partition });
+          return { text: `Redrove ${id} as entry ${entryId}.`, json: { redriven: true, entryId } };
+        });
       }
       case 'dlq purge': {
         const what = args.all ? 'Purge every dead letter' : `Purge ${args.ids.length} dead letter(s)`;
@@ -77,9 +77,9 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
           print({ purged }, `Purged ${purged} dead letter(s).`);
           return EXIT.ok;
         }
-        return each(args.ids, io, async (id) => {
+        return each(args.ids, io, args.json, async (id) => {
           await reads.purge({ queue, ids: [id], partition: args.partition });
-          return `Purged ${id}.`;
+          return { text: `Purged ${id}.`, json: { purged: true } };
         });
       }
       case 'remove': {
@@ -95,22 +95,37 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
   } catch (error) {
     if (!(error instanceof StreamQueueError)) throw error;
     io.err(error.message);
-    return EXIT.failed;
+    // The library checks --cursor (its shape depends on the queue's partitions): a bad command line still.
+    return error instanceof InvalidOptionError && error.option === 'cursor' ? EXIT.usage : EXIT.failed;
   }
 }
 
-/** Runs `act` per id, reporting each; a failure does not stop the others, and sets the exit code. */
-async function each(ids: string[], io: CliIo, act: (id: string) => Promise<string>): Promise<number> {
+/** What one id's action did: its line of text, and its fields in the JSON array. */
+interface IdOutcome {
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+}
+
+/**
+ * Runs `act` per dead-letter id, reporting each (with `json`, one array of every id's outcome at
+ * the end, failures included); a failure does not stop the others, and sets the exit code.
+ */
+async function each(ids: string[], io: CliIo, json: boolean, act: (id: string) => Promise<IdOutcome>): Promise<number> {
   let code: number = EXIT.ok;
+  const outcomes: Record<string, unknown>[] = [];
   for (const id of ids) {
     try {
-      io.out(await act(id));
+      const outcome = await act(id);
+      if (json) outcomes.push({ deadLetterId: id, ...outcome.json });
+      else io.out(outcome.text);
     } catch (error) {
       if (!(error instanceof StreamQueueError)) throw error;
       io.err(error.message);
+      outcomes.push({ deadLetterId: id, error: error.code, message: error.message });
       code = EXIT.failed;
     }
   }
+  if (json) io.out(JSON.stringify(outcomes, null, 2));
   return code;
 }
 
@@ -133,25 +148,6 @@ function inspectTables(states: QueueState[]): string {
   );
   if (consumers.length === 0) return queues;
   return `${queues}\n\n${table(['QUEUE', 'CONSUMER', 'LIVENESS', 'HOLDS', 'IDLE'], consumers)}`;
-}
-
-/**
- * Queues under a prefix, found by SCAN (an operator's command, not a hot path): any queue with a
- * stream, a delayed set or dead letters.
- */
-export async function discoverQueues(redis: Redis, prefix: string): Promise<string[]> {
-  const queues = new Set<string>();
-  const head = `{${prefix}:`;
-  const escaped = head.replace(/[*?[\]\\]/g, '\\$&');
-  for (const suffix of ['stream', 'delayed', 'dlq']) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${escaped}*}:${suffix}`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) queues.add(key.slice(head.length, key.length - suffix.length - 2));
-    } while (cursor !== '0');
-  }
-  return [...queues].sort();
 }
 
 /**

@@ -1,17 +1,17 @@
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, RedriveRefusedError, TaskNotFoundError } from '../errors';
 import type { RedriveAllResult } from '../interfaces';
+import { parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
 import { redriveScript } from '../scripts/redrive.script';
 import type { QueueInspector } from './queue-inspector';
 
-const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 const REDRIVE_PAGE = 100;
 
 /** @internal Validates a dead-letter entry id (what listings return as `deadLetterId`). */
 export function checkDeadLetterId(id: unknown, option = 'deadLetterId'): string {
-  if (typeof id !== 'string' || !ENTRY_ID.test(id))
+  if (typeof id !== 'string' || !parseEntryId(id))
     throw new InvalidOptionError(option, 'a dead-letter entry id such as "1700000000000-0"', id);
   return id;
 }
@@ -56,10 +56,15 @@ export class DeadLetters {
   private async redriveAllOf(keys: QueueKeys): Promise<RedriveAllResult> {
     const refused: RedriveAllResult['refused'][number][] = [];
     let redriven = 0;
+    // Bounded by the newest dead letter at the start: a task that fails again during the call is
+    // dead-lettered under a newer id, and redriving it again would loop for as long as a worker keeps up.
+    const [newest] = await this.redis.xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1);
+    if (!newest) return { redriven, refused };
     let after: string | undefined;
     for (;;) {
       // Oldest first, so redriven tasks run in the order they failed.
-      const entries = await this.redis.xrange(keys.deadLetter, after ? `(${after}` : '-', '+', 'COUNT', REDRIVE_PAGE);
+      const start = after ? `(${after}` : '-';
+      const entries = await this.redis.xrange(keys.deadLetter, start, newest[0], 'COUNT', REDRIVE_PAGE);
       for (const [deadLetterId] of entries) {
         try {
           await this.redrive(keys, deadLetterId);
@@ -69,8 +74,8 @@ export class DeadLetters {
           else if (!(error instanceof TaskNotFoundError)) throw error; // purged meanwhile: nothing to do
         }
       }
-      if (entries.length < REDRIVE_PAGE) return { redriven, refused };
-      after = entries[entries.length - 1][0];
+      after = entries[entries.length - 1]?.[0];
+      if (entries.length < REDRIVE_PAGE || after === newest[0]) return { redriven, refused };
     }
   }
 

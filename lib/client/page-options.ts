@@ -1,10 +1,10 @@
 import { InvalidOptionError } from '../errors';
 import type { ListedState, PageOptions } from '../interfaces';
+import { parseEntryId } from '../redis/entry-id';
 
 /** @internal Largest page a listing returns: a page is one bounded read. */
 export const MAX_PAGE_SIZE = 500;
 const DEFAULT_PAGE_SIZE = 50;
-const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 /** A delayed-set cursor: the last due time returned, and how many at that due time were returned. */
 const DELAYED_CURSOR = /^(\d{1,16}):(\d{1,9})$/;
 /** A queued listing's cursor in the flow waiting room: `w:` then the last member listed up to its task id (base64url). */
@@ -44,7 +44,7 @@ export function checkPage(state: ListedState, options: PageOptions): Page {
   }
   const room = state === 'queued' ? ROOM_CURSOR.exec(cursor) : null;
   if (room) return { limit, roomAfter: Buffer.from(room[1], 'base64url').toString() };
-  if (!ENTRY_ID.test(cursor))
-    throw new InvalidOptionError('cursor', 'a stream entry id such as "1700000000000-0"', cursor);
-  return { limit, after: cursor };
+  const after = parseEntryId(cursor);
+  if (!after) throw new InvalidOptionError('cursor', 'a stream entry id such as "1700000000000-0"', cursor);
+  return { limit, after };
 }

@@ -24,6 +24,7 @@ import type {
   TaskPage,
   TaskStatus,
 } from '../interfaces';
+import { parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
@@ -218,7 +219,7 @@ export class QueueClient {
     const { entryId, generation = 0 } = options;
     if (!Number.isSafeInteger(generation) || generation < 0)
       throw new InvalidOptionError('generation', 'an integer >= 0', generation);
-    if (entryId !== undefined && (typeof entryId !== 'string' || !/^\d{1,20}-\d{1,20}$/.test(entryId)))
+    if (entryId !== undefined && !parseEntryId(entryId))
       throw new InvalidOptionError('entryId', 'a stream entry id such as "1700000000000-0"', entryId);
     const partitions = this.layouts.partitionsOf(queue);
     const { partition } = options;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage } from '../interfaces';
-import { compareEntryIds } from '../redis/entry-id';
+import { compareEntryIds, endBefore, startPast } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
@@ -45,7 +45,8 @@ export class QueueInspector {
     const lastRead = await lastDeliveredId(this.redis, keys);
     let start = page.after;
     if (lastRead && (!start || compareEntryIds(lastRead, start) > 0)) start = lastRead;
-    const entries = await this.redis.xrange(keys.stream, start ? `(${start}` : '-', '+', 'COUNT', page.limit);
+    const from = startPast(start);
+    const entries = from ? await this.redis.xrange(keys.stream, from, '+', 'COUNT', page.limit) : [];
     const tasks = entries.map(([entryId, raw]) => streamTaskOf('queued', entryId, raw));
     if (entries.length === page.limit) return { tasks, cursor: nextCursor(entries, page.limit) };
     const room = await this.waitingForSlot(keys, page.limit - entries.length, '');
@@ -88,7 +89,8 @@ export class QueueInspector {
 
   /** Running tasks (the group's pending list), oldest first, with their workers' liveness. */
   async running(keys: QueueKeys, page: Page): Promise<TaskPage> {
-    const start = page.after ? `(${page.after}` : '-';
+    const start = startPast(page.after);
+    if (!start) return { tasks: [], cursor: null };
     const rows = (await this.redis
       .xpending(keys.stream, CONSUMER_GROUP, start, '+', page.limit)
       .catch(noGroup)) as PendingRow[];
@@ -132,13 +134,9 @@ export class QueueInspector {
 
   /** Dead letters, newest first. */
   async dead(keys: QueueKeys, page: Page): Promise<TaskPage> {
-    const entries = await this.redis.xrevrange(
-      keys.deadLetter,
-      page.after ? `(${page.after}` : '+',
-      '-',
-      'COUNT',
-      page.limit,
-    );
+    const end = endBefore(page.after);
+    if (!end) return { tasks: [], cursor: null };
+    const entries = await this.redis.xrevrange(keys.deadLetter, end, '-', 'COUNT', page.limit);
     return { tasks: entries.map(([id, raw]) => deadLetterOf(id, raw)), cursor: nextCursor(entries, page.limit) };
   }
 

@@ -66,13 +66,13 @@ function checkKeyPrefix(option: string, value: unknown): void {
 }
 
 /**
- * A redis:// or rediss:// URL that ioredis (Node's legacy url.parse) reads as WHATWG URL does.
- * An unencoded "#" in a password, say, cuts the URL there: Node prints a warning holding the
- * password, and ioredis connects to localhost:6379 instead.
+ * @internal A redis:// or rediss:// URL that ioredis (Node's legacy url.parse) reads as WHATWG URL
+ * does. An unencoded "#" in a password, say, cuts the URL there: Node prints a warning holding the
+ * password, and ioredis connects to localhost:6379 instead. `option` names the URL in the error.
  */
-function checkUrl(url: string): void {
+export function checkUrl(url: string, option = URL_OPTION): void {
   const fail = (problem: string): never => {
-    throw new InvalidOptionError(URL_OPTION, `a redis:// or rediss:// URL (${problem})`, redactUrl(url));
+    throw new InvalidOptionError(option, `a redis:// or rediss:// URL (${problem})`, redactUrl(url));
   };
   // The two parsers drop, trim or convert these differently.
   if (/[^\x21-\x7e]|\\/.test(url)) fail('spaces, "\\", control and non-ASCII characters must be percent-encoded');
@@ -96,7 +96,7 @@ function checkUrl(url: string): void {
   } catch {
     fail('malformed percent-encoding in the user name or password');
   }
-  if (parsed.searchParams.has('keyPrefix')) checkKeyPrefix(`${URL_OPTION} ?keyPrefix`, 'set in the URL');
+  if (parsed.searchParams.has('keyPrefix')) checkKeyPrefix(`${option} ?keyPrefix`, 'set in the URL');
 }
 
 /** `url` with the user name, password and query values masked, for messages. */

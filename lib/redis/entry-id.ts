@@ -29,3 +29,39 @@ function compareDigits(a: string, as: number, ae: number, b: string, bs: number,
   }
   return 0;
 }
+
+const ENTRY_ID = /^(\d{1,20})-(\d{1,20})$/;
+/** Each part of an entry id is an unsigned 64-bit integer. */
+const MAX_PART = 18446744073709551615n;
+const MAX_ENTRY_ID = `${MAX_PART}-${MAX_PART}`;
+const MIN_ENTRY_ID = '0-0';
+
+/**
+ * @internal `text` as an explicit entry id Redis accepts (`<ms>-<seq>`, each part at most 2^64-1),
+ * in canonical form (no leading zeros, as compareEntryIds needs); undefined when Redis would refuse it.
+ * Twenty digits alone let parts past 2^64 through, which Redis answers with a raw reply error.
+ */
+export function parseEntryId(text: unknown): string | undefined {
+  const match = typeof text === 'string' ? ENTRY_ID.exec(text) : null;
+  if (!match) return undefined;
+  const [ms, seq] = [BigInt(match[1]), BigInt(match[2])];
+  return ms <= MAX_PART && seq <= MAX_PART ? `${ms}-${seq}` : undefined;
+}
+
+/**
+ * @internal An XRANGE start just past `after` ('-' without one); undefined when no id can follow
+ * it: Redis refuses an exclusive start at the largest id instead of answering an empty range.
+ */
+export function startPast(after: string | undefined): string | undefined {
+  if (!after) return '-';
+  return after === MAX_ENTRY_ID ? undefined : `(${after}`;
+}
+
+/**
+ * @internal An XREVRANGE end just before `before` ('+' without one); undefined when no id can
+ * precede it: Redis refuses an exclusive end at 0-0 instead of answering an empty range.
+ */
+export function endBefore(before: string | undefined): string | undefined {
+  if (!before) return '+';
+  return before === MIN_ENTRY_ID ? undefined : `(${before}`;
+}

@@ -23,9 +23,14 @@ export interface ResolvedTaskOptions {
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-/** @internal Validates a task or queue name; braces would break the queue's hash tag. */
+/** @internal Whether `value` is a valid task or queue name; braces would break the queue's hash tag. */
+export function isName(value: unknown): value is string {
+  return typeof value === 'string' && NAME_PATTERN.test(value);
+}
+
+/** @internal Validates a task or queue name (see isName). */
 export function checkName(option: string, value: unknown): string {
-  if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
+  if (!isName(value)) {
     throw new InvalidOptionError(option, 'letters, digits, "_", ".", ":" or "-" (1-128 characters)', value);
   }
   return value;

@@ -1,29 +1,10 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { parseArgs, UsageError } from '../../lib/cli/cli-args';
 import { EXIT } from '../../lib/cli/cli-commands';
 import { defineScripts } from '../../lib/redis/scripts';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { spawnCli } from '../utils/cli-bin';
 import { runCliInProcess } from '../utils/cli-in-process';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
-
-const MAIN = join(__dirname, '../../lib/cli/main.ts');
-
-/** Runs the bin (from source, through ts-node) without a terminal: its exit code and output. */
-function spawnCli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, STREAM_QUEUE_URL: '' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 // The operator's CLI against a real Redis: tables, --json, confirmation, exit codes.
 describe('nest-stream-queue CLI', () => {

@@ -1,0 +1,93 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { InvalidOptionError, QueueClient, StreamQueueModule } from '../../lib';
+import { parseArgs, UsageError } from '../../lib/cli/cli-args';
+import { EXIT } from '../../lib/cli/cli-commands';
+import { StreamQueueDashboardModule } from '../../lib/dashboard';
+import { QueueKeys } from '../../lib/redis/keys';
+import { defineScripts } from '../../lib/redis/scripts';
+import { Probe } from '../fixtures/probe';
+import { ProbeModule } from '../fixtures/probe.module';
+import { testOptions } from '../fixtures/test-app';
+import { runCliInProcess } from '../utils/cli-in-process';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
+
+/**
+ * Cursors and dead-letter ids that passed the library's checks (twenty digits a part) reached
+ * Redis, which refused them: a part past 2^64-1, an exclusive start past the largest id, an
+ * exclusive end before 0-0. The caller got a raw ReplyError, the dashboard a 500, the CLI exit 1.
+ * Ids past 2^64 are now an InvalidOptionError (the CLI's bad command line, exit 2), and a cursor
+ * at either end of the id space is an empty page (a review finding; every case failed).
+ */
+describe('attack: cursors and dead-letter ids at the edges of the entry id space', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  defineScripts(redis);
+  const keys = new QueueKeys(prefix, 'default');
+  const MAX_ID = '18446744073709551615-18446744073709551615';
+  const PAST_2_64 = '99999999999999999999-0';
+  let app: INestApplication;
+  let client: QueueClient;
+  let base: string;
+
+  beforeAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
+        ProbeModule.register(new Probe()),
+        StreamQueueDashboardModule.forRoot({ path: '/queues', queues: ['default'] }),
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    base = `${await app.getUrl()}/queues/api/queues/default`;
+    client = app.get(QueueClient);
+    await redis.xadd(keys.deadLetter, '*', 'id', 't-1', 'n', 'echo', 'p', '"x"', 'a', '1', 'reason', 'broke');
+    await client.enqueue('echo', 1);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  const empty = { tasks: [], cursor: null };
+
+  it("list('dead') past 0-0 (newest first) is an empty page", async () => {
+    expect(await client.list('dead', { cursor: '0-0' })).toEqual(empty);
+  });
+
+  it("list('queued') and list('running') past the largest entry id are empty pages", async () => {
+    expect(await client.list('queued', { cursor: MAX_ID })).toEqual(empty);
+    expect(await client.list('running', { cursor: MAX_ID })).toEqual(empty);
+  });
+
+  it('a cursor with a part past 2^64 is an InvalidOptionError', async () => {
+    await expect(client.list('dead', { cursor: PAST_2_64 })).rejects.toThrow(InvalidOptionError);
+    await expect(client.list('queued', { cursor: `0-${PAST_2_64.split('-')[0]}` })).rejects.toThrow(InvalidOptionError);
+  });
+
+  it('redrive and purge of a dead-letter id past 2^64 are InvalidOptionErrors, and change nothing', async () => {
+    await expect(client.redrive(PAST_2_64)).rejects.toThrow(InvalidOptionError);
+    await expect(client.purgeDeadLetters({ ids: [PAST_2_64] })).rejects.toThrow(InvalidOptionError);
+    expect(await redis.xlen(keys.deadLetter)).toBe(1);
+  });
+
+  it('the dashboard: an edge cursor is an empty page, an id past 2^64 a 400', async () => {
+    const edge = await fetch(`${base}/tasks?state=dead&cursor=0-0`);
+    expect({ status: edge.status, body: await edge.json() }).toEqual({ status: 200, body: empty });
+    expect((await fetch(`${base}/tasks?state=dead&cursor=${PAST_2_64}`)).status).toBe(400);
+    expect((await fetch(`${base}/dead-letters/${PAST_2_64}/redrive`, { method: 'POST' })).status).toBe(400);
+  });
+
+  it('the CLI: a cursor or dead-letter id past 2^64 is a bad command line (exit 2)', async () => {
+    const list = await runCliInProcess(
+      redis,
+      ['dlq', 'list', '--url', redisUrl(), '--prefix', prefix, '--cursor', PAST_2_64],
+      true,
+    );
+    expect({ code: list.code, err: list.err }).toEqual({ code: EXIT.usage, err: expect.stringMatching(/cursor/) });
+    expect(() => parseArgs(['dlq', 'redrive', PAST_2_64, '--url', 'redis://h'], {})).toThrow(UsageError);
+  });
+});
