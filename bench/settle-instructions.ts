@@ -24,6 +24,7 @@ import { defineScripts } from '../lib/redis/scripts';
 import { completeScript } from '../lib/scripts/complete.script';
 import { enqueueFlowScript } from '../lib/scripts/enqueue-flow.script';
 import { CONSUMER_GROUP } from '../lib/stream-queue.constants';
+import { unpackedFields } from '../lib/task/packed-fields';
 import { freePort } from '../lib/testing/free-port';
 
 const TASKS = Number(process.env.SETTLE_TASKS ?? 4000);
@@ -69,7 +70,8 @@ async function drain(redis: Redis, keys: QueueKeys, shape: Shape): Promise<void>
     )) as [string, [string, string[]][]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length === 0) throw new Error(`${shape}: the stream ran dry after ${done} of ${TASKS} tasks`);
-    const runs = entries.map(([entryId, f]) => ({
+    const runs = entries.map(([entryId, raw]) => ({ entryId, f: unpackedFields(raw) }));
+    const settled = runs.map(({ entryId, f }) => ({
       entryId,
       taskId: f[f.indexOf('id') + 1],
       result: '',
@@ -84,7 +86,7 @@ async function drain(redis: Redis, keys: QueueKeys, shape: Shape): Promise<void>
       consumer: 'w',
       stateTtlMs: TTL_MS,
       defaultResultTtlMs: TTL_MS,
-      runs,
+      runs: settled,
     });
     await call.run(redis);
     done += entries.length;

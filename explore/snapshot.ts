@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { unpackedFields } from '../lib/task/packed-fields';
 import { flowViewOf, readFlow, type FlowView } from './flow-snapshot';
 import { GROUP, type ExploreKeys } from './protocol-adapter';
 
@@ -118,10 +119,12 @@ export async function takeSnapshot(
 }
 
 /**
- * The first id/k/g/fl/gr of a flat field list (a hostile entry may repeat them; the first one
- * counts). Only the first fields are read: a task's own fields come first (includes/message.lua).
+ * The first id/k/g/fl/gr of an entry's fields, a packed entry's unpacked (a hostile entry may
+ * repeat them; the first one counts). Only the first fields are read: a task's own fields come
+ * first (includes/message.lua).
  */
-export function carriedOf(fields: string[]): Carried {
+export function carriedOf(raw: string[]): Carried {
+  const fields = unpackedFields(raw);
   const first = new Map<string, string>();
   for (let j = 0; j + 1 < fields.length && j < 32; j += 2)
     if (!first.has(fields[j])) first.set(fields[j], fields[j + 1]);

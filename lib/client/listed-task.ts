@@ -1,7 +1,9 @@
 import type { ListedState, ListedTask } from '../interfaces';
+import { unpackedFields } from '../task/packed-fields';
 
-/** @internal A flat field list as a map (the first value of a repeated field wins). */
-export function fieldsOf(raw: string[]): Map<string, string> {
+/** @internal A flat field list as a map (the first value of a repeated field wins), a packed one unpacked. */
+export function fieldsOf(packed: string[]): Map<string, string> {
+  const raw = unpackedFields(packed);
   const fields = new Map<string, string>();
   for (let i = 0; i + 1 < raw.length; i += 2) if (!fields.has(raw[i])) fields.set(raw[i], raw[i + 1]);
   return fields;

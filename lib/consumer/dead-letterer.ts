@@ -1,4 +1,5 @@
 import { deadLetterScript } from '../scripts/dead-letter.script';
+import { unpackedFields } from '../task/packed-fields';
 import { encodeFailure } from '../task/task-outcome';
 import type { QueueContext } from './queue-context';
 
@@ -13,7 +14,7 @@ export class DeadLetterer {
   constructor(private readonly ctx: QueueContext) {}
 
   /** Resolves true once dead-lettered; false when it failed or was refused (left pending). */
-  async deadLetter(entryId: string, fields: readonly string[] | null | undefined, reason: string): Promise<boolean> {
+  async deadLetter(entryId: string, fields: string[] | null | undefined, reason: string): Promise<boolean> {
     const { keys, group, consumer, config, logger, queue, events } = this.ctx;
     const taskId = firstValue(fields, 'id');
     const rawKey = firstValue(fields, 'k');
@@ -44,9 +45,13 @@ export class DeadLetterer {
   }
 }
 
-/** The first value of a field, as the Lua side (includes/dead-letter-entry.lua fieldOf) reads it. */
-function firstValue(fields: readonly string[] | null | undefined, name: string): string | undefined {
-  if (!Array.isArray(fields)) return undefined;
+/**
+ * The first value of a field, as the Lua side reads it (includes/dead-letter-entry.lua fieldOf,
+ * over message.lua's entryFields: a packed entry unpacked).
+ */
+function firstValue(raw: string[] | null | undefined, name: string): string | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const fields = unpackedFields(raw);
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
 }

@@ -132,7 +132,7 @@ for i = 1, (#ARGV - 5) / 4 do
       rcall('XACK', stream, group, entryId)
       rcall('XDEL', stream, entryId)
       if entry then
-        local member = encodeDelayed(entry[2])
+        local member = encodeDelayed(entryFields(entry[2]))
         rcall('ZADD', delayed, nowMs() + deferMs, member)
         rcall('HSET', keyState, 'state', 'queued', 'dm', member)
         rcall('HDEL', keyState, 'mid')

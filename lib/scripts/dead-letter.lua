@@ -57,7 +57,7 @@ if not ownedBy(stream, group, entryId, consumer) then
   return pendingOwner(stream, group, entryId) and -1 or -2
 end
 local entry = rcall('XRANGE', stream, entryId, entryId)[1]
-local fields = entry and entry[2] or {}
+local fields = entry and entryFields(entry[2]) or {}
 local deadFields = deadLetterFields(fields, reason, entryId)
 -- A keyed entry without a valid generation is of generation 0: never stale, and endKeyedRun ends
 -- the key's state only if that state is about this very task.

@@ -32,9 +32,10 @@ local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 if not ownedBy(stream, group, entryId, consumer) then return {0, ''} end
 local entry = rcall('XRANGE', stream, entryId, entryId)[1]
 if not entry then return {0, ''} end
+local fields = entryFields(entry[2])
 local m = {}
 for _, name in ipairs({'id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}) do
-  m[name] = fieldOf(entry[2], name)
+  m[name] = fieldOf(fields, name)
 end
 if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end
 m.a = m.a or '1'

@@ -69,7 +69,7 @@ if not ownedBy(stream, group, entryId, consumer) then
 end
 -- The entry as written (binary-safe, every field): what a dead letter keeps.
 local written = retryDelay < 0 and rcall('XRANGE', stream, entryId, entryId)[1]
-local deadFields = retryDelay < 0 and deadLetterFields(written and written[2] or fields, ARGV[9], entryId)
+local deadFields = retryDelay < 0 and deadLetterFields(written and entryFields(written[2]) or fields, ARGV[9], entryId)
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
 if task.fl == '1' and #KEYS >= 4 + FLOW_KEY_COUNT then flowRelease(flowKeysAtEnd(), stream, task.id, entryId) end

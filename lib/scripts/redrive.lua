@@ -37,7 +37,7 @@ local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 
 local entry = rcall('XRANGE', dlq, deadId, deadId)[1]
 if not entry then return {0, '', 0} end
-local f = entry[2]
+local f = entryFields(entry[2])
 local id, name, payload, key = fieldOf(f, 'id'), fieldOf(f, 'n'), fieldOf(f, 'p'), fieldOf(f, 'k')
 if not id or not name or name == '' or not payload or id ~= derivedId or (key or '') ~= derivedKey then
   return {-1, '', 0}

@@ -27,6 +27,7 @@
 -- @include now-ms
 -- @include key-state
 -- @include dead-letter-entry
+-- @include message
 -- @include flow
 
 local stream, delayed, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -40,7 +41,8 @@ local CANCELLED = '{"ok":false,"cancelled":true}'
 
 if where == 'queued' then
   local entry = rcall('XRANGE', stream, ref, ref)[1]
-  if not entry or fieldOf(entry[2], 'id') ~= taskId or (fieldOf(entry[2], 'k') or '') ~= key then return 0 end
+  local fields = entry and entryFields(entry[2])
+  if not entry or fieldOf(fields, 'id') ~= taskId or (fieldOf(fields, 'k') or '') ~= key then return 0 end
   -- Without the group (no worker has started yet) nothing has read it: no pending check.
   for _, raw in ipairs(rcall('XINFO', 'GROUPS', stream)) do
     local g = {}
@@ -57,7 +59,7 @@ if where == 'queued' then
   end
   rcall('XDEL', stream, ref)
   -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
-  if fieldOf(entry[2], 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end
+  if fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end
 elseif where == 'waiting' then
   -- A task under flow control takes no key (enqueue refuses one), so nothing more to end.
   if not flowUnwait(flowKeysAtEnd(), taskId) then return 0 end

@@ -1,3 +1,5 @@
+import { isPacked, PACKED_FIELD, unpackedFields } from './packed-fields';
+
 /** @internal A task as read from the stream, after its fields were checked. */
 export interface TaskMessage {
   /** Stream entry id of this delivery. */
@@ -61,6 +63,11 @@ export function parseEntry(
   maxPayloadBytes = Infinity,
 ): TaskMessage | MalformedMessage {
   if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
+  if (isPacked(raw)) {
+    const unpacked = unpackedFields(raw);
+    if (unpacked === raw) return { entryId, reason: `field "${PACKED_FIELD}" is not a JSON array of name/value strings` };
+    raw = unpacked;
+  }
   if (raw.length > MAX_FIELD_PAIRS * 2) {
     return { entryId, reason: `entry has ${raw.length} values (more than ${MAX_FIELD_PAIRS} name/value pairs)` };
   }

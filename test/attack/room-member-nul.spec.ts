@@ -56,16 +56,32 @@ describe('attack: a NUL inside a waiting room member', () => {
     expect(page.tasks.map((t) => t.id)).toContain('h'); // what remove('h') pages through
   });
 
-  // admitMember drops a member whose fields do not decode; its wait must go with it, or the id
-  // is "waiting" with no member: a later entry of that id (a plain copy moved in, a redrive) is
-  // answered "waits" and vanishes.
+  // admitMember drops a member whose fields must be decoded (a rated task's, to add field rl)
+  // and do not; its wait must go with it, or the id is "waiting" with no member: a later entry
+  // of that id (a plain copy moved in, a redrive) is answered "waits" and vanishes.
   it('a dropped member leaves no wait behind, so its id can enter again', async () => {
-    await f.enqueueFlow('a', limits);
-    await f.enqueueFlow('b', limits);
+    const rated = { ...limits, rate: { max: 100, perMs: 1000 } };
+    await f.enqueueFlow('a', rated);
+    await f.enqueueFlow('b', rated);
     await f.garbleWaitingMember('b');
     const [[entryA]] = await f.deliver('a');
     expect(await complete(entryA, 'a')).toEqual(['completed']);
     expect(await f.redis.zcard(f.keys.flow.room)).toBe(0); // dropped
     expect(await f.redis.hget(f.keys.flow.tasks, 'b')).toBeNull(); // no wait left behind
+  });
+
+  // Without rates a settle admits a member without decoding it (a packed entry): one that does
+  // not decode holds its slot until its reader dead-letters it, which releases it by the flat
+  // task id, so the id can enter again.
+  it('an undecodable member admitted packed leaves nothing held once dead-lettered', async () => {
+    await f.enqueueFlow('a', limits);
+    await f.enqueueFlow('b', limits);
+    await f.garbleWaitingMember('b');
+    const [[entryA]] = await f.deliver('a');
+    expect(await complete(entryA, 'a')).toEqual(['completed']);
+    const [[entryB]] = await f.deliver('a');
+    expect(await f.deadLetter('a', entryB, 'malformed', { id: 'b' })).toBe('dead-lettered');
+    expect(await f.redis.hget(f.keys.flow.tasks, 'b')).toBeNull();
+    expect(await f.enqueueFlow('b', limits)).toMatchObject({ entryId: expect.any(String) }); // admitted again
   });
 });

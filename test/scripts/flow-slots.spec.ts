@@ -168,17 +168,26 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
   it.each([
     ['the ring', { global: 1, group: 0, agingMs: 1000 }],
     ['the release fast path (a group limit: the ring stays empty)', { global: 0, group: 1, agingMs: 1000 }],
-  ])('a waiting member whose fields do not decode is dropped, and %s admits the next', async (_, limits) => {
-    const a = await enqueue('G', limits);
-    const b = await enqueue('G', limits);
-    const c = await enqueue('G', limits);
-    await f.garbleWaitingMember(b.id);
-    const [[entryA]] = await f.deliver('a');
-    expect(await complete('a', entryA, a.id)).toEqual(['completed']); // the settle does not fail
-    expect(await held()).toEqual([c.id]);
-    expect(await admitted()).toEqual([c.id]);
-    expect(await f.redis.zcard(f.keys.flow.room)).toBe(0);
-  });
+  ])(
+    'a waiting member whose fields do not decode is admitted packed, and its dead letter releases it: %s admits the next',
+    async (_, limits) => {
+      const a = await enqueue('G', limits);
+      const b = await enqueue('G', limits);
+      const c = await enqueue('G', limits);
+      await f.garbleWaitingMember(b.id);
+      const [[entryA]] = await f.deliver('a');
+      expect(await complete('a', entryA, a.id)).toEqual(['completed']); // the settle does not fail
+      // Admitted as it is (a settle does not decode a member): its task id and fl are flat.
+      expect(await held()).toEqual([b.id]);
+      const [[entryB, fields]] = await f.deliver('a');
+      expect(fields).toMatchObject({ id: b.id, fl: '1', j: '{not json' });
+      // Its reader finds no task in it and dead-letters it: the slot goes to the next.
+      expect(await f.deadLetter('a', entryB, 'malformed', { id: b.id })).toBe('dead-lettered');
+      expect(await held()).toEqual([c.id]);
+      expect(await admitted()).toEqual([c.id]);
+      expect(await f.redis.zcard(f.keys.flow.room)).toBe(0);
+    },
+  );
 
   it('removing an admitted entry that never ran releases its slot and feeds the next', async () => {
     const a = await enqueue();

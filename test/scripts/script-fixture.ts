@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { unpackedFields } from '../../lib/task/packed-fields';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts } from '../../lib/redis/scripts';
 import { cancelScript } from '../../lib/scripts/cancel.script';
@@ -278,8 +279,10 @@ export class ScriptFixture {
   }
 }
 
-export function toRecord(fields: string[]): Record<string, string> {
+/** An entry's fields by name, as a reader takes them: a packed entry unpacked, the first value of a name winning. */
+export function toRecord(raw: string[]): Record<string, string> {
+  const fields = unpackedFields(raw);
   const record: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]] = fields[i + 1];
+  for (let i = 0; i + 1 < fields.length; i += 2) if (!(fields[i] in record)) record[fields[i]] = fields[i + 1];
   return record;
 }

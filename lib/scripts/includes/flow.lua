@@ -148,15 +148,27 @@ local function ringAdd(F, pair)
 end
 
 -- Takes the slots and appends the entry to the stream: the one way into the stream for a run
--- that holds slots. Returns its entry id and the group's count of held runs after it.
+-- that holds slots. `fields` are its stream fields: a flat list, or a room member's JSON text of
+-- them, appended as it is (a packed entry, see message.lua: decoding it cost a settle more than
+-- the rest of an admission) unless the run needs field rl added (rates). Returns its entry id and
+-- the group's count of held runs after it; nil, taking nothing, for JSON text that must be
+-- decoded and is not a field list (fieldList).
 -- `handedOver` (a count) when the slots are those of a run of the same pair that the caller
 -- released in this step without lowering the counts (flowRelease): they pass to this run, so
 -- the counts stay as they are, and the group's count is `handedOver`.
 local function flowAdmit(F, stream, id, name, group, fields, handedOver)
   local _, _, _, rates = flowLimits(F, name)
-  if rates then fields = rateMarked(fields) end
-  local entryId = rcall('XADD', stream, '*', unpack(fields))
-  if rates then rateTake(F, rates, name, group, entryId) end
+  local entryId
+  if type(fields) == 'string' and not rates then
+    -- The task id and fl flat, ahead of the packed rest: they win over its copies, and an entry
+    -- whose text does not decode is still one its dead-lettering releases (dead-letter.lua).
+    entryId = rcall('XADD', stream, '*', 'id', id, 'fl', '1', 'j', fields)
+  else
+    if type(fields) == 'string' then fields = fieldList(fields) end
+    if not fields then return nil end
+    entryId = rcall('XADD', stream, '*', unpack(rates and rateMarked(fields) or fields))
+    if rates then rateTake(F, rates, name, group, entryId) end
+  end
   rcall('HSET', F.tasks, id, entryId .. '\0' .. name .. '\0' .. group)
   if handedOver then return entryId, handedOver end
   bump(F, name, 1)
@@ -164,9 +176,10 @@ local function flowAdmit(F, stream, id, name, group, fields, handedOver)
 end
 
 -- Admits `member`, the pair's best waiting task (the caller checked its slots). Returns its
--- entry id and the group's count of held runs after it; nil for a member whose fields do not
--- decode: not one flowEnter wrote. It is dropped with its wait (so its id may enter again),
--- never an error mid-settle, which would leave the settle's other writes half done.
+-- entry id and the group's count of held runs after it; nil for a member that is not one
+-- flowEnter wrote (no task id and fields, or fields flowAdmit had to decode and could not). It
+-- is dropped with its wait (so its id may enter again), never an error mid-settle, which would
+-- leave the settle's other writes half done.
 local function admitMember(F, stream, pair, member, name, group, handedOver)
   rcall('ZREM', F.room, member)
   -- The fields follow the member's last NUL (JSON text holds none); the task id precedes it, NULs
@@ -174,10 +187,10 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
   local idAt = #pair + 35
   local cut, next = nil, string.find(member, '\0', idAt, true)
   while next do cut, next = next, string.find(member, '\0', next + 1, true) end
-  local id = cut and string.sub(member, idAt, cut - 1)
-  local decoded, fields = pcall(cjson.decode, cut and string.sub(member, cut + 1) or '')
-  if id and decoded and type(fields) == 'table' then
-    return flowAdmit(F, stream, id, name, group, fields, handedOver)
+  local id = cut and cut > idAt and string.sub(member, idAt, cut - 1)
+  if id and cut < #member then
+    local entryId, held = flowAdmit(F, stream, id, name, group, string.sub(member, cut + 1), handedOver)
+    if entryId then return entryId, held end
   end
   local state = id and rcall('HGET', F.tasks, id)
   if state and string.byte(state, 1) == 0 then rcall('HDEL', F.tasks, id) end

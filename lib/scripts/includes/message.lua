@@ -8,7 +8,41 @@
 -- control (see flow.lua) also has fl ('1': it goes through admission, and holds slots once
 -- admitted), gr (its group, when given) and pr (its priority, when given).
 -- A delayed task is the same fields as one JSON object, the member of the
--- delayed sorted set.
+-- delayed sorted set. An entry that flow.lua admits from the waiting room is PACKED: its last
+-- field, j, holds the task's fields as the JSON array its room member carries (name, value, ...),
+-- after fields id and fl, so admission writes it without decoding it and a read returns six
+-- values, not sixteen.
+
+-- fieldList(text): the flat field list a JSON array of name/value strings holds, or nil for any
+-- other text (an empty array too: XADD takes at least one field).
+local function fieldList(text)
+  local decoded, list = pcall(cjson.decode, text)
+  if not decoded or type(list) ~= 'table' or #list == 0 or #list % 2 ~= 0 then return nil end
+  for i = 1, #list do
+    if type(list[i]) ~= 'string' then return nil end
+  end
+  return list
+end
+
+-- entryFields(fields): a stream entry's task fields as a flat list: a packed entry's unpacked
+-- (its flat fields, then those of its j that they do not name), any other entry's as they are.
+-- A j that fieldList refuses stays as it is: the entry then names no task by its fields, and
+-- is read as the malformed entry it is.
+local function entryFields(fields)
+  local n = #fields
+  if n < 2 or fields[n - 1] ~= 'j' then return fields end
+  local packed = fieldList(fields[n])
+  if not packed then return fields end
+  local out, named = {}, {}
+  for i = 1, n - 3, 2 do
+    out[#out + 1] = fields[i]; out[#out + 1] = fields[i + 1]
+    named[fields[i]] = true
+  end
+  for i = 1, #packed - 1, 2 do
+    if not named[packed[i]] then out[#out + 1] = packed[i]; out[#out + 1] = packed[i + 1] end
+  end
+  return out
+end
 
 -- encodeDelayed(fields): the delayed-set member for a flat field list.
 local function encodeDelayed(fields)
