@@ -161,7 +161,8 @@ export class QueueClient {
   /**
    * Supersedes every older run of `options.key`: what is queued or delayed never starts, and a
    * running one has its `ctx.signal` aborted and, when it finishes, writes nothing. On a
-   * periodic key (`periodicKey(name)`), `every` re-times the slots that follow.
+   * periodic key (`periodicKey(name)`), `every` re-times the slots that follow. On a runtime
+   * schedule's key, it runs the task once and ends the schedule.
    */
   async replace<P = unknown, R = unknown>(name: string, payload: P, options: ReplaceOptions): Promise<TaskHandle<R>> {
     if (options == null || typeof options.key !== 'string') {
@@ -238,6 +239,8 @@ export class QueueClient {
    * key again with the same task, payload and timing leaves it alone (concurrent calls make one
    * chain); with anything changed it re-times it: the waiting run is replaced by one on the new
    * schedule, and a running one is superseded (its signal aborts, its settle writes nothing).
+   * A key held by a live run that is not a schedule's (one enqueued under it, or the one-off run
+   * of a `replace()` that ended the schedule) throws KeyConflictError, writing nothing.
    * Returns the handle of the chain's waiting run.
    */
   async schedule<P = unknown, R = unknown>(name: string, payload: P, options: ScheduleOptions): Promise<TaskHandle<R>> {

@@ -1,9 +1,14 @@
-import { deadLetterScript } from '../scripts/dead-letter.script';
+import { deadLetterScript, type SuccessorTiming } from '../scripts/dead-letter.script';
 import { unpackedFields } from '../task/packed-fields';
 import { encodeFailure } from '../task/task-outcome';
+import type { TaskDefinition } from '../task/task.registry';
 import type { QueueContext } from './queue-context';
+import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, readStoredSchedules } from './stored-schedules';
+import { scheduleOf, timingOf, type TimedRun } from './successor-timing';
 
 const MAX_KEY_LENGTH = 1024;
+/** A slot (field d) as the stream holds it: epoch ms, at most 16 digits (the year 10000 is 15). */
+const SLOT = /^\d{1,16}$/;
 
 /**
  * @internal Dead-letters entries this consumer holds that must not run (malformed, past the
@@ -11,16 +16,23 @@ const MAX_KEY_LENGTH = 1024;
  * tells result() waiters, so every way a run can end makes the same key transition.
  */
 export class DeadLetterer {
-  constructor(private readonly ctx: QueueContext) {}
+  constructor(
+    private readonly ctx: QueueContext,
+    /** This worker's definition of a task name, if any: a `@Task` schedule's timing comes from it. */
+    private readonly definitionOf: (name: string) => TaskDefinition | undefined = () => undefined,
+  ) {}
 
   /** Resolves true once dead-lettered; false when it failed or was refused (left pending). */
-  async deadLetter(entryId: string, fields: string[] | null | undefined, reason: string): Promise<boolean> {
+  async deadLetter(entryId: string, raw: string[] | null | undefined, reason: string): Promise<boolean> {
     const { keys, group, consumer, config, logger, queue, events } = this.ctx;
+    // Read as dead-letter.lua reads them (fieldOf over entryFields: a packed entry unpacked).
+    const fields = Array.isArray(raw) ? unpackedFields(raw) : undefined;
     const taskId = firstValue(fields, 'id');
     const rawKey = firstValue(fields, 'k');
     const key = rawKey !== undefined && rawKey.length > 0 && rawKey.length <= MAX_KEY_LENGTH ? rawKey : undefined;
     const name = firstValue(fields, 'n');
     try {
+      const timing = await this.successorTiming(entryId, name, key, firstValue(fields, 'd'));
       const verdict = await deadLetterScript(keys, {
         group,
         consumer,
@@ -32,6 +44,7 @@ export class DeadLetterer {
         failure: encodeFailure({ name: 'DeadLetter', message: reason }),
         taskId,
         key,
+        timing,
       }).run(this.ctx.redis);
       if (verdict !== 'dead-lettered') return false;
       events.emit({ type: 'dead-lettered', queue, taskId, name, key, detail: reason });
@@ -43,15 +56,39 @@ export class DeadLetterer {
       return false;
     }
   }
+
+  /**
+   * A periodic run's successor timing, as its settle would send it (settle-calls.ts), when this
+   * worker has the schedule: a `@Task` schedule it defines on this queue, or a runtime schedule's
+   * stored one. Without it dead-letter.lua times the successor from the key state alone, which a
+   * cron past its stored fire times cannot do (see includes/successor.lua).
+   */
+  private async successorTiming(
+    entryId: string,
+    name: string | undefined,
+    key: string | undefined,
+    slot: string | undefined,
+  ): Promise<SuccessorTiming | undefined> {
+    if (name === undefined || key === undefined || slot === undefined || !SLOT.test(slot)) return undefined;
+    const run: TimedRun = { entryId, name, key, dueAt: Number(slot) };
+    // A failed read leaves the entry pending (caught by the caller): the next sweep retries it.
+    const stored = isRuntimeScheduleRun(run)
+      ? await readStoredSchedules(this.ctx.redis, this.ctx.keys, [run])
+      : NO_STORED_SCHEDULES;
+    const schedule = scheduleOf(this.ctx.queue, run, this.definitionOf(name), stored);
+    try {
+      return schedule && timingOf(schedule, run);
+    } catch (error) {
+      // A cron that no longer parses: the script's own rule times the successor.
+      this.ctx.logger.warn(`No successor timing for entry ${entryId}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
 }
 
-/**
- * The first value of a field, as the Lua side reads it (includes/dead-letter-entry.lua fieldOf,
- * over message.lua's entryFields: a packed entry unpacked).
- */
-function firstValue(raw: string[] | null | undefined, name: string): string | undefined {
-  if (!Array.isArray(raw)) return undefined;
-  const fields = unpackedFields(raw);
+/** The first value of a field, as the Lua side (includes/dead-letter-entry.lua fieldOf) reads it. */
+function firstValue(fields: readonly string[] | undefined, name: string): string | undefined {
+  if (!fields) return undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
 }

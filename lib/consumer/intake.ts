@@ -35,7 +35,6 @@ export interface Handover {
  * admission (enter-admission.lua), so no enqueuer runs a task outside its limits.
  */
 export class Intake {
-  private readonly deadLetterer: DeadLetterer;
   /** Task names already warned about: a producer's misconfiguration is said once, not per task. */
   private readonly warned = new Set<string>();
 
@@ -43,9 +42,8 @@ export class Intake {
     private readonly ctx: QueueContext,
     /** The task's concurrency limits per this worker's definition; undefined when it has none. */
     private readonly limitsOf: (name: string) => FlowLimits | undefined = () => undefined,
-  ) {
-    this.deadLetterer = new DeadLetterer(ctx);
-  }
+    private readonly deadLetterer = new DeadLetterer(ctx),
+  ) {}
 
   async admit({ entries, sentAt }: Handover): Promise<Delivery[]> {
     const { inFlight, slots } = this.ctx;

@@ -1,6 +1,7 @@
 import { Subject, type Subscription } from 'rxjs';
 import { StreamQueueError } from '../errors';
 import type { TaskRegistry } from '../task/task.registry';
+import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './delivery';
 import { Intake, type Handover } from './intake';
 import type { Outcome } from './outcome';
@@ -85,7 +86,14 @@ export class QueueConsumer {
         limitsByName.set(name, limits);
         return limits;
       };
-      return { ctx, intake: new Intake(ctx, limitsOf), sweeper: new Sweeper(ctx), settler: new Settler(ctx) };
+      // A dead-lettered periodic run's successor is timed from this worker's definitions too.
+      const deadLetterer = new DeadLetterer(ctx, (name) => registry.get(name));
+      return {
+        ctx,
+        intake: new Intake(ctx, limitsOf, deadLetterer),
+        sweeper: new Sweeper(ctx, deadLetterer),
+        settler: new Settler(ctx),
+      };
     });
   }
 

@@ -2,14 +2,14 @@ import { newTaskId } from '../partitions/task-ids';
 import { completeScript, type CompleteVerdict } from '../scripts/complete.script';
 import { failScript, type FailVerdict } from '../scripts/fail.script';
 import type { ScriptCall } from '../redis/scripts';
-import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task/task.registry';
 import { backoffDelay } from '../task/backoff';
 import { encodeFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
-import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, type StoredSchedules } from './stored-schedules';
+import { NO_STORED_SCHEDULES, type StoredSchedules } from './stored-schedules';
+import { scheduleOf, timingOf } from './successor-timing';
 
 export type Failed = Extract<Outcome, { kind: 'failed' }>;
 export type Completed = Extract<Outcome, { kind: 'completed' }>;
@@ -107,13 +107,8 @@ export function failCall(
 
 /**
  * A periodic run's successor for the settle script (which schedules it only after the tail
- * check passed; see includes/successor.lua), or ''. A runtime schedule's run follows the
- * schedule its key state stores (`stored`), whatever the code defines. A `@Task` schedule's run
- * has none when the task is not periodic here or is defined on another queue: a chain moved
- * elsewhere ends on the queue it left. An `every`
- * successor is timed in Redis from the key's period. A cron's upcoming fire times are computed
- * after the run's slot, or after the time Redis put the run in the stream (its entry id) when
- * that is later (the fleet was down), never from this process's clock; Redis's clock picks one.
+ * check passed; see includes/successor.lua), or '' when it follows no schedule here (see
+ * successor-timing.ts).
  */
 function successor(
   queue: string,
@@ -122,16 +117,7 @@ function successor(
   definition: TaskDefinition | undefined,
   stored: StoredSchedules,
 ): string {
-  const schedule = isRuntimeScheduleRun(m)
-    ? stored.get(m.key)
-    : m.key === periodicKey(m.name) && definition?.options.queue === queue
-      ? definition.options.schedule
-      : undefined;
+  const schedule = scheduleOf(queue, m, definition, stored);
   if (!schedule) return '';
-  const next = { id: newTaskId(partition), n: m.name, p: m.payload, k: m.key };
-  if ('every' in schedule) return JSON.stringify({ ...next, e: schedule.every });
-  const after = Math.max(m.dueAt ?? 0, Number(m.entryId.split('-')[0]));
-  const timezone = schedule.timezone ?? CRON_DEFAULT_TIMEZONE;
-  const fires = cronFires(schedule.cron, timezone, after).map(String);
-  return JSON.stringify({ ...next, c: schedule.cron, z: timezone, f: fires });
+  return JSON.stringify({ id: newTaskId(partition), n: m.name, p: m.payload, k: m.key, ...timingOf(schedule, m) });
 }

@@ -13,7 +13,9 @@ export const NO_STORED_SCHEDULES: StoredSchedules = new Map();
  * @internal A run of a runtime schedule (QueueClient.schedule): a periodic run (it carries its
  * slot) under a key that is not a `@Task` schedule's. Its timing is in Redis, not in the code.
  */
-export function isRuntimeScheduleRun(m: TaskMessage): m is TaskMessage & { key: string } {
+export function isRuntimeScheduleRun<M extends Pick<TaskMessage, 'dueAt' | 'key' | 'name'>>(
+  m: M,
+): m is M & { key: string } {
   return m.dueAt !== undefined && m.key !== undefined && m.key !== periodicKey(m.name);
 }
 
@@ -26,7 +28,7 @@ export function isRuntimeScheduleRun(m: TaskMessage): m is TaskMessage & { key: 
 export async function readStoredSchedules(
   redis: Redis,
   keys: QueueKeys,
-  messages: readonly TaskMessage[],
+  messages: readonly Pick<TaskMessage, 'dueAt' | 'key' | 'name'>[],
 ): Promise<StoredSchedules> {
   const scheduled = [...new Set(messages.filter(isRuntimeScheduleRun).map((m) => m.key))];
   if (scheduled.length === 0) return NO_STORED_SCHEDULES;

@@ -29,11 +29,11 @@ export class Sweeper {
   /** The suspect this worker runs in isolation, if any (see reclaim). */
   private suspect?: string;
 
-  private readonly deadLetterer: DeadLetterer;
-
-  constructor(private readonly ctx: QueueContext) {
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly deadLetterer = new DeadLetterer(ctx),
+  ) {
     this.lock = new SweepLock(ctx.redis, ctx.keys, ctx.config.leaseMs);
-    this.deadLetterer = new DeadLetterer(ctx);
   }
 
   /** The entries taken, with the time the first request that took them was sent. */

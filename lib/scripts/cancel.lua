@@ -3,7 +3,8 @@
   ARGV: key state TTL, control channel, key, done channel, 'schedule only', partition count.
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
-  A runtime schedule's key also leaves the schedule index, so its chain ends for good.
+  A runtime schedule's key also leaves the schedule index and drops its stored schedule, so its
+  chain ends for good.
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -19,7 +20,9 @@
   ARGV[3] key
   ARGV[4] done channel, told 'x:<task id>' when a queued or delayed run is cancelled, also one
           waiting behind an older generation still running (a running one says it when it settles)
-  ARGV[5] '1': act only on a runtime schedule (unschedule): a key not in the index is left alone
+  ARGV[5] '1': act only on a runtime schedule (unschedule): a key not in the index, or held by
+          a one-off run since a replace() ended its chain, is left alone (a stale index entry
+          is removed)
   ARGV[6] the caller's partition count for this queue (with KEYS[6])
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
@@ -34,12 +37,16 @@
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local refused = KEYS[6] and layoutRefusal(KEYS[6], ARGV[6])
 if refused then return refused end
-local scheduled = index and rcall('ZREM', index, ARGV[3]) == 1
+local indexed = index and rcall('ZREM', index, ARGV[3]) == 1
+local state, runtime = unpack(rcall('HMGET', keyState, 'state', 'rt'))
+local live = state == 'queued' or state == 'delayed' or state == 'running'
+-- An index entry whose key is held by a live run without the marker: a replace() ended that
+-- chain, and the run is a one-off that unschedule() leaves alone.
+local scheduled = indexed and (runtime == '1' or not live)
 if ARGV[5] == '1' and not scheduled then return 0 end
--- Without the marker, a later replace() of the key does not restart the chain.
-if scheduled then rcall('HDEL', keyState, 'rt', 'sig') end
-local state = rcall('HGET', keyState, 'state')
-if state ~= 'queued' and state ~= 'delayed' and state ~= 'running' then return scheduled and 1 or 0 end
+-- Without its markers and stored schedule, no later run of the key is taken for the chain.
+if scheduled then dropRuntimeSchedule(keyState) end
+if not live then return scheduled and 1 or 0 end
 
 local dm, mid, taskId = unpack(rcall('HMGET', keyState, 'dm', 'mid', 'id'))
 if dm then rcall('ZREM', delayed, dm) end

@@ -1,13 +1,15 @@
 --[[
   KEYS: stream, dead-letter stream, delayed set, sequence, [result key], [key state]. ARGV:
-  group, consumer, entry id, reason, and the settle settings (details below).
+  group, consumer, entry id, reason, the settle settings and a successor's timing (details below).
   Dead-letter one delivered message that cannot run or must not run again: missing fields, an
   undecodable payload, an unknown task name, a poison message past the delivery limit. Keeps
   its original fields (bounded, see includes/dead-letter-entry.lua) and the reason. Fenced like
   complete. A keyed run ends here with the same key transition as a failed run in fail.lua, so
-  its key is never left running or queued forever, and a periodic key gets its next slot from
-  the schedule its state stores (the successor's task id is '<task id>~<entry id>'); its failure
-  is stored and announced to result() waiters.
+  its key is never left running or queued forever, and a periodic run (it carries its slot,
+  field d) of a key that stores a schedule gets its next slot, timed like a failed run's: from
+  the worker's timing (ARGV[12]) and the schedule the key state stores (the successor's task id
+  is '<task id>~<entry id>'); a one-off run (a replace() on a schedule's key) schedules none.
+  Its failure is stored and announced to result() waiters.
 
   KEYS[1] stream
   KEYS[2] dead-letter stream
@@ -29,6 +31,9 @@
   ARGV[9]  encoded failure result
   ARGV[10] the task id the result key was derived from ('' when the entry names none)
   ARGV[11] the key the key state was derived from ('' when the entry names none)
+  ARGV[12] a periodic run's successor timing as JSON, {e} or {c, z, f} (see
+           includes/successor.lua), or '' when the worker has no schedule for it: the
+           successor is then timed from the key state alone
   The keys are used only when the entry's own fields name the same task id and key.
 
   Returns 1 dead-lettered, -1 refused, -2 already settled.
@@ -64,13 +69,16 @@ local deadFields = deadLetterFields(fields, reason, entryId)
 local taskId, key = fieldOf(fields, 'id'), fieldOf(fields, 'k')
 local gen = tonumber(fieldOf(fields, 'g') or '0') or 0
 
--- A periodic key keeps its chain: the next slot follows the schedule its state stores (an
--- `every` period, or the cron fire times kept there), as when a run fails for good in fail.lua.
+-- A periodic run keeps its chain, as when it fails for good in fail.lua: the next slot follows
+-- the worker's timing and the schedule its key state stores. Only a periodic run (field d): a
+-- one-off run under a schedule's key never starts or keeps a chain.
 local successor = nil
-if keyState and key == derivedKey and taskId
+if keyState and key == derivedKey and taskId and fieldOf(fields, 'd')
     and (rcall('HEXISTS', keyState, 'sk') == 1 or rcall('HEXISTS', keyState, 'every') == 1) then
+  local t = ARGV[12] ~= '' and cjson.decode(ARGV[12]) or {}
   successor = cjson.encode({id = taskId .. '~' .. entryId,
-    n = rcall('HGET', keyState, 'name') or fieldOf(fields, 'n') or '', p = fieldOf(fields, 'p') or 'null', k = key})
+    n = rcall('HGET', keyState, 'name') or fieldOf(fields, 'n') or '', p = fieldOf(fields, 'p') or 'null', k = key,
+    e = t.e, c = t.c, z = t.z, f = t.f})
 end
 
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))

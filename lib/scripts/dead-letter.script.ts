@@ -1,6 +1,12 @@
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 
+/**
+ * @internal The timing part of a periodic successor (see includes/successor.lua): an `every`
+ * period (e), or a cron's expression, zone and upcoming fire times (c, z, f; epoch ms as text).
+ */
+export type SuccessorTiming = { readonly e: number } | { readonly c: string; readonly z: string; readonly f: string[] };
+
 export interface DeadLetterArgs {
   readonly group: string;
   readonly consumer: string;
@@ -15,6 +21,8 @@ export interface DeadLetterArgs {
   readonly taskId?: string;
   /** The key the entry's fields name, if any: its key state is declared. */
   readonly key?: string;
+  /** A periodic run's successor timing, when the dead-lettering worker has its schedule. */
+  readonly timing?: SuccessorTiming;
 }
 
 /** @internal What dead-letter.lua did. */
@@ -41,6 +49,7 @@ export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall
     a.failure,
     a.taskId ?? '',
     a.key ?? '',
+    a.timing ? JSON.stringify(a.timing) : '',
   ];
   // Always: whether the entry holds flow slots is read from the entry itself.
   return new ScriptCall('dead-letter', [...redisKeys, ...keys.flowKeys], args, verdictOf);

@@ -5,7 +5,8 @@
   Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
   replacing), draw a new generation from the queue's sequence, and supersede whatever of the key
-  is still queued or delayed, so an older generation never starts.
+  is still queued or delayed, so an older generation never starts. A run that is not periodic
+  written under a runtime schedule's key ends that schedule (its markers and stored schedule go).
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -101,6 +102,9 @@ if (dm or mid) and existing[2] then rcall('PUBLISH', ARGV[11], 's:' .. existing[
 local gen = nextGeneration(seq, keyState)
 -- A period given replaces the stored one; none given keeps it (re-timing stays with replace's `every`).
 rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
+-- A one-off run (replace(), or an enqueue once the chain ended) ends a runtime schedule: its key
+-- is a schedule no more. A `@Task` schedule's key keeps its stored schedule: the code owns it.
+if ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1' then dropRuntimeSchedule(keyState) end
 
 local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,

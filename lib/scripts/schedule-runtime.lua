@@ -33,7 +33,9 @@
   Returns {task id, generation, code, name}: 0 the same schedule is live, left alone (its run);
   1 created; 2 re-timed (the waiting run is replaced by a first run on the new schedule, a
   running one is superseded: its settle writes nothing and schedules nothing); -1 the key is held
-  by a live run that is not a schedule (its id, generation and task name): nothing written.
+  by a live run that is not a schedule's periodic run (a run enqueued under the key, or the
+  one-off run of a replace() that ended its chain; its id, generation and task name): nothing
+  written.
   Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
   so concurrent calls for one key leave exactly one chain.
 ]]
@@ -43,6 +45,7 @@
 -- @include key-state
 -- @include successor
 -- @include first-run
+-- @include chain-run
 -- @include layout-guard
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -55,7 +58,11 @@ local now = nowMs()
 local state, runtime, sig, oldId, oldGen, oldName, rmid =
   unpack(rcall('HMGET', keyState, 'state', 'rt', 'sig', 'id', 'gen', 'name', 'rmid'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
-if live and runtime ~= '1' then return {oldId or '', tonumber(oldGen or '0'), -1, oldName or ''} end
+-- The live run is the schedule's chain only when it is a periodic run of a runtime schedule: a
+-- one-off run (a replace() ended the chain) holds the key like any other run.
+if live and (runtime ~= '1' or not isChainRun(stream, keyState, state)) then
+  return {oldId or '', tonumber(oldGen or '0'), -1, oldName or ''}
+end
 if live and sig == signature then return {oldId, tonumber(oldGen), 0, name} end
 
 rcall('HSET', keyState, 'rt', '1', 'sig', signature)

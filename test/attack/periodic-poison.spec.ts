@@ -16,7 +16,7 @@ describe('attack: a periodic run dead-lettered as poison keeps its chain', () =>
 
   it('a poison run of a periodic key leaves a successor in the delayed set', async () => {
     const key = 'periodic:job';
-    const [id, gen] = await f.enqueue({ key });
+    const [id, gen] = await f.enqueue({ key, periodic: true }); // a run of the chain: it carries its slot
     // The chain's stored schedule, as schedule-periodic.lua writes it.
     await f.redis.hset(f.keys.keyState(key), 'sk', 'every', 'every', '60000');
     const [[entry]] = await f.deliver('w1');

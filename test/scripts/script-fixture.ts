@@ -5,7 +5,7 @@ import { defineScripts } from '../../lib/redis/scripts';
 import { cancelScript } from '../../lib/scripts/cancel.script';
 import { claimScript } from '../../lib/scripts/claim.script';
 import { completeScript } from '../../lib/scripts/complete.script';
-import { deadLetterScript } from '../../lib/scripts/dead-letter.script';
+import { deadLetterScript, type SuccessorTiming } from '../../lib/scripts/dead-letter.script';
 import { dropConsumerScript } from '../../lib/scripts/drop-consumer.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { enqueueScript, type EnqueueReply } from '../../lib/scripts/enqueue.script';
@@ -229,8 +229,16 @@ export class ScriptFixture {
     return letters[letters.length - 1][0];
   }
 
-  /** dead-letter.lua for an entry `consumer` holds; `id`/`key` name the keys its fields name. */
-  deadLetter(consumer: string, entryId: string, reason: string, names: { id?: string; key?: string } = {}) {
+  /**
+   * dead-letter.lua for an entry `consumer` holds; `id`/`key` name the keys its fields name, and
+   * `timing` is a periodic successor's timing as the dead-lettering worker would send it.
+   */
+  deadLetter(
+    consumer: string,
+    entryId: string,
+    reason: string,
+    names: { id?: string; key?: string; timing?: SuccessorTiming } = {},
+  ) {
     return deadLetterScript(this.keys, {
       group: GROUP,
       consumer,
@@ -242,6 +250,7 @@ export class ScriptFixture {
       failure: '{"ok":false,"error":{"name":"DeadLetter","message":"x"}}',
       taskId: names.id,
       key: names.key,
+      timing: names.timing,
     }).run(this.redis);
   }
 

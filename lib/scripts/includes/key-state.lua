@@ -45,6 +45,13 @@ local function releaseKey(keyState, entryId, ttlMs)
   end
 end
 
+-- dropRuntimeSchedule(keyState): a runtime schedule's key stops being one: its markers (rt,
+-- sig), its stored schedule (see successor.lua) and its catch-up mark go, so no later run of the
+-- key is taken for its chain (schedule-runtime.lua) or timed by it (dead-letter.lua).
+local function dropRuntimeSchedule(keyState)
+  rcall('HDEL', keyState, 'rt', 'sig', 'sk', 'every', 'cron', 'tz', 'fires', 'queue', 'cu')
+end
+
 -- staleToken(keyState, taskId): what result() waiters are told about a run that lost to its key's
 -- newer state: 'x' when the key was cancelled, else 's' (superseded).
 local function staleToken(keyState, taskId)

@@ -6,7 +6,11 @@
 -- A periodic key's state holds its schedule (written by schedule-periodic.lua): sk (kind,
 -- 'every' or 'cron'), every (period in ms), cron and tz (expression and zone), queue, defined
 -- (the definition last applied at boot), and for a cron, fires: its next fire times (epoch ms,
--- comma-separated) not used yet, for a successor scheduled without a worker that runs this cron.
+-- comma-separated) not used yet, for a successor scheduled without a worker that runs this cron;
+-- cu, the slot of a catch-up run (see successorDue).
+
+-- A catch-up that again finds no fire time at all waits this long (see successorDue).
+local CATCH_UP_HOLD_MS = 60000
 
 -- splitFires(text): the fire times of a comma-separated list, as text.
 local function splitFires(text)
@@ -24,18 +28,22 @@ local function pickFire(fires, floor)
   return nil, ''
 end
 
--- successorDue(keyState, s, now): when the next run is due, and for a cron the fire times to
--- keep. `due` in the successor is an explicit time (a chain's first run). An `every` key is timed
--- from the current slot (field dueAt), never from a worker's clock, skipping slots already
--- missed. A cron takes the first fire time after Redis's clock and the current slot, from the
--- settling worker's list when that worker runs the stored cron (or none is stored), else from
--- the stored list. When every fire time is past (the run overran all of them), one catch-up run
--- is due now: its successor is computed from that slot, back on the cron's grid. A settle never
--- lacks times (a worker always sends its period or fire times), so this never repeats at once.
+-- successorDue(keyState, s, now): when the next run is due, for a cron the fire times to keep,
+-- and true when it is a catch-up. `due` in the successor is an explicit time (a chain's first
+-- run). An `every` key is timed from the current slot (field dueAt), never from a worker's clock,
+-- skipping slots already missed. A cron takes the first fire time after Redis's clock and the
+-- current slot, from the settling worker's list when that worker runs the stored cron (or none
+-- is stored), else from the stored list. When every fire time is past (the run overran all of
+-- them), one catch-up run is due now: its successor is computed from that slot, back on the
+-- cron's grid. A settle without any time (the stored ones used up, and the worker sent none: a
+-- dead letter by a worker that does not run this cron) cannot put the chain back on its grid:
+-- after a run of the grid it still gets its one catch-up now, but after a catch-up (field cu is
+-- the current slot) the next one waits CATCH_UP_HOLD_MS, so a poison run that keeps being
+-- dead-lettered so never runs back to back; a worker that runs the cron ends the hold.
 local function successorDue(keyState, s, now)
-  if s.due then return tonumber(s.due), nil end
-  local kind, every, dueAt, cron, tz, stored =
-    unpack(rcall('HMGET', keyState, 'sk', 'every', 'dueAt', 'cron', 'tz', 'fires'))
+  if s.due then return tonumber(s.due), nil, false end
+  local kind, every, dueAt, cron, tz, stored, catchUp =
+    unpack(rcall('HMGET', keyState, 'sk', 'every', 'dueAt', 'cron', 'tz', 'fires', 'cu'))
   -- No stored period (a chain from before schedules were stored): the worker's own, unless the
   -- stored schedule is a cron.
   if not every and kind ~= 'cron' then every = s.e end
@@ -44,20 +52,22 @@ local function successorDue(keyState, s, now)
   if every > 0 then
     local nextDue = dueAt + every
     if nextDue <= now then nextDue = dueAt + every * (math.floor((now - dueAt) / every) + 1) end
-    return nextDue, nil
+    return nextDue, nil, false
   end
   local floor = math.max(now, dueAt)
   local mine = type(s.f) == 'table' and (not cron or (cron == s.c and tz == s.z))
   local nextDue, rest = pickFire(mine and s.f or splitFires(stored), floor)
-  if nextDue then return nextDue, rest end
+  if nextDue then return nextDue, rest, false end
   if not mine then
     -- The stored times are used up and this worker runs another schedule (a deploy is rolling
     -- out): its own timing keeps the chain going until a worker of the stored cron settles it.
     if type(s.f) == 'table' then nextDue = pickFire(s.f, floor) end
     if not nextDue and tonumber(s.e) then nextDue = floor + tonumber(s.e) end
-    if nextDue then return nextDue, '' end
+    if nextDue then return nextDue, '', false end
   end
-  return now, ''
+  local timed = type(s.f) == 'table' or tonumber(s.e) ~= nil
+  if not timed and tonumber(catchUp) == dueAt then return now + CATCH_UP_HOLD_MS, '', true end
+  return now, '', true
 end
 
 -- scheduleSuccessor(keyState, delayed, seq, successor, now): the next run of a periodic key, written
@@ -69,7 +79,7 @@ end
 -- first run (see successorDue).
 local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   local s = cjson.decode(successor)
-  local nextDue, fires = successorDue(keyState, s, now)
+  local nextDue, fires, catchUp = successorDue(keyState, s, now)
   if fires then
     rcall('HSET', keyState, 'fires', fires)
   end
@@ -77,6 +87,7 @@ local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', tostring(gen), 'd', tostring(nextDue)})
   rcall('ZADD', delayed, nextDue, member)
   rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'id', s.id, 'attempt', '1', 'dueAt', nextDue, 'enqueuedAt', now)
-  rcall('HDEL', keyState, 'mid', 'startedAt', 'finishedAt', 'error')
+  rcall('HDEL', keyState, 'mid', 'startedAt', 'finishedAt', 'error', 'cu')
+  if catchUp then rcall('HSET', keyState, 'cu', nextDue) end
   rcall('PERSIST', keyState)
 end

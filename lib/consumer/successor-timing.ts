@@ -1,0 +1,40 @@
+import type { SuccessorTiming } from '../scripts/dead-letter.script';
+import type { Schedule } from '../task/periodic-call';
+import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule';
+import type { TaskMessage } from '../task/task-message';
+import type { TaskDefinition } from '../task/task.registry';
+import { isRuntimeScheduleRun, type StoredSchedules } from './stored-schedules';
+
+/** @internal What of a run a successor's timing is computed from. */
+export type TimedRun = Pick<TaskMessage, 'entryId' | 'name' | 'key' | 'dueAt'>;
+
+/**
+ * @internal The schedule a run's successor follows, or undefined. A runtime schedule's run follows
+ * the schedule its key state stores (`stored`), whatever the code defines. A `@Task` schedule's
+ * run has none when the task is not periodic here or is defined on another queue: a chain moved
+ * elsewhere ends on the queue it left.
+ */
+export function scheduleOf(
+  queue: string,
+  run: TimedRun,
+  definition: TaskDefinition | undefined,
+  stored: StoredSchedules,
+): Schedule | undefined {
+  if (isRuntimeScheduleRun(run)) return stored.get(run.key);
+  return run.key === periodicKey(run.name) && definition?.options.queue === queue
+    ? definition.options.schedule
+    : undefined;
+}
+
+/**
+ * @internal A successor's timing. An `every` successor is timed in Redis from the key's period. A
+ * cron's upcoming fire times are computed after the run's slot, or after the time Redis put the
+ * run in the stream (its entry id) when that is later (the fleet was down), never from this
+ * process's clock; Redis's clock picks one.
+ */
+export function timingOf(schedule: Schedule, run: TimedRun): SuccessorTiming {
+  if ('every' in schedule) return { e: schedule.every };
+  const after = Math.max(run.dueAt ?? 0, Number(run.entryId.split('-')[0]));
+  const timezone = schedule.timezone ?? CRON_DEFAULT_TIMEZONE;
+  return { c: schedule.cron, z: timezone, f: cronFires(schedule.cron, timezone, after).map(String) };
+}

@@ -1,0 +1,21 @@
+-- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
+-- passes the keys and values it works on as arguments.
+-- @include rcall
+
+-- isChainRun(stream, keyState, state): the key's live run (`state` queued, delayed or running)
+-- is a periodic run, the chain's: its message carries its slot (field d, see message.lua). A
+-- one-off run under a schedule's key (a replace()) is not, whatever markers its state still
+-- holds. A message that cannot be read (deleted meanwhile) is not either.
+local function isChainRun(stream, keyState, state)
+  if state == 'delayed' then
+    local ok, m = pcall(cjson.decode, rcall('HGET', keyState, 'dm') or '')
+    return ok and type(m) == 'table' and m.d ~= nil
+  end
+  local entryId = rcall('HGET', keyState, state == 'queued' and 'mid' or 'rmid')
+  local entry = entryId and rcall('XRANGE', stream, entryId, entryId)[1]
+  if not entry then return false end
+  for i = 1, #entry[2], 2 do
+    if entry[2][i] == 'd' then return true end
+  end
+  return false
+end
