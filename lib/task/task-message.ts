@@ -65,7 +65,8 @@ export function parseEntry(
   if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
   if (isPacked(raw)) {
     const unpacked = unpackedFields(raw);
-    if (unpacked === raw) return { entryId, reason: `field "${PACKED_FIELD}" is not a JSON array of name/value strings` };
+    if (unpacked === raw)
+      return { entryId, reason: `field "${PACKED_FIELD}" is not a JSON array of name/value strings` };
     raw = unpacked;
   }
   if (raw.length > MAX_FIELD_PAIRS * 2) {
