@@ -8,7 +8,7 @@ export interface LayoutCall {
  * The operator process changing a partitioned queue's count `from` -> `to`, one layout.lua call
  * per explorer step, in PartitionLayouts.switchCount's order: freeze every partition of both
  * layouts in order (one frozen or committed already passes); if one still holds tasks, thaw the
- * ones this attempt froze, in reverse (the attempt fails, and the next step retries it from the
+ * ones this attempt froze or found frozen, in reverse (the attempt fails, and the next step retries it from the
  * start, as a redeploy would); once all are frozen, read the sequences for the commits' floor and
  * commit them in reverse, so partition 0 holds the new count last. A commit refused (another
  * switch took the record) ends it for good.
@@ -18,7 +18,7 @@ export class CountChange {
   /** The partition the next call is for. */
   private at = 0;
   attempts = 0;
-  /** The partitions this attempt froze (only they are thawed). */
+  /** The partitions this attempt froze or found frozen (it thaws them: layout.lua counts who relies on one). */
   private frozenHere: number[] = [];
   /** The commits' sequence floor, read once all partitions are frozen. */
   sequenceFloor?: number;
@@ -43,10 +43,10 @@ export class CountChange {
   }
 
   /** Moves on after the call `next()` named returned `outcome`. */
-  record(outcome: 'done' | 'already' | 'not-empty' | 'not-this-switch'): void {
+  record(outcome: 'done' | 'already' | 'not-empty' | 'not-this-switch', record = ''): void {
     if (this.phase === 'freeze' && this.at === 0) this.attempts++;
     if (this.phase === 'freeze') {
-      if (outcome === 'done') this.frozenHere.push(this.at);
+      if (outcome === 'done' || (outcome === 'already' && record !== String(this.to))) this.frozenHere.push(this.at);
       if (outcome !== 'done' && outcome !== 'already') return this.go(this.frozenHere.length ? 'thaw' : 'freeze', 0);
       return this.at + 1 < this.partitions ? this.go('freeze', this.at + 1) : this.go('commit', this.partitions - 1);
     }

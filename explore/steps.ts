@@ -263,7 +263,7 @@ async function countChangeStep(world: World): Promise<StepResult> {
     change.to,
     change.sequenceFloor,
   );
-  change.record(outcome);
+  change.record(outcome, record);
   return { applied: true, note: `${call.step} p${call.partition}: ${outcome} (record ${record})` };
 }
 

@@ -20,7 +20,8 @@ import { QueuePartitions } from './queue-partitions';
  * thaws what this process froze and fails bootstrap: nothing ever sits where the new mapping
  * would not look for it. A switch interrupted by a crash leaves partition 0 frozen; the next boot
  * with the target count finishes it, any other count refuses to boot. Processes booting at once
- * with the same count share the work: a partition frozen or committed by another passes.
+ * with the same count share the work: a partition frozen or committed by another passes, and a
+ * frozen one goes back to the old count only when no process relies on it any more.
  */
 @Injectable()
 export class PartitionLayouts implements OnModuleInit {
@@ -91,12 +92,13 @@ export class PartitionLayouts implements OnModuleInit {
     const keys = Array.from({ length: Math.max(from, to) }, (_, p) => new QueueKeys(this.config.prefix, queue, p));
     const step = (op: 'freeze' | 'commit' | 'thaw', k: QueueKeys, sequenceFloor?: number) =>
       layoutScript(k, { step: op, from, to, sequenceFloor }).run(redis);
-    // Only what this process froze is thawed: a partition another process booting with the same
-    // count froze or committed is left to it (thawing it would undo its switch under its tasks).
+    // What this process relies on is thawed if it fails: what it froze, and what it found frozen
+    // by another process booting with the same count (layout.lua gives a record back to the old
+    // count only when none relies on it). A partition already committed is left as it is.
     const frozenHere: QueueKeys[] = [];
     for (const [p, k] of keys.entries()) {
       const { outcome, record } = await step('freeze', k);
-      if (outcome === 'done') frozenHere.push(k);
+      if (outcome === 'done' || (outcome === 'already' && record !== String(to))) frozenHere.push(k);
       if (outcome === 'done' || outcome === 'already') continue;
       for (const frozen of frozenHere.reverse()) await step('thaw', frozen);
       throw new PartitionLayoutError(

@@ -18,6 +18,8 @@ export class QueueKeys {
    * cannot write where its mapping is no longer the queue's.
    */
   readonly layout: string;
+  /** While the layout record is frozen: how many booting processes rely on it (layout.lua). */
+  readonly layoutFreezers: string;
   readonly stream: string;
   readonly delayed: string;
   readonly deadLetter: string;
@@ -65,6 +67,7 @@ export class QueueKeys {
   ) {
     this.tag = partition === 0 ? `{${prefix}:${queue}}` : `{${prefix}:${queue}#${partition}}`;
     this.layout = `${this.tag}:layout`;
+    this.layoutFreezers = `${this.tag}:layout-freezers`;
     this.stream = `${this.tag}:stream`;
     this.delayed = `${this.tag}:delayed`;
     this.deadLetter = `${this.tag}:dlq`;

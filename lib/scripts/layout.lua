@@ -1,6 +1,7 @@
 --[[
-  KEYS: the partition's layout record, stream, delayed set, dead letters, sequence. ARGV: step,
-  counts, consumer group, partition-0 flag, outside flag, sequence floor (details below).
+  KEYS: the partition's layout record, stream, delayed set, dead letters, sequence, freezers.
+  ARGV: step, counts, consumer group, partition-0 flag, outside flag, sequence floor (details
+  below).
   One step of changing a queue's partition count, on one partition (see partition-layout.ts,
   which freezes every partition in order, then commits them in reverse, or thaws back those it
   froze).
@@ -11,6 +12,9 @@
   KEYS[4] the partition's dead-letter stream: a dead letter is a task too (a redrive puts it back
           in this partition, under its key's old mapping)
   KEYS[5] the partition's sequence (generations and fences are drawn from it)
+  KEYS[6] the partition's freezers: how many processes of the switch rely on its frozen record
+          (the one that froze it and each that found it frozen); a thaw by one of them gives it
+          back to the old count only when none relies on it any more
 
   ARGV[1] 'freeze', 'commit' or 'thaw'
   ARGV[2] the stored count the switch starts from
@@ -26,22 +30,24 @@
           drew where it was (each only grows, as the README promises)
 
   Returns {code, record}:
-    1  done: frozen now (freeze; only a partition frozen now is thawed by its freezer), committed,
-       or thawed;
-    2  (freeze only) nothing to do: the record is already this switch's, frozen or committed by
-       another process booting with the same count;
+    1  done: frozen now (freeze), committed, or thawed (the record is the old count again, or
+       still frozen for the processes that rely on it);
+    2  (freeze only) the record is already this switch's: frozen by another process booting with
+       the same count (this one now relies on it too, and thaws it when it fails), or committed;
     0  (freeze only) refused: the partition still holds tasks (queued, running or delayed);
     -1 refused: the record belongs to no step of this switch (another count, another switch):
        nothing written.
   Atomic: the emptiness check and the freeze are one step. A frozen record refuses every write
   that checks its layout (layout-guard.lua), so the partition stays empty until the commit. A
   record moves only from the old count to frozen (empty), frozen to the new count, or frozen
-  back to the old count by its freezer: never from the new count back, so processes that
-  switch at once never undo each other's commit.
+  back to the old count by the last process relying on it: never from the new count back, and
+  never thawed under a process that goes on to commit, so processes that switch at once never
+  undo each other's switch nor leave it half made. A process that dies relying on a frozen
+  record leaves it frozen: the next boot with the target count finishes the switch.
 ]]
 -- @include rcall
 
-local layout, stream, delayed, dlq, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local layout, stream, delayed, dlq, seq, freezers = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local stored = rcall('GET', layout) or '1'
 local frozen = from .. '>' .. to
@@ -82,20 +88,29 @@ local function holdsTasks()
 end
 
 if op == 'freeze' then
-  if stored == frozen or stored == to then return {2, stored} end
+  if stored == to then return {2, stored} end
+  if stored == frozen then
+    rcall('INCR', freezers)
+    return {2, stored}
+  end
   local stale = ARGV[6] == '1' and string.match(stored, '^%d+$')
   if stored ~= from and not stale then return {-1, stored} end
   if holdsTasks() then return {0, stored} end
   rcall('SET', layout, frozen)
+  rcall('SET', freezers, 1)
   return {1, frozen}
 end
 if op == 'commit' then
   if stored ~= frozen and stored ~= to then return {-1, stored} end
   local floor = tonumber(ARGV[7]) or 0
   if (tonumber(rcall('GET', seq)) or 0) < floor then rcall('SET', seq, floor) end
+  rcall('DEL', freezers)
   if stored == to then return {1, stored} end
   return setCount(to)
 end
--- thaw: back to the count the switch started from (a frozen partition received no task).
+-- thaw: one process that relied on the frozen record fails; the last one gives it back to the
+-- count the switch started from (a frozen partition received no task).
 if stored ~= frozen then return {1, stored} end
+if rcall('DECR', freezers) > 0 then return {1, stored} end
+rcall('DEL', freezers)
 return setCount(from)

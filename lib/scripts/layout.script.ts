@@ -27,7 +27,7 @@ export function layoutScript(
 ): ScriptCall<LayoutStepReply> {
   return new ScriptCall(
     'layout',
-    [keys.layout, keys.stream, keys.delayed, keys.deadLetter, keys.seq],
+    [keys.layout, keys.stream, keys.delayed, keys.deadLetter, keys.seq, keys.layoutFreezers],
     [
       a.step,
       a.from,

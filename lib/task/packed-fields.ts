@@ -6,27 +6,35 @@
  */
 export const PACKED_FIELD = 'j';
 
-/** Whether a stream entry's raw fields are packed: its last field is j. */
+/** Where a stream entry's first field j is (its name's index), or -1 when the entry is not packed. */
+export function packedAt(raw: readonly string[]): number {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === PACKED_FIELD) return i;
+  return -1;
+}
+
+/** Whether a stream entry's raw fields are packed: one of them is j. */
 export function isPacked(raw: readonly string[]): boolean {
-  return raw.length >= 2 && raw.length % 2 === 0 && raw[raw.length - 2] === PACKED_FIELD;
+  return packedAt(raw) >= 0;
 }
 
 /**
- * @internal A stream entry's task fields as a flat list: a packed entry's flat fields followed by
- * those its j holds (the first value of a name wins, as every reader takes it), any other entry's
- * as they are. A j that is not a non-empty JSON array of name/value strings (anyone can XADD)
- * leaves the entry as it is, read as what it is: one that names no task by its fields. The same
- * rule as includes/message.lua's entryFields in the scripts.
+ * @internal A stream entry's task fields as a flat list: a packed entry's first field j replaced by
+ * the fields it holds (after the flat fields before it, before any after it: a dead letter that an
+ * older version copied adds its reason there; the first value of a name wins, as every reader
+ * takes it), any other entry's as they are. A j that is not a non-empty JSON array of name/value
+ * strings (anyone can XADD) leaves the entry as it is, read as what it is: one that names no task
+ * by its fields. The same rule as includes/message.lua's entryFields in the scripts.
  */
 export function unpackedFields(raw: string[]): string[] {
-  if (!isPacked(raw)) return raw;
+  const at = packedAt(raw);
+  if (at < 0) return raw;
   let list: unknown;
   try {
-    list = JSON.parse(raw[raw.length - 1]);
+    list = JSON.parse(raw[at + 1]);
   } catch {
     return raw;
   }
   if (!Array.isArray(list) || list.length === 0 || list.length % 2 !== 0) return raw;
   for (const value of list) if (typeof value !== 'string') return raw;
-  return raw.length === 2 ? (list as string[]) : [...raw.slice(0, -2), ...(list as string[])];
+  return raw.length === 2 ? (list as string[]) : [...raw.slice(0, at), ...(list as string[]), ...raw.slice(at + 2)];
 }

@@ -63,12 +63,14 @@ export function parseEntry(
   maxPayloadBytes = Infinity,
 ): TaskMessage | MalformedMessage {
   if (!Array.isArray(raw)) return { entryId, reason: 'entry has no fields (deleted while pending?)' };
-  if (isPacked(raw)) {
-    const unpacked = unpackedFields(raw);
-    if (unpacked === raw)
-      return { entryId, reason: `field "${PACKED_FIELD}" is not a JSON array of name/value strings` };
-    raw = unpacked;
-  }
+  // A j that does not unpack leaves the flat fields (the scripts read them so too): a task they
+  // name in full still runs; one they do not is malformed, and the reason says why.
+  const unpacked = unpackedFields(raw);
+  const missing = (field: string) =>
+    unpacked === raw && isPacked(raw)
+      ? `missing field ${field}: field "${PACKED_FIELD}" is not a JSON array of name/value strings`
+      : `missing field ${field}`;
+  raw = unpacked;
   if (raw.length > MAX_FIELD_PAIRS * 2) {
     return { entryId, reason: `entry has ${raw.length} values (more than ${MAX_FIELD_PAIRS} name/value pairs)` };
   }
@@ -76,12 +78,12 @@ export function parseEntry(
   const id = f.get('id');
   const name = f.get('n');
   const payload = f.get('p');
-  if (!id) return { entryId, reason: 'missing field "id"' };
+  if (!id) return { entryId, reason: missing('"id"') };
   if (id.length > MAX_ID_LENGTH) return { entryId, reason: `field "id" is longer than ${MAX_ID_LENGTH} characters` };
-  if (!name) return { entryId, reason: 'missing field "n" (task name)' };
+  if (!name) return { entryId, reason: missing('"n" (task name)') };
   if (name.length > MAX_NAME_LENGTH)
     return { entryId, reason: `field "n" (task name) is longer than ${MAX_NAME_LENGTH} characters` };
-  if (payload === undefined) return { entryId, reason: 'missing field "p" (payload)' };
+  if (payload === undefined) return { entryId, reason: missing('"p" (payload)') };
   // A string's UTF-8 size is at most three times its length: measure only when it could be over.
   if (payload.length * 3 > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) {
     return {

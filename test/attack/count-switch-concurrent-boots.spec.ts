@@ -61,6 +61,9 @@ describe('a partition-count change by processes booting at once', () => {
     );
   }
 
+  /** The step of a layout call's arguments: the key count, the keys, then the step. */
+  const stepOf = (args: unknown[]) => args[Number(args[0]) + 1];
+
   const keyIn = (partition: number): string => {
     for (let i = 0; ; i++) if (partitionOfKey(`k-${i}`, 4) === partition) return `k-${i}`;
   };
@@ -111,14 +114,13 @@ describe('a partition-count change by processes booting at once', () => {
   });
 
   it('two switches interleaved call by call both finish at the new count, neither undoing the other', async () => {
-    // (A layout call's arguments: the key count, the 5 keys, then the step.)
     // A runs its switch up to its last commit (partition 0); B starts then, reads the switch in
     // progress ('1>4': its own target, so it finishes it), and goes on after A's commit and a
     // task queued in partition 2 by A's process.
     const aAtLastCommit = new Latch();
     const aGoOn = new Latch();
     const a = layoutsOver(async (name, args, send) => {
-      if (name === 'sq_layout' && args[6] === 'commit' && args[1] === apps.partitions(4).all[0].layout) {
+      if (name === 'sq_layout' && stepOf(args) === 'commit' && args[1] === apps.partitions(4).all[0].layout) {
         aAtLastCommit.open();
         await aGoOn.wait();
       }
@@ -155,6 +157,64 @@ describe('a partition-count change by processes booting at once', () => {
     expect(await records(4)).toEqual(['4', '4', '4', '4']);
     // Every partition takes writes of the new count.
     await expect(producer.client.enqueue('echo', 'y', { key: keyIn(1) })).resolves.toBeDefined();
+  });
+
+  // Second review: A (2 -> 3) froze partition 0 and found 1 busy; B, booting with the same count,
+  // found 0 frozen and went on. A's thaw gave 0 back to the old count under B, which then froze and
+  // committed 2 and 1 before its commit of 0 was refused: a split layout, neither count's.
+  it("a failing process's thaw leaves frozen what another relies on: the other one finishes the switch", async () => {
+    const keyOf = (partition: number, count: number): string => {
+      for (let i = 0; ; i++) if (partitionOfKey(`k-${i}`, count) === partition) return `k-${i}`;
+    };
+    const started = new Latch();
+    const release = new Latch();
+    apps.probe.on('echo', async (payload) => {
+      if (payload === 'busy') {
+        started.open();
+        await release.wait();
+      }
+      return payload;
+    });
+    const old = await apps.start(partitioned(2)); // the fleet of the old count
+    const busy = await old.client.enqueue('echo', 'busy', { key: keyOf(1, 2) });
+    await started.wait(); // partition 1 holds a running task; partition 0 is empty
+
+    const partitions = apps.partitions(3).all;
+    const aAtThaw = new Latch();
+    const aThaw = new Latch();
+    const a = layoutsOver(async (name, args, send) => {
+      if (name === 'sq_layout' && stepOf(args) === 'thaw') {
+        aAtThaw.open();
+        await aThaw.wait();
+      }
+      return send();
+    });
+    const bAtFreeze1 = new Latch();
+    const bFreeze1 = new Latch();
+    const b = layoutsOver(async (name, args, send) => {
+      if (name === 'sq_layout' && stepOf(args) === 'freeze' && args[1] === partitions[1].layout) {
+        bAtFreeze1.open();
+        await bFreeze1.wait();
+      }
+      return send();
+    });
+    const settle = (boot: Promise<void>) =>
+      boot.then(
+        () => 'booted',
+        (e: unknown) => e,
+      );
+    const aDone = settle(a.adopt('default', 3));
+    await aAtThaw.wait(); // A froze 0, found 1 busy
+    const bDone = settle(b.adopt('default', 3));
+    await bAtFreeze1.wait(); // B found 0 frozen for its switch
+    aThaw.open();
+    expect(await aDone).toBeInstanceOf(PartitionLayoutError);
+    expect(await records(3)).toEqual(['2>3', '2', null]); // B still relies on partition 0
+    release.open();
+    await busy.result();
+    bFreeze1.open();
+    expect(await bDone).toBe('booted');
+    expect(await records(3)).toEqual(['3', '3', '3']);
   });
 
   it('keeps ctx.fence and generations growing for a key the change moves to another partition', async () => {

@@ -80,6 +80,21 @@ describe('layout.lua and the layout check', () => {
     expect(await f.redis.exists(f.keys.seq)).toBe(0);
   });
 
+  // Second review: a thaw by the process that froze a partition gave it back to the old count
+  // under another process that had found it frozen and went on to commit.
+  it('thaws a frozen record only when the last process relying on it thaws', async () => {
+    expect(await step('freeze', f.keys)).toEqual([1, '1>4']); // A froze it
+    expect(await step('freeze', f.keys)).toEqual([2, '1>4']); // B relies on it too
+    expect(await step('thaw', f.keys)).toEqual([1, '1>4']); // A fails: B still relies on it
+    expect(await step('thaw', f.keys)).toEqual([1, '1']); // B fails too: the old count again
+    expect(await f.redis.exists(f.keys.layout, f.keys.layoutFreezers)).toBe(0);
+    await step('freeze', f.keys);
+    await step('freeze', f.keys);
+    expect(await step('commit', f.keys)).toEqual([1, '4']); // one commits for both
+    expect(await f.redis.exists(f.keys.layoutFreezers)).toBe(0);
+    expect(await step('thaw', f.keys)).toEqual([1, '4']); // a committed record is never thawed
+  });
+
   it('commit raises the sequence to the floor it is given, never lowers it', async () => {
     await step('freeze', f.keys);
     const commit = (sequenceFloor: number) =>

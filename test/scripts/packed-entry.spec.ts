@@ -5,7 +5,7 @@ import { unpackedFields } from '../../lib/task/packed-fields';
 import { isMalformed, parseEntry, type TaskMessage } from '../../lib/task/task-message';
 import { closeAll } from '../utils/helpers';
 import { heldTaskIds } from '../fixtures/flow-state';
-import { LEASE_MS, ScriptFixture } from './script-fixture';
+import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
 
 /**
  * A task admitted from the waiting room is appended packed (includes/message.lua): its task id
@@ -68,9 +68,29 @@ describe('packed stream entries of tasks admitted from the waiting room', () => 
   it('refuses a j that is not a list of name/value strings, naming the field; the flat id still names the task', () => {
     for (const j of ['{not json', '{}', '[]', '["id"]', '[1,2]', '["id",null]']) {
       const parsed = parseEntry('1-1', ['id', 'b', 'fl', '1', 'j', j]);
-      expect(parsed).toEqual({ entryId: '1-1', reason: 'field "j" is not a JSON array of name/value strings' });
+      expect(parsed).toEqual({
+        entryId: '1-1',
+        reason: 'missing field "n" (task name): field "j" is not a JSON array of name/value strings',
+      });
       expect(unpackedFields(['id', 'b', 'fl', '1', 'j', j])).toEqual(['id', 'b', 'fl', '1', 'j', j]);
     }
+    // A foreign entry naming its task in full, with a field j of its own, still runs.
+    expect(parseEntry('1-1', ['id', 'b', 'n', 'job', 'p', '1', 'j', 'x'])).toMatchObject({ id: 'b', name: 'job' });
+  });
+
+  // Review: an older version's worker dead-letters a packed entry as malformed, copying its raw
+  // fields and adding its reason after them; the new version's redrive must find the task in it.
+  it('unpacks a dead letter that an older version copied raw, with its reason after j', async () => {
+    const { entryId, raw } = await admitPacked();
+    await f.deliver('a');
+    await f.redis.xadd(f.keys.deadLetter, '*', ...raw, 'reason', 'missing field "n"', 'entry', entryId);
+    await f.redis.xack(f.keys.stream, GROUP, entryId);
+    const [[deadLetterId, dead]] = await f.redis.xrange(f.keys.deadLetter, '-', '+');
+    expect(unpackedFields(dead)).toEqual(expect.arrayContaining(['n', 'job', 'reason', 'missing field "n"']));
+    const page = await new QueueInspector(f.redis).dead(f.keys, { limit: 10 });
+    expect(page.tasks[0]).toMatchObject({ id: 'b', name: 'job', payload: '{}' });
+    const reply = await redriveScript(f.keys, { deadLetterId, taskId: 'b', key: undefined }).run(f.redis);
+    expect(reply).toMatchObject({ outcome: 'redriven' });
   });
 
   it('lets the flat fields win over the copies in j, and counts the unpacked fields against the bound', () => {

@@ -25,22 +25,24 @@ local function fieldList(text)
 end
 
 -- entryFields(fields): a stream entry's task fields as a flat list: a packed entry's unpacked
--- (its flat fields, then those of its j that they do not name), any other entry's as they are.
--- A j that fieldList refuses stays as it is: the entry then names no task by its fields, and
--- is read as the malformed entry it is.
+-- (its first field j replaced by the fields it holds, which come after the flat ones before it,
+-- and before any after it: a dead letter an older version copied adds its reason there), any
+-- other entry's as they are. A j that fieldList refuses stays as it is: the entry then names no
+-- task by its fields, and is read as the malformed entry it is. The first value of a name counts.
 local function entryFields(fields)
-  local n = #fields
-  if n < 2 or fields[n - 1] ~= 'j' then return fields end
-  local packed = fieldList(fields[n])
+  local at
+  for i = 1, #fields - 1, 2 do
+    if fields[i] == 'j' then at = i; break end
+  end
+  local packed = at and fieldList(fields[at + 1])
   if not packed then return fields end
   local out, named = {}, {}
-  for i = 1, n - 3, 2 do
-    out[#out + 1] = fields[i]; out[#out + 1] = fields[i + 1]
-    named[fields[i]] = true
+  local function add(name, value)
+    if not named[name] then out[#out + 1] = name; out[#out + 1] = value; named[name] = true end
   end
-  for i = 1, #packed - 1, 2 do
-    if not named[packed[i]] then out[#out + 1] = packed[i]; out[#out + 1] = packed[i + 1] end
-  end
+  for i = 1, at - 1, 2 do add(fields[i], fields[i + 1]) end
+  for i = 1, #packed - 1, 2 do add(packed[i], packed[i + 1]) end
+  for i = at + 2, #fields - 1, 2 do add(fields[i], fields[i + 1]) end
   return out
 end
 
