@@ -56,7 +56,7 @@ export function settledByToken(kind: DoneKind, raw: string | null): Settled {
  */
 export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): Promise<Settled> {
   const tx = redis.multi().get(keys.result(ref.id));
-  if (ref.key !== undefined) tx.hmget(keys.keyState(ref.key), 'state', 'id', 'error');
+  if (ref.key !== undefined) tx.hmget(keys.keyState(ref.key), 'state', 'id', 'error', 'xid');
   if (ref.entryId) {
     tx.xrange(keys.stream, ref.entryId, ref.entryId);
     tx.xpending(keys.stream, CONSUMER_GROUP, ref.entryId, ref.entryId, 1);
@@ -112,10 +112,13 @@ function parseStored(raw: string | null): Settled | undefined {
   return stored.ok ? { state: 'completed', value: stored.value } : { state: 'failed', error: stored.error };
 }
 
-/** From the key state (HMGET state, id, error); undefined when the key has none. */
-function fromKeyState(taskId: string, [state, id, error]: (string | null)[]): Settled | undefined {
+/**
+ * From the key state (HMGET state, id, error, xid); undefined when the key has none. A task that
+ * lost its key to a newer run was superseded, unless it was the one cancelled last (xid).
+ */
+function fromKeyState(taskId: string, [state, id, error, cancelled]: (string | null)[]): Settled | undefined {
   if (!state || !id) return undefined;
-  if (id !== taskId) return { state: 'superseded' };
+  if (id !== taskId) return cancelled === taskId ? { state: 'cancelled' } : { state: 'superseded' };
   if (state === 'completed') return { state: 'completed' };
   if (state === 'cancelled') return { state: 'cancelled' };
   if (state === 'failed') return { state: 'failed', error: error ? { name: 'Error', message: error } : undefined };

@@ -53,7 +53,8 @@ if dm then rcall('ZREM', delayed, dm) end
 if mid then rcall('XDEL', stream, mid) end
 local gen = nextGeneration(seq, keyState)
 rcall('HDEL', keyState, 'dm', 'mid')
-rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs())
+-- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
+rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')
 local running = rcall('HEXISTS', keyState, 'rmid') == 1
 -- The current run was waiting (queued or delayed, maybe behind an older generation still
 -- running, after a replace): it is told now. A current run that is running says it when it

@@ -73,7 +73,7 @@ end
 if keyState and rcall('HGET', keyState, 'id') == taskId then
   nextGeneration(seq, keyState)
   rcall('HDEL', keyState, 'dm', 'mid')
-  rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs())
+  rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId)
   -- An older generation may still run (its key is released when it settles).
   if rcall('HEXISTS', keyState, 'rmid') == 0 then
     if stateTtl > 0 then rcall('PEXPIRE', keyState, stateTtl) else rcall('DEL', keyState) end

@@ -3,7 +3,8 @@
 -- @include rcall
 -- Helpers over a task key's state hash: fields gen (the current generation), state, id, name,
 -- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery),
--- fence (the running delivery's fencing number).
+-- fence (the running delivery's fencing number), xid (the task cancelled last: cancel.lua and
+-- remove-task.lua, read by result() once a newer run holds the key).
 
 -- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
 -- (which never expires) so that no generation of a key ever repeats, even after its state hash
