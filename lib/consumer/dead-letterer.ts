@@ -4,7 +4,7 @@ import { encodeFailure } from '../task/task-outcome';
 import type { TaskDefinition } from '../task/task.registry';
 import type { QueueContext } from './queue-context';
 import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, readStoredSchedules } from './stored-schedules';
-import { scheduleOf, timingOf, type TimedRun } from './successor-timing';
+import { scheduleOf, timingIfComputable, type TimedRun } from './successor-timing';
 
 const MAX_KEY_LENGTH = 1024;
 /** A slot (field d) as the stream holds it: epoch ms, at most 16 digits (the year 10000 is 15). */
@@ -76,13 +76,7 @@ export class DeadLetterer {
       ? await readStoredSchedules(this.ctx.redis, this.ctx.keys, [run])
       : NO_STORED_SCHEDULES;
     const schedule = scheduleOf(this.ctx.queue, run, this.definitionOf(name), stored);
-    try {
-      return schedule && timingOf(schedule, run);
-    } catch (error) {
-      // A cron that no longer parses: the script's own rule times the successor.
-      this.ctx.logger.warn(`No successor timing for entry ${entryId}: ${(error as Error).message}`);
-      return undefined;
-    }
+    return schedule && timingIfComputable(schedule, run, (message) => this.ctx.logger.warn(message));
   }
 }
 

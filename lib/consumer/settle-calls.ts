@@ -9,7 +9,7 @@ import { encodeFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
 import { NO_STORED_SCHEDULES, type StoredSchedules } from './stored-schedules';
-import { scheduleOf, timingOf } from './successor-timing';
+import { scheduleOf, timingIfComputable } from './successor-timing';
 
 export type Failed = Extract<Outcome, { kind: 'failed' }>;
 export type Completed = Extract<Outcome, { kind: 'completed' }>;
@@ -43,7 +43,7 @@ export function completeCall(
         // A keyed run keeps even a void result (the wrapper sees to it): its key state soon
         // names a later run, and result() must not read that as superseded.
         keepResult: m.keepResult,
-        successor: plain ? '' : successor(ctx.queue, keys.partition, m, definition, stored),
+        successor: plain ? '' : successor(ctx, m, definition, stored),
         flow: m.flow !== undefined,
       });
       sent.push(outcome);
@@ -89,7 +89,7 @@ export function failCall(
     failure: encodeFailure(error),
     deadLetterReason: reason,
     deadLetterMaxLen: config.deadLetterMaxLen,
-    successor: retry || !withSuccessor ? '' : successor(ctx.queue, keys.partition, m, definition, stored),
+    successor: retry || !withSuccessor ? '' : successor(ctx, m, definition, stored),
     task: {
       id: m.id,
       name: m.name,
@@ -111,13 +111,13 @@ export function failCall(
  * successor-timing.ts).
  */
 function successor(
-  queue: string,
-  partition: number,
+  ctx: QueueContext,
   m: TaskMessage,
   definition: TaskDefinition | undefined,
   stored: StoredSchedules,
 ): string {
-  const schedule = scheduleOf(queue, m, definition, stored);
+  const schedule = scheduleOf(ctx.queue, m, definition, stored);
   if (!schedule) return '';
-  return JSON.stringify({ id: newTaskId(partition), n: m.name, p: m.payload, k: m.key, ...timingOf(schedule, m) });
+  const timing = timingIfComputable(schedule, m, (message) => ctx.logger.warn(message));
+  return JSON.stringify({ id: newTaskId(ctx.keys.partition), n: m.name, p: m.payload, k: m.key, ...timing });
 }

@@ -38,3 +38,22 @@ export function timingOf(schedule: Schedule, run: TimedRun): SuccessorTiming {
   const timezone = schedule.timezone ?? CRON_DEFAULT_TIMEZONE;
   return { c: schedule.cron, z: timezone, f: cronFires(schedule.cron, timezone, after).map(String) };
 }
+
+/**
+ * @internal timingOf, or undefined when it cannot be computed here (a stored cron or zone this
+ * process cannot read: a newer syntax, a zone its ICU lacks), said through `warn`. The settle
+ * script then times the successor from what the key state stores (its fire times, else the
+ * catch-up rule of includes/successor.lua): a chain must not end because one worker cannot read it.
+ */
+export function timingIfComputable(
+  schedule: Schedule,
+  run: TimedRun,
+  warn: (message: string) => void,
+): SuccessorTiming | undefined {
+  try {
+    return timingOf(schedule, run);
+  } catch (error) {
+    warn(`No successor timing for entry ${run.entryId} of "${run.name}": ${(error as Error).message}`);
+    return undefined;
+  }
+}
