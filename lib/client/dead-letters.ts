@@ -45,26 +45,31 @@ export class DeadLetters {
   async redriveAll(partitions: readonly QueueKeys[]): Promise<RedriveAllResult> {
     const refused: RedriveAllResult['refused'][number][] = [];
     let redriven = 0;
-    for (const keys of partitions) {
-      const one = await this.redriveAllOf(keys);
+    // Bounded by each partition's newest dead letter when the call starts: a task that fails again
+    // during the call is dead-lettered under a newer id, and redriving it again would loop for as
+    // long as a worker keeps up (read for all partitions first: a later partition's pass must not
+    // take what failed there while an earlier one's ran).
+    const newest = await Promise.all(
+      partitions.map(async (keys) => (await this.redis.xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1))[0]?.[0]),
+    );
+    for (const [i, keys] of partitions.entries()) {
+      const last = newest[i];
+      if (last === undefined) continue;
+      const one = await this.redriveAllOf(keys, last);
       redriven += one.redriven;
       refused.push(...one.refused);
     }
     return { redriven, refused };
   }
 
-  private async redriveAllOf(keys: QueueKeys): Promise<RedriveAllResult> {
+  private async redriveAllOf(keys: QueueKeys, newest: string): Promise<RedriveAllResult> {
     const refused: RedriveAllResult['refused'][number][] = [];
     let redriven = 0;
-    // Bounded by the newest dead letter at the start: a task that fails again during the call is
-    // dead-lettered under a newer id, and redriving it again would loop for as long as a worker keeps up.
-    const [newest] = await this.redis.xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1);
-    if (!newest) return { redriven, refused };
     let after: string | undefined;
     for (;;) {
       // Oldest first, so redriven tasks run in the order they failed.
       const start = after ? `(${after}` : '-';
-      const entries = await this.redis.xrange(keys.deadLetter, start, newest[0], 'COUNT', REDRIVE_PAGE);
+      const entries = await this.redis.xrange(keys.deadLetter, start, newest, 'COUNT', REDRIVE_PAGE);
       for (const [deadLetterId] of entries) {
         try {
           await this.redrive(keys, deadLetterId);
@@ -75,7 +80,7 @@ export class DeadLetters {
         }
       }
       after = entries[entries.length - 1]?.[0];
-      if (entries.length < REDRIVE_PAGE || after === newest[0]) return { redriven, refused };
+      if (entries.length < REDRIVE_PAGE || after === newest) return { redriven, refused };
     }
   }
 
