@@ -196,8 +196,9 @@ export class QueueClient {
   /**
    * A handle on a task enqueued elsewhere (another process, an earlier request), by id. Pass the
    * original handle's `toJSON()` as `options` (its name, queue, key, generation, partition,
-   * stream entry id): without the entry id, a task without a key whose handler returned nothing
-   * (no result is stored) cannot be told settled, and result() waits for its timeout. The task
+   * stream entry id, or `waitsForSlot` for a task its enqueue left waiting for a flow slot):
+   * without them, a task without a key whose handler returned nothing (no result is stored)
+   * cannot be told settled, and result() waits for its timeout. The task
    * is read in the partition it was enqueued in, which its id records (`<uuid>~<p>` outside
    * partition 0), even after a change of the partition count (its result and state stay there);
    * `partition` overrides it. Without `generation`, the handle's generation is 0 (unknown).
@@ -210,6 +211,7 @@ export class QueueClient {
       key?: string;
       generation?: number;
       entryId?: string;
+      waitsForSlot?: boolean;
       partition?: number;
     } = {},
   ): TaskHandle<R> {
@@ -217,7 +219,8 @@ export class QueueClient {
     const queue = queueOption(options);
     if (options.name !== undefined) checkName('name', options.name);
     if (options.key !== undefined) checkKey(options.key);
-    const { entryId, generation = 0 } = options;
+    const { entryId, generation = 0, waitsForSlot = false } = options;
+    if (typeof waitsForSlot !== 'boolean') throw new InvalidOptionError('waitsForSlot', 'a boolean', waitsForSlot);
     if (!Number.isSafeInteger(generation) || generation < 0)
       throw new InvalidOptionError('generation', 'an integer >= 0', generation);
     if (entryId !== undefined && !parseEntryId(entryId))
@@ -229,7 +232,7 @@ export class QueueClient {
       throw new InvalidOptionError('partition', `an integer from 0 to ${MAX_PARTITIONS - 1}`, partition);
     // The id says where the task was written (see task-ids.ts), whatever the count is now.
     const keys = partitions.recorded(partition ?? partitionOfTaskId(id));
-    return this.newHandle<R>(id, options.name, keys, options.key, generation, false, entryId);
+    return this.newHandle<R>(id, options.name, keys, options.key, generation, false, entryId, waitsForSlot);
   }
 
   /**
@@ -385,6 +388,7 @@ export class QueueClient {
       reply.generation,
       reply.outcome === 'created',
       entryId,
+      reply.outcome === 'created' && reply.waitsForSlot === true,
     );
   }
 
@@ -396,12 +400,25 @@ export class QueueClient {
     generation: number,
     created: boolean,
     entryId?: string,
+    waitsForSlot = false,
   ): TaskHandle<R> {
     const redis = this.connections.commands;
     const entry = entryId || undefined;
     const readStatus = () =>
-      key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry);
-    return new TaskHandle<R>(id, name, keys.queue, key, generation, created, keys, this.waiter, readStatus, entry);
+      key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry, waitsForSlot);
+    return new TaskHandle<R>(
+      id,
+      name,
+      keys.queue,
+      key,
+      generation,
+      created,
+      keys,
+      this.waiter,
+      readStatus,
+      entry,
+      waitsForSlot,
+    );
   }
 
   /** The enqueue's own `durability`, else the module's. */

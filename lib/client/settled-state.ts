@@ -10,6 +10,11 @@ export interface TaskRef {
   readonly key?: string;
   /** Its stream entry, when the enqueue wrote one (not for a delayed task or a handle by id). */
   readonly entryId?: string;
+  /**
+   * Its enqueue left it waiting in the flow room: no void result of it is kept, and it has
+   * settled once its record in flow:tasks (its wait, then its hold) is gone with nothing stored.
+   */
+  readonly waitsForSlot?: boolean;
 }
 
 /** @internal Where a task stands, as far as Redis still knows. */
@@ -51,12 +56,15 @@ export function settledByToken(kind: DoneKind, raw: string | null): Settled {
 
 /**
  * @internal Infers a task's state from one atomic snapshot (MULTI): its stored result; else, for
- * a keyed task, its key state; else its stream entry. A result is written, or the entry deleted,
+ * a keyed task, its key state; else its stream entry, or for a task whose enqueue left it waiting
+ * for a slot, its flow record. A result is written, or the entry deleted,
  * in the same script that settles the run, so the snapshot never sees a half-settled task.
  */
 export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): Promise<Settled> {
   const tx = redis.multi().get(keys.result(ref.id));
   if (ref.key !== undefined) tx.hmget(keys.keyState(ref.key), 'state', 'id', 'error', 'xid');
+  const waited = !ref.entryId && ref.waitsForSlot === true;
+  if (waited) tx.hexists(keys.flow.tasks, ref.id);
   if (ref.entryId) {
     tx.xrange(keys.stream, ref.entryId, ref.entryId);
     tx.xpending(keys.stream, CONSUMER_GROUP, ref.entryId, ref.entryId, 1);
@@ -73,6 +81,9 @@ export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): 
     const byKey = fromKeyState(ref.id, reply(next++) as (string | null)[]);
     if (byKey) return byKey;
   }
+  // Waiting, admitted or running, it holds its record; a retry waiting out its backoff left the
+  // pending marker (stored, above). Gone with nothing stored: it completed without a value.
+  if (waited) return reply(next) === 1 ? PENDING : { state: 'completed' };
   if (!ref.entryId) return PENDING;
   const [entries, pending, groups] = [reply(next), reply(next + 1), reply(next + 2)];
   if (!Array.isArray(entries) || entries.length === 0) return { state: 'completed' };

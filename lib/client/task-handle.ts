@@ -32,6 +32,8 @@ export class TaskHandle<R = unknown> {
      * a handle by id): once it is gone with nothing stored, the task completed without a value.
      */
     readonly entryId?: string,
+    /** @internal Its enqueue left it waiting for a flow slot (see TaskRef.waitsForSlot). */
+    readonly waitsForSlot = false,
   ) {}
 
   /**
@@ -54,7 +56,7 @@ export class TaskHandle<R = unknown> {
   }
 
   private ref(): TaskRef {
-    return { id: this.id, key: this.key, entryId: this.entryId || undefined };
+    return { id: this.id, key: this.key, entryId: this.entryId || undefined, waitsForSlot: this.waitsForSlot };
   }
 
   /**
@@ -69,6 +71,7 @@ export class TaskHandle<R = unknown> {
     key?: string;
     generation: number;
     entryId?: string;
+    waitsForSlot?: boolean;
     partition: number;
   } {
     return {
@@ -78,6 +81,7 @@ export class TaskHandle<R = unknown> {
       key: this.key,
       generation: this.generation,
       entryId: this.entryId || undefined,
+      ...(this.waitsForSlot ? { waitsForSlot: true } : {}),
       partition: this.keys.partition,
     };
   }

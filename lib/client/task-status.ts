@@ -62,8 +62,9 @@ export async function readUnkeyedStatus(
   keys: QueueKeys,
   id: string,
   entryId: string | undefined,
+  waitsForSlot = false,
 ): Promise<TaskStatus> {
-  const settled = await readSettled(redis, keys, { id, entryId: entryId || undefined });
+  const settled = await readSettled(redis, keys, { id, entryId: entryId || undefined, waitsForSlot });
   const ended = settled.state === 'completed' || settled.state === 'failed' || settled.state === 'cancelled';
   const state: TaskState = ended ? settled.state : 'pending';
   return {

@@ -24,8 +24,10 @@
   ARGV[9]  control channel: told 'due' when a delayed task becomes the earliest due
   ARGV[10] trace context for field t (absent or '' = none)
 
-  Returns {task id, 0, 1, stream entry id ('' when waiting or delayed), name}, the shape of
-  enqueue.lua's reply.
+  Returns {task id, 0, 1, stream entry id ('' when waiting or delayed), name, 'w' when it waits
+  in the room}, the shape of enqueue.lua's reply and one more value. A task that waits keeps no
+  void result (its handle reads its end from flow:tasks, see settled-state.ts); a delayed one
+  does (field r): the handle cannot tell when it enters the room.
   Atomic: the slot check, the slot taken and the append (or the wait) are one step.
 ]]
 -- @include rcall
@@ -53,4 +55,7 @@ if due > now then
   addDelayed(delayed, due, encodeDelayed(fields), ARGV[9])
   return {id, 0, 1, '', name}
 end
-return {id, 0, 1, flowEnter(F, stream, id, name, group, tonumber(priority) or 5, fields, now), name}
+-- Waiting, its handle knows no entry id, and no result of its is kept when void: the reply says
+-- it waits, and the handle reads it settled once its record in flow:tasks is gone.
+local entryId = flowEnter(F, stream, id, name, group, tonumber(priority) or 5, fields, now)
+return {id, 0, 1, entryId, name, entryId == '' and 'w' or ''}

@@ -59,7 +59,8 @@ export function enqueueFlowScript(keys: QueueKeys, task: EnqueueFlowArgs): Scrip
     task.trace ?? '',
   ];
   return new ScriptCall('enqueue-flow', [keys.stream, keys.delayed, ...keys.flowKeys], args, (reply) => {
-    const [id, , code, entryId] = reply as [string, number, number, string];
-    return { outcome: createdOnly(code), id, generation: 0, entryId: entryId || undefined };
+    const [id, , code, entryId, , waits] = reply as [string, number, number, string, string, string];
+    const created = { outcome: createdOnly(code), id, generation: 0, entryId: entryId || undefined };
+    return waits === 'w' ? { ...created, waitsForSlot: true } : created;
   });
 }

@@ -26,7 +26,14 @@ export interface EnqueueArgs {
  * returned the key's existing live run, or refused because another task's run holds the key.
  */
 export type EnqueueReply =
-  | { readonly outcome: 'created'; readonly id: string; readonly generation: number; readonly entryId?: string }
+  | {
+      readonly outcome: 'created';
+      readonly id: string;
+      readonly generation: number;
+      readonly entryId?: string;
+      /** Under flow control, waiting in the room: its end is read from flow:tasks (settled-state.ts). */
+      readonly waitsForSlot?: boolean;
+    }
   | { readonly outcome: 'existing'; readonly id: string; readonly generation: number }
   | { readonly outcome: 'conflict'; readonly id: string; readonly generation: number; readonly holder: string };
 

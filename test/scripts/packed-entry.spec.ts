@@ -40,7 +40,7 @@ describe('packed stream entries of tasks admitted from the waiting room', () => 
     const flat = parseEntry(entryId, JSON.parse(raw[5]) as string[]) as TaskMessage;
     expect(isMalformed(packed)).toBe(false);
     expect(packed).toEqual(flat);
-    expect(packed).toMatchObject({ id: 'b', name: 'job', payload: '{}', attempt: 1, keepResult: true });
+    expect(packed).toMatchObject({ id: 'b', name: 'job', payload: '{}', attempt: 1, keepResult: false });
     expect(packed.flow).toMatchObject({ group: 'G' });
   });
 

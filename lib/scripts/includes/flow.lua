@@ -365,10 +365,6 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
     return flowAdmit(F, stream, id, name, group, fields)
   end
   local _, _, aging = flowLimits(F, name)
-  -- Its handle knows no entry id: keep its result even when void, so status() sees it settle.
-  local kept = false
-  for i = 1, #fields - 1, 2 do kept = kept or fields[i] == 'r' end
-  if not kept then fields[#fields + 1] = 'r'; fields[#fields + 1] = '1' end
   -- Equal ranks (one millisecond, one priority) keep arrival order: a sequence follows the rank.
   local arrival = rcall('HINCRBY', F.limits, '\0arrivals', 1)
   local rank = string.format('%016d%016d', now + (priority - 1) * aging, arrival)
