@@ -74,7 +74,8 @@ else
   mid = rcall('XADD', stream, '*', unpack(fields))
 end
 if key then
-  rcall('HDEL', keyState, 'dm', 'error', 'finishedAt', 'startedAt')
+  -- xid: the task cancelled last; this one runs again, so its end is no longer that cancel.
+  rcall('HDEL', keyState, 'dm', 'error', 'finishedAt', 'startedAt', 'xid')
   rcall('HSET', keyState, 'state', 'queued', 'mid', mid, 'id', id, 'name', name, 'attempt', '1',
     'enqueuedAt', now, 'dueAt', now)
   rcall('PERSIST', keyState)
