@@ -5,6 +5,7 @@ import { partitionOfKey } from '../../lib/partitions/queue-partitions';
 import { defineScripts } from '../../lib/redis/scripts';
 import { createRedis, Latch, waitFor } from '../utils/helpers';
 import { partitioned, usePartitionApps } from '../partitions/partition-apps';
+import { interceptCommands } from '../fixtures/command-hooks';
 
 /**
  * Review findings: two processes booting with the same new partition count (replicas of a
@@ -30,13 +31,9 @@ describe('a partition-count change by processes booting at once', () => {
     const raw = createRedis();
     connections.push(raw);
     defineScripts(raw);
-    const proxy = new Proxy(raw, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'get' && prop !== 'sq_layout') return typeof value === 'function' ? value.bind(target) : value;
-        const send = (args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        return (...args: unknown[]) => hook(String(prop), args, () => send(args));
-      },
+    const proxy = interceptCommands(raw, {
+      get: (args, send) => hook('get', args, send),
+      sq_layout: (args, send) => hook('sq_layout', args, send),
     });
     return new PartitionLayouts({ prefix: apps.prefix } as never, { commands: proxy } as never, {} as never);
   }

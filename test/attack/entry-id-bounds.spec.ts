@@ -1,14 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { InvalidOptionError, QueueClient, StreamQueueModule } from '../../lib';
+import { InvalidOptionError, QueueClient } from '../../lib';
 import { parseArgs, UsageError } from '../../lib/cli/cli-args';
 import { EXIT } from '../../lib/cli/cli-commands';
-import { StreamQueueDashboardModule } from '../../lib/dashboard';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts } from '../../lib/redis/scripts';
-import { Probe } from '../fixtures/probe';
-import { ProbeModule } from '../fixtures/probe.module';
-import { testOptions } from '../fixtures/test-app';
+import { listenDashboardApp } from '../fixtures/dashboard-app';
 import { runCliInProcess } from '../utils/cli-in-process';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
 
@@ -32,16 +28,7 @@ describe('attack: cursors and dead-letter ids at the edges of the entry id space
 
   beforeAll(async () => {
     await cleanupPrefix(redis, prefix);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
-        ProbeModule.register(new Probe()),
-        StreamQueueDashboardModule.forRoot({ path: '/queues', queues: ['default'] }),
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    base = `${await app.getUrl()}/queues/api/queues/default`;
+    ({ app, base } = await listenDashboardApp(prefix));
     client = app.get(QueueClient);
     await redis.xadd(keys.deadLetter, '*', 'id', 't-1', 'n', 'echo', 'p', '"x"', 'a', '1', 'reason', 'broke');
     await client.enqueue('echo', 1);

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { FleetReads } from '../../lib/client/fleet-reads';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts } from '../../lib/redis/scripts';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp } from '../fixtures/test-app';
 import { createRedis, waitFor } from '../utils/helpers';
+import { interceptCommands } from '../fixtures/command-hooks';
 
 /**
  * redriveAll() paged the dead-letter stream oldest first up to '+': a redriven task that failed
@@ -31,21 +31,17 @@ describe('attack: redriveAll() against tasks that fail again while it runs', () 
     const conn = createRedis();
     defineScripts(conn);
     let pages = 0;
-    const proxy = new Proxy(conn, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'xrange') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: unknown[]) => {
-          const start = String(args[1]);
-          if ((start === '-' || start.startsWith('(')) && ++pages === 2) {
-            await waitFor(() => env.probe.runs.length - runsBefore >= N - 1, { timeoutMs: 20_000 });
-            await waitFor(async () => (await env.redis.xlen(keys.deadLetter)) === N, { timeoutMs: 20_000 });
-            await worker.close(); // no more runs: what is queued now stays queued
-          }
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
+    const proxy = interceptCommands(conn, {
+      xrange: async (args, send) => {
+        const start = String(args[1]);
+        if ((start === '-' || start.startsWith('(')) && ++pages === 2) {
+          await waitFor(() => env.probe.runs.length - runsBefore >= N - 1, { timeoutMs: 20_000 });
+          await waitFor(async () => (await env.redis.xlen(keys.deadLetter)) === N, { timeoutMs: 20_000 });
+          await worker.close(); // no more runs: what is queued now stays queued
+        }
+        return send();
       },
-    }) as Redis;
+    });
     const result = await new FleetReads(proxy, (q) => [new QueueKeys(env.prefix, q)], 3_600_000).redriveAll();
 
     expect({ redriven: result.redriven, queuedAgain: await env.redis.xlen(keys.stream) }).toEqual({

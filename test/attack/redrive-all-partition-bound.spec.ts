@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { FleetReads } from '../../lib/client/fleet-reads';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts } from '../../lib/redis/scripts';
 import { useSpecRedis } from '../utils/helpers';
+import { interceptCommands } from '../fixtures/command-hooks';
 
 /**
  * Review finding: README says redriveAll() goes "up to the newest dead letter present when it
@@ -21,19 +21,15 @@ describe('redriveAll() bound on a partitioned queue', () => {
     await redis.xadd(p1.deadLetter, '*', 'id', 'b', 'n', 'job', 'p', '2', 'reason', 'x');
 
     let injected = false;
-    const proxy = new Proxy(redis, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'xrange') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: unknown[]) => {
-          if (args[0] === p0.deadLetter && args[1] === '-' && !injected) {
-            injected = true; // a task of partition 1 fails for good while the call runs
-            await target.xadd(p1.deadLetter, '*', 'id', 'late', 'n', 'job', 'p', '3', 'reason', 'x');
-          }
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
+    const proxy = interceptCommands(redis, {
+      xrange: async (args, send) => {
+        if (args[0] === p0.deadLetter && args[1] === '-' && !injected) {
+          injected = true; // a task of partition 1 fails for good while the call runs
+          await redis.xadd(p1.deadLetter, '*', 'id', 'late', 'n', 'job', 'p', '3', 'reason', 'x');
+        }
+        return send();
       },
-    }) as Redis;
+    });
 
     const result = await new FleetReads(proxy, () => [p0, p1], 3_600_000).redriveAll({ queue: 'q' });
     const left = (await redis.xrange(p1.deadLetter, '-', '+')).map(([, f]) => f[1]);

@@ -1,5 +1,4 @@
 import { Injectable, Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Task } from '../../lib';
 import { FleetReads } from '../../lib/client/fleet-reads';
 import { defineScripts } from '../../lib/redis/scripts';
@@ -7,6 +6,7 @@ import { useProbeApps } from '../fixtures/probe-apps';
 import { outcomeOf } from '../fixtures/removal-tasks';
 import { startApp } from '../fixtures/test-app';
 import { createRedis, Latch } from '../utils/helpers';
+import { interceptCommands } from '../fixtures/command-hooks';
 
 @Injectable()
 class Noop {
@@ -25,19 +25,15 @@ function holdNth(n: number) {
   const reached = new Latch();
   const release = new Latch();
   let calls = 0;
-  const proxy = new Proxy(redis, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop !== 'zrange') return typeof value === 'function' ? value.bind(target) : value;
-      return async (...args: unknown[]) => {
-        if (++calls === n) {
-          reached.open();
-          await release.wait();
-        }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
+  const proxy = interceptCommands(redis, {
+    zrange: async (_args, send) => {
+      if (++calls === n) {
+        reached.open();
+        await release.wait();
+      }
+      return send();
     },
-  }) as Redis;
+  });
   return { proxy, reached, release };
 }
 

@@ -18,6 +18,7 @@ import { definitionOf } from '../fixtures/settle-context';
 import { RecordingLogger } from '../fixtures/recording-logger';
 import { Latch, useSpecRedis, waitFor } from '../utils/helpers';
 import { testConnection } from '../utils/redis';
+import { interceptCommands } from '../fixtures/command-hooks';
 
 const GROUP = 'workers';
 const CONSUMER = 'c1';
@@ -47,19 +48,13 @@ describe('attack: stopping while a slot group answered and is not yet collected'
     // claim takes on a slow Redis, made deterministic.
     const claimSent = new Latch();
     const admitted = new Latch();
-    const slowClaims = new Proxy(redis, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        const bound = (value as (...a: unknown[]) => unknown).bind(target);
-        if (prop !== 'sq_claim') return bound;
-        return async (...args: unknown[]) => {
-          claimSent.open();
-          await admitted.wait();
-          return bound(...args);
-        };
+    const slowClaims = interceptCommands(redis, {
+      sq_claim: async (_args, send) => {
+        claimSent.open();
+        await admitted.wait();
+        return send();
       },
-    }) as Redis;
+    });
 
     const lanes = partitions.all.map((keys): QueueParts => ({
       queue: 'default',

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { InFlight } from '../../lib/consumer/in-flight';
 import { Slots } from '../../lib/consumer/slots';
 import { Sweeper } from '../../lib/consumer/sweeper';
 import { defineScripts } from '../../lib/redis/scripts';
 import { settleContext } from '../fixtures/settle-context';
 import { createRedis, useSpecRedis } from '../utils/helpers';
+import { interceptCommands } from '../fixtures/command-hooks';
 
 /**
  * Attack on the sweeper's slot accounting: recover() reserves a slot per lost entry, then runs
@@ -21,19 +21,13 @@ describe('attack: a sweep that fails after reserving slots gives them back', () 
     // A connection of its own, cut for real right after the XPENDING reply (as a network flap does).
     const conn = createRedis();
     defineScripts(conn);
-    const cutAfterXpending = new Proxy(conn, {
-      get(target, prop, receiver) {
-        if (prop === 'xpending') {
-          return async (...args: unknown[]) => {
-            const rows = await (target.xpending as (...a: unknown[]) => Promise<unknown>)(...args);
-            target.disconnect();
-            return rows;
-          };
-        }
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    const cutAfterXpending = interceptCommands(conn, {
+      xpending: async (_args, send) => {
+        const rows = await send();
+        conn.disconnect();
+        return rows;
       },
-    }) as Redis;
+    });
     const inFlight = new InFlight();
     const slots = new Slots(4);
     const sweeper = new Sweeper({ ...ctx, redis: cutAfterXpending, inFlight, slots });
@@ -56,13 +50,12 @@ describe('attack: a sweep that fails after reserving slots gives them back', () 
     const conn = createRedis();
     defineScripts(conn);
     // Cut for real when the sweep lists the group's consumers (dropDeadConsumers, after the reclaim).
-    const cutAtXinfo = new Proxy(conn, {
-      get(target, prop, receiver) {
-        if (prop === 'xinfo') target.disconnect();
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    const cutAtXinfo = interceptCommands(conn, {
+      xinfo: (_args, send) => {
+        conn.disconnect();
+        return send();
       },
-    }) as Redis;
+    });
     const inFlight = new InFlight();
     const slots = new Slots(4);
     const sweeper = new Sweeper({ ...ctx, redis: cutAtXinfo, inFlight, slots });

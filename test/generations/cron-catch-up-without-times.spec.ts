@@ -38,6 +38,17 @@ describe('a cron chain past its stored fire times, dead-lettered without timing'
     return f.keyState(KEY);
   }
 
+  /** A boot whose fire times are all past: the first run is due at once, no stored time is left. */
+  async function bootWithoutFires(): Promise<void> {
+    await schedulePeriodicScript(f.keys, {
+      mode: 'boot',
+      name: 'job',
+      queue: 'q',
+      schedule: { cron: CRON, timezone: undefined },
+      fires: [],
+    }).run(f.redis);
+  }
+
   /** Moves the chain's waiting run into the stream now, as if its time had come. */
   async function promoteNow(): Promise<void> {
     const [member] = await f.redis.zrange(f.keys.delayed, 0, 0);
@@ -46,14 +57,7 @@ describe('a cron chain past its stored fire times, dead-lettered without timing'
   }
 
   it('one catch-up at once, then a minute between catch-ups, until a worker with timing settles one', async () => {
-    // A boot whose fire times are all past: the first run is due at once, no stored time is left.
-    await schedulePeriodicScript(f.keys, {
-      mode: 'boot',
-      name: 'job',
-      queue: 'q',
-      schedule: { cron: CRON, timezone: undefined },
-      fires: [],
-    }).run(f.redis);
+    await bootWithoutFires();
     expect((await f.keyState(KEY)).fires).toBe('');
 
     // A run of the grid dead-lettered without any time: its one catch-up is due at once.
@@ -86,13 +90,7 @@ describe('a cron chain past its stored fire times, dead-lettered without timing'
   });
 
   it('with the worker timing each dead letter, every successor is on the grid, one per second', async () => {
-    await schedulePeriodicScript(f.keys, {
-      mode: 'boot',
-      name: 'job',
-      queue: 'q',
-      schedule: { cron: CRON, timezone: undefined },
-      fires: [],
-    }).run(f.redis);
+    await bootWithoutFires();
     const slots: number[] = [];
     for (let i = 0; i < 4; i++) {
       if (i > 0) await promoteNow();

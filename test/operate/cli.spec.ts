@@ -1,32 +1,21 @@
 import { parseArgs, UsageError } from '../../lib/cli/cli-args';
 import { EXIT } from '../../lib/cli/cli-commands';
 import { defineScripts } from '../../lib/redis/scripts';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { producerAppForSuite } from '../fixtures/test-app';
 import { spawnCli } from '../utils/cli-bin';
 import { runCliInProcess } from '../utils/cli-in-process';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
+import { createRedis, randomPrefix, redisUrl } from '../utils/redis';
 
 // The operator's CLI against a real Redis: tables, --json, confirmation, exit codes.
 describe('nest-stream-queue CLI', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
   defineScripts(redis);
-  let t: TestApp;
+  const t = producerAppForSuite(prefix, redis);
   const base = () => ['--url', redisUrl(), '--prefix', prefix];
 
   /** A command line against this spec's prefix, run in this process (see runCliInProcess). */
   const cli = (argv: string[], answer = false) => runCliInProcess(redis, [...argv, ...base()], answer);
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    // A producer only: what it enqueues stays where the CLI can see it.
-    t = await startApp({ prefix, options: { worker: false } });
-  });
-  afterAll(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   it('rejects bad command lines, saying what is wrong', () => {
     const cases: [string[], RegExp][] = [

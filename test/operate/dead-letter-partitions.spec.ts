@@ -1,13 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { StreamQueueModule } from '../../lib';
 import { EXIT } from '../../lib/cli/cli-commands';
-import { StreamQueueDashboardModule } from '../../lib/dashboard';
 import { defineScripts } from '../../lib/redis/scripts';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
-import { Probe } from '../fixtures/probe';
-import { ProbeModule } from '../fixtures/probe.module';
-import { testOptions } from '../fixtures/test-app';
+import { listenDashboardApp } from '../fixtures/dashboard-app';
 import { runCliInProcess } from '../utils/cli-in-process';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
 
@@ -25,16 +20,7 @@ describe('dead letters that partitions share an id: dashboard API and CLI', () =
 
   beforeAll(async () => {
     await cleanupPrefix(redis, prefix);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false, queues: { default: { partitions: P } } })),
-        ProbeModule.register(new Probe()),
-        StreamQueueDashboardModule.forRoot({ path: '/queues', queues: ['default'] }),
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    base = `${await app.getUrl()}/queues/api/queues/default`;
+    ({ app, base } = await listenDashboardApp(prefix, { queues: { default: { partitions: P } } }));
   });
   beforeEach(async () => {
     // The same entry id (and the same task id) dead-lettered in every partition, each with its reason.

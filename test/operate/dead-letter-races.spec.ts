@@ -1,6 +1,6 @@
 import { TaskNotFoundError } from '../../lib';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { producerAppForSuite } from '../fixtures/test-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * Repairs racing on one dead letter: exactly one of two redrives and a purge takes it, the others
@@ -10,17 +10,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
 describe('dead letters: concurrent repairs of one dead letter', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  let t: TestApp;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    t = await startApp({ prefix, options: { worker: false } });
-  });
-  afterAll(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const t = producerAppForSuite(prefix, redis);
 
   it('two redrives and a purge of one keyed dead letter: one wins, the others not found, one entry', async () => {
     for (let round = 0; round < 20; round++) {
