@@ -22,7 +22,9 @@ function durationMs(text: string): number {
 export function checkCron(option: string, cron: unknown, timezone: unknown): void {
   if (typeof cron !== 'string')
     throw new InvalidOptionError(option, 'a cron expression string such as "*/5 * * * *"', cron);
-  if (timezone !== undefined && typeof timezone !== 'string') {
+  // A zone the runtime does not know fails cron-parser's parse as an "Invalid Date" of the
+  // expression: it is the zone's fault, and named so.
+  if (timezone !== undefined && (typeof timezone !== 'string' || !isKnownTimeZone(timezone))) {
     throw new InvalidOptionError(
       `${option.replace(/cron$/, 'timezone')}`,
       'an IANA time zone name such as "Europe/Paris"',
@@ -38,6 +40,16 @@ export function checkCron(option: string, cron: unknown, timezone: unknown): voi
     CronExpressionParser.parse(cron, { tz: (timezone as string | undefined) ?? CRON_DEFAULT_TIMEZONE }).next();
   } catch (error) {
     throw new InvalidOptionError(option, `a valid cron expression (${(error as Error).message})`, cron);
+  }
+}
+
+/** Whether this runtime's time zone data knows `zone` (what cron-parser reads its zones with). */
+function isKnownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -41,7 +41,7 @@ describe('runtime schedules: client.schedule(), unschedule(), schedules()', () =
       [c.schedule('keyed', null, { key: 'k', every: 'soon' }), '"every"'],
       [c.schedule('keyed', null, { key: 'k', every: 1_000, cron: '* * * * *' } as never), '"every"'],
       [c.schedule('keyed', null, { key: 'k', cron: '0 9' }), '"cron"'],
-      [c.schedule('keyed', null, { key: 'k', cron: '0 9 * * 1', timezone: 'Mars/Olympus' }), '"cron"'],
+      [c.schedule('keyed', null, { key: 'k', cron: '0 9 * * 1', timezone: 'Mars/Olympus' }), '"timezone"'],
       [c.schedule('keyed', null, { key: 'k', every: 1_000, timezone: 'UTC' } as never), '"timezone"'],
       [c.schedule('keyed', 10n, { key: 'k', every: 1_000 }), 'PAYLOAD'],
       [c.schedules({ limit: 0 }), '"limit"'],
