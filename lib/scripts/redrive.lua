@@ -74,8 +74,10 @@ else
   mid = rcall('XADD', stream, '*', unpack(fields))
 end
 if key then
-  -- xid: the task cancelled last; this one runs again, so its end is no longer that cancel.
-  rcall('HDEL', keyState, 'dm', 'error', 'finishedAt', 'startedAt', 'xid')
+  -- xid: the task cancelled last. Its end is no longer that cancel when it is this one, which
+  -- runs again; another task's stays (its result() still says cancelled).
+  rcall('HDEL', keyState, 'dm', 'error', 'finishedAt', 'startedAt')
+  if rcall('HGET', keyState, 'xid') == id then rcall('HDEL', keyState, 'xid') end
   rcall('HSET', keyState, 'state', 'queued', 'mid', mid, 'id', id, 'name', name, 'attempt', '1',
     'enqueuedAt', now, 'dueAt', now)
   rcall('PERSIST', keyState)
