@@ -1,3 +1,5 @@
+import { isWellFormedText } from '../client/well-formed-text';
+
 /**
  * @internal The last field of a packed stream entry. flow.lua admits a waiting task by appending
  * its room member's fields as they are, one JSON array of (name, value, ...) strings under this
@@ -18,6 +20,15 @@ export function isPacked(raw: readonly string[]): boolean {
 }
 
 /**
+ * The scripts decode j with cjson, which JSON.parse does not match (includes/message.lua
+ * fieldList): a j with a control character (cjson takes one raw inside a string) or a lone
+ * surrogate (escaped: cjson refuses it) is refused on both sides, so they read one task.
+ * cjson.encode, which writes j, escapes every control character and writes no surrogate escape.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f]/;
+
+/**
  * @internal A stream entry's task fields as a flat list: a packed entry's first field j replaced by
  * the fields it holds (after the flat fields before it, before any after it: a dead letter that an
  * older version copied adds its reason there; the first value of a name wins, as every reader
@@ -27,7 +38,7 @@ export function isPacked(raw: readonly string[]): boolean {
  */
 export function unpackedFields(raw: string[]): string[] {
   const at = packedAt(raw);
-  if (at < 0) return raw;
+  if (at < 0 || CONTROL_CHARACTER.test(raw[at + 1])) return raw;
   let list: unknown;
   try {
     list = JSON.parse(raw[at + 1]);
@@ -35,6 +46,6 @@ export function unpackedFields(raw: string[]): string[] {
     return raw;
   }
   if (!Array.isArray(list) || list.length === 0 || list.length % 2 !== 0) return raw;
-  for (const value of list) if (typeof value !== 'string') return raw;
+  for (const value of list) if (typeof value !== 'string' || !isWellFormedText(value)) return raw;
   return raw.length === 2 ? (list as string[]) : [...raw.slice(0, at), ...(list as string[]), ...raw.slice(at + 2)];
 }

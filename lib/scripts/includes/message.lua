@@ -14,8 +14,13 @@
 -- values, not sixteen.
 
 -- fieldList(text): the flat field list a JSON array of name/value strings holds, or nil for any
--- other text (an empty array too: XADD takes at least one field).
+-- other text (an empty array too: XADD takes at least one field). The worker and the listings
+-- decode j with JSON.parse (packed-fields.ts), which cjson does not match: it takes a raw control
+-- character inside a string, which JSON.parse refuses. Text with any control character is
+-- refused on both sides (cjson.encode, which writes j, escapes them all), so that both read one
+-- task from an entry; JSON.parse's lone surrogates, which cjson refuses, are refused there.
 local function fieldList(text)
+  if string.find(text, '[%z\1-\31]') then return nil end
   local decoded, list = pcall(cjson.decode, text)
   if not decoded or type(list) ~= 'table' or #list == 0 or #list % 2 ~= 0 then return nil end
   for i = 1, #list do
