@@ -28,9 +28,10 @@
           run with a key, its own result TTL, a kept result or flow control an object whose
           fields are all optional {g: generation (absent or 0 = never stale), k: 1 when the run
           has a key, t: its result TTL (absent: ARGV[7]), r: 1 when the task went through the
-          delayed set or waited for a slot (its result, even '', is stored, replacing the
-          pending marker of a retry), s: a periodic run's successor as JSON (see
-          includes/successor.lua), f: 1 for a run under flow control}
+          delayed set (its result, even '', is stored, replacing the pending marker of a
+          retry; a task that waited for a slot has none: its handle reads flow:tasks), s: a
+          periodic run's successor as JSON (see includes/successor.lua), f: 1 for a run under
+          flow control}
 
   Acked entries leave the stream: by trimming whole stream nodes below the oldest pending entry
   when nothing older than this batch is pending (cheap; the batch's entries above that pending
