@@ -29,6 +29,13 @@ const OUTCOMES: Partial<Record<StreamQueueEventType, string>> = {
   'dead-lettered': 'dead_lettered',
 };
 
+/**
+ * The `task` label of a run whose name this process has no handler for: anyone who can write to
+ * the stream chooses that name, and a label value per name would grow the series without bound.
+ * No task name can be it (names are letters, digits, "_", ".", ":" and "-").
+ */
+const UNKNOWN_TASK = '(unknown)';
+
 /** One settled (queue, task, outcome) series: its runs not yet added, and where they go. */
 interface SettledSeries {
   runs: number;
@@ -111,7 +118,7 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     ]);
     this.gauges(registry);
 
-    const task = (e: StreamQueueEvent) => e.name ?? '';
+    const task = (e: StreamQueueEvent) => (e.name !== undefined && this.tasks.get(e.name) ? e.name : UNKNOWN_TASK);
     // One duration sink per (queue, task), shared by its outcomes.
     const sinks = new Map<string, Map<string, DurationSink>>();
     const timedSeries = (queue: string, name: string): DurationSink => {
