@@ -1,12 +1,24 @@
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import type { QueueKeys } from '../redis/keys';
-import type { StreamQueueEvent } from '../stream-queue.events';
+import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.events';
 
 /** @internal How long a watch lasts unless refreshed; subscribers refresh it every third of it. */
 export const EVENTS_WATCH_MS = 30_000;
 /** @internal What a subscriber says on the control channel: workers start publishing at once. */
 export const WATCH_MESSAGE = 'watch';
+
+/** @internal The event types workers publish (FleetEventRelay), the only ones a subscriber delivers. */
+export const FLEET_EVENT_TYPES: readonly StreamQueueEventType[] = [
+  'completed',
+  'failed',
+  'retry-scheduled',
+  'dead-lettered',
+  'superseded',
+  'lease-lost',
+  'reclaimed',
+  'completion-refused',
+];
 
 /** A task event of any worker of the fleet, as published through Redis. @publicApi */
 export interface FleetEvent extends StreamQueueEvent {
@@ -43,7 +55,8 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
       } catch {
         return; // not ours
       }
-      if (Array.isArray(events)) for (const event of events) subscriber.next(event as FleetEvent);
+      if (!Array.isArray(events)) return;
+      for (const event of events) if (isFleetEvent(event, keys.queue)) subscriber.next(event);
     });
     connection.subscribe(keys.eventsChannel).then(watch, (error: Error) => subscriber.error(error));
     return () => {
@@ -51,4 +64,24 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
       connection.quit().catch(() => connection.disconnect());
     };
   });
+}
+
+const OPTIONAL_TEXT = ['taskId', 'name', 'key', 'detail'] as const;
+
+/**
+ * Whether a published item is an event of `queue` as a worker writes it. Anyone who can PUBLISH
+ * writes to the channel: an item of another shape is dropped, so a subscriber's code reading
+ * `e.type` never throws on it (which would end that subscriber's Observable).
+ */
+function isFleetEvent(item: unknown, queue: string): item is FleetEvent {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return false;
+  const event = item as Record<string, unknown>;
+  return (
+    FLEET_EVENT_TYPES.includes(event.type as StreamQueueEventType) &&
+    event.queue === queue &&
+    typeof event.worker === 'string' &&
+    typeof event.at === 'number' &&
+    OPTIONAL_TEXT.every((field) => event[field] === undefined || typeof event[field] === 'string') &&
+    (event.durationMs === undefined || typeof event.durationMs === 'number')
+  );
 }

@@ -4,21 +4,11 @@ import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
-import { StreamQueueEvents, type StreamQueueEvent, type StreamQueueEventType } from '../stream-queue.events';
-import { EVENTS_WATCH_MS } from '../client/fleet-events';
+import { StreamQueueEvents, type StreamQueueEvent } from '../stream-queue.events';
+import { EVENTS_WATCH_MS, FLEET_EVENT_TYPES } from '../client/fleet-events';
 
 /** How often a worker that publishes events asks whether anyone still watches. */
 const WATCH_CHECK_MS = 5_000;
-const RELAYED: StreamQueueEventType[] = [
-  'completed',
-  'failed',
-  'retry-scheduled',
-  'dead-lettered',
-  'superseded',
-  'lease-lost',
-  'reclaimed',
-  'completion-refused',
-];
 
 interface Watch {
   until: number;
@@ -45,7 +35,7 @@ export class FleetEventRelay implements OnApplicationShutdown {
     private readonly connections: RedisConnections,
     events: StreamQueueEvents,
   ) {
-    this.stops = RELAYED.map((type) => events.on(type, (event) => this.relay(event)));
+    this.stops = FLEET_EVENT_TYPES.map((type) => events.on(type, (event) => this.relay(event)));
   }
 
   /** A watcher announced itself for `queue`. */
