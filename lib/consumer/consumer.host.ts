@@ -92,6 +92,7 @@ export class ConsumerHost {
     // After subscribing (no notice falls between the read and the subscription), before any
     // consumer starts: a worker that boots while a queue is paused starts nothing of it.
     await pauseWatch.start();
+    await this.relay.checkWatched(queues);
     const readers = new Map<number, SharedStreamReader>();
     const cannotInterrupt = cannotInterruptWarning(this.logger);
     /*

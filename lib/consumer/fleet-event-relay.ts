@@ -45,6 +45,15 @@ export class FleetEventRelay implements OnApplicationShutdown {
     watch.checkedAt = Date.now();
   }
 
+  /**
+   * Asks once whether each queue is watched, as a worker starts (after it subscribed to the
+   * control channels): a watcher announces itself when it subscribes, so a worker started later
+   * would learn of it only by its first event's check, dropping its events until the reply.
+   */
+  async checkWatched(queues: readonly string[]): Promise<void> {
+    await Promise.all(queues.map((queue) => this.check(queue, this.watchOf(queue))));
+  }
+
   onApplicationShutdown(): void {
     for (const stop of this.stops) stop();
   }
@@ -52,7 +61,7 @@ export class FleetEventRelay implements OnApplicationShutdown {
   private relay(event: StreamQueueEvent): void {
     const watch = this.watchOf(event.queue);
     const now = Date.now();
-    if (now - watch.checkedAt > WATCH_CHECK_MS && !watch.checking) this.check(event.queue, watch);
+    if (now - watch.checkedAt > WATCH_CHECK_MS && !watch.checking) void this.check(event.queue, watch);
     if (now >= watch.until) return;
     if (watch.buffer.push({ ...event, worker: this.worker, at: now }) === 1) {
       setImmediate(() => this.flush(event.queue, watch));
@@ -66,12 +75,13 @@ export class FleetEventRelay implements OnApplicationShutdown {
     this.connections.commands.publish(keys.eventsChannel, JSON.stringify(batch)).catch(() => undefined);
   }
 
-  private check(queue: string, watch: Watch): void {
+  /** Never rejects. */
+  private check(queue: string, watch: Watch): Promise<void> {
     watch.checking = true;
     const keys = new QueueKeys(this.config.prefix, queue);
     // EXISTS, not PTTL: a watcher refreshes its key every third of its TTL, so a key seen now
     // stays for two thirds of it at least (and workers need no command beyond the module's own).
-    this.connections.commands.exists(keys.eventsWatch).then(
+    return this.connections.commands.exists(keys.eventsWatch).then(
       (exists) => {
         watch.checking = false;
         watch.checkedAt = Date.now();
