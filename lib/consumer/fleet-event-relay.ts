@@ -14,6 +14,8 @@ interface Watch {
   until: number;
   checkedAt: number;
   checking: boolean;
+  /** Announcements heard so far: a check's "unwatched" sent before the latest one is out of date. */
+  announced: number;
   buffer: object[];
 }
 
@@ -43,6 +45,7 @@ export class FleetEventRelay implements OnApplicationShutdown {
     const watch = this.watchOf(queue);
     watch.until = Date.now() + EVENTS_WATCH_MS;
     watch.checkedAt = Date.now();
+    watch.announced++;
   }
 
   /**
@@ -79,13 +82,17 @@ export class FleetEventRelay implements OnApplicationShutdown {
   private check(queue: string, watch: Watch): Promise<void> {
     watch.checking = true;
     const keys = new QueueKeys(this.config.prefix, queue);
+    const announced = watch.announced;
     // EXISTS, not PTTL: a watcher refreshes its key every third of its TTL, so a key seen now
     // stays for two thirds of it at least (and workers need no command beyond the module's own).
     return this.connections.commands.exists(keys.eventsWatch).then(
       (exists) => {
         watch.checking = false;
         watch.checkedAt = Date.now();
-        watch.until = exists === 1 ? Date.now() + (EVENTS_WATCH_MS * 2) / 3 : 0;
+        // The announcement comes on another connection: one heard after this EXISTS was sent may
+        // be newer than its answer (the watcher set its key after the EXISTS ran).
+        if (exists === 1) watch.until = Date.now() + (EVENTS_WATCH_MS * 2) / 3;
+        else if (watch.announced === announced) watch.until = 0;
       },
       () => {
         // Refused or Redis away: ask again after the interval, not per event.
@@ -97,7 +104,8 @@ export class FleetEventRelay implements OnApplicationShutdown {
 
   private watchOf(queue: string): Watch {
     let watch = this.watches.get(queue);
-    if (!watch) this.watches.set(queue, (watch = { until: 0, checkedAt: 0, checking: false, buffer: [] }));
+    if (!watch)
+      this.watches.set(queue, (watch = { until: 0, checkedAt: 0, checking: false, announced: 0, buffer: [] }));
     return watch;
   }
 }
