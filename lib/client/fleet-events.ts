@@ -31,8 +31,9 @@ export interface FleetEvent extends StreamQueueEvent {
 /**
  * @internal The fleet's events of one queue. Workers publish them on the queue's events channel
  * only while it is watched (see FleetEventRelay): on subscribe this sets the watch key (with a
- * TTL it keeps refreshing) and tells the workers on the control channel. Pub/sub is
- * fire-and-forget: events published while this subscriber reconnects are lost.
+ * TTL it keeps refreshing) and tells the workers on the control channel, again whenever its
+ * connection comes back. Pub/sub is fire-and-forget: events published while this subscriber
+ * reconnects are lost.
  */
 export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetEvent> {
   return new Observable<FleetEvent>((subscriber) => {
@@ -58,7 +59,13 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
       if (!Array.isArray(events)) return;
       for (const event of events) if (isFleetEvent(event, keys.queue)) subscriber.next(event);
     });
-    connection.subscribe(keys.eventsChannel).then(watch, (error: Error) => subscriber.error(error));
+    const subscribe = () => connection.subscribe(keys.eventsChannel).then(watch);
+    subscribe().then(
+      // Back after a drop, where a Redis restart may have lost the key: subscribed again (Redis
+      // ignores a repeat) and only then watching, at once rather than at the next refresh.
+      () => connection.on('ready', () => void subscribe().catch(() => undefined)),
+      (error: Error) => subscriber.error(error),
+    );
     return () => {
       clearInterval(refresh);
       connection.quit().catch(() => connection.disconnect());
