@@ -39,13 +39,17 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
   return new Observable<FleetEvent>((subscriber) => {
     const connection = commands.duplicate({ enableAutoPipelining: false });
     connection.on('error', () => undefined); // ioredis reconnects; the subscription is restored
-    const watch = () =>
-      commands
+    const watch = async () => {
+      // Unsubscribed while its SUBSCRIBE was in flight: a watch now would make the workers
+      // publish to no one for the key's whole TTL.
+      if (subscriber.closed) return;
+      await commands
         .multi()
         .set(keys.eventsWatch, '1', 'PX', EVENTS_WATCH_MS)
         .publish(keys.controlChannel, WATCH_MESSAGE)
         .exec()
         .catch(() => undefined);
+    };
     const refresh = setInterval(() => void watch(), EVENTS_WATCH_MS / 3);
     refresh.unref();
     connection.on('message', (channel: string, message: string) => {
