@@ -3,8 +3,10 @@ import { Observable } from 'rxjs';
 import type { QueueKeys } from '../redis/keys';
 import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.events';
 
-/** @internal How long a watch lasts unless refreshed; subscribers refresh it every third of it. */
+/** @internal How long a watch lasts unless refreshed. */
 export const EVENTS_WATCH_MS = 30_000;
+/** @internal How often a subscriber refreshes its watch and announces itself again. */
+export const EVENTS_REFRESH_MS = EVENTS_WATCH_MS / 3;
 /** @internal What a subscriber says on the control channel: workers start publishing at once. */
 export const WATCH_MESSAGE = 'watch';
 
@@ -50,7 +52,7 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
         .exec()
         .catch(() => undefined);
     };
-    const refresh = setInterval(() => void watch(), EVENTS_WATCH_MS / 3);
+    const refresh = setInterval(() => void watch(), EVENTS_REFRESH_MS);
     refresh.unref();
     connection.on('message', (channel: string, message: string) => {
       if (channel !== keys.eventsChannel) return;

@@ -5,17 +5,23 @@ import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents, type StreamQueueEvent } from '../stream-queue.events';
-import { EVENTS_WATCH_MS, FLEET_EVENT_TYPES } from '../client/fleet-events';
+import { EVENTS_REFRESH_MS, EVENTS_WATCH_MS, FLEET_EVENT_TYPES } from '../client/fleet-events';
 
 /** How often a worker that publishes events asks whether anyone still watches. */
 const WATCH_CHECK_MS = 5_000;
+/**
+ * A watcher announces itself at every refresh: one heard within this is still there, whatever a
+ * check says. Its key may be gone while it is (evicted, lost in a failover, or set after the
+ * EXISTS ran: the announcement comes on another connection than the check's reply).
+ */
+const HEARD_RECENTLY_MS = EVENTS_REFRESH_MS + WATCH_CHECK_MS;
 
 interface Watch {
   until: number;
   checkedAt: number;
   checking: boolean;
-  /** Announcements heard so far: a check's "unwatched" sent before the latest one is out of date. */
-  announced: number;
+  /** When a watcher last announced itself (epoch ms, 0: never). */
+  announcedAt: number;
   buffer: object[];
 }
 
@@ -45,7 +51,7 @@ export class FleetEventRelay implements OnApplicationShutdown {
     const watch = this.watchOf(queue);
     watch.until = Date.now() + EVENTS_WATCH_MS;
     watch.checkedAt = Date.now();
-    watch.announced++;
+    watch.announcedAt = Date.now();
   }
 
   /**
@@ -82,17 +88,14 @@ export class FleetEventRelay implements OnApplicationShutdown {
   private check(queue: string, watch: Watch): Promise<void> {
     watch.checking = true;
     const keys = new QueueKeys(this.config.prefix, queue);
-    const announced = watch.announced;
     // EXISTS, not PTTL: a watcher refreshes its key every third of its TTL, so a key seen now
     // stays for two thirds of it at least (and workers need no command beyond the module's own).
     return this.connections.commands.exists(keys.eventsWatch).then(
       (exists) => {
         watch.checking = false;
         watch.checkedAt = Date.now();
-        // The announcement comes on another connection: one heard after this EXISTS was sent may
-        // be newer than its answer (the watcher set its key after the EXISTS ran).
         if (exists === 1) watch.until = Date.now() + (EVENTS_WATCH_MS * 2) / 3;
-        else if (watch.announced === announced) watch.until = 0;
+        else if (Date.now() - watch.announcedAt > HEARD_RECENTLY_MS) watch.until = 0;
       },
       () => {
         // Refused or Redis away: ask again after the interval, not per event.
@@ -105,7 +108,7 @@ export class FleetEventRelay implements OnApplicationShutdown {
   private watchOf(queue: string): Watch {
     let watch = this.watches.get(queue);
     if (!watch)
-      this.watches.set(queue, (watch = { until: 0, checkedAt: 0, checking: false, announced: 0, buffer: [] }));
+      this.watches.set(queue, (watch = { until: 0, checkedAt: 0, checking: false, announcedAt: 0, buffer: [] }));
     return watch;
   }
 }
