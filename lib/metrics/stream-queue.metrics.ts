@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { QueueClient } from '../client/queue-client';
 import { InvalidOptionError } from '../errors';
@@ -52,6 +52,7 @@ interface SettledSeries {
 @Injectable()
 export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly config: MetricsConfig;
+  private readonly logger = new Logger('StreamQueue');
   private readonly stops: (() => void)[] = [];
   private registered: string[] = [];
   private reading?: Promise<QueueCounts[]>;
@@ -200,12 +201,21 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
 
   /**
    * One read per queue per scrape: both gauges' collect() run in the same scrape and share it.
-   * A queue that cannot be read fails the scrape (the error is the scrape's answer).
+   * A queue that cannot be read (a key of the wrong type, a Cluster slot whose master is down)
+   * is left out with a warning: failing the scrape would hide every other queue and every
+   * counter with it.
    */
   private readCounts(): Promise<QueueCounts[]> {
-    this.reading ??= Promise.all(this.queues().map((queue) => this.client.counts(queue))).finally(() => {
-      this.reading = undefined;
-    });
+    const read = (queue: string) =>
+      this.client.counts(queue).catch((error: Error) => {
+        this.logger.warn(`Metrics: queue "${queue}" could not be read, its gauges are left out: ${error.message}`);
+        return undefined;
+      });
+    this.reading ??= Promise.all(this.queues().map(read))
+      .then((counts) => counts.filter((c): c is QueueCounts => c !== undefined))
+      .finally(() => {
+        this.reading = undefined;
+      });
     return this.reading;
   }
 
