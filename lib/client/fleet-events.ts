@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import type { QueueKeys } from '../redis/keys';
 import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.events';
@@ -40,7 +40,7 @@ export interface FleetEvent extends StreamQueueEvent {
 export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetEvent> {
   return new Observable<FleetEvent>((subscriber) => {
     const connection = commands.duplicate({ enableAutoPipelining: false });
-    connection.on('error', () => undefined); // ioredis reconnects; the subscription is restored
+    connection.on('error', () => undefined); // ioredis reconnects; the subscription is made again
     const watch = async () => {
       // Unsubscribed while its SUBSCRIBE was in flight: a watch now would make the workers
       // publish to no one for the key's whole TTL.
@@ -65,13 +65,27 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
       if (!Array.isArray(events)) return;
       for (const event of events) if (isFleetEvent(event, keys.queue)) subscriber.next(event);
     });
-    const subscribe = () => connection.subscribe(keys.eventsChannel).then(watch);
-    subscribe().then(
-      // Back after a drop, where a Redis restart may have lost the key: subscribed again (Redis
-      // ignores a repeat) and only then watching, at once rather than at the next refresh.
-      () => connection.on('ready', () => void subscribe().catch(() => undefined)),
-      (error: Error) => subscriber.error(error),
-    );
+    // Redis refusing the SUBSCRIBE (an ACL without the channel) ends the Observable; one lost with
+    // the connection (ioredis fails queued commands after maxRetriesPerRequest) goes again when
+    // the connection is back, as the events are lost only while it is away.
+    let subscribing = false;
+    const subscribe = () => {
+      subscribing = true;
+      connection.subscribe(keys.eventsChannel).then(
+        () => {
+          subscribing = false;
+          return watch();
+        },
+        (error: Error) => {
+          subscribing = false;
+          if (error instanceof ReplyError) subscriber.error(error);
+        },
+      );
+    };
+    // Back after a drop, where a Redis restart may have lost the key: subscribed again (Redis
+    // ignores a repeat) and only then watching, at once rather than at the next refresh.
+    connection.on('ready', () => subscribing || subscribe());
+    subscribe();
     return () => {
       clearInterval(refresh);
       connection.quit().catch(() => connection.disconnect());
