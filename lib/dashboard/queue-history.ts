@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { QueueClient } from '../client/queue-client';
 import type { QueueCounts } from '../interfaces';
@@ -33,6 +33,7 @@ export class QueueHistory implements OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private subscriptions: Subscription[] = [];
   private lastPoll = 0;
+  private readonly logger = new Logger('StreamQueue');
 
   constructor(
     private readonly client: QueueClient,
@@ -55,9 +56,15 @@ export class QueueHistory implements OnModuleDestroy {
       const counts = { completed: 0, failed: 0 };
       this.settled.set(queue, counts);
       this.subscriptions.push(
-        this.client.events(queue).subscribe((event) => {
-          if (event.type === 'completed') counts.completed++;
-          else if (event.type === 'dead-lettered' || event.type === 'retry-scheduled') counts.failed++;
+        this.client.events(queue).subscribe({
+          next: (event) => {
+            if (event.type === 'completed') counts.completed++;
+            else if (event.type === 'dead-lettered' || event.type === 'retry-scheduled') counts.failed++;
+          },
+          // Redis refused the subscription (an ACL without the events channel): the charts go on
+          // without the settled counts. Unhandled, RxJS would throw it as an uncaught exception.
+          error: (error: Error) =>
+            this.logger.warn(`Dashboard: the events of queue "${queue}" cannot be counted: ${error.message}`),
         }),
       );
     }
