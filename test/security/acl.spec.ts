@@ -49,6 +49,13 @@ export const QUEUE_COMMANDS = [
   // pub/sub: result() waiters, replace/cancel control messages
   'subscribe',
   'unsubscribe',
+  // operator reads: counts() and inspect() (queue-state.lua), listings, inspect()'s lease times
+  'xlen',
+  'zcard',
+  'xinfo|stream',
+  'xrevrange',
+  'zrangebylex',
+  'pttl',
   // called from inside the Lua scripts
   'xadd',
   'xack',
@@ -220,6 +227,30 @@ describe('a Redis ACL user limited to one prefix', () => {
     } finally {
       consoleCapture.restore();
     }
+  });
+
+  it("the operator's reads (counts, inspect, every listing, findTask, events) with nothing refused", async () => {
+    const worker = await buildApp(testOptions(prefix, { ...appOptions, connection: connection() }), {
+      probe: new Probe(),
+    });
+    await worker.init();
+    const client = worker.moduleRef.get(QueueClient);
+    try {
+      const done = await client.enqueue('echo', 'done');
+      await done.result({ timeoutMs: 4_000 });
+      await client.enqueue('echo', 'later', { delayMs: 60_000 });
+      await admin.xadd(keys.stream, '*', 'junk', '1'); // a dead letter to list
+      await waitFor(async () => (await client.counts()).deadLettered >= 1, { description: 'a dead letter' });
+      await client.inspect();
+      for (const state of ['queued', 'delayed', 'running', 'dead'] as const) await client.list(state);
+      await client.findTask(done.id);
+      const events = client.events().subscribe();
+      await waitFor(async () => (await admin.exists(keys.eventsWatch)) === 1, { description: 'the watch' });
+      events.unsubscribe();
+    } finally {
+      await worker.close();
+    }
+    expect(await refusals()).toEqual([]);
   });
 
   it('the same user is refused the keys and channels of another prefix', async () => {
