@@ -100,4 +100,29 @@ describe('attack: events() subscribed while Redis is away', () => {
     });
     expect(errors).toEqual([]);
   });
+
+  it('subscribes on a connection without an offline queue once it is ready (its SUBSCRIBE was refused at once)', async () => {
+    const worker = await startApp({ prefix });
+    const watcher = await startApp({
+      prefix,
+      options: { worker: false, connection: { url: redisUrl(), options: { enableOfflineQueue: false } } },
+    });
+    const received: FleetEvent[] = [];
+    const errors: unknown[] = [];
+    const offline = watcher.client
+      .events()
+      .subscribe({ next: (e) => received.push(e), error: (e: unknown) => errors.push(e) });
+    try {
+      await waitFor(
+        async () => {
+          await (await worker.client.enqueue('echo', 'probe')).result();
+          return received.some((e) => e.type === 'completed') || errors.length > 0;
+        },
+        { description: 'an event (or an error)' },
+      );
+      expect(errors.map(String)).toEqual([]);
+    } finally {
+      offline.unsubscribe();
+    }
+  });
 });
