@@ -27,6 +27,7 @@ import {
 import type { ListedState } from '../interfaces';
 import { dashboardAssets, dashboardHtml } from './dashboard-assets';
 import type { DashboardConfig } from './dashboard-options';
+import { JsonWritesGuard } from './json-writes-guard';
 import { QueueHistory } from './queue-history';
 
 /** Scripts and styles only from the page's own origin: a payload that slipped past escaping still cannot run. */
@@ -64,14 +65,15 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * @internal The dashboard's routes under the configured path, behind the user's guard. A class
- * per forRoot() call: Nest reads the path and guards from the class's decorators.
+ * @internal The dashboard's routes under the configured path, behind the user's guard, then one
+ * that takes writes only as JSON (see JsonWritesGuard). A class per forRoot() call: Nest reads the
+ * path and guards from the class's decorators.
  */
 export function createDashboardController(config: DashboardConfig): Type<unknown> {
   const guards = config.guard ? [config.guard as Type<CanActivate>] : [];
 
   @Controller(config.path)
-  @UseGuards(...guards)
+  @UseGuards(...guards, new JsonWritesGuard())
   class StreamQueueDashboardController {
     constructor(
       readonly client: QueueClient,

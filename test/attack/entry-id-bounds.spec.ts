@@ -65,7 +65,8 @@ describe('attack: cursors and dead-letter ids at the edges of the entry id space
     const edge = await fetch(`${base}/tasks?state=dead&cursor=0-0`);
     expect({ status: edge.status, body: await edge.json() }).toEqual({ status: 200, body: empty });
     expect((await fetch(`${base}/tasks?state=dead&cursor=${PAST_2_64}`)).status).toBe(400);
-    expect((await fetch(`${base}/dead-letters/${PAST_2_64}/redrive`, { method: 'POST' })).status).toBe(400);
+    const redrive = { method: 'POST', headers: { 'content-type': 'application/json' } };
+    expect((await fetch(`${base}/dead-letters/${PAST_2_64}/redrive`, redrive)).status).toBe(400);
   });
 
   it('the CLI: a cursor or dead-letter id past 2^64 is a bad command line (exit 2)', async () => {
