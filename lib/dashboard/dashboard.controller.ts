@@ -30,8 +30,13 @@ import type { DashboardConfig } from './dashboard-options';
 import { JsonWritesGuard } from './json-writes-guard';
 import { QueueHistory } from './queue-history';
 
-/** Scripts and styles only from the page's own origin: a payload that slipped past escaping still cannot run. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:";
+/**
+ * Scripts and styles only from the page's own origin: a payload that slipped past escaping still
+ * cannot run. No site may frame the page (default-src does not cover it), and lay its own bait
+ * over the page's buttons: X-Frame-Options says the same to browsers without CSP 2.
+ */
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
 
 /** Our errors as HTTP answers: what the operator did wrong (4xx), with the error's own message. */
 function toHttp(error: unknown): never {
@@ -83,6 +88,7 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     @Get()
     @Header('Content-Type', 'text/html; charset=utf-8')
     @Header('Content-Security-Policy', CSP)
+    @Header('X-Frame-Options', 'DENY')
     page(): string {
       return dashboardHtml(config.path);
     }

@@ -1,0 +1,46 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { StreamQueueModule } from '../../lib';
+import { StreamQueueDashboardModule } from '../../lib/dashboard';
+import { Probe } from '../fixtures/probe';
+import { ProbeModule } from '../fixtures/probe.module';
+import { testOptions } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+/**
+ * What the dashboard's answers tell the browser. The page could be framed by any site, which then
+ * lays its own bait over the page's buttons (clickjacking: a dead letter's redrive asks nothing);
+ * a CSP's default-src does not cover frame-ancestors. Review findings, each test failed.
+ */
+describe("attack: the dashboard's response headers", () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  let app: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
+        ProbeModule.register(new Probe()),
+        StreamQueueDashboardModule.forRoot({ path: '/queues' }),
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    base = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/queues`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('the page refuses to be framed by another site', async () => {
+    const page = await fetch(base);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/(^|;)\s*frame-ancestors 'none'\s*(;|$)/);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
