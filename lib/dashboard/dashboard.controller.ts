@@ -10,6 +10,7 @@ import {
   Post,
   Query,
   UseGuards,
+  UseInterceptors,
   type CanActivate,
   type Type,
 } from '@nestjs/common';
@@ -26,6 +27,7 @@ import {
 } from '../errors';
 import type { ListedState } from '../interfaces';
 import { dashboardAssets, dashboardHtml } from './dashboard-assets';
+import { DashboardHeadersInterceptor } from './dashboard-headers.interceptor';
 import type { DashboardConfig } from './dashboard-options';
 import { JsonWritesGuard } from './json-writes-guard';
 import { QueueHistory } from './queue-history';
@@ -71,14 +73,16 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * @internal The dashboard's routes under the configured path, behind the user's guard, then one
- * that takes writes only as JSON (see JsonWritesGuard). A class per forRoot() call: Nest reads the
- * path and guards from the class's decorators.
+ * that takes writes only as JSON (see JsonWritesGuard); every answer uncached and not to be sniffed
+ * (DashboardHeadersInterceptor). A class per forRoot() call: Nest reads the path, guards and
+ * interceptors from the class's decorators.
  */
 export function createDashboardController(config: DashboardConfig): Type<unknown> {
   const guards = config.guard ? [config.guard as Type<CanActivate>] : [];
 
   @Controller(config.path)
   @UseGuards(...guards, new JsonWritesGuard())
+  @UseInterceptors(DashboardHeadersInterceptor)
   class StreamQueueDashboardController {
     constructor(
       readonly client: QueueClient,

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { StreamQueueModule } from '../../lib';
+import { QueueClient, StreamQueueModule } from '../../lib';
 import { StreamQueueDashboardModule } from '../../lib/dashboard';
 import { Probe } from '../fixtures/probe';
 import { ProbeModule } from '../fixtures/probe.module';
@@ -10,7 +10,9 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
 /**
  * What the dashboard's answers tell the browser. The page could be framed by any site, which then
  * lays its own bait over the page's buttons (clickjacking: a dead letter's redrive asks nothing);
- * a CSP's default-src does not cover frame-ancestors. Review findings, each test failed.
+ * a CSP's default-src does not cover frame-ancestors. The API's answers, payloads and results in
+ * them, went without Cache-Control: a browser's or a proxy's cache could keep them past the
+ * operator's session; and no answer said nosniff. Review findings, each test failed.
  */
 describe("attack: the dashboard's response headers", () => {
   const prefix = randomPrefix();
@@ -42,5 +44,23 @@ describe("attack: the dashboard's response headers", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toMatch(/(^|;)\s*frame-ancestors 'none'\s*(;|$)/);
     expect(page.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('no answer is stored by a cache, and none is sniffed for another type', async () => {
+    const handle = await app.get(QueueClient).enqueue('echo', { secret: 'payload' });
+    const paths = [
+      '',
+      '/assets/app.js',
+      '/assets/style.css',
+      '/api/overview',
+      '/api/queues/default/tasks?state=queued',
+      `/api/queues/default/tasks/${handle.id}`,
+    ];
+    for (const path of paths) {
+      const answer = await fetch(`${base}${path}`);
+      expect([path, answer.status]).toEqual([path, 200]);
+      expect([path, answer.headers.get('cache-control')]).toEqual([path, 'no-store']);
+      expect([path, answer.headers.get('x-content-type-options')]).toEqual([path, 'nosniff']);
+    }
   });
 });
