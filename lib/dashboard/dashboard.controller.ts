@@ -30,6 +30,7 @@ import { dashboardAssets, dashboardHtml } from './dashboard-assets';
 import { DashboardHeadersInterceptor } from './dashboard-headers.interceptor';
 import type { DashboardConfig } from './dashboard-options';
 import { JsonWritesGuard } from './json-writes-guard';
+import { ListedQueueGuard } from './listed-queue-guard';
 import { QueueHistory } from './queue-history';
 
 /**
@@ -73,7 +74,8 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * @internal The dashboard's routes under the configured path, behind the user's guard, then one
- * that takes writes only as JSON (see JsonWritesGuard); every answer uncached and not to be sniffed
+ * that takes writes only as JSON (see JsonWritesGuard), and one that takes only the configured
+ * queues (ListedQueueGuard); every answer uncached and not to be sniffed
  * (DashboardHeadersInterceptor). A class per forRoot() call: Nest reads the path, guards and
  * interceptors from the class's decorators.
  */
@@ -81,7 +83,7 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
   const guards = config.guard ? [config.guard as Type<CanActivate>] : [];
 
   @Controller(config.path)
-  @UseGuards(...guards, new JsonWritesGuard())
+  @UseGuards(...guards, new JsonWritesGuard(), new ListedQueueGuard(config.queues))
   @UseInterceptors(DashboardHeadersInterceptor)
   class StreamQueueDashboardController {
     constructor(
