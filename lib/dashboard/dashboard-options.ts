@@ -25,7 +25,8 @@ export interface DashboardConfig {
 /** @internal Provider token of the validated options. */
 export const DASHBOARD_CONFIG = 'STREAM_QUEUE:DASHBOARD_CONFIG';
 
-const PATH = /^(\/[A-Za-z0-9_.~-]+)+$/;
+/** Segments of URL-safe characters; not "." nor "..", which a browser resolves away before asking. */
+const PATH = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9_.~-]+)+$/;
 
 /** @internal Validates at bootstrap; throws InvalidOptionError naming the option. */
 export function resolveDashboardConfig(raw: StreamQueueDashboardOptions): DashboardConfig {
@@ -33,7 +34,7 @@ export function resolveDashboardConfig(raw: StreamQueueDashboardOptions): Dashbo
   if (typeof raw.path !== 'string' || !PATH.test(raw.path))
     throw new InvalidOptionError(
       'path',
-      'a URL path such as "/queues" (letters, digits, "_", ".", "~", "-")',
+      'a URL path such as "/queues": segments of letters, digits, "_", ".", "~", "-", none "." or "..", no trailing "/"',
       raw.path,
     );
   const { guard } = raw;
