@@ -14,7 +14,13 @@ export function dashboardAssets(): { html: string; js: string; css: string } {
   return cache;
 }
 
-/** @internal The page with its base path (validated: letters, digits, "/", "_", ".", "~", "-"). */
-export function dashboardHtml(path: string): string {
-  return dashboardAssets().html.replace('__BASE__', `${path}/`);
+/**
+ * @internal The page, its relative URLs resolved under `path` wherever the app mounts it (a global
+ * prefix, a router module): the base is relative to the URL the page was served at. `requestPath`
+ * ends in "/" or in path's last segment (the route matched it); `path` is validated (letters,
+ * digits, "/", "_", ".", "~", "-"), so the base is never request text.
+ */
+export function dashboardHtml(path: string, requestPath: string): string {
+  const base = requestPath.endsWith('/') ? './' : `${path.slice(path.lastIndexOf('/') + 1)}/`;
+  return dashboardAssets().html.replace('__BASE__', base);
 }

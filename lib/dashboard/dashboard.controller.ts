@@ -9,6 +9,7 @@ import {
   Param,
   Post,
   Query,
+  Req,
   UseGuards,
   UseInterceptors,
   type CanActivate,
@@ -95,8 +96,8 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     @Header('Content-Type', 'text/html; charset=utf-8')
     @Header('Content-Security-Policy', CSP)
     @Header('X-Frame-Options', 'DENY')
-    page(): string {
-      return dashboardHtml(config.path);
+    page(@Req() request: { originalUrl?: string; url: string }): string {
+      return dashboardHtml(config.path, (request.originalUrl ?? request.url).split('?')[0]);
     }
 
     @Get('assets/app.js')
