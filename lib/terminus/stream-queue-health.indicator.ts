@@ -12,7 +12,7 @@ export interface StreamQueueHealthOptions {
   queue?: string;
   /** The age limit for `queue`'s oldest waiting task, in ms. */
   maxWaitingMs?: number;
-  /** Redis must answer within this many ms. Default 1 000. */
+  /** Redis must answer within this many ms: the PING and the `queue` read together. Default 1 000. */
   timeoutMs?: number;
 }
 
@@ -37,39 +37,62 @@ export class StreamQueueHealthIndicator {
   ): Promise<HealthIndicatorResult<Key>> {
     const { queue, maxWaitingMs, timeoutMs = 1_000 } = checkOptions(options);
     const indicator = this.health.check(key);
-    const redis = await this.ping(timeoutMs);
+    // One deadline for every Redis read of the check: a health endpoint must not hang on one.
+    const late = new Deadline(timeoutMs);
+    let redis = await this.ping(late);
     const { worker, leaseHeld, queues } = this.host.status();
-    const data: Record<string, unknown> = { redis: redis ?? 'up' };
+    const data: Record<string, unknown> = {};
     if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
     const problems: string[] = [];
-    if (redis) problems.push(`Redis: ${redis}`);
     if (worker && !leaseHeld) problems.push("this worker's lease is not held");
     const stopped = Object.keys(queues).filter((q) => !queues[q]);
     if (stopped.length > 0) problems.push(`consumers not running: ${stopped.join(', ')}`);
     if (queue !== undefined && !redis) {
-      const { oldestWaitingMs } = await this.client.counts(queue);
-      data.oldestWaitingMs = oldestWaitingMs;
-      if (oldestWaitingMs !== null && oldestWaitingMs > maxWaitingMs!) {
-        problems.push(`queue "${queue}"'s oldest waiting task is ${oldestWaitingMs} ms old (limit ${maxWaitingMs} ms)`);
+      const counts = await late.race(this.client.counts(queue));
+      if ('problem' in counts) redis = `${counts.problem} (reading queue "${queue}")`;
+      else {
+        const { oldestWaitingMs } = counts.value;
+        data.oldestWaitingMs = oldestWaitingMs;
+        if (oldestWaitingMs !== null && oldestWaitingMs > maxWaitingMs!) {
+          problems.push(
+            `queue "${queue}"'s oldest waiting task is ${oldestWaitingMs} ms old (limit ${maxWaitingMs} ms)`,
+          );
+        }
       }
     }
-    return problems.length === 0 ? indicator.up(data) : indicator.down({ ...data, message: problems.join('; ') });
+    if (redis) problems.unshift(`Redis: ${redis}`);
+    const result = { redis: redis ?? 'up', ...data };
+    return problems.length === 0 ? indicator.up(result) : indicator.down({ ...result, message: problems.join('; ') });
   }
 
   /** Undefined when Redis answered PING in time, else why not. */
-  private async ping(timeoutMs: number): Promise<string | undefined> {
+  private async ping(late: Deadline): Promise<string | undefined> {
     const redis = this.connections.commands;
     // A connection that is not ready would queue the PING until it reconnects: that is down.
     if (redis.status !== 'ready') return `connection ${redis.status}`;
+    const answer = await late.race(redis.ping());
+    return 'problem' in answer ? answer.problem : undefined;
+  }
+}
+
+/** The end of a check's time: a reply after it, or a failed one, is a problem said in words. */
+class Deadline {
+  private readonly at: number;
+
+  constructor(private readonly timeoutMs: number) {
+    this.at = Date.now() + timeoutMs;
+  }
+
+  async race<T>(reply: Promise<T>): Promise<{ value: T } | { problem: string }> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string>(
-      (resolve) => (timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs)),
-    );
+    const late = new Promise<{ problem: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ problem: `no answer within ${this.timeoutMs} ms` }), this.at - Date.now());
+    });
     try {
       return await Promise.race([
-        redis.ping().then(
-          () => undefined,
-          (error: Error) => error.message,
+        reply.then(
+          (value) => ({ value }),
+          (error: Error) => ({ problem: error.message }),
         ),
         late,
       ]);

@@ -95,6 +95,31 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
     }
   });
 
+  // The queue's read went unbounded after a timely PING: the check waited out the whole pause (a
+  // review finding; it failed), so a health endpoint hung as long as Redis did.
+  it("is down within timeoutMs when Redis answers PING but not the queue's read", async () => {
+    let server: RedisServerHandle | undefined;
+    try {
+      server = await startRedisServer();
+      await start({ worker: false }, server.url);
+      const direct = createRedis({}, server.url);
+      // Reads and PING go on; every script waits (Redis cannot tell it writes nothing).
+      await direct.client('PAUSE', 5_000, 'WRITE');
+      const began = Date.now();
+      const result = await indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 1_000, timeoutMs: 300 });
+      expect(Date.now() - began).toBeLessThan(1_500);
+      expect(result.queue).toMatchObject({
+        status: 'down',
+        redis: 'no answer within 300 ms (reading queue "default")',
+        message: expect.stringMatching(/^Redis: no answer within 300 ms/),
+      });
+      await direct.client('UNPAUSE');
+    } finally {
+      await closeApps();
+      await server?.stop();
+    }
+  });
+
   it.each([
     [{ queue: 'default' }, 'maxWaitingMs'],
     [{ queue: 'bad queue', maxWaitingMs: 1 }, 'queue'],
