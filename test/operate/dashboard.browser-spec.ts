@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { QueueClient, StreamQueueModule, Task, type TaskContext } from '../../lib';
 import { StreamQueueDashboardModule } from '../../lib/dashboard';
+import { QueueKeys } from '../../lib/redis/keys';
 import { testOptions } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
@@ -151,6 +152,48 @@ describe('dashboard in Chromium', () => {
     ).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__pwned)).toBeUndefined();
     if (SHOTS) await shot(page, 'dashboard-inspect.png');
+  });
+
+  it('shows every field written straight to Redis as text: name, id, key, reason, result', async () => {
+    const keys = new QueueKeys(prefix, 'default');
+    const markup = (n: number) => `<img src=x onerror="window.__pwned=${n}"><u class="pwn">u</u>`;
+    const id = `t"><svg onload=window.__pwned=9>`;
+    await redis.xadd(
+      keys.deadLetter,
+      '*',
+      'id',
+      id,
+      'n',
+      markup(3),
+      'k',
+      markup(4),
+      'p',
+      markup(5),
+      'a',
+      '1',
+      'reason',
+      markup(6),
+    );
+    await redis.set(keys.result(id), JSON.stringify(markup(7)));
+    await page.goto(base);
+    await page.locator('[data-queue="default"] h2 button').click();
+    await page.locator('[data-tab="dead"]').click();
+    const row = page.locator('table[data-list="dead"] tbody tr').filter({ hasText: markup(6) });
+    await expect(row.locator('td').allTextContents()).resolves.toEqual(
+      expect.arrayContaining([markup(3), id, markup(4), markup(6), markup(5)]),
+    );
+    await row.locator('[data-action="inspect"]').click();
+    await page.locator('#inspect-result').filter({ hasText: 'onerror' }).waitFor();
+    await expect(page.locator('#inspect-fields').textContent()).resolves.toContain(markup(4));
+    await expect(page.locator('#inspect-result').textContent()).resolves.toBe(JSON.stringify(markup(7)));
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as PageGlobals).document.querySelectorAll('main img, .pwn, [onload], [onerror]')
+            .length,
+      ),
+    ).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__pwned)).toBeUndefined();
   });
 });
 
