@@ -23,6 +23,8 @@ export interface CliArgs {
   readonly partition?: number;
   /** Positional ids: dead-letter ids (redrive, purge) or a task id (remove). */
   readonly ids: string[];
+  /** How long Redis may take to answer, in ms: to connect, and each command. */
+  readonly timeoutMs: number;
 }
 
 export const USAGE = `Usage: nest-stream-queue <command> --url redis://host:6379 [--prefix sq] [options]
@@ -45,11 +47,14 @@ Options:
   --limit <n>           page size, 1 to 500 (default 50)
   --cursor <cursor>     the next page, as printed by the previous one
   --partition <n>       the partition of the dead-letter ids (dlq redrive, dlq purge)
+  --timeout <ms>        how long Redis may take to connect and to answer each command
+                        (default 10000); past it the command fails, exit 1
 
 Exit codes: 0 done, 1 failed (not found, refused, Redis unreachable), 2 bad command line,
 3 not confirmed.`;
 
-const FLAGS_WITH_VALUE = new Set(['--url', '--prefix', '--queue', '--limit', '--cursor', '--partition']);
+const FLAGS_WITH_VALUE = new Set(['--url', '--prefix', '--queue', '--limit', '--cursor', '--partition', '--timeout']);
+const DEFAULT_TIMEOUT_MS = 10_000;
 const BOOLEAN_FLAGS = new Set(['--json', '--yes', '--all', '--help', '-h']);
 const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -112,6 +117,10 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     throw new UsageError(`--partition: an integer from 0 to ${MAX_PARTITIONS - 1} (got "${partitionText}")`);
   if (partition !== undefined && (all || (command !== 'dlq redrive' && command !== 'dlq purge')))
     throw new UsageError('--partition goes with dead-letter ids (dlq redrive, dlq purge)');
+  const timeoutText = values.get('--timeout');
+  const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : Number(timeoutText);
+  if (timeoutText !== undefined && (!/^\d{1,7}$/.test(timeoutText) || timeoutMs < 1 || timeoutMs > 3_600_000))
+    throw new UsageError(`--timeout: an integer from 1 to 3600000 (got "${timeoutText}")`);
 
   if (command === 'inspect' || command === 'dlq list') {
     if (ids.length > 0) throw new UsageError(`${command} takes no ids (got "${ids[0]}")`);
@@ -135,6 +144,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     cursor: values.get('--cursor'),
     partition,
     ids,
+    timeoutMs,
   };
 }
 
@@ -149,5 +159,14 @@ function checkCliUrl(url: string, option: string): void {
 }
 
 function helpArgs(): CliArgs {
-  return { command: 'help', url: '', prefix: 'sq', json: false, yes: false, all: false, ids: [] };
+  return {
+    command: 'help',
+    url: '',
+    prefix: 'sq',
+    json: false,
+    yes: false,
+    all: false,
+    ids: [],
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+  };
 }

@@ -19,14 +19,23 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
-  // No retries: an operator wants to hear at once that the address is wrong.
-  const redis = new Redis(args.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // No retries, and no waiting without end: an operator wants to hear at once that the address is wrong.
+  const redis = new Redis(args.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: args.timeoutMs,
+    commandTimeout: args.timeoutMs,
+  });
   redis.on('error', () => undefined);
+  const where = args.url.replace(/\/\/[^@/]*@/, '//***@');
+  const late = `no answer within ${args.timeoutMs} ms`;
   try {
-    await redis.connect();
+    await connectWithin(redis, args.timeoutMs);
   } catch (error) {
-    const where = args.url.replace(/\/\/[^@/]*@/, '//***@');
-    process.stderr.write(`nest-stream-queue: cannot reach Redis at ${where}: ${(error as Error).message}\n`);
+    const why = isTimeout(error) ? late : (error as Error).message;
+    process.stderr.write(`nest-stream-queue: cannot reach Redis at ${where}: ${why}\n`);
+    redis.disconnect();
     return EXIT.failed;
   }
   defineScripts(redis);
@@ -45,9 +54,41 @@ async function main(argv: string[]): Promise<number> {
   };
   try {
     return await runCommand(redis, args, io);
+  } catch (error) {
+    if (!isTimeout(error)) throw error;
+    // The command may have run, its answer late: say so rather than "not changed".
+    process.stderr.write(
+      `nest-stream-queue: Redis at ${where} gave ${late}: what was sent may have been done (look before trying again)\n`,
+    );
+    return EXIT.failed;
   } finally {
     redis.disconnect();
   }
+}
+
+/** Thrown when Redis is ready no sooner than `timeoutMs` after connect() began. */
+class ConnectTimeoutError extends Error {}
+
+/**
+ * connect() within `timeoutMs` in all: its steps (the socket, then the handshake's commands and
+ * the ready check's INFO) would each wait their own timeout, one after the other.
+ */
+async function connectWithin(redis: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectTimeoutError()), timeoutMs);
+  });
+  try {
+    await Promise.race([redis.connect(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A wait past --timeout: ours while connecting, ioredis's connectTimeout or commandTimeout. */
+function isTimeout(error: unknown): boolean {
+  if (error instanceof ConnectTimeoutError) return true;
+  return (error as Error)?.message === 'Command timed out' || (error as { code?: string })?.code === 'ETIMEDOUT';
 }
 
 main(process.argv.slice(2)).then(
