@@ -4,6 +4,7 @@ import { QueueClient } from '../client/queue-client';
 import { ConsumerHost } from '../consumer/consumer.host';
 import { InvalidOptionError } from '../errors';
 import { RedisConnections } from '../redis/redis-connections';
+import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 
 /** What `isHealthy()` checks beyond Redis, this worker's lease and its consumers. @publicApi */
@@ -112,8 +113,9 @@ function checkOptions(options: StreamQueueHealthOptions): StreamQueueHealthOptio
   if (maxWaitingMs !== undefined && !(Number.isSafeInteger(maxWaitingMs) && maxWaitingMs >= 0)) {
     throw new InvalidOptionError('maxWaitingMs', 'an integer >= 0', maxWaitingMs);
   }
-  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
-    throw new InvalidOptionError('timeoutMs', 'an integer > 0', timeoutMs);
+  // A Node timer: past MAX_TIMER_MS it would fire after 1 ms.
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+    throw new InvalidOptionError('timeoutMs', `an integer from 1 to ${MAX_TIMER_MS}`, timeoutMs);
   }
   return options;
 }

@@ -125,6 +125,8 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
     [{ queue: 'bad queue', maxWaitingMs: 1 }, 'queue'],
     [{ queue: 'default', maxWaitingMs: -1 }, 'maxWaitingMs'],
     [{ timeoutMs: 0 }, 'timeoutMs'],
+    // Past the longest Node timer it fired after 1 ms: always down (a review finding; it failed).
+    [{ timeoutMs: 2 ** 31 }, 'timeoutMs'],
   ])('rejects bad options, naming the option (%#)', async (options, option) => {
     await start({ worker: false });
     const error = (await indicator.isHealthy('q', options).catch((e: unknown) => e)) as InvalidOptionError;
