@@ -38,8 +38,14 @@ export function resolveDashboardConfig(raw: StreamQueueDashboardOptions): Dashbo
       raw.path,
     );
   const { guard } = raw;
-  if (guard !== undefined && typeof guard !== 'function' && typeof (guard as CanActivate)?.canActivate !== 'function')
-    throw new InvalidOptionError('guard', 'a guard class or an object with canActivate()', guard);
+  // A class's canActivate is on its prototype (an arrow function has none): Nest would run no other.
+  const canActivate = typeof guard === 'function' ? guard.prototype?.canActivate : guard?.canActivate;
+  if (guard !== undefined && typeof canActivate !== 'function')
+    throw new InvalidOptionError(
+      'guard',
+      'a guard class (with a canActivate() method) or an object with canActivate()',
+      guard,
+    );
   const queues = raw.queues ?? ['default'];
   if (!Array.isArray(queues) || queues.length === 0)
     throw new InvalidOptionError('queues', 'a non-empty array of queue names', queues);
