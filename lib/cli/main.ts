@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { Redis } from 'ioredis';
-import { createInterface } from 'node:readline/promises';
 import { defineScripts } from '../redis/scripts';
 import { parseArgs, USAGE, UsageError } from './cli-args';
 import { EXIT, runCommand, type CliIo } from './cli-commands';
+import { confirmOnTerminal } from './terminal-confirm';
 
 /** The `nest-stream-queue` bin: operate queues without a Nest app (see USAGE). */
 async function main(argv: string[]): Promise<number> {
@@ -42,15 +42,7 @@ async function main(argv: string[]): Promise<number> {
   const io: CliIo = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
-    confirm: async (question) => {
-      if (!process.stdin.isTTY) return false;
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      try {
-        return /^y(es)?$/i.test((await rl.question(question)).trim());
-      } finally {
-        rl.close();
-      }
-    },
+    confirm: (question) => confirmOnTerminal(question, process.stdin, process.stderr),
   };
   try {
     return await runCommand(redis, args, io);
