@@ -13,12 +13,14 @@ import { isWellFormedText } from './well-formed-text';
 const MAX_KEY_LENGTH = 1024;
 const MAX_GROUP_LENGTH = 256;
 
-/**
- * @internal Throws InvalidOptionError unless `key` is a task key (1 to 1024 characters, well-formed
- * UTF-16: see isWellFormedText).
- */
+/** @internal Whether `key` is a task key (1 to 1024 characters, well-formed UTF-16: see isWellFormedText). */
+export function isKey(key: unknown): key is string {
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH && isWellFormedText(key);
+}
+
+/** @internal Throws InvalidOptionError unless `key` is a task key (see isKey). */
 export function checkKey(key: unknown, option = 'key'): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || !isWellFormedText(key)) {
+  if (!isKey(key)) {
     throw new InvalidOptionError(option, `a string of 1 to ${MAX_KEY_LENGTH} characters, without lone surrogates`, key);
   }
 }

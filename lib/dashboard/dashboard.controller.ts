@@ -15,6 +15,7 @@ import {
   type CanActivate,
   type Type,
 } from '@nestjs/common';
+import { isKey } from '../client/enqueue-input';
 import { QueueClient } from '../client/queue-client';
 import {
   InvalidOptionError,
@@ -145,7 +146,9 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     ): Promise<unknown> {
       return answer(async () => {
         const found = await this.client.findTask(id, { queue, partition: partitionOf(partition) });
-        const status = found.task?.key ? await this.client.status(found.task.key, { queue }) : null;
+        // A key no enqueue could give (an entry written by hand) has no status to read.
+        const key = found.task?.key;
+        const status = isKey(key) ? await this.client.status(key, { queue }) : null;
         if (!found.task && found.result === null) throw new TaskNotFoundError(queue, id, 'task');
         return { ...found, status };
       });
