@@ -66,6 +66,29 @@ function partitionOf(value: unknown): number | undefined {
   return typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : (value as number);
 }
 
+/**
+ * A write's JSON body as an object. Undefined when the app parses no JSON bodies (`bodyParser:
+ * false`, a parser of other types): then the request is refused, never read as "nothing asked".
+ */
+function bodyOf(body: unknown): Record<string, unknown> {
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  throw new HttpException(
+    {
+      code: 'BODY_NOT_READ',
+      message: 'The request body was not read as a JSON object (does the app parse JSON bodies?): nothing was changed.',
+    },
+    HttpStatus.BAD_REQUEST,
+  );
+}
+
+/** A purge names its dead letters (`ids`) or says `all: true`: no body purges everything by default. */
+function purgeOf(body: unknown): { ids?: string[]; partition?: number } {
+  const { ids, all, partition } = bodyOf(body);
+  if ((all === true) === (ids !== undefined))
+    throw new InvalidOptionError('ids', 'dead-letter ids, or `all: true` instead (one of them)', ids ?? all);
+  return { ids: ids as string[] | undefined, partition: partitionOf(partition) };
+}
+
 async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -165,10 +188,8 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Post('api/queues/:queue/dead-letters/purge')
-    purge(@Param('queue') queue: string, @Body() body: { ids?: string[]; partition?: unknown } = {}): Promise<unknown> {
-      return answer(async () => ({
-        purged: await this.client.purgeDeadLetters({ queue, ids: body?.ids, partition: partitionOf(body?.partition) }),
-      }));
+    purge(@Param('queue') queue: string, @Body() body: unknown): Promise<unknown> {
+      return answer(async () => ({ purged: await this.client.purgeDeadLetters({ queue, ...purgeOf(body) }) }));
     }
 
     @Post('api/queues/:queue/dead-letters/:id/redrive')
@@ -191,13 +212,10 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Post('api/queues/:queue/keys/:key/replace')
-    replace(
-      @Param('queue') queue: string,
-      @Param('key') key: string,
-      @Body() body: { name?: string; payload?: unknown } = {},
-    ): Promise<unknown> {
+    replace(@Param('queue') queue: string, @Param('key') key: string, @Body() body: unknown): Promise<unknown> {
       return answer(async () => {
-        const handle = await this.client.replace(body?.name as string, body?.payload ?? null, { key, queue });
+        const { name, payload } = bodyOf(body);
+        const handle = await this.client.replace(name as string, payload ?? null, { key, queue });
         return { id: handle.id, generation: handle.generation };
       });
     }

@@ -195,6 +195,15 @@ describe('dashboard in Chromium', () => {
     ).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__pwned)).toBeUndefined();
   });
+
+  it('purges every dead letter from the page', async () => {
+    expect((await client.counts()).deadLettered).toBeGreaterThan(0);
+    await page.goto(base);
+    await page.locator('[data-queue="default"] h2 button').click();
+    await page.locator('[data-tab="dead"]').click();
+    await page.locator('[data-action="purge-all"]').click();
+    await statsAre(page, 'default', { dead: '0' });
+  });
 });
 
 /** The page's DOM, as far as the spec's in-page functions use it (the spec compiles without the DOM lib). */

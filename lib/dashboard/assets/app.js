@@ -231,7 +231,9 @@ function renderActions() {
           'data-action': 'purge-all',
           onclick: () =>
             confirm('Purge every dead letter?') &&
-            act('purge', () => api(`queues/${queue}/dead-letters/purge`, { method: 'POST', body: '{}' })),
+            act('purge', () =>
+              api(`queues/${queue}/dead-letters/purge`, { method: 'POST', body: JSON.stringify({ all: true }) }),
+            ),
         },
         'Purge all',
       ),
