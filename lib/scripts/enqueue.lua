@@ -35,6 +35,8 @@
   Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
   key's live run belongs to another task name (its id, generation and name): nothing written.
+  A keyed call whose task id the key state already names was run before (a resend after a
+  lost reply): it writes nothing and returns that run, code 1, whatever became of it since.
   Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
   enqueues of one key create one run.
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
@@ -83,6 +85,12 @@ if refused then return refused end
 
 local existing = rcall('HMGET', keyState, 'state', 'id', 'gen', 'name')
 local state = existing[1]
+-- Every call draws a new task id, so a key state already naming this one means this very call
+-- ran before: ioredis resent it after a reply lost with its connection. Its run may have
+-- settled meanwhile, or been replaced; adding it again would run the task a second time.
+if existing[2] == id then
+  return {id, tonumber(existing[3]), 1, state == 'queued' and rcall('HGET', keyState, 'mid') or '', name}
+end
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- A key names one run of one task: another task's live run under it is a conflict, not a match.
 if live and existing[4] and existing[4] ~= name then
