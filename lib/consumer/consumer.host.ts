@@ -192,11 +192,9 @@ export class ConsumerHost {
     } catch (error) {
       this.logger.error(`Stopping the heartbeat failed: ${(error as Error).message}`);
     }
-    try {
-      await this.control?.unsubscribe();
-    } catch {
-      // closing anyway
-    }
+    // Closed, not unsubscribed: an UNSUBSCRIBE waits for Redis, so a drain while Redis is
+    // unreachable would last until ioredis gives the command up (never, by maxRetriesPerRequest null).
+    if (this.control) this.connections.release(this.control);
     if (!allDrained) this.logger.warn('Shutdown deadline passed with runs in flight; other workers reclaim them.');
   }
 
