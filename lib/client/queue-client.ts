@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import {
+  ApplicationClosedError,
   EnqueueManyError,
   InvalidOptionError,
   KeyConflictError,
@@ -141,13 +142,15 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
+    this.checkOpen('enqueueMany()');
     const sendAll = (sent: readonly EnqueueCall[]) => sendEnqueueMany(this.connections.commands, sent);
     const wrap = this.instrumentation.enqueue;
     const outcomes = await (wrap
       ? wrap(calls, sendAll, (sent) => sent.flatMap((o) => ('reply' in o ? [o.reply.id] : [])))
       : sendAll(calls));
     const results: EnqueueManyResult<R>[] = outcomes.map((outcome, i) => {
-      if ('error' in outcome) return { error: PartitionLayoutError.fromReply(calls[i].queue, outcome.error) };
+      if ('error' in outcome)
+        return { error: PartitionLayoutError.fromReply(calls[i].queue, this.connections.explain(outcome.error)) };
       try {
         return { handle: this.toHandle<R>(calls[i], outcome.reply) };
       } catch (error) {
@@ -323,6 +326,7 @@ export class QueueClient {
   }
 
   private async send<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
+    this.checkOpen(call.mode === 'replace' ? 'replace()' : 'enqueue()');
     const wrap = this.instrumentation.enqueue;
     try {
       if (!wrap) return await this.sendOne<R>(call, durability);
@@ -332,7 +336,7 @@ export class QueueClient {
         (handle) => [handle.id],
       );
     } catch (error) {
-      throw PartitionLayoutError.fromReply(call.queue, error as Error);
+      throw PartitionLayoutError.fromReply(call.queue, this.connections.explain(error as Error));
     }
   }
 
@@ -419,6 +423,12 @@ export class QueueClient {
       entry,
       waitsForSlot,
     );
+  }
+
+  /** After app.close() its connections are gone: a write fails typed, before anything is sent. */
+  private checkOpen(what: string): void {
+    if (this.connections.isClosed)
+      throw new ApplicationClosedError(`The application is closed: ${what} wrote nothing.`);
   }
 
   /** The enqueue's own `durability`, else the module's. */

@@ -2,7 +2,9 @@ import { StreamQueueError } from './stream-queue.error';
 
 /**
  * `result()` called after the application closed, or still waiting when it closed: its
- * connections are gone, so nothing could ever settle it.
+ * connections are gone, so nothing could ever settle it. Also an enqueue made after close()
+ * (nothing written), or one Redis never answered because it was unreachable when the
+ * application closed: its message says whether it may have run.
  * @publicApi
  */
 export class ApplicationClosedError extends StreamQueueError {

@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from '../interfaces';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { closeUnconnected, refusedAtClose } from './close-unconnected';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis } from './redis-readiness';
@@ -22,6 +23,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** One node (or a Sentinel primary) or a cluster: everything that differs per node. */
   readonly topology: Topology;
   private readonly owned = new Set<Redis>();
+  private closed = false;
   private readonly logger = new Logger('StreamQueue');
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
@@ -71,11 +73,22 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     return thread.kind === 'single' ? thread.options : (thread.options.redisOptions ?? {});
   }
 
+  /** Whether the application closed its connections: nothing can be sent any more. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** A command's error, as ApplicationClosedError when a connection closed at shutdown refused it. */
+  explain(error: Error): Error {
+    return this.closed ? refusedAtClose(error) : error;
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
     await Promise.all(
       [...this.owned].map(async (redis) => {
-        // Not connected (a bootstrap that never reached Redis): quit() would wait for a reconnect.
-        if (redis.status !== 'ready') return redis.disconnect();
+        // Not connected (Redis unreachable, or never reached): quit() would wait for a reconnect.
+        if (redis.status !== 'ready') return closeUnconnected(redis);
         try {
           await redis.quit();
         } catch {

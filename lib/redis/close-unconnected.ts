@@ -1,0 +1,48 @@
+import type { Redis } from 'ioredis';
+import { ApplicationClosedError } from '../errors';
+
+/** ioredis's queues of commands awaiting a connection or a reply (internal fields, read only here). */
+interface CommandQueues {
+  offlineQueue?: Queue;
+  commandQueue?: Queue;
+  prevCommandQueue?: Queue | null;
+}
+interface Queue {
+  shift(): { command: { reject(error: Error): void } } | undefined;
+}
+
+const NEVER_SENT =
+  'The application closed while Redis was unreachable: this command was never sent, nothing was written.';
+/** ioredis's refusal of a command once the offline queue is off (set below): it was never sent. */
+const OFFLINE_QUEUE_OFF = "Stream isn't writeable and enableOfflineQueue options is false";
+
+/**
+ * @internal Closes, at shutdown, a connection that is not connected (Redis unreachable). ioredis's
+ * disconnect() between two attempts to reconnect settles nothing it queued and queues every
+ * later command, for a reconnect that never comes: each would wait for ever. So later commands
+ * fail at once, and the queued ones are rejected saying whether Redis may have run them: a
+ * command never sent did not; one sent before the connection dropped, unanswered, may have.
+ */
+export function closeUnconnected(redis: Redis): void {
+  redis.options.enableOfflineQueue = false;
+  redis.disconnect();
+  if (redis.isCluster) return; // a Cluster settles its own queues on disconnect
+  const queues = redis as unknown as CommandQueues;
+  rejectAll(queues.offlineQueue, NEVER_SENT);
+  const unanswered =
+    'The application closed while Redis was unreachable: this command was sent before the connection dropped and never answered; it may have run.';
+  rejectAll(queues.commandQueue, unanswered);
+  rejectAll(queues.prevCommandQueue ?? undefined, unanswered);
+}
+
+function rejectAll(queue: Queue | undefined, message: string): void {
+  for (let item = queue?.shift(); item; item = queue?.shift()) item.command.reject(new ApplicationClosedError(message));
+}
+
+/**
+ * @internal The error of a command refused by a connection closeUnconnected() closed (one an
+ * auto-pipelined batch sent after it), as ApplicationClosedError; any other error as it is.
+ */
+export function refusedAtClose(error: Error): Error {
+  return error?.message === OFFLINE_QUEUE_OFF ? new ApplicationClosedError(NEVER_SENT) : error;
+}
