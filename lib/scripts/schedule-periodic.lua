@@ -35,7 +35,9 @@
            'superseded:<generation>:<key>' when a running run is superseded
 
   Returns {task id, generation, code}: 0 the live chain was left alone (its run is returned),
-  1 a first run was put in place, 2 re-timed, 3 replaced.
+  1 a first run was put in place, 2 re-timed, 3 replaced. A replace whose task id the key state
+  records as its last replace (field rid) ran before (a resend after a lost reply): it writes
+  nothing and returns that run, code 3.
   Atomic: the comparison, the stored schedule and the new run are one step.
 ]]
 -- @include rcall
@@ -50,6 +52,15 @@ local mode, id, name, payload, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local queue, kind, every, cron, tz, signature = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local channel = ARGV[15]
 local now = nowMs()
+
+-- A replace names its new run with an id of its own; the key state keeps the last one (field
+-- rid: '<id> <generation>'), since the run's own id leaves the key state once its successor is
+-- scheduled. Finding it means this very call ran before (ioredis resent it after a reply lost
+-- with its connection): superseding again would run the task a second time.
+if mode == 'replace' then
+  local rid, rgen = string.match(rcall('HGET', keyState, 'rid') or '', '^(%S+) (%d+)$')
+  if rid == id then return {id, tonumber(rgen), 3} end
+end
 
 local state, defined, storedEvery, rmid = unpack(rcall('HMGET', keyState, 'state', 'defined', 'every', 'rmid'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
@@ -85,6 +96,7 @@ else
 end
 local gen = putFirstRun(stream, delayed, keyState, seq, {id = id, n = name, p = payload, k = key}, due, now, channel)
 if rmid then rcall('PUBLISH', channel, 'superseded:' .. gen .. ':' .. key) end
+if mode == 'replace' then rcall('HSET', keyState, 'rid', id .. ' ' .. gen) end
 
 local code = 3
 if mode == 'boot' then code = live and 2 or 1 end
