@@ -11,10 +11,16 @@ interface Queue {
   shift(): { command: { reject(error: Error): void } } | undefined;
 }
 
-const NEVER_SENT =
-  'The application closed while Redis was unreachable: this command was never sent, nothing was written.';
-/** ioredis's refusal of a command once the offline queue is off (set below): it was never sent. */
-const OFFLINE_QUEUE_OFF = "Stream isn't writeable and enableOfflineQueue options is false";
+const NEVER_SENT = 'The application closed: this command was never sent, nothing was written.';
+/**
+ * ioredis's refusals of a command on a connection closed at shutdown: the offline queue is off
+ * (set below), or the connection ended by QUIT (a command written after QUIT is not run; one
+ * unanswered when QUIT itself fails goes through closeUnconnected instead). Neither was run.
+ */
+const REFUSED_AT_CLOSE = new Set([
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  'Connection is closed.',
+]);
 
 /**
  * @internal Closes, at shutdown, a connection that is not connected (Redis unreachable). ioredis's
@@ -40,9 +46,9 @@ function rejectAll(queue: Queue | undefined, message: string): void {
 }
 
 /**
- * @internal The error of a command refused by a connection closeUnconnected() closed (one an
- * auto-pipelined batch sent after it), as ApplicationClosedError; any other error as it is.
+ * @internal The error of a command refused by a connection closed at shutdown (one group commit
+ * or an auto-pipelined batch sent after it), as ApplicationClosedError; any other error as it is.
  */
 export function refusedAtClose(error: Error): Error {
-  return error?.message === OFFLINE_QUEUE_OFF ? new ApplicationClosedError(NEVER_SENT) : error;
+  return REFUSED_AT_CLOSE.has(error?.message) ? new ApplicationClosedError(NEVER_SENT) : error;
 }

@@ -92,7 +92,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
         try {
           await redis.quit();
         } catch {
-          redis.disconnect();
+          closeUnconnected(redis);
         }
       }),
     );
