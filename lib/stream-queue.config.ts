@@ -2,6 +2,7 @@ import { InvalidOptionError } from './errors';
 import { checkDurability } from './client/durable-enqueue';
 import type { ConnectionOptions, DurabilityOptions, StreamQueueModuleOptions } from './interfaces';
 import { checkConnection } from './redis/connection-check';
+import { checkOptionNames } from './option-names';
 import { MAX_TIMER_MS } from './stream-queue.constants';
 import { checkName } from './task/resolved-task-options';
 
@@ -40,6 +41,31 @@ export function partitionsOf(config: Pick<StreamQueueConfig, 'queues'>, queue: s
   return config.queues.get(queue)?.partitions ?? 1;
 }
 
+/** Every name StreamQueueModuleOptions has: any other is a typo. */
+const MODULE_OPTION_NAMES: readonly (keyof StreamQueueModuleOptions)[] = [
+  'connection',
+  'prefix',
+  'concurrency',
+  'worker',
+  'leaseMs',
+  'heartbeatIntervalMs',
+  'sweepIntervalMs',
+  'maxStallMs',
+  'maxDeliveries',
+  'shutdownTimeoutMs',
+  'resultTtlMs',
+  'priorityAgingMs',
+  'maxPayloadBytes',
+  'deadLetterMaxLen',
+  'blockMs',
+  'ackBatchMs',
+  'retryAttempts',
+  'retryDelay',
+  'durability',
+  'runContext',
+  'queues',
+];
+
 /** @internal */
 export const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -56,6 +82,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
   if (raw == null || typeof raw !== 'object') {
     throw new InvalidOptionError('options', 'an object with at least `connection`', raw);
   }
+  checkOptionNames('', raw, MODULE_OPTION_NAMES);
   const connection = raw.connection;
   if (connection == null || typeof connection !== 'object') {
     throw new InvalidOptionError('connection', 'a { url }, ioredis options, or an ioredis client', connection);
@@ -123,6 +150,7 @@ function resolveQueues(raw: unknown): ReadonlyMap<string, { readonly partitions:
       throw new InvalidOptionError(`queues.${queue}`, 'an object { partitions? }', options);
     }
     const source = options as Record<string, unknown>;
+    checkOptionNames(`queues.${queue}.`, source, ['partitions']);
     const option = `queues.${queue}.partitions`;
     // null is a value given, not an absent one: it fails rather than taking the default.
     const given = source.partitions === null ? Number.NaN : source.partitions;

@@ -3,6 +3,7 @@ import { InvalidOptionError, ReplicationTimeoutError } from '../errors';
 import type { DurabilityOptions } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import { enqueueScriptFor } from './enqueue-script';
+import { checkOptionNames } from '../option-names';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 
@@ -25,6 +26,7 @@ export function checkDurability(option: string, value: unknown): DurabilityOptio
       value,
     );
   }
+  checkOptionNames(`${option}.`, value, ['replicas', 'timeoutMs']);
   return { replicas, timeoutMs };
 }
 

@@ -1,4 +1,5 @@
 import { int } from '../stream-queue.config';
+import { checkOptionNames } from '../option-names';
 import { InvalidOptionError } from '../errors/index';
 import { DEFAULT_QUEUE, MAX_TIMER_MS } from '../stream-queue.constants';
 import type { BackoffOptions, TaskOptions } from '../interfaces/index';
@@ -20,6 +21,23 @@ export interface ResolvedTaskOptions {
   readonly rateLimit?: { readonly max: number; readonly perMs: number };
   readonly groupRateLimit?: { readonly max: number; readonly perMs: number };
 }
+
+/** Every name TaskOptions has (`name` is the decorator's first argument): any other is a typo. */
+const TASK_OPTION_NAMES: readonly (keyof TaskOptions)[] = [
+  'queue',
+  'maxAttempts',
+  'backoff',
+  'timeoutMs',
+  'resultTtlMs',
+  'every',
+  'cron',
+  'timezone',
+  'globalConcurrency',
+  'groupConcurrency',
+  'rateLimit',
+  'groupRateLimit',
+];
+const BACKOFF_OPTION_NAMES: readonly (keyof BackoffOptions)[] = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -49,11 +67,13 @@ export function resolveTaskOptions(
   const at = (option: string) => `@Task('${name}').${option}`;
   const named = <T extends object>(source: T, prefix: string) =>
     Object.fromEntries(Object.entries(source).map(([k, v]) => [at(prefix + k), v])) as Record<string, unknown>;
+  checkOptionNames(at(''), raw, TASK_OPTION_NAMES);
   const opts = named(raw, '');
   if (raw.backoff != null && (typeof raw.backoff !== 'object' || Array.isArray(raw.backoff))) {
     throw new InvalidOptionError(at('backoff'), 'an object { type, delayMs, maxDelayMs, jitter }', raw.backoff);
   }
   const backoffRaw = raw.backoff ?? {};
+  checkOptionNames(at('backoff.'), backoffRaw, BACKOFF_OPTION_NAMES);
   const backoff = named(backoffRaw, 'backoff.');
   const type = backoffRaw.type ?? 'exponential';
   if (type !== 'exponential' && type !== 'fixed') {
@@ -89,6 +109,7 @@ export function resolveTaskOptions(
     if (window === null || typeof window !== 'object' || Array.isArray(window)) {
       throw new InvalidOptionError(at(option), 'an object { max, perMs }', window);
     }
+    checkOptionNames(at(`${option}.`), window, ['max', 'perMs']);
     const fields = named(window, `${option}.`);
     const need = (field: 'max' | 'perMs', most: number) => {
       const name = at(`${option}.${field}`);
