@@ -56,6 +56,7 @@ export class TaskExplorer implements OnModuleInit {
       this.registry.add({
         name,
         location,
+        module: wrapper.host?.name,
         options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) =>
           partitionsOf(this.config, queue),
         ),

@@ -8,6 +8,8 @@ export interface TaskDefinition {
   readonly options: ResolvedTaskOptions;
   /** `Class.method`, for error messages. */
   readonly location: string;
+  /** The module providing the instance: one class listed by two modules makes two handlers. */
+  readonly module?: string;
   readonly handler: (payload: unknown, ctx: unknown) => unknown;
 }
 
@@ -18,7 +20,12 @@ export class TaskRegistry {
 
   add(definition: TaskDefinition): void {
     const existing = this.tasks.get(definition.name);
-    if (existing) throw new DuplicateTaskError(definition.name, existing.location, definition.location);
+    if (existing) {
+      // One class, two instances: only the modules that provide it tell the two apart.
+      const where = (d: TaskDefinition) =>
+        existing.location === definition.location && d.module ? `${d.location} in ${d.module}` : d.location;
+      throw new DuplicateTaskError(definition.name, where(existing), where(definition));
+    }
     this.tasks.set(definition.name, definition);
   }
 
