@@ -15,3 +15,11 @@ export function checkOptionNames(path: string, source: object, known: readonly s
     );
   }
 }
+
+/**
+ * @internal The names of options type T, each listed once as `name: true`: the compiler refuses a
+ * list that misses one of T's names or adds another, so a new option cannot be refused as a typo.
+ */
+export function optionNames<T>(names: Record<keyof T, true>): readonly string[] {
+  return Object.keys(names);
+}

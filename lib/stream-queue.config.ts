@@ -2,7 +2,7 @@ import { InvalidOptionError } from './errors';
 import { checkDurability } from './client/durable-enqueue';
 import type { ConnectionOptions, DurabilityOptions, StreamQueueModuleOptions } from './interfaces';
 import { checkConnection } from './redis/connection-check';
-import { checkOptionNames } from './option-names';
+import { checkOptionNames, optionNames } from './option-names';
 import { MAX_TIMER_MS } from './stream-queue.constants';
 import { checkName } from './task/resolved-task-options';
 
@@ -42,29 +42,29 @@ export function partitionsOf(config: Pick<StreamQueueConfig, 'queues'>, queue: s
 }
 
 /** Every name StreamQueueModuleOptions has: any other is a typo. */
-const MODULE_OPTION_NAMES: readonly (keyof StreamQueueModuleOptions)[] = [
-  'connection',
-  'prefix',
-  'concurrency',
-  'worker',
-  'leaseMs',
-  'heartbeatIntervalMs',
-  'sweepIntervalMs',
-  'maxStallMs',
-  'maxDeliveries',
-  'shutdownTimeoutMs',
-  'resultTtlMs',
-  'priorityAgingMs',
-  'maxPayloadBytes',
-  'deadLetterMaxLen',
-  'blockMs',
-  'ackBatchMs',
-  'retryAttempts',
-  'retryDelay',
-  'durability',
-  'runContext',
-  'queues',
-];
+const MODULE_OPTION_NAMES = optionNames<StreamQueueModuleOptions>({
+  connection: true,
+  prefix: true,
+  concurrency: true,
+  worker: true,
+  leaseMs: true,
+  heartbeatIntervalMs: true,
+  sweepIntervalMs: true,
+  maxStallMs: true,
+  maxDeliveries: true,
+  shutdownTimeoutMs: true,
+  resultTtlMs: true,
+  priorityAgingMs: true,
+  maxPayloadBytes: true,
+  deadLetterMaxLen: true,
+  blockMs: true,
+  ackBatchMs: true,
+  retryAttempts: true,
+  retryDelay: true,
+  durability: true,
+  runContext: true,
+  queues: true,
+});
 
 /** @internal */
 export const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

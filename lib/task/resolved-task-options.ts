@@ -1,5 +1,5 @@
 import { int } from '../stream-queue.config';
-import { checkOptionNames } from '../option-names';
+import { checkOptionNames, optionNames } from '../option-names';
 import { InvalidOptionError } from '../errors/index';
 import { DEFAULT_QUEUE, MAX_TIMER_MS } from '../stream-queue.constants';
 import type { BackoffOptions, TaskOptions } from '../interfaces/index';
@@ -23,21 +23,26 @@ export interface ResolvedTaskOptions {
 }
 
 /** Every name TaskOptions has (`name` is the decorator's first argument): any other is a typo. */
-const TASK_OPTION_NAMES: readonly (keyof TaskOptions)[] = [
-  'queue',
-  'maxAttempts',
-  'backoff',
-  'timeoutMs',
-  'resultTtlMs',
-  'every',
-  'cron',
-  'timezone',
-  'globalConcurrency',
-  'groupConcurrency',
-  'rateLimit',
-  'groupRateLimit',
-];
-const BACKOFF_OPTION_NAMES: readonly (keyof BackoffOptions)[] = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
+const TASK_OPTION_NAMES = optionNames<TaskOptions>({
+  queue: true,
+  maxAttempts: true,
+  backoff: true,
+  timeoutMs: true,
+  resultTtlMs: true,
+  every: true,
+  cron: true,
+  timezone: true,
+  globalConcurrency: true,
+  groupConcurrency: true,
+  rateLimit: true,
+  groupRateLimit: true,
+});
+const BACKOFF_OPTION_NAMES = optionNames<BackoffOptions>({
+  type: true,
+  delayMs: true,
+  maxDelayMs: true,
+  jitter: true,
+});
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
