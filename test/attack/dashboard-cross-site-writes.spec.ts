@@ -1,12 +1,7 @@
-import type { CanActivate, ExecutionContext, INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { StreamQueueModule } from '../../lib';
-import { StreamQueueDashboardModule } from '../../lib/dashboard';
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { QueueKeys } from '../../lib/redis/keys';
-import { Probe } from '../fixtures/probe';
-import { ProbeModule } from '../fixtures/probe.module';
-import { testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { dashboardAppForSuite } from '../fixtures/dashboard-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /** A cookie session, as many admin guards are: a browser sends it with a cross-site form too. */
 class CookieGuard implements CanActivate {
@@ -26,32 +21,12 @@ describe('attack: dashboard actions from a cross-site form', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
   const keys = new QueueKeys(prefix, 'default');
-  let app: INestApplication;
-  let api: string;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
-        ProbeModule.register(new Probe()),
-        StreamQueueDashboardModule.forRoot({ path: '/queues', guard: CookieGuard }),
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    api = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/queues/api/queues/default`;
-  });
-  afterAll(async () => {
-    await app?.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const dash = dashboardAppForSuite(prefix, redis, { dashboard: { path: '/queues', guard: CookieGuard } });
 
   const deadLetter = () =>
     redis.xadd(keys.deadLetter, '*', 'id', 't-1', 'n', 'echo', 'p', '"x"', 'a', '1', 'reason', 'r');
   const send = (path: string, method: string, contentType?: string, body?: string) =>
-    fetch(`${api}/${path}`, {
+    fetch(`${dash.base}/${path}`, {
       method,
       headers: { cookie: 'session=admin', ...(contentType ? { 'content-type': contentType } : {}) },
       body,

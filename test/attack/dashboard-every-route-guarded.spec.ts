@@ -1,13 +1,10 @@
-import { RequestMethod, type CanActivate, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { RequestMethod, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { Test } from '@nestjs/testing';
-import { QueueClient, StreamQueueModule } from '../../lib';
+import { QueueClient } from '../../lib';
 import { StreamQueueDashboardModule } from '../../lib/dashboard';
 import { QueueKeys } from '../../lib/redis/keys';
-import { Probe } from '../fixtures/probe';
-import { ProbeModule } from '../fixtures/probe.module';
-import { testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { dashboardAppForSuite } from '../fixtures/dashboard-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 class TokenGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
@@ -26,27 +23,7 @@ describe("attack: every dashboard route behind the user's guard", () => {
   const redis = createRedis();
   const keys = new QueueKeys(prefix, 'default');
   const dashboard = StreamQueueDashboardModule.forRoot({ path: '/queues', guard: TokenGuard });
-  let app: INestApplication;
-  let origin: string;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
-        ProbeModule.register(new Probe()),
-        dashboard,
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    origin = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  });
-  afterAll(async () => {
-    await app?.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const dash = dashboardAppForSuite(prefix, redis, { dashboard });
 
   /** [method, path] of every route, its parameters filled with what exists in Redis. */
   function routes(params: Record<string, string>): [string, string][] {
@@ -81,14 +58,14 @@ describe("attack: every dashboard route behind the user's guard", () => {
       'reason',
       'r',
     ))!;
-    const queued = await app.get(QueueClient).enqueue('echo', 'x', { key: 'k' });
+    const queued = await dash.app.get(QueueClient).enqueue('echo', 'x', { key: 'k' });
     const all = routes({ queue: 'default', id: queued.id, key: 'k' }).map(([m, p]): [string, string] =>
       p.includes('dead-letters/') && p.endsWith(`/${queued.id}/redrive`) ? [m, p.replace(queued.id, dead)] : [m, p],
     );
     expect(all.length).toBeGreaterThanOrEqual(12);
     for (const [method, path] of all) {
       for (const verb of method === 'GET' ? ['GET', 'HEAD'] : [method]) {
-        const answer = await fetch(`${origin}${path}?state=dead`, {
+        const answer = await fetch(`${dash.origin}${path}?state=dead`, {
           method: verb,
           headers: { 'content-type': 'application/json' },
           body: verb === 'GET' || verb === 'HEAD' ? undefined : '{"name":"echo","payload":1}',
@@ -97,7 +74,7 @@ describe("attack: every dashboard route behind the user's guard", () => {
       }
     }
     expect(await redis.xlen(keys.deadLetter)).toBe(1);
-    expect((await app.get(QueueClient).status('k'))?.state).toBe('queued');
-    expect((await app.get(QueueClient).list('queued')).tasks.map((t) => t.id)).toEqual([queued.id]);
+    expect((await dash.app.get(QueueClient).status('k'))?.state).toBe('queued');
+    expect((await dash.app.get(QueueClient).list('queued')).tasks.map((t) => t.id)).toEqual([queued.id]);
   });
 });

@@ -1,11 +1,5 @@
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { StreamQueueModule } from '../../lib';
-import { StreamQueueDashboardModule } from '../../lib/dashboard';
-import { Probe } from '../fixtures/probe';
-import { ProbeModule } from '../fixtures/probe.module';
-import { testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { dashboardAppForSuite } from '../fixtures/dashboard-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * An app with a global prefix (app.setGlobalPrefix('admin')) serves the page at /admin/queues,
@@ -16,33 +10,15 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
 describe('attack: the dashboard under a global prefix', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  let app: INestApplication;
-  let origin: string;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
-        ProbeModule.register(new Probe()),
-        StreamQueueDashboardModule.forRoot({ path: '/ops/queues' }),
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    app.setGlobalPrefix('admin');
-    await app.listen(0, '127.0.0.1');
-    origin = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  });
-  afterAll(async () => {
-    await app?.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
+  const dash = dashboardAppForSuite(prefix, redis, {
+    dashboard: { path: '/ops/queues' },
+    beforeListen: (app) => app.setGlobalPrefix('admin'),
   });
 
   it.each(['/admin/ops/queues', '/admin/ops/queues/'])(
     'the page at %s finds its script, styles and API',
     async (path) => {
-      const page = await fetch(`${origin}${path}`);
+      const page = await fetch(`${dash.origin}${path}`);
       expect(page.status).toBe(200);
       const base = /<base href="([^"]*)"/.exec(await page.text())?.[1];
       expect(base).toBeDefined();

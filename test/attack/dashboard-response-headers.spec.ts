@@ -1,11 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { QueueClient, StreamQueueModule } from '../../lib';
-import { StreamQueueDashboardModule } from '../../lib/dashboard';
-import { Probe } from '../fixtures/probe';
-import { ProbeModule } from '../fixtures/probe.module';
-import { testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { QueueClient } from '../../lib';
+import { dashboardAppForSuite } from '../fixtures/dashboard-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * What the dashboard's answers tell the browser. The page could be framed by any site, which then
@@ -17,37 +12,17 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
 describe("attack: the dashboard's response headers", () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  let app: INestApplication;
-  let base: string;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
-        ProbeModule.register(new Probe()),
-        StreamQueueDashboardModule.forRoot({ path: '/queues' }),
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    base = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/queues`;
-  });
-  afterAll(async () => {
-    await app?.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const dash = dashboardAppForSuite(prefix, redis, { dashboard: { path: '/queues' } });
 
   it('the page refuses to be framed by another site', async () => {
-    const page = await fetch(base);
+    const page = await fetch(`${dash.origin}/queues`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toMatch(/(^|;)\s*frame-ancestors 'none'\s*(;|$)/);
     expect(page.headers.get('x-frame-options')).toBe('DENY');
   });
 
   it('no answer is stored by a cache, and none is sniffed for another type', async () => {
-    const handle = await app.get(QueueClient).enqueue('echo', { secret: 'payload' });
+    const handle = await dash.app.get(QueueClient).enqueue('echo', { secret: 'payload' });
     const paths = [
       '',
       '/assets/app.js',
@@ -57,7 +32,7 @@ describe("attack: the dashboard's response headers", () => {
       `/api/queues/default/tasks/${handle.id}`,
     ];
     for (const path of paths) {
-      const answer = await fetch(`${base}${path}`);
+      const answer = await fetch(`${dash.origin}/queues${path}`);
       expect([path, answer.status]).toEqual([path, 200]);
       expect([path, answer.headers.get('cache-control')]).toEqual([path, 'no-store']);
       expect([path, answer.headers.get('x-content-type-options')]).toEqual([path, 'nosniff']);

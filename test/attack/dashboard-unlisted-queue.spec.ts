@@ -1,12 +1,7 @@
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { QueueClient, StreamQueueModule } from '../../lib';
-import { StreamQueueDashboardModule } from '../../lib/dashboard';
+import { QueueClient } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
-import { Probe } from '../fixtures/probe';
-import { ProbeModule } from '../fixtures/probe.module';
-import { testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { dashboardAppForSuite } from '../fixtures/dashboard-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * `queues` names the queues the dashboard shows; its API took any queue name in the URL, so
@@ -18,27 +13,7 @@ describe('attack: the dashboard API on a queue it was not given', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
   const hidden = new QueueKeys(prefix, 'payroll');
-  let app: INestApplication;
-  let api: string;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        StreamQueueModule.forRoot(testOptions(prefix, { worker: false })),
-        ProbeModule.register(new Probe()),
-        StreamQueueDashboardModule.forRoot({ path: '/queues', queues: ['default'] }),
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    api = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/queues/api/queues`;
-  });
-  afterAll(async () => {
-    await app?.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const dash = dashboardAppForSuite(prefix, redis, { dashboard: { path: '/queues', queues: ['default'] } });
 
   const json = (method: string, body?: unknown) => ({
     method,
@@ -61,7 +36,7 @@ describe('attack: the dashboard API on a queue it was not given', () => {
       'reason',
       'r',
     ))!;
-    const queued = await app.get(QueueClient).enqueue('echo', 'salary', { queue: 'payroll', key: 'k' });
+    const queued = await dash.app.get(QueueClient).enqueue('echo', 'salary', { queue: 'payroll', key: 'k' });
     const calls: [string, RequestInit?][] = [
       ['payroll/tasks?state=dead'],
       [`payroll/tasks/${queued.id}`],
@@ -73,20 +48,20 @@ describe('attack: the dashboard API on a queue it was not given', () => {
       ['payroll/keys/k/replace', json('POST', { name: 'echo', payload: 'raise' })],
     ];
     for (const [path, init] of calls) {
-      const answer = await fetch(`${api}/${path}`, init);
+      const answer = await fetch(`${dash.origin}/queues/api/queues/${path}`, init);
       expect([path, answer.status]).toEqual([path, 404]);
       const body = (await answer.json()) as { message: string };
       expect(body.message).toMatch(/queue "payroll"/);
       expect(body.message).not.toContain('salary');
     }
     expect(await redis.xlen(hidden.deadLetter)).toBe(1);
-    expect((await app.get(QueueClient).status('k', { queue: 'payroll' }))?.state).toBe('queued');
-    expect((await app.get(QueueClient).list('queued', { queue: 'payroll' })).tasks.map((t) => t.id)).toEqual([
+    expect((await dash.app.get(QueueClient).status('k', { queue: 'payroll' }))?.state).toBe('queued');
+    expect((await dash.app.get(QueueClient).list('queued', { queue: 'payroll' })).tasks.map((t) => t.id)).toEqual([
       queued.id,
     ]);
   });
 
   it("a listed queue's API answers as before", async () => {
-    expect((await fetch(`${api}/default/tasks?state=dead`)).status).toBe(200);
+    expect((await fetch(`${dash.origin}/queues/api/queues/default/tasks?state=dead`)).status).toBe(200);
   });
 });

@@ -2,8 +2,8 @@ import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { FleetEventRelay } from '../../lib/consumer/fleet-event-relay';
 import { RedisConnections } from '../../lib/redis/redis-connections';
-import { closeApps, expectCounters, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, Latch, randomPrefix } from '../utils/helpers';
+import { cleanUpAfterSuite, expectCounters, startApp } from '../fixtures/test-app';
+import { createRedis, Latch, randomPrefix } from '../utils/helpers';
 
 /**
  * A worker's "is the queue watched?" (EXISTS on the watch key, its commands connection) and a
@@ -17,12 +17,7 @@ describe("attack: a worker's watch check crossing a watcher's announcement", () 
   const redis = createRedis();
   const listener = createRedis();
   let subscription: Subscription | undefined;
-  afterAll(async () => {
-    subscription?.unsubscribe();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis, () => subscription);
 
   it('keeps publishing after the announcement when the older check answers no', async () => {
     const worker = await startApp({ prefix });

@@ -1,7 +1,7 @@
 import { filter, type Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
+import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
 
 /**
  * Anyone who can PUBLISH on the Redis can write to a queue's events channel. A batch whose items
@@ -13,12 +13,7 @@ describe('attack: hostile payloads on the fleet events channel', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
   let subscription: Subscription | undefined;
-  afterAll(async () => {
-    subscription?.unsubscribe();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis, () => subscription);
 
   it('delivers the well-formed events of a batch and never errors the Observable', async () => {
     const t = await startApp({ prefix, options: { worker: false } });

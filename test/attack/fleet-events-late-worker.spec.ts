@@ -1,8 +1,8 @@
 import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { RedisConnections } from '../../lib/redis/redis-connections';
-import { closeApps, expectCounters, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanUpAfterSuite, expectCounters, startApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * A watcher announces itself once on the control channel, then only refreshes its watch key. A
@@ -15,12 +15,7 @@ describe('attack: fleet events of a worker that starts while the queue is watche
   const redis = createRedis();
   const listener = createRedis();
   let subscription: Subscription | undefined;
-  afterAll(async () => {
-    subscription?.unsubscribe();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis, () => subscription);
 
   it('publishes the first run it settles', async () => {
     const watcher = await startApp({ prefix, options: { worker: false } });

@@ -3,8 +3,8 @@ import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { FleetEventRelay } from '../../lib/consumer/fleet-event-relay';
 import { RedisConnections } from '../../lib/redis/redis-connections';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, testConnection, waitFor } from '../utils/redis';
+import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, testConnection, waitFor } from '../utils/redis';
 
 /**
  * The contract: events published while a subscriber reconnects are lost, and once it is back it
@@ -18,12 +18,7 @@ describe('attack: fleet events after a subscriber reconnects to a Redis that los
   const redis = createRedis();
   const connectionName = `sq-test-${randomUUID().slice(0, 8)}`;
   let subscription: Subscription | undefined;
-  afterAll(async () => {
-    subscription?.unsubscribe();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis, () => subscription);
 
   /** Kills every connection of the watcher's app, as a restart of Redis does. */
   async function killWatcherConnections(): Promise<void> {

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
 import { RedisConnections } from '../../lib/redis/redis-connections';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, Latch, randomPrefix } from '../utils/helpers';
+import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { createRedis, Latch, randomPrefix } from '../utils/helpers';
 
 /**
  * A subscriber sets the watch key and announces itself once its SUBSCRIBE is answered. One that
@@ -12,11 +12,7 @@ import { cleanupPrefix, closeAll, createRedis, Latch, randomPrefix } from '../ut
 describe('attack: events() unsubscribed while its SUBSCRIBE is in flight', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  afterAll(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis);
 
   it('neither watches nor announces', async () => {
     const t = await startApp({ prefix, options: { worker: false } });

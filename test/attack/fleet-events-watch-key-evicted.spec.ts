@@ -1,8 +1,8 @@
 import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { FleetEventRelay } from '../../lib/consumer/fleet-event-relay';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * The watch key can go while its subscriber is there and connected: evicted (a key with a TTL is
@@ -15,12 +15,7 @@ describe('attack: fleet events when the watch key is lost under a connected subs
   const prefix = randomPrefix();
   const redis = createRedis();
   let subscription: Subscription | undefined;
-  afterAll(async () => {
-    subscription?.unsubscribe();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis, () => subscription);
 
   it('keeps publishing to a watcher heard from within its refresh interval', async () => {
     const worker = await startApp({ prefix });

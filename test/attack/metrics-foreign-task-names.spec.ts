@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
-import { closeApps, expectCounters, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { cleanUpAfterSuite, expectCounters, startApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * The `task` label comes from the entry's task name, which anyone who can XADD to the stream
@@ -12,11 +12,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
 describe('attack: metrics of entries with foreign task names', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  afterAll(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis);
 
   it('keeps one series for every name this process has no handler for', async () => {
     const registry = new Registry();

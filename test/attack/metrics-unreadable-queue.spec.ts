@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
 import { QueueKeys } from '../../lib/redis/keys';
-import { closeApps, logger, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { cleanUpAfterSuite, logger, startApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * The depth gauges read every queue at scrape time. One queue that could not be read (a key of
@@ -13,11 +13,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
 describe('attack: a metrics scrape with one queue that cannot be read', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  afterAll(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis);
 
   it("still answers with the other queues' gauges and the counters", async () => {
     const registry = new Registry();

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { closeApps, logger, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanUpAfterSuite, logger, startApp, type TestApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /*
  * Anyone with access to the Redis can XADD to a queue's stream: entries that the library did not
@@ -33,11 +33,7 @@ describe('hostile stream entries', () => {
   beforeAll(async () => {
     t = await startApp({ prefix });
   });
-  afterAll(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis);
 
   /** XADDs raw fields (Buffers are sent byte for byte) and returns the entry id. */
   async function xaddRaw(fields: Field[]): Promise<string> {

@@ -1,8 +1,8 @@
 import { periodicKey } from '../../lib';
 import { Probe } from '../fixtures/probe';
-import { closeApps, logger, startApp } from '../fixtures/test-app';
+import { cleanUpAfterSuite, logger, startApp } from '../fixtures/test-app';
 import { ScheduleVersionModule, YearlyCron } from '../generations/schedule-versions';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 const toMap = (fields: string[]): Record<string, string> =>
   Object.fromEntries(fields.flatMap((_, i) => (i % 2 ? [] : [[fields[i], fields[i + 1]]])));
@@ -13,11 +13,7 @@ describe('a hostile periodic entry and the settles of its worker', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
 
-  afterAll(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  cleanUpAfterSuite(prefix, redis);
 
   it('is dead-lettered with its reason; the worker settles the tasks that follow it', async () => {
     const probe = new Probe();

@@ -20,7 +20,7 @@ describe('dead letters that partitions share an id: dashboard API and CLI', () =
 
   beforeAll(async () => {
     await cleanupPrefix(redis, prefix);
-    ({ app, base } = await listenDashboardApp(prefix, { queues: { default: { partitions: P } } }));
+    ({ app, base } = await listenDashboardApp(prefix, { queueOptions: { queues: { default: { partitions: P } } } }));
   });
   beforeEach(async () => {
     // The same entry id (and the same task id) dead-lettered in every partition, each with its reason.
