@@ -194,17 +194,29 @@ async function resolveRedis() {
   process.exit(1);
 }
 
+/** Node's flags for a sample process: TypeScript from source, and tsconfig `paths` applied. */
+const SOURCE_NODE_ARGS = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
+
+/**
+ * What a sample process needs in its environment to import 'nest-stream-queue' from lib/, as the
+ * root tsconfig's `paths` map it. sample-app/tsconfig.json extends that config, and tsconfig-paths
+ * resolves the inherited `paths` (which have no baseUrl) from sample-app/: the name fell through to
+ * Node's own resolution, the package's `exports`, dist/, which a fresh clone has not built.
+ */
+function sourceEnv(env) {
+  return {
+    TS_NODE_PROJECT: env.TS_NODE_PROJECT || path.join(ROOT, 'sample-app', 'tsconfig.json'),
+    TS_NODE_BASEURL: env.TS_NODE_BASEURL || ROOT,
+  };
+}
+
 /** Spawns one sample process; its output lines are prefixed with `label` when there are several. */
 function spawnApp(role, label, env, prefixWidth) {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', MAIN, role],
-    {
-      cwd: ROOT,
-      env: { ...env, SAMPLE_LABEL: label },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, role], {
+    cwd: ROOT,
+    env: { ...env, SAMPLE_LABEL: label },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const tag = prefixWidth > 0 ? `${paint(label === 'api' ? '36' : '35', `[${label}]`.padEnd(prefixWidth))} ` : '';
   createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(`${tag}${line}\n`));
   createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`${tag}${line}\n`));
@@ -271,7 +283,7 @@ async function main() {
     ...process.env,
     REDIS_URL: redis.url,
     PORT: String(port),
-    TS_NODE_PROJECT: process.env.TS_NODE_PROJECT || path.join(ROOT, 'sample-app', 'tsconfig.json'),
+    ...sourceEnv(process.env),
     // Nest colours its logs unless NO_COLOR is set; keep pipes and files plain.
     ...(color ? {} : { NO_COLOR: '1' }),
   };
@@ -347,10 +359,14 @@ async function main() {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    complain(error instanceof Error ? error.message : String(error));
-    process.exit(1);
-  },
-);
+module.exports = { SOURCE_NODE_ARGS, sourceEnv };
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error) => {
+      complain(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    },
+  );
+}
