@@ -11,6 +11,7 @@ import {
 import type { EnqueueWrapper, RunWrapper } from '../stream-queue.instrumentation';
 import type { StreamQueueTracingOptions } from './tracing-options.interface';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
+import { describeThrown } from '../task/task-outcome';
 import { activeSdk, asLocalParent, parentOf } from './active-sdk';
 import { DeferredParent } from './deferred-parent';
 import { encodeCarrier, markedUnsampled } from './trace-carrier';
@@ -127,10 +128,15 @@ function runInSpan(run: () => unknown, span: Span): unknown {
   );
 }
 
+/**
+ * Ends a span in error. Any thrown value is described as the task's stored failure describes it:
+ * String() throws on some (an object with no prototype), which would leave the span open and
+ * replace the handler's error with its own.
+ */
 function endWithError(span: Span, error: unknown): void {
   const name = error instanceof Error ? error.name : typeof error;
   span.setAttribute(ATTR.errorType, name);
   if (error instanceof Error) span.recordException(error);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error).message });
   span.end();
 }
