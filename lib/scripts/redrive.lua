@@ -1,5 +1,6 @@
 --[[
-  Redrive one dead letter: put its task back in the stream, same task id, attempt 1.
+  Redrive one dead letter: put its task back in the stream, same task id, attempt 1, with the
+  enqueue's trace context (field t) when it has one, so its run stays in the enqueue's trace.
   KEYS: dead letters, stream, result key, sequence, [key state], flow keys. ARGV: dead-letter
   entry id, task id, key (details below).
   KEYS[1] dead-letter stream
@@ -58,6 +59,8 @@ else
   fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
   rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS)
 end
+local trace = fieldOf(f, 't')
+if trace then fields[#fields + 1] = 't'; fields[#fields + 1] = trace end
 local mid
 if fieldOf(f, 'fl') == '1' and not key then
   -- Flow control: back through admission, with the group and priority it was enqueued with.
