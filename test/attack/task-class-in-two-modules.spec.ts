@@ -1,6 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DuplicateTaskError, StreamQueueModule, Task } from '../../lib';
+import { closeModule } from '../fixtures/close-module';
 import { RecordingLogger } from '../fixtures/recording-logger';
 import { testOptions } from '../fixtures/test-app';
 import { randomPrefix } from '../utils/redis';
@@ -30,7 +31,7 @@ describe('attack: a task class provided by two modules', () => {
     })
       .setLogger(new RecordingLogger())
       .compile()
-      .then((moduleRef) => moduleRef.init().finally(() => moduleRef.close()));
+      .then((moduleRef) => moduleRef.init().finally(() => closeModule(moduleRef)));
     const error = await booting.then(
       () => undefined,
       (e: unknown) => e,
