@@ -15,8 +15,18 @@ export type EnqueueWrapper = <T>(
   idsOf: (sent: T) => string[],
 ) => Promise<T>;
 
+/**
+ * @internal Whether a run was aborted (timed out, superseded, cancelled, its lease lost, its
+ * worker stopping) and why, read when its handler has ended: its outcome is then the abort's, not
+ * the handler's. A Delivery is one.
+ */
+export interface RunAbort {
+  readonly isAborted: boolean;
+  readonly abortReason: unknown;
+}
+
 /** @internal Wraps one run of a handler: calls `run` once and returns what it returns. */
-export type RunWrapper = (run: () => unknown, message: TaskMessage, ctx: TaskContext) => unknown;
+export type RunWrapper = (run: () => unknown, message: TaskMessage, ctx: TaskContext, abort: RunAbort) => unknown;
 
 /** @internal What tracing plugs in: its wrappers, and the options given to forRoot() if any. */
 export interface Tracing {
@@ -87,7 +97,7 @@ export class StreamQueueInstrumentation {
     // tenth of a no-op task's cost on Node 20): only when asked for.
     if (!this.runContext) return composed;
     if (!composed) return (run, _message, ctx) => runs.run(ctx, run);
-    return (run, message, ctx) => runs.run(ctx, () => composed(run, message, ctx));
+    return (run, message, ctx, abort) => runs.run(ctx, () => composed(run, message, ctx, abort));
   }
 }
 

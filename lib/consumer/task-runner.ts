@@ -76,7 +76,7 @@ export class TaskRunner {
     const startedAt = performance.now();
     try {
       const returned = this.wrap
-        ? this.wrap(() => definition.handler(payload, ctx), message, ctx)
+        ? this.wrap(() => definition.handler(payload, ctx), message, ctx, delivery)
         : definition.handler(payload, ctx);
       if (!isPromiseLike(returned)) {
         if (!delivery.isAborted) return this.completedOutcome(delivery, definition, returned);

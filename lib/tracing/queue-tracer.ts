@@ -8,7 +8,8 @@ import {
   type Attributes,
   type Span,
 } from '@opentelemetry/api';
-import type { EnqueueWrapper, RunWrapper } from '../stream-queue.instrumentation';
+import type { EnqueueWrapper, RunAbort, RunWrapper } from '../stream-queue.instrumentation';
+import { LeaseLostError, StreamQueueError } from '../errors';
 import type { StreamQueueTracingOptions } from './tracing-options.interface';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import { describeThrown } from '../task/task-outcome';
@@ -67,7 +68,7 @@ export const traceEnqueue: EnqueueWrapper = (calls, send, idsOf) => {
  */
 export function traceRuns(options: Required<StreamQueueTracingOptions>): RunWrapper {
   const followUnsampled = !options.askSamplerForUnsampledTraces;
-  return (run, message, ctx) => {
+  return (run, message, ctx, abort) => {
     const sdk = activeSdk();
     if (!sdk) return run();
     // Marked by our producer: no span, and the enqueue's context is read only if the handler asks.
@@ -99,33 +100,69 @@ export function traceRuns(options: Required<StreamQueueTracingOptions>): RunWrap
       parent,
     );
     // Arguments rather than a closure: one allocation fewer per run.
-    return context.with(trace.setSpan(parent, span), runInSpan, undefined, run, span);
+    return context.with(trace.setSpan(parent, span), runInSpan, undefined, run, span, abort);
   };
 }
 
-/** Calls the handler inside its span's context and ends the span when the handler has ended. */
-function runInSpan(run: () => unknown, span: Span): unknown {
+/**
+ * Calls the handler inside its span's context and ends the span when the handler has ended, as
+ * the run ends: a run aborted meanwhile ends as its abort says (see endRun), whatever the handler
+ * returned or threw.
+ */
+function runInSpan(run: () => unknown, span: Span, abort: RunAbort): unknown {
   let returned: unknown;
   try {
     returned = run();
   } catch (error) {
-    endWithError(span, error);
+    endRun(span, abort, true, error);
     throw error;
   }
   if (typeof (returned as PromiseLike<unknown> | null)?.then !== 'function') {
-    span.end();
+    endRun(span, abort, false);
     return returned;
   }
   return Promise.resolve(returned).then(
     (value) => {
-      span.end();
+      endRun(span, abort, false);
       return value;
     },
     (error: unknown) => {
-      endWithError(span, error);
+      endRun(span, abort, true, error);
       throw error;
     },
   );
+}
+
+/**
+ * Ends a run's span once its handler has ended: in error when it threw, or when the run was
+ * aborted meanwhile (timed out, superseded, cancelled, its worker stopping), since the run then
+ * settles as the abort says, never as the handler returned. A lost lease alone is no verdict: a
+ * handler that returned is settled, and Redis's fence decides; its span says only that the lease
+ * was lost.
+ */
+function endRun(span: Span, abort: RunAbort, threw: boolean, thrown?: unknown): void {
+  if (!abort.isAborted) {
+    if (threw) endWithError(span, thrown);
+    else span.end();
+    return;
+  }
+  const reason = abort.abortReason;
+  if (reason instanceof LeaseLostError && !threw) {
+    span.setAttribute(ATTR.runAborted, reason.code);
+    span.end();
+    return;
+  }
+  span.setAttribute(ATTR.runAborted, reason instanceof StreamQueueError ? reason.code : errorType(reason));
+  endWithError(span, reason);
+}
+
+/**
+ * error.type of a thrown value: its class's name, or, for this package's base error (whose
+ * meaning is its code: SUPERSEDED, CANCELLED), the code.
+ */
+function errorType(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  return error.constructor === StreamQueueError ? (error as StreamQueueError).code : error.name;
 }
 
 /**
@@ -134,8 +171,7 @@ function runInSpan(run: () => unknown, span: Span): unknown {
  * replace the handler's error with its own.
  */
 function endWithError(span: Span, error: unknown): void {
-  const name = error instanceof Error ? error.name : typeof error;
-  span.setAttribute(ATTR.errorType, name);
+  span.setAttribute(ATTR.errorType, errorType(error));
   if (error instanceof Error) span.recordException(error);
   span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error).message });
   span.end();

@@ -15,6 +15,7 @@ export const ATTR = {
   taskKey: 'stream_queue.task.key',
   taskAttempt: 'stream_queue.task.attempt',
   taskGeneration: 'stream_queue.task.generation',
+  runAborted: 'stream_queue.run.aborted',
 } as const;
 
 /** @internal messaging.system: not one of the conventions' well-known values, so our own name. */
