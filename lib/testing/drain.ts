@@ -20,7 +20,8 @@ const EMPTY_PASSES = 2;
 
 /**
  * Resolves once every queue that has a `@Task` handler in `app` is empty: nothing waiting in the
- * stream, nothing running (read and not yet settled), nothing delayed and already due. Delayed
+ * stream or for a flow-control slot or rate token, nothing running (read and not yet settled),
+ * nothing delayed and already due. Delayed
  * tasks due later (a retry's backoff, the next periodic run) do not hold it up. Rejects with a
  * `DrainTimeoutError` that lists what each queue still holds after `timeoutMs`.
  *

@@ -4,26 +4,30 @@ import { QueueKeys } from '../redis/keys';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 
 /**
- * @internal Reads what one queue still holds. The three counts come from one MULTI, so a task
- * moving between them (promoted, read, settled) is counted in exactly one place, except that
- * `waiting` is counted after it from the group's last-delivered id: it can only be too low when
- * the entry was read in between, and drain's second pass sees that run.
+ * @internal Reads what one queue still holds. The counts come from one MULTI, so a task moving
+ * between them (promoted, admitted, read, settled) is counted in exactly one place, except that
+ * the stream's unread entries are counted after it from the group's last-delivered id: they can
+ * only be too low when an entry was read in between, and drain's second pass sees that run.
+ * `waiting` adds the tasks of the flow waiting room (waiting for a concurrency slot or a rate
+ * token): they are in no stream yet, and will run without anyone enqueuing them again.
  */
 export async function queueBacklog(redis: Redis, keys: QueueKeys, nowMs: number): Promise<QueueBacklog> {
   const replies = await redis
     .multi()
     .zcount(keys.delayed, '-inf', nowMs)
     .xlen(keys.stream)
+    .zcard(keys.flow.room)
     .xinfo('GROUPS', keys.stream)
     .exec();
-  const [due, length, groups] = (replies ?? []).map(([error, value]) => (error ? undefined : value));
+  const [due, length, room, groups] = (replies ?? []).map(([error, value]) => (error ? undefined : value));
+  const inRoom = Number(room ?? 0);
   const group = groupInfo(groups, CONSUMER_GROUP);
   if (!group) {
     // No group yet (no worker ever started): everything in the stream is waiting.
-    return { waiting: Number(length ?? 0), running: 0, due: Number(due ?? 0) };
+    return { waiting: Number(length ?? 0) + inRoom, running: 0, due: Number(due ?? 0) };
   }
-  const waiting = await countAfter(redis, keys.stream, String(group['last-delivered-id']));
-  return { waiting, running: Number(group.pending ?? 0), due: Number(due ?? 0) };
+  const unread = await countAfter(redis, keys.stream, String(group['last-delivered-id']));
+  return { waiting: unread + inRoom, running: Number(group.pending ?? 0), due: Number(due ?? 0) };
 }
 
 /** XINFO GROUPS replies with flat [field, value, …] arrays, one per group. */
