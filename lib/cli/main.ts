@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Redis } from 'ioredis';
+import { raceTimeout } from '../race-timeout';
 import { defineScripts } from '../redis/scripts';
 import { parseArgs, USAGE, UsageError } from './cli-args';
 import { EXIT, runCommand, type CliIo } from './cli-commands';
@@ -66,15 +67,9 @@ class ConnectTimeoutError extends Error {}
  * the ready check's INFO) would each wait their own timeout, one after the other.
  */
 async function connectWithin(redis: Redis, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConnectTimeoutError()), timeoutMs);
+  await raceTimeout(redis.connect(), timeoutMs, () => {
+    throw new ConnectTimeoutError();
   });
-  try {
-    await Promise.race([redis.connect(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A wait past --timeout: ours while connecting, ioredis's connectTimeout or commandTimeout. */

@@ -109,6 +109,7 @@ function beatAll() {
 // NAT that lost its state, a peer gone without a FIN), which the OS may take many minutes to
 // notice. Every later beat would wait behind it (`busy`), so the connection is dropped and
 // made again, and the next beat goes out on the new one.
+// (The race is lib/race-timeout.ts's, written again: a worker thread loads no TypeScript.)
 const BEAT_TIMEOUT_MS = Math.max(1, leaseMs - intervalMs);
 function withinBeatTimeout(exec) {
   let timer;

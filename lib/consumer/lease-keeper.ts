@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RedisUnreachableError } from '../errors';
+import { raceTimeout } from '../race-timeout';
 import type { ThreadConnection } from '../redis/topology';
 import { monotonicMs, type Lease } from './lease';
 
@@ -98,7 +99,7 @@ export class LeaseKeeper implements Lease {
       worker.once('exit', () => resolve());
     });
     worker.postMessage({ type: 'stop', release });
-    await Promise.race([stopped, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await raceTimeout(stopped, 2_000, () => undefined, { unref: true });
     await worker.terminate();
   }
 

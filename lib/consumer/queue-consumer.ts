@@ -1,5 +1,6 @@
 import { Subject, type Subscription } from 'rxjs';
 import { StreamQueueError } from '../errors';
+import { raceTimeout } from '../race-timeout';
 import type { TaskRegistry } from '../task/task.registry';
 import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './delivery';
@@ -238,13 +239,17 @@ export class QueueConsumer {
     for (const timer of this.promoteTimers.values()) clearTimeout(timer);
     this.promoteTimers.clear();
     const { shutdownTimeoutMs } = this.ctx.config;
-    const drainedInTime = await within(this.drained, shutdownTimeoutMs);
+    const drainedInTime = await raceTimeout(
+      this.drained.then(() => true),
+      shutdownTimeoutMs,
+      () => false,
+    );
     if (!drainedInTime) {
       const abandoned = this.abortAll(new ShutdownAbortError(shutdownTimeoutMs));
       this.ctx.logger.warn(
         `Queue "${this.ctx.queue}": ${abandoned.length} run(s) outlived the shutdown deadline; their signals were aborted and they are left to be reclaimed.`,
       );
-      await within(this.drained, 1_000);
+      await raceTimeout(this.drained, 1_000, () => undefined);
     }
     this.subscription.unsubscribe();
     const inFlight = this.lanes.reduce((n, { ctx }) => n + ctx.inFlight.size, 0);
@@ -318,16 +323,6 @@ export class QueueConsumer {
     (this.laneOf.get(delivery) ?? this.lanes[0]).ctx.inFlight.delete(delivery.message.entryId);
     delivery.slot.settled();
   }
-}
-
-function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    promise.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { QueueClient } from '../client/queue-client';
 import { ConsumerHost } from '../consumer/consumer.host';
 import { InvalidOptionError } from '../errors';
+import { raceTimeout } from '../race-timeout';
 import { RedisConnections } from '../redis/redis-connections';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
@@ -84,22 +85,15 @@ class Deadline {
     this.at = Date.now() + timeoutMs;
   }
 
-  async race<T>(reply: Promise<T>): Promise<{ value: T } | { problem: string }> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<{ problem: string }>((resolve) => {
-      timer = setTimeout(() => resolve({ problem: `no answer within ${this.timeoutMs} ms` }), this.at - Date.now());
-    });
-    try {
-      return await Promise.race([
-        reply.then(
-          (value) => ({ value }),
-          (error: Error) => ({ problem: error.message }),
-        ),
-        late,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  race<T>(reply: Promise<T>): Promise<{ value: T } | { problem: string }> {
+    return raceTimeout(
+      reply.then(
+        (value) => ({ value }),
+        (error: Error) => ({ problem: error.message }),
+      ),
+      this.at - Date.now(),
+      () => ({ problem: `no answer within ${this.timeoutMs} ms` }),
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { raceTimeout } from '../race-timeout';
 import { reapOnExit } from './child-reaper';
 import { freePort } from './free-port';
 
@@ -162,7 +163,7 @@ async function waitUntilReady(
   while (Date.now() < deadline) {
     if (!isRunning(child)) {
       // Let the last lines ("Address already in use") drain before the caller reads them.
-      await Promise.race([closed(child), delay(500)]);
+      await raceTimeout(closed(child), 500, () => undefined);
       return 'exited';
     }
     if (output.some((l) => l.includes('Ready to accept connections')) && (await ping(port))) return 'ready';

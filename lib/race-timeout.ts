@@ -1,0 +1,32 @@
+/**
+ * @internal Settles as `promise` does, unless `ms` pass first: then as `onTimeout` says, resolving
+ * with what it returns, or rejecting with what it throws (a typed error). The timer is cleared
+ * either way, so a promise that wins leaves no timer behind; `unref` lets the process exit while
+ * the timer still runs (a wait that must not hold a closing process open).
+ *
+ * `promise` keeps running after a timeout, its settling ignored (a rejection then is handled here,
+ * never unhandled): a caller that must stop it does so in `onTimeout`.
+ */
+export async function raceTimeout<T, Late = never>(
+  promise: PromiseLike<T>,
+  ms: number,
+  onTimeout: () => Late,
+  { unref = false }: { unref?: boolean } = {},
+): Promise<T | Late> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Late>((resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        resolve(onTimeout());
+      } catch (error) {
+        reject(error);
+      }
+    }, ms);
+    if (unref) timer.unref();
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
