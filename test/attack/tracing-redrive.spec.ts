@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { StreamQueueTracingModule } from '../../lib/tracing';
-import { tracingSdk } from '../fixtures/tracing-sdk';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { tracingSdkForSuite } from '../fixtures/tracing-sdk';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * The README: the request that enqueued a task and every run of it are one trace. A dead letter
@@ -11,21 +11,8 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
 describe('attack: tracing a redriven task', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  const { exporter, register, unregister, spans } = tracingSdk();
+  const { register, spans } = tracingSdkForSuite(prefix, redis);
   let t: TestApp;
-
-  beforeEach(async () => {
-    await cleanupPrefix(redis, prefix);
-    exporter.reset();
-  });
-  afterEach(async () => {
-    await closeApps();
-    unregister();
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   it.each([
     ['an unkeyed', undefined],

@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { StreamQueueTracingModule } from '../../lib/tracing';
-import { tracingSdk } from '../fixtures/tracing-sdk';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { tracingSdkForSuite } from '../fixtures/tracing-sdk';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * Handlers may throw anything (describeThrown stores strings, objects, null): a run's span must
@@ -11,21 +11,8 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
 describe('attack: tracing a run that throws a value that is not an Error', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  const { exporter, register, unregister, spans } = tracingSdk();
+  const { register, spans } = tracingSdkForSuite(prefix, redis);
   let t: TestApp;
-
-  beforeEach(async () => {
-    await cleanupPrefix(redis, prefix);
-    exporter.reset();
-  });
-  afterEach(async () => {
-    await closeApps();
-    unregister();
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   // String() of an object with no prototype throws "Cannot convert object to primitive value":
   // the span's status threw before the span ended, and that TypeError replaced the handler's value.

@@ -8,9 +8,9 @@ import {
 import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { MAX_TRACE_LENGTH } from '../../lib/task/task-message';
 import { StreamQueueTracingModule } from '../../lib/tracing';
-import { tracingSdk } from '../fixtures/tracing-sdk';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { tracingSdkForSuite } from '../fixtures/tracing-sdk';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * Attacks on 7d43b6f: "a run of an unsampled trace starts no span; the handler runs in the
@@ -21,7 +21,7 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
 describe('attack: the unsampled mark and the deferred parent', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  const { exporter, contextManager, provide, register, unregister, spans } = tracingSdk();
+  const { exporter, register, spans } = tracingSdkForSuite(prefix, redis);
   let t: TestApp;
   /** A context under an upstream service's request that its sampler dropped (flags 00). */
   const unsampledUpstream = (base = ROOT_CONTEXT) =>
@@ -31,19 +31,6 @@ describe('attack: the unsampled mark and the deferred parent', () => {
       traceFlags: TraceFlags.NONE,
       isRemote: true,
     });
-
-  beforeEach(async () => {
-    await cleanupPrefix(redis, prefix);
-    exporter.reset();
-  });
-  afterEach(async () => {
-    await closeApps();
-    unregister();
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   describe('a mark with no trace context beside it', () => {
     // Before 7d43b6f an enqueue whose propagator wrote nothing wrote no field t, and its run was
@@ -64,8 +51,7 @@ describe('attack: the unsampled mark and the deferred parent', () => {
 
     it('an SDK with no propagator: a run of an unsampled enqueue is a new traced root, as before', async () => {
       // A provider set without a propagator (propagation stays the no-op): nothing crosses the queue.
-      provide();
-      context.setGlobalContextManager(contextManager.enable());
+      register({ propagator: null });
       t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
       const handle = await context.with(unsampledUpstream(), () => t.client.enqueue('echo', 1));
       await handle.result();
@@ -81,12 +67,11 @@ describe('attack: the unsampled mark and the deferred parent', () => {
   // enqueue's context (trace id, baggage) and becomes a new root that ParentBased(AlwaysOn)
   // samples: exactly the spans the change meant to save, plus a broken trace.
   it('an unsampled carrier that fits the limit still reaches the run once marked', async () => {
-    register(
-      undefined,
-      new CompositePropagator({
+    register({
+      propagator: new CompositePropagator({
         propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
       }),
-    );
+    });
     t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
     // Baggage sized so that the unmarked carrier is 5 characters under the limit.
     const traceparent = `00-${'d'.repeat(32)}-${'f'.repeat(16)}-00`;
@@ -115,7 +100,9 @@ describe('attack: the unsampled mark and the deferred parent', () => {
   // the run's (local) span, now it is the enqueue's extracted (remote) context, so a
   // ParentBasedSampler decides them with remoteParentNotSampled instead of localParentNotSampled.
   it("ParentBasedSampler({ localParentNotSampled }): the handler's own spans are decided as before", async () => {
-    register(new ParentBasedSampler({ root: new AlwaysOnSampler(), localParentNotSampled: new AlwaysOnSampler() }));
+    register({
+      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler(), localParentNotSampled: new AlwaysOnSampler() }),
+    });
     t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
     let isRemote: boolean | undefined;
     t.probe.on('echo', (payload) => {

@@ -1,34 +1,21 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { SamplingDecision, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { Test } from '@nestjs/testing';
 import { StreamQueueModule } from '../../lib';
 import { InvalidOptionError } from '../../lib/errors';
 import { StreamQueueTracingModule } from '../../lib/tracing';
-import { tracingSdk } from '../fixtures/tracing-sdk';
-import { closeApps, startApp, testOptions, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { tracingSdkForSuite } from '../fixtures/tracing-sdk';
+import { startApp, testOptions, type TestApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 describe('nest-stream-queue/tracing', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  const { exporter, contextManager, provide, register, unregister, spans } = tracingSdk();
+  const { register, unregister, spans } = tracingSdkForSuite(prefix, redis);
   let t: TestApp;
   /** The raw fields of every entry written to the queue's stream so far. */
   const streamFields = async () => (await redis.xrange(t.keys.stream, '-', '+')).map(([, fields]) => fields);
-
-  beforeEach(async () => {
-    await cleanupPrefix(redis, prefix);
-    exporter.reset();
-  });
-  afterEach(async () => {
-    await closeApps();
-    unregister();
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   it('a run is a CONSUMER span, child of and linked to the PRODUCER span of its enqueue', async () => {
     register();
@@ -145,9 +132,7 @@ describe('nest-stream-queue/tracing', () => {
 
     // A restarted SDK whose propagator reads no traceparent: the same field gives no parent.
     unregister();
-    provide();
-    propagation.setGlobalPropagator(new CompositePropagator({ propagators: [] }));
-    context.setGlobalContextManager(contextManager.enable());
+    register({ propagator: new CompositePropagator({ propagators: [] }) });
     await enqueueRaw('none');
     await waitFor(() => spans(SpanKind.CONSUMER).length === 2, { description: 'the run after the restart' });
     const run = spans(SpanKind.CONSUMER).find((s) => s.attributes['messaging.message.id'] === 'none')!;
@@ -190,7 +175,7 @@ describe('nest-stream-queue/tracing', () => {
     const runOf = (id: string) => spans(SpanKind.CONSUMER).find((s) => s.attributes['messaging.message.id'] === id);
 
     it("starts no span by default: its handler runs in the enqueue's unsampled context", async () => {
-      register(consumersOnly);
+      register({ sampler: consumersOnly });
       t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
       const seen = new Map<string, { spanId?: string; sampled?: boolean }>();
       t.probe.on('echo', (payload, ctx) => {
@@ -209,18 +194,19 @@ describe('nest-stream-queue/tracing', () => {
     });
 
     it('an unsampled enqueue marks its field; its runs read the context only if the handler does', async () => {
-      register(consumersOnly);
       // Counts extractions: a run that never reads its context must not pay for one.
       const w3c = new W3CTraceContextPropagator();
       let extractions = 0;
-      propagation.disable();
-      propagation.setGlobalPropagator({
-        inject: (ctx, carrier, setter) => w3c.inject(ctx, carrier, setter),
-        extract: (ctx, carrier, getter) => {
-          extractions++;
-          return w3c.extract(ctx, carrier, getter);
+      register({
+        sampler: consumersOnly,
+        propagator: {
+          inject: (ctx, carrier, setter) => w3c.inject(ctx, carrier, setter),
+          extract: (ctx, carrier, getter) => {
+            extractions++;
+            return w3c.extract(ctx, carrier, getter);
+          },
+          fields: () => w3c.fields(),
         },
-        fields: () => w3c.fields(),
       });
       t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
       let readTrace: string | undefined;
@@ -242,7 +228,7 @@ describe('nest-stream-queue/tracing', () => {
     });
 
     it('asks the sampler with askSamplerForUnsampledTraces', async () => {
-      register(consumersOnly);
+      register({ sampler: consumersOnly });
       t = await startApp({
         prefix,
         imports: [StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: true })],
@@ -253,7 +239,7 @@ describe('nest-stream-queue/tracing', () => {
     });
 
     it('imported bare and with forRoot, the module is one tracer; two different forRoot fail bootstrap', async () => {
-      register(consumersOnly);
+      register({ sampler: consumersOnly });
       const bareAndConfigured = [
         StreamQueueTracingModule,
         StreamQueueTracingModule.forRoot({ askSamplerForUnsampledTraces: true }),
