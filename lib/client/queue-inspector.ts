@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage } from '../interfaces';
 import { compareEntryIds, endBefore, startPast } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
+import { groupInfo } from '../redis/xinfo-reply';
 import { queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
@@ -185,13 +186,8 @@ function nextCursor(entries: [string, string[]][], limit: number): string | null
 }
 
 async function lastDeliveredId(redis: Redis, keys: QueueKeys): Promise<string | undefined> {
-  const groups = (await redis.xinfo('GROUPS', keys.stream).catch(noGroup)) as unknown[][];
-  for (const group of groups) {
-    const fields = new Map<unknown, unknown>();
-    for (let i = 0; i + 1 < group.length; i += 2) fields.set(group[i], group[i + 1]);
-    if (fields.get('name') === CONSUMER_GROUP) return fields.get('last-delivered-id') as string;
-  }
-  return undefined;
+  const groups = await redis.xinfo('GROUPS', keys.stream).catch(noGroup);
+  return groupInfo(groups, CONSUMER_GROUP)?.['last-delivered-id'] as string | undefined;
 }
 
 /** A queue no worker has started yet has no stream or group: nothing is read, nothing runs. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { TaskCancelledError, TaskFailedError, TaskSupersededError } from '../errors';
 import { compareEntryIds } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
+import { groupInfo } from '../redis/xinfo-reply';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 
 /** @internal What a result() or status() needs to know about a task. */
@@ -90,7 +91,7 @@ export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): 
   if (Array.isArray(pending) && pending.length > 0) return PENDING; // delivered and running
   // Still in the stream and not pending: queued if the group has not read that far yet; else it
   // was acked, and its entry waits for a trim (complete.lua trims approximately).
-  const lastDelivered = lastDeliveredId(groups);
+  const lastDelivered = groupInfo(groups, CONSUMER_GROUP)?.['last-delivered-id'] as string | undefined;
   return lastDelivered && compareEntryIds(ref.entryId, lastDelivered) <= 0 ? { state: 'completed' } : PENDING;
 }
 
@@ -134,14 +135,4 @@ function fromKeyState(taskId: string, [state, id, error, cancelled]: (string | n
   if (state === 'cancelled') return { state: 'cancelled' };
   if (state === 'failed') return { state: 'failed', error: error ? { name: 'Error', message: error } : undefined };
   return PENDING;
-}
-
-function lastDeliveredId(groups: unknown): string | undefined {
-  if (!Array.isArray(groups)) return undefined;
-  for (const group of groups as unknown[][]) {
-    const fields = new Map<unknown, unknown>();
-    for (let i = 0; i + 1 < group.length; i += 2) fields.set(group[i], group[i + 1]);
-    if (fields.get('name') === CONSUMER_GROUP) return fields.get('last-delivered-id') as string;
-  }
-  return undefined;
 }

@@ -1,3 +1,4 @@
+import { xinfoRecord } from '../redis/xinfo-reply';
 import { dropConsumerScript } from '../scripts/drop-consumer.script';
 import { promoteDue } from '../scripts/promote.script';
 import { reclaimScript } from '../scripts/reclaim.script';
@@ -179,16 +180,10 @@ export class Sweeper {
     const { redis, keys, group, consumer, config } = this.ctx;
     const rows = (await redis.xinfo('CONSUMERS', keys.stream, group)) as unknown[][];
     for (const row of rows) {
-      const info = toRecord(row);
+      const info = xinfoRecord(row);
       const name = String(info.name);
       if (name === consumer || Number(info.pending) > 0 || Number(info.idle) < config.leaseMs) continue;
       await dropConsumerScript(keys, { group, consumer: name }).run(redis);
     }
   }
-}
-
-function toRecord(row: unknown[]): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
-  return record;
 }

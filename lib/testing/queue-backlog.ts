@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueBacklog } from '../errors/drain-timeout.error';
 import { QueueKeys } from '../redis/keys';
+import { groupInfo } from '../redis/xinfo-reply';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 
 /**
@@ -28,17 +29,6 @@ export async function queueBacklog(redis: Redis, keys: QueueKeys, nowMs: number)
   }
   const unread = await countAfter(redis, keys.stream, String(group['last-delivered-id']));
   return { waiting: unread + inRoom, running: Number(group.pending ?? 0), due: Number(due ?? 0) };
-}
-
-/** XINFO GROUPS replies with flat [field, value, …] arrays, one per group. */
-function groupInfo(reply: unknown, name: string): Record<string, unknown> | undefined {
-  if (!Array.isArray(reply)) return undefined;
-  for (const flat of reply as unknown[][]) {
-    const info: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
-    if (info.name === name) return info;
-  }
-  return undefined;
 }
 
 /**
