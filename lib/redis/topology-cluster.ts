@@ -1,4 +1,5 @@
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
+import { connectOnce } from './connect-once';
 import { keySlot } from './key-slot';
 import { redisAddress } from './connection-check';
 import { threadOptions } from './thread-options';
@@ -36,21 +37,14 @@ export class ClusterTopology implements Topology {
   }
 
   async probe(): Promise<void> {
-    const probe = this.cluster.duplicate(undefined, {
-      lazyConnect: true,
-      clusterRetryStrategy: () => null,
-      enableOfflineQueue: false,
-      enableAutoPipelining: false,
-    });
-    let why: Error | undefined;
-    probe.on('error', (error: Error) => void (why ??= error));
-    try {
-      await probe.connect();
-    } catch (error) {
-      throw why ?? error;
-    } finally {
-      probe.disconnect();
-    }
+    await connectOnce(
+      this.cluster.duplicate(undefined, {
+        lazyConnect: true,
+        clusterRetryStrategy: () => null,
+        enableOfflineQueue: false,
+        enableAutoPipelining: false,
+      }),
+    );
   }
 
   masters(): Redis[] {

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { connectOnce } from './connect-once';
 import { redisAddress } from './connection-check';
 import { threadOptions } from './thread-options';
 import type { BlockingRoute, ConnectionTracker, ThreadConnection, Topology } from './topology';
@@ -23,23 +24,15 @@ export class SingleTopology implements Topology {
   }
 
   async probe(): Promise<void> {
-    const redis = this.commands.duplicate({
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      enableAutoPipelining: false,
-    });
-    // connect() rejects with "Connection is closed." after a refused connect: the error says why.
-    let why: Error | undefined;
-    redis.on('error', (error: Error) => void (why ??= error));
-    try {
-      await redis.connect();
-    } catch (error) {
-      throw why ?? error;
-    } finally {
-      redis.disconnect();
-    }
+    await connectOnce(
+      this.commands.duplicate({
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        enableAutoPipelining: false,
+      }),
+    );
   }
 
   masters(): Redis[] {
