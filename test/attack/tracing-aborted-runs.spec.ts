@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { StreamQueueTracingModule } from '../../lib/tracing';
-import { tracingSdk } from '../fixtures/tracing-sdk';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { tracingSdkForSuite } from '../fixtures/tracing-sdk';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * A run aborted while its handler runs (timed out, superseded, cancelled) settles as failed once
@@ -13,22 +13,12 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
 describe('attack: the span of a run aborted while its handler ran', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  const { exporter, register, unregister, spans } = tracingSdk();
+  const { register, spans } = tracingSdkForSuite(prefix, redis);
   let t: TestApp;
 
   beforeEach(async () => {
-    await cleanupPrefix(redis, prefix);
-    exporter.reset();
     register();
     t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
-  });
-  afterEach(async () => {
-    await closeApps();
-    unregister();
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
   });
 
   it('a handler that ignores its timeout and returns: the span ends in error with the timeout', async () => {
