@@ -50,7 +50,8 @@ export class PartitionLayouts implements OnModuleInit {
    * touches no queue it was not configured for (the scripts still check each write).
    */
   async onModuleInit(): Promise<void> {
-    await whenReady(this.connections.commands);
+    // The explorer ends late when a transient provider needs an instance: read its queues after.
+    await Promise.all([whenReady(this.connections.commands), this.registry.filled]);
     const used = new Set(this.registry.queues());
     for (const queue of this.config.queues.keys()) {
       if (!used.has(queue) && this.registry.size > 0) {

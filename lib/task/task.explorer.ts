@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
 import { STREAM_QUEUE_CONFIG, TASK_METADATA } from '../stream-queue.constants';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
@@ -28,40 +28,74 @@ export class TaskExplorer implements OnModuleInit {
     private readonly enhancers: TaskEnhancers,
   ) {}
 
-  onModuleInit(): void {
-    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
-      this.explore(wrapper);
+  async onModuleInit(): Promise<void> {
+    try {
+      for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+        // Synchronous but for a transient provider's own instance, which Nest resolves asynchronously.
+        const resolving = this.explore(wrapper);
+        if (resolving) await resolving;
+      }
+      this.registry.markFilled();
+    } catch (error) {
+      this.registry.markFilled(error);
+      throw error;
     }
   }
 
-  private explore(wrapper: InstanceWrapper): void {
+  private explore(wrapper: InstanceWrapper): Promise<void> | undefined {
     const { instance } = wrapper;
     if (!instance || typeof instance !== 'object' || wrapper.isAlias) return;
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (!prototype) return;
+    const decorated = new Map<string, TaskMetadata>();
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-      const method = (instance as Record<string, unknown>)[methodName];
-      if (typeof method !== 'function') continue;
-      const meta = this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
-      if (!meta) continue;
-      const location = `${instance.constructor?.name ?? 'anonymous'}.${methodName}`;
-      if (!wrapper.isDependencyTreeStatic()) {
-        this.logger.warn(
-          `${location} is request-scoped or transient; @Task() handlers need a singleton provider and it is skipped.`,
-        );
-        continue;
-      }
-      const { name, ...options } = meta;
-      checkName(`@Task() name on ${location}`, name);
-      this.registry.add({
-        name,
-        location,
-        module: wrapper.host?.name,
-        options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) =>
-          partitionsOf(this.config, queue),
-        ),
-        handler: this.enhancers.wrap(instance, methodName, method as (p: unknown, c: unknown) => unknown, location),
-      });
+      const method = (prototype as Record<string, unknown>)[methodName];
+      const meta = typeof method === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
+      if (meta) decorated.set(methodName, meta);
     }
+    if (decorated.size === 0) return;
+    const className = instance.constructor?.name ?? 'anonymous';
+    if (!wrapper.isDependencyTreeStatic()) {
+      for (const [methodName, { name }] of decorated) {
+        this.logger.warn(
+          `@Task('${name}') on ${className}.${methodName}: the provider is request-scoped (or depends on a request-scoped provider); @Task() handlers need a provider that lives outside requests and it is skipped.`,
+        );
+      }
+      return;
+    }
+    const register = (target: object) => {
+      for (const methodName of decorated.keys()) this.register(wrapper, target, className, methodName);
+    };
+    if (wrapper.isTransient) return this.ownInstance(wrapper).then(register);
+    register(instance);
+  }
+
+  /**
+   * A transient provider's static instance is a bare Object.create(prototype) that Nest never
+   * constructs (each provider injecting it gets an instance of its own): bound to it, a handler
+   * would find every injected dependency undefined. The queue is one more consumer of the
+   * provider and resolves an instance of its own.
+   */
+  private async ownInstance(wrapper: InstanceWrapper): Promise<object> {
+    const moduleRef = wrapper.host?.getProviderByKey<ModuleRef>(ModuleRef)?.instance;
+    if (!moduleRef) throw new Error(`StreamQueue: no ModuleRef for the module of ${String(wrapper.name)}`);
+    return moduleRef.resolve<unknown, object>(wrapper.token, undefined, { strict: true });
+  }
+
+  private register(wrapper: InstanceWrapper, instance: object, className: string, methodName: string): void {
+    const method = (instance as Record<string, unknown>)[methodName];
+    if (typeof method !== 'function') return;
+    const meta = this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
+    if (!meta) return;
+    const location = `${className}.${methodName}`;
+    const { name, ...options } = meta;
+    checkName(`@Task() name on ${location}`, name);
+    this.registry.add({
+      name,
+      location,
+      module: wrapper.host?.name,
+      options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) => partitionsOf(this.config, queue)),
+      handler: this.enhancers.wrap(instance, methodName, method as (p: unknown, c: unknown) => unknown, location),
+    });
   }
 }

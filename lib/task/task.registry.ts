@@ -17,6 +17,27 @@ export interface TaskDefinition {
 @Injectable()
 export class TaskRegistry {
   private readonly tasks = new Map<string, TaskDefinition>();
+  private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  /**
+   * Settles once the explorer has registered every handler (rejects if discovery failed). The
+   * explorer finishes asynchronously when a transient provider needs an instance of its own, so
+   * what reads the registry during onModuleInit (the partition layouts) waits for it.
+   */
+  readonly filled = new Promise<void>((resolve, reject) => {
+    this.settle = { resolve, reject };
+  });
+
+  constructor() {
+    // Whoever awaits it sees the failure; bootstrap fails with the explorer's own throw.
+    this.filled.catch(() => undefined);
+  }
+
+  /** @internal The explorer's end: every handler registered, or `error`. */
+  markFilled(error?: unknown): void {
+    if (error === undefined) this.settle?.resolve();
+    else this.settle?.reject(error);
+  }
 
   add(definition: TaskDefinition): void {
     const existing = this.tasks.get(definition.name);
