@@ -29,8 +29,13 @@ export class TaskExplorer implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // One instance may sit behind several tokens without being an alias (a factory handing back
+    // an injected provider, one object given as useValue twice): its handlers are registered once.
+    const explored = new Set<unknown>();
     try {
       for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+        if (explored.has(wrapper.instance)) continue;
+        explored.add(wrapper.instance);
         // Synchronous but for a transient provider's own instance, which Nest resolves asynchronously.
         const resolving = this.explore(wrapper);
         if (resolving) await resolving;
