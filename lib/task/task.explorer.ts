@@ -99,8 +99,16 @@ export class TaskExplorer implements OnModuleInit {
       name,
       location,
       module: wrapper.host?.name,
+      provider: describeToken(wrapper.token),
       options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) => partitionsOf(this.config, queue)),
       handler: this.enhancers.wrap(instance, methodName, method as (p: unknown, c: unknown) => unknown, location),
     });
   }
+}
+
+/** A provider token as an error message shows it: a class by name, a string quoted. */
+function describeToken(token: unknown): string {
+  if (typeof token === 'function') return token.name || 'anonymous class';
+  if (typeof token === 'string') return `'${token}'`;
+  return String(token);
 }

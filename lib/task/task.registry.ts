@@ -10,6 +10,8 @@ export interface TaskDefinition {
   readonly location: string;
   /** The module providing the instance: one class listed by two modules makes two handlers. */
   readonly module?: string;
+  /** The provider's token as text (`Class`, `'TOKEN'`): one class under two tokens of a module. */
+  readonly provider?: string;
   readonly handler: (payload: unknown, ctx: unknown) => unknown;
 }
 
@@ -42,9 +44,15 @@ export class TaskRegistry {
   add(definition: TaskDefinition): void {
     const existing = this.tasks.get(definition.name);
     if (existing) {
-      // One class, two instances: only the modules that provide it tell the two apart.
-      const where = (d: TaskDefinition) =>
-        existing.location === definition.location && d.module ? `${d.location} in ${d.module}` : d.location;
+      // One class, two instances: the modules that provide it tell the two apart, or, within one
+      // module, the tokens it is provided under.
+      const sameClass = existing.location === definition.location;
+      const sameModule = existing.module === definition.module;
+      const where = (d: TaskDefinition) => {
+        if (!sameClass) return d.location;
+        const token = sameModule && d.provider ? ` (provider ${d.provider})` : '';
+        return d.module ? `${d.location}${token} in ${d.module}` : `${d.location}${token}`;
+      };
       throw new DuplicateTaskError(definition.name, where(existing), where(definition));
     }
     this.tasks.set(definition.name, definition);

@@ -1,6 +1,6 @@
 import { Injectable, type Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { StreamQueueModule, Task } from '../../lib';
+import { DuplicateTaskError, StreamQueueModule, Task } from '../../lib';
 import { TaskRegistry } from '../../lib/task/task.registry';
 import { closeModule } from '../fixtures/close-module';
 import { RecordingLogger } from '../fixtures/recording-logger';
@@ -57,5 +57,33 @@ describe('attack: one task instance under two tokens', () => {
     ]);
     expect(registry.names()).toEqual(['billing.charge']);
     expect(registry.get('billing.charge')!.handler(undefined, {})).toBe('charged');
+  });
+});
+
+/**
+ * The real duplicate, one class provided twice in one module (under its class and, through
+ * useClass, under a second token): the error named "BillingTasks.charge in RootTestModule" twice,
+ * nothing telling the two apart. It now names each provider's token (a review finding; the spec
+ * failed).
+ */
+describe('attack: one task class under two tokens of one module', () => {
+  afterAll(closeAll);
+
+  it('fails bootstrap naming both tokens', async () => {
+    const booting = Test.createTestingModule({
+      imports: [StreamQueueModule.forRoot(testOptions(randomPrefix(), { worker: false }))],
+      providers: [BillingTasks, { provide: 'BILLING', useClass: BillingTasks }],
+    })
+      .setLogger(new RecordingLogger())
+      .compile()
+      .then((moduleRef) => moduleRef.init().finally(() => closeModule(moduleRef)));
+    const error = await booting.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DuplicateTaskError);
+    expect((error as Error).message).toMatch(
+      /BillingTasks\.charge \(provider BillingTasks\) in RootTestModule and BillingTasks\.charge \(provider 'BILLING'\) in RootTestModule/,
+    );
   });
 });
