@@ -57,6 +57,7 @@ export class TaskExplorer implements OnModuleInit {
       const method = (prototype as Record<string, unknown>)[methodName];
       const meta = typeof method === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
       if (meta) decorated.set(methodName, meta);
+      else this.warnHidden(prototype, methodName);
     }
     if (decorated.size === 0) return;
     const className = instance.constructor?.name ?? 'anonymous';
@@ -73,6 +74,30 @@ export class TaskExplorer implements OnModuleInit {
     };
     if (wrapper.isTransient) return this.ownInstance(wrapper).then(register);
     register(instance);
+  }
+
+  /**
+   * A @Task() method overridden without @Task(): its metadata sits on the base class's function,
+   * which the provider no longer exposes (as with Nest's route decorators), so the task has no
+   * handler here. Said at bootstrap, since the task would otherwise just be missing.
+   */
+  private warnHidden(prototype: object, methodName: string): void {
+    let owner: object | null = prototype;
+    while (owner && !Object.prototype.hasOwnProperty.call(owner, methodName))
+      owner = Object.getPrototypeOf(owner) as object | null;
+    for (
+      let base = owner && (Object.getPrototypeOf(owner) as object | null);
+      base && base !== Object.prototype;
+      base = Object.getPrototypeOf(base) as object | null
+    ) {
+      const hidden = Object.getOwnPropertyDescriptor(base, methodName)?.value as unknown;
+      const meta = typeof hidden === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, hidden);
+      if (!meta) continue;
+      this.logger.warn(
+        `${owner!.constructor.name}.${methodName} overrides ${base.constructor.name}.${methodName} without its @Task('${meta.name}'): the task has no handler here. Repeat @Task('${meta.name}') on the override.`,
+      );
+      return;
+    }
   }
 
   /**
