@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer, Reflector } from '@nestjs/core';
 import { STREAM_QUEUE_CONFIG, TASK_METADATA } from '../stream-queue.constants';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
@@ -26,9 +26,11 @@ export class TaskExplorer implements OnModuleInit {
     private readonly registry: TaskRegistry,
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
     private readonly enhancers: TaskEnhancers,
+    private readonly modules: ModulesContainer,
   ) {}
 
   async onModuleInit(): Promise<void> {
+    this.warnIfImportedTwice();
     // One instance may sit behind several tokens without being an alias (a factory handing back
     // an injected provider, one object given as useValue twice): its handlers are registered once.
     const explored = new Set<unknown>();
@@ -74,6 +76,31 @@ export class TaskExplorer implements OnModuleInit {
     };
     if (wrapper.isTransient) return this.ownInstance(wrapper).then(register);
     register(instance);
+  }
+
+  /**
+   * Each forRoot() call is a module instance of its own (ConfigurableModuleBuilder gives it an
+   * id, so Nest never merges two), and each instance discovers every task of the application and
+   * consumes its queues. Imported by several modules, the process runs a consumer per instance.
+   * The first instance says so, once.
+   */
+  private warnIfImportedTwice(): void {
+    const instances = [...this.modules.values()].filter((m) => m.providers.has(TaskExplorer));
+    if (instances.length < 2 || instances[0].providers.get(TaskExplorer)?.instance !== this) return;
+    // Global modules are linked into every module's imports: the importers come from @Module()
+    // metadata, which names the ones that list forRoot() in their own decorator.
+    const queueModule = instances[0].metatype;
+    const importers = [...this.modules.values()]
+      .filter((m) =>
+        ((Reflect.getMetadata('imports', m.metatype) as unknown[] | undefined) ?? []).some(
+          (i) => i === queueModule || (i as { module?: unknown } | undefined)?.module === queueModule,
+        ),
+      )
+      .map((m) => m.name);
+    const by = importers.length > 0 ? ` (by ${importers.join(', ')})` : '';
+    this.logger.warn(
+      `StreamQueueModule is imported ${instances.length} times${by}: each import is an instance of its own that runs every @Task() queue, so this process consumes each queue ${instances.length} times over (concurrency adds up) and the QueueClient a provider gets depends on import order. Import it once, in the root module: it is global.`,
+    );
   }
 
   /**
