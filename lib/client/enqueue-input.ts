@@ -38,7 +38,9 @@ export function queueOption(options: { queue?: string }): string {
 export function knownTask(registry: TaskRegistry, name: unknown): TaskDefinition | undefined {
   checkName('name', name);
   const definition = registry.get(name as string);
-  if (!definition && registry.size > 0) throw new UnknownTaskError(name as string, registry.names());
+  if (!definition && registry.size > 0) {
+    throw new UnknownTaskError(name as string, registry.names(), registry.whyMissing(name as string));
+  }
   return definition;
 }
 

@@ -38,7 +38,15 @@ export class TaskRunner {
     }
     const { message } = delivery;
     const definition = this.registry.get(message.name);
-    if (!definition) return undeliverable(delivery, definition, 'UnknownTaskError', `unknown task "${message.name}"`);
+    if (!definition) {
+      const why = this.registry.whyMissing(message.name);
+      return undeliverable(
+        delivery,
+        definition,
+        'UnknownTaskError',
+        `unknown task "${message.name}"${why ? `: ${why}` : ''}`,
+      );
+    }
     const { schedule, queue } = definition.options;
     if (
       message.dueAt !== undefined &&

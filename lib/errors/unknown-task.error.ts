@@ -5,7 +5,12 @@ export class UnknownTaskError extends StreamQueueError {
   constructor(
     readonly taskName: string,
     known: readonly string[],
+    /** Why a @Task() of that name in this application has no handler (a module loaded lazily). */
+    reason?: string,
   ) {
-    super('UNKNOWN_TASK', `Unknown task "${taskName}". Registered tasks: ${known.join(', ') || '(none)'}.`);
+    super(
+      'UNKNOWN_TASK',
+      `Unknown task "${taskName}"${reason ? `: ${reason}` : ''}. Registered tasks: ${known.join(', ') || '(none)'}.`,
+    );
   }
 }

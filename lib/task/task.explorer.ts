@@ -31,6 +31,7 @@ export class TaskExplorer implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     this.warnIfImportedTwice();
+    this.registry.explainWith((name) => this.whyMissing(name));
     // One instance may sit behind several tokens without being an alias (a factory handing back
     // an injected provider, one object given as useValue twice): its handlers are registered once.
     const explored = new Set<unknown>();
@@ -76,6 +77,31 @@ export class TaskExplorer implements OnModuleInit {
     };
     if (wrapper.isTransient) return this.ownInstance(wrapper).then(register);
     register(instance);
+  }
+
+  /**
+   * Where a @Task() of a name the registry lacks is declared after all, and why it has no handler:
+   * a module loaded after bootstrap (LazyModuleLoader runs no lifecycle hook, and the queues are
+   * mounted once), or a request-scoped provider. Looked up only for a name without handler.
+   */
+  private whyMissing(name: string): string | undefined {
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      const { instance } = wrapper;
+      if (!instance || typeof instance !== 'object' || wrapper.isAlias) continue;
+      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
+      if (!prototype) continue;
+      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+        const method = prototype[methodName];
+        const meta =
+          typeof method === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
+        if (!meta || meta.name !== name) continue;
+        const where = `${instance.constructor?.name ?? 'anonymous'}.${methodName} in ${wrapper.host?.name ?? 'a module'}`;
+        return wrapper.isDependencyTreeStatic()
+          ? `its @Task() is on ${where}, a module loaded after bootstrap (LazyModuleLoader); tasks are discovered at bootstrap only`
+          : `its @Task() is on ${where}, a request-scoped provider, skipped at bootstrap`;
+      }
+    }
+    return undefined;
   }
 
   /**

@@ -19,6 +19,7 @@ export interface TaskDefinition {
 @Injectable()
 export class TaskRegistry {
   private readonly tasks = new Map<string, TaskDefinition>();
+  private locate: ((name: string) => string | undefined) | undefined;
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
   /**
@@ -56,6 +57,16 @@ export class TaskRegistry {
       throw new DuplicateTaskError(definition.name, where(existing), where(definition));
     }
     this.tasks.set(definition.name, definition);
+  }
+
+  /** @internal Set by the explorer: where a @Task() of a name without handler is declared, and why. */
+  explainWith(locate: (name: string) => string | undefined): void {
+    this.locate = locate;
+  }
+
+  /** Why `name` has no handler though a `@Task()` of the application declares it, if one does. */
+  whyMissing(name: string): string | undefined {
+    return this.locate?.(name);
   }
 
   get(name: string): TaskDefinition | undefined {
