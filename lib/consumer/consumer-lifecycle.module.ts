@@ -13,14 +13,22 @@ import { ConsumerHost } from './consumer.host';
  * and drain only after they were destroyed (beforeApplicationShutdown runs after every
  * onModuleDestroy, so it is no better). This module holds only these two hooks and sets its own
  * distance to the opposite extreme while Nest instantiates it, before init() sorts the modules
- * (once, for every hook). The rest of StreamQueueModule keeps its early init (the explorer fills
- * the registry before user onModuleInit hooks enqueue) and its late shutdown (Redis closes last).
+ * (once, for every hook).
+ *
+ * The rest of StreamQueueModule must init first (Redis reached, the registry filled, before any
+ * user onModuleInit enqueues) and shut down last (Redis closes after every user hook). Global,
+ * it shares `Number.MAX_VALUE` with the application's global modules, and among equals the order
+ * is registration order: a global module listed before it ran its onModuleInit first (an enqueue
+ * there found no registry and went to the `default` queue, whatever its task's queue) and its
+ * onApplicationShutdown last (its enqueue refused, the connections closed). Not global, it sat at
+ * its depth. So every StreamQueueModule is placed at +Infinity, above any other module.
  */
 @Module({})
 export class ConsumerLifecycleModule implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(private readonly modules: ModulesContainer) {
     for (const moduleRef of modules.values()) {
       if (moduleRef.metatype === ConsumerLifecycleModule) moduleRef.distance = -Number.MAX_VALUE;
+      if (moduleRef.providers.has(ConsumerHost)) moduleRef.distance = Number.POSITIVE_INFINITY;
     }
   }
 

@@ -64,7 +64,7 @@ export class PartitionLayouts implements OnModuleInit {
       }
     } catch (error) {
       // Nest runs no shutdown hook after a failed bootstrap: close the connections made for it.
-      await this.connections.onApplicationShutdown().catch(() => undefined);
+      await this.connections.close().catch(() => undefined);
       throw error;
     }
   }

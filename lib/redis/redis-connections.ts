@@ -83,7 +83,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     return this.closed ? refusedAtClose(error) : error;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Last of all hooks: StreamQueueModule is placed after every other module at teardown. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
+  /** Closes every connection the module made. */
+  async close(): Promise<void> {
     this.closed = true;
     await Promise.all(
       [...this.owned].map(async (redis) => {
