@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { InvalidOptionError, QueueClient, StreamQueueModule, type StreamQueueModuleOptions } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
@@ -8,6 +9,17 @@ import { ProbeModule } from '../fixtures/probe.module';
 import { QUEUE_SETTINGS, SettingsModule } from '../fixtures/settings.module';
 import { closeApps, logger, startApp, testOptions } from '../fixtures/test-app';
 import { useSpecRedis } from '../utils/helpers';
+
+/** An options class for useClass / useExisting: Nest's builder calls its create(). */
+function settingsFactory(prefix: string): new () => { create(): Promise<StreamQueueModuleOptions> } {
+  @Injectable()
+  class QueueSettings {
+    create(): Promise<StreamQueueModuleOptions> {
+      return Promise.resolve(testOptions(prefix));
+    }
+  }
+  return QueueSettings;
+}
 
 // How the module is configured: forRootAsync, and validation that fails bootstrap early.
 describe('StreamQueueModule options', () => {
@@ -36,6 +48,34 @@ describe('StreamQueueModule options', () => {
       // The factory's prefix was used: the result lives under it, not under the default `sq`.
       await expect(redis.exists(new QueueKeys(prefix, 'default').result(handle.id))).resolves.toBe(1);
       expect(probe.runs).toHaveLength(1);
+    } finally {
+      await closeModule(moduleRef);
+    }
+  });
+
+  // The README: the class of useClass / useExisting has a create() method (Nest's builder calls it).
+  it.each([
+    ['useClass', (prefix: string) => ({ useClass: settingsFactory(prefix) })],
+    [
+      'useExisting',
+      (prefix: string) => {
+        const factory = settingsFactory(prefix);
+        const factoryModule = { module: class FactoryModule {}, providers: [factory], exports: [factory] };
+        return { imports: [factoryModule], useExisting: factory };
+      },
+    ],
+  ])('forRootAsync builds the options with %s, calling its create()', async (_, asyncOptions) => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [StreamQueueModule.forRootAsync(asyncOptions(prefix)), ProbeModule.register(new Probe())],
+    })
+      .setLogger(logger)
+      .compile();
+    try {
+      await moduleRef.init();
+      const handle = await moduleRef.get(QueueClient).enqueue('echo', 'from a class');
+
+      await expect(handle.result()).resolves.toBe('from a class');
+      await expect(redis.exists(new QueueKeys(prefix, 'default').result(handle.id))).resolves.toBe(1);
     } finally {
       await closeModule(moduleRef);
     }
