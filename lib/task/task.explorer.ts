@@ -10,6 +10,12 @@ import { TaskRegistry } from './task.registry';
 /** The wrapper type DiscoveryService hands out, without a deep import into @nestjs/core. */
 type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
+/** A @Task() method as found on a provider's prototype chain. */
+interface Decorated {
+  readonly method: (payload: unknown, ctx: unknown) => unknown;
+  readonly meta: TaskMetadata;
+}
+
 /**
  * @internal Records every `@Task()` method of every provider and controller in the registry
  * during onModuleInit; consumption starts later, in onApplicationBootstrap, once user modules
@@ -55,17 +61,22 @@ export class TaskExplorer implements OnModuleInit {
     if (!instance || typeof instance !== 'object' || wrapper.isAlias) return;
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (!prototype) return;
-    const decorated = new Map<string, TaskMetadata>();
+    const decorated = new Map<string, Decorated>();
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const method = (prototype as Record<string, unknown>)[methodName];
       const meta = typeof method === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
-      if (meta) decorated.set(methodName, meta);
+      if (meta) decorated.set(methodName, { method: method as Decorated['method'], meta });
       else this.warnHidden(prototype, methodName);
     }
     if (decorated.size === 0) return;
     const className = instance.constructor?.name ?? 'anonymous';
     if (!wrapper.isDependencyTreeStatic()) {
-      for (const [methodName, { name }] of decorated) {
+      for (const [
+        methodName,
+        {
+          meta: { name },
+        },
+      ] of decorated) {
         this.logger.warn(
           `@Task('${name}') on ${className}.${methodName}: the provider is request-scoped (or depends on a request-scoped provider); @Task() handlers need a provider that lives outside requests and it is skipped.`,
         );
@@ -73,7 +84,7 @@ export class TaskExplorer implements OnModuleInit {
       return;
     }
     const register = (target: object) => {
-      for (const methodName of decorated.keys()) this.register(wrapper, target, className, methodName);
+      for (const [methodName, found] of decorated) this.register(wrapper, target, className, methodName, found);
     };
     if (wrapper.isTransient) return this.ownInstance(wrapper).then(register);
     register(instance);
@@ -165,11 +176,18 @@ export class TaskExplorer implements OnModuleInit {
     return moduleRef.resolve<unknown, object>(wrapper.token, undefined, { strict: true });
   }
 
-  private register(wrapper: InstanceWrapper, instance: object, className: string, methodName: string): void {
-    const method = (instance as Record<string, unknown>)[methodName];
-    if (typeof method !== 'function') return;
-    const meta = this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
-    if (!meta) return;
+  /**
+   * `method` is the decorated function found on the prototype chain, called with the provider as
+   * `this`: the instance's own property of that name may be a copy without the metadata (a
+   * method bound in the constructor), which would lose the task and its method-level enhancers.
+   */
+  private register(
+    wrapper: InstanceWrapper,
+    instance: object,
+    className: string,
+    methodName: string,
+    { method, meta }: Decorated,
+  ): void {
     const location = `${className}.${methodName}`;
     const { name, ...options } = meta;
     checkName(`@Task() name on ${location}`, name);
@@ -179,7 +197,7 @@ export class TaskExplorer implements OnModuleInit {
       module: wrapper.host?.name,
       provider: describeToken(wrapper.token),
       options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) => partitionsOf(this.config, queue)),
-      handler: this.enhancers.wrap(instance, methodName, method as (p: unknown, c: unknown) => unknown, location),
+      handler: this.enhancers.wrap(instance, methodName, method, location),
     });
   }
 }
