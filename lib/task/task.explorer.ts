@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer, Reflector } from '@nestjs/core';
-import { STREAM_QUEUE_CONFIG, TASK_METADATA } from '../stream-queue.constants';
+import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
+import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
+import { hiddenTaskWarning, importedTwiceWarning, missingTaskReason, taskMetadataOf } from './discovery-notes';
 import { TaskEnhancers } from './task.enhancers';
 import { checkName, resolveTaskOptions } from './resolved-task-options';
 import { TaskRegistry } from './task.registry';
@@ -28,7 +29,6 @@ export class TaskExplorer implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-    private readonly reflector: Reflector,
     private readonly registry: TaskRegistry,
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
     private readonly enhancers: TaskEnhancers,
@@ -36,8 +36,14 @@ export class TaskExplorer implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.warnIfImportedTwice();
-    this.registry.explainWith((name) => this.whyMissing(name));
+    const instances = [...this.modules.values()].filter((m) => m.providers.has(TaskExplorer));
+    // Said once, by the first instance.
+    const twice =
+      instances[0]?.providers.get(TaskExplorer)?.instance === this && importedTwiceWarning(this.modules, instances);
+    if (twice) this.logger.warn(twice);
+    this.registry.explainWith((name) =>
+      missingTaskReason([...this.discovery.getProviders(), ...this.discovery.getControllers()], this.scanner, name),
+    );
     // One instance may sit behind several tokens without being an alias (a factory handing back
     // an injected provider, one object given as useValue twice): its handlers are registered once.
     const explored = new Set<unknown>();
@@ -64,21 +70,20 @@ export class TaskExplorer implements OnModuleInit {
     const decorated = new Map<string, Decorated>();
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const method = (prototype as Record<string, unknown>)[methodName];
-      const meta = typeof method === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
-      if (meta) decorated.set(methodName, { method: method as Decorated['method'], meta });
-      else this.warnHidden(prototype, methodName);
+      const meta = taskMetadataOf(method);
+      if (meta) {
+        decorated.set(methodName, { method: method as Decorated['method'], meta });
+        continue;
+      }
+      const hidden = hiddenTaskWarning(prototype, methodName);
+      if (hidden) this.logger.warn(hidden);
     }
     if (decorated.size === 0) return;
     const className = instance.constructor?.name ?? 'anonymous';
     if (!wrapper.isDependencyTreeStatic()) {
-      for (const [
-        methodName,
-        {
-          meta: { name },
-        },
-      ] of decorated) {
+      for (const [methodName, { meta }] of decorated) {
         this.logger.warn(
-          `@Task('${name}') on ${className}.${methodName}: the provider is request-scoped (or depends on a request-scoped provider); @Task() handlers need a provider that lives outside requests and it is skipped.`,
+          `@Task('${meta.name}') on ${className}.${methodName}: the provider is request-scoped (or depends on a request-scoped provider); @Task() handlers need a provider that lives outside requests and it is skipped.`,
         );
       }
       return;
@@ -88,80 +93,6 @@ export class TaskExplorer implements OnModuleInit {
     };
     if (wrapper.isTransient) return this.ownInstance(wrapper).then(register);
     register(instance);
-  }
-
-  /**
-   * Where a @Task() of a name the registry lacks is declared after all, and why it has no handler:
-   * a module loaded after bootstrap (LazyModuleLoader runs no lifecycle hook, and the queues are
-   * mounted once), or a request-scoped provider. Looked up only for a name without handler.
-   */
-  private whyMissing(name: string): string | undefined {
-    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
-      const { instance } = wrapper;
-      if (!instance || typeof instance !== 'object' || wrapper.isAlias) continue;
-      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
-      if (!prototype) continue;
-      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const method = prototype[methodName];
-        const meta =
-          typeof method === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, method);
-        if (!meta || meta.name !== name) continue;
-        const where = `${instance.constructor?.name ?? 'anonymous'}.${methodName} in ${wrapper.host?.name ?? 'a module'}`;
-        return wrapper.isDependencyTreeStatic()
-          ? `its @Task() is on ${where}, a module loaded after bootstrap (LazyModuleLoader); tasks are discovered at bootstrap only`
-          : `its @Task() is on ${where}, a request-scoped provider, skipped at bootstrap`;
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * Each forRoot() call is a module instance of its own (ConfigurableModuleBuilder gives it an
-   * id, so Nest never merges two), and each instance discovers every task of the application and
-   * consumes its queues. Imported by several modules, the process runs a consumer per instance.
-   * The first instance says so, once.
-   */
-  private warnIfImportedTwice(): void {
-    const instances = [...this.modules.values()].filter((m) => m.providers.has(TaskExplorer));
-    if (instances.length < 2 || instances[0].providers.get(TaskExplorer)?.instance !== this) return;
-    // Global modules are linked into every module's imports: the importers come from @Module()
-    // metadata, which names the ones that list forRoot() in their own decorator.
-    const queueModule = instances[0].metatype;
-    const importers = [...this.modules.values()]
-      .filter((m) =>
-        ((Reflect.getMetadata('imports', m.metatype) as unknown[] | undefined) ?? []).some(
-          (i) => i === queueModule || (i as { module?: unknown } | undefined)?.module === queueModule,
-        ),
-      )
-      .map((m) => m.name);
-    const by = importers.length > 0 ? ` (by ${importers.join(', ')})` : '';
-    this.logger.warn(
-      `StreamQueueModule is imported ${instances.length} times${by}: each import is an instance of its own that runs every @Task() queue, so this process consumes each queue ${instances.length} times over (concurrency adds up) and the QueueClient a provider gets depends on import order. Import it once, in the root module: it is global.`,
-    );
-  }
-
-  /**
-   * A @Task() method overridden without @Task(): its metadata sits on the base class's function,
-   * which the provider no longer exposes (as with Nest's route decorators), so the task has no
-   * handler here. Said at bootstrap, since the task would otherwise just be missing.
-   */
-  private warnHidden(prototype: object, methodName: string): void {
-    let owner: object | null = prototype;
-    while (owner && !Object.prototype.hasOwnProperty.call(owner, methodName))
-      owner = Object.getPrototypeOf(owner) as object | null;
-    for (
-      let base = owner && (Object.getPrototypeOf(owner) as object | null);
-      base && base !== Object.prototype;
-      base = Object.getPrototypeOf(base) as object | null
-    ) {
-      const hidden = Object.getOwnPropertyDescriptor(base, methodName)?.value as unknown;
-      const meta = typeof hidden === 'function' && this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, hidden);
-      if (!meta) continue;
-      this.logger.warn(
-        `${owner!.constructor.name}.${methodName} overrides ${base.constructor.name}.${methodName} without its @Task('${meta.name}'): the task has no handler here. Repeat @Task('${meta.name}') on the override.`,
-      );
-      return;
-    }
   }
 
   /**

@@ -1,0 +1,91 @@
+import type { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
+import { TASK_METADATA } from '../stream-queue.constants';
+import type { TaskMetadata } from './task.decorator';
+
+/**
+ * @internal What discovery tells the user about tasks it cannot register, in words: each of
+ * these cases left a task without a handler, and nothing said why.
+ */
+
+type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
+
+/** The @Task() metadata of `value`, when it is a decorated function. */
+export function taskMetadataOf(value: unknown): TaskMetadata | undefined {
+  return typeof value === 'function'
+    ? (Reflect.getMetadata(TASK_METADATA, value) as TaskMetadata | undefined)
+    : undefined;
+}
+
+/**
+ * A @Task() method overridden without @Task(): its metadata sits on the base class's function,
+ * which the provider no longer exposes (as with Nest's route decorators), so the task has no
+ * handler. The warning, or undefined when `methodName` hides no @Task().
+ */
+export function hiddenTaskWarning(prototype: object, methodName: string): string | undefined {
+  let owner: object | null = prototype;
+  while (owner && !Object.prototype.hasOwnProperty.call(owner, methodName)) {
+    owner = Object.getPrototypeOf(owner) as object | null;
+  }
+  if (!owner) return undefined;
+  for (
+    let base = Object.getPrototypeOf(owner) as object | null;
+    base && base !== Object.prototype;
+    base = Object.getPrototypeOf(base) as object | null
+  ) {
+    const meta = taskMetadataOf(Object.getOwnPropertyDescriptor(base, methodName)?.value);
+    if (!meta) continue;
+    return `${owner.constructor.name}.${methodName} overrides ${base.constructor.name}.${methodName} without its @Task('${meta.name}'): the task has no handler here. Repeat @Task('${meta.name}') on the override.`;
+  }
+  return undefined;
+}
+
+/**
+ * Where a @Task() of a name the registry lacks is declared after all, and why it has no handler:
+ * a module loaded after bootstrap (LazyModuleLoader runs no lifecycle hook, and the queues are
+ * mounted once), or a request-scoped provider. Looked up only for a name without handler.
+ */
+export function missingTaskReason(
+  wrappers: readonly InstanceWrapper[],
+  scanner: MetadataScanner,
+  name: string,
+): string | undefined {
+  for (const wrapper of wrappers) {
+    const { instance } = wrapper;
+    if (!instance || typeof instance !== 'object' || wrapper.isAlias) continue;
+    const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
+    if (!prototype) continue;
+    for (const methodName of scanner.getAllMethodNames(prototype)) {
+      if (taskMetadataOf(prototype[methodName])?.name !== name) continue;
+      const where = `${instance.constructor?.name ?? 'anonymous'}.${methodName} in ${wrapper.host?.name ?? 'a module'}`;
+      return wrapper.isDependencyTreeStatic()
+        ? `its @Task() is on ${where}, a module loaded after bootstrap (LazyModuleLoader); tasks are discovered at bootstrap only`
+        : `its @Task() is on ${where}, a request-scoped provider, skipped at bootstrap`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Each forRoot() call is a module instance of its own (ConfigurableModuleBuilder gives it an id,
+ * so Nest never merges two), and each instance discovers every task of the application and
+ * consumes its queues. The warning when `instances` (the modules of StreamQueueModule) are
+ * several, naming the modules whose @Module() imports list one.
+ */
+export function importedTwiceWarning(
+  modules: ModulesContainer,
+  instances: readonly { metatype: unknown }[],
+): string | undefined {
+  if (instances.length < 2) return undefined;
+  // Global modules are linked into every module's imports: the importers come from @Module()
+  // metadata, which names the ones that list forRoot() in their own decorator.
+  const queueModule = instances[0].metatype;
+  const importers = [...modules.values()]
+    .filter((m) =>
+      ((Reflect.getMetadata('imports', m.metatype) as unknown[] | undefined) ?? []).some(
+        (i) => i === queueModule || (i as { module?: unknown } | undefined)?.module === queueModule,
+      ),
+    )
+    .map((m) => m.name);
+  const by = importers.length > 0 ? ` (by ${importers.join(', ')})` : '';
+  return `StreamQueueModule is imported ${instances.length} times${by}: each import is an instance of its own that runs every @Task() queue, so this process consumes each queue ${instances.length} times over (concurrency adds up) and the QueueClient a provider gets depends on import order. Import it once, in the root module: it is global.`;
+}
