@@ -40,29 +40,34 @@ export function hiddenTaskWarning(prototype: object, methodName: string): string
 }
 
 /**
- * Where a @Task() of a name the registry lacks is declared after all, and why it has no handler:
- * a module loaded after bootstrap (LazyModuleLoader runs no lifecycle hook, and the queues are
- * mounted once), or a request-scoped provider. Looked up only for a name without handler.
+ * Where each @Task() name of the application is declared on a provider discovery skipped, and
+ * why it has no handler: a module loaded after bootstrap (LazyModuleLoader runs no lifecycle
+ * hook, and the queues are mounted once), or a request-scoped provider. Built in one scan, read
+ * per name without a handler (anyone can write such names to a stream: never a scan per name).
  */
-export function missingTaskReason(
+export function missingTaskReasons(
   wrappers: readonly InstanceWrapper[],
   scanner: MetadataScanner,
-  name: string,
-): string | undefined {
+): Map<string, string> {
+  const reasons = new Map<string, string>();
   for (const wrapper of wrappers) {
     const { instance } = wrapper;
     if (!instance || typeof instance !== 'object' || wrapper.isAlias) continue;
     const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
     if (!prototype) continue;
     for (const methodName of scanner.getAllMethodNames(prototype)) {
-      if (taskMetadataOf(prototype[methodName])?.name !== name) continue;
+      const name = taskMetadataOf(prototype[methodName])?.name;
+      if (name === undefined || reasons.has(name)) continue;
       const where = `${instance.constructor?.name ?? 'anonymous'}.${methodName} in ${wrapper.host?.name ?? 'a module'}`;
-      return wrapper.isDependencyTreeStatic()
-        ? `its @Task() is on ${where}, a module loaded after bootstrap (LazyModuleLoader); tasks are discovered at bootstrap only`
-        : `its @Task() is on ${where}, a request-scoped provider, skipped at bootstrap`;
+      reasons.set(
+        name,
+        wrapper.isDependencyTreeStatic()
+          ? `its @Task() is on ${where}, a module loaded after bootstrap (LazyModuleLoader); tasks are discovered at bootstrap only`
+          : `its @Task() is on ${where}, a request-scoped provider, skipped at bootstrap`,
+      );
     }
   }
-  return undefined;
+  return reasons;
 }
 
 /**

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer } from '
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
-import { hiddenTaskWarning, importedTwiceWarning, missingTaskReason, taskMetadataOf } from './discovery-notes';
+import { hiddenTaskWarning, importedTwiceWarning, missingTaskReasons, taskMetadataOf } from './discovery-notes';
 import { TaskEnhancers } from './task.enhancers';
 import { checkName, resolveTaskOptions } from './resolved-task-options';
 import { TaskRegistry } from './task.registry';
@@ -41,9 +41,15 @@ export class TaskExplorer implements OnModuleInit {
     const twice =
       instances[0]?.providers.get(TaskExplorer)?.instance === this && importedTwiceWarning(this.modules, instances);
     if (twice) this.logger.warn(twice);
-    this.registry.explainWith((name) =>
-      missingTaskReason([...this.discovery.getProviders(), ...this.discovery.getControllers()], this.scanner, name),
-    );
+    // Rebuilt when a module was added since (a lazy load), else read as built.
+    let index: { modules: number; reasons: Map<string, string> } | undefined;
+    this.registry.explainWith((name) => {
+      if (index?.modules !== this.modules.size) {
+        const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+        index = { modules: this.modules.size, reasons: missingTaskReasons(wrappers, this.scanner) };
+      }
+      return index.reasons.get(name);
+    });
     // One instance may sit behind several tokens without being an alias (a factory handing back
     // an injected provider, one object given as useValue twice): its handlers are registered once.
     const explored = new Set<unknown>();

@@ -1,7 +1,8 @@
 import { Injectable, Module } from '@nestjs/common';
-import { LazyModuleLoader } from '@nestjs/core';
+import { LazyModuleLoader, MetadataScanner } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { QueueClient, StreamQueueModule, Task, UnknownTaskError } from '../../lib';
+import { TaskRegistry } from '../../lib/task/task.registry';
 import { cleanUpAfterSuite, startApp, testOptions } from '../fixtures/test-app';
 import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -63,5 +64,23 @@ describe('attack: a @Task() in a lazily loaded module', () => {
     );
     const reason = letter[letter.indexOf('reason') + 1];
     expect(reason).toMatch(/unknown task "reports\.build".*ReportTasks\.build in ReportsModule.*LazyModuleLoader/);
+  });
+
+  // Anyone can write to the stream: each entry of a name without handler asked for the reason, and
+  // each ask scanned every provider's methods (a flood of junk names, a full scan per message).
+  it('the reason is looked up in an index built once, not by scanning the providers per name', async () => {
+    const { app } = await startApp({ prefix });
+    await app.get(LazyModuleLoader).load(() => ReportsModule);
+    const registry = app.get(TaskRegistry);
+    const scan = jest.spyOn(MetadataScanner.prototype, 'getAllMethodNames');
+    try {
+      expect(registry.whyMissing('reports.build')).toMatch(/ReportTasks\.build in ReportsModule/);
+      const scansForOne = scan.mock.calls.length;
+      for (let i = 0; i < 100; i++) expect(registry.whyMissing(`junk-${i}`)).toBeUndefined();
+      expect(registry.whyMissing('reports.build')).toMatch(/ReportTasks\.build in ReportsModule/);
+      expect(scan.mock.calls.length).toBe(scansForOne);
+    } finally {
+      scan.mockRestore();
+    }
   });
 });
