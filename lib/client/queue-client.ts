@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import {
-  ApplicationClosedError,
   EnqueueManyError,
   InvalidOptionError,
   KeyConflictError,
@@ -38,6 +37,7 @@ import { TaskRegistry } from '../task/task.registry';
 import { cancelScript } from '../scripts/cancel.script';
 import { schedulePeriodicScript } from '../scripts/schedule-periodic.script';
 import { scheduleRuntimeScript } from '../scripts/schedule-runtime.script';
+import { ClosedGuard } from './closed-guard';
 import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
@@ -57,13 +57,15 @@ import { readKeyStatus, readMappedKeyStatus, readUnkeyedStatus } from './task-st
 /**
  * Enqueues tasks, schedules them, and reads their state. Every call validates its arguments
  * before anything is written: a bad call throws a typed error (`UnknownTaskError`,
- * `PayloadError`, `InvalidOptionError`) and writes nothing.
+ * `PayloadError`, `InvalidOptionError`) and writes nothing. After the application closed, every
+ * call rejects with `ApplicationClosedError`, sending nothing (see ClosedGuard).
  * @publicApi
  */
 @Injectable()
 export class QueueClient {
   private readonly plainEnqueues: PlainEnqueueBatcher;
   private readonly fleet: FleetReads;
+  private readonly guard: ClosedGuard;
 
   constructor(
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
@@ -73,6 +75,7 @@ export class QueueClient {
     private readonly layouts: PartitionLayouts,
     private readonly instrumentation: StreamQueueInstrumentation,
   ) {
+    this.guard = new ClosedGuard(connections);
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
     this.fleet = new FleetReads(
       connections.commands,
@@ -83,18 +86,21 @@ export class QueueClient {
 
   // Fleet-wide reads and repairs (lib/client/fleet-reads.ts): what Redis holds, for every worker.
   /** The queue's counts, in one Redis command: cheap enough for every metrics scrape. */
-  counts = (queue?: string): Promise<QueueCounts> => this.fleet.counts(queue);
+  counts = (queue?: string): Promise<QueueCounts> => this.guard.run('counts()', () => this.fleet.counts(queue));
   /** The queue's counts plus its consumers and their liveness. */
-  inspect = (queue?: string): Promise<QueueState> => this.fleet.state(queue);
+  inspect = (queue?: string): Promise<QueueState> => this.guard.run('inspect()', () => this.fleet.state(queue));
   /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
-  list = (state: ListedState, options?: PageOptions): Promise<TaskPage> => this.fleet.list(state, options);
+  list = (state: ListedState, options?: PageOptions): Promise<TaskPage> =>
+    this.guard.run('list()', () => this.fleet.list(state, options));
   /** A task by id wherever it is (only in `partition` when given), with its stored result (JSON text) if any. */
   findTask = (
     id: string,
     options?: { queue?: string; partition?: number },
-  ): Promise<{ task?: ListedTask; result: string | null }> => this.fleet.findTask(id, options);
+  ): Promise<{ task?: ListedTask; result: string | null }> =>
+    this.guard.run('findTask()', () => this.fleet.findTask(id, options));
   /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
-  remove = (id: string, options?: { queue?: string }): Promise<void> => this.fleet.remove(id, options);
+  remove = (id: string, options?: { queue?: string }): Promise<void> =>
+    this.guard.run('remove()', () => this.fleet.remove(id, options));
   /**
    * Puts a dead letter's task back in its partition's stream: same id and key, attempt 1. Returns
    * its entry id ('' when a task under flow control waits for a slot: a redrive goes through
@@ -102,17 +108,22 @@ export class QueueClient {
    * hold the same dead-letter id.
    */
   redrive = (deadLetterId: string, options?: { queue?: string; partition?: number }): Promise<string> =>
-    this.fleet.redrive(deadLetterId, options);
+    this.guard.run('redrive()', () => this.fleet.redrive(deadLetterId, options));
   /** Redrives every dead letter that can be. */
-  redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> => this.fleet.redriveAll(options);
+  redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> =>
+    this.guard.run('redriveAll()', () => this.fleet.redriveAll(options));
   /**
    * Deletes the given dead letters, or all; returns how many. `partition` limits it to one; it is
    * needed when two partitions hold one of the ids.
    */
   purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[]; partition?: number }): Promise<number> =>
-    this.fleet.purge(options);
-  /** The task events of every worker of the fleet on `queue`, through Redis; workers publish only while watched. */
-  events = (queue?: string): Observable<FleetEvent> => this.fleet.events(queue);
+    this.guard.run('purgeDeadLetters()', () => this.fleet.purge(options));
+  /**
+   * The task events of every worker of the fleet on `queue`, through Redis; workers publish only
+   * while watched. Completes when the application closes; subscribed after, errors with
+   * ApplicationClosedError.
+   */
+  events = (queue?: string): Observable<FleetEvent> => this.guard.events('events()', this.fleet.events(queue));
 
   /** Adds a task; with `options.key`, returns the live run of that key instead of adding another. */
   async enqueue<P = unknown, R = unknown>(
@@ -142,7 +153,7 @@ export class QueueClient {
       return this.call(item.name, item.payload, item.options ?? {}, 'add');
     });
     if (calls.length === 0) return [];
-    this.checkOpen('enqueueMany()');
+    this.guard.check('enqueueMany()');
     const sendAll = (sent: readonly EnqueueCall[]) => sendEnqueueMany(this.connections.commands, sent);
     const wrap = this.instrumentation.enqueue;
     const outcomes = await (wrap
@@ -180,7 +191,7 @@ export class QueueClient {
    * worker boots (or `replace()` on its periodic key restarts it).
    */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
-    return this.cancelKey(key, queueOption(options), false);
+    return this.guard.run('cancel()', () => this.cancelKey(key, queueOption(options), false));
   }
 
   /**
@@ -190,10 +201,12 @@ export class QueueClient {
    * running with the old count gets a PartitionLayoutError (it would read the key's old partition).
    */
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
-    checkKey(key);
-    const queue = queueOption(options);
-    const partitions = this.layouts.partitionsOf(queue);
-    return readMappedKeyStatus(this.connections.commands, queue, partitions.forKey(key), partitions.count, key);
+    return this.guard.run('status()', async () => {
+      checkKey(key);
+      const queue = queueOption(options);
+      const partitions = this.layouts.partitionsOf(queue);
+      return readMappedKeyStatus(this.connections.commands, queue, partitions.forKey(key), partitions.count, key);
+    });
   }
 
   /**
@@ -250,6 +263,10 @@ export class QueueClient {
    * Returns the handle of the chain's waiting run.
    */
   async schedule<P = unknown, R = unknown>(name: string, payload: P, options: ScheduleOptions): Promise<TaskHandle<R>> {
+    return this.guard.run('schedule()', () => this.scheduleRun<R>(name, payload, options));
+  }
+
+  private async scheduleRun<R>(name: string, payload: unknown, options: ScheduleOptions): Promise<TaskHandle<R>> {
     const call = toScheduleCall(this.registry, this.config.maxPayloadBytes, name, payload, options);
     const redis = this.connections.commands;
     const fires = await firstFires(redis, call.schedule);
@@ -269,7 +286,7 @@ export class QueueClient {
    * Returns false when `key` is not a runtime schedule (nothing is touched).
    */
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
-    return this.cancelKey(key, queueOption(options), true);
+    return this.guard.run('unschedule()', () => this.cancelKey(key, queueOption(options), true));
   }
 
   /** cancel.lua on the key's partition, refused (nothing changed) if this process's count is stale. */
@@ -295,17 +312,20 @@ export class QueueClient {
    * partition records the pause.
    */
   async pause(queue: string): Promise<void> {
-    await this.writePause(queue, true);
+    await this.guard.run('pause()', () => this.writePause(queue, true));
   }
 
   /** Undoes pause(): workers read and start `queue`'s runs again within one heartbeat interval. */
   async resume(queue: string): Promise<void> {
-    await this.writePause(queue, false);
+    await this.guard.run('resume()', () => this.writePause(queue, false));
   }
 
   /** Whether `queue` is paused: the latest pause() or resume() of any process, read from Redis. */
   async isPaused(queue: string): Promise<boolean> {
-    return newestRecord(await readPauseRecords(this.connections.commands, this.everyPartition(queue))).paused;
+    return this.guard.run(
+      'isPaused()',
+      async () => newestRecord(await readPauseRecords(this.connections.commands, this.everyPartition(queue))).paused,
+    );
   }
 
   private writePause(queue: string, paused: boolean): Promise<void> {
@@ -319,14 +339,16 @@ export class QueueClient {
 
   /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */
   async schedules<P = unknown>(options: SchedulesOptions = {}): Promise<SchedulePage<P>> {
-    const { queue, after, limit } = toSchedulesPage(options);
-    const partitions = this.layouts.partitionsOf(queue);
-    const keys = Array.from({ length: partitions.count }, (_, p) => partitions.keysFor(p));
-    return readSchedules(this.connections.commands, keys, after, limit) as Promise<SchedulePage<P>>;
+    return this.guard.run('schedules()', () => {
+      const { queue, after, limit } = toSchedulesPage(options);
+      const partitions = this.layouts.partitionsOf(queue);
+      const keys = Array.from({ length: partitions.count }, (_, p) => partitions.keysFor(p));
+      return readSchedules(this.connections.commands, keys, after, limit) as Promise<SchedulePage<P>>;
+    });
   }
 
   private async send<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
-    this.checkOpen(call.mode === 'replace' ? 'replace()' : 'enqueue()');
+    this.guard.check(call.mode === 'replace' ? 'replace()' : 'enqueue()');
     const wrap = this.instrumentation.enqueue;
     try {
       if (!wrap) return await this.sendOne<R>(call, durability);
@@ -409,7 +431,9 @@ export class QueueClient {
     const redis = this.connections.commands;
     const entry = entryId || undefined;
     const readStatus = () =>
-      key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry, waitsForSlot);
+      this.guard.run('status()', () =>
+        key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry, waitsForSlot),
+      );
     return new TaskHandle<R>(
       id,
       name,
@@ -423,12 +447,6 @@ export class QueueClient {
       entry,
       waitsForSlot,
     );
-  }
-
-  /** After app.close() its connections are gone: a write fails typed, before anything is sent. */
-  private checkOpen(what: string): void {
-    if (this.connections.isClosed)
-      throw new ApplicationClosedError(`The application is closed: ${what} wrote nothing.`);
   }
 
   /** The enqueue's own `durability`, else the module's. */

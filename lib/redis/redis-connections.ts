@@ -24,6 +24,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   readonly topology: Topology;
   private readonly owned = new Set<Redis>();
   private closed = false;
+  private readonly closing = new Set<() => void>();
   private readonly logger = new Logger('StreamQueue');
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
@@ -83,6 +84,12 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     return this.closed ? refusedAtClose(error) : error;
   }
 
+  /** Calls `listener` once as the application closes (before the connections go); returns its removal. */
+  whenClosing(listener: () => void): () => void {
+    this.closing.add(listener);
+    return () => this.closing.delete(listener);
+  }
+
   /** Last of all hooks: StreamQueueModule is placed after every other module at teardown. */
   onApplicationShutdown(): Promise<void> {
     return this.close();
@@ -91,6 +98,14 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** Closes every connection the module made. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const listener of [...this.closing]) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.warn(`A listener of the shutdown threw: ${(error as Error).message}`);
+      }
+    }
+    this.closing.clear();
     await Promise.all(
       [...this.owned].map(async (redis) => {
         // Not connected (Redis unreachable, or never reached): quit() would wait for a reconnect.
