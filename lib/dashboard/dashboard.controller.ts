@@ -11,7 +11,6 @@ import {
   Query,
   Req,
   UseGuards,
-  UseInterceptors,
   type CanActivate,
   type Type,
 } from '@nestjs/common';
@@ -29,7 +28,6 @@ import {
 } from '../errors';
 import type { ListedState } from '../interfaces';
 import { dashboardAssets, dashboardHtml } from './dashboard-assets';
-import { DashboardHeadersInterceptor } from './dashboard-headers.interceptor';
 import type { DashboardConfig } from './dashboard-options';
 import { JsonWritesGuard } from './json-writes-guard';
 import { ListedQueueGuard } from './listed-queue-guard';
@@ -100,16 +98,15 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 /**
  * @internal The dashboard's routes under the configured path, behind the user's guard, then one
  * that takes writes only as JSON (see JsonWritesGuard), and one that takes only the configured
- * queues (ListedQueueGuard); every answer uncached and not to be sniffed
- * (DashboardHeadersInterceptor). A class per forRoot() call: Nest reads the path, guards and
- * interceptors from the class's decorators.
+ * queues (ListedQueueGuard); every answer, refusals included, uncached and not to be sniffed
+ * (dashboardHeaders, a middleware the module applies to this class's routes). A class per
+ * forRoot() call: Nest reads the path and guards from the class's decorators.
  */
 export function createDashboardController(config: DashboardConfig): Type<unknown> {
   const guards = config.guard ? [config.guard as Type<CanActivate>] : [];
 
   @Controller(config.path)
   @UseGuards(...guards, new JsonWritesGuard(), new ListedQueueGuard(config.queues))
-  @UseInterceptors(DashboardHeadersInterceptor)
   class StreamQueueDashboardController {
     constructor(
       readonly client: QueueClient,

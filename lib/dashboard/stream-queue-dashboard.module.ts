@@ -1,7 +1,18 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type Type,
+} from '@nestjs/common';
 import { createDashboardController } from './dashboard.controller';
+import { dashboardHeaders } from './dashboard-headers.middleware';
 import { DASHBOARD_CONFIG, resolveDashboardConfig, type StreamQueueDashboardOptions } from './dashboard-options';
 import { QueueHistory } from './queue-history';
+
+/** @internal Provider token of this forRoot()'s controller class (its routes get the headers). */
+const DASHBOARD_CONTROLLER = 'STREAM_QUEUE:DASHBOARD_CONTROLLER';
 
 /**
  * A web page of the fleet's queues: depth, rates and lag over time, running tasks and their
@@ -10,19 +21,28 @@ import { QueueHistory } from './queue-history';
  * @publicApi
  */
 @Module({})
-export class StreamQueueDashboardModule {
+export class StreamQueueDashboardModule implements NestModule {
+  constructor(@Inject(DASHBOARD_CONTROLLER) private readonly controller: Type<unknown>) {}
+
   static forRoot(options: StreamQueueDashboardOptions): DynamicModule {
     const config = resolveDashboardConfig(options);
     const guard = config.guard;
+    const controller = createDashboardController(config);
     return {
       module: StreamQueueDashboardModule,
-      controllers: [createDashboardController(config)],
+      controllers: [controller],
       providers: [
         { provide: DASHBOARD_CONFIG, useValue: config },
+        { provide: DASHBOARD_CONTROLLER, useValue: controller },
         QueueHistory,
         // A guard class is resolved by Nest in this module; an instance is used as it is.
         ...(typeof guard === 'function' ? [guard] : []),
       ],
     };
+  }
+
+  /** The headers every answer of this dashboard carries, set before its guards run. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(dashboardHeaders).forRoutes(this.controller);
   }
 }
