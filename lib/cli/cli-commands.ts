@@ -6,6 +6,7 @@ import { QueueKeys } from '../redis/keys';
 import { MAX_PARTITIONS } from '../stream-queue.config';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import type { CliArgs } from './cli-args';
+import { jsonText } from './json-text';
 import { discoverQueues } from './queue-discovery';
 import { table } from './table';
 
@@ -23,7 +24,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, notConfirmed: 3 } as const;
 export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promise<number> {
   const reads = new FleetReads(redis, (queue) => storedPartitions(redis, args.prefix, queue), 3_600_000);
   const queue = args.queue ?? DEFAULT_QUEUE;
-  const print = (json: unknown, text: string) => io.out(args.json ? JSON.stringify(json, null, 2) : text);
+  const print = (json: unknown, text: string) => io.out(args.json ? jsonText(json) : text);
   const confirmed = async (what: string): Promise<boolean> => {
     if (args.yes || (await io.confirm(`${what} on queue "${queue}" (prefix "${args.prefix}")? [y/N] `))) return true;
     io.err('Not confirmed: nothing was changed (pass --yes to skip the question).');
@@ -126,7 +127,7 @@ async function each(ids: string[], io: CliIo, json: boolean, act: (id: string) =
       code = EXIT.failed;
     }
   }
-  if (json) io.out(JSON.stringify(outcomes, null, 2));
+  if (json) io.out(jsonText(outcomes));
   return code;
 }
 

@@ -20,13 +20,8 @@ describe('attack: terminal control sequences in what the CLI prints', () => {
   // ESC[2J clears the screen, ESC[H homes the cursor, CSI (0x9b) is ESC[ in one byte, ESC] an OSC (a title, a link).
   const hostile = 'ok\x1b[2J\x1b[Hforged\r\b\x9b31m\x1b]8;;https://evil/\x07link\x07\u0085';
 
-  beforeAll(() => cleanupPrefix(redis, prefix));
-  afterAll(async () => {
+  beforeAll(async () => {
     await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
-
-  it('dlq list and inspect print no control character but their own newlines', async () => {
     await redis.xadd(
       keys.deadLetter,
       '*',
@@ -45,12 +40,34 @@ describe('attack: terminal control sequences in what the CLI prints', () => {
     );
     await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
     await redis.xgroup('CREATECONSUMER', keys.stream, CONSUMER_GROUP, hostile);
+  });
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it('dlq list and inspect print no control character but their own newlines', async () => {
     for (const argv of [['dlq', 'list'], ['inspect']]) {
       const { code, out, err } = await cli(argv);
       expect([argv, code, err]).toEqual([argv, EXIT.ok, '']);
       expect(out).toContain('forged');
       // eslint-disable-next-line no-control-regex
       expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    }
+  });
+
+  // JSON.stringify escapes C0 controls but writes DEL and the C1 controls (CSI U+009B, OSC U+009D,
+  // NEL U+0085) raw: `--json` printed them to the terminal as they came. A review finding; it failed.
+  it('--json escapes DEL and the C1 controls, and still reads back as the values Redis holds', async () => {
+    for (const argv of [
+      ['dlq', 'list', '--json'],
+      ['inspect', '--json'],
+    ]) {
+      const { code, out, err } = await cli(argv);
+      expect([argv, code, err]).toEqual([argv, EXIT.ok, '']);
+      // eslint-disable-next-line no-control-regex
+      expect([argv, out]).not.toEqual([argv, expect.stringMatching(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)]);
+      expect(JSON.stringify(JSON.parse(out))).toContain(JSON.stringify(hostile));
     }
   });
 });
