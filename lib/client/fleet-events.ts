@@ -7,6 +7,11 @@ import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.eve
 export const EVENTS_WATCH_MS = 30_000;
 /** @internal How often a subscriber refreshes its watch and announces itself again. */
 export const EVENTS_REFRESH_MS = EVENTS_WATCH_MS / 3;
+/**
+ * @internal The longest `detail` a worker publishes, in characters: an error message can be of any
+ * size, and every watcher would get it whole. A longer one is cut, with a marker saying its length.
+ */
+export const FLEET_EVENT_DETAIL_MAX = 2_000;
 /** @internal What a subscriber says on the control channel: workers start publishing at once. */
 export const WATCH_MESSAGE = 'watch';
 
@@ -28,6 +33,11 @@ export interface FleetEvent extends StreamQueueEvent {
   readonly worker: string;
   /** When it published it (the worker's clock, epoch ms). */
   readonly at: number;
+  /**
+   * As the worker's event says, cut past 2 000 characters (an error message of any size would
+   * reach every subscriber): then followed by `… [cut: <its length> characters]`.
+   */
+  readonly detail?: string;
 }
 
 /**

@@ -5,7 +5,7 @@ import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents, type StreamQueueEvent } from '../stream-queue.events';
-import { EVENTS_REFRESH_MS, EVENTS_WATCH_MS, FLEET_EVENT_TYPES } from '../client/fleet-events';
+import { EVENTS_REFRESH_MS, EVENTS_WATCH_MS, FLEET_EVENT_DETAIL_MAX, FLEET_EVENT_TYPES } from '../client/fleet-events';
 
 /** How often a worker that publishes events asks whether anyone still watches. */
 const WATCH_CHECK_MS = 5_000;
@@ -72,7 +72,7 @@ export class FleetEventRelay implements OnApplicationShutdown {
     const now = Date.now();
     if (now - watch.checkedAt > WATCH_CHECK_MS && !watch.checking) void this.check(event.queue, watch);
     if (now >= watch.until) return;
-    if (watch.buffer.push({ ...event, worker: this.worker, at: now }) === 1) {
+    if (watch.buffer.push({ ...event, detail: cut(event.detail), worker: this.worker, at: now }) === 1) {
       setImmediate(() => this.flush(event.queue, watch));
     }
   }
@@ -111,4 +111,14 @@ export class FleetEventRelay implements OnApplicationShutdown {
       this.watches.set(queue, (watch = { until: 0, checkedAt: 0, checking: false, announcedAt: 0, buffer: [] }));
     return watch;
   }
+}
+
+/** A detail as published: at most FLEET_EVENT_DETAIL_MAX characters, then a marker of its length. */
+function cut(detail: string | undefined): string | undefined {
+  if (detail === undefined || detail.length <= FLEET_EVENT_DETAIL_MAX) return detail;
+  // Not between the two halves of a surrogate pair: the published text stays well-formed.
+  const end = /[\uD800-\uDBFF]/.test(detail[FLEET_EVENT_DETAIL_MAX - 1])
+    ? FLEET_EVENT_DETAIL_MAX - 1
+    : FLEET_EVENT_DETAIL_MAX;
+  return `${detail.slice(0, end)}… [cut: ${detail.length} characters]`;
 }
