@@ -49,7 +49,12 @@ export function resolveDashboardConfig(raw: StreamQueueDashboardOptions): Dashbo
   const queues = raw.queues ?? ['default'];
   if (!Array.isArray(queues) || queues.length === 0)
     throw new InvalidOptionError('queues', 'a non-empty array of queue names', queues);
-  queues.forEach((q, i) => checkName(`queues[${i}]`, q));
+  queues.forEach((q, i) => {
+    checkName(`queues[${i}]`, q);
+    // The name is a segment of the page's URLs, which a browser resolves away when it is one of these.
+    if (q === '.' || q === '..')
+      throw new InvalidOptionError(`queues[${i}]`, 'a queue name other than "." and ".." (a URL path segment)', q);
+  });
   const interval = raw.sampleIntervalMs ?? 2_000;
   if (!Number.isInteger(interval) || interval < 100 || interval > 60_000)
     throw new InvalidOptionError('sampleIntervalMs', 'an integer from 100 to 60000', interval);

@@ -87,6 +87,16 @@ function purgeOf(body: unknown): { ids?: string[]; partition?: number } {
   return { ids: ids as string[] | undefined, partition: partitionOf(partition) };
 }
 
+/**
+ * A key or task id: the route's segment, unless the query names it (`?key=`, `?id=`). A browser
+ * resolves a segment "." or ".." (encoded or not) before asking, so the page sends such a value
+ * in the query, under a placeholder segment. A query value that is no string is passed on, and
+ * the client refuses it (400) by name.
+ */
+function segmentOr(fromPath: string, fromQuery: unknown): string {
+  return fromQuery === undefined ? fromPath : (fromQuery as string);
+}
+
 async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -161,9 +171,11 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     @Get('api/queues/:queue/tasks/:id')
     task(
       @Param('queue') queue: string,
-      @Param('id') id: string,
+      @Param('id') segment: string,
       @Query('partition') partition?: string,
+      @Query('id') idQuery?: string,
     ): Promise<unknown> {
+      const id = segmentOr(segment, idQuery);
       return answer(async () => {
         const found = await this.client.findTask(id, { queue, partition: partitionOf(partition) });
         // A key no enqueue could give (an entry written by hand) has no status to read.
@@ -175,7 +187,12 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Delete('api/queues/:queue/tasks/:id')
-    remove(@Param('queue') queue: string, @Param('id') id: string): Promise<unknown> {
+    remove(
+      @Param('queue') queue: string,
+      @Param('id') segment: string,
+      @Query('id') idQuery?: string,
+    ): Promise<unknown> {
+      const id = segmentOr(segment, idQuery);
       return answer(async () => (await this.client.remove(id, { queue }), { removed: id }));
     }
 
@@ -201,7 +218,12 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Post('api/queues/:queue/keys/:key/cancel')
-    cancel(@Param('queue') queue: string, @Param('key') key: string): Promise<unknown> {
+    cancel(
+      @Param('queue') queue: string,
+      @Param('key') segment: string,
+      @Query('key') keyQuery?: string,
+    ): Promise<unknown> {
+      const key = segmentOr(segment, keyQuery);
       return answer(async () => {
         if (!(await this.client.cancel(key, { queue }))) throw new TaskNotFoundError(queue, key, 'live run of key');
         return { cancelled: key };
@@ -209,7 +231,13 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Post('api/queues/:queue/keys/:key/replace')
-    replace(@Param('queue') queue: string, @Param('key') key: string, @Body() body: unknown): Promise<unknown> {
+    replace(
+      @Param('queue') queue: string,
+      @Param('key') segment: string,
+      @Body() body: unknown,
+      @Query('key') keyQuery?: string,
+    ): Promise<unknown> {
+      const key = segmentOr(segment, keyQuery);
       return answer(async () => {
         const { name, payload } = bodyOf(body);
         const handle = await this.client.replace(name as string, payload ?? null, { key, queue });

@@ -43,6 +43,18 @@ function say(text) {
 const seconds = (ms) => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
 const time = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
 const q = (name) => encodeURIComponent(name);
+/**
+ * A key or task id as a path segment and its query part: a browser resolves a segment "." or
+ * ".." (encoded or not) away before asking, so such a value goes in the query (`?key=`, `?id=`,
+ * which the API reads first) under a placeholder segment.
+ */
+const DOTS = /^\.\.?$/;
+const segment = (value) => (DOTS.test(value) ? '_' : q(value));
+const inQuery = (name, value) => (DOTS.test(value) ? `${name}=${q(value)}` : '');
+const withQuery = (path, ...parts) => {
+  const query = parts.filter((part) => part !== '').join('&');
+  return query === '' ? path : `${path}?${query}`;
+};
 
 /** A line chart of several series as an SVG (values scaled to the largest). */
 function chart(title, series, samples) {
@@ -248,7 +260,8 @@ function renderActions() {
       'aria-label': 'payload',
       id: 'key-payload',
     });
-    const keyPath = () => `queues/${queue}/keys/${q(key.value)}`;
+    const keyPath = (action) =>
+      withQuery(`queues/${queue}/keys/${segment(key.value)}/${action}`, inQuery('key', key.value));
     actions.replaceChildren(
       key,
       el(
@@ -257,7 +270,7 @@ function renderActions() {
           type: 'button',
           class: 'danger',
           onclick: () =>
-            confirm(`Cancel key ${key.value}?`) && act('cancel', () => api(`${keyPath()}/cancel`, { method: 'POST' })),
+            confirm(`Cancel key ${key.value}?`) && act('cancel', () => api(keyPath('cancel'), { method: 'POST' })),
         },
         'Cancel key',
       ),
@@ -276,7 +289,7 @@ function renderActions() {
             }
             if (confirm(`Replace key ${key.value}?`))
               void act('replace', () =>
-                api(`${keyPath()}/replace`, {
+                api(keyPath('replace'), {
                   method: 'POST',
                   body: JSON.stringify({ name: name.value, payload: parsed }),
                 }),
@@ -364,7 +377,9 @@ function row(task) {
           'data-action': 'remove',
           onclick: () =>
             confirm(`Remove task ${task.id}?`) &&
-            act('remove', () => api(`queues/${queue}/tasks/${q(task.id)}`, { method: 'DELETE' })),
+            act('remove', () =>
+              api(withQuery(`queues/${queue}/tasks/${segment(task.id)}`, inQuery('id', task.id)), { method: 'DELETE' }),
+            ),
         },
         'remove',
       ),
@@ -433,7 +448,13 @@ async function inspectTask(task) {
   let found = { task, result: null, status: null };
   if (task.id) {
     try {
-      found = await api(`queues/${q(view.queue)}/tasks/${q(task.id)}?partition=${task.partition}`);
+      found = await api(
+        withQuery(
+          `queues/${q(view.queue)}/tasks/${segment(task.id)}`,
+          `partition=${task.partition}`,
+          inQuery('id', task.id),
+        ),
+      );
     } catch (error) {
       say(error.message);
     }
