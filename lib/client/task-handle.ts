@@ -41,7 +41,10 @@ export class TaskHandle<R = unknown> {
    * from 2^31 ms (about 24.8 days, the longest Node timer) up to `Infinity` it waits without one.
    */
   result(options: { timeoutMs?: number } = {}): Promise<R> {
-    const timeoutMs = options?.timeoutMs ?? 30_000;
+    // result(5000) would otherwise wait the default, the number ignored.
+    if (options === null || typeof options !== 'object' || Array.isArray(options))
+      return Promise.reject(new InvalidOptionError('options', 'an object { timeoutMs? }', options));
+    const timeoutMs = options.timeoutMs ?? 30_000;
     if (timeoutMs !== Infinity && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)) {
       return Promise.reject(
         new InvalidOptionError('timeoutMs', 'an integer >= 0, or Infinity to wait without a timeout', timeoutMs),

@@ -45,4 +45,17 @@ describe('result() timeouts', () => {
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect((error as InvalidOptionError).option).toBe('timeoutMs');
   });
+
+  // result(5000) for result({ timeoutMs: 5000 }) waited the default 30 s, the number ignored;
+  // so did result('5000') or result(null). A review finding; it failed.
+  it.each([5_000, '5000', null, true, [5_000]])(
+    'refuses options %p that are not an object, naming them',
+    async (options) => {
+      const app = await startApp({ prefix, options: { worker: false } });
+      const handle = await app.client.enqueue('echo', 'x');
+      const error = await handle.result(options as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).option).toBe('options');
+    },
+  );
 });
