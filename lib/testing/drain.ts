@@ -1,9 +1,10 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { ApplicationClosedError, InvalidOptionError } from '../errors';
 import { DrainTimeoutError, type QueueBacklog } from '../errors/drain-timeout.error';
 import { QueuePartitions } from '../partitions/queue-partitions';
 import { RedisConnections } from '../redis/redis-connections';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
-import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { MAX_TIMER_MS, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { TaskRegistry } from '../task/task.registry';
 import { queueBacklog } from './queue-backlog';
 
@@ -30,9 +31,15 @@ const EMPTY_PASSES = 2;
  * @publicApi
  */
 export async function drain(app: INestApplicationContext, options: DrainOptions = {}): Promise<void> {
-  const { timeoutMs = 10_000, intervalMs = 20 } = options;
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('options', 'an object { timeoutMs?, intervalMs? }', options);
+  // A timeout that is not a number would never be reached: drain would wait for ever.
+  const timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? 10_000);
+  const intervalMs = checkMs('intervalMs', options.intervalMs ?? 20);
   const config = app.get<StreamQueueConfig>(STREAM_QUEUE_CONFIG, { strict: false });
-  const redis = app.get(RedisConnections, { strict: false }).commands;
+  const connections = app.get(RedisConnections, { strict: false });
+  if (connections.isClosed) throw new ApplicationClosedError('The application is closed: drain() read nothing.');
+  const redis = connections.commands;
   const queues = app.get(TaskRegistry, { strict: false }).queues();
   // Every partition of each queue (see QueuePartitions): a partitioned queue is empty only when all are.
   const partitions = queues.map((queue) => new QueuePartitions(config.prefix, queue, partitionsOf(config, queue)));
@@ -57,4 +64,10 @@ export async function drain(app: INestApplicationContext, options: DrainOptions 
     if (Date.now() >= deadline && emptyPasses === 0) throw new DrainTimeoutError(timeoutMs, left);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+function checkMs(option: string, value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > MAX_TIMER_MS)
+    throw new InvalidOptionError(option, `an integer from 0 to ${MAX_TIMER_MS} (ms)`, value);
+  return value as number;
 }
