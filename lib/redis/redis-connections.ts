@@ -98,7 +98,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** Closes every connection the module made. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const listener of [...this.closing]) {
+    for (const listener of this.closing) {
       try {
         listener();
       } catch (error) {
