@@ -156,6 +156,23 @@ export const flowWaitingNotAdmitted = perFlow((world, flow, snap) => {
 });
 
 /**
+ * The room's entry times (flow:entered) name exactly the tasks in the room: one left behind by a
+ * task that was admitted or removed would age the queue's oldest waiting task for ever (a health
+ * check down for good); one missing would hide a starving task from it.
+ */
+export const flowRoomEntered = perFlow((world, flow) => {
+  const out: Violation[] = [];
+  const inRoom = new Set(flow.room.map((w) => w.id));
+  for (const id of inRoom)
+    if (!flow.entered.has(id))
+      out.push(violation('flowRoomEntered', 'missing', `${world.alias(id)} waits in the room with no entry time`));
+  for (const id of flow.entered)
+    if (!inRoom.has(id))
+      out.push(violation('flowRoomEntered', 'left', `${world.alias(id)} has an entry time but is not in the room`));
+  return out;
+});
+
+/**
  * No slot idles while a task could take it: a task waits only while its group or its task is
  * at its limit (a raised limit too: the enqueue that records it rings the task's waiting pairs). A release feeds the room in the same script, so a free slot beside a waiting
  * task means it waits for nothing (and, with no polling, may wait forever). A task under a
@@ -181,4 +198,10 @@ export const flowNoIdleSlot = perFlow((world, flow) => {
 });
 
 /** Flow control's checks, after every step. */
-export const FLOW_INVARIANTS: Check[] = [flowWithinLimits, flowHeldIsAdmitted, flowWaitingNotAdmitted, flowNoIdleSlot];
+export const FLOW_INVARIANTS: Check[] = [
+  flowWithinLimits,
+  flowHeldIsAdmitted,
+  flowWaitingNotAdmitted,
+  flowRoomEntered,
+  flowNoIdleSlot,
+];

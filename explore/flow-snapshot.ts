@@ -29,6 +29,8 @@ export interface FlowView {
   /** Tasks whose limits changed while runs of them were held (flow:limits '\0changed\0<name>'). */
   readonly changed: Set<string>;
   readonly room: WaitingTask[];
+  /** Task ids in flow:entered (when each waiting task entered the room). */
+  readonly entered: Set<string>;
   /** Task id -> its wait as flow:tasks records it ('<name>\0<group>\0<rank>'). */
   readonly waits: Map<string, string>;
   /** The '<name>\0<group>' pairs in the ring (flow:ringed). */
@@ -41,7 +43,8 @@ export interface FlowView {
 export function readFlow(p: ChainableCommander, keys: ExploreKeys): number {
   const f = keys.flow;
   p.hgetall(f.tasks).hgetall(f.count).hgetall(f.limits).zrange(f.room, 0, -1).smembers(f.ringed);
-  return 5 + readRate(p, keys);
+  p.zrange(f.entered, 0, -1);
+  return 6 + readRate(p, keys);
 }
 
 export function flowViewOf(value: (i: number) => unknown, at: number): FlowView {
@@ -76,6 +79,7 @@ export function flowViewOf(value: (i: number) => unknown, at: number): FlowView 
     room,
     waits,
     ringed: new Set(value(at + 4) as string[]),
-    rate: rateViewOf(value, at + 5),
+    entered: new Set(value(at + 5) as string[]),
+    rate: rateViewOf(value, at + 6),
   };
 }

@@ -28,8 +28,9 @@ export interface QueueCounts {
   readonly running: number;
   readonly deadLettered: number;
   /**
-   * Age in ms of the oldest task waiting in the stream (since it entered it), or null when none
-   * waits there (the waiting room keeps ranks, not ages: its tasks are not included).
+   * Age in ms of the oldest waiting task, or null when none waits: of the tasks waiting in the
+   * stream, since it entered the stream; of those waiting for a slot (`waitingForSlot`), since
+   * it entered the waiting room. The older of the two.
    */
   readonly oldestWaitingMs: number | null;
   /** Ms until the next delayed task is due (0: due now), or null when none is delayed. */

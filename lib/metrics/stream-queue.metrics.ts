@@ -187,7 +187,7 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     });
     const oldest = new Gauge({
       name: METRIC_NAMES.oldestWaiting,
-      help: 'Age in seconds of the oldest task waiting to be read (0 when none waits).',
+      help: 'Age in seconds of the oldest task waiting to be read or waiting for a flow-control slot (0 when none waits).',
       labelNames: ['queue'],
       registers: [],
       async collect() {

@@ -5,7 +5,18 @@
  * partition p > 0 is `{prefix:queue#p}` ('#' is in no queue name or prefix, so tags never collide).
  */
 /** Flow control's keys in the order scripts take them (includes/flow.lua's flowKeys()). */
-const FLOW_KEY_NAMES = ['tasks', 'count', 'limits', 'room', 'ring', 'ringed', 'starts', 'wake', 'parked'] as const;
+const FLOW_KEY_NAMES = [
+  'tasks',
+  'count',
+  'limits',
+  'room',
+  'ring',
+  'ringed',
+  'starts',
+  'wake',
+  'parked',
+  'entered',
+] as const;
 
 /** @internal A partition's flow keys by name. */
 export type FlowKeys = Readonly<Record<(typeof FLOW_KEY_NAMES)[number], string>>;
@@ -52,7 +63,7 @@ export class QueueKeys {
    * Flow control's keys, in the order scripts take them (see includes/flow.lua): each task's
    * flow state (held slots or a wait), slot counts, task limits, the waiting room, the ring and
    * its member set, then rate limits' start records, wake times and parked pairs (see
-   * includes/rate.lua).
+   * includes/rate.lua), and when each waiting task entered the room.
    */
   readonly flowKeys: readonly string[];
   /** The same keys by name. */

@@ -17,7 +17,7 @@
   KEYS[4] the queue's sequence
   KEYS[5] result key of the entry's task (only when ARGV[10] is not '')
   KEYS[5 or 6] key state hash of the entry's key (only when ARGV[11] is not '')
-  KEYS[last 9] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
+  KEYS[last 10] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
           control releases its slots here (reclaim's poison path too), which feeds waiting tasks
 
   ARGV[1]  consumer group

@@ -1,14 +1,20 @@
 --[[
   Read one queue's state as Redis holds it, in one step: for inspect() and scrape-time gauges.
+  KEYS: stream, delayed set, dead letters, the flow room and its entry times. ARGV: group, limit.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] dead-letter stream
-  KEYS[4] the flow waiting room (includes/flow.lua): tasks waiting for a concurrency slot
+  KEYS[4] the flow waiting room (includes/flow.lua): tasks waiting for a slot or a rate token
+  KEYS[5] the room's entry times (flow:entered, includes/flow.lua): its first member is the
+          task that has waited there longest
   ARGV[1] consumer group
   ARGV[2] the most entries one count may read (see below)
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
   age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
   consumers: {name, pending, idle ms} each, tasks in the waiting room}. Writes nothing. Atomic: one consistent snapshot.
+  The oldest waiting age is the older of the stream's oldest unread entry (since it entered the
+  stream) and the room's oldest task (since it entered the room): one read each, whatever the
+  backlog (the room is ordered by task, group and rank, so its entry times are kept beside it).
 
   waiting is counted, never taken from the group's lag: Redis 7.0 to 7.2 report a lag one too
   high once an unread entry was deleted (replace(), remove(), cancel()) and the group then read
@@ -80,6 +86,8 @@ if waiting > 0 then
   local first = rcall('XRANGE', stream, after, '+', 'COUNT', 1)[1]
   if first then oldest = math.max(0, now - tonumber(string.match(first[1], '^(%d+)'))) end
 end
+local entered = tonumber(rcall('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')[2])
+if entered then oldest = math.max(oldest, now - entered, 0) end
 local dueIn = nextDue and math.max(0, tonumber(nextDue) - now) or -1
 return {length, delayedCount, dead, pending, waiting, exact, oldest, dueIn, added, read, consumers,
   rcall('ZCARD', KEYS[4])}

@@ -8,7 +8,7 @@
   KEYS[3] result key of the task
   KEYS[4] the queue's sequence (a keyed task's new generation is drawn from it)
   KEYS[5] key state hash (keyed tasks only)
-  KEYS[last 9] the partition's flow keys (see includes/flow.lua): a task under flow control
+  KEYS[last 10] the partition's flow keys (see includes/flow.lua): a task under flow control
           (field fl) goes through admission, keeping its group and priority, so a redrive never
           runs it outside its limits
   ARGV[1] dead-letter entry id; ARGV[2] task id the result key was derived from; ARGV[3] key the

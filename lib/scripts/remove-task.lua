@@ -7,7 +7,7 @@
   KEYS[3] result key of the task
   KEYS[4] key state hash (keyed tasks only)
   KEYS[5] the queue's sequence (keyed tasks only)
-  KEYS[last 9] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
+  KEYS[last 10] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
   room); ARGV[4] the stream entry id (queued) or the delayed member (delayed), '' (waiting); ARGV[5] key ('' none); ARGV[6] done channel

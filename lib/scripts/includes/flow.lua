@@ -27,15 +27,19 @@
 --          (see globalPark)
 -- F.starts, F.wake, F.parked: rate limits' windows, wakes and parked pairs (see rate.lua); F.limits also holds the
 --          rates, '<global> <group> <aging ms> <max> <perMs> <group max> <group perMs>'
+-- F.entered ZSET task id -> the Redis ms it entered the room, for each task in F.room: its first
+--          member is the oldest waiting, one read for the queue's oldest waiting age
+--          (queue-state.lua; the room is ordered by pair and rank, not by age). Written where a
+--          task enters the room (flowEnter) and leaves it (admitMember, flowUnwait)
 -- One key each per partition: the (task, group) pair a feed serves is read inside the script,
 -- so its state cannot live under keys of its own (every key a script touches is declared).
 
-local FLOW_KEY_COUNT = 9
+local FLOW_KEY_COUNT = 10
 
 local function flowKeys(first)
   return {tasks = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
     ring = KEYS[first + 4], ringed = KEYS[first + 5], starts = KEYS[first + 6], wake = KEYS[first + 7],
-    parked = KEYS[first + 8]}
+    parked = KEYS[first + 8], entered = KEYS[first + 9]}
 end
 
 -- The flow keys when they close KEYS (every script but the enqueues passes them last).
@@ -187,7 +191,10 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
   local idAt = #pair + 35
   local cut, next = nil, string.find(member, '\0', idAt, true)
   while next do cut, next = next, string.find(member, '\0', next + 1, true) end
-  local id = cut and cut > idAt and string.sub(member, idAt, cut - 1)
+  local id = cut and cut >= idAt and string.sub(member, idAt, cut - 1)
+  -- Its entry time leaves with it, whatever becomes of it below.
+  if id then rcall('ZREM', F.entered, id) end
+  if id == '' then id = nil end
   if id and cut < #member then
     local entryId, held = flowAdmit(F, stream, id, name, group, string.sub(member, cut + 1), handedOver)
     if entryId then return entryId, held end
@@ -370,6 +377,7 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   local rank = string.format('%016d%016d', now + (priority - 1) * aging, arrival)
   rcall('ZADD', F.room, 0, pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
   rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
+  rcall('ZADD', F.entered, now, id)
   if groupFree(F, name, group) then
     ringAdd(F, pair)
     -- Slots free behind a waiting pair (limits raised since): start what they allow.
@@ -426,6 +434,7 @@ local function flowUnwait(F, id)
   local member = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
   if member then rcall('ZREM', F.room, member) end
   rcall('HDEL', F.tasks, id)
+  rcall('ZREM', F.entered, id)
   return true
 end
 
