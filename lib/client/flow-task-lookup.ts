@@ -32,15 +32,25 @@ export async function flowTaskOf(
     if (!held && !record.startsWith('\0')) return undefined;
     const task = held
       ? await inspector.entryTask(keys, held)
-      : await waitingMember(redis, keys, `${record.slice(1)}\0${id}\0`);
+      : await waitingMember(redis, keys, `${record.slice(1)}\0${id}\0`, id);
     // The id checked too: a hold names an entry, and a foreign entry there may be another task's.
     if (task?.id === id) return task;
   }
   return undefined;
 }
 
-/** The room member that begins with `prefix` (a wait's, then its id), listed; undefined once it left. */
-async function waitingMember(redis: Redis, keys: QueueKeys, prefix: string): Promise<ListedTask | undefined> {
+/**
+ * The room member that begins with `prefix` (a wait's, then task `id`), listed with when it
+ * entered the room (read first: a task admitted in between is not found in the room, and its
+ * record is read again); undefined once it left.
+ */
+async function waitingMember(
+  redis: Redis,
+  keys: QueueKeys,
+  prefix: string,
+  id: string,
+): Promise<ListedTask | undefined> {
+  const entered = await redis.zscore(keys.flow.entered, id);
   const [member] = await redis.zrangebylex(keys.flow.room, `[${prefix}`, '+', 'LIMIT', 0, 1);
-  return member?.startsWith(prefix) ? waitingTaskOf(member) : undefined;
+  return member?.startsWith(prefix) ? waitingTaskOf(member, entered) : undefined;
 }

@@ -73,11 +73,28 @@ export function roomMemberParts(member: string): { cursor: string; fields: strin
   return cut < 0 ? { cursor: member, fields: '' } : { cursor: member.slice(0, cut), fields: member.slice(cut + 1) };
 }
 
-/** @internal A task in the flow waiting room, from its member (see roomMemberParts). */
-export function waitingTaskOf(member: string): ListedTask {
+/**
+ * @internal A task in the flow waiting room, from its member (see roomMemberParts) and the time
+ * it entered the room (flow:entered; null when none is recorded).
+ */
+export function waitingTaskOf(member: string, enteredMs: string | null): ListedTask {
   const decoded = parsedJson(roomMemberParts(member).fields);
   const raw = Array.isArray(decoded) ? decoded.map(String) : [];
-  return { ...taskOf('queued', fieldsOf(raw)), waitingForSlot: true };
+  const entered = enteredMs === null ? undefined : num(enteredMs);
+  return {
+    ...taskOf('queued', fieldsOf(raw)),
+    waitingForSlot: true,
+    ...(entered === undefined ? {} : { at: new Date(entered) }),
+  };
+}
+
+/** @internal A room member's task id (see roomMemberParts): what flow:entered records it by. */
+export function roomMemberId(member: string): string {
+  const { cursor } = roomMemberParts(member);
+  // '<name>\0<group>\0<rank, 32 digits>\0<task id>': the id follows the rank's NUL (it may hold NULs).
+  const name = cursor.indexOf('\0');
+  const group = cursor.indexOf('\0', name + 1);
+  return cursor.slice(group + 34);
 }
 
 /** @internal A dead letter: the task's fields, its reason and the entry it had. */

@@ -6,7 +6,15 @@ import { groupInfo } from '../redis/xinfo-reply';
 import { queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
-import { deadLetterOf, delayedTaskOf, fieldsOf, roomMemberParts, streamTaskOf, waitingTaskOf } from './listed-task';
+import {
+  deadLetterOf,
+  delayedTaskOf,
+  fieldsOf,
+  roomMemberId,
+  roomMemberParts,
+  streamTaskOf,
+  waitingTaskOf,
+} from './listed-task';
 
 /**
  * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a fixed number of
@@ -54,13 +62,17 @@ export class QueueInspector {
     return { tasks: [...tasks, ...room.tasks], cursor: room.cursor };
   }
 
-  /** Tasks in the flow waiting room past the member whose cursor is `after` ('' = from its start). */
+  /**
+   * Tasks in the flow waiting room past the member whose cursor is `after` ('' = from its start),
+   * with when each entered the room (one more command per page).
+   */
   private async waitingForSlot(keys: QueueKeys, limit: number, after: string): Promise<TaskPage> {
     const room = keys.flow.room;
     // `after` is a member up to its task id: every member past it sorts at or above after + '\x01'.
     const members = await this.redis.zrangebylex(room, after ? `[${after}\x01` : '-', '+', 'LIMIT', 0, limit);
     if (members.length === 0) return { tasks: [], cursor: null };
-    const tasks = members.map(waitingTaskOf);
+    const entered = await this.redis.zmscore(keys.flow.entered, ...members.map(roomMemberId));
+    const tasks = members.map((member, i) => waitingTaskOf(member, entered[i]));
     const last = roomMemberParts(members[members.length - 1]).cursor;
     return { tasks, cursor: members.length < limit ? null : `w:${Buffer.from(last).toString('base64url')}` };
   }

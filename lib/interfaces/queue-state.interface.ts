@@ -80,7 +80,10 @@ export interface ListedTask {
   readonly waitingForSlot?: boolean;
   /** Its stream entry (queued, running; for a dead letter, the entry it had). */
   readonly entryId?: string;
-  /** When it entered the stream (queued, running) or the dead letters (dead). */
+  /**
+   * When it entered the stream (queued, running), the flow waiting room (`waitingForSlot`) or the
+   * dead letters (dead).
+   */
   readonly at?: Date;
   /** When a delayed task is due. */
   readonly dueAt?: Date;

@@ -74,4 +74,23 @@ describe('the oldest waiting age of tasks waiting for a slot', () => {
     // Admitted and run: nothing waits, in the stream or the room.
     expect((await a.client.counts()).oldestWaitingMs).toBeNull();
   });
+
+  it('list() and findTask() say when a waiting task entered the room (`at`), as they do for the stream', async () => {
+    const a = await startApp({ prefix: env.prefix, imports: [FlowTasksModule] });
+    const blocker = await a.client.enqueue('flow.one', { block: true });
+    await waitFor(() => ledger.starts.length === 1);
+    const before = await redisNow();
+    const waiting = await a.client.enqueue('flow.one', { w: 1 }, { group: 'G' });
+    const after = await redisNow();
+
+    const [listed] = (await a.client.list('queued')).tasks;
+    expect(listed).toMatchObject({ id: waiting.id, waitingForSlot: true });
+    expect(listed.at?.getTime()).toBeGreaterThanOrEqual(before);
+    expect(listed.at?.getTime()).toBeLessThanOrEqual(after);
+    expect((await a.client.findTask(waiting.id)).task?.at).toEqual(listed.at);
+
+    ledger.gate.open();
+    await blocker.result({ timeoutMs: 10_000 });
+    await waiting.result({ timeoutMs: 10_000 });
+  });
 });
