@@ -2,7 +2,10 @@ import { StreamQueueError } from './stream-queue.error';
 
 /** What one queue still holds when a drain gives up. @publicApi */
 export interface QueueBacklog {
-  /** Entries in the stream that no worker has read yet. */
+  /**
+   * Entries in the stream that no worker has read yet, and tasks waiting in the flow waiting room
+   * for a concurrency slot or a rate token.
+   */
   readonly waiting: number;
   /** Entries read and not yet settled: handlers running, or their settle in flight. */
   readonly running: number;
