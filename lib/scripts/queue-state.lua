@@ -1,12 +1,14 @@
 --[[
   Read one queue's state as Redis holds it, in one step: for inspect() and scrape-time gauges.
-  KEYS: stream, delayed set, dead letters, the flow room and its entry times. ARGV: group, limit.
+  KEYS: stream, delayed set, dead letters, the flow room, its entry times, the flow task records.
+  ARGV: group, limit.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] dead-letter stream
   KEYS[4] the flow waiting room (includes/flow.lua): tasks waiting for a slot or a rate token
-  KEYS[5] the room's entry times (flow:entered, includes/flow.lua): its first member is the
-          task that has waited there longest
+  KEYS[5] the room's entry times (flow:entered, includes/flow.lua): its first member still
+          waiting is the task that has waited there longest
+  KEYS[6] the flow task records (flow:tasks): which of those times belong to a task still waiting
   ARGV[1] consumer group
   ARGV[2] the most entries one count may read (see below)
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
@@ -14,7 +16,8 @@
   consumers: {name, pending, idle ms} each, tasks in the waiting room}. Writes nothing. Atomic: one consistent snapshot.
   The oldest waiting age is the older of the stream's oldest unread entry (since it entered the
   stream) and the room's oldest task (since it entered the room): one read each, whatever the
-  backlog (the room is ordered by task, group and rank, so its entry times are kept beside it).
+  backlog (the room is ordered by task, group and rank, so its entry times are kept beside it),
+  plus one HGET per entry time looked at (at most 16) to skip times an older version left.
 
   waiting is counted, never taken from the group's lag: Redis 7.0 to 7.2 report a lag one too
   high once an unread entry was deleted (replace(), remove(), cancel()) and the group then read
@@ -86,8 +89,18 @@ if waiting > 0 then
   local first = rcall('XRANGE', stream, after, '+', 'COUNT', 1)[1]
   if first then oldest = math.max(0, now - tonumber(string.match(first[1], '^(%d+)'))) end
 end
-local entered = tonumber(rcall('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')[2])
-if entered then oldest = math.max(oldest, now - entered, 0) end
+-- The room's oldest entry time whose task still waits (a wait record in flow:tasks starts with a
+-- zero byte): an older version's admission, which knows nothing of flow:entered, leaves its
+-- task's time behind, and the oldest times are the ones left. At most ENTERED_LOOK are looked at.
+local ENTERED_LOOK = 16
+local times = rcall('ZRANGE', KEYS[5], 0, ENTERED_LOOK - 1, 'WITHSCORES')
+for i = 1, #times - 1, 2 do
+  local state = rcall('HGET', KEYS[6], times[i])
+  if state and string.byte(state, 1) == 0 then
+    oldest = math.max(oldest, now - tonumber(times[i + 1]), 0)
+    break
+  end
+end
 local dueIn = nextDue and math.max(0, tonumber(nextDue) - now) or -1
 return {length, delayedCount, dead, pending, waiting, exact, oldest, dueIn, added, read, consumers,
   rcall('ZCARD', KEYS[4])}

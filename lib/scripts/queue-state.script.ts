@@ -30,7 +30,7 @@ const orNull = (n: number): number | null => (n < 0 ? null : n);
 /** @internal The typed call of queue-state.lua: the queue's counts and its consumers, one snapshot. */
 export function queueStateScript(keys: QueueKeys, countLimit = WAITING_COUNT_LIMIT): ScriptCall<QueueStateSnapshot> {
   const args = [CONSUMER_GROUP, String(countLimit)];
-  const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.flow.room, keys.flow.entered];
+  const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.flow.room, keys.flow.entered, keys.flow.tasks];
   return new ScriptCall('queue-state', redisKeys, args, (reply) => {
     const r = reply as [...number[], [string, number, number][]];
     const n = r as unknown as number[];

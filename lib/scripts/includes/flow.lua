@@ -378,6 +378,12 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   rcall('ZADD', F.room, 0, pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
   rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
   rcall('ZADD', F.entered, now, id)
+  -- Entry times an older version's admission left behind (it knows nothing of F.entered) are the
+  -- oldest: the next two go with each task that enters, so they never outlast an upgrade for long.
+  for _, left in ipairs(rcall('ZRANGE', F.entered, 0, 1)) do
+    local leftState = rcall('HGET', F.tasks, left)
+    if not (leftState and string.byte(leftState, 1) == 0) then rcall('ZREM', F.entered, left) end
+  end
   if groupFree(F, name, group) then
     ringAdd(F, pair)
     -- Slots free behind a waiting pair (limits raised since): start what they allow.
