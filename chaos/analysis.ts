@@ -84,6 +84,8 @@ export interface AnalysisInput {
   deadLetters: ReadonlyMap<string, string>;
   /** Overlaps of runs on a worker that stalled past maxStallMs are expected (scenario 4b). */
   stallsExpected: boolean;
+  /** When the queue's master was SIGKILLed for a failover (cluster-failover), in the ledger's clock. */
+  failoverKills?: readonly number[];
   now: number;
 }
 
@@ -138,7 +140,14 @@ export function analyze(input: AnalysisInput): Findings {
     const accepted = [...done].reverse().find((r) => r.worker === input.resultWorker.get(id));
     for (const r of done) {
       if (r === accepted) continue;
-      const why = explainExtraRun(r, done, slotOf.get(r.worker), refusalsByTask.get(id) ?? [], dump);
+      const why = explainExtraRun(
+        r,
+        done,
+        slotOf.get(r.worker),
+        refusalsByTask.get(id) ?? [],
+        dump,
+        input.failoverKills ?? [],
+      );
       bump(duplicateEffectReasons, why);
       if (why === 'UNEXPLAINED') sample('duplicate side effect', id);
     }
@@ -150,11 +159,17 @@ export function analyze(input: AnalysisInput): Findings {
     if (workers.length < 2) continue;
     duplicateSettles++;
     const entries = new Set(runs.filter((r) => r.id === id && r.attempt === 1).map((r) => r.entry));
-    bump(
-      duplicateSettleReasons,
-      entries.size > 1 ? 'the task was enqueued twice (a resent unkeyed enqueue): two stream entries' : 'UNEXPLAINED',
-    );
-    if (entries.size <= 1) sample('duplicate settle', id);
+    const why =
+      entries.size > 1
+        ? 'the task was enqueued twice (a resent unkeyed enqueue): two stream entries'
+        : settleLostInFailover(
+              dump.settles.filter((s) => s.id === id),
+              input.failoverKills ?? [],
+            )
+          ? FAILOVER_LOST_SETTLE
+          : 'UNEXPLAINED';
+    bump(duplicateSettleReasons, why);
+    if (why === 'UNEXPLAINED') sample('duplicate settle', id);
   }
 
   const silentCompletions = new Map<string, number>();
@@ -283,12 +298,30 @@ function classify(kind: 'task' | 'key', a: Run, b: Run | undefined, stalls: Stal
   return 'unexpected';
 }
 
+/**
+ * Replication is asynchronous: a settle the old master acknowledged just before it was SIGKILLed
+ * may not have reached the replica promoted in its place, which still holds the run pending, so
+ * the task runs again (the README's failover promise: at least once). Said of a settle at most
+ * REPLICATION_WINDOW_MS before a failover's kill, followed by another settle after it.
+ */
+const REPLICATION_WINDOW_MS = 1_000;
+const FAILOVER_LOST_SETTLE =
+  'its settle was acknowledged by the master just before the failover killed it and was lost with it: the promoted replica still held the run pending, so it ran again (at least once across a failover, as documented)';
+
+/** Whether the first of `settles` (in time) came just before a failover's kill, and another after it. */
+function settleLostInFailover(settles: readonly { ts: number }[], kills: readonly number[]): boolean {
+  const [first, ...rest] = [...settles].sort((a, b) => a.ts - b.ts);
+  if (!first) return false;
+  return kills.some((k) => first.ts >= k - REPLICATION_WINDOW_MS && first.ts <= k + 100 && rest.some((s) => s.ts > k));
+}
+
 function explainExtraRun(
   r: Run,
   done: Run[],
   slot: WorkerSlot | undefined,
   refusals: { w: string; detail: string }[],
   dump: LedgerDump,
+  failoverKills: readonly number[],
 ): string {
   if (slot?.killedAt !== undefined && slot.killedAt >= r.end && !refusals.some((x) => x.w === r.worker)) {
     return 'its worker was SIGKILLed after the side effect, before the settle: the run was reclaimed and ran again';
@@ -307,6 +340,14 @@ function explainExtraRun(
   }
   if (r.key === undefined && r.attempt === 1 && done.some((o) => o !== r && o.entry !== r.entry && o.attempt === 1)) {
     return 'the task was enqueued twice (a resent unkeyed enqueue): two stream entries';
+  }
+  // Its own settle, then one of another run after a failover's kill that came right after it.
+  const own = dump.settles.find((s) => s.id === r.id && s.w === r.worker && s.ts >= r.end);
+  if (
+    own &&
+    settleLostInFailover([own, ...dump.settles.filter((s) => s.id === r.id && s.ts > own.ts)], failoverKills)
+  ) {
+    return FAILOVER_LOST_SETTLE;
   }
   return 'UNEXPLAINED';
 }

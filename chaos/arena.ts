@@ -58,6 +58,8 @@ export class Arena {
   readonly startedAt = Date.now();
   kills = 0;
   restarts = 0;
+  /** When each failoverMaster() SIGKILLed the queue's master (ms, the ledger's clock). */
+  readonly failoverKills: number[] = [];
   cuts = 0;
   /** Failures of chaos machinery (a worker that did not start), reported with the scenario. */
   readonly incidents: string[] = [];
@@ -140,6 +142,7 @@ export class Arena {
   /** SIGKILLs the master holding the queue's slot; resolves once a replica took over. Cluster only. */
   async failoverMaster(): Promise<{ port: number; ms: number }> {
     const t0 = Date.now();
+    this.failoverKills.push(t0);
     const killed = await this.cluster!.failover(this.keys.stream);
     this.kills++;
     const ms = Date.now() - t0;

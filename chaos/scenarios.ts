@@ -128,6 +128,7 @@ async function runScenario(spec: Spec, rng: Rng, body: (arena: Arena) => Promise
       resultWorker,
       deadLetters: residue.deadLetters,
       stallsExpected: result.stallOverlapsExpected,
+      failoverKills: a.failoverKills,
       now: Date.now(),
     });
     if (spec.flowLimits) {
