@@ -47,13 +47,9 @@ class RatedModule {}
  * drain() saw only the first.
  */
 describe('drain(app) and tasks waiting under flow control', () => {
-  let app: TestingModule | undefined;
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-  });
-
-  it('waits for tasks waiting for a rate token', async () => {
+  let app: TestingModule;
+  let client: QueueClient;
+  beforeEach(async () => {
     app = await Test.createTestingModule({
       imports: [
         StreamQueueTestingModule.forRoot({ connection: { url: redisUrl() }, blockMs: 100, sweepIntervalMs: 100 }),
@@ -61,7 +57,11 @@ describe('drain(app) and tasks waiting under flow control', () => {
       ],
     }).compile();
     await app.init();
-    const client = app.get(QueueClient);
+    client = app.get(QueueClient);
+  });
+  afterEach(() => app.close());
+
+  it('waits for tasks waiting for a rate token', async () => {
     for (const n of [1, 2, 3]) await client.enqueue('rated', n);
     await drain(app, { timeoutMs: 5_000 });
     expect(app.get(RatedTasks).done.sort()).toEqual([1, 2, 3]);
@@ -69,14 +69,6 @@ describe('drain(app) and tasks waiting under flow control', () => {
 
   // The retry itself is delayed and due later, which drain() does not wait for (documented).
   it('waits for a task that waited for its group slot while a retry backed off', async () => {
-    app = await Test.createTestingModule({
-      imports: [
-        StreamQueueTestingModule.forRoot({ connection: { url: redisUrl() }, blockMs: 100, sweepIntervalMs: 100 }),
-        RatedModule,
-      ],
-    }).compile();
-    await app.init();
-    const client = app.get(QueueClient);
     await client.enqueue('grouped', 1, { group: 'g' });
     await client.enqueue('grouped', 2, { group: 'g' });
     await drain(app, { timeoutMs: 5_000 });
