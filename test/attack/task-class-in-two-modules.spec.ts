@@ -1,8 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { DuplicateTaskError, StreamQueueModule, Task } from '../../lib';
-import { closeModule } from '../fixtures/close-module';
-import { RecordingLogger } from '../fixtures/recording-logger';
+import { bootstrapError } from '../fixtures/close-module';
 import { testOptions } from '../fixtures/test-app';
 import { randomPrefix } from '../utils/redis';
 
@@ -26,16 +24,9 @@ class OrdersModule {}
 
 describe('attack: a task class provided by two modules', () => {
   it('fails bootstrap naming both modules', async () => {
-    const booting = Test.createTestingModule({
+    const error = await bootstrapError({
       imports: [StreamQueueModule.forRoot(testOptions(randomPrefix(), { worker: false })), MailModule, OrdersModule],
-    })
-      .setLogger(new RecordingLogger())
-      .compile()
-      .then((moduleRef) => moduleRef.init().finally(() => closeModule(moduleRef)));
-    const error = await booting.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    });
     expect(error).toBeInstanceOf(DuplicateTaskError);
     expect((error as Error).message).toMatch(/MailTasks\.send in MailModule and MailTasks\.send in OrdersModule/);
   });

@@ -2,7 +2,7 @@ import { Injectable, type Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DuplicateTaskError, StreamQueueModule, Task } from '../../lib';
 import { TaskRegistry } from '../../lib/task/task.registry';
-import { closeModule } from '../fixtures/close-module';
+import { bootstrapError, closeModule } from '../fixtures/close-module';
 import { RecordingLogger } from '../fixtures/recording-logger';
 import { testOptions } from '../fixtures/test-app';
 import { closeAll, randomPrefix } from '../utils/redis';
@@ -70,17 +70,10 @@ describe('attack: one task class under two tokens of one module', () => {
   afterAll(closeAll);
 
   it('fails bootstrap naming both tokens', async () => {
-    const booting = Test.createTestingModule({
+    const error = await bootstrapError({
       imports: [StreamQueueModule.forRoot(testOptions(randomPrefix(), { worker: false }))],
       providers: [BillingTasks, { provide: 'BILLING', useClass: BillingTasks }],
-    })
-      .setLogger(new RecordingLogger())
-      .compile()
-      .then((moduleRef) => moduleRef.init().finally(() => closeModule(moduleRef)));
-    const error = await booting.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    });
     expect(error).toBeInstanceOf(DuplicateTaskError);
     expect((error as Error).message).toMatch(
       /BillingTasks\.charge \(provider BillingTasks\) in RootTestModule and BillingTasks\.charge \(provider 'BILLING'\) in RootTestModule/,
