@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { InvalidOptionError } from '../../lib';
 import { pauseScript } from '../../lib/scripts/pause.script';
 import { defineScripts } from '../../lib/redis/scripts';
 import { DECLARED_KEYS_RCALL } from '../scripts/declared-keys';
 import { Latch, sleep } from '../utils/helpers';
-import { waitFor } from '../utils/redis';
+import { createRedis, monitorNodeOf, waitFor } from '../utils/redis';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { partitioned, usePartitionApps } from '../partitions/partition-apps';
 
@@ -82,27 +83,38 @@ describe('QueueClient.pause / resume / isPaused', () => {
   it('tasks enqueued while paused wait unread (no XREADGROUP, not even one blocked before), then run after resume', async () => {
     // A blocking read far longer than the wait below: the pause must cut it short, or it would read the tasks.
     const worker = await apps.start({ ...fast, blockMs: 2_500 });
+    const stream = apps.partitions(1).keysFor(0).stream;
     await sleep(HEARTBEAT_MS); // the worker's blocking read is under way
     await worker.client.pause('default');
     await sleep(HEARTBEAT_MS); // the bound: from here on nothing is read or started
-    const reads = async () => Number(/cmdstat_xreadgroup:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
-    const readsBefore = await reads();
-    const handles = await Promise.all([1, 2, 3].map((n) => worker.client.enqueue('echo', n)));
-    const delayed = await worker.client.enqueue('echo', 'delayed', { delayMs: 50 });
-    await sleep(4 * HEARTBEAT_MS);
-    expect(apps.probe.runs).toEqual([]);
-    // Unread, and promotion went on: the delayed task waits in the stream with the others.
-    expect(await worker.client.counts('default')).toMatchObject({ waiting: 4, delayed: 0, running: 0 });
-    expect((await reads()) - readsBefore).toBe(0);
+    const reads = await countReadsOf(stream);
+    try {
+      // Another client of the same Redis reads streams of its own meanwhile (other specs, other
+      // processes): not a read of this queue, so not counted (server-wide commandstats counted it).
+      const noise = `${apps.prefix}:noise`;
+      await redis.xgroup('CREATE', noise, 'g', '$', 'MKSTREAM');
+      await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 1, 'STREAMS', noise, '>');
+      const handles = await Promise.all([1, 2, 3].map((n) => worker.client.enqueue('echo', n)));
+      const delayed = await worker.client.enqueue('echo', 'delayed', { delayMs: 50 });
+      await sleep(4 * HEARTBEAT_MS);
+      expect(apps.probe.runs).toEqual([]);
+      // Unread, and promotion went on: the delayed task waits in the stream with the others.
+      expect(await worker.client.counts('default')).toMatchObject({ waiting: 4, delayed: 0, running: 0 });
+      expect(await reads.seen()).toBe(0);
 
-    await worker.client.resume('default');
-    expect(await worker.client.isPaused('default')).toBe(false);
-    await expect(Promise.all([...handles, delayed].map((h) => h.result({ timeoutMs: 5_000 })))).resolves.toEqual([
-      1,
-      2,
-      3,
-      'delayed',
-    ]);
+      await worker.client.resume('default');
+      expect(await worker.client.isPaused('default')).toBe(false);
+      await expect(Promise.all([...handles, delayed].map((h) => h.result({ timeoutMs: 5_000 })))).resolves.toEqual([
+        1,
+        2,
+        3,
+        'delayed',
+      ]);
+      // The control: the same count sees the reads that follow the resume.
+      expect(await reads.seen()).toBeGreaterThan(0);
+    } finally {
+      reads.close();
+    }
   });
 
   it('isPaused is fleet-wide: another process sees a pause and undoes it', async () => {
@@ -240,3 +252,30 @@ describe('QueueClient.pause / resume / isPaused', () => {
     expect(await redis.keys(`{${apps.prefix}:*`)).toEqual([]);
   });
 });
+
+/**
+ * Counts the XREADGROUP calls that name `stream`, whoever sends them, as MONITOR sees them: only
+ * this queue's reads, whatever else the shared Redis serves. `seen()` first waits for a marker
+ * sent after everything before it, so every read sent until then is counted.
+ */
+async function countReadsOf(stream: string): Promise<{ seen(): Promise<number>; close(): void }> {
+  const monitor = await monitorNodeOf(stream);
+  const sender = createRedis(); // closed by closeAll
+  let reads = 0;
+  const markers = new Set<string>();
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (/^xreadgroup$/i.test(args[0]) && args.includes(stream)) reads++;
+    for (const arg of args) markers.delete(arg);
+  });
+  return {
+    async seen() {
+      // A key of the stream's slot: on a cluster it reaches the node MONITOR watches.
+      const marker = `${stream}:marker-${randomUUID()}`;
+      markers.add(marker);
+      await sender.exists(marker);
+      await waitFor(() => !markers.has(marker), { description: 'the marker in MONITOR output' });
+      return reads;
+    },
+    close: () => monitor.disconnect(), // ioredis runs MONITOR on a connection of its own
+  };
+}
