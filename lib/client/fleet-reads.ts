@@ -57,8 +57,8 @@ export class FleetReads {
 
   /**
    * A page of one listing, partition after partition: the cursor names where it stopped (see
-   * partition-cursor.ts), so pages neither repeat nor skip a task; at most one bounded read per
-   * partition per page.
+   * partition-cursor.ts), so pages neither repeat nor skip a task; one page's reads (a bounded
+   * few commands, see QueueInspector) per partition it reaches.
    */
   async list(state: ListedState, options: PageOptions = {}): Promise<TaskPage> {
     checkState(state);

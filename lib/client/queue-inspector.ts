@@ -17,9 +17,10 @@ import {
 } from './listed-task';
 
 /**
- * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a fixed number of
- * commands (counts: one script call; state: plus one PTTL per consumer; a page: at most one
- * command per listed task), so a scrape or a dashboard poll stays cheap however long the queue.
+ * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a bounded number of
+ * commands (counts: one script call; state: plus one PTTL per consumer; a page: delayed and dead
+ * one, queued up to four (README, "Operating it"), running one plus a pipeline of one per task
+ * and per worker), so a scrape or a dashboard poll stays cheap however long the queue.
  */
 export class QueueInspector {
   constructor(private readonly redis: Redis) {}

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { InvalidOptionError } from '../../lib';
 import { pauseScript } from '../../lib/scripts/pause.script';
 import { defineScripts } from '../../lib/redis/scripts';
 import { DECLARED_KEYS_RCALL } from '../scripts/declared-keys';
 import { Latch, sleep } from '../utils/helpers';
-import { createRedis, monitorNodeOf, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
+import { watchCommands } from '../fixtures/monitored-commands';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { partitioned, usePartitionApps } from '../partitions/partition-apps';
 
@@ -87,7 +87,9 @@ describe('QueueClient.pause / resume / isPaused', () => {
     await sleep(HEARTBEAT_MS); // the worker's blocking read is under way
     await worker.client.pause('default');
     await sleep(HEARTBEAT_MS); // the bound: from here on nothing is read or started
-    const reads = await countReadsOf(stream);
+    const commands = await watchCommands(stream);
+    const readsOfQueue = async () =>
+      (await commands.take()).filter(([name, ...args]) => name === 'xreadgroup' && args.includes(stream)).length;
     try {
       // Another client of the same Redis reads streams of its own meanwhile (other specs, other
       // processes): not a read of this queue, so not counted (server-wide commandstats counted it).
@@ -100,7 +102,7 @@ describe('QueueClient.pause / resume / isPaused', () => {
       expect(apps.probe.runs).toEqual([]);
       // Unread, and promotion went on: the delayed task waits in the stream with the others.
       expect(await worker.client.counts('default')).toMatchObject({ waiting: 4, delayed: 0, running: 0 });
-      expect(await reads.seen()).toBe(0);
+      expect(await readsOfQueue()).toBe(0);
 
       await worker.client.resume('default');
       expect(await worker.client.isPaused('default')).toBe(false);
@@ -111,9 +113,9 @@ describe('QueueClient.pause / resume / isPaused', () => {
         'delayed',
       ]);
       // The control: the same count sees the reads that follow the resume.
-      expect(await reads.seen()).toBeGreaterThan(0);
+      expect(await readsOfQueue()).toBeGreaterThan(0);
     } finally {
-      reads.close();
+      commands.close();
     }
   });
 
@@ -252,30 +254,3 @@ describe('QueueClient.pause / resume / isPaused', () => {
     expect(await redis.keys(`{${apps.prefix}:*`)).toEqual([]);
   });
 });
-
-/**
- * Counts the XREADGROUP calls that name `stream`, whoever sends them, as MONITOR sees them: only
- * this queue's reads, whatever else the shared Redis serves. `seen()` first waits for a marker
- * sent after everything before it, so every read sent until then is counted.
- */
-async function countReadsOf(stream: string): Promise<{ seen(): Promise<number>; close(): void }> {
-  const monitor = await monitorNodeOf(stream);
-  const sender = createRedis(); // closed by closeAll
-  let reads = 0;
-  const markers = new Set<string>();
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    if (/^xreadgroup$/i.test(args[0]) && args.includes(stream)) reads++;
-    for (const arg of args) markers.delete(arg);
-  });
-  return {
-    async seen() {
-      // A key of the stream's slot: on a cluster it reaches the node MONITOR watches.
-      const marker = `${stream}:marker-${randomUUID()}`;
-      markers.add(marker);
-      await sender.exists(marker);
-      await waitFor(() => !markers.has(marker), { description: 'the marker in MONITOR output' });
-      return reads;
-    },
-    close: () => monitor.disconnect(), // ioredis runs MONITOR on a connection of its own
-  };
-}
