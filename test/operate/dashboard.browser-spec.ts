@@ -7,7 +7,7 @@ import { QueueClient, StreamQueueModule, Task, type TaskContext } from '../../li
 import { StreamQueueDashboardModule } from '../../lib/dashboard';
 import { QueueKeys } from '../../lib/redis/keys';
 import { testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /** Debian's chromium (apt-get install chromium): browser downloads are not available here. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,6 +22,13 @@ class DashboardTasks {
 
   @Task('gated', { queue: 'mail' })
   async gated(payload: unknown): Promise<unknown> {
+    await DashboardTasks.gate;
+    return payload;
+  }
+
+  /** One run at a time: while one waits on the gate, the next waits in flow control's room. */
+  @Task('one-slot', { queue: 'mail', globalConcurrency: 1 })
+  async oneSlot(payload: unknown): Promise<unknown> {
     await DashboardTasks.gate;
     return payload;
   }
@@ -205,6 +212,39 @@ describe('dashboard in Chromium', () => {
     await statsAre(page, 'default', { dead: '0' });
   });
 
+  it('inspects a task waiting in the waiting room: it says so, with its group, priority and entry time', async () => {
+    let open!: () => void;
+    DashboardTasks.gate = new Promise((resolve) => (open = resolve));
+    const running = await client.enqueue('one-slot', 'first', { queue: 'mail' });
+    await waitFor(async () => (await client.counts('mail')).running === 1, { description: 'the first run' });
+    const waiting = await client.enqueue('one-slot', 'second', { queue: 'mail', group: 'tenant-7', priority: 2 });
+    const listed = (await client.list('queued', { queue: 'mail' })).tasks.find((t) => t.id === waiting.id);
+    expect(listed).toMatchObject({ waitingForSlot: true, group: 'tenant-7', priority: 2 });
+    await page.goto(base);
+    await page.locator('[data-queue="mail"] h2 button').click();
+    await page.locator('[data-tab="queued"]').click();
+    await page.locator(`table[data-list="queued"] tr[data-id="${waiting.id}"] [data-action="inspect"]`).click();
+    await page.locator('#inspect-payload').filter({ hasText: 'second' }).waitFor();
+    const fields = Object.fromEntries(
+      await page.evaluate(() => {
+        const doc = (globalThis as unknown as PageGlobals).document;
+        const terms = [...doc.querySelectorAll('#inspect-fields dt')].map((dt) => dt.textContent);
+        const values = [...doc.querySelectorAll('#inspect-fields dd')].map((dd) => dd.textContent);
+        return terms.map((term, i) => [term, values[i]]);
+      }),
+    );
+    // The page's own clock format, as it shows every time.
+    const since = await page.evaluate((at) => new Date(at).toLocaleString(), String(listed!.at));
+    expect(fields).toMatchObject({
+      where: 'waiting for a slot or a rate token (flow control)',
+      group: 'tenant-7',
+      priority: '2',
+      'in the room since': since,
+    });
+    open();
+    await expect(Promise.all([running.result(), waiting.result()])).resolves.toEqual(['first', 'second']);
+  });
+
   // Chromium resolves a path segment ".." (encoded too) before asking: the page asked POST
   // .../queues/mail/cancel, a 404, and the key stayed live (a review finding; it failed).
   it.each(['..', '.'])('cancels key "%s" from the Keys tab', async (key) => {
@@ -224,7 +264,7 @@ describe('dashboard in Chromium', () => {
 type PageGlobals = {
   document: {
     querySelector(s: string): { textContent: string | null } | null;
-    querySelectorAll(s: string): { length: number };
+    querySelectorAll(s: string): { length: number } & Iterable<{ textContent: string | null }>;
   };
   __pwned?: number;
 };

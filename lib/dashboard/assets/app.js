@@ -461,9 +461,15 @@ async function inspectTask(task) {
   }
   const t = found.task || task;
   const status = found.status;
+  // A task in flow control's waiting room is queued but not in the stream: it waits for its slot
+  // or rate token, in its (task, group) pair, by priority, since it entered the room (`at`).
+  const room = t.waitingForSlot === true;
   const pairs = [
     ['name', t.name],
-    ['where', t.state],
+    ['where', room ? 'waiting for a slot or a rate token (flow control)' : t.state],
+    ['group', room ? (t.group ?? '(none)') : t.group],
+    ['priority', t.priority],
+    ['in the room since', room && t.at ? new Date(t.at).toLocaleString() : undefined],
     ['key', t.key],
     ['generation', t.generation],
     ['attempt', t.attempt],
