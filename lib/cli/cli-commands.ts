@@ -137,7 +137,7 @@ function inspectTables(states: QueueState[]): string {
     ['QUEUE', 'WAITING', 'DELAYED', 'RUNNING', 'DEAD', 'OLDEST WAITING', 'CONSUMERS (ALIVE)'],
     states.map((s) => [
       s.queue,
-      `${s.waiting}${s.waitingExact ? '' : '?'}`,
+      `${s.waiting}${s.waitingExact ? '' : '?'}${s.waitingForSlot > 0 ? ` (${s.waitingForSlot} for a slot)` : ''}`,
       s.delayed,
       s.running,
       s.deadLettered,

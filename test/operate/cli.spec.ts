@@ -1,6 +1,7 @@
 import { parseArgs, UsageError } from '../../lib/cli/cli-args';
 import { EXIT } from '../../lib/cli/cli-commands';
 import { defineScripts } from '../../lib/redis/scripts';
+import { RemovalTasksModule } from '../fixtures/removal-tasks';
 import { producerAppForSuite } from '../fixtures/test-app';
 import { spawnCli } from '../utils/cli-bin';
 import { runCliInProcess } from '../utils/cli-in-process';
@@ -11,7 +12,7 @@ describe('nest-stream-queue CLI', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
   defineScripts(redis);
-  const t = producerAppForSuite(prefix, redis);
+  const t = producerAppForSuite(prefix, redis, [RemovalTasksModule]);
   const base = () => ['--url', redisUrl(), '--prefix', prefix];
 
   /** A command line against this spec's prefix, run in this process (see runCliInProcess). */
@@ -77,6 +78,15 @@ describe('nest-stream-queue CLI', () => {
     await redis.xadd(t.keys.deadLetter, '*', 'raw', 'y', 'reason', 'r2');
     expect(JSON.parse((await cli(['dlq', 'purge', '--all', '--yes', '--json'])).out)).toEqual({ purged: 2 });
     expect(await redis.xlen(t.keys.deadLetter)).toBe(0);
+  });
+
+  it('inspect says how many of the waiting tasks wait for a slot or token (flow control)', async () => {
+    // One slot: the first takes it as it is enqueued (no worker reads it), the other two wait in the room.
+    for (let i = 0; i < 3; i++) await t.client.enqueue('removal.one', { i }, { queue: 'flow' });
+    const table = await cli(['inspect', '--queue', 'flow']);
+    expect(table.out).toMatch(/^flow\s+3 \(2 for a slot\)\s+0\s+0\s+0/m);
+    const json = await cli(['inspect', '--queue', 'flow', '--json']);
+    expect(JSON.parse(json.out)).toEqual([expect.objectContaining({ queue: 'flow', waiting: 3, waitingForSlot: 2 })]);
   });
 
   it('the bin: exit 2 on a bad command line, 0 with JSON, 1 when Redis is unreachable, 3 without a terminal', async () => {

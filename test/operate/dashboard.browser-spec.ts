@@ -221,6 +221,7 @@ describe('dashboard in Chromium', () => {
     const listed = (await client.list('queued', { queue: 'mail' })).tasks.find((t) => t.id === waiting.id);
     expect(listed).toMatchObject({ waitingForSlot: true, group: 'tenant-7', priority: 2 });
     await page.goto(base);
+    await statsAre(page, 'mail', { waiting: '1', waitingForSlot: '1' });
     await page.locator('[data-queue="mail"] h2 button').click();
     await page.locator('[data-tab="queued"]').click();
     await page.locator(`table[data-list="queued"] tr[data-id="${waiting.id}"] [data-action="inspect"]`).click();

@@ -120,6 +120,8 @@ function queueCard(state, samples) {
       'div',
       { class: 'stats' },
       stat('waiting', `${state.waiting}${state.waitingExact ? '' : '?'}`, 'waiting'),
+      // Of those, the tasks in flow control's waiting room (shown only when some wait there).
+      state.waitingForSlot > 0 ? stat('waitingForSlot', state.waitingForSlot, 'of them for a slot or token') : null,
       stat('running', state.running, 'running'),
       stat('delayed', state.delayed, 'delayed'),
       stat('dead', state.deadLettered, 'dead letters'),
