@@ -1,14 +1,22 @@
 import { InvalidOptionError } from '../errors';
 import type { ListedState, PageOptions } from '../interfaces';
 import { parseEntryId } from '../redis/entry-id';
+import { MAX_GROUP_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../task/task-message';
 
 /** @internal Largest page a listing returns: a page is one bounded read. */
 export const MAX_PAGE_SIZE = 500;
 const DEFAULT_PAGE_SIZE = 50;
 /** A delayed-set cursor: the last due time returned, and how many at that due time were returned. */
 const DELAYED_CURSOR = /^(\d{1,16}):(\d{1,9})$/;
+/**
+ * The longest room cursor: a member up to its task id ('<name>\0<group>\0<rank>\0<task id>') at
+ * its longest, a name, a group and a task id as long as a worker accepts them from any producer
+ * (task-message.ts), each character up to 3 bytes in UTF-8, with the 32-digit rank and 3 NULs,
+ * in base64url.
+ */
+const MAX_ROOM_CURSOR = Math.ceil(((3 * (MAX_NAME_LENGTH + MAX_GROUP_LENGTH + MAX_ID_LENGTH) + 32 + 3) * 4) / 3);
 /** A queued listing's cursor in the flow waiting room: `w:` then the last member listed up to its task id (base64url). */
-const ROOM_CURSOR = /^w:([A-Za-z0-9_-]{0,2000})$/;
+const ROOM_CURSOR = new RegExp(`^w:([A-Za-z0-9_-]{0,${MAX_ROOM_CURSOR}})$`);
 const STATES: readonly ListedState[] = ['queued', 'delayed', 'running', 'dead'];
 
 /** @internal A listing's validated page. */

@@ -39,11 +39,12 @@ export interface MalformedMessage {
 }
 
 const MAX_KEY_LENGTH = 1024;
-/** A flow group is at most 256 characters (enqueue checks it). */
-const MAX_GROUP_LENGTH = 256;
-/** Task ids are UUIDs; task names are at most 128 characters (checkName). */
-const MAX_ID_LENGTH = 256;
-const MAX_NAME_LENGTH = 128;
+/** @internal A flow group is at most 256 characters (enqueue checks it). */
+export const MAX_GROUP_LENGTH = 256;
+/** @internal Task ids are UUIDs; task names are at most 128 characters (checkName). */
+export const MAX_ID_LENGTH = 256;
+/** @internal */
+export const MAX_NAME_LENGTH = 128;
 /** The highest `maxAttempts` a task can have (resolveTaskOptions): no valid entry counts further. */
 const MAX_ATTEMPT = 1_000;
 /** A due time is a date before the year 10000 (9999-12-31T23:59:59.999Z). */
