@@ -235,7 +235,7 @@ describe('dashboard in Chromium', () => {
       }),
     );
     // The page's own clock format, as it shows every time.
-    const since = await page.evaluate((at) => new Date(at).toLocaleString(), String(listed!.at));
+    const since = await page.evaluate((at) => new Date(at).toLocaleString(), new Date(listed!.at!).toISOString());
     expect(fields).toMatchObject({
       where: 'waiting for a slot or a rate token (flow control)',
       group: 'tenant-7',
