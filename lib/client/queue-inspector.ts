@@ -19,7 +19,7 @@ import {
 /**
  * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a bounded number of
  * commands (counts: one script call; state: plus one PTTL per consumer; a page: delayed and dead
- * one, queued up to four (README, "Operating it"), running one plus a pipeline of one per task
+ * one, queued up to five (README, "Operating it"), running one plus a pipeline of one per task
  * and per worker), so a scrape or a dashboard poll stays cheap however long the queue.
  */
 export class QueueInspector {
@@ -57,10 +57,28 @@ export class QueueInspector {
     if (lastRead && (!start || compareEntryIds(lastRead, start) > 0)) start = lastRead;
     const from = startPast(start);
     const entries = from ? await this.redis.xrange(keys.stream, from, '+', 'COUNT', page.limit) : [];
-    const tasks = entries.map(([entryId, raw]) => streamTaskOf('queued', entryId, raw));
-    if (entries.length === page.limit) return { tasks, cursor: nextCursor(entries, page.limit) };
-    const room = await this.waitingForSlot(keys, page.limit - entries.length, '');
-    return { tasks: [...tasks, ...room.tasks], cursor: room.cursor };
+    if (entries.length === page.limit) return { tasks: queuedOf(entries), cursor: nextCursor(entries, page.limit) };
+    // The page goes on into the room. A task admitted from the room after the read above has
+    // left it for the stream's end: the stream past that read is read again once the room was,
+    // so such a task is in one of the two reads (in both when admitted between them: listed once,
+    // as the stream task it is now).
+    const roomLimit = page.limit - entries.length;
+    const members = await this.roomMembers(keys, roomLimit, '');
+    const tailFrom = entries.length > 0 ? startPast(entries[entries.length - 1][0]) : from;
+    const tail = tailFrom ? await this.redis.xrange(keys.stream, tailFrom, '+', 'COUNT', roomLimit) : [];
+    const stream = [...entries, ...tail];
+    if (stream.length === page.limit) return { tasks: queuedOf(stream), cursor: nextCursor(stream, page.limit) };
+    const inStream = new Set(queuedOf(tail).map((t) => t.id));
+    let consumed = 0;
+    const listed: string[] = [];
+    for (const member of members) {
+      if (listed.length === page.limit - stream.length) break;
+      consumed++;
+      if (!inStream.has(roomMemberId(member))) listed.push(member);
+    }
+    const more = consumed < members.length || members.length === roomLimit;
+    const room = await this.waitingOf(keys, listed);
+    return { tasks: [...queuedOf(stream), ...room], cursor: more ? roomCursor(members[consumed - 1]) : null };
   }
 
   /**
@@ -68,14 +86,23 @@ export class QueueInspector {
    * with when each entered the room (one more command per page).
    */
   private async waitingForSlot(keys: QueueKeys, limit: number, after: string): Promise<TaskPage> {
-    const room = keys.flow.room;
-    // `after` is a member up to its task id: every member past it sorts at or above after + '\x01'.
-    const members = await this.redis.zrangebylex(room, after ? `[${after}\x01` : '-', '+', 'LIMIT', 0, limit);
+    const members = await this.roomMembers(keys, limit, after);
     if (members.length === 0) return { tasks: [], cursor: null };
+    const tasks = await this.waitingOf(keys, members);
+    return { tasks, cursor: members.length < limit ? null : roomCursor(members[members.length - 1]) };
+  }
+
+  /** Up to `limit` room members past the member whose cursor is `after` ('' = from the start). */
+  private roomMembers(keys: QueueKeys, limit: number, after: string): Promise<string[]> {
+    // `after` is a member up to its task id: every member past it sorts at or above after + '\x01'.
+    return this.redis.zrangebylex(keys.flow.room, after ? `[${after}\x01` : '-', '+', 'LIMIT', 0, limit);
+  }
+
+  /** Room members as listed tasks, with when each entered the room (one command; none for none). */
+  private async waitingOf(keys: QueueKeys, members: string[]): Promise<ListedTask[]> {
+    if (members.length === 0) return [];
     const entered = await this.redis.zmscore(keys.flow.entered, ...members.map(roomMemberId));
-    const tasks = members.map((member, i) => waitingTaskOf(member, entered[i]));
-    const last = roomMemberParts(members[members.length - 1]).cursor;
-    return { tasks, cursor: members.length < limit ? null : `w:${Buffer.from(last).toString('base64url')}` };
+    return members.map((member, i) => waitingTaskOf(member, entered[i]));
   }
 
   /** Delayed tasks, soonest due first. */
@@ -192,6 +219,15 @@ function toCounts(queue: string, r: QueueStateSnapshot): QueueCounts {
     added: r.added,
     read: r.read,
   };
+}
+
+function queuedOf(entries: [string, string[]][]): ListedTask[] {
+  return entries.map(([entryId, raw]) => streamTaskOf('queued', entryId, raw));
+}
+
+/** A queued listing's cursor in the room: past `member` (see page-options.ts ROOM_CURSOR). */
+function roomCursor(member: string): string {
+  return `w:${Buffer.from(roomMemberParts(member).cursor).toString('base64url')}`;
 }
 
 function nextCursor(entries: [string, string[]][], limit: number): string | null {

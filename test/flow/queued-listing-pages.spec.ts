@@ -25,7 +25,7 @@ describe("list('queued') across the stream and the waiting room", () => {
     expected = [...plain, ...limited].map((h) => h.id);
   });
 
-  it.each([1, 2, 3])('pages of %i: every task once, in order, each page at most 4 commands', async (limit) => {
+  it.each([1, 2, 3])('pages of %i: every task once, in order, each page at most 5 commands', async (limit) => {
     const commands = await watchCommands(producer.keys.stream);
     try {
       await commands.take();
@@ -38,10 +38,11 @@ describe("list('queued') across the stream and the waiting room", () => {
         sent.push((await commands.take()).map(([name]) => name));
       } while (page.cursor);
       expect(listed).toEqual(expected);
-      // The group's read position and the stream; past its unread tasks the room and its entry
-      // times; a room page (its cursor) reads the room alone.
-      for (const names of sent) expect(names.length).toBeLessThanOrEqual(names[0] === 'zrangebylex' ? 2 : 4);
-      expect(sent).toContainEqual(['xinfo', 'xrange', 'zrangebylex', 'zmscore']);
+      // The group's read position and the stream; past its unread tasks the room, the stream
+      // again (what was admitted meanwhile) and the room's entry times; a room page (its cursor)
+      // reads the room alone.
+      for (const names of sent) expect(names.length).toBeLessThanOrEqual(names[0] === 'zrangebylex' ? 2 : 5);
+      expect(sent).toContainEqual(['xinfo', 'xrange', 'zrangebylex', 'xrange', 'zmscore']);
     } finally {
       commands.close();
     }
