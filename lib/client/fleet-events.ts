@@ -12,6 +12,12 @@ export const EVENTS_REFRESH_MS = EVENTS_WATCH_MS / 3;
  * size, and every watcher would get it whole. A longer one is cut, with a marker saying its length.
  */
 export const FLEET_EVENT_DETAIL_MAX = 2_000;
+/**
+ * @internal The longest task id, name and key a worker publishes, in characters: no valid task
+ * has longer (ids 256, names 128, keys 1,024), but anyone can XADD an entry, and its dead letter's
+ * event names its fields as written. A longer one is cut as a detail is.
+ */
+export const FLEET_EVENT_TEXT_MAX = 1_024;
 /** @internal What a subscriber says on the control channel: workers start publishing at once. */
 export const WATCH_MESSAGE = 'watch';
 
@@ -38,6 +44,12 @@ export interface FleetEvent extends StreamQueueEvent {
    * reach every subscriber): then followed by `… [cut: <its length> characters]`.
    */
   readonly detail?: string;
+  /** As the worker's event says, cut past 1 024 characters as `detail` is (a foreign entry's may be of any size). */
+  readonly taskId?: string;
+  /** As the worker's event says, cut past 1 024 characters as `detail` is. */
+  readonly name?: string;
+  /** As the worker's event says, cut past 1 024 characters as `detail` is. */
+  readonly key?: string;
 }
 
 /**

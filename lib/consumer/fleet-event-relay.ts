@@ -5,7 +5,13 @@ import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents, type StreamQueueEvent } from '../stream-queue.events';
-import { EVENTS_REFRESH_MS, EVENTS_WATCH_MS, FLEET_EVENT_DETAIL_MAX, FLEET_EVENT_TYPES } from '../client/fleet-events';
+import {
+  EVENTS_REFRESH_MS,
+  EVENTS_WATCH_MS,
+  FLEET_EVENT_DETAIL_MAX,
+  FLEET_EVENT_TEXT_MAX,
+  FLEET_EVENT_TYPES,
+} from '../client/fleet-events';
 
 /** How often a worker that publishes events asks whether anyone still watches. */
 const WATCH_CHECK_MS = 5_000;
@@ -72,7 +78,7 @@ export class FleetEventRelay implements OnApplicationShutdown {
     const now = Date.now();
     if (now - watch.checkedAt > WATCH_CHECK_MS && !watch.checking) void this.check(event.queue, watch);
     if (now >= watch.until) return;
-    if (watch.buffer.push({ ...event, detail: cut(event.detail), worker: this.worker, at: now }) === 1) {
+    if (watch.buffer.push({ ...bounded(event), worker: this.worker, at: now }) === 1) {
       setImmediate(() => this.flush(event.queue, watch));
     }
   }
@@ -113,12 +119,25 @@ export class FleetEventRelay implements OnApplicationShutdown {
   }
 }
 
-/** A detail as published: at most FLEET_EVENT_DETAIL_MAX characters, then a marker of its length. */
-function cut(detail: string | undefined): string | undefined {
-  if (detail === undefined || detail.length <= FLEET_EVENT_DETAIL_MAX) return detail;
+/**
+ * An event as published: its detail cut past FLEET_EVENT_DETAIL_MAX characters, its task id,
+ * name and key past FLEET_EVENT_TEXT_MAX (a dead-lettered foreign entry's are as written), so
+ * one event stays a few kilobytes for every subscriber.
+ */
+function bounded(event: StreamQueueEvent): StreamQueueEvent {
+  return {
+    ...event,
+    taskId: cut(event.taskId, FLEET_EVENT_TEXT_MAX),
+    name: cut(event.name, FLEET_EVENT_TEXT_MAX),
+    key: cut(event.key, FLEET_EVENT_TEXT_MAX),
+    detail: cut(event.detail, FLEET_EVENT_DETAIL_MAX),
+  };
+}
+
+/** A text as published: at most `max` characters, then a marker of its length. */
+function cut(text: string | undefined, max: number): string | undefined {
+  if (text === undefined || text.length <= max) return text;
   // Not between the two halves of a surrogate pair: the published text stays well-formed.
-  const end = /[\uD800-\uDBFF]/.test(detail[FLEET_EVENT_DETAIL_MAX - 1])
-    ? FLEET_EVENT_DETAIL_MAX - 1
-    : FLEET_EVENT_DETAIL_MAX;
-  return `${detail.slice(0, end)}… [cut: ${detail.length} characters]`;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, end)}… [cut: ${text.length} characters]`;
 }
