@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { QueueKeys } from '../redis/keys';
+import { cutText } from '../task/cut-text';
 import { RedisConnections } from '../redis/redis-connections';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -136,8 +137,5 @@ function bounded(event: StreamQueueEvent): StreamQueueEvent {
 
 /** A text as published: at most `max` characters, then a marker of its length. */
 function cut(text: string | undefined, max: number): string | undefined {
-  if (text === undefined || text.length <= max) return text;
-  // Not between the two halves of a surrogate pair: the published text stays well-formed.
-  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
-  return `${text.slice(0, end)}… [cut: ${text.length} characters]`;
+  return text === undefined ? undefined : cutText(text, max);
 }

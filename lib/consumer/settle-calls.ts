@@ -5,7 +5,7 @@ import type { ScriptCall } from '../redis/scripts';
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task/task.registry';
 import { backoffDelay } from '../task/backoff';
-import { encodeFailure } from '../task/task-outcome';
+import { encodeFailure, storedFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
 import { NO_STORED_SCHEDULES, type StoredSchedules } from './stored-schedules';
@@ -73,7 +73,8 @@ export function failCall(
   withSuccessor = true,
   stored: StoredSchedules = NO_STORED_SCHEDULES,
 ): ScriptCall<FailVerdict> {
-  const { delivery, error, definition, deadReason } = outcome;
+  const { delivery, definition, deadReason } = outcome;
+  const error = storedFailure(outcome.error);
   const { keys, group, consumer, config } = ctx;
   const m = delivery.message;
   const options = definition?.options;

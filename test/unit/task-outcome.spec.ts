@@ -22,6 +22,24 @@ describe('task outcomes', () => {
     expect(describeThrown(5n)).toEqual({ name: 'NonError', message: '5' });
   });
 
+  // The stored failure is cut to a bounded length (storedFailure): a name or message that is no
+  // string had no length to cut, and the settle of its run threw. Both failed before the fix.
+  it('describes an Error whose name or message is no string with strings', () => {
+    const error = Object.assign(new Error('bad'), { name: 5 });
+    Object.defineProperty(error, 'message', { value: { code: 7 } });
+    expect(describeThrown(error)).toEqual({ name: '5', message: '[object Object]' });
+  });
+
+  it('describes an Error whose name or message getter throws', () => {
+    const error = new Error('bad');
+    Object.defineProperty(error, 'message', {
+      get() {
+        throw new Error('no message');
+      },
+    });
+    expect(describeThrown(error)).toEqual({ name: 'Error', message: '' });
+  });
+
   it('encodes results and failures as the stored shape', () => {
     expect(JSON.parse(encodeResult({ a: 1 })) as StoredResult).toEqual({ ok: true, value: { a: 1 } });
     expect(encodeResult(undefined)).toBe(''); // nothing stored: a drained no-op task leaves no key

@@ -1,0 +1,10 @@
+/**
+ * @internal `text` at most `max` characters, then a marker saying how long it was: for text of
+ * any size (an error message, a foreign entry's field) sent or stored where its size multiplies.
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Not between the two halves of a surrogate pair: the kept text stays well-formed.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, end)}… [cut: ${text.length} characters]`;
+}
