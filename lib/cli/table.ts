@@ -1,3 +1,5 @@
+import { TERMINAL_UNSAFE } from './terminal-unsafe';
+
 /** @internal A plain text table: a header row, columns padded to their widest cell. */
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {
   const cells = [headers, ...rows.map((row) => row.map((cell) => clean(cell)))];
@@ -10,10 +12,12 @@ export function table(headers: string[], rows: (string | number | undefined)[][]
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 }
 
-/** One line, no control characters (a payload could hold escape sequences), at most 60 characters. */
+/**
+ * One line, at most 60 characters, with a space for each character a terminal must not get raw
+ * (TERMINAL_UNSAFE: a payload could hold escape sequences or a bidirectional override).
+ */
 function clean(cell: string | number | undefined): string {
   if (cell === undefined) return '';
-  // eslint-disable-next-line no-control-regex
-  const text = String(cell).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  const text = String(cell).replace(TERMINAL_UNSAFE, ' ');
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
