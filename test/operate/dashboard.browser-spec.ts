@@ -203,6 +203,30 @@ describe('dashboard in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__pwned)).toBeUndefined();
   });
 
+  // A bidirectional override in a value reordered the rest of its cell (a dead letter's id
+  // "tropmer\u202e-nimda" read "tropmeradmin-"), and zero-width characters hid text: the page
+  // showed them raw. It now shows each format character as [U+XXXX]. A review finding; it failed.
+  it('shows the invisible format characters of a value, never applies them', async () => {
+    const keys = new QueueKeys(prefix, 'default');
+    const id = 'tropmer\u202e-nimda\u202c';
+    const reason = 'ok\u2066hidden\u2069\u200b\ufeff';
+    await redis.xadd(keys.deadLetter, '*', 'id', id, 'n', 'flaky', 'p', '"\u202ex"', 'a', '1', 'reason', reason);
+    await page.goto(base);
+    await page.locator('[data-queue="default"] h2 button').click();
+    await page.locator('[data-tab="dead"]').click();
+    const row = page.locator('table[data-list="dead"] tbody tr').filter({ hasText: 'tropmer' });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells).toEqual(
+      expect.arrayContaining([
+        'tropmer[U+202E]-nimda[U+202C]',
+        'ok[U+2066]hidden[U+2069][U+200B][U+FEFF]',
+        '"[U+202E]x"',
+      ]),
+    );
+    expect(cells.filter((cell) => /\p{Cf}/u.test(cell))).toEqual([]);
+    await expect(row.locator('td.payload').getAttribute('title')).resolves.toBe('"[U+202E]x"');
+  });
+
   it('purges every dead letter from the page', async () => {
     expect((await client.counts()).deadLettered).toBeGreaterThan(0);
     await page.goto(base);

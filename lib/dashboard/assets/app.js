@@ -12,16 +12,29 @@ const TABS = [
 ];
 const view = { queue: undefined, tab: 'running', cursor: undefined };
 
-/** An element with attributes and children; strings become text nodes. */
+/**
+ * Unicode's invisible format characters (Cf): a bidirectional override or isolate (U+202A-U+202E,
+ * U+2066-U+2069) reorders the rest of its text (an id "tropmer\u202e-nimda" reads
+ * "tropmeradmin-"), a zero-width one hides text. Values are written by anyone who can reach Redis.
+ */
+const INVISIBLE = /\p{Cf}/gu;
+
+/** Text as the page shows it: each invisible format character as [U+XXXX], never applied. */
+function shown(text) {
+  return String(text).replace(INVISIBLE, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
+/** An element with attributes and children; strings become text nodes (see shown; a title too). */
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs || {})) {
     if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(name, String(value));
+    else if (value !== undefined && value !== null && value !== false)
+      node.setAttribute(name, name === 'title' ? shown(value) : String(value));
   }
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : document.createTextNode(shown(child)));
   }
   return node;
 }
@@ -37,7 +50,7 @@ async function api(path, init) {
 }
 
 function say(text) {
-  document.getElementById('message').textContent = text;
+  document.getElementById('message').textContent = shown(text);
 }
 
 const seconds = (ms) => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
@@ -173,7 +186,7 @@ async function refresh() {
     if (view.queue === undefined && overview.queues.length > 0) select(overview.queues[0].queue);
     else if (view.queue !== undefined && view.tab !== 'keys' && view.cursor === undefined) await loadList();
   } catch (error) {
-    document.getElementById('updated').textContent = `error: ${error.message}`;
+    document.getElementById('updated').textContent = shown(`error: ${error.message}`);
   }
 }
 
@@ -272,7 +285,8 @@ function renderActions() {
           type: 'button',
           class: 'danger',
           onclick: () =>
-            confirm(`Cancel key ${key.value}?`) && act('cancel', () => api(keyPath('cancel'), { method: 'POST' })),
+            confirm(shown(`Cancel key ${key.value}?`)) &&
+            act('cancel', () => api(keyPath('cancel'), { method: 'POST' })),
         },
         'Cancel key',
       ),
@@ -289,7 +303,7 @@ function renderActions() {
             } catch {
               return say('payload: not valid JSON');
             }
-            if (confirm(`Replace key ${key.value}?`))
+            if (confirm(shown(`Replace key ${key.value}?`)))
               void act('replace', () =>
                 api(keyPath('replace'), {
                   method: 'POST',
@@ -378,7 +392,7 @@ function row(task) {
           class: 'danger',
           'data-action': 'remove',
           onclick: () =>
-            confirm(`Remove task ${task.id}?`) &&
+            confirm(shown(`Remove task ${task.id}?`)) &&
             act('remove', () =>
               api(withQuery(`queues/${queue}/tasks/${segment(task.id)}`, inQuery('id', task.id)), { method: 'DELETE' }),
             ),
@@ -445,7 +459,7 @@ async function loadList() {
 async function inspectTask(task) {
   const panel = document.getElementById('inspect');
   panel.hidden = false;
-  document.getElementById('inspect-id').textContent = task.id || task.deadLetterId || '';
+  document.getElementById('inspect-id').textContent = shown(task.id || task.deadLetterId || '');
   const fields = document.getElementById('inspect-fields');
   let found = { task, result: null, status: null };
   if (task.id) {
@@ -480,9 +494,9 @@ async function inspectTask(task) {
     ['key status', status && `${status.state} (generation ${status.generation}, attempt ${status.attempt})`],
   ].filter(([, v]) => v !== undefined && v !== null && v !== '');
   fields.replaceChildren(...pairs.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-  document.getElementById('inspect-payload').textContent = pretty(t.payload);
+  document.getElementById('inspect-payload').textContent = shown(pretty(t.payload));
   document.getElementById('inspect-result').textContent =
-    found.result === null ? '(none stored)' : pretty(found.result);
+    found.result === null ? '(none stored)' : shown(pretty(found.result));
 }
 
 function pretty(json) {
