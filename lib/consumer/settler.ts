@@ -1,6 +1,7 @@
 import type { ScriptCall } from '../redis/scripts';
 import type { CompleteVerdict } from '../scripts/complete.script';
 import type { FailVerdict } from '../scripts/fail.script';
+import { storedFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
 import { completeCall, failCall, type Completed, type Failed } from './settle-calls';
@@ -145,8 +146,11 @@ export class Settler {
     if (verdict === 'retry-scheduled' || verdict === 'dead-lettered') {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
       this.ctx.events.emit({ type: verdict, ...base, detail: error.message });
-      if (verdict === 'dead-lettered')
-        this.ctx.logger.warn(`Task "${m.name}" (${m.id}) dead-lettered: ${error.name}: ${error.message}`);
+      if (verdict === 'dead-lettered') {
+        // As stored: a message of megabytes would be one log line of megabytes.
+        const { name, message } = storedFailure(error);
+        this.ctx.logger.warn(`Task "${m.name}" (${m.id}) dead-lettered: ${name}: ${message}`);
+      }
     } else if (verdict === 'superseded') this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
     else this.refused(m.id, m.name, verdict, base);
   }

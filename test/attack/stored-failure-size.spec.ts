@@ -1,6 +1,6 @@
 import { TaskFailedError } from '../../lib';
 import { FAILURE_MESSAGE_MAX, FAILURE_NAME_MAX } from '../../lib/task/task-outcome';
-import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { cleanUpAfterSuite, logger, startApp } from '../fixtures/test-app';
 import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
@@ -8,7 +8,8 @@ import { createRedis, randomPrefix, waitFor } from '../utils/redis';
  * 100,000-character name) had the worker send it to Redis twice per attempt (the failure and the
  * dead-letter reason), and Redis keep it three times (the result key, the dead letter, the key's
  * state), 12 MB for one task. The message is stored cut past FAILURE_MESSAGE_MAX characters and
- * the name past FAILURE_NAME_MAX, each saying so. A review finding; the test failed.
+ * the name past FAILURE_NAME_MAX, each saying so, and so is the worker's warning of the dead
+letter, which logged it whole. Review findings; the test failed for each.
  */
 describe('attack: a huge handler error in what Redis stores', () => {
   const prefix = randomPrefix();
@@ -38,13 +39,16 @@ describe('attack: a huge handler error in what Redis stores', () => {
     const stateError = (await redis.hget(t.keys.keyState('huge-error'), 'error')) ?? '';
     // Compared by lengths and ends: a failure must not print megabytes.
     const ending = (text: string) => [text.length, text.slice(-80)];
+    const logged = logger.warnings().find((line) => line.includes(handle.id)) ?? '';
     expect({
       failure: failure instanceof TaskFailedError,
+      logged: ending(logged),
       result: ending(stored),
       reason: ending(reason),
       stateError: ending(stateError),
     }).toEqual({
       failure: true,
+      logged: ending(`Task "once" (${handle.id}) dead-lettered: ${cutName}: ${cutMessage}`),
       result: ending(JSON.stringify({ ok: false, error: { name: cutName, message: cutMessage } })),
       reason: ending(`failed 1 time(s); last error: ${cutName}: ${cutMessage}`),
       stateError: ending(`failed 1 time(s); last error: ${cutName}: ${cutMessage}`),
