@@ -17,10 +17,12 @@ interface NodeResponse {
  * segments gets two headers that only make its answer safer.
  */
 export function dashboardRequestMatcher(path: string): (request: NodeRequest) => boolean {
+  // In any letter case, as Express routes by default (`path` is ASCII: the lengths agree).
+  const wanted = path.toLowerCase();
   return (request) => {
-    const url = (request.originalUrl ?? request.url ?? '').split('?')[0];
-    for (let at = url.indexOf(path); at !== -1; at = url.indexOf(path, at + 1)) {
-      const after = url[at + path.length];
+    const url = (request.originalUrl ?? request.url ?? '').split('?')[0].toLowerCase();
+    for (let at = url.indexOf(wanted); at !== -1; at = url.indexOf(wanted, at + 1)) {
+      const after = url[at + wanted.length];
       if (after === undefined || after === '/') return true;
     }
     return false;

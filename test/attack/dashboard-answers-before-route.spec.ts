@@ -33,6 +33,22 @@ describe('attack: the headers of dashboard answers given before any route', () =
     }).toEqual({ status, cache: 'no-store', sniff: 'nosniff' });
   });
 
+  // Express matches routes regardless of case by default: so must the headers' matcher. It failed.
+  it('the same in other letter case, as Express routes it', async () => {
+    const routed = await fetch(`${dash.origin}/ADMIN/OPS/Queues/api/overview`);
+    const unread = await fetch(`${dash.origin}/ADMIN/OPS/Queues/api/queues/default/dead-letters/purge`, {
+      method: 'POST',
+      headers: asJson,
+      body: '{',
+    });
+    expect(
+      [routed, unread].map((a) => [a.status, a.headers.get('cache-control'), a.headers.get('x-content-type-options')]),
+    ).toEqual([
+      [200, 'no-store', 'nosniff'],
+      [400, 'no-store', 'nosniff'],
+    ]);
+  });
+
   it("leaves the app's other answers alone", async () => {
     const answer = await fetch(`${dash.origin}/admin/elsewhere`, { method: 'POST', headers: asJson, body: '{' });
     expect({ status: answer.status, cache: answer.headers.get('cache-control') }).toEqual({ status: 400, cache: null });
