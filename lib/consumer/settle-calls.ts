@@ -74,12 +74,13 @@ export function failCall(
   stored: StoredSchedules = NO_STORED_SCHEDULES,
 ): ScriptCall<FailVerdict> {
   const { delivery, definition, deadReason } = outcome;
-  const error = storedFailure(outcome.error);
+  // The reason names the error as its result key keeps it (encodeFailure cuts the same way).
+  const failure = storedFailure(outcome.error);
   const { keys, group, consumer, config } = ctx;
   const m = delivery.message;
   const options = definition?.options;
   const retry = deadReason === undefined && options !== undefined && m.attempt < options.maxAttempts;
-  const reason = deadReason ?? `failed ${m.attempt} time(s); last error: ${error.name}: ${error.message}`;
+  const reason = deadReason ?? `failed ${m.attempt} time(s); last error: ${failure.name}: ${failure.message}`;
   return failScript(keys, {
     group,
     consumer,
@@ -87,7 +88,7 @@ export function failCall(
     entryId: m.entryId,
     retryInMs: retry ? backoffDelay(options.backoff, m.attempt) : undefined,
     resultTtlMs: options?.resultTtlMs ?? config.resultTtlMs,
-    failure: encodeFailure(error),
+    failure: encodeFailure(outcome.error),
     deadLetterReason: reason,
     deadLetterMaxLen: config.deadLetterMaxLen,
     successor: retry || !withSuccessor ? '' : successor(ctx, m, definition, stored),

@@ -21,8 +21,10 @@ export function encodeResult(value: unknown): string {
   }
 }
 
+/** A failure as its result key keeps it: name and message cut as storedFailure() cuts them. */
 export function encodeFailure(error: { name: string; message: string }): string {
-  return JSON.stringify({ ok: false, error: { name: error.name, message: error.message } });
+  const { name, message } = storedFailure(error);
+  return JSON.stringify({ ok: false, error: { name, message } });
 }
 
 /**

@@ -1,4 +1,10 @@
-import { describeThrown, encodeFailure, encodeResult, type StoredResult } from '../../lib/task/task-outcome';
+import {
+  describeThrown,
+  encodeFailure,
+  encodeResult,
+  FAILURE_MESSAGE_MAX,
+  type StoredResult,
+} from '../../lib/task/task-outcome';
 
 describe('task outcomes', () => {
   it('describes an Error by its name and message', () => {
@@ -47,6 +53,25 @@ describe('task outcomes', () => {
       ok: false,
       error: { name: 'E', message: 'm' },
     });
+  });
+
+  // A result whose toJSON throws a message of megabytes was stored whole as the ResultError's
+  // message: a failure stored as any other, cut past FAILURE_MESSAGE_MAX. It failed before the fix.
+  it('stores the ResultError of a result whose toJSON throws a huge message cut', () => {
+    const huge = 'm'.repeat(1_000_000);
+    const stored = JSON.parse(
+      encodeResult({
+        toJSON() {
+          throw new Error(huge);
+        },
+      }),
+    ) as { error: { name: string; message: string } };
+    const marker = `… [cut: ${'result not serialisable: '.length + huge.length} characters]`;
+    expect([stored.error.name, stored.error.message.length, stored.error.message.endsWith(marker)]).toEqual([
+      'ResultError',
+      FAILURE_MESSAGE_MAX + marker.length,
+      true,
+    ]);
   });
 
   it('turns a result JSON cannot encode into a stored failure instead of throwing', () => {
