@@ -34,9 +34,10 @@ export function dashboardRequestMatcher(path: string): (request: NodeRequest) =>
  * routes matched, which the route middleware (dashboardHeaders) never sees: a body the app's
  * JSON parser rejects (400, 413), a segment that is no valid percent-encoding (400), both passed
  * on as errors before routing, and a path under the dashboard that no route has (404). Nest
- * registers the parser before a module's middleware and its error and not-found handlers after,
- * so these two, added as the modules initialise (after the routes), see both. Fastify runs middleware
- * before it parses a body, so dashboardHeaders covers it there.
+ * registers the parser before the routes and its error and not-found handlers after them, so
+ * these two, added as the modules initialise (after the routes), see both. Express only: Fastify
+ * runs middleware before it parses a body (dashboardHeaders covers a rejected body there), and
+ * its unrouted answers are not covered (no Fastify adapter is tested here).
  */
 export function addUnroutedDashboardHeaders(server: HttpServer, path: string): void {
   if (server.getType() !== 'express') return;
