@@ -10,6 +10,8 @@
  * zeroes callgrind's counters, drains them as one worker would (XREADGROUP 50, then complete.lua
  * for those 50, no handlers) and reads the instructions Redis ran for that, per task:
  *   plain   tasks in the stream, settled as plain runs (the plain drain's reads and settles);
+ *   limit   tasks under a globalConcurrency as large as the prefill (bench's sq-limit): it never
+ *           binds, so each settle releases its runs' slots and admits nothing;
  *   groups  tasks over 100 groups under groupConcurrency 2 (bench's sq-groups): each settle
  *           releases its runs' slots and admits the next tasks of their groups.
  */
@@ -31,10 +33,11 @@ const TASKS = Number(process.env.SETTLE_TASKS ?? 4000);
 const GROUPS = 100;
 const BATCH = 50;
 const TTL_MS = 3_600_000;
-type Shape = 'plain' | 'groups';
+type Shape = 'plain' | 'limit' | 'groups';
 
 async function prefill(redis: Redis, keys: QueueKeys, shape: Shape): Promise<void> {
-  const limits = { global: 0, group: 2, agingMs: 1000 };
+  const limits =
+    shape === 'limit' ? { global: TASKS, group: 0, agingMs: 1000 } : { global: 0, group: 2, agingMs: 1000 };
   for (let i = 0; i < TASKS; i += 500) {
     await Promise.all(
       Array.from({ length: Math.min(500, TASKS - i) }, (_, j) => {
@@ -47,7 +50,7 @@ async function prefill(redis: Redis, keys: QueueKeys, shape: Shape): Promise<voi
               payload,
               delayMs: 0,
               runAt: 0,
-              group: `g${(i + j) % GROUPS}`,
+              group: shape === 'limit' ? undefined : `g${(i + j) % GROUPS}`,
               limits,
             }).run(redis);
       }),
@@ -79,7 +82,7 @@ async function drain(redis: Redis, keys: QueueKeys, shape: Shape): Promise<void>
       resultTtlMs: TTL_MS,
       keepResult: f.includes('r'),
       successor: '',
-      flow: shape === 'groups',
+      flow: shape !== 'plain',
     }));
     const call = completeScript(keys, {
       group: CONSUMER_GROUP,
@@ -161,7 +164,7 @@ async function answersPing(port: number): Promise<void> {
 async function measure(redis: Redis, pid: number, dir: string): Promise<void> {
   console.log(`| shape (${TASKS} tasks, settles of ${BATCH}) | Redis instructions per task |`);
   console.log('|---|--:|');
-  for (const shape of ['plain', 'groups'] as const) {
+  for (const shape of ['plain', 'limit', 'groups'] as const) {
     const keys = new QueueKeys(`settle-${shape}`, 'default');
     await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
     await prefill(redis, keys, shape);

@@ -57,6 +57,12 @@ export class FlowTasks {
     return ledger.run('flow.global', payload, ctx, () => sleep(ledger.runMs));
   }
 
+  /** A limit far above any test's task count: it never binds. */
+  @Task('flow.wide', { globalConcurrency: 10_000 })
+  wide(payload: { group?: string }, ctx: TaskContext) {
+    return ledger.run('flow.wide', payload, ctx, () => sleep(ledger.runMs));
+  }
+
   @Task('flow.group', { groupConcurrency: 1 })
   group(payload: { group?: string }, ctx: TaskContext) {
     return ledger.run('flow.group', payload, ctx, () => sleep(ledger.runMs));

@@ -122,14 +122,26 @@ end
 
 local function pairPrefix(pair) return pair .. '\0' end
 
+-- Whether the room is known to be empty in this call (nil: not asked yet; false: it was not, so
+-- ask the real question). A lex range costs Redis about three EXISTS even on a missing key, and
+-- a limit that does not bind leaves the room empty while every release asks for its pair's best:
+-- a settle asks once. Every task entering the room in the call forgets it.
+local roomKnownEmpty = nil
+local function roomEmpty(F)
+  if roomKnownEmpty == nil then roomKnownEmpty = rcall('EXISTS', F.room) == 0 end
+  return roomKnownEmpty
+end
+
 -- The best-ranked waiting member of a pair, or nil.
 local function bestOf(F, pair)
+  if roomEmpty(F) then return nil end
   local prefix = pairPrefix(pair)
   return rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
 end
 
 -- Whether a task of the pair waits: counted, not read (a member carries its task's fields).
 local function pairWaits(F, pair)
+  if roomEmpty(F) then return false end
   local prefix = pairPrefix(pair)
   return rcall('ZLEXCOUNT', F.room, '[' .. prefix, '[' .. prefix .. '\255') > 0
 end
@@ -222,6 +234,7 @@ local function globalPark(F, pair, name) parkPair(F, globalParkedPrefix(name), p
 
 -- The first pair of task `name` parked for a global slot, with its member; nil when none is.
 local function globalParkedHead(F, name)
+  if parkedEmpty(F) then return nil end
   local prefix = globalParkedPrefix(name)
   local head = rcall('ZRANGEBYLEX', F.parked, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
   if not head then return nil end
@@ -376,6 +389,7 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   local arrival = rcall('HINCRBY', F.limits, '\0arrivals', 1)
   local rank = string.format('%016d%016d', now + (priority - 1) * aging, arrival)
   rcall('ZADD', F.room, 0, pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
+  roomKnownEmpty = false
   rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
   rcall('ZADD', F.entered, now, id)
   -- Entry times an older version's admission left behind (it knows nothing of F.entered) are the

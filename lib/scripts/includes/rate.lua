@@ -160,14 +160,24 @@ local function rateQueuedAt(F, rates, name)
   return rates ~= nil and rates.max > 0 and tonumber(rcall('ZSCORE', F.wake, name)) or nil
 end
 
--- Parks `pair` until `at`, behind the pairs of its task parked before it.
+-- Whether F.parked is known to be empty in this call (nil: not asked yet). A lex range costs
+-- Redis about three EXISTS even on a missing key, and a global limit that does not bind asks
+-- for parked pairs at every release: a settle asks once. Every park in the call forgets it.
+local parkedKnownEmpty = nil
+local function parkedEmpty(F)
+  if parkedKnownEmpty == nil then parkedKnownEmpty = rcall('EXISTS', F.parked) == 0 end
+  return parkedKnownEmpty
+end
+
 -- Parks `pair` of task `name` in F.parked under `prefix` .. '<seq>\0<group>': the sequence keeps
 -- the order pairs were parked in (shared with flow.lua's globalPark).
 local function parkPair(F, prefix, pair, name)
   local order = rcall('HINCRBY', F.limits, '\0parked', 1)
   rcall('ZADD', F.parked, 0, prefix .. stamp(order) .. string.sub(pair, #name + 1))
+  parkedKnownEmpty = false
 end
 
+-- Parks `pair` until `at`, behind the pairs of its task parked before it.
 local function ratePark(F, pair, name, at)
   parkPair(F, name .. '\0', pair, name)
   rateWake(F, name, at)
