@@ -12,9 +12,9 @@ import type { EnqueueWrapper, RunAbort, RunWrapper } from '../stream-queue.instr
 import { LeaseLostError, StreamQueueError } from '../errors';
 import type { StreamQueueTracingOptions } from './tracing-options.interface';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
-import { describeThrown } from '../task/task-outcome';
 import { activeSdk, asLocalParent, parentOf } from './active-sdk';
 import { DeferredParent } from './deferred-parent';
+import { spanFailure } from './span-failure';
 import { encodeCarrier, markedUnsampled } from './trace-carrier';
 import { ATTR, MESSAGING_SYSTEM } from './tracing-attributes';
 
@@ -152,27 +152,19 @@ function endRun(span: Span, abort: RunAbort, threw: boolean, thrown?: unknown): 
     span.end();
     return;
   }
-  span.setAttribute(ATTR.runAborted, reason instanceof StreamQueueError ? reason.code : errorType(reason));
+  span.setAttribute(ATTR.runAborted, reason instanceof StreamQueueError ? reason.code : spanFailure(reason).type);
   endWithError(span, reason);
 }
 
 /**
- * error.type of a thrown value: its class's name, or, for this package's base error (whose
- * meaning is its code: SUPERSEDED, CANCELLED), the code.
- */
-function errorType(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error;
-  return error.constructor === StreamQueueError ? (error as StreamQueueError).code : error.name;
-}
-
-/**
- * Ends a span in error. Any thrown value is described as the task's stored failure describes it:
- * String() throws on some (an object with no prototype), which would leave the span open and
- * replace the handler's error with its own.
+ * Ends a span in error, recording the thrown value as spanFailure() bounds it: any value, of any
+ * size (String() throws on some, a getter may throw), since a throw here would leave the span
+ * open and replace the handler's error with its own.
  */
 function endWithError(span: Span, error: unknown): void {
-  span.setAttribute(ATTR.errorType, errorType(error));
-  if (error instanceof Error) span.recordException(error);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error).message });
+  const failure = spanFailure(error);
+  span.setAttribute(ATTR.errorType, failure.type);
+  if (failure.exception) span.recordException(failure.exception);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
   span.end();
 }
