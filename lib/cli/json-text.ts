@@ -1,4 +1,4 @@
-import { RAW_IN_JSON } from './terminal-unsafe';
+import { RAW_IN_JSON, unicodeEscaped } from './terminal-unsafe';
 
 /**
  * @internal `value` as the CLI's `--json` prints it. JSON.stringify escapes the C0 controls (ESC
@@ -9,7 +9,5 @@ import { RAW_IN_JSON } from './terminal-unsafe';
  * U+FFFF) is the same character: the output is the same JSON, with nothing in it a terminal acts on.
  */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (c) =>
-    Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
-  );
+  return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, unicodeEscaped);
 }

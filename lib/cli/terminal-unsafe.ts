@@ -15,3 +15,10 @@ export const TERMINAL_UNSAFE = new RegExp(`[\\u0000-\\u001f${ABOVE_C0}]`, 'gu');
 
 /** @internal Those JSON.stringify writes raw inside strings (it escapes the C0 controls itself). */
 export const RAW_IN_JSON = new RegExp(`[${ABOVE_C0}]`, 'gu');
+
+/** @internal `chars` as `\uXXXX` escapes, one per UTF-16 unit (a pair past U+FFFF): the same text in JSON. */
+export function unicodeEscaped(chars: string): string {
+  return Array.from({ length: chars.length }, (_, i) => `\\u${chars.charCodeAt(i).toString(16).padStart(4, '0')}`).join(
+    '',
+  );
+}

@@ -2,6 +2,7 @@ import { deadLetterScript, type SuccessorTiming } from '../scripts/dead-letter.s
 import { unpackedFields } from '../task/packed-fields';
 import { encodeFailure } from '../task/task-outcome';
 import type { TaskDefinition } from '../task/task.registry';
+import { logText } from './log-text';
 import type { QueueContext } from './queue-context';
 import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, readStoredSchedules } from './stored-schedules';
 import { scheduleOf, timingIfComputable, type TimedRun } from './successor-timing';
@@ -48,7 +49,7 @@ export class DeadLetterer {
       }).run(this.ctx.redis);
       if (verdict !== 'dead-lettered') return false;
       events.emit({ type: 'dead-lettered', queue, taskId, name, key, detail: reason });
-      logger.warn(`Stream entry ${entryId} on queue "${queue}" dead-lettered: ${reason}.`);
+      logger.warn(`Stream entry ${entryId} on queue "${queue}" dead-lettered: ${logText(reason)}.`);
       return true;
     } catch (error) {
       // Left pending under this consumer: the sweep's recovery delivers it to us again.

@@ -1,7 +1,8 @@
 import type { ScriptCall } from '../redis/scripts';
 import type { CompleteVerdict } from '../scripts/complete.script';
 import type { FailVerdict } from '../scripts/fail.script';
-import { storedFailure } from '../task/task-outcome';
+import { FAILURE_MESSAGE_MAX, FAILURE_NAME_MAX } from '../task/task-outcome';
+import { logText } from './log-text';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
 import { completeCall, failCall, type Completed, type Failed } from './settle-calls';
@@ -97,7 +98,9 @@ export class Settler {
   private deadLetterOf(outcome: Completed | Failed, error: Error): Failed {
     const m = outcome.delivery.message;
     const reason = `could not be settled: ${error.message}`;
-    this.ctx.logger.error(`Task "${m.name}" (${m.id}) on queue "${this.ctx.queue}" ${reason}; dead-lettering it.`);
+    this.ctx.logger.error(
+      `Task "${logText(m.name)}" (${logText(m.id)}) on queue "${this.ctx.queue}" ${logText(reason, FAILURE_MESSAGE_MAX)}; dead-lettering it.`,
+    );
     return {
       kind: 'failed',
       delivery: outcome.delivery,
@@ -147,9 +150,10 @@ export class Settler {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });
       this.ctx.events.emit({ type: verdict, ...base, detail: error.message });
       if (verdict === 'dead-lettered') {
-        // As stored: a message of megabytes would be one log line of megabytes.
-        const { name, message } = storedFailure(error);
-        this.ctx.logger.warn(`Task "${m.name}" (${m.id}) dead-lettered: ${name}: ${message}`);
+        // Cut as stored (storedFailure): a message of megabytes would be one log line of megabytes.
+        const name = logText(error.name, FAILURE_NAME_MAX);
+        const message = logText(error.message, FAILURE_MESSAGE_MAX);
+        this.ctx.logger.warn(`Task "${logText(m.name)}" (${logText(m.id)}) dead-lettered: ${name}: ${message}`);
       }
     } else if (verdict === 'superseded') this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
     else this.refused(m.id, m.name, verdict, base);
@@ -170,7 +174,7 @@ export class Settler {
       verdict === 'refused'
         ? 'another worker took the run over'
         : 'the run is no longer pending (settled elsewhere, or a resent call)';
-    this.ctx.logger.warn(`Settling task "${name}" (${id}) was refused: ${why}; nothing was written.`);
+    this.ctx.logger.warn(`Settling task "${logText(name)}" (${logText(id)}) was refused: ${why}; nothing was written.`);
     this.ctx.events.emit({
       type: 'completion-refused',
       ...base,

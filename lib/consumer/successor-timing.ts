@@ -3,6 +3,7 @@ import type { Schedule } from '../task/periodic-call';
 import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task/task.registry';
+import { logText } from './log-text';
 import { isRuntimeScheduleRun, type StoredSchedules } from './stored-schedules';
 
 /** @internal What of a run a successor's timing is computed from. */
@@ -53,7 +54,9 @@ export function timingIfComputable(
   try {
     return timingOf(schedule, run);
   } catch (error) {
-    warn(`No successor timing for entry ${run.entryId} of "${run.name}": ${(error as Error).message}`);
+    warn(
+      `No successor timing for entry ${run.entryId} of "${logText(run.name)}": ${logText((error as Error).message)}`,
+    );
     return undefined;
   }
 }
