@@ -3,7 +3,14 @@ import type { ScriptEntry } from '../redis/scripts';
 import { claimScript, type ClaimVerdict } from '../scripts/claim.script';
 import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { enterAdmissionScript } from '../scripts/enter-admission.script';
-import { isMalformed, parseEntry, type MalformedMessage, type TaskMessage } from '../task/task-message';
+import { cutText } from '../task/cut-text';
+import {
+  isMalformed,
+  MAX_NAME_LENGTH,
+  parseEntry,
+  type MalformedMessage,
+  type TaskMessage,
+} from '../task/task-message';
 import { LeaseLostError } from '../errors';
 import { DeadLetterer } from './dead-letterer';
 import type { Delivery } from './delivery';
@@ -222,8 +229,11 @@ export class Intake {
     for (const [entryId] of entries) {
       const [entry] = await this.ctx.redis.xrangeBuffer(this.ctx.keys.stream, entryId, entryId);
       const bad = entry ? entry[1].findIndex((b) => !isUtf8(b)) : -1;
-      if (bad >= 0)
-        found.push({ entryId, reason: `field "${entry[1][bad - (bad % 2)].toString()}" is not valid UTF-8` });
+      if (bad >= 0) {
+        // The field's name as anyone wrote it, of any size: cut, as the reason is stored and logged.
+        const field = cutText(entry[1][bad - (bad % 2)].toString(), MAX_NAME_LENGTH);
+        found.push({ entryId, reason: `field "${field}" is not valid UTF-8` });
+      }
     }
     return found;
   }
