@@ -1,4 +1,4 @@
-import { RAW_IN_JSON, unicodeEscaped } from './terminal-unsafe';
+import { RAW_IN_JSON, unicodeEscaped } from '../terminal-unsafe';
 
 /**
  * @internal `value` as the CLI's `--json` prints it. JSON.stringify escapes the C0 controls (ESC

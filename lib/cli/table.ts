@@ -1,4 +1,4 @@
-import { TERMINAL_UNSAFE } from './terminal-unsafe';
+import { TERMINAL_UNSAFE } from '../terminal-unsafe';
 
 /** @internal A plain text table: a header row, columns padded to their widest cell. */
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {

@@ -1,4 +1,4 @@
-import { TERMINAL_UNSAFE, unicodeEscaped } from '../cli/terminal-unsafe';
+import { TERMINAL_UNSAFE, unicodeEscaped } from '../terminal-unsafe';
 import { cutText } from '../task/cut-text';
 
 /** @internal The most characters of one piece of entry text a log line quotes (ids, names, keys fit). */

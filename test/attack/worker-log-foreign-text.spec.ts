@@ -1,4 +1,4 @@
-import { TERMINAL_UNSAFE } from '../../lib/cli/terminal-unsafe';
+import { TERMINAL_UNSAFE } from '../../lib/terminal-unsafe';
 import { cleanUpAfterSuite, logger, startApp } from '../fixtures/test-app';
 import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
