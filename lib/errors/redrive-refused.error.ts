@@ -1,7 +1,8 @@
 import { StreamQueueError } from './stream-queue.error';
 
 /**
- * A dead letter that cannot be redriven: it is not a task (a malformed entry kept for reading),
+ * A dead letter that cannot be redriven: it is not a task a worker takes (a malformed entry kept
+ * for reading, or one whose id, name or group is longer than an enqueue accepts),
  * or its key moved on to a newer run, which an older run must never follow. It stays in the
  * dead letters; nothing was changed.
  * @publicApi
@@ -16,7 +17,7 @@ export class RedriveRefusedError extends StreamQueueError {
       'REDRIVE_REFUSED',
       `Dead letter ${deadLetterId} on queue "${queue}" was not redriven: ${
         reason === 'not-a-task'
-          ? 'it is not a task (fields missing)'
+          ? 'it is not a task a worker takes (a field missing, or an id, name or group longer than an enqueue accepts)'
           : 'its key has a newer run, which an older run must not follow'
       }; nothing was changed.`,
     );
