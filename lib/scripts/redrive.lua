@@ -16,7 +16,7 @@
 
   Returns {code, stream entry id ('' when a flow task waits in the room), generation}: 1 redriven; 0 no such dead letter (redriven,
   purged, trimmed, or never there); -1 not a task (fields missing: a raw member, a malformed
-  entry); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
+  entry; or a flow task whose name or group is not UTF-8 text); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
   Atomic: the key check, the new generation, the XADD and the removal from the dead letters are
   one step, so a dead letter is redriven once, and never beside a live run of its key.
   A keyed task is redriven only when its key state is gone (expired) or still names this task:
@@ -27,6 +27,7 @@
 -- @include key-state
 -- @include dead-letter-entry
 -- @include message
+-- @include utf8-text
 -- @include flow
 
 local dlq, stream, resultKey, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -43,6 +44,11 @@ local id, name, payload, key = fieldOf(f, 'id'), fieldOf(f, 'n'), fieldOf(f, 'p'
 if not id or not name or name == '' or not payload or id ~= derivedId or (key or '') ~= derivedKey then
   return {-1, '', 0}
 end
+-- A flow task waits in the room under a member starting with its name and group, which the queued
+-- listing reads as UTF-8 text: bytes that are not would give a page a cursor that names another
+-- member, and the next page would list the same task again, for ever (anyone can write a dead letter).
+local isFlow = fieldOf(f, 'fl') == '1' and not key
+if isFlow and not (isUtf8Text(name) and isUtf8Text(fieldOf(f, 'gr') or '')) then return {-1, '', 0} end
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
 local gen = 0
@@ -62,7 +68,7 @@ end
 local trace = fieldOf(f, 't')
 if trace then fields[#fields + 1] = 't'; fields[#fields + 1] = trace end
 local mid
-if fieldOf(f, 'fl') == '1' and not key then
+if isFlow then
   -- Flow control: back through admission, with the group and priority it was enqueued with.
   fields[#fields + 1] = 'fl'; fields[#fields + 1] = '1'
   local group, priority = fieldOf(f, 'gr'), tonumber(fieldOf(f, 'pr'))
