@@ -1,9 +1,5 @@
 import { EXIT } from '../../lib/cli/cli-commands';
-import { QueueKeys } from '../../lib/redis/keys';
-import { defineScripts } from '../../lib/redis/scripts';
-import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { runCliInProcess } from '../utils/cli-in-process';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
+import { cliOverHostileDeadLetter } from '../fixtures/hostile-dead-letter';
 
 /**
  * Text written to Redis by anyone (a payload, a failure's message, a task name, a consumer name)
@@ -12,39 +8,9 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '..
  * \b could overwrite what was printed. A control from the dashboard and CLI review (it held).
  */
 describe('attack: terminal control sequences in what the CLI prints', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  defineScripts(redis);
-  const keys = new QueueKeys(prefix, 'default');
-  const cli = (argv: string[]) => runCliInProcess(redis, [...argv, '--url', redisUrl(), '--prefix', prefix], false);
   // ESC[2J clears the screen, ESC[H homes the cursor, CSI (0x9b) is ESC[ in one byte, ESC] an OSC (a title, a link).
   const hostile = 'ok\x1b[2J\x1b[Hforged\r\b\x9b31m\x1b]8;;https://evil/\x07link\x07\u0085';
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await redis.xadd(
-      keys.deadLetter,
-      '*',
-      'id',
-      hostile,
-      'n',
-      hostile,
-      'k',
-      hostile,
-      'p',
-      hostile,
-      'a',
-      '1',
-      'reason',
-      hostile,
-    );
-    await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
-    await redis.xgroup('CREATECONSUMER', keys.stream, CONSUMER_GROUP, hostile);
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const cli = cliOverHostileDeadLetter(hostile, hostile);
 
   it('dlq list and inspect print no control character but their own newlines', async () => {
     for (const argv of [['dlq', 'list'], ['inspect']]) {

@@ -1,9 +1,5 @@
 import { EXIT } from '../../lib/cli/cli-commands';
-import { QueueKeys } from '../../lib/redis/keys';
-import { defineScripts } from '../../lib/redis/scripts';
-import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { runCliInProcess } from '../utils/cli-in-process';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
+import { cliOverHostileDeadLetter } from '../fixtures/hostile-dead-letter';
 
 /** Format characters (Unicode Cf) and the line and paragraph separators: nothing a terminal should get raw. */
 const INVISIBLE = /[\p{Cf}\u2028\u2029]/u;
@@ -17,37 +13,9 @@ const INVISIBLE = /[\p{Cf}\u2028\u2029]/u;
  * tests failed.
  */
 describe('attack: invisible format characters in what the CLI prints', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  defineScripts(redis);
-  const keys = new QueueKeys(prefix, 'default');
-  const cli = (argv: string[]) => runCliInProcess(redis, [...argv, '--url', redisUrl(), '--prefix', prefix], false);
   // RLO reverses what follows; LRI/PDI isolate; ZWSP, WJ, BOM and a tag character (U+E0041) are invisible.
   const hostile = 'tropmer\u202e-nimda\u202c\u2066x\u2069\u200b\u2060\ufeff\u{e0041}\u2028end';
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await redis.xadd(
-      keys.deadLetter,
-      '*',
-      'id',
-      hostile,
-      'n',
-      hostile,
-      'k',
-      hostile,
-      'p',
-      `"${hostile}"`,
-      'reason',
-      hostile,
-    );
-    await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
-    await redis.xgroup('CREATECONSUMER', keys.stream, CONSUMER_GROUP, hostile);
-  });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const cli = cliOverHostileDeadLetter(hostile, `"${hostile}"`);
 
   it('tables print none of them', async () => {
     for (const argv of [['dlq', 'list'], ['inspect']]) {
