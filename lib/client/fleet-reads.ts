@@ -57,7 +57,8 @@ export class FleetReads {
 
   /**
    * A page of one listing, partition after partition: the cursor names where it stopped (see
-   * partition-cursor.ts), so pages neither repeat nor skip a task; one page's reads (a bounded
+   * partition-cursor.ts), so pages skip no task and repeat none (but a queued task listed in the
+   * waiting room and admitted since, see QueueInspector.queued); one page's reads (a bounded
    * few commands, see QueueInspector) per partition it reaches.
    */
   async list(state: ListedState, options: PageOptions = {}): Promise<TaskPage> {

@@ -15,8 +15,13 @@ const DELAYED_CURSOR = /^(\d{1,16}):(\d{1,9})$/;
  * in base64url.
  */
 const MAX_ROOM_CURSOR = Math.ceil(((3 * (MAX_NAME_LENGTH + MAX_GROUP_LENGTH + MAX_ID_LENGTH) + 32 + 3) * 4) / 3);
-/** A queued listing's cursor in the flow waiting room: `w:` then the last member listed up to its task id (base64url). */
-const ROOM_CURSOR = new RegExp(`^w:([A-Za-z0-9_-]{0,${MAX_ROOM_CURSOR}})$`);
+/**
+ * A queued listing's cursor in the flow waiting room: `w:`, the last member listed up to its task
+ * id (base64url), then `:` and the last stream entry id the listing read (where tasks admitted
+ * from the room since are). A cursor without the entry id (issued before it was added) resumes
+ * with the stream's unread tasks. At most MAX_ROOM_CURSOR + 44 characters (`w:` and the `:` id).
+ */
+const ROOM_CURSOR = new RegExp(`^w:([A-Za-z0-9_-]{0,${MAX_ROOM_CURSOR}})(?::(\\d{1,20}-\\d{1,20}))?$`);
 const STATES: readonly ListedState[] = ['queued', 'delayed', 'running', 'dead'];
 
 /** @internal A listing's validated page. */
@@ -27,6 +32,8 @@ export interface Page {
   readonly delayedAfter?: [score: number, skip: number];
   /** Queued: the page lists the waiting room, past the member this one begins ('' = from its start). */
   readonly roomAfter?: string;
+  /** Queued, with roomAfter: the page also lists the stream past this entry id (none: its unread tasks). */
+  readonly streamAfter?: string;
 }
 
 /** @internal Validates a listing's state; throws InvalidOptionError naming what is wrong. */
@@ -51,7 +58,14 @@ export function checkPage(state: ListedState, options: PageOptions): Page {
     return { limit, delayedAfter: [Number(match[1]), Number(match[2])] };
   }
   const room = state === 'queued' ? ROOM_CURSOR.exec(cursor) : null;
-  if (room) return { limit, roomAfter: Buffer.from(room[1], 'base64url').toString() };
+  if (room) {
+    const roomAfter = Buffer.from(room[1], 'base64url').toString();
+    if (room[2] === undefined) return { limit, roomAfter };
+    const streamAfter = parseEntryId(room[2]);
+    if (!streamAfter)
+      throw new InvalidOptionError('cursor', 'a room cursor whose stream entry id Redis accepts', cursor);
+    return { limit, roomAfter, streamAfter };
+  }
   const after = parseEntryId(cursor);
   if (!after) throw new InvalidOptionError('cursor', 'a stream entry id such as "1700000000000-0"', cursor);
   return { limit, after };

@@ -19,8 +19,9 @@ import {
 /**
  * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a bounded number of
  * commands (counts: one script call; state: plus one PTTL per consumer; a page: delayed and dead
- * one, queued up to five (README, "Operating it"), running one plus a pipeline of one per task
- * and per worker), so a scrape or a dashboard poll stays cheap however long the queue.
+ * one, queued up to five, four past a room cursor (README, "Operating it"), running one plus a
+ * pipeline of one per task and per worker), so a scrape or a dashboard poll stays cheap however
+ * long the queue.
  */
 export class QueueInspector {
   constructor(private readonly redis: Redis) {}
@@ -48,48 +49,58 @@ export class QueueInspector {
 
   /**
    * Tasks waiting: the stream past the group's read position, oldest first; then the flow
-   * waiting room, by (task, group) and rank. The room's pages have cursors of their own.
+   * waiting room, by (task, group) and rank. A page that reaches the room returns a room cursor,
+   * which also names the last stream entry read: a task admitted from the room is appended to
+   * the stream's end, past the entries already listed, so every later page reads the stream past
+   * that entry as well as the room.
    */
   async queued(keys: QueueKeys, page: Page): Promise<TaskPage> {
-    if (page.roomAfter !== undefined) return this.waitingForSlot(keys, page.limit, page.roomAfter);
     const lastRead = await lastDeliveredId(this.redis, keys);
-    let start = page.after;
-    if (lastRead && (!start || compareEntryIds(lastRead, start) > 0)) start = lastRead;
+    if (page.roomAfter !== undefined)
+      return this.throughRoom(keys, page.limit, [], page.roomAfter, later(page.streamAfter, lastRead));
+    const start = later(page.after, lastRead);
     const from = startPast(start);
     const entries = from ? await this.redis.xrange(keys.stream, from, '+', 'COUNT', page.limit) : [];
     if (entries.length === page.limit) return { tasks: queuedOf(entries), cursor: nextCursor(entries, page.limit) };
-    // The page goes on into the room. A task admitted from the room after the read above has
-    // left it for the stream's end: the stream past that read is read again once the room was,
-    // so such a task is in one of the two reads (in both when admitted between them: listed once,
-    // as the stream task it is now).
-    const roomLimit = page.limit - entries.length;
-    const members = await this.roomMembers(keys, roomLimit, '');
-    const tailFrom = entries.length > 0 ? startPast(entries[entries.length - 1][0]) : from;
+    return this.throughRoom(keys, page.limit, entries, '', lastEntryId(entries) ?? start);
+  }
+
+  /**
+   * A queued page from the room: `head` (stream entries this page listed already), the room past
+   * `roomAfter`, then the stream past `streamAfter`, read in that order: a task admitted from the
+   * room after its read is in the stream read (listed once, as the stream task it is now), one
+   * admitted after the stream read was in the room read or is read by the next page. A task listed
+   * from the room and admitted since is in a later page's stream read: listed again, as it is now.
+   */
+  private async throughRoom(
+    keys: QueueKeys,
+    limit: number,
+    head: [string, string[]][],
+    roomAfter: string,
+    streamAfter: string | undefined,
+  ): Promise<TaskPage> {
+    const roomLimit = limit - head.length;
+    const members = await this.roomMembers(keys, roomLimit, roomAfter);
+    const tailFrom = startPast(streamAfter);
     const tail = tailFrom ? await this.redis.xrange(keys.stream, tailFrom, '+', 'COUNT', roomLimit) : [];
-    const stream = [...entries, ...tail];
-    if (stream.length === page.limit) return { tasks: queuedOf(stream), cursor: nextCursor(stream, page.limit) };
+    const stream = [...head, ...tail];
+    // Past '0-0' is the whole stream (no entry has that id): where a listing that read none resumes.
+    const reached = lastEntryId(stream) ?? streamAfter ?? '0-0';
+    // Short of the room's first member, a stream cursor reads what a room cursor would.
+    if (stream.length === limit)
+      return { tasks: queuedOf(stream), cursor: roomAfter ? roomCursor(roomAfter, reached) : reached };
     const inStream = new Set(queuedOf(tail).map((t) => t.id));
     let consumed = 0;
     const listed: string[] = [];
     for (const member of members) {
-      if (listed.length === page.limit - stream.length) break;
+      if (listed.length === limit - stream.length) break;
       consumed++;
       if (!inStream.has(roomMemberId(member))) listed.push(member);
     }
     const more = consumed < members.length || members.length === roomLimit;
     const room = await this.waitingOf(keys, listed);
-    return { tasks: [...queuedOf(stream), ...room], cursor: more ? roomCursor(members[consumed - 1]) : null };
-  }
-
-  /**
-   * Tasks in the flow waiting room past the member whose cursor is `after` ('' = from its start),
-   * with when each entered the room (one more command per page).
-   */
-  private async waitingForSlot(keys: QueueKeys, limit: number, after: string): Promise<TaskPage> {
-    const members = await this.roomMembers(keys, limit, after);
-    if (members.length === 0) return { tasks: [], cursor: null };
-    const tasks = await this.waitingOf(keys, members);
-    return { tasks, cursor: members.length < limit ? null : roomCursor(members[members.length - 1]) };
+    const cursor = more ? roomCursor(roomMemberParts(members[consumed - 1]).cursor, reached) : null;
+    return { tasks: [...queuedOf(stream), ...room], cursor };
   }
 
   /** Up to `limit` room members past the member whose cursor is `after` ('' = from the start). */
@@ -225,9 +236,21 @@ function queuedOf(entries: [string, string[]][]): ListedTask[] {
   return entries.map(([entryId, raw]) => streamTaskOf('queued', entryId, raw));
 }
 
-/** A queued listing's cursor in the room: past `member` (see page-options.ts ROOM_CURSOR). */
-function roomCursor(member: string): string {
-  return `w:${Buffer.from(roomMemberParts(member).cursor).toString('base64url')}`;
+/**
+ * A queued listing's cursor in the room (see page-options.ts ROOM_CURSOR): past the member
+ * beginning `memberPrefix`, and past stream entry `streamAfter`.
+ */
+function roomCursor(memberPrefix: string, streamAfter: string): string {
+  return `w:${Buffer.from(memberPrefix).toString('base64url')}:${streamAfter}`;
+}
+
+/** The later of two stream positions (either may be missing). */
+function later(a: string | undefined, b: string | undefined): string | undefined {
+  return a && b ? (compareEntryIds(a, b) >= 0 ? a : b) : (a ?? b);
+}
+
+function lastEntryId(entries: [string, string[]][]): string | undefined {
+  return entries.length > 0 ? entries[entries.length - 1][0] : undefined;
 }
 
 function nextCursor(entries: [string, string[]][], limit: number): string | null {

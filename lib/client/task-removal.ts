@@ -44,13 +44,13 @@ const FORWARD: readonly ListedState[] = ['delayed', 'queued', 'running', 'dead']
  * @internal Finds a task by id in the given listings, page by page, each listing read in FORWARD
  * order whatever the order of `states`. A task only moving on (delayed, then the flow waiting
  * room, then the stream, then a worker's pending list) cannot slip past them all: each listing
- * finds it or it left before its page was read, so it is in a later one by then. The exception is
- * a flow task admitted from the room to the stream while the queued listing reads the room: it
- * is already behind the stream's pages. Flow control's one field per task (flowTaskOf) covers
- * that: read before the listings, it finds any flow task waiting or admitted without paging;
- * read again after them, it finds one that came into the room or the stream meanwhile (a retry
- * promoted from the delayed set during the delayed listing, say). Only the queued listing holds
- * flow tasks (admitted ones may since run): other listings skip the lookup.
+ * finds it or it left before its page was read, so it is in a later one by then (a flow task
+ * admitted from the room while the queued listing reads the room is in the stream past the
+ * entry the room cursor names, which the room pages read too). Flow control's one field per
+ * task (flowTaskOf) spares the paging: read before the listings, it finds any flow task waiting
+ * or admitted; read again after them, it finds one that came into the room or the stream
+ * meanwhile (a retry promoted from the delayed set during the delayed listing, say). Only the
+ * queued listing holds flow tasks (admitted ones may since run): other listings skip the lookup.
  */
 export async function locate(
   redis: Redis,
