@@ -1,8 +1,6 @@
-import { FleetReads } from '../../lib/client/fleet-reads';
-import { interceptCommands } from '../fixtures/command-hooks';
 import { ScriptFixture } from '../scripts/script-fixture';
-import { closeAll, createRedis, Latch } from '../utils/helpers';
-import { defineScripts } from '../../lib/redis/scripts';
+import { fleetReadsHeldAfterFirst } from '../fixtures/held-fleet-reads';
+import { closeAll, Latch } from '../utils/helpers';
 
 /**
  * A queued page reads the stream's unread tasks (XRANGE), then the waiting room (ZRANGEBYLEX).
@@ -19,25 +17,6 @@ describe('attack: a task admitted from the room while a queued page is read', ()
 
   const limits = { global: 1, group: 0, agingMs: 1000 };
 
-  /** FleetReads whose first XRANGE, once Redis answered it, waits for `admitted` before it returns. */
-  function listingHeldAfterStreamRead(admitted: Latch, read: Latch): FleetReads {
-    const redis = createRedis();
-    defineScripts(redis);
-    let first = true;
-    const proxy = interceptCommands(redis, {
-      xrange: async (_args, send) => {
-        const reply = await send();
-        if (first) {
-          first = false;
-          read.open();
-          await admitted.wait();
-        }
-        return reply;
-      },
-    });
-    return new FleetReads(proxy, () => [f.keys], 60_000);
-  }
-
   it.each([1, 2, 10])('is listed (page of %i), once', async (limit) => {
     await f.enqueueFlow('a', limits);
     const [[entryA]] = await f.deliver('a'); // 'a' runs, holding the one slot
@@ -45,7 +24,7 @@ describe('attack: a task admitted from the room while a queued page is read', ()
     await f.enqueueFlow('u', limits); // behind it
     const admitted = new Latch();
     const read = new Latch();
-    const page = listingHeldAfterStreamRead(admitted, read).list('queued', { queue: 'q', limit });
+    const page = fleetReadsHeldAfterFirst(f.keys, ['xrange'], admitted, read).list('queued', { queue: 'q', limit });
     await read.wait(); // the stream part is read: nothing unread
     expect(await f.complete('a', [{ entryId: entryA, id: 'a', result: '', flow: true }])).toEqual(['completed']);
     expect(await f.redis.hget(f.keys.flow.tasks, 't')).toMatch(/^\d+-\d+\0/); // admitted: in the stream

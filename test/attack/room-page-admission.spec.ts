@@ -1,8 +1,7 @@
 import { FleetReads } from '../../lib/client/fleet-reads';
-import { interceptCommands } from '../fixtures/command-hooks';
 import { ScriptFixture } from '../scripts/script-fixture';
-import { closeAll, createRedis, Latch } from '../utils/helpers';
-import { defineScripts } from '../../lib/redis/scripts';
+import { fleetReadsHeldAfterFirst } from '../fixtures/held-fleet-reads';
+import { closeAll, Latch } from '../utils/helpers';
 
 /**
  * A page past a room cursor reads the room, then the stream past the cursor's entry: a task
@@ -19,27 +18,6 @@ describe('attack: a task admitted from the room while a room page is read', () =
 
   const limits = { global: 1, group: 0, agingMs: 1000 };
 
-  /** FleetReads whose first room or stream read, once Redis answered it, waits for `admitted`. */
-  function listingHeldAfterFirstRead(admitted: Latch, read: Latch): FleetReads {
-    const redis = createRedis();
-    defineScripts(redis);
-    let first = true;
-    const heldOnce = async (_args: unknown, send: () => Promise<unknown>) => {
-      const reply = await send();
-      if (first) {
-        first = false;
-        read.open();
-        await admitted.wait();
-      }
-      return reply;
-    };
-    return new FleetReads(
-      interceptCommands(redis, { xrange: heldOnce, zrangebylex: heldOnce }),
-      () => [f.keys],
-      60_000,
-    );
-  }
-
   it('is listed, once', async () => {
     await f.enqueueFlow('a', limits);
     const [[entryA]] = await f.deliver('a'); // 'a' runs, holding the one slot
@@ -51,7 +29,7 @@ describe('attack: a task admitted from the room while a room page is read', () =
     const [[entryW1]] = await f.deliver('b'); // w1 admitted and running: w2, past the cursor, waits
     const admitted = new Latch();
     const read = new Latch();
-    const page = listingHeldAfterFirstRead(admitted, read).list('queued', {
+    const page = fleetReadsHeldAfterFirst(f.keys, ['xrange', 'zrangebylex'], admitted, read).list('queued', {
       queue: 'q',
       limit: 10,
       cursor: first.cursor!,
