@@ -64,7 +64,7 @@ local function rateStartOthers(F, rates, name, group, entryId, delivery)
   for _, key in ipairs({'t\0' .. name, 'g\0' .. name .. '\0' .. group}) do
     if not counted[key] then
       if rcall('ZREM', F.starts, rateMarker(key, entryId)) == 1 then
-        rcall('ZADD', F.starts, 0, key .. '\0' .. stamp(rateNow()) .. '\0' .. entryId .. '\0' .. delivery)
+        rcall('ZADD', F.starts, '0', key .. '\0' .. stamp(rateNow()) .. '\0' .. entryId .. '\0' .. delivery)
         rateStartsExist = true
         -- The window's waiting pairs wake when this start leaves it (its rate is the recorded one).
         local recorded = rateWindows(select(4, flowLimits(F, name)), name, group)
@@ -109,7 +109,7 @@ for i = 1, (#ARGV - 5) / 4 do
   if keyed then keyState = KEYS[k]; k = k + 1 end
   fences[i] = 0
   starts[i], waits[i] = 0, 0
-  local row = rcall('XPENDING', stream, group, entryId, entryId, 1, consumer)[1]
+  local row = rcall('XPENDING', stream, group, entryId, entryId, '1', consumer)[1]
   deliveries[i] = row and row[4] or 0
   if not row then
     codes[i] = -1

@@ -63,7 +63,7 @@ local k = 4
 -- The fence for the whole batch in one call: what this consumer holds in the batch's id range
 -- (it holds few entries outside the batch: its slots bound them).
 local owned = {}
-for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], 1000000, consumer)) do
+for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], '1000000', consumer)) do
   owned[row[1]] = true
 end
 

@@ -13,6 +13,6 @@
 ]]
 -- @include rcall
 if rcall('EXISTS', KEYS[2]) == 1 then return 0 end
-if rcall('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])[1] then return 0 end
+if rcall('XPENDING', KEYS[1], ARGV[1], '-', '+', '1', ARGV[2])[1] then return 0 end
 rcall('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1

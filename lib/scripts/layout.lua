@@ -71,14 +71,14 @@ local function holdsTasks()
       if fields['name'] == group then info = fields end
     end
     if not info then
-      if #rcall('XRANGE', stream, '-', '+', 'COUNT', 1) > 0 then return true end
+      if #rcall('XRANGE', stream, '-', '+', 'COUNT', '1') > 0 then return true end
     else
       if tonumber(info['pending']) > 0 then return true end
-      if #rcall('XRANGE', stream, '(' .. info['last-delivered-id'], '+', 'COUNT', 1) > 0 then return true end
+      if #rcall('XRANGE', stream, '(' .. info['last-delivered-id'], '+', 'COUNT', '1') > 0 then return true end
     end
   end
-  if ARGV[5] ~= '1' then return #rcall('ZRANGE', delayed, 0, 0) > 0 end
-  for _, member in ipairs(rcall('ZRANGE', delayed, 0, -1)) do
+  if ARGV[5] ~= '1' then return #rcall('ZRANGE', delayed, '0', '0') > 0 end
+  for _, member in ipairs(rcall('ZRANGE', delayed, '0', '-1')) do
     local ok, m = pcall(cjson.decode, member)
     if not ok or type(m) ~= 'table' or type(m.k) ~= 'string' or string.sub(m.k, 1, 9) ~= 'periodic:' then
       return true
@@ -97,7 +97,7 @@ if op == 'freeze' then
   if stored ~= from and not stale then return {-1, stored} end
   if holdsTasks() then return {0, stored} end
   rcall('SET', layout, frozen)
-  rcall('SET', freezers, 1)
+  rcall('SET', freezers, '1')
   return {1, frozen}
 end
 if op == 'commit' then

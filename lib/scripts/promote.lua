@@ -37,7 +37,7 @@ local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
 local now = nowMs()
 -- The members due now, read once (the commands a queue's ACL already allows).
 local due = {}
-for _, member in ipairs(rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+for _, member in ipairs(rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', '0', tonumber(ARGV[2]))) do
   due[member] = true
 end
 local moved = 0
@@ -76,7 +76,7 @@ for i = 3, #ARGV - 1, 2 do
   end
 end
 if F then moved = moved + flowServeWakes(F, stream, 1000) end
-local next = tonumber(rcall('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2])
-local wakeAt = F and tonumber(rcall('ZRANGE', F.wake, 0, 0, 'WITHSCORES')[2])
+local next = tonumber(rcall('ZRANGE', delayed, '0', '0', 'WITHSCORES')[2])
+local wakeAt = F and tonumber(rcall('ZRANGE', F.wake, '0', '0', 'WITHSCORES')[2])
 if wakeAt and (not next or wakeAt < next) then next = wakeAt end
 return {moved, next and math.max(0, next - now) or -1}

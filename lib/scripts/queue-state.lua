@@ -46,7 +46,7 @@ end
 local length = rcall('XLEN', stream)
 local delayedCount = rcall('ZCARD', delayed)
 local dead = rcall('XLEN', dlq)
-local nextDue = rcall('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
+local nextDue = rcall('ZRANGE', delayed, '0', '0', 'WITHSCORES')[2]
 local pending, waiting, exact, added, read = 0, length, 1, 0, -1
 local after, consumers = '-', {}
 
@@ -86,14 +86,14 @@ end
 
 local oldest = -1
 if waiting > 0 then
-  local first = rcall('XRANGE', stream, after, '+', 'COUNT', 1)[1]
+  local first = rcall('XRANGE', stream, after, '+', 'COUNT', '1')[1]
   if first then oldest = math.max(0, now - tonumber(string.match(first[1], '^(%d+)'))) end
 end
 -- The room's oldest entry time whose task still waits (a wait record in flow:tasks starts with a
 -- zero byte): an older version's admission, which knows nothing of flow:entered, leaves its
 -- task's time behind, and the oldest times are the ones left. At most ENTERED_LOOK are looked at.
 local ENTERED_LOOK = 16
-local times = rcall('ZRANGE', KEYS[5], 0, ENTERED_LOOK - 1, 'WITHSCORES')
+local times = rcall('ZRANGE', KEYS[5], '0', ENTERED_LOOK - 1, 'WITHSCORES')
 for i = 1, #times - 1, 2 do
   local state = rcall('HGET', KEYS[6], times[i])
   if state and string.byte(state, 1) == 0 then

@@ -19,8 +19,8 @@
 
 local delayed, wake, limit = KEYS[1], KEYS[2], tonumber(ARGV[1])
 local now = nowMs()
-local due = rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
-local wakeAt = wake and tonumber(rcall('ZRANGE', wake, 0, 0, 'WITHSCORES')[2])
+local due = rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', '0', limit)
+local wakeAt = wake and tonumber(rcall('ZRANGE', wake, '0', '0', 'WITHSCORES')[2])
 local wakeDue = (wakeAt and wakeAt <= now) and 1 or 0
 if #due >= limit then return {due, 0, wakeDue} end
 local next = tonumber(rcall('ZRANGE', delayed, #due, #due, 'WITHSCORES')[2])

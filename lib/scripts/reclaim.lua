@@ -30,13 +30,13 @@ local claimed, poison, dropped = {}, {}, 0
 
 for i = 1, #KEYS - 1 do
   local entryId, owner = ARGV[2 + i * 2], ARGV[3 + i * 2]
-  local row = rcall('XPENDING', stream, group, entryId, entryId, 1)[1]
+  local row = rcall('XPENDING', stream, group, entryId, entryId, '1')[1]
   if row and row[2] == owner and rcall('EXISTS', KEYS[i + 1]) == 0 then
     if not rcall('XRANGE', stream, entryId, entryId)[1] then
       rcall('XACK', stream, group, entryId)
       dropped = dropped + 1
     else
-      local got = rcall('XCLAIM', stream, group, me, 0, entryId)[1]
+      local got = rcall('XCLAIM', stream, group, me, '0', entryId)[1]
       local deliveries = row[4] + 1
       local list = deliveries > maxDeliveries and poison or claimed
       if got then list[#list + 1] = {got[1], got[2], deliveries} end

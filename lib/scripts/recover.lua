@@ -20,9 +20,9 @@
 local stream, group, me = KEYS[1], ARGV[1], ARGV[2]
 local out = {}
 for i = 3, #ARGV do
-  local row = rcall('XPENDING', stream, group, ARGV[i], ARGV[i], 1, me)[1]
+  local row = rcall('XPENDING', stream, group, ARGV[i], ARGV[i], '1', me)[1]
   if row then
-    local entry = rcall('XCLAIM', stream, group, me, 0, ARGV[i])[1]
+    local entry = rcall('XCLAIM', stream, group, me, '0', ARGV[i])[1]
     if entry then out[#out + 1] = {entry[1], entry[2], row[4] + 1} end
   end
 end

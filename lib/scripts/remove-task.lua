@@ -48,7 +48,7 @@ if where == 'queued' then
     local g = {}
     for i = 1, #raw - 1, 2 do g[raw[i]] = raw[i + 1] end
     if g.name == group then
-      if rcall('XPENDING', stream, group, ref, ref, 1)[1] then return -1 end
+      if rcall('XPENDING', stream, group, ref, ref, '1')[1] then return -1 end
       -- Not pending yet still there: read and acked, awaiting its trim (complete.lua trims
       -- approximately).
       local lastMs, lastSeq = string.match(g['last-delivered-id'], '^(%d+)-(%d+)$')

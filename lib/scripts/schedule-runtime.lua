@@ -72,5 +72,5 @@ local run = {id = id, n = name, p = payload, k = key}
 local gen, superseded = putFirstRun(stream, delayed, keyState, seq, run, due, now, ARGV[12])
 if superseded and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
 if live and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. gen .. ':' .. key) end
-rcall('ZADD', index, 0, key)
+rcall('ZADD', index, '0', key)
 return {id, gen, live and 2 or 1, name}

@@ -50,7 +50,7 @@ local function putFirstRun(stream, delayed, keyState, seq, run, due, now, channe
     local newMid = rcall('XADD', stream, '*', unpack(toFields(cjson.decode(member))))
     rcall('HSET', keyState, 'state', 'queued', 'mid', newMid)
     rcall('HDEL', keyState, 'dm')
-  elseif rcall('ZRANGE', delayed, 0, 0)[1] == member then
+  elseif rcall('ZRANGE', delayed, '0', '0')[1] == member then
     rcall('PUBLISH', channel, 'due')
   end
   return gen, (dm or mid) ~= nil

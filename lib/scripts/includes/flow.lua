@@ -109,7 +109,7 @@ end
 -- Adds `by` to a count; returns the new count. A task none of whose runs is held any more
 -- holds no group above or below its limit: its CHANGED mark goes (see flowSetLimits).
 local function bump(F, field, by)
-  local n = rcall('HINCRBY', F.count, field, by)
+  local n = rcall('HINCRBY', F.count, field, by == 1 and '1' or by == -1 and '-1' or by)
   if n <= 0 then
     rcall('HDEL', F.count, field)
     if not string.find(field, '\0', 1, true) then
@@ -135,8 +135,7 @@ end
 -- The best-ranked waiting member of a pair, or nil.
 local function bestOf(F, pair)
   if roomEmpty(F) then return nil end
-  local prefix = pairPrefix(pair)
-  return rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+  return rcall('ZRANGEBYLEX', F.room, '[' .. pair .. '\0', '[' .. pair .. '\0\255', 'LIMIT', '0', '1')[1]
 end
 
 -- Whether a task of the pair waits: counted, not read (a member carries its task's fields).
@@ -236,7 +235,7 @@ local function globalPark(F, pair, name) parkPair(F, globalParkedPrefix(name), p
 local function globalParkedHead(F, name)
   if parkedEmpty(F) then return nil end
   local prefix = globalParkedPrefix(name)
-  local head = rcall('ZRANGEBYLEX', F.parked, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+  local head = rcall('ZRANGEBYLEX', F.parked, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
   if not head then return nil end
   return name .. string.sub(head, #prefix + 17), head
 end
@@ -306,7 +305,11 @@ end
 -- when it released.
 local function flowRelease(F, stream, id, entryId)
   local held = rcall('HGET', F.tasks, id)
-  if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return false end
+  -- Compared in place: a settle releases many runs, and each string made costs Redis its hashing
+  -- and its garbage.
+  if not held or string.byte(held, #entryId + 1) ~= 0 or string.find(held, entryId, 1, true) ~= 1 then
+    return false
+  end
   rcall('HDEL', F.tasks, id)
   local pair = string.sub(held, #entryId + 2)
   local name, group = splitPair(pair)
@@ -386,15 +389,15 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   end
   local _, _, aging = flowLimits(F, name)
   -- Equal ranks (one millisecond, one priority) keep arrival order: a sequence follows the rank.
-  local arrival = rcall('HINCRBY', F.limits, '\0arrivals', 1)
+  local arrival = rcall('HINCRBY', F.limits, '\0arrivals', '1')
   local rank = string.format('%016d%016d', now + (priority - 1) * aging, arrival)
-  rcall('ZADD', F.room, 0, pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
+  rcall('ZADD', F.room, '0', pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
   roomKnownEmpty = false
   rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
   rcall('ZADD', F.entered, now, id)
   -- Entry times an older version's admission left behind (it knows nothing of F.entered) are the
   -- oldest: the next two go with each task that enters, so they never outlast an upgrade for long.
-  for _, left in ipairs(rcall('ZRANGE', F.entered, 0, 1)) do
+  for _, left in ipairs(rcall('ZRANGE', F.entered, '0', '1')) do
     local leftState = rcall('HGET', F.tasks, left)
     if not (leftState and string.byte(leftState, 1) == 0) then rcall('ZREM', F.entered, left) end
   end
@@ -416,7 +419,7 @@ local RING_SCAN_PAIRS = 100
 local function ringWaitingPairs(F, name)
   local from = '[' .. name .. '\0'
   for _ = 1, RING_SCAN_PAIRS do
-    local member = rcall('ZRANGEBYLEX', F.room, from, '[' .. name .. '\0\255', 'LIMIT', 0, 1)[1]
+    local member = rcall('ZRANGEBYLEX', F.room, from, '[' .. name .. '\0\255', 'LIMIT', '0', '1')[1]
     -- Groups hold no NUL (flowEnter sees to it): the pair ends at the NUL after the name's.
     local rankAt = member and string.find(member, '\0', #name + 2, true)
     if not rankAt then return end
@@ -451,7 +454,7 @@ local function flowUnwait(F, id)
   local state = rcall('HGET', F.tasks, id)
   if not state or string.byte(state, 1) ~= 0 then return false end
   local prefix = string.sub(state, 2) .. '\0' .. id .. '\0'
-  local member = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', 0, 1)[1]
+  local member = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
   if member then rcall('ZREM', F.room, member) end
   rcall('HDEL', F.tasks, id)
   rcall('ZREM', F.entered, id)

@@ -5,12 +5,12 @@
 -- list under `consumer`. This is the fence: XACK acts for the whole group, so every ack is
 -- preceded by this check inside the same script.
 local function ownedBy(stream, group, entryId, consumer)
-  return rcall('XPENDING', stream, group, entryId, entryId, 1, consumer)[1] ~= nil
+  return rcall('XPENDING', stream, group, entryId, entryId, '1', consumer)[1] ~= nil
 end
 
 -- pendingOwner(stream, group, entryId): the consumer holding the entry, or nil when no one does.
 local function pendingOwner(stream, group, entryId)
-  local row = rcall('XPENDING', stream, group, entryId, entryId, 1)[1]
+  local row = rcall('XPENDING', stream, group, entryId, entryId, '1')[1]
   if row then return row[2] end
   return nil
 end

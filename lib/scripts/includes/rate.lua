@@ -98,7 +98,7 @@ local RATE_IDLE_WAKE_MS = 60000
 -- start, `idleMs`: the feed's wakes take the backstop above; a held restart's timer takes perMs
 -- (it claims again then, one claim per line: see RateHold).
 local function rateWaitMs(F, win, now, idleMs)
-  local first = rcall('ZRANGEBYLEX', F.starts, '[' .. win.key .. '\0', '[' .. win.key .. '\0\255', 'LIMIT', 0, 1)[1]
+  local first = rcall('ZRANGEBYLEX', F.starts, '[' .. win.key .. '\0', '[' .. win.key .. '\0\255', 'LIMIT', '0', '1')[1]
   local at = first and string.sub(first, #win.key + 2, #win.key + 17)
   if not at or at == RATE_PENDING or at == RATE_RESERVED then return idleMs or win.per + RATE_IDLE_WAKE_MS end
   return math.max(1, tonumber(at) + win.per - now)
@@ -143,7 +143,7 @@ local function rateControlChannel(F) return string.sub(F.wake, 1, #F.wake - #':f
 local function rateWake(F, member, at)
   local set = tonumber(rcall('ZSCORE', F.wake, member))
   if set and set <= at then return end
-  local first = tonumber(rcall('ZRANGE', F.wake, 0, 0, 'WITHSCORES')[2])
+  local first = tonumber(rcall('ZRANGE', F.wake, '0', '0', 'WITHSCORES')[2])
   rcall('ZADD', F.wake, at, member)
   if not first or at < first then rcall('PUBLISH', rateControlChannel(F), 'due') end
 end
@@ -172,8 +172,8 @@ end
 -- Parks `pair` of task `name` in F.parked under `prefix` .. '<seq>\0<group>': the sequence keeps
 -- the order pairs were parked in (shared with flow.lua's globalPark).
 local function parkPair(F, prefix, pair, name)
-  local order = rcall('HINCRBY', F.limits, '\0parked', 1)
-  rcall('ZADD', F.parked, 0, prefix .. stamp(order) .. string.sub(pair, #name + 1))
+  local order = rcall('HINCRBY', F.limits, '\0parked', '1')
+  rcall('ZADD', F.parked, '0', prefix .. stamp(order) .. string.sub(pair, #name + 1))
   parkedKnownEmpty = false
 end
 
@@ -233,7 +233,7 @@ local rateStartsExist = nil
 local function rateTake(F, rates, name, group, entryId)
   for _, win in ipairs(rateWindows(rates, name, group)) do
     local taken = (rateCounted[win.key] or rateCount(F, win, rateNow())) + 1
-    rcall('ZADD', F.starts, 0, rateMarker(win.key, entryId))
+    rcall('ZADD', F.starts, '0', rateMarker(win.key, entryId))
     rateStartsExist = true
     rateFull[win.key] = nil
     rateCounted[win.key] = taken
@@ -277,7 +277,7 @@ end
 -- A marker in window `win` of an admitted entry that has not started, or nil.
 local function rateUnstartedMarker(F, win)
   local from = rateMarker(win.key, '')
-  return rcall('ZRANGEBYLEX', F.starts, '[' .. from, '[' .. from .. '\255', 'LIMIT', 0, 1)[1]
+  return rcall('ZRANGEBYLEX', F.starts, '[' .. from, '[' .. from .. '\255', 'LIMIT', '0', '1')[1]
 end
 
 -- The record in window `win` of a start of this delivery counted at `earlier` or since (a claim
@@ -327,7 +327,7 @@ local function rateStart(F, rates, name, group, entryId, delivery, earlier)
   if wait > 0 then
     for _, win in ipairs(windows) do
       if win.full then
-        rcall('ZADD', F.starts, 0, rateReservation(win.key, entryId))
+        rcall('ZADD', F.starts, '0', rateReservation(win.key, entryId))
         rateStartsExist = true
       end
     end
@@ -341,7 +341,7 @@ local function rateStart(F, rates, name, group, entryId, delivery, earlier)
       rcall('ZREM', F.starts, rateReservation(win.key, entryId))
       if win.taken then rcall('ZREM', F.starts, win.taken) end
     end
-    rcall('ZADD', F.starts, 0, win.key .. '\0' .. stamp(now) .. '\0' .. entryId .. '\0' .. delivery)
+    rcall('ZADD', F.starts, '0', win.key .. '\0' .. stamp(now) .. '\0' .. entryId .. '\0' .. delivery)
     -- Its token frees perMs from now: a wake set while the window held no start comes forward.
     rateWakeNoLater(F, win.wake, now + win.per)
     rateStartsExist = true
