@@ -1,6 +1,7 @@
 import { ReplyError, type Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import type { QueueKeys } from '../redis/keys';
+import { longestCut } from '../task/cut-text';
 import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.events';
 
 /** @internal How long a watch lasts unless refreshed. */
@@ -85,7 +86,10 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
         return; // not ours
       }
       if (!Array.isArray(events)) return;
-      for (const event of events) if (isFleetEvent(event, keys.queue)) subscriber.next(event);
+      for (const item of events) {
+        const event = fleetEventOf(item, keys.queue);
+        if (event) subscriber.next(event);
+      }
     });
     // Redis refusing the SUBSCRIBE (an ACL without the channel) ends the Observable; one lost with
     // the connection (ioredis fails queued commands after maxRetriesPerRequest) goes again when
@@ -115,22 +119,40 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
   });
 }
 
-const OPTIONAL_TEXT = ['taskId', 'name', 'key', 'detail'] as const;
+/** The text fields of an event, with the most characters a worker publishes in each. */
+const TEXT_FIELDS = {
+  taskId: longestCut(FLEET_EVENT_TEXT_MAX),
+  name: longestCut(FLEET_EVENT_TEXT_MAX),
+  key: longestCut(FLEET_EVENT_TEXT_MAX),
+  detail: longestCut(FLEET_EVENT_DETAIL_MAX),
+} as const;
 
 /**
- * Whether a published item is an event of `queue` as a worker writes it. Anyone who can PUBLISH
- * writes to the channel: an item of another shape is dropped, so a subscriber's code reading
- * `e.type` never throws on it (which would end that subscriber's Observable).
+ * A published item as a new event of `queue`, or undefined when no worker can have written it.
+ * Anyone who can PUBLISH writes to the channel, in JSON of their own: an item of another shape
+ * is dropped, so a subscriber's code reading `e.type` never throws on it (which would end that
+ * subscriber's Observable), and a field past what a worker publishes, a time that is no finite
+ * count of ms, a field no worker writes (an own `__proto__` among them, which `Object.assign`
+ * would make a copy's prototype) never reaches it.
  */
-function isFleetEvent(item: unknown, queue: string): item is FleetEvent {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return false;
-  const event = item as Record<string, unknown>;
-  return (
-    FLEET_EVENT_TYPES.includes(event.type as StreamQueueEventType) &&
-    event.queue === queue &&
-    typeof event.worker === 'string' &&
-    typeof event.at === 'number' &&
-    OPTIONAL_TEXT.every((field) => event[field] === undefined || typeof event[field] === 'string') &&
-    (event.durationMs === undefined || typeof event.durationMs === 'number')
-  );
+function fleetEventOf(item: unknown, queue: string): FleetEvent | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const { type, queue: itemQueue, worker, at, durationMs } = item as Record<string, unknown>;
+  if (!FLEET_EVENT_TYPES.includes(type as StreamQueueEventType) || itemQueue !== queue) return undefined;
+  if (typeof worker !== 'string' || worker.length > FLEET_EVENT_TEXT_MAX || !isMs(at)) return undefined;
+  if (durationMs !== undefined && !isMs(durationMs)) return undefined;
+  const event: Record<string, unknown> = { type, queue, worker, at };
+  for (const [field, max] of Object.entries(TEXT_FIELDS)) {
+    const text = (item as Record<string, unknown>)[field];
+    if (text === undefined) continue;
+    if (typeof text !== 'string' || text.length > max) return undefined;
+    event[field] = text;
+  }
+  if (durationMs !== undefined) event.durationMs = durationMs;
+  return event as unknown as FleetEvent;
+}
+
+/** A time or duration as a worker writes it: a finite number of ms, not below zero. */
+function isMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
