@@ -19,6 +19,14 @@ export const FLEET_EVENT_DETAIL_MAX = 2_000;
  * event names its fields as written. A longer one is cut as a detail is.
  */
 export const FLEET_EVENT_TEXT_MAX = 1_024;
+/**
+ * @internal The longest message a worker publishes on an events channel, in characters (a JSON
+ * array of events), and the longest a subscriber parses: JSON.parse of a foreign message of
+ * megabytes, nested arrays above all, holds the subscriber's process for seconds. A worker splits
+ * a longer batch; the largest event it can publish (every text at its bound, each character
+ * written as a 6-character escape) is about 32 000 characters, so any one fits.
+ */
+export const FLEET_EVENT_MESSAGE_MAX = 65_536;
 /** @internal What a subscriber says on the control channel: workers start publishing at once. */
 export const WATCH_MESSAGE = 'watch';
 
@@ -79,6 +87,7 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
     refresh.unref();
     connection.on('message', (channel: string, message: string) => {
       if (channel !== keys.eventsChannel) return;
+      if (message.length > FLEET_EVENT_MESSAGE_MAX) return; // no worker's: dropped unparsed
       let events: unknown;
       try {
         events = JSON.parse(message);

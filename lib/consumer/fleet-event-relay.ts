@@ -10,6 +10,7 @@ import {
   EVENTS_REFRESH_MS,
   EVENTS_WATCH_MS,
   FLEET_EVENT_DETAIL_MAX,
+  FLEET_EVENT_MESSAGE_MAX,
   FLEET_EVENT_TEXT_MAX,
   FLEET_EVENT_TYPES,
 } from '../client/fleet-events';
@@ -36,8 +37,9 @@ interface Watch {
  * @internal Publishes this worker's task events on each queue's events channel, for
  * `QueueClient.events()` anywhere in the fleet, and only while someone watches: unwatched, an
  * event costs a map lookup, plus one EXISTS per queue every WATCH_CHECK_MS while events happen.
- * Watched, the events of one tick go as one PUBLISH. A watcher announces itself on the control
- * channel (ConsumerHost forwards it to watched()) and keeps a watch key alive with a TTL.
+ * Watched, the events of one tick go as one PUBLISH (one per FLEET_EVENT_MESSAGE_MAX characters).
+ * A watcher announces itself on the control channel (ConsumerHost forwards it to watched()) and
+ * keeps a watch key alive with a TTL.
  */
 @Injectable()
 export class FleetEventRelay implements OnApplicationShutdown {
@@ -88,7 +90,8 @@ export class FleetEventRelay implements OnApplicationShutdown {
     const batch = watch.buffer;
     watch.buffer = [];
     const keys = new QueueKeys(this.config.prefix, queue);
-    this.connections.commands.publish(keys.eventsChannel, JSON.stringify(batch)).catch(() => undefined);
+    for (const message of messagesOf(batch))
+      this.connections.commands.publish(keys.eventsChannel, message).catch(() => undefined);
   }
 
   /** Never rejects. */
@@ -138,4 +141,26 @@ function bounded(event: StreamQueueEvent): StreamQueueEvent {
 /** A text as published: at most `max` characters, then a marker of its length. */
 function cut(text: string | undefined, max: number): string | undefined {
   return text === undefined ? undefined : cutText(text, max);
+}
+
+/**
+ * A tick's events as JSON arrays of at most FLEET_EVENT_MESSAGE_MAX characters each (a subscriber
+ * parses no longer message); one event is always shorter (see FLEET_EVENT_MESSAGE_MAX).
+ */
+function messagesOf(events: readonly object[]): string[] {
+  const messages: string[] = [];
+  let items: string[] = [];
+  let length = 2; // the brackets
+  for (const event of events) {
+    const item = JSON.stringify(event);
+    if (items.length > 0 && length + 1 + item.length > FLEET_EVENT_MESSAGE_MAX) {
+      messages.push(`[${items.join(',')}]`);
+      items = [];
+      length = 2;
+    }
+    length += item.length + (items.length > 0 ? 1 : 0);
+    items.push(item);
+  }
+  if (items.length > 0) messages.push(`[${items.join(',')}]`);
+  return messages;
 }
