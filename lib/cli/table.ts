@@ -1,3 +1,4 @@
+import { headOf } from '../task/cut-text';
 import { TERMINAL_UNSAFE } from '../terminal-unsafe';
 
 /** @internal A plain text table: a header row, columns padded to their widest cell. */
@@ -13,11 +14,12 @@ export function table(headers: string[], rows: (string | number | undefined)[][]
 }
 
 /**
- * One line, at most 60 characters, with a space for each character a terminal must not get raw
- * (TERMINAL_UNSAFE: a payload could hold escape sequences or a bidirectional override).
+ * One line, at most 60 characters (never half of a surrogate pair), with a space for each
+ * character a terminal must not get raw (TERMINAL_UNSAFE: a payload could hold escape sequences
+ * or a bidirectional override).
  */
 function clean(cell: string | number | undefined): string {
   if (cell === undefined) return '';
   const text = String(cell).replace(TERMINAL_UNSAFE, ' ');
-  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+  return text.length > 60 ? `${headOf(text, 59)}…` : text;
 }

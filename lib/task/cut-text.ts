@@ -6,10 +6,16 @@ const cutMarker = (length: number) => `… [cut: ${length} characters]`;
  * any size (an error message, a foreign entry's field) sent or stored where its size multiplies.
  */
 export function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  // Not between the two halves of a surrogate pair: the kept text stays well-formed.
-  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
-  return `${text.slice(0, end)}${cutMarker(text.length)}`;
+  return text.length <= max ? text : `${headOf(text, max)}${cutMarker(text.length)}`;
+}
+
+/**
+ * @internal `text`'s first `max` characters (UTF-16 units), one fewer where the last would be the
+ * first half of a surrogate pair: a cut never leaves half a character (a lone surrogate, which
+ * a terminal shows as U+FFFD and UTF-8 cannot carry).
+ */
+export function headOf(text: string, max: number): string {
+  return text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max);
 }
 
 /**
