@@ -1,4 +1,5 @@
 import { cutText } from './cut-text';
+import { guardedRead } from './guarded-read';
 
 /** @internal The longest handler error message stored (result key, dead letter, key state), in characters. */
 export const FAILURE_MESSAGE_MAX = 8_192;
@@ -52,10 +53,10 @@ export function describeThrown(thrown: unknown): { name: string; message: string
  * that throws, and the stored failure must be text of a bounded length.
  */
 function textOf(read: () => unknown, otherwise: string): string {
-  try {
-    const value = read();
-    return typeof value === 'string' ? value : String(value);
-  } catch {
-    return otherwise;
-  }
+  return (
+    guardedRead(() => {
+      const value = read();
+      return typeof value === 'string' ? value : String(value);
+    }) ?? otherwise
+  );
 }

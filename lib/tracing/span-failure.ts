@@ -1,6 +1,7 @@
 import type { Exception } from '@opentelemetry/api';
 import { StreamQueueError } from '../errors';
 import { cutText } from '../task/cut-text';
+import { guardedRead } from '../task/guarded-read';
 import { describeThrown, FAILURE_NAME_MAX, storedFailure } from '../task/task-outcome';
 
 /** @internal The longest stack trace a span's exception event carries, in characters. */
@@ -28,8 +29,8 @@ export function spanFailure(thrown: unknown): SpanFailure {
   const { name, message } = stored;
   if (!(thrown instanceof Error)) return { type: typeof thrown, message };
   const type = thrown.constructor === StreamQueueError ? (thrown as StreamQueueError).code : name;
-  const code = read(() => (thrown as { code?: unknown }).code);
-  const stack = read(() => thrown.stack);
+  const code = guardedRead(() => (thrown as { code?: unknown }).code);
+  const stack = guardedRead(() => thrown.stack);
   return {
     type,
     message,
@@ -61,12 +62,4 @@ function cutStack(
     from = at + cut[field].length;
   }
   return cutText(stack, SPAN_STACK_MAX);
-}
-
-function read(field: () => unknown): unknown {
-  try {
-    return field();
-  } catch {
-    return undefined;
-  }
 }
