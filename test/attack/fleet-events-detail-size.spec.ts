@@ -2,6 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { FLEET_EVENT_DETAIL_MAX } from '../../lib/client/fleet-events';
 import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { publishedSizes, watchedEvents } from '../fixtures/watched-events';
 import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
@@ -23,18 +24,8 @@ describe('attack: a huge error message in the fleet events', () => {
       throw new Error(huge);
     });
     const events: FleetEvent[] = [];
-    subscription = t.client.events().subscribe((e) => events.push(e));
-    await waitFor(
-      async () => {
-        await (await t.client.enqueue('echo', 'probe')).result();
-        return events.some((e) => e.type === 'completed');
-      },
-      { timeoutMs: 10_000, description: 'watched' },
-    );
-    const listener = createRedis();
-    const sizes: number[] = [];
-    listener.on('message', (_: string, message: string) => sizes.push(message.length));
-    await listener.subscribe(t.keys.eventsChannel);
+    subscription = await watchedEvents(t.client, events);
+    const sizes = await publishedSizes(t.keys.eventsChannel);
 
     const handle = await t.client.enqueue('once', null);
     // The stored failure is the handler's own, cut past FAILURE_MESSAGE_MAX (stored-failure-size.spec.ts).

@@ -2,6 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { FLEET_EVENT_TEXT_MAX } from '../../lib/client/fleet-events';
 import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { publishedSizes, watchedEvents } from '../fixtures/watched-events';
 import { createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
@@ -20,18 +21,8 @@ describe("attack: a foreign entry's huge id and name in the fleet events", () =>
   it('are published cut to FLEET_EVENT_TEXT_MAX characters, with a marker', async () => {
     const t = await startApp({ prefix });
     const events: FleetEvent[] = [];
-    subscription = t.client.events().subscribe((e) => events.push(e));
-    await waitFor(
-      async () => {
-        await (await t.client.enqueue('echo', 'probe')).result();
-        return events.some((e) => e.type === 'completed');
-      },
-      { timeoutMs: 10_000, description: 'watched' },
-    );
-    const listener = createRedis();
-    const sizes: number[] = [];
-    listener.on('message', (_: string, message: string) => sizes.push(message.length));
-    await listener.subscribe(t.keys.eventsChannel);
+    subscription = await watchedEvents(t.client, events);
+    const sizes = await publishedSizes(t.keys.eventsChannel);
 
     const id = `${'i'.repeat(1_000_000)}END`;
     const name = `${'n'.repeat(1_000_000)}END`;

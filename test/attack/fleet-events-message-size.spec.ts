@@ -2,6 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { FLEET_EVENT_MESSAGE_MAX } from '../../lib/client/fleet-events';
 import { cleanUpAfterSuite, startApp } from '../fixtures/test-app';
+import { publishedSizes, watchedEvents } from '../fixtures/watched-events';
 import { createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
 
 /**
@@ -59,18 +60,8 @@ describe('attack: the size of a message on the fleet events channel', () => {
     const t = await startApp({ prefix });
     const received: FleetEvent[] = [];
     subscription?.unsubscribe();
-    subscription = t.client.events().subscribe((e) => received.push(e));
-    await waitFor(
-      async () => {
-        await (await t.client.enqueue('echo', 'probe')).result();
-        return received.some((e) => e.type === 'completed');
-      },
-      { timeoutMs: 10_000, description: 'watched' },
-    );
-    const listener = createRedis();
-    const sizes: number[] = [];
-    listener.on('message', (_: string, message: string) => sizes.push(message.length));
-    await listener.subscribe(t.keys.eventsChannel);
+    subscription = await watchedEvents(t.client, received);
+    const sizes = await publishedSizes(t.keys.eventsChannel);
     received.length = 0;
 
     // One tick: 1,500 events of a 1,000-character id (1.5 MB), and one with every text at its

@@ -2,6 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { watchedEvents } from '../fixtures/watched-events';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 // events(queue): every worker's task events through Redis, published only while watched.
@@ -58,14 +59,7 @@ describe('fleet events', () => {
 
   /** Subscribes from the watcher and runs probe tasks until their events arrive. */
   async function watch(events: FleetEvent[]): Promise<void> {
-    subscription = watcher.client.events().subscribe((e) => events.push(e));
-    await waitFor(
-      async () => {
-        await (await watcher.client.enqueue('echo', 'probe')).result();
-        return events.some((e) => e.type === 'completed');
-      },
-      { timeoutMs: 10_000, description: 'events of probe runs' },
-    );
+    subscription = await watchedEvents(watcher.client, events);
     events.length = 0;
   }
 

@@ -4,6 +4,7 @@ import { storedPartitions } from '../../lib/cli/cli-commands';
 import { FleetReads } from '../../lib/client/fleet-reads';
 import { defineScripts } from '../../lib/redis/scripts';
 import type { TestApp } from '../fixtures/test-app';
+import { watchedEvents } from '../fixtures/watched-events';
 import { partitioned, usePartitionApps } from '../partitions/partition-apps';
 import { waitFor } from '../utils/redis';
 
@@ -169,14 +170,7 @@ describe('fleet reads of a partitioned queue', () => {
     const worker = await apps.start(partitioned(P));
     const watcher = await apps.start(partitioned(P, { worker: false }));
     const events: FleetEvent[] = [];
-    subscription = watcher.client.events().subscribe((e) => events.push(e));
-    await waitFor(
-      async () => {
-        await (await watcher.client.enqueue('echo', 'probe')).result();
-        return events.some((e) => e.type === 'completed');
-      },
-      { timeoutMs: 10_000, description: 'events of probe runs' },
-    );
+    subscription = await watchedEvents(watcher.client, events);
     const handles = await Promise.all(
       Array.from({ length: P }, (_, p) => watcher.client.enqueue('echo', p, { key: keysIn(p, 1)[0] })),
     );
