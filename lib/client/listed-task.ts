@@ -9,9 +9,18 @@ export function fieldsOf(packed: string[]): Map<string, string> {
   return fields;
 }
 
+/**
+ * A time in ms as a Date, or undefined where no Date holds it: anyone can write an entry id (up
+ * to 2^64-1 ms) or a score (inf), and an Invalid Date throws where it is printed (toISOString).
+ */
+function dateOf(ms: number): Date | undefined {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
 /** The time part of a stream entry id. */
-function entryTime(entryId: string): Date {
-  return new Date(Number(entryId.split('-')[0]));
+function entryTime(entryId: string): Date | undefined {
+  return dateOf(Number(entryId.split('-')[0]));
 }
 
 function num(text: string | undefined): number | undefined {
@@ -59,7 +68,7 @@ function encodedFieldsOf(text: string): Map<string, string> | undefined {
 /** @internal A delayed task from its member (JSON of its fields) and due time. */
 export function delayedTaskOf(member: string, due: number): ListedTask {
   const f = encodedFieldsOf(member) ?? new Map([['p', member]]); // shown as it is: the promoter dead-letters it when due
-  return { ...taskOf('delayed', f), dueAt: new Date(due), member };
+  return { ...taskOf('delayed', f), dueAt: dateOf(due), member };
 }
 
 /**
@@ -84,7 +93,7 @@ export function waitingTaskOf(member: string, enteredMs: string | null): ListedT
   return {
     ...taskOf('queued', fieldsOf(raw)),
     waitingForSlot: true,
-    ...(entered === undefined ? {} : { at: new Date(entered) }),
+    ...(entered === undefined ? {} : { at: dateOf(entered) }),
   };
 }
 
