@@ -4,7 +4,8 @@ import { TERMINAL_UNSAFE } from '../terminal-unsafe';
 /** @internal A plain text table: a header row, columns padded to their widest cell. */
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {
   const cells = [headers, ...rows.map((row) => row.map((cell) => clean(cell)))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((row) => String(row[i] ?? '').length)));
+  // Row by row: Math.max(...column) takes an argument per row, and throws past about 120,000.
+  const widths = headers.map((_, i) => cells.reduce((width, row) => Math.max(width, String(row[i] ?? '').length), 0));
   const line = (row: (string | number | undefined)[]) =>
     row
       .map((cell, i) => String(cell ?? '').padEnd(widths[i]))
