@@ -1,9 +1,6 @@
 import { EXIT, storedPartitions } from '../../lib/cli/cli-commands';
 import { FleetReads } from '../../lib/client/fleet-reads';
-import { QueueKeys } from '../../lib/redis/keys';
-import { defineScripts } from '../../lib/redis/scripts';
-import { runCliInProcess } from '../utils/cli-in-process';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '../utils/redis';
+import { cliQueueForSuite } from '../fixtures/cli-queue';
 
 /**
  * A listed task's `at` is its entry id's time, and anyone can XADD a dead letter with an id of
@@ -15,23 +12,11 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl } from '..
  * finding; the tests failed.
  */
 describe("attack: a dead letter whose id's time no Date holds", () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  defineScripts(redis);
-  const keys = new QueueKeys(prefix, 'default');
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
+  const queue = cliQueueForSuite(async (redis, keys) => {
     for (const id of ['1700000000000-0', '8640000000000001-0', '18446744073709551615-0'])
       await redis.xadd(keys.deadLetter, id, 'id', `t-${id}`, 'n', 'echo', 'p', '1', 'a', '1', 'reason', 'r');
   });
-  afterAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
-
-  const cli = (argv: string[]) =>
-    runCliInProcess(redis, ['dlq', 'list', ...argv, '--url', redisUrl(), '--prefix', prefix], false);
+  const cli = (argv: string[]) => queue.cli(['dlq', 'list', ...argv]);
 
   it('dlq list prints every dead letter, with no time where none can be shown', async () => {
     const { code, out, err } = await cli([]);
@@ -58,8 +43,9 @@ describe("attack: a dead letter whose id's time no Date holds", () => {
   });
 
   it('a delayed task due at a score no Date holds lists without `dueAt`', async () => {
+    const { redis, keys, prefix } = queue;
     await redis.zadd(keys.delayed, 'inf', JSON.stringify({ id: 'd-inf', n: 'echo', p: '1' }));
-    const reads = new FleetReads(redis, (queue) => storedPartitions(redis, prefix, queue), 3_600_000);
+    const reads = new FleetReads(redis, (name) => storedPartitions(redis, prefix, name), 3_600_000);
     const { tasks } = await reads.list('delayed', { queue: 'default' });
     expect(tasks.map((t) => [t.id, t.dueAt])).toEqual([['d-inf', undefined]]);
   });
