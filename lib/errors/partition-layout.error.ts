@@ -1,3 +1,4 @@
+import { quotedText } from '../quoted-text';
 import { StreamQueueError } from './stream-queue.error';
 
 /**
@@ -37,9 +38,13 @@ export class PartitionLayoutError extends StreamQueueError {
   }
 }
 
-/** @internal A stored layout record in words. */
+/**
+ * @internal A stored layout record in words. Anyone can SET the record, and the message is
+ * logged: one the library cannot have written is quoted (quotedText), its controls escaped.
+ */
 export function describeLayout(stored: string): string {
   const switching = /^(\d+)>(\d+)$/.exec(stored);
   if (switching) return `a change from ${switching[1]} to ${switching[2]} partitions in progress`;
+  if (!/^\d+$/.test(stored)) return `a layout record no version writes, ${quotedText(stored)}`;
   return `${stored} partition${stored === '1' ? '' : 's'}`;
 }
