@@ -23,6 +23,10 @@
   ARGV[3..] per member, 2 values: the delayed member, and the key it names ('' for none; a
             member whose decoded key differs is dead-lettered, as it cannot be checked)
 
+  A flow member whose id, name or group a worker would not take (includes/task-text.lua: not
+  UTF-8 text, or longer than its bound) is dead-lettered with the reason, never put in the room:
+  anyone can ZADD a delayed member, and the queued listing cannot page past such a task.
+
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
   or wake is due (-1: none)}, so callers can wake exactly when the next one falls due.
   Atomic: each member's check, removal and append are one step with the others.
@@ -31,6 +35,7 @@
 -- @include now-ms
 -- @include key-state
 -- @include message
+-- @include task-text
 -- @include flow
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
@@ -60,6 +65,9 @@ for i = 3, #ARGV - 1, 2 do
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member does not decode')
     elseif (m.k or '') ~= key then
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member names another key')
+    elseif m.fl == '1' and not keyState and not isRoomTaskText(m.id, m.n, m.gr or '') then
+      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason',
+        'delayed member names a task id, name or group a worker does not take')
     elseif m.fl == '1' and not keyState then
       local priority = tonumber(m.pr)
       if not priority or priority < 1 or priority > 10 then priority = 5 end
