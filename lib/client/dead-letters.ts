@@ -1,29 +1,13 @@
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, RedriveRefusedError, TaskNotFoundError } from '../errors';
-import type { ListedTask, RedriveAllResult } from '../interfaces';
+import type { RedriveAllResult } from '../interfaces';
 import { parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
-import { MAX_GROUP_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../task/task-message';
 import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
 import { redriveScript } from '../scripts/redrive.script';
 import type { QueueInspector } from './queue-inspector';
 
 const REDRIVE_PAGE = 100;
-
-/**
- * Whether a dead letter names its task with more than a worker takes (task-message.ts): an id or
- * a name that long makes the run malformed, a group that long is dropped. Anyone can XADD a dead
- * letter, and redrive.lua puts what it holds through admission as it is: such a task would wait
- * in the room under a member longer than the queued listing's room cursor takes (page-options.ts),
- * and the pages after it could not be read.
- */
-function overlong(dead: ListedTask): boolean {
-  return (
-    (dead.id?.length ?? 0) > MAX_ID_LENGTH ||
-    (dead.name?.length ?? 0) > MAX_NAME_LENGTH ||
-    (dead.group?.length ?? 0) > MAX_GROUP_LENGTH
-  );
-}
 
 /** @internal Validates a dead-letter entry id (what listings return as `deadLetterId`). */
 export function checkDeadLetterId(id: unknown, option = 'deadLetterId'): string {
@@ -50,8 +34,8 @@ export class DeadLetters {
     const dead = await this.inspector.deadLetter(keys, deadLetterId);
     if (!dead) throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
     // A dead letter is never changed in place (stream entries are not): what is checked here is what
-    // the script redrives, which checks the id it holds is this one.
-    if (!dead.id || !dead.name || dead.payload === undefined || overlong(dead))
+    // the script redrives, which checks the id it holds is this one (and its bounds: redrive.lua).
+    if (!dead.id || !dead.name || dead.payload === undefined)
       throw new RedriveRefusedError(keys.queue, deadLetterId, 'not-a-task');
     const reply = await redriveScript(keys, { deadLetterId, taskId: dead.id, key: dead.key }).run(this.redis);
     if (reply.outcome === 'redriven') return reply.entryId;

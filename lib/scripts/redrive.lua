@@ -16,7 +16,7 @@
 
   Returns {code, stream entry id ('' when a flow task waits in the room), generation}: 1 redriven; 0 no such dead letter (redriven,
   purged, trimmed, or never there); -1 not a task (fields missing: a raw member, a malformed
-  entry; or a flow task whose name or group is not UTF-8 text); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
+  entry; or an id, name or group a worker would not take: includes/task-text.lua); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
   Atomic: the key check, the new generation, the XADD and the removal from the dead letters are
   one step, so a dead letter is redriven once, and never beside a live run of its key.
   A keyed task is redriven only when its key state is gone (expired) or still names this task:
@@ -27,7 +27,7 @@
 -- @include key-state
 -- @include dead-letter-entry
 -- @include message
--- @include utf8-text
+-- @include task-text
 -- @include flow
 
 local dlq, stream, resultKey, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -44,11 +44,10 @@ local id, name, payload, key = fieldOf(f, 'id'), fieldOf(f, 'n'), fieldOf(f, 'p'
 if not id or not name or name == '' or not payload or id ~= derivedId or (key or '') ~= derivedKey then
   return {-1, '', 0}
 end
--- A flow task waits in the room under a member starting with its name and group, which the queued
--- listing reads as UTF-8 text: bytes that are not would give a page a cursor that names another
--- member, and the next page would list the same task again, for ever (anyone can write a dead letter).
+-- Anyone can write a dead letter: an id, name or group a worker would not take is refused (a flow
+-- task would wait in the room under a member the queued listing cannot page over: task-text.lua).
 local isFlow = fieldOf(f, 'fl') == '1' and not key
-if isFlow and not (isUtf8Text(name) and isUtf8Text(fieldOf(f, 'gr') or '')) then return {-1, '', 0} end
+if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return {-1, '', 0} end
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
 local gen = 0
