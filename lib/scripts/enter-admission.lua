@@ -12,7 +12,9 @@
 
   Returns {code, new stream entry id ('' when it waits in the room)}: 1 moved; 0 not this
   consumer's entry any more (reclaimed meanwhile, settled, gone): nothing written; -1 not one to
-  move (a field fl or k, another task id, a missing field): nothing written, it runs as read.
+  move (a field fl or k, another task id, a missing field; or an id or name a worker would not
+  take, includes/task-text.lua, which its worker's parse dead-letters first): nothing written,
+  it runs as read.
   Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
   the task is neither lost nor in the stream twice. It keeps its id and attempt: reading it was
   not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options.
@@ -22,6 +24,7 @@
 -- @include owned-by
 -- @include dead-letter-entry
 -- @include message
+-- @include task-text
 -- @include flow
 
 local stream, resultKey = KEYS[1], KEYS[2]
@@ -38,6 +41,8 @@ for _, name in ipairs({'id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr',
   m[name] = fieldOf(fields, name)
 end
 if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end
+-- Anyone can XADD: the room takes no id or name its queued listing cannot page over.
+if not isRoomTaskText(m.id, m.n, '') then return {-1, ''} end
 m.a = m.a or '1'
 m.fl = '1'
 -- Its handle knows this entry id, gone now: the marker says "not settled yet" to status() and
