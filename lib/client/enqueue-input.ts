@@ -7,11 +7,11 @@ import { flowLimitsOf } from '../task/flow-limits';
 import { encodePayload } from '../task/payload-codec';
 import { parseEvery, periodicKey } from '../task/schedule';
 import type { TaskDefinition, TaskRegistry } from '../task/task.registry';
+import { MAX_GROUP_LENGTH } from '../task/task-message';
 import type { EnqueueCall } from './enqueue-call';
 import { isWellFormedText } from './well-formed-text';
 
 const MAX_KEY_LENGTH = 1024;
-const MAX_GROUP_LENGTH = 256;
 
 /** @internal Whether `key` is a task key (1 to 1024 characters, well-formed UTF-16: see isWellFormedText). */
 export function isKey(key: unknown): key is string {

@@ -25,7 +25,9 @@
   ARGV[10] trace context for field t (absent or '' = none)
 
   Returns {task id, 0, 1, stream entry id ('' when waiting or delayed), name, 'w' when it waits
-  in the room}, the shape of enqueue.lua's reply and one more value. A task that waits keeps no
+  in the room}, the shape of enqueue.lua's reply and one more value; {task id, 0, -1, '', name}
+  refused, nothing written: an id, name or group a worker would not take (includes/task-text.lua;
+  the client checks the name and the group before, and draws the id). A task that waits keeps no
   void result (its handle reads its end from flow:tasks, see settled-state.ts); a delayed one
   does (field r): the handle cannot tell when it enters the room.
   Atomic: the slot check, the slot taken and the append (or the wait) are one step.
@@ -34,11 +36,14 @@
 -- @include now-ms
 -- @include message
 -- @include delayed
+-- @include task-text
 -- @include flow
 
 local stream, delayed = KEYS[1], KEYS[2]
 local F = flowKeys(3)
 local id, name, payload, group, priority = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
+-- The room takes no task its queued listing cannot page over, now or at its promotion.
+if not isRoomTaskText(id, name, group) then return {id, 0, -1, '', name} end
 local now = nowMs()
 local due = tonumber(ARGV[5])
 if due == 0 then due = now + tonumber(ARGV[4]) end

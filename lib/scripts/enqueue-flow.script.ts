@@ -60,6 +60,9 @@ export function enqueueFlowScript(keys: QueueKeys, task: EnqueueFlowArgs): Scrip
   ];
   return new ScriptCall('enqueue-flow', [keys.stream, keys.delayed, ...keys.flowKeys], args, (reply) => {
     const [id, , code, entryId, , waits] = reply as [string, number, number, string, string, string];
+    // The client checks the name and the group, and draws the id: a refusal is a caller's bug.
+    if (Number(code) === -1)
+      throw new Error('enqueue-flow.lua refused the task: a task id, name or group a worker does not take');
     const created = { outcome: createdOnly(code), id, generation: 0, entryId: entryId || undefined };
     return waits === 'w' ? { ...created, waitsForSlot: true } : created;
   });
