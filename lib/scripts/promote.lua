@@ -23,6 +23,8 @@
   ARGV[3..] per member, 2 values: the delayed member, and the key it names ('' for none; a
             member whose decoded key differs is dead-lettered, as it cannot be checked)
 
+  A flow member that comes without the flow keys (its caller, reading it with JSON.parse, took
+  it for none) is dead-lettered as not decoding, never admitted without them.
   A flow member whose id, name or group a worker would not take (includes/task-text.lua: not
   UTF-8 text, or longer than its bound) is dead-lettered with the reason, never put in the room:
   anyone can ZADD a delayed member, and the queued listing cannot page past such a task.
@@ -65,6 +67,10 @@ for i = 3, #ARGV - 1, 2 do
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member does not decode')
     elseif (m.k or '') ~= key then
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member names another key')
+    elseif m.fl == '1' and not keyState and not F then
+      -- Read otherwise by the caller (cjson takes text JSON.parse refuses), which declared no flow
+      -- keys: failing here would lose the member, already removed, and stop the batch.
+      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member does not decode')
     elseif m.fl == '1' and not keyState and not isRoomTaskText(m.id, m.n, m.gr or '') then
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason',
         'delayed member names a task id, name or group a worker does not take')

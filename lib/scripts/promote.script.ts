@@ -91,13 +91,15 @@ export async function promoteDue(
 
 /**
  * The key a delayed member names, as promote.lua reads it (undefined for none or no JSON), and
- * whether it goes through flow control's admission (field fl).
+ * whether it may go through flow control's admission (field fl). A member JSON.parse refuses may
+ * still be one: cjson, which promote.lua decodes with, takes a raw control character, a hex
+ * number or nan. Its flow keys are declared, so the script admits what it reads as a flow member.
  */
 function memberFields(member: string): { key?: string; fl: boolean } {
   try {
     const m = JSON.parse(member) as { k?: unknown; fl?: unknown } | null;
     return { key: typeof m?.k === 'string' ? m.k : undefined, fl: m?.fl === '1' };
   } catch {
-    return { fl: false };
+    return { fl: true };
   }
 }
