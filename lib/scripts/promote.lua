@@ -23,6 +23,8 @@
   ARGV[3..] per member, 2 values: the delayed member, and the key it names ('' for none; a
             member whose decoded key differs is dead-lettered, as it cannot be checked)
 
+  A due member that is not UTF-8 text is dead-lettered whatever ARGV names: its caller read it
+  as text, with U+FFFD for its bytes, and cannot name it. A member named twice moves once.
   A flow member that comes without the flow keys (its caller, reading it with JSON.parse, took
   it for none) is dead-lettered as not decoding, never admitted without them.
   A flow member whose id, name or group a worker would not take (includes/task-text.lua: not
@@ -61,6 +63,8 @@ for i = 3, #ARGV - 1, 2 do
   local keyState = nil
   if key ~= '' then keyState = KEYS[k]; k = k + 1 end
   if due[member] then
+    -- Once: a member named twice (two members the caller read as the same text) moves once.
+    due[member] = nil
     rcall('ZREM', delayed, member)
     local ok, m = pcall(cjson.decode, member)
     if not ok or not isTaskMember(m) then
@@ -88,6 +92,17 @@ for i = 3, #ARGV - 1, 2 do
       moved = moved + 1
     end
   end
+end
+-- The due members no caller can name: bytes that are not UTF-8 come back to it as U+FFFD, so
+-- such a member would stay due for ever, and every promotion would answer "due now" for it.
+local unnamed = {}
+for member in pairs(due) do
+  if not isUtf8Text(member) then unnamed[#unnamed + 1] = member end
+end
+table.sort(unnamed)
+for _, member in ipairs(unnamed) do
+  rcall('ZREM', delayed, member)
+  rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member is not UTF-8 text')
 end
 if F then moved = moved + flowServeWakes(F, stream, 1000) end
 local next = tonumber(rcall('ZRANGE', delayed, '0', '0', 'WITHSCORES')[2])
