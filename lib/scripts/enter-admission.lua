@@ -17,7 +17,8 @@
   it runs as read.
   Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
   the task is neither lost nor in the stream twice. It keeps its id and attempt: reading it was
-  not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options.
+  not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options, and
+  keeps no field gr or pr of the entry (its admitted entry and its retry are ungrouped too).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -45,6 +46,9 @@ if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end
 if not isRoomTaskText(m.id, m.n, '') then return {-1, ''} end
 m.a = m.a or '1'
 m.fl = '1'
+-- It waits ungrouped at priority 5: a group or priority of its own (only a hand-written entry has
+-- them) would show it elsewhere in the listing, and send its retry to another group's line.
+m.gr, m.pr = nil, nil
 -- Its handle knows this entry id, gone now: the marker says "not settled yet" to status() and
 -- result(), and r keeps its result even when void (as a retry's does).
 m.r = '1'
