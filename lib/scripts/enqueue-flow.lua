@@ -62,5 +62,5 @@ if due > now then
 end
 -- Waiting, its handle knows no entry id, and no result of its is kept when void: the reply says
 -- it waits, and the handle reads it settled once its record in flow:tasks is gone.
-local entryId = flowEnter(F, stream, id, name, group, tonumber(priority) or 5, fields, now)
+local entryId = flowEnter(F, stream, id, name, group, priority, fields, now)
 return {id, 0, 1, entryId, name, entryId == '' and 'w' or ''}

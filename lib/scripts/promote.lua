@@ -79,9 +79,7 @@ for i = 3, #ARGV - 1, 2 do
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason',
         'delayed member names a task id, name or group a worker does not take')
     elseif m.fl == '1' and not keyState then
-      local priority = tonumber(m.pr)
-      if not priority or priority < 1 or priority > 10 then priority = 5 end
-      flowEnter(F, stream, m.id, m.n, m.gr or '', math.floor(priority), toFields(m), now)
+      flowEnter(F, stream, m.id, m.n, m.gr or '', m.pr, toFields(m), now)
       moved = moved + 1
     elseif not (keyState and isStale(keyState, tonumber(m.g) or 0, m.id)) then
       local mid = rcall('XADD', stream, '*', unpack(toFields(m)))

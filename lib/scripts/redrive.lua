@@ -70,13 +70,10 @@ local mid
 if isFlow then
   -- Flow control: back through admission, with the group and priority it was enqueued with.
   fields[#fields + 1] = 'fl'; fields[#fields + 1] = '1'
-  local group, priority = fieldOf(f, 'gr'), tonumber(fieldOf(f, 'pr'))
+  local group, priority = fieldOf(f, 'gr'), flowPriority(fieldOf(f, 'pr'))
   if group then fields[#fields + 1] = 'gr'; fields[#fields + 1] = group end
-  if priority and priority >= 1 and priority <= 10 and priority == math.floor(priority) then
-    fields[#fields + 1] = 'pr'; fields[#fields + 1] = tostring(priority)
-  else
-    priority = 5
-  end
+  -- Kept only as what it is ranked at (a pr of '2.5' or 'nan' is 5, without one).
+  if tostring(priority) == fieldOf(f, 'pr') then fields[#fields + 1] = 'pr'; fields[#fields + 1] = tostring(priority) end
   mid = flowEnter(flowKeysAtEnd(), stream, id, name, group or '', priority, fields, now)
 else
   mid = rcall('XADD', stream, '*', unpack(fields))

@@ -363,11 +363,22 @@ local function flowRelease(F, stream, id, entryId)
   return true
 end
 
+-- A priority as a worker reads one (an integer from 1 to 10: task-message.ts), else 5. Lua's
+-- tonumber also reads 'nan', which no range check refuses: a rank of NaN is written with 20
+-- characters, not 16, sorts ahead of its whole pair, and the member's task id is then cut from
+-- the wrong place (admitMember, roomMemberId). A fraction ranked as its floor unlike its reader.
+local function flowPriority(value)
+  local text = tostring(value or '')
+  local level = #text <= 16 and string.find(text, '^%d+$') and tonumber(text)
+  return (level and level >= 1 and level <= 10) and level or 5
+end
+
 -- A task going through admission (enqueue, a due retry, a redrive): admitted at once when its
 -- slots are free and nothing of its pair waits (so order holds), else it waits in the room,
--- ranked `now + (priority - 1) * aging`. `fields` are its stream fields. Returns the entry id,
--- or '' when it waits.
+-- ranked `now + (priority - 1) * aging`. `fields` are its stream fields; `priority` its field pr
+-- as it came (flowPriority). Returns the entry id, or '' when it waits.
 local function flowEnter(F, stream, id, name, group, priority, fields, now)
+  priority = flowPriority(priority)
   -- A NUL separates a pair's name and group and a member's parts: none comes from an enqueue, but
   -- a foreign entry's may (redriven, or retried and due): made \1, the same way wherever it
   -- enters, so its pair is its own (it would match another group's prefix and leak its slot).
