@@ -14,6 +14,7 @@ import type {
 import type { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
+import { MAX_ID_LENGTH } from '../task/task-message';
 import { checkDeadLetterId, DeadLetters } from './dead-letters';
 import { fleetEvents, type FleetEvent } from './fleet-events';
 import { checkState } from './page-options';
@@ -193,8 +194,8 @@ function queueName(queue: string | undefined): string {
 }
 
 function checkTaskId(id: unknown): void {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 256)
-    throw new InvalidOptionError('id', 'a task id (1 to 256 characters)', id);
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH)
+    throw new InvalidOptionError('id', `a task id (1 to ${MAX_ID_LENGTH} characters)`, id);
 }
 
 function checkPartition(partition: unknown, count: number): number {
