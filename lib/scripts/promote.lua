@@ -27,8 +27,9 @@
   as text, with U+FFFD for its bytes, and cannot name it. A member named twice moves once.
   A flow member that comes without the flow keys (its caller, reading it with JSON.parse, took
   it for none) is dead-lettered as not decoding, never admitted without them.
-  A flow member whose id, name or group a worker would not take (includes/task-text.lua: not
-  UTF-8 text, or longer than its bound) is dead-lettered with the reason, never put in the room:
+  A flow member whose id, name or group a worker would not take (includes/task-text.lua: an id
+  or group not UTF-8 text or longer than its bound, a name no task can have) is dead-lettered
+  with the reason, never put in the room:
   anyone can ZADD a delayed member, and the queued listing cannot page past such a task.
 
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
