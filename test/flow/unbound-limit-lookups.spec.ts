@@ -23,8 +23,13 @@ describe('flow control: a limit that does not bind', () => {
     // for replies, would break the connection.
     const mon = await monitorNodeOf(room);
     const calls: string[][] = [];
+    // A command of this test's own after the runs: MONITOR shows commands in the order Redis ran
+    // them, so once it shows this one it has shown every settle's.
+    const marker = `${room}:end`;
+    let markerSeen = false;
     // MONITOR shows the commands scripts run, with their keys: only this test's keys are counted.
     mon.on('monitor', (_time: string, args: string[]) => {
+      if (args[1] === marker) markerSeen = true;
       if (args[1] === room || args[1] === parked)
         calls.push([args[0].toLowerCase(), args[1] === room ? 'room' : 'parked']);
     });
@@ -32,6 +37,8 @@ describe('flow control: a limit that does not bind', () => {
     await a.client.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ name: 'flow.wide', payload: { i } })));
     await waitFor(() => ledger.done.length >= 40, { timeoutMs: 20_000 });
     await waitFor(async () => (await heldTaskIds(env.redis, a.keys)).length === 0);
+    await env.redis.exists(marker);
+    await waitFor(() => markerSeen);
     mon.disconnect();
 
     expect(calls.filter(([command]) => command === 'zrangebylex' || command === 'zlexcount')).toEqual([]);
