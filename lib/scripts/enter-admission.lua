@@ -18,7 +18,9 @@
   Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
   the task is neither lost nor in the stream twice. It keeps its id and attempt: reading it was
   not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options, and
-  keeps no field gr or pr of the entry (its admitted entry and its retry are ungrouped too).
+  keeps no field gr or pr of the entry (its admitted entry and its retry are ungrouped too). It is
+  ranked from its enqueue (the XADD that wrote it: its entry id's time, never later than now),
+  not from this move, which waits for a worker's read (a pause, a backlog in the stream).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -57,4 +59,8 @@ rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
 if flowSetLimits(F, m.n, limits) then flowFeedAll(F, stream, 1000, m.n) end
 if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end
-return {1, flowEnter(F, stream, m.id, m.n, '', 5, toFields(m), nowMs())}
+-- Its enqueue time is its entry id's (Redis's clock at the XADD); an id a producer chose itself
+-- may lie ahead of the clock, and is taken as now.
+local now = nowMs()
+local enqueuedAt = math.min(tonumber(string.match(entryId, '^(%d+)')) or now, now)
+return {1, flowEnter(F, stream, m.id, m.n, '', 5, toFields(m), enqueuedAt)}

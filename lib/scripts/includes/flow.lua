@@ -375,9 +375,11 @@ end
 
 -- A task going through admission (enqueue, a due retry, a redrive): admitted at once when its
 -- slots are free and nothing of its pair waits (so order holds), else it waits in the room,
--- ranked `now + (priority - 1) * aging`. `fields` are its stream fields; `priority` its field pr
--- as it came (flowPriority). Returns the entry id, or '' when it waits. Its caller asked
--- isRoomTaskText (task-text.lua) first: the room takes no task its listing cannot page over.
+-- ranked `now + (priority - 1) * aging`, its entry time `now`. `fields` are its stream fields;
+-- `priority` its field pr as it came (flowPriority). `now` is when it joined the line (Redis ms),
+-- not when this script runs: a plain entry moved in by a worker gives its XADD's time. Returns
+-- the entry id, or '' when it waits. Its caller asked isRoomTaskText (task-text.lua) first: the
+-- room takes no task its listing cannot page over.
 local function flowEnter(F, stream, id, name, group, priority, fields, now)
   priority = flowPriority(priority)
   -- A NUL separates a pair's name and group and a member's parts: none comes from an enqueue, but
