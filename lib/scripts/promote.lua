@@ -14,9 +14,9 @@
   KEYS[4..] key state hash of each member that names a key, in ARGV order
   then, when a member is under flow control (field fl) or a rate limit's wake is due, the
   partition's flow keys (see includes/flow.lua): such a member goes through admission (a slot,
-  or the waiting room) rather than straight into the stream, so a retry or a delayed enqueue
-  never bypasses a limit; and due wakes are served (rate.lua): the tasks waiting for a rate
-  token that the windows now allow are admitted
+  or the waiting room, ranked from its due time: its score) rather than straight into the
+  stream, so a retry or a delayed enqueue never bypasses a limit; and due wakes are served
+  (rate.lua): the tasks waiting for a rate token that the windows now allow are admitted
 
   ARGV[1] dead-letter stream max length (approximate)
   ARGV[2] most due members to look at (the read's limit)
@@ -45,10 +45,13 @@
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
 local now = nowMs()
--- The members due now, read once (the commands a queue's ACL already allows).
+-- The members due now, read once (the commands a queue's ACL already allows), with their due
+-- times: a flow task joins the waiting room's line when it fell due, not when this promotion
+-- got to it (no worker ran for a while, or a busy one), so it is ranked from its due time.
 local due = {}
-for _, member in ipairs(rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', '0', tonumber(ARGV[2]))) do
-  due[member] = true
+local read = rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'WITHSCORES', 'LIMIT', '0', tonumber(ARGV[2]))
+for i = 1, #read, 2 do
+  due[read[i]] = math.floor(math.max(0, math.min(tonumber(read[i + 1]) or now, now)))
 end
 local moved = 0
 local k = 4
@@ -65,6 +68,7 @@ for i = 3, #ARGV - 1, 2 do
   if key ~= '' then keyState = KEYS[k]; k = k + 1 end
   if due[member] then
     -- Once: a member named twice (two members the caller read as the same text) moves once.
+    local dueAt = due[member]
     due[member] = nil
     rcall('ZREM', delayed, member)
     local ok, m = pcall(cjson.decode, member)
@@ -80,7 +84,7 @@ for i = 3, #ARGV - 1, 2 do
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason',
         'delayed member names a task id, name or group a worker does not take')
     elseif m.fl == '1' and not keyState then
-      flowEnter(F, stream, m.id, m.n, m.gr or '', m.pr, toFields(m), now)
+      flowEnter(F, stream, m.id, m.n, m.gr or '', m.pr, toFields(m), dueAt)
       moved = moved + 1
     elseif not (keyState and isStale(keyState, tonumber(m.g) or 0, m.id)) then
       local mid = rcall('XADD', stream, '*', unpack(toFields(m)))
