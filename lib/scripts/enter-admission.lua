@@ -57,10 +57,26 @@ m.r = '1'
 
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
-if flowSetLimits(F, m.n, limits) then flowFeedAll(F, stream, 1000, m.n) end
 if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end
 -- Its enqueue time is its entry id's (Redis's clock at the XADD); an id a producer chose itself
 -- may lie ahead of the clock, and is taken as now.
 local now = nowMs()
 local enqueuedAt = math.min(tonumber(string.match(entryId, '^(%d+)')) or now, now)
-return {1, flowEnter(F, stream, m.id, m.n, '', 5, toFields(m), enqueuedAt)}
+local function enter() return flowEnter(F, stream, m.id, m.n, '', 5, toFields(m), enqueuedAt) end
+local newEntryId
+if pairWaits(F, m.n .. '\0') then
+  -- Tasks of its pair wait, maybe enqueued after it: it joins them (under the recorded limits it
+  -- waits, as its pair does) before a change of limits is fed, so what a raise frees goes by
+  -- rank with it among them.
+  newEntryId = enter()
+  if flowSetLimits(F, m.n, limits) then
+    flowFeedAll(F, stream, 1000, m.n)
+    local state = rcall('HGET', F.tasks, m.id)
+    if state and string.byte(state, 1) ~= 0 then newEntryId = string.sub(state, 1, string.find(state, '\0', 1, true) - 1) end
+  end
+else
+  -- Nothing of its pair waits: a raise first serves the pairs that do (they waited longer).
+  if flowSetLimits(F, m.n, limits) then flowFeedAll(F, stream, 1000, m.n) end
+  newEntryId = enter()
+end
+return {1, newEntryId}
