@@ -69,6 +69,16 @@ end
 
 -- A task whose groupConcurrency this call raised (or lifted): flowFeedAll rings its waiting groups.
 local groupRaised = {}
+-- Tasks whose rateLimit (task window) or groupRateLimit this call changed: flowFeedAll serves the
+-- pairs waiting for their old windows.
+local taskRateChanged, groupRateChanged = {}, {}
+
+-- A limits record's rateLimit and groupRateLimit parts ('' for none, however recorded).
+local function rateParts(text)
+  local task, group = string.match(text or '', '^%d+ %d+ %d+ (%d+ %d+) (%d+ %d+)$')
+  local function part(p) return (p and string.sub(p, 1, 2) ~= '0 ') and p or '' end
+  return part(task), part(group)
+end
 
 -- Records a task's limits; returns true when they changed (raised limits leave headroom that
 -- no release will fill: the caller feeds it, see flowFeedAll). A change while runs of the task
@@ -88,6 +98,9 @@ local function flowSetLimits(F, name, text)
     local old = tonumber(string.match(before or '', '^%d+ (%d+)')) or 0
     local new = tonumber(string.match(text, '^%d+ (%d+)')) or 0
     groupRaised[name] = old > 0 and (new == 0 or new > old)
+    local taskBefore, groupBefore = rateParts(before)
+    local taskNow, groupNow = rateParts(text)
+    taskRateChanged[name], groupRateChanged[name] = taskBefore ~= taskNow, groupBefore ~= groupNow
   end
   limitsRead[name] = nil
   rateFull, rateCounted = {}, {}
@@ -431,6 +444,7 @@ end
 -- however many groups wait: the groups past the bound fill at their next settle.
 local RING_SCAN_PAIRS = 100
 local function ringWaitingPairs(F, name)
+  if roomEmpty(F) then return end
   local from = '[' .. name .. '\0'
   for _ = 1, RING_SCAN_PAIRS do
     local member = rcall('ZRANGEBYLEX', F.room, from, '[' .. name .. '\0\255', 'LIMIT', '0', '1')[1]
@@ -443,14 +457,37 @@ local function ringWaitingPairs(F, name)
   end
 end
 
+-- Changed rates put the pairs waiting for the old windows back in the ring, as their wakes would:
+-- else a raised rate admitted nothing until the old window's wake, perMs away (perMs + 60 s for a
+-- window of unstarted tokens), and newcomers queued behind that wake. The pairs parked for the
+-- task's window go back to the ring's head, in their order, when the new window has a token (if
+-- it has none, its wake only comes forward to when it frees one: unparked, they would all park
+-- again, a pass over every parked pair at each enqueue of a rolling deploy); those out of the
+-- ring for a group window are rung by ringWaitingPairs (bounded), in flowFeedAll. The feed
+-- checks the new windows: a pair still over one waits again, with its wake.
+local function rateServeChanged(F, name)
+  if taskRateChanged[name] and not parkedEmpty(F) then
+    local rates = select(4, flowLimits(F, name))
+    local win = rates and rates.max > 0 and rateWindows(rates, name, '')[1]
+    if not win or rateCount(F, win, rateNow()) < win.max then
+      rcall('ZREM', F.wake, name)
+      rateUnpark(F, name)
+      ringKnownEmpty = false
+    else
+      rateWakeNoLater(F, name, rateNow() + rateWaitMs(F, win, rateNow()))
+    end
+  end
+end
+
 -- Feeds after task `name`'s limits changed (or a wake '\3<name>' that goes on with it): rings its
--- waiting pairs that have room now (after a raised groupConcurrency), serves its pairs parked for
--- a global slot, then passes over the ring while they admit, at most `budget` in all. Stopped on
--- its budget, it leaves a due wake ('\3<name>', or '\2' without a name): the next promotion goes
--- on at once. Without `name` (a wake), it only passes over the ring.
+-- waiting pairs that have room now (after a raised groupConcurrency, or changed rates), serves its
+-- pairs parked for a global slot, then passes over the ring while they admit, at most `budget` in
+-- all. Stopped on its budget, it leaves a due wake ('\3<name>', or '\2' without a name): the next
+-- promotion goes on at once. Without `name` (a wake), it only passes over the ring.
 local FEED_MORE = '\3'
 local function flowFeedAll(F, stream, budget, name)
-  if name and groupRaised[name] then ringWaitingPairs(F, name) end
+  if name then rateServeChanged(F, name) end
+  if name and (groupRaised[name] or groupRateChanged[name]) then ringWaitingPairs(F, name) end
   local admitted = name and globalUnpark(F, stream, name, budget) or 0
   while admitted < budget do
     local n = flowFeed(F, stream, budget - admitted)
