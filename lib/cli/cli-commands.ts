@@ -142,7 +142,7 @@ function inspectTables(states: QueueState[]): string {
       s.running,
       s.deadLettered,
       ms(s.oldestWaitingMs),
-      `${s.consumers.length} (${s.consumers.filter((c) => c.alive).length})`,
+      consumersCell(s),
     ]),
   );
   const consumers = states.flatMap((s) =>
@@ -150,6 +150,13 @@ function inspectTables(states: QueueState[]): string {
   );
   if (consumers.length === 0) return queues;
   return `${queues}\n\n${table(['QUEUE', 'CONSUMER', 'LIVENESS', 'HOLDS', 'IDLE'], consumers)}`;
+}
+
+/** Consumers (alive), and those not listed: a group of more than 1000 is only counted. */
+function consumersCell(s: QueueState): string {
+  const alive = s.consumers.filter((c) => c.alive).length;
+  if (s.unlistedConsumers === 0) return `${s.consumers.length} (${alive})`;
+  return `${s.consumers.length + s.unlistedConsumers} (${alive} of ${s.consumers.length} listed)`;
 }
 
 /**

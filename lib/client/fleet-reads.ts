@@ -49,11 +49,18 @@ export class FleetReads {
     return sumCounts(await Promise.all(all.map((keys) => this.inspector.counts(keys))));
   }
 
-  /** The counts, and each consumer once with what it holds in every partition. */
+  /**
+   * The counts, and each consumer once with what it holds in every partition; a partition whose
+   * group has more than CONSUMER_LIST_LIMIT lists none (counted in `unlistedConsumers`).
+   */
   async state(queue?: string): Promise<QueueState> {
     const all = await this.partitions(queue);
     const states = await Promise.all(all.map((keys) => this.inspector.state(keys)));
-    return { ...sumCounts(states), consumers: mergeConsumers(states.flatMap((s) => s.consumers)) };
+    return {
+      ...sumCounts(states),
+      consumers: mergeConsumers(states.flatMap((s) => s.consumers)),
+      unlistedConsumers: states.reduce((total, s) => total + s.unlistedConsumers, 0),
+    };
   }
 
   /**

@@ -3,7 +3,7 @@ import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage }
 import { compareEntryIds, endBefore, startPast } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { groupInfo } from '../redis/xinfo-reply';
-import { queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
+import { CONSUMER_LIST_LIMIT, queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
 import {
@@ -18,7 +18,8 @@ import {
 
 /**
  * @internal Fleet-wide reads of one queue, straight from Redis. Each read is a bounded number of
- * commands (counts: one script call; state: plus one PTTL per consumer; a page: delayed and dead
+ * commands (counts: one script call, which reads no consumer; state: plus one PTTL per consumer
+ * listed, none past CONSUMER_LIST_LIMIT; a page: delayed and dead
  * one, queued up to five, four past a room cursor (README, "Operating it"), running one plus a
  * pipeline of one per task and per worker), so a scrape or a dashboard poll stays cheap however
  * long the queue.
@@ -30,8 +31,9 @@ export class QueueInspector {
     return toCounts(keys.queue, await queueStateScript(keys).run(this.redis));
   }
 
+  /** The counts and the group's consumers, or none (`unlistedConsumers`) past CONSUMER_LIST_LIMIT. */
   async state(keys: QueueKeys): Promise<QueueState> {
-    const reply = await queueStateScript(keys).run(this.redis);
+    const reply = await queueStateScript(keys, { consumers: CONSUMER_LIST_LIMIT }).run(this.redis);
     const rows = reply.consumers.map((c) => [c.name, c.pending, c.idleMs] as const);
     const ttls = await this.leaseLeft(
       keys,
@@ -44,7 +46,7 @@ export class QueueInspector {
       alive: ttls[i] > 0,
       leaseLeftMs: ttls[i],
     }));
-    return { ...toCounts(keys.queue, reply), consumers };
+    return { ...toCounts(keys.queue, reply), consumers, unlistedConsumers: reply.consumerCount - consumers.length };
   }
 
   /**

@@ -43,7 +43,14 @@ export interface QueueCounts {
 
 /** `QueueClient.inspect()`: counts plus the consumers with their liveness. @publicApi */
 export interface QueueState extends QueueCounts {
+  /**
+   * The consumer group's consumers, each once. A partition whose group has more than 1000 lists
+   * none of them (anyone who can write to Redis can create consumers, and reading them all would
+   * make every inspect() as long as they are many): see `unlistedConsumers`.
+   */
   readonly consumers: QueueConsumerInfo[];
+  /** Consumers not listed, of the partitions whose group has more than 1000 (0: all listed). */
+  readonly unlistedConsumers: number;
 }
 
 /**

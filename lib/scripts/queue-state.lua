@@ -1,7 +1,7 @@
 --[[
   Read one queue's state as Redis holds it, in one step: for inspect() and scrape-time gauges.
   KEYS: stream, delayed set, dead letters, the flow room, its entry times, the flow task records.
-  ARGV: group, limit.
+  ARGV: group, limit, the most consumers to list.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] dead-letter stream
@@ -11,9 +11,14 @@
   KEYS[6] the flow task records (flow:tasks): which of those times belong to a task still waiting
   ARGV[1] consumer group
   ARGV[2] the most entries one count may read (see below)
+  ARGV[3] the most consumers to list: a group with more lists none (0: none, for counts())
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
   age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
-  consumers: {name, pending, idle ms} each, tasks in the waiting room}. Writes nothing. Atomic: one consistent snapshot.
+  consumers: {name, pending, idle ms} each (empty past ARGV[3]), tasks in the waiting room, the
+  group's consumers (0: no group)}. Writes nothing. Atomic: one consistent snapshot.
+  Anyone who can write to Redis can give the group any number of consumers (XGROUP
+  CREATECONSUMER), and XINFO CONSUMERS reads every one: it is sent only when the group has at
+  most ARGV[3] (XINFO GROUPS counts them), so the script's work and reply stay bounded.
   The oldest waiting age is the older of the stream's oldest unread entry (since it entered the
   stream) and the room's oldest task (since it entered the room): one read each, whatever the
   backlog (the room is ordered by task, group and rank, so its entry times are kept beside it),
@@ -34,6 +39,7 @@
 -- @include now-ms
 
 local stream, delayed, dlq, group, limit = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
+local listLimit = tonumber(ARGV[3])
 local now = nowMs()
 
 -- A flat reply {name, value, ...} as a table.
@@ -48,7 +54,7 @@ local delayedCount = rcall('ZCARD', delayed)
 local dead = rcall('XLEN', dlq)
 local nextDue = rcall('ZRANGE', delayed, '0', '0', 'WITHSCORES')[2]
 local pending, waiting, exact, added, read = 0, length, 1, 0, -1
-local after, consumers = '-', {}
+local after, consumers, consumerCount = '-', {}, 0
 
 -- Entries in [from, to], or -1 when there are more than the limit.
 local function countUpTo(from, to)
@@ -76,9 +82,12 @@ if rcall('EXISTS', stream) == 1 then
       after = '(' .. g['last-delivered-id']
       if g['entries-read'] then read = g['entries-read'] end
       waiting, exact = countUnread(g['last-delivered-id'])
-      for _, c in ipairs(rcall('XINFO', 'CONSUMERS', stream, group)) do
-        local f = fieldsOf(c)
-        consumers[#consumers + 1] = {f.name, f.pending, f.idle}
+      consumerCount = g.consumers
+      if listLimit > 0 and consumerCount <= listLimit then
+        for _, c in ipairs(rcall('XINFO', 'CONSUMERS', stream, group)) do
+          local f = fieldsOf(c)
+          consumers[#consumers + 1] = {f.name, f.pending, f.idle}
+        end
       end
     end
   end
@@ -103,4 +112,4 @@ for i = 1, #times - 1, 2 do
 end
 local dueIn = nextDue and math.max(0, tonumber(nextDue) - now) or -1
 return {length, delayedCount, dead, pending, waiting, exact, oldest, dueIn, added, read, consumers,
-  rcall('ZCARD', KEYS[4])}
+  rcall('ZCARD', KEYS[4]), consumerCount}

@@ -14,9 +14,12 @@ export interface QueueStateSnapshot {
   readonly nextDueInMs: number | null;
   readonly added: number;
   readonly read: number | null;
+  /** Empty when not asked for, or when the group has more than were asked for. */
   readonly consumers: readonly { name: string; pending: number; idleMs: number }[];
   /** Tasks in the flow waiting room (not in the stream: `waiting` does not count them). */
   readonly waitingForSlot: number;
+  /** The group's consumers, listed or not (0: no group yet). */
+  readonly consumerCount: number;
 }
 
 /**
@@ -25,11 +28,23 @@ export interface QueueStateSnapshot {
  */
 export const WAITING_COUNT_LIMIT = 1000;
 
+/**
+ * @internal The most consumers one partition's snapshot lists (inspect()): a group with more
+ * lists none, so a dashboard poll stays bounded however many consumers anyone created.
+ */
+export const CONSUMER_LIST_LIMIT = 1000;
+
 const orNull = (n: number): number | null => (n < 0 ? null : n);
 
-/** @internal The typed call of queue-state.lua: the queue's counts and its consumers, one snapshot. */
-export function queueStateScript(keys: QueueKeys, countLimit = WAITING_COUNT_LIMIT): ScriptCall<QueueStateSnapshot> {
-  const args = [CONSUMER_GROUP, String(countLimit)];
+/**
+ * @internal The typed call of queue-state.lua: the queue's counts and its consumers when the group
+ * has at most `consumers` (default 0: none, as counts() asks), one snapshot.
+ */
+export function queueStateScript(
+  keys: QueueKeys,
+  { consumers = 0, countLimit = WAITING_COUNT_LIMIT }: { consumers?: number; countLimit?: number } = {},
+): ScriptCall<QueueStateSnapshot> {
+  const args = [CONSUMER_GROUP, String(countLimit), String(consumers)];
   const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.flow.room, keys.flow.entered, keys.flow.tasks];
   return new ScriptCall('queue-state', redisKeys, args, (reply) => {
     const r = reply as [...number[], [string, number, number][]];
@@ -51,6 +66,7 @@ export function queueStateScript(keys: QueueKeys, countLimit = WAITING_COUNT_LIM
         idleMs,
       })),
       waitingForSlot: n[11],
+      consumerCount: n[12],
     };
   });
 }

@@ -58,8 +58,9 @@ describe('fleet reads: inspect, listings, remove', () => {
       expect.objectContaining({ pending: 2, alive: true, name: expect.stringContaining(String(process.pid)) }),
     ]);
     expect(state.consumers[0].leaseLeftMs).toBeGreaterThan(0);
+    expect(state.unlistedConsumers).toBe(0);
     // counts() is the same snapshot without the consumers.
-    const { consumers: _c, ...counts } = state;
+    const { consumers: _c, unlistedConsumers: _u, ...counts } = state;
     expect(await t.client.counts()).toMatchObject({
       ...counts,
       oldestWaitingMs: expect.any(Number),

@@ -21,7 +21,7 @@ describe('queue-state.lua: waiting within a bounded count', () => {
     return (reply?.[0][1] ?? []).map(([id]) => id);
   };
   const waiting = async (limit = 3) => {
-    const { waiting: count, waitingExact: exact } = await queueStateScript(f.keys, limit).run(f.redis);
+    const { waiting: count, waitingExact: exact } = await queueStateScript(f.keys, { countLimit: limit }).run(f.redis);
     return { count, exact };
   };
 

@@ -139,7 +139,10 @@ function queueCard(state, samples) {
       stat('delayed', state.delayed, 'delayed'),
       stat('dead', state.deadLettered, 'dead letters'),
       stat('oldest', seconds(state.oldestWaitingMs), 'oldest waiting'),
-      stat('consumers', `${alive}/${state.consumers.length}`, 'workers alive'),
+      // A group of more than 1000 consumers is not listed (README, "Operating it"): only counted.
+      state.unlistedConsumers > 0
+        ? stat('consumers', `?/${state.consumers.length + state.unlistedConsumers}`, 'workers alive (too many to list)')
+        : stat('consumers', `${alive}/${state.consumers.length}`, 'workers alive'),
     ),
     el(
       'div',
