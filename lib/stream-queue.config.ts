@@ -3,7 +3,7 @@ import { checkDurability } from './client/durable-enqueue';
 import type { ConnectionOptions, DurabilityOptions, StreamQueueModuleOptions } from './interfaces';
 import { checkConnection } from './redis/connection-check';
 import { checkOptionNames, optionNames } from './option-names';
-import { MAX_TIMER_MS } from './stream-queue.constants';
+import { MAX_PARTITIONS, MAX_TIMER_MS } from './stream-queue.constants';
 import { checkName } from './task/resolved-task-options';
 
 /** @internal Module options with every default applied; the only place defaults live. */
@@ -33,8 +33,7 @@ export interface StreamQueueConfig {
   readonly queues: ReadonlyMap<string, { readonly partitions: number }>;
 }
 
-/** @internal Most partitions of one queue: each is a stream every worker reads and sweeps. */
-export const MAX_PARTITIONS = 1_024;
+export { MAX_PARTITIONS };
 
 /** @internal The partition count of `queue` (1 unless `queues` says otherwise). */
 export function partitionsOf(config: Pick<StreamQueueConfig, 'queues'>, queue: string): number {

@@ -11,3 +11,6 @@ export const CONSUMER_GROUP = 'workers';
  * 1 ms. Every duration that becomes a timer is bounded by it.
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** @internal Most partitions of one queue: each is a stream every worker reads and sweeps. */
+export const MAX_PARTITIONS = 1_024;

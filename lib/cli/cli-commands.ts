@@ -3,7 +3,7 @@ import { FleetReads } from '../client/fleet-reads';
 import { InvalidOptionError, StreamQueueError } from '../errors';
 import type { QueueState } from '../interfaces';
 import { QueueKeys } from '../redis/keys';
-import { MAX_PARTITIONS } from '../stream-queue.config';
+import { layoutOf } from '../partitions/layout-record';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import type { CliArgs } from './cli-args';
 import { jsonText } from './json-text';
@@ -163,12 +163,11 @@ function consumersCell(s: QueueState): string {
  * @internal A queue's partitions as Redis records them (layout.lua): the CLI has no config, so the
  * count comes from partition 0's record ('1' when absent). During a count change ('from>to') it
  * reads the larger layout: a partition outside the other one is empty or frozen, never skipped.
- * A record the library cannot have written (not counts from 1 to MAX_PARTITIONS) reads as 1.
+ * A record the library cannot have written (layoutOf: not counts from 1 to MAX_PARTITIONS) reads as 1.
  */
 export async function storedPartitions(redis: Redis, prefix: string, queue: string): Promise<QueueKeys[]> {
   const stored = (await redis.get(new QueueKeys(prefix, queue).layout)) ?? '1';
-  const counts = stored.split('>').map(Number);
-  const written = counts.every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_PARTITIONS);
-  const count = written ? Math.max(...counts) : 1;
+  const layout = layoutOf(stored);
+  const count = layout ? Math.max(layout.from, layout.to) : 1;
   return Array.from({ length: count }, (_, p) => new QueueKeys(prefix, queue, p));
 }

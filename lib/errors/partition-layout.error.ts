@@ -1,3 +1,4 @@
+import { layoutOf } from '../partitions/layout-record';
 import { quotedText } from '../quoted-text';
 import { StreamQueueError } from './stream-queue.error';
 
@@ -39,12 +40,27 @@ export class PartitionLayoutError extends StreamQueueError {
 }
 
 /**
+ * @internal Bootstrap found a layout record no version writes at `key` (anyone can SET it): the
+ * queue's count is unknown, so this process takes none from it, changes nothing, and does not start.
+ */
+export function unwrittenLayout(queue: string, key: string, stored: string, configured: number): PartitionLayoutError {
+  return new PartitionLayoutError(
+    queue,
+    stored,
+    configured,
+    `Queue "${queue}" has ${describeLayout(stored)}, in key ${quotedText(key, key.length)}: its partition count ` +
+      `is unknown, and this process (${configured}, option queues.${queue}.partitions) changed nothing. Set the ` +
+      `record to the count the queue's tasks were written with (delete it for 1), then start again.`,
+  );
+}
+
+/**
  * @internal A stored layout record in words. Anyone can SET the record, and the message is
  * logged: one the library cannot have written is quoted (quotedText), its controls escaped.
  */
 export function describeLayout(stored: string): string {
-  const switching = /^(\d+)>(\d+)$/.exec(stored);
-  if (switching) return `a change from ${switching[1]} to ${switching[2]} partitions in progress`;
-  if (!/^\d+$/.test(stored)) return `a layout record no version writes, ${quotedText(stored)}`;
+  const layout = layoutOf(stored);
+  if (!layout) return `a layout record no version writes, ${quotedText(stored)}`;
+  if (layout.switching) return `a change from ${layout.from} to ${layout.to} partitions in progress`;
   return `${stored} partition${stored === '1' ? '' : 's'}`;
 }

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { describeLayout, PartitionLayoutError } from '../errors';
+import { unwrittenLayout } from '../errors/partition-layout.error';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import { layoutScript } from '../scripts/layout.script';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { TaskRegistry } from '../task/task.registry';
+import { layoutOf } from './layout-record';
 import { QueuePartitions } from './queue-partitions';
 
 /**
@@ -69,22 +71,27 @@ export class PartitionLayouts implements OnModuleInit {
     }
   }
 
-  /** Makes `count` the stored count of `queue`, or throws PartitionLayoutError. */
+  /**
+   * Makes `count` the stored count of `queue`, or throws PartitionLayoutError: also for a record
+   * no version writes, which says no count to switch from (anyone can SET it).
+   */
   async adopt(queue: string, count: number): Promise<void> {
     const redis = this.connections.commands;
-    const stored = (await redis.get(new QueueKeys(this.config.prefix, queue).layout)) ?? '1';
+    const key = new QueueKeys(this.config.prefix, queue).layout;
+    const stored = (await redis.get(key)) ?? '1';
     if (stored === String(count)) return;
-    const switching = /^(\d+)>(\d+)$/.exec(stored);
-    if (switching && Number(switching[2]) !== count) {
+    const layout = layoutOf(stored);
+    if (!layout) throw unwrittenLayout(queue, key, stored, count);
+    if (layout.switching && layout.to !== count) {
       throw new PartitionLayoutError(
         queue,
         stored,
         count,
         `Queue "${queue}" has ${describeLayout(stored)}; this process uses ${count} (option queues.${queue}.partitions). ` +
-          `Start a process with ${switching[2]} partitions to finish it, then change the count again.`,
+          `Start a process with ${layout.to} partitions to finish it, then change the count again.`,
       );
     }
-    const from = Number(switching ? switching[1] : stored);
+    const { from } = layout;
     await this.switchCount(redis, queue, from, count);
     this.logger.log(`Queue "${queue}": partitions changed from ${from} to ${count}.`);
   }
