@@ -10,10 +10,11 @@ export function fieldsOf(packed: string[]): Map<string, string> {
 }
 
 /**
- * A time in ms as a Date, or undefined where no Date holds it: anyone can write an entry id (up
- * to 2^64-1 ms) or a score (inf), and an Invalid Date throws where it is printed (toISOString).
+ * @internal A time in ms as a Date, or undefined where no Date holds it: anyone can write an
+ * entry id (up to 2^64-1 ms), a score (inf) or a key state's time (`x`: NaN), and an Invalid
+ * Date throws where it is printed (toISOString).
  */
-function dateOf(ms: number): Date | undefined {
+export function dateOf(ms: number): Date | undefined {
   const date = new Date(ms);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -2,12 +2,14 @@ import type { Redis } from 'ioredis';
 import type { ScheduleInfo, SchedulePage, TaskState } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import type { RuntimeSignature } from '../scripts/schedule-runtime.script';
+import { dateOf } from './listed-task';
 
 /**
  * @internal One page of a queue's runtime schedules: each partition's index (a sorted set of
  * keys, all of score 0) in lex order after `after`, merged in Redis's byte order, then each key's
  * state (in its own partition's slot). A key whose state is gone (its chain ended and expired) is
- * skipped, and paging goes on past it.
+ * skipped, and paging goes on past it; so is one whose stored schedule cannot be read (see
+ * scheduleOf).
  */
 export async function readSchedules(
   redis: Redis,
@@ -31,18 +33,38 @@ export async function readSchedules(
   const items: ScheduleInfo[] = [];
   page.forEach(({ key, keys }, i) => {
     const [sig, state, dueAt, gen, queue] = states[i];
-    if (!sig || !state) return;
-    const { name, payload, every, cron, timezone } = JSON.parse(sig) as RuntimeSignature;
+    const schedule = sig && state ? scheduleOf(sig) : undefined;
+    if (!schedule) return;
+    const { name, payload, every, cron, timezone } = schedule;
     items.push({
       key,
       name,
       queue: queue ?? keys.queue,
-      payload: JSON.parse(payload) as unknown,
+      payload,
       ...(every !== undefined ? { every } : { cron, timezone }),
       state: state as TaskState,
-      nextRunAt: dueAt ? new Date(Number(dueAt)) : undefined,
+      nextRunAt: dueAt ? dateOf(Number(dueAt)) : undefined,
       generation: Number(gen ?? 0),
     });
   });
   return { items, next: found.length > limit ? page[page.length - 1].key : undefined };
+}
+
+/**
+ * A key's stored signature (schedule-runtime.lua writes it) with its payload decoded, or
+ * undefined when it is not one: anyone can write the key's state, and one entry that does not
+ * parse must not fail the page (JSON.parse threw) and hide every other schedule.
+ */
+function scheduleOf(sig: string): (Omit<RuntimeSignature, 'payload'> & { payload: unknown }) | undefined {
+  try {
+    const s = JSON.parse(sig) as Record<string, unknown> | null;
+    if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || typeof s.payload !== 'string') return;
+    const { name, every, cron, timezone } = s;
+    if (!(every === undefined || typeof every === 'number')) return;
+    if (!(cron === undefined || typeof cron === 'string') || !(timezone === undefined || typeof timezone === 'string'))
+      return;
+    return { name, every, cron, timezone, payload: JSON.parse(s.payload) as unknown };
+  } catch {
+    return undefined;
+  }
 }

@@ -2,6 +2,7 @@ import { PartitionLayoutError } from '../errors';
 import type { Redis } from 'ioredis';
 import type { TaskState, TaskStatus } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
+import { dateOf } from './listed-task';
 import { readSettled } from './settled-state';
 
 /** @internal The state of the latest run of `key`, or null when the key has none (or it expired). */
@@ -37,7 +38,8 @@ export async function readMappedKeyStatus(
 
 function keyStatusOf(key: string, state: Record<string, string>): TaskStatus | null {
   if (!state.state) return null;
-  const date = (field: string) => (state[field] ? new Date(Number(state[field])) : undefined);
+  // Anyone can write the hash: a time no Date holds reads as none, as the listings read theirs.
+  const date = (field: string) => (state[field] ? dateOf(Number(state[field])) : undefined);
   return {
     state: state.state as TaskState,
     id: state.id,
