@@ -1,17 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TERMINAL_UNSAFE } from '../terminal-unsafe';
 
 const DIR = join(__dirname, 'assets');
+/** Where app.js takes the CLI's rule of what is never shown raw (its `UNSAFE`). */
+const UNSAFE_PLACEHOLDER = "'__TERMINAL_UNSAFE__'";
 let cache: { html: string; js: string; css: string } | undefined;
 
-/** @internal The page's files, shipped in the package (no CDN): read once. */
+/**
+ * @internal The page's files, shipped in the package (no CDN): read once. app.js gets the CLI's
+ * TERMINAL_UNSAFE, so the page and the CLI never disagree on what is shown raw.
+ */
 export function dashboardAssets(): { html: string; js: string; css: string } {
   cache ??= {
     html: readFileSync(join(DIR, 'index.html'), 'utf8'),
-    js: readFileSync(join(DIR, 'app.js'), 'utf8'),
+    js: withUnsafeRule(readFileSync(join(DIR, 'app.js'), 'utf8')),
     css: readFileSync(join(DIR, 'style.css'), 'utf8'),
   };
   return cache;
+}
+
+function withUnsafeRule(js: string): string {
+  if (!js.includes(UNSAFE_PLACEHOLDER)) throw new Error(`dashboard app.js: no ${UNSAFE_PLACEHOLDER} to fill in`);
+  return js.replace(UNSAFE_PLACEHOLDER, () => JSON.stringify(TERMINAL_UNSAFE.source));
 }
 
 /**

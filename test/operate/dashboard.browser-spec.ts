@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { QueueClient, StreamQueueModule, Task, type TaskContext } from '../../lib';
 import { StreamQueueDashboardModule } from '../../lib/dashboard';
 import { QueueKeys } from '../../lib/redis/keys';
+import { TERMINAL_UNSAFE } from '../../lib/terminal-unsafe';
 import { testOptions } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -225,6 +226,36 @@ describe('dashboard in Chromium', () => {
     );
     expect(cells.filter((cell) => /\p{Cf}/u.test(cell))).toEqual([]);
     await expect(row.locator('td.payload').getAttribute('title')).resolves.toBe('"[U+202E]x"');
+  });
+
+  // The page showed the format characters (Cf) only: the line and paragraph separators, which
+  // the CLI treats as unsafe (lib/terminal-unsafe.ts), came through raw, and with them C1
+  // controls (NEL, CSI), DEL and C0 ones (ESC, BS, CR). It now shows every character the CLI's
+  // rule names as [U+XXXX]; a pretty-printed payload keeps only its own indentation's line
+  // breaks. A review finding; it failed.
+  it('shows every character the CLI treats as unsafe as [U+XXXX], as text', async () => {
+    const keys = new QueueKeys(prefix, 'default');
+    const id = 'line\u2028forged\u2029para';
+    const reason = 'c1\u0085\u009bdel\u007fesc\u001b[2Jbs\b\rend';
+    const payload = JSON.stringify({ s: 'x\u2028y\u0085' });
+    await redis.xadd(keys.deadLetter, '*', 'id', id, 'n', 'flaky', 'p', payload, 'a', '1', 'reason', reason);
+    await page.goto(base);
+    await page.locator('[data-queue="default"] h2 button').click();
+    await page.locator('[data-tab="dead"]').click();
+    const row = page.locator('table[data-list="dead"] tbody tr').filter({ hasText: 'forged' });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells).toEqual(
+      expect.arrayContaining([
+        'line[U+2028]forged[U+2029]para',
+        'c1[U+0085][U+009B]del[U+007F]esc[U+001B][2Jbs[U+0008][U+000D]end',
+        '{"s":"x[U+2028]y[U+0085]"}',
+      ]),
+    );
+    expect(cells.filter((cell) => new RegExp(TERMINAL_UNSAFE.source, 'u').test(cell))).toEqual([]);
+    await row.locator('[data-action="inspect"]').click();
+    await page.locator('#inspect-payload').filter({ hasText: 'U+2028' }).waitFor();
+    await expect(page.locator('#inspect-payload').textContent()).resolves.toBe('{\n  "s": "x[U+2028]y[U+0085]"\n}');
+    await expect(page.locator('#inspect-id').textContent()).resolves.toBe('line[U+2028]forged[U+2029]para');
   });
 
   it('purges every dead letter from the page', async () => {

@@ -13,15 +13,18 @@ const TABS = [
 const view = { queue: undefined, tab: 'running', cursor: undefined };
 
 /**
- * Unicode's invisible format characters (Cf): a bidirectional override or isolate (U+202A-U+202E,
+ * What the page never shows raw: the CLI's rule (TERMINAL_UNSAFE, lib/terminal-unsafe.ts, put in
+ * when the file is served), so both show a value alike. The C0 and C1 controls and DEL; Unicode's
+ * invisible format characters (Cf): a bidirectional override or isolate (U+202A-U+202E,
  * U+2066-U+2069) reorders the rest of its text (an id "tropmer\u202e-nimda" reads
- * "tropmeradmin-"), a zero-width one hides text. Values are written by anyone who can reach Redis.
+ * "tropmeradmin-"), a zero-width one hides text; the line and paragraph separators. Values are
+ * written by anyone who can reach Redis.
  */
-const INVISIBLE = /\p{Cf}/gu;
+const UNSAFE = new RegExp('__TERMINAL_UNSAFE__', 'gu');
 
-/** Text as the page shows it: each invisible format character as [U+XXXX], never applied. */
+/** Text as the page shows it: each unsafe character as [U+XXXX], never applied. */
 function shown(text) {
-  return String(text).replace(INVISIBLE, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+  return String(text).replace(UNSAFE, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
 
 /** An element with attributes and children; strings become text nodes (see shown; a title too). */
@@ -497,18 +500,24 @@ async function inspectTask(task) {
     ['key status', status && `${status.state} (generation ${status.generation}, attempt ${status.attempt})`],
   ].filter(([, v]) => v !== undefined && v !== null && v !== '');
   fields.replaceChildren(...pairs.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-  document.getElementById('inspect-payload').textContent = shown(pretty(t.payload));
+  document.getElementById('inspect-payload').textContent = pretty(t.payload);
   document.getElementById('inspect-result').textContent =
-    found.result === null ? '(none stored)' : shown(pretty(found.result));
+    found.result === null ? '(none stored)' : pretty(found.result);
 }
 
+/**
+ * JSON text indented, as shown (see shown): its own line breaks are the only ones kept, since
+ * JSON.stringify escapes every C0 control inside its strings. Text that is no JSON is shown whole.
+ */
 function pretty(json) {
   if (json === undefined || json === null) return '';
+  let indented;
   try {
-    return JSON.stringify(JSON.parse(json), null, 2);
+    indented = JSON.stringify(JSON.parse(json), null, 2);
   } catch {
-    return String(json);
+    return shown(json);
   }
+  return indented.split('\n').map(shown).join('\n');
 }
 
 document.getElementById('inspect-close').addEventListener('click', () => {
