@@ -20,9 +20,12 @@ export class PartitionLayoutError extends StreamQueueError {
     super('PARTITION_LAYOUT', message);
   }
 
-  /** @internal The error for a script's 'LAYOUT <stored> <count>' refusal; the error itself otherwise. */
+  /**
+   * @internal The error for a script's 'LAYOUT <stored> <count>' refusal; the error itself
+   * otherwise. The stored record is whatever anyone SET, spaces included: all up to the count.
+   */
   static fromReply(queue: string, error: Error): Error {
-    const match = /^LAYOUT (\S+) (\d+)/.exec(error.message);
+    const match = /^LAYOUT (.*) (\d+)$/s.exec(error.message);
     if (!match) return error;
     return PartitionLayoutError.staleCount(queue, match[1], Number(match[2]));
   }

@@ -10,7 +10,9 @@ import { createRedis, randomPrefix } from '../utils/redis';
  * refusal), and a record holding a line break in the message of status(): an app logging the
  * error wrote them to the operator's terminal (a forged line, a cleared screen, a reordered
  * one). A record the library cannot have written is now quoted as JSON, escaped as the CLI's
- * --json escapes. A review finding; the test failed.
+ * --json escapes. A review finding; the test failed. A record holding a space still came back
+ * raw (the refusal was read as 'LAYOUT <no space> <count>', so it was not recognised): another
+ * review finding, whose case failed too.
  */
 describe('attack: a hostile layout record in PartitionLayoutError messages', () => {
   const prefix = randomPrefix();
@@ -22,6 +24,12 @@ describe('attack: a hostile layout record in PartitionLayoutError messages', () 
       'a keyed enqueue() (the script refusal)',
       '2\x1b[2J\x1b[Hforged\u202e\u0085',
       '"2\\u001b[2J\\u001b[Hforged\\u202e\\u0085"',
+      () => t.client.enqueue('echo', 1, { key: 'k' }),
+    ],
+    [
+      'a keyed enqueue() of a record holding spaces (the script refusal)',
+      '2 \x1b[2J 3 \u202e',
+      '"2 \\u001b[2J 3 \\u202e"',
       () => t.client.enqueue('echo', 1, { key: 'k' }),
     ],
     [
