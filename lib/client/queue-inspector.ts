@@ -3,7 +3,12 @@ import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage }
 import { compareEntryIds, endBefore, startPast } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { groupInfo } from '../redis/xinfo-reply';
-import { CONSUMER_LIST_LIMIT, queueStateScript, type QueueStateSnapshot } from '../scripts/queue-state.script';
+import {
+  CONSUMER_LIST_LIMIT,
+  queueStateRefusal,
+  queueStateScript,
+  type QueueStateSnapshot,
+} from '../scripts/queue-state.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
 import {
@@ -28,12 +33,12 @@ export class QueueInspector {
   constructor(private readonly redis: Redis) {}
 
   async counts(keys: QueueKeys): Promise<QueueCounts> {
-    return toCounts(keys.queue, await queueStateScript(keys).run(this.redis));
+    return toCounts(keys.queue, await this.snapshot(keys, 0));
   }
 
   /** The counts and the group's consumers, or none (`unlistedConsumers`) past CONSUMER_LIST_LIMIT. */
   async state(keys: QueueKeys): Promise<QueueState> {
-    const reply = await queueStateScript(keys, { consumers: CONSUMER_LIST_LIMIT }).run(this.redis);
+    const reply = await this.snapshot(keys, CONSUMER_LIST_LIMIT);
     const rows = reply.consumers.map((c) => [c.name, c.pending, c.idleMs] as const);
     const ttls = await this.leaseLeft(
       keys,
@@ -204,6 +209,15 @@ export class QueueInspector {
   async entryFields(keys: QueueKeys, entryId: string): Promise<Map<string, string> | undefined> {
     const [entry] = await this.redis.xrange(keys.stream, entryId, entryId);
     return entry && fieldsOf(entry[1]);
+  }
+
+  /** queue-state.lua's snapshot, listing up to `consumers`; refused past GROUP_READ_LIMIT groups. */
+  private snapshot(keys: QueueKeys, consumers: number): Promise<QueueStateSnapshot> {
+    return queueStateScript(keys, { consumers })
+      .run(this.redis)
+      .catch((error: Error) => {
+        throw queueStateRefusal(keys, error);
+      });
   }
 
   private async leaseLeft(keys: QueueKeys, consumers: string[]): Promise<number[]> {

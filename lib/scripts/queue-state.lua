@@ -1,7 +1,7 @@
 --[[
   Read one queue's state as Redis holds it, in one step: for inspect() and scrape-time gauges.
   KEYS: stream, delayed set, dead letters, the flow room, its entry times, the flow task records.
-  ARGV: group, limit, the most consumers to list.
+  ARGV: group, limit, the most consumers to list, the most groups to read.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] dead-letter stream
@@ -12,6 +12,8 @@
   ARGV[1] consumer group
   ARGV[2] the most entries one count may read (see below)
   ARGV[3] the most consumers to list: a group with more lists none (0: none, for counts())
+  ARGV[4] the most consumer groups the stream may have: past it, error 'GROUPS <count>', read
+          before any group is (XINFO GROUPS lists every one, and anyone can create them)
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
   age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
   consumers: {name, pending, idle ms} each (empty past ARGV[3]), tasks in the waiting room, the
@@ -39,7 +41,7 @@
 -- @include now-ms
 
 local stream, delayed, dlq, group, limit = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
-local listLimit = tonumber(ARGV[3])
+local listLimit, groupLimit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = nowMs()
 
 -- A flat reply {name, value, ...} as a table.
@@ -74,7 +76,9 @@ local function countUnread(lastRead)
 end
 
 if rcall('EXISTS', stream) == 1 then
-  added = tonumber(fieldsOf(rcall('XINFO', 'STREAM', stream))['entries-added']) or 0
+  local info = fieldsOf(rcall('XINFO', 'STREAM', stream))
+  if info.groups > groupLimit then return redis.error_reply('GROUPS ' .. info.groups) end
+  added = tonumber(info['entries-added']) or 0
   for _, raw in ipairs(rcall('XINFO', 'GROUPS', stream)) do
     local g = fieldsOf(raw)
     if g.name == group then

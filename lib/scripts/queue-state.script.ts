@@ -1,3 +1,4 @@
+import { StreamQueueError } from '../errors';
 import type { QueueKeys } from '../redis/keys';
 import { ScriptCall } from '../redis/scripts';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
@@ -29,6 +30,13 @@ export interface QueueStateSnapshot {
 export const WAITING_COUNT_LIMIT = 1000;
 
 /**
+ * @internal The most consumer groups a queue's stream may have for a snapshot to read it (the
+ * library makes one; the others are anyone's): past it the snapshot is refused with
+ * a StreamQueueError TOO_MANY_GROUPS (queueStateRefusal), since finding the workers' group reads every group.
+ */
+export const GROUP_READ_LIMIT = 100;
+
+/**
  * @internal The most consumers one partition's snapshot lists (inspect()): a group with more
  * lists none, so a dashboard poll stays bounded however many consumers anyone created.
  */
@@ -44,7 +52,7 @@ export function queueStateScript(
   keys: QueueKeys,
   { consumers = 0, countLimit = WAITING_COUNT_LIMIT }: { consumers?: number; countLimit?: number } = {},
 ): ScriptCall<QueueStateSnapshot> {
-  const args = [CONSUMER_GROUP, String(countLimit), String(consumers)];
+  const args = [CONSUMER_GROUP, String(countLimit), String(consumers), String(GROUP_READ_LIMIT)];
   const redisKeys = [keys.stream, keys.delayed, keys.deadLetter, keys.flow.room, keys.flow.entered, keys.flow.tasks];
   return new ScriptCall('queue-state', redisKeys, args, (reply) => {
     const r = reply as [...number[], [string, number, number][]];
@@ -69,4 +77,20 @@ export function queueStateScript(
       consumerCount: n[12],
     };
   });
+}
+
+/**
+ * @internal The error for queue-state.lua's 'GROUPS <count>' refusal (a stream of more than
+ * GROUP_READ_LIMIT groups); the error itself otherwise.
+ */
+export function queueStateRefusal(keys: QueueKeys, error: Error): Error {
+  const match = /^GROUPS (\d+)$/.exec(error.message);
+  if (!match) return error;
+  const where = keys.partition === 0 ? '' : ` (partition ${keys.partition})`;
+  return new StreamQueueError(
+    'TOO_MANY_GROUPS',
+    `Queue "${keys.queue}"${where} has ${match[1]} consumer groups on its stream, more than ${GROUP_READ_LIMIT}: ` +
+      `it is not read, since finding the workers' group "${CONSUMER_GROUP}" reads every group. The library ` +
+      `makes only that one: remove the others (XGROUP DESTROY).`,
+  );
 }
