@@ -97,6 +97,21 @@ function segmentOr(fromPath: string, fromQuery: unknown): string {
   return fromQuery === undefined ? fromPath : (fromQuery as string);
 }
 
+/**
+ * A queue of the overview that could not be read, as the page shows it: one queue (a stream
+ * anyone gave too many groups, a key of the wrong type) never fails the others' answer. A
+ * StreamQueueError says why; any other error is not shown, as toHttp shows none.
+ */
+function unreadQueue(queue: string): (error: unknown) => { queue: string; error: { code: string; message: string } } {
+  return (error) => ({
+    queue,
+    error:
+      error instanceof StreamQueueError
+        ? { code: error.code, message: error.message }
+        : { code: 'UNREADABLE', message: `Queue "${queue}" could not be read.` },
+  });
+}
+
 async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -146,7 +161,7 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     @Get('api/overview')
     overview(): Promise<unknown> {
       return answer(async () => ({
-        queues: await Promise.all(config.queues.map((q) => this.client.inspect(q))),
+        queues: await Promise.all(config.queues.map((q) => this.client.inspect(q).catch(unreadQueue(q)))),
         history: this.history.history(),
         sampleIntervalMs: config.sampleIntervalMs,
       }));

@@ -124,6 +124,14 @@ function rate(samples, pick) {
 }
 
 function queueCard(state, samples) {
+  // A queue the server could not read comes with its error alone (the others are read as usual).
+  if (state.error)
+    return el(
+      'article',
+      { class: 'queue', 'data-queue': state.queue },
+      el('h2', {}, state.queue),
+      el('p', { class: 'error', 'data-error': state.error.code }, state.error.message),
+    );
   const alive = state.consumers.filter((c) => c.alive).length;
   const stat = (name, value, label) =>
     el('div', { class: 'stat' }, el('b', { 'data-stat': name }, value), el('span', {}, label));
