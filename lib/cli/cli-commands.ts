@@ -34,9 +34,14 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
     switch (args.command) {
       case 'inspect': {
         const queues = args.queue ? [args.queue] : await discoverQueues(redis, args.prefix);
-        const states = await Promise.all(queues.map((q) => reads.state(q)));
-        print(states, states.length === 0 ? `No queues under prefix "${args.prefix}".` : inspectTables(states));
-        return EXIT.ok;
+        // Each queue answers for itself: one that cannot be read (TOO_MANY_GROUPS...) hides no other.
+        const read = await Promise.all(queues.map((q) => reads.state(q).catch(unreadQueue(q))));
+        const states = read.filter((s): s is QueueState => !('error' in s));
+        const unread = read.filter((s): s is UnreadQueue => 'error' in s);
+        if (!args.json) for (const { error } of unread) io.err(error.message);
+        if (args.json || states.length > 0 || unread.length === 0)
+          print(read, states.length === 0 ? `No queues under prefix "${args.prefix}".` : inspectTables(states));
+        return unread.length > 0 ? EXIT.failed : EXIT.ok;
       }
       case 'dlq list': {
         const page = await reads.list('dead', { queue, limit: args.limit, cursor: args.cursor });
@@ -100,6 +105,20 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
     // The library checks --cursor (its shape depends on the queue's partitions): a bad command line still.
     return error instanceof InvalidOptionError && error.option === 'cursor' ? EXIT.usage : EXIT.failed;
   }
+}
+
+/** A queue `inspect` could not read, in its place: the library's error, by code and message. */
+interface UnreadQueue {
+  readonly queue: string;
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/** A StreamQueueError of queue `queue`'s read as its UnreadQueue; any other error goes on. */
+function unreadQueue(queue: string): (error: unknown) => UnreadQueue {
+  return (error) => {
+    if (!(error instanceof StreamQueueError)) throw error;
+    return { queue, error: { code: error.code, message: error.message } };
+  };
 }
 
 /** What one id's action did: its line of text, and its fields in the JSON array. */
