@@ -2,13 +2,13 @@ import type { Redis } from 'ioredis';
 import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage } from '../interfaces';
 import { compareEntryIds, endBefore, startPast } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
-import { groupInfo } from '../redis/xinfo-reply';
 import {
   CONSUMER_LIST_LIMIT,
   queueStateRefusal,
   queueStateScript,
   type QueueStateSnapshot,
 } from '../scripts/queue-state.script';
+import { readPositionScript } from '../scripts/read-position.script';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import type { Page } from './page-options';
 import {
@@ -273,9 +273,13 @@ function nextCursor(entries: [string, string[]][], limit: number): string | null
   return entries.length < limit ? null : entries[entries.length - 1][0];
 }
 
-async function lastDeliveredId(redis: Redis, keys: QueueKeys): Promise<string | undefined> {
-  const groups = await redis.xinfo('GROUPS', keys.stream).catch(noGroup);
-  return groupInfo(groups, CONSUMER_GROUP)?.['last-delivered-id'] as string | undefined;
+/** The group's read position; refused past GROUP_READ_LIMIT groups (see read-position.lua). */
+function lastDeliveredId(redis: Redis, keys: QueueKeys): Promise<string | undefined> {
+  return readPositionScript(keys)
+    .run(redis)
+    .catch((error: Error) => {
+      throw queueStateRefusal(keys, error);
+    });
 }
 
 /** A queue no worker has started yet has no stream or group: nothing is read, nothing runs. */

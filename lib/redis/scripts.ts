@@ -20,6 +20,7 @@ export const SCRIPT_NAMES = [
   'schedule-periodic',
   'schedule-runtime',
   'queue-state',
+  'read-position',
   'remove-task',
   'redrive',
   'purge-dead-letters',

@@ -57,9 +57,32 @@ describe('attack: counts() of a queue whose stream has hundreds of consumer grou
     expect(seen.filter((c) => c.startsWith('xinfo groups'))).toEqual([]);
   });
 
+  // The queued listing found the group's read position in XINFO GROUPS too, and the dashboard
+  // polls it every second once its overview shows such a queue: refused the same way.
+  it("list('queued') is refused the same way, without listing the groups", async () => {
+    await groups(2 * GROUP_READ_LIMIT);
+    const monitor = await monitorNodeOf(keys.stream);
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.includes(keys.stream)) seen.push(`${args[0]} ${args[1] ?? ''}`.toLowerCase());
+    });
+    const outcome = await reads()
+      .list('queued')
+      .then(
+        () => 'read',
+        (error: Error) => error,
+      );
+    await redis.ping();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    monitor.disconnect();
+    expect(outcome).toMatchObject({ code: 'TOO_MANY_GROUPS' });
+    expect(seen.filter((c) => c.startsWith('xinfo groups'))).toEqual([]);
+  });
+
   it('control: a stream of GROUP_READ_LIMIT groups is read', async () => {
     await groups(GROUP_READ_LIMIT);
     await redis.xadd(keys.stream, '*', 'n', 'a');
     await expect(reads().counts()).resolves.toMatchObject({ waiting: 1, running: 0 });
+    await expect(reads().list('queued')).resolves.toMatchObject({ tasks: [expect.objectContaining({ name: 'a' })] });
   });
 });
