@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, monitorNodeOf, randomPrefix, waitFor } from '../utils/redis';
+import type { MonitorConnection } from '../utils/monitor-connection';
 
 /**
  * Single enqueues of unkeyed tasks go by group commit (PlainEnqueueBatcher): alone, one is
@@ -10,10 +10,10 @@ import { cleanupPrefix, closeAll, createRedis, monitorNodeOf, randomPrefix, wait
 describe('single enqueues by group commit', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  let monitor: Redis | undefined;
+  let monitor: MonitorConnection | undefined;
 
   afterEach(async () => {
-    monitor?.disconnect(); // the MONITOR connection (ioredis runs MONITOR on a duplicate)
+    monitor?.disconnect();
     monitor = undefined;
     await closeApps();
   });

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { EnqueueManyError, StreamQueueError, type EnqueueItem } from '../../lib';
 import { MAX_TASKS_PER_CALL } from '../../lib/client/enqueue-call';
 import { QueueKeys } from '../../lib/redis/keys';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, monitorNodeOf, randomPrefix, waitFor } from '../utils/redis';
+import type { MonitorConnection } from '../utils/monitor-connection';
 
 /**
  * enqueueMany reports per item what Redis wrote, and sends a batch of any size in bounded
@@ -13,7 +13,7 @@ import { cleanupPrefix, closeAll, createRedis, monitorNodeOf, randomPrefix, wait
 describe('enqueueMany', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
-  let monitor: Redis | undefined;
+  let monitor: MonitorConnection | undefined;
 
   afterEach(async () => {
     monitor?.disconnect();

@@ -1,6 +1,7 @@
 import Redis, { Cluster, RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from '../../lib';
 import { keySlot } from '../../lib/redis/key-slot';
+import { MonitorConnection } from './monitor-connection';
 import { testClusterNodes, testTopology } from './test-topology';
 
 /**
@@ -81,20 +82,27 @@ export async function subscriberCount(redis: Redis, channel: string): Promise<nu
   return counts.reduce((a, b) => a + b, 0);
 }
 
+const monitors = new Set<MonitorConnection>();
+
 /**
- * A MONITOR connection on the node that serves `key` (the one node, or the master of its slot),
- * closed by `closeAll()`. No ready check: its INFO reply could interleave with MONITOR output.
+ * A MONITOR connection (see MonitorConnection) on the node that serves `key` (the one node, or
+ * the master of its slot), closed by `closeAll()`.
  */
-export async function monitorNodeOf(key: string): Promise<Redis> {
-  if (testTopology() !== 'cluster') return createRedis({ enableReadyCheck: false }).monitor();
-  const probe = new Cluster(testClusterNodes());
-  try {
-    await new Promise<void>((resolve) => probe.once('ready', () => resolve()));
-    const [host, port] = probe.slots[keySlot(key)][0].split(':');
-    return await createRedis({ enableReadyCheck: false }, `redis://${host}:${port}`).monitor();
-  } finally {
-    probe.disconnect();
+export async function monitorNodeOf(key: string): Promise<MonitorConnection> {
+  let url = redisUrl();
+  if (testTopology() === 'cluster') {
+    const probe = new Cluster(testClusterNodes());
+    try {
+      await new Promise<void>((resolve) => probe.once('ready', () => resolve()));
+      const [host, port] = probe.slots[keySlot(key)][0].split(':');
+      url = `redis://${host}:${port}`;
+    } finally {
+      probe.disconnect();
+    }
   }
+  const monitor = (await createRedis({ enableReadyCheck: false }, url).monitor()) as unknown as MonitorConnection;
+  monitors.add(monitor);
+  return monitor;
 }
 
 export interface WaitForOptions {
@@ -140,6 +148,8 @@ export async function waitFor<T>(
 
 /** Closes every client made by `createRedis()`; call it in `afterAll`. */
 export async function closeAll(): Promise<void> {
+  for (const monitor of monitors) monitor.disconnect();
+  monitors.clear();
   const open = [...clients];
   clients.clear();
   await Promise.all(
