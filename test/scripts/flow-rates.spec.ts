@@ -3,7 +3,7 @@ import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { closeAll } from '../utils/helpers';
 import { waitFor } from '../utils/redis';
-import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
+import { GROUP, LEASE_MS, ScriptFixture, rateLimits } from './script-fixture';
 import { heldTaskIds } from '../fixtures/flow-state';
 
 /**
@@ -18,13 +18,7 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const limits = (rate?: FlowLimits['rate'], groupRate?: FlowLimits['groupRate']): FlowLimits => ({
-    global: 0,
-    group: 0,
-    agingMs: 1000,
-    rate,
-    groupRate,
-  });
+  const limits = rateLimits;
   let n = 0;
   const enqueue = (l: FlowLimits, group = '') => f.enqueueFlow(`t${++n}`, l, group);
   const admitted = () => heldTaskIds(f.redis, f.keys);

@@ -1,6 +1,5 @@
-import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { closeAll } from '../utils/helpers';
-import { ScriptFixture } from './script-fixture';
+import { ScriptFixture, rateLimits } from './script-fixture';
 import { heldTaskIds, waitingTaskIds } from '../fixtures/flow-state';
 
 /**
@@ -15,13 +14,7 @@ describe('a raised rate limit admits the waiting backlog at the enqueue that rec
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const limits = (rate?: FlowLimits['rate'], groupRate?: FlowLimits['groupRate']): FlowLimits => ({
-    global: 0,
-    group: 0,
-    agingMs: 1000,
-    rate,
-    groupRate,
-  });
+  const limits = rateLimits;
 
   it('rateLimit 1 per minute raised to 10: the waiting tasks of both groups and the newcomer start', async () => {
     const one = limits({ max: 1, perMs: 60_000 });

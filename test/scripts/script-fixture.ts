@@ -28,6 +28,11 @@ export function defineCheckedScripts(redis: Redis): void {
   defineScripts(redis, { replace: { rcall: DECLARED_KEYS_RCALL } });
 }
 
+/** Limits of 'job' with rates only: `rate` (rateLimit) and `groupRate` (groupRateLimit), no slot limit. */
+export function rateLimits(rate?: FlowLimits['rate'], groupRate?: FlowLimits['groupRate']): FlowLimits {
+  return { global: 0, group: 0, agingMs: 1000, rate, groupRate };
+}
+
 /**
  * Hand-built queue state for script specs: a stream with its group, scripts registered (with
  * the declared-keys check). Every call goes through the scripts' typed wrappers.
@@ -128,6 +133,7 @@ export class ScriptFixture {
       flow?: boolean;
     }>,
     stateTtlMs = LEASE_MS,
+    on: Redis = this.redis,
   ) {
     return completeScript(this.keys, {
       group: GROUP,
@@ -145,7 +151,7 @@ export class ScriptFixture {
         successor: r.successor ?? '',
         flow: r.flow,
       })),
-    }).run(this.redis);
+    }).run(on);
   }
 
   /** fail.lua with a retry after `retryDelayMs`, or a dead letter when it is -1. */

@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
 import { defineScripts } from '../../lib/redis/scripts';
-import { completeScript } from '../../lib/scripts/complete.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { closeAll } from '../utils/helpers';
 import { createRedis } from '../utils/redis';
 import { heldTaskIds, waitingTaskIds } from '../fixtures/flow-state';
-import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
+import { LEASE_MS, ScriptFixture } from './script-fixture';
 
 /**
  * A test double of includes/rcall.lua that fails a command given a Lua number: Redis 7.0 turns
@@ -46,25 +45,9 @@ describe('a flow settle passes its numbers to Redis as text', () => {
 
   /** Reads every admitted entry and settles those of `ids` through the checked complete.lua. */
   async function settle(ids: string[]): Promise<string[]> {
-    const runs = await f.deliver('w');
-    return completeScript(f.keys, {
-      group: GROUP,
-      consumer: 'w',
-      stateTtlMs: LEASE_MS,
-      defaultResultTtlMs: LEASE_MS,
-      runs: runs
-        .filter(([, fields]) => ids.includes(fields.id))
-        .map(([entryId, fields]) => ({
-          entryId,
-          taskId: fields.id,
-          result: '',
-          generation: 0,
-          resultTtlMs: LEASE_MS,
-          keepResult: false,
-          successor: '',
-          flow: true,
-        })),
-    }).run(checked);
+    const runs = (await f.deliver('w')).filter(([, fields]) => ids.includes(fields.id));
+    const settled = runs.map(([entryId, fields]) => ({ entryId, id: fields.id, result: '', flow: true }));
+    return f.complete('w', settled, LEASE_MS, checked);
   }
 
   it('a release under a limit that does not bind (the room empty)', async () => {
