@@ -30,12 +30,7 @@ describe('attack: a group holding a NUL shares another group’s room prefix', (
       entryId: '',
     });
     expect(await f.complete('a', [{ entryId: a.entryId!, id: 'a', flow: true }])).toEqual(['completed']);
-    const ran: string[] = [];
-    for (let round = 0; round < 3; round++)
-      for (const [entryId, fields] of await f.deliver('a')) {
-        ran.push(fields.id);
-        await f.complete('a', [{ entryId, id: fields.id, flow: true }]);
-      }
+    const ran = await f.runAdmitted('a');
     // Both waiting tasks ran and settled: no slot may still be held.
     expect({
       ran: ran.sort(),

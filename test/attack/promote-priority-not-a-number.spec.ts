@@ -30,17 +30,15 @@ describe('attack: a delayed flow member with priority nan', () => {
       const a = await f.enqueueFlow('a', limits);
       await f.deliver('a'); // 'a' holds job's one slot
       await f.enqueueFlow('b', limits); // waits first
-      await f.redis.zadd(f.keys.delayed, 0, JSON.stringify({ id: 'x', n: 'job', p: '{}', a: '1', fl: '1', pr }));
+      // Due now on Redis's clock, after b entered: a delayed task is ranked from when it fell due.
+      const [seconds, micros] = await f.redis.time();
+      const dueAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      await f.redis.zadd(f.keys.delayed, dueAt, JSON.stringify({ id: 'x', n: 'job', p: '{}', a: '1', fl: '1', pr }));
       await f.promote(); // x waits behind b
 
       const page = await new FleetReads(f.redis, () => [f.keys], 60_000).list('queued', { queue: 'q' });
       expect(await f.complete('a', [{ entryId: a.entryId!, id: 'a', flow: true }])).toEqual(['completed']);
-      const ran: string[] = [];
-      for (let round = 0; round < 3; round++)
-        for (const [entryId, fields] of await f.deliver('a')) {
-          ran.push(fields.id);
-          await f.complete('a', [{ entryId, id: fields.id, flow: true }]);
-        }
+      const ran = await f.runAdmitted('a');
 
       expect({
         listed: page.tasks.map((t) => t.id),

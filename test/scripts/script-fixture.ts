@@ -154,6 +154,20 @@ export class ScriptFixture {
     }).run(on);
   }
 
+  /**
+   * Reads and completes what is admitted, as `consumer`, one delivery after another, for `rounds`
+   * reads (a completion may admit the next waiting task): the task ids, in the order they ran.
+   */
+  async runAdmitted(consumer: string, rounds = 3): Promise<string[]> {
+    const ran: string[] = [];
+    for (let round = 0; round < rounds; round++)
+      for (const [entryId, fields] of await this.deliver(consumer)) {
+        ran.push(fields.id);
+        await this.complete(consumer, [{ entryId, id: fields.id, flow: true }]);
+      }
+    return ran;
+  }
+
   /** fail.lua with a retry after `retryDelayMs`, or a dead letter when it is -1. */
   fail(
     consumer: string,
