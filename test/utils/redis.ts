@@ -100,7 +100,7 @@ export async function monitorNodeOf(key: string): Promise<MonitorConnection> {
       probe.disconnect();
     }
   }
-  const monitor = (await createRedis({ enableReadyCheck: false }, url).monitor()) as unknown as MonitorConnection;
+  const monitor = await MonitorConnection.open(url);
   monitors.add(monitor);
   return monitor;
 }
