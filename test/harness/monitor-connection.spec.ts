@@ -9,11 +9,14 @@ import type { MonitorConnection } from '../utils/monitor-connection';
  */
 describe('MonitorConnection (test harness)', () => {
   const prefix = randomPrefix();
+  // Cleared here too: a test that fails mid-way (its timeout) must not leave the flood running.
+  let traffic = false;
+  afterEach(() => (traffic = false));
   afterAll(closeAll);
 
   it('opens under traffic, and reads back arguments with quotes, NUL, escapes and UTF-8 whole', async () => {
     const busy = createRedis();
-    let traffic = true;
+    traffic = true;
     const flood = (async () => {
       while (traffic) await Promise.all(Array.from({ length: 50 }, (_, i) => busy.set(`${prefix}:busy:${i}`, 'x')));
     })();
