@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ScheduleInfo, SchedulePage, TaskState } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import type { RuntimeSignature } from '../scripts/schedule-runtime.script';
+import { storedGeneration } from './key-state-numbers';
 import { dateOf } from './listed-task';
 
 /**
@@ -44,7 +45,7 @@ export async function readSchedules(
       ...(every !== undefined ? { every } : { cron, timezone }),
       state: state as TaskState,
       nextRunAt: dueAt ? dateOf(Number(dueAt)) : undefined,
-      generation: Number(gen ?? 0),
+      generation: storedGeneration(gen ?? undefined),
     });
   });
   return { items, next: found.length > limit ? page[page.length - 1].key : undefined };

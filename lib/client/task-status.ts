@@ -2,6 +2,7 @@ import { PartitionLayoutError } from '../errors';
 import type { Redis } from 'ioredis';
 import type { TaskState, TaskStatus } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
+import { storedAttempt, storedGeneration } from './key-state-numbers';
 import { dateOf } from './listed-task';
 import { readSettled } from './settled-state';
 
@@ -38,14 +39,15 @@ export async function readMappedKeyStatus(
 
 function keyStatusOf(key: string, state: Record<string, string>): TaskStatus | null {
   if (!state.state) return null;
-  // Anyone can write the hash: a time no Date holds reads as none, as the listings read theirs.
+  // Anyone can write the hash: a time no Date holds reads as none, as the listings read theirs,
+  // and so does a generation or attempt that is not one (key-state-numbers.ts).
   const date = (field: string) => (state[field] ? dateOf(Number(state[field])) : undefined);
   return {
     state: state.state as TaskState,
     id: state.id,
     key,
-    generation: Number(state.gen ?? 0),
-    attempt: state.attempt === undefined ? undefined : Number(state.attempt),
+    generation: storedGeneration(state.gen),
+    attempt: storedAttempt(state.attempt),
     enqueuedAt: date('enqueuedAt'),
     dueAt: date('dueAt'),
     startedAt: date('startedAt'),

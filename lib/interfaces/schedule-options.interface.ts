@@ -55,7 +55,8 @@ export interface ScheduleInfo<P = unknown> {
   readonly state: TaskState;
   /** Slot of the current run. */
   readonly nextRunAt?: Date;
-  readonly generation: number;
+  /** Undefined when the key's state holds none that reads as one (anyone can write it). */
+  readonly generation: number | undefined;
 }
 
 /** A page of `schedules()`, in key order. @publicApi */

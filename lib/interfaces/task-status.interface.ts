@@ -11,7 +11,8 @@ export interface TaskStatus {
   /** The run this status describes (for a key: its latest run). */
   readonly id: string | undefined;
   readonly key: string | undefined;
-  readonly generation: number;
+  /** Undefined when the key's state holds none that reads as one (anyone can write it). */
+  readonly generation: number | undefined;
   readonly attempt: number | undefined;
   readonly enqueuedAt?: Date;
   readonly dueAt?: Date;

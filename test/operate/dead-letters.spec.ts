@@ -52,7 +52,7 @@ describe('dead letters: redrive and purge', () => {
     await expect(t.client.handle(id, { key: 'key-1' }).result({ timeoutMs: 5_000 })).resolves.toBe('k on attempt 1');
     const after = await t.client.status('key-1');
     expect(after).toMatchObject({ state: 'completed', id });
-    expect(after!.generation).toBeGreaterThan(before!.generation);
+    expect(after!.generation).toBeGreaterThan(before!.generation!);
   });
 
   it('refuses to redrive a keyed task whose key moved on to a newer run, and keeps the dead letter', async () => {

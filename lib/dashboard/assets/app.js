@@ -470,6 +470,15 @@ async function loadList() {
   }
 }
 
+/** A key status as "state (generation g, attempt a)", leaving out a number it does not hold. */
+function keyStatusText(status) {
+  const numbers = [
+    status.generation === undefined ? undefined : `generation ${status.generation}`,
+    status.attempt === undefined ? undefined : `attempt ${status.attempt}`,
+  ].filter(Boolean);
+  return numbers.length > 0 ? `${status.state} (${numbers.join(', ')})` : status.state;
+}
+
 async function inspectTask(task) {
   const panel = document.getElementById('inspect');
   panel.hidden = false;
@@ -505,7 +514,7 @@ async function inspectTask(task) {
     ['attempt', t.attempt],
     ['worker', t.worker],
     ['reason', t.reason],
-    ['key status', status && `${status.state} (generation ${status.generation}, attempt ${status.attempt})`],
+    ['key status', status && keyStatusText(status)],
   ].filter(([, v]) => v !== undefined && v !== null && v !== '');
   fields.replaceChildren(...pairs.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   document.getElementById('inspect-payload').textContent = pretty(t.payload);
