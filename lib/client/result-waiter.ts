@@ -71,11 +71,12 @@ export class ResultWaiter implements OnApplicationShutdown {
       const waiter: Waiter = {
         check: () => readSettled(redis, keys, ref).then(settle, (error: Error) => waiter.abandon(error)),
         done: (kind) => {
-          if (kind === 's' || kind === 'x') return settle(settledByToken(kind, null));
-          redis.get(keys.result(taskId)).then(
-            (raw) => settle(settledByToken(kind, raw)),
-            (error: Error) => waiter.abandon(error),
-          );
+          if (kind === 's' || kind === 'x') return settle(settledByToken(taskId, kind, null));
+          // A result that cannot be read rejects inside then(): caught below, never left unhandled.
+          redis
+            .get(keys.result(taskId))
+            .then((raw) => settle(settledByToken(taskId, kind, raw)))
+            .catch((error: Error) => waiter.abandon(error));
         },
         abandon: (error) => {
           if (settled) return;

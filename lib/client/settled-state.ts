@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { TaskCancelledError, TaskFailedError, TaskSupersededError } from '../errors';
+import { TaskCancelledError, TaskFailedError, TaskSupersededError, UnreadableResultError } from '../errors';
 import { compareEntryIds } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { groupInfo } from '../redis/xinfo-reply';
@@ -47,10 +47,10 @@ export function parseDoneMessage(message: string): Array<[DoneKind | undefined, 
  * @internal What a done token says, completed with the stored result when there is one: a
  * void run of an unkeyed task stores nothing, and with resultTtlMs 0 nothing is stored at all.
  */
-export function settledByToken(kind: DoneKind, raw: string | null): Settled {
+export function settledByToken(taskId: string, kind: DoneKind, raw: string | null): Settled {
   if (kind === 's') return { state: 'superseded' };
   if (kind === 'x') return { state: 'cancelled' };
-  const stored = parseStored(raw);
+  const stored = parseStored(taskId, raw);
   if (kind === 'f') return { state: 'failed', error: stored?.state === 'failed' ? stored.error : undefined };
   return stored && stored.state !== 'pending' ? stored : { state: 'completed' };
 }
@@ -75,7 +75,7 @@ export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): 
   const reply = (i: number): unknown => replies[i]?.[1];
   if (replies[0]?.[0]) throw replies[0][0];
 
-  const stored = parseStored(reply(0) as string | null);
+  const stored = parseStored(ref.id, reply(0) as string | null);
   if (stored) return stored;
   let next = 1;
   if (ref.key !== undefined) {
@@ -109,19 +109,37 @@ export function settledError(taskId: string, settled: Settled): Error | undefine
 
 /**
  * The stored result; undefined when none is stored. `{"ok":null}` marks a retry that waits;
- * `{"ok":false,"cancelled":true}` an unkeyed task removed before it ran (remove-task.lua).
+ * `{"ok":false,"cancelled":true}` an unkeyed task removed before it ran (remove-task.lua). Anyone
+ * can overwrite it: what is not one of the shapes written throws UnreadableResultError, never a
+ * SyntaxError from JSON.parse nor a guess at a state.
  */
-function parseStored(raw: string | null): Settled | undefined {
+function parseStored(taskId: string, raw: string | null): Settled | undefined {
   if (raw === null) return undefined;
-  const stored = JSON.parse(raw) as {
-    ok: boolean | null;
-    cancelled?: boolean;
-    value?: unknown;
-    error?: { name: string; message: string };
-  };
-  if (stored.ok === null) return PENDING;
+  const stored = parsedObject(raw);
+  if (stored?.ok === null) return PENDING;
+  if (stored?.ok === true) return { state: 'completed', value: stored.value };
+  if (stored?.ok !== false) throw new UnreadableResultError(taskId);
   if (stored.cancelled === true) return { state: 'cancelled' };
-  return stored.ok ? { state: 'completed', value: stored.value } : { state: 'failed', error: stored.error };
+  const { error } = stored;
+  if (error === undefined) return { state: 'failed' };
+  if (!isStoredError(error)) throw new UnreadableResultError(taskId);
+  return { state: 'failed', error: { name: error.name, message: error.message } };
+}
+
+function parsedObject(raw: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isStoredError(error: unknown): error is { name: string; message: string } {
+  const e = error as Record<string, unknown> | null;
+  return typeof e === 'object' && e !== null && typeof e.name === 'string' && typeof e.message === 'string';
 }
 
 /**

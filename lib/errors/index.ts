@@ -18,3 +18,4 @@ export * from './task-running.error';
 export * from './task-superseded.error';
 export * from './task-timeout.error';
 export * from './unknown-task.error';
+export * from './unreadable-result.error';
