@@ -20,10 +20,13 @@ local function splitFires(text)
 end
 
 -- pickFire(fires, floor): the first fire time after `floor` (fires ascend), and the ones after
--- it joined by commas; nil when none is after `floor`.
+-- it joined by commas; nil when none is after `floor`. Anyone can write the stored list: a time
+-- that is not a finite number (`x` is nil, `inf` and `nan` are read) is skipped, as a used one is;
+-- nil failed the comparison (the settle with it) and inf made a successor never due.
 local function pickFire(fires, floor)
   for i, fire in ipairs(fires) do
-    if tonumber(fire) > floor then return tonumber(fire), table.concat(fires, ',', i + 1) end
+    local t = tonumber(fire)
+    if t and t > floor and t < math.huge then return t, table.concat(fires, ',', i + 1) end
   end
   return nil, ''
 end
