@@ -31,6 +31,20 @@ local function pickFire(fires, floor)
   return nil, ''
 end
 
+-- finiteNumber(text): the number `text` reads as, nil unless finite (Lua reads 'inf' and 'nan').
+local function finiteNumber(text)
+  local n = tonumber(text)
+  if n and n > -math.huge and n < math.huge then return n end
+  return nil
+end
+
+-- storedPeriod(text): a stored `every` period, an integer of at least 10 ms; nil otherwise.
+local function storedPeriod(text)
+  local n = finiteNumber(text)
+  if n and n >= 10 and n == math.floor(n) then return n end
+  return nil
+end
+
 -- successorDue(keyState, s, now): when the next run is due, for a cron the fire times to keep,
 -- and true when it is a catch-up. `due` in the successor is an explicit time (a chain's first
 -- run). An `every` key is timed from the current slot (field dueAt), never from a worker's clock,
@@ -48,10 +62,13 @@ local function successorDue(keyState, s, now)
   local kind, every, dueAt, cron, tz, stored, catchUp =
     unpack(rcall('HMGET', keyState, 'sk', 'every', 'dueAt', 'cron', 'tz', 'fires', 'cu'))
   -- No stored period (a chain from before schedules were stored): the worker's own, unless the
-  -- stored schedule is a cron.
-  if not every and kind ~= 'cron' then every = s.e end
-  every = tonumber(every or '0')
-  dueAt = tonumber(dueAt or now)
+  -- stored schedule is a cron. Anyone can write the key state: a period that is not one (`x`,
+  -- `inf`, under the 10 ms parseEvery allows: back-to-back runs) reads as none, and a slot that is
+  -- not a finite number as Redis's clock; nil failed the settle and inf made a successor never due.
+  every = storedPeriod(every)
+  if not every and kind ~= 'cron' then every = tonumber(s.e) end
+  every = every or 0
+  dueAt = finiteNumber(dueAt) or now
   if every > 0 then
     local nextDue = dueAt + every
     if nextDue <= now then nextDue = dueAt + every * (math.floor((now - dueAt) / every) + 1) end
