@@ -1,6 +1,4 @@
-import type { Outcome } from '../../lib/consumer/outcome';
-import { Settler } from '../../lib/consumer/settler';
-import { definitionOf, settleContext } from '../fixtures/settle-context';
+import { redisNowMs, settledTickSuccessor } from '../fixtures/periodic-successor';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 /**
@@ -19,40 +17,22 @@ describe('attack: hostile fire times in a cron key state', () => {
   afterEach(() => cleanupPrefix(redis, prefix));
   afterAll(closeAll);
 
-  const redisNow = async () => {
-    const [s, us] = await redis.time();
-    return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
-  };
+  const redisNow = () => redisNowMs(redis);
 
   it.each(['x', 'inf', '1e400', 'nan,x,-inf'])(
     'stored fires %p: the successor follows the next slot',
     async (fires) => {
-      const { ctx, keys, delivered } = await settleContext(redis, prefix);
-      const definition = definitionOf('tick', { queue: 'q', schedule: { cron: '*/2 * * * * *', timezone: undefined } });
-      const keyState = keys.keyState('periodic:tick');
       const now = await redisNow();
       const slot = now - (now % 2_000);
       // The stored cron is not this worker's: its stored fire times are read.
-      await redis.hset(keyState, 'gen', '1', 'id', 't1', 'state', 'running', 'dueAt', String(slot));
-      await redis.hset(keyState, 'sk', 'cron', 'cron', '0 0 1 1 *', 'tz', 'UTC', 'fires', fires);
-      const delivery = await delivered([
-        'id',
-        't1',
-        'n',
-        'tick',
-        'p',
-        'null',
-        'k',
-        'periodic:tick',
-        'g',
-        '1',
-        'd',
-        `${slot}`,
-      ]);
-      const outcome: Outcome = { kind: 'completed', delivery, definition, result: '{"ok":true}', resultTtlMs: 0 };
-      await expect(new Settler(ctx).settle([outcome])).resolves.toEqual([]);
-      const [, score] = await redis.zrange(keys.delayed, 0, 0, 'WITHSCORES');
-      const next = Number(score);
+      const stored = ['sk', 'cron', 'cron', '0 0 1 1 *', 'tz', 'UTC', 'fires', fires];
+      const next = await settledTickSuccessor(
+        redis,
+        prefix,
+        { cron: '*/2 * * * * *', timezone: undefined },
+        slot,
+        stored,
+      );
       expect(next % 2_000).toBe(0);
       expect(next).toBeGreaterThan(slot);
       expect(next).toBeLessThanOrEqual((await redisNow()) + 2_000);

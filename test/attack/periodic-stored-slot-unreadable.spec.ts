@@ -1,6 +1,4 @@
-import type { Outcome } from '../../lib/consumer/outcome';
-import { Settler } from '../../lib/consumer/settler';
-import { definitionOf, settleContext } from '../fixtures/settle-context';
+import { redisNowMs, settledTickSuccessor } from '../fixtures/periodic-successor';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 /**
@@ -20,10 +18,7 @@ describe('attack: a hostile period or slot in a periodic key state', () => {
   afterEach(() => cleanupPrefix(redis, prefix));
   afterAll(closeAll);
 
-  const redisNow = async () => {
-    const [s, us] = await redis.time();
-    return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
-  };
+  const redisNow = () => redisNowMs(redis);
 
   it.each([
     ['every', 'x'],
@@ -35,31 +30,10 @@ describe('attack: a hostile period or slot in a periodic key state', () => {
     ['dueAt', 'inf'],
     ['dueAt', '-inf'],
   ])('%s %p: the successor is due one period on', async (field, hostile) => {
-    const { ctx, keys, delivered } = await settleContext(redis, prefix);
-    const definition = definitionOf('tick', { queue: 'q', schedule: { every: 2_000 } });
-    const keyState = keys.keyState('periodic:tick');
     const before = await redisNow();
     const slot = before - (before % 2_000);
-    await redis.hset(keyState, 'gen', '1', 'id', 't1', 'state', 'running', 'dueAt', String(slot));
-    await redis.hset(keyState, 'sk', 'every', 'every', '2000', field, hostile);
-    const delivery = await delivered([
-      'id',
-      't1',
-      'n',
-      'tick',
-      'p',
-      'null',
-      'k',
-      'periodic:tick',
-      'g',
-      '1',
-      'd',
-      `${slot}`,
-    ]);
-    const outcome: Outcome = { kind: 'completed', delivery, definition, result: '{"ok":true}', resultTtlMs: 0 };
-    await expect(new Settler(ctx).settle([outcome])).resolves.toEqual([]);
-    const [, score] = await redis.zrange(keys.delayed, 0, 0, 'WITHSCORES');
-    const next = Number(score);
+    const stored = ['sk', 'every', 'every', '2000', field, hostile];
+    const next = await settledTickSuccessor(redis, prefix, { every: 2_000 }, slot, stored);
     expect(next).toBeGreaterThan(before);
     // A period read from the worker keeps the grid of the slot; a slot read from Redis's clock cannot.
     if (field === 'every') expect(next % 2_000).toBe(0);

@@ -1,8 +1,6 @@
-import type { Outcome } from '../../lib/consumer/outcome';
-import { Settler } from '../../lib/consumer/settler';
 import { QueueKeys } from '../../lib/redis/keys';
 import { CRON_FIRES } from '../../lib/task/schedule';
-import { definitionOf, settleContext } from '../fixtures/settle-context';
+import { redisNowMs, settledTickSuccessor } from '../fixtures/periodic-successor';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 const HOUR = 3_600_000;
@@ -19,36 +17,11 @@ describe('cron successors', () => {
   });
   afterAll(closeAll);
 
-  const redisNow = async () => {
-    const [s, us] = await redis.time();
-    return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
-  };
+  const redisNow = () => redisNowMs(redis);
+  const cron = { cron: '*/2 * * * * *', timezone: undefined };
 
   /** Completes one run of an every-2-seconds cron whose slot is `dueAt`; returns its successor's due time. */
-  async function successorOf(dueAt: number): Promise<number> {
-    const { ctx, keys, delivered } = await settleContext(redis, prefix);
-    const definition = definitionOf('tick', { queue: 'q', schedule: { cron: '*/2 * * * * *', timezone: undefined } });
-    const keyState = keys.keyState('periodic:tick');
-    await redis.hset(keyState, 'gen', '1', 'id', 't1', 'state', 'running', 'dueAt', String(dueAt));
-    const delivery = await delivered([
-      'id',
-      't1',
-      'n',
-      'tick',
-      'p',
-      'null',
-      'k',
-      'periodic:tick',
-      'g',
-      '1',
-      'd',
-      `${dueAt}`,
-    ]);
-    const outcome: Outcome = { kind: 'completed', delivery, definition, result: '{"ok":true}', resultTtlMs: 0 };
-    await expect(new Settler(ctx).settle([outcome])).resolves.toEqual([]);
-    const [, score] = await redis.zrange(keys.delayed, 0, 0, 'WITHSCORES');
-    return Number(score);
-  }
+  const successorOf = (dueAt: number) => settledTickSuccessor(redis, prefix, cron, dueAt);
 
   it('a worker whose clock is an hour ahead schedules the next slot by Redis time', async () => {
     const realNow = Date.now.bind(Date);
