@@ -4,15 +4,14 @@ import { sendNow } from '../../lib/redis/send-now';
 import { createRedis, waitFor } from '../utils/redis';
 
 /**
- * A busy queue's next read goes ahead of the settle of the runs that freed its slots. Its
- * handlers then run while Redis runs that settle, instead of waiting for both: a flow queue's
- * settle script is long (it admits the next tasks), and behind it the worker sat idle (the
- * groups drain ran read, handlers, settle, read... one after the other). The runs finish, their
- * slots wake the read (one setImmediate), and the settle goes one setImmediate later on the
- * command connection. A read on the blocking connection (the shared reader sends it a turn
- * later) or auto-pipelined on the command connection (ioredis flushes it a turn later) reached
- * Redis after the settle. Here the settle is an XADD sent the way settles are sent (at once,
- * past auto-pipelining): the read must not see it.
+ * A busy queue's next read goes ahead of the settle of the runs that freed its slots, so it takes
+ * the entries that were waiting, not those the settle admits. The runs finish, their slots wake
+ * the read (one setImmediate), and the settle goes one setImmediate later on the command
+ * connection. A read on the blocking connection (the shared reader sends it a turn later) or
+ * auto-pipelined on the command connection (ioredis flushes it a turn later) reached Redis after
+ * the settle. Here the settle is an XADD sent the way settles are sent (at once, past
+ * auto-pipelining): the read must not see it. (Redis still answers both together: see
+ * QueueReads.hadBacklog.)
  */
 describe('a busy queue reads ahead of its settle', () => {
   // The command connection, as the module makes it: auto-pipelined.
