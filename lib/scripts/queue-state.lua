@@ -13,7 +13,7 @@
   ARGV[2] the most entries one count may read (see below)
   ARGV[3] the most consumers to list: a group with more lists none (0: none, for counts())
   ARGV[4] the most consumer groups the stream may have: past it, error 'GROUPS <count>', read
-          before any group is (XINFO GROUPS lists every one, and anyone can create them)
+          before any group is (includes/group-row.lua)
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
   age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
   consumers: {name, pending, idle ms} each (empty past ARGV[3]), tasks in the waiting room, the
@@ -39,17 +39,11 @@
 ]]
 -- @include rcall
 -- @include now-ms
+-- @include group-row
 
 local stream, delayed, dlq, group, limit = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
 local listLimit, groupLimit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = nowMs()
-
--- A flat reply {name, value, ...} as a table.
-local function fieldsOf(flat)
-  local t = {}
-  for i = 1, #flat - 1, 2 do t[flat[i]] = flat[i + 1] end
-  return t
-end
 
 local length = rcall('XLEN', stream)
 local delayedCount = rcall('ZCARD', delayed)
@@ -75,24 +69,19 @@ local function countUnread(lastRead)
   return upper, 0
 end
 
-if rcall('EXISTS', stream) == 1 then
-  local info = fieldsOf(rcall('XINFO', 'STREAM', stream))
-  if info.groups > groupLimit then return redis.error_reply('GROUPS ' .. info.groups) end
-  added = tonumber(info['entries-added']) or 0
-  for _, raw in ipairs(rcall('XINFO', 'GROUPS', stream)) do
-    local g = fieldsOf(raw)
-    if g.name == group then
-      pending = g.pending
-      after = '(' .. g['last-delivered-id']
-      if g['entries-read'] then read = g['entries-read'] end
-      waiting, exact = countUnread(g['last-delivered-id'])
-      consumerCount = g.consumers
-      if listLimit > 0 and consumerCount <= listLimit then
-        for _, c in ipairs(rcall('XINFO', 'CONSUMERS', stream, group)) do
-          local f = fieldsOf(c)
-          consumers[#consumers + 1] = {f.name, f.pending, f.idle}
-        end
-      end
+local g, refusal, info = groupRow(stream, group, groupLimit)
+if refusal then return refusal end
+if info then added = tonumber(info['entries-added']) or 0 end
+if g then
+  pending = g.pending
+  after = '(' .. g['last-delivered-id']
+  if g['entries-read'] then read = g['entries-read'] end
+  waiting, exact = countUnread(g['last-delivered-id'])
+  consumerCount = g.consumers
+  if listLimit > 0 and consumerCount <= listLimit then
+    for _, c in ipairs(rcall('XINFO', 'CONSUMERS', stream, group)) do
+      local f = fieldsOf(c)
+      consumers[#consumers + 1] = {f.name, f.pending, f.idle}
     end
   end
 end
