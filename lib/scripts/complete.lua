@@ -100,16 +100,19 @@ end
 if #acked > 0 then
   rcall('XACK', stream, group, unpack(acked))
   -- Entries below the oldest pending one are all delivered and acked (delivery is in id order).
-  local pending = rcall('XPENDING', stream, group)
-  if pending[1] == 0 then
+  -- Read alone: XPENDING's summary form lists every consumer holding entries, so it walks
+  -- every consumer of the group, and anyone can create consumers (XGROUP CREATECONSUMER).
+  local oldest = rcall('XPENDING', stream, group, '-', '+', '1')[1]
+  oldest = oldest and oldest[1]
+  if not oldest then
     rcall('XTRIM', stream, 'MINID', idAfter(ARGV[6]))
-  elseif idGreater(pending[2], ARGV[5]) then
-    rcall('XTRIM', stream, 'MINID', '~', pending[2])
+  elseif idGreater(oldest, ARGV[5]) then
+    rcall('XTRIM', stream, 'MINID', '~', oldest)
     -- Acked runs above the oldest pending one are not trimmed: they are deleted, or they would
     -- stay until a later batch trims past them (forever, if none comes).
     local above = {}
     for _, id in ipairs(acked) do
-      if idGreater(id, pending[2]) then above[#above + 1] = id end
+      if idGreater(id, oldest) then above[#above + 1] = id end
     end
     if #above > 0 then rcall('XDEL', stream, unpack(above)) end
   else
