@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { TaskNotFoundError, TaskRunningError } from '../errors';
 import type { ListedState, ListedTask } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
+import { queueStateRefusal } from '../scripts/queue-state.script';
 import { removeTaskScript } from '../scripts/remove-task.script';
 import { flowTaskOf } from './flow-task-lookup';
 import { checkPage, MAX_PAGE_SIZE } from './page-options';
@@ -30,7 +31,11 @@ export async function removeTask(
     if (!task) break;
     if (task.state === 'running') throw new TaskRunningError(keys.queue, id);
     const where = task.waitingForSlot ? 'waiting' : task.state === 'delayed' ? 'delayed' : 'queued';
-    const reply = await removeTaskScript(keys, { ...task, state: where }, stateTtlMs).run(redis);
+    const reply = await removeTaskScript(keys, { ...task, state: where }, stateTtlMs)
+      .run(redis)
+      .catch((error: Error) => {
+        throw queueStateRefusal(keys, error);
+      });
     if (reply === 'removed') return;
     if (reply === 'running') throw new TaskRunningError(keys.queue, id);
   }

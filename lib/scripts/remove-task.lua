@@ -12,7 +12,9 @@
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
   room); ARGV[4] the stream entry id (queued) or the delayed member (delayed), '' (waiting); ARGV[5] key ('' none); ARGV[6] done channel
   (told 'x:<task id>'); ARGV[7] TTL in ms of what the removal leaves: the key state, or an
-  unkeyed task's cancelled record (the module's resultTtlMs; 0 leaves neither)
+  unkeyed task's cancelled record (the module's resultTtlMs; 0 leaves neither); ARGV[8] the most
+  consumer groups the stream may have for a queued task's removal: past it, error
+  'GROUPS <count>' and nothing written (includes/group-row.lua: finding the group lists them all)
 
   Returns 1 removed, 0 not there (it ran, was removed, was promoted or never existed), -1 running
   (its entry is pending in the group): nothing written for 0 and -1.
@@ -29,6 +31,8 @@
 -- @include dead-letter-entry
 -- @include message
 -- @include flow
+-- @include group-row
+-- @include entry-id
 
 local stream, delayed, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, taskId, where, ref, key, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -44,18 +48,13 @@ if where == 'queued' then
   local fields = entry and entryFields(entry[2])
   if not entry or fieldOf(fields, 'id') ~= taskId or (fieldOf(fields, 'k') or '') ~= key then return 0 end
   -- Without the group (no worker has started yet) nothing has read it: no pending check.
-  for _, raw in ipairs(rcall('XINFO', 'GROUPS', stream)) do
-    local g = {}
-    for i = 1, #raw - 1, 2 do g[raw[i]] = raw[i + 1] end
-    if g.name == group then
-      if rcall('XPENDING', stream, group, ref, ref, '1')[1] then return -1 end
-      -- Not pending yet still there: read and acked, awaiting its trim (complete.lua trims
-      -- approximately).
-      local lastMs, lastSeq = string.match(g['last-delivered-id'], '^(%d+)-(%d+)$')
-      local ms, sq = string.match(ref, '^(%d+)-(%d+)$')
-      lastMs, lastSeq, ms, sq = tonumber(lastMs), tonumber(lastSeq), tonumber(ms), tonumber(sq)
-      if ms < lastMs or (ms == lastMs and sq <= lastSeq) then return 0 end
-    end
+  local g, refusal = groupRow(stream, group, tonumber(ARGV[8]))
+  if refusal then return refusal end
+  if g then
+    if rcall('XPENDING', stream, group, ref, ref, '1')[1] then return -1 end
+    -- Not pending yet still there: read and acked, awaiting its trim (complete.lua trims
+    -- approximately).
+    if not idGreater(entry[1], g['last-delivered-id']) then return 0 end
   end
   rcall('XDEL', stream, ref)
   -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).

@@ -1,6 +1,7 @@
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
+import { GROUP_READ_LIMIT } from './queue-state.script';
 
 /** @internal remove-task.lua's reply codes. */
 export const REMOVE_TASK_CODES = { 1: 'removed', 0: 'not-there', [-1]: 'running' } as const;
@@ -17,7 +18,10 @@ export interface TaskToRemove {
   readonly key?: string;
 }
 
-/** @internal The typed call of remove-task.lua. */
+/**
+ * @internal The typed call of remove-task.lua; a queued task's removal is refused past
+ * GROUP_READ_LIMIT groups (queueStateRefusal reads the refusal).
+ */
 export function removeTaskScript(keys: QueueKeys, task: TaskToRemove, stateTtlMs: number): ScriptCall<RemoveTaskReply> {
   const redisKeys = [keys.stream, keys.delayed, keys.result(task.id)];
   if (task.key !== undefined) redisKeys.push(keys.keyState(task.key), keys.seq);
@@ -33,6 +37,7 @@ export function removeTaskScript(keys: QueueKeys, task: TaskToRemove, stateTtlMs
       task.key ?? '',
       keys.doneChannel,
       stateTtlMs,
+      GROUP_READ_LIMIT,
     ],
     replyCodes('remove-task', REMOVE_TASK_CODES),
   );
