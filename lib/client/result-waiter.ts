@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { ApplicationClosedError, TaskTimeoutError } from '../errors';
+import { ApplicationClosedError, StreamQueueError, TaskTimeoutError } from '../errors';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
 import {
@@ -69,7 +69,12 @@ export class ResultWaiter implements OnApplicationShutdown {
         else resolve((state as { value?: T }).value as T);
       };
       const waiter: Waiter = {
-        check: () => readSettled(redis, keys, ref).then(settle, (error: Error) => waiter.abandon(error)),
+        // A stream of too many consumer groups hides whether the group read past the entry
+        // (readSettled): wait for the completion message, which still comes.
+        check: () =>
+          readSettled(redis, keys, ref).then(settle, (error: Error) =>
+            isTooManyGroups(error) ? undefined : waiter.abandon(error),
+          ),
         done: (kind) => {
           if (kind === 's' || kind === 'x') return settle(settledByToken(taskId, kind, null));
           // A result that cannot be read rejects inside then(): caught below, never left unhandled.
@@ -166,4 +171,8 @@ export class ResultWaiter implements OnApplicationShutdown {
     });
     return subscriber;
   }
+}
+
+function isTooManyGroups(error: Error): boolean {
+  return error instanceof StreamQueueError && error.code === 'TOO_MANY_GROUPS';
 }

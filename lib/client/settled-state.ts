@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import { TaskCancelledError, TaskFailedError, TaskSupersededError, UnreadableResultError } from '../errors';
-import { compareEntryIds } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
-import { groupInfo } from '../redis/xinfo-reply';
-import { CONSUMER_GROUP } from '../stream-queue.constants';
+import { queueStateRefusal } from '../scripts/queue-state.script';
+import { settledStateScript } from '../scripts/settled-state.script';
 
 /** @internal What a result() or status() needs to know about a task. */
 export interface TaskRef {
@@ -56,43 +55,34 @@ export function settledByToken(taskId: string, kind: DoneKind, raw: string | nul
 }
 
 /**
- * @internal Infers a task's state from one atomic snapshot (MULTI): its stored result; else, for
- * a keyed task, its key state; else its stream entry, or for a task whose enqueue left it waiting
- * for a slot, its flow record. A result is written, or the entry deleted,
- * in the same script that settles the run, so the snapshot never sees a half-settled task.
+ * @internal Infers a task's state from one atomic snapshot (settled-state.lua): its stored
+ * result; else, for a keyed task, its key state; else its stream entry, or for a task whose
+ * enqueue left it waiting for a slot, its flow record. A result is written, or the entry deleted,
+ * in the same script that settles the run, so the snapshot never sees a half-settled task. An
+ * entry still in the stream and not pending needs the group's read position: past
+ * GROUP_READ_LIMIT consumer groups it is not read (finding the group lists them all), and this
+ * throws TOO_MANY_GROUPS.
  */
 export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): Promise<Settled> {
-  const tx = redis.multi().get(keys.result(ref.id));
-  if (ref.key !== undefined) tx.hmget(keys.keyState(ref.key), 'state', 'id', 'error', 'xid');
   const waited = !ref.entryId && ref.waitsForSlot === true;
-  if (waited) tx.hexists(keys.flow.tasks, ref.id);
-  if (ref.entryId) {
-    tx.xrange(keys.stream, ref.entryId, ref.entryId);
-    tx.xpending(keys.stream, CONSUMER_GROUP, ref.entryId, ref.entryId, 1);
-    tx.xinfo('GROUPS', keys.stream);
-  }
-  const replies = (await tx.exec()) ?? [];
-  const reply = (i: number): unknown => replies[i]?.[1];
-  if (replies[0]?.[0]) throw replies[0][0];
-
-  const stored = parseStored(ref.id, reply(0) as string | null);
+  const snapshot = await settledStateScript(keys, { id: ref.id, key: ref.key, entryId: ref.entryId, waited })
+    .run(redis)
+    .catch((error: Error) => {
+      throw queueStateRefusal(keys, error);
+    });
+  const stored = parseStored(ref.id, snapshot.stored);
   if (stored) return stored;
-  let next = 1;
-  if (ref.key !== undefined) {
-    const byKey = fromKeyState(ref.id, reply(next++) as (string | null)[]);
+  if (snapshot.keyState) {
+    const byKey = fromKeyState(ref.id, snapshot.keyState);
     if (byKey) return byKey;
   }
   // Waiting, admitted or running, it holds its record; a retry waiting out its backoff left the
   // pending marker (stored, above). Gone with nothing stored: it completed without a value.
-  if (waited) return reply(next) === 1 ? PENDING : { state: 'completed' };
-  if (!ref.entryId) return PENDING;
-  const [entries, pending, groups] = [reply(next), reply(next + 1), reply(next + 2)];
-  if (!Array.isArray(entries) || entries.length === 0) return { state: 'completed' };
-  if (Array.isArray(pending) && pending.length > 0) return PENDING; // delivered and running
-  // Still in the stream and not pending: queued if the group has not read that far yet; else it
-  // was acked, and its entry waits for a trim (complete.lua trims approximately).
-  const lastDelivered = groupInfo(groups, CONSUMER_GROUP)?.['last-delivered-id'] as string | undefined;
-  return lastDelivered && compareEntryIds(ref.entryId, lastDelivered) <= 0 ? { state: 'completed' } : PENDING;
+  if (snapshot.waitRecord !== undefined) return snapshot.waitRecord ? PENDING : { state: 'completed' };
+  // Gone: settled. Still in the stream and not pending: queued if the group has not read that
+  // far yet; else it was acked, and its entry waits for a trim (complete.lua trims approximately).
+  if (snapshot.entry === 'gone' || snapshot.entry === 'acked') return { state: 'completed' };
+  return PENDING;
 }
 
 /** @internal The error result() rejects with for a settled state other than completed. */

@@ -21,6 +21,7 @@ export const SCRIPT_NAMES = [
   'schedule-runtime',
   'queue-state',
   'read-position',
+  'settled-state',
   'remove-task',
   'redrive',
   'purge-dead-letters',

@@ -1,0 +1,48 @@
+--[[
+  Read where one task stands, in one step: for a handle's status() and result() (see
+  settled-state.ts, which reads the reply).
+  KEYS[1] the task's result key
+  KEYS[2] stream
+  KEYS[3] its key state hash (a keyed task), else the flow task records (a task that waited
+          for a slot from its enqueue), else absent
+  ARGV[1] consumer group
+  ARGV[2] the most consumer groups the stream may have when the entry's standing needs the
+          group's read position: past it, error 'GROUPS <count>' (includes/group-row.lua)
+  ARGV[3] the task id
+  ARGV[4] its stream entry id ('' none)
+  ARGV[5] what KEYS[3] is: 'key', 'waited' or ''
+
+  Returns {stored result (nil: none), key state {state, id, error, xid} (nil: none read), its
+  flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone, 1 delivered and
+  pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
+  is read only when the earlier ones leave the state open (settled-state.ts's order): a task
+  whose result is stored needs no group. Writes nothing.
+  Atomic: one snapshot. A result is written, or the entry deleted, in the same script that
+  settles the run, so the snapshot never sees a half-settled task.
+]]
+-- @include rcall
+-- @include group-row
+-- @include entry-id
+
+local resultKey, stream, group, limit = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
+local taskId, entryId, third = ARGV[3], ARGV[4], ARGV[5]
+local stored = rcall('GET', resultKey)
+if stored then return {stored, false, -1, -1} end
+local keyState = false
+if third == 'key' then
+  keyState = rcall('HMGET', KEYS[3], 'state', 'id', 'error', 'xid')
+  -- A state naming no run ('' or absent: anyone can write it) leaves the entry to answer.
+  if (keyState[1] or '') ~= '' and (keyState[2] or '') ~= '' then return {false, keyState, -1, -1} end
+end
+if third == 'waited' then return {false, keyState, rcall('HEXISTS', KEYS[3], taskId), -1} end
+if entryId == '' then return {false, keyState, -1, -1} end
+
+local GONE, RUNNING, QUEUED, ACKED = 0, 1, 2, 3
+local entry = rcall('XRANGE', stream, entryId, entryId)[1]
+if not entry then return {false, keyState, -1, GONE} end
+local g, refusal = groupRow(stream, group, limit)
+if refusal then return refusal end
+-- Without the group no worker has started: nothing read it.
+if not g then return {false, keyState, -1, QUEUED} end
+if rcall('XPENDING', stream, group, entry[1], entry[1], '1')[1] then return {false, keyState, -1, RUNNING} end
+return {false, keyState, -1, idGreater(entry[1], g['last-delivered-id']) and QUEUED or ACKED}
