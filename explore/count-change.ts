@@ -1,3 +1,5 @@
+import type { LayoutStepReply } from '../lib/scripts/layout.script';
+
 /** One layout.lua call of the operator's count change: which step, on which partition. */
 export interface LayoutCall {
   readonly step: 'freeze' | 'commit' | 'thaw';
@@ -43,7 +45,7 @@ export class CountChange {
   }
 
   /** Moves on after the call `next()` named returned `outcome`. */
-  record(outcome: 'done' | 'already' | 'not-empty' | 'not-this-switch', record = ''): void {
+  record(outcome: LayoutStepReply['outcome'], record = ''): void {
     if (this.phase === 'freeze' && this.at === 0) this.attempts++;
     if (this.phase === 'freeze') {
       if (outcome === 'done' || (outcome === 'already' && record !== String(this.to))) this.frozenHere.push(this.at);

@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { describeLayout, PartitionLayoutError } from '../errors';
+import { describeLayout, PartitionLayoutError, StreamQueueError } from '../errors';
 import { unwrittenLayout } from '../errors/partition-layout.error';
 import { QueueKeys } from '../redis/keys';
 import { RedisConnections } from '../redis/redis-connections';
 import { layoutScript } from '../scripts/layout.script';
+import { GROUP_READ_LIMIT } from '../scripts/queue-state.script';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
-import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { TaskRegistry } from '../task/task.registry';
 import { layoutOf } from './layout-record';
 import { QueuePartitions } from './queue-partitions';
@@ -105,10 +106,11 @@ export class PartitionLayouts implements OnModuleInit {
     // count only when none relies on it). A partition already committed is left as it is.
     const frozenHere: QueueKeys[] = [];
     for (const [p, k] of keys.entries()) {
-      const { outcome, record } = await step('freeze', k);
+      const { outcome, record, groups } = await step('freeze', k);
       if (outcome === 'done' || (outcome === 'already' && record !== String(to))) frozenHere.push(k);
       if (outcome === 'done' || outcome === 'already') continue;
       for (const frozen of frozenHere.reverse()) await step('thaw', frozen);
+      if (outcome === 'too-many-groups') throw tooManyGroups(queue, p, from, to, groups ?? 0);
       throw new PartitionLayoutError(
         queue,
         outcome === 'not-empty' ? String(from) : record,
@@ -141,6 +143,17 @@ export class PartitionLayouts implements OnModuleInit {
       }
     }
   }
+}
+
+/** The freeze of partition `p` did not read its stream, of `groups` consumer groups (layout.lua). */
+function tooManyGroups(queue: string, p: number, from: number, to: number, groups: number): StreamQueueError {
+  return new StreamQueueError(
+    'TOO_MANY_GROUPS',
+    `Queue "${queue}" cannot change from ${from} to ${to} partitions (option queues.${queue}.partitions): ` +
+      `partition ${p}'s stream has ${groups} consumer groups, more than ${GROUP_READ_LIMIT}, so whether it still ` +
+      `holds tasks is not read (finding the workers' group "${CONSUMER_GROUP}" reads every group). The library ` +
+      `makes only that one: remove the others (XGROUP DESTROY), then start this process again.`,
+  );
 }
 
 /** Resolves once `redis` is connected (RedisConnections' own onModuleInit reports failures). */

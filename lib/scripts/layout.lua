@@ -28,6 +28,8 @@
   ARGV[7] commit: the highest sequence of any partition once all were frozen; this partition's
           is raised to it, so a key moved here draws generations and fences above those it
           drew where it was (each only grows, as the README promises)
+  ARGV[8] freeze: the most consumer groups the stream may have for its emptiness check (finding
+          the workers' group lists every group, and anyone can create them)
 
   Returns {code, record}:
     1  done: frozen now (freeze), committed, or thawed (the record is the old count again, or
@@ -36,7 +38,9 @@
        the same count (this one now relies on it too, and thaws it when it fails), or committed;
     0  (freeze only) refused: the partition still holds tasks (queued, running or delayed);
     -1 refused: the record belongs to no step of this switch (another count, another switch):
-       nothing written.
+       nothing written;
+    -2 (freeze only) refused: the stream has more than ARGV[8] consumer groups, so whether it
+       holds tasks is not read; a third element says how many. Nothing written.
   Atomic: the emptiness check and the freeze are one step. A frozen record refuses every write
   that checks its layout (layout-guard.lua), so the partition stays empty until the commit. A
   record moves only from the old count to frozen (empty), frozen to the new count, or frozen
@@ -46,6 +50,7 @@
   record leaves it frozen: the next boot with the target count finishes the switch.
 ]]
 -- @include rcall
+-- @include group-row
 
 local layout, stream, delayed, dlq, seq, freezers = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -60,16 +65,13 @@ end
 
 -- holdsTasks(): an entry pending or not yet read by the group, a dead letter, or a delayed task
 -- (other than periodic chains on partition 0). Acked entries may linger until a trim: they are
--- not tasks.
+-- not tasks. Past ARGV[8] groups on the stream it cannot tell (includes/group-row.lua): nil and
+-- the number of groups.
 local function holdsTasks()
   if rcall('XLEN', dlq) > 0 then return true end
-  if rcall('EXISTS', stream) == 1 then
-    local info
-    for _, g in ipairs(rcall('XINFO', 'GROUPS', stream)) do
-      local fields = {}
-      for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
-      if fields['name'] == group then info = fields end
-    end
+  local info, refusal, streamInfo = groupRow(stream, group, tonumber(ARGV[8]))
+  if refusal then return nil, streamInfo.groups end
+  if streamInfo then
     if not info then
       if #rcall('XRANGE', stream, '-', '+', 'COUNT', '1') > 0 then return true end
     else
@@ -95,7 +97,9 @@ if op == 'freeze' then
   end
   local stale = ARGV[6] == '1' and string.match(stored, '^%d+$')
   if stored ~= from and not stale then return {-1, stored} end
-  if holdsTasks() then return {0, stored} end
+  local holds, groups = holdsTasks()
+  if groups then return {-2, stored, groups} end
+  if holds then return {0, stored} end
   rcall('SET', layout, frozen)
   rcall('SET', freezers, '1')
   return {1, frozen}

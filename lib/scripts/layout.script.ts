@@ -1,20 +1,30 @@
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
+import { GROUP_READ_LIMIT } from './queue-state.script';
 
 /** @internal layout.lua's reply codes. */
-export const LAYOUT_CODES = { 1: 'done', 2: 'already', 0: 'not-empty', [-1]: 'not-this-switch' } as const;
+export const LAYOUT_CODES = {
+  1: 'done',
+  2: 'already',
+  0: 'not-empty',
+  [-1]: 'not-this-switch',
+  [-2]: 'too-many-groups',
+} as const;
 const outcomeOf = replyCodes('layout', LAYOUT_CODES);
 
 /** @internal What one layout.lua step did, and the partition's layout record after it. */
 export interface LayoutStepReply {
   readonly outcome: (typeof LAYOUT_CODES)[keyof typeof LAYOUT_CODES];
   readonly record: string;
+  /** too-many-groups: how many consumer groups the partition's stream has. */
+  readonly groups?: number;
 }
 
 /**
  * @internal The typed call of layout.lua: one step of a count switch `from` -> `to` on one
- * partition; a commit raises the partition's sequence to `sequenceFloor` (default 0).
+ * partition; a commit raises the partition's sequence to `sequenceFloor` (default 0). A freeze
+ * does not read a stream of more than GROUP_READ_LIMIT groups (too-many-groups).
  */
 export function layoutScript(
   keys: QueueKeys,
@@ -36,10 +46,11 @@ export function layoutScript(
       keys.partition === 0 ? '1' : '0',
       keys.partition >= a.from ? '1' : '0',
       a.sequenceFloor ?? 0,
+      GROUP_READ_LIMIT,
     ],
     (reply) => {
-      const [code, record] = reply as [number, string];
-      return { outcome: outcomeOf(code), record };
+      const [code, record, groups] = reply as [number, string, number?];
+      return { outcome: outcomeOf(code), record, ...(groups === undefined ? {} : { groups }) };
     },
   );
 }

@@ -14,7 +14,7 @@ describe('layout.lua and the layout check', () => {
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const CODES = { done: 1, already: 2, 'not-empty': 0, 'not-this-switch': -1 } as const;
+  const CODES = { done: 1, already: 2, 'not-empty': 0, 'not-this-switch': -1, 'too-many-groups': -2 } as const;
   const step = async (op: 'freeze' | 'commit' | 'thaw', keys: QueueKeys, from = 1, to = 4) => {
     const { outcome, record } = await layoutScript(keys, { step: op, from, to }).run(f.redis);
     return [CODES[outcome], record];
