@@ -277,6 +277,7 @@ function nextCursor(entries: [string, string[]][], limit: number): string | null
 function lastDeliveredId(redis: Redis, keys: QueueKeys): Promise<string | undefined> {
   return readPositionScript(keys)
     .run(redis)
+    .then((group) => group?.lastDelivered)
     .catch((error: Error) => {
       throw queueStateRefusal(keys, error);
     });

@@ -1,6 +1,8 @@
 import { xinfoRecord } from '../redis/xinfo-reply';
 import { dropConsumerScript } from '../scripts/drop-consumer.script';
 import { promoteDue } from '../scripts/promote.script';
+import { CONSUMER_LIST_LIMIT, queueStateRefusal } from '../scripts/queue-state.script';
+import { readPositionScript } from '../scripts/read-position.script';
 import { reclaimScript } from '../scripts/reclaim.script';
 import { recoverScript } from '../scripts/recover.script';
 import { DeadLetterer } from './dead-letterer';
@@ -29,6 +31,8 @@ export class Sweeper {
   private cursor = '-';
   /** The suspect this worker runs in isolation, if any (see reclaim). */
   private suspect?: string;
+  /** The last sweep warned that the group's consumers are not listed (see dropDeadConsumers). */
+  private crowdWarned = false;
 
   constructor(
     private readonly ctx: QueueContext,
@@ -176,14 +180,44 @@ export class Sweeper {
     return claimed;
   }
 
+  /**
+   * Removes dead consumers that hold nothing, so the group's list stays bounded. Anyone can
+   * create consumers (XGROUP CREATECONSUMER), and XINFO CONSUMERS reads every one: the group's
+   * consumers are counted first (read-position.lua, within the bound of groups), and a group of
+   * more than CONSUMER_LIST_LIMIT is not listed (warned once, until it is back within). Removing
+   * one frees nothing a run needs, so leaving them costs nothing but the list.
+   */
   private async dropDeadConsumers(): Promise<void> {
-    const { redis, keys, group, consumer, config } = this.ctx;
+    const { redis, keys, group, consumer, config, logger } = this.ctx;
+    const crowded = await this.crowdedGroup();
+    if (crowded !== undefined && !this.crowdWarned) logger.warn(crowded);
+    this.crowdWarned = crowded !== undefined;
+    if (crowded !== undefined) return;
     const rows = (await redis.xinfo('CONSUMERS', keys.stream, group)) as unknown[][];
-    for (const row of rows) {
-      const info = xinfoRecord(row);
-      const name = String(info.name);
-      if (name === consumer || Number(info.pending) > 0 || Number(info.idle) < config.leaseMs) continue;
-      await dropConsumerScript(keys, { group, consumer: name }).run(redis);
+    const dead = rows
+      .map((row) => xinfoRecord(row))
+      .filter((info) => info.name !== consumer && Number(info.pending) === 0 && Number(info.idle) >= config.leaseMs);
+    // Together: one round trip, not one per consumer (each script re-checks its own).
+    await Promise.all(dead.map((info) => dropConsumerScript(keys, { group, consumer: String(info.name) }).run(redis)));
+  }
+
+  /** Why the group's consumers are not listed (too many, or too many groups), or undefined. */
+  private async crowdedGroup(): Promise<string | undefined> {
+    const { redis, keys, group, queue } = this.ctx;
+    let consumers: number;
+    try {
+      consumers = (await readPositionScript(keys, group).run(redis))?.consumers ?? 0;
+    } catch (error) {
+      const refusal = queueStateRefusal(keys, error as Error);
+      if (refusal === error) throw error;
+      return `${refusal.message} Meanwhile dead consumers are not removed from the group.`;
     }
+    if (consumers <= CONSUMER_LIST_LIMIT) return undefined;
+    const where = keys.partition === 0 ? '' : ` (partition ${keys.partition})`;
+    return (
+      `Queue "${queue}"${where}: the consumer group has ${consumers} consumers, more than ${CONSUMER_LIST_LIMIT}: ` +
+      `dead ones are not removed, since listing them reads every one. Workers make one each: remove the ` +
+      `others (XGROUP DELCONSUMER).`
+    );
   }
 }
