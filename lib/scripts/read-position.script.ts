@@ -9,17 +9,19 @@ export interface GroupPosition {
   readonly lastDelivered: string;
   /** How many consumers the group has (anyone can add some). */
   readonly consumers: number;
+  /** How many entries it delivered that are not acked yet. */
+  readonly pending: number;
 }
 
 /**
- * @internal The typed call of read-position.lua: the workers' group's read position and size,
+ * @internal The typed call of read-position.lua: the workers' group's read position, size and pending count,
  * undefined without a stream or group; refused past GROUP_READ_LIMIT groups (queueStateRefusal
  * reads the refusal).
  */
 export function readPositionScript(keys: QueueKeys, group = CONSUMER_GROUP): ScriptCall<GroupPosition | undefined> {
   return new ScriptCall('read-position', [keys.stream], [group, GROUP_READ_LIMIT], (reply) => {
     if (!reply) return undefined;
-    const [lastDelivered, consumers] = reply as [string, number];
-    return { lastDelivered, consumers };
+    const [lastDelivered, consumers, pending] = reply as [string, number, number];
+    return { lastDelivered, consumers, pending };
   });
 }

@@ -1,34 +1,40 @@
 import type { Redis } from 'ioredis';
 import type { QueueBacklog } from '../errors/drain-timeout.error';
 import { QueueKeys } from '../redis/keys';
-import { groupInfo } from '../redis/xinfo-reply';
-import { CONSUMER_GROUP } from '../stream-queue.constants';
+import { queueStateRefusal } from '../scripts/queue-state.script';
+import { readPositionScript } from '../scripts/read-position.script';
 
 /**
- * @internal Reads what one queue still holds. The counts come from one MULTI, so a task moving
- * between them (promoted, admitted, read, settled) is counted in exactly one place, except that
- * the stream's unread entries are counted after it from the group's last-delivered id: they can
- * only be too low when an entry was read in between, and drain's second pass sees that run.
- * `waiting` adds the tasks of the flow waiting room (waiting for a concurrency slot or a rate
- * token): they are in no stream yet, and will run without anyone enqueuing them again.
+ * @internal Reads what one queue still holds. The group's read position and running count are
+ * read first (read-position.lua: past GROUP_READ_LIMIT consumer groups it throws TOO_MANY_GROUPS,
+ * since finding the group lists them all), then the due, stream and room counts in one MULTI,
+ * then the entries past that read position. A task only moves forward from one place to a later
+ * one (due, flow waiting room, stream, read), and every entry added after the position was read
+ * is past it: a task moving between the reads is counted once or twice, never missed (a run
+ * failing into a retry due at once is in the due count). Twice only makes drain wait one pass
+ * more. `waiting` adds the tasks of the flow waiting room (waiting for a concurrency slot or a
+ * rate token): they are in no stream yet, and will run without anyone enqueuing them again.
  */
 export async function queueBacklog(redis: Redis, keys: QueueKeys, nowMs: number): Promise<QueueBacklog> {
+  const group = await readPositionScript(keys)
+    .run(redis)
+    .catch((error: Error) => {
+      throw queueStateRefusal(keys, error);
+    });
   const replies = await redis
     .multi()
     .zcount(keys.delayed, '-inf', nowMs)
     .xlen(keys.stream)
     .zcard(keys.flow.room)
-    .xinfo('GROUPS', keys.stream)
     .exec();
-  const [due, length, room, groups] = (replies ?? []).map(([error, value]) => (error ? undefined : value));
+  const [due, length, room] = (replies ?? []).map(([error, value]) => (error ? undefined : value));
   const inRoom = Number(room ?? 0);
-  const group = groupInfo(groups, CONSUMER_GROUP);
   if (!group) {
     // No group yet (no worker ever started): everything in the stream is waiting.
     return { waiting: Number(length ?? 0) + inRoom, running: 0, due: Number(due ?? 0) };
   }
-  const unread = await countAfter(redis, keys.stream, String(group['last-delivered-id']));
-  return { waiting: unread + inRoom, running: Number(group.pending ?? 0), due: Number(due ?? 0) };
+  const unread = await countAfter(redis, keys.stream, group.lastDelivered);
+  return { waiting: unread + inRoom, running: group.pending, due: Number(due ?? 0) };
 }
 
 /**
