@@ -8,7 +8,7 @@ import { readSettled } from './settled-state';
 
 /** @internal The state of the latest run of `key`, or null when the key has none (or it expired). */
 export async function readKeyStatus(redis: Redis, keys: QueueKeys, key: string): Promise<TaskStatus | null> {
-  return keyStatusOf(key, await redis.hgetall(keys.keyState(key)));
+  return keyStatusOf(key, fieldsOf(await redis.hmget(keys.keyState(key), ...STATUS_FIELDS)));
 }
 
 /**
@@ -27,14 +27,38 @@ export async function readMappedKeyStatus(
   const [[layoutError, stored], [stateError, state]] = (await redis
     .pipeline()
     .get(keys.layout)
-    .hgetall(keys.keyState(key))
-    .exec()) as [[Error | null, string | null], [Error | null, Record<string, string>]];
+    .hmget(keys.keyState(key), ...STATUS_FIELDS)
+    .exec()) as [[Error | null, string | null], [Error | null, (string | null)[]]];
   if (layoutError || stateError) throw layoutError ?? stateError;
   const record = stored ?? '1';
   if (record !== String(partitions)) {
     throw PartitionLayoutError.staleCount(queue, record, partitions);
   }
-  return keyStatusOf(key, state);
+  return keyStatusOf(key, fieldsOf(state));
+}
+
+/**
+ * The key state's fields a status reads: asked for by name, never the whole hash (HGETALL), which
+ * anyone who can write to Redis can fill with fields of their own.
+ */
+const STATUS_FIELDS = [
+  'state',
+  'id',
+  'gen',
+  'attempt',
+  'enqueuedAt',
+  'dueAt',
+  'startedAt',
+  'finishedAt',
+  'error',
+] as const;
+
+function fieldsOf(values: (string | null)[]): Record<string, string> {
+  const state: Record<string, string> = {};
+  STATUS_FIELDS.forEach((field, i) => {
+    if (typeof values[i] === 'string') state[field] = values[i];
+  });
+  return state;
 }
 
 function keyStatusOf(key: string, state: Record<string, string>): TaskStatus | null {
