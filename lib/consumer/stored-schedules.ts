@@ -1,11 +1,18 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import type { Schedule } from '../task/periodic-call';
-import { periodicKey } from '../task/schedule';
+import { quotedText } from '../quoted-text';
+import { checkCron, parseEvery, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
 
+/**
+ * @internal A runtime schedule as its key state stores it: a schedule the API would accept, or
+ * why the stored one is not (anyone with Redis access can write it).
+ */
+export type StoredSchedule = Schedule | { readonly unreadable: string };
+
 /** @internal The schedules of runtime-scheduled keys, by key, as their key states store them. */
-export type StoredSchedules = ReadonlyMap<string, Schedule>;
+export type StoredSchedules = ReadonlyMap<string, StoredSchedule>;
 
 export const NO_STORED_SCHEDULES: StoredSchedules = new Map();
 
@@ -35,14 +42,31 @@ export async function readStoredSchedules(
   const pipeline = redis.pipeline();
   for (const key of scheduled) pipeline.hmget(keys.keyState(key), 'rt', 'sk', 'every', 'cron', 'tz');
   const replies = (await pipeline.exec()) ?? [];
-  const stored = new Map<string, Schedule>();
+  const stored = new Map<string, StoredSchedule>();
   scheduled.forEach((key, i) => {
     const [error, fields] = replies[i] ?? [new Error('no reply')];
     if (error) throw error;
     const [runtime, kind, every, cron, tz] = fields as (string | null)[];
-    if (runtime !== '1') return;
-    if (kind === 'every' && Number(every) > 0) stored.set(key, { every: Number(every) });
-    if (kind === 'cron' && cron) stored.set(key, { cron, timezone: tz ?? undefined });
+    if (runtime === '1') stored.set(key, storedSchedule(kind, every, cron, tz));
   });
   return stored;
+}
+
+/**
+ * A key state's schedule, checked as schedule() checks its options: `every 0.001` ran the chain
+ * back to back, `every 1e300` timed successors never due, and `every x` or `cron ''` read as no
+ * schedule, which ended the chain. An unreadable one still gets a successor, timed by the settle
+ * script from the key state alone (see timingIfComputable).
+ */
+function storedSchedule(kind: string | null, every: string | null, cron: string | null, tz: string | null) {
+  try {
+    if (kind === 'every') return { every: parseEvery('every', every === null ? undefined : Number(every)) };
+    if (kind === 'cron') {
+      checkCron('cron', cron ?? undefined, tz ?? undefined);
+      return { cron: cron!, timezone: tz ?? undefined };
+    }
+    return { unreadable: `schedule kind ${kind === null ? 'missing' : quotedText(kind)}` };
+  } catch (error) {
+    return { unreadable: (error as Error).message };
+  }
 }

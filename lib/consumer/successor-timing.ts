@@ -4,7 +4,7 @@ import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule'
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task/task.registry';
 import { logText } from './log-text';
-import { isRuntimeScheduleRun, type StoredSchedules } from './stored-schedules';
+import { isRuntimeScheduleRun, type StoredSchedule, type StoredSchedules } from './stored-schedules';
 
 /** @internal What of a run a successor's timing is computed from. */
 export type TimedRun = Pick<TaskMessage, 'entryId' | 'name' | 'key' | 'dueAt'>;
@@ -20,7 +20,7 @@ export function scheduleOf(
   run: TimedRun,
   definition: TaskDefinition | undefined,
   stored: StoredSchedules,
-): Schedule | undefined {
+): StoredSchedule | undefined {
   if (isRuntimeScheduleRun(run)) return stored.get(run.key);
   return run.key === periodicKey(run.name) && definition?.options.queue === queue
     ? definition.options.schedule
@@ -42,21 +42,24 @@ export function timingOf(schedule: Schedule, run: TimedRun): SuccessorTiming {
 
 /**
  * @internal timingOf, or undefined when it cannot be computed here (a stored cron or zone this
- * process cannot read: a newer syntax, a zone its ICU lacks), said through `warn`. The settle
+ * process cannot read: a newer syntax, a zone its ICU lacks; a stored schedule the API would
+ * refuse, anyone's write), said through `warn`. The settle
  * script then times the successor from what the key state stores (its fire times, else the
  * catch-up rule of includes/successor.lua): a chain must not end because one worker cannot read it.
  */
 export function timingIfComputable(
-  schedule: Schedule,
+  schedule: StoredSchedule,
   run: TimedRun,
   warn: (message: string) => void,
 ): SuccessorTiming | undefined {
+  const unreadable = (why: string) => {
+    warn(`No successor timing for entry ${run.entryId} of "${logText(run.name)}": ${logText(why)}`);
+    return undefined;
+  };
+  if ('unreadable' in schedule) return unreadable(`its stored schedule is not one: ${schedule.unreadable}`);
   try {
     return timingOf(schedule, run);
   } catch (error) {
-    warn(
-      `No successor timing for entry ${run.entryId} of "${logText(run.name)}": ${logText((error as Error).message)}`,
-    );
-    return undefined;
+    return unreadable((error as Error).message);
   }
 }

@@ -26,6 +26,8 @@ describe('attack: a hostile period or slot in a periodic key state', () => {
     ['every', '1e400'],
     ['every', '0.001'],
     ['every', '-5'],
+    ['every', '1e300'],
+    ['every', '9007199254740993'],
     ['dueAt', 'x'],
     ['dueAt', 'inf'],
     ['dueAt', '-inf'],

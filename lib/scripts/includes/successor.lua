@@ -38,10 +38,11 @@ local function finiteNumber(text)
   return nil
 end
 
--- storedPeriod(text): a stored `every` period, an integer of at least 10 ms; nil otherwise.
+-- storedPeriod(text): a stored `every` period, an integer from 10 ms to 2^53-1 (what parseEvery
+-- allows); nil otherwise: `1e300` is finite and whole, and timed every successor never due.
 local function storedPeriod(text)
   local n = finiteNumber(text)
-  if n and n >= 10 and n == math.floor(n) then return n end
+  if n and n >= 10 and n <= 9007199254740991 and n == math.floor(n) then return n end
   return nil
 end
 
