@@ -23,7 +23,7 @@ describe('attack: a hostile stored schedule of a runtime schedule', () => {
   it.each(['0.001', '0', '9', '10.5', '-5', 'x', '', 'inf', 'nan', '1e400', '1e300', '9007199254740993'])(
     'every %p: one catch-up at once, then one a minute, never back to back; said in a warning',
     async (hostile) => {
-      const { dues, warnings } = await settledRuntimeSuccessors(redis, prefix, { every: 2_000 }, ['every', hostile]);
+      const { dues, warnings } = await settledRuntimeSuccessors(redis, prefix, { every: 50 }, ['every', hostile]);
       const now = await redisNowMs(redis);
       expect(dues[0]).toBeLessThanOrEqual(now);
       expect(dues[1]).toBeGreaterThanOrEqual(now + 59_000);
@@ -33,9 +33,9 @@ describe('attack: a hostile stored schedule of a runtime schedule', () => {
   );
 
   it('a stored kind that is none: the stored period still times the chain', async () => {
-    const { dues, warnings } = await settledRuntimeSuccessors(redis, prefix, { every: 2_000 }, ['sk', 'x']);
+    const { dues, warnings } = await settledRuntimeSuccessors(redis, prefix, { every: 200 }, ['sk', 'x']);
     const now = await redisNowMs(redis);
-    expect(dues[1]! - dues[0]!).toBe(2_000);
+    expect(dues[1]! - dues[0]!).toBe(200);
     expect(dues[1]).toBeGreaterThan(now);
     expect(warnings).toHaveLength(2);
   });
@@ -58,8 +58,8 @@ describe('attack: a hostile stored schedule of a runtime schedule', () => {
   });
 
   it('a stored schedule the API accepts times the chain, with no warning', async () => {
-    const every = await settledRuntimeSuccessors(redis, prefix, { every: 2_000 }, []);
-    expect(every.dues[1]! - every.dues[0]!).toBe(2_000);
+    const every = await settledRuntimeSuccessors(redis, prefix, { every: 200 }, []);
+    expect(every.dues[1]! - every.dues[0]!).toBe(200);
     expect(every.warnings).toEqual([]);
   });
 });

@@ -71,6 +71,10 @@ local function successorDue(keyState, s, now)
   every = every or 0
   dueAt = finiteNumber(dueAt) or now
   if every > 0 then
+    -- A slot before the epoch or more than a period past Redis's clock is none a run had (a
+    -- clock stepped back by a failover stays within it): `1e300` timed a successor never due and
+    -- `-1e300` one at 0, so such a slot restarts the grid at Redis's clock.
+    if dueAt < 0 or dueAt > now + every then dueAt = now end
     local nextDue = dueAt + every
     if nextDue <= now then nextDue = dueAt + every * (math.floor((now - dueAt) / every) + 1) end
     return nextDue, nil, false
