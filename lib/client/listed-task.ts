@@ -1,5 +1,6 @@
 import type { ListedState, ListedTask } from '../interfaces';
 import { unpackedFields } from '../task/packed-fields';
+import { storedAttempt, storedGeneration, storedPriority } from './key-state-numbers';
 
 /** @internal A flat field list as a map (the first value of a repeated field wins), a packed one unpacked. */
 export function fieldsOf(packed: string[]): Map<string, string> {
@@ -29,18 +30,22 @@ function num(text: string | undefined): number | undefined {
   return text === undefined || !Number.isFinite(n) ? undefined : n;
 }
 
-/** @internal A listed task from a task's fields (stream entry, dead letter or delayed member). */
+/**
+ * @internal A listed task from a task's fields (stream entry, dead letter or delayed member).
+ * Anyone can write them: its numbers read as status(key) reads a key state's (`g -1` listed a
+ * generation that never existed, `a 1.5` an attempt), else undefined.
+ */
 function taskOf(state: ListedState, f: Map<string, string>): ListedTask {
   return {
     state,
     id: f.get('id'),
     name: f.get('n'),
     payload: f.get('p'),
-    attempt: num(f.get('a')),
+    attempt: storedAttempt(f.get('a')),
     key: f.get('k'),
-    generation: num(f.get('g')) ?? 0,
+    generation: storedGeneration(f.get('g')),
     ...(f.has('gr') ? { group: f.get('gr') } : {}),
-    ...(f.has('pr') ? { priority: num(f.get('pr')) } : {}),
+    ...(f.has('pr') ? { priority: storedPriority(f.get('pr')) } : {}),
   };
 }
 

@@ -74,10 +74,17 @@ export interface ListedTask {
   readonly name: string | undefined;
   /** The payload as stored (JSON text): shown, never evaluated. */
   readonly payload: string | undefined;
+  /**
+   * Numbers as stored, where they read as ones (anyone with Redis access can write them): an
+   * attempt from 1, a generation from 0 to 2^53-1 (0 when none is stored), else undefined.
+   */
   readonly attempt: number | undefined;
   readonly key: string | undefined;
-  readonly generation: number;
-  /** Under flow control: its group (undefined for the ungrouped group) and priority when given. */
+  readonly generation: number | undefined;
+  /**
+   * Under flow control: its group (undefined for the ungrouped group) and priority (1 to 10, else
+   * undefined) when given.
+   */
   readonly group?: string;
   readonly priority?: number;
   /**
