@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ScheduleInfo, SchedulePage, TaskState } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import type { RuntimeSignature } from '../scripts/schedule-runtime.script';
+import { checkCron, parseEvery } from '../task/schedule';
 import { storedGeneration } from './key-state-numbers';
 import { dateOf } from './listed-task';
 
@@ -54,17 +55,24 @@ export async function readSchedules(
 /**
  * A key's stored signature (schedule-runtime.lua writes it) with its payload decoded, or
  * undefined when it is not one: anyone can write the key's state, and one entry that does not
- * parse must not fail the page (JSON.parse threw) and hide every other schedule.
+ * parse must not fail the page (JSON.parse threw) and hide every other schedule. Its timing is
+ * one schedule() accepts, or none (`"every":1e400` parsed as Infinity, `"cron":""` was listed).
  */
 function scheduleOf(sig: string): (Omit<RuntimeSignature, 'payload'> & { payload: unknown }) | undefined {
   try {
     const s = JSON.parse(sig) as Record<string, unknown> | null;
     if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || typeof s.payload !== 'string') return;
     const { name, every, cron, timezone } = s;
-    if (!(every === undefined || typeof every === 'number')) return;
-    if (!(cron === undefined || typeof cron === 'string') || !(timezone === undefined || typeof timezone === 'string'))
-      return;
-    return { name, every, cron, timezone, payload: JSON.parse(s.payload) as unknown };
+    if (every !== undefined) {
+      // parseEvery also reads a duration text ('30s'): a signature holds the period in ms.
+      if (typeof every !== 'number' || cron !== undefined || timezone !== undefined) return;
+      parseEvery('every', every);
+    } else checkCron('cron', cron, timezone);
+    return {
+      name,
+      ...(every !== undefined ? { every: every as number } : { cron: cron as string, timezone: timezone as string }),
+      payload: JSON.parse(s.payload) as unknown,
+    };
   } catch {
     return undefined;
   }
