@@ -15,9 +15,9 @@
   ARGV[4] the most consumer groups the stream may have: past it, error 'GROUPS <count>', read
           before any group is (includes/group-row.lua)
   Returns {length, delayed, dead-lettered, pending, waiting, waiting exact (1/0), oldest waiting
-  age ms (-1: none), next delayed due in ms (-1: none), entries added, entries read (-1: unknown),
-  consumers: {name, pending, idle ms} each (empty past ARGV[3]), tasks in the waiting room, the
-  group's consumers (0: no group)}. Writes nothing. Atomic: one consistent snapshot.
+  age ms (-1: none), next delayed due in ms (-1: none; both at most 2^53-1), entries added,
+  entries read (-1: unknown), consumers: {name, pending, idle ms} each (empty past ARGV[3]),
+  tasks in the waiting room, the group's consumers (0: no group)}. Writes nothing. Atomic: one consistent snapshot.
   Anyone who can write to Redis can give the group any number of consumers (XGROUP
   CREATECONSUMER), and XINFO CONSUMERS reads every one: it is sent only when the group has at
   most ARGV[3] (XINFO GROUPS counts them), so the script's work and reply stay bounded.
@@ -104,5 +104,10 @@ for i = 1, #times - 1, 2 do
   end
 end
 local dueIn = nextDue and math.max(0, tonumber(nextDue) - now) or -1
+-- Anyone can write a score (ZADD <delayed> inf, an entry time of -inf): a number past 2^63 (inf
+-- too) became the integer -2^63 in Redis's reply, so each age is capped where JavaScript still
+-- reads it exactly.
+local MAX_MS = 9007199254740991
+oldest, dueIn = math.min(oldest, MAX_MS), math.min(dueIn, MAX_MS)
 return {length, delayedCount, dead, pending, waiting, exact, oldest, dueIn, added, read, consumers,
   rcall('ZCARD', KEYS[4]), consumerCount}
