@@ -6,13 +6,25 @@
 -- fence (the running delivery's fencing number), xid (the task cancelled last: cancel.lua and
 -- remove-task.lua, read by result() once a newer run holds the key).
 
+-- storedGeneration(text): a key state's generation (field gen) as stored, an integer from 0 to
+-- 2^53-1; nil otherwise (anyone can write the hash: `x`, `inf`, `1.5`).
+local function storedGeneration(text)
+  local n = tonumber(text)
+  if n and n >= 0 and n <= 9007199254740991 and n == math.floor(n) then return n end
+  return nil
+end
+
 -- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
 -- (which never expires) so that no generation of a key ever repeats, even after its state hash
 -- expired or was deleted with a message of the old generation still in flight. It is also kept
--- above the key's stored generation, for states written before the sequence existed.
+-- above the key's stored generation, for states written before the sequence existed, when that
+-- is one below 2^52: anyone can write it, and `inf` or `1e300` lifted the sequence to a value
+-- INCR refuses (every later draw of the queue failed), one near 2^53 to where Lua's doubles
+-- round consecutive draws to one generation. Any other is drawn past: the draw differs from it.
 local function nextGeneration(seq, keyState)
   local gen = rcall('INCR', seq)
-  local stored = tonumber(rcall('HGET', keyState, 'gen') or '0') or 0
+  local stored = storedGeneration(rcall('HGET', keyState, 'gen')) or 0
+  if stored >= 4503599627370496 then stored = 0 end
   if gen <= stored then
     gen = stored + 1
     rcall('SET', seq, gen)
