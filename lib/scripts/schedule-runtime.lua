@@ -32,10 +32,11 @@
 
   Returns {task id, generation, code, name}: 0 the same schedule is live, left alone (its run);
   1 created; 2 re-timed (the waiting run is replaced by a first run on the new schedule, a
-  running one is superseded: its settle writes nothing and schedules nothing); -1 the key is held
-  by a live run that is not a schedule's periodic run (a run enqueued under the key, or the
-  one-off run of a replace() that ended its chain; its id, generation and task name): nothing
-  written.
+  running one is superseded: its settle writes nothing and schedules nothing; so is the same
+  schedule whose stored generation is not one); -1 the key is held by a live run that is not a
+  schedule's periodic run (a run enqueued under the key, or the one-off run of a replace() that
+  ended its chain; its id, generation, 0 when the stored one is not one, and task name):
+  nothing written.
   Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
   so concurrent calls for one key leave exactly one chain.
 ]]
@@ -60,10 +61,14 @@ local state, runtime, sig, oldId, oldGen, oldName, rmid =
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- The live run is the schedule's chain only when it is a periodic run of a runtime schedule: a
 -- one-off run (a replace() ended the chain) holds the key like any other run.
+-- Anyone can write the generation: one that is not (`x` made a nil that cut the reply short,
+-- `inf` read -2^63) is replied as 0 by a held key, and a live chain with it is re-timed as a
+-- changed one is (its runs are stale already): its new first run draws one.
 if live and (runtime ~= '1' or not isChainRun(stream, keyState, state)) then
-  return {oldId or '', tonumber(oldGen or '0'), -1, oldName or ''}
+  return {oldId or '', storedGeneration(oldGen or '0') or 0, -1, oldName or ''}
 end
-if live and sig == signature then return {oldId, tonumber(oldGen), 0, name} end
+local liveGen = storedGeneration(oldGen)
+if live and sig == signature and liveGen then return {oldId, liveGen, 0, name} end
 
 rcall('HSET', keyState, 'rt', '1', 'sig', signature)
 storeSchedule(keyState, kind, every, cron, tz, queue)
