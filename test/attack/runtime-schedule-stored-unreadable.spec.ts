@@ -32,6 +32,15 @@ describe('attack: a hostile stored schedule of a runtime schedule', () => {
     },
   );
 
+  it.each(['0.001', 'x'])('every %p, runs dead-lettered as poison: a catch-up, then one a minute', async (hostile) => {
+    const schedule = { every: 50 };
+    const { dues, warnings } = await settledRuntimeSuccessors(redis, prefix, schedule, ['every', hostile], 2, 'poison');
+    const now = await redisNowMs(redis);
+    expect(dues[0]).toBeLessThanOrEqual(now);
+    expect(dues[1]).toBeGreaterThanOrEqual(now + 59_000);
+    expect(warnings.filter((w) => w.startsWith('No successor timing') && w.includes('"every"'))).toHaveLength(2);
+  });
+
   it('a stored kind that is none: the stored period still times the chain', async () => {
     const { dues, warnings } = await settledRuntimeSuccessors(redis, prefix, { every: 200 }, ['sk', 'x']);
     const now = await redisNowMs(redis);
