@@ -1,17 +1,18 @@
 import type { Redis } from 'ioredis';
-import type { ScheduleInfo, SchedulePage, TaskState } from '../interfaces';
+import type { ScheduleInfo, SchedulePage } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
 import type { RuntimeSignature } from '../scripts/schedule-runtime.script';
 import { checkCron, parseEvery } from '../task/schedule';
 import { storedGeneration } from './key-state-numbers';
 import { dateOf } from './listed-task';
+import { keyRunState } from './task-status';
 
 /**
  * @internal One page of a queue's runtime schedules: each partition's index (a sorted set of
  * keys, all of score 0) in lex order after `after`, merged in Redis's byte order, then each key's
- * state (in its own partition's slot). A key whose state is gone (its chain ended and expired) is
- * skipped, and paging goes on past it; so is one whose stored schedule cannot be read (see
- * scheduleOf).
+ * state (in its own partition's slot). A key whose state is gone (its chain ended and expired),
+ * or holds no run state a key can have (keyRunState), is skipped, and paging goes on past it; so
+ * is one whose stored schedule cannot be read (see scheduleOf).
  */
 export async function readSchedules(
   redis: Redis,
@@ -34,9 +35,10 @@ export async function readSchedules(
   );
   const items: ScheduleInfo[] = [];
   page.forEach(({ key, keys }, i) => {
-    const [sig, state, dueAt, gen, queue] = states[i];
+    const [sig, stored, dueAt, gen, queue] = states[i];
+    const state = keyRunState(stored);
     const schedule = sig && state ? scheduleOf(sig) : undefined;
-    if (!schedule) return;
+    if (!state || !schedule) return;
     const { name, payload, every, cron, timezone } = schedule;
     items.push({
       key,
@@ -44,7 +46,7 @@ export async function readSchedules(
       queue: queue ?? keys.queue,
       payload,
       ...(every !== undefined ? { every } : { cron, timezone }),
-      state: state as TaskState,
+      state,
       nextRunAt: dueAt ? dateOf(Number(dueAt)) : undefined,
       generation: storedGeneration(gen ?? undefined),
     });

@@ -61,13 +61,32 @@ function fieldsOf(values: (string | null)[]): Record<string, string> {
   return state;
 }
 
+/** The states the scripts write into a key state (field state). */
+const KEY_RUN_STATES: ReadonlySet<string> = new Set<TaskState>([
+  'queued',
+  'delayed',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+]);
+
+/**
+ * @internal A key state's run state (field state), or undefined when it is none a key's run can
+ * be: anyone can write the hash, and `x` was handed on as a TaskState.
+ */
+export function keyRunState(text: string | null | undefined): TaskState | undefined {
+  return text != null && KEY_RUN_STATES.has(text) ? (text as TaskState) : undefined;
+}
+
 function keyStatusOf(key: string, state: Record<string, string>): TaskStatus | null {
-  if (!state.state) return null;
+  const run = keyRunState(state.state);
+  if (!run) return null;
   // Anyone can write the hash: a time no Date holds reads as none, as the listings read theirs,
   // and so does a generation or attempt that is not one (key-state-numbers.ts).
   const date = (field: string) => (state[field] ? dateOf(Number(state[field])) : undefined);
   return {
-    state: state.state as TaskState,
+    state: run,
     id: state.id,
     key,
     generation: storedGeneration(state.gen),
