@@ -31,11 +31,11 @@ export async function readSchedules(
   const found = perPartition.flat().sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   const page = found.slice(0, limit);
   const states = await Promise.all(
-    page.map(({ key, keys }) => redis.hmget(keys.keyState(key), 'sig', 'state', 'dueAt', 'gen', 'queue')),
+    page.map(({ key, keys }) => redis.hmget(keys.keyState(key), 'sig', 'state', 'dueAt', 'gen')),
   );
   const items: ScheduleInfo[] = [];
   page.forEach(({ key, keys }, i) => {
-    const [sig, stored, dueAt, gen, queue] = states[i];
+    const [sig, stored, dueAt, gen] = states[i];
     const state = keyRunState(stored);
     const schedule = sig && state ? scheduleOf(sig) : undefined;
     if (!state || !schedule) return;
@@ -43,7 +43,8 @@ export async function readSchedules(
     items.push({
       key,
       name,
-      queue: queue ?? keys.queue,
+      // The queue whose index lists it, never the state's field queue: anyone can write that one.
+      queue: keys.queue,
       payload,
       ...(every !== undefined ? { every } : { cron, timezone }),
       state,

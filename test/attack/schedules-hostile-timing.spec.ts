@@ -46,4 +46,11 @@ describe('attack: hostile timing in a runtime schedule signature', () => {
       [`${what}:c`, undefined, '0 9 * * 1', 'Europe/Paris'],
     ]);
   });
+
+  it("a stored queue that is not the index's: listed under the queue whose index holds it", async () => {
+    await t.client.schedule('echo', 'q', { key: 'queue:a', every: 60_000 });
+    await redis.hset(t.keys.keyState('queue:a'), 'queue', 'elsewhere');
+    const [listed] = (await t.client.schedules({ limit: 1_000 })).items.filter((s) => s.key === 'queue:a');
+    expect(listed.queue).toBe(t.keys.queue);
+  });
 });
