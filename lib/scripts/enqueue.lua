@@ -35,6 +35,8 @@
   Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
   key's live run belongs to another task name (its id, generation and name): nothing written.
+  A stored generation that is not one (anyone can write it) replies as 0, and a live run with
+  one is stale already: an 'add' replaces it instead of returning it.
   A keyed call whose task id the key state already names was run before (a resend after a
   lost reply): it writes nothing and returns that run, code 1, whatever became of it since.
   Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
@@ -88,18 +90,23 @@ local state = existing[1]
 -- Every call draws a new task id, so a key state already naming this one means this very call
 -- ran before: ioredis resent it after a reply lost with its connection. Its run may have
 -- settled meanwhile, or been replaced; adding it again would run the task a second time.
+-- Anyone can write the stored generation: one that is not (`x` made a nil that cut the reply
+-- short, `inf` read -2^63) is replied as 0.
+local storedGen = storedGeneration(existing[3])
 if existing[2] == id then
-  return {id, tonumber(existing[3]), 1, state == 'queued' and rcall('HGET', keyState, 'mid') or '', name}
+  return {id, storedGen or 0, 1, state == 'queued' and rcall('HGET', keyState, 'mid') or '', name}
 end
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- A key names one run of one task: another task's live run under it is a conflict, not a match.
 if live and existing[4] and existing[4] ~= name then
-  return {existing[2], tonumber(existing[3]), -1, '', existing[4]}
+  return {existing[2], storedGen or 0, -1, '', existing[4]}
 end
 -- A live run without an id is a message from before generations: it is never stale, so a new
--- run is added and waits behind it (claim.lua defers it while that run is pending).
-if live and mode == 'add' and existing[2] then
-  return {existing[2], tonumber(existing[3]), 0, '', name}
+-- run is added and waits behind it (claim.lua defers it while that run is pending). A live run
+-- whose stored generation is not one is stale already (isStale): it is replaced below, as a
+-- replace would, rather than handed back to wait for a settle that writes nothing.
+if live and mode == 'add' and existing[2] and storedGen then
+  return {existing[2], storedGen, 0, '', name}
 end
 
 -- Supersede: what is queued or delayed is removed; a running run is fenced by the new generation.
