@@ -37,7 +37,8 @@
   Returns {task id, generation, code}: 0 the live chain was left alone (its run is returned),
   1 a first run was put in place, 2 re-timed, 3 replaced. A replace whose task id the key state
   records as its last replace (field rid) ran before (a resend after a lost reply): it writes
-  nothing and returns that run, code 3.
+  nothing and returns that run, code 3. A recorded or stored generation that is not one (anyone
+  can write them) replies as 0; at boot a live chain with one is re-timed (code 2).
   Atomic: the comparison, the stored schedule and the new run are one step.
 ]]
 -- @include rcall
@@ -59,32 +60,34 @@ local now = nowMs()
 -- with its connection): superseding again would run the task a second time.
 if mode == 'replace' then
   local rid, rgen = string.match(rcall('HGET', keyState, 'rid') or '', '^(%S+) (%d+)$')
-  if rid == id then return {id, tonumber(rgen), 3} end
+  if rid == id then return {id, storedGeneration(rgen) or 0, 3} end
 end
 
 local state, defined, storedEvery, rmid = unpack(rcall('HMGET', keyState, 'state', 'defined', 'every', 'rmid'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
+-- Anyone can write the stored generation: a live chain whose generation is not one (`x` made a
+-- nil that cut the reply short, `inf` read -2^63) is stale already (isStale), its runs settle
+-- nothing and schedule no successor, so boot re-times it below with a first run of its own.
+local liveGen = live and storedGeneration(rcall('HGET', keyState, 'gen'))
 
-if mode == 'boot' and live then
+if mode == 'boot' and liveGen then
   -- A chain from before schedules were stored: an `every` of the same period is the same chain.
   local same = defined == signature or
     (not defined and kind == 'every' and tonumber(storedEvery or '0') == tonumber(every))
   if same then
     rcall('HSET', keyState, 'defined', signature)
-    local existing = rcall('HMGET', keyState, 'id', 'gen')
-    return {existing[1], tonumber(existing[2]), 0}
+    return {rcall('HGET', keyState, 'id'), liveGen, 0}
   end
 end
 
 storeSchedule(keyState, kind, every, cron, tz, queue)
 if mode == 'boot' then rcall('HSET', keyState, 'defined', signature) end
 
-if mode == 'boot' and state == 'running' then
+if mode == 'boot' and state == 'running' and liveGen then
   -- The running run settles later and schedules its successor on the stored schedule (a
   -- worker still running the old cron takes the stored fire times).
   if kind == 'cron' then rcall('HSET', keyState, 'fires', ARGV[12]) end
-  local existing = rcall('HMGET', keyState, 'id', 'gen')
-  return {existing[1], tonumber(existing[2]), 2}
+  return {rcall('HGET', keyState, 'id'), liveGen, 2}
 end
 
 local due
