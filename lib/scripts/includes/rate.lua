@@ -101,7 +101,12 @@ local function rateWaitMs(F, win, now, idleMs)
   local first = rcall('ZRANGEBYLEX', F.starts, '[' .. win.key .. '\0', '[' .. win.key .. '\0\255', 'LIMIT', '0', '1')[1]
   local at = first and string.sub(first, #win.key + 2, #win.key + 17)
   if not at or at == RATE_PENDING or at == RATE_RESERVED then return idleMs or win.per + RATE_IDLE_WAKE_MS end
-  return math.max(1, tonumber(at) + win.per - now)
+  -- A start happened by now: a time that is no number (a script error mid-settle) or a later one
+  -- (a wait past a Node timer's range fires after 1 ms), written by anyone with Redis access,
+  -- reads as now, so a window never waits longer than perMs.
+  local ms = tonumber(at)
+  if not (ms and ms <= now) then ms = now end
+  return math.max(1, ms + win.per - now)
 end
 
 -- A window found full stays full for the rest of the call (only this call writes): a feed
