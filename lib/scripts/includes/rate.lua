@@ -42,13 +42,19 @@ local RATE_PENDING = '9999999999999999'
 -- removed for good (rateGiveBack), like a marker.
 local RATE_RESERVED = '9999999999999998'
 
+-- The longest window an enqueue records (perMs up to MAX_TIMER_MS, lib/stream-queue.constants.ts).
+-- A longer one, written by anyone with Redis access, reads as it: a wait of about perMs past a
+-- Node timer's range (or past a 64-bit reply, which turns negative) fires after 1 ms.
+local RATE_MAX_PER_MS = 2147483647
+
 -- A limits record's rate part ('<max> <perMs> <group max> <group perMs>' after the three slot
 -- numbers; 0 = none); nil for a task without rates (and for the old three-number records).
 local function rateParse(text)
   local max, per, gmax, gper = string.match(text or '', '^%d+ %d+ %d+ (%d+) (%d+) (%d+) (%d+)$')
   max, gmax = tonumber(max) or 0, tonumber(gmax) or 0
   if max == 0 and gmax == 0 then return nil end
-  return {max = max, per = tonumber(per), gmax = gmax, gper = tonumber(gper)}
+  return {max = max, per = math.min(tonumber(per), RATE_MAX_PER_MS), gmax = gmax,
+    gper = math.min(tonumber(gper), RATE_MAX_PER_MS)}
 end
 
 -- One Redis time per script call: the windows of one call are judged at one instant.
