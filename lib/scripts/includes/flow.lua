@@ -258,6 +258,9 @@ end
 -- ring (nothing waits, or its own group is full: its group's release rings it again), parks for
 -- its task's global slot, or waits for a rate token (rateHold). Returns true when it admitted.
 local function servePair(F, stream, pair)
+  -- A pair holds a NUL: one without, pushed into the ring or parked by anyone with Redis access,
+  -- names no task and goes (splitPair would fail the settle or promotion that popped it).
+  if not string.find(pair, '\0', 1, true) then return false end
   local name, group = splitPair(pair)
   local best = bestOf(F, pair)
   if not best or not groupFree(F, name, group) then
