@@ -419,7 +419,7 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   end
   local _, _, aging = flowLimits(F, name)
   -- Equal ranks (one millisecond, one priority) keep arrival order: a sequence follows the rank.
-  local arrival = rcall('HINCRBY', F.limits, '\0arrivals', '1')
+  local arrival = nextSequence(F, '\0arrivals')
   local rank = string.format('%016d%016d', now + (priority - 1) * aging, arrival)
   rcall('ZADD', F.room, '0', pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
   roomKnownEmpty = false

@@ -180,10 +180,23 @@ local function parkedEmpty(F)
   return parkedKnownEmpty
 end
 
+-- The next number of sequence `field` of F.limits ('\0parked' here, '\0arrivals' in flow.lua),
+-- written in members as 16 digits that their readers cut at. A value anyone with Redis access
+-- wrote there that HINCRBY refuses (it would fail the settle or promotion that parks or seats a
+-- task, after its ack or its take from the delayed set), or that would outgrow 16 digits, starts
+-- the sequence over: the order of what it numbered before is lost, nothing else.
+local function nextSequence(F, field)
+  local last = rcall('HGET', F.limits, field)
+  if last and not (last == '0' or (#last <= 15 and string.find(last, '^[1-9]%d*$'))) then
+    rcall('HSET', F.limits, field, '0')
+  end
+  return rcall('HINCRBY', F.limits, field, '1')
+end
+
 -- Parks `pair` of task `name` in F.parked under `prefix` .. '<seq>\0<group>': the sequence keeps
 -- the order pairs were parked in (shared with flow.lua's globalPark).
 local function parkPair(F, prefix, pair, name)
-  local order = rcall('HINCRBY', F.limits, '\0parked', '1')
+  local order = nextSequence(F, '\0parked')
   rcall('ZADD', F.parked, '0', prefix .. stamp(order) .. string.sub(pair, #name + 1))
   parkedKnownEmpty = false
 end
