@@ -54,13 +54,19 @@ local limitsRead = {}
 
 local function changedField(name) return '\0changed\0' .. name end
 
+-- The most priorityAgingMs an enqueue records (lib/stream-queue.config.ts). A longer one, written
+-- by anyone with Redis access, reads as it: a rank must fit its 16 digits, which the room's
+-- readers cut at (past them, an admission read another task id than the member's).
+local MAX_AGING_MS = 86400000
+
 local function flowLimits(F, name)
   local limits = limitsRead[name]
   if not limits then
     local text, changed = unpack(rcall('HMGET', F.limits, name, changedField(name)))
     text = text or nil
     local global, group, aging = string.match(text or '', '^(%d+) (%d+) (%d+)')
-    limits = {tonumber(global) or 0, tonumber(group) or 0, tonumber(aging) or 0, rateParse(text)}
+    aging = math.min(tonumber(aging) or 0, MAX_AGING_MS)
+    limits = {tonumber(global) or 0, tonumber(group) or 0, aging, rateParse(text)}
     limits.changed = changed ~= false
     limitsRead[name] = limits
   end
