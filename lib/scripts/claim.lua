@@ -79,10 +79,14 @@ end
 
 -- A flow run whose start is counted starts, or waits: {code, start time, wait}. `ownRates`, the
 -- worker's, gate it when given, else the recorded ones. One its admission did not hold (a
--- hostile copy of the field) has no window to count in and runs.
+-- hostile copy of the field, or a hold without its group part, which splitPair would fail the
+-- claim's whole batch on) has no window to count in and runs.
 local function rateClaim(F, entryId, taskId, delivery, ownRates, earlier)
   local held = rcall('HGET', F.tasks, taskId)
-  if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0' then return 1, rateNow(), 0 end
+  if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0'
+      or not string.find(held, '\0', #entryId + 2, true) then
+    return 1, rateNow(), 0
+  end
   local name, group = splitPair(string.sub(held, #entryId + 2))
   local rates = ownRates or select(4, flowLimits(F, name))
   -- No rate known (the recorded ones dropped since its admission): its markers go, and nothing

@@ -328,8 +328,10 @@ end
 local function flowRelease(F, stream, id, entryId)
   local held = rcall('HGET', F.tasks, id)
   -- Compared in place: a settle releases many runs, and each string made costs Redis its hashing
-  -- and its garbage.
-  if not held or string.byte(held, #entryId + 1) ~= 0 or string.find(held, entryId, 1, true) ~= 1 then
+  -- and its garbage. A hold without its group part was written by no script (anyone with Redis
+  -- access can): it names no pair to release, and splitPair would fail the settle.
+  if not held or string.byte(held, #entryId + 1) ~= 0 or string.find(held, entryId, 1, true) ~= 1
+      or not string.find(held, '\0', #entryId + 2, true) then
     return false
   end
   rcall('HDEL', F.tasks, id)
