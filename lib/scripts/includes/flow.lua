@@ -421,8 +421,9 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   end
   local pair = name .. '\0' .. group
   local rates = select(4, flowLimits(F, name))
-  if groupFree(F, name, group) and globalFree(F, name) and not pairWaits(F, pair)
-      and not rateQueuedAt(F, rates, name) and not rateFullWindow(F, rates, name, group) then
+  -- The task's wake is read even when its pair waits: a later one than any script sets falls due.
+  if groupFree(F, name, group) and globalFree(F, name) and not rateQueuedAt(F, rates, name)
+      and not pairWaits(F, pair) and not rateFullWindow(F, rates, name, group) then
     return flowAdmit(F, stream, id, name, group, fields)
   end
   local _, _, aging = flowLimits(F, name)

@@ -167,8 +167,17 @@ end
 -- every token); left in the ring, every settle and enqueue would pass over them all.
 -- When pairs of task `name` are parked for its rateLimit window (the earliest of their wakes),
 -- or nil: a newcomer then waits its turn behind them.
+-- No script sets a wake later than perMs + RATE_IDLE_WAKE_MS from now: a later one (inf, written
+-- by anyone with Redis access) would hold the parked pairs for good, a newcomer queued behind it
+-- and a settle feeding only the ring. It falls due now.
 local function rateQueuedAt(F, rates, name)
-  return rates ~= nil and rates.max > 0 and tonumber(rcall('ZSCORE', F.wake, name)) or nil
+  if rates == nil or rates.max == 0 then return nil end
+  local at = tonumber(rcall('ZSCORE', F.wake, name))
+  if at and not (at <= rateNow() + rates.per + RATE_IDLE_WAKE_MS) then
+    at = rateNow()
+    rateWake(F, name, at)
+  end
+  return at
 end
 
 -- Whether F.parked is known to be empty in this call (nil: not asked yet). A lex range costs
