@@ -1,7 +1,6 @@
-import { claimScript } from '../../lib/scripts/claim.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { closeAll, sleep } from '../utils/helpers';
-import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 
 /**
  * Attack on the two sequences F.limits holds ('\0parked', the order pairs were parked in;
@@ -20,13 +19,7 @@ describe('attack: hostile sequence numbers in F.limits', () => {
   afterAll(closeAll);
 
   const claim = (entryId: string, taskId: string, ownLimits: FlowLimits) =>
-    claimScript(f.keys, {
-      group: GROUP,
-      consumer: 'w',
-      deferMs: 50,
-      stateTtlMs: LEASE_MS,
-      messages: [{ entryId, taskId, generation: 0, key: undefined, rated: true, ownLimits }],
-    }).run(f.redis);
+    f.claimRated('w', entryId, taskId, ownLimits);
 
   it("'\\0parked' not an integer: the settle that parks a pair for a full window succeeds", async () => {
     const limits: FlowLimits = { global: 1, group: 0, agingMs: 1000, rate: { max: 1, perMs: 60_000 } };

@@ -1,8 +1,7 @@
-import { claimScript } from '../../lib/scripts/claim.script';
 import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { MAX_TIMER_MS } from '../../lib/stream-queue.constants';
 import { closeAll } from '../utils/helpers';
-import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 
 /**
  * Attack on the rates recorded in F.limits: anyone who can write to Redis can record a perMs
@@ -19,13 +18,7 @@ describe('attack: an overlong perMs recorded in F.limits', () => {
   afterAll(closeAll);
 
   const claim = (consumer: string, entryId: string, taskId: string, ownLimits?: FlowLimits) =>
-    claimScript(f.keys, {
-      group: GROUP,
-      consumer,
-      deferMs: 50,
-      stateTtlMs: LEASE_MS,
-      messages: [{ entryId, taskId, generation: 0, key: undefined, rated: true, ownLimits }],
-    }).run(f.redis);
+    f.claimRated(consumer, entryId, taskId, ownLimits);
 
   it('a restart held under it waits within a Node timer', async () => {
     const limits: FlowLimits = { global: 0, group: 0, agingMs: 1000, rate: { max: 1, perMs: 60_000 } };

@@ -1,8 +1,7 @@
-import { claimScript } from '../../lib/scripts/claim.script';
 import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { MAX_TIMER_MS } from '../../lib/stream-queue.constants';
 import { closeAll } from '../utils/helpers';
-import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 
 /**
  * Attack on the time part of F.starts members: anyone who can write to Redis can add a member to
@@ -22,13 +21,7 @@ describe('attack: hostile start times in a rate window', () => {
 
   const PER_MS = 60_000;
   const claim = (consumer: string, entryId: string, taskId: string, ownLimits?: FlowLimits) =>
-    claimScript(f.keys, {
-      group: GROUP,
-      consumer,
-      deferMs: 50,
-      stateTtlMs: LEASE_MS,
-      messages: [{ entryId, taskId, generation: 0, key: undefined, rated: true, ownLimits }],
-    }).run(f.redis);
+    f.claimRated(consumer, entryId, taskId, ownLimits);
   /** Each start record of the window moves `ms` back: time passes for it. */
   const ageRecords = async (ms: number) => {
     for (const member of await f.redis.zrange(f.keys.flow.starts, 0, -1)) {

@@ -1,7 +1,6 @@
-import { claimScript } from '../../lib/scripts/claim.script';
 import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { closeAll, sleep } from '../utils/helpers';
-import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 
 /**
  * Attack on a task's rate wake (F.wake member '<name>', the time its parked pairs go back to the
@@ -21,15 +20,7 @@ describe('attack: a rate wake set to inf', () => {
     const limits: FlowLimits = { global: 0, group: 0, agingMs: 1000, rate: { max: 1, perMs: 100 } };
     const first = await f.enqueueFlow('t1', limits);
     await f.deliver('w');
-    await claimScript(f.keys, {
-      group: GROUP,
-      consumer: 'w',
-      deferMs: 50,
-      stateTtlMs: LEASE_MS,
-      messages: [
-        { entryId: first.entryId!, taskId: first.id, generation: 0, key: undefined, rated: true, ownLimits: limits },
-      ],
-    }).run(f.redis);
+    await f.claimRated('w', first.entryId!, first.id, limits);
     expect((await f.enqueueFlow('t2', limits)).entryId).toBeUndefined(); // parked for the window
     await f.redis.zadd(f.keys.flow.wake, 'inf', 'job');
     await sleep(300); // the window has freed

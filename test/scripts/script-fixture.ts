@@ -223,6 +223,17 @@ export class ScriptFixture {
     }).run(this.redis);
   }
 
+  /** claim.lua of one rated flow run by `consumer`, gated by `ownLimits` (else the recorded rates): its verdict whole. */
+  claimRated(consumer: string, entryId: string, taskId: string, ownLimits?: FlowLimits) {
+    return claimScript(this.keys, {
+      group: GROUP,
+      consumer,
+      deferMs: 50,
+      stateTtlMs: LEASE_MS,
+      messages: [{ entryId, taskId, generation: 0, key: undefined, rated: true, ownLimits }],
+    }).run(this.redis);
+  }
+
   /** Rewrites waiting task `id`'s room member with fields that do not decode (none enqueue-flow.lua writes). */
   async garbleWaitingMember(id: string): Promise<void> {
     const [member] = (await this.redis.zrange(this.keys.flow.room, 0, -1)).filter((m) => m.includes(`\0${id}\0`));
