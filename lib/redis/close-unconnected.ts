@@ -41,6 +41,16 @@ export function closeUnconnected(redis: Redis): void {
   rejectAll(queues.prevCommandQueue ?? undefined, unanswered);
 }
 
+/**
+ * @internal Closes a connection that is connected but does not answer (a frozen Redis): as
+ * closeUnconnected, and its socket destroyed rather than ended, so replies that arrive once Redis
+ * thaws are not read for commands already rejected (ioredis would throw on them).
+ */
+export function closeUnanswering(redis: Redis): void {
+  closeUnconnected(redis);
+  if (!redis.isCluster) redis.stream?.destroy();
+}
+
 function rejectAll(queue: Queue | undefined, message: string): void {
   for (let item = queue?.shift(); item; item = queue?.shift()) item.command.reject(new ApplicationClosedError(message));
 }

@@ -3,7 +3,8 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from '../interfaces';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
-import { closeUnconnected, refusedAtClose } from './close-unconnected';
+import { raceTimeout } from '../race-timeout';
+import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unconnected';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis } from './redis-readiness';
@@ -11,6 +12,9 @@ import { defineScripts } from './scripts';
 import type { ConnectionTracker, Topology } from './topology';
 import { ClusterTopology } from './topology-cluster';
 import { SingleTopology } from './topology-single';
+
+/** How long close() waits for Redis to answer QUIT before it cuts the connection. */
+const QUIT_TIMEOUT_MS = 2_000;
 
 /**
  * @internal Owns the module's Redis connections: one for commands and scripts (shared by the
@@ -111,7 +115,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
         // Not connected (Redis unreachable, or never reached): quit() would wait for a reconnect.
         if (redis.status !== 'ready') return closeUnconnected(redis);
         try {
-          await redis.quit();
+          // A frozen Redis (stalled, or packets dropped without a reset) keeps the socket 'ready'
+          // and never answers QUIT: past the bound the connection is cut, not awaited for ever.
+          const quit = await raceTimeout(redis.quit(), QUIT_TIMEOUT_MS, () => 'timeout' as const);
+          if (quit === 'timeout') closeUnanswering(redis);
         } catch {
           closeUnconnected(redis);
         }
