@@ -1,4 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
+import { raceTimeout } from '../race-timeout';
+import { connectTimeoutOf } from './redis-readiness';
 
 /**
  * @internal Connects a throwaway client (made with lazyConnect and no retries) once, then drops
@@ -9,7 +11,11 @@ export async function connectOnce(client: Redis | Cluster): Promise<void> {
   let why: Error | undefined;
   client.on('error', (error: Error) => void (why ??= error));
   try {
-    await client.connect();
+    // Bounded: a frozen Redis never answers the ready check; the client is dropped below either way.
+    const ms = connectTimeoutOf(client);
+    await raceTimeout(client.connect(), ms, () => {
+      throw new Error(`connected, but no answer to the ready check within ${ms} ms`);
+    });
   } catch (error) {
     throw why ?? error;
   } finally {

@@ -1,7 +1,17 @@
 import type { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
+import { raceTimeout } from '../race-timeout';
 import type { Topology } from './topology';
+
+/** ioredis's own default connectTimeout. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** @internal How long one attempt may take: the connection's connectTimeout (a cluster's redisOptions'). */
+export function connectTimeoutOf(redis: Redis | Cluster): number {
+  const options = redis.options as { connectTimeout?: number; redisOptions?: { connectTimeout?: number } };
+  return options.connectTimeout ?? options.redisOptions?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+}
 
 /** @internal How bootstrap waits for Redis (module options `retryAttempts`, `retryDelay`). */
 export interface ReadinessOptions {
@@ -25,8 +35,19 @@ export async function awaitRedis(topology: Topology, options: ReadinessOptions):
   const attempts = retryAttempts + 1;
   for (let attempt = 1; ; attempt++) {
     try {
-      await (attempt === 1 ? firstOutcome(commands, topology) : topology.probe());
-      await ready(commands);
+      // A frozen Redis accepts the connection and never answers the ready check: without a
+      // bound, an attempt (and the bootstrap, and a close() that awaits it) never ends.
+      const attemptMs = connectTimeoutOf(commands);
+      await raceTimeout(
+        (async () => {
+          await (attempt === 1 ? firstOutcome(commands, topology) : topology.probe());
+          await ready(commands);
+        })(),
+        attemptMs,
+        () => {
+          throw new Error(`connected, but no answer to the ready check within ${attemptMs} ms`);
+        },
+      );
       logger.log(`Connected to Redis at ${address}.`);
       return;
     } catch (error) {
