@@ -45,6 +45,9 @@ export async function readStoredSchedules(
   const stored = new Map<string, StoredSchedule>();
   scheduled.forEach((key, i) => {
     const [error, fields] = replies[i] ?? [new Error('no reply')];
+    // A key state that is not a hash (`SET <key state> x`) reads as none, as the settle scripts
+    // read it (their run is stale): it must not fail the settle of the batch's other runs.
+    if (error?.message.startsWith('WRONGTYPE')) return;
     if (error) throw error;
     const [runtime, kind, every, cron, tz] = fields as (string | null)[];
     if (runtime === '1') stored.set(key, storedSchedule(kind, every, cron, tz));

@@ -2,8 +2,8 @@
   KEYS: stream, delayed set, sequence, a key state per keyed message. ARGV: group, consumer,
   defer ms, state TTL, done channel, then 4 values per message (details below).
   Claim delivered messages before their handlers run (the head check). Per message: one this
-  consumer does not own (any more) is skipped; a keyed one of a stale generation is acked and
-  deleted without running; a key whose earlier generation is still pending elsewhere is
+  consumer does not own (any more) is skipped; a keyed one of a stale generation (or whose key
+  state is not a hash: read as none) is acked and deleted without running; a key whose earlier generation is still pending elsewhere is
   deferred (moved to the delayed set) so two runs of one key never overlap; otherwise a keyed
   run is marked running under this delivery and gets a fencing number. Unkeyed messages only
   pass the ownership check: the worker sends them here when a lease lapse may have let another
@@ -122,6 +122,12 @@ for i = 1, (#ARGV - 5) / 4 do
     codes[i], starts[i], waits[i] = rateClaim(F, entryId, taskId, row[4], rateParse(string.sub(ARGV[base + 3], 2)), gen)
   elseif not keyState then
     codes[i] = 1
+  elseif notAHash(keyState) then
+    -- A state that is not a hash reads as none (stale): the run is dropped, the state left as is.
+    rcall('XACK', stream, group, entryId)
+    rcall('XDEL', stream, entryId)
+    rcall('PUBLISH', channel, 's:' .. taskId)
+    codes[i] = 0
   elseif isStale(keyState, gen, taskId) then
     rcall('XACK', stream, group, entryId)
     rcall('XDEL', stream, entryId)

@@ -2,7 +2,8 @@
   KEYS: stream, delayed set, sequence, then per run its result key and key state when it has
   them. ARGV: group, consumer, done channel, state TTL, id range, result TTL, runs (JSON).
   Settle a batch of successful runs (the tail check). Per run: a delivery this worker no longer
-  owns is refused and writes nothing; a stale generation is acked and writes nothing; otherwise
+  owns is refused and writes nothing; a stale generation is acked and writes nothing (a key
+  state that is not a hash reads as none: stale, and left as it is); otherwise
   the message is acked and deleted, the result stored with its TTL, and the key released.
   One PUBLISH tells result() waiters which tasks finished: 'c:<id>' completed, 's:<id>' or
   'x:<id>' superseded or cancelled.
@@ -79,7 +80,10 @@ for i, run in ipairs(cjson.decode(ARGV[8])) do
   else
     acked[#acked + 1] = entryId
     if o and o.f == 1 then flowRuns[#flowRuns + 1] = {taskId, entryId} end
-    if keyState and isStale(keyState, gen, taskId) then
+    if keyState and notAHash(keyState) then
+      done[#done + 1] = 's:' .. taskId
+      out[i] = 0
+    elseif keyState and isStale(keyState, gen, taskId) then
       releaseKey(keyState, entryId, stateTtl)
       done[#done + 1] = staleToken(keyState, taskId)
       out[i] = 0

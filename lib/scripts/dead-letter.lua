@@ -34,7 +34,8 @@
   ARGV[12] a periodic run's successor timing as JSON, {e} or {c, z, f} (see
            includes/successor.lua), or '' when the worker has no schedule for it: the
            successor is then timed from the key state alone
-  The keys are used only when the entry's own fields name the same task id and key.
+  The keys are used only when the entry's own fields name the same task id and key, and the key
+  state only when it is a hash (or none): one of another type is left as it is, no transition.
 
   Returns 1 dead-lettered, -1 refused, -2 already settled.
   Atomic: the copy to the dead-letter stream, the key transition and the ack are one step;
@@ -57,6 +58,8 @@ local nextKey = 5
 local resultKey, keyState = nil, nil
 if derivedId ~= '' then resultKey = KEYS[nextKey]; nextKey = nextKey + 1 end
 if derivedKey ~= '' then keyState = KEYS[nextKey] end
+-- A key state that is not a hash reads as none: the run is dead-lettered, the state left as is.
+if keyState and notAHash(keyState) then keyState = nil end
 
 if not ownedBy(stream, group, entryId, consumer) then
   return pendingOwner(stream, group, entryId) and -1 or -2

@@ -3,7 +3,8 @@
   consumer, done channel, state TTL, entry id, retry delay, ..., the task's fields (below).
   Settle one failed run: schedule a retry with its backoff, or dead-letter it after the last
   attempt. Fenced like complete: a delivery this worker no longer owns is refused, and a
-  superseded generation is acked without a retry, a dead letter or any state.
+  superseded generation is acked without a retry, a dead letter or any state (as is a run whose
+  key state is not a hash: it reads as none, and is left as it is).
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -67,6 +68,8 @@ if not task.k then keyState, seq = nil, nil end
 if not ownedBy(stream, group, entryId, consumer) then
   return pendingOwner(stream, group, entryId) and -1 or -2
 end
+-- A key state that is not a hash reads as none (the run is stale), read before any write.
+local foreign = keyState and notAHash(keyState)
 -- The entry as written (binary-safe, every field): what a dead letter keeps.
 local written = retryDelay < 0 and rcall('XRANGE', stream, entryId, entryId)[1]
 local deadFields = retryDelay < 0 and deadLetterFields(written and entryFields(written[2]) or fields, ARGV[9], entryId)
@@ -74,6 +77,10 @@ rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
 if task.fl == '1' and #KEYS >= 4 + FLOW_KEY_COUNT then flowRelease(flowKeysAtEnd(), stream, task.id, entryId) end
 
+if foreign then
+  rcall('PUBLISH', channel, 's:' .. task.id)
+  return 0
+end
 if keyState and isStale(keyState, tonumber(task.g), task.id) then
   releaseKey(keyState, entryId, stateTtl)
   rcall('PUBLISH', channel, staleToken(keyState, task.id))

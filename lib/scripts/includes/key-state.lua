@@ -14,6 +14,16 @@ local function storedGeneration(text)
   return nil
 end
 
+-- notAHash(keyState): the key holds another type than a hash (anyone can `SET <key state> x`).
+-- Every HGET on it raises WRONGTYPE, which fails the whole script: in a batch (complete, claim)
+-- every other run of it too, retried for ever. The scripts read such a state as none (a run whose
+-- state is missing is stale) and write nothing to it. One TYPE per keyed run, before any write.
+local function notAHash(keyState)
+  local t = rcall('TYPE', keyState)
+  t = type(t) == 'table' and t.ok or t
+  return t ~= 'hash' and t ~= 'none'
+end
+
 -- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
 -- (which never expires) so that no generation of a key ever repeats, even after its state hash
 -- expired or was deleted with a message of the old generation still in flight. It is also kept
