@@ -40,9 +40,8 @@ export const QUEUE_COMMANDS = [
   // heartbeat, sweep lock
   'set',
   'del',
-  // status(), result(): one MULTI snapshot of the result, key state and stream entry
+  // status(key), counts(), the testing drain(): MULTI snapshots; GET and XINFO GROUPS also from scripts
   'get',
-  'hgetall',
   'multi',
   'exec',
   'xinfo|groups',
@@ -78,6 +77,7 @@ export const QUEUE_COMMANDS = [
   'zrangebyscore',
   'publish',
   'time',
+  'type',
 ];
 
 const BOUND_MS = 5_000;
