@@ -83,10 +83,15 @@ export class ScriptFixture {
    * Enqueues a task of 'job' under flow control through the real script, in `group` ('' is the
    * ungrouped group): its id, and its stream entry when admitted at once.
    */
-  async enqueueFlow(id: string, limits: FlowLimits, group = ''): Promise<{ id: string; entryId?: string }> {
+  async enqueueFlow(
+    id: string,
+    limits: FlowLimits,
+    group = '',
+    name = 'job',
+  ): Promise<{ id: string; entryId?: string }> {
     const reply = await enqueueFlowScript(this.keys, {
       id,
-      name: 'job',
+      name,
       payload: '{}',
       delayMs: 0,
       runAt: 0,

@@ -45,7 +45,16 @@ end
 -- The flow keys when they close KEYS (every script but the enqueues passes them last).
 local function flowKeysAtEnd() return flowKeys(#KEYS - FLOW_KEY_COUNT + 1) end
 
-local function countOf(F, field) return tonumber(rcall('HGET', F.count, field)) or 0 end
+-- A count as the scripts write it: a whole number, far below 15 digits. Anyone with Redis access
+-- can write another ('x', '1.5', 2^63 - 1): it reads as none, here and in bump, whose HINCRBY
+-- refuses it (or overflows), which failed the settle after its ack, leaving the releases of the
+-- rest of its batch undone for good.
+local function storedCount(text)
+  if text and #text <= 15 and string.find(text, '^%-?%d+$') then return tonumber(text) end
+  return nil
+end
+
+local function countOf(F, field) return storedCount(rcall('HGET', F.count, field)) or 0 end
 
 -- A task's limits, read once per script call: a settle that feeds reads them for every check.
 -- Every write goes through flowSetLimits, which keeps this copy true. The fifth value says
@@ -127,7 +136,16 @@ end
 
 -- Adds `by` to a count; returns the new count. A task none of whose runs is held any more
 -- holds no group above or below its limit: its CHANGED mark goes (see flowSetLimits).
+-- Fields bump checked in this call (one HGET each, not one per bump: a settle bumps a task's
+-- count once per run it releases).
+local countChecked = {}
+
 local function bump(F, field, by)
+  if not countChecked[field] then
+    countChecked[field] = true
+    local text = rcall('HGET', F.count, field)
+    if text and not storedCount(text) then rcall('HDEL', F.count, field) end
+  end
   local n = rcall('HINCRBY', F.count, field, by == 1 and '1' or by == -1 and '-1' or by)
   if n <= 0 then
     rcall('HDEL', F.count, field)
