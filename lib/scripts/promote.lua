@@ -6,7 +6,8 @@
   those here. Each member is re-checked: one no longer in the delayed set (another worker moved
   it, a replace or cancel removed it), no longer due (re-timed), or no longer among the first
   ARGV[2] due members (it moves at the next promotion) is skipped, so a member moves once. A
-  superseded keyed member is dropped instead of appended (skipping stale generations).
+  superseded keyed member is dropped instead of appended (skipping stale generations), as is one
+  whose key state is not a hash (it reads as none; the state is left as it is).
 
   KEYS[1] delayed set
   KEYS[2] stream
@@ -86,7 +87,9 @@ for i = 3, #ARGV - 1, 2 do
     elseif m.fl == '1' and not keyState then
       flowEnter(F, stream, m.id, m.n, m.gr or '', m.pr, toFields(m), dueAt)
       moved = moved + 1
-    elseif not (keyState and isStale(keyState, tonumber(m.g) or 0, m.id)) then
+    -- A key state that is not a hash reads as none (its HMGET's WRONGTYPE failed the whole
+    -- promotion): the member is stale, dropped, and the state left as it is.
+    elseif not (keyState and (notAHash(keyState) or isStale(keyState, tonumber(m.g) or 0, m.id))) then
       local mid = rcall('XADD', stream, '*', unpack(toFields(m)))
       if keyState then
         rcall('HSET', keyState, 'state', 'queued', 'mid', mid)
