@@ -36,7 +36,8 @@
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
   key's live run belongs to another task name (its id, generation and name): nothing written.
   A stored generation that is not one (anyone can write it) replies as 0, and a live run with
-  one is stale already: an 'add' replaces it instead of returning it.
+  one is stale already: an 'add' replaces it instead of returning it. A key state that is not a
+  hash reads as none: it is deleted and the key gets a fresh state, as an expired one would.
   A keyed call whose task id the key state already names was run before (a resend after a
   lost reply): it writes nothing and returns that run, code 1, whatever became of it since.
   Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
@@ -84,6 +85,8 @@ end
 
 local refused = KEYS[5] and layoutRefusal(KEYS[5], ARGV[12])
 if refused then return refused end
+-- A key state that is not a hash (`SET <key state> x`) reads as none: a fresh state replaces it.
+dropForeignState(keyState)
 
 local existing = rcall('HMGET', keyState, 'state', 'id', 'gen', 'name')
 local state = existing[1]

@@ -24,6 +24,14 @@ local function notAHash(keyState)
   return t ~= 'hash' and t ~= 'none'
 end
 
+-- dropForeignState(keyState): for a script about to write a fresh state for its key (enqueue,
+-- schedule, redrive): a state that is not a hash reads as none, as an expired one does, and is
+-- deleted so that the fresh state takes its place. Its runs are stale already (the head and
+-- tail checks read it as none), and the generation drawn next is new to them.
+local function dropForeignState(keyState)
+  if notAHash(keyState) then rcall('DEL', keyState) end
+end
+
 -- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
 -- (which never expires) so that no generation of a key ever repeats, even after its state hash
 -- expired or was deleted with a message of the old generation still in flight. It is also kept

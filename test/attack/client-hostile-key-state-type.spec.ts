@@ -1,0 +1,49 @@
+import { producerAppForSuite } from '../fixtures/test-app';
+import { createRedis, randomPrefix } from '../utils/redis';
+
+/**
+ * Attack on the type of a key's state through QueueClient: anyone who can write to Redis can make
+ * a key state a string (`SET <key state> x`). Each call on that key raised the script's (or the
+ * read's) WRONGTYPE as a raw ReplyError. The settle scripts read such a state as none, as an
+ * expired one: so does every call here. One that writes a fresh key's state writes it in place of
+ * the string; one that writes nothing to a key without state leaves the string as it is.
+ */
+describe('attack: QueueClient on a key whose state is not a hash', () => {
+  const prefix = randomPrefix();
+  const redis = createRedis();
+  const t = producerAppForSuite(prefix, redis);
+
+  /** A key whose state is a string, after a run of `name` was queued under it (delayed when `delayMs`). */
+  async function hostileKey(key: string, delayMs = 0, name = 'echo') {
+    const handle = await t.client.enqueue(name, 1, { key, delayMs });
+    await redis.del(t.keys.keyState(key));
+    await redis.set(t.keys.keyState(key), 'x');
+    return handle;
+  }
+
+  it('enqueue() adds a run, as to a key without state', async () => {
+    const old = await hostileKey('enqueue');
+    const handle = await t.client.enqueue('echo', 2, { key: 'enqueue' });
+    expect(handle.id).not.toBe(old.id);
+    expect(handle.generation).toBeGreaterThan(old.generation);
+    expect(await t.client.status('enqueue')).toMatchObject({ state: 'queued', id: handle.id });
+  });
+
+  it('replace() adds a run, as to a key without state', async () => {
+    const old = await hostileKey('replace', 60_000);
+    const handle = await t.client.replace('echo', 2, { key: 'replace' });
+    expect(handle.generation).toBeGreaterThan(old.generation);
+    expect(await t.client.status('replace')).toMatchObject({ state: 'queued', id: handle.id });
+  });
+
+  it("enqueueMany() adds that key's run and every other item", async () => {
+    await hostileKey('many');
+    const handles = await t.client.enqueueMany([
+      { name: 'echo', payload: 1, options: { key: 'many' } },
+      { name: 'echo', payload: 2, options: { key: 'many-other' } },
+      { name: 'echo', payload: 3 },
+    ]);
+    expect(handles).toHaveLength(3);
+    expect(await t.client.status('many')).toMatchObject({ state: 'queued', id: handles[0].id });
+  });
+});
