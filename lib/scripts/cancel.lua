@@ -26,7 +26,8 @@
   ARGV[6] the caller's partition count for this queue (with KEYS[6])
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
-  0 nothing live to cancel; a LAYOUT error reply (nothing changed) when the layout differs.
+  0 nothing live to cancel; a LAYOUT error reply (nothing changed) when the layout differs. A
+  key state that is not a hash reads as none (nothing live) and is left as it is.
   Atomic: the generation draw, the removal and the index entry are one step.
 ]]
 -- @include rcall
@@ -38,6 +39,9 @@ local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local refused = KEYS[6] and layoutRefusal(KEYS[6], ARGV[6])
 if refused then return refused end
 local indexed = index and rcall('ZREM', index, ARGV[3]) == 1
+-- A key state that is not a hash (`SET <key state> x`) reads as none, nothing live, and is left
+-- as it is: only a schedule's index entry goes, as for a key whose state expired.
+if notAHash(keyState) then return indexed and 1 or 0 end
 local state, runtime = unpack(rcall('HMGET', keyState, 'state', 'rt'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- An index entry whose key is held by a live run without the marker: a replace() ended that

@@ -46,4 +46,19 @@ describe('attack: QueueClient on a key whose state is not a hash', () => {
     expect(handles).toHaveLength(3);
     expect(await t.client.status('many')).toMatchObject({ state: 'queued', id: handles[0].id });
   });
+
+  it('cancel() finds nothing live to cancel and leaves the value', async () => {
+    await hostileKey('cancel');
+    expect(await t.client.cancel('cancel')).toBe(false);
+    expect(await redis.get(t.keys.keyState('cancel'))).toBe('x');
+  });
+
+  it("unschedule() ends the key's schedule (its index entry) and leaves the value", async () => {
+    await t.client.schedule('echo', 1, { key: 'unschedule', every: 60_000 });
+    await redis.del(t.keys.keyState('unschedule'));
+    await redis.set(t.keys.keyState('unschedule'), 'x');
+    expect(await t.client.unschedule('unschedule')).toBe(true);
+    expect(await redis.zscore(t.keys.schedules, 'unschedule')).toBeNull();
+    expect(await redis.get(t.keys.keyState('unschedule'))).toBe('x');
+  });
 });
