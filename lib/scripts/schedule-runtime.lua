@@ -36,7 +36,7 @@
   schedule whose stored generation is not one); -1 the key is held by a live run that is not a
   schedule's periodic run (a run enqueued under the key, or the one-off run of a replace() that
   ended its chain; its id, generation, 0 when the stored one is not one, and task name):
-  nothing written.
+  nothing written. A key state that is not a hash reads as none: a fresh one replaces it (1).
   Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
   so concurrent calls for one key leave exactly one chain.
 ]]
@@ -54,6 +54,8 @@ local id, name, payload, key, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5
 local kind, every, cron, tz, signature = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local refused = layoutRefusal(KEYS[6], ARGV[14])
 if refused then return refused end
+-- A key state that is not a hash (`SET <key state> x`) reads as none: a fresh state replaces it.
+dropForeignState(keyState)
 local now = nowMs()
 
 local state, runtime, sig, oldId, oldGen, oldName, rmid =

@@ -61,4 +61,13 @@ describe('attack: QueueClient on a key whose state is not a hash', () => {
     expect(await redis.zscore(t.keys.schedules, 'unschedule')).toBeNull();
     expect(await redis.get(t.keys.keyState('unschedule'))).toBe('x');
   });
+
+  it('schedule() puts a chain in place, as on a key without state', async () => {
+    await t.client.schedule('echo', 1, { key: 'schedule', every: 60_000 });
+    await redis.del(t.keys.keyState('schedule'));
+    await redis.set(t.keys.keyState('schedule'), 'x');
+    const handle = await t.client.schedule('echo', 2, { key: 'schedule', every: 30_000 });
+    expect(await t.client.status('schedule')).toMatchObject({ state: 'delayed', id: handle.id });
+    expect(await redis.zscore(t.keys.schedules, 'schedule')).toBe('0');
+  });
 });
