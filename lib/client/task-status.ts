@@ -2,13 +2,18 @@ import { PartitionLayoutError } from '../errors';
 import type { Redis } from 'ioredis';
 import type { TaskState, TaskStatus } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
+import { hashFieldsOrNone, isWrongType } from '../redis/wrong-type';
 import { storedAttempt, storedGeneration } from './key-state-numbers';
 import { dateOf } from './listed-task';
 import { readSettled } from './settled-state';
 
-/** @internal The state of the latest run of `key`, or null when the key has none (or it expired). */
+/**
+ * @internal The state of the latest run of `key`, or null when the key has none (it expired, or
+ * holds another type than a hash: isWrongType).
+ */
 export async function readKeyStatus(redis: Redis, keys: QueueKeys, key: string): Promise<TaskStatus | null> {
-  return keyStatusOf(key, fieldsOf(await redis.hmget(keys.keyState(key), ...STATUS_FIELDS)));
+  const state = await hashFieldsOrNone(redis.hmget(keys.keyState(key), ...STATUS_FIELDS), STATUS_FIELDS.length);
+  return keyStatusOf(key, fieldsOf(state));
 }
 
 /**
@@ -29,12 +34,14 @@ export async function readMappedKeyStatus(
     .get(keys.layout)
     .hmget(keys.keyState(key), ...STATUS_FIELDS)
     .exec()) as [[Error | null, string | null], [Error | null, (string | null)[]]];
-  if (layoutError || stateError) throw layoutError ?? stateError;
+  if (layoutError) throw layoutError;
+  // A key state that is not a hash reads as none (isWrongType).
+  if (stateError && !isWrongType(stateError)) throw stateError;
   const record = stored ?? '1';
   if (record !== String(partitions)) {
     throw PartitionLayoutError.staleCount(queue, record, partitions);
   }
-  return keyStatusOf(key, fieldsOf(state));
+  return stateError ? null : keyStatusOf(key, fieldsOf(state));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
+import { isWrongType } from '../redis/wrong-type';
 import type { Schedule } from '../task/periodic-call';
 import { quotedText } from '../quoted-text';
 import { checkCron, parseEvery, periodicKey } from '../task/schedule';
@@ -45,9 +46,9 @@ export async function readStoredSchedules(
   const stored = new Map<string, StoredSchedule>();
   scheduled.forEach((key, i) => {
     const [error, fields] = replies[i] ?? [new Error('no reply')];
-    // A key state that is not a hash (`SET <key state> x`) reads as none, as the settle scripts
-    // read it (their run is stale): it must not fail the settle of the batch's other runs.
-    if (error?.message.startsWith('WRONGTYPE')) return;
+    // A key state that is not a hash reads as none (isWrongType): their run is stale, and it
+    // must not fail the settle of the batch's other runs.
+    if (isWrongType(error)) return;
     if (error) throw error;
     const [runtime, kind, every, cron, tz] = fields as (string | null)[];
     if (runtime === '1') stored.set(key, storedSchedule(kind, every, cron, tz));

@@ -70,4 +70,10 @@ describe('attack: QueueClient on a key whose state is not a hash', () => {
     expect(await t.client.status('schedule')).toMatchObject({ state: 'delayed', id: handle.id });
     expect(await redis.zscore(t.keys.schedules, 'schedule')).toBe('0');
   });
+
+  it('status() reads no state', async () => {
+    const handle = await hostileKey('status');
+    expect(await t.client.status('status')).toBeNull();
+    expect(await handle.status()).toBeNull();
+  });
 });
