@@ -12,7 +12,8 @@
   ARGV[4] its stream entry id ('' none)
   ARGV[5] what KEYS[3] is: 'key', 'waited' or ''
 
-  Returns {stored result (nil: none), key state {state, id, error, xid} (nil: none read), its
+  Returns {stored result (nil: none), key state {state, id, error, xid} (nil: none read, or
+  the state is not a hash: it reads as none, as the settle scripts read it), its
   flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone, 1 delivered and
   pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
   is read only when the earlier ones leave the state open (settled-state.ts's order): a task
@@ -21,6 +22,7 @@
   settles the run, so the snapshot never sees a half-settled task.
 ]]
 -- @include rcall
+-- @include key-state
 -- @include group-row
 -- @include entry-id
 
@@ -29,7 +31,8 @@ local taskId, entryId, third = ARGV[3], ARGV[4], ARGV[5]
 local stored = rcall('GET', resultKey)
 if stored then return {stored, false, -1, -1} end
 local keyState = false
-if third == 'key' then
+-- A key state that is not a hash (`SET <key state> x`) reads as none (notAHash).
+if third == 'key' and not notAHash(KEYS[3]) then
   keyState = rcall('HMGET', KEYS[3], 'state', 'id', 'error', 'xid')
   -- A state naming no run ('' or absent: anyone can write it) leaves the entry to answer.
   if (keyState[1] or '') ~= '' and (keyState[2] or '') ~= '' then return {false, keyState, -1, -1} end

@@ -1,3 +1,4 @@
+import { TaskTimeoutError } from '../../lib';
 import { producerAppForSuite } from '../fixtures/test-app';
 import { createRedis, randomPrefix } from '../utils/redis';
 
@@ -75,5 +76,10 @@ describe('attack: QueueClient on a key whose state is not a hash', () => {
     const handle = await hostileKey('status');
     expect(await t.client.status('status')).toBeNull();
     expect(await handle.status()).toBeNull();
+  });
+
+  it('result() reads no state: it waits for the entry, as for a key whose state expired', async () => {
+    const handle = await hostileKey('result');
+    await expect(handle.result({ timeoutMs: 50 })).rejects.toBeInstanceOf(TaskTimeoutError);
   });
 });
