@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ScheduleInfo, SchedulePage } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
+import { hashFieldsOrNone } from '../redis/wrong-type';
 import type { RuntimeSignature } from '../scripts/schedule-runtime.script';
 import { checkCron, parseEvery } from '../task/schedule';
 import { storedGeneration } from './key-state-numbers';
@@ -11,7 +12,7 @@ import { keyRunState } from './task-status';
  * @internal One page of a queue's runtime schedules: each partition's index (a sorted set of
  * keys, all of score 0) in lex order after `after`, merged in Redis's byte order, then each key's
  * state (in its own partition's slot). A key whose state is gone (its chain ended and expired),
- * or holds no run state a key can have (keyRunState), is skipped, and paging goes on past it; so
+ * is not a hash (isWrongType), or holds no run state a key can have (keyRunState), is skipped, and paging goes on past it; so
  * is one whose stored schedule cannot be read (see scheduleOf).
  */
 export async function readSchedules(
@@ -31,7 +32,7 @@ export async function readSchedules(
   const found = perPartition.flat().sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   const page = found.slice(0, limit);
   const states = await Promise.all(
-    page.map(({ key, keys }) => redis.hmget(keys.keyState(key), 'sig', 'state', 'dueAt', 'gen')),
+    page.map(({ key, keys }) => hashFieldsOrNone(redis.hmget(keys.keyState(key), 'sig', 'state', 'dueAt', 'gen'), 4)),
   );
   const items: ScheduleInfo[] = [];
   page.forEach(({ key, keys }, i) => {

@@ -82,4 +82,14 @@ describe('attack: QueueClient on a key whose state is not a hash', () => {
     const handle = await hostileKey('result');
     await expect(handle.result({ timeoutMs: 50 })).rejects.toBeInstanceOf(TaskTimeoutError);
   });
+
+  it("schedules() skips that key's schedule and lists the others", async () => {
+    await t.client.schedule('echo', 1, { key: 'list-a', every: 60_000 });
+    await t.client.schedule('echo', 1, { key: 'list-b', every: 60_000 });
+    await redis.del(t.keys.keyState('list-a'));
+    await redis.set(t.keys.keyState('list-a'), 'x');
+    const page = await t.client.schedules();
+    expect(page.items.map((s) => s.key)).toContain('list-b');
+    expect(page.items.map((s) => s.key)).not.toContain('list-a');
+  });
 });
