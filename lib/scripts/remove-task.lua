@@ -22,7 +22,8 @@
   in between, and a status() or result() sees the task either still there or cancelled.
   A keyed task whose key state names it ends as a cancel does (cancel.lua): a new generation is
   drawn, so a copy already read never runs, and the state says cancelled. A state that names
-  another task (a newer generation) is left alone. An unkeyed task has no key state: its result
+  another task (a newer generation) is left alone, as is one that is not a hash (it reads as
+  none). An unkeyed task has no key state: its result
   key says cancelled (CANCELLED, in place of a retry's pending marker; a stored result is kept).
 ]]
 -- @include rcall
@@ -69,7 +70,8 @@ else
   rcall('ZREM', delayed, ref)
 end
 
-if keyState and rcall('HGET', keyState, 'id') == taskId then
+-- A key state that is not a hash (`SET <key state> x`) reads as none, naming no task: left as is.
+if keyState and not notAHash(keyState) and rcall('HGET', keyState, 'id') == taskId then
   nextGeneration(seq, keyState)
   rcall('HDEL', keyState, 'dm', 'mid')
   rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId)

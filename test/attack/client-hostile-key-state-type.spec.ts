@@ -92,4 +92,11 @@ describe('attack: QueueClient on a key whose state is not a hash', () => {
     expect(page.items.map((s) => s.key)).toContain('list-b');
     expect(page.items.map((s) => s.key)).not.toContain('list-a');
   });
+
+  it('remove() removes the task and leaves the value', async () => {
+    const handle = await hostileKey('remove', 60_000);
+    await t.client.remove(handle.id);
+    expect((await redis.zrange(t.keys.delayed, 0, -1)).filter((m) => m.includes(handle.id))).toEqual([]);
+    expect(await redis.get(t.keys.keyState('remove'))).toBe('x');
+  });
 });
