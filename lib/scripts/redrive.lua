@@ -19,7 +19,8 @@
   entry; or an id, name or group a worker would not take: includes/task-text.lua); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
   Atomic: the key check, the new generation, the XADD and the removal from the dead letters are
   one step, so a dead letter is redriven once, and never beside a live run of its key.
-  A keyed task is redriven only when its key state is gone (expired) or still names this task:
+  A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
+  none and is replaced) or still names this task:
   a newer run of the key (a replace, a periodic successor) must never be followed by an older.
 ]]
 -- @include rcall
@@ -53,6 +54,8 @@ local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
 local gen = 0
 local now = nowMs()
 if key then
+  -- A key state that is not a hash (`SET <key state> x`) reads as gone: a fresh state replaces it.
+  dropForeignState(keyState)
   local state, holder = unpack(rcall('HMGET', keyState, 'state', 'id'))
   if state and holder ~= id then return {-2, '', 0} end
   if state == 'queued' or state == 'delayed' or state == 'running' then return {-2, '', 0} end

@@ -99,4 +99,41 @@ describe('attack: QueueClient on a key whose state is not a hash', () => {
     expect((await redis.zrange(t.keys.delayed, 0, -1)).filter((m) => m.includes(handle.id))).toEqual([]);
     expect(await redis.get(t.keys.keyState('remove'))).toBe('x');
   });
+
+  /** A dead letter of task `id` of 'echo' under `key`, as dead-letter.lua writes one. */
+  function deadLetter(id: string, key: string): Promise<string | null> {
+    return redis.xadd(
+      t.keys.deadLetter,
+      '*',
+      'id',
+      id,
+      'n',
+      'echo',
+      'p',
+      '1',
+      'a',
+      '1',
+      'k',
+      key,
+      'g',
+      '1',
+      'reason',
+      'poison',
+    );
+  }
+
+  it('redrive() puts the task back, as under a key without state', async () => {
+    await redis.set(t.keys.keyState('redrive'), 'x');
+    const deadId = (await deadLetter('t-redrive', 'redrive'))!;
+    expect(await t.client.redrive(deadId)).not.toBe('');
+    expect(await t.client.status('redrive')).toMatchObject({ state: 'queued', id: 't-redrive' });
+  });
+
+  it('redriveAll() redrives that dead letter and the ones after it', async () => {
+    await redis.set(t.keys.keyState('redrive-all'), 'x');
+    await deadLetter('t-redrive-all', 'redrive-all');
+    await deadLetter('t-redrive-after', 'redrive-after');
+    expect(await t.client.redriveAll()).toEqual({ redriven: 2, refused: [] });
+    expect(await t.client.status('redrive-after')).toMatchObject({ state: 'queued', id: 't-redrive-after' });
+  });
 });
