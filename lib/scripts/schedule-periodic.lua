@@ -38,7 +38,8 @@
   1 a first run was put in place, 2 re-timed, 3 replaced. A replace whose task id the key state
   records as its last replace (field rid) ran before (a resend after a lost reply): it writes
   nothing and returns that run, code 3. A recorded or stored generation that is not one (anyone
-  can write them) replies as 0; at boot a live chain with one is re-timed (code 2).
+  can write them) replies as 0; at boot a live chain with one is re-timed (code 2). A key state
+  that is not a hash reads as none: a fresh one replaces it (boot: code 1).
   Atomic: the comparison, the stored schedule and the new run are one step.
 ]]
 -- @include rcall
@@ -53,6 +54,9 @@ local mode, id, name, payload, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local queue, kind, every, cron, tz, signature = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local channel = ARGV[15]
 local now = nowMs()
+-- A key state that is not a hash (`SET <key state> x`) reads as none: a fresh state replaces it.
+-- Its WRONGTYPE failed every worker's boot (app.init()), whatever queues it ran.
+dropForeignState(keyState)
 
 -- A replace names its new run with an id of its own; the key state keeps the last one (field
 -- rid: '<id> <generation>'), since the run's own id leaves the key state once its successor is

@@ -9,6 +9,9 @@ export function useGenerationApps() {
   const state = useProbeApps();
   return {
     redis: state.redis,
+    get prefix(): string {
+      return state.prefix;
+    },
     get probe(): Probe {
       return state.probe;
     },
