@@ -17,7 +17,8 @@ end
 -- notAHash(keyState): the key holds another type than a hash (anyone can `SET <key state> x`).
 -- Every HGET on it raises WRONGTYPE, which fails the whole script: in a batch (complete, claim)
 -- every other run of it too, retried for ever. The scripts read such a state as none (a run whose
--- state is missing is stale) and write nothing to it. One TYPE per keyed run, before any write.
+-- state is missing is stale) and write nothing to it, but those that write a fresh state for the
+-- key replace it (dropForeignState). One TYPE per keyed run, before any write.
 local function notAHash(keyState)
   local t = rcall('TYPE', keyState)
   t = type(t) == 'table' and t.ok or t
