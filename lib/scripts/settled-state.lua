@@ -30,22 +30,22 @@ local resultKey, stream, group, limit = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV
 local taskId, entryId, third = ARGV[3], ARGV[4], ARGV[5]
 local stored = rcall('GET', resultKey)
 if stored then return {stored, false, -1, -1} end
-local keyState = false
+local keyFields = false
 -- A key state that is not a hash (`SET <key state> x`) reads as none (notAHash).
 if third == 'key' and not notAHash(KEYS[3]) then
-  keyState = rcall('HMGET', KEYS[3], 'state', 'id', 'error', 'xid')
+  keyFields = rcall('HMGET', KEYS[3], 'state', 'id', 'error', 'xid')
   -- A state naming no run ('' or absent: anyone can write it) leaves the entry to answer.
-  if (keyState[1] or '') ~= '' and (keyState[2] or '') ~= '' then return {false, keyState, -1, -1} end
+  if (keyFields[1] or '') ~= '' and (keyFields[2] or '') ~= '' then return {false, keyFields, -1, -1} end
 end
-if third == 'waited' then return {false, keyState, rcall('HEXISTS', KEYS[3], taskId), -1} end
-if entryId == '' then return {false, keyState, -1, -1} end
+if third == 'waited' then return {false, keyFields, rcall('HEXISTS', KEYS[3], taskId), -1} end
+if entryId == '' then return {false, keyFields, -1, -1} end
 
 local GONE, RUNNING, QUEUED, ACKED = 0, 1, 2, 3
 local entry = rcall('XRANGE', stream, entryId, entryId)[1]
-if not entry then return {false, keyState, -1, GONE} end
+if not entry then return {false, keyFields, -1, GONE} end
 local g, refusal = groupRow(stream, group, limit)
 if refusal then return refusal end
 -- Without the group no worker has started: nothing read it.
-if not g then return {false, keyState, -1, QUEUED} end
-if rcall('XPENDING', stream, group, entry[1], entry[1], '1')[1] then return {false, keyState, -1, RUNNING} end
-return {false, keyState, -1, idGreater(entry[1], g['last-delivered-id']) and QUEUED or ACKED}
+if not g then return {false, keyFields, -1, QUEUED} end
+if rcall('XPENDING', stream, group, entry[1], entry[1], '1')[1] then return {false, keyFields, -1, RUNNING} end
+return {false, keyFields, -1, idGreater(entry[1], g['last-delivered-id']) and QUEUED or ACKED}
