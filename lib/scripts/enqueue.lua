@@ -43,7 +43,9 @@
   Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
   enqueues of one key create one run.
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
-  of the same fields, or with others in one enqueue-many.lua call (see PlainEnqueueBatcher).
+  of the same fields, or with others in one enqueue-many.lua call (see PlainEnqueueBatcher). One
+  without a key comes here only on partition 0, which exists under every count, so it is not
+  checked: elsewhere it goes by enqueue-many.lua, which checks the layout (enqueue-script.ts).
 ]]
 -- @include rcall
 -- @include now-ms
