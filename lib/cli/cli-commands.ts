@@ -2,8 +2,7 @@ import type { Redis } from 'ioredis';
 import { FleetReads } from '../client/fleet-reads';
 import { InvalidOptionError, StreamQueueError } from '../errors';
 import type { QueueState } from '../interfaces';
-import { QueueKeys } from '../redis/keys';
-import { layoutOf } from '../partitions/layout-record';
+import { storedPartitions } from '../partitions/stored-partitions';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import type { CliArgs } from './cli-args';
 import { jsonText } from './json-text';
@@ -176,17 +175,4 @@ function consumersCell(s: QueueState): string {
   const alive = s.consumers.filter((c) => c.alive).length;
   if (s.unlistedConsumers === 0) return `${s.consumers.length} (${alive})`;
   return `${s.consumers.length + s.unlistedConsumers} (${alive} of ${s.consumers.length} listed)`;
-}
-
-/**
- * @internal A queue's partitions as Redis records them (layout.lua): the CLI has no config, so the
- * count comes from partition 0's record ('1' when absent). During a count change ('from>to') it
- * reads the larger layout: a partition outside the other one is empty or frozen, never skipped.
- * A record the library cannot have written (layoutOf: not counts from 1 to MAX_PARTITIONS) reads as 1.
- */
-export async function storedPartitions(redis: Redis, prefix: string, queue: string): Promise<QueueKeys[]> {
-  const stored = (await redis.get(new QueueKeys(prefix, queue).layout)) ?? '1';
-  const layout = layoutOf(stored);
-  const count = layout ? Math.max(layout.from, layout.to) : 1;
-  return Array.from({ length: count }, (_, p) => new QueueKeys(prefix, queue, p));
 }

@@ -22,7 +22,10 @@ import { checkPartitionPage, partitionCursor } from './partition-cursor';
 import { QueueInspector } from './queue-inspector';
 import { locate, removeTask } from './task-removal';
 
-/** @internal A queue's partitions' keys, partition p at index p (the CLI reads the count from Redis). */
+/**
+ * @internal A queue's partitions' keys, partition p at index p: those Redis records, at least
+ * (storedPartitions; one GET per read).
+ */
 export type PartitionsOf = (queue: string) => readonly QueueKeys[] | Promise<readonly QueueKeys[]>;
 
 /**

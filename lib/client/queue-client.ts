@@ -50,6 +50,7 @@ import { ResultWaiter } from './result-waiter';
 import { readPauseRecords, newestRecord, writePause } from './queue-pause';
 import { readSchedules } from './schedule-list';
 import { toScheduleCall, toSchedulesPage } from './schedule-input';
+import { storedPartitions } from '../partitions/stored-partitions';
 import { newTaskId, partitionOfTaskId } from '../partitions/task-ids';
 import { TaskHandle } from './task-handle';
 import { readKeyStatus, readMappedKeyStatus, readUnkeyedStatus } from './task-status';
@@ -77,15 +78,16 @@ export class QueueClient {
   ) {
     this.guard = new ClosedGuard(connections);
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
+    // Every partition Redis records, and this process's: see storedPartitions.
     this.fleet = new FleetReads(
       connections.commands,
-      (queue) => this.layouts.partitionsOf(queue).all,
+      (queue) => storedPartitions(connections.commands, config.prefix, queue, layouts.partitionsOf(queue).count),
       config.resultTtlMs,
     );
   }
 
   // Fleet-wide reads and repairs (lib/client/fleet-reads.ts): what Redis holds, for every worker.
-  /** The queue's counts, in one Redis command: cheap enough for every metrics scrape. */
+  /** The queue's counts: its layout record, then one script call per partition; cheap enough for every metrics scrape. */
   counts = (queue?: string): Promise<QueueCounts> => this.guard.run('counts()', () => this.fleet.counts(queue));
   /** The queue's counts plus its consumers and their liveness. */
   inspect = (queue?: string): Promise<QueueState> => this.guard.run('inspect()', () => this.fleet.state(queue));

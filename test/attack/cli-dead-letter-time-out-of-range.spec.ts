@@ -1,4 +1,5 @@
-import { EXIT, storedPartitions } from '../../lib/cli/cli-commands';
+import { EXIT } from '../../lib/cli/cli-commands';
+import { storedPartitions } from '../../lib/partitions/stored-partitions';
 import { FleetReads } from '../../lib/client/fleet-reads';
 import { cliQueueForSuite } from '../fixtures/cli-queue';
 

@@ -1,6 +1,6 @@
 import type { Subscription } from 'rxjs';
 import { InvalidOptionError, TaskNotFoundError, type FleetEvent, type ListedState, type ListedTask } from '../../lib';
-import { storedPartitions } from '../../lib/cli/cli-commands';
+import { storedPartitions } from '../../lib/partitions/stored-partitions';
 import { FleetReads } from '../../lib/client/fleet-reads';
 import { defineScripts } from '../../lib/redis/scripts';
 import type { TestApp } from '../fixtures/test-app';
