@@ -341,11 +341,12 @@ export class QueueClient {
 
   /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */
   async schedules<P = unknown>(options: SchedulesOptions = {}): Promise<SchedulePage<P>> {
-    return this.guard.run('schedules()', () => {
+    return this.guard.run('schedules()', async () => {
       const { queue, after, limit } = toSchedulesPage(options);
-      const partitions = this.layouts.partitionsOf(queue);
-      const keys = Array.from({ length: partitions.count }, (_, p) => partitions.keysFor(p));
-      return readSchedules(this.connections.commands, keys, after, limit) as Promise<SchedulePage<P>>;
+      const redis = this.connections.commands;
+      // Every partition Redis records, as the fleet reads: a stale count would miss schedules.
+      const keys = await storedPartitions(redis, this.config.prefix, queue, this.layouts.partitionsOf(queue).count);
+      return readSchedules(redis, keys, after, limit) as Promise<SchedulePage<P>>;
     });
   }
 

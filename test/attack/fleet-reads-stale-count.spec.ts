@@ -37,4 +37,14 @@ describe('fleet reads from a process whose partition count is smaller than the s
     expect((await reader.client.counts()).waiting).toBe(4);
     await apps.redis.del(zero.layout);
   });
+
+  it('schedules() lists the runtime schedules of every stored partition', async () => {
+    const stale = await apps.start(partitioned(2, { worker: false }));
+    const fresh = await apps.start(partitioned(4, { worker: false })); // the queue is empty: 2 -> 4
+    const keys = Array.from({ length: 8 }, (_, i) => `s${i}`);
+    for (const key of keys) await fresh.client.schedule('echo', key, { key, every: 3_600_000 });
+    const mapped = new Set(keys.map((key) => apps.partitions(4).forKey(key).partition));
+    expect([...mapped].some((p) => p >= 2)).toBe(true);
+    expect((await stale.client.schedules({ limit: 50 })).items.map((s) => s.key)).toEqual(keys);
+  });
 });
