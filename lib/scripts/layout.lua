@@ -36,7 +36,9 @@
        still frozen for the processes that rely on it);
     2  (freeze only) the record is already this switch's: frozen by another process booting with
        the same count (this one now relies on it too, and thaws it when it fails), or committed;
-    0  (freeze only) refused: the partition still holds tasks (queued, running or delayed);
+       a frozen record with no freezers (no freeze wrote it) only if the partition is empty;
+    0  (freeze only) refused: the partition still holds tasks (queued, running or delayed), also
+       under a frozen record with no freezers (nothing written);
     -1 refused: the record belongs to no step of this switch (another count, another switch):
        nothing written;
     -2 (freeze only) refused: the stream has more than ARGV[8] consumer groups, so whether it
@@ -92,6 +94,14 @@ end
 if op == 'freeze' then
   if stored == to then return {2, stored} end
   if stored == frozen then
+    -- A freeze of this switch sets the freezers with the record, and they stay until its commit
+    -- or last thaw: a frozen record without them was written otherwise (anyone can SET it), and
+    -- says nothing of what the partition holds, so it is checked as the old count would be.
+    if rcall('EXISTS', freezers) == 0 then
+      local holds, groups = holdsTasks()
+      if groups then return {-2, stored, groups} end
+      if holds then return {0, stored} end
+    end
     rcall('INCR', freezers)
     return {2, stored}
   end
