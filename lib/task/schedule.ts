@@ -37,7 +37,7 @@ export function checkCron(option: string, cron: unknown, timezone: unknown): voi
     throw new InvalidOptionError(option, `a cron expression of 5 or 6 fields (got ${fields})`, cron);
   }
   try {
-    CronExpressionParser.parse(cron, { tz: (timezone as string | undefined) ?? CRON_DEFAULT_TIMEZONE }).next();
+    cronFires(cron, timezone as string | undefined, Date.now(), 1);
   } catch (error) {
     throw new InvalidOptionError(option, `a valid cron expression (${(error as Error).message})`, cron);
   }
@@ -67,11 +67,49 @@ export const CRON_FIRES = 16;
  * UTC). Computed from a slot, never from this process's clock: Redis's clock picks among them.
  */
 export function cronFires(cron: string, timezone: string | undefined, afterMs: number, count = CRON_FIRES): number[] {
-  const dates = CronExpressionParser.parse(cron, {
-    currentDate: new Date(afterMs),
-    tz: timezone ?? CRON_DEFAULT_TIMEZONE,
-  });
-  return Array.from({ length: count }, () => dates.next().getTime());
+  const tz = timezone ?? CRON_DEFAULT_TIMEZONE;
+  const both = bothDayFields(cron);
+  const dates = CronExpressionParser.parse(both?.dayOfMonthOnly ?? cron, { currentDate: new Date(afterMs), tz });
+  if (!both) return Array.from({ length: count }, () => dates.next().getTime());
+  const weekdays = CronExpressionParser.parse(both.dayOfWeekOnly, { tz });
+  const fires: number[] = [];
+  for (let skipped = 0; fires.length < count;) {
+    const date = dates.next();
+    if (weekdays.includesDate(date)) {
+      fires.push(date.getTime());
+      continue;
+    }
+    // Its weekday is not one: none of this day's times fires, go on from the next day.
+    if (++skipped > MAX_SKIPPED_DAYS) throw new Error(`no fire time within ${MAX_SKIPPED_DAYS} days of its month days`);
+    date.addDay();
+    dates.reset(new Date(date.getTime() - 1));
+  }
+  return fires;
+}
+
+/** Days of month a cron of both day fields may pass over before it is deemed to fire never. */
+const MAX_SKIPPED_DAYS = 20_000;
+
+// A cron whose day of month and day of week must both match, as standard cron (Vixie cron,
+// cronie) reads one where both are given and either starts with `*` (`*/2`): the cron with its
+// day of month alone (day of week `*`), and its day of week alone at any time of day. Undefined
+// for any other cron, where cron-parser's rule is cron's (both restricted without a `*`: either
+// matches; one a bare `*` or `?`: the other decides). cron-parser takes `*/2` for a restricted
+// field, so `0 9 */2 * 1` ran on every odd day and every Monday, not on the Mondays that are odd.
+function bothDayFields(cron: string): { dayOfMonthOnly: string; dayOfWeekOnly: string } | undefined {
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== 5 && fields.length !== 6) return undefined;
+  const dom = fields.length - 3;
+  const dow = fields.length - 1;
+  const wildcard = (field: string) => field === '*' || field === '?';
+  if (wildcard(fields[dom]) || wildcard(fields[dow])) return undefined;
+  if (!fields[dom].startsWith('*') && !fields[dow].startsWith('*')) return undefined;
+  const month = fields[dow - 1];
+  return {
+    dayOfMonthOnly: fields.map((f, i) => (i === dow ? '*' : f)).join(' '),
+    // Any time of day: a fire moved by a daylight-saving gap (2:30 to 3:30) still has its day.
+    dayOfWeekOnly: `* * * * ${month} ${fields[dow]}`,
+  };
 }
 
 /** @internal What every periodic key starts with (such keys live in partition 0). */
