@@ -9,6 +9,7 @@ import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueEvents } from '../stream-queue.events';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
+import { redisTimeMs } from '../task/periodic-call';
 import { TaskRegistry } from '../task/task.registry';
 import { WATCH_MESSAGE } from '../client/fleet-events';
 import { createConsumerName } from './consumer-name';
@@ -123,6 +124,7 @@ export class ConsumerHost {
     };
     if (this.config.runContext) this.instrumentation.enableRunContext();
     const runWrapper = this.instrumentation.runWrapper();
+    const bootedAt = await redisTimeMs(this.connections.commands);
     for (const [queue, partitions] of keysByQueue) {
       // The queue's partitions share its slots: the concurrency holds across them.
       const slots = new Slots(this.config.concurrency);
@@ -139,6 +141,7 @@ export class ConsumerHost {
         slots,
         lease: leaseKeeper,
         runWrapper,
+        bootedAt,
       }));
       // One call reads all partitions sharing a slot group (on one Redis: all of them).
       const reads = partitionReads(parts, (stream) => topology.groupOf(stream), readerOf);

@@ -32,6 +32,12 @@ export interface QueueContext {
   readonly lease: Lease;
   /** What wraps each run (tracing, interceptors, async context); undefined when nothing does. */
   readonly runWrapper?: RunWrapper;
+  /**
+   * Redis's time when this worker started consuming (after its periodic chains were put in
+   * place): a `@Task` chain it does not define goes on only if a boot defined it later (see
+   * includes/successor.lua). Undefined: such a chain ends.
+   */
+  readonly bootedAt?: number;
 }
 
 /** @internal A queue's shared parts before its consumer exists: the consumer adds `delayedAdded`. */

@@ -9,7 +9,7 @@ import { encodeFailure, storedFailure } from '../task/task-outcome';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
 import { NO_STORED_SCHEDULES, type StoredSchedules } from './stored-schedules';
-import { scheduleOf, timingIfComputable } from './successor-timing';
+import { isTaskChainRun, scheduleOf, timingIfComputable } from './successor-timing';
 
 export type Failed = Extract<Outcome, { kind: 'failed' }>;
 export type Completed = Extract<Outcome, { kind: 'completed' }>;
@@ -119,7 +119,12 @@ function successor(
   stored: StoredSchedules,
 ): string {
   const schedule = scheduleOf(ctx.queue, m, definition, stored);
-  if (!schedule) return '';
+  if (!schedule) {
+    // A `@Task` chain this worker does not define here: it goes on, timed by the key state, only
+    // if a boot defined it after this worker booted (a rolling deploy that made it periodic).
+    if (ctx.bootedAt === undefined || !isTaskChainRun(m)) return '';
+    return JSON.stringify({ id: newTaskId(ctx.keys.partition), n: m.name, p: m.payload, k: m.key, w: ctx.bootedAt });
+  }
   const timing = timingIfComputable(schedule, m, (message) => ctx.logger.warn(message));
   return JSON.stringify({ id: newTaskId(ctx.keys.partition), n: m.name, p: m.payload, k: m.key, ...timing });
 }

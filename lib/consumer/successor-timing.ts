@@ -27,6 +27,11 @@ export function scheduleOf(
     : undefined;
 }
 
+/** @internal A run of a `@Task` schedule's chain: a periodic run (it carries its slot) under `periodic:<name>`. */
+export function isTaskChainRun(run: Pick<TaskMessage, 'name' | 'key' | 'dueAt'>): boolean {
+  return run.dueAt !== undefined && run.key === periodicKey(run.name);
+}
+
 /**
  * @internal A successor's timing. An `every` successor is timed in Redis from the key's period. A
  * cron's upcoming fire times are computed after the run's slot, or after the time Redis put the

@@ -53,10 +53,11 @@ export class TaskRunner {
       message.key === periodicKey(message.name) &&
       (!schedule || queue !== this.queue)
     ) {
-      // A chain left behind by a deploy that moved the task (or made it non-periodic): it ends
-      // here, acked without running; its settle schedules no successor.
+      // Acked without running. A chain left behind by a deploy that moved the task (or made it
+      // non-periodic) ends here; one a deploy started after this worker booted (a rolling deploy
+      // runs both versions) goes on: its settle decides (see settle-calls.ts, successor.lua).
       chainLogger.log(
-        `Periodic task "${message.name}" is no longer defined on queue "${this.queue}": its chain there ends.`,
+        `Periodic task "${message.name}" is no longer defined on queue "${this.queue}": its run is skipped, and its chain there ends unless a worker that booted later defines it.`,
       );
       return { kind: 'completed', delivery, definition, result: encodeResult(undefined), resultTtlMs: 0 };
     }

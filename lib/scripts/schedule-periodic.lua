@@ -6,7 +6,9 @@
 
   'boot' (a worker's definition): a live chain (queued, delayed or running) whose definition is
   the one applied at the last boot (field `defined`) is left alone, so a re-time made at runtime
-  survives restarts. A changed definition re-times it: the schedule is stored, a waiting run is
+  survives restarts. Every boot stamps its Redis time (field definedAt): a run of the chain taken
+  by a worker that does not define it here goes on only if that worker booted before it (see
+  successor.lua). A changed definition re-times it: the schedule is stored, a waiting run is
   superseded by a first run on the new schedule, and a running run keeps running (its successor
   follows the stored schedule). Without a live chain, a first run is put in place.
   'replace' (QueueClient.replace on the periodic key): a new run due at once (or at the given
@@ -79,13 +81,13 @@ if mode == 'boot' and liveGen then
   local same = defined == signature or
     (not defined and kind == 'every' and tonumber(storedEvery or '0') == tonumber(every))
   if same then
-    rcall('HSET', keyState, 'defined', signature)
+    rcall('HSET', keyState, 'defined', signature, 'definedAt', now)
     return {rcall('HGET', keyState, 'id'), liveGen, 0}
   end
 end
 
 storeSchedule(keyState, kind, every, cron, tz, queue)
-if mode == 'boot' then rcall('HSET', keyState, 'defined', signature) end
+if mode == 'boot' then rcall('HSET', keyState, 'defined', signature, 'definedAt', now) end
 
 if mode == 'boot' and state == 'running' and liveGen then
   -- The running run settles later and schedules its successor on the stored schedule (a

@@ -54,7 +54,11 @@ export async function firstFires(
   schedule: { every: number } | { cron: string; timezone: string | undefined },
 ): Promise<number[]> {
   if (!('cron' in schedule)) return [];
+  return cronFires(schedule.cron, schedule.timezone, await redisTimeMs(redis));
+}
+
+/** @internal Redis's clock, in epoch ms. */
+export async function redisTimeMs(redis: Redis): Promise<number> {
   const [seconds, micros] = await redis.time();
-  const now = Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
-  return cronFires(schedule.cron, schedule.timezone, now);
+  return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
 }

@@ -67,3 +67,18 @@ export class ScheduleVersionModule {
     return { module: ScheduleVersionModule, providers: [{ provide: Probe, useValue: probe }, tasks] };
   }
 }
+
+/** `tick` as a plain task, before a deploy made it periodic (or after one made it plain again). */
+@Injectable()
+export class TickPlain {
+  constructor(private readonly probe: Probe) {}
+
+  @Task('tick', { maxAttempts: 1 })
+  tick(payload: unknown, ctx: TaskContext): Promise<unknown> {
+    return this.probe.handle('tick', payload, ctx);
+  }
+}
+
+/** A version without `tick` at all (the probe's own tasks only). */
+@Injectable()
+export class NoTick {}

@@ -7,7 +7,8 @@
 -- 'every' or 'cron'), every (period in ms), cron and tz (expression and zone), queue, defined
 -- (the definition last applied at boot), and for a cron, fires: its next fire times (epoch ms,
 -- comma-separated) not used yet, for a successor scheduled without a worker that runs this cron;
--- cu, the slot of a catch-up run (see successorDue).
+-- cu, the slot of a catch-up run (see successorDue); definedAt, the Redis time of the last boot
+-- that defined the chain (see scheduleSuccessor).
 
 -- A catch-up that again finds no fire time at all waits this long (see successorDue).
 local CATCH_UP_HOLD_MS = 60000
@@ -98,12 +99,20 @@ end
 -- scheduleSuccessor(keyState, delayed, seq, successor, now): the next run of a periodic key, written
 -- in the same script that settles the current run (after its tail check), so a superseded run
 -- can never schedule one and the key keeps exactly one successor.
--- `successor` is JSON {id, n, p, k, e, c, z, f, due}: the new task id, name, payload and key;
+-- `successor` is JSON {id, n, p, k, e, c, z, f, due, w}: the new task id, name, payload and key;
 -- for an `every` the settling worker's period (e); for a cron its expression (c), zone (z) and
 -- upcoming fire times after the run's slot (f, epoch ms as text); `due` only for a chain's
--- first run (see successorDue).
+-- first run (see successorDue); w, from a worker that does not define this `@Task` chain here,
+-- its boot's Redis time. Such a worker is of the version before a deploy that made the task
+-- periodic here (a rolling deploy runs both) when a boot defined the chain after it booted
+-- (definedAt): the chain goes on, timed by the key state alone. Else it is of a version that
+-- no longer defines the chain here, and the chain ends: no successor.
 local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   local s = cjson.decode(successor)
+  if s.w ~= nil then
+    local definedAt, bootedAt = finiteNumber(rcall('HGET', keyState, 'definedAt')), tonumber(s.w)
+    if not (definedAt and bootedAt and definedAt > bootedAt) then return end
+  end
   local nextDue, fires, catchUp = successorDue(keyState, s, now)
   if fires then
     rcall('HSET', keyState, 'fires', fires)
