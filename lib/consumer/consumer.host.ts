@@ -19,6 +19,7 @@ import { LeaseKeeper } from './lease-keeper';
 import { PauseWatch } from './pause-watch';
 import { QueueConsumer } from './queue-consumer';
 import type { QueueParts } from './queue-context';
+import { RedisClock } from './redis-clock';
 import { SharedStreamReader } from './shared-stream-reader';
 import { partitionReads } from './slot-group-reads';
 import { Slots } from './slots';
@@ -124,7 +125,7 @@ export class ConsumerHost {
     };
     if (this.config.runContext) this.instrumentation.enableRunContext();
     const runWrapper = this.instrumentation.runWrapper();
-    const bootedAt = await redisTimeMs(this.connections.commands);
+    const redisClock = new RedisClock(await redisTimeMs(this.connections.commands));
     for (const [queue, partitions] of keysByQueue) {
       // The queue's partitions share its slots: the concurrency holds across them.
       const slots = new Slots(this.config.concurrency);
@@ -141,7 +142,7 @@ export class ConsumerHost {
         slots,
         lease: leaseKeeper,
         runWrapper,
-        bootedAt,
+        redisClock,
       }));
       // One call reads all partitions sharing a slot group (on one Redis: all of them).
       const reads = partitionReads(parts, (stream) => topology.groupOf(stream), readerOf);

@@ -77,7 +77,9 @@ export class DeadLetterer {
       ? await readStoredSchedules(this.ctx.redis, this.ctx.keys, [run])
       : NO_STORED_SCHEDULES;
     const schedule = scheduleOf(this.ctx.queue, run, this.definitionOf(name), stored);
-    return schedule && timingIfComputable(schedule, run, (message) => this.ctx.logger.warn(message));
+    return (
+      schedule && timingIfComputable(schedule, run, (message) => this.ctx.logger.warn(message), this.ctx.redisClock)
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import type { StreamQueueEvents } from '../stream-queue.events';
 import type { RunWrapper } from '../stream-queue.instrumentation';
 import type { InFlight } from './in-flight';
 import type { Lease } from './lease';
+import type { RedisClock } from './redis-clock';
 import type { Slots } from './slots';
 
 /** @internal What the parts of one queue's consumer share. */
@@ -33,11 +34,13 @@ export interface QueueContext {
   /** What wraps each run (tracing, interceptors, async context); undefined when nothing does. */
   readonly runWrapper?: RunWrapper;
   /**
-   * Redis's time when this worker started consuming (after its periodic chains were put in
-   * place): a `@Task` chain it does not define goes on only if a boot defined it later (see
-   * includes/successor.lua). Undefined: such a chain ends.
+   * Redis's clock as this worker estimates it, from the time it started consuming (after its
+   * periodic chains were put in place): a `@Task` chain it does not define goes on only if a boot
+   * defined it later (see includes/successor.lua), and a cron successor is offered the fire times
+   * after it (see successor-timing.ts). Undefined: such a chain ends, and only the fire times
+   * after the run's slot are offered.
    */
-  readonly bootedAt?: number;
+  readonly redisClock?: Pick<RedisClock, 'startedAt' | 'now'>;
 }
 
 /** @internal A queue's shared parts before its consumer exists: the consumer adds `delayedAdded`. */

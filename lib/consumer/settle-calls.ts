@@ -122,9 +122,15 @@ function successor(
   if (!schedule) {
     // A `@Task` chain this worker does not define here: it goes on, timed by the key state, only
     // if a boot defined it after this worker booted (a rolling deploy that made it periodic).
-    if (ctx.bootedAt === undefined || !isTaskChainRun(m)) return '';
-    return JSON.stringify({ id: newTaskId(ctx.keys.partition), n: m.name, p: m.payload, k: m.key, w: ctx.bootedAt });
+    if (ctx.redisClock === undefined || !isTaskChainRun(m)) return '';
+    return JSON.stringify({
+      id: newTaskId(ctx.keys.partition),
+      n: m.name,
+      p: m.payload,
+      k: m.key,
+      w: ctx.redisClock.startedAt,
+    });
   }
-  const timing = timingIfComputable(schedule, m, (message) => ctx.logger.warn(message));
+  const timing = timingIfComputable(schedule, m, (message) => ctx.logger.warn(message), ctx.redisClock);
   return JSON.stringify({ id: newTaskId(ctx.keys.partition), n: m.name, p: m.payload, k: m.key, ...timing });
 }

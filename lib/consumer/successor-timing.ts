@@ -4,6 +4,7 @@ import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule'
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task/task.registry';
 import { logText } from './log-text';
+import type { RedisClock } from './redis-clock';
 import { isRuntimeScheduleRun, type StoredSchedule, type StoredSchedules } from './stored-schedules';
 
 /** @internal What of a run a successor's timing is computed from. */
@@ -33,16 +34,28 @@ export function isTaskChainRun(run: Pick<TaskMessage, 'name' | 'key' | 'dueAt'>)
 }
 
 /**
+ * Fire times a worker's estimate of Redis's clock may be ahead of it by: the Redis time it read
+ * reached it up to a round trip late, and its monotonic clock may run a little fast.
+ */
+const CLOCK_SLACK_MS = 1_000;
+
+/**
  * @internal A successor's timing. An `every` successor is timed in Redis from the key's period. A
  * cron's upcoming fire times are computed after the run's slot, or after the time Redis put the
  * run in the stream (its entry id) when that is later (the fleet was down), never from this
- * process's clock; Redis's clock picks one.
+ * process's wall clock; Redis's clock picks one. When all of them are past Redis's clock as
+ * `clock` estimates it (the run waited in the stream, or ran, longer than they last), those after
+ * that estimate follow them: the next fire time is among them, where none was and a catch-up run
+ * was due at once, back to back with the late run.
  */
-export function timingOf(schedule: Schedule, run: TimedRun): SuccessorTiming {
+export function timingOf(schedule: Schedule, run: TimedRun, clock?: Pick<RedisClock, 'now'>): SuccessorTiming {
   if ('every' in schedule) return { e: schedule.every };
   const after = Math.max(run.dueAt ?? 0, Number(run.entryId.split('-')[0]));
   const timezone = schedule.timezone ?? CRON_DEFAULT_TIMEZONE;
-  return { c: schedule.cron, z: timezone, f: cronFires(schedule.cron, timezone, after).map(String) };
+  const fires = cronFires(schedule.cron, timezone, after);
+  const now = clock && clock.now() - CLOCK_SLACK_MS;
+  if (now !== undefined && fires[fires.length - 1] <= now) fires.push(...cronFires(schedule.cron, timezone, now));
+  return { c: schedule.cron, z: timezone, f: fires.map(String) };
 }
 
 /**
@@ -56,6 +69,7 @@ export function timingIfComputable(
   schedule: StoredSchedule,
   run: TimedRun,
   warn: (message: string) => void,
+  clock?: Pick<RedisClock, 'now'>,
 ): SuccessorTiming | undefined {
   const unreadable = (why: string) => {
     warn(`No successor timing for entry ${run.entryId} of "${logText(run.name)}": ${logText(why)}`);
@@ -63,7 +77,7 @@ export function timingIfComputable(
   };
   if ('unreadable' in schedule) return unreadable(`its stored schedule is not one: ${schedule.unreadable}`);
   try {
-    return timingOf(schedule, run);
+    return timingOf(schedule, run, clock);
   } catch (error) {
     return unreadable((error as Error).message);
   }

@@ -101,7 +101,8 @@ end
 -- can never schedule one and the key keeps exactly one successor.
 -- `successor` is JSON {id, n, p, k, e, c, z, f, due, w}: the new task id, name, payload and key;
 -- for an `every` the settling worker's period (e); for a cron its expression (c), zone (z) and
--- upcoming fire times after the run's slot (f, epoch ms as text); `due` only for a chain's
+-- upcoming fire times, ascending (f, epoch ms as text: after the run's slot, then after the
+-- worker's estimate of Redis's clock when those are all past it); `due` only for a chain's
 -- first run (see successorDue); w, from a worker that does not define this `@Task` chain here,
 -- its boot's Redis time. Such a worker is of the version before a deploy that made the task
 -- periodic here (a rolling deploy runs both) when a boot defined the chain after it booted
