@@ -5,10 +5,13 @@
 -- isChainRun(stream, keyState, state): the key's live run (`state` queued, delayed or running)
 -- is a periodic run, the chain's: its message carries its slot (field d, see message.lua). A
 -- one-off run under a schedule's key (a replace()) is not, whatever markers its state still
--- holds. A message that cannot be read (deleted meanwhile) is not either.
+-- holds. A message that cannot be read (deleted meanwhile) is not either. A run waits in the
+-- delayed set (field dm) when delayed, and when queued but deferred by claim.lua behind an older
+-- run of its key still running: that one has no stream entry (field mid), and read as a one-off.
 local function isChainRun(stream, keyState, state)
-  if state == 'delayed' then
-    local ok, m = pcall(cjson.decode, rcall('HGET', keyState, 'dm') or '')
+  local dm = (state == 'delayed' or state == 'queued') and rcall('HGET', keyState, 'dm')
+  if state == 'delayed' or dm then
+    local ok, m = pcall(cjson.decode, dm or '')
     return ok and type(m) == 'table' and m.d ~= nil
   end
   local entryId = rcall('HGET', keyState, state == 'queued' and 'mid' or 'rmid')
