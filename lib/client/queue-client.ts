@@ -271,7 +271,7 @@ export class QueueClient {
   private async scheduleRun<R>(name: string, payload: unknown, options: ScheduleOptions): Promise<TaskHandle<R>> {
     const call = toScheduleCall(this.registry, this.config.maxPayloadBytes, name, payload, options);
     const redis = this.connections.commands;
-    const fires = await firstFires(redis, call.schedule);
+    const fires = await firstFires(redis, call.schedule, call.key);
     const partitions = this.layouts.partitionsOf(call.queue);
     const keys = partitions.forKey(call.key);
     const reply = await scheduleRuntimeScript(keys, { ...call, fires, partitions: partitions.count })

@@ -1,6 +1,6 @@
 import type { SuccessorTiming } from '../scripts/dead-letter.script';
 import type { Schedule } from '../task/periodic-call';
-import { cronFires, CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule';
+import { cronFires, CRON_DEFAULT_TIMEZONE, CRON_FIRES, periodicKey } from '../task/schedule';
 import type { TaskMessage } from '../task/task-message';
 import type { TaskDefinition } from '../task/task.registry';
 import { logText } from './log-text';
@@ -52,9 +52,10 @@ export function timingOf(schedule: Schedule, run: TimedRun, clock?: Pick<RedisCl
   if ('every' in schedule) return { e: schedule.every };
   const after = Math.max(run.dueAt ?? 0, Number(run.entryId.split('-')[0]));
   const timezone = schedule.timezone ?? CRON_DEFAULT_TIMEZONE;
-  const fires = cronFires(schedule.cron, timezone, after);
+  const fires = cronFires(schedule.cron, timezone, after, CRON_FIRES, run.key);
   const now = clock && clock.now() - CLOCK_SLACK_MS;
-  if (now !== undefined && fires[fires.length - 1] <= now) fires.push(...cronFires(schedule.cron, timezone, now));
+  if (now !== undefined && fires[fires.length - 1] <= now)
+    fires.push(...cronFires(schedule.cron, timezone, now, CRON_FIRES, run.key));
   return { c: schedule.cron, z: timezone, f: fires.map(String) };
 }
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ResolvedTaskOptions } from './resolved-task-options';
-import { CRON_DEFAULT_TIMEZONE, cronFires } from './schedule';
+import { CRON_DEFAULT_TIMEZONE, CRON_FIRES, cronFires } from './schedule';
 
 /*
  * What periodic chains share: their calls' shapes and signatures, and the first fire times of a
@@ -52,9 +52,10 @@ export function describeSchedule(schedule: Schedule): string {
 export async function firstFires(
   redis: Redis,
   schedule: { every: number } | { cron: string; timezone: string | undefined },
+  key: string,
 ): Promise<number[]> {
   if (!('cron' in schedule)) return [];
-  return cronFires(schedule.cron, schedule.timezone, await redisTimeMs(redis));
+  return cronFires(schedule.cron, schedule.timezone, await redisTimeMs(redis), CRON_FIRES, key);
 }
 
 /** @internal Redis's clock, in epoch ms. */

@@ -40,7 +40,7 @@ export class PeriodicScheduler implements OnApplicationBootstrap {
         name,
         queue: options.queue,
         schedule,
-        fires: await firstFires(redis, schedule),
+        fires: await firstFires(redis, schedule, periodicKey(name)),
       }).run(redis);
       if (outcome === 'created') this.logger.log(`Scheduled periodic task "${name}" (generation ${generation}).`);
       if (outcome === 'retimed') {

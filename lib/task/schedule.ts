@@ -65,13 +65,26 @@ export const CRON_FIRES = 16;
 /**
  * @internal The first `count` fire times of `cron` strictly after `afterMs`, in `timezone` (else
  * UTC). Computed from a slot, never from this process's clock: Redis's clock picks among them.
+ * A hashed field (`H`, as in Jenkins) takes its value from `seed`, the chain's key (else the
+ * cron itself): without one, cron-parser drew it from Math.random at every call, so each boot
+ * and each settle put the chain on another grid.
  */
-export function cronFires(cron: string, timezone: string | undefined, afterMs: number, count = CRON_FIRES): number[] {
+export function cronFires(
+  cron: string,
+  timezone: string | undefined,
+  afterMs: number,
+  count = CRON_FIRES,
+  seed = cron,
+): number[] {
   const tz = timezone ?? CRON_DEFAULT_TIMEZONE;
   const both = bothDayFields(cron);
-  const dates = CronExpressionParser.parse(both?.dayOfMonthOnly ?? cron, { currentDate: new Date(afterMs), tz });
+  const dates = CronExpressionParser.parse(both?.dayOfMonthOnly ?? cron, {
+    currentDate: new Date(afterMs),
+    tz,
+    hashSeed: seed,
+  });
   if (!both) return Array.from({ length: count }, () => dates.next().getTime());
-  const weekdays = CronExpressionParser.parse(both.dayOfWeekOnly, { tz });
+  const weekdays = CronExpressionParser.parse(both.dayOfWeekOnly, { tz, hashSeed: seed });
   const fires: number[] = [];
   for (let skipped = 0; fires.length < count;) {
     const date = dates.next();
