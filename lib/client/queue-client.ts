@@ -285,10 +285,18 @@ export class QueueClient {
 
   /**
    * Ends the runtime schedule of `key`: its waiting run is removed, a running one is cancelled.
-   * Returns false when `key` is not a runtime schedule (nothing is touched).
+   * Returns false when `key` is not a runtime schedule (nothing is touched). Without
+   * `options.queue` it looks on `default` and on every queue a task of this process runs on:
+   * schedule() puts a key on its task's queue, and looking on `default` alone missed it there.
    */
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
-    return this.guard.run('unschedule()', () => this.cancelKey(key, queueOption(options), true));
+    return this.guard.run('unschedule()', async () => {
+      const queue = queueOption(options);
+      const queues = options.queue !== undefined ? [queue] : [...new Set([queue, ...this.registry.queues()])];
+      let ended = false;
+      for (const q of queues) ended = (await this.cancelKey(key, q, true)) || ended;
+      return ended;
+    });
   }
 
   /** cancel.lua on the key's partition, refused (nothing changed) if this process's count is stale. */
