@@ -34,14 +34,15 @@ describe('enqueueMany', () => {
   it('a batch Redis refuses in part throws EnqueueManyError saying, per item, what was written', async () => {
     const producer = await startApp({ prefix, options: { worker: false } });
     const broken = new QueueKeys(prefix, 'broken');
-    // Real refusals: a key state that is a string (enqueue.lua's HGET gets WRONGTYPE) and a
-    // queue whose stream is a string (enqueue-many.lua's XADD gets WRONGTYPE).
-    await redis.set(producer.keys.keyState('k-broken'), 'not a hash');
+    // Real refusals, on a queue whose stream is a string (enqueue-many.lua's XADD gets WRONGTYPE)
+    // and whose sequence is a list (enqueue.lua's INCR gets WRONGTYPE before it writes anything).
+    // (A key state that is not a hash no longer refuses: it reads as none and is replaced.)
     await redis.set(broken.stream, 'not a stream');
+    await redis.rpush(broken.seq, 'not a counter');
     const items: EnqueueItem[] = [
       { name: 'echo', payload: 'a0' },
       { name: 'echo', payload: 'k-ok', options: { key: 'k-ok' } },
-      { name: 'echo', payload: 'k-broken', options: { key: 'k-broken' } },
+      { name: 'echo', payload: 'k-broken', options: { key: 'k-broken', queue: 'broken' } },
       { name: 'echo', payload: 'b0', options: { queue: 'broken' } },
       { name: 'echo', payload: 'a1' },
     ];
@@ -79,16 +80,16 @@ describe('enqueueMany', () => {
       { id: handles[2].id, payload: 'a1' },
       { id: handles[1].id, payload: 'k-ok' },
     ]);
-    expect(await redis.get(producer.keys.keyState('k-broken'))).toBe('not a hash');
+    expect(await redis.exists(broken.keyState('k-broken'))).toBe(0);
     expect(await redis.get(broken.stream)).toBe('not a stream');
 
     // Retrying only the failed items, once their keys are repaired, duplicates nothing.
-    await redis.del(producer.keys.keyState('k-broken'));
-    await redis.del(broken.stream); // two slots: one DEL each, for a cluster
+    await redis.del(broken.stream);
+    await redis.del(broken.seq);
     const retried = await producer.client.enqueueMany(partial.failed.map((f) => items[f.index]));
     expect(retried.map((h) => h.key)).toEqual(['k-broken', undefined]);
-    expect((await payloadsOf(producer.keys.stream)).map((e) => e.payload)).toEqual(['a0', 'a1', 'k-ok', 'k-broken']);
-    expect((await payloadsOf(broken.stream)).map((e) => e.payload)).toEqual(['b0']);
+    expect((await payloadsOf(producer.keys.stream)).map((e) => e.payload)).toEqual(['a0', 'a1', 'k-ok']);
+    expect((await payloadsOf(broken.stream)).map((e) => e.payload).sort()).toEqual(['b0', 'k-broken']);
   });
 
   it('60,000 unkeyed items are all written, in bounded script calls', async () => {
