@@ -11,7 +11,7 @@ import type {
   RedriveAllResult,
   TaskPage,
 } from '../interfaces';
-import type { QueueKeys } from '../redis/keys';
+import { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import { MAX_ID_LENGTH } from '../task/task-message';
@@ -41,6 +41,8 @@ export class FleetReads {
     private readonly redis: Redis,
     private readonly partitionsOf: PartitionsOf,
     private readonly stateTtlMs: number,
+    /** Names partition 0's keys for events() without a read; without it, events() reads partitionsOf first. */
+    private readonly prefix?: string,
   ) {
     this.inspector = new QueueInspector(redis);
     this.deadLetters = new DeadLetters(redis, this.inspector);
@@ -178,6 +180,10 @@ export class FleetReads {
    */
   events(queue?: string): Observable<FleetEvent> {
     const name = queueName(queue);
+    // Partition 0's channels, which exist under every count: named from the prefix, not read
+    // (storedPartitions' GET failed a subscription made while Redis was away, where it must
+    // subscribe once Redis is back).
+    if (this.prefix !== undefined) return fleetEvents(this.redis, new QueueKeys(this.prefix, name));
     return new Observable<FleetEvent>((subscriber) => {
       let inner: { unsubscribe(): void } | undefined;
       let closed = false;

@@ -83,6 +83,7 @@ export class QueueClient {
       connections.commands,
       (queue) => storedPartitions(connections.commands, config.prefix, queue, layouts.partitionsOf(queue).count),
       config.resultTtlMs,
+      config.prefix,
     );
   }
 
