@@ -1,5 +1,6 @@
 import { register, type Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors';
+import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import type { StreamQueueMetricsOptions } from './metrics-options.interface';
 
@@ -8,6 +9,7 @@ export interface MetricsConfig {
   readonly registry: Registry;
   readonly queues: readonly string[] | undefined;
   readonly durationBuckets: readonly number[];
+  readonly timeoutMs: number;
 }
 
 /** Handler run times from a few ms to a minute: most tasks are short, some are slow. */
@@ -21,7 +23,7 @@ export function resolveMetricsConfig(raw: StreamQueueMetricsOptions | undefined)
   if (typeof (registry as Partial<Registry>).registerMetric !== 'function') {
     throw new InvalidOptionError('registry', 'a prom-client Registry (the one your /metrics serves)', registry);
   }
-  const { queues, durationBuckets = DEFAULT_BUCKETS } = options;
+  const { queues, durationBuckets = DEFAULT_BUCKETS, timeoutMs = 1_000 } = options;
   if (queues !== undefined && !Array.isArray(queues)) {
     throw new InvalidOptionError('queues', 'an array of queue names', queues);
   }
@@ -35,5 +37,9 @@ export function resolveMetricsConfig(raw: StreamQueueMetricsOptions | undefined)
   if (!increasing) {
     throw new InvalidOptionError('durationBuckets', 'increasing positive numbers of seconds', durationBuckets);
   }
-  return { registry, queues: queues && [...new Set(queues)], durationBuckets: [...durationBuckets] };
+  // A Node timer: past MAX_TIMER_MS it would fire after 1 ms.
+  if (!(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+    throw new InvalidOptionError('timeoutMs', `an integer from 1 to ${MAX_TIMER_MS}`, timeoutMs);
+  }
+  return { registry, queues: queues && [...new Set(queues)], durationBuckets: [...durationBuckets], timeoutMs };
 }

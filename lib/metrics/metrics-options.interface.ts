@@ -14,4 +14,9 @@ export interface StreamQueueMetricsOptions {
   queues?: string[];
   /** Buckets of `stream_queue_task_duration_seconds`, in seconds. Default 5 ms to 60 s. */
   durationBuckets?: number[];
+  /**
+   * How long a scrape waits for a queue's gauges, in ms: a queue Redis has not answered for by
+   * then is left out of that scrape, with a warning. Default 1 000.
+   */
+  timeoutMs?: number;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { QueueClient } from '../client/queue-client';
 import { InvalidOptionError } from '../errors';
+import { raceTimeout } from '../race-timeout';
 import type { QueueCounts } from '../interfaces';
 import { StreamQueueEvents, type StreamQueueEvent, type StreamQueueEventType } from '../stream-queue.events';
 import { TaskRegistry } from '../task/task.registry';
@@ -56,6 +57,8 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly stops: (() => void)[] = [];
   private registered: string[] = [];
   private reading?: Promise<QueueCounts[]>;
+  /** Each queue's read Redis has not answered yet. */
+  private readonly pending = new Map<string, Promise<QueueCounts>>();
 
   constructor(
     @Inject(MODULE_OPTIONS_TOKEN) options: StreamQueueMetricsOptions,
@@ -201,16 +204,29 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
 
   /**
    * One read per queue per scrape: both gauges' collect() run in the same scrape and share it.
-   * A queue that cannot be read (a key of the wrong type, a Cluster slot whose master is down)
-   * is left out with a warning: failing the scrape would hide every other queue and every
-   * counter with it.
+   * A queue that cannot be read (a key of the wrong type, a Cluster slot whose master is down) or
+   * that Redis has not answered for within timeoutMs is left out with a warning: failing or
+   * stalling the scrape would hide every other queue and every counter with it. A read still
+   * unanswered is awaited again by the next scrape, never sent anew: a frozen Redis holds at most
+   * one read per queue.
    */
   private readCounts(): Promise<QueueCounts[]> {
-    const read = (queue: string) =>
-      this.client.counts(queue).catch((error: Error) => {
+    const { timeoutMs } = this.config;
+    const read = (queue: string) => {
+      let pending = this.pending.get(queue);
+      if (!pending) {
+        pending = this.client.counts(queue).finally(() => this.pending.delete(queue));
+        this.pending.set(queue, pending);
+      }
+      const answered = pending.catch((error: Error) => {
         this.logger.warn(`Metrics: queue "${queue}" could not be read, its gauges are left out: ${error.message}`);
         return undefined;
       });
+      return raceTimeout(answered, timeoutMs, () => {
+        this.logger.warn(`Metrics: queue "${queue}" got no answer within ${timeoutMs} ms, its gauges are left out.`);
+        return undefined;
+      });
+    };
     this.reading ??= Promise.all(this.queues().map(read))
       .then((counts) => counts.filter((c): c is QueueCounts => c !== undefined))
       .finally(() => {

@@ -6,6 +6,7 @@ import { Latch } from '../utils/helpers';
 import { echoBlockedBy } from '../fixtures/probe';
 import { closeApps, expectCounters, startApp, testOptions, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 
 /** A metric's samples as `labels -> value`, labels written `a=x,b=y` in label order. */
 async function samples(registry: Registry, name: string): Promise<Map<string, number>> {
@@ -141,6 +142,45 @@ describe('nest-stream-queue/metrics', () => {
     }
   });
 
+  // A gauge's read had no deadline: with Redis frozen (a stopped server, a half-open connection) a
+  // scrape waited as long as Redis did, and Prometheus's scrape timeout then lost every counter
+  // with it (a review finding; it failed).
+  it('answers a scrape within timeoutMs when Redis does not answer: counters kept, gauges left out', async () => {
+    let server: RedisServerHandle | undefined;
+    try {
+      server = await startRedisServer();
+      t = await startApp({
+        prefix,
+        options: { worker: false, connection: { url: server.url } },
+        imports: [StreamQueueMetricsModule.forRoot({ registry, queues: ['default'], timeoutMs: 300 })],
+      });
+      t.events.emit({ type: 'lease-lost', queue: 'default', name: 'echo', taskId: 'x' });
+      await server.kill('SIGSTOP');
+      const began = Date.now();
+      const text = await Promise.race([
+        registry.metrics(),
+        new Promise<string>((resolve) => setTimeout(() => resolve('(no answer after 3 s)'), 3_000).unref()),
+      ]);
+      expect(Date.now() - began).toBeLessThan(1_500);
+      expect(text).toMatch(/stream_queue_lease_lost_total\{queue="default",task="[^"]+"\} 1/);
+      expect(text).not.toContain(`${METRIC_NAMES.depth}{`);
+      // The next scrape awaits the read still unanswered: a frozen Redis holds one per queue.
+      const counts = jest.spyOn(t.client, 'counts');
+      await registry.metrics();
+      expect(counts).not.toHaveBeenCalled();
+      counts.mockRestore();
+      await server.kill('SIGCONT');
+      // Answered again once Redis is.
+      await waitFor(async () => (await registry.metrics()).includes(`${METRIC_NAMES.depth}{queue="default"`), {
+        description: 'the gauges back',
+      });
+    } finally {
+      await server?.kill('SIGCONT').catch(() => undefined);
+      await closeApps();
+      await server?.stop();
+    }
+  });
+
   it("uses prom-client's default registry when given none, and removes its metrics on close", async () => {
     t = await startApp({ prefix, imports: [StreamQueueMetricsModule.forRoot({})] });
     expect(register.getSingleMetric(METRIC_NAMES.tasks)).toBeDefined();
@@ -153,6 +193,7 @@ describe('nest-stream-queue/metrics', () => {
     [{ queues: 'default' as unknown as string[] }, 'queues'],
     [{ queues: ['bad name'] }, 'queues[0]'],
     [{ durationBuckets: [1, 0.5] }, 'durationBuckets'],
+    [{ timeoutMs: 0 }, 'timeoutMs'],
   ])('fails bootstrap on a bad option, naming it (%#)', async (options, option) => {
     const compiling = Test.createTestingModule({
       // A client of the spec's own: a bootstrap that fails leaves no connection of the module's open.
