@@ -159,13 +159,24 @@ export class ConsumerHost {
    * @internal For the health check: whether this process consumes at all, whether its lease is
    * held, and per queue it handles, whether that queue's consumer runs.
    */
-  status(): { worker: boolean; leaseHeld: boolean; queues: Record<string, boolean> } {
+  status(): {
+    worker: boolean;
+    leaseHeld: boolean;
+    queues: Record<string, boolean>;
+    failingReads: Record<string, { forMs: number; message: string }>;
+  } {
     const queues = this.config.worker ? this.registry.queues() : [];
+    const failingReads: Record<string, { forMs: number; message: string }> = {};
+    for (const q of queues) {
+      const failing = this.consumers.get(q)?.failingReads;
+      if (failing) failingReads[q] = failing;
+    }
     return {
       worker: queues.length > 0,
       // A drain deletes the liveness keys: the lease is given up whatever the keeper last saw.
       leaseHeld: !this.stopping && (this.leaseKeeper?.isHeld() ?? false),
       queues: Object.fromEntries(queues.map((q) => [q, this.consumers.get(q)?.running ?? false])),
+      failingReads,
     };
   }
 

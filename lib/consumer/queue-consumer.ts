@@ -51,6 +51,8 @@ export class QueueConsumer {
   private readonly promoteTimers = new Map<number, NodeJS.Timeout>();
   private readonly rateHold = new RateHold();
   private stopping = false;
+  /** The reads' current streak of failures (see failingReads). */
+  private readFailure?: { since: number; message: unknown; retrying: boolean };
   private subscription?: Subscription;
   private drained!: Promise<void>;
   private readonly lanes: readonly Lane[];
@@ -112,7 +114,11 @@ export class QueueConsumer {
     const pipeline = createQueuePipeline({
       read: async () => {
         if (this.pause.isPaused) await this.pause.whenOpen();
-        return this.read();
+        // Retried: a blocking read that Redis took waits (blockMs) before it answers, as it should.
+        if (this.readFailure) this.readFailure.retrying = true;
+        const deliveries = await this.read();
+        this.readFailure = undefined;
+        return deliveries;
       },
       sweep: () => (this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
       promote: async () => {
@@ -126,6 +132,10 @@ export class QueueConsumer {
       onRunEnd: (outcome) => outcome.delivery.slot.finish(),
       settle: (outcomes) => this.settle(outcomes),
       onError: (source, error, attempt) => {
+        if (source === 'read') {
+          const since = this.readFailure?.since ?? monotonicMs();
+          this.readFailure = { since, message: (error as Error)?.message, retrying: false };
+        }
         if (attempt <= 1 || attempt % 10 === 0) {
           this.ctx.logger.warn(`Queue "${this.ctx.queue}" ${source} failed (${(error as Error).message}); retrying.`);
         }
@@ -152,6 +162,17 @@ export class QueueConsumer {
   /** Its pipeline is subscribed and not stopping (or stopped on an unexpected error). */
   get running(): boolean {
     return this.subscription !== undefined && !this.subscription.closed && !this.stopping;
+  }
+
+  /**
+   * Since when every read of the queue failed, and the last failure's message, while the loop
+   * waits to retry: undefined while a retry is in flight, and once a read succeeds. A pipeline
+   * whose reads fail on every try is subscribed, so `running`, yet consumes nothing.
+   */
+  get failingReads(): { forMs: number; message: string } | undefined {
+    const failure = this.readFailure;
+    if (!failure || failure.retrying) return undefined;
+    return { forMs: Math.round(monotonicMs() - failure.since), message: String(failure.message) };
   }
 
   /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */

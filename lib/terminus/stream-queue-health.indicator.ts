@@ -8,6 +8,9 @@ import { RedisConnections } from '../redis/redis-connections';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 
+/** How long a queue's reads fail on end before the check says down (the read retry's longest backoff). */
+const READS_FAILING_DOWN_MS = 5_000;
+
 /** What `isHealthy()` checks beyond Redis, this worker's lease and its consumers. @publicApi */
 export interface StreamQueueHealthOptions {
   /** Down when this queue's oldest waiting task is older than `maxWaitingMs`. */
@@ -20,7 +23,7 @@ export interface StreamQueueHealthOptions {
 
 /**
  * A Terminus health indicator: up when Redis answers, this worker's lease is held, every queue it
- * handles has a running consumer, and (optionally) a queue's oldest waiting task is young enough.
+ * handles has a running consumer whose reads have not failed on end for 5 s, and (optionally) a queue's oldest waiting task is young enough.
  * A producer-only process (`worker: false`) checks Redis alone.
  * @publicApi
  */
@@ -42,13 +45,19 @@ export class StreamQueueHealthIndicator {
     // One deadline for every Redis read of the check: a health endpoint must not hang on one.
     const late = new Deadline(timeoutMs);
     let redis = await this.ping(late);
-    const { worker, leaseHeld, queues } = this.host.status();
+    const { worker, leaseHeld, queues, failingReads } = this.host.status();
     const data: Record<string, unknown> = {};
     if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
     const problems: string[] = [];
     if (worker && !leaseHeld) problems.push("this worker's lease is not held");
     const stopped = Object.keys(queues).filter((q) => !queues[q]);
     if (stopped.length > 0) problems.push(`consumers not running: ${stopped.join(', ')}`);
+    for (const [failingQueue, { forMs, message }] of Object.entries(failingReads)) {
+      // A read retried through a blip (a failover, a reconnect) is not down; one failing this long is.
+      if (forMs >= READS_FAILING_DOWN_MS && queues[failingQueue]) {
+        problems.push(`reads of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
+      }
+    }
     if (queue !== undefined && !redis) {
       const counts = await late.race(this.client.counts(queue));
       if ('problem' in counts) redis = `${counts.problem} (reading queue "${queue}")`;

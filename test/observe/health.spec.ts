@@ -65,6 +65,32 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
     expect(result.queue.message).toContain('consumers not running: default');
   });
 
+  // "Running" meant only that the pipeline was subscribed: a read loop failing on every try (its
+  // stream turned into a string; an ACL that refuses XREADGROUP) consumed nothing while the check
+  // said up (a review finding; it failed).
+  it("is down when a queue's reads have failed for 5 s on end, up again once they succeed", async () => {
+    await start();
+    await redis.del(t.keys.stream);
+    await redis.set(t.keys.stream, 'not a stream');
+    await waitFor(
+      async () => {
+        const result = await indicator.isHealthy('queue');
+        return result.queue.status === 'down';
+      },
+      { description: 'the check down', timeoutMs: 10_000 },
+    );
+    const down = await indicator.isHealthy('queue');
+    expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
+    expect(down.queue.message).toMatch(/^reads of queue "default" failing for \d+ ms: WRONGTYPE/);
+    await redis.del(t.keys.stream);
+    await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
+      description: 'the check up again',
+
+      timeoutMs: 10_000,
+    });
+    expect(await (await t.client.enqueue('echo', 1)).result()).toBe(1);
+  }, 30_000);
+
   it('through HealthCheckService: a down check answers 503 with the details', async () => {
     await start();
     await t.app.get(ConsumerHost).drain();
