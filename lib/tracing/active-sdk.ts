@@ -47,10 +47,23 @@ export function parentOf(sdk: Registered, field: string | undefined): Context {
   if (field === undefined) return ROOT_CONTEXT;
   if (field !== sdk.lastField) {
     const carrier = decodeCarrier(field);
-    sdk.lastParent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+    sdk.lastParent = carrier ? extracted(carrier) : ROOT_CONTEXT;
     sdk.lastField = field;
   }
   return sdk.lastParent;
+}
+
+/**
+ * The registered propagator's context of a carrier, or the root when it throws: the field is
+ * anyone's to write, and a propagator may throw on a malformed header (Jaeger's decodes its
+ * header with decodeURIComponent). A throw here would fail the run before its handler.
+ */
+function extracted(carrier: Record<string, string>): Context {
+  try {
+    return propagation.extract(ROOT_CONTEXT, carrier);
+  } catch {
+    return ROOT_CONTEXT;
+  }
 }
 
 /**

@@ -304,4 +304,39 @@ describe('nest-stream-queue/tracing', () => {
     for (const run of spans(SpanKind.CONSUMER)) expect(run.parentSpanContext).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  // A propagator that throws on a malformed header (Jaeger's decodes uber-trace-id with
+  // decodeURIComponent) threw out of the run's wrapper: the handler never ran, the run failed on
+  // every attempt and was dead-lettered over its trace field (a review finding; it failed).
+  it("a propagator that throws on an entry's field costs the run nothing: it runs in a new trace", async () => {
+    const w3c = new W3CTraceContextPropagator();
+    register({
+      propagator: {
+        inject: (ctx, carrier, setter) => w3c.inject(ctx, carrier, setter),
+        extract: (ctx, carrier, getter) => {
+          const jaeger = getter.get(carrier, 'uber-trace-id');
+          if (typeof jaeger === 'string') decodeURIComponent(jaeger);
+          return w3c.extract(ctx, carrier, getter);
+        },
+        fields: () => ['uber-trace-id', ...w3c.fields()],
+      },
+    });
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    const seen: (string | undefined)[] = [];
+    t.probe.on('echo', (payload) => {
+      // Reading the context extracts a deferred (unsampled) one.
+      seen.push(trace.getActiveSpan()?.spanContext().traceId);
+      return payload;
+    });
+    const fields = ['{"uber-trace-id":"%E0%A4%A"}', '{"uber-trace-id":"%E0%A4%A","sq-unsampled":"1"}'];
+    for (const [i, field] of fields.entries()) {
+      await redis.xadd(t.keys.stream, '*', 'id', `j${i}`, 'n', 'echo', 'p', String(i), 't', field);
+    }
+    await waitFor(() => seen.length === fields.length, { description: 'both handlers ran' });
+    await waitFor(async () => (await t.client.counts()).deadLettered === 0 && (await t.client.counts()).running === 0, {
+      description: 'both settled',
+    });
+    expect((await t.client.counts()).deadLettered).toBe(0);
+    expect(spans(SpanKind.CONSUMER).map((s) => s.parentSpanContext)).toEqual([undefined]);
+  });
 });
