@@ -57,6 +57,22 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
     }
   });
 
+  // A pause held the queue's tasks waiting, so the age limit turned every worker's check down:
+  // an orchestrator restarted a healthy fleet because an operator paused a queue (a review
+  // finding; it failed).
+  it('a paused queue is not down for its waiting age: the limit applies again on resume', async () => {
+    await start();
+    await t.client.pause('default');
+    await t.client.enqueue('echo', 'waits');
+    await waitFor(async () => ((await t.client.counts()).oldestWaitingMs ?? 0) > 0, { description: 'an age' });
+    const paused = await indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 0 });
+    expect(paused.queue).toMatchObject({ status: 'up', paused: true });
+    expect(paused.queue.oldestWaitingMs).toBeGreaterThan(0);
+    await t.client.resume('default');
+    await waitFor(async () => (await t.client.counts()).oldestWaitingMs === null, { description: 'the run' });
+    expect((await indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 0 })).queue.status).toBe('up');
+  });
+
   it('is down once the consumers stopped and the lease was given up', async () => {
     await start();
     await t.app.get(ConsumerHost).drain();
