@@ -27,6 +27,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** One node (or a Sentinel primary) or a cluster: everything that differs per node. */
   readonly topology: Topology;
   private readonly owned = new Set<Redis>();
+  /** Each dedicated connection: what it is for (blocking reads, the control subscriber...), since when. */
+  private readonly purposes = new Map<Redis, { purpose: string; since: number; wasReady: boolean }>();
   private closed = false;
   private readonly closing = new Set<() => void>();
   private readonly logger = new Logger('StreamQueue');
@@ -69,7 +71,25 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** A connection made for a route is closed now (its node failed over, its slot moved). */
   release(redis: Redis): void {
     this.owned.delete(redis);
+    this.purposes.delete(redis);
     redis.disconnect();
+  }
+
+  /**
+   * The dedicated connections that are not ready, and their status: one that lost its socket
+   * and cannot get it back (Redis at maxclients, a firewall on new connections) holds what it
+   * carries (the blocking reads) unsent, while the command connection answers. One never asked
+   * to connect yet (lazy, 'wait') is not counted, nor one still making its first connection for
+   * less than `firstConnectMs`.
+   */
+  unready(firstConnectMs: number): { purpose: string; status: string }[] {
+    const unready: { purpose: string; status: string }[] = [];
+    const now = performance.now();
+    for (const [redis, { purpose, since, wasReady }] of this.purposes) {
+      if (redis.status === 'ready' || redis.status === 'wait') continue;
+      if (wasReady || now - since >= firstConnectMs) unready.push({ purpose, status: redis.status });
+    }
+    return unready;
   }
 
   /** Settings the heartbeat thread rebuilds its connection from (functions cannot cross threads). */
@@ -125,10 +145,16 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       }),
     );
     this.owned.clear();
+    this.purposes.clear();
   }
 
   track(redis: Redis, purpose: string): void {
     this.owned.add(redis);
+    if (purpose !== 'commands') {
+      const tracked = { purpose, since: performance.now(), wasReady: redis.status === 'ready' };
+      this.purposes.set(redis, tracked);
+      redis.on('ready', () => (tracked.wasReady = true));
+    }
     let failing = false;
     let connected = false;
     // ioredis reconnects by itself; log the transitions once, not every retry. Failures before

@@ -22,9 +22,10 @@ export interface StreamQueueHealthOptions {
 }
 
 /**
- * A Terminus health indicator: up when Redis answers, this worker's lease is held, every queue it
- * handles has a running consumer whose reads have not failed on end for 5 s, and (optionally) a
- * queue's oldest waiting task is young enough, unless that queue is paused.
+ * A Terminus health indicator: up when Redis answers (and a worker's own connections, its blocking
+ * reads', are connected), this worker's lease is held, every queue it handles has a running
+ * consumer whose reads have not failed on end for 5 s, and (optionally) a queue's oldest waiting
+ * task is young enough, unless that queue is paused.
  * A producer-only process (`worker: false`) checks Redis alone.
  * @publicApi
  */
@@ -53,6 +54,13 @@ export class StreamQueueHealthIndicator {
     if (worker && !leaseHeld) problems.push("this worker's lease is not held");
     const stopped = Object.keys(queues).filter((q) => !queues[q]);
     if (stopped.length > 0) problems.push(`consumers not running: ${stopped.join(', ')}`);
+    // The PING goes on the command connection: a worker reads on connections of its own.
+    if (worker) {
+      // A first connect (at boot) gets the same grace as failing reads.
+      for (const { purpose, status } of this.connections.unready(READS_FAILING_DOWN_MS)) {
+        problems.push(`Redis connection (${purpose}) is ${status}`);
+      }
+    }
     for (const [failingQueue, { forMs, message }] of Object.entries(failingReads)) {
       // A read retried through a blip (a failover, a reconnect) is not down; one failing this long is.
       if (forMs >= READS_FAILING_DOWN_MS && queues[failingQueue]) {

@@ -107,6 +107,41 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
     expect(await (await t.client.enqueue('echo', 1)).result()).toBe(1);
   }, 30_000);
 
+  // Only the command connection was looked at: a blocking connection that could not reconnect
+  // (Redis at maxclients) held the queue's read unsent, nothing was consumed, and the check said
+  // up (a review finding; it failed).
+  it("is down while the worker's blocking connection cannot reconnect, though PING answers", async () => {
+    let server: RedisServerHandle | undefined;
+    try {
+      server = await startRedisServer();
+      await start({}, server.url);
+      const direct = createRedis({}, server.url);
+      const blockingId = async () =>
+        ((await direct.client('LIST')) as string)
+          .split('\n')
+          .find((line) => / cmd=xreadgroup/.test(line))
+          ?.match(/^id=(\d+)/)?.[1];
+      await waitFor(async () => (await blockingId()) !== undefined, { description: 'the blocking read' });
+      const clients = ((await direct.client('LIST')) as string).trim().split('\n').length;
+      await direct.config('SET', 'maxclients', String(clients));
+      await direct.client('KILL', 'ID', (await blockingId())!);
+      await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'down', {
+        description: 'the check down',
+      });
+      const down = await indicator.isHealthy('queue');
+      expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
+      expect(down.queue.message).toMatch(/Redis connection \(blocking reads\) is (reconnecting|connecting|connect)/);
+      await direct.config('SET', 'maxclients', '10000');
+      await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
+        description: 'the check up again',
+        timeoutMs: 10_000,
+      });
+    } finally {
+      await closeApps();
+      await server?.stop();
+    }
+  }, 30_000);
+
   it('through HealthCheckService: a down check answers 503 with the details', async () => {
     await start();
     await t.app.get(ConsumerHost).drain();
