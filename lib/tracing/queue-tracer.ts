@@ -6,6 +6,7 @@ import {
   trace,
   TraceFlags,
   type Attributes,
+  type Context,
   type Span,
 } from '@opentelemetry/api';
 import type { EnqueueWrapper, RunAbort, RunWrapper } from '../stream-queue.instrumentation';
@@ -39,9 +40,7 @@ export const traceEnqueue: EnqueueWrapper = (calls, send, idsOf) => {
   const parent = context.active();
   const span = tracer.startSpan(queue ? `send ${queue}` : 'send', { kind: SpanKind.PRODUCER, attributes }, parent);
   const active = trace.setSpan(parent, span);
-  const carrier: Record<string, string> = {};
-  propagation.inject(active, carrier);
-  const field = encodeCarrier(carrier, !(span.spanContext().traceFlags & TraceFlags.SAMPLED));
+  const field = injected(active, !(span.spanContext().traceFlags & TraceFlags.SAMPLED));
   const traced = field === undefined ? calls : calls.map((call) => ({ ...call, trace: field }));
   return context
     .with(active, () => send(traced))
@@ -58,6 +57,20 @@ export const traceEnqueue: EnqueueWrapper = (calls, send, idsOf) => {
       },
     );
 };
+
+/**
+ * The trace field of an enqueue, or undefined when the registered propagator throws: tracing
+ * never costs the enqueue, and the span, already started, must still end.
+ */
+function injected(active: Context, unsampled: boolean): string | undefined {
+  const carrier: Record<string, string> = {};
+  try {
+    propagation.inject(active, carrier);
+  } catch {
+    return undefined;
+  }
+  return encodeCarrier(carrier, unsampled);
+}
 
 /**
  * @internal The consumer side: one CONSUMER span per run (`process <queue>`), a child of the

@@ -339,4 +339,23 @@ describe('nest-stream-queue/tracing', () => {
     expect((await t.client.counts()).deadLettered).toBe(0);
     expect(spans(SpanKind.CONSUMER).map((s) => s.parentSpanContext)).toEqual([undefined]);
   });
+
+  // A propagator that threw in inject() threw out of the enqueue after its PRODUCER span had
+  // started: the task was not enqueued and the span never ended (a review finding; it failed).
+  it('a propagator that throws in inject() costs the enqueue nothing: no field, the span ended', async () => {
+    const w3c = new W3CTraceContextPropagator();
+    register({
+      propagator: {
+        inject: () => {
+          throw new Error('propagator bug');
+        },
+        extract: (ctx, carrier, getter) => w3c.extract(ctx, carrier, getter),
+        fields: () => w3c.fields(),
+      },
+    });
+    t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+    expect(await (await t.client.enqueue('echo', 7)).result()).toBe(7);
+    await waitFor(() => spans(SpanKind.CONSUMER).length === 1, { description: 'the run span' });
+    expect(spans(SpanKind.PRODUCER)).toHaveLength(1);
+  });
 });
