@@ -42,9 +42,10 @@ export class TaskEnhancers {
       }
     }
     if (!declared(INTERCEPTORS_METADATA)) return method.bind(instance);
+    const handlers = new HandlersOfRuns(method);
     const chained = this.contextCreator.create(
       instance as Record<string, unknown>,
-      method as (...args: unknown[]) => unknown,
+      handlers.callback as (...args: unknown[]) => unknown,
       methodName,
       undefined,
       undefined,
@@ -54,6 +55,54 @@ export class TaskEnhancers {
       STREAM_QUEUE_CONTEXT_TYPE,
     );
     // Each run in an async context of its own, entered before the first interceptor runs.
-    return (payload, ctx) => inRunContext(ctx as TaskContext, () => chained(payload, ctx));
+    return (payload, ctx) => inRunContext(ctx as TaskContext, () => handlers.settleAfter(ctx, chained(payload, ctx)));
+  }
+}
+
+/**
+ * The handler calls of each run, so a run ends when its handler has, as a bare one does. An
+ * interceptor may give up on the handler (rxjs `timeout()`) or answer without waiting for it:
+ * the chain then settles while the handler still runs, and the run's retry (or the next run of
+ * its key) would start beside it. The run keeps the chain's outcome, once every handler call
+ * it made has ended.
+ */
+class HandlersOfRuns {
+  /** The handler as Nest calls it: records each call's end under the run's context. */
+  readonly callback: Handler;
+  private readonly calls = new WeakMap<object, Promise<unknown>[]>();
+
+  constructor(method: Handler) {
+    const calls = this.calls;
+    this.callback = function (this: unknown, payload: unknown, ctx: unknown) {
+      const returned = method.call(this, payload, ctx);
+      if (
+        typeof (returned as PromiseLike<unknown> | null)?.then === 'function' &&
+        ctx !== null &&
+        typeof ctx === 'object'
+      ) {
+        let ofRun = calls.get(ctx);
+        if (!ofRun) calls.set(ctx, (ofRun = []));
+        ofRun.push(Promise.resolve(returned).catch(() => undefined));
+      }
+      return returned;
+    };
+    // Interceptors, pipes and Reflector read the handler's metadata, and getHandler() its name.
+    for (const key of Reflect.getOwnMetadataKeys(method)) {
+      Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, method), this.callback);
+    }
+    Object.defineProperty(this.callback, 'name', { value: method.name });
+  }
+
+  /** Settles as `chained` does, once every handler call of the run `ctx` has ended. */
+  async settleAfter(ctx: unknown, chained: unknown): Promise<unknown> {
+    try {
+      return await chained;
+    } finally {
+      const ofRun = this.calls.get(ctx as object);
+      if (ofRun) {
+        this.calls.delete(ctx as object);
+        await Promise.all(ofRun);
+      }
+    }
   }
 }

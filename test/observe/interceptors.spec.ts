@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Observable, catchError, map, tap, throwError } from 'rxjs';
+import { Observable, catchError, map, tap, throwError, timeout } from 'rxjs';
 import { currentTask, QueueClient, StreamQueueModule, Task, type TaskContext } from '../../lib';
 import { Latch } from '../utils/helpers';
 import { RecordingLogger } from '../fixtures/recording-logger';
@@ -52,6 +52,17 @@ class TimingInterceptor implements NestInterceptor {
     return next.handle().pipe(tap(() => seen.push(`timed:${process.hrtime.bigint() >= started}`)));
   }
 }
+
+/** Gives up on the handler after 50 ms, as rxjs's timeout() does: the handler itself goes on. */
+@Injectable()
+class CutShort implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(timeout(50));
+  }
+}
+
+/** Runs of 'plain.cut-short' in progress, and the most there ever were at once. */
+const cutShort = { running: 0, most: 0, ended: 0 };
 
 class DenyAll implements CanActivate {
   canActivate(): boolean {
@@ -96,6 +107,16 @@ class PlainTasks {
   @UseInterceptors(TimingInterceptor)
   timed(): string {
     return 'ok';
+  }
+
+  @Task('plain.cut-short', { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 1 } })
+  @UseInterceptors(CutShort)
+  async cutShort(): Promise<string> {
+    cutShort.most = Math.max(cutShort.most, ++cutShort.running);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    cutShort.running--;
+    cutShort.ended++;
+    return 'late';
   }
 
   @Task('plain.guarded')
@@ -163,6 +184,15 @@ describe('Nest enhancers around runs', () => {
     await first.result();
     expect(observed.get(1)).toEqual({ task: first.id, cls: first.id, id: first.id });
     expect(observed.get(2)).toEqual({ task: second.id, cls: second.id, id: second.id });
+  });
+
+  // An interceptor that gave up on the handler (rxjs timeout()) settled the run while the handler
+  // still ran: its retry started beside it, the same task twice at once (a review finding; it
+  // failed). The run now settles once its handler has ended, as the interceptor chain decided.
+  it('an interceptor that gives up early: the run settles after its handler ends, never beside its retry', async () => {
+    const handle = await client.enqueue('plain.cut-short', {});
+    await expect(handle.result()).rejects.toThrow(/Timeout/);
+    expect(cutShort).toEqual({ running: 0, most: 1, ended: 2 });
   });
 
   it('a task without interceptors is called bare: no chain, no run context unless runContext is set', async () => {
