@@ -4,6 +4,8 @@ import { LeaseLostError } from '../errors';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
+import { isClusterClient } from '../redis/connection-check';
+import { watchReplies } from '../redis/reply-watchdog';
 import { pipelineGroups } from '../redis/topology';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -38,6 +40,7 @@ export class ConsumerHost {
   private leaseKeeper?: LeaseKeeper;
   private pauseWatch?: PauseWatch;
   private control?: Redis;
+  private unwatchCommands?: () => void;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
 
@@ -83,6 +86,13 @@ export class ConsumerHost {
     });
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
+    // A command connection gone half-open would hold this worker's settles, sweeps and reads for
+    // good while its heartbeat keeps the lease: unanswered for a lease, it is made again. (A
+    // cluster client makes its node connections itself.)
+    const { leaseMs, heartbeatIntervalMs, blockMs } = this.config;
+    if (!isClusterClient(this.connections.commands)) {
+      this.unwatchCommands = watchReplies(this.connections.commands, heartbeatIntervalMs, leaseMs);
+    }
     const pauseWatch = new PauseWatch(
       this.connections.commands,
       keysByQueue,
@@ -110,7 +120,11 @@ export class ConsumerHost {
       let reader = readers.get(group);
       if (!reader) {
         reader = new SharedStreamReader(
-          new UnblockableConnection(topology.blockingRoute(stream, this.connections), cannotInterrupt),
+          // A read may block for blockMs before its answer is due.
+          new UnblockableConnection(topology.blockingRoute(stream, this.connections), cannotInterrupt, {
+            intervalMs: heartbeatIntervalMs,
+            boundMs: blockMs + leaseMs,
+          }),
           {
             group: CONSUMER_GROUP,
             consumer: this.consumerName,
@@ -201,6 +215,7 @@ export class ConsumerHost {
       }),
     );
     this.pauseWatch?.stop();
+    this.unwatchCommands?.();
     try {
       // Deleting the liveness keys hands anything still pending to other workers at once.
       await this.leaseKeeper?.stop(true);

@@ -1,9 +1,16 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { watchReplies } from '../redis/reply-watchdog';
 import type { BlockingRoute } from '../redis/topology';
 
 /** Tries of one interrupt that found the call not blocked yet (still on its way to Redis). */
 const UNBLOCK_TRIES = 8;
+
+/** How a blocking connection is watched for replies (see watchReplies): its BLOCK is allowed for. */
+export interface ReplyWatch {
+  readonly intervalMs: number;
+  readonly boundMs: number;
+}
 
 /** A call in flight; `unblocker` is known once its node is. */
 interface Call {
@@ -20,17 +27,21 @@ interface Call {
  * costs latency: the call returns at its timeout, as it would have anyway; it is logged once.
  * The route says which node the call goes to (on a cluster, the master of its slot): a call
  * whose keys moved or whose node failed over answers nil too, and the next goes where they are.
+ * A blocking connection that stops answering (half-open) is dropped and made again (`replyWatch`),
+ * and ioredis resends the read in flight on the new one.
  */
 export class UnblockableConnection {
   /** The blocking connection's id; null when the ACL refuses CLIENT ID (no interrupts then). */
   private clientId?: number | null;
   private current?: Call;
   private blocking?: Redis;
+  private unwatch?: () => void;
 
   constructor(
     private readonly route: BlockingRoute,
     /** Says once per process (shared by every blocking connection) that interrupts cannot be sent. */
     private readonly cannotInterrupt: (error: unknown) => void,
+    private readonly replyWatch?: ReplyWatch,
   ) {}
 
   /** Sends `command`; an interrupt before it was sent answers nil (a timeout) without sending. */
@@ -55,6 +66,8 @@ export class UnblockableConnection {
   private watch(blocking: Redis): void {
     if (this.blocking === blocking) return;
     this.blocking = blocking;
+    this.unwatch?.();
+    if (this.replyWatch) this.unwatch = watchReplies(blocking, this.replyWatch.intervalMs, this.replyWatch.boundMs);
     if (this.clientId !== null) this.clientId = undefined;
     blocking.on('close', () => {
       if (this.clientId !== null && this.blocking === blocking) this.clientId = undefined;

@@ -1,48 +1,8 @@
 import type { Logger } from '@nestjs/common';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { LeaseKeeper } from '../../lib/consumer/lease-keeper';
 import { RecordingLogger } from '../fixtures/recording-logger';
-import { closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
-
-/**
- * A TCP proxy to the test Redis whose existing connections can be made half-open: bytes the
- * client sends are swallowed and nothing comes back, while the sockets stay open (a NAT or
- * load balancer that lost its state, a peer that vanished without a FIN). New connections pass.
- */
-class HalfOpenProxy {
-  private readonly pairs: Array<{ client: Socket; upstream: Socket; dead: boolean }> = [];
-  private server?: Server;
-
-  async start(): Promise<number> {
-    const target = new URL(redisUrl());
-    this.server = createServer((client) => {
-      const upstream = connect(Number(target.port), target.hostname);
-      const pair = { client, upstream, dead: false };
-      this.pairs.push(pair);
-      client.on('data', (d) => !pair.dead && upstream.write(d));
-      upstream.on('data', (d) => !pair.dead && client.write(d));
-      client.on('error', () => undefined);
-      upstream.on('error', () => undefined);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  /** Every connection open now goes silent, for good. */
-  blackholeExisting(): void {
-    for (const pair of this.pairs) pair.dead = true;
-  }
-
-  async stop(): Promise<void> {
-    for (const { client, upstream } of this.pairs) {
-      client.destroy();
-      upstream.destroy();
-    }
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
+import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /**
  * Attack on the heartbeat thread: a beat is skipped while the previous one is `busy`, and the

@@ -37,6 +37,8 @@ export const QUEUE_COMMANDS = [
   // the shared blocking read's id, and cutting it short when another queue wants to read
   'client|id',
   'client|unblock',
+  // a worker's watch over its command and blocking connections (a half-open one is made again)
+  'ping',
   // heartbeat, sweep lock
   'set',
   'del',

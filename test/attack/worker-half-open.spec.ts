@@ -1,0 +1,65 @@
+import { QueueClient } from '../../lib';
+import { QueueKeys } from '../../lib/redis/keys';
+import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
+import { testOptions } from '../fixtures/test-app';
+import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { Latch } from '../utils/helpers';
+import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+
+/*
+ * Every connection of a worker goes half-open (a NAT or load balancer that lost its state, a
+ * peer gone without a FIN): what it sends is swallowed, nothing comes back, and the socket stays
+ * open, so neither ioredis nor the OS notices (through a proxy that still acknowledges, never).
+ * The heartbeat thread drops its connection when a beat goes unanswered and beats on a new one,
+ * so the worker keeps its lease and no other worker takes its runs over. Its settles and its
+ * reads must not wait for ever on the dead connections meanwhile: that worker would hold its
+ * runs, pending and leased, and read nothing, for good.
+ */
+describe('attack: a worker whose connections went half-open', () => {
+  const proxy = new HalfOpenProxy();
+  const redis = createRedis();
+  afterEach(closeHostileApps);
+  afterAll(async () => {
+    await proxy.stop();
+    await closeAll();
+  });
+
+  it('settles its run in flight and reads new tasks on new connections', async () => {
+    const port = await proxy.start();
+    const prefix = randomPrefix();
+    const keys = new QueueKeys(prefix, 'default');
+    const app = await buildApp(
+      testOptions(prefix, {
+        connection: { url: `redis://127.0.0.1:${port}` },
+        leaseMs: 1_000,
+        heartbeatIntervalMs: 200,
+        concurrency: 2,
+      }),
+    );
+    await app.init();
+    const client = app.moduleRef.get(QueueClient);
+    const gate = new Latch();
+    app.probe.on('echo', async (payload) => {
+      if (payload === 'in flight') await gate.wait();
+      return payload;
+    });
+    const inFlight = await client.enqueue('echo', 'in flight');
+    await waitFor(() => app.probe.runs.length === 1, { description: 'the run started' });
+
+    proxy.blackholeExisting();
+    gate.open();
+    // Enqueued past the worker's connections: the worker must read it.
+    const later = await redis.xadd(keys.stream, '*', 'id', 'later-task', 'n', 'echo', 'p', JSON.stringify('later'));
+    expect(later).toBeTruthy();
+
+    await waitFor(async () => (await redis.exists(keys.result(inFlight.id))) === 1, {
+      timeoutMs: 15_000,
+      description: 'the run in flight settled',
+    });
+    await waitFor(() => app.probe.runs.some((r) => r.payload === 'later'), {
+      timeoutMs: 15_000,
+      description: 'the task added after the cut was read and run',
+    });
+    expect(app.probe.countsById().get(inFlight.id)).toBe(1);
+  }, 40_000);
+});
