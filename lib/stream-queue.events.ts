@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 
 /**
@@ -69,6 +69,24 @@ export class StreamQueueEvents {
     const counter =
       event.type === 'superseded' ? (`superseded-${event.detail === 'head' ? 'head' : 'tail'}` as const) : event.type;
     this.totals.set(counter, (this.totals.get(counter) ?? 0) + 1);
-    if (this.emitter.listenerCount(event.type) > 0) this.emitter.emit(event.type, event);
+    if (this.emitter.listenerCount(event.type) === 0) return;
+    // Emitted from inside settles, claims and sweeps: a listener's throw (or rejection) is logged,
+    // never thrown into them (a settle that threw after Redis settled was retried for ever, its
+    // slot held), and never costs the other listeners their event.
+    for (const listener of this.emitter.listeners(event.type) as ((e: StreamQueueEvent) => unknown)[]) {
+      try {
+        const returned = listener(event);
+        if (returned instanceof Promise) returned.catch((error: unknown) => listenerFailed(event, error));
+      } catch (error) {
+        listenerFailed(event, error);
+      }
+    }
   }
+}
+
+const logger = new Logger('StreamQueue');
+
+function listenerFailed(event: StreamQueueEvent, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  logger.error(`A listener of the "${event.type}" task event threw: ${message}`);
 }
