@@ -41,6 +41,7 @@ export class ConsumerHost {
   private pauseWatch?: PauseWatch;
   private control?: Redis;
   private unwatchCommands?: () => void;
+  private unwatchEnd?: () => void;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
 
@@ -93,6 +94,10 @@ export class ConsumerHost {
     if (!isClusterClient(this.connections.commands)) {
       this.unwatchCommands = watchReplies(this.connections.commands, heartbeatIntervalMs, leaseMs);
     }
+    const commands = this.connections.commands;
+    const ended = () => this.onCommandsEnded();
+    commands.once('end', ended);
+    this.unwatchEnd = () => commands.off('end', ended);
     const pauseWatch = new PauseWatch(
       this.connections.commands,
       keysByQueue,
@@ -216,6 +221,7 @@ export class ConsumerHost {
     );
     this.pauseWatch?.stop();
     this.unwatchCommands?.();
+    this.unwatchEnd?.();
     try {
       // Deleting the liveness keys hands anything still pending to other workers at once.
       await this.leaseKeeper?.stop(true);
@@ -226,6 +232,23 @@ export class ConsumerHost {
     // unreachable would last until ioredis gives the command up (never, by maxRetriesPerRequest null).
     if (this.control) this.connections.release(this.control);
     if (!allDrained) this.logger.warn('Shutdown deadline passed with runs in flight; other workers reclaim them.');
+  }
+
+  /**
+   * The command connection ended for good (a retryStrategy that gives up; the application's
+   * close has not begun): nothing can be settled or read any more, while the heartbeat thread,
+   * which reconnects on ioredis's own schedule, would renew this worker's liveness for ever, so
+   * no other worker could take its runs over. It gives its lease up (the keys expire, or are
+   * deleted if Redis answers), aborts its runs and stops consuming.
+   */
+  private onCommandsEnded(): void {
+    if (this.stopping || this.connections.isClosed) return;
+    this.logger.error(
+      `Redis connection (commands) ended for good (its retryStrategy gave up): worker ${this.consumerName} gives its lease up, so other workers take its runs over, and stops consuming.`,
+    );
+    void this.leaseKeeper?.stop(true).catch(() => undefined);
+    this.onLeaseLapse();
+    void this.drain();
   }
 
   private onLeaseLapse(): void {
