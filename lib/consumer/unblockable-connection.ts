@@ -53,7 +53,7 @@ export class UnblockableConnection {
       call.unblocker = unblocker;
       if (this.clientId === undefined) this.clientId = await this.askId(blocking);
       if (call.interrupted) return null;
-      return await blocking.call(command, ...args);
+      return await unlessEnded(blocking, blocking.call(command, ...args));
     } catch (error) {
       if (await this.route.rerouted(error)) return null;
       throw error;
@@ -115,4 +115,18 @@ export function cannotInterruptWarning(logger: Logger): (error: unknown) => void
       `CLIENT ID or CLIENT UNBLOCK failed (${(error as Error).message}): a queue whose slots free up while the shared read blocks waits up to blockMs for its next read. Allow client|id and client|unblock.`,
     );
   };
+}
+
+/**
+ * `reply`, or a rejection once `redis` ends for good first: ioredis keeps a command sent before its
+ * connection dropped for a resend after the reconnect, and never settles it when no reconnect
+ * comes (its retryStrategy gave up), so the read would wait for ever and no other be made.
+ */
+function unlessEnded<T>(redis: Redis, reply: Promise<T>): Promise<T> {
+  if (redis.status === 'end') return reply;
+  return new Promise<T>((resolve, reject) => {
+    const ended = () => reject(new Error('Connection is closed.'));
+    redis.once('end', ended);
+    reply.then(resolve, reject).finally(() => redis.off('end', ended));
+  });
 }

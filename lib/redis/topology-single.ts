@@ -43,11 +43,19 @@ export class SingleTopology implements Topology {
     return 0;
   }
 
-  /** Every stream in one blocking read, on one connection of its own; unblocked from `commands`. */
+  /**
+   * Every stream in one blocking read, on one connection of its own; unblocked from `commands`.
+   * One that ended for good (cut, and its retryStrategy gave up) is made again while the command
+   * connection lives: otherwise the worker would read nothing ever again ("Connection is closed").
+   */
   blockingRoute(_key: string, connections: ConnectionTracker): BlockingRoute {
     let blocking: Redis | undefined;
     return {
       connection: async () => {
+        if (blocking?.status === 'end' && this.commands.status !== 'end') {
+          connections.release(blocking);
+          blocking = undefined;
+        }
         if (!blocking) {
           blocking = this.dedicated();
           connections.track(blocking, 'blocking reads');
