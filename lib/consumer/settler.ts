@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { ScriptCall } from '../redis/scripts';
 import type { CompleteVerdict } from '../scripts/complete.script';
 import type { FailVerdict } from '../scripts/fail.script';
@@ -19,7 +20,8 @@ type Reply = [Error | null, unknown];
  * and the others settle.
  */
 export class Settler {
-  /** Outcomes whose settle call failed once: the call may have run with its reply lost. A repeat
+  /** Outcomes whose settle call failed once, or was sent on a connection that dropped before it
+   * answered: the call may have run with its reply lost (and been resent by ioredis). A repeat
    * answered "no longer pending" is then this worker's own earlier settle. */
   private readonly retried = new WeakSet<Outcome>();
 
@@ -68,7 +70,11 @@ export class Settler {
       calls.push(failure);
       fails.push({ outcome, as: outcome });
     }
+    const drops = dropsOf(this.ctx.redis);
     const replies = await this.send(calls);
+    // Its connection dropped meanwhile: ioredis may have resent a call that Redis had run, whose
+    // repeat answers "no longer pending". That is this worker's own settle, as after a retry.
+    if (dropsOf(this.ctx.redis) !== drops) [...sent, ...fails.map((f) => f.as)].forEach((o) => this.retried.add(o));
     const unsettled: Outcome[] = [];
     let i = 0;
     if (call) {
@@ -181,4 +187,17 @@ export class Settler {
       detail: verdict === 'refused' ? 'owned-by-another' : 'not-pending',
     });
   }
+}
+
+/** Drops (closes) seen per connection, counted by one listener each however many lanes settle on it. */
+const drops = new WeakMap<Redis, { n: number }>();
+
+function dropsOf(redis: Redis): number {
+  let count = drops.get(redis);
+  if (!count) {
+    const counter = { n: 0 };
+    redis.on('close', () => void counter.n++);
+    drops.set(redis, (count = counter));
+  }
+  return count.n;
 }

@@ -7,17 +7,21 @@ import { redisUrl } from './redis';
  * load balancer that lost its state, a peer that vanished without a FIN). New connections pass.
  */
 export class HalfOpenProxy {
-  private readonly pairs: Array<{ client: Socket; upstream: Socket; dead: boolean }> = [];
+  private readonly pairs: Array<{ client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean }> = [];
   private server?: Server;
 
   async start(): Promise<number> {
     const target = new URL(redisUrl());
     this.server = createServer((client) => {
       const upstream = connect(Number(target.port), target.hostname);
-      const pair = { client, upstream, dead: false };
+      const pair: { client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean } = {
+        client,
+        upstream,
+        dead: false,
+      };
       this.pairs.push(pair);
       client.on('data', (d) => !pair.dead && upstream.write(d));
-      upstream.on('data', (d) => !pair.dead && client.write(d));
+      upstream.on('data', (d) => !pair.dead && !pair.repliesLost && client.write(d));
       client.on('error', () => undefined);
       upstream.on('error', () => undefined);
       client.on('close', () => upstream.destroy());
@@ -30,6 +34,11 @@ export class HalfOpenProxy {
   /** Every connection open now goes silent, for good. */
   blackholeExisting(): void {
     for (const pair of this.pairs) pair.dead = true;
+  }
+
+  /** Every connection open now still reaches Redis, but its replies are lost, for good. */
+  loseRepliesOfExisting(): void {
+    for (const pair of this.pairs) pair.repliesLost = true;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,54 @@
+import { QueueClient, StreamQueueEvents, type StreamQueueEvent } from '../../lib';
+import { QueueKeys } from '../../lib/redis/keys';
+import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
+import { testOptions } from '../fixtures/test-app';
+import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { Latch } from '../utils/helpers';
+import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+
+/*
+ * A settle that Redis ran, whose reply was lost with its connection: ioredis resends it on the
+ * next connection, where it answers "not pending" (the first call settled the run). That is
+ * this worker's own settle, not a refusal: it must be reported completed, once.
+ */
+describe('attack: a settle whose reply was lost after Redis ran it', () => {
+  const proxy = new HalfOpenProxy();
+  const redis = createRedis();
+  afterEach(closeHostileApps);
+  afterAll(async () => {
+    await proxy.stop();
+    await closeAll();
+  });
+
+  it('is reported completed, not refused', async () => {
+    const port = await proxy.start();
+    const prefix = randomPrefix();
+    const keys = new QueueKeys(prefix, 'default');
+    const app = await buildApp(
+      testOptions(prefix, {
+        connection: { url: `redis://127.0.0.1:${port}` },
+        leaseMs: 1_000,
+        heartbeatIntervalMs: 200,
+      }),
+    );
+    await app.init();
+    const events = app.moduleRef.get(StreamQueueEvents);
+    const seen: StreamQueueEvent[] = [];
+    events.on('completed', (e) => void seen.push(e));
+    events.on('completion-refused', (e) => void seen.push(e));
+    const gate = new Latch();
+    app.probe.on('echo', async (payload) => {
+      await gate.wait();
+      return payload;
+    });
+    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+    await waitFor(() => app.probe.runs.length === 1, { description: 'the run started' });
+
+    proxy.loseRepliesOfExisting();
+    gate.open();
+    await waitFor(async () => (await redis.exists(keys.result(handle.id))) === 1, { description: 'the settle ran' });
+    await waitFor(() => seen.length > 0, { timeoutMs: 10_000, description: 'the settle reported' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.map((e) => [e.type, e.taskId])).toEqual([['completed', handle.id]]);
+  }, 30_000);
+});
