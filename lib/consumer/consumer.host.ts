@@ -282,6 +282,19 @@ export class ConsumerHost {
       if (!queue || !match) return;
       this.consumers.get(queue)?.abortKey(match[3], match[1] as 'superseded' | 'cancelled', Number(match[2]));
     });
-    await this.control.subscribe(...byChannel.keys());
+    const control = this.control;
+    const channels = [...byChannel.keys()];
+    let subscribed = false;
+    // Notices published while it was cut are lost: once subscribed again (ioredis resubscribes;
+    // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself.
+    control.on('ready', () => {
+      if (!subscribed) return;
+      void control
+        .subscribe(...channels)
+        .then(() => Promise.all([...this.consumers.values()].map((c) => c.recheckKeys())))
+        .catch(() => undefined);
+    });
+    await control.subscribe(...channels);
+    subscribed = true;
   }
 }

@@ -36,6 +36,11 @@ export class InFlight {
     return this.deliveries.size;
   }
 
+  /** The deliveries that match. */
+  matching(match: (d: Delivery) => boolean): Delivery[] {
+    return [...this.deliveries.values()].filter(match);
+  }
+
   /** Aborts every delivery that matches, with `reason` as the signal's reason. */
   abort(reason: Error, match: (d: Delivery) => boolean = () => true): Delivery[] {
     const hit = [...this.deliveries.values()].filter((d) => match(d) && !d.isAborted);

@@ -243,6 +243,28 @@ export class QueueConsumer {
     }
   }
 
+  /**
+   * A notice of abortKey's sent while the control connection was cut is lost: each keyed run in
+   * flight reads its key's generation instead, and a run behind it aborts as the notice would
+   * have made it. (A generation that does not read as one is left alone.)
+   */
+  async recheckKeys(): Promise<void> {
+    await Promise.all(
+      this.lanes.map(async ({ ctx }) => {
+        const runs = ctx.inFlight.matching((d) => d.message.key !== undefined && d.message.generation > 0);
+        const states = await Promise.all(
+          runs.map((d) => ctx.redis.hmget(ctx.keys.keyState(d.message.key!), 'gen', 'state').catch(() => [null, null])),
+        );
+        runs.forEach((d, i) => {
+          const [gen, state] = states[i];
+          const stored = Number(gen);
+          if (gen === null || !Number.isSafeInteger(stored) || stored <= d.message.generation) return;
+          this.abortKey(d.message.key!, state === 'cancelled' ? 'cancelled' : 'superseded', stored);
+        });
+      }),
+    );
+  }
+
   /** Aborts every run: this worker's liveness lapsed, so another may have taken them over. */
   abortAll(reason: Error): Delivery[] {
     return this.lanes.flatMap(({ ctx }) => ctx.inFlight.abort(reason));
