@@ -42,6 +42,7 @@ export class ConsumerHost {
   private control?: Redis;
   private unwatchCommands?: () => void;
   private unwatchEnd?: () => void;
+  private unwatchControl?: () => void;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
 
@@ -222,6 +223,7 @@ export class ConsumerHost {
     this.pauseWatch?.stop();
     this.unwatchCommands?.();
     this.unwatchEnd?.();
+    this.unwatchControl?.();
     try {
       // Deleting the liveness keys hands anything still pending to other workers at once.
       await this.leaseKeeper?.stop(true);
@@ -284,6 +286,8 @@ export class ConsumerHost {
     });
     const control = this.control;
     const channels = [...byChannel.keys()];
+    // A subscriber gone half-open would hear nothing ever again (PING is answered in subscriber mode).
+    this.unwatchControl = watchReplies(control, this.config.heartbeatIntervalMs, this.config.leaseMs);
     let subscribed = false;
     // Notices published while it was cut are lost: once subscribed again (ioredis resubscribes;
     // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself.

@@ -4,7 +4,7 @@ import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
 import { testOptions } from '../fixtures/test-app';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { Latch } from '../utils/helpers';
-import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
 
 /*
  * Every connection of a worker goes half-open (a NAT or load balancer that lost its state, a
@@ -62,4 +62,56 @@ describe('attack: a worker whose connections went half-open', () => {
     });
     expect(app.probe.countsById().get(inFlight.id)).toBe(1);
   }, 40_000);
+});
+
+describe('attack: a worker whose control connection went half-open', () => {
+  const proxy = new HalfOpenProxy();
+  afterEach(closeHostileApps);
+  afterAll(async () => {
+    await proxy.stop();
+    await closeAll();
+  });
+
+  it("a replace() made meanwhile still aborts the older run's handler", async () => {
+    const redis = createRedis(); // made here: the block above closed every connection made before
+    const port = await proxy.start();
+    const prefix = randomPrefix();
+    const app = await buildApp(
+      testOptions(prefix, {
+        connection: { url: `redis://127.0.0.1:${port}` },
+        leaseMs: 1_000,
+        heartbeatIntervalMs: 200,
+      }),
+    );
+    await app.init();
+    let aborted: unknown;
+    app.probe.on('echo', async (_payload, ctx) => {
+      await new Promise<void>((resolve) => {
+        const fallback = setTimeout(resolve, 15_000);
+        ctx.signal.addEventListener('abort', () => {
+          aborted = ctx.signal.reason;
+          clearTimeout(fallback);
+          resolve();
+        });
+      });
+    });
+    await app.moduleRef.get(QueueClient).enqueue('echo', 'runs until aborted', { key: 'k' });
+    await waitFor(() => app.probe.runs.length === 1, { description: 'the run started' });
+
+    // Only the subscriber goes silent: the lease holds, so only the notice can abort the run.
+    const [addr] = ((await redis.client('LIST')) as string)
+      .split('\n')
+      .filter((line) => / sub=[1-9]/.test(line) && line.includes(` laddr=127.0.0.1:${new URL(redisUrl()).port} `))
+      .map((line) => /\baddr=(\S+)/.exec(line)![1])
+      .filter((a) => proxy.carries(a));
+    expect(addr).toBeDefined();
+    proxy.blackholeUpstream(addr);
+    // Made past the worker's connections; its notice goes into the dead subscriber connection.
+    const producer = await buildApp(testOptions(prefix, { worker: false }));
+    await producer.init();
+    await producer.moduleRef.get(QueueClient).replace('echo', 'newer', { key: 'k' });
+
+    await waitFor(() => aborted !== undefined, { timeoutMs: 10_000, description: "the older run's signal aborted" });
+    expect(String((aborted as Error).message)).toMatch(/superseded/);
+  }, 30_000);
 });

@@ -36,6 +36,18 @@ export class HalfOpenProxy {
     for (const pair of this.pairs) pair.dead = true;
   }
 
+  /** Whether one of its connections reaches Redis from `addr`. */
+  carries(addr: string): boolean {
+    return this.pairs.some((p) => `${p.upstream.localAddress}:${p.upstream.localPort}` === addr);
+  }
+
+  /** The connection whose upstream side Redis sees at `addr` (CLIENT LIST's addr=) goes silent, for good. */
+  blackholeUpstream(addr: string): void {
+    for (const pair of this.pairs) {
+      if (`${pair.upstream.localAddress}:${pair.upstream.localPort}` === addr) pair.dead = true;
+    }
+  }
+
   /** Every connection open now still reaches Redis, but its replies are lost, for good. */
   loseRepliesOfExisting(): void {
     for (const pair of this.pairs) pair.repliesLost = true;
