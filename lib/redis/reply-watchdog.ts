@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 
 /**
@@ -7,39 +8,58 @@ import type { Redis } from 'ioredis';
  * while something on the path still acknowledges. Meanwhile every command on it waits: a
  * worker's settles, reads and sweeps, while its heartbeat (a connection of its own) keeps its
  * lease, so no other worker takes its runs over either. Every `intervalMs` a PING goes out
- * (one at a time); one left unanswered for `boundMs` on the socket it went out on destroys that
- * socket, and ioredis reconnects and resends the commands still unanswered (every script
- * tolerates a repeat: see redis-connections.ts). The heartbeat thread does the same with its
- * own connection. `boundMs` must cover the longest wait Redis may legitimately take to answer
- * (a blocking read's BLOCK). Returns its stop; a connection ended for good stops it too.
+ * (one at a time). A socket on which nothing at all arrived for `boundMs` while that PING waited
+ * is destroyed, and ioredis reconnects and resends the commands still unanswered (every script
+ * tolerates a repeat: see redis-connections.ts). The heartbeat thread does the same with its own
+ * connection. A PING answered late on a socket whose replies keep arriving is not a dead one: it
+ * waits behind a backlog (Redis answers a connection's commands in order; a bulk enqueue is one
+ * pipeline), and a drop would resend commands Redis had run (a plain XADD: a task enqueued
+ * twice). `boundMs` must cover the longest Redis may legitimately stay silent on it (a blocking
+ * read's BLOCK, one slow command). Returns its stop; a connection ended for good stops it too.
  */
 export function watchReplies(redis: Redis, intervalMs: number, boundMs: number): () => void {
   let probe = 0;
   let outstanding = false;
+  let listened: Socket | undefined;
+  let heardAt = 0;
+  const heard = () => void (heardAt = performance.now());
   const timer = setInterval(() => {
-    if (redis.status === 'end') return clearInterval(timer);
+    if (redis.status === 'end') return stop();
     if (outstanding || redis.status !== 'ready') return;
-    const socket = redis.stream;
+    const socket = redis.stream as Socket;
+    if (socket !== listened) {
+      listened?.off('data', heard);
+      socket.on('data', heard);
+      listened = socket;
+    }
     const id = ++probe;
     outstanding = true;
-    const deadline = setTimeout(() => {
+    heard(); // the bound counts from the PING's sending
+    let deadline: NodeJS.Timeout;
+    const check = () => {
       // A PING resent on the next connection may never be answered either: probe that one anew.
+      if (redis.status !== 'ready' || redis.stream !== socket) return void (outstanding = false);
+      const silentMs = performance.now() - heardAt;
+      if (silentMs < boundMs) {
+        deadline = setTimeout(check, boundMs - silentMs);
+        deadline.unref();
+        return;
+      }
       outstanding = false;
-      if (redis.status !== 'ready' || redis.stream !== socket) return;
       socket.destroy(new Error(`no reply within ${boundMs} ms (a half-open connection?)`));
-    }, boundMs);
+    };
+    deadline = setTimeout(check, boundMs);
     deadline.unref();
-    redis.ping().then(
-      () => {
-        clearTimeout(deadline);
-        if (probe === id) outstanding = false;
-      },
-      () => {
-        clearTimeout(deadline);
-        if (probe === id) outstanding = false;
-      },
-    );
+    const answered = () => {
+      clearTimeout(deadline);
+      if (probe === id) outstanding = false;
+    };
+    redis.ping().then(answered, answered);
   }, intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  function stop(): void {
+    clearInterval(timer);
+    listened?.off('data', heard);
+  }
+  return stop;
 }
