@@ -4,7 +4,6 @@ import { LeaseLostError } from '../errors';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
-import { isClusterClient } from '../redis/connection-check';
 import { watchReplies } from '../redis/reply-watchdog';
 import { pipelineGroups } from '../redis/topology';
 import type { StreamQueueConfig } from '../stream-queue.config';
@@ -90,11 +89,9 @@ export class ConsumerHost {
     await leaseKeeper.start();
     // A command connection gone half-open would hold this worker's settles, sweeps and reads for
     // good while its heartbeat keeps the lease: unanswered for a lease, it is made again. (A
-    // cluster client makes its node connections itself.)
+    // cluster client makes its node connections itself: see watchReplies.)
     const { leaseMs, heartbeatIntervalMs, blockMs } = this.config;
-    if (!isClusterClient(this.connections.commands)) {
-      this.unwatchCommands = watchReplies(this.connections.commands, heartbeatIntervalMs, leaseMs);
-    }
+    this.unwatchCommands = watchReplies(this.connections.commands, heartbeatIntervalMs, leaseMs);
     const commands = this.connections.commands;
     const ended = () => this.onCommandsEnded();
     commands.once('end', ended);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
+import { isClusterClient } from './connection-check';
 
 /**
  * @internal Reconnects a connection that stopped answering. A half-open one (a NAT or load
@@ -18,6 +19,10 @@ import type { Redis } from 'ioredis';
  * read's BLOCK, one slow command). Returns its stop; a connection ended for good stops it too.
  */
 export function watchReplies(redis: Redis, intervalMs: number, boundMs: number): () => void {
+  // A cluster client (on a cluster, the commands and the control subscriber are ones) has no
+  // socket of its own, and its PING goes to a node it picks, opening a connection the worker
+  // would not otherwise hold: its node connections are left to it.
+  if (isClusterClient(redis)) return () => undefined;
   let probe = 0;
   let outstanding = false;
   let listened: Socket | undefined;
