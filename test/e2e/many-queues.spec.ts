@@ -29,6 +29,14 @@ const REPLICAS = 3;
  * node it uses, masters for commands and, as ioredis does, a READONLY one to every replica.
  */
 const CONNECTIONS_PER_WORKER = testTopology() === 'cluster' ? QUEUES + MASTERS * 2 + 1 + REPLICAS * 3 : 4;
+/**
+ * Whether the worker's cluster clients hold their READONLY replica connections is ioredis's
+ * business and varies from run to run (all 9 in a full cluster suite, none for a spec run alone
+ * on a cluster just made, both on the same code): the count must lie between none and all of
+ * them (a producer's likewise). A connection per queue (or none per slot read) still falls
+ * outside.
+ */
+const FEWEST_PER_WORKER = testTopology() === 'cluster' ? CONNECTIONS_PER_WORKER - REPLICAS * 3 : 4;
 /** A producer: its commands connection (on a cluster, one per master and one per replica). */
 const CONNECTIONS_PER_PRODUCER = testTopology() === 'cluster' ? MASTERS + REPLICAS : 1;
 /** Long blocking reads: a queue that waited for a read to time out would show as a wait this long. */
@@ -84,7 +92,9 @@ describe('a worker consuming many queues', () => {
     await Promise.all(Array.from({ length: QUEUES }, (_, i) => client.enqueue(taskName(i), i)));
     await waitFor(() => probe.runs.length === QUEUES, { description: 'a run on every queue' });
 
-    expect(await connectionsNamed(connectionName)).toBe(CONNECTIONS_PER_WORKER);
+    const held = await connectionsNamed(connectionName);
+    expect(held).toBeGreaterThanOrEqual(FEWEST_PER_WORKER);
+    expect(held).toBeLessThanOrEqual(CONNECTIONS_PER_WORKER);
 
     const producerName = `${connectionName}-producer`;
     const producer = await boot(new Probe(), {
@@ -92,7 +102,11 @@ describe('a worker consuming many queues', () => {
       connection: testConnection({ connectionName: producerName }),
     });
     await producer.client.enqueue(taskName(0), 'from a producer'); // connected, whatever ioredis defers
-    expect(await connectionsNamed(producerName)).toBe(CONNECTIONS_PER_PRODUCER);
+    const producerHeld = await connectionsNamed(producerName);
+    expect(producerHeld).toBeGreaterThanOrEqual(
+      CONNECTIONS_PER_PRODUCER - (testTopology() === 'cluster' ? REPLICAS : 0),
+    );
+    expect(producerHeld).toBeLessThanOrEqual(CONNECTIONS_PER_PRODUCER);
   });
 
   it('still reads every queue, with one warning, under an ACL that refuses CLIENT ID and UNBLOCK', async () => {
