@@ -1,10 +1,9 @@
 import { QueueClient, StreamQueueEvents, type StreamQueueEvent } from '../../lib';
-import { QueueKeys } from '../../lib/redis/keys';
-import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
-import { testOptions } from '../fixtures/test-app';
+import { closeHostileApps } from '../fixtures/hostile-tasks';
+import { workerBehind } from '../fixtures/worker-behind-proxy';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { Latch } from '../utils/helpers';
-import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { closeAll, createRedis, waitFor } from '../utils/redis';
 
 /*
  * A settle that Redis ran, whose reply was lost with its connection: ioredis resends it on the
@@ -21,17 +20,7 @@ describe('attack: a settle whose reply was lost after Redis ran it', () => {
   });
 
   it('is reported completed, not refused', async () => {
-    const port = await proxy.start();
-    const prefix = randomPrefix();
-    const keys = new QueueKeys(prefix, 'default');
-    const app = await buildApp(
-      testOptions(prefix, {
-        connection: { url: `redis://127.0.0.1:${port}` },
-        leaseMs: 1_000,
-        heartbeatIntervalMs: 200,
-      }),
-    );
-    await app.init();
+    const { app, keys } = await workerBehind(proxy);
     const events = app.moduleRef.get(StreamQueueEvents);
     const seen: StreamQueueEvent[] = [];
     events.on('completed', (e) => void seen.push(e));

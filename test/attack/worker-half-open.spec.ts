@@ -1,10 +1,10 @@
 import { QueueClient } from '../../lib';
-import { QueueKeys } from '../../lib/redis/keys';
 import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
+import { workerBehind } from '../fixtures/worker-behind-proxy';
 import { testOptions } from '../fixtures/test-app';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { Latch } from '../utils/helpers';
-import { closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
+import { closeAll, createRedis, redisUrl, waitFor } from '../utils/redis';
 
 /*
  * Every connection of a worker goes half-open (a NAT or load balancer that lost its state, a
@@ -25,18 +25,7 @@ describe('attack: a worker whose connections went half-open', () => {
   });
 
   it('settles its run in flight and reads new tasks on new connections', async () => {
-    const port = await proxy.start();
-    const prefix = randomPrefix();
-    const keys = new QueueKeys(prefix, 'default');
-    const app = await buildApp(
-      testOptions(prefix, {
-        connection: { url: `redis://127.0.0.1:${port}` },
-        leaseMs: 1_000,
-        heartbeatIntervalMs: 200,
-        concurrency: 2,
-      }),
-    );
-    await app.init();
+    const { app, keys } = await workerBehind(proxy, { concurrency: 2 });
     const client = app.moduleRef.get(QueueClient);
     const gate = new Latch();
     app.probe.on('echo', async (payload) => {
@@ -74,16 +63,7 @@ describe('attack: a worker whose control connection went half-open', () => {
 
   it("a replace() made meanwhile still aborts the older run's handler", async () => {
     const redis = createRedis(); // made here: the block above closed every connection made before
-    const port = await proxy.start();
-    const prefix = randomPrefix();
-    const app = await buildApp(
-      testOptions(prefix, {
-        connection: { url: `redis://127.0.0.1:${port}` },
-        leaseMs: 1_000,
-        heartbeatIntervalMs: 200,
-      }),
-    );
-    await app.init();
+    const { app, prefix } = await workerBehind(proxy);
     let aborted: unknown;
     app.probe.on('echo', async (_payload, ctx) => {
       await new Promise<void>((resolve) => {
