@@ -393,6 +393,7 @@ export class SimWorker {
     return {
       isHeld: () => this.believesLease,
       heldSince: () => (this.believesLease ? this.heldSinceMs : Infinity),
+      livenessSince: () => undefined,
     };
   }
 

@@ -4,14 +4,20 @@
 // `connection` is the module's topology (topology.ts ThreadConnection): { kind: 'single', options }
 // (one node, or a Sentinel primary) or { kind: 'cluster', nodes, options }. `keyGroups` holds the
 // liveness keys by hash slot: one pipeline per group, since a cluster pipeline stays in one slot.
-// `progress` is a SharedArrayBuffer of three times, all on the process's monotonic clock
+// `progress` is a SharedArrayBuffer of five numbers, the times on the process's monotonic clock
 // (process.hrtime, shared by every thread and never stepped with the wall clock):
 //   slot 0: the main loop stamps it (past `maxStallMs` without a stamp the beat stops, so a
 //           stalled process gives its tasks up);
 //   slot 1: when the last beat Redis confirmed was sent (the lease runs at least until then
 //           plus leaseMs);
 //   slot 2: since when the keys have existed without a break (the reply time of the first beat
-//           of the current unbroken chain of beats), -1 before the first.
+//           of the current unbroken chain of beats), -1 before the first;
+//   slot 3: the incarnation n: the keys hold `${incarnationBase}:${n}`, 0 before any was written;
+//   slot 4: when the reply came that created a key with that value (written before slot 3).
+// A beat only renews keys that exist (SET XX); one it finds gone is created again with the next
+// incarnation (SET NX), so a key holding a value has existed without a break since that value was
+// first written: a settle whose reply was lost asks that of Redis (see Settler), to tell its own
+// earlier call from another worker's takeover.
 // A chain breaks when a beat finds a key gone (it expired: another worker may have reclaimed
 // this worker's entries) or when a beat is confirmed later than the previous one's lease could
 // have lasted. The main thread starts an entry only if Redis handed it over after that time.
@@ -24,7 +30,7 @@
 const { parentPort, workerData } = require('node:worker_threads');
 const Redis = require(workerData.ioredisPath);
 
-const { connection, keyGroups, leaseMs, intervalMs, maxStallMs } = workerData;
+const { connection, keyGroups, leaseMs, intervalMs, maxStallMs, incarnationBase } = workerData;
 const keys = keyGroups.flat();
 const nonEmpty = keyGroups.filter((group) => group.length > 0);
 const progress = new BigInt64Array(workerData.progress);
@@ -64,18 +70,25 @@ async function beat() {
   const sentAt = monotonicMs();
   try {
     const replies = (await withinBeatTimeout(beatAll())).flat();
-    const receivedAt = monotonicMs();
     let failure;
     let lapsed = false;
+    const gone = [];
     replies.forEach(([error, previous], i) => {
       if (error) return void (failure = failure || why(error));
-      if (previous === null && established.has(keys[i])) {
+      if (previous !== null) return void established.add(keys[i]);
+      gone.push(keys[i]);
+      if (established.has(keys[i])) {
         lapsed = true;
         parentPort.postMessage({ type: 'lapsed', key: keys[i] });
       }
-      established.add(keys[i]);
     });
     if (failure) return failure;
+    if (gone.length > 0) {
+      failure = await withinBeatTimeout(createAll(gone));
+      if (failure) return failure;
+      gone.forEach((key) => established.add(key));
+    }
+    const receivedAt = monotonicMs();
     const previousSentAt = Number(Atomics.load(progress, 1));
     const heldSince = Number(Atomics.load(progress, 2));
     const continuous = heldSince >= 0 && receivedAt - previousSentAt < leaseMs * (1 - CONTINUITY_MARGIN);
@@ -91,12 +104,43 @@ async function beat() {
   }
 }
 
+const INCARNATION = 3;
+const INCARNATION_SINCE = 4;
+const incarnation = () => `${incarnationBase}:${Atomics.load(progress, INCARNATION)}`;
+
+// Keys found gone (the first beat, or a lapse) are written with the next incarnation, never
+// with one a key held before. Resolves to why it failed, or undefined.
+async function createAll(gone) {
+  const value = `${incarnationBase}:${Atomics.load(progress, INCARNATION) + 1n}`;
+  const pipelines = nonEmpty
+    .map((group) => group.filter((key) => gone.includes(key)))
+    .filter((group) => group.length > 0)
+    .map((group) => {
+      const pipeline = redis.pipeline();
+      for (const key of group) pipeline.set(key, value, 'PX', leaseMs, 'NX');
+      return pipeline.exec();
+    });
+  try {
+    const replies = (await Promise.all(pipelines)).flatMap((r) => r || []);
+    const error = replies.find(([e]) => e);
+    if (error) return why(error[0]);
+  } catch (error) {
+    return why(error);
+  }
+  // The time before the value: a reader that sees this incarnation sees when it began.
+  Atomics.store(progress, INCARNATION_SINCE, BigInt(monotonicMs()));
+  Atomics.add(progress, INCARNATION, 1n);
+  return undefined;
+}
+
 // One pipeline per group, all sent at once; a group whose pipeline failed answers its error per key.
+// A key is renewed only if it exists (XX): its value says since when it has (see the header).
 function beatAll() {
+  const value = incarnation();
   return Promise.all(
     nonEmpty.map((group) => {
       const pipeline = redis.pipeline();
-      for (const key of group) pipeline.set(key, '1', 'PX', leaseMs, 'GET');
+      for (const key of group) pipeline.set(key, value, 'PX', leaseMs, 'XX', 'GET');
       return pipeline.exec().then(
         (replies) => replies || [],
         (error) => group.map(() => [error]),

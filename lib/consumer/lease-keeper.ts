@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RedisUnreachableError } from '../errors';
@@ -33,6 +34,8 @@ const LOUD_AFTER_RESTARTS = 3;
 const PROGRESS = 0;
 const CONFIRMED = 1;
 const HELD_SINCE = 2;
+const INCARNATION = 3;
+const INCARNATION_SINCE = 4;
 
 /**
  * @internal A lease is ownership (the group's pending list) plus liveness (these keys, renewed
@@ -44,7 +47,9 @@ const HELD_SINCE = 2;
  */
 export class LeaseKeeper implements Lease {
   private worker?: Worker;
-  private readonly stamps = new BigInt64Array(new SharedArrayBuffer(24));
+  private readonly stamps = new BigInt64Array(new SharedArrayBuffer(40));
+  /** What this process's liveness values start with (the thread appends the incarnation). */
+  private readonly incarnationBase = randomBytes(8).toString('hex');
   private stampTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
@@ -59,6 +64,8 @@ export class LeaseKeeper implements Lease {
     stamp();
     Atomics.store(this.stamps, CONFIRMED, BigInt(monotonicMs()));
     Atomics.store(this.stamps, HELD_SINCE, -1n);
+    Atomics.store(this.stamps, INCARNATION, 0n);
+    Atomics.store(this.stamps, INCARNATION_SINCE, -1n);
     this.stampTimer = setInterval(stamp, PROGRESS_STAMP_MS);
     this.stampTimer.unref();
     this.watchExpiry();
@@ -78,6 +85,13 @@ export class LeaseKeeper implements Lease {
     if (!this.isHeld()) return Infinity;
     const since = Number(Atomics.load(this.stamps, HELD_SINCE));
     return since < 0 ? Infinity : since;
+  }
+
+  livenessSince(provenAt: number): string | undefined {
+    // The incarnation first: the thread writes its start before it, so this start is its own.
+    const n = Atomics.load(this.stamps, INCARNATION);
+    const since = Number(Atomics.load(this.stamps, INCARNATION_SINCE));
+    return n > 0n && since < provenAt ? `${this.incarnationBase}:${n}` : undefined;
   }
 
   /** @internal For tests: the running heartbeat thread, to kill it. */
@@ -142,6 +156,7 @@ export class LeaseKeeper implements Lease {
         intervalMs,
         maxStallMs,
         progress: this.stamps.buffer,
+        incarnationBase: this.incarnationBase,
       },
     });
     worker.unref();

@@ -16,10 +16,18 @@ export interface Lease {
    * beats prove it; Infinity while the lease is not held.
    */
   heldSince(): number;
+  /**
+   * The value this worker's liveness keys hold when they have existed without a break since
+   * before `provenAt` (monotonicMs), as far as this process knows; undefined when it cannot say.
+   * Redis finding a key still holding it proves that no other worker could have taken over an
+   * entry proven this worker's at `provenAt` (a takeover needs the key gone, and a key gone
+   * comes back with another value).
+   */
+  livenessSince(provenAt: number): string | undefined;
 }
 
 /** @internal A lease for code that runs without a heartbeat (unit tests of single parts). */
-export const ALWAYS_HELD: Lease = { isHeld: () => true, heldSince: () => -Infinity };
+export const ALWAYS_HELD: Lease = { isHeld: () => true, heldSince: () => -Infinity, livenessSince: () => undefined };
 
 /**
  * @internal Whether an entry that Redis handed to this worker in reply to a request sent at

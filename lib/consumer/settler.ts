@@ -22,7 +22,8 @@ type Reply = [Error | null, unknown];
 export class Settler {
   /** Outcomes whose settle call failed once, or was sent on a connection that dropped before it
    * answered: the call may have run with its reply lost (and been resent by ioredis). A repeat
-   * answered "no longer pending" is then this worker's own earlier settle. */
+   * answered "no longer pending" may then be this worker's own earlier settle, or the settle of
+   * a worker that took the run over while this one was cut off (see ownEarlierSettles). */
   private readonly retried = new WeakSet<Outcome>();
 
   constructor(private readonly ctx: QueueContext) {}
@@ -76,16 +77,27 @@ export class Settler {
     // repeat answers "no longer pending". That is this worker's own settle, as after a retry.
     if (dropsOf(this.ctx.redis) !== drops) [...sent, ...fails.map((f) => f.as)].forEach((o) => this.retried.add(o));
     const unsettled: Outcome[] = [];
+    const verdicts = new Map<Outcome, CompleteVerdict | FailVerdict>();
     let i = 0;
     if (call) {
-      const [error, verdicts] = replies[i++] ?? [new Error('no reply')];
+      const [error, reply] = replies[i++] ?? [new Error('no reply')];
       if (error) unsettled.push(...sent);
-      else sent.forEach((o, j) => this.reportCompleted(o, (verdicts as CompleteVerdict[])[j]));
+      else sent.forEach((o, j) => verdicts.set(o, (reply as CompleteVerdict[])[j]));
     }
-    for (const { outcome, as } of fails) {
+    for (const { as } of fails) {
       const [error, verdict] = replies[i++] ?? [new Error('no reply')];
       if (error) unsettled.push(as);
-      else this.reportFailed(outcome, verdict as FailVerdict, as);
+      else verdicts.set(as, verdict as FailVerdict);
+    }
+    const proofs = this.livenessProofs(verdicts);
+    const own = proofs.size === 0 ? new Set<Outcome>() : await this.ownEarlierSettles(proofs);
+    for (const o of sent) {
+      const verdict = verdicts.get(o) as CompleteVerdict | undefined;
+      if (verdict) this.reportCompleted(o, verdict, own.has(o));
+    }
+    for (const { outcome, as } of fails) {
+      const verdict = verdicts.get(as) as FailVerdict | undefined;
+      if (verdict) this.reportFailed(outcome, verdict, own.has(as));
     }
     // Retries and periodic successors (of runs that carry their slot) went to the delayed set:
     // promote them when due.
@@ -98,6 +110,32 @@ export class Settler {
       );
     }
     return unsettled;
+  }
+
+  /**
+   * Of the runs answered "no longer pending" whose call may have run before (retried), those
+   * that this worker's own earlier call settled. The answer alone cannot say: a worker that took
+   * the run over (this one's lease lapsed while it was cut off) may have settled it. Redis
+   * can: this worker's liveness key still holding the value it held before the run was proven
+   * this worker's has existed without a break since, so no other worker could take the run
+   * over (reclaim.lua takes only from a worker whose key is gone). One GET, only on this path;
+   * when the key cannot be read, none is counted as this worker's.
+   */
+  private async ownEarlierSettles(proofs: Map<Outcome, string>): Promise<Set<Outcome>> {
+    const { redis, keys, consumer } = this.ctx;
+    const held = await redis.get(keys.alive(consumer)).catch(() => null);
+    return new Set([...proofs].filter(([, value]) => value === held).map(([outcome]) => outcome));
+  }
+
+  /** For each retried run answered "no longer pending", the liveness value that would prove it this worker's. */
+  private livenessProofs(verdicts: Map<Outcome, CompleteVerdict | FailVerdict>): Map<Outcome, string> {
+    const proofs = new Map<Outcome, string>();
+    for (const [outcome, verdict] of verdicts) {
+      if (verdict !== 'not-pending' || !this.retried.has(outcome)) continue;
+      const value = this.ctx.lease.livenessSince(outcome.delivery.provenAt);
+      if (value !== undefined) proofs.set(outcome, value);
+    }
+    return proofs;
   }
 
   /** The dead letter of a run that cannot be settled as it ended, saying why. */
@@ -138,19 +176,20 @@ export class Settler {
     });
   }
 
-  private reportCompleted(outcome: Completed, verdict: CompleteVerdict): void {
+  /** `ownEarlier`: answered "no longer pending" because this worker's own earlier call settled it. */
+  private reportCompleted(outcome: Completed, verdict: CompleteVerdict, ownEarlier: boolean): void {
     const m = outcome.delivery.message;
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
-    if (verdict === 'completed' || (verdict === 'not-pending' && this.retried.has(outcome)))
+    if (verdict === 'completed' || (verdict === 'not-pending' && ownEarlier))
       this.ctx.events.emit({ type: 'completed', ...base });
     else if (verdict === 'superseded') this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
     else this.refused(m.id, m.name, verdict, base);
   }
 
-  private reportFailed(outcome: Failed, verdict: FailVerdict, as: Outcome): void {
+  private reportFailed(outcome: Failed, verdict: FailVerdict, ownEarlier: boolean): void {
     const { delivery, error } = outcome;
     const m = delivery.message;
-    if (verdict === 'not-pending' && this.retried.has(as)) return; // our earlier call did it
+    if (verdict === 'not-pending' && ownEarlier) return; // our earlier call did it
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
     if (verdict === 'retry-scheduled' || verdict === 'dead-lettered') {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });

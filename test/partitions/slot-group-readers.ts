@@ -61,7 +61,7 @@ export function readsFixture(options: { commands?: Redis } = {}) {
   const redis = createRedis();
   const commands = options.commands ?? redis;
   const blocking: Redis[] = [];
-  const lease = { isHeld: () => true, heldSince: () => 0 };
+  const lease: Lease = { isHeld: () => true, heldSince: () => 0, livenessSince: () => undefined };
   let prefix = '';
   beforeEach(() => (prefix = randomPrefix()));
   afterEach(async () => {

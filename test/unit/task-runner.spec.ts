@@ -20,7 +20,7 @@ const message: TaskMessage = {
   trace: undefined,
 };
 
-const NOT_HELD: Lease = { isHeld: () => false, heldSince: () => Infinity };
+const NOT_HELD: Lease = { isHeld: () => false, heldSince: () => Infinity, livenessSince: () => undefined };
 
 function runnerWith(
   handler: (payload: unknown, ctx: { signal: AbortSignal }) => unknown,
@@ -62,7 +62,7 @@ describe('TaskRunner and aborts', () => {
   it('no run starts when the lease broke after Redis handed it over, even if it is held again', async () => {
     // Issue 9, hole 1: a read reply delayed past a lapse arrives once the lease is back.
     const handler = jest.fn();
-    const relapsed: Lease = { isHeld: () => true, heldSince: () => 2_000 };
+    const relapsed: Lease = { isHeld: () => true, heldSince: () => 2_000, livenessSince: () => undefined };
     const outcome = await runnerWith(handler, relapsed).run(new Delivery(message, 1_000));
     expect(handler).not.toHaveBeenCalled();
     expect(outcome).toMatchObject({ kind: 'abandoned' });

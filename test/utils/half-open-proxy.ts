@@ -9,10 +9,12 @@ import { redisUrl } from './redis';
 export class HalfOpenProxy {
   private readonly pairs: Array<{ client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean }> = [];
   private server?: Server;
+  private refusing = false;
 
   async start(): Promise<number> {
     const target = new URL(redisUrl());
     this.server = createServer((client) => {
+      if (this.refusing) return void client.destroy();
       const upstream = connect(Number(target.port), target.hostname);
       const pair: { client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean } = {
         client,
@@ -34,6 +36,15 @@ export class HalfOpenProxy {
   /** Every connection open now goes silent, for good. */
   blackholeExisting(): void {
     for (const pair of this.pairs) pair.dead = true;
+  }
+
+  /** New connections are closed as soon as they open, until acceptNew(): Redis is unreachable. */
+  refuseNew(): void {
+    this.refusing = true;
+  }
+
+  acceptNew(): void {
+    this.refusing = false;
   }
 
   /** Whether one of its connections reaches Redis from `addr`. */
