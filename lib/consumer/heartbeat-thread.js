@@ -13,7 +13,8 @@
 //   slot 2: since when the keys have existed without a break (the reply time of the first beat
 //           of the current unbroken chain of beats), -1 before the first;
 //   slot 3: the incarnation n: the keys hold `${incarnationBase}:${n}`, 0 before any was written;
-//   slot 4: when the reply came that created a key with that value (written before slot 3).
+//   slot 4: when the reply came that created a key with that value; while that write is on its
+//           way, a time no run precedes (slot 4 is set to it before slot 3 moves on).
 // A beat only renews keys that exist (SET XX); one it finds gone is created again with the next
 // incarnation (SET NX), so a key holding a value has existed without a break since that value was
 // first written: a settle whose reply was lost asks that of Redis (see Settler), to tell its own
@@ -89,6 +90,10 @@ async function beat() {
       gone.forEach((key) => established.add(key));
     }
     const receivedAt = monotonicMs();
+    // A creation whose reply was lost left its start unknown: every key renewed with the value
+    // since then has held it without a break from this beat on.
+    if (gone.length === 0 && Atomics.load(progress, INCARNATION_SINCE) === UNKNOWN)
+      Atomics.store(progress, INCARNATION_SINCE, BigInt(receivedAt));
     const previousSentAt = Number(Atomics.load(progress, 1));
     const heldSince = Number(Atomics.load(progress, 2));
     const continuous = heldSince >= 0 && receivedAt - previousSentAt < leaseMs * (1 - CONTINUITY_MARGIN);
@@ -106,12 +111,17 @@ async function beat() {
 
 const INCARNATION = 3;
 const INCARNATION_SINCE = 4;
+const UNKNOWN = BigInt(Number.MAX_SAFE_INTEGER);
 const incarnation = () => `${incarnationBase}:${Atomics.load(progress, INCARNATION)}`;
 
 // Keys found gone (the first beat, or a lapse) are written with the next incarnation, never
 // with one a key held before. Resolves to why it failed, or undefined.
 async function createAll(gone) {
-  const value = `${incarnationBase}:${Atomics.load(progress, INCARNATION) + 1n}`;
+  // The number is taken before the write, so no later write can hold a value a key held before
+  // (a thread that dies after the write restarts on the number after it); until the write is
+  // confirmed, the incarnation's start is unknown and proves nothing.
+  Atomics.store(progress, INCARNATION_SINCE, UNKNOWN);
+  const value = `${incarnationBase}:${Atomics.add(progress, INCARNATION, 1n) + 1n}`;
   const pipelines = nonEmpty
     .map((group) => group.filter((key) => gone.includes(key)))
     .filter((group) => group.length > 0)
@@ -127,9 +137,7 @@ async function createAll(gone) {
   } catch (error) {
     return why(error);
   }
-  // The time before the value: a reader that sees this incarnation sees when it began.
   Atomics.store(progress, INCARNATION_SINCE, BigInt(monotonicMs()));
-  Atomics.add(progress, INCARNATION, 1n);
   return undefined;
 }
 
