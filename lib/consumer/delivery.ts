@@ -10,6 +10,8 @@ export class Delivery {
   private controller?: AbortController;
   private reason?: unknown;
   private aborted = false;
+  /** Set when only the handler was asked to stop (see askHandlerToStop). */
+  private stopReason?: { readonly reason: unknown };
 
   /** What the handler returned once this delivery was aborted. */
   lateValue?: { readonly value: unknown };
@@ -44,6 +46,7 @@ export class Delivery {
     if (!this.controller) {
       this.controller = new AbortController();
       if (this.aborted) this.controller.abort(this.reason);
+      else if (this.stopReason) this.controller.abort(this.stopReason.reason);
     }
     return this.controller.signal;
   }
@@ -60,6 +63,17 @@ export class Delivery {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /**
+   * Aborts `ctx.signal` without aborting the run: something other than the handler has already
+   * decided the run's outcome (an interceptor gave up on it), and a cooperative handler should
+   * stop, but the run keeps that outcome and still settles only once the handler has returned.
+   */
+  askHandlerToStop(reason: unknown): void {
+    if (this.aborted || this.stopReason) return;
+    this.stopReason = { reason };
     this.controller?.abort(reason);
   }
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { LeaseLostError, TaskTimeoutError } from '../errors';
 import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
+import { STOP_HANDLER } from '../task/handler-stop';
 import { periodicKey } from '../task/schedule';
 import { describeThrown, encodeResult } from '../task/task-outcome';
 import type { RunWrapper } from '../stream-queue.instrumentation';
@@ -164,6 +165,11 @@ class RunContext implements TaskContext {
 
   get signal(): AbortSignal {
     return this.delivery.signal;
+  }
+
+  /** An interceptor gave up on the handler (see TaskEnhancers): on the prototype, no cost per run. */
+  [STOP_HANDLER](reason: unknown): void {
+    this.delivery.askHandlerToStop(reason);
   }
 }
 

@@ -1,6 +1,7 @@
 export * from './application-closed.error';
 export * from './duplicate-task.error';
 export * from './enqueue-many.error';
+export * from './interceptor-gave-up.error';
 export * from './invalid-option.error';
 export * from './key-conflict.error';
 export * from './lease-lost.error';

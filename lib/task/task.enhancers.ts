@@ -1,7 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
 import type { TaskContext } from '../interfaces/index';
+import { InterceptorGaveUpError } from '../errors';
 import { inRunContext } from '../stream-queue.instrumentation';
+import { askHandlerToStop } from './handler-stop';
+import { describeThrown } from './task-outcome';
 
 /** `ExecutionContext.getType()` of a task run, for interceptors that serve several transports. @publicApi */
 export const STREAM_QUEUE_CONTEXT_TYPE = 'stream-queue';
@@ -64,12 +67,12 @@ export class TaskEnhancers {
  * interceptor may give up on the handler (rxjs `timeout()`) or answer without waiting for it:
  * the chain then settles while the handler still runs, and the run's retry (or the next run of
  * its key) would start beside it. The run keeps the chain's outcome, once every handler call
- * it made has ended.
+ * it made has ended; meanwhile its `ctx.signal` aborts, so a cooperative handler stops early.
  */
 class HandlersOfRuns {
-  /** The handler as Nest calls it: records each call's end under the run's context. */
+  /** The handler as Nest calls it: records each call, until it ends, under the run's context. */
   readonly callback: Handler;
-  private readonly calls = new WeakMap<object, Promise<unknown>[]>();
+  private readonly calls = new WeakMap<object, Set<Promise<void>>>();
 
   constructor(method: Handler) {
     const calls = this.calls;
@@ -80,9 +83,16 @@ class HandlersOfRuns {
         ctx !== null &&
         typeof ctx === 'object'
       ) {
-        let ofRun = calls.get(ctx);
-        if (!ofRun) calls.set(ctx, (ofRun = []));
-        ofRun.push(Promise.resolve(returned).catch(() => undefined));
+        let running = calls.get(ctx);
+        if (!running) calls.set(ctx, (running = new Set()));
+        const of = running;
+        // Registered before the chain subscribes to `returned`: a call that ended is out of the
+        // set before the chain can settle on its value, so only a call still running is stopped.
+        const ended: Promise<void> = Promise.resolve(returned).then(
+          () => void of.delete(ended),
+          () => void of.delete(ended),
+        );
+        of.add(ended);
       }
       return returned;
     };
@@ -95,14 +105,33 @@ class HandlersOfRuns {
 
   /** Settles as `chained` does, once every handler call of the run `ctx` has ended. */
   async settleAfter(ctx: unknown, chained: unknown): Promise<unknown> {
+    let failed: { readonly error: unknown } | undefined;
     try {
       return await chained;
+    } catch (error) {
+      failed = { error };
+      throw error;
     } finally {
-      const ofRun = this.calls.get(ctx as object);
-      if (ofRun) {
-        this.calls.delete(ctx as object);
-        await Promise.all(ofRun);
+      const running = this.calls.get(ctx as object);
+      this.calls.delete(ctx as object);
+      if (running?.size) {
+        askHandlerToStop(ctx, gaveUp(failed));
+        await Promise.all(running);
       }
     }
   }
+}
+
+/** The reason a handler's signal aborts with when the chain settled first: what it settled with. */
+function gaveUp(failed: { readonly error: unknown } | undefined): InterceptorGaveUpError {
+  if (!failed) {
+    return new InterceptorGaveUpError(
+      'An interceptor answered for the handler before it returned: the run completes with that answer once the handler returns.',
+    );
+  }
+  const { name, message } = describeThrown(failed.error);
+  return new InterceptorGaveUpError(
+    `An interceptor gave up on the handler (${name}: ${message}) before it returned: the run fails with that error once the handler returns.`,
+    { cause: failed.error },
+  );
 }
