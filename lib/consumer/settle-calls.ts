@@ -79,7 +79,7 @@ export function failCall(
   const { keys, group, consumer, config } = ctx;
   const m = delivery.message;
   const options = definition?.options;
-  const retry = deadReason === undefined && options !== undefined && m.attempt < options.maxAttempts;
+  const retry = options !== undefined && intendedFailVerdict(outcome) === 'retry-scheduled';
   const reason = deadReason ?? `failed ${m.attempt} time(s); last error: ${failure.name}: ${failure.message}`;
   return failScript(keys, {
     group,
@@ -105,6 +105,16 @@ export function failCall(
       flow: m.flow,
     },
   });
+}
+
+/**
+ * @internal What the fail call of `outcome` does unless its run was superseded or taken over:
+ * a retry while attempts are left, else a dead letter (at once for a `deadReason`).
+ */
+export function intendedFailVerdict({ delivery, definition, deadReason }: Failed): 'retry-scheduled' | 'dead-lettered' {
+  const options = definition?.options;
+  const retry = deadReason === undefined && options !== undefined && delivery.message.attempt < options.maxAttempts;
+  return retry ? 'retry-scheduled' : 'dead-lettered';
 }
 
 /**
