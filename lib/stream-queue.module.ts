@@ -49,6 +49,7 @@ import { TaskRegistry } from './task/task.registry';
     TaskRegistry,
     ConsumerHost,
     RedisConnections,
+    PartitionLayouts,
   ],
 })
 export class StreamQueueModule extends ConfigurableModuleClass {}

@@ -51,6 +51,10 @@ export class ClusterTopology implements Topology {
     return this.cluster.nodes('master');
   }
 
+  masterServing(key: string): Promise<Redis> {
+    return this.masterOf(keySlot(key));
+  }
+
   groupOf(key: string): number {
     return keySlot(key);
   }

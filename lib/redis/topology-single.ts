@@ -39,6 +39,10 @@ export class SingleTopology implements Topology {
     return [this.commands];
   }
 
+  masterServing(): Promise<Redis> {
+    return Promise.resolve(this.commands);
+  }
+
   groupOf(): number {
     return 0;
   }

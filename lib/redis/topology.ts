@@ -19,6 +19,11 @@ export interface Topology {
   /** A connection to every master (one node: the commands connection), for per-node checks. */
   masters(): Redis[];
   /**
+   * A connection to the master serving `key` now (one node: the commands connection): a check
+   * that must reach the node holding some keys, where a keyless command goes to any node.
+   */
+  masterServing(key: string): Promise<Redis>;
+  /**
    * Keys of one group may share a pipeline, a MULTI or a blocking read: one group on one node,
    * the key's hash slot on a cluster.
    */

@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { Redis } from 'ioredis';
 import { QueueClient } from '../client/queue-client';
 import { ConsumerHost } from '../consumer/consumer.host';
 import { InvalidOptionError } from '../errors';
 import { raceTimeout } from '../race-timeout';
+import { PartitionLayouts } from '../partitions/partition-layout';
+import { redisAddress } from '../redis/connection-check';
 import { RedisConnections } from '../redis/redis-connections';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
@@ -36,6 +39,7 @@ export class StreamQueueHealthIndicator {
     private readonly connections: RedisConnections,
     private readonly host: ConsumerHost,
     private readonly client: QueueClient,
+    private readonly layouts: PartitionLayouts,
   ) {}
 
   async isHealthy<const Key extends string = 'stream-queue'>(
@@ -46,8 +50,8 @@ export class StreamQueueHealthIndicator {
     const indicator = this.health.check(key);
     // One deadline for every Redis read of the check: a health endpoint must not hang on one.
     const late = new Deadline(timeoutMs);
-    let redis = await this.ping(late);
     const { worker, leaseHeld, queues, failingReads } = this.host.status();
+    let redis = await this.ping(late, queue === undefined ? Object.keys(queues) : [...Object.keys(queues), queue]);
     const data: Record<string, unknown> = {};
     if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
     const problems: string[] = [];
@@ -92,13 +96,45 @@ export class StreamQueueHealthIndicator {
     return problems.length === 0 ? indicator.up(result) : indicator.down({ ...result, message: problems.join('; ') });
   }
 
-  /** Undefined when Redis answered PING in time, else why not. */
-  private async ping(late: Deadline): Promise<string | undefined> {
-    const redis = this.connections.commands;
+  /**
+   * Undefined when Redis answered PING in time, else why not. The PING goes to the master of
+   * every partition of `queues` (on one node: the one PING of the commands connection). On a
+   * cluster a PING without a key goes to a node ioredis picks at random, which answers while the
+   * master holding a queue's slot is down or frozen; a process without queues to check sends that.
+   */
+  private async ping(late: Deadline, queues: string[]): Promise<string | undefined> {
+    const { commands, topology } = this.connections;
     // A connection that is not ready would queue the PING until it reconnects: that is down.
-    if (redis.status !== 'ready') return `connection ${redis.status}`;
-    const answer = await late.race(redis.ping());
-    return 'problem' in answer ? answer.problem : undefined;
+    if (commands.status !== 'ready') return `connection ${commands.status}`;
+    if (queues.length === 0) {
+      const answer = await late.race(commands.ping());
+      return 'problem' in answer ? answer.problem : undefined;
+    }
+    // The queues each node serves, for the message; one PING per node.
+    const served = new Map<Redis, Set<string>>();
+    const problems: string[] = [];
+    const located = queues.flatMap((queue) =>
+      this.layouts.partitionsOf(queue).all.map(async (keys) => {
+        const node = await late.race(topology.masterServing(keys.stream));
+        if ('problem' in node) return void problems.push(`${node.problem} (finding the master of queue "${queue}")`);
+        let of = served.get(node.value);
+        if (!of) served.set(node.value, (of = new Set()));
+        of.add(queue);
+      }),
+    );
+    await Promise.all(located);
+    await Promise.all(
+      [...served].map(async ([node, of]) => {
+        // A node connection ioredis has not used yet is lazy ('wait'): the PING connects it.
+        const lost = node.status === 'end' || node.status === 'close' || node.status === 'reconnecting';
+        const answer = lost ? { problem: `connection ${node.status}` } : await late.race(node.ping());
+        if ('problem' in answer) {
+          const names = [...of].map((q) => `"${q}"`).join(', ');
+          problems.push(`${answer.problem} (PING of ${redisAddress(node.options)}, master of queue ${names})`);
+        }
+      }),
+    );
+    return problems.length > 0 ? [...new Set(problems)].join('; ') : undefined;
   }
 }
 
