@@ -6,7 +6,7 @@ import { FAILURE_MESSAGE_MAX, FAILURE_NAME_MAX } from '../task/task-outcome';
 import { logText } from './log-text';
 import type { Outcome } from './outcome';
 import type { QueueContext } from './queue-context';
-import { completeCall, failCall, type Completed, type Failed } from './settle-calls';
+import { completeCall, failCall, intendedFailVerdict, type Completed, type Failed } from './settle-calls';
 import { readStoredSchedules } from './stored-schedules';
 
 type SettleCall = ScriptCall<CompleteVerdict[]> | ScriptCall<FailVerdict>;
@@ -186,10 +186,16 @@ export class Settler {
     else this.refused(m.id, m.name, verdict, base);
   }
 
-  private reportFailed(outcome: Failed, verdict: FailVerdict, ownEarlier: boolean): void {
+  private reportFailed(outcome: Failed, answer: FailVerdict, ownEarlier: boolean): void {
     const { delivery, error } = outcome;
     const m = delivery.message;
-    if (verdict === 'not-pending' && ownEarlier) return; // our earlier call did it
+    let verdict = answer;
+    if (verdict === 'not-pending' && ownEarlier) {
+      // Our earlier call settled it, as asked: a run without a key cannot have been superseded.
+      // A keyed one may have been (acked, nothing written), so it is not reported twice over.
+      if (m.key !== undefined) return;
+      verdict = intendedFailVerdict(outcome);
+    }
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
     if (verdict === 'retry-scheduled' || verdict === 'dead-lettered') {
       this.ctx.events.emit({ type: 'failed', ...base, detail: error.message });

@@ -16,9 +16,8 @@ import { closeAll, createRedis, waitFor } from '../utils/redis';
  * on that path is reported completed (settle-reply-lost.spec), but a failure was reported with
  * no event at all (Settler.reportFailed returns early on "not-pending" when the call was its
  * own), so the metrics never counted its retry or its dead letter: 0 where 1 was due, for both.
- * The metrics cannot count a run no event reports: the fix is the Settler's (reporting the
- * verdict the call was sent for, settle-calls.ts intendedFailVerdict), which its owner makes.
- * Until then this spec is marked failing: turn `it.failing.each` into `it.each` with that fix.
+ * The metrics cannot count a run no event reports: the Settler now reports the verdict the call
+ * was sent for (settle-calls.ts intendedFailVerdict) when Redis proves the call its own.
  */
 describe('attack: metrics of a failed run whose settle reply was lost', () => {
   const proxy = new HalfOpenProxy();
@@ -35,7 +34,7 @@ describe('attack: metrics of a failed run whose settle reply was lost', () => {
     return series?.value ?? 0;
   }
 
-  it.failing.each([
+  it.each([
     ['once', 'dead_lettered', 'dead-lettered'],
     ['doomed', 'retried', 'retry-scheduled'],
   ] as const)(

@@ -40,4 +40,42 @@ describe('attack: a settle whose reply was lost after Redis ran it', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.map((e) => [e.type, e.taskId])).toEqual([['completed', handle.id]]);
   }, 30_000);
+
+  // Its outcome is the one the worker asked for: counters and metrics count the run once. The
+  // retry of 'flaky' completes (its events are not listened to): only the first attempt's count.
+  it.each([
+    ['once', 'dead-lettered'],
+    ['flaky', 'retry-scheduled'],
+  ])(
+    'of a failure of %s is reported failed and %s, once',
+    async (task, outcome) => {
+      const { app, keys } = await workerBehind(proxy);
+      const events = app.moduleRef.get(StreamQueueEvents);
+      const seen: StreamQueueEvent[] = [];
+      for (const type of ['failed', 'retry-scheduled', 'dead-lettered', 'completion-refused'] as const)
+        events.on(type, (e) => void seen.push(e));
+      const gate = new Latch();
+      app.probe.on(task, async (_payload, ctx) => {
+        if (ctx.attempt > 1) return 'second';
+        await gate.wait();
+        throw new Error('boom');
+      });
+      const handle = await app.moduleRef.get(QueueClient).enqueue(task, 'once');
+      await waitFor(() => app.probe.runs.length === 1, { description: 'the run started' });
+
+      proxy.loseRepliesOfExisting();
+      gate.open();
+      await waitFor(
+        async () =>
+          outcome === 'dead-lettered' ? (await redis.xlen(keys.deadLetter)) === 1 : app.probe.runs.length === 2,
+        { timeoutMs: 10_000, description: 'the settle ran' },
+      );
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(seen.map((e) => [e.type, e.taskId])).toEqual([
+        ['failed', handle.id],
+        [outcome, handle.id],
+      ]);
+    },
+    30_000,
+  );
 });
