@@ -29,7 +29,7 @@ import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
 import { MAX_PARTITIONS, type StreamQueueConfig } from '../stream-queue.config';
-import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { checkName } from '../task/resolved-task-options';
 import { firstFires } from '../task/periodic-call';
@@ -281,6 +281,13 @@ export class QueueClient {
         throw PartitionLayoutError.fromReply(call.queue, error);
       });
     if (reply.outcome === 'held') throw new KeyConflictError(call.key, name, reply.name, reply.id);
+    // A key names one schedule of its task: a chain of it left on another queue (the task moved
+    // there since it was scheduled) would run every slot a second time. It ends only once the new
+    // chain is in place (a refused schedule() keeps it); the two queues are two slots, so this is
+    // a second step, and a schedule() that failed between them ends it when called again.
+    for (const other of this.knownQueues()) {
+      if (other !== call.queue) await this.cancelKey(call.key, other, true, name);
+    }
     return this.newHandle<R>(reply.id, name, keys, call.key, reply.generation, reply.outcome !== 'left-alone');
   }
 
@@ -293,15 +300,20 @@ export class QueueClient {
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
     return this.guard.run('unschedule()', async () => {
       const queue = queueOption(options);
-      const queues = options.queue !== undefined ? [queue] : [...new Set([queue, ...this.registry.queues()])];
+      const queues = options.queue !== undefined ? [queue] : this.knownQueues();
       let ended = false;
       for (const q of queues) ended = (await this.cancelKey(key, q, true)) || ended;
       return ended;
     });
   }
 
+  /** `default` and every queue a task of this process runs on. */
+  private knownQueues(): string[] {
+    return [...new Set([DEFAULT_QUEUE, ...this.registry.queues()])];
+  }
+
   /** cancel.lua on the key's partition, refused (nothing changed) if this process's count is stale. */
-  private async cancelKey(key: string, queue: string, scheduleOnly: boolean): Promise<boolean> {
+  private async cancelKey(key: string, queue: string, scheduleOnly: boolean, task?: string): Promise<boolean> {
     checkKey(key);
     const partitions = this.layouts.partitionsOf(queue);
     const call = cancelScript(partitions.forKey(key), {
@@ -309,6 +321,7 @@ export class QueueClient {
       stateTtlMs: this.config.resultTtlMs,
       partitions: partitions.count,
       scheduleOnly,
+      task,
     });
     const reply = await call.run(this.connections.commands).catch((error: Error) => {
       throw PartitionLayoutError.fromReply(queue, error);

@@ -1,6 +1,7 @@
 --[[
   KEYS: stream, delayed set, key state, sequence, schedule index, layout record (both optional).
-  ARGV: key state TTL, control channel, key, done channel, 'schedule only', partition count.
+  ARGV: key state TTL, control channel, key, done channel, 'schedule only', partition count,
+  task name (optional).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
   A runtime schedule's key also leaves the schedule index and drops its stored schedule, so its
@@ -24,6 +25,9 @@
           a one-off run since a replace() ended its chain, is left alone (a stale index entry
           is removed)
   ARGV[6] the caller's partition count for this queue (with KEYS[6])
+  ARGV[7] a task name (optional, with ARGV[5] '1'): act only on a schedule of this task (a
+          schedule() on another queue retiring the key's chain left here); another task's
+          schedule under the key, index entry included, is left alone (0)
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
   0 nothing live to cancel; a LAYOUT error reply (nothing changed) when the layout differs. A
@@ -38,6 +42,9 @@
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local refused = KEYS[6] and layoutRefusal(KEYS[6], ARGV[6])
 if refused then return refused end
+if ARGV[7] and ARGV[7] ~= '' and (notAHash(keyState) or rcall('HGET', keyState, 'name') ~= ARGV[7]) then
+  return 0
+end
 local indexed = index and rcall('ZREM', index, ARGV[3]) == 1
 -- A key state that is not a hash (`SET <key state> x`) reads as none, nothing live, and is left
 -- as it is: only a schedule's index entry goes, as for a key whose state expired.
