@@ -11,6 +11,14 @@
   successor.lua). A changed definition re-times it: the schedule is stored, a waiting run is
   superseded by a first run on the new schedule, and a running run keeps running (its successor
   follows the stored schedule). Without a live chain, a first run is put in place.
+  'restore' (a running worker's definition, after a reconnect or on its slow timer): writes
+  only when the chain is gone: no key state at all (Redis restarted empty, someone deleted it),
+  or a waiting run whose message is gone (liveRunGone). It then puts a first run in place as a
+  boot would (this worker's definition applied), stamping definedAt with the worker's boot
+  time (ARGV[16]) unless a later boot stamped it. Any other key state is left alone: a chain
+  stopped by cancel(), ended by a deploy, or re-timed since is the fleet's decision, not lost
+  data, and a restore must not undo it; nor does it stamp definedAt, which would keep a chain
+  going on workers of a version that dropped it (see successor.lua).
   'replace' (QueueClient.replace on the periodic key): a new run due at once (or at the given
   time) supersedes whatever of the key is live; a schedule given is stored, else the stored one
   is kept.
@@ -20,7 +28,7 @@
   KEYS[3] key state hash of the periodic key
   KEYS[4] the queue's sequence (the new run's generation is drawn from it)
 
-  ARGV[1]  mode: 'boot' or 'replace'
+  ARGV[1]  mode: 'boot', 'restore' or 'replace'
   ARGV[2]  task id of a new run
   ARGV[3]  task name
   ARGV[4]  payload (JSON)
@@ -29,17 +37,18 @@
   ARGV[7]  schedule kind: 'every', 'cron', or '' (replace: keep the stored schedule)
   ARGV[8]  period in ms ('every')
   ARGV[9]  cron expression and ARGV[10] its time zone ('cron')
-  ARGV[11] boot: the definition's signature, compared with field `defined`
-  ARGV[12] cron fire times after Redis's clock, comma-separated (boot, 'cron')
+  ARGV[11] boot, restore: the definition's signature, compared with field `defined`
+  ARGV[12] cron fire times after Redis's clock, comma-separated (boot and restore, 'cron')
   ARGV[13] replace: due time in epoch ms (0: now plus ARGV[14])
   ARGV[14] replace: delay in ms
   ARGV[15] control channel: told 'due' when the new run is the earliest delayed task, and
            'superseded:<generation>:<key>' when a running run is superseded
+  ARGV[16] restore: the worker's boot time (Redis time, epoch ms)
 
   Returns {task id, generation, code}: 0 the live chain was left alone (its run is returned),
-  1 a first run was put in place, 2 re-timed, 3 replaced. A replace whose task id the key state
-  records as its last replace (field rid) ran before (a resend after a lost reply): it writes
-  nothing and returns that run, code 3. A recorded or stored generation that is not one (anyone
+  1 a first run was put in place (boot, restore), 2 re-timed, 3 replaced. A replace whose task
+  id the key state records as its last replace (field rid) ran before (a resend after a lost
+  reply): it writes nothing and returns that run, code 3. A recorded or stored generation that is not one (anyone
   can write them) replies as 0; at boot a live chain with one is re-timed (code 2). A key state
   that is not a hash reads as none: a fresh one replaces it (boot: code 1).
   Atomic: the comparison, the stored schedule and the new run are one step.
@@ -50,6 +59,7 @@
 -- @include key-state
 -- @include successor
 -- @include first-run
+-- @include chain-run
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, id, name, payload, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -76,6 +86,10 @@ local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- nothing and schedule no successor, so boot re-times it below with a first run of its own.
 local liveGen = live and storedGeneration(rcall('HGET', keyState, 'gen'))
 
+if mode == 'restore' and rcall('EXISTS', keyState) == 1 and not liveRunGone(stream, delayed, keyState, state) then
+  return {rcall('HGET', keyState, 'id') or '', liveGen or 0, 0}
+end
+
 if mode == 'boot' and liveGen then
   -- A chain from before schedules were stored: an `every` of the same period is the same chain.
   local same = defined == signature or
@@ -88,6 +102,12 @@ end
 
 storeSchedule(keyState, kind, every, cron, tz, queue)
 if mode == 'boot' then rcall('HSET', keyState, 'defined', signature, 'definedAt', now) end
+if mode == 'restore' then
+  -- As a boot of this worker would, but dated from its boot: a later boot elsewhere stays later.
+  rcall('HSET', keyState, 'defined', signature)
+  local definedAt = tonumber(rcall('HGET', keyState, 'definedAt') or '')
+  if not definedAt or definedAt < tonumber(ARGV[16]) then rcall('HSET', keyState, 'definedAt', ARGV[16]) end
+end
 
 if mode == 'boot' and state == 'running' and liveGen then
   -- The running run settles later and schedules its successor on the stored schedule (a
@@ -109,4 +129,5 @@ if mode == 'replace' then rcall('HSET', keyState, 'rid', id .. ' ' .. gen) end
 
 local code = 3
 if mode == 'boot' then code = live and 2 or 1 end
+if mode == 'restore' then code = 1 end
 return {id, gen, code}

@@ -24,7 +24,8 @@ export function schedulePeriodicScript(
   const key = periodicKey(call.name);
   const s = call.schedule;
   const cron = s && 'cron' in s ? s : undefined;
-  const boot = call.mode === 'boot';
+  // A restore is a boot that writes only when the chain is gone: the same arguments, and its boot time.
+  const boot = call.mode !== 'replace';
   return new ScriptCall(
     'schedule-periodic',
     [keys.stream, keys.delayed, keys.keyState(key), keys.seq],
@@ -44,6 +45,7 @@ export function schedulePeriodicScript(
       boot ? 0 : call.runAt,
       boot ? 0 : call.delayMs,
       keys.controlChannel,
+      call.mode === 'restore' ? call.bootedAt : 0,
     ],
     (reply) => {
       const [runId, generation, code] = reply as [string, number, number];

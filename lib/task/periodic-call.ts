@@ -21,6 +21,16 @@ export type PeriodicCall =
       readonly fires: readonly number[];
     }
   | {
+      /** Writes only when the chain is gone (see the script's header). */
+      readonly mode: 'restore';
+      readonly name: string;
+      readonly queue: string;
+      readonly schedule: Schedule;
+      readonly fires: readonly number[];
+      /** The restoring worker's boot time, in Redis's clock (epoch ms). */
+      readonly bootedAt: number;
+    }
+  | {
       readonly mode: 'replace';
       readonly name: string;
       readonly queue: string;

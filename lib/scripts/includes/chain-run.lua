@@ -22,3 +22,16 @@ local function isChainRun(stream, keyState, state)
   end
   return false
 end
+
+-- liveRunGone(stream, delayed, keyState, state): the key's state says a run waits (`state`
+-- queued or delayed) but its message is gone: its delayed member (field dm) is not in the
+-- delayed set, or its stream entry (field mid) is not in the stream (someone deleted them, or
+-- Redis lost them). A running run, or a waiting one of neither field (it cannot be looked up),
+-- is never taken for gone.
+local function liveRunGone(stream, delayed, keyState, state)
+  if state ~= 'queued' and state ~= 'delayed' then return false end
+  local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
+  if dm then return not rcall('ZSCORE', delayed, dm) end
+  if mid then return rcall('XRANGE', stream, mid, mid)[1] == nil end
+  return false
+end
