@@ -29,7 +29,8 @@
           schedule() on another queue retiring the key's chain left here); another task's
           schedule under the key, index entry included, is left alone (0)
 
-  A `@Task` chain's key state (periodic:<name>, with a stored schedule) is kept without expiry.
+  A `@Task` chain's key state (with a stored schedule, sk) is kept without expiry once
+  cancelled (see includes/key-state.lua expireSettled).
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
   0 nothing live to cancel; a LAYOUT error reply (nothing changed) when the layout differs. A
@@ -75,12 +76,9 @@ local running = rcall('HEXISTS', keyState, 'rmid') == 1
 if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
 if running then
   rcall('PUBLISH', ARGV[2], 'cancelled:' .. gen .. ':' .. ARGV[3])
-elseif string.sub(ARGV[3], 1, 9) == 'periodic:' and rcall('HEXISTS', keyState, 'sk') == 1 then
-  -- A stopped `@Task` chain keeps its state (one small hash per periodic task): a running
-  -- worker puts back a chain whose state is gone (schedule-periodic.lua 'restore'), and would
-  -- take its expiry for lost data. The next boot puts it back, as it does any stopped chain.
-  rcall('PERSIST', keyState)
 else
-  if tonumber(ARGV[1]) > 0 then rcall('PEXPIRE', keyState, ARGV[1]) else rcall('DEL', keyState) end
+  -- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle
+  -- decides it for its own key state (releaseKey).
+  expireSettled(keyState, tonumber(ARGV[1]))
 end
 return 1

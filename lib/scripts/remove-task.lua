@@ -76,9 +76,7 @@ if keyState and not notAHash(keyState) and rcall('HGET', keyState, 'id') == task
   rcall('HDEL', keyState, 'dm', 'mid')
   rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId)
   -- An older generation may still run (its key is released when it settles).
-  if rcall('HEXISTS', keyState, 'rmid') == 0 then
-    if stateTtl > 0 then rcall('PEXPIRE', keyState, stateTtl) else rcall('DEL', keyState) end
-  end
+  if rcall('HEXISTS', keyState, 'rmid') == 0 then expireSettled(keyState, stateTtl) end
 end
 -- A retry left a "not settled yet" marker for result(); the task is gone, so is the marker. An
 -- unkeyed task's handle reads its end from here alone (else 'pending' for ever, or 'completed'

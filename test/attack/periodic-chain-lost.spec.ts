@@ -1,6 +1,7 @@
 import { periodicKey } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { Probe } from '../fixtures/probe';
+import { Latch } from '../utils/helpers';
 import { closeApps, logger, startApp, type TestApp } from '../fixtures/test-app';
 import { ScheduleVersionModule, TickEvery300 } from '../generations/schedule-versions';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
@@ -74,6 +75,33 @@ describe('attack: periodic chains lost while workers run', () => {
     // Past the restore timer (30 sweep intervals of 100 ms) and the state's expiry.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(ticks() - from).toBeLessThanOrEqual(1); // a run in flight at cancel() may still finish
+    expect(await redis.hget(app.keys.keyState(key), 'state')).toBe('cancelled');
+  });
+
+  it('a chain cancelled while its run runs stays stopped, also once that run settled stale', async () => {
+    const app = await start({ resultTtlMs: 200 });
+    const gate = new Latch();
+    probe.on('tick', () => gate.wait());
+    await ticksAfter(0, 1);
+    await waitFor(async () => (await redis.hget(app.keys.keyState(key), 'state')) === 'running');
+    await app.client.cancel(key);
+    const from = ticks();
+    gate.open();
+    // The stale settle, then past the restore timer (30 sweep intervals of 100 ms) and a TTL.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(ticks() - from).toBe(0);
+    expect(await redis.hget(app.keys.keyState(key), 'state')).toBe('cancelled');
+  });
+
+  it('a chain whose waiting run was removed stays stopped, also once its state would have expired', async () => {
+    const app = await start({ resultTtlMs: 200 });
+    await ticksAfter(0, 1);
+    await waitFor(async () => (await redis.hget(app.keys.keyState(key), 'state')) === 'delayed');
+    const waiting = await redis.hget(app.keys.keyState(key), 'id');
+    await app.client.remove(waiting!);
+    const from = ticks();
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(ticks() - from).toBe(0);
     expect(await redis.hget(app.keys.keyState(key), 'state')).toBe('cancelled');
   });
 

@@ -63,9 +63,23 @@ local function isStale(keyState, gen, id)
   return id ~= nil and current[2] ~= id
 end
 
+-- expireSettled(keyState, ttlMs): a settled key's state expires (at once when ttlMs is 0), but
+-- a `@Task` chain stopped by cancel() or remove() (cancelled, its stored schedule kept: sk) keeps
+-- its state, one small hash per task: a running worker takes a chain whose state is gone for
+-- lost data and puts it back (schedule-periodic.lua 'restore'); it stays stopped until a boot.
+local function expireSettled(keyState, ttlMs)
+  if rcall('HGET', keyState, 'state') == 'cancelled' and rcall('HEXISTS', keyState, 'sk') == 1 then
+    rcall('PERSIST', keyState)
+  elseif ttlMs > 0 then
+    rcall('PEXPIRE', keyState, ttlMs)
+  else
+    rcall('DEL', keyState)
+  end
+end
+
 -- releaseKey(keyState, entryId, ttlMs): drop the running record when it is this delivery's,
--- then let a settled key expire (at once when ttlMs is 0); a key still running elsewhere, or
--- with a successor scheduled, keeps no TTL.
+-- then let a settled key expire (expireSettled); a key still running elsewhere, or with a
+-- successor scheduled, keeps no TTL.
 local function releaseKey(keyState, entryId, ttlMs)
   if rcall('HGET', keyState, 'rmid') == entryId then
     rcall('HDEL', keyState, 'rmid', 'rown', 'fence')
@@ -73,7 +87,7 @@ local function releaseKey(keyState, entryId, ttlMs)
   local state = rcall('HGET', keyState, 'state')
   if (state == 'completed' or state == 'failed' or state == 'cancelled')
       and rcall('HEXISTS', keyState, 'rmid') == 0 then
-    if ttlMs > 0 then rcall('PEXPIRE', keyState, ttlMs) else rcall('DEL', keyState) end
+    expireSettled(keyState, ttlMs)
   end
 end
 
