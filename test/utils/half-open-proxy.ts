@@ -11,7 +11,9 @@ export class HalfOpenProxy {
   private server?: Server;
   private refusing = false;
 
+  /** Starts listening; a second start (one proxy for several workers or tests) answers the same port. */
   async start(): Promise<number> {
+    if (this.server) return (this.server.address() as { port: number }).port;
     const target = new URL(redisUrl());
     this.server = createServer((client) => {
       if (this.refusing) return void client.destroy();
