@@ -74,7 +74,8 @@ export class Settler {
     const drops = dropsOf(this.ctx.redis);
     const replies = await this.send(calls);
     // Its connection dropped meanwhile: ioredis may have resent a call that Redis had run, whose
-    // repeat answers "no longer pending". That is this worker's own settle, as after a retry.
+    // repeat answers "no longer pending", as after a retry: whose settle that was, Redis says
+    // (ownEarlierSettles).
     if (dropsOf(this.ctx.redis) !== drops) [...sent, ...fails.map((f) => f.as)].forEach((o) => this.retried.add(o));
     const unsettled: Outcome[] = [];
     const verdicts = new Map<Outcome, CompleteVerdict | FailVerdict>();

@@ -1,13 +1,11 @@
 import { Registry } from 'prom-client';
 import { QueueClient, StreamQueueEvents, type StreamQueueEvent } from '../../lib';
 import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
-import { closeHostileApps } from '../fixtures/hostile-tasks';
 import { ProbeModule } from '../fixtures/probe.module';
 import { Probe } from '../fixtures/probe';
-import { workerBehind } from '../fixtures/worker-behind-proxy';
-import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { halfOpenSuite, workerBehind } from '../fixtures/worker-behind-proxy';
 import { Latch } from '../utils/helpers';
-import { closeAll, createRedis, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 /*
  * Review finding: stream_queue_tasks_total counts a run's outcome from the Settler's events. A
@@ -20,13 +18,7 @@ import { closeAll, createRedis, waitFor } from '../utils/redis';
  * was sent for (settle-calls.ts intendedFailVerdict) when Redis proves the call its own.
  */
 describe('attack: metrics of a failed run whose settle reply was lost', () => {
-  const proxy = new HalfOpenProxy();
-  const redis = createRedis();
-  afterEach(closeHostileApps);
-  afterAll(async () => {
-    await proxy.stop();
-    await closeAll();
-  });
+  const { proxy, redis } = halfOpenSuite();
 
   async function counted(registry: Registry, task: string, outcome: string): Promise<number> {
     const { values } = await registry.getSingleMetric(METRIC_NAMES.tasks)!.get();

@@ -1,9 +1,7 @@
 import { QueueClient, StreamQueueEvents, type StreamQueueEvent } from '../../lib';
-import { closeHostileApps } from '../fixtures/hostile-tasks';
-import { workerBehind } from '../fixtures/worker-behind-proxy';
-import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { halfOpenSuite, workerBehind } from '../fixtures/worker-behind-proxy';
 import { Latch } from '../utils/helpers';
-import { closeAll, createRedis, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 /*
  * A settle that Redis ran, whose reply was lost with its connection: ioredis resends it on the
@@ -11,13 +9,7 @@ import { closeAll, createRedis, waitFor } from '../utils/redis';
  * this worker's own settle, not a refusal: it must be reported completed, once.
  */
 describe('attack: a settle whose reply was lost after Redis ran it', () => {
-  const proxy = new HalfOpenProxy();
-  const redis = createRedis();
-  afterEach(closeHostileApps);
-  afterAll(async () => {
-    await proxy.stop();
-    await closeAll();
-  });
+  const { proxy, redis } = halfOpenSuite();
 
   it('is reported completed, not refused', async () => {
     const { app, keys } = await workerBehind(proxy);

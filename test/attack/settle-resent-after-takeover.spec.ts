@@ -1,10 +1,9 @@
 import { QueueClient, StreamQueueEvents, type StreamQueueEvent } from '../../lib';
-import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
+import { buildApp } from '../fixtures/hostile-tasks';
 import { testOptions } from '../fixtures/test-app';
-import { workerBehind } from '../fixtures/worker-behind-proxy';
-import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { halfOpenSuite, workerBehind } from '../fixtures/worker-behind-proxy';
 import { Latch } from '../utils/helpers';
-import { closeAll, createRedis, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 /*
  * A settle sent into a connection that went silent (requests lost) reaches Redis only when
@@ -14,13 +13,7 @@ import { closeAll, createRedis, waitFor } from '../utils/redis';
  * Redis ran the call is) counts one run's completion twice, once by a worker that wrote nothing.
  */
 describe('attack: a settle resent after its run was taken over and settled elsewhere', () => {
-  const proxy = new HalfOpenProxy();
-  const redis = createRedis();
-  afterEach(closeHostileApps);
-  afterAll(async () => {
-    await proxy.stop();
-    await closeAll();
-  });
+  const { proxy, redis } = halfOpenSuite();
 
   it('is reported refused by the worker whose call wrote nothing, completed by the one that settled', async () => {
     const first = await workerBehind(proxy);

@@ -1,6 +1,6 @@
 import { QueueClient } from '../../lib';
 import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
-import { workerBehind } from '../fixtures/worker-behind-proxy';
+import { halfOpenSuite, workerBehind } from '../fixtures/worker-behind-proxy';
 import { testOptions } from '../fixtures/test-app';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { Latch } from '../utils/helpers';
@@ -16,13 +16,7 @@ import { closeAll, createRedis, redisUrl, waitFor } from '../utils/redis';
  * runs, pending and leased, and read nothing, for good.
  */
 describe('attack: a worker whose connections went half-open', () => {
-  const proxy = new HalfOpenProxy();
-  const redis = createRedis();
-  afterEach(closeHostileApps);
-  afterAll(async () => {
-    await proxy.stop();
-    await closeAll();
-  });
+  const { proxy, redis } = halfOpenSuite();
 
   it('settles its run in flight and reads new tasks on new connections', async () => {
     const { app, keys } = await workerBehind(proxy, { concurrency: 2 });
