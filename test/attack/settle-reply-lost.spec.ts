@@ -26,12 +26,15 @@ describe('attack: a settle whose reply was lost after Redis ran it', () => {
     const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
     await waitFor(() => app.probe.runs.length === 1, { description: 'the run started' });
 
+    const alive = keys.alive(app.moduleRef.get(ConsumerHost).consumerName);
+    const held = await redis.get(alive); // a lapse between makes completion-refused right (below)
     proxy.loseRepliesOfExisting();
     gate.open();
     await waitFor(async () => (await redis.exists(keys.result(handle.id))) === 1, { description: 'the settle ran' });
     await waitFor(() => seen.length > 0, { timeoutMs: 10_000, description: 'the settle reported' });
     await new Promise((r) => setTimeout(r, 300));
-    expect(seen.map((e) => [e.type, e.taskId])).toEqual([['completed', handle.id]]);
+    const unbroken = (await redis.get(alive)) === held;
+    expect(seen.map((e) => [e.type, e.taskId])).toEqual([[unbroken ? 'completed' : 'completion-refused', handle.id]]);
   }, 30_000);
 
   // Its outcome is the one the worker asked for: counters and metrics count the run once. The
