@@ -53,6 +53,7 @@ const CONTINUITY_MARGIN = 0.02;
 const established = new Set();
 let stalled = false;
 let busy = false;
+let stopping = false;
 
 const why = (error) =>
   error.name === 'MaxRetriesPerRequestError' && connectionError ? connectionError : error.message;
@@ -157,16 +158,27 @@ function beatAll() {
   );
 }
 
-// A beat unanswered by the time the lease counts as lost is on a dead connection (half-open: a
-// NAT that lost its state, a peer gone without a FIN), which the OS may take many minutes to
-// notice. Every later beat would wait behind it (`busy`), so the connection is dropped and
-// made again, and the next beat goes out on the new one.
+// A beat unanswered by now is on a dead connection (half-open: a NAT that lost its state, a peer
+// gone without a FIN), which the OS may take many minutes to notice. Every later beat would wait
+// behind it (`busy`), so the connection is dropped and made again, and a beat goes out as soon as
+// the new one is ready: the lost beat may have renewed the keys (Redis read it, the reply was
+// lost) and they expire a lease after it, so waiting for the next tick (a lease after it, when
+// the interval divides the lease) let a live worker's keys lapse. A beat waits leaseMs - 2
+// intervals, at most half the lease (a third at least, as the config bounds the interval): the
+// rest is left for the reconnect and that beat.
 // (The race is lib/race-timeout.ts's, written again: a worker thread loads no TypeScript.)
-const BEAT_TIMEOUT_MS = Math.max(1, leaseMs - intervalMs);
+const BEAT_TIMEOUT_MS = Math.max(1, Math.min(leaseMs - 2 * intervalMs, Math.floor(leaseMs / 2)));
+let beatWhenReady = false;
+redis.on('ready', () => {
+  if (!beatWhenReady || stopping) return;
+  beatWhenReady = false;
+  void beat();
+});
 function withinBeatTimeout(exec) {
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(() => {
+      beatWhenReady = true;
       redis.disconnect(true);
       reject(new Error(`no reply to the heartbeat within ${BEAT_TIMEOUT_MS} ms; reconnecting`));
     }, BEAT_TIMEOUT_MS);
@@ -182,7 +194,6 @@ const connected = new Promise((resolve) => {
   redis.once('error', resolve);
 });
 let timer;
-let stopping = false;
 connected.then(beat).then((error) => {
   if (!stopping) timer = setInterval(beat, intervalMs);
   parentPort.postMessage({ type: 'ready', error });

@@ -10,6 +10,7 @@ export class HalfOpenProxy {
   private readonly pairs: Array<{ client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean }> = [];
   private server?: Server;
   private refusing = false;
+  private acceptDelayMs = 0;
 
   /** Starts listening; a second start (one proxy for several workers or tests) answers the same port. */
   async start(): Promise<number> {
@@ -17,6 +18,11 @@ export class HalfOpenProxy {
     const target = new URL(redisUrl());
     this.server = createServer((client) => {
       if (this.refusing) return void client.destroy();
+      if (this.acceptDelayMs > 0) {
+        // Bytes the client sends meanwhile wait in its socket: the connection is slow, not lost.
+        client.pause();
+        setTimeout(() => client.resume(), this.acceptDelayMs);
+      }
       const upstream = connect(Number(target.port), target.hostname);
       const pair: { client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean } = {
         client,
@@ -47,6 +53,11 @@ export class HalfOpenProxy {
 
   acceptNew(): void {
     this.refusing = false;
+  }
+
+  /** A new connection's first bytes reach Redis `ms` later (a slow handshake, a busy network). */
+  delayNew(ms: number): void {
+    this.acceptDelayMs = ms;
   }
 
   /** Whether one of its connections reaches Redis from `addr`. */
