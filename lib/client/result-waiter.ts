@@ -153,7 +153,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   }
 
   private createSubscriber(): Redis {
-    const subscriber = this.connections.dedicated('results');
+    const subscriber = this.connections.dedicated('results', { watched: true });
     subscriber.on('message', (_channel: string, message: string) => {
       for (const [kind, id] of parseDoneMessage(message)) {
         this.waiters.get(id)?.forEach((w) => (kind ? w.done(kind) : w.check()));

@@ -39,7 +39,6 @@ export class ConsumerHost {
   private leaseKeeper?: LeaseKeeper;
   private pauseWatch?: PauseWatch;
   private control?: Redis;
-  private unwatchCommands?: () => void;
   private unwatchEnd?: () => void;
   private unwatchControl?: () => void;
   private starting?: Promise<void>;
@@ -87,11 +86,10 @@ export class ConsumerHost {
     });
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
-    // A command connection gone half-open would hold this worker's settles, sweeps and reads for
-    // good while its heartbeat keeps the lease: unanswered for a lease, it is made again. (A
-    // cluster client makes its node connections itself: see watchReplies.)
+    // The command connection is watched for replies by RedisConnections (producers need it too):
+    // gone half-open, it would hold this worker's settles, sweeps and reads while its heartbeat
+    // keeps the lease.
     const { leaseMs, heartbeatIntervalMs, blockMs } = this.config;
-    this.unwatchCommands = watchReplies(this.connections.commands, heartbeatIntervalMs, leaseMs);
     const commands = this.connections.commands;
     const ended = () => this.onCommandsEnded();
     commands.once('end', ended);
@@ -218,7 +216,6 @@ export class ConsumerHost {
       }),
     );
     this.pauseWatch?.stop();
-    this.unwatchCommands?.();
     this.unwatchEnd?.();
     this.unwatchControl?.();
     try {

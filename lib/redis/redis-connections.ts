@@ -8,6 +8,7 @@ import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unco
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis } from './redis-readiness';
+import { watchReplies } from './reply-watchdog';
 import { defineScripts } from './scripts';
 import type { ConnectionTracker, Topology } from './topology';
 import { ClusterTopology } from './topology-cluster';
@@ -31,6 +32,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly purposes = new Map<Redis, { purpose: string; since: number; wasReady: boolean }>();
   private closed = false;
   private readonly closing = new Set<() => void>();
+  /** The stop of each connection's reply watch (see watchReplies). */
+  private readonly watches = new Map<Redis, () => void>();
   private readonly logger = new Logger('StreamQueue');
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
@@ -49,6 +52,9 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     try {
       await awaitRedis(this.topology, { retryAttempts, retryDelay, logger: this.logger, redact: redactCredentials });
       await checkCommands(this.topology);
+      // Producers too: a command connection gone half-open held every enqueue until the OS gave
+      // up on the socket, many minutes (a worker's ConsumerHost used to watch it for itself).
+      this.watch(this.commands);
     } catch (error) {
       // Nest runs no shutdown hook after a failed bootstrap: stop reconnecting in the background.
       // A failed AUTH in flight reconnects after disconnect() unless the retry strategy says no.
@@ -61,15 +67,28 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     }
   }
 
-  /** A new connection with the same settings, for one purpose (blocking reads, subscriptions). */
-  dedicated(purpose: string): Redis {
+  /**
+   * A new connection with the same settings, for one purpose (blocking reads, subscriptions).
+   * `watched`: made again when it stops answering for a lease (see watchReplies); a subscriber
+   * gone half-open would hear nothing ever again (PING is answered in subscriber mode).
+   */
+  dedicated(purpose: string, { watched = false } = {}): Redis {
     const redis = this.topology.dedicated();
     this.track(redis, purpose);
+    if (watched) this.watch(redis);
     return redis;
+  }
+
+  /** Watches `redis` for replies, bounded by a lease, until it is released or the app closes. */
+  private watch(redis: Redis): void {
+    if (this.watches.has(redis)) return;
+    this.watches.set(redis, watchReplies(redis, this.config.heartbeatIntervalMs, this.config.leaseMs));
   }
 
   /** A connection made for a route is closed now (its node failed over, its slot moved). */
   release(redis: Redis): void {
+    this.watches.get(redis)?.();
+    this.watches.delete(redis);
     this.owned.delete(redis);
     this.purposes.delete(redis);
     redis.disconnect();
@@ -130,6 +149,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       }
     }
     this.closing.clear();
+    this.watches.forEach((stop) => stop());
+    this.watches.clear();
     await Promise.all(
       [...this.owned].map(async (redis) => {
         // Not connected (Redis unreachable, or never reached): quit() would wait for a reconnect.
