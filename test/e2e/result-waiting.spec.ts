@@ -67,7 +67,8 @@ describe('result waiting', () => {
     it('unsubscribes once the last wait on a queue settles, and subscribes again for a new one', async () => {
       const [a, b] = [randomUUID(), randomUUID()];
       const first = producer.client.handle(a).result({ timeoutMs: 5_000 });
-      const second = outcome(producer.client.handle(b).result({ timeoutMs: 200 }));
+      // Long enough that b still waits when a's result has come, on a loaded machine too (200 ms was not).
+      const second = outcome(producer.client.handle(b).result({ timeoutMs: 1_500 }));
       await subscribed();
 
       await store(a, { ok: true, value: 'a' });
