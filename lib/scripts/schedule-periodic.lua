@@ -17,8 +17,10 @@
   boot would (this worker's definition applied), stamping definedAt with the worker's boot
   time (ARGV[16]) unless a later boot stamped it. Any other key state is left alone: a chain
   stopped by cancel(), ended by a deploy, or re-timed since is the fleet's decision, not lost
-  data, and a restore must not undo it; nor does it stamp definedAt, which would keep a chain
-  going on workers of a version that dropped it (see successor.lua).
+  data, and a restore must not undo it (a stopped or ended chain's state is kept without expiry
+  for this: includes/key-state.lua expireSettled); nor does it stamp definedAt, which would
+  keep a chain going on workers of a version that dropped it (see successor.lua). A boot puts
+  a stopped or ended chain back (its first run clears the ended mark).
   'replace' (QueueClient.replace on the periodic key): a new run due at once (or at the given
   time) supersedes whatever of the key is live; a schedule given is stored, else the stored one
   is kept.

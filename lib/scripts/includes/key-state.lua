@@ -64,11 +64,13 @@ local function isStale(keyState, gen, id)
 end
 
 -- expireSettled(keyState, ttlMs): a settled key's state expires (at once when ttlMs is 0), but
--- a `@Task` chain stopped by cancel() or remove() (cancelled, its stored schedule kept: sk) keeps
--- its state, one small hash per task: a running worker takes a chain whose state is gone for
--- lost data and puts it back (schedule-periodic.lua 'restore'); it stays stopped until a boot.
+-- a `@Task` chain stopped by cancel() or remove() (cancelled, its stored schedule kept: sk), or
+-- ended by a worker of a version that no longer defines it (field ended, see successor.lua),
+-- keeps its state, one small hash per task: a running worker takes a chain whose state is gone
+-- for lost data and puts it back (schedule-periodic.lua 'restore'); it stays stopped until a boot.
 local function expireSettled(keyState, ttlMs)
-  if rcall('HGET', keyState, 'state') == 'cancelled' and rcall('HEXISTS', keyState, 'sk') == 1 then
+  local state, schedule, ended = unpack(rcall('HMGET', keyState, 'state', 'sk', 'ended'))
+  if schedule and (state == 'cancelled' or ended) then
     rcall('PERSIST', keyState)
   elseif ttlMs > 0 then
     rcall('PEXPIRE', keyState, ttlMs)

@@ -8,7 +8,8 @@
 -- (the definition last applied at boot), and for a cron, fires: its next fire times (epoch ms,
 -- comma-separated) not used yet, for a successor scheduled without a worker that runs this cron;
 -- cu, the slot of a catch-up run (see successorDue); definedAt, the Redis time of the last boot
--- that defined the chain (see scheduleSuccessor).
+-- that defined the chain, and ended, the Redis time a worker of a version that no longer
+-- defines it ended it (see scheduleSuccessor).
 
 -- A catch-up that again finds no fire time at all waits this long (see successorDue).
 local CATCH_UP_HOLD_MS = 60000
@@ -107,12 +108,19 @@ end
 -- its boot's Redis time. Such a worker is of the version before a deploy that made the task
 -- periodic here (a rolling deploy runs both) when a boot defined the chain after it booted
 -- (definedAt): the chain goes on, timed by the key state alone. Else it is of a version that
--- no longer defines the chain here, and the chain ends: no successor.
+-- no longer defines the chain here, and the chain ends: no successor, and the key state is
+-- marked ended (field ended, Redis time) so that it is kept without expiry (expireSettled in
+-- key-state.lua): a worker of the older version still running would take a chain whose state
+-- is gone for lost data and put it back (schedule-periodic.lua 'restore'). A successor
+-- scheduled later (a boot that defines the chain again, a replace) clears the mark.
 local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   local s = cjson.decode(successor)
   if s.w ~= nil then
     local definedAt, bootedAt = finiteNumber(rcall('HGET', keyState, 'definedAt')), tonumber(s.w)
-    if not (definedAt and bootedAt and definedAt > bootedAt) then return end
+    if not (definedAt and bootedAt and definedAt > bootedAt) then
+      rcall('HSET', keyState, 'ended', now)
+      return
+    end
   end
   local nextDue, fires, catchUp = successorDue(keyState, s, now)
   if fires then
@@ -122,7 +130,7 @@ local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', tostring(gen), 'd', tostring(nextDue)})
   rcall('ZADD', delayed, nextDue, member)
   rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'id', s.id, 'attempt', '1', 'dueAt', nextDue, 'enqueuedAt', now)
-  rcall('HDEL', keyState, 'mid', 'startedAt', 'finishedAt', 'error', 'cu')
+  rcall('HDEL', keyState, 'mid', 'startedAt', 'finishedAt', 'error', 'cu', 'ended')
   if catchUp then rcall('HSET', keyState, 'cu', nextDue) end
   rcall('PERSIST', keyState)
 end
