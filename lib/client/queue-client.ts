@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import {
   EnqueueManyError,
@@ -27,6 +27,7 @@ import type {
 import { parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
+import type { QueuePartitions } from '../partitions/queue-partitions';
 import { RedisConnections } from '../redis/redis-connections';
 import { MAX_PARTITIONS, type StreamQueueConfig } from '../stream-queue.config';
 import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -37,6 +38,7 @@ import { TaskRegistry } from '../task/task.registry';
 import { cancelScript } from '../scripts/cancel.script';
 import { schedulePeriodicScript } from '../scripts/schedule-periodic.script';
 import { scheduleRuntimeScript } from '../scripts/schedule-runtime.script';
+import { endChainLeftElsewhere } from './chain-left-elsewhere';
 import { ClosedGuard } from './closed-guard';
 import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
@@ -64,6 +66,7 @@ import { readKeyStatus, readMappedKeyStatus, readUnkeyedStatus } from './task-st
  */
 @Injectable()
 export class QueueClient {
+  private readonly logger = new Logger('StreamQueue');
   private readonly plainEnqueues: PlainEnqueueBatcher;
   private readonly fleet: FleetReads;
   private readonly guard: ClosedGuard;
@@ -263,7 +266,9 @@ export class QueueClient {
    * schedule, and a running one is superseded (its signal aborts, its settle writes nothing).
    * A key held by a live run that is not a schedule's (one enqueued under it, or the one-off run
    * of a `replace()` that ended the schedule) throws KeyConflictError, writing nothing.
-   * Returns the handle of the chain's waiting run.
+   * Returns the handle of the chain's waiting run. Once it is in place, the key's chain of the
+   * same task left on another queue is ended; when that cannot be done, a warning says so and
+   * the handle is still returned (see the README, "Runtime schedules").
    */
   async schedule<P = unknown, R = unknown>(name: string, payload: P, options: ScheduleOptions): Promise<TaskHandle<R>> {
     return this.guard.run('schedule()', () => this.scheduleRun<R>(name, payload, options));
@@ -284,9 +289,19 @@ export class QueueClient {
     // A key names one schedule of its task: a chain of it left on another queue (the task moved
     // there since it was scheduled) would run every slot a second time. It ends only once the new
     // chain is in place (a refused schedule() keeps it); the two queues are two slots, so this is
-    // a second step, and a schedule() that failed between them ends it when called again.
+    // a second step, which never fails the schedule() (see endChainLeftElsewhere): one that could
+    // not run is logged, and a schedule() called again runs it again.
     for (const other of this.knownQueues()) {
-      if (other !== call.queue) await this.cancelKey(call.key, other, true, name);
+      if (other === call.queue) continue;
+      const chain = {
+        redis,
+        prefix: this.config.prefix,
+        key: call.key,
+        task: name,
+        scheduledOn: call.queue,
+        queue: other,
+      };
+      await endChainLeftElsewhere(chain, (stored) => this.cancelKey(call.key, other, true, name, stored), this.logger);
     }
     return this.newHandle<R>(reply.id, name, keys, call.key, reply.generation, reply.outcome !== 'left-alone');
   }
@@ -296,13 +311,24 @@ export class QueueClient {
    * Returns false when `key` is not a runtime schedule (nothing is touched). Without
    * `options.queue` it looks on `default` and on every queue a task of this process runs on:
    * schedule() puts a key on its task's queue, and looking on `default` alone missed it there.
+   * Every queue is tried before the first failure is thrown.
    */
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
     return this.guard.run('unschedule()', async () => {
       const queue = queueOption(options);
       const queues = options.queue !== undefined ? [queue] : this.knownQueues();
+      // Every queue is tried before a failure is thrown: one that could not be written (a stale
+      // count, Redis refusing) must not leave the key's schedule on a later one untouched.
       let ended = false;
-      for (const q of queues) ended = (await this.cancelKey(key, q, true)) || ended;
+      let failure: unknown;
+      for (const q of queues) {
+        try {
+          ended = (await this.cancelKey(key, q, true)) || ended;
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
       return ended;
     });
   }
@@ -312,10 +338,18 @@ export class QueueClient {
     return [...new Set([DEFAULT_QUEUE, ...this.registry.queues()])];
   }
 
-  /** cancel.lua on the key's partition, refused (nothing changed) if this process's count is stale. */
-  private async cancelKey(key: string, queue: string, scheduleOnly: boolean, task?: string): Promise<boolean> {
+  /**
+   * cancel.lua on the key's partition, refused (nothing changed) if this process's count is stale,
+   * or the count of `partitions` when given (one Redis records).
+   */
+  private async cancelKey(
+    key: string,
+    queue: string,
+    scheduleOnly: boolean,
+    task?: string,
+    partitions: QueuePartitions = this.layouts.partitionsOf(queue),
+  ): Promise<boolean> {
     checkKey(key);
-    const partitions = this.layouts.partitionsOf(queue);
     const call = cancelScript(partitions.forKey(key), {
       key,
       stateTtlMs: this.config.resultTtlMs,

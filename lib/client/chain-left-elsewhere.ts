@@ -1,0 +1,56 @@
+import type { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { PartitionLayoutError } from '../errors';
+import { layoutOf } from '../partitions/layout-record';
+import { QueuePartitions } from '../partitions/queue-partitions';
+import { QueueKeys } from '../redis/keys';
+import { quotedText } from '../quoted-text';
+
+/** @internal Where schedule() put a key's chain, and the other queue a chain of it may be left on. */
+export interface ChainLeftElsewhere {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly key: string;
+  readonly task: string;
+  readonly scheduledOn: string;
+  readonly queue: string;
+}
+
+/**
+ * @internal schedule()'s second step on one other queue: ends the key's chain of the same task
+ * left there, by `cancel` (cancel.lua under the given partitions, this process's by default).
+ * It never throws: the new chain is already in place, and a schedule() reported as failed would
+ * be believed absent (given up, alerted on) while it runs. A count of this process that is stale
+ * for that queue (another deploy changed `queues.<queue>.partitions`; `default` is always
+ * looked at) is retried once under the count Redis records: the key's chain is in the partition
+ * that count maps it to, and cancel.lua checks the count again as it writes. When the step
+ * still fails (a change of the count under way, a record no version writes, Redis refusing),
+ * a warning names the key and both queues: whether that queue holds a chain is not known then.
+ */
+export async function endChainLeftElsewhere(
+  chain: ChainLeftElsewhere,
+  cancel: (partitions?: QueuePartitions) => Promise<unknown>,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await cancel().catch(async (error: unknown) => {
+      if (!(error instanceof PartitionLayoutError)) throw error;
+      const count = await settledCount(chain.redis, chain.prefix, chain.queue);
+      if (count === undefined || count === error.configured) throw error;
+      await cancel(new QueuePartitions(chain.prefix, chain.queue, count));
+    });
+  } catch (error) {
+    logger.warn(
+      `schedule() of key ${quotedText(chain.key, chain.key.length)} (task "${chain.task}") is in place on queue ` +
+        `"${chain.scheduledOn}", but a chain of it left on queue "${chain.queue}" (if that queue holds one) ` +
+        `could not be ended and would run beside it: ${(error as Error).message} Call schedule() again once that queue can be written ` +
+        `(it ends the chain there), or unschedule the key with { queue: "${chain.queue}" }.`,
+    );
+  }
+}
+
+/** The count partition 0 of `queue` records, unless a change is under way or no version wrote it. */
+async function settledCount(redis: Redis, prefix: string, queue: string): Promise<number | undefined> {
+  const layout = layoutOf((await redis.get(new QueueKeys(prefix, queue).layout)) ?? '1');
+  return layout && !layout.switching ? layout.to : undefined;
+}
