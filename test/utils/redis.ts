@@ -70,16 +70,33 @@ export async function keysMatching(redis: Redis, match: string): Promise<string[
   return (await Promise.all(cluster.nodes('master').map((node) => node.keys(match)))).flat();
 }
 
-/** Subscribers of `channel`; on a cluster, summed over every node (each counts its own clients). */
+/**
+ * Subscribers of `channel`; on a cluster, summed over every server of it (each counts its own
+ * clients). A cluster client subscribes on a node it picks among masters and replicas, and the
+ * test client's own node list may lack the replicas (it held 3 of 6 servers here, and the count
+ * read 0 whenever the subscriber sat on a replica), so each server is asked directly.
+ */
 export async function subscriberCount(redis: Redis, channel: string): Promise<number> {
-  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster ? (redis as unknown as Cluster) : undefined;
+  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster;
+  const nodes = cluster ? testClusterNodes().map((n) => serverClient(n.port)) : [redis];
   const counts = await Promise.all(
-    (cluster ? cluster.nodes('all') : [redis]).map(async (node) => {
+    nodes.map(async (node) => {
       const [, n] = (await node.pubsub('NUMSUB', channel)) as [string, number];
       return Number(n);
     }),
   );
   return counts.reduce((a, b) => a + b, 0);
+}
+
+/** One plain connection per cluster server, made on first use and closed by closeAll(). */
+const servers = new Map<number, Redis>();
+function serverClient(port: number): Redis {
+  let client = servers.get(port);
+  if (!client || client.status === 'end') {
+    client = createRedis({}, `redis://127.0.0.1:${port}`);
+    servers.set(port, client);
+  }
+  return client;
 }
 
 const monitors = new Set<MonitorConnection>();
