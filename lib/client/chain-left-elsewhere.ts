@@ -1,9 +1,8 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PartitionLayoutError } from '../errors';
-import { layoutOf } from '../partitions/layout-record';
 import { QueuePartitions } from '../partitions/queue-partitions';
-import { QueueKeys } from '../redis/keys';
+import { settledStoredCount } from '../partitions/stored-partitions';
 import { quotedText } from '../quoted-text';
 
 /** @internal Where schedule() put a key's chain, and the other queue a chain of it may be left on. */
@@ -35,7 +34,7 @@ export async function endChainLeftElsewhere(
   try {
     await cancel().catch(async (error: unknown) => {
       if (!(error instanceof PartitionLayoutError)) throw error;
-      const count = await settledCount(chain.redis, chain.prefix, chain.queue);
+      const count = await settledStoredCount(chain.redis, chain.prefix, chain.queue);
       if (count === undefined || count === error.configured) throw error;
       await cancel(new QueuePartitions(chain.prefix, chain.queue, count));
     });
@@ -47,10 +46,4 @@ export async function endChainLeftElsewhere(
         `(it ends the chain there), or unschedule the key with { queue: "${chain.queue}" }.`,
     );
   }
-}
-
-/** The count partition 0 of `queue` records, unless a change is under way or no version wrote it. */
-async function settledCount(redis: Redis, prefix: string, queue: string): Promise<number | undefined> {
-  const layout = layoutOf((await redis.get(new QueueKeys(prefix, queue).layout)) ?? '1');
-  return layout && !layout.switching ? layout.to : undefined;
 }

@@ -18,6 +18,16 @@ export async function storedPartitions(redis: Redis, prefix: string, queue: stri
   return Array.from({ length: count }, (_, p) => new QueueKeys(prefix, queue, p));
 }
 
+/**
+ * @internal The count partition 0's record of `queue` holds when no change of it is under way
+ * ('1' when absent); undefined during a change ('from>to') or for a record the library cannot
+ * have written, or a key of another type.
+ */
+export async function settledStoredCount(redis: Redis, prefix: string, queue: string): Promise<number | undefined> {
+  const layout = layoutOf((await redis.get(new QueueKeys(prefix, queue).layout).catch(unlessWrongType)) ?? '1');
+  return layout && !layout.switching ? layout.to : undefined;
+}
+
 /** A layout key of another type (anyone can write one) reads as a record no version writes. */
 function unlessWrongType(error: Error): string {
   if (error.message.startsWith('WRONGTYPE')) return '';
