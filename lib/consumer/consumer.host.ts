@@ -4,7 +4,6 @@ import { LeaseLostError } from '../errors';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
-import { watchReplies } from '../redis/reply-watchdog';
 import { pipelineGroups } from '../redis/topology';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -40,7 +39,6 @@ export class ConsumerHost {
   private pauseWatch?: PauseWatch;
   private control?: Redis;
   private unwatchEnd?: () => void;
-  private unwatchControl?: () => void;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
 
@@ -217,7 +215,6 @@ export class ConsumerHost {
     );
     this.pauseWatch?.stop();
     this.unwatchEnd?.();
-    this.unwatchControl?.();
     try {
       // Deleting the liveness keys hands anything still pending to other workers at once.
       await this.leaseKeeper?.stop(true);
@@ -266,7 +263,9 @@ export class ConsumerHost {
    */
   private async listenForControl(keys: QueueKeys[]): Promise<void> {
     const byChannel = new Map(keys.map((k) => [k.controlChannel, k.queue]));
-    this.control = this.connections.dedicated('control');
+    // Watched: a subscriber gone half-open would hear nothing ever again (PING is answered in
+    // subscriber mode), so it is made again when it stops answering for a lease.
+    this.control = this.connections.dedicated('control', { watched: true });
     this.control.on('message', (channel: string, message: string) => {
       const queue = byChannel.get(channel);
       if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
@@ -280,8 +279,6 @@ export class ConsumerHost {
     });
     const control = this.control;
     const channels = [...byChannel.keys()];
-    // A subscriber gone half-open would hear nothing ever again (PING is answered in subscriber mode).
-    this.unwatchControl = watchReplies(control, this.config.heartbeatIntervalMs, this.config.leaseMs);
     let subscribed = false;
     // Notices published while it was cut are lost: once subscribed again (ioredis resubscribes;
     // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself.
