@@ -8,9 +8,10 @@
   the one applied at the last boot (field `defined`) is left alone, so a re-time made at runtime
   survives restarts. Every boot stamps its Redis time (field definedAt): a run of the chain taken
   by a worker that does not define it here goes on only if that worker booted before it (see
-  successor.lua). A changed definition re-times it: the schedule is stored, a waiting run is
-  superseded by a first run on the new schedule, and a running run keeps running (its successor
-  follows the stored schedule). Without a live chain, a first run is put in place.
+  successor.lua); and it clears the ended mark a deploy left (see stampBoot). A changed
+  definition re-times it: the schedule is stored, a waiting run is superseded by a first run on
+  the new schedule, and a running run keeps running (its successor follows the stored
+  schedule). Without a live chain, a first run is put in place.
   'restore' (a running worker's definition, after a reconnect or on its slow timer): writes
   only when the chain is gone: no key state at all (Redis restarted empty, someone deleted it),
   or a waiting run whose message is gone (liveRunGone). It then puts a first run in place as a
@@ -20,7 +21,8 @@
   data, and a restore must not undo it (a stopped or ended chain's state is kept without expiry
   for this: includes/key-state.lua expireSettled); nor does it stamp definedAt, which would
   keep a chain going on workers of a version that dropped it (see successor.lua). A boot puts
-  a stopped or ended chain back (its first run clears the ended mark).
+  a stopped or ended chain back, and clears the ended mark also when it keeps or re-times a
+  live run (one enqueued or redriven under the key after the end).
   'replace' (QueueClient.replace on the periodic key): a new run due at once (or at the given
   time) supersedes whatever of the key is live; a schedule given is stored, else the stored one
   is kept.
@@ -92,18 +94,29 @@ if mode == 'restore' and rcall('EXISTS', keyState) == 1 and not liveRunGone(stre
   return {rcall('HGET', keyState, 'id') or '', liveGen or 0, 0}
 end
 
+-- A boot defines the chain from now on: its definition, its Redis time (see successor.lua), and
+-- no ended mark. A first run put in place clears the mark anyway, but a live run the boot keeps
+-- or re-times may hold it: a run enqueued or redriven under the key after a deploy ended the
+-- chain keeps the mark (the chain stays ended while only such runs hold the key). Settled by a
+-- worker that schedules no successor, its state would then be kept as ended for ever, and the
+-- chain this boot defines never restored.
+local function stampBoot()
+  rcall('HSET', keyState, 'defined', signature, 'definedAt', now)
+  rcall('HDEL', keyState, 'ended')
+end
+
 if mode == 'boot' and liveGen then
   -- A chain from before schedules were stored: an `every` of the same period is the same chain.
   local same = defined == signature or
     (not defined and kind == 'every' and tonumber(storedEvery or '0') == tonumber(every))
   if same then
-    rcall('HSET', keyState, 'defined', signature, 'definedAt', now)
+    stampBoot()
     return {rcall('HGET', keyState, 'id'), liveGen, 0}
   end
 end
 
 storeSchedule(keyState, kind, every, cron, tz, queue)
-if mode == 'boot' then rcall('HSET', keyState, 'defined', signature, 'definedAt', now) end
+if mode == 'boot' then stampBoot() end
 if mode == 'restore' then
   -- As a boot of this worker would, but dated from its boot: a later boot elsewhere stays later.
   rcall('HSET', keyState, 'defined', signature)

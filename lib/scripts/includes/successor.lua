@@ -111,8 +111,11 @@ end
 -- no longer defines the chain here, and the chain ends: no successor, and the key state is
 -- marked ended (field ended, Redis time) so that it is kept without expiry (expireSettled in
 -- key-state.lua): a worker of the older version still running would take a chain whose state
--- is gone for lost data and put it back (schedule-periodic.lua 'restore'). A successor
--- scheduled later (a boot that defines the chain again, a replace) clears the mark.
+-- is gone for lost data and put it back (schedule-periodic.lua 'restore'). The mark is the
+-- chain's, not the run's: a run enqueued or redriven under the key later keeps it (the chain
+-- stays ended: without it, that run's settled state expired and old workers revived the chain).
+-- A successor scheduled later (a boot's first run, a replace) clears it, as does any boot that
+-- defines the chain, also one that keeps or re-times such a live run (schedule-periodic.lua).
 local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   local s = cjson.decode(successor)
   if s.w ~= nil then
