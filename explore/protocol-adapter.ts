@@ -28,7 +28,8 @@ import { Settler } from '../lib/consumer/settler';
 import { Slots } from '../lib/consumer/slots';
 import { TaskRunner } from '../lib/consumer/task-runner';
 import { LeaseLostError, PartitionLayoutError } from '../lib/errors';
-import { partitionOfKey } from '../lib/partitions/queue-partitions';
+import { partitionOfKey, QueuePartitions } from '../lib/partitions/queue-partitions';
+import { retryUnderStoredCount } from '../lib/partitions/stored-count-retry';
 import { QueueKeys, type FlowKeys } from '../lib/redis/keys';
 import { loadLuaSource } from '../lib/redis/lua-source';
 import { defineScripts, SCRIPT_NAMES } from '../lib/redis/scripts';
@@ -222,11 +223,27 @@ export async function highestSequence(redis: Redis, parts: readonly ExploreKeys[
   return Math.max(0, ...sequences.map((s) => Number(s ?? 0) || 0));
 }
 
-/** QueueClient.cancel, from a process that uses `partitions` for the queue. */
-export async function cancel(redis: Redis, keys: ExploreKeys, key: string, partitions = 1): Promise<boolean | Refused> {
+/**
+ * QueueClient.cancel (cancelKey), from a process that uses `partitions` for the queue whose
+ * partition 0 is `keys`: refused for a stale count, retried once under the count Redis records.
+ * Says whether it cancelled, and in which partition it looked last.
+ */
+export async function cancel(
+  redis: Redis,
+  keys: ExploreKeys,
+  key: string,
+  partitions = 1,
+): Promise<{ cancelled: boolean; partition: number; retried: boolean } | Refused> {
+  const { prefix, queue } = keys.queueKeys;
   try {
-    const done = await cancelScript(keys.queueKeys, { key, stateTtlMs: CONFIG.resultTtlMs, partitions }).run(redis);
-    return done === 'cancelled';
+    return await retryUnderStoredCount(redis, new QueuePartitions(prefix, queue, partitions), async (mapping) => {
+      const at = mapping.forKey(key);
+      const call = cancelScript(at, { key, stateTtlMs: CONFIG.resultTtlMs, partitions: mapping.count });
+      const done = await call.run(redis).catch((error: Error) => {
+        throw PartitionLayoutError.fromReply(queue, error);
+      });
+      return { cancelled: done === 'cancelled', partition: at.partition, retried: mapping.count !== partitions };
+    });
   } catch (error) {
     return layoutRefusal(error);
   }

@@ -237,12 +237,13 @@ async function enqueueStep(world: World, step: Extract<Step, { op: 'enqueue' }>)
 /** QueueClient.cancel from a client process: on the partition its count maps the key to. */
 async function cancelStep(world: World, key: string, by: ClientProcess | undefined): Promise<StepResult> {
   const count = world.countOf(by);
-  const partition = partitionOf(key, count);
-  const done = await cancel(world.client, world.parts[partition], key, count);
-  const where = world.where(partition);
-  if (typeof done === 'object') return { applied: true, note: `refused${where}: ${done.refused}`, refused: true };
-  if (done) world.bumpKey(key);
-  if (done) return { applied: true, note: `cancelled${where}` };
+  const done = await cancel(world.client, world.keys, key, count);
+  if ('refused' in done)
+    return { applied: true, note: `refused${world.where(partitionOf(key, count))}: ${done.refused}`, refused: true };
+  const { partition } = done;
+  const where = world.where(partition) + (done.retried ? ' (retried under the stored count)' : '');
+  if (done.cancelled) world.bumpKey(key);
+  if (done.cancelled) return { applied: true, note: `cancelled${where}` };
   return { applied: true, note: `nothing live${where}`, nothingLive: { key, partition } };
 }
 

@@ -1,14 +1,8 @@
 import type { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { PartitionLayoutError } from '../errors';
-import { QueuePartitions } from '../partitions/queue-partitions';
-import { settledStoredCount } from '../partitions/stored-partitions';
 import { quotedText } from '../quoted-text';
 
 /** @internal Where schedule() put a key's chain, and the other queue a chain of it may be left on. */
 export interface ChainLeftElsewhere {
-  readonly redis: Redis;
-  readonly prefix: string;
   readonly key: string;
   readonly task: string;
   readonly scheduledOn: string;
@@ -17,27 +11,20 @@ export interface ChainLeftElsewhere {
 
 /**
  * @internal schedule()'s second step on one other queue: ends the key's chain of the same task
- * left there, by `cancel` (cancel.lua under the given partitions, this process's by default).
- * It never throws: the new chain is already in place, and a schedule() reported as failed would
- * be believed absent (given up, alerted on) while it runs. A count of this process that is stale
- * for that queue (another deploy changed `queues.<queue>.partitions`; `default` is always
- * looked at) is retried once under the count Redis records: the key's chain is in the partition
- * that count maps it to, and cancel.lua checks the count again as it writes. When the step
- * still fails (a change of the count under way, a record no version writes, Redis refusing),
- * a warning names the key and both queues: whether that queue holds a chain is not known then.
+ * left there, by `cancel` (cancel.lua, retried under the count Redis records when this process's
+ * is stale for that queue: see QueueClient.cancelKey). It never throws: the new chain is already
+ * in place, and a schedule() reported as failed would be believed absent (given up, alerted on)
+ * while it runs. When the step fails (a change of the count under way, a record no version
+ * writes, Redis refusing), a warning names the key and both queues: whether that queue holds a
+ * chain is not known then.
  */
 export async function endChainLeftElsewhere(
   chain: ChainLeftElsewhere,
-  cancel: (partitions?: QueuePartitions) => Promise<unknown>,
+  cancel: () => Promise<unknown>,
   logger: Logger,
 ): Promise<void> {
   try {
-    await cancel().catch(async (error: unknown) => {
-      if (!(error instanceof PartitionLayoutError)) throw error;
-      const count = await settledStoredCount(chain.redis, chain.prefix, chain.queue);
-      if (count === undefined || count === error.configured) throw error;
-      await cancel(new QueuePartitions(chain.prefix, chain.queue, count));
-    });
+    await cancel();
   } catch (error) {
     logger.warn(
       `schedule() of key ${quotedText(chain.key, chain.key.length)} (task "${chain.task}") is in place on queue ` +

@@ -27,7 +27,7 @@ import type {
 import { parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
-import type { QueuePartitions } from '../partitions/queue-partitions';
+import { retryUnderStoredCount } from '../partitions/stored-count-retry';
 import { RedisConnections } from '../redis/redis-connections';
 import { MAX_PARTITIONS, type StreamQueueConfig } from '../stream-queue.config';
 import { DEFAULT_QUEUE, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -194,7 +194,8 @@ export class QueueClient {
   /**
    * Cancels the live run of `key`: queued or delayed, it never starts; running, its signal
    * aborts. A periodic chain stops: a runtime schedule for good; a `@Task` schedule until a
-   * worker boots (or `replace()` on its periodic key restarts it).
+   * worker boots (or `replace()` on its periodic key restarts it). A stale partition count of
+   * this process for the queue is retried under the one Redis records (see cancelKey).
    */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
     return this.guard.run('cancel()', () => this.cancelKey(key, queueOption(options), false));
@@ -293,15 +294,8 @@ export class QueueClient {
     // not run is logged, and a schedule() called again runs it again.
     for (const other of this.knownQueues()) {
       if (other === call.queue) continue;
-      const chain = {
-        redis,
-        prefix: this.config.prefix,
-        key: call.key,
-        task: name,
-        scheduledOn: call.queue,
-        queue: other,
-      };
-      await endChainLeftElsewhere(chain, (stored) => this.cancelKey(call.key, other, true, name, stored), this.logger);
+      const chain = { key: call.key, task: name, scheduledOn: call.queue, queue: other };
+      await endChainLeftElsewhere(chain, () => this.cancelKey(call.key, other, true, name), this.logger);
     }
     return this.newHandle<R>(reply.id, name, keys, call.key, reply.generation, reply.outcome !== 'left-alone');
   }
@@ -311,14 +305,18 @@ export class QueueClient {
    * Returns false when `key` is not a runtime schedule (nothing is touched). Without
    * `options.queue` it looks on `default` and on every queue a task of this process runs on:
    * schedule() puts a key on its task's queue, and looking on `default` alone missed it there.
-   * Every queue is tried before the first failure is thrown.
+   * A stale partition count of this process is retried under the one Redis records (see
+   * cancelKey). Every queue is tried before the first failure that remains is thrown.
    */
   async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
     return this.guard.run('unschedule()', async () => {
       const queue = queueOption(options);
       const queues = options.queue !== undefined ? [queue] : this.knownQueues();
-      // Every queue is tried before a failure is thrown: one that could not be written (a stale
-      // count, Redis refusing) must not leave the key's schedule on a later one untouched.
+      // Every queue is tried before a failure is thrown: one that could not be written (a change
+      // of its count under way, Redis refusing) must not leave the key's schedule on a later one
+      // untouched. It is thrown even when a schedule was ended elsewhere: a key may have one on
+      // two queues (another task's, a chain schedule() could not end), so `true` would say it is
+      // gone while one may run on where this call could not look.
       let ended = false;
       let failure: unknown;
       for (const q of queues) {
@@ -339,27 +337,29 @@ export class QueueClient {
   }
 
   /**
-   * cancel.lua on the key's partition, refused (nothing changed) if this process's count is stale,
-   * or the count of `partitions` when given (one Redis records).
+   * cancel.lua on the key's partition. Refused (nothing changed) for a stale count of this
+   * process, it is retried under the count Redis records (retryUnderStoredCount): cancel.lua
+   * checks that count as it writes, so the answer is about the partition holding the key's run,
+   * and ending a run adds no work a rollout expects a stale process to fail on. Without the
+   * retry, a process whose count is stale for a queue (`default`, looked at by every schedule()
+   * and unschedule()) could end nothing there, and the run the caller meant to stop went on.
    */
-  private async cancelKey(
-    key: string,
-    queue: string,
-    scheduleOnly: boolean,
-    task?: string,
-    partitions: QueuePartitions = this.layouts.partitionsOf(queue),
-  ): Promise<boolean> {
+  private async cancelKey(key: string, queue: string, scheduleOnly: boolean, task?: string): Promise<boolean> {
     checkKey(key);
-    const call = cancelScript(partitions.forKey(key), {
-      key,
-      stateTtlMs: this.config.resultTtlMs,
-      partitions: partitions.count,
-      scheduleOnly,
-      task,
-    });
-    const reply = await call.run(this.connections.commands).catch((error: Error) => {
-      throw PartitionLayoutError.fromReply(queue, error);
-    });
+    const redis = this.connections.commands;
+    const reply = await retryUnderStoredCount(redis, this.layouts.partitionsOf(queue), (partitions) =>
+      cancelScript(partitions.forKey(key), {
+        key,
+        stateTtlMs: this.config.resultTtlMs,
+        partitions: partitions.count,
+        scheduleOnly,
+        task,
+      })
+        .run(redis)
+        .catch((error: Error) => {
+          throw PartitionLayoutError.fromReply(queue, error);
+        }),
+    );
     return reply === 'cancelled';
   }
 

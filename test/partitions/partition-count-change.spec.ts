@@ -1,4 +1,4 @@
-import { PartitionLayoutError, type TaskHandle } from '../../lib';
+import { PartitionLayoutError, TaskCancelledError, type TaskHandle } from '../../lib';
 import { partitionOfKey } from '../../lib/partitions/queue-partitions';
 import { waitFor } from '../utils/redis';
 import { HourlyModule, partitioned, usePartitionApps } from './partition-apps';
@@ -35,9 +35,9 @@ describe('changing the partition count', () => {
     expect(new Set(after.map((h) => h.toJSON().partition ?? 0))).toEqual(new Set([0, 1]));
   });
 
-  it('gives a process still running with the old count a PartitionLayoutError, writing nothing', async () => {
+  it('gives a process still running with the old count a PartitionLayoutError, writing nothing (a cancel is retried under the stored count)', async () => {
     const stale = await apps.start(partitioned(4, { worker: false }));
-    await apps.start(partitioned(2)); // the queue is empty: the change is made
+    const fresh = await apps.start(partitioned(2)); // the queue is empty: the change is made
     const keyed = stale.client.enqueue('echo', 'x', { key: 'user-1' });
     await expect(keyed).rejects.toBeInstanceOf(PartitionLayoutError);
     await expect(keyed).rejects.toMatchObject({ code: 'PARTITION_LAYOUT', stored: '2', configured: 4 });
@@ -52,10 +52,15 @@ describe('changing the partition count', () => {
       .enqueueMany([{ name: 'echo', payload: 'k', options: { key: 'user-2' } }])
       .catch((e) => e);
     expect(many.results[0].error).toBeInstanceOf(PartitionLayoutError);
-    // Reads by key too (the review found status(key) answering from the key's old partition),
-    // and cancel, which would answer "nothing live" beside a live run (the explorer found it).
+    // Reads by key too (the review found status(key) answering from the key's old partition).
     await expect(stale.client.status('user-1')).rejects.toBeInstanceOf(PartitionLayoutError);
-    await expect(stale.client.cancel('user-1')).rejects.toBeInstanceOf(PartitionLayoutError);
+    // A cancel under the old count answered "nothing live" beside a live run (the explorer found
+    // it): refused, it is retried under the count Redis records, where the key's run is.
+    const moved = keyMoving(2, 4, 1);
+    const live = await fresh.client.enqueue('echo', 'later', { key: moved, delayMs: 3_600_000 });
+    await expect(stale.client.cancel(moved)).resolves.toBe(true);
+    await expect(live.result()).rejects.toBeInstanceOf(TaskCancelledError);
+    await expect(stale.client.cancel('user-1')).resolves.toBe(false);
     for (const keys of apps.partitions(4).all) {
       expect(await redis.exists(keys.keyState('user-1'), keys.keyState('user-2'))).toBe(0);
       if (keys.partition > 0) expect(await redis.xlen(keys.stream)).toBe(0);
