@@ -82,6 +82,26 @@ describe('flow control: concurrency limits, groups and priority', () => {
     expect(ledger.starts.slice(1).map((s) => (s.payload as { p: number }).p)).toEqual([1, 1, 5, 5, 10]);
   });
 
+  it("a globalConcurrency of twice the workers' concurrency orders the backlog by priority", async () => {
+    const a = await app({ concurrency: 2 });
+    ledger.runMs = 10;
+    const backlog = Array.from({ length: 40 }, (_, i) => ({
+      name: 'flow.backlog',
+      payload: { p: 10, i },
+      options: { priority: 10 },
+    }));
+    await a.client.enqueueMany(backlog);
+    await waitFor(() => ledger.starts.length >= 3);
+    const startsBefore = ledger.starts.length;
+    const urgent = await a.client.enqueue('flow.backlog', { p: 1 }, { priority: 1 });
+    await urgent.result({ timeoutMs: 10_000 });
+    const at = ledger.done.indexOf(urgent.id);
+    // Ahead of it only the tasks already in the stream: at most the limit, 4 (in arrival order,
+    // then it by rank). Without priority it would start after the ~37 left of the backlog.
+    expect(at - startsBefore).toBeLessThanOrEqual(4);
+    await allDone(41);
+  });
+
   it('aging: a priority-10 task enqueued long enough before starts ahead of later urgent ones', async () => {
     const a = await app({ priorityAgingMs: 20 });
     await a.client.enqueue('flow.one', { block: true });

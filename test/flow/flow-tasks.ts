@@ -73,6 +73,12 @@ export class FlowTasks {
     return ledger.run('flow.fair', payload, ctx, () => sleep(ledger.runMs));
   }
 
+  /** A limit of about twice the worker's concurrency: the README's way to order a backlog by priority. */
+  @Task('flow.backlog', { globalConcurrency: 4 })
+  backlog(_payload: { p?: number }, ctx: TaskContext) {
+    return ledger.run('flow.backlog', null, ctx, () => sleep(ledger.runMs));
+  }
+
   @Task('flow.one', { globalConcurrency: 1 })
   one(payload: { block?: boolean }, ctx: TaskContext) {
     return ledger.run('flow.one', payload, ctx, () => (payload?.block ? ledger.gate.wait() : Promise.resolve()));
