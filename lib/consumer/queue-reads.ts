@@ -75,6 +75,16 @@ export class QueueReads {
     }
   }
 
+  /**
+   * Its streams that hold another type than a stream, read with TYPE after a read refused with
+   * WRONGTYPE (which names no key), never on a read that succeeds. One that vanished meanwhile
+   * (none) is not: its next read gets NOGROUP, which creates the group again.
+   */
+  async wrongTypeStreams(): Promise<string[]> {
+    const types = await Promise.all(this.lanes.map((lane) => lane.redis.type(lane.keys.stream)));
+    return this.streams.filter((_, p) => types[p] !== 'stream' && types[p] !== 'none');
+  }
+
   async read(): Promise<Handover[]> {
     await this.slots.whenFree();
     if (this.answersNow) return [];

@@ -1,3 +1,4 @@
+import { isWrongType } from '../redis/wrong-type';
 import type { Handover } from './intake';
 import { monotonicMs, type Lease } from './lease';
 import type { QueueParts } from './queue-context';
@@ -182,9 +183,11 @@ export class SharedStreamReader {
    * stream whose group vanished with it (a Redis restarted without persistence, a FLUSHALL, a
    * DEL) fails the whole call, with NOGROUP naming the stream: that queue gets its group back
    * and fails its read, and the others are read again at once. Deleted while the call blocked,
-   * it ends the call with UNBLOCKED, naming nothing: the next call finds it.
+   * it ends the call with UNBLOCKED, naming nothing: the next call finds it. A stream of another
+   * type fails it with WRONGTYPE, naming nothing either (see wrongType).
    */
   private async failed(queues: QueueReads[], error: unknown): Promise<void> {
+    if (isWrongType(error)) return this.wrongType(queues, error as Error);
     const message = String((error as Error)?.message);
     if (/^UNBLOCKED.*no longer exists/s.test(message)) {
       // A stream of the call was deleted while it blocked: the next call names it (NOGROUP).
@@ -197,6 +200,29 @@ export class SharedStreamReader {
     await Promise.all(affected.map((q) => q.ensureGroup().catch(() => undefined)));
     for (const reads of queues) {
       if (affected.includes(reads)) reads.fail(error);
+      else if (reads.answersNow) reads.deliver();
+      else this.waiting.add(reads);
+    }
+  }
+
+  /**
+   * WRONGTYPE names no key: a stream of the call holds another type (anyone with Redis access can
+   * SET a string there). The queues whose streams are not streams (TYPE of each, none needed for
+   * a call of one stream) fail their read, naming the key; the others are read again at once, so
+   * one bad key never stops the other queues. Its queue's retries read alone while a call blocks
+   * (join). None found (the key changed back meanwhile, TYPE failed): every queue fails.
+   */
+  private async wrongType(queues: QueueReads[], error: Error): Promise<void> {
+    const bad = new Map<QueueReads, string[]>();
+    if (queues.length === 1 && queues[0].streams.length === 1) bad.set(queues[0], [...queues[0].streams]);
+    else {
+      const found = await Promise.all(queues.map((q) => q.wrongTypeStreams().catch(() => [])));
+      queues.forEach((q, i) => found[i].length > 0 && bad.set(q, found[i]));
+    }
+    if (bad.size === 0) return queues.forEach((q) => q.fail(error));
+    for (const reads of queues) {
+      const keys = bad.get(reads);
+      if (keys) reads.fail(new Error(`${error.message}: ${keys.map((k) => `"${k}"`).join(', ')} is not a stream`));
       else if (reads.answersNow) reads.deliver();
       else this.waiting.add(reads);
     }
