@@ -34,7 +34,10 @@
   anyone can ZADD a delayed member, and the queued listing cannot page past such a task.
 
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
-  or wake is due (-1: none)}, so callers can wake exactly when the next one falls due.
+  or wake is due (-1: none)}, so callers can wake exactly when the next one falls due. Refused
+  with WRONGTYPE, before any write, when the stream key holds another type (anyone can SET one):
+  its XADD would fail the script after the ZREM of its member, lost. The members wait, due,
+  until the key is deleted (the worker's next read creates the stream) or a stream again.
   Atomic: each member's check, removal and append are one step with the others.
 ]]
 -- @include rcall
@@ -45,6 +48,11 @@
 -- @include flow
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
+local streamType = rcall('TYPE', stream)
+streamType = type(streamType) == 'table' and streamType.ok or streamType
+if streamType ~= 'stream' and streamType ~= 'none' then
+  return redis.error_reply('WRONGTYPE the stream key ' .. stream .. ' holds a ' .. streamType .. ', not a stream')
+end
 local now = nowMs()
 -- The members due now, read once (the commands a queue's ACL already allows), with their due
 -- times: a flow task joins the waiting room's line when it fell due, not when this promotion

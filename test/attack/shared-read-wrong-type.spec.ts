@@ -35,8 +35,9 @@ class OtherQueueModule {
  * there), Redis answers the whole call with WRONGTYPE, naming no key: every queue of the call
  * failed its read and retried with backoff into the same call, so one bad key halted every other
  * queue of the worker for as long as it stayed. Now only the queue whose stream is of the wrong
- * type fails its reads; it reads again once the key is a stream or deleted. A review finding;
- * the spec failed.
+ * type fails its reads; it reads again once the key is a stream or deleted. Beside it: a due
+ * delayed task of that queue was lost (promote.lua removed it, then its XADD failed). Review
+ * findings; each case failed before its fix.
  */
 describe('attack: one queue whose stream key is not a stream, in the shared read', () => {
   const redis = createRedis();
@@ -129,6 +130,29 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
     await redis.del(spare.stream);
     await expect((await t.client.enqueue('spare-echo', 'after')).result({ timeoutMs: 15_000 })).resolves.toBe('after');
   }, 60_000);
+
+  it('keeps a delayed task of that queue that falls due meanwhile: it runs once the key is deleted', async () => {
+    const t = await boot();
+    const spare = new QueueKeys(prefix, 'spare');
+    const delayed = await t.client.enqueue('spare-echo', 'delayed', { delayMs: 300 });
+    const warnedBefore = logger.warnings().length;
+    await spoil(spare.stream);
+    // Promotions of the due task meet the bad key (each sweep interval, 100 ms).
+    await waitFor(
+      () =>
+        logger
+          .warnings()
+          .slice(warnedBefore)
+          .some((w) => w.startsWith('Queue "spare" promote failed')),
+      {
+        description: 'a promotion of "spare" refused',
+      },
+    );
+    expect(await redis.zcard(spare.delayed)).toBe(1);
+
+    await redis.del(spare.stream);
+    await expect(delayed.result({ timeoutMs: 15_000 })).resolves.toBe('delayed');
+  }, 30_000);
 
   it("keeps the other queues running when one partition's stream is bad, and the partitioned queue recovers", async () => {
     const t = await boot();
