@@ -1,4 +1,5 @@
 import { sendNow } from '../redis/send-now';
+import { isWrongType } from '../redis/wrong-type';
 import type { Handover, RawEntry } from './intake';
 import { monotonicMs } from './lease';
 import type { QueueParts } from './queue-context';
@@ -64,13 +65,18 @@ export class QueueReads {
     return Math.max(1, Math.floor(free / this.streams.length));
   }
 
-  /** Creates the consumer groups at the streams' start (tasks enqueued before any worker count). */
+  /**
+   * Creates the consumer groups at the streams' start (tasks enqueued before any worker count).
+   * A stream key of another type (anyone can SET one) is left to the reads, which fail naming it
+   * (SharedStreamReader.wrongType) until it is deleted, then create its group (NOGROUP): at boot,
+   * it would fail every queue of the worker.
+   */
   async ensureGroup(): Promise<void> {
     for (const lane of this.lanes) {
       try {
         await lane.redis.xgroup('CREATE', lane.keys.stream, lane.group, '0', 'MKSTREAM');
       } catch (error) {
-        if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+        if (!isWrongType(error) && !String((error as Error).message).includes('BUSYGROUP')) throw error;
       }
     }
   }

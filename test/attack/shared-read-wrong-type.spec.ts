@@ -36,8 +36,9 @@ class OtherQueueModule {
  * failed its read and retried with backoff into the same call, so one bad key halted every other
  * queue of the worker for as long as it stayed. Now only the queue whose stream is of the wrong
  * type fails its reads; it reads again once the key is a stream or deleted. Beside it: a due
- * delayed task of that queue was lost (promote.lua removed it, then its XADD failed). Review
- * findings; each case failed before its fix.
+ * delayed task of that queue was lost (promote.lua removed it, then its XADD failed), and a
+ * worker booting with such a key failed app.init() (its group could not be created), which
+ * stopped every queue too. Review findings; each case failed before its fix.
  */
 describe('attack: one queue whose stream key is not a stream, in the shared read', () => {
   const redis = createRedis();
@@ -152,6 +153,18 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
 
     await redis.del(spare.stream);
     await expect(delayed.result({ timeoutMs: 15_000 })).resolves.toBe('delayed');
+  }, 30_000);
+
+  it('boots with the bad key in place: the other queues run, and that queue once the key is deleted', async () => {
+    const spare = new QueueKeys(prefix, 'spare');
+    await redis.set(spare.stream, 'not a stream');
+    const t = await boot();
+
+    await defaultKeepsRunning(t, 5, 2_000);
+    expect(logger.warnings().find((w) => w.includes(spare.stream))).toContain('is not a stream');
+
+    await redis.del(spare.stream);
+    await expect((await t.client.enqueue('spare-echo', 'after')).result({ timeoutMs: 15_000 })).resolves.toBe('after');
   }, 30_000);
 
   it("keeps the other queues running when one partition's stream is bad, and the partitioned queue recovers", async () => {

@@ -5,6 +5,7 @@ import { QueueClient } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import { closeModule } from '../fixtures/close-module';
+import { RecordingLogger } from '../fixtures/recording-logger';
 import { buildApp, closeHostileApps, rejectionOf, within } from '../fixtures/hostile-tasks';
 import { Latch } from '../utils/helpers';
 import { testOptions } from '../fixtures/test-app';
@@ -305,22 +306,30 @@ describe('Redis answering with errors', () => {
       expect(await admin.get(keys.stream)).toBe('not a stream');
     });
 
-    it('a worker fails bootstrap with WRONGTYPE instead of hanging', async () => {
+    // Failing the boot stopped every queue of the worker (test/attack/shared-read-wrong-type.spec.ts).
+    it('a worker boots instead of hanging, and its reads of the queue fail with WRONGTYPE naming the key', async () => {
       await admin.set(keys.stream, 'not a stream');
-      const app = await buildApp(testOptions(prefix, { connection: { url: server.url } }));
-      const error = await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap onto a string key');
-      expect(error.message).toMatch(/WRONGTYPE/);
+      const logger = new RecordingLogger();
+      const app = await buildApp(testOptions(prefix, { connection: { url: server.url } }), { logger });
+      await within(app.init(), BOUND_MS, 'worker bootstrap onto a string key');
+      await waitFor(() => logger.warnings().find((w) => w.includes('WRONGTYPE') && w.includes(keys.stream)), {
+        description: 'a read failure naming the key',
+      });
     });
 
     // Nest runs no destroy hook after a failed init: whatever the consumer started before the
     // failure must be stopped by the consumer itself, or the heartbeat thread keeps renewing a
-    // liveness key for a worker that never consumes (and keeps the process from exiting).
+    // liveness key for a worker that never consumes (and keeps the process from exiting). A
+    // pause record that is not a hash fails the boot after the heartbeat started (a paused queue
+    // must not start runs).
     it('a failed bootstrap stops its heartbeat thread: the liveness key is not renewed after close', async () => {
-      await admin.set(keys.stream, 'not a stream');
+      await admin.del(keys.stream);
+      await admin.set(keys.pause, 'not a hash');
       const app = await buildApp(
         testOptions(prefix, { connection: { url: server.url }, leaseMs: 300, heartbeatIntervalMs: 50 }),
       );
-      await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap onto a string key');
+      const error = await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap over a string pause record');
+      expect(error.message).toMatch(/WRONGTYPE/);
       const consumer = app.moduleRef.get(ConsumerHost).consumerName;
       // Closing as an application does after a failed bootstrap (context.close()), without the
       // safety net of this spec's fixture.
