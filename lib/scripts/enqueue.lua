@@ -40,6 +40,9 @@
   hash reads as none: it is deleted and the key gets a fresh state, as an expired one would.
   A keyed call whose task id the key state already names was run before (a resend after a
   lost reply): it writes nothing and returns that run, code 1, whatever became of it since.
+  A queued or delayed run of the key whose message is gone (its stream entry or delayed member
+  deleted by someone: a DEL of the stream, an XTRIM) is not live: an 'add' supersedes it as a
+  replace would (its waiters told 's:<id>'), and another task's such run is no conflict.
   Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
   enqueues of one key create one run.
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
@@ -53,6 +56,7 @@
 -- @include delayed
 -- @include key-state
 -- @include layout-guard
+-- @include chain-run
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
@@ -102,6 +106,14 @@ if existing[2] == id then
   return {id, storedGen or 0, 1, state == 'queued' and rcall('HGET', keyState, 'mid') or '', name}
 end
 local live = state == 'queued' or state == 'delayed' or state == 'running'
+-- A waiting run whose message is gone (an operator's DEL of the stream or of the delayed set, an
+-- XDEL or XTRIM of its entry) is no live run: returned, or taken for a conflict, it held the key
+-- for good (its state is kept without expiry) and nothing of the key ever ran again. It is
+-- superseded below like a stale one. Looked up only where the answer depends on it.
+if live and (mode == 'add' or (existing[4] and existing[4] ~= name))
+    and liveRunGone(stream, delayed, keyState, state) then
+  live = false
+end
 -- A key names one run of one task: another task's live run under it is a conflict, not a match.
 if live and existing[4] and existing[4] ~= name then
   return {existing[2], storedGen or 0, -1, '', existing[4]}
