@@ -12,7 +12,7 @@
  * the script is called here through its typed wrapper (lib/scripts/*.script.ts), as the library
  * calls it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
@@ -235,10 +235,11 @@ export async function cancel(
   partitions = 1,
 ): Promise<{ cancelled: boolean; partition: number; retried: boolean } | Refused> {
   const { prefix, queue } = keys.queueKeys;
+  const callId = randomUUID(); // one per call, as QueueClient draws it (a resend would carry it)
   try {
     return await retryUnderStoredCount(redis, new QueuePartitions(prefix, queue, partitions), async (mapping) => {
       const at = mapping.forKey(key);
-      const call = cancelScript(at, { key, stateTtlMs: CONFIG.resultTtlMs, partitions: mapping.count });
+      const call = cancelScript(at, { key, stateTtlMs: CONFIG.resultTtlMs, partitions: mapping.count, callId });
       const done = await call.run(redis).catch((error: Error) => {
         throw PartitionLayoutError.fromReply(queue, error);
       });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import {
@@ -196,9 +197,11 @@ export class QueueClient {
    * aborts. A periodic chain stops: a runtime schedule for good; a `@Task` schedule until a
    * worker boots (or `replace()` on its periodic key restarts it). A stale partition count of
    * this process for the queue is retried under the one Redis records (see cancelKey).
+   * Resolves true when it cancelled something, false when nothing was live; a call that ioredis
+   * resends after its reply was lost answers as it first did (see cancelKey).
    */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
-    return this.guard.run('cancel()', () => this.cancelKey(key, queueOption(options), false));
+    return this.guard.run('cancel()', () => this.cancelKey(key, queueOption(options), false, { recorded: true }));
   }
 
   /**
@@ -295,7 +298,7 @@ export class QueueClient {
     for (const other of this.knownQueues()) {
       if (other === call.queue) continue;
       const chain = { key: call.key, task: name, scheduledOn: call.queue, queue: other };
-      await endChainLeftElsewhere(chain, () => this.cancelKey(call.key, other, true, name), this.logger);
+      await endChainLeftElsewhere(chain, () => this.cancelKey(call.key, other, true, { task: name }), this.logger);
     }
     return this.newHandle<R>(reply.id, name, keys, call.key, reply.generation, reply.outcome !== 'left-alone');
   }
@@ -321,7 +324,7 @@ export class QueueClient {
       let failure: unknown;
       for (const q of queues) {
         try {
-          ended = (await this.cancelKey(key, q, true)) || ended;
+          ended = (await this.cancelKey(key, q, true, { recorded: true })) || ended;
         } catch (error) {
           failure ??= error;
         }
@@ -343,10 +346,20 @@ export class QueueClient {
    * and ending a run adds no work a rollout expects a stale process to fail on. Without the
    * retry, a process whose count is stale for a queue (`default`, looked at by every schedule()
    * and unschedule()) could end nothing there, and the run the caller meant to stop went on.
+   * `recorded`: the call's answer is kept in Redis under an id drawn here (cancel.lua, KEYS[7]),
+   * so that ioredis resending it after a lost reply gets the first execution's answer and
+   * cancels nothing enqueued since. schedule()'s cleanup keeps none: it ignores the answer, and
+   * a record per schedule() call and other queue would add up for an app calling it often.
    */
-  private async cancelKey(key: string, queue: string, scheduleOnly: boolean, task?: string): Promise<boolean> {
+  private async cancelKey(
+    key: string,
+    queue: string,
+    scheduleOnly: boolean,
+    { task, recorded = false }: { task?: string; recorded?: boolean },
+  ): Promise<boolean> {
     checkKey(key);
     const redis = this.connections.commands;
+    const callId = recorded ? randomUUID() : undefined;
     const reply = await retryUnderStoredCount(redis, this.layouts.partitionsOf(queue), (partitions) =>
       cancelScript(partitions.forKey(key), {
         key,
@@ -354,6 +367,7 @@ export class QueueClient {
         partitions: partitions.count,
         scheduleOnly,
         task,
+        callId,
       })
         .run(redis)
         .catch((error: Error) => {

@@ -105,6 +105,14 @@ export class QueueKeys {
     return this.resultPrefix + taskId;
   }
 
+  /**
+   * The answer of one cancel.lua call (cancel(), unschedule()), by the id its caller drew: a
+   * resend of the call after its reply was lost answers the same (see cancel.lua, KEYS[7]).
+   */
+  cancelCall(callId: string): string {
+    return `${this.tag}:cancel-call:${callId}`;
+  }
+
   alive(consumer: string): string {
     return `${this.tag}:alive:${consumer}`;
   }

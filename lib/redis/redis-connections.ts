@@ -199,8 +199,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
  * ioredis resends, after a reconnect, commands whose reply was lost (autoResendUnfulfilledCommands).
  * That is kept on purpose: with it off, ioredis drops those commands and their promises never
  * settle. Every script tolerates a repeat (a settle answers "no longer pending", a keyed enqueue
- * finds its own task id in the key state); an unkeyed enqueue repeated this way is added twice,
- * which the README states.
+ * or schedule() finds its own task id in the key state, a cancel() its own recorded answer); an
+ * unkeyed enqueue repeated this way is added twice, which the README states.
  */
 
 /**

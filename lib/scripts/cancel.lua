@@ -1,7 +1,7 @@
 --[[
-  KEYS: stream, delayed set, key state, sequence, schedule index, layout record (both optional).
-  ARGV: key state TTL, control channel, key, done channel, 'schedule only', partition count,
-  task name (optional).
+  KEYS: stream, delayed set, key state, sequence, schedule index, layout record, call record
+  (the last three optional). ARGV: key state TTL, control channel, key, done channel,
+  'schedule only', partition count, task name (optional).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
   A runtime schedule's key also leaves the schedule index and drops its stored schedule, so its
@@ -15,6 +15,12 @@
   KEYS[6] the partition's layout record (optional; QueueClient always sends it): the key was
           mapped to this partition under ARGV[6] partitions; a record that says otherwise refuses
           the call (error 'LAYOUT ...'), since the key's live run may be in another partition
+  KEYS[7] the call's record (optional; QueueClient sends it for cancel() and unschedule()),
+          named after an id the caller draws per call: ioredis resends a call whose reply was
+          lost with its connection, with the same arguments. The first execution records its
+          answer there (for ARGV[1] ms; none when that is 0), and a resend finds it and answers
+          the same, changing nothing: without it, a resend found nothing live (the first had
+          cancelled it) and answered 0, and it cancelled a run enqueued between the two
 
   ARGV[1] key state TTL in ms
   ARGV[2] control channel, told 'cancelled:<new generation>:<key>' when a running run is cancelled
@@ -33,9 +39,10 @@
   cancelled (see includes/key-state.lua expireSettled).
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
-  0 nothing live to cancel; a LAYOUT error reply (nothing changed) when the layout differs. A
+  0 nothing live to cancel; the recorded answer, before any check, when KEYS[7] holds one (a
+  resend); a LAYOUT error reply (nothing changed, nothing recorded) when the layout differs. A
   key state that is not a hash reads as none (nothing live) and is left as it is.
-  Atomic: the generation draw, the removal and the index entry are one step.
+  Atomic: the generation draw, the removal, the index entry and the call's record are one step.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -43,24 +50,37 @@
 -- @include layout-guard
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local record, ttl = KEYS[7], ARGV[1]
+-- A resend of a call that ran: its answer stands, even after a change of the layout (the
+-- partition it acted on was the key's then), and a run enqueued since is not this call's.
+if record then
+  local answered = rcall('GET', record)
+  if answered == '0' or answered == '1' then return tonumber(answered) end
+end
+-- answer(code): the call's answer, recorded for a resend. A "nothing live" is recorded too:
+-- a resend must not cancel what was enqueued after the first execution found nothing.
+local function answer(code)
+  if record and tonumber(ttl) > 0 then rcall('SET', record, tostring(code), 'PX', ttl) end
+  return code
+end
 local refused = KEYS[6] and layoutRefusal(KEYS[6], ARGV[6])
 if refused then return refused end
 if ARGV[7] and ARGV[7] ~= '' and (notAHash(keyState) or rcall('HGET', keyState, 'name') ~= ARGV[7]) then
-  return 0
+  return answer(0)
 end
 local indexed = index and rcall('ZREM', index, ARGV[3]) == 1
 -- A key state that is not a hash (`SET <key state> x`) reads as none, nothing live, and is left
 -- as it is: only a schedule's index entry goes, as for a key whose state expired.
-if notAHash(keyState) then return indexed and 1 or 0 end
+if notAHash(keyState) then return answer(indexed and 1 or 0) end
 local state, runtime = unpack(rcall('HMGET', keyState, 'state', 'rt'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- An index entry whose key is held by a live run without the marker: a replace() ended that
 -- chain, and the run is a one-off that unschedule() leaves alone.
 local scheduled = indexed and (runtime == '1' or not live)
-if ARGV[5] == '1' and not scheduled then return 0 end
+if ARGV[5] == '1' and not scheduled then return answer(0) end
 -- Without its markers and stored schedule, no later run of the key is taken for the chain.
 if scheduled then dropRuntimeSchedule(keyState) end
-if not live then return scheduled and 1 or 0 end
+if not live then return answer(scheduled and 1 or 0) end
 
 local dm, mid, taskId = unpack(rcall('HMGET', keyState, 'dm', 'mid', 'id'))
 if dm then rcall('ZREM', delayed, dm) end
@@ -79,6 +99,6 @@ if running then
 else
   -- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle
   -- decides it for its own key state (releaseKey).
-  expireSettled(keyState, tonumber(ARGV[1]))
+  expireSettled(keyState, tonumber(ttl))
 end
-return 1
+return answer(1)

@@ -11,6 +11,8 @@ export type CancelReply = (typeof CANCEL_CODES)[keyof typeof CANCEL_CODES];
  * With `task` too, only a schedule of that task is ended (a schedule() moving the key's chain).
  * `partitions` is the caller's count for the queue: a partition whose layout record says
  * otherwise refuses the call (a 'LAYOUT ...' error; see PartitionLayoutError.fromReply).
+ * `callId`, drawn once per call, names the record of its answer: a resend of the call (ioredis,
+ * after a reply lost with its connection) answers as the first execution did and changes nothing.
  */
 export function cancelScript(
   keys: QueueKeys,
@@ -20,11 +22,20 @@ export function cancelScript(
     readonly partitions: number;
     readonly scheduleOnly?: boolean;
     readonly task?: string;
+    readonly callId?: string;
   },
 ): ScriptCall<CancelReply> {
   return new ScriptCall(
     'cancel',
-    [keys.stream, keys.delayed, keys.keyState(a.key), keys.seq, keys.schedules, keys.layout],
+    [
+      keys.stream,
+      keys.delayed,
+      keys.keyState(a.key),
+      keys.seq,
+      keys.schedules,
+      keys.layout,
+      ...(a.callId === undefined ? [] : [keys.cancelCall(a.callId)]),
+    ],
     [
       a.stateTtlMs,
       keys.controlChannel,

@@ -37,6 +37,9 @@
   schedule's periodic run (a run enqueued under the key, or the one-off run of a replace() that
   ended its chain; its id, generation, 0 when the stored one is not one, and task name):
   nothing written. A key state that is not a hash reads as none: a fresh one replaces it (1).
+  A call whose first-run id (ARGV[1]) the key state already names was run before (a resend
+  after a lost reply): it writes nothing and returns that run, code 1, whatever became of it
+  since (an unschedule() or cancel() in between stays in force).
   Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
   so concurrent calls for one key leave exactly one chain.
 ]]
@@ -60,6 +63,10 @@ local now = nowMs()
 
 local state, runtime, sig, oldId, oldGen, oldName, rmid =
   unpack(rcall('HMGET', keyState, 'state', 'rt', 'sig', 'id', 'gen', 'name', 'rmid'))
+-- Every call draws a new first-run id, so a key state naming it means this very call ran
+-- before: ioredis resent it after a reply lost with its connection. Going on would put back a
+-- schedule ended since, or supersede the first run it made.
+if oldId == id then return {id, storedGeneration(oldGen) or 0, 1, name} end
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- The live run is the schedule's chain only when it is a periodic run of a runtime schedule: a
 -- one-off run (a replace() ended the chain) holds the key like any other run.
