@@ -39,7 +39,9 @@
   one is stale already: an 'add' replaces it instead of returning it. A key state that is not a
   hash reads as none: it is deleted and the key gets a fresh state, as an expired one would.
   A keyed call whose task id the key state already names was run before (a resend after a
-  lost reply): it writes nothing and returns that run, code 1, whatever became of it since.
+  lost reply): it writes nothing and returns that run, code 1, whatever became of it since; so
+  does one whose task id field calls names (one of the last 8 runs written under the key, see
+  includes/key-state.lua), with the generation it wrote, once another call wrote a newer run.
   A queued or delayed run of the key whose message is gone (its stream entry or delayed member
   deleted by someone: a DEL of the stream, an XTRIM) is not live: an 'add' supersedes it as a
   replace would (its waiters told 's:<id>'), and another task's such run is no conflict.
@@ -94,7 +96,7 @@ if refused then return refused end
 -- A key state that is not a hash (`SET <key state> x`) reads as none: a fresh state replaces it.
 dropForeignState(keyState)
 
-local existing = rcall('HMGET', keyState, 'state', 'id', 'gen', 'name')
+local existing = rcall('HMGET', keyState, 'state', 'id', 'gen', 'name', 'calls')
 local state = existing[1]
 -- Every call draws a new task id, so a key state already naming this one means this very call
 -- ran before: ioredis resent it after a reply lost with its connection. Its run may have
@@ -105,6 +107,10 @@ local storedGen = storedGeneration(existing[3])
 if existing[2] == id then
   return {id, storedGen or 0, 1, state == 'queued' and rcall('HGET', keyState, 'mid') or '', name}
 end
+-- Ran before, and another call wrote a newer run under the key since (a replace(), a cancel and
+-- an enqueue): its answer stands, and the newer run is left alone (see calledBefore).
+local calledGen = calledBefore(existing[5], id)
+if calledGen then return {id, calledGen, 1, '', name} end
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- A waiting run whose message is gone (an operator's DEL of the stream or of the delayed set, an
 -- XDEL or XTRIM of its entry) is no live run: returned, or taken for a conflict, it held the key
@@ -140,7 +146,8 @@ if ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1' then dropRuntimeSche
 
 local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,
-  'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now))
+  'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now),
+  'calls', callsWith(existing[5], id, gen))
 if tonumber(ARGV[9]) > 0 then rcall('HSET', keyState, 'every', ARGV[9]) end
 rcall('PERSIST', keyState)
 if rcall('HEXISTS', keyState, 'rmid') == 1 and not (live and mode == 'add') then

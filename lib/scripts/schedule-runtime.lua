@@ -39,7 +39,9 @@
   nothing written. A key state that is not a hash reads as none: a fresh one replaces it (1).
   A call whose first-run id (ARGV[1]) the key state already names was run before (a resend
   after a lost reply): it writes nothing and returns that run, code 1, whatever became of it
-  since (an unschedule() or cancel() in between stays in force).
+  since (an unschedule() or cancel() in between stays in force); so does one whose id field
+  calls names (see includes/key-state.lua), once another call wrote a newer run under the key
+  (a re-timing schedule(), a replace(): its run and timing stay).
   Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
   so concurrent calls for one key leave exactly one chain.
 ]]
@@ -61,12 +63,16 @@ if refused then return refused end
 dropForeignState(keyState)
 local now = nowMs()
 
-local state, runtime, sig, oldId, oldGen, oldName, rmid =
-  unpack(rcall('HMGET', keyState, 'state', 'rt', 'sig', 'id', 'gen', 'name', 'rmid'))
+local state, runtime, sig, oldId, oldGen, oldName, rmid, calls =
+  unpack(rcall('HMGET', keyState, 'state', 'rt', 'sig', 'id', 'gen', 'name', 'rmid', 'calls'))
 -- Every call draws a new first-run id, so a key state naming it means this very call ran
 -- before: ioredis resent it after a reply lost with its connection. Going on would put back a
 -- schedule ended since, or supersede the first run it made.
 if oldId == id then return {id, storedGeneration(oldGen) or 0, 1, name} end
+-- Ran before, and another call wrote a newer run under the key since (a re-timing schedule(), a
+-- replace()): its answer stands, and the newer run and timing are left alone (calledBefore).
+local calledGen = calledBefore(calls, id)
+if calledGen then return {id, calledGen, 1, name} end
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- The live run is the schedule's chain only when it is a periodic run of a runtime schedule: a
 -- one-off run (a replace() ended the chain) holds the key like any other run.
@@ -84,6 +90,7 @@ storeSchedule(keyState, kind, every, cron, tz, queue)
 local due = firstDue(keyState, kind, every, ARGV[11], now)
 local run = {id = id, n = name, p = payload, k = key}
 local gen, superseded = putFirstRun(stream, delayed, keyState, seq, run, due, now, ARGV[12])
+rcall('HSET', keyState, 'calls', callsWith(calls, id, gen))
 if superseded and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
 if live and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. gen .. ':' .. key) end
 rcall('ZADD', index, '0', key)

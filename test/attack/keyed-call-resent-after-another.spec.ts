@@ -9,11 +9,9 @@ import { redisUrl } from '../utils/redis';
  * The resend is the call made first: it must not undo what was written after it. A script
  * recognises its own resend by the task id the call drew while the key state still names it
  * (enqueue.lua, schedule-runtime.lua); once another call has written a new run under the key,
- * it cannot. schedule() did not even look: a schedule unscheduled by another process in between
- * came back. Known and not fixed, as the README says (the key state keeps only the latest run's
- * id): a replace(), a re-timing schedule() or an enqueue resent after another call wrote a newer
- * run under the key acts again over it. No worker runs here: what is enqueued stays queued or
- * delayed.
+ * it could not, until the key state kept the ids of the last runs its calls wrote (field calls).
+ * schedule() did not even look: a schedule unscheduled by another process in between came back.
+ * No worker runs here: what is enqueued stays queued or delayed.
  */
 describe('attack: a keyed call resent after another process wrote the key', () => {
   const { prefix, redis } = useSpecRedis();
@@ -74,6 +72,54 @@ describe('attack: a keyed call resent after another process wrote the key', () =
     expect(handle.id).toBe(first);
     expect(await stateOf(key)).toEqual(['cancelled', first]);
     expect(await redis.zscore(other.keys.schedules, key)).toBeNull();
+    expect(await waitingOf(key)).toEqual([]);
+  });
+
+  it('schedule() resent after another process re-timed the key keeps the newer timing', async () => {
+    const key = 'scheduled-then-retimed';
+    let newer = '';
+
+    await resent(
+      key,
+      () => producer.client.schedule('echo', 'tick', { key, every: '1h' }),
+      async () => {
+        newer = (await other.client.schedule('echo', 'tick', { key, every: '2h' })).id;
+      },
+    );
+    expect(await stateOf(key)).toEqual(['delayed', newer]);
+    expect(await redis.hget(other.keys.keyState(key), 'every')).toBe('7200000');
+    expect(await waitingOf(key)).toEqual([newer]);
+  });
+
+  it('replace() resent after another process replaced the key leaves the newer run alone', async () => {
+    const key = 'replaced-twice';
+    let newer = '';
+
+    await resent(
+      '"first"',
+      () => producer.client.replace('echo', 'first', { key }),
+      async () => {
+        newer = (await other.client.replace('echo', 'second', { key })).id;
+      },
+    );
+    expect(await stateOf(key)).toEqual(['queued', newer]);
+    expect(await waitingOf(key)).toEqual([newer]);
+  });
+
+  it('enqueue() resent after its run was cancelled and the key used again does not run it', async () => {
+    const key = 'cancelled-then-reused';
+    let newer = '';
+
+    await resent(
+      '"first"',
+      () => producer.client.enqueue('echo', 'first', { key }),
+      async () => {
+        expect(await other.client.cancel(key)).toBe(true);
+        newer = (await other.client.enqueue('echo', 'second', { key })).id;
+        expect(await other.client.cancel(key)).toBe(true);
+      },
+    );
+    expect(await stateOf(key)).toEqual(['cancelled', newer]);
     expect(await waitingOf(key)).toEqual([]);
   });
 });

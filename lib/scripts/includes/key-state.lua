@@ -14,6 +14,37 @@ local function storedGeneration(text)
   return nil
 end
 
+-- The calls that wrote a run under the key: field calls, '<task id>=<generation>' for each of the
+-- last KEY_CALLS_KEPT runs an enqueue, replace() or schedule() wrote, newest last. ioredis resends
+-- a call whose reply was lost with its connection; its task id (drawn per call, never reused)
+-- found there means this very call ran before, even once another call wrote a newer run: it
+-- writes nothing (it acted again over that run: a replace() superseded the newer one, a
+-- schedule() put the older timing back, an enqueue after a cancel ran its task again).
+local KEY_CALLS_KEPT = 8
+
+-- calledBefore(calls, id): the generation the call of task `id` wrote, when field calls (as
+-- read) names it; nil otherwise. Anyone can write the field: what is not a list of
+-- '<id>=<generation>' names no call, and a generation that is not one reads as 0.
+local function calledBefore(calls, id)
+  if type(calls) ~= 'string' or calls == '' then return nil end
+  local text = ' ' .. calls .. ' '
+  local at = string.find(text, ' ' .. id .. '=', 1, true)
+  if not at then return nil end
+  return storedGeneration(string.match(text, '^(%d+) ', at + #id + 2)) or 0
+end
+
+-- callsWith(calls, id, gen): field calls with the call of task `id`, generation `gen`, added
+-- last, the oldest dropped past KEY_CALLS_KEPT.
+local function callsWith(calls, id, gen)
+  local list = {}
+  if type(calls) == 'string' then
+    for entry in string.gmatch(calls, '%S+') do list[#list + 1] = entry end
+  end
+  list[#list + 1] = id .. '=' .. tostring(gen)
+  local first = math.max(1, #list - KEY_CALLS_KEPT + 1)
+  return table.concat(list, ' ', first, #list)
+end
+
 -- notAHash(keyState): the key holds another type than a hash (anyone can `SET <key state> x`).
 -- Every HGET on it raises WRONGTYPE, which fails the whole script: in a batch (complete, claim)
 -- every other run of it too, retried for ever. The scripts read such a state as none (a run whose
