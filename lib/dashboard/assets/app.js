@@ -259,7 +259,7 @@ function renderActions() {
           type: 'button',
           'data-action': 'redrive-all',
           onclick: () =>
-            confirm('Redrive every dead letter?') &&
+            confirm(shown(`Redrive every dead letter of queue ${view.queue}?`)) &&
             act('redrive all', () => api(`queues/${queue}/dead-letters/redrive-all`, { method: 'POST' })),
         },
         'Redrive all',
@@ -271,7 +271,7 @@ function renderActions() {
           class: 'danger',
           'data-action': 'purge-all',
           onclick: () =>
-            confirm('Purge every dead letter?') &&
+            confirm(shown(`Purge every dead letter of queue ${view.queue}?`)) &&
             act('purge', () =>
               api(`queues/${queue}/dead-letters/purge`, { method: 'POST', body: JSON.stringify({ all: true }) }),
             ),
@@ -299,7 +299,7 @@ function renderActions() {
           type: 'button',
           class: 'danger',
           onclick: () =>
-            confirm(shown(`Cancel key ${key.value}?`)) &&
+            confirm(shown(`Cancel key ${key.value} of queue ${view.queue}?`)) &&
             act('cancel', () => api(keyPath('cancel'), { method: 'POST' })),
         },
         'Cancel key',
@@ -317,7 +317,7 @@ function renderActions() {
             } catch {
               return say('payload: not valid JSON');
             }
-            if (confirm(shown(`Replace key ${key.value}?`)))
+            if (confirm(shown(`Replace key ${key.value} of queue ${view.queue}?`)))
               void act('replace', () =>
                 api(keyPath('replace'), {
                   method: 'POST',
@@ -338,6 +338,18 @@ const COLUMNS = {
   delayed: ['Task', 'ID', 'Key', 'Due', 'Attempt', 'Payload'],
   dead: ['Task', 'ID', 'Key', 'Failed', 'Reason', 'Payload'],
 };
+
+/** A listed task's name and id, as a row's question names it (either may be missing). */
+const nameAndId = (task) => [task.name, task.id].filter((v) => v !== undefined && v !== null && v !== '').join(' ');
+
+/**
+ * A dead letter as its row's question names it: the list re-renders every second, newest first,
+ * so a click may land on another row than the one aimed at; the question says which it is.
+ */
+function deadLetterText(task) {
+  const what = nameAndId(task);
+  return `dead letter ${task.deadLetterId}${what ? ` (${what})` : ''} of queue ${view.queue}`;
+}
 
 function row(task) {
   const queue = q(view.queue);
@@ -370,6 +382,7 @@ function row(task) {
           type: 'button',
           'data-action': 'redrive',
           onclick: () =>
+            confirm(shown(`Redrive ${deadLetterText(task)}?`)) &&
             act('redrive', () =>
               api(`queues/${queue}/dead-letters/${task.deadLetterId}/redrive?partition=${task.partition}`, {
                 method: 'POST',
@@ -385,7 +398,7 @@ function row(task) {
           class: 'danger',
           'data-action': 'purge',
           onclick: () =>
-            confirm('Purge this dead letter?') &&
+            confirm(shown(`Purge ${deadLetterText(task)}?`)) &&
             act('purge', () =>
               api(`queues/${queue}/dead-letters/purge`, {
                 method: 'POST',
@@ -406,7 +419,7 @@ function row(task) {
           class: 'danger',
           'data-action': 'remove',
           onclick: () =>
-            confirm(shown(`Remove task ${task.id}?`)) &&
+            confirm(shown(`Remove task ${nameAndId(task)} of queue ${view.queue}?`)) &&
             act('remove', () =>
               api(withQuery(`queues/${queue}/tasks/${segment(task.id)}`, inQuery('id', task.id)), { method: 'DELETE' }),
             ),
