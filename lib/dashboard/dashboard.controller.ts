@@ -32,6 +32,7 @@ import type { DashboardConfig } from './dashboard-options';
 import { JsonWritesGuard } from './json-writes-guard';
 import { ListedQueueGuard } from './listed-queue-guard';
 import { QueueHistory } from './queue-history';
+import { SameOriginGuard } from './same-origin-guard';
 
 /**
  * Scripts and styles only from the page's own origin: a payload that slipped past escaping still
@@ -122,7 +123,8 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * @internal The dashboard's routes under the configured path, behind the user's guard, then one
- * that takes writes only as JSON (see JsonWritesGuard), and one that takes only the configured
+ * that refuses a browser's request from another origin (SameOriginGuard), one that takes writes
+ * only as JSON (see JsonWritesGuard), and one that takes only the configured
  * queues (ListedQueueGuard); every answer, refusals included, uncached and not to be sniffed
  * (dashboardHeaders, a middleware the module applies to this class's routes). A class per
  * forRoot() call: Nest reads the path and guards from the class's decorators.
@@ -131,7 +133,7 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
   const guards = config.guard ? [config.guard as Type<CanActivate>] : [];
 
   @Controller(config.path)
-  @UseGuards(...guards, new JsonWritesGuard(), new ListedQueueGuard(config.queues))
+  @UseGuards(...guards, new SameOriginGuard(), new JsonWritesGuard(), new ListedQueueGuard(config.queues))
   class StreamQueueDashboardController {
     constructor(
       readonly client: QueueClient,
