@@ -53,6 +53,8 @@ export class QueueConsumer {
   private stopping = false;
   /** The reads' current streak of failures (see failingReads). */
   private readFailure?: { since: number; message: unknown; retrying: boolean };
+  /** The settles' current streak of failures (see failingSettles). */
+  private settleFailure?: { since: number; message: string };
   private subscription?: Subscription;
   private drained!: Promise<void>;
   private readonly lanes: readonly Lane[];
@@ -173,6 +175,17 @@ export class QueueConsumer {
     const failure = this.readFailure;
     if (!failure || failure.retrying) return undefined;
     return { forMs: Math.round(monotonicMs() - failure.since), message: String(failure.message) };
+  }
+
+  /**
+   * Since when no settle got through while some failed, and why the last failed: undefined once
+   * Redis answers for any run. A worker whose every settle fails (an ACL that refuses a command
+   * the settle scripts call) reads and runs until its finished runs fill its slots, then reads
+   * nothing, its lease holding those runs for good: its reads never fail.
+   */
+  get failingSettles(): { forMs: number; message: string } | undefined {
+    const failure = this.settleFailure;
+    return failure && { forMs: Math.round(monotonicMs() - failure.since), message: failure.message };
   }
 
   /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */
@@ -348,8 +361,23 @@ export class QueueConsumer {
     return taken;
   }
 
-  /** Settles each partition's outcomes with its own scripts; returns those to retry. */
+  /** Settles the outcomes (see settleByLane), and notes whether settles get through. */
   private async settle(outcomes: Outcome[]): Promise<Outcome[]> {
+    const left = await this.settleByLane(outcomes);
+    const unsettled = new Set(left);
+    // Any run Redis answered for (settled, refused, superseded) ends the streak: one run whose
+    // settle keeps failing beside others that settle is not a worker that cannot settle.
+    if (outcomes.some((o) => o.kind !== 'abandoned' && !unsettled.has(o))) this.settleFailure = undefined;
+    else if (left.length > 0) {
+      const lane = this.laneOf.get(left[0].delivery) ?? this.lanes[0];
+      const message = lane.settler.lastFailure ?? 'unknown error';
+      this.settleFailure = { since: this.settleFailure?.since ?? monotonicMs(), message };
+    }
+    return left;
+  }
+
+  /** Settles each partition's outcomes with its own scripts; returns those to retry. */
+  private async settleByLane(outcomes: Outcome[]): Promise<Outcome[]> {
     if (this.lanes.length === 1) return this.lanes[0].settler.settle(outcomes);
     const byLane = new Map<Lane, Outcome[]>();
     for (const outcome of outcomes) {

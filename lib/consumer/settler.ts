@@ -25,6 +25,8 @@ export class Settler {
    * answered "no longer pending" may then be this worker's own earlier settle, or the settle of
    * a worker that took the run over while this one was cut off (see ownEarlierSettles). */
   private readonly retried = new WeakSet<Outcome>();
+  /** Why the last outcomes this settler could not settle were not (for the health check's message). */
+  lastFailure?: string;
 
   constructor(private readonly ctx: QueueContext) {}
 
@@ -34,6 +36,7 @@ export class Settler {
       return await this.settleAll(outcomes);
     } catch (error) {
       const pending = outcomes.filter((o) => o.kind !== 'abandoned');
+      this.lastFailure = (error as Error).message;
       this.ctx.logger.error(
         `Settling ${pending.length} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}; retrying.`,
       );
@@ -106,6 +109,7 @@ export class Settler {
     unsettled.forEach((o) => this.retried.add(o));
     if (unsettled.length > 0) {
       const cause = replies.find(([e]) => e)?.[0];
+      this.lastFailure = cause?.message;
       this.ctx.logger.warn(
         `Could not settle ${unsettled.length} run(s) on queue "${this.ctx.queue}" (${cause?.message}); retrying.`,
       );

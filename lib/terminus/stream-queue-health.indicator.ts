@@ -11,8 +11,11 @@ import { RedisConnections } from '../redis/redis-connections';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 
-/** How long a queue's reads fail on end before the check says down (the read retry's longest backoff). */
-const READS_FAILING_DOWN_MS = 5_000;
+/**
+ * How long a queue's reads, or its settles, fail on end before the check says down (the read
+ * retry's longest backoff).
+ */
+const FAILING_DOWN_MS = 5_000;
 
 /** What `isHealthy()` checks beyond Redis, this worker's lease and its consumers. @publicApi */
 export interface StreamQueueHealthOptions {
@@ -50,7 +53,7 @@ export class StreamQueueHealthIndicator {
     const indicator = this.health.check(key);
     // One deadline for every Redis read of the check: a health endpoint must not hang on one.
     const late = new Deadline(timeoutMs);
-    const { worker, leaseHeld, queues, failingReads } = this.host.status();
+    const { worker, leaseHeld, queues, failingReads, failingSettles } = this.host.status();
     let redis = await this.ping(late, queue === undefined ? Object.keys(queues) : [...Object.keys(queues), queue]);
     const data: Record<string, unknown> = {};
     if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
@@ -61,14 +64,21 @@ export class StreamQueueHealthIndicator {
     // The PING goes on the command connection: a worker reads on connections of its own.
     if (worker) {
       // A first connect (at boot) gets the same grace as failing reads.
-      for (const { purpose, status } of this.connections.unready(READS_FAILING_DOWN_MS)) {
+      for (const { purpose, status } of this.connections.unready(FAILING_DOWN_MS)) {
         problems.push(`Redis connection (${purpose}) is ${status}`);
       }
     }
     for (const [failingQueue, { forMs, message }] of Object.entries(failingReads)) {
       // A read retried through a blip (a failover, a reconnect) is not down; one failing this long is.
-      if (forMs >= READS_FAILING_DOWN_MS && queues[failingQueue]) {
+      if (forMs >= FAILING_DOWN_MS && queues[failingQueue]) {
         problems.push(`reads of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
+      }
+    }
+    // Runs that never settle hold their slots (and, by this worker's lease, their entries) for
+    // good: once they fill the slots, nothing is read, so no read fails.
+    for (const [failingQueue, { forMs, message }] of Object.entries(failingSettles)) {
+      if (forMs >= FAILING_DOWN_MS && queues[failingQueue]) {
+        problems.push(`settles of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
       }
     }
     if (queue !== undefined && !redis) {
