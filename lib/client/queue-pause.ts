@@ -37,10 +37,25 @@ export function newestRecord(records: readonly PauseRecord[]): PauseRecord {
 
 /**
  * @internal The pause records of `partitions`, in order: one HMGET each, pipelined per slot group
- * (one round trip on one Redis, for any number of queues).
+ * (one round trip on one Redis, for any number of queues). The first that cannot be read fails it.
  */
 export async function readPauseRecords(redis: Redis, partitions: readonly QueueKeys[]): Promise<PauseRecord[]> {
-  const read = new Map<QueueKeys, PauseRecord>();
+  const records = await readEachPauseRecord(redis, partitions);
+  const failed = records.find((r): r is Error => r instanceof Error);
+  if (failed) throw failed;
+  return records as PauseRecord[];
+}
+
+/**
+ * @internal As readPauseRecords, with each record's own error in its place (a key of another
+ * type, its slot group's node down): the workers' poll reads every queue at once, and one record
+ * it cannot read must not keep it from the others.
+ */
+export async function readEachPauseRecord(
+  redis: Redis,
+  partitions: readonly QueueKeys[],
+): Promise<(PauseRecord | Error)[]> {
+  const read = new Map<QueueKeys, PauseRecord | Error>();
   const groups = pipelineGroups(redis, [...partitions], (keys) => keys.pause);
   await Promise.all(
     groups.map(async (group) => {
@@ -49,7 +64,7 @@ export async function readPauseRecords(redis: Redis, partitions: readonly QueueK
       const replies = await execReplies(pipeline, group.length);
       group.forEach((keys, i) => {
         const [error, reply] = replies[i];
-        if (error) throw error;
+        if (error) return void read.set(keys, error);
         const [paused, version] = reply as [string | null, string | null];
         read.set(keys, { paused: paused === '1', version: Number(version ?? 0) });
       });

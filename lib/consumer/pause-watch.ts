@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { newestRecord, readPauseRecords, type PauseRecord } from '../client/queue-pause';
+import { newestRecord, readEachPauseRecord, type PauseRecord } from '../client/queue-pause';
 import type { QueueKeys } from '../redis/keys';
 import { PauseGate } from './pause-gate';
 
@@ -19,7 +19,8 @@ interface Watched {
  * notice that pause.lua publishes on the partition's control channel (applied at once if newer),
  * and a poll every heartbeat interval of every partition's record, one pipelined round trip per
  * slot group for all the queues (on one Redis, one in all). A poll is the truth unless a notice
- * came in while it was under way: then the newer of the two stands.
+ * came in while it was under way: then the newer of the two stands. A queue whose record cannot
+ * be read keeps its last state; the poll still applies every other queue's.
  */
 export class PauseWatch {
   private readonly queues = new Map<string, Watched>();
@@ -71,28 +72,44 @@ export class PauseWatch {
   private async poll(first: boolean): Promise<void> {
     if (this.polling) return;
     this.polling = true;
-    const watched = [...this.queues.values()];
-    const noticesBefore = watched.map((w) => w.notices);
+    const watched = [...this.queues.entries()];
+    const noticesBefore = watched.map(([, w]) => w.notices);
     try {
-      const records = await readPauseRecords(
+      const records = await readEachPauseRecord(
         this.redis,
-        watched.flatMap((w) => w.partitions),
+        watched.flatMap(([, w]) => w.partitions),
       );
+      // Each queue goes by its own records: one it cannot read keeps its last state, and the
+      // others are applied (a key of another type, one node of a cluster down).
+      const unread: string[] = [];
+      let failure: Error | undefined;
       let at = 0;
-      watched.forEach((w, i) => {
-        const newest = newestRecord(records.slice(at, (at += w.partitions.length)));
+      for (const [i, [queue, w]] of watched.entries()) {
+        const own = records.slice(at, (at += w.partitions.length));
+        const error = own.find((r): r is Error => r instanceof Error);
+        if (error) {
+          failure ??= error;
+          unread.push(queue);
+          continue;
+        }
+        const newest = newestRecord(own as PauseRecord[]);
         if (w.notices === noticesBefore[i] || newest.version > w.version) this.apply(w, newest);
-      });
-      this.failures = 0;
+      }
+      if (!failure) this.failures = 0;
+      else if (first) throw failure;
+      else this.failed(`of ${unread.map((q) => `"${q}"`).join(', ')} `, failure);
     } catch (error) {
       if (first) throw error;
-      // The gates keep the last state seen; the next poll (or a notice) corrects them.
-      if (this.failures++ % 10 === 0) {
-        this.logger.warn(`Reading the queues' pause records failed (${(error as Error).message}); retrying.`);
-      }
+      this.failed('', error as Error);
     } finally {
       this.polling = false;
     }
+  }
+
+  /** The gates not read keep the last state seen; the next poll (or a notice) corrects them. */
+  private failed(which: string, error: Error): void {
+    if (this.failures++ % 10 !== 0) return;
+    this.logger.warn(`Reading the pause records ${which}failed (${error.message}); retrying.`);
   }
 
   private apply(watched: Watched, record: PauseRecord): void {
