@@ -66,9 +66,18 @@ export async function readEachPauseRecord(
         const [error, reply] = replies[i];
         if (error) return void read.set(keys, error);
         const [paused, version] = reply as [string | null, string | null];
-        read.set(keys, { paused: paused === '1', version: Number(version ?? 0) });
+        read.set(keys, { paused: paused === '1', version: storedVersion(version) });
       });
     }),
   );
   return partitions.map((keys) => read.get(keys) ?? NEVER);
+}
+
+/**
+ * A record's version as pause.lua writes it, an integer from 0 to 2^53-1; anything else (anyone
+ * can write it: `1e300` would outvote every later call) reads as 0, a record never written.
+ */
+function storedVersion(text: string | null): number {
+  const n = text !== null && /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(n) ? n : 0;
 }

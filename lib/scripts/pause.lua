@@ -7,6 +7,7 @@
   ARGV[2] the call's version; '0' on partition 0, which draws it: the stored version + 1, or
           Redis's clock in ms when that is larger (a record lost with its node does not make
           versions repeat). Elsewhere the record is written only if ARGV[2] is newer than it.
+          A stored version that is not an integer from 0 to 2^53-1 counts as 0.
   ARGV[3] the partition's control channel, told 'paused:<version>' or 'resumed:<version>' when
           the record was written (workers then stop or resume at once, not at their next poll)
 
@@ -18,7 +19,12 @@
 -- @include now-ms
 
 local record = KEYS[1]
-local stored = tonumber(rcall('HGET', record, 'version')) or 0
+-- A stored version that is not one (anyone can write it: `x`, `1e300`, `-1`) counts as none: a huge
+-- one would refuse every later call here, and one past 2^63 would be written back negative.
+local stored = tonumber(rcall('HGET', record, 'version'))
+if not (stored and stored >= 0 and stored <= 9007199254740991 and stored == math.floor(stored)) then
+  stored = 0
+end
 local version = tonumber(ARGV[2])
 if version == 0 then
   version = math.max(stored + 1, nowMs())
