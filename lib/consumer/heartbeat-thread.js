@@ -176,15 +176,22 @@ redis.on('ready', () => {
 });
 function withinBeatTimeout(exec) {
   let timer;
+  let turn;
   const timeout = new Promise((_, reject) => {
+    // One turn of I/O after the timer, as there: a reply read in it wins (finally clears the turn).
     timer = setTimeout(() => {
-      beatWhenReady = true;
-      redis.disconnect(true);
-      reject(new Error(`no reply to the heartbeat within ${BEAT_TIMEOUT_MS} ms; reconnecting`));
+      turn = setImmediate(() => {
+        beatWhenReady = true;
+        redis.disconnect(true);
+        reject(new Error(`no reply to the heartbeat within ${BEAT_TIMEOUT_MS} ms; reconnecting`));
+      });
     }, BEAT_TIMEOUT_MS);
   });
   exec.catch(() => undefined); // settled after a timeout: nobody waits for it any more
-  return Promise.race([exec, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([exec, timeout]).finally(() => {
+    clearTimeout(timer);
+    clearImmediate(turn);
+  });
 }
 
 // The first beat waits for the connection's first outcome: a cluster client's start (its slot

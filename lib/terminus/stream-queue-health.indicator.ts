@@ -23,7 +23,10 @@ export interface StreamQueueHealthOptions {
   queue?: string;
   /** The age limit for `queue`'s oldest waiting task, in ms (not applied while `queue` is paused). */
   maxWaitingMs?: number;
-  /** Redis must answer within this many ms: the PING and the `queue` reads together. Default 1 000. */
+  /**
+   * Redis must answer within this many ms: the PING and the `queue` reads together. Default 1 000.
+   * Counted on this process's timers: an event loop blocked meanwhile costs at most a tenth of it.
+   */
   timeoutMs?: number;
 }
 
@@ -53,6 +56,18 @@ export class StreamQueueHealthIndicator {
     const indicator = this.health.check(key);
     // One deadline for every Redis read of the check: a health endpoint must not hang on one.
     const late = new Deadline(timeoutMs);
+    const { redis, data, problems } = await this.examine(late, queue, maxWaitingMs).finally(() => late.end());
+    if (redis) problems.unshift(`Redis: ${redis}`);
+    const result = { redis: redis ?? 'up', ...data };
+    return problems.length === 0 ? indicator.up(result) : indicator.down({ ...result, message: problems.join('; ') });
+  }
+
+  /** What the check found: why Redis is down (if it is), the result's details, the other problems. */
+  private async examine(
+    late: Deadline,
+    queue: string | undefined,
+    maxWaitingMs: number | undefined,
+  ): Promise<{ redis: string | undefined; data: Record<string, unknown>; problems: string[] }> {
     const { worker, leaseHeld, queues, failingReads, failingSettles } = this.host.status();
     let redis = await this.ping(late, queue === undefined ? Object.keys(queues) : [...Object.keys(queues), queue]);
     const data: Record<string, unknown> = {};
@@ -101,9 +116,7 @@ export class StreamQueueHealthIndicator {
         }
       }
     }
-    if (redis) problems.unshift(`Redis: ${redis}`);
-    const result = { redis: redis ?? 'up', ...data };
-    return problems.length === 0 ? indicator.up(result) : indicator.down({ ...result, message: problems.join('; ') });
+    return { redis, data, problems };
   }
 
   /**
@@ -148,23 +161,52 @@ export class StreamQueueHealthIndicator {
   }
 }
 
-/** The end of a check's time: a reply after it, or a failed one, is a problem said in words. */
+type Answer<T> = { value: T } | { problem: string };
+
+/** The steps a deadline's time is counted in (see Deadline). */
+const DEADLINE_STEPS = 10;
+
+/**
+ * The end of a check's time: a reply after it, or a failed one, is a problem said in words. It
+ * measures Redis, not this process: its time is counted in tenths, each once its timer fires,
+ * however late. A timer fires late when the event loop was blocked (a CPU-bound moment, a GC
+ * pause), time in which Redis's replies waited unread: a block costs the check at most a tenth
+ * of its time, where one timer for all of it lost it all, and with it the reads sent after the
+ * block (a worker's PING, sent once its master is found; counts(), which reads the partition
+ * count first). The last tenth ends one turn of I/O after its timer (raceTimeout), so a reply
+ * that arrived while the loop was blocked past it wins.
+ */
 class Deadline {
-  private readonly at: number;
+  private readonly expired: Promise<boolean>;
+  private ended!: () => void;
 
   constructor(private readonly timeoutMs: number) {
-    this.at = Date.now() + timeoutMs;
+    const ended = new Promise<boolean>((resolve) => (this.ended = () => resolve(false)));
+    this.expired = (async () => {
+      const steps = Math.min(DEADLINE_STEPS, timeoutMs);
+      for (let step = 1; step <= steps; step++) {
+        const stepMs = Math.round((timeoutMs * step) / steps) - Math.round((timeoutMs * (step - 1)) / steps);
+        if (!(await raceTimeout(ended, stepMs, () => true))) return false;
+      }
+      return true;
+    })();
   }
 
-  race<T>(reply: Promise<T>): Promise<{ value: T } | { problem: string }> {
-    return raceTimeout(
-      reply.then(
-        (value) => ({ value }),
-        (error: Error) => ({ problem: error.message }),
-      ),
-      this.at - Date.now(),
-      () => ({ problem: `no answer within ${this.timeoutMs} ms` }),
+  race<T>(reply: Promise<T>): Promise<Answer<T>> {
+    const answered = reply.then(
+      (value) => ({ value }),
+      (error: Error) => ({ problem: error.message }),
     );
+    const late = this.expired.then((expired) =>
+      // A check that ended leaves its reads unanswered, and nobody waits for them.
+      expired ? { problem: `no answer within ${this.timeoutMs} ms` } : new Promise<never>(() => undefined),
+    );
+    return Promise.race([answered, late]);
+  }
+
+  /** The check is over: its timer is cleared. */
+  end(): void {
+    this.ended();
   }
 }
 

@@ -1,0 +1,109 @@
+import { TerminusModule } from '@nestjs/terminus';
+import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
+import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { blockEventLoop } from '../utils/block-event-loop';
+import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { closeAll, randomPrefix, waitFor } from '../utils/redis';
+import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+
+/*
+ * A review finding: the check was down when this process's event loop was busy, though Redis had
+ * answered in time. Blocked past the deadline (a big JSON.parse, a GC pause), the loop, once free,
+ * ran the deadline's expired timer before it read the socket where Redis's reply waited, and the
+ * check said "no answer within 200 ms": a liveness probe failed and a healthy pod was restarted.
+ * A read sent after the PING (the queue's counts) fared worse: the block had spent the deadline
+ * before it was sent. Each block below lasts past the deadline and until Redis has answered.
+ */
+describe('health: a busy event loop is not a Redis that does not answer', () => {
+  let server: RedisServerHandle;
+  let t: TestApp;
+  let indicator: StreamQueueHealthIndicator;
+
+  const start = async (options: object, url: string) => {
+    t = await startApp({
+      prefix: randomPrefix(),
+      options: { ...options, connection: { url } },
+      imports: [StreamQueueHealthModule, TerminusModule],
+    });
+    indicator = t.app.get(StreamQueueHealthIndicator);
+  };
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterEach(() => closeApps());
+  afterAll(async () => {
+    await closeAll();
+    await server?.stop();
+  });
+
+  it("the reviewer's case: a worker's check, then the loop blocked for 400 ms (timeoutMs 200)", async () => {
+    await start({}, server.url);
+    const check = indicator.isHealthy('queue', { timeoutMs: 200 });
+    blockEventLoop(400, { answeredBy: server.port });
+    expect((await check).queue).toMatchObject({ status: 'up', redis: 'up' });
+  });
+
+  it('a producer: the PING was sent before the block, its reply waits in the socket', async () => {
+    await start({ worker: false }, server.url);
+    const check = indicator.isHealthy('queue', { timeoutMs: 200 });
+    blockEventLoop(400, { answeredBy: server.port });
+    expect(await check).toEqual({ queue: { status: 'up', redis: 'up' } });
+  });
+
+  // A block past the deadline's last step (a 1 ms deadline has one): the PING's reply, there when
+  // the step's timer fires, is read before the timeout is taken.
+  it('a block past the end of the deadline: a reply waiting in the socket still wins', async () => {
+    await start({ worker: false }, server.url);
+    const check = indicator.isHealthy('queue', { timeoutMs: 1 });
+    blockEventLoop(400, { answeredBy: server.port });
+    expect(await check).toEqual({ queue: { status: 'up', redis: 'up' } });
+  });
+
+  // Blocked by the process's next task, as in production, with every read of the check: the PING,
+  // the queue's counts and (past the age limit) whether it is paused.
+  it('blocked by the next task: the PING and the queue reads all answered, a paused queue is up', async () => {
+    await start({}, server.url);
+    await t.client.pause('default');
+    await t.client.enqueue('echo', 'waits');
+    await waitFor(async () => ((await t.client.counts()).oldestWaitingMs ?? 0) > 0, { description: 'an age' });
+    const check = indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 0, timeoutMs: 200 });
+    setImmediate(() => blockEventLoop(400, { answeredBy: server.port }));
+    expect((await check).queue).toMatchObject({ status: 'up', redis: 'up', paused: true });
+  });
+
+  // Controls: what is really unanswered is still down, blocked or not.
+  it('a frozen Redis is still down after the block', async () => {
+    const frozen = await startRedisServer();
+    try {
+      await start({ worker: false }, frozen.url);
+      await frozen.kill('SIGSTOP');
+      const check = indicator.isHealthy('queue', { timeoutMs: 200 });
+      setImmediate(() => blockEventLoop(400));
+      expect((await check).queue).toMatchObject({ status: 'down', redis: 'no answer within 200 ms' });
+    } finally {
+      await frozen.kill('SIGCONT');
+      await closeApps();
+      await frozen.stop();
+    }
+  });
+
+  it('a half-open connection is down within about timeoutMs', async () => {
+    const proxy = new HalfOpenProxy();
+    try {
+      const port = await proxy.start();
+      await start({}, `redis://127.0.0.1:${port}`);
+      expect((await indicator.isHealthy('queue')).queue.status).toBe('up');
+      proxy.blackholeExisting();
+      const began = performance.now();
+      const { queue } = await indicator.isHealthy('queue', { timeoutMs: 300 });
+      const tookMs = performance.now() - began;
+      expect(queue).toMatchObject({ status: 'down', redis: expect.stringMatching(/^no answer within 300 ms \(PING/) });
+      expect(tookMs).toBeGreaterThanOrEqual(299);
+      expect(tookMs).toBeLessThan(600);
+    } finally {
+      await closeApps();
+      await proxy.stop();
+    }
+  });
+});
