@@ -28,6 +28,12 @@ export class Delivery {
    * again after this many ms (see RateHold). Undefined once it may start.
    */
   rateWaitMs?: number;
+  /**
+   * Set once its handler was called (through the run wrapper, when there is one). A delivery
+   * let go before that gives its count back (see giveBackUnstarted): only runs that started
+   * count towards maxDeliveries.
+   */
+  handlerCalled = false;
 
   constructor(
     readonly message: TaskMessage,

@@ -13,6 +13,7 @@ import {
 } from '../task/task-message';
 import { LeaseLostError } from '../errors';
 import { DeadLetterer } from './dead-letterer';
+import { giveBackUnstarted } from './give-back-unstarted';
 import type { Delivery } from './delivery';
 import { monotonicMs, stillOwned } from './lease';
 import type { QueueContext } from './queue-context';
@@ -84,9 +85,15 @@ export class Intake {
       return await this.claimWhereNeeded([...held], sentAt, held);
     } catch (error) {
       // Never strand a delivery: what was not handed over is still pending under this consumer,
-      // and the sweep's recovery admits it again.
+      // and the sweep's recovery admits it again. Its delivery is given back first: a claim that
+      // fails each time (an ACL refusing a command it calls) would otherwise count one per
+      // recovery and dead-letter the task as poison without a run.
       this.ctx.logger.warn(
         `Admitting ${held.size} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}`,
+      );
+      await giveBackUnstarted(
+        this.ctx,
+        [...held].map((d) => ({ entryId: d.message.entryId, deliveries: d.deliveries })),
       );
       for (const d of held) this.drop(d);
       if (!deadLettering) this.ctx.slots.release(malformed.length);

@@ -18,6 +18,7 @@ import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { flowLimitsOf } from '../task/flow-limits';
 import { monotonicMs } from './lease';
 import { RateHold } from './rate-hold';
+import { giveBackUnstarted } from './give-back-unstarted';
 
 /** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
 interface Lane {
@@ -378,7 +379,7 @@ export class QueueConsumer {
 
   /** Settles each partition's outcomes with its own scripts; returns those to retry. */
   private async settleByLane(outcomes: Outcome[]): Promise<Outcome[]> {
-    if (this.lanes.length === 1) return this.lanes[0].settler.settle(outcomes);
+    if (this.lanes.length === 1) return this.settleLane(this.lanes[0], outcomes);
     const byLane = new Map<Lane, Outcome[]>();
     for (const outcome of outcomes) {
       const lane = this.laneOf.get(outcome.delivery) ?? this.lanes[0];
@@ -386,8 +387,22 @@ export class QueueConsumer {
       if (group) group.push(outcome);
       else byLane.set(lane, [outcome]);
     }
-    const retries = await Promise.all([...byLane].map(([lane, group]) => lane.settler.settle(group)));
+    const retries = await Promise.all([...byLane].map(([lane, group]) => this.settleLane(lane, group)));
     return retries.flat();
+  }
+
+  /**
+   * Settles one partition's outcomes. Runs abandoned before their handler was called (held by
+   * the pause or for a rate token when the consumer stops, or when the lease is lost) give their
+   * deliveries back meanwhile, before this worker's liveness key goes at shutdown: whoever
+   * takes them next then counts no try they never had (maxDeliveries).
+   */
+  private async settleLane(lane: Lane, outcomes: Outcome[]): Promise<Outcome[]> {
+    const unstarted = outcomes.filter((o) => o.kind === 'abandoned' && !o.delivery.handlerCalled);
+    if (unstarted.length === 0) return lane.settler.settle(outcomes);
+    const entries = unstarted.map(({ delivery: d }) => ({ entryId: d.message.entryId, deliveries: d.deliveries }));
+    const [left] = await Promise.all([lane.settler.settle(outcomes), giveBackUnstarted(lane.ctx, entries)]);
+    return left;
   }
 
   private release(delivery: Delivery): void {

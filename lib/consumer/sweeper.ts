@@ -46,24 +46,26 @@ export class Sweeper {
     // Entries taken now could not start (see TaskRunner): sweep once the lease is confirmed.
     if (!this.ctx.lease.isHeld()) return { entries: [], sentAt: 0 };
     const sentAt = monotonicMs();
-    const recovered = await this.recover();
-    let reclaimed: RawEntry[] = [];
+    const taken = await this.recover();
     try {
       const token = await this.lock.acquire();
-      if (!token) return { entries: recovered, sentAt };
+      if (!token) return { entries: taken, sentAt };
       try {
-        reclaimed = await this.reclaim();
+        taken.push(...(await this.reclaim()));
         await this.dropDeadConsumers();
-        return { entries: [...recovered, ...reclaimed], sentAt };
       } finally {
         await this.lock.release(token).catch(() => undefined);
       }
     } catch (error) {
-      // What was taken is not handed over: free its slots. It stays pending under this
-      // consumer, so the next recovery takes it back.
-      this.ctx.slots.release(recovered.length + reclaimed.length);
-      throw error;
+      // What was taken is handed over all the same: left pending unstarted, the next recovery
+      // would count a delivery more, and a step failing on every sweep (an ACL refusing XGROUP
+      // DELCONSUMER) would dead-letter it as poison without a run.
+      if (taken.length === 0) throw error;
+      this.ctx.logger.warn(
+        `Queue "${this.ctx.queue}": a sweep failed (${(error as Error).message}) after taking ${taken.length} run(s), which run.`,
+      );
     }
+    return { entries: taken, sentAt };
   }
 
   /**

@@ -84,6 +84,7 @@ export class TaskRunner {
             timeoutMs,
           );
     const startedAt = performance.now();
+    delivery.handlerCalled = true;
     try {
       const returned = this.wrap
         ? this.wrap(() => definition.handler(payload, ctx), message, ctx, delivery)

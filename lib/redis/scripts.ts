@@ -28,6 +28,7 @@ export const SCRIPT_NAMES = [
   'layout',
   'pause',
   'enter-admission',
+  'uncount',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
