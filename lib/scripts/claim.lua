@@ -48,6 +48,7 @@
 -- @include rcall
 -- @include now-ms
 -- @include owned-by
+-- @include entry-id
 -- @include key-state
 -- @include message
 -- @include flow
@@ -137,7 +138,9 @@ for i = 1, (#ARGV - 5) / 4 do
     codes[i] = 0
   else
     local running = rcall('HGET', keyState, 'rmid')
-    if running and running ~= entryId and pendingOwner(stream, group, running) then
+    -- One that is no entry id (anyone can write the state) names no delivery; XPENDING would
+    -- fail the claim of the whole batch on it, at every recovery.
+    if running and running ~= entryId and isEntryId(running) and pendingOwner(stream, group, running) then
       local entry = rcall('XRANGE', stream, entryId, entryId)[1]
       rcall('XACK', stream, group, entryId)
       rcall('XDEL', stream, entryId)

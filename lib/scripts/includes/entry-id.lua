@@ -6,6 +6,16 @@ local function idParts(id)
   return tonumber(ms), tonumber(seq)
 end
 
+-- isEntryId(text): an explicit entry id Redis accepts ('<ms>-<seq>', each part at most 2^64-1,
+-- written without leading zeros as Redis writes it), so no stream command fails on it.
+local function idPartFits(digits)
+  return #digits < 20 or (#digits == 20 and digits <= '18446744073709551615')
+end
+local function isEntryId(text)
+  local ms, seq = string.match(text, '^(%d+)-(%d+)$')
+  return ms ~= nil and idPartFits(ms) and idPartFits(seq)
+end
+
 -- idGreater(a, b): a comes after b in the stream.
 local function idGreater(a, b)
   local am, as = idParts(a)
