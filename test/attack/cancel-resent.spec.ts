@@ -1,4 +1,4 @@
-import { replyCuttingProxy, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
+import { replyCuttingProxy, resentCall, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { useSpecRedis } from '../utils/spec-redis';
 import { redisUrl } from '../utils/redis';
@@ -30,19 +30,8 @@ describe('attack: a cancel() whose reply was lost and which ioredis resent', () 
     await proxy.close();
   });
 
-  /**
-   * Starts `call` with its reply cut once Redis ran it, runs `meanwhile` before the resend can
-   * reach Redis (its new connection is held), then lets it through and returns the answer.
-   */
-  async function resent<T>(key: string, call: () => Promise<T>, meanwhile?: () => Promise<unknown>): Promise<T> {
-    const cut = proxy.cutReplyTo(key);
-    const releaseResend = proxy.holdNewConnections();
-    const answer = call();
-    await cut; // Redis replied: the first send ran
-    await meanwhile?.();
-    releaseResend();
-    return answer;
-  }
+  const resent = <T>(marker: string, call: () => Promise<T>, meanwhile?: () => Promise<unknown>) =>
+    resentCall(proxy, marker, call, meanwhile);
 
   const stateOf = (key: string) => redis.hmget(other.keys.keyState(key), 'state', 'id');
 

@@ -1,4 +1,4 @@
-import { replyCuttingProxy, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
+import { replyCuttingProxy, resentCall, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { useSpecRedis } from '../utils/spec-redis';
 import { redisUrl } from '../utils/redis';
@@ -32,16 +32,8 @@ describe('attack: a keyed call resent after another process wrote the key', () =
     await proxy.close();
   });
 
-  /** As in cancel-resent.spec.ts: `meanwhile` runs after Redis ran `call`, before its resend. */
-  async function resent<T>(marker: string, call: () => Promise<T>, meanwhile: () => Promise<unknown>): Promise<T> {
-    const cut = proxy.cutReplyTo(marker);
-    const releaseResend = proxy.holdNewConnections();
-    const answer = call();
-    await cut;
-    await meanwhile();
-    releaseResend();
-    return answer;
-  }
+  const resent = <T>(marker: string, call: () => Promise<T>, meanwhile?: () => Promise<unknown>) =>
+    resentCall(proxy, marker, call, meanwhile);
 
   const stateOf = (key: string) => redis.hmget(other.keys.keyState(key), 'state', 'id');
   /** The task ids of the key's stream entries and delayed members. */
