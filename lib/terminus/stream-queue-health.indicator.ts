@@ -8,6 +8,7 @@ import { raceTimeout } from '../race-timeout';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { redisAddress } from '../redis/connection-check';
 import { RedisConnections } from '../redis/redis-connections';
+import { sendNow } from '../redis/send-now';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 
@@ -129,8 +130,11 @@ export class StreamQueueHealthIndicator {
     const { commands, topology } = this.connections;
     // A connection that is not ready would queue the PING until it reconnects: that is down.
     if (commands.status !== 'ready') return `connection ${commands.status}`;
+    // Each PING is written at once (sendNow), not a turn later by auto-pipelining: a check whose
+    // caller then blocks the event loop (its next task) finds the reply waiting when it frees,
+    // where a PING sent only after the block had to come back within what is left of the deadline.
     if (queues.length === 0) {
-      const answer = await late.race(commands.ping());
+      const answer = await late.race(sendNow(commands, 'ping', []));
       return 'problem' in answer ? answer.problem : undefined;
     }
     // The queues each node serves, for the message; one PING per node.
@@ -150,7 +154,7 @@ export class StreamQueueHealthIndicator {
       [...served].map(async ([node, of]) => {
         // A node connection ioredis has not used yet is lazy ('wait'): the PING connects it.
         const lost = node.status === 'end' || node.status === 'close' || node.status === 'reconnecting';
-        const answer = lost ? { problem: `connection ${node.status}` } : await late.race(node.ping());
+        const answer = lost ? { problem: `connection ${node.status}` } : await late.race(sendNow(node, 'ping', []));
         if ('problem' in answer) {
           const names = [...of].map((q) => `"${q}"`).join(', ');
           problems.push(`${answer.problem} (PING of ${redisAddress(node.options)}, master of queue ${names})`);
