@@ -170,22 +170,26 @@ export class ConsumerHost {
 
   /**
    * @internal For the health check: whether this process consumes at all, whether its lease is
-   * held, and per queue it handles, whether that queue's consumer runs, and its reads' and
-   * settles' streaks of failures.
+   * held, and per queue it handles, whether that queue's consumer runs, and its reads',
+   * admissions' and settles' streaks of failures.
    */
   status(): {
     worker: boolean;
     leaseHeld: boolean;
     queues: Record<string, boolean>;
     failingReads: Record<string, { forMs: number; message: string }>;
+    failingAdmissions: Record<string, { forMs: number; message: string }>;
     failingSettles: Record<string, { forMs: number; message: string }>;
   } {
     const queues = this.config.worker ? this.registry.queues() : [];
     const failingReads: Record<string, { forMs: number; message: string }> = {};
+    const failingAdmissions: Record<string, { forMs: number; message: string }> = {};
     const failingSettles: Record<string, { forMs: number; message: string }> = {};
     for (const q of queues) {
       const failing = this.consumers.get(q)?.failingReads;
       if (failing) failingReads[q] = failing;
+      const unadmitted = this.consumers.get(q)?.failingAdmissions;
+      if (unadmitted) failingAdmissions[q] = unadmitted;
       const unsettled = this.consumers.get(q)?.failingSettles;
       if (unsettled) failingSettles[q] = unsettled;
     }
@@ -195,6 +199,7 @@ export class ConsumerHost {
       leaseHeld: !this.stopping && (this.leaseKeeper?.isHeld() ?? false),
       queues: Object.fromEntries(queues.map((q) => [q, this.consumers.get(q)?.running ?? false])),
       failingReads,
+      failingAdmissions,
       failingSettles,
     };
   }

@@ -16,6 +16,7 @@ import { DeadLetterer } from './dead-letterer';
 import { giveBackUnstarted } from './give-back-unstarted';
 import type { Delivery } from './delivery';
 import { monotonicMs, stillOwned } from './lease';
+import { recoveryIdleMs } from './recovery-idle';
 import type { QueueContext } from './queue-context';
 
 /**
@@ -45,6 +46,8 @@ export interface Handover {
 export class Intake {
   /** Task names already warned about: a producer's misconfiguration is said once, not per task. */
   private readonly warned = new Set<string>();
+  /** Since when every admission that had runs to hand over failed, when and why the last did. */
+  private failure?: { since: number; lastAt: number; message: string };
 
   constructor(
     private readonly ctx: QueueContext,
@@ -52,6 +55,23 @@ export class Intake {
     private readonly limitsOf: (name: string) => FlowLimits | undefined = () => undefined,
     private readonly deadLetterer = new DeadLetterer(ctx),
   ) {}
+
+  /**
+   * Since when no admission got runs through while some failed (a claim refused on every try):
+   * undefined once one succeeds. Each failure gives its runs back, and the sweep's recovery
+   * brings them back within a sweep and a recovery's idle time, to fail again: a worker caught
+   * so reads and settles without error while nothing of its queue runs. A streak whose runs were
+   * not brought back for two such spells is over: they are gone (cancelled, taken by another
+   * worker), and a queue that stays idle must not read as failing for good.
+   */
+  get failingAdmissions(): { forMs: number; message: string } | undefined {
+    const failure = this.failure;
+    if (!failure) return undefined;
+    const { sweepIntervalMs, blockMs } = this.ctx.config;
+    const now = monotonicMs();
+    if (now - failure.lastAt > 2 * (sweepIntervalMs + recoveryIdleMs(blockMs))) return undefined;
+    return { forMs: Math.round(now - failure.since), message: failure.message };
+  }
 
   async admit({ entries, sentAt }: Handover): Promise<Delivery[]> {
     const { inFlight, slots } = this.ctx;
@@ -82,8 +102,16 @@ export class Intake {
       deadLettering = true;
       await Promise.all(malformed.map((m) => this.deadLetter(m, fieldsOf.get(m.entryId))));
       await this.enterAdmission(held);
-      return await this.claimWhereNeeded([...held], sentAt, held);
+      const toHandOver = held.size;
+      const admitted = await this.claimWhereNeeded([...held], sentAt, held);
+      if (toHandOver > 0) this.failure = undefined;
+      return admitted;
     } catch (error) {
+      if (held.size > 0) {
+        const now = monotonicMs();
+        const since = this.failingAdmissions ? this.failure!.since : now;
+        this.failure = { since, lastAt: now, message: (error as Error).message };
+      }
       // Never strand a delivery: what was not handed over is still pending under this consumer,
       // and the sweep's recovery admits it again. Its delivery is given back first: a claim that
       // fails each time (an ACL refusing a command it calls) would otherwise count one per

@@ -189,6 +189,16 @@ export class QueueConsumer {
     return failure && { forMs: Math.round(monotonicMs() - failure.since), message: failure.message };
   }
 
+  /** The longest streak of failed admissions among the queue's partitions (see Intake). */
+  get failingAdmissions(): { forMs: number; message: string } | undefined {
+    let longest: { forMs: number; message: string } | undefined;
+    for (const { intake } of this.lanes) {
+      const failing = intake.failingAdmissions;
+      if (failing && (!longest || failing.forMs > longest.forMs)) longest = failing;
+    }
+    return longest;
+  }
+
   /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */
   promoteSoon(): void {
     this.promoteAsked = true;

@@ -5,6 +5,7 @@ import { CONSUMER_LIST_LIMIT, queueStateRefusal } from '../scripts/queue-state.s
 import { readPositionScript } from '../scripts/read-position.script';
 import { reclaimScript } from '../scripts/reclaim.script';
 import { recoverScript } from '../scripts/recover.script';
+import { recoveryIdleMs } from './recovery-idle';
 import { DeadLetterer } from './dead-letterer';
 import type { Handover, RawEntry } from './intake';
 import { monotonicMs } from './lease';
@@ -88,10 +89,7 @@ export class Sweeper {
 
   private async recover(): Promise<RawEntry[]> {
     const { redis, keys, group, consumer, inFlight, slots, config } = this.ctx;
-    // Entries this process holds in memory are skipped; a read's reply is admitted in the same
-    // turn of the event loop it arrives in, so only a reply lost with its connection is left
-    // idle this long (the margin covers a reply still in flight).
-    const idle = Math.max(1_000, config.blockMs * 2);
+    const idle = recoveryIdleMs(config.blockMs);
     const rows = (await redis.xpending(
       keys.stream,
       group,

@@ -69,7 +69,7 @@ export class StreamQueueHealthIndicator {
     queue: string | undefined,
     maxWaitingMs: number | undefined,
   ): Promise<{ redis: string | undefined; data: Record<string, unknown>; problems: string[] }> {
-    const { worker, leaseHeld, queues, failingReads, failingSettles } = this.host.status();
+    const { worker, leaseHeld, queues, failingReads, failingAdmissions, failingSettles } = this.host.status();
     let redis = await this.ping(late, queue === undefined ? Object.keys(queues) : [...Object.keys(queues), queue]);
     const data: Record<string, unknown> = {};
     if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
@@ -88,6 +88,13 @@ export class StreamQueueHealthIndicator {
       // A read retried through a blip (a failover, a reconnect) is not down; one failing this long is.
       if (forMs >= FAILING_DOWN_MS && queues[failingQueue]) {
         problems.push(`reads of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
+      }
+    }
+    // Runs read but never started go back to be recovered and fail again: nothing runs, while
+    // reads and settles succeed.
+    for (const [failingQueue, { forMs, message }] of Object.entries(failingAdmissions)) {
+      if (forMs >= FAILING_DOWN_MS && queues[failingQueue]) {
+        problems.push(`admissions of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
       }
     }
     // Runs that never settle hold their slots (and, by this worker's lease, their entries) for
