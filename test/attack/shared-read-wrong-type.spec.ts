@@ -63,6 +63,17 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
   /** Replaces `key` (a stream) with a string, as anyone with Redis access can. */
   const spoil = (key: string) => redis.multi().del(key).set(key, 'not a stream').exec();
 
+  /** Waits until a warning logged since `from` starts with `start` (a failure of a queue's loop). */
+  const warnedSince = (from: number, start: string) =>
+    waitFor(
+      () =>
+        logger
+          .warnings()
+          .slice(from)
+          .some((w) => w.startsWith(start)),
+      { description: start },
+    );
+
   /** Each of `n` tasks on `default`, one after another, completes within `withinMs`. */
   const defaultKeepsRunning = async (t: TestApp, n: number, withinMs: number) => {
     for (let i = 0; i < n; i++) {
@@ -80,16 +91,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
 
     await defaultKeepsRunning(t, 5, 2_000);
     // The bad queue's failure is logged, naming its stream key.
-    await waitFor(
-      () =>
-        logger
-          .warnings()
-          .slice(warnedBefore)
-          .some((w) => w.startsWith('Queue "spare" read failed (WRONGTYPE')),
-      {
-        description: 'a read failure of "spare"',
-      },
-    );
+    await warnedSince(warnedBefore, 'Queue "spare" read failed (WRONGTYPE');
     const warned = logger.warnings().slice(warnedBefore);
     expect(warned.filter((w) => w.startsWith('Queue "default" read failed'))).toEqual([]);
     expect(warned.find((w) => w.startsWith('Queue "spare" read failed'))).toContain(spare.stream);
@@ -139,16 +141,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
     const warnedBefore = logger.warnings().length;
     await spoil(spare.stream);
     // Promotions of the due task meet the bad key (each sweep interval, 100 ms).
-    await waitFor(
-      () =>
-        logger
-          .warnings()
-          .slice(warnedBefore)
-          .some((w) => w.startsWith('Queue "spare" promote failed')),
-      {
-        description: 'a promotion of "spare" refused',
-      },
-    );
+    await warnedSince(warnedBefore, 'Queue "spare" promote failed');
     expect(await redis.zcard(spare.delayed)).toBe(1);
 
     await redis.del(spare.stream);
@@ -174,16 +167,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
     await spoil(parted.keysFor(1).stream);
 
     await defaultKeepsRunning(t, 5, 2_000);
-    await waitFor(
-      () =>
-        logger
-          .warnings()
-          .slice(warnedBefore)
-          .some((w) => w.startsWith('Queue "parted" read failed (WRONGTYPE')),
-      {
-        description: 'a read failure of "parted"',
-      },
-    );
+    await warnedSince(warnedBefore, 'Queue "parted" read failed (WRONGTYPE');
     const warned = logger.warnings().slice(warnedBefore);
     expect(warned.filter((w) => w.startsWith('Queue "default" read failed'))).toEqual([]);
     expect(warned.find((w) => w.startsWith('Queue "parted" read failed'))).toContain(parted.keysFor(1).stream);
