@@ -109,9 +109,12 @@ local function rateWaitMs(F, win, now, idleMs)
   if not at or at == RATE_PENDING or at == RATE_RESERVED then return idleMs or win.per + RATE_IDLE_WAKE_MS end
   -- A start happened by now: a time that is no number (a script error mid-settle) or a later one
   -- (a wait past a Node timer's range fires after 1 ms), written by anyone with Redis access,
-  -- reads as now, so a window never waits longer than perMs.
+  -- reads as now, so a window never waits longer than perMs. So does one at or before the
+  -- window's start: the trim is lexical, and a number of fewer than 16 digits ('1000000000000')
+  -- sorts after every stamp and outlives it; read as it, the wait was 1 ms, and every waiting
+  -- pair's wake and every held restart's claim came back each millisecond while it stayed.
   local ms = tonumber(at)
-  if not (ms and ms <= now) then ms = now end
+  if not (ms and ms <= now and ms > now - win.per) then ms = now end
   return math.max(1, ms + win.per - now)
 end
 
