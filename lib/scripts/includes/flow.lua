@@ -440,10 +440,15 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   local pair = name .. '\0' .. group
   local rates = select(4, flowLimits(F, name))
   -- The task's wake is read even when its pair waits: a later one than any script sets falls due.
-  if groupFree(F, name, group) and globalFree(F, name) and not rateQueuedAt(F, rates, name)
-      and not pairWaits(F, pair) and not rateFullWindow(F, rates, name, group) then
-    return flowAdmit(F, stream, id, name, group, fields)
+  local wakeRead, queuedAt = false, nil
+  if groupFree(F, name, group) and globalFree(F, name) then
+    wakeRead, queuedAt = true, rateQueuedAt(F, rates, name)
+    if not queuedAt and not pairWaits(F, pair) and not rateFullWindow(F, rates, name, group) then
+      return flowAdmit(F, stream, id, name, group, fields)
+    end
   end
+  -- It waits: pairs of its task parked for a wake that is gone are woken (rateWakeParked).
+  if not queuedAt then rateWakeParked(F, rates, name, wakeRead) end
   local _, _, aging = flowLimits(F, name)
   -- Equal ranks (one millisecond, one priority) keep arrival order: a sequence follows the rank.
   local arrival = nextSequence(F, '\0arrivals')

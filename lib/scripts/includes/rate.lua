@@ -228,6 +228,19 @@ local function rateUnpark(F, name)
   if #parked > 0 then rcall('ZREMRANGEBYLEX', F.parked, from, to) end
 end
 
+-- Pairs parked for task `name`'s rateLimit window wait for its wake alone: they stay in F.ringed,
+-- so no enqueue or settle of their group pushes them back. With the wake gone (anyone with Redis
+-- access can delete F.wake or its member) they waited for good, a task without groups (one pair)
+-- with every task enqueued since. A task of `name` entering the room calls this: pairs of it
+-- parked with no wake get one due now (the next promotion unparks them). `wakeRead`: its caller
+-- read the wake already and found none (rateQueuedAt), so only the parked pairs are looked up.
+local function rateWakeParked(F, rates, name, wakeRead)
+  if rates == nil or rates.max == 0 or parkedEmpty(F) then return end
+  if not wakeRead and rcall('ZSCORE', F.wake, name) then return end
+  local parked = rcall('ZRANGEBYLEX', F.parked, '[' .. name .. '\0', '[' .. name .. '\0\255', 'LIMIT', '0', '1')[1]
+  if parked then rateWake(F, name, rateNow()) end
+end
+
 local function rateHold(F, pair, rates, name, group)
   local win, wait = rateFullWindow(F, rates, name, group)
   if not win then
