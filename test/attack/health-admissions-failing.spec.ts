@@ -1,8 +1,8 @@
 import { TerminusModule } from '@nestjs/terminus';
 import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { useAclRedis } from '../fixtures/acl-redis';
+import { startApp } from '../fixtures/test-app';
+import { randomPrefix, waitFor } from '../utils/redis';
 
 /*
  * The check watched reads and settles, not the step between them: a worker whose every claim
@@ -12,30 +12,24 @@ import { startRedisServer, type RedisServerHandle } from '../utils/redis-server'
  * (a review finding; it failed).
  */
 describe('health: a worker whose admissions fail', () => {
-  let server: RedisServerHandle;
-  const password = 'claim-acl-secret';
+  const redis = useAclRedis('claim-acl-secret');
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterEach(() => closeApps());
-  afterAll(async () => {
-    await closeAll();
-    await server.stop();
-  });
-
-  it('is down once every admission has failed for 5 s, up again once one succeeds', async () => {
+  /** A producer with every right, and a worker (with the health check) whose user may not INCR. */
+  const boot = async () => {
     const prefix = randomPrefix();
-    const admin = createRedis({}, server.url);
-    await admin.call('ACL', 'SETUSER', 'worker', 'reset', 'on', `>${password}`, '~*', '&*', '+@all', '-incr');
-    const producer = await startApp({ prefix, options: { connection: { url: server.url }, worker: false } });
-    const handles = await Promise.all(['a', 'b', 'c'].map((key) => producer.client.enqueue('echo', key, { key })));
-    const t = await startApp({
+    const workerUrl = await redis.userDenied('worker', 'incr');
+    const producer = await startApp({ prefix, options: { connection: { url: redis.url() }, worker: false } });
+    const worker = await startApp({
       prefix,
-      options: { connection: { url: `redis://worker:${password}@127.0.0.1:${server.port}` }, blockMs: 100 },
+      options: { connection: { url: workerUrl }, blockMs: 100 },
       imports: [StreamQueueHealthModule, TerminusModule],
     });
-    const indicator = t.app.get(StreamQueueHealthIndicator);
+    return { producer, worker, indicator: worker.app.get(StreamQueueHealthIndicator) };
+  };
+
+  it('is down once every admission has failed for 5 s, up again once one succeeds', async () => {
+    const { producer, worker, indicator } = await boot();
+    const handles = await Promise.all(['a', 'b', 'c'].map((key) => producer.client.enqueue('echo', key, { key })));
     const down = await waitFor(
       async () => {
         const result = await indicator.isHealthy('queue');
@@ -45,9 +39,9 @@ describe('health: a worker whose admissions fail', () => {
     );
     expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
     expect(down.queue.message).toMatch(/^admissions of queue "default" failing for \d+ ms: .*can't run this command/);
-    expect(t.probe.runs).toHaveLength(0);
+    expect(worker.probe.runs).toHaveLength(0);
 
-    await admin.call('ACL', 'SETUSER', 'worker', '+incr');
+    await redis.allow('worker', 'incr');
     await expect(Promise.all(handles.map((h) => h.result({ timeoutMs: 15_000 })))).resolves.toEqual(['a', 'b', 'c']);
     await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
       description: 'the check up again',
@@ -56,17 +50,8 @@ describe('health: a worker whose admissions fail', () => {
   }, 60_000);
 
   it('is up again once the runs it could not start are gone, though none was admitted since', async () => {
-    const prefix = randomPrefix();
-    const admin = createRedis({}, server.url);
-    await admin.call('ACL', 'SETUSER', 'worker', 'reset', 'on', `>${password}`, '~*', '&*', '+@all', '-incr');
-    const producer = await startApp({ prefix, options: { connection: { url: server.url }, worker: false } });
+    const { producer, worker, indicator } = await boot();
     await producer.client.enqueue('echo', 'x', { key: 'gone' });
-    const t = await startApp({
-      prefix,
-      options: { connection: { url: `redis://worker:${password}@127.0.0.1:${server.port}` }, blockMs: 100 },
-      imports: [StreamQueueHealthModule, TerminusModule],
-    });
-    const indicator = t.app.get(StreamQueueHealthIndicator);
     await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'down', {
       description: 'the check down',
       timeoutMs: 15_000,
@@ -79,6 +64,6 @@ describe('health: a worker whose admissions fail', () => {
       timeoutMs: 15_000,
       intervalMs: 200,
     });
-    expect(t.probe.runs).toHaveLength(0);
+    expect(worker.probe.runs).toHaveLength(0);
   }, 60_000);
 });

@@ -1,8 +1,8 @@
 import { TerminusModule } from '@nestjs/terminus';
 import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { useAclRedis } from '../fixtures/acl-redis';
+import { startApp } from '../fixtures/test-app';
+import { randomPrefix, waitFor } from '../utils/redis';
 
 /*
  * The check watched a queue's reads alone: a worker whose every settle failed (an ACL that lets
@@ -11,26 +11,15 @@ import { startRedisServer, type RedisServerHandle } from '../utils/redis-server'
  * every other worker off those runs for good, while the check said up (a review finding; it failed).
  */
 describe('health: a worker whose settles fail on end', () => {
-  let server: RedisServerHandle;
+  const redis = useAclRedis('settle-acl-secret');
   const prefix = randomPrefix();
-  const password = 'settle-acl-secret';
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterEach(() => closeApps());
-  afterAll(async () => {
-    await closeAll();
-    await server.stop();
-  });
 
   it('is down once every settle has failed for 5 s, up again once they succeed', async () => {
-    const admin = createRedis({}, server.url);
     // Everything but XACK, which only the settle scripts call.
-    await admin.call('ACL', 'SETUSER', 'worker', 'reset', 'on', `>${password}`, '~*', '&*', '+@all', '-xack');
+    const workerUrl = await redis.userDenied('worker', 'xack');
     const t = await startApp({
       prefix,
-      options: { connection: { url: `redis://worker:${password}@127.0.0.1:${server.port}` }, concurrency: 2 },
+      options: { connection: { url: workerUrl }, concurrency: 2 },
       imports: [StreamQueueHealthModule, TerminusModule],
     });
     const indicator = t.app.get(StreamQueueHealthIndicator);
@@ -48,7 +37,7 @@ describe('health: a worker whose settles fail on end', () => {
     expect(down.queue.message).toMatch(/^settles of queue "default" failing for \d+ ms: .*can't run this command/);
     expect((await t.client.counts()).running).toBeGreaterThan(0);
 
-    await admin.call('ACL', 'SETUSER', 'worker', '+xack');
+    await redis.allow('worker', 'xack');
     await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
       description: 'the check up again',
       timeoutMs: 10_000,

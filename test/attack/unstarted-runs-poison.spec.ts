@@ -3,12 +3,12 @@ import { Task, type TaskContext } from '../../lib';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { admitWithoutTokens } from '../fixtures/tokenless-admissions';
 import { useProbeApps } from '../fixtures/probe-apps';
-import { closeApps, logger, startApp } from '../fixtures/test-app';
+import { logger, startApp } from '../fixtures/test-app';
 import { partitioned } from '../partitions/partition-apps';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { Latch, sleep } from '../utils/helpers';
-import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { useAclRedis } from '../fixtures/acl-redis';
 
 /** XPENDING's extended rows: [entry id, owner, idle ms, deliveries]. */
 type PendingRow = [string, string, number, number];
@@ -127,24 +127,14 @@ describe('attack: maxDeliveries counts runs that started, not runs held unstarte
 });
 
 describe('attack: runs a worker took but could not start, for a refused command, are not counted', () => {
-  let server: RedisServerHandle;
-  const password = 'acl-secret';
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterEach(() => closeApps());
-  afterAll(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const redis = useAclRedis('acl-secret');
 
   it('each recovery of a keyed run whose claim was refused is free; it runs once the claim succeeds', async () => {
     const prefix = randomPrefix();
-    const admin = createRedis({}, server.url);
+    const admin = createRedis({}, redis.url());
     // Everything but INCR, which the keyed claim calls for its fencing number.
-    await admin.call('ACL', 'SETUSER', 'worker', 'reset', 'on', `>${password}`, '~*', '&*', '+@all', '-incr');
-    const producer = await startApp({ prefix, options: { connection: { url: server.url }, worker: false } });
+    const workerUrl = await redis.userDenied('worker', 'incr');
+    const producer = await startApp({ prefix, options: { connection: { url: redis.url() }, worker: false } });
     const handle = await producer.client.enqueue('echo', 'keyed', { key: 'k1' });
     const failedAdmits = () =>
       logger.warnings().filter((w) => w.startsWith('Admitting 1 run(s)') && w.includes("can't")).length;
@@ -152,7 +142,7 @@ describe('attack: runs a worker took but could not start, for a refused command,
     const worker = await startApp({
       prefix,
       options: {
-        connection: { url: `redis://worker:${password}@127.0.0.1:${server.port}` },
+        connection: { url: workerUrl },
         maxDeliveries: 2,
         blockMs: 100,
       },
@@ -163,28 +153,17 @@ describe('attack: runs a worker took but could not start, for a refused command,
       description: 'five failed claims',
     });
     expect(await admin.xlen(producer.keys.deadLetter)).toBe(0);
-    await admin.call('ACL', 'SETUSER', 'worker', '+incr');
+    await redis.allow('worker', 'incr');
     await expect(handle.result({ timeoutMs: 10_000 })).resolves.toBe('keyed');
     expect(worker.probe.runs).toHaveLength(1);
   }, 45_000);
 
   it('entries a sweep took before a later step of it failed run (maxDeliveries 2)', async () => {
     const prefix = randomPrefix();
-    const admin = createRedis({}, server.url);
+    const admin = createRedis({}, redis.url());
     // Everything but XGROUP DELCONSUMER, which the sweep calls for dead consumers holding nothing.
-    await admin.call(
-      'ACL',
-      'SETUSER',
-      'sweeper',
-      'reset',
-      'on',
-      `>${password}`,
-      '~*',
-      '&*',
-      '+@all',
-      '-xgroup|delconsumer',
-    );
-    const producer = await startApp({ prefix, options: { connection: { url: server.url }, worker: false } });
+    const sweeperUrl = await redis.userDenied('sweeper', 'xgroup|delconsumer');
+    const producer = await startApp({ prefix, options: { connection: { url: redis.url() }, worker: false } });
     await admin.xgroup('CREATE', producer.keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
     const handle = await producer.client.enqueue('echo', 'orphan');
     // A worker that read it and died (it never had a liveness key), idle past the lease.
@@ -193,7 +172,7 @@ describe('attack: runs a worker took but could not start, for a refused command,
     const worker = await startApp({
       prefix,
       options: {
-        connection: { url: `redis://sweeper:${password}@127.0.0.1:${server.port}` },
+        connection: { url: sweeperUrl },
         maxDeliveries: 2,
         leaseMs: 1_000,
       },
