@@ -25,7 +25,7 @@
   live run (one enqueued or redriven under the key after the end).
   'replace' (QueueClient.replace on the periodic key): a new run due at once (or at the given
   time) supersedes whatever of the key is live; a schedule given is stored, else the stored one
-  is kept.
+  is kept. Its task id is added to field calls (see includes/key-state.lua).
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -51,8 +51,10 @@
 
   Returns {task id, generation, code}: 0 the live chain was left alone (its run is returned),
   1 a first run was put in place (boot, restore), 2 re-timed, 3 replaced. A replace whose task
-  id the key state records as its last replace (field rid) ran before (a resend after a lost
-  reply): it writes nothing and returns that run, code 3. A recorded or stored generation that is not one (anyone
+  id the key state records among its last calls (field calls; rid, the last replace, from
+  versions before) ran before (a resend after a lost reply), also when another replace() wrote a
+  newer run since: it writes nothing and returns that run, code 3, with the generation it wrote
+  (that newer run and its period stay). A recorded or stored generation that is not one (anyone
   can write them) replies as 0; at boot a live chain with one is re-timed (code 2). A key state
   that is not a hash reads as none: a fresh one replaces it (boot: code 1).
   Atomic: the comparison, the stored schedule and the new run are one step.
@@ -74,11 +76,17 @@ local now = nowMs()
 -- Its WRONGTYPE failed every worker's boot (app.init()), whatever queues it ran.
 dropForeignState(keyState)
 
--- A replace names its new run with an id of its own; the key state keeps the last one (field
--- rid: '<id> <generation>'), since the run's own id leaves the key state once its successor is
--- scheduled. Finding it means this very call ran before (ioredis resent it after a reply lost
--- with its connection): superseding again would run the task a second time.
+-- A replace names its new run with an id of its own; the key state keeps the ids of the last
+-- runs its calls wrote (field calls, see includes/key-state.lua), since the run's own id leaves
+-- the key state once its successor is scheduled. Finding it means this very call ran before
+-- (ioredis resent it after a reply lost with its connection): superseding again would run the
+-- task a second time, and after another replace() it put the older payload and period back
+-- over the newer run. Field rid ('<id> <generation>': the last replace alone) is what versions
+-- before calls wrote.
+local calls = mode == 'replace' and rcall('HGET', keyState, 'calls')
 if mode == 'replace' then
+  local calledGen = calledBefore(calls, id)
+  if calledGen then return {id, calledGen, 3} end
   local rid, rgen = string.match(rcall('HGET', keyState, 'rid') or '', '^(%S+) (%d+)$')
   if rid == id then return {id, storedGeneration(rgen) or 0, 3} end
 end
@@ -140,7 +148,7 @@ else
 end
 local gen = putFirstRun(stream, delayed, keyState, seq, {id = id, n = name, p = payload, k = key}, due, now, channel)
 if rmid then rcall('PUBLISH', channel, 'superseded:' .. gen .. ':' .. key) end
-if mode == 'replace' then rcall('HSET', keyState, 'rid', id .. ' ' .. gen) end
+if mode == 'replace' then rcall('HSET', keyState, 'calls', callsWith(calls, id, gen)) end
 
 local code = 3
 if mode == 'boot' then code = live and 2 or 1 end

@@ -44,7 +44,11 @@ describe('attack: a periodic chain whose stored generation is not one, at boot',
     },
   );
 
-  it('a resent replace() whose recorded generation is not one reads generation 0', async () => {
+  // calls is the field a replace records itself in; rid, the one versions before wrote.
+  it.each([
+    ['calls', `resent-replace=${'9'.repeat(400)}`],
+    ['rid', `resent-replace ${'9'.repeat(400)}`],
+  ])('a resent replace() whose recorded generation (field %s) is not one reads generation 0', async (field, value) => {
     await boot();
     const call = schedulePeriodicScript(
       f.keys,
@@ -53,7 +57,8 @@ describe('attack: a periodic chain whose stored generation is not one, at boot',
     );
     const replaced = await call.run(f.redis);
     expect(replaced.outcome).toBe('replaced');
-    await f.redis.hset(f.keys.keyState('periodic:job'), 'rid', `resent-replace ${'9'.repeat(400)}`);
+    await f.redis.hdel(f.keys.keyState('periodic:job'), 'calls', 'rid');
+    await f.redis.hset(f.keys.keyState('periodic:job'), field, value);
     const resent = await call.run(f.redis);
     expect([resent.outcome, resent.id, resent.generation]).toEqual(['replaced', 'resent-replace', 0]);
   });
