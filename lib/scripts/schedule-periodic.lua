@@ -14,7 +14,9 @@
   schedule). Without a live chain, a first run is put in place.
   'restore' (a running worker's definition, after a reconnect or on its slow timer): writes
   only when the chain is gone: no key state at all (Redis restarted empty, someone deleted it),
-  or a waiting run whose message is gone (liveRunGone). It then puts a first run in place as a
+  a waiting run whose message is gone (liveRunGone), or a running run whose delivery no
+  consumer holds any more (deliveryGone: the stream was purged while it ran; its handler, if
+  still running, is told it is superseded). It then puts a first run in place as a
   boot would (this worker's definition applied), stamping definedAt with the worker's boot
   time (ARGV[16]) unless a later boot stamped it. Any other key state is left alone: a chain
   stopped by cancel(), ended by a deploy, or re-timed since is the fleet's decision, not lost
@@ -48,6 +50,7 @@
   ARGV[15] control channel: told 'due' when the new run is the earliest delayed task, and
            'superseded:<generation>:<key>' when a running run is superseded
   ARGV[16] restore: the worker's boot time (Redis time, epoch ms)
+  ARGV[17] restore: the consumer group (whose pending list holds a running run's delivery)
 
   Returns {task id, generation, code}: 0 the live chain was left alone (its run is returned),
   1 a first run was put in place (boot, restore), 2 re-timed, 3 replaced. A replace whose task
@@ -98,7 +101,10 @@ local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- nothing and schedule no successor, so boot re-times it below with a first run of its own.
 local liveGen = live and storedGeneration(rcall('HGET', keyState, 'gen'))
 
-if mode == 'restore' and rcall('EXISTS', keyState) == 1 and not liveRunGone(stream, delayed, keyState, state) then
+-- A chain whose running run's delivery is gone (a purge of the stream) settles nothing: no
+-- successor ever comes, and boots leave a live chain of their definition alone.
+if mode == 'restore' and rcall('EXISTS', keyState) == 1 and not liveRunGone(stream, delayed, keyState, state)
+    and not (state == 'running' and deliveryGone(stream, ARGV[17], keyState)) then
   return {rcall('HGET', keyState, 'id') or '', liveGen or 0, 0}
 end
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 import { scheduleSignature, type PeriodicCall } from '../task/periodic-call';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
 import { CRON_DEFAULT_TIMEZONE, periodicKey } from '../task/schedule';
 
 /** @internal What schedule-periodic.lua did, and the run of the key it leaves live. */
@@ -46,6 +47,7 @@ export function schedulePeriodicScript(
       boot ? 0 : call.delayMs,
       keys.controlChannel,
       call.mode === 'restore' ? call.bootedAt : 0,
+      CONSUMER_GROUP,
     ],
     (reply) => {
       const [runId, generation, code] = reply as [string, number, number];

@@ -105,6 +105,21 @@ describe('attack: periodic chains lost while workers run', () => {
     expect(await redis.hget(app.keys.keyState(key), 'state')).toBe('cancelled');
   });
 
+  // A purge (DEL of the stream, or of its entry while its worker was dead: the sweep drops such
+  // an entry) took the running run's delivery with it: its settle found nothing pending and wrote
+  // nothing, and the key state said 'running' for good, which restores and boots left alone.
+  it('runs again after its stream was deleted while its run ran (a purge)', async () => {
+    const app = await start();
+    const gate = new Latch();
+    probe.on('tick', () => gate.wait());
+    await ticksAfter(0, 1);
+    await waitFor(async () => (await redis.hget(app.keys.keyState(key), 'state')) === 'running');
+    await redis.del(app.keys.stream);
+    const from = ticks();
+    gate.open();
+    await ticksAfter(from, 2);
+  });
+
   it('runs again after its waiting run alone was deleted (the delayed set), its key state kept', async () => {
     const app = await start();
     await ticksAfter(0, 1);
