@@ -29,6 +29,7 @@
   ARGV[13] done channel: told 's:<task id>' when a waiting run is superseded
   ARGV[14] the caller's partition count: the key was mapped to this partition by it, so a layout
            record that says otherwise refuses the call (error 'LAYOUT ...'), before any write
+  ARGV[15] the consumer group (whose pending list holds a running run's delivery)
 
   Returns {task id, generation, code, name}: 0 the same schedule is live, left alone (its run);
   1 created; 2 re-timed (the waiting run is replaced by a first run on the new schedule, a
@@ -37,6 +38,9 @@
   schedule's periodic run (a run enqueued under the key, or the one-off run of a replace() that
   ended its chain; its id, generation, 0 when the stored one is not one, and task name):
   nothing written. A key state that is not a hash reads as none: a fresh one replaces it (1).
+  A running run whose delivery no consumer holds any more (deliveryGone: the stream was purged
+  while it ran) is not live: it settles nothing, and the key is scheduled as a free one (1), its
+  handler, if still running, told it is superseded.
   A call whose first-run id (ARGV[1]) the key state already names was run before (a resend
   after a lost reply): it writes nothing and returns that run, code 1, whatever became of it
   since (an unschedule() or cancel() in between stays in force); so does one whose id field
@@ -74,6 +78,10 @@ if oldId == id then return {id, storedGeneration(oldGen) or 0, 1, name} end
 local calledGen = calledBefore(calls, id)
 if calledGen then return {id, calledGen, 1, name} end
 local live = state == 'queued' or state == 'delayed' or state == 'running'
+-- Its run was running when the stream was purged: it settles nothing, and the key said 'running'
+-- for good (held by a run that was no chain run any more, its entry gone: KeyConflictError).
+local purged = state == 'running' and deliveryGone(stream, ARGV[15], keyState)
+if purged then live = false end
 -- The live run is the schedule's chain only when it is a periodic run of a runtime schedule: a
 -- one-off run (a replace() ended the chain) holds the key like any other run.
 -- Anyone can write the generation: one that is not (`x` made a nil that cut the reply short,
@@ -92,6 +100,6 @@ local run = {id = id, n = name, p = payload, k = key}
 local gen, superseded = putFirstRun(stream, delayed, keyState, seq, run, due, now, ARGV[12])
 rcall('HSET', keyState, 'calls', callsWith(calls, id, gen))
 if superseded and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
-if live and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. gen .. ':' .. key) end
+if (live or purged) and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. gen .. ':' .. key) end
 rcall('ZADD', index, '0', key)
 return {id, gen, live and 2 or 1, name}

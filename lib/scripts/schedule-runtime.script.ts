@@ -1,6 +1,7 @@
 import { newTaskId } from '../partitions/task-ids';
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
 
 /** @internal A validated QueueClient.schedule(): what schedule-runtime.lua needs. */
 export interface RuntimeScheduleCall {
@@ -70,6 +71,7 @@ export function scheduleRuntimeScript(
       keys.controlChannel,
       keys.doneChannel,
       call.partitions,
+      CONSUMER_GROUP,
     ],
     (reply) => {
       const [runId, generation, code, name] = reply as [string, number, number, string];
