@@ -46,7 +46,7 @@ export function toScheduleCall(
   }
   let schedule: RuntimeScheduleCall['schedule'];
   if (cron !== undefined) {
-    checkCron('cron', cron, timezone);
+    checkCron('cron', cron, timezone, key);
     schedule = { cron: cron as string, timezone: (timezone as string | undefined) ?? CRON_DEFAULT_TIMEZONE };
   } else if (every !== undefined) {
     if (timezone !== undefined) throw new InvalidOptionError('timezone', 'to be used with `cron`', timezone);

@@ -3,7 +3,7 @@ import { checkOptionNames, optionNames } from '../option-names';
 import { InvalidOptionError } from '../errors/index';
 import { DEFAULT_QUEUE, MAX_TIMER_MS } from '../stream-queue.constants';
 import type { BackoffOptions, TaskOptions } from '../interfaces/index';
-import { checkCron, parseEvery } from './schedule';
+import { checkCron, parseEvery, periodicKey } from './schedule';
 
 /** @internal Task options with defaults applied. */
 export interface ResolvedTaskOptions {
@@ -89,7 +89,7 @@ export function resolveTaskOptions(
   // A Node timer: a longer one would fire after 1 ms and fail every run at once.
   const timeoutMs = raw.timeoutMs === undefined ? undefined : int(opts, at('timeoutMs'), 0, 1, MAX_TIMER_MS);
   const queue = checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE);
-  const schedule = resolveSchedule(raw, at);
+  const schedule = resolveSchedule(raw, at, periodicKey(name));
   // A limit's state lives in one partition: a limit across partitions needs a cross-slot design.
   const onePartition = (option: string, value: unknown) => {
     if (partitionsOf(queue) > 1) {
@@ -144,13 +144,17 @@ export function resolveTaskOptions(
   };
 }
 
-function resolveSchedule(raw: TaskOptions, at: (option: string) => string): ResolvedTaskOptions['schedule'] {
+function resolveSchedule(
+  raw: TaskOptions,
+  at: (option: string) => string,
+  key: string,
+): ResolvedTaskOptions['schedule'] {
   if (raw.every !== undefined && raw.cron !== undefined) {
     throw new InvalidOptionError(at('every'), 'either `every` or `cron`, not both', raw.every);
   }
   if (raw.every !== undefined) return { every: parseEvery(at('every'), raw.every) };
   if (raw.cron !== undefined) {
-    checkCron(at('cron'), raw.cron, raw.timezone);
+    checkCron(at('cron'), raw.cron, raw.timezone, key);
     return { cron: raw.cron, timezone: raw.timezone };
   }
   if (raw.timezone !== undefined) throw new InvalidOptionError(at('timezone'), 'to be used with `cron`', raw.timezone);

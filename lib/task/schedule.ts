@@ -18,8 +18,14 @@ function durationMs(text: string): number {
   return match ? Number(match[1]) * UNITS[match[2]] : NaN;
 }
 
-/** @internal Throws InvalidOptionError unless `cron` (with `timezone`) parses. */
-export function checkCron(option: string, cron: unknown, timezone: unknown): void {
+/**
+ * @internal Throws InvalidOptionError unless `cron` (with `timezone`) parses, its hashed fields
+ * (`H`) drawn from `seed`, the chain's key, as every computation of its fire times draws them
+ * (see cronFires): `0 0 H 2 *` draws a day February lacks for some keys, and checked with another
+ * seed it passed here, then failed the first fire times (a bare Error from schedule(), every boot
+ * of a `@Task`).
+ */
+export function checkCron(option: string, cron: unknown, timezone: unknown, seed?: string): void {
   if (typeof cron !== 'string')
     throw new InvalidOptionError(option, 'a cron expression string such as "*/5 * * * *"', cron);
   // A zone the runtime does not know fails cron-parser's parse as an "Invalid Date" of the
@@ -37,7 +43,7 @@ export function checkCron(option: string, cron: unknown, timezone: unknown): voi
     throw new InvalidOptionError(option, `a cron expression of 5 or 6 fields (got ${fields})`, cron);
   }
   try {
-    cronFires(cron, timezone as string | undefined, Date.now(), 1);
+    cronFires(cron, timezone as string | undefined, Date.now(), 1, seed ?? cron);
   } catch (error) {
     throw new InvalidOptionError(option, `a valid cron expression (${(error as Error).message})`, cron);
   }
