@@ -16,7 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
-import { enqueueScriptFor } from '../lib/client/enqueue-script';
+import { enqueueScriptFor, sendEnqueue } from '../lib/client/enqueue-script';
 import type { Delivery } from '../lib/consumer/delivery';
 import { InFlight } from '../lib/consumer/in-flight';
 import { DeadLetterer } from '../lib/consumer/dead-letterer';
@@ -186,7 +186,7 @@ export async function enqueue(
       await enqueueManyScript(keys.queueKeys, [{ ...call, id: spec.id }], partitions).run(redis);
       return { id: spec.id, generation: 0, created: true };
     }
-    const reply = await enqueueScriptFor(call, spec.id).run(redis);
+    const reply = await sendEnqueue(call, (script) => script.run(redis), spec.id);
     return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created' };
   } catch (error) {
     return layoutRefusal(error);

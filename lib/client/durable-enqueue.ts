@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { InvalidOptionError, ReplicationTimeoutError } from '../errors';
 import type { DurabilityOptions } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
-import { enqueueScriptFor } from './enqueue-script';
+import { sendEnqueue, type EnqueueScriptReply } from './enqueue-script';
+import type { ScriptCall } from '../redis/scripts';
 import { checkOptionNames } from '../option-names';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
@@ -36,13 +37,21 @@ export function checkDurability(option: string, value: unknown): DurabilityOptio
  * every earlier write of that connection). The script is atomic; WAIT only reports, so a reply
  * short of `replicas` leaves the task queued and throws ReplicationTimeoutError naming it.
  */
-export async function enqueueDurably(
+export function enqueueDurably(
   redis: Redis,
   keys: QueueKeys,
   call: EnqueueCall,
-  { replicas, timeoutMs }: DurabilityOptions,
+  durability: DurabilityOptions,
 ): Promise<EnqueueReply> {
-  const script = enqueueScriptFor(call);
+  return sendEnqueue(call, (script) => sendDurably(redis, script, durability));
+}
+
+/** One script call followed by WAIT, retried on a redirection; a reply short of `replicas` throws. */
+async function sendDurably(
+  redis: Redis,
+  script: ScriptCall<EnqueueScriptReply>,
+  { replicas, timeoutMs }: DurabilityOptions,
+): Promise<EnqueueScriptReply> {
   let replies: [Error | null, unknown][];
   for (let attempt = 1; ; attempt++) {
     const pipeline = script.queueOn(redis.pipeline());
@@ -65,7 +74,8 @@ export async function enqueueDurably(
   if (scriptError) throw scriptError;
   if (waitError) throw waitError;
   const enqueued = script.decode(reply);
-  if (Number(acknowledged) < replicas) {
+  // A call asking for an owner's lease wrote nothing: its WAIT has nothing to count.
+  if (enqueued.outcome !== 'judge-owner' && Number(acknowledged) < replicas) {
     throw new ReplicationTimeoutError(enqueued.id, replicas, Number(acknowledged), timeoutMs);
   }
   return enqueued;

@@ -4,7 +4,8 @@ import type { ScriptCall } from '../redis/scripts';
 import { execReplies } from '../redis/pipeline-replies';
 import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
-import { enqueueScriptFor } from './enqueue-script';
+import { enqueueScriptFor, judgedReply, ownerJudgedCall, type EnqueueScriptReply } from './enqueue-script';
+import type { OwnerToJudge } from '../scripts/enqueue.script';
 import { enqueueManyChunks, type EnqueueCall, type EnqueueReply } from './enqueue-call';
 
 /** @internal What Redis answered for one call of a batch: its reply, or why it was not written. */
@@ -40,17 +41,34 @@ export async function sendEnqueueMany(redis: Redis, calls: readonly EnqueueCall[
       });
     }
   }
+  const judging: { i: number; asked: OwnerToJudge }[] = [];
   calls.forEach((call, i) => {
     if (call.key === undefined && !call.flow) return;
     sends.push({
       stream: call.keys.stream,
       // Keyed (dedupe, generation) or under flow control (admission): a script call each.
       script: enqueueScriptFor(call),
-      settle: (error, reply) => (outcomes[i] = error ? { error } : { reply: reply as EnqueueReply }),
+      settle: (error, reply) => {
+        const answer = reply as EnqueueScriptReply;
+        if (error) outcomes[i] = { error };
+        else if (answer.outcome === 'judge-owner') judging.push({ i, asked: answer });
+        else outcomes[i] = { reply: answer };
+      },
     });
   });
   // One pipeline on one node; one per slot on a cluster, sent together.
   await Promise.all(pipelineGroups(redis, sends, (send) => send.stream).map((part) => sendPipeline(redis, part)));
+  // Calls that asked for the lease of the owner of their key's running run (they wrote nothing):
+  // once more each, judging it (see sendEnqueue).
+  await Promise.all(
+    judging.map(async ({ i, asked }) => {
+      try {
+        outcomes[i] = { reply: judgedReply(await ownerJudgedCall(calls[i], asked).run(redis)) };
+      } catch (error) {
+        outcomes[i] = { error: error as Error };
+      }
+    }),
+  );
   return outcomes;
 }
 

@@ -45,7 +45,7 @@ import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
-import { enqueueScriptFor } from './enqueue-script';
+import { sendEnqueue } from './enqueue-script';
 import { checkDurability, enqueueDurably } from './durable-enqueue';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
@@ -452,7 +452,7 @@ export class QueueClient {
       return this.toHandle<R>(call, { outcome: 'created', id, generation: 0, entryId });
     }
     if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
-    return this.toHandle<R>(call, await enqueueScriptFor(call).run(this.connections.commands));
+    return this.toHandle<R>(call, await sendEnqueue(call, (script) => script.run(this.connections.commands)));
   }
 
   /** A periodic key's replace keeps the stored schedule unless `every` re-times it. */

@@ -6,7 +6,10 @@
   state that is not a hash reads as none: stale, and left as it is); otherwise
   the message is acked and deleted, the result stored with its TTL, and the key released.
   One PUBLISH tells result() waiters which tasks finished: 'c:<id>' completed, 's:<id>' or
-  'x:<id>' superseded or cancelled.
+  'x:<id>' superseded or cancelled. A keyed run whose delivery is in no pending list, its stream
+  deleted under it, is still this worker's while its key state records it running here
+  (recordsRunHere): it settles as an owned one, with nothing to ack (its entry, should one be
+  left, is deleted), so its key does not stay running for the worker's life.
 
   KEYS[1] stream
   KEYS[2] delayed set (where periodic successors go)
@@ -58,7 +61,7 @@ local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 local NO_VALUE = '{"ok":true}'
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local defaultTtl = tonumber(ARGV[7])
-local out, acked, done, flowRuns = {}, {}, {}, {}
+local out, acked, unpended, done, flowRuns = {}, {}, {}, {}, {}
 local k = 4
 
 -- The fence for the whole batch in one call: what this consumer holds in the batch's id range
@@ -75,10 +78,13 @@ for i, run in ipairs(cjson.decode(ARGV[8])) do
   if result ~= '' or keep then resultKey = KEYS[k]; k = k + 1 end
   if o and o.k == 1 then keyState = KEYS[k]; k = k + 1 end
 
-  if not owned[entryId] then
-    out[i] = pendingOwner(stream, group, entryId) and -1 or -2
+  local mine = owned[entryId] == true
+  local holder = not mine and pendingOwner(stream, group, entryId)
+  local strandedHere = not mine and not holder and keyState ~= nil and recordsRunHere(keyState, entryId, consumer)
+  if not mine and not strandedHere then
+    out[i] = holder and -1 or -2
   else
-    acked[#acked + 1] = entryId
+    if mine then acked[#acked + 1] = entryId else unpended[#unpended + 1] = entryId end
     if o and o.f == 1 then flowRuns[#flowRuns + 1] = {taskId, entryId} end
     if keyState and notAHash(keyState) then
       done[#done + 1] = 's:' .. taskId
@@ -123,6 +129,7 @@ if #acked > 0 then
     rcall('XDEL', stream, unpack(acked))
   end
 end
+if #unpended > 0 then rcall('XDEL', stream, unpack(unpended)) end
 -- After the trim: what the releases admit is appended above this batch, and stays.
 if #flowRuns > 0 then
   local F = flowKeysAtEnd()

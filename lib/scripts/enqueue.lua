@@ -1,7 +1,7 @@
 --[[
-  KEYS: stream, delayed set, [key state, sequence]. ARGV: task id, name, payload, delay, due
-  time, mode, key, control channel, [period, periodic flag, done channel, partition count],
-  [trace context] (details below).
+  KEYS: stream, delayed set, [key state, sequence, layout, a judged owner's liveness key]. ARGV:
+  task id, name, payload, delay, due time, mode, key, control channel, [period, periodic flag,
+  done channel, partition count], [trace context], [group, judged owner] (details below).
   Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
   replacing), draw a new generation from the queue's sequence, and supersede whatever of the key
@@ -13,6 +13,7 @@
   KEYS[3] key state hash (keyed tasks only)
   KEYS[4] the queue's sequence (keyed tasks only): generations are drawn from it
   KEYS[5] the partition's layout record (keyed tasks; see layout.lua): without it, no check
+  KEYS[6] the liveness key of the owner named by ARGV[15] (a call that judges one, see below)
 
   ARGV[1]  task id (used unless an existing run is returned)
   ARGV[2]  task name
@@ -31,10 +32,14 @@
            by it, so a layout record that says otherwise refuses the call (error 'LAYOUT ...')
   ARGV[13] trace context for field t (absent or '' = none; ARGV[9..12] are then padding for an
            unkeyed task)
+  ARGV[14] consumer group (keyed tasks): where a running run's delivery is looked up
+  ARGV[15] the owner this call judges ('' or absent: none): the one a first call answered with
+           code 2; its liveness key is KEYS[6]
 
   Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
-  key's live run belongs to another task name (its id, generation and name): nothing written.
+  key's live run belongs to another task name (its id, generation and name): nothing written;
+  2 the owner must be judged: {this call's task id, 0, 2, owner, name}, nothing written (below).
   A stored generation that is not one (anyone can write it) replies as 0, and a live run with
   one is stale already: an 'add' replaces it instead of returning it. A key state that is not a
   hash reads as none: it is deleted and the key gets a fresh state, as an expired one would.
@@ -45,6 +50,16 @@
   A queued or delayed run of the key whose message is gone (its stream entry or delayed member
   deleted by someone: a DEL of the stream, an XTRIM) is not live: an 'add' supersedes it as a
   replace would (its waiters told 's:<id>'), and another task's such run is no conflict.
+  A running run that only its owner can still end (strandedRunOwner: its delivery went with a
+  DEL of the stream, or its entry was deleted) is gone too once that owner's lease lapsed (its
+  liveness key expired: it is presumed dead, as reclaim.lua presumes it), and never before: a
+  live owner may still settle it, and a new run beside it would run the key twice at once. The
+  liveness key is named by the owner, which only the state knows, so where the answer depends on
+  it a call that judges no owner answers code 2 with the owner, and the caller sends the same
+  call again judging it (ARGV[15], KEYS[6]); a call judging another owner than the state's now
+  takes the run for live. A gone running run is superseded as a stale one is: its waiters are
+  told 's:<id>', and its owner's late settle (a worker presumed dead but not) finds its
+  generation stale and writes nothing.
   Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
   enqueues of one key create one run.
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
@@ -59,6 +74,7 @@
 -- @include key-state
 -- @include layout-guard
 -- @include chain-run
+-- @include stranded-run
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
@@ -116,9 +132,18 @@ local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- XDEL or XTRIM of its entry) is no live run: returned, or taken for a conflict, it held the key
 -- for good (its state is kept without expiry) and nothing of the key ever ran again. It is
 -- superseded below like a stale one. Looked up only where the answer depends on it.
-if live and (mode == 'add' or (existing[4] and existing[4] ~= name))
-    and liveRunGone(stream, delayed, keyState, state) then
-  live = false
+local runningGone = false
+if live and (mode == 'add' or (existing[4] and existing[4] ~= name)) then
+  if state == 'running' then
+    -- So is a running run that only its dead owner could have ended (see the header).
+    local owner = strandedRunOwner(stream, ARGV[14], keyState)
+    local judged = ARGV[15] or ''
+    if owner and judged == '' then return {id, 0, 2, owner, name} end
+    runningGone = owner ~= nil and owner == judged and KEYS[6] ~= nil and rcall('EXISTS', KEYS[6]) == 0
+    live = not runningGone
+  elseif liveRunGone(stream, delayed, keyState, state) then
+    live = false
+  end
 end
 -- A key names one run of one task: another task's live run under it is a conflict, not a match.
 if live and existing[4] and existing[4] ~= name then
@@ -136,7 +161,7 @@ end
 local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
 if dm then rcall('ZREM', delayed, dm) end
 if mid then rcall('XDEL', stream, mid) end
-if (dm or mid) and existing[2] then rcall('PUBLISH', ARGV[11], 's:' .. existing[2]) end
+if (dm or mid or runningGone) and existing[2] then rcall('PUBLISH', ARGV[11], 's:' .. existing[2]) end
 local gen = nextGeneration(seq, keyState)
 -- A period given replaces the stored one; none given keeps it (re-timing stays with replace's `every`).
 rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')

@@ -1,5 +1,6 @@
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
 
 /** @internal One task for enqueue.lua (see its header). */
 export interface EnqueueArgs {
@@ -19,6 +20,11 @@ export interface EnqueueArgs {
   readonly partitions: number;
   /** The producer's trace context (field t), when a tracer is on. */
   readonly trace?: string;
+  /**
+   * The owner of the key's running run this call judges: the one a first call named
+   * (OwnerToJudge). Its liveness key is declared, and the run is gone if that key expired.
+   */
+  readonly judgedOwner?: string;
 }
 
 /**
@@ -37,12 +43,23 @@ export type EnqueueReply =
   | { readonly outcome: 'existing'; readonly id: string; readonly generation: number }
   | { readonly outcome: 'conflict'; readonly id: string; readonly generation: number; readonly holder: string };
 
+/**
+ * @internal enqueue.lua wrote nothing and asks for `owner`'s lease: the key's running run has
+ * nothing left in Redis but its owner (its stream was deleted, or its entry), and is gone only if
+ * that owner is dead. The same call (task `id`) is sent again with `judgedOwner` (see enqueue-script.ts).
+ */
+export interface OwnerToJudge {
+  readonly outcome: 'judge-owner';
+  readonly id: string;
+  readonly owner: string;
+}
+
 /** @internal enqueue.lua's reply codes. */
-export const ENQUEUE_CODES = { 1: 'created', 0: 'existing', [-1]: 'conflict' } as const;
+export const ENQUEUE_CODES = { 1: 'created', 0: 'existing', [-1]: 'conflict', 2: 'judge-owner' } as const;
 const outcomeOf = replyCodes('enqueue', ENQUEUE_CODES);
 
 /** @internal The typed call of enqueue.lua. */
-export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<EnqueueReply> {
+export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<EnqueueReply | OwnerToJudge> {
   const args = [
     task.id,
     task.name,
@@ -54,11 +71,24 @@ export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<En
     keys.controlChannel,
   ];
   const keyed = task.key !== undefined;
+  const { judgedOwner } = task;
+  const judged = judgedOwner === undefined ? [] : [keys.alive(judgedOwner)];
   return new ScriptCall(
     'enqueue',
-    keyed ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq, keys.layout] : [keys.stream, keys.delayed],
     keyed
-      ? [...args, task.everyMs, task.periodic ? '1' : '0', keys.doneChannel, task.partitions, ...traced(task)]
+      ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq, keys.layout, ...judged]
+      : [keys.stream, keys.delayed],
+    keyed
+      ? [
+          ...args,
+          task.everyMs,
+          task.periodic ? '1' : '0',
+          keys.doneChannel,
+          task.partitions,
+          task.trace ?? '',
+          CONSUMER_GROUP,
+          judgedOwner ?? '',
+        ]
       : task.trace === undefined
         ? args
         : [...args, 0, '0', '', 0, task.trace], // ARGV[9..12] pad an unkeyed call up to its trace
@@ -68,12 +98,9 @@ export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<En
       const gen = Number(generation);
       if (outcome === 'created') return { outcome, id, generation: gen, entryId: entryId || undefined };
       if (outcome === 'existing') return { outcome, id, generation: gen };
+      // Its fourth element names the owner to judge.
+      if (outcome === 'judge-owner') return { outcome, id, owner: entryId };
       return { outcome, id, generation: gen, holder };
     },
   );
-}
-
-/** ARGV[13], the trace context, when there is one. */
-function traced(task: EnqueueArgs): string[] {
-  return task.trace === undefined ? [] : [task.trace];
 }

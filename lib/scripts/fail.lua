@@ -4,7 +4,9 @@
   Settle one failed run: schedule a retry with its backoff, or dead-letter it after the last
   attempt. Fenced like complete: a delivery this worker no longer owns is refused, and a
   superseded generation is acked without a retry, a dead letter or any state (as is a run whose
-  key state is not a hash: it reads as none, and is left as it is).
+  key state is not a hash: it reads as none, and is left as it is). A keyed run whose delivery is
+  in no pending list, its stream deleted under it, is still this worker's while its key state
+  records it running here (recordsRunHere, as in complete.lua).
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -66,7 +68,8 @@ for i = 1, #fields, 2 do task[fields[i]] = fields[i + 1] end
 if not task.k then keyState, seq = nil, nil end
 
 if not ownedBy(stream, group, entryId, consumer) then
-  return pendingOwner(stream, group, entryId) and -1 or -2
+  local holder = pendingOwner(stream, group, entryId)
+  if holder or not (keyState and recordsRunHere(keyState, entryId, consumer)) then return holder and -1 or -2 end
 end
 -- A key state that is not a hash reads as none (the run is stale), read before any write.
 local foreign = keyState and notAHash(keyState)

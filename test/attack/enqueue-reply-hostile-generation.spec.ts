@@ -1,6 +1,6 @@
 import { KeyConflictError } from '../../lib';
 import { defineScripts } from '../../lib/redis/scripts';
-import { enqueueScript } from '../../lib/scripts/enqueue.script';
+import { enqueueScript, type EnqueueReply } from '../../lib/scripts/enqueue.script';
 import { producerAppForSuite } from '../fixtures/test-app';
 import { createRedis, randomPrefix } from '../utils/redis';
 
@@ -64,7 +64,7 @@ describe('attack: enqueue() of a key whose stored generation is not one', () => 
       const resent = await call.run(redis);
       expect(resent.outcome).toBe('created');
       expect(resent.id).toBe(sent.id);
-      expect(Number.isSafeInteger(resent.generation)).toBe(true);
+      expect(Number.isSafeInteger((resent as EnqueueReply).generation)).toBe(true);
     },
   );
 

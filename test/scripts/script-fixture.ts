@@ -8,7 +8,8 @@ import { completeScript } from '../../lib/scripts/complete.script';
 import { deadLetterScript, type SuccessorTiming } from '../../lib/scripts/dead-letter.script';
 import { dropConsumerScript } from '../../lib/scripts/drop-consumer.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
-import { enqueueScript, type EnqueueReply } from '../../lib/scripts/enqueue.script';
+import type { EnqueueCall, EnqueueReply } from '../../lib/client/enqueue-call';
+import { sendEnqueue } from '../../lib/client/enqueue-script';
 import { failScript } from '../../lib/scripts/fail.script';
 import { promoteDue } from '../../lib/scripts/promote.script';
 import { reclaimScript } from '../../lib/scripts/reclaim.script';
@@ -64,9 +65,10 @@ export class ScriptFixture {
       periodic?: boolean;
     } = {},
   ): Promise<[id: string, generation: number, outcome: EnqueueReply['outcome']]> {
-    const reply = await enqueueScript(this.keys, {
-      id: opts.id ?? `t-${Math.random().toString(36).slice(2)}`,
+    const call: EnqueueCall = {
       name: opts.name ?? 'job',
+      queue: this.keys.queue,
+      keys: this.keys,
       payload: '{"n":1}',
       delayMs: opts.delayMs ?? 0,
       runAt: 0,
@@ -75,7 +77,10 @@ export class ScriptFixture {
       key: opts.key,
       everyMs: opts.everyMs ?? 0,
       periodic: opts.periodic ?? false,
-    }).run(this.redis);
+    };
+    // As the client sends it: once more when enqueue.lua asks for an owner's lease.
+    const id = opts.id ?? `t-${Math.random().toString(36).slice(2)}`;
+    const reply = await sendEnqueue(call, (script) => script.run(this.redis), id);
     return [reply.id, reply.generation, reply.outcome];
   }
 

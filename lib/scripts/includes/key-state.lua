@@ -94,6 +94,18 @@ local function isStale(keyState, gen, id)
   return id ~= nil and current[2] ~= id
 end
 
+-- recordsRunHere(keyState, entryId, consumer): for a delivery in no pending list any more (its
+-- stream was deleted under the run, and its group with it: an operator's DEL or FLUSH of the
+-- stream), the key state still records it running under `consumer` (fields rmid, rown). No one
+-- took the run over (a takeover's claim rewrites those fields) nor settled it (a settle drops
+-- them), so its settle is still this worker's: refused, it left the key running while the
+-- worker lived. A state that is not a hash records nothing.
+local function recordsRunHere(keyState, entryId, consumer)
+  if notAHash(keyState) then return false end
+  local rmid, rown = unpack(rcall('HMGET', keyState, 'rmid', 'rown'))
+  return rmid == entryId and rown == consumer
+end
+
 -- expireSettled(keyState, ttlMs): a settled key's state expires (at once when ttlMs is 0), but
 -- a `@Task` chain stopped by cancel() or remove() (cancelled, its stored schedule kept: sk), or
 -- ended by a worker of a version that no longer defines it (field ended, see successor.lua),

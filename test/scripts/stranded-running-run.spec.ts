@@ -1,0 +1,164 @@
+import { enqueueScript } from '../../lib/scripts/enqueue.script';
+import { closeAll } from '../utils/helpers';
+import { GROUP, ScriptFixture } from './script-fixture';
+
+const KEY = 'k';
+
+/**
+ * A keyed run stranded while it runs: its stream deleted (its group with it) or its entry
+ * deleted, so nothing but its owner can end it (see includes/stranded-run.lua). enqueue.lua
+ * takes it for gone only once its owner's liveness key expired, asking the caller to judge that
+ * owner (code 2); the owner's late settle is then fenced by the new generation. A live owner's
+ * settle still ends it (complete.lua, fail.lua: recordsRunHere).
+ */
+describe('scripts: a keyed running run whose stream or entry was deleted', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  /** A run of KEY enqueued, delivered to and claimed by `owner` (alive): its ids. */
+  async function runningOn(owner: string) {
+    await f.alive(owner);
+    const [id, gen] = await f.enqueue({ key: KEY });
+    const [[entryId]] = await f.deliver(owner);
+    expect(await f.claim(owner, [{ entryId, key: KEY, gen }])).toEqual(['run']);
+    return { id, gen, entryId };
+  }
+
+  /** The stream deleted under the run; with `regroup`, its group made again as a worker's next read does. */
+  async function dropStream(regroup: boolean) {
+    await f.redis.del(f.keys.stream);
+    if (regroup) await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
+  }
+
+  const firstCall = (id: string) =>
+    enqueueScript(f.keys, {
+      id,
+      name: 'job',
+      payload: '{}',
+      delayMs: 0,
+      runAt: 0,
+      partitions: 1,
+      mode: 'add',
+      key: KEY,
+      everyMs: 0,
+      periodic: false,
+    }).run(f.redis);
+
+  it.each([false, true])('its owner alive (group made again: %s): an enqueue returns it', async (regroup) => {
+    const run = await runningOn('w1');
+    await dropStream(regroup);
+    // The first call names the owner to judge and writes nothing.
+    expect(await firstCall('t-asking')).toEqual({ outcome: 'judge-owner', id: 't-asking', owner: 'w1' });
+    expect(await f.keyState(KEY)).toMatchObject({ state: 'running', id: run.id, rown: 'w1' });
+    expect(await f.enqueue({ key: KEY })).toEqual([run.id, run.gen, 'existing']);
+  });
+
+  it('its entry XDELed, its owner alive: an enqueue returns it', async () => {
+    const run = await runningOn('w1');
+    await f.redis.xdel(f.keys.stream, run.entryId);
+    expect(await f.enqueue({ key: KEY })).toEqual([run.id, run.gen, 'existing']);
+  });
+
+  it('its entry still there, its owner dead: a reclaim runs it, so an enqueue returns it (asks nothing)', async () => {
+    const run = await runningOn('w1');
+    await f.redis.del(f.keys.alive('w1'));
+    expect(await firstCall('t-plain')).toEqual({ outcome: 'existing', id: run.id, generation: run.gen });
+  });
+
+  it('its owner dead: a new run, and the late complete or fail of the owner writes nothing', async () => {
+    const old = await runningOn('w1');
+    await dropStream(true);
+    await f.redis.del(f.keys.alive('w1')); // its lease lapsed
+    const [id, gen, outcome] = await f.enqueue({ key: KEY });
+    expect(outcome).toBe('created');
+    expect(gen).toBeGreaterThan(old.gen);
+    // w1 was only cut off: its settles come late. Before the new run starts, the state still
+    // records w1's run, and the new generation fences it; after, the state names w2's run.
+    expect(await f.complete('w1', [{ entryId: old.entryId, id: old.id, gen: old.gen, key: KEY }])).toEqual([
+      'superseded',
+    ]);
+    const [[entryId]] = await f.deliver('w2');
+    await f.alive('w2');
+    expect(await f.claim('w2', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+    expect(await f.fail('w1', { entryId: old.entryId, id: old.id, gen: old.gen, key: KEY, retryDelayMs: 0 })).toBe(
+      'not-pending',
+    );
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(0);
+    expect(await f.redis.exists(f.keys.result(old.id))).toBe(0);
+    expect(await f.keyState(KEY)).toMatchObject({ state: 'running', id, rmid: entryId, rown: 'w2' });
+
+    expect(await f.complete('w2', [{ entryId, id, gen, key: KEY }])).toEqual(['completed']);
+    expect(await f.keyState(KEY)).toMatchObject({ state: 'completed', id });
+  });
+
+  it('its entry XDELed, its owner dead: a new run (no wait for a sweep to drop the pending row)', async () => {
+    const old = await runningOn('w1');
+    await f.redis.xdel(f.keys.stream, old.entryId);
+    await f.redis.del(f.keys.alive('w1'));
+    const [id, , outcome] = await f.enqueue({ key: KEY });
+    expect(outcome).toBe('created');
+    expect(id).not.toBe(old.id);
+  });
+
+  it("another owner judged than the state's: the run is taken for live", async () => {
+    const run = await runningOn('w1');
+    await dropStream(true);
+    await f.redis.del(f.keys.alive('w1'));
+    const judgingAnother = await enqueueScript(f.keys, {
+      id: 't-judging',
+      name: 'job',
+      payload: '{}',
+      delayMs: 0,
+      runAt: 0,
+      partitions: 1,
+      mode: 'add',
+      key: KEY,
+      everyMs: 0,
+      periodic: false,
+      judgedOwner: 'w9',
+    }).run(f.redis);
+    expect(judgingAnother).toEqual({ outcome: 'existing', id: run.id, generation: run.gen });
+  });
+
+  it('an empty owner written by hand names no one: the run is taken for live, the enqueue does not fail', async () => {
+    const run = await runningOn('w1');
+    await dropStream(true);
+    await f.redis.hset(f.keys.keyState(KEY), 'rown', '');
+    expect(await f.enqueue({ key: KEY })).toEqual([run.id, run.gen, 'existing']);
+  });
+
+  it('its owner alive, the stream gone: its complete settles the key (nothing to ack)', async () => {
+    const run = await runningOn('w1');
+    await dropStream(true);
+    expect(await f.complete('w1', [{ entryId: run.entryId, id: run.id, gen: run.gen, key: KEY }])).toEqual([
+      'completed',
+    ]);
+    expect(await f.keyState(KEY)).toMatchObject({ state: 'completed', id: run.id });
+    expect(await f.keyState(KEY)).not.toHaveProperty('rmid');
+    // A resend of that settle finds nothing recorded any more: already settled, as before.
+    expect(await f.complete('w1', [{ entryId: run.entryId, id: run.id, gen: run.gen, key: KEY }])).toEqual([
+      'not-pending',
+    ]);
+  });
+
+  it('its owner alive, the stream gone: its fail schedules the retry', async () => {
+    const run = await runningOn('w1');
+    await dropStream(true);
+    expect(await f.fail('w1', { entryId: run.entryId, id: run.id, gen: run.gen, key: KEY, retryDelayMs: 60_000 })).toBe(
+      'retry-scheduled',
+    );
+    expect(await f.keyState(KEY)).toMatchObject({ state: 'delayed', id: run.id, attempt: '2' });
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
+  });
+
+  it('another worker than the one the state records: still not pending, nothing written', async () => {
+    const run = await runningOn('w1');
+    await dropStream(true);
+    expect(await f.complete('w2', [{ entryId: run.entryId, id: run.id, gen: run.gen, key: KEY }])).toEqual([
+      'not-pending',
+    ]);
+    expect(await f.keyState(KEY)).toMatchObject({ state: 'running', rown: 'w1' });
+  });
+});
