@@ -69,6 +69,7 @@
 -- @include successor
 -- @include first-run
 -- @include chain-run
+-- @include stranded-run
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, id, name, payload, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]

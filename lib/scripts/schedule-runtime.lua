@@ -56,6 +56,7 @@
 -- @include successor
 -- @include first-run
 -- @include chain-run
+-- @include stranded-run
 -- @include layout-guard
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -25,13 +25,17 @@ describe('attack: schedule() of a key whose running run was purged with the stre
       description: 'its first run running',
     });
     await redis.del(app.keys.stream);
-    gate.open();
-    // The worker reads again, which makes the group anew: its settle finds nothing pending.
+    // The worker reads again, which makes the group anew: nothing of the run is pending.
     await waitFor(async () => (await redis.exists(app.keys.stream)) === 1, { description: 'the group made again' });
     const from = runs();
 
+    // Its handler still runs (a worker that died with it would never settle it): schedule() puts
+    // the chain back and tells that handler it is superseded. Released only then, its settle, had
+    // it come first, would have scheduled the successor itself (its key state records it running
+    // here), leaving schedule() nothing to do.
     const again = await app.client.schedule('keyed', 'tick', { key, every: 200 });
     expect(again.created).toBe(true);
+    gate.open();
     await waitFor(() => runs() >= from + 2, { description: 'two runs after the purge' });
   });
 });

@@ -1,7 +1,6 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
 -- passes the keys and values it works on as arguments.
 -- @include rcall
--- @include entry-id
 
 -- isChainRun(stream, keyState, state): the key's live run (`state` queued, delayed or running)
 -- is a periodic run, the chain's: its message carries its slot (field d, see message.lua). A
@@ -35,21 +34,4 @@ local function liveRunGone(stream, delayed, keyState, state)
   if dm then return not rcall('ZSCORE', delayed, dm) end
   if mid then return rcall('XRANGE', stream, mid, mid)[1] == nil end
   return false
-end
-
--- deliveryGone(stream, group, keyState): the key's run is running (state 'running') but no
--- consumer of `group` holds its delivery (field rmid): the queue's stream, its group or the entry
--- itself was deleted while it ran (a purge: a DEL of the stream; an XDEL of the entry while its
--- worker was dead, which the sweep then drops). Its settle finds nothing pending and writes
--- nothing, so its state says 'running' for good. claim.lua reads such a delivery the same way:
--- it holds no later run of the key back. A stream or group that is gone holds nothing; any other
--- error is raised, before the caller writes.
-local function deliveryGone(stream, group, keyState)
-  local rmid = rcall('HGET', keyState, 'rmid')
-  if not rmid or not isEntryId(rmid) then return true end
-  local ok, rows = pcall(rcall, 'XPENDING', stream, group, rmid, rmid, '1')
-  if ok then return rows[1] == nil end
-  local text = type(rows) == 'table' and rows.err or tostring(rows)
-  if string.find(text, 'NOGROUP', 1, true) then return true end
-  error(rows)
 end

@@ -1,24 +1,45 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
--- passes the keys and values it works on as arguments.
+-- passes the keys and values it works on as arguments. What is left of a key's running run
+-- whose delivery went with its stream (an operator's DEL or FLUSH of the stream) or its entry.
 -- @include rcall
 -- @include entry-id
 
+-- runPending(stream, group, rmid): whether a running run's delivery (field rmid) is in the
+-- group's pending list. One that is no entry id (anyone can write the state) names none, and a
+-- stream or group that is gone (XPENDING's NOGROUP: deleted under the run) holds none. Any other
+-- error (an ACL refusing XPENDING) answers nil and the error: its caller decides.
+local function runPending(stream, group, rmid)
+  if not rmid or not isEntryId(rmid) then return false end
+  local ok, rows = pcall(rcall, 'XPENDING', stream, group, rmid, rmid, '1')
+  if ok then return rows[1] ~= nil end
+  local text = type(rows) == 'table' and rows.err or tostring(rows)
+  if string.find(text, 'NOGROUP', 1, true) then return false end
+  return nil, rows
+end
+
+-- deliveryGone(stream, group, keyState): the key's run is running (state 'running') but no
+-- consumer of `group` holds its delivery: the queue's stream, its group or the entry itself was
+-- deleted while it ran (a purge: a DEL of the stream; an XDEL of the entry while its worker was
+-- dead, which the sweep then drops). Its settle finds nothing pending and writes nothing, so its
+-- state says 'running' for good. claim.lua reads such a delivery the same way: it holds no later
+-- run of the key back. An error other than a missing stream or group is raised, before the
+-- caller writes.
+local function deliveryGone(stream, group, keyState)
+  local pending, failure = runPending(stream, group, rcall('HGET', keyState, 'rmid'))
+  if pending == nil then error(failure) end
+  return not pending
+end
+
 -- strandedRunOwner(stream, group, keyState): the owner (field rown) of the key's running run
--- (field rmid, its delivery) when that run has nothing left in the group but its owner: its
--- delivery is in no pending list (the stream, or its group, was deleted under it: an
--- operator's DEL or FLUSH of the stream), or its entry is gone from the stream (an XDEL, an
--- XTRIM), so no reclaim will ever run it again. Only its owner's handler can still end it.
--- nil while the delivery stands, and for a state without those fields (nothing to judge by;
--- an empty owner, which anyone can write, names none: a caller judging it judges no one).
--- Call it only for a state that says running.
+-- when that run has nothing left in the group but its owner: its delivery is in no pending list
+-- (runPending; one it cannot tell is judged the same way: by the owner's lease), or its entry is
+-- gone from the stream (an XDEL, an XTRIM), so no reclaim will ever run it again. Only its
+-- owner's handler can still end it. nil while the delivery stands, and for a state without those
+-- fields (nothing to judge by; an empty owner, which anyone can write, names none: a caller
+-- judging it judges no one). Call it only for a state that says running.
 local function strandedRunOwner(stream, group, keyState)
   local rmid, rown = unpack(rcall('HMGET', keyState, 'rmid', 'rown'))
   if not rmid or not rown or rown == '' then return nil end
-  -- One that is no entry id (anyone can write the state) names no delivery.
-  if isEntryId(rmid) then
-    -- XPENDING fails on a stream or group that no longer exists: the delivery is gone with it.
-    local ok, rows = pcall(rcall, 'XPENDING', stream, group, rmid, rmid, '1')
-    if ok and rows[1] and rcall('XRANGE', stream, rmid, rmid)[1] then return nil end
-  end
+  if runPending(stream, group, rmid) and rcall('XRANGE', stream, rmid, rmid)[1] then return nil end
   return rown
 end
