@@ -24,6 +24,8 @@ export class DeadLetters {
   constructor(
     private readonly redis: Redis,
     private readonly inspector: QueueInspector,
+    /** How long each call's answer is kept for a resend of it (includes/call-record.lua); 0 none. */
+    private readonly recordMs: number,
   ) {}
 
   /**
@@ -37,7 +39,9 @@ export class DeadLetters {
     // the script redrives, which checks the id it holds is this one (and its bounds: redrive.lua).
     if (!dead.id || !dead.name || dead.payload === undefined)
       throw new RedriveRefusedError(keys.queue, deadLetterId, 'not-a-task');
-    const reply = await redriveScript(keys, { deadLetterId, taskId: dead.id, key: dead.key }).run(this.redis);
+    const reply = await redriveScript(keys, { deadLetterId, taskId: dead.id, key: dead.key }, this.recordMs).run(
+      this.redis,
+    );
     if (reply.outcome === 'redriven') return reply.entryId;
     if (reply.outcome === 'no-such-dead-letter') throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
     throw new RedriveRefusedError(keys.queue, deadLetterId, reply.outcome);
@@ -103,7 +107,9 @@ export class DeadLetters {
       ids = deadLetterIds.map((id, i) => checkDeadLetterId(id, `ids[${i}]`));
     }
     // One script call per partition: a dead letter lives in its task's partition (its slot).
-    const removed = await Promise.all(partitions.map((keys) => purgeDeadLettersScript(keys, ids).run(this.redis)));
+    const removed = await Promise.all(
+      partitions.map((keys) => purgeDeadLettersScript(keys, ids, this.recordMs).run(this.redis)),
+    );
     const total = removed.reduce((sum, n) => sum + n, 0);
     if (ids.length === 1 && total === 0) throw new TaskNotFoundError(queue, ids[0], 'dead letter');
     return total;

@@ -45,7 +45,7 @@ export class FleetReads {
     private readonly prefix?: string,
   ) {
     this.inspector = new QueueInspector(redis);
-    this.deadLetters = new DeadLetters(redis, this.inspector);
+    this.deadLetters = new DeadLetters(redis, this.inspector, stateTtlMs);
   }
 
   /** One queue-state script call per partition, in parallel, summed. */

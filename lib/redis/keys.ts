@@ -113,6 +113,11 @@ export class QueueKeys {
     return `${this.tag}:cancel-call:${callId}`;
   }
 
+  /** The answer of one redrive, removal or purge of dead letters (lib/scripts/includes/call-record.lua). */
+  repairCall(callId: string): string {
+    return `${this.tag}:repair-call:${callId}`;
+  }
+
   alive(consumer: string): string {
     return `${this.tag}:alive:${consumer}`;
   }

@@ -1,24 +1,29 @@
 --[[
   Redrive one dead letter: put its task back in the stream, same task id, attempt 1, with the
   enqueue's trace context (field t) when it has one, so its run stays in the enqueue's trace.
-  KEYS: dead letters, stream, result key, sequence, [key state], flow keys. ARGV: dead-letter
-  entry id, task id, key (details below).
+  KEYS: dead letters, stream, result key, sequence, call record, [key state], flow keys. ARGV:
+  dead-letter entry id, task id, key, record TTL (details below).
   KEYS[1] dead-letter stream
   KEYS[2] stream
   KEYS[3] result key of the task
   KEYS[4] the queue's sequence (a keyed task's new generation is drawn from it)
-  KEYS[5] key state hash (keyed tasks only)
+  KEYS[5] the call's record (includes/call-record.lua): a resend of a redrive that ran answers
+          as it did (the entry id it redrove the task under), not 'no such dead letter'
+  KEYS[6] key state hash (keyed tasks only)
   KEYS[last 10] the partition's flow keys (see includes/flow.lua): a task under flow control
           (field fl) goes through admission, keeping its group and priority, so a redrive never
           runs it outside its limits
   ARGV[1] dead-letter entry id; ARGV[2] task id the result key was derived from; ARGV[3] key the
   key state was derived from ('' none); the keys are used only when the entry names the same.
+  ARGV[4] how long the call's record is kept, in ms (0: none)
 
   Returns {code, stream entry id ('' when a flow task waits in the room), generation}: 1 redriven; 0 no such dead letter (redriven,
   purged, trimmed, or never there); -1 not a task (fields missing: a raw member, a malformed
-  entry; or an id, name or group a worker would not take: includes/task-text.lua); -2 the key moved on (its state names another task): kept. Nothing written unless 1.
-  Atomic: the key check, the new generation, the XADD and the removal from the dead letters are
-  one step, so a dead letter is redriven once, and never beside a live run of its key.
+  entry; or an id, name or group a worker would not take: includes/task-text.lua); -2 the key moved on (its state names another task): kept. Nothing written unless 1
+  but the call's record; the recorded reply, before any check, when KEYS[5] holds one (a resend).
+  Atomic: the key check, the new generation, the XADD, the removal from the dead letters and
+  the call's record are one step, so a dead letter is redriven once, and never beside a live
+  run of its key.
   A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
   none and is replaced) or still names this task:
   a newer run of the key (a replace, a periodic successor) must never be followed by an older.
@@ -30,25 +35,37 @@
 -- @include message
 -- @include task-text
 -- @include flow
+-- @include call-record
 
-local dlq, stream, resultKey, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
--- KEYS[5] is a keyed task's key state when KEYS holds it beside the four above and the
--- flow keys that close KEYS (an unkeyed task's KEYS[5] is the first flow key).
-local keyState = #KEYS == 5 + FLOW_KEY_COUNT and KEYS[5] or nil
-local deadId, derivedId, derivedKey = ARGV[1], ARGV[2], ARGV[3]
+local dlq, stream, resultKey, seq, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- KEYS[6] is a keyed task's key state when KEYS holds it beside the five above and the
+-- flow keys that close KEYS (an unkeyed task's KEYS[6] is the first flow key).
+local keyState = #KEYS == 6 + FLOW_KEY_COUNT and KEYS[6] or nil
+local deadId, derivedId, derivedKey, recordTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 
+-- reply(code, mid, gen): the call's reply, recorded for a resend.
+local function reply(code, mid, gen)
+  recordAnswer(record, recordTtl, cjson.encode({code, mid, tostring(gen)}))
+  return {code, mid, gen}
+end
+local recorded = recordedAnswer(record)
+if recorded then
+  local r = cjson.decode(recorded)
+  return {r[1], r[2], tonumber(r[3])}
+end
+
 local entry = rcall('XRANGE', dlq, deadId, deadId)[1]
-if not entry then return {0, '', 0} end
+if not entry then return reply(0, '', 0) end
 local f = entryFields(entry[2])
 local id, name, payload, key = fieldOf(f, 'id'), fieldOf(f, 'n'), fieldOf(f, 'p'), fieldOf(f, 'k')
 if not id or not name or name == '' or not payload or id ~= derivedId or (key or '') ~= derivedKey then
-  return {-1, '', 0}
+  return reply(-1, '', 0)
 end
 -- Anyone can write a dead letter: an id, name or group a worker would not take is refused (a flow
 -- task would wait in the room under a member the queued listing cannot page over: task-text.lua).
 local isFlow = fieldOf(f, 'fl') == '1' and not key
-if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return {-1, '', 0} end
+if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return reply(-1, '', 0) end
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
 local gen = 0
@@ -57,8 +74,8 @@ if key then
   -- A key state that is not a hash (`SET <key state> x`) reads as gone: a fresh state replaces it.
   dropForeignState(keyState)
   local state, holder = unpack(rcall('HMGET', keyState, 'state', 'id'))
-  if state and holder ~= id then return {-2, '', 0} end
-  if state == 'queued' or state == 'delayed' or state == 'running' then return {-2, '', 0} end
+  if state and holder ~= id then return reply(-2, '', 0) end
+  if state == 'queued' or state == 'delayed' or state == 'running' then return reply(-2, '', 0) end
   gen = nextGeneration(seq, keyState)
   fields[#fields + 1] = 'k'; fields[#fields + 1] = key
   fields[#fields + 1] = 'g'; fields[#fields + 1] = tostring(gen)
@@ -93,4 +110,4 @@ if key then
   rcall('DEL', resultKey)
 end
 rcall('XDEL', dlq, deadId)
-return {1, mid, gen}
+return reply(1, mid, gen)

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 
@@ -20,15 +21,20 @@ export interface RedriveReply {
   readonly generation: number;
 }
 
-/** @internal The typed call of redrive.lua for one dead letter of task `taskId` (and its key). */
+/**
+ * @internal The typed call of redrive.lua for one dead letter of task `taskId` (and its key).
+ * Its answer is kept for `recordMs` (none when 0) under an id drawn here, once per call: ioredis
+ * resending the call after a lost reply gets the first execution's answer (call-record.lua).
+ */
 export function redriveScript(
   keys: QueueKeys,
   a: { readonly deadLetterId: string; readonly taskId: string; readonly key: string | undefined },
+  recordMs = 0,
 ): ScriptCall<RedriveReply> {
-  const redisKeys = [keys.deadLetter, keys.stream, keys.result(a.taskId), keys.seq];
+  const redisKeys = [keys.deadLetter, keys.stream, keys.result(a.taskId), keys.seq, keys.repairCall(randomUUID())];
   if (a.key !== undefined) redisKeys.push(keys.keyState(a.key));
   redisKeys.push(...keys.flowKeys);
-  return new ScriptCall('redrive', redisKeys, [a.deadLetterId, a.taskId, a.key ?? ''], (reply) => {
+  return new ScriptCall('redrive', redisKeys, [a.deadLetterId, a.taskId, a.key ?? '', recordMs], (reply) => {
     const [code, entryId, generation] = reply as [number, string, number];
     return { outcome: outcomeOf(code), entryId, generation: Number(generation) };
   });

@@ -1,24 +1,27 @@
 --[[
   Remove one task that is queued, delayed or waiting in the flow waiting room (never one that
   runs): an operator's removal by id.
-  KEYS: stream, delayed set, result key, [key state, sequence], flow keys. ARGV below.
+  KEYS: stream, delayed set, result key, call record, [key state, sequence], flow keys. ARGV below.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] result key of the task
-  KEYS[4] key state hash (keyed tasks only)
-  KEYS[5] the queue's sequence (keyed tasks only)
+  KEYS[4] the call's record (includes/call-record.lua, kept for ARGV[7] ms): a resend of a
+          removal that ran answers 1, as it did, not 0 (the task it removed is not there)
+  KEYS[5] key state hash (keyed tasks only)
+  KEYS[6] the queue's sequence (keyed tasks only)
   KEYS[last 10] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
   room); ARGV[4] the stream entry id (queued) or the delayed member (delayed), '' (waiting); ARGV[5] key ('' none); ARGV[6] done channel
   (told 'x:<task id>'); ARGV[7] TTL in ms of what the removal leaves: the key state, or an
-  unkeyed task's cancelled record (the module's resultTtlMs; 0 leaves neither); ARGV[8] the most
+  unkeyed task's cancelled record, the call's record (the module's resultTtlMs; 0 leaves none); ARGV[8] the most
   consumer groups the stream may have for a queued task's removal: past it, error
   'GROUPS <count>' and nothing written (includes/group-row.lua: finding the group lists them all)
 
   Returns 1 removed, 0 not there (it ran, was removed, was promoted or never existed), -1 running
-  (its entry is pending in the group): nothing written for 0 and -1.
-  Atomic: the checks, the removal and the record are one step, so a worker cannot read the entry
+  (its entry is pending in the group): nothing written for 0 and -1 but the call's record; the
+  recorded answer, before any check, when KEYS[4] holds one (a resend).
+  Atomic: the checks, the removal and the records are one step, so a worker cannot read the entry
   in between, and a status() or result() sees the task either still there or cancelled.
   A keyed task whose key state names it ends as a cancel does (cancel.lua): a new generation is
   drawn, so a copy already read never runs, and the state says cancelled. A state that names
@@ -34,39 +37,45 @@
 -- @include flow
 -- @include group-row
 -- @include entry-id
+-- @include call-record
 
-local stream, delayed, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local stream, delayed, resultKey, record, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local group, taskId, where, ref, key, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local stateTtl = tonumber(ARGV[7])
--- KEYS[4] and KEYS[5] are a keyed task's; the flow keys close KEYS.
+-- KEYS[5] and KEYS[6] are a keyed task's; the flow keys close KEYS.
 if key == '' then keyState, seq = nil, nil end
 local PENDING_MARKER = '{"ok":null}'
 -- A removed unkeyed task (settled-state.ts parseStored); ok false, so no reader takes it for a value.
 local CANCELLED = '{"ok":false,"cancelled":true}'
 
+local recorded = recordedAnswer(record)
+if recorded then return tonumber(recorded) end
+-- answer(code): the call's answer, recorded for a resend.
+local function answer(code) return tonumber(recordAnswer(record, stateTtl, tostring(code))) end
+
 if where == 'queued' then
   local entry = rcall('XRANGE', stream, ref, ref)[1]
   local fields = entry and entryFields(entry[2])
-  if not entry or fieldOf(fields, 'id') ~= taskId or (fieldOf(fields, 'k') or '') ~= key then return 0 end
+  if not entry or fieldOf(fields, 'id') ~= taskId or (fieldOf(fields, 'k') or '') ~= key then return answer(0) end
   -- Without the group (no worker has started yet) nothing has read it: no pending check.
   local g, refusal = groupRow(stream, group, tonumber(ARGV[8]))
   if refusal then return refusal end
   if g then
-    if rcall('XPENDING', stream, group, ref, ref, '1')[1] then return -1 end
+    if rcall('XPENDING', stream, group, ref, ref, '1')[1] then return answer(-1) end
     -- Not pending yet still there: read and acked, awaiting its trim (complete.lua trims
     -- approximately).
-    if not idGreater(entry[1], g['last-delivered-id']) then return 0 end
+    if not idGreater(entry[1], g['last-delivered-id']) then return answer(0) end
   end
   rcall('XDEL', stream, ref)
   -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
   if fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end
 elseif where == 'waiting' then
   -- A task under flow control takes no key (enqueue refuses one), so nothing more to end.
-  if not flowUnwait(flowKeysAtEnd(), taskId) then return 0 end
+  if not flowUnwait(flowKeysAtEnd(), taskId) then return answer(0) end
 else
-  if not rcall('ZSCORE', delayed, ref) then return 0 end
+  if not rcall('ZSCORE', delayed, ref) then return answer(0) end
   local ok, m = pcall(cjson.decode, ref)
-  if not ok or type(m) ~= 'table' or m.id ~= taskId or (m.k or '') ~= key then return 0 end
+  if not ok or type(m) ~= 'table' or m.id ~= taskId or (m.k or '') ~= key then return answer(0) end
   rcall('ZREM', delayed, ref)
 end
 
@@ -88,4 +97,4 @@ elseif stored == PENDING_MARKER then
   rcall('DEL', resultKey)
 end
 rcall('PUBLISH', channel, 'x:' .. taskId)
-return 1
+return answer(1)

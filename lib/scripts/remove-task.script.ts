@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
@@ -20,10 +21,12 @@ export interface TaskToRemove {
 
 /**
  * @internal The typed call of remove-task.lua; a queued task's removal is refused past
- * GROUP_READ_LIMIT groups (queueStateRefusal reads the refusal).
+ * GROUP_READ_LIMIT groups (queueStateRefusal reads the refusal). Its answer is kept for
+ * `stateTtlMs` under an id drawn here, once per call: ioredis resending the call after a lost
+ * reply gets the first execution's answer (call-record.lua).
  */
 export function removeTaskScript(keys: QueueKeys, task: TaskToRemove, stateTtlMs: number): ScriptCall<RemoveTaskReply> {
-  const redisKeys = [keys.stream, keys.delayed, keys.result(task.id)];
+  const redisKeys = [keys.stream, keys.delayed, keys.result(task.id), keys.repairCall(randomUUID())];
   if (task.key !== undefined) redisKeys.push(keys.keyState(task.key), keys.seq);
   redisKeys.push(...keys.flowKeys);
   return new ScriptCall(

@@ -32,7 +32,7 @@ describe('attack: redriving a flow task whose name or group is not UTF-8', () =>
     await f.deliver('a'); // 'a' holds the one slot: a redriven task would wait in the room
     const fields = ['id', 'x', 'n', name, 'p', '{}', 'a', '3', 'fl', '1', 'gr', group, 'reason', 'boom'];
     const deadLetterId = (await f.redis.xadd(f.keys.deadLetter, '*', ...fields))!;
-    const refused = await new DeadLetters(f.redis, new QueueInspector(f.redis))
+    const refused = await new DeadLetters(f.redis, new QueueInspector(f.redis), 0)
       .redrive(f.keys, deadLetterId)
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(RedriveRefusedError);

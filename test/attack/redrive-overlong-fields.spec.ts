@@ -32,7 +32,7 @@ describe('attack: redriving a dead letter whose id, name or group is longer than
     await f.deliver('a'); // 'a' holds the one slot: a redriven task would wait in the room
     const fields = ['id', task.id, 'n', task.name, 'p', '{}', 'a', '3', 'fl', '1', 'gr', task.group, 'reason', 'boom'];
     const deadLetterId = (await f.redis.xadd(f.keys.deadLetter, '*', ...fields))!;
-    const deadLetters = new DeadLetters(f.redis, new QueueInspector(f.redis));
+    const deadLetters = new DeadLetters(f.redis, new QueueInspector(f.redis), 0);
     const refused = await deadLetters.redrive(f.keys, deadLetterId).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(RedriveRefusedError);
     expect((refused as RedriveRefusedError).reason).toBe('not-a-task');

@@ -48,7 +48,7 @@ describe('attack: redrive.lua itself refuses an id, name or group longer than a 
     expect((await redriveScript(f.keys, { deadLetterId, taskId: long, key: undefined }).run(f.redis)).outcome).toBe(
       'not-a-task',
     );
-    const refused = await new DeadLetters(f.redis, new QueueInspector(f.redis))
+    const refused = await new DeadLetters(f.redis, new QueueInspector(f.redis), 0)
       .redrive(f.keys, deadLetterId)
       .catch((e: unknown) => e);
     expect((refused as RedriveRefusedError).reason).toBe('not-a-task');
