@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { Redis } from 'ioredis';
-import { raceTimeout } from '../race-timeout';
+import type { Redis } from 'ioredis';
 import { defineScripts } from '../redis/scripts';
 import { parseArgs, USAGE, UsageError } from './cli-args';
 import { EXIT, runCommand, type CliIo } from './cli-commands';
+import { ConnectTimeoutError, connectCli } from './cli-connection';
 import { confirmOnTerminal } from './terminal-confirm';
 
 /** The `nest-stream-queue` bin: operate queues without a Nest app (see USAGE). */
@@ -20,23 +20,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
-  // No retries, and no waiting without end: an operator wants to hear at once that the address is wrong.
-  const redis = new Redis(args.url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: args.timeoutMs,
-    commandTimeout: args.timeoutMs,
-  });
-  redis.on('error', () => undefined);
   const where = args.url.replace(/\/\/[^@/]*@/, '//***@');
   const late = `no answer within ${args.timeoutMs} ms`;
+  let redis: Redis;
   try {
-    await connectWithin(redis, args.timeoutMs);
+    redis = await connectCli(args.url, args.timeoutMs);
   } catch (error) {
     const why = isTimeout(error) ? late : (error as Error).message;
     process.stderr.write(`nest-stream-queue: cannot reach Redis at ${where}: ${why}\n`);
-    redis.disconnect();
     return EXIT.failed;
   }
   defineScripts(redis);
@@ -57,19 +48,6 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     redis.disconnect();
   }
-}
-
-/** Thrown when Redis is ready no sooner than `timeoutMs` after connect() began. */
-class ConnectTimeoutError extends Error {}
-
-/**
- * connect() within `timeoutMs` in all: its steps (the socket, then the handshake's commands and
- * the ready check's INFO) would each wait their own timeout, one after the other.
- */
-async function connectWithin(redis: Redis, timeoutMs: number): Promise<void> {
-  await raceTimeout(redis.connect(), timeoutMs, () => {
-    throw new ConnectTimeoutError();
-  });
 }
 
 /** A wait past --timeout: ours while connecting, ioredis's connectTimeout or commandTimeout. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { QueueKeys } from '../redis/keys';
 import { MAX_PARTITIONS } from '../stream-queue.config';
 import { isName } from '../task/resolved-task-options';
+import { scannedNodes } from './cli-connection';
 
 /** The keys that make a queue show up, by their QueueKeys field. */
 const QUEUE_KEYS = { stream: 'stream', delayed: 'delayed', dlq: 'deadLetter' } as const;
@@ -9,22 +10,25 @@ const QUEUE_KEYS = { stream: 'stream', delayed: 'delayed', dlq: 'deadLetter' } a
 const TAG_QUEUE = /^(.+?)(?:#([1-9]\d{0,3}))?$/;
 
 /**
- * @internal Queues under a prefix, found by SCAN (an operator's command, not a hot path): any
- * queue with a stream, a delayed set or dead letters in any partition, each named once.
+ * @internal Queues under a prefix, found by SCAN (an operator's command, not a hot path) of every
+ * master of a cluster (each holds the slots of some queues and partitions), else of the one Redis:
+ * any queue with a stream, a delayed set or dead letters in any partition, each named once.
  */
 export async function discoverQueues(redis: Redis, prefix: string): Promise<string[]> {
   const queues = new Set<string>();
   const escaped = `{${prefix}:`.replace(/[*?[\]\\]/g, '\\$&');
-  for (const suffix of Object.keys(QUEUE_KEYS) as (keyof typeof QUEUE_KEYS)[]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${escaped}*}:${suffix}`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) {
-        const queue = queueOfKey(prefix, key, suffix);
-        if (queue !== undefined) queues.add(queue);
-      }
-    } while (cursor !== '0');
+  for (const node of scannedNodes(redis)) {
+    for (const suffix of Object.keys(QUEUE_KEYS) as (keyof typeof QUEUE_KEYS)[]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${escaped}*}:${suffix}`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) {
+          const queue = queueOfKey(prefix, key, suffix);
+          if (queue !== undefined) queues.add(queue);
+        }
+      } while (cursor !== '0');
+    }
   }
   return [...queues].sort();
 }
