@@ -128,18 +128,23 @@ interface IdOutcome {
 
 /**
  * Runs `act` per dead-letter id, reporting each (with `json`, one array of every id's outcome at
- * the end, failures included); a failure does not stop the others, and sets the exit code.
+ * the end, failures included); a refusal does not stop the others, and sets the exit code. An
+ * error of Redis (out of memory, no answer) stops the run and goes on to the caller, but only
+ * after the array, with that id's error and the ids not tried: the ids before it were acted on.
  */
 async function each(ids: string[], io: CliIo, json: boolean, act: (id: string) => Promise<IdOutcome>): Promise<number> {
   let code: number = EXIT.ok;
   const outcomes: Record<string, unknown>[] = [];
-  for (const id of ids) {
+  for (const [i, id] of ids.entries()) {
     try {
       const outcome = await act(id);
       if (json) outcomes.push({ deadLetterId: id, ...outcome.json });
       else io.out(outcome.text);
     } catch (error) {
-      if (!(error instanceof StreamQueueError)) throw error;
+      if (!(error instanceof StreamQueueError)) {
+        if (json) io.out(jsonText([...outcomes, ...stoppedAt(ids.slice(i), error)]));
+        throw error;
+      }
       io.err(error.message);
       outcomes.push({ deadLetterId: id, error: error.code, message: error.message });
       code = EXIT.failed;
@@ -147,6 +152,15 @@ async function each(ids: string[], io: CliIo, json: boolean, act: (id: string) =
   }
   if (json) io.out(jsonText(outcomes));
   return code;
+}
+
+/** The outcomes of `ids` when Redis failed the first with `error`: its error, then the ids not tried. */
+function stoppedAt(ids: string[], error: unknown): Record<string, unknown>[] {
+  const [failed, ...rest] = ids;
+  return [
+    { deadLetterId: failed, error: 'REDIS_ERROR', message: (error as Error)?.message ?? String(error) },
+    ...rest.map((id) => ({ deadLetterId: id, error: 'NOT_TRIED', message: `not tried: Redis failed ${failed}` })),
+  ];
 }
 
 function inspectTables(states: QueueState[]): string {

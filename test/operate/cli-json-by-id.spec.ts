@@ -1,4 +1,5 @@
-import { EXIT } from '../../lib/cli/cli-commands';
+import { parseArgs } from '../../lib/cli/cli-args';
+import { EXIT, runCommand } from '../../lib/cli/cli-commands';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts } from '../../lib/redis/scripts';
 import { runCliInProcess } from '../utils/cli-in-process';
@@ -35,6 +36,26 @@ describe('CLI --json for dlq redrive and purge by id', () => {
         { deadLetterId: '1-1', error: 'TASK_NOT_FOUND', message: expect.any(String) },
       ],
     });
+  });
+
+  it('a Redis error on one id: the JSON still gives the ids done before it, its error and the ids not tried', async () => {
+    // Found by review: the array was printed only at the end, so an error Redis answered for one
+    // id (out of memory, here a sequence of another type, which a keyed redrive draws from) left
+    // stdout empty, and a script could not tell that the ids before it had been redriven.
+    const done = await deadLetter('t-done');
+    const keyed = ['id', 't-keyed', 'n', 'echo', 'p', '"x"', 'a', '1', 'k', 'k-1', 'g', '1', 'reason', 'r'];
+    const failing = (await redis.xadd(keys.deadLetter, '*', ...keyed))!;
+    await redis.hset(keys.seq, 'not', 'a counter');
+    let out = '';
+    const io = { out: (text: string) => (out += text), err: () => undefined, confirm: async () => true };
+    const argv = ['dlq', 'redrive', done, failing, '2-2', '--url', redisUrl(), '--prefix', prefix, '--yes', '--json'];
+    await expect(runCommand(redis, parseArgs(argv, {}), io)).rejects.toThrow('WRONGTYPE');
+    await redis.del(keys.seq);
+    expect(JSON.parse(out)).toEqual([
+      { deadLetterId: done, redriven: true, entryId: expect.stringMatching(/^\d+-\d+$/) },
+      { deadLetterId: failing, error: 'REDIS_ERROR', message: expect.stringContaining('WRONGTYPE') },
+      { deadLetterId: '2-2', error: 'NOT_TRIED', message: expect.any(String) },
+    ]);
   });
 
   it('dlq purge <id> --json prints JSON', async () => {
