@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { LeaseLostError, TaskTimeoutError } from '../errors';
 import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
+import { timeoutAfterPendingIo } from '../race-timeout';
 import { STOP_HANDLER } from '../task/handler-stop';
 import { periodicKey } from '../task/schedule';
 import { describeThrown, encodeResult } from '../task/task-outcome';
@@ -73,15 +74,15 @@ export class TaskRunner {
     if (delivery.isAborted) return this.abortedOutcome(delivery, definition);
     const ctx = new RunContext(delivery, this.queue, this.consumer);
     const { timeoutMs } = definition.options;
-    const timer =
+    // Once the replies that came meanwhile are read: a reply the handler awaited that waited in a
+    // socket while another run blocked the event loop past the deadline lets it return in time.
+    const stopTimeout =
       timeoutMs === undefined
         ? undefined
-        : setTimeout(
-            () =>
-              delivery.abort(
-                new TaskTimeoutError(`Task "${message.name}" (${message.id}) exceeded its timeout of ${timeoutMs} ms.`),
-              ),
-            timeoutMs,
+        : timeoutAfterPendingIo(timeoutMs, () =>
+            delivery.abort(
+              new TaskTimeoutError(`Task "${message.name}" (${message.id}) exceeded its timeout of ${timeoutMs} ms.`),
+            ),
           );
     const startedAt = performance.now();
     delivery.handlerCalled = true;
@@ -106,7 +107,7 @@ export class TaskRunner {
         return this.completedOutcome(delivery, definition, late.value);
       return this.abortedOutcome(delivery, definition);
     } finally {
-      clearTimeout(timer);
+      stopTimeout?.();
       delivery.runMs = performance.now() - startedAt;
     }
   }

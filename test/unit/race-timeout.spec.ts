@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { raceTimeout } from '../../lib/race-timeout';
+import { raceTimeout, timeoutAfterPendingIo } from '../../lib/race-timeout';
 import { blockEventLoop } from '../utils/block-event-loop';
 
 class LateError extends Error {}
@@ -40,6 +40,26 @@ describe('raceTimeout', () => {
     const [unrefd, refd] = setTimer.mock.results.map((r) => r.value as NodeJS.Timeout);
     expect([unrefd.hasRef(), refd.hasRef()]).toEqual([false, true]);
     jest.clearAllTimers();
+  });
+});
+
+describe('timeoutAfterPendingIo', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  // A run whose reply is read in the turn after its timer fired returns, and cancels: the turn too.
+  it('cancelled before its timer, or between its timer and its turn of I/O, it never calls back', () => {
+    const called: string[] = [];
+    const early = timeoutAfterPendingIo(100, () => called.push('early'));
+    const inTurn = timeoutAfterPendingIo(100, () => called.push('in turn'));
+    const kept = timeoutAfterPendingIo(100, () => called.push('kept'));
+    early();
+    jest.advanceTimersByTime(100);
+    inTurn();
+    jest.runOnlyPendingTimers();
+    kept();
+    expect(called).toEqual(['kept']);
+    expect(jest.getTimerCount()).toBe(0);
   });
 });
 
