@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { ApplicationClosedError, StreamQueueError, TaskTimeoutError } from '../errors';
+import { raceTimeout } from '../race-timeout';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
 import {
@@ -51,11 +52,13 @@ export class ResultWaiter implements OnApplicationShutdown {
       );
     }
     const redis = this.connections.commands;
-    return new Promise<T>((resolve, reject) => {
+    let waiter!: Waiter;
+    // Set once a done message said the task settled: the read of its stored result that follows.
+    let resultRead: Promise<unknown> | undefined;
+    const answer = new Promise<T>((resolve, reject) => {
       let settled = false;
       const finish = () => {
         settled = true;
-        clearTimeout(timer);
         const set = this.waiters.get(taskId);
         set?.delete(waiter);
         if (set?.size === 0) this.waiters.delete(taskId);
@@ -68,7 +71,7 @@ export class ResultWaiter implements OnApplicationShutdown {
         if (error) reject(error);
         else resolve((state as { value?: T }).value as T);
       };
-      const waiter: Waiter = {
+      waiter = {
         // A stream of too many consumer groups hides whether the group read past the entry
         // (readSettled): wait for the completion message, which still comes.
         check: () =>
@@ -78,7 +81,7 @@ export class ResultWaiter implements OnApplicationShutdown {
         done: (kind) => {
           if (kind === 's' || kind === 'x') return settle(settledByToken(taskId, kind, null));
           // A result that cannot be read rejects inside then(): caught below, never left unhandled.
-          redis
+          resultRead = redis
             .get(keys.result(taskId))
             .then((raw) => settle(settledByToken(taskId, kind, raw)))
             .catch((error: Error) => waiter.abandon(error));
@@ -89,14 +92,6 @@ export class ResultWaiter implements OnApplicationShutdown {
           reject(error);
         },
       };
-      // Infinity: no timer (Node would turn it into 1 ms).
-      const timer =
-        timeoutMs === Infinity
-          ? undefined
-          : setTimeout(
-              () => waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`)),
-              timeoutMs,
-            );
       // Registered before subscribing: a message that arrives with the SUBSCRIBE reply is not missed.
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
       this.waiters.get(taskId)!.add(waiter);
@@ -106,6 +101,18 @@ export class ResultWaiter implements OnApplicationShutdown {
         },
         (error: Error) => waiter.abandon(error),
       );
+    });
+    // Infinity: no timer (Node would turn it into 1 ms).
+    if (timeoutMs === Infinity) return answer;
+    // The timeout is taken once the replies that came meanwhile are read (raceTimeout): with the
+    // event loop blocked past timeoutMs, a done message or a read waiting in a socket wins. A done
+    // message heard by then says the task settled in time: the read of its result that it started
+    // (one more round trip, sent once the message was read) gets up to timeoutMs more, never an
+    // unbounded wait on a Redis that froze meanwhile.
+    return raceTimeout(answer, timeoutMs, async () => {
+      if (resultRead) await raceTimeout(resultRead, timeoutMs, () => undefined);
+      waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`));
+      return answer;
     });
   }
 

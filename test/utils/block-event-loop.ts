@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { Redis } from 'ioredis';
 
 /**
  * Blocks this process's event loop, as a CPU-bound moment does (a big JSON.parse, a GC pause),
@@ -61,3 +63,38 @@ const clean = (text) =>
   console.log('still busy');
 })().catch((error) => console.log(String(error)));
 `;
+
+/**
+ * Blocks the event loop (see blockEventLoop) right after `redis` writes a command that holds
+ * `marker`, once the code that wrote it has run on: the command is in the kernel, so Redis runs
+ * it, and delivers what it publishes, while this process cannot read. `minMs` is asked when the
+ * block begins. Resolves, once the block is over, with when it began (performance.now()). Every
+ * command still goes to Redis as written.
+ */
+export function blockAfterWrite(
+  redis: Redis,
+  marker: string,
+  minMs: () => number,
+  options: { answeredBy?: number } = {},
+): Promise<number> {
+  const socket = redis.stream as Socket;
+  const write = socket.write;
+  return new Promise((resolve, reject) => {
+    socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+      const written = (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      if (String(chunk).includes(marker)) {
+        socket.write = write;
+        queueMicrotask(() => {
+          const began = performance.now();
+          try {
+            blockEventLoop(minMs(), options);
+            resolve(began);
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      }
+      return written;
+    } as Socket['write'];
+  });
+}
