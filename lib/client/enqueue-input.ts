@@ -1,6 +1,7 @@
 import { InvalidOptionError, UnknownTaskError } from '../errors';
 import type { PartitionLayouts } from '../partitions/partition-layout';
-import type { EnqueueOptions } from '../interfaces';
+import type { EnqueueOptions, ReplaceOptions } from '../interfaces';
+import { checkOptionNames, optionNames } from '../option-names';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import { flowLimitsOf } from '../task/flow-limits';
@@ -12,6 +13,21 @@ import type { EnqueueCall } from './enqueue-call';
 import { isWellFormedText } from './well-formed-text';
 
 const MAX_KEY_LENGTH = 1024;
+
+/**
+ * What an enqueue() or replace() options object may name. A name it does not read (`delay`,
+ * `resultTtlMs`, a @Task option) would be dropped without a word: `{ delay: 60_000 }` ran at once.
+ */
+const ENQUEUE_OPTION_NAMES = optionNames<ReplaceOptions>({
+  key: true,
+  delayMs: true,
+  runAt: true,
+  queue: true,
+  durability: true,
+  group: true,
+  priority: true,
+  every: true,
+});
 
 /** @internal Whether `key` is a task key (1 to 1024 characters, well-formed UTF-16: see isWellFormedText). */
 export function isKey(key: unknown): key is string {
@@ -65,6 +81,7 @@ export function toEnqueueCall(
 ): EnqueueCall {
   const definition = knownTask(registry, name);
   if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+  checkOptionNames('', options, ENQUEUE_OPTION_NAMES);
   const { key, delayMs = 0, runAt } = options;
   if (key !== undefined) checkKey(key);
   if (!Number.isSafeInteger(delayMs) || delayMs < 0)
