@@ -1,12 +1,11 @@
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, ReplicationTimeoutError } from '../errors';
 import type { DurabilityOptions } from '../interfaces';
-import type { QueueKeys } from '../redis/keys';
-import { sendEnqueue, type EnqueueScriptReply } from './enqueue-script';
+import { sendEnqueue } from './enqueue-script';
+import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import type { ScriptCall } from '../redis/scripts';
 import { checkOptionNames } from '../option-names';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
-import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 
 /** Replies that mean "not run here; try where the slot lives now" (a move, a migration, a failover). */
 const REDIRECTION = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
@@ -32,26 +31,30 @@ export function checkDurability(option: string, value: unknown): DurabilityOptio
 }
 
 /**
- * @internal An enqueue followed by WAIT in one pipeline: both go to the node that holds the
- * queue's slot, on the same connection, so WAIT counts the replicas that have this write (and
- * every earlier write of that connection). The script is atomic; WAIT only reports, so a reply
- * short of `replicas` leaves the task queued and throws ReplicationTimeoutError naming it.
+ * @internal An enqueue (its script call, then its second call when enqueue.lua asks to judge an
+ * owner: see sendEnqueue), each followed by WAIT (enqueueDurably).
  */
-export function enqueueDurably(
+export function enqueueDurablyByCall(
   redis: Redis,
-  keys: QueueKeys,
   call: EnqueueCall,
   durability: DurabilityOptions,
 ): Promise<EnqueueReply> {
-  return sendEnqueue(call, (script) => sendDurably(redis, script, durability));
+  return sendEnqueue(call, (script) => enqueueDurably(redis, script, durability));
 }
 
-/** One script call followed by WAIT, retried on a redirection; a reply short of `replicas` throws. */
-async function sendDurably(
+/**
+ * @internal An enqueue's script call (enqueue.lua and its kin, or schedule-periodic.lua for a
+ * periodic key's replace()) followed by WAIT in one pipeline: both go to the node that holds the
+ * queue's slot, on the same connection, so WAIT counts the replicas that have this write (and
+ * every earlier write of that connection). The script is atomic; WAIT only reports, so a reply
+ * short of `replicas` leaves the task queued and throws ReplicationTimeoutError naming it. An
+ * enqueue.lua call answered 'judge-owner' wrote nothing: its WAIT has nothing to count.
+ */
+export async function enqueueDurably<T extends { readonly id: string; readonly outcome?: string }>(
   redis: Redis,
-  script: ScriptCall<EnqueueScriptReply>,
+  script: ScriptCall<T>,
   { replicas, timeoutMs }: DurabilityOptions,
-): Promise<EnqueueScriptReply> {
+): Promise<T> {
   let replies: [Error | null, unknown][];
   for (let attempt = 1; ; attempt++) {
     const pipeline = script.queueOn(redis.pipeline());

@@ -46,7 +46,7 @@ import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
 import { sendEnqueue } from './enqueue-script';
-import { checkDurability, enqueueDurably } from './durable-enqueue';
+import { checkDurability, enqueueDurably, enqueueDurablyByCall } from './durable-enqueue';
 import { sendEnqueueMany } from './enqueue-many';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
@@ -436,9 +436,9 @@ export class QueueClient {
   }
 
   private async sendOne<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
-    // A periodic key's replace goes by schedule-periodic.lua; durability (checked) is not applied there.
-    if (durability && !(call.periodic && call.mode === 'replace')) {
-      const reply = await enqueueDurably(this.connections.commands, call.keys, call, durability);
+    if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call, durability);
+    if (durability) {
+      const reply = await enqueueDurablyByCall(this.connections.commands, call, durability);
       return this.toHandle<R>(call, reply);
     }
     // A task without a key, due now, needs no dedupe, supersession or timing: it goes by group
@@ -451,15 +451,17 @@ export class QueueClient {
       const entryId = await this.plainEnqueues.add(call.keys, call, id);
       return this.toHandle<R>(call, { outcome: 'created', id, generation: 0, entryId });
     }
-    if (call.periodic && call.mode === 'replace') return this.replacePeriodic<R>(call);
     return this.toHandle<R>(call, await sendEnqueue(call, (script) => script.run(this.connections.commands)));
   }
 
-  /** A periodic key's replace keeps the stored schedule unless `every` re-times it. */
-  private async replacePeriodic<R>(call: EnqueueCall): Promise<TaskHandle<R>> {
+  /**
+   * A periodic key's replace keeps the stored schedule unless `every` re-times it. With
+   * `durability`, WAIT follows it as it follows every other enqueue (it used to be skipped here).
+   */
+  private async replacePeriodic<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
     const { name, queue, payload, runAt, delayMs, everyMs } = call; // a periodic chain carries no trace
     const schedule = everyMs > 0 ? { every: everyMs } : undefined;
-    const { id, generation } = await schedulePeriodicScript(call.keys, {
+    const script = schedulePeriodicScript(call.keys, {
       mode: 'replace',
       name,
       queue,
@@ -467,7 +469,9 @@ export class QueueClient {
       schedule,
       runAt,
       delayMs,
-    }).run(this.connections.commands);
+    });
+    const redis = this.connections.commands;
+    const { id, generation } = await (durability ? enqueueDurably(redis, script, durability) : script.run(redis));
     return this.toHandle<R>(call, { outcome: 'created', id, generation });
   }
 
