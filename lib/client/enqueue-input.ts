@@ -1,4 +1,4 @@
-import { InvalidOptionError, UnknownTaskError } from '../errors';
+import { InvalidOptionError, PayloadError, UnknownTaskError } from '../errors';
 import type { PartitionLayouts } from '../partitions/partition-layout';
 import type { EnqueueOptions, ReplaceOptions } from '../interfaces';
 import { checkOptionNames, optionNames } from '../option-names';
@@ -63,6 +63,19 @@ export function knownTask(registry: TaskRegistry, name: unknown): TaskDefinition
 /** @internal The queue a call names, else its task's queue when this process has the handler, else `default`. */
 export function taskQueue(queue: unknown, definition: TaskDefinition | undefined): string {
   return queue !== undefined ? checkName('queue', queue) : (definition?.options.queue ?? DEFAULT_QUEUE);
+}
+
+/**
+ * @internal A refusal of enqueueMany()'s item `i`, naming the item: one batch can hold a thousand items
+ * with the same options and task, and `Invalid option "delayMs"` alone does not say which to fix.
+ */
+export function itemRefusal(error: unknown, i: number): unknown {
+  if (error instanceof PayloadError) return error.at(`items[${i}]`);
+  if (!(error instanceof InvalidOptionError)) return error; // UnknownTaskError: the name says it
+  const { option } = error;
+  return error.at(
+    option === 'name' || option === 'options' ? `items[${i}].${option}` : `items[${i}].options.${option}`,
+  );
 }
 
 /**

@@ -44,7 +44,7 @@ import { ClosedGuard } from './closed-guard';
 import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
-import { checkKey, queueOption, toEnqueueCall } from './enqueue-input';
+import { checkKey, itemRefusal, queueOption, toEnqueueCall } from './enqueue-input';
 import { sendEnqueue } from './enqueue-script';
 import { checkDurability, enqueueDurably, enqueueDurablyByCall } from './durable-enqueue';
 import { sendEnqueueMany } from './enqueue-many';
@@ -157,7 +157,11 @@ export class QueueClient {
           'none: enqueueMany() does not WAIT',
           item.options.durability,
         );
-      return this.call(item.name, item.payload, item.options ?? {}, 'add');
+      try {
+        return this.call(item.name, item.payload, item.options ?? {}, 'add');
+      } catch (error) {
+        throw itemRefusal(error, i);
+      }
     });
     if (calls.length === 0) return [];
     this.guard.check('enqueueMany()');

@@ -45,7 +45,7 @@ describe('attack: enqueue options with a name enqueue() does not take', () => {
         { name: 'echo', payload: 2, options: { queu: 'mail' } as EnqueueOptions },
       ]),
     );
-    expect(many.option).toBe('queu');
+    expect(many.option).toBe('items[1].options.queu');
     expect(await keysMatching(redis, `*${prefix}*`)).toEqual([]);
   });
 

@@ -220,7 +220,15 @@ const badEnqueueMany: fc.Arbitrary<BadCall> = fc
       fc.constant<BadCall>({
         label: `enqueueMany(items[${i}] = ${bad.label})`,
         invoke: (c) => c.enqueueMany(withItem({ name, payload, options }) as EnqueueItem[]),
-        expected: bad.expected,
+        // An invalid option is named at its item: items[i].name, items[i].options, items[i].options.delayMs.
+        expected:
+          'option' in bad.expected
+            ? invalid(
+                ['name', 'options'].includes(bad.expected.option)
+                  ? `items[${i}].${bad.expected.option}`
+                  : `items[${i}].options.${bad.expected.option}`,
+              )
+            : bad.expected,
       }),
       notAnObject
         .filter((v) => v !== null)
@@ -366,16 +374,17 @@ describe('enqueue-side arguments, fuzzed: a typed error and nothing written', ()
 
   // `options` defaults only when undefined: null (from a JSON body, say) must be refused as a
   // bad option, not crash on `null.queue` with a TypeError.
-  it.each<[string, (c: QueueClient) => unknown]>([
-    ['cancel(key, null)', (c) => c.cancel('k', null as never)],
-    ['status(key, null)', (c) => c.status('k', null as never)],
-    ['handle(id, null)', (c) => c.handle('id', null as never)],
+  it.each<[string, (c: QueueClient) => unknown, string]>([
+    ['cancel(key, null)', (c) => c.cancel('k', null as never), 'options'],
+    ['status(key, null)', (c) => c.status('k', null as never), 'options'],
+    ['handle(id, null)', (c) => c.handle('id', null as never), 'options'],
     [
       'enqueueMany([{ name, payload, options: "x" }])',
       (c) => c.enqueueMany([{ name: 'echo', payload: 1, options: 'x' as never }]),
+      'items[0].options',
     ],
-  ])('%s is refused with an InvalidOptionError naming the options', async (label, invoke) => {
-    await expectRefusedCleanly({ label, invoke, expected: invalid('options') });
+  ])('%s is refused with an InvalidOptionError naming the options', async (label, invoke, option) => {
+    await expectRefusedCleanly({ label, invoke, expected: invalid(option) });
   });
 
   it('valid calls do write (the checks above can see a write), each key under the prefix, whatever the task key', async () => {
