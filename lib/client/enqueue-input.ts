@@ -13,6 +13,8 @@ import type { EnqueueCall } from './enqueue-call';
 import { isWellFormedText } from './well-formed-text';
 
 const MAX_KEY_LENGTH = 1024;
+/** The last time a Date holds (275760-09-13): 8.64e15 ms. */
+const LAST_DATE_MS = 8.64e15;
 
 /**
  * What an enqueue() or replace() options object may name. A name it does not read (`delay`,
@@ -97,11 +99,12 @@ export function toEnqueueCall(
   checkOptionNames('', options, ENQUEUE_OPTION_NAMES);
   const { key, delayMs = 0, runAt } = options;
   if (key !== undefined) checkKey(key);
-  if (!Number.isSafeInteger(delayMs) || delayMs < 0)
-    throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
+  // A due time past the last Date never comes: the task (a key's run) would wait for good.
+  if (!Number.isSafeInteger(delayMs) || delayMs < 0 || (delayMs > 0 && Date.now() + delayMs > LAST_DATE_MS))
+    throw new InvalidOptionError('delayMs', `an integer >= 0 that ends by the last Date (${LAST_DATE_MS} ms)`, delayMs);
   const at = runAt instanceof Date ? runAt.getTime() : runAt;
-  if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0))
-    throw new InvalidOptionError('runAt', 'a valid Date or epoch milliseconds', runAt);
+  if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0 || at > LAST_DATE_MS))
+    throw new InvalidOptionError('runAt', `a valid Date or epoch milliseconds (at most ${LAST_DATE_MS})`, runAt);
   if (at !== undefined && delayMs > 0)
     throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
   const schedule = definition?.options.schedule;
