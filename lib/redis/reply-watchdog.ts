@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
+import { timeoutAfterPendingIo } from '../race-timeout';
 import { isClusterClient } from './connection-check';
 
 /**
@@ -40,23 +41,21 @@ export function watchReplies(redis: Redis, intervalMs: number, boundMs: number):
     const id = ++probe;
     outstanding = true;
     heard(); // the bound counts from the PING's sending
-    let deadline: NodeJS.Timeout;
+    let cancel: () => void;
+    // Judged once the bytes that came meanwhile are read (timeoutAfterPendingIo): with the event
+    // loop blocked past the bound, a reply waiting unread in the socket is not silence.
+    const wait = (ms: number) => (cancel = timeoutAfterPendingIo(ms, check, { unref: true }));
     const check = () => {
       // A PING resent on the next connection may never be answered either: probe that one anew.
       if (redis.status !== 'ready' || redis.stream !== socket) return void (outstanding = false);
       const silentMs = performance.now() - heardAt;
-      if (silentMs < boundMs) {
-        deadline = setTimeout(check, boundMs - silentMs);
-        deadline.unref();
-        return;
-      }
+      if (silentMs < boundMs) return void wait(boundMs - silentMs);
       outstanding = false;
       socket.destroy(new Error(`no reply within ${boundMs} ms (a half-open connection?)`));
     };
-    deadline = setTimeout(check, boundMs);
-    deadline.unref();
+    wait(boundMs);
     const answered = () => {
-      clearTimeout(deadline);
+      cancel();
       if (probe === id) outstanding = false;
     };
     redis.ping().then(answered, answered);
