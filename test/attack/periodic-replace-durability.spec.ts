@@ -1,5 +1,5 @@
-import { Injectable, Module } from '@nestjs/common';
-import { periodicKey, ReplicationTimeoutError, Task } from '../../lib';
+import { periodicKey, ReplicationTimeoutError } from '../../lib';
+import { HourlyTaskModule } from '../fixtures/hourly-task';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 import { closeAll, createRedis, randomPrefix } from '../utils/redis';
@@ -7,14 +7,7 @@ import { closeAll, createRedis, randomPrefix } from '../utils/redis';
 const TASK = 'attack.durable-periodic';
 const KEY = periodicKey(TASK);
 
-@Injectable()
-class PeriodicTasks {
-  @Task(TASK, { every: '1h' })
-  tick(): void {}
-}
-
-@Module({ providers: [PeriodicTasks] })
-class PeriodicModule {}
+const PeriodicModule = HourlyTaskModule.register(TASK);
 
 /**
  * replace() on a @Task chain's periodic key with `durability` resolved without waiting for any

@@ -1,5 +1,5 @@
-import { Injectable, Module } from '@nestjs/common';
-import { periodicKey, Task } from '../../lib';
+import { periodicKey } from '../../lib';
+import { HourlyTaskModule } from '../fixtures/hourly-task';
 import { replyCuttingProxy, resentCall, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { useSpecRedis } from '../utils/spec-redis';
@@ -8,14 +8,7 @@ import { redisUrl } from '../utils/redis';
 const TASK = 'attack.resent-after-another';
 const KEY = periodicKey(TASK);
 
-@Injectable()
-class PeriodicTasks {
-  @Task(TASK, { every: '1h' })
-  tick(): void {}
-}
-
-@Module({ providers: [PeriodicTasks] })
-class PeriodicModule {}
+const PeriodicModule = HourlyTaskModule.register(TASK);
 
 /**
  * replace() on a `@Task` periodic key (schedule-periodic.lua 'replace'), its reply lost with the

@@ -1,5 +1,5 @@
-import { Injectable, Module } from '@nestjs/common';
-import { periodicKey, Task, type TaskContext } from '../../lib';
+import { periodicKey } from '../../lib';
+import { HourlyTaskModule } from '../fixtures/hourly-task';
 import { replyCuttingProxy, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { useSpecRedis } from '../utils/spec-redis';
@@ -9,16 +9,7 @@ const TASK = 'attack.resent-periodic';
 const KEY = periodicKey(TASK);
 const runs: string[] = [];
 
-@Injectable()
-class PeriodicTasks {
-  @Task(TASK, { every: '1h' })
-  tick(_payload: unknown, ctx: TaskContext): void {
-    runs.push(ctx.id);
-  }
-}
-
-@Module({ providers: [PeriodicTasks] })
-class PeriodicModule {}
+const PeriodicModule = HourlyTaskModule.register(TASK, (ctx) => runs.push(ctx.id));
 
 /**
  * replace() on a periodic key, its reply lost with the connection and the call resent by ioredis
