@@ -5,11 +5,21 @@ import { encodePayload } from '../task/payload-codec';
 import type { RuntimeScheduleCall } from '../scripts/schedule-runtime.script';
 import { checkCron, CRON_DEFAULT_TIMEZONE, parseEvery, periodicKey } from '../task/schedule';
 import type { TaskRegistry } from '../task/task.registry';
+import { checkOptionNames, optionNames } from '../option-names';
 import { checkKey, knownTask, queueOption, taskQueue } from './enqueue-input';
 
 const RESERVED_PREFIX = periodicKey('');
 const MAX_PAGE = 1_000;
 const DEFAULT_PAGE = 100;
+/** What schedule() and schedules() read: another name (`queu`, `timeZone`) would be dropped without a word. */
+const SCHEDULE_OPTION_NAMES = optionNames<Required<ScheduleOptions>>({
+  key: true,
+  queue: true,
+  every: true,
+  cron: true,
+  timezone: true,
+});
+const SCHEDULES_OPTION_NAMES = optionNames<SchedulesOptions>({ queue: true, after: true, limit: true });
 
 /**
  * @internal Validates a QueueClient.schedule() call and builds it (without its cron fire times).
@@ -27,6 +37,7 @@ export function toScheduleCall(
   if (options == null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'an object { key, every } or { key, cron, timezone? }', options);
   }
+  checkOptionNames('', options, SCHEDULE_OPTION_NAMES);
   const { key, every, cron, timezone } = options as Partial<Record<keyof ScheduleOptions, unknown>>;
   checkKey(key);
   // A schedule's runs are keyed, and a task under flow control takes no key yet: its runs would
@@ -61,6 +72,7 @@ export function toScheduleCall(
 /** @internal The paging of schedules(), validated. */
 export function toSchedulesPage(options: SchedulesOptions): { queue: string; after: string; limit: number } {
   const queue = queueOption(options);
+  checkOptionNames('', options, SCHEDULES_OPTION_NAMES);
   const { after, limit = DEFAULT_PAGE } = options;
   if (after !== undefined) checkKey(after, 'after');
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
