@@ -5,6 +5,7 @@ import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { raceTimeout } from '../race-timeout';
 import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unconnected';
+import { watchNodeReplies } from './cluster-reply-watchdog';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis } from './redis-readiness';
@@ -79,10 +80,17 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     return redis;
   }
 
-  /** Watches `redis` for replies, bounded by a lease, until it is released or the app closes. */
+  /**
+   * Watches `redis` for replies, bounded by a lease, until it is released or the app closes: on a
+   * cluster, each of its node connections.
+   */
   private watch(redis: Redis): void {
     if (this.watches.has(redis)) return;
-    this.watches.set(redis, watchReplies(redis, this.config.heartbeatIntervalMs, this.config.leaseMs));
+    const { heartbeatIntervalMs, leaseMs } = this.config;
+    const stop = isClusterClient(redis)
+      ? watchNodeReplies(redis, heartbeatIntervalMs, leaseMs)
+      : watchReplies(redis, heartbeatIntervalMs, leaseMs);
+    this.watches.set(redis, stop);
   }
 
   /** A connection made for a route is closed now (its node failed over, its slot moved). */

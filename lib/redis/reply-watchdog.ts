@@ -20,9 +20,9 @@ import { isClusterClient } from './connection-check';
  * read's BLOCK, one slow command). Returns its stop; a connection ended for good stops it too.
  */
 export function watchReplies(redis: Redis, intervalMs: number, boundMs: number): () => void {
-  // A cluster client (on a cluster, the commands and the control subscriber are ones) has no
-  // socket of its own, and its PING goes to a node it picks, opening a connection the worker
-  // would not otherwise hold: its node connections are left to it.
+  // A cluster client has no socket of its own, and its PING goes to a node it picks, opening a
+  // connection the worker would not otherwise hold: its node connections are watched instead
+  // (watchNodeReplies).
   if (isClusterClient(redis)) return () => undefined;
   let probe = 0;
   let outstanding = false;

@@ -2,9 +2,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { redisUrl } from './redis';
 
 /**
- * A TCP proxy to the test Redis whose existing connections can be made half-open: bytes the
- * client sends are swallowed and nothing comes back, while the sockets stay open (a NAT or
- * load balancer that lost its state, a peer that vanished without a FIN). New connections pass.
+ * A TCP proxy to the test Redis (or to `target`: one node of a cluster) whose existing connections
+ * can be made half-open: bytes the client sends are swallowed and nothing comes back, while the
+ * sockets stay open (a NAT or load balancer that lost its state, a peer that vanished without a
+ * FIN). New connections pass.
  */
 export class HalfOpenProxy {
   private readonly pairs: Array<{ client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean }> = [];
@@ -12,10 +13,13 @@ export class HalfOpenProxy {
   private refusing = false;
   private acceptDelayMs = 0;
 
+  constructor(private readonly target?: { host: string; port: number }) {}
+
   /** Starts listening; a second start (one proxy for several workers or tests) answers the same port. */
   async start(): Promise<number> {
     if (this.server) return (this.server.address() as { port: number }).port;
-    const target = new URL(redisUrl());
+    const url = new URL(redisUrl());
+    const target = this.target ?? { host: url.hostname, port: Number(url.port) };
     this.server = createServer((client) => {
       if (this.refusing) return void client.destroy();
       if (this.acceptDelayMs > 0) {
@@ -23,7 +27,7 @@ export class HalfOpenProxy {
         client.pause();
         setTimeout(() => client.resume(), this.acceptDelayMs);
       }
-      const upstream = connect(Number(target.port), target.hostname);
+      const upstream = connect(target.port, target.host);
       const pair: { client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean } = {
         client,
         upstream,
