@@ -78,13 +78,19 @@ for i, run in ipairs(cjson.decode(ARGV[8])) do
   if result ~= '' or keep then resultKey = KEYS[k]; k = k + 1 end
   if o and o.k == 1 then keyState = KEYS[k]; k = k + 1 end
 
-  local mine = owned[entryId] == true
-  local holder = not mine and pendingOwner(stream, group, entryId)
-  local strandedHere = not mine and not holder and keyState ~= nil and recordsRunHere(keyState, entryId, consumer)
-  if not mine and not strandedHere then
-    out[i] = holder and -1 or -2
+  -- Not pending here: refused, unless it is a keyed run stranded here (its stream deleted under
+  -- it). Tested apart, so an owned run (nearly all of them) pays one lookup, as before.
+  if not owned[entryId] then
+    local holder = pendingOwner(stream, group, entryId)
+    if not holder and keyState ~= nil and recordsRunHere(keyState, entryId, consumer) then
+      unpended[#unpended + 1] = entryId
+    else
+      out[i] = holder and -1 or -2
+    end
   else
-    if mine then acked[#acked + 1] = entryId else unpended[#unpended + 1] = entryId end
+    acked[#acked + 1] = entryId
+  end
+  if out[i] == nil then
     if o and o.f == 1 then flowRuns[#flowRuns + 1] = {taskId, entryId} end
     if keyState and notAHash(keyState) then
       done[#done + 1] = 's:' .. taskId
