@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { ScriptEntry } from '../redis/scripts';
-import { claimScript, type ClaimVerdict } from '../scripts/claim.script';
+import type { ClaimVerdict } from '../scripts/claim.script';
 import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { enterAdmissionScript } from '../scripts/enter-admission.script';
 import { cutText } from '../task/cut-text';
@@ -17,6 +17,7 @@ import { giveBackUnstarted } from './give-back-unstarted';
 import type { Delivery } from './delivery';
 import { monotonicMs, stillOwned } from './lease';
 import { recoveryIdleMs } from './recovery-idle';
+import { sendClaim } from './send-claim';
 import type { QueueContext } from './queue-context';
 
 /**
@@ -275,7 +276,7 @@ export class Intake {
 
   private claim(messages: TaskMessage[], earlierStart?: number): Promise<ClaimVerdict[]> {
     const { keys, group, consumer, config } = this.ctx;
-    return claimScript(keys, {
+    return sendClaim(this.ctx.redis, keys, {
       group,
       consumer,
       deferMs: deferDelayMs(config.sweepIntervalMs),
@@ -292,7 +293,7 @@ export class Intake {
           earlierStart,
         };
       }),
-    }).run(this.ctx.redis);
+    });
   }
 
   private async deadLetter(m: MalformedMessage, fields: string[] | null | undefined): Promise<void> {

@@ -1,13 +1,17 @@
 --[[
-  KEYS: stream, delayed set, sequence, a key state per keyed message. ARGV: group, consumer,
-  defer ms, state TTL, done channel, then 4 values per message (details below).
+  KEYS: stream, delayed set, sequence, a key state per keyed message [and the liveness key of
+  the owner it judges]. ARGV: group, consumer, defer ms, state TTL, done channel, then 4 values
+  per message (details below).
   Claim delivered messages before their handlers run (the head check). Per message: one this
   consumer does not own (any more) is skipped; a keyed one of a stale generation (or whose key
-  state is not a hash: read as none) is acked and deleted without running; a key whose earlier generation is still pending elsewhere is
-  deferred (moved to the delayed set) so two runs of one key never overlap; otherwise a keyed
-  run is marked running under this delivery and gets a fencing number. Unkeyed messages only
-  pass the ownership check: the worker sends them here when a lease lapse may have let another
-  worker take them since Redis handed them over. A flow run under a rate limit starts here:
+  state is not a hash: read as none) is acked and deleted without running; a key whose earlier
+  generation is still pending elsewhere is deferred (moved to the delayed set) so two runs of
+  one key never overlap, and so is one whose earlier run has nothing left in the group but its
+  live owner (its delivery went with a DEL of the stream: strandedRunOwner in
+  includes/stranded-run.lua), whose handler may still run; otherwise a keyed run is marked
+  running under this delivery and gets a fencing number. Unkeyed messages only pass the
+  ownership check: the worker sends them here when a lease lapse may have let another worker
+  take them since Redis handed them over. A flow run under a rate limit starts here:
   its admission's tokens (markers, field rl) become start records at Redis's time, and a start
   without one (a restart, reclaimed or recovered: its tokens were spent by its first start; or
   an entry admitted under recorded limits without a rate) needs a free token in each window, or
@@ -19,7 +23,8 @@
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] the queue's sequence (fencing numbers are drawn from it)
-  KEYS[4..] key state hash of each keyed message, in ARGV order
+  KEYS[4..] key state hash of each keyed message, in ARGV order, each followed by the liveness
+            key of the owner its message judges (kind 'j<owner>', below) when it judges one
   then, when a message is under a rate limit, the partition's flow keys (see includes/flow.lua)
 
   ARGV[1] consumer group
@@ -29,19 +34,29 @@
   ARGV[5] done channel (told 's:<id>' or 'x:<id>' for a run skipped as stale)
   ARGV[6..] per message, 4 values: stream entry id, task id, generation (for a rated run,
             which has none: the Redis ms of its delivery's start counted by an earlier claim
-            whose run has not begun, to be moved to now, else 0), '1' keyed, '0'
-            unkeyed, or 'r' an unkeyed flow run whose start is counted here, followed by the
-            worker's limits record of its task when that has a rate ('r<global> <group>
-            <aging ms> <max> <perMs> <group max> <group perMs>', as F.limits holds them)
+            whose run has not begun, to be moved to now, else 0), '1' keyed, 'j<owner>'
+            keyed, judging the owner a first claim named (code 4), '0' unkeyed, or 'r' an
+            unkeyed flow run whose start is counted here, followed by the worker's limits
+            record of its task when that has a rate ('r<global> <group> <aging ms> <max>
+            <perMs> <group max> <group perMs>', as F.limits holds them)
 
   Returns {codes, fences, deliveries}: per message a code, 1 run, 0 stale (skipped), 2
   deferred, -1 not ours (skipped), 3 wait (a rate window is full: still this consumer's, claim
-  it again later), a fencing number (keyed runs that run; 0 otherwise), and the entry's
-  delivery count (0 when not ours): a reply that said 1 may be stale, and an unkeyed run's
-  fence counts deliveries, so it must not fall below an earlier delivery's. When a message is
+  it again later), 4 judge the owner (nothing written for it, below), a fencing number (keyed
+  runs that run; 0 otherwise), and the entry's delivery count (0 when not ours): a reply that
+  said 1 may be stale, and an unkeyed run's fence counts deliveries, so it must not fall below
+  an earlier delivery's. When a message is
   under a rate limit, two more lists: per message its start time (Redis ms; 0 unless a rated
   run runs) and a wait in ms (for 3, how long until a token may be free; for a rated run, how
   long until its start leaves its shortest window, when a waiting task may be admitted).
+  An earlier run that only its owner can still end holds the key while that owner's liveness
+  key exists (it may settle it: complete.lua's recordsRunHere), and no longer once it expired
+  (presumed dead, as reclaim.lua presumes it). That key is named by the owner, which only the
+  key state knows: a message that judges no owner answers code 4, and then the reply has a
+  sixth list (after starts and waits, 0s unless rated): per message the owner to judge ('' for
+  the others). The caller claims that message again with kind 'j<owner>'. One judging another
+  owner than the state's now is deferred: judged again when it comes back. So the common path
+  (the earlier delivery pending, or none) costs nothing more, and the purged one a round trip.
   Atomic: the checks and the mark happen in one step, so two workers never both run a key,
   and a rated run's start is counted in the same step that lets it start.
 ]]
@@ -52,6 +67,7 @@
 -- @include key-state
 -- @include message
 -- @include flow
+-- @include stranded-run
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 
@@ -99,21 +115,29 @@ local function rateClaim(F, entryId, taskId, delivery, ownRates, earlier)
   return 1, rateNow(), ms
 end
 local group, consumer, deferMs, stateTtl, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local codes, fences, deliveries, starts, waits = {}, {}, {}, {}, {}
+local codes, fences, deliveries, starts, waits, owners = {}, {}, {}, {}, {}, {}
+local asked = false
 local k = 4
 local F = nil
 local function isRated(kind) return string.sub(kind, 1, 1) == 'r' end
+-- The owner a keyed message judges (kind 'j<owner>'), or nil.
+local function judgedOwner(kind)
+  if string.sub(kind, 1, 1) == 'j' then return string.sub(kind, 2) end
+  return nil
+end
 for i = 9, #ARGV, 4 do
   if isRated(ARGV[i]) then F = flowKeysAtEnd() end
 end
 
 for i = 1, (#ARGV - 5) / 4 do
   local base = 2 + i * 4
-  local entryId, taskId, gen, keyed = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3] == '1'
-  local keyState = nil
-  if keyed then keyState = KEYS[k]; k = k + 1 end
+  local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
+  local judged = judgedOwner(ARGV[base + 3])
+  local keyState, judgedAlive = nil, nil
+  if judged or ARGV[base + 3] == '1' then keyState = KEYS[k]; k = k + 1 end
+  if judged then judgedAlive = KEYS[k]; k = k + 1 end
   fences[i] = 0
-  starts[i], waits[i] = 0, 0
+  starts[i], waits[i], owners[i] = 0, 0, ''
   local row = rcall('XPENDING', stream, group, entryId, entryId, '1', consumer)[1]
   deliveries[i] = row and row[4] or 0
   if not row then
@@ -140,7 +164,15 @@ for i = 1, (#ARGV - 5) / 4 do
     local running = rcall('HGET', keyState, 'rmid')
     -- One that is no entry id (anyone can write the state) names no delivery; XPENDING would
     -- fail the claim of the whole batch on it, at every recovery.
-    if running and running ~= entryId and isEntryId(running) and pendingOwner(stream, group, running) then
+    local earlier = running and running ~= entryId and isEntryId(running)
+    local held = earlier and pendingOwner(stream, group, running) ~= nil
+    -- Its delivery gone with its stream, the earlier run may still be running on its owner:
+    -- held while that owner lives (see the header).
+    local owner = earlier and not held and strandedRunOwner(stream, group, keyState)
+    if owner and not judged then
+      -- Nothing written: the caller claims it again judging that owner.
+      codes[i], owners[i], asked = 4, owner, true
+    elseif held or (owner and (owner ~= judged or rcall('EXISTS', judgedAlive) == 1)) then
       local entry = rcall('XRANGE', stream, entryId, entryId)[1]
       rcall('XACK', stream, group, entryId)
       rcall('XDEL', stream, entryId)
@@ -160,5 +192,6 @@ for i = 1, (#ARGV - 5) / 4 do
     end
   end
 end
+if asked then return {codes, fences, deliveries, starts, waits, owners} end
 if F then return {codes, fences, deliveries, starts, waits} end
 return {codes, fences, deliveries}

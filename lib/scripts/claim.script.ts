@@ -20,6 +20,11 @@ export interface ClaimMessage {
    * start (Redis ms) its last claim counted, moved to now while still in its window.
    */
   readonly earlierStart?: number;
+  /**
+   * The owner of the key's earlier run a first claim named (OwnerToJudgeAtClaim): its liveness
+   * key is declared, and that run holds this one back while the key exists.
+   */
+  readonly judgedOwner?: string;
 }
 
 export interface ClaimArgs {
@@ -49,12 +54,32 @@ export type ClaimVerdict =
   | { readonly verdict: 'wait'; readonly waitMs: number }
   | { readonly verdict: 'stale' | 'deferred' | 'not-ours' };
 
+/**
+ * @internal claim.lua wrote nothing for the message: the key's earlier run has nothing left in
+ * the group but `owner` (its stream was deleted under it), and holds this one back only while
+ * that owner lives. Claim it again with `judgedOwner` (see send-claim.ts).
+ */
+export interface OwnerToJudgeAtClaim {
+  readonly verdict: 'judge-owner';
+  readonly owner: string;
+}
+
+/** @internal A verdict as claim.lua answers it: the first call may name an owner to judge. */
+export type ClaimScriptVerdict = ClaimVerdict | OwnerToJudgeAtClaim;
+
 /** @internal claim.lua's reply codes. */
-export const CLAIM_CODES = { 1: 'run', 0: 'stale', 2: 'deferred', [-1]: 'not-ours', 3: 'wait' } as const;
+export const CLAIM_CODES = {
+  1: 'run',
+  0: 'stale',
+  2: 'deferred',
+  [-1]: 'not-ours',
+  3: 'wait',
+  4: 'judge-owner',
+} as const;
 const verdictOf = replyCodes('claim', CLAIM_CODES);
 
 /** @internal The typed call of claim.lua: one verdict per message, in order. */
-export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimVerdict[]> {
+export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimScriptVerdict[]> {
   const redisKeys = [keys.stream, keys.delayed, keys.seq];
   const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel];
   for (const m of a.messages) {
@@ -64,15 +89,24 @@ export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimVerd
       m.entryId,
       m.taskId,
       rated ? (m.earlierStart ?? 0) : m.generation,
-      m.key !== undefined ? '1' : rated ? ratedKind(m) : '0',
+      m.key !== undefined ? keyedKind(m) : rated ? ratedKind(m) : '0',
     );
     if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
+    if (m.key !== undefined && m.judgedOwner !== undefined) redisKeys.push(keys.alive(m.judgedOwner));
   }
   if (a.messages.some((m) => m.rated && m.key === undefined)) redisKeys.push(...keys.flowKeys);
   return new ScriptCall('claim', redisKeys, args, (reply) => {
-    const [codes, fences, deliveries, starts, waits] = reply as [number[], number[], number[], number[]?, number[]?];
-    return codes.map((code, i): ClaimVerdict => {
+    const [codes, fences, deliveries, starts, waits, owners] = reply as [
+      number[],
+      number[],
+      number[],
+      number[]?,
+      number[]?,
+      string[]?,
+    ];
+    return codes.map((code, i): ClaimScriptVerdict => {
       const verdict = verdictOf(code);
+      if (verdict === 'judge-owner') return { verdict, owner: String(owners?.[i] ?? '') };
       if (verdict === 'wait') return { verdict, waitMs: Number(waits?.[i] ?? 0) };
       if (verdict !== 'run') return { verdict };
       const run = { verdict, fence: Number(fences[i] ?? 0), deliveries: Number(deliveries[i] ?? 0) };
@@ -80,6 +114,11 @@ export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimVerd
       return startedAt > 0 ? { ...run, startedAt, windowEndsInMs: Number(waits?.[i] ?? 0) } : run;
     });
   });
+}
+
+/** A keyed message's kind for claim.lua: '1', or 'j' and the owner it judges. */
+function keyedKind(m: ClaimMessage): string {
+  return m.judgedOwner === undefined ? '1' : `j${m.judgedOwner}`;
 }
 
 /** A rated message's kind for claim.lua: 'r', then the worker's limits record when it has one. */

@@ -1,4 +1,4 @@
-import { claimScript, type ClaimVerdict } from '../../lib/scripts/claim.script';
+import { claimScript, type ClaimScriptVerdict } from '../../lib/scripts/claim.script';
 import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { closeAll } from '../utils/helpers';
@@ -28,7 +28,7 @@ describe('flow rates: tokens at admission, starts at claim, wakes when a window 
     entryIds: string[],
     ids: string[],
     ownLimits?: FlowLimits,
-  ): Promise<ClaimVerdict[]> =>
+  ): Promise<ClaimScriptVerdict[]> =>
     claimScript(f.keys, {
       group: GROUP,
       consumer,

@@ -1,4 +1,4 @@
-import { claimScript, type ClaimVerdict } from '../../lib/scripts/claim.script';
+import { claimScript, type ClaimScriptVerdict } from '../../lib/scripts/claim.script';
 import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { closeAll } from '../utils/helpers';
 import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
@@ -13,7 +13,7 @@ describe('claim.lua: a run claimed again moves its counted start', () => {
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const claim = (entryId: string, id: string, earlierStart?: number): Promise<ClaimVerdict[]> =>
+  const claim = (entryId: string, id: string, earlierStart?: number): Promise<ClaimScriptVerdict[]> =>
     claimScript(f.keys, {
       group: GROUP,
       consumer: 'w',

@@ -4,6 +4,7 @@ import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts } from '../../lib/redis/scripts';
 import { cancelScript } from '../../lib/scripts/cancel.script';
 import { claimScript } from '../../lib/scripts/claim.script';
+import { sendClaim } from '../../lib/consumer/send-claim';
 import { completeScript } from '../../lib/scripts/complete.script';
 import { deadLetterScript, type SuccessorTiming } from '../../lib/scripts/dead-letter.script';
 import { dropConsumerScript } from '../../lib/scripts/drop-consumer.script';
@@ -224,13 +225,14 @@ export class ScriptFixture {
     const ids = await Promise.all(
       runs.map(async (r) => r.id ?? (r.key === undefined ? '' : ((await this.keyState(r.key)).id ?? ''))),
     );
-    return claimScript(this.keys, {
+    // As the worker sends it: once more when claim.lua asks for an owner's lease.
+    return sendClaim(this.redis, this.keys, {
       group: GROUP,
       consumer,
       deferMs,
       stateTtlMs: LEASE_MS,
       messages: runs.map((r, i) => ({ entryId: r.entryId, taskId: ids[i], generation: r.gen ?? 0, key: r.key })),
-    }).run(this.redis);
+    });
   }
 
   /** claim.lua of one rated flow run by `consumer`, gated by `ownLimits` (else the recorded rates): its verdict whole. */

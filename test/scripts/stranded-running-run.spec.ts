@@ -1,6 +1,7 @@
+import { claimScript } from '../../lib/scripts/claim.script';
 import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { closeAll } from '../utils/helpers';
-import { GROUP, ScriptFixture } from './script-fixture';
+import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
 
 const KEY = 'k';
 
@@ -160,5 +161,73 @@ describe('scripts: a keyed running run whose stream or entry was deleted', () =>
       'not-pending',
     ]);
     expect(await f.keyState(KEY)).toMatchObject({ state: 'running', rown: 'w1' });
+  });
+
+  describe('a replace() meanwhile: the new run is claimed only once the old one cannot run any more', () => {
+    /** w1's run, its stream deleted and its group made again, then KEY replaced and delivered to w2. */
+    async function replacedAfterPurge() {
+      const old = await runningOn('w1');
+      await dropStream(true);
+      await f.alive('w2');
+      const [id, gen] = await f.enqueue({ key: KEY, mode: 'replace' });
+      const [[entryId]] = await f.deliver('w2');
+      return { old, next: { id, gen, entryId } };
+    }
+
+    const firstClaim = (run: { id: string; gen: number; entryId: string }) =>
+      claimScript(f.keys, {
+        group: GROUP,
+        consumer: 'w2',
+        deferMs: 50,
+        stateTtlMs: LEASE_MS,
+        messages: [{ entryId: run.entryId, taskId: run.id, generation: run.gen, key: KEY }],
+      }).run(f.redis);
+
+    it('its owner alive: the first claim names it and writes nothing; judged, the new run is deferred', async () => {
+      const { old, next } = await replacedAfterPurge();
+      expect(await firstClaim(next)).toEqual([{ verdict: 'judge-owner', owner: 'w1' }]);
+      expect(await f.pendingOwner(next.entryId)).toBe('w2');
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'queued', rmid: old.entryId, rown: 'w1' });
+      expect(await f.claim('w2', [{ entryId: next.entryId, key: KEY, gen: next.gen }])).toEqual(['deferred']);
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'queued', rown: 'w1' });
+      expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
+    });
+
+    it("its owner's settle ends the old run: the new run is claimed, in one call", async () => {
+      const { old, next } = await replacedAfterPurge();
+      expect(await f.complete('w1', [{ entryId: old.entryId, id: old.id, gen: old.gen, key: KEY }])).toEqual([
+        'superseded',
+      ]);
+      expect(await firstClaim(next)).toMatchObject([{ verdict: 'run' }]);
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'running', id: next.id, rmid: next.entryId, rown: 'w2' });
+    });
+
+    it("its owner's lease lapsed: the new run is claimed", async () => {
+      const { next } = await replacedAfterPurge();
+      await f.redis.del(f.keys.alive('w1'));
+      expect(await f.claim('w2', [{ entryId: next.entryId, key: KEY, gen: next.gen }])).toEqual(['run']);
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'running', id: next.id, rown: 'w2' });
+    });
+
+    it("a claim judging another owner than the state's: deferred, to be judged again", async () => {
+      const { next } = await replacedAfterPurge();
+      await f.redis.del(f.keys.alive('w1'));
+      const judgingAnother = await claimScript(f.keys, {
+        group: GROUP,
+        consumer: 'w2',
+        deferMs: 50,
+        stateTtlMs: LEASE_MS,
+        messages: [{ entryId: next.entryId, taskId: next.id, generation: next.gen, key: KEY, judgedOwner: 'w9' }],
+      }).run(f.redis);
+      expect(judgingAnother).toEqual([{ verdict: 'deferred' }]);
+    });
+
+    it('the old delivery still pending (no purge): deferred by the first call, no owner asked', async () => {
+      const old = await runningOn('w1');
+      const [id, gen] = await f.enqueue({ key: KEY, mode: 'replace' });
+      const [[entryId]] = await f.deliver('w2');
+      expect(await firstClaim({ id, gen, entryId })).toEqual([{ verdict: 'deferred' }]);
+      expect(await f.keyState(KEY)).toMatchObject({ rmid: old.entryId, rown: 'w1' });
+    });
   });
 });

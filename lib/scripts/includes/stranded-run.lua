@@ -21,9 +21,9 @@ end
 -- consumer of `group` holds its delivery: the queue's stream, its group or the entry itself was
 -- deleted while it ran (a purge: a DEL of the stream; an XDEL of the entry while its worker was
 -- dead, which the sweep then drops). Its settle finds nothing pending and writes nothing, so its
--- state says 'running' for good. claim.lua reads such a delivery the same way: it holds no later
--- run of the key back. An error other than a missing stream or group is raised, before the
--- caller writes.
+-- state says 'running' for good. (claim.lua holds a later run of the key back behind such a run
+-- while its owner lives: strandedRunOwner.) An error other than a missing stream or group is
+-- raised, before the caller writes.
 local function deliveryGone(stream, group, keyState)
   local pending, failure = runPending(stream, group, rcall('HGET', keyState, 'rmid'))
   if pending == nil then error(failure) end
