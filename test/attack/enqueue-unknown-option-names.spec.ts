@@ -1,5 +1,6 @@
-import { InvalidOptionError, type EnqueueOptions, type ReplaceOptions } from '../../lib';
+import { type EnqueueOptions, type ReplaceOptions } from '../../lib';
 import { producerAppForSuite } from '../fixtures/test-app';
+import { optionRefusal } from '../utils/option-refusal';
 import { createRedis, keysMatching, randomPrefix } from '../utils/redis';
 
 /**
@@ -14,15 +15,6 @@ describe('attack: enqueue options with a name enqueue() does not take', () => {
   const redis = createRedis();
   const t = producerAppForSuite(prefix, redis);
 
-  const refusal = async (call: Promise<unknown>): Promise<InvalidOptionError> => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  };
-
   it.each<[string, Record<string, unknown>]>([
     ['delay', { delay: 60_000 }],
     ['delayMS', { delayMS: 60_000 }],
@@ -30,16 +22,18 @@ describe('attack: enqueue options with a name enqueue() does not take', () => {
     ['attempts', { key: 'k', attempts: 1 }],
     ['priorty', { priorty: 1 }],
   ])('enqueue() refuses %s, naming it and the names it takes, and writes nothing', async (option, options) => {
-    const error = await refusal(t.client.enqueue('echo', 'x', options as EnqueueOptions));
+    const error = await optionRefusal(t.client.enqueue('echo', 'x', options as EnqueueOptions));
     expect(error.option).toBe(option);
     expect(error.message).toContain('delayMs, runAt');
     expect(await keysMatching(redis, `*${prefix}*`)).toEqual([]);
   });
 
   it('replace() and enqueueMany() refuse one too, writing nothing', async () => {
-    const replaced = await refusal(t.client.replace('echo', 'x', { key: 'k', runat: Date.now() } as ReplaceOptions));
+    const replaced = await optionRefusal(
+      t.client.replace('echo', 'x', { key: 'k', runat: Date.now() } as ReplaceOptions),
+    );
     expect(replaced.option).toBe('runat');
-    const many = await refusal(
+    const many = await optionRefusal(
       t.client.enqueueMany([
         { name: 'echo', payload: 1 },
         { name: 'echo', payload: 2, options: { queu: 'mail' } as EnqueueOptions },
@@ -56,7 +50,7 @@ describe('attack: enqueue options with a name enqueue() does not take', () => {
     await expect(t.client.enqueue('echo', 'x', { runAt: new Date(Date.now() + 60_000) })).resolves.toBeDefined();
     await expect(t.client.enqueue('echo', 'x', { group: 'g', priority: 3 })).resolves.toBeDefined();
     // `every` is a name replace() takes: refused here for its use (echo is no `every` task), not its name.
-    const every = await refusal(t.client.replace('echo', 'x', { key: 'r', every: '1m' }));
+    const every = await optionRefusal(t.client.replace('echo', 'x', { key: 'r', every: '1m' }));
     expect(every.message).toMatch(/only on the periodic key/);
   });
 });

@@ -1,5 +1,6 @@
-import { InvalidOptionError, type ScheduleOptions, type SchedulesOptions } from '../../lib';
+import { type ScheduleOptions, type SchedulesOptions } from '../../lib';
 import { producerAppForSuite } from '../fixtures/test-app';
+import { optionRefusal } from '../utils/option-refusal';
 import { createRedis, keysMatching, randomPrefix } from '../utils/redis';
 
 /**
@@ -14,27 +15,18 @@ describe('attack: schedule options with a name schedule() does not take', () => 
   const redis = createRedis();
   const t = producerAppForSuite(prefix, redis);
 
-  const refusal = async (call: Promise<unknown>): Promise<InvalidOptionError> => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  };
-
   it.each<[string, Record<string, unknown>]>([
     ['queu', { key: 'r1', every: '1h', queu: 'mail' }],
     ['timeZone', { key: 'r2', cron: '0 9 * * 1', timeZone: 'Europe/Paris' }],
   ])('schedule() refuses %s, naming it, and writes nothing', async (option, options) => {
-    const error = await refusal(t.client.schedule('echo', 'x', options as unknown as ScheduleOptions));
+    const error = await optionRefusal(t.client.schedule('echo', 'x', options as unknown as ScheduleOptions));
     expect(error.option).toBe(option);
     expect(error.message).toContain('key, queue, every, cron, timezone');
     expect(await keysMatching(redis, `*${prefix}*`)).toEqual([]);
   });
 
   it('schedules() refuses a page option it does not take', async () => {
-    const error = await refusal(t.client.schedules({ limt: 5 } as unknown as SchedulesOptions));
+    const error = await optionRefusal(t.client.schedules({ limt: 5 } as unknown as SchedulesOptions));
     expect(error.option).toBe('limt');
   });
 
