@@ -101,6 +101,8 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
   } catch (error) {
     if (!(error instanceof StreamQueueError)) throw error;
     io.err(error.message);
+    // A script reading stdout gets the reason, as dlq redrive/purge by id give each id's.
+    if (args.json) io.out(jsonText({ error: error.code, message: error.message }));
     // The library checks --cursor (its shape depends on the queue's partitions): a bad command line still.
     return error instanceof InvalidOptionError && error.option === 'cursor' ? EXIT.usage : EXIT.failed;
   }
