@@ -24,6 +24,8 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
   const reads = new FleetReads(redis, (queue) => storedPartitions(redis, args.prefix, queue), 3_600_000);
   const queue = args.queue ?? DEFAULT_QUEUE;
   const print = (json: unknown, text: string) => io.out(args.json ? jsonText(json) : text);
+  // Dead-letter ids are per partition: the question names the one --partition gives.
+  const ofPartition = args.partition === undefined ? '' : ` of partition ${args.partition}`;
   const confirmed = async (what: string): Promise<boolean> => {
     if (args.yes || (await io.confirm(`${what} on queue "${queue}" (prefix "${args.prefix}")? [y/N] `))) return true;
     io.err('Not confirmed: nothing was changed (pass --yes to skip the question).');
@@ -62,7 +64,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         return EXIT.ok;
       }
       case 'dlq redrive': {
-        const what = args.all ? 'Redrive every dead letter' : `Redrive ${args.ids.length} dead letter(s)`;
+        const what = args.all ? 'Redrive every dead letter' : `Redrive ${args.ids.length} dead letter(s)${ofPartition}`;
         if (!(await confirmed(what))) return EXIT.notConfirmed;
         if (args.all) {
           const result = await reads.redriveAll({ queue });
@@ -76,7 +78,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         });
       }
       case 'dlq purge': {
-        const what = args.all ? 'Purge every dead letter' : `Purge ${args.ids.length} dead letter(s)`;
+        const what = args.all ? 'Purge every dead letter' : `Purge ${args.ids.length} dead letter(s)${ofPartition}`;
         if (!(await confirmed(what))) return EXIT.notConfirmed;
         if (args.all) {
           const purged = await reads.purge({ queue });

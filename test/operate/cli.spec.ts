@@ -69,6 +69,16 @@ describe('nest-stream-queue CLI', () => {
     });
   });
 
+  it("the question names the dead letters' partition when --partition gives it", async () => {
+    // Dead-letter ids are per partition: "1-0" of partition 2 is not "1-0" of partition 0.
+    const asked = await cli(['dlq', 'purge', '1-0', '2-0', '--partition', '2']);
+    expect(asked).toMatchObject({ code: EXIT.notConfirmed });
+    expect(asked.question).toMatch(/^Purge 2 dead letter\(s\) of partition 2 on queue "default"/);
+    const redrive = await cli(['dlq', 'redrive', '1-0', '--partition', '0']);
+    expect(redrive.question).toMatch(/^Redrive 1 dead letter\(s\) of partition 0 on queue "default"/);
+    expect((await cli(['dlq', 'purge', '1-0'])).question).toMatch(/^Purge 1 dead letter\(s\) on queue "default"/);
+  });
+
   it('removes a task and purges dead letters; a second removal exits 1', async () => {
     const handle = await t.client.enqueue('echo', 'to remove', { delayMs: 60_000 });
     expect((await cli(['remove', handle.id])).code).toBe(EXIT.notConfirmed);
