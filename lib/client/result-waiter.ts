@@ -2,6 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { ApplicationClosedError, StreamQueueError, TaskTimeoutError } from '../errors';
 import { raceTimeout } from '../race-timeout';
+import { onSubscriberReady } from '../redis/cluster-subscriber';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
 import {
@@ -167,8 +168,9 @@ export class ResultWaiter implements OnApplicationShutdown {
       }
     });
     // 'ready' comes before ioredis re-subscribes by itself; our own SUBSCRIBE reply proves the
-    // subscription is live again, and only then is a re-read sure not to miss a completion.
-    subscriber.on('ready', () => {
+    // subscription is live again, and only then is a re-read sure not to miss a completion. On a
+    // cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
+    onSubscriberReady(subscriber, () => {
       const channels = [...this.channels.keys()];
       if (channels.length === 0 || this.waiters.size === 0) return;
       subscriber.subscribe(...channels).then(

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
+import { onSubscriberReady } from '../redis/cluster-subscriber';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
@@ -292,8 +293,9 @@ export class ConsumerHost {
     const channels = [...byChannel.keys()];
     let subscribed = false;
     // Notices published while it was cut are lost: once subscribed again (ioredis resubscribes;
-    // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself.
-    control.on('ready', () => {
+    // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself. On a
+    // cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
+    onSubscriberReady(control, () => {
       if (!subscribed) return;
       void control
         .subscribe(...channels)

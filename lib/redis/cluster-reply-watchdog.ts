@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { eachSubscriberConnection } from './cluster-subscriber';
 import { watchReplies } from './reply-watchdog';
 
 /**
@@ -12,7 +13,12 @@ import { watchReplies } from './reply-watchdog';
  * to the node serving the slot now, and counts the retry against maxRedirections. That is the
  * single node's resend: every script tolerates it, and a connection whose replies keep arriving
  * (a PING behind a bulk enqueue) is not dropped. A command sent to a node directly (CLIENT
- * UNBLOCK, a per-node check) is rejected, not sent again. Returns its stop.
+ * UNBLOCK, a per-node check) is rejected, not sent again. Its subscriber connection (ioredis's
+ * ClusterSubscriber, outside the node pool: the control and results subscriptions) is watched by
+ * the same rules, each one ioredis makes: a PING is answered in subscriber mode, and one that
+ * never subscribed is never connected, so never pinged. Dropped, it ends, and ioredis subscribes a
+ * new one, to a node it samples, to what it had (a SUBSCRIBE in flight is sent again there); what
+ * was published meanwhile is lost, which onSubscriberReady's listeners make up for. Returns its stop.
  */
 export function watchNodeReplies(cluster: Cluster, intervalMs: number, boundMs: number): () => void {
   const watches = new Map<Redis, () => void>();
@@ -26,8 +32,13 @@ export function watchNodeReplies(cluster: Cluster, intervalMs: number, boundMs: 
   cluster.nodes('all').forEach(watch);
   cluster.on('+node', watch);
   cluster.on('-node', unwatch);
+  const unfollow = eachSubscriberConnection(cluster, (subscriber) => {
+    watch(subscriber);
+    subscriber.once('end', () => unwatch(subscriber));
+  });
   cluster.once('end', stop);
   function stop(): void {
+    unfollow();
     cluster.off('+node', watch);
     cluster.off('-node', unwatch);
     cluster.off('end', stop);

@@ -82,7 +82,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
 
   /**
    * Watches `redis` for replies, bounded by a lease, until it is released or the app closes: on a
-   * cluster, each of its node connections.
+   * cluster, each of its node connections and its subscriber connection (watchNodeReplies).
    */
   private watch(redis: Redis): void {
     if (this.watches.has(redis)) return;

@@ -1,0 +1,132 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { StreamQueueModuleOptions } from '../../../lib';
+import { within } from '../../fixtures/hostile-tasks';
+import { closeApps, startApp, type TestApp } from '../../fixtures/test-app';
+import { proxyEveryNode, type ClusterHalfOpenProxies } from '../../utils/cluster-half-open-proxies';
+import { Latch } from '../../utils/latch';
+import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
+import { randomPrefix, waitFor } from '../../utils/redis';
+
+/*
+ * On a cluster, an ioredis Cluster carries its SUBSCRIBEs on one connection of its own to one
+ * node, outside its node pool (ioredis's ClusterSubscriber): a worker's control subscription
+ * (replace() and cancel() notices) and a producer's results subscriber (the done messages
+ * result() waits for). Gone half-open (a NAT or load balancer that lost its state), it hears
+ * nothing, silently, until TCP gives up: a cancelled run goes on, a result() waits its whole
+ * timeout. It is watched as every other connection is (reply-watchdog.ts): unanswered for a lease
+ * while nothing at all arrives, dropped; ioredis subscribes again on a new one, and what was
+ * published meanwhile is read again (a keyed run in flight checks its key, a wait its task).
+ */
+describe('a subscriber connection of a cluster client gone half-open', () => {
+  const leaseMs = 2_000;
+  let cluster: RedisClusterHandle;
+  let proxies: ClusterHalfOpenProxies;
+  let direct: Cluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ replicas: 0 });
+    proxies = await proxyEveryNode(cluster);
+    direct = clusterClient(cluster.nodes);
+    await direct.ping();
+  }, 60_000);
+  afterEach(closeApps);
+  afterAll(async () => {
+    direct?.disconnect();
+    await proxies?.stop();
+    await cluster?.stop();
+  });
+
+  /** Connected to every node through its proxy, watched at a short lease. */
+  const behindProxies = (overrides: Partial<StreamQueueModuleOptions>): Partial<StreamQueueModuleOptions> => ({
+    connection: { cluster: { nodes: proxies.nodes, options: { natMap: proxies.natMap } } },
+    leaseMs,
+    heartbeatIntervalMs: 250,
+    ...overrides,
+  });
+  const straight = (overrides: Partial<StreamQueueModuleOptions>): Partial<StreamQueueModuleOptions> => ({
+    connection: { cluster: { nodes: cluster.nodes } },
+    ...overrides,
+  });
+
+  /** The subscribed connections (CLIENT LIST's sub=) that reach a node through a proxy, by node port. */
+  const subscribersBehindProxies = async (): Promise<{ port: number; addr: string }[]> => {
+    const found: { port: number; addr: string }[] = [];
+    for (const node of direct.nodes('all') as Redis[]) {
+      const port = node.options.port!;
+      const list = (await node.client('LIST')) as string;
+      for (const line of list.split('\n')) {
+        const addr = /\baddr=(\S+)/.exec(line)?.[1];
+        if (addr && / sub=[1-9]/.test(line) && proxies.of(port).carries(addr)) found.push({ port, addr });
+      }
+    }
+    return found;
+  };
+  /** Only the one subscriber behind the proxies goes silent: every node connection still answers. */
+  const cutTheSubscriber = async (): Promise<void> => {
+    let subscribers: { port: number; addr: string }[] = [];
+    await waitFor(async () => (subscribers = await subscribersBehindProxies()).length > 0, {
+      description: 'the subscriber connected',
+    });
+    expect(subscribers).toHaveLength(1);
+    proxies.of(subscribers[0].port).blackholeUpstream(subscribers[0].addr);
+  };
+
+  /** `app`'s handler of 'echo' runs until its signal aborts; resolves with the reason of each run's abort. */
+  const runUntilAborted = (app: TestApp): Map<string, Promise<unknown>> => {
+    const aborts = new Map<string, Promise<unknown>>();
+    app.probe.on('echo', (payload, ctx) => {
+      const aborted = new Promise<unknown>((resolve) => {
+        const fallback = setTimeout(() => resolve('never aborted'), 30_000);
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(fallback);
+          resolve(ctx.signal.reason);
+        });
+      });
+      aborts.set(String(payload), aborted);
+      return aborted;
+    });
+    return aborts;
+  };
+
+  it("a worker hears cancel() again: the notice sent into the dead connection, then a later one's", async () => {
+    const prefix = randomPrefix();
+    const worker = await startApp({ prefix, options: behindProxies({}) });
+    const producer = await startApp({ prefix, options: straight({ worker: false }) });
+    const aborts = runUntilAborted(worker);
+    await producer.client.enqueue('echo', 'first', { key: 'first' });
+    await waitFor(() => aborts.has('first'), { description: 'the first run started' });
+
+    await cutTheSubscriber();
+    // Its notice goes into the dead connection: only the drop and the re-read of the key can tell the worker.
+    expect(await producer.client.cancel('first')).toBe(true);
+    const reason = await within(aborts.get('first')!, 3 * leaseMs, "the cancel() heard by the first run's worker");
+    expect(String((reason as Error).message)).toMatch(/cancelled/);
+
+    // Subscribed again: a notice now reaches the worker as it is published (no re-read runs).
+    await producer.client.enqueue('echo', 'second', { key: 'second' });
+    await waitFor(() => aborts.has('second'), { description: 'the second run started' });
+    expect(await producer.client.cancel('second')).toBe(true);
+    const second = await within(aborts.get('second')!, leaseMs, "the cancel() heard by the second run's worker");
+    expect(String((second as Error).message)).toMatch(/cancelled/);
+  }, 60_000);
+
+  it('result() hears the task settle, and a later result() too', async () => {
+    const prefix = randomPrefix();
+    const gate = new Latch();
+    const worker = await startApp({ prefix, options: straight({}) });
+    worker.probe.on('echo', async (payload) => {
+      if (payload === 'held') await gate.wait();
+      return payload;
+    });
+    const producer = await startApp({ prefix, options: behindProxies({ worker: false }) });
+    const held = await producer.client.enqueue('echo', 'held');
+    const result = held.result({ timeoutMs: 30_000 });
+    await waitFor(() => worker.probe.runs.length === 1, { description: 'the held run started' });
+
+    await cutTheSubscriber();
+    gate.open(); // its done message goes into the dead connection
+    await expect(within(result, 3 * leaseMs, 'the result of the held task')).resolves.toBe('held');
+
+    const later = await producer.client.enqueue('echo', 'later');
+    await expect(within(later.result(), leaseMs, 'the result of a task enqueued later')).resolves.toBe('later');
+  }, 60_000);
+});
