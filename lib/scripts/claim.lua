@@ -1,7 +1,7 @@
 --[[
-  KEYS: stream, delayed set, sequence, a key state per keyed message [and the liveness key of
-  the owner it judges]. ARGV: group, consumer, defer ms, state TTL, done channel, then 4 values
-  per message (details below).
+  KEYS: stream, delayed set, sequence, this consumer's liveness key, a key state per keyed
+  message [and the liveness key of the owner it judges]. ARGV: group, consumer, defer ms, state
+  TTL, done channel, then 4 values per message (details below).
   Claim delivered messages before their handlers run (the head check). Per message: one this
   consumer does not own (any more) is skipped; a keyed one of a stale generation (or whose key
   state is not a hash: read as none) is acked and deleted without running; a key whose earlier
@@ -9,7 +9,8 @@
   one key never overlap, and so is one whose earlier run has nothing left in the group but its
   live owner (its delivery went with a DEL of the stream: strandedRunOwner in
   includes/stranded-run.lua), whose handler may still run; otherwise a keyed run is marked
-  running under this delivery and gets a fencing number. Unkeyed messages only pass the
+  running under this delivery (with the lease it runs under: the value of this consumer's
+  liveness key, field rliv) and gets a fencing number. Unkeyed messages only pass the
   ownership check: the worker sends them here when a lease lapse may have let another worker
   take them since Redis handed them over. A flow run under a rate limit starts here:
   its admission's tokens (markers, field rl) become start records at Redis's time, and a start
@@ -23,7 +24,8 @@
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] the queue's sequence (fencing numbers are drawn from it)
-  KEYS[4..] key state hash of each keyed message, in ARGV order, each followed by the liveness
+  KEYS[4] this consumer's liveness key: read (once per call) when a keyed run is marked running
+  KEYS[5..] key state hash of each keyed message, in ARGV order, each followed by the liveness
             key of the owner its message judges (kind 'j<owner>', below) when it judges one
   then, when a message is under a rate limit, the partition's flow keys (see includes/flow.lua)
 
@@ -51,12 +53,15 @@
   long until its start leaves its shortest window, when a waiting task may be admitted).
   An earlier run that only its owner can still end holds the key while that owner's liveness
   key exists (it may settle it: complete.lua's recordsRunHere), and no longer once it expired
-  (presumed dead, as reclaim.lua presumes it). That key is named by the owner, which only the
-  key state knows: a message that judges no owner answers code 4, and then the reply has a
+  (presumed dead, as reclaim.lua presumes it), nor once it holds another value than the run was
+  claimed under (field rliv: that lease lapsed and was taken again, and the lapse aborted the
+  run; see runLeaseHeld in includes/stranded-run.lua). That key is named by the owner, which
+  only the key state knows: a message that judges no owner answers code 4, and then the reply has a
   sixth list (after starts and waits, 0s unless rated): per message the owner to judge ('' for
   the others). The caller claims that message again with kind 'j<owner>'. One judging another
   owner than the state's now is deferred: judged again when it comes back. So the common path
-  (the earlier delivery pending, or none) costs nothing more, and the purged one a round trip.
+  (the earlier delivery pending, or none) costs nothing more, and the purged one a round trip;
+  a keyed run marked running costs one GET per call (KEYS[4]) and one field, an unkeyed none.
   Atomic: the checks and the mark happen in one step, so two workers never both run a key,
   and a rated run's start is counted in the same step that lets it start.
 ]]
@@ -117,7 +122,13 @@ end
 local group, consumer, deferMs, stateTtl, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local codes, fences, deliveries, starts, waits, owners = {}, {}, {}, {}, {}, {}
 local asked = false
-local k = 4
+local k = 5
+-- This consumer's lease as a run records it (leaseValue), read once, when first needed.
+local ownLease = nil
+local function runsUnder()
+  if ownLease == nil then ownLease = leaseValue(KEYS[4]) or false end
+  return ownLease
+end
 local F = nil
 local function isRated(kind) return string.sub(kind, 1, 1) == 'r' end
 -- The owner a keyed message judges (kind 'j<owner>'), or nil.
@@ -172,7 +183,7 @@ for i = 1, (#ARGV - 5) / 4 do
     if owner and not judged then
       -- Nothing written: the caller claims it again judging that owner.
       codes[i], owners[i], asked = 4, owner, true
-    elseif held or (owner and (owner ~= judged or rcall('EXISTS', judgedAlive) == 1)) then
+    elseif held or (owner and (owner ~= judged or runLeaseHeld(keyState, judgedAlive))) then
       local entry = rcall('XRANGE', stream, entryId, entryId)[1]
       rcall('XACK', stream, group, entryId)
       rcall('XDEL', stream, entryId)
@@ -185,7 +196,11 @@ for i = 1, (#ARGV - 5) / 4 do
       codes[i] = 2
     else
       local fence = rcall('INCR', seq)
-      rcall('HSET', keyState, 'state', 'running', 'rmid', entryId, 'rown', consumer, 'fence', fence, 'startedAt', nowMs())
+      -- The lease it runs under, in the same write; one that cannot be read is recorded as none.
+      local lease = runsUnder()
+      rcall('HSET', keyState, 'state', 'running', 'rmid', entryId, 'rown', consumer, 'fence', fence,
+        'rliv', lease or '', 'startedAt', nowMs())
+      if not lease then rcall('HDEL', keyState, 'rliv') end
       rcall('HDEL', keyState, 'mid')
       codes[i] = 1
       fences[i] = fence

@@ -22,7 +22,8 @@ export interface ClaimMessage {
   readonly earlierStart?: number;
   /**
    * The owner of the key's earlier run a first claim named (OwnerToJudgeAtClaim): its liveness
-   * key is declared, and that run holds this one back while the key exists.
+   * key is declared, and that run holds this one back while the key holds the lease that run
+   * was claimed under.
    */
   readonly judgedOwner?: string;
 }
@@ -57,7 +58,7 @@ export type ClaimVerdict =
 /**
  * @internal claim.lua wrote nothing for the message: the key's earlier run has nothing left in
  * the group but `owner` (its stream was deleted under it), and holds this one back only while
- * that owner lives. Claim it again with `judgedOwner` (see send-claim.ts).
+ * the lease `owner` claimed it under holds. Claim it again with `judgedOwner` (see send-claim.ts).
  */
 export interface OwnerToJudgeAtClaim {
   readonly verdict: 'judge-owner';
@@ -80,7 +81,8 @@ const verdictOf = replyCodes('claim', CLAIM_CODES);
 
 /** @internal The typed call of claim.lua: one verdict per message, in order. */
 export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimScriptVerdict[]> {
-  const redisKeys = [keys.stream, keys.delayed, keys.seq];
+  // The consumer's own liveness key: a keyed run records the lease it runs under (claim.lua).
+  const redisKeys = [keys.stream, keys.delayed, keys.seq, keys.alive(a.consumer)];
   const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel];
   for (const m of a.messages) {
     const rated = m.key === undefined && m.rated === true;

@@ -13,7 +13,8 @@
   KEYS[3] key state hash (keyed tasks only)
   KEYS[4] the queue's sequence (keyed tasks only): generations are drawn from it
   KEYS[5] the partition's layout record (keyed tasks; see layout.lua): without it, no check
-  KEYS[6] the liveness key of the owner named by ARGV[15] (a call that judges one, see below)
+  KEYS[6] the liveness key of the owner named by ARGV[15] (a call that judges one, see below):
+          its value is compared with the one the run was claimed under
 
   ARGV[1]  task id (used unless an existing run is returned)
   ARGV[2]  task name
@@ -53,7 +54,10 @@
   A running run that only its owner can still end (strandedRunOwner: its delivery went with a
   DEL of the stream, or its entry was deleted) is gone too once that owner's lease lapsed (its
   liveness key expired: it is presumed dead, as reclaim.lua presumes it), and never before: a
-  live owner may still settle it, and a new run beside it would run the key twice at once. The
+  live owner may still settle it, and a new run beside it would run the key twice at once. A
+  lease that lapsed and was taken again (the key holds another value than the one the run was
+  claimed under, field rliv: runLeaseHeld) is not the one that ran it: the lapse aborted the run
+  and left it unsettled, so it is gone as it was during the lapse. The
   liveness key is named by the owner, which only the state knows, so where the answer depends on
   it a call that judges no owner answers code 2 with the owner, and the caller sends the same
   call again judging it (ARGV[15], KEYS[6]); a call judging another owner than the state's now
@@ -139,7 +143,7 @@ if live and (mode == 'add' or (existing[4] and existing[4] ~= name)) then
     local owner = strandedRunOwner(stream, ARGV[14], keyState)
     local judged = ARGV[15] or ''
     if owner and judged == '' then return {id, 0, 2, owner, name} end
-    runningGone = owner ~= nil and owner == judged and KEYS[6] ~= nil and rcall('EXISTS', KEYS[6]) == 0
+    runningGone = owner ~= nil and owner == judged and KEYS[6] ~= nil and not runLeaseHeld(keyState, KEYS[6])
     live = not runningGone
   elseif liveRunGone(stream, delayed, keyState, state) then
     live = false

@@ -22,7 +22,8 @@ export interface EnqueueArgs {
   readonly trace?: string;
   /**
    * The owner of the key's running run this call judges: the one a first call named
-   * (OwnerToJudge). Its liveness key is declared, and the run is gone if that key expired.
+   * (OwnerToJudge). Its liveness key is declared, and the run is gone if that key expired, or
+   * holds another value than the run was claimed under (that lease lapsed and was taken again).
    */
   readonly judgedOwner?: string;
 }
@@ -46,7 +47,7 @@ export type EnqueueReply =
 /**
  * @internal enqueue.lua wrote nothing and asks for `owner`'s lease: the key's running run has
  * nothing left in Redis but its owner (its stream was deleted, or its entry), and is gone only if
- * that owner is dead. The same call (task `id`) is sent again with `judgedOwner` (see enqueue-script.ts).
+ * the lease that owner claimed it under lapsed. The same call (task `id`) is sent again with `judgedOwner` (see enqueue-script.ts).
  */
 export interface OwnerToJudge {
   readonly outcome: 'judge-owner';

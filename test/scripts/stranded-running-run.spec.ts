@@ -8,8 +8,9 @@ const KEY = 'k';
 /**
  * A keyed run stranded while it runs: its stream deleted (its group with it) or its entry
  * deleted, so nothing but its owner can end it (see includes/stranded-run.lua). enqueue.lua
- * takes it for gone only once its owner's liveness key expired, asking the caller to judge that
- * owner (code 2); the owner's late settle is then fenced by the new generation. A live owner's
+ * takes it for gone only once its owner's liveness key expired, or holds another value than the
+ * run was claimed under (field rliv: that lease lapsed and was taken again), asking the caller to
+ * judge that owner (code 2); the owner's late settle is then fenced by the new generation. A live owner's
  * settle still ends it (complete.lua, fail.lua: recordsRunHere).
  */
 describe('scripts: a keyed running run whose stream or entry was deleted', () => {
@@ -33,19 +34,19 @@ describe('scripts: a keyed running run whose stream or entry was deleted', () =>
     if (regroup) await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
   }
 
-  const firstCall = (id: string) =>
-    enqueueScript(f.keys, {
-      id,
-      name: 'job',
-      payload: '{}',
-      delayMs: 0,
-      runAt: 0,
-      partitions: 1,
-      mode: 'add',
-      key: KEY,
-      everyMs: 0,
-      periodic: false,
-    }).run(f.redis);
+  const firstCallArgs = (id: string) => ({
+    id,
+    name: 'job',
+    payload: '{}',
+    delayMs: 0,
+    runAt: 0,
+    partitions: 1,
+    mode: 'add' as const,
+    key: KEY,
+    everyMs: 0,
+    periodic: false,
+  });
+  const firstCall = (id: string) => enqueueScript(f.keys, firstCallArgs(id)).run(f.redis);
 
   it.each([false, true])('its owner alive (group made again: %s): an enqueue returns it', async (regroup) => {
     const run = await runningOn('w1');
@@ -121,6 +122,103 @@ describe('scripts: a keyed running run whose stream or entry was deleted', () =>
       judgedOwner: 'w9',
     }).run(f.redis);
     expect(judgingAnother).toEqual({ outcome: 'existing', id: run.id, generation: run.gen });
+  });
+
+  describe("its owner's lease lapsed and taken again (its liveness key holds another value than at the claim)", () => {
+    /** w1's lease taken again after a lapse: its heartbeat writes a value the key never held. */
+    const leaseRegained = () => f.redis.set(f.keys.alive('w1'), '2', 'PX', LEASE_MS);
+
+    it('the claim records the lease the run runs under', async () => {
+      await runningOn('w1');
+      expect(await f.keyState(KEY)).toMatchObject({ rown: 'w1', rliv: '1' });
+    });
+
+    it('an enqueue adds a run, and the late settle of the aborted run writes nothing', async () => {
+      const old = await runningOn('w1');
+      await dropStream(true);
+      await leaseRegained();
+      const [id, gen, outcome] = await f.enqueue({ key: KEY });
+      expect(outcome).toBe('created');
+      expect(id).not.toBe(old.id);
+      expect(await f.complete('w1', [{ entryId: old.entryId, id: old.id, gen: old.gen, key: KEY }])).toEqual([
+        'superseded',
+      ]);
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'queued', id, gen: String(gen) });
+    });
+
+    it('the judged call resent after its reply was lost answers the run it wrote, and writes nothing more', async () => {
+      await runningOn('w1');
+      await dropStream(true);
+      await leaseRegained();
+      const judged = () => enqueueScript(f.keys, { ...firstCallArgs('t-judged'), judgedOwner: 'w1' }).run(f.redis);
+      const written = await judged();
+      expect(written).toMatchObject({ outcome: 'created', id: 't-judged' });
+      const state = await f.keyState(KEY);
+      expect(await judged()).toMatchObject({
+        outcome: 'created',
+        id: 't-judged',
+        generation: state.gen && Number(state.gen),
+      });
+      expect(await f.keyState(KEY)).toEqual(state);
+    });
+
+    it('a replace()d run is claimed (it was deferred for as long as the owner lived)', async () => {
+      await runningOn('w1');
+      await dropStream(true);
+      await f.alive('w2');
+      const [id, gen] = await f.enqueue({ key: KEY, mode: 'replace' });
+      const [[entryId]] = await f.deliver('w2');
+      await leaseRegained();
+      expect(await f.claim('w2', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'running', id, rmid: entryId, rown: 'w2', rliv: '1' });
+    });
+
+    it('the same owner claiming the replace()d run after its own lease came back: it runs', async () => {
+      await runningOn('w1');
+      await dropStream(true);
+      const [id, gen] = await f.enqueue({ key: KEY, mode: 'replace' });
+      await leaseRegained();
+      const [[entryId]] = await f.deliver('w1');
+      expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+      expect(await f.keyState(KEY)).toMatchObject({ id, rmid: entryId, rown: 'w1', rliv: '2' });
+    });
+
+    it("a run claimed while its owner's key was gone records no lease: any key written later is another", async () => {
+      const [, gen] = await f.enqueue({ key: KEY });
+      const [[entryId]] = await f.deliver('w1');
+      expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+      expect(await f.keyState(KEY)).toMatchObject({ rown: 'w1', rliv: '' });
+      await dropStream(true);
+      await f.alive('w1');
+      expect((await f.enqueue({ key: KEY }))[2]).toBe('created');
+    });
+
+    it('a state claimed before the field existed (no rliv): judged by the key existing, as before', async () => {
+      const run = await runningOn('w1');
+      await dropStream(true);
+      await f.redis.hdel(f.keys.keyState(KEY), 'rliv');
+      await leaseRegained();
+      expect(await f.enqueue({ key: KEY })).toEqual([run.id, run.gen, 'existing']);
+    });
+
+    it("an owner's key that is no string (anyone can write it): the run is taken for live, nothing fails", async () => {
+      const run = await runningOn('w1');
+      await dropStream(true);
+      await f.redis.del(f.keys.alive('w1'));
+      await f.redis.hset(f.keys.alive('w1'), 'x', '1');
+      expect(await f.enqueue({ key: KEY })).toEqual([run.id, run.gen, 'existing']);
+    });
+
+    it('a claim by an owner whose key is no string records no lease: it is judged by its key existing', async () => {
+      await f.redis.hset(f.keys.alive('w1'), 'x', '1');
+      const [id, gen] = await f.enqueue({ key: KEY });
+      const [[entryId]] = await f.deliver('w1');
+      expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+      expect(await f.keyState(KEY)).toMatchObject({ id, rown: 'w1' });
+      expect(await f.keyState(KEY)).not.toHaveProperty('rliv');
+      await dropStream(true);
+      expect(await f.enqueue({ key: KEY })).toEqual([id, gen, 'existing']);
+    });
   });
 
   it('an empty owner written by hand names no one: the run is taken for live, the enqueue does not fail', async () => {

@@ -3,8 +3,9 @@
 -- @include rcall
 -- Helpers over a task key's state hash: fields gen (the current generation), state, id, name,
 -- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery),
--- fence (the running delivery's fencing number), xid (the task cancelled last: cancel.lua and
--- remove-task.lua, read by result() once a newer run holds the key).
+-- fence (the running delivery's fencing number), rliv (the lease it runs under: its owner's
+-- liveness value at the claim, see includes/stranded-run.lua), xid (the task cancelled last:
+-- cancel.lua and remove-task.lua, read by result() once a newer run holds the key).
 
 -- storedGeneration(text): a key state's generation (field gen) as stored, an integer from 0 to
 -- 2^53-1; nil otherwise (anyone can write the hash: `x`, `inf`, `1.5`).
@@ -127,7 +128,7 @@ end
 -- successor scheduled, keeps no TTL.
 local function releaseKey(keyState, entryId, ttlMs)
   if rcall('HGET', keyState, 'rmid') == entryId then
-    rcall('HDEL', keyState, 'rmid', 'rown', 'fence')
+    rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv')
   end
   local state = rcall('HGET', keyState, 'state')
   if (state == 'completed' or state == 'failed' or state == 'cancelled')

@@ -1,6 +1,8 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
 -- passes the keys and values it works on as arguments. What is left of a key's running run
 -- whose delivery went with its stream (an operator's DEL or FLUSH of the stream) or its entry.
+-- The lease a run was claimed under: field rliv of the key state (claim.lua writes it with rmid,
+-- rown and fence), the value its owner's liveness key held then.
 -- @include rcall
 -- @include entry-id
 
@@ -22,8 +24,8 @@ end
 -- deleted while it ran (a purge: a DEL of the stream; an XDEL of the entry while its worker was
 -- dead, which the sweep then drops). Its settle finds nothing pending and writes nothing, so its
 -- state says 'running' for good. (claim.lua holds a later run of the key back behind such a run
--- while its owner lives: strandedRunOwner.) An error other than a missing stream or group is
--- raised, before the caller writes.
+-- while the lease it was claimed under holds: strandedRunOwner, runLeaseHeld.) An error other
+-- than a missing stream or group is raised, before the caller writes.
 local function deliveryGone(stream, group, keyState)
   local pending, failure = runPending(stream, group, rcall('HGET', keyState, 'rmid'))
   if pending == nil then error(failure) end
@@ -42,4 +44,32 @@ local function strandedRunOwner(stream, group, keyState)
   if not rmid or not rown or rown == '' then return nil end
   if runPending(stream, group, rmid) and rcall('XRANGE', stream, rmid, rmid)[1] then return nil end
   return rown
+end
+
+-- runLeaseHeld(keyState, alive): whether the owner of the key's stranded run (strandedRunOwner)
+-- still holds the lease it ran it under, `alive` being that owner's liveness key: the key exists
+-- and holds the value the run was claimed under (field rliv). A key gone is a lapse (presumed
+-- dead, as reclaim.lua presumes it). A key holding another value lapsed since and was taken
+-- again (the heartbeat writes a key it finds gone with a value the key never held, see
+-- heartbeat-thread.js): that lapse aborted the run (LeaseLostError) and left it unsettled, so
+-- it is judged as it was during the lapse (a handler that returned anyway still settles it while
+-- no newer generation supersedes it, and is fenced by one, as a dead owner's late settle is).
+-- A state without the field (claimed by a worker of an earlier version), or a key
+-- that cannot be read (not a string: anyone can write it), is judged by the key's existence.
+local function runLeaseHeld(keyState, alive)
+  local ok, value = pcall(rcall, 'GET', alive)
+  if not ok then return true end
+  if not value then return false end
+  local claimed = rcall('HGET', keyState, 'rliv')
+  return not claimed or claimed == value
+end
+
+-- leaseValue(alive): what a claim records as the lease it runs a keyed run under (field rliv):
+-- the value of the claiming worker's own liveness key `alive`; '' when it is gone (a lapse: the
+-- run will not start, its worker no longer proving it its own), nil when it cannot be read (not
+-- a string): no value is recorded then, and the run is judged by the key's existence.
+local function leaseValue(alive)
+  local ok, value = pcall(rcall, 'GET', alive)
+  if not ok then return nil end
+  return value or ''
 end
