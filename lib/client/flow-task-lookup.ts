@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ListedTask } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
+import { isWrongType } from '../redis/wrong-type';
 import { waitingTaskOf } from './listed-task';
 import type { QueueInspector } from './queue-inspector';
 
@@ -50,7 +51,11 @@ async function waitingMember(
   prefix: string,
   id: string,
 ): Promise<ListedTask | undefined> {
-  const entered = await redis.zscore(keys.flow.entered, id);
+  // flow:entered of another type reads as none, as the scripts read it (includes/flow.lua).
+  const entered = await redis.zscore(keys.flow.entered, id).catch((error: unknown) => {
+    if (isWrongType(error)) return null;
+    throw error;
+  });
   const [member] = await redis.zrangebylex(keys.flow.room, `[${prefix}`, '+', 'LIMIT', 0, 1);
   return member?.startsWith(prefix) ? waitingTaskOf(member, entered) : undefined;
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage } from '../interfaces';
 import { compareEntryIds, endBefore, startPast } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
+import { isWrongType } from '../redis/wrong-type';
 import {
   CONSUMER_LIST_LIMIT,
   queueStateRefusal,
@@ -119,7 +120,14 @@ export class QueueInspector {
   /** Room members as listed tasks, with when each entered the room (one command; none for none). */
   private async waitingOf(keys: QueueKeys, members: string[]): Promise<ListedTask[]> {
     if (members.length === 0) return [];
-    const entered = await this.redis.zmscore(keys.flow.entered, ...members.map(roomMemberId));
+    // flow:entered of another type (anyone with Redis access can SET it) reads as none, as the
+    // scripts read it (includes/flow.lua flowCheckKeys): the tasks are listed without their times.
+    const entered = await this.redis
+      .zmscore(keys.flow.entered, ...members.map(roomMemberId))
+      .catch((error: unknown) => {
+        if (isWrongType(error)) return members.map(() => null);
+        throw error;
+      });
     return members.map((member, i) => waitingTaskOf(member, entered[i]));
   }
 

@@ -63,7 +63,9 @@
   (the earlier delivery pending, or none) costs nothing more, and the purged one a round trip;
   a keyed run marked running costs one GET per call (KEYS[4]) and one field, an unkeyed none.
   Atomic: the checks and the mark happen in one step, so two workers never both run a key,
-  and a rated run's start is counted in the same step that lets it start.
+  and a rated run's start is counted in the same step that lets it start. With a rated message,
+  a flow key it touches (tasks, limits, starts, wake) of another type (includes/flow.lua) refuses
+  the whole claim, WRONGTYPE naming the key, before any write.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -139,6 +141,9 @@ end
 for i = 9, #ARGV, 4 do
   if isRated(ARGV[i]) then F = flowKeysAtEnd() end
 end
+-- The flow keys a rated start touches, checked before the first write (includes/flow.lua): one
+-- of another type refuses the whole claim, nothing written.
+if F then flowCheckKeys(F, {'tasks', 'limits', 'starts', 'wake'}) end
 
 for i = 1, (#ARGV - 5) / 4 do
   local base = 2 + i * 4

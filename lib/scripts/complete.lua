@@ -44,7 +44,8 @@
 
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
   consumer), -2 already settled (no longer pending: a resent command).
-  Atomic: the ownership and generation checks and every write are one step.
+  Atomic: the ownership and generation checks and every write are one step. A flow key of another
+  type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -71,7 +72,16 @@ for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], '1000000
   owned[row[1]] = true
 end
 
-for i, run in ipairs(cjson.decode(ARGV[8])) do
+local runs = cjson.decode(ARGV[8])
+-- A flow key of another type refuses the batch before its first write (includes/flow.lua): its
+-- runs stay pending, settled by the worker's retry once the key is of its type again or gone.
+local flowChecked = {}
+for _, run in ipairs(runs) do
+  if type(run[4]) == 'table' and run[4].f == 1 then flowChecked[#flowChecked + 1] = {run[2], run[1]} end
+end
+if #flowChecked > 0 then flowCheckSettle(flowKeysAtEnd(), flowChecked) end
+
+for i, run in ipairs(runs) do
   local entryId, taskId, result, o = run[1], run[2], run[3], run[4]
   local gen, resultTtl, successor, resultKey, keyState, keep = 0, defaultTtl, nil, nil, nil, false
   if o then gen, resultTtl, successor, keep = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s, o.r == 1 end

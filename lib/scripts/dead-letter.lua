@@ -39,7 +39,8 @@
 
   Returns 1 dead-lettered, -1 refused, -2 already settled.
   Atomic: the copy to the dead-letter stream, the key transition and the ack are one step;
-  everything that can fail is computed before the first write.
+  everything that can fail is computed before the first write, and a flow key of another type
+  (includes/flow.lua) refuses a flow entry's call, WRONGTYPE naming the key, before it.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -84,6 +85,8 @@ if keyState and key == derivedKey and taskId and fieldOf(fields, 'd')
     e = t.e, c = t.c, z = t.z, f = t.f})
 end
 
+-- A flow key of another type refuses it before its first write (includes/flow.lua).
+if taskId and fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd(), {{taskId, entryId}}) end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)

@@ -30,7 +30,8 @@
   the client checks the name and the group before, and draws the id). A task that waits keeps no
   void result (its handle reads its end from flow:tasks, see settled-state.ts); a delayed one
   does (field r): the handle cannot tell when it enters the room.
-  Atomic: the slot check, the slot taken and the append (or the wait) are one step.
+  Atomic: the slot check, the slot taken and the append (or the wait) are one step. A flow key of
+  another type (includes/flow.lua) refuses the enqueue, WRONGTYPE naming the key, before any write.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -44,6 +45,8 @@ local F = flowKeys(3)
 local id, name, payload, group, priority = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
 -- The room takes no task its queued listing cannot page over, now or at its promotion.
 if not isRoomTaskText(id, name, group) then return {id, 0, -1, '', name} end
+-- A flow key of another type refuses the enqueue before its first write (includes/flow.lua).
+flowCheckKeys(F)
 local now = nowMs()
 local due = tonumber(ARGV[5])
 if due == 0 then due = now + tonumber(ARGV[4]) end

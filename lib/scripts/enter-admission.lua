@@ -16,8 +16,9 @@
   take, includes/task-text.lua, which its worker's parse dead-letters first): nothing written,
   it runs as read.
   Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
-  the task is neither lost nor in the stream twice. It keeps its id and attempt: reading it was
-  not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options, and
+  the task is neither lost nor in the stream twice. A flow key of another type (includes/flow.lua)
+  refuses the move, WRONGTYPE naming the key, before any write: the entry stays pending. It
+  keeps its id and attempt: reading it was not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options, and
   keeps no field gr or pr of the entry (its admitted entry and its retry are ungrouped too). It is
   ranked from its enqueue (the XADD that wrote it: its entry id's time, never later than now),
   not from this move, which waits for a worker's read (a pause, a backlog in the stream).
@@ -55,6 +56,9 @@ m.gr, m.pr = nil, nil
 -- result(), and r keeps its result even when void (as a retry's does).
 m.r = '1'
 
+-- A flow key of another type refuses the move before its first write (includes/flow.lua): the
+-- entry stays pending, read again later.
+flowCheckKeys(F)
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
 if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end

@@ -44,7 +44,8 @@
   Returns 1 retry scheduled, 2 dead-lettered, 0 superseded, -1 refused, -2 already settled.
   Atomic: checks, ack and the retry or dead letter are one step, so a failure is never lost
   between the ack and the reschedule. Everything that can fail (the dead-letter entry of a
-  hostile message with thousands of fields) is computed before the first write.
+  hostile message with thousands of fields) is computed before the first write, and a flow key
+  of another type (includes/flow.lua) refuses the call, WRONGTYPE naming the key, before it.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -70,6 +71,10 @@ if not task.k then keyState, seq = nil, nil end
 if not ownedBy(stream, group, entryId, consumer) then
   local holder = pendingOwner(stream, group, entryId)
   if holder or not (keyState and recordsRunHere(keyState, entryId, consumer)) then return holder and -1 or -2 end
+end
+-- A flow key of another type refuses the settle before its first write (includes/flow.lua).
+if task.fl == '1' and task.id and #KEYS >= 4 + FLOW_KEY_COUNT then
+  flowCheckSettle(flowKeysAtEnd(), {{task.id, entryId}})
 end
 -- A key state that is not a hash reads as none (the run is stale), read before any write.
 local foreign = keyState and notAHash(keyState)

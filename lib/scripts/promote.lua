@@ -37,7 +37,8 @@
   or wake is due (-1: none)}, so callers can wake exactly when the next one falls due. Refused
   with WRONGTYPE, before any write, when the stream key holds another type (anyone can SET one):
   its XADD would fail the script after the ZREM of its member, lost. The members wait, due,
-  until the key is deleted (the worker's next read creates the stream) or a stream again.
+  until the key is deleted (the worker's next read creates the stream) or a stream again. So is
+  a call with the flow keys when one of them holds another type (includes/flow.lua), naming it.
   Atomic: each member's check, removal and append are one step with the others.
 ]]
 -- @include rcall
@@ -71,6 +72,8 @@ for i = 4, #ARGV, 2 do
   if ARGV[i] ~= '' then keyed = keyed + 1 end
 end
 local F = #KEYS == 3 + keyed + FLOW_KEY_COUNT and flowKeysAtEnd() or nil
+-- A flow key of another type refuses the promotion before its first write (includes/flow.lua).
+if F then flowCheckKeys(F) end
 for i = 3, #ARGV - 1, 2 do
   local member, key = ARGV[i], ARGV[i + 1]
   local keyState = nil

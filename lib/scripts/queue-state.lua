@@ -7,7 +7,7 @@
   KEYS[3] dead-letter stream
   KEYS[4] the flow waiting room (includes/flow.lua): tasks waiting for a slot or a rate token
   KEYS[5] the room's entry times (flow:entered, includes/flow.lua): its first member still
-          waiting is the task that has waited there longest
+          waiting is the task that has waited there longest; of another type, it reads as none
   KEYS[6] the flow task records (flow:tasks): which of those times belong to a task still waiting
   ARGV[1] consumer group
   ARGV[2] the most entries one count may read (see below)
@@ -95,7 +95,10 @@ end
 -- zero byte): an older version's admission, which knows nothing of flow:entered, leaves its
 -- task's time behind, and the oldest times are the ones left. At most ENTERED_LOOK are looked at.
 local ENTERED_LOOK = 16
-local times = rcall('ZRANGE', KEYS[5], '0', ENTERED_LOOK - 1, 'WITHSCORES')
+-- Entry times of another type (anyone with Redis access can SET the key) read as none, as the
+-- flow scripts read them (includes/flow.lua flowCheckKeys): no read fails for them.
+local enteredRead, times = pcall(rcall, 'ZRANGE', KEYS[5], '0', ENTERED_LOOK - 1, 'WITHSCORES')
+if not enteredRead then times = {} end
 for i = 1, #times - 1, 2 do
   local state = rcall('HGET', KEYS[6], times[i])
   if state and string.byte(state, 1) == 0 then

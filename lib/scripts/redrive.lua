@@ -23,7 +23,8 @@
   but the call's record; the recorded reply, before any check, when KEYS[5] holds one (a resend).
   Atomic: the key check, the new generation, the XADD, the removal from the dead letters and
   the call's record are one step, so a dead letter is redriven once, and never beside a live
-  run of its key.
+  run of its key. A flow key of another type (includes/flow.lua) refuses a flow task's redrive,
+  WRONGTYPE naming the key, before any write.
   A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
   none and is replaced) or still names this task:
   a newer run of the key (a replace, a periodic successor) must never be followed by an older.
@@ -66,6 +67,8 @@ end
 -- task would wait in the room under a member the queued listing cannot page over: task-text.lua).
 local isFlow = fieldOf(f, 'fl') == '1' and not key
 if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return reply(-1, '', 0) end
+-- A flow key of another type refuses the redrive before its first write (includes/flow.lua).
+if isFlow then flowCheckKeys(flowKeysAtEnd()) end
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
 local gen = 0

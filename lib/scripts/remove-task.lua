@@ -22,7 +22,9 @@
   (its entry is pending in the group): nothing written for 0 and -1 but the call's record; the
   recorded answer, before any check, when KEYS[4] holds one (a resend).
   Atomic: the checks, the removal and the records are one step, so a worker cannot read the entry
-  in between, and a status() or result() sees the task either still there or cancelled.
+  in between, and a status() or result() sees the task either still there or cancelled. A flow
+  key of another type (includes/flow.lua) refuses a flow task's removal, WRONGTYPE naming the
+  key, before any write.
   A keyed task whose key state names it ends as a cancel does (cancel.lua): a new generation is
   drawn, so a copy already read never runs, and the state says cancelled. A state that names
   another task (a newer generation) is left alone, as is one that is not a hash (it reads as
@@ -66,11 +68,14 @@ if where == 'queued' then
     -- approximately).
     if not idGreater(entry[1], g['last-delivered-id']) then return answer(0) end
   end
+  -- A flow key of another type refuses the removal before its first write (includes/flow.lua).
+  if fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd(), {{taskId, ref}}) end
   rcall('XDEL', stream, ref)
   -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
   if fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end
 elseif where == 'waiting' then
   -- A task under flow control takes no key (enqueue refuses one), so nothing more to end.
+  flowCheckKeys(flowKeysAtEnd(), {'tasks', 'room', 'entered'})
   if not flowUnwait(flowKeysAtEnd(), taskId) then return answer(0) end
 else
   if not rcall('ZSCORE', delayed, ref) then return answer(0) end

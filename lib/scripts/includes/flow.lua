@@ -33,6 +33,14 @@
 --          task enters the room (flowEnter) and leaves it (admitMember, flowUnwait)
 -- One key each per partition: the (task, group) pair a feed serves is read inside the script,
 -- so its state cannot live under keys of its own (every key a script touches is declared).
+-- Anyone with Redis access can put a key of another type in place of one of them (`SET
+-- <prefix>:flow:count x`). A command on it raises WRONGTYPE, and Redis does not roll a script
+-- back: a settle that met it after its ack left the run settled with its slots never released
+-- (its retry answers "already settled"), a promotion or enter-admission lost the task it had
+-- taken out. So every script that writes these keys checks the ones it may touch before its
+-- first write (flowCheckKeys, flowCheckSettle): a key of another type refuses the call,
+-- WRONGTYPE naming the key, nothing written, until the key is of its type again or gone.
+-- F.entered alone reads as none instead, and is deleted: it orders nothing (ages only).
 
 local FLOW_KEY_COUNT = 10
 
@@ -199,6 +207,106 @@ local function ringAdd(F, pair)
   if rcall('SADD', F.ringed, pair) == 1 then ringPush(F, pair) end
 end
 
+-- Holds read ahead of a settle's first write (flowCheckSettle), by task id: flowRelease takes its
+-- run's from here instead of one HGET each. Every write of a task's record forgets its entry.
+local holdsRead = {}
+
+-- The pair that `held`, a task's record in F.tasks, holds slots of for stream entry `entryId`;
+-- nil when it holds none for that entry. Compared in place: a settle releases many runs, and
+-- each string made costs Redis its hashing and its garbage. A hold without its group part was
+-- written by no script (anyone with Redis access can): it names no pair to release, and
+-- splitPair would fail the settle.
+local function heldPair(held, entryId)
+  if not held or string.byte(held, #entryId + 1) ~= 0 or string.find(held, entryId, 1, true) ~= 1
+      or not string.find(held, '\0', #entryId + 2, true) then
+    return nil
+  end
+  return string.sub(held, #entryId + 2)
+end
+
+-- What each flow key holds (TYPE's answer), and the keys in flowKeys' order.
+local FLOW_KEY_TYPES = {tasks = 'hash', count = 'hash', limits = 'hash', room = 'zset', ring = 'list',
+  ringed = 'set', starts = 'zset', wake = 'zset', parked = 'zset', entered = 'zset'}
+local FLOW_KEY_NAMES = {'tasks', 'count', 'limits', 'room', 'ring', 'ringed', 'starts', 'wake', 'parked', 'entered'}
+
+-- The type flow key `flowKey` (one of F's) holds, 'none' when it is missing.
+local function keyType(flowKey)
+  local t = rcall('TYPE', flowKey)
+  return type(t) == 'table' and t.ok or t
+end
+
+-- The refusal of a script that found flow key F[name] of type `held`, raised before its first
+-- write: nothing of the call is done, and its caller's retry (a settle's, a promotion's) succeeds
+-- once the key is of its type again or gone.
+local function flowTypeError(F, name, held)
+  error(redis.error_reply('WRONGTYPE the flow key ' .. F[name] .. ' holds a ' .. held .. ', not a '
+    .. FLOW_KEY_TYPES[name]))
+end
+
+-- Checks the flow keys `names` (default: all ten) hold their types or nothing, before the
+-- script's first write (see the header): one TYPE each. Another type refuses the call
+-- (flowTypeError), but in F.entered, which reads as none: it is deleted (after every other check,
+-- so a refused call writes nothing), and its waiting tasks' entry times go with it (the oldest
+-- waiting age reads the stream's alone until they are written again). The answers also tell
+-- what the lookups below would ask first: whether the room, the ring, F.parked and F.starts
+-- exist (roomEmpty, ringEmpty, parkedEmpty, rateGiveBack), so a settle does not ask again.
+local function flowCheckKeys(F, names)
+  local found, foreignEntered = {}, false
+  for _, name in ipairs(names or FLOW_KEY_NAMES) do
+    local t = keyType(F[name])
+    if t ~= 'none' and t ~= FLOW_KEY_TYPES[name] then
+      if name ~= 'entered' then flowTypeError(F, name, t) end
+      foreignEntered = true
+    end
+    found[name] = t
+  end
+  if found.room then roomKnownEmpty = found.room == 'none' end
+  if found.ring == 'none' then ringKnownEmpty = true end
+  if found.parked then parkedKnownEmpty = found.parked == 'none' end
+  if found.starts then rateStartsExist = found.starts ~= 'none' end
+  if foreignEntered then rcall('DEL', F.entered) end
+end
+
+-- A read of flow key F[name] (rcall's arguments after the name) that refuses the call, naming the
+-- key, when the key holds another type.
+local function flowCheckedRead(F, name, ...)
+  local ok, reply = pcall(rcall, ...)
+  if ok then return reply end
+  local t = keyType(F[name])
+  if t ~= 'none' and t ~= FLOW_KEY_TYPES[name] then flowTypeError(F, name, t) end
+  error(reply)
+end
+
+-- The keys a release may touch besides F.tasks and F.limits, which flowCheckSettle reads.
+local SETTLE_CHECKED = {'count', 'room', 'ring', 'ringed', 'starts', 'wake', 'parked', 'entered'}
+
+-- For a settle about to release `runs` ({task id, entry id} each), before its first write: reads
+-- their holds in one HMGET (flowRelease takes them from holdsRead) and the limits of the tasks
+-- they hold slots of (flowLimits keeps them), and when one of them holds slots, checks the other
+-- keys a release may touch (flowCheckKeys). A settle whose runs hold nothing touches no other
+-- flow key. A flow key of another type refuses the settle before it acks anything.
+local function flowCheckSettle(F, runs)
+  if #runs == 0 then return end
+  local ids = {}
+  for i, run in ipairs(runs) do ids[i] = run[1] end
+  local holds = flowCheckedRead(F, 'tasks', 'HMGET', F.tasks, unpack(ids))
+  local releases = false
+  for i, run in ipairs(runs) do
+    holdsRead[run[1]] = holds[i]
+    local pair = heldPair(holds[i], run[2])
+    if pair then
+      releases = true
+      local ok, failure = pcall(flowLimits, F, string.sub(pair, 1, string.find(pair, '\0', 1, true) - 1))
+      if not ok then
+        local t = keyType(F.limits)
+        if t ~= 'none' and t ~= 'hash' then flowTypeError(F, 'limits', t) end
+        error(failure)
+      end
+    end
+  end
+  if releases then flowCheckKeys(F, SETTLE_CHECKED) end
+end
+
 -- Takes the slots and appends the entry to the stream: the one way into the stream for a run
 -- that holds slots. `fields` are its stream fields: a flat list, or a room member's JSON text of
 -- them, appended as it is (a packed entry, see message.lua: decoding it cost a settle more than
@@ -222,6 +330,7 @@ local function flowAdmit(F, stream, id, name, group, fields, handedOver)
     if rates then rateTake(F, rates, name, group, entryId) end
   end
   rcall('HSET', F.tasks, id, entryId .. '\0' .. name .. '\0' .. group)
+  holdsRead[id] = nil
   if handedOver then return entryId, handedOver end
   bump(F, name, 1)
   return entryId, bump(F, name .. '\0' .. group, 1)
@@ -248,7 +357,10 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
     if entryId then return entryId, held end
   end
   local state = id and rcall('HGET', F.tasks, id)
-  if state and string.byte(state, 1) == 0 then rcall('HDEL', F.tasks, id) end
+  if state and string.byte(state, 1) == 0 then
+    rcall('HDEL', F.tasks, id)
+    holdsRead[id] = nil
+  end
   return nil
 end
 
@@ -344,16 +456,12 @@ end
 -- feeds as many waiting tasks as it freed (one run frees one slot of each kind). Returns true
 -- when it released.
 local function flowRelease(F, stream, id, entryId)
-  local held = rcall('HGET', F.tasks, id)
-  -- Compared in place: a settle releases many runs, and each string made costs Redis its hashing
-  -- and its garbage. A hold without its group part was written by no script (anyone with Redis
-  -- access can): it names no pair to release, and splitPair would fail the settle.
-  if not held or string.byte(held, #entryId + 1) ~= 0 or string.find(held, entryId, 1, true) ~= 1
-      or not string.find(held, '\0', #entryId + 2, true) then
-    return false
-  end
+  local held = holdsRead[id]
+  if held == nil then held = rcall('HGET', F.tasks, id) end
+  local pair = heldPair(held, entryId)
+  if not pair then return false end
   rcall('HDEL', F.tasks, id)
-  local pair = string.sub(held, #entryId + 2)
+  holdsRead[id] = nil
   local name, group = splitPair(pair)
   local globalLimit, groupLimit, _, rated, changed = flowLimits(F, name)
   -- Whatever the limits recorded now: markers taken under an earlier record must not outlive
@@ -456,6 +564,7 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   rcall('ZADD', F.room, '0', pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
   roomKnownEmpty = false
   rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
+  holdsRead[id] = nil
   rcall('ZADD', F.entered, now, id)
   -- Entry times an older version's admission left behind (it knows nothing of F.entered) are the
   -- oldest: the next two go with each task that enters, so they never outlast an upgrade for long.
@@ -543,6 +652,7 @@ local function flowUnwait(F, id)
   local member = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
   if member then rcall('ZREM', F.room, member) end
   rcall('HDEL', F.tasks, id)
+  holdsRead[id] = nil
   rcall('ZREM', F.entered, id)
   return true
 end
