@@ -75,11 +75,12 @@ end
 local runs = cjson.decode(ARGV[8])
 -- A flow key of another type refuses the batch before its first write (includes/flow.lua): its
 -- runs stay pending, settled by the worker's retry once the key is of its type again or gone.
-local flowChecked = {}
 for _, run in ipairs(runs) do
-  if type(run[4]) == 'table' and run[4].f == 1 then flowChecked[#flowChecked + 1] = {run[2], run[1]} end
+  if type(run[4]) == 'table' and run[4].f == 1 then
+    flowCheckSettle(flowKeysAtEnd())
+    break
+  end
 end
-if #flowChecked > 0 then flowCheckSettle(flowKeysAtEnd(), flowChecked) end
 
 for i, run in ipairs(runs) do
   local entryId, taskId, result, o = run[1], run[2], run[3], run[4]

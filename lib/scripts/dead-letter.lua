@@ -86,7 +86,7 @@ if keyState and key == derivedKey and taskId and fieldOf(fields, 'd')
 end
 
 -- A flow key of another type refuses it before its first write (includes/flow.lua).
-if taskId and fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd(), {{taskId, entryId}}) end
+if taskId and fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd()) end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)

@@ -74,7 +74,7 @@ if not ownedBy(stream, group, entryId, consumer) then
 end
 -- A flow key of another type refuses the settle before its first write (includes/flow.lua).
 if task.fl == '1' and task.id and #KEYS >= 4 + FLOW_KEY_COUNT then
-  flowCheckSettle(flowKeysAtEnd(), {{task.id, entryId}})
+  flowCheckSettle(flowKeysAtEnd())
 end
 -- A key state that is not a hash reads as none (the run is stale), read before any write.
 local foreign = keyState and notAHash(keyState)

@@ -69,7 +69,7 @@ if where == 'queued' then
     if not idGreater(entry[1], g['last-delivered-id']) then return answer(0) end
   end
   -- A flow key of another type refuses the removal before its first write (includes/flow.lua).
-  if fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd(), {{taskId, ref}}) end
+  if fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd()) end
   rcall('XDEL', stream, ref)
   -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
   if fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end

@@ -207,10 +207,6 @@ local function ringAdd(F, pair)
   if rcall('SADD', F.ringed, pair) == 1 then ringPush(F, pair) end
 end
 
--- Holds read ahead of a settle's first write (flowCheckSettle), by task id: flowRelease takes its
--- run's from here instead of one HGET each. Every write of a task's record forgets its entry.
-local holdsRead = {}
-
 -- The pair that `held`, a task's record in F.tasks, holds slots of for stream entry `entryId`;
 -- nil when it holds none for that entry. Compared in place: a settle releases many runs, and
 -- each string made costs Redis its hashing and its garbage. A hold without its group part was
@@ -267,45 +263,11 @@ local function flowCheckKeys(F, names)
   if foreignEntered then rcall('DEL', F.entered) end
 end
 
--- A read of flow key F[name] (rcall's arguments after the name) that refuses the call, naming the
--- key, when the key holds another type.
-local function flowCheckedRead(F, name, ...)
-  local ok, reply = pcall(rcall, ...)
-  if ok then return reply end
-  local t = keyType(F[name])
-  if t ~= 'none' and t ~= FLOW_KEY_TYPES[name] then flowTypeError(F, name, t) end
-  error(reply)
-end
-
--- The keys a release may touch besides F.tasks and F.limits, which flowCheckSettle reads.
-local SETTLE_CHECKED = {'count', 'room', 'ring', 'ringed', 'starts', 'wake', 'parked', 'entered'}
-
--- For a settle about to release `runs` ({task id, entry id} each), before its first write: reads
--- their holds in one HMGET (flowRelease takes them from holdsRead) and the limits of the tasks
--- they hold slots of (flowLimits keeps them), and when one of them holds slots, checks the other
--- keys a release may touch (flowCheckKeys). A settle whose runs hold nothing touches no other
--- flow key. A flow key of another type refuses the settle before it acks anything.
-local function flowCheckSettle(F, runs)
-  if #runs == 0 then return end
-  local ids = {}
-  for i, run in ipairs(runs) do ids[i] = run[1] end
-  local holds = flowCheckedRead(F, 'tasks', 'HMGET', F.tasks, unpack(ids))
-  local releases = false
-  for i, run in ipairs(runs) do
-    holdsRead[run[1]] = holds[i]
-    local pair = heldPair(holds[i], run[2])
-    if pair then
-      releases = true
-      local ok, failure = pcall(flowLimits, F, string.sub(pair, 1, string.find(pair, '\0', 1, true) - 1))
-      if not ok then
-        local t = keyType(F.limits)
-        if t ~= 'none' and t ~= 'hash' then flowTypeError(F, 'limits', t) end
-        error(failure)
-      end
-    end
-  end
-  if releases then flowCheckKeys(F, SETTLE_CHECKED) end
-end
+-- For a settle about to release flow runs, before its first write: every flow key holds its
+-- type or nothing (flowCheckKeys), one TYPE each per call, whatever the batch's size. Its
+-- answers stand in for the first lookups of the releases (the room, ring, parked and starts
+-- existence checks), so a batch pays about six commands more, not one per run.
+local function flowCheckSettle(F) flowCheckKeys(F) end
 
 -- Takes the slots and appends the entry to the stream: the one way into the stream for a run
 -- that holds slots. `fields` are its stream fields: a flat list, or a room member's JSON text of
@@ -330,7 +292,6 @@ local function flowAdmit(F, stream, id, name, group, fields, handedOver)
     if rates then rateTake(F, rates, name, group, entryId) end
   end
   rcall('HSET', F.tasks, id, entryId .. '\0' .. name .. '\0' .. group)
-  holdsRead[id] = nil
   if handedOver then return entryId, handedOver end
   bump(F, name, 1)
   return entryId, bump(F, name .. '\0' .. group, 1)
@@ -359,8 +320,7 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
   local state = id and rcall('HGET', F.tasks, id)
   if state and string.byte(state, 1) == 0 then
     rcall('HDEL', F.tasks, id)
-    holdsRead[id] = nil
-  end
+    end
   return nil
 end
 
@@ -456,12 +416,9 @@ end
 -- feeds as many waiting tasks as it freed (one run frees one slot of each kind). Returns true
 -- when it released.
 local function flowRelease(F, stream, id, entryId)
-  local held = holdsRead[id]
-  if held == nil then held = rcall('HGET', F.tasks, id) end
-  local pair = heldPair(held, entryId)
+  local pair = heldPair(rcall('HGET', F.tasks, id), entryId)
   if not pair then return false end
   rcall('HDEL', F.tasks, id)
-  holdsRead[id] = nil
   local name, group = splitPair(pair)
   local globalLimit, groupLimit, _, rated, changed = flowLimits(F, name)
   -- Whatever the limits recorded now: markers taken under an earlier record must not outlive
@@ -564,7 +521,6 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   rcall('ZADD', F.room, '0', pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
   roomKnownEmpty = false
   rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
-  holdsRead[id] = nil
   rcall('ZADD', F.entered, now, id)
   -- Entry times an older version's admission left behind (it knows nothing of F.entered) are the
   -- oldest: the next two go with each task that enters, so they never outlast an upgrade for long.
@@ -652,7 +608,6 @@ local function flowUnwait(F, id)
   local member = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
   if member then rcall('ZREM', F.room, member) end
   rcall('HDEL', F.tasks, id)
-  holdsRead[id] = nil
   rcall('ZREM', F.entered, id)
   return true
 end
