@@ -1,5 +1,6 @@
 import { ReplyError, type Redis } from 'ioredis';
 import { Observable } from 'rxjs';
+import { onSubscriberReady } from '../redis/cluster-subscriber';
 import type { QueueKeys } from '../redis/keys';
 import { longestCut } from '../task/cut-text';
 import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.events';
@@ -62,16 +63,32 @@ export interface FleetEvent extends StreamQueueEvent {
 }
 
 /**
+ * @internal Where a subscription to the fleet's events gets its connection (RedisConnections):
+ * one of its own, watched for replies, and closed with its watch.
+ */
+export interface SubscriberConnections {
+  dedicated(purpose: string, options: { watched: boolean }): Redis;
+  release(redis: Redis): void;
+}
+
+/**
  * @internal The fleet's events of one queue. Workers publish them on the queue's events channel
  * only while it is watched (see FleetEventRelay): on subscribe this sets the watch key (with a
  * TTL it keeps refreshing) and tells the workers on the control channel, again whenever its
  * connection comes back. Pub/sub is fire-and-forget: events published while this subscriber
- * reconnects are lost.
+ * reconnects are lost, and so are those published into a connection gone half-open until its
+ * watch drops it (within about a lease: see watchReplies); none is replayed.
  */
-export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetEvent> {
+export function fleetEvents(
+  commands: Redis,
+  connections: SubscriberConnections,
+  keys: QueueKeys,
+): Observable<FleetEvent> {
   return new Observable<FleetEvent>((subscriber) => {
-    const connection = commands.duplicate({ enableAutoPipelining: false });
-    connection.on('error', () => undefined); // ioredis reconnects; the subscription is made again
+    // Watched: gone half-open, it would hear nothing until TCP gave up (PING is answered in
+    // subscriber mode); dropped, ioredis reconnects (on a cluster, makes its subscriber connection
+    // anew) and subscribes again. Its errors are logged by RedisConnections.
+    const connection = connections.dedicated('events', { watched: true });
     const watch = async () => {
       // Unsubscribed while its SUBSCRIBE was in flight: a watch now would make the workers
       // publish to no one for the key's whole TTL.
@@ -118,12 +135,14 @@ export function fleetEvents(commands: Redis, keys: QueueKeys): Observable<FleetE
       );
     };
     // Back after a drop, where a Redis restart may have lost the key: subscribed again (Redis
-    // ignores a repeat) and only then watching, at once rather than at the next refresh.
-    connection.on('ready', () => subscribing || subscribe());
+    // ignores a repeat) and only then watching, at once rather than at the next refresh. On a
+    // cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
+    onSubscriberReady(connection, () => subscribing || subscribe());
     subscribe();
     return () => {
       clearInterval(refresh);
-      connection.quit().catch(() => connection.disconnect());
+      // Closed, not QUIT: a QUIT waits for an answer that a half-open or unreachable Redis never sends.
+      connections.release(connection);
     };
   });
 }

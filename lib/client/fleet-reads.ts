@@ -16,7 +16,7 @@ import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import { MAX_ID_LENGTH } from '../task/task-message';
 import { checkDeadLetterId, DeadLetters } from './dead-letters';
-import { fleetEvents, type FleetEvent } from './fleet-events';
+import { fleetEvents, type FleetEvent, type SubscriberConnections } from './fleet-events';
 import { checkState } from './page-options';
 import { checkPartitionPage, partitionCursor } from './partition-cursor';
 import { QueueInspector } from './queue-inspector';
@@ -43,6 +43,8 @@ export class FleetReads {
     private readonly stateTtlMs: number,
     /** Names partition 0's keys for events() without a read; without it, events() reads partitionsOf first. */
     private readonly prefix?: string,
+    /** Where events() opens its subscribers (RedisConnections); without it, events() errors. */
+    private readonly subscribers?: SubscriberConnections,
   ) {
     this.inspector = new QueueInspector(redis);
     this.deadLetters = new DeadLetters(redis, this.inspector, stateTtlMs);
@@ -180,16 +182,18 @@ export class FleetReads {
    */
   events(queue?: string): Observable<FleetEvent> {
     const name = queueName(queue);
+    const subscribers = this.subscribers;
+    if (!subscribers) throw new Error('events() needs the connections of a StreamQueueModule');
     // Partition 0's channels, which exist under every count: named from the prefix, not read
     // (storedPartitions' GET failed a subscription made while Redis was away, where it must
     // subscribe once Redis is back).
-    if (this.prefix !== undefined) return fleetEvents(this.redis, new QueueKeys(this.prefix, name));
+    if (this.prefix !== undefined) return fleetEvents(this.redis, subscribers, new QueueKeys(this.prefix, name));
     return new Observable<FleetEvent>((subscriber) => {
       let inner: { unsubscribe(): void } | undefined;
       let closed = false;
       Promise.resolve(this.partitionsOf(name)).then(
         (all) => {
-          if (!closed) inner = fleetEvents(this.redis, all[0]).subscribe(subscriber);
+          if (!closed) inner = fleetEvents(this.redis, subscribers, all[0]).subscribe(subscriber);
         },
         (error: unknown) => subscriber.error(error),
       );

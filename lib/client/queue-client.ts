@@ -88,6 +88,7 @@ export class QueueClient {
       (queue) => storedPartitions(connections.commands, config.prefix, queue, layouts.partitionsOf(queue).count),
       config.resultTtlMs,
       config.prefix,
+      connections,
     );
   }
 

@@ -93,7 +93,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     this.watches.set(redis, stop);
   }
 
-  /** A connection made for a route is closed now (its node failed over, its slot moved). */
+  /**
+   * A dedicated connection is closed now, its watch stopped (a route's, whose node failed over or
+   * slot moved; the control subscriber's at a drain; an events() subscriber nobody listens to).
+   */
   release(redis: Redis): void {
     this.watches.get(redis)?.();
     this.watches.delete(redis);

@@ -1,5 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { StreamQueueModuleOptions } from '../../../lib';
+import type { Subscription } from 'rxjs';
+import type { FleetEvent, StreamQueueModuleOptions } from '../../../lib';
+import { RedisConnections } from '../../../lib/redis/redis-connections';
 import { within } from '../../fixtures/hostile-tasks';
 import { closeApps, startApp, type TestApp } from '../../fixtures/test-app';
 import { proxyEveryNode, type ClusterHalfOpenProxies } from '../../utils/cluster-half-open-proxies';
@@ -10,12 +12,13 @@ import { randomPrefix, waitFor } from '../../utils/redis';
 /*
  * On a cluster, an ioredis Cluster carries its SUBSCRIBEs on one connection of its own to one
  * node, outside its node pool (ioredis's ClusterSubscriber): a worker's control subscription
- * (replace() and cancel() notices) and a producer's results subscriber (the done messages
- * result() waits for). Gone half-open (a NAT or load balancer that lost its state), it hears
+ * (replace() and cancel() notices), a producer's results subscriber (the done messages
+ * result() waits for) and an events() subscriber (the fleet's events). Gone half-open (a NAT or load balancer that lost its state), it hears
  * nothing, silently, until TCP gives up: a cancelled run goes on, a result() waits its whole
- * timeout. It is watched as every other connection is (reply-watchdog.ts): unanswered for a lease
+ * timeout, events() delivers nothing. It is watched as every other connection is (reply-watchdog.ts): unanswered for a lease
  * while nothing at all arrives, dropped; ioredis subscribes again on a new one, and what was
- * published meanwhile is read again (a keyed run in flight checks its key, a wait its task).
+ * published meanwhile is read again (a keyed run in flight checks its key, a wait its task; the
+ * fleet's events of meanwhile are lost, as the README says).
  */
 describe('a subscriber connection of a cluster client gone half-open', () => {
   const leaseMs = 2_000;
@@ -128,5 +131,46 @@ describe('a subscriber connection of a cluster client gone half-open', () => {
 
     const later = await producer.client.enqueue('echo', 'later');
     await expect(within(later.result(), leaseMs, 'the result of a task enqueued later')).resolves.toBe('later');
+  }, 60_000);
+
+  it('events() hears the fleet again, and its subscriber closes with its watch when unsubscribed', async () => {
+    const prefix = randomPrefix();
+    const worker = await startApp({ prefix, options: straight({}) });
+    const watcher = await startApp({ prefix, options: behindProxies({ worker: false }) });
+    const received: FleetEvent[] = [];
+    let subscription: Subscription | undefined = watcher.client.events().subscribe((e) => received.push(e));
+    try {
+      /** Runs a task on the worker; whether its completed event reached the subscriber. */
+      const heard = async (payload: string): Promise<boolean> => {
+        const handle = await worker.client.enqueue('echo', payload);
+        await handle.result();
+        return waitFor(() => received.some((e) => e.type === 'completed' && e.taskId === handle.id), {
+          timeoutMs: 200,
+          description: `the completed event of ${payload}`,
+        }).then(
+          () => true,
+          () => false,
+        );
+      };
+      await waitFor(() => heard('before the cut'), { timeoutMs: 10_000, description: 'events before the cut' });
+
+      await cutTheSubscriber();
+      let n = 0;
+      await waitFor(() => heard(`after the cut ${++n}`), {
+        timeoutMs: 3 * leaseMs,
+        description: 'an event of a task completed after the cut',
+      });
+
+      const connections = watcher.app.get(RedisConnections) as unknown as { watches: Map<unknown, unknown> };
+      expect(connections.watches.size).toBe(2); // the command client's and the events subscriber's
+      subscription.unsubscribe();
+      subscription = undefined;
+      expect(connections.watches.size).toBe(1);
+      await waitFor(async () => (await subscribersBehindProxies()).length === 0, {
+        description: 'the subscriber closed',
+      });
+    } finally {
+      subscription?.unsubscribe();
+    }
   }, 60_000);
 });
