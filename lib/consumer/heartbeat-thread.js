@@ -11,7 +11,8 @@
 //   slot 1: when the last beat Redis confirmed was sent (the lease runs at least until then
 //           plus leaseMs);
 //   slot 2: since when the keys have existed without a break (the reply time of the first beat
-//           of the current unbroken chain of beats), -1 before the first;
+//           of the current unbroken chain of beats), -1 before the first and from a beat that
+//           finds a key gone until a beat is confirmed again (shared: a restarted thread sees it);
 //   slot 3: the incarnation n: the keys hold `${incarnationBase}:${n}`, 0 before any was written;
 //   slot 4: when the reply came that created a key with that value; while that write is on its
 //           way, a time no run precedes (slot 4 is set to it before slot 3 moves on).
@@ -22,6 +23,8 @@
 // A chain breaks when a beat finds a key gone (it expired: another worker may have reclaimed
 // this worker's entries) or when a beat is confirmed later than the previous one's lease could
 // have lasted. The main thread starts an entry only if Redis handed it over after that time.
+// A thread restarted after its predecessor died (the slots outlive it) counts every key as
+// written: one it finds gone lapsed, in the gap or before, and is reported as any lapse is.
 // Messages out: { type: 'ready', error } after the first beat (error: why it failed, undefined
 // when it succeeded), { type: 'lapsed', key } when a key had expired before a beat renewed it,
 // { type: 'stalled', sinceProgress } once per stall, { type: 'stopped' } after a stop. In:
@@ -80,6 +83,10 @@ async function beat() {
       if (previous !== null) return void established.add(keys[i]);
       gone.push(keys[i]);
       if (established.has(keys[i])) {
+        // The chain is broken from now on, not from the new write's reply: nothing proven before
+        // counts while the key is written again, nor after if that reply is lost or this thread
+        // dies first (the slot outlives it): the next confirmed beat starts a new chain.
+        if (!lapsed) Atomics.store(progress, 2, -1n);
         lapsed = true;
         parentPort.postMessage({ type: 'lapsed', key: keys[i] });
       }
@@ -114,6 +121,10 @@ const INCARNATION = 3;
 const INCARNATION_SINCE = 4;
 const UNKNOWN = BigInt(Number.MAX_SAFE_INTEGER);
 const incarnation = () => `${incarnationBase}:${Atomics.load(progress, INCARNATION)}`;
+// A restarted thread (a predecessor took an incarnation) counts every key as written: the
+// lease's first beat wrote them all (a lease whose first beat failed never starts), so a key it
+// finds gone lapsed, in the gap between the threads or before, and is reported as any lapse is.
+if (Atomics.load(progress, INCARNATION) > 0n) keys.forEach((key) => established.add(key));
 
 // Keys found gone (the first beat, or a lapse) are written with the next incarnation, never
 // with one a key held before. Resolves to why it failed, or undefined.

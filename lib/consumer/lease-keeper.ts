@@ -43,7 +43,8 @@ const INCARNATION_SINCE = 4;
  * worker thread so a CPU-bound handler cannot starve it, and a watchdog stops it once the main
  * loop has made no progress for `maxStallMs`, so a stalled worker does give its tasks up. A
  * thread that dies is restarted with backoff: until it beats again the lease runs down, runs
- * abort before it can lapse and nothing new starts, so a dead thread never leaves a zombie.
+ * abort before it can lapse and nothing new starts, so a dead thread never leaves a zombie. The
+ * new thread shares the stamps, so a key deleted around the restart is a lapse to it as well.
  */
 export class LeaseKeeper implements Lease {
   private worker?: Worker;

@@ -13,7 +13,8 @@ export interface Lease {
   isHeld(): boolean;
   /**
    * Since when (monotonicMs) the liveness key has existed without a break, as far as confirmed
-   * beats prove it; Infinity while the lease is not held.
+   * beats prove it; Infinity while the lease is not held, and from a beat that found the key gone
+   * until one is confirmed after it.
    */
   heldSince(): number;
   /**

@@ -12,6 +12,7 @@ export class HalfOpenProxy {
   private server?: Server;
   private refusing = false;
   private acceptDelayMs = 0;
+  private loseRepliesAfter?: Buffer;
 
   constructor(private readonly target?: { host: string; port: number }) {}
 
@@ -34,7 +35,13 @@ export class HalfOpenProxy {
         dead: false,
       };
       this.pairs.push(pair);
-      client.on('data', (d) => !pair.dead && upstream.write(d));
+      client.on('data', (d) => {
+        if (this.loseRepliesAfter && d.includes(this.loseRepliesAfter)) {
+          this.loseRepliesAfter = undefined;
+          pair.repliesLost = true;
+        }
+        if (!pair.dead) upstream.write(d);
+      });
       upstream.on('data', (d) => !pair.dead && !pair.repliesLost && client.write(d));
       client.on('error', () => undefined);
       upstream.on('error', () => undefined);
@@ -79,6 +86,14 @@ export class HalfOpenProxy {
   /** Every connection open now still reaches Redis, but its replies are lost, for good. */
   loseRepliesOfExisting(): void {
     for (const pair of this.pairs) pair.repliesLost = true;
+  }
+
+  /**
+   * The next connection to send bytes holding `marker` (say one argument of a command, as RESP
+   * writes it) still reaches Redis, but from those bytes on its replies are lost, for good.
+   */
+  loseRepliesFromCommandWith(marker: string): void {
+    this.loseRepliesAfter = Buffer.from(marker);
   }
 
   async stop(): Promise<void> {
