@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { newProgress } from '../client/dead-letters';
 import { FleetReads } from '../client/fleet-reads';
 import { InvalidOptionError, StreamQueueError } from '../errors';
 import type { QueueState } from '../interfaces';
@@ -30,6 +31,12 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
     if (args.yes || (await io.confirm(`${what} on queue "${queue}" (prefix "${args.prefix}")? [y/N] `))) return true;
     io.err('Not confirmed: nothing was changed (pass --yes to skip the question).');
     return false;
+  };
+  // Set once the command printed what it did before an error of Redis stopped it.
+  let printed = false;
+  const printedThen = (error: unknown): never => {
+    printed = true;
+    throw error;
   };
   try {
     switch (args.command) {
@@ -67,7 +74,15 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         const what = args.all ? 'Redrive every dead letter' : `Redrive ${args.ids.length} dead letter(s)${ofPartition}`;
         if (!(await confirmed(what))) return EXIT.notConfirmed;
         if (args.all) {
-          const result = await reads.redriveAll({ queue });
+          // Kept up to date as it goes: an error of Redis midway still says what was redriven.
+          const done = newProgress();
+          const result = await reads.redriveAll({ queue }, done).catch((error: unknown) => {
+            if (error instanceof StreamQueueError) throw error;
+            const before = `Redrove ${done.redriven} dead letter(s) before Redis failed.`;
+            const kept = done.refused.map((r) => `\n  kept ${r.deadLetterId}: ${r.reason}`).join('');
+            print({ ...done, ...redisError(error) }, `${before}${kept}`);
+            return printedThen(error);
+          });
           const kept = result.refused.map((r) => `\n  kept ${r.deadLetterId}: ${r.reason}`).join('');
           print(result, `Redrove ${result.redriven} dead letter(s).${kept}`);
           return result.refused.length > 0 ? EXIT.failed : EXIT.ok;
@@ -75,7 +90,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         return each(args.ids, io, args.json, async (id) => {
           const entryId = await reads.redrive(id, { queue, partition: args.partition });
           return { text: `Redrove ${id} as entry ${entryId}.`, json: { redriven: true, entryId } };
-        });
+        }).catch(printedThen);
       }
       case 'dlq purge': {
         const what = args.all ? 'Purge every dead letter' : `Purge ${args.ids.length} dead letter(s)${ofPartition}`;
@@ -88,7 +103,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         return each(args.ids, io, args.json, async (id) => {
           await reads.purge({ queue, ids: [id], partition: args.partition });
           return { text: `Purged ${id}.`, json: { purged: true } };
-        });
+        }).catch(printedThen);
       }
       case 'remove': {
         const [id] = args.ids;
@@ -101,7 +116,11 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         return EXIT.usage;
     }
   } catch (error) {
-    if (!(error instanceof StreamQueueError)) throw error;
+    if (!(error instanceof StreamQueueError)) {
+      // An error of Redis itself (out of memory, a WRONGTYPE, no answer): main reports it on stderr.
+      if (args.json && !printed) io.out(jsonText(redisError(error)));
+      throw error;
+    }
     io.err(error.message);
     // A script reading stdout gets the reason, as dlq redrive/purge by id give each id's.
     if (args.json) io.out(jsonText({ error: error.code, message: error.message }));
@@ -158,11 +177,16 @@ async function each(ids: string[], io: CliIo, json: boolean, act: (id: string) =
   return code;
 }
 
+/** An error of Redis (not one of the library's), as --json prints it. */
+function redisError(error: unknown): { error: 'REDIS_ERROR'; message: string } {
+  return { error: 'REDIS_ERROR', message: (error as Error)?.message ?? String(error) };
+}
+
 /** The outcomes of `ids` when Redis failed the first with `error`: its error, then the ids not tried. */
 function stoppedAt(ids: string[], error: unknown): Record<string, unknown>[] {
   const [failed, ...rest] = ids;
   return [
-    { deadLetterId: failed, error: 'REDIS_ERROR', message: (error as Error)?.message ?? String(error) },
+    { deadLetterId: failed, ...redisError(error) },
     ...rest.map((id) => ({ deadLetterId: id, error: 'NOT_TRIED', message: `not tried: Redis failed ${failed}` })),
   ];
 }

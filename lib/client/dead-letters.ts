@@ -9,6 +9,17 @@ import type { QueueInspector } from './queue-inspector';
 
 const REDRIVE_PAGE = 100;
 
+/** @internal What a redriveAll() did so far, updated as it goes. */
+export interface RedriveAllProgress {
+  redriven: number;
+  refused: RedriveAllResult['refused'][number][];
+}
+
+/** @internal Nothing redriven yet. */
+export function newProgress(): RedriveAllProgress {
+  return { redriven: 0, refused: [] };
+}
+
 /** @internal Validates a dead-letter entry id (what listings return as `deadLetterId`). */
 export function checkDeadLetterId(id: unknown, option = 'deadLetterId'): string {
   if (typeof id !== 'string' || !parseEntryId(id))
@@ -47,10 +58,15 @@ export class DeadLetters {
     throw new RedriveRefusedError(keys.queue, deadLetterId, reply.outcome);
   }
 
-  /** Redrives every dead letter of every partition that can be; the others stay, listed with why. */
-  async redriveAll(partitions: readonly QueueKeys[]): Promise<RedriveAllResult> {
-    const refused: RedriveAllResult['refused'][number][] = [];
-    let redriven = 0;
+  /**
+   * Redrives every dead letter of every partition that can be; the others stay, listed with why.
+   * `done` is kept up to date as it goes (one redrive at a time): a caller that an error of Redis
+   * stopped midway still reads what was redriven and refused before it (the CLI prints it).
+   */
+  async redriveAll(
+    partitions: readonly QueueKeys[],
+    done: RedriveAllProgress = newProgress(),
+  ): Promise<RedriveAllResult> {
     // Bounded by each partition's newest dead letter when the call starts: a task that fails again
     // during the call is dead-lettered under a newer id, and redriving it again would loop for as
     // long as a worker keeps up (read for all partitions first: a later partition's pass must not
@@ -61,16 +77,12 @@ export class DeadLetters {
     for (const [i, keys] of partitions.entries()) {
       const last = newest[i];
       if (last === undefined) continue;
-      const one = await this.redriveAllOf(keys, last);
-      redriven += one.redriven;
-      refused.push(...one.refused);
+      await this.redriveAllOf(keys, last, done);
     }
-    return { redriven, refused };
+    return { redriven: done.redriven, refused: [...done.refused] };
   }
 
-  private async redriveAllOf(keys: QueueKeys, newest: string): Promise<RedriveAllResult> {
-    const refused: RedriveAllResult['refused'][number][] = [];
-    let redriven = 0;
+  private async redriveAllOf(keys: QueueKeys, newest: string, done: RedriveAllProgress): Promise<void> {
     let after: string | undefined;
     for (;;) {
       // Oldest first, so redriven tasks run in the order they failed.
@@ -79,14 +91,14 @@ export class DeadLetters {
       for (const [deadLetterId] of entries) {
         try {
           await this.redrive(keys, deadLetterId);
-          redriven++;
+          done.redriven++;
         } catch (error) {
-          if (error instanceof RedriveRefusedError) refused.push({ deadLetterId, reason: error.reason });
+          if (error instanceof RedriveRefusedError) done.refused.push({ deadLetterId, reason: error.reason });
           else if (!(error instanceof TaskNotFoundError)) throw error; // purged meanwhile: nothing to do
         }
       }
       after = entries[entries.length - 1]?.[0];
-      if (entries.length < REDRIVE_PAGE || after === newest) return { redriven, refused };
+      if (entries.length < REDRIVE_PAGE || after === newest) return;
     }
   }
 

@@ -15,7 +15,7 @@ import { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import { MAX_ID_LENGTH } from '../task/task-message';
-import { checkDeadLetterId, DeadLetters } from './dead-letters';
+import { checkDeadLetterId, DeadLetters, type RedriveAllProgress } from './dead-letters';
 import { fleetEvents, type FleetEvent, type SubscriberConnections } from './fleet-events';
 import { checkState } from './page-options';
 import { checkPartitionPage, partitionCursor } from './partition-cursor';
@@ -149,9 +149,9 @@ export class FleetReads {
     return this.deadLetters.redrive(holders[0] ?? all[0], deadLetterId);
   }
 
-  /** Redrives every dead letter of every partition that can be. */
-  async redriveAll(options: { queue?: string } = {}): Promise<RedriveAllResult> {
-    return this.deadLetters.redriveAll(await this.partitions(objectOf(options).queue));
+  /** Redrives every dead letter of every partition that can be; `done` as DeadLetters.redriveAll. */
+  async redriveAll(options: { queue?: string } = {}, done?: RedriveAllProgress): Promise<RedriveAllResult> {
+    return this.deadLetters.redriveAll(await this.partitions(objectOf(options).queue), done);
   }
 
   /**
