@@ -331,14 +331,22 @@ end
 
 -- The record in window `win` of a start of this delivery counted at `earlier` or since (a claim
 -- whose reply was lost may have moved it already), or nil. The delivery's run has not begun, so
--- none of its records stood for a start. Reads the window's records from `earlier` to now: at
--- most max of them, on the rare path of a run claimed again.
+-- none of its records stood for a start. Looked up at `earlier` first (one ZSCORE: the record
+-- stays there unless moved), then among the window's newest `max` records up to now: an honest
+-- window holds at most max starts, so a moved record is among them, and a pile of records anyone
+-- with Redis access wrote there is never read through (a record buried under more than max of
+-- them is not found: the run needs a token, as a restart does, in a window that reads as full).
 local function rateEarlierRecord(F, win, earlier, now, entryId, delivery)
   local suffix = '\0' .. entryId .. '\0' .. delivery
+  if earlier > now - win.per and earlier <= now then
+    local exact = win.key .. '\0' .. stamp(earlier) .. suffix
+    if rcall('ZSCORE', F.starts, exact) then return exact end
+  end
   local from = win.key .. '\0' .. stamp(math.max(earlier, now - win.per + 1))
-  local records = rcall('ZRANGEBYLEX', F.starts, '[' .. from, '[' .. win.key .. '\0' .. stamp(now) .. '\255')
-  for i = #records, 1, -1 do
-    if string.sub(records[i], -#suffix) == suffix then return records[i] end
+  local records = rcall('ZREVRANGEBYLEX', F.starts, '[' .. win.key .. '\0' .. stamp(now) .. '\255', '[' .. from,
+    'LIMIT', '0', tostring(win.max))
+  for _, record in ipairs(records) do
+    if string.sub(record, -#suffix) == suffix then return record end
   end
   return nil
 end
