@@ -56,6 +56,10 @@ export class ResultWaiter implements OnApplicationShutdown {
     let waiter!: Waiter;
     // Set once a done message said the task settled: the read of its stored result that follows.
     let resultRead: Promise<unknown> | undefined;
+    // A read of the task's state sent once the deadline had passed, before the timeout was taken:
+    // the reply that started it (its SUBSCRIBE's) waited unread while the event loop was blocked.
+    const deadline = performance.now() + timeoutMs;
+    let lateStateRead: Promise<unknown> | undefined;
     const answer = new Promise<T>((resolve, reject) => {
       let settled = false;
       const finish = () => {
@@ -75,10 +79,12 @@ export class ResultWaiter implements OnApplicationShutdown {
       waiter = {
         // A stream of too many consumer groups hides whether the group read past the entry
         // (readSettled): wait for the completion message, which still comes.
-        check: () =>
-          readSettled(redis, keys, ref).then(settle, (error: Error) =>
+        check: () => {
+          const read = readSettled(redis, keys, ref).then(settle, (error: Error) =>
             isTooManyGroups(error) ? undefined : waiter.abandon(error),
-          ),
+          );
+          if (performance.now() >= deadline) lateStateRead = read;
+        },
         done: (kind) => {
           if (kind === 's' || kind === 'x') return settle(settledByToken(taskId, kind, null));
           // A result that cannot be read rejects inside then(): caught below, never left unhandled.
@@ -109,9 +115,12 @@ export class ResultWaiter implements OnApplicationShutdown {
     // event loop blocked past timeoutMs, a done message or a read waiting in a socket wins. A done
     // message heard by then says the task settled in time: the read of its result that it started
     // (one more round trip, sent once the message was read) gets up to timeoutMs more, never an
-    // unbounded wait on a Redis that froze meanwhile.
+    // unbounded wait on a Redis that froze meanwhile. So does the read of the task's state that a
+    // SUBSCRIBE answered by then (its reply unread past the deadline) started: a task that settled
+    // before the wait, the caller blocking the loop right after result(), is found.
     return raceTimeout(answer, timeoutMs, async () => {
-      if (resultRead) await raceTimeout(resultRead, timeoutMs, () => undefined);
+      const reads = [resultRead, lateStateRead].filter((read) => read !== undefined);
+      if (reads.length > 0) await raceTimeout(Promise.all(reads), timeoutMs, () => undefined);
       waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`));
       return answer;
     });

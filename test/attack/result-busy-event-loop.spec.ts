@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TaskCancelledError, TaskFailedError, TaskTimeoutError } from '../../lib';
+import { ResultWaiter } from '../../lib/client/result-waiter';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { Probe } from '../fixtures/probe';
 import { replyCuttingProxy } from '../fixtures/reply-cutting-proxy';
@@ -148,6 +149,36 @@ describe('result(): a busy event loop does not turn a result that came in time i
     // The wait's first read (after it subscribed) holds the task's id: written, then the loop blocks.
     const result = waitBlocked((timeoutMs) => handle.result({ timeoutMs }), commandsOf(client), handle.id);
     expect(await result).toBe('done before');
+  });
+
+  // Found by the newest-code review: the caller blocks right after result() (`const p =
+  // handle.result(); heavyWork(); await p`). The SUBSCRIBE was written, its reply waited unread
+  // past the deadline, and the read of the state that it starts went out only then: the task,
+  // settled before the wait began, read as a timeout.
+  it('a task that completed before the wait: its SUBSCRIBE answered while the loop is blocked', async () => {
+    const client = await app({ worker: false });
+    await app({});
+    const handle = await client.client.enqueue('echo', 'done before');
+    expect(await handle.result({ timeoutMs: 5_000 })).toBe('done before'); // the subscriber is connected
+    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 0, {
+      description: 'the first wait unsubscribed',
+    });
+    const subscriber = (client.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
+    const result = waitBlocked((timeoutMs) => handle.result({ timeoutMs }), subscriber, client.keys.doneChannel);
+    expect(await result).toBe('done before');
+  });
+
+  it('a task that did not settle: its SUBSCRIBE answered while the loop is blocked, still a timeout', async () => {
+    const client = await app({ worker: false });
+    const warm = await client.client.enqueue('echo', 'warm-up');
+    await expect(warm.result({ timeoutMs: 50 })).rejects.toBeInstanceOf(TaskTimeoutError); // connects the subscriber
+    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 0, {
+      description: 'the first wait unsubscribed',
+    });
+    const handle = await client.client.enqueue('echo', 'never run');
+    const subscriber = (client.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
+    const error = await waitBlocked((timeoutMs) => handle.result({ timeoutMs }), subscriber, client.keys.doneChannel);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
   });
 
   // A done message heard in time starts one more read (the stored result): that read is let
