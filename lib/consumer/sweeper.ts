@@ -30,6 +30,13 @@ const PENDING_PAGE = 200;
 export class Sweeper {
   private readonly lock: SweepLock;
   private cursor = '-';
+  /**
+   * Where the next recovery reads this consumer's idle pending entries from ('-': the oldest). It
+   * pages on across sweeps, as the reclaim's cursor does: a page always read from the oldest
+   * held only runs in progress once more than a page of them were (a long handler's entry is idle
+   * for as long as it runs), and an entry lost behind them was never found while they ran.
+   */
+  private recoverCursor = '-';
   /** The suspect this worker runs in isolation, if any (see reclaim). */
   private suspect?: string;
   /** The last sweep warned that the group's consumers are not listed (see dropDeadConsumers). */
@@ -90,17 +97,21 @@ export class Sweeper {
   private async recover(): Promise<RawEntry[]> {
     const { redis, keys, group, consumer, inFlight, slots, config } = this.ctx;
     const idle = recoveryIdleMs(config.blockMs);
+    const start = this.recoverCursor === '-' ? '-' : `(${this.recoverCursor}`;
     const rows = (await redis.xpending(
       keys.stream,
       group,
       'IDLE',
       idle,
-      '-',
+      start,
       '+',
       PENDING_PAGE,
       consumer,
     )) as PendingRow[];
     const lost = rows.map(([id]) => id).filter((id) => !inFlight.has(id));
+    // Past this page once all it lost is taken: read again while slots are short for it, or its take failed.
+    const next = rows.length < PENDING_PAGE ? '-' : rows[rows.length - 1][0];
+    if (lost.length === 0) this.recoverCursor = next;
     const n = slots.reserve(lost.length);
     if (n === 0) return [];
     // Atomically: between the XPENDING above and now, another worker may have reclaimed one.
@@ -110,6 +121,7 @@ export class Sweeper {
         slots.release(n);
         throw error;
       });
+    if (n === lost.length) this.recoverCursor = next;
     slots.release(n - entries.length);
     if (entries.length > 0) inFlight.recoveredAt = monotonicMs();
     // Taken back once too often (each take-back counts as a delivery): poison, like a reclaim's.
