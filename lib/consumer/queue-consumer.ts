@@ -94,10 +94,15 @@ export class QueueConsumer {
       };
       // A dead-lettered periodic run's successor is timed from this worker's definitions too.
       const deadLetterer = new DeadLetterer(ctx, (name) => registry.get(name));
+      // Its rate limits' start records are trimmed by the sweeps of the workers that run it.
+      const rated = registry.names().some((name) => {
+        const { options } = registry.get(name)!;
+        return options.queue === ctx.queue && (options.rateLimit !== undefined || options.groupRateLimit !== undefined);
+      });
       return {
         ctx,
         intake: new Intake(ctx, limitsOf, deadLetterer),
-        sweeper: new Sweeper(ctx, deadLetterer),
+        sweeper: new Sweeper(ctx, deadLetterer, rated),
         settler: new Settler(ctx),
       };
     });

@@ -5,6 +5,7 @@ import { CONSUMER_LIST_LIMIT, queueStateRefusal } from '../scripts/queue-state.s
 import { readPositionScript } from '../scripts/read-position.script';
 import { reclaimScript } from '../scripts/reclaim.script';
 import { recoverScript } from '../scripts/recover.script';
+import { trimRateStartsScript } from '../scripts/trim-rate-starts.script';
 import { recoveryIdleMs } from './recovery-idle';
 import { DeadLetterer } from './dead-letterer';
 import type { Handover, RawEntry } from './intake';
@@ -17,6 +18,12 @@ type PendingRow = [string, string, number, number];
 
 const PROMOTE_BATCH = 1_000;
 const PENDING_PAGE = 200;
+/**
+ * Rate-limit start records looked at per sweep (see trimRateStarts): 500 a second at the default
+ * interval, more than a queue starts runs in new groups on most fleets; a pass that falls behind
+ * catches up once the groups stop coming.
+ */
+const RATE_STARTS_PAGE = 1_000;
 
 /**
  * @internal The sweeps of one queue, run by every worker:
@@ -24,7 +31,8 @@ const PENDING_PAGE = 200;
  * - recover: this consumer's own pending entries it does not hold in memory (a read whose reply
  *   was lost with its connection) are taken back;
  * - reclaim (under the sweep lock): entries of dead owners are claimed or dead-lettered as
- *   poison, and dead consumers holding nothing are removed from the group.
+ *   poison, and dead consumers holding nothing are removed from the group; on a queue with rate
+ *   limits, a page of their start records is walked and those out of their window removed.
  * Returns the entries it took, each with a reserved slot.
  */
 export class Sweeper {
@@ -41,10 +49,14 @@ export class Sweeper {
   private suspect?: string;
   /** The last sweep warned that the group's consumers are not listed (see dropDeadConsumers). */
   private crowdWarned = false;
+  /** Where the walk over the rate-limit start records goes on (see trimRateStarts). */
+  private rateStartsCursor = '';
 
+  /** `rated`: a task of the queue has a rate limit here, so its start records are trimmed. */
   constructor(
     private readonly ctx: QueueContext,
     private readonly deadLetterer = new DeadLetterer(ctx),
+    private readonly rated = false,
   ) {
     this.lock = new SweepLock(ctx.redis, ctx.keys, ctx.config.leaseMs);
   }
@@ -61,6 +73,7 @@ export class Sweeper {
       try {
         taken.push(...(await this.reclaim()));
         await this.dropDeadConsumers();
+        if (this.rated) await this.trimRateStarts();
       } finally {
         await this.lock.release(token).catch(() => undefined);
       }
@@ -211,6 +224,20 @@ export class Sweeper {
       .filter((info) => info.name !== consumer && Number(info.pending) === 0 && Number(info.idle) >= config.leaseMs);
     // Together: one round trip, not one per consumer (each script re-checks its own).
     await Promise.all(dead.map((info) => dropConsumerScript(keys, { group, consumer: String(info.name) }).run(redis)));
+  }
+
+  /**
+   * Removes a page of the rate-limit start records that left their window. A window is trimmed
+   * when it is counted, so the records of a group never served again (a customer, a tenant)
+   * stayed for good without this: one page per sweep, under the sweep lock, the walk going on
+   * from where the last one stopped (this worker's; another's lock holder walks its own).
+   */
+  private async trimRateStarts(): Promise<void> {
+    const { cursor } = await trimRateStartsScript(this.ctx.keys, {
+      cursor: this.rateStartsCursor,
+      count: RATE_STARTS_PAGE,
+    }).run(this.ctx.redis);
+    this.rateStartsCursor = cursor;
   }
 
   /** Why the group's consumers are not listed (too many, or too many groups), or undefined. */

@@ -29,6 +29,7 @@ export const SCRIPT_NAMES = [
   'pause',
   'enter-admission',
   'uncount',
+  'trim-rate-starts',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
