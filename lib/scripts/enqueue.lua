@@ -1,19 +1,24 @@
 --[[
-  KEYS: stream, delayed set, [key state, sequence, layout, a judged owner's liveness key]. ARGV:
+  KEYS: stream, delayed set, [key state, sequence, layout, schedule index, a judged owner's
+  liveness key]. ARGV:
   task id, name, payload, delay, due time, mode, key, control channel, [period, periodic flag,
   done channel, partition count], [trace context], [group, judged owner] (details below).
   Enqueue one task: append it to the stream, or to the delayed set when it is due later.
   For a keyed task, in the same step: deduplicate against a live run of the key (unless
   replacing), draw a new generation from the queue's sequence, and supersede whatever of the key
   is still queued or delayed, so an older generation never starts. A run that is not periodic
-  written under a runtime schedule's key ends that schedule (its markers and stored schedule go).
+  written under a runtime schedule's key ends that schedule (its markers and stored schedule go,
+  and the key leaves the schedule index).
 
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] key state hash (keyed tasks only)
   KEYS[4] the queue's sequence (keyed tasks only): generations are drawn from it
   KEYS[5] the partition's layout record (keyed tasks; see layout.lua): without it, no check
-  KEYS[6] the liveness key of the owner named by ARGV[15] (a call that judges one, see below):
+  KEYS[6] the partition's schedule index (keyed tasks; see schedule-runtime.lua): a runtime
+          schedule this run ends leaves it. Nothing else removed it once the key's state expired,
+          so each schedule a replace() ended stayed there for good
+  KEYS[7] the liveness key of the owner named by ARGV[15] (a call that judges one, see below):
           its value is compared with the one the run was claimed under
 
   ARGV[1]  task id (used unless an existing run is returned)
@@ -35,7 +40,7 @@
            unkeyed task)
   ARGV[14] consumer group (keyed tasks): where a running run's delivery is looked up
   ARGV[15] the owner this call judges ('' or absent: none): the one a first call answered with
-           code 2; its liveness key is KEYS[6]
+           code 2; its liveness key is KEYS[7]
 
   Returns {task id, generation, code, stream entry id ('' when delayed or existing), name}:
   code 1 created, 0 an existing live run of the key returned (its id and generation), -1 the
@@ -60,7 +65,7 @@
   and left it unsettled, so it is gone as it was during the lapse. The
   liveness key is named by the owner, which only the state knows, so where the answer depends on
   it a call that judges no owner answers code 2 with the owner, and the caller sends the same
-  call again judging it (ARGV[15], KEYS[6]); a call judging another owner than the state's now
+  call again judging it (ARGV[15], KEYS[7]); a call judging another owner than the state's now
   takes the run for live. A gone running run is superseded as a stale one is: its waiters are
   told 's:<id>', and its owner's late settle (a worker presumed dead but not) finds its
   generation stale and writes nothing.
@@ -143,7 +148,7 @@ if live and (mode == 'add' or (existing[4] and existing[4] ~= name)) then
     local owner = strandedRunOwner(stream, ARGV[14], keyState)
     local judged = ARGV[15] or ''
     if owner and judged == '' then return {id, 0, 2, owner, name} end
-    runningGone = owner ~= nil and owner == judged and KEYS[6] ~= nil and not runLeaseHeld(keyState, KEYS[6])
+    runningGone = owner ~= nil and owner == judged and KEYS[7] ~= nil and not runLeaseHeld(keyState, KEYS[7])
     live = not runningGone
   elseif liveRunGone(stream, delayed, keyState, state) then
     live = false
@@ -171,7 +176,10 @@ local gen = nextGeneration(seq, keyState)
 rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
 -- A one-off run (replace(), or an enqueue once the chain ended) ends a runtime schedule: its key
 -- is a schedule no more. A `@Task` schedule's key keeps its stored schedule: the code owns it.
-if ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1' then dropRuntimeSchedule(keyState) end
+if ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1' then
+  dropRuntimeSchedule(keyState)
+  if KEYS[6] then rcall('ZREM', KEYS[6], key) end
+end
 
 local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,

@@ -77,7 +77,7 @@ export function enqueueScript(keys: QueueKeys, task: EnqueueArgs): ScriptCall<En
   return new ScriptCall(
     'enqueue',
     keyed
-      ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq, keys.layout, ...judged]
+      ? [keys.stream, keys.delayed, keys.keyState(task.key!), keys.seq, keys.layout, keys.schedules, ...judged]
       : [keys.stream, keys.delayed],
     keyed
       ? [
