@@ -1,7 +1,8 @@
 --[[
   Remove one task that is queued, delayed or waiting in the flow waiting room (never one that
   runs): an operator's removal by id.
-  KEYS: stream, delayed set, result key, call record, [key state, sequence], flow keys. ARGV below.
+  KEYS: stream, delayed set, result key, call record, [key state, sequence, schedule index],
+  flow keys. ARGV below.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] result key of the task
@@ -9,6 +10,7 @@
           removal that ran answers 1, as it did, not 0 (the task it removed is not there)
   KEYS[5] key state hash (keyed tasks only)
   KEYS[6] the queue's sequence (keyed tasks only)
+  KEYS[7] the partition's schedule index (keyed tasks only; see schedule-runtime.lua)
   KEYS[last 10] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
@@ -26,7 +28,10 @@
   key of another type (includes/flow.lua) refuses a flow task's removal, WRONGTYPE naming the
   key, before any write.
   A keyed task whose key state names it ends as a cancel does (cancel.lua): a new generation is
-  drawn, so a copy already read never runs, and the state says cancelled. A state that names
+  drawn, so a copy already read never runs, and the state says cancelled; a runtime schedule's
+  run ends its schedule as cancel.lua does (its markers and stored schedule go, and the key
+  leaves the index: else the cancelled state was kept without expiry and listed for good, a
+  schedule that never fires). A `@Task` chain's key keeps its stored schedule. A state that names
   another task (a newer generation) is left alone, as is one that is not a hash (it reads as
   none). An unkeyed task has no key state: its result
   key says cancelled (CANCELLED, in place of a retry's pending marker; a stored result is kept).
@@ -41,11 +46,12 @@
 -- @include entry-id
 -- @include call-record
 
-local stream, delayed, resultKey, record, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local stream, delayed, resultKey, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local keyState, seq, index = KEYS[5], KEYS[6], KEYS[7]
 local group, taskId, where, ref, key, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local stateTtl = tonumber(ARGV[7])
--- KEYS[5] and KEYS[6] are a keyed task's; the flow keys close KEYS.
-if key == '' then keyState, seq = nil, nil end
+-- KEYS[5] to KEYS[7] are a keyed task's; the flow keys close KEYS.
+if key == '' then keyState, seq, index = nil, nil, nil end
 local PENDING_MARKER = '{"ok":null}'
 -- A removed unkeyed task (settled-state.ts parseStored); ok false, so no reader takes it for a value.
 local CANCELLED = '{"ok":false,"cancelled":true}'
@@ -89,6 +95,10 @@ if keyState and not notAHash(keyState) and rcall('HGET', keyState, 'id') == task
   nextGeneration(seq, keyState)
   rcall('HDEL', keyState, 'dm', 'mid')
   rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId)
+  if rcall('HGET', keyState, 'rt') == '1' then
+    dropRuntimeSchedule(keyState)
+    rcall('ZREM', index, key)
+  end
   -- An older generation may still run (its key is released when it settles).
   if rcall('HEXISTS', keyState, 'rmid') == 0 then expireSettled(keyState, stateTtl) end
 end
