@@ -212,10 +212,14 @@ export class QueueConsumer {
 
   /**
    * Promotes in `ms` (a rate-limited start leaves its window then; see Intake). One timer per
-   * due millisecond, however many starts a claim batch made.
+   * due millisecond, however many starts a claim batch made. Only within a sweep interval: the
+   * promotion loop reads the wakes (read-due.lua) at least once per sweep interval, so a wake
+   * due later is read before it falls due and the loop sleeps until it. A timer per start of a
+   * long window (a day, or up to 24.8 days) was held for the whole window, one per start made
+   * meanwhile.
    */
   private promoteIn(ms: number): void {
-    if (this.stopping) return;
+    if (this.stopping || ms > this.ctx.config.sweepIntervalMs) return;
     const due = monotonicMs() + ms + 1;
     if (this.promoteTimers.has(due)) return;
     const timer = setTimeout(() => {
