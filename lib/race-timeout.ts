@@ -42,16 +42,18 @@ export async function raceTimeout<T, Late = never>(
  * CPU-bound moment, a GC pause), Node runs expired timers before it reads sockets: a reply that
  * arrived meanwhile, waiting unread, would lose to a timer that only fired late. An immediate runs
  * after the poll phase that reads it, so that reply is handled first. `unref`: see raceTimeout.
+ * `onTimeout` is given when the timer fired (performance.now()): a reply that had arrived by then
+ * was read before it is called, so one still unanswered had not come by then.
  */
 export function timeoutAfterPendingIo(
   ms: number,
-  onTimeout: () => void,
+  onTimeout: (firedAt: number) => void,
   { unref = false }: { unref?: boolean } = {},
 ): () => void {
   let turn: NodeJS.Immediate | undefined;
   const timer = setTimeout(() => {
     // Not unref'd: only a ref'd immediate keeps that poll phase from blocking (and it is one turn).
-    turn = setImmediate(onTimeout);
+    turn = setImmediate(onTimeout, performance.now());
   }, ms);
   if (unref) timer.unref();
   return () => {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { QueueClient } from '../client/queue-client';
 import { ConsumerHost } from '../consumer/consumer.host';
 import { InvalidOptionError } from '../errors';
-import { raceTimeout } from '../race-timeout';
+import { timeoutAfterPendingIo } from '../race-timeout';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { redisAddress } from '../redis/connection-check';
 import { RedisConnections } from '../redis/redis-connections';
@@ -27,6 +27,7 @@ export interface StreamQueueHealthOptions {
   /**
    * Redis must answer within this many ms: the PING and the `queue` reads together. Default 1 000.
    * Counted on this process's timers: an event loop blocked meanwhile costs at most a tenth of it.
+   * A PING is also timed by the clock: unanswered this long after it was sent, it is late.
    */
   timeoutMs?: number;
 }
@@ -141,7 +142,7 @@ export class StreamQueueHealthIndicator {
     // caller then blocks the event loop (its next task) finds the reply waiting when it frees,
     // where a PING sent only after the block had to come back within what is left of the deadline.
     if (queues.length === 0) {
-      const answer = await late.race(sendNow(commands, 'ping', []));
+      const answer = await late.race(sendNow(commands, 'ping', []), { ping: true });
       return 'problem' in answer ? answer.problem : undefined;
     }
     // The queues each node serves, for the message; one PING per node.
@@ -159,9 +160,13 @@ export class StreamQueueHealthIndicator {
     await Promise.all(located);
     await Promise.all(
       [...served].map(async ([node, of]) => {
-        // A node connection ioredis has not used yet is lazy ('wait'): the PING connects it.
+        // A node connection ioredis has not used yet is lazy ('wait'): the PING connects it, so it
+        // waits on the connect's round trips too and is not timed by the clock (see Deadline).
         const lost = node.status === 'end' || node.status === 'close' || node.status === 'reconnecting';
-        const answer = lost ? { problem: `connection ${node.status}` } : await late.race(sendNow(node, 'ping', []));
+        const ping = node.status === 'ready';
+        const answer = lost
+          ? { problem: `connection ${node.status}` }
+          : await late.race(sendNow(node, 'ping', []), { ping });
         if ('problem' in answer) {
           const names = [...of].map((q) => `"${q}"`).join(', ');
           problems.push(`${answer.problem} (PING of ${redisAddress(node.options)}, master of queue ${names})`);
@@ -184,30 +189,50 @@ const DEADLINE_STEPS = 10;
  * pause), time in which Redis's replies waited unread: a block costs the check at most a tenth
  * of its time, where one timer for all of it lost it all, and with it the reads sent after the
  * block (a worker's PING, sent once its master is found; counts(), which reads the partition
- * count first). The last tenth ends one turn of I/O after its timer (raceTimeout), so a reply
- * that arrived while the loop was blocked past it wins.
+ * count first). Each tenth ends one turn of I/O after its timer (timeoutAfterPendingIo), so a
+ * reply that arrived while the loop was blocked past it wins.
+ *
+ * Tenths alone are stretched by a loop blocked on every turn (each then lasts a block), so a PING
+ * is also timed by the clock: one still unanswered when a tenth's timer fired, timeoutMs or more
+ * after it was sent, is late, however few tenths were counted. Had its reply come by then, it
+ * would have been read before the tenth ended; a PING is one command written at once on a ready
+ * connection, so all that time it waited on Redis. (A read of several commands in turn is not timed so: one of its
+ * replies may have waited unread while the loop was blocked, the next command not yet sent.)
  */
 class Deadline {
   private readonly expired: Promise<boolean>;
   private ended!: () => void;
+  /** When each PING still unanswered was sent (performance.now()). */
+  private readonly pings = new Set<{ sentAt: number }>();
 
   constructor(private readonly timeoutMs: number) {
-    const ended = new Promise<boolean>((resolve) => (this.ended = () => resolve(false)));
-    this.expired = (async () => {
+    this.expired = new Promise<boolean>((resolve) => {
+      let cancel = () => undefined as void;
+      this.ended = () => {
+        cancel();
+        resolve(false);
+      };
       const steps = Math.min(DEADLINE_STEPS, timeoutMs);
-      for (let step = 1; step <= steps; step++) {
-        const stepMs = Math.round((timeoutMs * step) / steps) - Math.round((timeoutMs * (step - 1)) / steps);
-        if (!(await raceTimeout(ended, stepMs, () => true))) return false;
-      }
-      return true;
-    })();
+      const step = (n: number) => {
+        const stepMs = Math.round((timeoutMs * n) / steps) - Math.round((timeoutMs * (n - 1)) / steps);
+        cancel = timeoutAfterPendingIo(stepMs, (firedAt) => {
+          if (n === steps || this.pingLate(firedAt)) resolve(true);
+          else step(n + 1);
+        });
+      };
+      step(1);
+    });
   }
 
-  race<T>(reply: Promise<T>): Promise<Answer<T>> {
+  /** `ping`: `reply` is a PING written now on a ready connection (see Deadline). */
+  race<T>(reply: Promise<T>, { ping = false }: { ping?: boolean } = {}): Promise<Answer<T>> {
+    const sent = { sentAt: performance.now() };
+    if (ping) this.pings.add(sent);
     const answered = reply.then(
       (value) => ({ value }),
       (error: Error) => ({ problem: error.message }),
     );
+    void answered.then(() => this.pings.delete(sent));
     const late = this.expired.then((expired) =>
       // A check that ended leaves its reads unanswered, and nobody waits for them.
       expired ? { problem: `no answer within ${this.timeoutMs} ms` } : new Promise<never>(() => undefined),
@@ -218,6 +243,12 @@ class Deadline {
   /** The check is over: its timer is cleared. */
   end(): void {
     this.ended();
+  }
+
+  /** Whether a PING unanswered when a timer fired at `firedAt` had waited timeoutMs by then. */
+  private pingLate(firedAt: number): boolean {
+    for (const { sentAt } of this.pings) if (firedAt - sentAt >= this.timeoutMs) return true;
+    return false;
   }
 }
 

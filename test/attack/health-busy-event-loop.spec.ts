@@ -3,7 +3,7 @@ import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/t
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { blockEventLoop } from '../utils/block-event-loop';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
-import { closeAll, randomPrefix, waitFor } from '../utils/redis';
+import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 
 /*
@@ -70,6 +70,56 @@ describe('health: a busy event loop is not a Redis that does not answer', () => 
     const check = indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 0, timeoutMs: 200 });
     setImmediate(() => blockEventLoop(400, { answeredBy: server.port }));
     expect((await check).queue).toMatchObject({ status: 'up', redis: 'up', paused: true });
+  });
+
+  /**
+   * Blocks the loop for `ms` on every turn (an immediate that queues itself again) until the
+   * returned stop is called: a process that is busy all the time, not once.
+   */
+  const blockEveryTurn = (ms: number): (() => void) => {
+    let blocking = true;
+    const turn = () => {
+      if (!blocking) return;
+      blockEventLoop(ms);
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    return () => (blocking = false);
+  };
+
+  // A second review finding: each tenth of the deadline was counted once its timer fired, so a
+  // loop blocked 400 ms on every turn stretched a 1 s deadline to about 4 s, and a PING Redis
+  // answered 3 s late (CLIENT PAUSE) counted as in time: the check said up.
+  it.each([
+    ['a producer', { worker: false }, 'no answer within 1000 ms'],
+    ['a worker', {}, expect.stringMatching(/^no answer within 1000 ms \(PING/)],
+  ])('%s: a loop blocked on every turn does not stretch the deadline past a late PING', async (_, options, redis) => {
+    await start(options, server.url);
+    const admin = createRedis({}, server.url);
+    await admin.call('CLIENT', 'PAUSE', '3000');
+    const stop = blockEveryTurn(400);
+    try {
+      // Down is said before the reply comes (3 s): once it came, the old check said up.
+      expect((await indicator.isHealthy('queue', { timeoutMs: 1_000 })).queue).toMatchObject({ status: 'down', redis });
+    } finally {
+      stop();
+      await admin.call('CLIENT', 'UNPAUSE');
+    }
+  });
+
+  // Its control: the same busy loop with a Redis that answers at once is up (each reply read
+  // late, once the turn's block is over).
+  it('a loop blocked on every turn, Redis answering at once: up', async () => {
+    await start({}, server.url);
+    const stop = blockEveryTurn(400);
+    try {
+      expect((await indicator.isHealthy('queue', { timeoutMs: 1_000 })).queue).toMatchObject({
+        status: 'up',
+        redis: 'up',
+      });
+    } finally {
+      stop();
+    }
   });
 
   // Controls: what is really unanswered is still down, blocked or not.
