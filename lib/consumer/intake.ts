@@ -55,22 +55,25 @@ export class Intake {
     /** The task's concurrency limits per this worker's definition; undefined when it has none. */
     private readonly limitsOf: (name: string) => FlowLimits | undefined = () => undefined,
     private readonly deadLetterer = new DeadLetterer(ctx),
+    /** How long the recovery takes to page over this consumer's pending entries (the Sweeper's). */
+    private readonly recoveryPassMs = () => ctx.config.sweepIntervalMs,
   ) {}
 
   /**
    * Since when no admission got runs through while some failed (a claim refused on every try):
    * undefined once one succeeds. Each failure gives its runs back, and the sweep's recovery
-   * brings them back within a sweep and a recovery's idle time, to fail again: a worker caught
-   * so reads and settles without error while nothing of its queue runs. A streak whose runs were
-   * not brought back for two such spells is over: they are gone (cancelled, taken by another
-   * worker), and a queue that stays idle must not read as failing for good.
+   * brings them back once idle for its idle time and its pass (paged, a sweep a page) comes to
+   * them, within a recovery's idle time and two passes, to fail again: a worker caught so reads
+   * and settles without error while nothing of its queue runs. A streak whose runs were not
+   * brought back for two such spells is over: they are gone (cancelled, taken by another worker),
+   * and a queue that stays idle must not read as failing for good. A pass is a sweep interval
+   * unless more runs are in progress than a page holds (the recovery pages over their entries).
    */
   get failingAdmissions(): { forMs: number; message: string } | undefined {
     const failure = this.failure;
     if (!failure) return undefined;
-    const { sweepIntervalMs, blockMs } = this.ctx.config;
     const now = monotonicMs();
-    if (now - failure.lastAt > 2 * (sweepIntervalMs + recoveryIdleMs(blockMs))) return undefined;
+    if (now - failure.lastAt > 2 * (this.recoveryPassMs() + recoveryIdleMs(this.ctx.config.blockMs))) return undefined;
     return { forMs: Math.round(now - failure.since), message: failure.message };
   }
 

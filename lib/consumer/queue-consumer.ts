@@ -99,10 +99,11 @@ export class QueueConsumer {
         const { options } = registry.get(name)!;
         return options.queue === ctx.queue && (options.rateLimit !== undefined || options.groupRateLimit !== undefined);
       });
+      const sweeper = new Sweeper(ctx, deadLetterer, rated);
       return {
         ctx,
-        intake: new Intake(ctx, limitsOf, deadLetterer),
-        sweeper: new Sweeper(ctx, deadLetterer, rated),
+        intake: new Intake(ctx, limitsOf, deadLetterer, () => sweeper.recoveryPassMs()),
+        sweeper,
         settler: new Settler(ctx),
       };
     });

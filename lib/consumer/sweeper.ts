@@ -45,6 +45,11 @@ export class Sweeper {
    * for as long as it runs), and an entry lost behind them was never found while they ran.
    */
   private recoverCursor = '-';
+  /** When the recovery's pass over this consumer's pending entries began (see recoveryPassMs). */
+  private passStartedAt = 0;
+  /** How long the last whole pass took, and the one under way so far (see recoveryPassMs). */
+  private lastPassMs = 0;
+  private passSoFarMs = 0;
   /** The suspect this worker runs in isolation, if any (see reclaim). */
   private suspect?: string;
   /** The last sweep warned that the group's consumers are not listed (see dropDeadConsumers). */
@@ -107,9 +112,27 @@ export class Sweeper {
     return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);
   }
 
+  /**
+   * How long the recovery takes to page once over this consumer's pending entries: the last whole
+   * pass, or the one under way if longer, counted up to its last page (a sweep interval each, at
+   * least one). Entries of runs in progress are paged over, not taken: with more of them than a
+   * page, an entry given back is taken again only once per pass (see Intake.failingAdmissions).
+   */
+  recoveryPassMs(): number {
+    return Math.max(this.ctx.config.sweepIntervalMs, this.lastPassMs, this.passSoFarMs);
+  }
+
   private async recover(): Promise<RawEntry[]> {
     const { redis, keys, group, consumer, inFlight, slots, config } = this.ctx;
     const idle = recoveryIdleMs(config.blockMs);
+    const now = monotonicMs();
+    if (this.recoverCursor === '-') this.passStartedAt = now;
+    // Counted when the cursor moves on: a page read again (slots short for it) makes no pass longer.
+    const moveOn = (next: string) => {
+      this.recoverCursor = next;
+      this.passSoFarMs = now - this.passStartedAt + config.sweepIntervalMs;
+      if (next === '-') [this.lastPassMs, this.passSoFarMs] = [this.passSoFarMs, 0];
+    };
     const start = this.recoverCursor === '-' ? '-' : `(${this.recoverCursor}`;
     const rows = (await redis.xpending(
       keys.stream,
@@ -124,7 +147,7 @@ export class Sweeper {
     const lost = rows.map(([id]) => id).filter((id) => !inFlight.has(id));
     // Past this page once all it lost is taken: read again while slots are short for it, or its take failed.
     const next = rows.length < PENDING_PAGE ? '-' : rows[rows.length - 1][0];
-    if (lost.length === 0) this.recoverCursor = next;
+    if (lost.length === 0) moveOn(next);
     const n = slots.reserve(lost.length);
     if (n === 0) return [];
     // Atomically: between the XPENDING above and now, another worker may have reclaimed one.
@@ -134,7 +157,7 @@ export class Sweeper {
         slots.release(n);
         throw error;
       });
-    if (n === lost.length) this.recoverCursor = next;
+    if (n === lost.length) moveOn(next);
     slots.release(n - entries.length);
     if (entries.length > 0) inFlight.recoveredAt = monotonicMs();
     // Taken back once too often (each take-back counts as a delivery): poison, like a reclaim's.

@@ -1,7 +1,9 @@
 import { TerminusModule } from '@nestjs/terminus';
 import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
 import { useAclRedis } from '../fixtures/acl-redis';
+import { echoBlockedBy, Probe } from '../fixtures/probe';
 import { startApp } from '../fixtures/test-app';
+import { Latch } from '../utils/latch';
 import { randomPrefix, waitFor } from '../utils/redis';
 
 /*
@@ -48,6 +50,50 @@ describe('health: a worker whose admissions fail', () => {
       timeoutMs: 10_000,
     });
   }, 60_000);
+
+  // A second review finding: the streak ended once no admission had failed for two sweep +
+  // recovery-idle spells (4 s here), but the recovery pages across sweeps (200 entries a sweep)
+  // and skips the entries of runs in progress: behind 1 001 of them, the run given back is
+  // tried again once per pass of 6 pages (6 s), so the streak ended between tries and the check
+  // said up, or never down, while the keyed task could not start.
+  it('stays down while a run it gave back waits behind more runs in progress than a recovery page', async () => {
+    const gate = new Latch();
+    const probe = new Probe().on('echo', echoBlockedBy(gate));
+    const prefix = randomPrefix();
+    const workerUrl = await redis.userDenied('worker', 'incr');
+    const producer = await startApp({ prefix, options: { connection: { url: redis.url() }, worker: false } });
+    // blockMs 100: a recovery idle time of 1 s; sweeps 1 s apart.
+    const worker = await startApp({
+      prefix,
+      probe,
+      options: { connection: { url: workerUrl }, blockMs: 100, sweepIntervalMs: 1_000, concurrency: 1_100 },
+      imports: [StreamQueueHealthModule, TerminusModule],
+    });
+    const indicator = worker.app.get(StreamQueueHealthIndicator);
+    try {
+      // Unkeyed runs need no claim: they start, and hold their entries while the gate is shut.
+      const inProgress = 1_001;
+      await producer.client.enqueueMany(Array.from({ length: inProgress }, () => ({ name: 'echo', payload: 'block' })));
+      await waitFor(() => probe.runs.length === inProgress, { description: 'the runs in progress', timeoutMs: 20_000 });
+      await producer.client.enqueue('echo', 'keyed', { key: 'k' });
+      await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'down', {
+        description: 'the check down',
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      });
+      // Two passes of the recovery and more: down all along, the keyed run never started.
+      const seen = new Set<string>();
+      for (const end = performance.now() + 9_000; performance.now() < end;) {
+        const { queue } = await indicator.isHealthy('queue');
+        seen.add(queue.status === 'down' ? String(queue.message).replace(/\d+ ms/, 'N ms') : 'up');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect([...seen]).toEqual([expect.stringMatching(/^admissions of queue "default" failing for N ms/)]);
+      expect(probe.runs.filter((r) => r.payload === 'keyed')).toHaveLength(0);
+    } finally {
+      gate.open();
+    }
+  }, 90_000);
 
   it('is up again once the runs it could not start are gone, though none was admitted since', async () => {
     const { producer, worker, indicator } = await boot();
