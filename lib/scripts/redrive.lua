@@ -45,9 +45,10 @@ local keyState = #KEYS == 6 + FLOW_KEY_COUNT and KEYS[6] or nil
 local deadId, derivedId, derivedKey, recordTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 
--- reply(code, mid, gen): the call's reply, recorded for a resend.
+-- reply(code, mid, gen): the call's reply, recorded for a resend. The generation is written as
+-- the integer it is: `tostring` prints 14 significant digits, rounding one of 1e14 or more.
 local function reply(code, mid, gen)
-  recordAnswer(record, recordTtl, cjson.encode({code, mid, tostring(gen)}))
+  recordAnswer(record, recordTtl, cjson.encode({code, mid, string.format('%d', gen)}))
   return {code, mid, gen}
 end
 local recorded = recordedAnswer(record)
@@ -81,7 +82,7 @@ if key then
   if state == 'queued' or state == 'delayed' or state == 'running' then return reply(-2, '', 0) end
   gen = nextGeneration(seq, keyState)
   fields[#fields + 1] = 'k'; fields[#fields + 1] = key
-  fields[#fields + 1] = 'g'; fields[#fields + 1] = tostring(gen)
+  fields[#fields + 1] = 'g'; fields[#fields + 1] = string.format('%d', gen)
 else
   -- Keep its result even when void, and mark it unsettled for result() (as a retry does).
   fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
