@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ListedTask } from '../interfaces';
 import type { QueueKeys } from '../redis/keys';
-import { isWrongType } from '../redis/wrong-type';
+import { isWrongType, namingFlowKey } from '../redis/wrong-type';
 import { waitingTaskOf } from './listed-task';
 import type { QueueInspector } from './queue-inspector';
 
@@ -27,7 +27,7 @@ export async function flowTaskOf(
   id: string,
 ): Promise<ListedTask | undefined> {
   for (let read = 0; read < READS; read++) {
-    const record = await redis.hget(keys.flow.tasks, id);
+    const record = await namingFlowKey(redis, keys.flow.tasks, 'hash', redis.hget(keys.flow.tasks, id));
     if (record === null) return undefined;
     const held = HOLD.exec(record)?.[1];
     if (!held && !record.startsWith('\0')) return undefined;
@@ -56,6 +56,11 @@ async function waitingMember(
     if (isWrongType(error)) return null;
     throw error;
   });
-  const [member] = await redis.zrangebylex(keys.flow.room, `[${prefix}`, '+', 'LIMIT', 0, 1);
+  const [member] = await namingFlowKey(
+    redis,
+    keys.flow.room,
+    'zset',
+    redis.zrangebylex(keys.flow.room, `[${prefix}`, '+', 'LIMIT', 0, 1),
+  );
   return member?.startsWith(prefix) ? waitingTaskOf(member, entered) : undefined;
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ListedTask, QueueConsumerInfo, QueueCounts, QueueState, TaskPage } from '../interfaces';
 import { compareEntryIds, endBefore, startPast } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
-import { isWrongType } from '../redis/wrong-type';
+import { isWrongType, namingFlowKey } from '../redis/wrong-type';
 import {
   CONSUMER_LIST_LIMIT,
   queueStateRefusal,
@@ -114,7 +114,9 @@ export class QueueInspector {
   /** Up to `limit` room members past the member whose cursor is `after` ('' = from the start). */
   private roomMembers(keys: QueueKeys, limit: number, after: string): Promise<string[]> {
     // `after` is a member up to its task id: every member past it sorts at or above after + '\x01'.
-    return this.redis.zrangebylex(keys.flow.room, after ? `[${after}\x01` : '-', '+', 'LIMIT', 0, limit);
+    // A room of another type fails the listing naming the key (namingFlowKey), as the scripts do.
+    const read = this.redis.zrangebylex(keys.flow.room, after ? `[${after}\x01` : '-', '+', 'LIMIT', 0, limit);
+    return namingFlowKey(this.redis, keys.flow.room, 'zset', read);
   }
 
   /** Room members as listed tasks, with when each entered the room (one command; none for none). */

@@ -9,6 +9,8 @@
   KEYS[5] the room's entry times (flow:entered, includes/flow.lua): its first member still
           waiting is the task that has waited there longest; of another type, it reads as none
   KEYS[6] the flow task records (flow:tasks): which of those times belong to a task still waiting
+  The room or the task records of another type fail the read with WRONGTYPE naming the key
+  (includes/flow-key-type.lua).
   ARGV[1] consumer group
   ARGV[2] the most entries one count may read (see below)
   ARGV[3] the most consumers to list: a group with more lists none (0: none, for counts())
@@ -40,6 +42,7 @@
 -- @include rcall
 -- @include now-ms
 -- @include group-row
+-- @include flow-key-type
 
 local stream, delayed, dlq, group, limit = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
 local listLimit, groupLimit = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -100,7 +103,7 @@ local ENTERED_LOOK = 16
 local enteredRead, times = pcall(rcall, 'ZRANGE', KEYS[5], '0', ENTERED_LOOK - 1, 'WITHSCORES')
 if not enteredRead then times = {} end
 for i = 1, #times - 1, 2 do
-  local state = rcall('HGET', KEYS[6], times[i])
+  local state = flowRead('hash', 'HGET', KEYS[6], times[i])
   if state and string.byte(state, 1) == 0 then
     oldest = math.max(oldest, now - tonumber(times[i + 1]), 0)
     break
@@ -113,4 +116,4 @@ local dueIn = nextDue and math.max(0, tonumber(nextDue) - now) or -1
 local MAX_MS = 9007199254740991
 oldest, dueIn = math.min(oldest, MAX_MS), math.min(dueIn, MAX_MS)
 return {length, delayedCount, dead, pending, waiting, exact, oldest, dueIn, added, read, consumers,
-  rcall('ZCARD', KEYS[4]), consumerCount}
+  flowRead('zset', 'ZCARD', KEYS[4]), consumerCount}

@@ -12,15 +12,18 @@
   Returns {due members in due order, ms until the first member not returned or the first wake
   is due, 1 when a wake is due now (else 0)}: the ms are 0 when the batch is full (more may be
   due), -1 when no member and no wake is left.
+  A wake set of another type fails the read with WRONGTYPE naming the key
+  (includes/flow-key-type.lua).
   Atomic: one consistent read of the sets.
 ]]
 -- @include rcall
 -- @include now-ms
+-- @include flow-key-type
 
 local delayed, wake, limit = KEYS[1], KEYS[2], tonumber(ARGV[1])
 local now = nowMs()
 local due = rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', '0', limit)
-local wakeAt = wake and tonumber(rcall('ZRANGE', wake, '0', '0', 'WITHSCORES')[2])
+local wakeAt = wake and tonumber(flowRead('zset', 'ZRANGE', wake, '0', '0', 'WITHSCORES')[2])
 local wakeDue = (wakeAt and wakeAt <= now) and 1 or 0
 if #due >= limit then return {due, 0, wakeDue} end
 local next = tonumber(rcall('ZRANGE', delayed, #due, #due, 'WITHSCORES')[2])

@@ -17,7 +17,8 @@
   flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone, 1 delivered and
   pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
   is read only when the earlier ones leave the state open (settled-state.ts's order): a task
-  whose result is stored needs no group. Writes nothing.
+  whose result is stored needs no group. Writes nothing. A flow:tasks of another type fails
+  the read with WRONGTYPE naming the key (includes/flow-key-type.lua).
   Atomic: one snapshot. A result is written, or the entry deleted, in the same script that
   settles the run, so the snapshot never sees a half-settled task.
 ]]
@@ -25,6 +26,7 @@
 -- @include key-state
 -- @include group-row
 -- @include entry-id
+-- @include flow-key-type
 
 local resultKey, stream, group, limit = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
 local taskId, entryId, third = ARGV[3], ARGV[4], ARGV[5]
@@ -37,7 +39,8 @@ if third == 'key' and not notAHash(KEYS[3]) then
   -- A state naming no run ('' or absent: anyone can write it) leaves the entry to answer.
   if (keyFields[1] or '') ~= '' and (keyFields[2] or '') ~= '' then return {false, keyFields, -1, -1} end
 end
-if third == 'waited' then return {false, keyFields, rcall('HEXISTS', KEYS[3], taskId), -1} end
+-- flow:tasks of another type fails the read naming the key, as the flow scripts do (flowRead).
+if third == 'waited' then return {false, keyFields, flowRead('hash', 'HEXISTS', KEYS[3], taskId), -1} end
 if entryId == '' then return {false, keyFields, -1, -1} end
 
 local GONE, RUNNING, QUEUED, ACKED = 0, 1, 2, 3

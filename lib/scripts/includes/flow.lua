@@ -3,6 +3,7 @@
 -- @include rcall
 -- @include message
 -- @include rate
+-- @include flow-key-type
 -- Flow control (concurrency limits, groups, priority; docs/design/flow-control.md). A slot
 -- belongs to a task id: admission records its hold in `tasks`, and only flowRelease (called by the
 -- scripts that remove an admitted entry for good) gives it back. HDEL answers 1 only once, so a
@@ -235,8 +236,7 @@ end
 -- write: nothing of the call is done, and its caller's retry (a settle's, a promotion's) succeeds
 -- once the key is of its type again or gone.
 local function flowTypeError(F, name, held)
-  error(redis.error_reply('WRONGTYPE the flow key ' .. F[name] .. ' holds a ' .. held .. ', not a '
-    .. FLOW_KEY_TYPES[name]))
+  flowKeyTypeError(F[name], held, FLOW_KEY_TYPES[name])
 end
 
 -- Checks the flow keys `names` (default: all ten) hold their types or nothing, before the
