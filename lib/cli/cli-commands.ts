@@ -6,6 +6,7 @@ import type { QueueState } from '../interfaces';
 import { storedPartitions } from '../partitions/stored-partitions';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import type { CliArgs } from './cli-args';
+import { unanswered } from './cli-connection';
 import { jsonText } from './json-text';
 import { discoverQueues } from './queue-discovery';
 import { table } from './table';
@@ -25,6 +26,8 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
   const reads = new FleetReads(redis, (queue) => storedPartitions(redis, args.prefix, queue), 3_600_000);
   const queue = args.queue ?? DEFAULT_QUEUE;
   const print = (json: unknown, text: string) => io.out(args.json ? jsonText(json) : text);
+  // A change whose call got no answer (late, or its connection lost) may have been made: --json says so.
+  const change = howToLook(args.command) !== '';
   // Dead-letter ids are per partition: the question names the one --partition gives.
   const ofPartition = args.partition === undefined ? '' : ` of partition ${args.partition}`;
   const confirmed = async (what: string): Promise<boolean> => {
@@ -80,7 +83,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
             if (error instanceof StreamQueueError) throw error;
             const before = `Redrove ${done.redriven} dead letter(s) before Redis failed.`;
             const kept = done.refused.map((r) => `\n  kept ${r.deadLetterId}: ${r.reason}`).join('');
-            print({ ...done, ...redisError(error) }, `${before}${kept}`);
+            print({ ...done, ...redisError(error, true) }, `${before}${kept}`);
             return printedThen(error);
           });
           const kept = result.refused.map((r) => `\n  kept ${r.deadLetterId}: ${r.reason}`).join('');
@@ -118,7 +121,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
   } catch (error) {
     if (!(error instanceof StreamQueueError)) {
       // An error of Redis itself (out of memory, a WRONGTYPE, no answer): main reports it on stderr.
-      if (args.json && !printed) io.out(jsonText(redisError(error)));
+      if (args.json && !printed) io.out(jsonText(redisError(error, change)));
       throw error;
     }
     io.err(error.message);
@@ -177,16 +180,41 @@ async function each(ids: string[], io: CliIo, json: boolean, act: (id: string) =
   return code;
 }
 
-/** An error of Redis (not one of the library's), as --json prints it. */
-function redisError(error: unknown): { error: 'REDIS_ERROR'; message: string } {
-  return { error: 'REDIS_ERROR', message: (error as Error)?.message ?? String(error) };
+/**
+ * An error of Redis (not one of the library's), as --json prints it; `mayHaveBeenDone` when the
+ * call of a `change` got no answer (unanswered): Redis may have made it.
+ */
+function redisError(
+  error: unknown,
+  change: boolean,
+): { error: 'REDIS_ERROR'; message: string; mayHaveBeenDone?: true } {
+  const message = (error as Error)?.message ?? String(error);
+  return change && unanswered(error)
+    ? { error: 'REDIS_ERROR', message, mayHaveBeenDone: true }
+    : { error: 'REDIS_ERROR', message };
+}
+
+/**
+ * @internal How an operator looks whether a change of `command` was made when its call got no
+ * answer (main prints it); '' for a command that changes nothing.
+ */
+export function howToLook(command: CliArgs['command']): string {
+  switch (command) {
+    case 'dlq redrive':
+    case 'dlq purge':
+      return '`dlq list` shows the dead letters still there';
+    case 'remove':
+      return '`remove` again removes the task if it is still there, else answers TASK_NOT_FOUND';
+    default:
+      return '';
+  }
 }
 
 /** The outcomes of `ids` when Redis failed the first with `error`: its error, then the ids not tried. */
 function stoppedAt(ids: string[], error: unknown): Record<string, unknown>[] {
   const [failed, ...rest] = ids;
   return [
-    { deadLetterId: failed, ...redisError(error) },
+    { deadLetterId: failed, ...redisError(error, true) },
     ...rest.map((id) => ({ deadLetterId: id, error: 'NOT_TRIED', message: `not tried: Redis failed ${failed}` })),
   ];
 }

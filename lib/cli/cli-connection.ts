@@ -5,6 +5,21 @@ import { raceTimeout } from '../race-timeout';
 export class ConnectTimeoutError extends Error {}
 
 /**
+ * @internal Why a command sent to Redis got no answer: 'late', none within --timeout (ours while
+ * connecting, ioredis's connectTimeout or commandTimeout); 'lost', its connection closed first
+ * (ioredis rejects what it sent with "Connection is closed.", or the socket's error); undefined
+ * when Redis answered (an error of Redis included). Either way a command sent may have run.
+ */
+export function unanswered(error: unknown): 'late' | 'lost' | undefined {
+  if (error instanceof ConnectTimeoutError) return 'late';
+  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+  if (message === 'Command timed out' || code === 'ETIMEDOUT') return 'late';
+  if (message === 'Connection is closed.' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED')
+    return 'lost';
+  return undefined;
+}
+
+/**
  * @internal The CLI's connection to the Redis `url` names: that node alone, or, when it is a node
  * of a Redis Cluster, the whole cluster (found from it, with the URL's user, password and TLS),
  * returned as a client the fleet reads take (as the module takes a `Cluster`): each queue and

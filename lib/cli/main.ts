@@ -2,8 +2,8 @@
 import type { Redis } from 'ioredis';
 import { defineScripts } from '../redis/scripts';
 import { parseArgs, USAGE, UsageError } from './cli-args';
-import { EXIT, runCommand, type CliIo } from './cli-commands';
-import { ConnectTimeoutError, connectCli } from './cli-connection';
+import { EXIT, howToLook, runCommand, type CliIo } from './cli-commands';
+import { connectCli, unanswered } from './cli-connection';
 import { confirmOnTerminal } from './terminal-confirm';
 
 /** The `nest-stream-queue` bin: operate queues without a Nest app (see USAGE). */
@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     redis = await connectCli(args.url, args.timeoutMs);
   } catch (error) {
-    const why = isTimeout(error) ? late : (error as Error).message;
+    const why = unanswered(error) === 'late' ? late : (error as Error).message;
     process.stderr.write(`nest-stream-queue: cannot reach Redis at ${where}: ${why}\n`);
     return EXIT.failed;
   }
@@ -39,21 +39,22 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await runCommand(redis, args, io);
   } catch (error) {
-    if (!isTimeout(error)) throw error;
-    // The command may have run, its answer late: say so rather than "not changed".
+    const why = unanswered(error);
+    if (!why) throw error;
+    // The command may have run, its answer late or lost with the connection: say so, and how to
+    // look, rather than "not changed" or ioredis's bare "Connection is closed.".
+    const what =
+      why === 'late'
+        ? `Redis at ${where} gave ${late}`
+        : `the connection to Redis at ${where} closed before the answer (${(error as Error).message})`;
+    const look = howToLook(args.command);
     process.stderr.write(
-      `nest-stream-queue: Redis at ${where} gave ${late}: what was sent may have been done (look before trying again)\n`,
+      `nest-stream-queue: ${what}: what was sent may have been done (look before trying again${look ? `: ${look}` : ''})\n`,
     );
     return EXIT.failed;
   } finally {
     redis.disconnect();
   }
-}
-
-/** A wait past --timeout: ours while connecting, ioredis's connectTimeout or commandTimeout. */
-function isTimeout(error: unknown): boolean {
-  if (error instanceof ConnectTimeoutError) return true;
-  return (error as Error)?.message === 'Command timed out' || (error as { code?: string })?.code === 'ETIMEDOUT';
 }
 
 main(process.argv.slice(2)).then(

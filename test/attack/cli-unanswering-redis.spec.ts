@@ -48,12 +48,19 @@ describe('attack: the CLI against a Redis that does not answer', () => {
       'x',
       '--timeout',
       '1000',
+      '--json',
     );
     expect(Date.now() - began).toBeLessThan(10_000);
     expect(result.code).toBe(EXIT.failed);
     expect(result.err).toMatch(
-      /Redis at redis:\/\/127\.0\.0\.1:\d+ gave no answer within 1000 ms: what was sent may have been done/,
+      /Redis at redis:\/\/127\.0\.0\.1:\d+ gave no answer within 1000 ms: what was sent may have been done \(look before trying again: `dlq list` shows the dead letters still there\)/,
     );
+    // A script reading stdout is told as well.
+    expect(JSON.parse(result.out)).toEqual({
+      error: 'REDIS_ERROR',
+      message: 'Command timed out',
+      mayHaveBeenDone: true,
+    });
     await direct.client('UNPAUSE');
   }, 30_000);
 

@@ -1,6 +1,14 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { redisUrl } from './redis';
 
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  dead: boolean;
+  repliesLost?: boolean;
+  closeOnReply?: boolean;
+}
+
 /**
  * A TCP proxy to the test Redis (or to `target`: one node of a cluster) whose existing connections
  * can be made half-open: bytes the client sends are swallowed and nothing comes back, while the
@@ -8,11 +16,12 @@ import { redisUrl } from './redis';
  * FIN). New connections pass.
  */
 export class HalfOpenProxy {
-  private readonly pairs: Array<{ client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean }> = [];
+  private readonly pairs: Pair[] = [];
   private server?: Server;
   private refusing = false;
   private acceptDelayMs = 0;
   private loseRepliesAfter?: Buffer;
+  private closeAfter?: Buffer;
 
   constructor(private readonly target?: { host: string; port: number }) {}
 
@@ -29,20 +38,28 @@ export class HalfOpenProxy {
         setTimeout(() => client.resume(), this.acceptDelayMs);
       }
       const upstream = connect(target.port, target.host);
-      const pair: { client: Socket; upstream: Socket; dead: boolean; repliesLost?: boolean } = {
-        client,
-        upstream,
-        dead: false,
-      };
+      const pair: Pair = { client, upstream, dead: false };
       this.pairs.push(pair);
       client.on('data', (d) => {
         if (this.loseRepliesAfter && d.includes(this.loseRepliesAfter)) {
           this.loseRepliesAfter = undefined;
           pair.repliesLost = true;
         }
+        if (this.closeAfter && d.includes(this.closeAfter)) {
+          this.closeAfter = undefined;
+          pair.closeOnReply = true;
+        }
         if (!pair.dead) upstream.write(d);
       });
-      upstream.on('data', (d) => !pair.dead && !pair.repliesLost && client.write(d));
+      upstream.on('data', (d) => {
+        if (pair.closeOnReply) {
+          // Redis answered: the command ran. The answer is dropped with the connection.
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        if (!pair.dead && !pair.repliesLost) client.write(d);
+      });
       client.on('error', () => undefined);
       upstream.on('error', () => undefined);
       client.on('close', () => upstream.destroy());
@@ -94,6 +111,15 @@ export class HalfOpenProxy {
    */
   loseRepliesFromCommandWith(marker: string): void {
     this.loseRepliesAfter = Buffer.from(marker);
+  }
+
+  /**
+   * The next connection to send bytes holding `marker` (say one argument of a command, as RESP
+   * writes it) has them reach Redis; once Redis answers, the connection is closed (both sides)
+   * and that answer is lost: the command ran, the client sees its connection drop.
+   */
+  closeOnReplyToCommandWith(marker: string): void {
+    this.closeAfter = Buffer.from(marker);
   }
 
   async stop(): Promise<void> {
