@@ -1,3 +1,7 @@
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadLuaSource } from '../../lib/redis/lua-source';
 import type { FlowKeys } from '../../lib/redis/keys';
 import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { flowTaskOf } from '../../lib/client/flow-task-lookup';
@@ -85,6 +89,20 @@ describe('attack: a flow key of the wrong type, met by a read', () => {
     await spoil('room');
     await expect(flowTaskOf(f.redis, new QueueInspector(f.redis), f.keys, 't2')).rejects.toThrow(
       refusal('room', 'list', 'zset'),
+    );
+  });
+
+  it('flowRead passes any other error on as Redis gave it', async () => {
+    // A script of its own over the shipped include: a ZRANGE Redis refuses on a zset.
+    const dir = mkdtempSync(join(tmpdir(), 'flow-read-'));
+    symlinkSync(join(__dirname, '../../lib/scripts/includes'), join(dir, 'includes'));
+    writeFileSync(
+      join(dir, 'probe.lua'),
+      "-- @include flow-key-type\nreturn flowRead('zset', 'ZRANGE', KEYS[1], 'x', '1')\n",
+    );
+    await f.redis.zadd(f.keys.flow.room, 0, 'm');
+    await expect(f.redis.eval(loadLuaSource('probe', dir), 1, f.keys.flow.room)).rejects.toThrow(
+      /^ERR value is not an integer or out of range/,
     );
   });
 

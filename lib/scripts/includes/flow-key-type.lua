@@ -21,5 +21,7 @@ local function flowRead(want, command, flowKey, ...)
   local held = rcall('TYPE', flowKey)
   held = type(held) == 'table' and held.ok or held
   if held ~= 'none' and held ~= want then flowKeyTypeError(flowKey, held, want) end
-  error(reply)
+  -- Raised again as Redis's own error reply (error() of what pcall caught would become an ERR
+  -- with the script's line before it).
+  error(redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply)))
 end
