@@ -95,7 +95,7 @@ local running = rcall('HEXISTS', keyState, 'rmid') == 1
 -- settles (an older one running tells only its own waiters).
 if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
 if running then
-  rcall('PUBLISH', ARGV[2], 'cancelled:' .. gen .. ':' .. ARGV[3])
+  rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3])
 else
   -- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle
   -- decides it for its own key state (releaseKey).

@@ -181,13 +181,13 @@ if ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1' then
   if KEYS[6] then rcall('ZREM', KEYS[6], key) end
 end
 
-local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', tostring(gen)})
+local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', string.format('%d', gen)})
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,
   'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now),
   'calls', callsWith(existing[5], id, gen))
 if tonumber(ARGV[9]) > 0 then rcall('HSET', keyState, 'every', ARGV[9]) end
 rcall('PERSIST', keyState)
 if rcall('HEXISTS', keyState, 'rmid') == 1 and not (live and mode == 'add') then
-  rcall('PUBLISH', ARGV[8], 'superseded:' .. gen .. ':' .. key)
+  rcall('PUBLISH', ARGV[8], 'superseded:' .. string.format('%d', gen) .. ':' .. key)
 end
 return {id, gen, 1, entryId, name}

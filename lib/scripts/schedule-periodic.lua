@@ -154,7 +154,7 @@ else
   due = firstDue(keyState, kind, every, ARGV[12], now)
 end
 local gen = putFirstRun(stream, delayed, keyState, seq, {id = id, n = name, p = payload, k = key}, due, now, channel)
-if rmid then rcall('PUBLISH', channel, 'superseded:' .. gen .. ':' .. key) end
+if rmid then rcall('PUBLISH', channel, 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
 if mode == 'replace' then rcall('HSET', keyState, 'calls', callsWith(calls, id, gen)) end
 
 local code = 3

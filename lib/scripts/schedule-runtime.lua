@@ -101,6 +101,6 @@ local run = {id = id, n = name, p = payload, k = key}
 local gen, superseded = putFirstRun(stream, delayed, keyState, seq, run, due, now, ARGV[12])
 rcall('HSET', keyState, 'calls', callsWith(calls, id, gen))
 if superseded and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
-if (live or purged) and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. gen .. ':' .. key) end
+if (live or purged) and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
 rcall('ZADD', index, '0', key)
 return {id, gen, live and 2 or 1, name}

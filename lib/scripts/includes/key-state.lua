@@ -41,7 +41,7 @@ local function callsWith(calls, id, gen)
   if type(calls) == 'string' then
     for entry in string.gmatch(calls, '%S+') do list[#list + 1] = entry end
   end
-  list[#list + 1] = id .. '=' .. tostring(gen)
+  list[#list + 1] = id .. '=' .. string.format('%d', gen)
   local first = math.max(1, #list - KEY_CALLS_KEPT + 1)
   return table.concat(list, ' ', first, #list)
 end

@@ -130,7 +130,7 @@ local function scheduleSuccessor(keyState, delayed, seq, successor, now)
     rcall('HSET', keyState, 'fires', fires)
   end
   local gen = nextGeneration(seq, keyState)
-  local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', tostring(gen), 'd', tostring(nextDue)})
+  local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', string.format('%d', gen), 'd', tostring(nextDue)})
   rcall('ZADD', delayed, nextDue, member)
   rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'id', s.id, 'attempt', '1', 'dueAt', nextDue, 'enqueuedAt', now)
   rcall('HDEL', keyState, 'mid', 'startedAt', 'finishedAt', 'error', 'cu', 'ended')
