@@ -25,7 +25,7 @@ describe('QueueConsumer.abortKey', () => {
     const current = inFlight.add(message(2));
     const other = inFlight.add(message(1, 'other'));
     const ctx = { inFlight, keys: new QueueKeys('p', 'q'), config: { leaseMs: 1_000 } } as unknown as QueueContext;
-    const consumer = new QueueConsumer([ctx], {} as never, {} as never, new PauseGate());
+    const consumer = new QueueConsumer([ctx], {} as never, { names: () => [] } as never, new PauseGate());
     consumer.abortKey('k', 'superseded', 2);
     expect(old.isAborted).toBe(true);
     expect(old.abortReason).toMatchObject({ code: 'SUPERSEDED' });
