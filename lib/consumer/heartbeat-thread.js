@@ -17,7 +17,7 @@
 //   slot 4: when the reply came that created a key with that value; while that write is on its
 //           way, a time no run precedes (slot 4 is set to it before slot 3 moves on).
 // A beat only renews keys that exist (SET XX); one it finds gone is created again with the next
-// incarnation (SET NX), so a key holding a value has existed without a break since that value was
+// incarnation (SET NX), the others renewed with it in the same write, so a key holding a value has existed without a break since that value was
 // first written: a settle whose reply was lost asks that of Redis (see Settler), to tell its own
 // earlier call from another worker's takeover.
 // A chain breaks when a beat finds a key gone (it expired: another worker may have reclaimed
@@ -127,21 +127,23 @@ const incarnation = () => `${incarnationBase}:${Atomics.load(progress, INCARNATI
 if (Atomics.load(progress, INCARNATION) > 0n) keys.forEach((key) => established.add(key));
 
 // Keys found gone (the first beat, or a lapse) are written with the next incarnation, never
-// with one a key held before. Resolves to why it failed, or undefined.
+// with one a key held before, and the keys found there are renewed with it in the same write
+// (SET XX): every key holds the lease's one value from that reply on. A key that did not lapse
+// changes its value only in the beat that starts a new chain, never inside a chain: a keyed run
+// records the value it was claimed under (rliv, see stranded-run.lua), and one claimed after the
+// new chain began under a value the next beat replaced was judged gone while it ran.
+// Resolves to why it failed, or undefined.
 async function createAll(gone) {
   // The number is taken before the write, so no later write can hold a value a key held before
   // (a thread that dies after the write restarts on the number after it); until the write is
   // confirmed, the incarnation's start is unknown and proves nothing.
   Atomics.store(progress, INCARNATION_SINCE, UNKNOWN);
   const value = `${incarnationBase}:${Atomics.add(progress, INCARNATION, 1n) + 1n}`;
-  const pipelines = nonEmpty
-    .map((group) => group.filter((key) => gone.includes(key)))
-    .filter((group) => group.length > 0)
-    .map((group) => {
-      const pipeline = redis.pipeline();
-      for (const key of group) pipeline.set(key, value, 'PX', leaseMs, 'NX');
-      return pipeline.exec();
-    });
+  const pipelines = nonEmpty.map((group) => {
+    const pipeline = redis.pipeline();
+    for (const key of group) pipeline.set(key, value, 'PX', leaseMs, gone.includes(key) ? 'NX' : 'XX');
+    return pipeline.exec();
+  });
   try {
     const replies = (await Promise.all(pipelines)).flatMap((r) => r || []);
     const error = replies.find(([e]) => e);
