@@ -81,7 +81,7 @@ export class ConsumerHost {
       intervalMs: this.config.heartbeatIntervalMs,
       maxStallMs: this.config.maxStallMs,
       logger: this.logger,
-      onLapse: () => this.onLeaseLapse(),
+      onLapse: (key) => this.onLeaseLapse(key),
     });
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();
@@ -256,15 +256,20 @@ export class ConsumerHost {
     void this.drain();
   }
 
-  private onLeaseLapse(): void {
+  private onLeaseLapse(key?: string): void {
     const reason = new LeaseLostError(
       `Worker ${this.consumerName} missed its heartbeat for longer than the lease; its runs may have been taken over.`,
     );
+    let keyed = false;
     for (const [queue, consumer] of this.consumers) {
       for (const d of consumer.abortAll(reason)) {
+        keyed ||= d.message.key !== undefined;
         this.events.emit({ type: 'lease-lost', queue, taskId: d.message.id, name: d.message.name, key: d.message.key });
       }
     }
+    // Aborted before any key lapsed: their lease's value must go, or a stranded one of them would
+    // be judged held by this worker for good (a lapse wrote new values already).
+    if (keyed && key === 'unconfirmed') this.leaseKeeper?.renewIncarnation();
     this.logger.warn(reason.message);
   }
 

@@ -4,7 +4,7 @@
 // `connection` is the module's topology (topology.ts ThreadConnection): { kind: 'single', options }
 // (one node, or a Sentinel primary) or { kind: 'cluster', nodes, options }. `keyGroups` holds the
 // liveness keys by hash slot: one pipeline per group, since a cluster pipeline stays in one slot.
-// `progress` is a SharedArrayBuffer of five numbers, the times on the process's monotonic clock
+// `progress` is a SharedArrayBuffer of seven numbers, the times on the process's monotonic clock
 // (process.hrtime, shared by every thread and never stepped with the wall clock):
 //   slot 0: the main loop stamps it (past `maxStallMs` without a stamp the beat stops, so a
 //           stalled process gives its tasks up);
@@ -15,7 +15,12 @@
 //           finds a key gone until a beat is confirmed again (shared: a restarted thread sees it);
 //   slot 3: the incarnation n: the keys hold `${incarnationBase}:${n}`, 0 before any was written;
 //   slot 4: when the reply came that created a key with that value; while that write is on its
-//           way, a time no run precedes (slot 4 is set to it before slot 3 moves on).
+//           way, a time no run precedes (slot 4 is set to it before slot 3 moves on);
+//   slots 5 and 6: renewals asked by the main thread (LeaseKeeper.renewIncarnation: runs aborted
+//           as unconfirmed, the keys maybe never lapsed) and done: a beat that sees more asked
+//           writes every key with the next incarnation and starts a new chain, then records the
+//           renewals done (after slot 2), so a keyed run claimed under the old value (its field
+//           rliv) is judged abandoned, as its abort left it; nothing starts while one is pending.
 // A beat only renews keys that exist (SET XX); one it finds gone is created again with the next
 // incarnation (SET NX), the others renewed with it in the same write, so a key holding a value has existed without a break since that value was
 // first written: a settle whose reply was lost asks that of Redis (see Settler), to tell its own
@@ -73,6 +78,8 @@ async function beat() {
   stalled = false;
   busy = true;
   const sentAt = monotonicMs();
+  const asked = Atomics.load(progress, RENEW_ASKED);
+  const renew = asked !== Atomics.load(progress, RENEW_DONE);
   try {
     const replies = (await withinBeatTimeout(beatAll())).flat();
     let failure;
@@ -92,7 +99,7 @@ async function beat() {
       }
     });
     if (failure) return failure;
-    if (gone.length > 0) {
+    if (gone.length > 0 || renew) {
       failure = await withinBeatTimeout(createAll(gone));
       if (failure) return failure;
       gone.forEach((key) => established.add(key));
@@ -106,8 +113,9 @@ async function beat() {
     const heldSince = Number(Atomics.load(progress, 2));
     const continuous = heldSince >= 0 && receivedAt - previousSentAt < leaseMs * (1 - CONTINUITY_MARGIN);
     // Order matters to the main thread: the chain's start moves before the confirmation does.
-    if (lapsed || !continuous) Atomics.store(progress, 2, BigInt(receivedAt));
+    if (lapsed || renew || !continuous) Atomics.store(progress, 2, BigInt(receivedAt));
     Atomics.store(progress, 1, BigInt(sentAt));
+    if (renew) Atomics.store(progress, RENEW_DONE, asked);
     return undefined;
   } catch (error) {
     // Redis unreachable: the lease runs down; a later beat reports the lapse.
@@ -119,6 +127,8 @@ async function beat() {
 
 const INCARNATION = 3;
 const INCARNATION_SINCE = 4;
+const RENEW_ASKED = 5;
+const RENEW_DONE = 6;
 const UNKNOWN = BigInt(Number.MAX_SAFE_INTEGER);
 const incarnation = () => `${incarnationBase}:${Atomics.load(progress, INCARNATION)}`;
 // A restarted thread (a predecessor took an incarnation) counts every key as written: the

@@ -36,6 +36,9 @@ const CONFIRMED = 1;
 const HELD_SINCE = 2;
 const INCARNATION = 3;
 const INCARNATION_SINCE = 4;
+/** Renewals of the incarnation asked (renewIncarnation) and done (by the thread, see its header). */
+const RENEW_ASKED = 5;
+const RENEW_DONE = 6;
 
 /**
  * @internal A lease is ownership (the group's pending list) plus liveness (these keys, renewed
@@ -48,7 +51,7 @@ const INCARNATION_SINCE = 4;
  */
 export class LeaseKeeper implements Lease {
   private worker?: Worker;
-  private readonly stamps = new BigInt64Array(new SharedArrayBuffer(40));
+  private readonly stamps = new BigInt64Array(new SharedArrayBuffer(56));
   /** What this process's liveness values start with (the thread appends the incarnation). */
   private readonly incarnationBase = randomBytes(8).toString('hex');
   private stampTimer?: NodeJS.Timeout;
@@ -67,6 +70,8 @@ export class LeaseKeeper implements Lease {
     Atomics.store(this.stamps, HELD_SINCE, -1n);
     Atomics.store(this.stamps, INCARNATION, 0n);
     Atomics.store(this.stamps, INCARNATION_SINCE, -1n);
+    Atomics.store(this.stamps, RENEW_ASKED, 0n);
+    Atomics.store(this.stamps, RENEW_DONE, 0n);
     this.stampTimer = setInterval(stamp, PROGRESS_STAMP_MS);
     this.stampTimer.unref();
     this.watchExpiry();
@@ -84,8 +89,21 @@ export class LeaseKeeper implements Lease {
 
   heldSince(): number {
     if (!this.isHeld()) return Infinity;
+    // A renewal asked and not yet done: what is claimed now records a value about to go.
+    if (Atomics.load(this.stamps, RENEW_ASKED) !== Atomics.load(this.stamps, RENEW_DONE)) return Infinity;
     const since = Number(Atomics.load(this.stamps, HELD_SINCE));
     return since < 0 ? Infinity : since;
+  }
+
+  /**
+   * Runs were aborted as unconfirmed (onLapse('unconfirmed')) and left unsettled while the keys
+   * may never have lapsed (the beats came back in time): the next beat writes every key with a new
+   * value and starts a new chain, so a keyed run claimed under the old value (field rliv) is
+   * judged abandoned, as after a lapse, not held by this live worker for good. Nothing starts
+   * until that beat is confirmed (heldSince() Infinity).
+   */
+  renewIncarnation(): void {
+    Atomics.add(this.stamps, RENEW_ASKED, 1n);
   }
 
   livenessSince(provenAt: number): string | undefined {
