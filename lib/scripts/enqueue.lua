@@ -17,7 +17,8 @@
   KEYS[5] the partition's layout record (keyed tasks; see layout.lua): without it, no check
   KEYS[6] the partition's schedule index (keyed tasks; see schedule-runtime.lua): a runtime
           schedule this run ends leaves it. Nothing else removed it once the key's state expired,
-          so each schedule a replace() ended stayed there for good
+          so each schedule a replace() ended stayed there for good. Looked up before the first
+          write: one of another type refuses such a call (WRONGTYPE) with nothing written
   KEYS[7] the liveness key of the owner named by ARGV[15] (a call that judges one, see below):
           its value is compared with the one the run was claimed under
 
@@ -166,6 +167,13 @@ if live and mode == 'add' and existing[2] and storedGen then
   return {existing[2], storedGen, 0, '', name}
 end
 
+-- A one-off run (replace(), or an enqueue once the chain ended) ends a runtime schedule: its key
+-- is a schedule no more. A `@Task` schedule's key keeps its stored schedule: the code owns it.
+-- The index is looked up before the first write: one of another type (anyone can write it)
+-- refuses the call with nothing written, not after the schedule and its run were gone.
+local endsSchedule = ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1'
+if endsSchedule and KEYS[6] then rcall('ZSCORE', KEYS[6], key) end
+
 -- Supersede: what is queued or delayed is removed; a running run is fenced by the new generation.
 local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
 if dm then rcall('ZREM', delayed, dm) end
@@ -174,9 +182,7 @@ if (dm or mid or runningGone) and existing[2] then rcall('PUBLISH', ARGV[11], 's
 local gen = nextGeneration(seq, keyState)
 -- A period given replaces the stored one; none given keeps it (re-timing stays with replace's `every`).
 rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
--- A one-off run (replace(), or an enqueue once the chain ended) ends a runtime schedule: its key
--- is a schedule no more. A `@Task` schedule's key keeps its stored schedule: the code owns it.
-if ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1' then
+if endsSchedule then
   dropRuntimeSchedule(keyState)
   if KEYS[6] then rcall('ZREM', KEYS[6], key) end
 end

@@ -10,7 +10,9 @@
           removal that ran answers 1, as it did, not 0 (the task it removed is not there)
   KEYS[5] key state hash (keyed tasks only)
   KEYS[6] the queue's sequence (keyed tasks only)
-  KEYS[7] the partition's schedule index (keyed tasks only; see schedule-runtime.lua)
+  KEYS[7] the partition's schedule index (keyed tasks only; see schedule-runtime.lua): looked up
+          before the first write when the removal ends a schedule, so one of another type
+          refuses the removal (WRONGTYPE) with nothing written
   KEYS[last 10] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
@@ -60,6 +62,12 @@ local recorded = recordedAnswer(record)
 if recorded then return tonumber(recorded) end
 -- answer(code): the call's answer, recorded for a resend.
 local function answer(code) return tonumber(recordAnswer(record, stateTtl, tostring(code))) end
+-- Whether the removal ends a runtime schedule (a key state naming the task, of a schedule): its
+-- index is looked up before the first write, so one of another type (anyone can write it)
+-- refuses the removal with nothing written, not after the run was gone.
+local namesTask = keyState and not notAHash(keyState) and rcall('HGET', keyState, 'id') == taskId
+local endsSchedule = namesTask and rcall('HGET', keyState, 'rt') == '1'
+if endsSchedule then rcall('ZSCORE', index, key) end
 
 if where == 'queued' then
   local entry = rcall('XRANGE', stream, ref, ref)[1]
@@ -91,11 +99,11 @@ else
 end
 
 -- A key state that is not a hash (`SET <key state> x`) reads as none, naming no task: left as is.
-if keyState and not notAHash(keyState) and rcall('HGET', keyState, 'id') == taskId then
+if namesTask then
   nextGeneration(seq, keyState)
   rcall('HDEL', keyState, 'dm', 'mid')
   rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId)
-  if rcall('HGET', keyState, 'rt') == '1' then
+  if endsSchedule then
     dropRuntimeSchedule(keyState)
     rcall('ZREM', index, key)
   end
