@@ -362,6 +362,11 @@ export class SimWorker {
   /** Since when (monotonicMs) the liveness key has existed without a break, as beats showed. */
   private heldSinceMs = -Infinity;
   private established = false;
+  /** The heartbeat thread's incarnation: the liveness key holds `<consumer>:<n>`. */
+  private incarnation = 0;
+  private livenessValue(): string {
+    return `${this.consumer}:${this.incarnation}`;
+  }
   /** When the request that handed over each batch of entries was sent (see Intake's Handover). */
   private readonly sentAt = new WeakMap<RawEntry[], number>();
   private readonly deadLetterer: DeadLetterer;
@@ -479,13 +484,20 @@ export class SimWorker {
   }
 
   /**
-   * The heartbeat thread's beat (SET key 1 PX lease GET): a missing key it had established
-   * means the lease lapsed, reported like LeaseKeeper's onLapse. A confirmed beat restores the
-   * lease belief (LeaseKeeper.isHeld).
+   * The heartbeat thread's beat: the key renewed with the lease's value (SET PX GET); a key found
+   * gone is written anew with a value it never held (the thread's next incarnation: a keyed run
+   * records the value it was claimed under, field rliv, and a judge takes another value for a
+   * lapse). A missing key it had established means the lease lapsed, reported like LeaseKeeper's
+   * onLapse. A confirmed beat restores the lease belief (LeaseKeeper.isHeld).
    */
   async heartbeat(): Promise<{ lapsed: boolean }> {
-    const previous = await this.redis.set(this.keys.alive(this.consumer), '1', 'PX', LEASE_MS, 'GET');
+    const key = this.keys.alive(this.consumer);
+    const previous = await this.redis.set(key, this.livenessValue(), 'PX', LEASE_MS, 'XX', 'GET');
     const lapsed = previous === null && this.established;
+    if (previous === null) {
+      this.incarnation++;
+      await this.redis.set(key, this.livenessValue(), 'PX', LEASE_MS);
+    }
     // The heartbeat thread starts a new unbroken stretch at the reply of a beat that found the key gone.
     if (lapsed || !this.established) this.heldSinceMs = monotonicMs();
     this.established = true;
