@@ -59,6 +59,8 @@ export class LeaseKeeper implements Lease {
   private restartTimer?: NodeJS.Timeout;
   private restarts = 0;
   private stopped = false;
+  /** The confirmation the last 'unconfirmed' abort was for (watchExpiry). */
+  private abortedFor = 0n;
 
   constructor(private readonly options: LeaseKeeperOptions) {}
 
@@ -90,7 +92,7 @@ export class LeaseKeeper implements Lease {
   heldSince(): number {
     if (!this.isHeld()) return Infinity;
     // A renewal asked and not yet done: what is claimed now records a value about to go.
-    if (Atomics.load(this.stamps, RENEW_ASKED) !== Atomics.load(this.stamps, RENEW_DONE)) return Infinity;
+    if (this.renewalPending()) return Infinity;
     const since = Number(Atomics.load(this.stamps, HELD_SINCE));
     return since < 0 ? Infinity : since;
   }
@@ -104,6 +106,22 @@ export class LeaseKeeper implements Lease {
    */
   renewIncarnation(): void {
     Atomics.add(this.stamps, RENEW_ASKED, 1n);
+  }
+
+  keyedRunUnstarted(provenAt: number): void {
+    // Only while the lease is unconfirmed, once its abort aborted every run that started before
+    // (done now if watchExpiry has not yet: its condition holds), and nothing starts until a beat
+    // is confirmed: a new value then strands no live run's rliv, as for renewIncarnation's own
+    // caller. A renewal pending replaces the value the claim recorded, or (its write sent, the
+    // incarnation moved on) livenessSince says nothing: not asked again, so claims answered
+    // meanwhile cannot keep renewals going.
+    if (this.isHeld() || this.renewalPending() || this.livenessSince(provenAt) === undefined) return;
+    this.abortIfUnconfirmed();
+    if (Atomics.load(this.stamps, CONFIRMED) === this.abortedFor && !this.renewalPending()) this.renewIncarnation();
+  }
+
+  private renewalPending(): boolean {
+    return Atomics.load(this.stamps, RENEW_ASKED) !== Atomics.load(this.stamps, RENEW_DONE);
   }
 
   livenessSince(provenAt: number): string | undefined {
@@ -142,23 +160,23 @@ export class LeaseKeeper implements Lease {
    * that honour ctx.signal stop before a second run starts: no overlap, not just fenced writes.
    */
   private watchExpiry(): void {
-    const { leaseMs, intervalMs, logger, onLapse } = this.options;
-    let abortedFor = 0n;
-    this.expiryTimer = setInterval(
-      () => {
-        const confirmed = Atomics.load(this.stamps, CONFIRMED);
-        const silentMs = monotonicMs() - Number(confirmed);
-        if (confirmed !== abortedFor && silentMs > leaseMs - intervalMs) {
-          abortedFor = confirmed;
-          logger.warn(
-            `No heartbeat confirmed for ${silentMs} ms (leaseMs ${leaseMs}): aborting this worker's runs before its lease can lapse.`,
-          );
-          onLapse('unconfirmed');
-        }
-      },
-      Math.max(10, Math.floor(intervalMs / 2)),
-    );
+    const { intervalMs } = this.options;
+    this.expiryTimer = setInterval(() => this.abortIfUnconfirmed(), Math.max(10, Math.floor(intervalMs / 2)));
     this.expiryTimer.unref();
+  }
+
+  /** Once per confirmation: aborts the runs when the lease is no longer held (isHeld). */
+  private abortIfUnconfirmed(): void {
+    const { leaseMs, intervalMs, logger, onLapse } = this.options;
+    const confirmed = Atomics.load(this.stamps, CONFIRMED);
+    const silentMs = monotonicMs() - Number(confirmed);
+    if (confirmed !== this.abortedFor && silentMs > leaseMs - intervalMs) {
+      this.abortedFor = confirmed;
+      logger.warn(
+        `No heartbeat confirmed for ${silentMs} ms (leaseMs ${leaseMs}): aborting this worker's runs before its lease can lapse.`,
+      );
+      onLapse('unconfirmed');
+    }
   }
 
   /** Starts the heartbeat thread; resolves after its first beat, rejects if that failed. */

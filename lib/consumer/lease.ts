@@ -25,6 +25,14 @@ export interface Lease {
    * comes back with another value).
    */
   livenessSince(provenAt: number): string | undefined;
+  /**
+   * A keyed run that Redis handed over in reply to a request sent at `provenAt` was not started
+   * (the lease could not prove it this worker's) and is left unsettled, claim.lua having recorded
+   * the liveness value (field rliv): while the lease is unconfirmed and that value may still be
+   * the keys' one, the keys get a new value (LeaseKeeper.renewIncarnation), so the run, stranded,
+   * is judged abandoned, not held by this live worker for good. Absent where there is no heartbeat.
+   */
+  keyedRunUnstarted?(provenAt: number): void;
 }
 
 /** @internal A lease for code that runs without a heartbeat (unit tests of single parts). */

@@ -37,6 +37,8 @@ export class TaskRunner {
           'This worker cannot prove it still owns the run (its lease is unconfirmed, or lapsed since Redis handed the run over): it was not started.',
         ),
       );
+      // Its claim marked it running under the liveness value, which may never change (see Lease).
+      if (delivery.message.key !== undefined) this.lease.keyedRunUnstarted?.(delivery.provenAt);
     }
     const { message } = delivery;
     const definition = this.registry.get(message.name);
