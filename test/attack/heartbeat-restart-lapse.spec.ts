@@ -1,7 +1,7 @@
 import { LeaseLostError } from '../../lib';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
-import type { LeaseKeeper } from '../../lib/consumer/lease-keeper';
 import { echoBlockedBy } from '../fixtures/probe';
+import { holdHeartbeatRestart, leaseKeeperOf } from '../fixtures/held-heartbeat-restart';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp, type TestApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
@@ -22,31 +22,13 @@ describe('attack: a liveness key deleted while the heartbeat thread restarts', (
   // A long lease: the restart is held well inside it, so no "unconfirmed" abort comes first.
   const options = { leaseMs: 6_000, heartbeatIntervalMs: 200, concurrency: 2 };
 
-  const keeperOf = (w: TestApp) => (w.app.get(ConsumerHost) as unknown as { leaseKeeper: LeaseKeeper }).leaseKeeper;
   const runsOf = (payload: string) => env.probe.runs.filter((r) => r.payload === payload);
-
-  /**
-   * Holds `w`'s next heartbeat thread restart until `gate` opens; resolves once the restarted
-   * thread's first beat is done (its messages, a lapse among them, were handled before).
-   */
-  function holdRestart(w: TestApp, gate: Latch): Promise<void> {
-    const keeper = keeperOf(w) as unknown as { spawn(): Promise<void> };
-    const spawn = keeper.spawn.bind(keeper);
-    return new Promise((resolve, reject) => {
-      keeper.spawn = async () => {
-        await gate.wait();
-        const first = spawn();
-        first.then(resolve, reject);
-        return first;
-      };
-    });
-  }
 
   /** `w`'s thread killed with its restart held, its liveness key deleted, the restart let go. */
   async function deletedAcrossRestart(w: TestApp, ownerKey: string, during?: () => Promise<void>) {
-    const keeper = keeperOf(w);
+    const keeper = leaseKeeperOf(w);
     const restart = new Latch();
-    const restarted = holdRestart(w, restart);
+    const restarted = holdHeartbeatRestart(w, restart);
     const before = await env.redis.get(ownerKey);
     expect(before).not.toBeNull();
     await keeper.thread!.terminate();
@@ -85,7 +67,7 @@ describe('attack: a liveness key deleted while the heartbeat thread restarts', (
     const gate = new Latch();
     env.probe.on('echo', echoBlockedBy(gate));
     const w = await startApp({ prefix: env.prefix, probe: env.probe, options });
-    const keeper = keeperOf(w);
+    const keeper = leaseKeeperOf(w);
     await w.client.enqueue('echo', 'block', { key: 'k' });
     await waitFor(() => runsOf('block').length === 1, { description: 'the keyed run started' });
     const run = runsOf('block')[0];
@@ -108,7 +90,7 @@ describe('attack: a liveness key deleted while the heartbeat thread restarts', (
     const gate = new Latch();
     env.probe.on('echo', echoBlockedBy(gate));
     const w = await startApp({ prefix: env.prefix, probe: env.probe, options });
-    const keeper = keeperOf(w);
+    const keeper = leaseKeeperOf(w);
     const handle = await w.client.enqueue('echo', 'block', { key: 'k' });
     await waitFor(() => runsOf('block').length === 1, { description: 'the keyed run started' });
     const run = runsOf('block')[0];
@@ -117,7 +99,7 @@ describe('attack: a liveness key deleted while the heartbeat thread restarts', (
     const value = await env.redis.get(alive);
 
     const restart = new Latch();
-    const restarted = holdRestart(w, restart);
+    const restarted = holdHeartbeatRestart(w, restart);
     const first = keeper.thread!;
     await first.terminate();
     restart.open();

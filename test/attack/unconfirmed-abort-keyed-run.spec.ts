@@ -1,9 +1,9 @@
 import { TaskSupersededError } from '../../lib';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
-import type { LeaseKeeper } from '../../lib/consumer/lease-keeper';
 import { echoBlockedBy } from '../fixtures/probe';
+import { holdHeartbeatRestart, leaseKeeperOf } from '../fixtures/held-heartbeat-restart';
 import { useProbeApps } from '../fixtures/probe-apps';
-import { startApp, type TestApp } from '../fixtures/test-app';
+import { startApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
 import { waitFor } from '../utils/redis';
 
@@ -22,22 +22,6 @@ describe('attack: a keyed run aborted for an unconfirmed lease whose key never l
   // The abort comes after 4 s without a confirmed beat, the key's expiry 6 s after the last beat.
   const options = { leaseMs: 6_000, heartbeatIntervalMs: 2_000, concurrency: 2 };
 
-  const keeperOf = (w: TestApp) => (w.app.get(ConsumerHost) as unknown as { leaseKeeper: LeaseKeeper }).leaseKeeper;
-
-  /** Holds `w`'s next heartbeat thread restart until `gate` opens; resolves after its first beat. */
-  function holdRestart(w: TestApp, gate: Latch): Promise<void> {
-    const keeper = keeperOf(w) as unknown as { spawn(): Promise<void> };
-    const spawn = keeper.spawn.bind(keeper);
-    return new Promise((resolve, reject) => {
-      keeper.spawn = async () => {
-        await gate.wait();
-        const first = spawn();
-        first.then(resolve, reject);
-        return first;
-      };
-    });
-  }
-
   it('enqueue() adds a run once the aborted run was abandoned, and the late settle writes nothing', async () => {
     const gate = new Latch();
     env.probe.on('echo', echoBlockedBy(gate));
@@ -49,8 +33,8 @@ describe('attack: a keyed run aborted for an unconfirmed lease whose key never l
 
     // The heartbeat thread dies; its restart is held until the runs were aborted as unconfirmed.
     const restart = new Latch();
-    const restarted = holdRestart(w, restart);
-    await keeperOf(w).thread!.terminate();
+    const restarted = holdHeartbeatRestart(w, restart);
+    await leaseKeeperOf(w).thread!.terminate();
     await waitFor(() => w.events.counters()['lease-lost'] === 1, {
       description: 'the run aborted for its unconfirmed lease',
       timeoutMs: 8_000,

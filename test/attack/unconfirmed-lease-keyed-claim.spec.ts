@@ -1,7 +1,7 @@
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
-import type { LeaseKeeper } from '../../lib/consumer/lease-keeper';
+import { holdHeartbeatRestart, leaseKeeperOf } from '../fixtures/held-heartbeat-restart';
 import { useProbeApps } from '../fixtures/probe-apps';
-import { startApp, type TestApp } from '../fixtures/test-app';
+import { startApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
 import { waitFor } from '../utils/redis';
 
@@ -19,29 +19,14 @@ describe('attack: a keyed run claimed while the lease is unconfirmed, never star
   // the shared read blocks for 30 s, so the one sent at start is still out then.
   const options = { leaseMs: 9_000, heartbeatIntervalMs: 3_000, blockMs: 30_000, concurrency: 2 };
 
-  const keeperOf = (w: TestApp) => (w.app.get(ConsumerHost) as unknown as { leaseKeeper: LeaseKeeper }).leaseKeeper;
-
-  function holdRestart(w: TestApp, gate: Latch): Promise<void> {
-    const keeper = keeperOf(w) as unknown as { spawn(): Promise<void> };
-    const spawn = keeper.spawn.bind(keeper);
-    return new Promise((resolve, reject) => {
-      keeper.spawn = async () => {
-        await gate.wait();
-        const first = spawn();
-        first.then(resolve, reject);
-        return first;
-      };
-    });
-  }
-
   it('enqueue() of the key adds a run once the unstarted one was abandoned', async () => {
     env.probe.on('echo', (payload: unknown) => payload);
     const w = await startApp({ prefix: env.prefix, probe: env.probe, options });
     const alive = w.keys.alive(w.app.get(ConsumerHost).consumerName);
     const restart = new Latch();
-    const restarted = holdRestart(w, restart);
-    await keeperOf(w).thread!.terminate();
-    await waitFor(() => !keeperOf(w).isHeld(), { description: 'the lease unconfirmed', timeoutMs: 8_000 });
+    const restarted = holdHeartbeatRestart(w, restart);
+    await leaseKeeperOf(w).thread!.terminate();
+    await waitFor(() => !leaseKeeperOf(w).isHeld(), { description: 'the lease unconfirmed', timeoutMs: 8_000 });
 
     // The blocking read sent while the lease was held hands it over now: claimed, not started.
     const first = await w.client.enqueue('echo', 'first', { key: 'k' });
