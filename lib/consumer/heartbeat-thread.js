@@ -4,8 +4,8 @@
 // `connection` is the module's topology (topology.ts ThreadConnection): { kind: 'single', options }
 // (one node, or a Sentinel primary) or { kind: 'cluster', nodes, options }. `keyGroups` holds the
 // liveness keys by hash slot: one pipeline per group, since a cluster pipeline stays in one slot.
-// `progress` is a SharedArrayBuffer of seven numbers, the times on the process's monotonic clock
-// (process.hrtime, shared by every thread and never stepped with the wall clock):
+// `progress` is a SharedArrayBuffer of seven numbers and two per key, the times on the process's
+// monotonic clock (process.hrtime, shared by every thread and never stepped with the wall clock):
 //   slot 0: the main loop stamps it (past `maxStallMs` without a stamp the beat stops, so a
 //           stalled process gives its tasks up);
 //   slot 1: when the last beat Redis confirmed was sent (the lease runs at least until then
@@ -20,11 +20,17 @@
 //           as unconfirmed, the keys maybe never lapsed) and done: a beat that sees more asked
 //           writes every key with the next incarnation and starts a new chain, then records the
 //           renewals done (after slot 2), so a keyed run claimed under the old value (its field
-//           rliv) is judged abandoned, as its abort left it; nothing starts while one is pending.
+//           rliv) is judged abandoned, as its abort left it; nothing starts while one is pending;
+//   slots 7 + 2i and 8 + 2i, for keys[i]: the incarnation that last created the key (SET NX after
+//           it was found gone), set before that write, and when its reply came (UNKNOWN before,
+//           and when it was lost until a beat finds the key): a key holding a value of that
+//           incarnation or a later one has existed without a break since then, whatever values
+//           it held meanwhile (see LeaseKeeper.unbrokenSince, and Settler).
 // A beat only renews keys that exist (SET XX); one it finds gone is created again with the next
-// incarnation (SET NX), the others renewed with it in the same write, so a key holding a value has existed without a break since that value was
-// first written: a settle whose reply was lost asks that of Redis (see Settler), to tell its own
-// earlier call from another worker's takeover.
+// incarnation (SET NX), the others renewed with it in the same write, so a key holding a value has
+// existed without a break since that value was first written, and since the key's last creation
+// (slots 7 + 2i) if that came before: a settle whose reply was lost asks that of Redis (see
+// Settler), to tell its own earlier call from another worker's takeover.
 // A chain breaks when a beat finds a key gone (it expired: another worker may have reclaimed
 // this worker's entries) or when a beat is confirmed later than the previous one's lease could
 // have lasted. The main thread starts an entry only if Redis handed it over after that time.
@@ -109,6 +115,10 @@ async function beat() {
     // since then has held it without a break from this beat on.
     if (gone.length === 0 && Atomics.load(progress, INCARNATION_SINCE) === UNKNOWN)
       Atomics.store(progress, INCARNATION_SINCE, BigInt(receivedAt));
+    keys.forEach((key, i) => {
+      if (!gone.includes(key) && Atomics.load(progress, keySince(i)) === UNKNOWN)
+        Atomics.store(progress, keySince(i), BigInt(receivedAt));
+    });
     const previousSentAt = Number(Atomics.load(progress, 1));
     const heldSince = Number(Atomics.load(progress, 2));
     const continuous = heldSince >= 0 && receivedAt - previousSentAt < leaseMs * (1 - CONTINUITY_MARGIN);
@@ -130,6 +140,8 @@ const INCARNATION_SINCE = 4;
 const RENEW_ASKED = 5;
 const RENEW_DONE = 6;
 const UNKNOWN = BigInt(Number.MAX_SAFE_INTEGER);
+const keyCreated = (i) => 7 + 2 * i;
+const keySince = (i) => 8 + 2 * i;
 const incarnation = () => `${incarnationBase}:${Atomics.load(progress, INCARNATION)}`;
 // A restarted thread (a predecessor took an incarnation) counts every key as written: the
 // lease's first beat wrote them all (a lease whose first beat failed never starts), so a key it
@@ -148,7 +160,15 @@ async function createAll(gone) {
   // (a thread that dies after the write restarts on the number after it); until the write is
   // confirmed, the incarnation's start is unknown and proves nothing.
   Atomics.store(progress, INCARNATION_SINCE, UNKNOWN);
-  const value = `${incarnationBase}:${Atomics.add(progress, INCARNATION, 1n) + 1n}`;
+  const n = Atomics.add(progress, INCARNATION, 1n) + 1n;
+  const value = `${incarnationBase}:${n}`;
+  // Likewise per key created: its start unknown before the creation is, so no value it then
+  // holds is read with an older start.
+  const created = keys.flatMap((key, i) => (gone.includes(key) ? [i] : []));
+  for (const i of created) {
+    Atomics.store(progress, keySince(i), UNKNOWN);
+    Atomics.store(progress, keyCreated(i), n);
+  }
   const pipelines = nonEmpty.map((group) => {
     const pipeline = redis.pipeline();
     for (const key of group) pipeline.set(key, value, 'PX', leaseMs, gone.includes(key) ? 'NX' : 'XX');
@@ -158,6 +178,9 @@ async function createAll(gone) {
     const replies = (await Promise.all(pipelines)).flatMap((r) => r || []);
     const error = replies.find(([e]) => e);
     if (error) return why(error[0]);
+    const now = BigInt(monotonicMs());
+    // A creation that found the key there (NX refused) created nothing: its start stays unknown.
+    for (const i of created) if (replies[i] && replies[i][1] === 'OK') Atomics.store(progress, keySince(i), now);
   } catch (error) {
     return why(error);
   }

@@ -39,6 +39,14 @@ const INCARNATION_SINCE = 4;
 /** Renewals of the incarnation asked (renewIncarnation) and done (by the thread, see its header). */
 const RENEW_ASKED = 5;
 const RENEW_DONE = 6;
+/**
+ * Then two per liveness key (keyGroups flattened, see the thread's header): the incarnation that
+ * last created it, and when that creation was confirmed (UNKNOWN until it is).
+ */
+const KEY_SLOTS = 7;
+const UNKNOWN = BigInt(Number.MAX_SAFE_INTEGER);
+const keyCreated = (i: number) => KEY_SLOTS + 2 * i;
+const keySince = (i: number) => KEY_SLOTS + 2 * i + 1;
 
 /**
  * @internal A lease is ownership (the group's pending list) plus liveness (these keys, renewed
@@ -51,7 +59,9 @@ const RENEW_DONE = 6;
  */
 export class LeaseKeeper implements Lease {
   private worker?: Worker;
-  private readonly stamps = new BigInt64Array(new SharedArrayBuffer(56));
+  private readonly stamps: BigInt64Array;
+  /** Each liveness key's place among the per-key slots. */
+  private readonly keyIndex: Map<string, number>;
   /** What this process's liveness values start with (the thread appends the incarnation). */
   private readonly incarnationBase = randomBytes(8).toString('hex');
   private stampTimer?: NodeJS.Timeout;
@@ -62,7 +72,11 @@ export class LeaseKeeper implements Lease {
   /** The confirmation the last 'unconfirmed' abort was for (watchExpiry). */
   private abortedFor = 0n;
 
-  constructor(private readonly options: LeaseKeeperOptions) {}
+  constructor(private readonly options: LeaseKeeperOptions) {
+    const keys = options.keyGroups.flat();
+    this.keyIndex = new Map(keys.map((key, i) => [key, i]));
+    this.stamps = new BigInt64Array(new SharedArrayBuffer(8 * (KEY_SLOTS + 2 * keys.length)));
+  }
 
   /** Resolves after the first beat, so the keys exist before the first read. */
   async start(): Promise<void> {
@@ -74,6 +88,10 @@ export class LeaseKeeper implements Lease {
     Atomics.store(this.stamps, INCARNATION_SINCE, -1n);
     Atomics.store(this.stamps, RENEW_ASKED, 0n);
     Atomics.store(this.stamps, RENEW_DONE, 0n);
+    for (const i of this.keyIndex.values()) {
+      Atomics.store(this.stamps, keyCreated(i), 0n);
+      Atomics.store(this.stamps, keySince(i), UNKNOWN);
+    }
     this.stampTimer = setInterval(stamp, PROGRESS_STAMP_MS);
     this.stampTimer.unref();
     this.watchExpiry();
@@ -129,6 +147,16 @@ export class LeaseKeeper implements Lease {
     const n = Atomics.load(this.stamps, INCARNATION);
     const since = Number(Atomics.load(this.stamps, INCARNATION_SINCE));
     return n > 0n && since < provenAt ? `${this.incarnationBase}:${n}` : undefined;
+  }
+
+  unbrokenSince(key: string, value: string | null): number {
+    const i = this.keyIndex.get(key);
+    const own = value?.startsWith(`${this.incarnationBase}:`) ? value.slice(this.incarnationBase.length + 1) : '';
+    if (i === undefined || !/^[0-9]{1,15}$/.test(own)) return Infinity;
+    // The creation first: the thread moves it before it writes, so a value it wrote is never
+    // read with an older creation's start.
+    if (BigInt(own) < Atomics.load(this.stamps, keyCreated(i))) return Infinity;
+    return Number(Atomics.load(this.stamps, keySince(i)));
   }
 
   /** @internal For tests: the running heartbeat thread, to kill it. */

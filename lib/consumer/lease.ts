@@ -26,6 +26,16 @@ export interface Lease {
    */
   livenessSince(provenAt: number): string | undefined;
   /**
+   * Since when (monotonicMs) this worker's liveness key `key`, read in Redis as holding `value`,
+   * has existed without a break, as far as this process knows; Infinity when it cannot say (the
+   * key gone, a value another process wrote or one from before the key's last creation). A key's
+   * value changes without a break too (another key's lapse, renewIncarnation: SET XX), so a
+   * value read now proves more than comparing it with the one held earlier: no other worker
+   * could have taken over an entry proven this worker's after that time (a takeover needs the key
+   * gone, and only this worker's heartbeat creates it again). Absent where there is no heartbeat.
+   */
+  unbrokenSince?(key: string, value: string | null): number;
+  /**
    * A keyed run that Redis handed over in reply to a request sent at `provenAt` was not started
    * (the lease could not prove it this worker's) and is left unsettled, claim.lua having recorded
    * the liveness value (field rliv): while the lease is unconfirmed and that value may still be

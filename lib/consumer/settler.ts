@@ -93,8 +93,7 @@ export class Settler {
       if (error) unsettled.push(as);
       else verdicts.set(as, verdict as FailVerdict);
     }
-    const proofs = this.livenessProofs(verdicts);
-    const own = proofs.size === 0 ? new Set<Outcome>() : await this.ownEarlierSettles(proofs);
+    const own = await this.ownEarlierSettles(verdicts);
     for (const o of sent) {
       const verdict = verdicts.get(o) as CompleteVerdict | undefined;
       if (verdict) this.reportCompleted(o, verdict, own.has(o));
@@ -118,29 +117,22 @@ export class Settler {
   }
 
   /**
-   * Of the runs answered "no longer pending" whose call may have run before (retried), those
-   * that this worker's own earlier call settled. The answer alone cannot say: a worker that took
-   * the run over (this one's lease lapsed while it was cut off) may have settled it. Redis
-   * can: this worker's liveness key still holding the value it held before the run was proven
-   * this worker's has existed without a break since, so no other worker could take the run
-   * over (reclaim.lua takes only from a worker whose key is gone). One GET, only on this path;
-   * when the key cannot be read, none is counted as this worker's.
+   * Of the retried runs answered "no longer pending", those that this worker's own earlier call
+   * settled. The answer alone cannot say: a worker that took the run over (this one's lease
+   * lapsed while it was cut off) may have settled it. Redis can: this worker's liveness key
+   * found holding a value written since its last creation, which came before the run was proven
+   * this worker's, has existed without a break since, so no other worker could take the run over
+   * (reclaim.lua takes only from a worker whose key is gone). Whatever value it held at either
+   * send: a key that never lapsed changes its value too (Lease.unbrokenSince). One GET, only on
+   * this path; when the key cannot be read, none is counted as this worker's.
    */
-  private async ownEarlierSettles(proofs: Map<Outcome, string>): Promise<Set<Outcome>> {
-    const { redis, keys, consumer } = this.ctx;
-    const held = await redis.get(keys.alive(consumer)).catch(() => null);
-    return new Set([...proofs].filter(([, value]) => value === held).map(([outcome]) => outcome));
-  }
-
-  /** For each retried run answered "no longer pending", the liveness value that would prove it this worker's. */
-  private livenessProofs(verdicts: Map<Outcome, CompleteVerdict | FailVerdict>): Map<Outcome, string> {
-    const proofs = new Map<Outcome, string>();
-    for (const [outcome, verdict] of verdicts) {
-      if (verdict !== 'not-pending' || !this.retried.has(outcome)) continue;
-      const value = this.ctx.lease.livenessSince(outcome.delivery.provenAt);
-      if (value !== undefined) proofs.set(outcome, value);
-    }
-    return proofs;
+  private async ownEarlierSettles(verdicts: Map<Outcome, CompleteVerdict | FailVerdict>): Promise<Set<Outcome>> {
+    const { redis, keys, consumer, lease } = this.ctx;
+    const resent = [...verdicts].filter(([o, verdict]) => verdict === 'not-pending' && this.retried.has(o));
+    if (resent.length === 0 || !lease.unbrokenSince) return new Set();
+    const alive = keys.alive(consumer);
+    const since = lease.unbrokenSince(alive, await redis.get(alive).catch(() => null));
+    return new Set(resent.filter(([o]) => since < o.delivery.provenAt).map(([o]) => o));
   }
 
   /** The dead letter of a run that cannot be settled as it ended, saying why. */

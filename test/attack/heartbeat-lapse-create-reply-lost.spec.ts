@@ -47,6 +47,7 @@ describe('attack: the reply to the write that follows a lapse is lost', () => {
     // Redis; its reply, and the rest on that connection, are lost.
     proxy.loseRepliesFromCommandWith('$2\r\nNX\r\n');
     const provenAt = monotonicMs(); // an entry handed over now, before the lapse
+    expect(keeper.unbrokenSince(key, before)).toBeLessThan(provenAt);
     await redis.del(key);
     await waitFor(() => lapses.length === 1, { description: 'the lapse reported' });
     await waitFor(async () => ![null, before].includes(await redis.get(key)), { description: 'the key written again' });
@@ -60,6 +61,8 @@ describe('attack: the reply to the write that follows a lapse is lost', () => {
     expect(await redis.get(key)).toBe(renewed);
     expect(keeper.heldSince()).toBeGreaterThan(provenAt);
     expect(keeper.heldSince()).toBeGreaterThan(chainStart);
+    // Nor does the key's start: a settle resent across the lapse is not proven this worker's.
+    expect(keeper.unbrokenSince(key, renewed)).toBeGreaterThan(provenAt);
     expect(lapses).toEqual([key]);
   }, 20_000);
 });

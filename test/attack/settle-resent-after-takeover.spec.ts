@@ -1,9 +1,15 @@
+import type { Logger } from '@nestjs/common';
 import { QueueClient, StreamQueueEvents, type StreamQueueEvent } from '../../lib';
+import { monotonicMs } from '../../lib/consumer/lease';
+import { LeaseKeeper } from '../../lib/consumer/lease-keeper';
+import { Settler } from '../../lib/consumer/settler';
 import { buildApp } from '../fixtures/hostile-tasks';
+import { RecordingLogger } from '../fixtures/recording-logger';
+import { definitionOf, settleContext } from '../fixtures/settle-context';
 import { testOptions } from '../fixtures/test-app';
 import { halfOpenSuite, workerBehind } from '../fixtures/worker-behind-proxy';
 import { Latch } from '../utils/helpers';
-import { waitFor } from '../utils/redis';
+import { createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
 
 /*
  * A settle sent into a connection that went silent (requests lost) reaches Redis only when
@@ -57,4 +63,69 @@ describe('attack: a settle resent after its run was taken over and settled elsew
       ['first', 'completion-refused', handle.id],
     ]);
   }, 45_000);
+
+  // A resent settle counts as the worker's own whatever value its key holds, if the key has
+  // existed without a break since the run was proven its own: here it was written anew after the
+  // takeover, then given yet another value (a renewal), and the fence must hold all the same.
+  it('is refused when the key, written anew after the takeover, changed its value again before the resend', async () => {
+    const port = await proxy.start();
+    const prefix = randomPrefix();
+    const settling = createRedis({}, `redis://127.0.0.1:${port}`); // the zombie's commands
+    const base = await settleContext(settling, prefix);
+    const alive = base.keys.alive(base.ctx.consumer);
+    const { hostname, port: redisPort } = new URL(redisUrl());
+    const keeper = new LeaseKeeper({
+      connection: { kind: 'single', options: { host: hostname, port: Number(redisPort || 6379) } },
+      address: 'redis',
+      keyGroups: [[alive]],
+      leaseMs: 1_000,
+      intervalMs: 100,
+      maxStallMs: 60_000,
+      logger: new RecordingLogger() as unknown as Logger,
+      onLapse: () => undefined,
+    });
+    try {
+      await keeper.start();
+      const ctx = { ...base.ctx, lease: keeper };
+      const refused: StreamQueueEvent[] = [];
+      ctx.events.on('completed', (e) => void refused.push(e));
+      ctx.events.on('completion-refused', (e) => void refused.push(e));
+      const delivery = await base.delivered(['id', 'zombie', 'n', 'echo', 'p', '"x"']);
+      delivery.provenAt = monotonicMs();
+      const created = await redis.get(alive);
+
+      // Its settle goes into a silent connection; meanwhile the key lapses, another worker takes
+      // the run over and settles it.
+      proxy.blackholeExisting();
+      const settled = new Settler(ctx).settle([
+        { kind: 'completed', delivery, definition: definitionOf('echo'), result: '"x"', resultTtlMs: 60_000 },
+      ]);
+      const { entryId } = delivery.message;
+      await redis
+        .multi()
+        .del(alive)
+        .xclaim(base.keys.stream, 'workers', 'other', 0, entryId)
+        .xack(base.keys.stream, 'workers', entryId)
+        .xdel(base.keys.stream, entryId)
+        .exec();
+      await waitFor(async () => ![null, created].includes(await redis.get(alive)), {
+        description: 'the key written anew',
+      });
+      const rewritten = await redis.get(alive);
+      keeper.renewIncarnation();
+      await waitFor(async () => ![null, created, rewritten].includes(await redis.get(alive)), {
+        description: 'the key given another value, with no lapse',
+      });
+
+      // The silent connection dropped: ioredis resends the settle, which finds the run settled.
+      settling.disconnect(true);
+      await expect(settled).resolves.toEqual([]);
+      expect(refused.map((e) => [e.type, e.taskId, e.detail])).toEqual([
+        ['completion-refused', 'zombie', 'not-pending'],
+      ]);
+      expect(await redis.exists(base.keys.result('zombie'))).toBe(0);
+    } finally {
+      await keeper.stop(true);
+    }
+  }, 20_000);
 });
