@@ -77,7 +77,9 @@ class HandlersOfRuns {
   constructor(method: Handler) {
     const calls = this.calls;
     this.callback = function (this: unknown, payload: unknown, ctx: unknown) {
-      const returned = method.call(this, payload, ctx);
+      // In the run's own context: Nest binds the handler to the context next.handle() was called
+      // in, which may be another run's (an interceptor letting runs through from a Subject).
+      const returned = inRunContext(ctx as TaskContext, () => method.call(this, payload, ctx));
       if (
         typeof (returned as PromiseLike<unknown> | null)?.then === 'function' &&
         ctx !== null &&
