@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
 import type { TaskContext } from '../interfaces/index';
-import { InterceptorGaveUpError } from '../errors';
+import { InterceptorGaveUpError, StreamQueueError } from '../errors';
 import { inRunContext } from '../stream-queue.instrumentation';
 import { askHandlerToStop } from './handler-stop';
 import { describeThrown } from './task-outcome';
@@ -45,7 +45,11 @@ export class TaskEnhancers {
       }
     }
     if (!declared(INTERCEPTORS_METADATA)) return method.bind(instance);
-    const handlers = new HandlersOfRuns(method);
+    const handlers = new HandlersOfRuns(method, () =>
+      this.logger.warn(
+        `${location}: an interceptor called next.handle() after its run had ended; the handler was not called.`,
+      ),
+    );
     const chained = this.contextCreator.create(
       instance as Record<string, unknown>,
       handlers.callback as (...args: unknown[]) => unknown,
@@ -68,15 +72,26 @@ export class TaskEnhancers {
  * the chain then settles while the handler still runs, and the run's retry (or the next run of
  * its key) would start beside it. The run keeps the chain's outcome, once every handler call
  * it made has ended; meanwhile its `ctx.signal` aborts, so a cooperative handler stops early.
+ * The other way round, an aborted run waits for its handler calls, not for a chain that never
+ * settles, and once a run has ended its handler is not called any more.
  */
 class HandlersOfRuns {
   /** The handler as Nest calls it: records each call, until it ends, under the run's context. */
   readonly callback: Handler;
   private readonly calls = new WeakMap<object, Set<Promise<void>>>();
+  /** Runs that ended: a handler call asked for later would run beside their retry. */
+  private readonly endedRuns = new WeakSet<object>();
 
-  constructor(method: Handler) {
-    const calls = this.calls;
+  constructor(method: Handler, onLateCall: () => void) {
+    const { calls, endedRuns } = this;
     this.callback = function (this: unknown, payload: unknown, ctx: unknown) {
+      if (ctx !== null && typeof ctx === 'object' && endedRuns.has(ctx)) {
+        onLateCall();
+        throw new StreamQueueError(
+          'RUN_ENDED',
+          'The handler was called after its run had ended (an interceptor called next.handle() late): it was not called.',
+        );
+      }
       // In the run's own context: Nest binds the handler to the context next.handle() was called
       // in, which may be another run's (an interceptor letting runs through from a Subject).
       const returned = inRunContext(ctx as TaskContext, () => method.call(this, payload, ctx));
@@ -109,18 +124,42 @@ class HandlersOfRuns {
   async settleAfter(ctx: unknown, chained: unknown): Promise<unknown> {
     let failed: { readonly error: unknown } | undefined;
     try {
-      return await chained;
+      return await this.unlessAborted(ctx, chained);
     } catch (error) {
       failed = { error };
       throw error;
     } finally {
       const running = this.calls.get(ctx as object);
       this.calls.delete(ctx as object);
+      if (ctx !== null && typeof ctx === 'object') this.endedRuns.add(ctx);
       if (running?.size) {
         askHandlerToStop(ctx, gaveUp(failed));
         await Promise.all(running);
       }
     }
+  }
+
+  /**
+   * `chained`; or, once the run is aborted (timed out, superseded, cancelled, its lease lost) and
+   * none of its handler calls runs, its abort: an interceptor whose Observable never completes
+   * (it forwards values but not completion, or never calls next.handle()) would hold the run and
+   * its slot for good. Given a turn of the event loop first: a chain that settles on the value
+   * of a handler that just returned does so within microtasks, and keeps that value.
+   */
+  private unlessAborted(ctx: unknown, chained: unknown): Promise<unknown> {
+    const signal = (ctx as Partial<TaskContext> | null)?.signal;
+    if (!(signal instanceof AbortSignal)) return Promise.resolve(chained);
+    return new Promise((resolve, reject) => {
+      const onAbort = async () => {
+        for (let running = this.calls.get(ctx as object); running?.size; running = this.calls.get(ctx as object)) {
+          await Promise.all(running);
+        }
+        setImmediate(() => reject(signal.reason));
+      };
+      if (signal.aborted) void onAbort();
+      else signal.addEventListener('abort', () => void onAbort(), { once: true });
+      Promise.resolve(chained).then(resolve, reject);
+    });
   }
 }
 
