@@ -1,3 +1,4 @@
+import { Scope } from '@nestjs/common';
 import type { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { TASK_METADATA } from '../stream-queue.constants';
 import type { TaskMetadata } from './task.decorator';
@@ -40,6 +41,22 @@ export function hiddenTaskWarning(prototype: object, methodName: string): string
 }
 
 /**
+ * Why a provider discovery skips is request-scoped, in words. Nest counts the enhancers a class
+ * declares (interceptors, guards, pipes, filters) in its dependency tree: one request-scoped
+ * enhancer, on one method, makes every task of the class request-scoped, and then the provider's
+ * own scope and dependencies are not where to look.
+ */
+export function requestScopedCause(wrapper: InstanceWrapper): string {
+  const own = [...(wrapper.getCtorMetadata() ?? []), ...(wrapper.getPropertiesMetadata() ?? []).map((p) => p.wrapper)];
+  const ownScoped = wrapper.scope === Scope.REQUEST || own.some((dep) => dep && !dep.isDependencyTreeStatic());
+  const enhancers = (wrapper.getEnhancersMetadata() ?? []).filter((e) => !e.isDependencyTreeStatic());
+  if (ownScoped || enhancers.length === 0)
+    return 'the provider is request-scoped (or depends on a request-scoped provider)';
+  const names = [...new Set(enhancers.map((e) => String(e.name)))].join(', ');
+  return `an enhancer it declares (${names}) is request-scoped (or depends on a request-scoped provider), which makes the provider so`;
+}
+
+/**
  * Where each @Task() name of the application is declared on a provider discovery skipped, and
  * why it has no handler: a module loaded after bootstrap (LazyModuleLoader runs no lifecycle
  * hook, and the queues are mounted once), or a request-scoped provider. Built in one scan, read
@@ -63,7 +80,7 @@ export function missingTaskReasons(
         name,
         wrapper.isDependencyTreeStatic()
           ? `its @Task() is on ${where}, a module loaded after bootstrap (LazyModuleLoader); tasks are discovered at bootstrap only`
-          : `its @Task() is on ${where}, a request-scoped provider, skipped at bootstrap`,
+          : `its @Task() is on ${where}, a request-scoped provider, skipped at bootstrap: ${requestScopedCause(wrapper)}`,
       );
     }
   }

@@ -3,7 +3,13 @@ import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer } from '
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
-import { hiddenTaskWarning, importedTwiceWarning, missingTaskReasons, taskMetadataOf } from './discovery-notes';
+import {
+  hiddenTaskWarning,
+  importedTwiceWarning,
+  missingTaskReasons,
+  requestScopedCause,
+  taskMetadataOf,
+} from './discovery-notes';
 import { TaskEnhancers } from './task.enhancers';
 import { checkName, resolveTaskOptions } from './resolved-task-options';
 import { TaskRegistry } from './task.registry';
@@ -87,9 +93,10 @@ export class TaskExplorer implements OnModuleInit {
     if (decorated.size === 0) return;
     const className = instance.constructor?.name ?? 'anonymous';
     if (!wrapper.isDependencyTreeStatic()) {
+      const cause = requestScopedCause(wrapper);
       for (const [methodName, { meta }] of decorated) {
         this.logger.warn(
-          `@Task('${meta.name}') on ${className}.${methodName}: the provider is request-scoped (or depends on a request-scoped provider); @Task() handlers need a provider that lives outside requests and it is skipped.`,
+          `@Task('${meta.name}') on ${className}.${methodName}: ${cause}; @Task() handlers need a provider that lives outside requests and it is skipped.`,
         );
       }
       return;
