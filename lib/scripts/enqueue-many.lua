@@ -16,7 +16,12 @@
   refuses the call (error 'LAYOUT ...'): no task lands in a partition its workers may not read.
 
   Returns the stream entry id of each task, in order ('' for one that went to the delayed set).
-  Atomic: the batch is written as a whole or not at all.
+  Atomic: the batch is written as a whole or not at all. Redis does not roll a script back, so
+  whatever can refuse the call comes before its first write: the delayed set's read (WRONGTYPE)
+  and the workers' notice (PUBLISH, a channel an ACL refuses), then the first XADD (a stream of
+  another type, its last id used up); OOM refuses only a first write. Writing due and delayed
+  tasks in turn let the second key refuse a call whose first tasks were written: enqueueMany()
+  reported them not written (a resend ran them twice), group commit told a caller so.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -31,23 +36,39 @@ if KEYS[3] then
   if refused then return refused end
   last = last - 1
 end
+-- Where each task goes first, writing nothing: due[i] is the due time of a delayed one.
 local now = nil
+local due, delayedAt = {}, {}
+for i = 2, last, 6 do
+  local delayMs, at = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  if delayMs > 0 or at > 0 then
+    now = now or nowMs()
+    if at == 0 then at = now + delayMs end
+    if at > now then
+      due[i] = at
+      delayedAt[#delayedAt + 1] = i
+    end
+  end
+end
+local function fields(i)
+  local f = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
+  if ARGV[i + 5] ~= '' then f[#f + 1] = 't'; f[#f + 1] = ARGV[i + 5] end
+  return f
+end
+-- Told before the writes (a subscriber reads the set once the script is over): see addDelayed.
+if #delayedAt > 0 then
+  local earliest = due[delayedAt[1]]
+  for _, i in ipairs(delayedAt) do earliest = math.min(earliest, due[i]) end
+  tellIfEarliest(delayed, earliest, ARGV[1])
+end
 local ids = {}
 for i = 2, last, 6 do
-  local delayMs, due = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
-  local fields = {'id', ARGV[i], 'n', ARGV[i + 1], 'p', ARGV[i + 2], 'a', '1'}
-  if ARGV[i + 5] ~= '' then fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[i + 5] end
-  if delayMs > 0 or due > 0 then
-    now = now or nowMs()
-    if due == 0 then due = now + delayMs end
-  end
-  if due > 0 and due > now then
-    -- Its entry id is not known to the caller: keep its result, even a void one, for result().
-    fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
-    addDelayed(delayed, due, encodeDelayed(fields), ARGV[1])
-    ids[#ids + 1] = ''
-  else
-    ids[#ids + 1] = rcall('XADD', stream, '*', unpack(fields))
-  end
+  ids[#ids + 1] = due[i] and '' or rcall('XADD', stream, '*', unpack(fields(i)))
+end
+for _, i in ipairs(delayedAt) do
+  -- Its entry id is not known to the caller: keep its result, even a void one, for result().
+  local f = fields(i)
+  f[#f + 1] = 'r'; f[#f + 1] = '1'
+  rcall('ZADD', delayed, due[i], encodeDelayed(f))
 end
 return ids
