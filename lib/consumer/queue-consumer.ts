@@ -326,11 +326,33 @@ export class QueueConsumer {
       this.ctx.logger.warn(
         `Queue "${this.ctx.queue}": ${abandoned.length} run(s) outlived the shutdown deadline; their signals were aborted and they are left to be reclaimed.`,
       );
-      await raceTimeout(this.drained, 1_000, () => undefined);
+      // Runs admitted but queued for a slot that such a handler holds never start now (aborted),
+      // and may never reach a settle: their deliveries go back here, before the liveness key goes.
+      await Promise.all([
+        raceTimeout(this.drained, AFTER_DEADLINE_MS, () => undefined),
+        raceTimeout(this.giveBackQueued(), AFTER_DEADLINE_MS, () => undefined),
+      ]);
     }
     this.subscription.unsubscribe();
     const inFlight = this.lanes.reduce((n, { ctx }) => n + ctx.inFlight.size, 0);
     return { drained: drainedInTime && inFlight === 0 };
+  }
+
+  /**
+   * Gives back the deliveries of the runs still held whose handler was never called (see
+   * settleLane); a run that a settle gives back as well is given back once (uncount.lua).
+   */
+  private async giveBackQueued(): Promise<void> {
+    await Promise.all(
+      this.lanes.map(({ ctx }) =>
+        giveBackUnstarted(
+          ctx,
+          ctx.inFlight
+            .matching((d) => !d.handlerCalled)
+            .map((d) => ({ entryId: d.message.entryId, deliveries: d.deliveries })),
+        ),
+      ),
+    );
   }
 
   /**
@@ -430,6 +452,9 @@ export class QueueConsumer {
     delivery.slot.settled();
   }
 }
+
+/** After the shutdown deadline, how long the aborted runs get to return and settle. */
+const AFTER_DEADLINE_MS = 1_000;
 
 /**
  * How long a rate-limited run may wait for its handler after the claim that counted its start
