@@ -32,6 +32,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** Each dedicated connection: what it is for (blocking reads, the control subscriber...), since when. */
   private readonly purposes = new Map<Redis, { purpose: string; since: number; wasReady: boolean }>();
   private closed = false;
+  /** The close under way: calls made meanwhile wait for it (see close). */
+  private closingAll?: Promise<void>;
   private readonly closing = new Set<() => void>();
   /** The stop of each connection's reply watch (see watchReplies). */
   private readonly watches = new Map<Redis, () => void>();
@@ -149,8 +151,18 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     return this.close();
   }
 
-  /** Closes every connection the module made. */
-  async close(): Promise<void> {
+  /**
+   * Closes every connection the module made. Calls made while one is under way (two app.close()
+   * at once: Nest's signal hook and the application's own) wait for it: a second QUIT on a
+   * connection that is quitting fails, and the disconnect() that followed armed ioredis's timer
+   * (2 s) to destroy a socket that had already closed, holding the process open.
+   */
+  close(): Promise<void> {
+    this.closingAll ??= this.closeAll().finally(() => (this.closingAll = undefined));
+    return this.closingAll;
+  }
+
+  private async closeAll(): Promise<void> {
     this.closed = true;
     for (const listener of this.closing) {
       try {
