@@ -123,10 +123,7 @@ export class Intake {
       this.ctx.logger.warn(
         `Admitting ${held.size} run(s) on queue "${this.ctx.queue}" failed: ${(error as Error).message}`,
       );
-      await giveBackUnstarted(
-        this.ctx,
-        [...held].map((d) => ({ entryId: d.message.entryId, deliveries: d.deliveries })),
-      );
+      await giveBackUnstarted(this.ctx, [...held]);
       for (const d of held) this.drop(d);
       if (!deadLettering) this.ctx.slots.release(malformed.length);
       return [];

@@ -347,9 +347,7 @@ export class QueueConsumer {
       this.lanes.map(({ ctx }) =>
         giveBackUnstarted(
           ctx,
-          ctx.inFlight
-            .matching((d) => !d.handlerCalled)
-            .map((d) => ({ entryId: d.message.entryId, deliveries: d.deliveries })),
+          ctx.inFlight.matching((d) => !d.handlerCalled),
         ),
       ),
     );
@@ -437,13 +435,15 @@ export class QueueConsumer {
    * Settles one partition's outcomes. Runs abandoned before their handler was called (held by
    * the pause or for a rate token when the consumer stops, or when the lease is lost) give their
    * deliveries back meanwhile, before this worker's liveness key goes at shutdown: whoever
-   * takes them next then counts no try they never had (maxDeliveries).
+   * takes them next then counts no try they never had (maxDeliveries), and a rated run's start
+   * its claim counted goes back with it (giveBackUnstarted).
    */
   private async settleLane(lane: Lane, outcomes: Outcome[]): Promise<Outcome[]> {
-    const unstarted = outcomes.filter((o) => o.kind === 'abandoned' && !o.delivery.handlerCalled);
+    const unstarted = outcomes.flatMap((o) =>
+      o.kind === 'abandoned' && !o.delivery.handlerCalled ? [o.delivery] : [],
+    );
     if (unstarted.length === 0) return lane.settler.settle(outcomes);
-    const entries = unstarted.map(({ delivery: d }) => ({ entryId: d.message.entryId, deliveries: d.deliveries }));
-    const [left] = await Promise.all([lane.settler.settle(outcomes), giveBackUnstarted(lane.ctx, entries)]);
+    const [left] = await Promise.all([lane.settler.settle(outcomes), giveBackUnstarted(lane.ctx, unstarted)]);
     return left;
   }
 
