@@ -103,9 +103,12 @@ export class TaskRunner {
       if (!delivery.isAborted) return { kind: 'failed', delivery, definition, error: describeThrown(thrown) };
       // A lost lease is a precaution, not a verdict: a handler that finished anyway is settled,
       // and Redis's fence decides (completed if this worker still owns the run, else refused).
+      // So is one that finished past the shutdown deadline, while the closing worker still holds
+      // its lease: left pending, its finished run would run again on the worker that takes it.
       const late = delivery.lateValue;
+      const reason = delivery.abortReason;
       // encodeResult never throws: a result that does not serialise is stored as a ResultError.
-      if (delivery.abortReason instanceof LeaseLostError && late)
+      if ((reason instanceof LeaseLostError || reason instanceof ShutdownAbortError) && late)
         return this.completedOutcome(delivery, definition, late.value);
       return this.abortedOutcome(delivery, definition);
     } finally {
@@ -125,9 +128,9 @@ export class TaskRunner {
   }
 
   /**
-   * A shutdown or a lost lease leaves an unfinished run pending, for this worker's next sweep or
-   * another worker's reclaim: neither says anything about the task, so it must not cost an
-   * attempt or dead-letter a healthy task. Any other abort (timeout, cancel, superseded) settles
+   * A shutdown or a lost lease leaves an unfinished run (it threw, or never began) pending, for
+   * this worker's next sweep or another worker's reclaim: neither says anything about the task,
+   * so it must not cost an attempt or dead-letter a healthy task. Any other abort (timeout, cancel, superseded) settles
    * it as failed.
    */
   private abortedOutcome(delivery: Delivery, definition: TaskDefinition): Outcome {
