@@ -17,11 +17,17 @@ import {
 
 interface Waiter {
   /** Reads the task's state; settles the wait when it is settled. */
-  check(): void;
+  check(): Promise<unknown>;
   /** Settles the wait from a done token (reading the stored result for `c` and `f`). */
   done(kind: DoneKind): void;
   abandon(error: Error): void;
 }
+
+/**
+ * How long, at least, the last read of a timed-out wait may take: a result({ timeoutMs: 0 }) of a
+ * settled task gets its answer, a round trip after its timer, rather than a timeout.
+ */
+const LAST_READ_MIN_MS = 1_000;
 
 /** A channel this process listens on, and how many waits need it. */
 interface Channel {
@@ -33,7 +39,8 @@ interface Channel {
  * @internal Waits for task results without polling: subscribe to the queue's done channel first,
  * then read the task's state, so a task that settled before the wait began is found by the read,
  * and one after it by the message. Messages published while the subscriber reconnects are lost,
- * so every wait reads its state again once resubscribed. A channel is unsubscribed when its last
+ * so every wait reads its state again once resubscribed; a wait that times out reads it once more,
+ * for what a subscriber not yet listening missed. A channel is unsubscribed when its last
  * wait ends: a process that waited once does not receive every completion of the queue forever.
  */
 @Injectable()
@@ -56,10 +63,6 @@ export class ResultWaiter implements OnApplicationShutdown {
     let waiter!: Waiter;
     // Set once a done message said the task settled: the read of its stored result that follows.
     let resultRead: Promise<unknown> | undefined;
-    // A read of the task's state sent once the deadline had passed, before the timeout was taken:
-    // the reply that started it (its SUBSCRIBE's) waited unread while the event loop was blocked.
-    const deadline = performance.now() + timeoutMs;
-    let lateStateRead: Promise<unknown> | undefined;
     const answer = new Promise<T>((resolve, reject) => {
       let settled = false;
       const finish = () => {
@@ -79,12 +82,10 @@ export class ResultWaiter implements OnApplicationShutdown {
       waiter = {
         // A stream of too many consumer groups hides whether the group read past the entry
         // (readSettled): wait for the completion message, which still comes.
-        check: () => {
-          const read = readSettled(redis, keys, ref).then(settle, (error: Error) =>
+        check: () =>
+          readSettled(redis, keys, ref).then(settle, (error: Error) =>
             isTooManyGroups(error) ? undefined : waiter.abandon(error),
-          );
-          if (performance.now() >= deadline) lateStateRead = read;
-        },
+          ),
         done: (kind) => {
           if (kind === 's' || kind === 'x') return settle(settledByToken(taskId, kind, null));
           // A result that cannot be read rejects inside then(): caught below, never left unhandled.
@@ -104,7 +105,7 @@ export class ResultWaiter implements OnApplicationShutdown {
       this.waiters.get(taskId)!.add(waiter);
       this.acquire(keys.doneChannel).then(
         () => {
-          if (!settled) waiter.check();
+          if (!settled) void waiter.check();
         },
         (error: Error) => waiter.abandon(error),
       );
@@ -112,15 +113,16 @@ export class ResultWaiter implements OnApplicationShutdown {
     // Infinity: no timer (Node would turn it into 1 ms).
     if (timeoutMs === Infinity) return answer;
     // The timeout is taken once the replies that came meanwhile are read (raceTimeout): with the
-    // event loop blocked past timeoutMs, a done message or a read waiting in a socket wins. A done
-    // message heard by then says the task settled in time: the read of its result that it started
-    // (one more round trip, sent once the message was read) gets up to timeoutMs more, never an
-    // unbounded wait on a Redis that froze meanwhile. So does the read of the task's state that a
-    // SUBSCRIBE answered by then (its reply unread past the deadline) started: a task that settled
-    // before the wait, the caller blocking the loop right after result(), is found.
+    // event loop blocked past timeoutMs, a done message waiting in a socket wins. Then the task's
+    // state is read once more, on the command connection: the subscriber may not have listened
+    // (still connecting, the caller blocking the loop right after result(); reconnecting when the
+    // done message was published, which is lost), so a task settled in time is found whatever the
+    // order of the SUBSCRIBE, the settle and the timer. That read, and the read of the stored
+    // result a done message heard by then started, get up to timeoutMs more (LAST_READ_MIN_MS at
+    // least): never an unbounded wait on a Redis that froze meanwhile.
     return raceTimeout(answer, timeoutMs, async () => {
-      const reads = [resultRead, lateStateRead].filter((read) => read !== undefined);
-      if (reads.length > 0) await raceTimeout(Promise.all(reads), timeoutMs, () => undefined);
+      const reads = [resultRead, waiter.check()].filter((read) => read !== undefined);
+      await raceTimeout(Promise.all(reads), Math.max(timeoutMs, LAST_READ_MIN_MS), () => undefined);
       waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`));
       return answer;
     });
@@ -173,7 +175,7 @@ export class ResultWaiter implements OnApplicationShutdown {
     const subscriber = this.connections.dedicated('results', { watched: true });
     subscriber.on('message', (_channel: string, message: string) => {
       for (const [kind, id] of parseDoneMessage(message)) {
-        this.waiters.get(id)?.forEach((w) => (kind ? w.done(kind) : w.check()));
+        this.waiters.get(id)?.forEach((w) => (kind ? w.done(kind) : void w.check()));
       }
     });
     // 'ready' comes before ioredis re-subscribes by itself; our own SUBSCRIBE reply proves the
@@ -183,7 +185,7 @@ export class ResultWaiter implements OnApplicationShutdown {
       const channels = [...this.channels.keys()];
       if (channels.length === 0 || this.waiters.size === 0) return;
       subscriber.subscribe(...channels).then(
-        () => this.waiters.forEach((set) => set.forEach((w) => w.check())),
+        () => this.waiters.forEach((set) => set.forEach((w) => void w.check())),
         () => undefined,
       );
     });

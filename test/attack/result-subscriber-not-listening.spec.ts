@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { TaskCancelledError, TaskTimeoutError } from '../../lib';
+import { Probe } from '../fixtures/probe';
+import { replyCuttingProxy, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
+import { closeApps, startApp } from '../fixtures/test-app';
+import { blockEventLoop } from '../utils/block-event-loop';
+import { Latch } from '../utils/latch';
+import { closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
+import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+
+const TIMEOUT_MS = 500;
+
+/*
+ * A review finding: result({ timeoutMs }) learnt of a task's end only through its subscriber (the
+ * SUBSCRIBE's reply starts the read of the task's state; a done message ends the wait). While
+ * that connection was not listening, the deadline's timer won against a task settled all along:
+ * the first result() of a process, its subscriber still connecting when the caller blocked the
+ * loop (several round trips: connect, ready check, SUBSCRIBE, then the read, all after the
+ * timer), a subscriber whose new connection is slow to be accepted, and one reconnecting when the
+ * settle's message was published (lost). The command connection answered all along.
+ */
+describe('result(): a task settled in time is found whether or not the subscriber listens', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  let proxy: ReplyCuttingProxy;
+  let prefix: string;
+  let probe: Probe;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = createRedis({}, server.url);
+  });
+  beforeEach(async () => {
+    prefix = randomPrefix();
+    probe = new Probe();
+    proxy = await replyCuttingProxy(server.url);
+  });
+  afterEach(async () => {
+    await closeApps();
+    await proxy.close();
+  });
+  afterAll(async () => {
+    await closeAll();
+    await server?.stop();
+  });
+
+  const app = (options: object, url = server.url) =>
+    startApp({ prefix, probe, options: { ...options, connection: { url } } });
+
+  it("the process's first result(), the caller blocking the loop right after it: a task completed before", async () => {
+    const client = await app({ worker: false });
+    const worker = await app({});
+    const handle = await client.client.enqueue('echo', 'done before');
+    await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
+    // No result() yet in this process: its subscriber is made, and connects, now.
+    const result = handle.result({ timeoutMs: TIMEOUT_MS }).catch((error: unknown) => error);
+    blockEventLoop(TIMEOUT_MS + 300, { answeredBy: server.port });
+    expect(await result).toBe('done before');
+  });
+
+  it('a subscriber whose connection is not accepted yet: a task completed before the wait', async () => {
+    const client = await app({ worker: false }, proxy.url);
+    const worker = await app({});
+    const handle = await client.client.enqueue('echo', 'done before');
+    await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
+    const release = proxy.holdNewConnections();
+    try {
+      expect(await handle.result({ timeoutMs: TIMEOUT_MS })).toBe('done before');
+    } finally {
+      release();
+    }
+  });
+
+  it('a subscriber whose connection is not accepted yet: a task that completes during the wait', async () => {
+    const client = await app({ worker: false }, proxy.url);
+    const worker = await app({});
+    const go = new Latch();
+    const value = `value-${randomUUID()}`;
+    probe.on('echo', async () => {
+      await go.wait();
+      return value;
+    });
+    const handle = await client.client.enqueue('echo', 'x');
+    const release = proxy.holdNewConnections();
+    try {
+      const deadline = performance.now() + TIMEOUT_MS;
+      const result = handle.result({ timeoutMs: TIMEOUT_MS }).catch((error: unknown) => error);
+      go.open();
+      await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
+      expect(performance.now()).toBeLessThan(deadline); // settled in time
+      expect(await result).toBe(value);
+    } finally {
+      release();
+    }
+  });
+
+  it('a subscriber cut after it subscribed, reconnecting when the task is cancelled: its message lost', async () => {
+    const client = await app({ worker: false }, proxy.url);
+    const key = `key-${randomUUID()}`;
+    const handle = await client.client.enqueue('echo', 'x', { key });
+    const deadline = performance.now() + 1_000;
+    const result = handle.result({ timeoutMs: 1_000 }).catch((error: unknown) => error);
+    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 1, {
+      description: 'result() subscribed',
+    });
+    const release = proxy.holdNewConnections();
+    try {
+      // This private Redis has one subscriber: result()'s. Its new connection waits at the proxy.
+      await redis.client('KILL', 'TYPE', 'pubsub');
+      await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 0, {
+        description: 'the subscriber cut',
+      });
+      await client.client.cancel(key);
+      expect(performance.now()).toBeLessThan(deadline); // settled in time
+      expect(await result).toBeInstanceOf(TaskCancelledError);
+    } finally {
+      release();
+    }
+  });
+
+  it('result({ timeoutMs: 0 }) of a task settled before: its result, not a timeout', async () => {
+    const client = await app({ worker: false });
+    const worker = await app({});
+    const handle = await client.client.enqueue('echo', 'done before');
+    await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
+    expect(await handle.result({ timeoutMs: 0 })).toBe('done before');
+    const key = `key-${randomUUID()}`;
+    const cancelled = await client.client.enqueue('echo', 'x', { key, delayMs: 60_000 });
+    await client.client.cancel(key);
+    await expect(cancelled.result({ timeoutMs: 0 })).rejects.toBeInstanceOf(TaskCancelledError);
+  });
+
+  // The controls: a task still pending when the subscriber cannot listen is a timeout.
+  it('a subscriber whose connection is not accepted yet: a task still pending is a timeout', async () => {
+    const client = await app({ worker: false }, proxy.url);
+    const handle = await client.client.enqueue('echo', 'never run');
+    const release = proxy.holdNewConnections();
+    try {
+      const error = await handle.result({ timeoutMs: TIMEOUT_MS }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TaskTimeoutError);
+      expect(error).toMatchObject({ message: `No result for task ${handle.id} within ${TIMEOUT_MS} ms.` });
+    } finally {
+      release();
+    }
+  });
+
+  it('result({ timeoutMs: 0 }) of a task still pending is a timeout', async () => {
+    const client = await app({ worker: false });
+    const handle = await client.client.enqueue('echo', 'never run');
+    const error = await handle.result({ timeoutMs: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error).toMatchObject({ message: `No result for task ${handle.id} within 0 ms.` });
+  });
+});
