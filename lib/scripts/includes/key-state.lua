@@ -145,8 +145,10 @@ local function dropRuntimeSchedule(keyState)
 end
 
 -- staleToken(keyState, taskId): what result() waiters are told about a run that lost to its key's
--- newer state: 'x' when the key was cancelled, else 's' (superseded).
+-- newer state: 'x' when it is the task the key's last cancel ended (xid), else 's' (superseded),
+-- as a result() asked later reads it (settled-state.ts). Not the key's state now: the key may
+-- have been used again since the cancel, or its newer run cancelled since a replace.
 local function staleToken(keyState, taskId)
-  local kind = rcall('HGET', keyState, 'state') == 'cancelled' and 'x' or 's'
+  local kind = rcall('HGET', keyState, 'xid') == taskId and 'x' or 's'
   return kind .. ':' .. taskId
 end
