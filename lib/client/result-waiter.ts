@@ -150,8 +150,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   private acquire(channel: string): Promise<unknown> {
     let entry = this.channels.get(channel);
     if (!entry) {
-      this.subscriber ??= this.createSubscriber();
-      const subscribed = this.subscriber.subscribe(channel);
+      const subscribed = this.listening().subscribe(channel);
       entry = { subscribed, waits: 0 };
       this.channels.set(channel, entry);
       const created = entry;
@@ -171,8 +170,30 @@ export class ResultWaiter implements OnApplicationShutdown {
     this.subscriber?.unsubscribe(channel).catch(() => undefined);
   }
 
+  /**
+   * The subscriber, made on first use. One that ended for good (a retryStrategy that gave up) is
+   * made anew while the command connection has not ended too: every later SUBSCRIBE failed on it
+   * ("Connection is closed.") for the process's life.
+   */
+  private listening(): Redis {
+    if (this.subscriber?.status === 'end' && this.connections.commands.status !== 'end') this.renew(this.subscriber);
+    return (this.subscriber ??= this.createSubscriber());
+  }
+
+  /** `ended` makes way for a new subscriber, whose 'ready' subscribes what waits need and reads again. */
+  private renew(ended: Redis): void {
+    if (this.subscriber !== ended || this.closed) return;
+    this.connections.release(ended);
+    this.subscriber = this.createSubscriber();
+  }
+
   private createSubscriber(): Redis {
     const subscriber = this.connections.dedicated('results', { watched: true });
+    // Waits in progress are heard again at once while the command connection answers; with it
+    // down too, the next result() makes it (listening): no loop of connections that cannot connect.
+    subscriber.once('end', () => {
+      if (this.waiters.size > 0 && this.connections.commands.status === 'ready') this.renew(subscriber);
+    });
     subscriber.on('message', (_channel: string, message: string) => {
       for (const [kind, id] of parseDoneMessage(message)) {
         this.waiters.get(id)?.forEach((w) => (kind ? w.done(kind) : void w.check()));
