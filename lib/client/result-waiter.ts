@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { ApplicationClosedError, StreamQueueError, TaskTimeoutError } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
@@ -146,11 +146,20 @@ export class ResultWaiter implements OnApplicationShutdown {
   /**
    * One more wait needs `channel`. A SUBSCRIBE sent while an UNSUBSCRIBE of the same channel is
    * in flight is answered after it (one connection, in order), so it leaves the channel subscribed.
+   * One Redis refuses (an ACL without the channel) ends the waits with its error. One lost with
+   * the connection (ioredis fails what it queued after maxRetriesPerRequest attempts, or when the
+   * connection ended) does not: the channel is subscribed again, and every wait's task read again,
+   * once a subscriber is ready (onSubscriberReady, renew); meanwhile the waits read it now, and at
+   * their timeout.
    */
   private acquire(channel: string): Promise<unknown> {
     let entry = this.channels.get(channel);
     if (!entry) {
-      const subscribed = this.listening().subscribe(channel);
+      const subscribed = this.listening()
+        .subscribe(channel)
+        .catch((error: Error) => {
+          if (error instanceof ReplyError) throw error;
+        });
       entry = { subscribed, waits: 0 };
       this.channels.set(channel, entry);
       const created = entry;

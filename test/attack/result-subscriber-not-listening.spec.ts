@@ -6,6 +6,8 @@ import { replyCuttingProxy, type ReplyCuttingProxy } from '../fixtures/reply-cut
 import { closeApps, startApp } from '../fixtures/test-app';
 import { blockEventLoop } from '../utils/block-event-loop';
 import { Latch } from '../utils/latch';
+import { ResultWaiter } from '../../lib/client/result-waiter';
+import { raceTimeout } from '../../lib/race-timeout';
 import { closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 
@@ -93,6 +95,54 @@ describe('result(): a task settled in time is found whether or not the subscribe
     } finally {
       release();
     }
+  });
+
+  // ioredis fails a command queued while its connection is away after maxRetriesPerRequest
+  // attempts (default 20, about 10 s): the SUBSCRIBE of the process's first result() with it.
+  it('a subscriber that cannot connect for maxRetriesPerRequest attempts: a task completed before the wait', async () => {
+    const client = await startApp({
+      prefix,
+      probe,
+      options: { worker: false, connection: { url: proxy.url, options: { maxRetriesPerRequest: 1 } } },
+    });
+    const worker = await app({});
+    const handle = await client.client.enqueue('echo', 'done before');
+    await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
+    const accept = proxy.refuseNewConnections();
+    try {
+      expect(await handle.result({ timeoutMs: 2_000 }).catch((error: unknown) => error)).toBe('done before');
+    } finally {
+      await accept();
+    }
+  });
+
+  it('the subscriber refused as long, then back: a task that completes during the wait is heard', async () => {
+    const client = await startApp({
+      prefix,
+      probe,
+      options: { worker: false, connection: { url: proxy.url, options: { maxRetriesPerRequest: 1 } } },
+    });
+    const worker = await app({});
+    const go = new Latch();
+    probe.on('echo', async () => {
+      await go.wait();
+      return 'heard';
+    });
+    const handle = await client.client.enqueue('echo', 'x');
+    const accept = proxy.refuseNewConnections();
+    const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
+    // The second refused attempt fails the queued SUBSCRIBE; then connections are accepted again.
+    const subscriber = (client.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
+    let refused = 0;
+    subscriber.on('close', () => refused++);
+    await waitFor(() => refused >= 3, { description: 'three refused attempts' });
+    await accept();
+    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 1, {
+      description: 'subscribed once the subscriber connected',
+    });
+    go.open();
+    await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
+    expect(await raceTimeout(result, 5_000, () => 'not heard')).toBe('heard');
   });
 
   it('a subscriber cut after it subscribed, reconnecting when the task is cancelled: its message lost', async () => {
