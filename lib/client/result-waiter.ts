@@ -50,7 +50,11 @@ export class ResultWaiter implements OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly channels = new Map<string, Channel>();
 
-  constructor(private readonly connections: RedisConnections) {}
+  constructor(private readonly connections: RedisConnections) {
+    // A subscriber that ended for good while the command connection was down too (see
+    // createSubscriber) is made again once that is back, for the waits in progress.
+    connections.commands.on('ready', () => this.renewEnded());
+  }
 
   wait<T>(keys: QueueKeys, ref: TaskRef, timeoutMs: number): Promise<T> {
     const taskId = ref.id;
@@ -189,6 +193,11 @@ export class ResultWaiter implements OnApplicationShutdown {
     return (this.subscriber ??= this.createSubscriber());
   }
 
+  /** The subscriber, ended for good, is made anew when waits are in progress. */
+  private renewEnded(): void {
+    if (this.subscriber?.status === 'end' && this.waiters.size > 0) this.renew(this.subscriber);
+  }
+
   /** `ended` makes way for a new subscriber, whose 'ready' subscribes what waits need and reads again. */
   private renew(ended: Redis): void {
     if (this.subscriber !== ended || this.closed) return;
@@ -199,9 +208,10 @@ export class ResultWaiter implements OnApplicationShutdown {
   private createSubscriber(): Redis {
     const subscriber = this.connections.dedicated('results', { watched: true });
     // Waits in progress are heard again at once while the command connection answers; with it
-    // down too, the next result() makes it (listening): no loop of connections that cannot connect.
+    // down too, once it is back or at the next result() (listening): no loop of connections that
+    // cannot connect.
     subscriber.once('end', () => {
-      if (this.waiters.size > 0 && this.connections.commands.status === 'ready') this.renew(subscriber);
+      if (this.connections.commands.status === 'ready') this.renewEnded();
     });
     subscriber.on('message', (_channel: string, message: string) => {
       for (const [kind, id] of parseDoneMessage(message)) {

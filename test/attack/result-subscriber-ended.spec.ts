@@ -105,4 +105,47 @@ describe('result(): a results subscriber that ended for good is made again', () 
     await waitFor(() => consumer.events.counters().completed === 1, { description: 'completed' });
     expect(await raceTimeout(result, 5_000, () => 'not heard')).toBe(value);
   });
+
+  it('a wait in progress when it ended, the command connection down then, hears the completion once it is back', async () => {
+    // Gives up at once on the next connection it is asked about first (the subscriber), only then.
+    let giveUpNext = false;
+    const retryStrategy = (times: number) => {
+      if (!giveUpNext || times !== 1) return 50;
+      giveUpNext = false;
+      return null;
+    };
+    const producer = await startApp({
+      prefix,
+      probe,
+      options: { worker: false, connection: { url: proxy.url, options: { retryStrategy } } },
+    });
+    const consumer = await worker();
+    const go = new Latch();
+    const value = `value-${randomUUID()}`;
+    probe.on('echo', async () => {
+      await go.wait();
+      return value;
+    });
+    const handle = await producer.client.enqueue('echo', 'x');
+    const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
+    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
+      description: 'result() subscribed',
+    });
+    const commands = producer.app.get(RedisConnections).commands;
+    const subscriber = (producer.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
+    const accept = proxy.refuseNewConnections();
+    proxy.cutClient((commands.stream as Socket).localPort!);
+    await waitFor(() => commands.status === 'reconnecting', { description: 'the command connection reconnecting' });
+    giveUpNext = true;
+    proxy.cutClient((subscriber.stream as Socket).localPort!);
+    await waitFor(() => subscriber.status === 'end', { description: 'the subscriber ended for good' });
+    await accept();
+    await waitFor(() => commands.status === 'ready', { description: 'the command connection back' });
+    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
+      description: 'subscribed again',
+    });
+    go.open();
+    await waitFor(() => consumer.events.counters().completed === 1, { description: 'completed' });
+    expect(await raceTimeout(result, 5_000, () => 'not heard')).toBe(value);
+  });
 });
