@@ -71,7 +71,15 @@
   told 's:<id>', and its owner's late settle (a worker presumed dead but not) finds its
   generation stale and writes nothing.
   Atomic: dedupe, generation draw, supersession and the write are one step, so concurrent
-  enqueues of one key create one run.
+  enqueues of one key create one run. Redis does not roll a script back, so a keyed call's
+  refusals come before its first write: the keys it writes are read first (a delayed set, stream
+  or schedule index of another type refuses with WRONGTYPE), then the generation is drawn (the
+  sequence's INCR, the first write: an out-of-memory Redis refuses there), then the notices go
+  ('s:<id>', 'superseded:<gen>:<key>', 'due': a channel an ACL refuses fails the call with only
+  a generation number skipped), and only then the writes. A subscriber acts on a notice once the
+  script is over, by when the writes it announces are done. (The old run's removal came first,
+  the notices after it or last: such a refusal lost the key's run, or fenced a running one, or
+  wrote the new run of a call it rejected.) A key state of another type is deleted first.
   A task without a key that is due now needs none of this: QueueClient sends it as a plain XADD
   of the same fields, or with others in one enqueue-many.lua call (see PlainEnqueueBatcher). One
   without a key comes here only on partition 0, which exists under every count, so it is not
@@ -94,7 +102,9 @@ local now = 0
 if keyState or delayMs > 0 or due > 0 then now = nowMs() end
 if due == 0 then due = now + delayMs end
 
-local function write(fields)
+-- write(fields, channel): the run, in the delayed set (the workers told on `channel` when it is
+-- the earliest; a keyed call told them before its writes and passes none) or the stream.
+local function write(fields, channel)
   if ARGV[13] and ARGV[13] ~= '' then
     fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[13]
   end
@@ -105,7 +115,7 @@ local function write(fields)
     -- Its entry id is not known to the caller: keep its result, even a void one, for result().
     if not keyState then fields[#fields + 1] = 'r'; fields[#fields + 1] = '1' end
     local member = encodeDelayed(fields)
-    addDelayed(delayed, due, member, ARGV[8])
+    addDelayed(delayed, due, member, channel)
     return 'delayed', member, ''
   end
   local entryId = rcall('XADD', stream, '*', unpack(fields))
@@ -113,7 +123,7 @@ local function write(fields)
 end
 
 if not keyState then
-  local _, _, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1'})
+  local _, _, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1'}, ARGV[8])
   return {id, 0, 1, entryId, name}
 end
 
@@ -167,33 +177,50 @@ if live and mode == 'add' and existing[2] and storedGen then
   return {existing[2], storedGen, 0, '', name}
 end
 
+-- Redis does not roll a script back, so whatever can refuse the call comes before its first
+-- write: the old run's removal, the generation and the cleared fields came before the new run's
+-- write, and a delayed set or stream of another type (anyone can make one) or a channel an ACL
+-- refuses failed the call after them, its key's run lost or fenced, or the new run written.
 -- A one-off run (replace(), or an enqueue once the chain ended) ends a runtime schedule: its key
 -- is a schedule no more. A `@Task` schedule's key keeps its stored schedule: the code owns it.
--- The index is looked up before the first write: one of another type (anyone can write it)
--- refuses the call with nothing written, not after the schedule and its run were gone.
+-- The index is looked up here: one of another type refuses the call with nothing written.
 local endsSchedule = ARGV[10] ~= '1' and rcall('HGET', keyState, 'rt') == '1'
 if endsSchedule and KEYS[6] then rcall('ZSCORE', KEYS[6], key) end
-
--- Supersede: what is queued or delayed is removed; a running run is fenced by the new generation.
+-- Supersede: what is queued or delayed is removed, its waiters told 's:<id>'; a running run is
+-- fenced by the new generation, its worker told 'superseded:<gen>:<key>' to abort it.
 local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
+local tellOld = (dm or mid or runningGone) and existing[2]
+local tellRunning = rcall('HEXISTS', keyState, 'rmid') == 1 and not (live and mode == 'add')
+local delayedRun = due > now
+-- The keys the writes touch, read first (a key of another type refuses here, WRONGTYPE) unless
+-- the new run's own write comes first and nothing was told before it: the delayed set is read
+-- by the 'due' notice's check; the stream by one XLEN when a notice precedes the new run's XADD
+-- or the old run's XDEL follows a ZADD; the delayed set by one ZSCORE when an old run's ZREM
+-- follows an XADD. A key without an older run (or with a settled one) reads nothing more.
+local tellDue = delayedRun and isEarliestBut(delayed, due, dm)
+if dm and not delayedRun then rcall('ZSCORE', delayed, dm) end
+if (mid and delayedRun) or (not delayedRun and (tellOld or tellRunning)) then rcall('XLEN', stream) end
+
+-- The first write: the generation's draw (the sequence alone; see drawGeneration). Then the
+-- notices, before the writes they announce: a subscriber acts only once the script is over, and
+-- nothing after them refuses (the keys were read above), so none is sent for a call refused.
+local gen = drawGeneration(seq, keyState)
+if tellOld then rcall('PUBLISH', ARGV[11], 's:' .. existing[2]) end
+if tellRunning then rcall('PUBLISH', ARGV[8], 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
+if tellDue then rcall('PUBLISH', ARGV[8], 'due') end
+local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', string.format('%d', gen)})
 if dm then rcall('ZREM', delayed, dm) end
 if mid then rcall('XDEL', stream, mid) end
-if (dm or mid or runningGone) and existing[2] then rcall('PUBLISH', ARGV[11], 's:' .. existing[2]) end
-local gen = nextGeneration(seq, keyState)
--- A period given replaces the stored one; none given keeps it (re-timing stays with replace's `every`).
+rcall('HSET', keyState, 'gen', gen)
 rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
 if endsSchedule then
   dropRuntimeSchedule(keyState)
   if KEYS[6] then rcall('ZREM', KEYS[6], key) end
 end
-
-local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', string.format('%d', gen)})
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,
   'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now),
   'calls', callsWith(existing[5], id, gen))
+-- A period given replaces the stored one; none given keeps it (re-timing stays with replace's `every`).
 if tonumber(ARGV[9]) > 0 then rcall('HSET', keyState, 'every', ARGV[9]) end
 rcall('PERSIST', keyState)
-if rcall('HEXISTS', keyState, 'rmid') == 1 and not (live and mode == 'add') then
-  rcall('PUBLISH', ARGV[8], 'superseded:' .. string.format('%d', gen) .. ':' .. key)
-end
 return {id, gen, 1, entryId, name}

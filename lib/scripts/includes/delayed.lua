@@ -10,6 +10,15 @@ local function tellIfEarliest(delayed, due, channel)
   if not first or due < tonumber(first) then rcall('PUBLISH', channel, 'due') end
 end
 
+-- isEarliestBut(delayed, due, leaving): whether `due` comes before everything in the delayed set
+-- but `leaving` (a member the caller removes in the same call, or nil): tellIfEarliest's read,
+-- for a caller that tells after other reads. A set of another type refuses it (WRONGTYPE).
+local function isEarliestBut(delayed, due, leaving)
+  local head = rcall('ZRANGE', delayed, '0', leaving and '1' or '0', 'WITHSCORES')
+  local first = head[1] == leaving and head[4] or head[2]
+  return not first or due < tonumber(first)
+end
+
 -- addDelayed(delayed, due, member, channel): ZADD the member, telling the workers when it is
 -- now the earliest (tellIfEarliest). Worker-side callers pass no channel and wake their own
 -- promoter.

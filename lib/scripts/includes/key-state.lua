@@ -65,6 +65,23 @@ local function dropForeignState(keyState)
   if notAHash(keyState) then rcall('DEL', keyState) end
 end
 
+-- drawGeneration(seq, keyState): nextGeneration's draw, which writes the queue's sequence alone,
+-- for a script that tells of the new generation before it writes the key's state (enqueue.lua).
+-- Its INCR is the script's first write command there, on purpose: a Redis out of memory refuses
+-- a write that may grow memory only while no write command ran in the script, so it refuses the
+-- call at this INCR or not at all, never after a notice; a refusal after it (a channel an ACL
+-- refuses) leaves a skipped generation number only.
+local function drawGeneration(seq, keyState)
+  local gen = rcall('INCR', seq)
+  local stored = storedGeneration(rcall('HGET', keyState, 'gen')) or 0
+  if stored >= 4503599627370496 then stored = 0 end
+  if gen <= stored then
+    gen = stored + 1
+    rcall('SET', seq, gen)
+  end
+  return gen
+end
+
 -- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
 -- (which never expires) so that no generation of a key ever repeats, even after its state hash
 -- expired or was deleted with a message of the old generation still in flight. It is also kept
@@ -73,13 +90,7 @@ end
 -- INCR refuses (every later draw of the queue failed), one near 2^53 to where Lua's doubles
 -- round consecutive draws to one generation. Any other is drawn past: the draw differs from it.
 local function nextGeneration(seq, keyState)
-  local gen = rcall('INCR', seq)
-  local stored = storedGeneration(rcall('HGET', keyState, 'gen')) or 0
-  if stored >= 4503599627370496 then stored = 0 end
-  if gen <= stored then
-    gen = stored + 1
-    rcall('SET', seq, gen)
-  end
+  local gen = drawGeneration(seq, keyState)
   rcall('HSET', keyState, 'gen', gen)
   return gen
 end
