@@ -63,6 +63,34 @@ export const SMALL_CASES: SmallCase[] = [
     alphabet: [...WORKER_STEPS('t1'), { op: 'elapse' }, { op: 'promote' }, { op: 'remove', task: 't3' }],
   },
   {
+    // k1's run t1 runs on w0 when its stream is purged (a DEL, or its entry deleted): the stranded
+    // run is judged by the lease it was claimed under while w0's lease lapses, goes unconfirmed
+    // (renewed by the next beat), or holds, its handler ends and settles, and the key is enqueued
+    // again or replaced, the new run read and started by w1.
+    name: 'stranded',
+    opening: [
+      { op: 'enqueue', kind: 'keyed', id: 't1', key: 'k1' },
+      { op: 'read', w: 0 },
+      { op: 'deliver', w: 0 },
+      { op: 'start', w: 0, task: 't1' },
+    ],
+    alphabet: [
+      { op: 'purge', what: 'stream' },
+      { op: 'purge', what: 'entry', task: 't1' },
+      { op: 'lapse', w: 0 },
+      { op: 'notice', w: 0 },
+      { op: 'heartbeat', w: 0 },
+      { op: 'end', w: 0, task: 't1', ok: true },
+      { op: 'settle', w: 0 },
+      { op: 'enqueue', kind: 'keyed', id: 't2', key: 'k1' },
+      { op: 'enqueue', kind: 'keyed', id: 't3', key: 'k1', replace: true },
+      { op: 'read', w: 1 },
+      { op: 'deliver', w: 1 },
+      { op: 'start', w: 1, task: 't2' },
+      { op: 'start', w: 1, task: 't3' },
+    ],
+  },
+  {
     // Every partition frozen for 2 -> 3; the commits interleave with writes of k3 (partition 1
     // under 2, partition 2 under 3) from a process with each count.
     name: 'count-change',

@@ -1,6 +1,7 @@
 import { FLOW_INVARIANTS } from './flow-invariants';
 import { PAUSE_INVARIANTS } from './pause-invariants';
 import { RATE_INVARIANTS } from './rate-invariants';
+import { strandedRunTakenOver } from './stranded-invariants';
 import { unsettledEntry, type Snapshot } from './snapshot';
 import type { StepResult } from './steps';
 import type { World } from './world';
@@ -224,26 +225,36 @@ export const noStaleWriteAccepted: Check = (world, snaps, prevs, step) => {
 export const keyStatesLiveOrExpiring: Check = (world, snaps) => {
   const out: Violation[] = [];
   for (const [p, snap] of snaps.entries())
-    out.push(...keyStatesOf(snap, world.countChange ? ` in partition ${p}` : ''));
+    out.push(...keyStatesOf(snap, world.countChange ? ` in partition ${p}` : '', world));
   return out;
 };
 
-function keyStatesOf(snap: Snapshot, where: string): Violation[] {
+/**
+ * An operator's purge leaves a state naming its entry: a running one is judged by
+ * strandedRunTakenOver, a terminal one waits for its run's owner to settle it (releaseKey), which
+ * only a dead owner never does.
+ */
+function keyStatesOf(snap: Snapshot, where: string, world: World): Violation[] {
   const out: Violation[] = [];
   for (const [key, { fields, pttl }] of snap.keyStates) {
     const { state, mid, dm, rmid } = fields;
     const runPending = rmid !== undefined && snap.pending.has(rmid);
+    const messagePurged = mid !== undefined && world.purged.has(mid);
+    const runPurged = rmid !== undefined && world.purged.has(rmid);
+    const ownerDead = world.workers.some((w) => w.sim.consumer === fields.rown && !w.alive);
     let why: string | undefined;
-    if (state === 'queued' && !(mid && snap.stream.has(mid)) && !(dm && snap.delayed.has(dm)))
+    if (state === 'queued' && !(mid && snap.stream.has(mid)) && !(dm && snap.delayed.has(dm)) && !messagePurged)
       why = 'queued, its message gone';
     else if (state === 'delayed' && !(dm && snap.delayed.has(dm))) why = 'delayed, its member gone';
-    else if (state === 'running' && !runPending) why = 'running, its run no longer pending';
-    else if (TERMINAL.has(state) && pttl < 0 && !runPending) why = `${state} without a TTL`;
+    else if (state === 'running' && !runPending && !runPurged) why = 'running, its run no longer pending';
+    else if (TERMINAL.has(state) && pttl < 0 && !runPending && (!runPurged || ownerDead))
+      why = `${state} without a TTL${runPurged ? `, its run purged and its worker ${fields.rown} dead` : ''}`;
     else if (!TERMINAL.has(state) && !LIVE.has(state)) why = `unknown state ${state}`;
     if (why)
       out.push({
         invariant: 'keyStatesLiveOrExpiring',
-        tag: why.replace(/[ ,].*/, ''),
+        // A purged run's terminal state is a finding of its own (stranded), not hole 4's.
+        tag: why.replace(/[ ,].*/, '') + (runPurged && TERMINAL.has(state) ? '-stranded' : ''),
         message: `key ${key}${where}: ${why}`,
       });
   }
@@ -292,6 +303,7 @@ export const removedStaysGone: Check = (world, snaps) => {
 /** Checked after every step, in this order. */
 export const STEP_INVARIANTS: Check[] = [
   noTwoLegitRuns,
+  strandedRunTakenOver,
   runsStartOwnedAndCurrent,
   noStaleWriteAccepted,
   noAcknowledgedEnqueueLost,

@@ -143,6 +143,8 @@ export interface EnqueueReply {
   readonly id: string;
   readonly generation: number;
   readonly created: boolean;
+  /** The stream entry a created run was written to (or, for a resend, the one it was). */
+  readonly entryId?: string;
 }
 
 /** A task's encoded payload: its id, or (big) one over the consumers' maxPayloadBytes. */
@@ -187,7 +189,8 @@ export async function enqueue(
       return { id: spec.id, generation: 0, created: true };
     }
     const reply = await sendEnqueue(call, (script) => script.run(redis), spec.id);
-    return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created' };
+    const entryId = reply.outcome === 'created' ? reply.entryId : undefined;
+    return { id: reply.id, generation: reply.generation, created: reply.outcome === 'created', entryId };
   } catch (error) {
     return layoutRefusal(error);
   }
@@ -359,13 +362,30 @@ export const SILENT = { log() {}, warn() {}, error() {}, debug() {}, verbose() {
 export class SimWorker {
   readonly reports: Report[] = [];
   believesLease = true;
+  /** A beat is under way (its reply held): the thread sends no other meanwhile. */
+  beating = false;
   /** Since when (monotonicMs) the liveness key has existed without a break, as beats showed. */
   private heldSinceMs = -Infinity;
   private established = false;
   /** The heartbeat thread's incarnation: the liveness key holds `<consumer>:<n>`. */
-  private incarnation = 0;
+  private incarnationNumber = 0;
+  /**
+   * When (monotonicMs) the reply came that wrote the current incarnation (the thread's slot 4):
+   * Infinity while that write is on its way.
+   */
+  private incarnationSinceMs = Infinity;
+  /** Renewals asked (LeaseKeeper.renewIncarnation) and done, by the beat that began after the ask. */
+  private renewalsAsked = 0;
+  private renewalsDone = 0;
+  private get renewalAsked(): boolean {
+    return this.renewalsAsked !== this.renewalsDone;
+  }
   private livenessValue(): string {
-    return `${this.consumer}:${this.incarnation}`;
+    return `${this.consumer}:${this.incarnationNumber}`;
+  }
+  /** The liveness value's incarnation: a run claimed under another one was given up. */
+  get incarnation(): number {
+    return this.incarnationNumber;
   }
   /** When the request that handed over each batch of entries was sent (see Intake's Handover). */
   private readonly sentAt = new WeakMap<RawEntry[], number>();
@@ -375,6 +395,8 @@ export class SimWorker {
   private readonly runner: TaskRunner;
   private readonly settler: Settler;
   private readonly started = new WeakSet<Delivery>();
+  /** Started deliveries whose abort a lapse would have signalled (the explorer lets them run). */
+  private readonly toldOfLapse = new WeakSet<Delivery>();
 
   constructor(
     readonly redis: Redis,
@@ -411,12 +433,23 @@ export class SimWorker {
     this.settler = new Settler(this.ctx);
   }
 
-  /** LeaseKeeper's view: held while believed; its unbroken stretch began at the last lapse seen. */
+  /**
+   * LeaseKeeper's view: held while believed; its unbroken stretch began at the last lapse seen
+   * (Infinity while a renewal is asked: nothing starts until the new value is written). A keyed
+   * run not started while the lease is unconfirmed asks a new value (keyedRunUnstarted), as
+   * LeaseKeeper does: its claim recorded the current one (rliv).
+   */
   private get lease(): Lease {
     return {
       isHeld: () => this.believesLease,
-      heldSince: () => (this.believesLease ? this.heldSinceMs : Infinity),
-      livenessSince: () => undefined,
+      heldSince: () => (this.believesLease && !this.renewalAsked ? this.heldSinceMs : Infinity),
+      livenessSince: (provenAt) =>
+        this.incarnationNumber > 0 && this.incarnationSinceMs < provenAt ? this.livenessValue() : undefined,
+      keyedRunUnstarted: (provenAt) => {
+        // The 'unconfirmed' abort (noticeLapse) came first: the lease is unconfirmed only after it.
+        if (this.believesLease || this.renewalAsked || this.lease.livenessSince(provenAt) === undefined) return;
+        this.renewalsAsked++;
+      },
     };
   }
 
@@ -488,38 +521,68 @@ export class SimWorker {
    * gone is written anew with a value it never held (the thread's next incarnation: a keyed run
    * records the value it was claimed under, field rliv, and a judge takes another value for a
    * lapse). A missing key it had established means the lease lapsed, reported like LeaseKeeper's
-   * onLapse. A confirmed beat restores the lease belief (LeaseKeeper.isHeld).
+   * onLapse. A confirmed beat restores the lease belief (LeaseKeeper.isHeld). `beforeNewValue`
+   * is called before the write of a new value is sent (the explorer may hold its reply).
    */
-  async heartbeat(): Promise<{ lapsed: boolean }> {
+  async heartbeat(beforeNewValue: () => void = () => undefined): Promise<{ lapsed: boolean }> {
+    this.beating = true;
     const key = this.keys.alive(this.consumer);
+    // A renewal asked writes the next incarnation over the key (createAll's SET XX).
+    const asked = this.renewalsAsked;
+    const renewing = this.renewalAsked;
+    if (renewing) {
+      this.nextIncarnation();
+      beforeNewValue();
+    }
     const previous = await this.redis.set(key, this.livenessValue(), 'PX', LEASE_MS, 'XX', 'GET');
+    if (renewing) this.incarnationSinceMs = monotonicMs();
     const lapsed = previous === null && this.established;
     if (previous === null) {
-      this.incarnation++;
+      this.nextIncarnation();
+      beforeNewValue();
       await this.redis.set(key, this.livenessValue(), 'PX', LEASE_MS);
+      this.incarnationSinceMs = monotonicMs();
     }
-    // The heartbeat thread starts a new unbroken stretch at the reply of a beat that found the key gone.
-    if (lapsed || !this.established) this.heldSinceMs = monotonicMs();
+    this.beating = false;
+    if (renewing) this.renewalsDone = asked;
+    // The heartbeat thread starts a new unbroken stretch at the reply of a beat that found the
+    // key gone, or that wrote a renewal (a new chain).
+    if (lapsed || renewing || !this.established) this.heldSinceMs = monotonicMs();
     this.established = true;
     if (lapsed) this.onLapse();
     this.believesLease = true;
     return { lapsed };
   }
 
-  /** LeaseKeeper's expiry timer: no beat confirmed for too long. */
+  /** The next incarnation, its start unknown (Infinity) until its write's reply. */
+  private nextIncarnation(): void {
+    this.incarnationSinceMs = Infinity;
+    this.incarnationNumber++;
+  }
+
+  /**
+   * LeaseKeeper's expiry timer: no beat confirmed for too long. ConsumerHost.onLeaseLapse aborts
+   * every run in flight ('unconfirmed') and, when one of them is keyed, asks a new liveness value
+   * (renewIncarnation): their claims recorded the current one.
+   */
   noticeLapse(): void {
     this.believesLease = false;
-    this.onLapse();
+    if (this.onLapse() && !this.renewalAsked) this.renewalsAsked++;
   }
 
   /**
    * ConsumerHost.onLeaseLapse aborts every delivery in flight. Only the ones not started are
    * aborted here: a started handler's abort only arms a real-time grace timer, which would
-   * make schedules depend on wall time; the explorer ends handlers explicitly instead.
+   * make schedules depend on wall time; the explorer ends handlers explicitly instead. Says
+   * whether a keyed delivery was aborted (its abort's first signal).
    */
-  private onLapse(): void {
+  private onLapse(): boolean {
     const reason = new LeaseLostError('explorer: lease lapsed');
+    // Every delivery the library would abort now: those not started, and started ones told for the first time.
+    const told = this.ctx.inFlight.matching((d) => !d.isAborted && !this.toldOfLapse.has(d));
+    told.forEach((d) => this.toldOfLapse.add(d));
     this.ctx.inFlight.abort(reason, (d) => !this.started.has(d));
+    return told.some((d) => d.message.key !== undefined);
   }
 
   /** Sweeper.sweep runs only while the lease is confirmed. */

@@ -14,6 +14,7 @@ import {
 } from './protocol-adapter';
 import { takeSnapshot, type Snapshot } from './snapshot';
 import { applyStep, quiesce, type Step } from './steps';
+import { strandedProbes } from './stranded-invariants';
 import { formatRecord } from './trace';
 import { Wire } from './wire';
 import { PAUSED_QUEUE, World, type Run, type WorkerModel } from './world';
@@ -173,8 +174,17 @@ export async function runSchedule(
       const violations = unknown(await execute(env, world, step, lines, false));
       if (violations.length > 0) return result(violations);
     }
-    const violations = await drain(world, async (step) => unknown(await execute(env, world, step, lines, true)));
-    return result(violations.length > 0 ? violations : unknown(progress(world, world.snapshots)));
+    const exec = async (step: Step) => unknown(await execute(env, world, step, lines, true));
+    const violations = await drain(world, exec);
+    if (violations.length > 0) return result(violations);
+    const stuck = unknown(progress(world, world.snapshots));
+    if (stuck.length > 0) return result(stuck);
+    // A run stranded by a purge must not hold its key now that nothing runs (strandedRunTakenOver).
+    for (const probe of strandedProbes(world)) {
+      const held = await exec(probe);
+      if (held.length > 0) return result(held);
+    }
+    return result([]);
   } finally {
     for (const w of world.workers) w.wire.release();
     await quiesce(Promise.resolve());
@@ -225,6 +235,7 @@ function started(world: World, w: WorkerModel, info: DeliveryInfo): Promise<unkn
       worker: w.index,
       info,
       epoch: w.epoch,
+      incarnation: w.sim.incarnation,
       legit: w.keyPresent,
       finish: (ok) => (ok ? resolve(info.taskId) : reject(new Error('handler failed'))),
     };

@@ -94,6 +94,26 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
       add(0.3, () => ({ op: 'hostile', kind: chance(0.5) ? 'wide' : 'malformed', id: `h${++hostile}` }));
     }
     if (!flow) add(1.5, () => ({ op: 'cancel', key: pick([...KEYS, PERIODIC_KEY]), ...by() }));
+    // An operator purges a stream, rarely (it ends tasks): a DEL, a trim of every entry, or one
+    // task's entry, most often while a keyed run runs (its run is then stranded: the judge of
+    // includes/stranded-run.lua). Not where flow control counts slots: a purged run's slot is the
+    // operator's to free.
+    const filled = world.snapshots.map((snap, p) => ({ p, snap })).filter(({ snap }) => snap.stream.size > 0);
+    const stranding = filled.filter(({ snap }) =>
+      [...snap.keyStates.values()].some((k) => k.fields.state === 'running'),
+    );
+    if (!flow && filled.length > 0)
+      add(stranding.length > 0 ? 0.5 : 0.15, () => {
+        const { p, snap } = pick(stranding.length > 0 ? stranding : filled);
+        const where = world.parts.length > 1 ? { p } : {};
+        const what = pick(['stream', 'trim', 'entry', 'entry'] as const);
+        const running = [...snap.keyStates.values()].map((k) => k.fields.rmid).filter((id) => snap.stream.has(id));
+        const entries = running.length > 0 && chance(0.7) ? running : [...snap.stream.keys()];
+        const task = snap.stream.get(pick(entries))!.id;
+        if (what !== 'entry' || !world.tasks.has(task))
+          return { op: 'purge', what: what === 'entry' ? 'trim' : what, ...where };
+        return { op: 'purge', what, task: world.alias(task), ...where };
+      });
     const removable = flow ? removableTasks(world) : [];
     if (removable.length > 0) add(1, () => ({ op: 'remove', task: pick(removable) }));
     add(1, () => ({ op: 'promote' }));
@@ -133,7 +153,8 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
       if (w.outcomes.length > 0)
         add(3, () => ({ op: 'settle', w: i, ...(chance(0.3) ? { reply: chance(0.5) ? 'held' : 'resent' } : {}) }));
       if (w.wire.heldCount > 0) add(2, () => ({ op: 'release', w: i }));
-      add(1, () => ({ op: 'heartbeat', w: i }));
+      // A beat's reply may be held: what it wrote (a new value) is in Redis before the worker knows.
+      add(1, () => ({ op: 'heartbeat', w: i, ...(chance(0.15) ? { reply: 'held' as const } : {}) }));
       if (w.keyPresent) add(0.8, () => ({ op: 'lapse', w: i }));
       if (w.sim.believesLease) add(0.4, () => ({ op: 'notice', w: i }));
       if (open) add(1, () => ({ op: 'reclaim', w: i, judge: chance(0.8) ? 'dead' : 'stale' }));

@@ -16,6 +16,7 @@ import {
   type RawEntry,
 } from './protocol-adapter';
 import { enqueueFlowStep, removeStep } from './flow-steps';
+import { purgeStep, type PurgeKind } from './purge-steps';
 import { elapseStep } from './rate-steps';
 import { noticeStep, pauseStep, pollStep } from './pause-steps';
 import { Wire } from './wire';
@@ -42,6 +43,8 @@ export type Step =
       resend?: true;
       by?: ClientProcess;
       p?: number;
+      /** After the drain: does a stranded run still hold its key? (explore/stranded-invariants.ts) */
+      probe?: true;
     }
   | {
       op: 'enqueue-flow';
@@ -55,6 +58,7 @@ export type Step =
       retuned?: { global: number; group: number };
     }
   | { op: 'remove'; task: string }
+  | { op: 'purge'; what: PurgeKind; task?: string; p?: number }
   | { op: 'cancel'; key: string; by?: ClientProcess }
   | { op: 'layout' }
   | { op: 'hostile'; kind: 'wide' | 'malformed'; id: string }
@@ -64,7 +68,7 @@ export type Step =
   | { op: 'end'; w: number; task: string; ok: boolean }
   | { op: 'settle'; w: number; reply?: 'held' | 'resent' }
   | { op: 'release'; w: number }
-  | { op: 'heartbeat'; w: number }
+  | { op: 'heartbeat'; w: number; reply?: 'held' }
   | { op: 'lapse'; w: number }
   | { op: 'notice'; w: number }
   | { op: 'reclaim'; w: number; judge: 'dead' | 'stale' }
@@ -93,6 +97,16 @@ export interface StepResult {
   readonly refused?: true;
   /** A cancel that found nothing live to cancel, in the partition its process mapped the key to. */
   readonly nothingLive?: { readonly key: string; readonly partition: number };
+  /** A keyed enqueue's answer (not for a periodic key): created a run, or returned the live one. */
+  readonly keyed?: KeyedAnswer;
+}
+
+export interface KeyedAnswer {
+  readonly key: string;
+  readonly partition: number;
+  readonly mode: 'add' | 'replace';
+  readonly created: boolean;
+  readonly probe: boolean;
 }
 
 const NOOP: StepResult = { applied: false, note: 'n/a' };
@@ -141,6 +155,8 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
       return enqueueFlowStep(world, step);
     case 'remove':
       return removeStep(world, step.task);
+    case 'purge':
+      return purgeStep(world, step);
     case 'cancel':
       return cancelStep(world, step.key, step.by);
     case 'layout':
@@ -174,9 +190,18 @@ export async function applyStep(world: World, step: Step): Promise<StepResult> {
       return { applied: true, note: 'held replies delivered' };
     }
     case 'heartbeat': {
-      const { lapsed } = await w!.sim.heartbeat();
-      w!.keyPresent = true;
-      return { applied: true, note: lapsed ? 'key was gone: lapse reported, in-flight aborted' : 'renewed' };
+      if (w!.sim.beating) return NOOP;
+      // `held`: the write of a new value (a key found gone, a renewal) executes, and its reply
+      // reaches the thread only at the step `release`: claims may run under the value meanwhile.
+      const hold = () => (w!.wire.holding = step.reply === 'held');
+      try {
+        const { done, value } = await quiesce(w!.sim.heartbeat(hold));
+        w!.keyPresent = true;
+        if (!done) return { applied: true, note: 'new value written; reply held' };
+        return { applied: true, note: value?.lapsed ? 'key was gone: lapse reported, in-flight aborted' : 'renewed' };
+      } finally {
+        w!.wire.holding = false;
+      }
     }
     case 'lapse': {
       const gone = await world.client.del(w!.sim.keys.alive(w!.sim.consumer));
@@ -223,12 +248,19 @@ async function enqueueStep(world: World, step: Extract<Step, { op: 'enqueue' }>)
     const reply = await enqueue(world.client, world.parts[partition], spec, count);
     const where = world.where(partition);
     if ('refused' in reply) return { applied: true, note: `refused${where}: ${reply.refused}`, refused: true };
+    const keyed: KeyedAnswer | undefined =
+      key !== undefined && step.kind !== 'every'
+        ? { key, partition, mode: spec.mode, created: reply.created, probe: step.probe === true }
+        : undefined;
+    // An id the key state names answers as it did (a resend): its entry purged, nothing written.
+    if (reply.created && reply.entryId !== undefined && world.purged.has(reply.entryId))
+      return { applied: true, note: `${step.id} answered as before, its entry purged: nothing written${where}` };
     // An existing live run returned (dedupe): no new task.
     if (!reply.created)
-      return { applied: true, note: `existing ${world.alias(reply.id)} (gen ${reply.generation})${where}` };
+      return { applied: true, note: `existing ${world.alias(reply.id)} (gen ${reply.generation})${where}`, keyed };
     if (key !== undefined) world.bumpKey(key);
     world.enqueued(step.id, key).periodic = step.kind === 'every';
-    return { applied: true, note: `${step.id} gen ${reply.generation}${where}` };
+    return { applied: true, note: `${step.id} gen ${reply.generation}${where}`, keyed };
   } finally {
     world.clientWire.resending = false;
   }
@@ -274,6 +306,14 @@ async function admit(world: World, w: WorkerModel, entries: RawEntry[]): Promise
   for (const d of deliveries) {
     const info = describe(d);
     world.task(info.taskId, info.key);
+    // claim.lua marked a keyed run running under the lease as it is now (field rliv).
+    if (info.key !== undefined)
+      world.claims.set(info.entryId, {
+        worker: w.index,
+        epoch: w.epoch,
+        incarnation: w.sim.incarnation,
+        keyPresent: w.keyPresent,
+      });
     supersededAtClaim.set(d, world.superseded(info.taskId, info.key));
     pausesAtAdmission.set(d, w.pauses);
     w.admitted.push(d);
@@ -313,7 +353,8 @@ async function startStep(world: World, w: WorkerModel, alias: string): Promise<S
         `${world.alias(info.taskId)} on w${w.index} was superseded when its head check passed`,
       );
     const owner = world.snapshotOf(w).pending.get(info.entryId)?.owner;
-    if (run.legit && owner !== w.sim.consumer)
+    // An entry an operator deleted after the worker took it runs from memory (nothing checks it).
+    if (run.legit && owner !== w.sim.consumer && !world.purged.has(info.entryId))
       world.startViolations.push(
         `${world.alias(info.taskId)} started on w${w.index} (alive) while its entry is pending under ${owner ?? 'nobody'}`,
       );
@@ -350,7 +391,7 @@ async function settleStep(world: World, w: WorkerModel, reply: 'held' | 'resent'
     const info = describe(o.delivery);
     const owner = snap.pending.get(info.entryId)?.owner;
     const stale =
-      owner !== w.sim.consumer
+      owner !== w.sim.consumer && !strandedHere(world, w, info)
         ? `not owned (owner ${owner ?? 'none'})`
         : world.superseded(info.taskId, info.key)
           ? 'superseded'
@@ -372,6 +413,16 @@ async function settleStep(world: World, w: WorkerModel, reply: 'held' | 'resent'
     w.wire.holding = false;
     w.wire.resending = false;
   }
+}
+
+/**
+ * A keyed run whose entry an operator deleted, still recorded as running here (complete.lua and
+ * fail.lua's recordsRunHere): only its owner can end it, and its settle may (unless superseded).
+ */
+function strandedHere(world: World, w: WorkerModel, info: DeliveryInfo): boolean {
+  if (info.key === undefined || !world.purged.has(info.entryId)) return false;
+  const fields = world.snapshotOf(w).keyStates.get(info.key)?.fields;
+  return fields?.rmid === info.entryId && fields.rown === w.sim.consumer;
 }
 
 async function reclaimStep(world: World, w: WorkerModel, judge: 'dead' | 'stale'): Promise<StepResult> {

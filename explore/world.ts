@@ -31,6 +31,8 @@ export interface Run {
   readonly info: DeliveryInfo;
   /** The worker's lapse count when the run started. */
   readonly epoch: number;
+  /** Its liveness value's incarnation when the run started: a renewal since gave the run up. */
+  readonly incarnation: number;
   /** Started while the worker's liveness key existed: legit until the next lapse. */
   readonly legit: boolean;
   readonly finish: (ok: boolean) => void;
@@ -72,6 +74,17 @@ export interface WorkerModel {
   pauses: number;
 }
 
+/**
+ * The lease a keyed run was claimed under (claim.lua records it, field rliv), as the world knows
+ * it: whose, its lapse count and liveness incarnation then, and whether its liveness key existed.
+ */
+export interface ClaimLease {
+  readonly worker: number;
+  readonly epoch: number;
+  readonly incarnation: number;
+  readonly keyPresent: boolean;
+}
+
 /** A pause() or resume() as its notice says it: the state and the version partition 0 gave it. */
 export interface PauseNotice {
   readonly paused: boolean;
@@ -90,6 +103,10 @@ export class World {
   readonly rates = new RateLedger();
   /** Runs that should never have started (found at the step `start`, judged by invariants). */
   readonly startViolations: string[] = [];
+  /** Entries an operator deleted from a stream (explore/purge-steps.ts), by entry id. */
+  readonly purged = new Set<string>();
+  /** Per keyed entry id: the lease its last claim marked it running under. */
+  readonly claims = new Map<string, ClaimLease>();
   /** Ids the explorer gave out, so traces can name tasks stably. */
   private aliases = 0;
   /** Completed pause() and resume() calls: version -> paused. */
@@ -152,7 +169,7 @@ export class World {
   task(id: string, key: string | undefined): TaskInfo {
     let info = this.tasks.get(id);
     if (!info) {
-      const alias = /^[th]\d+$/.test(id) ? id : `s${++this.aliases}`;
+      const alias = /^[thp]\d+$/.test(id) ? id : `s${++this.aliases}`;
       info = {
         id,
         alias,
@@ -215,10 +232,29 @@ export class World {
 
   /**
    * A run is legit while its worker's liveness has not lapsed since it started (and it started
-   * while the key existed): a run whose worker lapsed is fenced instead, by design.
+   * while the key existed), nor taken a new value (a renewal after an 'unconfirmed' abort gives
+   * the runs it aborted up): a run whose worker lapsed is fenced instead, by design.
    */
   legit(run: Run): boolean {
     const w = this.workers[run.worker];
-    return run.legit && w.alive && w.epoch === run.epoch;
+    return run.legit && w.alive && w.epoch === run.epoch && w.sim.incarnation === run.incarnation;
+  }
+
+  /**
+   * Whether the lease a keyed entry was claimed under is gone: its worker died, or its liveness
+   * key lapsed or took another value since (runLeaseHeld judges the value the claim recorded).
+   * Undefined when the world saw no claim of it.
+   */
+  claimLeaseLost(entryId: string): boolean | undefined {
+    const claim = this.claims.get(entryId);
+    if (!claim) return undefined;
+    const w = this.workers[claim.worker];
+    return (
+      !claim.keyPresent ||
+      !w.alive ||
+      !w.keyPresent ||
+      w.epoch !== claim.epoch ||
+      w.sim.incarnation !== claim.incarnation
+    );
   }
 }
