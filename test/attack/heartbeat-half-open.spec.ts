@@ -1,6 +1,5 @@
-import type { Logger } from '@nestjs/common';
-import { LeaseKeeper } from '../../lib/consumer/lease-keeper';
-import { RecordingLogger } from '../fixtures/recording-logger';
+import type { LeaseKeeper } from '../../lib/consumer/lease-keeper';
+import { loneLeaseKeeper } from '../fixtures/lone-lease-keeper';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -24,16 +23,7 @@ describe('attack: a heartbeat stuck on a half-open connection', () => {
   it('the lease is held again soon after the connection went half-open', async () => {
     const port = await proxy.start();
     const key = `{${randomPrefix()}:q}:alive:me`;
-    keeper = new LeaseKeeper({
-      connection: { kind: 'single', options: { host: '127.0.0.1', port } },
-      address: `127.0.0.1:${port}`,
-      keyGroups: [[key]],
-      leaseMs: 1_000,
-      intervalMs: 200,
-      maxStallMs: 60_000,
-      logger: new RecordingLogger() as unknown as Logger,
-      onLapse: () => undefined,
-    });
+    keeper = loneLeaseKeeper({ host: '127.0.0.1', port }, key, { intervalMs: 200 });
     await keeper.start();
     expect(keeper.isHeld()).toBe(true);
 

@@ -1,7 +1,6 @@
-import type { Logger } from '@nestjs/common';
-import { LeaseKeeper } from '../../lib/consumer/lease-keeper';
+import type { LeaseKeeper } from '../../lib/consumer/lease-keeper';
 import { monotonicMs } from '../../lib/consumer/lease';
-import { RecordingLogger } from '../fixtures/recording-logger';
+import { loneLeaseKeeper } from '../fixtures/lone-lease-keeper';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -28,16 +27,7 @@ describe('attack: the reply to the write that follows a lapse is lost', () => {
     const port = await proxy.start();
     const key = `{${randomPrefix()}:q}:alive:me`;
     const lapses: string[] = [];
-    keeper = new LeaseKeeper({
-      connection: { kind: 'single', options: { host: '127.0.0.1', port } },
-      address: `127.0.0.1:${port}`,
-      keyGroups: [[key]],
-      leaseMs: 1_000,
-      intervalMs: 100,
-      maxStallMs: 60_000,
-      logger: new RecordingLogger() as unknown as Logger,
-      onLapse: (k) => lapses.push(k),
-    });
+    keeper = loneLeaseKeeper({ host: '127.0.0.1', port }, key, { intervalMs: 100, onLapse: (k) => lapses.push(k) });
     await keeper.start();
     const before = await redis.get(key);
     const chainStart = keeper.heldSince();

@@ -1,10 +1,8 @@
 import { Injectable, UseInterceptors, type CallHandler, type NestInterceptor } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
 import { Observable, from, map, mergeMap, race, throwError } from 'rxjs';
-import { InterceptorGaveUpError, QueueClient, StreamQueueModule, Task, type TaskContext } from '../../lib';
-import { RecordingLogger } from '../fixtures/recording-logger';
-import { testOptions } from '../fixtures/test-app';
-import { Latch, cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/helpers';
+import { InterceptorGaveUpError, Task, type TaskContext } from '../../lib';
+import { useTasksModule } from '../fixtures/tasks-module';
+import { Latch, waitFor } from '../utils/helpers';
 
 // Review finding: an interceptor that gave up on its handler (rxjs timeout(), or an answer of its
 // own) decided the run's outcome, and the run settled once the handler returned (no overlap with
@@ -89,22 +87,8 @@ class CooperativeTasks {
 }
 
 describe('an interceptor that gives up on its handler aborts the run signal', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  let moduleRef: TestingModule;
-  let client: QueueClient;
+  const tasks = useTasksModule([CooperativeTasks], { concurrency: 2 });
 
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    moduleRef = await Test.createTestingModule({
-      imports: [StreamQueueModule.forRoot(testOptions(prefix, { concurrency: 2 }))],
-      providers: [CooperativeTasks],
-    })
-      .setLogger(new RecordingLogger())
-      .compile();
-    await moduleRef.init();
-    client = moduleRef.get(QueueClient);
-  });
   beforeEach(() => {
     run = newRun();
     cue = new Latch();
@@ -114,15 +98,10 @@ describe('an interceptor that gives up on its handler aborts the run signal', ()
     run.release.open();
     run.finish.open();
   });
-  afterAll(async () => {
-    await moduleRef.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   /** Runs `task` until its interceptor gave up; returns its result promise and whether it settled. */
   async function giveUpOn(task: string) {
-    const handle = await client.enqueue(task, {});
+    const handle = await tasks.client.enqueue(task, {});
     const settled = { at: undefined as undefined | 'before-handler-ended' | 'after-handler-ended' };
     const result = handle.result();
     result.then(
@@ -158,7 +137,7 @@ describe('an interceptor that gives up on its handler aborts the run signal', ()
   });
 
   it('control: a handler that answers before its interceptor is never aborted', async () => {
-    const result = await (await client.enqueue('gave-up.passes', {})).result();
+    const result = await (await tasks.client.enqueue('gave-up.passes', {})).result();
     expect(result).toBe('handler answered');
     expect(run.ctx!.signal.aborted).toBe(false);
   });

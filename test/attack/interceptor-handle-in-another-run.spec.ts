@@ -1,10 +1,8 @@
 import { Injectable, UseInterceptors, type CallHandler, type NestInterceptor } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
 import { Subject, first, switchMap, tap, type Observable } from 'rxjs';
-import { currentTask, QueueClient, StreamQueueModule, Task, type TaskContext } from '../../lib';
-import { RecordingLogger } from '../fixtures/recording-logger';
-import { testOptions } from '../fixtures/test-app';
-import { Latch, cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/helpers';
+import { currentTask, Task, type TaskContext } from '../../lib';
+import { useTasksModule } from '../fixtures/tasks-module';
+import { Latch } from '../utils/helpers';
 
 // Review finding: Nest's CallHandler binds the handler to the async context in which
 // next.handle() is called. An interceptor that starts a run's handler from a callback of another
@@ -67,33 +65,14 @@ class GatedTasks {
 }
 
 describe('a run whose handler an interceptor starts from another run', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  let moduleRef: TestingModule;
-  let client: QueueClient;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    moduleRef = await Test.createTestingModule({
-      imports: [StreamQueueModule.forRoot(testOptions(prefix, { concurrency: 2 }))],
-      providers: [GatedTasks],
-    })
-      .setLogger(new RecordingLogger())
-      .compile();
-    await moduleRef.init();
-    client = moduleRef.get(QueueClient);
-  });
-  afterAll(async () => {
-    finishFirst.open();
-    await moduleRef.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
+  const tasks = useTasksModule([GatedTasks], { concurrency: 2 });
+  // A failing expectation must not leave A's handler blocked for the close.
+  afterEach(() => finishFirst.open());
 
   it("runs the handler in its own run's async context, not in the one that let it through", async () => {
-    const a = await client.enqueue('gated.run', { which: 'A' });
+    const a = await tasks.client.enqueue('gated.run', { which: 'A' });
     await firstStarted.wait();
-    const b = await client.enqueue('gated.run', { which: 'B' });
+    const b = await tasks.client.enqueue('gated.run', { which: 'B' });
     // B waits at the gate while A's handler holds it; A's end lets B through.
     await waiting.wait();
     finishFirst.open();

@@ -1,10 +1,8 @@
 import { Injectable, UseInterceptors, type CallHandler, type NestInterceptor } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
 import { NEVER, Observable, from, of, switchMap, tap } from 'rxjs';
-import { QueueClient, StreamQueueModule, Task } from '../../lib';
-import { RecordingLogger } from '../fixtures/recording-logger';
-import { testOptions } from '../fixtures/test-app';
-import { Latch, cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/helpers';
+import { Task } from '../../lib';
+import { useTasksModule } from '../fixtures/tasks-module';
+import { Latch, waitFor } from '../utils/helpers';
 
 // Review finding: a run settles only once its interceptor chain has, and an aborted run (timed
 // out, superseded, cancelled, its lease lost) waited for that chain too. An interceptor whose
@@ -105,53 +103,33 @@ class HeldTasks {
 }
 
 describe('a run aborted while its interceptor holds the chain', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  let moduleRef: TestingModule;
-  let client: QueueClient;
-  const logger = new RecordingLogger();
+  // One slot: a run held for good would keep every later run of the queue from starting.
+  const tasks = useTasksModule([HeldTasks], { concurrency: 1, shutdownTimeoutMs: 500 });
 
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    moduleRef = await Test.createTestingModule({
-      // One slot: a run held for good would keep every later run of the queue from starting.
-      imports: [StreamQueueModule.forRoot(testOptions(prefix, { concurrency: 1, shutdownTimeoutMs: 500 }))],
-      providers: [HeldTasks],
-    })
-      .setLogger(logger)
-      .compile();
-    await moduleRef.init();
-    client = moduleRef.get(QueueClient);
-  });
   beforeEach(() => {
     late = new Latch();
     lateCalls.length = 0;
   });
   afterEach(() => late.open());
-  afterAll(async () => {
-    await moduleRef.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   it('a chain that never completes after its handler returned: the timeout settles the run and frees its slot', async () => {
-    const handle = await client.enqueue('held.forwards', {});
+    const handle = await tasks.client.enqueue('held.forwards', {});
     const error = await handle.result({ timeoutMs: 3_000 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/exceeded its timeout of 200 ms/);
     expect(calls.forwards).toBe(1);
-    expect(await (await client.enqueue('held.next', {})).result({ timeoutMs: 3_000 })).toBe('ran');
+    expect(await (await tasks.client.enqueue('held.next', {})).result({ timeoutMs: 3_000 })).toBe('ran');
   });
 
   it('a chain that never calls its handler: the timeout settles the run and frees its slot', async () => {
-    const handle = await client.enqueue('held.holds', {});
+    const handle = await tasks.client.enqueue('held.holds', {});
     const error = await handle.result({ timeoutMs: 3_000 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/exceeded its timeout of 200 ms/);
     expect(calls.holds).toBe(0);
-    expect(await (await client.enqueue('held.next', {})).result({ timeoutMs: 3_000 })).toBe('ran');
+    expect(await (await tasks.client.enqueue('held.next', {})).result({ timeoutMs: 3_000 })).toBe('ran');
   });
 
   it('an interceptor that calls next.handle() after the timeout settled the run: the handler is not called', async () => {
-    const handle = await client.enqueue('held.gated', {});
+    const handle = await tasks.client.enqueue('held.gated', {});
     const error = await handle.result({ timeoutMs: 3_000 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/exceeded its timeout of 200 ms/);
     late.open();
@@ -161,13 +139,13 @@ describe('a run aborted while its interceptor holds the chain', () => {
   });
 
   it('an interceptor that answered, then calls next.handle() after the run completed: the handler is not called', async () => {
-    const handle = await client.enqueue('held.later', {});
+    const handle = await tasks.client.enqueue('held.later', {});
     expect(await handle.result({ timeoutMs: 3_000 })).toBe('answered by the interceptor');
     late.open();
     await waitFor(() => lateCalls.length === 1, { description: 'the late next.handle() answered', timeoutMs: 2_000 });
     expect(lateCalls).toEqual([{ code: 'RUN_ENDED' }]);
     expect(calls.later).toBe(0);
-    expect(logger.warnings().join('\n')).toContain(
+    expect(tasks.logger.warnings().join('\n')).toContain(
       'HeldTasks.later: an interceptor called next.handle() after its run had ended; the handler was not called.',
     );
   });

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TaskCancelledError, TaskFailedError, TaskTimeoutError } from '../../lib';
-import { ResultWaiter } from '../../lib/client/result-waiter';
 import { RedisConnections } from '../../lib/redis/redis-connections';
-import { Probe } from '../fixtures/probe';
+import { heldEcho } from '../fixtures/probe';
+import { usePrivateRedisApps } from '../fixtures/private-redis-apps';
 import { replyCuttingProxy } from '../fixtures/reply-cutting-proxy';
+import { doneChannelSubscribers, resultSubscriberOf } from '../fixtures/result-subscriber';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { blockAfterWrite, blockEventLoop } from '../utils/block-event-loop';
 import { Latch } from '../utils/latch';
-import { closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { waitFor } from '../utils/redis';
 
 /** Long enough that a loaded machine reaches the block before the deadline (checked below). */
 const TIMEOUT_MS = 1_000;
@@ -27,18 +27,12 @@ const PAST_DEADLINE_MS = 300;
  * answered every client: the answer waits in a socket when the loop frees.
  */
 describe('result(): a busy event loop does not turn a result that came in time into a timeout', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  let prefix: string;
-  let probe: Probe;
+  const env = usePrivateRedisApps();
 
   const app = (options: object) =>
-    startApp({ prefix, probe, options: { ...options, connection: { url: server.url } } });
+    startApp({ prefix: env.prefix, probe: env.probe, options: { ...options, connection: { url: env.server.url } } });
   const commandsOf = (t: TestApp) => t.app.get(RedisConnections).commands;
-  const subscribed = (t: TestApp) =>
-    waitFor(async () => (await subscriberCount(redis, t.keys.doneChannel)) === 1, {
-      description: 'result() subscribed',
-    });
+  const subscribed = (t: TestApp) => doneChannelSubscribers(env.admin, t, 1, 'result() subscribed');
 
   /**
    * What `wait(TIMEOUT_MS)` settles with (a value or the error), the loop blocked from `blocker`'s
@@ -52,7 +46,7 @@ describe('result(): a busy event loop does not turn a result that came in time i
   ) => {
     let deadline = Infinity;
     const blocked = blockAfterWrite(blocker, marker, () => deadline + PAST_DEADLINE_MS - performance.now(), {
-      answeredBy: server.port,
+      answeredBy: env.server.port,
     });
     deadline = performance.now() + TIMEOUT_MS;
     const result = wait(TIMEOUT_MS).catch((error: unknown) => error);
@@ -62,29 +56,10 @@ describe('result(): a busy event loop does not turn a result that came in time i
     return result;
   };
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = createRedis({}, server.url);
-  });
-  beforeEach(() => {
-    prefix = randomPrefix();
-    probe = new Probe();
-  });
-  afterEach(() => closeApps());
-  afterAll(async () => {
-    await closeAll();
-    await server?.stop();
-  });
-
   it('a completed task: its done message and the read of its result, while the loop is blocked', async () => {
     const client = await app({ worker: false });
     const worker = await app({});
-    const go = new Latch();
-    const value = `value-${randomUUID()}`;
-    probe.on('echo', async () => {
-      await go.wait();
-      return value;
-    });
+    const { go, value } = heldEcho(env.probe);
     const handle = await client.client.enqueue('echo', 'x');
     // The worker's settle (it stores `value` and publishes c:<id>) is written, then the loop blocks.
     const result = waitBlocked(
@@ -104,7 +79,7 @@ describe('result(): a busy event loop does not turn a result that came in time i
     const worker = await app({});
     const go = new Latch();
     const reason = `reason-${randomUUID()}`;
-    probe.on('once', async () => {
+    env.probe.on('once', async () => {
       await go.wait();
       throw new Error(reason);
     });
@@ -160,10 +135,8 @@ describe('result(): a busy event loop does not turn a result that came in time i
     await app({});
     const handle = await client.client.enqueue('echo', 'done before');
     expect(await handle.result({ timeoutMs: 5_000 })).toBe('done before'); // the subscriber is connected
-    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 0, {
-      description: 'the first wait unsubscribed',
-    });
-    const subscriber = (client.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
+    await doneChannelSubscribers(env.admin, client, 0, 'the first wait unsubscribed');
+    const subscriber = resultSubscriberOf(client);
     const result = waitBlocked((timeoutMs) => handle.result({ timeoutMs }), subscriber, client.keys.doneChannel);
     expect(await result).toBe('done before');
   });
@@ -172,11 +145,9 @@ describe('result(): a busy event loop does not turn a result that came in time i
     const client = await app({ worker: false });
     const warm = await client.client.enqueue('echo', 'warm-up');
     await expect(warm.result({ timeoutMs: 50 })).rejects.toBeInstanceOf(TaskTimeoutError); // connects the subscriber
-    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 0, {
-      description: 'the first wait unsubscribed',
-    });
+    await doneChannelSubscribers(env.admin, client, 0, 'the first wait unsubscribed');
     const handle = await client.client.enqueue('echo', 'never run');
-    const subscriber = (client.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
+    const subscriber = resultSubscriberOf(client);
     const error = await waitBlocked((timeoutMs) => handle.result({ timeoutMs }), subscriber, client.keys.doneChannel);
     expect(error).toBeInstanceOf(TaskTimeoutError);
   });
@@ -184,9 +155,13 @@ describe('result(): a busy event loop does not turn a result that came in time i
   // A done message heard in time starts one more read (the stored result): that read is let
   // finish past the deadline, but a Redis that never answers it still ends the wait.
   it('a done message heard, the read of the result never answered: still a timeout', async () => {
-    const proxy = await replyCuttingProxy(server.url);
+    const proxy = await replyCuttingProxy(env.server.url);
     try {
-      const client = await startApp({ prefix, probe, options: { worker: false, connection: { url: proxy.url } } });
+      const client = await startApp({
+        prefix: env.prefix,
+        probe: env.probe,
+        options: { worker: false, connection: { url: proxy.url } },
+      });
       const handle = await client.client.enqueue('echo', 'x');
       const result = handle.result({ timeoutMs: 200 }).catch((error: unknown) => error);
       await subscribed(client);
@@ -194,7 +169,7 @@ describe('result(): a busy event loop does not turn a result that came in time i
       const cut = proxy.cutReplyTo(client.keys.result(handle.id));
       const release = proxy.holdNewConnections();
       try {
-        await redis.publish(client.keys.doneChannel, `c:${handle.id}`);
+        await env.admin.publish(client.keys.doneChannel, `c:${handle.id}`);
         await cut;
         const error = await result;
         expect(error).toBeInstanceOf(TaskTimeoutError);
@@ -214,7 +189,7 @@ describe('result(): a busy event loop does not turn a result that came in time i
     const handle = await client.client.enqueue('echo', 'never run');
     const result = handle.result({ timeoutMs: 200 }).catch((error: unknown) => error);
     await subscribed(client);
-    blockEventLoop(400, { answeredBy: server.port });
+    blockEventLoop(400, { answeredBy: env.server.port });
     const error = await result;
     expect(error).toBeInstanceOf(TaskTimeoutError);
     expect(error).toMatchObject({ message: `No result for task ${handle.id} within 200 ms.` });

@@ -1,14 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Redis } from 'ioredis';
 import { raceTimeout } from '../../lib/race-timeout';
-import { Probe } from '../fixtures/probe';
-import { replyCuttingProxy, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { Latch } from '../utils/latch';
-import { closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { ResultWaiter } from '../../lib/client/result-waiter';
+import { heldEcho } from '../fixtures/probe';
+import { usePrivateRedisApps } from '../fixtures/private-redis-apps';
+import { doneChannelSubscribers, resultSubscriberOf } from '../fixtures/result-subscriber';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { waitFor } from '../utils/redis';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 
 /*
@@ -19,42 +15,25 @@ import { RedisConnections } from '../../lib/redis/redis-connections';
  * the process's life, and a wait already in progress heard no completion again.
  */
 describe('result(): a results subscriber that ended for good is made again', () => {
-  let server: RedisServerHandle;
-  let admin: Redis;
-  let proxy: ReplyCuttingProxy;
-  let prefix: string;
-  let probe: Probe;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = createRedis({}, server.url);
-  });
-  beforeEach(async () => {
-    prefix = randomPrefix();
-    probe = new Probe();
-    proxy = await replyCuttingProxy(server.url);
-  });
-  afterEach(async () => {
-    await closeApps();
-    await proxy.close();
-  });
-  afterAll(async () => {
-    await closeAll();
-    await server?.stop();
-  });
+  const env = usePrivateRedisApps({ proxy: true });
 
   const gaveUp = { retryStrategy: (times: number) => (times > 2 ? null : 50) };
   const client = () =>
-    startApp({ prefix, probe, options: { worker: false, connection: { url: proxy.url, options: gaveUp } } });
-  const worker = () => startApp({ prefix, probe, options: { connection: { url: server.url } } });
+    startApp({
+      prefix: env.prefix,
+      probe: env.probe,
+      options: { worker: false, connection: { url: env.proxy.url, options: gaveUp } },
+    });
+  const worker = () =>
+    startApp({ prefix: env.prefix, probe: env.probe, options: { connection: { url: env.server.url } } });
   /**
    * Cuts the results subscriber of `app` while new connections are refused, until its
    * retryStrategy gave up; the command connection stays. Then connections are accepted again.
    */
   const endSubscriber = async (app: TestApp) => {
-    const subscriber = (app.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
-    const accept = proxy.refuseNewConnections();
-    proxy.cutClient((subscriber.stream as Socket).localPort!);
+    const subscriber = resultSubscriberOf(app);
+    const accept = env.proxy.refuseNewConnections();
+    env.proxy.cutClient((subscriber.stream as Socket).localPort!);
     await waitFor(() => subscriber.status === 'end', { description: 'the subscriber ended for good' });
     await accept();
     expect(app.app.get(RedisConnections).commands.status).toBe('ready');
@@ -65,18 +44,11 @@ describe('result(): a results subscriber that ended for good is made again', () 
     const consumer = await worker();
     const warm = await producer.client.enqueue('echo', 'warm-up');
     expect(await warm.result({ timeoutMs: 5_000 })).toBe('warm-up');
-    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 0, {
-      description: 'the first wait unsubscribed',
-    });
+    await doneChannelSubscribers(env.admin, producer, 0, 'the first wait unsubscribed');
     await endSubscriber(producer);
     expect(consumer.events.counters().completed).toBe(1);
 
-    const go = new Latch();
-    const value = `value-${randomUUID()}`;
-    probe.on('echo', async () => {
-      await go.wait();
-      return value;
-    });
+    const { go, value } = heldEcho(env.probe);
     const handle = await producer.client.enqueue('echo', 'x');
     const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
     go.open();
@@ -86,21 +58,12 @@ describe('result(): a results subscriber that ended for good is made again', () 
   it('a wait in progress when it ended hears the completion on the new one', async () => {
     const producer = await client();
     const consumer = await worker();
-    const go = new Latch();
-    const value = `value-${randomUUID()}`;
-    probe.on('echo', async () => {
-      await go.wait();
-      return value;
-    });
+    const { go, value } = heldEcho(env.probe);
     const handle = await producer.client.enqueue('echo', 'x');
     const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
-    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
-      description: 'result() subscribed',
-    });
+    await doneChannelSubscribers(env.admin, producer, 1, 'result() subscribed');
     await endSubscriber(producer);
-    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
-      description: 'subscribed again',
-    });
+    await doneChannelSubscribers(env.admin, producer, 1, 'subscribed again');
     go.open();
     await waitFor(() => consumer.events.counters().completed === 1, { description: 'completed' });
     expect(await raceTimeout(result, 5_000, () => 'not heard')).toBe(value);
@@ -115,35 +78,26 @@ describe('result(): a results subscriber that ended for good is made again', () 
       return null;
     };
     const producer = await startApp({
-      prefix,
-      probe,
-      options: { worker: false, connection: { url: proxy.url, options: { retryStrategy } } },
+      prefix: env.prefix,
+      probe: env.probe,
+      options: { worker: false, connection: { url: env.proxy.url, options: { retryStrategy } } },
     });
     const consumer = await worker();
-    const go = new Latch();
-    const value = `value-${randomUUID()}`;
-    probe.on('echo', async () => {
-      await go.wait();
-      return value;
-    });
+    const { go, value } = heldEcho(env.probe);
     const handle = await producer.client.enqueue('echo', 'x');
     const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
-    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
-      description: 'result() subscribed',
-    });
+    await doneChannelSubscribers(env.admin, producer, 1, 'result() subscribed');
     const commands = producer.app.get(RedisConnections).commands;
-    const subscriber = (producer.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
-    const accept = proxy.refuseNewConnections();
-    proxy.cutClient((commands.stream as Socket).localPort!);
+    const subscriber = resultSubscriberOf(producer);
+    const accept = env.proxy.refuseNewConnections();
+    env.proxy.cutClient((commands.stream as Socket).localPort!);
     await waitFor(() => commands.status === 'reconnecting', { description: 'the command connection reconnecting' });
     giveUpNext = true;
-    proxy.cutClient((subscriber.stream as Socket).localPort!);
+    env.proxy.cutClient((subscriber.stream as Socket).localPort!);
     await waitFor(() => subscriber.status === 'end', { description: 'the subscriber ended for good' });
     await accept();
     await waitFor(() => commands.status === 'ready', { description: 'the command connection back' });
-    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
-      description: 'subscribed again',
-    });
+    await doneChannelSubscribers(env.admin, producer, 1, 'subscribed again');
     go.open();
     await waitFor(() => consumer.events.counters().completed === 1, { description: 'completed' });
     expect(await raceTimeout(result, 5_000, () => 'not heard')).toBe(value);

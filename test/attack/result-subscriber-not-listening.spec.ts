@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { TaskCancelledError, TaskTimeoutError } from '../../lib';
-import { Probe } from '../fixtures/probe';
-import { replyCuttingProxy, type ReplyCuttingProxy } from '../fixtures/reply-cutting-proxy';
-import { closeApps, startApp } from '../fixtures/test-app';
+import { heldEcho } from '../fixtures/probe';
+import { usePrivateRedisApps } from '../fixtures/private-redis-apps';
+import { doneChannelSubscribers, resultSubscriberOf } from '../fixtures/result-subscriber';
+import { startApp } from '../fixtures/test-app';
 import { blockEventLoop } from '../utils/block-event-loop';
-import { Latch } from '../utils/latch';
-import { ResultWaiter } from '../../lib/client/result-waiter';
 import { raceTimeout } from '../../lib/race-timeout';
-import { closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { waitFor } from '../utils/redis';
 
 const TIMEOUT_MS = 500;
 
@@ -23,32 +20,17 @@ const TIMEOUT_MS = 500;
  * settle's message was published (lost). The command connection answered all along.
  */
 describe('result(): a task settled in time is found whether or not the subscriber listens', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  let proxy: ReplyCuttingProxy;
-  let prefix: string;
-  let probe: Probe;
+  const env = usePrivateRedisApps({ proxy: true });
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = createRedis({}, server.url);
-  });
-  beforeEach(async () => {
-    prefix = randomPrefix();
-    probe = new Probe();
-    proxy = await replyCuttingProxy(server.url);
-  });
-  afterEach(async () => {
-    await closeApps();
-    await proxy.close();
-  });
-  afterAll(async () => {
-    await closeAll();
-    await server?.stop();
-  });
-
-  const app = (options: object, url = server.url) =>
-    startApp({ prefix, probe, options: { ...options, connection: { url } } });
+  const app = (options: object, url = env.server.url) =>
+    startApp({ prefix: env.prefix, probe: env.probe, options: { ...options, connection: { url } } });
+  /** A client behind the proxy whose commands fail after one retry (maxRetriesPerRequest 1). */
+  const failingFast = () =>
+    startApp({
+      prefix: env.prefix,
+      probe: env.probe,
+      options: { worker: false, connection: { url: env.proxy.url, options: { maxRetriesPerRequest: 1 } } },
+    });
 
   it("the process's first result(), the caller blocking the loop right after it: a task completed before", async () => {
     const client = await app({ worker: false });
@@ -57,16 +39,16 @@ describe('result(): a task settled in time is found whether or not the subscribe
     await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
     // No result() yet in this process: its subscriber is made, and connects, now.
     const result = handle.result({ timeoutMs: TIMEOUT_MS }).catch((error: unknown) => error);
-    blockEventLoop(TIMEOUT_MS + 300, { answeredBy: server.port });
+    blockEventLoop(TIMEOUT_MS + 300, { answeredBy: env.server.port });
     expect(await result).toBe('done before');
   });
 
   it('a subscriber whose connection is not accepted yet: a task completed before the wait', async () => {
-    const client = await app({ worker: false }, proxy.url);
+    const client = await app({ worker: false }, env.proxy.url);
     const worker = await app({});
     const handle = await client.client.enqueue('echo', 'done before');
     await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
-    const release = proxy.holdNewConnections();
+    const release = env.proxy.holdNewConnections();
     try {
       expect(await handle.result({ timeoutMs: TIMEOUT_MS })).toBe('done before');
     } finally {
@@ -75,16 +57,11 @@ describe('result(): a task settled in time is found whether or not the subscribe
   });
 
   it('a subscriber whose connection is not accepted yet: a task that completes during the wait', async () => {
-    const client = await app({ worker: false }, proxy.url);
+    const client = await app({ worker: false }, env.proxy.url);
     const worker = await app({});
-    const go = new Latch();
-    const value = `value-${randomUUID()}`;
-    probe.on('echo', async () => {
-      await go.wait();
-      return value;
-    });
+    const { go, value } = heldEcho(env.probe);
     const handle = await client.client.enqueue('echo', 'x');
-    const release = proxy.holdNewConnections();
+    const release = env.proxy.holdNewConnections();
     try {
       const deadline = performance.now() + TIMEOUT_MS;
       const result = handle.result({ timeoutMs: TIMEOUT_MS }).catch((error: unknown) => error);
@@ -100,15 +77,11 @@ describe('result(): a task settled in time is found whether or not the subscribe
   // ioredis fails a command queued while its connection is away after maxRetriesPerRequest
   // attempts (default 20, about 10 s): the SUBSCRIBE of the process's first result() with it.
   it('a subscriber that cannot connect for maxRetriesPerRequest attempts: a task completed before the wait', async () => {
-    const client = await startApp({
-      prefix,
-      probe,
-      options: { worker: false, connection: { url: proxy.url, options: { maxRetriesPerRequest: 1 } } },
-    });
+    const client = await failingFast();
     const worker = await app({});
     const handle = await client.client.enqueue('echo', 'done before');
     await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
-    const accept = proxy.refuseNewConnections();
+    const accept = env.proxy.refuseNewConnections();
     try {
       expect(await handle.result({ timeoutMs: 2_000 }).catch((error: unknown) => error)).toBe('done before');
     } finally {
@@ -117,50 +90,36 @@ describe('result(): a task settled in time is found whether or not the subscribe
   });
 
   it('the subscriber refused as long, then back: a task that completes during the wait is heard', async () => {
-    const client = await startApp({
-      prefix,
-      probe,
-      options: { worker: false, connection: { url: proxy.url, options: { maxRetriesPerRequest: 1 } } },
-    });
+    const client = await failingFast();
     const worker = await app({});
-    const go = new Latch();
-    probe.on('echo', async () => {
-      await go.wait();
-      return 'heard';
-    });
+    const { go } = heldEcho(env.probe, 'heard');
     const handle = await client.client.enqueue('echo', 'x');
-    const accept = proxy.refuseNewConnections();
+    const accept = env.proxy.refuseNewConnections();
     const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
     // The second refused attempt fails the queued SUBSCRIBE; then connections are accepted again.
-    const subscriber = (client.app.get(ResultWaiter) as unknown as { subscriber: Redis }).subscriber;
+    const subscriber = resultSubscriberOf(client);
     let refused = 0;
     subscriber.on('close', () => refused++);
     await waitFor(() => refused >= 3, { description: 'three refused attempts' });
     await accept();
-    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 1, {
-      description: 'subscribed once the subscriber connected',
-    });
+    await doneChannelSubscribers(env.admin, client, 1, 'subscribed once the subscriber connected');
     go.open();
     await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
     expect(await raceTimeout(result, 5_000, () => 'not heard')).toBe('heard');
   });
 
   it('a subscriber cut after it subscribed, reconnecting when the task is cancelled: its message lost', async () => {
-    const client = await app({ worker: false }, proxy.url);
+    const client = await app({ worker: false }, env.proxy.url);
     const key = `key-${randomUUID()}`;
     const handle = await client.client.enqueue('echo', 'x', { key });
     const deadline = performance.now() + 1_000;
     const result = handle.result({ timeoutMs: 1_000 }).catch((error: unknown) => error);
-    await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 1, {
-      description: 'result() subscribed',
-    });
-    const release = proxy.holdNewConnections();
+    await doneChannelSubscribers(env.admin, client, 1, 'result() subscribed');
+    const release = env.proxy.holdNewConnections();
     try {
       // This private Redis has one subscriber: result()'s. Its new connection waits at the proxy.
-      await redis.client('KILL', 'TYPE', 'pubsub');
-      await waitFor(async () => (await subscriberCount(redis, client.keys.doneChannel)) === 0, {
-        description: 'the subscriber cut',
-      });
+      await env.admin.client('KILL', 'TYPE', 'pubsub');
+      await doneChannelSubscribers(env.admin, client, 0, 'the subscriber cut');
       await client.client.cancel(key);
       expect(performance.now()).toBeLessThan(deadline); // settled in time
       expect(await result).toBeInstanceOf(TaskCancelledError);
@@ -183,9 +142,9 @@ describe('result(): a task settled in time is found whether or not the subscribe
 
   // The controls: a task still pending when the subscriber cannot listen is a timeout.
   it('a subscriber whose connection is not accepted yet: a task still pending is a timeout', async () => {
-    const client = await app({ worker: false }, proxy.url);
+    const client = await app({ worker: false }, env.proxy.url);
     const handle = await client.client.enqueue('echo', 'never run');
-    const release = proxy.holdNewConnections();
+    const release = env.proxy.holdNewConnections();
     try {
       const error = await handle.result({ timeoutMs: TIMEOUT_MS }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TaskTimeoutError);

@@ -1,10 +1,8 @@
-import type { Logger } from '@nestjs/common';
 import { QueueClient, StreamQueueEvents, type StreamQueueEvent } from '../../lib';
 import { monotonicMs } from '../../lib/consumer/lease';
-import { LeaseKeeper } from '../../lib/consumer/lease-keeper';
 import { Settler } from '../../lib/consumer/settler';
 import { buildApp } from '../fixtures/hostile-tasks';
-import { RecordingLogger } from '../fixtures/recording-logger';
+import { loneLeaseKeeper } from '../fixtures/lone-lease-keeper';
 import { definitionOf, settleContext } from '../fixtures/settle-context';
 import { testOptions } from '../fixtures/test-app';
 import { halfOpenSuite, workerBehind } from '../fixtures/worker-behind-proxy';
@@ -74,16 +72,7 @@ describe('attack: a settle resent after its run was taken over and settled elsew
     const base = await settleContext(settling, prefix);
     const alive = base.keys.alive(base.ctx.consumer);
     const { hostname, port: redisPort } = new URL(redisUrl());
-    const keeper = new LeaseKeeper({
-      connection: { kind: 'single', options: { host: hostname, port: Number(redisPort || 6379) } },
-      address: 'redis',
-      keyGroups: [[alive]],
-      leaseMs: 1_000,
-      intervalMs: 100,
-      maxStallMs: 60_000,
-      logger: new RecordingLogger() as unknown as Logger,
-      onLapse: () => undefined,
-    });
+    const keeper = loneLeaseKeeper({ host: hostname, port: Number(redisPort || 6379) }, alive, { intervalMs: 100 });
     try {
       await keeper.start();
       const ctx = { ...base.ctx, lease: keeper };

@@ -7,14 +7,15 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Observable, catchError, map, tap, throwError, timeout } from 'rxjs';
 import { currentTask, QueueClient, StreamQueueModule, Task, type TaskContext } from '../../lib';
 import { Latch } from '../utils/helpers';
 import { RecordingLogger } from '../fixtures/recording-logger';
+import { useTasksModule } from '../fixtures/tasks-module';
 import { testOptions } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, waitFor } from '../utils/redis';
 
 /** What interceptors saw, in order. */
 const seen: string[] = [];
@@ -127,38 +128,18 @@ class PlainTasks {
 }
 
 describe('Nest enhancers around runs', () => {
-  const prefix = randomPrefix();
-  const redis = createRedis();
-  const logger = new RecordingLogger();
-  let moduleRef: TestingModule;
-  let client: QueueClient;
-
-  beforeAll(async () => {
-    await cleanupPrefix(redis, prefix);
-    moduleRef = await Test.createTestingModule({
-      imports: [StreamQueueModule.forRoot(testOptions(prefix, { concurrency: 4 }))],
-      providers: [EnhancedTasks, PlainTasks],
-    })
-      .setLogger(logger)
-      .compile();
-    await moduleRef.init();
-    client = moduleRef.get(QueueClient);
-  });
+  const tasks = useTasksModule([EnhancedTasks, PlainTasks], { concurrency: 4 });
+  const { prefix, redis } = tasks;
   beforeEach(() => (seen.length = 0));
-  afterAll(async () => {
-    await moduleRef.close();
-    await cleanupPrefix(redis, prefix);
-    await closeAll();
-  });
 
   it('class and method interceptors wrap the run: they see the payload and transform the result', async () => {
-    const result = await (await client.enqueue('enhanced.transform', { n: 21 })).result();
+    const result = await (await tasks.client.enqueue('enhanced.transform', { n: 21 })).result();
     expect(result).toEqual({ wrapped: 42 });
     expect(seen).toEqual(['class:stream-queue:EnhancedTasks.transform:enhanced.transform', 'method:payload={"n":21}']);
   });
 
   it('an interceptor observes a failed run, and the failure still settles the task', async () => {
-    await expect((await client.enqueue('enhanced.fail', {})).result()).rejects.toThrow('nope');
+    await expect((await tasks.client.enqueue('enhanced.fail', {})).result()).rejects.toThrow('nope');
     expect(seen).toEqual([
       'class:stream-queue:EnhancedTasks.fail:enhanced.fail',
       'method:payload={}',
@@ -167,15 +148,15 @@ describe('Nest enhancers around runs', () => {
   });
 
   it('a method-level interceptor alone applies to that method only', async () => {
-    expect(await (await client.enqueue('plain.timed', {})).result()).toBe('ok');
+    expect(await (await tasks.client.enqueue('plain.timed', {})).result()).toBe('ok');
     expect(seen).toEqual(['timed:true']);
   });
 
   it('each concurrent run has its own async context, after awaits and whatever order they resume in', async () => {
     gates.set(1, new Latch());
     gates.set(2, new Latch());
-    const first = await client.enqueue('enhanced.context', { n: 1 });
-    const second = await client.enqueue('enhanced.context', { n: 2 });
+    const first = await tasks.client.enqueue('enhanced.context', { n: 1 });
+    const second = await tasks.client.enqueue('enhanced.context', { n: 2 });
     // Both are running (blocked) before either resumes; the second resumes first.
     await waitFor(() => seen.filter((s) => s.startsWith('class:')).length === 2, { description: 'both runs' });
     gates.get(2)!.open();
@@ -190,18 +171,18 @@ describe('Nest enhancers around runs', () => {
   // still ran: its retry started beside it, the same task twice at once (a review finding; it
   // failed). The run now settles once its handler has ended, as the interceptor chain decided.
   it('an interceptor that gives up early: the run settles after its handler ends, never beside its retry', async () => {
-    const handle = await client.enqueue('plain.cut-short', {});
+    const handle = await tasks.client.enqueue('plain.cut-short', {});
     await expect(handle.result()).rejects.toThrow(/Timeout/);
     expect(cutShort).toEqual({ running: 0, most: 1, ended: 2 });
   });
 
   it('a task without interceptors is called bare: no chain, no run context unless runContext is set', async () => {
-    expect(await (await client.enqueue('plain.context', {})).result()).toBe('no run context');
+    expect(await (await tasks.client.enqueue('plain.context', {})).result()).toBe('no run context');
   });
 
   it('guards are not applied to runs, and a task that declares one is warned about at bootstrap', async () => {
-    expect(await (await client.enqueue('plain.guarded', {})).result()).toBe('ran');
-    expect(logger.warnings().join('\n')).toContain(
+    expect(await (await tasks.client.enqueue('plain.guarded', {})).result()).toBe('ran');
+    expect(tasks.logger.warnings().join('\n')).toContain(
       'PlainTasks.guarded declares guards; a task run applies interceptors only',
     );
   });

@@ -1,10 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { StreamQueueModuleOptions } from '../../../lib';
 import { RedisConnections } from '../../../lib/redis/redis-connections';
 import { within } from '../../fixtures/hostile-tasks';
-import { closeApps, startApp } from '../../fixtures/test-app';
-import { proxyEveryNode, type ClusterHalfOpenProxies } from '../../utils/cluster-half-open-proxies';
-import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
+import { useProxiedCluster } from '../../fixtures/proxied-cluster';
+import { startApp } from '../../fixtures/test-app';
 import { randomPrefix } from '../../utils/redis';
 
 /*
@@ -17,41 +15,18 @@ import { randomPrefix } from '../../utils/redis';
  * nothing at all arrives, dropped, and the Cluster sends what was unanswered again.
  */
 describe('a worker whose node connection to its queue master went half-open', () => {
-  let cluster: RedisClusterHandle;
-  let proxies: ClusterHalfOpenProxies;
-  let direct: Cluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster({ replicas: 0 });
-    proxies = await proxyEveryNode(cluster);
-    direct = clusterClient(cluster.nodes);
-  }, 60_000);
-  afterEach(closeApps);
-  afterAll(async () => {
-    direct?.disconnect();
-    await proxies?.stop();
-    await cluster?.stop();
-  });
-
-  /** Connected to every node through its proxy. */
-  const behindProxies = (overrides: Partial<StreamQueueModuleOptions>): Partial<StreamQueueModuleOptions> => ({
-    connection: { cluster: { nodes: proxies.nodes, options: { natMap: proxies.natMap } } },
-    ...overrides,
-  });
-  const straight = (overrides: Partial<StreamQueueModuleOptions>): Partial<StreamQueueModuleOptions> => ({
-    connection: { cluster: { nodes: cluster.nodes } },
-    ...overrides,
-  });
+  const env = useProxiedCluster();
 
   it('settles a task enqueued by another process within a few leases', async () => {
     const prefix = randomPrefix();
     const leaseMs = 2_000;
-    const worker = await startApp({ prefix, options: behindProxies({ leaseMs, heartbeatIntervalMs: 250 }) });
-    const producer = await startApp({ prefix, options: straight({ worker: false }) });
+    const worker = await startApp({ prefix, options: env.behindProxies({ leaseMs, heartbeatIntervalMs: 250 }) });
+    const producer = await startApp({ prefix, options: env.straight({ worker: false }) });
     // The worker's command connection to the queue's master is open and in use.
     await within((await producer.client.enqueue('echo', 'before')).result(), 10_000, 'the task before the cut');
 
-    const master = await cluster.masterOf(worker.keys.stream);
-    proxies.of(master.port).blackholeExisting();
+    const master = await env.cluster.masterOf(worker.keys.stream);
+    env.proxies.of(master.port).blackholeExisting();
     const after = await producer.client.enqueue('echo', 'after');
 
     await expect(within(after.result(), 3 * leaseMs, 'the task enqueued after the cut')).resolves.toBe('after');
@@ -62,11 +37,11 @@ describe('a worker whose node connection to its queue master went half-open', ()
     const prefix = randomPrefix();
     const producer = await startApp({
       prefix,
-      options: behindProxies({ worker: false, leaseMs: 300, heartbeatIntervalMs: 100 }),
+      options: env.behindProxies({ worker: false, leaseMs: 300, heartbeatIntervalMs: 100 }),
     });
     const commands = producer.app.get(RedisConnections).commands as unknown as Cluster;
     const counter = `{${prefix}}:backlog-runs`;
-    const proxied = proxies.natMap[`127.0.0.1:${(await cluster.masterOf(counter)).port}`];
+    const proxied = env.proxies.natMap[`127.0.0.1:${(await env.cluster.masterOf(counter)).port}`];
     const padding = 'x'.repeat(20_000);
     const calls = 200;
     const backlog = (on: Cluster) => {
@@ -78,9 +53,9 @@ describe('a worker whose node connection to its queue master went half-open', ()
     };
     // The same backlog on a connection nobody watches outlasts the 300 ms lease twice over.
     const started = performance.now();
-    await backlog(direct);
+    await backlog(env.direct);
     expect(performance.now() - started).toBeGreaterThan(600);
-    await direct.del(counter);
+    await env.direct.del(counter);
 
     await commands.get(counter); // the node connection is open, and watched
     const node = commands.nodes('master').find((n) => n.options.port === proxied.port) as Redis;
@@ -89,8 +64,8 @@ describe('a worker whose node connection to its queue master went half-open', ()
     node.on('close', () => closes++);
     const replies = (await backlog(commands)) ?? [];
     expect(replies.filter(([error]) => error).map(([error]) => String(error))).toEqual([]);
-    expect(Number(await direct.get(counter))).toBe(calls);
+    expect(Number(await env.direct.get(counter))).toBe(calls);
     expect(closes).toBe(0);
-    await direct.del(counter);
+    await env.direct.del(counter);
   }, 60_000);
 });

@@ -1,8 +1,6 @@
-import type { Cluster } from 'ioredis';
 import { within } from '../../fixtures/hostile-tasks';
-import { closeApps, startApp } from '../../fixtures/test-app';
-import { proxyEveryNode, type ClusterHalfOpenProxies } from '../../utils/cluster-half-open-proxies';
-import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
+import { useProxiedCluster } from '../../fixtures/proxied-cluster';
+import { startApp } from '../../fixtures/test-app';
 import { randomPrefix, waitFor } from '../../utils/redis';
 
 /*
@@ -13,39 +11,20 @@ import { randomPrefix, waitFor } from '../../utils/redis';
  * answered (see test/attack/result-subscriber-not-listening.spec.ts for one node).
  */
 describe('result() on a cluster, its subscriber still connecting', () => {
-  let cluster: RedisClusterHandle;
-  let proxies: ClusterHalfOpenProxies;
-  let direct: Cluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster({ replicas: 0 });
-    proxies = await proxyEveryNode(cluster);
-    direct = clusterClient(cluster.nodes);
-  }, 60_000);
-  afterEach(closeApps);
-  afterAll(async () => {
-    direct?.disconnect();
-    await proxies?.stop();
-    await cluster?.stop();
-  });
+  const env = useProxiedCluster();
 
   it('answers a task completed before the wait', async () => {
     const prefix = randomPrefix();
-    const producer = await startApp({
-      prefix,
-      options: {
-        worker: false,
-        connection: { cluster: { nodes: proxies.nodes, options: { natMap: proxies.natMap } } },
-      },
-    });
-    const worker = await startApp({ prefix, options: { connection: { cluster: { nodes: cluster.nodes } } } });
+    const producer = await startApp({ prefix, options: env.behindProxies({ worker: false }) });
+    const worker = await startApp({ prefix, options: env.straight() });
     const handle = await producer.client.enqueue('echo', 'done before');
     await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
-    for (const node of cluster.nodes) proxies.of(node.port).delayNew(3_000);
+    for (const node of env.cluster.nodes) env.proxies.of(node.port).delayNew(3_000);
     try {
       const result = handle.result({ timeoutMs: 500 }).catch((error: unknown) => error);
       expect(await within(result, 5_000, 'result()')).toBe('done before');
     } finally {
-      for (const node of cluster.nodes) proxies.of(node.port).delayNew(0);
+      for (const node of env.cluster.nodes) env.proxies.of(node.port).delayNew(0);
     }
   }, 60_000);
 });

@@ -1,9 +1,7 @@
-import type { Cluster } from 'ioredis';
 import { TaskCancelledError } from '../../../lib';
 import { within } from '../../fixtures/hostile-tasks';
-import { closeApps, startApp } from '../../fixtures/test-app';
-import { proxyEveryNode, type ClusterHalfOpenProxies } from '../../utils/cluster-half-open-proxies';
-import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
+import { useProxiedCluster } from '../../fixtures/proxied-cluster';
+import { startApp } from '../../fixtures/test-app';
 import { randomPrefix } from '../../utils/redis';
 
 /*
@@ -15,20 +13,7 @@ import { randomPrefix } from '../../utils/redis';
  * TaskTimeoutError (or, with timeoutMs Infinity, never) for a task that had settled.
  */
 describe('result() on a cluster whose subscriber connection is replaced', () => {
-  let cluster: RedisClusterHandle;
-  let proxies: ClusterHalfOpenProxies;
-  let direct: Cluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster({ replicas: 0 });
-    proxies = await proxyEveryNode(cluster);
-    direct = clusterClient(cluster.nodes);
-  }, 60_000);
-  afterEach(closeApps);
-  afterAll(async () => {
-    direct?.disconnect();
-    await proxies?.stop();
-    await cluster?.stop();
-  });
+  const env = useProxiedCluster();
 
   /**
    * Kills the one subscriber connection on the cluster (a client of type pubsub subscribed to
@@ -38,7 +23,7 @@ describe('result() on a cluster whose subscriber connection is replaced', () => 
   const killSubscriberThen = async (meanwhile: () => Promise<unknown>) => {
     let subscriber: { port: number; id: string } | undefined;
     for (const end = Date.now() + 10_000; !subscriber && Date.now() < end;) {
-      for (const node of direct.nodes('master')) {
+      for (const node of env.direct.nodes('master')) {
         const line = ((await node.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
           .split('\n')
           .find((l) => / sub=[1-9]/.test(l));
@@ -47,29 +32,20 @@ describe('result() on a cluster whose subscriber connection is replaced', () => 
       if (!subscriber) await new Promise((r) => setTimeout(r, 50));
     }
     expect(subscriber).toBeDefined();
-    for (const node of cluster.nodes) proxies.of(node.port).delayNew(1_500);
+    for (const node of env.cluster.nodes) env.proxies.of(node.port).delayNew(1_500);
     try {
-      const killer = direct.nodes('master').find((n) => n.options.port === subscriber!.port)!;
+      const killer = env.direct.nodes('master').find((n) => n.options.port === subscriber!.port)!;
       await killer.call('CLIENT', 'KILL', 'ID', subscriber!.id);
       await meanwhile();
     } finally {
-      for (const node of cluster.nodes) proxies.of(node.port).delayNew(0);
+      for (const node of env.cluster.nodes) env.proxies.of(node.port).delayNew(0);
     }
   };
 
   it('hears of a task cancelled while the new subscriber connected', async () => {
     const prefix = randomPrefix();
-    const waiter = await startApp({
-      prefix,
-      options: {
-        worker: false,
-        connection: { cluster: { nodes: proxies.nodes, options: { natMap: proxies.natMap } } },
-      },
-    });
-    const other = await startApp({
-      prefix,
-      options: { worker: false, connection: { cluster: { nodes: cluster.nodes } } },
-    });
+    const waiter = await startApp({ prefix, options: env.behindProxies({ worker: false }) });
+    const other = await startApp({ prefix, options: env.straight({ worker: false }) });
     const key = `k-${prefix}`;
     const handle = await waiter.client.enqueue('echo', 'x', { key });
     const result = handle.result({ timeoutMs: 60_000 }).catch((error: unknown) => error);
@@ -85,14 +61,8 @@ describe('result() on a cluster whose subscriber connection is replaced', () => 
   // of connection: a notice lost while it was replaced left a superseded run running, unasked.
   it("a worker's run superseded while its control subscriber was replaced is told so", async () => {
     const prefix = randomPrefix();
-    const worker = await startApp({
-      prefix,
-      options: { connection: { cluster: { nodes: proxies.nodes, options: { natMap: proxies.natMap } } } },
-    });
-    const other = await startApp({
-      prefix,
-      options: { worker: false, connection: { cluster: { nodes: cluster.nodes } } },
-    });
+    const worker = await startApp({ prefix, options: env.behindProxies() });
+    const other = await startApp({ prefix, options: env.straight({ worker: false }) });
     const key = `k-${prefix}`;
     let aborted: unknown;
     let running!: () => void;

@@ -1,12 +1,11 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
 import type { FleetEvent, StreamQueueModuleOptions } from '../../../lib';
 import { RedisConnections } from '../../../lib/redis/redis-connections';
 import { within } from '../../fixtures/hostile-tasks';
-import { closeApps, startApp, type TestApp } from '../../fixtures/test-app';
-import { proxyEveryNode, type ClusterHalfOpenProxies } from '../../utils/cluster-half-open-proxies';
+import { useProxiedCluster } from '../../fixtures/proxied-cluster';
+import { startApp, type TestApp } from '../../fixtures/test-app';
 import { Latch } from '../../utils/latch';
-import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 import { randomPrefix, waitFor } from '../../utils/redis';
 
 /*
@@ -22,43 +21,22 @@ import { randomPrefix, waitFor } from '../../utils/redis';
  */
 describe('a subscriber connection of a cluster client gone half-open', () => {
   const leaseMs = 2_000;
-  let cluster: RedisClusterHandle;
-  let proxies: ClusterHalfOpenProxies;
-  let direct: Cluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster({ replicas: 0 });
-    proxies = await proxyEveryNode(cluster);
-    direct = clusterClient(cluster.nodes);
-    await direct.ping();
-  }, 60_000);
-  afterEach(closeApps);
-  afterAll(async () => {
-    direct?.disconnect();
-    await proxies?.stop();
-    await cluster?.stop();
-  });
+  const env = useProxiedCluster();
+  beforeAll(() => env.direct.ping());
 
   /** Connected to every node through its proxy, watched at a short lease. */
-  const behindProxies = (overrides: Partial<StreamQueueModuleOptions>): Partial<StreamQueueModuleOptions> => ({
-    connection: { cluster: { nodes: proxies.nodes, options: { natMap: proxies.natMap } } },
-    leaseMs,
-    heartbeatIntervalMs: 250,
-    ...overrides,
-  });
-  const straight = (overrides: Partial<StreamQueueModuleOptions>): Partial<StreamQueueModuleOptions> => ({
-    connection: { cluster: { nodes: cluster.nodes } },
-    ...overrides,
-  });
+  const behindProxies = (overrides: Partial<StreamQueueModuleOptions>): Partial<StreamQueueModuleOptions> =>
+    env.behindProxies({ leaseMs, heartbeatIntervalMs: 250, ...overrides });
 
   /** The subscribed connections (CLIENT LIST's sub=) that reach a node through a proxy, by node port. */
   const subscribersBehindProxies = async (): Promise<{ port: number; addr: string }[]> => {
     const found: { port: number; addr: string }[] = [];
-    for (const node of direct.nodes('all') as Redis[]) {
+    for (const node of env.direct.nodes('all') as Redis[]) {
       const port = node.options.port!;
       const list = (await node.client('LIST')) as string;
       for (const line of list.split('\n')) {
         const addr = /\baddr=(\S+)/.exec(line)?.[1];
-        if (addr && / sub=[1-9]/.test(line) && proxies.of(port).carries(addr)) found.push({ port, addr });
+        if (addr && / sub=[1-9]/.test(line) && env.proxies.of(port).carries(addr)) found.push({ port, addr });
       }
     }
     return found;
@@ -70,7 +48,7 @@ describe('a subscriber connection of a cluster client gone half-open', () => {
       description: 'the subscriber connected',
     });
     expect(subscribers).toHaveLength(1);
-    proxies.of(subscribers[0].port).blackholeUpstream(subscribers[0].addr);
+    env.proxies.of(subscribers[0].port).blackholeUpstream(subscribers[0].addr);
   };
 
   /** `app`'s handler of 'echo' runs until its signal aborts; resolves with the reason of each run's abort. */
@@ -93,7 +71,7 @@ describe('a subscriber connection of a cluster client gone half-open', () => {
   it("a worker hears cancel() again: the notice sent into the dead connection, then a later one's", async () => {
     const prefix = randomPrefix();
     const worker = await startApp({ prefix, options: behindProxies({}) });
-    const producer = await startApp({ prefix, options: straight({ worker: false }) });
+    const producer = await startApp({ prefix, options: env.straight({ worker: false }) });
     const aborts = runUntilAborted(worker);
     await producer.client.enqueue('echo', 'first', { key: 'first' });
     await waitFor(() => aborts.has('first'), { description: 'the first run started' });
@@ -115,7 +93,7 @@ describe('a subscriber connection of a cluster client gone half-open', () => {
   it('result() hears the task settle, and a later result() too', async () => {
     const prefix = randomPrefix();
     const gate = new Latch();
-    const worker = await startApp({ prefix, options: straight({}) });
+    const worker = await startApp({ prefix, options: env.straight({}) });
     worker.probe.on('echo', async (payload) => {
       if (payload === 'held') await gate.wait();
       return payload;
@@ -135,7 +113,7 @@ describe('a subscriber connection of a cluster client gone half-open', () => {
 
   it('events() hears the fleet again, and its subscriber closes with its watch when unsubscribed', async () => {
     const prefix = randomPrefix();
-    const worker = await startApp({ prefix, options: straight({}) });
+    const worker = await startApp({ prefix, options: env.straight({}) });
     const watcher = await startApp({ prefix, options: behindProxies({ worker: false }) });
     const received: FleetEvent[] = [];
     let subscription: Subscription | undefined = watcher.client.events().subscribe((e) => received.push(e));
