@@ -209,7 +209,7 @@ export class Sweeper {
       group,
       consumer,
       maxDeliveries: config.maxDeliveries,
-      candidates: candidates.map(([entryId, owner]) => ({ entryId, owner })),
+      candidates: candidates.map(([entryId, owner, , deliveries]) => ({ entryId, owner, deliveries })),
     })
       .run(redis)
       .catch((error: unknown) => {

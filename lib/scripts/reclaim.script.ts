@@ -6,8 +6,15 @@ export interface ReclaimArgs {
   /** The sweeping worker, new owner. */
   readonly consumer: string;
   readonly maxDeliveries: number;
-  /** Pending entries and the owner the caller judged dead. */
-  readonly candidates: ReadonlyArray<{ readonly entryId: string; readonly owner: string }>;
+  /**
+   * Pending entries, the owner the caller judged dead and the entry's deliveries as it read them
+   * (by which a resend of the call after a lost reply knows what its first execution took).
+   */
+  readonly candidates: ReadonlyArray<{
+    readonly entryId: string;
+    readonly owner: string;
+    readonly deliveries?: number;
+  }>;
 }
 
 /** @internal What reclaim.lua took: runnable entries, poison ones (to dead-letter), and how many it dropped. */
@@ -22,7 +29,7 @@ export function reclaimScript(keys: QueueKeys, a: ReclaimArgs): ScriptCall<Recla
   return new ScriptCall(
     'reclaim',
     [keys.stream, ...a.candidates.map((c) => keys.alive(c.owner))],
-    [a.group, a.consumer, a.maxDeliveries, ...a.candidates.flatMap((c) => [c.entryId, c.owner])],
+    [a.group, a.consumer, a.maxDeliveries, ...a.candidates.flatMap((c) => [c.entryId, c.owner, c.deliveries ?? ''])],
     (reply) => {
       const [claimed, poison, dropped] = reply as [ScriptEntry[], ScriptEntry[], number];
       return { claimed, poison, dropped: Number(dropped) };
