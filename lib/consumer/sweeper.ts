@@ -144,14 +144,21 @@ export class Sweeper {
       PENDING_PAGE,
       consumer,
     )) as PendingRow[];
-    const lost = rows.map(([id]) => id).filter((id) => !inFlight.has(id));
+    const lostRows = rows.filter(([id]) => !inFlight.has(id));
+    const lost = lostRows.map(([id]) => id);
     // Past this page once all it lost is taken: read again while slots are short for it, or its take failed.
     const next = rows.length < PENDING_PAGE ? '-' : rows[rows.length - 1][0];
     if (lost.length === 0) moveOn(next);
     const n = slots.reserve(lost.length);
     if (n === 0) return [];
     // Atomically: between the XPENDING above and now, another worker may have reclaimed one.
-    const entries = await recoverScript(keys, { group, consumer, entryIds: lost.slice(0, n) })
+    const taking = lostRows.slice(0, n);
+    const entries = await recoverScript(keys, {
+      group,
+      consumer,
+      entryIds: taking.map(([id]) => id),
+      deliveries: taking.map(([, , , deliveries]) => deliveries),
+    })
       .run(redis)
       .catch((error: unknown) => {
         slots.release(n);
