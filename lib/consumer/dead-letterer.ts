@@ -46,6 +46,8 @@ export class DeadLetterer {
         taskId,
         key,
         timing,
+        // A resend of the call after a lost reply answers as the first execution did.
+        recordMs: config.resultTtlMs,
       }).run(this.ctx.redis);
       if (verdict !== 'dead-lettered') return false;
       events.emit({ type: 'dead-lettered', queue, taskId, name, key, detail: reason });

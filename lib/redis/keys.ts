@@ -118,6 +118,14 @@ export class QueueKeys {
     return `${this.tag}:repair-call:${callId}`;
   }
 
+  /**
+   * The answer of one dead-letter.lua call (a worker dead-lettering an entry), by the id the call
+   * drew: a resend of it after its reply was lost answers the same (includes/call-record.lua).
+   */
+  deadLetterCall(callId: string): string {
+    return `${this.tag}:dead-letter-call:${callId}`;
+  }
+
   alive(consumer: string): string {
     return `${this.tag}:alive:${consumer}`;
   }

@@ -1,6 +1,7 @@
 --[[
-  KEYS: stream, dead-letter stream, delayed set, sequence, [result key], [key state]. ARGV:
-  group, consumer, entry id, reason, the settle settings and a successor's timing (details below).
+  KEYS: stream, dead-letter stream, delayed set, sequence, the call's record, [result key], [key
+  state]. ARGV: group, consumer, entry id, reason, the settle settings, a successor's timing and
+  the record's TTL (details below).
   Dead-letter one delivered message that cannot run or must not run again: missing fields, an
   undecodable payload, an unknown task name, a poison message past the delivery limit. Keeps
   its original fields (bounded, see includes/dead-letter-entry.lua) and the reason. Fenced like
@@ -9,14 +10,19 @@
   field d) of a key that stores a schedule gets its next slot, timed like a failed run's: from
   the worker's timing (ARGV[12]) and the schedule the key state stores (the successor's task id
   is '<task id>~<entry id>'); a one-off run (a replace() on a schedule's key) schedules none.
-  Its failure is stored and announced to result() waiters.
+  Its failure is stored and announced to result() waiters. A call resent after its reply was
+  lost (ioredis resends it on its next connection) finds the entry acked by its first execution:
+  the call's record (includes/call-record.lua) makes it answer dead-lettered, writing nothing,
+  where it answered already settled and the worker reported nothing.
 
   KEYS[1] stream
   KEYS[2] dead-letter stream
   KEYS[3] delayed set
   KEYS[4] the queue's sequence
-  KEYS[5] result key of the entry's task (only when ARGV[10] is not '')
-  KEYS[5 or 6] key state hash of the entry's key (only when ARGV[11] is not '')
+  KEYS[5] the call's record (includes/call-record.lua, kept for ARGV[13] ms), named by an id
+          the caller draws per call
+  KEYS[6] result key of the entry's task (only when ARGV[10] is not '')
+  KEYS[6 or 7] key state hash of the entry's key (only when ARGV[11] is not '')
   KEYS[last 10] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
           control releases its slots here (reclaim's poison path too), which feeds waiting tasks
 
@@ -34,10 +40,12 @@
   ARGV[12] a periodic run's successor timing as JSON, {e} or {c, z, f} (see
            includes/successor.lua), or '' when the worker has no schedule for it: the
            successor is then timed from the key state alone
+  ARGV[13] how long the call's record is kept, in ms (0: none)
   The keys are used only when the entry's own fields name the same task id and key, and the key
   state only when it is a hash (or none): one of another type is left as it is, no transition.
 
-  Returns 1 dead-lettered, -1 refused, -2 already settled.
+  Returns 1 dead-lettered (by this call: its first execution, when resent), -1 refused, -2
+  already settled.
   Atomic: the copy to the dead-letter stream, the key transition and the ack are one step;
   everything that can fail is computed before the first write, and a flow key of another type
   (includes/flow.lua) refuses a flow entry's call, WRONGTYPE naming the key, before it.
@@ -51,11 +59,12 @@
 -- @include end-run
 -- @include dead-letter-entry
 -- @include flow
+-- @include call-record
 
-local stream, dlq, delayed, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stream, dlq, delayed, seq, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, consumer, entryId, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local stateTtl, resultTtl, derivedId, derivedKey = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[10], ARGV[11]
-local nextKey = 5
+local nextKey = 6
 local resultKey, keyState = nil, nil
 if derivedId ~= '' then resultKey = KEYS[nextKey]; nextKey = nextKey + 1 end
 if derivedKey ~= '' then keyState = KEYS[nextKey] end
@@ -63,6 +72,7 @@ if derivedKey ~= '' then keyState = KEYS[nextKey] end
 if keyState and notAHash(keyState) then keyState = nil end
 
 if not ownedBy(stream, group, entryId, consumer) then
+  if recordedAnswer(record) then return 1 end
   return pendingOwner(stream, group, entryId) and -1 or -2
 end
 local entry = rcall('XRANGE', stream, entryId, entryId)[1]
@@ -102,4 +112,5 @@ if resultKey and taskId == derivedId then
   if resultTtl > 0 then rcall('SET', resultKey, ARGV[9], 'PX', resultTtl) else rcall('DEL', resultKey) end
   rcall('PUBLISH', ARGV[6], 'f:' .. taskId)
 end
+recordAnswer(record, ARGV[13], '1')
 return 1

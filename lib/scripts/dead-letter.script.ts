@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 
@@ -23,6 +24,8 @@ export interface DeadLetterArgs {
   readonly key?: string;
   /** A periodic run's successor timing, when the dead-lettering worker has its schedule. */
   readonly timing?: SuccessorTiming;
+  /** How long the call's answer is kept for a resend of it (includes/call-record.lua); 0 none. */
+  readonly recordMs?: number;
 }
 
 /** @internal What dead-letter.lua did. */
@@ -32,9 +35,13 @@ export type DeadLetterVerdict = 'dead-lettered' | 'refused' | 'not-pending';
 export const DEAD_LETTER_CODES = { 1: 'dead-lettered', [-1]: 'refused', [-2]: 'not-pending' } as const;
 const verdictOf = replyCodes('dead-letter', DEAD_LETTER_CODES);
 
-/** @internal The typed call of dead-letter.lua for one delivered entry. */
+/**
+ * @internal The typed call of dead-letter.lua for one delivered entry. Its answer is kept for
+ * `a.recordMs` under an id drawn here, once per call: ioredis resending the call after a lost
+ * reply gets 'dead-lettered', not 'not-pending' for the entry its first execution acked.
+ */
 export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall<DeadLetterVerdict> {
-  const redisKeys = [keys.stream, keys.deadLetter, keys.delayed, keys.seq];
+  const redisKeys = [keys.stream, keys.deadLetter, keys.delayed, keys.seq, keys.deadLetterCall(randomUUID())];
   if (a.taskId !== undefined) redisKeys.push(keys.result(a.taskId));
   if (a.key !== undefined) redisKeys.push(keys.keyState(a.key));
   const args = [
@@ -50,6 +57,7 @@ export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall
     a.taskId ?? '',
     a.key ?? '',
     a.timing ? JSON.stringify(a.timing) : '',
+    a.recordMs ?? 0,
   ];
   // Always: whether the entry holds flow slots is read from the entry itself.
   return new ScriptCall('dead-letter', [...redisKeys, ...keys.flowKeys], args, verdictOf);
