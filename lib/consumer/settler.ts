@@ -94,13 +94,14 @@ export class Settler {
       else verdicts.set(as, verdict as FailVerdict);
     }
     const own = await this.ownEarlierSettles(verdicts);
+    const unsuperseded = await this.unsupersededFailures(fails.filter(({ as }) => own.has(as)).map((f) => f.outcome));
     for (const o of sent) {
       const verdict = verdicts.get(o) as CompleteVerdict | undefined;
       if (verdict) this.reportCompleted(o, verdict, own.has(o));
     }
     for (const { outcome, as } of fails) {
       const verdict = verdicts.get(as) as FailVerdict | undefined;
-      if (verdict) this.reportFailed(outcome, verdict, own.has(as));
+      if (verdict) this.reportFailed(outcome, verdict, own.has(as), unsuperseded.has(outcome));
     }
     // Retries and periodic successors (of runs that carry their slot) went to the delayed set:
     // promote them when due.
@@ -133,6 +134,27 @@ export class Settler {
     const alive = keys.alive(consumer);
     const since = lease.unbrokenSince(alive, await redis.get(alive).catch(() => null));
     return new Set(resent.filter(([o]) => since < o.delivery.provenAt).map(([o]) => o));
+  }
+
+  /**
+   * Of the keyed failures this worker's own earlier call settled, those that call cannot have
+   * found superseded: their key state still holds the run's generation and task id (fail.lua's
+   * isStale). A generation is never drawn again, so a state that holds it now held it then; one
+   * that moved on (a later call on the key, a periodic successor, an expired state) cannot say.
+   * One HMGET per run, only on this path; a state that cannot be read says nothing.
+   */
+  private async unsupersededFailures(failures: Failed[]): Promise<Set<Failed>> {
+    const keyed = failures.filter((o) => o.delivery.message.key !== undefined);
+    if (keyed.length === 0) return new Set();
+    const { redis, keys } = this.ctx;
+    const held = await Promise.all(
+      keyed.map(async ({ delivery: { message: m } }) => {
+        if (m.generation === 0) return true; // generation 0: never stale
+        const [gen, id] = await redis.hmget(keys.keyState(m.key!), 'gen', 'id').catch(() => [null, null]);
+        return gen === String(m.generation) && id === m.id;
+      }),
+    );
+    return new Set(keyed.filter((_, i) => held[i]));
   }
 
   /** The dead letter of a run that cannot be settled as it ended, saying why. */
@@ -183,14 +205,16 @@ export class Settler {
     else this.refused(m.id, m.name, verdict, base);
   }
 
-  private reportFailed(outcome: Failed, answer: FailVerdict, ownEarlier: boolean): void {
+  /** `unsuperseded`: a keyed run whose earlier call cannot have found it superseded (unsupersededFailures). */
+  private reportFailed(outcome: Failed, answer: FailVerdict, ownEarlier: boolean, unsuperseded: boolean): void {
     const { delivery, error } = outcome;
     const m = delivery.message;
     let verdict = answer;
     if (verdict === 'not-pending' && ownEarlier) {
-      // Our earlier call settled it, as asked: a run without a key cannot have been superseded.
-      // A keyed one may have been (acked, nothing written), so it is not reported twice over.
-      if (m.key !== undefined) return;
+      // Our earlier call settled it, as asked: a run without a key cannot have been superseded,
+      // nor a keyed one whose key state still holds its generation. Another keyed one may have
+      // been (acked, nothing written): that cannot be told, so it is not reported.
+      if (m.key !== undefined && !unsuperseded) return;
       verdict = intendedFailVerdict(outcome);
     }
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
