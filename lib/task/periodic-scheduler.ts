@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
@@ -95,8 +96,11 @@ export class PeriodicScheduler implements OnApplicationBootstrap, OnModuleDestro
         for (const task of this.periodicTasks()) {
           if (!this.stopWatching) return;
           try {
-            const { generation, outcome } = await this.put(task, 'restore');
-            if (outcome === 'created') {
+            const id = randomUUID();
+            const { generation, outcome, id: run } = await this.put(task, 'restore', id);
+            // A call resent after its reply was lost finds the run its first execution put in
+            // place, and leaves it alone: that run has the id this call drew.
+            if (outcome === 'created' || run === id) {
               this.logger.warn(
                 `Restored periodic task "${task.name}": its chain was gone from Redis (generation ${generation}).`,
               );
@@ -123,6 +127,7 @@ export class PeriodicScheduler implements OnApplicationBootstrap, OnModuleDestro
   private async put(
     task: { name: string; queue: string; schedule: Schedule },
     mode: 'boot' | 'restore',
+    id?: string,
   ): Promise<SchedulePeriodicReply> {
     const redis = this.connections.commands;
     const { name, queue, schedule } = task;
@@ -133,6 +138,6 @@ export class PeriodicScheduler implements OnApplicationBootstrap, OnModuleDestro
       mode === 'boot'
         ? { mode, name, queue, schedule, fires }
         : { mode, name, queue, schedule, fires, bootedAt: this.bootedAt };
-    return schedulePeriodicScript(keys, call).run(redis);
+    return schedulePeriodicScript(keys, call, id).run(redis);
   }
 }
