@@ -17,7 +17,8 @@
   without one (a restart, reclaimed or recovered: its tokens were spent by its first start; or
   an entry admitted under recorded limits without a rate) needs a free token in each window, or
   waits and reserves the next token of each full window ahead of admissions (see
-  includes/rate.lua). The windows are those of the worker's own @Task definition
+  includes/rate.lua); a claim resent after its reply was lost finds the start its first
+  execution counted for the delivery, and starts on it (rateStart). The windows are those of the worker's own @Task definition
   when it has a rate (so a producer with an older definition, or none, cannot start runs
   outside it), else the recorded ones (the last enqueuer's).
 

@@ -364,7 +364,13 @@ end
 -- `earlier` (Redis ms, or 0): this delivery's start counted by an earlier claim whose run has not
 -- begun (held by a pause, or queued behind a busy handler): where its record is still in the
 -- window, the record moves to now instead of taking a token (the count now is the same, and it
--- only counts longer); where it left, the run needs a token as a restart does.
+-- only counts longer); where it left, the run needs a token as a restart does. With 0 (a first
+-- claim of the delivery), a window without its marker is looked through for this delivery's
+-- record all the same: a claim resent after its reply was lost (ioredis resends it on its next
+-- connection) finds the marker its first execution turned into that record, and counted a second
+-- start (or waited a window, reserving a token) for the one run. A restart's delivery is a later
+-- one, whose record no earlier claim wrote. A window with its marker (the plain path) looks
+-- nothing up.
 local function rateStart(F, rates, name, group, entryId, delivery, earlier)
   local now = rateNow()
   local windows = rateWindows(rates, name, group)
@@ -372,7 +378,7 @@ local function rateStart(F, rates, name, group, entryId, delivery, earlier)
   for _, win in ipairs(windows) do
     local marker = rateMarker(win.key, entryId)
     win.marker = rcall('ZSCORE', F.starts, marker) and marker
-    if not win.marker and earlier > now - win.per then
+    if not win.marker and (earlier == 0 or earlier > now - win.per) then
       win.marker = rateEarlierRecord(F, win, earlier, now, entryId, delivery)
     end
     if not win.marker and rateCount(F, win, now) - rateReserved(F, win) >= win.max then
