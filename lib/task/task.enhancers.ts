@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
 import type { TaskContext } from '../interfaces/index';
-import { InterceptorGaveUpError, StreamQueueError } from '../errors';
+import { InterceptorGaveUpError, LeaseLostError, StreamQueueError } from '../errors';
 import { inRunContext } from '../stream-queue.instrumentation';
 import { askHandlerToStop } from './handler-stop';
 import { describeThrown } from './task-outcome';
@@ -92,6 +92,10 @@ class HandlersOfRuns {
           'The handler was called after its run had ended (an interceptor called next.handle() late): it was not called.',
         );
       }
+      // A run aborted before its handler started never starts it, as a bare run: after a lost
+      // lease, whose chain is waited for, another worker may be running it already.
+      const signal = (ctx as Partial<TaskContext> | null)?.signal;
+      if (signal instanceof AbortSignal && signal.aborted) throw signal.reason;
       // In the run's own context: Nest binds the handler to the context next.handle() was called
       // in, which may be another run's (an interceptor letting runs through from a Subject).
       const returned = inRunContext(ctx as TaskContext, () => method.call(this, payload, ctx));
@@ -140,17 +144,21 @@ class HandlersOfRuns {
   }
 
   /**
-   * `chained`; or, once the run is aborted (timed out, superseded, cancelled, its lease lost) and
-   * none of its handler calls runs, its abort: an interceptor whose Observable never completes
-   * (it forwards values but not completion, or never calls next.handle()) would hold the run and
-   * its slot for good. Given a turn of the event loop first: a chain that settles on the value
-   * of a handler that just returned does so within microtasks, and keeps that value.
+   * `chained`; or, once the run is aborted (timed out, superseded, cancelled) and none of its
+   * handler calls runs, its abort: an interceptor whose Observable never completes (it forwards
+   * values but not completion, or never calls next.handle()) would hold the run and its slot for
+   * good. Given a turn of the event loop first: a chain that settles on the value of a handler
+   * that just returned does so within microtasks, and keeps that value. A lost lease is no
+   * verdict: the chain is waited for (an interceptor may still work after its handler returned,
+   * an audit write say), so a finished run is settled and Redis's fence decides; left pending,
+   * it would run again once the beats came back.
    */
   private unlessAborted(ctx: unknown, chained: unknown): Promise<unknown> {
     const signal = (ctx as Partial<TaskContext> | null)?.signal;
     if (!(signal instanceof AbortSignal)) return Promise.resolve(chained);
     return new Promise((resolve, reject) => {
       const onAbort = async () => {
+        if (signal.reason instanceof LeaseLostError) return;
         for (let running = this.calls.get(ctx as object); running?.size; running = this.calls.get(ctx as object)) {
           await Promise.all(running);
         }
