@@ -53,7 +53,7 @@ export function requestScopedCause(wrapper: InstanceWrapper): string {
   if (ownScoped || enhancers.length === 0)
     return 'the provider is request-scoped (or depends on a request-scoped provider)';
   const names = [...new Set(enhancers.map((e) => String(e.name)))].join(', ');
-  return `an enhancer it declares (${names}) is request-scoped (or depends on a request-scoped provider), which makes the provider so`;
+  return `an enhancer it declares (${names}) is request-scoped (or depends on a request-scoped provider), which makes the provider so (give the enhancer the default scope and no request-scoped dependency, or move the tasks to a provider that does not declare it)`;
 }
 
 /**

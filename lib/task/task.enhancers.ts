@@ -13,7 +13,7 @@ export const STREAM_QUEUE_CONTEXT_TYPE = 'stream-queue';
  * Where @UseInterceptors(), @UseGuards() and @UseFilters() record their enhancers: @nestjs/common's
  * constants, not exported from its root (a deep import breaks under Nest 12's export map).
  */
-const INTERCEPTORS_METADATA = '__interceptors__';
+export const INTERCEPTORS_METADATA = '__interceptors__';
 const GUARDS_METADATA = '__guards__';
 const EXCEPTION_FILTERS_METADATA = '__exceptionFilters__';
 

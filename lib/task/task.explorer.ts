@@ -11,6 +11,7 @@ import {
   taskMetadataOf,
 } from './discovery-notes';
 import { TaskEnhancers } from './task.enhancers';
+import { declaredInterceptorsProblem } from './declared-interceptors';
 import { checkName, resolveTaskOptions } from './resolved-task-options';
 import { TaskRegistry } from './task.registry';
 
@@ -135,6 +136,9 @@ export class TaskExplorer implements OnModuleInit {
     const location = `${className}.${methodName}`;
     const { name, ...options } = meta;
     checkName(`@Task() name on ${location}`, name);
+    const problem = declaredInterceptorsProblem(this.modules, wrapper, instance, method, name, location);
+    if (problem?.error) throw problem.error;
+    if (problem?.warning) this.logger.warn(problem.warning);
     this.registry.add({
       name,
       location,

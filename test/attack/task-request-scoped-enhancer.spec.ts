@@ -100,6 +100,7 @@ describe('a task provider made request-scoped by an enhancer it declares', () =>
       const [warning] = warningFor(location);
       expect(warning).toContain('an enhancer it declares (RequestLogging) is request-scoped');
       expect(warning).not.toContain('the provider is request-scoped');
+      expect(warning).toContain('give the enhancer the default scope');
     }
     expect(registry.whyMissing('mixed.plain')).toContain('an enhancer it declares (RequestLogging) is request-scoped');
   });

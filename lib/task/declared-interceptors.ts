@@ -1,0 +1,50 @@
+import type { DiscoveryService, ModulesContainer } from '@nestjs/core';
+import { StreamQueueError } from '../errors';
+import { INTERCEPTORS_METADATA } from './task.enhancers';
+
+type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
+
+/** What bootstrap says about a task's interceptors: an error that fails it, or a warning. */
+export interface InterceptorsProblem {
+  readonly error?: StreamQueueError;
+  readonly warning?: string;
+}
+
+/**
+ * @internal Checks the interceptor classes a task's class and method declare as Nest resolves
+ * them for its runs (ExternalContextCreator): among the enhancers of the module that provides
+ * the task's instance or class. A transient one found there runs on an instance whose
+ * constructor never ran (Nest gives a transient enhancer an instance of its own only for a request, a provider it
+ * is injected into, or an entry provider, whose host it passes as the inquirer), its
+ * dependencies undefined, so every run would fail and be dead-lettered: bootstrap fails.
+ */
+export function declaredInterceptorsProblem(
+  modules: ModulesContainer,
+  wrapper: InstanceWrapper,
+  instance: object,
+  method: unknown,
+  taskName: string,
+  location: string,
+): InterceptorsProblem | undefined {
+  const classRef = instance.constructor;
+  const declared = [classRef, method]
+    .flatMap((t) => (Reflect.getMetadata(INTERCEPTORS_METADATA, t as object) as unknown[] | undefined) ?? [])
+    // An instance given to @UseInterceptors() is used as it is; a class is Nest's to resolve.
+    .filter((i): i is abstract new (...args: never[]) => unknown => typeof i === 'function');
+  if (declared.length === 0) return undefined;
+  const hosts = [...modules.values()].filter(
+    (m) => m.hasProvider(classRef) || [...m.providers.values()].some((w) => !w.isAlias && w.instance === instance),
+  );
+  const resolved = (i: (typeof declared)[number]) =>
+    hosts.map((m) => m.injectables.get(i)).find((w) => w !== undefined);
+  if (wrapper.host?.entryProviders?.includes(wrapper)) return undefined;
+  const transient = declared.find((i) => resolved(i)?.isTransient);
+  if (!transient) return undefined;
+  const name = transient.name || 'anonymous interceptor';
+  return {
+    error: new StreamQueueError(
+      'TRANSIENT_INTERCEPTOR',
+      `@Task('${taskName}') on ${location}: its interceptor ${name} is transient (Scope.TRANSIENT). Nest gives a transient enhancer an instance only for a request, a provider it is injected into or an entry provider, and a task run here is none of these: the interceptor would run with its dependencies undefined, and every run would fail. Give ${name} the default (singleton) scope.`,
+    ),
+  };
+}
