@@ -37,7 +37,7 @@ export function declaredInterceptorsProblem(
   );
   const resolved = (i: (typeof declared)[number]) =>
     hosts.map((m) => m.injectables.get(i)).find((w) => w !== undefined);
-  if (wrapper.host?.entryProviders?.includes(wrapper)) return undefined;
+  if (onEntryProvider(wrapper)) return undefined;
   const transient = declared.find((i) => resolved(i)?.isTransient);
   if (!transient) return undefined;
   const name = transient.name || 'anonymous interceptor';
@@ -47,4 +47,12 @@ export function declaredInterceptorsProblem(
       `@Task('${taskName}') on ${location}: its interceptor ${name} is transient (Scope.TRANSIENT). Nest gives a transient enhancer an instance only for a request, a provider it is injected into or an entry provider, and a task run here is none of these: the interceptor would run with its dependencies undefined, and every run would fail. Give ${name} the default (singleton) scope.`,
     ),
   };
+}
+
+/**
+ * Whether the task's provider is an entry provider (marked so by a framework decorator): Nest
+ * passes it as the inquirer, so transient enhancers, its own and global ones, reach its runs.
+ */
+export function onEntryProvider(wrapper: InstanceWrapper): boolean {
+  return wrapper.host?.entryProviders?.includes(wrapper) ?? false;
 }

@@ -33,9 +33,7 @@ export class TaskEnhancers {
   constructor(private readonly contextCreator: ExternalContextCreator) {}
 
   wrap(instance: object, methodName: string, method: Handler, location: string): Handler {
-    const targets = [instance.constructor, method];
-    const declared = (key: string) =>
-      targets.some((t) => (Reflect.getMetadata(key, t) as unknown[] | undefined)?.length);
+    const declared = (key: string) => declares(key, instance, method);
     for (const [key, what] of [
       [GUARDS_METADATA, 'guards'],
       [EXCEPTION_FILTERS_METADATA, 'exception filters'],
@@ -64,6 +62,13 @@ export class TaskEnhancers {
     // Each run in an async context of its own, entered before the first interceptor runs.
     return (payload, ctx) => inRunContext(ctx as TaskContext, () => handlers.settleAfter(ctx, chained(payload, ctx)));
   }
+}
+
+/** Whether a task's class or method declares enhancers under `key` (INTERCEPTORS_METADATA...). */
+export function declares(key: string, instance: object, method: unknown): boolean {
+  return [instance.constructor, method].some(
+    (t) => (Reflect.getMetadata(key, t as object) as unknown[] | undefined)?.length,
+  );
 }
 
 /**

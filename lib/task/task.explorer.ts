@@ -10,8 +10,9 @@ import {
   requestScopedCause,
   taskMetadataOf,
 } from './discovery-notes';
-import { TaskEnhancers } from './task.enhancers';
-import { declaredInterceptorsProblem } from './declared-interceptors';
+import { scopedGlobalInterceptorsWarning } from './scoped-global-interceptors';
+import { INTERCEPTORS_METADATA, TaskEnhancers, declares } from './task.enhancers';
+import { declaredInterceptorsProblem, onEntryProvider } from './declared-interceptors';
 import { checkName, resolveTaskOptions } from './resolved-task-options';
 import { TaskRegistry } from './task.registry';
 
@@ -32,6 +33,8 @@ interface Decorated {
 @Injectable()
 export class TaskExplorer implements OnModuleInit {
   private readonly logger = new Logger('StreamQueue');
+  /** The Class.method of each task in an interceptor chain that scoped global interceptors miss. */
+  private readonly chained: string[] = [];
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -68,6 +71,8 @@ export class TaskExplorer implements OnModuleInit {
         const resolving = this.explore(wrapper);
         if (resolving) await resolving;
       }
+      const scopedGlobals = scopedGlobalInterceptorsWarning(this.modules, this.chained);
+      if (scopedGlobals) this.logger.warn(scopedGlobals);
       this.registry.markFilled();
     } catch (error) {
       this.registry.markFilled(error);
@@ -139,6 +144,7 @@ export class TaskExplorer implements OnModuleInit {
     const problem = declaredInterceptorsProblem(this.modules, wrapper, instance, method, name, location);
     if (problem?.error) throw problem.error;
     if (problem?.warning) this.logger.warn(problem.warning);
+    if (declares(INTERCEPTORS_METADATA, instance, method) && !onEntryProvider(wrapper)) this.chained.push(location);
     this.registry.add({
       name,
       location,
