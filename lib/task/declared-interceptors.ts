@@ -13,10 +13,13 @@ export interface InterceptorsProblem {
 /**
  * @internal Checks the interceptor classes a task's class and method declare as Nest resolves
  * them for its runs (ExternalContextCreator): among the enhancers of the module that provides
- * the task's instance or class. A transient one found there runs on an instance whose
- * constructor never ran (Nest gives a transient enhancer an instance of its own only for a request, a provider it
- * is injected into, or an entry provider, whose host it passes as the inquirer), its
- * dependencies undefined, so every run would fail and be dead-lettered: bootstrap fails.
+ * the task's instance or class. A class found nowhere there (the task is on a controller, or on
+ * a useFactory/useValue provider, whose class's enhancers Nest never registers) is left out of
+ * the chain: warned about, as ignored guards are. A transient one found there runs on an
+ * instance whose constructor never ran (Nest gives a transient enhancer an instance of its own
+ * only for a request, a provider it is injected into, or an entry provider, whose host it
+ * passes as the inquirer), its dependencies undefined, so every run would fail and be
+ * dead-lettered: bootstrap fails.
  */
 export function declaredInterceptorsProblem(
   modules: ModulesContainer,
@@ -37,6 +40,13 @@ export function declaredInterceptorsProblem(
   );
   const resolved = (i: (typeof declared)[number]) =>
     hosts.map((m) => m.injectables.get(i)).find((w) => w !== undefined);
+  const leftOut = declared.filter((i) => !resolved(i));
+  if (leftOut.length > 0) {
+    const names = [...new Set(leftOut.map((i) => i.name || 'anonymous'))].join(', ');
+    return {
+      warning: `@Task('${taskName}') on ${location} declares interceptors (${names}) that Nest leaves out of its runs: it finds a task's interceptor classes among the enhancers of the class provider that holds it, and ${classRef.name || 'this class'} is not one (a controller, or a provider built by useFactory or useValue). Move the task to a class provider, or give @UseInterceptors() an instance.`,
+    };
+  }
   if (onEntryProvider(wrapper)) return undefined;
   const transient = declared.find((i) => resolved(i)?.isTransient);
   if (!transient) return undefined;
