@@ -77,6 +77,7 @@ export const QUEUE_COMMANDS = [
   'zrem',
   'zrange',
   'zrangebyscore',
+  'zscore',
   'publish',
   'time',
   'type',
