@@ -43,6 +43,16 @@
   resend); a LAYOUT error reply (nothing changed, nothing recorded) when the layout differs. A
   key state that is not a hash reads as none (nothing live) and is left as it is.
   Atomic: the generation draw, the removal, the index entry and the call's record are one step.
+  Redis does not roll a script back, so the call's refusals come before its first write: the keys
+  it writes are read first (a schedule index, delayed set or stream of another type refuses with
+  WRONGTYPE), then a live run's generation is drawn (the sequence's INCR, the first write: a
+  sequence that is no number refuses there, and so does an out-of-memory Redis), then the notices
+  go ('x:<id>', 'cancelled:<gen>:<key>': a channel an ACL refuses fails the call with only a
+  generation number skipped), and only then the writes. A subscriber acts on a notice once the
+  script is over, by when the cancel it announces is written. (The index entry, the stored
+  schedule and the run's message went first, the notices last: such a refusal ended a schedule
+  or lost the run, or cancelled it with its waiters and its worker never told and the call's
+  answer not recorded, while the caller was told only of an error.)
 ]]
 -- @include rcall
 -- @include now-ms
@@ -68,37 +78,55 @@ if refused then return refused end
 if ARGV[7] and ARGV[7] ~= '' and (notAHash(keyState) or rcall('HGET', keyState, 'name') ~= ARGV[7]) then
   return answer(0)
 end
-local indexed = index and rcall('ZREM', index, ARGV[3]) == 1
+-- The index entry is read here and removed with the writes: one of another type refuses the
+-- call before it wrote anything.
+local indexed = index and rcall('ZSCORE', index, ARGV[3]) ~= false
+local function leaveIndex() if indexed then rcall('ZREM', index, ARGV[3]) end end
 -- A key state that is not a hash (`SET <key state> x`) reads as none, nothing live, and is left
 -- as it is: only a schedule's index entry goes, as for a key whose state expired.
-if notAHash(keyState) then return answer(indexed and 1 or 0) end
-local state, runtime = unpack(rcall('HMGET', keyState, 'state', 'rt'))
+if notAHash(keyState) then
+  leaveIndex()
+  return answer(indexed and 1 or 0)
+end
+local state, runtime, dm, mid, taskId, rmid =
+  unpack(rcall('HMGET', keyState, 'state', 'rt', 'dm', 'mid', 'id', 'rmid'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- An index entry whose key is held by a live run without the marker: a replace() ended that
 -- chain, and the run is a one-off that unschedule() leaves alone.
 local scheduled = indexed and (runtime == '1' or not live)
-if ARGV[5] == '1' and not scheduled then return answer(0) end
 -- Without its markers and stored schedule, no later run of the key is taken for the chain.
-if scheduled then dropRuntimeSchedule(keyState) end
-if not live then return answer(scheduled and 1 or 0) end
+local function endSchedule()
+  leaveIndex()
+  if scheduled then dropRuntimeSchedule(keyState) end
+end
+if ARGV[5] == '1' and not scheduled then
+  leaveIndex()
+  return answer(0)
+end
+if not live then
+  endSchedule()
+  return answer(scheduled and 1 or 0)
+end
 
-local dm, mid, taskId = unpack(rcall('HMGET', keyState, 'dm', 'mid', 'id'))
-if dm then rcall('ZREM', delayed, dm) end
-if mid then rcall('XDEL', stream, mid) end
-local gen = nextGeneration(seq, keyState)
-rcall('HDEL', keyState, 'dm', 'mid')
--- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
-rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')
-local running = rcall('HEXISTS', keyState, 'rmid') == 1
+-- The keys the writes touch, read first: a delayed set or stream of another type refuses here.
+if dm then rcall('ZSCORE', delayed, dm) end
+if mid then rcall('XLEN', stream) end
+-- The first write: the generation's draw (the sequence alone; see drawGeneration). Then the
+-- notices, before the writes they announce: nothing after them refuses.
+local gen = drawGeneration(seq, keyState)
+local running = rmid ~= false
 -- The current run was waiting (queued or delayed, maybe behind an older generation still
 -- running, after a replace): it is told now. A current run that is running says it when it
 -- settles (an older one running tells only its own waiters).
 if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
-if running then
-  rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3])
-else
-  -- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle
-  -- decides it for its own key state (releaseKey).
-  expireSettled(keyState, tonumber(ttl))
-end
+if running then rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3]) end
+endSchedule()
+if dm then rcall('ZREM', delayed, dm) end
+if mid then rcall('XDEL', stream, mid) end
+rcall('HDEL', keyState, 'dm', 'mid')
+-- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
+rcall('HSET', keyState, 'gen', gen, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')
+-- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle
+-- decides it for its own key state (releaseKey).
+if not running then expireSettled(keyState, tonumber(ttl)) end
 return answer(1)

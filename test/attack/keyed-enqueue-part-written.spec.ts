@@ -1,30 +1,10 @@
-import type { Redis } from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
 import { useAclRedis } from '../fixtures/acl-redis';
-import { echoBlockedBy } from '../fixtures/probe';
+import { runningKeyed as running, written } from '../fixtures/keyed-writes';
 import { useProbeApps } from '../fixtures/probe-apps';
-import { startApp, type TestApp } from '../fixtures/test-app';
+import { startApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
-import { createRedis, randomPrefix, waitFor } from '../utils/redis';
-
-/** What a keyed call may have written: the key's state, the stream's entries, the delayed set. */
-async function written(redis: Redis, keys: QueueKeys, key: string) {
-  const type = async (k: string) => ((await redis.type(k)) === 'string' ? redis.get(k) : undefined);
-  return {
-    state: await redis.hgetall(keys.keyState(key)),
-    stream: (await type(keys.stream)) ?? (await redis.xrange(keys.stream, '-', '+')),
-    delayed: (await type(keys.delayed)) ?? (await redis.zrange(keys.delayed, 0, -1, 'WITHSCORES')),
-  };
-}
-
-/** A worker whose 'echo' runs hold until `gate` opens, running the keyed run `key`. */
-async function running(prefix: string, gate: Latch, url?: string): Promise<TestApp> {
-  const worker = await startApp({ prefix, options: url ? { connection: { url } } : {} });
-  worker.probe.on('echo', echoBlockedBy(gate));
-  await worker.client.enqueue('echo', 'block', { key: 'k' });
-  await waitFor(() => worker.probe.runsOf('echo').length === 1, { description: 'the run started' });
-  return worker;
-}
+import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * Attack on enqueue.lua's keyed path (enqueue(), replace()): it removed or fenced the key's older

@@ -66,8 +66,8 @@ local function dropForeignState(keyState)
 end
 
 -- drawGeneration(seq, keyState): nextGeneration's draw, which writes the queue's sequence alone,
--- for a script that tells of the new generation before it writes the key's state (enqueue.lua).
--- Its INCR is the script's first write command there, on purpose: a Redis out of memory refuses
+-- for a script that tells of the new generation before it writes the key's state (enqueue.lua,
+-- cancel.lua). Its INCR is the script's first write command there, on purpose: a Redis out of memory refuses
 -- a write that may grow memory only while no write command ran in the script, so it refuses the
 -- call at this INCR or not at all, never after a notice; a refusal after it (a channel an ACL
 -- refuses) leaves a skipped generation number only.
