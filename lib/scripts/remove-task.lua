@@ -37,6 +37,16 @@
   another task (a newer generation) is left alone, as is one that is not a hash (it reads as
   none). An unkeyed task has no key state: its result
   key says cancelled (CANCELLED, in place of a retry's pending marker; a stored result is kept).
+  Redis does not roll a script back, so the removal's refusals come before its first write: what
+  it writes is read first (the task where it was found, the schedule index, flow keys and result
+  key: one of another type refuses with WRONGTYPE; a flow key F.entered of another type is
+  deleted, as it reads as none), then a keyed task's generation is drawn (the sequence's INCR,
+  its first write: a sequence that is no number refuses there, and so does an out-of-memory
+  Redis), then waiters are told 'x:<id>' (a channel an ACL refuses fails the call with at most a
+  generation number skipped), and only then the writes. A subscriber acts on the notice once the
+  script is over, by when the task is gone. (The task was removed first, its result key read and
+  the notice sent last: such a refusal removed it while the caller was told only of an error,
+  its waiters never told and the call's answer not recorded, so a resend answered 0.)
 ]]
 -- @include rcall
 -- @include now-ms
@@ -69,9 +79,11 @@ local namesTask = keyState and not notAHash(keyState) and rcall('HGET', keyState
 local endsSchedule = namesTask and rcall('HGET', keyState, 'rt') == '1'
 if endsSchedule then rcall('ZSCORE', index, key) end
 
+-- Where the task was found, checked (nothing written): a task gone answers 0, one running -1.
+local fields, roomMember
 if where == 'queued' then
   local entry = rcall('XRANGE', stream, ref, ref)[1]
-  local fields = entry and entryFields(entry[2])
+  fields = entry and entryFields(entry[2])
   if not entry or fieldOf(fields, 'id') ~= taskId or (fieldOf(fields, 'k') or '') ~= key then return answer(0) end
   -- Without the group (no worker has started yet) nothing has read it: no pending check.
   local g, refusal = groupRow(stream, group, tonumber(ARGV[8]))
@@ -84,25 +96,41 @@ if where == 'queued' then
   end
   -- A flow key of another type refuses the removal before its first write (includes/flow.lua).
   if fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd()) end
-  rcall('XDEL', stream, ref)
-  -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
-  if fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end
 elseif where == 'waiting' then
   -- A task under flow control takes no key (enqueue refuses one), so nothing more to end.
   flowCheckKeys(flowKeysAtEnd(), {'tasks', 'room', 'entered'})
-  if not flowUnwait(flowKeysAtEnd(), taskId) then return answer(0) end
+  local waiting
+  waiting, roomMember = flowWaiting(flowKeysAtEnd(), taskId)
+  if not waiting then return answer(0) end
 else
   if not rcall('ZSCORE', delayed, ref) then return answer(0) end
   local ok, m = pcall(cjson.decode, ref)
   if not ok or type(m) ~= 'table' or m.id ~= taskId or (m.k or '') ~= key then return answer(0) end
+end
+-- A retry left a "not settled yet" marker for result(); the task is gone, so is the marker. An
+-- unkeyed task's handle reads its end from here alone (else 'pending' for ever, or 'completed'
+-- once its first entry is gone): the record says cancelled, as the channel does below. Read
+-- before the first write: a result key of another type refuses here.
+local stored = rcall('GET', resultKey)
+
+-- A keyed task's first write: its generation's draw (the sequence alone; see drawGeneration).
+-- Then the notice, before the writes it announces: nothing after it refuses.
+local gen = namesTask and drawGeneration(seq, keyState)
+rcall('PUBLISH', channel, 'x:' .. taskId)
+if where == 'queued' then
+  rcall('XDEL', stream, ref)
+  -- An admitted flow entry that never ran gives its slots back (and feeds the next waiting).
+  if fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, ref) end
+elseif where == 'waiting' then
+  flowUnwait(flowKeysAtEnd(), taskId, roomMember)
+else
   rcall('ZREM', delayed, ref)
 end
 
 -- A key state that is not a hash (`SET <key state> x`) reads as none, naming no task: left as is.
 if namesTask then
-  nextGeneration(seq, keyState)
   rcall('HDEL', keyState, 'dm', 'mid')
-  rcall('HSET', keyState, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId)
+  rcall('HSET', keyState, 'gen', gen, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId)
   if endsSchedule then
     dropRuntimeSchedule(keyState)
     rcall('ZREM', index, key)
@@ -110,14 +138,9 @@ if namesTask then
   -- An older generation may still run (its key is released when it settles).
   if rcall('HEXISTS', keyState, 'rmid') == 0 then expireSettled(keyState, stateTtl) end
 end
--- A retry left a "not settled yet" marker for result(); the task is gone, so is the marker. An
--- unkeyed task's handle reads its end from here alone (else 'pending' for ever, or 'completed'
--- once its first entry is gone): the record says cancelled, as the channel does below.
-local stored = rcall('GET', resultKey)
 if key == '' and stateTtl > 0 and (not stored or stored == PENDING_MARKER) then
   rcall('SET', resultKey, CANCELLED, 'PX', stateTtl)
 elseif stored == PENDING_MARKER then
   rcall('DEL', resultKey)
 end
-rcall('PUBLISH', channel, 'x:' .. taskId)
 return answer(1)

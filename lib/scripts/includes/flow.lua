@@ -600,16 +600,20 @@ local function flowFeedAll(F, stream, budget, name)
   return admitted
 end
 
--- Removes a waiting task from the room (remove by id). Returns true when it was waiting.
-local function flowUnwait(F, id)
+-- Whether task `id` waits in the room (remove by id), and its room member (nil when the room
+-- lost it), read before any write of the caller: its removal is flowUnwait's.
+local function flowWaiting(F, id)
   local state = rcall('HGET', F.tasks, id)
   if not state or string.byte(state, 1) ~= 0 then return false end
   local prefix = string.sub(state, 2) .. '\0' .. id .. '\0'
-  local member = rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
+  return true, rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
+end
+
+-- Removes waiting task `id`, its room member `member` as flowWaiting found it, from the room.
+local function flowUnwait(F, id, member)
   if member then rcall('ZREM', F.room, member) end
   rcall('HDEL', F.tasks, id)
   rcall('ZREM', F.entered, id)
-  return true
 end
 
 -- Serves the wakes due by now (promote.lua): a pair whose group window was full goes back to
