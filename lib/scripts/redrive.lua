@@ -24,7 +24,8 @@
   Atomic: the key check, the new generation, the XADD, the removal from the dead letters and
   the call's record are one step, so a dead letter is redriven once, and never beside a live
   run of its key. A flow key of another type (includes/flow.lua) refuses a flow task's redrive,
-  WRONGTYPE naming the key, before any write.
+  WRONGTYPE naming the key, before any write, and so does a stream of another type (read by
+  XLEN: Redis does not roll a script back). It sends no notice.
   A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
   none and is replaced) or still names this task:
   a newer run of the key (a replace, a periodic successor) must never be followed by an older.
@@ -70,6 +71,10 @@ local isFlow = fieldOf(f, 'fl') == '1' and not key
 if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return reply(-1, '', 0) end
 -- A flow key of another type refuses the redrive before its first write (includes/flow.lua).
 if isFlow then flowCheckKeys(flowKeysAtEnd()) end
+-- The stream, read before the first write: one of another type (anyone can make one) refuses
+-- the redrive here, not at its XADD after the task's result key was marked not settled (its
+-- stored failure lost: result() waited) or its key's generation drawn.
+rcall('XLEN', stream)
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
 local gen = 0
