@@ -60,7 +60,15 @@
   (that newer run and its period stay). A recorded or stored generation that is not one (anyone
   can write them) replies as 0; at boot a live chain with one is re-timed (code 2). A key state
   that is not a hash reads as none: a fresh one replaces it (boot: code 1).
-  Atomic: the comparison, the stored schedule and the new run are one step.
+  Atomic: the comparison, the stored schedule and the new run are one step. Redis does not roll
+  a script back, so a call that puts a run in place reads its keys first (a delayed set or
+  stream of another type refuses with WRONGTYPE), then draws the run's generation (the
+  sequence's INCR, the first write: a sequence that is no number refuses there, and so does an
+  out-of-memory Redis), then sends its notices ('superseded:<gen>:<key>', 'due': a channel an
+  ACL refuses fails the call with only a generation number skipped), and only then writes (see
+  includes/first-run.lua). (The schedule was stored and the waiting run removed first, the
+  notices after: such a refusal lost a replace()'s waiting run or wrote the new run of a call
+  that was rejected.) A key state of another type is still deleted first (it reads as none).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -130,31 +138,43 @@ if mode == 'boot' and liveGen then
   end
 end
 
-storeSchedule(keyState, kind, every, cron, tz, queue)
-if mode == 'boot' then stampBoot() end
-if mode == 'restore' then
-  -- As a boot of this worker would, but dated from its boot: a later boot elsewhere stays later.
-  rcall('HSET', keyState, 'defined', signature)
-  local definedAt = tonumber(rcall('HGET', keyState, 'definedAt') or '')
-  if not definedAt or definedAt < tonumber(ARGV[16]) then rcall('HSET', keyState, 'definedAt', ARGV[16]) end
+-- The chain's definition, stored (the key state alone: nothing refuses after it on the boot of
+-- a running chain; elsewhere the first run's keys are read before it).
+local function define()
+  storeSchedule(keyState, kind, every, cron, tz, queue)
+  if mode == 'boot' then stampBoot() end
+  if mode == 'restore' then
+    -- As a boot of this worker would, but dated from its boot: a later boot elsewhere stays later.
+    rcall('HSET', keyState, 'defined', signature)
+    local definedAt = tonumber(rcall('HGET', keyState, 'definedAt') or '')
+    if not definedAt or definedAt < tonumber(ARGV[16]) then rcall('HSET', keyState, 'definedAt', ARGV[16]) end
+  end
 end
 
 if mode == 'boot' and state == 'running' and liveGen then
   -- The running run settles later and schedules its successor on the stored schedule (a
   -- worker still running the old cron takes the stored fire times).
+  define()
   if kind == 'cron' then rcall('HSET', keyState, 'fires', ARGV[12]) end
   return {rcall('HGET', keyState, 'id'), liveGen, 2}
 end
 
-local due
+local due, fires
 if mode == 'replace' then
   due = tonumber(ARGV[13])
   if due == 0 then due = now + tonumber(ARGV[14]) end
 else
-  due = firstDue(keyState, kind, every, ARGV[12], now)
+  due, fires = firstDue(kind, every, ARGV[12], now)
 end
-local gen = putFirstRun(stream, delayed, keyState, seq, {id = id, n = name, p = payload, k = key}, due, now, channel)
+-- The first run's keys are read first (one of another type refuses here), then its generation
+-- is drawn (the first write), then the notices go, then the writes (includes/first-run.lua).
+local plan = readFirstRun(stream, delayed, keyState, due, now)
+local gen = drawGeneration(seq, keyState)
 if rmid then rcall('PUBLISH', channel, 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
+if plan.tellDue then rcall('PUBLISH', channel, 'due') end
+define()
+if fires then rcall('HSET', keyState, 'fires', fires) end
+putFirstRun(stream, delayed, keyState, plan, {id = id, n = name, p = payload, k = key}, due, gen, now)
 if mode == 'replace' then rcall('HSET', keyState, 'calls', callsWith(calls, id, gen)) end
 
 local code = 3

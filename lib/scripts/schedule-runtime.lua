@@ -47,7 +47,17 @@
   calls names (see includes/key-state.lua), once another call wrote a newer run under the key
   (a re-timing schedule(), a replace(): its run and timing stay).
   Atomic: the comparison, the stored schedule, the first run and the index entry are one step,
-  so concurrent calls for one key leave exactly one chain.
+  so concurrent calls for one key leave exactly one chain. Redis does not roll a script back, so
+  the call's refusals come before its first write: the keys it writes are read first (a schedule
+  index, delayed set or stream of another type refuses with WRONGTYPE), then the first run's
+  generation is drawn (the sequence's INCR, the first write: a sequence that is no number
+  refuses there, and so does an out-of-memory Redis), then the notices go ('s:<id>',
+  'superseded:<gen>:<key>', 'due': a channel an ACL refuses fails the call with only a
+  generation number skipped), and only then the writes (see includes/first-run.lua). (The
+  schedule was stored and the waiting run removed first, the notices and the index entry last:
+  such a refusal stored a re-timing its run did not follow, lost the waiting run, or left a new
+  chain running out of the index, while the caller was told only of an error.) A key state of
+  another type is still deleted first (it reads as none).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -94,13 +104,20 @@ end
 local liveGen = storedGeneration(oldGen)
 if live and sig == signature and liveGen then return {oldId, liveGen, 0, name} end
 
+-- What the call writes is read first (the index, the delayed set, the stream: one of another
+-- type refuses here), then the generation is drawn (the first write), then the notices go, then
+-- the writes: see the header.
+rcall('ZSCORE', index, key)
+local due, fires = firstDue(kind, every, ARGV[11], now)
+local plan = readFirstRun(stream, delayed, keyState, due, now)
+local gen = drawGeneration(seq, keyState)
+if (plan.dm or plan.mid) and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
+if (live or purged) and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
+if plan.tellDue then rcall('PUBLISH', ARGV[12], 'due') end
 rcall('HSET', keyState, 'rt', '1', 'sig', signature)
 storeSchedule(keyState, kind, every, cron, tz, queue)
-local due = firstDue(keyState, kind, every, ARGV[11], now)
-local run = {id = id, n = name, p = payload, k = key}
-local gen, superseded = putFirstRun(stream, delayed, keyState, seq, run, due, now, ARGV[12])
+if fires then rcall('HSET', keyState, 'fires', fires) end
+putFirstRun(stream, delayed, keyState, plan, {id = id, n = name, p = payload, k = key}, due, gen, now)
 rcall('HSET', keyState, 'calls', callsWith(calls, id, gen))
-if superseded and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
-if (live or purged) and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
 rcall('ZADD', index, '0', key)
 return {id, gen, live and 2 or 1, name}

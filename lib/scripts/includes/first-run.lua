@@ -4,6 +4,7 @@
 -- @include message
 -- @include key-state
 -- @include successor
+-- @include delayed
 
 -- storeSchedule(keyState, kind, every, cron, tz, queue): the chain's schedule, kept with its key
 -- (see successor.lua): kind 'every' (period in ms) or 'cron' (expression and zone); '' keeps
@@ -18,40 +19,58 @@ local function storeSchedule(keyState, kind, every, cron, tz, queue)
   end
 end
 
--- firstDue(keyState, kind, every, fires, now): when a chain's first run is due: one period
--- after Redis's clock for an `every`; for a cron, the first of `fires` (epoch ms,
--- comma-separated) after it, the rest kept with the key (none left: due now).
-local function firstDue(keyState, kind, every, fires, now)
-  if kind == 'every' then return now + tonumber(every) end
+-- firstDue(kind, every, fires, now): when a chain's first run is due: one period after Redis's
+-- clock for an `every`; for a cron, the first of `fires` (epoch ms, comma-separated) after it
+-- (none left: due now), and the rest, which the caller keeps with the key (field fires) once
+-- nothing can refuse its call. Writes nothing.
+local function firstDue(kind, every, fires, now)
+  if kind == 'every' then return now + tonumber(every), nil end
   local due, rest = pickFire(splitFires(fires), now)
   if not due then due, rest = now, '' end
-  rcall('HSET', keyState, 'fires', rest)
-  return due
+  return due, rest
 end
 
--- putFirstRun(stream, delayed, keyState, seq, run, due, now, channel): supersedes what of the
--- key waits (queued or delayed; a run already read or running is fenced by the generation bump
--- in scheduleSuccessor) and puts the chain's first run `run` ({id, n, p, k}) in place at `due`:
--- into the stream at once when due now, as the promoter would move it, else in the delayed set,
--- telling the workers 'due' on `channel` when it is the earliest. Returns the new generation,
--- and true when a waiting run was superseded.
-local function putFirstRun(stream, delayed, keyState, seq, run, due, now, channel)
+-- Putting a chain's first run in place at `due` is done in two steps, as Redis does not roll a
+-- script back: readFirstRun reads what putFirstRun will write before the script's first write
+-- (a delayed set or stream of another type refuses there, WRONGTYPE); the script then draws the
+-- generation (drawGeneration, its first write) and sends its notices (a subscriber acts on them
+-- once the script is over), and only then calls putFirstRun, after which nothing refuses. The
+-- removal of the waiting run came first, the 'due' notice after the run's write: such a refusal
+-- lost the key's waiting run, or wrote the new one of a call that was rejected.
+
+-- readFirstRun(stream, delayed, keyState, due, now): the key's waiting run (dm, mid: it is
+-- superseded) and whether to tell the workers 'due' (tellDue: the first run, delayed, comes
+-- before everything else in the delayed set), reading the delayed set always (the first run is
+-- written there, then moved to the stream when due now) and the stream when it is written (the
+-- waiting run's XDEL, the first run's XADD). Writes nothing.
+local function readFirstRun(stream, delayed, keyState, due, now)
   local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
-  if dm then rcall('ZREM', delayed, dm) end
-  if mid then rcall('XDEL', stream, mid) end
+  local tellDue = false
+  if due > now then
+    tellDue = isEarliestBut(delayed, due, dm)
+  else
+    rcall('ZCARD', delayed)
+  end
+  if mid or due <= now then rcall('XLEN', stream) end
+  return {dm = dm, mid = mid, tellDue = tellDue}
+end
+
+-- putFirstRun(stream, delayed, keyState, plan, run, due, gen, now): supersedes what of the key
+-- waits (readFirstRun's plan; a run already read or running is fenced by the generation `gen`)
+-- and puts the chain's first run `run` ({id, n, p, k}) in place at `due` with generation `gen`:
+-- into the stream at once when due now, as the promoter would move it, else in the delayed set.
+local function putFirstRun(stream, delayed, keyState, plan, run, due, gen, now)
+  if plan.dm then rcall('ZREM', delayed, plan.dm) end
+  if plan.mid then rcall('XDEL', stream, plan.mid) end
   rcall('HDEL', keyState, 'dm', 'mid')
   run.due = due
-  scheduleSuccessor(keyState, delayed, seq, cjson.encode(run), now)
+  scheduleSuccessor(keyState, delayed, nil, cjson.encode(run), now, gen)
   rcall('HSET', keyState, 'name', run.n)
-  local gen = tonumber(rcall('HGET', keyState, 'gen'))
-  local member = rcall('HGET', keyState, 'dm')
   if due <= now then
+    local member = rcall('HGET', keyState, 'dm')
     rcall('ZREM', delayed, member)
     local newMid = rcall('XADD', stream, '*', unpack(toFields(cjson.decode(member))))
     rcall('HSET', keyState, 'state', 'queued', 'mid', newMid)
     rcall('HDEL', keyState, 'dm')
-  elseif rcall('ZRANGE', delayed, '0', '0')[1] == member then
-    rcall('PUBLISH', channel, 'due')
   end
-  return gen, (dm or mid) ~= nil
 end

@@ -116,7 +116,9 @@ end
 -- stays ended: without it, that run's settled state expired and old workers revived the chain).
 -- A successor scheduled later (a boot's first run, a replace) clears it, as does any boot that
 -- defines the chain, also one that keeps or re-times such a live run (schedule-periodic.lua).
-local function scheduleSuccessor(keyState, delayed, seq, successor, now)
+-- `drawn`, a chain's first run only: the generation its script drew already (drawGeneration,
+-- before its notices); else one is drawn here.
+local function scheduleSuccessor(keyState, delayed, seq, successor, now, drawn)
   local s = cjson.decode(successor)
   if s.w ~= nil then
     local definedAt, bootedAt = finiteNumber(rcall('HGET', keyState, 'definedAt')), tonumber(s.w)
@@ -129,7 +131,8 @@ local function scheduleSuccessor(keyState, delayed, seq, successor, now)
   if fires then
     rcall('HSET', keyState, 'fires', fires)
   end
-  local gen = nextGeneration(seq, keyState)
+  local gen = drawn
+  if gen then rcall('HSET', keyState, 'gen', gen) else gen = nextGeneration(seq, keyState) end
   local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', string.format('%d', gen), 'd', tostring(nextDue)})
   rcall('ZADD', delayed, nextDue, member)
   rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'id', s.id, 'attempt', '1', 'dueAt', nextDue, 'enqueuedAt', now)
