@@ -1,7 +1,7 @@
 import { Injectable, Module, UseInterceptors, type CallHandler, type NestInterceptor } from '@nestjs/common';
 import { from, mergeMap, switchMap, tap, type Observable } from 'rxjs';
 import { LeaseLostError, Task, type TaskContext } from '../../lib';
-import { holdHeartbeatRestart, leaseKeeperOf } from '../fixtures/held-heartbeat-restart';
+import { abortedUnconfirmed } from '../fixtures/held-heartbeat-restart';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
@@ -117,12 +117,7 @@ describe('attack: a lost lease while an interceptor works after its handler retu
 
       // The heartbeat thread dies; its restart is held until the run was aborted as unconfirmed.
       const restart = new Latch();
-      const restarted = holdHeartbeatRestart(w, restart);
-      await leaseKeeperOf(w).thread!.terminate();
-      await waitFor(() => w.events.counters()['lease-lost'] === 1, {
-        description: 'the run aborted for its unconfirmed lease',
-        timeoutMs: 8_000,
-      });
+      const { restarted } = await abortedUnconfirmed(w, restart);
       // The beats come back before the key could lapse; then the audit ends.
       restart.open();
       await restarted;
@@ -146,12 +141,7 @@ describe('attack: a lost lease while an interceptor works after its handler retu
 
     // A's lease goes unconfirmed, then lapses: B takes the run over and runs it.
     const restart = new Latch();
-    const restarted = holdHeartbeatRestart(a, restart);
-    await leaseKeeperOf(a).thread!.terminate();
-    await waitFor(() => a.events.counters()['lease-lost'] === 1, {
-      description: "A's run aborted for its unconfirmed lease",
-      timeoutMs: 8_000,
-    });
+    const { restarted } = await abortedUnconfirmed(a, restart, "A's run aborted for its unconfirmed lease");
     const b = await startApp({ prefix: env.prefix, probe: env.probe, options, imports: [AuditedModule] });
     await expect(handle.result({ timeoutMs: 15_000 })).resolves.toBe('handled');
     expect(b.events.counters().completed).toBe(1);

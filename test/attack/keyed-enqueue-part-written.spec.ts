@@ -1,10 +1,13 @@
-import { QueueKeys } from '../../lib/redis/keys';
 import { useAclRedis } from '../fixtures/acl-redis';
-import { runningKeyed as running, written } from '../fixtures/keyed-writes';
+import {
+  expectQueuedRunKeptWhenNoticeRefused,
+  expectRefusedWritingNothing,
+  expectRunningRunKeptWhenNoticeRefused,
+  runningKeyed as running,
+} from '../fixtures/keyed-writes';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
-import { createRedis, randomPrefix } from '../utils/redis';
 
 /**
  * Attack on enqueue.lua's keyed path (enqueue(), replace()): it removed or fenced the key's older
@@ -24,9 +27,9 @@ describe('attack: a keyed enqueue refused after its first write', () => {
     const t = await startApp({ prefix: env.prefix, options: { worker: false } });
     const old = await t.client.enqueue('echo', 'old', { key: 'k' });
     await env.redis.set(t.keys.delayed, 'x');
-    const before = await written(env.redis, t.keys, 'k');
-    await expect(t.client.replace('echo', 'new', { key: 'k', delayMs: 60_000 })).rejects.toThrow(/^WRONGTYPE/);
-    expect(await written(env.redis, t.keys, 'k')).toEqual(before);
+    await expectRefusedWritingNothing(env.redis, t.keys, 'k', /^WRONGTYPE/, () =>
+      t.client.replace('echo', 'new', { key: 'k', delayMs: 60_000 }),
+    );
     await env.redis.del(t.keys.delayed);
     await startApp({ prefix: env.prefix });
     await expect(old.result({ timeoutMs: 5_000 })).resolves.toBe('old');
@@ -36,9 +39,9 @@ describe('attack: a keyed enqueue refused after its first write', () => {
     const t = await startApp({ prefix: env.prefix, options: { worker: false } });
     const old = await t.client.enqueue('echo', 'old', { key: 'k', delayMs: 60_000 });
     await env.redis.set(t.keys.stream, 'x');
-    const before = await written(env.redis, t.keys, 'k');
-    await expect(t.client.replace('echo', 'new', { key: 'k' })).rejects.toThrow(/^WRONGTYPE/);
-    expect(await written(env.redis, t.keys, 'k')).toEqual(before);
+    await expectRefusedWritingNothing(env.redis, t.keys, 'k', /^WRONGTYPE/, () =>
+      t.client.replace('echo', 'new', { key: 'k' }),
+    );
     await env.redis.del(t.keys.stream);
     await expect(t.client.status('k')).resolves.toMatchObject({ id: old.id, state: 'delayed' });
   });
@@ -50,9 +53,9 @@ describe('attack: a keyed enqueue refused after its first write', () => {
     // The stream (its group and the run's delivery) is set aside while the call meets a string.
     await env.redis.rename(worker.keys.stream, `${worker.keys.stream}:aside`);
     await env.redis.set(worker.keys.stream, 'x');
-    const before = await written(env.redis, worker.keys, 'k');
-    await expect(worker.client.replace('echo', 'new', { key: 'k' })).rejects.toThrow(/^WRONGTYPE/);
-    expect(await written(env.redis, worker.keys, 'k')).toEqual(before);
+    await expectRefusedWritingNothing(env.redis, worker.keys, 'k', /^WRONGTYPE/, () =>
+      worker.client.replace('echo', 'new', { key: 'k' }),
+    );
     await env.redis.rename(`${worker.keys.stream}:aside`, worker.keys.stream);
     expect(run.signal.aborted).toBe(false);
     gate.open();
@@ -66,35 +69,12 @@ describe('attack: a keyed enqueue whose notice an ACL refuses', () => {
   const acl = useAclRedis('keyed-enqueue-part-written');
 
   it("replace() over a queued run, the done channel refused after the old run's XDEL: the queued run stays", async () => {
-    const prefix = randomPrefix();
-    const admin = createRedis({}, acl.url());
-    const keys = new QueueKeys(prefix, 'default');
-    const url = await acl.userWithoutChannels('producer');
-    const t = await startApp({ prefix, options: { worker: false, connection: { url } } });
-    const old = await t.client.enqueue('echo', 'old', { key: 'k' });
-    const before = await written(admin, keys, 'k');
-    await expect(t.client.replace('echo', 'new', { key: 'k', delayMs: 60_000 })).rejects.toThrow(
-      /can't publish to the channel/,
+    await expectQueuedRunKeptWhenNoticeRefused(acl, (t) =>
+      t.client.replace('echo', 'new', { key: 'k', delayMs: 60_000 }),
     );
-    expect(await written(admin, keys, 'k')).toEqual(before);
-    const worker = await startApp({ prefix, options: { connection: { url: acl.url() } } });
-    await expect(worker.client.handle(old.id, old.toJSON()).result({ timeoutMs: 5_000 })).resolves.toBe('old');
   });
 
   it('replace() over a running run, the control channel refused after every write: nothing written', async () => {
-    const prefix = randomPrefix();
-    const admin = createRedis({}, acl.url());
-    const gate = new Latch();
-    const worker = await running(prefix, gate, acl.url());
-    const url = await acl.userWithoutChannels('producer');
-    const t = await startApp({ prefix, options: { worker: false, connection: { url } } });
-    const before = await written(admin, t.keys, 'k');
-    await expect(t.client.replace('echo', 'new', { key: 'k' })).rejects.toThrow(/can't publish to the channel/);
-    expect(await written(admin, t.keys, 'k')).toEqual(before);
-    const run = worker.probe.runsOf('echo')[0].ctx;
-    gate.open();
-    await expect(
-      worker.client.handle(run.id, { key: 'k', name: 'echo', generation: run.generation }).result({ timeoutMs: 5_000 }),
-    ).resolves.toBe('block');
+    await expectRunningRunKeptWhenNoticeRefused(acl, (t) => t.client.replace('echo', 'new', { key: 'k' }));
   });
 });

@@ -23,6 +23,28 @@ describe('attack: a keyed failure whose settle reply was lost after Redis ran it
   });
   afterEach(() => proxy.close());
 
+  /**
+   * A worker behind the proxy whose `task` run of 'block' throws once `gate` opens (on its first
+   * attempt), the fail script warmed, and the failure events it emits, in `seen`.
+   */
+  async function failingWorker(task: string, gate: Latch) {
+    env.probe.on(task, async (payload, ctx) => {
+      if (payload === 'block' && ctx.attempt === 1) {
+        await gate.wait();
+        throw new Error('boom');
+      }
+      if (payload === 'warm') throw new Error('warm');
+      return payload;
+    });
+    const w = await startApp({ prefix: env.prefix, probe: env.probe, options: { connection: { url: proxy.url } } });
+    // Redis knows the fail script before a reply is cut (a cut NOSCRIPT would mean it never ran).
+    await (await w.client.enqueue('once', 'warm', { key: 'warm' })).result({ timeoutMs: 5_000 }).catch(() => 0);
+    const seen: StreamQueueEvent[] = [];
+    for (const type of ['failed', 'retry-scheduled', 'dead-lettered', 'completion-refused'] as const)
+      w.events.on(type, (e) => void seen.push(e));
+    return { w, seen };
+  }
+
   it.each([
     ['once', ['failed', 'dead-lettered']],
     ['flaky', ['failed', 'retry-scheduled']],
@@ -30,20 +52,7 @@ describe('attack: a keyed failure whose settle reply was lost after Redis ran it
     'of %s is reported %j, once',
     async (task, expected) => {
       const gate = new Latch();
-      env.probe.on(task, async (payload, ctx) => {
-        if (payload === 'block' && ctx.attempt === 1) {
-          await gate.wait();
-          throw new Error('boom');
-        }
-        if (payload === 'warm') throw new Error('warm');
-        return payload;
-      });
-      const w = await startApp({ prefix: env.prefix, probe: env.probe, options: { connection: { url: proxy.url } } });
-      // Redis knows the fail script before a reply is cut (a cut NOSCRIPT would mean it never ran).
-      await (await w.client.enqueue('once', 'warm', { key: 'warm' })).result({ timeoutMs: 5_000 }).catch(() => 0);
-      const seen: StreamQueueEvent[] = [];
-      for (const type of ['failed', 'retry-scheduled', 'dead-lettered', 'completion-refused'] as const)
-        w.events.on(type, (e) => void seen.push(e));
+      const { w, seen } = await failingWorker(task, gate);
 
       const handle = await w.client.enqueue(task, 'block', { key: `${task}-key` });
       await waitFor(() => env.probe.runs.some((r) => r.payload === 'block'), { description: "'block' running" });
@@ -65,19 +74,8 @@ describe('attack: a keyed failure whose settle reply was lost after Redis ran it
 
   it('superseded before it failed, it is still not reported failed', async () => {
     const gate = new Latch();
-    env.probe.on('once', async (payload) => {
-      if (payload === 'block') {
-        await gate.wait();
-        throw new Error('boom');
-      }
-      if (payload === 'warm') throw new Error('warm');
-      return payload;
-    });
-    const w = await startApp({ prefix: env.prefix, probe: env.probe, options: { connection: { url: proxy.url } } });
-    await (await w.client.enqueue('once', 'warm', { key: 'warm' })).result({ timeoutMs: 5_000 }).catch(() => 0);
-    const seen: StreamQueueEvent[] = [];
-    for (const type of ['failed', 'retry-scheduled', 'dead-lettered', 'completion-refused'] as const)
-      w.events.on(type, (e) => void seen.push(e));
+    // 'once' has one attempt (maxAttempts 1): the first-attempt condition changes nothing here.
+    const { w, seen } = await failingWorker('once', gate);
 
     const handle = await w.client.enqueue('once', 'block', { key: 'replaced-key' });
     await waitFor(() => env.probe.runs.some((r) => r.payload === 'block'), { description: "'block' running" });

@@ -1,7 +1,7 @@
 import { TaskSupersededError } from '../../lib';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import { echoBlockedBy } from '../fixtures/probe';
-import { holdHeartbeatRestart, leaseKeeperOf } from '../fixtures/held-heartbeat-restart';
+import { abortedUnconfirmed } from '../fixtures/held-heartbeat-restart';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { startApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
@@ -33,12 +33,7 @@ describe('attack: a keyed run aborted for an unconfirmed lease whose key never l
 
     // The heartbeat thread dies; its restart is held until the runs were aborted as unconfirmed.
     const restart = new Latch();
-    const restarted = holdHeartbeatRestart(w, restart);
-    await leaseKeeperOf(w).thread!.terminate();
-    await waitFor(() => w.events.counters()['lease-lost'] === 1, {
-      description: 'the run aborted for its unconfirmed lease',
-      timeoutMs: 8_000,
-    });
+    const { restarted } = await abortedUnconfirmed(w, restart);
     // The key never lapsed: the restarted thread finds it there.
     expect(await env.redis.pttl(alive)).toBeGreaterThan(0);
     restart.open();
