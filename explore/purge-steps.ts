@@ -16,9 +16,10 @@ const NOOP: StepResult = { applied: false, note: 'n/a' };
 /**
  * Waits until Redis's clock is past millisecond `ms`. A stream made anew numbers its entries from
  * Redis's time alone: an entry added in the millisecond of a deleted one takes that one's id,
- * which a key state may still name (mid, rmid), and cancel.lua or a replace then deletes the
- * new entry (an open finding, reported apart: it hangs on the clock, which schedules do not
- * control, so a trace of it would not replay). The explorer's purge comes a millisecond later.
+ * which a key state may still name (mid, rmid). cancel.lua or a replace deleted the new entry
+ * (closed: includes/run-entry.lua; test/attack/purged-entry-id-reuse.spec.ts reproduces it by
+ * setting the stream's last id). It hangs on the clock, which schedules do not control, so a
+ * trace of it would not replay: the explorer's purge comes a millisecond later.
  */
 async function pastMs(world: World, ms: number): Promise<void> {
   for (;;) {

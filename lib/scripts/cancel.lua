@@ -37,6 +37,11 @@
 
   A `@Task` chain's key state (with a stored schedule, sk) is kept without expiry once
   cancelled (see includes/key-state.lua expireSettled).
+  A queued run's entry (field mid) is deleted only while it holds the run's task (one XRANGE,
+  includes/run-entry.lua): a stream made anew after a purge (a DEL of the stream) numbers its
+  entries from Redis's clock alone, so another task enqueued in the purged entry's millisecond
+  (or after the clock went back) takes its id, and was deleted in its place, never to run. A
+  run whose entry holds another task is gone, as a missing one is: the key is cancelled.
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
   0 nothing live to cancel; the recorded answer, before any check, when KEYS[7] holds one (a
@@ -58,6 +63,7 @@
 -- @include now-ms
 -- @include key-state
 -- @include layout-guard
+-- @include run-entry
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local record, ttl = KEYS[7], ARGV[1]
@@ -109,8 +115,10 @@ if not live then
 end
 
 -- The keys the writes touch, read first: a delayed set or stream of another type refuses here.
+-- The queued run's entry is deleted only if it is still this run's (runEntry): a purged stream
+-- made anew may hold another task at that id. One that is not is gone, as a missing one is.
 if dm then rcall('ZSCORE', delayed, dm) end
-if mid then rcall('XLEN', stream) end
+local queued = mid and runEntry(stream, mid, taskId)
 -- The first write: the generation's draw (the sequence alone; see drawGeneration). Then the
 -- notices, before the writes they announce: nothing after them refuses.
 local gen = drawGeneration(seq, keyState)
@@ -122,7 +130,7 @@ if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. 
 if running then rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3]) end
 endSchedule()
 if dm then rcall('ZREM', delayed, dm) end
-if mid then rcall('XDEL', stream, mid) end
+if queued then rcall('XDEL', stream, mid) end
 rcall('HDEL', keyState, 'dm', 'mid')
 -- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
 rcall('HSET', keyState, 'gen', gen, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')

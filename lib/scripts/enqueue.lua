@@ -56,7 +56,12 @@
   includes/key-state.lua), with the generation it wrote, once another call wrote a newer run.
   A queued or delayed run of the key whose message is gone (its stream entry or delayed member
   deleted by someone: a DEL of the stream, an XTRIM) is not live: an 'add' supersedes it as a
-  replace would (its waiters told 's:<id>'), and another task's such run is no conflict.
+  replace would (its waiters told 's:<id>'), and another task's such run is no conflict. So is
+  one whose entry id holds another task (includes/run-entry.lua: a stream made anew after a DEL
+  numbers its entries from Redis's clock alone, so a task enqueued in the purged entry's
+  millisecond, or after the clock went back, takes its id): a superseded run's entry is deleted
+  only while it holds that run's task (one XRANGE, in place of the XLEN read otherwise), else an
+  unrelated task, or this call's own new run written at that id, was deleted and never ran.
   A running run that only its owner can still end (strandedRunOwner: its delivery went with a
   DEL of the stream, or its entry was deleted) is gone too once that owner's lease lapsed (its
   liveness key expired: it is presumed dead, as reclaim.lua presumes it), and never before: a
@@ -93,6 +98,7 @@
 -- @include layout-guard
 -- @include chain-run
 -- @include stranded-run
+-- @include run-entry
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
@@ -194,12 +200,16 @@ local tellRunning = rcall('HEXISTS', keyState, 'rmid') == 1 and not (live and mo
 local delayedRun = due > now
 -- The keys the writes touch, read first (a key of another type refuses here, WRONGTYPE) unless
 -- the new run's own write comes first and nothing was told before it: the delayed set is read
--- by the 'due' notice's check; the stream by one XLEN when a notice precedes the new run's XADD
--- or the old run's XDEL follows a ZADD; the delayed set by one ZSCORE when an old run's ZREM
--- follows an XADD. A key without an older run (or with a settled one) reads nothing more.
+-- by the 'due' notice's check; the stream by the old run's XRANGE (runEntry) when there is one,
+-- else by one XLEN when a notice precedes the new run's XADD; the delayed set by one ZSCORE when
+-- an old run's ZREM follows an XADD. A key without an older run (or with a settled one) reads
+-- nothing more. The old run's entry is deleted only if it is still that run's: a purged stream
+-- made anew may hold another task at its id, or take it for the new run's XADD below. One that
+-- is not is gone, as a missing one is.
 local tellDue = delayedRun and isEarliestBut(delayed, due, dm)
 if dm and not delayedRun then rcall('ZSCORE', delayed, dm) end
-if (mid and delayedRun) or (not delayedRun and (tellOld or tellRunning)) then rcall('XLEN', stream) end
+local queued = mid and runEntry(stream, mid, existing[2])
+if not mid and not delayedRun and (tellOld or tellRunning) then rcall('XLEN', stream) end
 
 -- The first write: the generation's draw (the sequence alone; see drawGeneration). Then the
 -- notices, before the writes they announce: a subscriber acts only once the script is over, and
@@ -210,7 +220,7 @@ if tellRunning then rcall('PUBLISH', ARGV[8], 'superseded:' .. string.format('%d
 if tellDue then rcall('PUBLISH', ARGV[8], 'due') end
 local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', string.format('%d', gen)})
 if dm then rcall('ZREM', delayed, dm) end
-if mid then rcall('XDEL', stream, mid) end
+if queued then rcall('XDEL', stream, mid) end
 rcall('HSET', keyState, 'gen', gen)
 rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
 if endsSchedule then

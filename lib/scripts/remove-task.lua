@@ -22,6 +22,9 @@
   consumer groups the stream may have for a queued task's removal: past it, error
   'GROUPS <count>' and nothing written (includes/group-row.lua: finding the group lists them all)
 
+  A queued task is removed only when the entry at ARGV[4] holds it (its fields id and k): a
+  stream made anew after a purge may hold another task at a purged entry's id (see
+  includes/run-entry.lua), which is then left alone (0).
   Returns 1 removed, 0 not there (it ran, was removed, was promoted or never existed), -1 running
   (its entry is pending in the group): nothing written for 0 and -1 but the call's record; the
   recorded answer, before any check, when KEYS[4] holds one (a resend).

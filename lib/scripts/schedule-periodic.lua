@@ -10,11 +10,12 @@
   by a worker that does not define it here goes on only if that worker booted before it (see
   successor.lua); and it clears the ended mark a deploy left (see stampBoot). A changed
   definition re-times it: the schedule is stored, a waiting run is superseded by a first run on
-  the new schedule, and a running run keeps running (its successor follows the stored
+  the new schedule (its entry deleted only while it holds that run: readFirstRun), and a running run keeps running (its successor follows the stored
   schedule). Without a live chain, a first run is put in place.
   'restore' (a running worker's definition, after a reconnect or on its slow timer): writes
   only when the chain is gone: no key state at all (Redis restarted empty, someone deleted it),
-  a waiting run whose message is gone (liveRunGone), or a running run whose delivery no
+  a waiting run whose message is gone (liveRunGone; an entry id another task took after a
+  purge counts as gone, see includes/run-entry.lua), or a running run whose delivery no
   consumer holds any more (deliveryGone: the stream was purged while it ran; its handler, if
   still running, is told it is superseded). It then puts a first run in place as a
   boot would (this worker's definition applied), stamping definedAt with the worker's boot

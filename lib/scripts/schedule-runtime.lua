@@ -32,7 +32,9 @@
   ARGV[15] the consumer group (whose pending list holds a running run's delivery)
 
   Returns {task id, generation, code, name}: 0 the same schedule is live, left alone (its run);
-  1 created; 2 re-timed (the waiting run is replaced by a first run on the new schedule, a
+  1 created; 2 re-timed (the waiting run is replaced by a first run on the new schedule, its
+  entry deleted only while it holds that run: another task may hold its id after a purge, see
+  includes/first-run.lua readFirstRun; a
   running one is superseded: its settle writes nothing and schedules nothing; so is the same
   schedule whose stored generation is not one); -1 the key is held by a live run that is not a
   schedule's periodic run (a run enqueued under the key, or the one-off run of a replace() that

@@ -5,6 +5,7 @@
 -- @include key-state
 -- @include successor
 -- @include delayed
+-- @include run-entry
 
 -- storeSchedule(keyState, kind, every, cron, tz, queue): the chain's schedule, kept with its key
 -- (see successor.lua): kind 'every' (period in ms) or 'cron' (expression and zone); '' keeps
@@ -42,17 +43,20 @@ end
 -- superseded) and whether to tell the workers 'due' (tellDue: the first run, delayed, comes
 -- before everything else in the delayed set), reading the delayed set always (the first run is
 -- written there, then moved to the stream when due now) and the stream when it is written (the
--- waiting run's XDEL, the first run's XADD). Writes nothing.
+-- waiting run's XDEL, read by its XRANGE; the first run's XADD, by one XLEN without a waiting
+-- entry). A mid whose entry is not the key's run any more (runEntry: a purged stream made anew
+-- may hold another task at that id) is left out of the plan: that run is gone. Writes nothing.
 local function readFirstRun(stream, delayed, keyState, due, now)
-  local dm, mid = unpack(rcall('HMGET', keyState, 'dm', 'mid'))
+  local dm, mid, taskId = unpack(rcall('HMGET', keyState, 'dm', 'mid', 'id'))
   local tellDue = false
   if due > now then
     tellDue = isEarliestBut(delayed, due, dm)
   else
     rcall('ZCARD', delayed)
   end
-  if mid or due <= now then rcall('XLEN', stream) end
-  return {dm = dm, mid = mid, tellDue = tellDue}
+  local queued = mid and runEntry(stream, mid, taskId)
+  if not mid and due <= now then rcall('XLEN', stream) end
+  return {dm = dm, mid = queued and mid or nil, tellDue = tellDue}
 end
 
 -- putFirstRun(stream, delayed, keyState, plan, run, due, gen, now): supersedes what of the key
