@@ -74,12 +74,16 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         return EXIT.ok;
       }
       case 'dlq redrive': {
-        const what = args.all ? 'Redrive every dead letter' : `Redrive ${args.ids.length} dead letter(s)${ofPartition}`;
+        // All of them: those the question counts, not one dead-lettered while it waits (never shown).
+        const present = args.all ? await reads.deadLettersPresent({ queue }) : undefined;
+        const what = present
+          ? `Redrive all ${present.count} dead letter(s)`
+          : `Redrive ${args.ids.length} dead letter(s)${ofPartition}`;
         if (!(await confirmed(what))) return EXIT.notConfirmed;
-        if (args.all) {
+        if (present) {
           // Kept up to date as it goes: an error of Redis midway still says what was redriven.
           const done = newProgress();
-          const result = await reads.redriveAll({ queue }, done).catch((error: unknown) => {
+          const result = await reads.redriveAll({ queue }, done, present).catch((error: unknown) => {
             if (error instanceof StreamQueueError) throw error;
             const before = `Redrove ${done.redriven} dead letter(s) before Redis failed.`;
             const kept = done.refused.map((r) => `\n  kept ${r.deadLetterId}: ${r.reason}`).join('');
@@ -96,10 +100,14 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         }).catch(printedThen);
       }
       case 'dlq purge': {
-        const what = args.all ? 'Purge every dead letter' : `Purge ${args.ids.length} dead letter(s)${ofPartition}`;
+        // All of them: those the question counts; one dead-lettered while it waits stays (never shown).
+        const present = args.all ? await reads.deadLettersPresent({ queue }) : undefined;
+        const what = present
+          ? `Purge all ${present.count} dead letter(s)`
+          : `Purge ${args.ids.length} dead letter(s)${ofPartition}`;
         if (!(await confirmed(what))) return EXIT.notConfirmed;
-        if (args.all) {
-          const purged = await reads.purge({ queue });
+        if (present) {
+          const purged = await reads.purgePresent({ queue }, present);
           print({ purged }, `Purged ${purged} dead letter(s).`);
           return EXIT.ok;
         }

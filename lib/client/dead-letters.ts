@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, RedriveRefusedError, TaskNotFoundError } from '../errors';
 import type { RedriveAllResult } from '../interfaces';
-import { parseEntryId } from '../redis/entry-id';
+import { idAfter, parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
 import { redriveScript } from '../scripts/redrive.script';
@@ -18,6 +18,15 @@ export interface RedriveAllProgress {
 /** @internal Nothing redriven yet. */
 export function newProgress(): RedriveAllProgress {
   return { redriven: 0, refused: [] };
+}
+
+/**
+ * @internal The dead letters of a queue at one moment: how many, and each partition's newest
+ * (undefined: it had none), the bound of a purge or redrive of "all of them" (see present()).
+ */
+export interface PresentDeadLetters {
+  readonly count: number;
+  readonly newest: readonly (string | undefined)[];
 }
 
 /** @internal Validates a dead-letter entry id (what listings return as `deadLetterId`). */
@@ -66,14 +75,18 @@ export class DeadLetters {
   async redriveAll(
     partitions: readonly QueueKeys[],
     done: RedriveAllProgress = newProgress(),
+    present?: PresentDeadLetters,
   ): Promise<RedriveAllResult> {
-    // Bounded by each partition's newest dead letter when the call starts: a task that fails again
-    // during the call is dead-lettered under a newer id, and redriving it again would loop for as
-    // long as a worker keeps up (read for all partitions first: a later partition's pass must not
-    // take what failed there while an earlier one's ran).
-    const newest = await Promise.all(
-      partitions.map(async (keys) => (await this.redis.xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1))[0]?.[0]),
-    );
+    // Bounded by each partition's newest dead letter when the call starts (or when `present` was
+    // read: the CLI's question counted those): a task that fails again during the call is
+    // dead-lettered under a newer id, and redriving it again would loop for as long as a worker
+    // keeps up (read for all partitions first: a later partition's pass must not take what failed
+    // there while an earlier one's ran).
+    const newest =
+      present?.newest ??
+      (await Promise.all(
+        partitions.map(async (keys) => (await this.redis.xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1))[0]?.[0]),
+      ));
     for (const [i, keys] of partitions.entries()) {
       const last = newest[i];
       if (last === undefined) continue;
@@ -100,6 +113,42 @@ export class DeadLetters {
       after = entries[entries.length - 1]?.[0];
       if (entries.length < REDRIVE_PAGE || after === newest) return;
     }
+  }
+
+  /**
+   * How many dead letters the partitions hold, and each one's newest: one transaction per
+   * partition (XLEN and XREVRANGE read together, so the count is of those up to the newest).
+   */
+  async present(partitions: readonly QueueKeys[]): Promise<PresentDeadLetters> {
+    const read = await Promise.all(
+      partitions.map(async (keys) => {
+        const [len, last] = (await this.redis
+          .multi()
+          .xlen(keys.deadLetter)
+          .xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1)
+          .exec())!.map(([error, value]) => {
+          if (error) throw error;
+          return value;
+        }) as [number, [string, string[]][]];
+        return { len, newest: last[0]?.[0] };
+      }),
+    );
+    return { count: read.reduce((sum, r) => sum + r.len, 0), newest: read.map((r) => r.newest) };
+  }
+
+  /**
+   * Purges every dead letter `present` counted, in every partition (none of a partition that had
+   * none): one dead-lettered since stays. Returns how many went.
+   */
+  async purgePresent(partitions: readonly QueueKeys[], present: PresentDeadLetters): Promise<number> {
+    const removed = await Promise.all(
+      partitions.map((keys, i) => {
+        const newest = present.newest[i];
+        if (newest === undefined) return 0;
+        return purgeDeadLettersScript(keys, [], this.recordMs, idAfter(newest) ?? '').run(this.redis);
+      }),
+    );
+    return removed.reduce((sum, n) => sum + n, 0);
   }
 
   /**

@@ -15,7 +15,7 @@ import { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import { MAX_ID_LENGTH } from '../task/task-message';
-import { checkDeadLetterId, DeadLetters, type RedriveAllProgress } from './dead-letters';
+import { checkDeadLetterId, DeadLetters, type PresentDeadLetters, type RedriveAllProgress } from './dead-letters';
 import { fleetEvents, type FleetEvent, type SubscriberConnections } from './fleet-events';
 import { checkState } from './page-options';
 import { checkPartitionPage, partitionCursor } from './partition-cursor';
@@ -149,9 +149,29 @@ export class FleetReads {
     return this.deadLetters.redrive(holders[0] ?? all[0], deadLetterId);
   }
 
-  /** Redrives every dead letter of every partition that can be; `done` as DeadLetters.redriveAll. */
-  async redriveAll(options: { queue?: string } = {}, done?: RedriveAllProgress): Promise<RedriveAllResult> {
-    return this.deadLetters.redriveAll(await this.partitions(objectOf(options).queue), done);
+  /**
+   * Redrives every dead letter of every partition that can be; `done` as DeadLetters.redriveAll.
+   * With `present` (read by deadLettersPresent), only those it counted.
+   */
+  async redriveAll(
+    options: { queue?: string } = {},
+    done?: RedriveAllProgress,
+    present?: PresentDeadLetters,
+  ): Promise<RedriveAllResult> {
+    return this.deadLetters.redriveAll(await this.partitions(objectOf(options).queue), done, present);
+  }
+
+  /**
+   * The queue's dead letters now, counted, with each partition's newest: what the CLI's question
+   * names, and what a purge or redrive of them all then acts on (purgePresent, redriveAll).
+   */
+  async deadLettersPresent(options: { queue?: string } = {}): Promise<PresentDeadLetters> {
+    return this.deadLetters.present(await this.partitions(objectOf(options).queue));
+  }
+
+  /** Purges the dead letters `present` counted; one dead-lettered since stays. Returns how many went. */
+  async purgePresent(options: { queue?: string }, present: PresentDeadLetters): Promise<number> {
+    return this.deadLetters.purgePresent(await this.partitions(objectOf(options).queue), present);
   }
 
   /**

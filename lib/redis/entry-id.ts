@@ -65,3 +65,14 @@ export function endBefore(before: string | undefined): string | undefined {
   if (!before) return '+';
   return before === MIN_ENTRY_ID ? undefined : `(${before}`;
 }
+
+/**
+ * @internal The smallest entry id greater than `id` (canonical, as parseEntryId gives it), as an
+ * `XTRIM MINID` threshold that removes `id` and every entry before it; undefined past the largest.
+ */
+export function idAfter(id: string): string | undefined {
+  const dash = id.indexOf('-');
+  const [ms, seq] = [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];
+  if (seq < MAX_PART) return `${ms}-${seq + 1n}`;
+  return ms < MAX_PART ? `${ms + 1n}-0` : undefined;
+}

@@ -1,10 +1,14 @@
 --[[
-  Purge dead letters: the given entries, or all of them.
+  Purge dead letters: the given entries, or all of them, or all of them up to a bound.
   KEYS[1] dead-letter stream
   KEYS[2] the call's record (includes/call-record.lua): a resend of a purge that ran answers the
           count it purged, not 0 (what it purged is gone)
   ARGV[1] how long the call's record is kept, in ms (0: none)
-  ARGV[2], ARGV[3], ... dead-letter entry ids (none: every dead letter)
+  ARGV[2] without ids, '' to purge every dead letter, else an entry id: only those before it go
+          (XTRIM MINID), so a purge of all the dead letters an operator was shown leaves one
+          dead-lettered since (the CLI's `dlq purge --all` passes the id after the newest it
+          counted in its question); ignored with ids
+  ARGV[3], ARGV[4], ... dead-letter entry ids (none: every dead letter, up to ARGV[2])
 
   Returns how many entries were removed; the recorded count, before anything else, when KEYS[2]
   holds one (a resend).
@@ -14,16 +18,18 @@
 ]]
 -- @include rcall
 -- @include call-record
-local dlq, record, recordTtl = KEYS[1], KEYS[2], ARGV[1]
+local dlq, record, recordTtl, below = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local recorded = recordedAnswer(record)
 if recorded then return tonumber(recorded) end
 local removed = 0
-if #ARGV == 1 then
+if #ARGV == 2 and below ~= '' then
+  removed = rcall('XTRIM', dlq, 'MINID', below)
+elseif #ARGV == 2 then
   removed = rcall('XLEN', dlq)
   rcall('DEL', dlq)
 else
   local CHUNK = 1000
-  for first = 2, #ARGV, CHUNK do
+  for first = 3, #ARGV, CHUNK do
     removed = removed + rcall('XDEL', dlq, unpack(ARGV, first, math.min(first + CHUNK - 1, #ARGV)))
   end
 end
