@@ -253,12 +253,18 @@ function keyStatesOf(snap: Snapshot, where: string, world: World): Violation[] {
     if (why)
       out.push({
         invariant: 'keyStatesLiveOrExpiring',
-        // A purged run's terminal state is a finding of its own (stranded), not hole 4's.
-        tag: why.replace(/[ ,].*/, '') + (runPurged && TERMINAL.has(state) ? '-stranded' : ''),
+        // A purged run's terminal state is a finding of its own (stranded), not hole 4's; one a
+        // cancel left to a worker holding its lease, which died before its settle, is still open.
+        tag: why.replace(/[ ,].*/, '') + (runPurged && TERMINAL.has(state) ? strandedTag(rmid, world) : ''),
         message: `key ${key}${where}: ${why}`,
       });
   }
   return out;
+}
+
+/** The tag of a terminal state its purged run's dead worker never settled. */
+function strandedTag(rmid: string | undefined, world: World): string {
+  return rmid !== undefined && world.cancelledHeld.has(rmid) ? '-stranded-died-after-cancel' : '-stranded';
 }
 
 /**

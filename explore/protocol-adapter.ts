@@ -17,6 +17,7 @@ import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { plainMessageFields, type EnqueueCall } from '../lib/client/enqueue-call';
 import { enqueueScriptFor, sendEnqueue } from '../lib/client/enqueue-script';
+import { sendCancel } from '../lib/client/send-cancel';
 import type { Delivery } from '../lib/consumer/delivery';
 import { InFlight } from '../lib/consumer/in-flight';
 import { DeadLetterer } from '../lib/consumer/dead-letterer';
@@ -33,7 +34,7 @@ import { retryUnderStoredCount } from '../lib/partitions/stored-count-retry';
 import { QueueKeys, type FlowKeys } from '../lib/redis/keys';
 import { loadLuaSource } from '../lib/redis/lua-source';
 import { defineScripts, SCRIPT_NAMES } from '../lib/redis/scripts';
-import { CANCEL_CODES, cancelScript } from '../lib/scripts/cancel.script';
+import { CANCEL_CODES } from '../lib/scripts/cancel.script';
 import { CLAIM_CODES } from '../lib/scripts/claim.script';
 import { COMPLETE_CODES } from '../lib/scripts/complete.script';
 import { DEAD_LETTER_CODES } from '../lib/scripts/dead-letter.script';
@@ -242,8 +243,8 @@ export async function cancel(
   try {
     return await retryUnderStoredCount(redis, new QueuePartitions(prefix, queue, partitions), async (mapping) => {
       const at = mapping.forKey(key);
-      const call = cancelScript(at, { key, stateTtlMs: CONFIG.resultTtlMs, partitions: mapping.count, callId });
-      const done = await call.run(redis).catch((error: Error) => {
+      const args = { key, stateTtlMs: CONFIG.resultTtlMs, partitions: mapping.count, callId };
+      const done = await sendCancel(redis, at, args).catch((error: Error) => {
         throw PartitionLayoutError.fromReply(queue, error);
       });
       return { cancelled: done === 'cancelled', partition: at.partition, retried: mapping.count !== partitions };

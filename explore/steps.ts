@@ -17,6 +17,7 @@ import {
 } from './protocol-adapter';
 import { enqueueFlowStep, removeStep } from './flow-steps';
 import { purgeStep, type PurgeKind } from './purge-steps';
+import { strandedAtCancel } from './stranded-invariants';
 import { elapseStep } from './rate-steps';
 import { noticeStep, pauseStep, pollStep } from './pause-steps';
 import { Wire } from './wire';
@@ -269,12 +270,14 @@ async function enqueueStep(world: World, step: Extract<Step, { op: 'enqueue' }>)
 /** QueueClient.cancel from a client process: on the partition its count maps the key to. */
 async function cancelStep(world: World, key: string, by: ClientProcess | undefined): Promise<StepResult> {
   const count = world.countOf(by);
+  const held = strandedAtCancel(world, key, partitionOf(key, count));
   const done = await cancel(world.client, world.keys, key, count);
   if ('refused' in done)
     return { applied: true, note: `refused${world.where(partitionOf(key, count))}: ${done.refused}`, refused: true };
   const { partition } = done;
   const where = world.where(partition) + (done.retried ? ' (retried under the stored count)' : '');
   if (done.cancelled) world.bumpKey(key);
+  if (done.cancelled && held !== undefined) world.cancelledHeld.add(held);
   if (done.cancelled) return { applied: true, note: `cancelled${where}` };
   return { applied: true, note: `nothing live${where}`, nothingLive: { key, partition } };
 }

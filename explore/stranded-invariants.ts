@@ -71,3 +71,15 @@ export function strandedProbes(world: World): Step[] {
   });
   return probes;
 }
+
+/**
+ * The stranded run a cancel of `key` in partition `p` leaves to its worker's settle, judged on
+ * the state before the cancel: its entry id when the lease it was claimed under still holds
+ * (cancel.lua ends one whose lease lapsed at once). Should that worker die before settling it,
+ * no settle comes: the open finding open-cancel-stranded-run-owner-dies-after.json.
+ */
+export function strandedAtCancel(world: World, key: string, p: number): string | undefined {
+  const snap = world.snapshots[p];
+  const entryId = snap && strandedRun(snap, key);
+  return entryId && world.claimLeaseLost(entryId) === false ? entryId : undefined;
+}

@@ -105,6 +105,11 @@ export class World {
   readonly startViolations: string[] = [];
   /** Entries an operator deleted from a stream (explore/purge-steps.ts), by entry id. */
   readonly purged = new Set<string>();
+  /**
+   * Stranded runs (entry ids) a cancel found with the lease they were claimed under held: it left
+   * them to their worker's settle (see stranded-invariants.ts, strandedAtCancel).
+   */
+  readonly cancelledHeld = new Set<string>();
   /** Per keyed entry id: the lease its last claim marked it running under. */
   readonly claims = new Map<string, ClaimLease>();
   /** Ids the explorer gave out, so traces can name tasks stably. */

@@ -36,7 +36,6 @@ import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { checkName } from '../task/resolved-task-options';
 import { firstFires } from '../task/periodic-call';
 import { TaskRegistry } from '../task/task.registry';
-import { cancelScript } from '../scripts/cancel.script';
 import { schedulePeriodicScript } from '../scripts/schedule-periodic.script';
 import { scheduleRuntimeScript } from '../scripts/schedule-runtime.script';
 import { endChainLeftElsewhere } from './chain-left-elsewhere';
@@ -48,6 +47,7 @@ import { checkKey, itemRefusal, queueOption, toEnqueueCall } from './enqueue-inp
 import { sendEnqueue } from './enqueue-script';
 import { checkDurability, enqueueDurably, enqueueDurablyByCall } from './durable-enqueue';
 import { sendEnqueueMany } from './enqueue-many';
+import { sendCancel } from './send-cancel';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
 import { readPauseRecords, newestRecord, writePause } from './queue-pause';
@@ -366,18 +366,16 @@ export class QueueClient {
     const redis = this.connections.commands;
     const callId = recorded ? randomUUID() : undefined;
     const reply = await retryUnderStoredCount(redis, this.layouts.partitionsOf(queue), (partitions) =>
-      cancelScript(partitions.forKey(key), {
+      sendCancel(redis, partitions.forKey(key), {
         key,
         stateTtlMs: this.config.resultTtlMs,
         partitions: partitions.count,
         scheduleOnly,
         task,
         callId,
-      })
-        .run(redis)
-        .catch((error: Error) => {
-          throw PartitionLayoutError.fromReply(queue, error);
-        }),
+      }).catch((error: Error) => {
+        throw PartitionLayoutError.fromReply(queue, error);
+      }),
     );
     return reply === 'cancelled';
   }

@@ -1,7 +1,8 @@
 --[[
   KEYS: stream, delayed set, key state, sequence, schedule index, layout record, call record
-  (the last three optional). ARGV: key state TTL, control channel, key, done channel,
-  'schedule only', partition count, task name (optional).
+  (the last three optional), a judged owner's liveness key (last, with ARGV[9]). ARGV: key state
+  TTL, control channel, key, done channel, 'schedule only', partition count, task name
+  (optional), consumer group, judged owner (optional).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
   A runtime schedule's key also leaves the schedule index and drops its stored schedule, so its
@@ -21,6 +22,9 @@
           answer there (for ARGV[1] ms; none when that is 0), and a resend finds it and answers
           the same, changing nothing: without it, a resend found nothing live (the first had
           cancelled it) and answered 0, and it cancelled a run enqueued between the two
+  KEYS[last] the liveness key of the owner named by ARGV[9] (a call that judges one, see below;
+          after KEYS[7] when both are sent): its value is compared with the one the run was
+          claimed under
 
   ARGV[1] key state TTL in ms
   ARGV[2] control channel, told 'cancelled:<new generation>:<key>' when a running run is cancelled
@@ -34,6 +38,9 @@
   ARGV[7] a task name (optional, with ARGV[5] '1'): act only on a schedule of this task (a
           schedule() on another queue retiring the key's chain left here); another task's
           schedule under the key, index entry included, is left alone (0)
+  ARGV[8] consumer group: where the running run's delivery is looked up
+  ARGV[9] the owner this call judges ('' or absent: none): the one a first call answered with
+          code 2; its liveness key is KEYS[last]
 
   A `@Task` chain's key state (with a stored schedule, sk) is kept without expiry once
   cancelled (see includes/key-state.lua expireSettled).
@@ -42,9 +49,24 @@
   entries from Redis's clock alone, so another task enqueued in the purged entry's millisecond
   (or after the clock went back) takes its id, and was deleted in its place, never to run. A
   run whose entry holds another task is gone, as a missing one is: the key is cancelled.
+  A running run's state keeps its running record (rmid, rown) and no TTL: its worker's settle,
+  stale by then, releases the key (releaseKey) and tells its waiters 'x:<id>'. A running run that
+  only its owner can still end (strandedRunOwner: its delivery went with a DEL of the stream, or
+  its entry was deleted), once the lease it was claimed under lapsed (runLeaseHeld: its owner's
+  liveness key expired, or holds another value since), gets no settle: no reclaim finds it. It
+  is ended here as a waiting run is: its waiters told 'x:<id>' (its worker told too, should it
+  be alive after all: its late settle finds no running record and writes nothing), its running
+  record dropped and its state left to expire. It used to keep no TTL for good (until the key
+  was enqueued again), its waiters never told. As enqueue.lua judges such a run, a call that
+  judges no owner answers code 2 with the owner, writing nothing, and the caller sends the same
+  call again judging it (ARGV[9], KEYS[last]). While that lease holds, the run is cancelled as a
+  running one is (its worker's settle releases the key, recordsRunHere in complete.lua and
+  fail.lua); a worker that dies after such a cancel, before its settle, leaves the state
+  cancelled without a TTL until the key's next enqueue (nothing runs when the owner dies).
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
-  0 nothing live to cancel; the recorded answer, before any check, when KEYS[7] holds one (a
+  0 nothing live to cancel, {2, owner} the owner must be judged (nothing written, nothing
+  recorded; above); the recorded answer, before any check, when KEYS[7] holds one (a
   resend); a LAYOUT error reply (nothing changed, nothing recorded) when the layout differs. A
   key state that is not a hash reads as none (nothing live) and is left as it is.
   Atomic: the generation draw, the removal, the index entry and the call's record are one step.
@@ -64,9 +86,13 @@
 -- @include key-state
 -- @include layout-guard
 -- @include run-entry
+-- @include stranded-run
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local record, ttl = KEYS[7], ARGV[1]
+local judged = ARGV[9] or ''
+local judgedAlive = judged ~= '' and KEYS[#KEYS] or nil
+local record = #KEYS >= (judgedAlive and 8 or 7) and KEYS[7] or nil
+local ttl = ARGV[1]
 -- A resend of a call that ran: its answer stands, even after a change of the layout (the
 -- partition it acted on was the key's then), and a run enqueued since is not this call's.
 if record then
@@ -114,6 +140,15 @@ if not live then
   return answer(scheduled and 1 or 0)
 end
 
+-- A run recorded running (maybe an older generation behind the current one, after a replace)
+-- that only its owner can still end is gone once that owner's lease lapsed (see the header):
+-- judged before any write.
+local gone = false
+if rmid then
+  local owner = strandedRunOwner(stream, ARGV[8], keyState)
+  if owner and judged == '' then return {2, owner} end
+  gone = owner ~= nil and owner == judged and judgedAlive ~= nil and not runLeaseHeld(keyState, judgedAlive)
+end
 -- The keys the writes touch, read first: a delayed set or stream of another type refuses here.
 -- The queued run's entry is deleted only if it is still this run's (runEntry): a purged stream
 -- made anew may hold another task at that id. One that is not is gone, as a missing one is.
@@ -122,19 +157,21 @@ local queued = mid and runEntry(stream, mid, taskId)
 -- The first write: the generation's draw (the sequence alone; see drawGeneration). Then the
 -- notices, before the writes they announce: nothing after them refuses.
 local gen = drawGeneration(seq, keyState)
-local running = rmid ~= false
+local running = rmid ~= false and not gone
 -- The current run was waiting (queued or delayed, maybe behind an older generation still
--- running, after a replace): it is told now. A current run that is running says it when it
--- settles (an older one running tells only its own waiters).
+-- running, after a replace): it is told now, and so is a running one that is gone (no settle
+-- will come). A current run that is running says it when it settles (an older one running
+-- tells only its own waiters). Its worker hears the cancel, also one presumed dead.
 if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
-if running then rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3]) end
+if rmid then rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3]) end
 endSchedule()
 if dm then rcall('ZREM', delayed, dm) end
 if queued then rcall('XDEL', stream, mid) end
 rcall('HDEL', keyState, 'dm', 'mid')
+if gone then rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv') end
 -- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
 rcall('HSET', keyState, 'gen', gen, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')
 -- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle
--- decides it for its own key state (releaseKey).
+-- decides it for its own key state (releaseKey), a gone one's record was dropped above.
 if not running then expireSettled(keyState, tonumber(ttl)) end
 return answer(1)

@@ -1,9 +1,23 @@
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
+import { CONSUMER_GROUP } from '../stream-queue.constants';
 
 /** @internal cancel.lua's reply codes. */
-export const CANCEL_CODES = { 1: 'cancelled', 0: 'nothing-live' } as const;
-export type CancelReply = (typeof CANCEL_CODES)[keyof typeof CANCEL_CODES];
+export const CANCEL_CODES = { 1: 'cancelled', 0: 'nothing-live', 2: 'judge-owner' } as const;
+export type CancelReply = 'cancelled' | 'nothing-live';
+
+/**
+ * @internal cancel.lua wrote nothing and asks for `owner`'s lease: the key's running run has
+ * nothing left in Redis but its owner (its stream was deleted, or its entry), and is ended by the
+ * cancel only if the lease that owner claimed it under lapsed. The same call is sent again with
+ * `judgedOwner` (see send-cancel.ts).
+ */
+export interface CancelOwnerToJudge {
+  readonly outcome: 'judge-owner';
+  readonly owner: string;
+}
+
+const outcomeOf = replyCodes('cancel', CANCEL_CODES);
 
 /**
  * @internal The typed call of cancel.lua on one key. It also ends the key's runtime schedule, if
@@ -13,6 +27,8 @@ export type CancelReply = (typeof CANCEL_CODES)[keyof typeof CANCEL_CODES];
  * otherwise refuses the call (a 'LAYOUT ...' error; see PartitionLayoutError.fromReply).
  * `callId`, drawn once per call, names the record of its answer: a resend of the call (ioredis,
  * after a reply lost with its connection) answers as the first execution did and changes nothing.
+ * `judgedOwner`: the owner a first call asked to judge (CancelOwnerToJudge); its liveness key is
+ * declared last.
  */
 export function cancelScript(
   keys: QueueKeys,
@@ -23,8 +39,9 @@ export function cancelScript(
     readonly scheduleOnly?: boolean;
     readonly task?: string;
     readonly callId?: string;
+    readonly judgedOwner?: string;
   },
-): ScriptCall<CancelReply> {
+): ScriptCall<CancelReply | CancelOwnerToJudge> {
   return new ScriptCall(
     'cancel',
     [
@@ -35,6 +52,7 @@ export function cancelScript(
       keys.schedules,
       keys.layout,
       ...(a.callId === undefined ? [] : [keys.cancelCall(a.callId)]),
+      ...(a.judgedOwner === undefined ? [] : [keys.alive(a.judgedOwner)]),
     ],
     [
       a.stateTtlMs,
@@ -44,7 +62,15 @@ export function cancelScript(
       a.scheduleOnly ? '1' : '0',
       a.partitions,
       a.task ?? '',
+      CONSUMER_GROUP,
+      a.judgedOwner ?? '',
     ],
-    replyCodes('cancel', CANCEL_CODES),
+    (reply) => {
+      // Code 2 comes with the owner to judge: {2, owner}.
+      if (Array.isArray(reply)) return { outcome: 'judge-owner', owner: String(reply[1]) };
+      const outcome = outcomeOf(reply);
+      if (outcome === 'judge-owner') throw new Error('cancel.lua asked to judge an owner it did not name');
+      return outcome;
+    },
   );
 }

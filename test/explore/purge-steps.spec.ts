@@ -114,8 +114,15 @@ describe('explorer: a purged stream strands a keyed run', () => {
     expect(live.tags(false)).toEqual([]);
   });
 
+  it('a cancel ends a stranded run whose worker died: cancel-stranded-run-dead-owner.json passes', async () => {
+    const file = join(__dirname, '../../explore/traces/cancel-stranded-run-dead-owner.json');
+    const trace = JSON.parse(readFileSync(file, 'utf8')) as { steps: Step[] };
+    const result = await runSchedule(env(), fixedSchedule(trace.steps), WORLDS.classic);
+    expect(result.violations.map(signature)).toEqual([]);
+  });
+
   it.each([
-    ['open-cancel-stranded-run-dead-owner.json', 'keyStatesLiveOrExpiring[cancelled-stranded]'],
+    ['open-cancel-stranded-run-owner-dies-after.json', 'keyStatesLiveOrExpiring[cancelled-stranded-died-after-cancel]'],
     ['open-lapse-rewrite-strands-claim.json', 'strandedRunTakenOver[held-for-good]'],
   ])('the open finding %s still fails as %s', async (file, expected) => {
     const trace = JSON.parse(readFileSync(join(__dirname, '../../explore/traces', file), 'utf8')) as { steps: Step[] };

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { unpackedFields } from '../../lib/task/packed-fields';
 import { QueueKeys } from '../../lib/redis/keys';
 import { defineScripts } from '../../lib/redis/scripts';
-import { cancelScript } from '../../lib/scripts/cancel.script';
+import { sendCancel } from '../../lib/client/send-cancel';
 import { claimScript } from '../../lib/scripts/claim.script';
 import { sendClaim } from '../../lib/consumer/send-claim';
 import { completeScript } from '../../lib/scripts/complete.script';
@@ -323,7 +323,7 @@ export class ScriptFixture {
 
   /** cancel.lua on `key`. */
   cancel(key: string, stateTtlMs = LEASE_MS) {
-    return cancelScript(this.keys, { key, stateTtlMs, partitions: 1 }).run(this.redis);
+    return sendCancel(this.redis, this.keys, { key, stateTtlMs, partitions: 1 });
   }
 
   keyState(key: string): Promise<Record<string, string>> {
