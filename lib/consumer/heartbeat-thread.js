@@ -74,7 +74,8 @@ const why = (error) =>
 const monotonicMs = () => Number(process.hrtime.bigint() / 1000000n);
 
 async function beat() {
-  if (busy) return undefined;
+  // After a stop, nothing is written: see the 'stop' handler.
+  if (busy || stopping) return undefined;
   const sinceProgress = monotonicMs() - Number(Atomics.load(progress, 0));
   if (sinceProgress > maxStallMs) {
     if (!stalled) parentPort.postMessage({ type: 'stalled', sinceProgress });
@@ -106,6 +107,9 @@ async function beat() {
     });
     if (failure) return failure;
     if (gone.length > 0 || renew) {
+      // The stop came while this beat was on its way: its DEL may have run after the renewal
+      // above, so a key found gone stays gone (see the 'stop' handler).
+      if (stopping) return undefined;
       failure = await withinBeatTimeout(createAll(gone));
       if (failure) return failure;
       gone.forEach((key) => established.add(key));
@@ -252,6 +256,13 @@ connected.then(beat).then((error) => {
   parentPort.postMessage({ type: 'ready', error });
 });
 
+// From `stopping` on, no key is written (a beat in flight does not write one it found gone, no
+// beat starts): every write of this thread was then sent before the DEL, on this one connection,
+// so Redis runs it before the DEL, and a key deleted stays deleted. (A creation sent before may
+// be resent on a new connection after its reply was lost, before the DEL too: ioredis resends
+// those ahead of commands queued meanwhile.) Were a beat in flight to write a key it found gone
+// after a lapse at the stop, the key would be back for a lease: the stopped worker would look
+// alive and its runs would wait that lease to be taken over.
 parentPort.on('message', async (message) => {
   if (message.type !== 'stop') return;
   stopping = true;
