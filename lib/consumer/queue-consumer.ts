@@ -52,6 +52,11 @@ export class QueueConsumer {
   private readonly promoteTimers = new Map<number, NodeJS.Timeout>();
   private readonly rateHold = new RateHold();
   private stopping = false;
+  /** The shutdown deadline passed: nothing handed over from now on starts (see admitTo). */
+  private pastDeadline = false;
+  /** The read and the sweep last sent (one of each at a time: the read loop, exhaustMap), for stop(). */
+  private reading?: Promise<unknown>;
+  private sweeping?: Promise<unknown>;
   /** The reads' current streak of failures (see failingReads). */
   private readFailure?: { since: number; message: unknown; retrying: boolean };
   /** The settles' current streak of failures (see failingSettles). */
@@ -120,16 +125,17 @@ export class QueueConsumer {
       this.ctx.lease,
       this.ctx.runWrapper,
     );
+    const read = async () => {
+      if (this.pause.isPaused) await this.pause.whenOpen();
+      // Retried: a blocking read that Redis took waits (blockMs) before it answers, as it should.
+      if (this.readFailure) this.readFailure.retrying = true;
+      const deliveries = await this.read();
+      this.readFailure = undefined;
+      return deliveries;
+    };
     const pipeline = createQueuePipeline({
-      read: async () => {
-        if (this.pause.isPaused) await this.pause.whenOpen();
-        // Retried: a blocking read that Redis took waits (blockMs) before it answers, as it should.
-        if (this.readFailure) this.readFailure.retrying = true;
-        const deliveries = await this.read();
-        this.readFailure = undefined;
-        return deliveries;
-      },
-      sweep: () => (this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
+      read: () => (this.reading = read()),
+      sweep: () => (this.sweeping = this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
       promote: async () => {
         this.promoteAsked = false;
         const wakes = this.wakeDue;
@@ -322,18 +328,28 @@ export class QueueConsumer {
       () => false,
     );
     if (!drainedInTime) {
+      this.pastDeadline = true;
       const abandoned = this.abortAll(new ShutdownAbortError(shutdownTimeoutMs));
       this.ctx.logger.warn(
         `Queue "${this.ctx.queue}": ${abandoned.length} run(s) outlived the shutdown deadline; their signals were aborted and they are left to be reclaimed.`,
       );
       // Runs admitted but queued for a slot that such a handler holds never start now (aborted),
       // and may never reach a settle: their deliveries go back here, before the liveness key goes.
+      const waitUntil = monotonicMs() + AFTER_DEADLINE_MS;
       await Promise.all([
         raceTimeout(this.drained, AFTER_DEADLINE_MS, () => undefined),
         raceTimeout(this.giveBackQueued(), AFTER_DEADLINE_MS, () => undefined),
       ]);
+      this.subscription.unsubscribe();
+      // A read or sweep still waiting for its reply took its entries in Redis, each counted a
+      // delivery: what it took goes back when the reply comes (admitTo), waited for within the
+      // same second so that it goes back before the liveness key does. A reply later than that
+      // is given back when it comes, while the connection is still open.
+      const sources = Promise.allSettled([this.reading, this.sweeping]);
+      await raceTimeout(sources, Math.max(0, waitUntil - monotonicMs()), () => undefined);
+    } else {
+      this.subscription.unsubscribe();
     }
-    this.subscription.unsubscribe();
     const inFlight = this.lanes.reduce((n, { ctx }) => n + ctx.inFlight.size, 0);
     return { drained: drainedInTime && inFlight === 0 };
   }
@@ -377,6 +393,19 @@ export class QueueConsumer {
 
   private async admitTo(lane: Lane, handover: Handover): Promise<Delivery[]> {
     const deliveries = await lane.intake.admit(handover);
+    // Past the shutdown deadline nothing starts: a run started now would be abandoned by the
+    // teardown with its signal live, its liveness key about to go. What a read or sweep answered
+    // then (its reply slow: Redis took its entries, counting a delivery each) is let go with its
+    // delivery given back, as runs queued at the deadline are (giveBackQueued): let go with its
+    // count kept, it was dead-lettered as poison at maxDeliveries without having run.
+    if (this.pastDeadline) {
+      await giveBackUnstarted(lane.ctx, deliveries);
+      for (const d of deliveries) {
+        lane.ctx.inFlight.delete(d.message.entryId);
+        d.slot.release();
+      }
+      return [];
+    }
     for (const d of deliveries) this.laneOf.set(d, lane);
     return deliveries;
   }

@@ -3,7 +3,8 @@
   (details below).
   Give back the deliveries of entries this consumer lets go without having started their runs
   (held by a pause or for a rate token when it shuts down, queued for a slot past the shutdown
-  deadline, or not handed over after a failed claim or sweep): each one's count in the group's
+  deadline, handed over by a read or sweep that answered past that deadline, or not handed over
+  after a failed claim or sweep): each one's count in the group's
   pending list goes back down by one, so the next delivery (a reclaim, a recovery) counts where
   this one did, and maxDeliveries counts only runs that started. An entry is given back only
   while it is still pending under this consumer at the count this consumer holds it at: one
