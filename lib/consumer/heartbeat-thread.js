@@ -162,7 +162,8 @@ if (Atomics.load(progress, INCARNATION) > 0n) keys.forEach((key) => established.
 async function createAll(gone) {
   // The number is taken before the write, so no later write can hold a value a key held before
   // (a thread that dies after the write restarts on the number after it); until the write is
-  // confirmed, the incarnation's start is unknown and proves nothing.
+  // confirmed, the incarnation's start is unknown and proves nothing (and no keyed claim records
+  // the value: claim.lua marks a run only under the one the worker passes, Lease.livenessSince).
   Atomics.store(progress, INCARNATION_SINCE, UNKNOWN);
   const n = Atomics.add(progress, INCARNATION, 1n) + 1n;
   const value = `${incarnationBase}:${n}`;

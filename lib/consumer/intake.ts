@@ -147,8 +147,12 @@ export class Intake {
     }
     const claimSentAt = monotonicMs();
     // Handed over only once the claim answered: if it fails, admit drops them with the rest.
-    const verdicts = await this.claim(toClaim.map((d) => d.message));
+    const verdicts = await this.claim(
+      toClaim.map((d) => d.message),
+      claimSentAt,
+    );
     handOver();
+    const unproven: Delivery[] = [];
     toClaim.forEach((d, i) => {
       held.delete(d);
       const v = verdicts[i];
@@ -157,6 +161,7 @@ export class Intake {
         ready.push(d);
         return;
       }
+      if (v.verdict === 'unproven') return void unproven.push(d);
       this.drop(d);
       if (v.verdict === 'deferred') this.ctx.delayedAdded();
       if (v.verdict === 'stale') {
@@ -171,6 +176,9 @@ export class Intake {
         });
       }
     });
+    // Still this consumer's, never started: its recovery claims it again, counted once.
+    await giveBackUnstarted(this.ctx, unproven);
+    unproven.forEach((d) => this.drop(d));
     return ready;
   }
 
@@ -181,7 +189,7 @@ export class Intake {
   async claimAgain(d: Delivery): Promise<void> {
     const sentAt = monotonicMs();
     // A start its last claim counted moves to now (its run begins now), while in its window.
-    const [v] = await this.claim([d.message], d.startedAt);
+    const [v] = await this.claim([d.message], sentAt, d.startedAt);
     if (v.verdict === 'run' || v.verdict === 'wait') return this.started(d, v, sentAt);
     d.abort(new LeaseLostError("The run waiting for a rate token is no longer this worker's: it was not started."));
   }
@@ -274,13 +282,20 @@ export class Intake {
     return found;
   }
 
-  private claim(messages: TaskMessage[], earlierStart?: number): Promise<ClaimVerdict[]> {
-    const { keys, group, consumer, config } = this.ctx;
+  /**
+   * claim.lua, sent now (`sentAt`). A keyed run is marked running only under a liveness value
+   * this worker knows as its own (confirmed written before the claim was sent): one written after
+   * a lapse whose reply has not come back would make the run, unstarted, look held by this live
+   * worker for good (see claim.lua's code 5).
+   */
+  private claim(messages: TaskMessage[], sentAt: number, earlierStart?: number): Promise<ClaimVerdict[]> {
+    const { keys, group, consumer, config, lease } = this.ctx;
     return sendClaim(this.ctx.redis, keys, {
       group,
       consumer,
       deferMs: deferDelayMs(config.sweepIntervalMs),
       stateTtlMs: config.resultTtlMs,
+      liveness: lease.livenessSince(sentAt) ?? '',
       messages: messages.map((m) => {
         const rated = this.isRated(m);
         return {

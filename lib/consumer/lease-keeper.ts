@@ -132,7 +132,9 @@ export class LeaseKeeper implements Lease {
     // is confirmed: a new value then strands no live run's rliv, as for renewIncarnation's own
     // caller. A renewal pending replaces the value the claim recorded, or (its write sent, the
     // incarnation moved on) livenessSince says nothing: not asked again, so claims answered
-    // meanwhile cannot keep renewals going.
+    // meanwhile cannot keep renewals going. The claim recorded nothing newer than that value
+    // (claim.lua marks a run only under the one the worker passed, livenessSince of the same time),
+    // so a value moved on since is not the run's.
     if (this.isHeld() || this.renewalPending() || this.livenessSince(provenAt) === undefined) return;
     this.abortIfUnconfirmed();
     if (Atomics.load(this.stamps, CONFIRMED) === this.abortedFor && !this.renewalPending()) this.renewIncarnation();

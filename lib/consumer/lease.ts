@@ -22,7 +22,10 @@ export interface Lease {
    * before `provenAt` (monotonicMs), as far as this process knows; undefined when it cannot say.
    * Redis finding a key still holding it proves that no other worker could have taken over an
    * entry proven this worker's at `provenAt` (a takeover needs the key gone, and a key gone
-   * comes back with another value).
+   * comes back with another value). A claim passes it (of its sending time) to claim.lua, which
+   * marks a keyed run running only under that value: one written after a lapse, its reply still
+   * on its way, is not yet known here as this worker's, and a run recorded under it would be
+   * taken for held by this worker for good.
    */
   livenessSince(provenAt: number): string | undefined;
   /**
@@ -38,7 +41,8 @@ export interface Lease {
   /**
    * A keyed run that Redis handed over in reply to a request sent at `provenAt` was not started
    * (the lease could not prove it this worker's) and is left unsettled, claim.lua having recorded
-   * the liveness value (field rliv): while the lease is unconfirmed and that value may still be
+   * the liveness value (field rliv; only livenessSince(provenAt), the value this worker saw
+   * confirmed before it sent the claim): while the lease is unconfirmed and that value may still be
    * the keys' one, the keys get a new value (LeaseKeeper.renewIncarnation), so the run, stranded,
    * is judged abandoned, not held by this live worker for good. Absent where there is no heartbeat.
    */

@@ -1,7 +1,8 @@
 --[[
   KEYS: stream, delayed set, sequence, this consumer's liveness key, a key state per keyed
   message [and the liveness key of the owner it judges]. ARGV: group, consumer, defer ms, state
-  TTL, done channel, then 4 values per message (details below).
+  TTL, done channel, the liveness value the consumer knows as its own, then 4 values per message
+  (details below).
   Claim delivered messages before their handlers run (the head check). Per message: one this
   consumer does not own (any more) is skipped; a keyed one of a stale generation (or whose key
   state is not a hash: read as none) is acked and deleted without running; a key whose earlier
@@ -10,9 +11,10 @@
   live owner (its delivery went with a DEL of the stream: strandedRunOwner in
   includes/stranded-run.lua), whose handler may still run; otherwise a keyed run is marked
   running under this delivery (with the lease it runs under: the value of this consumer's
-  liveness key, field rliv) and gets a fencing number. Unkeyed messages only pass the
-  ownership check: the worker sends them here when a lease lapse may have let another worker
-  take them since Redis handed them over. A flow run under a rate limit starts here:
+  liveness key, field rliv) and gets a fencing number, but only while that key holds the value
+  the consumer passed as its own (ARGV[6]); else nothing is written for it (code 5, below).
+  Unkeyed messages only pass the ownership check: the worker sends them here when a lease lapse
+  may have let another worker take them since Redis handed them over. A flow run under a rate limit starts here:
   its admission's tokens (markers, field rl) become start records at Redis's time, and a start
   without one (a restart, reclaimed or recovered: its tokens were spent by its first start; or
   an entry admitted under recorded limits without a rate) needs a free token in each window, or
@@ -25,7 +27,8 @@
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] the queue's sequence (fencing numbers are drawn from it)
-  KEYS[4] this consumer's liveness key: read (once per call) when a keyed run is marked running
+  KEYS[4] this consumer's liveness key: read (once per call) when a keyed run would be marked
+          running
   KEYS[5..] key state hash of each keyed message, in ARGV order, each followed by the liveness
             key of the owner its message judges (kind 'j<owner>', below) when it judges one
   then, when a message is under a rate limit, the partition's flow keys (see includes/flow.lua)
@@ -35,7 +38,10 @@
   ARGV[3] defer delay in ms
   ARGV[4] key state TTL in ms (a cancelled key whose run is skipped here expires after it)
   ARGV[5] done channel (told 's:<id>' or 'x:<id>' for a run skipped as stale)
-  ARGV[6..] per message, 4 values: stream entry id, task id, generation (for a rated run,
+  ARGV[6] the value of this consumer's liveness key that its worker knows as its own (its
+          heartbeat saw the reply of the write that set it, before this call was sent: see
+          Lease.livenessSince), '' when it knows none
+  ARGV[7..] per message, 4 values: stream entry id, task id, generation (for a rated run,
             which has none: the Redis ms of its delivery's start counted by an earlier claim
             whose run has not begun, to be moved to now, else 0), '1' keyed, 'j<owner>'
             keyed, judging the owner a first claim named (code 4), '0' unkeyed, or 'r' an
@@ -45,8 +51,10 @@
 
   Returns {codes, fences, deliveries}: per message a code, 1 run, 0 stale (skipped), 2
   deferred, -1 not ours (skipped), 3 wait (a rate window is full: still this consumer's, claim
-  it again later), 4 judge the owner (nothing written for it, below), a fencing number (keyed
-  runs that run; 0 otherwise), and the entry's delivery count (0 when not ours): a reply that
+  it again later), 4 judge the owner (nothing written for it, below), 5 unproven (a keyed run
+  that would run, but the consumer's liveness key holds another value than ARGV[6], or none
+  while ARGV[6] names one: nothing written, below), a fencing number (keyed runs that run; 0
+  otherwise), and the entry's delivery count (0 when not ours): a reply that
   said 1 may be stale, and an unkeyed run's fence counts deliveries, so it must not fall below
   an earlier delivery's. When a message is
   under a rate limit, two more lists: per message its start time (Redis ms; 0 unless a rated
@@ -63,6 +71,14 @@
   owner than the state's now is deferred: judged again when it comes back. So the common path
   (the earlier delivery pending, or none) costs nothing more, and the purged one a round trip;
   a keyed run marked running costs one GET per call (KEYS[4]) and one field, an unkeyed none.
+  Why code 5: after a lapse (or a renewal) the heartbeat writes the key with a new value, and a
+  claim that Redis runs after that write but before its reply reached the worker would record a
+  value the worker does not yet know as its own. That run does not start (the lapse broke the
+  lease after its handover was proven), and the worker, taking the recorded value for the one
+  before, asks no new one (LeaseKeeper.keyedRunUnstarted): stranded, the run would be judged held
+  by its live owner for good. Left queued instead, its delivery stays pending for this consumer's
+  recovery, and once its entry is gone the key state reads as a queued run whose message is gone,
+  which an enqueue supersedes.
   Atomic: the checks and the mark happen in one step, so two workers never both run a key,
   and a rated run's start is counted in the same step that lets it start. With a rated message,
   a flow key it touches (tasks, limits, starts, wake) of another type (includes/flow.lua) refuses
@@ -123,6 +139,7 @@ local function rateClaim(F, entryId, taskId, delivery, ownRates, earlier)
   return 1, rateNow(), ms
 end
 local group, consumer, deferMs, stateTtl, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local ownValue = ARGV[6]
 local codes, fences, deliveries, starts, waits, owners = {}, {}, {}, {}, {}, {}
 local asked = false
 local k = 5
@@ -139,15 +156,15 @@ local function judgedOwner(kind)
   if string.sub(kind, 1, 1) == 'j' then return string.sub(kind, 2) end
   return nil
 end
-for i = 9, #ARGV, 4 do
+for i = 10, #ARGV, 4 do
   if isRated(ARGV[i]) then F = flowKeysAtEnd() end
 end
 -- The flow keys a rated start touches, checked before the first write (includes/flow.lua): one
 -- of another type refuses the whole claim, nothing written.
 if F then flowCheckKeys(F, {'tasks', 'limits', 'starts', 'wake'}) end
 
-for i = 1, (#ARGV - 5) / 4 do
-  local base = 2 + i * 4
+for i = 1, (#ARGV - 6) / 4 do
+  local base = 3 + i * 4
   local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
   local judged = judgedOwner(ARGV[base + 3])
   local keyState, judgedAlive = nil, nil
@@ -200,6 +217,9 @@ for i = 1, (#ARGV - 5) / 4 do
         rcall('HDEL', keyState, 'mid')
       end
       codes[i] = 2
+    elseif runsUnder() and runsUnder() ~= ownValue then
+      -- A value its worker does not know as its own (see the header): nothing written.
+      codes[i] = 5
     else
       local fence = rcall('INCR', seq)
       -- The lease it runs under, in the same write; one that cannot be read is recorded as none.

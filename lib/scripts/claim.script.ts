@@ -34,6 +34,12 @@ export interface ClaimArgs {
   /** How much later a run deferred behind an older generation of its key is retried. */
   readonly deferMs: number;
   readonly stateTtlMs: number;
+  /**
+   * The value of this consumer's liveness key that it knows as its own (Lease.livenessSince of
+   * the time the claim is sent), '' (the default) when it knows none: a keyed run is marked
+   * running only while the key holds it (or, for '', is gone), else its verdict is 'unproven'.
+   */
+  readonly liveness?: string;
   readonly messages: readonly ClaimMessage[];
 }
 
@@ -42,7 +48,10 @@ export interface ClaimArgs {
  * unkeyed one, and the entry's delivery count; for a rated run its start on Redis's clock and
  * the ms until that start leaves its shortest window), or not: stale (acked and deleted),
  * deferred behind an older generation of its key, no longer this consumer's, or wait `waitMs`
- * for a rate token (still this consumer's: claim it again then).
+ * for a rate token (still this consumer's: claim it again then), or unproven: a keyed run whose
+ * consumer's liveness key holds a value it does not know as its own (`liveness`), written by its
+ * heartbeat after a lapse and not yet confirmed: nothing written, the key's run stays queued, its
+ * delivery this consumer's (not started: given back, for its recovery).
  */
 export type ClaimVerdict =
   | {
@@ -53,7 +62,7 @@ export type ClaimVerdict =
       readonly windowEndsInMs?: number;
     }
   | { readonly verdict: 'wait'; readonly waitMs: number }
-  | { readonly verdict: 'stale' | 'deferred' | 'not-ours' };
+  | { readonly verdict: 'stale' | 'deferred' | 'not-ours' | 'unproven' };
 
 /**
  * @internal claim.lua wrote nothing for the message: the key's earlier run has nothing left in
@@ -76,6 +85,7 @@ export const CLAIM_CODES = {
   [-1]: 'not-ours',
   3: 'wait',
   4: 'judge-owner',
+  5: 'unproven',
 } as const;
 const verdictOf = replyCodes('claim', CLAIM_CODES);
 
@@ -83,7 +93,7 @@ const verdictOf = replyCodes('claim', CLAIM_CODES);
 export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimScriptVerdict[]> {
   // The consumer's own liveness key: a keyed run records the lease it runs under (claim.lua).
   const redisKeys = [keys.stream, keys.delayed, keys.seq, keys.alive(a.consumer)];
-  const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel];
+  const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel, a.liveness ?? ''];
   for (const m of a.messages) {
     const rated = m.key === undefined && m.rated === true;
     // A rated run has no generation: its place carries the start to move (claim.lua).

@@ -114,19 +114,33 @@ describe('explorer: a purged stream strands a keyed run', () => {
     expect(live.tags(false)).toEqual([]);
   });
 
+  const traceSteps = (file: string) =>
+    (JSON.parse(readFileSync(join(__dirname, '../../explore/traces', file), 'utf8')) as { steps: Step[] }).steps;
+
   it('a cancel ends a stranded run whose worker died: cancel-stranded-run-dead-owner.json passes', async () => {
-    const file = join(__dirname, '../../explore/traces/cancel-stranded-run-dead-owner.json');
-    const trace = JSON.parse(readFileSync(file, 'utf8')) as { steps: Step[] };
-    const result = await runSchedule(env(), fixedSchedule(trace.steps), WORLDS.classic);
+    const result = await runSchedule(
+      env(),
+      fixedSchedule(traceSteps('cancel-stranded-run-dead-owner.json')),
+      WORLDS.classic,
+    );
     expect(result.violations.map(signature)).toEqual([]);
   });
 
   it.each([
     ['open-cancel-stranded-run-owner-dies-after.json', 'keyStatesLiveOrExpiring[cancelled-stranded-died-after-cancel]'],
-    ['open-lapse-rewrite-strands-claim.json', 'strandedRunTakenOver[held-for-good]'],
   ])('the open finding %s still fails as %s', async (file, expected) => {
-    const trace = JSON.parse(readFileSync(join(__dirname, '../../explore/traces', file), 'utf8')) as { steps: Step[] };
-    const result = await runSchedule(env(), fixedSchedule(trace.steps), WORLDS.classic);
+    const result = await runSchedule(env(), fixedSchedule(traceSteps(file)), WORLDS.classic);
     expect(result.violations.map(signature)).toEqual([expected]);
+  });
+
+  it('a keyed claim between a lapse write and its reply writes nothing: the purged run is replaced', async () => {
+    const result = await runSchedule(
+      env(),
+      fixedSchedule(traceSteps('lapse-rewrite-strands-claim.json')),
+      WORLDS.classic,
+    );
+    expect(result.violations.map(signature)).toEqual([]);
+    expect(result.lines[4].note).toBe('admitted [] skipped [t1]');
+    expect(result.lines.some((l) => /^t2 gen \d+$/.test(l.note))).toBe(true);
   });
 });

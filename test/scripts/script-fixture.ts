@@ -207,20 +207,28 @@ export class ScriptFixture {
     }).run(this.redis);
   }
 
-  /** claim.lua's verdicts ('run', 'stale', 'deferred', 'not-ours'); `claimWithFences` returns them whole. */
+  /**
+   * claim.lua's verdicts ('run', 'stale', 'deferred', 'not-ours', 'unproven'); `claimWithFences`
+   * returns them whole. `liveness`: the value `consumer` knows as its own liveness value; by
+   * default the one its key holds now ('' when gone), as a worker whose beats were confirmed.
+   */
   async claim(
     consumer: string,
     runs: Array<{ entryId: string; id?: string; key?: string; gen?: number }>,
     deferMs = 50,
+    liveness?: string,
   ): Promise<string[]> {
-    return (await this.claimWithFences(consumer, runs, deferMs)).map((v) => v.verdict);
+    return (await this.claimWithFences(consumer, runs, deferMs, liveness)).map((v) => v.verdict);
   }
 
   async claimWithFences(
     consumer: string,
     runs: Array<{ entryId: string; id?: string; key?: string; gen?: number }>,
     deferMs = 50,
+    liveness?: string,
   ) {
+    // One that is no string (a spec makes it a hash) is passed as none.
+    const own = liveness ?? (await this.redis.get(this.keys.alive(consumer)).catch(() => null)) ?? '';
     // A run's task id defaults to what the key state names (the id check is not under test there).
     const ids = await Promise.all(
       runs.map(async (r) => r.id ?? (r.key === undefined ? '' : ((await this.keyState(r.key)).id ?? ''))),
@@ -231,6 +239,7 @@ export class ScriptFixture {
       consumer,
       deferMs,
       stateTtlMs: LEASE_MS,
+      liveness: own,
       messages: runs.map((r, i) => ({ entryId: r.entryId, taskId: ids[i], generation: r.gen ?? 0, key: r.key })),
     });
   }

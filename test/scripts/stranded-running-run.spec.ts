@@ -133,6 +133,34 @@ describe('scripts: a keyed running run whose stream or entry was deleted', () =>
       expect(await f.keyState(KEY)).toMatchObject({ rown: 'w1', rliv: '1' });
     });
 
+    it('a claim under a value its worker does not know as its own writes nothing; purged, the run is replaced', async () => {
+      // The lapse's write ran, its reply not yet back: w1 knows only the value before ('1').
+      await f.alive('w1');
+      const [, gen] = await f.enqueue({ key: KEY });
+      const [[entryId]] = await f.deliver('w1');
+      await leaseRegained();
+      expect(await f.claim('w1', [{ entryId, key: KEY, gen }], 50, '1')).toEqual(['unproven']);
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'queued', mid: entryId });
+      expect(await f.keyState(KEY)).not.toHaveProperty('rliv');
+      expect(await f.pendingOwner(entryId)).toBe('w1');
+      // Nor while the worker knows none ('' : that write's reply not back, nothing confirmed before).
+      expect(await f.claim('w1', [{ entryId, key: KEY, gen }], 50, '')).toEqual(['unproven']);
+      // Confirmed, a claim (w1's recovery) runs it under that value.
+      expect(await f.claim('w1', [{ entryId, key: KEY, gen }], 50, '2')).toEqual(['run']);
+      expect(await f.keyState(KEY)).toMatchObject({ state: 'running', rmid: entryId, rliv: '2' });
+    });
+
+    it('left queued by an unproven claim, its entry deleted: an enqueue adds a run', async () => {
+      await f.alive('w1');
+      const [id, gen] = await f.enqueue({ key: KEY });
+      const [[entryId]] = await f.deliver('w1');
+      await leaseRegained();
+      expect(await f.claim('w1', [{ entryId, key: KEY, gen }], 50, '1')).toEqual(['unproven']);
+      await f.redis.xdel(f.keys.stream, entryId);
+      const [next, , outcome] = await f.enqueue({ key: KEY });
+      expect({ outcome, same: next === id }).toEqual({ outcome: 'created', same: false });
+    });
+
     it('an enqueue adds a run, and the late settle of the aborted run writes nothing', async () => {
       const old = await runningOn('w1');
       await dropStream(true);
@@ -278,6 +306,7 @@ describe('scripts: a keyed running run whose stream or entry was deleted', () =>
         consumer: 'w2',
         deferMs: 50,
         stateTtlMs: LEASE_MS,
+        liveness: '1', // w2's, as f.alive writes it
         messages: [{ entryId: run.entryId, taskId: run.id, generation: run.gen, key: KEY }],
       }).run(f.redis);
 

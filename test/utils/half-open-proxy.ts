@@ -7,6 +7,14 @@ interface Pair {
   dead: boolean;
   repliesLost?: boolean;
   closeOnReply?: boolean;
+  /** Replies held (holdRepliesFromCommandWith), in order, until released. */
+  heldReplies?: Buffer[];
+}
+
+/** A hold of the replies of the next connection to send bytes holding every marker. */
+interface ReplyHold {
+  readonly markers: Buffer[];
+  pair?: Pair;
 }
 
 /**
@@ -22,6 +30,7 @@ export class HalfOpenProxy {
   private acceptDelayMs = 0;
   private loseRepliesAfter?: Buffer;
   private closeAfter?: Buffer;
+  private holdAfter?: ReplyHold;
 
   constructor(private readonly target?: { host: string; port: number }) {}
 
@@ -45,6 +54,12 @@ export class HalfOpenProxy {
           this.loseRepliesAfter = undefined;
           pair.repliesLost = true;
         }
+        const hold = this.holdAfter;
+        if (hold && hold.markers.every((m) => d.includes(m))) {
+          this.holdAfter = undefined;
+          hold.pair = pair;
+          pair.heldReplies = [];
+        }
         if (this.closeAfter && d.includes(this.closeAfter)) {
           this.closeAfter = undefined;
           pair.closeOnReply = true;
@@ -58,6 +73,7 @@ export class HalfOpenProxy {
           upstream.destroy();
           return;
         }
+        if (pair.heldReplies) return void pair.heldReplies.push(d);
         if (!pair.dead && !pair.repliesLost) client.write(d);
       });
       client.on('error', () => undefined);
@@ -120,6 +136,23 @@ export class HalfOpenProxy {
    */
   closeOnReplyToCommandWith(marker: string): void {
     this.closeAfter = Buffer.from(marker);
+  }
+
+  /**
+   * The next connection to send bytes holding every one of `markers` has them reach Redis, which
+   * runs the command; its replies from then on are held until the returned function is called,
+   * which lets them through in order (and the later ones as they come): the client hears late.
+   */
+  holdRepliesFromCommandWith(...markers: string[]): () => void {
+    const hold: ReplyHold = { markers: markers.map((m) => Buffer.from(m)) };
+    this.holdAfter = hold;
+    return () => {
+      if (this.holdAfter === hold) this.holdAfter = undefined;
+      const pair = hold.pair;
+      const replies = pair?.heldReplies ?? [];
+      if (pair) pair.heldReplies = undefined;
+      for (const d of replies) if (!pair!.dead && !pair!.repliesLost) pair!.client.write(d);
+    };
   }
 
   async stop(): Promise<void> {

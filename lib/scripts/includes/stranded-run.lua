@@ -67,7 +67,10 @@ end
 -- leaseValue(alive): what a claim records as the lease it runs a keyed run under (field rliv):
 -- the value of the claiming worker's own liveness key `alive`; '' when it is gone (a lapse: the
 -- run will not start, its worker no longer proving it its own), nil when it cannot be read (not
--- a string): no value is recorded then, and the run is judged by the key's existence.
+-- a string): no value is recorded then, and the run is judged by the key's existence. claim.lua
+-- records it only when it is the value its worker passed as known to be its own (a value the
+-- heartbeat wrote after a lapse, its reply not yet back, would be taken for the worker's lease
+-- though the lapse kept the run from starting).
 local function leaseValue(alive)
   local ok, value = pcall(rcall, 'GET', alive)
   if not ok then return nil end
