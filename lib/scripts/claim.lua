@@ -9,7 +9,10 @@
   generation is still pending elsewhere is deferred (moved to the delayed set) so two runs of
   one key never overlap, and so is one whose earlier run has nothing left in the group but its
   live owner (its delivery went with a DEL of the stream: strandedRunOwner in
-  includes/stranded-run.lua), whose handler may still run; otherwise a keyed run is marked
+  includes/stranded-run.lua), whose handler may still run, and so is one written at the very id
+  of its key's running run (the key state names it queued there: mid; a stream made anew after a
+  DEL numbers its entries from Redis's clock alone), which is no re-claim of that run, and is
+  judged by its owner's lease once back; otherwise a keyed run is marked
   running under this delivery (with the lease it runs under: the value of this consumer's
   liveness key, field rliv) and gets a fencing number, but only while that key holds the value
   the consumer passed as its own (ARGV[6]); else nothing is written for it (code 5, below).
@@ -195,11 +198,18 @@ for i = 1, (#ARGV - 6) / 4 do
     rcall('PUBLISH', channel, staleToken(keyState, taskId))
     codes[i] = 0
   else
-    local running = rcall('HGET', keyState, 'rmid')
+    local running, queuedAt = unpack(rcall('HMGET', keyState, 'rmid', 'mid'))
+    -- The running run at this very id is another entry when the state names a queued run there
+    -- too: a claim drops mid as it writes rmid, so that run was written since, at the id of the
+    -- running run's delivery, which went with a DEL of the stream (a stream made anew numbers its
+    -- entries from Redis's clock alone). That run is earlier and still running: this one waits,
+    -- and once deferred (its delivery acked), is judged by the owner's lease, as a stranded run
+    -- is. A re-claim of the running run itself (a reclaim, a resent claim) finds no mid there.
+    local reused = running == entryId and queuedAt == entryId
     -- One that is no entry id (anyone can write the state) names no delivery; XPENDING would
     -- fail the claim of the whole batch on it, at every recovery.
-    local earlier = running and running ~= entryId and isEntryId(running)
-    local held = earlier and pendingOwner(stream, group, running) ~= nil
+    local earlier = running and (running ~= entryId or reused) and isEntryId(running)
+    local held = reused or (earlier and pendingOwner(stream, group, running) ~= nil)
     -- Its delivery gone with its stream, the earlier run may still be running on its owner:
     -- held while that owner lives (see the header).
     local owner = earlier and not held and strandedRunOwner(stream, group, keyState)

@@ -9,7 +9,10 @@
   'x:<id>' superseded or cancelled. A keyed run whose delivery is in no pending list, its stream
   deleted under it, is still this worker's while its key state records it running here
   (recordsRunHere): it settles as an owned one, with nothing to ack (its entry, should one be
-  left, is deleted), so its key does not stay running for the worker's life.
+  left, is deleted), so its key does not stay running for the worker's life. So does one whose
+  id another task took since (a stream made anew numbers its entries from Redis's clock alone):
+  that task's delivery, pending elsewhere, is no takeover, and its entry is left
+  (includes/stranded-settle.lua: one XRANGE for a run not pending here, none for an owned one).
 
   KEYS[1] stream
   KEYS[2] delayed set (where periodic successors go)
@@ -56,6 +59,7 @@
 -- @include end-run
 -- @include entry-id
 -- @include flow
+-- @include stranded-settle
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 -- The stored form of a handler that returned nothing, for runs whose result must be kept.
@@ -90,11 +94,14 @@ for i, run in ipairs(runs) do
   if o and o.k == 1 then keyState = KEYS[k]; k = k + 1 end
 
   -- Not pending here: refused, unless it is a keyed run stranded here (its stream deleted under
-  -- it). Tested apart, so an owned run (nearly all of them) pays one lookup, as before.
+  -- it; its id may hold another task since: strandedSettle). Tested apart, so an owned run
+  -- (nearly all of them) pays one lookup, as before.
   if not owned[entryId] then
     local holder = pendingOwner(stream, group, entryId)
-    if not holder and keyState ~= nil and recordsRunHere(keyState, entryId, consumer) then
-      unpended[#unpended + 1] = entryId
+    local stranded, own = false, false
+    if keyState ~= nil then stranded, own = strandedSettle(stream, keyState, entryId, taskId, consumer, holder) end
+    if stranded then
+      if own then unpended[#unpended + 1] = entryId end
     else
       out[i] = holder and -1 or -2
     end

@@ -6,7 +6,9 @@
   superseded generation is acked without a retry, a dead letter or any state (as is a run whose
   key state is not a hash: it reads as none, and is left as it is). A keyed run whose delivery is
   in no pending list, its stream deleted under it, is still this worker's while its key state
-  records it running here (recordsRunHere, as in complete.lua).
+  records it running here (recordsRunHere, as in complete.lua), also when its id holds another
+  task since (a stream made anew: includes/stranded-settle.lua), whose entry it leaves unacked,
+  undeleted and not copied into a dead letter.
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -56,6 +58,7 @@
 -- @include end-run
 -- @include dead-letter-entry
 -- @include flow
+-- @include stranded-settle
 
 local stream, delayed, dlq, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local PENDING_MARKER, MARKER_SLACK_MS = '{"ok":null}', 86400000
@@ -68,9 +71,14 @@ for i = 1, #fields, 2 do task[fields[i]] = fields[i + 1] end
 -- KEYS[5] and KEYS[6] are a keyed run's; an unkeyed flow run's KEYS go on with its flow keys.
 if not task.k then keyState, seq = nil, nil end
 
+-- Its entry is its own to ack and delete (and to copy into a dead letter), unless it is stranded
+-- here and its id holds another task since (strandedSettle): that one is left as it is.
+local own = true
 if not ownedBy(stream, group, entryId, consumer) then
   local holder = pendingOwner(stream, group, entryId)
-  if holder or not (keyState and recordsRunHere(keyState, entryId, consumer)) then return holder and -1 or -2 end
+  local stranded = false
+  if keyState then stranded, own = strandedSettle(stream, keyState, entryId, task.id, consumer, holder) end
+  if not stranded then return holder and -1 or -2 end
 end
 -- A flow key of another type refuses the settle before its first write (includes/flow.lua).
 if task.fl == '1' and task.id and #KEYS >= 4 + FLOW_KEY_COUNT then
@@ -79,10 +87,12 @@ end
 -- A key state that is not a hash reads as none (the run is stale), read before any write.
 local foreign = keyState and notAHash(keyState)
 -- The entry as written (binary-safe, every field): what a dead letter keeps.
-local written = retryDelay < 0 and rcall('XRANGE', stream, entryId, entryId)[1]
+local written = retryDelay < 0 and own and rcall('XRANGE', stream, entryId, entryId)[1]
 local deadFields = retryDelay < 0 and deadLetterFields(written and entryFields(written[2]) or fields, ARGV[9], entryId)
-rcall('XACK', stream, group, entryId)
-rcall('XDEL', stream, entryId)
+if own then
+  rcall('XACK', stream, group, entryId)
+  rcall('XDEL', stream, entryId)
+end
 if task.fl == '1' and #KEYS >= 4 + FLOW_KEY_COUNT then flowRelease(flowKeysAtEnd(), stream, task.id, entryId) end
 
 if foreign then

@@ -4,6 +4,16 @@
 -- @include message
 -- @include entry-id
 
+-- entryTaskId(entry): the task id an XRANGE entry names (field id, a packed entry's unpacked:
+-- includes/message.lua), or nil when it names none.
+local function entryTaskId(entry)
+  local fields = entryFields(entry[2])
+  for i = 1, #fields - 1, 2 do
+    if fields[i] == 'id' then return fields[i + 1] end
+  end
+  return nil
+end
+
 -- runEntry(stream, entryId, taskId): the stream entry at `entryId` (a key state's mid, its
 -- queued run) when it holds task `taskId` (its field id, a packed entry's unpacked), else nil.
 -- Redis numbers a stream made anew from its clock alone: after a DEL of the stream (an
@@ -20,9 +30,5 @@ local function runEntry(stream, entryId, taskId)
   end
   local entry = rcall('XRANGE', stream, entryId, entryId)[1]
   if not entry or not taskId then return entry end
-  local fields = entryFields(entry[2])
-  for i = 1, #fields - 1, 2 do
-    if fields[i] == 'id' then return fields[i + 1] == taskId and entry or nil end
-  end
-  return nil
+  return entryTaskId(entry) == taskId and entry or nil
 end
