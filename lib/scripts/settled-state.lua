@@ -14,8 +14,9 @@
 
   Returns {stored result (nil: none), key state {state, id, error, xid} (nil: none read, or
   the state is not a hash: it reads as none, as the settle scripts read it), its
-  flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone, 1 delivered and
-  pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
+  flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone: none at its id,
+  or one of another task, which took the id of a purged entry, see includes/run-entry.lua; 1
+  delivered and pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
   is read only when the earlier ones leave the state open (settled-state.ts's order): a task
   whose result is stored needs no group. Writes nothing. A flow:tasks of another type fails
   the read with WRONGTYPE naming the key (includes/flow-key-type.lua).
@@ -27,6 +28,7 @@
 -- @include group-row
 -- @include entry-id
 -- @include flow-key-type
+-- @include run-entry
 
 local resultKey, stream, group, limit = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
 local taskId, entryId, third = ARGV[3], ARGV[4], ARGV[5]
@@ -44,7 +46,10 @@ if third == 'waited' then return {false, keyFields, flowRead('hash', 'HEXISTS', 
 if entryId == '' then return {false, keyFields, -1, -1} end
 
 local GONE, RUNNING, QUEUED, ACKED = 0, 1, 2, 3
-local entry = rcall('XRANGE', stream, entryId, entryId)[1]
+-- An entry at its id holding another task is gone too: a stream made anew after a DEL (an
+-- operator's purge) numbers its entries from Redis's clock alone, so a task enqueued in the
+-- purged entry's millisecond (or after the clock went back) takes its id (runEntry).
+local entry = runEntry(stream, entryId, taskId)
 if not entry then return {false, keyFields, -1, GONE} end
 local g, refusal = groupRow(stream, group, limit)
 if refusal then return refusal end
