@@ -8,8 +8,8 @@
   complete. A keyed run ends here with the same key transition as a failed run in fail.lua, so
   its key is never left running or queued forever, and a periodic run (it carries its slot,
   field d) of a key that stores a schedule gets its next slot, timed like a failed run's: from
-  the worker's timing (ARGV[12]) and the schedule the key state stores (the successor's task id
-  is '<task id>~<entry id>'); a one-off run (a replace() on a schedule's key) schedules none.
+  the worker's timing (ARGV[12]) and the schedule the key state stores, under a task id of its
+  own (ARGV[14]); a one-off run (a replace() on a schedule's key) schedules none.
   Its failure is stored and announced to result() waiters. A call resent after its reply was
   lost (ioredis resends it on its next connection) finds the entry acked by its first execution:
   the call's record (includes/call-record.lua) makes it answer dead-lettered, writing nothing,
@@ -41,6 +41,10 @@
            includes/successor.lua), or '' when the worker has no schedule for it: the
            successor is then timed from the key state alone
   ARGV[13] how long the call's record is kept, in ms (0: none)
+  ARGV[14] the task id of a periodic run's successor: a new one (it was '<task id>~<entry id>',
+           16 characters longer at each dead-lettered slot: past 256 after 14 in a row, every
+           run of the chain was malformed, dead-lettered unrun, for good; and it lost the
+           '~<partition>' suffix a handle rebuilt from the id reads)
   The keys are used only when the entry's own fields name the same task id and key, and the key
   state only when it is a hash (or none): one of another type is left as it is, no transition.
 
@@ -90,7 +94,7 @@ local successor = nil
 if keyState and key == derivedKey and taskId and fieldOf(fields, 'd')
     and (rcall('HEXISTS', keyState, 'sk') == 1 or rcall('HEXISTS', keyState, 'every') == 1) then
   local t = ARGV[12] ~= '' and cjson.decode(ARGV[12]) or {}
-  successor = cjson.encode({id = taskId .. '~' .. entryId,
+  successor = cjson.encode({id = ARGV[14],
     n = rcall('HGET', keyState, 'name') or fieldOf(fields, 'n') or '', p = fieldOf(fields, 'p') or 'null', k = key,
     e = t.e, c = t.c, z = t.z, f = t.f})
 end

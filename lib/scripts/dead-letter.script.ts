@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../partitions/task-ids';
 import type { QueueKeys } from '../redis/keys';
 import { replyCodes, ScriptCall } from '../redis/scripts';
 
@@ -38,7 +39,9 @@ const verdictOf = replyCodes('dead-letter', DEAD_LETTER_CODES);
 /**
  * @internal The typed call of dead-letter.lua for one delivered entry. Its answer is kept for
  * `a.recordMs` under an id drawn here, once per call: ioredis resending the call after a lost
- * reply gets 'dead-lettered', not 'not-pending' for the entry its first execution acked.
+ * reply gets 'dead-lettered', not 'not-pending' for the entry its first execution acked. A
+ * periodic successor's task id is drawn here too, in the partition of `keys`, as a settle draws
+ * one (settle-calls.ts); a resend writes nothing, so the id is used once.
  */
 export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall<DeadLetterVerdict> {
   const redisKeys = [keys.stream, keys.deadLetter, keys.delayed, keys.seq, keys.deadLetterCall(randomUUID())];
@@ -58,6 +61,7 @@ export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall
     a.key ?? '',
     a.timing ? JSON.stringify(a.timing) : '',
     a.recordMs ?? 0,
+    newTaskId(keys.partition),
   ];
   // Always: whether the entry holds flow slots is read from the entry itself.
   return new ScriptCall('dead-letter', [...redisKeys, ...keys.flowKeys], args, verdictOf);
