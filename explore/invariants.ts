@@ -242,12 +242,15 @@ function keyStatesOf(snap: Snapshot, where: string, world: World): Violation[] {
     const messagePurged = mid !== undefined && world.purged.has(mid);
     const runPurged = rmid !== undefined && world.purged.has(rmid);
     const ownerDead = world.workers.some((w) => w.sim.consumer === fields.rown && !w.alive);
+    // A cancel that left it to its live owner's settle recorded it: a sweep ends it once that
+    // owner's lease lapsed (end-stranded-cancel.lua), and progress checks that one did.
+    const judgedBySweep = state === 'cancelled' && snap.strandedCancels.has(key);
     let why: string | undefined;
     if (state === 'queued' && !(mid && snap.stream.has(mid)) && !(dm && snap.delayed.has(dm)) && !messagePurged)
       why = 'queued, its message gone';
     else if (state === 'delayed' && !(dm && snap.delayed.has(dm))) why = 'delayed, its member gone';
     else if (state === 'running' && !runPending && !runPurged) why = 'running, its run no longer pending';
-    else if (TERMINAL.has(state) && pttl < 0 && !runPending && (!runPurged || ownerDead))
+    else if (TERMINAL.has(state) && pttl < 0 && !runPending && (!runPurged || (ownerDead && !judgedBySweep)))
       why = `${state} without a TTL${runPurged ? `, its run purged and its worker ${fields.rown} dead` : ''}`;
     else if (!TERMINAL.has(state) && !LIVE.has(state)) why = `unknown state ${state}`;
     if (why)
@@ -258,6 +261,26 @@ function keyStatesOf(snap: Snapshot, where: string, world: World): Violation[] {
         tag: why.replace(/[ ,].*/, '') + (runPurged && TERMINAL.has(state) ? strandedTag(rmid, world) : ''),
         message: `key ${key}${where}: ${why}`,
       });
+  }
+  return out;
+}
+
+/**
+ * After the drain (every live worker swept), a cancelled key whose stranded run's worker is dead
+ * and that keeps no TTL: the sweeps never ended it (keyStatesOf excuses it while it is recorded
+ * in the stranded cancels, waiting for a sweep).
+ */
+function strandedCancelsLeft(snap: Snapshot, p: number, world: World): Violation[] {
+  const out: Violation[] = [];
+  for (const [key, { fields, pttl }] of snap.keyStates) {
+    const ownerDead = world.workers.some((w) => w.sim.consumer === fields.rown && !w.alive);
+    if (fields.state !== 'cancelled' || pttl >= 0 || !fields.rmid || !world.purged.has(fields.rmid) || !ownerDead)
+      continue;
+    out.push({
+      invariant: 'keyStatesLiveOrExpiring',
+      tag: `cancelled${strandedTag(fields.rmid, world)}`,
+      message: `key ${key}${world.countChange ? ` in partition ${p}` : ''}: cancelled without a TTL after the drain, its run purged and its worker ${fields.rown} dead`,
+    });
   }
   return out;
 }
@@ -340,6 +363,7 @@ export const progress = (world: World, snaps: Snapshot[]): Violation[] => {
       tag: 'unsettled',
       message: `still unsettled after the drain: ${waiting.map((t) => t.alias).join(' ')}`,
     });
+  for (const [p, snap] of snaps.entries()) out.push(...strandedCancelsLeft(snap, p, world));
   const orphans = snaps.flatMap((snap) => [...snap.pending.keys()].filter((id) => !snap.stream.has(id)));
   if (orphans.length > 0)
     out.push({

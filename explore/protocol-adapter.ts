@@ -21,6 +21,7 @@ import { sendCancel } from '../lib/client/send-cancel';
 import type { Delivery } from '../lib/consumer/delivery';
 import { InFlight } from '../lib/consumer/in-flight';
 import { DeadLetterer } from '../lib/consumer/dead-letterer';
+import { endStrandedCancels } from '../lib/consumer/stranded-cancels';
 import { Intake, type RawEntry } from '../lib/consumer/intake';
 import { monotonicMs, type Lease } from '../lib/consumer/lease';
 import type { Outcome } from '../lib/consumer/outcome';
@@ -608,6 +609,14 @@ export class SimWorker {
       if (await this.deadLetterer.deadLetter(id, fields, `delivered ${deliveries} times without settling`)) dead += 1;
     }
     return [claimed, dead, dropped];
+  }
+
+  /**
+   * Sweeper.endStrandedCancels, which the sweep runs under its lock after the reclaim: the runs a
+   * cancel left to a live owner's settle after a purge, ended once that owner's lease lapsed.
+   */
+  endStrandedCancels(): Promise<number> {
+    return endStrandedCancels(this.redis, this.keys.queueKeys, { group: GROUP, stateTtlMs: CONFIG.resultTtlMs });
   }
 
   /** recover.lua with the sweeper's layout: own pending entries this process does not hold. */

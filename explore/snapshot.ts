@@ -39,6 +39,8 @@ export interface Snapshot {
   readonly alive: Set<string>;
   /** The partition's layout record ('1' when absent; '<from>><to>' while frozen). */
   readonly layout: string;
+  /** The keys of the partition's stranded cancels (cancel.lua), for the sweeps to judge. */
+  readonly strandedCancels: Set<string>;
   /** Flow control's keys, in a world with flow control. */
   readonly flow?: FlowView;
 }
@@ -61,6 +63,7 @@ export async function takeSnapshot(
   for (const id of taskIds) p.get(keys.result(id));
   for (const c of consumers) p.exists(keys.alive(c));
   p.get(keys.layout);
+  p.smembers(keys.queueKeys.strandedCancels);
   if (withFlow) readFlow(p, keys);
   const replies = (await p.exec()) ?? [];
   const value = (i: number): unknown => {
@@ -104,8 +107,10 @@ export async function takeSnapshot(
   }
   const alive = new Set(consumers.filter(() => (value(i++) as number) === 1));
   const layout = (value(i++) as string | null) ?? '1';
+  const strandedCancels = new Set(value(i++) as string[]);
   return {
     layout,
+    strandedCancels,
     flow: withFlow ? flowViewOf(value, i) : undefined,
     stream,
     pending,

@@ -434,13 +434,24 @@ async function reclaimStep(world: World, w: WorkerModel, judge: 'dead' | 'stale'
   const candidates = [...snap.pending.values()]
     .filter((r) => r.owner !== w.sim.consumer && (judge === 'stale' || !snap.alive.has(r.owner)))
     .map((r) => ({ entryId: r.entryId, owner: r.owner }));
-  if (candidates.length === 0) return NOOP;
+  // The sweep's judgement of the stranded cancels follows the reclaim (Sweeper.sweep), in Redis.
+  const judging = snap.strandedCancels.size > 0;
+  if (candidates.length === 0 && !judging) return NOOP;
+  let note = '';
   try {
-    const [claimed, dead, dropped] = await w.sim.reclaim(candidates);
-    const note = await admit(world, w, claimed);
-    return { applied: true, note: `claimed ${claimed.length}, poison ${dead}, dropped ${dropped}; ${note}` };
+    if (candidates.length > 0) {
+      const [claimed, dead, dropped] = await w.sim.reclaim(candidates);
+      note = `claimed ${claimed.length}, poison ${dead}, dropped ${dropped}; ${await admit(world, w, claimed)}`;
+    }
   } catch (error) {
     return { applied: true, note: `reclaim.lua error: ${(error as Error).message.slice(0, 80)}` };
+  }
+  if (!judging) return { applied: true, note };
+  try {
+    const ended = await w.sim.endStrandedCancels();
+    return { applied: true, note: `${note ? `${note}; ` : ''}stranded cancels judged, ${ended} ended` };
+  } catch (error) {
+    return { applied: true, note: `end-stranded-cancel.lua error: ${(error as Error).message.slice(0, 80)}` };
   }
 }
 

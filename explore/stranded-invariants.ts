@@ -76,7 +76,8 @@ export function strandedProbes(world: World): Step[] {
  * The stranded run a cancel of `key` in partition `p` leaves to its worker's settle, judged on
  * the state before the cancel: its entry id when the lease it was claimed under still holds
  * (cancel.lua ends one whose lease lapsed at once). Should that worker die before settling it,
- * no settle comes: the open finding open-cancel-stranded-run-owner-dies-after.json.
+ * no settle comes: the sweep ends it (cancel-stranded-run-owner-dies-after.json), and a state
+ * left after the drain is tagged by it.
  */
 export function strandedAtCancel(world: World, key: string, p: number): string | undefined {
   const snap = world.snapshots[p];

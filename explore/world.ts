@@ -107,7 +107,8 @@ export class World {
   readonly purged = new Set<string>();
   /**
    * Stranded runs (entry ids) a cancel found with the lease they were claimed under held: it left
-   * them to their worker's settle (see stranded-invariants.ts, strandedAtCancel).
+   * them to their worker's settle, and the sweep's judgement should it die first (see
+   * stranded-invariants.ts, strandedAtCancel).
    */
   readonly cancelledHeld = new Set<string>();
   /** Per keyed entry id: the lease its last claim marked it running under. */

@@ -12,6 +12,7 @@ import type { Handover, RawEntry } from './intake';
 import { monotonicMs } from './lease';
 import type { QueueContext } from './queue-context';
 import { SweepLock } from './sweep-lock';
+import { endStrandedCancels } from './stranded-cancels';
 
 /** XPENDING's extended form: [entry id, owner, idle ms, deliveries]. */
 type PendingRow = [string, string, number, number];
@@ -31,8 +32,10 @@ const RATE_STARTS_PAGE = 1_000;
  * - recover: this consumer's own pending entries it does not hold in memory (a read whose reply
  *   was lost with its connection) are taken back;
  * - reclaim (under the sweep lock): entries of dead owners are claimed or dead-lettered as
- *   poison, and dead consumers holding nothing are removed from the group; on a queue with rate
- *   limits, a page of their start records is walked and those out of their window removed.
+ *   poison, and dead consumers holding nothing are removed from the group; the runs a cancel
+ *   left to a live owner's settle after a purge (stranded cancels) are ended once that owner's
+ *   lease lapsed; on a queue with rate limits, a page of their start records is walked and those
+ *   out of their window removed.
  * Returns the entries it took, each with a reserved slot.
  */
 export class Sweeper {
@@ -78,6 +81,7 @@ export class Sweeper {
       try {
         taken.push(...(await this.reclaim()));
         await this.dropDeadConsumers();
+        await this.endStrandedCancels();
         if (this.rated) await this.trimRateStarts();
       } finally {
         await this.lock.release(token).catch(() => undefined);
@@ -254,6 +258,18 @@ export class Sweeper {
       .filter((info) => info.name !== consumer && Number(info.pending) === 0 && Number(info.idle) >= config.leaseMs);
     // Together: one round trip, not one per consumer (each script re-checks its own).
     await Promise.all(dead.map((info) => dropConsumerScript(keys, { group, consumer: String(info.name) }).run(redis)));
+  }
+
+  /**
+   * Ends the runs stranded by a purge that a cancel left to their owner's settle, once that
+   * owner's lease lapsed (see stranded-cancels.ts): no settle comes then, and no reclaim finds a
+   * delivery in no pending list. One SRANDMEMBER per sweep while there are none.
+   */
+  private async endStrandedCancels(): Promise<void> {
+    const { redis, keys, group, config, queue, logger } = this.ctx;
+    const ended = await endStrandedCancels(redis, keys, { group, stateTtlMs: config.resultTtlMs });
+    if (ended > 0)
+      logger.log(`Queue "${queue}": ended ${ended} cancelled run(s) stranded by a purge whose worker died.`);
   }
 
   /**

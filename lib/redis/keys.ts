@@ -51,6 +51,11 @@ export class QueueKeys {
   readonly controlChannel: string;
   /** Index of the runtime schedules (QueueClient.schedule): their keys, paged by lex order. */
   readonly schedules: string;
+  /**
+   * The keys whose stranded run a cancel left to its live owner's settle (cancel.lua), for the
+   * sweeps to judge should that owner die first (end-stranded-cancel.lua). Usually empty.
+   */
+  readonly strandedCancels: string;
   /** Channel of the fleet's task events (events()); workers publish only while it is watched. */
   readonly eventsChannel: string;
   /** Set (with a TTL, refreshed) while some events() subscriber watches the queue. */
@@ -88,6 +93,7 @@ export class QueueKeys {
     this.doneChannel = `${this.tag}:done`;
     this.controlChannel = `${this.tag}:control`;
     this.schedules = `${this.tag}:schedules`;
+    this.strandedCancels = `${this.tag}:stranded-cancels`;
     this.eventsChannel = `${this.tag}:events`;
     this.eventsWatch = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;

@@ -30,6 +30,7 @@ export const SCRIPT_NAMES = [
   'enter-admission',
   'uncount',
   'trim-rate-starts',
+  'end-stranded-cancel',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -1,6 +1,7 @@
 --[[
   KEYS: stream, delayed set, key state, sequence, schedule index, layout record, call record
-  (the last three optional), a judged owner's liveness key (last, with ARGV[9]). ARGV: key state
+  (the last three optional), the stranded cancels and a judged owner's liveness key (last two,
+  with ARGV[9]). ARGV: key state
   TTL, control channel, key, done channel, 'schedule only', partition count, task name
   (optional), consumer group, judged owner (optional).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
@@ -22,9 +23,10 @@
           answer there (for ARGV[1] ms; none when that is 0), and a resend finds it and answers
           the same, changing nothing: without it, a resend found nothing live (the first had
           cancelled it) and answered 0, and it cancelled a run enqueued between the two
-  KEYS[last] the liveness key of the owner named by ARGV[9] (a call that judges one, see below;
-          after KEYS[7] when both are sent): its value is compared with the one the run was
-          claimed under
+  KEYS[last-1] the partition's stranded cancels, a set of keys (a call that judges an owner,
+          see below; after KEYS[7] when both are sent)
+  KEYS[last] the liveness key of the owner named by ARGV[9] (with KEYS[last-1]): its value is
+          compared with the one the run was claimed under
 
   ARGV[1] key state TTL in ms
   ARGV[2] control channel, told 'cancelled:<new generation>:<key>' when a running run is cancelled
@@ -40,7 +42,7 @@
           schedule under the key, index entry included, is left alone (0)
   ARGV[8] consumer group: where the running run's delivery is looked up
   ARGV[9] the owner this call judges ('' or absent: none): the one a first call answered with
-          code 2; its liveness key is KEYS[last]
+          code 2; its liveness key is KEYS[last], the stranded cancels KEYS[last-1]
 
   A `@Task` chain's key state (with a stored schedule, sk) is kept without expiry once
   cancelled (see includes/key-state.lua expireSettled).
@@ -61,18 +63,25 @@
   judges no owner answers code 2 with the owner, writing nothing, and the caller sends the same
   call again judging it (ARGV[9], KEYS[last]). While that lease holds, the run is cancelled as a
   running one is (its worker's settle releases the key, recordsRunHere in complete.lua and
-  fail.lua); a worker that dies after such a cancel, before its settle, leaves the state
-  cancelled without a TTL until the key's next enqueue (nothing runs when the owner dies).
+  fail.lua), and no TTL can be set now (the state could expire under the live handler, and a
+  new run of the key start beside it); the key goes into the partition's stranded cancels
+  (KEYS[last-1]), whose owners the workers' sweeps judge (end-stranded-cancel.lua): a worker that
+  dies after such a cancel, before its settle, gets its run ended there once its lease lapsed.
+  (It used to leave the state cancelled without a TTL until the key's next enqueue, its waiters
+  told only at their timeouts: nothing runs when the owner dies, and no reclaim finds a delivery
+  in no pending list.) A settle that releases the key leaves the key in the set, for the next
+  sweep to drop (it finds no running record): the settle scripts stay as they are.
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
   0 nothing live to cancel, {2, owner} the owner must be judged (nothing written, nothing
   recorded; above); the recorded answer, before any check, when KEYS[7] holds one (a
   resend); a LAYOUT error reply (nothing changed, nothing recorded) when the layout differs. A
   key state that is not a hash reads as none (nothing live) and is left as it is.
-  Atomic: the generation draw, the removal, the index entry and the call's record are one step.
+  Atomic: the generation draw, the removal, the index entry, the stranded cancels' entry and the
+  call's record are one step.
   Redis does not roll a script back, so the call's refusals come before its first write: the keys
-  it writes are read first (a schedule index, delayed set or stream of another type refuses with
-  WRONGTYPE), then a live run's generation is drawn (the sequence's INCR, the first write: a
+  it writes are read first (a schedule index, delayed set, stream or stranded cancels of another
+  type refuses with WRONGTYPE), then a live run's generation is drawn (the sequence's INCR, the first write: a
   sequence that is no number refuses there, and so does an out-of-memory Redis), then the notices
   go ('x:<id>', 'cancelled:<gen>:<key>': a channel an ACL refuses fails the call with only a
   generation number skipped), and only then the writes. A subscriber acts on a notice once the
@@ -91,7 +100,8 @@
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local judged = ARGV[9] or ''
 local judgedAlive = judged ~= '' and KEYS[#KEYS] or nil
-local record = #KEYS >= (judgedAlive and 8 or 7) and KEYS[7] or nil
+local strandedCancels = judgedAlive and KEYS[#KEYS - 1]
+local record = #KEYS >= (judgedAlive and 9 or 7) and KEYS[7] or nil
 local ttl = ARGV[1]
 -- A resend of a call that ran: its answer stands, even after a change of the layout (the
 -- partition it acted on was the key's then), and a run enqueued since is not this call's.
@@ -142,13 +152,17 @@ end
 
 -- A run recorded running (maybe an older generation behind the current one, after a replace)
 -- that only its owner can still end is gone once that owner's lease lapsed (see the header):
--- judged before any write.
-local gone = false
+-- judged before any write. One whose lease holds (or whose owner changed since the first call)
+-- is left to its owner's settle, and recorded for the sweeps to judge should the owner die first.
+local gone, held = false, false
 if rmid then
   local owner = strandedRunOwner(stream, ARGV[8], keyState)
   if owner and judged == '' then return {2, owner} end
   gone = owner ~= nil and owner == judged and judgedAlive ~= nil and not runLeaseHeld(keyState, judgedAlive)
+  held = owner ~= nil and not gone
 end
+-- A set of another type refuses here, before any write.
+if held then rcall('SCARD', strandedCancels) end
 -- The keys the writes touch, read first: a delayed set or stream of another type refuses here.
 -- The queued run's entry is deleted only if it is still this run's (runEntry): a purged stream
 -- made anew may hold another task at that id. One that is not is gone, as a missing one is.
@@ -169,6 +183,7 @@ if dm then rcall('ZREM', delayed, dm) end
 if queued then rcall('XDEL', stream, mid) end
 rcall('HDEL', keyState, 'dm', 'mid')
 if gone then rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv') end
+if held then rcall('SADD', strandedCancels, ARGV[3]) end
 -- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
 rcall('HSET', keyState, 'gen', gen, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')
 -- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle

@@ -27,8 +27,8 @@ const outcomeOf = replyCodes('cancel', CANCEL_CODES);
  * otherwise refuses the call (a 'LAYOUT ...' error; see PartitionLayoutError.fromReply).
  * `callId`, drawn once per call, names the record of its answer: a resend of the call (ioredis,
  * after a reply lost with its connection) answers as the first execution did and changes nothing.
- * `judgedOwner`: the owner a first call asked to judge (CancelOwnerToJudge); its liveness key is
- * declared last.
+ * `judgedOwner`: the owner a first call asked to judge (CancelOwnerToJudge); the partition's
+ * stranded cancels and its liveness key are declared last.
  */
 export function cancelScript(
   keys: QueueKeys,
@@ -52,7 +52,7 @@ export function cancelScript(
       keys.schedules,
       keys.layout,
       ...(a.callId === undefined ? [] : [keys.cancelCall(a.callId)]),
-      ...(a.judgedOwner === undefined ? [] : [keys.alive(a.judgedOwner)]),
+      ...(a.judgedOwner === undefined ? [] : [keys.strandedCancels, keys.alive(a.judgedOwner)]),
     ],
     [
       a.stateTtlMs,

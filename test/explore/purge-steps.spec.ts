@@ -117,20 +117,14 @@ describe('explorer: a purged stream strands a keyed run', () => {
   const traceSteps = (file: string) =>
     (JSON.parse(readFileSync(join(__dirname, '../../explore/traces', file), 'utf8')) as { steps: Step[] }).steps;
 
-  it('a cancel ends a stranded run whose worker died: cancel-stranded-run-dead-owner.json passes', async () => {
-    const result = await runSchedule(
-      env(),
-      fixedSchedule(traceSteps('cancel-stranded-run-dead-owner.json')),
-      WORLDS.classic,
-    );
-    expect(result.violations.map(signature)).toEqual([]);
-  });
-
   it.each([
-    ['open-cancel-stranded-run-owner-dies-after.json', 'keyStatesLiveOrExpiring[cancelled-stranded-died-after-cancel]'],
-  ])('the open finding %s still fails as %s', async (file, expected) => {
+    // A cancel ends a stranded run whose worker died.
+    'cancel-stranded-run-dead-owner.json',
+    // A sweep ends one a cancel left to its live worker, which died before its settle.
+    'cancel-stranded-run-owner-dies-after.json',
+  ])('%s passes', async (file) => {
     const result = await runSchedule(env(), fixedSchedule(traceSteps(file)), WORLDS.classic);
-    expect(result.violations.map(signature)).toEqual([expected]);
+    expect(result.violations.map(signature)).toEqual([]);
   });
 
   it('a keyed claim between a lapse write and its reply writes nothing: the purged run is replaced', async () => {

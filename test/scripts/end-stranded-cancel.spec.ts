@@ -1,0 +1,134 @@
+import { endStrandedCancels } from '../../lib/consumer/stranded-cancels';
+import { endStrandedCancelScript } from '../../lib/scripts/end-stranded-cancel.script';
+import { watchCommands } from '../fixtures/monitored-commands';
+import { closeAll } from '../utils/helpers';
+import { receivedSoFar } from '../utils/pubsub';
+import { GROUP, LEASE_MS, ScriptFixture } from './script-fixture';
+
+const KEY = 'k';
+const TTL_MS = 60_000;
+
+/**
+ * end-stranded-cancel.lua, the sweep's judgement of the stranded cancels: a keyed run stranded
+ * by a purge (its stream deleted, its delivery with it) that cancel.lua left to its live owner's
+ * settle, recording the key. Once that owner's lease lapsed the run is ended as cancel.lua ends a
+ * gone one; while it holds, nothing is written; a key released or moved on leaves the set.
+ */
+describe('scripts: end-stranded-cancel (the sweep ending a cancelled stranded run whose owner died)', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  /** A run of KEY claimed by w1 (alive), its stream deleted and its group made again, then cancelled. */
+  async function cancelledStranded() {
+    await f.alive('w1');
+    const [id, gen] = await f.enqueue({ key: KEY });
+    const [[entryId]] = await f.deliver('w1');
+    expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+    await f.redis.del(f.keys.stream);
+    await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
+    expect(await f.cancel(KEY, TTL_MS)).toBe('cancelled');
+    expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual([KEY]);
+    return { id, gen, entryId, key: KEY };
+  }
+
+  const judge = (judgedOwner?: string) =>
+    endStrandedCancelScript(f.keys, { key: KEY, group: GROUP, stateTtlMs: TTL_MS, judgedOwner }).run(f.redis);
+  const sweep = () => endStrandedCancels(f.redis, f.keys, { group: GROUP, stateTtlMs: TTL_MS });
+
+  async function expectEnded(id: string) {
+    const state = await f.keyState(KEY);
+    expect(state).toMatchObject({ state: 'cancelled', id, xid: id });
+    for (const field of ['rmid', 'rown', 'fence', 'rliv']) expect(state).not.toHaveProperty(field);
+    expect(await f.redis.pttl(f.keys.keyState(KEY))).toBeGreaterThan(TTL_MS - 10_000);
+    expect(await f.redis.exists(f.keys.strandedCancels)).toBe(0);
+  }
+
+  it('its owner alive: the first call names it, the judged one keeps the key, nothing written', async () => {
+    await cancelledStranded();
+    const before = await f.keyState(KEY);
+    expect(await judge()).toEqual({ outcome: 'judge-owner', owner: 'w1' });
+    expect(await judge('w1')).toBe('kept');
+    expect(await sweep()).toBe(0);
+    expect(await f.keyState(KEY)).toEqual(before);
+    expect(await f.redis.pttl(f.keys.keyState(KEY))).toBe(-1);
+    expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual([KEY]);
+  });
+
+  it('its owner died after the cancel: the sweep ends the run; its late settle writes nothing', async () => {
+    const run = await cancelledStranded();
+    await f.redis.del(f.keys.alive('w1'));
+    const told: string[] = [];
+    const sub = f.redis.duplicate();
+    await sub.subscribe(f.keys.doneChannel, f.keys.controlChannel);
+    sub.on('message', (_c, m: string) => told.push(m));
+    expect(await sweep()).toBe(1);
+    await expectEnded(run.id);
+    // One subscriber connection hears both channels in publish order: the marker comes last.
+    expect(await receivedSoFar(f.redis, f.keys.doneChannel, told)).toEqual([
+      `x:${run.id}`,
+      expect.stringMatching(/^cancelled:\d+:k$/),
+    ]);
+    sub.disconnect();
+    const ended = await f.keyState(KEY);
+    expect(await f.complete('w1', [run])).toEqual(['not-pending']);
+    expect(await f.keyState(KEY)).toEqual(ended);
+  });
+
+  it('its lease lapsed and taken again (another liveness value than at the claim): ended', async () => {
+    const run = await cancelledStranded();
+    await f.redis.set(f.keys.alive('w1'), '2', 'PX', LEASE_MS);
+    expect(await sweep()).toBe(1);
+    await expectEnded(run.id);
+  });
+
+  it('its settle came first: the key leaves the set, its state as the settle left it', async () => {
+    const run = await cancelledStranded();
+    expect(await f.complete('w1', [run])).toEqual(['superseded']);
+    const settled = await f.keyState(KEY);
+    const ttl = await f.redis.pttl(f.keys.keyState(KEY));
+    expect(ttl).toBeGreaterThan(0);
+    await f.redis.del(f.keys.alive('w1'));
+    expect(await judge()).toBe('dropped');
+    expect(await f.keyState(KEY)).toEqual(settled);
+    expect(await f.redis.exists(f.keys.strandedCancels)).toBe(0);
+  });
+
+  it('the key enqueued again since: it leaves the set, the new run untouched', async () => {
+    await cancelledStranded();
+    const [id] = await f.enqueue({ key: KEY });
+    const state = await f.keyState(KEY);
+    expect(state).toMatchObject({ state: 'queued', id });
+    await f.redis.del(f.keys.alive('w1'));
+    expect(await judge()).toBe('dropped');
+    expect(await f.keyState(KEY)).toEqual(state);
+  });
+
+  it('a call judging another owner than the state names writes nothing and names it', async () => {
+    await cancelledStranded();
+    await f.redis.del(f.keys.alive('w1'));
+    const before = await f.keyState(KEY);
+    expect(await judge('w9')).toEqual({ outcome: 'judge-owner', owner: 'w1' });
+    expect(await f.keyState(KEY)).toEqual(before);
+    expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual([KEY]);
+  });
+
+  it('a set of another type refuses the judgement with nothing written', async () => {
+    await cancelledStranded();
+    await f.redis.del(f.keys.alive('w1'));
+    const before = await f.keyState(KEY);
+    await f.redis.del(f.keys.strandedCancels);
+    await f.redis.set(f.keys.strandedCancels, 'x');
+    await expect(judge('w1')).rejects.toThrow(/WRONGTYPE/);
+    expect(await f.keyState(KEY)).toEqual(before);
+  });
+
+  it('the sweep sends one command while there is nothing to judge', async () => {
+    const watch = await watchCommands(f.keys.stream);
+    await watch.take();
+    expect(await sweep()).toBe(0);
+    expect(await watch.take()).toEqual([['srandmember', f.keys.strandedCancels, '100']]);
+    watch.close();
+  });
+});
