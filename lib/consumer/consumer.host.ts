@@ -82,6 +82,7 @@ export class ConsumerHost {
       maxStallMs: this.config.maxStallMs,
       logger: this.logger,
       onLapse: (key) => this.onLeaseLapse(key),
+      deleteKeys: (group) => this.connections.commands.del(...group),
     });
     this.leaseKeeper = leaseKeeper;
     await leaseKeeper.start();

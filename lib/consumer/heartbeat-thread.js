@@ -38,7 +38,8 @@
 // written: one it finds gone lapsed, in the gap or before, and is reported as any lapse is.
 // Messages out: { type: 'ready', error } after the first beat (error: why it failed, undefined
 // when it succeeded), { type: 'lapsed', key } when a key had expired before a beat renewed it,
-// { type: 'stalled', sinceProgress } once per stall, { type: 'stopped' } after a stop. In:
+// { type: 'stalled', sinceProgress } once per stall, { type: 'stopped', released } after a stop
+// (released: its DEL of the keys was answered). In:
 // { type: 'stop', release } ends the thread, deleting the keys when `release` (a clean shutdown
 // hands the tasks over at once).
 'use strict';
@@ -268,11 +269,15 @@ parentPort.on('message', async (message) => {
   if (message.type !== 'stop') return;
   stopping = true;
   clearInterval(timer);
+  // released: the DEL was answered; otherwise the main thread deletes the keys, once this
+  // thread ended (LeaseKeeper.stop).
+  let released = false;
   try {
     if (message.release) await Promise.all(nonEmpty.map((group) => redis.del(...group)));
+    released = message.release === true;
     await redis.quit();
   } catch {
     redis.disconnect();
   }
-  parentPort.postMessage({ type: 'stopped' });
+  parentPort.postMessage({ type: 'stopped', released });
 });

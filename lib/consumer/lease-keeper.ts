@@ -21,6 +21,11 @@ export interface LeaseKeeperOptions {
   readonly logger: Logger;
   /** Called when this worker's liveness lapsed: its runs may have been taken over. */
   readonly onLapse: (key: string) => void;
+  /**
+   * Deletes one group of liveness keys from the main thread (its command connection), for a
+   * clean stop the heartbeat thread did not carry out (it was dead, its restart pending).
+   */
+  readonly deleteKeys?: (group: string[]) => Promise<unknown>;
 }
 
 /** How often the main loop stamps its progress for the heartbeat thread's watchdog. */
@@ -28,6 +33,8 @@ export const PROGRESS_STAMP_MS = 100;
 /** Restarts of a heartbeat thread that died wait this long, doubling up to the cap. */
 const RESTART_DELAY_MS = 100;
 const RESTART_DELAY_CAP_MS = 5_000;
+/** How long a stop waits for the thread to end, and then for a DEL sent from the main thread. */
+const STOP_WAIT_MS = 2_000;
 /** Consecutive restarts past which each failure is logged as an error, not a warning. */
 const LOUD_AFTER_RESTARTS = 3;
 
@@ -166,7 +173,14 @@ export class LeaseKeeper implements Lease {
     return this.worker;
   }
 
-  /** Stops beating; `release` deletes the liveness keys so other workers reclaim at once. */
+  /**
+   * Stops beating; `release` deletes the liveness keys so other workers reclaim at once. The
+   * thread deletes them (after its last write, on its one connection: see its 'stop' handler);
+   * when it did not (it was dead, its restart pending; it died or hung before its answer), they
+   * are deleted from the main thread once no thread can write them any more: the thread ended
+   * (exited, or terminated here), and no restart starts after `stopped` (spawn). Without that,
+   * the key stayed up to a lease after the last beat, and the abandoned runs waited as long.
+   */
   async stop(release: boolean): Promise<void> {
     this.stopped = true;
     clearInterval(this.stampTimer);
@@ -174,14 +188,32 @@ export class LeaseKeeper implements Lease {
     clearTimeout(this.restartTimer);
     const worker = this.worker;
     this.worker = undefined;
-    if (!worker) return;
-    const stopped = new Promise<void>((resolve) => {
-      worker.on('message', (m: { type: string }) => m.type === 'stopped' && resolve());
-      worker.once('exit', () => resolve());
-    });
-    worker.postMessage({ type: 'stop', release });
-    await raceTimeout(stopped, 2_000, () => undefined, { unref: true });
-    await worker.terminate();
+    let released = false;
+    if (worker) {
+      const stopped = new Promise<void>((resolve) => {
+        worker.on('message', (m: { type: string; released?: boolean }) => {
+          if (m.type !== 'stopped') return;
+          released = m.released === true;
+          resolve();
+        });
+        worker.once('exit', () => resolve());
+      });
+      worker.postMessage({ type: 'stop', release });
+      await raceTimeout(stopped, STOP_WAIT_MS, () => undefined, { unref: true });
+      await worker.terminate();
+    }
+    if (release && !released) await this.deleteFromMain();
+  }
+
+  /** The keys' DEL from the main thread (see stop), bounded: an unreachable Redis lets them expire. */
+  private async deleteFromMain(): Promise<void> {
+    const { keyGroups, deleteKeys, logger } = this.options;
+    if (!deleteKeys) return;
+    const groups = keyGroups.filter((group) => group.length > 0);
+    const deleted = Promise.all(groups.map((group) => deleteKeys(group))).catch((error: Error) =>
+      logger.warn(`Deleting this worker's liveness keys at its stop failed (${error.message}): they expire instead.`),
+    );
+    await raceTimeout(deleted, STOP_WAIT_MS, () => undefined, { unref: true });
   }
 
   /**
@@ -209,8 +241,12 @@ export class LeaseKeeper implements Lease {
     }
   }
 
-  /** Starts the heartbeat thread; resolves after its first beat, rejects if that failed. */
+  /**
+   * Starts the heartbeat thread; resolves after its first beat, rejects if that failed. None
+   * once stopped: a thread started then would beat after the stop's DEL.
+   */
   private spawn(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const { connection, keyGroups, leaseMs, intervalMs, maxStallMs, logger, onLapse } = this.options;
     const worker = new Worker(join(__dirname, 'heartbeat-thread.js'), {
       // Plain JavaScript: the process's preloads (ts-node, APM agents) would only slow its start.
