@@ -94,10 +94,13 @@ export class Settler {
       else verdicts.set(as, verdict as FailVerdict);
     }
     const own = await this.ownEarlierSettles(verdicts);
-    const unsuperseded = await this.unsupersededFailures(fails.filter(({ as }) => own.has(as)).map((f) => f.outcome));
+    const unsuperseded = await this.unsupersededRuns([
+      ...sent.filter((o) => own.has(o)),
+      ...fails.filter(({ as }) => own.has(as)).map((f) => f.outcome),
+    ]);
     for (const o of sent) {
       const verdict = verdicts.get(o) as CompleteVerdict | undefined;
-      if (verdict) this.reportCompleted(o, verdict, own.has(o));
+      if (verdict) this.reportCompleted(o, verdict, own.has(o), unsuperseded.has(o));
     }
     for (const { outcome, as } of fails) {
       const verdict = verdicts.get(as) as FailVerdict | undefined;
@@ -137,14 +140,15 @@ export class Settler {
   }
 
   /**
-   * Of the keyed failures this worker's own earlier call settled, those that call cannot have
-   * found superseded: their key state still holds the run's generation and task id (fail.lua's
-   * isStale). A generation is never drawn again, so a state that holds it now held it then; one
-   * that moved on (a later call on the key, a periodic successor, an expired state) cannot say.
-   * One HMGET per run, only on this path; a state that cannot be read says nothing.
+   * Of the keyed runs (completions and failures) this worker's own earlier call settled, those
+   * that call cannot have found superseded: their key state still holds the run's generation and
+   * task id (the settle scripts' isStale). A generation is never drawn again, so a state that
+   * holds it now held it then; one that moved on (a later call on the key, a periodic successor,
+   * an expired state) cannot say. One HMGET per run, only on this path; a state that cannot be
+   * read says nothing.
    */
-  private async unsupersededFailures(failures: Failed[]): Promise<Set<Failed>> {
-    const keyed = failures.filter((o) => o.delivery.message.key !== undefined);
+  private async unsupersededRuns<T extends Completed | Failed>(runs: T[]): Promise<Set<T>> {
+    const keyed = runs.filter((o) => o.delivery.message.key !== undefined);
     if (keyed.length === 0) return new Set();
     const { redis, keys } = this.ctx;
     const held = await Promise.all(
@@ -195,17 +199,28 @@ export class Settler {
     });
   }
 
-  /** `ownEarlier`: answered "no longer pending" because this worker's own earlier call settled it. */
-  private reportCompleted(outcome: Completed, verdict: CompleteVerdict, ownEarlier: boolean): void {
+  /**
+   * `ownEarlier`: answered "no longer pending" because this worker's own earlier call settled it.
+   * `unsuperseded`: a keyed run whose earlier call cannot have found it superseded (unsupersededRuns).
+   */
+  private reportCompleted(
+    outcome: Completed,
+    verdict: CompleteVerdict,
+    ownEarlier: boolean,
+    unsuperseded: boolean,
+  ): void {
     const m = outcome.delivery.message;
     const base = { queue: this.ctx.queue, taskId: m.id, name: m.name, key: m.key, durationMs: outcome.delivery.runMs };
+    // Our earlier call settled it: a keyed run it may have found superseded (acked, no result
+    // written) is not reported, as a failure on this path is not (reportFailed).
+    if (verdict === 'not-pending' && ownEarlier && m.key !== undefined && !unsuperseded) return;
     if (verdict === 'completed' || (verdict === 'not-pending' && ownEarlier))
       this.ctx.events.emit({ type: 'completed', ...base });
     else if (verdict === 'superseded') this.ctx.events.emit({ type: 'superseded', ...base, detail: 'tail' });
     else this.refused(m.id, m.name, verdict, base);
   }
 
-  /** `unsuperseded`: a keyed run whose earlier call cannot have found it superseded (unsupersededFailures). */
+  /** `unsuperseded`: a keyed run whose earlier call cannot have found it superseded (unsupersededRuns). */
   private reportFailed(outcome: Failed, answer: FailVerdict, ownEarlier: boolean, unsuperseded: boolean): void {
     const { delivery, error } = outcome;
     const m = delivery.message;
