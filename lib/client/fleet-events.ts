@@ -4,6 +4,7 @@ import { onSubscriberReady } from '../redis/cluster-subscriber';
 import type { QueueKeys } from '../redis/keys';
 import { longestCut } from '../task/cut-text';
 import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.events';
+import { FleetEventRepeats } from './fleet-event-repeats';
 
 /** @internal How long a watch lasts unless refreshed. */
 export const EVENTS_WATCH_MS = 30_000;
@@ -77,7 +78,8 @@ export interface SubscriberConnections {
  * TTL it keeps refreshing) and tells the workers on the control channel, again whenever its
  * connection comes back. Pub/sub is fire-and-forget: events published while this subscriber
  * reconnects are lost, and so are those published into a connection gone half-open until its
- * watch drops it (within about a lease: see watchReplies); none is replayed.
+ * watch drops it (within about a lease: see watchReplies); none is replayed. A worker's PUBLISH
+ * resent by ioredis (its reply lost) repeats its events: they are delivered once (FleetEventRepeats).
  */
 export function fleetEvents(
   commands: Redis,
@@ -102,6 +104,8 @@ export function fleetEvents(
     };
     const refresh = setInterval(() => void watch(), EVENTS_REFRESH_MS);
     refresh.unref();
+    // A PUBLISH resent after its reply was lost delivers its events again: each goes once.
+    const repeats = new FleetEventRepeats();
     connection.on('message', (channel: string, message: string) => {
       if (channel !== keys.eventsChannel) return;
       if (message.length > FLEET_EVENT_MESSAGE_MAX) return; // no worker's: dropped unparsed
@@ -114,7 +118,7 @@ export function fleetEvents(
       if (!Array.isArray(events)) return;
       for (const item of events) {
         const event = fleetEventOf(item, keys.queue);
-        if (event) subscriber.next(event);
+        if (event && !repeats.repeated((item as { m?: unknown }).m)) subscriber.next(event);
       }
     });
     // Redis refusing the SUBSCRIBE (an ACL without the channel) ends the Observable; one lost with

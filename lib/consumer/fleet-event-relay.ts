@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { QueueKeys } from '../redis/keys';
 import { cutText } from '../task/cut-text';
@@ -44,6 +45,13 @@ interface Watch {
 @Injectable()
 export class FleetEventRelay implements OnApplicationShutdown {
   private readonly worker = `${hostname()}-${process.pid}`;
+  /**
+   * Each event goes out marked `<publisher>:<n>`, so a subscriber drops a repeat: ioredis resends
+   * a PUBLISH whose reply was lost with its connection, which Redis had run (FleetEventRepeats).
+   * Drawn per relay: two applications in one process share `worker`.
+   */
+  private readonly publisher = randomBytes(6).toString('base64url');
+  private published = 0;
   private readonly watches = new Map<string, Watch>();
   private readonly stops: (() => void)[];
 
@@ -81,7 +89,8 @@ export class FleetEventRelay implements OnApplicationShutdown {
     const now = Date.now();
     if (now - watch.checkedAt > WATCH_CHECK_MS && !watch.checking) void this.check(event.queue, watch);
     if (now >= watch.until) return;
-    if (watch.buffer.push({ ...bounded(event), worker: this.worker, at: now }) === 1) {
+    const mark = `${this.publisher}:${++this.published}`;
+    if (watch.buffer.push({ ...bounded(event), worker: this.worker, at: now, m: mark }) === 1) {
       setImmediate(() => this.flush(event.queue, watch));
     }
   }
