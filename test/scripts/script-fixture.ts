@@ -42,7 +42,12 @@ export function rateLimits(rate?: FlowLimits['rate'], groupRate?: FlowLimits['gr
 export class ScriptFixture {
   readonly prefix = randomPrefix();
   readonly keys = new QueueKeys(this.prefix, 'q');
-  readonly redis: Redis = createRedis();
+  readonly redis: Redis;
+
+  /** `url`: a Redis of the spec's own (default: the shared test Redis). */
+  constructor(url?: string) {
+    this.redis = createRedis({}, url);
+  }
 
   async setUp(): Promise<this> {
     defineCheckedScripts(this.redis);

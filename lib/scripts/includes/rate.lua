@@ -151,6 +151,15 @@ local RATE_MORE = '\2'
 -- ('<tag>:flow:wake'): workers re-plan their promotion when told 'due'.
 local function rateControlChannel(F) return string.sub(F.wake, 1, #F.wake - #':flow:wake') .. ':control' end
 
+-- Whether the caller may announce on the control channel (nil: not asked yet). A wake comes
+-- after other writes of its call (an admission's XADD, a removal's release), and Redis does not
+-- roll a script back: a PUBLISH an ACL refuses (a producer's user with no channel, or its done
+-- channel alone) failed the call midway, an admitted task in the stream holding no slot, a
+-- removed one's slot counted for good. Such a caller's wake goes unannounced: the promotion a
+-- worker plans anyway (every sweepIntervalMs at most) serves it. Asked once per call; no
+-- command of Redis's.
+local rateMayAnnounce = nil
+
 -- Wakes `member` at `at` (Redis ms), unless it is woken earlier already. A wake earlier than
 -- every other is announced: a worker's promotion may sleep until a later one, or until its
 -- sweep (the process that planned this window's promotion may be gone).
@@ -159,7 +168,11 @@ local function rateWake(F, member, at)
   if set and set <= at then return end
   local first = tonumber(rcall('ZRANGE', F.wake, '0', '0', 'WITHSCORES')[2])
   rcall('ZADD', F.wake, at, member)
-  if not first or at < first then rcall('PUBLISH', rateControlChannel(F), 'due') end
+  if not first or at < first then
+    local channel = rateControlChannel(F)
+    if rateMayAnnounce == nil then rateMayAnnounce = redis.acl_check_cmd('PUBLISH', channel, 'due') end
+    if rateMayAnnounce then rcall('PUBLISH', channel, 'due') end
+  end
 end
 
 -- A feed meets `pair` (its slots are free): if a window of it is full, the pair waits for its
