@@ -31,7 +31,10 @@
   void result (its handle reads its end from flow:tasks, see settled-state.ts); a delayed one
   does (field r): the handle cannot tell when it enters the room.
   Atomic: the slot check, the slot taken and the append (or the wait) are one step. A flow key of
-  another type (includes/flow.lua) refuses the enqueue, WRONGTYPE naming the key, before any write.
+  another type (includes/flow.lua), a stream key of another type, or a delayed set of another
+  type when the task is delayed, refuses the enqueue (WRONGTYPE naming the key) before any
+  write; so does a control channel an ACL refuses when the 'due' notice is sent (a rate
+  window's wake goes unannounced instead, includes/rate.lua).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -50,6 +53,11 @@ flowCheckKeys(F)
 local now = nowMs()
 local due = tonumber(ARGV[5])
 if due == 0 then due = now + tonumber(ARGV[4]) end
+-- So do the stream and the delayed set, and the notice to the workers: Redis does not roll a
+-- script back, and the recorded limits, a feed of the room (a waiting task taken out of it) or
+-- the task's wait come before their XADD or ZADD.
+streamCheckType(stream)
+if due > now and isEarliestBut(delayed, due) then rcall('PUBLISH', ARGV[9], 'due') end
 if ARGV[8] ~= '' and flowSetLimits(F, name, ARGV[8]) then flowFeedAll(F, stream, 1000, name) end
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1', 'fl', '1'}
@@ -60,7 +68,7 @@ if ARGV[10] and ARGV[10] ~= '' then fields[#fields + 1] = 't'; fields[#fields + 
 if due > now then
   -- Its entry id is not known to the caller: keep its result, even a void one, for result().
   fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
-  addDelayed(delayed, due, encodeDelayed(fields), ARGV[9])
+  rcall('ZADD', delayed, due, encodeDelayed(fields))
   return {id, 0, 1, '', name}
 end
 -- Waiting, its handle knows no entry id, and no result of its is kept when void: the reply says

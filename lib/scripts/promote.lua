@@ -49,11 +49,7 @@
 -- @include flow
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
-local streamType = rcall('TYPE', stream)
-streamType = type(streamType) == 'table' and streamType.ok or streamType
-if streamType ~= 'stream' and streamType ~= 'none' then
-  return redis.error_reply('WRONGTYPE the stream key ' .. stream .. ' holds a ' .. streamType .. ', not a stream')
-end
+streamCheckType(stream)
 local now = nowMs()
 -- The members due now, read once (the commands a queue's ACL already allows), with their due
 -- times: a flow task joins the waiting room's line when it fell due, not when this promotion

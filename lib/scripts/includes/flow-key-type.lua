@@ -12,6 +12,18 @@ local function flowKeyTypeError(flowKey, held, want)
   error(redis.error_reply('WRONGTYPE the flow key ' .. flowKey .. ' holds a ' .. held .. ', not a ' .. want))
 end
 
+-- streamCheckType(stream): refuses a stream key that holds another type (anyone can SET one),
+-- WRONGTYPE naming it; one TYPE. For a script that may append to the stream after its first write
+-- (a promotion after its ZREM, an enqueue whose feed takes a waiting task out of the room): the
+-- XADD's own WRONGTYPE would fail it then, the task taken out and never appended (lost).
+local function streamCheckType(stream)
+  local held = rcall('TYPE', stream)
+  held = type(held) == 'table' and held.ok or held
+  if held ~= 'stream' and held ~= 'none' then
+    error(redis.error_reply('WRONGTYPE the stream key ' .. stream .. ' holds a ' .. held .. ', not a stream'))
+  end
+end
+
 -- flowRead(want, command, flowKey, ...): the reply of `command flowKey ...` on a flow key that
 -- holds a `want` or nothing. When the command fails and the key holds another type, the error
 -- names it (flowKeyTypeError); any other error goes on as it is. No command more when it succeeds.
