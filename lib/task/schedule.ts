@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { InvalidOptionError } from '../errors';
+import { instantsOf, offsetsAround, zoneOffset } from './wall-clock';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
@@ -28,8 +29,8 @@ function durationMs(text: string): number {
 export function checkCron(option: string, cron: unknown, timezone: unknown, seed?: string): void {
   if (typeof cron !== 'string')
     throw new InvalidOptionError(option, 'a cron expression string such as "*/5 * * * *"', cron);
-  // A zone the runtime does not know fails cron-parser's parse as an "Invalid Date" of the
-  // expression: it is the zone's fault, and named so.
+  // A zone the runtime does not know fails the reading of its wall clock (a RangeError from
+  // Intl): it is the zone's fault, and named so.
   if (timezone !== undefined && (typeof timezone !== 'string' || !isKnownTimeZone(timezone))) {
     throw new InvalidOptionError(
       `${option.replace(/cron$/, 'timezone')}`,
@@ -49,7 +50,7 @@ export function checkCron(option: string, cron: unknown, timezone: unknown, seed
   }
 }
 
-/** Whether this runtime's time zone data knows `zone` (what cron-parser reads its zones with). */
+/** Whether this runtime's time zone data knows `zone` (what wall-clock.ts reads its zones with). */
 function isKnownTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
@@ -74,6 +75,15 @@ export const CRON_FIRES = 16;
  * A hashed field (`H`, as in Jenkins) takes its value from `seed`, the chain's key (else the
  * cron itself): without one, cron-parser drew it from Math.random at every call, so each boot
  * and each settle put the chain on another grid.
+ *
+ * The cron is evaluated on the zone's wall clock (in UTC, which has no daylight saving: see
+ * wall-clock.ts), and each wall time it matches is then placed at its instant, so one rule holds
+ * in every zone: a wall time a gap skips fires the gap's length later (Paris 02:30 -> 03:30); one
+ * an overlap repeats fires once, at its first instant, unless the cron matches every hour, which
+ * then fires at both and keeps its pace; two wall times placed at one instant fire once.
+ * cron-parser's own zone handling dropped valid times next to a gap (Nuuk, Chatham), dropped a
+ * time in a 30-minute gap and failed ("loop limit exceeded") inside a 30-minute overlap (Lord
+ * Howe), and fired a time of a 2-hour overlap twice (Troll).
  */
 export function cronFires(
   cron: string,
@@ -82,28 +92,57 @@ export function cronFires(
   count = CRON_FIRES,
   seed = cron,
 ): number[] {
-  const tz = timezone ?? CRON_DEFAULT_TIMEZONE;
-  const both = bothDayFields(cron);
-  const dates = CronExpressionParser.parse(both?.dayOfMonthOnly ?? cron, {
-    currentDate: new Date(afterMs),
-    tz,
-    hashSeed: seed,
-  });
-  if (!both) return Array.from({ length: count }, () => dates.next().getTime());
-  const weekdays = CronExpressionParser.parse(both.dayOfWeekOnly, { tz, hashSeed: seed });
+  const zone = timezone ?? CRON_DEFAULT_TIMEZONE;
+  const { before, after } = offsetsAround(zone, afterMs);
+  const now = zoneOffset(zone, afterMs);
+  const [least, most] = [Math.min(before, now, after), Math.max(before, now, after)];
+  // Wall times up to a change's length before afterMs's own can still fire after it: one a gap
+  // just moved past it, or one whose second instant (an overlap under way) is still to come.
+  const walls = wallTimes(cron, afterMs + now - (most - least), seed);
+  const everyHour = walls.everyHour;
   const fires: number[] = [];
-  for (let skipped = 0; fires.length < count;) {
-    const date = dates.next();
-    if (weekdays.includesDate(date)) {
-      fires.push(date.getTime());
-      continue;
-    }
-    // Its weekday is not one: none of this day's times fires, go on from the next day.
-    if (++skipped > MAX_SKIPPED_DAYS) throw new Error(`no fire time within ${MAX_SKIPPED_DAYS} days of its month days`);
-    date.addDay();
-    dates.reset(new Date(date.getTime() - 1));
+  const seconds: number[] = []; // second instants of an overlap's wall times, due after its first pass
+  const fire = (at: number) => {
+    if (at > (fires.at(-1) ?? afterMs)) fires.push(at);
+  };
+  for (const wall of walls) {
+    if (wall - least <= afterMs) continue; // each of its instants is at or before afterMs
+    const [first, second] = instantsOf(zone, wall);
+    while (seconds.length && seconds[0] < first) fire(seconds.shift()!);
+    fire(first);
+    if (second !== undefined && everyHour) seconds.push(second);
+    if (fires.length >= count) return fires;
   }
   return fires;
+}
+
+/**
+ * The wall times `cron` matches after `fromWall`, in order, endless (cron-parser throws for a cron
+ * that matches none). `everyHour`: its hour field matches every hour (as `*`).
+ */
+function wallTimes(cron: string, fromWall: number, seed: string): Iterable<number> & { everyHour: boolean } {
+  const both = bothDayFields(cron);
+  const dates = CronExpressionParser.parse(both?.dayOfMonthOnly ?? cron, {
+    currentDate: new Date(fromWall),
+    tz: 'UTC',
+    hashSeed: seed,
+  });
+  const weekdays = both && CronExpressionParser.parse(both.dayOfWeekOnly, { tz: 'UTC', hashSeed: seed });
+  function* times(): Generator<number> {
+    for (let skipped = 0; ;) {
+      const date = dates.next();
+      if (!weekdays || weekdays.includesDate(date)) {
+        yield date.getTime();
+        continue;
+      }
+      // Its weekday is not one: none of this day's times fires, go on from the next day.
+      if (++skipped > MAX_SKIPPED_DAYS)
+        throw new Error(`no fire time within ${MAX_SKIPPED_DAYS} days of its month days`);
+      date.addDay();
+      dates.reset(new Date(date.getTime() - 1));
+    }
+  }
+  return { [Symbol.iterator]: times, everyHour: dates.fields.hour.values.length === 24 };
 }
 
 /** Days of month a cron of both day fields may pass over before it is deemed to fire never. */
@@ -126,7 +165,7 @@ function bothDayFields(cron: string): { dayOfMonthOnly: string; dayOfWeekOnly: s
   const month = fields[dow - 1];
   return {
     dayOfMonthOnly: fields.map((f, i) => (i === dow ? '*' : f)).join(' '),
-    // Any time of day: a fire moved by a daylight-saving gap (2:30 to 3:30) still has its day.
+    // Any time of day: it only picks the days (times are the other one's).
     dayOfWeekOnly: `* * * * ${month} ${fields[dow]}`,
   };
 }
