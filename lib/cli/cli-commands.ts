@@ -75,7 +75,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
       }
       case 'dlq redrive': {
         // All of them: those the question counts, not one dead-lettered while it waits (never shown).
-        const present = args.all ? await reads.deadLettersPresent({ queue }) : undefined;
+        const present = args.all ? await reads.deadLetterBound(queue) : undefined;
         const what = present
           ? `Redrive all ${present.count} dead letter(s)`
           : `Redrive ${args.ids.length} dead letter(s)${ofPartition}`;
@@ -83,7 +83,7 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         if (present) {
           // Kept up to date as it goes: an error of Redis midway still says what was redriven.
           const done = newProgress();
-          const result = await reads.redriveAll({ queue }, done, present).catch((error: unknown) => {
+          const result = await reads.redriveAll({ queue, upTo: present.upTo }, done).catch((error: unknown) => {
             if (error instanceof StreamQueueError) throw error;
             const before = `Redrove ${done.redriven} dead letter(s) before Redis failed.`;
             const kept = done.refused.map((r) => `\n  kept ${r.deadLetterId}: ${r.reason}`).join('');
@@ -101,13 +101,13 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
       }
       case 'dlq purge': {
         // All of them: those the question counts; one dead-lettered while it waits stays (never shown).
-        const present = args.all ? await reads.deadLettersPresent({ queue }) : undefined;
+        const present = args.all ? await reads.deadLetterBound(queue) : undefined;
         const what = present
           ? `Purge all ${present.count} dead letter(s)`
           : `Purge ${args.ids.length} dead letter(s)${ofPartition}`;
         if (!(await confirmed(what))) return EXIT.notConfirmed;
         if (present) {
-          const purged = await reads.purgePresent({ queue }, present);
+          const purged = await reads.purge({ queue, upTo: present.upTo });
           print({ purged }, `Purged ${purged} dead letter(s).`);
           return EXIT.ok;
         }

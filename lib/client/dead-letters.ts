@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, RedriveRefusedError, TaskNotFoundError } from '../errors';
-import type { RedriveAllResult } from '../interfaces';
+import type { DeadLetterBound, RedriveAllResult } from '../interfaces';
 import { idAfter, parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
@@ -20,20 +20,22 @@ export function newProgress(): RedriveAllProgress {
   return { redriven: 0, refused: [] };
 }
 
-/**
- * @internal The dead letters of a queue at one moment: how many, and each partition's newest
- * (undefined: it had none), the bound of a purge or redrive of "all of them" (see present()).
- */
-export interface PresentDeadLetters {
-  readonly count: number;
-  readonly newest: readonly (string | undefined)[];
-}
-
 /** @internal Validates a dead-letter entry id (what listings return as `deadLetterId`). */
 export function checkDeadLetterId(id: unknown, option = 'deadLetterId'): string {
   if (typeof id !== 'string' || !parseEntryId(id))
     throw new InvalidOptionError(option, 'a dead-letter entry id such as "1700000000000-0"', id);
   return id;
+}
+
+/**
+ * @internal Validates `upTo` (a DeadLetterBound's) for a queue of `partitions`: an array of at most
+ * that many entries, each a dead-letter entry id or null (the partition had none). A shorter
+ * one leaves the partitions past it alone: they were added after the bound was read.
+ */
+export function checkBound(upTo: unknown, partitions: number): readonly (string | null)[] {
+  const expected = `each partition's newest dead letter as deadLetterBound() read it (an array of at most ${partitions} entry ids or nulls)`;
+  if (!Array.isArray(upTo) || upTo.length > partitions) throw new InvalidOptionError('upTo', expected, upTo);
+  return upTo.map((id: unknown, i) => (id === null ? null : parseEntryId(checkDeadLetterId(id, `upTo[${i}]`))!));
 }
 
 /**
@@ -75,21 +77,21 @@ export class DeadLetters {
   async redriveAll(
     partitions: readonly QueueKeys[],
     done: RedriveAllProgress = newProgress(),
-    present?: PresentDeadLetters,
+    upTo?: readonly (string | null)[],
   ): Promise<RedriveAllResult> {
-    // Bounded by each partition's newest dead letter when the call starts (or when `present` was
-    // read: the CLI's question counted those): a task that fails again during the call is
-    // dead-lettered under a newer id, and redriving it again would loop for as long as a worker
-    // keeps up (read for all partitions first: a later partition's pass must not take what failed
-    // there while an earlier one's ran).
+    // Bounded by each partition's newest dead letter when the call starts (or `upTo`, checked by
+    // checkBound: those the caller was shown, counted in its question): a task that fails again
+    // during the call is dead-lettered under a newer id, and redriving it again would loop for as
+    // long as a worker keeps up (read for all partitions first: a later partition's pass must not
+    // take what failed there while an earlier one's ran).
     const newest =
-      present?.newest ??
+      upTo ??
       (await Promise.all(
         partitions.map(async (keys) => (await this.redis.xrevrange(keys.deadLetter, '+', '-', 'COUNT', 1))[0]?.[0]),
       ));
     for (const [i, keys] of partitions.entries()) {
       const last = newest[i];
-      if (last === undefined) continue;
+      if (last === undefined || last === null) continue;
       await this.redriveAllOf(keys, last, done);
     }
     return { redriven: done.redriven, refused: [...done.refused] };
@@ -119,7 +121,7 @@ export class DeadLetters {
    * How many dead letters the partitions hold, and each one's newest: one transaction per
    * partition (XLEN and XREVRANGE read together, so the count is of those up to the newest).
    */
-  async present(partitions: readonly QueueKeys[]): Promise<PresentDeadLetters> {
+  async present(partitions: readonly QueueKeys[]): Promise<DeadLetterBound> {
     const read = await Promise.all(
       partitions.map(async (keys) => {
         const [len, last] = (await this.redis
@@ -130,21 +132,21 @@ export class DeadLetters {
           if (error) throw error;
           return value;
         }) as [number, [string, string[]][]];
-        return { len, newest: last[0]?.[0] };
+        return { len, newest: last[0]?.[0] ?? null };
       }),
     );
-    return { count: read.reduce((sum, r) => sum + r.len, 0), newest: read.map((r) => r.newest) };
+    return { count: read.reduce((sum, r) => sum + r.len, 0), upTo: read.map((r) => r.newest) };
   }
 
   /**
-   * Purges every dead letter `present` counted, in every partition (none of a partition that had
-   * none): one dead-lettered since stays. Returns how many went.
+   * Purges the dead letters up to `upTo` (checked by checkBound), in every partition (none of a
+   * partition it has no id for): one dead-lettered since stays. Returns how many went.
    */
-  async purgePresent(partitions: readonly QueueKeys[], present: PresentDeadLetters): Promise<number> {
+  async purgeUpTo(partitions: readonly QueueKeys[], upTo: readonly (string | null)[]): Promise<number> {
     const removed = await Promise.all(
       partitions.map((keys, i) => {
-        const newest = present.newest[i];
-        if (newest === undefined) return 0;
+        const newest = upTo[i];
+        if (newest === undefined || newest === null) return 0;
         return purgeDeadLettersScript(keys, [], this.recordMs, idAfter(newest) ?? '').run(this.redis);
       }),
     );

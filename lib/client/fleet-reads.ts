@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import { InvalidOptionError, TaskNotFoundError } from '../errors';
 import type {
+  DeadLetterBound,
   ListedState,
   ListedTask,
   PageOptions,
@@ -15,7 +16,7 @@ import { QueueKeys } from '../redis/keys';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import { MAX_ID_LENGTH } from '../task/task-message';
-import { checkDeadLetterId, DeadLetters, type PresentDeadLetters, type RedriveAllProgress } from './dead-letters';
+import { checkBound, checkDeadLetterId, DeadLetters, type RedriveAllProgress } from './dead-letters';
 import { fleetEvents, type FleetEvent, type SubscriberConnections } from './fleet-events';
 import { checkState } from './page-options';
 import { checkPartitionPage, partitionCursor } from './partition-cursor';
@@ -151,36 +152,39 @@ export class FleetReads {
 
   /**
    * Redrives every dead letter of every partition that can be; `done` as DeadLetters.redriveAll.
-   * With `present` (read by deadLettersPresent), only those it counted.
+   * With `upTo` (a DeadLetterBound's), only those up to it.
    */
   async redriveAll(
-    options: { queue?: string } = {},
+    options: { queue?: string; upTo?: readonly (string | null)[] } = {},
     done?: RedriveAllProgress,
-    present?: PresentDeadLetters,
   ): Promise<RedriveAllResult> {
-    return this.deadLetters.redriveAll(await this.partitions(objectOf(options).queue), done, present);
-  }
-
-  /**
-   * The queue's dead letters now, counted, with each partition's newest: what the CLI's question
-   * names, and what a purge or redrive of them all then acts on (purgePresent, redriveAll).
-   */
-  async deadLettersPresent(options: { queue?: string } = {}): Promise<PresentDeadLetters> {
-    return this.deadLetters.present(await this.partitions(objectOf(options).queue));
-  }
-
-  /** Purges the dead letters `present` counted; one dead-lettered since stays. Returns how many went. */
-  async purgePresent(options: { queue?: string }, present: PresentDeadLetters): Promise<number> {
-    return this.deadLetters.purgePresent(await this.partitions(objectOf(options).queue), present);
-  }
-
-  /**
-   * Purges the given dead letters, or all, in every partition, or only in `partition`. An id that
-   * two partitions hold is refused without `partition` (nothing is purged): which one is meant?
-   */
-  async purge(options: { queue?: string; ids?: readonly string[]; partition?: number } = {}): Promise<number> {
-    const { queue, ids, partition } = objectOf(options);
+    const { queue, upTo } = objectOf(options);
     const all = await this.partitions(queue);
+    return this.deadLetters.redriveAll(all, done, upTo === undefined ? undefined : checkBound(upTo, all.length));
+  }
+
+  /**
+   * The queue's dead letters now, counted, with each partition's newest: what an operator is
+   * asked about (the CLI's question, the dashboard's), and the `upTo` of a purge or redrive of
+   * them all, which then leaves one dead-lettered since. One MULTI (XLEN, XREVRANGE) per partition.
+   */
+  async deadLetterBound(queue?: string): Promise<DeadLetterBound> {
+    return this.deadLetters.present(await this.partitions(queue));
+  }
+
+  /**
+   * Purges the given dead letters, or all (up to `upTo` when given), in every partition, or only
+   * in `partition`. An id that two partitions hold is refused without `partition` (nothing is
+   * purged): which one is meant?
+   */
+  async purge(
+    options: { queue?: string; ids?: readonly string[]; partition?: number; upTo?: readonly (string | null)[] } = {},
+  ): Promise<number> {
+    const { queue, ids, partition, upTo } = objectOf(options);
+    if (upTo !== undefined && (ids !== undefined || partition !== undefined))
+      throw new InvalidOptionError('upTo', 'no ids nor partition with it (it bounds a purge of all)', upTo);
+    const all = await this.partitions(queue);
+    if (upTo !== undefined) return this.deadLetters.purgeUpTo(all, checkBound(upTo, all.length));
     if (partition !== undefined) return this.deadLetters.purge([all[checkPartition(partition, all.length)]], ids);
     if (all.length > 1 && Array.isArray(ids)) {
       const held = await Promise.all(ids.map((id, i) => this.holdersOf(all, checkDeadLetterId(id, `ids[${i}]`))));

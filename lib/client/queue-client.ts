@@ -9,6 +9,7 @@ import {
   type EnqueueManyResult,
 } from '../errors';
 import type {
+  DeadLetterBound,
   DurabilityOptions,
   EnqueueItem,
   EnqueueOptions,
@@ -117,15 +118,25 @@ export class QueueClient {
    */
   redrive = (deadLetterId: string, options?: { queue?: string; partition?: number }): Promise<string> =>
     this.guard.run('redrive()', () => this.fleet.redrive(deadLetterId, options));
-  /** Redrives every dead letter that can be. */
-  redriveAll = (options?: { queue?: string }): Promise<RedriveAllResult> =>
+  /**
+   * The queue's dead letters now: how many, and each partition's newest. Its `upTo` given to
+   * redriveAll() or purgeDeadLetters() limits them to those (what an operator was asked about).
+   */
+  deadLetterBound = (queue?: string): Promise<DeadLetterBound> =>
+    this.guard.run('deadLetterBound()', () => this.fleet.deadLetterBound(queue));
+  /** Redrives every dead letter that can be (up to `upTo`, a DeadLetterBound's, when given). */
+  redriveAll = (options?: { queue?: string; upTo?: DeadLetterBound['upTo'] }): Promise<RedriveAllResult> =>
     this.guard.run('redriveAll()', () => this.fleet.redriveAll(options));
   /**
-   * Deletes the given dead letters, or all; returns how many. `partition` limits it to one; it is
-   * needed when two partitions hold one of the ids.
+   * Deletes the given dead letters, or all (up to `upTo`, a DeadLetterBound's, when given);
+   * returns how many. `partition` limits it to one; it is needed when two partitions hold one of the ids.
    */
-  purgeDeadLetters = (options?: { queue?: string; ids?: readonly string[]; partition?: number }): Promise<number> =>
-    this.guard.run('purgeDeadLetters()', () => this.fleet.purge(options));
+  purgeDeadLetters = (options?: {
+    queue?: string;
+    ids?: readonly string[];
+    partition?: number;
+    upTo?: DeadLetterBound['upTo'];
+  }): Promise<number> => this.guard.run('purgeDeadLetters()', () => this.fleet.purge(options));
   /**
    * The task events of every worker of the fleet on `queue`, through Redis; workers publish only
    * while watched. Completes when the application closes; subscribed after, errors with

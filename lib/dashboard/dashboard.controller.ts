@@ -28,6 +28,7 @@ import {
 } from '../errors';
 import type { ListedState } from '../interfaces';
 import { dashboardAssets, dashboardHtml } from './dashboard-assets';
+import { bodyOf, partitionOf, purgeOf, redriveAllOf } from './dashboard-bodies';
 import type { DashboardConfig } from './dashboard-options';
 import { JsonWritesGuard } from './json-writes-guard';
 import { ListedQueueGuard } from './listed-queue-guard';
@@ -54,38 +55,6 @@ function toHttp(error: unknown): never {
           ? HttpStatus.BAD_REQUEST
           : HttpStatus.INTERNAL_SERVER_ERROR;
   throw new HttpException({ code: error.code, message: error.message }, status);
-}
-
-/**
- * A `partition` from the query or body, as the listings gave it: absent is undefined, digits a
- * number; anything else goes through as it came, so the client's check refuses it (400) by name.
- */
-function partitionOf(value: unknown): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  return typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : (value as number);
-}
-
-/**
- * A write's JSON body as an object. Undefined when the app parses no JSON bodies (`bodyParser:
- * false`, a parser of other types): then the request is refused, never read as "nothing asked".
- */
-function bodyOf(body: unknown): Record<string, unknown> {
-  if (body !== null && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  throw new HttpException(
-    {
-      code: 'BODY_NOT_READ',
-      message: 'The request body was not read as a JSON object (does the app parse JSON bodies?): nothing was changed.',
-    },
-    HttpStatus.BAD_REQUEST,
-  );
-}
-
-/** A purge names its dead letters (`ids`) or says `all: true`: no body purges everything by default. */
-function purgeOf(body: unknown): { ids?: string[]; partition?: number } {
-  const { ids, all, partition } = bodyOf(body);
-  if ((all === true) === (ids !== undefined))
-    throw new InvalidOptionError('ids', 'dead-letter ids, or `all: true` instead (one of them)', ids ?? all);
-  return { ids: ids as string[] | undefined, partition: partitionOf(partition) };
 }
 
 /**
@@ -176,13 +145,18 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
       @Query('cursor') cursor?: string,
       @Query('limit') limit?: string,
     ): Promise<unknown> {
-      return answer(() =>
-        this.client.list(state as ListedState, {
+      return answer(async () => {
+        // A first page of dead letters comes with their bound, what "Purge all" and "Redrive all"
+        // then act on: read before the page, so it never takes one dead-lettered after it.
+        const first = state === 'dead' && (cursor === undefined || cursor === '');
+        const deadLetters = first ? await this.client.deadLetterBound(queue) : undefined;
+        const page = await this.client.list(state as ListedState, {
           queue,
           cursor,
           limit: limit === undefined ? undefined : /^\d+$/.test(limit) ? Number(limit) : (limit as never),
-        }),
-      );
+        });
+        return deadLetters ? { ...page, deadLetters } : page;
+      });
     }
 
     @Get('api/queues/:queue/tasks/:id')
@@ -214,8 +188,8 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
     }
 
     @Post('api/queues/:queue/dead-letters/redrive-all')
-    redriveAll(@Param('queue') queue: string): Promise<unknown> {
-      return answer(() => this.client.redriveAll({ queue }));
+    redriveAll(@Param('queue') queue: string, @Body() body: unknown): Promise<unknown> {
+      return answer(() => this.client.redriveAll({ queue, ...redriveAllOf(body) }));
     }
 
     @Post('api/queues/:queue/dead-letters/purge')

@@ -121,6 +121,17 @@ export interface TaskPage {
   readonly cursor: string | null;
 }
 
+/**
+ * A queue's dead letters at one moment (deadLetterBound()): how many, and each partition's newest
+ * entry id (partition p at index p; null where it had none). Given back as `upTo` to
+ * purgeDeadLetters() or redriveAll(), it limits them to those dead letters: one dead-lettered
+ * since, which whoever read the bound never saw, stays. @publicApi
+ */
+export interface DeadLetterBound {
+  readonly count: number;
+  readonly upTo: readonly (string | null)[];
+}
+
 /** What redriveAll() did: dead letters redriven, and the ones kept with why. @publicApi */
 export interface RedriveAllResult {
   readonly redriven: number;

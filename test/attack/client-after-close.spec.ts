@@ -46,6 +46,7 @@ describe('attack: QueueClient after the application closed', () => {
       'redrive()': () => c.redrive('1-0'),
       'redriveAll()': () => c.redriveAll(),
       'purgeDeadLetters()': () => c.purgeDeadLetters(),
+      'deadLetterBound()': () => c.deadLetterBound(),
       'cancel()': () => c.cancel('k'),
       'status()': () => c.status('k'),
       'schedule()': () => c.schedule('echo', 'again', { key: 's2', every: 60_000 }),

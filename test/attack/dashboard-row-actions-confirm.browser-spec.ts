@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
+import { chromium, type Browser, type Dialog, type Page, type Route } from 'playwright-core';
 import { QueueKeys } from '../../lib/redis/keys';
 import { dashboardAppForSuite } from '../fixtures/dashboard-app';
 import { createRedis, randomPrefix } from '../utils/redis';
@@ -51,6 +51,7 @@ describe('attack: dashboard row actions ask first, naming what they act on', () 
     await page.goto(`${dash.origin}/queues`);
     await page.locator('[data-queue="default"] h2 button').click();
     await page.locator('[data-tab="dead"]').click();
+    await page.locator('table[data-list="dead"]').waitFor();
   }
 
   /** Waits until the page has asked `count` questions in all (the click's dialog is synchronous). */
@@ -109,4 +110,41 @@ describe('attack: dashboard row actions ask first, naming what they act on', () 
       expect(await redis.xlen(keys.deadLetter)).toBe(1);
     },
   );
+
+  // "Purge all" and "Redrive all" asked about "every dead letter" and acted on every one there
+  // when the request came: one dead-lettered after the list was shown went unseen ({purged: 3}
+  // after 2 were listed). The question now names the count the list read, and the action
+  // sends that list's bound: the late one stays. The list's refreshes are held here, so the
+  // page still shows the 2 when the late one comes (a review finding; it failed).
+  it.each([
+    ['purge-all', 'Purge', 'purge', { purged: 2 }],
+    ['redrive-all', 'Redrive', 'redrive-all', { redriven: 2, refused: [] }],
+  ])('%s names the count the list showed, and leaves one dead-lettered after it', async (action, verb, path, done) => {
+    await deadLetter('t-shown-1');
+    await deadLetter('t-shown-2');
+    await openDeadLetters();
+    await page.locator('table[data-list="dead"] tbody tr').nth(1).waitFor();
+    const held: Route[] = [];
+    await page.route('**/tasks?state=dead*', (route) => void held.push(route));
+    try {
+      // Two refreshes held: any listing sent before the route has been answered.
+      for (let i = 0; i < 100 && held.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      await deadLetter('t-late');
+      answer = (dialog) => dialog.accept();
+      const acted = page.waitForResponse((r) => r.url().endsWith(`/dead-letters/${path}`));
+      await page.locator(`[data-action="${action}"]`).click();
+      const response = await acted;
+      expect({ asked, status: response.status(), body: await response.json() }).toEqual({
+        asked: [`${verb} all 2 dead letters of queue default?`],
+        status: 201,
+        body: done,
+      });
+      expect((await redis.xrange(keys.deadLetter, '-', '+')).map(([, fields]) => fields[1])).toEqual(['t-late']);
+    } finally {
+      await page.unroute('**/tasks?state=dead*');
+      await Promise.all(held.map((route) => route.continue().catch(() => undefined)));
+      // Off the page: requests held and let go keep their connections (the app's close waited on them).
+      await page.goto('about:blank');
+    }
+  });
 });

@@ -10,7 +10,11 @@ const TABS = [
   ['dead', 'Dead letters'],
   ['keys', 'Keys'],
 ];
-const view = { queue: undefined, tab: 'running', cursor: undefined };
+/**
+ * What the page shows. `deadLetters`: the bound its dead-letter list last read with a first page
+ * (the queue, how many, each partition's newest), what "Purge all" and "Redrive all" act on.
+ */
+const view = { queue: undefined, tab: 'running', cursor: undefined, deadLetters: undefined };
 
 /**
  * What the page never shows raw: the CLI's rule (TERMINAL_UNSAFE, lib/terminal-unsafe.ts, put in
@@ -207,6 +211,7 @@ async function refresh() {
 function select(queue) {
   view.queue = queue;
   view.cursor = undefined;
+  view.deadLetters = undefined;
   document.getElementById('detail').hidden = false;
   document.getElementById('detail-title').textContent = `Queue ${queue}`;
   renderTabs();
@@ -226,6 +231,7 @@ function renderTabs() {
           onclick: () => {
             view.tab = tab;
             view.cursor = undefined;
+            view.deadLetters = undefined;
             renderTabs();
             void loadList();
           },
@@ -248,6 +254,18 @@ async function act(what, work) {
   await loadList();
 }
 
+/**
+ * Asks about, then acts on, the dead letters the list last counted (view.deadLetters), naming how
+ * many: one dead-lettered since was never shown, and the server leaves it (it takes the bound).
+ */
+function allDeadLetters(verb, what, send) {
+  const bound = view.deadLetters;
+  if (!bound || bound.queue !== view.queue) return say(`${what}: the list is not read yet`);
+  if (bound.count === 0) return say(`${what}: no dead letters were listed`);
+  const count = `${bound.count} dead letter${bound.count === 1 ? '' : 's'}`;
+  if (confirm(shown(`${verb} all ${count} of queue ${view.queue}?`))) void act(what, () => send(bound.upTo));
+}
+
 function renderActions() {
   const actions = document.getElementById('actions');
   const queue = q(view.queue);
@@ -259,8 +277,9 @@ function renderActions() {
           type: 'button',
           'data-action': 'redrive-all',
           onclick: () =>
-            confirm(shown(`Redrive every dead letter of queue ${view.queue}?`)) &&
-            act('redrive all', () => api(`queues/${queue}/dead-letters/redrive-all`, { method: 'POST' })),
+            allDeadLetters('Redrive', 'redrive all', (upTo) =>
+              api(`queues/${queue}/dead-letters/redrive-all`, { method: 'POST', body: JSON.stringify({ upTo }) }),
+            ),
         },
         'Redrive all',
       ),
@@ -271,9 +290,8 @@ function renderActions() {
           class: 'danger',
           'data-action': 'purge-all',
           onclick: () =>
-            confirm(shown(`Purge every dead letter of queue ${view.queue}?`)) &&
-            act('purge', () =>
-              api(`queues/${queue}/dead-letters/purge`, { method: 'POST', body: JSON.stringify({ all: true }) }),
+            allDeadLetters('Purge', 'purge all', (upTo) =>
+              api(`queues/${queue}/dead-letters/purge`, { method: 'POST', body: JSON.stringify({ all: true, upTo }) }),
             ),
         },
         'Purge all',
@@ -454,11 +472,13 @@ async function loadList() {
     more.replaceChildren();
     return;
   }
-  const tab = view.tab;
+  const { tab, queue } = view;
   try {
     const cursor = view.cursor ? `&cursor=${q(view.cursor)}` : '';
-    const page = await api(`queues/${q(view.queue)}/tasks?state=${tab}&limit=50${cursor}`);
-    if (tab !== view.tab) return;
+    const page = await api(`queues/${q(queue)}/tasks?state=${tab}&limit=50${cursor}`);
+    if (tab !== view.tab || queue !== view.queue) return;
+    // A first page comes with its bound (a later page keeps the first's: it shows older ones).
+    if (page.deadLetters) view.deadLetters = { queue, ...page.deadLetters };
     const head = el(
       'tr',
       {},
