@@ -12,6 +12,12 @@
 
   Returns how many entries were removed; the recorded count, before anything else, when KEYS[2]
   holds one (a resend).
+  A purge of all trims the stream to nothing (XTRIM MAXLEN 0) rather than deleting it, which
+  keeps its last id: a dead letter written later sorts after every purged one, so a bound read
+  before the purge (DeadLetterBound: the dashboard's listing, the CLI's question) never takes it
+  in. A DEL let the stream, made anew, number from Redis's clock alone: one dead-lettered in the
+  purged newest's millisecond (or after the clock went back) fell inside such a bound, unseen.
+  An empty dead-letter stream (about 600 bytes) stays behind.
   Atomic: a purge of all counts and deletes in one step, so the count is what was deleted; named
   entries go in XDELs of at most CHUNK ids (unpack() fails past about 8,000 values), all in this
   one call, with its record.
@@ -25,8 +31,10 @@ local removed = 0
 if #ARGV == 2 and below ~= '' then
   removed = rcall('XTRIM', dlq, 'MINID', below)
 elseif #ARGV == 2 then
-  removed = rcall('XLEN', dlq)
-  rcall('DEL', dlq)
+  -- Trimmed to nothing, not deleted: the stream keeps its last id, so a dead letter written
+  -- later sorts after every purged one (a stream made anew numbers from Redis's clock alone, and
+  -- one in the purged newest's millisecond fell inside a bound read before this purge).
+  removed = rcall('XTRIM', dlq, 'MAXLEN', '0')
 else
   local CHUNK = 1000
   for first = 3, #ARGV, CHUNK do
