@@ -17,6 +17,8 @@ import { SingleTopology } from './topology-single';
 
 /** How long close() waits for Redis to answer QUIT before it cuts the connection. */
 const QUIT_TIMEOUT_MS = 2_000;
+/** How long close() gives the last writes (beforeQuit): a frozen Redis must not hold it for ever. */
+const LAST_WRITES_TIMEOUT_MS = 10_000;
 
 /**
  * @internal Owns the module's Redis connections: one for commands and scripts (shared by the
@@ -35,6 +37,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** The close under way: calls made meanwhile wait for it (see close). */
   private closingAll?: Promise<void>;
   private readonly closing = new Set<() => void>();
+  /** Last writes, awaited once every hook of the application ran, before the connections close. */
+  private readonly lastWrites: (() => Promise<void>)[] = [];
   /** The stop of each connection's reply watch (see watchReplies). */
   private readonly watches = new Map<Redis, () => void>();
   private readonly logger = new Logger('StreamQueue');
@@ -146,6 +150,15 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     return () => this.closing.delete(listener);
   }
 
+  /**
+   * Runs `write` at close, after every hook of the application (an enqueue in an
+   * onApplicationShutdown included) and before the connections close: the testing module's key
+   * cleanup. A failure is logged; the close goes on.
+   */
+  beforeQuit(write: () => Promise<void>): void {
+    this.lastWrites.push(write);
+  }
+
   /** Last of all hooks: StreamQueueModule is placed after every other module at teardown. */
   onApplicationShutdown(): Promise<void> {
     return this.close();
@@ -172,6 +185,18 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       }
     }
     this.closing.clear();
+    // Not on a connection that is down (the write would wait for a reconnect), nor for ever (a
+    // frozen Redis never answers).
+    for (const write of this.lastWrites.splice(0)) {
+      if (this.commands.status !== 'ready') break;
+      try {
+        const done = await raceTimeout(write(), LAST_WRITES_TIMEOUT_MS, () => 'timeout' as const);
+        if (done === 'timeout')
+          this.logger.warn(`A last write before the connections close took over ${LAST_WRITES_TIMEOUT_MS} ms: left.`);
+      } catch (error) {
+        this.logger.warn(`A last write before the connections close failed: ${(error as Error).message}`);
+      }
+    }
     this.watches.forEach((stop) => stop());
     this.watches.clear();
     await Promise.all(

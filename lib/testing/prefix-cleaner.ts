@@ -1,5 +1,4 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RedisConnections } from '../redis/redis-connections';
 import { cleanupPrefix } from './test-prefix';
 
@@ -7,24 +6,20 @@ import { cleanupPrefix } from './test-prefix';
 export const TESTING_PREFIX = 'STREAM_QUEUE:TESTING_PREFIX';
 
 /**
- * @internal Deletes the test prefix's keys when the app closes: in beforeApplicationShutdown,
- * after the consumer drained (onModuleDestroy) and before the module quits its connections
- * (onApplicationShutdown), so it can use the module's own connection.
+ * @internal Deletes the test prefix's keys when the app closes, on the module's own connection
+ * just before it closes: after every hook of the application, since a provider may still enqueue
+ * in its onApplicationShutdown (a hook of its own here ran before those of the application's
+ * global modules listed ahead of it, and before every onApplicationShutdown).
  */
 @Injectable()
-export class PrefixCleaner implements BeforeApplicationShutdown {
-  constructor(
-    @Inject(TESTING_PREFIX) private readonly prefix: string,
-    private readonly moduleRef: ModuleRef,
-  ) {}
-
-  async beforeApplicationShutdown(): Promise<void> {
-    // Not exported by StreamQueueModule: looked up across modules, as drain() does.
-    const redis = this.moduleRef.get(RedisConnections, { strict: false }).commands;
-    try {
-      await cleanupPrefix(redis, this.prefix);
-    } catch (error) {
-      new Logger('StreamQueueTesting').warn(`could not delete the keys of prefix ${this.prefix}: ${String(error)}`);
-    }
+export class PrefixCleaner {
+  constructor(@Inject(TESTING_PREFIX) prefix: string, connections: RedisConnections) {
+    connections.beforeQuit(async () => {
+      try {
+        await cleanupPrefix(connections.commands, prefix);
+      } catch (error) {
+        new Logger('StreamQueueTesting').warn(`could not delete the keys of prefix ${prefix}: ${String(error)}`);
+      }
+    });
   }
 }
