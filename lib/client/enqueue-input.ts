@@ -95,7 +95,9 @@ export function toEnqueueCall(
   mode: 'add' | 'replace',
 ): EnqueueCall {
   const definition = knownTask(registry, name);
-  if (options == null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+  // An array's prototype has an `every` method, which would be read as the `every` option.
+  if (options == null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidOptionError('options', 'an object', options);
   checkOptionNames('', options, ENQUEUE_OPTION_NAMES);
   const { key, delayMs = 0, runAt } = options;
   if (key !== undefined) checkKey(key);

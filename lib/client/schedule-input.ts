@@ -34,7 +34,7 @@ export function toScheduleCall(
   options: ScheduleOptions,
 ): Omit<RuntimeScheduleCall, 'fires' | 'partitions'> {
   const definition = knownTask(registry, name);
-  if (options == null || typeof options !== 'object') {
+  if (options == null || typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidOptionError('options', 'an object { key, every } or { key, cron, timezone? }', options);
   }
   checkOptionNames('', options, SCHEDULE_OPTION_NAMES);
