@@ -64,11 +64,13 @@ export class TaskExplorer implements OnModuleInit {
     // an injected provider, one object given as useValue twice): its handlers are registered once.
     const explored = new Set<unknown>();
     try {
-      for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      const providers = this.discovery.getProviders().map((wrapper) => ({ wrapper, kind: 'provider' as const }));
+      const controllers = this.discovery.getControllers().map((wrapper) => ({ wrapper, kind: 'controller' as const }));
+      for (const { wrapper, kind } of [...providers, ...controllers]) {
         if (explored.has(wrapper.instance)) continue;
         explored.add(wrapper.instance);
         // Synchronous but for a transient provider's own instance, which Nest resolves asynchronously.
-        const resolving = this.explore(wrapper);
+        const resolving = this.explore(wrapper, kind);
         if (resolving) await resolving;
       }
       const scopedGlobals = scopedGlobalInterceptorsWarning(this.modules, this.chained);
@@ -80,7 +82,8 @@ export class TaskExplorer implements OnModuleInit {
     }
   }
 
-  private explore(wrapper: InstanceWrapper): Promise<void> | undefined {
+  /** `kind`: a class listed both as a controller and as a provider of one module is two instances. */
+  private explore(wrapper: InstanceWrapper, kind: 'provider' | 'controller'): Promise<void> | undefined {
     const { instance } = wrapper;
     if (!instance || typeof instance !== 'object' || wrapper.isAlias) return;
     const prototype = Object.getPrototypeOf(instance) as object | null;
@@ -108,7 +111,7 @@ export class TaskExplorer implements OnModuleInit {
       return;
     }
     const register = (target: object) => {
-      for (const [methodName, found] of decorated) this.register(wrapper, target, className, methodName, found);
+      for (const [methodName, found] of decorated) this.register(wrapper, kind, target, className, methodName, found);
     };
     if (wrapper.isTransient) return this.ownInstance(wrapper).then(register);
     register(instance);
@@ -133,6 +136,7 @@ export class TaskExplorer implements OnModuleInit {
    */
   private register(
     wrapper: InstanceWrapper,
+    kind: 'provider' | 'controller',
     instance: object,
     className: string,
     methodName: string,
@@ -149,7 +153,7 @@ export class TaskExplorer implements OnModuleInit {
       name,
       location,
       module: wrapper.host?.name,
-      provider: describeToken(wrapper.token),
+      provider: `${kind} ${describeToken(wrapper.token)}`,
       options: resolveTaskOptions(name, options, this.config.resultTtlMs, (queue) => partitionsOf(this.config, queue)),
       handler: this.enhancers.wrap(instance, methodName, method, location),
     });

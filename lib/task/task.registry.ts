@@ -10,7 +10,10 @@ export interface TaskDefinition {
   readonly location: string;
   /** The module providing the instance: one class listed by two modules makes two handlers. */
   readonly module?: string;
-  /** The provider's token as text (`Class`, `'TOKEN'`): one class under two tokens of a module. */
+  /**
+   * The provider's token as text, after its kind (`provider Class`, `provider 'TOKEN'`,
+   * `controller Class`): one class under two tokens of a module, or its controller and provider.
+   */
   readonly provider?: string;
   readonly handler: (payload: unknown, ctx: unknown) => unknown;
 }
@@ -51,7 +54,7 @@ export class TaskRegistry {
       const sameModule = existing.module === definition.module;
       const where = (d: TaskDefinition) => {
         if (!sameClass) return d.location;
-        const token = sameModule && d.provider ? ` (provider ${d.provider})` : '';
+        const token = sameModule && d.provider ? ` (${d.provider})` : '';
         return d.module ? `${d.location}${token} in ${d.module}` : `${d.location}${token}`;
       };
       throw new DuplicateTaskError(definition.name, where(existing), where(definition));
