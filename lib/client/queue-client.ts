@@ -395,7 +395,8 @@ export class QueueClient {
    * Pauses `queue` for the whole fleet: every worker stops reading it and starts no run of it
    * within one heartbeat interval (at once when its Redis notice arrives); runs in flight finish
    * and settle. Tasks keep being enqueued, promoted and scheduled; they wait. Resolves once every
-   * partition records the pause.
+   * partition records the pause (or a later call's state); rejects with PauseRefusedError when
+   * some partition's record refuses it (see queue-pause.ts writePause).
    */
   async pause(queue: string): Promise<void> {
     await this.guard.run('pause()', () => this.writePause(queue, true));

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import { execReplies } from '../redis/pipeline-replies';
 import { pipelineGroups } from '../redis/topology';
+import { PauseRefusedError } from '../errors/pause-refused.error';
 import { pauseScript } from '../scripts/pause.script';
 
 /** @internal One partition's pause record; version 0: the queue was never paused or resumed. */
@@ -12,6 +13,12 @@ export interface PauseRecord {
 
 const NEVER: PauseRecord = { paused: false, version: 0 };
 
+/** How often a call draws a new version when a partition held a newer one no later call wrote. */
+const ATTEMPTS = 3;
+
+/** The largest version a record holds (pause.lua): 2^53-1. */
+const MAX_VERSION = Number.MAX_SAFE_INTEGER;
+
 /**
  * @internal pause() / resume(): partition 0 draws the call's version (pause.lua), then every other
  * partition takes the record unless a newer call wrote it first. Partition 0 orders concurrent
@@ -20,10 +27,37 @@ const NEVER: PauseRecord = { paused: false, version: 0 };
  * resume first on partition 1). A call that fails half-way leaves partition 0 newest, and readers
  * go by the newest record (newestRecord), so the queue is in the state it asked for; calling
  * again completes the other partitions.
+ *
+ * The version is drawn above every partition's record, read first: a partition 0 that lost its
+ * record, now on a node whose clock is behind the one that wrote the others (cluster nodes'
+ * clocks differ, a node's can go back across a restart), would draw one they refuse, leaving the
+ * queue in the older state. A partition that still refuses is checked: if partition 0 holds a
+ * newer version, a later call overtook this one and its state stands; if not, the record was
+ * written outside the protocol meanwhile and the call draws again, then fails rather than resolve
+ * with the queue not in its state.
  */
 export async function writePause(redis: Redis, partitions: readonly QueueKeys[], paused: boolean): Promise<void> {
-  const { version } = await pauseScript(partitions[0], { paused, version: 0 }).run(redis);
-  await Promise.all(partitions.slice(1).map((keys) => pauseScript(keys, { paused, version }).run(redis)));
+  const call = paused ? 'pause()' : 'resume()';
+  const refusal = (keys: QueueKeys, version: number, reason: 'newer-record' | 'no-version-left') =>
+    new PauseRefusedError(keys.queue, call, keys.partition, version, reason);
+  let refused: PauseRefusedError | undefined;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const records = await readPauseRecords(redis, partitions);
+    const floor = newestRecord(records).version;
+    if (floor >= MAX_VERSION)
+      throw refusal(partitions[records.findIndex((r) => r.version === floor)], floor, 'no-version-left');
+    const drawn = await pauseScript(partitions[0], { paused, version: 0, floor }).run(redis);
+    if (drawn.outcome !== 'written') throw refusal(partitions[0], drawn.version, 'no-version-left');
+    const replies = await Promise.all(
+      partitions.slice(1).map((keys) => pauseScript(keys, { paused, version: drawn.version }).run(redis)),
+    );
+    const at = replies.findIndex((r) => r.outcome !== 'written');
+    if (at < 0) return;
+    const [first] = await readPauseRecords(redis, partitions.slice(0, 1));
+    if (first.version > drawn.version) return; // overtaken by a later call, whose state stands
+    refused = refusal(partitions[at + 1], replies[at].version, 'newer-record');
+  }
+  throw refused;
 }
 
 /**

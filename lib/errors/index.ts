@@ -7,6 +7,7 @@ export * from './key-conflict.error';
 export * from './lease-lost.error';
 export * from './missing-command.error';
 export * from './partition-layout.error';
+export * from './pause-refused.error';
 export * from './payload.error';
 export * from './redis-unreachable.error';
 export * from './redrive-refused.error';

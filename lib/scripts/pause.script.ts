@@ -1,22 +1,33 @@
 import type { QueueKeys } from '../redis/keys';
-import { ScriptCall } from '../redis/scripts';
+import { replyCodes, ScriptCall } from '../redis/scripts';
 
-/** @internal pause.lua's reply: whether this partition's record was written, and its version now. */
+/**
+ * @internal pause.lua's reply: whether this partition's record was written ('refused': a newer
+ * version holds it; 'no-version-left': none is left above it, partition 0 only), and the version
+ * it holds now.
+ */
 export interface PauseReply {
-  readonly written: boolean;
+  readonly outcome: 'written' | 'refused' | 'no-version-left';
   readonly version: number;
 }
 
+const outcome = replyCodes('pause', { 1: 'written', 0: 'refused', [-1]: 'no-version-left' } as const);
+
 /**
  * @internal The typed call of pause.lua on one partition. `version` 0 draws the call's version
- * (partition 0 only); any other writes the record only if newer than the one stored.
+ * (partition 0 only), above `floor`; any other writes the record only if newer than the one stored.
  */
 export function pauseScript(
   keys: QueueKeys,
-  a: { readonly paused: boolean; readonly version: number },
+  a: { readonly paused: boolean; readonly version: number; readonly floor?: number },
 ): ScriptCall<PauseReply> {
-  return new ScriptCall('pause', [keys.pause], [a.paused ? '1' : '0', a.version, keys.controlChannel], (reply) => {
-    const [written, version] = reply as [number, number];
-    return { written: written === 1, version: Number(version) };
-  });
+  return new ScriptCall(
+    'pause',
+    [keys.pause],
+    [a.paused ? '1' : '0', a.version, keys.controlChannel, a.floor ?? 0],
+    (reply) => {
+      const [code, version] = reply as [number, number];
+      return { outcome: outcome(code), version: Number(version) };
+    },
+  );
 }

@@ -180,7 +180,7 @@ describe('QueueClient.pause / resume / isPaused', () => {
     for (const k of [p1, p2]) {
       // Last writer wins per partition would leave these paused while partition 0 is resumed.
       expect(await pauseScript(k, { paused: true, version: pause.version }).run(commands)).toEqual({
-        written: false,
+        outcome: 'refused',
         version: resume.version,
       });
     }
