@@ -1,87 +1,95 @@
+import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type Redis from 'ioredis';
-import { QueueClient, StreamQueueEvents } from '../../lib';
+import { QueueClient, StreamQueueEvents, Task, type TaskContext } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
+import { heldTaskIds, waitingTaskIds } from '../fixtures/flow-state';
 import { buildApp, captureConsole, closeHostileApps, rejectionOf, within } from '../fixtures/hostile-tasks';
 import { Probe } from '../fixtures/probe';
+import { ProbeModule } from '../fixtures/probe.module';
 import { RecordingLogger } from '../fixtures/recording-logger';
 import { testOptions } from '../fixtures/test-app';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { Latch } from '../utils/latch';
 import { closeAll, createRedis, waitFor } from '../utils/redis';
 
 /*
  * The least privilege the module needs: an ACL user limited to the queue's keys (`~{<prefix>:*`),
- * its channels (`&{<prefix>:*`) and the commands below runs a whole application, and is refused
+ * its channels (`&{<prefix>:*`) and README's commands runs a whole application, and is refused
  * everything of another prefix. Redis checks ACLs inside Lua scripts too, so a command a script
  * calls that is missing from the list shows up as a refusal in ACL LOG: the log must stay empty.
  */
 
 /**
- * The minimal command list, found by running the scenario below with ACL LOG watching. Grouped
- * by who sends them. The README's "commands used" should name exactly these.
+ * README's least-privilege command list (the `+<command>` rules of its `ACL SETUSER` block under
+ * "Redis Cluster, Sentinel and key layout"): the user below is built from it, so a command the
+ * module sends and README leaves out fails a scenario here, and README cannot drift from what
+ * is tested.
  */
-export const QUEUE_COMMANDS = [
-  // ioredis itself: the ready check on connect
-  'info',
-  // bootstrap: every master offers the commands the queue needs (none renamed or disabled)
-  'command|info',
-  // scripts: EVALSHA, and EVAL when Redis lost its script cache (ioredis never sends SCRIPT LOAD)
-  'evalsha',
-  'eval',
-  // consumer group set-up, blocking reads, sweeps (liveness of pending messages' owners)
-  'xgroup|create',
-  'xreadgroup',
-  'xpending',
-  'xinfo|consumers',
-  'exists',
-  // the shared blocking read's id, and cutting it short when another queue wants to read
-  'client|id',
-  'client|unblock',
-  // a worker's watch over its command and blocking connections (a half-open one is made again)
-  'ping',
-  // heartbeat, sweep lock
-  'set',
-  'del',
-  // status(key), counts(), the testing drain(): MULTI snapshots; GET and XINFO GROUPS also from scripts
-  'get',
-  'multi',
-  'exec',
-  'xinfo|groups',
-  // pub/sub: result() waiters, replace/cancel control messages
-  'subscribe',
-  'unsubscribe',
-  // operator reads: counts() and inspect() (queue-state.lua), listings, inspect()'s lease times
-  'xlen',
-  'zcard',
-  'xinfo|stream',
-  'xrevrange',
-  'zrangebylex',
-  'pttl',
-  // called from inside the Lua scripts
-  'xadd',
-  'xack',
-  'xdel',
-  'xclaim',
-  'xrange',
-  'xtrim',
-  'xgroup|delconsumer',
-  'pexpire',
-  'persist',
-  'hset',
-  'hget',
-  'hmget',
-  'hdel',
-  'hexists',
-  'incr',
-  'zadd',
-  'zrem',
-  'zrange',
-  'zrangebyscore',
-  'zscore',
-  'publish',
-  'time',
-  'type',
-];
+export function readmeAclCommands(): string[] {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const block = /```\nACL SETUSER <user> [^\n]*\n[\s\S]*?```/.exec(readme);
+  if (!block) throw new Error("README has no 'ACL SETUSER <user> ...' block");
+  return block[0]
+    .split(/\s+/)
+    .filter((rule) => rule.startsWith('+'))
+    .map((rule) => rule.slice(1));
+}
+
+/** Redis commands (with a subcommand: 'xinfo|groups') named by a Lua script or include. */
+function scriptCommands(): Map<string, string[]> {
+  const dir = join(__dirname, '..', '..', 'lib', 'scripts');
+  const files = [
+    ...readdirSync(dir).map((f) => join(dir, f)),
+    ...readdirSync(join(dir, 'includes')).map((f) => join(dir, 'includes', f)),
+  ].filter((f) => f.endsWith('.lua'));
+  const containers = new Set(['xinfo', 'xgroup', 'client', 'object', 'script', 'config', 'memory', 'acl']);
+  // rcall('X', ...), pcall(rcall, 'X', ...), flowRead('<type>', 'X', ...): every way a script calls Redis.
+  const call = /(?:rcall\(|pcall\(rcall,|flowRead\('[a-z]+',)\s*'([A-Za-z]+)'(?:\s*,\s*'([A-Za-z]+)')?/g;
+  const found = new Map<string, string[]>();
+  for (const file of files) {
+    for (const [, command, sub] of readFileSync(file, 'utf8').matchAll(call)) {
+      const name = command.toLowerCase();
+      const full = containers.has(name) && sub ? `${name}|${sub.toLowerCase()}` : name;
+      found.set(full, [...(found.get(full) ?? []), basename(file)]);
+    }
+  }
+  return found;
+}
+
+const QUEUE_COMMANDS = readmeAclCommands();
+
+/** Flow-controlled tasks, under a user with README's commands: slots, groups, a retry, a rate limit. */
+@Injectable()
+class AclFlowTasks {
+  constructor(private readonly probe: Probe) {}
+
+  @Task('acl.limited', {
+    globalConcurrency: 1,
+    groupConcurrency: 1,
+    maxAttempts: 2,
+    backoff: { type: 'fixed', delayMs: 20, jitter: false },
+  })
+  limited(payload: unknown, ctx: TaskContext): Promise<unknown> {
+    return this.probe.handle('acl.limited', payload, ctx);
+  }
+
+  @Task('acl.rated', { rateLimit: { max: 1, perMs: 300 }, groupRateLimit: { max: 1, perMs: 300 } })
+  rated(payload: unknown, ctx: TaskContext): Promise<unknown> {
+    return this.probe.handle('acl.rated', payload, ctx);
+  }
+}
+
+@Module({})
+class AclFlowModule {}
+
+/** The fixture tasks and the flow-controlled ones, all recording into `probe`. */
+function withFlowTasks(probe: Probe): DynamicModule[] {
+  const flow = { module: AclFlowModule, providers: [{ provide: Probe, useValue: probe }, AclFlowTasks] };
+  return [ProbeModule.register(probe), flow];
+}
 
 const BOUND_MS = 5_000;
 
@@ -226,6 +234,87 @@ describe('a Redis ACL user limited to one prefix', () => {
       // A refusal is the usual cause of a failure here: name it.
       throw new Error(
         `${(error as Error).message}\nACL refusals: ${JSON.stringify(await refusals())}\nconsole: ${consoleCapture.lines.join('\n')}`,
+      );
+    } finally {
+      consoleCapture.restore();
+    }
+  });
+
+  it("every command a Lua script sends is in README's list", () => {
+    const allowed = new Set(QUEUE_COMMANDS);
+    const missing = [...scriptCommands()].filter(([command]) => !allowed.has(command));
+    expect(missing.map(([command, files]) => `${command} (${[...new Set(files)].join(', ')})`)).toEqual([]);
+  });
+
+  it('flow control: limited tasks wait, retry, are removed and run, rated ones wait for their wake; nothing refused, no slot left counted', async () => {
+    const consoleCapture = captureConsole();
+    const probe = new Probe();
+    const gate = new Latch();
+    probe.on('acl.limited', async (payload, ctx) => {
+      if (payload === 'block') await gate.wait();
+      if (payload === 'fail-once' && ctx.attempt === 1) throw new Error('first attempt fails');
+      return payload;
+    });
+    try {
+      const logger = new RecordingLogger();
+      const imports = withFlowTasks(probe);
+      const worker = await buildApp(testOptions(prefix, { ...appOptions, connection: connection() }), {
+        probe,
+        logger,
+        imports,
+      });
+      await worker.init();
+      const producerApp = await buildApp(testOptions(prefix, { connection: connection(), worker: false }), {
+        probe,
+        logger,
+        imports,
+      });
+      await producerApp.init();
+      const producer = producerApp.moduleRef.get(QueueClient);
+
+      // globalConcurrency 1: the blocked run holds the only slot, the others wait in the room.
+      const held = await producer.enqueue('acl.limited', 'block', { group: 'a' });
+      await waitFor(() => probe.runsOf('acl.limited').length === 1, { description: 'the held run' });
+      const removed = await producer.enqueue('acl.limited', 'removed', { group: 'a' });
+      const retried = await producer.enqueue('acl.limited', 'fail-once', { group: 'b', priority: 2 });
+      const second = await producer.enqueue('acl.limited', 'second', { group: 'b' });
+      const delayed = await producer.enqueue('acl.limited', 'delayed', { group: 'c', delayMs: 100 });
+      await expect(producer.findTask(removed.id)).resolves.toMatchObject({ task: { waitingForSlot: true } });
+      await producer.remove(removed.id);
+      await producer.pause('default');
+      await producer.resume('default');
+      gate.open();
+      // rateLimit 1 per 300 ms: the second waits in the room for its window's wake.
+      const rated = [
+        await producer.enqueue('acl.rated', 'r1', { group: 'r' }),
+        await producer.enqueue('acl.rated', 'r2', { group: 'r' }),
+      ];
+      await expect(
+        within(
+          Promise.all([held, retried, second, delayed, ...rated].map((h) => h.result({ timeoutMs: 4_000 }))),
+          BOUND_MS,
+          'results',
+        ),
+      ).resolves.toEqual(['block', 'fail-once', 'second', 'delayed', 'r1', 'r2']);
+      expect(
+        probe
+          .runsOf('acl.limited')
+          .filter((r) => r.payload === 'fail-once')
+          .map((r) => r.ctx.attempt),
+      ).toEqual([1, 2]);
+      expect(probe.runs.filter((r) => r.payload === 'removed')).toEqual([]);
+      await worker.close();
+      await producerApp.close();
+
+      // Every slot given back: no task holds or waits, and no count stays above 0.
+      expect(await heldTaskIds(admin, keys)).toEqual([]);
+      expect(await waitingTaskIds(admin, keys)).toEqual([]);
+      expect(Object.values(await admin.hgetall(keys.flow.count)).filter((n) => n !== '0')).toEqual([]);
+      expect(await refusals()).toEqual([]);
+      expect(logger.warnings().filter((w) => /NOPERM|no permissions/i.test(w))).toEqual([]);
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\nACL refusals: ${JSON.stringify(await refusals())}\nflow counts: ${JSON.stringify(await admin.hgetall(keys.flow.count))}`,
       );
     } finally {
       consoleCapture.restore();
