@@ -52,7 +52,9 @@
   already settled.
   Atomic: the copy to the dead-letter stream, the key transition and the ack are one step;
   everything that can fail is computed before the first write, and a flow key of another type
-  (includes/flow.lua) refuses a flow entry's call, WRONGTYPE naming the key, before it.
+  (includes/flow.lua) refuses a flow entry's call, WRONGTYPE naming the key, before it, as a
+  delayed set of another type refuses a periodic run's (its successor goes there: the dead letter
+  was written and the run acked before that ZADD failed, the chain ended without a successor).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -64,6 +66,7 @@
 -- @include dead-letter-entry
 -- @include flow
 -- @include call-record
+-- @include key-type
 
 local stream, dlq, delayed, seq, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, consumer, entryId, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -99,8 +102,10 @@ if keyState and key == derivedKey and taskId and fieldOf(fields, 'd')
     e = t.e, c = t.c, z = t.z, f = t.f})
 end
 
--- A flow key of another type refuses it before its first write (includes/flow.lua).
+-- A flow key of another type refuses it before its first write (includes/flow.lua); so does a
+-- delayed set of another type that a successor goes to (after the dead letter and the ack).
 if taskId and fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd()) end
+if successor then keyCheckType(delayed, 'delayed set', 'zset') end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)

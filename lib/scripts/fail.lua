@@ -47,7 +47,9 @@
   Atomic: checks, ack and the retry or dead letter are one step, so a failure is never lost
   between the ack and the reschedule. Everything that can fail (the dead-letter entry of a
   hostile message with thousands of fields) is computed before the first write, and a flow key
-  of another type (includes/flow.lua) refuses the call, WRONGTYPE naming the key, before it.
+  of another type (includes/flow.lua) refuses the call, WRONGTYPE naming the key, before it; so
+  do a delayed set (a retry, a periodic successor) and a dead-letter stream (a dead letter) of
+  another type (includes/key-type.lua): the run stays pending, its settle retried by its worker.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -59,6 +61,7 @@
 -- @include dead-letter-entry
 -- @include flow
 -- @include stranded-settle
+-- @include key-type
 
 local stream, delayed, dlq, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local PENDING_MARKER, MARKER_SLACK_MS = '{"ok":null}', 86400000
@@ -86,9 +89,16 @@ if task.fl == '1' and task.id and #KEYS >= 4 + FLOW_KEY_COUNT then
 end
 -- A key state that is not a hash reads as none (the run is stale), read before any write.
 local foreign = keyState and notAHash(keyState)
+local stale = not foreign and keyState and isStale(keyState, tonumber(task.g), task.id)
 -- The entry as written (binary-safe, every field): what a dead letter keeps.
 local written = retryDelay < 0 and own and rcall('XRANGE', stream, entryId, entryId)[1]
 local deadFields = retryDelay < 0 and deadLetterFields(written and entryFields(written[2]) or fields, ARGV[9], entryId)
+-- What the retry or the dead letter writes after the ack, its type read first: a delayed set or
+-- dead-letter stream of another type refuses the settle here, the run still pending.
+if not (foreign or stale) then
+  if retryDelay >= 0 or (keyState and ARGV[11] ~= '') then keyCheckType(delayed, 'delayed set', 'zset') end
+  if retryDelay < 0 then keyCheckType(dlq, 'dead-letter stream', 'stream') end
+end
 if own then
   rcall('XACK', stream, group, entryId)
   rcall('XDEL', stream, entryId)
@@ -99,7 +109,7 @@ if foreign then
   rcall('PUBLISH', channel, 's:' .. task.id)
   return 0
 end
-if keyState and isStale(keyState, tonumber(task.g), task.id) then
+if stale then
   releaseKey(keyState, entryId, stateTtl)
   rcall('PUBLISH', channel, staleToken(keyState, task.id))
   return 0

@@ -1,6 +1,7 @@
 -- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
 -- passes the flow key it reads as an argument.
 -- @include rcall
+-- @include key-type
 -- A flow key of another type (anyone with Redis access can `SET <prefix>:flow:count x`) fails a
 -- command on it with Redis's WRONGTYPE, which names no key. The scripts name it instead: the
 -- writing ones check the types before their first write (includes/flow.lua flowCheckKeys), the
@@ -16,13 +17,7 @@ end
 -- WRONGTYPE naming it; one TYPE. For a script that may append to the stream after its first write
 -- (a promotion after its ZREM, an enqueue whose feed takes a waiting task out of the room): the
 -- XADD's own WRONGTYPE would fail it then, the task taken out and never appended (lost).
-local function streamCheckType(stream)
-  local held = rcall('TYPE', stream)
-  held = type(held) == 'table' and held.ok or held
-  if held ~= 'stream' and held ~= 'none' then
-    error(redis.error_reply('WRONGTYPE the stream key ' .. stream .. ' holds a ' .. held .. ', not a stream'))
-  end
-end
+local function streamCheckType(stream) keyCheckType(stream, 'stream key', 'stream') end
 
 -- flowRead(want, command, flowKey, ...): the reply of `command flowKey ...` on a flow key that
 -- holds a `want` or nothing. When the command fails and the key holds another type, the error
