@@ -38,7 +38,9 @@
   with WRONGTYPE, before any write, when the stream key holds another type (anyone can SET one):
   its XADD would fail the script after the ZREM of its member, lost. The members wait, due,
   until the key is deleted (the worker's next read creates the stream) or a stream again. So is
-  a call with the flow keys when one of them holds another type (includes/flow.lua), naming it.
+  a call with the flow keys when one of them holds another type (includes/flow.lua), naming it,
+  and a call with a member to dead-letter when the dead-letter stream holds another type (one
+  TYPE, only then: its XADD would fail the script after the member's ZREM, the member lost).
   Atomic: each member's check, removal and append are one step with the others.
 ]]
 -- @include rcall
@@ -47,6 +49,7 @@
 -- @include message
 -- @include task-text
 -- @include flow
+-- @include key-type
 
 local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
 streamCheckType(stream)
@@ -70,29 +73,53 @@ end
 local F = #KEYS == 3 + keyed + FLOW_KEY_COUNT and flowKeysAtEnd() or nil
 -- A flow key of another type refuses the promotion before its first write (includes/flow.lua).
 if F then flowCheckKeys(F) end
+-- Each due member's fate, decided before any write (from its text, ARGV and F alone): a member
+-- named twice (two members the caller read as the same text) moves once; one no caller can name
+-- (bytes that are not UTF-8 come back to it as U+FFFD) would stay due for ever, every promotion
+-- answering "due now" for it, so it is dead-lettered. When any member goes to the dead-letter
+-- stream, its type is read first (keyCheckType): one of another type refuses the promotion here,
+-- every member still due, where its XADD used to fail after the member's ZREM (lost).
+local fates, named, unnamed = {}, {}, {}
+local deadLetters = false
+for i = 3, #ARGV - 1, 2 do
+  local member, key = ARGV[i], ARGV[i + 1]
+  if due[member] and not named[member] then
+    named[member] = true
+    local ok, m = pcall(cjson.decode, member)
+    local reason = nil
+    if not ok or not isTaskMember(m) then
+      reason = 'delayed member does not decode'
+    elseif (m.k or '') ~= key then
+      reason = 'delayed member names another key'
+    elseif m.fl == '1' and key == '' and not F then
+      -- Read otherwise by the caller (cjson takes text JSON.parse refuses), which declared no flow
+      -- keys: failing here would stop the batch.
+      reason = 'delayed member does not decode'
+    elseif m.fl == '1' and key == '' and not isRoomTaskText(m.id, m.n, m.gr or '') then
+      reason = 'delayed member names a task id, name or group a worker does not take'
+    end
+    fates[i] = {m = m, reason = reason}
+    deadLetters = deadLetters or reason ~= nil
+  end
+end
+for member in pairs(due) do
+  if not named[member] and not isUtf8Text(member) then unnamed[#unnamed + 1] = member end
+end
+table.sort(unnamed)
+if deadLetters or #unnamed > 0 then keyCheckType(dlq, 'dead-letter stream', 'stream') end
+
 for i = 3, #ARGV - 1, 2 do
   local member, key = ARGV[i], ARGV[i + 1]
   local keyState = nil
   if key ~= '' then keyState = KEYS[k]; k = k + 1 end
-  if due[member] then
-    -- Once: a member named twice (two members the caller read as the same text) moves once.
-    local dueAt = due[member]
-    due[member] = nil
+  local fate = fates[i]
+  if fate then
+    local m = fate.m
     rcall('ZREM', delayed, member)
-    local ok, m = pcall(cjson.decode, member)
-    if not ok or not isTaskMember(m) then
-      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member does not decode')
-    elseif (m.k or '') ~= key then
-      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member names another key')
-    elseif m.fl == '1' and not keyState and not F then
-      -- Read otherwise by the caller (cjson takes text JSON.parse refuses), which declared no flow
-      -- keys: failing here would lose the member, already removed, and stop the batch.
-      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member does not decode')
-    elseif m.fl == '1' and not keyState and not isRoomTaskText(m.id, m.n, m.gr or '') then
-      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason',
-        'delayed member names a task id, name or group a worker does not take')
+    if fate.reason then
+      rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', fate.reason)
     elseif m.fl == '1' and not keyState then
-      flowEnter(F, stream, m.id, m.n, m.gr or '', m.pr, toFields(m), dueAt)
+      flowEnter(F, stream, m.id, m.n, m.gr or '', m.pr, toFields(m), due[member])
       moved = moved + 1
     -- A key state that is not a hash reads as none (its HMGET's WRONGTYPE failed the whole
     -- promotion): the member is stale, dropped, and the state left as it is.
@@ -106,13 +133,6 @@ for i = 3, #ARGV - 1, 2 do
     end
   end
 end
--- The due members no caller can name: bytes that are not UTF-8 come back to it as U+FFFD, so
--- such a member would stay due for ever, and every promotion would answer "due now" for it.
-local unnamed = {}
-for member in pairs(due) do
-  if not isUtf8Text(member) then unnamed[#unnamed + 1] = member end
-end
-table.sort(unnamed)
 for _, member in ipairs(unnamed) do
   rcall('ZREM', delayed, member)
   rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member is not UTF-8 text')
