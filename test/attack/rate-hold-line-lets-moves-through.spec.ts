@@ -46,6 +46,8 @@ describe('attack: a run that may move its start, behind a restart told to wait i
       redis: f.redis,
       config: { sweepIntervalMs: 100, resultTtlMs: 60_000 },
       promoteIn: () => undefined,
+      // Claims pass the liveness value the worker knows (2837406); these runs are unkeyed.
+      lease: { livenessSince: () => undefined },
     } as unknown as QueueContext;
     const intake = new Intake(ctx, (name) => (name === 'job' ? rated : undefined));
     const hold = new RateHold();
