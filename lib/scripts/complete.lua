@@ -48,7 +48,9 @@
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
   consumer), -2 already settled (no longer pending: a resent command).
   Atomic: the ownership and generation checks and every write are one step. A flow key of another
-  type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write.
+  type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write;
+  so does a delayed set of another type when a keyed run carries a successor (s), read once per
+  batch with such a run (includes/key-type.lua): nothing for a batch without one.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -60,6 +62,7 @@
 -- @include entry-id
 -- @include flow
 -- @include stranded-settle
+-- @include key-type
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 -- The stored form of a handler that returned nothing, for runs whose result must be kept.
@@ -77,12 +80,24 @@ for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], '1000000
 end
 
 local runs = cjson.decode(ARGV[8])
--- A flow key of another type refuses the batch before its first write (includes/flow.lua): its
--- runs stay pending, settled by the worker's retry once the key is of its type again or gone.
+-- A flow key of another type refuses the batch before its first write (includes/flow.lua), as
+-- does a delayed set of another type when a keyed run carries a periodic successor (its ZADD
+-- comes after the run's result and its key's end: the batch failed after them, its retry found
+-- the run stale, and the chain ended without a successor). The batch's runs stay pending, settled
+-- by the worker's retry once the key is of its type again or gone. A run without options (no
+-- key, no flow: the hot path) reads nothing here.
+local flowChecked, delayedChecked = false, false
 for _, run in ipairs(runs) do
-  if type(run[4]) == 'table' and run[4].f == 1 then
-    flowCheckSettle(flowKeysAtEnd())
-    break
+  local o = run[4]
+  if type(o) == 'table' then
+    if o.f == 1 and not flowChecked then
+      flowCheckSettle(flowKeysAtEnd())
+      flowChecked = true
+    end
+    if o.k == 1 and o.s and not delayedChecked then
+      keyCheckType(delayed, 'delayed set', 'zset')
+      delayedChecked = true
+    end
   end
 end
 

@@ -2,37 +2,10 @@ import { failScript, type FailedTask } from '../../lib/scripts/fail.script';
 import type { FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { closeAll } from '../utils/redis';
 import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
+import { refusalOf, settleWrites as written, successorOf } from '../fixtures/settle-writes';
 
 /** One run at a time: a second task waits in the room for the first one's slot. */
 const GLOBAL_ONE: FlowLimits = { global: 1, group: 0, agingMs: 1000 };
-/** A periodic successor's JSON as a worker sends it (an `every` of a minute). */
-const successorOf = (key: string) => JSON.stringify({ id: 'next-run', n: 'job', p: '{}', k: key, e: 60_000 });
-
-/** Everything a settle may write: the stream and its pending list, the delayed set, the dead letters, states, flow. */
-async function written(f: ScriptFixture, id: string, key?: string) {
-  const { redis, keys } = f;
-  const read = async (k: string, range: () => Promise<unknown>) =>
-    (await redis.type(k)) === 'string' ? redis.get(k) : range();
-  return {
-    stream: await redis.xrange(keys.stream, '-', '+'),
-    // Entry, owner and delivery count (not the idle time, which moves on).
-    pending: ((await redis.xpending(keys.stream, GROUP, '-', '+', 100)) as unknown[][]).map(([e, o, , n]) => [e, o, n]),
-    delayed: await read(keys.delayed, () => redis.zrange(keys.delayed, 0, -1)),
-    dead: await read(keys.deadLetter, () => redis.xrange(keys.deadLetter, '-', '+')),
-    result: await redis.get(keys.result(id)),
-    state: key ? await redis.hgetall(keys.keyState(key)) : {},
-    seq: await redis.get(keys.seq),
-    flowTasks: await redis.hgetall(keys.flow.tasks),
-    flowCount: await redis.hgetall(keys.flow.count),
-  };
-}
-
-/** The error `call` is refused with (the spec checks what it wrote first), or 'not refused'. */
-const refusalOf = (call: Promise<unknown>): Promise<string> =>
-  call.then(
-    () => 'not refused',
-    (error: Error) => error.message,
-  );
 
 /**
  * Attack on fail.lua and dead-letter.lua refused midway. fail.lua acked and deleted the failed
