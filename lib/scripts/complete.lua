@@ -49,8 +49,9 @@
   consumer), -2 already settled (no longer pending: a resent command).
   Atomic: the ownership and generation checks and every write are one step. A flow key of another
   type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write;
-  so does a delayed set of another type when a keyed run carries a successor (s), read once per
-  batch with such a run (includes/key-type.lua): nothing for a batch without one.
+  so do a delayed set of another type and a sequence INCR refuses when a keyed run carries a
+  successor (s), read once per batch with such a run (includes/key-type.lua, sequenceCheck in
+  includes/key-state.lua): nothing for a batch without one.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -81,9 +82,10 @@ end
 
 local runs = cjson.decode(ARGV[8])
 -- A flow key of another type refuses the batch before its first write (includes/flow.lua), as
--- does a delayed set of another type when a keyed run carries a periodic successor (its ZADD
--- comes after the run's result and its key's end: the batch failed after them, its retry found
--- the run stale, and the chain ended without a successor). The batch's runs stay pending, settled
+-- do a delayed set of another type and a sequence INCR refuses (sequenceCheck) when a keyed run
+-- carries a periodic successor (its generation's INCR and its ZADD come after the run's result
+-- and its key's end: the batch failed after them, its retry found the run stale, and the chain
+-- ended without a successor). The batch's runs stay pending, settled
 -- by the worker's retry once the key is of its type again or gone. A run without options (no
 -- key, no flow: the hot path) reads nothing here.
 local flowChecked, delayedChecked = false, false
@@ -96,6 +98,7 @@ for _, run in ipairs(runs) do
     end
     if o.k == 1 and o.s and not delayedChecked then
       keyCheckType(delayed, 'delayed set', 'zset')
+      sequenceCheck(seq)
       delayedChecked = true
     end
   end

@@ -54,7 +54,9 @@
   everything that can fail is computed before the first write, and a flow key of another type
   (includes/flow.lua) refuses a flow entry's call, WRONGTYPE naming the key, before it, as a
   delayed set of another type refuses a periodic run's (its successor goes there: the dead letter
-  was written and the run acked before that ZADD failed, the chain ended without a successor).
+  was written and the run acked before that ZADD failed, the chain ended without a successor),
+  and so does a sequence INCR refuses (its successor's generation: sequenceCheck,
+  includes/key-state.lua).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -102,10 +104,14 @@ if keyState and key == derivedKey and taskId and fieldOf(fields, 'd')
     e = t.e, c = t.c, z = t.z, f = t.f})
 end
 
--- A flow key of another type refuses it before its first write (includes/flow.lua); so does a
--- delayed set of another type that a successor goes to (after the dead letter and the ack).
+-- A flow key of another type refuses it before its first write (includes/flow.lua); so do a
+-- delayed set of another type that a successor goes to and a sequence INCR refuses for its
+-- generation (both written after the dead letter and the ack).
 if taskId and fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd()) end
-if successor then keyCheckType(delayed, 'delayed set', 'zset') end
+if successor then
+  keyCheckType(delayed, 'delayed set', 'zset')
+  sequenceCheck(seq)
+end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)

@@ -49,7 +49,9 @@
   hostile message with thousands of fields) is computed before the first write, and a flow key
   of another type (includes/flow.lua) refuses the call, WRONGTYPE naming the key, before it; so
   do a delayed set (a retry, a periodic successor) and a dead-letter stream (a dead letter) of
-  another type (includes/key-type.lua): the run stays pending, its settle retried by its worker.
+  another type (includes/key-type.lua), and a sequence INCR refuses when a successor's generation
+  is to be drawn (sequenceCheck, includes/key-state.lua): the run stays pending, its settle
+  retried by its worker.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -95,9 +97,11 @@ local written = retryDelay < 0 and own and rcall('XRANGE', stream, entryId, entr
 local deadFields = retryDelay < 0 and deadLetterFields(written and entryFields(written[2]) or fields, ARGV[9], entryId)
 -- What the retry or the dead letter writes after the ack, its type read first: a delayed set or
 -- dead-letter stream of another type refuses the settle here, the run still pending.
+-- So does a sequence INCR refuses, for a successor's generation (drawn after the dead letter).
 if not (foreign or stale) then
   if retryDelay >= 0 or (keyState and ARGV[11] ~= '') then keyCheckType(delayed, 'delayed set', 'zset') end
   if retryDelay < 0 then keyCheckType(dlq, 'dead-letter stream', 'stream') end
+  if retryDelay < 0 and keyState and ARGV[11] ~= '' then sequenceCheck(seq) end
 end
 if own then
   rcall('XACK', stream, group, entryId)

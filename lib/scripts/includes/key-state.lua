@@ -82,6 +82,35 @@ local function drawGeneration(seq, keyState)
   return gen
 end
 
+-- incrementable(text): INCR takes `text` and adds one: an integer as Redis parses one (no sign
+-- but a leading '-', no leading zero, no space), from -2^63 up to 2^63-2 (2^63-1 would overflow).
+local function incrementable(text)
+  if text == '0' then return true end
+  local sign, digits = string.match(text, '^(%-?)([1-9]%d*)$')
+  if not digits or #digits > 19 then return false end
+  if #digits < 19 then return true end
+  if sign == '-' then return digits <= '9223372036854775808' end
+  return digits < '9223372036854775807'
+end
+
+-- sequenceCheck(seq): for a script whose draw (drawGeneration) comes after other writes (a
+-- settle's periodic successor, drawn after the run's result, ack and end): refuses the call
+-- before its first write when INCR would refuse the sequence, a key of another type (WRONGTYPE
+-- naming its type) or text INCR does not take (anyone with Redis access can `SET <seq> abc`).
+-- Redis does not roll a script back: the INCR's own error failed the settle after those writes,
+-- and the chain ended without a successor. One GET (and a TYPE when it is refused).
+local function sequenceCheck(seq)
+  local ok, held = pcall(rcall, 'GET', seq)
+  if not ok then
+    local t = rcall('TYPE', seq)
+    t = type(t) == 'table' and t.ok or t
+    error(redis.error_reply('WRONGTYPE the sequence ' .. seq .. ' holds a ' .. t .. ', not a string'))
+  end
+  if held and not incrementable(held) then
+    error(redis.error_reply('ERR the sequence ' .. seq .. ' is not an integer INCR can increment'))
+  end
+end
+
 -- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
 -- (which never expires) so that no generation of a key ever repeats, even after its state hash
 -- expired or was deleted with a message of the old generation still in flight. It is also kept
