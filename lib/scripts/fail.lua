@@ -51,7 +51,8 @@
   do a delayed set (a retry, a periodic successor) and a dead-letter stream (a dead letter) of
   another type (includes/key-type.lua), and a sequence INCR refuses when a successor's generation
   is to be drawn (sequenceCheck, includes/key-state.lua): the run stays pending, its settle
-  retried by its worker.
+  retried by its worker. Its notice goes after those checks and before the writes (a done
+  channel an ACL refuses refuses the settle there, nothing written); the retry's sends none.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -103,19 +104,25 @@ if not (foreign or stale) then
   if retryDelay < 0 then keyCheckType(dlq, 'dead-letter stream', 'stream') end
   if retryDelay < 0 and keyState and ARGV[11] ~= '' then sequenceCheck(seq) end
 end
+-- The notice, before the writes it announces (a subscriber acts on it only once the script is
+-- over): a done channel an ACL refuses fails the settle here, nothing written, where it failed
+-- it after the ack and the dead letter (waiters never told, the caller's retry found it settled).
+if foreign then
+  rcall('PUBLISH', channel, 's:' .. task.id)
+elseif stale then
+  rcall('PUBLISH', channel, staleToken(keyState, task.id))
+elseif retryDelay < 0 then
+  rcall('PUBLISH', channel, 'f:' .. task.id)
+end
 if own then
   rcall('XACK', stream, group, entryId)
   rcall('XDEL', stream, entryId)
 end
 if task.fl == '1' and #KEYS >= 4 + FLOW_KEY_COUNT then flowRelease(flowKeysAtEnd(), stream, task.id, entryId) end
 
-if foreign then
-  rcall('PUBLISH', channel, 's:' .. task.id)
-  return 0
-end
+if foreign then return 0 end
 if stale then
   releaseKey(keyState, entryId, stateTtl)
-  rcall('PUBLISH', channel, staleToken(keyState, task.id))
   return 0
 end
 
@@ -136,5 +143,4 @@ end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(deadFields))
 if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) else rcall('DEL', resultKey) end
 if keyState then endKeyedRun(keyState, delayed, seq, entryId, task.id, 'failed', ARGV[9], stateTtl, ARGV[11]) end
-rcall('PUBLISH', channel, 'f:' .. task.id)
 return 2
