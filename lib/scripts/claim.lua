@@ -26,6 +26,9 @@
   execution counted for the delivery, and starts on it (rateStart). The windows are those of the worker's own @Task definition
   when it has a rate (so a producer with an older definition, or none, cannot start runs
   outside it), else the recorded ones (the last enqueuer's).
+  A claim with a keyed message reads the delayed set's type (one TYPE) before its first write:
+  one of another type refuses the whole claim, WRONGTYPE naming it, nothing written (a deferral
+  acks and deletes its entry before its ZADD, which would fail after them).
 
   KEYS[1] stream
   KEYS[2] delayed set
@@ -95,6 +98,7 @@
 -- @include message
 -- @include flow
 -- @include stranded-run
+-- @include key-type
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 
@@ -165,6 +169,12 @@ end
 -- The flow keys a rated start touches, checked before the first write (includes/flow.lua): one
 -- of another type refuses the whole claim, nothing written.
 if F then flowCheckKeys(F, {'tasks', 'limits', 'starts', 'wake'}) end
+-- A keyed message may be deferred, after its entry's XACK and XDEL: a delayed set of another
+-- type would fail the ZADD after them (the run lost), so it refuses the claim before any write.
+-- A call of unkeyed messages only defers nothing and reads nothing here.
+for i = 10, #ARGV, 4 do
+  if ARGV[i] == '1' or judgedOwner(ARGV[i]) then keyCheckType(delayed, 'delayed set', 'zset'); break end
+end
 
 for i = 1, (#ARGV - 6) / 4 do
   local base = 3 + i * 4
