@@ -1,10 +1,8 @@
 import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { schedulePeriodicScript } from '../../lib/scripts/schedule-periodic.script';
-import { GROUP, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 import { closeAll } from '../utils/redis';
-
-/** A millisecond far ahead of Redis's clock: the stream's ids are made to start there. */
-const AHEAD_MS = Date.now() + 3_600_000;
+import { reusedEntryIds } from '../fixtures/reused-entry-ids';
 
 /**
  * Attack on the scripts that delete a key's queued run by the entry id its key state names
@@ -22,16 +20,7 @@ describe('attack: a purged run whose entry id a new task took', () => {
   beforeEach(async () => (f = await new ScriptFixture().setUp()));
   afterEach(() => f.tearDown());
   afterAll(closeAll);
-
-  const setClock = () => f.redis.xsetid(f.keys.stream, `${AHEAD_MS}-0`);
-  /** The operator's DEL of the stream, the group made again by the next read, the clock as before. */
-  const purge = async () => {
-    await f.redis.del(f.keys.stream);
-    await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
-    await setClock();
-  };
-  const entryIds = async () => (await f.redis.xrange(f.keys.stream, '-', '+')).map(([id]) => id);
-  const taskAt = async (entryId: string) => (await f.redis.xrange(f.keys.stream, entryId, entryId))[0]?.[1][1];
+  const { setClock, purge, entryIds, taskAt } = reusedEntryIds(() => f);
 
   /** Key k's run queued, the stream purged, and an unkeyed task enqueued at the purged id: its id. */
   async function unrelatedAtPurgedId(): Promise<{ mid: string; other: string }> {

@@ -1,9 +1,7 @@
 import { readUnkeyedStatus } from '../../lib/client/task-status';
-import { GROUP, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 import { closeAll } from '../utils/redis';
-
-/** A millisecond far ahead of Redis's clock: the stream's ids are made to start there. */
-const AHEAD_MS = Date.now() + 3_600_000;
+import { reusedEntryIds } from '../fixtures/reused-entry-ids';
 
 /**
  * Attack on a handle's status() and result() (settled-state.lua, read-only) of a task whose
@@ -21,14 +19,8 @@ describe('attack: status() of a purged task whose entry id another task took', (
   beforeEach(async () => (f = await new ScriptFixture().setUp()));
   afterEach(() => f.tearDown());
   afterAll(closeAll);
+  const { setClock, purge, entryIds } = reusedEntryIds(() => f);
 
-  const setClock = () => f.redis.xsetid(f.keys.stream, `${AHEAD_MS}-0`);
-  const purge = async () => {
-    await f.redis.del(f.keys.stream);
-    await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
-    await setClock();
-  };
-  const entryIds = async () => (await f.redis.xrange(f.keys.stream, '-', '+')).map(([id]) => id);
   const stateOf = async (id: string, entryId: string) => (await readUnkeyedStatus(f.redis, f.keys, id, entryId)).state;
 
   it('reads as gone while the other task waits, and while it runs', async () => {

@@ -1,8 +1,7 @@
-import { GROUP, ScriptFixture } from '../scripts/script-fixture';
+import { ScriptFixture } from '../scripts/script-fixture';
 import { closeAll } from '../utils/redis';
+import { reusedEntryIds } from '../fixtures/reused-entry-ids';
 
-/** A millisecond far ahead of Redis's clock: the stream's ids are made to start there. */
-const AHEAD_MS = Date.now() + 3_600_000;
 /** claim.lua's defer delay here: a deferred run is made due at once (score 0) instead of waited for. */
 const DEFER_MS = 60_000;
 
@@ -21,14 +20,7 @@ describe("attack: a running run whose purged entry id its key's newer run took",
   beforeEach(async () => (f = await new ScriptFixture().setUp()));
   afterEach(() => f.tearDown());
   afterAll(closeAll);
-
-  const setClock = () => f.redis.xsetid(f.keys.stream, `${AHEAD_MS}-0`);
-  const purge = async () => {
-    await f.redis.del(f.keys.stream);
-    await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
-    await setClock();
-  };
-  const taskAt = async (entryId: string) => (await f.redis.xrange(f.keys.stream, entryId, entryId))[0]?.[1][1];
+  const { setClock, purge, taskAt } = reusedEntryIds(() => f);
 
   /** R1 running on 'a', the stream purged, R2 replace()d at R1's entry id: both runs. */
   async function replacedAtRunningId() {
