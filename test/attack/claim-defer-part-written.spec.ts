@@ -4,7 +4,7 @@ import { useCountingScripts } from '../fixtures/counting-scripts';
 import { QueueKeys } from '../../lib/redis/keys';
 import { claimScript } from '../../lib/scripts/claim.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { refusalOf, settleWrites as written } from '../fixtures/settle-writes';
+import { plainEntryRead, refusalOf, settleWrites as written } from '../fixtures/settle-writes';
 
 /**
  * Attack on claim.lua refused midway. A claim that deferred a keyed run (an older run of its key
@@ -47,17 +47,14 @@ describe('attack: what the check costs an unkeyed claim', () => {
   async function unkeyedClaim(queue: string, delayed?: string): Promise<number> {
     const redis = counting.redis();
     const keys = new QueueKeys(counting.prefix, queue);
-    await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
-    if (delayed !== undefined) await redis.set(keys.delayed, delayed);
-    const entryId = await redis.xadd(keys.stream, '*', 'id', 'plain', 'n', 'job', 'p', '{}', 'a', '1');
-    await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'a', 'STREAMS', keys.stream, '>');
+    const entryId = await plainEntryRead(redis, keys, delayed);
     await redis.set(counting.counter, 0);
     const reply = await claimScript(keys, {
       group: CONSUMER_GROUP,
       consumer: 'a',
       deferMs: 50,
       stateTtlMs: 60_000,
-      messages: [{ entryId: entryId!, taskId: 'plain', generation: 0, key: undefined }],
+      messages: [{ entryId, taskId: 'plain', generation: 0, key: undefined }],
     }).run(redis);
     expect(reply).toMatchObject([{ verdict: 'run' }]);
     return Number(await redis.get(counting.counter));

@@ -4,7 +4,7 @@ import { useCountingScripts } from '../fixtures/counting-scripts';
 import { QueueKeys } from '../../lib/redis/keys';
 import { completeScript } from '../../lib/scripts/complete.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { refusalOf, settleWrites as written, successorOf } from '../fixtures/settle-writes';
+import { plainEntryRead, refusalOf, settleWrites as written, successorOf } from '../fixtures/settle-writes';
 
 /**
  * Attack on complete.lua refused midway. A periodic run's completion stored its result and ended
@@ -62,10 +62,7 @@ describe('attack: what the check costs a plain completion', () => {
   async function plainCompletion(queue: string, delayed?: string): Promise<number> {
     const redis = counting.redis();
     const keys = new QueueKeys(counting.prefix, queue);
-    await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
-    if (delayed !== undefined) await redis.set(keys.delayed, delayed);
-    const entryId = await redis.xadd(keys.stream, '*', 'id', 'plain', 'n', 'job', 'p', '{}', 'a', '1');
-    await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'a', 'STREAMS', keys.stream, '>');
+    const entryId = await plainEntryRead(redis, keys, delayed);
     await redis.set(counting.counter, 0);
     const reply = await completeScript(keys, {
       group: CONSUMER_GROUP,
@@ -74,7 +71,7 @@ describe('attack: what the check costs a plain completion', () => {
       defaultResultTtlMs: 60_000,
       runs: [
         {
-          entryId: entryId!,
+          entryId,
           taskId: 'plain',
           result: '{"ok":true,"value":1}',
           generation: 0,
