@@ -2,6 +2,7 @@ import { ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { InvalidOptionError } from '../../lib';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
+import type { PauseWatch } from '../../lib/consumer/pause-watch';
 import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
 import { Latch } from '../utils/helpers';
 import { echoBlockedBy } from '../fixtures/probe';
@@ -23,6 +24,12 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
     });
     indicator = t.app.get(StreamQueueHealthIndicator);
   };
+
+  /** This worker's XREADGROUP blocked in Redis (the suite runs in band: no other app is open). */
+  const blockedReads = async () =>
+    ((await redis.client('LIST')) as string)
+      .split('\n')
+      .some((line) => / cmd=xreadgroup /.test(line) && / flags=b /.test(line));
 
   beforeEach(() => cleanupPrefix(redis, prefix));
   afterEach(() => closeApps());
@@ -63,6 +70,12 @@ describe('nest-stream-queue/terminus: StreamQueueHealthIndicator', () => {
   it('a paused queue is not down for its waiting age: the limit applies again on resume', async () => {
     await start();
     await t.client.pause('default');
+    // The enqueue must find no read that could take it: a read already blocking when the pause
+    // landed would deliver the task, held before its handler (pending, so never waiting), and
+    // the queue would show no waiting age at all (CI on Node 22 read it so once).
+    const { pauseWatch } = t.app.get(ConsumerHost) as unknown as { pauseWatch: PauseWatch };
+    await waitFor(() => pauseWatch.gate('default').isPaused, { description: 'the worker heard the pause' });
+    await waitFor(async () => !(await blockedReads()), { description: 'no blocking read left' });
     await t.client.enqueue('echo', 'waits');
     await waitFor(async () => ((await t.client.counts()).oldestWaitingMs ?? 0) > 0, { description: 'an age' });
     const paused = await indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 0 });
