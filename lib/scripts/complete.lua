@@ -51,7 +51,9 @@
   type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write;
   so do a delayed set of another type and a sequence INCR refuses when a keyed run carries a
   successor (s), read once per batch with such a run (includes/key-type.lua, sequenceCheck in
-  includes/key-state.lua): nothing for a batch without one.
+  includes/key-state.lua): nothing for a batch without one. A caller whose ACL user may not
+  publish to the done channel is refused (NOPERM) before the first write too, once a run is to
+  settle (includes/notice-check.lua, no command): a batch that settles none is answered.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -64,6 +66,7 @@
 -- @include flow
 -- @include stranded-settle
 -- @include key-type
+-- @include notice-check
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 -- The stored form of a handler that returned nothing, for runs whose result must be kept.
@@ -127,6 +130,9 @@ for i, run in ipairs(runs) do
     acked[#acked + 1] = entryId
   end
   if out[i] == nil then
+    -- The batch's first run to settle: its notice will go out, after the writes it announces
+    -- (built run by run), so the channel is checked here, before the first of them (noticeCheck).
+    if #done == 0 then noticeCheck(channel) end
     if o and o.f == 1 then flowRuns[#flowRuns + 1] = {taskId, entryId} end
     if keyState and notAHash(keyState) then
       done[#done + 1] = 's:' .. taskId

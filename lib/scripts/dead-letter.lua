@@ -56,7 +56,8 @@
   delayed set of another type refuses a periodic run's (its successor goes there: the dead letter
   was written and the run acked before that ZADD failed, the chain ended without a successor),
   and so does a sequence INCR refuses (its successor's generation: sequenceCheck,
-  includes/key-state.lua).
+  includes/key-state.lua), and a done channel the caller's ACL user may not publish to (NOPERM,
+  includes/notice-check.lua: its PUBLISH, last, was refused after every write).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -69,6 +70,7 @@
 -- @include flow
 -- @include call-record
 -- @include key-type
+-- @include notice-check
 
 local stream, dlq, delayed, seq, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, consumer, entryId, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -112,6 +114,11 @@ if successor then
   keyCheckType(delayed, 'delayed set', 'zset')
   sequenceCheck(seq)
 end
+-- So does a done channel the caller's ACL user may not publish to: the notice goes out last
+-- (sent first, a dead-letter stream of another type would refuse the XADD after it, waiters
+-- told of a failure never written), and the check costs no command (includes/notice-check.lua).
+local tells = resultKey and taskId == derivedId
+if tells then noticeCheck(ARGV[6]) end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
@@ -123,7 +130,7 @@ if keyState and key == derivedKey and taskId then
     endKeyedRun(keyState, delayed, seq, entryId, taskId, 'failed', reason, stateTtl, successor)
   end
 end
-if resultKey and taskId == derivedId then
+if tells then
   if resultTtl > 0 then rcall('SET', resultKey, ARGV[9], 'PX', resultTtl) else rcall('DEL', resultKey) end
   rcall('PUBLISH', ARGV[6], 'f:' .. taskId)
 end

@@ -4,7 +4,7 @@ import { useCountingScripts } from '../fixtures/counting-scripts';
 import { QueueKeys } from '../../lib/redis/keys';
 import { completeScript } from '../../lib/scripts/complete.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { plainEntryRead, refusalOf, settleWrites as written, successorOf } from '../fixtures/settle-writes';
+import { periodicRunRead, plainEntryRead, refusalOf, settleWrites as written } from '../fixtures/settle-writes';
 
 /**
  * Attack on complete.lua refused midway. A periodic run's completion stored its result and ended
@@ -22,13 +22,7 @@ describe('attack: a completion Redis refuses midway', () => {
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  /** A periodic run of `key` enqueued, its chain's schedule stored, and read by consumer 'a'. */
-  async function periodicRun(key: string) {
-    await f.enqueue({ key, periodic: true });
-    await f.redis.hset(f.keys.keyState(key), 'sk', 'every', 'every', '60000');
-    const [[entryId, fields]] = await f.deliver('a');
-    return { entryId, id: fields.id, key, gen: Number(fields.g), successor: successorOf(key) };
-  }
+  const periodicRun = (key: string) => periodicRunRead(f, key);
 
   it("a periodic run's completion, its delayed set a string: refused naming it, nothing written, its successor once the set is back", async () => {
     const run = await periodicRun('periodic:job');

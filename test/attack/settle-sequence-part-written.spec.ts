@@ -1,7 +1,7 @@
 import { failScript } from '../../lib/scripts/fail.script';
 import { closeAll } from '../utils/redis';
 import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
-import { refusalOf, settleWrites as written, successorOf } from '../fixtures/settle-writes';
+import { periodicRunRead, refusalOf, settleWrites as written } from '../fixtures/settle-writes';
 
 /**
  * Attack on the settles of a periodic run refused midway at its successor's generation. The
@@ -31,16 +31,14 @@ describe.each([
   const key = 'periodic:job';
   /** A periodic run of `key` enqueued, its chain's schedule stored, read by consumer 'a'; then the sequence spoilt. */
   async function periodicRun() {
-    await f.enqueue({ key, periodic: true });
-    await f.redis.hset(f.keys.keyState(key), 'sk', 'every', 'every', '60000');
-    const [[entryId, fields]] = await f.deliver('a');
+    const run = await periodicRunRead(f, key);
     const seq = await f.redis.get(f.keys.seq);
     await spoil(f);
     const restore = async () => {
       await f.redis.del(f.keys.seq);
       await f.redis.set(f.keys.seq, seq!);
     };
-    return { entryId, id: fields.id, key, gen: Number(fields.g), successor: successorOf(key), restore };
+    return { ...run, restore };
   }
 
   /** `settle` refused with `message`, nothing written; then, the sequence back, it schedules the successor. */

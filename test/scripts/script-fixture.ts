@@ -288,13 +288,15 @@ export class ScriptFixture {
 
   /**
    * dead-letter.lua for an entry `consumer` holds; `id`/`key` name the keys its fields name, and
-   * `timing` is a periodic successor's timing as the dead-lettering worker would send it.
+   * `timing` is a periodic successor's timing as the dead-lettering worker would send it. Sent
+   * `on` the fixture's connection unless given another (a worker's user).
    */
   deadLetter(
     consumer: string,
     entryId: string,
     reason: string,
     names: { id?: string; key?: string; timing?: SuccessorTiming } = {},
+    on: Redis = this.redis,
   ) {
     return deadLetterScript(this.keys, {
       group: GROUP,
@@ -308,7 +310,7 @@ export class ScriptFixture {
       taskId: names.id,
       key: names.key,
       timing: names.timing,
-    }).run(this.redis);
+    }).run(on);
   }
 
   /** reclaim.lua by `consumer` of candidates [entry id, owner judged dead]: {claimed, poison, dropped}. */

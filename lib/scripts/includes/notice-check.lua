@@ -1,0 +1,15 @@
+-- Helper included by the scripts: it reads no KEYS or ARGV of its own; the including script
+-- passes the channel it checks as an argument.
+
+-- noticeCheck(channel): refuses the call, NOPERM naming `channel`, when the caller's ACL user may
+-- not publish there. For a script whose notice goes out after writes it cannot follow (complete.lua's
+-- is built run by run as they settle; dead-letter.lua's would precede a dead letter's XADD that
+-- can still refuse): Redis does not roll a script back, so the PUBLISH's own refusal failed the
+-- call after them (the runs settled, their waiters never told, the worker's retry finding them
+-- settled). Asked before the first write, it leaves nothing written. redis.acl_check_cmd (Redis
+-- 7.0) is the check Redis runs on that PUBLISH, for the same user; no command of Redis's.
+local function noticeCheck(channel)
+  if not redis.acl_check_cmd('PUBLISH', channel, '') then
+    error(redis.error_reply("NOPERM the user executing the script can't publish to the channel " .. channel .. ' its notice goes to'))
+  end
+end
