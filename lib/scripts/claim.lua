@@ -88,7 +88,9 @@
   Atomic: the checks and the mark happen in one step, so two workers never both run a key,
   and a rated run's start is counted in the same step that lets it start. With a rated message,
   a flow key it touches (tasks, limits, starts, wake) of another type (includes/flow.lua) refuses
-  the whole claim, WRONGTYPE naming the key, before any write.
+  the whole claim, WRONGTYPE naming the key, before any write. With a keyed message, so do a
+  delayed set of another type (includes/key-type.lua) and a done channel the caller's ACL user
+  may not publish to (NOPERM, includes/notice-check.lua, no command: a stale run is told there).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -99,6 +101,7 @@
 -- @include flow
 -- @include stranded-run
 -- @include key-type
+-- @include notice-check
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 
@@ -171,9 +174,15 @@ end
 if F then flowCheckKeys(F, {'tasks', 'limits', 'starts', 'wake'}) end
 -- A keyed message may be deferred, after its entry's XACK and XDEL: a delayed set of another
 -- type would fail the ZADD after them (the run lost), so it refuses the claim before any write.
--- A call of unkeyed messages only defers nothing and reads nothing here.
+-- A call of unkeyed messages only defers nothing and reads nothing here. So does a done channel
+-- the caller may not publish to: a stale keyed run's notice goes out after its ack (and after
+-- the writes for the call's runs before it), where the refusal failed the claim.
 for i = 10, #ARGV, 4 do
-  if ARGV[i] == '1' or judgedOwner(ARGV[i]) then keyCheckType(delayed, 'delayed set', 'zset'); break end
+  if ARGV[i] == '1' or judgedOwner(ARGV[i]) then
+    keyCheckType(delayed, 'delayed set', 'zset')
+    noticeCheck(channel)
+    break
+  end
 end
 
 for i = 1, (#ARGV - 6) / 4 do
