@@ -18,10 +18,13 @@
   (its state stands: every partition ends with the state of the call that wrote partition 0
   last); {-1, stored} not written, no version is left above the stored one and the floor
   (2^53-1 reached: a version past it would read as none).
-  Atomic: the version check, the write and the notice are one step.
+  Atomic: the version check, the write and the notice are one step. A control channel the
+  caller's ACL user may not publish to refuses the call before the write (NOPERM,
+  includes/notice-check.lua).
 ]]
 -- @include rcall
 -- @include now-ms
+-- @include notice-check
 
 local MAX_VERSION = 9007199254740991
 local record = KEYS[1]
@@ -40,6 +43,10 @@ if version == 0 then
 elseif version <= stored then
   return {0, stored}
 end
+-- The notice's channel, checked before the write: a refused PUBLISH after it failed the call
+-- with the record written (the queue paused, its caller told of an error). Not the notice moved
+-- first: the HSET is the first write, which a Redis out of memory refuses, after the notice.
+noticeCheck(ARGV[3])
 rcall('HSET', record, 'paused', ARGV[1], 'version', string.format('%d', version))
 rcall('PUBLISH', ARGV[3], (ARGV[1] == '1' and 'paused:' or 'resumed:') .. string.format('%d', version))
 return {1, version}
