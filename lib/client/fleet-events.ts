@@ -1,14 +1,16 @@
 import { ReplyError, type Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
 import type { QueueKeys } from '../redis/keys';
+import { eventsWatchScript } from '../scripts/events-watch.script';
 import { longestCut } from '../task/cut-text';
 import type { StreamQueueEvent, StreamQueueEventType } from '../stream-queue.events';
 import { FleetEventRepeats } from './fleet-event-repeats';
 
-/** @internal How long a watch lasts unless refreshed. */
+/** @internal How long a subscriber's mark in the watch lasts unless refreshed. */
 export const EVENTS_WATCH_MS = 30_000;
-/** @internal How often a subscriber refreshes its watch and announces itself again. */
+/** @internal How often a subscriber refreshes its mark and announces itself again. */
 export const EVENTS_REFRESH_MS = EVENTS_WATCH_MS / 3;
 /**
  * @internal The longest `detail` a worker publishes, in characters: an error message can be of any
@@ -29,8 +31,10 @@ export const FLEET_EVENT_TEXT_MAX = 1_024;
  * written as a 6-character escape) is about 32 000 characters, so any one fits.
  */
 export const FLEET_EVENT_MESSAGE_MAX = 65_536;
-/** @internal What a subscriber says on the control channel: workers start publishing at once. */
+/** @internal What a subscriber says on the control channel (events-watch.lua): workers start publishing at once. */
 export const WATCH_MESSAGE = 'watch';
+/** @internal Said there when the last subscriber left (events-watch.lua): workers ask again at once. */
+export const UNWATCH_MESSAGE = 'unwatch';
 
 /** @internal The event types workers publish (FleetEventRelay), the only ones a subscriber delivers. */
 export const FLEET_EVENT_TYPES: readonly StreamQueueEventType[] = [
@@ -74,12 +78,14 @@ export interface SubscriberConnections {
 
 /**
  * @internal The fleet's events of one queue. Workers publish them on the queue's events channel
- * only while it is watched (see FleetEventRelay): on subscribe this sets the watch key (with a
- * TTL it keeps refreshing) and tells the workers on the control channel, again whenever its
- * connection comes back. Pub/sub is fire-and-forget: events published while this subscriber
- * reconnects are lost, and so are those published into a connection gone half-open until its
- * watch drops it (within about a lease: see watchReplies); none is replayed. A worker's PUBLISH
- * resent by ioredis (its reply lost) repeats its events: they are delivered once (FleetEventRepeats).
+ * only while it is watched (see FleetEventRelay): on subscribe this sets its own mark in the
+ * watch (with a TTL it keeps refreshing) and tells the workers on the control channel, again
+ * whenever its connection comes back; on unsubscribe it takes its mark out, and the last one out
+ * tells the workers to stop (events-watch.lua). Pub/sub is fire-and-forget: events published
+ * while this subscriber reconnects are lost, and so are those published into a connection gone
+ * half-open until its watch drops it (within about a lease: see watchReplies); none is replayed.
+ * A worker's PUBLISH resent by ioredis (its reply lost) repeats its events: they are delivered
+ * once (FleetEventRepeats).
  */
 export function fleetEvents(
   commands: Redis,
@@ -91,15 +97,16 @@ export function fleetEvents(
     // subscriber mode); dropped, ioredis reconnects (on a cluster, makes its subscriber connection
     // anew) and subscribes again. Its errors are logged by RedisConnections.
     const connection = connections.dedicated('events', { watched: true });
+    // Its own mark: one subscriber leaving takes out no other's (in this process or another).
+    const id = randomBytes(9).toString('base64url');
+    let watched = false;
     const watch = async () => {
       // Unsubscribed while its SUBSCRIBE was in flight: a watch now would make the workers
-      // publish to no one for the key's whole TTL.
+      // publish to no one for the mark's whole TTL.
       if (subscriber.closed) return;
-      await commands
-        .multi()
-        .set(keys.eventsWatch, '1', 'PX', EVENTS_WATCH_MS)
-        .publish(keys.controlChannel, WATCH_MESSAGE)
-        .exec()
+      watched = true;
+      await eventsWatchScript(keys, id, EVENTS_WATCH_MS)
+        .run(commands)
         .catch(() => undefined);
     };
     const refresh = setInterval(() => void watch(), EVENTS_REFRESH_MS);
@@ -147,6 +154,12 @@ export function fleetEvents(
       clearInterval(refresh);
       // Closed, not QUIT: a QUIT waits for an answer that a half-open or unreachable Redis never sends.
       connections.release(connection);
+      // Sent after any watch of its own on the same connection, so it runs after them. Lost (the
+      // process killed, Redis away), the mark lapses on its own within EVENTS_WATCH_MS.
+      if (watched)
+        eventsWatchScript(keys, id, 0)
+          .run(commands)
+          .catch(() => undefined);
     };
   });
 }

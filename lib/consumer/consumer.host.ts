@@ -12,7 +12,7 @@ import { StreamQueueEvents } from '../stream-queue.events';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { redisTimeMs } from '../task/periodic-call';
 import { TaskRegistry } from '../task/task.registry';
-import { WATCH_MESSAGE } from '../client/fleet-events';
+import { UNWATCH_MESSAGE, WATCH_MESSAGE } from '../client/fleet-events';
 import { createConsumerName } from './consumer-name';
 import { FleetEventRelay } from './fleet-event-relay';
 import { InFlight } from './in-flight';
@@ -277,7 +277,7 @@ export class ConsumerHost {
   /**
    * replace() and cancel() publish the key whose running run must stop; enqueues publish 'due'
    * when a delayed task becomes the earliest, so it is promoted on time; pause() and resume()
-   * publish 'paused:<version>' / 'resumed:<version>'.
+   * publish 'paused:<version>' / 'resumed:<version>'; events() subscribers 'watch' and 'unwatch'.
    */
   private async listenForControl(keys: QueueKeys[]): Promise<void> {
     const byChannel = new Map(keys.map((k) => [k.controlChannel, k.queue]));
@@ -288,6 +288,7 @@ export class ConsumerHost {
       const queue = byChannel.get(channel);
       if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
       if (queue && message === WATCH_MESSAGE) return this.relay.watched(queue);
+      if (queue && message === UNWATCH_MESSAGE) return this.relay.unwatched(queue);
       const pause = /^(paused|resumed):(\d+)$/.exec(message);
       if (queue && pause) return this.pauseWatch?.notice(queue, pause[1] === 'paused', Number(pause[2]));
       // '<why>:<generation>:<key>' (keys may hold ':'); runs of older generations stop.

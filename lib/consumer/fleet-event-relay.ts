@@ -20,8 +20,9 @@ import {
 const WATCH_CHECK_MS = 5_000;
 /**
  * A watcher announces itself at every refresh: one heard within this is still there, whatever a
- * check says. Its key may be gone while it is (evicted, lost in a failover, or set after the
- * EXISTS ran: the announcement comes on another connection than the check's reply).
+ * check says, unless the last watcher left after it. Its mark may be gone while it is (evicted,
+ * lost in a failover, or set after the EXISTS ran: the announcement comes on another connection
+ * than the check's reply).
  */
 const HEARD_RECENTLY_MS = EVENTS_REFRESH_MS + WATCH_CHECK_MS;
 
@@ -29,8 +30,12 @@ interface Watch {
   until: number;
   checkedAt: number;
   checking: boolean;
+  /** Checks sent: only the latest one's answer counts. */
+  asked: number;
   /** When a watcher last announced itself (epoch ms, 0: never). */
   announcedAt: number;
+  /** The last watcher left after the latest announcement: it is heard from no more. */
+  left: boolean;
   buffer: object[];
 }
 
@@ -40,7 +45,9 @@ interface Watch {
  * event costs a map lookup, plus one EXISTS per queue every WATCH_CHECK_MS while events happen.
  * Watched, the events of one tick go as one PUBLISH (one per FLEET_EVENT_MESSAGE_MAX characters).
  * A watcher announces itself on the control channel (ConsumerHost forwards it to watched()) and
- * keeps a watch key alive with a TTL.
+ * keeps its mark in the watch key alive with a TTL; the last one to leave says so there
+ * (unwatched()), and the worker asks at once, so the events stop within a round trip rather than
+ * when the marks would have lapsed.
  */
 @Injectable()
 export class FleetEventRelay implements OnApplicationShutdown {
@@ -69,6 +76,18 @@ export class FleetEventRelay implements OnApplicationShutdown {
     watch.until = Date.now() + EVENTS_WATCH_MS;
     watch.checkedAt = Date.now();
     watch.announcedAt = Date.now();
+    watch.left = false;
+  }
+
+  /**
+   * The last watcher of `queue` left (no mark was alive as its own went): asked at once, also
+   * with a check in flight, whose answer may predate the leave (only the latest answer counts).
+   * Nothing to ask when neither publishing nor asking.
+   */
+  unwatched(queue: string): void {
+    const watch = this.watchOf(queue);
+    watch.left = true;
+    if (watch.checking || Date.now() < watch.until) void this.check(queue, watch);
   }
 
   /**
@@ -106,17 +125,21 @@ export class FleetEventRelay implements OnApplicationShutdown {
   /** Never rejects. */
   private check(queue: string, watch: Watch): Promise<void> {
     watch.checking = true;
+    const asked = ++watch.asked;
     const keys = new QueueKeys(this.config.prefix, queue);
-    // EXISTS, not PTTL: a watcher refreshes its key every third of its TTL, so a key seen now
+    // EXISTS, not PTTL: a watcher refreshes its mark every third of its TTL, so a watch seen now
     // stays for two thirds of it at least (and workers need no command beyond the module's own).
-    return this.connections.commands.exists(keys.eventsWatch).then(
+    // The key of earlier versions' watchers too: one command, both in the queue's slot.
+    return this.connections.commands.exists(keys.eventsWatch, keys.eventsWatchBefore).then(
       (exists) => {
+        if (asked !== watch.asked) return; // a later check (after a leave) decides
         watch.checking = false;
         watch.checkedAt = Date.now();
-        if (exists === 1) watch.until = Date.now() + (EVENTS_WATCH_MS * 2) / 3;
-        else if (Date.now() - watch.announcedAt > HEARD_RECENTLY_MS) watch.until = 0;
+        if (exists > 0) watch.until = Date.now() + (EVENTS_WATCH_MS * 2) / 3;
+        else if (watch.left || !this.heardRecently(watch)) watch.until = 0;
       },
       () => {
+        if (asked !== watch.asked) return;
         // Refused or Redis away: ask again after the interval, not per event.
         watch.checking = false;
         watch.checkedAt = Date.now();
@@ -124,10 +147,25 @@ export class FleetEventRelay implements OnApplicationShutdown {
     );
   }
 
+  private heardRecently(watch: Watch): boolean {
+    return Date.now() - watch.announcedAt <= HEARD_RECENTLY_MS;
+  }
+
   private watchOf(queue: string): Watch {
     let watch = this.watches.get(queue);
     if (!watch)
-      this.watches.set(queue, (watch = { until: 0, checkedAt: 0, checking: false, announcedAt: 0, buffer: [] }));
+      this.watches.set(
+        queue,
+        (watch = {
+          until: 0,
+          checkedAt: 0,
+          checking: false,
+          asked: 0,
+          announcedAt: 0,
+          left: false,
+          buffer: [],
+        }),
+      );
     return watch;
   }
 }

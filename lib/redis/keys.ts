@@ -58,8 +58,16 @@ export class QueueKeys {
   readonly strandedCancels: string;
   /** Channel of the fleet's task events (events()); workers publish only while it is watched. */
   readonly eventsChannel: string;
-  /** Set (with a TTL, refreshed) while some events() subscriber watches the queue. */
+  /**
+   * The events() subscribers watching the queue: a sorted set of their marks, each scored with
+   * when it lapses, and a TTL of the latest (see events-watch.lua). It exists while one is alive.
+   */
   readonly eventsWatch: string;
+  /**
+   * The watch key of subscribers of earlier versions (a string with a TTL they refresh): workers
+   * count it as a watch too, so a rolling deploy's old subscribers keep their events.
+   */
+  readonly eventsWatchBefore: string;
   /** Prefix of the per-key state hashes (see keyState(); scripts get each key in KEYS). */
   readonly keyStatePrefix: string;
   /** Prefix of the result keys (see result(); scripts get each key in KEYS). */
@@ -95,7 +103,8 @@ export class QueueKeys {
     this.schedules = `${this.tag}:schedules`;
     this.strandedCancels = `${this.tag}:stranded-cancels`;
     this.eventsChannel = `${this.tag}:events`;
-    this.eventsWatch = `${this.tag}:events-watched`;
+    this.eventsWatch = `${this.tag}:events-watchers`;
+    this.eventsWatchBefore = `${this.tag}:events-watched`;
     this.keyStatePrefix = `${this.tag}:key:`;
     this.resultPrefix = `${this.tag}:result:`;
     this.flow = Object.fromEntries(FLOW_KEY_NAMES.map((k) => [k, `${this.tag}:flow:${k}`])) as FlowKeys;

@@ -31,6 +31,7 @@ export const SCRIPT_NAMES = [
   'uncount',
   'trim-rate-starts',
   'end-stranded-cancel',
+  'events-watch',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

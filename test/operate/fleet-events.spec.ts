@@ -1,8 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { FleetEvent } from '../../lib';
-import { RedisConnections } from '../../lib/redis/redis-connections';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { watchedEvents } from '../fixtures/watched-events';
+import { publishedWhileRunning, watchedEvents } from '../fixtures/watched-events';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 // events(queue): every worker's task events through Redis, published only while watched.
@@ -32,31 +31,6 @@ describe('fleet events', () => {
     await closeAll();
   });
 
-  /**
-   * Everything the worker published on the events channel while it ran `runs` tasks: a sentinel
-   * follows once its counters show them settled (its relay publishes on that same connection, in
-   * order, on the tick after the count), so nothing it published can come after the sentinel.
-   */
-  async function publishedWhileRunning(runs: number): Promise<string[]> {
-    const listener = createRedis();
-    const seen: string[] = [];
-    const sentinel = new Promise<void>((resolve) =>
-      listener.on('message', (_channel: string, message: string) =>
-        message === 'sentinel' ? resolve() : seen.push(message),
-      ),
-    );
-    await listener.subscribe(worker.keys.eventsChannel);
-    const base = worker.events.counters().completed;
-    const work = [];
-    for (let i = 0; i < runs; i++) work.push((await worker.client.enqueue('echo', i)).result());
-    await Promise.all(work);
-    await waitFor(() => worker.events.counters().completed === base + runs);
-    await new Promise((resolve) => setImmediate(resolve));
-    await worker.app.get(RedisConnections).commands.publish(worker.keys.eventsChannel, 'sentinel');
-    await sentinel;
-    return seen;
-  }
-
   /** Subscribes from the watcher and runs probe tasks until their events arrive. */
   async function watch(events: FleetEvent[]): Promise<void> {
     subscription = await watchedEvents(watcher.client, events);
@@ -64,9 +38,9 @@ describe('fleet events', () => {
   }
 
   it('publishes nothing while nobody watches (control: the same runs, watched, are published)', async () => {
-    expect(await publishedWhileRunning(5)).toEqual([]);
+    expect(await publishedWhileRunning(worker, 5)).toEqual([]);
     await watch([]);
-    const published = (await publishedWhileRunning(5)).flatMap((m) => JSON.parse(m) as FleetEvent[]);
+    const published = (await publishedWhileRunning(worker, 5)).flatMap((m) => JSON.parse(m) as FleetEvent[]);
     expect(published.filter((e) => e.type === 'completed')).toHaveLength(5);
   });
 
