@@ -10,6 +10,7 @@
 
   The watch's TTL is its latest mark's, so it exists while a mark is alive: workers ask EXISTS.
   Returns the number of marks alive after the call.
+  A key of another type at KEYS[1] is deleted first (the watch is the module's own key).
   Atomic: the lapsed marks pruned, the mark set or taken out, the TTL set from the latest mark and
   the notice are one step, so no worker reads the watch in between, and no 'unwatch' goes out
   while another subscriber's mark is alive.
@@ -20,6 +21,10 @@
 local watch = KEYS[1]
 local now = nowMs()
 local ttl = tonumber(ARGV[2])
+-- A key of another type in its place (anyone can write one) is taken back, as earlier versions'
+-- SET did: left, it failed every mark's write and, existing, kept the workers publishing for good.
+local kind = rcall('TYPE', watch).ok
+if kind ~= 'zset' and kind ~= 'none' then rcall('DEL', watch) end
 -- Marks of subscribers gone without leaving (a process killed) lapse here.
 for _, id in ipairs(rcall('ZRANGEBYSCORE', watch, '-inf', '(' .. string.format('%d', now))) do
   rcall('ZREM', watch, id)

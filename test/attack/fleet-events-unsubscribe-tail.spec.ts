@@ -174,4 +174,18 @@ describe('attack: fleet events after the last subscriber leaves', () => {
     await stopsPublishing(worker);
     expect(await redis.exists(keys.eventsWatch)).toBe(0);
   });
+
+  // Anyone with Redis access can make the watch a key of another type: each mark's write then
+  // failed (the subscriber's refreshes swallowed WRONGTYPE), and the foreign key, existing, kept
+  // every worker publishing to no one for good. The watch takes its key back, as the SET of
+  // earlier versions did.
+  it('takes back a watch key of another type: its leave stops the events', async () => {
+    const worker = await startApp({ prefix });
+    await redis.hset(keys.eventsWatch, 'not', 'a sorted set');
+    const watcher = await startApp({ prefix, options: { worker: false } });
+    const subscription = await watchedEvents(watcher.client, []);
+    expect(await redis.type(keys.eventsWatch)).toBe('zset');
+    subscription.unsubscribe();
+    await stopsPublishing(worker);
+  });
 });
