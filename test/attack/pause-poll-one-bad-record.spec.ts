@@ -36,14 +36,16 @@ describe('attack: one unreadable pause record disables the poll of every queue',
     // The record pause() writes, without its notice on the control channel (a notice lost).
     await redis.hset(apps.partitions(1).keysFor(0).pause, 'paused', '1', 'version', String(Date.now()));
     const writtenAt = performance.now();
-    await sleep(4 * HEARTBEAT_MS);
+    await sleep(6 * HEARTBEAT_MS);
     const after = starts.filter((t) => t > writtenAt);
     const lastLagMs = Math.max(0, ...after.map((t) => t - writtenAt));
     console.log(
       `pause beside a bad record: ${after.length} start(s) after the write, last +${lastLagMs.toFixed(1)} ms`,
     );
-    // One interval, plus the poll's round trip and timer lateness on a busy machine.
-    expect(lastLagMs).toBeLessThanOrEqual(HEARTBEAT_MS + 100);
+    // One interval, plus the poll's round trip and timer lateness, which a loaded machine stretches
+    // (181 ms of 200 seen): half an interval more. A worker whose poll fails starts runs through
+    // the whole 6-interval watch.
+    expect(lastLagMs).toBeLessThanOrEqual(1.5 * HEARTBEAT_MS + 100);
 
     // Queue q0 keeps the state it had (not paused): its tasks still run.
     const handle = await worker.client.enqueue(taskName(0), 'q0 runs');
