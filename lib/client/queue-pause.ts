@@ -46,10 +46,13 @@ export async function writePause(redis: Redis, partitions: readonly QueueKeys[],
     const floor = newestRecord(records).version;
     if (floor >= MAX_VERSION)
       throw refusal(partitions[records.findIndex((r) => r.version === floor)], floor, 'no-version-left');
-    const drawn = await pauseScript(partitions[0], { paused, version: 0, floor }).run(redis);
+    // Every partition's control channel checked before partition 0's write: one the caller may
+    // not publish to would refuse its partition's call after it (pause.lua).
+    const others = partitions.slice(1);
+    const drawn = await pauseScript(partitions[0], { paused, version: 0, floor, others }).run(redis);
     if (drawn.outcome !== 'written') throw refusal(partitions[0], drawn.version, 'no-version-left');
     const replies = await Promise.all(
-      partitions.slice(1).map((keys) => pauseScript(keys, { paused, version: drawn.version }).run(redis)),
+      others.map((keys) => pauseScript(keys, { paused, version: drawn.version }).run(redis)),
     );
     const at = replies.findIndex((r) => r.outcome !== 'written');
     if (at < 0) return;

@@ -13,6 +13,8 @@
   ARGV[4] partition 0 only: the floor, the newest version the caller read on any partition (a
           partition that kept a record this one lost, written from a clock ahead of this node's,
           would refuse a version drawn below it); '0' elsewhere
+  ARGV[5..] partition 0 only: the other partitions' control channels, checked with its own
+          before the write (below)
 
   Returns {1, version} written; {0, stored} not written, a newer call wrote this partition first
   (its state stands: every partition ends with the state of the call that wrote partition 0
@@ -20,7 +22,9 @@
   (2^53-1 reached: a version past it would read as none).
   Atomic: the version check, the write and the notice are one step. A control channel the
   caller's ACL user may not publish to refuses the call before the write (NOPERM,
-  includes/notice-check.lua).
+  includes/notice-check.lua); on partition 0, so does any partition's (ARGV[5..]): its call
+  would be refused after partition 0's record was written, the queue in the call's state
+  (readers go by the newest record) while the call failed, and every call again the same.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -46,7 +50,10 @@ end
 -- The notice's channel, checked before the write: a refused PUBLISH after it failed the call
 -- with the record written (the queue paused, its caller told of an error). Not the notice moved
 -- first: the HSET is the first write, which a Redis out of memory refuses, after the notice.
+-- On partition 0, every other partition's too: its call, refused after this write, left the
+-- queue in the call's state while the call failed.
 noticeCheck(ARGV[3])
+for i = 5, #ARGV do noticeCheck(ARGV[i]) end
 rcall('HSET', record, 'paused', ARGV[1], 'version', string.format('%d', version))
 rcall('PUBLISH', ARGV[3], (ARGV[1] == '1' and 'paused:' or 'resumed:') .. string.format('%d', version))
 return {1, version}

@@ -15,16 +15,28 @@ const outcome = replyCodes('pause', { 1: 'written', 0: 'refused', [-1]: 'no-vers
 
 /**
  * @internal The typed call of pause.lua on one partition. `version` 0 draws the call's version
- * (partition 0 only), above `floor`; any other writes the record only if newer than the one stored.
+ * (partition 0 only), above `floor`, once the caller may publish to `others`' control channels
+ * too (the other partitions'); any other writes the record only if newer than the one stored.
  */
 export function pauseScript(
   keys: QueueKeys,
-  a: { readonly paused: boolean; readonly version: number; readonly floor?: number },
+  a: {
+    readonly paused: boolean;
+    readonly version: number;
+    readonly floor?: number;
+    readonly others?: readonly QueueKeys[];
+  },
 ): ScriptCall<PauseReply> {
   return new ScriptCall(
     'pause',
     [keys.pause],
-    [a.paused ? '1' : '0', a.version, keys.controlChannel, a.floor ?? 0],
+    [
+      a.paused ? '1' : '0',
+      a.version,
+      keys.controlChannel,
+      a.floor ?? 0,
+      ...(a.others ?? []).map((k) => k.controlChannel),
+    ],
     (reply) => {
       const [code, version] = reply as [number, number];
       return { outcome: outcome(code), version: Number(version) };

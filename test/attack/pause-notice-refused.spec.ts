@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { readPauseRecords, writePause } from '../../lib/client/queue-pause';
+import { QueueKeys } from '../../lib/redis/keys';
 import { pauseScript } from '../../lib/scripts/pause.script';
 import { useAclRedis } from '../fixtures/acl-redis';
 import { refusalOf } from '../fixtures/settle-writes';
@@ -36,5 +38,21 @@ describe('attack: a pause whose notice an ACL refuses', () => {
     const refusal = await refusalOf(pauseScript(f.keys, { paused: false, version: 0 }).run(caller));
     expect(await f.redis.hgetall(f.keys.pause)).toEqual(before);
     expect(refusal).toMatch(/can't publish to the channel/);
+  });
+
+  // Each partition has its own control channel: a user allowed partition 0's alone (an ACL written
+  // for the queue before it was partitioned, `&{<prefix>:<queue>}:*`) had partition 0's record
+  // written, then the next partition's call refused: pause() rejected, the queue paused (readers
+  // go by the newest record), and every call again the same. Partition 0's call, which draws the
+  // version, checks every partition's channel before it writes.
+  it("pause() of a partitioned queue whose later partition's channel is refused: no record written", async () => {
+    const partitions = [f.keys, new QueueKeys(f.prefix, f.keys.queue, 1)];
+    await f.redis.call('ACL', 'SETUSER', 'operator', `&${f.keys.controlChannel}`);
+    const refusal = await refusalOf(writePause(caller, partitions, true));
+    expect(refusal).toContain(`can't publish to the channel ${partitions[1].controlChannel}`);
+    expect(await readPauseRecords(f.redis, partitions)).toEqual([
+      { paused: false, version: 0 },
+      { paused: false, version: 0 },
+    ]);
   });
 });
