@@ -95,6 +95,19 @@ describe('attack: a completion or a dead letter whose notice an ACL refuses', ()
     expect(await heard()).toEqual([`c:${run.id}`]);
   });
 
+  // acl_check_cmd answers no for a refused command as for a refused channel; the PUBLISH it stands
+  // for said which ("can't run this command"). Blaming the channel alone sent an operator whose
+  // user lacks +publish (README's list has it) to channel rules that allow it.
+  it('a worker denied the publish command itself: refused before its writes, the refusal naming the command', async () => {
+    const denied = createRedis({}, await acl.userDenied('no-publish', 'publish'));
+    defineCheckedScripts(denied);
+    const run = await delivered();
+    const before = await writtenFor([run]);
+    const refusal = await refusalOf(f.complete('a', [run], undefined, denied));
+    expect(await writtenFor([run])).toEqual(before);
+    expect(refusal).toMatch(/can't publish to the channel .*'publish' command/);
+  });
+
   it('a batch that settles nothing (resent after it went through) tells nothing: answered, not refused', async () => {
     const run = await delivered();
     await f.complete('a', [run]);
