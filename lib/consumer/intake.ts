@@ -107,15 +107,12 @@ export class Intake {
       await Promise.all(malformed.map((m) => this.deadLetter(m, fieldsOf.get(m.entryId))));
       await this.enterAdmission(held);
       const toHandOver = held.size;
-      const admitted = await this.claimWhereNeeded([...held], sentAt, held);
-      if (toHandOver > 0) this.failure = undefined;
-      return admitted;
+      const { ready, refused } = await this.claimWhereNeeded([...held], sentAt, held);
+      if (refused) this.failed(refused);
+      else if (toHandOver > 0) this.failure = undefined;
+      return ready;
     } catch (error) {
-      if (held.size > 0) {
-        const now = monotonicMs();
-        const since = this.failingAdmissions ? this.failure!.since : now;
-        this.failure = { since, lastAt: now, message: (error as Error).message };
-      }
+      if (held.size > 0) this.failed((error as Error).message);
       // Never strand a delivery: what was not handed over is still pending under this consumer,
       // and the sweep's recovery admits it again. Its delivery is given back first: a claim that
       // fails each time (an ACL refusing a command it calls) would otherwise count one per
@@ -130,20 +127,34 @@ export class Intake {
     }
   }
 
+  /** Records an admission that failed, for failingAdmissions. */
+  private failed(message: string): void {
+    const now = monotonicMs();
+    const since = this.failingAdmissions ? this.failure!.since : now;
+    this.failure = { since, lastAt: now, message };
+  }
+
   /**
    * Runs the claim script for the deliveries that need it: every keyed one, every rate-limited
    * one (its start is counted there), and unkeyed ones whose handover is older than the lease's
    * unbroken stretch. Removes from `held` what it hands over or drops. A rate-limited one told
-   * to wait is handed over with its wait (RateHold holds it before its handler).
+   * to wait is handed over with its wait (RateHold holds it before its handler). `refused` says
+   * why keyed runs were given back unstarted for want of a fencing number: the queue's sequence
+   * passed 2^53-1 (anyone with Redis access can SET it), and none of its keyed runs starts until
+   * an operator sets it back; an admission failure (failingAdmissions) and a warning say so.
    */
-  private async claimWhereNeeded(deliveries: Delivery[], sentAt: number, held: Set<Delivery>): Promise<Delivery[]> {
+  private async claimWhereNeeded(
+    deliveries: Delivery[],
+    sentAt: number,
+    held: Set<Delivery>,
+  ): Promise<{ ready: Delivery[]; refused?: string }> {
     const proofStale = !stillOwned(this.ctx.lease, sentAt) || sentAt <= this.ctx.inFlight.recoveredAt;
     const toClaim = deliveries.filter((d) => d.message.key !== undefined || this.isRated(d.message) || proofStale);
     const ready = deliveries.filter((d) => !toClaim.includes(d));
     const handOver = () => ready.forEach((d) => held.delete(d));
     if (toClaim.length === 0) {
       handOver();
-      return ready;
+      return { ready };
     }
     const claimSentAt = monotonicMs();
     // Handed over only once the claim answered: if it fails, admit drops them with the rest.
@@ -153,6 +164,7 @@ export class Intake {
     );
     handOver();
     const unproven: Delivery[] = [];
+    let noFence = 0;
     toClaim.forEach((d, i) => {
       held.delete(d);
       const v = verdicts[i];
@@ -161,7 +173,8 @@ export class Intake {
         ready.push(d);
         return;
       }
-      if (v.verdict === 'unproven') return void unproven.push(d);
+      if (v.verdict === 'no-fence') noFence++;
+      if (v.verdict === 'unproven' || v.verdict === 'no-fence') return void unproven.push(d);
       this.drop(d);
       if (v.verdict === 'deferred') this.ctx.delayedAdded();
       if (v.verdict === 'stale') {
@@ -179,7 +192,12 @@ export class Intake {
     // Still this consumer's, never started: its recovery claims it again, counted once.
     await giveBackUnstarted(this.ctx, unproven);
     unproven.forEach((d) => this.drop(d));
-    return ready;
+    if (noFence === 0) return { ready };
+    const refused =
+      `the sequence ${this.ctx.keys.seq} passed 2^53-1: ${noFence} keyed run(s) got no exact fencing number ` +
+      `and were given back unstarted (set it back to the highest generation its queue uses)`;
+    this.ctx.logger.warn(`Admitting runs on queue "${this.ctx.queue}" failed: ${refused}`);
+    return { ready, refused };
   }
 
   /**

@@ -59,8 +59,10 @@
   deferred, -1 not ours (skipped), 3 wait (a rate window is full: still this consumer's, claim
   it again later), 4 judge the owner (nothing written for it, below), 5 unproven (a keyed run
   that would run, but the consumer's liveness key holds another value than ARGV[6], or none
-  while ARGV[6] names one: nothing written, below), a fencing number (keyed runs that run; 0
-  otherwise), and the entry's delivery count (0 when not ours): a reply that
+  while ARGV[6] names one: nothing written, below), 6 no fence (a keyed run that would run, but
+  its fence's draw passed 2^53-1, past the numbers a script holds exactly: nothing written but
+  the draw, the delivery still this consumer's; includes/key-state.lua), a fencing number (keyed
+  runs that run; 0 otherwise), and the entry's delivery count (0 when not ours): a reply that
   said 1 may be stale, and an unkeyed run's fence counts deliveries, so it must not fall below
   an earlier delivery's. When a message is
   under a rate limit, two more lists: per message its start time (Redis ms; 0 unless a rated
@@ -250,15 +252,21 @@ for i = 1, (#ARGV - 6) / 4 do
       -- A value its worker does not know as its own (see the header): nothing written.
       codes[i] = 5
     else
+      -- The fence's INCR answers a double: one past SEQUENCE_MAX is not exact (two claims told
+      -- one fence), so the run is not marked: nothing written for it but the draw (code 6).
       local fence = rcall('INCR', seq)
-      -- The lease it runs under, in the same write; one that cannot be read is recorded as none.
-      local lease = runsUnder()
-      rcall('HSET', keyState, 'state', 'running', 'rmid', entryId, 'rown', consumer, 'fence', fence,
-        'rliv', lease or '', 'startedAt', nowMs())
-      if not lease then rcall('HDEL', keyState, 'rliv') end
-      rcall('HDEL', keyState, 'mid')
-      codes[i] = 1
-      fences[i] = fence
+      if fence > SEQUENCE_MAX then
+        codes[i] = 6
+      else
+        -- The lease it runs under, in the same write; one that cannot be read is recorded as none.
+        local lease = runsUnder()
+        rcall('HSET', keyState, 'state', 'running', 'rmid', entryId, 'rown', consumer, 'fence', fence,
+          'rliv', lease or '', 'startedAt', nowMs())
+        if not lease then rcall('HDEL', keyState, 'rliv') end
+        rcall('HDEL', keyState, 'mid')
+        codes[i] = 1
+        fences[i] = fence
+      end
     end
   end
 end

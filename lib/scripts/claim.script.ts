@@ -51,7 +51,9 @@ export interface ClaimArgs {
  * for a rate token (still this consumer's: claim it again then), or unproven: a keyed run whose
  * consumer's liveness key holds a value it does not know as its own (`liveness`), written by its
  * heartbeat after a lapse and not yet confirmed: nothing written, the key's run stays queued, its
- * delivery this consumer's (not started: given back, for its recovery).
+ * delivery this consumer's (not started: given back, for its recovery); or no-fence: a keyed run
+ * whose fencing number would be past 2^53-1 (the queue's sequence was set near it), which the
+ * script cannot hold exactly: nothing written but the draw, given back the same way.
  */
 export type ClaimVerdict =
   | {
@@ -62,7 +64,7 @@ export type ClaimVerdict =
       readonly windowEndsInMs?: number;
     }
   | { readonly verdict: 'wait'; readonly waitMs: number }
-  | { readonly verdict: 'stale' | 'deferred' | 'not-ours' | 'unproven' };
+  | { readonly verdict: 'stale' | 'deferred' | 'not-ours' | 'unproven' | 'no-fence' };
 
 /**
  * @internal claim.lua wrote nothing for the message: the key's earlier run has nothing left in
@@ -86,6 +88,7 @@ export const CLAIM_CODES = {
   3: 'wait',
   4: 'judge-owner',
   5: 'unproven',
+  6: 'no-fence',
 } as const;
 const verdictOf = replyCodes('claim', CLAIM_CODES);
 

@@ -49,9 +49,10 @@
   consumer), -2 already settled (no longer pending: a resent command).
   Atomic: the ownership and generation checks and every write are one step. A flow key of another
   type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write;
-  so do a delayed set of another type and a sequence INCR refuses when a keyed run carries a
-  successor (s), read once per batch with such a run (includes/key-type.lua, sequenceCheck in
-  includes/key-state.lua): nothing for a batch without one. A caller whose ACL user may not
+  so do a delayed set of another type and a sequence INCR refuses, or whose draws (one per
+  successor) would pass 2^53-1, when a keyed run carries a successor (s), read once per batch
+  with such a run (includes/key-type.lua, sequenceCheck in includes/key-state.lua): nothing for a
+  batch without one. A caller whose ACL user may not
   publish to the done channel is refused (NOPERM) before the first write too, once a run is to
   settle (includes/notice-check.lua, no command): a batch that settles none is answered.
 ]]
@@ -91,7 +92,7 @@ local runs = cjson.decode(ARGV[8])
 -- ended without a successor). The batch's runs stay pending, settled
 -- by the worker's retry once the key is of its type again or gone. A run without options (no
 -- key, no flow: the hot path) reads nothing here.
-local flowChecked, delayedChecked = false, false
+local flowChecked, successors = false, 0
 for _, run in ipairs(runs) do
   local o = run[4]
   if type(o) == 'table' then
@@ -99,12 +100,13 @@ for _, run in ipairs(runs) do
       flowCheckSettle(flowKeysAtEnd())
       flowChecked = true
     end
-    if o.k == 1 and o.s and not delayedChecked then
-      keyCheckType(delayed, 'delayed set', 'zset')
-      sequenceCheck(seq)
-      delayedChecked = true
-    end
+    if o.k == 1 and o.s then successors = successors + 1 end
   end
+end
+-- Each successor draws a generation: the sequence is read for all of them at once.
+if successors > 0 then
+  keyCheckType(delayed, 'delayed set', 'zset')
+  sequenceCheck(seq, successors)
 end
 
 for i, run in ipairs(runs) do

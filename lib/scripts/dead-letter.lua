@@ -55,7 +55,7 @@
   (includes/flow.lua) refuses a flow entry's call, WRONGTYPE naming the key, before it, as a
   delayed set of another type refuses a periodic run's (its successor goes there: the dead letter
   was written and the run acked before that ZADD failed, the chain ended without a successor),
-  and so does a sequence INCR refuses (its successor's generation: sequenceCheck,
+  and so does a sequence INCR refuses, or whose draw would pass 2^53-1 (its successor's generation: sequenceCheck,
   includes/key-state.lua), and a done channel the caller's ACL user may not publish to (NOPERM,
   includes/notice-check.lua: its PUBLISH, last, was refused after every write).
 ]]
@@ -112,7 +112,7 @@ end
 if taskId and fieldOf(fields, 'fl') == '1' then flowCheckSettle(flowKeysAtEnd()) end
 if successor then
   keyCheckType(delayed, 'delayed set', 'zset')
-  sequenceCheck(seq)
+  sequenceCheck(seq, 1)
 end
 -- So does a done channel the caller's ACL user may not publish to: the notice goes out last
 -- (sent first, a dead-letter stream of another type would refuse the XADD after it, waiters

@@ -49,8 +49,8 @@
   hostile message with thousands of fields) is computed before the first write, and a flow key
   of another type (includes/flow.lua) refuses the call, WRONGTYPE naming the key, before it; so
   do a delayed set (a retry, a periodic successor) and a dead-letter stream (a dead letter) of
-  another type (includes/key-type.lua), and a sequence INCR refuses when a successor's generation
-  is to be drawn (sequenceCheck, includes/key-state.lua): the run stays pending, its settle
+  another type (includes/key-type.lua), and a sequence INCR refuses (or whose draw would pass
+  2^53-1) when a successor's generation is to be drawn (sequenceCheck, includes/key-state.lua): the run stays pending, its settle
   retried by its worker. Its notice goes after those checks and before the writes (a done
   channel an ACL refuses refuses the settle there, nothing written); the retry's sends none.
 ]]
@@ -102,7 +102,7 @@ local deadFields = retryDelay < 0 and deadLetterFields(written and entryFields(w
 if not (foreign or stale) then
   if retryDelay >= 0 or (keyState and ARGV[11] ~= '') then keyCheckType(delayed, 'delayed set', 'zset') end
   if retryDelay < 0 then keyCheckType(dlq, 'dead-letter stream', 'stream') end
-  if retryDelay < 0 and keyState and ARGV[11] ~= '' then sequenceCheck(seq) end
+  if retryDelay < 0 and keyState and ARGV[11] ~= '' then sequenceCheck(seq, 1) end
 end
 -- The notice, before the writes it announces (a subscriber acts on it only once the script is
 -- over): a done channel an ACL refuses fails the settle here, nothing written, where it failed

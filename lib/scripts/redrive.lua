@@ -25,7 +25,9 @@
   the call's record are one step, so a dead letter is redriven once, and never beside a live
   run of its key. A flow key of another type (includes/flow.lua) refuses a flow task's redrive,
   WRONGTYPE naming the key, before any write, and so does a stream of another type (read by
-  XLEN: Redis does not roll a script back). It sends no notice.
+  XLEN: Redis does not roll a script back), and a keyed task's sequence that its draw would
+  pass 2^53-1 or INCR would refuse (one GET: sequenceCheck in includes/key-state.lua). It sends
+  no notice.
   A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
   none and is replaced) or still names this task:
   a newer run of the key (a replace, a periodic successor) must never be followed by an older.
@@ -73,8 +75,11 @@ if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return r
 if isFlow then flowCheckKeys(flowKeysAtEnd()) end
 -- The stream, read before the first write: one of another type (anyone can make one) refuses
 -- the redrive here, not at its XADD after the task's result key was marked not settled (its
--- stored failure lost: result() waited) or its key's generation drawn.
+-- stored failure lost: result() waited) or its key's generation drawn. So does, for a keyed
+-- task, a sequence whose draw would be refused (sequenceCheck: past 2^53-1, or no integer):
+-- the draw follows the replacement of a key state that is not a hash.
 rcall('XLEN', stream)
+if key then sequenceCheck(seq, 1) end
 
 local fields = {'id', id, 'n', name, 'p', payload, 'a', '1'}
 local gen = 0

@@ -10,13 +10,20 @@ import { periodicRunRead, refusalOf, settleWrites as written } from '../fixtures
  * and the key's end, dead-letter.lua's dead letter and ack. Redis does not roll a script back, so
  * a sequence INCR refuses (anyone with Redis access can `SET <seq> abc`, or make it a hash)
  * failed the settle after them: a completion's retry found the run stale, a failure's found it
- * settled, and the chain ended without a successor. Now each reads the sequence before its first
+ * settled, and the chain ended without a successor. So does a draw past 2^53-1 (see
+ * sequence-past-exact-range.spec.ts), refused at the draw. Now each reads the sequence before its first
  * write when it schedules a successor: one INCR would refuse refuses the settle, nothing written,
  * and the settle goes through once the sequence is a number again.
  */
 describe.each([
   ['not a number', (f: ScriptFixture) => f.redis.set(f.keys.seq, 'abc'), /^ERR the sequence .* is not an integer/],
   ['at the largest integer', (f: ScriptFixture) => f.redis.set(f.keys.seq, '9223372036854775807'), /^ERR the sequence/],
+  // Its draw would pass 2^53-1, which a script's number no longer holds exactly (Lua's doubles).
+  [
+    'at 2^53-1',
+    (f: ScriptFixture) => f.redis.set(f.keys.seq, '9007199254740991'),
+    /^ERR the sequence .* passed 2\^53-1/,
+  ],
   [
     'a hash',
     (f: ScriptFixture) => f.redis.multi().del(f.keys.seq).hset(f.keys.seq, 'x', '1').exec(),

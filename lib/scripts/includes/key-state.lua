@@ -65,14 +65,27 @@ local function dropForeignState(keyState)
   if notAHash(keyState) then rcall('DEL', keyState) end
 end
 
+-- The largest number the queue's sequence draws, 2^53-1. INCR's integer reaches the script as a
+-- Lua number, a double: past it consecutive draws round to one generation or fencing number (two
+-- runs of a key told one generation, two claims one fence). Anyone can `SET <seq>` near it.
+local SEQUENCE_MAX = 9007199254740991
+
+-- sequencePassed(seq): the refusal of a draw past SEQUENCE_MAX.
+local function sequencePassed(seq)
+  return redis.error_reply('ERR the sequence ' .. seq .. ' passed 2^53-1: a generation or fencing number'
+    .. ' drawn from it would not be exact (set it back to the highest generation its queue uses)')
+end
+
 -- drawGeneration(seq, keyState): nextGeneration's draw, which writes the queue's sequence alone,
 -- for a script that tells of the new generation before it writes the key's state (enqueue.lua,
 -- cancel.lua). Its INCR is the script's first write command there, on purpose: a Redis out of memory refuses
 -- a write that may grow memory only while no write command ran in the script, so it refuses the
 -- call at this INCR or not at all, never after a notice; a refusal after it (a channel an ACL
--- refuses) leaves a skipped generation number only.
+-- refuses, a draw past SEQUENCE_MAX) leaves a skipped generation number only. A script whose
+-- draw comes after other writes asks sequenceCheck first, for every draw it may make.
 local function drawGeneration(seq, keyState)
   local gen = rcall('INCR', seq)
+  if gen > SEQUENCE_MAX then error(sequencePassed(seq)) end
   local stored = storedGeneration(rcall('HGET', keyState, 'gen')) or 0
   if stored >= 4503599627370496 then stored = 0 end
   if gen <= stored then
@@ -93,13 +106,14 @@ local function incrementable(text)
   return digits < '9223372036854775807'
 end
 
--- sequenceCheck(seq): for a script whose draw (drawGeneration) comes after other writes (a
--- settle's periodic successor, drawn after the run's result, ack and end): refuses the call
--- before its first write when INCR would refuse the sequence, a key of another type (WRONGTYPE
--- naming its type) or text INCR does not take (anyone with Redis access can `SET <seq> abc`).
--- Redis does not roll a script back: the INCR's own error failed the settle after those writes,
+-- sequenceCheck(seq, draws): for a script whose draws (drawGeneration, `draws` of them at most)
+-- come after other writes (a settle's periodic successors, drawn after the runs' results, acks
+-- and ends): refuses the call before its first write when INCR would refuse the sequence, a key
+-- of another type (WRONGTYPE naming its type) or text INCR does not take (anyone with Redis
+-- access can `SET <seq> abc`), or when its last draw would pass SEQUENCE_MAX. Redis does not
+-- roll a script back: the INCR's own error (or the draw's) failed the settle after those writes,
 -- and the chain ended without a successor. One GET (and a TYPE when it is refused).
-local function sequenceCheck(seq)
+local function sequenceCheck(seq, draws)
   local ok, held = pcall(rcall, 'GET', seq)
   if not ok then
     local t = rcall('TYPE', seq)
@@ -109,6 +123,7 @@ local function sequenceCheck(seq)
   if held and not incrementable(held) then
     error(redis.error_reply('ERR the sequence ' .. seq .. ' is not an integer INCR can increment'))
   end
+  if (tonumber(held) or 0) + draws > SEQUENCE_MAX then error(sequencePassed(seq)) end
 end
 
 -- nextGeneration(seq, keyState): a new generation for the key, drawn from the queue's sequence
