@@ -53,6 +53,9 @@
   2^53-1) when a successor's generation is to be drawn (sequenceCheck, includes/key-state.lua): the run stays pending, its settle
   retried by its worker. Its notice goes after those checks and before the writes (a done
   channel an ACL refuses refuses the settle there, nothing written); the retry's sends none.
+  A dead letter is the first write, before the ack: a dead-letter stream out of ids (its last id
+  the largest there is: XSETID) refuses it there, the run still pending (its waiters told 'f').
+  The plain hot path (a retry) is unchanged.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -114,6 +117,12 @@ elseif stale then
 elseif retryDelay < 0 then
   rcall('PUBLISH', channel, 'f:' .. task.id)
 end
+-- The dead letter, the first write: a dead-letter stream that takes no id (its last id the
+-- largest there is, which anyone can XSETID) refuses it, with no type or cheap read to tell,
+-- and refused after the ack and XDEL below it lost the run. Refused here, the run stays pending,
+-- its settle retried; its waiters were told it failed, as it will have once dead-lettered.
+local deadLettered = retryDelay < 0 and not (foreign or stale)
+if deadLettered then rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(deadFields)) end
 if own then
   rcall('XACK', stream, group, entryId)
   rcall('XDEL', stream, entryId)
@@ -140,7 +149,6 @@ if retryDelay >= 0 then
   return 1
 end
 
-rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(deadFields))
 if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) else rcall('DEL', resultKey) end
 if keyState then endKeyedRun(keyState, delayed, seq, entryId, task.id, 'failed', ARGV[9], stateTtl, ARGV[11]) end
 return 2

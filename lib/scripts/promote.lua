@@ -41,6 +41,9 @@
   a call with the flow keys when one of them holds another type (includes/flow.lua), naming it,
   and a call with a member to dead-letter when the dead-letter stream holds another type (one
   TYPE, only then: its XADD would fail the script after the member's ZREM, the member lost).
+  A stream or dead-letter stream that takes no id (its last id the largest there is: XSETID)
+  refuses the promotion at a member's XADD, which comes before that member's ZREM: the member
+  stays delayed (the members before it moved or dropped whole, each its own step).
   Atomic: each member's check, removal and append are one step with the others.
 ]]
 -- @include rcall
@@ -113,9 +116,12 @@ for i = 3, #ARGV - 1, 2 do
   local keyState = nil
   if key ~= '' then keyState = KEYS[k]; k = k + 1 end
   local fate = fates[i]
+  -- Each member is appended (XADD) before its ZREM: a stream that takes no id (its last one the
+  -- largest there is, which anyone can XSETID) refuses the promotion at that XADD, the member
+  -- still delayed, where it was lost after its ZREM. A flow member's admission appends first
+  -- too (flowAdmit), or it waits in the room: no XADD.
   if fate then
     local m = fate.m
-    rcall('ZREM', delayed, member)
     if fate.reason then
       rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', fate.reason)
     elseif m.fl == '1' and not keyState then
@@ -131,11 +137,12 @@ for i = 3, #ARGV - 1, 2 do
       end
       moved = moved + 1
     end
+    rcall('ZREM', delayed, member)
   end
 end
 for _, member in ipairs(unnamed) do
-  rcall('ZREM', delayed, member)
   rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member is not UTF-8 text')
+  rcall('ZREM', delayed, member)
 end
 if F then moved = moved + flowServeWakes(F, stream, 1000) end
 local next = tonumber(rcall('ZRANGE', delayed, '0', '0', 'WITHSCORES')[2])

@@ -21,6 +21,10 @@
   purged, trimmed, or never there); -1 not a task (fields missing: a raw member, a malformed
   entry; or an id, name or group a worker would not take: includes/task-text.lua); -2 the key moved on (its state names another task): kept. Nothing written unless 1
   but the call's record; the recorded reply, before any check, when KEYS[5] holds one (a resend).
+  The XADD (or a flow task's admission) is the first write but a keyed task's draw (the
+  sequence alone) and the replacement of a key state that is not a hash: a stream out of ids (its
+  last id the largest there is: XSETID) refuses the redrive there, the dead letter, the stored
+  failure and the key state as they were.
   Atomic: the key check, the new generation, the XADD, the removal from the dead letters and
   the call's record are one step, so a dead letter is redriven once, and never beside a live
   run of its key. A flow key of another type (includes/flow.lua) refuses a flow task's redrive,
@@ -90,16 +94,21 @@ if key then
   local state, holder = unpack(rcall('HMGET', keyState, 'state', 'id'))
   if state and holder ~= id then return reply(-2, '', 0) end
   if state == 'queued' or state == 'delayed' or state == 'running' then return reply(-2, '', 0) end
-  gen = nextGeneration(seq, keyState)
+  -- The draw writes the sequence alone (a skipped number if the XADD below refuses); the key
+  -- state takes the generation after the XADD.
+  gen = drawGeneration(seq, keyState)
   fields[#fields + 1] = 'k'; fields[#fields + 1] = key
   fields[#fields + 1] = 'g'; fields[#fields + 1] = string.format('%d', gen)
 else
-  -- Keep its result even when void, and mark it unsettled for result() (as a retry does).
+  -- Keep its result even when void (marked unsettled for result() after the XADD, below).
   fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
-  rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS)
 end
 local trace = fieldOf(f, 't')
 if trace then fields[#fields + 1] = 't'; fields[#fields + 1] = trace end
+-- The task is appended before anything of it is rewritten: a stream that takes no id (its last
+-- id the largest there is, which anyone can XSETID) refuses the redrive at this XADD, where it
+-- refused it after the task's stored failure was marked unsettled (result() waited for good) or
+-- its key's generation written. The dead letter is removed last.
 local mid
 if isFlow then
   -- Flow control: back through admission, with the group and priority it was enqueued with.
@@ -117,11 +126,14 @@ if key then
   -- runs again; another task's stays (its result() still says cancelled).
   rcall('HDEL', keyState, 'dm', 'error', 'finishedAt', 'startedAt')
   if rcall('HGET', keyState, 'xid') == id then rcall('HDEL', keyState, 'xid') end
-  rcall('HSET', keyState, 'state', 'queued', 'mid', mid, 'id', id, 'name', name, 'attempt', '1',
+  rcall('HSET', keyState, 'gen', gen, 'state', 'queued', 'mid', mid, 'id', id, 'name', name, 'attempt', '1',
     'enqueuedAt', now, 'dueAt', now)
   rcall('PERSIST', keyState)
   -- Its stored failure would answer result() at once: the redriven run is not settled.
   rcall('DEL', resultKey)
+else
+  -- Marked unsettled for result() (as a retry does).
+  rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS)
 end
 rcall('XDEL', dlq, deadId)
 return reply(1, mid, gen)

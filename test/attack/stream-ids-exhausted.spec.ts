@@ -1,0 +1,82 @@
+import { redriveScript } from '../../lib/scripts/redrive.script';
+import { refusalOf } from '../fixtures/settle-writes';
+import { closeAll } from '../utils/redis';
+import { GROUP, ScriptFixture } from '../scripts/script-fixture';
+
+/** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
+const LAST_ID = '18446744073709551615-18446744073709551615';
+const EXHAUSTED = /exhausted the last possible ID/;
+
+/**
+ * Attack on a stream whose last id is the largest there is (anyone with Redis access can XSETID
+ * it): every `XADD *` to it is refused ('ERR The stream has exhausted the last possible ID'). The
+ * scripts that move a task into a stream after taking it out of where it was lost it, as Redis
+ * does not roll a script back: promote.lua removed a due member from the delayed set (ZREM), then
+ * its XADD to the stream (or, for a member that does not decode, to the dead-letter stream) was
+ * refused; fail.lua acked and deleted a run's entry before its dead letter's XADD; redrive.lua
+ * marked the task's stored failure unsettled (or drew and wrote its key's generation) before its
+ * XADD. Now each appends before it removes or rewrites: the refusal leaves the task where it was,
+ * moved once the stream takes ids again. A review finding; the spec failed.
+ */
+describe('attack: a stream out of ids', () => {
+  let f: ScriptFixture;
+  beforeEach(async () => (f = await new ScriptFixture().setUp()));
+  afterEach(() => f.tearDown());
+  afterAll(closeAll);
+
+  const exhaust = (stream: string) => f.redis.xsetid(stream, LAST_ID);
+  /** A delayed task of `key` (or none) made due now: its member. */
+  async function dueMember(key?: string): Promise<string> {
+    await f.enqueue({ key, delayMs: 60_000 });
+    const [member] = await f.redis.zrange(f.keys.delayed, 0, -1);
+    await f.redis.zadd(f.keys.delayed, 'XX', 0, member);
+    return member;
+  }
+
+  it.each([
+    ['a plain task', undefined],
+    ['a keyed task', 'k'],
+  ])('promote.lua of %s due: refused, the member still delayed', async (_, key) => {
+    const member = await dueMember(key);
+    const state = key ? await f.keyState(key) : {};
+    await exhaust(f.keys.stream);
+    expect(await refusalOf(f.promote())).toMatch(EXHAUSTED);
+    expect(await f.redis.zrange(f.keys.delayed, 0, -1)).toEqual([member]);
+    if (key) expect(await f.keyState(key)).toEqual(state);
+  });
+
+  it('promote.lua of a member that does not decode, the dead letters out of ids: refused, the member kept', async () => {
+    await f.redis.zadd(f.keys.delayed, 0, 'not json');
+    await f.redis.xadd(f.keys.deadLetter, '*', 'x', '1');
+    await exhaust(f.keys.deadLetter);
+    expect(await refusalOf(f.promote())).toMatch(EXHAUSTED);
+    expect(await f.redis.zrange(f.keys.delayed, 0, -1)).toEqual(['not json']);
+  });
+
+  it("fail.lua of a run's last failure, the dead letters out of ids: refused, the run still pending", async () => {
+    await f.enqueue({ id: 't1' });
+    const [[entryId]] = await f.deliver('a');
+    await f.redis.xadd(f.keys.deadLetter, '*', 'x', '1');
+    await exhaust(f.keys.deadLetter);
+    expect(await refusalOf(f.fail('a', { entryId, id: 't1', retryDelayMs: -1 }))).toMatch(EXHAUSTED);
+    expect(await f.pendingOwner(entryId)).toBe('a');
+    expect(await f.redis.xrange(f.keys.stream, entryId, entryId)).toHaveLength(1);
+  });
+
+  it.each([
+    ['a plain task', undefined],
+    ['a keyed task', 'k'],
+  ])('redrive.lua of %s: refused, its stored failure and key untouched', async (_, key) => {
+    const keyFields = key ? ['k', key, 'g', '1'] : [];
+    const deadId = await f.redis.xadd(f.keys.deadLetter, '*', 'id', 't1', 'n', 'job', 'p', '1', ...keyFields);
+    const failure = '{"ok":false,"error":{"name":"Error","message":"x"}}';
+    await f.redis.set(f.keys.result('t1'), failure);
+    await exhaust(f.keys.stream);
+    const redrive = redriveScript(f.keys, { deadLetterId: deadId!, taskId: 't1', key }).run(f.redis);
+    expect(await refusalOf(redrive)).toMatch(EXHAUSTED);
+    expect(await f.redis.get(f.keys.result('t1'))).toBe(failure);
+    expect(await f.redis.xlen(f.keys.deadLetter)).toBe(1);
+    if (key) expect(await f.redis.exists(f.keys.keyState(key))).toBe(0);
+    expect(await f.redis.xpending(f.keys.stream, GROUP)).toEqual([0, null, null, null]);
+  });
+});
