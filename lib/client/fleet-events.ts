@@ -69,11 +69,14 @@ export interface FleetEvent extends StreamQueueEvent {
 
 /**
  * @internal Where a subscription to the fleet's events gets its connection (RedisConnections):
- * one of its own, watched for replies, and closed with its watch.
+ * one of its own, watched for replies, and closed with its watch; and, when the application's
+ * close ends it, where its leave waits to be answered before the QUIT.
  */
 export interface SubscriberConnections {
   dedicated(purpose: string, options: { watched: boolean }): Redis;
   release(redis: Redis): void;
+  readonly isClosed: boolean;
+  beforeQuit(write: () => Promise<void>): void;
 }
 
 /**
@@ -156,10 +159,16 @@ export function fleetEvents(
       connections.release(connection);
       // Sent after any watch of its own on the same connection, so it runs after them. Lost (the
       // process killed, Redis away), the mark lapses on its own within EVENTS_WATCH_MS.
-      if (watched)
-        eventsWatchScript(keys, id, 0)
-          .run(commands)
-          .catch(() => undefined);
+      if (!watched) return;
+      const left = eventsWatchScript(keys, id, 0)
+        .run(commands)
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+      // Ended by the application's close: the QUIT, never auto-pipelined, would go out before
+      // this leave (flushed on the next tick), which then never ran and left the mark for 30 s.
+      if (connections.isClosed) connections.beforeQuit(() => left);
     };
   });
 }

@@ -56,6 +56,19 @@ describe('attack: fleet events after the last subscriber leaves', () => {
     await stopsPublishing(worker);
   });
 
+  // A subscription open when its application closes is completed by the close (ClosedGuard), and
+  // its leave went through the auto-pipeline, to be flushed on the next tick, while the QUIT that
+  // followed in the same turn is never pipelined: the QUIT went first, the leave never ran, and the
+  // mark kept the workers publishing to no one for up to about 35 s.
+  it("stops publishing within 2 s of the last subscriber's application closing with it open", async () => {
+    const worker = await startApp({ prefix });
+    const watcher = await startApp({ prefix, options: { worker: false } });
+    await watchedEvents(watcher.client, []);
+    await watcher.close();
+    expect(await redis.exists(keys.eventsWatch)).toBe(0);
+    await stopsPublishing(worker);
+  });
+
   it('keeps every event of a subscriber that stays while others come and go, in its process and others', async () => {
     const worker = await startApp({ prefix });
     const stays = await startApp({ prefix, options: { worker: false } });
