@@ -13,6 +13,12 @@ export const EVENTS_WATCH_MS = 30_000;
 /** @internal How often a subscriber refreshes its mark and announces itself again. */
 export const EVENTS_REFRESH_MS = EVENTS_WATCH_MS / 3;
 /**
+ * How far ahead a mark in the watch may lapse before the next script call prunes it: one further
+ * was written by anyone, or set before Redis's clock went back by more than a mark lasts (a
+ * smaller step back, or a failover to a replica a little behind, keeps the marks).
+ */
+const MARK_AHEAD_MAX_MS = 2 * EVENTS_WATCH_MS;
+/**
  * @internal The longest `detail` a worker publishes, in characters: an error message can be of any
  * size, and every watcher would get it whole. A longer one is cut, with a marker saying its length.
  */
@@ -108,7 +114,7 @@ export function fleetEvents(
       // publish to no one for the mark's whole TTL.
       if (subscriber.closed) return;
       watched = true;
-      await eventsWatchScript(keys, id, EVENTS_WATCH_MS)
+      await eventsWatchScript(keys, id, EVENTS_WATCH_MS, MARK_AHEAD_MAX_MS)
         .run(commands)
         .catch(() => undefined);
     };
@@ -160,7 +166,7 @@ export function fleetEvents(
       // Sent after any watch of its own on the same connection, so it runs after them. Lost (the
       // process killed, Redis away), the mark lapses on its own within EVENTS_WATCH_MS.
       if (!watched) return;
-      const left = eventsWatchScript(keys, id, 0)
+      const left = eventsWatchScript(keys, id, 0, MARK_AHEAD_MAX_MS)
         .run(commands)
         .then(
           () => undefined,

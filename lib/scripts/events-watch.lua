@@ -7,13 +7,14 @@
   ARGV[2] how long its mark lasts, in ms; '0' takes it out (the subscriber leaves)
   ARGV[3] the queue's control channel: told 'watch' when a mark is set (workers publish at once),
           'unwatch' when one taken out leaves none alive (workers ask again at once, and stop)
+  ARGV[4] how far ahead a mark may lapse, in ms (twice the longest one): one further is pruned
 
   The watch's TTL is its latest mark's, so it exists while a mark is alive: workers ask EXISTS.
   Returns the number of marks alive after the call.
   A key of another type at KEYS[1] is deleted first (the watch is the module's own key).
-  Atomic: the lapsed marks pruned, the mark set or taken out, the TTL set from the latest mark and
-  the notice are one step, so no worker reads the watch in between, and no 'unwatch' goes out
-  while another subscriber's mark is alive.
+  Atomic: the lapsed (or too distant) marks pruned, the mark set or taken out, the TTL set from
+  the latest mark and the notice are one step, so no worker reads the watch in between, and no
+  'unwatch' goes out while another subscriber's mark is alive.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -25,10 +26,17 @@ local ttl = tonumber(ARGV[2])
 -- SET did: left, it failed every mark's write and, existing, kept the workers publishing for good.
 local kind = rcall('TYPE', watch).ok
 if kind ~= 'zset' and kind ~= 'none' then rcall('DEL', watch) end
--- Marks of subscribers gone without leaving (a process killed) lapse here.
-for _, id in ipairs(rcall('ZRANGEBYSCORE', watch, '-inf', '(' .. string.format('%d', now))) do
-  rcall('ZREM', watch, id)
+-- Marks of subscribers gone without leaving (a process killed) lapse here; so do marks lapsing
+-- further ahead than any subscriber sets one (set before Redis's clock went far back, or written
+-- by anyone): kept, they held the watch and the workers' events for as long, and one at +inf
+-- made the PEXPIRE below negative, deleting every live mark with the watch.
+local function prune(from, to)
+  for _, id in ipairs(rcall('ZRANGEBYSCORE', watch, from, to)) do
+    rcall('ZREM', watch, id)
+  end
 end
+prune('-inf', '(' .. string.format('%d', now))
+prune('(' .. string.format('%d', now + tonumber(ARGV[4])), '+inf')
 if ttl > 0 then
   rcall('ZADD', watch, string.format('%d', now + ttl), ARGV[1])
 else

@@ -201,4 +201,37 @@ describe('attack: fleet events after the last subscriber leaves', () => {
     subscription.unsubscribe();
     await stopsPublishing(worker);
   });
+
+  /** Redis's clock now, in ms. */
+  async function redisNowMs(): Promise<number> {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+  }
+
+  // No subscriber sets a mark lapsing more than 30 s ahead, but one can be there: written by
+  // anyone with Redis access, or set before Redis's clock went back (a failover to a replica whose
+  // clock is an hour behind, a clock stepped back). Never pruned, it kept the watch alive (its TTL that
+  // mark's), every worker publishing to no one, and no leave ever said 'unwatch'.
+  it('prunes a mark lapsing later than any subscriber sets one: the last leave still stops the events', async () => {
+    const worker = await startApp({ prefix });
+    await redis.zadd(keys.eventsWatch, String((await redisNowMs()) + 3_600_000), 'ahead');
+    const watcher = await startApp({ prefix, options: { worker: false } });
+    const subscription = await watchedEvents(watcher.client, []);
+    expect(await redis.zscore(keys.eventsWatch, 'ahead')).toBeNull();
+    expect(await redis.pttl(keys.eventsWatch)).toBeLessThanOrEqual(30_000);
+    subscription.unsubscribe();
+    await stopsPublishing(worker);
+  });
+
+  // A mark at +inf made the script's PEXPIRE negative (Lua's %d of an infinite number), which
+  // deleted the watch with every live mark in it at each refresh: the marks never held.
+  it("keeps a subscriber's mark beside one written at +inf", async () => {
+    await startApp({ prefix });
+    await redis.zadd(keys.eventsWatch, '+inf', 'endless');
+    const watcher = await startApp({ prefix, options: { worker: false } });
+    subscriptions.push(await watchedEvents(watcher.client, []));
+    expect(await redis.zrange(keys.eventsWatch, 0, -1)).toHaveLength(1);
+    expect(await redis.zscore(keys.eventsWatch, 'endless')).toBeNull();
+    expect(await redis.pttl(keys.eventsWatch)).toBeGreaterThan(0);
+  });
 });
