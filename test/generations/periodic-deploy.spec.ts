@@ -13,6 +13,7 @@ interface Tick {
   readonly at: number;
   readonly queue: string;
   readonly dueAt: number;
+  readonly generation: number;
 }
 
 // Issue 15 items 5-7: a periodic task's schedule and queue across deploys and runtime re-times.
@@ -29,7 +30,7 @@ describe('periodic tasks across deploys', () => {
     ticks = [];
     probe = new Probe().on('tick', async (_payload, ctx: TaskContext) => {
       const dueAt = Number(await redis.hget(keysOf(ctx.queue).keyState(key), 'dueAt'));
-      ticks.push({ at: Date.now(), queue: ctx.queue, dueAt });
+      ticks.push({ at: Date.now(), queue: ctx.queue, dueAt, generation: ctx.generation });
     });
   });
   afterEach(async () => {
@@ -44,6 +45,18 @@ describe('periodic tasks across deploys', () => {
   const ticksFrom = async (count: number, from: number, timeoutMs = 15_000): Promise<Tick[]> => {
     await waitFor(() => ticks.length >= from + count, { timeoutMs, description: `${count} ticks` });
     return ticks.slice(from, from + count);
+  };
+  /**
+   * The first `count` runs of generation `generation` or later: a run of the chain replaced may
+   * still record after the replace (it was running), reading the slot the replace wrote.
+   */
+  const ticksOf = async (count: number, generation: number): Promise<Tick[]> => {
+    const of = () => ticks.filter((t) => t.generation >= generation);
+    await waitFor(() => of().length >= count, {
+      timeoutMs: 15_000,
+      description: `${count} ticks of generation ${generation} on`,
+    });
+    return of().slice(0, count);
   };
   const logsSince = (mark: number, pattern: RegExp) => logger.lines.slice(mark).filter((l) => pattern.test(l.message));
   /** The delayed members of the periodic key on `queue`: one live chain has at most one. */
@@ -114,15 +127,13 @@ describe('periodic tasks across deploys', () => {
     await producerRef.init();
     try {
       const producer = producerRef.get(QueueClient);
-      await producer.replace('tick', null, { key, every: 1_000 });
-      const from = ticks.length;
-      let runs = await ticksFrom(3, from);
+      const retimed = await producer.replace('tick', null, { key, every: 1_000 });
+      let runs = await ticksOf(3, retimed.generation);
       expect(runs.slice(1).map((r, i) => r.dueAt - runs[i].dueAt)).toEqual([1_000, 1_000]);
 
       const handle = await producer.replace('tick', null, { key });
-      // Runs from here on are the replace's run, due at once, and its successors.
-      const after = ticks.length;
-      runs = await ticksFrom(3, after);
+      // The replace's run, due at once, and its successors.
+      runs = await ticksOf(3, handle.generation);
       expect(runs.slice(1).map((r, i) => r.dueAt - runs[i].dueAt)).toEqual([1_000, 1_000]);
       expect(await redis.hget(worker.keys.keyState(key), 'every')).toBe('1000');
       expect(handle.generation).toBeGreaterThan(0);
