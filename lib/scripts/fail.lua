@@ -53,9 +53,10 @@
   2^53-1) when a successor's generation is to be drawn (sequenceCheck, includes/key-state.lua): the run stays pending, its settle
   retried by its worker. Its notice goes after those checks and before the writes (a done
   channel an ACL refuses refuses the settle there, nothing written); the retry's sends none.
-  A dead letter is the first write, before the ack: a dead-letter stream out of ids (its last id
-  the largest there is: XSETID) refuses it there, the run still pending (its waiters told 'f').
-  The plain hot path (a retry) is unchanged.
+  A dead letter is the first write, before the ack, and its notice 'f' right after it (the
+  channel asked first: noticeCheck, includes/notice-check.lua): a dead-letter stream out of ids
+  (its last id the largest there is: XSETID) refuses it there, the run still pending, its
+  waiters told nothing. The plain hot path (a retry) is unchanged.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -68,6 +69,7 @@
 -- @include flow
 -- @include stranded-settle
 -- @include key-type
+-- @include notice-check
 
 local stream, delayed, dlq, resultKey, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local PENDING_MARKER, MARKER_SLACK_MS = '{"ok":null}', 86400000
@@ -114,15 +116,19 @@ if foreign then
   rcall('PUBLISH', channel, 's:' .. task.id)
 elseif stale then
   rcall('PUBLISH', channel, staleToken(keyState, task.id))
-elseif retryDelay < 0 then
-  rcall('PUBLISH', channel, 'f:' .. task.id)
 end
 -- The dead letter, the first write: a dead-letter stream that takes no id (its last id the
 -- largest there is, which anyone can XSETID) refuses it, with no type or cheap read to tell,
 -- and refused after the ack and XDEL below it lost the run. Refused here, the run stays pending,
--- its settle retried; its waiters were told it failed, as it will have once dead-lettered.
+-- its settle retried. Its notice 'f' follows it: sent first, every refused retry told the
+-- waiters the run failed for good (result() rejected) while it was still pending. The channel
+-- is asked first (noticeCheck, no command), so an ACL refusing it still refuses before a write.
 local deadLettered = retryDelay < 0 and not (foreign or stale)
-if deadLettered then rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(deadFields)) end
+if deadLettered then
+  noticeCheck(channel)
+  rcall('XADD', dlq, 'MAXLEN', '~', ARGV[10], '*', unpack(deadFields))
+  rcall('PUBLISH', channel, 'f:' .. task.id)
+end
 if own then
   rcall('XACK', stream, group, entryId)
   rcall('XDEL', stream, entryId)

@@ -1,6 +1,7 @@
 import { redriveScript } from '../../lib/scripts/redrive.script';
 import { refusalOf } from '../fixtures/settle-writes';
-import { closeAll } from '../utils/redis';
+import { receivedSoFar } from '../utils/pubsub';
+import { closeAll, createRedis } from '../utils/redis';
 import { GROUP, ScriptFixture } from '../scripts/script-fixture';
 
 /** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
@@ -61,6 +62,27 @@ describe('attack: a stream out of ids', () => {
     expect(await refusalOf(f.fail('a', { entryId, id: 't1', retryDelayMs: -1 }))).toMatch(EXHAUSTED);
     expect(await f.pendingOwner(entryId)).toBe('a');
     expect(await f.redis.xrange(f.keys.stream, entryId, entryId)).toHaveLength(1);
+  });
+
+  it('fail.lua refused at its dead letter tells the done channel nothing: the run is still pending', async () => {
+    // Told 'f' while the run stayed pending, a result() waiter rejected with TaskFailedError (its
+    // error not stored), once per retry of the settle (every 500 ms), though the run could still
+    // end otherwise (taken over by another worker once this one is gone).
+    const subscriber = createRedis();
+    const heard: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => heard.push(message));
+    await subscriber.subscribe(f.keys.doneChannel);
+    await f.enqueue({ id: 't1' });
+    const [[entryId]] = await f.deliver('a');
+    await f.redis.xadd(f.keys.deadLetter, '*', 'x', '1');
+    await exhaust(f.keys.deadLetter);
+    expect(await refusalOf(f.fail('a', { entryId, id: 't1', retryDelayMs: -1 }))).toMatch(EXHAUSTED);
+    expect(await receivedSoFar(f.redis, f.keys.doneChannel, heard)).toEqual([]);
+    // The stream takes ids again: the dead letter and its notice go together.
+    await f.redis.del(f.keys.deadLetter);
+    expect(await f.fail('a', { entryId, id: 't1', retryDelayMs: -1 })).toBe('dead-lettered');
+    expect(await receivedSoFar(f.redis, f.keys.doneChannel, heard)).toEqual(['f:t1']);
+    subscriber.disconnect();
   });
 
   it.each([
