@@ -57,10 +57,12 @@ describe('attack: the release fast path reads the group count only after a chang
       'HDEL tasks',
       'HMGET limits',
       'ZRANGEBYLEX room',
+      // appended (its XADD, not a flow key) and recorded first, then out of the room: a stream
+      // that refuses it leaves it waiting (flow-admission-stream-out-of-ids.spec.ts)
+      'HSET tasks',
       'ZREM room',
       // its entry time in the room goes with it (the oldest waiting age: waiting-room-age.spec.ts)
       'ZREM entered',
-      'HSET tasks',
     ]);
     expect(await heldTaskIds(redis, keys)).toEqual(['b', 'c']);
   });

@@ -269,6 +269,28 @@ end
 -- existence checks), so a batch pays about six commands more, not one per run.
 local function flowCheckSettle(F) flowCheckKeys(F) end
 
+-- Whether an admission's XADD was refused in this call: a stream out of ids (its last id the
+-- largest there is, which anyone with Redis access can XSETID) refuses every `XADD *`. A waiting
+-- task's admission runs inside a settle or a promotion, after their own writes (an ack, a
+-- retry's removal of the entry), and Redis does not roll a script back: refused there, it failed
+-- the settle after its ack (a retry never scheduled, the run's slot never given back) with the
+-- task already out of the room. So that XADD is caught: the task waits on (admitMember takes it
+-- out of the room only once appended), the caller's release goes on, no other admission is tried
+-- in the call, and a wake (FEED_RETRY_MS on) has a promotion feed the ring again.
+local streamRefused = false
+local FEED_RETRY_MS = 1000
+
+-- admissionAppend(stream, waiting, ...): the admission's `XADD <stream> * ...`, its entry id; for
+-- a waiting task (`waiting`), nil when Redis refuses it (streamRefused set). Any other admission
+-- (an enqueue's, a due retry's, a redrive's) is the caller's first write: its refusal refuses it.
+local function admissionAppend(stream, waiting, ...)
+  if not waiting then return rcall('XADD', stream, '*', ...) end
+  local ok, entryId = pcall(rcall, 'XADD', stream, '*', ...)
+  if ok then return entryId end
+  streamRefused = true
+  return nil
+end
+
 -- Takes the slots and appends the entry to the stream: the one way into the stream for a run
 -- that holds slots. `fields` are its stream fields: a flat list, or a room member's JSON text of
 -- them, appended as it is (a packed entry, see message.lua: decoding it cost a settle more than
@@ -278,17 +300,21 @@ local function flowCheckSettle(F) flowCheckKeys(F) end
 -- `handedOver` (a count) when the slots are those of a run of the same pair that the caller
 -- released in this step without lowering the counts (flowRelease): they pass to this run, so
 -- the counts stay as they are, and the group's count is `handedOver`.
-local function flowAdmit(F, stream, id, name, group, fields, handedOver)
+-- `waiting`: the task waits in the room (admitMember): a refused XADD is caught (admissionAppend)
+-- and nil returned, nothing taken.
+local function flowAdmit(F, stream, id, name, group, fields, handedOver, waiting)
   local _, _, _, rates = flowLimits(F, name)
   local entryId
   if type(fields) == 'string' and not rates then
     -- The task id and fl flat, ahead of the packed rest: they win over its copies, and an entry
     -- whose text does not decode is still one its dead-lettering releases (dead-letter.lua).
-    entryId = rcall('XADD', stream, '*', 'id', id, 'fl', '1', 'j', fields)
+    entryId = admissionAppend(stream, waiting, 'id', id, 'fl', '1', 'j', fields)
+    if not entryId then return nil end
   else
     if type(fields) == 'string' then fields = fieldList(fields) end
     if not fields then return nil end
-    entryId = rcall('XADD', stream, '*', unpack(rates and rateMarked(fields) or fields))
+    entryId = admissionAppend(stream, waiting, unpack(rates and rateMarked(fields) or fields))
+    if not entryId then return nil end
     if rates then rateTake(F, rates, name, group, entryId) end
   end
   rcall('HSET', F.tasks, id, entryId .. '\0' .. name .. '\0' .. group)
@@ -302,21 +328,30 @@ end
 -- flowEnter wrote (no task id and fields, or fields flowAdmit had to decode and could not). It
 -- is dropped with its wait (so its id may enter again), never an error mid-settle, which would
 -- leave the settle's other writes half done.
+-- A stream that refuses the XADD (streamRefused) leaves it waiting, its member and entry time
+-- kept: nil, and a wake RATE_MORE FEED_RETRY_MS on (no notice: the promoters read it at their
+-- next pass), whose promotion feeds the ring again (one try a second while the stream refuses).
 local function admitMember(F, stream, pair, member, name, group, handedOver)
-  rcall('ZREM', F.room, member)
+  if streamRefused then return nil end
   -- The fields follow the member's last NUL (JSON text holds none); the task id precedes it, NULs
   -- and all (a foreign producer's id may hold one).
   local idAt = #pair + 35
   local cut, next = nil, string.find(member, '\0', idAt, true)
   while next do cut, next = next, string.find(member, '\0', next + 1, true) end
   local id = cut and cut >= idAt and string.sub(member, idAt, cut - 1)
-  -- Its entry time leaves with it, whatever becomes of it below.
-  if id then rcall('ZREM', F.entered, id) end
-  if id == '' then id = nil end
-  if id and cut < #member then
-    local entryId, held = flowAdmit(F, stream, id, name, group, string.sub(member, cut + 1), handedOver)
-    if entryId then return entryId, held end
+  local entryId, held
+  if id and id ~= '' and cut < #member then
+    entryId, held = flowAdmit(F, stream, id, name, group, string.sub(member, cut + 1), handedOver, true)
+    if streamRefused then
+      rcall('ZADD', F.wake, 'LT', rateNow() + FEED_RETRY_MS, RATE_MORE)
+      return nil
+    end
   end
+  -- Out of the room once appended (or dropped); its entry time leaves with it.
+  rcall('ZREM', F.room, member)
+  if id then rcall('ZREM', F.entered, id) end
+  if entryId then return entryId, held end
+  if id == '' then id = nil end
   local state = id and rcall('HGET', F.tasks, id)
   if state and string.byte(state, 1) == 0 then
     rcall('HDEL', F.tasks, id)
@@ -368,8 +403,8 @@ local function servePair(F, stream, pair)
   else
     local entryId, held = admitMember(F, stream, pair, best, name, group)
     -- A member dropped (its fields do not decode) took nothing: the next one is served in its
-    -- place, or a free slot would wait for the next feed beside it.
-    while not entryId do
+    -- place, or a free slot would wait for the next feed beside it. A refused stream admits none.
+    while not entryId and not streamRefused do
       best = bestOf(F, pair)
       if not best then break end
       entryId, held = admitMember(F, stream, pair, best, name, group)
@@ -388,6 +423,7 @@ end
 -- Feeds the stream from the ring: at most `budget` admissions, and one pass over the ring at
 -- most, so a settle does bounded work. Returns the number admitted.
 local function flowFeed(F, stream, budget)
+  if streamRefused then return 0 end
   local admitted, tries = 0, rcall('LLEN', F.ring)
   while admitted < budget and tries > 0 do
     tries = tries - 1
@@ -403,7 +439,7 @@ end
 -- while a pair of the task waits for one. Returns the number admitted.
 local function globalUnpark(F, stream, name, budget)
   local admitted = 0
-  while admitted < budget and globalFree(F, name) do
+  while admitted < budget and not streamRefused and globalFree(F, name) do
     local pair, member = globalParkedHead(F, name)
     if not pair then break end
     rcall('ZREM', F.parked, member)
