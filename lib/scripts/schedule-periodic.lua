@@ -65,7 +65,8 @@
   a script back, so a call that puts a run in place reads its keys first (a delayed set or
   stream of another type refuses with WRONGTYPE), then draws the run's generation (the
   sequence's INCR, the first write: a sequence that is no number refuses there, and so does an
-  out-of-memory Redis), then sends its notices ('superseded:<gen>:<key>', 'due': a channel an
+  out-of-memory Redis), then appends a first run due now (a stream out of ids, its last id the
+  largest there is, refuses there), then sends its notices ('superseded:<gen>:<key>', 'due': a channel an
   ACL refuses fails the call with only a generation number skipped), and only then writes (see
   includes/first-run.lua). (The schedule was stored and the waiting run removed first, the
   notices after: such a refusal lost a replace()'s waiting run or wrote the new run of a call
@@ -78,6 +79,7 @@
 -- @include successor
 -- @include first-run
 -- @include chain-run
+-- @include notice-check
 -- @include stranded-run
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -171,11 +173,16 @@ end
 -- is drawn (the first write), then the notices go, then the writes (includes/first-run.lua).
 local plan = readFirstRun(stream, delayed, keyState, due, now)
 local gen = drawGeneration(seq, keyState)
+-- A first run due now is appended before the notices (includes/first-run.lua), the channel asked
+-- first so that an ACL refusing it still refuses before the entry is written.
+if rmid then noticeCheck(channel) end
+local run = {id = id, n = name, p = payload, k = key}
+local appended = appendFirstRun(stream, run, due, gen, now)
 if rmid then rcall('PUBLISH', channel, 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
 if plan.tellDue then rcall('PUBLISH', channel, 'due') end
 define()
 if fires then rcall('HSET', keyState, 'fires', fires) end
-putFirstRun(stream, delayed, keyState, plan, {id = id, n = name, p = payload, k = key}, due, gen, now)
+putFirstRun(stream, delayed, keyState, plan, run, due, gen, now, appended)
 if mode == 'replace' then rcall('HSET', keyState, 'calls', callsWith(calls, id, gen)) end
 
 local code = 3

@@ -53,7 +53,9 @@
   the call's refusals come before its first write: the keys it writes are read first (a schedule
   index, delayed set or stream of another type refuses with WRONGTYPE), then the first run's
   generation is drawn (the sequence's INCR, the first write: a sequence that is no number
-  refuses there, and so does an out-of-memory Redis), then the notices go ('s:<id>',
+  refuses there, and so does an out-of-memory Redis), then a first run due now is appended (a
+  stream out of ids, its last id the largest there is, refuses there; the notices' channels
+  asked first: noticeCheck), then the notices go ('s:<id>',
   'superseded:<gen>:<key>', 'due': a channel an ACL refuses fails the call with only a
   generation number skipped), and only then the writes (see includes/first-run.lua). (The
   schedule was stored and the waiting run removed first, the notices and the index entry last:
@@ -70,6 +72,7 @@
 -- @include chain-run
 -- @include stranded-run
 -- @include layout-guard
+-- @include notice-check
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, name, payload, key, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -113,13 +116,20 @@ rcall('ZSCORE', index, key)
 local due, fires = firstDue(kind, every, ARGV[11], now)
 local plan = readFirstRun(stream, delayed, keyState, due, now)
 local gen = drawGeneration(seq, keyState)
-if (plan.dm or plan.mid) and oldId then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
-if (live or purged) and rmid then rcall('PUBLISH', ARGV[12], 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
+-- A first run due now is appended before the notices (includes/first-run.lua), their channels
+-- asked first so that an ACL refusing one still refuses before the entry is written.
+local tellsDone, tellsSuperseded = (plan.dm or plan.mid) and oldId, (live or purged) and rmid
+if tellsDone then noticeCheck(ARGV[13]) end
+if tellsSuperseded then noticeCheck(ARGV[12]) end
+local run = {id = id, n = name, p = payload, k = key}
+local appended = appendFirstRun(stream, run, due, gen, now)
+if tellsDone then rcall('PUBLISH', ARGV[13], 's:' .. oldId) end
+if tellsSuperseded then rcall('PUBLISH', ARGV[12], 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
 if plan.tellDue then rcall('PUBLISH', ARGV[12], 'due') end
 rcall('HSET', keyState, 'rt', '1', 'sig', signature)
 storeSchedule(keyState, kind, every, cron, tz, queue)
 if fires then rcall('HSET', keyState, 'fires', fires) end
-putFirstRun(stream, delayed, keyState, plan, {id = id, n = name, p = payload, k = key}, due, gen, now)
+putFirstRun(stream, delayed, keyState, plan, run, due, gen, now, appended)
 rcall('HSET', keyState, 'calls', callsWith(calls, id, gen))
 rcall('ZADD', index, '0', key)
 return {id, gen, live and 2 or 1, name}

@@ -1,4 +1,7 @@
 import { redriveScript } from '../../lib/scripts/redrive.script';
+import { schedulePeriodicScript } from '../../lib/scripts/schedule-periodic.script';
+import { scheduleRuntimeScript } from '../../lib/scripts/schedule-runtime.script';
+import { written } from '../fixtures/keyed-writes';
 import { refusalOf } from '../fixtures/settle-writes';
 import { receivedSoFar } from '../utils/pubsub';
 import { closeAll, createRedis } from '../utils/redis';
@@ -100,5 +103,64 @@ describe('attack: a stream out of ids', () => {
     expect(await f.redis.xlen(f.keys.deadLetter)).toBe(1);
     if (key) expect(await f.redis.exists(f.keys.keyState(key))).toBe(0);
     expect(await f.redis.xpending(f.keys.stream, GROUP)).toEqual([0, null, null, null]);
+  });
+  /** Messages heard on `channel` from now on. */
+  async function listen(channel: string): Promise<string[]> {
+    const subscriber = createRedis();
+    const heard: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => heard.push(message));
+    await subscriber.subscribe(channel);
+    return heard;
+  }
+  /** A replace() of `@Task` periodic task 'job' (schedule-periodic.lua), due in `delayMs` (0: now). */
+  const replacePeriodic = (delayMs: number) =>
+    schedulePeriodicScript(f.keys, {
+      mode: 'replace',
+      name: 'job',
+      queue: 'default',
+      payload: '"x"',
+      schedule: { every: 3_600_000 },
+      runAt: 0,
+      delayMs,
+    }).run(f.redis);
+  /** schedule() of key 'k' on `cron` (schedule-runtime.lua): `fires` empty, its first run is due now. */
+  const scheduleCron = (cron: string, fires: number[]) =>
+    scheduleRuntimeScript(f.keys, {
+      name: 'job',
+      queue: f.keys.queue,
+      key: 'k',
+      payload: '"x"',
+      schedule: { cron, timezone: 'UTC' },
+      fires,
+      partitions: 1,
+    }).run(f.redis);
+
+  it.each([
+    ['delayed', false],
+    ['running', true],
+  ])(
+    "schedule-periodic.lua's replace() due now, the key's run %s: refused, nothing written, no notice",
+    async (_, running) => {
+      await replacePeriodic(60_000);
+      const state = f.keys.keyState('periodic:job');
+      if (running) await f.redis.hset(state, 'state', 'running', 'rmid', '1-1', 'rown', 'a');
+      const control = await listen(f.keys.controlChannel);
+      await exhaust(f.keys.stream);
+      const before = await written(f.redis, f.keys, 'periodic:job');
+      expect(await refusalOf(replacePeriodic(0))).toMatch(EXHAUSTED);
+      expect(await written(f.redis, f.keys, 'periodic:job')).toEqual(before);
+      // Told 'superseded', the worker running the key's run aborted it for a call that was refused.
+      expect(await receivedSoFar(f.redis, f.keys.controlChannel, control)).toEqual([]);
+    },
+  );
+
+  it('schedule-runtime.lua re-timing a schedule to a first run due now: refused, nothing written, no notice', async () => {
+    await scheduleCron('0 * * * *', [Date.now() + 3_600_000]);
+    const done = await listen(f.keys.doneChannel);
+    await exhaust(f.keys.stream);
+    const before = await written(f.redis, f.keys, 'k');
+    expect(await refusalOf(scheduleCron('30 * * * *', []))).toMatch(EXHAUSTED);
+    expect(await written(f.redis, f.keys, 'k')).toEqual(before);
+    expect(await receivedSoFar(f.redis, f.keys.doneChannel, done)).toEqual([]);
   });
 });

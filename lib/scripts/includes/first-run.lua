@@ -31,11 +31,12 @@ local function firstDue(kind, every, fires, now)
   return due, rest
 end
 
--- Putting a chain's first run in place at `due` is done in two steps, as Redis does not roll a
+-- Putting a chain's first run in place at `due` is done in steps, as Redis does not roll a
 -- script back: readFirstRun reads what putFirstRun will write before the script's first write
 -- (a delayed set or stream of another type refuses there, WRONGTYPE); the script then draws the
--- generation (drawGeneration, its first write) and sends its notices (a subscriber acts on them
--- once the script is over), and only then calls putFirstRun, after which nothing refuses. The
+-- generation (drawGeneration, its first write), appends a first run due now (appendFirstRun: a
+-- stream out of ids refuses there), sends its notices (a subscriber acts on them once the script
+-- is over), and only then calls putFirstRun, after which nothing refuses. The
 -- removal of the waiting run came first, the 'due' notice after the run's write: such a refusal
 -- lost the key's waiting run, or wrote the new one of a call that was rejected.
 
@@ -59,22 +60,38 @@ local function readFirstRun(stream, delayed, keyState, due, now)
   return {dm = dm, mid = queued and mid or nil, tellDue = tellDue}
 end
 
--- putFirstRun(stream, delayed, keyState, plan, run, due, gen, now): supersedes what of the key
--- waits (readFirstRun's plan; a run already read or running is fenced by the generation `gen`)
--- and puts the chain's first run `run` ({id, n, p, k}) in place at `due` with generation `gen`:
--- into the stream at once when due now, as the promoter would move it, else in the delayed set.
-local function putFirstRun(stream, delayed, keyState, plan, run, due, gen, now)
+-- appendFirstRun(stream, run, due, gen, now): a first run due now (`due` <= `now`) goes into the
+-- stream right after the draw, before the notices and every other write: a stream out of ids
+-- (its last id the largest there is, which anyone with Redis access can XSETID) refuses every
+-- `XADD *`, and refused after them it lost the key's waiting run (removed), left the key's state
+-- naming a delayed run that was in no delayed set (the chain never ran again), and told a worker
+-- running the key's run it was superseded (aborted) for a call that failed. The entry's fields
+-- are those the delayed member putFirstRun writes would give (scheduleSuccessor, toFields).
+-- Returns its entry id; nil (nothing written) when the run is not due now. A caller whose notice
+-- goes out after it asks noticeCheck first (the XADD is no longer after the PUBLISH).
+local function appendFirstRun(stream, run, due, gen, now)
+  if due > now then return nil end
+  run.due = due
+  local s = cjson.decode(cjson.encode(run))
+  return rcall('XADD', stream, '*', 'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k,
+    'g', string.format('%d', gen), 'd', tostring(tonumber(s.due)))
+end
+
+-- putFirstRun(stream, delayed, keyState, plan, run, due, gen, now, appended): supersedes what of
+-- the key waits (readFirstRun's plan; a run already read or running is fenced by the generation
+-- `gen`) and puts the chain's first run `run` ({id, n, p, k}) in place at `due` with generation
+-- `gen`: in the delayed set, or when due now in the stream, where appendFirstRun put it already
+-- (entry `appended`), as the promoter would move it.
+local function putFirstRun(stream, delayed, keyState, plan, run, due, gen, now, appended)
   if plan.dm then rcall('ZREM', delayed, plan.dm) end
   if plan.mid then rcall('XDEL', stream, plan.mid) end
   rcall('HDEL', keyState, 'dm', 'mid')
   run.due = due
   scheduleSuccessor(keyState, delayed, nil, cjson.encode(run), now, gen)
   rcall('HSET', keyState, 'name', run.n)
-  if due <= now then
-    local member = rcall('HGET', keyState, 'dm')
-    rcall('ZREM', delayed, member)
-    local newMid = rcall('XADD', stream, '*', unpack(toFields(cjson.decode(member))))
-    rcall('HSET', keyState, 'state', 'queued', 'mid', newMid)
+  if appended then
+    rcall('ZREM', delayed, rcall('HGET', keyState, 'dm'))
+    rcall('HSET', keyState, 'state', 'queued', 'mid', appended)
     rcall('HDEL', keyState, 'dm')
   end
 end
