@@ -79,9 +79,11 @@
   enqueues of one key create one run. Redis does not roll a script back, so a keyed call's
   refusals come before its first write: the keys it writes are read first (a delayed set, stream
   or schedule index of another type refuses with WRONGTYPE), then the generation is drawn (the
-  sequence's INCR, the first write: an out-of-memory Redis refuses there), then the notices go
-  ('s:<id>', 'superseded:<gen>:<key>', 'due': a channel an ACL refuses fails the call with only
-  a generation number skipped), and only then the writes. A subscriber acts on a notice once the
+  sequence's INCR, the first write: an out-of-memory Redis refuses there), then a run due now
+  is appended (a stream out of ids, its last id the largest there is, refuses there; the
+  notices' channels asked first: noticeCheck), then the notices go ('s:<id>',
+  'superseded:<gen>:<key>', 'due': a channel an ACL refuses fails the call with only a
+  generation number skipped), and only then the other writes. A subscriber acts on a notice once the
   script is over, by when the writes it announces are done. (The old run's removal came first,
   the notices after it or last: such a refusal lost the key's run, or fenced a running one, or
   wrote the new run of a call it rejected.) A key state of another type is deleted first.
@@ -99,6 +101,7 @@
 -- @include chain-run
 -- @include stranded-run
 -- @include run-entry
+-- @include notice-check
 
 local stream, delayed, keyState, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, name, payload, mode, key = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
@@ -214,11 +217,23 @@ if not mid and not delayedRun and (tellOld or tellRunning) then rcall('XLEN', st
 -- The first write: the generation's draw (the sequence alone; see drawGeneration). Then the
 -- notices, before the writes they announce: a subscriber acts only once the script is over, and
 -- nothing after them refuses (the keys were read above), so none is sent for a call refused.
+-- But a run due now is appended first: a stream out of ids (its last id the largest there is,
+-- which anyone with Redis access can XSETID) refuses every `XADD *`, with no type or cheap read
+-- to tell, and refused after the notices it had the old run's waiters told 's:<id>' and its
+-- running run aborted ('superseded') for a call that failed. Their channels are asked first
+-- (noticeCheck, no command), so an ACL refusing one still refuses before the XADD.
 local gen = drawGeneration(seq, keyState)
+local newRun = {'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', string.format('%d', gen)}
+local where, ref, entryId
+if not delayedRun then
+  if tellOld then noticeCheck(ARGV[11]) end
+  if tellRunning then noticeCheck(ARGV[8]) end
+  where, ref, entryId = write(newRun)
+end
 if tellOld then rcall('PUBLISH', ARGV[11], 's:' .. existing[2]) end
 if tellRunning then rcall('PUBLISH', ARGV[8], 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
 if tellDue then rcall('PUBLISH', ARGV[8], 'due') end
-local where, ref, entryId = write({'id', id, 'n', name, 'p', payload, 'a', '1', 'k', key, 'g', string.format('%d', gen)})
+if delayedRun then where, ref, entryId = write(newRun) end
 if dm then rcall('ZREM', delayed, dm) end
 if queued then rcall('XDEL', stream, mid) end
 rcall('HSET', keyState, 'gen', gen)

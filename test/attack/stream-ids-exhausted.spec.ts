@@ -163,4 +163,28 @@ describe('attack: a stream out of ids', () => {
     expect(await written(f.redis, f.keys, 'k')).toEqual(before);
     expect(await receivedSoFar(f.redis, f.keys.doneChannel, done)).toEqual([]);
   });
+  it.each([
+    ['queued', false],
+    ['running', true],
+  ])(
+    "enqueue.lua's replace() of a key whose run is %s, due now: refused, nothing written, no notice",
+    async (_, running) => {
+      await f.enqueue({ id: 'old', key: 'k' });
+      if (running) {
+        const [[entryId]] = await f.deliver('a');
+        await f.alive('a');
+        expect(await f.claim('a', [{ entryId, id: 'old', key: 'k', gen: 1 }])).toEqual(['run']);
+      }
+      const done = await listen(f.keys.doneChannel);
+      const control = await listen(f.keys.controlChannel);
+      await exhaust(f.keys.stream);
+      const before = await written(f.redis, f.keys, 'k');
+      expect(await refusalOf(f.enqueue({ key: 'k', mode: 'replace' }))).toMatch(EXHAUSTED);
+      expect(await written(f.redis, f.keys, 'k')).toEqual(before);
+      // Told 's:old', its waiters rejected TaskSupersededError; told 'superseded', its worker
+      // aborted the running run: both for a call that failed, the old run still the key's.
+      expect(await receivedSoFar(f.redis, f.keys.doneChannel, done)).toEqual([]);
+      expect(await receivedSoFar(f.redis, f.keys.controlChannel, control)).toEqual([]);
+    },
+  );
 });
