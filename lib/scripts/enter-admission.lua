@@ -16,7 +16,9 @@
   take, includes/task-text.lua, which its worker's parse dead-letters first): nothing written,
   it runs as read.
   Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
-  the task is neither lost nor in the stream twice. A flow key of another type (includes/flow.lua)
+  the task is neither lost nor in the stream twice. The admission comes first, the entry's ack
+  and delete after it: a stream out of ids (its last id the largest there is: XSETID) refuses
+  an admission at once at its XADD, the entry still pending. A flow key of another type (includes/flow.lua)
   refuses the move, WRONGTYPE naming the key, before any write: the entry stays pending. It
   keeps its id and attempt: reading it was not an attempt. It enters the ungrouped group at priority 5, as an enqueue without options, and
   keeps no field gr or pr of the entry (its admitted entry and its retry are ungrouped too). It is
@@ -59,9 +61,6 @@ m.r = '1'
 -- A flow key of another type refuses the move before its first write (includes/flow.lua): the
 -- entry stays pending, read again later.
 flowCheckKeys(F)
-rcall('XACK', stream, group, entryId)
-rcall('XDEL', stream, entryId)
-if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end
 -- Its enqueue time is its entry id's (Redis's clock at the XADD); an id a producer chose itself
 -- may lie ahead of the clock, and is taken as now.
 local now = nowMs()
@@ -83,4 +82,11 @@ else
   if flowSetLimits(F, m.n, limits) then flowFeedAll(F, stream, 1000, m.n) end
   newEntryId = enter()
 end
+-- The entry goes once the task is in admission: a stream out of ids (its last id the largest
+-- there is, which anyone with Redis access can XSETID) refuses the admission's XADD, and refused
+-- after the ack and delete the task was gone from the stream and in no room. Refused now, the
+-- entry stays pending, read again later.
+rcall('XACK', stream, group, entryId)
+rcall('XDEL', stream, entryId)
+if rcall('EXISTS', resultKey) == 0 then rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS) end
 return {1, newEntryId}

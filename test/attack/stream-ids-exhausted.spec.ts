@@ -1,3 +1,4 @@
+import { enterAdmissionScript } from '../../lib/scripts/enter-admission.script';
 import { redriveScript } from '../../lib/scripts/redrive.script';
 import { schedulePeriodicScript } from '../../lib/scripts/schedule-periodic.script';
 import { scheduleRuntimeScript } from '../../lib/scripts/schedule-runtime.script';
@@ -187,4 +188,20 @@ describe('attack: a stream out of ids', () => {
       expect(await receivedSoFar(f.redis, f.keys.controlChannel, control)).toEqual([]);
     },
   );
+  it('enter-admission.lua of a plain entry admitted at once: refused, the entry still pending', async () => {
+    const entryId = (await f.redis.xadd(f.keys.stream, '*', 'id', 'plain', 'n', 'job', 'p', '{}', 'a', '1'))!;
+    await f.deliver('a');
+    await exhaust(f.keys.stream);
+    const move = enterAdmissionScript(f.keys, {
+      group: GROUP,
+      consumer: 'a',
+      entryId,
+      taskId: 'plain',
+      limits: { global: 1, group: 0, agingMs: 1000 },
+    }).run(f.redis);
+    expect(await refusalOf(move)).toMatch(EXHAUSTED);
+    // Acked and deleted before its admission's XADD, the task was in no stream, room or set.
+    expect(await f.pendingOwner(entryId)).toBe('a');
+    expect(await f.redis.xrange(f.keys.stream, entryId, entryId)).toHaveLength(1);
+  });
 });
