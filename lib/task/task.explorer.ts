@@ -35,6 +35,8 @@ export class TaskExplorer implements OnModuleInit {
   private readonly logger = new Logger('StreamQueue');
   /** The Class.method of each task in an interceptor chain that scoped global interceptors miss. */
   private readonly chained: string[] = [];
+  /** The discovery, once it succeeded (see onModuleInit). */
+  private discovered?: Promise<void>;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -45,7 +47,23 @@ export class TaskExplorer implements OnModuleInit {
     private readonly modules: ModulesContainer,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  /**
+   * `init()` again after a failed one (Redis refused it, a user's onModuleInit threw) runs every
+   * onModuleInit again: the handlers found the first time stay registered, once. A discovery that
+   * failed was undone (registry reset) and runs again, to report its own error, not a duplicate
+   * of the handlers it registered before it.
+   */
+  onModuleInit(): Promise<void> {
+    this.discovered ??= this.discover().catch((error: unknown) => {
+      this.discovered = undefined;
+      this.chained.length = 0;
+      this.registry.reset();
+      throw error;
+    });
+    return this.discovered;
+  }
+
+  private async discover(): Promise<void> {
     const instances = [...this.modules.values()].filter((m) => m.providers.has(TaskExplorer));
     // Said once, by the first instance.
     const twice =

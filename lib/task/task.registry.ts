@@ -23,26 +23,43 @@ export interface TaskDefinition {
 export class TaskRegistry {
   private readonly tasks = new Map<string, TaskDefinition>();
   private locate: ((name: string) => string | undefined) | undefined;
-  private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  private settle!: { resolve: () => void; reject: (error: unknown) => void };
+  private filling!: Promise<void>;
+
+  constructor() {
+    this.arm();
+  }
 
   /**
    * Settles once the explorer has registered every handler (rejects if discovery failed). The
    * explorer finishes asynchronously when a transient provider needs an instance of its own, so
    * what reads the registry during onModuleInit (the partition layouts) waits for it.
    */
-  readonly filled = new Promise<void>((resolve, reject) => {
-    this.settle = { resolve, reject };
-  });
-
-  constructor() {
-    // Whoever awaits it sees the failure; bootstrap fails with the explorer's own throw.
-    this.filled.catch(() => undefined);
+  get filled(): Promise<void> {
+    return this.filling;
   }
 
   /** @internal The explorer's end: every handler registered, or `error`. */
   markFilled(error?: unknown): void {
-    if (error === undefined) this.settle?.resolve();
-    else this.settle?.reject(error);
+    if (error === undefined) this.settle.resolve();
+    else this.settle.reject(error);
+  }
+
+  /**
+   * @internal A failed discovery is undone, so that `init()` again explores from the start: its
+   * handlers are forgotten and `filled` waits for the next discovery.
+   */
+  reset(): void {
+    this.tasks.clear();
+    this.arm();
+  }
+
+  private arm(): void {
+    this.filling = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // Whoever awaits it sees the failure; bootstrap fails with the explorer's own throw.
+    this.filling.catch(() => undefined);
   }
 
   add(definition: TaskDefinition): void {

@@ -1,0 +1,64 @@
+import { Injectable, Module, type OnModuleInit, type Type } from '@nestjs/common';
+import { InvalidOptionError, QueueClient } from '../../lib';
+import { buildApp, closeHostileApps, HostileTaskModule, rejectionOf, within } from '../fixtures/hostile-tasks';
+import { Probe } from '../fixtures/probe';
+import { ProbeModule } from '../fixtures/probe.module';
+import { testOptions } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+/*
+ * `init()` again after a failed one: Nest runs every onModuleInit a second time, the explorer's
+ * too. The handlers it found the first time must stay registered once, not be reported as a
+ * duplicate of themselves; a discovery that failed is run again from the start.
+ */
+
+const BOUND_MS = 15_000;
+
+/** A module whose provider's onModuleInit fails the first time (a database not up yet), then passes. */
+function failsOnceModule(): Type {
+  let calls = 0;
+  @Injectable()
+  class FailsOnce implements OnModuleInit {
+    onModuleInit(): void {
+      if (calls++ === 0) throw new Error('not ready the first time');
+    }
+  }
+  @Module({ providers: [FailsOnce] })
+  class FailsOnceModule {}
+  return FailsOnceModule;
+}
+
+describe('init() again after a failed init()', () => {
+  const redis = createRedis();
+  const prefix = randomPrefix();
+
+  afterEach(async () => {
+    await closeHostileApps();
+    await cleanupPrefix(redis, prefix);
+  });
+  afterAll(closeAll);
+
+  it('after a user onModuleInit failed, registers each handler once and runs a task once', async () => {
+    const probe = new Probe();
+    const app = await buildApp(testOptions(prefix), { imports: [ProbeModule.register(probe), failsOnceModule()] });
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init');
+    expect(first.message).toBe('not ready the first time');
+
+    await within(app.init(), BOUND_MS, 'the second init');
+    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+    expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+  });
+
+  it('after a @Task option error, reports that error again, not the handlers found before it', async () => {
+    const app = await buildApp(testOptions(prefix), {
+      imports: [ProbeModule.register(), HostileTaskModule.register('job', { maxAttempts: 0 })],
+    });
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init');
+    expect(first).toBeInstanceOf(InvalidOptionError);
+
+    const second = await rejectionOf(app.init(), BOUND_MS, 'the second init');
+    expect(second).toBeInstanceOf(InvalidOptionError);
+    expect(second).toMatchObject({ option: "@Task('job').maxAttempts" });
+  });
+});
