@@ -15,6 +15,12 @@ import type { ConnectionTracker, Topology } from './topology';
 import { ClusterTopology } from './topology-cluster';
 import { SingleTopology } from './topology-single';
 
+/** A connection's retry strategies (a cluster client's have two), as a failed bootstrap turns them off. */
+interface RetryStrategies {
+  retryStrategy?: unknown;
+  clusterRetryStrategy?: unknown;
+}
+
 /** How long close() waits for Redis to answer QUIT before it cuts the connection. */
 const QUIT_TIMEOUT_MS = 2_000;
 /** How long close() gives the last writes (beforeQuit): a frozen Redis must not hold it for ever. */
@@ -42,6 +48,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /** The stop of each connection's reply watch (see watchReplies). */
   private readonly watches = new Map<Redis, () => void>();
   private readonly logger = new Logger('StreamQueue');
+  /** The retry strategies a failed bootstrap turned off, for `init()` again to turn back on. */
+  private readonly givenUp = new Map<Redis, RetryStrategies>();
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
     this.topology = createTopology(config.connection, (redis) => this.track(redis, 'commands'));
@@ -56,6 +64,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    */
   async onModuleInit(): Promise<void> {
     const { retryAttempts, retryDelay } = this.config;
+    this.resume();
     try {
       await awaitRedis(this.topology, { retryAttempts, retryDelay, logger: this.logger, redact: redactCredentials });
       await checkCommands(this.topology);
@@ -66,12 +75,30 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       // Nest runs no shutdown hook after a failed bootstrap: stop reconnecting in the background.
       // A failed AUTH in flight reconnects after disconnect() unless the retry strategy says no.
       for (const redis of this.owned) {
-        redis.options.retryStrategy = () => null;
-        (redis.options as { clusterRetryStrategy?: unknown }).clusterRetryStrategy = () => null;
+        const options = redis.options as RetryStrategies;
+        this.givenUp.set(redis, {
+          retryStrategy: options.retryStrategy,
+          clusterRetryStrategy: options.clusterRetryStrategy,
+        });
+        options.retryStrategy = () => null;
+        options.clusterRetryStrategy = () => null;
         redis.disconnect();
       }
       throw error;
     }
+  }
+
+  /**
+   * `init()` again after a failed bootstrap (Redis is up now): the connections it stopped get their
+   * retry strategies back and connect again, else the second bootstrap found them closed for good.
+   */
+  private resume(): void {
+    for (const [redis, strategies] of this.givenUp) {
+      Object.assign(redis.options, strategies);
+      // Its failure is awaitRedis's to report, with the address and attempt.
+      if (redis.status === 'end') redis.connect().catch(() => undefined);
+    }
+    this.givenUp.clear();
   }
 
   /**

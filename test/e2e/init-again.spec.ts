@@ -1,10 +1,12 @@
 import { Injectable, Module, type OnModuleInit, type Type } from '@nestjs/common';
-import { InvalidOptionError, QueueClient } from '../../lib';
+import { InvalidOptionError, QueueClient, RedisUnreachableError } from '../../lib';
 import { buildApp, closeHostileApps, HostileTaskModule, rejectionOf, within } from '../fixtures/hostile-tasks';
 import { Probe } from '../fixtures/probe';
 import { ProbeModule } from '../fixtures/probe.module';
 import { testOptions } from '../fixtures/test-app';
+import { freePort } from '../utils/free-port';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 
 /*
  * `init()` again after a failed one: Nest runs every onModuleInit a second time, the explorer's
@@ -31,20 +33,45 @@ function failsOnceModule(): Type {
 describe('init() again after a failed init()', () => {
   const redis = createRedis();
   const prefix = randomPrefix();
+  let server: RedisServerHandle | undefined;
 
   afterEach(async () => {
     await closeHostileApps();
+    await server?.stop();
+    server = undefined;
     await cleanupPrefix(redis, prefix);
   });
   afterAll(closeAll);
 
   it('after a user onModuleInit failed, registers each handler once and runs a task once', async () => {
     const probe = new Probe();
-    const app = await buildApp(testOptions(prefix), { imports: [ProbeModule.register(probe), failsOnceModule()] });
+    const app = await buildApp(testOptions(prefix), {
+      imports: [ProbeModule.register(probe), failsOnceModule()],
+    });
     const first = await rejectionOf(app.init(), BOUND_MS, 'the first init');
     expect(first.message).toBe('not ready the first time');
 
     await within(app.init(), BOUND_MS, 'the second init');
+    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+    expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+  });
+
+  it('after Redis refused the first init, boots once Redis is up and runs a task once', async () => {
+    const port = await freePort();
+    const probe = new Probe();
+    const app = await buildApp(
+      testOptions(prefix, {
+        connection: { url: `redis://127.0.0.1:${port}` },
+        retryAttempts: 0,
+      }),
+      { probe, imports: [ProbeModule.register(probe)] },
+    );
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, nothing listening');
+    expect(first).toBeInstanceOf(RedisUnreachableError);
+    server = await startRedisServer({ port });
+
+    await within(app.init(), BOUND_MS, 'the second init, Redis up');
     const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
     await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
     expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
