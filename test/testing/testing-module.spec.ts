@@ -1,7 +1,15 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { QueueClient, Task } from 'nest-stream-queue';
-import { drain, StreamQueueTestingModule, TESTING_PREFIX } from 'nest-stream-queue/testing';
+import {
+  cleanupPrefix,
+  drain,
+  StreamQueueTestingModule,
+  TESTING_PREFIX,
+  testPrefix,
+  type StreamQueueTestingOptions,
+} from 'nest-stream-queue/testing';
+import { QueueKeys } from '../../lib/redis/keys';
 import { closeAll, createRedis, redisUrl } from '../utils/helpers';
 
 @Injectable()
@@ -15,10 +23,13 @@ class EchoTasks {
 @Module({ providers: [EchoTasks] })
 class EchoModule {}
 
-const boot = async (): Promise<TestingModule> =>
+const boot = async (options: Partial<StreamQueueTestingOptions> = {}): Promise<TestingModule> =>
   (
     await Test.createTestingModule({
-      imports: [StreamQueueTestingModule.forRoot({ connection: { url: redisUrl() }, resultTtlMs: 60_000 }), EchoModule],
+      imports: [
+        StreamQueueTestingModule.forRoot({ connection: { url: redisUrl() }, resultTtlMs: 60_000, ...options }),
+        EchoModule,
+      ],
     }).compile()
   ).init();
 
@@ -45,5 +56,47 @@ describe('StreamQueueTestingModule', () => {
     await expect(keysUnder(prefixB)).resolves.not.toEqual([]);
     await b.close();
     await expect(keysUnder(prefixB)).resolves.toEqual([]);
+  });
+
+  // Two apps on one prefix the caller gave (a producer and a worker, or one prefix a whole file
+  // shares): the prefix is not the module's to delete, the keys of the other app are under it.
+  it('with a prefix given by the caller, closing one app leaves the keys of another on it', async () => {
+    const prefix = testPrefix();
+    const [a, b] = await Promise.all([boot({ prefix }), boot({ prefix })]);
+    try {
+      await b.get(QueueClient).enqueue('echo', 'b', { key: 'of-b', delayMs: 3_600_000 });
+      const keys = new QueueKeys(prefix, 'default');
+      const ofB = [keys.stream, keys.delayed, keys.keyState('of-b')];
+      await expect(keysUnder(prefix)).resolves.toEqual(expect.arrayContaining(ofB));
+
+      await a.close();
+      await expect(keysUnder(prefix)).resolves.toEqual(expect.arrayContaining(ofB));
+      await expect(b.get(QueueClient).status('of-b')).resolves.toMatchObject({ state: 'delayed' });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await cleanupPrefix(redis, prefix);
+    }
+  });
+
+  it('cleanup: true deletes a given prefix at close, cleanup: false keeps a chosen one', async () => {
+    const given = testPrefix();
+    const [deletes, keeps] = await Promise.all([boot({ prefix: given, cleanup: true }), boot({ cleanup: false })]);
+    const chosen = keeps.get<string>(TESTING_PREFIX);
+    try {
+      await deletes.get(QueueClient).enqueue('echo', 'later', { delayMs: 3_600_000 });
+      await keeps.get(QueueClient).enqueue('echo', 'later', { delayMs: 3_600_000 });
+      await Promise.all([deletes.close(), keeps.close()]);
+      await expect(keysUnder(given)).resolves.toEqual([]);
+      await expect(keysUnder(chosen)).resolves.toContain(new QueueKeys(chosen, 'default').delayed);
+    } finally {
+      await Promise.all([deletes.close(), keeps.close()]);
+      await cleanupPrefix(redis, chosen);
+    }
+  });
+
+  it('refuses a cleanup that is not a boolean', () => {
+    expect(() =>
+      StreamQueueTestingModule.forRoot({ connection: { url: redisUrl() }, cleanup: 'yes' as unknown as boolean }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'cleanup' }));
   });
 });
