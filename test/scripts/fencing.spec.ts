@@ -72,18 +72,22 @@ describe('fencing: settle scripts act only for the delivery that owns the messag
   it('never acks with a bare XACK: completion publishes only the runs it settled', async () => {
     const sub = f.redis.duplicate();
     const messages: string[] = [];
-    await sub.subscribe(f.keys.doneChannel);
-    sub.on('message', (_c, m) => messages.push(m));
-    const [id1] = await f.enqueue();
-    const [id2] = await f.enqueue();
-    const [[e1], [e2]] = await f.deliver('a');
-    await f.redis.xclaim(f.keys.stream, GROUP, 'b', 0, e1);
-    await f.complete('a', [
-      { entryId: e1, id: id1 },
-      { entryId: e2, id: id2 },
-    ]);
-    expect(await receivedSoFar(f.redis, f.keys.doneChannel, messages)).toEqual([`c:${id2}`]);
-    await sub.quit();
+    // Closed however the case ends: a subscriber left open holds Jest past the suite.
+    try {
+      await sub.subscribe(f.keys.doneChannel);
+      sub.on('message', (_c, m) => messages.push(m));
+      const [id1] = await f.enqueue();
+      const [id2] = await f.enqueue();
+      const [[e1], [e2]] = await f.deliver('a');
+      await f.redis.xclaim(f.keys.stream, GROUP, 'b', 0, e1);
+      await f.complete('a', [
+        { entryId: e1, id: id1 },
+        { entryId: e2, id: id2 },
+      ]);
+      expect(await receivedSoFar(f.redis, f.keys.doneChannel, messages)).toEqual([`c:${id2}`]);
+    } finally {
+      sub.disconnect();
+    }
   });
 });
 
@@ -170,19 +174,22 @@ describe('generations: head and tail checks', () => {
   it('replace and cancel of a running key publish the new generation, so only older runs stop', async () => {
     const sub = f.redis.duplicate();
     const messages: string[] = [];
-    await sub.subscribe(f.keys.controlChannel);
-    sub.on('message', (_c, m) => messages.push(m));
-    await f.enqueue({ key: 'a:b' });
-    const [[e1, m1]] = await f.deliver('w');
-    await f.claim('w', [{ entryId: e1, key: 'a:b', gen: Number(m1.g) }]);
-    const [, replaced] = await f.enqueue({ key: 'a:b', mode: 'replace' });
-    await f.cancel('a:b');
-    const cancelledAt = Number((await f.keyState('a:b')).gen);
-    expect(await receivedSoFar(f.redis, f.keys.controlChannel, messages)).toEqual([
-      `superseded:${replaced}:a:b`,
-      `cancelled:${cancelledAt}:a:b`,
-    ]);
-    expect(cancelledAt).toBeGreaterThan(replaced);
-    await sub.quit();
+    try {
+      await sub.subscribe(f.keys.controlChannel);
+      sub.on('message', (_c, m) => messages.push(m));
+      await f.enqueue({ key: 'a:b' });
+      const [[e1, m1]] = await f.deliver('w');
+      await f.claim('w', [{ entryId: e1, key: 'a:b', gen: Number(m1.g) }]);
+      const [, replaced] = await f.enqueue({ key: 'a:b', mode: 'replace' });
+      await f.cancel('a:b');
+      const cancelledAt = Number((await f.keyState('a:b')).gen);
+      expect(await receivedSoFar(f.redis, f.keys.controlChannel, messages)).toEqual([
+        `superseded:${replaced}:a:b`,
+        `cancelled:${cancelledAt}:a:b`,
+      ]);
+      expect(cancelledAt).toBeGreaterThan(replaced);
+    } finally {
+      sub.disconnect();
+    }
   });
 });
