@@ -36,16 +36,28 @@ export interface StreamQueueEvent {
 /** @publicApi Counter names: event types, with `superseded` split by where it was caught. */
 export type StreamQueueCounter = Exclude<StreamQueueEventType, 'superseded'> | 'superseded-head' | 'superseded-tail';
 
+type Listener = (event: StreamQueueEvent) => unknown;
+
 /** @publicApi Injectable view of this process's task events and counters. */
 @Injectable()
 export class StreamQueueEvents {
   private readonly emitter = new EventEmitter();
   private readonly totals = new Map<StreamQueueCounter, number>();
+  /**
+   * Each type's listeners as of the last on()/off(), so an emit does not copy them (metrics
+   * listen to every settle). Replaced, never changed: an emit under way keeps the array it took,
+   * as the emitter's own copy did.
+   */
+  private readonly heard = new Map<StreamQueueEventType, readonly Listener[]>();
 
   /** Listens to one event type; returns a function that stops listening. */
   on(type: StreamQueueEventType, listener: (event: StreamQueueEvent) => void): () => void {
     this.emitter.on(type, listener);
-    return () => this.emitter.off(type, listener);
+    this.heard.delete(type);
+    return () => {
+      this.emitter.off(type, listener);
+      this.heard.delete(type);
+    };
   }
 
   /** Totals since this process started. */
@@ -69,11 +81,13 @@ export class StreamQueueEvents {
     const counter =
       event.type === 'superseded' ? (`superseded-${event.detail === 'head' ? 'head' : 'tail'}` as const) : event.type;
     this.totals.set(counter, (this.totals.get(counter) ?? 0) + 1);
-    if (this.emitter.listenerCount(event.type) === 0) return;
+    let listeners = this.heard.get(event.type);
+    if (!listeners) this.heard.set(event.type, (listeners = this.emitter.listeners(event.type) as Listener[]));
+    if (listeners.length === 0) return;
     // Emitted from inside settles, claims and sweeps: a listener's throw (or rejection) is logged,
     // never thrown into them (a settle that threw after Redis settled was retried for ever, its
     // slot held), and never costs the other listeners their event.
-    for (const listener of this.emitter.listeners(event.type) as ((e: StreamQueueEvent) => unknown)[]) {
+    for (const listener of listeners) {
       try {
         const returned = listener(event);
         if (returned instanceof Promise) returned.catch((error: unknown) => listenerFailed(event, error));
