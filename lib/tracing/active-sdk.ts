@@ -7,6 +7,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
+import type { DeferredParent } from './deferred-parent';
 import { decodeCarrier } from './trace-carrier';
 
 const TRACER_NAME = 'nest-stream-queue';
@@ -25,6 +26,8 @@ export interface Registered {
   readonly tracer: Tracer;
   lastField?: string;
   lastParent: Context;
+  /** The deferred parent of the last unsampled field a run entered (see deferredParentOf). */
+  lastDeferred?: DeferredParent;
 }
 let registered: Registered | undefined;
 

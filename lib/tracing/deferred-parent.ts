@@ -12,7 +12,7 @@ export class DeferredParent implements Context {
 
   constructor(
     private readonly sdk: Registered,
-    private readonly field: string,
+    readonly field: string,
   ) {}
 
   getValue(key: symbol): unknown {
@@ -30,4 +30,15 @@ export class DeferredParent implements Context {
   private context(): Context {
     return (this.extracted ??= asLocalParent(parentOf(this.sdk, this.field)));
   }
+}
+
+/**
+ * @internal The deferred parent of a trace field, one per field read in a row: the tasks of an
+ * enqueueMany() carry the same field and a worker reads them in a row, so their runs share one
+ * (contexts are immutable) and at most one extraction, and a run makes no object of its own.
+ */
+export function deferredParentOf(sdk: Registered, field: string): DeferredParent {
+  const last = sdk.lastDeferred;
+  if (last?.field === field) return last;
+  return (sdk.lastDeferred = new DeferredParent(sdk, field));
 }

@@ -14,7 +14,7 @@ import { LeaseLostError, StreamQueueError } from '../errors';
 import type { StreamQueueTracingOptions } from './tracing-options.interface';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import { activeSdk, asLocalParent, parentOf } from './active-sdk';
-import { DeferredParent } from './deferred-parent';
+import { deferredParentOf } from './deferred-parent';
 import { spanFailure } from './span-failure';
 import { encodeCarrier, markedUnsampled } from './trace-carrier';
 import { ATTR, MESSAGING_SYSTEM } from './tracing-attributes';
@@ -86,7 +86,7 @@ export function traceRuns(options: Required<StreamQueueTracingOptions>): RunWrap
     if (!sdk) return run();
     // Marked by our producer: no span, and the enqueue's context is read only if the handler asks.
     if (followUnsampled && markedUnsampled(message.trace)) {
-      return context.with(new DeferredParent(sdk, message.trace!), run);
+      return context.with(deferredParentOf(sdk, message.trace!), run);
     }
     const parent = parentOf(sdk, message.trace);
     const producer = trace.getSpanContext(parent);

@@ -227,6 +227,47 @@ describe('nest-stream-queue/tracing', () => {
       for (const field of fields) expect(JSON.parse(field)).toMatchObject({ 'sq-unsampled': '1' });
     });
 
+    it("the runs of one unsampled enqueueMany each see its context, extracted once; the next call's see their own", async () => {
+      const w3c = new W3CTraceContextPropagator();
+      let extractions = 0;
+      register({
+        sampler: consumersOnly,
+        propagator: {
+          inject: (ctx, carrier, setter) => w3c.inject(ctx, carrier, setter),
+          extract: (ctx, carrier, getter) => {
+            extractions++;
+            return w3c.extract(ctx, carrier, getter);
+          },
+          fields: () => w3c.fields(),
+        },
+      });
+      t = await startApp({ prefix, imports: [StreamQueueTracingModule] });
+      const seen = new Map<unknown, { traceId?: string; spanId?: string; remote?: boolean; sampled?: boolean }>();
+      t.probe.on('echo', (payload) => {
+        const active = trace.getActiveSpan()?.spanContext();
+        const { traceId, spanId, isRemote: remote } = active ?? {};
+        seen.set(payload, { traceId, spanId, remote, sampled: active && active.traceFlags === 1 });
+        return payload;
+      });
+      const requests = [trace.getTracer('test').startSpan('first'), trace.getTracer('test').startSpan('second')];
+      for (const [call, request] of requests.entries()) {
+        await context.with(trace.setSpan(context.active(), request), async () => {
+          const handles = await t.client.enqueueMany([0, 1, 2].map((i) => ({ name: 'echo', payload: `${call}.${i}` })));
+          await Promise.all(handles.map((h) => h.result()));
+        });
+      }
+      expect(extractions).toBe(2);
+      // Each call's runs see its (unsampled) PRODUCER span, as a local parent (see asLocalParent).
+      const producers = requests.map((request, call) => {
+        const first = seen.get(`${call}.0`)!;
+        expect(first).toMatchObject({ traceId: request.spanContext().traceId, remote: false, sampled: false });
+        for (const i of [1, 2]) expect(seen.get(`${call}.${i}`)).toEqual(first);
+        return first.spanId;
+      });
+      expect(producers[0]).not.toBe(producers[1]);
+      expect(spans(SpanKind.CONSUMER)).toHaveLength(0);
+    });
+
     it('asks the sampler with askSamplerForUnsampledTraces', async () => {
       register({ sampler: consumersOnly });
       t = await startApp({
