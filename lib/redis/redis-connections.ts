@@ -21,6 +21,9 @@ interface RetryStrategies {
   clusterRetryStrategy?: unknown;
 }
 
+/** Statuses of a connection that is connected or on its way (a lazy one connects on use). */
+const ACTIVE = new Set(['wait', 'connecting', 'connect', 'ready']);
+
 /** How long close() waits for Redis to answer QUIT before it cuts the connection. */
 const QUIT_TIMEOUT_MS = 2_000;
 /** How long close() gives the last writes (beforeQuit): a frozen Redis must not hold it for ever. */
@@ -95,8 +98,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private resume(): void {
     for (const [redis, strategies] of this.givenUp) {
       Object.assign(redis.options, strategies);
+      if (ACTIVE.has(redis.status)) continue;
+      // Stopped between two reconnects, disconnect() left it 'reconnecting' (a cluster
+      // 'disconnecting') rather than 'end', and a Redis its flag set by disconnect(): it would
+      // end, not reconnect, at its first drop once connected again.
+      if (!redis.isCluster) (redis as unknown as { manuallyClosing: boolean }).manuallyClosing = false;
       // Its failure is awaitRedis's to report, with the address and attempt.
-      if (redis.status === 'end') redis.connect().catch(() => undefined);
+      redis.connect().catch(() => undefined);
     }
     this.givenUp.clear();
   }

@@ -77,6 +77,35 @@ describe('init() again after a failed init()', () => {
     expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
   });
 
+  it('after Redis refused a first init that retried, boots once Redis is up and reconnects after a restart', async () => {
+    const port = await freePort();
+    const probe = new Probe();
+    const app = await buildApp(
+      testOptions(prefix, {
+        // Retried: when bootstrap gives up, the connection waits between two reconnects, where
+        // ioredis's disconnect() leaves it 'reconnecting' for good rather than 'end'.
+        connection: { url: `redis://127.0.0.1:${port}`, options: { connectTimeout: 1_000 } },
+        retryAttempts: 2,
+        retryDelay: 300,
+      }),
+      { probe, imports: [ProbeModule.register(probe)] },
+    );
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, nothing listening');
+    expect(first).toBeInstanceOf(RedisUnreachableError);
+    server = await startRedisServer({ port });
+
+    await within(app.init(), BOUND_MS, 'the second init, Redis up');
+    const client = app.moduleRef.get(QueueClient);
+    const handle = await client.enqueue('echo', 'once');
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+
+    // The connection given back its strategy reconnects after a drop, as one never refused does.
+    await server.restart();
+    const again = await within(client.enqueue('echo', 'again'), BOUND_MS, 'an enqueue after a restart');
+    await expect(again.result({ timeoutMs: 5_000 })).resolves.toBe('again');
+    expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id, again.id]);
+  });
+
   it('after a @Task option error, reports that error again, not the handlers found before it', async () => {
     const app = await buildApp(testOptions(prefix), {
       imports: [ProbeModule.register(), HostileTaskModule.register('job', { maxAttempts: 0 })],
