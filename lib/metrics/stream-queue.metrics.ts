@@ -69,7 +69,22 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     this.config = resolveMetricsConfig(options);
   }
 
+  /**
+   * `init()` again after a failed one runs every onModuleInit again: the metrics registered the
+   * first time stay, once (registered again, they were refused as another module's, and a second
+   * set of listeners would count each run twice). A registration that failed is undone.
+   */
   async onModuleInit(): Promise<void> {
+    if (this.registered.length > 0) return;
+    try {
+      await this.registerAll();
+    } catch (error) {
+      this.onModuleDestroy();
+      throw error;
+    }
+  }
+
+  private async registerAll(): Promise<void> {
     const { registry, durationBuckets } = this.config;
     const folds = await foldsIntoHistogram();
     const tallies: DurationTally[] = [];

@@ -1,5 +1,7 @@
 import { Injectable, Module, type OnModuleInit, type Type } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { InvalidOptionError, QueueClient, RedisUnreachableError } from '../../lib';
+import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
 import { buildApp, closeHostileApps, HostileTaskModule, rejectionOf, within } from '../fixtures/hostile-tasks';
 import { Probe } from '../fixtures/probe';
 import { ProbeModule } from '../fixtures/probe.module';
@@ -55,6 +57,22 @@ describe('init() again after a failed init()', () => {
     const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
     await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
     expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+  });
+
+  it('after a user onModuleInit failed, keeps the metrics registered once', async () => {
+    const registry = new Registry();
+    const app = await buildApp(testOptions(prefix), {
+      imports: [ProbeModule.register(), StreamQueueMetricsModule.forRoot({ registry }), failsOnceModule()],
+    });
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init');
+    expect(first.message).toBe('not ready the first time');
+
+    await within(app.init(), BOUND_MS, 'the second init');
+    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+    // Counted once: a second set of listeners would count each run twice.
+    const tasks = await registry.getSingleMetric(METRIC_NAMES.tasks)!.get();
+    expect(tasks.values.reduce((sum, v) => sum + v.value, 0)).toBe(1);
   });
 
   it('after Redis refused the first init, boots once Redis is up and runs a task once', async () => {
