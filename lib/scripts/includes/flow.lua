@@ -421,11 +421,13 @@ local function servePair(F, stream, pair)
 end
 
 -- Feeds the stream from the ring: at most `budget` admissions, and one pass over the ring at
--- most, so a settle does bounded work. Returns the number admitted.
+-- most, so a settle does bounded work. Returns the number admitted. A refused stream
+-- (streamRefused) ends it: the pairs left would be popped and pushed back, none admitted, a pass
+-- over every waiting group at each settle while the stream refuses.
 local function flowFeed(F, stream, budget)
   if streamRefused then return 0 end
   local admitted, tries = 0, rcall('LLEN', F.ring)
-  while admitted < budget and tries > 0 do
+  while admitted < budget and tries > 0 and not streamRefused do
     tries = tries - 1
     if servePair(F, stream, rcall('LPOP', F.ring)) then admitted = admitted + 1 end
   end
