@@ -5,8 +5,14 @@ import { Latch } from '../utils/latch';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, redisUrl, waitFor } from '../utils/redis';
 
 const SHUTDOWN_TIMEOUT_MS = 1_000;
-/** What stop() may add to shutdownTimeoutMs: 1 s for aborted runs to return, 2 s for the heartbeat thread. */
-const CLOSE_BOUND_MS = SHUTDOWN_TIMEOUT_MS + 3_000 + 1_000;
+/**
+ * Each wait of close() at its own cap: shutdownTimeoutMs for the runs, then 1 s for aborted runs
+ * to return (AFTER_DEADLINE_MS), 2 s for the heartbeat thread to stop and 2 s for the liveness
+ * keys' DEL from the main thread (STOP_WAIT_MS each). It takes 4.3 s here (the DEL fails at once),
+ * under CPU load as well: the waits are timers. An UNSUBSCRIBE awaited for Redis added 6.3 s
+ * (10.7 s in all, with ioredis's default maxRetriesPerRequest), or never ended (null).
+ */
+const CLOSE_BOUND_MS = SHUTDOWN_TIMEOUT_MS + 1_000 + 2_000 + 2_000;
 
 /**
  * A worker closes while Redis cannot be reached (a network cut, Redis down): the settle of its
