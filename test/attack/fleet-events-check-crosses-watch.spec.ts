@@ -3,6 +3,7 @@ import type { FleetEvent } from '../../lib';
 import { FleetEventRelay } from '../../lib/consumer/fleet-event-relay';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { cleanUpAfterSuite, expectCounters, startApp } from '../fixtures/test-app';
+import { holdNextExistsReply } from '../fixtures/held-exists-reply';
 import { createRedis, Latch, randomPrefix } from '../utils/helpers';
 
 /**
@@ -24,15 +25,7 @@ describe("attack: a worker's watch check crossing a watcher's announcement", () 
     const relay = worker.app.get(FleetEventRelay);
     const commands = worker.app.get(RedisConnections).commands;
     // The worker's next EXISTS runs now (no watch key: 0), and its reply is held.
-    const answered = new Latch();
-    const release = new Latch();
-    const exists = commands.exists.bind(commands);
-    jest.spyOn(commands, 'exists').mockImplementationOnce(async (...args: Parameters<typeof exists>) => {
-      const reply = await exists(...args);
-      answered.open();
-      await release.wait();
-      return reply;
-    });
+    const { answered, release } = holdNextExistsReply(commands);
     const checking = relay.checkWatched(['default']);
     await answered.wait();
     expect(await redis.exists(worker.keys.eventsWatch)).toBe(0);

@@ -5,6 +5,7 @@ import { QueueKeys } from '../../lib/redis/keys';
 import { RedisConnections } from '../../lib/redis/redis-connections';
 import { cleanUpAfterSuite, closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { publishedWhileRunning, watchedEvents } from '../fixtures/watched-events';
+import { holdNextExistsReply } from '../fixtures/held-exists-reply';
 import { createRedis, Latch, randomPrefix, waitFor } from '../utils/helpers';
 import { spawnWorker } from '../utils/spawn-worker';
 
@@ -92,15 +93,7 @@ describe('attack: fleet events after the last subscriber leaves', () => {
     const relay = worker.app.get(FleetEventRelay);
     const commands = worker.app.get(RedisConnections).commands;
     // The worker's periodic check runs now (watched: 1), its reply held until after the leave.
-    const answered = new Latch();
-    const release = new Latch();
-    const exists = commands.exists.bind(commands);
-    jest.spyOn(commands, 'exists').mockImplementationOnce(async (...args: Parameters<typeof exists>) => {
-      const reply = await exists(...args);
-      answered.open();
-      await release.wait();
-      return reply;
-    });
+    const { answered, release } = holdNextExistsReply(commands);
     const checking = relay.checkWatched(['default']);
     await answered.wait();
     subscription.unsubscribe();
@@ -118,15 +111,7 @@ describe('attack: fleet events after the last subscriber leaves', () => {
     const leaving = await watchedEvents(watcher.client, []);
     // The worker's check after the leave answers "no mark", its reply held until the next
     // subscriber announced itself on the other connection.
-    const answered = new Latch();
-    const release = new Latch();
-    const exists = commands.exists.bind(commands);
-    jest.spyOn(commands, 'exists').mockImplementationOnce(async (...args: Parameters<typeof exists>) => {
-      const reply = await exists(...args);
-      answered.open();
-      await release.wait();
-      return reply;
-    });
+    const { answered, release } = holdNextExistsReply(commands);
     leaving.unsubscribe();
     await answered.wait();
     const announced = new Latch();
