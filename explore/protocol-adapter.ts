@@ -539,6 +539,10 @@ export class SimWorker {
     const previous = await this.redis.set(key, this.livenessValue(), 'PX', LEASE_MS, 'XX', 'GET');
     if (renewing) this.incarnationSinceMs = monotonicMs();
     const lapsed = previous === null && this.established;
+    // The thread breaks the chain as soon as this reply shows an established key gone (slot 2
+    // set to -1), before it writes the new value: no run proven earlier starts while that write
+    // is on its way (LeaseKeeper.heldSince is Infinity), whenever the main thread hears 'lapsed'.
+    if (lapsed) this.heldSinceMs = Infinity;
     if (previous === null) {
       this.nextIncarnation();
       beforeNewValue();

@@ -1,5 +1,5 @@
 import type { LeaseKeeper } from '../../lib/consumer/lease-keeper';
-import { monotonicMs } from '../../lib/consumer/lease';
+import { monotonicMs, stillOwned } from '../../lib/consumer/lease';
 import { loneLeaseKeeper } from '../fixtures/lone-lease-keeper';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
@@ -41,6 +41,10 @@ describe('attack: the reply to the write that follows a lapse is lost', () => {
     await redis.del(key);
     await waitFor(() => lapses.length === 1, { description: 'the lapse reported' });
     await waitFor(async () => ![null, before].includes(await redis.get(key)), { description: 'the key written again' });
+    // Already while that write's reply is on its way (the chain breaks at the reply that found
+    // the key gone): an entry handed over before the lapse does not start (the explorer's
+    // heartbeat step with a held reply models this moment).
+    expect(stillOwned(keeper, provenAt)).toBe(false);
     // The beat waits half the lease for the lost reply, reconnects, and the next beat renews
     // the key with the value that write gave it.
     const renewed = await redis.get(key);
