@@ -1,7 +1,6 @@
 --[[
-  KEYS: stream, delayed set, key state, sequence, schedule index, layout record, call record
-  (the last three optional), the stranded cancels and a judged owner's liveness key (last two,
-  with ARGV[9]). ARGV: key state
+  KEYS: stream, delayed set, key state, sequence, schedule index, layout record, the stranded
+  cancels, call record (optional), a judged owner's liveness key (last, with ARGV[9]). ARGV: key state
   TTL, control channel, key, done channel, 'schedule only', partition count, task name
   (optional), consumer group, judged owner (optional).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
@@ -17,14 +16,13 @@
   KEYS[6] the partition's layout record (optional; QueueClient always sends it): the key was
           mapped to this partition under ARGV[6] partitions; a record that says otherwise refuses
           the call (error 'LAYOUT ...'), since the key's live run may be in another partition
-  KEYS[7] the call's record (optional; QueueClient sends it for cancel() and unschedule()),
+  KEYS[7] the partition's stranded cancels, a set of keys (see below)
+  KEYS[8] the call's record (optional; QueueClient sends it for cancel() and unschedule()),
           named after an id the caller draws per call: ioredis resends a call whose reply was
           lost with its connection, with the same arguments. The first execution records its
           answer there (for ARGV[1] ms; none when that is 0), and a resend finds it and answers
           the same, changing nothing: without it, a resend found nothing live (the first had
           cancelled it) and answered 0, and it cancelled a run enqueued between the two
-  KEYS[last-1] the partition's stranded cancels, a set of keys (a call that judges an owner,
-          see below; after KEYS[7] when both are sent)
   KEYS[last] the liveness key of the owner named by ARGV[9] (with KEYS[last-1]): its value is
           compared with the one the run was claimed under
 
@@ -42,7 +40,7 @@
           schedule under the key, index entry included, is left alone (0)
   ARGV[8] consumer group: where the running run's delivery is looked up
   ARGV[9] the owner this call judges ('' or absent: none): the one a first call answered with
-          code 2; its liveness key is KEYS[last], the stranded cancels KEYS[last-1]
+          code 2; its liveness key is KEYS[last]
 
   A `@Task` chain's key state (with a stored schedule, sk) is kept without expiry once
   cancelled (see includes/key-state.lua expireSettled).
@@ -65,8 +63,12 @@
   running one is (its worker's settle releases the key, recordsRunHere in complete.lua and
   fail.lua), and no TTL can be set now (the state could expire under the live handler, and a
   new run of the key start beside it); the key goes into the partition's stranded cancels
-  (KEYS[last-1]), whose owners the workers' sweeps judge (end-stranded-cancel.lua): a worker that
+  (KEYS[7]), whose owners the workers' sweeps judge (end-stranded-cancel.lua): a worker that
   dies after such a cancel, before its settle, gets its run ended there once its lease lapsed.
+  So does every running run the cancel leaves to a settle, also one whose delivery still stands:
+  its entry may be deleted after the cancel (an XDEL while its worker is dead, the sweep then
+  dropping the delivery), and no settle or reclaim ends it then either (the sweep keeps such a
+  key while the delivery stands: a reclaim's claim, stale by then, releases the key).
   (It used to leave the state cancelled without a TTL until the key's next enqueue, its waiters
   told only at their timeouts: nothing runs when the owner dies, and no reclaim finds a delivery
   in no pending list.) A settle that releases the key leaves the key in the set, for the next
@@ -98,10 +100,10 @@
 -- @include stranded-run
 
 local stream, delayed, keyState, seq, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local strandedCancels = KEYS[7]
 local judged = ARGV[9] or ''
 local judgedAlive = judged ~= '' and KEYS[#KEYS] or nil
-local strandedCancels = judgedAlive and KEYS[#KEYS - 1]
-local record = #KEYS >= (judgedAlive and 9 or 7) and KEYS[7] or nil
+local record = #KEYS >= (judgedAlive and 9 or 8) and KEYS[8] or nil
 local ttl = ARGV[1]
 -- A resend of a call that ran: its answer stands, even after a change of the layout (the
 -- partition it acted on was the key's then), and a run enqueued since is not this call's.
@@ -154,15 +156,15 @@ end
 -- that only its owner can still end is gone once that owner's lease lapsed (see the header):
 -- judged before any write. One whose lease holds (or whose owner changed since the first call)
 -- is left to its owner's settle, and recorded for the sweeps to judge should the owner die first.
-local gone, held = false, false
+local gone = false
 if rmid then
   local owner = strandedRunOwner(stream, ARGV[8], keyState)
   if owner and judged == '' then return {2, owner} end
   gone = owner ~= nil and owner == judged and judgedAlive ~= nil and not runLeaseHeld(keyState, judgedAlive)
-  held = owner ~= nil and not gone
 end
+local running = rmid ~= false and not gone
 -- A set of another type refuses here, before any write.
-if held then rcall('SCARD', strandedCancels) end
+if running then rcall('SCARD', strandedCancels) end
 -- The keys the writes touch, read first: a delayed set or stream of another type refuses here.
 -- The queued run's entry is deleted only if it is still this run's (runEntry): a purged stream
 -- made anew may hold another task at that id. One that is not is gone, as a missing one is.
@@ -171,7 +173,6 @@ local queued = mid and runEntry(stream, mid, taskId)
 -- The first write: the generation's draw (the sequence alone; see drawGeneration). Then the
 -- notices, before the writes they announce: nothing after them refuses.
 local gen = drawGeneration(seq, keyState)
-local running = rmid ~= false and not gone
 -- The current run was waiting (queued or delayed, maybe behind an older generation still
 -- running, after a replace): it is told now, and so is a running one that is gone (no settle
 -- will come). A current run that is running says it when it settles (an older one running
@@ -183,7 +184,7 @@ if dm then rcall('ZREM', delayed, dm) end
 if queued then rcall('XDEL', stream, mid) end
 rcall('HDEL', keyState, 'dm', 'mid')
 if gone then rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv') end
-if held then rcall('SADD', strandedCancels, ARGV[3]) end
+if running then rcall('SADD', strandedCancels, ARGV[3]) end
 -- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
 rcall('HSET', keyState, 'gen', gen, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')
 -- A stopped `@Task` chain keeps its state (see expireSettled); a running run's stale settle

@@ -27,8 +27,9 @@ const outcomeOf = replyCodes('cancel', CANCEL_CODES);
  * otherwise refuses the call (a 'LAYOUT ...' error; see PartitionLayoutError.fromReply).
  * `callId`, drawn once per call, names the record of its answer: a resend of the call (ioredis,
  * after a reply lost with its connection) answers as the first execution did and changes nothing.
- * `judgedOwner`: the owner a first call asked to judge (CancelOwnerToJudge); the partition's
- * stranded cancels and its liveness key are declared last.
+ * `judgedOwner`: the owner a first call asked to judge (CancelOwnerToJudge); its liveness key is
+ * declared last. A running run the cancel leaves to a settle puts the key in the partition's
+ * stranded cancels, which the sweeps judge (end-stranded-cancel.lua).
  */
 export function cancelScript(
   keys: QueueKeys,
@@ -51,8 +52,9 @@ export function cancelScript(
       keys.seq,
       keys.schedules,
       keys.layout,
+      keys.strandedCancels,
       ...(a.callId === undefined ? [] : [keys.cancelCall(a.callId)]),
-      ...(a.judgedOwner === undefined ? [] : [keys.strandedCancels, keys.alive(a.judgedOwner)]),
+      ...(a.judgedOwner === undefined ? [] : [keys.alive(a.judgedOwner)]),
     ],
     [
       a.stateTtlMs,

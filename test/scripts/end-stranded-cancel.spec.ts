@@ -124,6 +124,44 @@ describe('scripts: end-stranded-cancel (the sweep ending a cancelled stranded ru
     expect(await f.keyState(KEY)).toEqual(before);
   });
 
+  // Explorer (explore/traces/cancel-then-entry-deleted-dead-owner.json): the delivery still stood
+  // at the cancel (its owner already dead), so cancel.lua left the end to a settle or a reclaim
+  // and recorded nothing; the entry was then deleted (an XDEL), the reclaim dropped the delivery,
+  // and the state kept 'cancelled' with its running record and no TTL, its waiters never told.
+  it('a run cancelled while its delivery stood, its entry deleted after: the sweep ends it', async () => {
+    await f.alive('w1');
+    const [id, gen] = await f.enqueue({ key: KEY });
+    const [[entryId]] = await f.deliver('w1');
+    expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+    await f.redis.del(f.keys.alive('w1'));
+    expect(await f.cancel(KEY, TTL_MS)).toBe('cancelled');
+    expect(await f.redis.pttl(f.keys.keyState(KEY))).toBe(-1);
+    expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual([KEY]);
+    // Kept while the delivery stands: a reclaim's claim (or the owner's settle) ends it then.
+    expect(await judge()).toBe('kept');
+    await f.redis.xdel(f.keys.stream, entryId);
+    expect(await f.reclaim('w2', [[entryId, 'w1']])).toMatchObject({ claimed: [], dropped: 1 });
+    expect(await sweep()).toBe(1);
+    await expectEnded(id);
+  });
+
+  it('a run cancelled while its delivery stood, then reclaimed: the claim ends it, the key leaves the set', async () => {
+    await f.alive('w1');
+    const [id, gen] = await f.enqueue({ key: KEY });
+    const [[entryId]] = await f.deliver('w1');
+    expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+    await f.redis.del(f.keys.alive('w1'));
+    expect(await f.cancel(KEY, TTL_MS)).toBe('cancelled');
+    await f.alive('w2');
+    const { claimed } = await f.reclaim('w2', [[entryId, 'w1']]);
+    expect(claimed).toHaveLength(1);
+    expect(await f.claim('w2', [{ entryId, key: KEY, gen }])).toEqual(['stale']);
+    expect(await f.redis.pttl(f.keys.keyState(KEY))).toBeGreaterThan(0);
+    expect(await sweep()).toBe(0);
+    expect(await f.keyState(KEY)).toMatchObject({ state: 'cancelled', xid: id });
+    expect(await f.redis.exists(f.keys.strandedCancels)).toBe(0);
+  });
+
   it('the sweep sends one command while there is nothing to judge', async () => {
     const watch = await watchCommands(f.keys.stream);
     await watch.take();
