@@ -128,13 +128,19 @@ describe('scripts: end-stranded-cancel (the sweep ending a cancelled stranded ru
   // at the cancel (its owner already dead), so cancel.lua left the end to a settle or a reclaim
   // and recorded nothing; the entry was then deleted (an XDEL), the reclaim dropped the delivery,
   // and the state kept 'cancelled' with its running record and no TTL, its waiters never told.
-  it('a run cancelled while its delivery stood, its entry deleted after: the sweep ends it', async () => {
+  /** A run of KEY claimed by w1, w1 dead (its liveness key gone), then cancelled: its delivery stands. */
+  async function cancelledWhileDeliveryStands() {
     await f.alive('w1');
     const [id, gen] = await f.enqueue({ key: KEY });
     const [[entryId]] = await f.deliver('w1');
     expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
     await f.redis.del(f.keys.alive('w1'));
     expect(await f.cancel(KEY, TTL_MS)).toBe('cancelled');
+    return { id, gen, entryId };
+  }
+
+  it('a run cancelled while its delivery stood, its entry deleted after: the sweep ends it', async () => {
+    const { id, entryId } = await cancelledWhileDeliveryStands();
     expect(await f.redis.pttl(f.keys.keyState(KEY))).toBe(-1);
     expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual([KEY]);
     // Kept while the delivery stands: a reclaim's claim (or the owner's settle) ends it then.
@@ -146,12 +152,7 @@ describe('scripts: end-stranded-cancel (the sweep ending a cancelled stranded ru
   });
 
   it('a run cancelled while its delivery stood, then reclaimed: the claim ends it, the key leaves the set', async () => {
-    await f.alive('w1');
-    const [id, gen] = await f.enqueue({ key: KEY });
-    const [[entryId]] = await f.deliver('w1');
-    expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
-    await f.redis.del(f.keys.alive('w1'));
-    expect(await f.cancel(KEY, TTL_MS)).toBe('cancelled');
+    const { id, gen, entryId } = await cancelledWhileDeliveryStands();
     await f.alive('w2');
     const { claimed } = await f.reclaim('w2', [[entryId, 'w1']]);
     expect(claimed).toHaveLength(1);
