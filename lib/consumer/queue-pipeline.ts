@@ -73,11 +73,21 @@ export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
       ),
     ),
   );
-  // Promotion emits nothing: it moves due tasks into the stream, where read$ finds them.
+  // Promotion emits nothing: it moves due tasks into the stream, where read$ finds them. A
+  // failure waits a sweep interval (the last success may have asked for the next at once) and
+  // counts as the sweep's do.
   let nextPromotionMs = 0;
+  let promoteFailures = 0;
   const promote$ = defer(() => parts.promote()).pipe(
-    tap((delayMs) => (nextPromotionMs = delayMs)),
-    catchError((error) => (parts.onError('promote', error, 1), of(parts.sweepIntervalMs))),
+    tap((delayMs) => {
+      nextPromotionMs = delayMs;
+      promoteFailures = 0;
+    }),
+    catchError((error) => {
+      nextPromotionMs = parts.sweepIntervalMs;
+      parts.onError('promote', error, ++promoteFailures);
+      return EMPTY;
+    }),
     repeat({
       delay: () =>
         parts.isStopping()

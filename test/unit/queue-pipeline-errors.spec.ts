@@ -50,3 +50,41 @@ describe('queue pipeline: sweep failures reach onError as consecutive attempts',
     expect(attempts).toEqual([1, 2, 1, 2]);
   });
 });
+
+// Review finding: the promotion's next try was timed by the last promotion that succeeded, so a
+// success that asked for another at once (a full batch, a promoteSoon during it) followed by
+// failures on end retried with no pause, logging each try as a first failure.
+describe('queue pipeline: promotion failures', () => {
+  it('wait a sweep interval before the next try, and count as consecutive attempts', async () => {
+    const stop$ = new Subject<void>();
+    const attempts: number[] = [];
+    let promotions = 0;
+    const parts: PipelineParts = {
+      read: () => new Promise<Delivery[]>(() => undefined),
+      sweep: async () => [],
+      promote: async () => {
+        if (promotions++ === 0) return 0; // a full batch: the next promotion at once
+        throw new Error('stream out of ids');
+      },
+      run: () => Promise.reject(new Error('no runs here')),
+      onRunEnd: () => undefined,
+      settle: async (): Promise<Outcome[]> => [],
+      onError: (source, _error, attempt) => {
+        if (source === 'promote') attempts.push(attempt);
+      },
+      stop$,
+      promoteSoon$: new Subject<void>(),
+      isStopping: () => false,
+      concurrency: 1,
+      sweepIntervalMs: 100,
+      ackBatchMs: 0,
+    };
+    const subscription = createQueuePipeline(parts).subscribe();
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    stop$.next();
+    subscription.unsubscribe();
+    // The success, its immediate follow-up (failing), then one try per interval: 4 or 5 in 350 ms.
+    expect(promotions).toBeLessThanOrEqual(6);
+    expect(attempts.slice(0, 3)).toEqual([1, 2, 3]);
+  });
+});
