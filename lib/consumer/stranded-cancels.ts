@@ -6,10 +6,10 @@ import { endStrandedCancelScript } from '../scripts/end-stranded-cancel.script';
 const STRANDED_CANCELS_PAGE = 100;
 
 /**
- * @internal Judges the partition's stranded cancels (cancel.lua: a running run it left to its
- * settle, stranded by a purge or stranded later when its entry is deleted): a run whose owner's
- * lease lapsed since is ended (end-stranded-cancel.lua), its waiters told; a key whose settle
- * came leaves the set. One SRANDMEMBER when the set is empty (nearly always); per key, a call
+ * @internal Judges the partition's stranded cancels (cancel.lua, remove-task.lua: a running run
+ * left to its settle, stranded by a purge or later when its entry is deleted): a run whose
+ * owner's lease lapsed since is ended (end-stranded-cancel.lua), its waiters told; a key whose
+ * settle came leaves the set. One SRANDMEMBER when the set is empty (nearly always); per key, a call
  * that names the owner and one that judges it (its liveness key only the state names, and a
  * script declares every key it touches). Returns how many runs it ended.
  */

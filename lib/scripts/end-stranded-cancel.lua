@@ -2,15 +2,16 @@
   KEYS: the stranded cancels, stream, key state, a judged owner's liveness key (with ARGV[6]).
   ARGV: key, consumer group, key state TTL, done channel, control channel, judged owner.
   Judge one key of the partition's stranded cancels (see cancel.lua): a running run that a cancel
-  left to its settle, either stranded by a purge then (only its owner can still settle it,
-  strandedRunOwner) with the lease it was claimed under held, or with its delivery still standing
-  (kept while it stands: its owner's settle or a reclaim's claim, stale by then, releases the
-  key; stranded once its entry is deleted and the sweep drops the delivery). Once that
-  lease lapsed (runLeaseHeld: the owner's liveness key expired, or holds another value since: it
-  died before its settle) the run is ended as cancel.lua ends a gone one: its waiters told
-  'x:<id>', its worker told 'cancelled:<gen>:<key>' (should it be alive after all: its late settle
-  finds no running record and writes nothing), its running record dropped, its state left to
-  expire (expireSettled), the key out of the set. Run by a worker's sweep (lib/consumer/
+  (or the removal of a task queued behind it, remove-task.lua) left to its settle, either
+  stranded by a purge then (only its owner can still settle it, strandedRunOwner) with the lease
+  it was claimed under held, or with its delivery still standing (kept while it stands: its
+  owner's settle or a reclaim's claim, stale by then, releases the key; stranded once its entry
+  is deleted and the sweep drops the delivery). Once that lease lapsed (runLeaseHeld: the
+  owner's liveness key expired, or holds another value since: it died before its settle) the run
+  is ended as cancel.lua ends a gone one: its waiters told 'x:<id>', its worker told
+  'cancelled:<gen>:<key>' (should it be alive after all: its late settle finds no running record
+  and writes nothing), its running record dropped, its state left to expire (expireSettled), the
+  key out of the set. Run by a worker's sweep (lib/consumer/
   stranded-cancels.ts), under the sweep lock, which correctness does not rest on: every call
   judges the key's state as it is.
 
@@ -30,10 +31,10 @@
   Returns 0 the key left the set with nothing to judge (its state is gone, not a hash, no longer
   cancelled, or records no run: a settle released the key, or a later call moved it on; or the
   run names no owner), 1 kept (the lease holds, or the run's delivery stands: still, or again
-  with an entry id reused by a new stream after the purge, judged once that goes), 2 ended, {3, owner} the
-  owner must be judged (nothing written): the caller sends the call again with ARGV[6] and
-  KEYS[4], whose name only the state knows. A second call finding another owner answers {3, ...}
-  again, and is left to the next sweep.
+  with an entry id reused by a new stream after the purge, judged once that goes), 2 ended,
+  {3, owner} the owner must be judged (nothing written): the caller sends the call again with
+  ARGV[6] and KEYS[4], whose name only the state knows. A second call finding another owner
+  answers {3, ...} again, and is left to the next sweep.
   Atomic: the judgement and the end are one step. Reads (the set's type, the state, the
   delivery, the lease) come before the notices, and the notices before the writes: a set of
   another type refuses with WRONGTYPE and nothing written, a channel an ACL refuses with the key

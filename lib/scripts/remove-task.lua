@@ -1,8 +1,8 @@
 --[[
   Remove one task that is queued, delayed or waiting in the flow waiting room (never one that
   runs): an operator's removal by id.
-  KEYS: stream, delayed set, result key, call record, [key state, sequence, schedule index],
-  flow keys. ARGV below.
+  KEYS: stream, delayed set, result key, call record, [key state, sequence, schedule index,
+  stranded cancels], flow keys. ARGV below.
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3] result key of the task
@@ -13,6 +13,8 @@
   KEYS[7] the partition's schedule index (keyed tasks only; see schedule-runtime.lua): looked up
           before the first write when the removal ends a schedule, so one of another type
           refuses the removal (WRONGTYPE) with nothing written
+  KEYS[8] the partition's stranded cancels (keyed tasks only; see cancel.lua): the key goes there
+          when the removal leaves an older generation's run running (below)
   KEYS[last 10] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
@@ -36,20 +38,27 @@
   drawn, so a copy already read never runs, and the state says cancelled; a runtime schedule's
   run ends its schedule as cancel.lua does (its markers and stored schedule go, and the key
   leaves the index: else the cancelled state was kept without expiry and listed for good, a
-  schedule that never fires). A `@Task` chain's key keeps its stored schedule. A state that names
-  another task (a newer generation) is left alone, as is one that is not a hash (it reads as
-  none). An unkeyed task has no key state: its result
-  key says cancelled (CANCELLED, in place of a retry's pending marker; a stored result is kept).
+  schedule that never fires). An older generation still running under the key (a replace()
+  while it ran, its replacement removed) keeps its running record and no TTL, its settle ending
+  it (releaseKey), and the key goes into the stranded cancels, as cancel.lua does it: should its
+  entry be deleted while its worker is dead (the sweep then dropping the delivery), no settle or
+  reclaim ends it, and the sweep does once that worker's lease lapsed (end-stranded-cancel.lua).
+  (Recorded nowhere, the state kept 'cancelled' and no TTL until the key's next enqueue.) A
+  `@Task` chain's key keeps its stored schedule. A state that names another task (a newer
+  generation) is left alone, as is one that is not a hash (it reads as none). An unkeyed task
+  has no key state: its result key says cancelled (CANCELLED, in place of a retry's pending
+  marker; a stored result is kept).
   Redis does not roll a script back, so the removal's refusals come before its first write: what
-  it writes is read first (the task where it was found, the schedule index, flow keys and result
-  key: one of another type refuses with WRONGTYPE; a flow key F.entered of another type is
-  deleted, as it reads as none), then a keyed task's generation is drawn (the sequence's INCR,
-  its first write: a sequence that is no number refuses there, and so does an out-of-memory
-  Redis), then waiters are told 'x:<id>' (a channel an ACL refuses fails the call with at most a
-  generation number skipped), and only then the writes. A subscriber acts on the notice once the
-  script is over, by when the task is gone. (The task was removed first, its result key read and
-  the notice sent last: such a refusal removed it while the caller was told only of an error,
-  its waiters never told and the call's answer not recorded, so a resend answered 0.)
+  it writes is read first (the task where it was found, the schedule index, the stranded
+  cancels, flow keys and result key: one of another type refuses with WRONGTYPE; a flow key
+  F.entered of another type is deleted, as it reads as none), then a keyed task's generation is
+  drawn (the sequence's INCR, its first write: a sequence that is no number refuses there, and
+  so does an out-of-memory Redis), then waiters are told 'x:<id>' (a channel an ACL refuses
+  fails the call with at most a generation number skipped), and only then the writes. A
+  subscriber acts on the notice once the script is over, by when the task is gone. (The task was
+  removed first, its result key read and the notice sent last: such a refusal removed it while
+  the caller was told only of an error, its waiters never told and the call's answer not
+  recorded, so a resend answered 0.)
 ]]
 -- @include rcall
 -- @include now-ms
@@ -62,11 +71,11 @@
 -- @include call-record
 
 local stream, delayed, resultKey, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local keyState, seq, index = KEYS[5], KEYS[6], KEYS[7]
+local keyState, seq, index, strandedCancels = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local group, taskId, where, ref, key, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local stateTtl = tonumber(ARGV[7])
--- KEYS[5] to KEYS[7] are a keyed task's; the flow keys close KEYS.
-if key == '' then keyState, seq, index = nil, nil, nil end
+-- KEYS[5] to KEYS[8] are a keyed task's; the flow keys close KEYS.
+if key == '' then keyState, seq, index, strandedCancels = nil, nil, nil, nil end
 local PENDING_MARKER = '{"ok":null}'
 -- A removed unkeyed task (settled-state.ts parseStored); ok false, so no reader takes it for a value.
 local CANCELLED = '{"ok":false,"cancelled":true}'
@@ -81,6 +90,10 @@ local function answer(code) return tonumber(recordAnswer(record, stateTtl, tostr
 local namesTask = keyState and not notAHash(keyState) and rcall('HGET', keyState, 'id') == taskId
 local endsSchedule = namesTask and rcall('HGET', keyState, 'rt') == '1'
 if endsSchedule then rcall('ZSCORE', index, key) end
+-- An older generation running under the key is left to its settle and recorded (see the header):
+-- a set of another type refuses here.
+local running = namesTask and rcall('HEXISTS', keyState, 'rmid') == 1
+if running then rcall('SCARD', strandedCancels) end
 
 -- Where the task was found, checked (nothing written): a task gone answers 0, one running -1.
 local fields, roomMember
@@ -139,7 +152,11 @@ if namesTask then
     rcall('ZREM', index, key)
   end
   -- An older generation may still run (its key is released when it settles).
-  if rcall('HEXISTS', keyState, 'rmid') == 0 then expireSettled(keyState, stateTtl) end
+  if running then
+    rcall('SADD', strandedCancels, key)
+  else
+    expireSettled(keyState, stateTtl)
+  end
 end
 if key == '' and stateTtl > 0 and (not stored or stored == PENDING_MARKER) then
   rcall('SET', resultKey, CANCELLED, 'PX', stateTtl)

@@ -27,7 +27,7 @@ export interface TaskToRemove {
  */
 export function removeTaskScript(keys: QueueKeys, task: TaskToRemove, stateTtlMs: number): ScriptCall<RemoveTaskReply> {
   const redisKeys = [keys.stream, keys.delayed, keys.result(task.id), keys.repairCall(randomUUID())];
-  if (task.key !== undefined) redisKeys.push(keys.keyState(task.key), keys.seq, keys.schedules);
+  if (task.key !== undefined) redisKeys.push(keys.keyState(task.key), keys.seq, keys.schedules, keys.strandedCancels);
   redisKeys.push(...keys.flowKeys);
   return new ScriptCall(
     'remove-task',

@@ -1,5 +1,6 @@
 import { endStrandedCancels } from '../../lib/consumer/stranded-cancels';
 import { endStrandedCancelScript } from '../../lib/scripts/end-stranded-cancel.script';
+import { removeTaskScript } from '../../lib/scripts/remove-task.script';
 import { watchCommands } from '../fixtures/monitored-commands';
 import { closeAll } from '../utils/helpers';
 import { receivedSoFar } from '../utils/pubsub';
@@ -161,6 +162,49 @@ describe('scripts: end-stranded-cancel (the sweep ending a cancelled stranded ru
     expect(await sweep()).toBe(0);
     expect(await f.keyState(KEY)).toMatchObject({ state: 'cancelled', xid: id });
     expect(await f.redis.exists(f.keys.strandedCancels)).toBe(0);
+  });
+
+  /**
+   * A run of KEY claimed by w1, replaced, its replacement read and deferred behind it by w2: the
+   * removal of that replacement (QueueClient.remove of the delayed task).
+   */
+  async function replacementDeferred() {
+    await f.alive('w1');
+    const [, gen] = await f.enqueue({ key: KEY });
+    const [[entryId]] = await f.deliver('w1');
+    expect(await f.claim('w1', [{ entryId, key: KEY, gen }])).toEqual(['run']);
+    const [id2, gen2] = await f.enqueue({ key: KEY, mode: 'replace' });
+    const [[entryId2]] = await f.deliver('w2');
+    await f.alive('w2');
+    expect(await f.claim('w2', [{ entryId: entryId2, key: KEY, gen: gen2 }])).toEqual(['deferred']);
+    const { dm } = await f.keyState(KEY);
+    const removal = () =>
+      removeTaskScript(f.keys, { id: id2, state: 'delayed', member: dm, key: KEY }, TTL_MS).run(f.redis);
+    return { entryId, id2, removal };
+  }
+
+  // remove() of a replacement deferred behind the run it replaced marks the key cancelled and
+  // leaves the replaced run's running record to its settle, as cancel.lua does: recorded nothing,
+  // its entry deleted after (its worker dead), the state kept 'cancelled' and no TTL for good.
+  it('a replacement removed while the run it replaced ran, that entry deleted after: the sweep ends it', async () => {
+    const { entryId, id2, removal } = await replacementDeferred();
+    expect(await removal()).toBe('removed');
+    expect(await f.redis.pttl(f.keys.keyState(KEY))).toBe(-1);
+    expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual([KEY]);
+    await f.redis.del(f.keys.alive('w1'));
+    await f.redis.xdel(f.keys.stream, entryId);
+    expect(await f.reclaim('w2', [[entryId, 'w1']])).toMatchObject({ claimed: [], dropped: 1 });
+    expect(await sweep()).toBe(1);
+    await expectEnded(id2);
+  });
+
+  it('such a removal refuses a set of another type with nothing written', async () => {
+    const { removal } = await replacementDeferred();
+    const before = await f.keyState(KEY);
+    await f.redis.set(f.keys.strandedCancels, 'x');
+    await expect(removal()).rejects.toThrow(/WRONGTYPE/);
+    expect(await f.keyState(KEY)).toEqual(before);
+    expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
   });
 
   it('the sweep sends one command while there is nothing to judge', async () => {
