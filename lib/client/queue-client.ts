@@ -362,7 +362,7 @@ export class QueueClient {
    * and ending a run adds no work a rollout expects a stale process to fail on. Without the
    * retry, a process whose count is stale for a queue (`default`, looked at by every schedule()
    * and unschedule()) could end nothing there, and the run the caller meant to stop went on.
-   * `recorded`: the call's answer is kept in Redis under an id drawn here (cancel.lua, KEYS[7]),
+   * `recorded`: the call's answer is kept in Redis under an id drawn here (cancel.lua, KEYS[8]),
    * so that ioredis resending it after a lost reply gets the first execution's answer and
    * cancels nothing enqueued since. schedule()'s cleanup keeps none: it ignores the answer, and
    * a record per schedule() call and other queue would add up for an app calling it often.

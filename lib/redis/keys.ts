@@ -122,7 +122,7 @@ export class QueueKeys {
 
   /**
    * The answer of one cancel.lua call (cancel(), unschedule()), by the id its caller drew: a
-   * resend of the call after its reply was lost answers the same (see cancel.lua, KEYS[7]).
+   * resend of the call after its reply was lost answers the same (see cancel.lua, KEYS[8]).
    */
   cancelCall(callId: string): string {
     return `${this.tag}:cancel-call:${callId}`;

@@ -1,7 +1,7 @@
 --[[
   KEYS: stream, delayed set, key state, sequence, schedule index, layout record, the stranded
-  cancels, call record (optional), a judged owner's liveness key (last, with ARGV[9]). ARGV: key state
-  TTL, control channel, key, done channel, 'schedule only', partition count, task name
+  cancels, call record (optional), a judged owner's liveness key (last, with ARGV[9]). ARGV: key
+  state TTL, control channel, key, done channel, 'schedule only', partition count, task name
   (optional), consumer group, judged owner (optional).
   Cancel the live run of a key: draw a new generation (so a message already read does not run
   and a running one settles as stale), remove what is queued or delayed, mark it cancelled.
@@ -23,7 +23,7 @@
           answer there (for ARGV[1] ms; none when that is 0), and a resend finds it and answers
           the same, changing nothing: without it, a resend found nothing live (the first had
           cancelled it) and answered 0, and it cancelled a run enqueued between the two
-  KEYS[last] the liveness key of the owner named by ARGV[9] (with KEYS[last-1]): its value is
+  KEYS[last] the liveness key of the owner named by ARGV[9] (only with it): its value is
           compared with the one the run was claimed under
 
   ARGV[1] key state TTL in ms
@@ -65,10 +65,11 @@
   new run of the key start beside it); the key goes into the partition's stranded cancels
   (KEYS[7]), whose owners the workers' sweeps judge (end-stranded-cancel.lua): a worker that
   dies after such a cancel, before its settle, gets its run ended there once its lease lapsed.
-  So does every running run the cancel leaves to a settle, also one whose delivery still stands:
-  its entry may be deleted after the cancel (an XDEL while its worker is dead, the sweep then
-  dropping the delivery), and no settle or reclaim ends it then either (the sweep keeps such a
-  key while the delivery stands: a reclaim's claim, stale by then, releases the key).
+  Every other running run the cancel leaves to a settle is recorded too, also one whose delivery
+  still stands (remove-task.lua records the older run it leaves the same way): its entry may be
+  deleted after the cancel (an XDEL while its worker is dead, the sweep then dropping the
+  delivery), and no settle or reclaim ends it then either (the sweep keeps such a key while the
+  delivery stands: a reclaim's claim, stale by then, releases the key).
   (It used to leave the state cancelled without a TTL until the key's next enqueue, its waiters
   told only at their timeouts: nothing runs when the owner dies, and no reclaim finds a delivery
   in no pending list.) A settle that releases the key leaves the key in the set, for the next
@@ -76,7 +77,7 @@
 
   Returns 1 cancelled (or a schedule whose chain had already ended was removed from the index),
   0 nothing live to cancel, {2, owner} the owner must be judged (nothing written, nothing
-  recorded; above); the recorded answer, before any check, when KEYS[7] holds one (a
+  recorded; above); the recorded answer, before any check, when KEYS[8] holds one (a
   resend); a LAYOUT error reply (nothing changed, nothing recorded) when the layout differs. A
   key state that is not a hash reads as none (nothing live) and is left as it is.
   Atomic: the generation draw, the removal, the index entry, the stranded cancels' entry and the
@@ -154,8 +155,8 @@ end
 
 -- A run recorded running (maybe an older generation behind the current one, after a replace)
 -- that only its owner can still end is gone once that owner's lease lapsed (see the header):
--- judged before any write. One whose lease holds (or whose owner changed since the first call)
--- is left to its owner's settle, and recorded for the sweeps to judge should the owner die first.
+-- judged before any write. Any other (its delivery standing, its owner's lease held, or its owner
+-- changed since the first call) is left to its settle, and recorded for the sweeps to judge.
 local gone = false
 if rmid then
   local owner = strandedRunOwner(stream, ARGV[8], keyState)
