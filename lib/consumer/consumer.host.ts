@@ -173,7 +173,7 @@ export class ConsumerHost {
   /**
    * @internal For the health check: whether this process consumes at all, whether its lease is
    * held, and per queue it handles, whether that queue's consumer runs, and its reads',
-   * admissions' and settles' streaks of failures.
+   * admissions', settles' and promotions' streaks of failures.
    */
   status(): {
     worker: boolean;
@@ -182,11 +182,13 @@ export class ConsumerHost {
     failingReads: Record<string, { forMs: number; message: string }>;
     failingAdmissions: Record<string, { forMs: number; message: string }>;
     failingSettles: Record<string, { forMs: number; message: string }>;
+    failingPromotions: Record<string, { forMs: number; message: string }>;
   } {
     const queues = this.config.worker ? this.registry.queues() : [];
     const failingReads: Record<string, { forMs: number; message: string }> = {};
     const failingAdmissions: Record<string, { forMs: number; message: string }> = {};
     const failingSettles: Record<string, { forMs: number; message: string }> = {};
+    const failingPromotions: Record<string, { forMs: number; message: string }> = {};
     for (const q of queues) {
       const failing = this.consumers.get(q)?.failingReads;
       if (failing) failingReads[q] = failing;
@@ -194,6 +196,8 @@ export class ConsumerHost {
       if (unadmitted) failingAdmissions[q] = unadmitted;
       const unsettled = this.consumers.get(q)?.failingSettles;
       if (unsettled) failingSettles[q] = unsettled;
+      const unpromoted = this.consumers.get(q)?.failingPromotions;
+      if (unpromoted) failingPromotions[q] = unpromoted;
     }
     return {
       worker: queues.length > 0,
@@ -203,6 +207,7 @@ export class ConsumerHost {
       failingReads,
       failingAdmissions,
       failingSettles,
+      failingPromotions,
     };
   }
 

@@ -202,13 +202,13 @@ export class QueueConsumer {
   }
 
   /** The longest streak of failed admissions among the queue's partitions (see Intake). */
-  get failingAdmissions(): { forMs: number; message: string } | undefined {
-    let longest: { forMs: number; message: string } | undefined;
-    for (const { intake } of this.lanes) {
-      const failing = intake.failingAdmissions;
-      if (failing && (!longest || failing.forMs > longest.forMs)) longest = failing;
-    }
-    return longest;
+  get failingAdmissions(): Streak | undefined {
+    return longestStreak(this.lanes.map(({ intake }) => intake.failingAdmissions));
+  }
+
+  /** The longest streak of failed promotions among the queue's partitions (see Sweeper). */
+  get failingPromotions(): Streak | undefined {
+    return longestStreak(this.lanes.map(({ sweeper }) => sweeper.failingPromotions));
   }
 
   /** A delayed task became due sooner than planned (a producer said so, or this worker added one). */
@@ -480,6 +480,15 @@ export class QueueConsumer {
     (this.laneOf.get(delivery) ?? this.lanes[0]).ctx.inFlight.delete(delivery.message.entryId);
     delivery.slot.settled();
   }
+}
+
+/** A streak of failures: how long it has lasted, and why the last one failed. */
+type Streak = { forMs: number; message: string };
+
+function longestStreak(streaks: (Streak | undefined)[]): Streak | undefined {
+  let longest: Streak | undefined;
+  for (const streak of streaks) if (streak && (!longest || streak.forMs > longest.forMs)) longest = streak;
+  return longest;
 }
 
 /** After the shutdown deadline, how long the aborted runs get to return and settle. */

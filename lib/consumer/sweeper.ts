@@ -1,6 +1,6 @@
 import { xinfoRecord } from '../redis/xinfo-reply';
 import { dropConsumerScript } from '../scripts/drop-consumer.script';
-import { promoteDue } from '../scripts/promote.script';
+import { promoteDue, type PromoteReply } from '../scripts/promote.script';
 import { CONSUMER_LIST_LIMIT, queueStateRefusal } from '../scripts/queue-state.script';
 import { readPositionScript } from '../scripts/read-position.script';
 import { reclaimScript } from '../scripts/reclaim.script';
@@ -59,6 +59,8 @@ export class Sweeper {
   private crowdWarned = false;
   /** Where the walk over the rate-limit start records goes on (see trimRateStarts). */
   private rateStartsCursor = '';
+  /** Since when every promotion failed, and why the last did (see failingPromotions). */
+  private promoteFailure?: { since: number; message: string };
 
   /** `rated`: a task of the queue has a rate limit here, so its start records are trimmed. */
   constructor(
@@ -107,13 +109,33 @@ export class Sweeper {
    */
   async promote(wakes = false): Promise<number> {
     const { keys, config } = this.ctx;
-    const { moved, nextDueInMs } = await promoteDue(this.ctx.redis, keys, {
-      limit: PROMOTE_BATCH,
-      deadLetterMaxLen: config.deadLetterMaxLen,
-      wakes,
-    });
+    let reply: PromoteReply;
+    try {
+      reply = await promoteDue(this.ctx.redis, keys, {
+        limit: PROMOTE_BATCH,
+        deadLetterMaxLen: config.deadLetterMaxLen,
+        wakes,
+      });
+    } catch (error) {
+      this.promoteFailure = { since: this.promoteFailure?.since ?? monotonicMs(), message: (error as Error).message };
+      throw error;
+    }
+    this.promoteFailure = undefined;
+    const { moved, nextDueInMs } = reply;
     if (moved >= PROMOTE_BATCH) return 0;
     return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);
+  }
+
+  /**
+   * Since when every promotion of this partition failed, and why the last did: undefined once one
+   * succeeds (one that finds nothing due too: what it was refused for is gone). A promotion
+   * refused on every try (a stream out of ids, a key of the wrong type, an ACL) leaves its due
+   * tasks delayed for good, retries and periodic successors among them, while reads, runs and
+   * settles succeed. The promotion loop tries again within a sweep interval, paused or not.
+   */
+  get failingPromotions(): { forMs: number; message: string } | undefined {
+    const failure = this.promoteFailure;
+    return failure && { forMs: Math.round(monotonicMs() - failure.since), message: failure.message };
   }
 
   /**

@@ -13,8 +13,8 @@ import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 
 /**
- * How long a queue's reads, or its settles, fail on end before the check says down (the read
- * retry's longest backoff).
+ * How long a queue's reads, admissions, settles or promotions fail on end before the check says
+ * down (the read retry's longest backoff).
  */
 const FAILING_DOWN_MS = 5_000;
 
@@ -35,7 +35,8 @@ export interface StreamQueueHealthOptions {
 /**
  * A Terminus health indicator: up when Redis answers (and a worker's own connections, its blocking
  * reads', are connected), this worker's lease is held, every queue it handles has a running
- * consumer whose reads have not failed on end for 5 s, and (optionally) a queue's oldest waiting
+ * consumer whose reads, admissions, settles and promotions have not failed on end for 5 s, and
+ * (optionally) a queue's oldest waiting
  * task is young enough, unless that queue is paused.
  * A producer-only process (`worker: false`) checks Redis alone.
  * @publicApi
@@ -70,7 +71,8 @@ export class StreamQueueHealthIndicator {
     queue: string | undefined,
     maxWaitingMs: number | undefined,
   ): Promise<{ redis: string | undefined; data: Record<string, unknown>; problems: string[] }> {
-    const { worker, leaseHeld, queues, failingReads, failingAdmissions, failingSettles } = this.host.status();
+    const { worker, leaseHeld, queues, failingReads, failingAdmissions, failingSettles, failingPromotions } =
+      this.host.status();
     let redis = await this.ping(late, queue === undefined ? Object.keys(queues) : [...Object.keys(queues), queue]);
     const data: Record<string, unknown> = {};
     if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
@@ -103,6 +105,13 @@ export class StreamQueueHealthIndicator {
     for (const [failingQueue, { forMs, message }] of Object.entries(failingSettles)) {
       if (forMs >= FAILING_DOWN_MS && queues[failingQueue]) {
         problems.push(`settles of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
+      }
+    }
+    // Due tasks that never move into the stream (delayed ones, retries, periodic successors, flow
+    // wakes) never run, while reads, runs and settles succeed.
+    for (const [failingQueue, { forMs, message }] of Object.entries(failingPromotions)) {
+      if (forMs >= FAILING_DOWN_MS && queues[failingQueue]) {
+        problems.push(`promotions of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
       }
     }
     if (queue !== undefined && !redis) {
