@@ -59,8 +59,8 @@ export class QueueConsumer {
   private sweeping?: Promise<unknown>;
   /** The reads' current streak of failures (see failingReads). */
   private readFailure?: { since: number; message: unknown; retrying: boolean };
-  /** The settles' current streak of failures (see failingSettles). */
-  private settleFailure?: { since: number; message: string };
+  /** The runs handed back unsettled: since when each one's settle failed, and why it last did (see failingSettles). */
+  private readonly unsettled = new Map<Outcome, { since: number; message: string }>();
   private subscription?: Subscription;
   private drained!: Promise<void>;
   private readonly lanes: readonly Lane[];
@@ -191,14 +191,17 @@ export class QueueConsumer {
   }
 
   /**
-   * Since when no settle got through while some failed, and why the last failed: undefined once
-   * Redis answers for any run. A worker whose every settle fails (an ACL that refuses a command
-   * the settle scripts call) reads and runs until its finished runs fill its slots, then reads
-   * nothing, its lease holding those runs for good: its reads never fail.
+   * Since when the run whose settle has failed the longest has been failing, and why it last did:
+   * undefined once Redis answered for every run. A worker whose every settle fails (an ACL that
+   * refuses a command the settle scripts call) reads and runs until its finished runs fill its
+   * slots, then reads nothing, its lease holding those runs for good: its reads never fail. One
+   * run refused for good (its dead letter's stream out of ids) is held so too, beside runs that
+   * settle: its task is never reclaimed, retried nor dead-lettered while this worker lives.
    */
-  get failingSettles(): { forMs: number; message: string } | undefined {
-    const failure = this.settleFailure;
-    return failure && { forMs: Math.round(monotonicMs() - failure.since), message: failure.message };
+  get failingSettles(): Streak | undefined {
+    let oldest: { since: number; message: string } | undefined;
+    for (const failure of this.unsettled.values()) if (!oldest || failure.since < oldest.since) oldest = failure;
+    return oldest && { forMs: Math.round(monotonicMs() - oldest.since), message: oldest.message };
   }
 
   /** The longest streak of failed admissions among the queue's partitions (see Intake). */
@@ -431,19 +434,24 @@ export class QueueConsumer {
     return taken;
   }
 
-  /** Settles the outcomes (see settleByLane), and notes whether settles get through. */
+  /**
+   * Settles the outcomes (see settleByLane), and notes since when each run handed back has
+   * failed: a run Redis answered for (settled, refused, superseded) is done with, and a run that
+   * keeps failing keeps its streak, whatever the other runs do.
+   */
   private async settle(outcomes: Outcome[]): Promise<Outcome[]> {
-    const left = await this.settleByLane(outcomes);
-    const unsettled = new Set(left);
-    // Any run Redis answered for (settled, refused, superseded) ends the streak: one run whose
-    // settle keeps failing beside others that settle is not a worker that cannot settle.
-    if (outcomes.some((o) => o.kind !== 'abandoned' && !unsettled.has(o))) this.settleFailure = undefined;
-    else if (left.length > 0) {
-      const lane = this.laneOf.get(left[0].delivery) ?? this.lanes[0];
+    const left = new Set(await this.settleByLane(outcomes));
+    const now = monotonicMs();
+    for (const o of outcomes) {
+      if (!left.has(o)) {
+        this.unsettled.delete(o);
+        continue;
+      }
+      const lane = this.laneOf.get(o.delivery) ?? this.lanes[0];
       const message = lane.settler.lastFailure ?? 'unknown error';
-      this.settleFailure = { since: this.settleFailure?.since ?? monotonicMs(), message };
+      this.unsettled.set(o, { since: this.unsettled.get(o)?.since ?? now, message });
     }
-    return left;
+    return [...left];
   }
 
   /** Settles each partition's outcomes with its own scripts; returns those to retry. */
