@@ -61,6 +61,8 @@ export class Sweeper {
   private rateStartsCursor = '';
   /** Since when every promotion failed, and why the last did (see failingPromotions). */
   private promoteFailure?: { since: number; message: string };
+  /** Since when waiting flow tasks' admissions are refused, why the last was, and how many tries (see noteAdmissions). */
+  private admissionRefusal?: { since: number; message: string; tries: number };
 
   /** `rated`: a task of the queue has a rate limit here, so its start records are trimmed. */
   constructor(
@@ -121,6 +123,7 @@ export class Sweeper {
       throw error;
     }
     this.promoteFailure = undefined;
+    this.noteAdmissions(reply);
     const { moved, nextDueInMs } = reply;
     if (moved >= PROMOTE_BATCH) return 0;
     return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);
@@ -132,10 +135,39 @@ export class Sweeper {
    * refused on every try (a stream out of ids, a key of the wrong type, an ACL) leaves its due
    * tasks delayed for good, retries and periodic successors among them, while reads, runs and
    * settles succeed. The promotion loop tries again within a sweep interval, paused or not.
+   * Or, when older, since when the admissions of waiting flow tasks are refused (noteAdmissions):
+   * caught, they leave those tasks waiting for good as quietly.
    */
   get failingPromotions(): { forMs: number; message: string } | undefined {
     const failure = this.promoteFailure;
-    return failure && { forMs: Math.round(monotonicMs() - failure.since), message: failure.message };
+    const refusal = this.admissionRefusal;
+    const oldest = failure && refusal ? (refusal.since < failure.since ? refusal : failure) : (failure ?? refusal);
+    return oldest && { forMs: Math.round(monotonicMs() - oldest.since), message: oldest.message };
+  }
+
+  /**
+   * Keeps the streak of refused admissions of waiting flow tasks. One refused (a stream out of
+   * ids) is caught where it is tried, in a settle or a promotion, so that these complete: the task
+   * waits on, and a wake a second later has a promotion try again, which answers the refusal
+   * (PromoteReply.admissionRefused) while the stream refuses. Such a promotion succeeds
+   * otherwise, and so do the ones between two tries (nothing due), and those of another worker
+   * may take the tries: only a promotion that shows no refused admission awaits a try ends the
+   * streak (one that served a due wake without a refusal, or found no wake scheduled).
+   * Warned about as failing promotions are, the first and every tenth try.
+   */
+  private noteAdmissions({ admissionRefused, wakePending }: PromoteReply): void {
+    if (admissionRefused === undefined) {
+      if (!wakePending) this.admissionRefusal = undefined;
+      return;
+    }
+    const tries = (this.admissionRefusal?.tries ?? 0) + 1;
+    const message = `a waiting flow task's admission into the stream was refused: ${admissionRefused}`;
+    this.admissionRefusal = { since: this.admissionRefusal?.since ?? monotonicMs(), message, tries };
+    if (tries <= 1 || tries % 10 === 0) {
+      this.ctx.logger.warn(
+        `Queue "${this.ctx.queue}": ${message}; the task waits, tried again every second (${tries} refused).`,
+      );
+    }
   }
 
   /**

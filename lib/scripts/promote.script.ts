@@ -12,6 +12,8 @@ export interface DueMembers {
   readonly nextDueInMs: number;
   /** A rate limit's wake is due (flow control): promote.lua serves it. */
   readonly wakeDue: boolean;
+  /** A flow wake is scheduled, due or not (a refused admission's retry is one: see PromoteReply). */
+  readonly wakeSet: boolean;
 }
 
 /** @internal What a promotion did: members moved into the stream, and when to promote next. */
@@ -19,13 +21,24 @@ export interface PromoteReply {
   readonly moved: number;
   /** Ms until the next delayed member is due by Redis's clock, -1 when none is left. */
   readonly nextDueInMs: number;
+  /**
+   * The stream refused a waiting flow task's admission in this promotion (out of ids, say):
+   * Redis's error. Caught where it is tried, in a settle or a promotion (includes/flow.lua): the
+   * task waits on and a wake a second later tries again, each a promotion that succeeds.
+   */
+  readonly admissionRefused?: string;
+  /**
+   * None was refused, but a flow wake is scheduled that this promotion did not serve: a refused
+   * admission may await its retry there (absent: none does).
+   */
+  readonly wakePending?: true;
 }
 
 /** @internal The typed call of read-due.lua (read-only): up to `limit` due members, in due order. */
 export function readDueScript(keys: QueueKeys, a: { readonly limit: number }): ScriptCall<DueMembers> {
   return new ScriptCall('read-due', [keys.delayed, keys.flowWake], [a.limit], (reply) => {
-    const [members, next, wakeDue] = reply as [string[], number, number];
-    return { members, nextDueInMs: Number(next), wakeDue: Number(wakeDue) === 1 };
+    const [members, next, wakeDue, wakeSet] = reply as [string[], number, number, number];
+    return { members, nextDueInMs: Number(next), wakeDue: Number(wakeDue) === 1, wakeSet: Number(wakeSet) === 1 };
   });
 }
 
@@ -42,6 +55,8 @@ export function promoteScript(
     readonly deadLetterMaxLen: number;
     /** Serve flow control's due wakes (rate limits), whatever the members. */
     readonly wakes?: boolean;
+    /** A flow wake is scheduled (read-due.lua said so): answered as wakePending when no flow key is declared. */
+    readonly wakeSet?: boolean;
   },
 ): ScriptCall<PromoteReply> {
   const redisKeys = [keys.delayed, keys.stream, keys.deadLetter];
@@ -55,8 +70,12 @@ export function promoteScript(
   }
   if (flow) redisKeys.push(...keys.flowKeys);
   return new ScriptCall('promote', redisKeys, args, (reply) => {
-    const [moved, next] = reply as [number, number];
-    return { moved: Number(moved), nextDueInMs: Number(next) };
+    const [moved, next, admission] = reply as [number, number, string | null | undefined];
+    const promoted = { moved: Number(moved), nextDueInMs: Number(next) };
+    if (typeof admission === 'string' && admission !== '') return { ...promoted, admissionRefused: admission };
+    // With the flow keys the script says whether a wake awaits; without them it read none.
+    const pending = flow ? admission == null : a.wakeSet === true;
+    return pending ? { ...promoted, wakePending: true } : promoted;
   });
 }
 
@@ -80,12 +99,16 @@ export async function promoteDue(
     );
   }
   const due = await readDueScript(keys, { limit: a.limit }).run(redis);
-  if (due.members.length === 0 && !due.wakeDue) return { moved: 0, nextDueInMs: due.nextDueInMs };
+  if (due.members.length === 0 && !due.wakeDue) {
+    const idle = { moved: 0, nextDueInMs: due.nextDueInMs };
+    return due.wakeSet ? { ...idle, wakePending: true } : idle;
+  }
   return promoteScript(keys, {
     members: due.members,
     limit: a.limit,
     deadLetterMaxLen: a.deadLetterMaxLen,
     wakes: due.wakeDue,
+    wakeSet: due.wakeSet,
   }).run(redis);
 }
 

@@ -276,7 +276,9 @@ local function flowCheckSettle(F) flowCheckKeys(F) end
 -- the settle after its ack (a retry never scheduled, the run's slot never given back) with the
 -- task already out of the room. So that XADD is caught: the task waits on (admitMember takes it
 -- out of the room only once appended), the caller's release goes on, no other admission is tried
--- in the call, and a wake (FEED_RETRY_MS on) has a promotion feed the ring again.
+-- in the call, and a wake (FEED_RETRY_MS on) has a promotion feed the ring again. It holds
+-- Redis's error text (false while none was refused): promote.lua answers it, so its worker warns
+-- and its health check goes down while the tries that wake makes are refused.
 local streamRefused = false
 local FEED_RETRY_MS = 1000
 
@@ -287,7 +289,7 @@ local function admissionAppend(stream, waiting, ...)
   if not waiting then return rcall('XADD', stream, '*', ...) end
   local ok, entryId = pcall(rcall, 'XADD', stream, '*', ...)
   if ok then return entryId end
-  streamRefused = true
+  streamRefused = type(entryId) == 'table' and entryId.err or tostring(entryId)
   return nil
 end
 
@@ -657,10 +659,11 @@ end
 -- Serves the wakes due by now (promote.lua): a pair whose group window was full goes back to
 -- the ring, a task's feed stopped on its budget goes on, then the ring is fed as far as the
 -- windows and slots allow (a pair still over a rate gets its next wake). Returns the number
--- admitted.
+-- admitted, and whether a wake was due (a refused admission's retry among them: see
+-- streamRefused).
 local function flowServeWakes(F, stream, budget)
   local due = rcall('ZRANGEBYSCORE', F.wake, '-inf', rateNow())
-  if #due == 0 then return 0 end
+  if #due == 0 then return 0, false end
   local named = {}
   for _, member in ipairs(due) do
     rcall('ZREM', F.wake, member)
@@ -677,5 +680,5 @@ local function flowServeWakes(F, stream, budget)
   end
   local admitted = 0
   for _, name in ipairs(named) do admitted = admitted + flowFeedAll(F, stream, budget - admitted, name) end
-  return admitted + flowFeedAll(F, stream, budget - admitted)
+  return admitted + flowFeedAll(F, stream, budget - admitted), true
 end
