@@ -60,9 +60,9 @@ export class Sweeper {
   /** Where the walk over the rate-limit start records goes on (see trimRateStarts). */
   private rateStartsCursor = '';
   /** Since when every promotion failed, and why the last did (see failingPromotions). */
-  private promoteFailure?: { since: number; message: string };
+  private promoteFailure?: { since: number; last: number; message: string };
   /** Since when waiting flow tasks' admissions are refused, why the last was, and how many tries (see noteAdmissions). */
-  private admissionRefusal?: { since: number; message: string; tries: number };
+  private admissionRefusal?: { since: number; last: number; message: string; tries: number };
 
   /** `rated`: a task of the queue has a rate limit here, so its start records are trimmed. */
   constructor(
@@ -119,7 +119,8 @@ export class Sweeper {
         wakes,
       });
     } catch (error) {
-      this.promoteFailure = { since: this.promoteFailure?.since ?? monotonicMs(), message: (error as Error).message };
+      const now = monotonicMs();
+      this.promoteFailure = { since: this.promoteFailure?.since ?? now, last: now, message: (error as Error).message };
       throw error;
     }
     this.promoteFailure = undefined;
@@ -135,14 +136,20 @@ export class Sweeper {
    * refused on every try (a stream out of ids, a key of the wrong type, an ACL) leaves its due
    * tasks delayed for good, retries and periodic successors among them, while reads, runs and
    * settles succeed. The promotion loop tries again within a sweep interval, paused or not.
-   * Or, when older, since when the admissions of waiting flow tasks are refused (noteAdmissions):
+   * Or, when longer, the streak of refused admissions of waiting flow tasks (noteAdmissions):
    * caught, they leave those tasks waiting for good as quietly.
+   * A streak lasts from its first failure to its last, not to now: the next try may be a sweep
+   * interval away, and one failure (a blip) before a long one read as failing for all of it,
+   * though Redis answered every command since.
    */
   get failingPromotions(): { forMs: number; message: string } | undefined {
-    const failure = this.promoteFailure;
-    const refusal = this.admissionRefusal;
-    const oldest = failure && refusal ? (refusal.since < failure.since ? refusal : failure) : (failure ?? refusal);
-    return oldest && { forMs: Math.round(monotonicMs() - oldest.since), message: oldest.message };
+    let longest: { forMs: number; message: string } | undefined;
+    for (const streak of [this.promoteFailure, this.admissionRefusal]) {
+      if (!streak) continue;
+      const forMs = Math.round(streak.last - streak.since);
+      if (!longest || forMs > longest.forMs) longest = { forMs, message: streak.message };
+    }
+    return longest;
   }
 
   /**
@@ -162,7 +169,8 @@ export class Sweeper {
     }
     const tries = (this.admissionRefusal?.tries ?? 0) + 1;
     const message = `a waiting flow task's admission into the stream was refused: ${admissionRefused}`;
-    this.admissionRefusal = { since: this.admissionRefusal?.since ?? monotonicMs(), message, tries };
+    const now = monotonicMs();
+    this.admissionRefusal = { since: this.admissionRefusal?.since ?? now, last: now, message, tries };
     if (tries <= 1 || tries % 10 === 0) {
       this.ctx.logger.warn(
         `Queue "${this.ctx.queue}": ${message}; the task waits, tried again every second (${tries} refused).`,
