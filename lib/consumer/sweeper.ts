@@ -123,7 +123,9 @@ export class Sweeper {
       this.promoteFailure = { since: this.promoteFailure?.since ?? now, last: now, message: (error as Error).message };
       throw error;
     }
-    this.promoteFailure = undefined;
+    // One that served wakes alone (a rated start left its window) read no delayed member: it
+    // says nothing of their promotion, refused on every try as they may be.
+    if (!wakes) this.promoteFailure = undefined;
     this.noteAdmissions(reply);
     const { moved, nextDueInMs } = reply;
     if (moved >= PROMOTE_BATCH) return 0;
@@ -132,7 +134,8 @@ export class Sweeper {
 
   /**
    * Since when every promotion of this partition failed, and why the last did: undefined once one
-   * succeeds (one that finds nothing due too: what it was refused for is gone). A promotion
+   * succeeds (one that finds nothing due too: what it was refused for is gone; not one that served
+   * flow wakes alone, which reads no delayed member). A promotion
    * refused on every try (a stream out of ids, a key of the wrong type, an ACL) leaves its due
    * tasks delayed for good, retries and periodic successors among them, while reads, runs and
    * settles succeed. The promotion loop tries again within a sweep interval, paused or not.
