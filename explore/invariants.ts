@@ -18,6 +18,8 @@ export type Check = (world: World, snaps: Snapshot[], prevs: Snapshot[] | undefi
 
 const LIVE = new Set(['queued', 'delayed', 'running']);
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** The terminal states end-stranded-cancel.lua judges (a key recorded in the stranded cancels). */
+const SWEEP_JUDGED = new Set(['cancelled', 'failed']);
 /** `XTRIM MINID ~` trims whole stream nodes: up to one node of acked entries may stay (stream-node-max-entries). */
 const ACKED_LEFT_BOUND = 100;
 
@@ -253,9 +255,10 @@ function keyStatesOf(snap: Snapshot, where: string, world: World): Violation[] {
     const messagePurged = mid !== undefined && world.purged.has(mid);
     const runPurged = rmid !== undefined && world.purged.has(rmid);
     const ownerDead = world.workers.some((w) => w.sim.consumer === fields.rown && !w.alive);
-    // A cancel that left it to its live owner's settle recorded it: a sweep ends it once that
+    // A cancel that left it to its live owner's settle recorded it (and so did a dead letter of
+    // the replacement of a run still running, the key left failed): a sweep ends it once that
     // owner's lease lapsed (end-stranded-cancel.lua), and progress checks that one did.
-    const judgedBySweep = state === 'cancelled' && snap.strandedCancels.has(key);
+    const judgedBySweep = SWEEP_JUDGED.has(state) && snap.strandedCancels.has(key);
     let why: string | undefined;
     if (state === 'queued' && !(mid && snap.stream.has(mid)) && !(dm && snap.delayed.has(dm)) && !messagePurged)
       why = 'queued, its message gone';
@@ -277,20 +280,20 @@ function keyStatesOf(snap: Snapshot, where: string, world: World): Violation[] {
 }
 
 /**
- * After the drain (every live worker swept), a cancelled key whose stranded run's worker is dead
- * and that keeps no TTL: the sweeps never ended it (keyStatesOf excuses it while it is recorded
+ * After the drain (every live worker swept), a cancelled key (or a failed one, its replacement
+ * dead-lettered while it ran) whose stranded run's worker is dead and that keeps no TTL: the sweeps never ended it (keyStatesOf excuses it while it is recorded
  * in the stranded cancels, waiting for a sweep).
  */
 function strandedCancelsLeft(snap: Snapshot, p: number, world: World): Violation[] {
   const out: Violation[] = [];
   for (const [key, { fields, pttl }] of snap.keyStates) {
     const ownerDead = world.workers.some((w) => w.sim.consumer === fields.rown && !w.alive);
-    if (fields.state !== 'cancelled' || pttl >= 0 || !fields.rmid || !world.purged.has(fields.rmid) || !ownerDead)
+    if (!SWEEP_JUDGED.has(fields.state) || pttl >= 0 || !fields.rmid || !world.purged.has(fields.rmid) || !ownerDead)
       continue;
     out.push({
       invariant: 'keyStatesLiveOrExpiring',
-      tag: `cancelled${strandedTag(fields.rmid, world)}`,
-      message: `key ${key}${world.countChange ? ` in partition ${p}` : ''}: cancelled without a TTL after the drain, its run purged and its worker ${fields.rown} dead`,
+      tag: `${fields.state}${strandedTag(fields.rmid, world)}`,
+      message: `key ${key}${world.countChange ? ` in partition ${p}` : ''}: ${fields.state} without a TTL after the drain, its run purged and its worker ${fields.rown} dead`,
     });
   }
   return out;

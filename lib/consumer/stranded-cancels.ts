@@ -6,8 +6,9 @@ import { endStrandedCancelScript } from '../scripts/end-stranded-cancel.script';
 const STRANDED_CANCELS_PAGE = 100;
 
 /**
- * @internal Judges the partition's stranded cancels (cancel.lua, remove-task.lua: a running run
- * left to its settle, stranded by a purge or later when its entry is deleted): a run whose
+ * @internal Judges the partition's stranded cancels (cancel.lua, remove-task.lua, dead-letter.lua
+ * of a replacement while the run it replaced ran: a running run left to its settle, stranded by a
+ * purge or later when its entry is deleted): a run whose
  * owner's lease lapsed since is ended (end-stranded-cancel.lua), its waiters told; a key whose
  * settle came leaves the set. One SRANDMEMBER when the set is empty (nearly always); per key, a call
  * that names the owner and one that judges it (its liveness key only the state names, and a

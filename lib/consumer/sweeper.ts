@@ -326,14 +326,18 @@ export class Sweeper {
   }
 
   /**
-   * Ends the cancelled runs left to their owner's settle whose delivery went (a purge, an entry
-   * deleted), once that owner's lease lapsed (see stranded-cancels.ts): no settle comes then, and
-   * no reclaim finds a delivery in no pending list. One SRANDMEMBER per sweep while there are none.
+   * Ends the runs left to their owner's settle (by a cancel, or a replacement dead-lettered while
+   * they ran) whose delivery went (a purge, an entry deleted), once that owner's lease lapsed (see
+   * stranded-cancels.ts): no settle comes then, and no reclaim finds a delivery in no pending list.
+   * One SRANDMEMBER per sweep while there are none.
    */
   private async endStrandedCancels(): Promise<void> {
     const { redis, keys, group, config, queue, logger } = this.ctx;
     const ended = await endStrandedCancels(redis, keys, { group, stateTtlMs: config.resultTtlMs });
-    if (ended > 0) logger.log(`Queue "${queue}": ended ${ended} cancelled run(s) whose delivery and worker were gone.`);
+    if (ended > 0)
+      logger.log(
+        `Queue "${queue}": ended ${ended} cancelled or superseded run(s) whose delivery and worker were gone.`,
+      );
   }
 
   /**

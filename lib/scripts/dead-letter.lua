@@ -1,7 +1,7 @@
 --[[
   KEYS: stream, dead-letter stream, delayed set, sequence, the call's record, [result key], [key
-  state]. ARGV: group, consumer, entry id, reason, the settle settings, a successor's timing and
-  the record's TTL (details below).
+  state, stranded cancels]. ARGV: group, consumer, entry id, reason, the settle settings, a
+  successor's timing and the record's TTL (details below).
   Dead-letter one delivered message that cannot run or must not run again: missing fields, an
   undecodable payload, an unknown task name, a poison message past the delivery limit. Keeps
   its original fields (bounded, see includes/dead-letter-entry.lua) and the reason. Fenced like
@@ -23,6 +23,7 @@
           the caller draws per call
   KEYS[6] result key of the entry's task (only when ARGV[10] is not '')
   KEYS[6 or 7] key state hash of the entry's key (only when ARGV[11] is not '')
+  KEYS[7 or 8] the partition's stranded cancels, a set of keys (with the key state; see below)
   KEYS[last 10] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
           control releases its slots here (reclaim's poison path too), which feeds waiting tasks
 
@@ -47,11 +48,21 @@
            '~<partition>' suffix a handle rebuilt from the id reads)
   The keys are used only when the entry's own fields name the same task id and key, and the key
   state only when it is a hash (or none): one of another type is left as it is, no transition.
+  A run that ends its key here while an older generation of the key still runs (a replace()
+  while that one ran, the replacement never claimed: dead-lettered as poison, or malformed)
+  leaves the key 'failed' with that run's running record and no TTL, for its settle or a
+  reclaim's claim (stale by then) to release: the key goes into the stranded cancels, as
+  cancel.lua records a run it leaves to a settle, for the sweep to end that run should its entry
+  be deleted while its worker is dead (end-stranded-cancel.lua). No settle or reclaim came then,
+  and the state kept 'failed' with the running record and no TTL for good (until the key's next
+  enqueue). Costs one SCARD and one SADD when an older run still runs (the generation check
+  reads the running record in the same HMGET; a run of generation 0 reads it with one HMGET more).
 
   Returns 1 dead-lettered (by this call: its first execution, when resent), -1 refused, -2
   already settled.
   Atomic: the copy to the dead-letter stream, the key transition and the ack are one step;
-  everything that can fail is computed before the first write, and a flow key of another type
+  everything that can fail is computed before the first write (a stranded cancels set of
+  another type, read first when the key is recorded there, refuses with WRONGTYPE), and a flow key of another type
   (includes/flow.lua) refuses a flow entry's call, WRONGTYPE naming the key, before it, as a
   delayed set of another type refuses a periodic run's (its successor goes there: the dead letter
   was written and the run acked before that ZADD failed, the chain ended without a successor),
@@ -76,9 +87,9 @@ local stream, dlq, delayed, seq, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KE
 local group, consumer, entryId, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local stateTtl, resultTtl, derivedId, derivedKey = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[10], ARGV[11]
 local nextKey = 6
-local resultKey, keyState = nil, nil
+local resultKey, keyState, strandedCancels = nil, nil, nil
 if derivedId ~= '' then resultKey = KEYS[nextKey]; nextKey = nextKey + 1 end
-if derivedKey ~= '' then keyState = KEYS[nextKey] end
+if derivedKey ~= '' then keyState, strandedCancels = KEYS[nextKey], KEYS[nextKey + 1] end
 -- A key state that is not a hash reads as none: the run is dead-lettered, the state left as is.
 if keyState and notAHash(keyState) then keyState = nil end
 
@@ -119,16 +130,27 @@ end
 -- told of a failure never written), and the check costs no command (includes/notice-check.lua).
 local tells = resultKey and taskId == derivedId
 if tells then noticeCheck(ARGV[6]) end
+-- The key transition, judged before the writes (they touch no key state field read here). A
+-- current run ending while an older generation still runs leaves that run's record to its
+-- settle, and the key goes into the stranded cancels (see the header): one of another type
+-- refuses here.
+local keyed = keyState and key == derivedKey and taskId
+local stale, olderRun = false, false
+if keyed then
+  local storedGen, current, rmid = unpack(rcall('HMGET', keyState, 'gen', 'id', 'rmid'))
+  stale = staleAgainst(storedGen, current, gen, taskId)
+  olderRun = not stale and current == taskId and rmid ~= false and rmid ~= entryId
+  if olderRun then rcall('SCARD', strandedCancels) end
+end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
 if taskId and fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), stream, taskId, entryId) end
-if keyState and key == derivedKey and taskId then
-  if isStale(keyState, gen, taskId) then
-    releaseKey(keyState, entryId, stateTtl)
-  else
-    endKeyedRun(keyState, delayed, seq, entryId, taskId, 'failed', reason, stateTtl, successor)
-  end
+if stale then
+  releaseKey(keyState, entryId, stateTtl)
+elseif keyed then
+  endKeyedRun(keyState, delayed, seq, entryId, taskId, 'failed', reason, stateTtl, successor)
+  if olderRun then rcall('SADD', strandedCancels, key) end
 end
 if tells then
   if resultTtl > 0 then rcall('SET', resultKey, ARGV[9], 'PX', resultTtl) else rcall('DEL', resultKey) end

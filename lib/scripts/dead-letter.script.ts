@@ -46,7 +46,8 @@ const verdictOf = replyCodes('dead-letter', DEAD_LETTER_CODES);
 export function deadLetterScript(keys: QueueKeys, a: DeadLetterArgs): ScriptCall<DeadLetterVerdict> {
   const redisKeys = [keys.stream, keys.deadLetter, keys.delayed, keys.seq, keys.deadLetterCall(randomUUID())];
   if (a.taskId !== undefined) redisKeys.push(keys.result(a.taskId));
-  if (a.key !== undefined) redisKeys.push(keys.keyState(a.key));
+  // The stranded cancels: where a run ending its key while an older run still runs records it.
+  if (a.key !== undefined) redisKeys.push(keys.keyState(a.key), keys.strandedCancels);
   const args = [
     a.group,
     a.consumer,

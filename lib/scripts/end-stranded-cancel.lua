@@ -11,7 +11,11 @@
   is ended as cancel.lua ends a gone one: its waiters told 'x:<id>', its worker told
   'cancelled:<gen>:<key>' (should it be alive after all: its late settle finds no running record
   and writes nothing), its running record dropped, its state left to expire (expireSettled), the
-  key out of the set. Run by a worker's sweep (lib/consumer/
+  key out of the set. A key a dead letter recorded (dead-letter.lua: its run, a replacement never
+  claimed, ended the key 'failed' while the older run it replaced still ran) is judged the same
+  way; ending that run tells its worker 'superseded:<gen>:<key>', as the replace() did, and no
+  waiters (the state's task, the dead letter's, was told 'f:<id>' already; the older run's task
+  id is in no field). Run by a worker's sweep (lib/consumer/
   stranded-cancels.ts), under the sweep lock, which correctness does not rest on: every call
   judges the key's state as it is.
 
@@ -28,9 +32,9 @@
   ARGV[6] the owner this call judges ('' or absent: none): the one a first call answered with
           code 3; its liveness key is KEYS[4]
 
-  Returns 0 the key left the set with nothing to judge (its state is gone, not a hash, no longer
-  cancelled, or records no run: a settle released the key, or a later call moved it on; or the
-  run names no owner), 1 kept (the lease holds, or the run's delivery stands: still, or again
+  Returns 0 the key left the set with nothing to judge (its state is gone, not a hash, neither
+  cancelled nor failed, or records no run: a settle released the key, or a later call moved it
+  on; or the run names no owner), 1 kept (the lease holds, or the run's delivery stands: still, or again
   with an entry id reused by a new stream after the purge, judged once that goes), 2 ended,
   {3, owner} the owner must be judged (nothing written): the caller sends the call again with
   ARGV[6] and KEYS[4], whose name only the state knows. A second call finding another owner
@@ -56,7 +60,7 @@ local function leave(code)
 end
 if notAHash(keyState) then return leave(0) end
 local state, rown = unpack(rcall('HMGET', keyState, 'state', 'rown'))
-if state ~= 'cancelled' or not rown or rown == '' then return leave(0) end
+if (state ~= 'cancelled' and state ~= 'failed') or not rown or rown == '' then return leave(0) end
 if rcall('HEXISTS', keyState, 'rmid') == 0 then return leave(0) end
 local owner = strandedRunOwner(stream, group, keyState)
 if not owner then return 1 end
@@ -64,8 +68,13 @@ if owner ~= judged or not alive then return {3, owner} end
 if runLeaseHeld(keyState, alive) then return 1 end
 
 local gen, xid = unpack(rcall('HMGET', keyState, 'gen', 'xid'))
-if xid and xid ~= '' then rcall('PUBLISH', ARGV[4], 'x:' .. xid) end
-if gen then rcall('PUBLISH', ARGV[5], 'cancelled:' .. gen .. ':' .. key) end
+if state == 'cancelled' then
+  if xid and xid ~= '' then rcall('PUBLISH', ARGV[4], 'x:' .. xid) end
+  if gen then rcall('PUBLISH', ARGV[5], 'cancelled:' .. gen .. ':' .. key) end
+-- A failed state's xid (if any) is an earlier cancel's, not this run's.
+elseif gen then
+  rcall('PUBLISH', ARGV[5], 'superseded:' .. gen .. ':' .. key)
+end
 rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv')
 expireSettled(keyState, ttl)
 return leave(2)

@@ -143,11 +143,17 @@ end
 -- replace/cancel/enqueue. Generation 0 (no key) is never stale. A missing state is stale: a
 -- state hash never expires while anything of its key is queued, delayed or running. The task id
 -- is compared too: a generation names one task, and a mismatch means the state moved on.
+-- staleAgainst(storedGen, storedId, gen, id): the same judgement over fields the caller read
+-- (the state's gen and id, false when absent), for a script that reads more of the state at once.
+local function staleAgainst(storedGen, storedId, gen, id)
+  if gen == 0 then return false end
+  if not storedGen or tonumber(storedGen) ~= gen then return true end
+  return id ~= nil and storedId ~= id
+end
 local function isStale(keyState, gen, id)
   if gen == 0 then return false end
   local current = rcall('HMGET', keyState, 'gen', 'id')
-  if not current[1] or tonumber(current[1]) ~= gen then return true end
-  return id ~= nil and current[2] ~= id
+  return staleAgainst(current[1], current[2], gen, id)
 end
 
 -- recordsRunHere(keyState, entryId, consumer): for a delivery in no pending list any more (its
