@@ -53,8 +53,15 @@ export class PartitionLayouts implements OnModuleInit {
    * touches no queue it was not configured for (the scripts still check each write).
    */
   async onModuleInit(): Promise<void> {
-    // The explorer ends late when a transient provider needs an instance: read its queues after.
-    await Promise.all([whenReady(this.connections.commands), this.registry.filled]);
+    try {
+      // The explorer ends late when a transient provider needs an instance: read its queues after.
+      await Promise.all([whenReady(this.connections.commands), this.registry.filled]);
+    } catch (error) {
+      // The discovery failed (a handler declared twice, an invalid option): Nest runs no shutdown
+      // hook after a failed init, and the connections must not hold the process open.
+      this.connections.suspend(error);
+      throw error;
+    }
     const used = new Set(this.registry.queues());
     for (const queue of this.config.queues.keys()) {
       if (!used.has(queue) && this.registry.size > 0) {
@@ -66,7 +73,9 @@ export class PartitionLayouts implements OnModuleInit {
         await this.adopt(queue, partitionsOf(this.config, queue));
       }
     } catch (error) {
-      // Nest runs no shutdown hook after a failed bootstrap: close the connections made for it.
+      // Nest runs no shutdown hook after a failed bootstrap: close the connections made for it
+      // (the bootstrap still checking Redis fails with this error, not the close's).
+      this.connections.suspend(error);
       await this.connections.close().catch(() => undefined);
       throw error;
     }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { ApplicationClosedError } from '../errors';
 import type { ConnectionOptions } from '../interfaces';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
@@ -23,6 +24,9 @@ interface RetryStrategies {
 
 /** Statuses of a connection that is connected or on its way (a lazy one connects on use). */
 const ACTIVE = new Set(['wait', 'connecting', 'connect', 'ready']);
+
+/** Statuses of a connection whose socket is open or opening: closed, it ends in a later turn. */
+const OPEN = new Set(['connecting', 'connect', 'ready']);
 
 /** How long close() waits for Redis to answer QUIT before it cuts the connection. */
 const QUIT_TIMEOUT_MS = 2_000;
@@ -53,6 +57,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly logger = new Logger('StreamQueue');
   /** The retry strategies a failed bootstrap turned off, for `init()` again to turn back on. */
   private readonly givenUp = new Map<Redis, RetryStrategies>();
+  /** The bootstrap's wait for Redis, aborted when the module's init fails (see suspend). */
+  private booting?: AbortController;
+  /** The end of each connection suspend() closed while its socket was open (see resume). */
+  private readonly ending = new Map<Redis, Promise<unknown>>();
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
     this.topology = createTopology(config.connection, (redis) => this.track(redis, 'commands'));
@@ -67,27 +75,56 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    */
   async onModuleInit(): Promise<void> {
     const { retryAttempts, retryDelay } = this.config;
-    this.resume();
+    const booting = new AbortController();
+    this.booting = booting;
     try {
-      await awaitRedis(this.topology, { retryAttempts, retryDelay, logger: this.logger, redact: redactCredentials });
+      await this.resume(booting.signal);
+      await awaitRedis(this.topology, {
+        retryAttempts,
+        retryDelay,
+        logger: this.logger,
+        redact: redactCredentials,
+        signal: booting.signal,
+      });
       await checkCommands(this.topology);
+      booting.signal.throwIfAborted();
       // Producers too: a command connection gone half-open held every enqueue until the OS gave
       // up on the socket, many minutes (a worker's ConsumerHost used to watch it for itself).
       this.watch(this.commands);
     } catch (error) {
-      // Nest runs no shutdown hook after a failed bootstrap: stop reconnecting in the background.
-      // A failed AUTH in flight reconnects after disconnect() unless the retry strategy says no.
-      for (const redis of this.owned) {
-        const options = redis.options as RetryStrategies;
+      // Not when init() again began meanwhile: the connections are that one's now.
+      if (this.booting === booting) this.suspend(error);
+      throw error;
+    }
+  }
+
+  /**
+   * The module's init failed, here or in a later step of it (the discovery of the handlers, the
+   * partition layouts). Nest runs no shutdown hook after a failed init, and the application may
+   * give up on it: nothing may hold the process open. The bootstrap still waiting for Redis stops,
+   * and every connection is closed without reconnecting in the background (a failed AUTH in flight
+   * reconnects after disconnect() unless the retry strategy says no); `init()` again resumes them.
+   */
+  suspend(error: unknown): void {
+    // The bootstrap fails with the same error: whichever Nest hears first, the cause is reported.
+    this.booting?.abort(error);
+    // The application closed: close() ends every connection itself (a second disconnect() of one
+    // quitting armed ioredis's timer that held the process).
+    if (this.closed) return;
+    for (const redis of this.owned) {
+      const options = redis.options as RetryStrategies;
+      // Suspended twice (the failed step, then the bootstrap it stopped): the user's strategies kept.
+      if (!this.givenUp.has(redis)) {
         this.givenUp.set(redis, {
           retryStrategy: options.retryStrategy,
           clusterRetryStrategy: options.clusterRetryStrategy,
         });
-        options.retryStrategy = () => null;
-        options.clusterRetryStrategy = () => null;
-        redis.disconnect();
       }
-      throw error;
+      options.retryStrategy = () => null;
+      options.clusterRetryStrategy = () => null;
+      // A socket open or opening closes in a later turn: init() again reconnects it once it ended.
+      if (OPEN.has(redis.status)) this.ending.set(redis, new Promise((resolve) => redis.once('end', resolve)));
+      redis.disconnect();
     }
   }
 
@@ -95,7 +132,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    * `init()` again after a failed bootstrap (Redis is up now): the connections it stopped get their
    * retry strategies back and connect again, else the second bootstrap found them closed for good.
    */
-  private resume(): void {
+  private async resume(signal: AbortSignal): Promise<void> {
+    // Bounded, unref'd: an 'end' that never came must not hold init() or the process for ever.
+    const ending = Promise.all(this.ending.values());
+    this.ending.clear();
+    await raceTimeout(ending, QUIT_TIMEOUT_MS, () => undefined, { unref: true });
+    // The init failed meanwhile, or the application closed: nothing is reconnected behind them.
+    signal.throwIfAborted();
     for (const [redis, strategies] of this.givenUp) {
       Object.assign(redis.options, strategies);
       if (ACTIVE.has(redis.status)) continue;
@@ -212,6 +255,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
 
   private async closeAll(): Promise<void> {
     this.closed = true;
+    // A bootstrap still under way (after a failed init()) reconnects nothing now.
+    this.booting?.abort(new ApplicationClosedError('The application closed during its bootstrap.'));
     for (const listener of this.closing) {
       try {
         listener();

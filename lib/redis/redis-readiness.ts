@@ -20,6 +20,11 @@ export interface ReadinessOptions {
   readonly logger: Logger;
   /** Applied to every error before its message is used (a failed AUTH carries the password). */
   readonly redact: (error: Error) => void;
+  /**
+   * Aborted when the module's init failed elsewhere (see RedisConnections.suspend): the wait ends
+   * at once, rejecting with the abort's reason, no attempt or pause left to hold the process.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -30,19 +35,23 @@ export interface ReadinessOptions {
  * reconnecting on ioredis's own schedule, so its readiness is awaited last.
  */
 export async function awaitRedis(topology: Topology, options: ReadinessOptions): Promise<void> {
-  const { retryAttempts, retryDelay, logger } = options;
+  const { retryAttempts, retryDelay, logger, signal } = options;
   const { commands, address } = topology;
   const attempts = retryAttempts + 1;
   for (let attempt = 1; ; attempt++) {
     try {
+      signal?.throwIfAborted();
       // A frozen Redis accepts the connection and never answers the ready check: without a
       // bound, an attempt (and the bootstrap, and a close() that awaits it) never ends.
       const attemptMs = connectTimeoutOf(commands);
       await raceTimeout(
-        (async () => {
-          await (attempt === 1 ? firstOutcome(commands, topology) : topology.probe());
-          await ready(commands);
-        })(),
+        untilAborted(
+          (async () => {
+            await (attempt === 1 ? firstOutcome(commands, topology) : topology.probe());
+            await ready(commands);
+          })(),
+          signal,
+        ),
         attemptMs,
         () => {
           throw new Error(`connected, but no answer to the ready check within ${attemptMs} ms`);
@@ -51,6 +60,8 @@ export async function awaitRedis(topology: Topology, options: ReadinessOptions):
       logger.log(`Connected to Redis at ${address}.`);
       return;
     } catch (error) {
+      // Stopped: the init failed elsewhere, and fails with that step's own error.
+      if (signal?.aborted) throw signal.reason;
       options.redact(error as Error);
       const reason = (error as Error).message;
       // Closed meanwhile (the application gave up on its bootstrap): stop retrying.
@@ -65,9 +76,34 @@ export async function awaitRedis(topology: Topology, options: ReadinessOptions):
       logger.warn(
         `Redis at ${address} is not reachable (attempt ${attempt} of ${attempts}): ${reason}. Retrying in ${retryDelay} ms.`,
       );
-      await new Promise((resolve) => setTimeout(resolve, retryDelay));
+      await pause(retryDelay, signal);
     }
   }
+}
+
+/** Settles as `promise` does, or rejects once `signal` is aborted (its reason). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  let stop!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(signal.reason as Error);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', stop));
+}
+
+/** Resolves after `ms`, or at once when `signal` is aborted (its timer cleared). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The outcome of the connection's own first connect: no second connection in the usual case. */

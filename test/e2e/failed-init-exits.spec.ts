@@ -1,0 +1,49 @@
+import { QueueKeys } from '../../lib/redis/keys';
+import { spawnWorker } from '../utils/spawn-worker';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+const WORKER_FILE = 'test/e2e/fixtures/failed-init-worker.ts';
+
+/*
+ * Review finding: when the module's own init failed (a @Task declared twice, an invalid option),
+ * the connections it had opened stayed open, and a bootstrap still waiting for Redis held a
+ * timer: Nest runs no hook after a failed init, so a process that gave up on its app (or Jest)
+ * did not exit, for ~10 s or for good. A failed init now leaves nothing open.
+ */
+describe('a failed init leaves nothing open', () => {
+  const redis = createRedis();
+  const prefix = randomPrefix();
+  afterAll(async () => {
+    await cleanupPrefix(redis, prefix);
+    await closeAll();
+  });
+
+  it.each([
+    ['duplicate', 'DuplicateTaskError'],
+    ['option', 'InvalidOptionError'],
+    ['refused', 'RedisUnreachableError'],
+    ['layout', 'PartitionLayoutError'],
+  ])(
+    'after a %s failure, the process exits by itself',
+    async (failure, errorName) => {
+      // A record no version writes: the worker's 2 partitions are refused.
+      if (failure === 'layout') await redis.set(new QueueKeys(prefix, 'default', 0).layout, 'garbage');
+      const worker = await spawnWorker(WORKER_FILE, {
+        env: { SQ_PREFIX: prefix, FAILURE: failure, PARTITIONS: failure === 'layout' ? '2' : undefined },
+        ready: false,
+      });
+      await worker.waitForLine(/^(failed|booted)/, { timeoutMs: 30_000 });
+      expect(worker.stdout).toContain(`failed ${errorName}`);
+      let held: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([
+        worker.exited,
+        new Promise<'held'>((resolve) => (held = setTimeout(resolve, 8_000, 'held'))),
+      ]).finally(() => clearTimeout(held));
+      if (exit === 'held') await worker.kill('SIGKILL');
+      expect(exit).toMatchObject({ code: 0 });
+      const stayedMs = Number(/^exit (\d+) ms after failed$/.exec(await worker.waitForLine(/^exit \d+ ms/))?.[1]);
+      expect(stayedMs).toBeLessThan(1_000);
+    },
+    60_000,
+  );
+});
