@@ -8,12 +8,14 @@ import { testPrefix } from './test-prefix';
 /** @publicApi StreamQueueModule's options, and whether the testing module deletes its keys. */
 export interface StreamQueueTestingOptions extends StreamQueueModuleOptions {
   /**
-   * Whether `app.close()` deletes every key under the prefix (last, on the module's own connection
-   * just before it closes). Default: `true` when the testing module chose the prefix (a fresh
-   * `testPrefix()`, no one else's), `false` when `prefix` is given: other apps may keep keys under
-   * it (a producer and a worker of one test, the apps of a file sharing one prefix), and a real
-   * prefix holds real data. `true` with a given prefix deletes every key under it, other apps'
-   * included; without it, call `cleanupPrefix(redis, prefix)` once every app on it closed.
+   * Whether `app.close()` deletes the prefix's queue keys, `{<prefix>:<queue>…}:…` (last, on the
+   * module's own connection just before it closes); a key that merely starts with the prefix's
+   * text (`sqlite-cache` for `sq`) is not one. Default: `true` when the testing module chose the
+   * prefix (a fresh `testPrefix()`, no one else's), `false` when `prefix` is given: other apps may
+   * keep keys under it (a producer and a worker of one test, the apps of a file sharing one
+   * prefix), and a real prefix holds real data. `true` with a given prefix deletes every queue key
+   * under it, other apps' included; without it, call `cleanupPrefix(redis, prefix)` once every
+   * app on it closed.
    */
   cleanup?: boolean;
 }

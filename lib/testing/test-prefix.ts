@@ -11,14 +11,31 @@ export function testPrefix(): string {
 }
 
 /**
- * Deletes every key under `prefix`: the module's hash-tagged keys (`{<prefix>:<queue>}:stream`, …)
- * and any plain `<prefix>…` key. Returns how many keys were deleted. On a Cluster client, every
- * master is scanned.
+ * Deletes every key under `prefix`: the module's hash-tagged keys (`{<prefix>:<queue>}:stream`,
+ * …), any other `{<prefix>:…` key, and any plain `<prefix>…` key (keys a test wrote beside them).
+ * Returns how many keys were deleted. On a Cluster client, every master is scanned. Plain keys go
+ * by their text: prefix `sq` takes `sqlite-cache` with it (the testing module's close deletes only
+ * the queue keys).
  * @publicApi
  */
 export async function cleanupPrefix(redis: Redis | Cluster, prefix: string): Promise<number> {
-  const safe = prefix.replace(/[*?[\]\\]/g, '\\$&');
+  const safe = globSafe(prefix);
   return (await deleteMatching(redis, `{${safe}:*`)) + (await deleteMatching(redis, `${safe}*`));
+}
+
+/**
+ * @internal Deletes the keys the module writes under `prefix` and nothing else: every one starts
+ * with its queue partition's hash tag, `{<prefix>:<queue>}:` or `{<prefix>:<queue>#<p>}:` (see
+ * lib/redis/keys.ts), and a prefix holds no ':' (PREFIX_PATTERN), so another prefix's tag never
+ * matches. Returns how many keys were deleted.
+ */
+export function deleteQueueKeys(redis: Redis | Cluster, prefix: string): Promise<number> {
+  return deleteMatching(redis, `{${globSafe(prefix)}:*}:*`);
+}
+
+/** `text` with the glob's special characters escaped, for SCAN's MATCH. */
+function globSafe(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** @internal Deletes every key matching the glob `match`; on a cluster, SCANs each master. */

@@ -94,6 +94,32 @@ describe('StreamQueueTestingModule', () => {
     }
   });
 
+  // Review finding: the close also deleted every plain key starting with the prefix's text, so
+  // prefix 'sq' took a user's 'sqlite-cache' with it. Only the keys the library writes go.
+  it('cleanup: true deletes the queue keys of the prefix and no key that merely starts like it', async () => {
+    const prefix = testPrefix();
+    const neighbours = [`${prefix}lite-cache`, `${prefix}:session`, `${prefix}-other`, `{${prefix}-x:default}:stream`];
+    await Promise.all(neighbours.map((key) => redis.set(key, 'not the queue library')));
+    const app = await boot({ prefix, cleanup: true });
+    try {
+      const client = app.get(QueueClient);
+      await expect((await client.enqueue('echo', 'now')).result({ timeoutMs: 10_000 })).resolves.toBe('now');
+      await client.enqueue('echo', 'later', { key: 'k', delayMs: 3_600_000 });
+      await expect(keysUnder(prefix)).resolves.toEqual(
+        expect.arrayContaining([
+          new QueueKeys(prefix, 'default').delayed,
+          new QueueKeys(prefix, 'default').keyState('k'),
+        ]),
+      );
+      await app.close();
+      await expect(keysUnder(prefix)).resolves.toEqual([]);
+      await expect(redis.exists(...neighbours)).resolves.toBe(neighbours.length);
+    } finally {
+      await app.close();
+      await redis.del(...neighbours);
+    }
+  });
+
   it('refuses a cleanup that is not a boolean', () => {
     expect(() =>
       StreamQueueTestingModule.forRoot({ connection: { url: redisUrl() }, cleanup: 'yes' as unknown as boolean }),
