@@ -55,7 +55,7 @@ export class PartitionLayouts implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     try {
       // The explorer ends late when a transient provider needs an instance: read its queues after.
-      await Promise.all([whenReady(this.connections.commands), this.registry.filled]);
+      await Promise.all([this.connections.commandsReady(), this.registry.filled]);
     } catch (error) {
       // The discovery failed (a handler declared twice, an invalid option): Nest runs no shutdown
       // hook after a failed init, and the connections must not hold the process open.
@@ -73,10 +73,9 @@ export class PartitionLayouts implements OnModuleInit {
         await this.adopt(queue, partitionsOf(this.config, queue));
       }
     } catch (error) {
-      // Nest runs no shutdown hook after a failed bootstrap: close the connections made for it
-      // (the bootstrap still checking Redis fails with this error, not the close's).
+      // Nest runs no shutdown hook after a failed bootstrap: the connections made for it stop,
+      // not for good: init() again, once the operator fixed the layout, reconnects them.
       this.connections.suspend(error);
-      await this.connections.close().catch(() => undefined);
       throw error;
     }
   }
@@ -163,10 +162,4 @@ function tooManyGroups(queue: string, p: number, from: number, to: number, group
       `holds tasks is not read (finding the workers' group "${CONSUMER_GROUP}" reads every group). The library ` +
       `makes only that one: remove the others (XGROUP DESTROY), then start this process again.`,
   );
-}
-
-/** Resolves once `redis` is connected (RedisConnections' own onModuleInit reports failures). */
-function whenReady(redis: Redis): Promise<void> {
-  if (redis.status === 'ready' || redis.status === 'wait') return Promise.resolve();
-  return new Promise((resolve) => redis.once('ready', () => resolve()));
 }

@@ -59,8 +59,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly givenUp = new Map<Redis, RetryStrategies>();
   /** The bootstrap's wait for Redis, aborted when the module's init fails (see suspend). */
   private booting?: AbortController;
-  /** The end of each connection suspend() closed while its socket was open (see resume). */
-  private readonly ending = new Map<Redis, Promise<unknown>>();
+  /** The end of each connection suspend() closed while its socket was open, until it ended (see resume). */
+  private readonly ending = new Map<Redis, Promise<void>>();
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
     this.topology = createTopology(config.connection, (redis) => this.track(redis, 'commands'));
@@ -75,6 +75,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    */
   async onModuleInit(): Promise<void> {
     const { retryAttempts, retryDelay } = this.config;
+    // Closed for good (the application gave up on its failed init): nothing may reconnect.
+    if (this.closed) throw new ApplicationClosedError('The application closed: init() cannot run again.');
     const booting = new AbortController();
     this.booting = booting;
     try {
@@ -123,7 +125,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       options.retryStrategy = () => null;
       options.clusterRetryStrategy = () => null;
       // A socket open or opening closes in a later turn: init() again reconnects it once it ended.
-      if (OPEN.has(redis.status)) this.ending.set(redis, new Promise((resolve) => redis.once('end', resolve)));
+      if (OPEN.has(redis.status) && !this.ending.has(redis)) {
+        const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
+        this.ending.set(
+          redis,
+          ended.then(() => void this.ending.delete(redis)),
+        );
+      }
       redis.disconnect();
     }
   }
@@ -134,9 +142,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    */
   private async resume(signal: AbortSignal): Promise<void> {
     // Bounded, unref'd: an 'end' that never came must not hold init() or the process for ever.
-    const ending = Promise.all(this.ending.values());
-    this.ending.clear();
-    await raceTimeout(ending, QUIT_TIMEOUT_MS, () => undefined, { unref: true });
+    await raceTimeout(Promise.all(this.ending.values()), QUIT_TIMEOUT_MS, () => undefined, { unref: true });
     // The init failed meanwhile, or the application closed: nothing is reconnected behind them.
     signal.throwIfAborted();
     for (const [redis, strategies] of this.givenUp) {
@@ -150,6 +156,18 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       redis.connect().catch(() => undefined);
     }
     this.givenUp.clear();
+  }
+
+  /**
+   * Resolves once the command connection is connected (onModuleInit reports failures): after a
+   * failed init, not while the socket suspend() closes still reads 'ready', but once init() again
+   * connected it anew.
+   */
+  async commandsReady(): Promise<void> {
+    await this.ending.get(this.commands);
+    const redis = this.commands;
+    if (redis.status === 'ready' || redis.status === 'wait') return;
+    await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
   }
 
   /**

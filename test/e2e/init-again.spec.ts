@@ -1,6 +1,7 @@
 import { Injectable, Module, type OnModuleInit, type Type } from '@nestjs/common';
 import { Registry } from 'prom-client';
-import { InvalidOptionError, QueueClient, RedisUnreachableError } from '../../lib';
+import { InvalidOptionError, PartitionLayoutError, QueueClient, RedisUnreachableError } from '../../lib';
+import { QueueKeys } from '../../lib/redis/keys';
 import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
 import { buildApp, closeHostileApps, HostileTaskModule, rejectionOf, within } from '../fixtures/hostile-tasks';
 import { Probe } from '../fixtures/probe';
@@ -122,6 +123,27 @@ describe('init() again after a failed init()', () => {
     const again = await within(client.enqueue('echo', 'again'), BOUND_MS, 'an enqueue after a restart');
     await expect(again.result({ timeoutMs: 5_000 })).resolves.toBe('again');
     expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id, again.id]);
+  });
+
+  // Review finding: the failed adoption closed the connections for good, so init() again failed
+  // with RedisUnreachableError ('the connection was closed') whatever the operator fixed.
+  it('after a PartitionLayoutError, boots once the operator fixed the layout record and runs a task once', async () => {
+    const layout = new QueueKeys(prefix, 'default').layout;
+    await redis.set(layout, 'no-such-layout'); // a record no version writes: refused, nothing to switch from
+    const probe = new Probe();
+    const app = await buildApp(testOptions(prefix, { queues: { default: { partitions: 2 } } }), {
+      probe,
+      imports: [ProbeModule.register(probe)],
+    });
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, the layout refused');
+    expect(first).toBeInstanceOf(PartitionLayoutError);
+    await redis.del(layout);
+
+    await within(app.init(), BOUND_MS, 'the second init, the layout fixed');
+    await expect(redis.get(layout)).resolves.toBe('2');
+    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+    expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
   });
 
   it('after a @Task option error, reports that error again, not the handlers found before it', async () => {
