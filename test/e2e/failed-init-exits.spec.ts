@@ -42,7 +42,9 @@ describe('a failed init leaves nothing open', () => {
       if (exit === 'held') await worker.kill('SIGKILL');
       expect(exit).toMatchObject({ code: 0 });
       const stayedMs = Number(/^exit (\d+) ms after failed$/.exec(await worker.waitForLine(/^exit \d+ ms/))?.[1]);
-      expect(stayedMs).toBeLessThan(1_000);
+      // At once on one Redis; a Cluster client's ending took ~2 s after a layout failure (measured
+      // 2,006 ms): the bound is the failure's, a process held 8 s or for good.
+      expect(stayedMs).toBeLessThan(5_000);
     },
     60_000,
   );
