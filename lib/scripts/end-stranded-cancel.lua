@@ -13,9 +13,12 @@
   and writes nothing), its running record dropped, its state left to expire (expireSettled), the
   key out of the set. A key a dead letter recorded (dead-letter.lua: its run, a replacement never
   claimed, ended the key 'failed' while the older run it replaced still ran) is judged the same
-  way; ending that run tells its worker 'superseded:<gen>:<key>', as the replace() did, and no
-  waiters (the state's task, the dead letter's, was told 'f:<id>' already; the older run's task
-  id is in no field). Run by a worker's sweep (lib/consumer/
+  way; ending that run tells its worker 'superseded:<gen>:<key>', as the replace() did, and the
+  task the key's last cancel ended (xid) 'x:<id>', as for a cancelled state: that run when a
+  cancel left it to its settle before the dead-lettered run was enqueued (its waiters told at
+  that settle, which never comes; they waited for good), an earlier task otherwise, whose
+  waiters, told already, read the same answer (the dead letter's task was told 'f:<id>' already;
+  a replaced run's task id is in no field). Run by a worker's sweep (lib/consumer/
   stranded-cancels.ts), under the sweep lock, which correctness does not rest on: every call
   judges the key's state as it is.
 
@@ -68,13 +71,10 @@ if owner ~= judged or not alive then return {3, owner} end
 if runLeaseHeld(keyState, alive) then return 1 end
 
 local gen, xid = unpack(rcall('HMGET', keyState, 'gen', 'xid'))
-if state == 'cancelled' then
-  if xid and xid ~= '' then rcall('PUBLISH', ARGV[4], 'x:' .. xid) end
-  if gen then rcall('PUBLISH', ARGV[5], 'cancelled:' .. gen .. ':' .. key) end
--- A failed state's xid (if any) is an earlier cancel's, not this run's.
-elseif gen then
-  rcall('PUBLISH', ARGV[5], 'superseded:' .. gen .. ':' .. key)
-end
+-- xid names a cancelled task (redrive.lua drops it when it runs that task again): telling it is
+-- true whether it is this run (cancelled, then its key's next run dead-lettered) or not.
+if xid and xid ~= '' then rcall('PUBLISH', ARGV[4], 'x:' .. xid) end
+if gen then rcall('PUBLISH', ARGV[5], (state == 'cancelled' and 'cancelled:' or 'superseded:') .. gen .. ':' .. key) end
 rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv')
 expireSettled(keyState, ttl)
 return leave(2)
