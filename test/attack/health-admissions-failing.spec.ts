@@ -5,6 +5,7 @@ import { echoBlockedBy, Probe } from '../fixtures/probe';
 import { startApp } from '../fixtures/test-app';
 import { Latch } from '../utils/latch';
 import { randomPrefix, waitFor } from '../utils/redis';
+import { healthDown, healthUpAgain } from '../fixtures/health-check';
 
 /*
  * The check watched reads and settles, not the step between them: a worker whose every claim
@@ -32,23 +33,14 @@ describe('health: a worker whose admissions fail', () => {
   it('is down once every admission has failed for 5 s, up again once one succeeds', async () => {
     const { producer, worker, indicator } = await boot();
     const handles = await Promise.all(['a', 'b', 'c'].map((key) => producer.client.enqueue('echo', key, { key })));
-    const down = await waitFor(
-      async () => {
-        const result = await indicator.isHealthy('queue');
-        return result.queue.status === 'down' ? result : undefined;
-      },
-      { description: 'the check down', timeoutMs: 15_000, intervalMs: 200 },
-    );
+    const down = await healthDown(indicator);
     expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
     expect(down.queue.message).toMatch(/^admissions of queue "default" failing for \d+ ms: .*can't run this command/);
     expect(worker.probe.runs).toHaveLength(0);
 
     await redis.allow('worker', 'incr');
     await expect(Promise.all(handles.map((h) => h.result({ timeoutMs: 15_000 })))).resolves.toEqual(['a', 'b', 'c']);
-    await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
-      description: 'the check up again',
-      timeoutMs: 10_000,
-    });
+    await healthUpAgain(indicator);
   }, 60_000);
 
   // A second review finding: the streak ended once no admission had failed for two sweep +

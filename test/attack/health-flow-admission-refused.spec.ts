@@ -4,6 +4,7 @@ import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { ledger, RemovalTasksModule } from '../fixtures/removal-tasks';
 import { closeApps, logger, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { healthDown, healthUpAgain } from '../fixtures/health-check';
 
 /** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
 const LAST_ID = '18446744073709551615-18446744073709551615';
@@ -37,13 +38,7 @@ describe('health: a worker whose waiting flow task is refused its admission', ()
     const warned = logger.warnings().length;
     // The first run settles: its release admits the second, which the stream refuses.
     ledger.latch('first').open();
-    const down = await waitFor(
-      async () => {
-        const result = await indicator.isHealthy('queue');
-        return result.queue.status === 'down' ? result : undefined;
-      },
-      { description: 'the check down', timeoutMs: 15_000, intervalMs: 200 },
-    );
+    const down = await healthDown(indicator);
     expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
     expect(down.queue.message).toMatch(
       /^promotions of queue "default" failing for \d+ ms: .*exhausted the last possible ID/,
@@ -56,9 +51,6 @@ describe('health: a worker whose waiting flow task is refused its admission', ()
     // The stream takes ids again (made anew, with its group): the task is admitted and runs.
     await redis.multi().del(t.keys.stream).xgroup('CREATE', t.keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM').exec();
     await expect(waiting.result({ timeoutMs: 10_000 })).resolves.toBe('second');
-    await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
-      description: 'the check up again',
-      timeoutMs: 10_000,
-    });
+    await healthUpAgain(indicator);
   }, 45_000);
 });

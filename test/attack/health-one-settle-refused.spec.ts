@@ -3,6 +3,7 @@ import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/t
 import { Probe } from '../fixtures/probe';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { healthDown, healthUpAgain } from '../fixtures/health-check';
 
 /** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
 const LAST_ID = '18446744073709551615-18446744073709551615';
@@ -35,15 +36,10 @@ describe('health: a worker one of whose runs is refused its settle for good', ()
     await waitFor(() => t.probe.runsOf('once').length === 1, { description: 'the failing run' });
     // Other runs settle all along.
     let settled = 0;
-    const down = await waitFor(
-      async () => {
-        const n = settled++;
-        await expect((await t.client.enqueue('echo', n)).result({ timeoutMs: 5_000 })).resolves.toBe(n);
-        const result = await indicator.isHealthy('queue');
-        return result.queue.status === 'down' ? result : undefined;
-      },
-      { description: 'the check down', timeoutMs: 15_000, intervalMs: 200 },
-    );
+    const down = await healthDown(indicator, async () => {
+      const n = settled++;
+      await expect((await t.client.enqueue('echo', n)).result({ timeoutMs: 5_000 })).resolves.toBe(n);
+    });
     expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
     expect(down.queue.message).toMatch(
       /^settles of queue "default" failing for \d+ ms: .*exhausted the last possible ID/,
@@ -53,10 +49,7 @@ describe('health: a worker one of whose runs is refused its settle for good', ()
     // The dead-letter stream takes ids again: the run is dead-lettered, and the check is up.
     await redis.del(t.keys.deadLetter);
     await expect(failing.result({ timeoutMs: 10_000 })).rejects.toThrow(/boom/);
-    await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
-      description: 'the check up again',
-      timeoutMs: 10_000,
-    });
+    await healthUpAgain(indicator);
     expect(t.probe.runsOf('once')).toHaveLength(1);
   }, 45_000);
 });

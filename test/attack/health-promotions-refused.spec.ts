@@ -2,7 +2,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/terminus';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+import { healthDown, healthUpAgain } from '../fixtures/health-check';
 
 /** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
 const LAST_ID = '18446744073709551615-18446744073709551615';
@@ -27,13 +28,7 @@ describe('health: a worker whose promotions are refused', () => {
     const indicator = t.app.get(StreamQueueHealthIndicator);
     await redis.xsetid(t.keys.stream, LAST_ID);
     const handle = await t.client.enqueue('echo', 'late', { delayMs: 100 });
-    const down = await waitFor(
-      async () => {
-        const result = await indicator.isHealthy('queue');
-        return result.queue.status === 'down' ? result : undefined;
-      },
-      { description: 'the check down', timeoutMs: 15_000, intervalMs: 200 },
-    );
+    const down = await healthDown(indicator);
     expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
     expect(down.queue.message).toMatch(
       /^promotions of queue "default" failing for \d+ ms: .*exhausted the last possible ID/,
@@ -46,9 +41,6 @@ describe('health: a worker whose promotions are refused', () => {
     // The stream takes ids again (made anew, with its group): the task is promoted and runs.
     await redis.multi().del(t.keys.stream).xgroup('CREATE', t.keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM').exec();
     await expect(handle.result({ timeoutMs: 10_000 })).resolves.toBe('late');
-    await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
-      description: 'the check up again',
-      timeoutMs: 10_000,
-    });
+    await healthUpAgain(indicator);
   }, 45_000);
 });

@@ -3,6 +3,7 @@ import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../lib/t
 import { useAclRedis } from '../fixtures/acl-redis';
 import { startApp } from '../fixtures/test-app';
 import { randomPrefix, waitFor } from '../utils/redis';
+import { healthDown, healthUpAgain } from '../fixtures/health-check';
 
 /*
  * The check watched a queue's reads alone: a worker whose every settle failed (an ACL that lets
@@ -26,22 +27,13 @@ describe('health: a worker whose settles fail on end', () => {
     const handles = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => t.client.enqueue('echo', n)));
     // The worker ran what its slots allowed and settled none: the runs stay pending, in the stream.
     await waitFor(async () => t.probe.runsOf('echo').length >= 2, { description: 'runs' });
-    const down = await waitFor(
-      async () => {
-        const result = await indicator.isHealthy('queue');
-        return result.queue.status === 'down' ? result : undefined;
-      },
-      { description: 'the check down', timeoutMs: 15_000, intervalMs: 200 },
-    );
+    const down = await healthDown(indicator);
     expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });
     expect(down.queue.message).toMatch(/^settles of queue "default" failing for \d+ ms: .*can't run this command/);
     expect((await t.client.counts()).running).toBeGreaterThan(0);
 
     await redis.allow('worker', 'xack');
-    await waitFor(async () => (await indicator.isHealthy('queue')).queue.status === 'up', {
-      description: 'the check up again',
-      timeoutMs: 10_000,
-    });
+    await healthUpAgain(indicator);
     expect(await Promise.all(handles.map((h) => h.result()))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   }, 45_000);
 });
