@@ -207,6 +207,43 @@ describe('scripts: end-stranded-cancel (the sweep ending a cancelled stranded ru
     expect(await f.redis.zcard(f.keys.delayed)).toBe(1);
   });
 
+  it('a page of keys is judged in two round trips, each step sent together, each key as it is', async () => {
+    const owners = ['w1', 'w2', 'w3'];
+    const runs: Array<{ id: string; key: string }> = [];
+    for (const owner of owners) {
+      await f.alive(owner);
+      const key = `k-${owner}`;
+      const [id, gen] = await f.enqueue({ key });
+      const [[entryId]] = await f.deliver(owner, 1);
+      expect(await f.claim(owner, [{ entryId, key, gen }])).toEqual(['run']);
+      runs.push({ id, key });
+    }
+    await f.redis.del(f.keys.stream);
+    await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
+    for (const { key } of runs) expect(await f.cancel(key, TTL_MS)).toBe('cancelled');
+    await f.redis.del(f.keys.alive('w2'), f.keys.alive('w3'));
+    // The same connection, counting the script calls on their way at once.
+    const command = 'sq_end_stranded_cancel';
+    let onTheirWay = 0;
+    let most = 0;
+    const counted = new Proxy(f.redis, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (name !== command || typeof value !== 'function')
+          return typeof value === 'function' ? value.bind(target) : value;
+        return (...args: unknown[]) => {
+          most = Math.max(most, ++onTheirWay);
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).finally(() => onTheirWay--);
+        };
+      },
+    });
+    expect(await endStrandedCancels(counted, f.keys, { group: GROUP, stateTtlMs: TTL_MS })).toBe(2);
+    expect(most).toBe(3);
+    expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual(['k-w1']);
+    expect(await f.keyState('k-w1')).toHaveProperty('rown', 'w1');
+    for (const { key } of runs.slice(1)) expect(await f.keyState(key)).not.toHaveProperty('rown');
+  });
+
   it('the sweep sends one command while there is nothing to judge', async () => {
     const watch = await watchCommands(f.keys.stream);
     await watch.take();
