@@ -257,7 +257,11 @@ export async function cancel(
 
 /** Sweeper.promote's calls (read-due.lua, then promote.lua with the key states declared). */
 export async function promote(redis: Redis, keys: ExploreKeys): Promise<[number, number]> {
-  const { moved, nextDueInMs } = await promoteDue(redis, keys.queueKeys, { limit: 1000, deadLetterMaxLen: 2 ** 20 });
+  const { moved, nextDueInMs } = await promoteDue(redis, keys.queueKeys, {
+    limit: 1000,
+    deadLetterMaxLen: 2 ** 20,
+    stateTtlMs: CONFIG.resultTtlMs,
+  });
   return [moved, nextDueInMs];
 }
 

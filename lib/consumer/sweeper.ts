@@ -116,6 +116,7 @@ export class Sweeper {
       reply = await promoteDue(this.ctx.redis, keys, {
         limit: PROMOTE_BATCH,
         deadLetterMaxLen: config.deadLetterMaxLen,
+        stateTtlMs: config.resultTtlMs,
         wakes,
       });
     } catch (error) {

@@ -1,6 +1,7 @@
 --[[
-  KEYS: delayed set, stream, dead-letter stream, a key state per keyed member. ARGV: dead-letter
-  max length, most due members to look at, then member and key per member (details below).
+  KEYS: delayed set, stream, dead-letter stream, stranded cancels, a key state per keyed member.
+  ARGV: dead-letter max length, most due members to look at, key state TTL, done channel, then
+  member and key per member (details below).
   Move due delayed tasks (retries, delayed enqueues, deferred runs) into the stream. The caller
   read the due members first (read-due.lua) to learn which key states they touch, and declares
   those here. Each member is re-checked: one no longer in the delayed set (another worker moved
@@ -12,7 +13,8 @@
   KEYS[1] delayed set
   KEYS[2] stream
   KEYS[3] dead-letter stream (for a member that does not decode)
-  KEYS[4..] key state hash of each member that names a key, in ARGV order
+  KEYS[4] the partition's stranded cancels, a set of keys (see below)
+  KEYS[5..] key state hash of each member that names a key, in ARGV order
   then, when a member is under flow control (field fl) or a rate limit's wake is due, the
   partition's flow keys (see includes/flow.lua): such a member goes through admission (a slot,
   or the waiting room, ranked from its due time: its score) rather than straight into the
@@ -21,7 +23,9 @@
 
   ARGV[1] dead-letter stream max length (approximate)
   ARGV[2] most due members to look at (the read's limit)
-  ARGV[3..] per member, 2 values: the delayed member, and the key it names ('' for none; a
+  ARGV[3] key state TTL in ms (a key ended by a dead letter, below)
+  ARGV[4] done channel, told 'f:<task id>' when a dead letter ends a key's run
+  ARGV[5..] per member, 2 values: the delayed member, and the key it names ('' for none; a
             member whose decoded key differs is dead-lettered, as it cannot be checked)
 
   A due member that is not UTF-8 text is dead-lettered whatever ARGV names: its caller read it
@@ -32,6 +36,20 @@
   or group not UTF-8 text or longer than its bound, a name no task can have) is dead-lettered
   with the reason, never put in the room:
   anyone can ZADD a delayed member, and the queued listing cannot page past such a task.
+  A dead-lettered member that is a key's waiting run ends that key as dead-letter.lua ends a keyed
+  dead letter: 'failed' with the reason, the running record of an older run (a replace() while it
+  ran) left to its settle and the key recorded in the stranded cancels (as dead-letter.lua does),
+  else the key state TTL ARGV[3]; its waiters told 'f:<id>'. It used to leave the state 'delayed'
+  (or 'queued', deferred) with no member and no TTL: status() pending for good, a waiter never
+  told, cancel() cancelling a run already dead-lettered, the hash kept until the key's next
+  enqueue. The member is the key's run only when the key state declared for it (its pair's key;
+  for a member not UTF-8 text, whose pair names it otherwise, the pair whose key the member
+  names) holds it: its exact text is the state's member (field dm), or it names the state's key,
+  task id and generation (one above 0) while the state's own member is gone from the delayed
+  set. A state whose member is still delayed, that stores a schedule (sk, every, rt: a chain's
+  restore or next schedule() judges a run gone), or a member whose key its caller could not name
+  (not UTF-8 text there too: no key state is declared) is left as it is. One TYPE and one HMGET
+  (and a ZSCORE) per keyed member dead-lettered, nothing for one that moves.
 
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
   or wake is due (-1: none)}, so callers can wake exactly when the next one falls due; then, with
@@ -57,8 +75,10 @@
 -- @include task-text
 -- @include flow
 -- @include key-type
+-- @include notice-check
 
-local delayed, stream, dlq = KEYS[1], KEYS[2], KEYS[3]
+local delayed, stream, dlq, strandedCancels = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stateTtl, doneChannel = tonumber(ARGV[3]), ARGV[4]
 streamCheckType(stream)
 local now = nowMs()
 -- The members due now, read once (the commands a queue's ACL already allows), with their due
@@ -70,14 +90,17 @@ for i = 1, #read, 2 do
   due[read[i]] = math.floor(math.max(0, math.min(tonumber(read[i + 1]) or now, now)))
 end
 local moved = 0
-local k = 4
--- The flow keys close KEYS, after a key state per keyed member: present whenever the caller
--- saw a flow member or a due wake.
-local keyed = 0
-for i = 4, #ARGV, 2 do
-  if ARGV[i] ~= '' then keyed = keyed + 1 end
+-- The key state each pair declares (KEYS in ARGV order), by pair and by key. The flow keys close
+-- KEYS, after them: present whenever the caller saw a flow member or a due wake.
+local stateAt, stateOfKey, keyed = {}, {}, 0
+for i = 5, #ARGV - 1, 2 do
+  if ARGV[i + 1] ~= '' then
+    keyed = keyed + 1
+    stateAt[i] = KEYS[4 + keyed]
+    stateOfKey[ARGV[i + 1]] = stateAt[i]
+  end
 end
-local F = #KEYS == 3 + keyed + FLOW_KEY_COUNT and flowKeysAtEnd() or nil
+local F = #KEYS == 4 + keyed + FLOW_KEY_COUNT and flowKeysAtEnd() or nil
 -- A flow key of another type refuses the promotion before its first write (includes/flow.lua).
 if F then flowCheckKeys(F) end
 -- Each due member's fate, decided before any write (from its text, ARGV and F alone): a member
@@ -86,9 +109,26 @@ if F then flowCheckKeys(F) end
 -- answering "due now" for it, so it is dead-lettered. When any member goes to the dead-letter
 -- stream, its type is read first (keyCheckType): one of another type refuses the promotion here,
 -- every member still due, where its XADD used to fail after the member's ZREM (lost).
-local fates, named, unnamed = {}, {}, {}
+-- endingOf(member, m, keyState, key): the key run a dead-lettered `member` (decoded as `m`, or
+-- nil) is, which its dead letter ends (see the header): {keyState, key, id, olderRun}, or nil.
+-- Read before any write; a key state is ended once.
+local ending = {}
+local function endingOf(member, m, keyState, key)
+  if not keyState or ending[keyState] or notAHash(keyState) then return nil end
+  local state, dm, id, gen, rmid, sk, every, rt =
+    unpack(rcall('HMGET', keyState, 'state', 'dm', 'id', 'gen', 'rmid', 'sk', 'every', 'rt'))
+  if (state ~= 'delayed' and state ~= 'queued') or not dm or not id or sk or every or rt then return nil end
+  if dm ~= member then
+    if type(m) ~= 'table' or m.k ~= key or m.id ~= id then return nil end
+    local g = storedGeneration(m.g)
+    if not g or g == 0 or g ~= storedGeneration(gen) or rcall('ZSCORE', delayed, dm) then return nil end
+  end
+  ending[keyState] = true
+  return {keyState = keyState, key = key, id = id, dm = dm, olderRun = rmid ~= false}
+end
+local fates, named, unnamed, endings = {}, {}, {}, {}
 local deadLetters = false
-for i = 3, #ARGV - 1, 2 do
+for i = 5, #ARGV - 1, 2 do
   local member, key = ARGV[i], ARGV[i + 1]
   if due[member] and not named[member] then
     named[member] = true
@@ -106,6 +146,7 @@ for i = 3, #ARGV - 1, 2 do
       reason = 'delayed member names a task id, name or group a worker does not take'
     end
     fates[i] = {m = m, reason = reason}
+    if reason then fates[i].ends = endingOf(member, ok and m or nil, stateAt[i], key) end
     deadLetters = deadLetters or reason ~= nil
   end
 end
@@ -113,12 +154,39 @@ for member in pairs(due) do
   if not named[member] and not isUtf8Text(member) then unnamed[#unnamed + 1] = member end
 end
 table.sort(unnamed)
+for _, member in ipairs(unnamed) do
+  local ok, m = pcall(cjson.decode, member)
+  local key = ok and type(m) == 'table' and type(m.k) == 'string' and m.k or nil
+  endings[member] = key and endingOf(member, m, stateOfKey[key], key) or nil
+end
 if deadLetters or #unnamed > 0 then keyCheckType(dlq, 'dead-letter stream', 'stream') end
+-- A key a dead letter ends: its done channel and (with an older run still running) the stranded
+-- cancels are checked before the first write too (an ACL refusing the channel, a set of another type).
+local tellsEnd, strands = false, false
+for _, fate in pairs(fates) do
+  if fate.ends then tellsEnd = true; strands = strands or fate.ends.olderRun end
+end
+for _, e in pairs(endings) do tellsEnd = true; strands = strands or e.olderRun end
+if tellsEnd then noticeCheck(doneChannel) end
+if strands then rcall('SCARD', strandedCancels) end
 
-for i = 3, #ARGV - 1, 2 do
-  local member, key = ARGV[i], ARGV[i + 1]
-  local keyState = nil
-  if key ~= '' then keyState = KEYS[k]; k = k + 1 end
+-- endKey(e, reason): the key run `e` (endingOf) ends, dead-lettered for `reason`; unless a member
+-- of the same task and generation (a copy) moved before it in this call, which took the key
+-- (field dm dropped). One that comes after it is stale: the run it copies ended (ended).
+local ended = {}
+local function endKey(e, reason)
+  local target = e.keyState
+  if rcall('HGET', target, 'dm') ~= e.dm then return end
+  ended[target] = true
+  rcall('HDEL', target, 'dm')
+  rcall('HSET', target, 'state', 'failed', 'finishedAt', now, 'error', reason)
+  releaseKey(target, '', stateTtl)
+  if e.olderRun then rcall('SADD', strandedCancels, e.key) end
+  rcall('PUBLISH', doneChannel, 'f:' .. e.id)
+end
+
+for i = 5, #ARGV - 1, 2 do
+  local member, keyState = ARGV[i], stateAt[i]
   local fate = fates[i]
   -- Each member is appended (XADD) before its ZREM: a stream that takes no id (its last one the
   -- largest there is, which anyone can XSETID) refuses the promotion at that XADD, the member
@@ -133,7 +201,7 @@ for i = 3, #ARGV - 1, 2 do
       moved = moved + 1
     -- A key state that is not a hash reads as none (its HMGET's WRONGTYPE failed the whole
     -- promotion): the member is stale, dropped, and the state left as it is.
-    elseif not (keyState and (notAHash(keyState) or isStale(keyState, tonumber(m.g) or 0, m.id))) then
+    elseif not (keyState and (ended[keyState] or notAHash(keyState) or isStale(keyState, tonumber(m.g) or 0, m.id))) then
       local mid = rcall('XADD', stream, '*', unpack(toFields(m)))
       if keyState then
         rcall('HSET', keyState, 'state', 'queued', 'mid', mid)
@@ -142,11 +210,13 @@ for i = 3, #ARGV - 1, 2 do
       moved = moved + 1
     end
     rcall('ZREM', delayed, member)
+    if fate.ends then endKey(fate.ends, fate.reason) end
   end
 end
 for _, member in ipairs(unnamed) do
   rcall('XADD', dlq, 'MAXLEN', '~', ARGV[1], '*', 'raw', member, 'reason', 'delayed member is not UTF-8 text')
   rcall('ZREM', delayed, member)
+  if endings[member] then endKey(endings[member], 'delayed member is not UTF-8 text') end
 end
 local served = false
 if F then

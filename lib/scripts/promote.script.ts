@@ -53,14 +53,16 @@ export function promoteScript(
     readonly members: readonly string[];
     readonly limit: number;
     readonly deadLetterMaxLen: number;
+    /** How long the state of a key whose waiting run a dead letter ends is kept (resultTtlMs). */
+    readonly stateTtlMs: number;
     /** Serve flow control's due wakes (rate limits), whatever the members. */
     readonly wakes?: boolean;
     /** A flow wake is scheduled (read-due.lua said so): answered as wakePending when no flow key is declared. */
     readonly wakeSet?: boolean;
   },
 ): ScriptCall<PromoteReply> {
-  const redisKeys = [keys.delayed, keys.stream, keys.deadLetter];
-  const args: (string | number)[] = [a.deadLetterMaxLen, a.limit];
+  const redisKeys = [keys.delayed, keys.stream, keys.deadLetter, keys.strandedCancels];
+  const args: (string | number)[] = [a.deadLetterMaxLen, a.limit, a.stateTtlMs, keys.doneChannel];
   let flow = a.wakes === true;
   for (const member of a.members) {
     const { key, fl } = memberFields(member);
@@ -89,14 +91,15 @@ export async function promoteDue(
   a: {
     readonly limit: number;
     readonly deadLetterMaxLen: number;
+    /** How long the state of a key whose waiting run a dead letter ends is kept (resultTtlMs). */
+    readonly stateTtlMs: number;
     /** A rate wake is expected due now: serve wakes in one round trip, reading no members. */
     readonly wakes?: boolean;
   },
 ): Promise<PromoteReply> {
+  const { limit, deadLetterMaxLen, stateTtlMs } = a;
   if (a.wakes) {
-    return promoteScript(keys, { members: [], limit: a.limit, deadLetterMaxLen: a.deadLetterMaxLen, wakes: true }).run(
-      redis,
-    );
+    return promoteScript(keys, { members: [], limit, deadLetterMaxLen, stateTtlMs, wakes: true }).run(redis);
   }
   const due = await readDueScript(keys, { limit: a.limit }).run(redis);
   if (due.members.length === 0 && !due.wakeDue) {
@@ -105,8 +108,9 @@ export async function promoteDue(
   }
   return promoteScript(keys, {
     members: due.members,
-    limit: a.limit,
-    deadLetterMaxLen: a.deadLetterMaxLen,
+    limit,
+    deadLetterMaxLen,
+    stateTtlMs,
     wakes: due.wakeDue,
     wakeSet: due.wakeSet,
   }).run(redis);

@@ -47,8 +47,9 @@ describe('attack: a delayed flow member that cjson reads and JSON.parse does not
     await f.redis.zadd(f.keys.delayed, 0, member);
     await f.redis.zadd(f.keys.delayed, 1, '{"id":"plain","n":"other","p":"{}","a":"1"}');
     const members = await f.redis.zrange(f.keys.delayed, 0, -1);
-    const args = [100, 100, ...members.flatMap((m) => [m, ''])];
-    const call = new ScriptCall('promote', [f.keys.delayed, f.keys.stream, f.keys.deadLetter], args, (r) => r);
+    const args = [100, 100, 60_000, f.keys.doneChannel, ...members.flatMap((m) => [m, ''])];
+    const keys = [f.keys.delayed, f.keys.stream, f.keys.deadLetter, f.keys.strandedCancels];
+    const call = new ScriptCall('promote', keys, args, (r) => r);
 
     const promoted = await call.run(f.redis).catch((e: unknown) => String(e));
 

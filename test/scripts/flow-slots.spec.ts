@@ -94,7 +94,7 @@ describe('flow slots: held == admitted and unsettled, through every settle path'
     const [[entryId]] = await f.deliver('a');
     expect(await fail(entryId, a.id, 0)).toBe('retry-scheduled');
     expect(await held()).toEqual([b.id]); // the retry does not keep a slot through its backoff
-    await promoteDue(f.redis, f.keys, { limit: 100, deadLetterMaxLen: 100 });
+    await promoteDue(f.redis, f.keys, { limit: 100, deadLetterMaxLen: 100, stateTtlMs: 60_000 });
     expect(await held()).toEqual([b.id]); // b holds the only slot: the retry waits in the room
     expect(await waitingTaskIds(f.redis, f.keys)).toEqual([a.id]);
     const [[bEntry]] = await f.deliver('a');

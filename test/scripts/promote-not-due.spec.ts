@@ -15,7 +15,12 @@ describe('promote: a named member that is not due stays delayed', () => {
     const [member] = await f.redis.zrange(f.keys.delayed, 0, 0);
     // Between the read and the move: the same member put back an hour later.
     await f.redis.zadd(f.keys.delayed, Date.now() + 3_600_000, member);
-    const reply = await promoteScript(f.keys, { members: [member], limit: 100, deadLetterMaxLen: 100 }).run(f.redis);
+    const reply = await promoteScript(f.keys, {
+      members: [member],
+      limit: 100,
+      deadLetterMaxLen: 100,
+      stateTtlMs: 60_000,
+    }).run(f.redis);
     expect(reply.moved).toBe(0);
     expect(reply.nextDueInMs).toBeGreaterThan(3_500_000);
     expect(await f.redis.xlen(f.keys.stream)).toBe(0);

@@ -16,7 +16,7 @@ describe('promote: a member that changed between the read and the move', () => {
 
   const readDue = () => readDueScript(f.keys, { limit: 100 }).run(f.redis);
   const move = (members: string[]) =>
-    promoteScript(f.keys, { members, limit: 100, deadLetterMaxLen: 100 }).run(f.redis);
+    promoteScript(f.keys, { members, limit: 100, deadLetterMaxLen: 100, stateTtlMs: 60_000 }).run(f.redis);
   /** Delayed members made due now (as time passing would), without waiting. */
   const makeDue = async () => {
     for (const m of await f.redis.zrange(f.keys.delayed, 0, -1)) await f.redis.zadd(f.keys.delayed, 0, m);
@@ -74,7 +74,9 @@ describe('promote: a member that changed between the read and the move', () => {
     await f.redis.zadd(f.keys.delayed, -2, members[0].replace('"id":"', '"id":"early-a'));
     await f.redis.zadd(f.keys.delayed, -1, members[0].replace('"id":"', '"id":"early-b'));
 
-    const first = await promoteScript(f.keys, { members, limit: 2, deadLetterMaxLen: 100 }).run(f.redis);
+    const first = await promoteScript(f.keys, { members, limit: 2, deadLetterMaxLen: 100, stateTtlMs: 60_000 }).run(
+      f.redis,
+    );
 
     expect([first.moved, first.nextDueInMs]).toEqual([0, 0]); // skipped, not lost: due at once
     expect((await f.promote()).moved).toBe(3);
@@ -95,8 +97,8 @@ describe('promote: a member that changed between the read and the move', () => {
     // A caller that read the member differently (no key) declares no key state for it.
     const lying = new ScriptCall(
       'promote',
-      [f.keys.delayed, f.keys.stream, f.keys.deadLetter],
-      [100, 100, member, ''],
+      [f.keys.delayed, f.keys.stream, f.keys.deadLetter, f.keys.strandedCancels],
+      [100, 100, 60_000, f.keys.doneChannel, member, ''],
       (reply) => ({ moved: (reply as number[])[0] }),
     );
     expect((await lying.run(f.redis)).moved).toBe(0);

@@ -330,7 +330,7 @@ export class ScriptFixture {
 
   /** promote (read-due.lua, then promote.lua), on `redis` (default: the fixture's connection). */
   promote(redis: Redis = this.redis) {
-    return promoteDue(redis, this.keys, { limit: 1000, deadLetterMaxLen: 100 });
+    return promoteDue(redis, this.keys, { limit: 1000, deadLetterMaxLen: 100, stateTtlMs: LEASE_MS });
   }
 
   dropConsumer(consumer: string) {
