@@ -11,8 +11,9 @@ export interface LayoutCall {
  * per explorer step, in PartitionLayouts.switchCount's order: freeze every partition of both
  * layouts in order (one frozen or committed already passes); if one still holds tasks, thaw the
  * ones this attempt froze or found frozen, in reverse (the attempt fails, and the next step retries it from the
- * start, as a redeploy would); once all are frozen, read the sequences for the commits' floor and
- * commit them in reverse, so partition 0 holds the new count last. A commit refused (another
+ * start, as a redeploy would); once all are frozen, drop the key states whose waiting run's
+ * message is gone and read the sequences for the commits' floor (both in the first commit's
+ * step, steps.ts), and commit them in reverse, so partition 0 holds the new count last. A commit refused (another
  * switch took the record) ends it for good.
  */
 export class CountChange {

@@ -65,7 +65,7 @@ export const noAcknowledgedEnqueueLost: Check = (world, snaps) => {
 export const keyLiveInOnePartition: Check = (world, snaps) => {
   const out: Violation[] = [];
   for (const key of world.shape.keys) {
-    const where = livePartitions(snaps, key, world);
+    const where = livePartitions(snaps, key);
     if (where.length > 1)
       out.push({
         invariant: 'keyLiveInOnePartition',
@@ -84,7 +84,7 @@ export const keyLiveInOnePartition: Check = (world, snaps) => {
 export const cancelAnswersTruly: Check = (world, snaps, _prevs, step) => {
   if (!step.nothingLive) return [];
   const { key, partition } = step.nothingLive;
-  const live = livePartitions(snaps, key, world);
+  const live = livePartitions(snaps, key);
   if (live.length === 0) return [];
   return [
     {
@@ -97,17 +97,14 @@ export const cancelAnswersTruly: Check = (world, snaps, _prevs, step) => {
 
 /**
  * The partitions whose state of `key` is live (queued, delayed or running). A queued state whose
- * message an operator purged names a run that can never start (keyStatesOf excuses it too): a
- * count change that moves the key leaves it behind, and the key's next run in its new partition
- * is its only live one (explore/traces/count-change-after-queued-purge.json).
+ * message an operator purged is counted too: a count change drops it while every partition is
+ * frozen (layout.lua 'clean'), so none is left behind beside the key's next run in its new
+ * partition (explore/traces/count-change-after-queued-purge.json).
  */
-function livePartitions(snaps: readonly Snapshot[], key: string, world: World): number[] {
+function livePartitions(snaps: readonly Snapshot[], key: string): number[] {
   return snaps.flatMap((snap, p) => {
     const fields = snap.keyStates.get(key)?.fields;
-    if (!fields || !LIVE.has(fields.state ?? '')) return [];
-    const { state, mid } = fields;
-    const purgedQueued = state === 'queued' && mid !== undefined && world.purged.has(mid) && !snap.stream.has(mid);
-    return purgedQueued ? [] : [p];
+    return fields && LIVE.has(fields.state ?? '') ? [p] : [];
   });
 }
 

@@ -15,6 +15,7 @@ import {
   type Outcome,
   type RawEntry,
 } from './protocol-adapter';
+import { dropGoneWaitingStates } from '../lib/partitions/gone-waiting-states';
 import { enqueueFlowStep, removeStep } from './flow-steps';
 import { purgeStep, type PurgeKind } from './purge-steps';
 import { strandedAtCancel } from './stranded-invariants';
@@ -287,8 +288,13 @@ async function countChangeStep(world: World): Promise<StepResult> {
   const change = world.countChange;
   const call = change?.next();
   if (!change || !call) return NOOP;
-  // Once all are frozen, the sequences are read for the commits' floor (switchCount).
+  // Once all are frozen, the key states waiting for a deleted message are dropped, then the
+  // sequences are read for the commits' floor (switchCount), in the first commit's step.
+  let cleaned = '';
   if (call.step === 'commit' && change.sequenceFloor === undefined) {
+    const parts = world.parts.slice(0, change.partitions).map((k) => k.queueKeys);
+    const dropped = await dropGoneWaitingStates(world.client, parts, change.from, change.to);
+    if (dropped > 0) cleaned = `clean: ${dropped} key state(s) dropped; `;
     change.sequenceFloor = await highestSequence(world.client, world.parts.slice(0, change.partitions));
   }
   const { outcome, record } = await layoutStep(
@@ -300,7 +306,7 @@ async function countChangeStep(world: World): Promise<StepResult> {
     change.sequenceFloor,
   );
   change.record(outcome, record);
-  return { applied: true, note: `${call.step} p${call.partition}: ${outcome} (record ${record})` };
+  return { applied: true, note: `${cleaned}${call.step} p${call.partition}: ${outcome} (record ${record})` };
 }
 
 /** Intake.admit on entries handed to the worker; the admitted wait for the step `start`. */

@@ -9,6 +9,7 @@ import { GROUP_READ_LIMIT } from '../scripts/queue-state.script';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { TaskRegistry } from '../task/task.registry';
+import { dropGoneWaitingStates } from './gone-waiting-states';
 import { layoutOf } from './layout-record';
 import { QueuePartitions } from './queue-partitions';
 
@@ -18,7 +19,8 @@ import { QueuePartitions } from './queue-partitions';
  * to (layout.lua); writes that map a key to a partition check that record in the same script.
  *
  * Changing the count: every partition of both layouts is frozen in order (atomically: only if
- * it holds no task, and from then on it refuses every checked write), then committed in reverse
+ * it holds no task, and from then on it refuses every checked write), cleaned of key states
+ * whose waiting run's message an operator deleted (gone-waiting-states.ts), then committed in reverse
  * order, so partition 0 holds the new count only once all do. A partition that still holds tasks
  * thaws what this process froze and fails bootstrap: nothing ever sits where the new mapping
  * would not look for it. A switch interrupted by a crash leaves partition 0 frozen; the next boot
@@ -132,6 +134,20 @@ export class PartitionLayouts implements OnModuleInit {
               `changed the layout meanwhile. Start this process again.`,
       );
     }
+    // A key state waiting for a message an operator deleted would stay without a TTL where no
+    // enqueue of its key comes any more: dropped while every partition is frozen, so a switch
+    // finished after a crash drops them too. Best effort: a user whose ACL refuses SCAN (or a
+    // failure here) keeps them, as before, and the switch goes on.
+    await dropGoneWaitingStates(redis, keys, from, to).then(
+      (dropped) => {
+        if (dropped > 0)
+          this.logger.log(`Queue "${queue}": dropped ${dropped} key state(s) whose waiting run's message was deleted.`);
+      },
+      (error: Error) =>
+        this.logger.warn(
+          `Queue "${queue}": key states whose waiting run's message was deleted were not looked for while the count changed (${error.message}).`,
+        ),
+    );
     // A key moved to another partition must not draw a lower generation or fence there than it
     // drew where it was: every partition's sequence is raised to the highest once all are frozen
     // (no checked write draws from a frozen partition; the periodic chains that stay in

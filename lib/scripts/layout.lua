@@ -1,10 +1,10 @@
 --[[
-  KEYS: the partition's layout record, stream, delayed set, dead letters, sequence, freezers.
-  ARGV: step, counts, consumer group, partition-0 flag, outside flag, sequence floor (details
-  below).
+  KEYS: the partition's layout record, stream, delayed set, dead letters, sequence, freezers,
+  [key states]. ARGV: step, counts, consumer group, partition-0 flag, outside flag, sequence
+  floor (details below).
   One step of changing a queue's partition count, on one partition (see partition-layout.ts,
-  which freezes every partition in order, then commits them in reverse, or thaws back those it
-  froze).
+  which freezes every partition in order, cleans them, then commits them in reverse, or thaws
+  back those it froze).
 
   KEYS[1] the partition's layout record: absent = 1 partition, '<n>' = n, '<from>><to>' = frozen
   KEYS[2] the partition's stream
@@ -15,8 +15,9 @@
   KEYS[6] the partition's freezers: how many processes of the switch rely on its frozen record
           (the one that froze it and each that found it frozen); a thaw by one of them gives it
           back to the old count only when none relies on it any more
+  KEYS[7..] clean only: key states of the partition (its caller found them by SCAN)
 
-  ARGV[1] 'freeze', 'commit' or 'thaw'
+  ARGV[1] 'freeze', 'clean', 'commit' or 'thaw'
   ARGV[2] the stored count the switch starts from
   ARGV[3] the count it goes to
   ARGV[4] consumer group name
@@ -40,9 +41,18 @@
     0  (freeze only) refused: the partition still holds tasks (queued, running or delayed), also
        under a frozen record with no freezers (nothing written);
     -1 refused: the record belongs to no step of this switch (another count, another switch):
-       nothing written;
+       nothing written; for clean, the record is not this switch's frozen one;
     -2 (freeze only) refused: the stream has more than ARGV[8] consumer groups, so whether it
        holds tasks is not read; a third element says how many. Nothing written.
+  clean (the partition frozen by this switch): drops each key state of KEYS[7..] whose waiting run
+  is gone (queued or delayed, its stream entry or delayed member deleted: liveRunGone, the
+  judgement enqueue.lua makes), and returns {1, record, how many it dropped}. An operator's XDEL
+  of a queued entry, or DEL of a delayed member, leaves such a state without a TTL: in its own
+  partition the key's next enqueue supersedes it, but a key the new count maps elsewhere gets no
+  enqueue here any more, and the state stayed for good (its freeze read streams, not key states).
+  A state whose message is still there, running, settled, not a hash, or storing a schedule (sk,
+  every, rt: a chain's restore, or the next schedule(), judges a gone run itself) is left as it is.
+  A frozen partition takes no checked write, and each state is judged and dropped in one step.
   Atomic: the emptiness check and the freeze are one step. A frozen record refuses every write
   that checks its layout (layout-guard.lua), so the partition stays empty until the commit. A
   record moves only from the old count to frozen (empty), frozen to the new count, or frozen
@@ -53,6 +63,8 @@
 ]]
 -- @include rcall
 -- @include group-row
+-- @include key-state
+-- @include chain-run
 
 local layout, stream, delayed, dlq, seq, freezers = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -113,6 +125,21 @@ if op == 'freeze' then
   rcall('SET', layout, frozen)
   rcall('SET', freezers, '1')
   return {1, frozen}
+end
+if op == 'clean' then
+  if stored ~= frozen then return {-1, stored} end
+  local dropped = 0
+  for i = 7, #KEYS do
+    local keyState = KEYS[i]
+    if not notAHash(keyState) then
+      local state, sk, every, rt = unpack(rcall('HMGET', keyState, 'state', 'sk', 'every', 'rt'))
+      if not (sk or every or rt) and liveRunGone(stream, delayed, keyState, state) then
+        rcall('DEL', keyState)
+        dropped = dropped + 1
+      end
+    end
+  end
+  return {1, stored, dropped}
 end
 if op == 'commit' then
   if stored ~= frozen and stored ~= to then return {-1, stored} end

@@ -19,25 +19,37 @@ export interface LayoutStepReply {
   readonly record: string;
   /** too-many-groups: how many consumer groups the partition's stream has. */
   readonly groups?: number;
+  /** clean: how many key states it dropped (their waiting run's message gone). */
+  readonly dropped?: number;
 }
 
 /**
  * @internal The typed call of layout.lua: one step of a count switch `from` -> `to` on one
  * partition; a commit raises the partition's sequence to `sequenceFloor` (default 0). A freeze
- * does not read a stream of more than GROUP_READ_LIMIT groups (too-many-groups).
+ * does not read a stream of more than GROUP_READ_LIMIT groups (too-many-groups). A clean judges
+ * the partition's `keyStates` (full key names) and drops those whose waiting run is gone.
  */
 export function layoutScript(
   keys: QueueKeys,
   a: {
-    readonly step: 'freeze' | 'commit' | 'thaw';
+    readonly step: 'freeze' | 'clean' | 'commit' | 'thaw';
     readonly from: number;
     readonly to: number;
     readonly sequenceFloor?: number;
+    readonly keyStates?: readonly string[];
   },
 ): ScriptCall<LayoutStepReply> {
   return new ScriptCall(
     'layout',
-    [keys.layout, keys.stream, keys.delayed, keys.deadLetter, keys.seq, keys.layoutFreezers],
+    [
+      keys.layout,
+      keys.stream,
+      keys.delayed,
+      keys.deadLetter,
+      keys.seq,
+      keys.layoutFreezers,
+      ...(a.step === 'clean' ? (a.keyStates ?? []) : []),
+    ],
     [
       a.step,
       a.from,
@@ -49,8 +61,9 @@ export function layoutScript(
       GROUP_READ_LIMIT,
     ],
     (reply) => {
-      const [code, record, groups] = reply as [number, string, number?];
-      return { outcome: outcomeOf(code), record, ...(groups === undefined ? {} : { groups }) };
+      const [code, record, third] = reply as [number, string, number?];
+      const extra = third === undefined ? {} : a.step === 'clean' ? { dropped: third } : { groups: third };
+      return { outcome: outcomeOf(code), record, ...extra };
     },
   );
 }

@@ -116,6 +116,32 @@ describe('changing the partition count', () => {
     return handles.map((h) => JSON.parse(JSON.stringify(h)) as ReturnType<TaskHandle['toJSON']>);
   }
 
+  // Review finding: the freeze reads streams, not key states. A queued run whose entry an
+  // operator deleted (XDEL) left its key state, kept without a TTL, in the old partition, where no
+  // enqueue of the key comes any more to replace it. The change now drops it (and a delayed one
+  // whose member is gone), never a state whose run is still there.
+  it('drops a waiting key state whose message an operator deleted: no partition keeps it after the change (2 to 3)', async () => {
+    const queued = keyMoving(2, 3, 1);
+    const delayed = keyMoving(2, 3, 0);
+    const producer = await apps.start(partitioned(2, { worker: false }));
+    await producer.client.enqueue('echo', 'purged', { key: queued });
+    await producer.client.enqueue('echo', 'purged', { key: delayed, delayMs: 3_600_000 });
+    await producer.close();
+    const old = apps.partitions(2).all;
+    const [[entryId]] = await redis.xrange(old[1].stream, '-', '+');
+    await redis.xdel(old[1].stream, entryId);
+    await redis.del(old[0].delayed);
+    expect(await redis.hget(old[1].keyState(queued), 'state')).toBe('queued');
+
+    const app = await apps.start(partitioned(3));
+    expect(await records(3)).toEqual(['3', '3', '3']);
+    for (const keys of apps.partitions(3).all) {
+      expect(await redis.exists(keys.keyState(queued), keys.keyState(delayed))).toBe(0);
+    }
+    const handle = await app.client.enqueue('echo', 'after', { key: queued });
+    await expect(handle.result()).resolves.toBe('after');
+  });
+
   it('a handle from before a count change reads the partition it was enqueued in (2 to 3)', async () => {
     const keys = [keyMoving(2, 3, 0), keyMoving(2, 3, 1)];
     const serialized = await finishedUnder(2, keys);

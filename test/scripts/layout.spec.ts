@@ -191,4 +191,24 @@ describe('layout.lua and the layout check', () => {
     await f.redis.set(other.layout, '4');
     await expect(batch(4)).resolves.toEqual([expect.any(String)]);
   });
+  it("clean drops a waiting key state whose message is gone, never one whose run is still there, and only on this switch's frozen record", async () => {
+    await f.enqueue({ key: 'live' }); // its entry stays: the record below is frozen by hand
+    await f.enqueue({ key: 'purged' });
+    await f.enqueue({ key: 'later', delayMs: 3_600_000 });
+    await f.enqueue({ key: 'chain', delayMs: 3_600_000, everyMs: 60_000 });
+    const entries = await f.redis.xrange(f.keys.stream, '-', '+');
+    await f.redis.xdel(f.keys.stream, entries[1][0]); // purged's entry
+    await f.redis.del(f.keys.delayed); // later's and chain's members
+    await f.redis.hset(f.keys.keyState('done'), 'state', 'completed', 'id', 'x');
+    await f.redis.set(f.keys.keyState('text'), 'x');
+    const names = ['live', 'purged', 'later', 'chain', 'done', 'text'].map((k) => f.keys.keyState(k));
+    const clean = () => layoutScript(f.keys, { step: 'clean', from: 1, to: 4, keyStates: names }).run(f.redis);
+
+    expect(await clean()).toEqual({ outcome: 'not-this-switch', record: '1' }); // not frozen
+    await f.redis.set(f.keys.layout, '1>4');
+    expect(await clean()).toEqual({ outcome: 'done', record: '1>4', dropped: 2 });
+    const left = await Promise.all(names.map((n) => f.redis.exists(n)));
+    expect(left).toEqual([1, 0, 0, 1, 1, 1]); // a schedule's key is left to its own repair
+    expect(await clean()).toEqual({ outcome: 'done', record: '1>4', dropped: 0 });
+  });
 });
