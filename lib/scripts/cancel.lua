@@ -54,7 +54,9 @@
   only its owner can still end (strandedRunOwner: its delivery went with a DEL of the stream, or
   its entry was deleted), once the lease it was claimed under lapsed (runLeaseHeld: its owner's
   liveness key expired, or holds another value since), gets no settle: no reclaim finds it. It
-  is ended here as a waiting run is: its waiters told 'x:<id>' (its worker told too, should it
+  is ended here as a waiting run is: its waiters told 'x:<id>', or 's:<id>' for an older run a
+  replace() superseded (by its task id, field rtid, as a result() asked later reads it: that id
+  in no other field, they heard nothing before), its worker told too (should it
   be alive after all: its late settle finds no running record and writes nothing), its running
   record dropped and its state left to expire. It used to keep no TTL for good (until the key
   was enqueued again), its waiters never told. As enqueue.lua judges such a run, a call that
@@ -133,8 +135,8 @@ if notAHash(keyState) then
   leaveIndex()
   return answer(indexed and 1 or 0)
 end
-local state, runtime, dm, mid, taskId, rmid =
-  unpack(rcall('HMGET', keyState, 'state', 'rt', 'dm', 'mid', 'id', 'rmid'))
+local state, runtime, dm, mid, taskId, rmid, runningId =
+  unpack(rcall('HMGET', keyState, 'state', 'rt', 'dm', 'mid', 'id', 'rmid', 'rtid'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- An index entry whose key is held by a live run without the marker: a replace() ended that
 -- chain, and the run is a one-off that unschedule() leaves alone.
@@ -179,12 +181,17 @@ local gen = drawGeneration(seq, keyState)
 -- will come). A current run that is running says it when it settles (an older one running
 -- tells only its own waiters). Its worker hears the cancel, also one presumed dead.
 if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
+-- A gone running run that a replace() superseded (its task id, rtid, not the state's) reads
+-- superseded once the cancel names the current task in xid: its waiters are told so.
+if gone and runningId and runningId ~= '' and runningId ~= taskId then
+  rcall('PUBLISH', ARGV[4], 's:' .. runningId)
+end
 if rmid then rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3]) end
 endSchedule()
 if dm then rcall('ZREM', delayed, dm) end
 if queued then rcall('XDEL', stream, mid) end
 rcall('HDEL', keyState, 'dm', 'mid')
-if gone then rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv') end
+if gone then rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv', 'rtid') end
 if running then rcall('SADD', strandedCancels, ARGV[3]) end
 -- xid: the task cancelled, so its result() says cancelled also once the key names a newer run.
 rcall('HSET', keyState, 'gen', gen, 'state', 'cancelled', 'finishedAt', nowMs(), 'xid', taskId or '')

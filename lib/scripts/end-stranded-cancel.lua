@@ -17,8 +17,11 @@
   task the key's last cancel ended (xid) 'x:<id>', as for a cancelled state: that run when a
   cancel left it to its settle before the dead-lettered run was enqueued (its waiters told at
   that settle, which never comes; they waited for good), an earlier task otherwise, whose
-  waiters, told already, read the same answer (the dead letter's task was told 'f:<id>' already;
-  a replaced run's task id is in no field). Run by a worker's sweep (lib/consumer/
+  waiters, told already, read the same answer (the dead letter's task was told 'f:<id>' already).
+  A run a replace() superseded before the cancel or the dead letter (its task id no longer the
+  state's id, nor xid) has its own waiters told 's:<id>', as a result() asked later reads it, by
+  its task id, field rtid (claim.lua writes it with the running record): they heard nothing
+  before, its task id in no field. Run by a worker's sweep (lib/consumer/
   stranded-cancels.ts), under the sweep lock, which correctness does not rest on: every call
   judges the key's state as it is.
 
@@ -70,11 +73,15 @@ if not owner then return 1 end
 if owner ~= judged or not alive then return {3, owner} end
 if runLeaseHeld(keyState, alive) then return 1 end
 
-local gen, xid = unpack(rcall('HMGET', keyState, 'gen', 'xid'))
+local gen, xid, id, runningId = unpack(rcall('HMGET', keyState, 'gen', 'xid', 'id', 'rtid'))
 -- xid names a cancelled task (redrive.lua drops it when it runs that task again): telling it is
 -- true whether it is this run (cancelled, then its key's next run dead-lettered) or not.
 if xid and xid ~= '' then rcall('PUBLISH', ARGV[4], 'x:' .. xid) end
+-- A run the state's task (id) replaced is superseded, unless it is the one cancelled (told above).
+if runningId and runningId ~= '' and runningId ~= id and runningId ~= xid then
+  rcall('PUBLISH', ARGV[4], 's:' .. runningId)
+end
 if gen then rcall('PUBLISH', ARGV[5], (state == 'cancelled' and 'cancelled:' or 'superseded:') .. gen .. ':' .. key) end
-rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv')
+rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv', 'rtid')
 expireSettled(keyState, ttl)
 return leave(2)

@@ -61,7 +61,8 @@ describe('attack: a worker dying after a cancel() of its keyed run stranded by a
     expect(await waiting).toBeInstanceOf(TaskCancelledError); // long before its 30 s timeout
     expect(await receivedSoFar(env.redis, p.keys.doneChannel, done)).toEqual([`x:${run.id}`]);
     expect(await env.redis.hgetall(state)).toMatchObject({ state: 'cancelled', id: run.id, xid: run.id });
-    for (const field of ['rmid', 'rown', 'fence', 'rliv']) expect(await env.redis.hexists(state, field)).toBe(0);
+    for (const field of ['rmid', 'rown', 'fence', 'rliv', 'rtid'])
+      expect(await env.redis.hexists(state, field)).toBe(0);
     expect(await env.redis.pttl(state)).toBeGreaterThan(RESULT_TTL_MS - 10_000);
     expect(await env.redis.exists(p.keys.strandedCancels)).toBe(0);
     expect(await p.client.cancel('k')).toBe(false);

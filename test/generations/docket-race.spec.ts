@@ -72,6 +72,6 @@ describe.each([
 
 /** The key state without the running record A still held (its delivery, owner, fence and lease). */
 function withoutRun(state: Record<string, string>): Record<string, string> {
-  const { rmid: _rmid, rown: _rown, fence: _fence, rliv: _rliv, ...rest } = state;
+  const { rmid: _rmid, rown: _rown, fence: _fence, rliv: _rliv, rtid: _rtid, ...rest } = state;
   return rest;
 }

@@ -41,7 +41,7 @@ describe('scripts: end-stranded-cancel (the sweep ending a cancelled stranded ru
   async function expectEnded(id: string) {
     const state = await f.keyState(KEY);
     expect(state).toMatchObject({ state: 'cancelled', id, xid: id });
-    for (const field of ['rmid', 'rown', 'fence', 'rliv']) expect(state).not.toHaveProperty(field);
+    for (const field of ['rmid', 'rown', 'fence', 'rliv', 'rtid']) expect(state).not.toHaveProperty(field);
     expect(await f.redis.pttl(f.keys.keyState(KEY))).toBeGreaterThan(TTL_MS - 10_000);
     expect(await f.redis.exists(f.keys.strandedCancels)).toBe(0);
   }

@@ -40,12 +40,12 @@ describe('scripts: a replacement dead-lettered as poison while the run it replac
   async function expectExpiring(id2: string) {
     const state = await f.keyState(KEY);
     expect(state).toMatchObject({ state: 'failed', id: id2 });
-    for (const field of ['rmid', 'rown', 'fence', 'rliv']) expect(state).not.toHaveProperty(field);
+    for (const field of ['rmid', 'rown', 'fence', 'rliv', 'rtid']) expect(state).not.toHaveProperty(field);
     expect(await f.redis.pttl(f.keys.keyState(KEY))).toBeGreaterThan(TTL_MS - 10_000);
   }
 
   it("the replaced run's entry deleted after its worker died: the sweep ends it, the state expires", async () => {
-    const { entryId1, id2 } = await replacementPoisoned();
+    const { id1, entryId1, id2 } = await replacementPoisoned();
     expect(await f.redis.smembers(f.keys.strandedCancels)).toEqual([KEY]);
     // Kept while its delivery stands and its owner lives.
     expect(await sweep()).toBe(0);
@@ -54,10 +54,11 @@ describe('scripts: a replacement dead-lettered as poison while the run it replac
     await f.redis.xdel(f.keys.stream, entryId1);
     expect(await f.reclaim('w3', [[entryId1, 'w1']])).toMatchObject({ claimed: [], dropped: 1 });
     const told: string[] = [];
+    const done: string[] = [];
     const sub = f.redis.duplicate();
     try {
-      await sub.subscribe(f.keys.controlChannel);
-      sub.on('message', (_c, m: string) => told.push(m));
+      await sub.subscribe(f.keys.controlChannel, f.keys.doneChannel);
+      sub.on('message', (c: string, m: string) => (c === f.keys.doneChannel ? done : told).push(m));
       expect(await sweep()).toBe(1);
       await expectExpiring(id2);
       expect(await f.redis.exists(f.keys.strandedCancels)).toBe(0);
@@ -65,6 +66,8 @@ describe('scripts: a replacement dead-lettered as poison while the run it replac
       expect(await receivedSoFar(f.redis, f.keys.controlChannel, told)).toEqual([
         expect.stringMatching(/^superseded:\d+:k$/),
       ]);
+      // Its waiters hear it superseded too, as a result() asked later reads it (they heard nothing).
+      expect(await receivedSoFar(f.redis, f.keys.doneChannel, done)).toEqual([`s:${id1}`]);
     } finally {
       sub.disconnect();
     }

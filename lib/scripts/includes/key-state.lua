@@ -4,8 +4,10 @@
 -- Helpers over a task key's state hash: fields gen (the current generation), state, id, name,
 -- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery),
 -- fence (the running delivery's fencing number), rliv (the lease it runs under: its owner's
--- liveness value at the claim, see includes/stranded-run.lua), xid (the task cancelled last:
--- cancel.lua and remove-task.lua, read by result() once a newer run holds the key).
+-- liveness value at the claim, see includes/stranded-run.lua), rtid (the running run's task id,
+-- written with rmid: once a replace() names a newer run in id, the scripts that end the older
+-- run stranded tell its waiters by it), xid (the task cancelled last: cancel.lua and
+-- remove-task.lua, read by result() once a newer run holds the key).
 
 -- storedGeneration(text): a key state's generation (field gen) as stored, an integer from 0 to
 -- 2^53-1; nil otherwise (anyone can write the hash: `x`, `inf`, `1.5`).
@@ -189,7 +191,7 @@ end
 -- successor scheduled, keeps no TTL.
 local function releaseKey(keyState, entryId, ttlMs)
   if rcall('HGET', keyState, 'rmid') == entryId then
-    rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv')
+    rcall('HDEL', keyState, 'rmid', 'rown', 'fence', 'rliv', 'rtid')
   end
   local state = rcall('HGET', keyState, 'state')
   if (state == 'completed' or state == 'failed' or state == 'cancelled')
@@ -209,7 +211,10 @@ end
 -- newer state: 'x' when it is the task the key's last cancel ended (xid), else 's' (superseded),
 -- as a result() asked later reads it (settled-state.ts). Not the key's state now: the key may
 -- have been used again since the cancel, or its newer run cancelled since a replace.
+-- lostToken(taskId, xid): the same over an xid the caller read.
+local function lostToken(taskId, xid)
+  return (xid == taskId and 'x' or 's') .. ':' .. taskId
+end
 local function staleToken(keyState, taskId)
-  local kind = rcall('HGET', keyState, 'xid') == taskId and 'x' or 's'
-  return kind .. ':' .. taskId
+  return lostToken(taskId, rcall('HGET', keyState, 'xid'))
 end
