@@ -2,6 +2,7 @@ import { parseArgs } from '../../lib/cli/cli-args';
 import { EXIT, runCommand, type CliIo } from '../../lib/cli/cli-commands';
 import { idAfter } from '../../lib/redis/entry-id';
 import { cliQueueForSuite } from '../fixtures/cli-queue';
+import { LAST_ENTRY_ID, MAX_ID_PART } from '../fixtures/last-entry-id';
 import { redisUrl } from '../utils/redis';
 
 /**
@@ -63,7 +64,6 @@ describe('attack: a dead letter written while the CLI asks to purge or redrive t
 
 describe('idAfter: the XTRIM MINID threshold that takes an id and every one before it', () => {
   it('is the next sequence, the next millisecond past the largest sequence, none past the largest id', () => {
-    const max = '18446744073709551615';
-    expect([idAfter('5-0'), idAfter(`5-${max}`), idAfter(`${max}-${max}`)]).toEqual(['5-1', '6-0', undefined]);
+    expect([idAfter('5-0'), idAfter(`5-${MAX_ID_PART}`), idAfter(LAST_ENTRY_ID)]).toEqual(['5-1', '6-0', undefined]);
   });
 });

@@ -3,9 +3,7 @@ import { failScript } from '../../lib/scripts/fail.script';
 import { heldTaskIds, waitingTaskIds } from '../fixtures/flow-state';
 import { closeAll } from '../utils/redis';
 import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
-
-/** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
-const LAST_ID = '18446744073709551615-18446744073709551615';
+import { LAST_ENTRY_ID } from '../fixtures/last-entry-id';
 
 /**
  * Attack on a stream out of ids (XSETID, which anyone with Redis access can run) under flow
@@ -94,7 +92,7 @@ describe('attack: a flow admission in a settle, the stream out of ids', () => {
       const b = await f.enqueueFlow('b1', limits);
       expect(b.entryId).toBeUndefined();
       const [[entryId]] = await f.deliver('a');
-      await f.redis.xsetid(f.keys.stream, LAST_ID);
+      await f.redis.xsetid(f.keys.stream, LAST_ENTRY_ID);
 
       expect(await settles[name](entryId, a.id)).toBe(expected[name]);
       expect(await f.redis.xpending(f.keys.stream, GROUP)).toEqual([0, null, null, null]);

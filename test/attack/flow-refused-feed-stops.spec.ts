@@ -4,9 +4,7 @@ import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { completeFlowRun, useLoggingScripts } from '../fixtures/counting-scripts';
 import { waitingTaskIds } from '../fixtures/flow-state';
-
-/** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
-const LAST_ID = '18446744073709551615-18446744073709551615';
+import { LAST_ENTRY_ID } from '../fixtures/last-entry-id';
 
 /**
  * A feed whose admission the stream refused (out of ids: flow-admission-stream-out-of-ids.spec.ts)
@@ -44,7 +42,7 @@ describe('attack: a feed refused by the stream stops', () => {
       [string, string[]][],
     ][];
     expect(read[0][1]).toHaveLength(groups.length);
-    await redis.xsetid(keys.stream, LAST_ID);
+    await redis.xsetid(keys.stream, LAST_ENTRY_ID);
     // Each settle gives its group's slot back and rings the group (its waiting task refused).
     const ringPops: number[] = [];
     for (const [entryId, fields] of read[0][1]) {

@@ -5,9 +5,7 @@ import { ledger, RemovalTasksModule } from '../fixtures/removal-tasks';
 import { closeApps, logger, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 import { healthDown, healthUpAgain } from '../fixtures/health-check';
-
-/** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
-const LAST_ID = '18446744073709551615-18446744073709551615';
+import { LAST_ENTRY_ID } from '../fixtures/last-entry-id';
 
 /*
  * A waiting flow task whose admission the stream refuses (out of ids: anyone with Redis access
@@ -34,7 +32,7 @@ describe('health: a worker whose waiting flow task is refused its admission', ()
     await waitFor(() => ledger.starts.length === 1, { description: 'the first run' });
     const waiting = await t.client.enqueue('removal.one', { value: 'second' });
     expect(await t.client.counts()).toMatchObject({ waitingForSlot: 1 });
-    await redis.xsetid(t.keys.stream, LAST_ID);
+    await redis.xsetid(t.keys.stream, LAST_ENTRY_ID);
     const warned = logger.warnings().length;
     // The first run settles: its release admits the second, which the stream refuses.
     ledger.latch('first').open();

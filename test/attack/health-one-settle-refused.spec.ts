@@ -4,9 +4,7 @@ import { Probe } from '../fixtures/probe';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 import { healthDown, healthUpAgain } from '../fixtures/health-check';
-
-/** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
-const LAST_ID = '18446744073709551615-18446744073709551615';
+import { LAST_ENTRY_ID } from '../fixtures/last-entry-id';
 
 /*
  * A run's settle refused for good (its last failure's dead letter, the dead-letter stream out of
@@ -31,7 +29,7 @@ describe('health: a worker one of whose runs is refused its settle for good', ()
     const t = await startApp({ prefix, probe, imports: [StreamQueueHealthModule, TerminusModule] });
     const indicator = t.app.get(StreamQueueHealthIndicator);
     await redis.xadd(t.keys.deadLetter, '*', 'x', '1');
-    await redis.xsetid(t.keys.deadLetter, LAST_ID);
+    await redis.xsetid(t.keys.deadLetter, LAST_ENTRY_ID);
     const failing = await t.client.enqueue('once', 'x');
     await waitFor(() => t.probe.runsOf('once').length === 1, { description: 'the failing run' });
     // Other runs settle all along.

@@ -4,9 +4,7 @@ import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 import { healthDown, healthUpAgain } from '../fixtures/health-check';
-
-/** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
-const LAST_ID = '18446744073709551615-18446744073709551615';
+import { LAST_ENTRY_ID } from '../fixtures/last-entry-id';
 
 /*
  * A stream out of ids (anyone with Redis access can XSETID it) refuses every promotion of a due
@@ -26,7 +24,7 @@ describe('health: a worker whose promotions are refused', () => {
   it('is down once every promotion has been refused for 5 s, naming the queue and the error; up again once one succeeds', async () => {
     const t = await startApp({ prefix, imports: [StreamQueueHealthModule, TerminusModule] });
     const indicator = t.app.get(StreamQueueHealthIndicator);
-    await redis.xsetid(t.keys.stream, LAST_ID);
+    await redis.xsetid(t.keys.stream, LAST_ENTRY_ID);
     const handle = await t.client.enqueue('echo', 'late', { delayMs: 100 });
     const down = await healthDown(indicator);
     expect(down.queue).toMatchObject({ redis: 'up', lease: 'held', consumers: { default: true } });

@@ -7,9 +7,8 @@ import { refusalOf } from '../fixtures/settle-writes';
 import { receivedSoFar } from '../utils/pubsub';
 import { closeAll, createRedis } from '../utils/redis';
 import { GROUP, ScriptFixture } from '../scripts/script-fixture';
+import { LAST_ENTRY_ID } from '../fixtures/last-entry-id';
 
-/** The last id a stream can have: once it is the stream's last id, every `XADD *` is refused. */
-const LAST_ID = '18446744073709551615-18446744073709551615';
 const EXHAUSTED = /exhausted the last possible ID/;
 
 /**
@@ -29,7 +28,7 @@ describe('attack: a stream out of ids', () => {
   afterEach(() => f.tearDown());
   afterAll(closeAll);
 
-  const exhaust = (stream: string) => f.redis.xsetid(stream, LAST_ID);
+  const exhaust = (stream: string) => f.redis.xsetid(stream, LAST_ENTRY_ID);
   /** A delayed task of `key` (or none) made due now: its member. */
   async function dueMember(key?: string): Promise<string> {
     await f.enqueue({ key, delayMs: 60_000 });
