@@ -440,18 +440,20 @@ export class QueueConsumer {
    * keeps failing keeps its streak, whatever the other runs do.
    */
   private async settle(outcomes: Outcome[]): Promise<Outcome[]> {
-    const left = new Set(await this.settleByLane(outcomes));
+    const left = await this.settleByLane(outcomes);
+    // Almost always every run settled and none had failed before: nothing to note (a hot path).
+    if (this.unsettled.size > 0) {
+      const retried = new Set(left);
+      for (const o of outcomes) if (!retried.has(o)) this.unsettled.delete(o);
+    }
+    if (left.length === 0) return left;
     const now = monotonicMs();
-    for (const o of outcomes) {
-      if (!left.has(o)) {
-        this.unsettled.delete(o);
-        continue;
-      }
+    for (const o of left) {
       const lane = this.laneOf.get(o.delivery) ?? this.lanes[0];
       const message = lane.settler.lastFailure ?? 'unknown error';
       this.unsettled.set(o, { since: this.unsettled.get(o)?.since ?? now, message });
     }
-    return [...left];
+    return left;
   }
 
   /** Settles each partition's outcomes with its own scripts; returns those to retry. */
