@@ -7,6 +7,7 @@ import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { raceTimeout } from '../race-timeout';
 import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unconnected';
 import { watchNodeReplies } from './cluster-reply-watchdog';
+import { endedWithin } from './connection-end';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis } from './redis-readiness';
@@ -30,6 +31,8 @@ const OPEN = new Set(['connecting', 'connect', 'ready']);
 
 /** How long close() waits for Redis to answer QUIT before it cuts the connection. */
 const QUIT_TIMEOUT_MS = 2_000;
+/** How long a socket suspend() closed may stay open before it is cut (see endedWithin). */
+const END_TIMEOUT_MS = 2_000;
 /** How long close() gives the last writes (beforeQuit): a frozen Redis must not hold it for ever. */
 const LAST_WRITES_TIMEOUT_MS = 10_000;
 
@@ -59,7 +62,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly givenUp = new Map<Redis, RetryStrategies>();
   /** The bootstrap's wait for Redis, aborted when the module's init fails (see suspend). */
   private booting?: AbortController;
-  /** The end of each connection suspend() closed while its socket was open, until it ended (see resume). */
+  /**
+   * The end of each connection suspend() closed while its socket was open, until it ended (see
+   * resume): within about twice END_TIMEOUT_MS, its socket cut if the peer never closes it.
+   */
   private readonly ending = new Map<Redis, Promise<void>>();
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
@@ -126,10 +132,9 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       options.clusterRetryStrategy = () => null;
       // A socket open or opening closes in a later turn: init() again reconnects it once it ended.
       if (OPEN.has(redis.status) && !this.ending.has(redis)) {
-        const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
         this.ending.set(
           redis,
-          ended.then(() => void this.ending.delete(redis)),
+          endedWithin(redis, END_TIMEOUT_MS).then(() => void this.ending.delete(redis)),
         );
       }
       redis.disconnect();
@@ -141,8 +146,9 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    * retry strategies back and connect again, else the second bootstrap found them closed for good.
    */
   private async resume(signal: AbortSignal): Promise<void> {
-    // Bounded, unref'd: an 'end' that never came must not hold init() or the process for ever.
-    await raceTimeout(Promise.all(this.ending.values()), QUIT_TIMEOUT_MS, () => undefined, { unref: true });
+    // Bounded (endedWithin): a socket whose peer never closed it is cut, so it ends and reconnects
+    // here. Given up on while still open, it read 'ready' and was left as it was, never to answer.
+    await Promise.all(this.ending.values());
     // The init failed meanwhile, or the application closed: nothing is reconnected behind them.
     signal.throwIfAborted();
     for (const [redis, strategies] of this.givenUp) {
@@ -161,7 +167,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   /**
    * Resolves once the command connection is connected (onModuleInit reports failures): after a
    * failed init, not while the socket suspend() closes still reads 'ready', but once init() again
-   * connected it anew.
+   * connected it anew. That socket's end is bounded (endedWithin): one whose peer never closed it
+   * held init() again for good.
    */
   async commandsReady(): Promise<void> {
     await this.ending.get(this.commands);

@@ -8,6 +8,7 @@ import { Probe } from '../fixtures/probe';
 import { ProbeModule } from '../fixtures/probe.module';
 import { testOptions } from '../fixtures/test-app';
 import { freePort } from '../utils/free-port';
+import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 
@@ -37,11 +38,14 @@ describe('init() again after a failed init()', () => {
   const redis = createRedis();
   const prefix = randomPrefix();
   let server: RedisServerHandle | undefined;
+  let proxy: HalfOpenProxy | undefined;
 
   afterEach(async () => {
     await closeHostileApps();
     await server?.stop();
     server = undefined;
+    await proxy?.stop();
+    proxy = undefined;
     await cleanupPrefix(redis, prefix);
   });
   afterAll(closeAll);
@@ -132,6 +136,33 @@ describe('init() again after a failed init()', () => {
     await redis.set(layout, 'no-such-layout'); // a record no version writes: refused, nothing to switch from
     const probe = new Probe();
     const app = await buildApp(testOptions(prefix, { queues: { default: { partitions: 2 } } }), {
+      probe,
+      imports: [ProbeModule.register(probe)],
+    });
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, the layout refused');
+    expect(first).toBeInstanceOf(PartitionLayoutError);
+    await redis.del(layout);
+
+    await within(app.init(), BOUND_MS, 'the second init, the layout fixed');
+    await expect(redis.get(layout)).resolves.toBe('2');
+    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+    expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+  });
+
+  // Review finding: the second init waited for the end of the command socket the failed one
+  // closed (RedisConnections.commandsReady), for good when that socket never ended.
+  it('after a PartitionLayoutError whose closed socket never ends, boots once the layout is fixed', async () => {
+    proxy = new HalfOpenProxy();
+    const url = `redis://127.0.0.1:${await proxy.start()}`;
+    proxy.keepEndedOpen();
+    const layout = new QueueKeys(prefix, 'default').layout;
+    await redis.set(layout, 'no-such-layout');
+    const probe = new Probe();
+    // ioredis cuts a socket still open 2 s after its disconnect() (disconnectTimeout): longer here,
+    // as a user may set it, so that only the library's own bound can end it in time.
+    const connection = { url, options: { disconnectTimeout: 60_000 } };
+    const app = await buildApp(testOptions(prefix, { connection, queues: { default: { partitions: 2 } } }), {
       probe,
       imports: [ProbeModule.register(probe)],
     });

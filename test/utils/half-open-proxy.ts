@@ -31,6 +31,7 @@ export class HalfOpenProxy {
   private loseRepliesAfter?: Buffer;
   private closeAfter?: Buffer;
   private holdAfter?: ReplyHold;
+  private keepingEnded = false;
 
   constructor(private readonly target?: { host: string; port: number }) {}
 
@@ -39,7 +40,8 @@ export class HalfOpenProxy {
     if (this.server) return (this.server.address() as { port: number }).port;
     const url = new URL(redisUrl());
     const target = this.target ?? { host: url.hostname, port: Number(url.port) };
-    this.server = createServer((client) => {
+    // Half-open allowed so that a client's FIN can go unanswered (keepEndedOpen); else answered.
+    this.server = createServer({ allowHalfOpen: true }, (client) => {
       if (this.refusing) return void client.destroy();
       if (this.acceptDelayMs > 0) {
         // Bytes the client sends meanwhile wait in its socket: the connection is slow, not lost.
@@ -76,6 +78,9 @@ export class HalfOpenProxy {
         if (pair.heldReplies) return void pair.heldReplies.push(d);
         if (!pair.dead && !pair.repliesLost) client.write(d);
       });
+      client.on('end', () => {
+        if (!this.keepingEnded) client.end();
+      });
       client.on('error', () => undefined);
       upstream.on('error', () => undefined);
       client.on('close', () => upstream.destroy());
@@ -88,6 +93,15 @@ export class HalfOpenProxy {
   /** Every connection open now goes silent, for good. */
   blackholeExisting(): void {
     for (const pair of this.pairs) pair.dead = true;
+  }
+
+  /**
+   * From now on a connection its client ends (FIN) is left open: the FIN is neither answered nor
+   * passed on, so the client's socket never closes (a peer gone, or a FIN dropped on the way,
+   * while the client closes). Until stop().
+   */
+  keepEndedOpen(): void {
+    this.keepingEnded = true;
   }
 
   /** New connections are closed as soon as they open, until acceptNew(): Redis is unreachable. */
