@@ -18,6 +18,8 @@ import { endStrandedCancels } from './stranded-cancels';
 type PendingRow = [string, string, number, number];
 
 const PROMOTE_BATCH = 1_000;
+/** How often at most a worker warns of refused flow admissions, per partition (see warnRefused). */
+const REFUSED_WARN_MS = 10_000;
 const PENDING_PAGE = 200;
 /**
  * Rate-limit start records looked at per sweep (see trimRateStarts): 500 a second at the default
@@ -61,8 +63,8 @@ export class Sweeper {
   private rateStartsCursor = '';
   /** Since when every promotion failed, and why the last did (see failingPromotions). */
   private promoteFailure?: { since: number; last: number; message: string };
-  /** Since when waiting flow tasks' admissions are refused, why the last was, and how many tries (see noteAdmissions). */
-  private admissionRefusal?: { since: number; last: number; message: string; tries: number };
+  /** When this worker last warned of a refused flow admission (see warnRefused). */
+  private refusedWarnedAt?: number;
 
   /** `rated`: a task of the queue has a rate limit here, so its start records are trimmed. */
   constructor(
@@ -127,7 +129,7 @@ export class Sweeper {
     // One that served wakes alone (a rated start left its window) read no delayed member: it
     // says nothing of their promotion, refused on every try as they may be.
     if (!wakes) this.promoteFailure = undefined;
-    this.noteAdmissions(reply);
+    if (reply.admissionRefused) this.warnRefused(reply.admissionRefused);
     const { moved, nextDueInMs } = reply;
     if (moved >= PROMOTE_BATCH) return 0;
     return nextDueInMs < 0 ? config.sweepIntervalMs : Math.min(nextDueInMs, config.sweepIntervalMs);
@@ -140,46 +142,30 @@ export class Sweeper {
    * refused on every try (a stream out of ids, a key of the wrong type, an ACL) leaves its due
    * tasks delayed for good, retries and periodic successors among them, while reads, runs and
    * settles succeed. The promotion loop tries again within a sweep interval, paused or not.
-   * Or, when longer, the streak of refused admissions of waiting flow tasks (noteAdmissions):
-   * caught, they leave those tasks waiting for good as quietly.
-   * A streak lasts from its first failure to its last, not to now: the next try may be a sweep
+   * The streak lasts from its first failure to its last, not to now: the next try may be a sweep
    * interval away, and one failure (a blip) before a long one read as failing for all of it,
-   * though Redis answered every command since.
+   * though Redis answered every command since. (Refused admissions of waiting flow tasks, caught
+   * inside promotions that succeed, are the partition's record in Redis: the health check reads
+   * them there, see includes/flow.lua noteRefusedAdmission.)
    */
   get failingPromotions(): { forMs: number; message: string } | undefined {
-    let longest: { forMs: number; message: string } | undefined;
-    for (const streak of [this.promoteFailure, this.admissionRefusal]) {
-      if (!streak) continue;
-      const forMs = Math.round(streak.last - streak.since);
-      if (!longest || forMs > longest.forMs) longest = { forMs, message: streak.message };
-    }
-    return longest;
+    const failure = this.promoteFailure;
+    return failure && { forMs: Math.round(failure.last - failure.since), message: failure.message };
   }
 
   /**
-   * Keeps the streak of refused admissions of waiting flow tasks. One refused (a stream out of
-   * ids) is caught where it is tried, in a settle or a promotion, so that these complete: the task
-   * waits on, and a wake a second later has a promotion try again, which answers the refusal
-   * (PromoteReply.admissionRefused) while the stream refuses. Such a promotion succeeds
-   * otherwise, and so do the ones between two tries (nothing due), and those of another worker
-   * may take the tries: only a promotion that shows no refused admission awaits a try ends the
-   * streak (one that served a due wake without a refusal, or found no wake scheduled).
-   * Warned about as failing promotions are, the first and every tenth try.
+   * Warns of a waiting flow task's admission refused in this promotion (a stream out of ids): it
+   * is caught, so the promotion succeeds, the task waits on and a wake tries again a second
+   * later. Warned at the first refusal this worker sees and then at most every REFUSED_WARN_MS
+   * (about every tenth try: the tries may be any worker's, a settle's among them).
    */
-  private noteAdmissions({ admissionRefused, wakePending }: PromoteReply): void {
-    if (admissionRefused === undefined) {
-      if (!wakePending) this.admissionRefusal = undefined;
-      return;
-    }
-    const tries = (this.admissionRefusal?.tries ?? 0) + 1;
-    const message = `a waiting flow task's admission into the stream was refused: ${admissionRefused}`;
+  private warnRefused({ message, tries }: { message: string; tries: number }): void {
     const now = monotonicMs();
-    this.admissionRefusal = { since: this.admissionRefusal?.since ?? now, last: now, message, tries };
-    if (tries <= 1 || tries % 10 === 0) {
-      this.ctx.logger.warn(
-        `Queue "${this.ctx.queue}": ${message}; the task waits, tried again every second (${tries} refused).`,
-      );
-    }
+    if (this.refusedWarnedAt !== undefined && now - this.refusedWarnedAt < REFUSED_WARN_MS) return;
+    this.refusedWarnedAt = now;
+    this.ctx.logger.warn(
+      `Queue "${this.ctx.queue}": a waiting flow task's admission into the stream was refused: ${message}; the task waits, tried again every second (${tries} refused in a row).`,
+    );
   }
 
   /**

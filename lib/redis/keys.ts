@@ -16,6 +16,7 @@ const FLOW_KEY_NAMES = [
   'wake',
   'parked',
   'entered',
+  'refused',
 ] as const;
 
 /** @internal A partition's flow keys by name. */
@@ -76,7 +77,9 @@ export class QueueKeys {
    * Flow control's keys, in the order scripts take them (see includes/flow.lua): each task's
    * flow state (held slots or a wait), slot counts, task limits, the waiting room, the ring and
    * its member set, then rate limits' start records, wake times and parked pairs (see
-   * includes/rate.lua), and when each waiting task entered the room.
+   * includes/rate.lua), when each waiting task entered the room, and the partition's last
+   * refused admission of a waiting task (a string with a TTL, see includes/flow.lua
+   * noteRefusedAdmission; the health check reads it).
    */
   readonly flowKeys: readonly string[];
   /** The same keys by name. */

@@ -52,11 +52,10 @@
   (and a ZSCORE) per keyed member dead-lettered, nothing for one that moves.
 
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
-  or wake is due (-1: none)}, so callers can wake exactly when the next one falls due; then, with
-  the flow keys, a third element on admissions of waiting tasks: Redis's error text when the
-  stream refused one (caught, the task left waiting, a wake a second on retries it), '' when none
-  was refused and none awaits a retry (a due wake was served, or no wake is left), absent when a
-  wake is scheduled that was not due (a refused admission may await it). Refused
+  or wake is due (-1: none)}, so callers can wake exactly when the next one falls due; then, when
+  the stream refused a waiting task's admission in this call (caught, the task left waiting, a
+  wake a second on retries it, the refusal recorded in the flow key F.refused: includes/flow.lua),
+  Redis's error text and the partition's refused tries so far, so the worker warns. Refused
   with WRONGTYPE, before any write, when the stream key holds another type (anyone can SET one):
   its XADD would fail the script after the ZREM of its member, lost. The members wait, due,
   until the key is deleted (the worker's next read creates the stream) or a stream again. So is
@@ -218,18 +217,12 @@ for _, member in ipairs(unnamed) do
   rcall('ZREM', delayed, member)
   if endings[member] then endKey(endings[member], 'delayed member is not UTF-8 text') end
 end
-local served = false
-if F then
-  local admitted
-  admitted, served = flowServeWakes(F, stream, 1000)
-  moved = moved + admitted
-end
+if F then moved = moved + flowServeWakes(F, stream, 1000) end
 local next = tonumber(rcall('ZRANGE', delayed, '0', '0', 'WITHSCORES')[2])
 local wakeAt = F and tonumber(rcall('ZRANGE', F.wake, '0', '0', 'WITHSCORES')[2])
 if wakeAt and (not next or wakeAt < next) then next = wakeAt end
 local nextMs = next and math.max(0, next - now) or -1
--- A waiting task's admission refused (caught: see includes/flow.lua streamRefused) is answered,
--- so the worker warns and its health check goes down while the retries its wake makes are refused.
-if streamRefused then return {moved, nextMs, streamRefused} end
-if F and (served or not wakeAt) then return {moved, nextMs, ''} end
+-- A waiting task's admission refused (caught and recorded: see includes/flow.lua streamRefused)
+-- is answered, so the worker warns while the retries its wake makes are refused.
+if streamRefused then return {moved, nextMs, streamRefused, refusedTries} end
 return {moved, nextMs}

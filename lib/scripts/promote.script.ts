@@ -12,8 +12,6 @@ export interface DueMembers {
   readonly nextDueInMs: number;
   /** A rate limit's wake is due (flow control): promote.lua serves it. */
   readonly wakeDue: boolean;
-  /** A flow wake is scheduled, due or not (a refused admission's retry is one: see PromoteReply). */
-  readonly wakeSet: boolean;
 }
 
 /** @internal What a promotion did: members moved into the stream, and when to promote next. */
@@ -23,22 +21,19 @@ export interface PromoteReply {
   readonly nextDueInMs: number;
   /**
    * The stream refused a waiting flow task's admission in this promotion (out of ids, say):
-   * Redis's error. Caught where it is tried, in a settle or a promotion (includes/flow.lua): the
-   * task waits on and a wake a second later tries again, each a promotion that succeeds.
+   * Redis's error, and the partition's refused tries in a row so far, whichever worker made them.
+   * Caught where it is tried, in a settle or a promotion (includes/flow.lua): the task waits on
+   * and a wake a second later tries again, each a promotion that succeeds. The health check
+   * reads the streak from Redis (the flow key `refused`), not from these replies.
    */
-  readonly admissionRefused?: string;
-  /**
-   * None was refused, but a flow wake is scheduled that this promotion did not serve: a refused
-   * admission may await its retry there (absent: none does).
-   */
-  readonly wakePending?: true;
+  readonly admissionRefused?: { readonly message: string; readonly tries: number };
 }
 
 /** @internal The typed call of read-due.lua (read-only): up to `limit` due members, in due order. */
 export function readDueScript(keys: QueueKeys, a: { readonly limit: number }): ScriptCall<DueMembers> {
   return new ScriptCall('read-due', [keys.delayed, keys.flowWake], [a.limit], (reply) => {
-    const [members, next, wakeDue, wakeSet] = reply as [string[], number, number, number];
-    return { members, nextDueInMs: Number(next), wakeDue: Number(wakeDue) === 1, wakeSet: Number(wakeSet) === 1 };
+    const [members, next, wakeDue] = reply as [string[], number, number];
+    return { members, nextDueInMs: Number(next), wakeDue: Number(wakeDue) === 1 };
   });
 }
 
@@ -57,8 +52,6 @@ export function promoteScript(
     readonly stateTtlMs: number;
     /** Serve flow control's due wakes (rate limits), whatever the members. */
     readonly wakes?: boolean;
-    /** A flow wake is scheduled (read-due.lua said so): answered as wakePending when no flow key is declared. */
-    readonly wakeSet?: boolean;
   },
 ): ScriptCall<PromoteReply> {
   const redisKeys = [keys.delayed, keys.stream, keys.deadLetter, keys.strandedCancels];
@@ -72,12 +65,11 @@ export function promoteScript(
   }
   if (flow) redisKeys.push(...keys.flowKeys);
   return new ScriptCall('promote', redisKeys, args, (reply) => {
-    const [moved, next, admission] = reply as [number, number, string | null | undefined];
+    const [moved, next, refused, tries] = reply as [number, number, string?, number?];
     const promoted = { moved: Number(moved), nextDueInMs: Number(next) };
-    if (typeof admission === 'string' && admission !== '') return { ...promoted, admissionRefused: admission };
-    // With the flow keys the script says whether a wake awaits; without them it read none.
-    const pending = flow ? admission == null : a.wakeSet === true;
-    return pending ? { ...promoted, wakePending: true } : promoted;
+    return refused === undefined
+      ? promoted
+      : { ...promoted, admissionRefused: { message: String(refused), tries: Number(tries) } };
   });
 }
 
@@ -102,17 +94,13 @@ export async function promoteDue(
     return promoteScript(keys, { members: [], limit, deadLetterMaxLen, stateTtlMs, wakes: true }).run(redis);
   }
   const due = await readDueScript(keys, { limit: a.limit }).run(redis);
-  if (due.members.length === 0 && !due.wakeDue) {
-    const idle = { moved: 0, nextDueInMs: due.nextDueInMs };
-    return due.wakeSet ? { ...idle, wakePending: true } : idle;
-  }
+  if (due.members.length === 0 && !due.wakeDue) return { moved: 0, nextDueInMs: due.nextDueInMs };
   return promoteScript(keys, {
     members: due.members,
     limit,
     deadLetterMaxLen,
     stateTtlMs,
     wakes: due.wakeDue,
-    wakeSet: due.wakeSet,
   }).run(redis);
 }
 

@@ -10,10 +10,8 @@
   ARGV[1] most members to return
 
   Returns {due members in due order, ms until the first member not returned or the first wake
-  is due, 1 when a wake is due now (else 0), 1 when a wake is scheduled at all (else 0)}: the ms
-  are 0 when the batch is full (more may be due), -1 when no member and no wake is left. A
-  waiting task's refused admission always leaves a wake (includes/flow.lua streamRefused): with
-  none scheduled, none awaits a retry.
+  is due, 1 when a wake is due now (else 0)}: the ms are 0 when the batch is full (more may be
+  due), -1 when no member and no wake is left.
   A wake set of another type fails the read with WRONGTYPE naming the key
   (includes/flow-key-type.lua).
   Atomic: one consistent read of the sets.
@@ -27,8 +25,7 @@ local now = nowMs()
 local due = rcall('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', '0', limit)
 local wakeAt = wake and tonumber(flowRead('zset', 'ZRANGE', wake, '0', '0', 'WITHSCORES')[2])
 local wakeDue = (wakeAt and wakeAt <= now) and 1 or 0
-local wakeSet = wakeAt and 1 or 0
-if #due >= limit then return {due, 0, wakeDue, wakeSet} end
+if #due >= limit then return {due, 0, wakeDue} end
 local next = tonumber(rcall('ZRANGE', delayed, #due, #due, 'WITHSCORES')[2])
 if wakeAt and (not next or wakeAt < next) then next = wakeAt end
-return {due, next and math.max(0, next - now) or -1, wakeDue, wakeSet}
+return {due, next and math.max(0, next - now) or -1, wakeDue}

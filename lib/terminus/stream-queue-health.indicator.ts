@@ -9,6 +9,7 @@ import { PartitionLayouts } from '../partitions/partition-layout';
 import { redisAddress } from '../redis/connection-check';
 import { RedisConnections } from '../redis/redis-connections';
 import { sendNow } from '../redis/send-now';
+import { readRefusedAdmissions } from './refused-admissions';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 
@@ -73,7 +74,29 @@ export class StreamQueueHealthIndicator {
   ): Promise<{ redis: string | undefined; data: Record<string, unknown>; problems: string[] }> {
     const { worker, leaseHeld, queues, failingReads, failingAdmissions, failingSettles, failingPromotions } =
       this.host.status();
-    let redis = await this.ping(late, queue === undefined ? Object.keys(queues) : [...Object.keys(queues), queue]);
+    const running = Object.keys(queues).filter((q) => queues[q]);
+    const [pinged, refusals] = await Promise.all([
+      this.ping(late, queue === undefined ? Object.keys(queues) : [...Object.keys(queues), queue]),
+      Promise.all(
+        running.map((q) =>
+          readRefusedAdmissions(
+            this.layouts.partitionsOf(q).all,
+            (key) => this.connections.topology.masterServing(key),
+            (reply) => late.race(reply),
+          ),
+        ),
+      ),
+    ]);
+    let redis = pinged;
+    // Refused admissions of waiting flow tasks are caught inside settles and promotions that
+    // succeed, so no worker's own streak shows them: the partition's record in Redis does, the
+    // same for every worker of the queue, and it lapses a few tries after the last refusal.
+    const promotions = { ...failingPromotions };
+    running.forEach((q, i) => {
+      const { streak, problem } = refusals[i];
+      if (problem) redis ??= `${problem} (reading queue "${q}"'s refused admissions)`;
+      if (streak && streak.forMs > (promotions[q]?.forMs ?? -1)) promotions[q] = streak;
+    });
     const data: Record<string, unknown> = {};
     if (worker) Object.assign(data, { lease: leaseHeld ? 'held' : 'lost', consumers: queues });
     const problems: string[] = [];
@@ -108,8 +131,9 @@ export class StreamQueueHealthIndicator {
       }
     }
     // Due tasks that never move into the stream (delayed ones, retries, periodic successors, flow
-    // wakes) never run, while reads, runs and settles succeed.
-    for (const [failingQueue, { forMs, message }] of Object.entries(failingPromotions)) {
+    // wakes, waiting flow tasks refused their admission) never run, while reads, runs and settles
+    // succeed.
+    for (const [failingQueue, { forMs, message }] of Object.entries(promotions)) {
       if (forMs >= FAILING_DOWN_MS && queues[failingQueue]) {
         problems.push(`promotions of queue "${failingQueue}" failing for ${forMs} ms: ${message}`);
       }

@@ -2,6 +2,7 @@ import { completeScript } from '../../lib/scripts/complete.script';
 import { failScript } from '../../lib/scripts/fail.script';
 import { heldTaskIds, waitingTaskIds } from '../fixtures/flow-state';
 import { closeAll } from '../utils/redis';
+import { sleep } from '../utils/helpers';
 import { GROUP, LEASE_MS, ScriptFixture } from '../scripts/script-fixture';
 import { LAST_ENTRY_ID } from '../fixtures/last-entry-id';
 
@@ -113,4 +114,37 @@ describe('attack: a flow admission in a settle, the stream out of ids', () => {
       expect((await f.deliver('a')).map(([, fields]) => fields.id)).toEqual(['b1']);
     },
   );
+
+  // The health check reads the partition's streak from flow:refused (health-flow-admission-
+  // refused*.spec): every refused try, a settle's or a promotion's, writes it; none other does.
+  it('records each refused try in flow:refused, the first kept, with a TTL; a key of another type is replaced', async () => {
+    const a = await f.enqueueFlow('a1', limitsOf.globalConcurrency);
+    await f.enqueueFlow('b1', limitsOf.globalConcurrency);
+    const [[entryId]] = await f.deliver('a');
+    await f.redis.xsetid(f.keys.stream, LAST_ID);
+    await f.redis.hset(f.keys.flow.refused, 'not', 'a string');
+    expect(await settles['complete.lua'](entryId, a.id)).toBe('completed');
+    const record = /^(\d+) (\d+) 1 (.*)$/.exec((await f.redis.get(f.keys.flow.refused)) ?? '');
+    expect(record?.[1]).toBe(record?.[2]);
+    expect(record?.[3]).toMatch(/exhausted the last possible ID/);
+    expect(await f.redis.pttl(f.keys.flow.refused)).toBeGreaterThan(2_000);
+    expect(await f.redis.pttl(f.keys.flow.refused)).toBeLessThanOrEqual(3_000);
+
+    // The wake's try, refused again: the same first refusal, a later last, two tries.
+    await sleep(20);
+    await f.redis.zadd(f.keys.flow.wake, 'XX', 0, '\x02');
+    expect((await f.promote()).admissionRefused).toMatchObject({ tries: 2 });
+    const again = /^(\d+) (\d+) 2 /.exec((await f.redis.get(f.keys.flow.refused)) ?? '');
+    expect(again?.[1]).toBe(record?.[1]);
+    expect(Number(again?.[2])).toBeGreaterThan(Number(record?.[1]));
+
+    // Admitted once the stream takes ids: the record is left to its TTL, not written.
+    await f.redis.del(f.keys.stream);
+    await f.redis.xgroup('CREATE', f.keys.stream, GROUP, '0', 'MKSTREAM');
+    const before = await f.redis.get(f.keys.flow.refused);
+    await f.redis.zadd(f.keys.flow.wake, 'XX', 0, '\x02');
+    expect((await f.promote()).admissionRefused).toBeUndefined();
+    expect(await heldTaskIds(f.redis, f.keys)).toEqual(['b1']);
+    expect(await f.redis.get(f.keys.flow.refused)).toBe(before);
+  });
 });

@@ -177,7 +177,7 @@ function derivedKeys(source: string): string[] {
 function flowKeysFromKeys(source: string): boolean {
   const table = /local function flowKeys\(first\)\s*return \{([^}]*)\}/.exec(source)?.[1];
   if (table === undefined) return false;
-  return splitTopLevel(table).every((field) => /^\s*[a-z]+ = KEYS\[first( \+ \d)?\]\s*$/.test(field));
+  return splitTopLevel(table).every((field) => /^\s*[a-z]+ = KEYS\[first( \+ \d+)?\]\s*$/.test(field));
 }
 
 /** The expressions assigned to `name` (`[local] a, name = x, y` pairs names and values by position). */

@@ -32,6 +32,9 @@
 --          member is the oldest waiting, one read for the queue's oldest waiting age
 --          (queue-state.lua; the room is ordered by pair and rank, not by age). Written where a
 --          task enters the room (flowEnter) and leaves it (admitMember, flowUnwait)
+-- F.refused STRING '<first ms> <last ms> <tries> <error>': the partition's streak of refused
+--          admissions of waiting tasks (see noteRefusedAdmission), with a TTL; written only when
+--          one is refused, so no admission that succeeds touches it
 -- One key each per partition: the (task, group) pair a feed serves is read inside the script,
 -- so its state cannot live under keys of its own (every key a script touches is declared).
 -- Anyone with Redis access can put a key of another type in place of one of them (`SET
@@ -43,12 +46,12 @@
 -- WRONGTYPE naming the key, nothing written, until the key is of its type again or gone.
 -- F.entered alone reads as none instead, and is deleted: it orders nothing (ages only).
 
-local FLOW_KEY_COUNT = 10
+local FLOW_KEY_COUNT = 11
 
 local function flowKeys(first)
   return {tasks = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
     ring = KEYS[first + 4], ringed = KEYS[first + 5], starts = KEYS[first + 6], wake = KEYS[first + 7],
-    parked = KEYS[first + 8], entered = KEYS[first + 9]}
+    parked = KEYS[first + 8], entered = KEYS[first + 9], refused = KEYS[first + 10]}
 end
 
 -- The flow keys when they close KEYS (every script but the enqueues passes them last).
@@ -221,7 +224,8 @@ local function heldPair(held, entryId)
   return string.sub(held, #entryId + 2)
 end
 
--- What each flow key holds (TYPE's answer), and the keys in flowKeys' order.
+-- What each flow key holds (TYPE's answer), and the keys in flowKeys' order. F.refused is not
+-- checked: it is written by SET, which takes any key, and read under pcall (noteRefusedAdmission).
 local FLOW_KEY_TYPES = {tasks = 'hash', count = 'hash', limits = 'hash', room = 'zset', ring = 'list',
   ringed = 'set', starts = 'zset', wake = 'zset', parked = 'zset', entered = 'zset'}
 local FLOW_KEY_NAMES = {'tasks', 'count', 'limits', 'room', 'ring', 'ringed', 'starts', 'wake', 'parked', 'entered'}
@@ -239,7 +243,7 @@ local function flowTypeError(F, name, held)
   flowKeyTypeError(F[name], held, FLOW_KEY_TYPES[name])
 end
 
--- Checks the flow keys `names` (default: all ten) hold their types or nothing, before the
+-- Checks the flow keys `names` (default: all ten above) hold their types or nothing, before the
 -- script's first write (see the header): one TYPE each. Another type refuses the call
 -- (flowTypeError), but in F.entered, which reads as none: it is deleted (after every other check,
 -- so a refused call writes nothing), and its waiting tasks' entry times go with it (the oldest
@@ -277,19 +281,42 @@ local function flowCheckSettle(F) flowCheckKeys(F) end
 -- task already out of the room. So that XADD is caught: the task waits on (admitMember takes it
 -- out of the room only once appended), the caller's release goes on, no other admission is tried
 -- in the call, and a wake (FEED_RETRY_MS on) has a promotion feed the ring again. It holds
--- Redis's error text (false while none was refused): promote.lua answers it, so its worker warns
--- and its health check goes down while the tries that wake makes are refused.
+-- Redis's error text (false while none was refused); noteRefusedAdmission records it for the
+-- health check, and promote.lua answers it so its worker warns.
 local streamRefused = false
 local FEED_RETRY_MS = 1000
+-- How long F.refused outlives the last refused try: tries come a wake (FEED_RETRY_MS) apart
+-- while the stream refuses, so it lasts through two late ones, and a streak is over this long
+-- after the try that admitted the task, whichever worker made it.
+local REFUSED_TTL_MS = 3 * FEED_RETRY_MS
+-- The tries of the partition's streak so far, this one counted (0 while none was refused).
+local refusedTries = 0
 
--- admissionAppend(stream, waiting, ...): the admission's `XADD <stream> * ...`, its entry id; for
--- a waiting task (`waiting`), nil when Redis refuses it (streamRefused set). Any other admission
--- (an enqueue's, a due retry's, a redrive's) is the caller's first write: its refusal refuses it.
-local function admissionAppend(stream, waiting, ...)
+-- Records a refused admission in F.refused: the streak's first try (kept from the record, while
+-- it lives), this one, the tries and Redis's error, all in Redis ms, with a TTL. One record per
+-- partition, whichever worker's settle or promotion made the try: the health check of every
+-- worker reads it (down once the streak spans 5 s), and it ends by itself once no try is refused,
+-- however the task got in. A record of another type, or one that does not parse (anyone with
+-- Redis access can write one), starts a streak anew: SET replaces it.
+local function noteRefusedAdmission(F, message)
+  local ok, before = pcall(rcall, 'GET', F.refused)
+  local first, tries = string.match(ok and before or '', '^(%d+) %d+ (%d+) ')
+  local now = string.format('%d', rateNow())
+  refusedTries = (tonumber(tries) or 0) + 1
+  rcall('SET', F.refused, (first or now) .. ' ' .. now .. ' ' .. refusedTries .. ' ' .. message,
+    'PX', REFUSED_TTL_MS)
+end
+
+-- admissionAppend(F, stream, waiting, ...): the admission's `XADD <stream> * ...`, its entry id;
+-- for a waiting task (`waiting`), nil when Redis refuses it (streamRefused set, the refusal
+-- recorded). Any other admission (an enqueue's, a due retry's, a redrive's) is the caller's
+-- first write: its refusal refuses it. The append that succeeds sends nothing more.
+local function admissionAppend(F, stream, waiting, ...)
   if not waiting then return rcall('XADD', stream, '*', ...) end
   local ok, entryId = pcall(rcall, 'XADD', stream, '*', ...)
   if ok then return entryId end
   streamRefused = type(entryId) == 'table' and entryId.err or tostring(entryId)
+  noteRefusedAdmission(F, streamRefused)
   return nil
 end
 
@@ -310,12 +337,12 @@ local function flowAdmit(F, stream, id, name, group, fields, handedOver, waiting
   if type(fields) == 'string' and not rates then
     -- The task id and fl flat, ahead of the packed rest: they win over its copies, and an entry
     -- whose text does not decode is still one its dead-lettering releases (dead-letter.lua).
-    entryId = admissionAppend(stream, waiting, 'id', id, 'fl', '1', 'j', fields)
+    entryId = admissionAppend(F, stream, waiting, 'id', id, 'fl', '1', 'j', fields)
     if not entryId then return nil end
   else
     if type(fields) == 'string' then fields = fieldList(fields) end
     if not fields then return nil end
-    entryId = admissionAppend(stream, waiting, unpack(rates and rateMarked(fields) or fields))
+    entryId = admissionAppend(F, stream, waiting, unpack(rates and rateMarked(fields) or fields))
     if not entryId then return nil end
     if rates then rateTake(F, rates, name, group, entryId) end
   end
@@ -659,11 +686,10 @@ end
 -- Serves the wakes due by now (promote.lua): a pair whose group window was full goes back to
 -- the ring, a task's feed stopped on its budget goes on, then the ring is fed as far as the
 -- windows and slots allow (a pair still over a rate gets its next wake). Returns the number
--- admitted, and whether a wake was due (a refused admission's retry among them: see
--- streamRefused).
+-- admitted.
 local function flowServeWakes(F, stream, budget)
   local due = rcall('ZRANGEBYSCORE', F.wake, '-inf', rateNow())
-  if #due == 0 then return 0, false end
+  if #due == 0 then return 0 end
   local named = {}
   for _, member in ipairs(due) do
     rcall('ZREM', F.wake, member)
@@ -680,5 +706,5 @@ local function flowServeWakes(F, stream, budget)
   end
   local admitted = 0
   for _, name in ipairs(named) do admitted = admitted + flowFeedAll(F, stream, budget - admitted, name) end
-  return admitted + flowFeedAll(F, stream, budget - admitted), true
+  return admitted + flowFeedAll(F, stream, budget - admitted)
 end
