@@ -121,7 +121,7 @@ describe('attack: a flow admission in a settle, the stream out of ids', () => {
     const a = await f.enqueueFlow('a1', limitsOf.globalConcurrency);
     await f.enqueueFlow('b1', limitsOf.globalConcurrency);
     const [[entryId]] = await f.deliver('a');
-    await f.redis.xsetid(f.keys.stream, LAST_ID);
+    await f.redis.xsetid(f.keys.stream, LAST_ENTRY_ID);
     await f.redis.hset(f.keys.flow.refused, 'not', 'a string');
     expect(await settles['complete.lua'](entryId, a.id)).toBe('completed');
     const record = /^(\d+) (\d+) 1 (.*)$/.exec((await f.redis.get(f.keys.flow.refused)) ?? '');

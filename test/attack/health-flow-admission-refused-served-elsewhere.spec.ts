@@ -92,7 +92,7 @@ describe('health: a refused flow admission that another worker admits once the s
       .del(t.keys.stream)
       .xgroup('CREATE', t.keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM')
       .zadd(t.keys.flow.wake, 'XX', 0, RATE_MORE);
-    await promoteScript(t.keys, { members: [], limit: 1_000, deadLetterMaxLen: 1_000, wakes: true })
+    await promoteScript(t.keys, { members: [], limit: 1_000, deadLetterMaxLen: 1_000, stateTtlMs: 60_000, wakes: true })
       .queueOn(fixed)
       .exec();
     const fixedAt = Date.now();
