@@ -42,7 +42,10 @@
   nothing written. A key state that is not a hash reads as none: a fresh one replaces it (1).
   A running run whose delivery no consumer holds any more (deliveryGone: the stream was purged
   while it ran) is not live: it settles nothing, and the key is scheduled as a free one (1), its
-  handler, if still running, told it is superseded.
+  handler, if still running, told it is superseded. Nor is a waiting run whose message is gone
+  (liveRunGone: its delayed member or stream entry deleted, or dead-lettered by promote.lua): the
+  key is scheduled as a free one (1), its waiters told 's:<id>'; one HMGET and a ZSCORE (or an
+  XRANGE) more for a waiting run.
   A call whose first-run id (ARGV[1]) the key state already names was run before (a resend
   after a lost reply): it writes nothing and returns that run, code 1, whatever became of it
   since (an unschedule() or cancel() in between stays in force); so does one whose id field
@@ -98,6 +101,11 @@ local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- for good (held by a run that was no chain run any more, its entry gone: KeyConflictError).
 local purged = state == 'running' and deliveryGone(stream, ARGV[15], keyState)
 if purged then live = false end
+-- Its waiting run's message is gone (liveRunGone: an operator's ZREM of its delayed member or
+-- XDEL of its entry, or a promotion that dead-lettered the member as malformed, which leaves a
+-- schedule's state as it is): nothing of the chain runs any more. Read as live, the same
+-- schedule() was left alone (code 0) and the chain never ran again.
+if live and liveRunGone(stream, delayed, keyState, state) then live = false end
 -- The live run is the schedule's chain only when it is a periodic run of a runtime schedule: a
 -- one-off run (a replace() ended the chain) holds the key like any other run.
 -- Anyone can write the generation: one that is not (`x` made a nil that cut the reply short,
