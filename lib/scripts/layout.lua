@@ -50,8 +50,12 @@
   of a queued entry, or DEL of a delayed member, leaves such a state without a TTL: in its own
   partition the key's next enqueue supersedes it, but a key the new count maps elsewhere gets no
   enqueue here any more, and the state stayed for good (its freeze read streams, not key states).
-  A state whose message is still there, running, settled, not a hash, or storing a schedule (sk,
-  every, rt: a chain's restore, or the next schedule(), judges a gone run itself) is left as it is.
+  A state whose message is still there, running, settled, not a hash, or storing a @Task chain's
+  schedule (sk or every without rt: its key stays in partition 0 under every count, where the
+  chain's restore judges a gone run) is left as it is. A runtime schedule's (rt) is dropped like
+  any other: its key moves with the count, its next schedule() goes to the new partition, and
+  kept, the old state stayed for good, listed by schedules() beside the new one, out of
+  unschedule()'s reach (its index entry, left, lists nothing without a state).
   A frozen partition takes no checked write, and each state is judged and dropped in one step.
   Atomic: the emptiness check and the freeze are one step. A frozen record refuses every write
   that checks its layout (layout-guard.lua), so the partition stays empty until the commit. A
@@ -133,7 +137,7 @@ if op == 'clean' then
     local keyState = KEYS[i]
     if not notAHash(keyState) then
       local state, sk, every, rt = unpack(rcall('HMGET', keyState, 'state', 'sk', 'every', 'rt'))
-      if not (sk or every or rt) and liveRunGone(stream, delayed, keyState, state) then
+      if not ((sk or every) and not rt) and liveRunGone(stream, delayed, keyState, state) then
         rcall('DEL', keyState)
         dropped = dropped + 1
       end

@@ -201,14 +201,17 @@ describe('layout.lua and the layout check', () => {
     await f.redis.del(f.keys.delayed); // later's and chain's members
     await f.redis.hset(f.keys.keyState('done'), 'state', 'completed', 'id', 'x');
     await f.redis.set(f.keys.keyState('text'), 'x');
-    const names = ['live', 'purged', 'later', 'chain', 'done', 'text'].map((k) => f.keys.keyState(k));
+    // A runtime schedule's state (rt, and the schedule it stores): its key moves with the count.
+    const runtime = { state: 'delayed', dm: 'gone', id: 'r', rt: '1', sk: 'every' };
+    await f.redis.hset(f.keys.keyState('runtime'), runtime);
+    const names = ['live', 'purged', 'later', 'chain', 'done', 'text', 'runtime'].map((k) => f.keys.keyState(k));
     const clean = () => layoutScript(f.keys, { step: 'clean', from: 1, to: 4, keyStates: names }).run(f.redis);
 
     expect(await clean()).toEqual({ outcome: 'not-this-switch', record: '1' }); // not frozen
     await f.redis.set(f.keys.layout, '1>4');
-    expect(await clean()).toEqual({ outcome: 'done', record: '1>4', dropped: 2 });
+    expect(await clean()).toEqual({ outcome: 'done', record: '1>4', dropped: 3 });
     const left = await Promise.all(names.map((n) => f.redis.exists(n)));
-    expect(left).toEqual([1, 0, 0, 1, 1, 1]); // a schedule's key is left to its own repair
+    expect(left).toEqual([1, 0, 0, 1, 1, 1, 0]); // a @Task chain's key is left to its restore
     expect(await clean()).toEqual({ outcome: 'done', record: '1>4', dropped: 0 });
   });
 });
