@@ -1,4 +1,5 @@
 import { Injectable, Module, type OnModuleInit, type Type } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { InvalidOptionError, PartitionLayoutError, QueueClient, RedisUnreachableError } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
@@ -153,28 +154,35 @@ describe('init() again after a failed init()', () => {
   // Review finding: the second init waited for the end of the command socket the failed one
   // closed (RedisConnections.commandsReady), for good when that socket never ended.
   it('after a PartitionLayoutError whose closed socket never ends, boots once the layout is fixed', async () => {
-    proxy = new HalfOpenProxy();
-    const url = `redis://127.0.0.1:${await proxy.start()}`;
-    proxy.keepEndedOpen();
-    const layout = new QueueKeys(prefix, 'default').layout;
-    await redis.set(layout, 'no-such-layout');
-    const probe = new Probe();
-    // ioredis cuts a socket still open 2 s after its disconnect() (disconnectTimeout): longer here,
-    // as a user may set it, so that only the library's own bound can end it in time.
-    const connection = { url, options: { disconnectTimeout: 60_000 } };
-    const app = await buildApp(testOptions(prefix, { connection, queues: { default: { partitions: 2 } } }), {
-      probe,
-      imports: [ProbeModule.register(probe)],
-    });
-    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, the layout refused');
-    expect(first).toBeInstanceOf(PartitionLayoutError);
-    await redis.del(layout);
+    // A Redis of its own behind the proxy: a socket to one node, under either test topology.
+    server = await startRedisServer({ port: await freePort() });
+    const own = new Redis(server.port, { lazyConnect: false });
+    try {
+      proxy = new HalfOpenProxy({ host: '127.0.0.1', port: server.port });
+      const url = `redis://127.0.0.1:${await proxy.start()}`;
+      proxy.keepEndedOpen();
+      const layout = new QueueKeys(prefix, 'default').layout;
+      await own.set(layout, 'no-such-layout');
+      const probe = new Probe();
+      // ioredis cuts a socket still open 2 s after its disconnect() (disconnectTimeout): longer here,
+      // as a user may set it, so that only the library's own bound can end it in time.
+      const connection = { url, options: { disconnectTimeout: 60_000 } };
+      const app = await buildApp(testOptions(prefix, { connection, queues: { default: { partitions: 2 } } }), {
+        probe,
+        imports: [ProbeModule.register(probe)],
+      });
+      const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, the layout refused');
+      expect(first).toBeInstanceOf(PartitionLayoutError);
+      await own.del(layout);
 
-    await within(app.init(), BOUND_MS, 'the second init, the layout fixed');
-    await expect(redis.get(layout)).resolves.toBe('2');
-    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
-    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
-    expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+      await within(app.init(), BOUND_MS, 'the second init, the layout fixed');
+      await expect(own.get(layout)).resolves.toBe('2');
+      const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+      await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+      expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+    } finally {
+      own.disconnect();
+    }
   });
 
   it('after a @Task option error, reports that error again, not the handlers found before it', async () => {
