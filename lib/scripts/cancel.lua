@@ -55,8 +55,9 @@
   its entry was deleted), once the lease it was claimed under lapsed (runLeaseHeld: its owner's
   liveness key expired, or holds another value since), gets no settle: no reclaim finds it. It
   is ended here as a waiting run is: its waiters told 'x:<id>', or 's:<id>' for an older run a
-  replace() superseded (by its task id, field rtid, as a result() asked later reads it: that id
-  in no other field, they heard nothing before), its worker told too (should it
+  replace() superseded (by its task id, field rtid when it names that delivery: runningTask in
+  includes/key-state.lua; as a result() asked later reads it: that id in no other field, they
+  heard nothing before), its worker told too (should it
   be alive after all: its late settle finds no running record and writes nothing), its running
   record dropped and its state left to expire. It used to keep no TTL for good (until the key
   was enqueued again), its waiters never told. As enqueue.lua judges such a run, a call that
@@ -135,7 +136,7 @@ if notAHash(keyState) then
   leaveIndex()
   return answer(indexed and 1 or 0)
 end
-local state, runtime, dm, mid, taskId, rmid, runningId =
+local state, runtime, dm, mid, taskId, rmid, rtid =
   unpack(rcall('HMGET', keyState, 'state', 'rt', 'dm', 'mid', 'id', 'rmid', 'rtid'))
 local live = state == 'queued' or state == 'delayed' or state == 'running'
 -- An index entry whose key is held by a live run without the marker: a replace() ended that
@@ -183,7 +184,8 @@ local gen = drawGeneration(seq, keyState)
 if taskId and (dm or mid or not running) then rcall('PUBLISH', ARGV[4], 'x:' .. taskId) end
 -- A gone running run that a replace() superseded (its task id, rtid, not the state's) reads
 -- superseded once the cancel names the current task in xid: its waiters are told so.
-if gone and runningId and runningId ~= '' and runningId ~= taskId then
+local runningId = gone and runningTask(rtid, rmid)
+if runningId and runningId ~= taskId then
   rcall('PUBLISH', ARGV[4], 's:' .. runningId)
 end
 if rmid then rcall('PUBLISH', ARGV[2], 'cancelled:' .. string.format('%d', gen) .. ':' .. ARGV[3]) end

@@ -74,11 +74,13 @@
   (presumed dead, as reclaim.lua presumes it), nor once it holds another value than the run was
   claimed under (field rliv: that lease lapsed and was taken again, and the lapse aborted the
   run; see runLeaseHeld in includes/stranded-run.lua). Taken over, that run gets no settle: its
-  waiters are told here, by its task id (field rtid, written with the running record), 's:<id>'
-  (or 'x:<id>' when it is the key's last cancelled task, xid), as a result() asked later reads
-  it (a replaced run's task id was in no field: they heard nothing until their timeout; one
-  PUBLISH, on this path alone). That key is named by the owner, which only the key state
-  knows: a message that judges no owner answers code 4, and then the reply has a
+  waiters are told here, by its task id (field rtid, '<rmid> <task id>', written with the running
+  record: runningTask in includes/key-state.lua), 's:<id>' (or 'x:<id>' when it is the key's
+  last cancelled task, xid), as a result() asked later reads it (a replaced run's task id was in
+  no field: they heard nothing until their timeout; one PUBLISH, on this path alone); not while
+  the state names that task (a legacy run, generation 0, taking over: it reads pending). That
+  key is named by the owner, which only the key state knows: a message that judges no owner
+  answers code 4, and then the reply has a
   sixth list (after starts and waits, 0s unless rated): per message the owner to judge ('' for
   the others). The caller claims that message again with kind 'j<owner>'. One judging another
   owner than the state's now is deferred: judged again when it comes back. So the common path
@@ -224,7 +226,8 @@ for i = 1, (#ARGV - 6) / 4 do
     rcall('PUBLISH', channel, staleToken(keyState, taskId))
     codes[i] = 0
   else
-    local running, queuedAt, runningId, xid = unpack(rcall('HMGET', keyState, 'rmid', 'mid', 'rtid', 'xid'))
+    local running, queuedAt, rtid, xid, current =
+      unpack(rcall('HMGET', keyState, 'rmid', 'mid', 'rtid', 'xid', 'id'))
     -- The running run at this very id is another entry when the state names a queued run there
     -- too: a claim drops mid as it writes rmid, so that run was written since, at the id of the
     -- running run's delivery, which went with a DEL of the stream (a stream made anew numbers its
@@ -265,14 +268,16 @@ for i = 1, (#ARGV - 6) / 4 do
       else
         -- An earlier run taken over here (its owner judged dead, its delivery gone) gets no
         -- settle: its waiters are told now, as a result() asked later reads it. Its task id is
-        -- in no other field once a replace() named this run in id.
-        if earlier and runningId and runningId ~= '' and runningId ~= taskId then
+        -- in no other field once a replace() named this run in id. Not when the state still
+        -- names it (a legacy run, generation 0, taking the key over: that task reads pending).
+        local runningId = earlier and runningTask(rtid, running)
+        if runningId and runningId ~= taskId and runningId ~= current then
           rcall('PUBLISH', channel, lostToken(runningId, xid))
         end
         -- The lease it runs under, in the same write; one that cannot be read is recorded as none.
         local lease = runsUnder()
         rcall('HSET', keyState, 'state', 'running', 'rmid', entryId, 'rown', consumer, 'fence', fence,
-          'rliv', lease or '', 'rtid', taskId, 'startedAt', nowMs())
+          'rliv', lease or '', 'rtid', entryId .. ' ' .. taskId, 'startedAt', nowMs())
         if not lease then rcall('HDEL', keyState, 'rliv') end
         rcall('HDEL', keyState, 'mid')
         codes[i] = 1

@@ -20,8 +20,9 @@
   waiters, told already, read the same answer (the dead letter's task was told 'f:<id>' already).
   A run a replace() superseded before the cancel or the dead letter (its task id no longer the
   state's id, nor xid) has its own waiters told 's:<id>', as a result() asked later reads it, by
-  its task id, field rtid (claim.lua writes it with the running record): they heard nothing
-  before, its task id in no field. Run by a worker's sweep (lib/consumer/
+  its task id, field rtid (claim.lua writes it with the running record; read only when it names
+  that delivery: runningTask in includes/key-state.lua): they heard nothing before, its task id
+  in no field. Run by a worker's sweep (lib/consumer/
   stranded-cancels.ts), under the sweep lock, which correctness does not rest on: every call
   judges the key's state as it is.
 
@@ -73,12 +74,13 @@ if not owner then return 1 end
 if owner ~= judged or not alive then return {3, owner} end
 if runLeaseHeld(keyState, alive) then return 1 end
 
-local gen, xid, id, runningId = unpack(rcall('HMGET', keyState, 'gen', 'xid', 'id', 'rtid'))
+local gen, xid, id, rtid, rmid = unpack(rcall('HMGET', keyState, 'gen', 'xid', 'id', 'rtid', 'rmid'))
+local runningId = runningTask(rtid, rmid)
 -- xid names a cancelled task (redrive.lua drops it when it runs that task again): telling it is
 -- true whether it is this run (cancelled, then its key's next run dead-lettered) or not.
 if xid and xid ~= '' then rcall('PUBLISH', ARGV[4], 'x:' .. xid) end
 -- A run the state's task (id) replaced is superseded, unless it is the one cancelled (told above).
-if runningId and runningId ~= '' and runningId ~= id and runningId ~= xid then
+if runningId and runningId ~= id and runningId ~= xid then
   rcall('PUBLISH', ARGV[4], 's:' .. runningId)
 end
 if gen then rcall('PUBLISH', ARGV[5], (state == 'cancelled' and 'cancelled:' or 'superseded:') .. gen .. ':' .. key) end

@@ -4,10 +4,11 @@
 -- Helpers over a task key's state hash: fields gen (the current generation), state, id, name,
 -- attempt, mid (queued stream entry), dm (delayed member), rmid/rown (the running delivery),
 -- fence (the running delivery's fencing number), rliv (the lease it runs under: its owner's
--- liveness value at the claim, see includes/stranded-run.lua), rtid (the running run's task id,
--- written with rmid: once a replace() names a newer run in id, the scripts that end the older
--- run stranded tell its waiters by it), xid (the task cancelled last: cancel.lua and
--- remove-task.lua, read by result() once a newer run holds the key).
+-- liveness value at the claim, see includes/stranded-run.lua), rtid (the running run's delivery
+-- and task id, '<rmid> <task id>', written with rmid: once a replace() names a newer run in id,
+-- the scripts that end the older run stranded tell its waiters by it; see runningTask), xid (the
+-- task cancelled last: cancel.lua and remove-task.lua, read by result() once a newer run holds
+-- the key).
 
 -- storedGeneration(text): a key state's generation (field gen) as stored, an integer from 0 to
 -- 2^53-1; nil otherwise (anyone can write the hash: `x`, `inf`, `1.5`).
@@ -217,4 +218,16 @@ local function lostToken(taskId, xid)
 end
 local function staleToken(keyState, taskId)
   return lostToken(taskId, rcall('HGET', keyState, 'xid'))
+end
+
+-- runningTask(rtid, rmid): the task id field rtid names, when it names the running delivery rmid
+-- too (claim.lua writes '<rmid> <task id>' with rmid); nil otherwise. A worker of an earlier
+-- version drops the running record but not rtid, and claims without writing it: the value left
+-- names an earlier run, which may have settled since (completed, its result stored), and telling
+-- its waiters 's:<id>' was false. So is one anyone wrote in another form, or naming no task.
+local function runningTask(rtid, rmid)
+  if not rtid or not rmid then return nil end
+  local prefix = rmid .. ' '
+  if #rtid <= #prefix or string.sub(rtid, 1, #prefix) ~= prefix then return nil end
+  return string.sub(rtid, #prefix + 1)
 end
