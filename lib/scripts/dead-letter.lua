@@ -24,7 +24,7 @@
   KEYS[6] result key of the entry's task (only when ARGV[10] is not '')
   KEYS[6 or 7] key state hash of the entry's key (only when ARGV[11] is not '')
   KEYS[7 or 8] the partition's stranded cancels, a set of keys (with the key state; see below)
-  KEYS[last 10] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
+  KEYS[last 11] the partition's flow keys (see includes/flow.lua): an entry admitted under flow
           control releases its slots here (reclaim's poison path too), which feeds waiting tasks
 
   ARGV[1]  consumer group

@@ -9,7 +9,7 @@
 
   KEYS[1] stream
   KEYS[2] delayed set
-  KEYS[3..12] the partition's flow keys (see includes/flow.lua)
+  KEYS[3..13] the partition's flow keys (see includes/flow.lua)
 
   ARGV[1]  task id
   ARGV[2]  task name

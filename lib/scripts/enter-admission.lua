@@ -4,7 +4,7 @@
   instead of running it: the worker's safety net, so no enqueuer runs a task outside its limits.
   KEYS[1] stream
   KEYS[2] result key of the task
-  KEYS[3..12] the partition's flow keys (see includes/flow.lua)
+  KEYS[3..13] the partition's flow keys (see includes/flow.lua)
   ARGV[1] consumer group; ARGV[2] consumer (who read the entry); ARGV[3] stream entry id;
   ARGV[4] task id (the result key was derived from it); ARGV[5] the task's limits as
   '<global> <group> <aging ms> <max> <perMs> <group max> <group perMs>' (as enqueue-flow.lua's

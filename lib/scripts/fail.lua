@@ -16,7 +16,7 @@
   KEYS[4] result key
   KEYS[5] key state hash (keyed runs only)
   KEYS[6] the queue's sequence (keyed runs only: a periodic successor's generation)
-  KEYS[last 10] the partition's flow keys (see includes/flow.lua), for a run under flow control
+  KEYS[last 11] the partition's flow keys (see includes/flow.lua), for a run under flow control
           (field fl): its slots are released, which feeds waiting tasks
 
   ARGV[1]  consumer group

@@ -10,7 +10,7 @@
   KEYS[5] the call's record (includes/call-record.lua): a resend of a redrive that ran answers
           as it did (the entry id it redrove the task under), not 'no such dead letter'
   KEYS[6] key state hash (keyed tasks only)
-  KEYS[last 10] the partition's flow keys (see includes/flow.lua): a task under flow control
+  KEYS[last 11] the partition's flow keys (see includes/flow.lua): a task under flow control
           (field fl) goes through admission, keeping its group and priority, so a redrive never
           runs it outside its limits
   ARGV[1] dead-letter entry id; ARGV[2] task id the result key was derived from; ARGV[3] key the

@@ -15,7 +15,7 @@
           refuses the removal (WRONGTYPE) with nothing written
   KEYS[8] the partition's stranded cancels (keyed tasks only; see cancel.lua): the key goes there
           when the removal leaves an older generation's run running (below)
-  KEYS[last 10] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
+  KEYS[last 11] the partition's flow keys (see includes/flow.lua): a removed admitted flow entry
           releases its slots; a waiting one leaves the room
   ARGV[1] consumer group; ARGV[2] task id; ARGV[3] 'queued', 'delayed' or 'waiting' (in the
   room); ARGV[4] the stream entry id (queued) or the delayed member (delayed), '' (waiting); ARGV[5] key ('' none); ARGV[6] done channel

@@ -6,7 +6,7 @@
   good, one or more per group ever rated. Workers call this from their sweep, a page at a time,
   carrying the cursor from call to call: every record is looked at once per pass.
 
-  KEYS[1] .. KEYS[10] the partition's flow keys (see includes/flow.lua): it reads F.limits (each
+  KEYS[1] .. KEYS[11] the partition's flow keys (see includes/flow.lua): it reads F.limits (each
             task's rates, as a feed reads them) and removes from F.starts, nothing else
 
   ARGV[1] cursor: the last member the previous call looked at, '' to start from the first

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLuaSource } from '../../lib/redis/lua-source';
+import { QueueKeys } from '../../lib/redis/keys';
 import { SCRIPT_NAMES } from '../../lib/redis/scripts';
 
 describe('loadLuaSource', () => {
@@ -208,3 +209,31 @@ function splitTopLevel(text: string): string[] {
   parts.push(text.slice(start));
   return parts;
 }
+
+/**
+ * A header that numbers the flow keys a script takes counts as many as includes/flow.lua's
+ * FLOW_KEY_COUNT and QueueKeys.flowKeys: flow:refused made them eleven and left seven headers
+ * saying ten, so a caller built from a header declared one key short.
+ */
+describe('shipped Lua: headers count the flow keys there are', () => {
+  const dir = join(__dirname, '..', '..', 'lib', 'scripts');
+  const count = Number(
+    /^local FLOW_KEY_COUNT = (\d+)$/m.exec(readFileSync(join(dir, 'includes', 'flow.lua'), 'utf8'))?.[1],
+  );
+
+  it('FLOW_KEY_COUNT is the number of QueueKeys.flowKeys', () => {
+    expect(count).toBe(new QueueKeys('p', 'q').flowKeys.length);
+  });
+
+  it.each(SCRIPT_NAMES)('%s.lua', (name) => {
+    const header = /--\[\[([\s\S]*?)\]\]/.exec(readFileSync(join(dir, `${name}.lua`), 'utf8'))?.[1] ?? '';
+    const counted: string[] = [];
+    for (const m of header.matchAll(/KEYS\[(\d+)\.\.(\d+)\] the partition's flow keys/g))
+      if (Number(m[2]) - Number(m[1]) + 1 !== count) counted.push(m[0]);
+    for (const m of header.matchAll(/KEYS\[(\d+)\] \.\. KEYS\[(\d+)\] the partition's flow keys/g))
+      if (Number(m[2]) - Number(m[1]) + 1 !== count) counted.push(m[0]);
+    for (const m of header.matchAll(/KEYS\[last (\d+)\] the partition's flow keys/g))
+      if (Number(m[1]) !== count) counted.push(m[0]);
+    expect(counted).toEqual([]);
+  });
+});
