@@ -296,15 +296,22 @@ local refusedTries = 0
 -- it lives), this one, the tries and Redis's error, all in Redis ms, with a TTL. One record per
 -- partition, whichever worker's settle or promotion made the try: the health check of every
 -- worker reads it (down once the streak spans 5 s), and it ends by itself once no try is refused,
--- however the task got in. A record of another type, or one that does not parse (anyone with
--- Redis access can write one), starts a streak anew: SET replaces it.
+-- however the task got in. A record of another type, one that does not parse, or one no try
+-- could have left (anyone with Redis access can write one; a master's clock may run ahead of its
+-- replica's) starts a streak anew: SET replaces it. Its first and tries are kept only when its
+-- first is no later than its last, and its last no later than now and at most REFUSED_TTL_MS
+-- ago: a first in the future, kept and renewed at every try, read as no streak for good (the
+-- health check takes first > last for none), and a stale one as a streak of years.
 local function noteRefusedAdmission(F, message)
   local ok, before = pcall(rcall, 'GET', F.refused)
-  local first, tries = string.match(ok and before or '', '^(%d+) %d+ (%d+) ')
-  local now = string.format('%d', rateNow())
-  refusedTries = (tonumber(tries) or 0) + 1
-  rcall('SET', F.refused, (first or now) .. ' ' .. now .. ' ' .. refusedTries .. ' ' .. message,
-    'PX', REFUSED_TTL_MS)
+  local first, last, tries = string.match(ok and before or '', '^(%d+) (%d+) (%d+) ')
+  local now = rateNow()
+  first, last, tries = storedCount(first), storedCount(last), storedCount(tries)
+  if not (first and last and tries and first <= last and last <= now and now - last <= REFUSED_TTL_MS) then
+    first, tries = now, 0
+  end
+  refusedTries = tries + 1
+  rcall('SET', F.refused, string.format('%d %d %d ', first, now, refusedTries) .. message, 'PX', REFUSED_TTL_MS)
 end
 
 -- admissionAppend(F, stream, waiting, ...): the admission's `XADD <stream> * ...`, its entry id;
