@@ -11,6 +11,11 @@ const NOOP: StepResult = { applied: false, note: 'n/a' };
  * and each wake's. Pending markers and reservations hold no time and stay. The ledger's clock moves forward by
  * as much, so every record keeps its time there. Nothing else in a rate world reads the clock
  * (delayed members are made due by `promote`), so this is time passing as scripts see it.
+ * The workers' held deliveries keep Redis times too (Delivery.startedAt, the start a claim counted,
+ * which the claim at a run held by a pause looks its record up by, exactly: rate.lua's
+ * rateEarlierRecord, as uncount.lua's give-back does): they move back with the records. Left as
+ * they were, a held start named a time after its own record, which real time never makes: the
+ * claim missed the record, still in its window, and counted the run's start twice.
  */
 export async function elapseStep(world: World): Promise<StepResult> {
   const flow = world.shape.flow;
@@ -35,6 +40,7 @@ export async function elapseStep(world: World): Promise<StepResult> {
     await tx.exec();
   }
   if (records + wakes === 0) return NOOP;
+  for (const w of world.workers) for (const d of w.admitted) if (d.startedAt !== undefined) d.startedAt -= ELAPSE_MS;
   world.rates.elapsedMs += ELAPSE_MS;
   return { applied: true, note: `${records} start record(s), ${wakes} wake(s) moved back` };
 }
