@@ -30,9 +30,13 @@ export class RateLedger {
   /**
    * Records the start records of a snapshot not seen before, and the markers taken over since the
    * last: a marker gone while a restart (a run without a marker of its own in that window)
-   * started in its window, its entry not starting.
+   * started in its window, its entry not starting. `live`: the unsettled rated entries of the
+   * stream, each with its windows. A marker can be written and taken over between two snapshots
+   * (one step admits an entry, a release feeding it, then a claim in the same step starts a
+   * restart in the full window): a restart no gone marker accounts for took over the marker of
+   * a live entry that has not started and never showed one in that window.
    */
-  note(view: RateView): void {
+  note(view: RateView, live: ReadonlyMap<string, readonly string[]>): void {
     const fresh: LedgerStart[] = [];
     for (const r of view.records) {
       const start = { window: r.window, at: r.at + this.elapsedMs, entryId: r.entryId, delivery: r.delivery };
@@ -56,9 +60,21 @@ export class RateLedger {
       const cut = gone.lastIndexOf('\0');
       const [window, entryId] = [gone.slice(0, cut), gone.slice(cut + 1)];
       const left = restarts.get(window) ?? 0;
-      if (left === 0 || fresh.some((s) => s.window === window && s.entryId === entryId)) continue;
+      // A gone marker of an entry no longer live (removed, settled) needs no restart to explain it.
+      if (left === 0 || !live.has(entryId) || fresh.some((s) => s.window === window && s.entryId === entryId)) continue;
       restarts.set(window, left - 1);
       this.handedOver.add(gone);
+    }
+    // rateStart takes over the window's first marker in lex order: the lowest entry id.
+    for (const entryId of [...live.keys()].sort()) {
+      if (this.started(entryId)) continue;
+      for (const window of live.get(entryId) ?? []) {
+        const member = `${window}\0${entryId}`;
+        const left = restarts.get(window) ?? 0;
+        if (left === 0 || markers.has(member) || this.markers.has(member) || this.handedOver.has(member)) continue;
+        restarts.set(window, left - 1);
+        this.handedOver.add(member);
+      }
     }
     this.markers = markers;
   }

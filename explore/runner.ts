@@ -10,9 +10,11 @@ import {
   prepareConnection,
   SimWorker,
   SILENT,
+  TASK,
   type DeliveryInfo,
 } from './protocol-adapter';
-import { takeSnapshot, type Snapshot } from './snapshot';
+import { takeSnapshot, unsettledEntry, type Snapshot } from './snapshot';
+import { windowsOf } from './rate-snapshot';
 import { applyStep, quiesce, type Step } from './steps';
 import { strandedProbes } from './stranded-invariants';
 import { formatRecord } from './trace';
@@ -202,6 +204,18 @@ async function execute(env: Env, world: World, step: Step, lines: TraceLine[], d
   return STEP_INVARIANTS.flatMap((check) => check(world, world.snapshots, world.previous, result));
 }
 
+/** The unsettled rated entries of `snap`'s stream, each with the rate windows it counts in. */
+function liveRated(world: World, snap: Snapshot): Map<string, string[]> {
+  const live = new Map<string, string[]>();
+  for (const [entryId, c] of snap.stream)
+    if (c.rated && unsettledEntry(snap, entryId))
+      live.set(
+        entryId,
+        windowsOf(world.shape.flow, TASK, c.flow ?? '').map((w) => w.window),
+      );
+  return live;
+}
+
 /** Reads Redis (every partition), registers tasks seen for the first time, and records evidence of settlement. */
 async function snapshot(env: Env, world: World): Promise<Snapshot[]> {
   const taskIds = [...world.tasks.keys()];
@@ -213,7 +227,7 @@ async function snapshot(env: Env, world: World): Promise<Snapshot[]> {
   }
   for (const snap of snaps)
     for (const c of [...snap.stream.values(), ...snap.delayed.values()]) if (c.id !== '?') world.task(c.id, c.key);
-  for (const snap of snaps) if (snap.flow) world.rates.note(snap.flow.rate);
+  for (const snap of snaps) if (snap.flow) world.rates.note(snap.flow.rate, liveRated(world, snap));
   for (const t of world.tasks.values()) {
     if (t.settled) continue;
     if (snaps.some((s) => s.results.has(t.id))) t.settled = 'completed';
