@@ -77,9 +77,3 @@ async function connectWithin(redis: Redis | Cluster, timeoutMs: number): Promise
     throw new ConnectTimeoutError();
   });
 }
-
-/** The nodes a scan of every key must visit: each master of a cluster, else the one Redis. */
-export function scannedNodes(redis: Redis): Redis[] {
-  const cluster = redis as unknown as Cluster;
-  return cluster.isCluster ? cluster.nodes('master') : [redis];
-}

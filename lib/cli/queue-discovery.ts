@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { QueueKeys } from '../redis/keys';
+import { scannedNodes } from '../redis/scanned-nodes';
 import { MAX_PARTITIONS } from '../stream-queue.config';
 import { isName } from '../task/resolved-task-options';
-import { scannedNodes } from './cli-connection';
 
 /** The keys that make a queue show up, by their QueueKeys field. */
 const QUEUE_KEYS = { stream: 'stream', delayed: 'delayed', dlq: 'deadLetter' } as const;

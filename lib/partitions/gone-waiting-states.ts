@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { scannedNodes } from '../cli/cli-connection';
 import type { QueueKeys } from '../redis/keys';
+import { scannedNodes } from '../redis/scanned-nodes';
 import { layoutScript } from '../scripts/layout.script';
 
 /** Key states judged per layout.lua 'clean' call. */
