@@ -237,6 +237,48 @@ export const rateWakeOnTime = perRate((world, flow) => {
   return out;
 });
 
+/**
+ * One start record per delivery and window: a record '<W>\0<ms>\0<entry id>\0<delivery>' names the
+ * delivery that counted it by its entry id and its delivery number (the entry's count in the
+ * group's pending list at that claim, claim.lua; uncount.lua, which lowers the count so that the
+ * number names the next delivery again, turns the given-back delivery's record into a marker
+ * first), and a delivery's run starts at most once. So among the records a window counts
+ * (rateCount: those within perMs of Redis's now; older ones wait for the next trim and count
+ * nowhere), no delivery holds two. A second one is a token lost for perMs (the limit binds
+ * stricter than configured): a claim again after a pause, or a first claim of a delivery whose
+ * start was counted already (resent after its reply was lost, a held read reply's), that took a
+ * token instead of finding the earlier record (rateEarlierRecord) and moving it. Read from Redis's records, not the ledger, which
+ * keeps one per delivery and would hide the double count.
+ * Markers and reservations are not start records (no time, no delivery part) and are left out:
+ * an entry's marker may stand beside a record of the same entry, as the design allows:
+ * uncount.lua gives a later delivery's counted start back as the entry's marker while an
+ * earlier delivery's record stays (that start was counted once); a held restart's reservation
+ * likewise stands beside its earlier delivery's record. A marker left beside the record its own
+ * start made is rateMarkersMatchEntries's [started-with-marker]. Records of two deliveries of
+ * one entry (a start, then a restart on a token of its own) are two starts, both counted.
+ */
+export const rateOneStartPerDelivery = perRate((world, flow) => {
+  const out: Violation[] = [];
+  for (const w of allWindows(world)) {
+    const counted = flow.rate.records.filter((r) => r.window === w.window && r.at > flow.rate.now - w.perMs);
+    const byDelivery = new Map<string, number[]>();
+    for (const r of counted) {
+      const delivery = `${r.entryId}#${r.delivery}`;
+      byDelivery.set(delivery, [...(byDelivery.get(delivery) ?? []), r.at]);
+    }
+    for (const [delivery, times] of byDelivery)
+      if (times.length > 1)
+        out.push(
+          violation(
+            'rateOneStartPerDelivery',
+            'double-start',
+            `window ${windowName(w.window)} holds ${times.length} start records of delivery ${delivery} (at ${times.map((t) => t - flow.rate.now).join(', ')} ms from now)`,
+          ),
+        );
+  }
+  return out;
+});
+
 /** Rate limits' checks, after every step. */
 export const RATE_INVARIANTS: Check[] = [
   rateWithinLimit,
@@ -245,4 +287,5 @@ export const RATE_INVARIANTS: Check[] = [
   rateWaitServed,
   rateReservationsHeld,
   rateWakeOnTime,
+  rateOneStartPerDelivery,
 ];
