@@ -60,7 +60,8 @@ export class PartitionLayouts implements OnModuleInit {
       await Promise.all([this.connections.commandsReady(), this.registry.filled]);
     } catch (error) {
       // The discovery failed (a handler declared twice, an invalid option): Nest runs no shutdown
-      // hook after a failed init, and the connections must not hold the process open.
+      // hook after a failed init, and the connections must not hold the process open. Or the
+      // bootstrap did (Redis refused it), which suspended them already.
       this.connections.suspend(error);
       throw error;
     }

@@ -10,7 +10,7 @@ import { watchNodeReplies } from './cluster-reply-watchdog';
 import { endedWithin } from './connection-end';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
-import { awaitRedis } from './redis-readiness';
+import { awaitRedis, readyUnlessAborted } from './redis-readiness';
 import { watchReplies } from './reply-watchdog';
 import { defineScripts } from './scripts';
 import type { ConnectionTracker, Topology } from './topology';
@@ -165,16 +165,21 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   }
 
   /**
-   * Resolves once the command connection is connected (onModuleInit reports failures): after a
-   * failed init, not while the socket suspend() closes still reads 'ready', but once init() again
-   * connected it anew. That socket's end is bounded (endedWithin): one whose peer never closed it
-   * held init() again for good.
+   * Resolves once the command connection is connected: after a failed init, not while the socket
+   * suspend() closes still reads 'ready', but once init() again connected it anew. That socket's
+   * end is bounded (endedWithin): one whose peer never closed it held init() again for good.
+   * Rejects with the bootstrap's error once it failed (its attempts are bounded): the wait of an
+   * init Redis refused stayed, and ran its step again at the 'ready' of the next init that
+   * reached Redis, beside that init's own, one more per refused init.
    */
   async commandsReady(): Promise<void> {
+    // A turn first: Nest calls a module's onModuleInit hooks in one loop, so this init's
+    // bootstrap has begun by then, whichever hook came first.
+    await Promise.resolve();
+    const booting = this.booting;
+    if (!booting) throw new Error('commandsReady() is for a step of the module init (onModuleInit).');
     await this.ending.get(this.commands);
-    const redis = this.commands;
-    if (redis.status === 'ready' || redis.status === 'wait') return;
-    await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+    await readyUnlessAborted(this.commands, booting.signal);
   }
 
   /**

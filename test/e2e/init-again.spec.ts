@@ -4,12 +4,14 @@ import { Registry } from 'prom-client';
 import { InvalidOptionError, PartitionLayoutError, QueueClient, RedisUnreachableError } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { METRIC_NAMES, StreamQueueMetricsModule } from '../../lib/metrics';
+import { RedisConnections } from '../../lib/redis/redis-connections';
 import { buildApp, closeHostileApps, HostileTaskModule, rejectionOf, within } from '../fixtures/hostile-tasks';
 import { Probe } from '../fixtures/probe';
 import { ProbeModule } from '../fixtures/probe.module';
 import { testOptions } from '../fixtures/test-app';
 import { freePort } from '../utils/free-port';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { MonitorConnection } from '../utils/monitor-connection';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 
@@ -176,6 +178,104 @@ describe('init() again after a failed init()', () => {
       await own.del(layout);
 
       await within(app.init(), BOUND_MS, 'the second init, the layout fixed');
+      await expect(own.get(layout)).resolves.toBe('2');
+      const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+      await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+      expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+    } finally {
+      own.disconnect();
+    }
+  });
+
+  // Review finding: each init that Redis refused left the layout step of its onModuleInit waiting
+  // for the command connection's 'ready' for good (RedisConnections.commandsReady): init() itself
+  // failed, but a listener stayed per attempt, and the first boot that reached Redis ran every
+  // one of those steps again beside its own.
+  it('after Redis refused init() eleven times, boots once it is up and runs the layout step once', async () => {
+    const port = await freePort();
+    let monitor: MonitorConnection | undefined;
+    try {
+      const probe = new Probe();
+      const app = await buildApp(
+        testOptions(prefix, {
+          connection: { url: `redis://127.0.0.1:${port}` },
+          retryAttempts: 0,
+          queues: { default: { partitions: 2 } },
+        }),
+        { probe, imports: [ProbeModule.register(probe)] },
+      );
+      const commands = app.moduleRef.get(RedisConnections, { strict: false }).commands;
+      const refusedInit = async (attempt: number) => {
+        const refused = await rejectionOf(app.init(), BOUND_MS, `init ${attempt}, nothing listening`);
+        expect(refused).toBeInstanceOf(RedisUnreachableError);
+      };
+      await refusedInit(1);
+      const listeners = commands.listenerCount('ready');
+      // Past ten: Node warns of a leak (MaxListenersExceededWarning) at the eleventh listener.
+      for (let attempt = 2; attempt <= 11; attempt++) await refusedInit(attempt);
+      expect(commands.listenerCount('ready')).toBe(listeners);
+      server = await startRedisServer({ port });
+      monitor = await MonitorConnection.open(server.url);
+      const layout = new QueueKeys(prefix, 'default').layout;
+      const layoutReads: string[] = [];
+      const marker = `${prefix}:after-boot`;
+      const sawMarker = new Promise<void>((resolve) =>
+        monitor!.on('monitor', (_time: string, args: string[], source: string) => {
+          // The step's own GET (layout.lua's reads of the record come from 'lua').
+          if (source !== 'lua' && args[0]?.toLowerCase() === 'get' && args[1] === layout) {
+            layoutReads.push(args[1]);
+          }
+          if (args[0]?.toLowerCase() === 'echo' && args[1] === marker) resolve();
+        }),
+      );
+
+      await within(app.init(), BOUND_MS, 'the init once Redis is up');
+      // Every read the boot (and anything woken with it) sent came before this one.
+      const own = new Redis(server.port);
+      await own.echo(marker).finally(() => own.disconnect());
+      await within(sawMarker, BOUND_MS, 'the marker in MONITOR');
+      expect(layoutReads).toHaveLength(1);
+      const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+      await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+      expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
+    } finally {
+      monitor?.disconnect();
+    }
+  });
+
+  // Not a hang: the second init's wait for Redis is bounded by its attempts (connectTimeout each),
+  // and the layout step waiting for 'ready' beside it ends with it.
+  it('after a PartitionLayoutError, init() again on a frozen Redis fails at its bound, then boots once Redis answers', async () => {
+    server = await startRedisServer({ port: await freePort() });
+    const own = new Redis(server.port);
+    try {
+      const layout = new QueueKeys(prefix, 'default').layout;
+      await own.set(layout, 'no-such-layout');
+      const probe = new Probe();
+      const app = await buildApp(
+        testOptions(prefix, {
+          connection: { url: server.url, options: { connectTimeout: 1_000 } },
+          retryAttempts: 0,
+          queues: { default: { partitions: 2 } },
+        }),
+        { probe, imports: [ProbeModule.register(probe)] },
+      );
+      const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, the layout refused');
+      expect(first).toBeInstanceOf(PartitionLayoutError);
+      await own.del(layout);
+
+      // Stopped: the kernel still accepts the connection, nothing answers the ready check.
+      await server.kill('SIGSTOP');
+      const started = performance.now();
+      const second = await rejectionOf(app.init(), BOUND_MS, 'the second init, Redis frozen');
+      const tookMs = performance.now() - started;
+      await server.kill('SIGCONT');
+      expect(second).toBeInstanceOf(RedisUnreachableError);
+      expect(second.message).toContain('no answer to the ready check within 1000 ms');
+      // One attempt of 1 s, after the end of the socket the failed init closed (at most ~4 s).
+      expect(tookMs).toBeLessThan(6_000);
+
+      await within(app.init(), BOUND_MS, 'the third init, Redis answering');
       await expect(own.get(layout)).resolves.toBe('2');
       const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
       await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
