@@ -1,7 +1,7 @@
 --[[
-  KEYS: delayed set, stream, dead-letter stream, stranded cancels, a key state per keyed member.
-  ARGV: dead-letter max length, most due members to look at, key state TTL, done channel, then
-  member and key per member (details below).
+  KEYS: delayed set, stream, dead-letter stream, stranded cancels, a key state (and a result key)
+  per keyed member. ARGV: dead-letter max length, most due members to look at, key state TTL,
+  done channel, then member, key and task id per member (details below).
   Move due delayed tasks (retries, delayed enqueues, deferred runs) into the stream. The caller
   read the due members first (read-due.lua) to learn which key states they touch, and declares
   those here. Each member is re-checked: one no longer in the delayed set (another worker moved
@@ -14,7 +14,8 @@
   KEYS[2] stream
   KEYS[3] dead-letter stream (for a member that does not decode)
   KEYS[4] the partition's stranded cancels, a set of keys (see below)
-  KEYS[5..] key state hash of each member that names a key, in ARGV order
+  KEYS[5..] per member that names a key, in ARGV order: its key state hash, then its task's
+          result key when the member names a task id too (ARGV, below)
   then, when a member is under flow control (field fl) or a rate limit's wake is due, the
   partition's flow keys (see includes/flow.lua): such a member goes through admission (a slot,
   or the waiting room, ranked from its due time: its score) rather than straight into the
@@ -23,10 +24,11 @@
 
   ARGV[1] dead-letter stream max length (approximate)
   ARGV[2] most due members to look at (the read's limit)
-  ARGV[3] key state TTL in ms (a key ended by a dead letter, below)
+  ARGV[3] key state and result TTL in ms (a key ended by a dead letter, below; 0: neither kept)
   ARGV[4] done channel, told 'f:<task id>' when a dead letter ends a key's run
-  ARGV[5..] per member, 2 values: the delayed member, and the key it names ('' for none; a
-            member whose decoded key differs is dead-lettered, as it cannot be checked)
+  ARGV[5..] per member, 3 values: the delayed member, the key it names ('' for none; a member
+            whose decoded key differs is dead-lettered, as it cannot be checked), and the task
+            id its result key was derived from ('' for none, and for a member without a key)
 
   A due member that is not UTF-8 text is dead-lettered whatever ARGV names: its caller read it
   as text, with U+FFFD for its bytes, and cannot name it. A member named twice moves once.
@@ -39,17 +41,21 @@
   A dead-lettered member that is a key's waiting run ends that key as dead-letter.lua ends a keyed
   dead letter: 'failed' with the reason, the running record of an older run (a replace() while it
   ran) left to its settle and the key recorded in the stranded cancels (as dead-letter.lua does),
-  else the key state TTL ARGV[3]; its waiters told 'f:<id>'. It used to leave the state 'delayed'
-  (or 'queued', deferred) with no member and no TTL: status() pending for good, a waiter never
-  told, cancel() cancelling a run already dead-lettered, the hash kept until the key's next
-  enqueue. The member is the key's run only when the key state declared for it (its pair's key;
-  for a member not UTF-8 text, whose pair names it otherwise, the pair whose key the member
-  names) holds it: its exact text is the state's member (field dm), or it names the state's key,
-  task id and generation (one above 0) while the state's own member is gone from the delayed
-  set. A state whose member is still delayed, that stores a schedule (sk, every, rt: a chain's
-  restore or next schedule() judges a run gone), or a member whose key its caller could not name
-  (not UTF-8 text there too: no key state is declared) is left as it is. One TYPE and one HMGET
-  (and a ZSCORE) per keyed member dead-lettered, nothing for one that moves.
+  else the key state TTL ARGV[3]; its failure stored under the result key declared for its task
+  id (named 'DeadLetter', as dead-letter.lua stores it; kept ARGV[3] ms, none when 0), and its
+  waiters told 'f:<id>'. A waiter told 'f' reads that key: with none declared nor written it read
+  "its error is not stored" where a later result() read the reason. It used to leave the state
+  'delayed' (or 'queued', deferred) with no member and no TTL: status() pending for good, a
+  waiter never told, cancel() cancelling a run already dead-lettered, the hash kept until the
+  key's next enqueue. The member is the key's run only when the key state declared for it (its
+  triple's key; for a member not UTF-8 text, whose triple names it otherwise, the triple whose
+  key the member names) holds it: its exact text is the state's member (field dm), or it names
+  the state's key, task id and generation (one above 0) while the state's own member is gone
+  from the delayed set. A state whose member is still delayed, that stores a schedule (sk,
+  every, rt: a chain's restore or next schedule() judges a run gone), or a member whose key its
+  caller could not name (not UTF-8 text there too: no key state is declared) is left as it is.
+  One TYPE and one HMGET (and a ZSCORE) per keyed member dead-lettered, nothing for one that
+  moves; and a SET (or DEL) of the result per key ended.
 
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
   or wake is due (-1: none)}, so callers can wake exactly when the next one falls due; then, when
@@ -89,17 +95,22 @@ for i = 1, #read, 2 do
   due[read[i]] = math.floor(math.max(0, math.min(tonumber(read[i + 1]) or now, now)))
 end
 local moved = 0
--- The key state each pair declares (KEYS in ARGV order), by pair and by key. The flow keys close
--- KEYS, after them: present whenever the caller saw a flow member or a due wake.
-local stateAt, stateOfKey, keyed = {}, {}, 0
-for i = 5, #ARGV - 1, 2 do
+-- The key state each member's triple declares (KEYS in ARGV order), by triple and by key, and the
+-- result key of each task id declared with it. The flow keys close KEYS, after them: present
+-- whenever the caller saw a flow member or a due wake.
+local stateAt, stateOfKey, resultOfId, declared = {}, {}, {}, 0
+for i = 5, #ARGV - 2, 3 do
   if ARGV[i + 1] ~= '' then
-    keyed = keyed + 1
-    stateAt[i] = KEYS[4 + keyed]
+    declared = declared + 1
+    stateAt[i] = KEYS[4 + declared]
     stateOfKey[ARGV[i + 1]] = stateAt[i]
+    if ARGV[i + 2] ~= '' then
+      declared = declared + 1
+      resultOfId[ARGV[i + 2]] = KEYS[4 + declared]
+    end
   end
 end
-local F = #KEYS == 4 + keyed + FLOW_KEY_COUNT and flowKeysAtEnd() or nil
+local F = #KEYS == 4 + declared + FLOW_KEY_COUNT and flowKeysAtEnd() or nil
 -- A flow key of another type refuses the promotion before its first write (includes/flow.lua).
 if F then flowCheckKeys(F) end
 -- Each due member's fate, decided before any write (from its text, ARGV and F alone): a member
@@ -109,7 +120,8 @@ if F then flowCheckKeys(F) end
 -- stream, its type is read first (keyCheckType): one of another type refuses the promotion here,
 -- every member still due, where its XADD used to fail after the member's ZREM (lost).
 -- endingOf(member, m, keyState, key): the key run a dead-lettered `member` (decoded as `m`, or
--- nil) is, which its dead letter ends (see the header): {keyState, key, id, olderRun}, or nil.
+-- nil) is, which its dead letter ends (see the header): {keyState, key, id, dm, olderRun, result
+-- (the result key declared for its id, or nil)}, or nil.
 -- Read before any write; a key state is ended once.
 local ending = {}
 local function endingOf(member, m, keyState, key)
@@ -123,11 +135,12 @@ local function endingOf(member, m, keyState, key)
     if not g or g == 0 or g ~= storedGeneration(gen) or rcall('ZSCORE', delayed, dm) then return nil end
   end
   ending[keyState] = true
-  return {keyState = keyState, key = key, id = id, dm = dm, olderRun = rmid ~= false}
+  return {keyState = keyState, key = key, id = id, dm = dm, olderRun = rmid ~= false,
+    result = resultOfId[id]}
 end
 local fates, named, unnamed, endings = {}, {}, {}, {}
 local deadLetters = false
-for i = 5, #ARGV - 1, 2 do
+for i = 5, #ARGV - 2, 3 do
   local member, key = ARGV[i], ARGV[i + 1]
   if due[member] and not named[member] then
     named[member] = true
@@ -171,7 +184,8 @@ if strands then rcall('SCARD', strandedCancels) end
 
 -- endKey(e, reason): the key run `e` (endingOf) ends, dead-lettered for `reason`; unless a member
 -- of the same task and generation (a copy) moved before it in this call, which took the key
--- (field dm dropped). One that comes after it is stale: the run it copies ended (ended).
+-- (field dm dropped). One that comes after it is stale: the run it copies ended (ended). Its
+-- failure goes where a waiter told 'f' reads it, before the notice.
 local ended = {}
 local function endKey(e, reason)
   local target = e.keyState
@@ -181,10 +195,15 @@ local function endKey(e, reason)
   rcall('HSET', target, 'state', 'failed', 'finishedAt', now, 'error', reason)
   releaseKey(target, '', stateTtl)
   if e.olderRun then rcall('SADD', strandedCancels, e.key) end
+  local resultKey = e.result
+  if resultKey then
+    local failure = cjson.encode({ok = false, error = {name = 'DeadLetter', message = reason}})
+    if stateTtl > 0 then rcall('SET', resultKey, failure, 'PX', stateTtl) else rcall('DEL', resultKey) end
+  end
   rcall('PUBLISH', doneChannel, 'f:' .. e.id)
 end
 
-for i = 5, #ARGV - 1, 2 do
+for i = 5, #ARGV - 2, 3 do
   local member, keyState = ARGV[i], stateAt[i]
   local fate = fates[i]
   -- Each member is appended (XADD) before its ZREM: a stream that takes no id (its last one the

@@ -39,8 +39,10 @@ export function readDueScript(keys: QueueKeys, a: { readonly limit: number }): S
 
 /**
  * @internal The typed call of promote.lua for members read by read-due.lua. Each member names its
- * key (if any) so the key's state is declared in KEYS; the script re-checks every member is still
- * in the delayed set and due, so one moved or re-timed since the read is skipped.
+ * key (if any) so the key's state is declared in KEYS, with its task's result key (where a dead
+ * letter that ends the key's run stores its failure for result() waiters); the script re-checks
+ * every member is still in the delayed set and due, so one moved or re-timed since the read is
+ * skipped.
  */
 export function promoteScript(
   keys: QueueKeys,
@@ -58,9 +60,13 @@ export function promoteScript(
   const args: (string | number)[] = [a.deadLetterMaxLen, a.limit, a.stateTtlMs, keys.doneChannel];
   let flow = a.wakes === true;
   for (const member of a.members) {
-    const { key, fl } = memberFields(member);
-    args.push(member, key ?? '');
+    const { key, id, fl } = memberFields(member);
+    // A result key only beside a key state (only a keyed run's dead letter is told to waiters),
+    // and only for an id the script counts ('' names none).
+    const resultOf = key !== undefined && id ? id : undefined;
+    args.push(member, key ?? '', resultOf ?? '');
     if (key !== undefined) redisKeys.push(keys.keyState(key));
+    if (resultOf !== undefined) redisKeys.push(keys.result(resultOf));
     flow ||= fl;
   }
   if (flow) redisKeys.push(...keys.flowKeys);
@@ -105,15 +111,16 @@ export async function promoteDue(
 }
 
 /**
- * The key a delayed member names, as promote.lua reads it (undefined for none or no JSON), and
- * whether it may go through flow control's admission (field fl). A member JSON.parse refuses may
- * still be one: cjson, which promote.lua decodes with, takes a raw control character, a hex
+ * The key and task id a delayed member names, as promote.lua reads them (undefined for none or no
+ * JSON), and whether it may go through flow control's admission (field fl). A member JSON.parse
+ * refuses may still be one: cjson, which promote.lua decodes with, takes a raw control character, a hex
  * number or nan. Its flow keys are declared, so the script admits what it reads as a flow member.
  */
-function memberFields(member: string): { key?: string; fl: boolean } {
+function memberFields(member: string): { key?: string; id?: string; fl: boolean } {
   try {
-    const m = JSON.parse(member) as { k?: unknown; fl?: unknown } | null;
-    return { key: typeof m?.k === 'string' ? m.k : undefined, fl: m?.fl === '1' };
+    const m = JSON.parse(member) as { k?: unknown; id?: unknown; fl?: unknown } | null;
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    return { key: text(m?.k), id: text(m?.id), fl: m?.fl === '1' };
   } catch {
     return { fl: true };
   }

@@ -47,7 +47,7 @@ describe('attack: a delayed flow member that cjson reads and JSON.parse does not
     await f.redis.zadd(f.keys.delayed, 0, member);
     await f.redis.zadd(f.keys.delayed, 1, '{"id":"plain","n":"other","p":"{}","a":"1"}');
     const members = await f.redis.zrange(f.keys.delayed, 0, -1);
-    const args = [100, 100, 60_000, f.keys.doneChannel, ...members.flatMap((m) => [m, ''])];
+    const args = [100, 100, 60_000, f.keys.doneChannel, ...members.flatMap((m) => [m, '', ''])];
     const keys = [f.keys.delayed, f.keys.stream, f.keys.deadLetter, f.keys.strandedCancels];
     const call = new ScriptCall('promote', keys, args, (r) => r);
 

@@ -98,7 +98,7 @@ describe('promote: a member that changed between the read and the move', () => {
     const lying = new ScriptCall(
       'promote',
       [f.keys.delayed, f.keys.stream, f.keys.deadLetter, f.keys.strandedCancels],
-      [100, 100, 60_000, f.keys.doneChannel, member, ''],
+      [100, 100, 60_000, f.keys.doneChannel, member, '', ''],
       (reply) => ({ moved: (reply as number[])[0] }),
     );
     expect((await lying.run(f.redis)).moved).toBe(0);
