@@ -55,7 +55,8 @@
   every, rt: a chain's restore or next schedule() judges a run gone), or a member whose key its
   caller could not name (not UTF-8 text there too: no key state is declared) is left as it is.
   One TYPE and one HMGET (and a ZSCORE) per keyed member dead-lettered, nothing for one that
-  moves; and a SET (or DEL) of the result per key ended.
+  moves; a key ended costs endKeyedRun's commands (includes/end-run.lua: an HGET of its id, TIME,
+  two HSETs, its release) and the result's SET (or DEL).
 
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
   or wake is due (-1: none)}, so callers can wake exactly when the next one falls due; then, when
@@ -78,6 +79,7 @@
 -- @include key-state
 -- @include message
 -- @include task-text
+-- @include end-run
 -- @include flow
 -- @include key-type
 -- @include notice-check
@@ -184,7 +186,8 @@ if strands then rcall('SCARD', strandedCancels) end
 
 -- endKey(e, reason): the key run `e` (endingOf) ends, dead-lettered for `reason`; unless a member
 -- of the same task and generation (a copy) moved before it in this call, which took the key
--- (field dm dropped). One that comes after it is stale: the run it copies ended (ended). Its
+-- (field dm dropped). One that comes after it is stale: the run it copies ended (ended). The
+-- transition is endKeyedRun's (no successor: a state storing a schedule is never ended here); its
 -- failure goes where a waiter told 'f' reads it, before the notice.
 local ended = {}
 local function endKey(e, reason)
@@ -192,8 +195,7 @@ local function endKey(e, reason)
   if rcall('HGET', target, 'dm') ~= e.dm then return end
   ended[target] = true
   rcall('HDEL', target, 'dm')
-  rcall('HSET', target, 'state', 'failed', 'finishedAt', now, 'error', reason)
-  releaseKey(target, '', stateTtl)
+  endKeyedRun(target, delayed, nil, '', e.id, 'failed', reason, stateTtl, nil)
   if e.olderRun then rcall('SADD', strandedCancels, e.key) end
   local resultKey = e.result
   if resultKey then
