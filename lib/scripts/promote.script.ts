@@ -61,9 +61,8 @@ export function promoteScript(
   let flow = a.wakes === true;
   for (const member of a.members) {
     const { key, id, fl } = memberFields(member);
-    // A result key only beside a key state (only a keyed run's dead letter is told to waiters),
-    // and only for an id the script counts ('' names none).
-    const resultOf = key !== undefined && id ? id : undefined;
+    // A result key only beside a key state: only a keyed run's dead letter is told to waiters.
+    const resultOf = key !== undefined ? id : undefined;
     args.push(member, key ?? '', resultOf ?? '');
     if (key !== undefined) redisKeys.push(keys.keyState(key));
     if (resultOf !== undefined) redisKeys.push(keys.result(resultOf));
@@ -111,15 +110,17 @@ export async function promoteDue(
 }
 
 /**
- * The key and task id a delayed member names, as promote.lua reads them (undefined for none or no
- * JSON), and whether it may go through flow control's admission (field fl). A member JSON.parse
- * refuses may still be one: cjson, which promote.lua decodes with, takes a raw control character, a hex
- * number or nan. Its flow keys are declared, so the script admits what it reads as a flow member.
+ * The key and task id a delayed member names, as promote.lua reads them (undefined for none, ''
+ * or no JSON), and whether it may go through flow control's admission (field fl). A member
+ * JSON.parse refuses may still be one: cjson, which promote.lua decodes with, takes a raw control
+ * character, a hex number or nan. Its flow keys are declared, so the script admits what it reads
+ * as a flow member.
  */
 function memberFields(member: string): { key?: string; id?: string; fl: boolean } {
   try {
     const m = JSON.parse(member) as { k?: unknown; id?: unknown; fl?: unknown } | null;
-    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    // '' names none: promote.lua counts a declared key only for a key or id that is not ''.
+    const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
     return { key: text(m?.k), id: text(m?.id), fl: m?.fl === '1' };
   } catch {
     return { fl: true };
