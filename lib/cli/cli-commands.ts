@@ -96,6 +96,12 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
         }
         return each(args.ids, io, args.json, async (id) => {
           const entryId = await reads.redrive(id, { queue, partition: args.partition });
+          // '' is no entry: a task under flow control waits in the room for its slot.
+          if (entryId === '')
+            return {
+              text: `Redrove ${id}: the task waits for a flow slot (no stream entry yet).`,
+              json: { redriven: true, waitsForSlot: true },
+            };
           return { text: `Redrove ${id} as entry ${entryId}.`, json: { redriven: true, entryId } };
         }).catch(printedThen);
       }
