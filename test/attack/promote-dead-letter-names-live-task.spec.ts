@@ -1,14 +1,9 @@
-import type { Redis } from 'ioredis';
 import { TaskTimeoutError } from '../../lib';
-import { RedisConnections } from '../../lib/redis/redis-connections';
 import { promoteDue } from '../../lib/scripts/promote.script';
-import { interceptCommands } from '../fixtures/command-hooks';
+import { waitingResult } from '../fixtures/waiting-result';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { defineCheckedScripts } from '../scripts/script-fixture';
-import { cleanupPrefix, closeAll, createRedis, Latch, randomPrefix } from '../utils/helpers';
-
-/** Settles like `promise`, as a value or as the error: `expect` can then inspect either. */
-const outcome = <T>(promise: Promise<T>): Promise<T | unknown> => promise.catch((e: unknown) => e);
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/helpers';
 
 const PENDING_MARKER = '{"ok":null}';
 
@@ -38,23 +33,7 @@ describe('attack: a dead-lettered delayed member naming a live task', () => {
 
   const promote = () => promoteDue(checked, producer.keys, { limit: 100, deadLetterMaxLen: 100, stateTtlMs: 60_000 });
 
-  /** result() of `id` (with `key`), having read the task pending: it hears the done channel. */
-  const waiting = async (id: string, key?: string, timeoutMs = 1_000): Promise<{ answer: Promise<unknown> }> => {
-    const connections = producer.app.get(RedisConnections) as unknown as { commands: Redis };
-    const commands = connections.commands;
-    const readPending = new Latch();
-    connections.commands = interceptCommands(commands, {
-      sq_settled_state: async (_args, send) => {
-        const reply = await send();
-        readPending.open();
-        return reply;
-      },
-    });
-    const answer = outcome(producer.client.handle(id, key === undefined ? {} : { key }).result({ timeoutMs }));
-    await readPending.wait();
-    connections.commands = commands;
-    return { answer };
-  };
+  const waiting = (id: string, key?: string, timeoutMs = 1_000) => waitingResult(producer, id, { key, timeoutMs });
 
   /** A member that does not decode as a task (field a a number), naming `fields`. */
   const forged = (fields: Record<string, string>) =>

@@ -1,11 +1,9 @@
-import type { Redis } from 'ioredis';
 import { TaskFailedError } from '../../lib';
-import { RedisConnections } from '../../lib/redis/redis-connections';
 import { promoteDue } from '../../lib/scripts/promote.script';
-import { interceptCommands } from '../fixtures/command-hooks';
+import { waitingResult } from '../fixtures/waiting-result';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { defineCheckedScripts } from '../scripts/script-fixture';
-import { cleanupPrefix, closeAll, createRedis, Latch, randomPrefix } from '../utils/helpers';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/helpers';
 
 const STATE_TTL_MS = 60_000;
 
@@ -47,26 +45,7 @@ describe('attack: a result() waiter of a keyed run that promote.lua dead-letters
     return [handle.id, member];
   };
 
-  /**
-   * result() of `id`, waiting: it has subscribed and read the task pending (its first read of the
-   * state answered) when this resolves, so it learns of the dead letter from the done channel.
-   */
-  const waiting = async (id: string): Promise<{ answer: Promise<unknown> }> => {
-    const connections = producer.app.get(RedisConnections) as unknown as { commands: Redis };
-    const commands = connections.commands;
-    const readPending = new Latch();
-    connections.commands = interceptCommands(commands, {
-      sq_settled_state: async (_args, send) => {
-        const reply = await send();
-        readPending.open();
-        return reply;
-      },
-    });
-    const answer = outcome(producer.client.handle(id, { key: 'k' }).result({ timeoutMs: 10_000 }));
-    await readPending.wait();
-    connections.commands = commands;
-    return { answer };
-  };
+  const waiting = (id: string) => waitingResult(producer, id, { key: 'k', timeoutMs: 10_000 });
 
   const failure = (error: unknown) =>
     error instanceof TaskFailedError ? { causeName: error.causeName, message: error.message } : error;
