@@ -1,8 +1,9 @@
 import { StreamQueueError } from './stream-queue.error';
 
 /**
- * Redis could not be reached at bootstrap: after every attempt `retryAttempts` allows, or by the
- * heartbeat thread's first beat. `address` is host:port (or the socket path), never credentials.
+ * Redis could not be reached at bootstrap: after every attempt `retryAttempts` allows, by the
+ * heartbeat thread's first beat, or no more once it passed the ready check (the command check,
+ * COMMAND INFO, went unanswered). `address` is host:port (or the socket path), never credentials.
  * @publicApi
  */
 export class RedisUnreachableError extends StreamQueueError {

@@ -57,11 +57,12 @@ export class PartitionLayouts implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     try {
       // The explorer ends late when a transient provider needs an instance: read its queues after.
+      // Not a command before the bootstrap checked Redis: one it refuses gets no freeze.
       await Promise.all([this.connections.commandsReady(), this.registry.filled]);
     } catch (error) {
       // The discovery failed (a handler declared twice, an invalid option): Nest runs no shutdown
       // hook after a failed init, and the connections must not hold the process open. Or the
-      // bootstrap did (Redis refused it), which suspended them already.
+      // bootstrap did (Redis unreachable, or lacking a command), which suspended them already.
       this.connections.suspend(error);
       throw error;
     }

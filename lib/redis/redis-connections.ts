@@ -10,7 +10,7 @@ import { watchNodeReplies } from './cluster-reply-watchdog';
 import { endedWithin } from './connection-end';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
-import { awaitRedis, readyUnlessAborted } from './redis-readiness';
+import { awaitRedis, connectTimeoutOf, untilAborted } from './redis-readiness';
 import { watchReplies } from './reply-watchdog';
 import { defineScripts } from './scripts';
 import type { ConnectionTracker, Topology } from './topology';
@@ -62,6 +62,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly givenUp = new Map<Redis, RetryStrategies>();
   /** The bootstrap's wait for Redis, aborted when the module's init fails (see suspend). */
   private booting?: AbortController;
+  /** The outcome of that bootstrap, ready check and command check (see commandsReady). */
+  private booted?: Promise<void>;
   /**
    * The end of each connection suspend() closed while its socket was open, until it ended (see
    * resume): within about twice END_TIMEOUT_MS, its socket cut if the peer never closes it.
@@ -79,12 +81,20 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    * is global, so this runs before the application's own onModuleInit hooks (which may enqueue)
    * and before every onApplicationBootstrap (the heartbeat, the reads, periodic schedules).
    */
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): Promise<void> {
+    const booting = new AbortController();
+    this.booting = booting;
+    const booted = this.bootstrap(booting);
+    // Awaited by init() itself; commandsReady() may have no caller (it rejects with the same error).
+    booted.catch(() => undefined);
+    this.booted = booted;
+    return booted;
+  }
+
+  private async bootstrap(booting: AbortController): Promise<void> {
     const { retryAttempts, retryDelay } = this.config;
     // Closed for good (the application gave up on its failed init): nothing may reconnect.
     if (this.closed) throw new ApplicationClosedError('The application closed: init() cannot run again.');
-    const booting = new AbortController();
-    this.booting = booting;
     try {
       await this.resume(booting.signal);
       await awaitRedis(this.topology, {
@@ -94,7 +104,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
         redact: redactCredentials,
         signal: booting.signal,
       });
-      await checkCommands(this.topology);
+      // Bounded as an attempt is: the reply watchdog below does not watch it yet.
+      await untilAborted(checkCommands(this.topology, connectTimeoutOf(this.commands)), booting.signal);
       booting.signal.throwIfAborted();
       // Producers too: a command connection gone half-open held every enqueue until the OS gave
       // up on the socket, many minutes (a worker's ConsumerHost used to watch it for itself).
@@ -165,21 +176,20 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   }
 
   /**
-   * Resolves once the command connection is connected: after a failed init, not while the socket
-   * suspend() closes still reads 'ready', but once init() again connected it anew. That socket's
-   * end is bounded (endedWithin): one whose peer never closed it held init() again for good.
-   * Rejects with the bootstrap's error once it failed (its attempts are bounded): the wait of an
-   * init Redis refused stayed, and ran its step again at the 'ready' of the next init that
-   * reached Redis, beside that init's own, one more per refused init.
+   * Resolves once this init's bootstrap succeeded: Redis answered the ready check and offers every
+   * command the module needs (the command connection is then connected, after a failed init anew,
+   * not the socket suspend() closed). Rejects with the bootstrap's error once it failed, or the
+   * application closed. Waiting for 'ready' alone, a step ran beside the command check: on a
+   * Redis the check then refused, its commands were sent all the same (a count change's freezes),
+   * and the connections were closed under it.
    */
   async commandsReady(): Promise<void> {
     // A turn first: Nest calls a module's onModuleInit hooks in one loop, so this init's
     // bootstrap has begun by then, whichever hook came first.
     await Promise.resolve();
-    const booting = this.booting;
-    if (!booting) throw new Error('commandsReady() is for a step of the module init (onModuleInit).');
-    await this.ending.get(this.commands);
-    await readyUnlessAborted(this.commands, booting.signal);
+    const booted = this.booted;
+    if (!booted) throw new Error('commandsReady() is for a step of the module init (onModuleInit).');
+    await booted;
   }
 
   /**

@@ -81,8 +81,8 @@ export async function awaitRedis(topology: Topology, options: ReadinessOptions):
   }
 }
 
-/** Settles as `promise` does, or rejects once `signal` is aborted (its reason). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/** @internal Settles as `promise` does, or rejects once `signal` is aborted (its reason). */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   let stop!: () => void;
   const aborted = new Promise<never>((_, reject) => {
@@ -126,26 +126,4 @@ function ready(redis: Redis): Promise<void> {
   if (redis.status === 'ready' || redis.status === 'wait') return Promise.resolve();
   if (redis.status === 'end') return Promise.reject(new Error('the connection was closed and does not reconnect'));
   return new Promise((resolve) => redis.once('ready', () => resolve()));
-}
-
-/**
- * @internal Resolves once `redis` is ready (a lazy client, 'wait', at once), or rejects with
- * `signal`'s reason once it is aborted, its listener removed: a wait that outlives the bootstrap
- * it belongs to neither stays nor runs at a later one's 'ready'.
- */
-export function readyUnlessAborted(redis: Redis, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  if (redis.status === 'ready' || redis.status === 'wait') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onReady = (): void => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const onAbort = (): void => {
-      redis.off('ready', onReady);
-      reject(signal.reason as Error);
-    };
-    redis.once('ready', onReady);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
