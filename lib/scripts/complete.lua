@@ -75,6 +75,8 @@ local NO_VALUE = '{"ok":true}'
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local defaultTtl = tonumber(ARGV[7])
 local out, acked, unpended, done, flowRuns = {}, {}, {}, {}, {}
+-- Redis's clock, read at the batch's first keyed run to end (one TIME per batch, none without one).
+local now
 local k = 4
 
 -- The fence for the whole batch in one call: what this consumer holds in the batch's id range
@@ -150,7 +152,10 @@ for i, run in ipairs(runs) do
       elseif keep then
         rcall('DEL', resultKey)
       end
-      if keyState then endKeyedRun(keyState, delayed, seq, entryId, taskId, 'completed', nil, stateTtl, successor) end
+      if keyState then
+        now = now or nowMs()
+        endKeyedRun(keyState, delayed, seq, entryId, taskId, 'completed', nil, stateTtl, successor, now)
+      end
       done[#done + 1] = 'c:' .. taskId
       out[i] = 1
     end

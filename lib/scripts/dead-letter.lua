@@ -149,7 +149,7 @@ if taskId and fieldOf(fields, 'fl') == '1' then flowRelease(flowKeysAtEnd(), str
 if stale then
   releaseKey(keyState, entryId, stateTtl)
 elseif keyed then
-  endKeyedRun(keyState, delayed, seq, entryId, taskId, 'failed', reason, stateTtl, successor)
+  endKeyedRun(keyState, delayed, seq, entryId, taskId, 'failed', reason, stateTtl, successor, nowMs())
   if olderRun then rcall('SADD', strandedCancels, key) end
 end
 if tells then

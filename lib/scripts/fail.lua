@@ -156,5 +156,5 @@ if retryDelay >= 0 then
 end
 
 if resultTtl > 0 then rcall('SET', resultKey, ARGV[8], 'PX', resultTtl) else rcall('DEL', resultKey) end
-if keyState then endKeyedRun(keyState, delayed, seq, entryId, task.id, 'failed', ARGV[9], stateTtl, ARGV[11]) end
+if keyState then endKeyedRun(keyState, delayed, seq, entryId, task.id, 'failed', ARGV[9], stateTtl, ARGV[11], nowMs()) end
 return 2

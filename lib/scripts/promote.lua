@@ -55,8 +55,9 @@
   every, rt: a chain's restore or next schedule() judges a run gone), or a member whose key its
   caller could not name (not UTF-8 text there too: no key state is declared) is left as it is.
   One TYPE and one HMGET (and a ZSCORE) per keyed member dead-lettered, nothing for one that
-  moves; a key ended costs endKeyedRun's commands (includes/end-run.lua: an HGET of its id, TIME,
-  two HSETs, its release) and the result's SET (or DEL).
+  moves; a key ended costs an HGET and an HDEL of its member (dm), endKeyedRun's commands
+  (includes/end-run.lua: an HGET of its id, one HSET, its release; no TIME, the script's own
+  serves it), the result's SET (or DEL) and its PUBLISH.
 
   Returns {members moved into the stream (and tasks a wake admitted), ms until the next member
   or wake is due (-1: none)}, so callers can wake exactly when the next one falls due; then, when
@@ -195,7 +196,7 @@ local function endKey(e, reason)
   if rcall('HGET', target, 'dm') ~= e.dm then return end
   ended[target] = true
   rcall('HDEL', target, 'dm')
-  endKeyedRun(target, delayed, nil, '', e.id, 'failed', reason, stateTtl, nil)
+  endKeyedRun(target, delayed, nil, '', e.id, 'failed', reason, stateTtl, nil, now)
   if e.olderRun then rcall('SADD', strandedCancels, e.key) end
   local resultKey = e.result
   if resultKey then
