@@ -6,11 +6,19 @@ import type { Topology } from './topology';
 
 /** ioredis's own default connectTimeout. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Node's longest timer: a longer one fires after 1 ms (ioredis truncates its own to this). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** @internal How long one attempt may take: the connection's connectTimeout (a cluster's redisOptions'). */
+/**
+ * @internal How long one attempt may take: the connection's connectTimeout (a cluster's
+ * redisOptions'). 0 is ioredis's "no connect timeout": bootstrap keeps ioredis's default as its
+ * bound (waiting 0 ms, every boot failed; none, a frozen Redis held it for good).
+ */
 export function connectTimeoutOf(redis: Redis | Cluster): number {
   const options = redis.options as { connectTimeout?: number; redisOptions?: { connectTimeout?: number } };
-  return options.connectTimeout ?? options.redisOptions?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const ms = options.connectTimeout ?? options.redisOptions?.connectTimeout;
+  if (typeof ms !== 'number' || !(ms > 0)) return DEFAULT_CONNECT_TIMEOUT_MS;
+  return Math.min(ms, MAX_TIMER_MS);
 }
 
 /** @internal How bootstrap waits for Redis (module options `retryAttempts`, `retryDelay`). */
