@@ -43,7 +43,7 @@ local entry = rcall('XRANGE', stream, entryId, entryId)[1]
 if not entry then return {0, ''} end
 local fields = entryFields(entry[2])
 local m = {}
-for _, name in ipairs({'id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}) do
+for _, name in ipairs(TASK_FIELDS) do
   m[name] = fieldOf(fields, name)
 end
 if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end

@@ -32,8 +32,8 @@
   ARGV[10] dead-letter stream max length (approximate)
   ARGV[11] a periodic run's successor as JSON (see includes/successor.lua), else '': the
            next slot is scheduled even when this run is dead-lettered
-  ARGV[12..] the task's fields (id, n, p, a, and k, g, d, r when present) as name/value pairs,
-             with `a` already the next attempt
+  ARGV[12..] the task's fields (id, n, p, a, and k, g, d, r, t, fl, gr, pr when present: see
+             includes/message.lua) as name/value pairs, with `a` already the next attempt
 
   A retry of a task without a key carries field r (its result is kept, even a void one) and
   leaves the pending marker {"ok":null} under its result key, so result() knows it is not

@@ -148,7 +148,14 @@ function integer(text: string): number {
   return /^\d{1,16}$/.test(text) ? Number(text) : NaN;
 }
 
-const KNOWN = new Set(['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr', 'rl']);
+/**
+ * @internal A task's field names, as the scripts' copy lists them (includes/message.lua
+ * TASK_FIELDS, what a wide entry's dead letter keeps); test/unit/task-field-names.spec.ts
+ * compares them.
+ */
+export const TASK_FIELD_NAMES = ['id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'] as const;
+/** And rl, which an admission under a rate adds (includes/rate.lua). */
+const KNOWN = new Set<string>([...TASK_FIELD_NAMES, 'rl']);
 
 /** First value of each known field; a plain loop, since this runs for every message. */
 function fieldsOf(raw: string[]): { get(name: string): string | undefined } {

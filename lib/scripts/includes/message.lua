@@ -13,6 +13,15 @@
 -- after fields id and fl, so admission writes it without decoding it and a read returns six
 -- values, not sixteen.
 
+-- TASK_FIELDS: the names above, in the order toFields writes them; every task has the first
+-- TASK_FIELDS_REQUIRED. The one list the scripts copy a task's fields by (toFields, isTaskMember,
+-- enter-admission.lua, the dead letter of a wide entry: includes/dead-letter-entry.lua), so that
+-- none drops a field the others keep: a dead letter without fl, gr, pr or t was redriven outside
+-- its group and trace. Not j (read unpacked, entryFields) nor rl (admission adds it, rate.lua).
+-- task-message.ts's TASK_FIELD_NAMES is the worker's copy (test/unit/task-field-names.spec.ts).
+local TASK_FIELDS = {'id', 'n', 'p', 'a', 'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}
+local TASK_FIELDS_REQUIRED = 4
+
 -- fieldList(text): the flat field list a JSON array of name/value strings holds, or nil for any
 -- other text (an empty array too: XADD takes at least one field). The worker and the listings
 -- decode j with JSON.parse (packed-fields.ts), which cjson does not match: it takes a raw control
@@ -60,9 +69,9 @@ end
 
 -- toFields(m): the stream fields of a decoded delayed member, in a stable order.
 local function toFields(m)
-  local fields = {'id', m.id, 'n', m.n, 'p', m.p, 'a', m.a}
-  for _, name in ipairs({'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}) do
-    if m[name] then
+  local fields = {}
+  for i, name in ipairs(TASK_FIELDS) do
+    if i <= TASK_FIELDS_REQUIRED or m[name] then
       fields[#fields + 1] = name
       fields[#fields + 1] = m[name]
     end
@@ -75,11 +84,8 @@ end
 -- promoting script writes anything.
 local function isTaskMember(m)
   if type(m) ~= 'table' then return false end
-  for _, name in ipairs({'id', 'n', 'p', 'a'}) do
-    if type(m[name]) ~= 'string' then return false end
-  end
-  for _, name in ipairs({'k', 'g', 'd', 'r', 't', 'fl', 'gr', 'pr'}) do
-    if m[name] ~= nil and type(m[name]) ~= 'string' then return false end
+  for i, name in ipairs(TASK_FIELDS) do
+    if type(m[name]) ~= 'string' and (i <= TASK_FIELDS_REQUIRED or m[name] ~= nil) then return false end
   end
   return true
 end
