@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { raceTimeout } from '../race-timeout';
+import { disconnect } from '../redis/disconnect';
 
 /** Thrown when Redis is ready no sooner than `timeoutMs` after connect() began. */
 export class ConnectTimeoutError extends Error {}
@@ -40,10 +41,11 @@ export async function connectCli(url: string, timeoutMs: number): Promise<Redis>
     await connectWithin(node, timeoutMs);
     if (!/^cluster_enabled:1\s*$/m.test(await node.info('cluster'))) return node;
   } catch (error) {
-    node.disconnect();
+    // Refused, it has ended already: no timer may hold the exit (see disconnect).
+    disconnect(node);
     throw error;
   }
-  node.disconnect();
+  disconnect(node);
   const { host, port, username, password, tls } = node.options;
   const cluster = new Cluster([{ host, port }], {
     lazyConnect: true,
@@ -62,7 +64,7 @@ export async function connectCli(url: string, timeoutMs: number): Promise<Redis>
   try {
     await connectWithin(cluster, timeoutMs);
   } catch (error) {
-    cluster.disconnect();
+    disconnect(cluster);
     throw error;
   }
   return cluster as unknown as Redis;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import type { Redis } from 'ioredis';
+import { disconnect } from '../redis/disconnect';
 import { defineScripts } from '../redis/scripts';
 import { parseArgs, USAGE, UsageError } from './cli-args';
 import { EXIT, howToLook, runCommand, type CliIo } from './cli-commands';
@@ -53,7 +54,8 @@ async function main(argv: string[]): Promise<number> {
     );
     return EXIT.failed;
   } finally {
-    redis.disconnect();
+    // Lost, it has ended already.
+    disconnect(redis);
   }
 }
 

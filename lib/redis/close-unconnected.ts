@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ApplicationClosedError } from '../errors';
+import { disconnect } from './disconnect';
 
 /** ioredis's queues of commands awaiting a connection or a reply (internal fields, read only here). */
 interface CommandQueues {
@@ -31,7 +32,8 @@ const REFUSED_AT_CLOSE = new Set([
  */
 export function closeUnconnected(redis: Redis): void {
   redis.options.enableOfflineQueue = false;
-  redis.disconnect();
+  // Its socket is often closed already (between two reconnects, or ended by suspend()).
+  disconnect(redis);
   if (redis.isCluster) return; // a Cluster settles its own queues on disconnect
   const queues = redis as unknown as CommandQueues;
   rejectAll(queues.offlineQueue, NEVER_SENT);

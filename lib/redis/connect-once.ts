@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { raceTimeout } from '../race-timeout';
+import { disconnect } from './disconnect';
 import { connectTimeoutOf } from './redis-readiness';
 
 /**
@@ -19,6 +20,7 @@ export async function connectOnce(client: Redis | Cluster): Promise<void> {
   } catch (error) {
     throw why ?? error;
   } finally {
-    client.disconnect();
+    // Refused, the client has ended already.
+    disconnect(client);
   }
 }

@@ -8,6 +8,7 @@ import { raceTimeout } from '../race-timeout';
 import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unconnected';
 import { watchNodeReplies } from './cluster-reply-watchdog';
 import { endedWithin } from './connection-end';
+import { disconnect } from './disconnect';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis, connectTimeoutOf, untilAborted } from './redis-readiness';
@@ -148,7 +149,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
           endedWithin(redis, END_TIMEOUT_MS).then(() => void this.ending.delete(redis)),
         );
       }
-      redis.disconnect();
+      // Often closed already: waiting to reconnect, or ended by an earlier suspend().
+      disconnect(redis);
     }
   }
 
@@ -226,7 +228,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     this.watches.delete(redis);
     this.owned.delete(redis);
     this.purposes.delete(redis);
-    redis.disconnect();
+    disconnect(redis);
   }
 
   /**
