@@ -44,8 +44,8 @@ Options:
   --queue <name>        the queue (default "default"; inspect: every queue found)
   --json                print JSON instead of tables
   --yes                 do not ask before a change (required without a terminal)
-  --limit <n>           page size, 1 to 500 (default 50)
-  --cursor <cursor>     the next page, as printed by the previous one
+  --limit <n>           dlq list's page size, 1 to 500 (default 50)
+  --cursor <cursor>     dlq list's next page, as printed by the previous one
   --partition <n>       the partition of the dead-letter ids (dlq redrive, dlq purge)
   --timeout <ms>        how long Redis may take to connect and to answer each command
                         (default 10000); past it the command fails, exit 1
@@ -117,6 +117,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     throw new UsageError(`--partition: an integer from 0 to ${MAX_PARTITIONS - 1} (got "${partitionText}")`);
   if (partition !== undefined && (all || (command !== 'dlq redrive' && command !== 'dlq purge')))
     throw new UsageError('--partition goes with dead-letter ids (dlq redrive, dlq purge)');
+  // A page's flags read as a bound of a change (`dlq purge --all --limit 10`): refused there, never ignored.
+  for (const flag of ['--limit', '--cursor'])
+    if (values.has(flag) && command !== 'dlq list') throw new UsageError(`${flag} goes with dlq list (it pages it)`);
   const timeoutText = values.get('--timeout');
   const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : Number(timeoutText);
   if (timeoutText !== undefined && (!/^\d{1,7}$/.test(timeoutText) || timeoutMs < 1 || timeoutMs > 3_600_000))
