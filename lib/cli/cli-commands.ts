@@ -4,6 +4,7 @@ import { FleetReads } from '../client/fleet-reads';
 import { InvalidOptionError, StreamQueueError } from '../errors';
 import type { QueueState } from '../interfaces';
 import { storedPartitions } from '../partitions/stored-partitions';
+import { quotedText } from '../quoted-text';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import type { CliArgs } from './cli-args';
 import { unanswered } from './cli-connection';
@@ -124,9 +125,11 @@ export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promis
       }
       case 'remove': {
         const [id] = args.ids;
-        if (!(await confirmed(`Remove task ${id}`))) return EXIT.notConfirmed;
+        // The id may be one a listing gave (anyone's text, its JSON escapes undone): quoted, escaped.
+        const quoted = quotedText(id, id.length);
+        if (!(await confirmed(`Remove task ${quoted}`))) return EXIT.notConfirmed;
         await reads.remove(id, { queue });
-        print({ removed: id }, `Removed task ${id}.`);
+        print({ removed: id }, `Removed task ${quoted}.`);
         return EXIT.ok;
       }
       default:

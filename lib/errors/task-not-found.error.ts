@@ -1,3 +1,4 @@
+import { quotedText } from '../quoted-text';
 import { StreamQueueError } from './stream-queue.error';
 
 /**
@@ -11,6 +12,7 @@ export class TaskNotFoundError extends StreamQueueError {
     readonly ref: string,
     what: string,
   ) {
-    super('TASK_NOT_FOUND', `No ${what} "${ref}" on queue "${queue}": nothing was changed.`);
+    // The ref is anyone's text (a task id a producer chose): quoted, its controls escaped, never cut.
+    super('TASK_NOT_FOUND', `No ${what} ${quotedText(ref, ref.length)} on queue "${queue}": nothing was changed.`);
   }
 }

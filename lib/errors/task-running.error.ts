@@ -1,3 +1,4 @@
+import { quotedText } from '../quoted-text';
 import { StreamQueueError } from './stream-queue.error';
 
 /**
@@ -10,6 +11,10 @@ export class TaskRunningError extends StreamQueueError {
     readonly queue: string,
     readonly taskId: string,
   ) {
-    super('TASK_RUNNING', `Task ${taskId} on queue "${queue}" is running: it cannot be removed; nothing was changed.`);
+    // A task id is anyone's text (a producer chose it): quoted, its controls escaped, never cut.
+    super(
+      'TASK_RUNNING',
+      `Task ${quotedText(taskId, taskId.length)} on queue "${queue}" is running: it cannot be removed; nothing was changed.`,
+    );
   }
 }
