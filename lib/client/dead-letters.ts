@@ -5,6 +5,7 @@ import { idAfter, parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
 import { redriveScript } from '../scripts/redrive.script';
+import { isKey } from './enqueue-input';
 import type { QueueInspector } from './queue-inspector';
 
 const REDRIVE_PAGE = 100;
@@ -59,7 +60,9 @@ export class DeadLetters {
     if (!dead) throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
     // A dead letter is never changed in place (stream entries are not): what is checked here is what
     // the script redrives, which checks the id it holds is this one (and its bounds: redrive.lua).
-    if (!dead.id || !dead.name || dead.payload === undefined)
+    // A key no worker takes ('' or past 1024 characters: malformed to parseEntry) would be redriven
+    // as a key (Lua reads '' as true): a key state nothing ends, and a task dead-lettered at once.
+    if (!dead.id || !dead.name || dead.payload === undefined || (dead.key !== undefined && !isKey(dead.key)))
       throw new RedriveRefusedError(keys.queue, deadLetterId, 'not-a-task');
     const reply = await redriveScript(keys, { deadLetterId, taskId: dead.id, key: dead.key }, this.recordMs).run(
       this.redis,

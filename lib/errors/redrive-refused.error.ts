@@ -2,8 +2,9 @@ import { StreamQueueError } from './stream-queue.error';
 
 /**
  * A dead letter that cannot be redriven: it is not a task a worker takes (a malformed entry kept
- * for reading, one whose id or group is longer than an enqueue accepts or not UTF-8 text, or whose
- * name is not a task name: redrive.lua, includes/task-text.lua), or its key moved on to a newer
+ * for reading, one whose id, group or key is longer than an enqueue accepts, whose key is empty,
+ * whose id or group is not UTF-8 text, or whose name is not a task name: redrive.lua,
+ * includes/task-text.lua, DeadLetters.redrive), or its key moved on to a newer
  * run, which an older run must never follow. It stays in the dead letters; nothing was changed.
  * @publicApi
  */
@@ -17,7 +18,7 @@ export class RedriveRefusedError extends StreamQueueError {
       'REDRIVE_REFUSED',
       `Dead letter ${deadLetterId} on queue "${queue}" was not redriven: ${
         reason === 'not-a-task'
-          ? 'it is not a task a worker takes (a field missing, longer than an enqueue accepts, not UTF-8 text, or a name no task can have)'
+          ? 'it is not a task a worker takes (a field missing, an empty key, a field longer than an enqueue accepts, not UTF-8 text, or a name no task can have)'
           : 'its key has a newer run, which an older run must not follow'
       }; nothing was changed.`,
     );
