@@ -6,8 +6,12 @@ import { MAX_GROUP_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../task/task-m
 /** @internal Largest page a listing returns: a page is one bounded read. */
 export const MAX_PAGE_SIZE = 500;
 const DEFAULT_PAGE_SIZE = 50;
-/** A delayed-set cursor: the last due time returned, and how many at that due time were returned. */
-const DELAYED_CURSOR = /^(\d{1,16}):(\d{1,9})$/;
+/**
+ * A delayed-set cursor: the last due time returned, and how many at that due time were returned.
+ * The due time is the score as Redis prints it: anyone can ZADD a member at 1000.5, 1e+17 or
+ * inf, and a page ending on one must give a cursor the next page takes.
+ */
+const DELAYED_CURSOR = /^(-?(?:inf|\d{1,20}(?:\.\d{1,24})?(?:e[+-]\d{1,3})?)):(\d{1,9})$/;
 /**
  * The longest room cursor: a member up to its task id ('<name>\0<group>\0<rank>\0<task id>') at
  * its longest, a name, a group and a task id as long as a worker accepts them from any producer
@@ -29,7 +33,7 @@ export interface Page {
   readonly limit: number;
   /** Stream listings: the exclusive start; delayed: [due time, members at it already returned]. */
   readonly after?: string;
-  readonly delayedAfter?: [score: number, skip: number];
+  readonly delayedAfter?: [score: string, skip: number];
   /** Queued: the page lists the waiting room, past the member this one begins ('' = from its start). */
   readonly roomAfter?: string;
   /** Queued, with roomAfter: the page also lists the stream past this entry id (none: its unread tasks). */
@@ -55,7 +59,7 @@ export function checkPage(state: ListedState, options: PageOptions): Page {
   if (state === 'delayed') {
     const match = DELAYED_CURSOR.exec(cursor);
     if (!match) throw new InvalidOptionError('cursor', 'a delayed-listing cursor such as "1700000000000:1"', cursor);
-    return { limit, delayedAfter: [Number(match[1]), Number(match[2])] };
+    return { limit, delayedAfter: [match[1], Number(match[2])] };
   }
   const room = state === 'queued' ? ROOM_CURSOR.exec(cursor) : null;
   if (room) {

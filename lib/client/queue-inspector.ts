@@ -135,7 +135,7 @@ export class QueueInspector {
 
   /** Delayed tasks, soonest due first. */
   async delayed(keys: QueueKeys, page: Page): Promise<TaskPage> {
-    const [score, skip] = page.delayedAfter ?? [0, 0];
+    const [score, skip] = page.delayedAfter ?? ['0', 0];
     const flat = await this.redis.zrange(
       keys.delayed,
       score,
@@ -149,11 +149,12 @@ export class QueueInspector {
     const tasks: ListedTask[] = [];
     for (let i = 0; i < flat.length; i += 2) tasks.push(delayedTaskOf(flat[i], Number(flat[i + 1])));
     if (tasks.length < page.limit) return { tasks, cursor: null };
-    // The next page starts after the members already returned at the last due time.
-    const last = Number(flat[flat.length - 1]);
+    // The next page starts after the members already returned at the last due time, named as
+    // Redis prints it (1000.5, 1e+17, inf: a number's text would not do, see DELAYED_CURSOR).
+    const last = flat[flat.length - 1];
     let atLast = 0;
-    for (let i = 1; i < flat.length; i += 2) if (Number(flat[i]) === last) atLast++;
-    return { tasks, cursor: `${last}:${atLast + (last === score ? skip : 0)}` };
+    for (let i = 1; i < flat.length; i += 2) if (flat[i] === last) atLast++;
+    return { tasks, cursor: `${last}:${atLast + (scoreOf(last) === scoreOf(score) ? skip : 0)}` };
   }
 
   /** Running tasks (the group's pending list), oldest first, with their workers' liveness. */
@@ -297,4 +298,9 @@ function lastDeliveredId(redis: Redis, keys: QueueKeys): Promise<string | undefi
 function noGroup(error: Error): [] {
   if (/no such key|NOGROUP/i.test(error.message)) return [];
   throw error;
+}
+
+/** A score as Redis prints it (or a cursor gives it), as a number: 'inf' is Infinity, not NaN. */
+function scoreOf(text: string): number {
+  return /^[+-]?inf$/.test(text) ? (text.startsWith('-') ? -Infinity : Infinity) : Number(text);
 }
