@@ -133,9 +133,9 @@ export class QueueInspector {
     return members.map((member, i) => waitingTaskOf(member, entered[i]));
   }
 
-  /** Delayed tasks, soonest due first. */
+  /** Delayed tasks, soonest due first (from -inf: a member anyone ZADDs before 1970 is one too). */
   async delayed(keys: QueueKeys, page: Page): Promise<TaskPage> {
-    const [score, skip] = page.delayedAfter ?? ['0', 0];
+    const [score, skip] = page.delayedAfter ?? ['-inf', 0];
     const flat = await this.redis.zrange(
       keys.delayed,
       score,

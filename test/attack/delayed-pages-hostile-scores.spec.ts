@@ -57,4 +57,25 @@ describe('attack: delayed members at scores no enqueue writes', () => {
       left: null,
     });
   });
+
+  // The listing began at 0: a member at a negative score (due before 1970: anyone can ZADD one)
+  // was counted in `delayed` but never listed, and remove() answered TASK_NOT_FOUND for it while
+  // no worker had promoted it yet (a review finding).
+  it.each(['-5', '-inf'])('a member at %s: listed first, and remove() finds it', async (score) => {
+    await q.redis.zadd(q.keys.delayed, score, member('early'), 1000, member('a'), 1000, member('b'));
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const got = await reads().list('delayed', { limit: 1, cursor });
+      pages.push(got.tasks.map((t) => t.id!));
+      cursor = got.cursor ?? undefined;
+    } while (cursor && pages.length < 10);
+    const removed = await reads()
+      .remove('early')
+      .then(
+        () => 'removed',
+        (error: Error) => error.message,
+      );
+    expect({ pages, removed }).toEqual({ pages: [['early'], ['a'], ['b'], []], removed: 'removed' });
+  });
 });
