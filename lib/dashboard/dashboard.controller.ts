@@ -203,9 +203,11 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
       @Param('id') id: string,
       @Query('partition') partition?: string,
     ): Promise<unknown> {
-      return answer(async () => ({
-        entryId: await this.client.redrive(id, { queue, partition: partitionOf(partition) }),
-      }));
+      return answer(async () => {
+        const entryId = await this.client.redrive(id, { queue, partition: partitionOf(partition) });
+        // '' is no entry: a task under flow control waits in the room for its slot (as the CLI says).
+        return entryId === '' ? { waitsForSlot: true } : { entryId };
+      });
     }
 
     @Post('api/queues/:queue/keys/:key/cancel')
