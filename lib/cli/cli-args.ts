@@ -49,6 +49,8 @@ Options:
   --partition <n>       the partition of the dead-letter ids (dlq redrive, dlq purge)
   --timeout <ms>        how long Redis may take to connect and to answer each command
                         (default 10000); past it the command fails, exit 1
+  --                    the rest are ids, even one that begins with "-"
+Each option at most once.
 
 Exit codes: 0 done, 1 failed (not found, refused, Redis unreachable), 2 bad command line,
 3 not confirmed.`;
@@ -65,6 +67,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    // `--` ends the options: an id may begin with '-' (a producer chose it), as in POSIX tools.
+    if (arg === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
     const [name, inline] =
       arg.startsWith('--') && arg.includes('=')
         ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
@@ -73,6 +80,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       const value = inline ?? argv[++i];
       if (value === undefined || (inline === undefined && value.startsWith('--')))
         throw new UsageError(`${name} needs a value`);
+      // The last one winning in silence acted on a queue or a Redis the operator may not have meant.
+      // Values not echoed: a --url may carry a password.
+      if (values.has(name)) throw new UsageError(`${name} given twice: give it once`);
       values.set(name, value);
     } else if (BOOLEAN_FLAGS.has(name)) {
       if (inline !== undefined) throw new UsageError(`${name} takes no value`);
