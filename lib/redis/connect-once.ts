@@ -20,7 +20,7 @@ export async function connectOnce(client: Redis | Cluster): Promise<void> {
   } catch (error) {
     throw why ?? error;
   } finally {
-    // Refused, the client has ended already.
+    // Refused, the client has ended already; timed out, its handshake is unanswered (see disconnect).
     disconnect(client);
   }
 }
