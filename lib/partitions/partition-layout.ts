@@ -129,7 +129,8 @@ export class PartitionLayouts implements OnModuleInit {
         to,
         outcome === 'not-empty'
           ? `Queue "${queue}" is stored with ${from} partition${from === 1 ? '' : 's'} and cannot change to ${to} ` +
-              `(option queues.${queue}.partitions): partition ${p} still holds tasks. Let workers with ` +
+              `(option queues.${queue}.partitions): partition ${p} still holds tasks (queued, running, delayed, ` +
+              `dead-lettered, waiting for a flow slot, or a group's rate token still in its window). Let workers with ` +
               `${from} drain the queue (or keep ${from}), then start this process again.`
           : `Queue "${queue}": partition ${p} has ${describeLayout(record)}, not the ${from} this process read ` +
               `when it began changing the count to ${to} (option queues.${queue}.partitions): another process ` +

@@ -1,6 +1,6 @@
 --[[
   KEYS: the partition's layout record, stream, delayed set, dead letters, sequence, freezers,
-  [key states]. ARGV: step, counts, consumer group, partition-0 flag, outside flag, sequence
+  the partition's flow keys, [key states]. ARGV: step, counts, consumer group, partition-0 flag, outside flag, sequence
   floor (details below).
   One step of changing a queue's partition count, on one partition (see partition-layout.ts,
   which freezes every partition in order, cleans them, then commits them in reverse, or thaws
@@ -15,7 +15,11 @@
   KEYS[6] the partition's freezers: how many processes of the switch rely on its frozen record
           (the one that froze it and each that found it frozen); a thaw by one of them gives it
           back to the old count only when none relies on it any more
-  KEYS[7..] clean only: key states of the partition (its caller found them by SCAN)
+  KEYS[7..17] the partition's flow keys (see includes/flow.lua): a freeze reads its waiting room,
+          held slots and rate start records (a group's tasks go to the partition of its group
+          under the count: one left here under the old count would share no limit with the new
+          ones sent elsewhere)
+  KEYS[18..] clean only: key states of the partition (its caller found them by SCAN)
 
   ARGV[1] 'freeze', 'clean', 'commit' or 'thaw'
   ARGV[2] the stored count the switch starts from
@@ -38,13 +42,14 @@
     2  (freeze only) the record is already this switch's: frozen by another process booting with
        the same count (this one now relies on it too, and thaws it when it fails), or committed;
        a frozen record with no freezers (no freeze wrote it) only if the partition is empty;
-    0  (freeze only) refused: the partition still holds tasks (queued, running or delayed), also
-       under a frozen record with no freezers (nothing written);
+    0  (freeze only) refused: the partition still holds tasks (queued, running, delayed, waiting
+       for a flow slot, or holding one) or a rate token still in its window, also under a
+       frozen record with no freezers (nothing written);
     -1 refused: the record belongs to no step of this switch (another count, another switch):
        nothing written; for clean, the record is not this switch's frozen one;
     -2 (freeze only) refused: the stream has more than ARGV[8] consumer groups, so whether it
        holds tasks is not read; a third element says how many. Nothing written.
-  clean (the partition frozen by this switch): drops each key state of KEYS[7..] whose waiting run
+  clean (the partition frozen by this switch): drops each key state of KEYS[18..] whose waiting run
   is gone (queued or delayed, its stream entry or delayed member deleted: liveRunGone, the
   judgement enqueue.lua makes), and returns {1, record, how many it dropped}. An operator's XDEL
   of a queued entry, or DEL of a delayed member, leaves such a state without a TTL: in its own
@@ -69,6 +74,8 @@
 -- @include group-row
 -- @include key-state
 -- @include chain-run
+-- @include now-ms
+-- @include flow
 
 local layout, stream, delayed, dlq, seq, freezers = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -81,12 +88,34 @@ local function setCount(n)
   return {1, n}
 end
 
--- holdsTasks(): an entry pending or not yet read by the group, a dead letter, or a delayed task
--- (other than periodic chains on partition 0). Acked entries may linger until a trim: they are
--- not tasks. Past ARGV[8] groups on the stream it cannot tell (includes/group-row.lua): nil and
--- the number of groups.
+local F = flowKeys(7)
+
+-- holdsFlowState(): a task waiting in the room or holding slots (F.tasks names both), or a rate
+-- token still counted: a start record in its window, a marker or a reservation
+-- (rateRecordLeft). A group's tasks are sent to its group's partition under the count, so after
+-- a change its new tasks go elsewhere: with its old ones still holding slots or tokens here,
+-- the group would run above its limit. Records that left their window hold nothing (the sweep
+-- trims them); F.starts is read a page at a time until a counted one.
+local function holdsFlowState()
+  if rcall('HLEN', F.tasks) > 0 or rcall('ZCARD', F.room) > 0 then return true end
+  local now, from = nowMs(), '-'
+  while true do
+    local page = rcall('ZRANGEBYLEX', F.starts, from, '+', 'LIMIT', '0', '500')
+    for _, member in ipairs(page) do
+      if rateRecordLeft(F, member, now) == false then return true end
+    end
+    if #page < 500 then return false end
+    from = '(' .. page[#page]
+  end
+end
+
+-- holdsTasks(): an entry pending or not yet read by the group, a dead letter, a delayed task
+-- (other than periodic chains on partition 0), or flow state (holdsFlowState). Acked entries may
+-- linger until a trim: they are not tasks. Past ARGV[8] groups on the stream it cannot tell
+-- (includes/group-row.lua): nil and the number of groups.
 local function holdsTasks()
   if rcall('XLEN', dlq) > 0 then return true end
+  if holdsFlowState() then return true end
   local info, refusal, streamInfo = groupRow(stream, group, tonumber(ARGV[8]))
   if refusal then return nil, streamInfo.groups end
   if streamInfo then
@@ -133,7 +162,7 @@ end
 if op == 'clean' then
   if stored ~= frozen then return {-1, stored} end
   local dropped = 0
-  for i = 7, #KEYS do
+  for i = 18, #KEYS do
     local keyState = KEYS[i]
     if not notAHash(keyState) then
       local state, sk, every, rt = unpack(rcall('HMGET', keyState, 'state', 'sk', 'every', 'rt'))

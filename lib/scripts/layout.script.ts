@@ -48,6 +48,7 @@ export function layoutScript(
       keys.deadLetter,
       keys.seq,
       keys.layoutFreezers,
+      ...keys.flowKeys,
       ...(a.step === 'clean' ? (a.keyStates ?? []) : []),
     ],
     [

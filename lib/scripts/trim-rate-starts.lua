@@ -32,29 +32,9 @@ local page = rcall('ZRANGEBYLEX', F.starts, from, '+', 'LIMIT', '0', count)
 if #page == 0 then return {0, ''} end
 
 local now = nowMs()
-local function rates(name) return select(4, flowLimits(F, name)) end
-
 local stale = {}
 for _, member in ipairs(page) do
-  local kind = string.sub(member, 1, 2)
-  local nameEnd = string.find(member, '\0', 3, true)
-  local per, timeAt = nil, nil
-  if nameEnd and (kind == 't\0' or kind == 'g\0') then
-    local r = rates(string.sub(member, 3, nameEnd - 1))
-    if kind == 't\0' then
-      timeAt = nameEnd + 1
-      per = r and r.max > 0 and r.per
-    else
-      local groupEnd = string.find(member, '\0', nameEnd + 1, true)
-      timeAt = groupEnd and groupEnd + 1
-      per = r and r.gmax > 0 and r.gper
-    end
-  end
-  local text = timeAt and string.sub(member, timeAt, timeAt + 15)
-  if text and #text == 16 and string.find(text, '^%d+$') and text ~= RATE_PENDING and text ~= RATE_RESERVED
-      and string.sub(member, timeAt + 16, timeAt + 16) == '\0' then
-    if tonumber(text) <= now - (per or RATE_MAX_PER_MS) then stale[#stale + 1] = member end
-  end
+  if rateRecordLeft(F, member, now) == true then stale[#stale + 1] = member end
 end
 for i = 1, #stale, 1000 do rcall('ZREM', F.starts, unpack(stale, i, math.min(i + 999, #stale))) end
 return {#stale, #page < count and '' or page[#page]}

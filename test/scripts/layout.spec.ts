@@ -5,7 +5,7 @@ import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { layoutScript } from '../../lib/scripts/layout.script';
 import { scheduleRuntimeScript } from '../../lib/scripts/schedule-runtime.script';
 import { closeAll } from '../utils/redis';
-import { GROUP, ScriptFixture } from './script-fixture';
+import { GROUP, ScriptFixture, rateLimits } from './script-fixture';
 
 // layout.lua on hand-built partitions, and the check enqueue.lua makes against its record.
 describe('layout.lua and the layout check', () => {
@@ -44,6 +44,38 @@ describe('layout.lua and the layout check', () => {
     expect(await step('freeze', other)).toEqual([0, '1']); // ...but nowhere else
     await f.redis.zadd(f.keys.delayed, Date.now() + 60_000, member('user-1'));
     expect(await step('freeze', f.keys)).toEqual([0, '1']);
+  });
+
+  // A group's tasks go to its group's partition: a change of count while its flow state is here
+  // sends its new tasks elsewhere, where its old ones' slots and tokens are not counted.
+  it('refuses to freeze a partition whose flow state holds a task: waiting, holding a slot, or a rate token in its window', async () => {
+    const groupLimit = { global: 0, group: 1, agingMs: 1000 };
+    // A held slot whose entry the stream no longer shows (acked by hand): the hold alone refuses.
+    const a = await f.enqueueFlow('a', groupLimit, 'g1');
+    await f.deliver('w1');
+    await f.redis.xack(f.keys.stream, GROUP, a.entryId!);
+    expect(await step('freeze', f.keys)).toEqual([0, '1']);
+    await f.redis.hdel(f.keys.flow.tasks, 'a');
+    await f.redis.del(f.keys.flow.count);
+    expect(await step('freeze', f.keys)).toEqual([1, '1>4']);
+    await step('thaw', f.keys);
+
+    // A group rate window: one run started and settled, the next waiting for its token.
+    const rated = rateLimits(undefined, { max: 1, perMs: 1_000 });
+    const b = await f.enqueueFlow('b', rated, 'g2');
+    await f.deliver('w1');
+    await f.claimRated('w1', b.entryId!, 'b');
+    await f.complete('w1', [{ entryId: b.entryId!, id: 'b', flow: true }]);
+    expect(await f.redis.hlen(f.keys.flow.tasks)).toBe(0);
+    expect(await step('freeze', f.keys)).toEqual([0, '1']); // b's start is still in its window
+    const c = await f.enqueueFlow('c', rated, 'g2');
+    expect(c.entryId).toBeUndefined(); // waits in the room for the token
+    expect(await f.redis.xpending(f.keys.stream, GROUP)).toEqual([0, null, null, null]);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // b's start leaves its window
+    expect(await step('freeze', f.keys)).toEqual([0, '1']); // c still waits
+    await f.redis.hdel(f.keys.flow.tasks, 'c');
+    await f.redis.del(f.keys.flow.room);
+    expect(await step('freeze', f.keys)).toEqual([1, '1>4']); // drained: only a start that left its window
   });
 
   it('commits only its own frozen record; thaw restores the count it started from', async () => {

@@ -94,6 +94,34 @@ local function flowLimits(F, name)
   return limits[1], limits[2], limits[3], limits[4], limits.changed
 end
 
+-- rateRecordLeft(F, member, now): for a member of F.starts, true when it is a start record that
+-- left its window under its task's recorded rates (at or before now - perMs), or one of a window
+-- its task no longer has older than the longest window a limit can have: what rateCount would
+-- trim, so no window counts differently. False for a start still in its window, a marker or a
+-- reservation (a token taken); nil for a member of another form (no process writes one).
+local function rateRecordLeft(F, member, now)
+  local kind = string.sub(member, 1, 2)
+  local nameEnd = string.find(member, '\0', 3, true)
+  local per, timeAt = nil, nil
+  if nameEnd and (kind == 't\0' or kind == 'g\0') then
+    local r = select(4, flowLimits(F, string.sub(member, 3, nameEnd - 1)))
+    if kind == 't\0' then
+      timeAt = nameEnd + 1
+      per = r and r.max > 0 and r.per
+    else
+      local groupEnd = string.find(member, '\0', nameEnd + 1, true)
+      timeAt = groupEnd and groupEnd + 1
+      per = r and r.gmax > 0 and r.gper
+    end
+  end
+  local text = timeAt and string.sub(member, timeAt, timeAt + 15)
+  if not (text and #text == 16 and string.find(text, '^%d+$') and string.sub(member, timeAt + 16, timeAt + 16) == '\0') then
+    return nil
+  end
+  if text == RATE_PENDING or text == RATE_RESERVED then return false end
+  return tonumber(text) <= now - (per or RATE_MAX_PER_MS)
+end
+
 -- A task whose groupConcurrency this call raised (or lifted): flowFeedAll rings its waiting groups.
 local groupRaised = {}
 -- Tasks whose rateLimit (task window) or groupRateLimit this call changed: flowFeedAll serves the
