@@ -1,6 +1,7 @@
 --[[
-  KEYS: stream, delayed set, the partition's flow keys. ARGV: task id, name, payload,
-  delay, due time, group, priority, limits, control channel, [trace context] (details below).
+  KEYS: stream, delayed set, the partition's flow keys, layout record. ARGV: task id, name,
+  payload, delay, due time, group, priority, limits, control channel, trace context, partition
+  count (details below).
   Enqueue one task under flow control (a task with a concurrency limit, or an enqueue that
   names a group or a priority; docs/design/flow-control.md): it is admitted into the stream,
   holding its slots, when they are free and nothing of its (task, group) waits; otherwise it
@@ -10,6 +11,7 @@
   KEYS[1] stream
   KEYS[2] delayed set
   KEYS[3..13] the partition's flow keys (see includes/flow.lua)
+  KEYS[14] the partition's layout record (see layout.lua)
 
   ARGV[1]  task id
   ARGV[2]  task name
@@ -22,12 +24,18 @@
            perMs>' (0 = none; the last four are the rate limits), recorded for the scripts
            that admit later; '' = not known to the caller (keeps the recorded ones)
   ARGV[9]  control channel: told 'due' when a delayed task becomes the earliest due
-  ARGV[10] trace context for field t (absent or '' = none)
+  ARGV[10] trace context for field t ('' = none)
+  ARGV[11] the queue's partition count as the caller maps it: a layout record that says otherwise
+           (another count, or a switch in progress) refuses the call, error 'LAYOUT <stored>
+           <count>' (includes/layout-guard.lua), nothing written. Every partition checks, 0
+           too: a group's partition depends on the count, so a stale producer would put a
+           group's task beside none of its runs, outside its limit.
 
   Returns {task id, 0, 1, stream entry id ('' when waiting or delayed), name, 'w' when it waits
   in the room}, the shape of enqueue.lua's reply and one more value; {task id, 0, -1, '', name}
   refused, nothing written: an id, name or group a worker would not take (includes/task-text.lua;
-  the client checks the name and the group before, and draws the id). A task that waits keeps no
+  the client checks the name and the group before, and draws the id); the LAYOUT error above.
+  A task that waits keeps no
   void result (its handle reads its end from flow:tasks, see settled-state.ts); a delayed one
   does (field r): the handle cannot tell when it enters the room.
   Atomic: the slot check, the slot taken and the append (or the wait) are one step. A flow key of
@@ -41,11 +49,15 @@
 -- @include message
 -- @include delayed
 -- @include task-text
+-- @include layout-guard
 -- @include flow
 
 local stream, delayed = KEYS[1], KEYS[2]
 local F = flowKeys(3)
 local id, name, payload, group, priority = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7]
+-- A producer of another count (or during a switch) writes nothing: see ARGV[11].
+local refused = layoutRefusal(KEYS[14], ARGV[11])
+if refused then return refused end
 -- The room takes no task its queued listing cannot page over, now or at its promotion.
 if not isRoomTaskText(id, name, group) then return {id, 0, -1, '', name} end
 -- A flow key of another type refuses the enqueue before its first write (includes/flow.lua).

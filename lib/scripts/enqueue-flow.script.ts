@@ -38,6 +38,8 @@ export interface EnqueueFlowArgs {
   /** The task's limits when this process has its handler; undefined keeps the recorded ones. */
   readonly limits?: FlowLimits;
   readonly trace?: string;
+  /** The queue's partition count as this process maps it (layout-guard.lua); 1 when not given. */
+  readonly partitions?: number;
 }
 
 /** A flow enqueue always creates (it takes no key): enqueue.lua's code 1, and no other. */
@@ -57,8 +59,10 @@ export function enqueueFlowScript(keys: QueueKeys, task: EnqueueFlowArgs): Scrip
     limits,
     keys.controlChannel,
     task.trace ?? '',
+    task.partitions ?? 1,
   ];
-  return new ScriptCall('enqueue-flow', [keys.stream, keys.delayed, ...keys.flowKeys], args, (reply) => {
+  const redisKeys = [keys.stream, keys.delayed, ...keys.flowKeys, keys.layout];
+  return new ScriptCall('enqueue-flow', redisKeys, args, (reply) => {
     const [id, , code, entryId, , waits] = reply as [string, number, number, string, string, string];
     // The client checks the name and the group, and draws the id: a refusal is a caller's bug.
     if (Number(code) === -1)

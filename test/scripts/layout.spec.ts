@@ -1,5 +1,6 @@
 import { QueueKeys } from '../../lib/redis/keys';
 import { cancelScript } from '../../lib/scripts/cancel.script';
+import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
 import { enqueueManyScript } from '../../lib/scripts/enqueue-many.script';
 import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { layoutScript } from '../../lib/scripts/layout.script';
@@ -212,6 +213,36 @@ describe('layout.lua and the layout check', () => {
       generation: 1,
       entryId: expect.any(String),
     });
+  });
+
+  // A group's partition depends on the count: a stale producer's grouped task would land beside
+  // none of its group's runs. enqueue-flow.lua wrote it without a check, on every partition.
+  it('enqueue-flow.lua refuses a flow task whose count is not the record, frozen or not, on partition 0 too, writing nothing', async () => {
+    const other = new QueueKeys(f.prefix, 'q', 1);
+    const flowTask = (keys: QueueKeys, count: number, id = 't1') =>
+      enqueueFlowScript(keys, {
+        id,
+        name: 'job',
+        payload: '1',
+        delayMs: 0,
+        runAt: 0,
+        group: 'g1',
+        limits: { global: 0, group: 1, agingMs: 1000 },
+        partitions: count,
+      }).run(f.redis);
+    await expect(flowTask(f.keys, 2)).rejects.toThrow(/^LAYOUT 1 2/);
+    await expect(flowTask(other, 2)).rejects.toThrow(/^LAYOUT 1 2/);
+    await step('freeze', f.keys, 1, 2);
+    await expect(flowTask(f.keys, 1)).rejects.toThrow(/^LAYOUT 1>2 1/);
+    await expect(flowTask(f.keys, 2)).rejects.toThrow(/^LAYOUT 1>2 2/);
+    const flowState = await Promise.all(f.keys.flowKeys.map((k) => f.redis.exists(k)));
+    expect(flowState.every((n) => n === 0)).toBe(true);
+    expect(await f.redis.xlen(f.keys.stream)).toBe(0);
+    expect(await f.redis.exists(other.stream, ...other.flowKeys)).toBe(0);
+    await step('commit', f.keys, 1, 2);
+    await expect(flowTask(f.keys, 2)).resolves.toMatchObject({ outcome: 'created', id: 't1' });
+    await f.redis.set(other.layout, '2');
+    await expect(flowTask(other, 2, 't2')).resolves.toMatchObject({ outcome: 'created', id: 't2' });
   });
 
   it('enqueue-many.lua refuses a batch for a partition whose record says another count', async () => {
