@@ -132,8 +132,10 @@ export function toEnqueueCall(
     flow,
     name,
     queue,
-    // A key's partition; the next in turn for a task without one (a periodic key's is 0).
-    keys: key !== undefined ? partitions.forKey(key) : partitions.nextUnkeyed(),
+    // A key's partition; a flow task's group's; the next in turn for a task without one (a
+    // periodic key's is 0).
+    keys:
+      key !== undefined ? partitions.forKey(key) : flow ? partitions.forGroup(flow.group) : partitions.nextUnkeyed(),
     partitions: partitions.count,
     key,
     payload: encodePayload(name, payload, maxPayloadBytes),
@@ -148,7 +150,7 @@ export function toEnqueueCall(
 /**
  * @internal The flow-control part of an enqueue (docs/design/flow-control.md): present when the
  * task has a concurrency limit here, or the enqueue names a group or a priority; undefined keeps
- * the plain path. Limits and groups need a queue of one partition and a task without a key (this
+ * the plain path. Flow control takes no key; a priority needs a queue of one partition (this
  * version).
  */
 function flowOf(
@@ -178,10 +180,11 @@ function flowOf(
   }
   const limits = definition && flowLimitsOf(definition.options, agingMs);
   if (!limits && group === undefined && priority === undefined) return undefined;
-  const option = group !== undefined ? 'group' : priority !== undefined ? 'priority' : 'key';
-  if (partitions > 1) {
-    const value = option === 'group' ? group : option === 'priority' ? priority : key;
-    throw new InvalidOptionError(option, `a queue of one partition (this one has ${partitions})`, value);
+  // On a partitioned queue a group's tasks go to its group's partition (partitionOfGroup), so a
+  // group limit is exact there; an order across groups (priority) or a limit across them (the
+  // task's own limits, refused at bootstrap) would span partitions.
+  if (partitions > 1 && priority !== undefined) {
+    throw new InvalidOptionError('priority', `a queue of one partition (this one has ${partitions})`, priority);
   }
   if (key !== undefined) {
     throw new InvalidOptionError('key', 'no key on a task under flow control (a limit, a group or a priority)', key);

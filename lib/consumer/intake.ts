@@ -57,6 +57,11 @@ export class Intake {
     private readonly deadLetterer = new DeadLetterer(ctx),
     /** How long the recovery takes to page over this consumer's pending entries (the Sweeper's). */
     private readonly recoveryPassMs = () => ctx.config.sweepIntervalMs,
+    /**
+     * On a partitioned queue whose ungrouped tasks go to another partition (partitionOfGroup):
+     * that partition and the count. Undefined when they are admitted here.
+     */
+    private readonly ungroupedElsewhere?: { readonly partition: number; readonly count: number },
   ) {}
 
   /**
@@ -92,6 +97,12 @@ export class Intake {
     // frees their slots here.
     let deadLettering = false;
     try {
+      for (const stray of this.strays(held)) {
+        // Dead-lettered instead of run: its Slot is never used (deadLetter frees one).
+        held.delete(stray.delivery);
+        inFlight.delete(stray.entryId);
+        malformed.push(stray);
+      }
       const notUtf8 = await this.notUtf8(fresh.filter(([, fields]) => fields?.some((f) => f.includes('\uFFFD'))));
       for (const bad of notUtf8) {
         const delivery = [...held].find((d) => d.message.entryId === bad.entryId);
@@ -248,6 +259,27 @@ export class Intake {
       // timed from the claim's sending (the start is no earlier), not its late reply.
       this.ctx.promoteIn?.(Math.max(0, (v.windowEndsInMs ?? 0) - (monotonicMs() - claimSentAt)));
     }
+  }
+
+  /**
+   * The held deliveries that bypassed admission (as enterAdmission moves) in a partition other
+   * than their ungrouped group's: admitted here they would be counted apart from the group's
+   * runs in its own partition, above its limit, and a move to that partition is no atomic step
+   * (another slot on a cluster). They are dead-lettered, saying why.
+   */
+  private strays(held: Set<Delivery>): Array<MalformedMessage & { delivery: Delivery }> {
+    const elsewhere = this.ungroupedElsewhere;
+    if (!elsewhere) return [];
+    return [...held].flatMap((delivery) => {
+      const { flow, key, name, entryId } = delivery.message;
+      if (flow || key !== undefined || !this.limitsOf(name)) return [];
+      const reason =
+        `task "${name}" has a group limit but was enqueued without flow control (by a process without its ` +
+        `@Task definition?) into partition ${this.ctx.keys.partition} of queue "${this.ctx.queue}" ` +
+        `(${elsewhere.count} partitions): its ungrouped runs are counted in partition ${elsewhere.partition}. ` +
+        `Enqueue it from a process with its definition, or with a group`;
+      return [{ entryId, reason, delivery }];
+    });
   }
 
   /**

@@ -15,6 +15,7 @@ import { ShutdownAbortError } from '../errors/shutdown-abort.error';
 import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
 import type { FlowLimits } from '../scripts/enqueue-flow.script';
+import { partitionOfGroup } from '../partitions/queue-partitions';
 import { flowLimitsOf } from '../task/flow-limits';
 import { monotonicMs } from './lease';
 import { RateHold } from './rate-hold';
@@ -81,6 +82,12 @@ export class QueueConsumer {
       promoteIn: (ms) => this.promoteIn(ms),
     }));
     this.ctx = contexts[0];
+    // Every worker reads every partition (consumer.host.ts): their number is the count.
+    const count = contexts.length;
+    const ungroupedElsewhere = (ctx: QueueContext) => {
+      const partition = partitionOfGroup(undefined, count);
+      return count > 1 && ctx.keys.partition !== partition ? { partition, count } : undefined;
+    };
     this.lanes = contexts.map((ctx) => {
       // Read per delivery: kept per task name, as definitions are fixed once consumers start.
       // Only defined names: anyone can write an entry with a name of its own.
@@ -107,7 +114,7 @@ export class QueueConsumer {
       const sweeper = new Sweeper(ctx, deadLetterer, rated);
       return {
         ctx,
-        intake: new Intake(ctx, limitsOf, deadLetterer, () => sweeper.recoveryPassMs()),
+        intake: new Intake(ctx, limitsOf, deadLetterer, () => sweeper.recoveryPassMs(), ungroupedElsewhere(ctx)),
         sweeper,
         settler: new Settler(ctx),
       };

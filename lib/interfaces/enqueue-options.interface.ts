@@ -24,13 +24,14 @@ export interface EnqueueOptions {
   durability?: DurabilityOptions;
   /**
    * Flow control's group (a tenant, a customer): `groupConcurrency` counts per group, and
-   * waiting groups are served in turn. 1 to 256 characters. Default: the ungrouped group.
+   * waiting groups are served in turn. 1 to 256 characters. Default: the ungrouped group. On a
+   * partitioned queue it picks the task's partition: every task of a group goes to one.
    */
   group?: string;
   /**
    * 1 (most urgent) to 10, default 5: among tasks waiting for a slot of their group, a more
    * urgent one starts first; each level weighs `priorityAgingMs`, so the least urgent still
-   * progresses. Orders only tasks that wait for a limit.
+   * progresses. Orders only tasks that wait for a limit. Needs a queue of one partition.
    */
   priority?: number;
 }

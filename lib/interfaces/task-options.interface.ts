@@ -29,7 +29,11 @@ export interface TaskOptions {
    * limit wait without spending attempts. Needs a queue of one partition.
    */
   globalConcurrency?: number;
-  /** Most runs of this task at once per `group` (an enqueue option; ungrouped tasks form one group). */
+  /**
+   * Most runs of this task at once per `group` (an enqueue option; ungrouped tasks form one group).
+   * On a partitioned queue every task of a group goes to its group's partition, so the limit is
+   * exact there too.
+   */
   groupConcurrency?: number;
   /**
    * Most starts of this task in any `perMs` milliseconds on Redis's clock, across all workers
@@ -37,7 +41,10 @@ export interface TaskOptions {
    * start as soon as a start leaves the window. Needs a queue of one partition.
    */
   rateLimit?: RateLimitOptions;
-  /** Most starts of this task in any `perMs` milliseconds per `group`. */
+  /**
+   * Most starts of this task in any `perMs` milliseconds per `group`. Works on a partitioned queue
+   * as `groupConcurrency` does.
+   */
   groupRateLimit?: RateLimitOptions;
 }
 

@@ -42,6 +42,14 @@ export class QueuePartitions {
     return this.all[partitionOfKey(key, this.count)];
   }
 
+  /**
+   * The partition of a flow group's tasks (see partitionOfGroup): its slots, waiting room and
+   * rate windows live there, so a group limit is one atomic count.
+   */
+  forGroup(group: string | undefined): QueueKeys {
+    return this.all[partitionOfGroup(group, this.count)];
+  }
+
   /** The partition the next unkeyed task goes to. */
   nextUnkeyed(): QueueKeys {
     if (this.count === 1) return this.all[0];
@@ -63,4 +71,15 @@ export function partitionOfKey(key: string, count: number): number {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash % count;
+}
+
+/**
+ * @internal The partition of a flow group among `count` (`undefined` or '' is the ungrouped
+ * group): partitionOfKey of `group:<group>`, a name no task key's meaning depends on (a group
+ * named like a periodic key is hashed as any other). Stable as partitionOfKey is: a group's tasks
+ * under one count all go to one partition, and layout.lua changes the count only once no flow
+ * state is left.
+ */
+export function partitionOfGroup(group: string | undefined, count: number): number {
+  return partitionOfKey(`group:${group ?? ''}`, count);
 }

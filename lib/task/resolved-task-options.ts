@@ -91,8 +91,9 @@ export function resolveTaskOptions(
   const queue = checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE);
   const schedule = resolveSchedule(raw, at, periodicKey(name));
   // A limit's state lives in one partition: a limit across partitions needs a cross-slot design.
+  // A group limit counts one group, whose tasks all go to one partition (partitionOfGroup).
   const onePartition = (option: string, value: unknown) => {
-    if (partitionsOf(queue) > 1) {
+    if (partitionsOf(queue) > 1 && (option === 'globalConcurrency' || option === 'rateLimit')) {
       throw new InvalidOptionError(
         at(option),
         `a queue of one partition (queues.${queue}.partitions is ${partitionsOf(queue)})`,

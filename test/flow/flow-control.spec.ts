@@ -155,7 +155,7 @@ describe('flow control: concurrency limits, groups and priority', () => {
     });
     @Injectable()
     class Partitioned {
-      @Task('flow.parts', { groupConcurrency: 1, queue: 'parts' })
+      @Task('flow.parts', { globalConcurrency: 1, queue: 'parts' })
       run() {}
     }
     @Module({ providers: [Partitioned] })
@@ -166,6 +166,6 @@ describe('flow control: concurrency limits, groups and priority', () => {
       options: { queues: { parts: { partitions: 2 } } },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidOptionError);
-    expect(String((error as Error).message)).toMatch(/groupConcurrency[\s\S]*queues\.parts\.partitions/);
+    expect(String((error as Error).message)).toMatch(/globalConcurrency[\s\S]*queues\.parts\.partitions/);
   });
 });

@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { QueueClient, StreamQueueModule, Task } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
+import { partitionOfGroup } from '../../lib/partitions/queue-partitions';
+import { partitionOfTaskId } from '../../lib/partitions/task-ids';
 import { Ledger } from '../recovery/ledger';
 import { sleep } from '../utils/helpers';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, testConnection, waitFor } from '../utils/redis';
@@ -63,14 +65,21 @@ describe('flow control: a worker holding slots is SIGKILLed', () => {
   afterAll(closeAll);
 
   /** A producer that has the task's definition (worker: false), so its enqueues carry the limit. */
-  async function startProducer(flow: 'global' | 'group'): Promise<QueueClient> {
+  async function startProducer(flow: 'global' | 'group', partitions = 1): Promise<QueueClient> {
     @Injectable()
     class Work {
       @Task('work', flow === 'global' ? { globalConcurrency: 1 } : { groupConcurrency: 1 })
       work() {}
     }
     @Module({
-      imports: [StreamQueueModule.forRoot({ connection: testConnection(), prefix, worker: false })],
+      imports: [
+        StreamQueueModule.forRoot({
+          connection: testConnection(),
+          prefix,
+          worker: false,
+          queues: { default: { partitions } },
+        }),
+      ],
       providers: [Work],
     })
     class ProducerModule {}
@@ -93,15 +102,26 @@ describe('flow control: a worker holding slots is SIGKILLed', () => {
       readyTimeoutMs: 60_000,
     }).then((w) => (workers.push(w), w));
 
-  it.each(['global', 'group'] as const)(
-    '%sConcurrency 1: the reclaimed run settles before the next starts; nothing lost, the waiting runs follow',
-    async (flow) => {
-      const client = await startProducer(flow);
-      const [victim, survivor] = await Promise.all([spawn('victim', flow), spawn('survivor', flow, { HOLD: '1' })]);
+  // With 2 partitions the group is one routed to partition 1 (slice B of issue 11): its slot,
+  // its room and the reclaim of its run are all there, none in partition 0.
+  it.each([
+    ['global', 1],
+    ['group', 1],
+    ['group', 2],
+  ] as const)(
+    '%sConcurrency 1 (%i partitions): the reclaimed run settles before the next starts; nothing lost, the waiting runs follow',
+    async (flow, partitions) => {
+      const client = await startProducer(flow, partitions);
+      const group = ['g', 'h', 'i', 'j'].find((g) => partitionOfGroup(g, partitions) === partitions - 1)!;
+      const parts = { PARTITIONS: String(partitions) };
+      const [victim, survivor] = await Promise.all([
+        spawn('victim', flow, parts),
+        spawn('survivor', flow, { HOLD: '1', ...parts }),
+      ]);
       // Each run stalls only on the victim: it holds the slot until it dies.
       const payload = { ms: 100, stallOn: 'victim', stallMs: 60_000 };
       const handles = [];
-      for (let i = 0; i < TASKS; i++) handles.push(await client.enqueue('work', payload, { group: 'g' }));
+      for (let i = 0; i < TASKS; i++) handles.push(await client.enqueue('work', payload, { group }));
       const ids = handles.map((h) => h.id);
       await waitFor(async () => (await ledger.log()).length === 1, { timeoutMs: 20_000, description: 'one start' });
       survivor.child.kill('SIGUSR2');
@@ -126,7 +146,8 @@ describe('flow control: a worker holding slots is SIGKILLed', () => {
           .slice(1)
           .every((l) => l.endsWith(' survivor')),
       ).toBe(true);
-      const keys = new QueueKeys(prefix, 'default');
+      const keys = new QueueKeys(prefix, 'default', partitionOfGroup(group, partitions));
+      expect(ids.every((id) => partitionOfTaskId(id) === keys.partition)).toBe(true);
       await waitFor(async () => (await redis.hlen(keys.flow.tasks)) === 0, {
         description: 'no slot held, none waiting',
       });

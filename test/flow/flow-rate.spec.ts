@@ -140,9 +140,10 @@ describe('flow control: rate limits', () => {
     expect(await boot(options)).toMatchObject({ option });
   });
 
-  it('a rate limit on a partitioned queue fails bootstrap naming it', async () => {
-    const error = await boot({ queue: 'parts', groupRateLimit: { max: 1, perMs: 10 } }, { parts: { partitions: 2 } });
-    expect(error).toMatchObject({ option: "@Task('rate.bad').groupRateLimit" });
+  // groupRateLimit works there (its group's tasks go to one partition: partitioned-groups.spec.ts).
+  it('a task rate limit on a partitioned queue fails bootstrap naming it', async () => {
+    const error = await boot({ queue: 'parts', rateLimit: { max: 1, perMs: 10 } }, { parts: { partitions: 2 } });
+    expect(error).toMatchObject({ option: "@Task('rate.bad').rateLimit" });
     expect(String((error as Error).message)).toMatch(/queues\.parts\.partitions/);
   });
 });
