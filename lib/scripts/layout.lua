@@ -91,18 +91,21 @@ end
 local F = flowKeys(7)
 
 -- holdsFlowState(): a task waiting in the room or holding slots (F.tasks names both), or a rate
--- token still counted: a start record in its window, a marker or a reservation
--- (rateRecordLeft). A group's tasks are sent to its group's partition under the count, so after
--- a change its new tasks go elsewhere: with its old ones still holding slots or tokens here,
--- the group would run above its limit. Records that left their window hold nothing (the sweep
--- trims them); F.starts is read a page at a time until a counted one.
+-- token still counted in a window its task's recorded rates have: a start record in it, a
+-- marker or a reservation (rateRecordLeft). A group's tasks are sent to its group's partition
+-- under the count, so after a change its new tasks go elsewhere: with its old ones still
+-- holding slots or tokens here, the group would run above its limit. Records that left their
+-- window hold nothing (the sweep trims them), nor those of a window no recorded rate has (a
+-- removed limit: the sweep keeps them for the longest window there is, 24 days, which would
+-- hold the switch as long); F.starts is read a page at a time until a counted one.
 local function holdsFlowState()
   if rcall('HLEN', F.tasks) > 0 or rcall('ZCARD', F.room) > 0 then return true end
   local now, from = nowMs(), '-'
   while true do
     local page = rcall('ZRANGEBYLEX', F.starts, from, '+', 'LIMIT', '0', '500')
     for _, member in ipairs(page) do
-      if rateRecordLeft(F, member, now) == false then return true end
+      local left, known = rateRecordLeft(F, member, now)
+      if left == false and known then return true end
     end
     if #page < 500 then return false end
     from = '(' .. page[#page]

@@ -77,6 +77,19 @@ describe('layout.lua and the layout check', () => {
     await f.redis.hdel(f.keys.flow.tasks, 'c');
     await f.redis.del(f.keys.flow.room);
     expect(await step('freeze', f.keys)).toEqual([1, '1>4']); // drained: only a start that left its window
+    await step('thaw', f.keys);
+
+    // A start of a window its task no longer has (the limit removed) counts nothing: it does not
+    // hold the switch, though the sweep keeps it for the longest window there is.
+    const d = await f.enqueueFlow('d', rateLimits(undefined, { max: 1, perMs: 3_600_000 }), 'g3');
+    await f.deliver('w1');
+    await f.claimRated('w1', d.entryId!, 'd');
+    await f.complete('w1', [{ entryId: d.entryId!, id: 'd', flow: true }]);
+    expect(await step('freeze', f.keys)).toEqual([0, '1']);
+    await f.enqueueFlow('e', rateLimits(), 'g3'); // records the task's limits without a rate
+    expect(await f.runAdmitted('w1')).toEqual(['e']);
+    expect(await f.redis.zcard(f.keys.flow.starts)).toBeGreaterThan(0);
+    expect(await step('freeze', f.keys)).toEqual([1, '1>4']);
   });
 
   it('commits only its own frozen record; thaw restores the count it started from', async () => {

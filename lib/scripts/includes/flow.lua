@@ -98,7 +98,8 @@ end
 -- left its window under its task's recorded rates (at or before now - perMs), or one of a window
 -- its task no longer has older than the longest window a limit can have: what rateCount would
 -- trim, so no window counts differently. False for a start still in its window, a marker or a
--- reservation (a token taken); nil for a member of another form (no process writes one).
+-- reservation (a token taken); nil for a member of another form (no process writes one). The
+-- second value says whether the window is one of its task's recorded rates.
 local function rateRecordLeft(F, member, now)
   local kind = string.sub(member, 1, 2)
   local nameEnd = string.find(member, '\0', 3, true)
@@ -118,8 +119,9 @@ local function rateRecordLeft(F, member, now)
   if not (text and #text == 16 and string.find(text, '^%d+$') and string.sub(member, timeAt + 16, timeAt + 16) == '\0') then
     return nil
   end
-  if text == RATE_PENDING or text == RATE_RESERVED then return false end
-  return tonumber(text) <= now - (per or RATE_MAX_PER_MS)
+  local known = per and true or false
+  if text == RATE_PENDING or text == RATE_RESERVED then return false, known end
+  return tonumber(text) <= now - (per or RATE_MAX_PER_MS), known
 end
 
 -- A task whose groupConcurrency this call raised (or lifted): flowFeedAll rings its waiting groups.
