@@ -1,7 +1,10 @@
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InvalidOptionError, QueueClient, StreamQueueModule, Task, TaskFailedError, type TaskContext } from '../../lib';
-import { testConnection } from '../utils/redis';
+import { EXIT } from '../../lib/cli/cli-commands';
+import { runCliInProcess } from '../utils/cli-in-process';
+import { defineScripts } from '../../lib/redis/scripts';
+import { createRedis, redisUrl, testConnection } from '../utils/redis';
 import { partitionOfGroup, QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { partitionOfTaskId } from '../../lib/partitions/task-ids';
 import { startApp, type TestApp } from '../fixtures/test-app';
@@ -111,7 +114,8 @@ describe('group limits on a partitioned queue', () => {
     return true;
   };
 
-  it('routes each group to one partition, the ids saying it', () => {
+  it('routes each group to one partition, the groups here covering both', async () => {
+    await env.redis.ping(); // a cluster client connects its nodes first: the cleanup after scans them
     const where = GROUPS.map((g) => partitionOfGroup(g, 2));
     expect(new Set(where)).toEqual(new Set([0, 1])); // the groups below cover both partitions
     expect(partitionOfGroup(undefined, 2)).toBe(partitionOfGroup('', 2));
@@ -214,6 +218,46 @@ describe('group limits on a partitioned queue', () => {
     // Nothing of the group's flow state was written in the other partition.
     const other = partitions().all[1 - keys.partition];
     expect(await env.redis.exists(other.flow.limits)).toBe(0);
+    await waitFor(flowEmpty);
+  });
+
+  it('the CLI redrive and a pause act on the group partition too', async () => {
+    const a = await app();
+    const group = GROUPS.find((g) => partitionOfGroup(g, 2) === 1)!;
+    failing = true;
+    const h = await a.client.enqueue('pg.dead', { group }, { queue: 'parts', group });
+    await expect(h.result({ timeoutMs: 10_000 })).rejects.toBeInstanceOf(TaskFailedError);
+    failing = false;
+    await a.client.pause('parts');
+    const [dead] = (await a.client.list('dead', { queue: 'parts' })).tasks;
+    const cliRedis = createRedis();
+    defineScripts(cliRedis);
+    const cli = await runCliInProcess(
+      cliRedis,
+      [
+        'dlq',
+        'redrive',
+        dead.deadLetterId!,
+        '--queue',
+        'parts',
+        '--partition',
+        '1',
+        '--yes',
+        '--url',
+        redisUrl(),
+        '--prefix',
+        env.prefix,
+      ],
+      true,
+    );
+    expect(cli).toMatchObject({ code: EXIT.ok, out: new RegExp(`Redrove ${dead.deadLetterId}`) });
+    const next = await a.client.enqueue('pg.dead', { group }, { queue: 'parts', group });
+    await sleep(300); // paused: neither starts
+    expect(runs.filter((r) => r.task === 'pg.dead')).toHaveLength(1);
+    await a.client.resume('parts');
+    await expect(a.client.handle(h.id, { queue: 'parts' }).result({ timeoutMs: 10_000 })).resolves.toBeUndefined();
+    await next.result({ timeoutMs: 10_000 });
+    expect(mostAtOnce('pg.dead', group)).toBe(1);
     await waitFor(flowEmpty);
   });
 
