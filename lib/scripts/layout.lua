@@ -99,7 +99,9 @@ local F = flowKeys(7)
 -- removed limit: the sweep keeps them for the longest window there is, 24 days, which would
 -- hold the switch as long); F.starts is read a page at a time until a counted one.
 local function holdsFlowState()
-  if rcall('HLEN', F.tasks) > 0 or rcall('ZCARD', F.room) > 0 then return true end
+  -- EXISTS, not HLEN: an empty hash or set is no key, and EXISTS is in README's ACL list (and
+  -- answers for a key of another type too, which holds the switch rather than failing it).
+  if rcall('EXISTS', F.tasks, F.room) > 0 then return true end
   local now, from = nowMs(), '-'
   while true do
     local page = rcall('ZRANGEBYLEX', F.starts, from, '+', 'LIMIT', '0', '500')
