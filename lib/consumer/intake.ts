@@ -58,10 +58,11 @@ export class Intake {
     /** How long the recovery takes to page over this consumer's pending entries (the Sweeper's). */
     private readonly recoveryPassMs = () => ctx.config.sweepIntervalMs,
     /**
-     * On a partitioned queue whose ungrouped tasks go to another partition (partitionOfGroup):
-     * that partition and the count. Undefined when they are admitted here.
+     * The queue's partition count as this worker maps it, and the ungrouped group's partition
+     * under it (partitionOfGroup): a plain entry of a limited task is admitted only there, and
+     * only while the layout record holds that count (enter-admission.lua).
      */
-    private readonly ungroupedElsewhere?: { readonly partition: number; readonly count: number },
+    private readonly layout: { readonly count: number; readonly ungrouped: number } = { count: 1, ungrouped: 0 },
   ) {}
 
   /**
@@ -116,7 +117,7 @@ export class Intake {
       const fieldsOf = new Map(fresh.map(([entryId, fields]) => [entryId, fields]));
       deadLettering = true;
       await Promise.all(malformed.map((m) => this.deadLetter(m, fieldsOf.get(m.entryId))));
-      await this.enterAdmission(held);
+      await this.enterAdmission(held, fieldsOf);
       const toHandOver = held.size;
       const { ready, refused } = await this.claimWhereNeeded([...held], sentAt, held);
       if (refused) this.failed(refused);
@@ -268,15 +269,15 @@ export class Intake {
    * (another slot on a cluster). They are dead-lettered, saying why.
    */
   private strays(held: Set<Delivery>): Array<MalformedMessage & { delivery: Delivery }> {
-    const elsewhere = this.ungroupedElsewhere;
-    if (!elsewhere) return [];
+    const { count, ungrouped } = this.layout;
+    if (this.ctx.keys.partition === ungrouped) return [];
     return [...held].flatMap((delivery) => {
       const { flow, key, name, entryId } = delivery.message;
       if (flow || key !== undefined || !this.limitsOf(name)) return [];
       const reason =
         `task "${name}" has a group limit but was enqueued without flow control (by a process without its ` +
         `@Task definition?) into partition ${this.ctx.keys.partition} of queue "${this.ctx.queue}" ` +
-        `(${elsewhere.count} partitions): its ungrouped runs are counted in partition ${elsewhere.partition}. ` +
+        `(${count} partitions): its ungrouped runs are counted in partition ${ungrouped}. ` +
         `Enqueue it from a process with its definition, or with a group`;
       return [{ entryId, reason, delivery }];
     });
@@ -284,9 +285,12 @@ export class Intake {
 
   /**
    * Moves the held deliveries that bypassed admission (a limited task without the flow field)
-   * into it, and drops them here: they run once admitted, as a new entry of the same task.
+   * into it, and drops them here: they run once admitted, as a new entry of the same task. One
+   * this worker's count would admit where the stored count does not route the ungrouped group
+   * (this worker runs on with an old count after a change) is dead-lettered, saying why: admitted
+   * here its runs would be counted apart from the group's in the partition the count routes it to.
    */
-  private async enterAdmission(held: Set<Delivery>): Promise<void> {
+  private async enterAdmission(held: Set<Delivery>, fieldsOf: Map<string, string[] | null>): Promise<void> {
     const unflowed = [...held].flatMap((d) => {
       const limits = d.message.flow || d.message.key !== undefined ? undefined : this.limitsOf(d.message.name);
       return limits ? [{ d, limits }] : [];
@@ -295,15 +299,31 @@ export class Intake {
     const { keys, group, consumer, redis } = this.ctx;
     const replies = await Promise.all(
       unflowed.map(({ d, limits }) =>
-        enterAdmissionScript(keys, { group, consumer, entryId: d.message.entryId, taskId: d.message.id, limits }).run(
-          redis,
-        ),
+        enterAdmissionScript(keys, {
+          group,
+          consumer,
+          entryId: d.message.entryId,
+          taskId: d.message.id,
+          limits,
+          partitions: this.layout.count,
+        }).run(redis),
       ),
     );
+    const stale: Array<Promise<unknown>> = [];
     unflowed.forEach(({ d }, i) => {
-      if (replies[i].outcome === 'not-to-move') return; // changed under it: runs as read (never happens)
+      const { outcome, entryId: stored } = replies[i];
+      if (outcome === 'not-to-move') return; // changed under it: runs as read (never happens)
       held.delete(d);
       this.drop(d);
+      if (outcome === 'stale-count') {
+        const reason =
+          `task "${d.message.name}" has a group limit but was enqueued without flow control into partition ` +
+          `${keys.partition} of queue "${this.ctx.queue}", and this worker maps ${this.layout.count} partition(s) ` +
+          `where the queue's layout record says ${stored}: restart it with the queue's count (a redrive puts the ` +
+          `entry back in this partition)`;
+        stale.push(this.deadLetterer.deadLetter(d.message.entryId, fieldsOf.get(d.message.entryId), reason));
+        return;
+      }
       if (!this.warned.has(d.message.name)) {
         this.warned.add(d.message.name);
         this.ctx.logger.warn(
@@ -312,6 +332,7 @@ export class Intake {
         );
       }
     });
+    await Promise.all(stale);
   }
 
   /**

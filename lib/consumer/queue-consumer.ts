@@ -84,10 +84,7 @@ export class QueueConsumer {
     this.ctx = contexts[0];
     // Every worker reads every partition (consumer.host.ts): their number is the count.
     const count = contexts.length;
-    const ungroupedElsewhere = (ctx: QueueContext) => {
-      const partition = partitionOfGroup(undefined, count);
-      return count > 1 && ctx.keys.partition !== partition ? { partition, count } : undefined;
-    };
+    const layout = { count, ungrouped: partitionOfGroup(undefined, count) };
     this.lanes = contexts.map((ctx) => {
       // Read per delivery: kept per task name, as definitions are fixed once consumers start.
       // Only defined names: anyone can write an entry with a name of its own.
@@ -114,7 +111,7 @@ export class QueueConsumer {
       const sweeper = new Sweeper(ctx, deadLetterer, rated);
       return {
         ctx,
-        intake: new Intake(ctx, limitsOf, deadLetterer, () => sweeper.recoveryPassMs(), ungroupedElsewhere(ctx)),
+        intake: new Intake(ctx, limitsOf, deadLetterer, () => sweeper.recoveryPassMs(), layout),
         sweeper,
         settler: new Settler(ctx),
       };

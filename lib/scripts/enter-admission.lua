@@ -5,16 +5,22 @@
   KEYS[1] stream
   KEYS[2] result key of the task
   KEYS[3..13] the partition's flow keys (see includes/flow.lua)
+  KEYS[14] the partition's layout record (see layout.lua)
   ARGV[1] consumer group; ARGV[2] consumer (who read the entry); ARGV[3] stream entry id;
   ARGV[4] task id (the result key was derived from it); ARGV[5] the task's limits as
   '<global> <group> <aging ms> <max> <perMs> <group max> <group perMs>' (as enqueue-flow.lua's
   ARGV[8]), recorded for the scripts that admit later
+  ARGV[6] the queue's partition count as the worker maps it: the ungrouped group's partition
+          depends on it (partitionOfGroup), so a worker still running with an old count (its
+          keyed and flow enqueues refused) must not admit an entry where the stored count does
+          not route its group; a plain unkeyed entry in partition 0 is written unchecked
 
   Returns {code, new stream entry id ('' when it waits in the room)}: 1 moved; 0 not this
   consumer's entry any more (reclaimed meanwhile, settled, gone): nothing written; -1 not one to
   move (a field fl or k, another task id, a missing field; or an id or name a worker would not
   take, includes/task-text.lua, which its worker's parse dead-letters first): nothing written,
-  it runs as read.
+  it runs as read; -2 the layout record (second value: it, no record read as '1') is not ARGV[6]
+  (another count, or a switch in progress): nothing written, the worker dead-letters the entry.
   Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
   the task is neither lost nor in the stream twice. The admission comes first, the entry's ack
   and delete after it: a stream out of ids (its last id the largest there is: XSETID) refuses
@@ -35,7 +41,7 @@
 
 local stream, resultKey = KEYS[1], KEYS[2]
 local F = flowKeys(3)
-local group, consumer, entryId, taskId, limits = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local group, consumer, entryId, taskId, limits, count = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local PENDING_MARKER, MARKER_TTL_MS = '{"ok":null}', 86400000
 
 if not ownedBy(stream, group, entryId, consumer) then return {0, ''} end
@@ -49,6 +55,10 @@ end
 if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end
 -- Anyone can XADD: the room takes no id or name its queued listing cannot page over.
 if not isRoomTaskText(m.id, m.n, '') then return {-1, ''} end
+-- Admitted under a stale count, its ungrouped group would be counted here apart from its runs in
+-- the partition the stored count routes it to.
+local stored = rcall('GET', KEYS[14]) or '1'
+if stored ~= count then return {-2, stored} end
 m.a = m.a or '1'
 m.fl = '1'
 -- It waits ungrouped at priority 5: a group or priority of its own (only a hand-written entry has
