@@ -1,6 +1,7 @@
 import { QueueKeys } from '../../lib/redis/keys';
 import { cancelScript } from '../../lib/scripts/cancel.script';
 import { enqueueFlowScript } from '../../lib/scripts/enqueue-flow.script';
+import { enterAdmissionScript } from '../../lib/scripts/enter-admission.script';
 import { enqueueManyScript } from '../../lib/scripts/enqueue-many.script';
 import { enqueueScript } from '../../lib/scripts/enqueue.script';
 import { layoutScript } from '../../lib/scripts/layout.script';
@@ -256,6 +257,31 @@ describe('layout.lua and the layout check', () => {
     await expect(flowTask(f.keys, 2)).resolves.toMatchObject({ outcome: 'created', id: 't1' });
     await f.redis.set(other.layout, '2');
     await expect(flowTask(other, 2, 't2')).resolves.toMatchObject({ outcome: 'created', id: 't2' });
+  });
+
+  it('enter-admission.lua moves no plain entry when the worker count is not the record, frozen or not', async () => {
+    const entryId = (await f.redis.xadd(f.keys.stream, '*', 'id', 't1', 'n', 'job', 'p', '1', 'a', '1'))!;
+    await f.deliver('a');
+    const move = (count: number) =>
+      enterAdmissionScript(f.keys, {
+        group: GROUP,
+        consumer: 'a',
+        entryId,
+        taskId: 't1',
+        limits: { global: 0, group: 1, agingMs: 1000 },
+        partitions: count,
+      }).run(f.redis);
+    await expect(move(2)).resolves.toEqual({ outcome: 'stale-count', entryId: '1' });
+    // A switch's freeze passed (the entry was not read yet when it looked): a worker of either
+    // count admits nothing into the frozen partition.
+    await f.redis.set(f.keys.layout, '1>2');
+    await expect(move(1)).resolves.toEqual({ outcome: 'stale-count', entryId: '1>2' });
+    await expect(move(2)).resolves.toEqual({ outcome: 'stale-count', entryId: '1>2' });
+    const flowState = await Promise.all(f.keys.flowKeys.map((k) => f.redis.exists(k)));
+    expect(flowState.every((n) => n === 0)).toBe(true);
+    expect((await f.redis.xpending(f.keys.stream, GROUP))[0]).toBe(1); // still pending, for the worker to dead-letter
+    await f.redis.set(f.keys.layout, '2');
+    await expect(move(2)).resolves.toMatchObject({ outcome: 'moved' });
   });
 
   it('enqueue-many.lua refuses a batch for a partition whose record says another count', async () => {
