@@ -20,6 +20,7 @@ import { flowLimitsOf } from '../task/flow-limits';
 import { monotonicMs } from './lease';
 import { RateHold } from './rate-hold';
 import { giveBackUnstarted } from './give-back-unstarted';
+import { recordLimitsScript } from '../scripts/record-limits.script';
 
 /** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
 interface Lane {
@@ -120,6 +121,7 @@ export class QueueConsumer {
 
   async start(): Promise<void> {
     await this.reader.ensureGroup();
+    await this.recordLimits();
     if (this.pause.isPaused) this.reader.pause();
     this.pause.onChange((paused) => (paused ? this.reader.pause() : this.reader.resume()));
     const runner = new TaskRunner(
@@ -176,6 +178,35 @@ export class QueueConsumer {
         complete: () => resolve(),
       });
     });
+  }
+
+  /**
+   * Records the limits of this worker's limited tasks of the queue in each partition, before its
+   * first read (record-limits.lua): a producer without their definitions records none, so a
+   * partition no enqueue of a process with them reached would admit them unlimited. One call per
+   * partition. A failure is warned, not fatal: the enqueues and admissions of processes with the
+   * definitions still record them, as before.
+   */
+  private async recordLimits(): Promise<void> {
+    const limited = this.registry.names().flatMap((name) => {
+      const { options } = this.registry.get(name)!;
+      const limits =
+        options.queue === this.ctx.queue ? flowLimitsOf(options, this.ctx.config.priorityAgingMs) : undefined;
+      return limits ? [{ name, limits }] : [];
+    });
+    if (limited.length === 0) return;
+    await Promise.all(
+      this.lanes.map(({ ctx }) =>
+        recordLimitsScript(ctx.keys, limited)
+          .run(ctx.redis)
+          .catch((error: Error) =>
+            ctx.logger.warn(
+              `Queue "${ctx.queue}": recording the tasks' limits in partition ${ctx.keys.partition} failed (${error.message}); ` +
+                `an enqueue from a process without their definitions may run them unlimited there until one with them records them.`,
+            ),
+          ),
+      ),
+    );
   }
 
   /** Its pipeline is subscribed and not stopping (or stopped on an unexpected error). */

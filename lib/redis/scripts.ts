@@ -32,6 +32,7 @@ export const SCRIPT_NAMES = [
   'trim-rate-starts',
   'end-stranded-cancel',
   'events-watch',
+  'record-limits',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

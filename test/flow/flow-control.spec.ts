@@ -117,6 +117,9 @@ describe('flow control: concurrency limits, groups and priority', () => {
 
   it('bad group or priority: InvalidOptionError naming it, nothing written', async () => {
     const a = await app();
+    // The worker's start recorded its tasks' limits (record-limits.lua): the refusals change nothing.
+    const limits = await env.redis.hgetall(a.keys.flow.limits);
+    expect(limits['flow.one']).toBeDefined();
     const bad: Array<[string, object]> = [
       ['group', { group: '' }],
       ['group', { group: 'x'.repeat(257) }],
@@ -139,7 +142,8 @@ describe('flow control: concurrency limits, groups and priority', () => {
     await expect(schedule).rejects.toMatchObject({ option: 'name' });
     expect(await env.redis.xlen(a.keys.stream)).toBe(0);
     expect(await env.redis.zcard(a.keys.schedules)).toBe(0);
-    expect(await env.redis.exists(...a.keys.flowKeys)).toBe(0);
+    expect(await env.redis.exists(...a.keys.flowKeys.filter((k) => k !== a.keys.flow.limits))).toBe(0);
+    expect(await env.redis.hgetall(a.keys.flow.limits)).toEqual(limits);
   });
 
   it('a limit that is not a positive integer, or on a partitioned queue, fails bootstrap naming it', async () => {

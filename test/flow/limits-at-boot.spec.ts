@@ -1,0 +1,159 @@
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { QueueClient, StreamQueueModule, Task } from '../../lib';
+import { partitionOfGroup } from '../../lib/partitions/queue-partitions';
+import { partitionOfTaskId } from '../../lib/partitions/task-ids';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { waitingTaskIds } from '../fixtures/flow-state';
+import { QueueKeys } from '../../lib/redis/keys';
+import { Latch, sleep, waitFor } from '../utils/helpers';
+import { testConnection } from '../utils/redis';
+
+/** Start and end of each run: the most that overlapped is read from them afterwards. */
+const runs: Array<{ task: string; start: number; end: number }> = [];
+let running = 0;
+let gate = new Latch();
+
+function mostAtOnce(task: string): number {
+  const edges = runs
+    .filter((r) => r.task === task)
+    .flatMap((r) => [
+      [r.start, 1],
+      [r.end, -1],
+    ])
+    // An end at the same instant as a start counts first: the slot was freed before it was taken.
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, step] of edges) most = Math.max(most, (now += step));
+  return most;
+}
+
+async function record(task: string, work: () => Promise<void>) {
+  const start = performance.timeOrigin + performance.now();
+  running++;
+  try {
+    await work();
+  } finally {
+    running--;
+  }
+  runs.push({ task, start, end: performance.timeOrigin + performance.now() });
+}
+
+@Injectable()
+class LimitedTasks {
+  @Task('lb.one', { queue: 'lb', groupConcurrency: 1 })
+  one() {
+    return record('lb.one', () => sleep(40));
+  }
+
+  @Task('lb.parts', { queue: 'lbp', groupConcurrency: 1 })
+  parts() {
+    return record('lb.parts', () => sleep(40));
+  }
+}
+
+@Module({ providers: [LimitedTasks] })
+class LimitedModule {}
+
+/** The same task, first with groupConcurrency 1, then raised to 3 by a new deploy. */
+@Injectable()
+class LowTasks {
+  @Task('lb.raise', { queue: 'lb', groupConcurrency: 1 })
+  raise() {
+    return record('lb.raise', () => gate.wait());
+  }
+}
+
+@Injectable()
+class HighTasks {
+  @Task('lb.raise', { queue: 'lb', groupConcurrency: 3 })
+  raise() {
+    return record('lb.raise', () => gate.wait());
+  }
+}
+
+@Module({ providers: [LowTasks] })
+class LowModule {}
+
+@Module({ providers: [HighTasks] })
+class HighModule {}
+
+const QUEUES = { queues: { lbp: { partitions: 2 } } };
+
+/**
+ * A worker records its tasks' limits in every partition of their queue when it starts: a producer
+ * without the definitions (an API service that enqueues with a group) records none, and a
+ * partition no definition-holding enqueue reached admitted every task with no limit, for good.
+ */
+describe('limits recorded at a worker start', () => {
+  const env = useProbeApps();
+  beforeEach(() => {
+    runs.length = 0;
+    running = 0;
+    gate = new Latch();
+  });
+  const worker = (imports: unknown[] = [LimitedModule]): Promise<TestApp> =>
+    startApp({ prefix: env.prefix, imports: imports as never, options: { concurrency: 20, ...QUEUES } });
+
+  /** A producer with no @Task of the queue's tasks, and no worker. */
+  async function blindProducer() {
+    @Module({
+      imports: [
+        StreamQueueModule.forRoot({ connection: testConnection(), prefix: env.prefix, worker: false, ...QUEUES }),
+      ],
+    })
+    class BlindProducerModule {}
+    const app = await NestFactory.createApplicationContext(BlindProducerModule, { logger: false });
+    return { client: app.get(QueueClient), close: () => app.close() };
+  }
+
+  it("a blind producer enqueueing with a group: the worker's groupConcurrency 1 holds", async () => {
+    await worker();
+    const producer = await blindProducer();
+    try {
+      const handles = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => producer.client.enqueue('lb.one', { i }, { queue: 'lb', group: 'G' })),
+      );
+      await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
+      expect(runs.filter((r) => r.task === 'lb.one')).toHaveLength(6);
+      expect(mostAtOnce('lb.one')).toBe(1);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('the same on a queue of 2 partitions, the group routed to partition 1', async () => {
+    const group = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].find((g) => partitionOfGroup(g, 2) === 1)!;
+    await worker();
+    const producer = await blindProducer();
+    try {
+      const handles = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => producer.client.enqueue('lb.parts', { i }, { queue: 'lbp', group })),
+      );
+      handles.forEach((h) => expect(partitionOfTaskId(h.id)).toBe(1));
+      await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
+      expect(runs.filter((r) => r.task === 'lb.parts')).toHaveLength(6);
+      expect(mostAtOnce('lb.parts')).toBe(1);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('a worker started with a raised limit admits the tasks waiting under the old one', async () => {
+    // The old deploy's producer (it has the definition, limit 1) queues 4: one admitted, 3 wait.
+    const old = await startApp({ prefix: env.prefix, imports: [LowModule], options: { worker: false } });
+    const handles = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => old.client.enqueue('lb.raise', { i }, { queue: 'lb', group: 'G' })),
+    );
+    expect(await waitingTaskIds(env.redis, new QueueKeys(env.prefix, 'lb'))).toHaveLength(3);
+    // The new deploy's worker, limit 3: its start records it, and feeds what the raise frees.
+    await worker([HighModule]);
+    await waitFor(() => running === 3, { timeoutMs: 5_000 }).catch(() => undefined);
+    await sleep(200); // a fourth would have started by now
+    expect(running).toBe(3);
+    gate.open();
+    await Promise.all(handles.map((h) => h.result({ timeoutMs: 10_000 })));
+  });
+});
