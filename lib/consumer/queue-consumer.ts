@@ -184,8 +184,8 @@ export class QueueConsumer {
    * Records the limits of this worker's limited tasks of the queue in each partition, before its
    * first read (record-limits.lua): a producer without their definitions records none, so a
    * partition no enqueue of a process with them reached would admit them unlimited. One call per
-   * partition. A failure is warned, not fatal: the enqueues and admissions of processes with the
-   * definitions still record them, as before.
+   * partition. A failure fails the start, as the group's creation does: a worker that could not
+   * record its limits would leave them unenforced for such producers, unseen.
    */
   private async recordLimits(): Promise<void> {
     const limited = this.registry.names().flatMap((name) => {
@@ -199,12 +199,12 @@ export class QueueConsumer {
       this.lanes.map(({ ctx }) =>
         recordLimitsScript(ctx.keys, limited)
           .run(ctx.redis)
-          .catch((error: Error) =>
-            ctx.logger.warn(
-              `Queue "${ctx.queue}": recording the tasks' limits in partition ${ctx.keys.partition} failed (${error.message}); ` +
-                `an enqueue from a process without their definitions may run them unlimited there until one with them records them.`,
-            ),
-          ),
+          .catch((error: Error) => {
+            throw new Error(
+              `Queue "${ctx.queue}": recording the tasks' limits in partition ${ctx.keys.partition} failed: ${error.message}`,
+              { cause: error },
+            );
+          }),
       ),
     );
   }

@@ -156,4 +156,15 @@ describe('limits recorded at a worker start', () => {
     gate.open();
     await Promise.all(handles.map((h) => h.result({ timeoutMs: 10_000 })));
   });
+
+  it('a worker that cannot record its limits fails its start, naming the partition (not a warning it runs on past)', async () => {
+    // Anyone with Redis access can put a key of another type in place of a flow key.
+    const keys = new QueueKeys(env.prefix, 'lbp', 1);
+    await env.redis.set(keys.flowKeys[2], 'not a hash');
+    try {
+      await expect(worker()).rejects.toThrow(/recording the tasks' limits in partition 1 failed: .*WRONGTYPE/);
+    } finally {
+      await env.redis.del(keys.flowKeys[2]);
+    }
+  });
 });
