@@ -21,6 +21,7 @@ import { monotonicMs } from './lease';
 import { RateHold } from './rate-hold';
 import { giveBackUnstarted } from './give-back-unstarted';
 import { recordLimitsScript } from '../scripts/record-limits.script';
+import { isWrongType } from '../redis/wrong-type';
 
 /** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
 interface Lane {
@@ -69,6 +70,8 @@ export class QueueConsumer {
   /** The lane each delivery came in by, for its settle and release. */
   private readonly laneOf = new WeakMap<Delivery, Lane>();
   private readonly ctx: QueueContext;
+  /** Partitions a key of another type kept this worker's limits from (see recordLimits). */
+  private readonly limitsUnrecorded = new Set<Lane>();
 
   constructor(
     partitions: readonly QueueParts[],
@@ -185,9 +188,13 @@ export class QueueConsumer {
    * first read (record-limits.lua): a producer without their definitions records none, so a
    * partition no enqueue of a process with them reached would admit them unlimited. One call per
    * partition. A failure fails the start, as the group's creation does: a worker that could not
-   * record its limits would leave them unenforced for such producers, unseen.
+   * record its limits would leave them unenforced for such producers, unseen. But a key of
+   * another type (WRONGTYPE: anyone with Redis access can SET one) refuses every flow call and
+   * append of its partition until it is gone, so nothing runs there unlimited meanwhile; failing
+   * the start for it stopped every queue of the worker (ensureGroup leaves such a stream to the
+   * reads for that reason). It is warned, and the partition recorded again at each sweep.
    */
-  private async recordLimits(): Promise<void> {
+  private async recordLimits(lanes: readonly Lane[] = this.lanes, atStart = true): Promise<void> {
     const limited = this.registry.names().flatMap((name) => {
       const { options } = this.registry.get(name)!;
       const limits =
@@ -196,16 +203,21 @@ export class QueueConsumer {
     });
     if (limited.length === 0) return;
     await Promise.all(
-      this.lanes.map(({ ctx }) =>
-        recordLimitsScript(ctx.keys, limited)
-          .run(ctx.redis)
-          .catch((error: Error) => {
-            throw new Error(
-              `Queue "${ctx.queue}": recording the tasks' limits in partition ${ctx.keys.partition} failed: ${error.message}`,
-              { cause: error },
-            );
-          }),
-      ),
+      lanes.map(async (lane) => {
+        const { ctx } = lane;
+        try {
+          await recordLimitsScript(ctx.keys, limited).run(ctx.redis);
+          this.limitsUnrecorded.delete(lane);
+        } catch (error) {
+          const message = `Queue "${ctx.queue}": recording the tasks' limits in partition ${ctx.keys.partition} failed: ${(error as Error).message}`;
+          if (!isWrongType(error)) {
+            if (atStart) throw new Error(message, { cause: error });
+          } else if (atStart) {
+            ctx.logger.warn(`${message}; retried at each sweep.`);
+          }
+          this.limitsUnrecorded.add(lane);
+        }
+      }),
     );
   }
 
@@ -453,6 +465,7 @@ export class QueueConsumer {
    * another's fails: an error here would drop those deliveries, held in memory, for good.
    */
   private async sweep(): Promise<Delivery[]> {
+    if (this.limitsUnrecorded.size > 0) await this.recordLimits([...this.limitsUnrecorded], false);
     const taken: Delivery[] = [];
     let failure: unknown;
     for (const lane of this.lanes) {

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { QueueClient, StreamQueueModule, Task } from '../../lib';
 import { partitionOfGroup } from '../../lib/partitions/queue-partitions';
 import { partitionOfTaskId } from '../../lib/partitions/task-ids';
-import { startApp, type TestApp } from '../fixtures/test-app';
+import { logger, startApp, type TestApp } from '../fixtures/test-app';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { waitingTaskIds } from '../fixtures/flow-state';
 import { QueueKeys } from '../../lib/redis/keys';
@@ -157,14 +157,34 @@ describe('limits recorded at a worker start', () => {
     await Promise.all(handles.map((h) => h.result({ timeoutMs: 10_000 })));
   });
 
-  it('a worker that cannot record its limits fails its start, naming the partition (not a warning it runs on past)', async () => {
-    // Anyone with Redis access can put a key of another type in place of a flow key.
-    const keys = new QueueKeys(env.prefix, 'lbp', 1);
-    await env.redis.set(keys.flowKeys[2], 'not a hash');
-    try {
-      await expect(worker()).rejects.toThrow(/recording the tasks' limits in partition 1 failed: .*WRONGTYPE/);
-    } finally {
-      await env.redis.del(keys.flowKeys[2]);
-    }
-  });
+  // Anyone with Redis access can put a key of another type in place of a flow key or a stream.
+  // It refuses every flow call of its partition (nothing runs there unlimited meanwhile); a start
+  // failed for it stopped every queue of the worker (as ensureGroup's did: shared-read-wrong-type).
+  it.each([
+    ['flow:limits', 'lbp', 1, (k: QueueKeys) => k.flowKeys[2]],
+    ['stream', 'lb', 0, (k: QueueKeys) => k.stream],
+  ] as const)(
+    'a %s key of another type (queue %s): the worker boots, warns naming the partition, and records the limits once it is gone',
+    async (_, queue, partition, keyOf) => {
+      const keys = new QueueKeys(env.prefix, queue, partition);
+      await env.redis.del(keyOf(keys));
+      await env.redis.set(keyOf(keys), 'not a hash');
+      const from = logger.warnings().length;
+      const app = await startApp({
+        prefix: env.prefix,
+        imports: [LimitedModule],
+        options: { concurrency: 20, sweepIntervalMs: 50, ...QUEUES },
+      });
+      expect(logger.warnings().slice(from).join('\n')).toMatch(
+        new RegExp(`"${queue}": recording the tasks' limits in partition ${partition} failed: .*WRONGTYPE`),
+      );
+      // Its other queue runs.
+      const other = queue === 'lb' ? { task: 'lb.parts', queue: 'lbp' } : { task: 'lb.one', queue: 'lb' };
+      const handle = await app.client.enqueue(other.task, {}, { queue: other.queue, group: 'G' });
+      await handle.result({ timeoutMs: 10_000 });
+      await env.redis.del(keyOf(keys));
+      const task = queue === 'lb' ? 'lb.one' : 'lb.parts';
+      await waitFor(async () => (await env.redis.hget(keys.flowKeys[2], task)) !== null, { timeoutMs: 5_000 });
+    },
+  );
 });
