@@ -1,4 +1,6 @@
 --[[
+  KEYS: stream, result key, the partition's flow keys, layout record. ARGV: consumer group,
+  consumer, entry id, task id, limits, partition count (details below).
   Move a read entry of a task with a concurrency limit that was enqueued the plain way (no field
   fl: a producer without the task's @Task definition cannot know its limits) into admission,
   instead of running it: the worker's safety net, so no enqueuer runs a task outside its limits.
