@@ -5,6 +5,7 @@ import { partitionOfGroup } from '../../lib/partitions/queue-partitions';
 import { partitionOfTaskId } from '../../lib/partitions/task-ids';
 import { startApp } from '../fixtures/test-app';
 import { useProbeApps } from '../fixtures/probe-apps';
+import { mostAtOnce } from '../fixtures/runs-at-once';
 import { testConnection } from '../utils/redis';
 import { sleep, waitFor } from '../utils/helpers';
 
@@ -23,13 +24,6 @@ class StaleTasks {
 
 @Module({ providers: [StaleTasks] })
 class StaleTasksModule {}
-
-function mostAtOnce(): number {
-  return Math.max(
-    0,
-    ...runs.map((r) => runs.filter((o) => o.start <= r.start && (o.end ?? Infinity) > r.start).length),
-  );
-}
 
 /**
  * A worker still mapping with an old count (the README lets one run on after a count change: its
@@ -83,7 +77,7 @@ describe('enter-admission by a worker with a stale partition count', () => {
       await routed.result({ timeoutMs: 10_000 });
       const outcome = await plainOutcome;
       await waitFor(() => runs.every((r) => r.end !== undefined));
-      expect(mostAtOnce()).toBe(1);
+      expect(mostAtOnce(runs)).toBe(1);
       // The stale worker made no decision under its old mapping: the entry is dead-lettered,
       // saying why, and a redrive puts it back where a worker of the count decides.
       expect(outcome).toBeInstanceOf(TaskFailedError);

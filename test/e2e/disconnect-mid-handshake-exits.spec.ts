@@ -1,18 +1,6 @@
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { spawnWorker, type WorkerHandle } from '../utils/spawn-worker';
-
-/** The `exit <n> ms after <event>` the fixture printed, once it exited by itself within 8 s. */
-async function stayedAfter(worker: WorkerHandle, event: string): Promise<number> {
-  let held: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([
-    worker.exited,
-    new Promise<'held'>((resolve) => (held = setTimeout(resolve, 8_000, 'held'))),
-  ]).finally(() => clearTimeout(held));
-  if (exit === 'held') await worker.kill('SIGKILL');
-  expect(exit).toMatchObject({ code: 0 });
-  const line = await worker.waitForLine(new RegExp(`^exit \\d+ ms after ${event}$`));
-  return Number(/^exit (\d+) ms/.exec(line)?.[1]);
-}
+import { spawnWorker } from '../utils/spawn-worker';
+import { msAfterUntilExit } from '../fixtures/exit-after';
 
 /*
  * Review finding (of d0170ca, which cleared the timer ioredis's disconnect() arms on a socket
@@ -39,7 +27,7 @@ describe('a connection disconnected mid-handshake', () => {
       ready: /^ended$/,
     });
     expect(worker.stdout).toContain('disconnect at connect');
-    expect(await stayedAfter(worker, 'ended')).toBeLessThan(1_000);
+    expect(await msAfterUntilExit(worker, 'ended')).toBeLessThan(1_000);
   }, 60_000);
 
   it('a failed init, given up on with its handshake unanswered: the process exits by itself at once', async () => {
@@ -53,6 +41,6 @@ describe('a connection disconnected mid-handshake', () => {
     await worker.waitForLine(/^(failed|booted)/, { timeoutMs: 30_000 });
     expect(worker.stdout).toContain('failed RedisUnreachableError');
     await server.kill('SIGCONT');
-    expect(await stayedAfter(worker, 'failed')).toBeLessThan(1_000);
+    expect(await msAfterUntilExit(worker, 'failed')).toBeLessThan(1_000);
   }, 60_000);
 });

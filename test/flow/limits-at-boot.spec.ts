@@ -6,6 +6,7 @@ import { partitionOfTaskId } from '../../lib/partitions/task-ids';
 import { logger, startApp, type TestApp } from '../fixtures/test-app';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { waitingTaskIds } from '../fixtures/flow-state';
+import { mostAtOnce } from '../fixtures/runs-at-once';
 import { QueueKeys } from '../../lib/redis/keys';
 import { Latch, sleep, waitFor } from '../utils/helpers';
 import { testConnection } from '../utils/redis';
@@ -15,19 +16,8 @@ const runs: Array<{ task: string; start: number; end: number }> = [];
 let running = 0;
 let gate = new Latch();
 
-function mostAtOnce(task: string): number {
-  const edges = runs
-    .filter((r) => r.task === task)
-    .flatMap((r) => [
-      [r.start, 1],
-      [r.end, -1],
-    ])
-    // An end at the same instant as a start counts first: the slot was freed before it was taken.
-    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let most = 0;
-  for (const [, step] of edges) most = Math.max(most, (now += step));
-  return most;
+function mostAtOnceOf(task: string): number {
+  return mostAtOnce(runs.filter((r) => r.task === task));
 }
 
 async function record(task: string, work: () => Promise<void>) {
@@ -118,7 +108,7 @@ describe('limits recorded at a worker start', () => {
       );
       await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
       expect(runs.filter((r) => r.task === 'lb.one')).toHaveLength(6);
-      expect(mostAtOnce('lb.one')).toBe(1);
+      expect(mostAtOnceOf('lb.one')).toBe(1);
     } finally {
       await producer.close();
     }
@@ -135,7 +125,7 @@ describe('limits recorded at a worker start', () => {
       handles.forEach((h) => expect(partitionOfTaskId(h.id)).toBe(1));
       await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
       expect(runs.filter((r) => r.task === 'lb.parts')).toHaveLength(6);
-      expect(mostAtOnce('lb.parts')).toBe(1);
+      expect(mostAtOnceOf('lb.parts')).toBe(1);
     } finally {
       await producer.close();
     }

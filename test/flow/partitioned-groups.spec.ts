@@ -10,6 +10,7 @@ import { partitionOfTaskId } from '../../lib/partitions/task-ids';
 import { startApp, type TestApp } from '../fixtures/test-app';
 import { useProbeApps } from '../fixtures/probe-apps';
 import { heldTaskIds, waitingTaskIds } from '../fixtures/flow-state';
+import { mostAtOnce } from '../fixtures/runs-at-once';
 import { sleep, waitFor } from '../utils/helpers';
 
 /** Start and end of each run, per group: the most that overlapped is read from them afterwards. */
@@ -17,19 +18,8 @@ const runs: Array<{ task: string; group: string; start: number; end: number; att
 let runMs = 15;
 let failing = false;
 
-function mostAtOnce(task: string, group: string): number {
-  const edges = runs
-    .filter((r) => r.task === task && r.group === group)
-    .flatMap((r) => [
-      [r.start, 1],
-      [r.end, -1],
-    ])
-    // An end at the same instant as a start counts first: the slot was freed before it was taken.
-    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let most = 0;
-  for (const [, step] of edges) most = Math.max(most, (now += step));
-  return most;
+function mostAtOnceOf(task: string, group: string): number {
+  return mostAtOnce(runs.filter((r) => r.task === task && r.group === group));
 }
 
 async function record(task: string, payload: { group?: string }, ctx: TaskContext, fail = false) {
@@ -141,11 +131,11 @@ describe('group limits on a partitioned queue', () => {
     expect(partitionOfTaskId(ungrouped.id)).toBe(partitionOfGroup(undefined, 2));
     await Promise.all([...handles, ungrouped].map((h) => h.result({ timeoutMs: 20_000 })));
     for (const group of GROUPS) {
-      expect(mostAtOnce('pg.one', group)).toBe(1);
-      expect(mostAtOnce('pg.two', group)).toBeLessThanOrEqual(2);
+      expect(mostAtOnceOf('pg.one', group)).toBe(1);
+      expect(mostAtOnceOf('pg.two', group)).toBeLessThanOrEqual(2);
     }
     // Groups in both partitions ran at once: the limit is per group, not per queue.
-    expect(Math.max(...GROUPS.map((g) => mostAtOnce('pg.two', g)))).toBe(2);
+    expect(Math.max(...GROUPS.map((g) => mostAtOnceOf('pg.two', g)))).toBe(2);
     await waitFor(flowEmpty);
   });
 
@@ -165,7 +155,7 @@ describe('group limits on a partitioned queue', () => {
         .map((r) => r.attempt)
         .sort(),
     ).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
-    expect(mostAtOnce('pg.retry', group)).toBe(1);
+    expect(mostAtOnceOf('pg.retry', group)).toBe(1);
     await waitFor(flowEmpty);
   });
 
@@ -214,7 +204,7 @@ describe('group limits on a partitioned queue', () => {
     const again = a.client.handle(h.id, { queue: 'parts' });
     await holder.result({ timeoutMs: 10_000 });
     await expect(again.result({ timeoutMs: 10_000 })).resolves.toBeUndefined();
-    expect(mostAtOnce('pg.dead', group)).toBe(1);
+    expect(mostAtOnceOf('pg.dead', group)).toBe(1);
     // Nothing of the group's flow state was written in the other partition (its limits were: the
     // worker's start records them in every partition, record-limits.lua).
     const other = partitions().all[1 - keys.partition];
@@ -258,7 +248,7 @@ describe('group limits on a partitioned queue', () => {
     await a.client.resume('parts');
     await expect(a.client.handle(h.id, { queue: 'parts' }).result({ timeoutMs: 10_000 })).resolves.toBeUndefined();
     await next.result({ timeoutMs: 10_000 });
-    expect(mostAtOnce('pg.dead', group)).toBe(1);
+    expect(mostAtOnceOf('pg.dead', group)).toBe(1);
     await waitFor(flowEmpty);
   });
 
@@ -282,7 +272,7 @@ describe('group limits on a partitioned queue', () => {
       );
       const home = partitionOfGroup(undefined, 2);
       const outcomes = await Promise.allSettled(handles.map((h) => h.result({ timeoutMs: 20_000 })));
-      expect(mostAtOnce('pg.one', '')).toBe(1);
+      expect(mostAtOnceOf('pg.one', '')).toBe(1);
       handles.forEach((h, i) => {
         if (partitionOfTaskId(h.id) === home) expect(outcomes[i].status).toBe('fulfilled');
         else expect((outcomes[i] as PromiseRejectedResult).reason).toBeInstanceOf(TaskFailedError);
