@@ -7,6 +7,7 @@ import { QueueClient } from './client/queue-client';
 import { RedisConnections } from './redis/redis-connections';
 import { ResultWaiter } from './client/result-waiter';
 import { PartitionLayouts } from './partitions/partition-layout';
+import { LostLayouts } from './partitions/lost-layouts';
 import { PeriodicScheduler } from './task/periodic-scheduler';
 import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
@@ -29,6 +30,7 @@ import { TaskRegistry } from './task/task.registry';
     { provide: STREAM_QUEUE_CONFIG, useFactory: resolveConfig, inject: [MODULE_OPTIONS_TOKEN] },
     RedisConnections,
     PartitionLayouts,
+    LostLayouts,
     TaskRegistry,
     TaskExplorer,
     TaskEnhancers,

@@ -29,6 +29,7 @@ import type {
 import { parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
+import { LostLayouts } from '../partitions/lost-layouts';
 import { retryUnderStoredCount } from '../partitions/stored-count-retry';
 import { RedisConnections } from '../redis/redis-connections';
 import { MAX_PARTITIONS, type StreamQueueConfig } from '../stream-queue.config';
@@ -80,6 +81,7 @@ export class QueueClient {
     private readonly waiter: ResultWaiter,
     private readonly layouts: PartitionLayouts,
     private readonly instrumentation: StreamQueueInstrumentation,
+    private readonly lostLayouts: LostLayouts,
   ) {
     this.guard = new ClosedGuard(connections);
     this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
@@ -177,7 +179,15 @@ export class QueueClient {
     });
     if (calls.length === 0) return [];
     this.guard.check('enqueueMany()');
-    const sendAll = (sent: readonly EnqueueCall[]) => sendEnqueueMany(this.connections.commands, sent);
+    // Items refused because Redis lost their queue's layout record are sent again once it is recorded.
+    const sendAll = (sent: readonly EnqueueCall[]) =>
+      this.lostLayouts.retryingEach(
+        sent,
+        (queue) => this.layouts.partitionsOf(queue).count,
+        (batch) => sendEnqueueMany(this.connections.commands, batch),
+        (outcome) => ('error' in outcome ? outcome.error : undefined),
+        (error) => ({ error }),
+      );
     const wrap = this.instrumentation.enqueue;
     const outcomes = await (wrap
       ? wrap(calls, sendAll, (sent) => sent.flatMap((o) => ('reply' in o ? [o.reply.id] : [])))
@@ -231,7 +241,9 @@ export class QueueClient {
       checkKey(key);
       const queue = queueOption(options);
       const partitions = this.layouts.partitionsOf(queue);
-      return readMappedKeyStatus(this.connections.commands, queue, partitions.forKey(key), partitions.count, key);
+      return this.lostLayouts.retrying(queue, partitions.count, () =>
+        readMappedKeyStatus(this.connections.commands, queue, partitions.forKey(key), partitions.count, key),
+      );
     });
   }
 
@@ -300,8 +312,10 @@ export class QueueClient {
     const fires = await firstFires(redis, call.schedule, call.key);
     const partitions = this.layouts.partitionsOf(call.queue);
     const keys = partitions.forKey(call.key);
-    const reply = await scheduleRuntimeScript(keys, { ...call, fires, partitions: partitions.count })
-      .run(redis)
+    const reply = await this.lostLayouts
+      .retrying(call.queue, partitions.count, () =>
+        scheduleRuntimeScript(keys, { ...call, fires, partitions: partitions.count }).run(redis),
+      )
       .catch((error: Error) => {
         throw PartitionLayoutError.fromReply(call.queue, error);
       });
@@ -377,16 +391,20 @@ export class QueueClient {
     const redis = this.connections.commands;
     const callId = recorded ? randomUUID() : undefined;
     const reply = await retryUnderStoredCount(redis, this.layouts.partitionsOf(queue), (partitions) =>
-      sendCancel(redis, partitions.forKey(key), {
-        key,
-        stateTtlMs: this.config.resultTtlMs,
-        partitions: partitions.count,
-        scheduleOnly,
-        task,
-        callId,
-      }).catch((error: Error) => {
-        throw PartitionLayoutError.fromReply(queue, error);
-      }),
+      this.lostLayouts
+        .retrying(queue, partitions.count, () =>
+          sendCancel(redis, partitions.forKey(key), {
+            key,
+            stateTtlMs: this.config.resultTtlMs,
+            partitions: partitions.count,
+            scheduleOnly,
+            task,
+            callId,
+          }),
+        )
+        .catch((error: Error) => {
+          throw PartitionLayoutError.fromReply(queue, error);
+        }),
     );
     return reply === 'cancelled';
   }
@@ -438,11 +456,16 @@ export class QueueClient {
   private async send<R>(call: EnqueueCall, durability?: DurabilityOptions): Promise<TaskHandle<R>> {
     this.guard.check(call.mode === 'replace' ? 'replace()' : 'enqueue()');
     const wrap = this.instrumentation.enqueue;
+    // Refused because Redis lost the queue's layout record: recorded again, then sent once more.
+    const sendOne = (sent: EnqueueCall) =>
+      this.lostLayouts.retrying(sent.queue, this.layouts.partitionsOf(sent.queue).count, () =>
+        this.sendOne<R>(sent, durability),
+      );
     try {
-      if (!wrap) return await this.sendOne<R>(call, durability);
+      if (!wrap) return await sendOne(call);
       return await wrap(
         [call],
-        ([traced]) => this.sendOne<R>(traced, durability),
+        ([traced]) => sendOne(traced),
         (handle) => [handle.id],
       );
     } catch (error) {

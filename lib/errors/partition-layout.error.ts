@@ -43,6 +43,23 @@ export class PartitionLayoutError extends StreamQueueError {
 }
 
 /**
+ * @internal Partition 0's layout record of `queue` is gone (Redis restarted without persistence, or
+ * was flushed): it reads as 1 partition, and this process (`configured`) could not record its
+ * count again, for `reason` (a partition holds a task: lost-layouts.ts). Nothing was written.
+ */
+export function lostLayout(queue: string, configured: number, reason: string): PartitionLayoutError {
+  return new PartitionLayoutError(
+    queue,
+    '1',
+    configured,
+    `Queue "${queue}": its layout record is gone (Redis restarted without persistence, or was flushed), so it ` +
+      `reads as 1 partition where this process uses ${configured} (option queues.${queue}.partitions): nothing was ` +
+      `written. This process records ${configured} again once the queue's partitions hold no task, at its next ` +
+      `refused call or its next check; it could not now: ${reason}`,
+  );
+}
+
+/**
  * @internal Bootstrap found a layout record no version writes at `key` (anyone can SET it): the
  * queue's count is unknown, so this process takes none from it, changes nothing, and does not start.
  */

@@ -1,0 +1,177 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { PartitionLayoutError } from '../errors';
+import { lostLayout } from '../errors/partition-layout.error';
+import { QueueKeys } from '../redis/keys';
+import { RedisConnections } from '../redis/redis-connections';
+import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
+import { MAX_TIMER_MS, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
+import { RESTORE_EVERY_SWEEPS } from '../task/periodic-scheduler';
+import { PartitionLayouts } from './partition-layout';
+
+/**
+ * @internal Records a queue's partition count again when Redis lost its layout record (restarted
+ * without persistence, flushed): it then reads as 1, and every keyed or flow write of a process
+ * configured with more was refused until the process restarted. A count change to 1 writes the
+ * record '1' (layout.lua), so a record gone under a process of more than one partition was lost,
+ * not changed by a deploy.
+ *
+ * The record is put back by the step bootstrap runs (PartitionLayouts.adopt), never by a SET: the
+ * switch's freeze checks every partition is empty and races with other processes as at boot, so a
+ * task written since the loss under another count (a process without the queue's config) is
+ * never left where the mapping would not look. One step per queue at a time in this process:
+ * concurrent refused calls share it. It runs when a refused call finds the record gone (then the
+ * call is retried once), when the command connection is ready again after a reconnect (a restart
+ * always cuts it), and every RESTORE_EVERY_SWEEPS sweep intervals for a loss without one (FLUSHDB).
+ */
+@Injectable()
+export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('StreamQueue');
+  private readonly steps = new Map<string, Promise<void>>();
+  private stopWatching: (() => void) | undefined;
+
+  constructor(
+    @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
+    private readonly connections: RedisConnections,
+    private readonly layouts: PartitionLayouts,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const queues = [...this.config.queues.keys()].filter((queue) => partitionsOf(this.config, queue) > 1);
+    if (queues.length === 0) return;
+    const redis = this.connections.commands;
+    const check = () => void Promise.all(queues.map((queue) => this.checkQuietly(queue)));
+    // Registered after the boot's own 'ready': each one from now on follows a reconnect.
+    redis.on('ready', check);
+    // Past MAX_TIMER_MS, Node would fire it every millisecond.
+    const timer = setInterval(check, Math.min(this.config.sweepIntervalMs * RESTORE_EVERY_SWEEPS, MAX_TIMER_MS));
+    timer.unref();
+    this.stopWatching = () => {
+      redis.off('ready', check);
+      clearInterval(timer);
+    };
+  }
+
+  onModuleDestroy(): void {
+    this.stopWatching?.();
+    this.stopWatching = undefined;
+  }
+
+  /**
+   * Runs `call`; refused because `queue`'s layout record is gone (a 'LAYOUT 1 <count>' reply or
+   * PartitionLayoutError under this process's `count` of more than one partition, partition 0's
+   * record absent), records the count again and runs it once more. When the count cannot be
+   * recorded (a partition holds a task), the refusal stands, saying the record is gone.
+   */
+  async retrying<T>(queue: string, count: number, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      const refusal = error instanceof Error ? PartitionLayoutError.fromReply(queue, error) : error;
+      if (!(refusal instanceof PartitionLayoutError) || !(await this.lostUnder(refusal, count))) throw error;
+      await this.restore(queue, count).catch((failure: Error) => {
+        throw lostLayout(queue, count, whyNotRecorded(failure));
+      });
+      return call();
+    }
+  }
+
+  /**
+   * retrying() for a batch (enqueueMany): `send` answers per item, an Error for a refused one; the
+   * items refused because their queue's record is gone are sent once more after it is recorded
+   * again (one step per queue), or answer the refusal saying the record is gone.
+   */
+  async retryingEach<C extends { readonly queue: string }, O>(
+    calls: readonly C[],
+    countOf: (queue: string) => number,
+    send: (calls: readonly C[]) => Promise<O[]>,
+    refusalOf: (outcome: O) => Error | undefined,
+    refused: (error: Error) => O,
+  ): Promise<O[]> {
+    const outcomes = await send(calls);
+    const lost: number[] = [];
+    const gone = new Map<string, Promise<boolean>>(); // one read of a queue's record per batch
+    for (const [i, outcome] of outcomes.entries()) {
+      const { queue } = calls[i];
+      const error = refusalOf(outcome);
+      const refusal = error && PartitionLayoutError.fromReply(queue, error);
+      if (!(refusal instanceof PartitionLayoutError) || !refusedUnder(refusal, countOf(queue))) continue;
+      if (!gone.has(queue)) gone.set(queue, this.recordGone(queue));
+      if (await gone.get(queue)) lost.push(i);
+    }
+    if (lost.length === 0) return outcomes;
+    const queues = [...new Set(lost.map((i) => calls[i].queue))];
+    const failures = new Map<string, Error>();
+    await Promise.all(
+      queues.map((queue) =>
+        this.restore(queue, countOf(queue)).catch((failure: Error) =>
+          failures.set(queue, lostLayout(queue, countOf(queue), whyNotRecorded(failure))),
+        ),
+      ),
+    );
+    const again = lost.filter((i) => !failures.has(calls[i].queue));
+    const resent = again.length > 0 ? await send(again.map((i) => calls[i])) : [];
+    const merged = [...outcomes];
+    again.forEach((i, j) => (merged[i] = resent[j]));
+    for (const i of lost) if (failures.has(calls[i].queue)) merged[i] = refused(failures.get(calls[i].queue)!);
+    return merged;
+  }
+
+  /** Whether `refusal` (under this process's `count`) is that of a layout record gone from partition 0. */
+  private async lostUnder(refusal: PartitionLayoutError, count: number): Promise<boolean> {
+    return refusedUnder(refusal, count) && this.recordGone(refusal.queue);
+  }
+
+  /** Partition 0's layout record of `queue` is absent (a key of another type is a record, not none). */
+  private async recordGone(queue: string): Promise<boolean> {
+    return (await this.connections.commands.get(this.layoutKey(queue)).catch(() => '')) === null;
+  }
+
+  /** The bootstrap's layout step for `queue`, one at a time: a call meanwhile shares it. */
+  private restore(queue: string, count: number): Promise<void> {
+    let step = this.steps.get(queue);
+    if (!step) {
+      step = this.layouts.adopt(queue, count).finally(() => this.steps.delete(queue));
+      this.steps.set(queue, step);
+      step.then(
+        () =>
+          this.logger.warn(
+            `Queue "${queue}": its layout record was gone from Redis (restarted without persistence, or flushed); ` +
+              `recorded ${count} partitions again.`,
+          ),
+        () => undefined,
+      );
+    }
+    return step;
+  }
+
+  /** The reconnect's and the timer's check: a failure is logged, the next check tries again. */
+  private async checkQuietly(queue: string): Promise<void> {
+    const count = partitionsOf(this.config, queue);
+    try {
+      if (!(await this.recordGone(queue))) return;
+      await this.restore(queue, count);
+    } catch (error) {
+      if (this.connections.isClosed) return;
+      this.logger.warn(lostLayout(queue, count, whyNotRecorded(error as Error)).message);
+    }
+  }
+
+  private layoutKey(queue: string): string {
+    return new QueueKeys(this.config.prefix, queue).layout;
+  }
+}
+
+/** A refusal that reads 1 partition where this process, of more, uses `count`. */
+function refusedUnder(refusal: PartitionLayoutError, count: number): boolean {
+  return count > 1 && refusal.stored === '1' && refusal.configured === count;
+}
+
+/**
+ * Why the layout step did not record the count: the partition its freeze found holding tasks (its
+ * own message gives a booting process's advice, to drain with the old count or keep it, which a
+ * lost record must not get), or the step's error as it is.
+ */
+function whyNotRecorded(failure: Error): string {
+  const held = /partition (\d+) still holds tasks \(([^)]*)\)/.exec(failure.message);
+  return held ? `partition ${held[1]} holds tasks (${held[2]})` : failure.message;
+}

@@ -1,0 +1,154 @@
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { PartitionLayoutError, QueueClient, StreamQueueModule, Task } from '../../lib';
+import { PartitionLayouts } from '../../lib/partitions/partition-layout';
+import { partitionOfGroup, QueuePartitions } from '../../lib/partitions/queue-partitions';
+import { partitionOfTaskId } from '../../lib/partitions/task-ids';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { usePrivateRedisApps } from '../fixtures/private-redis-apps';
+import { cleanupPrefix, testConnection, waitFor } from '../utils/redis';
+import { sleep } from '../utils/helpers';
+
+@Injectable()
+class RestoreTasks {
+  @Task('lr.keyed', { queue: 'parts' })
+  keyed(): string {
+    return 'keyed ran';
+  }
+
+  @Task('lr.grouped', { queue: 'parts', groupConcurrency: 1 })
+  grouped(): string {
+    return 'grouped ran';
+  }
+}
+
+@Module({ providers: [RestoreTasks] })
+class RestoreTasksModule {}
+
+const PARTS = { queues: { parts: { partitions: 2 } } };
+
+/**
+ * A Redis restarted without persistence (or flushed) loses the queue's layout records, which then
+ * read as 1 partition: every keyed or flow write of a process configured with 2 was refused until
+ * the process restarted, with an error telling it to restart with 1, and workers dead-lettered
+ * plain entries of limited tasks as written under a stale count.
+ */
+describe('a partitioned queue whose layout records Redis lost', () => {
+  const env = useProbeApps();
+  const partitions = () => new QueuePartitions(env.prefix, 'parts', 2);
+  const records = () => Promise.all(partitions().all.map((k) => env.redis.get(k.layout)));
+  /** What FLUSHDB (or a restart without persistence) leaves of this test's keys: nothing. */
+  const loseEverything = () => cleanupPrefix(env.redis, env.prefix);
+  const app = (options: object = {}): Promise<TestApp> =>
+    startApp({ prefix: env.prefix, imports: [RestoreTasksModule], options: { ...PARTS, ...options } });
+
+  it('records the count again on the next keyed or grouped enqueue, and the tasks run', async () => {
+    const { client } = await app();
+    expect(await records()).toEqual(['2', '2']);
+    await loseEverything();
+    expect(await records()).toEqual([null, null]);
+
+    const keyed = await client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' });
+    const grouped = await client.enqueue('lr.grouped', {}, { queue: 'parts', group: 'g' });
+    expect(await records()).toEqual(['2', '2']);
+    expect(await keyed.result({ timeoutMs: 10_000 })).toBe('keyed ran');
+    expect(await grouped.result({ timeoutMs: 10_000 })).toBe('grouped ran');
+  });
+
+  it('concurrent refused calls share one layout step', async () => {
+    // No periodic check in the spec's time: only the enqueues restore.
+    const { app: moduleRef, client } = await app({ worker: false, sweepIntervalMs: 60_000 });
+    const adopt = jest.spyOn(moduleRef.get(PartitionLayouts), 'adopt');
+    await loseEverything();
+    const calls = [
+      ...['a', 'b', 'c', 'd', 'e'].map((key) => client.enqueue('lr.keyed', {}, { queue: 'parts', key })),
+      client.enqueue('lr.grouped', {}, { queue: 'parts', group: 'g' }),
+      client.cancel('f', { queue: 'parts' }),
+    ];
+    await Promise.all(calls);
+    expect(adopt).toHaveBeenCalledTimes(1);
+    expect(await records()).toEqual(['2', '2']);
+  });
+
+  it('a partition holding a task keeps the refusal, saying the record is gone', async () => {
+    const { client } = await app({ worker: false, sweepIntervalMs: 60_000 });
+    await loseEverything();
+    // Anyone may XADD into partition 0 (a plain enqueue there is unchecked): the switch's freeze
+    // refuses a partition holding a task.
+    await env.redis.xadd(partitions().all[0].stream, '*', 'n', 'lr.keyed', 'p', '{}', 'id', 'plain-1');
+    const refusal = await client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(PartitionLayoutError);
+    const error = refusal as PartitionLayoutError;
+    expect([error.queue, error.stored, error.configured]).toEqual(['parts', '1', 2]);
+    expect(error.message).toMatch(/layout record is gone/);
+    expect(error.message).not.toMatch(/Restart it with the stored count/);
+    expect(await records()).toEqual([null, null]);
+  });
+
+  it("a worker admits a plain entry of a limited task read after the loss, in the ungrouped group's partition", async () => {
+    expect(partitionOfGroup(undefined, 2)).toBe(0);
+    await app({ sweepIntervalMs: 60_000 });
+    await loseEverything();
+    // A producer without the task's definition nor the queue's config: a plain entry in partition 0.
+    @Module({
+      imports: [StreamQueueModule.forRoot({ connection: testConnection(), prefix: env.prefix, worker: false })],
+    })
+    class BlindProducerModule {}
+    const blind = await NestFactory.createApplicationContext(BlindProducerModule, { logger: false });
+    try {
+      const plain = await blind.get(QueueClient).enqueue('lr.grouped', {}, { queue: 'parts' });
+      expect(partitionOfTaskId(plain.id)).toBe(0);
+      expect(await plain.result({ timeoutMs: 10_000 })).toBe('grouped ran');
+    } finally {
+      await blind.close();
+    }
+  });
+
+  it('a check records it again without any call: every 30 sweep intervals', async () => {
+    await app({ worker: false, sweepIntervalMs: 50 }); // a check every 1.5 s
+    await loseEverything();
+    await waitFor(async () => (await records()).join() === '2,2', {
+      timeoutMs: 5_000,
+      description: 'the records back',
+    });
+  });
+
+  it('a count changed to 1 by a deploy is not taken for a lost record: an old process does not undo it', async () => {
+    const old = await app({ worker: false, sweepIntervalMs: 50 });
+    // The queue is empty: a process booting with 1 partition changes the count.
+    await startApp({
+      prefix: env.prefix,
+      imports: [RestoreTasksModule],
+      options: { worker: false, queues: { parts: { partitions: 1 } } },
+    });
+    expect(await records()).toEqual(['1', '1']);
+    const refusal = await old.client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' }).catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ stored: '1', configured: 2 });
+    expect((refusal as Error).message).toMatch(/Restart it with the stored count/);
+    await sleep(2_000); // past the old process's check
+    expect(await records()).toEqual(['1', '1']);
+  });
+});
+
+describe('a partitioned queue whose Redis restarted without persistence', () => {
+  const env = usePrivateRedisApps();
+
+  it('is recorded again when the connection is back, and a keyed enqueue succeeds', async () => {
+    const connection = { url: env.server.url };
+    const { client } = await startApp({
+      prefix: env.prefix,
+      imports: [RestoreTasksModule],
+      options: { ...PARTS, connection },
+    });
+    const layout = new QueuePartitions(env.prefix, 'parts', 2).all[0].layout;
+    expect(await env.admin.get(layout)).toBe('2');
+    await env.server.restart();
+    await waitFor(async () => (await env.admin.get(layout).catch(() => undefined)) === '2', {
+      timeoutMs: 10_000,
+      description: 'the record back after the reconnect',
+    });
+    const keyed = await client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' });
+    expect(await keyed.result({ timeoutMs: 10_000 })).toBe('keyed ran');
+  });
+});
