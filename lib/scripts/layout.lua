@@ -7,7 +7,7 @@
   back those it froze).
 
   KEYS[1] the partition's layout record: absent = 1 partition, '<n>' = n, '<from>><to>' = frozen
-          (a commit writes '1' too: absent means never changed, or lost by Redis)
+          (a commit or a thaw writes '1' too: absent means never changed, or lost by Redis)
   KEYS[2] the partition's stream
   KEYS[3] the partition's delayed set
   KEYS[4] the partition's dead-letter stream: a dead letter is a task too (a redrive puts it back
@@ -83,12 +83,11 @@ local op, from, to, group = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local stored = rcall('GET', layout) or '1'
 local frozen = from .. '>' .. to
 
--- setCount(n): a thaw gives the record back as it was, and an absent one means 1: a thaw to 1
--- deletes it. A commit writes the count, 1 too: a record gone under a process of more partitions
--- is then one Redis lost (restarted without persistence, flushed), which that process records
--- again (lost-layouts.ts), never a change to 1 it would undo.
+-- setCount(n): the record written as a count, 1 too (never deleted): a record gone under a process
+-- of more partitions is then one Redis lost (restarted without persistence, flushed), which that
+-- process records again (lost-layouts.ts), never a change to 1, or a thaw back to 1, it would undo.
 local function setCount(n)
-  if n == '1' then rcall('DEL', layout) else rcall('SET', layout, n) end
+  rcall('SET', layout, n)
   return {1, n}
 end
 
@@ -189,8 +188,7 @@ if op == 'commit' then
   if (tonumber(rcall('GET', seq)) or 0) < floor then rcall('SET', seq, floor) end
   rcall('DEL', freezers)
   if stored == to then return {1, stored} end
-  rcall('SET', layout, to)
-  return {1, to}
+  return setCount(to)
 end
 -- thaw: one process that relied on the frozen record fails; the last one gives it back to the
 -- count the switch started from (a frozen partition received no task).

@@ -27,7 +27,7 @@ describe('layout.lua and the layout check', () => {
     expect(await step('freeze', f.keys)).toEqual([1, '1>4']);
     expect(await f.redis.get(f.keys.layout)).toBe('1>4');
     expect(await step('thaw', f.keys)).toEqual([1, '1']);
-    expect(await f.redis.exists(f.keys.layout)).toBe(0); // back to no record: 1 partition
+    expect(await f.redis.get(f.keys.layout)).toBe('1'); // back to 1 partition, written: never absent again
 
     await f.enqueue();
     expect(await step('freeze', f.keys)).toEqual([0, '1']); // unread
@@ -100,7 +100,8 @@ describe('layout.lua and the layout check', () => {
     expect(await step('commit', f.keys)).toEqual([1, '4']); // idempotent
     expect(await step('freeze', f.keys, 4, 1)).toEqual([1, '4>1']);
     expect(await step('commit', f.keys, 4, 1)).toEqual([1, '1']);
-    expect(await f.redis.exists(f.keys.layout)).toBe(0);
+    // Written, not deleted: an absent record under a process of more partitions is one Redis lost.
+    expect(await f.redis.get(f.keys.layout)).toBe('1');
   });
 
   // Adversarial review: two processes booting with the same new count. The second one's freeze
@@ -134,7 +135,8 @@ describe('layout.lua and the layout check', () => {
     expect(await step('freeze', f.keys)).toEqual([2, '1>4']); // B relies on it too
     expect(await step('thaw', f.keys)).toEqual([1, '1>4']); // A fails: B still relies on it
     expect(await step('thaw', f.keys)).toEqual([1, '1']); // B fails too: the old count again
-    expect(await f.redis.exists(f.keys.layout, f.keys.layoutFreezers)).toBe(0);
+    expect(await f.redis.get(f.keys.layout)).toBe('1');
+    expect(await f.redis.exists(f.keys.layoutFreezers)).toBe(0);
     await step('freeze', f.keys);
     await step('freeze', f.keys);
     expect(await step('commit', f.keys)).toEqual([1, '4']); // one commits for both
@@ -271,6 +273,7 @@ describe('layout.lua and the layout check', () => {
         limits: { global: 0, group: 1, agingMs: 1000 },
         partitions: count,
       }).run(f.redis);
+    await f.redis.set(f.keys.layout, '1'); // a count of 1 as a switch writes it
     await expect(move(2)).resolves.toEqual({ outcome: 'stale-count', entryId: '1' });
     // A switch's freeze passed (the entry was not read yet when it looked): a worker of either
     // count admits nothing into the frozen partition.
@@ -281,6 +284,22 @@ describe('layout.lua and the layout check', () => {
     expect(flowState.every((n) => n === 0)).toBe(true);
     expect((await f.redis.xpending(f.keys.stream, GROUP))[0]).toBe(1); // still pending, for the worker to dead-letter
     await f.redis.set(f.keys.layout, '2');
+    await expect(move(2)).resolves.toMatchObject({ outcome: 'moved' });
+  });
+
+  it('enter-admission.lua takes an absent record under a worker of more partitions as its count (Redis lost it)', async () => {
+    const entryId = (await f.redis.xadd(f.keys.stream, '*', 'id', 't1', 'n', 'job', 'p', '1', 'a', '1'))!;
+    await f.deliver('a');
+    const move = (count: number) =>
+      enterAdmissionScript(f.keys, {
+        group: GROUP,
+        consumer: 'a',
+        entryId,
+        taskId: 't1',
+        limits: { global: 0, group: 1, agingMs: 1000 },
+        partitions: count,
+      }).run(f.redis);
+    expect(await f.redis.exists(f.keys.layout)).toBe(0);
     await expect(move(2)).resolves.toMatchObject({ outcome: 'moved' });
   });
 
