@@ -4,7 +4,7 @@ import type { EnqueueOptions, ReplaceOptions } from '../interfaces';
 import { checkOptionNames, optionNames } from '../option-names';
 import { DEFAULT_QUEUE } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
-import { flowLimitsOf } from '../task/flow-limits';
+import { flowLimitsOf, hasFlowLimits, hasGroupLimit } from '../task/flow-limits';
 import { encodePayload } from '../task/payload-codec';
 import { parseEvery, periodicKey } from '../task/schedule';
 import type { TaskDefinition, TaskRegistry } from '../task/task.registry';
@@ -127,15 +127,24 @@ export function toEnqueueCall(
   }
   const queue = taskQueue(options.queue, definition);
   const partitions = layouts.partitionsOf(queue);
-  const flow = flowOf(definition, options, priorityAgingMs, partitions.count, key);
+  const flow = flowOf(definition, options, key);
+  // A key's partition; a flow task's group's, but for an ungrouped task whose definition here has
+  // no group limit, which goes to the next in turn as a task without one does (a periodic key's
+  // is 0): its own limits are shared out per partition, so it can use every partition's share.
+  const spread = flow && flow.group === undefined && definition !== undefined && !hasGroupLimit(definition.options);
+  const keys =
+    key !== undefined
+      ? partitions.forKey(key)
+      : flow && !spread
+        ? partitions.forGroup(flow.group)
+        : partitions.nextUnkeyed();
+  // The limits as the partition it goes to enforces them (its share of the task's own limits).
+  const limits = definition && flowLimitsOf(definition.options, priorityAgingMs, keys.partition, partitions.count);
   return {
-    flow,
+    flow: flow && { ...flow, limits },
     name,
     queue,
-    // A key's partition; a flow task's group's; the next in turn for a task without one (a
-    // periodic key's is 0).
-    keys:
-      key !== undefined ? partitions.forKey(key) : flow ? partitions.forGroup(flow.group) : partitions.nextUnkeyed(),
+    keys,
     partitions: partitions.count,
     key,
     payload: encodePayload(name, payload, maxPayloadBytes),
@@ -148,18 +157,17 @@ export function toEnqueueCall(
 }
 
 /**
- * @internal The flow-control part of an enqueue (docs/design/flow-control.md): present when the
- * task has a concurrency limit here, or the enqueue names a group or a priority; undefined keeps
- * the plain path. Flow control takes no key; a priority needs a queue of one partition (this
- * version).
+ * @internal The flow-control part of an enqueue (docs/design/flow-control.md), its limits left
+ * to the partition it goes to: present when the task has a concurrency or rate limit here, or
+ * the enqueue names a group or a priority; undefined keeps the plain path. Flow control takes no
+ * key. A priority orders the waiting tasks of one (task, group) in one partition's room, so a
+ * partitioned queue takes it too.
  */
 function flowOf(
   definition: TaskDefinition | undefined,
   options: EnqueueOptions,
-  agingMs: number,
-  partitions: number,
   key: string | undefined,
-): EnqueueCall['flow'] {
+): { group?: string; priority?: number } | undefined {
   const { group, priority } = options;
   if (
     group !== undefined &&
@@ -178,16 +186,10 @@ function flowOf(
   if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 10)) {
     throw new InvalidOptionError('priority', 'an integer from 1 (most urgent) to 10', priority);
   }
-  const limits = definition && flowLimitsOf(definition.options, agingMs);
-  if (!limits && group === undefined && priority === undefined) return undefined;
-  // On a partitioned queue a group's tasks go to its group's partition (partitionOfGroup), so a
-  // group limit is exact there; an order across groups (priority) or a limit across them (the
-  // task's own limits, refused at bootstrap) would span partitions.
-  if (partitions > 1 && priority !== undefined) {
-    throw new InvalidOptionError('priority', `a queue of one partition (this one has ${partitions})`, priority);
-  }
+  const limited = definition !== undefined && hasFlowLimits(definition.options);
+  if (!limited && group === undefined && priority === undefined) return undefined;
   if (key !== undefined) {
     throw new InvalidOptionError('key', 'no key on a task under flow control (a limit, a group or a priority)', key);
   }
-  return { group, priority, limits };
+  return { group, priority };
 }

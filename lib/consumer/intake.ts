@@ -58,11 +58,17 @@ export class Intake {
     /** How long the recovery takes to page over this consumer's pending entries (the Sweeper's). */
     private readonly recoveryPassMs = () => ctx.config.sweepIntervalMs,
     /**
-     * The queue's partition count as this worker maps it, and the ungrouped group's partition
-     * under it (partitionOfGroup): a plain entry of a limited task is admitted only there, and
-     * only while the layout record holds that count (enter-admission.lua).
+     * The queue's partition count as this worker maps it, the ungrouped group's partition under it
+     * (partitionOfGroup), and whether any task of the queue here has a group limit: a plain entry
+     * of a limited task is admitted only while the layout record holds that count (its partition's
+     * share of the task's own limits depends on it: enter-admission.lua), and one of a task with a
+     * group limit only in the ungrouped group's partition.
      */
-    private readonly layout: { readonly count: number; readonly ungrouped: number } = { count: 1, ungrouped: 0 },
+    private readonly layout: {
+      readonly count: number;
+      readonly ungrouped: number;
+      readonly groupLimited: boolean;
+    } = { count: 1, ungrouped: 0, groupLimited: false },
   ) {}
 
   /**
@@ -263,17 +269,21 @@ export class Intake {
   }
 
   /**
-   * The held deliveries that bypassed admission (as enterAdmission moves) in a partition other
-   * than their ungrouped group's: admitted here they would be counted apart from the group's
-   * runs in its own partition, above its limit, and a move to that partition is no atomic step
-   * (another slot on a cluster). They are dead-lettered, saying why.
+   * The held deliveries that bypassed admission (as enterAdmission moves) of a task with a group
+   * limit, in a partition other than their ungrouped group's: admitted here they would be counted
+   * apart from the group's runs in its own partition, above its limit, and a move to that
+   * partition is no atomic step (another slot on a cluster). They are dead-lettered, saying why.
+   * One of a task with only its own limits (globalConcurrency, rateLimit) is admitted wherever it
+   * landed, under that partition's share. A queue without a group-limited task here walks nothing.
    */
   private strays(held: Set<Delivery>): Array<MalformedMessage & { delivery: Delivery }> {
-    const { count, ungrouped } = this.layout;
-    if (this.ctx.keys.partition === ungrouped) return [];
+    const { count, ungrouped, groupLimited } = this.layout;
+    if (!groupLimited || this.ctx.keys.partition === ungrouped) return [];
     return [...held].flatMap((delivery) => {
       const { flow, key, name, entryId } = delivery.message;
-      if (flow || key !== undefined || !this.limitsOf(name)) return [];
+      if (flow || key !== undefined) return [];
+      const limits = this.limitsOf(name);
+      if (!limits || (limits.group === 0 && !limits.groupRate)) return [];
       const reason =
         `task "${name}" has a group limit but was enqueued without flow control (by a process without its ` +
         `@Task definition?) into partition ${this.ctx.keys.partition} of queue "${this.ctx.queue}" ` +
@@ -286,9 +296,10 @@ export class Intake {
   /**
    * Moves the held deliveries that bypassed admission (a limited task without the flow field)
    * into it, and drops them here: they run once admitted, as a new entry of the same task. One
-   * this worker's count would admit where the stored count does not route the ungrouped group
-   * (this worker runs on with an old count after a change) is dead-lettered, saying why: admitted
-   * here its runs would be counted apart from the group's in the partition the count routes it to.
+   * this worker's count would admit where the stored count differs (this worker runs on with an
+   * old count after a change) is dead-lettered, saying why: admitted here its runs would be
+   * counted under a share of another count, or apart from its group's in the partition the
+   * stored count routes the ungrouped group to.
    */
   private async enterAdmission(held: Set<Delivery>, fieldsOf: Map<string, string[] | null>): Promise<void> {
     const unflowed = [...held].flatMap((d) => {
@@ -317,7 +328,7 @@ export class Intake {
       this.drop(d);
       if (outcome === 'stale-count') {
         const reason =
-          `task "${d.message.name}" has a group limit but was enqueued without flow control into partition ` +
+          `task "${d.message.name}" has a limit but was enqueued without flow control into partition ` +
           `${keys.partition} of queue "${this.ctx.queue}", and this worker maps ${this.layout.count} partition(s) ` +
           `where the queue's layout record says ${stored}: restart it with the queue's count (a redrive puts the ` +
           `entry back in this partition)`;

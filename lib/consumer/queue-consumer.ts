@@ -16,7 +16,7 @@ import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
 import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { partitionOfGroup } from '../partitions/queue-partitions';
-import { flowLimitsOf } from '../task/flow-limits';
+import { flowLimitsOf, hasGroupLimit } from '../task/flow-limits';
 import { monotonicMs } from './lease';
 import { RateHold } from './rate-hold';
 import { giveBackUnstarted } from './give-back-unstarted';
@@ -88,7 +88,13 @@ export class QueueConsumer {
     this.ctx = contexts[0];
     // Every worker reads every partition (consumer.host.ts): their number is the count.
     const count = contexts.length;
-    const layout = { count, ungrouped: partitionOfGroup(undefined, count) };
+    // Only a task with a group limit has its ungrouped runs counted in one partition: Intake walks
+    // a batch for its plain entries landed elsewhere only when the queue has one.
+    const groupLimited = registry.names().some((name) => {
+      const { options } = registry.get(name)!;
+      return options.queue === contexts[0].queue && hasGroupLimit(options);
+    });
+    const layout = { count, ungrouped: partitionOfGroup(undefined, count), groupLimited };
     this.lanes = contexts.map((ctx) => {
       // Read per delivery: kept per task name, as definitions are fixed once consumers start.
       // Only defined names: anyone can write an entry with a name of its own.
@@ -97,10 +103,11 @@ export class QueueConsumer {
         if (limitsByName.has(name)) return limitsByName.get(name);
         const definition = registry.get(name);
         if (!definition) return undefined;
-        // Limits bind on the task's own queue only (the task runner refuses it elsewhere).
+        // Limits bind on the task's own queue only (the task runner refuses it elsewhere), as
+        // this partition enforces them (its share of the task's own limits).
         const limits =
           definition.options.queue === ctx.queue
-            ? flowLimitsOf(definition.options, ctx.config.priorityAgingMs)
+            ? flowLimitsOf(definition.options, ctx.config.priorityAgingMs, ctx.keys.partition, count)
             : undefined;
         limitsByName.set(name, limits);
         return limits;
@@ -184,10 +191,10 @@ export class QueueConsumer {
   }
 
   /**
-   * Records the limits of this worker's limited tasks of the queue in each partition, before its
-   * first read (record-limits.lua): a producer without their definitions records none, so a
-   * partition no enqueue of a process with them reached would admit them unlimited. One call per
-   * partition. A failure fails the start, as the group's creation does: a worker that could not
+   * Records the limits of this worker's limited tasks of the queue in each partition, each its
+   * share of the tasks' own limits (flowLimitsOf), before its first read (record-limits.lua): a
+   * producer without their definitions records none, so a partition no enqueue of a process with
+   * them reached would admit them unlimited. One call per partition. A failure fails the start, as the group's creation does: a worker that could not
    * record its limits would leave them unenforced for such producers, unseen. But a key of
    * another type (WRONGTYPE: anyone with Redis access can SET one) refuses every flow call and
    * append of its partition until it is gone, so nothing runs there unlimited meanwhile; failing
@@ -195,16 +202,22 @@ export class QueueConsumer {
    * reads for that reason). It is warned, and the partition recorded again at each sweep.
    */
   private async recordLimits(lanes: readonly Lane[] = this.lanes, atStart = true): Promise<void> {
-    const limited = this.registry.names().flatMap((name) => {
-      const { options } = this.registry.get(name)!;
-      const limits =
-        options.queue === this.ctx.queue ? flowLimitsOf(options, this.ctx.config.priorityAgingMs) : undefined;
-      return limits ? [{ name, limits }] : [];
-    });
-    if (limited.length === 0) return;
+    const count = this.lanes.length;
+    // Each partition records its own share of the tasks' own limits (flowLimitsOf).
+    const limitedIn = (partition: number) =>
+      this.registry.names().flatMap((name) => {
+        const { options } = this.registry.get(name)!;
+        const limits =
+          options.queue === this.ctx.queue
+            ? flowLimitsOf(options, this.ctx.config.priorityAgingMs, partition, count)
+            : undefined;
+        return limits ? [{ name, limits }] : [];
+      });
+    if (limitedIn(0).length === 0) return;
     await Promise.all(
       lanes.map(async (lane) => {
         const { ctx } = lane;
+        const limited = limitedIn(ctx.keys.partition);
         try {
           await recordLimitsScript(ctx.keys, limited).run(ctx.redis);
           this.limitsUnrecorded.delete(lane);

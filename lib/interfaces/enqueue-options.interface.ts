@@ -25,13 +25,15 @@ export interface EnqueueOptions {
   /**
    * Flow control's group (a tenant, a customer): `groupConcurrency` counts per group, and
    * waiting groups are served in turn. 1 to 256 characters. Default: the ungrouped group. On a
-   * partitioned queue it picks the task's partition: every task of a group goes to one.
+   * partitioned queue it picks the task's partition: every task of a group goes to one (an
+   * ungrouped task whose `@Task` has no group limit goes round robin instead).
    */
   group?: string;
   /**
    * 1 (most urgent) to 10, default 5: among tasks waiting for a slot of their group, a more
    * urgent one starts first; each level weighs `priorityAgingMs`, so the least urgent still
-   * progresses. Orders only tasks that wait for a limit. Needs a queue of one partition.
+   * progresses. Orders only tasks that wait for a limit, within their (task, group) and the
+   * partition they wait in.
    */
   priority?: number;
 }

@@ -26,7 +26,9 @@ export interface TaskOptions {
   /**
    * Most runs of this task at once across all workers (flow control). A run holds its slot from
    * its admission until its settle (or the settle of its reclaim), never a TTL; tasks over the
-   * limit wait without spending attempts. Needs a queue of one partition.
+   * limit wait without spending attempts. On a queue of P partitions each partition enforces a
+   * fixed share (floor(N/P), one more for the first N mod P): never more than N at once, but a
+   * partition without work leaves its share unused. At least P.
    */
   globalConcurrency?: number;
   /**
@@ -38,7 +40,8 @@ export interface TaskOptions {
   /**
    * Most starts of this task in any `perMs` milliseconds on Redis's clock, across all workers
    * (restarts of a reclaimed run included). Tasks over it wait, without spending attempts, and
-   * start as soon as a start leaves the window. Needs a queue of one partition.
+   * start as soon as a start leaves the window. On a queue of P partitions each partition
+   * enforces a fixed share of `max`, as for `globalConcurrency`; `max` is at least P.
    */
   rateLimit?: RateLimitOptions;
   /**

@@ -13,9 +13,11 @@
   '<global> <group> <aging ms> <max> <perMs> <group max> <group perMs>' (as enqueue-flow.lua's
   ARGV[8]), recorded for the scripts that admit later
   ARGV[6] the queue's partition count as the worker maps it: the ungrouped group's partition
-          depends on it (partitionOfGroup), so a worker still running with an old count (its
-          keyed and flow enqueues refused) must not admit an entry where the stored count does
-          not route its group; a plain unkeyed entry in partition 0 is written unchecked
+          (partitionOfGroup) and this partition's share of the task's own limits (flow-limits.ts)
+          depend on it, so a worker still running with an old count (its keyed and flow
+          enqueues refused) must not admit an entry where the stored count does not route its
+          group, nor under another count's share; a plain unkeyed entry in partition 0 is
+          written unchecked
 
   Returns {code, new stream entry id ('' when it waits in the room)}: 1 moved; 0 not this
   consumer's entry any more (reclaimed meanwhile, settled, gone): nothing written; -1 not one to
@@ -59,7 +61,7 @@ if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end
 -- Anyone can XADD: the room takes no id or name its queued listing cannot page over.
 if not isRoomTaskText(m.id, m.n, '') then return {-1, ''} end
 -- Admitted under a stale count, its ungrouped group would be counted here apart from its runs in
--- the partition the stored count routes it to.
+-- the partition the stored count routes it to, or under another count's share of its limits.
 -- A record gone under a worker of more than one partition was lost by Redis (a count change to 1
 -- writes '1': layout.lua): the count is the worker's, which records it again once the queue's
 -- partitions are empty (lost-layouts.ts), and this very entry would keep them from being so.

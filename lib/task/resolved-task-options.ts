@@ -61,7 +61,8 @@ export function checkName(option: string, value: unknown): string {
 
 /**
  * @internal Applies task defaults; an invalid value names `@Task(<name>).<option>`.
- * `partitionsOf` gives a queue's partition count: limits need a queue of one partition.
+ * `partitionsOf` gives a queue's partition count: globalConcurrency and rateLimit.max need at
+ * least one per partition (each partition enforces a share of them: flowLimitsOf).
  */
 export function resolveTaskOptions(
   name: string,
@@ -90,23 +91,28 @@ export function resolveTaskOptions(
   const timeoutMs = raw.timeoutMs === undefined ? undefined : int(opts, at('timeoutMs'), 0, 1, MAX_TIMER_MS);
   const queue = checkName(at('queue'), raw.queue ?? DEFAULT_QUEUE);
   const schedule = resolveSchedule(raw, at, periodicKey(name));
-  // A limit's state lives in one partition: a limit across partitions needs a cross-slot design.
-  // A group limit counts one group, whose tasks all go to one partition (partitionOfGroup).
-  const onePartition = (option: string, value: unknown) => {
-    if (partitionsOf(queue) > 1 && (option === 'globalConcurrency' || option === 'rateLimit')) {
+  // A limit's state lives in one partition. A group limit counts one group, whose tasks all go
+  // to one partition (partitionOfGroup); the task's own limits are split into a share per
+  // partition (flowLimitsOf), and one below the count would leave a partition a share of 0.
+  const shared = (option: string, value: number) => {
+    const count = partitionsOf(queue);
+    if (value < count) {
       throw new InvalidOptionError(
         at(option),
-        `a queue of one partition (queues.${queue}.partitions is ${partitionsOf(queue)})`,
+        `at least queues.${queue}.partitions (${count}): each partition enforces a share of it, and a share of 0 would never run`,
         value,
       );
     }
-    // A periodic run is keyed: its key's transitions do not go through the waiting room yet.
+  };
+  // A periodic run is keyed: its key's transitions do not go through the waiting room yet.
+  const unscheduled = (option: string, value: unknown) => {
     if (schedule) throw new InvalidOptionError(at(option), 'a task without `every` or `cron`', value);
   };
   const limit = (option: 'globalConcurrency' | 'groupConcurrency') => {
     if (raw[option] === undefined) return undefined;
     const value = int(opts, at(option), 1, 1, 1_000_000);
-    onePartition(option, value);
+    if (option === 'globalConcurrency') shared(option, value);
+    unscheduled(option, value);
     return value;
   };
   const rate = (option: 'rateLimit' | 'groupRateLimit') => {
@@ -123,7 +129,8 @@ export function resolveTaskOptions(
       return int(fields, name, 0, 1, most);
     };
     const value = { max: need('max', 1_000_000), perMs: need('perMs', MAX_TIMER_MS) };
-    onePartition(option, window);
+    if (option === 'rateLimit') shared('rateLimit.max', value.max);
+    unscheduled(option, window);
     return value;
   };
   return {

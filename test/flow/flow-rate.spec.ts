@@ -140,10 +140,14 @@ describe('flow control: rate limits', () => {
     expect(await boot(options)).toMatchObject({ option });
   });
 
-  // groupRateLimit works there (its group's tasks go to one partition: partitioned-groups.spec.ts).
-  it('a task rate limit on a partitioned queue fails bootstrap naming it', async () => {
+  // Each partition enforces a share of max (partitionShare), and a share of 0 would never start
+  // a run there. groupRateLimit works whole (its group's tasks go to one partition:
+  // partitioned-groups.spec.ts); shares are exercised in partitioned-global-shares.spec.ts.
+  it('a task rate limit on a partitioned queue with max below the partition count fails bootstrap naming it', async () => {
     const error = await boot({ queue: 'parts', rateLimit: { max: 1, perMs: 10 } }, { parts: { partitions: 2 } });
-    expect(error).toMatchObject({ option: "@Task('rate.bad').rateLimit" });
-    expect(String((error as Error).message)).toMatch(/queues\.parts\.partitions/);
+    expect(error).toMatchObject({ option: "@Task('rate.bad').rateLimit.max" });
+    expect(String((error as Error).message)).toMatch(/at least queues\.parts\.partitions \(2\)/);
+    const app = await boot({ queue: 'parts', rateLimit: { max: 2, perMs: 10 } }, { parts: { partitions: 2 } });
+    expect(app).not.toBeInstanceOf(Error);
   });
 });
