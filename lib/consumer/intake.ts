@@ -378,6 +378,8 @@ export class Intake {
       deferMs: deferDelayMs(config.sweepIntervalMs),
       stateTtlMs: config.resultTtlMs,
       liveness: lease.livenessSince(sentAt) ?? '',
+      // Its own rates are its partition's share under this count: claim.lua checks it is the record's.
+      partitions: this.layout.count,
       messages: messages.map((m) => {
         const rated = this.isRated(m);
         return {

@@ -1,8 +1,8 @@
 --[[
   KEYS: stream, delayed set, sequence, this consumer's liveness key, a key state per keyed
-  message [and the liveness key of the owner it judges]. ARGV: group, consumer, defer ms, state
-  TTL, done channel, the liveness value the consumer knows as its own, then 4 values per message
-  (details below).
+  message [and the liveness key of the owner it judges] [the layout record and flow keys, when
+  rated]. ARGV: group, consumer, defer ms, state TTL, done channel, the liveness value the
+  consumer knows as its own, the worker's partition count, then 4 values per message (below).
   Claim delivered messages before their handlers run (the head check). Per message: one this
   consumer does not own (any more) is skipped; a keyed one of a stale generation (or whose key
   state is not a hash: read as none) is acked and deleted without running; a key whose earlier
@@ -25,7 +25,10 @@
   includes/rate.lua); a claim resent after its reply was lost finds the start its first
   execution counted for the delivery, and starts on it (rateStart). The windows are those of the worker's own @Task definition
   when it has a rate (so a producer with an older definition, or none, cannot start runs
-  outside it), else the recorded ones (the last enqueuer's).
+  outside it), else the recorded ones (the last enqueuer's). The worker's own windows are its
+  partition's share of the task's rateLimit under its partition count (flow-limits.ts): while
+  the partition's layout record holds another count (a worker running on after a count change)
+  that share is another count's, so the recorded ones gate the start instead.
   A claim with a keyed message reads the delayed set's type (one TYPE) before its first write:
   one of another type refuses the whole claim, WRONGTYPE naming it, nothing written (a deferral
   acks and deletes its entry before its ZADD, which would fail after them).
@@ -37,7 +40,8 @@
           running
   KEYS[5..] key state hash of each keyed message, in ARGV order, each followed by the liveness
             key of the owner its message judges (kind 'j<owner>', below) when it judges one
-  then, when a message is under a rate limit, the partition's flow keys (see includes/flow.lua)
+  then, when a message is under a rate limit, the partition's layout record (read only for a
+  message that carries the worker's limits) and its flow keys (see includes/flow.lua)
 
   ARGV[1] consumer group
   ARGV[2] consumer (this worker)
@@ -48,7 +52,8 @@
   ARGV[6] the value of this consumer's liveness key that its worker knows as its own (its
           heartbeat saw the reply of the write that set it, before this call was sent: see
           Lease.livenessSince), '' when it knows none
-  ARGV[7..] per message, 4 values: stream entry id, task id, generation (for a rated run,
+  ARGV[7] the queue's partition count as the worker maps it (its limits' share depends on it)
+  ARGV[8..] per message, 4 values: stream entry id, task id, generation (for a rated run,
             which has none: the Redis ms of its delivery's start counted by an earlier claim
             whose run has not begun, to be moved to now, else 0), '1' keyed, 'j<owner>'
             keyed, judging the owner a first claim named (code 4), '0' unkeyed, or 'r' an
@@ -141,6 +146,17 @@ end
 -- worker's, gate it when given, else the recorded ones. One its admission did not hold (a
 -- hostile copy of the field, or a hold without its group part, which splitPair would fail the
 -- claim's whole batch on) has no window to count in and runs.
+-- The worker's count is the layout record's (as enter-admission.lua reads it: no record under a
+-- count above 1 is one Redis lost, the worker's count), read once per call, when first needed.
+local ownCountHolds = nil
+local function ownCountIsStored()
+  if ownCountHolds == nil then
+    local record = rcall('GET', KEYS[#KEYS - FLOW_KEY_COUNT])
+    ownCountHolds = (record or '1') == ARGV[7] or (record == false and ARGV[7] ~= '1')
+  end
+  return ownCountHolds
+end
+
 local function rateClaim(F, entryId, taskId, delivery, ownRates, earlier)
   local held = rcall('HGET', F.tasks, taskId)
   if not held or string.sub(held, 1, #entryId + 1) ~= entryId .. '\0'
@@ -148,6 +164,8 @@ local function rateClaim(F, entryId, taskId, delivery, ownRates, earlier)
     return 1, rateNow(), 0
   end
   local name, group = splitPair(string.sub(held, #entryId + 2))
+  -- The worker's share under another count than the record's would be that count's share.
+  if ownRates and not ownCountIsStored() then ownRates = nil end
   local rates = ownRates or select(4, flowLimits(F, name))
   -- No rate known (the recorded ones dropped since its admission): its markers go, and nothing
   -- counts it.
@@ -175,7 +193,7 @@ local function judgedOwner(kind)
   if string.sub(kind, 1, 1) == 'j' then return string.sub(kind, 2) end
   return nil
 end
-for i = 10, #ARGV, 4 do
+for i = 11, #ARGV, 4 do
   if isRated(ARGV[i]) then F = flowKeysAtEnd() end
 end
 -- The flow keys a rated start touches, checked before the first write (includes/flow.lua): one
@@ -186,7 +204,7 @@ if F then flowCheckKeys(F, {'tasks', 'limits', 'starts', 'wake'}) end
 -- A call of unkeyed messages only defers nothing and reads nothing here. So does a done channel
 -- the caller may not publish to: a stale keyed run's notice goes out after its ack (and after
 -- the writes for the call's runs before it), where the refusal failed the claim.
-for i = 10, #ARGV, 4 do
+for i = 11, #ARGV, 4 do
   if ARGV[i] == '1' or judgedOwner(ARGV[i]) then
     keyCheckType(delayed, 'delayed set', 'zset')
     noticeCheck(channel)
@@ -194,8 +212,8 @@ for i = 10, #ARGV, 4 do
   end
 end
 
-for i = 1, (#ARGV - 6) / 4 do
-  local base = 3 + i * 4
+for i = 1, (#ARGV - 7) / 4 do
+  local base = 4 + i * 4
   local entryId, taskId, gen = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2])
   local judged = judgedOwner(ARGV[base + 3])
   local keyState, judgedAlive = nil, nil

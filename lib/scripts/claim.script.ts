@@ -40,6 +40,11 @@ export interface ClaimArgs {
    * running only while the key holds it (or, for '', is gone), else its verdict is 'unproven'.
    */
   readonly liveness?: string;
+  /**
+   * The queue's partition count as the worker maps it (1 when not given): its `ownLimits` are its
+   * partition's share under that count, and gate a start only while the layout record holds it.
+   */
+  readonly partitions?: number;
   readonly messages: readonly ClaimMessage[];
 }
 
@@ -96,7 +101,15 @@ const verdictOf = replyCodes('claim', CLAIM_CODES);
 export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimScriptVerdict[]> {
   // The consumer's own liveness key: a keyed run records the lease it runs under (claim.lua).
   const redisKeys = [keys.stream, keys.delayed, keys.seq, keys.alive(a.consumer)];
-  const args: (string | number)[] = [a.group, a.consumer, a.deferMs, a.stateTtlMs, keys.doneChannel, a.liveness ?? ''];
+  const args: (string | number)[] = [
+    a.group,
+    a.consumer,
+    a.deferMs,
+    a.stateTtlMs,
+    keys.doneChannel,
+    a.liveness ?? '',
+    a.partitions ?? 1,
+  ];
   for (const m of a.messages) {
     const rated = m.key === undefined && m.rated === true;
     // A rated run has no generation: its place carries the start to move (claim.lua).
@@ -109,7 +122,7 @@ export function claimScript(keys: QueueKeys, a: ClaimArgs): ScriptCall<ClaimScri
     if (m.key !== undefined) redisKeys.push(keys.keyState(m.key));
     if (m.key !== undefined && m.judgedOwner !== undefined) redisKeys.push(keys.alive(m.judgedOwner));
   }
-  if (a.messages.some((m) => m.rated && m.key === undefined)) redisKeys.push(...keys.flowKeys);
+  if (a.messages.some((m) => m.rated && m.key === undefined)) redisKeys.push(keys.layout, ...keys.flowKeys);
   return new ScriptCall('claim', redisKeys, args, (reply) => {
     const [codes, fences, deliveries, starts, waits, owners] = reply as [
       number[],
