@@ -26,7 +26,7 @@ import { PartitionLayouts } from './partition-layout';
 @Injectable()
 export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('StreamQueue');
-  private readonly steps = new Map<string, Promise<void>>();
+  private readonly steps = new Map<string, Promise<boolean>>();
   private stopWatching: (() => void) | undefined;
 
   constructor(
@@ -126,14 +126,19 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
     return (await this.connections.commands.get(this.layoutKey(queue)).catch(() => '')) === null;
   }
 
-  /** The bootstrap's layout step for `queue`, one at a time: a call meanwhile shares it. */
-  private restore(queue: string, count: number): Promise<void> {
+  /**
+   * The bootstrap's layout step for `queue`, one at a time: a call meanwhile shares it. Only for a
+   * record still gone when the step reads it: one a deploy wrote since is left to refuse this
+   * process as stale (PartitionLayouts.adopt's `onlyLost`).
+   */
+  private restore(queue: string, count: number): Promise<boolean> {
     let step = this.steps.get(queue);
     if (!step) {
-      step = this.layouts.adopt(queue, count).finally(() => this.steps.delete(queue));
+      step = this.layouts.adopt(queue, count, true).finally(() => this.steps.delete(queue));
       this.steps.set(queue, step);
       step.then(
-        () =>
+        (recorded) =>
+          recorded &&
           this.logger.warn(
             `Queue "${queue}": its layout record was gone from Redis (restarted without persistence, or flushed); ` +
               `recorded ${count} partitions again.`,

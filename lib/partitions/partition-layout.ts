@@ -86,13 +86,18 @@ export class PartitionLayouts implements OnModuleInit {
 
   /**
    * Makes `count` the stored count of `queue`, or throws PartitionLayoutError: also for a record
-   * no version writes, which says no count to switch from (anyone can SET it).
+   * no version writes, which says no count to switch from (anyone can SET it). With `onlyLost`
+   * (lost-layouts.ts: a running process records its count again), only a record still absent, or
+   * a switch from it to `count` left unfinished, is changed: one a deploy wrote since the loss was
+   * seen is left as it is (a switch from it would undo that deploy). Whether it changed the record.
    */
-  async adopt(queue: string, count: number): Promise<void> {
+  async adopt(queue: string, count: number, onlyLost = false): Promise<boolean> {
     const redis = this.connections.commands;
     const key = new QueueKeys(this.config.prefix, queue).layout;
-    const stored = (await redis.get(key)) ?? '1';
-    if (stored === String(count)) return;
+    const record = await redis.get(key);
+    const stored = record ?? '1';
+    if (stored === String(count)) return false;
+    if (onlyLost && record !== null && record !== `1>${count}`) return false;
     const layout = layoutOf(stored);
     if (!layout) throw unwrittenLayout(queue, key, stored, count);
     if (layout.switching && layout.to !== count) {
@@ -107,6 +112,7 @@ export class PartitionLayouts implements OnModuleInit {
     const { from } = layout;
     await this.switchCount(redis, queue, from, count);
     this.logger.log(`Queue "${queue}": partitions changed from ${from} to ${count}.`);
+    return true;
   }
 
   private async switchCount(redis: Redis, queue: string, from: number, to: number): Promise<void> {

@@ -195,7 +195,7 @@ describe('a partition-count change by processes booting at once', () => {
       }
       return send();
     });
-    const settle = (boot: Promise<void>) =>
+    const settle = (boot: Promise<unknown>) =>
       boot.then(
         () => 'booted',
         (e: unknown) => e,

@@ -114,6 +114,29 @@ describe('a partitioned queue whose layout records Redis lost', () => {
     });
   });
 
+  it('a count a deploy recorded after the loss was seen is not undone by the restore', async () => {
+    const old = await app({ worker: false, sweepIntervalMs: 60_000 });
+    const layouts = old.app.get(PartitionLayouts);
+    const adopt = layouts.adopt.bind(layouts);
+    // The restore read the record gone; before its step reads it again, a process booting with 3
+    // partitions (a deploy, the queue being empty) records 3.
+    jest.spyOn(layouts, 'adopt').mockImplementationOnce(async (queue, count, onlyLost) => {
+      await startApp({
+        prefix: env.prefix,
+        imports: [RestoreTasksModule],
+        options: { worker: false, queues: { parts: { partitions: 3 } } },
+      });
+      expect(await records()).toEqual(['3', '3']);
+      return adopt(queue, count, onlyLost);
+    });
+    await loseEverything();
+    const refusal = await old.client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' }).catch((e: unknown) => e);
+    // The old process runs on with a stale count, refused, as after any deploy: the deploy stands.
+    expect(refusal).toMatchObject({ stored: '3', configured: 2 });
+    const third = new QueuePartitions(env.prefix, 'parts', 3).all[2].layout;
+    expect([...(await records()), await env.redis.get(third)]).toEqual(['3', '3', '3']);
+  });
+
   it('a count changed to 1 by a deploy is not taken for a lost record: an old process does not undo it', async () => {
     const old = await app({ worker: false, sweepIntervalMs: 50 });
     // The queue is empty: a process booting with 1 partition changes the count.
