@@ -219,7 +219,7 @@ export class QueueConsumer {
         const { ctx } = lane;
         const limited = limitedIn(ctx.keys.partition);
         try {
-          await recordLimitsScript(ctx.keys, limited).run(ctx.redis);
+          await recordLimitsScript(ctx.keys, limited, count).run(ctx.redis);
           this.limitsUnrecorded.delete(lane);
         } catch (error) {
           const message = `Queue "${ctx.queue}": recording the tasks' limits in partition ${ctx.keys.partition} failed: ${(error as Error).message}`;

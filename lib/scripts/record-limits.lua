@@ -1,5 +1,6 @@
 --[[
-  KEYS: stream, the partition's flow keys. ARGV: (task name, limits) pairs.
+  KEYS: stream, the partition's flow keys, layout record. ARGV: the worker's partition count,
+  then (task name, limits) pairs.
   Records a worker's limits in one partition of their queue when it starts consuming, before its
   first read (queue-consumer.ts): a producer without the tasks' @Task definitions (an API
   service that enqueues with a group) records none, and a partition no enqueue of a process with
@@ -8,9 +9,16 @@
 
   KEYS[1] stream (a raise admits waiting tasks into it)
   KEYS[2..12] the partition's flow keys (see includes/flow.lua)
+  KEYS[13] the partition's layout record (see layout.lua)
 
-  ARGV[1] a task name; ARGV[2] its limits as '<global> <group> <aging ms> <max> <perMs> <group
-  max> <group perMs>' (0 = none; enqueue-flow.lua's ARGV[8]); ARGV[3] and ARGV[4] the next task's,
+  ARGV[1] the queue's partition count as the worker maps it: a task's limits here are this
+          partition's share of its own limits under that count (flow-limits.ts), so a record that
+          says another count refuses the call (a worker running on after a count change would
+          record another count's share): error 'LAYOUT <stored> <count>'
+          (includes/layout-guard.lua), nothing written. An absent record under a count above 1
+          is one Redis lost, taken as the worker's count (as enter-admission.lua takes it)
+  ARGV[2] a task name; ARGV[3] its limits as '<global> <group> <aging ms> <max> <perMs> <group
+  max> <group perMs>' (0 = none; enqueue-flow.lua's ARGV[8]); ARGV[4] and ARGV[5] the next task's,
   and so on: a pair for each of the worker's limited tasks of the queue
 
   Returns how many waiting tasks the feeds admitted.
@@ -19,9 +27,9 @@
   as at an enqueue. The last writer wins, as between enqueues: during a rolling deploy an old
   worker's start (or an old producer's enqueue) puts its limits back until the next writer of
   the new ones. A flow key or stream key of another type refuses the call (WRONGTYPE naming the
-  key) before any write. It checks no layout record: limits are no task, a freeze ignores them,
-  and a partition is frozen only while empty (nothing to feed); the worker starts after its
-  process adopted its count (partition-layout.ts, at module init).
+  key) before any write. At a worker's start its process has just adopted its count
+  (partition-layout.ts, at module init); the check matters for a record again at a later sweep
+  (one a key of another type kept from its start), after a count change meanwhile.
 ]]
 -- @include rcall
 -- @include now-ms
@@ -30,11 +38,15 @@
 
 local stream = KEYS[1]
 local F = flowKeys(2)
+local record = rcall('GET', KEYS[13])
+if (record or '1') ~= ARGV[1] and not (record == false and ARGV[1] ~= '1') then
+  return redis.error_reply('LAYOUT ' .. (record or '1') .. ' ' .. ARGV[1])
+end
 -- The stream first: flowCheckKeys deletes an F.entered of another type once every flow key passed.
 streamCheckType(stream)
 flowCheckKeys(F)
 local admitted = 0
-for i = 1, #ARGV - 1, 2 do
+for i = 2, #ARGV - 1, 2 do
   local name = ARGV[i]
   if flowSetLimits(F, name, ARGV[i + 1]) then admitted = admitted + flowFeedAll(F, stream, 1000, name) end
 end
