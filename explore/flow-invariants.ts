@@ -28,9 +28,10 @@ function limitsOf(flow: FlowView, name: string): { global: number; group: number
  * fenced settle gives a slot back.
  */
 export const flowWithinLimits: Check = (world, snaps, prevs) =>
-  snaps.flatMap((snap, i) => (snap.flow ? withinLimits(world, snap.flow, prevs?.[i]?.flow) : []));
+  snaps.flatMap((snap, i) => (snap.flow ? withinLimits(world, snap.flow, prevs?.[i]?.flow, i) : []));
 
-function withinLimits(world: World, flow: FlowView, before: FlowView | undefined): Violation[] {
+/** The checks of partition `p`: its runs are those of its workers. */
+function withinLimits(world: World, flow: FlowView, before: FlowView | undefined, p: number): Violation[] {
   const out: Violation[] = [];
   const held = new Map<string, string[]>();
   for (const [id, slot] of flow.held) {
@@ -64,7 +65,8 @@ function withinLimits(world: World, flow: FlowView, before: FlowView | undefined
     if (!held.has(field))
       out.push(violation('flowWithinLimits', 'count', `count ${field.replace('\0', '/')} is ${n}, nothing held`));
   for (const run of world.runs) {
-    if (!world.legit(run) || !world.flowGroups.has(run.info.taskId)) continue;
+    if (!world.legit(run) || !world.flowGroups.has(run.info.taskId) || world.workers[run.worker].partition !== p)
+      continue;
     if (flow.held.get(run.info.taskId)?.entryId !== run.info.entryId)
       out.push(
         violation(

@@ -1,40 +1,51 @@
-import { enqueueFlow, OTHER_TASK, removeTask, type RemovalTarget } from './protocol-adapter';
+import { enqueueFlow, OTHER_TASK, partitionOfFlowGroup, removeTask, type RemovalTarget } from './protocol-adapter';
 import { unsettledEntry } from './snapshot';
 import type { Step, StepResult } from './steps';
 import type { World } from './world';
 
 const NOOP: StepResult = { applied: false, note: 'n/a' };
 /** The module's default priorityAgingMs: one priority level weighs a second of waiting. */
-const AGING_MS = 1000;
+export const AGING_MS = 1000;
 
 /**
  * A client enqueues the world's task under flow control (enqueue-flow.lua): admitted at once
  * while its slots are free and nothing of its group waits, else into the room; due later, into
- * the delayed set, to go through admission when promoted.
+ * the delayed set, to go through admission when promoted. On a partitioned queue it goes to its
+ * group's partition under the count of the process that enqueues (`by`), which the layout record
+ * refuses when it holds another count or a switch is under way.
  */
 export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'enqueue-flow' }>): Promise<StepResult> {
   const shape = world.shape.flow;
   if (!shape || (step.task === 'other' && !shape.other)) return NOOP;
   const base = step.task === 'other' ? { ...shape.other!, rate: undefined, groupRate: undefined } : shape;
   const limits = step.retuned ? { ...base, ...step.retuned } : base;
-  const entryId = await enqueueFlow(world.client, world.keys, {
-    id: step.id,
-    ...(step.task === 'other' ? { name: OTHER_TASK } : {}),
-    group: step.group,
-    priority: step.priority,
-    delayed: step.delayed === true,
-    big: step.big === true,
-    limits: {
-      global: limits.global,
-      group: limits.group,
-      agingMs: AGING_MS,
-      rate: limits.rate,
-      groupRate: limits.groupRate,
+  const count = world.countOf(step.by);
+  const partition = partitionOfFlowGroup(step.group, count);
+  const where = world.where(partition);
+  const reply = await enqueueFlow(
+    world.client,
+    world.parts[partition],
+    {
+      id: step.id,
+      ...(step.task === 'other' ? { name: OTHER_TASK } : {}),
+      group: step.group,
+      priority: step.priority,
+      delayed: step.delayed === true,
+      big: step.big === true,
+      limits: {
+        global: limits.global,
+        group: limits.group,
+        agingMs: AGING_MS,
+        rate: limits.rate,
+        groupRate: limits.groupRate,
+      },
     },
-  });
+    count,
+  );
+  if (typeof reply !== 'string') return { applied: true, note: `refused${where}: ${reply.refused}`, refused: true };
   world.enqueued(step.id, undefined);
   world.flowGroups.set(step.id, step.group);
-  const note = step.delayed ? 'delayed' : entryId ? 'admitted' : 'waiting in the room';
+  const note = `${step.delayed ? 'delayed' : reply ? 'admitted' : 'waiting in the room'}${where}`;
   return { applied: true, note: step.retuned ? `${note}, limits ${limits.global}/${limits.group} recorded` : note };
 }
 
@@ -45,20 +56,24 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
  */
 export async function removeStep(world: World, alias: string): Promise<StepResult> {
   const task = world.byAlias(alias);
-  const snap = world.snapshot;
-  if (!task || !snap) return NOOP;
-  const entry = [...snap.stream].find(([id, c]) => c.id === task.id && unsettledEntry(snap, id));
-  const member = [...snap.delayed].find(([, c]) => c.id === task.id);
-  const waiting = snap.flow?.room.some((w) => w.id === task.id) === true;
-  const at: RemovalTarget | undefined = entry
-    ? { entryId: entry[0] }
-    : member
-      ? { member: member[0] }
-      : waiting
-        ? { waiting: true }
-        : undefined;
-  if (!at) return NOOP;
-  const reply = await removeTask(world.client, world.keys, task.id, at);
-  if (reply === 'removed') task.settled = 'removed';
-  return { applied: true, note: `${'entryId' in at ? 'queued' : 'member' in at ? 'delayed' : 'waiting'}: ${reply}` };
+  if (!task) return NOOP;
+  // The task id's partition suffix names where it is; the explorer's ids have none: it looks.
+  for (const [p, snap] of world.snapshots.entries()) {
+    const entry = [...snap.stream].find(([id, c]) => c.id === task.id && unsettledEntry(snap, id));
+    const member = [...snap.delayed].find(([, c]) => c.id === task.id);
+    const waiting = snap.flow?.room.some((w) => w.id === task.id) === true;
+    const at: RemovalTarget | undefined = entry
+      ? { entryId: entry[0] }
+      : member
+        ? { member: member[0] }
+        : waiting
+          ? { waiting: true }
+          : undefined;
+    if (!at) continue;
+    const reply = await removeTask(world.client, world.parts[p], task.id, at);
+    if (reply === 'removed') task.settled = 'removed';
+    const what = 'entryId' in at ? 'queued' : 'member' in at ? 'delayed' : 'waiting';
+    return { applied: true, note: `${what}${world.where(p)}: ${reply}` };
+  }
+  return NOOP;
 }

@@ -30,7 +30,7 @@ import { Settler } from '../lib/consumer/settler';
 import { Slots } from '../lib/consumer/slots';
 import { TaskRunner } from '../lib/consumer/task-runner';
 import { LeaseLostError, PartitionLayoutError } from '../lib/errors';
-import { partitionOfKey, QueuePartitions } from '../lib/partitions/queue-partitions';
+import { partitionOfGroup, partitionOfKey, QueuePartitions } from '../lib/partitions/queue-partitions';
 import { retryUnderStoredCount } from '../lib/partitions/stored-count-retry';
 import { QueueKeys, type FlowKeys } from '../lib/redis/keys';
 import { loadLuaSource } from '../lib/redis/lua-source';
@@ -45,6 +45,7 @@ import { FAIL_CODES } from '../lib/scripts/fail.script';
 import { LAYOUT_CODES, layoutScript } from '../lib/scripts/layout.script';
 import { promoteDue } from '../lib/scripts/promote.script';
 import { reclaimScript } from '../lib/scripts/reclaim.script';
+import { recordLimitsScript } from '../lib/scripts/record-limits.script';
 import { recoverScript } from '../lib/scripts/recover.script';
 import { REMOVE_TASK_CODES, removeTaskScript, type RemoveTaskReply } from '../lib/scripts/remove-task.script';
 import { resolveConfig, type StreamQueueConfig } from '../lib/stream-queue.config';
@@ -154,6 +155,9 @@ const payloadOf = (id: string, big: boolean): string => JSON.stringify(big ? 'x'
 
 /** The partition of a task key among `count` (the library's mapping). */
 export const partitionOf = (key: string, count: number): number => partitionOfKey(key, count);
+
+/** The partition of a flow group's tasks among `count` ('' is the ungrouped group). */
+export const partitionOfFlowGroup = (group: string, count: number): number => partitionOfGroup(group, count);
 
 /**
  * QueueClient.enqueue on the partition `keys` (the key's under the caller's count `partitions`, or
@@ -312,14 +316,20 @@ export interface FlowEnqueueSpec {
 
 /**
  * QueueClient.enqueue of a task under flow control (enqueueScriptFor: enqueue-flow.lua, with the
- * explorer's id). Returns the stream entry id when admitted at once.
+ * explorer's id) on the group's partition `keys`, from a process mapping `partitions`. Returns the
+ * stream entry id when admitted at once, '' when it waits or is delayed, or a layout refusal.
  */
-export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnqueueSpec): Promise<string | undefined> {
+export async function enqueueFlow(
+  redis: Redis,
+  keys: ExploreKeys,
+  spec: FlowEnqueueSpec,
+  partitions = 1,
+): Promise<string | Refused> {
   const call: EnqueueCall = {
     name: spec.name ?? TASK,
     queue: 'explore',
     keys: keys.queueKeys,
-    partitions: 1,
+    partitions,
     key: undefined,
     payload: payloadOf(spec.id, spec.big),
     delayMs: spec.delayed ? 1 : 0,
@@ -329,8 +339,27 @@ export async function enqueueFlow(redis: Redis, keys: ExploreKeys, spec: FlowEnq
     periodic: false,
     flow: { group: spec.group, priority: spec.priority, limits: spec.limits },
   };
-  const reply = await enqueueScriptFor(call, spec.id).run(redis);
-  return reply.outcome === 'created' ? reply.entryId : undefined;
+  try {
+    const reply = await enqueueScriptFor(call, spec.id).run(redis);
+    return (reply.outcome === 'created' ? reply.entryId : undefined) ?? '';
+  } catch (error) {
+    return layoutRefusal(error);
+  }
+}
+
+/** record-limits.lua on one partition, as a worker with the task's definition calls it at its start. */
+export async function recordLimits(redis: Redis, keys: ExploreKeys, limits: FlowLimits): Promise<void> {
+  await recordLimitsScript(keys.queueKeys, [{ name: TASK, limits }]).run(redis);
+}
+
+/**
+ * A worker with the definition of TASK under `limits`, mapping the queue's `count` partitions:
+ * its Intake moves plain entries of TASK into admission (enter-admission.lua) where the count
+ * routes the ungrouped group, and dead-letters those elsewhere.
+ */
+export interface WorkerFlow {
+  readonly limits: FlowLimits;
+  readonly count: number;
 }
 
 /**
@@ -409,6 +438,8 @@ export class SimWorker {
     readonly keys: ExploreKeys,
     readonly consumer: string,
     onStart: (run: DeliveryInfo) => Promise<unknown>,
+    /** The definition of TASK's limits this worker has, and its count; none: it admits every entry as read. */
+    flow?: WorkerFlow,
   ) {
     const events = { emit: (e: StreamQueueEvent) => this.reports.push(e) } as unknown as StreamQueueEvents;
     this.ctx = {
@@ -434,7 +465,12 @@ export class SimWorker {
     for (const name of [TASK, OTHER_TASK, PERIODIC_TASK]) {
       registry.add({ name, options: taskOptions(name === PERIODIC_TASK), location: 'explore', handler });
     }
-    this.intake = new Intake(this.ctx);
+    this.intake = flow
+      ? new Intake(this.ctx, (name) => (name === TASK ? flow.limits : undefined), undefined, undefined, {
+          count: flow.count,
+          ungrouped: partitionOfGroup(undefined, flow.count),
+        })
+      : new Intake(this.ctx);
     this.runner = new TaskRunner(registry, 'explore', consumer, this.ctx.lease);
     this.settler = new Settler(this.ctx);
   }

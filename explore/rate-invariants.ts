@@ -1,6 +1,7 @@
 import type { FlowView } from './flow-snapshot';
 import type { Check, Violation } from './invariants';
 import { TASK } from './protocol-adapter';
+import { ledgerEntry } from './rate-ledger';
 import { windowName, windowsOf, type RateWindow } from './rate-snapshot';
 import { unsettledEntry, type Snapshot } from './snapshot';
 import type { World } from './world';
@@ -9,10 +10,10 @@ const violation = (invariant: string, tag: string, message: string): Violation =
 
 /** Checks one partition's rate state; a world without rate limits has none to check. */
 const perRate =
-  (check: (world: World, flow: FlowView, snap: Snapshot) => Violation[]): Check =>
+  (check: (world: World, flow: FlowView, snap: Snapshot, partition: number) => Violation[]): Check =>
   (world, snaps) =>
     world.shape.flow?.rate || world.shape.flow?.groupRate
-      ? snaps.flatMap((snap) => (snap.flow ? check(world, snap.flow, snap) : []))
+      ? snaps.flatMap((snap, p) => (snap.flow ? check(world, snap.flow, snap, p) : []))
       : [];
 
 /** The windows of every group the world's task runs in (the task's own window once). */
@@ -75,7 +76,7 @@ export const rateWithinLimit = perRate((world, flow) => {
  * start record counts instead). A marker without such an entry is a leaked token: its window
  * stays short of one start for good.
  */
-export const rateMarkersMatchEntries = perRate((world, flow, snap) => {
+export const rateMarkersMatchEntries = perRate((world, flow, snap, p) => {
   const out: Violation[] = [];
   const markers = new Map<string, string[]>();
   for (const m of flow.rate.markers) markers.set(m.entryId, [...(markers.get(m.entryId) ?? []), m.window]);
@@ -84,8 +85,9 @@ export const rateMarkersMatchEntries = perRate((world, flow, snap) => {
     const windows = windowsOf(world.shape.flow, TASK, c.flow ?? '').map((w) => w.window);
     const held = markers.get(entryId) ?? [];
     markers.delete(entryId);
-    const started = world.rates.started(entryId);
-    const expected = started ? [] : windows.filter((w) => !world.rates.handedOver.has(`${w}\0${entryId}`));
+    const named = ledgerEntry(entryId, p);
+    const started = world.rates.started(named);
+    const expected = started ? [] : windows.filter((w) => !world.rates.handedOver.has(`${w}\0${named}`));
     const same = held.length === expected.length && expected.every((w) => held.includes(w));
     if (!same)
       out.push(

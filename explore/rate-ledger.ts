@@ -9,6 +9,13 @@ export interface LedgerStart {
 }
 
 /**
+ * An entry as the ledger names it: stream ids are per stream, so two partitions may hold the
+ * same id; past partition 0 the ledger adds the partition.
+ */
+export const ledgerEntry = (entryId: string, partition: number): string =>
+  partition === 0 ? entryId : `${entryId}@p${partition}`;
+
+/**
  * Every start record the snapshots ever showed, kept after Redis trims it: the rate guarantee is
  * about any interval of perMs, and a window's count in Redis only shows the one ending now.
  * Times are the world's: Redis's ms plus the time the `elapse` steps made pass (each shifts the
@@ -25,7 +32,8 @@ export class RateLedger {
    * admission token became another run's start, and the entry starts as a restart does.
    */
   readonly handedOver = new Set<string>();
-  private markers = new Set<string>();
+  /** Per partition, the markers its last snapshot showed (a window's markers live in one). */
+  private readonly markersOf = new Map<number, Set<string>>();
 
   /**
    * Records the start records of a snapshot not seen before, and the markers taken over since the
@@ -34,9 +42,21 @@ export class RateLedger {
    * stream, each with its windows. A marker can be written and taken over between two snapshots
    * (one step admits an entry, a release feeding it, then a claim in the same step starts a
    * restart in the full window): a restart no gone marker accounts for took over the marker of
-   * a live entry that has not started and never showed one in that window.
+   * a live entry that has not started and never showed one in that window. `partition`: the
+   * partition `view` was read from (each keeps its own markers; its entries are named by ledgerEntry).
    */
-  note(view: RateView, live: ReadonlyMap<string, readonly string[]>): void {
+  note(partitionView: RateView, partitionLive: ReadonlyMap<string, readonly string[]>, partition = 0): void {
+    const seen = this.markersOf.get(partition) ?? new Set<string>();
+    const named = <T extends { readonly entryId: string }>(x: T): T => ({
+      ...x,
+      entryId: ledgerEntry(x.entryId, partition),
+    });
+    const view = {
+      ...partitionView,
+      records: partitionView.records.map(named),
+      markers: partitionView.markers.map(named),
+    };
+    const live = new Map([...partitionLive].map(([entryId, windows]) => [ledgerEntry(entryId, partition), windows]));
     const fresh: LedgerStart[] = [];
     for (const r of view.records) {
       const start = { window: r.window, at: r.at + this.elapsedMs, entryId: r.entryId, delivery: r.delivery };
@@ -54,8 +74,8 @@ export class RateLedger {
     // Per window, the restarts that started since the last snapshot: each took over one marker.
     const restarts = new Map<string, number>();
     for (const s of fresh)
-      if (!this.markers.has(`${s.window}\0${s.entryId}`)) restarts.set(s.window, (restarts.get(s.window) ?? 0) + 1);
-    for (const gone of this.markers) {
+      if (!seen.has(`${s.window}\0${s.entryId}`)) restarts.set(s.window, (restarts.get(s.window) ?? 0) + 1);
+    for (const gone of seen) {
       if (markers.has(gone)) continue;
       const cut = gone.lastIndexOf('\0');
       const [window, entryId] = [gone.slice(0, cut), gone.slice(cut + 1)];
@@ -71,12 +91,12 @@ export class RateLedger {
       for (const window of live.get(entryId) ?? []) {
         const member = `${window}\0${entryId}`;
         const left = restarts.get(window) ?? 0;
-        if (left === 0 || markers.has(member) || this.markers.has(member) || this.handedOver.has(member)) continue;
+        if (left === 0 || markers.has(member) || seen.has(member) || this.handedOver.has(member)) continue;
         restarts.set(window, left - 1);
         this.handedOver.add(member);
       }
     }
-    this.markers = markers;
+    this.markersOf.set(partition, markers);
   }
 
   /** The world's clock when `view` was read. */

@@ -19,6 +19,7 @@ import { dropGoneWaitingStates } from '../lib/partitions/gone-waiting-states';
 import { enqueueFlowStep, removeStep } from './flow-steps';
 import { purgeStep, type PurgeKind } from './purge-steps';
 import { strandedAtCancel } from './stranded-invariants';
+import { ledgerEntry } from './rate-ledger';
 import { elapseStep } from './rate-steps';
 import { noticeStep, pauseStep, pollStep } from './pause-steps';
 import { Wire } from './wire';
@@ -58,6 +59,8 @@ export type Step =
       task?: 'other';
       /** The producer's @Task defines other slot limits (a rolling deploy): its enqueue records them. */
       retuned?: { global: number; group: number };
+      /** A partitioned world: the process whose count maps the group to its partition. */
+      by?: ClientProcess;
     }
   | { op: 'remove'; task: string }
   | { op: 'purge'; what: PurgeKind; task?: string; p?: number }
@@ -97,6 +100,8 @@ export interface StepResult {
   readonly settles?: SettleJudgement[];
   /** A write the scripts refused (PartitionLayoutError): it must have changed nothing. */
   readonly refused?: true;
+  /** The count change's freeze of this partition was done by the step (layout.lua froze it). */
+  readonly froze?: number;
   /** A cancel that found nothing live to cancel, in the partition its process mapped the key to. */
   readonly nothingLive?: { readonly key: string; readonly partition: number };
   /** A keyed enqueue's answer (not for a periodic key): created a run, or returned the live one. */
@@ -306,7 +311,8 @@ async function countChangeStep(world: World): Promise<StepResult> {
     change.sequenceFloor,
   );
   change.record(outcome, record);
-  return { applied: true, note: `${cleaned}${call.step} p${call.partition}: ${outcome} (record ${record})` };
+  const note = `${cleaned}${call.step} p${call.partition}: ${outcome} (record ${record})`;
+  return { applied: true, note, ...(call.step === 'freeze' && outcome === 'done' ? { froze: call.partition } : {}) };
 }
 
 /** Intake.admit on entries handed to the worker; the admitted wait for the step `start`. */
@@ -356,7 +362,12 @@ async function startStep(world: World, w: WorkerModel, alias: string): Promise<S
   const started = w.running.has(info.entryId);
   if (started) {
     const run = w.running.get(info.entryId)!;
-    if (info.rated) world.rates.ranRated(info.entryId, info.taskId, world.flowGroups.get(info.taskId) ?? '');
+    if (info.rated)
+      world.rates.ranRated(
+        ledgerEntry(info.entryId, w.partition),
+        info.taskId,
+        world.flowGroups.get(info.taskId) ?? '',
+      );
     if (supersededAtClaim.get(delivery))
       world.startViolations.push(
         `${world.alias(info.taskId)} on w${w.index} was superseded when its head check passed`,
