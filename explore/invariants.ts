@@ -1,4 +1,5 @@
 import { FLOW_INVARIANTS } from './flow-invariants';
+import { PARTITIONED_FLOW_INVARIANTS } from './partitioned-flow-invariants';
 import { PAUSE_INVARIANTS } from './pause-invariants';
 import { RATE_INVARIANTS } from './rate-invariants';
 import { strandedRunTakenOver } from './stranded-invariants';
@@ -127,11 +128,14 @@ export const refusedWriteChangedNothing: Check = (world, snaps, prevs, step) => 
 
 /** What a refused write could have changed in one partition, as one comparable string. */
 function fingerprint(snap: Snapshot): string {
+  const flow = snap.flow;
   return JSON.stringify([
     [...snap.stream.keys()],
     [...snap.delayed.keys()].sort(),
     [...snap.keyStates].map(([k, v]) => [k, v.fields]),
     [...snap.deadLettered].sort(),
+    // A refused flow enqueue takes no slot, enters no room and records no limits.
+    flow ? [[...flow.held], [...flow.count], [...flow.limits], flow.room.map((w) => w.id), [...flow.waits]] : [],
   ]);
 }
 
@@ -354,6 +358,7 @@ export const STEP_INVARIANTS: Check[] = [
   keyStatesLiveOrExpiring,
   streamsBounded,
   ...FLOW_INVARIANTS,
+  ...PARTITIONED_FLOW_INVARIANTS,
   ...RATE_INVARIANTS,
   ...PAUSE_INVARIANTS,
 ];

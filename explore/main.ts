@@ -6,8 +6,10 @@
  *   --steps L       steps per schedule before the drain (default 30)
  *   --world W       the queue explored (explore/worlds.ts): classic (one partition), grow or shrink
  *                   (a partitioned queue whose count changes 2 -> 3 or 3 -> 2), flow (a task under
- *                   flow control), rate (the same under rate limits), or all (default for random
- *                   schedules: schedule i runs in world i mod 5; replays default to classic)
+ *                   flow control), mixed (two tasks sharing its groups), rate (the same under rate
+ *                   limits), flow-partitioned (flow control on a partitioned queue whose count
+ *                   changes 2 -> 3; its schedules run twice --steps), or all (default for random
+ *                   schedules: schedule i runs in world i mod 7; replays default to classic)
  *   --replay JSON   replay one trace (a JSON step list, or a file holding {world?, steps})
  *   --replay-all    replay every trace under explore/traces/; each must pass, except an open one
  *                   (a trace with `open`: a finding not fixed yet), which must still fail that way
@@ -93,7 +95,8 @@ async function explore(env: Env): Promise<number> {
   const changes = { tried: 0, committed: 0 };
   for (let i = 0; i < count && Date.now() - started < seconds * 1000; i++) {
     const shape = worlds[i % worlds.length];
-    const result = await runSchedule(env, randomSchedule(seed + i, { steps, maxTasks: 6 }), shape, open);
+    const length = Math.round(steps * (shape.stepsScale ?? 1));
+    const result = await runSchedule(env, randomSchedule(seed + i, { steps: length, maxTasks: 6 }), shape, open);
     ran++;
     for (const sig of result.knownOpen) seenOpen.set(sig, (seenOpen.get(sig) ?? 0) + 1);
     if (result.countChanged !== undefined) {

@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { drain } from './drain';
+import { AGING_MS } from './flow-steps';
 import { progress, STEP_INVARIANTS, type Violation } from './invariants';
 import { CountChange } from './count-change';
 import {
@@ -8,10 +9,12 @@ import {
   layoutStep,
   PERIODIC_KEY,
   prepareConnection,
+  recordLimits,
   SimWorker,
   SILENT,
   TASK,
   type DeliveryInfo,
+  type WorkerFlow,
 } from './protocol-adapter';
 import { takeSnapshot, unsettledEntry, type Snapshot } from './snapshot';
 import { windowsOf } from './rate-snapshot';
@@ -142,11 +145,20 @@ export async function runSchedule(
       pauses: 0,
     };
     model.pause.gate(PAUSED_QUEUE).onChange((paused) => paused && model.pauses++);
-    (model as { sim: SimWorker }).sim = new SimWorker(redis, parts[partition], `w${index}`, (info) =>
-      started(world, model, info),
+    (model as { sim: SimWorker }).sim = new SimWorker(
+      redis,
+      parts[partition],
+      `w${index}`,
+      (info) => started(world, model, info),
+      workerFlow(shape, partition),
     );
     world.workers.push(model);
   });
+  // A worker with the task's definition records its limits in every partition of its count
+  // before its first read (record-limits.lua), here before any step.
+  const limits = workerFlow(shape, 0)?.limits;
+  if (limits) for (const keys of parts) await recordLimits(env.client, keys, limits);
+  env.clientWire.take();
   // A worker starts consuming after its first beat (LeaseKeeper.start).
   for (const w of world.workers) {
     await w.sim.heartbeat();
@@ -204,6 +216,24 @@ async function execute(env: Env, world: World, step: Step, lines: TraceLine[], d
   return STEP_INVARIANTS.flatMap((check) => check(world, world.snapshots, world.previous, result));
 }
 
+/**
+ * What a worker of a partitioned flow world knows of the task (its limits) and the count it maps:
+ * the one it was deployed with, the old count for the partitions of the old layout, the new one
+ * for a partition the change adds. Undefined elsewhere: workers admit entries as read.
+ */
+function workerFlow(shape: WorldShape, partition: number): WorkerFlow | undefined {
+  const { flow, countChange } = shape;
+  if (!flow || !countChange) return undefined;
+  const limits = {
+    global: flow.global,
+    group: flow.group,
+    agingMs: AGING_MS,
+    rate: flow.rate,
+    groupRate: flow.groupRate,
+  };
+  return { limits, count: partition < countChange.from ? countChange.from : countChange.to };
+}
+
 /** The unsettled rated entries of `snap`'s stream, each with the rate windows it counts in. */
 function liveRated(world: World, snap: Snapshot): Map<string, string[]> {
   const live = new Map<string, string[]>();
@@ -227,7 +257,7 @@ async function snapshot(env: Env, world: World): Promise<Snapshot[]> {
   }
   for (const snap of snaps)
     for (const c of [...snap.stream.values(), ...snap.delayed.values()]) if (c.id !== '?') world.task(c.id, c.key);
-  for (const snap of snaps) if (snap.flow) world.rates.note(snap.flow.rate, liveRated(world, snap));
+  for (const [p, snap] of snaps.entries()) if (snap.flow) world.rates.note(snap.flow.rate, liveRated(world, snap), p);
   for (const t of world.tasks.values()) {
     if (t.settled) continue;
     if (snaps.some((s) => s.results.has(t.id))) t.settled = 'completed';

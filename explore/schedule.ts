@@ -2,7 +2,7 @@ import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { NextStep } from './runner';
 import { unsettledEntry } from './snapshot';
 import type { ClientProcess, Step } from './steps';
-import type { World } from './world';
+import type { World, WorkerModel } from './world';
 import type { FlowShape } from './worlds';
 
 /** mulberry32: a small seeded PRNG, so a seed names a schedule exactly. */
@@ -41,7 +41,12 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
   // Half the schedules of a partitioned world change the count early (while the queue is still
   // empty enough to allow it), so writes after the commit get explored; the others interleave it.
   const eagerChange = random() < 0.5;
+  // A partitioned flow world's other schedules mostly change it late, once runs have settled
+  // and tasks wait (drawn at its first step, so other worlds' schedules draw as before): the
+  // switch then races rate tokens still in their windows, the last settles and reclaims.
+  let lateChange: boolean | undefined;
   return (world: World, index: number) => {
+    lateChange ??= world.shape.flow !== undefined && world.countChange !== undefined && random() < 0.7;
     if (index >= options.steps) return undefined;
     const candidates: [number, () => Step][] = [];
     const add = (weight: number, make: () => Step) => candidates.push([weight, make]);
@@ -54,18 +59,26 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
       return change ? { ...who, p: Math.floor(random() * count) } : who;
     };
     const flow = world.shape.flow;
-    if (flow && made < options.maxTasks) {
+    // A late change: past 40% of the steps the producers hold off until the switch is done,
+    // so the queue may drain enough for it (what its tasks left in the windows holds it back),
+    // and two tasks are kept for after it, to meet what the old partitions still hold.
+    const late = lateChange === true && index >= options.steps * 0.4;
+    const switching = lateChange === true && change !== undefined && !change.done;
+    const holdOff = late && switching;
+    if (flow && made < options.maxTasks - (switching ? 2 : 0) && !holdOff) {
       // A task under flow control takes no key: flow enqueues, and a few plain tasks beside them.
+      // A partitioned queue refuses priority (it orders tasks across groups, so across partitions).
       add(8, () => ({
         op: 'enqueue-flow',
         id: `t${++made}`,
         group: pick(flow.groups),
-        ...(chance(0.5) ? { priority: 1 + Math.floor(random() * 10) } : {}),
+        ...(!change && chance(0.5) ? { priority: 1 + Math.floor(random() * 10) } : {}),
         ...(chance(0.15) ? { delayed: true } : {}),
         ...(chance(0.05) ? { big: true } : {}),
         ...(flow.other && chance(0.4) ? { task: 'other' as const } : chance(0.1) ? { retuned: retuned(flow) } : {}),
+        ...by(),
       }));
-      add(1, () => ({ op: 'enqueue', kind: 'plain', id: `t${++made}` }));
+      add(1, () => ({ op: 'enqueue', kind: 'plain', id: `t${++made}`, ...turn(by()) }));
     } else if (made < options.maxTasks) {
       const id = () => `t${++made}`;
       add(3, () => ({ op: 'enqueue', kind: 'plain', id: id(), ...turn(by()) }));
@@ -119,7 +132,7 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
     add(1, () => ({ op: 'promote' }));
     // Rate windows: time passes for them only by this step.
     if (flow?.rate || flow?.groupRate) add(1.5, () => ({ op: 'elapse' }));
-    if (change && !change.done) add(eagerChange ? 15 : 2, () => ({ op: 'layout' }));
+    if (change && !change.done) add(eagerChange ? 15 : late ? 4 : 2, () => ({ op: 'layout' }));
     const expirable: string[] = [];
     for (const snap of world.snapshots) {
       expirable.push(...[...snap.keyStates].filter(([, s]) => s.pttl > 0).map(([k]) => `key:${k}`));
@@ -128,18 +141,23 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
     if (expirable.length > 0) add(1, () => ({ op: 'expire', target: pick(expirable) }));
     // pause() and resume(): each worker hears the call's notice at a step of its own (or loses
     // it), and polls the records, its reply possibly held past the notices of later calls.
-    add(0.4, () => ({ op: 'pause', paused: !world.pauseCalls.get(world.newestPauseCall()) }));
+    // A partitioned flow world has six workers, two per partition, and its tasks progress only
+    // through the two of their group's: it draws their lease and pause steps less often, and
+    // reads and sweeps only where they find something, so its tasks settle within a schedule.
+    const focused = flow !== undefined && change !== undefined;
+    const noise = focused ? 0.4 : 1;
+    add(0.4 * noise, () => ({ op: 'pause', paused: !world.pauseCalls.get(world.newestPauseCall()) }));
     for (const w of world.live()) {
       const i = w.index;
       if (w.notices.length > 0)
-        add(1.5, () => ({ op: 'hear', w: i, ...(chance(0.15) ? { lost: true as const } : {}) }));
-      add(0.5, () => ({ op: 'poll', w: i, ...(chance(0.4) ? { reply: 'held' as const } : {}) }));
+        add(1.5 * noise, () => ({ op: 'hear', w: i, ...(chance(0.15) ? { lost: true as const } : {}) }));
+      add(0.5 * noise, () => ({ op: 'poll', w: i, ...(chance(0.4) ? { reply: 'held' as const } : {}) }));
     }
     for (const w of world.live()) {
       const i = w.index;
       // A shut pause gate: no read, sweep or start; what is in flight ends and settles.
       const open = !world.paused(w);
-      if (open) add(2, () => ({ op: 'read', w: i }));
+      if (open && (!focused || unread(world, w))) add(2, () => ({ op: 'read', w: i }));
       if (w.inbox.length > 0) add(4, () => ({ op: 'deliver', w: i }));
       if (open && w.admitted.length > 0)
         add(4, () => ({ op: 'start', w: i, task: world.alias(describe(pick(w.admitted)).taskId) }));
@@ -154,11 +172,14 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
         add(3, () => ({ op: 'settle', w: i, ...(chance(0.3) ? { reply: chance(0.5) ? 'held' : 'resent' } : {}) }));
       if (w.wire.heldCount > 0) add(2, () => ({ op: 'release', w: i }));
       // A beat's reply may be held: what it wrote (a new value) is in Redis before the worker knows.
-      add(1, () => ({ op: 'heartbeat', w: i, ...(chance(0.15) ? { reply: 'held' as const } : {}) }));
-      if (w.keyPresent) add(0.8, () => ({ op: 'lapse', w: i }));
-      if (w.sim.believesLease) add(0.4, () => ({ op: 'notice', w: i }));
-      if (open) add(1, () => ({ op: 'reclaim', w: i, judge: chance(0.8) ? 'dead' : 'stale' }));
-      if (open) add(0.7, () => ({ op: 'recover', w: i }));
+      add(noise, () => ({ op: 'heartbeat', w: i, ...(chance(0.15) ? { reply: 'held' as const } : {}) }));
+      if (w.keyPresent) add(0.8 * noise, () => ({ op: 'lapse', w: i }));
+      if (w.sim.believesLease) add(0.4 * noise, () => ({ op: 'notice', w: i }));
+      const pending = [...world.snapshotOf(w).pending.values()];
+      if (open && (!focused || pending.some((r) => r.owner !== w.sim.consumer)))
+        add(1, () => ({ op: 'reclaim', w: i, judge: chance(0.8) ? 'dead' : 'stale' }));
+      if (open && (!focused || pending.some((r) => r.owner === w.sim.consumer)))
+        add(0.7, () => ({ op: 'recover', w: i }));
       if (world.live().length > 1) add(0.15, () => ({ op: 'crash', w: i }));
     }
     const total = candidates.reduce((sum, [weight]) => sum + weight, 0);
@@ -175,13 +196,19 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
   }
 }
 
-/** Tasks a remove may find (queued, read or not, delayed, or waiting in the room), by alias. */
+/** Whether the stream of `w`'s partition holds entries its consumer group has not read yet. */
+function unread(world: World, w: WorkerModel): boolean {
+  const snap = world.snapshotOf(w);
+  return [...snap.stream.keys()].some((id) => unsettledEntry(snap, id) && !snap.pending.has(id));
+}
+
+/** Tasks a remove may find (queued, read or not, delayed, or waiting in the room) in any partition, by alias. */
 function removableTasks(world: World): string[] {
-  const snap = world.snapshot;
-  if (!snap) return [];
-  const ids = [...snap.stream].filter(([entryId]) => unsettledEntry(snap, entryId)).map(([, c]) => c.id);
-  ids.push(...[...snap.delayed.values()].map((c) => c.id));
-  ids.push(...(snap.flow?.room.map((w) => w.id) ?? []));
+  const ids = world.snapshots.flatMap((snap) => [
+    ...[...snap.stream].filter(([entryId]) => unsettledEntry(snap, entryId)).map(([, c]) => c.id),
+    ...[...snap.delayed.values()].map((c) => c.id),
+    ...(snap.flow?.room.map((w) => w.id) ?? []),
+  ]);
   return [...new Set(ids)].filter((id) => world.tasks.has(id)).map((id) => world.alias(id));
 }
 

@@ -8,15 +8,30 @@
  * groupRateLimit 1 per ELAPSE_MS. Schedules do not control Redis's clock: the windows are far
  * longer than a schedule, so nothing leaves them on its own, and the step `elapse` makes
  * ELAPSE_MS pass for them (explore/rate-steps.ts): a group window's starts leave it after one,
- * a task window's after two.
+ * a task window's after two. `flow-partitioned` is flow control on a queue of 2 partitions whose
+ * count an operator changes to 3 during the schedule, as `grow` does: groupConcurrency 1 and
+ * groupRateLimit 1 per ELAPSE_MS (the options a partitioned queue takes), over groups that map
+ * to different partitions under both counts (partitionOfGroup: g1 0 -> 2, g2 1 -> 0, g6 1 -> 1;
+ * the ungrouped group's plain entries 0 -> 1), stale and fresh producers, and workers that record
+ * the limits at their start and map the count they were deployed with (the old one for the
+ * partitions of the old count, the new one for the partition it adds).
  */
 export interface WorldShape {
   readonly name: string;
   /** Task keys the schedules use; each snapshot reads their states in every partition. */
   readonly keys: readonly string[];
   readonly workersPerPartition: number;
+  /**
+   * Its random schedules run this many times --steps: a flow task settles after six steps of
+   * one of its partition's workers, and a late count change needs them settled.
+   */
+  readonly stepsScale?: number;
   readonly countChange?: { readonly from: number; readonly to: number };
-  /** Flow control: the task's limits (@Task globalConcurrency, groupConcurrency) and its groups. */
+  /**
+   * Flow control: the task's limits (@Task globalConcurrency, groupConcurrency) and its groups.
+   * With a count change, each group's tasks go to its partition (partitionOfGroup) under the
+   * enqueuing process's count, and workers admit plain entries of the task (enter-admission.lua).
+   */
   readonly flow?: FlowShape;
 }
 
@@ -67,6 +82,17 @@ export const WORLDS: Record<string, WorldShape> = {
       rate: { max: 2, perMs: 2 * ELAPSE_MS },
       groupRate: { max: 1, perMs: ELAPSE_MS },
     },
+  },
+  // A partitioned queue takes groupConcurrency and groupRateLimit only (no global limit, no
+  // priority). g1 moves 0 -> 2, g2 1 -> 0, g6 stays in 1: a group's slots, room and window must
+  // never be split across partitions, and the switch must wait for all of them to be empty.
+  'flow-partitioned': {
+    name: 'flow-partitioned',
+    keys: [],
+    workersPerPartition: 2,
+    stepsScale: 2,
+    countChange: { from: 2, to: 3 },
+    flow: { global: 0, group: 1, groups: ['g1', 'g2', 'g6'], groupRate: { max: 1, perMs: ELAPSE_MS } },
   },
 };
 
