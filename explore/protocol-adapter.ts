@@ -44,6 +44,7 @@ import { enqueueManyScript } from '../lib/scripts/enqueue-many.script';
 import { FAIL_CODES } from '../lib/scripts/fail.script';
 import { LAYOUT_CODES, layoutScript } from '../lib/scripts/layout.script';
 import { promoteDue } from '../lib/scripts/promote.script';
+import { purgeDeadLettersScript } from '../lib/scripts/purge-dead-letters.script';
 import { reclaimScript } from '../lib/scripts/reclaim.script';
 import { recordLimitsScript } from '../lib/scripts/record-limits.script';
 import { recoverScript } from '../lib/scripts/recover.script';
@@ -345,6 +346,11 @@ export async function enqueueFlow(
   } catch (error) {
     return layoutRefusal(error);
   }
+}
+
+/** purge-dead-letters.lua of every dead letter of one partition (the CLI's `dlq purge --all`): how many went. */
+export function purgeDeadLetters(redis: Redis, keys: ExploreKeys): Promise<number> {
+  return purgeDeadLettersScript(keys.queueKeys, []).run(redis);
 }
 
 /** record-limits.lua on one partition, as a worker with the task's definition calls it at its start. */

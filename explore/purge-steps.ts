@@ -1,4 +1,4 @@
-import { createGroup } from './protocol-adapter';
+import { createGroup, purgeDeadLetters } from './protocol-adapter';
 import { unsettledEntry } from './snapshot';
 import type { Step, StepResult } from './steps';
 import type { World } from './world';
@@ -7,9 +7,10 @@ import type { World } from './world';
  * What an operator deletes from a queue's stream: all of it (`stream`: a DEL of the key, its
  * group and pending list with it), every entry (`trim`: XTRIM MAXLEN 0, as a MAXLEN trim that
  * caught up with the unsettled entries; the group and its pending rows stay), or one task's
- * entry (`entry`: an XDEL).
+ * entry (`entry`: an XDEL); or every dead letter of the partition (`dead-letters`:
+ * purge-dead-letters.lua, as before a count change, which a dead letter holds back).
  */
-export type PurgeKind = 'stream' | 'trim' | 'entry';
+export type PurgeKind = 'stream' | 'trim' | 'entry' | 'dead-letters';
 
 const NOOP: StepResult = { applied: false, note: 'n/a' };
 
@@ -39,6 +40,11 @@ export async function purgeStep(world: World, step: Extract<Step, { op: 'purge' 
   const keys = world.parts[step.p ?? 0];
   const snap = world.snapshots[step.p ?? 0];
   if (!keys || !snap) return NOOP;
+  if (step.what === 'dead-letters') {
+    if (snap.deadLettered.size === 0) return NOOP;
+    const purged = await purgeDeadLetters(world.client, keys);
+    return { applied: true, note: `dead letters purged${world.where(keys.partition)}: ${purged}` };
+  }
   const target = step.what === 'entry' ? world.byAlias(step.task ?? '') : undefined;
   const gone = [...snap.stream].filter(([, c]) => step.what !== 'entry' || c.id === target?.id);
   if (gone.length === 0) return NOOP;

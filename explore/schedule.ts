@@ -1,6 +1,6 @@
 import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { NextStep } from './runner';
-import { unsettledEntry } from './snapshot';
+import { unsettledEntry, type Snapshot } from './snapshot';
 import type { ClientProcess, Step } from './steps';
 import type { World, WorkerModel } from './world';
 import type { FlowShape } from './worlds';
@@ -127,12 +127,19 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
           return { op: 'purge', what: what === 'entry' ? 'trim' : what, ...where };
         return { op: 'purge', what, task: world.alias(task), ...where };
       });
+    // Late, the operator purges dead letters (strays, poison, failed tasks): each holds the switch.
+    const lettered = world.snapshots.flatMap((snap, p) => (snap.deadLettered.size > 0 ? [p] : []));
+    if (late && switching && lettered.length > 0)
+      add(2, () => ({ op: 'purge', what: 'dead-letters', p: pick(lettered) }));
     const removable = flow ? removableTasks(world) : [];
     if (removable.length > 0) add(1, () => ({ op: 'remove', task: pick(removable) }));
     add(1, () => ({ op: 'promote' }));
     // Rate windows: time passes for them only by this step.
     if (flow?.rate || flow?.groupRate) add(1.5, () => ({ op: 'elapse' }));
-    if (change && !change.done) add(eagerChange ? 15 : late ? 4 : 2, () => ({ op: 'layout' }));
+    // Late, the operator tries mostly once no stream or delayed set holds a task: what may still
+    // hold the switch then is flow state alone (a rate token in its window, a task waiting).
+    const lateWeight = () => (world.snapshots.every((snap) => streamEmpty(snap) && snap.delayed.size === 0) ? 6 : 1);
+    if (change && !change.done) add(eagerChange ? 15 : late ? lateWeight() : 2, () => ({ op: 'layout' }));
     const expirable: string[] = [];
     for (const snap of world.snapshots) {
       expirable.push(...[...snap.keyStates].filter(([, s]) => s.pttl > 0).map(([k]) => `key:${k}`));
@@ -194,6 +201,11 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
   function resend(): { resend?: true } {
     return random() < 0.1 ? { resend: true } : {};
   }
+}
+
+/** Whether a partition's stream holds no task (read or not) that is not settled. */
+function streamEmpty(snap: Snapshot): boolean {
+  return ![...snap.stream.keys()].some((id) => unsettledEntry(snap, id));
 }
 
 /** Whether the stream of `w`'s partition holds entries its consumer group has not read yet. */

@@ -74,6 +74,25 @@ describe('explorer: flow control on a partitioned queue whose count changes', ()
     expect(started).toEqual(['handler started']);
   });
 
+  it('a dead letter holds the count change back until the operator purges it', async () => {
+    const steps: Step[] = [
+      { op: 'enqueue', kind: 'plain', id: 't1', p: 1 }, // a stray: dead-lettered in p1
+      { op: 'read', w: 2 },
+      { op: 'deliver', w: 2 },
+      { op: 'layout' }, // freeze p0: done
+      { op: 'layout' }, // freeze p1: refused, the dead letter
+      { op: 'layout' }, // thaw p0
+      { op: 'purge', what: 'dead-letters', p: 1 },
+      ...Array.from({ length: 6 }, (): Step => ({ op: 'layout' })),
+    ];
+    const result = await runSchedule(env(), fixedSchedule(steps), world);
+    expect(result.violations.map(signature)).toEqual([]);
+    const notes = result.lines.filter((l) => !l.drain).map((l) => l.note);
+    expect(notes[4]).toBe('freeze p1: not-empty (record 2)');
+    expect(notes[6]).toBe('dead letters purged in p1: 1');
+    expect(result.countChanged).toBe(true);
+  });
+
   // The checks themselves, on snapshots made by hand: each must see what it guards.
   describe('its invariants', () => {
     const fake = { shape: world, alias: (id: string) => id, workers: [] } as unknown as World;
