@@ -353,9 +353,9 @@ export function purgeDeadLetters(redis: Redis, keys: ExploreKeys): Promise<numbe
   return purgeDeadLettersScript(keys.queueKeys, []).run(redis);
 }
 
-/** record-limits.lua on one partition, as a worker with the task's definition calls it at its start. */
-export async function recordLimits(redis: Redis, keys: ExploreKeys, limits: FlowLimits): Promise<void> {
-  await recordLimitsScript(keys.queueKeys, [{ name: TASK, limits }]).run(redis);
+/** record-limits.lua on one partition, as a worker with the task's definition mapping `count` partitions calls it at its start. */
+export async function recordLimits(redis: Redis, keys: ExploreKeys, limits: FlowLimits, count: number): Promise<void> {
+  await recordLimitsScript(keys.queueKeys, [{ name: TASK, limits }], count).run(redis);
 }
 
 /**
@@ -475,6 +475,7 @@ export class SimWorker {
       ? new Intake(this.ctx, (name) => (name === TASK ? flow.limits : undefined), undefined, undefined, {
           count: flow.count,
           ungrouped: partitionOfGroup(undefined, flow.count),
+          groupLimited: flow.limits.group > 0 || flow.limits.groupRate !== undefined,
         })
       : new Intake(this.ctx);
     this.runner = new TaskRunner(registry, 'explore', consumer, this.ctx.lease);

@@ -156,8 +156,10 @@ export async function runSchedule(
   });
   // A worker with the task's definition records its limits in every partition of its count
   // before its first read (record-limits.lua), here before any step.
-  const limits = workerFlow(shape, 0)?.limits;
-  if (limits) for (const keys of parts) await recordLimits(env.client, keys, limits);
+  for (const [p, keys] of parts.entries()) {
+    const flow = workerFlow(shape, p);
+    if (flow) await recordLimits(env.client, keys, flow.limits, flow.count);
+  }
   env.clientWire.take();
   // A worker starts consuming after its first beat (LeaseKeeper.start).
   for (const w of world.workers) {
