@@ -9,11 +9,14 @@ import { Cluster, Redis } from 'ioredis';
 import type { ConnectionOptions } from '../lib';
 import { QueueKeys } from '../lib/redis/keys';
 import { CONSUMER_GROUP, DEFAULT_QUEUE } from '../lib/stream-queue.constants';
+import { partitionOfTaskId } from '../lib/partitions/task-ids';
 import { startRedisCluster, type RedisClusterHandle } from '../test/utils/redis-cluster';
 import { startRedisServer, type RedisServerHandle } from '../test/utils/redis-server';
 import { CLUSTER_NODES_ENV } from '../test/utils/test-topology';
 import { spawnWorker, type WorkerHandle } from '../test/utils/spawn-worker';
 import { sleep, WORKER_TIMING } from './config';
+import type { FlowLimits } from './flow-analysis';
+import { FLOW_LIMITS_ENV } from './flow-task';
 import { LedgerKeys } from './ledger';
 import { Producer } from './producer';
 import { ChaosProxy, type Direction } from './proxy';
@@ -34,6 +37,13 @@ export interface ArenaOptions {
    * replica), so what it counts as acknowledged survives a failover.
    */
   readonly cluster?: boolean;
+  /**
+   * The queue's partition count (default 1), given to every worker (PARTITIONS) and to the
+   * producer (`queues`), so the whole fleet maps groups to the same partitions.
+   */
+  readonly partitions?: number;
+  /** The flow task's limits, given to every worker (FLOW_LIMITS) and to the producer. */
+  readonly flowLimits?: FlowLimits;
 }
 
 export interface WorkerSlot {
@@ -53,7 +63,10 @@ export type RestartMode = 'SIGTERM' | 'SHUTDOWN NOSAVE' | 'SIGKILL';
 export class Arena {
   readonly prefix: string;
   readonly L: LedgerKeys;
+  /** Partition 0's keys (the whole queue's on a queue of one partition). */
   readonly keys: QueueKeys;
+  /** Every partition's keys, by partition. */
+  readonly partitionKeys: QueueKeys[];
   readonly slots: WorkerSlot[] = [];
   readonly startedAt = Date.now();
   kills = 0;
@@ -81,7 +94,11 @@ export class Arena {
   ) {
     this.prefix = `chaos-${options.id}`;
     this.L = new LedgerKeys(`ledger-${options.id}`);
-    this.keys = new QueueKeys(this.prefix, DEFAULT_QUEUE);
+    this.partitionKeys = Array.from(
+      { length: options.partitions ?? 1 },
+      (_, p) => new QueueKeys(this.prefix, DEFAULT_QUEUE, p),
+    );
+    this.keys = this.partitionKeys[0];
   }
 
   static async open(options: ArenaOptions): Promise<Arena> {
@@ -100,7 +117,10 @@ export class Arena {
     const ledger = client(ledgerServer.url);
     let producer: Producer;
     try {
-      producer = await Producer.start(queue.url, `chaos-${options.id}`);
+      producer = await Producer.start(queue.url, `chaos-${options.id}`, {
+        partitions: options.partitions,
+        flowLimits: options.flowLimits,
+      });
     } catch (error) {
       admin.disconnect();
       ledger.disconnect();
@@ -120,7 +140,11 @@ export class Arena {
       const admin = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 2, disconnectTimeout: 100 } });
       admin.on('error', () => undefined); // its masters are killed on purpose
       const connection: ConnectionOptions = { cluster: { nodes: cluster.nodes } };
-      const producer = await Producer.start(connection, `chaos-${options.id}`, { replicas: 1, timeoutMs: 2_000 });
+      const producer = await Producer.start(connection, `chaos-${options.id}`, {
+        durability: { replicas: 1, timeoutMs: 2_000 },
+        partitions: options.partitions,
+        flowLimits: options.flowLimits,
+      });
       const first = (await cluster.masters())[0];
       const arena = new Arena(
         options,
@@ -183,6 +207,8 @@ export class Arena {
         REDIS_URL: proxy?.url ?? this.queue.url,
         // On a cluster the worker's connection is the cluster's nodes (see worker-env.ts).
         ...(this.cluster ? { [CLUSTER_NODES_ENV]: JSON.stringify(this.cluster.nodes) } : {}),
+        ...((this.options.partitions ?? 1) > 1 ? { PARTITIONS: String(this.options.partitions) } : {}),
+        ...(this.options.flowLimits ? { [FLOW_LIMITS_ENV]: JSON.stringify(this.options.flowLimits) } : {}),
         LEDGER_URL: this.ledgerServer.url,
         LEDGER: this.L.name,
         SQ_PREFIX: this.prefix,
@@ -258,7 +284,7 @@ export class Arena {
     for (let i = 0; i < ids.length; i += 1_000) {
       const chunk = ids.slice(i, i + 1_000);
       const [results, settled] = await Promise.all([
-        this.admin.mget(...chunk.map((id) => this.keys.result(id))),
+        this.storedResults(chunk),
         this.ledger.mget(...chunk.map((id) => this.L.settled(id))),
       ]);
       chunk.forEach((id, j) => {
@@ -274,13 +300,40 @@ export class Arena {
     const out = new Map<string, string>();
     for (let i = 0; i < ids.length; i += 1_000) {
       const chunk = ids.slice(i, i + 1_000);
-      const results = await this.admin.mget(...chunk.map((id) => this.keys.result(id)));
+      const results = await this.storedResults(chunk);
       chunk.forEach((id, j) => {
         const stored = results[j] === null ? undefined : (JSON.parse(results[j]!) as { ok: boolean; value?: unknown });
         if (stored?.ok) out.set(id, String(stored.value));
       });
     }
     return out;
+  }
+
+  /**
+   * The stored result of each id (null if none), in order: one MGET per partition, so each stays
+   * in one slot on a cluster.
+   */
+  private async storedResults(ids: readonly string[]): Promise<(string | null)[]> {
+    const out: (string | null)[] = ids.map(() => null);
+    const byPartition = new Map<QueueKeys, number[]>();
+    ids.forEach((id, i) => {
+      const keys = this.keysOf(id);
+      const list = byPartition.get(keys);
+      if (list) list.push(i);
+      else byPartition.set(keys, [i]);
+    });
+    await Promise.all(
+      [...byPartition].map(async ([keys, at]) => {
+        const results = await this.admin.mget(...at.map((i) => keys.result(ids[i])));
+        at.forEach((i, j) => (out[i] = results[j]));
+      }),
+    );
+    return out;
+  }
+
+  /** The keys of the partition a task id names (its suffix; none: partition 0). */
+  keysOf(id: string): QueueKeys {
+    return this.partitionKeys[partitionOfTaskId(id)] ?? this.keys;
   }
 
   /** Polls until every id completed or `timeoutMs` passed; returns the ids still open. */
@@ -305,15 +358,26 @@ export class Arena {
     }
   }
 
-  /** What is left in the queue's Redis: expected all zero after a drain. */
+  /** What is left in the queue's Redis, every partition's summed: expected all zero after a drain. */
   async residue(): Promise<Residue> {
+    const parts = await Promise.all(this.partitionKeys.map((keys) => this.residueOf(keys)));
+    return {
+      stream: parts.reduce((n, r) => n + r.stream, 0),
+      pending: parts.reduce((n, r) => n + r.pending, 0),
+      delayed: parts.reduce((n, r) => n + r.delayed, 0),
+      deadLetters: new Map(parts.flatMap((r) => [...r.deadLetters])),
+      entries: parts.flatMap((r) => r.entries).slice(0, 5),
+    };
+  }
+
+  private async residueOf(keys: QueueKeys): Promise<Residue> {
     const [stream, pending, delayed, dlq, leftovers, groups] = await Promise.all([
-      this.admin.xlen(this.keys.stream),
-      this.admin.xpending(this.keys.stream, CONSUMER_GROUP).catch(() => [0]) as Promise<unknown[]>,
-      this.admin.zcard(this.keys.delayed),
-      this.admin.xrange(this.keys.deadLetter, '-', '+'),
-      this.admin.xrange(this.keys.stream, '-', '+', 'COUNT', 5),
-      this.admin.xinfo('GROUPS', this.keys.stream).catch(() => []) as Promise<unknown[][]>,
+      this.admin.xlen(keys.stream),
+      this.admin.xpending(keys.stream, CONSUMER_GROUP).catch(() => [0]) as Promise<unknown[]>,
+      this.admin.zcard(keys.delayed),
+      this.admin.xrange(keys.deadLetter, '-', '+'),
+      this.admin.xrange(keys.stream, '-', '+', 'COUNT', 5),
+      this.admin.xinfo('GROUPS', keys.stream).catch(() => []) as Promise<unknown[][]>,
     ]);
     const deadLetters = new Map<string, string>();
     for (const [, fields] of dlq) {

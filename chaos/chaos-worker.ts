@@ -4,7 +4,8 @@
  *
  *   env: REDIS_URL (the queue's Redis, or this worker's proxy to it), LEDGER_URL, LEDGER (ledger
  *        key prefix), SQ_PREFIX, WORKER (unique name), LEASE_MS, HEARTBEAT_MS, SWEEP_MS,
- *        MAX_STALL_MS, CONCURRENCY, MAX_ATTEMPTS
+ *        MAX_STALL_MS, CONCURRENCY, MAX_ATTEMPTS, PARTITIONS (of the queue), FLOW_LIMITS (the flow
+ *        task's limits as JSON; flow-task.ts)
  *   payload of 'chaos.work' and of the flow task (flow-task.ts): { ms, block?, stallMs?, group? }
  *     ms       how long the side effect takes: an abortable wait that honours ctx.signal, or with
  *              `block` a synchronous busy loop (the event loop is blocked, as by CPU-bound code)
@@ -22,7 +23,7 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { StreamQueueEvents, StreamQueueModule, Task, type StreamQueueEventType, type TaskContext } from '../lib';
 import { defineLedgerCommands, LedgerKeys, recordEnd, recordStart, type ChaosWork, type StartRecord } from './ledger';
-import { FLOW_LIMITS, FLOW_TASK } from './flow-task';
+import { FLOW_TASK, flowLimitsFromEnv } from './flow-task';
 import { env, workerOptionsFromEnv } from '../test/utils/worker-env';
 import { serveUntilSignalled } from '../test/utils/worker-lifecycle';
 
@@ -47,7 +48,7 @@ class ChaosTasks {
   }
 
   /** The flow scenario's task: the same run, under flow control; its start records the group. */
-  @Task(FLOW_TASK, { ...RETRIES, ...FLOW_LIMITS })
+  @Task(FLOW_TASK, { ...RETRIES, ...flowLimitsFromEnv() })
   flow(payload: ChaosWork, ctx: TaskContext): Promise<string> {
     return this.run(payload, ctx);
   }

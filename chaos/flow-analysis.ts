@@ -11,10 +11,17 @@
  * the slot is the later run's and the earlier one is presumed dead (README, "Flow control": a
  * zombie's late settle is refused and releases nothing). Two runs of one task at once are the
  * overlap analysis's business (analysis.ts), classified there.
+ *
+ * On a partitioned queue the limits checked are the fleet's, over every partition's runs at once:
+ * globalConcurrency and rateLimit as the task declares them (the library splits them into
+ * per-partition shares; their sum must hold), group limits whole. Per partition it also reports
+ * the tasks that landed there (by their id's suffix) and its most runs at once beside its share.
  */
 import { toRun, type Run } from './analysis';
 import type { WorkerSlot } from './arena';
 import type { LedgerDump } from './ledger';
+import { partitionOfTaskId } from '../lib/partitions/task-ids';
+import { partitionShare } from '../lib/task/flow-limits';
 
 export interface FlowLimits {
   readonly globalConcurrency: number;
@@ -53,6 +60,19 @@ export interface FlowFindings {
   /** Starts per window against rateLimit (the task) and groupRateLimit (its worst group). */
   readonly rate?: RateFinding;
   readonly groupRate?: RateFinding;
+  /** Per partition of the queue (one entry on a queue of one partition). */
+  readonly partitions: PartitionFinding[];
+}
+
+export interface PartitionFinding {
+  /** Acknowledged flow tasks whose id names this partition. */
+  readonly tasks: number;
+  /** Their groups. */
+  readonly groups: number;
+  readonly runs: number;
+  readonly mostAtOnce: number;
+  /** Its share of globalConcurrency (lib/task/flow-limits.ts partitionShare): for the report. */
+  readonly share: number;
 }
 
 export interface FlowInput {
@@ -61,6 +81,8 @@ export interface FlowInput {
   limits: FlowLimits;
   /** Flow task id -> group, and when its enqueue was acknowledged. */
   enqueued: ReadonlyMap<string, { group: string; ackedAt: number }>;
+  /** The queue's partition count (default 1). */
+  partitions?: number;
   now: number;
 }
 
@@ -84,6 +106,9 @@ export function analyzeFlow(input: FlowInput): FlowFindings {
   events.sort((a, b) => a.ts - b.ts || a.d - b.d);
   const open = new Set<Run>();
   const inGroup = new Map<string, number>();
+  const partitionCount = input.partitions ?? 1;
+  const inPartition = Array.from({ length: partitionCount }, () => 0);
+  const mostInPartition = Array.from({ length: partitionCount }, () => 0);
   let mostGlobal = { n: 0, at: 0 };
   let mostInGroup = { n: 0, group: '', at: 0 };
   const violations: string[] = [];
@@ -98,6 +123,9 @@ export function analyzeFlow(input: FlowInput): FlowFindings {
     const group = e.run.group!;
     const n = (inGroup.get(group) ?? 0) + e.d;
     inGroup.set(group, n);
+    const p = partitionOfTaskId(e.run.id);
+    inPartition[p] += e.d;
+    mostInPartition[p] = Math.max(mostInPartition[p], inPartition[p]);
     if (e.d < 0) {
       open.delete(e.run);
       continue;
@@ -143,6 +171,16 @@ export function analyzeFlow(input: FlowInput): FlowFindings {
     mostInGroup,
     violations,
     ...waits(runs, enqueued),
+    partitions: mostInPartition.map((mostAtOnce, p) => {
+      const mine = [...enqueued].filter(([id]) => partitionOfTaskId(id) === p);
+      return {
+        tasks: mine.length,
+        groups: new Set(mine.map(([, t]) => t.group)).size,
+        runs: runs.filter((r) => partitionOfTaskId(r.id) === p).length,
+        mostAtOnce,
+        share: partitionShare(limits.globalConcurrency, p, partitionCount),
+      };
+    }),
   };
 }
 

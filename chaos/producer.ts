@@ -15,6 +15,7 @@ import {
   type EnqueueItem,
 } from '../lib';
 import { FLOW_LIMITS, FLOW_TASK } from './flow-task';
+import type { FlowLimits } from './flow-analysis';
 import type { ChaosWork } from './ledger';
 import type { Rng } from './config';
 import { sleep } from './config';
@@ -23,19 +24,33 @@ export const TASK = 'chaos.work';
 
 /**
  * The tasks' definitions, so this producer's enqueues carry the flow task's limits (a producer with
- * definitions accepts only the tasks it defines). They never run here: worker: false.
+ * definitions accepts only the tasks it defines). They never run here: worker: false. A class per
+ * producer: the flow task's limits are the scenario's.
  */
-@Injectable()
-class TaskDefinitions {
-  @Task(TASK)
-  work(): void {
-    throw new Error('the producer runs no task');
-  }
+function taskDefinitions(flowLimits: FlowLimits) {
+  @Injectable()
+  class TaskDefinitions {
+    @Task(TASK)
+    work(): void {
+      throw new Error('the producer runs no task');
+    }
 
-  @Task(FLOW_TASK, FLOW_LIMITS)
-  flow(): void {
-    throw new Error('the producer runs no task');
+    @Task(FLOW_TASK, flowLimits)
+    flow(): void {
+      throw new Error('the producer runs no task');
+    }
   }
+  return TaskDefinitions;
+}
+
+/** How a scenario's producer reaches its queue, besides the connection and prefix. */
+export interface ProducerOptions {
+  /** Every enqueue waits for replicas and goes alone (enqueueMany does not WAIT). */
+  readonly durability?: DurabilityOptions;
+  /** The queue's partition count, as its workers have it (default 1). */
+  readonly partitions?: number;
+  /** The flow task's limits, as its workers have them (default FLOW_LIMITS). */
+  readonly flowLimits?: FlowLimits;
 }
 
 /** The latest acknowledged run of a key: it must complete. */
@@ -84,15 +99,16 @@ export class Producer {
   static async start(
     connection: string | ConnectionOptions,
     prefix: string,
-    durability?: DurabilityOptions,
+    { durability, partitions = 1, flowLimits = FLOW_LIMITS }: ProducerOptions = {},
   ): Promise<Producer> {
     const options = {
       connection: typeof connection === 'string' ? { url: connection } : connection,
       prefix,
       worker: false,
       durability,
+      ...(partitions > 1 ? { queues: { default: { partitions } } } : {}),
     };
-    @Module({ imports: [StreamQueueModule.forRoot(options)], providers: [TaskDefinitions] })
+    @Module({ imports: [StreamQueueModule.forRoot(options)], providers: [taskDefinitions(flowLimits)] })
     class ChaosProducerModule {}
     const app = await NestFactory.createApplicationContext(ChaosProducerModule, { logger: ['error'] });
     await app.init();

@@ -195,6 +195,13 @@ function flowDetails(flow: FlowFindings, t0: number): string[] {
           `flow ${what}: most starts in any ${limit?.perMs} ms of Redis time ${r.n} (limit ${limit?.max}${r.group ? `, group ${r.group}` : ''}), ` +
           `${r.starts} starts checked (restarts included)`,
       ),
+    ...(flow.partitions.length > 1
+      ? [
+          `flow per partition (tasks acknowledged, their groups, runs, most runs at once / share of globalConcurrency): ${flow.partitions
+            .map((p, i) => `p${i} ${p.tasks} tasks, ${p.groups} groups, ${p.runs} runs, ${p.mostAtOnce}/${p.share}`)
+            .join('; ')}`,
+        ]
+      : []),
     ...flow.violations.map((v) => `FLOW LIMIT EXCEEDED: ${v}`),
   ];
 }

@@ -5,11 +5,12 @@
  */
 import { analyze, type Findings } from './analysis';
 import { analyzeFlow, type FlowFindings, type FlowLimits } from './flow-analysis';
-import { FLOW_LIMITS } from './flow-task';
+import { FLOW_LIMITS, PARTITIONED_FLOW_LIMITS } from './flow-task';
 import { Arena, type ArenaOptions, type CutAction, type RestartMode, type WorkerSlot } from './arena';
 import { Rng, scaled, sleep } from './config';
 import { readLedger, type ChaosWork, type LedgerDump } from './ledger';
 import type { Producer } from './producer';
+import { partitionOfTaskId } from '../lib/partitions/task-ids';
 
 export interface ScenarioResult {
   readonly id: string;
@@ -137,6 +138,7 @@ async function runScenario(spec: Spec, rng: Rng, body: (arena: Arena) => Promise
         slots: a.slots,
         limits: spec.flowLimits,
         enqueued: a.producer.flowAcked,
+        partitions: spec.arena.partitions,
         now: Date.now(),
       });
     }
@@ -595,89 +597,137 @@ export const reshard: Scenario = {
   },
 };
 
-export const flow: Scenario = {
-  id: 'flow',
-  title:
-    `a flow-limited task over 20 groups (globalConcurrency ${FLOW_LIMITS.globalConcurrency}, groupConcurrency ${FLOW_LIMITS.groupConcurrency}, ` +
-    `rateLimit ${FLOW_LIMITS.rateLimit.max}/${FLOW_LIMITS.rateLimit.perMs} ms, groupRateLimit ${FLOW_LIMITS.groupRateLimit.max}/${FLOW_LIMITS.groupRateLimit.perMs} ms) ` +
-    `through SIGKILLs, stalls past maxStallMs and Redis restarts`,
-  run(scale, rng) {
-    const GROUPS = 20;
-    const tasks = scaled(2_000, scale, 300);
-    const stallers = scaled(4, scale, 2);
-    const killCount = scaled(6, scale, 2);
-    const restartCount = scaled(2, scale, 1);
-    const windowMs = Math.max(8_000, (tasks / 60) * 1_000);
-    const every = Math.floor(tasks / stallers);
-    const groupName = (n: number) => `g${String(n).padStart(2, '0')}`;
-    // One group floods (40% of the tasks) while 19 share the rest: the others must not starve.
-    const make = (i: number): ChaosWork => ({
-      ms: rng.int(3, 40),
-      ...(i % every === every - 1 ? { stallMs: 3_500 } : {}),
-      group: rng.chance(0.4) ? groupName(1) : groupName(rng.int(2, GROUPS)),
-      priority: rng.int(1, 10),
-    });
-    // Kills with restarts spread among them; the first restart a crash down past the lease.
-    const actions: ('kill' | RestartMode)[] = Array.from({ length: killCount }, () => 'kill');
-    const modes: RestartMode[] = ['SIGKILL', 'SIGTERM'];
-    for (let r = 0; r < restartCount; r++)
-      actions.splice(Math.round(((r + 0.5) / restartCount) * actions.length) + r, 0, modes[r % modes.length]);
-    return runScenario(
-      {
-        id: 'flow',
-        title: this.title,
-        arena: { workers: 4, env: { MAX_STALL_MS: '1500', CONCURRENCY: '4' } },
-        deadlineMs: windowMs + 180_000,
-        stallOverlapsExpected: true,
-        flowLimits: FLOW_LIMITS,
-      },
-      rng,
-      async (arena) => {
-        const feeding = arena.producer.feed(tasks, windowMs, make, rng);
-        const done: string[] = [];
-        await atTimes(schedule(actions.length, windowMs, rng), async (i) => {
-          const action = actions[i];
-          if (action === 'kill') {
-            const slot = victim(arena, rng);
-            if (!slot) return;
-            arena.log(`SIGKILL ${slot.name} (pid ${slot.handle.pid}); starting a replacement`);
-            await arena.kill(slot);
-            arena.respawn();
-            return;
-          }
-          // A worker still booting fails its bootstrap if Redis goes away under its first heartbeat
-          // (RedisUnreachableError): restart only once the replacements are up.
-          await arena.replacementsStarted();
-          const downMs = action === 'SIGKILL' ? rng.int(1_500, 2_000) : rng.int(0, 400);
-          arena.log(`restarting the queue's Redis: ${action}, down ${downMs} ms`);
-          const took = await arena.restartRedis(action, downMs);
-          arena.log(`Redis answering again after ${took} ms`);
-          done.push(`${action} (answering again after ${took} ms)`);
-        });
-        await feeding;
-        return {
-          notes: [
-            `${GROUPS} groups (one gets 40% of the tasks), priorities 1-10, tasks 3-40 ms; 4 workers x concurrency 4; ` +
-              `${stallers} handlers block the event loop 3.5 s on their first start (maxStallMs 1500); ${arena.kills} SIGKILLs; Redis restarts: ${done.join(', ')}`,
-          ],
-          verify: async () => {
-            // Every slot given back and nothing left waiting once every task completed: flow:tasks
-            // holds both (a hold, or a wait with a leading NUL).
-            const { tasks, room } = arena.keys.flow;
+/**
+ * The flow scenario on a queue of `partitions`: the same workload and faults whatever the count;
+ * the limits checked are the fleet's (flow-analysis.ts), and on a partitioned queue every
+ * partition must have received tasks (each group goes to its group's partition).
+ */
+function flowScenario(id: string, partitions: number, limits: FlowLimits): Scenario {
+  const rate = (r: FlowLimits['rateLimit']) => (r ? `${r.max}/${r.perMs} ms` : 'none');
+  return {
+    id,
+    title:
+      `a flow-limited task over 20 groups${partitions > 1 ? ` on a queue of ${partitions} partitions` : ''} ` +
+      `(globalConcurrency ${limits.globalConcurrency}, groupConcurrency ${limits.groupConcurrency}, ` +
+      `rateLimit ${rate(limits.rateLimit)}, groupRateLimit ${rate(limits.groupRateLimit)}) ` +
+      `through SIGKILLs, stalls past maxStallMs and Redis restarts`,
+    run(scale, rng) {
+      return runFlow(this, scale, rng, partitions, limits);
+    },
+  };
+}
+
+function runFlow(
+  scenario: Scenario,
+  scale: number,
+  rng: Rng,
+  partitions: number,
+  limits: FlowLimits,
+): Promise<ScenarioResult> {
+  const GROUPS = 20;
+  const tasks = scaled(2_000, scale, 300);
+  const stallers = scaled(4, scale, 2);
+  const killCount = scaled(6, scale, 2);
+  const restartCount = scaled(2, scale, 1);
+  const windowMs = Math.max(8_000, (tasks / 60) * 1_000);
+  const every = Math.floor(tasks / stallers);
+  const groupName = (n: number) => `g${String(n).padStart(2, '0')}`;
+  // One group floods (40% of the tasks) while 19 share the rest: the others must not starve.
+  const make = (i: number): ChaosWork => ({
+    ms: rng.int(3, 40),
+    ...(i % every === every - 1 ? { stallMs: 3_500 } : {}),
+    group: rng.chance(0.4) ? groupName(1) : groupName(rng.int(2, GROUPS)),
+    priority: rng.int(1, 10),
+  });
+  // Kills with restarts spread among them; the first restart a crash down past the lease.
+  const actions: ('kill' | RestartMode)[] = Array.from({ length: killCount }, () => 'kill');
+  const modes: RestartMode[] = ['SIGKILL', 'SIGTERM'];
+  for (let r = 0; r < restartCount; r++)
+    actions.splice(Math.round(((r + 0.5) / restartCount) * actions.length) + r, 0, modes[r % modes.length]);
+  return runScenario(
+    {
+      id: scenario.id,
+      title: scenario.title,
+      arena: { workers: 4, env: { MAX_STALL_MS: '1500', CONCURRENCY: '4' }, partitions, flowLimits: limits },
+      deadlineMs: windowMs + 180_000,
+      stallOverlapsExpected: true,
+      flowLimits: limits,
+    },
+    rng,
+    async (arena) => {
+      const feeding = arena.producer.feed(tasks, windowMs, make, rng);
+      const done: string[] = [];
+      await atTimes(schedule(actions.length, windowMs, rng), async (i) => {
+        const action = actions[i];
+        if (action === 'kill') {
+          const slot = victim(arena, rng);
+          if (!slot) return;
+          arena.log(`SIGKILL ${slot.name} (pid ${slot.handle.pid}); starting a replacement`);
+          await arena.kill(slot);
+          arena.respawn();
+          return;
+        }
+        // A worker still booting fails its bootstrap if Redis goes away under its first heartbeat
+        // (RedisUnreachableError): restart only once the replacements are up.
+        await arena.replacementsStarted();
+        const downMs = action === 'SIGKILL' ? rng.int(1_500, 2_000) : rng.int(0, 400);
+        arena.log(`restarting the queue's Redis: ${action}, down ${downMs} ms`);
+        const took = await arena.restartRedis(action, downMs);
+        arena.log(`Redis answering again after ${took} ms`);
+        done.push(`${action} (answering again after ${took} ms)`);
+      });
+      await feeding;
+      return {
+        notes: [
+          `${GROUPS} groups (one gets 40% of the tasks), priorities 1-10, tasks 3-40 ms; 4 workers x concurrency 4` +
+            `${partitions > 1 ? `, every process with queues: { default: { partitions: ${partitions} } }` : ''}; ` +
+            `${stallers} handlers block the event loop 3.5 s on their first start (maxStallMs 1500); ${arena.kills} SIGKILLs; Redis restarts: ${done.join(', ')}`,
+        ],
+        verify: async () => {
+          const problems: string[] = [];
+          // Every slot given back and nothing left waiting once every task completed, in every
+          // partition: flow:tasks holds both (a hold, or a wait with a leading NUL).
+          for (const [p, keys] of arena.partitionKeys.entries()) {
+            const { tasks, room } = keys.flow;
             const [states, waiting] = await Promise.all([arena.admin.hvals(tasks), arena.admin.zcard(room)]);
             const slots = states.filter((state) => !state.startsWith('\0')).length;
             const waits = states.length - slots;
-            return slots + waits + waiting === 0
-              ? []
-              : [
-                  `after the drain: ${slots} flow slot(s) still held, ${waits} wait(s) recorded, ${waiting} task(s) in the room`,
-                ];
-          },
-        };
-      },
-    );
-  },
-};
+            if (slots + waits + waiting > 0) {
+              problems.push(
+                `after the drain${partitions > 1 ? ` (partition ${p})` : ''}: ${slots} flow slot(s) still held, ${waits} wait(s) recorded, ${waiting} task(s) in the room`,
+              );
+            }
+          }
+          // Tasks must have landed in every partition, or the shares were never tested together:
+          // by their ids' suffixes, and by each partition stream's entries-added (Redis wrote them there).
+          if (partitions > 1) {
+            const added = await Promise.all(
+              arena.partitionKeys.map(async (keys) => {
+                const info = (await arena.admin.xinfo('STREAM', keys.stream).catch(() => [])) as unknown[];
+                const at = info.indexOf('entries-added');
+                return at < 0 ? 0 : Number(info[at + 1]);
+              }),
+            );
+            const ids = arena.partitionKeys.map(() => 0);
+            for (const id of arena.producer.flowAcked.keys()) ids[partitionOfTaskId(id)]++;
+            arena.log(
+              `flow tasks acknowledged per partition: ${ids.join(', ')}; entries added to each partition's stream: ${added.join(', ')}`,
+            );
+            const empty = arena.partitionKeys.flatMap((_, p) => (ids[p] === 0 || added[p] === 0 ? [p] : []));
+            if (empty.length > 0)
+              problems.push(`no task acknowledged in or written to partition(s) ${empty.join(', ')}`);
+          }
+          return problems;
+        },
+      };
+    },
+  );
+}
+
+export const flow = flowScenario('flow', 1, FLOW_LIMITS);
+
+/** The same on a queue of 3 partitions: the fleet must hold the whole limits, each partition its share. */
+export const flowPartitioned = flowScenario('flow-partitioned', 3, PARTITIONED_FLOW_LIMITS);
 
 export const SCENARIOS: readonly Scenario[] = [
   kills,
@@ -687,6 +737,7 @@ export const SCENARIOS: readonly Scenario[] = [
   stallsPastMax,
   keys,
   flow,
+  flowPartitioned,
   clusterFailover,
   reshard,
 ];
