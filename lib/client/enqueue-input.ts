@@ -128,6 +128,7 @@ export function toEnqueueCall(
   const queue = taskQueue(options.queue, definition);
   const partitions = layouts.partitionsOf(queue);
   const flow = flowOf(definition, options, key);
+  if (definition) checkShares(definition, queue, partitions.count);
   // A key's partition; a flow task's group's, but for an ungrouped task whose definition here has
   // no group limit, which goes to the next in turn as a task without one does (a periodic key's
   // is 0): its own limits are shared out per partition, so it can use every partition's share.
@@ -154,6 +155,23 @@ export function toEnqueueCall(
     everyMs,
     periodic,
   };
+}
+
+/**
+ * An enqueue may name another queue than its task's, whose partition count bootstrap did not
+ * check the task's own limits against: a partition's share of a limit below the count is 0,
+ * which admission reads as no limit (every run of the task there would start at once).
+ */
+function checkShares(definition: TaskDefinition, queue: string, count: number): void {
+  const { globalConcurrency, rateLimit } = definition.options;
+  const smallest = Math.min(globalConcurrency ?? Infinity, rateLimit?.max ?? Infinity);
+  if (smallest >= count) return;
+  throw new InvalidOptionError(
+    'queue',
+    `a queue of at most ${smallest} partitions for task "${definition.name}" (its globalConcurrency or rateLimit.max), ` +
+      `not one of queues.${queue}.partitions (${count}): each partition enforces a share of the limit`,
+    queue,
+  );
 }
 
 /**
