@@ -110,15 +110,16 @@ export class PartitionLayouts implements OnModuleInit {
       );
     }
     const { from } = layout;
-    await this.switchCount(redis, queue, from, count);
+    // A lost record is given back absent by a failed switch, so it still reads as lost.
+    await this.switchCount(redis, queue, from, count, onlyLost && record === null);
     this.logger.log(`Queue "${queue}": partitions changed from ${from} to ${count}.`);
     return true;
   }
 
-  private async switchCount(redis: Redis, queue: string, from: number, to: number): Promise<void> {
+  private async switchCount(redis: Redis, queue: string, from: number, to: number, lost = false): Promise<void> {
     const keys = Array.from({ length: Math.max(from, to) }, (_, p) => new QueueKeys(this.config.prefix, queue, p));
     const step = (op: 'freeze' | 'commit' | 'thaw', k: QueueKeys, sequenceFloor?: number) =>
-      layoutScript(k, { step: op, from, to, sequenceFloor }).run(redis);
+      layoutScript(k, { step: op, from, to, sequenceFloor, lost }).run(redis);
     // What this process relies on is thawed if it fails: what it froze, and what it found frozen
     // by another process booting with the same count (layout.lua gives a record back to the old
     // count only when none relies on it). A partition already committed is left as it is.

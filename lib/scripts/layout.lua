@@ -1,7 +1,7 @@
 --[[
   KEYS: the partition's layout record, stream, delayed set, dead letters, sequence, freezers,
   the partition's flow keys, [key states]. ARGV: step, counts, consumer group, partition-0 flag, outside flag, sequence
-  floor (details below).
+  floor, groups bound, lost flag (details below).
   One step of changing a queue's partition count, on one partition (see partition-layout.ts,
   which freezes every partition in order, cleans them, then commits them in reverse, or thaws
   back those it froze).
@@ -36,6 +36,9 @@
           drew where it was (each only grows, as the README promises)
   ARGV[8] freeze: the most consumer groups the stream may have for its emptiness check (finding
           the workers' group lists every group, and anyone can create them)
+  ARGV[9] thaw: '1' when the switch records again a count Redis lost (the record was absent when
+          it began, lost-layouts.ts): the last thaw gives the record back absent, not '1', so the
+          running processes still read it as lost and record it again once the partitions are empty
 
   Returns {code, record}:
     1  done: frozen now (freeze), committed, or thawed (the record is the old count again, or
@@ -195,4 +198,8 @@ end
 if stored ~= frozen then return {1, stored} end
 if rcall('DECR', freezers) > 0 then return {1, stored} end
 rcall('DEL', freezers)
+if ARGV[9] == '1' and from == '1' then
+  rcall('DEL', layout)
+  return {1, '1'}
+end
 return setCount(from)

@@ -37,6 +37,8 @@ export function layoutScript(
     readonly to: number;
     readonly sequenceFloor?: number;
     readonly keyStates?: readonly string[];
+    /** thaw: the switch records a count Redis lost again; the record goes back absent (layout.lua ARGV[9]). */
+    readonly lost?: boolean;
   },
 ): ScriptCall<LayoutStepReply> {
   return new ScriptCall(
@@ -60,6 +62,7 @@ export function layoutScript(
       keys.partition >= a.from ? '1' : '0',
       a.sequenceFloor ?? 0,
       GROUP_READ_LIMIT,
+      a.lost ? '1' : '0',
     ],
     (reply) => {
       const [code, record, third] = reply as [number, string, number?];

@@ -86,6 +86,23 @@ describe('a partitioned queue whose layout records Redis lost', () => {
     expect(await records()).toEqual([null, null]);
   });
 
+  it('a task in a later partition keeps the refusal, and the record stays gone: recorded once that partition is empty', async () => {
+    const { client } = await app({ worker: false, sweepIntervalMs: 60_000 });
+    await loseEverything();
+    // Partition 0 empty, partition 1 holding a task: the freeze takes 0, is refused at 1, and
+    // gives 0 back. Given back as '1', the record no longer read as lost: never recorded again.
+    const stream1 = partitions().all[1].stream;
+    const entry = await env.redis.xadd(stream1, '*', 'n', 'lr.keyed', 'p', '{}', 'id', 'plain-1~1');
+    const refusal = await client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(PartitionLayoutError);
+    expect((refusal as PartitionLayoutError).message).toMatch(/layout record is gone/);
+    expect(await records()).toEqual([null, null]);
+    await env.redis.xdel(stream1, entry!);
+    const handle = await client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' });
+    expect(handle.key).toBe('k');
+    expect(await records()).toEqual(['2', '2']);
+  });
+
   it("a worker admits a plain entry of a limited task read after the loss, in the ungrouped group's partition", async () => {
     expect(partitionOfGroup(undefined, 2)).toBe(0);
     await app({ sweepIntervalMs: 60_000 });
