@@ -25,7 +25,8 @@ export interface FlowView {
   /** flow:count as stored: '<name>' and '<name>\0<group>' -> runs held. */
   readonly count: Map<string, number>;
   /** Task name -> its recorded limits (0 = none). */
-  readonly limits: Map<string, { global: number; group: number }>;
+  /** Per task name, its recorded limits; `rate`: its rateLimit.max here (0 = none). */
+  readonly limits: Map<string, { global: number; group: number; rate?: number }>;
   /** Tasks whose limits changed while runs of them were held (flow:limits '\0changed\0<name>'). */
   readonly changed: Set<string>;
   readonly room: WaitingTask[];
@@ -59,13 +60,13 @@ export function flowViewOf(value: (i: number) => unknown, at: number): FlowView 
     held.set(id, { entryId, name, group });
   }
   const count = new Map(Object.entries(value(at + 1) as Record<string, string>).map(([k, v]) => [k, Number(v)]));
-  const limits = new Map<string, { global: number; group: number }>();
+  const limits = new Map<string, { global: number; group: number; rate: number }>();
   const changed = new Set<string>();
   for (const [name, text] of Object.entries(value(at + 2) as Record<string, string>)) {
     if (name.startsWith('\0changed\0')) changed.add(name.slice('\0changed\0'.length));
     if (name.startsWith('\0')) continue; // '\0arrivals', the room's arrival sequence; marks
-    const [global, group] = text.split(' ').map(Number);
-    limits.set(name, { global, group });
+    const [global, group, , rate] = text.split(' ').map(Number);
+    limits.set(name, { global, group, rate: rate || 0 });
   }
   const room = (value(at + 3) as string[]).map((member): WaitingTask => {
     const [name, group, rank, id] = member.split('\0');

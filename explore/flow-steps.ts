@@ -2,17 +2,48 @@ import { enqueueFlow, OTHER_TASK, partitionOfFlowGroup, removeTask, type Removal
 import { unsettledEntry } from './snapshot';
 import type { Step, StepResult } from './steps';
 import type { World } from './world';
+import type { RateShape } from './worlds';
+import { flowLimitsOf } from '../lib/task/flow-limits';
+import type { FlowLimits } from '../lib/scripts/enqueue-flow.script';
+import type { ResolvedTaskOptions } from '../lib/task/resolved-task-options';
 
 const NOOP: StepResult = { applied: false, note: 'n/a' };
 /** The module's default priorityAgingMs: one priority level weighs a second of waiting. */
 export const AGING_MS = 1000;
+
+/** A task's limits as @Task states them (0 = none). */
+export interface TaskLimits {
+  readonly global: number;
+  readonly group: number;
+  readonly rate?: RateShape;
+  readonly groupRate?: RateShape;
+}
+
+/**
+ * The limits partition `partition` of `count` records for a task of `limits`, as the library
+ * computes them (flowLimitsOf): its share of the task's own limits, the group limits whole.
+ */
+export function partitionLimits(limits: TaskLimits, partition: number, count: number): FlowLimits {
+  const options = {
+    globalConcurrency: limits.global || undefined,
+    groupConcurrency: limits.group || undefined,
+    rateLimit: limits.rate,
+    groupRateLimit: limits.groupRate,
+  } as ResolvedTaskOptions;
+  return flowLimitsOf(options, AGING_MS, partition, count) ?? { global: 0, group: 0, agingMs: AGING_MS };
+}
+
+/** Whether a task of `limits` has a group limit: without one its ungrouped tasks go to any partition. */
+export const groupLimited = (limits: TaskLimits): boolean => limits.group > 0 || limits.groupRate !== undefined;
 
 /**
  * A client enqueues the world's task under flow control (enqueue-flow.lua): admitted at once
  * while its slots are free and nothing of its group waits, else into the room; due later, into
  * the delayed set, to go through admission when promoted. On a partitioned queue it goes to its
  * group's partition under the count of the process that enqueues (`by`), which the layout record
- * refuses when it holds another count or a switch is under way.
+ * refuses when it holds another count or a switch is under way; an ungrouped task without a group
+ * limit goes to the producer's turn (`p`) instead, as partitions.nextUnkeyed() gives it. The
+ * limits are the partition's share of the task's (partitionLimits).
  */
 export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'enqueue-flow' }>): Promise<StepResult> {
   const shape = world.shape.flow;
@@ -20,7 +51,8 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
   const base = step.task === 'other' ? { ...shape.other!, rate: undefined, groupRate: undefined } : shape;
   const limits = step.retuned ? { ...base, ...step.retuned } : base;
   const count = world.countOf(step.by);
-  const partition = partitionOfFlowGroup(step.group, count);
+  const spread = step.group === '' && !groupLimited(limits);
+  const partition = spread ? (step.p ?? 0) % count : partitionOfFlowGroup(step.group, count);
   const where = world.where(partition);
   const reply = await enqueueFlow(
     world.client,
@@ -32,13 +64,7 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
       priority: step.priority,
       delayed: step.delayed === true,
       big: step.big === true,
-      limits: {
-        global: limits.global,
-        group: limits.group,
-        agingMs: AGING_MS,
-        rate: limits.rate,
-        groupRate: limits.groupRate,
-      },
+      limits: partitionLimits(limits, partition, count),
     },
     count,
   );

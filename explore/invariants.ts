@@ -2,6 +2,7 @@ import { FLOW_INVARIANTS } from './flow-invariants';
 import { PARTITIONED_FLOW_INVARIANTS } from './partitioned-flow-invariants';
 import { PAUSE_INVARIANTS } from './pause-invariants';
 import { RATE_INVARIANTS } from './rate-invariants';
+import { SHARE_INVARIANTS } from './share-invariants';
 import { strandedRunTakenOver } from './stranded-invariants';
 import { unsettledEntry, type Snapshot } from './snapshot';
 import type { StepResult } from './steps';
@@ -360,6 +361,7 @@ export const STEP_INVARIANTS: Check[] = [
   ...FLOW_INVARIANTS,
   ...PARTITIONED_FLOW_INVARIANTS,
   ...RATE_INVARIANTS,
+  ...SHARE_INVARIANTS,
   ...PAUSE_INVARIANTS,
 ];
 

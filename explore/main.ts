@@ -8,8 +8,9 @@
  *                   (a partitioned queue whose count changes 2 -> 3 or 3 -> 2), flow (a task under
  *                   flow control), mixed (two tasks sharing its groups), rate (the same under rate
  *                   limits), flow-partitioned (flow control on a partitioned queue whose count
- *                   changes 2 -> 3; its schedules run twice --steps), or all (default for random
- *                   schedules: schedule i runs in world i mod 7; replays default to classic)
+ *                   changes 2 -> 3; its schedules run twice --steps), shares (a task's own limits
+ *                   split over 2 partitions; twice --steps too), or all (default for random
+ *                   schedules: schedule i runs in world i mod 8; replays default to classic)
  *   --replay JSON   replay one trace (a JSON step list, or a file holding {world?, steps})
  *   --replay-all    replay every trace under explore/traces/; each must pass, except an open one
  *                   (a trace with `open`: a finding not fixed yet), which must still fail that way

@@ -1,4 +1,5 @@
 import type { FlowView } from './flow-snapshot';
+import { groupLimited } from './flow-steps';
 import type { Check, Violation } from './invariants';
 import { windowName } from './rate-snapshot';
 import { unsettledEntry, type Snapshot } from './snapshot';
@@ -77,8 +78,10 @@ export const flowGroupInOnePartition: Check = acrossPartitions((world, snaps) =>
     }
   });
   const out: Violation[] = [];
+  // Without a group limit the ungrouped tasks go to every partition in turn: nothing counts them as one.
+  const spread = world.shape.flow !== undefined && !groupLimited(world.shape.flow);
   for (const [group, at] of where)
-    if (at.size > 1)
+    if (at.size > 1 && !(spread && group === ''))
       out.push(
         violation(
           'flowGroupInOnePartition',

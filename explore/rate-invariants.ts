@@ -1,7 +1,7 @@
 import type { FlowView } from './flow-snapshot';
 import type { Check, Violation } from './invariants';
 import { TASK } from './protocol-adapter';
-import { ledgerEntry } from './rate-ledger';
+import { ledgerEntry, type LedgerStart } from './rate-ledger';
 import { windowName, windowsOf, type RateWindow } from './rate-snapshot';
 import { unsettledEntry, type Snapshot } from './snapshot';
 import type { World } from './world';
@@ -24,11 +24,29 @@ function allWindows(world: World): RateWindow[] {
   return [...byKey.values()];
 }
 
-/** Tokens a window holds at the world's clock: its starts within perMs, and its pending markers. */
-function tokensHeld(world: World, flow: FlowView, w: RateWindow): number {
+/** The partition a ledger start was read from (ledgerEntry names entries past partition 0). */
+export const partitionOfStart = (s: LedgerStart): number => Number(/@p(\d+)$/.exec(s.entryId)?.[1] ?? 0);
+
+/**
+ * The windows of a task's group as partition `flow` enforces them: a task window's max is the
+ * rateLimit.max it recorded there (its share on a partitioned queue: flowLimitsOf), a group
+ * window's the shape's (group limits stay whole).
+ */
+function windowsHere(world: World, flow: FlowView, name: string, group: string): RateWindow[] {
+  const recorded = flow.limits.get(name)?.rate ?? 0;
+  return windowsOf(world.shape.flow, name, group).map((w) =>
+    w.window.startsWith('t\0') && recorded > 0 ? { ...w, max: recorded } : w,
+  );
+}
+
+/**
+ * Tokens a window holds in partition `p` at the world's clock: its starts there within perMs,
+ * and its pending markers (a task window of a partitioned queue has one in each partition).
+ */
+function tokensHeld(world: World, flow: FlowView, w: RateWindow, p: number): number {
   const now = world.rates.nowOf(flow.rate);
-  const recent = world.rates.startsOf(w.window).filter((s) => s.at > now - w.perMs).length;
-  return recent + flow.rate.markers.filter((m) => m.window === w.window).length;
+  const recent = world.rates.startsOf(w.window).filter((s) => partitionOfStart(s) === p && s.at > now - w.perMs);
+  return recent.length + flow.rate.markers.filter((m) => m.window === w.window).length;
 }
 
 /** Reservations held in a window (held restarts' claims on its next tokens). */
@@ -38,18 +56,18 @@ function reservedIn(flow: FlowView, w: RateWindow): number {
 
 /**
  * Within the rate: in every window, the starts of the last perMs plus the pending markers (the
- * tokens taken at admission, each a start to come) never exceed max; and over the whole
- * schedule, no interval of perMs holds more than max starts (the guarantee; the ledger keeps the
- * records Redis trimmed). Starts are on the world's clock: Redis's, plus what `elapse` added.
+ * tokens taken at admission, each a start to come) never exceed the max the partition enforces;
+ * and over the whole schedule, no interval of perMs holds more than the whole max starts in all
+ * partitions (the guarantee; the ledger keeps the records Redis trimmed, of every partition).
+ * Starts are on the world's clock: Redis's, plus what `elapse` added.
  */
-export const rateWithinLimit = perRate((world, flow) => {
+export const rateWithinLimit = perRate((world, flow, _snap, p) => {
   const out: Violation[] = [];
   for (const w of allWindows(world)) {
-    const held = tokensHeld(world, flow, w);
-    if (held > w.max)
-      out.push(
-        violation('rateWithinLimit', 'window', `window ${windowName(w.window)} holds ${held} tokens > ${w.max}`),
-      );
+    const held = tokensHeld(world, flow, w, p);
+    const max = windowsHere(world, flow, TASK, '').find((x) => x.window === w.window)?.max ?? w.max;
+    if (held > max)
+      out.push(violation('rateWithinLimit', 'window', `window ${windowName(w.window)} holds ${held} tokens > ${max}`));
     const starts = world.rates.startsOf(w.window);
     for (const first of starts) {
       const within = starts.filter((s) => s.at >= first.at && s.at < first.at + w.perMs);
@@ -143,7 +161,7 @@ export const rateStartsRecorded = perRate((world) => {
  *   freed the token: the promotion loop admits it now). Otherwise it waits with a free token
  *   and free slots for a later wake or a release: a start later than the limit allows.
  */
-export const rateWaitServed = perRate((world, flow) => {
+export const rateWaitServed = perRate((world, flow, _snap, p) => {
   const out: Violation[] = [];
   const now = flow.rate.now;
   const due = (member: string) => (flow.rate.wakes.get(member) ?? Infinity) <= now;
@@ -153,7 +171,7 @@ export const rateWaitServed = perRate((world, flow) => {
     const slotsFree =
       (limits.group === 0 || (flow.count.get(pair) ?? 0) < limits.group) &&
       (limits.global === 0 || (flow.count.get(t.name) ?? 0) < limits.global);
-    const windows = windowsOf(world.shape.flow, t.name, t.group);
+    const windows = windowsHere(world, flow, t.name, t.group);
     if (!slotsFree || windows.length === 0) continue;
     const ringed = flow.ringed.has(pair);
     const covered =
@@ -164,7 +182,7 @@ export const rateWaitServed = perRate((world, flow) => {
       continue;
     }
     // A token a held restart reserved is not free for it: the restart comes first.
-    const tokensFree = windows.every((w) => tokensHeld(world, flow, w) + reservedIn(flow, w) < w.max);
+    const tokensFree = windows.every((w) => tokensHeld(world, flow, w, p) + reservedIn(flow, w) < w.max);
     if (tokensFree && !due(pair) && !(ringed && due(t.name)))
       out.push(violation('rateWaitServed', 'idle-token', `${where}, a free token in each window, and no due wake`));
   }

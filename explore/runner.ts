@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { drain } from './drain';
-import { AGING_MS } from './flow-steps';
+import { partitionLimits } from './flow-steps';
 import { progress, STEP_INVARIANTS, type Violation } from './invariants';
 import { CountChange } from './count-change';
 import {
@@ -104,11 +104,12 @@ export async function runSchedule(
   const parts = Array.from({ length: partitionCount(shape) }, (_, p) => new ExploreKeys(env.prefix, queue, p));
   for (const keys of parts) await createGroup(env.client, keys);
   const change = shape.countChange;
-  // The queue as a bootstrap with the old count left it: its partitions record that count.
-  if (change && change.from > 1) {
-    for (let p = 0; p < change.from; p++) {
-      await layoutStep(env.client, parts[p], 'freeze', 1, change.from);
-      await layoutStep(env.client, parts[p], 'commit', 1, change.from);
+  // The queue as a bootstrap with the old count (or its only one) left it: its partitions record that count.
+  const initial = change?.from ?? shape.partitions ?? 1;
+  if (initial > 1) {
+    for (let p = 0; p < initial; p++) {
+      await layoutStep(env.client, parts[p], 'freeze', 1, initial);
+      await layoutStep(env.client, parts[p], 'commit', 1, initial);
     }
     env.clientWire.take();
   }
@@ -219,21 +220,20 @@ async function execute(env: Env, world: World, step: Step, lines: TraceLine[], d
 }
 
 /**
- * What a worker of a partitioned flow world knows of the task (its limits) and the count it maps:
- * the one it was deployed with, the old count for the partitions of the old layout, the new one
- * for a partition the change adds. Undefined elsewhere: workers admit entries as read.
+ * What a worker of a partitioned flow world knows of the task (its limits, as its partition's
+ * share under its count: partitionLimits) and the count it maps: the one it was deployed with,
+ * the old count for the partitions of the old layout, the new one for a partition the change
+ * adds; a queue's only count when it stays. Undefined elsewhere: workers admit entries as read.
  */
 function workerFlow(shape: WorldShape, partition: number): WorkerFlow | undefined {
   const { flow, countChange } = shape;
-  if (!flow || !countChange) return undefined;
-  const limits = {
-    global: flow.global,
-    group: flow.group,
-    agingMs: AGING_MS,
-    rate: flow.rate,
-    groupRate: flow.groupRate,
-  };
-  return { limits, count: partition < countChange.from ? countChange.from : countChange.to };
+  if (!flow || (!countChange && !shape.partitions)) return undefined;
+  const count = countChange
+    ? partition < countChange.from
+      ? countChange.from
+      : countChange.to
+    : (shape.partitions ?? 1);
+  return { limits: partitionLimits(flow, partition, count), count };
 }
 
 /** The unsettled rated entries of `snap`'s stream, each with the rate windows it counts in. */

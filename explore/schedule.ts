@@ -1,3 +1,4 @@
+import { groupLimited } from './flow-steps';
 import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { NextStep } from './runner';
 import { unsettledEntry, type Snapshot } from './snapshot';
@@ -56,7 +57,7 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
     const by = (): { by?: ClientProcess } => (change && chance(0.5) ? { by: 'fresh' } : {});
     const turn = (who: { by?: ClientProcess }) => {
       const count = world.countOf(who.by);
-      return change ? { ...who, p: Math.floor(random() * count) } : who;
+      return world.parts.length > 1 ? { ...who, p: Math.floor(random() * count) } : who;
     };
     const flow = world.shape.flow;
     // A late change: past 40% of the steps the producers hold off until the switch is done,
@@ -68,16 +69,29 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
     if (flow && made < options.maxTasks - (switching ? 2 : 0) && !holdOff) {
       // A task under flow control takes no key: flow enqueues, and a few plain tasks beside them.
       // A partitioned queue refuses priority (it orders tasks across groups, so across partitions).
-      add(8, () => ({
-        op: 'enqueue-flow',
-        id: `t${++made}`,
-        group: pick(flow.groups),
-        ...(!change && chance(0.5) ? { priority: 1 + Math.floor(random() * 10) } : {}),
-        ...(chance(0.15) ? { delayed: true } : {}),
-        ...(chance(0.05) ? { big: true } : {}),
-        ...(flow.other && chance(0.4) ? { task: 'other' as const } : chance(0.1) ? { retuned: retuned(flow) } : {}),
-        ...by(),
-      }));
+      // An ungrouped task without a group limit goes to its producer's turn: any partition.
+      const partitioned = world.parts.length > 1;
+      add(8, () => {
+        const group = pick(flow.groups);
+        return {
+          op: 'enqueue-flow',
+          id: `t${++made}`,
+          group,
+          ...(!partitioned && chance(0.5) ? { priority: 1 + Math.floor(random() * 10) } : {}),
+          ...(chance(0.15) ? { delayed: true } : {}),
+          ...(chance(0.05) ? { big: true } : {}),
+          // A retuned definition's whole limits would be split anew: the shares world keeps one.
+          ...(flow.other && chance(0.4)
+            ? { task: 'other' as const }
+            : !world.shape.partitions && chance(0.1)
+              ? { retuned: retuned(flow) }
+              : {}),
+          ...by(),
+          ...(partitioned && group === '' && !groupLimited(flow)
+            ? { p: Math.floor(random() * world.parts.length) }
+            : {}),
+        };
+      });
       add(1, () => ({ op: 'enqueue', kind: 'plain', id: `t${++made}`, ...turn(by()) }));
     } else if (made < options.maxTasks) {
       const id = () => `t${++made}`;
@@ -151,7 +165,7 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
     // A partitioned flow world has six workers, two per partition, and its tasks progress only
     // through the two of their group's: it draws their lease and pause steps less often, and
     // reads and sweeps only where they find something, so its tasks settle within a schedule.
-    const focused = flow !== undefined && change !== undefined;
+    const focused = flow !== undefined && world.parts.length > 1;
     const noise = focused ? 0.4 : 1;
     add(0.4 * noise, () => ({ op: 'pause', paused: !world.pauseCalls.get(world.newestPauseCall()) }));
     for (const w of world.live()) {

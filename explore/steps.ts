@@ -61,6 +61,8 @@ export type Step =
       retuned?: { global: number; group: number };
       /** A partitioned world: the process whose count maps the group to its partition. */
       by?: ClientProcess;
+      /** An ungrouped task without a group limit: the partition of the producer's turn. */
+      p?: number;
     }
   | { op: 'remove'; task: string }
   | { op: 'purge'; what: PurgeKind; task?: string; p?: number }

@@ -150,7 +150,7 @@ export class World {
 
   /** The count a client process maps keys with: the old one (stale) or the new one (fresh). */
   countOf(by: 'stale' | 'fresh' | undefined): number {
-    if (!this.countChange) return 1;
+    if (!this.countChange) return this.parts.length;
     return by === 'fresh' ? this.countChange.to : this.countChange.from;
   }
 
@@ -202,7 +202,7 @@ export class World {
 
   /** Where a step acted, for its note: ` in p<n>` in a partitioned world, else nothing. */
   where(partition: number): string {
-    return this.countChange ? ` in p${partition}` : '';
+    return this.parts.length > 1 ? ` in p${partition}` : '';
   }
 
   alias(id: string): string {

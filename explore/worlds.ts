@@ -14,7 +14,11 @@
  * to different partitions under both counts (partitionOfGroup: g1 0 -> 2, g2 1 -> 0, g6 1 -> 1;
  * the ungrouped group's plain entries 0 -> 1), stale and fresh producers, and workers that record
  * the limits at their start and map the count they were deployed with (the old one for the
- * partitions of the old count, the new one for the partition it adds).
+ * partitions of the old count, the new one for the partition it adds). `shares` is the task's
+ * own limits on a queue of 2 partitions whose count stays: globalConcurrency 3 and rateLimit 3
+ * per 2 x ELAPSE_MS, each partition enforcing its share (flowLimitsOf: 2 in p0, 1 in p1), no
+ * group limit, so an ungrouped enqueue goes to either partition (a producer's turn) and groups
+ * to theirs (g1 to p0, g2 and g6 to p1); the fleet must stay within the whole limits.
  */
 export interface WorldShape {
   readonly name: string;
@@ -27,6 +31,8 @@ export interface WorldShape {
    */
   readonly stepsScale?: number;
   readonly countChange?: { readonly from: number; readonly to: number };
+  /** A partitioned queue whose count stays: its partitions record it from the start. */
+  readonly partitions?: number;
   /**
    * Flow control: the task's limits (@Task globalConcurrency, groupConcurrency) and its groups.
    * With a count change, each group's tasks go to its partition (partitionOfGroup) under the
@@ -94,13 +100,23 @@ export const WORLDS: Record<string, WorldShape> = {
     countChange: { from: 2, to: 3 },
     flow: { global: 0, group: 1, groups: ['g1', 'g2', 'g6'], groupRate: { max: 1, perMs: ELAPSE_MS } },
   },
+  // The task's own limits split into unequal shares (3 over 2 partitions: 2 and 1), the slots and
+  // the window each binding across groups of both partitions and ungrouped tasks of either ('').
+  shares: {
+    name: 'shares',
+    keys: [],
+    workersPerPartition: 2,
+    stepsScale: 2,
+    partitions: 2,
+    flow: { global: 3, group: 0, groups: ['g1', 'g2', 'g6', ''], rate: { max: 3, perMs: 2 * ELAPSE_MS } },
+  },
 };
 
 /** Connections the largest world needs for its consumers. */
 export const MAX_WORKERS = 6;
 
 export function partitionCount(shape: WorldShape): number {
-  return shape.countChange ? Math.max(shape.countChange.from, shape.countChange.to) : 1;
+  return shape.countChange ? Math.max(shape.countChange.from, shape.countChange.to) : (shape.partitions ?? 1);
 }
 
 export function worldNamed(name: string | undefined): WorldShape {
