@@ -110,8 +110,10 @@ export class PartitionLayouts implements OnModuleInit {
       );
     }
     const { from } = layout;
-    // A lost record is given back absent by a failed switch, so it still reads as lost.
-    await this.switchCount(redis, queue, from, count, onlyLost && record === null);
+    // A lost record is given back absent by a failed switch, so it still reads as lost; so is one
+    // another process's restore froze meanwhile (read here as '1>count'), which this switch joins
+    // and may be the last to thaw.
+    await this.switchCount(redis, queue, from, count, onlyLost);
     this.logger.log(`Queue "${queue}": partitions changed from ${from} to ${count}.`);
     return true;
   }

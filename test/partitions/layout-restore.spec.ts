@@ -103,6 +103,26 @@ describe('a partitioned queue whose layout records Redis lost', () => {
     expect(await records()).toEqual(['2', '2']);
   });
 
+  // Attack round 2: processes restoring at once (every one reacts to the reconnect). One found the
+  // record gone and froze partition 0 ('1>2'); another read that frozen record, joined it, was
+  // refused at partition 1 and, the last to thaw, wrote '1': read as a change to 1, never
+  // restored again. Here the first one's freeze is left without freezers (it crashed, or thawed
+  // as it relied on none), so the second one's thaw is the last.
+  it("a restore that joins another's freeze of a lost record gives it back absent when it thaws last", async () => {
+    const { app: moduleRef, client } = await app({ worker: false, sweepIntervalMs: 60_000 });
+    await loseEverything();
+    // This process saw the record gone (lost-layouts.ts); then another one's restore froze it.
+    await env.redis.set(partitions().all[0].layout, '1>2');
+    const stream1 = partitions().all[1].stream;
+    const entry = await env.redis.xadd(stream1, '*', 'n', 'lr.keyed', 'p', '{}', 'id', 'plain-1~1');
+    const restore = moduleRef.get(PartitionLayouts).adopt('parts', 2, true);
+    await expect(restore).rejects.toBeInstanceOf(PartitionLayoutError);
+    expect(await records()).toEqual([null, null]);
+    await env.redis.xdel(stream1, entry!);
+    await client.enqueue('lr.keyed', {}, { queue: 'parts', key: 'k' });
+    expect(await records()).toEqual(['2', '2']);
+  });
+
   it("a worker admits a plain entry of a limited task read after the loss, in the ungrouped group's partition", async () => {
     expect(partitionOfGroup(undefined, 2)).toBe(0);
     await app({ sweepIntervalMs: 60_000 });
