@@ -11,6 +11,7 @@ import type { Step, StepResult } from '../../explore/steps';
 import type { World } from '../../explore/world';
 import { WORLDS } from '../../explore/worlds';
 import { useExploreEnv } from '../utils/explore-env';
+import { flowView } from '../fixtures/flow-view';
 
 // The explorer's flow-partitioned world on the suite's Redis: groupConcurrency 1 and
 // groupRateLimit 1 on a queue of 2 partitions changed to 3 (g1 0 -> 2, g2 1 -> 0, g6 1 -> 1).
@@ -96,18 +97,8 @@ describe('explorer: flow control on a partitioned queue whose count changes', ()
   // The checks themselves, on snapshots made by hand: each must see what it guards.
   describe('its invariants', () => {
     const fake = { shape: world, alias: (id: string) => id, workers: [] } as unknown as World;
-    const flow = (over: Partial<FlowView> = {}): FlowView => ({
-      held: new Map(),
-      count: new Map(),
-      limits: new Map([['job', { global: 0, group: 1 }]]),
-      changed: new Set(),
-      room: [],
-      entered: new Set(),
-      waits: new Map(),
-      ringed: new Set(),
-      rate: { records: [], markers: [], reservations: [], wakes: new Map(), now: 1_000 },
-      ...over,
-    });
+    const flow = (over: Partial<FlowView> = {}): FlowView =>
+      flowView({ limits: new Map([['job', { global: 0, group: 1 }]]), ...over });
     const snap = (f: FlowView, layout = '2'): Snapshot =>
       ({ stream: new Map(), pending: new Map(), delayed: new Map(), layout, flow: f }) as unknown as Snapshot;
     const slot = (entryId: string, group: string) => ({ entryId, name: 'job', group });

@@ -7,6 +7,7 @@ import type { Step, StepResult } from '../../explore/steps';
 import { World } from '../../explore/world';
 import { WORLDS } from '../../explore/worlds';
 import { useExploreEnv } from '../utils/explore-env';
+import { flowView } from '../fixtures/flow-view';
 
 // The explorer's shares world on the suite's Redis: globalConcurrency 3 and rateLimit 3 on a
 // queue of 2 partitions, shares 2 (p0) and 1 (p1); g1 maps to p0, g2 and g6 to p1.
@@ -45,18 +46,7 @@ describe('explorer: a task’s own limits shared out over partitions', () => {
       alias: (id: string) => id,
       rates: { startsOf: () => [], nowOf: (v: { now: number }) => v.now },
     });
-    const flow = (over: Partial<FlowView> = {}): FlowView => ({
-      held: new Map(),
-      count: new Map(),
-      limits: new Map(),
-      changed: new Set(),
-      room: [],
-      entered: new Set(),
-      waits: new Map(),
-      ringed: new Set(),
-      rate: { records: [], markers: [], reservations: [], wakes: new Map(), now: 1_000 },
-      ...over,
-    });
+    const flow = flowView;
     const snap = (f: FlowView): Snapshot => ({ flow: f }) as unknown as Snapshot;
     const holding = (...ids: string[]) =>
       flow({ held: new Map(ids.map((id) => [id, { entryId: `${id}-0`, name: 'job', group: '' }])) });

@@ -261,10 +261,11 @@ describe('layout.lua and the layout check', () => {
     await expect(flowTask(other, 2, 't2')).resolves.toMatchObject({ outcome: 'created', id: 't2' });
   });
 
-  it('enter-admission.lua moves no plain entry when the worker count is not the record, frozen or not', async () => {
+  /** A plain entry of a group-limited task held by consumer 'a': its move by a worker of `count` partitions. */
+  const heldPlainEntry = async () => {
     const entryId = (await f.redis.xadd(f.keys.stream, '*', 'id', 't1', 'n', 'job', 'p', '1', 'a', '1'))!;
     await f.deliver('a');
-    const move = (count: number) =>
+    return (count: number) =>
       enterAdmissionScript(f.keys, {
         group: GROUP,
         consumer: 'a',
@@ -273,6 +274,10 @@ describe('layout.lua and the layout check', () => {
         limits: { global: 0, group: 1, agingMs: 1000 },
         partitions: count,
       }).run(f.redis);
+  };
+
+  it('enter-admission.lua moves no plain entry when the worker count is not the record, frozen or not', async () => {
+    const move = await heldPlainEntry();
     await f.redis.set(f.keys.layout, '1'); // a count of 1 as a switch writes it
     await expect(move(2)).resolves.toEqual({ outcome: 'stale-count', entryId: '1' });
     // A switch's freeze passed (the entry was not read yet when it looked): a worker of either
@@ -288,17 +293,7 @@ describe('layout.lua and the layout check', () => {
   });
 
   it('enter-admission.lua takes an absent record under a worker of more partitions as its count (Redis lost it)', async () => {
-    const entryId = (await f.redis.xadd(f.keys.stream, '*', 'id', 't1', 'n', 'job', 'p', '1', 'a', '1'))!;
-    await f.deliver('a');
-    const move = (count: number) =>
-      enterAdmissionScript(f.keys, {
-        group: GROUP,
-        consumer: 'a',
-        entryId,
-        taskId: 't1',
-        limits: { global: 0, group: 1, agingMs: 1000 },
-        partitions: count,
-      }).run(f.redis);
+    const move = await heldPlainEntry();
     expect(await f.redis.exists(f.keys.layout)).toBe(0);
     await expect(move(2)).resolves.toMatchObject({ outcome: 'moved' });
   });
