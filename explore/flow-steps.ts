@@ -3,7 +3,7 @@ import { unsettledEntry } from './snapshot';
 import type { Step, StepResult } from './steps';
 import type { World } from './world';
 import type { RateShape } from './worlds';
-import { flowLimitsOf } from '../lib/task/flow-limits';
+import { flowLimitsOf, holdsGroupLimit } from '../lib/task/flow-limits';
 import type { FlowLimits } from '../lib/scripts/enqueue-flow.script';
 import type { ResolvedTaskOptions } from '../lib/task/resolved-task-options';
 
@@ -33,9 +33,6 @@ export function partitionLimits(limits: TaskLimits, partition: number, count: nu
   return flowLimitsOf(options, AGING_MS, partition, count) ?? { global: 0, group: 0, agingMs: AGING_MS };
 }
 
-/** Whether a task of `limits` has a group limit: without one its ungrouped tasks go to any partition. */
-export const groupLimited = (limits: TaskLimits): boolean => limits.group > 0 || limits.groupRate !== undefined;
-
 /**
  * A client enqueues the world's task under flow control (enqueue-flow.lua): admitted at once
  * while its slots are free and nothing of its group waits, else into the room; due later, into
@@ -51,7 +48,7 @@ export async function enqueueFlowStep(world: World, step: Extract<Step, { op: 'e
   const base = step.task === 'other' ? { ...shape.other!, rate: undefined, groupRate: undefined } : shape;
   const limits = step.retuned ? { ...base, ...step.retuned } : base;
   const count = world.countOf(step.by);
-  const spread = step.group === '' && !groupLimited(limits);
+  const spread = step.group === '' && !holdsGroupLimit(limits);
   const partition = spread ? (step.p ?? 0) % count : partitionOfFlowGroup(step.group, count);
   const where = world.where(partition);
   const reply = await enqueueFlow(

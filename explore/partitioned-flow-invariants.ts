@@ -1,5 +1,5 @@
 import type { FlowView } from './flow-snapshot';
-import { groupLimited } from './flow-steps';
+import { holdsGroupLimit } from '../lib/task/flow-limits';
 import type { Check, Violation } from './invariants';
 import { windowName } from './rate-snapshot';
 import { unsettledEntry, type Snapshot } from './snapshot';
@@ -79,7 +79,7 @@ export const flowGroupInOnePartition: Check = acrossPartitions((world, snaps) =>
   });
   const out: Violation[] = [];
   // Without a group limit the ungrouped tasks go to every partition in turn: nothing counts them as one.
-  const spread = world.shape.flow !== undefined && !groupLimited(world.shape.flow);
+  const spread = world.shape.flow !== undefined && !holdsGroupLimit(world.shape.flow);
   for (const [group, at] of where)
     if (at.size > 1 && !(spread && group === ''))
       out.push(

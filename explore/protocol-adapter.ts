@@ -52,6 +52,7 @@ import { REMOVE_TASK_CODES, removeTaskScript, type RemoveTaskReply } from '../li
 import { resolveConfig, type StreamQueueConfig } from '../lib/stream-queue.config';
 import { CONSUMER_GROUP } from '../lib/stream-queue.constants';
 import type { StreamQueueEvent, StreamQueueEvents } from '../lib/stream-queue.events';
+import { holdsGroupLimit } from '../lib/task/flow-limits';
 import { periodicKey } from '../lib/task/schedule';
 import { TaskRegistry } from '../lib/task/task.registry';
 import type { ResolvedTaskOptions } from '../lib/task/resolved-task-options';
@@ -475,7 +476,7 @@ export class SimWorker {
       ? new Intake(this.ctx, (name) => (name === TASK ? flow.limits : undefined), undefined, undefined, {
           count: flow.count,
           ungrouped: partitionOfGroup(undefined, flow.count),
-          groupLimited: flow.limits.group > 0 || flow.limits.groupRate !== undefined,
+          groupLimited: holdsGroupLimit(flow.limits),
         })
       : new Intake(this.ctx);
     this.runner = new TaskRunner(registry, 'explore', consumer, this.ctx.lease);

@@ -1,4 +1,4 @@
-import { groupLimited } from './flow-steps';
+import { holdsGroupLimit } from '../lib/task/flow-limits';
 import { describe, PERIODIC_KEY } from './protocol-adapter';
 import type { NextStep } from './runner';
 import { unsettledEntry, type Snapshot } from './snapshot';
@@ -87,7 +87,7 @@ export function randomSchedule(seed: number, options: ScheduleOptions): NextStep
               ? { retuned: retuned(flow) }
               : {}),
           ...by(),
-          ...(partitioned && group === '' && !groupLimited(flow)
+          ...(partitioned && group === '' && !holdsGroupLimit(flow)
             ? { p: Math.floor(random() * world.parts.length) }
             : {}),
         };

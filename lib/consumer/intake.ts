@@ -4,6 +4,7 @@ import type { ClaimVerdict } from '../scripts/claim.script';
 import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { enterAdmissionScript } from '../scripts/enter-admission.script';
 import { cutText } from '../task/cut-text';
+import { holdsGroupLimit } from '../task/flow-limits';
 import {
   isMalformed,
   MAX_NAME_LENGTH,
@@ -283,7 +284,7 @@ export class Intake {
       const { flow, key, name, entryId } = delivery.message;
       if (flow || key !== undefined) return [];
       const limits = this.limitsOf(name);
-      if (!limits || (limits.group === 0 && !limits.groupRate)) return [];
+      if (!limits || !holdsGroupLimit(limits)) return [];
       const reason =
         `task "${name}" has a group limit but was enqueued without flow control (by a process without its ` +
         `@Task definition?) into partition ${this.ctx.keys.partition} of queue "${this.ctx.queue}" ` +

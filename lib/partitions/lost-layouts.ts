@@ -62,7 +62,13 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
    * record absent), records the count again and runs it once more. When the count cannot be
    * recorded (a partition holds a task), the refusal stands, saying the record is gone.
    */
-  async retrying<T>(queue: string, count: number, call: () => Promise<T>): Promise<T> {
+  retrying<T>(queue: string, count: number, call: () => Promise<T>): Promise<T> {
+    // A lost record reads as 1: only a process of more partitions is refused for it. The others
+    // (every enqueue of an unpartitioned queue) pay no frame for it.
+    return count > 1 ? this.retryingLost(queue, count, call) : call();
+  }
+
+  private async retryingLost<T>(queue: string, count: number, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {

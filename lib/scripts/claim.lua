@@ -116,6 +116,7 @@
 -- @include stranded-run
 -- @include key-type
 -- @include notice-check
+-- @include layout-guard
 
 local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 
@@ -146,15 +147,15 @@ end
 -- worker's, gate it when given, else the recorded ones. One its admission did not hold (a
 -- hostile copy of the field, or a hold without its group part, which splitPair would fail the
 -- claim's whole batch on) has no window to count in and runs.
--- The worker's count is the layout record's (as enter-admission.lua reads it: no record under a
--- count above 1 is one Redis lost, the worker's count), read once per call, when first needed.
-local ownCountHolds = nil
-local function ownCountIsStored()
-  if ownCountHolds == nil then
-    local record = rcall('GET', KEYS[#KEYS - FLOW_KEY_COUNT])
-    ownCountHolds = (record or '1') == ARGV[7] or (record == false and ARGV[7] ~= '1')
+-- The worker's count holds under the layout record as enter-admission.lua reads it
+-- (workerCountHolds), read once per call, when first needed.
+local ownCountIsStored
+do
+  local holds = nil
+  ownCountIsStored = function()
+    if holds == nil then holds = workerCountHolds(rcall('GET', KEYS[#KEYS - FLOW_KEY_COUNT]), ARGV[7]) end
+    return holds
   end
-  return ownCountHolds
 end
 
 local function rateClaim(F, entryId, taskId, delivery, ownRates, earlier)

@@ -43,6 +43,7 @@
 -- @include message
 -- @include task-text
 -- @include flow
+-- @include layout-guard
 
 local stream, resultKey = KEYS[1], KEYS[2]
 local F = flowKeys(3)
@@ -62,12 +63,10 @@ if m.fl or m.k or m.id ~= taskId or not m.n or not m.p then return {-1, ''} end
 if not isRoomTaskText(m.id, m.n, '') then return {-1, ''} end
 -- Admitted under a stale count, its ungrouped group would be counted here apart from its runs in
 -- the partition the stored count routes it to, or under another count's share of its limits.
--- A record gone under a worker of more than one partition was lost by Redis (a count change to 1
--- writes '1': layout.lua): the count is the worker's, which records it again once the queue's
--- partitions are empty (lost-layouts.ts), and this very entry would keep them from being so.
+-- A record Redis lost is the worker's count (workerCountHolds): lost-layouts.ts records it again
+-- once the queue's partitions are empty, and this very entry would keep them from being so.
 local record = rcall('GET', KEYS[14])
-local stored = record or '1'
-if stored ~= count and not (record == false and count ~= '1') then return {-2, stored} end
+if not workerCountHolds(record, count) then return {-2, record} end
 m.a = m.a or '1'
 m.fl = '1'
 -- It waits ungrouped at priority 5: a group or priority of its own (only a hand-written entry has

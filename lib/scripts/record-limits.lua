@@ -35,12 +35,13 @@
 -- @include now-ms
 -- @include message
 -- @include flow
+-- @include layout-guard
 
 local stream = KEYS[1]
 local F = flowKeys(2)
 local record = rcall('GET', KEYS[13])
-if (record or '1') ~= ARGV[1] and not (record == false and ARGV[1] ~= '1') then
-  return redis.error_reply('LAYOUT ' .. (record or '1') .. ' ' .. ARGV[1])
+if not workerCountHolds(record, ARGV[1]) then
+  return redis.error_reply('LAYOUT ' .. record .. ' ' .. ARGV[1])
 end
 -- The stream first: flowCheckKeys deletes an F.entered of another type once every flow key passed.
 streamCheckType(stream)

@@ -50,3 +50,8 @@ export function hasFlowLimits(options: ResolvedTaskOptions): boolean {
 export function hasGroupLimit(options: ResolvedTaskOptions): boolean {
   return options.groupConcurrency !== undefined || options.groupRateLimit !== undefined;
 }
+
+/** @internal hasGroupLimit read off the limits a partition records (flowLimitsOf's result). */
+export function holdsGroupLimit(limits: Pick<FlowLimits, 'group' | 'groupRate'>): boolean {
+  return limits.group > 0 || limits.groupRate !== undefined;
+}

@@ -9,3 +9,12 @@ local function layoutRefusal(layoutKey, count)
   if stored == count then return nil end
   return redis.error_reply('LAYOUT ' .. stored .. ' ' .. count)
 end
+
+-- workerCountHolds(record, count): whether a worker mapping `count` partitions acts under the
+-- layout record `record` (its GET reply; false when absent): the record says that count, or it is
+-- gone. Gone under a count of 1, nothing was ever changed; gone under more, Redis lost it (a count
+-- change to 1 writes '1': layout.lua), and the count is the worker's until lost-layouts.ts
+-- records it again. Producers refuse instead (layoutRefusal): they are the ones that restore it.
+local function workerCountHolds(record, count)
+  return record == false or record == count
+end
