@@ -16,7 +16,7 @@ import { Sweeper } from './sweeper';
 import { TaskRunner } from './task-runner';
 import type { FlowLimits } from '../scripts/enqueue-flow.script';
 import { partitionOfGroup } from '../partitions/queue-partitions';
-import { flowLimitsOf, hasGroupLimit } from '../task/flow-limits';
+import { flowLimitsOf, hasFlowLimits, hasGroupLimit } from '../task/flow-limits';
 import { monotonicMs } from './lease';
 import { RateHold } from './rate-hold';
 import { giveBackUnstarted } from './give-back-unstarted';
@@ -72,6 +72,8 @@ export class QueueConsumer {
   private readonly ctx: QueueContext;
   /** Partitions a key of another type kept this worker's limits from (see recordLimits). */
   private readonly limitsUnrecorded = new Set<Lane>();
+  /** This worker's limited task names of the queue (definitions are fixed once consumers start). */
+  private limited?: string[];
 
   constructor(
     partitions: readonly QueueParts[],
@@ -232,6 +234,32 @@ export class QueueConsumer {
         }
       }),
     );
+  }
+
+  /**
+   * Marks for recording again the partitions whose limits Redis lost since they were recorded
+   * (restarted without persistence, flushed, the key deleted): only a worker's start records them
+   * for producers without the tasks' definitions, whose tasks were admitted unlimited until the
+   * next one. One HMGET per partition per sweep, of this worker's limited task names.
+   */
+  private async noteLimitsLost(): Promise<void> {
+    const names = this.limitedNames();
+    if (names.length === 0) return;
+    await Promise.all(
+      this.lanes.map(async ({ ctx }, i) => {
+        const stored = await ctx.redis.hmget(ctx.keys.flow.limits, ...names).catch(() => undefined);
+        // A failed read (a key of another type, a lost connection) is left to recordLimits' own.
+        if (stored?.some((limits) => limits === null)) this.limitsUnrecorded.add(this.lanes[i]);
+      }),
+    );
+  }
+
+  /** The names of this worker's tasks of the queue that have limits. */
+  private limitedNames(): string[] {
+    return (this.limited ??= this.registry.names().filter((name) => {
+      const { options } = this.registry.get(name)!;
+      return options.queue === this.ctx.queue && hasFlowLimits(options);
+    }));
   }
 
   /** Its pipeline is subscribed and not stopping (or stopped on an unexpected error). */
@@ -478,6 +506,7 @@ export class QueueConsumer {
    * another's fails: an error here would drop those deliveries, held in memory, for good.
    */
   private async sweep(): Promise<Delivery[]> {
+    await this.noteLimitsLost();
     if (this.limitsUnrecorded.size > 0) await this.recordLimits([...this.limitsUnrecorded], false);
     const taken: Delivery[] = [];
     let failure: unknown;

@@ -131,6 +131,39 @@ describe('limits recorded at a worker start', () => {
     }
   });
 
+  // Redis restarted without persistence, flushed, or the key deleted: recorded only at a start,
+  // a blind producer's tasks were admitted unlimited until the next worker start.
+  it.each([
+    ['lb', 'lb.one', 0],
+    ['lbp', 'lb.parts', 1],
+  ] as const)(
+    'limits Redis lost (queue %s) are recorded again at the next sweep, and hold',
+    async (queue, task, partition) => {
+      await startApp({
+        prefix: env.prefix,
+        imports: [LimitedModule],
+        options: { concurrency: 20, sweepIntervalMs: 100, ...QUEUES },
+      });
+      const group = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].find(
+        (g) => partitionOfGroup(g, queue === 'lbp' ? 2 : 1) === partition,
+      )!;
+      const keys = new QueueKeys(env.prefix, queue, partition);
+      expect(await env.redis.hget(keys.flow.limits, task)).not.toBeNull();
+      await env.redis.del(keys.flow.limits);
+      await waitFor(async () => (await env.redis.hget(keys.flow.limits, task)) !== null, { timeoutMs: 5_000 });
+      const producer = await blindProducer();
+      try {
+        const handles = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => producer.client.enqueue(task, { i }, { queue, group })),
+        );
+        await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
+        expect(mostAtOnceOf(task)).toBe(1);
+      } finally {
+        await producer.close();
+      }
+    },
+  );
+
   it('a worker started with a raised limit admits the tasks waiting under the old one', async () => {
     // The old deploy's producer (it has the definition, limit 1) queues 4: one admitted, 3 wait.
     const old = await startApp({ prefix: env.prefix, imports: [LowModule], options: { worker: false } });
