@@ -20,6 +20,7 @@ import { monotonicMs, stillOwned } from './lease';
 import { recoveryIdleMs } from './recovery-idle';
 import { sendClaim } from './send-claim';
 import type { QueueContext } from './queue-context';
+import type { UnprovenRetakes } from './unproven-retakes';
 
 /**
  * A raw stream entry as ioredis returns it; the recover and reclaim scripts add how many times
@@ -72,6 +73,8 @@ export class Intake {
       readonly ungrouped: number;
       readonly groupLimited: boolean;
     } = { count: 1, ungrouped: 0, groupLimited: false },
+    /** Where keyed runs given back unproven are remembered, to be taken again at the next confirmed beat. */
+    private readonly retakes?: UnprovenRetakes,
   ) {}
 
   /**
@@ -185,6 +188,8 @@ export class Intake {
     );
     handOver();
     const unproven: Delivery[] = [];
+    /** Those of `unproven` a proven lease may run (a no-fence one waits for an operator). */
+    const retake: string[] = [];
     let noFence = 0;
     toClaim.forEach((d, i) => {
       held.delete(d);
@@ -195,6 +200,7 @@ export class Intake {
         return;
       }
       if (v.verdict === 'no-fence') noFence++;
+      if (v.verdict === 'unproven') retake.push(d.message.entryId);
       if (v.verdict === 'unproven' || v.verdict === 'no-fence') return void unproven.push(d);
       this.drop(d);
       if (v.verdict === 'deferred') this.ctx.delayedAdded();
@@ -210,9 +216,11 @@ export class Intake {
         });
       }
     });
-    // Still this consumer's, never started: its recovery claims it again, counted once.
+    // Still this consumer's, never started: its recovery claims it again, counted once. One
+    // unproven is taken again sooner, once a beat proves the lease (UnprovenRetakes).
     await giveBackUnstarted(this.ctx, unproven);
     unproven.forEach((d) => this.drop(d));
+    this.retakes?.remember(retake);
     if (noFence === 0) return { ready };
     const refused =
       `the sequence ${this.ctx.keys.seq} passed 2^53-1: ${noFence} keyed run(s) got no exact fencing number ` +

@@ -78,6 +78,9 @@ export class LeaseKeeper implements Lease {
   private stopped = false;
   /** The confirmation the last 'unconfirmed' abort was for (watchExpiry). */
   private abortedFor = 0n;
+  /** Called at each confirmed beat (onConfirmed), and the confirmation they were last told of. */
+  private readonly confirmedListeners = new Set<() => void>();
+  private toldConfirmed = 0n;
 
   constructor(private readonly options: LeaseKeeperOptions) {
     const keys = options.keyGroups.flat();
@@ -145,6 +148,11 @@ export class LeaseKeeper implements Lease {
     if (this.isHeld() || this.renewalPending() || this.livenessSince(provenAt) === undefined) return;
     this.abortIfUnconfirmed();
     if (Atomics.load(this.stamps, CONFIRMED) === this.abortedFor && !this.renewalPending()) this.renewIncarnation();
+  }
+
+  onConfirmed(listener: () => void): () => void {
+    this.confirmedListeners.add(listener);
+    return () => this.confirmedListeners.delete(listener);
   }
 
   private renewalPending(): boolean {
@@ -223,8 +231,28 @@ export class LeaseKeeper implements Lease {
    */
   private watchExpiry(): void {
     const { intervalMs } = this.options;
-    this.expiryTimer = setInterval(() => this.abortIfUnconfirmed(), Math.max(10, Math.floor(intervalMs / 2)));
+    this.expiryTimer = setInterval(
+      () => {
+        this.abortIfUnconfirmed();
+        this.tellConfirmed();
+      },
+      Math.max(10, Math.floor(intervalMs / 2)),
+    );
     this.expiryTimer.unref();
+  }
+
+  /**
+   * Once per confirmed beat, on the expiry watch's tick (within half an interval of it): tells the
+   * listeners once a claim sent now would pass a liveness value proven this worker's (both
+   * checks strict, as their readers are: in the beat's own millisecond, the next tick tells).
+   */
+  private tellConfirmed(): void {
+    const confirmed = Atomics.load(this.stamps, CONFIRMED);
+    if (this.confirmedListeners.size === 0 || confirmed === this.toldConfirmed) return;
+    const now = monotonicMs();
+    if (!(this.heldSince() < now) || this.livenessSince(now) === undefined) return;
+    this.toldConfirmed = confirmed;
+    for (const listener of this.confirmedListeners) listener();
   }
 
   /** Once per confirmation: aborts the runs when the lease is no longer held (isHeld). */

@@ -47,6 +47,12 @@ export interface Lease {
    * is judged abandoned, not held by this live worker for good. Absent where there is no heartbeat.
    */
   keyedRunUnstarted?(provenAt: number): void;
+  /**
+   * Calls `listener` after each beat Redis confirmed once the liveness value is this worker's
+   * own again (a claim sent from then on passes it: livenessSince); returns the unsubscribe.
+   * Absent where there is no heartbeat.
+   */
+  onConfirmed?(listener: () => void): () => void;
 }
 
 /** @internal A lease for code that runs without a heartbeat (unit tests of single parts). */

@@ -22,6 +22,7 @@ import { RateHold } from './rate-hold';
 import { giveBackUnstarted } from './give-back-unstarted';
 import { recordLimitsScript } from '../scripts/record-limits.script';
 import { isWrongType } from '../redis/wrong-type';
+import { UnprovenRetakes } from './unproven-retakes';
 
 /** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
 interface Lane {
@@ -29,6 +30,7 @@ interface Lane {
   readonly intake: Intake;
   readonly sweeper: Sweeper;
   readonly settler: Settler;
+  readonly retakes: UnprovenRetakes;
 }
 
 /**
@@ -60,6 +62,10 @@ export class QueueConsumer {
   /** The read and the sweep last sent (one of each at a time: the read loop, exhaustMap), for stop(). */
   private reading?: Promise<unknown>;
   private sweeping?: Promise<unknown>;
+  private retaking?: Promise<unknown>;
+  /** A beat Redis confirmed while runs given back unproven wait (see UnprovenRetakes). */
+  private readonly retakeDue$ = new Subject<void>();
+  private unwatchBeats?: () => void;
   /** The reads' current streak of failures (see failingReads). */
   private readFailure?: { since: number; message: unknown; retrying: boolean };
   /** The runs handed back unsettled: since when each one's settle failed, and why it last did (see failingSettles). */
@@ -122,11 +128,13 @@ export class QueueConsumer {
         return options.queue === ctx.queue && (options.rateLimit !== undefined || options.groupRateLimit !== undefined);
       });
       const sweeper = new Sweeper(ctx, deadLetterer, rated);
+      const retakes = new UnprovenRetakes(ctx);
       return {
         ctx,
-        intake: new Intake(ctx, limitsOf, deadLetterer, () => sweeper.recoveryPassMs(), layout),
+        intake: new Intake(ctx, limitsOf, deadLetterer, () => sweeper.recoveryPassMs(), layout, retakes),
         sweeper,
         settler: new Settler(ctx),
+        retakes,
       };
     });
   }
@@ -151,9 +159,13 @@ export class QueueConsumer {
       this.readFailure = undefined;
       return deliveries;
     };
+    this.unwatchBeats = this.ctx.lease.onConfirmed?.(() => {
+      if (this.lanes.some(({ retakes }) => retakes.size > 0)) this.retakeDue$.next();
+    });
     const pipeline = createQueuePipeline({
       read: () => (this.reading = read()),
       sweep: () => (this.sweeping = this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
+      retakes: { due$: this.retakeDue$, take: () => (this.retaking = this.retake()) },
       promote: async () => {
         this.promoteAsked = false;
         const wakes = this.wakeDue;
@@ -405,6 +417,7 @@ export class QueueConsumer {
   async stop(): Promise<{ drained: boolean }> {
     if (!this.subscription) return { drained: true };
     this.stopping = true;
+    this.unwatchBeats?.();
     this.stop$.next();
     this.ctx.slots.close();
     this.reader.close();
@@ -436,7 +449,7 @@ export class QueueConsumer {
       // delivery: what it took goes back when the reply comes (admitTo), waited for within the
       // same second so that it goes back before the liveness key does. A reply later than that
       // is given back when it comes, while the connection is still open.
-      const sources = Promise.allSettled([this.reading, this.sweeping]);
+      const sources = Promise.allSettled([this.reading, this.sweeping, this.retaking]);
       await raceTimeout(sources, Math.max(0, waitUntil - monotonicMs()), () => undefined);
     } else {
       this.subscription.unsubscribe();
@@ -520,6 +533,29 @@ export class QueueConsumer {
     if (failure !== undefined && taken.length === 0) throw failure;
     if (failure !== undefined) {
       this.ctx.logger.warn(`Queue "${this.ctx.queue}" sweep failed on a partition (${(failure as Error).message}).`);
+    }
+    return taken;
+  }
+
+  /**
+   * Takes back each partition's runs given back unproven, now that a beat proved the lease (see
+   * UnprovenRetakes), as sweep() admits what its recovery took. Not while stopping (nothing is
+   * taken then) nor paused (they stay remembered for a beat after the resume, or the recovery).
+   */
+  private async retake(): Promise<Delivery[]> {
+    if (this.stopping || this.pause.isPaused) return [];
+    const taken: Delivery[] = [];
+    let failure: unknown;
+    for (const lane of this.lanes) {
+      try {
+        taken.push(...(await this.admitTo(lane, await lane.retakes.take())));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined && taken.length === 0) throw failure;
+    if (failure !== undefined) {
+      this.ctx.logger.warn(`Queue "${this.ctx.queue}" retake failed on a partition (${(failure as Error).message}).`);
     }
     return taken;
   }

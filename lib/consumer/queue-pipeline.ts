@@ -27,6 +27,11 @@ export interface PipelineParts {
   read(): Promise<Delivery[]>;
   /** One sweep: resolves with reclaimed or recovered deliveries. */
   sweep(): Promise<Delivery[]>;
+  /**
+   * Runs given back unproven (UnprovenRetakes), taken again each time `due$` emits (a confirmed
+   * beat) as a sweep's recovery takes them: resolves with the deliveries taken.
+   */
+  readonly retakes?: { readonly due$: Observable<unknown>; take(): Promise<Delivery[]> };
   /** Promotes due delayed tasks; resolves with the delay before the next promotion. */
   promote(): Promise<number>;
   run(delivery: Delivery): Promise<Outcome>;
@@ -49,7 +54,7 @@ const MAX_BATCH = 256;
 const retryBackoff = (attempt: number) => Math.min(100 * 2 ** attempt, 5_000);
 
 /**
- * @internal One queue's consumption as an Observable of settled outcomes. Reads and sweeps feed
+ * @internal One queue's consumption as an Observable of settled outcomes. Reads, sweeps and retakes feed
  * a `mergeMap` capped at the concurrency; each run is isolated (it cannot error the stream);
  * outcomes are settled in batches. Stopping gates the sources (the read loop does not repeat,
  * the sweep timer ends), so the stream completes only after in-flight runs finish and settle.
@@ -73,6 +78,18 @@ export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
       ),
     ),
   );
+  // Gated on stop as the sweep is: nothing is taken once stopping, and one under way completes.
+  const { retakes } = parts;
+  const retake$ = retakes
+    ? retakes.due$.pipe(
+        takeUntil(parts.stop$),
+        exhaustMap(() =>
+          defer(() => retakes.take()).pipe(
+            catchError((error) => (parts.onError('retake', error, 1), of([] as Delivery[]))),
+          ),
+        ),
+      )
+    : EMPTY;
   // Promotion emits nothing: it moves due tasks into the stream, where read$ finds them. A
   // failure waits a sweep interval (the last success may have asked for the next at once) and
   // counts as the sweep's do.
@@ -96,7 +113,7 @@ export function createQueuePipeline(parts: PipelineParts): Observable<Outcome> {
     }),
     ignoreElements(),
   );
-  return merge(read$, sweep$, promote$).pipe(
+  return merge(read$, sweep$, retake$, promote$).pipe(
     mergeMap((deliveries) => from(deliveries)),
     mergeMap((delivery) => runOf(parts, delivery), parts.concurrency),
     settleInBatches((batch) => parts.settle(batch), parts.ackBatchMs, MAX_BATCH, 500),
