@@ -514,25 +514,31 @@ export class QueueConsumer {
     return deliveries;
   }
 
-  /**
-   * Sweeps every partition in turn. What one partition's sweep took is admitted even when
-   * another's fails: an error here would drop those deliveries, held in memory, for good.
-   */
+  /** Sweeps every partition in turn, first recording the limits Redis lost (noteLimitsLost). */
   private async sweep(): Promise<Delivery[]> {
     await this.noteLimitsLost();
     if (this.limitsUnrecorded.size > 0) await this.recordLimits([...this.limitsUnrecorded], false);
+    return this.takeInEachLane('sweep', (lane) => lane.sweeper.sweep());
+  }
+
+  /**
+   * What `take` hands over in each partition in turn, admitted. What one partition took is
+   * admitted even when another's take fails: an error here would drop those deliveries, held in
+   * memory, for good. Fails only when every take failed and none took anything.
+   */
+  private async takeInEachLane(what: string, take: (lane: Lane) => Promise<Handover>): Promise<Delivery[]> {
     const taken: Delivery[] = [];
     let failure: unknown;
     for (const lane of this.lanes) {
       try {
-        taken.push(...(await this.admitTo(lane, await lane.sweeper.sweep())));
+        taken.push(...(await this.admitTo(lane, await take(lane))));
       } catch (error) {
         failure ??= error;
       }
     }
     if (failure !== undefined && taken.length === 0) throw failure;
     if (failure !== undefined) {
-      this.ctx.logger.warn(`Queue "${this.ctx.queue}" sweep failed on a partition (${(failure as Error).message}).`);
+      this.ctx.logger.warn(`Queue "${this.ctx.queue}" ${what} failed on a partition (${(failure as Error).message}).`);
     }
     return taken;
   }
@@ -544,20 +550,7 @@ export class QueueConsumer {
    */
   private async retake(): Promise<Delivery[]> {
     if (this.stopping || this.pause.isPaused) return [];
-    const taken: Delivery[] = [];
-    let failure: unknown;
-    for (const lane of this.lanes) {
-      try {
-        taken.push(...(await this.admitTo(lane, await lane.retakes.take())));
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-    if (failure !== undefined && taken.length === 0) throw failure;
-    if (failure !== undefined) {
-      this.ctx.logger.warn(`Queue "${this.ctx.queue}" retake failed on a partition (${(failure as Error).message}).`);
-    }
-    return taken;
+    return this.takeInEachLane('retake', (lane) => lane.retakes.take());
   }
 
   /**

@@ -4,8 +4,8 @@ import { promoteDue, type PromoteReply } from '../scripts/promote.script';
 import { CONSUMER_LIST_LIMIT, queueStateRefusal } from '../scripts/queue-state.script';
 import { readPositionScript } from '../scripts/read-position.script';
 import { reclaimScript } from '../scripts/reclaim.script';
-import { recoverScript } from '../scripts/recover.script';
 import { trimRateStartsScript } from '../scripts/trim-rate-starts.script';
+import { recoverReserved, type PendingRow } from './recover-reserved';
 import { recoveryIdleMs } from './recovery-idle';
 import { DeadLetterer } from './dead-letterer';
 import type { Handover, RawEntry } from './intake';
@@ -13,9 +13,6 @@ import { monotonicMs } from './lease';
 import type { QueueContext } from './queue-context';
 import { SweepLock } from './sweep-lock';
 import { endStrandedCancels } from './stranded-cancels';
-
-/** XPENDING's extended form: [entry id, owner, idle ms, deliveries]. */
-type PendingRow = [string, string, number, number];
 
 const PROMOTE_BATCH = 1_000;
 /** How often at most a worker warns of refused flow admissions, per partition (see warnRefused). */
@@ -207,22 +204,8 @@ export class Sweeper {
     if (lost.length === 0) moveOn(next);
     const n = slots.reserve(lost.length);
     if (n === 0) return [];
-    // Atomically: between the XPENDING above and now, another worker may have reclaimed one.
-    const taking = lostRows.slice(0, n);
-    const entries = await recoverScript(keys, {
-      group,
-      consumer,
-      entryIds: taking.map(([id]) => id),
-      deliveries: taking.map(([, , , deliveries]) => deliveries),
-    })
-      .run(redis)
-      .catch((error: unknown) => {
-        slots.release(n);
-        throw error;
-      });
+    const entries = await recoverReserved(this.ctx, lostRows.slice(0, n));
     if (n === lost.length) moveOn(next);
-    slots.release(n - entries.length);
-    if (entries.length > 0) inFlight.recoveredAt = monotonicMs();
     // Taken back once too often (each take-back counts as a delivery): poison, like a reclaim's.
     const poison = entries.filter(([, , deliveries]) => (deliveries ?? 1) > config.maxDeliveries);
     await this.deadLetterPoison(poison);

@@ -1,10 +1,7 @@
-import { recoverScript } from '../scripts/recover.script';
 import type { Handover } from './intake';
 import { monotonicMs } from './lease';
 import type { QueueContext } from './queue-context';
-
-/** XPENDING's extended form: [entry id, owner, idle ms, deliveries]. */
-type PendingRow = [string, string, number, number];
+import { recoverReserved, type PendingRow } from './recover-reserved';
 
 /**
  * @internal The entries of one partition whose keyed claim answered unproven (claim.lua code 5:
@@ -49,21 +46,6 @@ export class UnprovenRetakes {
     const n = slots.reserve(takeable.length);
     this.remember(takeable.slice(n).map(([id]) => id));
     if (n === 0) return { entries: [], sentAt };
-    const taking = takeable.slice(0, n);
-    const entries = await recoverScript(keys, {
-      group,
-      consumer,
-      entryIds: taking.map(([id]) => id),
-      deliveries: taking.map(([, , , deliveries]) => deliveries),
-    })
-      .run(redis)
-      .catch((error: unknown) => {
-        slots.release(n);
-        throw error;
-      });
-    slots.release(n - entries.length);
-    // As after a recovery: a reply to a request sent before may hand over an entry taken back here.
-    if (entries.length > 0) inFlight.recoveredAt = monotonicMs();
-    return { entries, sentAt };
+    return { entries: await recoverReserved(this.ctx, takeable.slice(0, n)), sentAt };
   }
 }

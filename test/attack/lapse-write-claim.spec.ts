@@ -1,8 +1,7 @@
-import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { leaseKeeperOf } from '../fixtures/held-heartbeat-restart';
 import { useProbeApps } from '../fixtures/probe-apps';
-import { startApp } from '../fixtures/test-app';
+import { workerWithHeldLapseRewrite } from '../fixtures/held-lapse-rewrite';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { waitFor } from '../utils/redis';
 
@@ -25,22 +24,8 @@ describe('attack: a keyed claim between a lapse write and its reply', () => {
   const options = { leaseMs: 12_000, heartbeatIntervalMs: 3_000, blockMs: 30_000 };
 
   it('enqueue() of the key adds a run once the unstarted one is purged', async () => {
-    env.probe.on('echo', (payload: unknown) => payload);
-    const port = await proxy.start();
-    const w = await startApp({
-      prefix: env.prefix,
-      probe: env.probe,
-      options: { ...options, connection: { url: `redis://127.0.0.1:${port}` } },
-    });
-    const alive = w.keys.alive(w.app.get(ConsumerHost).consumerName);
-    const before = await env.redis.get(alive);
-
     // The key lapses; the beat writes it again (the only SET NX of it), and that reply is held.
-    const release = proxy.holdRepliesFromCommandWith(alive, '$2\r\nNX\r\n');
-    await env.redis.del(alive);
-    await waitFor(async () => ![null, before].includes(await env.redis.get(alive)), {
-      description: 'the key written again, its reply held',
-    });
+    const { w, alive, release } = await workerWithHeldLapseRewrite(env, proxy, options);
     const written = await env.redis.get(alive);
 
     // The read sent before the lapse hands the run over now: claimed, not started, given back.

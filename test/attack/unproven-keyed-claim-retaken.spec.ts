@@ -1,4 +1,3 @@
-import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import { InFlight } from '../../lib/consumer/in-flight';
 import { Intake } from '../../lib/consumer/intake';
 import { monotonicMs } from '../../lib/consumer/lease';
@@ -9,8 +8,9 @@ import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { leaseKeeperOf } from '../fixtures/held-heartbeat-restart';
 import { settleContext } from '../fixtures/settle-context';
 import { useProbeApps } from '../fixtures/probe-apps';
-import { startApp, type TestApp } from '../fixtures/test-app';
+import type { TestApp } from '../fixtures/test-app';
 import { ScriptFixture } from '../scripts/script-fixture';
+import { workerWithHeldLapseRewrite } from '../fixtures/held-lapse-rewrite';
 import { closeAll } from '../utils/helpers';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
 import { waitFor } from '../utils/redis';
@@ -39,20 +39,7 @@ describe('attack: a keyed run given back unproven after its liveness key vanishe
    * the held reply (the beat is confirmed then), the task's handle and its stream entry id.
    */
   async function givenBackUnproven(): Promise<{ w: TestApp; release: () => void; entryId: string; handle: unknown }> {
-    env.probe.on('echo', (payload: unknown) => payload);
-    const port = await proxy.start();
-    const w = await startApp({
-      prefix: env.prefix,
-      probe: env.probe,
-      options: { ...options, connection: { url: `redis://127.0.0.1:${port}` } },
-    });
-    const alive = w.keys.alive(w.app.get(ConsumerHost).consumerName);
-    const before = await env.redis.get(alive);
-    const release = proxy.holdRepliesFromCommandWith(alive, '$2\r\nNX\r\n');
-    await env.redis.del(alive);
-    await waitFor(async () => ![null, before].includes(await env.redis.get(alive)), {
-      description: 'the key written again, its reply held',
-    });
+    const { w, release } = await workerWithHeldLapseRewrite(env, proxy, options);
     const handle = await w.client.enqueue('echo', 'first', { key: 'k' });
     let entryId = '';
     await waitFor(
