@@ -22,6 +22,7 @@ import { RateHold } from './rate-hold';
 import { giveBackUnstarted } from './give-back-unstarted';
 import { recordLimitsScript } from '../scripts/record-limits.script';
 import { isWrongType } from '../redis/wrong-type';
+import { refusedByFrozenLayout } from '../partitions/layout-record';
 import { UnprovenRetakes } from './unproven-retakes';
 
 /** The parts that work on one partition's keys (its own in-flight set; the queue's slots). */
@@ -213,7 +214,8 @@ export class QueueConsumer {
    * another type (WRONGTYPE: anyone with Redis access can SET one) refuses every flow call and
    * append of its partition until it is gone, so nothing runs there unlimited meanwhile; failing
    * the start for it stopped every queue of the worker (ensureGroup leaves such a stream to the
-   * reads for that reason). It is warned, and the partition recorded again at each sweep.
+   * reads for that reason). It is warned, and the partition recorded again at each sweep; so is a
+   * layout record another process froze after this one's bootstrap adopted the count.
    */
   private async recordLimits(lanes: readonly Lane[] = this.lanes, atStart = true): Promise<void> {
     const count = this.lanes.length;
@@ -237,7 +239,10 @@ export class QueueConsumer {
           this.limitsUnrecorded.delete(lane);
         } catch (error) {
           const message = `Queue "${ctx.queue}": recording the tasks' limits in partition ${ctx.keys.partition} failed: ${(error as Error).message}`;
-          if (!isWrongType(error)) {
+          // A frozen record ('<from>><to>': another process's count change or lost record's
+          // restore, frozen after this process adopted the count) holds every checked write of
+          // the partition, as a key of another type does, for moments: it commits or thaws.
+          if (!isWrongType(error) && !refusedByFrozenLayout(error)) {
             if (atStart) throw new Error(message, { cause: error });
           } else if (atStart) {
             ctx.logger.warn(`${message}; retried at each sweep.`);

@@ -27,3 +27,11 @@ export function layoutOf(stored: string): LayoutRecord | undefined {
   const to = match[2] === undefined ? from : Number(match[2]);
   return from <= MAX_PARTITIONS && to <= MAX_PARTITIONS ? { from, to, switching: match[2] !== undefined } : undefined;
 }
+
+/**
+ * @internal Whether `error` is a script's layout refusal (includes/layout-guard.lua: 'LAYOUT
+ * <stored> <count>') of a frozen record, '<from>><to>': a change under way, that commits or thaws.
+ */
+export function refusedByFrozenLayout(error: unknown): boolean {
+  return error instanceof Error && /^LAYOUT [^ ]*>[^ ]* \d+$/.test(error.message);
+}

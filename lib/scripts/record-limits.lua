@@ -28,8 +28,9 @@
   worker's start (or an old producer's enqueue) puts its limits back until the next writer of
   the new ones. A flow key or stream key of another type refuses the call (WRONGTYPE naming the
   key) before any write. At a worker's start its process has just adopted its count
-  (partition-layout.ts, at module init); the check matters for a record again at a later sweep
-  (one a key of another type kept from its start), after a count change meanwhile.
+  (partition-layout.ts, at module init), but another process may have frozen the record since
+  (a count change, a lost record's restore): the worker records at a later sweep then, as it does
+  for a record again (one a key of another type kept from its start) after a count change.
 ]]
 -- @include rcall
 -- @include now-ms

@@ -1,4 +1,4 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { QueueClient, StreamQueueModule, Task } from '../../lib';
 import { partitionOfGroup } from '../../lib/partitions/queue-partitions';
@@ -8,7 +8,7 @@ import { useProbeApps } from '../fixtures/probe-apps';
 import { waitingTaskIds } from '../fixtures/flow-state';
 import { mostAtOnce } from '../fixtures/runs-at-once';
 import { QueueKeys } from '../../lib/redis/keys';
-import { Latch, sleep, waitFor } from '../utils/helpers';
+import { createRedis, Latch, sleep, waitFor } from '../utils/helpers';
 import { testConnection } from '../utils/redis';
 
 /** Start and end of each run: the most that overlapped is read from them afterwards. */
@@ -71,6 +71,31 @@ class LowModule {}
 class HighModule {}
 
 const QUEUES = { queues: { lbp: { partitions: 2 } } };
+
+/**
+ * Another process's restore of queue lbp's lost layout record (lost-layouts.ts), under way when
+ * this worker's consumers start, after its own bootstrap adopted the count: the restore's
+ * freeze ('1>2', layout.lua) then its commit a moment later.
+ */
+let restoring: { prefix: string; committed?: Promise<void> } | undefined;
+
+@Injectable()
+class RestoreUnderWay implements OnApplicationBootstrap {
+  async onApplicationBootstrap(): Promise<void> {
+    const restore = restoring;
+    if (!restore) return;
+    const redis = createRedis();
+    const parts = [0, 1].map((p) => new QueueKeys(restore.prefix, 'lbp', p));
+    for (const k of parts) await redis.set(k.layout, '1>2').then(() => redis.set(k.layoutFreezers, '1'));
+    restore.committed = sleep(300).then(async () => {
+      for (const k of [...parts].reverse()) await redis.set(k.layout, '2').then(() => redis.del(k.layoutFreezers));
+      await redis.quit();
+    });
+  }
+}
+
+@Module({ providers: [RestoreUnderWay] })
+class RestoreUnderWayModule {}
 
 /**
  * A worker records its tasks' limits in every partition of their queue when it starts: a producer
@@ -163,6 +188,28 @@ describe('limits recorded at a worker start', () => {
       }
     },
   );
+
+  // Consumers start after every other bootstrap hook: a freeze meanwhile (another process's
+  // restore of a lost record, or a count change that may yet thaw) refused the limits with
+  // 'LAYOUT 1>2 2', and the worker failed its start over a record frozen for a moment.
+  it("a layout record frozen when the worker's consumers start: it boots, and records the limits once it commits", async () => {
+    restoring = { prefix: env.prefix };
+    try {
+      await startApp({
+        prefix: env.prefix,
+        imports: [LimitedModule, RestoreUnderWayModule],
+        options: { concurrency: 20, sweepIntervalMs: 100, ...QUEUES },
+      });
+      await restoring.committed;
+      for (const p of [0, 1]) {
+        const keys = new QueueKeys(env.prefix, 'lbp', p);
+        await waitFor(async () => (await env.redis.hget(keys.flow.limits, 'lb.parts')) !== null, { timeoutMs: 5_000 });
+      }
+    } finally {
+      await restoring.committed;
+      restoring = undefined;
+    }
+  });
 
   it('a worker started with a raised limit admits the tasks waiting under the old one', async () => {
     // The old deploy's producer (it has the definition, limit 1) queues 4: one admitted, 3 wait.
