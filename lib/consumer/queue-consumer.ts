@@ -64,6 +64,8 @@ export class QueueConsumer {
   private reading?: Promise<unknown>;
   private sweeping?: Promise<unknown>;
   private retaking?: Promise<unknown>;
+  /** The sweep or retake under way, which the next one waits for (see inTurn). */
+  private taking: Promise<unknown> = Promise.resolve();
   /** A beat Redis confirmed while runs given back unproven wait (see UnprovenRetakes). */
   private readonly retakeDue$ = new Subject<void>();
   private unwatchBeats?: () => void;
@@ -165,8 +167,8 @@ export class QueueConsumer {
     });
     const pipeline = createQueuePipeline({
       read: () => (this.reading = read()),
-      sweep: () => (this.sweeping = this.pause.isPaused ? Promise.resolve([]) : this.sweep()),
-      retakes: { due$: this.retakeDue$, take: () => (this.retaking = this.retake()) },
+      sweep: () => (this.sweeping = this.pause.isPaused ? Promise.resolve([]) : this.inTurn(() => this.sweep())),
+      retakes: { due$: this.retakeDue$, take: () => (this.retaking = this.inTurn(() => this.retake())) },
       promote: async () => {
         this.promoteAsked = false;
         const wakes = this.wakeDue;
@@ -546,6 +548,18 @@ export class QueueConsumer {
       this.ctx.logger.warn(`Queue "${this.ctx.queue}" ${what} failed on a partition (${(failure as Error).message}).`);
     }
     return taken;
+  }
+
+  /**
+   * Runs sweeps and retakes one after the other, never beside each other: what a sweep's recovery
+   * took is in flight here only once the whole sweep is done (its lock, reclaim, stranded cancels),
+   * and a retake of the same entry meanwhile (no idle filter) took it back again, counting a
+   * second delivery for one run towards maxDeliveries.
+   */
+  private inTurn<T>(take: () => Promise<T>): Promise<T> {
+    const turn = this.taking.then(take);
+    this.taking = turn.catch(() => undefined);
+    return turn;
   }
 
   /**
