@@ -63,8 +63,11 @@ describe('health: a busy event loop is not a Redis that does not answer', () => 
   // Blocked by the process's next task, as in production, with every read of the check: the PING,
   // the queue's counts and (past the age limit) whether it is paused.
   it('blocked by the next task: the PING and the queue reads all answered, a paused queue is up', async () => {
-    await start({}, server.url);
+    await start({ heartbeatIntervalMs: 200 }, server.url);
     await t.client.pause('default');
+    // The bound pause() gives its workers (one heartbeat interval): until this worker has seen it,
+    // its read under way may take the task (then held before its handler, not waiting unread).
+    await new Promise((r) => setTimeout(r, 200));
     await t.client.enqueue('echo', 'waits');
     await waitFor(async () => ((await t.client.counts()).oldestWaitingMs ?? 0) > 0, { description: 'an age' });
     const check = indicator.isHealthy('queue', { queue: 'default', maxWaitingMs: 0, timeoutMs: 200 });
