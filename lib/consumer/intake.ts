@@ -49,8 +49,6 @@ export interface Handover {
 export class Intake {
   /** Task names already warned about: a producer's misconfiguration is said once, not per task. */
   private readonly warned = new Set<string>();
-  /** Frozen layout records already warned about: a switch is said once, not at every take. */
-  private readonly warnedSwitches = new Set<string>();
   /** Since when every admission that had runs to hand over failed, when and why the last did. */
   private failure?: { since: number; lastAt: number; message: string };
 
@@ -310,10 +308,7 @@ export class Intake {
    * this worker's count would admit where the stored count differs (this worker runs on with an
    * old count after a change) is dead-lettered, saying why: admitted here its runs would be
    * counted under a share of another count, or apart from its group's in the partition the
-   * stored count routes the ungrouped group to. One met by a frozen record (a switch of the count
-   * under way: it commits or thaws within moments) is let go unstarted, still pending: the sweep's
-   * recovery takes it again once idle, its delivery given back so the waits never add up to
-   * maxDeliveries.
+   * stored count routes the ungrouped group to.
    */
   private async enterAdmission(held: Set<Delivery>, fieldsOf: Map<string, string[] | null>): Promise<void> {
     const unflowed = [...held].flatMap((d) => {
@@ -335,16 +330,10 @@ export class Intake {
       ),
     );
     const stale: Array<Promise<unknown>> = [];
-    const waiting: Delivery[] = [];
     unflowed.forEach(({ d }, i) => {
       const { outcome, entryId: stored } = replies[i];
       if (outcome === 'not-to-move') return; // changed under it: runs as read (never happens)
       held.delete(d);
-      if (outcome === 'switching') {
-        waiting.push(d);
-        this.warnSwitching(stored);
-        return;
-      }
       this.drop(d);
       if (outcome === 'stale-count') {
         const reason =
@@ -363,22 +352,7 @@ export class Intake {
         );
       }
     });
-    // Dropped once given back: held in memory until then, the recovery cannot take it meanwhile.
-    await Promise.all([
-      ...stale,
-      giveBackUnstarted(this.ctx, waiting).then(() => waiting.forEach((d) => this.drop(d))),
-    ]);
-  }
-
-  /** Says once per frozen record that plain entries of limited tasks wait for its switch. */
-  private warnSwitching(record: string): void {
-    if (this.warnedSwitches.has(record)) return;
-    this.warnedSwitches.add(record);
-    this.ctx.logger.warn(
-      `Queue "${this.ctx.queue}": partition ${this.ctx.keys.partition}'s layout record is "${record}" (a change of ` +
-        `the partition count under way): plain entries of limited tasks wait pending until it commits or thaws. ` +
-        `A record that stays so is a switch whose process died: boot one with the target count to finish it.`,
-    );
+    await Promise.all(stale);
   }
 
   /**

@@ -23,13 +23,9 @@
   consumer's entry any more (reclaimed meanwhile, settled, gone): nothing written; -1 not one to
   move (a field fl or k, another task id, a missing field; or an id or name a worker would not
   take, includes/task-text.lua, which its worker's parse dead-letters first): nothing written,
-  it runs as read; -2 the layout record (second value: it) is another count than ARGV[6]: nothing
-  written, the worker dead-letters the entry; -3 the layout record (second value: it) is frozen,
-  '<from>><to>' (a switch of the count in progress, or a lost record's restore, layout.lua):
-  nothing written, the entry stays pending under this consumer, and the worker takes it again
-  once the switch has committed or thawed (a freeze lasts moments, and nothing is wrong with the
-  entry). No record under an ARGV[6] above 1 is a record Redis lost, not a change to 1: the move
-  goes on.
+  it runs as read; -2 the layout record (second value: it, no record read as '1') is not ARGV[6]
+  (another count, or a switch in progress): nothing written, the worker dead-letters the entry.
+  No record under an ARGV[6] above 1 is a record Redis lost, not a change to 1: the move goes on.
   Atomic: the ownership check, the XACK and XDEL of the entry and its admission are one step, so
   the task is neither lost nor in the stream twice. The admission comes first, the entry's ack
   and delete after it: a stream out of ids (its last id the largest there is: XSETID) refuses
@@ -70,11 +66,7 @@ if not isRoomTaskText(m.id, m.n, '') then return {-1, ''} end
 -- A record Redis lost is the worker's count (workerCountHolds): lost-layouts.ts records it again
 -- once the queue's partitions are empty, and this very entry would keep them from being so.
 local record = rcall('GET', KEYS[14])
-if not workerCountHolds(record, count) then
-  -- Frozen, the record names no count yet: the entry waits for the one it will name.
-  if string.find(record, '>', 1, true) then return {-3, record} end
-  return {-2, record}
-end
+if not workerCountHolds(record, count) then return {-2, record} end
 m.a = m.a or '1'
 m.fl = '1'
 -- It waits ungrouped at priority 5: a group or priority of its own (only a hand-written entry has

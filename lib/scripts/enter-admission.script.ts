@@ -3,19 +3,12 @@ import { replyCodes, ScriptCall } from '../redis/scripts';
 import { flowLimitsText, type FlowLimits } from './enqueue-flow.script';
 
 /** @internal enter-admission.lua's reply codes. */
-export const ENTER_ADMISSION_CODES = {
-  1: 'moved',
-  0: 'not-ours',
-  [-1]: 'not-to-move',
-  [-2]: 'stale-count',
-  [-3]: 'switching',
-} as const;
+export const ENTER_ADMISSION_CODES = { 1: 'moved', 0: 'not-ours', [-1]: 'not-to-move', [-2]: 'stale-count' } as const;
 const outcomeOf = replyCodes('enter-admission', ENTER_ADMISSION_CODES);
 
 /**
  * @internal What enter-admission.lua did, and the new entry id when `moved` ('' when it waits);
- * when `stale-count` (another count) or `switching` (frozen: '<from>><to>'), the layout record it
- * read instead.
+ * when `stale-count`, the layout record it read instead.
  */
 export interface EnterAdmissionReply {
   readonly outcome: (typeof ENTER_ADMISSION_CODES)[keyof typeof ENTER_ADMISSION_CODES];
