@@ -36,6 +36,8 @@ describe('attack: the reply to the write that follows a lapse is lost', () => {
     // The key's write after the lapse (the only SET with NX once the lease started) reaches
     // Redis; its reply, and the rest on that connection, are lost.
     proxy.loseRepliesFromCommandWith('$2\r\nNX\r\n');
+    // A millisecond on: the chain may have started in the millisecond start() resolved in.
+    await new Promise((resolve) => setTimeout(resolve, 2));
     const provenAt = monotonicMs(); // an entry handed over now, before the lapse
     expect(keeper.unbrokenSince(key, before)).toBeLessThan(provenAt);
     await redis.del(key);
