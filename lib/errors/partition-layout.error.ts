@@ -1,4 +1,4 @@
-import { layoutOf } from '../partitions/layout-record';
+import { layoutOf, layoutRefusal } from '../partitions/layout-record';
 import { quotedText } from '../quoted-text';
 import { StreamQueueError } from './stream-queue.error';
 
@@ -20,14 +20,10 @@ export class PartitionLayoutError extends StreamQueueError {
     super('PARTITION_LAYOUT', message);
   }
 
-  /**
-   * @internal The error for a script's 'LAYOUT <stored> <count>' refusal; the error itself
-   * otherwise. The stored record is whatever anyone SET, spaces included: all up to the count.
-   */
+  /** @internal The error for a script's 'LAYOUT <stored> <count>' refusal (layoutRefusal); the error itself otherwise. */
   static fromReply(queue: string, error: Error): Error {
-    const match = /^LAYOUT (.*) (\d+)$/s.exec(error.message);
-    if (!match) return error;
-    return PartitionLayoutError.staleCount(queue, match[1], Number(match[2]));
+    const refusal = layoutRefusal(error);
+    return refusal ? PartitionLayoutError.staleCount(queue, refusal.stored, refusal.count) : error;
   }
 
   /** @internal This process's count `configured` is not the `stored` layout (a script's refusal, or a read's check). */

@@ -28,10 +28,24 @@ export function layoutOf(stored: string): LayoutRecord | undefined {
   return from <= MAX_PARTITIONS && to <= MAX_PARTITIONS ? { from, to, switching: match[2] !== undefined } : undefined;
 }
 
+/** @internal A script's layout refusal (includes/layout-guard.lua) as it reads: the stored record and the caller's count. */
+export interface LayoutRefusal {
+  /** Whatever the record holds (anyone can SET it, spaces included): all up to the count. */
+  readonly stored: string;
+  readonly count: number;
+}
+
+/** @internal The refusal 'LAYOUT <stored> <count>' that `error` carries, or undefined for any other error. */
+export function layoutRefusal(error: unknown): LayoutRefusal | undefined {
+  const match = error instanceof Error ? /^LAYOUT (.*) (\d+)$/s.exec(error.message) : null;
+  return match ? { stored: match[1], count: Number(match[2]) } : undefined;
+}
+
 /**
- * @internal Whether `error` is a script's layout refusal (includes/layout-guard.lua: 'LAYOUT
- * <stored> <count>') of a frozen record, '<from>><to>': a change under way, that commits or thaws.
+ * @internal Whether `error` is a script's layout refusal of a frozen record, '<from>><to>': a
+ * change under way, that commits or thaws.
  */
 export function refusedByFrozenLayout(error: unknown): boolean {
-  return error instanceof Error && /^LAYOUT [^ ]*>[^ ]* \d+$/.test(error.message);
+  const refusal = layoutRefusal(error);
+  return refusal !== undefined && layoutOf(refusal.stored)?.switching === true;
 }
