@@ -57,7 +57,9 @@ export function settledByToken(taskId: string, kind: DoneKind, raw: string | nul
 /**
  * @internal Infers a task's state from one atomic snapshot (settled-state.lua): its stored
  * result; else, for a keyed task, its key state; else its stream entry, or for a task whose
- * enqueue left it waiting for a slot, its flow record. A result is written, or the entry deleted,
+ * enqueue left it waiting for a slot, its flow record. An entry gone while the task holds a flow
+ * record is pending too: its retry, redrive or move into admission waits, or runs under another
+ * entry, past the day its pending marker lasts. A result is written, or the entry deleted,
  * in the same script that settles the run, so the snapshot never sees a half-settled task. An
  * entry still in the stream and not pending needs the group's read position: past
  * GROUP_READ_LIMIT consumer groups it is not read (finding the group lists them all), and this
@@ -76,8 +78,9 @@ export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): 
     const byKey = fromKeyState(ref.id, snapshot.keyState);
     if (byKey) return byKey;
   }
-  // Waiting, admitted or running, it holds its record; a retry waiting out its backoff left the
-  // pending marker (stored, above). Gone with nothing stored: it completed without a value.
+  // Waiting, admitted or running, it holds its record (also read for a gone entry); a retry
+  // waiting out its backoff left the pending marker (stored, above). Gone with nothing stored:
+  // it completed without a value.
   if (snapshot.waitRecord !== undefined) return snapshot.waitRecord ? PENDING : { state: 'completed' };
   // Gone: settled. Still in the stream and not pending: queued if the group has not read that
   // far yet; else it was acked, and its entry waits for a trim (complete.lua trims approximately).

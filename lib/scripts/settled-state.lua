@@ -4,17 +4,19 @@
   KEYS[1] the task's result key
   KEYS[2] stream
   KEYS[3] its key state hash (a keyed task), else the flow task records (a task that waited
-          for a slot from its enqueue), else absent
+          for a slot from its enqueue, or an unkeyed task whose entry id is known: read once that
+          entry is gone), else absent
   ARGV[1] consumer group
   ARGV[2] the most consumer groups the stream may have when the entry's standing needs the
           group's read position: past it, error 'GROUPS <count>' (includes/group-row.lua)
   ARGV[3] the task id
   ARGV[4] its stream entry id ('' none)
-  ARGV[5] what KEYS[3] is: 'key', 'waited' or ''
+  ARGV[5] what KEYS[3] is: 'key', 'waited', 'entry' (the flow task records, for an unkeyed task
+          with its entry id) or ''
 
   Returns {stored result (nil: none), key state {state, id, error, xid} (nil: none read, or
   the state is not a hash: it reads as none, as the settle scripts read it), its
-  flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone: none at its id,
+  flow record (1 held, 0 gone, -1 not read: for 'entry', read only when its entry is gone), its entry (-1 not read, 0 gone: none at its id,
   or one of another task, which took the id of a purged entry, see includes/run-entry.lua; 1
   delivered and pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
   is read only when the earlier ones leave the state open (settled-state.ts's order): a task
@@ -50,7 +52,13 @@ local GONE, RUNNING, QUEUED, ACKED = 0, 1, 2, 3
 -- operator's purge) numbers its entries from Redis's clock alone, so a task enqueued in the
 -- purged entry's millisecond (or after the clock went back) takes its id (runEntry).
 local entry = runEntry(stream, entryId, taskId)
-if not entry then return {false, keyFields, -1, GONE} end
+-- Its entry gone while the task is under flow control (a retry or a redrive waiting in the room,
+-- admitted or running under another entry; a plain entry a worker moved into admission): it is
+-- not settled. Their pending marker says so only for a day, and such a task may wait longer (a
+-- rate limit per day, a deep backlog): past it, the task read completed while it still waited.
+if not entry then
+  return {false, keyFields, third == 'entry' and flowRead('hash', 'HEXISTS', KEYS[3], taskId) or -1, GONE}
+end
 local g, refusal = groupRow(stream, group, limit)
 if refusal then return refusal end
 -- Without the group no worker has started: nothing read it.

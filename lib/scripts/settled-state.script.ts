@@ -12,7 +12,10 @@ export interface SettledSnapshot {
   readonly stored: string | null;
   /** HMGET state, id, error, xid of a keyed task's key state. */
   readonly keyState?: (string | null)[];
-  /** A task that waited for a slot: whether it still holds its record in flow:tasks. */
+  /**
+   * Whether the task still holds its record in flow:tasks: read for a task that waited for a slot,
+   * and for an unkeyed one whose entry is gone (its retry, redrive or move into admission).
+   */
   readonly waitRecord?: boolean;
   readonly entry: EntryStanding;
 }
@@ -26,10 +29,10 @@ export function settledStateScript(
   keys: QueueKeys,
   ref: { readonly id: string; readonly key?: string; readonly entryId?: string; readonly waited: boolean },
 ): ScriptCall<SettledSnapshot> {
-  const third = ref.key !== undefined ? 'key' : ref.waited ? 'waited' : '';
+  const third = ref.key !== undefined ? 'key' : ref.waited ? 'waited' : ref.entryId ? 'entry' : '';
   const redisKeys = [keys.result(ref.id), keys.stream];
   if (third === 'key') redisKeys.push(keys.keyState(ref.key!));
-  if (third === 'waited') redisKeys.push(keys.flow.tasks);
+  if (third === 'waited' || third === 'entry') redisKeys.push(keys.flow.tasks);
   return new ScriptCall(
     'settled-state',
     redisKeys,
