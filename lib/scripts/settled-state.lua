@@ -3,25 +3,32 @@
   settled-state.ts, which reads the reply).
   KEYS[1] the task's result key
   KEYS[2] stream
-  KEYS[3] its key state hash (a keyed task), else the flow task records (a task that waited
-          for a slot from its enqueue, or an unkeyed task whose entry id is known: read once that
-          entry is gone), else absent
+  KEYS[3] its key state hash (a keyed task), else the flow task records (an unkeyed task: a
+          task that waited for a slot from its enqueue is read there; so is one whose entry is
+          gone or acked with nothing stored, below), else absent (ARGV[5] '')
   ARGV[1] consumer group
   ARGV[2] the most consumer groups the stream may have when the entry's standing needs the
           group's read position: past it, error 'GROUPS <count>' (includes/group-row.lua)
   ARGV[3] the task id
   ARGV[4] its stream entry id ('' none)
-  ARGV[5] what KEYS[3] is: 'key', 'waited', 'entry' (the flow task records, for an unkeyed task
-          with its entry id) or ''
+  ARGV[5] what KEYS[3] is: 'key', 'waited', 'entry' (the flow task records of an unkeyed task
+          whose handle knows its entry) or ''
 
   Returns {stored result (nil: none), key state {state, id, error, xid} (nil: none read, or
   the state is not a hash: it reads as none, as the settle scripts read it), its
-  flow record (1 held, 0 gone, -1 not read: for 'entry', read only when its entry is gone), its entry (-1 not read, 0 gone: none at its id,
+  flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone: none at its id,
   or one of another task, which took the id of a purged entry, see includes/run-entry.lua; 1
   delivered and pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
   is read only when the earlier ones leave the state open (settled-state.ts's order): a task
   whose result is stored needs no group. Writes nothing. A flow:tasks of another type fails
-  the read with WRONGTYPE naming the key (includes/flow-key-type.lua).
+  the read of a task that waited with WRONGTYPE naming the key (includes/flow-key-type.lua).
+  An unkeyed task's entry gone (or acked) with nothing stored reads as its flow record held
+  (1) while flow:tasks holds its id: a later run of it (a retry, a redrive, a plain entry moved
+  into admission) waits in the room, holds its slot or runs under that record for as long as
+  it does, where the pending marker such a run leaves expires a day on (so a task that vanishes
+  leaves nothing for good), and the entry then read completed though the task had not run.
+  Otherwise (or a flow:tasks of another type, read as none there) the entry answers. One
+  HEXISTS, on that path alone.
   Atomic: one snapshot. A result is written, or the entry deleted, in the same script that
   settles the run, so the snapshot never sees a half-settled task.
 ]]
@@ -48,20 +55,24 @@ if third == 'waited' then return {false, keyFields, flowRead('hash', 'HEXISTS', 
 if entryId == '' then return {false, keyFields, -1, -1} end
 
 local GONE, RUNNING, QUEUED, ACKED = 0, 1, 2, 3
+-- The entry it was enqueued under has settled: a later run of it under flow control holds its
+-- record in flow:tasks (see the header); one of another type reads as none here.
+local function settledEntry(standing)
+  if third == 'entry' then
+    local ok, held = pcall(rcall, 'HEXISTS', KEYS[3], taskId)
+    if ok and held == 1 then return {false, keyFields, 1, standing} end
+  end
+  return {false, keyFields, -1, standing}
+end
 -- An entry at its id holding another task is gone too: a stream made anew after a DEL (an
 -- operator's purge) numbers its entries from Redis's clock alone, so a task enqueued in the
 -- purged entry's millisecond (or after the clock went back) takes its id (runEntry).
 local entry = runEntry(stream, entryId, taskId)
--- Its entry gone while the task is under flow control (a retry or a redrive waiting in the room,
--- admitted or running under another entry; a plain entry a worker moved into admission): it is
--- not settled. Their pending marker says so only for a day, and such a task may wait longer (a
--- rate limit per day, a deep backlog): past it, the task read completed while it still waited.
-if not entry then
-  return {false, keyFields, third == 'entry' and flowRead('hash', 'HEXISTS', KEYS[3], taskId) or -1, GONE}
-end
+if not entry then return settledEntry(GONE) end
 local g, refusal = groupRow(stream, group, limit)
 if refusal then return refusal end
 -- Without the group no worker has started: nothing read it.
 if not g then return {false, keyFields, -1, QUEUED} end
 if rcall('XPENDING', stream, group, entry[1], entry[1], '1')[1] then return {false, keyFields, -1, RUNNING} end
-return {false, keyFields, -1, idGreater(entry[1], g['last-delivered-id']) and QUEUED or ACKED}
+if idGreater(entry[1], g['last-delivered-id']) then return {false, keyFields, -1, QUEUED} end
+return settledEntry(ACKED)

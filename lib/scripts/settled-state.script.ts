@@ -13,8 +13,9 @@ export interface SettledSnapshot {
   /** HMGET state, id, error, xid of a keyed task's key state. */
   readonly keyState?: (string | null)[];
   /**
-   * Whether the task still holds its record in flow:tasks: read for a task that waited for a slot,
-   * and for an unkeyed one whose entry is gone (its retry, redrive or move into admission).
+   * Whether the task holds its record in flow:tasks: read for a task that waited for a slot, and
+   * (true only) for an unkeyed one whose entry has settled while a later run of it (a retry, a
+   * redrive) waits, holds its slot or runs under flow control.
    */
   readonly waitRecord?: boolean;
   readonly entry: EntryStanding;
