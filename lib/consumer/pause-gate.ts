@@ -47,16 +47,23 @@ export class PauseGate {
     return this.opened.promise;
   }
 
-  /** Resolves once `delivery` may go to its runner: the queue is not paused, or it was aborted. */
+  /**
+   * Resolves once `delivery` may go to its runner: the queue is not paused, or it was aborted.
+   * The gate is read again each time its wait ends: a resume and a pause heard in one turn (their
+   * notices in one read of the control connection) open it and shut it again before the wait
+   * resumes, and the delivery, let through, started while the queue was paused.
+   */
   async beforeRun(delivery: Delivery): Promise<void> {
     if (!this.paused || delivery.isAborted) return;
-    if (this.stopReason) return delivery.abort(this.stopReason);
     this.held.add(delivery);
     try {
-      await new Promise<void>((resolve) => {
-        delivery.signal.addEventListener('abort', () => resolve(), { once: true });
-        void this.whenOpen().then(resolve);
-      });
+      while (this.paused && !delivery.isAborted) {
+        if (this.stopReason) return delivery.abort(this.stopReason);
+        await new Promise<void>((resolve) => {
+          delivery.signal.addEventListener('abort', () => resolve(), { once: true });
+          void this.whenOpen().then(resolve);
+        });
+      }
     } finally {
       this.held.delete(delivery);
     }
