@@ -377,6 +377,7 @@ export class QueueConsumer {
         delivery,
         (d) => lane.intake.claimAgain(d),
         () => this.pause.isPaused,
+        lane.ctx.keys.partition,
       );
     }
   }

@@ -5,10 +5,12 @@ import { monotonicMs } from './lease';
 const RETRY_MS = 200;
 
 /**
- * Held deliveries that wait for the same windows (one task and group): they claim one at a time,
- * and once a claim is told to wait, the others wait as long without asking. Each start frees one
- * token, so many held runs woken together would otherwise send a claim each for it: N claims per
- * token, O(N²) to drain N.
+ * Held deliveries that wait for the same windows (one task and group, in one partition: on a
+ * partitioned queue each partition counts its share of a task's rateLimit in windows of its own,
+ * and a task's ungrouped runs spread over them): they claim one at a time, and once a claim is
+ * told to wait, the others wait as long without asking. Each start frees one token, so many held
+ * runs woken together would otherwise send a claim each for it: N claims per token, O(N²) to
+ * drain N.
  */
 interface Line {
   /** The claims of the line, chained: the next starts when the last has answered. */
@@ -35,14 +37,17 @@ export class RateHold {
   /**
    * Resolves once `delivery` may go to its runner: it got its token, or it was aborted; or,
    * `paused()` when a wait ends, unclaimed, with a wait of 0: a token taken now would be spent
-   * on a start that waits for the resume (the caller claims it again after it).
+   * on a start that waits for the resume (the caller claims it again after it). `partition`: the
+   * partition of the delivery's entry, whose windows it waits for.
    */
   async hold(
     delivery: Delivery,
     claimAgain: (d: Delivery) => Promise<void>,
     paused: () => boolean = () => false,
+    partition = 0,
   ): Promise<void> {
-    const line = this.join(delivery);
+    const key = this.lineKey(delivery, partition);
+    const line = this.join(key);
     try {
       while (delivery.rateWaitMs !== undefined && !delivery.isAborted) {
         if (this.stopReason) return delivery.abort(this.stopReason);
@@ -55,7 +60,7 @@ export class RateHold {
         await this.inTurn(line, () => this.claimUnlessWaiting(line, delivery, claimAgain));
       }
     } finally {
-      if (--line.members === 0) this.lines.delete(this.lineKey(delivery));
+      if (--line.members === 0) this.lines.delete(key);
     }
   }
 
@@ -91,8 +96,7 @@ export class RateHold {
     if (!delivery.isAborted && delivery.rateWaitMs !== undefined) line.readyAt = monotonicMs() + delivery.rateWaitMs;
   }
 
-  private join(delivery: Delivery): Line {
-    const key = this.lineKey(delivery);
+  private join(key: string): Line {
     let line = this.lines.get(key);
     if (!line) this.lines.set(key, (line = { tail: Promise.resolve(), readyAt: 0, members: 0 }));
     line.members++;
@@ -107,8 +111,8 @@ export class RateHold {
     return turn;
   }
 
-  private lineKey({ message }: Delivery): string {
-    return `${message.name}\0${message.flow?.group ?? ''}`;
+  private lineKey({ message }: Delivery, partition: number): string {
+    return `${partition}\0${message.name}\0${message.flow?.group ?? ''}`;
   }
 
   private sleep(delivery: Delivery, ms: number): Promise<void> {
