@@ -56,15 +56,20 @@ export class PauseGate {
   async beforeRun(delivery: Delivery): Promise<void> {
     if (!this.paused || delivery.isAborted) return;
     this.held.add(delivery);
+    // One abort listener for all the waits (a listener per wait would pile up as the gate flips).
+    let wake = () => {};
+    const onAbort = () => wake();
+    delivery.signal.addEventListener('abort', onAbort, { once: true });
     try {
       while (this.paused && !delivery.isAborted) {
         if (this.stopReason) return delivery.abort(this.stopReason);
         await new Promise<void>((resolve) => {
-          delivery.signal.addEventListener('abort', () => resolve(), { once: true });
+          wake = resolve;
           void this.whenOpen().then(resolve);
         });
       }
     } finally {
+      delivery.signal.removeEventListener('abort', onAbort);
       this.held.delete(delivery);
     }
   }
