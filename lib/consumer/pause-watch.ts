@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { newestRecord, readEachPauseRecord, type PauseRecord } from '../client/queue-pause';
 import type { QueueKeys } from '../redis/keys';
 import { PauseGate } from './pause-gate';
@@ -20,7 +20,8 @@ interface Watched {
  * and a poll every heartbeat interval of every partition's record, one pipelined round trip per
  * slot group for all the queues (on one Redis, one in all). A poll is the truth unless a notice
  * came in while it was under way: then the newer of the two stands. A queue whose record cannot
- * be read keeps its last state; the poll still applies every other queue's.
+ * be read (Redis refuses it: a key of another type) keeps its last state, and at the start, with
+ * none yet, is held paused (it might be) until it reads; the others are applied all the same.
  */
 export class PauseWatch {
   private readonly queues = new Map<string, Watched>();
@@ -45,7 +46,10 @@ export class PauseWatch {
     return watched.gate;
   }
 
-  /** Reads the records once (a failure fails the start: a paused queue must not start runs), then polls. */
+  /**
+   * Reads the records once, then polls. A queue whose record Redis refuses starts held paused; a
+   * read that fails otherwise (the connection) fails the start: a paused queue must not start runs.
+   */
   async start(): Promise<void> {
     await this.poll(true);
     this.timer = setInterval(() => void this.poll(false), this.intervalMs);
@@ -88,22 +92,36 @@ export class PauseWatch {
         const own = records.slice(at, (at += w.partitions.length));
         const error = own.find((r): r is Error => r instanceof Error);
         if (error) {
+          if (first && !(error instanceof ReplyError)) throw error;
           failure ??= error;
-          unread.push(queue);
+          const keys = w.partitions.filter((_, p) => own[p] instanceof Error).map((k) => k.pause);
+          unread.push(...keys);
+          if (first) this.holdUnread(queue, w, keys, error);
           continue;
         }
         const newest = newestRecord(own as PauseRecord[]);
         if (w.notices === noticesBefore[i] || newest.version > w.version) this.apply(w, newest);
       }
       if (!failure) this.failures = 0;
-      else if (first) throw failure;
-      else this.failed(`of ${unread.map((q) => `"${q}"`).join(', ')} `, failure);
+      else if (!first) this.failed(`of ${unread.join(', ')} `, failure);
     } catch (error) {
       if (first) throw error;
       this.failed('', error as Error);
     } finally {
       this.polling = false;
     }
+  }
+
+  /**
+   * A queue whose record Redis refused at the start (a key of another type, anyone may write it):
+   * with no state seen yet it is held paused, a queue that might be paused never running; the
+   * poll opens it once the record reads (the key deleted: pause() and resume() are refused on it).
+   */
+  private holdUnread(queue: string, watched: Watched, keys: readonly string[], error: Error): void {
+    watched.gate.set(true);
+    this.logger.warn(
+      `Queue "${queue}" is held paused: its pause record ${keys.join(', ')} cannot be read (${error.message}); it starts once the record reads (delete the key).`,
+    );
   }
 
   /** The gates not read keep the last state seen; the next poll (or a notice) corrects them. */

@@ -319,25 +319,30 @@ describe('Redis answering with errors', () => {
 
     // Nest runs no destroy hook after a failed init: whatever the consumer started before the
     // failure must be stopped by the consumer itself, or the heartbeat thread keeps renewing a
-    // liveness key for a worker that never consumes (and keeps the process from exiting). A
-    // pause record that is not a hash fails the boot after the heartbeat started (a paused queue
-    // must not start runs).
+    // liveness key for a worker that never consumes (and keeps the process from exiting). An
+    // ACL refusing XGROUP fails the boot after the heartbeat started (creating the queue's group).
+    // (A pause record that is not a hash did, until it held only its own queue paused:
+    // test/attack/pause-boot-one-bad-record.spec.ts.)
     it('a failed bootstrap stops its heartbeat thread: the liveness key is not renewed after close', async () => {
       await admin.del(keys.stream);
-      await admin.set(keys.pause, 'not a hash');
-      const app = await buildApp(
-        testOptions(prefix, { connection: { url: server.url }, leaseMs: 300, heartbeatIntervalMs: 50 }),
-      );
-      const error = await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap over a string pause record');
-      expect(error.message).toMatch(/WRONGTYPE/);
-      const consumer = app.moduleRef.get(ConsumerHost).consumerName;
-      // Closing as an application does after a failed bootstrap (context.close()), without the
-      // safety net of this spec's fixture.
-      await closeModule(app.moduleRef);
-      await new Promise((resolve) => setTimeout(resolve, 700)); // more than two leases
-      const alive = await admin.exists(keys.alive(consumer));
-      await app.close(); // the fixture's safety net, so Jest exits whatever the outcome
-      expect(alive).toBe(0);
+      await admin.acl('SETUSER', 'default', '-xgroup');
+      try {
+        const app = await buildApp(
+          testOptions(prefix, { connection: { url: server.url }, leaseMs: 300, heartbeatIntervalMs: 50 }),
+        );
+        const error = await rejectionOf(app.init(), BOUND_MS, 'worker bootstrap refused XGROUP');
+        expect(error.message).toMatch(/NOPERM/);
+        const consumer = app.moduleRef.get(ConsumerHost).consumerName;
+        // Closing as an application does after a failed bootstrap (context.close()), without the
+        // safety net of this spec's fixture.
+        await closeModule(app.moduleRef);
+        await new Promise((resolve) => setTimeout(resolve, 700)); // more than two leases
+        const alive = await admin.exists(keys.alive(consumer));
+        await app.close(); // the fixture's safety net, so Jest exits whatever the outcome
+        expect(alive).toBe(0);
+      } finally {
+        await admin.acl('SETUSER', 'default', '+xgroup');
+      }
     });
   });
 });
