@@ -167,7 +167,7 @@ export class QueueConsumer {
     });
     const pipeline = createQueuePipeline({
       read: () => (this.reading = read()),
-      sweep: () => (this.sweeping = this.pause.isPaused ? Promise.resolve([]) : this.inTurn(() => this.sweep())),
+      sweep: () => (this.sweeping = this.inTurn(() => this.sweep())),
       retakes: { due$: this.retakeDue$, take: () => (this.retaking = this.inTurn(() => this.retake())) },
       promote: async () => {
         this.promoteAsked = false;
@@ -522,8 +522,13 @@ export class QueueConsumer {
     return deliveries;
   }
 
-  /** Sweeps every partition in turn, first recording the limits Redis lost (noteLimitsLost). */
+  /**
+   * Sweeps every partition in turn, first recording the limits Redis lost (noteLimitsLost). Not
+   * while paused, read once its turn came (see inTurn): a pause that lands while it waits behind a
+   * retake would otherwise see a dead worker's entries reclaimed, a delivery counted against each.
+   */
   private async sweep(): Promise<Delivery[]> {
+    if (this.pause.isPaused) return [];
     await this.noteLimitsLost();
     if (this.limitsUnrecorded.size > 0) await this.recordLimits([...this.limitsUnrecorded], false);
     return this.takeInEachLane('sweep', (lane) => lane.sweeper.sweep());
@@ -555,7 +560,7 @@ export class QueueConsumer {
    * Runs sweeps and retakes one after the other, never beside each other: what a sweep's recovery
    * took is in flight here only once the whole sweep is done (its lock, reclaim, stranded cancels),
    * and a retake of the same entry meanwhile (no idle filter) took it back again, counting a
-   * second delivery for one run towards maxDeliveries.
+   * second delivery for one run towards maxDeliveries. Each reads the pause once its turn came.
    */
   private inTurn<T>(take: () => Promise<T>): Promise<T> {
     const turn = this.taking.then(take);
