@@ -1,7 +1,8 @@
 import type { Logger } from '@nestjs/common';
-import { ReplyError, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { newestRecord, readEachPauseRecord, type PauseRecord } from '../client/queue-pause';
 import type { QueueKeys } from '../redis/keys';
+import { isWrongType } from '../redis/wrong-type';
 import { PauseGate } from './pause-gate';
 
 interface Watched {
@@ -47,8 +48,9 @@ export class PauseWatch {
   }
 
   /**
-   * Reads the records once, then polls. A queue whose record Redis refuses starts held paused; a
-   * read that fails otherwise (the connection) fails the start: a paused queue must not start runs.
+   * Reads the records once, then polls. A queue whose record is a key of another type starts held
+   * paused; a read that fails otherwise (an ACL, the connection) fails the start: a paused queue
+   * must not start runs.
    */
   async start(): Promise<void> {
     await this.poll(true);
@@ -92,7 +94,9 @@ export class PauseWatch {
         const own = records.slice(at, (at += w.partitions.length));
         const error = own.find((r): r is Error => r instanceof Error);
         if (error) {
-          if (first && !(error instanceof ReplyError)) throw error;
+          // Only a key of another type holds the queue: any other refusal (an ACL's NOPERM) or a
+          // lost connection fails the start, naming its cause, as a bad setting must.
+          if (first && !isWrongType(error)) throw error;
           failure ??= error;
           const keys = w.partitions.filter((_, p) => own[p] instanceof Error).map((k) => k.pause);
           unread.push(...keys);
