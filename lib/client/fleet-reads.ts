@@ -3,6 +3,7 @@ import { Observable } from 'rxjs';
 import { InvalidOptionError, TaskNotFoundError } from '../errors';
 import type {
   DeadLetterBound,
+  FoundTask,
   ListedState,
   ListedTask,
   PageOptions,
@@ -21,6 +22,7 @@ import { fleetEvents, type FleetEvent, type SubscriberConnections } from './flee
 import { checkState } from './page-options';
 import { checkPartitionPage, partitionCursor } from './partition-cursor';
 import { QueueInspector } from './queue-inspector';
+import { isPendingMarker } from './settled-state';
 import { locate, removeTask } from './task-removal';
 
 /**
@@ -111,12 +113,10 @@ export class FleetReads {
   /**
    * A task by id wherever it is (queued, delayed, running, dead-lettered; any partition), with
    * its stored result (JSON text) when one is kept. Found as remove() finds it (locate: a flow
-   * task by its record, else the listings page by page): an operator's lookup.
+   * task by its record, else the listings page by page): an operator's lookup. The pending
+   * marker of a retry, redrive or move into admission is no result: `pending`, result null.
    */
-  async findTask(
-    id: string,
-    options: { queue?: string; partition?: number } = {},
-  ): Promise<{ task?: ListedTask; result: string | null }> {
+  async findTask(id: string, options: { queue?: string; partition?: number } = {}): Promise<FoundTask> {
     checkTaskId(id);
     const all = await this.partitions(objectOf(options).queue);
     // `partition` (listed with each task) reads only that one: ids may coincide across partitions.
@@ -132,7 +132,8 @@ export class FleetReads {
     }
     // Read after the search, so it is no older than the task found.
     const results = await Promise.all(searched.map(([, keys]) => this.redis.get(keys.result(id))));
-    return { task, result: results.find((r) => r !== null) ?? null };
+    const result = results.find((r) => r !== null) ?? null;
+    return isPendingMarker(result) ? { task, result: null, pending: true } : { task, result };
   }
 
   /**

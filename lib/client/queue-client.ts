@@ -13,8 +13,8 @@ import type {
   DurabilityOptions,
   EnqueueItem,
   EnqueueOptions,
+  FoundTask,
   ListedState,
-  ListedTask,
   PageOptions,
   QueueCounts,
   QueueState,
@@ -103,11 +103,11 @@ export class QueueClient {
   /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
   list = (state: ListedState, options?: PageOptions): Promise<TaskPage> =>
     this.guard.run('list()', () => this.fleet.list(state, options));
-  /** A task by id wherever it is (only in `partition` when given), with its stored result (JSON text) if any. */
-  findTask = (
-    id: string,
-    options?: { queue?: string; partition?: number },
-  ): Promise<{ task?: ListedTask; result: string | null }> =>
+  /**
+   * A task by id wherever it is (only in `partition` when given), with its stored result (JSON
+   * text) if any; `pending` (and no result) while a retry, redrive or move into admission waits.
+   */
+  findTask = (id: string, options?: { queue?: string; partition?: number }): Promise<FoundTask> =>
     this.guard.run('findTask()', () => this.fleet.findTask(id, options));
   /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
   remove = (id: string, options?: { queue?: string }): Promise<void> =>

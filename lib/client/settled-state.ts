@@ -101,6 +101,14 @@ export function settledError(taskId: string, settled: Settled): Error | undefine
 }
 
 /**
+ * @internal Whether a stored result is the pending marker (`{"ok":null}`, see parseStored): a
+ * later run will settle the task, so it is no result, as status() reads it.
+ */
+export function isPendingMarker(raw: string | null): boolean {
+  return raw !== null && parsedObject(raw)?.ok === null;
+}
+
+/**
  * The stored result; undefined when none is stored. `{"ok":null}` marks a retry that waits;
  * `{"ok":false,"cancelled":true}` an unkeyed task removed before it ran (remove-task.lua). Anyone
  * can overwrite it: what is not one of the shapes written throws UnreadableResultError, never a

@@ -172,7 +172,8 @@ export function createDashboardController(config: DashboardConfig): Type<unknown
         // A key no enqueue could give (an entry written by hand) has no status to read.
         const key = found.task?.key;
         const status = isKey(key) ? await this.client.status(key, { queue }) : null;
-        if (!found.task && found.result === null) throw new TaskNotFoundError(queue, id, 'task');
+        // A pending marker with no task listed (between listings, or lost) still says a run is pending.
+        if (!found.task && found.result === null && !found.pending) throw new TaskNotFoundError(queue, id, 'task');
         return { ...found, status };
       });
     }

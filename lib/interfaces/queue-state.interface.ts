@@ -115,6 +115,18 @@ export interface ListedTask {
   readonly member?: string;
 }
 
+/**
+ * What findTask() finds: the task where a listing holds it, and its stored result (JSON text).
+ * A retry waiting out its backoff, a redriven task and one moved into admission are `pending`
+ * (a later run will settle them, see status()): no result, whatever an earlier run left.
+ * @publicApi
+ */
+export interface FoundTask {
+  readonly task?: ListedTask;
+  readonly result: string | null;
+  readonly pending?: true;
+}
+
 /** One page of a listing; `cursor` is null on the last page. @publicApi */
 export interface TaskPage {
   readonly tasks: ListedTask[];

@@ -551,8 +551,12 @@ async function inspectTask(task) {
   ].filter(([, v]) => v !== undefined && v !== null && v !== '');
   fields.replaceChildren(...pairs.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   document.getElementById('inspect-payload').textContent = pretty(t.payload);
-  document.getElementById('inspect-result').textContent =
-    found.result === null ? '(none stored)' : pretty(found.result);
+  // Pending: a retry, redrive or move into admission waits for its run, which stores the result.
+  document.getElementById('inspect-result').textContent = found.pending
+    ? '(none yet: a later run is pending)'
+    : found.result === null
+      ? '(none stored)'
+      : pretty(found.result);
 }
 
 /**
