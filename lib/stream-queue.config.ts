@@ -76,6 +76,12 @@ export const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
  */
 export const MIN_MAX_STALL_MS = 500;
 
+/**
+ * @internal Default `resultTtlMs`: here, not inlined in resolveConfig, because the CLI (which has
+ * no module options) keeps its records this long unless told the app's value.
+ */
+export const DEFAULT_RESULT_TTL_MS = 3_600_000;
+
 /** @internal Applies defaults and validates; throws InvalidOptionError naming the option. */
 export function resolveConfig(raw: StreamQueueModuleOptions | undefined): StreamQueueConfig {
   if (raw == null || typeof raw !== 'object') {
@@ -122,7 +128,7 @@ export function resolveConfig(raw: StreamQueueModuleOptions | undefined): Stream
     maxStallMs: int(raw, 'maxStallMs', 60_000, MIN_MAX_STALL_MS),
     maxDeliveries: int(raw, 'maxDeliveries', 5, 1),
     shutdownTimeoutMs: int(raw, 'shutdownTimeoutMs', 10_000, 0, MAX_TIMER_MS),
-    resultTtlMs: int(raw, 'resultTtlMs', 3_600_000, 0),
+    resultTtlMs: int(raw, 'resultTtlMs', DEFAULT_RESULT_TTL_MS, 0),
     maxPayloadBytes: int(raw, 'maxPayloadBytes', 1_048_576, 1, 512 * 1_048_576),
     deadLetterMaxLen: int(raw, 'deadLetterMaxLen', 10_000, 1),
     blockMs: int(raw, 'blockMs', 1_000, 1, 60_000),

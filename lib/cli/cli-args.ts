@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors';
 import { checkUrl } from '../redis/connection-check';
 import { parseEntryId } from '../redis/entry-id';
-import { MAX_PARTITIONS, PREFIX_PATTERN } from '../stream-queue.config';
+import { DEFAULT_RESULT_TTL_MS, MAX_PARTITIONS, PREFIX_PATTERN } from '../stream-queue.config';
 
 /** A command line the CLI cannot run: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -25,6 +25,11 @@ export interface CliArgs {
   readonly ids: string[];
   /** How long Redis may take to answer, in ms: to connect, and each command. */
   readonly timeoutMs: number;
+  /**
+   * How long a change keeps what it leaves (a removed task's record or key state, each call's
+   * answer), in ms: the app's resultTtlMs, which the CLI cannot read (default: the library's).
+   */
+  readonly resultTtlMs: number;
 }
 
 export const USAGE = `Usage: nest-stream-queue <command> --url redis://host:6379 [--prefix sq] [options]
@@ -49,13 +54,25 @@ Options:
   --partition <n>       the partition of the dead-letter ids (dlq redrive, dlq purge)
   --timeout <ms>        how long Redis may take to connect and to answer each command
                         (default 10000); past it the command fails, exit 1
+  --result-ttl-ms <ms>  how long remove, dlq redrive and dlq purge keep what they leave
+                        (a removed task's record, each call's answer): pass your app's
+                        resultTtlMs (default ${DEFAULT_RESULT_TTL_MS}, the library's; 0 keeps none)
   --                    the rest are ids, even one that begins with "-"
 Each option at most once.
 
 Exit codes: 0 done, 1 failed (not found, refused, Redis unreachable), 2 bad command line,
 3 not confirmed.`;
 
-const FLAGS_WITH_VALUE = new Set(['--url', '--prefix', '--queue', '--limit', '--cursor', '--partition', '--timeout']);
+const FLAGS_WITH_VALUE = new Set([
+  '--url',
+  '--prefix',
+  '--queue',
+  '--limit',
+  '--cursor',
+  '--partition',
+  '--timeout',
+  '--result-ttl-ms',
+]);
 const DEFAULT_TIMEOUT_MS = 10_000;
 const BOOLEAN_FLAGS = new Set(['--json', '--yes', '--all', '--help', '-h']);
 const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -134,6 +151,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : Number(timeoutText);
   if (timeoutText !== undefined && (!/^\d{1,7}$/.test(timeoutText) || timeoutMs < 1 || timeoutMs > 3_600_000))
     throw new UsageError(`--timeout: an integer from 1 to 3600000 (got "${timeoutText}")`);
+  const ttlText = values.get('--result-ttl-ms');
+  const resultTtlMs = ttlText === undefined ? DEFAULT_RESULT_TTL_MS : Number(ttlText);
+  // The module's bounds for resultTtlMs (resolveConfig): an integer >= 0, as Redis takes it in PX.
+  if (ttlText !== undefined && (!/^\d{1,16}$/.test(ttlText) || !Number.isSafeInteger(resultTtlMs)))
+    throw new UsageError(`--result-ttl-ms: an integer from 0 to ${Number.MAX_SAFE_INTEGER} (got "${ttlText}")`);
+  // Beside a read it would read as a setting of what is shown: refused there, never ignored.
+  if (ttlText !== undefined && (command === 'inspect' || command === 'dlq list'))
+    throw new UsageError('--result-ttl-ms goes with the changes (remove, dlq redrive, dlq purge)');
 
   if (command === 'inspect' || command === 'dlq list') {
     if (ids.length > 0) throw new UsageError(`${command} takes no ids (got "${ids[0]}")`);
@@ -158,6 +183,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     partition,
     ids,
     timeoutMs,
+    resultTtlMs,
   };
 }
 
@@ -181,5 +207,6 @@ function helpArgs(): CliArgs {
     all: false,
     ids: [],
     timeoutMs: DEFAULT_TIMEOUT_MS,
+    resultTtlMs: DEFAULT_RESULT_TTL_MS,
   };
 }

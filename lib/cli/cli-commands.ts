@@ -24,7 +24,8 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, notConfirmed: 3 } as const;
 
 /** @internal Runs one parsed command against `redis`; returns the exit code. */
 export async function runCommand(redis: Redis, args: CliArgs, io: CliIo): Promise<number> {
-  const reads = new FleetReads(redis, (queue) => storedPartitions(redis, args.prefix, queue), 3_600_000);
+  // What a change leaves is kept for the app's resultTtlMs, as the app's own calls keep it (--result-ttl-ms).
+  const reads = new FleetReads(redis, (queue) => storedPartitions(redis, args.prefix, queue), args.resultTtlMs);
   const queue = args.queue ?? DEFAULT_QUEUE;
   const print = (json: unknown, text: string) => io.out(args.json ? jsonText(json) : text);
   // A change whose call got no answer (late, or its connection lost) may have been made: --json says so.
