@@ -10,7 +10,12 @@
   field d) of a key that stores a schedule gets its next slot, timed like a failed run's: from
   the worker's timing (ARGV[12]) and the schedule the key state stores, under a task id of its
   own (ARGV[14]); a one-off run (a replace() on a schedule's key) schedules none.
-  Its failure is stored and announced to result() waiters. A call resent after its reply was
+  Its failure is stored and announced to result() waiters, unless the run is stale (its key was
+  cancelled or replaced while it ran): then its waiters hear what its key did ('x' or 's', as
+  fail.lua and claim.lua tell a stale run's) and nothing is stored under its result key, so its
+  handle answers as it did before (it stored a failure and told 'f': a task read cancelled or
+  superseded then read failed, by its delivery count alone). The dead letter still records the
+  run. A call resent after its reply was
   lost (ioredis resends it on its next connection) finds the entry acked by its first execution:
   the call's record (includes/call-record.lua) makes it answer dead-lettered, writing nothing,
   where it answered already settled and the worker reported nothing.
@@ -32,7 +37,7 @@
   ARGV[3]  stream entry id
   ARGV[4]  reason
   ARGV[5]  dead-letter stream max length (approximate)
-  ARGV[6]  done channel (told 'f:<task id>')
+  ARGV[6]  done channel (told 'f:<task id>', or 'x:' / 's:' for a stale run: above)
   ARGV[7]  key state TTL in ms
   ARGV[8]  result TTL in ms (0 = not stored)
   ARGV[9]  encoded failure result
@@ -142,6 +147,8 @@ if keyed then
   olderRun = not stale and current == taskId and rmid ~= false and rmid ~= entryId
   if olderRun then rcall('SCARD', strandedCancels) end
 end
+-- What a stale run's waiters are told, read before the writes (its key's last cancel: xid).
+local lost = stale and staleToken(keyState, taskId)
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)
@@ -152,7 +159,9 @@ elseif keyed then
   endKeyedRun(keyState, delayed, seq, entryId, taskId, 'failed', reason, stateTtl, successor, nowMs())
   if olderRun then rcall('SADD', strandedCancels, key) end
 end
-if tells then
+if tells and lost then
+  rcall('PUBLISH', ARGV[6], lost)
+elseif tells then
   if resultTtl > 0 then rcall('SET', resultKey, ARGV[9], 'PX', resultTtl) else rcall('DEL', resultKey) end
   rcall('PUBLISH', ARGV[6], 'f:' .. taskId)
 end
