@@ -1,6 +1,6 @@
 --[[
   KEYS: stream, delayed set, the periodic key's state, sequence. ARGV: mode, task id, name,
-  payload, key, queue, the schedule and its times (details below).
+  payload, key, queue, the schedule and its times, the channels (details below).
   Put a periodic task's chain in place, re-time it or replace its run, in one step, so however
   many workers boot at once a changed definition re-times the chain exactly once.
 
@@ -52,6 +52,10 @@
            'superseded:<generation>:<key>' when a running run is superseded
   ARGV[16] restore: the worker's boot time (Redis time, epoch ms)
   ARGV[17] restore: the consumer group (whose pending list holds a running run's delivery)
+  ARGV[18] done channel: told 's:<task id>' when the key's waiting run (queued or delayed) is
+           superseded, as enqueue.lua and schedule-runtime.lua tell it: removed, it never settles
+           (told nothing, a result() waiting on it answered only at its timeout's last read, and
+           one without a timeout waited for good). A running run says it at its settle (stale).
 
   Returns {task id, generation, code}: 0 the live chain was left alone (its run is returned),
   1 a first run was put in place (boot, restore), 2 re-timed, 3 replaced. A replace whose task
@@ -66,8 +70,9 @@
   stream of another type refuses with WRONGTYPE), then draws the run's generation (the
   sequence's INCR, the first write: a sequence that is no number refuses there, and so does an
   out-of-memory Redis), then appends a first run due now (a stream out of ids, its last id the
-  largest there is, refuses there), then sends its notices ('superseded:<gen>:<key>', 'due': a channel an
-  ACL refuses fails the call with only a generation number skipped), and only then writes (see
+  largest there is, refuses there), then sends its notices ('s:<id>', 'superseded:<gen>:<key>',
+  'due': their channels asked first, so an ACL refusing one refuses the call with only a
+  generation number skipped), and only then writes (see
   includes/first-run.lua). (The schedule was stored and the waiting run removed first, the
   notices after: such a refusal lost a replace()'s waiting run or wrote the new run of a call
   that was rejected.) A key state of another type is still deleted first (it reads as none).
@@ -172,12 +177,16 @@ end
 -- The first run's keys are read first (one of another type refuses here), then its generation
 -- is drawn (the first write), then the notices go, then the writes (includes/first-run.lua).
 local plan = readFirstRun(stream, delayed, keyState, due, now)
+-- The waiting run the first run supersedes: its waiters are told (see ARGV[18]).
+local waitingId = (plan.dm or plan.mid) and rcall('HGET', keyState, 'id')
 local gen = drawGeneration(seq, keyState)
--- A first run due now is appended before the notices (includes/first-run.lua), the channel asked
--- first so that an ACL refusing it still refuses before the entry is written.
+-- A first run due now is appended before the notices (includes/first-run.lua), their channels
+-- asked first so that an ACL refusing one still refuses before the entry is written.
+if waitingId then noticeCheck(ARGV[18]) end
 if rmid then noticeCheck(channel) end
 local run = {id = id, n = name, p = payload, k = key}
 local appended = appendFirstRun(stream, run, due, gen, now)
+if waitingId then rcall('PUBLISH', ARGV[18], 's:' .. waitingId) end
 if rmid then rcall('PUBLISH', channel, 'superseded:' .. string.format('%d', gen) .. ':' .. key) end
 if plan.tellDue then rcall('PUBLISH', channel, 'due') end
 define()

@@ -48,6 +48,7 @@ export function schedulePeriodicScript(
       keys.controlChannel,
       call.mode === 'restore' ? call.bootedAt : 0,
       CONSUMER_GROUP,
+      keys.doneChannel,
     ],
     (reply) => {
       const [runId, generation, code] = reply as [string, number, number];
