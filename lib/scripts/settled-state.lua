@@ -1,6 +1,7 @@
 --[[
   Read where one task stands, in one step: for a handle's status() and result() (see
-  settled-state.ts, which reads the reply).
+  settled-state.ts, which reads the reply). KEYS: result key, stream, key state or flow task
+  records. ARGV: group, most groups, task id, entry id, what KEYS[3] is (details below).
   KEYS[1] the task's result key
   KEYS[2] stream
   KEYS[3] its key state hash (a keyed task), else the flow task records (an unkeyed task: a
