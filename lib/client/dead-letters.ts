@@ -4,6 +4,7 @@ import type { DeadLetterBound, RedriveAllResult } from '../interfaces';
 import { idAfter, parseEntryId } from '../redis/entry-id';
 import type { QueueKeys } from '../redis/keys';
 import { purgeDeadLettersScript } from '../scripts/purge-dead-letters.script';
+import { partitionOfGroup } from '../partitions/queue-partitions';
 import { redriveScript } from '../scripts/redrive.script';
 import { isKey } from './enqueue-input';
 import type { QueueInspector } from './queue-inspector';
@@ -52,10 +53,13 @@ export class DeadLetters {
   ) {}
 
   /**
-   * Redrives one dead letter; returns the stream entry id of the redriven task, '' when a task
-   * under flow control waits for a slot (in the room).
+   * Redrives one dead letter of a queue of `count` partitions; returns the stream entry id of
+   * the redriven task, '' when a task under flow control waits for a slot (in the room). An
+   * ungrouped flow task outside the ungrouped group's partition is refused where its task's
+   * recorded limits there have a group limit (redrive.lua): it stays rather than run counted
+   * apart from the group's runs.
    */
-  async redrive(keys: QueueKeys, deadLetterId: string): Promise<string> {
+  async redrive(keys: QueueKeys, deadLetterId: string, count = 1): Promise<string> {
     const dead = await this.inspector.deadLetter(keys, deadLetterId);
     if (!dead) throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
     // A dead letter is never changed in place (stream entries are not): what is checked here is what
@@ -64,9 +68,12 @@ export class DeadLetters {
     // as a key (Lua reads '' as true): a key state nothing ends, and a task dead-lettered at once.
     if (!dead.id || !dead.name || dead.payload === undefined || (dead.key !== undefined && !isKey(dead.key)))
       throw new RedriveRefusedError(keys.queue, deadLetterId, 'not-a-task');
-    const reply = await redriveScript(keys, { deadLetterId, taskId: dead.id, key: dead.key }, this.recordMs).run(
-      this.redis,
-    );
+    const ungroupedElsewhere = keys.partition !== partitionOfGroup(undefined, count);
+    const reply = await redriveScript(
+      keys,
+      { deadLetterId, taskId: dead.id, key: dead.key, ungroupedElsewhere },
+      this.recordMs,
+    ).run(this.redis);
     if (reply.outcome === 'redriven') return reply.entryId;
     if (reply.outcome === 'no-such-dead-letter') throw new TaskNotFoundError(keys.queue, deadLetterId, 'dead letter');
     throw new RedriveRefusedError(keys.queue, deadLetterId, reply.outcome);
@@ -95,12 +102,12 @@ export class DeadLetters {
     for (const [i, keys] of partitions.entries()) {
       const last = newest[i];
       if (last === undefined || last === null) continue;
-      await this.redriveAllOf(keys, last, done);
+      await this.redriveAllOf(keys, last, done, partitions.length);
     }
     return { redriven: done.redriven, refused: [...done.refused] };
   }
 
-  private async redriveAllOf(keys: QueueKeys, newest: string, done: RedriveAllProgress): Promise<void> {
+  private async redriveAllOf(keys: QueueKeys, newest: string, done: RedriveAllProgress, count: number): Promise<void> {
     let after: string | undefined;
     for (;;) {
       // Oldest first, so redriven tasks run in the order they failed.
@@ -108,7 +115,7 @@ export class DeadLetters {
       const entries = await this.redis.xrange(keys.deadLetter, start, newest, 'COUNT', REDRIVE_PAGE);
       for (const [deadLetterId] of entries) {
         try {
-          await this.redrive(keys, deadLetterId);
+          await this.redrive(keys, deadLetterId, count);
           done.redriven++;
         } catch (error) {
           if (error instanceof RedriveRefusedError) done.refused.push({ deadLetterId, reason: error.reason });

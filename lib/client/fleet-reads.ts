@@ -144,11 +144,11 @@ export class FleetReads {
     checkDeadLetterId(deadLetterId);
     const all = await this.partitions(objectOf(options).queue);
     if (options.partition !== undefined)
-      return this.deadLetters.redrive(all[checkPartition(options.partition, all.length)], deadLetterId);
-    if (all.length === 1) return this.deadLetters.redrive(all[0], deadLetterId);
+      return this.deadLetters.redrive(all[checkPartition(options.partition, all.length)], deadLetterId, all.length);
+    if (all.length === 1) return this.deadLetters.redrive(all[0], deadLetterId, 1);
     const holders = await this.holdersOf(all, deadLetterId);
     if (holders.length > 1) throw ambiguous(deadLetterId, holders);
-    return this.deadLetters.redrive(holders[0] ?? all[0], deadLetterId);
+    return this.deadLetters.redrive(holders[0] ?? all[0], deadLetterId, all.length);
   }
 
   /**

@@ -147,5 +147,8 @@ export interface DeadLetterBound {
 /** What redriveAll() did: dead letters redriven, and the ones kept with why. @publicApi */
 export interface RedriveAllResult {
   readonly redriven: number;
-  readonly refused: { readonly deadLetterId: string; readonly reason: 'not-a-task' | 'key-moved-on' }[];
+  readonly refused: {
+    readonly deadLetterId: string;
+    readonly reason: 'not-a-task' | 'key-moved-on' | 'group-limit-elsewhere';
+  }[];
 }

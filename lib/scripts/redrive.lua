@@ -2,7 +2,8 @@
   Redrive one dead letter: put its task back in the stream, same task id, attempt 1, with the
   enqueue's trace context (field t) when it has one, so its run stays in the enqueue's trace.
   KEYS: dead letters, stream, result key, sequence, call record, [key state], flow keys. ARGV:
-  dead-letter entry id, task id, key, record TTL (details below).
+  dead-letter entry id, task id, key, record TTL, whether the partition is not the ungrouped
+  group's (details below).
   KEYS[1] dead-letter stream
   KEYS[2] stream
   KEYS[3] result key of the task
@@ -16,10 +17,16 @@
   ARGV[1] dead-letter entry id; ARGV[2] task id the result key was derived from; ARGV[3] key the
   key state was derived from ('' none); the keys are used only when the entry names the same.
   ARGV[4] how long the call's record is kept, in ms (0: none)
+  ARGV[5] '1' when this partition is not the ungrouped group's under the caller's partition count
+          (partitionOfGroup), else '' or absent
 
   Returns {code, stream entry id ('' when a flow task waits in the room), generation}: 1 redriven; 0 no such dead letter (redriven,
   purged, trimmed, or never there); -1 not a task (fields missing: a raw member, a malformed
-  entry; or an id, name or group a worker would not take: includes/task-text.lua); -2 the key moved on (its state names another task): kept. Nothing written unless 1
+  entry; or an id, name or group a worker would not take: includes/task-text.lua); -2 the key moved on (its state names another task): kept;
+  -3 an ungrouped flow task whose limits recorded here have a group limit (groupConcurrency or
+  groupRateLimit), in a partition other than the ungrouped group's (ARGV[5]): admitted here its
+  runs would be counted apart from the group's, above its limit, and its id names this partition
+  (a move to another is no atomic step on a cluster): kept. Nothing written unless 1
   but the call's record; the recorded reply, before any check, when KEYS[5] holds one (a resend).
   The XADD (or a flow task's admission) is the first write but a keyed task's draw (the
   sequence alone) and the replacement of a key state that is not a hash: a stream out of ids (its
@@ -77,6 +84,13 @@ local isFlow = fieldOf(f, 'fl') == '1' and not key
 if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return reply(-1, '', 0) end
 -- A flow key of another type refuses the redrive before its first write (includes/flow.lua).
 if isFlow then flowCheckKeys(flowKeysAtEnd()) end
+-- An ungrouped task dead-lettered in a partition other than the ungrouped group's (spread there
+-- before a deploy gave it a group limit) stays: admitted here its runs would be counted apart
+-- from the group's runs in that partition, above the group's limit.
+if isFlow and ARGV[5] == '1' and (fieldOf(f, 'gr') or '') == '' then
+  local _, groupLimit, _, rates = flowLimits(flowKeysAtEnd(), name)
+  if groupLimit > 0 or (rates and rates.gmax > 0) then return reply(-3, '', 0) end
+end
 -- The stream, read before the first write: one of another type (anyone can make one) refuses
 -- the redrive here, not at its XADD after the task's result key was marked not settled (its
 -- stored failure lost: result() waited) or its key's generation drawn. So does, for a keyed
