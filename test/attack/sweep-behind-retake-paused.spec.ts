@@ -1,27 +1,16 @@
-import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import type { EnqueueCall } from '../../lib/client/enqueue-call';
 import { sendEnqueue } from '../../lib/client/enqueue-script';
-import { InFlight } from '../../lib/consumer/in-flight';
-import type { Lease } from '../../lib/consumer/lease';
 import { PauseGate } from '../../lib/consumer/pause-gate';
-import type { QueueParts } from '../../lib/consumer/queue-context';
 import { QueueConsumer } from '../../lib/consumer/queue-consumer';
-import { partitionReads } from '../../lib/consumer/slot-group-reads';
-import { Slots } from '../../lib/consumer/slots';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { defineScripts } from '../../lib/redis/scripts';
-import { resolveConfig } from '../../lib/stream-queue.config';
-import { StreamQueueEvents } from '../../lib/stream-queue.events';
 import { TaskRegistry } from '../../lib/task/task.registry';
 import { interceptCommands } from '../fixtures/command-hooks';
-import { RecordingLogger } from '../fixtures/recording-logger';
 import { definitionOf } from '../fixtures/settle-context';
-import { slotGroupReaders } from '../partitions/slot-group-readers';
 import { Latch, useSpecRedis, waitFor } from '../utils/helpers';
-import { testConnection } from '../utils/redis';
+import { lateLease, keyedJob, retakeConsumer, RETAKE_GROUP } from '../fixtures/retake-consumer';
 
-const GROUP = 'workers';
+const GROUP = RETAKE_GROUP;
 /** XPENDING's extended rows: [entry id, owner, idle ms, deliveries]. */
 type PendingRow = [string, string, number, number];
 type Turns = { inTurn(take: () => Promise<unknown>): Promise<unknown> };
@@ -38,45 +27,12 @@ describe('attack: a sweep queued behind a retake when the queue is paused', () =
   afterAll(() => blocking.forEach((r) => r.disconnect()));
   defineScripts(redis);
 
-  /** A lease whose liveness value Redis does not hold until confirm(): keyed claims answer unproven. */
-  function lateLease(consumerAlive: string) {
-    const listeners = new Set<() => void>();
-    let known = 'not-yet';
-    const lease: Lease = {
-      isHeld: () => true,
-      heldSince: () => -Infinity,
-      livenessSince: () => known,
-      onConfirmed: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-    };
-    const confirm = async () => {
-      known = 'v1';
-      await redis.set(consumerAlive, known);
-      listeners.forEach((l) => l());
-    };
-    return { lease, confirm };
-  }
-
   it("reclaims no dead worker's entry until the resume", async () => {
     const queue = 'sbr';
     const consumer = 'c1';
     const keys = new QueuePartitions(prefix, queue, 1).all[0];
     await redis.xgroup('CREATE', keys.stream, GROUP, '0', 'MKSTREAM');
-    const call = (key: string): EnqueueCall => ({
-      name: 'job',
-      queue,
-      keys,
-      payload: JSON.stringify(key),
-      delayMs: 0,
-      runAt: 0,
-      partitions: 1,
-      mode: 'add',
-      key,
-      everyMs: 0,
-      periodic: false,
-    });
+    const call = (key: string) => keyedJob(queue, keys, key, JSON.stringify(key));
     // A worker's entry, read and held; the worker alive for now (its death comes below).
     await sendEnqueue(call('dead-run'), (script) => script.run(redis), 'sbr-dead');
     const [[, [[deadId]]]] = (await redis.xreadgroup(
@@ -92,7 +48,7 @@ describe('attack: a sweep queued behind a retake when the queue is paused', () =
     await redis.set(keys.alive('dead'), '1');
     await sendEnqueue(call('retaken'), (script) => script.run(redis), 'sbr-retaken');
     await redis.set(keys.alive(consumer), 'lost-then-written-again');
-    const { lease, confirm } = lateLease(keys.alive(consumer));
+    const { lease, confirm } = lateLease(redis, keys.alive(consumer));
     const gate = new PauseGate();
 
     // The retake's reply (recover.lua's, once Redis ran it) waits for `release`.
@@ -117,38 +73,10 @@ describe('attack: a sweep queued behind a retake when the queue is paused', () =
       },
     });
 
-    const config = resolveConfig({
-      connection: testConnection(),
-      prefix,
-      blockMs: 100,
-      sweepIntervalMs: 50,
-      shutdownTimeoutMs: 2_000,
-    });
-    const lanes = [keys].map((k): QueueParts => ({
-      queue,
-      keys: k,
-      group: GROUP,
-      consumer,
-      redis: commands,
-      config,
-      events: new StreamQueueEvents(),
-      logger: new RecordingLogger() as unknown as Logger,
-      inFlight: new InFlight(),
-      slots: new Slots(4),
-      lease,
-    }));
-    const partitions = new QueuePartitions(prefix, queue, 1);
-    const { groupOf, readerOf } = slotGroupReaders(redis, partitions, {
-      group: GROUP,
-      consumer,
-      blockMs: config.blockMs,
-      lease,
-      blocking,
-    });
     const ran: unknown[] = [];
     const registry = new TaskRegistry();
     registry.add({ ...definitionOf('job', { queue }), handler: async (payload: unknown) => void ran.push(payload) });
-    const c1 = new QueueConsumer(lanes, partitionReads(lanes, groupOf, readerOf), registry, gate);
+    const c1 = retakeConsumer({ redis, commands, prefix, queue, consumer, lease, registry, gate: gate, blocking });
 
     // Every sweep and retake waits its turn here: the spec sees one queued.
     const proto = QueueConsumer.prototype as unknown as Turns;
