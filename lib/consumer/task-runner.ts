@@ -4,6 +4,7 @@ import type { TaskContext } from '../interfaces';
 import { decodePayload } from '../task/payload-codec';
 import { timeoutAfterPendingIo } from '../race-timeout';
 import { STOP_HANDLER } from '../task/handler-stop';
+import { HANDLER_CALLED } from '../task/handler-call';
 import { periodicKey } from '../task/schedule';
 import { describeThrown, encodeResult } from '../task/task-outcome';
 import type { RunWrapper } from '../stream-queue.instrumentation';
@@ -177,6 +178,11 @@ class RunContext implements TaskContext {
   /** An interceptor gave up on the handler (see TaskEnhancers): on the prototype, no cost per run. */
   [STOP_HANDLER](reason: unknown): void {
     this.delivery.askHandlerToStop(reason);
+  }
+
+  /** Whether an interceptor chain called the handler yet (see noteHandlerCall). */
+  [HANDLER_CALLED](called: boolean): void {
+    this.delivery.handlerCalled = called;
   }
 }
 

@@ -3,6 +3,7 @@ import { ExternalContextCreator } from '@nestjs/core';
 import type { TaskContext } from '../interfaces/index';
 import { InterceptorGaveUpError, LeaseLostError, StreamQueueError } from '../errors';
 import { inRunContext } from '../stream-queue.instrumentation';
+import { noteHandlerCall } from './handler-call';
 import { askHandlerToStop } from './handler-stop';
 import { describeThrown } from './task-outcome';
 
@@ -59,8 +60,12 @@ export class TaskEnhancers {
       { interceptors: true, guards: false, filters: false },
       STREAM_QUEUE_CONTEXT_TYPE,
     );
-    // Each run in an async context of its own, entered before the first interceptor runs.
-    return (payload, ctx) => inRunContext(ctx as TaskContext, () => handlers.settleAfter(ctx, chained(payload, ctx)));
+    // Each run in an async context of its own, entered before the first interceptor runs. Not
+    // started until an interceptor calls its handler: one let go before that gives its delivery back.
+    return (payload, ctx) => {
+      noteHandlerCall(ctx, false);
+      return inRunContext(ctx as TaskContext, () => handlers.settleAfter(ctx, chained(payload, ctx)));
+    };
   }
 }
 
@@ -86,9 +91,11 @@ class HandlersOfRuns {
   private readonly calls = new WeakMap<object, Set<Promise<void>>>();
   /** Runs that ended: a handler call asked for later would run beside their retry. */
   private readonly endedRuns = new WeakSet<object>();
+  /** Runs whose handler call was refused for their abort: their chain's answer is no outcome. */
+  private readonly refusedRuns = new WeakSet<object>();
 
   constructor(method: Handler, onLateCall: () => void) {
-    const { calls, endedRuns } = this;
+    const { calls, endedRuns, refusedRuns } = this;
     this.callback = function (this: unknown, payload: unknown, ctx: unknown) {
       if (ctx !== null && typeof ctx === 'object' && endedRuns.has(ctx)) {
         onLateCall();
@@ -100,7 +107,11 @@ class HandlersOfRuns {
       // A run aborted before its handler started never starts it, as a bare run: after a lost
       // lease, whose chain is waited for, another worker may be running it already.
       const signal = (ctx as Partial<TaskContext> | null)?.signal;
-      if (signal instanceof AbortSignal && signal.aborted) throw signal.reason;
+      if (signal instanceof AbortSignal && signal.aborted) {
+        refusedRuns.add(ctx as object);
+        throw signal.reason;
+      }
+      noteHandlerCall(ctx, true);
       // In the run's own context: Nest binds the handler to the context next.handle() was called
       // in, which may be another run's (an interceptor letting runs through from a Subject).
       const returned = inRunContext(ctx as TaskContext, () => method.call(this, payload, ctx));
@@ -129,11 +140,20 @@ class HandlersOfRuns {
     Object.defineProperty(this.callback, 'name', { value: method.name });
   }
 
-  /** Settles as `chained` does, once every handler call of the run `ctx` has ended. */
+  /**
+   * Settles as `chained` does, once every handler call of the run `ctx` has ended. A run whose
+   * handler call was refused for its abort settles with that abort, whatever the chain answers:
+   * an interceptor that maps errors to a fallback value (catchError) would otherwise complete,
+   * after a lost lease or at shutdown (whose runs are settled on what they finished with), a task
+   * whose handler never ran.
+   */
   async settleAfter(ctx: unknown, chained: unknown): Promise<unknown> {
     let failed: { readonly error: unknown } | undefined;
     try {
-      return await this.unlessAborted(ctx, chained);
+      const value = await this.unlessAborted(ctx, chained);
+      if (ctx !== null && typeof ctx === 'object' && this.refusedRuns.has(ctx))
+        throw (ctx as TaskContext).signal.reason;
+      return value;
     } catch (error) {
       failed = { error };
       throw error;
