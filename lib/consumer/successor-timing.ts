@@ -41,16 +41,20 @@ const CLOCK_SLACK_MS = 1_000;
 
 /**
  * @internal A successor's timing. An `every` successor is timed in Redis from the key's period. A
- * cron's upcoming fire times are computed after the run's slot, or after the time Redis put the
- * run in the stream (its entry id) when that is later (the fleet was down), never from this
- * process's wall clock; Redis's clock picks one. When all of them are past Redis's clock as
- * `clock` estimates it (the run waited in the stream, or ran, longer than they last), those after
+ * cron's upcoming fire times are computed after the run's slot, never from this process's wall
+ * clock; Redis's clock picks one. When all of them are past Redis's clock as `clock` estimates it
+ * (the fleet was down, the run waited in the stream, or ran, longer than they last), those after
  * that estimate follow them: the next fire time is among them, where none was and a catch-up run
- * was due at once, back to back with the late run.
+ * was due at once, back to back with the late run. Without an estimate (none is missing in a
+ * worker) they start after the time of the run's entry id instead, when later. Not with one: an
+ * entry id is no clock reading (Redis keeps a stream's ids increasing, so after its clock went
+ * back, a failover or an NTP step, they are ahead of it by the step), and fire times after it
+ * skipped every slot until Redis's clock caught up.
  */
 export function timingOf(schedule: Schedule, run: TimedRun, clock?: Pick<RedisClock, 'now'>): SuccessorTiming {
   if ('every' in schedule) return { e: schedule.every };
-  const after = Math.max(run.dueAt ?? 0, Number(run.entryId.split('-')[0]));
+  const entryTime = Number(run.entryId.split('-')[0]);
+  const after = clock ? (run.dueAt ?? entryTime) : Math.max(run.dueAt ?? 0, entryTime);
   const timezone = schedule.timezone ?? CRON_DEFAULT_TIMEZONE;
   const fires = cronFires(schedule.cron, timezone, after, CRON_FIRES, run.key);
   const now = clock && clock.now() - CLOCK_SLACK_MS;
