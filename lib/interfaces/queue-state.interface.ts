@@ -30,7 +30,8 @@ export interface QueueCounts {
   /**
    * Age in ms of the oldest waiting task, or null when none waits: of the tasks waiting in the
    * stream, since it entered the stream; of those waiting for a slot (`waitingForSlot`), since
-   * it entered the waiting room. The older of the two.
+   * it entered the waiting room; of the delayed tasks past their due time (not promoted yet, as
+   * when no worker runs), since it fell due. The oldest of the three.
    */
   readonly oldestWaitingMs: number | null;
   /** Ms until the next delayed task is due (0: due now), or null when none is delayed. */

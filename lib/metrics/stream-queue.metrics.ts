@@ -205,7 +205,7 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     });
     const oldest = new Gauge({
       name: METRIC_NAMES.oldestWaiting,
-      help: 'Age in seconds of the oldest task waiting to be read or waiting for a flow-control slot (0 when none waits).',
+      help: 'Age in seconds of the oldest task waiting to be read, waiting for a flow-control slot, or delayed and past its due time (0 when none waits).',
       labelNames: ['queue'],
       registers: [],
       async collect() {

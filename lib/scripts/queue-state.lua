@@ -23,10 +23,12 @@
   Anyone who can write to Redis can give the group any number of consumers (XGROUP
   CREATECONSUMER), and XINFO CONSUMERS reads every one: it is sent only when the group has at
   most ARGV[3] (XINFO GROUPS counts them), so the script's work and reply stay bounded.
-  The oldest waiting age is the older of the stream's oldest unread entry (since it entered the
-  stream) and the room's oldest task (since it entered the room): one read each, whatever the
-  backlog (the room is ordered by task, group and rank, so its entry times are kept beside it),
-  plus one HGET per entry time looked at (at most 16) to skip times an older version left.
+  The oldest waiting age is the oldest of the stream's oldest unread entry (since it entered the
+  stream), the room's oldest task (since it entered the room) and the delayed set's first task
+  once due (since it fell due: no worker promoted it, as when every worker is down): one read
+  each, whatever the backlog (the room is ordered by task, group and rank, so its entry times are
+  kept beside it; the delayed set's first due time is the one nextDue reads), plus one HGET per
+  entry time looked at (at most 16) to skip times an older version left.
 
   waiting is counted, never taken from the group's lag: Redis 7.0 to 7.2 report a lag one too
   high once an unread entry was deleted (replace(), remove(), cancel()) and the group then read
@@ -109,6 +111,9 @@ for i = 1, #times - 1, 2 do
     break
   end
 end
+-- A delayed task past its due time waits to run as an unread entry does: without it a queue
+-- whose tasks came delayed (retries, periodic successors) aged nothing while no worker promoted.
+if nextDue and tonumber(nextDue) <= now then oldest = math.max(oldest, now - tonumber(nextDue)) end
 local dueIn = nextDue and math.max(0, tonumber(nextDue) - now) or -1
 -- Anyone can write a score (ZADD <delayed> inf, an entry time of -inf): a number past 2^63 (inf
 -- too) became the integer -2^63 in Redis's reply, so each age is capped where JavaScript still
