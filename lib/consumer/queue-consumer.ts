@@ -155,7 +155,12 @@ export class QueueConsumer {
       this.ctx.runWrapper,
     );
     const read = async () => {
-      if (this.pause.isPaused) await this.pause.whenOpen();
+      if (this.pause.isPaused) {
+        // No read is tried while paused: a streak of failures from before the pause (a blip, often
+        // why it was paused) says nothing of Redis now, and used to grow for the whole pause.
+        this.readFailure = undefined;
+        await this.pause.whenOpen();
+      }
       // Retried: a blocking read that Redis took waits (blockMs) before it answers, as it should.
       if (this.readFailure) this.readFailure.retrying = true;
       const deliveries = await this.read();
@@ -288,7 +293,8 @@ export class QueueConsumer {
 
   /**
    * Since when every read of the queue failed, and the last failure's message, while the loop
-   * waits to retry: undefined while a retry is in flight, and once a read succeeds. A pipeline
+   * waits to retry: undefined while a retry is in flight, once the pause holds it (the streak
+   * ends: nothing is tried while paused), and once a read succeeds. A pipeline
    * whose reads fail on every try is subscribed, so `running`, yet consumes nothing.
    */
   get failingReads(): { forMs: number; message: string } | undefined {
