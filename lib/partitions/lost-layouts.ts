@@ -7,6 +7,7 @@ import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import { MAX_TIMER_MS, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { RESTORE_EVERY_SWEEPS } from '../task/periodic-scheduler';
 import { PartitionLayouts } from './partition-layout';
+import { QueuePartitions } from './queue-partitions';
 
 /**
  * @internal Records a queue's partition count again when Redis lost its layout record (restarted
@@ -22,6 +23,10 @@ import { PartitionLayouts } from './partition-layout';
  * concurrent refused calls share it. It runs when a refused call finds the record gone (then the
  * call is retried once), when the command connection is ready again after a reconnect (a restart
  * always cuts it), and every RESTORE_EVERY_SWEEPS sweep intervals for a loss without one (FLUSHDB).
+ *
+ * A record lost in another partition while partition 0's holds the count (on a cluster, the master
+ * of that partition's slot restarted without persistence) is written back with SET NX at the same
+ * moments (restoreOthers): no step is needed there, see its comment.
  */
 @Injectable()
 export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
@@ -73,10 +78,14 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
       return await call();
     } catch (error) {
       const refusal = error instanceof Error ? PartitionLayoutError.fromReply(queue, error) : error;
-      if (!(refusal instanceof PartitionLayoutError) || !(await this.lostUnder(refusal, count))) throw error;
-      await this.restore(queue, count).catch((failure: Error) => {
-        throw lostLayout(queue, count, whyNotRecorded(failure));
-      });
+      if (!(refusal instanceof PartitionLayoutError) || !refusedUnder(refusal, count)) throw error;
+      const lost = await this.lostWhere(queue, count);
+      if (!lost) throw error;
+      if (lost === 'first') {
+        await this.restore(queue, count).catch((failure: Error) => {
+          throw lostLayout(queue, count, whyNotRecorded(failure));
+        });
+      }
       return call();
     }
   }
@@ -95,24 +104,26 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<O[]> {
     const outcomes = await send(calls);
     const lost: number[] = [];
-    const gone = new Map<string, Promise<boolean>>(); // one read of a queue's record per batch
+    const gone = new Map<string, Promise<LostRecord>>(); // one look at a queue's records per batch
     for (const [i, outcome] of outcomes.entries()) {
       const { queue } = calls[i];
       const error = refusalOf(outcome);
       const refusal = error && PartitionLayoutError.fromReply(queue, error);
       if (!(refusal instanceof PartitionLayoutError) || !refusedUnder(refusal, countOf(queue))) continue;
-      if (!gone.has(queue)) gone.set(queue, this.recordGone(queue));
+      if (!gone.has(queue)) gone.set(queue, this.lostWhere(queue, countOf(queue)));
       if (await gone.get(queue)) lost.push(i);
     }
     if (lost.length === 0) return outcomes;
+    // Partition 0's record gone: its queue's step first. Another's (lostWhere wrote it back): none.
     const queues = [...new Set(lost.map((i) => calls[i].queue))];
     const failures = new Map<string, Error>();
     await Promise.all(
-      queues.map((queue) =>
-        this.restore(queue, countOf(queue)).catch((failure: Error) =>
+      queues.map(async (queue) => {
+        if ((await gone.get(queue)) !== 'first') return;
+        await this.restore(queue, countOf(queue)).catch((failure: Error) =>
           failures.set(queue, lostLayout(queue, countOf(queue), whyNotRecorded(failure))),
-        ),
-      ),
+        );
+      }),
     );
     const again = lost.filter((i) => !failures.has(calls[i].queue));
     const resent = again.length > 0 ? await send(again.map((i) => calls[i])) : [];
@@ -122,9 +133,40 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
     return merged;
   }
 
-  /** Whether `refusal` (under this process's `count`) is that of a layout record gone from partition 0. */
-  private async lostUnder(refusal: PartitionLayoutError, count: number): Promise<boolean> {
-    return refusedUnder(refusal, count) && this.recordGone(refusal.queue);
+  /**
+   * Which layout record of `queue` Redis lost, for a refusal under this process's `count`: 'first'
+   * when partition 0's is gone (the bootstrap's step records it again: restore), 'others' when it
+   * holds `count` and another partition's was gone (written back here: restoreOthers), or false.
+   */
+  private async lostWhere(queue: string, count: number): Promise<LostRecord> {
+    if (await this.recordGone(queue)) return 'first';
+    return (await this.restoreOthers(queue, count)) ? 'others' : false;
+  }
+
+  /**
+   * Records `count` again in each partition p > 0 of `queue` whose record is gone while partition
+   * 0's holds `count` (no change under way), and whether there was one. A commit writes the count
+   * in every partition of the layout before partition 0's, so such a record was lost (the master
+   * of its slot restarted without persistence, or a DEL), not changed. No freeze is needed, as
+   * partition 0's loss does (its absent record lets a process of 1 write there): an absent record
+   * lets no checked write into p > 0 (only a count of 1 matches it, and that count maps nothing
+   * there), and no switch freezes p while it is absent (its record is not the count the switch
+   * starts from), so nothing was written under another mapping and no change passed it. SET NX:
+   * one that another process put back (then a switch may have moved it on) is left as it is.
+   */
+  private async restoreOthers(queue: string, count: number): Promise<boolean> {
+    const redis = this.connections.commands;
+    const { all } = new QueuePartitions(this.config.prefix, queue, count);
+    if ((await redis.get(all[0].layout).catch(() => null)) !== String(count)) return false;
+    const records = await Promise.all(all.slice(1).map((k) => redis.get(k.layout).catch(() => '')));
+    const gone = all.slice(1).filter((_, i) => records[i] === null);
+    if (gone.length === 0) return false;
+    await Promise.all(gone.map((k) => redis.set(k.layout, String(count), 'NX')));
+    this.logger.warn(
+      `Queue "${queue}": the layout record of partition(s) ${gone.map((k) => k.partition).join(', ')} was gone from ` +
+        `Redis (restarted without persistence, or deleted); recorded ${count} partitions again.`,
+    );
+    return true;
   }
 
   /** Partition 0's layout record of `queue` is absent (a key of another type is a record, not none). */
@@ -159,7 +201,7 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
   private async checkQuietly(queue: string): Promise<void> {
     const count = partitionsOf(this.config, queue);
     try {
-      if (!(await this.recordGone(queue))) return;
+      if (!(await this.recordGone(queue))) return void (await this.restoreOthers(queue, count));
       await this.restore(queue, count);
     } catch (error) {
       if (this.connections.isClosed) return;
@@ -171,6 +213,9 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
     return new QueueKeys(this.config.prefix, queue).layout;
   }
 }
+
+/** Where lostWhere found a layout record gone. */
+type LostRecord = 'first' | 'others' | false;
 
 /** A refusal that reads 1 partition where this process, of more, uses `count`. */
 function refusedUnder(refusal: PartitionLayoutError, count: number): boolean {
