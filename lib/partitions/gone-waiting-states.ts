@@ -14,7 +14,8 @@ const CLEAN_BATCH = 100;
  * one any more to replace it. Key states are not indexed (that would cost every enqueue and
  * settle), so they are found by SCAN of every master (each holds some partitions' slots), one
  * pass for all the queue's partitions: a cost paid at a count change only, growing with the
- * keys of the whole Redis. Returns how many it dropped.
+ * keys of the whole Redis. Returns how many it dropped; throws RunningKeyState for a key state
+ * still holding a running run (then the switch thaws).
  */
 export async function dropGoneWaitingStates(
   redis: Redis,
@@ -28,9 +29,24 @@ export async function dropGoneWaitingStates(
       const keyStates = states.slice(i, i + CLEAN_BATCH);
       const reply = await layoutScript(partitions[p], { step: 'clean', from, to, keyStates }).run(redis);
       dropped += reply.dropped ?? 0;
+      if (reply.running !== undefined) throw new RunningKeyState(p, reply.running);
     }
   }
   return dropped;
+}
+
+/**
+ * @internal The clean found a key state still holding a running run in partition `partition`
+ * (layout.lua): its stream or entry was purged under it, its handler may still be going, and the
+ * key's next enqueue under the new count would run beside it. The switch must not commit.
+ */
+export class RunningKeyState extends Error {
+  constructor(
+    readonly partition: number,
+    readonly keyState: string,
+  ) {
+    super(`partition ${partition}'s key state ${keyState} still holds a running run`);
+  }
 }
 
 /** The key states of `partitions` (all of one queue), by partition index. */

@@ -9,7 +9,7 @@ import { GROUP_READ_LIMIT } from '../scripts/queue-state.script';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import { CONSUMER_GROUP, STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { TaskRegistry } from '../task/task.registry';
-import { dropGoneWaitingStates } from './gone-waiting-states';
+import { dropGoneWaitingStates, RunningKeyState } from './gone-waiting-states';
 import { layoutOf } from './layout-record';
 import { QueuePartitions } from './queue-partitions';
 
@@ -150,15 +150,30 @@ export class PartitionLayouts implements OnModuleInit {
     // enqueue of its key comes any more: dropped while every partition is frozen, so a switch
     // finished after a crash drops them too. Best effort: a user whose ACL refuses SCAN (or a
     // failure here) keeps them, as before, and the switch goes on.
+    // A key state still holding a running run (its stream purged under it) thaws the switch: the
+    // key's next enqueue would go to its new partition and run beside it.
     await dropGoneWaitingStates(redis, keys, from, to).then(
       (dropped) => {
         if (dropped > 0)
           this.logger.log(`Queue "${queue}": dropped ${dropped} key state(s) whose waiting run's message was deleted.`);
       },
-      (error: Error) =>
+      async (error: Error) => {
+        if (error instanceof RunningKeyState) {
+          for (const frozen of frozenHere.reverse()) await step('thaw', frozen);
+          throw new PartitionLayoutError(
+            queue,
+            String(from),
+            to,
+            `Queue "${queue}" is stored with ${from} partition${from === 1 ? '' : 's'} and cannot change to ${to} ` +
+              `(option queues.${queue}.partitions): partition ${error.partition} still holds a running run whose ` +
+              `stream entry was purged (key state ${JSON.stringify(error.keyState)}). Let it finish (or cancel its key ` +
+              `once its worker is gone), then start this process again.`,
+          );
+        }
         this.logger.warn(
           `Queue "${queue}": key states whose waiting run's message was deleted were not looked for while the count changed (${error.message}).`,
-        ),
+        );
+      },
     );
     // A key moved to another partition must not draw a lower generation or fence there than it
     // drew where it was: every partition's sequence is raised to the highest once all are frozen

@@ -65,6 +65,12 @@
   any other: its key moves with the count, its next schedule() goes to the new partition, and
   kept, the old state stayed for good, listed by schedules() beside the new one, out of
   unschedule()'s reach (its index entry, left, lists nothing without a state).
+  A state holding a running record (field rown, whatever its state: a cancelled or replaced run
+  still holds its key until it settles; the freeze found no pending delivery, so its stream or
+  entry was purged under it, and its handler may still be going) stops the clean: {0, record, how many
+  it dropped, that key state}, and the switch thaws and fails as for a partition holding tasks.
+  Left so, the key's next enqueue under the new count went to its new partition, where nothing
+  held it, and ran beside it. A cancel(key) ends such a run once its owner is dead.
   A frozen partition takes no checked write, and each state is judged and dropped in one step.
   Atomic: the emptiness check and the freeze are one step. A frozen record refuses every write
   that checks its layout (layout-guard.lua), so the partition stays empty until the commit. A
@@ -176,7 +182,8 @@ if op == 'clean' then
   for i = 18, #KEYS do
     local keyState = KEYS[i]
     if not notAHash(keyState) then
-      local state, sk, every, rt = unpack(rcall('HMGET', keyState, 'state', 'sk', 'every', 'rt'))
+      local state, sk, every, rt, rown = unpack(rcall('HMGET', keyState, 'state', 'sk', 'every', 'rt', 'rown'))
+      if rown and rown ~= '' then return {0, stored, dropped, keyState} end
       if not ((sk or every) and not rt) and liveRunGone(stream, delayed, keyState, state) then
         rcall('DEL', keyState)
         dropped = dropped + 1

@@ -21,6 +21,8 @@ export interface LayoutStepReply {
   readonly groups?: number;
   /** clean: how many key states it dropped (their waiting run's message gone). */
   readonly dropped?: number;
+  /** clean, not-empty: the key state still holding a running run (its stream or entry purged under it). */
+  readonly running?: string;
 }
 
 /**
@@ -65,9 +67,9 @@ export function layoutScript(
       a.lost ? '1' : '0',
     ],
     (reply) => {
-      const [code, record, third] = reply as [number, string, number?];
+      const [code, record, third, running] = reply as [number, string, number?, string?];
       const extra = third === undefined ? {} : a.step === 'clean' ? { dropped: third } : { groups: third };
-      return { outcome: outcomeOf(code), record, ...extra };
+      return { outcome: outcomeOf(code), record, ...extra, ...(running === undefined ? {} : { running }) };
     },
   );
 }
