@@ -128,7 +128,7 @@ export function toEnqueueCall(
   const queue = taskQueue(options.queue, definition);
   const partitions = layouts.partitionsOf(queue);
   const flow = flowOf(definition, options, key);
-  if (definition) checkShares(definition, queue, partitions.count);
+  if (definition) checkLimitedQueue(definition, queue);
   // A key's partition; a flow task's group's, but for an ungrouped task whose definition here has
   // no group limit, which goes to the next in turn as a task without one does (a periodic key's
   // is 0): its own limits are shared out per partition, so it can use every partition's share.
@@ -158,18 +158,18 @@ export function toEnqueueCall(
 }
 
 /**
- * An enqueue may name another queue than its task's, whose partition count bootstrap did not
- * check the task's own limits against: a partition's share of a limit below the count is 0,
- * which admission reads as no limit (every run of the task there would start at once).
+ * An enqueue may name another queue than its task's, and a worker consuming that queue runs it
+ * there. A task's limits are counted in its own queue's flow keys (another queue's live in
+ * another slot, and no atomic step spans two): a run on another queue is counted apart, so a
+ * `globalConcurrency: 1` task ran once on each queue at the same time. (Its own queue's partition
+ * count was checked against its limits at bootstrap.)
  */
-function checkShares(definition: TaskDefinition, queue: string, count: number): void {
-  const { globalConcurrency, rateLimit } = definition.options;
-  const smallest = Math.min(globalConcurrency ?? Infinity, rateLimit?.max ?? Infinity);
-  if (smallest >= count) return;
+function checkLimitedQueue(definition: TaskDefinition, queue: string): void {
+  const own = definition.options.queue;
+  if (queue === own || !hasFlowLimits(definition.options)) return;
   throw new InvalidOptionError(
     'queue',
-    `a queue of at most ${smallest} partitions for task "${definition.name}" (its globalConcurrency or rateLimit.max), ` +
-      `not one of queues.${queue}.partitions (${count}): each partition enforces a share of the limit`,
+    `the queue of @Task('${definition.name}') ("${own}"), or none: its limits are counted on its own queue only`,
     queue,
   );
 }

@@ -114,8 +114,8 @@ export class QueueConsumer {
         if (limitsByName.has(name)) return limitsByName.get(name);
         const definition = registry.get(name);
         if (!definition) return undefined;
-        // Limits bind on the task's own queue only (the task runner refuses it elsewhere), as
-        // this partition enforces them (its share of the task's own limits).
+        // Limits bind on the task's own queue only (an enqueue with the definition names no
+        // other: enqueue-input.ts), as this partition enforces them (its share of the task's own limits).
         const limits =
           definition.options.queue === ctx.queue
             ? flowLimitsOf(definition.options, ctx.config.priorityAgingMs, ctx.keys.partition, count)

@@ -14,7 +14,8 @@ export interface EnqueueOptions {
   /**
    * Queue of the task, when given. Default: the queue of the task's `@Task()` when this process
    * has its handler, else `default` (a producer-only process must name the queue of a task
-   * defined on another one).
+   * defined on another one). A task with limits (`globalConcurrency`, `rateLimit`, ...) takes
+   * only its own queue: its limits are counted there.
    */
   queue?: string;
   /**

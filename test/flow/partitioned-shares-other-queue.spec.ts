@@ -27,13 +27,15 @@ class OtherQueueModule {}
 
 /**
  * An enqueue may name another queue than its task's. On a queue of more partitions than the
- * task's limit, a partition's share of it would be 0, which admission reads as no limit.
+ * task's limit, a partition's share of it would be 0, which admission reads as no limit; on any
+ * other queue the limit would be counted apart from its own queue's (see
+ * test/attack/limited-task-other-queue.spec.ts): a limited task's enqueue names its own queue.
  */
 describe('a limited task enqueued to a partitioned queue other than its own', () => {
   const env = useProbeApps();
   beforeEach(() => (runs.length = 0));
 
-  it('is refused when that queue has more partitions than its limit, writing nothing', async () => {
+  it('is refused, writing nothing', async () => {
     const app = await startApp({
       prefix: env.prefix,
       imports: [OtherQueueModule],
@@ -50,7 +52,8 @@ describe('a limited task enqueued to a partitioned queue other than its own', ()
       expect(s.status).toBe('rejected');
       const error = (s as PromiseRejectedResult).reason as InvalidOptionError;
       expect(error).toBeInstanceOf(InvalidOptionError);
-      expect(error.message).toContain('queues.oq-split.partitions (2)');
+      expect(error.option).toBe('queue');
+      expect(error.message).toContain('"oq-home"');
     }
     await expect(
       app.client.enqueueMany([{ name: 'oq.limited', payload: {}, options: { queue: 'oq-split' } }]),
@@ -58,13 +61,14 @@ describe('a limited task enqueued to a partitioned queue other than its own', ()
     expect(await env.redis.keys(`${env.prefix}*oq-split*flow*`)).toEqual([]);
   });
 
-  it('is taken on a partitioned queue whose count its limit covers', async () => {
+  it('is refused on a partitioned queue whose count its limit covers too', async () => {
     const app = await startApp({
       prefix: env.prefix,
       imports: [OtherQueueModule],
       options: { concurrency: 20, queues: { 'oq-split': { partitions: 1 } } },
     });
-    const handle = await app.client.enqueue('oq.limited', {}, { queue: 'oq-split' });
+    await expect(app.client.enqueue('oq.limited', {}, { queue: 'oq-split' })).rejects.toThrow(InvalidOptionError);
+    const handle = await app.client.enqueue('oq.limited', {}, { queue: 'oq-home' });
     await handle.result({ timeoutMs: 10_000 });
     expect(runs).toHaveLength(1);
   });
