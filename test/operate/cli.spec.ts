@@ -1,18 +1,30 @@
+import { Injectable, Module } from '@nestjs/common';
 import { parseArgs, UsageError } from '../../lib/cli/cli-args';
 import { EXIT } from '../../lib/cli/cli-commands';
 import { defineScripts } from '../../lib/redis/scripts';
+import { Task } from '../../lib';
 import { RemovalTasksModule } from '../fixtures/removal-tasks';
 import { producerAppForSuite } from '../fixtures/test-app';
 import { spawnCli } from '../utils/cli-bin';
 import { runCliInProcess } from '../utils/cli-in-process';
 import { createRedis, randomPrefix, redisUrl } from '../utils/redis';
 
+/** A task with a limit on a queue no worker of this spec reads: its waiting tasks stay waiting. */
+@Injectable()
+class FlowQueueTasks {
+  @Task('cli.flow', { queue: 'flow', globalConcurrency: 1 })
+  run(): void {}
+}
+
+@Module({ providers: [FlowQueueTasks] })
+class FlowQueueTasksModule {}
+
 // The operator's CLI against a real Redis: tables, --json, confirmation, exit codes.
 describe('nest-stream-queue CLI', () => {
   const prefix = randomPrefix();
   const redis = createRedis();
   defineScripts(redis);
-  const t = producerAppForSuite(prefix, redis, [RemovalTasksModule]);
+  const t = producerAppForSuite(prefix, redis, [RemovalTasksModule, FlowQueueTasksModule]);
   const base = () => ['--url', redisUrl(), '--prefix', prefix];
 
   /** A command line against this spec's prefix, run in this process (see runCliInProcess). */
@@ -92,7 +104,7 @@ describe('nest-stream-queue CLI', () => {
 
   it('inspect says how many of the waiting tasks wait for a slot or token (flow control)', async () => {
     // One slot: the first takes it as it is enqueued (no worker reads it), the other two wait in the room.
-    for (let i = 0; i < 3; i++) await t.client.enqueue('removal.one', { i }, { queue: 'flow' });
+    for (let i = 0; i < 3; i++) await t.client.enqueue('cli.flow', { i });
     const table = await cli(['inspect', '--queue', 'flow']);
     expect(table.out).toMatch(/^flow\s+3 \(2 for a slot\)\s+0\s+0\s+0/m);
     const json = await cli(['inspect', '--queue', 'flow', '--json']);
