@@ -150,6 +150,6 @@ export interface RedriveAllResult {
   readonly redriven: number;
   readonly refused: {
     readonly deadLetterId: string;
-    readonly reason: 'not-a-task' | 'key-moved-on' | 'group-limit-elsewhere';
+    readonly reason: 'not-a-task' | 'key-moved-on' | 'group-limit-elsewhere' | 'cancelled' | 'already-redriven';
   }[];
 }

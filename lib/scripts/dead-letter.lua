@@ -15,7 +15,8 @@
   fail.lua and claim.lua tell a stale run's) and nothing is stored under its result key, so its
   handle answers as it did before (it stored a failure and told 'f': a task read cancelled or
   superseded then read failed, by its delivery count alone). The dead letter still records the
-  run. A call resent after its reply was
+  run; redrive.lua refuses it while its key state lives (key-moved-on, or cancelled when the
+  state names this task cancelled), so a cancelled run is not run again. A call resent after its reply was
   lost (ioredis resends it on its next connection) finds the entry acked by its first execution:
   the call's record (includes/call-record.lua) makes it answer dead-lettered, writing nothing,
   where it answered already settled and the worker reported nothing.

@@ -26,7 +26,14 @@
   -3 an ungrouped flow task whose limits recorded here have a group limit (groupConcurrency or
   groupRateLimit), in a partition other than the ungrouped group's (ARGV[5]): admitted here its
   runs would be counted apart from the group's, above its limit, and its id names this partition
-  (a move to another is no atomic step on a cluster): kept. Nothing written unless 1
+  (a move to another is no atomic step on a cluster): kept; -4 the key state names this task
+  cancelled (a cancel() or remove() ended it, maybe while the dead-lettered run ran: its stale
+  dead letter still records the run): kept, it must not run again; -5 the task was redriven
+  already from another dead letter of it (a copy: anyone can write a dead letter) or runs again
+  otherwise (a retry): its key state names it live or completed, or (an unkeyed task) its result
+  key holds the unsettled marker or a stored success: kept, a task redriven twice would run twice
+  (an unkeyed task whose stored result expired, or was never stored, is not recognised).
+  Nothing written unless 1
   but the call's record; the recorded reply, before any check, when KEYS[5] holds one (a resend).
   The XADD (or a flow task's admission) is the first write but a keyed task's draw (the
   sequence alone) and the replacement of a key state that is not a hash: a stream out of ids (its
@@ -40,8 +47,10 @@
   pass 2^53-1 or INCR would refuse (one GET: sequenceCheck in includes/key-state.lua). It sends
   no notice.
   A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
-  none and is replaced) or still names this task:
-  a newer run of the key (a replace, a periodic successor) must never be followed by an older.
+  none and is replaced) or still names this task, failed (not live, completed or cancelled):
+  a newer run of the key (a replace, a periodic successor) must never be followed by an older,
+  and a cancelled task never runs again (as a superseded one, it is refused while its state
+  lives: once it expired, nothing tells the cancel any more, and result() reads no cancel either).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -107,13 +116,30 @@ if key then
   dropForeignState(keyState)
   local state, holder = unpack(rcall('HMGET', keyState, 'state', 'id'))
   if state and holder ~= id then return reply(-2, '', 0) end
-  if state == 'queued' or state == 'delayed' or state == 'running' then return reply(-2, '', 0) end
+  -- The state names this task: live (a copy of its dead letter redriven already, or a retry of
+  -- it waits) or completed since, it must not run twice.
+  if state == 'queued' or state == 'delayed' or state == 'running' or state == 'completed' then
+    return reply(-5, '', 0)
+  end
+  -- Its key state names it cancelled (cancel() or remove() ended it: xid): the dead letter is of
+  -- a run the user cancelled (dead-lettered stale, as poison, after the cancel while it ran; or
+  -- a second dead letter of it), which must never run again. Its result() reads cancelled still.
+  if state == 'cancelled' then return reply(-4, '', 0) end
   -- The draw writes the sequence alone (a skipped number if the XADD below refuses); the key
   -- state takes the generation after the XADD.
   gen = drawGeneration(seq, keyState)
   fields[#fields + 1] = 'k'; fields[#fields + 1] = key
   fields[#fields + 1] = 'g'; fields[#fields + 1] = string.format('%d', gen)
 else
+  -- Another dead letter of this task (a copy: anyone can write one) redriven already left its
+  -- result key marked unsettled until that run settles, or the run completed since: redriven
+  -- again it would run twice, at once even (no key keeps them apart). A failure stored there
+  -- does not refuse it (a dead letter of that run stands beside this one). A result key of
+  -- another type reads as none (the SET below replaces it).
+  local read, held = pcall(rcall, 'GET', resultKey)
+  if read and held and (held == PENDING_MARKER or string.sub(held, 1, 10) == '{"ok":true') then
+    return reply(-5, '', 0)
+  end
   -- Keep its result even when void (marked unsettled for result() after the XADD, below).
   fields[#fields + 1] = 'r'; fields[#fields + 1] = '1'
 end

@@ -9,6 +9,8 @@ export const REDRIVE_CODES = {
   [-1]: 'not-a-task',
   [-2]: 'key-moved-on',
   [-3]: 'group-limit-elsewhere',
+  [-4]: 'cancelled',
+  [-5]: 'already-redriven',
 } as const;
 const outcomeOf = replyCodes('redrive', REDRIVE_CODES);
 

@@ -18,6 +18,7 @@ describe('attack: a redrive(), remove() or purge whose reply was lost and which 
   let proxy: ReplyCuttingProxy;
   let producer: TestApp; // behind the proxy: its reply is lost, and its call resent
   let other: TestApp; // straight on Redis
+  let warmUps = 0;
 
   const deadLetter = (id: string, key?: string) =>
     redis.xadd(
@@ -42,7 +43,8 @@ describe('attack: a redrive(), remove() or purge whose reply was lost and which 
     other = await startApp({ prefix, options: { worker: false } });
     // Redis knows the scripts before a reply is cut: a NOSCRIPT reply cut instead would mean the
     // first send never ran.
-    await other.client.redrive(await deadLetter('warm-up'));
+    // A task id of its own each time: a task redriven already is not redriven again.
+    await other.client.redrive(await deadLetter(`warm-up-${++warmUps}`));
     await other.client.purgeDeadLetters({ ids: [await deadLetter('warm-up-purge')] });
     await other.client.remove((await other.client.enqueue('echo', 'warm-up')).id);
   });
