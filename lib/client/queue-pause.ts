@@ -9,6 +9,11 @@ import { pauseScript } from '../scripts/pause.script';
 export interface PauseRecord {
   readonly paused: boolean;
   readonly version: number;
+  /**
+   * The record's `version` is not one pause.lua writes (anyone can write it: `x`, `1.5`, `1e300`):
+   * it reads as 0, and a record saying paused then holds the queue paused (newestRecord).
+   */
+  readonly unversioned?: boolean;
 }
 
 const NEVER: PauseRecord = { paused: false, version: 0 };
@@ -67,9 +72,17 @@ export async function writePause(redis: Redis, partitions: readonly QueueKeys[],
  * @internal The queue's state: its newest pause record. Every partition's record is read, not
  * only partition 0's, so a reader whose partition count differs from the writer's, or a record
  * left by a larger count, still agrees on the latest call (older records never outvote it).
+ *
+ * A record saying paused whose version is not one (unversioned) fails safe: the queue is paused,
+ * whatever the other records say, until a pause() or resume() writes that partition again
+ * (pause.lua counts its version as 0, so every call takes it). The state returned is then
+ * unversioned too: its version, the newest valid one, orders nothing (PauseWatch opens such a
+ * hold only on a poll that no longer reads it, never on a notice).
  */
 export function newestRecord(records: readonly PauseRecord[]): PauseRecord {
-  return records.reduce((newest, r) => (r.version > newest.version ? r : newest), NEVER);
+  const newest = records.reduce((n, r) => (!r.unversioned && r.version > n.version ? r : n), NEVER);
+  const held = records.some((r) => r.unversioned && r.paused);
+  return held ? { paused: true, version: newest.version, unversioned: true } : newest;
 }
 
 /**
@@ -103,7 +116,15 @@ export async function readEachPauseRecord(
         const [error, reply] = replies[i];
         if (error) return void read.set(keys, error);
         const [paused, version] = reply as [string | null, string | null];
-        read.set(keys, { paused: paused === '1', version: storedVersion(version) });
+        const stored = storedVersion(version);
+        // No record at all (both fields absent) is NEVER's state, not an unversioned one.
+        const unversioned = stored === undefined && (paused !== null || version !== null);
+        read.set(
+          keys,
+          unversioned
+            ? { paused: paused === '1', version: 0, unversioned }
+            : { paused: paused === '1', version: stored ?? 0 },
+        );
       });
     }),
   );
@@ -112,9 +133,9 @@ export async function readEachPauseRecord(
 
 /**
  * A record's version as pause.lua writes it, an integer from 0 to 2^53-1; anything else (anyone
- * can write it: `1e300` would outvote every later call) reads as 0, a record never written.
+ * can write it: `1e300` would outvote every later call) is none (undefined), absent included.
  */
-function storedVersion(text: string | null): number {
+function storedVersion(text: string | null): number | undefined {
   const n = text !== null && /^\d{1,16}$/.test(text) ? Number(text) : NaN;
-  return Number.isSafeInteger(n) ? n : 0;
+  return Number.isSafeInteger(n) ? n : undefined;
 }

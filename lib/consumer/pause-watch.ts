@@ -10,6 +10,13 @@ interface Watched {
   readonly gate: PauseGate;
   /** The version of the record the gate follows. */
   version: number;
+  /**
+   * The gate follows an unversioned hold (newestRecord: a record saying paused whose version is
+   * not one): no notice orders against it, and only a poll opens it.
+   */
+  held: boolean;
+  /** Under a hold, the newest notice heard since the poll under way began (poll). */
+  deferred?: PauseRecord;
   /** Notices applied so far: a poll answered after one may be older than it. */
   notices: number;
 }
@@ -37,7 +44,7 @@ export class PauseWatch {
     private readonly logger: Logger,
   ) {
     for (const [queue, partitions] of partitionsByQueue) {
-      this.queues.set(queue, { partitions, gate: new PauseGate(), version: 0, notices: 0 });
+      this.queues.set(queue, { partitions, gate: new PauseGate(), version: 0, held: false, notices: 0 });
     }
   }
 
@@ -72,7 +79,12 @@ export class PauseWatch {
     const watched = this.queues.get(queue);
     if (!watched) return;
     watched.notices += 1;
-    if (version > watched.version) this.apply(watched, { paused, version });
+    if (version <= watched.version) return;
+    // A hold stays until a poll no longer reads it: a resume's notice may come before the call
+    // wrote the bad record's partition (or from a call that failed before it). The notice is
+    // kept for the poll under way, whose read may be older than it.
+    if (!watched.held) this.apply(watched, { paused, version });
+    else if (!watched.deferred || version > watched.deferred.version) watched.deferred = { paused, version };
   }
 
   private async poll(first: boolean): Promise<void> {
@@ -80,6 +92,8 @@ export class PauseWatch {
     this.polling = true;
     const watched = [...this.queues.entries()];
     const noticesBefore = watched.map(([, w]) => w.notices);
+    // A notice heard before this read began is in what it reads (pause.lua publishes it with its write).
+    for (const [, w] of watched) w.deferred = undefined;
     try {
       const records = await readEachPauseRecord(
         this.redis,
@@ -104,7 +118,13 @@ export class PauseWatch {
           continue;
         }
         const newest = newestRecord(own as PauseRecord[]);
-        if (w.notices === noticesBefore[i] || newest.version > w.version) this.apply(w, newest);
+        const deferred = w.deferred;
+        w.deferred = undefined;
+        if (w.held) {
+          // Under a hold the poll decides, or a notice heard during it that is newer than its read.
+          const later = deferred && !newest.unversioned && deferred.version > newest.version;
+          this.apply(w, later ? deferred : newest);
+        } else if (w.notices === noticesBefore[i] || newest.version > w.version) this.apply(w, newest);
       }
       if (!failure) this.failures = 0;
       else if (!first) this.failed(`of ${unread.join(', ')} `, failure);
@@ -136,6 +156,7 @@ export class PauseWatch {
 
   private apply(watched: Watched, record: PauseRecord): void {
     watched.version = record.version;
+    watched.held = record.unversioned === true;
     watched.gate.set(record.paused);
   }
 }
