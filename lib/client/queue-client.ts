@@ -158,7 +158,8 @@ export class QueueClient {
   /**
    * Adds many tasks in one round trip (a pipeline); all are validated before any is sent. When
    * Redis refuses some of them, throws `EnqueueManyError`, which says per item whether it was
-   * written (its handle) or not (its error).
+   * written (its handle) or not (its error). No items resolves `[]`, sending nothing (after the
+   * application closed, it rejects with `ApplicationClosedError` like any call).
    */
   async enqueueMany<R = unknown>(items: readonly EnqueueItem[]): Promise<TaskHandle<R>[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'an array of { name, payload, options? }', items);
@@ -177,8 +178,9 @@ export class QueueClient {
         throw itemRefusal(error, i);
       }
     });
-    if (calls.length === 0) return [];
+    // Closed is checked before the empty shortcut: no items still throws, as every call does.
     this.guard.check('enqueueMany()');
+    if (calls.length === 0) return [];
     // Items refused because Redis lost their queue's layout record are sent again once it is recorded.
     const sendAll = (sent: readonly EnqueueCall[]) =>
       this.lostLayouts.retryingEach(

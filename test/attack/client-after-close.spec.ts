@@ -58,6 +58,8 @@ describe('attack: QueueClient after the application closed', () => {
       'enqueue()': () => c.enqueue('echo', 'late'),
       'replace()': () => c.replace('echo', 'late', { key: 'k' }),
       'enqueueMany()': () => c.enqueueMany([{ name: 'echo', payload: 'late' }]),
+      // No items: it resolved [] on a closed client, where every other call throws.
+      'enqueueMany([])': () => c.enqueueMany([]),
       'handle.status()': () => handle.status(),
       'keyed handle.status()': () => keyed.status(),
       'handle(id).status()': () => byId.status(),
