@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { QueueClient } from '../client/queue-client';
 import { InvalidOptionError } from '../errors';
 import { raceTimeout } from '../race-timeout';
-import type { QueueCounts } from '../interfaces';
+import type { QueueCounts, QueueState } from '../interfaces';
 import { StreamQueueEvents, type StreamQueueEvent, type StreamQueueEventType } from '../stream-queue.events';
 import { TaskRegistry } from '../task/task.registry';
 import { DurationTally, foldsIntoHistogram, type DurationSink } from './duration-tally';
@@ -37,6 +37,25 @@ const OUTCOMES: Partial<Record<StreamQueueEventType, string>> = {
  */
 const UNKNOWN_TASK = '(unknown)';
 
+/**
+ * A queue's depth as the gauges report it: its counts, with the group's pending entries split by
+ * their consumer's lease (QueueClient.inspect(): one PTTL per listed consumer, never one per entry).
+ */
+interface Depth extends QueueCounts {
+  /** Pending entries of consumers whose lease key is gone (dead, or stalled past their lease). */
+  readonly orphaned: number;
+}
+
+/**
+ * `orphaned`: the pending entries of the listed consumers with no live lease, which no worker runs
+ * until a reclaim takes them over. A partition whose group has more consumers than inspect()
+ * lists (anyone can create them) has its entries counted running: orphaned is then a lower bound.
+ */
+function depthOf({ consumers, ...counts }: QueueState): Depth {
+  const orphaned = consumers.reduce((sum, c) => sum + (c.alive ? 0 : c.pending), 0);
+  return { ...counts, orphaned: Math.min(orphaned, counts.running) };
+}
+
 /** One settled (queue, task, outcome) series: its runs not yet added, and where they go. */
 interface SettledSeries {
   runs: number;
@@ -47,7 +66,8 @@ interface SettledSeries {
 /**
  * Registers the queue metrics and keeps them. Counters and the duration histogram follow this
  * process's task events (StreamQueueEvents); the depth gauges are read from Redis when scraped,
- * the fleet's truth rather than this process's view, with one command per queue per scrape.
+ * the fleet's truth rather than this process's view, with one inspect() per queue per scrape (a
+ * script call and one pipeline of PTTLs, one per listed consumer, per partition).
  * @publicApi
  */
 @Injectable()
@@ -56,9 +76,9 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('StreamQueue');
   private readonly stops: (() => void)[] = [];
   private registered: string[] = [];
-  private reading?: Promise<QueueCounts[]>;
+  private reading?: Promise<Depth[]>;
   /** Each queue's read Redis has not answered yet. */
-  private readonly pending = new Map<string, Promise<QueueCounts>>();
+  private readonly pending = new Map<string, Promise<Depth>>();
 
   constructor(
     @Inject(MODULE_OPTIONS_TOKEN) options: StreamQueueMetricsOptions,
@@ -190,7 +210,7 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
     const readCounts = () => this.readCounts();
     const depth = new Gauge({
       name: METRIC_NAMES.depth,
-      help: 'Tasks of the queue as Redis holds them, by state (waiting, delayed, running, dead_lettered).',
+      help: 'Tasks of the queue as Redis holds them, by state (waiting, delayed, running, orphaned: read by a worker whose lease lapsed, dead_lettered).',
       labelNames: ['queue', 'state'],
       registers: [],
       async collect() {
@@ -198,7 +218,8 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
         for (const c of await readCounts()) {
           this.labels(c.queue, 'waiting').set(c.waiting);
           this.labels(c.queue, 'delayed').set(c.delayed);
-          this.labels(c.queue, 'running').set(c.running);
+          this.labels(c.queue, 'running').set(c.running - c.orphaned);
+          this.labels(c.queue, 'orphaned').set(c.orphaned);
           this.labels(c.queue, 'dead_lettered').set(c.deadLettered);
         }
       },
@@ -219,18 +240,24 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
 
   /**
    * One read per queue per scrape: both gauges' collect() run in the same scrape and share it.
+   * It is inspect(), not counts(): the consumers' leases tell a dead worker's pending entries
+   * (orphaned) from running ones, at one PTTL per listed consumer (at most CONSUMER_LIST_LIMIT
+   * per partition), whatever the number of entries.
    * A queue that cannot be read (a key of the wrong type, a Cluster slot whose master is down) or
    * that Redis has not answered for within timeoutMs is left out with a warning: failing or
    * stalling the scrape would hide every other queue and every counter with it. A read still
    * unanswered is awaited again by the next scrape, never sent anew: a frozen Redis holds at most
    * one read per queue.
    */
-  private readCounts(): Promise<QueueCounts[]> {
+  private readCounts(): Promise<Depth[]> {
     const { timeoutMs } = this.config;
     const read = (queue: string) => {
       let pending = this.pending.get(queue);
       if (!pending) {
-        pending = this.client.counts(queue).finally(() => this.pending.delete(queue));
+        pending = this.client
+          .inspect(queue)
+          .then(depthOf)
+          .finally(() => this.pending.delete(queue));
         this.pending.set(queue, pending);
       }
       const answered = pending.catch((error: Error) => {
@@ -243,7 +270,7 @@ export class StreamQueueMetrics implements OnModuleInit, OnModuleDestroy {
       });
     };
     this.reading ??= Promise.all(this.queues().map(read))
-      .then((counts) => counts.filter((c): c is QueueCounts => c !== undefined))
+      .then((counts) => counts.filter((c): c is Depth => c !== undefined))
       .finally(() => {
         this.reading = undefined;
       });

@@ -109,7 +109,7 @@ describe('nest-stream-queue/metrics', () => {
     expect((await samples(registry, METRIC_NAMES.reclaimed)).get(`${METRIC_NAMES.reclaimed},queue=default`)).toBe(1);
   });
 
-  it('reads depth and oldest waiting age from Redis at scrape time, one command per queue', async () => {
+  it('reads depth and oldest waiting age from Redis at scrape time, one inspect() per queue', async () => {
     t = await start(['default', 'other'], 2);
     const gate = new Latch();
     t.probe.on('echo', echoBlockedBy(gate));
@@ -124,12 +124,13 @@ describe('nest-stream-queue/metrics', () => {
       for (let i = 0; i < 3; i++) await t.client.enqueue('echo', i);
       for (let i = 0; i < 2; i++) await t.client.enqueue('echo', i, { delayMs: 60_000 });
 
-      const counts = jest.spyOn(t.client, 'counts');
+      const reads = jest.spyOn(t.client, 'inspect');
       const text = await registry.metrics();
-      expect(counts.mock.calls.map(([queue]) => queue).sort()).toEqual(['default', 'other']);
+      expect(reads.mock.calls.map(([queue]) => queue).sort()).toEqual(['default', 'other']);
       expect(text).toContain(`${METRIC_NAMES.depth}{queue="default",state="waiting"} 3`);
       expect(text).toContain(`${METRIC_NAMES.depth}{queue="default",state="delayed"} 2`);
       expect(text).toContain(`${METRIC_NAMES.depth}{queue="default",state="running"} 2`);
+      expect(text).toContain(`${METRIC_NAMES.depth}{queue="default",state="orphaned"} 0`);
       expect(text).toContain(`${METRIC_NAMES.depth}{queue="default",state="dead_lettered"} 1`);
       expect(text).toContain(`${METRIC_NAMES.depth}{queue="other",state="waiting"} 0`);
       const oldest = await samples(registry, METRIC_NAMES.oldestWaiting);
@@ -165,10 +166,10 @@ describe('nest-stream-queue/metrics', () => {
       expect(text).toMatch(/stream_queue_lease_lost_total\{queue="default",task="[^"]+"\} 1/);
       expect(text).not.toContain(`${METRIC_NAMES.depth}{`);
       // The next scrape awaits the read still unanswered: a frozen Redis holds one per queue.
-      const counts = jest.spyOn(t.client, 'counts');
+      const reads = jest.spyOn(t.client, 'inspect');
       await registry.metrics();
-      expect(counts).not.toHaveBeenCalled();
-      counts.mockRestore();
+      expect(reads).not.toHaveBeenCalled();
+      reads.mockRestore();
       await server.kill('SIGCONT');
       // Answered again once Redis is.
       await waitFor(async () => (await registry.metrics()).includes(`${METRIC_NAMES.depth}{queue="default"`), {
