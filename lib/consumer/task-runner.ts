@@ -5,6 +5,7 @@ import { decodePayload } from '../task/payload-codec';
 import { timeoutAfterPendingIo } from '../race-timeout';
 import { STOP_HANDLER } from '../task/handler-stop';
 import { HANDLER_CALLED } from '../task/handler-call';
+import { settleObservable } from '../task/handler-observable';
 import { periodicKey } from '../task/schedule';
 import { describeThrown, encodeResult } from '../task/task-outcome';
 import type { RunWrapper } from '../stream-queue.instrumentation';
@@ -90,9 +91,10 @@ export class TaskRunner {
     const startedAt = performance.now();
     delivery.handlerCalled = true;
     try {
-      const returned = this.wrap
-        ? this.wrap(() => definition.handler(payload, ctx), message, ctx, delivery)
-        : definition.handler(payload, ctx);
+      // An Observable a handler returns runs as a Promise would (see settleObservable), inside
+      // the wrapper: a trace's span covers it until it completes.
+      const call = () => settleObservable(definition.handler(payload, ctx), () => delivery.signal);
+      const returned = this.wrap ? this.wrap(call, message, ctx, delivery) : call();
       if (!isPromiseLike(returned)) {
         if (!delivery.isAborted) return this.completedOutcome(delivery, definition, returned);
         delivery.lateValue = { value: returned }; // a synchronous handler that blocked past its abort

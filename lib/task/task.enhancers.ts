@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
+import { defaultIfEmpty, isObservable, Observable } from 'rxjs';
 import type { TaskContext } from '../interfaces/index';
 import { InterceptorGaveUpError, LeaseLostError, StreamQueueError } from '../errors';
 import { inRunContext } from '../stream-queue.instrumentation';
 import { noteHandlerCall } from './handler-call';
+import { untilAborted } from './handler-observable';
 import { askHandlerToStop } from './handler-stop';
 import { describeThrown } from './task-outcome';
 
@@ -115,14 +117,37 @@ class HandlersOfRuns {
       // In the run's own context: Nest binds the handler to the context next.handle() was called
       // in, which may be another run's (an interceptor letting runs through from a Subject).
       const returned = inRunContext(ctx as TaskContext, () => method.call(this, payload, ctx));
-      if (
-        typeof (returned as PromiseLike<unknown> | null)?.then === 'function' &&
-        ctx !== null &&
-        typeof ctx === 'object'
-      ) {
+      if (ctx === null || typeof ctx !== 'object') return returned;
+      const callsOf = () => {
         let running = calls.get(ctx);
         if (!running) calls.set(ctx, (running = new Set()));
-        const of = running;
+        return running;
+      };
+      if (isObservable(returned)) {
+        // Running from the chain's subscription (Nest's) until it completes, errors or is
+        // unsubscribed; an abort of the run unsubscribes it (see untilAborted). Out of the set
+        // in its teardown, before the chain can settle on its last value. One that completes
+        // without a value gives the chain undefined, as a bare run's result is (Nest's
+        // lastValueFrom would fail the run with an EmptyError).
+        const signal = (ctx as Partial<TaskContext>).signal;
+        const source = (signal instanceof AbortSignal ? untilAborted(returned, signal) : returned).pipe(
+          defaultIfEmpty(undefined),
+        );
+        return new Observable<unknown>((subscriber) => {
+          const of = callsOf();
+          let end!: () => void;
+          const ended = new Promise<void>((resolve) => (end = resolve));
+          of.add(ended);
+          const inner = source.subscribe(subscriber);
+          return () => {
+            inner.unsubscribe();
+            of.delete(ended);
+            end();
+          };
+        });
+      }
+      if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function') {
+        const of = callsOf();
         // Registered before the chain subscribes to `returned`: a call that ended is out of the
         // set before the chain can settle on its value, so only a call still running is stopped.
         const ended: Promise<void> = Promise.resolve(returned).then(
