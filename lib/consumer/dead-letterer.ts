@@ -5,7 +5,7 @@ import type { TaskDefinition } from '../task/task.registry';
 import { logText } from './log-text';
 import type { QueueContext } from './queue-context';
 import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, readStoredSchedules } from './stored-schedules';
-import { scheduleOf, timingIfComputable, type TimedRun } from './successor-timing';
+import { isTaskChainRun, scheduleOf, timingIfComputable, type TimedRun } from './successor-timing';
 
 const MAX_KEY_LENGTH = 1024;
 /** A slot (field d) as the stream holds it: epoch ms, at most 16 digits (the year 10000 is 15). */
@@ -64,7 +64,9 @@ export class DeadLetterer {
    * A periodic run's successor timing, as its settle would send it (settle-calls.ts), when this
    * worker has the schedule: a `@Task` schedule it defines on this queue, or a runtime schedule's
    * stored one. Without it dead-letter.lua times the successor from the key state alone, which a
-   * cron past its stored fire times cannot do (see includes/successor.lua).
+   * cron past its stored fire times cannot do (see includes/successor.lua). A run of a `@Task`
+   * chain this worker does not define here gets this worker's boot time instead, as its settle
+   * would (settle-calls.ts): a chain a deploy dropped ends, unless a later boot defined it.
    */
   private async successorTiming(
     entryId: string,
@@ -79,9 +81,9 @@ export class DeadLetterer {
       ? await readStoredSchedules(this.ctx.redis, this.ctx.keys, [run])
       : NO_STORED_SCHEDULES;
     const schedule = scheduleOf(this.ctx.queue, run, this.definitionOf(name), stored);
-    return (
-      schedule && timingIfComputable(schedule, run, (message) => this.ctx.logger.warn(message), this.ctx.redisClock)
-    );
+    const clock = this.ctx.redisClock;
+    if (!schedule) return clock !== undefined && isTaskChainRun(run) ? { w: clock.startedAt } : undefined;
+    return timingIfComputable(schedule, run, (message) => this.ctx.logger.warn(message), clock);
   }
 }
 

@@ -9,7 +9,9 @@
   its key is never left running or queued forever, and a periodic run (it carries its slot,
   field d) of a key that stores a schedule gets its next slot, timed like a failed run's: from
   the worker's timing (ARGV[12]) and the schedule the key state stores, under a task id of its
-  own (ARGV[14]); a one-off run (a replace() on a schedule's key) schedules none.
+  own (ARGV[14]); a one-off run (a replace() on a schedule's key) schedules none, and neither
+  does a run of a `@Task` chain a deploy dropped (the worker says so in ARGV[12], as its
+  settle would in complete.lua or fail.lua): the chain ends there too.
   Its failure is stored and announced to result() waiters, unless the run is stale (its key was
   cancelled or replaced while it ran): then its waiters hear what its key did ('x' or 's', as
   fail.lua and claim.lua tell a stale run's) and nothing is stored under its result key, so its
@@ -46,7 +48,9 @@
   ARGV[11] the key the key state was derived from ('' when the entry names none)
   ARGV[12] a periodic run's successor timing as JSON, {e} or {c, z, f} (see
            includes/successor.lua), or '' when the worker has no schedule for it: the
-           successor is then timed from the key state alone
+           successor is then timed from the key state alone; {w} (the worker's boot, Redis
+           time) for a run of a `@Task` chain the worker does not define here: as in a
+           settle, the chain then ends unless a boot defined it after that (scheduleSuccessor)
   ARGV[13] how long the call's record is kept, in ms (0: none)
   ARGV[14] the task id of a periodic run's successor: a new one (it was '<task id>~<entry id>',
            16 characters longer at each dead-lettered slot: past 256 after 14 in a row, every
@@ -120,7 +124,7 @@ if keyState and key == derivedKey and taskId and fieldOf(fields, 'd')
   local t = ARGV[12] ~= '' and cjson.decode(ARGV[12]) or {}
   successor = cjson.encode({id = ARGV[14],
     n = rcall('HGET', keyState, 'name') or fieldOf(fields, 'n') or '', p = fieldOf(fields, 'p') or 'null', k = key,
-    e = t.e, c = t.c, z = t.z, f = t.f})
+    e = t.e, c = t.c, z = t.z, f = t.f, w = t.w})
 end
 
 -- A flow key of another type refuses it before its first write (includes/flow.lua); so do a

@@ -5,9 +5,12 @@ import { replyCodes, ScriptCall } from '../redis/scripts';
 
 /**
  * @internal The timing part of a periodic successor (see includes/successor.lua): an `every`
- * period (e), or a cron's expression, zone and upcoming fire times (c, z, f; epoch ms as text).
+ * period (e), or a cron's expression, zone and upcoming fire times (c, z, f; epoch ms as text);
+ * or, from a worker that does not define this `@Task` chain here, its boot's Redis time (w): a
+ * chain a deploy dropped then ends, as that worker's settle would end it.
  */
-export type SuccessorTiming = { readonly e: number } | { readonly c: string; readonly z: string; readonly f: string[] };
+export type SuccessorTiming =
+  { readonly e: number } | { readonly c: string; readonly z: string; readonly f: string[] } | { readonly w: number };
 
 export interface DeadLetterArgs {
   readonly group: string;
@@ -23,7 +26,10 @@ export interface DeadLetterArgs {
   readonly taskId?: string;
   /** The key the entry's fields name, if any: its key state is declared. */
   readonly key?: string;
-  /** A periodic run's successor timing, when the dead-lettering worker has its schedule. */
+  /**
+   * A periodic run's successor timing, when the dead-lettering worker has its schedule; its boot
+   * (w) for a `@Task` chain it does not define here.
+   */
   readonly timing?: SuccessorTiming;
   /** How long the call's answer is kept for a resend of it (includes/call-record.lua); 0 none. */
   readonly recordMs?: number;
