@@ -1,10 +1,11 @@
 import { periodicKey } from '../../lib';
 import { Probe } from '../fixtures/probe';
 import { redisNowMs } from '../fixtures/periodic-successor';
-import { closeApps, startApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { startApp } from '../fixtures/test-app';
 import { ScheduleVersionModule, TickCron2s } from '../generations/schedule-versions';
 import { QueueKeys } from '../../lib/redis/keys';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 const MINUTES_AHEAD = 10 * 60_000;
 
@@ -20,23 +21,21 @@ const MINUTES_AHEAD = 10 * 60_000;
  * XSETID, as such a step leaves it.
  */
 describe('attack: a cron chain on a stream whose ids are ahead of Redis clock', () => {
-  const redis = createRedis();
-  let prefix = '';
-  beforeEach(() => (prefix = randomPrefix()));
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
+  const env = useProbeApps();
+  const { redis } = env;
 
   it('its next run follows the cron on Redis clock, not the entry ids', async () => {
-    const keys = new QueueKeys(prefix, 'default');
+    const keys = new QueueKeys(env.prefix, 'default');
     // The stream as a clock stepped back 10 minutes leaves it: its last id ahead of Redis's time.
     const ahead = (await redisNowMs(redis)) + MINUTES_AHEAD;
     await redis.xadd(keys.stream, `${ahead}-0`, 'x', 'y');
     await redis.xdel(keys.stream, `${ahead}-0`);
     const probe = new Probe();
-    const worker = await startApp({ prefix, probe, imports: [ScheduleVersionModule.register(probe, TickCron2s)] });
+    const worker = await startApp({
+      prefix: env.prefix,
+      probe,
+      imports: [ScheduleVersionModule.register(probe, TickCron2s)],
+    });
     const keyState = worker.keys.keyState(periodicKey('tick'));
     await waitFor(() => probe.runsOf('tick').length === 1, { timeoutMs: 5_000, description: 'the first run' });
     const first = probe.runsOf('tick')[0].ctx.id;

@@ -1,7 +1,8 @@
 import type { Type } from '@nestjs/common';
 import { periodicKey } from '../../lib';
 import { Probe } from '../fixtures/probe';
-import { closeApps, logger, startApp, type TestApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { logger, startApp, type TestApp } from '../fixtures/test-app';
 import {
   NoTick,
   ScheduleVersionModule,
@@ -10,7 +11,7 @@ import {
   TickPlain,
 } from '../generations/schedule-versions';
 import { Latch, sleep } from '../utils/latch';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 /**
  * Review finding: the `ended` mark a deploy leaves on a `@Task` chain's key state (successor.lua;
@@ -24,23 +25,20 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
  * restored the chain, and it stayed stopped until yet another boot.
  */
 describe('attack: the ended mark of a periodic chain and later runs of its key', () => {
-  const redis = createRedis();
-  let prefix = '';
-  const key = periodicKey('tick');
   let busy: Latch;
   let oneOff: Latch;
+  const env = useProbeApps({
+    beforeClose: () => {
+      busy.open();
+      oneOff.open();
+    },
+  });
+  const { redis } = env;
+  const key = periodicKey('tick');
   beforeEach(() => {
-    prefix = randomPrefix();
     busy = new Latch();
     oneOff = new Latch();
   });
-  afterEach(async () => {
-    busy.open();
-    oneOff.open();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
 
   const stateKey = (worker: TestApp) => worker.keys.keyState(key);
   const stateOf = (worker: TestApp) => redis.hget(stateKey(worker), 'state');
@@ -59,7 +57,7 @@ describe('attack: the ended mark of a periodic chain and later runs of its key',
   async function endChain(newVersion: Type<unknown>): Promise<{ old: TestApp; fresh: TestApp }> {
     const oldProbe = new Probe().on('echo', () => busy.wait());
     const old = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe: oldProbe,
       options: { resultTtlMs: 200, concurrency: 1 },
       imports: [ScheduleVersionModule.register(oldProbe, TickEvery300)],
@@ -68,7 +66,7 @@ describe('attack: the ended mark of a periodic chain and later runs of its key',
     await waitFor(() => oldProbe.runsOf('echo').length === 1, { description: 'the old worker is busy' });
     const freshProbe = new Probe().on('tick', () => oneOff.wait());
     const fresh = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe: freshProbe,
       options: { resultTtlMs: 200 },
       imports: [ScheduleVersionModule.register(freshProbe, newVersion)],
@@ -129,7 +127,11 @@ describe('attack: the ended mark of a periodic chain and later runs of its key',
       await waitFor(() => fresh.probe.runsOf('tick').length === 1, { description: 'the one-off run runs' });
       const oneOffGeneration = await generation(fresh);
       const probe = new Probe();
-      const rolled = await startApp({ prefix, probe, imports: [ScheduleVersionModule.register(probe, rollback)] });
+      const rolled = await startApp({
+        prefix: env.prefix,
+        probe,
+        imports: [ScheduleVersionModule.register(probe, rollback)],
+      });
       expect(await stateOf(rolled)).toBe('running');
       expect(await generation(rolled)).toBe(oneOffGeneration);
       oneOff.open();

@@ -1,10 +1,11 @@
 import { periodicKey } from '../../lib';
 import { Probe } from '../fixtures/probe';
-import { closeApps, logger, startApp, type TestApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { logger, startApp, type TestApp } from '../fixtures/test-app';
 import type { Type } from '@nestjs/common';
 import { NoTick, ScheduleVersionModule, TickEvery300, TickPlain } from '../generations/schedule-versions';
 import { Latch } from '../utils/latch';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 /**
  * Review finding: a rolling deploy whose new version drops a periodic `@Task` ends its chain when
@@ -17,20 +18,13 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
  * the chain still puts it back.
  */
 describe('attack: a periodic chain ended by a deploy is not restored by old workers', () => {
-  const redis = createRedis();
-  let prefix = '';
-  const key = periodicKey('tick');
   let gate: Latch;
+  const env = useProbeApps({ beforeClose: () => gate.open() });
+  const { redis } = env;
+  const key = periodicKey('tick');
   beforeEach(() => {
-    prefix = randomPrefix();
     gate = new Latch();
   });
-  afterEach(async () => {
-    gate.open();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
 
   const stateOf = (worker: TestApp) => redis.hget(worker.keys.keyState(key), 'state');
   const generation = async (worker: TestApp) => Number(await redis.hget(worker.keys.keyState(key), 'gen'));
@@ -45,7 +39,7 @@ describe('attack: a periodic chain ended by a deploy is not restored by old work
   ): Promise<{ old: TestApp; fresh: TestApp }> {
     const oldProbe = new Probe().on('echo', () => gate.wait());
     const old = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe: oldProbe,
       options: { resultTtlMs: 200, concurrency: 1 },
       imports: [ScheduleVersionModule.register(oldProbe, TickEvery300)],
@@ -54,7 +48,7 @@ describe('attack: a periodic chain ended by a deploy is not restored by old work
     await waitFor(() => oldProbe.runsOf('echo').length === 1, { description: 'the old worker is busy' });
     const freshProbe = new Probe();
     const fresh = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe: freshProbe,
       options: { resultTtlMs: 200 },
       imports: [ScheduleVersionModule.register(freshProbe, newVersion)],
@@ -88,7 +82,11 @@ describe('attack: a periodic chain ended by a deploy is not restored by old work
     await new Promise((resolve) => setTimeout(resolve, 500)); // past resultTtlMs
     const ended = await generation(fresh);
     const probe = new Probe();
-    const rebooted = await startApp({ prefix, probe, imports: [ScheduleVersionModule.register(probe, TickEvery300)] });
+    const rebooted = await startApp({
+      prefix: env.prefix,
+      probe,
+      imports: [ScheduleVersionModule.register(probe, TickEvery300)],
+    });
     // Booted after the new worker: the chain goes on whoever takes its runs.
     await waitFor(async () => (await generation(rebooted)) >= ended + 3, {
       timeoutMs: 5_000,

@@ -1,11 +1,11 @@
 import { periodicKey } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
-import { Probe } from '../fixtures/probe';
 import { Latch } from '../utils/helpers';
-import { closeApps, logger, startApp, type TestApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { logger, startApp, type TestApp } from '../fixtures/test-app';
 import { ScheduleVersionModule, TickEvery300 } from '../generations/schedule-versions';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { cleanupPrefix, waitFor } from '../utils/redis';
 
 /**
  * A `@Task` chain was put in place at boot only. When Redis restarted empty (no persistence), or
@@ -17,25 +17,19 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
  * stopped, its state kept past resultTtlMs. A review finding; the spec failed.
  */
 describe('attack: periodic chains lost while workers run', () => {
-  const redis = createRedis();
-  let prefix = '';
-  let probe: Probe;
+  const env = useProbeApps();
+  const { redis } = env;
   const key = periodicKey('tick');
   const start = (options = {}): Promise<TestApp> =>
-    startApp({ prefix, probe, options, imports: [ScheduleVersionModule.register(probe, TickEvery300)] });
-  const ticks = () => probe.runsOf('tick').length;
+    startApp({
+      prefix: env.prefix,
+      probe: env.probe,
+      options,
+      imports: [ScheduleVersionModule.register(env.probe, TickEvery300)],
+    });
+  const ticks = () => env.probe.runsOf('tick').length;
   const ticksAfter = (from: number, count: number, timeoutMs = 8_000) =>
     waitFor(() => ticks() >= from + count, { timeoutMs, description: `${count} runs of tick after the loss` });
-
-  beforeEach(() => {
-    prefix = randomPrefix();
-    probe = new Probe();
-  });
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
 
   describe('on a Redis that restarts empty', () => {
     let server: RedisServerHandle;
@@ -57,13 +51,13 @@ describe('attack: periodic chains lost while workers run', () => {
   it('runs again after its keys were deleted, with one chain however many workers', async () => {
     await Promise.all([start(), start()]);
     await ticksAfter(0, 2);
-    await cleanupPrefix(redis, prefix);
+    await cleanupPrefix(redis, env.prefix);
     const from = ticks();
     await ticksAfter(from, 4);
-    const runs = probe.runsOf('tick').slice(from);
+    const runs = env.probe.runsOf('tick').slice(from);
     const generations = runs.map((r) => r.ctx.generation);
     expect(new Set(generations).size).toBe(generations.length);
-    const members = await redis.zrange(new QueueKeys(prefix, 'default').delayed, 0, -1);
+    const members = await redis.zrange(new QueueKeys(env.prefix, 'default').delayed, 0, -1);
     expect(members.filter((m) => (JSON.parse(m) as { k?: string }).k === key).length).toBeLessThanOrEqual(1);
   });
 
@@ -81,7 +75,7 @@ describe('attack: periodic chains lost while workers run', () => {
   it('a chain cancelled while its run runs stays stopped, also once that run settled stale', async () => {
     const app = await start({ resultTtlMs: 200 });
     const gate = new Latch();
-    probe.on('tick', () => gate.wait());
+    env.probe.on('tick', () => gate.wait());
     await ticksAfter(0, 1);
     await waitFor(async () => (await redis.hget(app.keys.keyState(key), 'state')) === 'running');
     await app.client.cancel(key);
@@ -111,7 +105,7 @@ describe('attack: periodic chains lost while workers run', () => {
   it('runs again after its stream was deleted while its run ran (a purge)', async () => {
     const app = await start();
     const gate = new Latch();
-    probe.on('tick', () => gate.wait());
+    env.probe.on('tick', () => gate.wait());
     await ticksAfter(0, 1);
     await waitFor(async () => (await redis.hget(app.keys.keyState(key), 'state')) === 'running');
     await redis.del(app.keys.stream);

@@ -1,10 +1,11 @@
 import { periodicKey } from '../../lib';
 import { Probe } from '../fixtures/probe';
-import { closeApps, startApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { startApp } from '../fixtures/test-app';
 import type { Type } from '@nestjs/common';
 import { NoTick, ScheduleVersionModule, TickEvery300, TickPlain } from '../generations/schedule-versions';
 import { Latch } from '../utils/latch';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 /**
  * Hole: a deploy that drops a periodic `@Task` schedule ends its chain when a worker of the new
@@ -14,20 +15,13 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../
  * which scheduled a successor without that check: the dropped chain went on.
  */
 describe('attack: a periodic run dead-lettered after its schedule was dropped', () => {
-  const redis = createRedis();
-  let prefix = '';
-  const key = periodicKey('tick');
   let gate: Latch;
+  const env = useProbeApps({ beforeClose: () => gate.open() });
+  const { redis } = env;
+  const key = periodicKey('tick');
   beforeEach(() => {
-    prefix = randomPrefix();
     gate = new Latch();
   });
-  afterEach(async () => {
-    gate.open();
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
 
   it.each([
     ['defines tick without a schedule', TickPlain],
@@ -37,7 +31,7 @@ describe('attack: a periodic run dead-lettered after its schedule was dropped', 
     // leaves it pending, started once.
     const oldProbe = new Probe().on('tick', () => gate.wait());
     const old = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe: oldProbe,
       options: { shutdownTimeoutMs: 200 },
       imports: [ScheduleVersionModule.register(oldProbe, TickEvery300)],
@@ -49,7 +43,7 @@ describe('attack: a periodic run dead-lettered after its schedule was dropped', 
     // The new version, booted later: its sweep takes the run over past maxDeliveries and dead-letters it.
     const freshProbe = new Probe();
     const fresh = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe: freshProbe,
       options: { maxDeliveries: 1 },
       imports: [ScheduleVersionModule.register(freshProbe, newVersion)],

@@ -1,8 +1,8 @@
 import type { Type } from '@nestjs/common';
 import { periodicKey } from '../../lib';
-import { Probe } from '../fixtures/probe';
-import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { startApp, type TestApp } from '../fixtures/test-app';
+import { waitFor } from '../utils/redis';
 import { NoTick, ScheduleVersionModule, TickEvery300, TickPlain } from '../generations/schedule-versions';
 
 /**
@@ -16,22 +16,12 @@ import { NoTick, ScheduleVersionModule, TickEvery300, TickPlain } from '../gener
  * else its successor follows the stored schedule. A review finding; the spec failed.
  */
 describe('attack: a periodic run taken by a worker of the version before', () => {
-  const redis = createRedis();
-  let prefix = '';
-  let probe: Probe;
+  const env = useProbeApps();
+  const { redis } = env;
   const key = periodicKey('tick');
-  beforeEach(() => {
-    prefix = randomPrefix();
-    probe = new Probe();
-  });
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
 
   const start = (version: Type<unknown>): Promise<TestApp> =>
-    startApp({ prefix, probe, imports: [ScheduleVersionModule.register(probe, version)] });
+    startApp({ prefix: env.prefix, probe: env.probe, imports: [ScheduleVersionModule.register(env.probe, version)] });
   const generation = async (worker: TestApp) => Number(await redis.hget(worker.keys.keyState(key), 'gen'));
   const stateOf = (worker: TestApp) => redis.hget(worker.keys.keyState(key), 'state');
 
@@ -49,7 +39,7 @@ describe('attack: a periodic run taken by a worker of the version before', () =>
       description: 'the chain goes on',
     });
     expect(['delayed', 'queued', 'running']).toContain(await stateOf(old));
-    expect(probe.runsOf('tick')).toEqual([]);
+    expect(env.probe.runsOf('tick')).toEqual([]);
   });
 
   it.each([

@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { Task, type TaskContext } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { Probe } from '../fixtures/probe';
-import { closeApps, startApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { startApp } from '../fixtures/test-app';
 import { ScheduleVersionModule } from '../generations/schedule-versions';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { waitFor } from '../utils/redis';
 
 /** Version 1: `report` on `default`. */
 @Injectable()
@@ -38,19 +39,13 @@ class ReportMoved {
  * review finding; the spec failed.
  */
 describe('attack: a runtime schedule whose task moved to another queue', () => {
-  const redis = createRedis();
-  let prefix = '';
-  beforeEach(() => (prefix = randomPrefix()));
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
+  const env = useProbeApps();
+  const { redis } = env;
 
   it('keeps one chain: every run after the move is on the new queue, and the old queue holds none', async () => {
     const probe = new Probe();
     const boot = (version: typeof ReportOnDefault | typeof ReportMoved) =>
-      startApp({ prefix, probe, imports: [ScheduleVersionModule.register(probe, version)] });
+      startApp({ prefix: env.prefix, probe, imports: [ScheduleVersionModule.register(probe, version)] });
     const schedule = (app: Awaited<ReturnType<typeof boot>>) =>
       app.client.schedule('report', { daily: true }, { key: 'report:daily', every: 200 });
 
@@ -69,7 +64,7 @@ describe('attack: a runtime schedule whose task moved to another queue', () => {
       .map((r) => r.ctx.queue);
     // A run of the old chain already in flight while v2 booted may still land on `default`.
     expect(queues.slice(1).filter((q) => q === 'default')).toEqual([]);
-    const old = new QueueKeys(prefix, 'default');
+    const old = new QueueKeys(env.prefix, 'default');
     expect(await redis.zrange(old.schedules, 0, -1)).toEqual([]);
     expect(await redis.zcard(old.delayed)).toBe(0);
     const listed = await v2.client.schedules({ queue: 'reports' });
@@ -79,7 +74,7 @@ describe('attack: a runtime schedule whose task moved to another queue', () => {
   it("leaves another task's schedule under the same key on another queue alone", async () => {
     const probe = new Probe();
     const app = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe,
       options: { worker: false },
       imports: [ScheduleVersionModule.register(probe, ReportMoved)],

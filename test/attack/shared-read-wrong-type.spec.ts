@@ -3,8 +3,9 @@ import { Task, type TaskContext } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { QueuePartitions } from '../../lib/partitions/queue-partitions';
 import { Probe } from '../fixtures/probe';
-import { closeApps, logger, startApp, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, monitorNodeOf, randomPrefix, waitFor } from '../utils/redis';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { logger, startApp, type TestApp } from '../fixtures/test-app';
+import { monitorNodeOf, waitFor } from '../utils/redis';
 
 /** A task on the queue `spare` and one on the partitioned queue `parted`, beside the fixtures' `echo` on `default`. */
 @Injectable()
@@ -41,19 +42,13 @@ class OtherQueueModule {
  * stopped every queue too. Review findings; each case failed before its fix.
  */
 describe('attack: one queue whose stream key is not a stream, in the shared read', () => {
-  const redis = createRedis();
-  let prefix = '';
-  beforeEach(() => (prefix = randomPrefix()));
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
+  const env = useProbeApps();
+  const { redis } = env;
 
   const boot = (options: { blockMs?: number } = {}): Promise<TestApp> => {
     const probe = new Probe();
     return startApp({
-      prefix,
+      prefix: env.prefix,
       probe,
       options: { ...options, queues: { parted: { partitions: 2 } } },
       imports: [OtherQueueModule.register(probe)],
@@ -84,7 +79,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
 
   it('keeps the other queues running, fails only that queue, which recovers once the key is deleted', async () => {
     const t = await boot();
-    const spare = new QueueKeys(prefix, 'spare');
+    const spare = new QueueKeys(env.prefix, 'spare');
     await expect((await t.client.enqueue('spare-echo', 'before')).result({ timeoutMs: 5_000 })).resolves.toBe('before');
     const warnedBefore = logger.warnings().length;
     await spoil(spare.stream);
@@ -106,7 +101,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
     // One call blocks for 30 s: Redis ends it (UNBLOCKED) when the key is replaced, and the next
     // call is answered with WRONGTYPE.
     const t = await boot({ blockMs: 30_000 });
-    const spare = new QueueKeys(prefix, 'spare');
+    const spare = new QueueKeys(env.prefix, 'spare');
     const monitor = await monitorNodeOf(spare.stream);
     const blocking = new Promise<void>((resolve) =>
       monitor.on('monitor', (_time: string, args: string[]) => {
@@ -136,7 +131,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
 
   it('keeps a delayed task of that queue that falls due meanwhile: it runs once the key is deleted', async () => {
     const t = await boot();
-    const spare = new QueueKeys(prefix, 'spare');
+    const spare = new QueueKeys(env.prefix, 'spare');
     const delayed = await t.client.enqueue('spare-echo', 'delayed', { delayMs: 300 });
     const warnedBefore = logger.warnings().length;
     await spoil(spare.stream);
@@ -149,7 +144,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
   }, 30_000);
 
   it('boots with the bad key in place: the other queues run, and that queue once the key is deleted', async () => {
-    const spare = new QueueKeys(prefix, 'spare');
+    const spare = new QueueKeys(env.prefix, 'spare');
     await redis.set(spare.stream, 'not a stream');
     const t = await boot();
 
@@ -162,7 +157,7 @@ describe('attack: one queue whose stream key is not a stream, in the shared read
 
   it("keeps the other queues running when one partition's stream is bad, and the partitioned queue recovers", async () => {
     const t = await boot();
-    const parted = new QueuePartitions(prefix, 'parted', 2);
+    const parted = new QueuePartitions(env.prefix, 'parted', 2);
     const warnedBefore = logger.warnings().length;
     await spoil(parted.keysFor(1).stream);
 

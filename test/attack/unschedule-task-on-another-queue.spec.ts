@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Task } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { Probe } from '../fixtures/probe';
-import { closeApps, startApp } from '../fixtures/test-app';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { startApp } from '../fixtures/test-app';
 import { ScheduleVersionModule } from '../generations/schedule-versions';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 
 @Injectable()
 class Reminders {
@@ -21,24 +21,18 @@ class Reminders {
  * failed.
  */
 describe('attack: unschedule() of a schedule whose task runs on another queue', () => {
-  const redis = createRedis();
-  let prefix = '';
-  beforeEach(() => (prefix = randomPrefix()));
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
+  const env = useProbeApps();
+  const { redis } = env;
 
   it('unschedule(key) ends it, as schedule(name, payload, { key }) put it in place', async () => {
     const probe = new Probe();
     const app = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe,
       options: { worker: false },
       imports: [ScheduleVersionModule.register(probe, Reminders)],
     });
-    const keys = new QueueKeys(prefix, 'reminders');
+    const keys = new QueueKeys(env.prefix, 'reminders');
     await app.client.schedule('reminder.send', { userId: 1 }, { key: 'reminder:1', cron: '0 9 * * 1' });
     expect(await redis.zrange(keys.schedules, 0, -1)).toEqual(['reminder:1']);
 
@@ -52,7 +46,7 @@ describe('attack: unschedule() of a schedule whose task runs on another queue', 
   it('with `queue`, only that queue is looked at', async () => {
     const probe = new Probe();
     const app = await startApp({
-      prefix,
+      prefix: env.prefix,
       probe,
       options: { worker: false },
       imports: [ScheduleVersionModule.register(probe, Reminders)],

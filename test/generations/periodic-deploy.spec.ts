@@ -3,9 +3,9 @@ import { Test } from '@nestjs/testing';
 import { periodicKey, QueueClient, StreamQueueModule, type TaskContext } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { closeModule } from '../fixtures/close-module';
-import { Probe } from '../fixtures/probe';
-import { closeApps, logger, startApp, testOptions, type TestApp } from '../fixtures/test-app';
-import { cleanupPrefix, closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { useProbeApps } from '../fixtures/probe-apps';
+import { logger, startApp, testOptions, type TestApp } from '../fixtures/test-app';
+import { waitFor } from '../utils/redis';
 import { ScheduleVersionModule, TickCron2s, TickEvery1500, TickEvery300, TickMovedEvery300 } from './schedule-versions';
 
 /** One run of `tick`: when it started, on which queue, and the slot it ran for. */
@@ -18,30 +18,23 @@ interface Tick {
 
 // Issue 15 items 5-7: a periodic task's schedule and queue across deploys and runtime re-times.
 describe('periodic tasks across deploys', () => {
-  const redis = createRedis();
-  let prefix = '';
-  let probe: Probe;
+  const env = useProbeApps();
+  const { redis } = env;
   let ticks: Tick[];
   const key = periodicKey('tick');
-  const keysOf = (queue: string) => new QueueKeys(prefix, queue);
+  const keysOf = (queue: string) => new QueueKeys(env.prefix, queue);
 
   beforeEach(() => {
-    prefix = randomPrefix();
     ticks = [];
-    probe = new Probe().on('tick', async (_payload, ctx: TaskContext) => {
+    env.probe.on('tick', async (_payload, ctx: TaskContext) => {
       const dueAt = Number(await redis.hget(keysOf(ctx.queue).keyState(key), 'dueAt'));
       ticks.push({ at: Date.now(), queue: ctx.queue, dueAt, generation: ctx.generation });
     });
   });
-  afterEach(async () => {
-    await closeApps();
-    await cleanupPrefix(redis, prefix);
-  });
-  afterAll(closeAll);
 
   /** A worker running one version of the code. */
   const start = (version: Type<unknown>): Promise<TestApp> =>
-    startApp({ prefix, probe, imports: [ScheduleVersionModule.register(probe, version)] });
+    startApp({ prefix: env.prefix, probe: env.probe, imports: [ScheduleVersionModule.register(env.probe, version)] });
   const ticksFrom = async (count: number, from: number, timeoutMs = 15_000): Promise<Tick[]> => {
     await waitFor(() => ticks.length >= from + count, { timeoutMs, description: `${count} ticks` });
     return ticks.slice(from, from + count);
@@ -120,7 +113,7 @@ describe('periodic tasks across deploys', () => {
   it('a producer without handlers re-times with `every`; a replace without `every` keeps the stored period', async () => {
     const worker = await start(TickEvery300);
     const producerRef = await Test.createTestingModule({
-      imports: [StreamQueueModule.forRoot(testOptions(prefix, { worker: false }))],
+      imports: [StreamQueueModule.forRoot(testOptions(env.prefix, { worker: false }))],
     })
       .setLogger(logger)
       .compile();
