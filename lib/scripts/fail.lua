@@ -35,6 +35,8 @@
   ARGV[12..] the task's fields (id, n, p, a, and k, g, d, r, t, fl, gr, pr when present: see
              includes/message.lua) as name/value pairs, with `a` already the next attempt
 
+  A keyed retry's state says delayed, with its member, attempt and due time (dueAt, as status()
+  reads it: it kept the enqueue's, long past, for the whole backoff).
   A retry of a task without a key carries field r (its result is kept, even a void one) and
   leaves the pending marker {"ok":null} under its result key, so result() knows it is not
   settled yet (the marker expires a day after the retry is due, should the task vanish).
@@ -147,9 +149,11 @@ if retryDelay >= 0 then
     rcall('SET', resultKey, PENDING_MARKER, 'PX', retryDelay + MARKER_SLACK_MS)
   end
   local member = encodeDelayed(fields)
-  rcall('ZADD', delayed, nowMs() + retryDelay, member)
+  local retryDue = nowMs() + retryDelay
+  rcall('ZADD', delayed, retryDue, member)
   if keyState then
-    rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'attempt', task.a)
+    -- Its due time too: status() reads dueAt, which said the enqueue's (long past) in the backoff.
+    rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'attempt', task.a, 'dueAt', retryDue)
     releaseKey(keyState, entryId, stateTtl)
   end
   return 1
