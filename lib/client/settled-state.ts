@@ -144,12 +144,19 @@ function isStoredError(error: unknown): error is { name: string; message: string
 }
 
 /**
- * From the key state (HMGET state, id, error, xid); undefined when the key has none. A task that
- * lost its key to a newer run was superseded, unless it was the one cancelled last (xid).
+ * From the key state (HMGET state, id, error, xid, sid); undefined when the key has none. A task
+ * that lost its key to a newer run was superseded, unless it was the one cancelled last (xid) or
+ * the settled run the newer one followed (sid, '<task id> <completed|failed>': its error is the
+ * newer run's field by then, so not told).
  */
-function fromKeyState(taskId: string, [state, id, error, cancelled]: (string | null)[]): Settled | undefined {
+function fromKeyState(taskId: string, [state, id, error, cancelled, settled]: (string | null)[]): Settled | undefined {
   if (!state || !id) return undefined;
-  if (id !== taskId) return cancelled === taskId ? { state: 'cancelled' } : { state: 'superseded' };
+  if (id !== taskId) {
+    if (cancelled === taskId) return { state: 'cancelled' };
+    if (settled === `${taskId} completed`) return { state: 'completed' };
+    if (settled === `${taskId} failed`) return { state: 'failed' };
+    return { state: 'superseded' };
+  }
   if (state === 'completed') return { state: 'completed' };
   if (state === 'cancelled') return { state: 'cancelled' };
   if (state === 'failed') return { state: 'failed', error: error ? { name: 'Error', message: error } : undefined };

@@ -50,6 +50,8 @@
   A stored generation that is not one (anyone can write it) replies as 0, and a live run with
   one is stale already: an 'add' replaces it instead of returning it. A key state that is not a
   hash reads as none: it is deleted and the key gets a fresh state, as an expired one would.
+  A run written over a settled one (completed or failed) records that one's task id and end in
+  field sid, which result() reads once the key names this run (settled-state.lua).
   A keyed call whose task id the key state already names was run before (a resend after a
   lost reply): it writes nothing and returns that run, code 1, whatever became of it since; so
   does one whose task id field calls names (one of the last 8 runs written under the key, see
@@ -241,6 +243,12 @@ rcall('HDEL', keyState, 'dm', 'mid', 'error', 'finishedAt', 'startedAt')
 if endsSchedule then
   dropRuntimeSchedule(keyState)
   if KEYS[6] then rcall('ZREM', KEYS[6], key) end
+end
+-- sid: the run it follows, when that one settled (completed or failed): its result() still says
+-- so once its stored result is gone (resultTtlMs 0, or a shorter one), where the state naming
+-- this run made it read superseded. Only the last: an earlier one reads superseded (as xid).
+if (state == 'completed' or state == 'failed') and existing[2] then
+  rcall('HSET', keyState, 'sid', existing[2] .. ' ' .. state)
 end
 rcall('HSET', keyState, 'state', where, where == 'queued' and 'mid' or 'dm', ref,
   'id', id, 'name', name, 'attempt', '1', 'enqueuedAt', now, 'dueAt', math.max(due, now),

@@ -15,7 +15,7 @@
   ARGV[5] what KEYS[3] is: 'key', 'waited', 'entry' (the flow task records of an unkeyed task
           whose handle knows its entry) or ''
 
-  Returns {stored result (nil: none), key state {state, id, error, xid} (nil: none read, or
+  Returns {stored result (nil: none), key state {state, id, error, xid, sid} (nil: none read, or
   the state is not a hash: it reads as none, as the settle scripts read it), its
   flow record (1 held, 0 gone, -1 not read), its entry (-1 not read, 0 gone: none at its id,
   or one of another task, which took the id of a purged entry, see includes/run-entry.lua; 1
@@ -47,7 +47,7 @@ if stored then return {stored, false, -1, -1} end
 local keyFields = false
 -- A key state that is not a hash (`SET <key state> x`) reads as none (notAHash).
 if third == 'key' and not notAHash(KEYS[3]) then
-  keyFields = rcall('HMGET', KEYS[3], 'state', 'id', 'error', 'xid')
+  keyFields = rcall('HMGET', KEYS[3], 'state', 'id', 'error', 'xid', 'sid')
   -- A state naming no run ('' or absent: anyone can write it) leaves the entry to answer.
   if (keyFields[1] or '') ~= '' and (keyFields[2] or '') ~= '' then return {false, keyFields, -1, -1} end
 end

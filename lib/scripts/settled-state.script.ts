@@ -10,7 +10,7 @@ const STANDINGS: Record<number, EntryStanding> = { [-1]: 'unread', 0: 'gone', 1:
 /** @internal settled-state.lua's snapshot of one task: each part undefined when not read. */
 export interface SettledSnapshot {
   readonly stored: string | null;
-  /** HMGET state, id, error, xid of a keyed task's key state. */
+  /** HMGET state, id, error, xid, sid of a keyed task's key state. */
   readonly keyState?: (string | null)[];
   /**
    * Whether the task holds its record in flow:tasks: read for a task that waited for a slot, and
