@@ -110,9 +110,13 @@ export class LeaseKeeper implements Lease {
 
   /**
    * Whether Redis confirmed a beat recently enough that the lease cannot lapse before the next
-   * check: a run must not start otherwise.
+   * check: a run must not start otherwise. Never once stopped: the lease is given up then (its
+   * keys deleted, or left to expire), whatever the last beat confirmed. A worker whose command
+   * connection ended for good stops its keeper while its blocking read, on a connection of its
+   * own, is still in flight: what that read got used to start, beside the worker that took it over.
    */
   isHeld(): boolean {
+    if (this.stopped) return false;
     const { leaseMs, intervalMs } = this.options;
     return monotonicMs() - Number(Atomics.load(this.stamps, CONFIRMED)) <= leaseMs - intervalMs;
   }
