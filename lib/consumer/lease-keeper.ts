@@ -336,6 +336,17 @@ export class LeaseKeeper implements Lease {
   private onThreadDeath(worker: Worker, how: string): void {
     if (this.stopped || this.worker !== worker) return;
     this.worker = undefined;
+    this.restartLater(how);
+  }
+
+  /**
+   * Restarts the thread after a delay that doubles with each restart. Node creates the thread in
+   * `new Worker()` and throws there when it cannot (ERR_WORKER_INIT_FAILED: a host or container
+   * at its thread or memory limit): that restart is tried again later, as a thread that died is.
+   * The throw used to escape the timer, an uncaught exception that ended the process (or, caught
+   * by the application, left the worker without a heartbeat for good, never restarted).
+   */
+  private restartLater(how: string): void {
     const delay = Math.min(RESTART_DELAY_MS * 2 ** this.restarts, RESTART_DELAY_CAP_MS);
     this.restarts += 1;
     const message = `Heartbeat thread ${how}; restarting it in ${delay} ms (restart ${this.restarts}). Until it beats again this worker starts nothing and its runs abort before the lease can lapse.`;
@@ -343,7 +354,13 @@ export class LeaseKeeper implements Lease {
     else this.options.logger.warn(message);
     this.restartTimer = setTimeout(() => {
       if (this.stopped) return;
-      this.spawn().catch((error: Error) => {
+      let started: Promise<void>;
+      try {
+        started = this.spawn();
+      } catch (error) {
+        return this.restartLater(`could not be created (${(error as Error).message})`);
+      }
+      started.catch((error: Error) => {
         // spawn() failing its first beat leaves a live thread that keeps beating and may recover;
         // one that died is handled by its exit listener.
         this.options.logger.warn(`Restarted heartbeat thread: ${error.message}`);
