@@ -4,7 +4,9 @@
  * the settle scripts is judged here first, then in `npm run bench`.
  *
  *   node -r ts-node/register/transpile-only bench/settle-instructions.ts
- *   (SETTLE_TASKS, default 4000; needs `valgrind`, Debian's package)
+ *   (SETTLE_TASKS, default 4000; SETTLE_BATCH, runs per settle, default 50; SETTLE_SHAPES, a
+ *   comma-separated list of the shapes below, default all three: name one twice to see the
+ *   first's share of script loading; needs `valgrind`, Debian's package)
  *
  * Starts its own redis-server under callgrind on a free port. Per shape it prefills the tasks, then
  * zeroes callgrind's counters, drains them as one worker would (XREADGROUP 50, then complete.lua
@@ -31,7 +33,7 @@ import { freePort } from '../lib/testing/free-port';
 
 const TASKS = Number(process.env.SETTLE_TASKS ?? 4000);
 const GROUPS = 100;
-const BATCH = 50;
+const BATCH = Number(process.env.SETTLE_BATCH ?? 50);
 const TTL_MS = 3_600_000;
 type Shape = 'plain' | 'limit' | 'groups';
 
@@ -164,7 +166,9 @@ async function answersPing(port: number): Promise<void> {
 async function measure(redis: Redis, pid: number, dir: string): Promise<void> {
   console.log(`| shape (${TASKS} tasks, settles of ${BATCH}) | Redis instructions per task |`);
   console.log('|---|--:|');
-  for (const shape of ['plain', 'limit', 'groups'] as const) {
+  const shapes = (process.env.SETTLE_SHAPES ?? 'plain,limit,groups').split(',') as Shape[];
+  for (const shape of shapes) {
+    if (!['plain', 'limit', 'groups'].includes(shape)) throw new Error(`SETTLE_SHAPES: no shape ${shape}`);
     const keys = new QueueKeys(`settle-${shape}`, 'default');
     await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
     await prefill(redis, keys, shape);

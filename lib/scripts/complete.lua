@@ -38,7 +38,7 @@
           delayed set (its result, even '', is stored, replacing the pending marker of a
           retry; a task that waited for a slot has none: its handle reads flow:tasks), s: a
           periodic run's successor as JSON (see includes/successor.lua), f: 1 for a run under
-          flow control}
+          flow control}, or the number 1 for {f: 1} alone (a flow run's usual settle)
 
   Acked entries leave the stream: by trimming whole stream nodes below the oldest pending entry
   when nothing older than this batch is pending (cheap; the batch's entries above that pending
@@ -46,7 +46,10 @@
   still pending (a long task must not pin acked entries).
 
   Returns one code per run: 1 completed, 0 superseded (stale), -1 refused (owned by another
-  consumer), -2 already settled (no longer pending: a resent command).
+  consumer), -2 already settled (no longer pending: a resent command; or an entry the batch
+  names twice, settled at its first mention).
+  A flow run's hold is read with the batch's others in one HMGET, and the releases' writes of
+  F.tasks and F.entered go in one command each (includes/flow-writes.lua).
   Atomic: the ownership and generation checks and every write are one step. A flow key of another
   type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write;
   so do a delayed set of another type and a sequence INCR refuses, or whose draws (one per
@@ -74,7 +77,7 @@ local stream, delayed, seq = KEYS[1], KEYS[2], KEYS[3]
 local NO_VALUE = '{"ok":true}'
 local group, consumer, channel, stateTtl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local defaultTtl = tonumber(ARGV[7])
-local out, acked, unpended, done, flowRuns = {}, {}, {}, {}, {}
+local out, acked, unpended, done, flowIds, flowEntries = {}, {}, {}, {}, {}, {}
 -- Redis's clock, read at the batch's first keyed run to end (one TIME per batch, none without one).
 local now
 local k = 4
@@ -95,8 +98,14 @@ local runs = cjson.decode(ARGV[8])
 -- by the worker's retry once the key is of its type again or gone. A run without options (no
 -- key, no flow: the hot path) reads nothing here.
 local flowChecked, successors = false, 0
+-- A flow run with no other option comes as 1, not {f: 1}: a table fewer for cjson to make.
+local FLOW_ONLY = {f = 1}
 for _, run in ipairs(runs) do
   local o = run[4]
+  if o == 1 then
+    o = FLOW_ONLY
+    run[4] = o
+  end
   if type(o) == 'table' then
     if o.f == 1 and not flowChecked then
       flowCheckSettle(flowKeysAtEnd())
@@ -114,14 +123,19 @@ end
 for i, run in ipairs(runs) do
   local entryId, taskId, result, o = run[1], run[2], run[3], run[4]
   local gen, resultTtl, successor, resultKey, keyState, keep = 0, defaultTtl, nil, nil, nil, false
-  if o then gen, resultTtl, successor, keep = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s, o.r == 1 end
+  if o and o ~= FLOW_ONLY then
+    gen, resultTtl, successor, keep = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s, o.r == 1
+  end
   if result ~= '' or keep then resultKey = KEYS[k]; k = k + 1 end
   if o and o.k == 1 then keyState = KEYS[k]; k = k + 1 end
 
   -- Not pending here: refused, unless it is a keyed run stranded here (its stream deleted under
   -- it; its id may hold another task since: strandedSettle). Tested apart, so an owned run
   -- (nearly all of them) pays one lookup, as before.
-  if not owned[entryId] then
+  if owned[entryId] == false then
+    -- Named twice in the batch (no worker sends that; a hand-made call may): settled above, once.
+    out[i] = -2
+  elseif not owned[entryId] then
     local holder = pendingOwner(stream, group, entryId)
     local stranded, own = false, false
     if keyState ~= nil then stranded, own = strandedSettle(stream, keyState, entryId, taskId, consumer, holder) end
@@ -133,11 +147,15 @@ for i, run in ipairs(runs) do
   else
     acked[#acked + 1] = entryId
   end
+  owned[entryId] = false
   if out[i] == nil then
     -- The batch's first run to settle: its notice will go out, after the writes it announces
     -- (built run by run), so the channel is checked here, before the first of them (noticeCheck).
     if #done == 0 then noticeCheck(channel) end
-    if o and o.f == 1 then flowRuns[#flowRuns + 1] = {taskId, entryId} end
+    if o and o.f == 1 then
+      flowIds[#flowIds + 1] = taskId
+      flowEntries[#flowEntries + 1] = entryId
+    end
     if keyState and notAHash(keyState) then
       done[#done + 1] = 's:' .. taskId
       out[i] = 0
@@ -174,21 +192,30 @@ if #acked > 0 then
   elseif idGreater(oldest, ARGV[5]) then
     rcall('XTRIM', stream, 'MINID', '~', oldest)
     -- Acked runs above the oldest pending one are not trimmed: they are deleted, or they would
-    -- stay until a later batch trims past them (forever, if none comes).
-    local above = {}
-    for _, id in ipairs(acked) do
-      if idGreater(id, oldest) then above[#above + 1] = id end
+    -- stay until a later batch trims past them (forever, if none comes). None is when that one
+    -- is above the batch (a later read's, the usual case): no id is compared.
+    if not idGreater(oldest, ARGV[6]) then
+      local above = {}
+      for _, id in ipairs(acked) do
+        if idGreater(id, oldest) then above[#above + 1] = id end
+      end
+      if #above > 0 then rcall('XDEL', stream, unpack(above)) end
     end
-    if #above > 0 then rcall('XDEL', stream, unpack(above)) end
   else
     rcall('XDEL', stream, unpack(acked))
   end
 end
 if #unpended > 0 then rcall('XDEL', stream, unpack(unpended)) end
 -- After the trim: what the releases admit is appended above this batch, and stays.
-if #flowRuns > 0 then
+-- The batch's holds are read in one HMGET, and the releases' writes of F.tasks and F.entered go
+-- in one command each (includes/flow-writes.lua).
+if #flowIds > 0 then
   local F = flowKeysAtEnd()
-  for _, run in ipairs(flowRuns) do flowRelease(F, stream, run[1], run[2]) end
+  local holds = flowWrites.prefetch(F, flowIds)
+  flowWrites.deferred = true
+  for i, id in ipairs(flowIds) do flowRelease(F, stream, id, flowEntries[i], holds[i]) end
+  flowWrites.flush(F)
+  flowWrites.deferred = false
 end
 if #done > 0 then rcall('PUBLISH', channel, table.concat(done, ',')) end
 return out

@@ -46,8 +46,9 @@ export function completeScript(keys: QueueKeys, a: CompleteArgs): ScriptCall<Com
   const runs: unknown[] = [];
   for (const r of a.runs) {
     const keep = r.keepResult || r.key !== undefined;
-    if (r.key === undefined && r.resultTtlMs === a.defaultResultTtlMs && !keep && !r.flow) {
-      runs.push([r.entryId, r.taskId, r.result]);
+    if (r.key === undefined && r.resultTtlMs === a.defaultResultTtlMs && !keep) {
+      // A flow run with nothing else to say sends 1 for { f: 1 }: one object fewer to decode.
+      runs.push(r.flow ? [r.entryId, r.taskId, r.result, 1] : [r.entryId, r.taskId, r.result]);
     } else {
       // Only what differs from the defaults (generation 0, no key, the batch's result TTL):
       // the script decodes every run, and a flow run's settle is otherwise all defaults.

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
+import { completeScript } from '../../lib/scripts/complete.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
 import { completeFlowRun, useLoggingScripts } from '../fixtures/counting-scripts';
@@ -53,18 +54,104 @@ describe('attack: the release fast path reads the group count only after a chang
       ...['tasks', 'count', 'limits', 'room', 'ring', 'ringed', 'starts', 'wake', 'parked', 'entered'].map(
         (key) => `TYPE ${key}`,
       ),
-      'HGET tasks',
-      'HDEL tasks',
+      // the batch's holds, in one read
+      'HMGET tasks',
       'HMGET limits',
       'ZRANGEBYLEX room',
-      // appended (its XADD, not a flow key) and recorded first, then out of the room: a stream
-      // that refuses it leaves it waiting (flow-admission-stream-out-of-ids.spec.ts)
-      'HSET tasks',
+      // appended (its XADD, not a flow key), then out of the room: a stream that refuses it
+      // leaves it waiting (flow-admission-stream-out-of-ids.spec.ts)
       'ZREM room',
-      // its entry time in the room goes with it (the oldest waiting age: waiting-room-age.spec.ts)
+      // the batch's writes of tasks and entered, once each after its releases
+      // (includes/flow-writes.lua): the released hold, the admitted one, and its entry time in
+      // the room (the oldest waiting age: waiting-room-age.spec.ts)
+      'HDEL tasks',
+      'HSET tasks',
       'ZREM entered',
     ]);
     expect(await heldTaskIds(redis, keys)).toEqual(['b', 'c']);
+  });
+
+  it('reads and writes tasks and entered once for a whole batch of releases, whatever its size', async () => {
+    const keys = new QueueKeys(prefix, `q${++queues}`);
+    await redis.xgroup('CREATE', keys.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
+    const groups = ['G1', 'G2', 'G3', 'G4', 'G5'];
+    // Each group at its limit of 2 (a1, b1 of G1 ...) with one task waiting (c1 ...).
+    for (const tag of ['a', 'b', 'c'])
+      for (const [i, group] of groups.entries())
+        await enqueueFlowScript(keys, {
+          id: `${tag}${i}`,
+          name: 'job',
+          payload: '{}',
+          delayMs: 0,
+          runAt: 0,
+          group,
+          limits: two,
+        }).run(redis);
+    const read = (await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'a', 'STREAMS', keys.stream, '>')) as [
+      string,
+      [string, string[]][],
+    ][];
+    const firsts = read[0][1].filter(([, fields]) => fields[fields.indexOf('id') + 1].startsWith('a'));
+    await redis.del(log);
+    const verdicts = await completeScript(keys, {
+      group: CONSUMER_GROUP,
+      consumer: 'a',
+      stateTtlMs: 60_000,
+      defaultResultTtlMs: 60_000,
+      runs: firsts.map(([entryId, fields]) => ({
+        entryId,
+        taskId: fields[fields.indexOf('id') + 1],
+        result: '',
+        generation: 0,
+        resultTtlMs: 60_000,
+        keepResult: false,
+        successor: '',
+        flow: true,
+      })),
+    }).run(redis);
+    expect(verdicts).toEqual(groups.map(() => 'completed'));
+    const flowKey = `${keys.tag}:flow:`;
+    const commands = (await redis.lrange(log, 0, -1))
+      .filter((c) => c.includes(flowKey))
+      .map((c) => c.replace(flowKey, ''));
+    const times = (command: string) => commands.filter((c) => c === command).length;
+    // Five releases, each admitting its group's next task: one read of the holds, one write of each.
+    expect({
+      hmget: times('HMGET tasks'),
+      hget: times('HGET tasks'),
+      hdel: times('HDEL tasks'),
+      hset: times('HSET tasks'),
+      zremEntered: times('ZREM entered'),
+      zremRoom: times('ZREM room'),
+    }).toEqual({ hmget: 1, hget: 0, hdel: 1, hset: 1, zremEntered: 1, zremRoom: 5 });
+    expect(await heldTaskIds(redis, keys)).toEqual(groups.flatMap((_, i) => [`b${i}`, `c${i}`]).sort());
+    expect(await redis.zcard(keys.flow.entered)).toBe(0);
+  });
+
+  it('settles an entry a batch names twice once: its slot is released once', async () => {
+    const { keys, enqueue, entryOf } = await fullGroup();
+    await enqueue('d', two); // G holds a and b; c and d wait
+    const run = {
+      entryId: entryOf('a'),
+      taskId: 'a',
+      result: '',
+      generation: 0,
+      resultTtlMs: 60_000,
+      keepResult: false,
+      successor: '',
+      flow: true,
+    };
+    const verdicts = await completeScript(keys, {
+      group: CONSUMER_GROUP,
+      consumer: 'a',
+      stateTtlMs: 60_000,
+      defaultResultTtlMs: 60_000,
+      runs: [run, run],
+    }).run(redis);
+    // Released twice, a's slot would have passed to c and d both: G holding 3 under its limit of 2.
+    expect(verdicts).toEqual(['completed', 'not-pending']);
+    expect(await heldTaskIds(redis, keys)).toEqual(['b', 'c']);
+    expect(await redis.hget(keys.flow.count, 'job\0G')).toBe('2');
   });
 
   it('reads the count after a change of the limits, until none of the task’s runs is held', async () => {

@@ -4,6 +4,7 @@
 -- @include message
 -- @include rate
 -- @include flow-key-type
+-- @include flow-writes
 -- Flow control (concurrency limits, groups, priority; docs/design/flow-control.md). A slot
 -- belongs to a task id: admission records its hold in `tasks`, and only flowRelease (called by the
 -- scripts that remove an admitted entry for good) gives it back. HDEL answers 1 only once, so a
@@ -383,7 +384,7 @@ local function flowAdmit(F, stream, id, name, group, fields, handedOver, waiting
     if not entryId then return nil end
     if rates then rateTake(F, rates, name, group, entryId) end
   end
-  rcall('HSET', F.tasks, id, entryId .. '\0' .. name .. '\0' .. group)
+  flowWrites.set(F, id, entryId .. '\0' .. name .. '\0' .. group)
   if handedOver then return entryId, handedOver end
   bump(F, name, 1)
   return entryId, bump(F, name .. '\0' .. group, 1)
@@ -415,13 +416,13 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
   end
   -- Out of the room once appended (or dropped); its entry time leaves with it.
   rcall('ZREM', F.room, member)
-  if id then rcall('ZREM', F.entered, id) end
+  if id then flowWrites.unenter(F, id) end
   if entryId then return entryId, held end
   if id == '' then id = nil end
-  local state = id and rcall('HGET', F.tasks, id)
+  local state = id and flowWrites.get(F, id)
   if state and string.byte(state, 1) == 0 then
-    rcall('HDEL', F.tasks, id)
-    end
+    flowWrites.del(F, id)
+  end
   return nil
 end
 
@@ -518,11 +519,13 @@ end
 
 -- Releases the slots that stream entry `entryId` of task `id` holds, if it holds any, then
 -- feeds as many waiting tasks as it freed (one run frees one slot of each kind). Returns true
--- when it released.
-local function flowRelease(F, stream, id, entryId)
-  local pair = heldPair(rcall('HGET', F.tasks, id), entryId)
+-- when it released. `held`: the task's record in F.tasks when the caller read it (false for
+-- none: flowWrites.prefetch), else it is read here.
+local function flowRelease(F, stream, id, entryId, held)
+  if held == nil then held = rcall('HGET', F.tasks, id) end
+  local pair = heldPair(held, entryId)
   if not pair then return false end
-  rcall('HDEL', F.tasks, id)
+  flowWrites.del(F, id)
   local name, group = splitPair(pair)
   local globalLimit, groupLimit, _, rated, changed = flowLimits(F, name)
   -- Whatever the limits recorded now: markers taken under an earlier record must not outlive
@@ -601,7 +604,7 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   -- A task id admitted or waiting already (an enqueue resent after a dropped connection, a
   -- duplicate plain entry moved in): the same answer, nothing taken twice. A retry or a redrive
   -- comes back only after its release, so its id is in neither.
-  local state = rcall('HGET', F.tasks, id)
+  local state = flowWrites.get(F, id)
   if state then
     if string.byte(state, 1) == 0 then return '' end
     return string.sub(state, 1, string.find(state, '\0', 1, true) - 1)
@@ -624,12 +627,12 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   local rank = string.format('%016d%016d', now + (priority - 1) * aging, arrival)
   rcall('ZADD', F.room, '0', pair .. '\0' .. rank .. '\0' .. id .. '\0' .. cjson.encode(fields))
   roomKnownEmpty = false
-  rcall('HSET', F.tasks, id, '\0' .. pair .. '\0' .. rank)
+  flowWrites.set(F, id, '\0' .. pair .. '\0' .. rank)
   rcall('ZADD', F.entered, now, id)
   -- Entry times an older version's admission left behind (it knows nothing of F.entered) are the
   -- oldest: the next two go with each task that enters, so they never outlast an upgrade for long.
   for _, left in ipairs(rcall('ZRANGE', F.entered, '0', '1')) do
-    local leftState = rcall('HGET', F.tasks, left)
+    local leftState = flowWrites.get(F, left)
     if not (leftState and string.byte(leftState, 1) == 0) then rcall('ZREM', F.entered, left) end
   end
   if groupFree(F, name, group) then
@@ -707,7 +710,7 @@ end
 -- Whether task `id` waits in the room (remove by id), and its room member (nil when the room
 -- lost it), read before any write of the caller: its removal is flowUnwait's.
 local function flowWaiting(F, id)
-  local state = rcall('HGET', F.tasks, id)
+  local state = flowWrites.get(F, id)
   if not state or string.byte(state, 1) ~= 0 then return false end
   local prefix = string.sub(state, 2) .. '\0' .. id .. '\0'
   return true, rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
@@ -716,8 +719,8 @@ end
 -- Removes waiting task `id`, its room member `member` as flowWaiting found it, from the room.
 local function flowUnwait(F, id, member)
   if member then rcall('ZREM', F.room, member) end
-  rcall('HDEL', F.tasks, id)
-  rcall('ZREM', F.entered, id)
+  flowWrites.del(F, id)
+  flowWrites.unenter(F, id)
 end
 
 -- Serves the wakes due by now (promote.lua): a pair whose group window was full goes back to
