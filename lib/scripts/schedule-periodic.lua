@@ -29,6 +29,8 @@
   'replace' (QueueClient.replace on the periodic key): a new run due at once (or at the given
   time) supersedes whatever of the key is live; a schedule given is stored, else the stored one
   is kept. Its task id is added to field calls (see includes/key-state.lua).
+  A first run written over a run that ended (completed or failed) records that run in field
+  sid, as enqueue.lua does (includes/successor.lua), for its result() once the key names the new run.
 
   KEYS[1] stream
   KEYS[2] delayed set

@@ -5,6 +5,8 @@
   Create or re-time a runtime schedule (QueueClient.schedule): the same periodic chain as a
   decorator-defined task (its runs carry their slot, field d, and each settle schedules the
   successor from the schedule stored in the key's state), listed in the queue's schedule index.
+  A first run written over a run that ended (completed or failed) records that run in field
+  sid, as enqueue.lua does (includes/successor.lua), for its result() once the key names the new run.
 
   KEYS[1] stream
   KEYS[2] delayed set

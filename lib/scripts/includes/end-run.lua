@@ -15,7 +15,8 @@
 -- Call it only after the generation check passed. A run of generation 0 (a message from before
 -- generations, never stale) ends the state only when the state is about that run: a newer
 -- generation queued behind it keeps its state live. Commands: an HGET of its id and one HSET
--- (state, finishedAt and the error together), the successor's, then releaseKey's.
+-- (state, finishedAt and the error together), the successor's (its HSET of sid naming this
+-- run among them), then releaseKey's.
 local function endKeyedRun(keyState, delayed, seq, entryId, taskId, state, err, ttlMs, successor, now)
   if rcall('HGET', keyState, 'id') ~= taskId then
     releaseKey(keyState, entryId, ttlMs)
@@ -26,6 +27,8 @@ local function endKeyedRun(keyState, delayed, seq, entryId, taskId, state, err, 
   else
     rcall('HSET', keyState, 'state', state, 'finishedAt', now)
   end
-  if successor and successor ~= '' then scheduleSuccessor(keyState, delayed, seq, successor, now) end
+  if successor and successor ~= '' then
+    scheduleSuccessor(keyState, delayed, seq, successor, now, nil, taskId .. ' ' .. state)
+  end
   releaseKey(keyState, entryId, ttlMs)
 end

@@ -46,9 +46,11 @@ end
 -- written there, then moved to the stream when due now) and the stream when it is written (the
 -- waiting run's XDEL, read by its XRANGE; the first run's XADD, by one XLEN without a waiting
 -- entry). A mid whose entry is not the key's run any more (runEntry: a purged stream made anew
--- may hold another task at that id) is left out of the plan: that run is gone. Writes nothing.
+-- may hold another task at that id) is left out of the plan: that run is gone. A state that
+-- ended its run (completed or failed) gives `settled`, '<task id> <state>', which putFirstRun
+-- records in field sid (see scheduleSuccessor). Writes nothing.
 local function readFirstRun(stream, delayed, keyState, due, now)
-  local dm, mid, taskId = unpack(rcall('HMGET', keyState, 'dm', 'mid', 'id'))
+  local dm, mid, taskId, state = unpack(rcall('HMGET', keyState, 'dm', 'mid', 'id', 'state'))
   local tellDue = false
   if due > now then
     tellDue = isEarliestBut(delayed, due, dm)
@@ -57,7 +59,8 @@ local function readFirstRun(stream, delayed, keyState, due, now)
   end
   local queued = mid and runEntry(stream, mid, taskId)
   if not mid and due <= now then rcall('XLEN', stream) end
-  return {dm = dm, mid = queued and mid or nil, tellDue = tellDue}
+  local settled = (state == 'completed' or state == 'failed') and taskId and taskId .. ' ' .. state or nil
+  return {dm = dm, mid = queued and mid or nil, tellDue = tellDue, settled = settled}
 end
 
 -- appendFirstRun(stream, run, due, gen, now): a first run due now (`due` <= `now`) goes into the
@@ -81,13 +84,14 @@ end
 -- the key waits (readFirstRun's plan; a run already read or running is fenced by the generation
 -- `gen`) and puts the chain's first run `run` ({id, n, p, k}) in place at `due` with generation
 -- `gen`: in the delayed set, or when due now in the stream, where appendFirstRun put it already
--- (entry `appended`), as the promoter would move it.
+-- (entry `appended`), as the promoter would move it. A finished run it is written over (the
+-- plan's `settled`) is recorded in field sid (scheduleSuccessor).
 local function putFirstRun(stream, delayed, keyState, plan, run, due, gen, now, appended)
   if plan.dm then rcall('ZREM', delayed, plan.dm) end
   if plan.mid then rcall('XDEL', stream, plan.mid) end
   rcall('HDEL', keyState, 'dm', 'mid')
   run.due = due
-  scheduleSuccessor(keyState, delayed, nil, cjson.encode(run), now, gen)
+  scheduleSuccessor(keyState, delayed, nil, cjson.encode(run), now, gen, plan.settled)
   rcall('HSET', keyState, 'name', run.n)
   if appended then
     rcall('ZREM', delayed, rcall('HGET', keyState, 'dm'))

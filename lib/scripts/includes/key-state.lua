@@ -9,7 +9,8 @@
 -- the scripts that end the older run stranded tell its waiters by it; see runningTask), xid (the
 -- task cancelled last: cancel.lua and remove-task.lua, read by result() once a newer run holds
 -- the key), sid (the settled run a newer one followed, '<task id> <completed|failed>': enqueue.lua,
--- read by result() the same way).
+-- and includes/successor.lua for a periodic run's successor and a chain's first run; read by
+-- result() the same way).
 
 -- storedGeneration(text): a key state's generation (field gen) as stored, an integer from 0 to
 -- 2^53-1; nil otherwise (anyone can write the hash: `x`, `inf`, `1.5`).

@@ -117,8 +117,12 @@ end
 -- A successor scheduled later (a boot's first run, a replace) clears it, as does any boot that
 -- defines the chain, also one that keeps or re-times such a live run (schedule-periodic.lua).
 -- `drawn`, a chain's first run only: the generation its script drew already (drawGeneration,
--- before its notices); else one is drawn here.
-local function scheduleSuccessor(keyState, delayed, seq, successor, now, drawn)
+-- before its notices); else one is drawn here. `follows`, '<task id> <completed|failed>': the
+-- settled run the new one is written over (the run this settle ended, or the finished run a
+-- first run replaces), recorded in field sid as enqueue.lua does, so that its result() still
+-- reads completed or failed once its stored result is gone (resultTtlMs 0, or a shorter one)
+-- and the state names the new run. Nil writes none (an older sid stays).
+local function scheduleSuccessor(keyState, delayed, seq, successor, now, drawn, follows)
   local s = cjson.decode(successor)
   if s.w ~= nil then
     local definedAt, bootedAt = finiteNumber(rcall('HGET', keyState, 'definedAt')), tonumber(s.w)
@@ -135,6 +139,7 @@ local function scheduleSuccessor(keyState, delayed, seq, successor, now, drawn)
   if gen then rcall('HSET', keyState, 'gen', gen) else gen = nextGeneration(seq, keyState) end
   local member = encodeDelayed({'id', s.id, 'n', s.n, 'p', s.p, 'a', '1', 'k', s.k, 'g', string.format('%d', gen), 'd', tostring(nextDue)})
   rcall('ZADD', delayed, nextDue, member)
+  if follows then rcall('HSET', keyState, 'sid', follows) end
   rcall('HSET', keyState, 'state', 'delayed', 'dm', member, 'id', s.id, 'attempt', '1', 'dueAt', nextDue, 'enqueuedAt', now)
   rcall('HDEL', keyState, 'mid', 'startedAt', 'finishedAt', 'error', 'cu', 'ended')
   if catchUp then rcall('HSET', keyState, 'cu', nextDue) end
