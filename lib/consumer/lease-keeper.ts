@@ -76,6 +76,8 @@ export class LeaseKeeper implements Lease {
   private restartTimer?: NodeJS.Timeout;
   private restarts = 0;
   private stopped = false;
+  /** The one stop (stop): a later call answers with it and does nothing again. */
+  private stopping?: Promise<void>;
   /** The confirmation the last 'unconfirmed' abort was for (watchExpiry). */
   private abortedFor = 0n;
   /** Called at each confirmed beat (onConfirmed), and the confirmation they were last told of. */
@@ -192,8 +194,17 @@ export class LeaseKeeper implements Lease {
    * are deleted from the main thread once no thread can write them any more: the thread ended
    * (exited, or terminated here), and no restart starts after `stopped` (spawn). Without that,
    * the key stayed up to a lease after the last beat, and the abandoned runs waited as long.
+   * Only the first call stops (its `release` counts); a later one returns its promise. A command
+   * connection that ends for good stops the keeper at once and again by the drain: the second
+   * call found no thread, took the keys for not deleted and deleted them over the ended
+   * connection, logging a false warning that it failed.
    */
-  async stop(release: boolean): Promise<void> {
+  stop(release: boolean): Promise<void> {
+    this.stopping ??= this.stopOnce(release);
+    return this.stopping;
+  }
+
+  private async stopOnce(release: boolean): Promise<void> {
     this.stopped = true;
     clearInterval(this.stampTimer);
     clearInterval(this.expiryTimer);
