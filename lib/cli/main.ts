@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import type { Redis } from 'ioredis';
+import { redactUrl } from '../redis/connection-check';
 import { disconnect } from '../redis/disconnect';
 import { defineScripts } from '../redis/scripts';
 import { parseArgs, USAGE, UsageError } from './cli-args';
@@ -21,7 +22,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
-  const where = args.url.replace(/\/\/[^@/]*@/, '//***@');
+  // Masked as the module's messages mask it: the user part up to the last "@", and every query
+  // value (ioredis reads `?password=` as the password).
+  const where = redactUrl(args.url);
   const late = `no answer within ${args.timeoutMs} ms`;
   let redis: Redis;
   try {
