@@ -94,13 +94,22 @@ export function roomMemberParts(member: string): { cursor: string; fields: strin
  */
 export function waitingTaskOf(member: string, enteredMs: string | null): ListedTask {
   const decoded = parsedJson(roomMemberParts(member).fields);
-  const raw = Array.isArray(decoded) ? decoded.map(String) : [];
+  const raw = Array.isArray(decoded) ? decoded.map(fieldText) : [];
   const entered = enteredMs === null ? undefined : num(enteredMs);
   return {
     ...taskOf('queued', fieldsOf(raw)),
     waitingForSlot: true,
     ...(entered === undefined ? {} : { at: dateOf(entered) }),
   };
+}
+
+/**
+ * An item of a room member's decoded fields as text: a string as it is, an object or array as
+ * its JSON (anyone can ZADD the room: String() throws on `{"toString":1}`, failing the listing
+ * of every task), anything else as String() gives it.
+ */
+function fieldText(item: unknown): string {
+  return typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item);
 }
 
 /** @internal A room member's task id (see roomMemberParts): what flow:entered records it by. */
