@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors';
 import { checkUrl } from '../redis/connection-check';
 import { parseEntryId } from '../redis/entry-id';
 import { DEFAULT_RESULT_TTL_MS, MAX_PARTITIONS, PREFIX_PATTERN } from '../stream-queue.config';
+import { TERMINAL_UNSAFE, unicodeEscaped } from '../terminal-unsafe';
 
 /** A command line the CLI cannot run: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -105,7 +106,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       if (inline !== undefined) throw new UsageError(`${name} takes no value`);
       flags.add(name);
     } else if (arg.startsWith('-')) {
-      throw new UsageError(`unknown option ${name}`);
+      throw new UsageError(`unknown option ${echoed(name)}`);
     } else positional.push(arg);
   }
   if (flags.has('--help') || flags.has('-h') || positional.length === 0) return helpArgs();
@@ -116,13 +117,13 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (first === 'dlq') {
     const sub = rest[0];
     if (sub !== 'list' && sub !== 'redrive' && sub !== 'purge')
-      throw new UsageError(`"dlq" needs one of list, redrive, purge${sub ? ` (got "${sub}")` : ''}`);
+      throw new UsageError(`"dlq" needs one of list, redrive, purge${sub ? ` (got "${echoed(sub)}")` : ''}`);
     command = `dlq ${sub}`;
     ids = rest.slice(1);
   } else if (first === 'inspect' || first === 'remove') {
     command = first;
     ids = rest;
-  } else throw new UsageError(`unknown command "${first}"`);
+  } else throw new UsageError(`unknown command "${echoed(first)}"`);
 
   const url = values.get('--url') ?? env.STREAM_QUEUE_URL;
   if (!url) throw new UsageError('--url is required (or set STREAM_QUEUE_URL)');
@@ -136,12 +137,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const limitText = values.get('--limit');
   const limit = limitText === undefined ? undefined : Number(limitText);
   if (limit !== undefined && (!/^\d+$/.test(limitText!) || limit < 1 || limit > 500))
-    throw new UsageError(`--limit: an integer from 1 to 500 (got "${limitText}")`);
+    throw new UsageError(`--limit: an integer from 1 to 500 (got "${echoed(limitText!)}")`);
   const all = flags.has('--all');
   const partitionText = values.get('--partition');
   const partition = partitionText === undefined ? undefined : Number(partitionText);
   if (partition !== undefined && (!/^\d{1,4}$/.test(partitionText!) || partition >= MAX_PARTITIONS))
-    throw new UsageError(`--partition: an integer from 0 to ${MAX_PARTITIONS - 1} (got "${partitionText}")`);
+    throw new UsageError(`--partition: an integer from 0 to ${MAX_PARTITIONS - 1} (got "${echoed(partitionText!)}")`);
   if (partition !== undefined && (all || (command !== 'dlq redrive' && command !== 'dlq purge')))
     throw new UsageError('--partition goes with dead-letter ids (dlq redrive, dlq purge)');
   // A page's flags read as a bound of a change (`dlq purge --all --limit 10`): refused there, never ignored.
@@ -150,25 +151,25 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const timeoutText = values.get('--timeout');
   const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : Number(timeoutText);
   if (timeoutText !== undefined && (!/^\d{1,7}$/.test(timeoutText) || timeoutMs < 1 || timeoutMs > 3_600_000))
-    throw new UsageError(`--timeout: an integer from 1 to 3600000 (got "${timeoutText}")`);
+    throw new UsageError(`--timeout: an integer from 1 to 3600000 (got "${echoed(timeoutText)}")`);
   const ttlText = values.get('--result-ttl-ms');
   const resultTtlMs = ttlText === undefined ? DEFAULT_RESULT_TTL_MS : Number(ttlText);
   // The module's bounds for resultTtlMs (resolveConfig): an integer >= 0, as Redis takes it in PX.
   if (ttlText !== undefined && (!/^\d{1,16}$/.test(ttlText) || !Number.isSafeInteger(resultTtlMs)))
-    throw new UsageError(`--result-ttl-ms: an integer from 0 to ${Number.MAX_SAFE_INTEGER} (got "${ttlText}")`);
+    throw new UsageError(`--result-ttl-ms: an integer from 0 to ${Number.MAX_SAFE_INTEGER} (got "${echoed(ttlText)}")`);
   // Beside a read it would read as a setting of what is shown: refused there, never ignored.
   if (ttlText !== undefined && (command === 'inspect' || command === 'dlq list'))
     throw new UsageError('--result-ttl-ms goes with the changes (remove, dlq redrive, dlq purge)');
 
   if (command === 'inspect' || command === 'dlq list') {
-    if (ids.length > 0) throw new UsageError(`${command} takes no ids (got "${ids[0]}")`);
+    if (ids.length > 0) throw new UsageError(`${command} takes no ids (got "${echoed(ids[0])}")`);
     if (all) throw new UsageError(`${command} takes no --all`);
   } else if (command === 'remove') {
     if (ids.length !== 1) throw new UsageError('remove takes exactly one task id');
     if (all) throw new UsageError('remove takes no --all');
   } else {
     if (all === ids.length > 0) throw new UsageError(`${command} takes dead-letter ids or --all (one of them)`);
-    for (const id of ids) if (!parseEntryId(id)) throw new UsageError(`not a dead-letter id: "${id}"`);
+    for (const id of ids) if (!parseEntryId(id)) throw new UsageError(`not a dead-letter id: "${echoed(id)}"`);
   }
   return {
     command,
@@ -185,6 +186,15 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     timeoutMs,
     resultTtlMs,
   };
+}
+
+/**
+ * An argument as a refusal names it: each character a terminal must not get raw (TERMINAL_UNSAFE)
+ * as its \uXXXX escape. An id may be a task id passed on from a listing, its JSON escapes undone
+ * (anyone's text: escape sequences, a bidirectional override), and the refusal goes to stderr.
+ */
+function echoed(arg: string): string {
+  return arg.replace(TERMINAL_UNSAFE, unicodeEscaped);
 }
 
 /** The module's URL check: ioredis must not misread the URL, and no message may print its password. */
