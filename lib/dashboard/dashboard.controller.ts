@@ -38,10 +38,14 @@ import { SameOriginGuard } from './same-origin-guard';
 /**
  * Scripts and styles only from the page's own origin: a payload that slipped past escaping still
  * cannot run. No site may frame the page (default-src does not cover it), and lay its own bait
- * over the page's buttons: X-Frame-Options says the same to browsers without CSP 2.
+ * over the page's buttons: X-Frame-Options says the same to browsers without CSP 2. Nor does
+ * default-src cover base-uri (an injected <base> would move the page's relative script URL to
+ * another origin; 'self', since the page sets its own, relative <base>) or form-action (the page
+ * sends no form: its writes are fetch calls with JSON).
  */
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "frame-ancestors 'none'; base-uri 'self'; form-action 'none'";
 
 /** Our errors as HTTP answers: what the operator did wrong (4xx), with the error's own message. */
 function toHttp(error: unknown): never {

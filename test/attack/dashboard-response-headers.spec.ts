@@ -7,7 +7,9 @@ import { createRedis, randomPrefix } from '../utils/redis';
  * lays its own bait over the page's buttons (clickjacking: a dead letter's redrive asks nothing);
  * a CSP's default-src does not cover frame-ancestors. The API's answers, payloads and results in
  * them, went without Cache-Control: a browser's or a proxy's cache could keep them past the
- * operator's session; and no answer said nosniff. Review findings, each test failed.
+ * operator's session; and no answer said nosniff. Nor does default-src cover base-uri or
+ * form-action: an injected <base> could move the page's relative script URL to another origin, an
+ * injected form could post the page's fields anywhere. Review findings, each test failed.
  */
 describe("attack: the dashboard's response headers", () => {
   const prefix = randomPrefix();
@@ -19,6 +21,15 @@ describe("attack: the dashboard's response headers", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toMatch(/(^|;)\s*frame-ancestors 'none'\s*(;|$)/);
     expect(page.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it("the page's <base> may point only at its own origin, and no form may be sent", async () => {
+    const page = await fetch(`${dash.origin}/queues`);
+    expect(page.status).toBe(200);
+    // 'self', not 'none': the page sets its own <base> (relative, so the same origin).
+    const csp = page.headers.get('content-security-policy');
+    expect(csp).toMatch(/(^|;)\s*base-uri 'self'\s*(;|$)/);
+    expect(csp).toMatch(/(^|;)\s*form-action 'none'\s*(;|$)/);
   });
 
   it('no answer is stored by a cache, and none is sniffed for another type', async () => {
