@@ -164,6 +164,24 @@ export class DeadLetters {
   }
 
   /**
+   * Purges each partition's own ids (none sent where it has none); `asked` are all the ids the
+   * caller named: a single one must have been purged. Returns how many went.
+   */
+  async purgeEach(
+    targets: readonly { keys: QueueKeys; ids: readonly string[] }[],
+    asked: readonly string[],
+  ): Promise<number> {
+    const removed = await Promise.all(
+      targets.map(({ keys, ids }) =>
+        ids.length === 0 ? 0 : purgeDeadLettersScript(keys, ids, this.recordMs).run(this.redis),
+      ),
+    );
+    const total = removed.reduce((sum, n) => sum + n, 0);
+    if (asked.length === 1 && total === 0) throw new TaskNotFoundError(targets[0].keys.queue, asked[0], 'dead letter');
+    return total;
+  }
+
+  /**
    * Purges the given dead letters (a single one must exist), or all of them, in every partition;
    * returns how many went. The ids are all checked before any partition is touched.
    */

@@ -176,7 +176,7 @@ export class FleetReads {
   /**
    * Purges the given dead letters, or all (up to `upTo` when given), in every partition, or only
    * in `partition`. An id that two partitions hold is refused without `partition` (nothing is
-   * purged): which one is meant?
+   * purged): which one is meant? Without `partition`, each id is purged only where it was found.
    */
   async purge(
     options: { queue?: string; ids?: readonly string[]; partition?: number; upTo?: readonly (string | null)[] } = {},
@@ -187,10 +187,17 @@ export class FleetReads {
     const all = await this.partitions(queue);
     if (upTo !== undefined) return this.deadLetters.purgeUpTo(all, checkBound(upTo, all.length));
     if (partition !== undefined) return this.deadLetters.purge([all[checkPartition(partition, all.length)]], ids);
-    if (all.length > 1 && Array.isArray(ids)) {
-      const held = await Promise.all(ids.map((id, i) => this.holdersOf(all, checkDeadLetterId(id, `ids[${i}]`))));
+    if (all.length > 1 && Array.isArray(ids) && ids.length > 0) {
+      const checked = ids.map((id: unknown, i) => checkDeadLetterId(id, `ids[${i}]`));
+      const held = await Promise.all(checked.map((id) => this.holdersOf(all, id)));
       const shared = held.findIndex((holders) => holders.length > 1);
-      if (shared >= 0) throw ambiguous(ids[shared], held[shared]);
+      if (shared >= 0) throw ambiguous(checked[shared], held[shared]);
+      // Each id goes only to the partition where it was found: another partition may dead-letter
+      // under the same id after this look-up (ids are per stream), and that is another dead letter.
+      return this.deadLetters.purgeEach(
+        all.map((keys) => ({ keys, ids: checked.filter((_, i) => held[i][0] === keys) })),
+        checked,
+      );
     }
     return this.deadLetters.purge(all, ids);
   }
