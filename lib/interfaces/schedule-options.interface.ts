@@ -17,7 +17,7 @@ interface ScheduleTarget {
  */
 export type ScheduleOptions =
   | (ScheduleTarget & {
-      /** Period: milliseconds (at least 10), or '30s', '5m', '1h', '1d'. */
+      /** Period: milliseconds (10 to 10 years, 315,576,000,000), or '30s', '5m', '1h', '1d'. */
       every: number | string;
       cron?: undefined;
       timezone?: undefined;

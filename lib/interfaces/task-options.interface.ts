@@ -15,8 +15,8 @@ export interface TaskOptions {
   /** How long the result stays readable; 0 keeps none. Default: the module's `resultTtlMs`. */
   resultTtlMs?: number;
   /**
-   * Runs the task periodically, every `every` (milliseconds, or '30s', '5m', '1h'), once per
-   * queue however many workers run it. Its key is `periodic:<name>`; `replace()` re-times it.
+   * Runs the task periodically, every `every` (milliseconds, or '30s', '5m', '1h'; 10 ms to 10
+   * years), once per queue however many workers run it. Its key is `periodic:<name>`; `replace()` re-times it.
    */
   every?: number | string;
   /** Runs the task on a cron schedule (five or six fields), once per queue. */

@@ -5,11 +5,24 @@ import { instantsOf, offsetsAround, zoneOffset } from './wall-clock';
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
 
-/** @internal `every` as milliseconds: a positive integer, or '250ms', '30s', '5m', '2h', '1d'. */
+/**
+ * @internal The longest `every`: ten years of 365.25 days (315,576,000,000 ms). A chain's due
+ * times are Redis's clock plus the period, written by Lua, whose tostring keeps 14 digits: past
+ * 1e14 ms (the year 5138) they were stored rounded in exponent form, and past 8.64e15 ms no Date
+ * holds them (listings showed no due time). Ten years keeps them exact for three thousand years;
+ * a longer period is no schedule (enqueue the task with a delay instead).
+ */
+export const MAX_EVERY_MS = 10 * 365.25 * 86_400_000;
+
+/** @internal `every` as milliseconds: an integer in [10, MAX_EVERY_MS], or '250ms', '30s', '5m', '2h', '1d'. */
 export function parseEvery(option: string, value: unknown): number {
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? durationMs(value.trim()) : NaN;
-  if (!Number.isSafeInteger(ms) || ms < 10) {
-    throw new InvalidOptionError(option, 'milliseconds >= 10, or a duration such as "30s", "5m", "1h"', value);
+  if (!Number.isSafeInteger(ms) || ms < 10 || ms > MAX_EVERY_MS) {
+    throw new InvalidOptionError(
+      option,
+      `milliseconds >= 10 and at most ${MAX_EVERY_MS} (10 years), or a duration such as "30s", "5m", "1h"`,
+      value,
+    );
   }
   return ms;
 }

@@ -40,11 +40,12 @@ local function finiteNumber(text)
   return nil
 end
 
--- storedPeriod(text): a stored `every` period, an integer from 10 ms to 2^53-1 (what parseEvery
--- allows); nil otherwise: `1e300` is finite and whole, and timed every successor never due.
+-- storedPeriod(text): a stored `every` period, an integer from 10 ms to ten years (MAX_EVERY_MS,
+-- what parseEvery allows); nil otherwise: `1e300` is finite and whole, and timed every successor
+-- never due; past ten years a due time leaves what tostring writes exactly (1e14 ms) in time.
 local function storedPeriod(text)
   local n = finiteNumber(text)
-  if n and n >= 10 and n <= 9007199254740991 and n == math.floor(n) then return n end
+  if n and n >= 10 and n <= 315576000000 and n == math.floor(n) then return n end
   return nil
 end
 
