@@ -201,7 +201,7 @@ export class ConsumerHost {
     }
     return {
       worker: queues.length > 0,
-      // A drain deletes the liveness keys: the lease is given up whatever the keeper last saw.
+      // A drain deletes the liveness keys (or leaves them to expire): the lease is given up whatever the keeper last saw.
       leaseHeld: !this.stopping && (this.leaseKeeper?.isHeld() ?? false),
       queues: Object.fromEntries(queues.map((q) => [q, this.consumers.get(q)?.running ?? false])),
       failingReads,
@@ -221,10 +221,13 @@ export class ConsumerHost {
     // A drain() called while starting waits for the start, then stops what it started.
     await this.starting?.catch(() => undefined);
     let allDrained = true;
+    let settlesAnswered = true;
     await Promise.all(
       [...this.consumers.values()].map(async (consumer) => {
         try {
-          allDrained = (await consumer.stop()).drained && allDrained;
+          const stopped = await consumer.stop();
+          allDrained = stopped.drained && allDrained;
+          settlesAnswered = stopped.settlesAnswered && settlesAnswered;
         } catch (error) {
           allDrained = false;
           this.logger.error(`Stopping a consumer failed: ${(error as Error).message}`);
@@ -233,9 +236,16 @@ export class ConsumerHost {
     );
     this.pauseWatch?.stop();
     this.unwatchEnd?.();
+    if (!settlesAnswered) {
+      this.logger.warn(
+        `Shutdown: a settle sent on the command connection is still unanswered; worker ${this.consumerName}'s liveness keys are left to expire (leaseMs ${this.config.leaseMs}), not deleted, so no other worker takes over a run whose settle may still reach Redis.`,
+      );
+    }
     try {
-      // Deleting the liveness keys hands anything still pending to other workers at once.
-      await this.leaseKeeper?.stop(true);
+      // Deleting the liveness keys hands anything still pending to other workers at once: only
+      // once every settle sent was answered, or the DEL, sent on the heartbeat thread's own
+      // connection, could reach Redis before a settle still on its way (see QueueConsumer.stop).
+      await this.leaseKeeper?.stop(settlesAnswered);
     } catch (error) {
       this.logger.error(`Stopping the heartbeat failed: ${(error as Error).message}`);
     }

@@ -64,6 +64,11 @@ export class QueueConsumer {
   private reading?: Promise<unknown>;
   private sweeping?: Promise<unknown>;
   private retaking?: Promise<unknown>;
+  /**
+   * The settles sent and not yet answered (nor failed), for stop(): the liveness keys must not go
+   * before them (see stop). One at a time in practice (settleInBatches), a set all the same.
+   */
+  private readonly settling = new Set<Promise<unknown>>();
   /** The sweep or retake under way, which the next one waits for (see inTurn). */
   private taking: Promise<unknown> = Promise.resolve();
   /** A beat Redis confirmed while runs given back unproven wait (see UnprovenRetakes). */
@@ -183,7 +188,7 @@ export class QueueConsumer {
       },
       run: (delivery) => this.runWhenFree(delivery, runner),
       onRunEnd: (outcome) => outcome.delivery.slot.finish(),
-      settle: (outcomes) => this.settle(outcomes),
+      settle: (outcomes) => this.settleTracked(outcomes),
       onError: (source, error, attempt) => {
         if (source === 'read') {
           const since = this.readFailure?.since ?? monotonicMs();
@@ -427,9 +432,16 @@ export class QueueConsumer {
     return this.lanes.flatMap(({ ctx }) => ctx.inFlight.abort(reason));
   }
 
-  /** Stops reading, waits for in-flight runs up to the deadline, then abandons the rest. */
-  async stop(): Promise<{ drained: boolean }> {
-    if (!this.subscription) return { drained: true };
+  /**
+   * Stops reading, waits for in-flight runs up to the deadline, then abandons the rest.
+   * `settlesAnswered`: no settle is left sent and unanswered. One that is (a command connection
+   * backed up past the deadline and its second of grace) may still reach Redis: the liveness keys
+   * must then expire rather than be deleted (ConsumerHost.stop), or the heartbeat thread's DEL, on
+   * a connection of its own, could run first and another worker take over and run again a run
+   * that finished in time, its settle then refused.
+   */
+  async stop(): Promise<{ drained: boolean; settlesAnswered: boolean }> {
+    if (!this.subscription) return { drained: true, settlesAnswered: true };
     this.stopping = true;
     this.unwatchBeats?.();
     this.stop$.next();
@@ -463,13 +475,14 @@ export class QueueConsumer {
       // delivery: what it took goes back when the reply comes (admitTo), waited for within the
       // same second so that it goes back before the liveness key does. A reply later than that
       // is given back when it comes, while the connection is still open.
-      const sources = Promise.allSettled([this.reading, this.sweeping, this.retaking]);
+      // A settle sent is waited for within that second as well.
+      const sources = Promise.allSettled([this.reading, this.sweeping, this.retaking, ...this.settling]);
       await raceTimeout(sources, Math.max(0, waitUntil - monotonicMs()), () => undefined);
     } else {
       this.subscription.unsubscribe();
     }
     const inFlight = this.lanes.reduce((n, { ctx }) => n + ctx.inFlight.size, 0);
-    return { drained: drainedInTime && inFlight === 0 };
+    return { drained: drainedInTime && inFlight === 0, settlesAnswered: this.settling.size === 0 };
   }
 
   /**
@@ -582,6 +595,14 @@ export class QueueConsumer {
   private async retake(): Promise<Delivery[]> {
     if (this.stopping || this.pause.isPaused) return [];
     return this.takeInEachLane('retake', (lane) => lane.retakes.take());
+  }
+
+  /** settle(), noted in `settling` until Redis answered it (or it failed). */
+  private settleTracked(outcomes: Outcome[]): Promise<Outcome[]> {
+    const settled = this.settle(outcomes);
+    const tracked = settled.catch(() => undefined).finally(() => this.settling.delete(tracked));
+    this.settling.add(tracked);
+    return settled;
   }
 
   /**
