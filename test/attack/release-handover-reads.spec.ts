@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
-import { completeScript } from '../../lib/scripts/complete.script';
 import { enqueueFlowScript, type FlowLimits } from '../../lib/scripts/enqueue-flow.script';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
-import { completeFlowRun, useLoggingScripts } from '../fixtures/counting-scripts';
+import { completeFlowRun, completeFlowRuns, useLoggingScripts } from '../fixtures/counting-scripts';
 import { heldTaskIds } from '../fixtures/flow-state';
 
 /**
@@ -93,22 +92,11 @@ describe('attack: the release fast path reads the group count only after a chang
     ][];
     const firsts = read[0][1].filter(([, fields]) => fields[fields.indexOf('id') + 1].startsWith('a'));
     await redis.del(log);
-    const verdicts = await completeScript(keys, {
-      group: CONSUMER_GROUP,
-      consumer: 'a',
-      stateTtlMs: 60_000,
-      defaultResultTtlMs: 60_000,
-      runs: firsts.map(([entryId, fields]) => ({
-        entryId,
-        taskId: fields[fields.indexOf('id') + 1],
-        result: '',
-        generation: 0,
-        resultTtlMs: 60_000,
-        keepResult: false,
-        successor: '',
-        flow: true,
-      })),
-    }).run(redis);
+    const verdicts = await completeFlowRuns(
+      redis,
+      keys,
+      firsts.map(([entryId, fields]) => [entryId, fields[fields.indexOf('id') + 1]] as const),
+    );
     expect(verdicts).toEqual(groups.map(() => 'completed'));
     const flowKey = `${keys.tag}:flow:`;
     const commands = (await redis.lrange(log, 0, -1))
@@ -131,23 +119,8 @@ describe('attack: the release fast path reads the group count only after a chang
   it('settles an entry a batch names twice once: its slot is released once', async () => {
     const { keys, enqueue, entryOf } = await fullGroup();
     await enqueue('d', two); // G holds a and b; c and d wait
-    const run = {
-      entryId: entryOf('a'),
-      taskId: 'a',
-      result: '',
-      generation: 0,
-      resultTtlMs: 60_000,
-      keepResult: false,
-      successor: '',
-      flow: true,
-    };
-    const verdicts = await completeScript(keys, {
-      group: CONSUMER_GROUP,
-      consumer: 'a',
-      stateTtlMs: 60_000,
-      defaultResultTtlMs: 60_000,
-      runs: [run, run],
-    }).run(redis);
+    const run = [entryOf('a'), 'a'] as const;
+    const verdicts = await completeFlowRuns(redis, keys, [run, run]);
     // Released twice, a's slot would have passed to c and d both: G holding 3 under its limit of 2.
     expect(verdicts).toEqual(['completed', 'not-pending']);
     expect(await heldTaskIds(redis, keys)).toEqual(['b', 'c']);
