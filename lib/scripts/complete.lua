@@ -49,7 +49,8 @@
   consumer), -2 already settled (no longer pending: a resent command; or an entry the batch
   names twice, settled at its first mention).
   A flow run's hold is read with the batch's others in one HMGET, and the releases' writes of
-  F.tasks and F.entered go in one command each (includes/flow-writes.lua).
+  F.tasks and F.entered go in one command each (includes/flow-writes.lua), also when a runtime
+  error stops the releases: those deferred before it are written, then the error is raised.
   Atomic: the ownership and generation checks and every write are one step. A flow key of another
   type (includes/flow.lua) refuses the whole batch, WRONGTYPE naming the key, before any write;
   so do a delayed set of another type and a sequence INCR refuses, or whose draws (one per
@@ -213,9 +214,15 @@ if #flowIds > 0 then
   local F = flowKeysAtEnd()
   local holds = flowWrites.prefetch(F, flowIds)
   flowWrites.deferred = true
-  for i, id in ipairs(flowIds) do flowRelease(F, stream, id, flowEntries[i], holds[i]) end
+  -- Redis keeps a script's writes up to a runtime error: what the releases before it deferred is
+  -- written before the error goes on, as if each write had been sent at once (a task they
+  -- admitted is in the stream, so its hold must be too).
+  local released, failure = pcall(function()
+    for i, id in ipairs(flowIds) do flowRelease(F, stream, id, flowEntries[i], holds[i]) end
+  end)
   flowWrites.flush(F)
   flowWrites.deferred = false
+  if not released then error(failure, 0) end
 end
 if #done > 0 then rcall('PUBLISH', channel, table.concat(done, ',')) end
 return out
