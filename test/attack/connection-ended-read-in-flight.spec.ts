@@ -1,4 +1,3 @@
-import type Redis from 'ioredis';
 import { QueueClient } from '../../lib';
 import { ConsumerHost } from '../../lib/consumer/consumer.host';
 import { CONSUMER_GROUP } from '../../lib/stream-queue.constants';
@@ -7,8 +6,8 @@ import { QueueKeys } from '../../lib/redis/keys';
 import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
 import { testOptions } from '../fixtures/test-app';
 import { Latch } from '../utils/helpers';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
+import { usePrivateRedisApps } from '../fixtures/private-redis-apps';
+import { waitFor } from '../utils/redis';
 
 /*
  * A worker whose command connection ends for good (a retryStrategy that gives up) gives its lease
@@ -20,21 +19,11 @@ import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
  * up, while another worker reclaimed and ran the same task: two runs at once.
  */
 describe('attack: a read answered after the command connection ended for good', () => {
-  let server: RedisServerHandle;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = createRedis({}, server.url);
-  });
+  const env = usePrivateRedisApps();
   afterEach(closeHostileApps);
-  afterAll(async () => {
-    await closeAll();
-    await server.stop();
-  });
 
   it('starts nothing it read once it gave its lease up; another worker runs it, once', async () => {
-    const prefix = randomPrefix();
+    const { server, admin, prefix } = env;
     const keys = new QueueKeys(prefix, 'default');
     const lease = { leaseMs: 3_000, heartbeatIntervalMs: 500, sweepIntervalMs: 100 };
     const gate = new Latch();
