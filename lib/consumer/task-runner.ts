@@ -93,7 +93,7 @@ export class TaskRunner {
     try {
       // An Observable a handler returns runs as a Promise would (see settleObservable), inside
       // the wrapper: a trace's span covers it until it completes.
-      const call = () => settleObservable(definition.handler(payload, ctx), () => delivery.signal);
+      const call = () => settleObservable(definition.handler(payload, ctx), delivery);
       const returned = this.wrap ? this.wrap(call, message, ctx, delivery) : call();
       if (!isPromiseLike(returned)) {
         if (!delivery.isAborted) return this.completedOutcome(delivery, definition, returned);

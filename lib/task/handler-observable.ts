@@ -26,10 +26,11 @@ export function untilAborted<T>(source: Observable<T>, signal: AbortSignal): Obs
  * @internal What a bare handler returned, as the runner awaits it: an Observable becomes the
  * Promise of its last value (undefined when it completes without one) or of its error, so it is
  * in flight until it completes, as a Promise-returning handler is until it settles; it is
- * subscribed once, here, and unsubscribed when `signal()` aborts. Anything else is returned as it
- * is. `signal` is asked for only for an Observable: a run's AbortController is made on first use.
+ * subscribed once, here, and unsubscribed when `run.signal` aborts. Anything else is returned as
+ * it is. `run.signal` is read only for an Observable: a run's AbortController is made on first
+ * use (and the run itself is passed, not a getter: no closure per run).
  */
-export function settleObservable(returned: unknown, signal: () => AbortSignal): unknown {
+export function settleObservable(returned: unknown, run: { readonly signal: AbortSignal }): unknown {
   if (!isObservable(returned)) return returned;
-  return lastValueFrom(untilAborted(returned, signal()), { defaultValue: undefined });
+  return lastValueFrom(untilAborted(returned, run.signal), { defaultValue: undefined });
 }
