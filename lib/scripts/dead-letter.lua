@@ -17,8 +17,9 @@
   fail.lua and claim.lua tell a stale run's) and nothing is stored under its result key, so its
   handle answers as it did before (it stored a failure and told 'f': a task read cancelled or
   superseded then read failed, by its delivery count alone). The dead letter still records the
-  run; redrive.lua refuses it while its key state lives (key-moved-on, or cancelled when the
-  state names this task cancelled), so a cancelled run is not run again. A call resent after its reply was
+  run, its last pair saying what ended it ('stale': 'cancelled' or 'superseded'); redrive.lua
+  refuses it (cancelled, or key-moved-on), also once the key state has expired, so a cancelled
+  run is not run again, nor a superseded one after its key's newer runs. A call resent after its reply was
   lost (ioredis resends it on its next connection) finds the entry acked by its first execution:
   the call's record (includes/call-record.lua) makes it answer dead-lettered, writing nothing,
   where it answered already settled and the worker reported nothing.
@@ -154,6 +155,13 @@ if keyed then
 end
 -- What a stale run's waiters are told, read before the writes (its key's last cancel: xid).
 local lost = stale and staleToken(keyState, taskId)
+-- A stale run's dead letter says so in its last pair ('stale', 'cancelled' or 'superseded'),
+-- after the reason and the entry, where no field the task's producer wrote can stand: redrive.lua
+-- refuses it for good, not only while the key state lives.
+if lost then
+  deadFields[#deadFields + 1] = 'stale'
+  deadFields[#deadFields + 1] = string.sub(lost, 1, 1) == 'x' and 'cancelled' or 'superseded'
+end
 rcall('XADD', dlq, 'MAXLEN', '~', ARGV[5], '*', unpack(deadFields))
 rcall('XACK', stream, group, entryId)
 rcall('XDEL', stream, entryId)

@@ -49,8 +49,10 @@
   A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
   none and is replaced) or still names this task, failed (not live, completed or cancelled):
   a newer run of the key (a replace, a periodic successor) must never be followed by an older,
-  and a cancelled task never runs again (as a superseded one, it is refused while its state
-  lives: once it expired, nothing tells the cancel any more, and result() reads no cancel either).
+  and a cancelled task never runs again. A dead letter whose last pair is 'stale' (dead-letter.lua
+  wrote it for a run its key had cancelled or superseded) is refused as that says, -4 or -2,
+  also once its key state has expired (one written before that pair existed is judged by its key
+  state alone: once that expired, nothing tells the cancel any more).
 ]]
 -- @include rcall
 -- @include now-ms
@@ -91,6 +93,10 @@ end
 -- task would wait in the room under a member the queued listing cannot page over: task-text.lua).
 local isFlow = fieldOf(f, 'fl') == '1' and not key
 if not isRoomTaskText(id, name, isFlow and fieldOf(f, 'gr') or '') then return reply(-1, '', 0) end
+-- The dead letter of a stale run says so in its last pair (dead-letter.lua): refused for good,
+-- whatever its key state says now (expired, it would say nothing).
+local raw = entry[2]
+if key and raw[#raw - 1] == 'stale' then return reply(raw[#raw] == 'cancelled' and -4 or -2, '', 0) end
 -- A flow key of another type refuses the redrive before its first write (includes/flow.lua).
 if isFlow then flowCheckKeys(flowKeysAtEnd()) end
 -- An ungrouped task dead-lettered in a partition other than the ungrouped group's (spread there

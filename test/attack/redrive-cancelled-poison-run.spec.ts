@@ -99,6 +99,19 @@ describe('redrive of a cancelled keyed run dead-lettered as poison', () => {
     );
   });
 
+  // Its key state expires (its TTL, or Redis evicts it): the dead letter itself says it was cancelled.
+  it('is refused as cancelled once its key state has expired too, writing nothing', async () => {
+    const { deadLetterId } = await cancelledPoison();
+    await redis.del(t.keys.keyState('k'));
+    const error = await t.client.redrive(deadLetterId).catch((e: unknown) => e);
+    expect({
+      refused: error instanceof RedriveRefusedError ? error.reason : String(error),
+      queued: await redis.xlen(t.keys.stream),
+      keyState: await redis.exists(t.keys.keyState('k')),
+      deadLetters: (await redis.xrange(t.keys.deadLetter, '-', '+')).map(([d]) => d),
+    }).toEqual({ refused: 'cancelled', queued: 0, keyState: 0, deadLetters: [deadLetterId] });
+  });
+
   it('is kept by redriveAll, listed as refused for being cancelled', async () => {
     const { deadLetterId } = await cancelledPoison();
     expect(await t.client.redriveAll()).toEqual({ redriven: 0, refused: [{ deadLetterId, reason: 'cancelled' }] });
