@@ -13,6 +13,9 @@ module.exports = {
     '^nest-stream-queue$': '<rootDir>/lib',
     '^nest-stream-queue/testing$': '<rootDir>/lib/testing',
     '^nest-stream-queue/dashboard$': '<rootDir>/lib/dashboard',
+    '^nest-stream-queue/metrics$': '<rootDir>/lib/metrics',
+    '^nest-stream-queue/tracing$': '<rootDir>/lib/tracing',
+    '^nest-stream-queue/terminus$': '<rootDir>/lib/terminus',
   },
   testPathIgnorePatterns:
     process.env.SQ_TOPOLOGY_SPECS === '1' ? ['/node_modules/'] : ['/node_modules/', '/test/topology/'],

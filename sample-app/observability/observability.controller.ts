@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { register } from 'prom-client';
-import { StreamQueueHealthIndicator } from '../../lib/terminus';
+import { StreamQueueHealthIndicator } from 'nest-stream-queue/terminus';
 
 /** GET /metrics (Prometheus text format) and GET /health (Terminus: 200 up, 503 down). */
 @Controller()

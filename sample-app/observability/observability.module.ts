@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { StreamQueueMetricsModule } from '../../lib/metrics';
-import { StreamQueueHealthModule } from '../../lib/terminus';
-import { StreamQueueTracingModule } from '../../lib/tracing';
+import { StreamQueueMetricsModule } from 'nest-stream-queue/metrics';
+import { StreamQueueHealthModule } from 'nest-stream-queue/terminus';
+import { StreamQueueTracingModule } from 'nest-stream-queue/tracing';
 import { ObservabilityController } from './observability.controller';
 
 /**
