@@ -9,6 +9,7 @@ import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unco
 import { watchNodeReplies } from './cluster-reply-watchdog';
 import { endedWithin } from './connection-end';
 import { disconnect } from './disconnect';
+import { tellUnansweredApart } from './unanswered-given-up';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis, connectTimeoutOf, untilAborted } from './redis-readiness';
@@ -341,6 +342,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
 
   track(redis: Redis, purpose: string): void {
     this.owned.add(redis);
+    // What QueueClient's calls are rejected with when Redis stays away says whether they ran.
+    if (purpose === 'commands' && !redis.isCluster) tellUnansweredApart(redis);
     if (purpose !== 'commands') {
       const tracked = { purpose, since: performance.now(), wasReady: redis.status === 'ready' };
       this.purposes.set(redis, tracked);

@@ -1,0 +1,49 @@
+import type { Redis } from 'ioredis';
+
+/** ioredis's queues and their flush (internal fields, read and wrapped only here). */
+interface FlushedQueues {
+  offlineQueue?: Queue;
+  commandQueue?: Queue;
+  flushQueue(error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }): void;
+}
+interface Queue {
+  shift(): { command: { reject(error: Error): void } } | undefined;
+}
+
+const SENT = ' This command was sent before the connection dropped and never answered: it may have run.';
+const NEVER_SENT = ' This command was never sent: nothing was written.';
+
+/**
+ * @internal Makes the error ioredis gives up a command with, after `maxRetriesPerRequest` attempts
+ * to reconnect, say whether Redis may have run it. It rejects in one flush the commands still
+ * waiting to be sent (the offline queue) and those written before the connection dropped whose
+ * reply never came (the command queue, which is the queue ioredis would resend on reconnect):
+ * one MaxRetriesPerRequestError for both, so an enqueue Redis ran, its reply lost, read as one
+ * that wrote nothing, and an app that sent it again ran its task twice. The error keeps its class
+ * (code checking for it still does); its message tells the two apart, as ApplicationClosedError's
+ * does at close. Other flushes (the connection ended for good) are ioredis's own.
+ */
+export function tellUnansweredApart(redis: Redis): void {
+  const queues = redis as unknown as FlushedQueues;
+  const flush = queues.flushQueue;
+  queues.flushQueue = function (this: FlushedQueues, error, options) {
+    if (error?.name !== 'MaxRetriesPerRequestError') return flush.call(this, error, options);
+    const { offlineQueue = true, commandQueue = true } = options ?? {};
+    if (offlineQueue) rejectAll(this.offlineQueue, withSuffix(error, NEVER_SENT));
+    if (commandQueue) rejectAll(this.commandQueue, withSuffix(error, SENT));
+    // Both queues are empty: ioredis's own flush still does the rest of its work (none today).
+    return flush.call(this, error, options);
+  };
+}
+
+/** An error of the same class as `error`, its message extended. */
+function withSuffix(error: Error, suffix: string): Error {
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
+  copy.message = error.message + suffix;
+  copy.stack = `${error.name}: ${copy.message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
+  return copy;
+}
+
+function rejectAll(queue: Queue | undefined, error: Error): void {
+  for (let item = queue?.shift(); item; item = queue?.shift()) item.command.reject(error);
+}
