@@ -10,7 +10,8 @@ interface Queue {
   shift(): { command: { reject(error: Error): void } } | undefined;
 }
 
-const SENT = ' This command was sent before the connection dropped and never answered: it may have run.';
+/** @internal What an error adds for a command that was written and never answered. */
+export const SENT = ' This command was sent before the connection dropped and never answered: it may have run.';
 const NEVER_SENT = ' This command was never sent: nothing was written.';
 
 /**
@@ -36,8 +37,8 @@ export function tellUnansweredApart(redis: Redis): void {
   };
 }
 
-/** An error of the same class as `error`, its message extended. */
-function withSuffix(error: Error, suffix: string): Error {
+/** @internal An error of the same class as `error`, its message extended. */
+export function withSuffix(error: Error, suffix: string): Error {
   const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
   copy.message = error.message + suffix;
   copy.stack = `${error.name}: ${copy.message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
