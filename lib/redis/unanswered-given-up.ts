@@ -1,13 +1,8 @@
 import type { Redis } from 'ioredis';
 
-/** ioredis's queues and their flush (internal fields, read and wrapped only here). */
+/** ioredis's flush of its queues (an internal method, wrapped only here). */
 interface FlushedQueues {
-  offlineQueue?: Queue;
-  commandQueue?: Queue;
   flushQueue(error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }): void;
-}
-interface Queue {
-  shift(): { command: { reject(error: Error): void } } | undefined;
 }
 
 /** @internal What an error adds for a command that was written and never answered. */
@@ -16,7 +11,7 @@ const NEVER_SENT = ' This command was never sent: nothing was written.';
 
 /**
  * @internal Makes the error ioredis gives up a command with, after `maxRetriesPerRequest` attempts
- * to reconnect, say whether Redis may have run it. It rejects in one flush the commands still
+ * to reconnect, say whether Redis may have run it. ioredis rejects in one flush the commands still
  * waiting to be sent (the offline queue) and those written before the connection dropped whose
  * reply never came (the command queue, which is the queue ioredis would resend on reconnect):
  * one MaxRetriesPerRequestError for both, so an enqueue Redis ran, its reply lost, read as one
@@ -27,24 +22,22 @@ const NEVER_SENT = ' This command was never sent: nothing was written.';
 export function tellUnansweredApart(redis: Redis): void {
   const queues = redis as unknown as FlushedQueues;
   const flush = queues.flushQueue;
+  // An ioredis without it (none of 5 or 6) keeps its own errors.
+  if (typeof flush !== 'function') return;
   queues.flushQueue = function (this: FlushedQueues, error, options) {
     if (error?.name !== 'MaxRetriesPerRequestError') return flush.call(this, error, options);
     const { offlineQueue = true, commandQueue = true } = options ?? {};
-    if (offlineQueue) rejectAll(this.offlineQueue, withSuffix(error, NEVER_SENT));
-    if (commandQueue) rejectAll(this.commandQueue, withSuffix(error, SENT));
-    // Both queues are empty: ioredis's own flush still does the rest of its work (none today).
-    return flush.call(this, error, options);
+    // ioredis's own flush, once per queue, each with its error: whatever else it does stays its own.
+    if (offlineQueue) flush.call(this, withSuffix(error, NEVER_SENT), { offlineQueue: true, commandQueue: false });
+    if (commandQueue) flush.call(this, withSuffix(error, SENT), { offlineQueue: false, commandQueue: true });
   };
 }
 
 /** @internal An error of the same class as `error`, its message extended. */
 export function withSuffix(error: Error, suffix: string): Error {
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
+  // Its own fields (ioredis sets some, e.g. an aborted command's `command`) are kept.
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
   copy.message = error.message + suffix;
   copy.stack = `${error.name}: ${copy.message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
   return copy;
-}
-
-function rejectAll(queue: Queue | undefined, error: Error): void {
-  for (let item = queue?.shift(); item; item = queue?.shift()) item.command.reject(error);
 }
