@@ -33,7 +33,8 @@ import { cannotInterruptWarning, UnblockableConnection } from './unblockable-con
  */
 @Injectable()
 export class ConsumerHost {
-  readonly consumerName = createConsumerName();
+  /** A new one after a failed start: the liveness keys of the last may still be in Redis. */
+  private name = createConsumerName();
   private readonly logger = new Logger('StreamQueue');
   private readonly consumers = new Map<string, QueueConsumer>();
   private leaseKeeper?: LeaseKeeper;
@@ -53,16 +54,41 @@ export class ConsumerHost {
     private readonly layouts: PartitionLayouts,
   ) {}
 
-  /** Starts consuming; a no-op once drain() was called (a drained host never starts again). */
+  get consumerName(): string {
+    return this.name;
+  }
+
+  /**
+   * Starts consuming; a no-op once drain() was called (a drained host never starts again). A
+   * start that fails (Redis gone since the module's check) leaves nothing running and can start
+   * again: `init()` again.
+   */
   async start(): Promise<void> {
     if (this.stopping) return;
     try {
       await (this.starting = this.consume());
     } catch (error) {
-      // Nest runs no destroy hook after a failed bootstrap: stop what was started here.
+      const drainedMeanwhile = this.stopping !== undefined;
+      // Nest runs no destroy hook after a failed bootstrap: stop what was started here, and the
+      // connections, as a failed module init does, or the process cannot exit (the command
+      // connection reconnected for ever). init() again reconnects them.
       await this.drain();
+      this.connections.suspend(error);
+      if (!drainedMeanwhile) this.rearm();
       throw error;
     }
+  }
+
+  /** After a failed start, drained by it: the next start begins anew, as a worker of a new name. */
+  private rearm(): void {
+    this.consumers.clear();
+    this.leaseKeeper = undefined;
+    this.pauseWatch = undefined;
+    this.control = undefined;
+    this.unwatchEnd = undefined;
+    this.starting = undefined;
+    this.stopping = undefined;
+    this.name = createConsumerName();
   }
 
   private async consume(): Promise<void> {

@@ -41,6 +41,8 @@ export class LostLayouts implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
+    // init() again after a failed one: the watch the first set up goes, or it checked twice.
+    this.onModuleDestroy();
     const queues = [...this.config.queues.keys()].filter((queue) => partitionsOf(this.config, queue) > 1);
     if (queues.length === 0) return;
     const redis = this.connections.commands;

@@ -45,18 +45,28 @@ export class PeriodicScheduler implements OnApplicationBootstrap, OnModuleDestro
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // init() again after a failed one: the watch the first set up goes, or it restored twice.
+    this.onModuleDestroy();
     if (!this.config.worker) return;
     const periodic = this.periodicTasks();
     if (periodic.length === 0) return;
-    this.bootedAt = await redisTimeMs(this.connections.commands);
-    for (const task of periodic) {
-      const { generation, outcome } = await this.put(task, 'boot');
-      if (outcome === 'created') this.logger.log(`Scheduled periodic task "${task.name}" (generation ${generation}).`);
-      if (outcome === 'retimed') {
-        this.logger.log(
-          `Re-timed periodic task "${task.name}" to ${describeSchedule(task.schedule)}: its definition changed (generation ${generation}).`,
-        );
+    try {
+      this.bootedAt = await redisTimeMs(this.connections.commands);
+      for (const task of periodic) {
+        const { generation, outcome } = await this.put(task, 'boot');
+        if (outcome === 'created')
+          this.logger.log(`Scheduled periodic task "${task.name}" (generation ${generation}).`);
+        if (outcome === 'retimed') {
+          this.logger.log(
+            `Re-timed periodic task "${task.name}" to ${describeSchedule(task.schedule)}: its definition changed (generation ${generation}).`,
+          );
+        }
       }
+    } catch (error) {
+      // Nest runs no teardown hook after a failed bootstrap: the connections stop, as after a
+      // failed module init, or the process cannot exit. init() again reconnects them.
+      this.connections.suspend(error);
+      throw error;
     }
     this.watch();
   }

@@ -26,6 +26,11 @@ describe('a failed init leaves nothing open', () => {
     ['refused', 'RedisUnreachableError'],
     ['layout', 'PartitionLayoutError'],
     ['unreachable', 'RedisUnreachableError'],
+    // Review finding: consumption that failed to start (Redis gone after the module's check)
+    // stopped the worker but left the command connection reconnecting: the process never exited.
+    ['heartbeat', 'RedisUnreachableError'],
+    // The same when Redis went before the module put the periodic chains in place.
+    ['periodic', 'MaxRetriesPerRequestError'],
   ])(
     'after a %s failure, the process exits by itself',
     async (failure, errorName) => {

@@ -1,4 +1,4 @@
-import { Injectable, Module, type OnModuleInit, type Type } from '@nestjs/common';
+import { Injectable, Module, type OnApplicationBootstrap, type OnModuleInit, type Type } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { InvalidOptionError, PartitionLayoutError, QueueClient, RedisUnreachableError } from '../../lib';
@@ -11,6 +11,7 @@ import { ProbeModule } from '../fixtures/probe.module';
 import { testOptions } from '../fixtures/test-app';
 import { freePort } from '../utils/free-port';
 import { HalfOpenProxy } from '../utils/half-open-proxy';
+import { HourlyTaskModule } from '../fixtures/hourly-task';
 import { MonitorConnection } from '../utils/monitor-connection';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
@@ -283,6 +284,47 @@ describe('init() again after a failed init()', () => {
     } finally {
       own.disconnect();
     }
+  });
+
+  // Review finding: consumption that failed to start (Redis gone between the module's check and
+  // the first heartbeat) drained the worker for good, so init() again booted without consuming:
+  // no error, no warning, and its tasks were never run.
+  it('after Redis went away before consumption started, boots once it is up and runs a task once', async () => {
+    const port = await freePort();
+    server = await startRedisServer({ port });
+    let stops = 0;
+    @Injectable()
+    class StopsRedisOnce implements OnApplicationBootstrap {
+      // Runs after the module reached Redis, before consumption starts (placed after every hook).
+      async onApplicationBootstrap(): Promise<void> {
+        if (stops++ === 0) await server?.stop();
+      }
+    }
+    @Module({ providers: [StopsRedisOnce] })
+    class StopsRedisOnceModule {}
+    const probe = new Probe();
+    const app = await buildApp(
+      testOptions(prefix, {
+        connection: { url: `redis://127.0.0.1:${port}` },
+        retryAttempts: 0,
+        // Partitions and a periodic task: their watches (lost layout records, lost chains) are set
+        // up before consumption starts.
+        queues: { default: { partitions: 2 } },
+      }),
+      { probe, imports: [ProbeModule.register(probe), HourlyTaskModule.register('hourly'), StopsRedisOnceModule] },
+    );
+    const commands = app.moduleRef.get(RedisConnections, { strict: false }).commands;
+    const first = await rejectionOf(app.init(), BOUND_MS, 'the first init, Redis gone before consumption');
+    expect(first).toBeInstanceOf(RedisUnreachableError);
+    const listeners = commands.listenerCount('ready');
+    server = await startRedisServer({ port });
+
+    await within(app.init(), BOUND_MS, 'the second init, Redis up');
+    // One watch each, not one per init: the first's would check every layout and chain twice.
+    expect(commands.listenerCount('ready')).toBe(listeners);
+    const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 'once');
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('once');
+    expect(probe.runs.map((r) => r.ctx.id)).toEqual([handle.id]);
   });
 
   it('after a @Task option error, reports that error again, not the handlers found before it', async () => {
