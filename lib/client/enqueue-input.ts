@@ -1,4 +1,4 @@
-import { InvalidOptionError, PayloadError, UnknownTaskError } from '../errors';
+import { ApplicationNotReadyError, InvalidOptionError, PayloadError, UnknownTaskError } from '../errors';
 import type { PartitionLayouts } from '../partitions/partition-layout';
 import type { EnqueueOptions, ReplaceOptions } from '../interfaces';
 import { checkOptionNames, optionNames } from '../option-names';
@@ -55,6 +55,13 @@ export function queueOption(options: { queue?: string }): string {
  */
 export function knownTask(registry: TaskRegistry, name: unknown): TaskDefinition | undefined {
   checkName('name', name);
+  // Read as a producer's empty registry, the call went to `default` without its task's options:
+  // a task of another queue sat where no worker read it.
+  if (!registry.isFilled) {
+    throw new ApplicationNotReadyError(
+      `Task "${name as string}" was named before the application's init discovered the @Task() handlers (or after a failed init): its queue and options are not known, so nothing was sent. Call QueueClient once app.init() ran (listen() runs it), or from a hook.`,
+    );
+  }
   const definition = registry.get(name as string);
   if (!definition && registry.size > 0) {
     throw new UnknownTaskError(name as string, registry.names(), registry.whyMissing(name as string));

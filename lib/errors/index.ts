@@ -1,4 +1,5 @@
 export * from './application-closed.error';
+export * from './application-not-ready.error';
 export * from './duplicate-task.error';
 export * from './enqueue-many.error';
 export * from './interceptor-gave-up.error';

@@ -25,6 +25,7 @@ export class TaskRegistry {
   private locate: ((name: string) => string | undefined) | undefined;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
   private filling!: Promise<void>;
+  private done = false;
 
   constructor() {
     this.arm();
@@ -39,8 +40,17 @@ export class TaskRegistry {
     return this.filling;
   }
 
+  /**
+   * Whether discovery registered every handler: until then (before the application's init, or
+   * after a failed one) no name can be told known or unknown, nor its queue and options.
+   */
+  get isFilled(): boolean {
+    return this.done;
+  }
+
   /** @internal The explorer's end: every handler registered, or `error`. */
   markFilled(error?: unknown): void {
+    this.done = error === undefined;
     if (error === undefined) this.settle.resolve();
     else this.settle.reject(error);
   }
@@ -51,6 +61,7 @@ export class TaskRegistry {
    */
   reset(): void {
     this.tasks.clear();
+    this.done = false;
     this.arm();
   }
 
