@@ -50,10 +50,13 @@ export class ResultWaiter implements OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly channels = new Map<string, Channel>();
 
+  /** Removed at shutdown: on a client handed in, which outlives the application, it would stay. */
+  private readonly onCommandsReady = () => this.renewEnded();
+
   constructor(private readonly connections: RedisConnections) {
     // A subscriber that ended for good while the command connection was down too (see
     // createSubscriber) is made again once that is back, for the waits in progress.
-    connections.commands.on('ready', () => this.renewEnded());
+    connections.commands.on('ready', this.onCommandsReady);
   }
 
   wait<T>(keys: QueueKeys, ref: TaskRef, timeoutMs: number): Promise<T> {
@@ -135,6 +138,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   /** Pending waits end now, rather than holding the process open until their timeouts. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    this.connections.commands.off('ready', this.onCommandsReady);
     this.subscriber = undefined;
     // Copies: abandon() removes each waiter from these collections while we iterate.
     for (const [taskId, set] of Array.from(this.waiters)) {

@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import { QueueClient } from '../../lib';
+import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
+import { HourlyTaskModule } from '../fixtures/hourly-task';
+import { ProbeModule } from '../fixtures/probe.module';
+import { testOptions } from '../fixtures/test-app';
+import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/redis';
+
+/*
+ * Attack on an ioredis client handed in as `connection`, which the application never closes: it
+ * outlives the app, so whatever the app hangs on it must go at close. The result waiter's 'ready'
+ * listener stayed, one per app (holding that app's waiter, connections and config): a process
+ * that boots apps on one client (a test suite) leaked them, and Node warned of a listener leak at
+ * the eleventh.
+ */
+describe('attack: a client handed in, once the app closed', () => {
+  const redis = createRedis();
+  const prefix = randomPrefix();
+  afterEach(async () => {
+    await closeHostileApps();
+    await cleanupPrefix(redis, prefix);
+  });
+  afterAll(closeAll);
+
+  it("keeps none of the app's 'ready' listeners, and stays connected", async () => {
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      await client.ping();
+      const before = client.listenerCount('ready');
+      for (let boot = 1; boot <= 3; boot++) {
+        // Partitions and a periodic task: their watches listen to 'ready' too.
+        const app = await buildApp(
+          testOptions(prefix, { connection: client, queues: { default: { partitions: 2 } } }),
+          {
+            imports: [ProbeModule.register(), HourlyTaskModule.register('hourly')],
+          },
+        );
+        await app.init();
+        const handle = await app.moduleRef.get(QueueClient).enqueue('echo', boot);
+        await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe(boot);
+        await app.close();
+        expect(client.listenerCount('ready')).toBe(before);
+      }
+      expect(client.status).toBe('ready');
+      await expect(client.ping()).resolves.toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
