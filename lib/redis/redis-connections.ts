@@ -132,6 +132,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // The application closed: close() ends every connection itself (a second disconnect() of one
     // quitting armed ioredis's timer that held the process).
     if (this.closed) return;
+    // A client handed in stays connected, and is the user's: it is not watched (PINGed every
+    // heartbeat, cut when a PING waits a lease) for an application given up on. A bootstrap
+    // that succeeds watches it again.
+    if (!this.owned.has(this.commands)) {
+      this.watches.get(this.commands)?.();
+      this.watches.delete(this.commands);
+    }
     for (const redis of this.owned) {
       const options = redis.options as RetryStrategies;
       // Suspended twice (the failed step, then the bootstrap it stopped): the user's strategies kept.

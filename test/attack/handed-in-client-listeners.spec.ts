@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
-import { QueueClient } from '../../lib';
-import { buildApp, closeHostileApps } from '../fixtures/hostile-tasks';
+import { PartitionLayoutError, QueueClient } from '../../lib';
+import { QueueKeys } from '../../lib/redis/keys';
+import { buildApp, closeHostileApps, rejectionOf } from '../fixtures/hostile-tasks';
 import { HourlyTaskModule } from '../fixtures/hourly-task';
 import { ProbeModule } from '../fixtures/probe.module';
 import { testOptions } from '../fixtures/test-app';
@@ -11,7 +12,9 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * outlives the app, so whatever the app hangs on it must go at close. The result waiter's 'ready'
  * listener stayed, one per app (holding that app's waiter, connections and config): a process
  * that boots apps on one client (a test suite) leaked them, and Node warned of a listener leak at
- * the eleventh.
+ * the eleventh. After a failed init, the reply watch kept sending the client a PING every
+ * heartbeat, for good (the app is given up on; a PING stuck behind a blocking command of the
+ * user's for a lease cut the user's socket).
  */
 describe('attack: a client handed in, once the app closed', () => {
   const redis = createRedis();
@@ -43,6 +46,25 @@ describe('attack: a client handed in, once the app closed', () => {
       }
       expect(client.status).toBe('ready');
       await expect(client.ping()).resolves.toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('gets no PING from a failed init', async () => {
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      // A record no version writes: the init fails once Redis was reached and checked.
+      await redis.set(new QueueKeys(prefix, 'default').layout, 'no-such-layout');
+      const app = await buildApp(testOptions(prefix, { connection: client, queues: { default: { partitions: 2 } } }));
+      const ping = jest.spyOn(client, 'ping');
+      const failed = await rejectionOf(app.init(), 10_000, 'an init refused by the layout record');
+      expect(failed).toBeInstanceOf(PartitionLayoutError);
+      ping.mockClear();
+      // Three heartbeat intervals (leaseMs 3000 / 6).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(ping).not.toHaveBeenCalled();
+      expect(client.status).toBe('ready');
     } finally {
       client.disconnect();
     }
