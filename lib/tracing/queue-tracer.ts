@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/api';
 import type { EnqueueWrapper, RunAbort, RunWrapper } from '../stream-queue.instrumentation';
 import { LeaseLostError, StreamQueueError } from '../errors';
+import { ShutdownAbortError } from '../errors/shutdown-abort.error';
 import type { StreamQueueTracingOptions } from './tracing-options.interface';
 import { CONSUMER_GROUP } from '../stream-queue.constants';
 import { activeSdk, asLocalParent, parentOf } from './active-sdk';
@@ -148,10 +149,10 @@ function runInSpan(run: () => unknown, span: Span, abort: RunAbort): unknown {
 
 /**
  * Ends a run's span once its handler has ended: in error when it threw, or when the run was
- * aborted meanwhile (timed out, superseded, cancelled, its worker stopping), since the run then
- * settles as the abort says, never as the handler returned. A lost lease alone is no verdict: a
- * handler that returned is settled, and Redis's fence decides; its span says only that the lease
- * was lost.
+ * aborted meanwhile (timed out, superseded, cancelled), since the run then settles as the abort
+ * says, never as the handler returned. A lost lease or the shutdown deadline is no verdict: a
+ * handler that returned anyway is settled with its value (TaskRunner), and Redis's fence decides;
+ * its span says only why the run was aborted.
  */
 function endRun(span: Span, abort: RunAbort, threw: boolean, thrown?: unknown): void {
   if (!abort.isAborted) {
@@ -160,7 +161,7 @@ function endRun(span: Span, abort: RunAbort, threw: boolean, thrown?: unknown): 
     return;
   }
   const reason = abort.abortReason;
-  if (reason instanceof LeaseLostError && !threw) {
+  if ((reason instanceof LeaseLostError || reason instanceof ShutdownAbortError) && !threw) {
     span.setAttribute(ATTR.runAborted, reason.code);
     span.end();
     return;
