@@ -48,7 +48,7 @@ import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, itemRefusal, queueOption, toEnqueueCall } from './enqueue-input';
 import { sendEnqueue } from './enqueue-script';
 import { checkDurability, enqueueDurably, enqueueDurablyByCall } from './durable-enqueue';
-import { sendEnqueueMany } from './enqueue-many';
+import { sendEnqueueMany, type EnqueueOutcome } from './enqueue-many';
 import { sendCancel } from './send-cancel';
 import { PlainEnqueueBatcher } from './plain-enqueue-batcher';
 import { ResultWaiter } from './result-waiter';
@@ -190,10 +190,14 @@ export class QueueClient {
         (outcome) => ('error' in outcome ? outcome.error : undefined),
         (error) => ({ error }),
       );
+    // The handles are made inside the traced send: a call that throws ends its span in error.
+    const send = async (sent: readonly EnqueueCall[]) => this.handlesOf<R>(calls, await sendAll(sent));
     const wrap = this.instrumentation.enqueue;
-    const outcomes = await (wrap
-      ? wrap(calls, sendAll, (sent) => sent.flatMap((o) => ('reply' in o ? [o.reply.id] : [])))
-      : sendAll(calls));
+    return wrap ? wrap(calls, send, (handles) => handles.map((h) => h.id)) : send(calls);
+  }
+
+  /** The handles of an enqueueMany's outcomes, or EnqueueManyError when any item was not written. */
+  private handlesOf<R>(calls: readonly EnqueueCall[], outcomes: readonly EnqueueOutcome[]): TaskHandle<R>[] {
     const results: EnqueueManyResult<R>[] = outcomes.map((outcome, i) => {
       if ('error' in outcome)
         return { error: PartitionLayoutError.fromReply(calls[i].queue, this.connections.explain(outcome.error)) };
