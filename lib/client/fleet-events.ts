@@ -94,7 +94,8 @@ export interface SubscriberConnections {
  * while this subscriber reconnects are lost, and so are those published into a connection gone
  * half-open until its watch drops it (within about a lease: see watchReplies); none is replayed.
  * A worker's PUBLISH resent by ioredis (its reply lost) repeats its events: they are delivered
- * once (FleetEventRepeats).
+ * once (FleetEventRepeats). Its connection ended for good is made anew while the command
+ * connection lives; with that ended too, the Observable errors.
  */
 export function fleetEvents(
   commands: Redis,
@@ -102,10 +103,6 @@ export function fleetEvents(
   keys: QueueKeys,
 ): Observable<FleetEvent> {
   return new Observable<FleetEvent>((subscriber) => {
-    // Watched: gone half-open, it would hear nothing until TCP gave up (PING is answered in
-    // subscriber mode); dropped, ioredis reconnects (on a cluster, makes its subscriber connection
-    // anew) and subscribes again. Its errors are logged by RedisConnections.
-    const connection = connections.dedicated('events', { watched: true });
     // Its own mark: one subscriber leaving takes out no other's (in this process or another).
     const id = randomBytes(9).toString('base64url');
     let watched = false;
@@ -122,7 +119,7 @@ export function fleetEvents(
     refresh.unref();
     // A PUBLISH resent after its reply was lost delivers its events again: each goes once.
     const repeats = new FleetEventRepeats();
-    connection.on('message', (channel: string, message: string) => {
+    const heard = (channel: string, message: string) => {
       if (channel !== keys.eventsChannel) return;
       if (message.length > FLEET_EVENT_MESSAGE_MAX) return; // no worker's: dropped unparsed
       let events: unknown;
@@ -136,31 +133,68 @@ export function fleetEvents(
         const event = fleetEventOf(item, keys.queue);
         if (event && !repeats.repeated((item as { m?: unknown }).m)) subscriber.next(event);
       }
-    });
+    };
     // Redis refusing the SUBSCRIBE (an ACL without the channel) ends the Observable; one lost with
     // the connection (ioredis fails queued commands after maxRetriesPerRequest) goes again when
     // the connection is back, as the events are lost only while it is away.
     let subscribing = false;
-    const subscribe = () => {
+    const subscribe = (on: Redis) => {
       subscribing = true;
-      connection.subscribe(keys.eventsChannel).then(
+      on.subscribe(keys.eventsChannel).then(
         () => {
+          if (on !== connection) return;
           subscribing = false;
           return watch();
         },
         (error: Error) => {
+          if (on !== connection) return;
           subscribing = false;
           if (error instanceof ReplyError) subscriber.error(error);
         },
       );
     };
-    // Back after a drop, where a Redis restart may have lost the key: subscribed again (Redis
-    // ignores a repeat) and only then watching, at once rather than at the next refresh. On a
-    // cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
-    onSubscriberReady(connection, () => subscribing || subscribe());
-    subscribe();
+    let connection!: Redis;
+    let tornDown = false;
+    // Watched: gone half-open, it would hear nothing until TCP gave up (PING is answered in
+    // subscriber mode); dropped, ioredis reconnects (on a cluster, makes its subscriber connection
+    // anew) and subscribes again. Its errors are logged by RedisConnections.
+    const open = () => {
+      const opened = (connection = connections.dedicated('events', { watched: true }));
+      opened.on('message', heard);
+      // Back after a drop, where a Redis restart may have lost the key: subscribed again (Redis
+      // ignores a repeat) and only then watching, at once rather than at the next refresh. On a
+      // cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
+      onSubscriberReady(opened, () => subscribing || subscribe(opened));
+      opened.once('end', () => reopen(opened));
+      subscribe(opened);
+    };
+    // Ended for good (a retryStrategy that gave up): made anew while the command connection lives,
+    // once it answers; with it ended too, nothing comes back and the Observable errors. It used to
+    // stay open and hear nothing, for the process's life.
+    const reopenOnceReady = () => {
+      commands.off('ready', reopenOnceReady);
+      commands.off('end', reopenOnceReady);
+      reopen(connection);
+    };
+    const reopen = (ended: Redis) => {
+      if (tornDown || connections.isClosed || ended !== connection) return;
+      if (commands.status === 'end') {
+        subscriber.error(new Error(`events(): the connection to Redis ended for good (its retryStrategy gave up).`));
+        return;
+      }
+      if (commands.status !== 'ready') {
+        commands.once('ready', reopenOnceReady).once('end', reopenOnceReady);
+        return;
+      }
+      connections.release(ended);
+      subscribing = false;
+      open();
+    };
+    open();
     return () => {
+      tornDown = true;
       clearInterval(refresh);
+      commands.off('ready', reopenOnceReady).off('end', reopenOnceReady);
       // Closed, not QUIT: a QUIT waits for an answer that a half-open or unreachable Redis never sends.
       connections.release(connection);
       // Sent after any watch of its own on the same connection, so it runs after them. Lost (the
