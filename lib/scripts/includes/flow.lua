@@ -506,11 +506,20 @@ end
 -- admissions. A pair served without an admission (nothing left to run, its group full, a rate
 -- window full) leaves the line, so the next one is served in its place: no slot stays idle
 -- while a pair of the task waits for one. Returns the number admitted.
+-- A stream that refused an admission in this call (streamRefused) stops it: the pairs left keep
+-- their place in the line, and the task gets the wake of a feed that stopped (FEED_MORE), due when
+-- the refusal's own is (FEED_RETRY_MS on). That wake alone feeds the ring only: a slot freed by a
+-- later release of the same settle batch idled beside the parked pairs once the stream took ids.
+local FEED_MORE = '\3'
 local function globalUnpark(F, stream, name, budget)
   local admitted = 0
-  while admitted < budget and not streamRefused and globalFree(F, name) do
+  while admitted < budget and globalFree(F, name) do
     local pair, member = globalParkedHead(F, name)
     if not pair then break end
+    if streamRefused then
+      rcall('ZADD', F.wake, 'LT', rateNow() + FEED_RETRY_MS, FEED_MORE .. name)
+      break
+    end
     rcall('ZREM', F.parked, member)
     if servePair(F, stream, pair) then admitted = admitted + 1 end
   end
@@ -691,7 +700,6 @@ end
 -- pairs parked for a global slot, then passes over the ring while they admit, at most `budget` in
 -- all. Stopped on its budget, it leaves a due wake ('\3<name>', or '\2' without a name): the next
 -- promotion goes on at once. Without `name` (a wake), it only passes over the ring.
-local FEED_MORE = '\3'
 local function flowFeedAll(F, stream, budget, name)
   if name then rateServeChanged(F, name) end
   if name and (groupRaised[name] or groupRateChanged[name]) then ringWaitingPairs(F, name) end

@@ -26,7 +26,8 @@
 --          rateLimit window is full and pairs of it are parked (its presence also tells a
 --          newcomer to queue behind them instead of taking the next token); '\2' when a
 --          promotion stopped on its budget (the next one goes on), '\3<name>' when a feed of
---          task <name>'s parked pairs did (flow.lua's flowFeedAll). promote.lua serves due ones.
+--          task <name>'s parked pairs did, or a refused stream stopped it (flow.lua's flowFeedAll,
+--          globalUnpark). promote.lua serves due ones.
 -- F.parked ZSET, all scores 0: '<name>\0<seq, 16 digits>\0<group>', pairs taken out of the ring
 --          while their task's rateLimit window is full, in the order they met it. They stay in
 --          F.ringed, so nothing pushes them back early, and cost nothing until the task's wake
