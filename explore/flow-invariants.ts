@@ -199,6 +199,48 @@ export const flowNoIdleSlot = perFlow((world, flow) => {
   return out;
 });
 
+/**
+ * The ring's shape: each pair of flow:ringed is in the ring exactly once or parked (for its task's
+ * rate window or global slot) exactly once, never both; nothing is in the ring or parked without
+ * being ringed. A pair twice in the ring takes two turns per round (unfair); a ringed pair in
+ * neither is never served again (its group's releases and enqueues see it ringed and push nothing).
+ */
+export const flowRingShape = perFlow((world, flow) => {
+  const out: Violation[] = [];
+  const seen = new Map<string, number>();
+  for (const pair of flow.ring) seen.set(pair, (seen.get(pair) ?? 0) + 1);
+  for (const member of flow.parked) {
+    const global = member.startsWith('\0');
+    const parts = (global ? member.slice(1) : member).split('\0');
+    const pair = `${parts[0]}\0${parts[2]}`;
+    seen.set(pair, (seen.get(pair) ?? 0) + 1);
+  }
+  for (const [pair, n] of seen) {
+    if (n > 1)
+      out.push(
+        violation('flowRingShape', 'twice', `pair ${pair.replace('\0', '/')} is ${n} times in the ring or parked`),
+      );
+    if (!flow.ringed.has(pair))
+      out.push(
+        violation(
+          'flowRingShape',
+          'unringed',
+          `pair ${pair.replace('\0', '/')} is in the ring or parked but not ringed`,
+        ),
+      );
+  }
+  for (const pair of flow.ringed)
+    if (!seen.has(pair))
+      out.push(
+        violation(
+          'flowRingShape',
+          'lost',
+          `pair ${pair.replace('\0', '/')} is ringed but neither in the ring nor parked`,
+        ),
+      );
+  return out;
+});
+
 /** Flow control's checks, after every step. */
 export const FLOW_INVARIANTS: Check[] = [
   flowWithinLimits,
@@ -206,4 +248,5 @@ export const FLOW_INVARIANTS: Check[] = [
   flowWaitingNotAdmitted,
   flowRoomEntered,
   flowNoIdleSlot,
+  flowRingShape,
 ];

@@ -36,6 +36,10 @@ export interface FlowView {
   readonly waits: Map<string, string>;
   /** The '<name>\0<group>' pairs in the ring (flow:ringed). */
   readonly ringed: Set<string>;
+  /** flow:ring as stored, head first. */
+  readonly ring: string[];
+  /** flow:parked as stored (rate-parked '<name>\0<seq>\0<group>', global-parked '\0<name>\0<seq>\0<group>'). */
+  readonly parked: string[];
   /** Rate limits' records, markers and wakes. */
   readonly rate: RateView;
 }
@@ -44,8 +48,8 @@ export interface FlowView {
 export function readFlow(p: ChainableCommander, keys: ExploreKeys): number {
   const f = keys.flow;
   p.hgetall(f.tasks).hgetall(f.count).hgetall(f.limits).zrange(f.room, 0, -1).smembers(f.ringed);
-  p.zrange(f.entered, 0, -1);
-  return 6 + readRate(p, keys);
+  p.zrange(f.entered, 0, -1).lrange(f.ring, 0, -1).zrange(f.parked, 0, -1);
+  return 8 + readRate(p, keys);
 }
 
 export function flowViewOf(value: (i: number) => unknown, at: number): FlowView {
@@ -81,6 +85,8 @@ export function flowViewOf(value: (i: number) => unknown, at: number): FlowView 
     waits,
     ringed: new Set(value(at + 4) as string[]),
     entered: new Set(value(at + 5) as string[]),
-    rate: rateViewOf(value, at + 6),
+    ring: value(at + 6) as string[],
+    parked: value(at + 7) as string[],
+    rate: rateViewOf(value, at + 8),
   };
 }
