@@ -204,6 +204,10 @@ export const flowNoIdleSlot = perFlow((world, flow) => {
  * rate window or global slot) exactly once, never both; nothing is in the ring or parked without
  * being ringed. A pair twice in the ring takes two turns per round (unfair); a ringed pair in
  * neither is never served again (its group's releases and enqueues see it ringed and push nothing).
+ * And a pair with waiting tasks and a free group slot is ringed or waits for its group's rate
+ * window (its wake): out of the ring otherwise, it starves while its task's global slots stay
+ * busy (flowNoIdleSlot sees it only once they free), and a release hands its slots over as if
+ * the group held its limit.
  */
 export const flowRingShape = perFlow((world, flow) => {
   const out: Violation[] = [];
@@ -226,6 +230,22 @@ export const flowRingShape = perFlow((world, flow) => {
           'flowRingShape',
           'unringed',
           `pair ${pair.replace('\0', '/')} is in the ring or parked but not ringed`,
+        ),
+      );
+  }
+  // A pair with waiting tasks and a free group slot waits for its turn: ringed (in the ring or
+  // parked), or out of it for its group's rate window, with its wake.
+  const waiting = new Set(flow.room.map((w) => `${w.name}\0${w.group}`));
+  for (const pair of waiting) {
+    const name = pair.slice(0, pair.indexOf('\0'));
+    const limit = limitsOf(flow, name).group;
+    const full = limit > 0 && (flow.count.get(pair) ?? 0) >= limit;
+    if (!full && !flow.ringed.has(pair) && !flow.rate.wakes.has(pair))
+      out.push(
+        violation(
+          'flowRingShape',
+          'unserved',
+          `pair ${pair.replace('\0', '/')} waits with a free group slot, out of the ring`,
         ),
       );
   }

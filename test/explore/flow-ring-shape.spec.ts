@@ -29,4 +29,16 @@ describe('explorer: flowRingShape', () => {
     expect(check({ ringed: new Set([a, b]), ring: [a] })).toEqual(['flowRingShape[lost]']);
     expect(check({ ringed: new Set(), ring: [a] })).toEqual(['flowRingShape[unringed]']);
   });
+
+  it('sees a pair waiting with a free group slot out of the ring, unless its group is full or its rate window wakes it', () => {
+    const limits = new Map([['job', { global: 0, group: 1 }]]);
+    const room = [{ id: 't1', name: 'job', group: 'A', prefix: `${a}\0r` }];
+    expect(check({ limits, room })).toEqual(['flowRingShape[unserved]']);
+    expect(check({ limits, room, ringed: new Set([a]), ring: [a] })).toEqual([]);
+    expect(check({ limits, room, count: new Map([[a, 1]]) })).toEqual([]);
+    const wakes = new Map([[a, 2_000]]);
+    expect(check({ limits, room, rate: { records: [], markers: [], reservations: [], wakes, now: 1_000 } })).toEqual(
+      [],
+    );
+  });
 });
