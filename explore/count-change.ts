@@ -13,8 +13,9 @@ export interface LayoutCall {
  * ones this attempt froze or found frozen, in reverse (the attempt fails, and the next step retries it from the
  * start, as a redeploy would); once all are frozen, drop the key states whose waiting run's
  * message is gone and read the sequences for the commits' floor (both in the first commit's
- * step, steps.ts), and commit them in reverse, so partition 0 holds the new count last. A commit refused (another
- * switch took the record) ends it for good.
+ * step, steps.ts), and commit them in reverse, so partition 0 holds the new count last. A clean
+ * that finds a key state still holding a running run (its stream purged under it) thaws, as a
+ * failed freeze does. A commit refused (another switch took the record) ends it for good.
  */
 export class CountChange {
   private phase: 'freeze' | 'thaw' | 'commit' | 'done' = 'freeze';
@@ -59,6 +60,14 @@ export class CountChange {
     }
     if (outcome !== 'done') return this.go('done', 0);
     return this.at > 0 ? this.go('commit', this.at - 1) : this.go('done', 0);
+  }
+
+  /**
+   * The clean found a key state still holding a running run (RunningKeyState, before the first
+   * commit): as switchCount does, this attempt thaws what it froze, and the next retries it.
+   */
+  refuseRunning(): void {
+    this.go(this.frozenHere.length ? 'thaw' : 'freeze', 0);
   }
 
   private go(phase: CountChange['phase'], at: number): void {

@@ -15,7 +15,7 @@ import {
   type Outcome,
   type RawEntry,
 } from './protocol-adapter';
-import { dropGoneWaitingStates } from '../lib/partitions/gone-waiting-states';
+import { dropGoneWaitingStates, RunningKeyState } from '../lib/partitions/gone-waiting-states';
 import { enqueueFlowStep, removeStep } from './flow-steps';
 import { purgeStep, type PurgeKind } from './purge-steps';
 import { strandedAtCancel } from './stranded-invariants';
@@ -300,7 +300,15 @@ async function countChangeStep(world: World): Promise<StepResult> {
   let cleaned = '';
   if (call.step === 'commit' && change.sequenceFloor === undefined) {
     const parts = world.parts.slice(0, change.partitions).map((k) => k.queueKeys);
-    const dropped = await dropGoneWaitingStates(world.client, parts, change.from, change.to);
+    let dropped: number;
+    try {
+      dropped = await dropGoneWaitingStates(world.client, parts, change.from, change.to);
+    } catch (error) {
+      // switchCount's answer: the attempt thaws what it froze (PartitionLayoutError), no commit.
+      if (!(error instanceof RunningKeyState)) throw error;
+      change.refuseRunning();
+      return { applied: true, note: `clean refused: ${error.message}; this attempt thaws` };
+    }
     if (dropped > 0) cleaned = `clean: ${dropped} key state(s) dropped; `;
     change.sequenceFloor = await highestSequence(world.client, world.parts.slice(0, change.partitions));
   }
