@@ -340,14 +340,18 @@ export class ConsumerHost {
     const control = this.control;
     const channels = [...byChannel.keys()];
     let subscribed = false;
+    const queues = [...new Set(byChannel.values())];
     // Notices published while it was cut are lost: once subscribed again (ioredis resubscribes;
-    // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself. On a
-    // cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
+    // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself, and the
+    // relay asks whether each queue is watched (a watcher's announcement may be among the lost).
+    // On a cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
     onSubscriberReady(control, () => {
       if (!subscribed) return;
       void control
         .subscribe(...channels)
-        .then(() => Promise.all([...this.consumers.values()].map((c) => c.recheckKeys())))
+        .then(() =>
+          Promise.all([...[...this.consumers.values()].map((c) => c.recheckKeys()), this.relay.checkWatched(queues)]),
+        )
         .catch(() => undefined);
     });
     await control.subscribe(...channels);
