@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 
 /**
  * What happens to tasks, as events and running totals.
- * - `reclaimed`: a dead worker's message was taken over by this worker.
+ * - `reclaimed`: a dead worker's message was taken over by this worker; `detail` is its stream
+ *   entry id, and `taskId`, `name` and `key` are the entry's own (absent where it has none).
  * - `lease-lost`: this worker's liveness lapsed (stall, cut network); its runs were aborted.
  * - `completion-refused`: this worker's settle was refused because another worker owns the run.
  * - `superseded`: a run lost to a newer generation, caught at the `head` (before running) or

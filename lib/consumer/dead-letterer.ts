@@ -1,5 +1,5 @@
 import { deadLetterScript, type SuccessorTiming } from '../scripts/dead-letter.script';
-import { unpackedFields } from '../task/packed-fields';
+import { entryIdentity, firstValue } from '../task/entry-identity';
 import { encodeFailure } from '../task/task-outcome';
 import type { TaskDefinition } from '../task/task.registry';
 import { logText } from './log-text';
@@ -7,7 +7,6 @@ import type { QueueContext } from './queue-context';
 import { isRuntimeScheduleRun, NO_STORED_SCHEDULES, readStoredSchedules } from './stored-schedules';
 import { isTaskChainRun, scheduleOf, timingIfComputable, type TimedRun } from './successor-timing';
 
-const MAX_KEY_LENGTH = 1024;
 /** A slot (field d) as the stream holds it: epoch ms, at most 16 digits (the year 10000 is 15). */
 const SLOT = /^\d{1,16}$/;
 
@@ -27,11 +26,7 @@ export class DeadLetterer {
   async deadLetter(entryId: string, raw: string[] | null | undefined, reason: string): Promise<boolean> {
     const { keys, group, consumer, config, logger, queue, events } = this.ctx;
     // Read as dead-letter.lua reads them (fieldOf over entryFields: a packed entry unpacked).
-    const fields = Array.isArray(raw) ? unpackedFields(raw) : undefined;
-    const taskId = firstValue(fields, 'id');
-    const rawKey = firstValue(fields, 'k');
-    const key = rawKey !== undefined && rawKey.length > 0 && rawKey.length <= MAX_KEY_LENGTH ? rawKey : undefined;
-    const name = firstValue(fields, 'n');
+    const { fields, taskId, name, key } = entryIdentity(raw);
     try {
       const timing = await this.successorTiming(entryId, name, key, firstValue(fields, 'd'));
       const verdict = await deadLetterScript(keys, {
@@ -85,11 +80,4 @@ export class DeadLetterer {
     if (!schedule) return clock !== undefined && isTaskChainRun(run) ? { w: clock.startedAt } : undefined;
     return timingIfComputable(schedule, run, (message) => this.ctx.logger.warn(message), clock);
   }
-}
-
-/** The first value of a field, as the Lua side (includes/dead-letter-entry.lua fieldOf) reads it. */
-function firstValue(fields: readonly string[] | undefined, name: string): string | undefined {
-  if (!fields) return undefined;
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
 }

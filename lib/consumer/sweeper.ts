@@ -5,6 +5,7 @@ import { CONSUMER_LIST_LIMIT, queueStateRefusal } from '../scripts/queue-state.s
 import { readPositionScript } from '../scripts/read-position.script';
 import { reclaimScript } from '../scripts/reclaim.script';
 import { trimRateStartsScript } from '../scripts/trim-rate-starts.script';
+import { entryIdentity } from '../task/entry-identity';
 import { recoverReserved, type PendingRow } from './recover-reserved';
 import { recoveryIdleMs } from './recovery-idle';
 import { DeadLetterer } from './dead-letterer';
@@ -265,7 +266,10 @@ export class Sweeper {
     slots.release(n - claimed.length);
     const deadLettered = await this.deadLetterPoison(poison);
     if (firstSuspect && claimed.some(([id]) => id === firstSuspect[0])) this.suspect = firstSuspect[0];
-    for (const [id] of claimed) events.emit({ type: 'reclaimed', queue, detail: id });
+    for (const [id, raw] of claimed) {
+      const { taskId, name, key } = entryIdentity(raw);
+      events.emit({ type: 'reclaimed', queue, taskId, name, key, detail: id });
+    }
     if (claimed.length + deadLettered + dropped > 0) {
       logger.log(
         `Queue "${queue}": reclaimed ${claimed.length}, dead-lettered ${deadLettered} poison, dropped ${dropped} deleted entries from dead workers.`,
