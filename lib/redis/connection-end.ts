@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { raceTimeout } from '../race-timeout';
 
 /**
@@ -22,4 +22,14 @@ export function endedWithin(redis: Redis, ms: number): Promise<void> {
     },
     { unref: true },
   );
+}
+
+/**
+ * @internal Whether `redis` has ended for good, or is on its way there: closed by quit() or
+ * disconnect() (its socket may still read 'ready' for a turn), or given up by its retryStrategy.
+ * Such a client never reconnects by itself.
+ */
+export function closedForGood(redis: Redis | Cluster): boolean {
+  if (redis.status === 'end' || redis.status === 'disconnecting') return true;
+  return (redis as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
 }

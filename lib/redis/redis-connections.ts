@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { ApplicationClosedError } from '../errors';
+import { ApplicationClosedError, RedisUnreachableError } from '../errors';
 import type { ConnectionOptions } from '../interfaces';
 import type { StreamQueueConfig } from '../stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { raceTimeout } from '../race-timeout';
 import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unconnected';
 import { watchNodeReplies } from './cluster-reply-watchdog';
-import { endedWithin } from './connection-end';
+import { closedForGood, endedWithin } from './connection-end';
 import { disconnect } from './disconnect';
 import { tellUnansweredApart } from './unanswered-given-up';
 import { checkCommands } from './command-check';
@@ -98,6 +98,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // Closed for good (the application gave up on its failed init): nothing may reconnect.
     if (this.closed) throw new ApplicationClosedError('The application closed: init() cannot run again.');
     try {
+      this.refuseEndedClient();
       await this.resume(booting.signal);
       await awaitRedis(this.topology, {
         retryAttempts,
@@ -117,6 +118,24 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       if (this.booting === booting) this.suspend(error);
       throw error;
     }
+  }
+
+  /**
+   * A client handed in that was closed (or is closing) never reconnects, and the module does not
+   * reopen what it does not own: it fails the bootstrap at once, saying so. Waiting for it, the
+   * bootstrap failed after its attempts, as if Redis were away, or by the first command's
+   * "Connection is closed." when its close was still under way.
+   */
+  private refuseEndedClient(): void {
+    if (this.owned.has(this.commands) || !closedForGood(this.commands)) return;
+    const { address } = this.topology;
+    const reason =
+      'the ioredis client handed in as `connection` has ended (quit() or disconnect() was called on it, or its retryStrategy gave up)';
+    throw new RedisUnreachableError(
+      address,
+      reason,
+      `Redis at ${address} cannot be used: ${reason}. It never reconnects, and the module does not reopen a client it does not own: hand in a client that is connected or connecting, or connection options.`,
+    );
   }
 
   /**
