@@ -76,8 +76,10 @@ export class QueueReads {
       try {
         await lane.redis.xgroup('CREATE', lane.keys.stream, lane.group, '0', 'MKSTREAM');
       } catch (error) {
-        if (!isWrongType(error) && !String((error as Error).message).includes('BUSYGROUP')) throw error;
+        if (isWrongType(error)) continue;
+        if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
       }
+      await listConsumer(lane);
     }
   }
 
@@ -219,4 +221,22 @@ export function count(byStream: ReadonlyMap<string, RawEntry[]>): number {
   let n = 0;
   for (const entries of byStream.values()) n += entries.length;
   return n;
+}
+
+/**
+ * Makes this worker a consumer of the lane's group now, not at its first read that is handed
+ * entries (Redis creates none for a read that blocks on an empty stream): the queue's state then
+ * lists an idle worker, alive, instead of no consumer at all. Its liveness key exists by now (the
+ * lease starts before the consumers), so no sweep drops it as dead. Only a listing depends on it:
+ * a refusal (an ACL without XGROUP CREATECONSUMER, a stream gone again) is warned, never fatal.
+ */
+async function listConsumer(lane: QueueParts): Promise<void> {
+  try {
+    await lane.redis.xgroup('CREATECONSUMER', lane.keys.stream, lane.group, lane.consumer);
+  } catch (error) {
+    lane.logger.warn(
+      `Queue "${lane.queue}": could not list this worker in its consumer group (XGROUP CREATECONSUMER: ` +
+        `${(error as Error).message}); it shows as a consumer once a read hands it tasks.`,
+    );
+  }
 }
