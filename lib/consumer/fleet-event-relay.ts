@@ -53,12 +53,11 @@ interface Watch {
 export class FleetEventRelay implements OnApplicationShutdown {
   private readonly worker = `${hostname()}-${process.pid}`;
   /**
-   * Each event goes out marked `<publisher>:<n>`, so a subscriber drops a repeat: ioredis resends
-   * a PUBLISH whose reply was lost with its connection, which Redis had run (FleetEventRepeats).
-   * Drawn per relay: two applications in one process share `worker`.
+   * Each event goes out marked `<publisher>:<token>`, so a subscriber drops a repeat: ioredis
+   * resends a PUBLISH whose reply was lost with its connection, which Redis had run
+   * (FleetEventRepeats). Drawn per relay: two applications in one process share `worker`.
    */
   private readonly publisher = randomBytes(6).toString('base64url');
-  private published = 0;
   private readonly watches = new Map<string, Watch>();
   private readonly stops: (() => void)[];
 
@@ -108,7 +107,8 @@ export class FleetEventRelay implements OnApplicationShutdown {
     const now = Date.now();
     if (now - watch.checkedAt > WATCH_CHECK_MS && !watch.checking) void this.check(event.queue, watch);
     if (now >= watch.until) return;
-    const mark = `${this.publisher}:${++this.published}`;
+    // Drawn per event, not counted: a forger reading the channel cannot write the next one ahead.
+    const mark = `${this.publisher}:${randomBytes(9).toString('base64url')}`;
     if (watch.buffer.push({ ...bounded(event), worker: this.worker, at: now, m: mark }) === 1) {
       setImmediate(() => this.flush(event.queue, watch));
     }
