@@ -3,6 +3,7 @@ import { checkDurability } from './client/durable-enqueue';
 import type { ConnectionOptions, DurabilityOptions, StreamQueueModuleOptions } from './interfaces';
 import { checkConnection } from './redis/connection-check';
 import { checkOptionNames, optionNames } from './option-names';
+import { snapshotOptions } from './options-snapshot';
 import { MAX_PARTITIONS, MAX_TIMER_MS } from './stream-queue.constants';
 import { checkName } from './task/resolved-task-options';
 
@@ -40,8 +41,8 @@ export function partitionsOf(config: Pick<StreamQueueConfig, 'queues'>, queue: s
   return config.queues.get(queue)?.partitions ?? 1;
 }
 
-/** Every name StreamQueueModuleOptions has: any other is a typo. */
-const MODULE_OPTION_NAMES = optionNames<StreamQueueModuleOptions>({
+/** @internal Every name StreamQueueModuleOptions has: any other is a typo. */
+export const MODULE_OPTION_NAMES = optionNames<StreamQueueModuleOptions>({
   connection: true,
   prefix: true,
   concurrency: true,
@@ -82,8 +83,12 @@ export const MIN_MAX_STALL_MS = 500;
  */
 export const DEFAULT_RESULT_TTL_MS = 3_600_000;
 
-/** @internal Applies defaults and validates; throws InvalidOptionError naming the option. */
-export function resolveConfig(raw: StreamQueueModuleOptions | undefined): StreamQueueConfig {
+/**
+ * @internal Applies defaults and validates; throws InvalidOptionError naming the option (one
+ * whose getter throws too: each option is read once, by snapshotOptions).
+ */
+export function resolveConfig(options: StreamQueueModuleOptions | undefined): StreamQueueConfig {
+  const raw = snapshotOptions(options, '', MODULE_OPTION_NAMES);
   if (raw == null || typeof raw !== 'object') {
     throw new InvalidOptionError('options', 'an object with at least `connection`', raw);
   }

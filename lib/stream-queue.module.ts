@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ConsumerHost } from './consumer/consumer.host';
 import { ConsumerLifecycleModule } from './consumer/consumer-lifecycle.module';
@@ -11,7 +11,8 @@ import { LostLayouts } from './partitions/lost-layouts';
 import { PeriodicScheduler } from './task/periodic-scheduler';
 import { resolveConfig } from './stream-queue.config';
 import { STREAM_QUEUE_CONFIG } from './stream-queue.constants';
-import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './stream-queue.module-definition';
+import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, type OPTIONS_TYPE } from './stream-queue.module-definition';
+import { snapshotOptions } from './options-snapshot';
 import { StreamQueueEvents } from './stream-queue.events';
 import { StreamQueueInstrumentation } from './stream-queue.instrumentation';
 import { StreamQueueLifecycle } from './stream-queue.lifecycle';
@@ -54,4 +55,12 @@ import { TaskRegistry } from './task/task.registry';
     PartitionLayouts,
   ],
 })
-export class StreamQueueModule extends ConfigurableModuleClass {}
+export class StreamQueueModule extends ConfigurableModuleClass {
+  /**
+   * The builder's forRoot() reads every option as it copies them: each is read here first, so
+   * one whose getter throws is an InvalidOptionError naming it, not the getter's bare error.
+   */
+  static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    return super.forRoot(snapshotOptions(options, ''));
+  }
+}

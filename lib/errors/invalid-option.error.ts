@@ -10,19 +10,42 @@ export class InvalidOptionError extends StreamQueueError {
     readonly option: string,
     expected: string,
     received: unknown,
+    options?: ErrorOptions,
   ) {
-    super('INVALID_OPTION', `Invalid option "${option}": expected ${expected}, received ${describe(received)}.`);
+    super(
+      'INVALID_OPTION',
+      `Invalid option "${option}": expected ${expected}, received ${describe(received)}.`,
+      options,
+    );
     this.#refusal = { expected, received };
+  }
+
+  /**
+   * @internal The option's getter threw: the refusal names the option, the getter's error is
+   * the cause (its message stays out of this one, which is logged: it may quote a secret).
+   */
+  static unreadable(option: string, cause: unknown): InvalidOptionError {
+    return new InvalidOptionError(option, 'a value that can be read', GETTER_THREW, { cause });
   }
 
   /** @internal The same refusal, of the option at `path` (an enqueueMany() item's: `items[3].options.delayMs`). */
   at(path: string): InvalidOptionError {
-    return new InvalidOptionError(path, this.#refusal.expected, this.#refusal.received);
+    const { cause } = this;
+    return new InvalidOptionError(
+      path,
+      this.#refusal.expected,
+      this.#refusal.received,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
+/** What an unreadable option received, as describe() words it. */
+const GETTER_THREW = Symbol('a getter that threw');
+
 /** A received value as the message quotes it: a text may be anyone's (see quotedText). */
 function describe(value: unknown): string {
+  if (value === GETTER_THREW) return 'a getter that threw (its error is the cause)';
   if (typeof value === 'string') return quotedText(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;

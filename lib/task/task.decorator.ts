@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import { InvalidOptionError } from '../errors/index';
 import { TASK_METADATA } from '../stream-queue.constants';
+import { snapshotOptions } from '../options-snapshot';
 import type { TaskOptions } from '../interfaces/index';
 
 /** @internal What `@Task()` records on a method. */
@@ -16,7 +17,11 @@ export interface TaskMetadata extends TaskOptions {
  * @publicApi
  */
 export function Task(name: string, options: TaskOptions = {}): MethodDecorator {
-  const record = SetMetadata(TASK_METADATA, { ...options, name } satisfies TaskMetadata);
+  // Read once, here: an option whose getter throws is refused by name (snapshotOptions).
+  const record = SetMetadata(TASK_METADATA, {
+    ...snapshotOptions(options, `@Task('${name}').`),
+    name,
+  } satisfies TaskMetadata);
   return (target, key, descriptor) => {
     checkTarget(name, target, key, descriptor);
     const earlier = Reflect.getMetadata(TASK_METADATA, descriptor.value as object) as TaskMetadata | undefined;

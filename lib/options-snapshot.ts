@@ -1,0 +1,69 @@
+import { InvalidOptionError } from './errors';
+
+/**
+ * @internal A copy of options object `raw` with every getter read once, here: plain objects and
+ * arrays are copied, to any depth; anything else (an ioredis client, a Buffer, a function) is
+ * kept as it is. Validation then reads plain values, so a getter that throws (a config object
+ * reading an unset variable) fails as an InvalidOptionError naming the option, at `path` + its
+ * name (`''`, `@Task('x').`), with the getter's error as cause; and a getter read twice cannot
+ * answer differently to the check and to the code that uses the value.
+ *
+ * `known` (module options, which a `useClass` factory may return as a class instance with
+ * getters on its prototype): the options of those names `raw` inherits are read too.
+ */
+export function snapshotOptions<T>(raw: T, path: string, known: readonly string[] = []): T {
+  const copies = new Map<object, object>();
+  if (typeof raw !== 'object' || raw === null || isPlain(raw)) return copy(raw, path, copies) as T;
+  const snapshot: Record<string, unknown> = {};
+  copyProperties(raw, snapshot, path, copies);
+  for (const name of known) {
+    if (Object.prototype.hasOwnProperty.call(raw, name) || !(name in raw)) continue;
+    snapshot[name] = copy(readOption(raw, name, path + name), `${path + name}.`, copies);
+  }
+  return snapshot as T;
+}
+
+function copy(value: unknown, path: string, copies: Map<object, object>): unknown {
+  if (!isPlain(value)) return value;
+  // A cycle stays a cycle, in the copy.
+  const done = copies.get(value);
+  if (done) return done;
+  const target = (Array.isArray(value) ? [] : Object.create(Object.getPrototypeOf(value))) as object;
+  copies.set(value, target);
+  copyProperties(value, target, path, copies);
+  return target;
+}
+
+/** Each own property of `source` onto `target`, read once, enumerable as it was. */
+function copyProperties(source: object, target: object, path: string, copies: Map<object, object>): void {
+  const array = Array.isArray(source);
+  for (const name of Object.getOwnPropertyNames(source)) {
+    if (array && name === 'length') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(source, name)!;
+    const at = array ? `${path.replace(/\.$/, '')}[${name}]` : path + name;
+    const read = descriptor.get ? readOption(source, name, at) : descriptor.value;
+    Object.defineProperty(target, name, {
+      value: copy(read, `${at}.`, copies),
+      enumerable: descriptor.enumerable,
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
+/** `owner[name]`, or the InvalidOptionError naming `at` when reading it throws. */
+function readOption(owner: object, name: string, at: string): unknown {
+  try {
+    return (owner as Record<string, unknown>)[name];
+  } catch (error) {
+    throw InvalidOptionError.unreadable(at, error);
+  }
+}
+
+/** An object literal (or Object.create(null)) or an array: what option objects are written as. */
+function isPlain(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return true;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
+}
