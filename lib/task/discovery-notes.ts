@@ -20,7 +20,9 @@ export function taskMetadataOf(value: unknown): TaskMetadata | undefined {
 /**
  * A @Task() method overridden without @Task(): its metadata sits on the base class's function,
  * which the provider no longer exposes (as with Nest's route decorators), so the task has no
- * handler. The warning, or undefined when `methodName` hides no @Task().
+ * handler. The override may be a method, or an accessor or a value that is no function, which
+ * getAllMethodNames skips with the base's method behind it (see hiddenTaskWarnings). The
+ * warning, or undefined when `methodName` hides no @Task().
  */
 export function hiddenTaskWarning(prototype: object, methodName: string): string | undefined {
   let owner: object | null = prototype;
@@ -35,9 +37,39 @@ export function hiddenTaskWarning(prototype: object, methodName: string): string
   ) {
     const meta = taskMetadataOf(Object.getOwnPropertyDescriptor(base, methodName)?.value);
     if (!meta) continue;
-    return `${owner.constructor.name}.${methodName} overrides ${base.constructor.name}.${methodName} without its @Task('${meta.name}'): the task has no handler here. Repeat @Task('${meta.name}') on the override.`;
+    const override = `${owner.constructor.name}.${methodName}`;
+    const hidden = `${base.constructor.name}.${methodName}`;
+    const { get, set, value } = Object.getOwnPropertyDescriptor(owner, methodName)!;
+    if (get || set || typeof value !== 'function') {
+      const what = get || set ? 'an accessor' : 'a value that is no method';
+      return `${override} overrides ${hidden} with ${what}, which hides its @Task('${meta.name}'): the task has no handler here. Only a method takes @Task(): make ${override} a method with @Task('${meta.name}').`;
+    }
+    return `${override} overrides ${hidden} without its @Task('${meta.name}'): the task has no handler here. Repeat @Task('${meta.name}') on the override.`;
   }
   return undefined;
+}
+
+/**
+ * The warnings for the names of `prototype`'s chain that getAllMethodNames left out (`methods`):
+ * an accessor or a non-function overriding a @Task() method hides it just as a method does, but
+ * discovery, reading methods only, would never say so.
+ */
+export function hiddenTaskWarnings(prototype: object, methods: readonly string[]): string[] {
+  const seen = new Set(methods);
+  const warnings: string[] = [];
+  for (
+    let owner: object | null = prototype;
+    owner && owner !== Object.prototype;
+    owner = Object.getPrototypeOf(owner) as object | null
+  ) {
+    for (const name of Object.getOwnPropertyNames(owner)) {
+      if (seen.has(name) || name === 'constructor') continue;
+      seen.add(name);
+      const warning = hiddenTaskWarning(prototype, name);
+      if (warning) warnings.push(warning);
+    }
+  }
+  return warnings;
 }
 
 /**

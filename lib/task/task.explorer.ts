@@ -5,6 +5,7 @@ import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
 import {
   hiddenTaskWarning,
+  hiddenTaskWarnings,
   importedTwiceWarning,
   missingTaskReasons,
   requestScopedCause,
@@ -107,7 +108,8 @@ export class TaskExplorer implements OnModuleInit {
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (!prototype) return;
     const decorated = new Map<string, Decorated>();
-    for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+    const methodNames = this.scanner.getAllMethodNames(prototype);
+    for (const methodName of methodNames) {
       const method = (prototype as Record<string, unknown>)[methodName];
       const meta = taskMetadataOf(method);
       if (meta) {
@@ -117,6 +119,7 @@ export class TaskExplorer implements OnModuleInit {
       const hidden = hiddenTaskWarning(prototype, methodName);
       if (hidden) this.logger.warn(hidden);
     }
+    for (const hidden of hiddenTaskWarnings(prototype, methodNames)) this.logger.warn(hidden);
     if (decorated.size === 0) return;
     const className = instance.constructor?.name ?? 'anonymous';
     if (!wrapper.isDependencyTreeStatic()) {

@@ -47,6 +47,32 @@ class CustomReport extends ReportJob {
   }
 }
 
+/**
+ * The same override made with an accessor (a getter handing back a bound method, a setter): Nest's
+ * getAllMethodNames skips accessors, and skips the base's method of that name with them, so
+ * discovery never saw the name and the warning above never came: the task was hidden in silence
+ * (a review finding; the spec failed). It warns as for a method; an accessor cannot carry @Task()
+ * (the decorator refuses one), so the warning says to make it a method.
+ */
+@Injectable()
+class GetterSync extends SyncJob {
+  // @ts-expect-error an accessor overriding a method, as plain JavaScript (or a cast) can write it
+  override get run(): () => string {
+    return () => 'getter';
+  }
+}
+
+@Injectable()
+class SetterSync extends SyncJob {
+  // @ts-expect-error as above, a setter alone
+  override set run(_value: () => string) {}
+}
+
+/** And with a prototype value that is no function (which getAllMethodNames skips too). */
+@Injectable()
+class ValueSync extends SyncJob {}
+Object.defineProperty(ValueSync.prototype, 'run', { value: 'not a method' });
+
 describe('attack: a @Task() method overridden without @Task()', () => {
   const logger = new RecordingLogger();
   afterAll(closeAll);
@@ -77,6 +103,34 @@ describe('attack: a @Task() method overridden without @Task()', () => {
     expect(logger.warnings()).toEqual([
       expect.stringMatching(/CustomSync\.run overrides SyncJob\.run without its @Task\('sync\.run'\)/),
     ]);
+  });
+
+  it('warns for a non-function override, naming the class, the value and the task', async () => {
+    const registry = await registryOf(ValueSync);
+
+    expect(registry.names()).toEqual([]);
+    expect(logger.warnings()).toEqual([
+      expect.stringMatching(/ValueSync\.run overrides SyncJob\.run with a value that is no method, which hides/),
+    ]);
+  });
+
+  it('warns for an accessor override (getter or setter), naming the class, the accessor and the task', async () => {
+    for (const [provider, className] of [
+      [GetterSync, 'GetterSync'],
+      [SetterSync, 'SetterSync'],
+    ] as const) {
+      logger.lines.length = 0;
+      const registry = await registryOf(provider);
+
+      expect(registry.names()).toEqual([]);
+      expect(logger.warnings()).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `${className}\\.run overrides SyncJob\\.run with an accessor, which hides its @Task\\('sync\\.run'\\)`,
+          ),
+        ),
+      ]);
+    }
   });
 
   it('registers an inherited @Task() method, bound to the subclass instance', async () => {
