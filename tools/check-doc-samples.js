@@ -22,9 +22,10 @@ function region(file, name) {
   return body.map((l) => l.slice(indent)).join('\n');
 }
 
-function check(doc, markedOnly) {
+/** The problems of `doc` (its `text`, read from the file unless given) and its ts blocks counted. */
+function check(doc, markedOnly, text = readFileSync(join(root, doc), 'utf8')) {
   const problems = [];
-  const lines = readFileSync(join(root, doc), 'utf8').split('\n');
+  const lines = text.split('\n');
   let counted = 0;
   for (let i = 0; i < lines.length; i++) {
     if (!/^```(ts|typescript)\s*$/.test(lines[i])) {
@@ -52,18 +53,24 @@ function check(doc, markedOnly) {
   return { problems, counted };
 }
 
-const markedOnly = process.argv.includes('--marked');
-const docs = process.argv.slice(2).filter((arg) => arg !== '--marked');
-if (docs.length === 0) {
-  console.error('usage: node tools/check-doc-samples.js <file.md>...');
-  process.exit(2);
+function main() {
+  const markedOnly = process.argv.includes('--marked');
+  const docs = process.argv.slice(2).filter((arg) => arg !== '--marked');
+  if (docs.length === 0) {
+    console.error('usage: node tools/check-doc-samples.js <file.md>...');
+    process.exit(2);
+  }
+  let failed = false;
+  for (const doc of docs) {
+    const { problems, counted } = check(doc, markedOnly);
+    if (markedOnly && counted === 0) problems.push(`${doc}: no ts block under a sample marker`);
+    for (const problem of problems) console.error(problem);
+    failed ||= problems.length > 0;
+    console.log(`${doc}: ${counted} ts blocks, ${problems.length} problems`);
+  }
+  process.exit(failed ? 1 : 0);
 }
-let failed = false;
-for (const doc of docs) {
-  const { problems, counted } = check(doc, markedOnly);
-  if (markedOnly && counted === 0) problems.push(`${doc}: no ts block under a sample marker`);
-  for (const problem of problems) console.error(problem);
-  failed ||= problems.length > 0;
-  console.log(`${doc}: ${counted} ts blocks, ${problems.length} problems`);
-}
-process.exit(failed ? 1 : 0);
+
+// Required by test/unit/readme-samples.spec.ts, which runs the same check in `npm test`.
+if (require.main === module) main();
+module.exports = { check, region };
