@@ -1,5 +1,6 @@
 import { register, type Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors';
+import { snapshotOptions } from '../options-snapshot';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 import { checkName } from '../task/resolved-task-options';
 import type { StreamQueueMetricsOptions } from './metrics-options.interface';
@@ -17,7 +18,8 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 /** @internal Applies defaults and validates; throws InvalidOptionError naming the option. */
 export function resolveMetricsConfig(raw: StreamQueueMetricsOptions | undefined): MetricsConfig {
-  const options = raw ?? {};
+  // Read once, first: an option whose getter throws is refused by name (snapshotOptions).
+  const options = snapshotOptions(raw ?? {}, '', ['registry', 'queues', 'durationBuckets', 'timeoutMs']);
   if (typeof options !== 'object') throw new InvalidOptionError('options', 'an object', raw);
   const registry = options.registry ?? register;
   if (typeof (registry as Partial<Registry>).registerMetric !== 'function') {

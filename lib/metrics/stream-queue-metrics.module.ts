@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
-import { ConfigurableModuleClass } from './stream-queue-metrics.module-definition';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { snapshotOptions } from '../options-snapshot';
+import { ConfigurableModuleClass, type OPTIONS_TYPE } from './stream-queue-metrics.module-definition';
 import { StreamQueueMetrics } from './stream-queue.metrics';
 
 /**
@@ -12,4 +13,9 @@ import { StreamQueueMetrics } from './stream-queue.metrics';
   providers: [StreamQueueMetrics],
   exports: [StreamQueueMetrics],
 })
-export class StreamQueueMetricsModule extends ConfigurableModuleClass {}
+export class StreamQueueMetricsModule extends ConfigurableModuleClass {
+  /** Each option read once, first: one whose getter throws is refused by name (snapshotOptions). */
+  static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    return super.forRoot(snapshotOptions(options, ''));
+  }
+}

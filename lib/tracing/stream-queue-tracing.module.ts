@@ -1,5 +1,6 @@
 import { type DynamicModule, Inject, Module, Optional } from '@nestjs/common';
 import { InvalidOptionError } from '../errors';
+import { snapshotOptions } from '../options-snapshot';
 import { StreamQueueInstrumentation } from '../stream-queue.instrumentation';
 import { traceEnqueue, traceRuns } from './queue-tracer';
 import type { StreamQueueTracingOptions } from './tracing-options.interface';
@@ -36,9 +37,10 @@ export class StreamQueueTracingModule {
   }
 }
 
-function resolveTracingOptions(options: StreamQueueTracingOptions): Required<StreamQueueTracingOptions> {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
-  const { askSamplerForUnsampledTraces = false } = options;
+function resolveTracingOptions(raw: StreamQueueTracingOptions): Required<StreamQueueTracingOptions> {
+  if (typeof raw !== 'object' || raw === null) throw new InvalidOptionError('options', 'an object', raw);
+  // Read once, first: an option whose getter throws is refused by name (snapshotOptions).
+  const { askSamplerForUnsampledTraces = false } = snapshotOptions(raw, '', ['askSamplerForUnsampledTraces']);
   if (typeof askSamplerForUnsampledTraces !== 'boolean') {
     throw new InvalidOptionError('askSamplerForUnsampledTraces', 'a boolean', askSamplerForUnsampledTraces);
   }

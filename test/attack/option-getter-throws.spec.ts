@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { InvalidOptionError, StreamQueueModule, Task, type StreamQueueModuleOptions } from '../../lib';
 import { resolveConfig } from '../../lib/stream-queue.config';
+import { StreamQueueMetricsModule } from '../../lib/metrics';
+import { resolveMetricsConfig } from '../../lib/metrics/metrics-config';
+import { StreamQueueTracingModule } from '../../lib/tracing';
 import { testOptions } from '../fixtures/test-app';
 import { closeAll, randomPrefix } from '../utils/redis';
 
@@ -84,6 +87,14 @@ describe('attack: an option whose getter throws', () => {
     }
     const imported = StreamQueueModule.forRootAsync({ useClass: Settings });
     await expect(Test.createTestingModule({ imports: [imported] }).compile()).rejects.toEqual(refusalOf('worker'));
+  });
+
+  it('names an option of the metrics and tracing modules the same way', () => {
+    expect(thrownBy(() => StreamQueueMetricsModule.forRoot(throwing({}, 'timeoutMs')))).toEqual(refusalOf('timeoutMs'));
+    expect(thrownBy(() => resolveMetricsConfig(throwing({}, 'queues')))).toEqual(refusalOf('queues'));
+    expect(thrownBy(() => StreamQueueTracingModule.forRoot(throwing({}, 'askSamplerForUnsampledTraces')))).toEqual(
+      refusalOf('askSamplerForUnsampledTraces'),
+    );
   });
 
   it('names a @Task() option, nested ones too, where the class is defined', () => {
