@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { InvalidOptionError } from '../errors';
+import { snapshotOptions } from '../options-snapshot';
 import type { StreamQueueModuleOptions } from '../interfaces';
 import { StreamQueueModule } from '../stream-queue.module';
 import { PrefixCleaner, TESTING_PREFIX } from './prefix-cleaner';
@@ -31,8 +32,9 @@ export interface StreamQueueTestingOptions extends StreamQueueModuleOptions {
 @Module({})
 export class StreamQueueTestingModule {
   static forRoot(testingOptions: StreamQueueTestingOptions): DynamicModule {
-    // No object: StreamQueueModule's own check says what it expects.
-    const { cleanup, ...options } = testingOptions ?? ({} as StreamQueueTestingOptions);
+    // No object: StreamQueueModule's own check says what it expects. Each option read once, first:
+    // one whose getter throws is refused by name (snapshotOptions), not by the spread's bare error.
+    const { cleanup, ...options } = snapshotOptions(testingOptions ?? ({} as StreamQueueTestingOptions), '');
     if (cleanup !== undefined && typeof cleanup !== 'boolean')
       throw new InvalidOptionError('cleanup', 'a boolean', cleanup);
     const prefix = options.prefix ?? testPrefix();

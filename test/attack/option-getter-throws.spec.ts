@@ -4,6 +4,7 @@ import { InvalidOptionError, StreamQueueModule, Task, type StreamQueueModuleOpti
 import { resolveConfig } from '../../lib/stream-queue.config';
 import { StreamQueueMetricsModule } from '../../lib/metrics';
 import { resolveMetricsConfig } from '../../lib/metrics/metrics-config';
+import { StreamQueueTestingModule } from '../../lib/testing';
 import { StreamQueueTracingModule } from '../../lib/tracing';
 import { testOptions } from '../fixtures/test-app';
 import { closeAll, randomPrefix } from '../utils/redis';
@@ -89,9 +90,12 @@ describe('attack: an option whose getter throws', () => {
     await expect(Test.createTestingModule({ imports: [imported] }).compile()).rejects.toEqual(refusalOf('worker'));
   });
 
-  it('names an option of the metrics and tracing modules the same way', () => {
+  it('names an option of the testing, metrics and tracing modules the same way', () => {
     expect(thrownBy(() => StreamQueueMetricsModule.forRoot(throwing({}, 'timeoutMs')))).toEqual(refusalOf('timeoutMs'));
     expect(thrownBy(() => resolveMetricsConfig(throwing({}, 'queues')))).toEqual(refusalOf('queues'));
+    expect(
+      thrownBy(() => StreamQueueTestingModule.forRoot(throwing(testOptions(randomPrefix()), 'concurrency'))),
+    ).toEqual(refusalOf('concurrency'));
     expect(thrownBy(() => StreamQueueTracingModule.forRoot(throwing({}, 'askSamplerForUnsampledTraces')))).toEqual(
       refusalOf('askSamplerForUnsampledTraces'),
     );
