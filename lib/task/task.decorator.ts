@@ -19,7 +19,7 @@ export interface TaskMetadata extends TaskOptions {
 export function Task(name: string, options: TaskOptions = {}): MethodDecorator {
   // Read once, here: an option whose getter throws is refused by name (snapshotOptions).
   const record = SetMetadata(TASK_METADATA, {
-    ...snapshotOptions(options, `@Task('${name}').`),
+    ...snapshotOptions(options, `@Task('${String(name)}').`),
     name,
   } satisfies TaskMetadata);
   return (target, key, descriptor) => {

@@ -101,6 +101,17 @@ describe('attack: an option whose getter throws', () => {
     );
   });
 
+  it('leaves a name that is no string to bootstrap to refuse, reading the options by it', () => {
+    const handlers = () => {
+      class Handlers {
+        @Task(Symbol('not a name') as never, { timeoutMs: 5 })
+        run(): void {}
+      }
+      return Handlers;
+    };
+    expect(handlers).not.toThrow();
+  });
+
   it('names a @Task() option, nested ones too, where the class is defined', () => {
     const define = (options: object) =>
       thrownBy(() => {
