@@ -65,7 +65,7 @@ export class TaskRunner {
       chainLogger.log(
         `Periodic task "${message.name}" is no longer defined on queue "${this.queue}": its run is skipped, and its chain there ends unless a worker that booted later defines it.`,
       );
-      return { kind: 'completed', delivery, definition, result: encodeResult(undefined), resultTtlMs: 0 };
+      return { kind: 'completed', delivery, definition, result: '', resultTtlMs: 0 };
     }
     let payload: unknown;
     try {
@@ -110,7 +110,7 @@ export class TaskRunner {
       // its lease: left pending, its finished run would run again on the worker that takes it.
       const late = delivery.lateValue;
       const reason = delivery.abortReason;
-      // encodeResult never throws: a result that does not serialise is stored as a ResultError.
+      // encodeResult never throws: a result that does not serialise fails the run (ResultError).
       if ((reason instanceof LeaseLostError || reason instanceof ShutdownAbortError) && late)
         return this.completedOutcome(delivery, definition, late.value);
       return this.abortedOutcome(delivery, definition);
@@ -120,12 +120,19 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * A value JSON cannot encode fails the run: completed with a ResultError stored as its result,
+   * its result() rejected while its key state and status() said completed, and no attempt was
+   * spent nor dead letter written.
+   */
   private completedOutcome(delivery: Delivery, definition: TaskDefinition, value: unknown): Outcome {
+    const encoded = encodeResult(value);
+    if ('error' in encoded) return { kind: 'failed', delivery, definition, error: encoded.error };
     return {
       kind: 'completed',
       delivery,
       definition,
-      result: encodeResult(value),
+      result: encoded.stored,
       resultTtlMs: definition.options.resultTtlMs,
     };
   }

@@ -9,16 +9,23 @@ export const FAILURE_NAME_MAX = 256;
 /** @internal What is stored under a task's result key, JSON-encoded. */
 export type StoredResult = { ok: true; value?: unknown } | { ok: false; error: { name: string; message: string } };
 
+/** A handler's return value as its result key stores it, or why it cannot be stored. */
+export type EncodedResult = { readonly stored: string } | { readonly error: { name: string; message: string } };
+
 /**
  * What a handler's return value is stored as. A handler that returned nothing stores nothing
- * (''): complete.lua writes no key for it, or `{"ok":true}` where the result must be kept.
+ * (''): complete.lua writes no key for it, or `{"ok":true}` where the result must be kept. A
+ * value JSON cannot encode (a BigInt, a circular object, a toJSON that throws) is a ResultError,
+ * cut as storedFailure() cuts: the run fails with it (task-runner.ts), so its status, its
+ * result() and its attempts all say so.
  */
-export function encodeResult(value: unknown): string {
-  if (value === undefined) return '';
+export function encodeResult(value: unknown): EncodedResult {
+  if (value === undefined) return { stored: '' };
   try {
-    return JSON.stringify({ ok: true, value });
+    return { stored: JSON.stringify({ ok: true, value }) };
   } catch (error) {
-    return encodeFailure({ name: 'ResultError', message: `result not serialisable: ${(error as Error).message}` });
+    const message = `result not serialisable: ${guardedRead(() => String((error as Error).message)) ?? ''}`;
+    return { error: storedFailure({ name: 'ResultError', message }) };
   }
 }
 
