@@ -20,6 +20,11 @@ interface Waiter {
   check(): Promise<unknown>;
   /** Settles the wait from a done token (reading the stored result for `c` and `f`). */
   done(kind: DoneKind): void;
+  /**
+   * Reads again what a read lost with the command connection did not answer: the stored result
+   * of a done token heard, else the task's state (check).
+   */
+  reread(): Promise<unknown>;
   abandon(error: Error): void;
 }
 
@@ -40,7 +45,8 @@ interface Channel {
  * then read the task's state, so a task that settled before the wait began is found by the read,
  * and one after it by the message. Messages published while the subscriber reconnects are lost,
  * so every wait reads its state again once resubscribed; a wait that times out reads it once more,
- * for what a subscriber not yet listening missed. A channel is unsubscribed when its last
+ * for what a subscriber not yet listening missed. A read ioredis gave up with the command
+ * connection down is made again once it is ready. A channel is unsubscribed when its last
  * wait ends: a process that waited once does not receive every completion of the queue forever.
  */
 @Injectable()
@@ -50,8 +56,14 @@ export class ResultWaiter implements OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly channels = new Map<string, Channel>();
 
-  /** Removed at shutdown: on a client handed in, which outlives the application, it would stay. */
-  private readonly onCommandsReady = () => this.renewEnded();
+  /**
+   * Removed at shutdown: on a client handed in, which outlives the application, it would stay.
+   * The waits read again what a read lost with the connection did not answer (Waiter.reread).
+   */
+  private readonly onCommandsReady = () => {
+    this.renewEnded();
+    this.waiters.forEach((set) => set.forEach((w) => void w.reread()));
+  };
 
   constructor(private readonly connections: RedisConnections) {
     // A subscriber that ended for good while the command connection was down too (see
@@ -70,6 +82,8 @@ export class ResultWaiter implements OnApplicationShutdown {
     let waiter!: Waiter;
     // Set once a done message said the task settled: the read of its stored result that follows.
     let resultRead: Promise<unknown> | undefined;
+    // The done token whose read of the stored result was lost with the command connection.
+    let heardUnread: DoneKind | undefined;
     const answer = new Promise<T>((resolve, reject) => {
       let settled = false;
       const finish = () => {
@@ -88,18 +102,30 @@ export class ResultWaiter implements OnApplicationShutdown {
       };
       waiter = {
         // A stream of too many consumer groups hides whether the group read past the entry
-        // (readSettled): wait for the completion message, which still comes.
+        // (readSettled): wait for the completion message, which still comes. A read lost with
+        // the command connection is made again once it is back (reread), and at the timeout.
         check: () =>
           readSettled(redis, keys, ref).then(settle, (error: Error) =>
-            isTooManyGroups(error) ? undefined : waiter.abandon(error),
+            isTooManyGroups(error) || isLostWithConnection(error) ? undefined : waiter.abandon(error),
           ),
         done: (kind) => {
           if (kind === 's' || kind === 'x') return settle(settledByToken(taskId, kind, null));
+          heardUnread = undefined;
           // A result that cannot be read rejects inside then(): caught below, never left unhandled.
           resultRead = redis
             .get(keys.result(taskId))
             .then((raw) => settle(settledByToken(taskId, kind, raw)))
-            .catch((error: Error) => waiter.abandon(error));
+            .catch((error: Error) => {
+              if (isLostWithConnection(error)) heardUnread = kind;
+              else waiter.abandon(error);
+            });
+        },
+        // The token is kept, not the state read instead: with nothing stored (resultTtlMs 0) a
+        // gone entry reads completed, where the token said failed.
+        reread: () => {
+          if (heardUnread === undefined) return waiter.check();
+          waiter.done(heardUnread);
+          return resultRead!;
         },
         abandon: (error) => {
           if (settled) return;
@@ -128,7 +154,7 @@ export class ResultWaiter implements OnApplicationShutdown {
     // result a done message heard by then started, get up to timeoutMs more (LAST_READ_MIN_MS at
     // least): never an unbounded wait on a Redis that froze meanwhile.
     return raceTimeout(answer, timeoutMs, async () => {
-      const reads = [resultRead, waiter.check()].filter((read) => read !== undefined);
+      const reads = [resultRead, waiter.reread()].filter((read) => read !== undefined);
       await raceTimeout(Promise.all(reads), Math.max(timeoutMs, LAST_READ_MIN_MS), () => undefined);
       waiter.abandon(new TaskTimeoutError(`No result for task ${taskId} within ${timeoutMs} ms.`));
       return answer;
@@ -229,12 +255,21 @@ export class ResultWaiter implements OnApplicationShutdown {
       const channels = [...this.channels.keys()];
       if (channels.length === 0 || this.waiters.size === 0) return;
       subscriber.subscribe(...channels).then(
-        () => this.waiters.forEach((set) => set.forEach((w) => void w.check())),
+        () => this.waiters.forEach((set) => set.forEach((w) => void w.reread())),
         () => undefined,
       );
     });
     return subscriber;
   }
+}
+
+/**
+ * A command ioredis gave up while its connection was down (after maxRetriesPerRequest attempts
+ * to reconnect): a wait goes on, and reads again once the connection is back. A connection
+ * ended for good ("Connection is closed.") does not come back: that ends the wait.
+ */
+function isLostWithConnection(error: Error): boolean {
+  return error.name === 'MaxRetriesPerRequestError';
 }
 
 function isTooManyGroups(error: Error): boolean {
