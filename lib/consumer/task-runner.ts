@@ -121,13 +121,18 @@ export class TaskRunner {
   }
 
   /**
-   * A value JSON cannot encode fails the run: completed with a ResultError stored as its result,
-   * its result() rejected while its key state and status() said completed, and no attempt was
-   * spent nor dead letter written.
+   * A value JSON cannot encode fails the run, dead-lettered at once: completed with a ResultError
+   * stored as its result, its result() rejected while its key state and status() said completed,
+   * and nothing was dead-lettered. Never retried: the handler ran to its end, so a retry would
+   * repeat its side effects to return the same value again.
    */
   private completedOutcome(delivery: Delivery, definition: TaskDefinition, value: unknown): Outcome {
     const encoded = encodeResult(value);
-    if ('error' in encoded) return { kind: 'failed', delivery, definition, error: encoded.error };
+    if ('error' in encoded) {
+      const { error } = encoded;
+      const deadReason = `returned a value that cannot be stored: ${error.name}: ${error.message}`;
+      return { kind: 'failed', delivery, definition, error, deadReason };
+    }
     return {
       kind: 'completed',
       delivery,

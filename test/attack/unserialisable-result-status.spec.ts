@@ -36,6 +36,19 @@ describe('attack: a handler result that does not serialise', () => {
     expect(await redis.xlen(t.keys.deadLetter)).toBe(1);
   });
 
+  it('dead-letters it at once, never retried: the handler ran to its end, a retry would repeat it', async () => {
+    // flaky: maxAttempts 4.
+    t.probe.on('flaky', () => ({ total: 10n }));
+    const handle = await t.client.enqueue('flaky', 'big', { key: 'retryable' });
+    await expect(handle.result({ timeoutMs: 5_000 })).rejects.toBeInstanceOf(TaskFailedError);
+    await expect(t.client.status('retryable')).resolves.toMatchObject({ state: 'failed', attempt: 1 });
+    const [[, fields]] = (await redis.xrange(t.keys.deadLetter, '-', '+')) as [string, string[]][];
+    expect(fields[fields.indexOf('reason') + 1]).toMatch(/^returned a value that cannot be stored: ResultError/);
+    // Well past the first backoff (250 ms): no second run.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(t.probe.runsOf('flaky')).toHaveLength(1);
+  });
+
   it('fails an unkeyed run that returns a circular object, the same way', async () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
