@@ -26,6 +26,8 @@ export interface StreamQueueConfig {
   readonly ackBatchMs: number;
   readonly retryAttempts: number;
   readonly retryDelay: number;
+  /** Longest wait of a call for a command connection that is down or not ready (see unready-wait-bound). */
+  readonly offlineTimeoutMs: number;
   readonly durability: DurabilityOptions | undefined;
   readonly runContext: boolean;
   /** What one level of priority weighs in the waiting room's rank, in ms (flow control). */
@@ -61,6 +63,7 @@ export const MODULE_OPTION_NAMES = optionNames<StreamQueueModuleOptions>({
   ackBatchMs: true,
   retryAttempts: true,
   retryDelay: true,
+  offlineTimeoutMs: true,
   durability: true,
   runContext: true,
   queues: true,
@@ -141,6 +144,7 @@ export function resolveConfig(options: StreamQueueModuleOptions | undefined): St
     // @nestjs/typeorm's and @nestjs/mongoose's defaults: about 27 s before bootstrap gives up.
     retryAttempts: int(raw, 'retryAttempts', 9, 0, 1_000),
     retryDelay: int(raw, 'retryDelay', 3_000, 0, MAX_TIMER_MS),
+    offlineTimeoutMs: int(raw, 'offlineTimeoutMs', 10_000, 100, MAX_TIMER_MS),
     durability: checkDurability('durability', raw.durability),
     priorityAgingMs: int(raw, 'priorityAgingMs', 1_000, 0, 86_400_000),
     queues: resolveQueues(raw.queues),

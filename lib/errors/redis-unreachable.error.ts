@@ -3,7 +3,10 @@ import { StreamQueueError } from './stream-queue.error';
 /**
  * Redis could not be reached at bootstrap: after every attempt `retryAttempts` allows, by the
  * heartbeat thread's first beat, or no more once it passed the ready check (the command check,
- * COMMAND INFO, went unanswered). `address` is host:port (or the socket path), never credentials.
+ * COMMAND INFO, went unanswered). Later, a call whose command connection stayed down (or never
+ * got ready again) for `offlineTimeoutMs`: then `mayHaveRun` says whether its command was written
+ * before the connection dropped (Redis may have run it) or never sent. `address` is host:port (or
+ * the socket path), never credentials.
  * @publicApi
  */
 export class RedisUnreachableError extends StreamQueueError {
@@ -11,6 +14,8 @@ export class RedisUnreachableError extends StreamQueueError {
     readonly address: string,
     readonly reason: string,
     message = `Redis at ${address} could not be reached: ${reason}`,
+    /** A call given up: whether Redis may have run its command (undefined at bootstrap). */
+    readonly mayHaveRun?: boolean,
   ) {
     super('REDIS_UNREACHABLE', message);
   }

@@ -54,6 +54,13 @@ export interface StreamQueueModuleOptions {
   /** Milliseconds between those attempts. Default 3 000. */
   retryDelay?: number;
   /**
+   * Once booted, the longest a call waits for its command connection while that is down (Redis
+   * away, restarting, or connected but not answering): it then rejects with a
+   * `RedisUnreachableError` whose `mayHaveRun` says whether its command was sent before the drop.
+   * Counted from the call, or from the drop for a command sent before it. Default 10 000.
+   */
+  offlineTimeoutMs?: number;
+  /**
    * Every `enqueue()` and `replace()` waits for this many replicas (Redis WAIT), unless its own
    * `durability` says otherwise. Default: none (an enqueue resolves once the master has it).
    */

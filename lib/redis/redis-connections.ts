@@ -10,6 +10,8 @@ import { watchNodeReplies } from './cluster-reply-watchdog';
 import { closedForGood, endedWithin } from './connection-end';
 import { disconnect } from './disconnect';
 import { tellUnansweredApart } from './unanswered-given-up';
+import { boundUnreadyWaits } from './unready-wait-bound';
+import { boundReadyCheck } from './ready-check-bound';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
 import { awaitRedis, connectTimeoutOf, untilAborted } from './redis-readiness';
@@ -370,6 +372,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     this.owned.add(redis);
     // What QueueClient's calls are rejected with when Redis stays away says whether they ran.
     if (purpose === 'commands' && !redis.isCluster) tellUnansweredApart(redis);
+    // Not beyond offlineTimeoutMs, however long Redis stays away or silent (a cluster: ioredis's).
+    if (purpose === 'commands' && !redis.isCluster) {
+      // The topology is made after its command connection: its address is read when a call gives up.
+      boundUnreadyWaits(redis, this.config.offlineTimeoutMs, () => this.topology.address);
+    }
+    // A reconnect accepted and never answered is cut, to be made again (every connection made here).
+    if (!redis.isCluster) boundReadyCheck(redis);
     if (purpose !== 'commands') {
       const tracked = { purpose, since: performance.now(), wasReady: redis.status === 'ready' };
       this.purposes.set(redis, tracked);

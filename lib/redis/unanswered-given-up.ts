@@ -7,7 +7,8 @@ interface FlushedQueues {
 
 /** @internal What an error adds for a command that was written and never answered. */
 export const SENT = ' This command was sent before the connection dropped and never answered: it may have run.';
-const NEVER_SENT = ' This command was never sent: nothing was written.';
+/** @internal What an error adds for a command that was never written. */
+export const NEVER_SENT = ' This command was never sent: nothing was written.';
 
 /**
  * @internal Makes the error ioredis gives up a command with, after `maxRetriesPerRequest` attempts

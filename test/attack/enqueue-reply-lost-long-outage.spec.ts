@@ -31,7 +31,11 @@ describe('attack: an enqueue whose reply was lost, Redis unreachable past maxRet
   });
 
   it('rejects saying it may have run (it did), and one never sent saying it wrote nothing', async () => {
-    const producer = await startApp({ prefix, options: { worker: false, connection: { url: proxy.url } } });
+    // ioredis gives the calls up before the module's own bound (offlineTimeoutMs, 10 s by default) would.
+    const producer = await startApp({
+      prefix,
+      options: { worker: false, connection: { url: proxy.url }, offlineTimeoutMs: 60_000 },
+    });
     const cut = proxy.cutReplyTo('landed-payload');
     const allow = proxy.refuseNewConnections();
     const landed = rejection(producer.client.enqueue('echo', 'landed-payload'));

@@ -1,0 +1,74 @@
+import type { Redis } from 'ioredis';
+import { RedisUnreachableError } from '../errors';
+import { NEVER_SENT, SENT } from './unanswered-given-up';
+
+/** ioredis's queues (internal, read only here and in unanswered-given-up.ts, close-unconnected.ts). */
+interface Queue {
+  readonly length: number;
+  peekAt(index: number): { command: { reject(error: Error): void } } | undefined;
+  removeOne(index: number): void;
+}
+interface Queues {
+  offlineQueue?: Queue;
+  /** Commands written before the last drop from 'ready', unanswered: resent once ready again. */
+  prevCommandQueue?: Queue | null;
+}
+
+/**
+ * @internal Rejects, with a RedisUnreachableError, each command that waited `boundMs` for
+ * `redis` while it was not ready: one issued meanwhile (queued, never sent), or one written before
+ * the drop and never answered (resent once ready: it may have run). ioredis gives a queued command
+ * up only at a close, every `maxRetriesPerRequest + 1` reconnect attempts: a call made late in an
+ * outage waited for the next give-up (21 attempts 2 s apart with its defaults, about 43 s), and a
+ * reconnect that never got ready (a frozen Redis) closed nothing, so calls waited for ever. The
+ * queues are checked every `tickMs` while the connection is not ready; a command's wait counts
+ * from the check that first saw it, so a call rejects within `boundMs` plus at most one tick.
+ */
+export function boundUnreadyWaits(redis: Redis, boundMs: number, addressOf: () => string): void {
+  const tickMs = Math.max(10, Math.min(250, Math.floor(boundMs / 20)));
+  let seenAt = new WeakMap<object, number>();
+  let lastError: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  redis.on('error', (error: Error) => void (lastError = error.message));
+  const stop = () => {
+    // A command seen in this outage and sent since counts afresh if a later drop leaves it unanswered.
+    seenAt = new WeakMap();
+    clearInterval(timer);
+    timer = undefined;
+  };
+  const start = () => {
+    if (timer) return;
+    timer = setInterval(check, tickMs);
+    timer.unref();
+  };
+  const check = () => {
+    // Ended, ioredis rejects everything itself; ready, everything was sent or resent.
+    if (redis.status === 'ready' || redis.status === 'end' || redis.status === 'wait') return stop();
+    const queues = redis as unknown as Queues;
+    const now = performance.now();
+    giveUp(queues.offlineQueue, false, now);
+    giveUp(queues.prevCommandQueue ?? undefined, true, now);
+  };
+  const giveUp = (queue: Queue | undefined, mayHaveRun: boolean, now: number) => {
+    if (!queue) return;
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const item = queue.peekAt(i);
+      if (!item) continue;
+      const since = seenAt.get(item.command);
+      if (since === undefined) seenAt.set(item.command, now);
+      else if (now - since >= boundMs) {
+        queue.removeOne(i);
+        item.command.reject(unreachable(mayHaveRun));
+      }
+    }
+  };
+  const unreachable = (mayHaveRun: boolean) => {
+    const address = addressOf();
+    const reason = `no ready connection for ${boundMs} ms (offlineTimeoutMs)${lastError ? `; last error: ${lastError}` : ''}`;
+    const message = `Redis at ${address} could not be reached: ${reason}.${mayHaveRun ? SENT : NEVER_SENT}`;
+    return new RedisUnreachableError(address, reason, message, mayHaveRun);
+  };
+  for (const status of ['close', 'reconnecting', 'connecting', 'connect']) redis.on(status, start);
+  redis.on('ready', stop).on('end', stop);
+  if (redis.status !== 'ready' && redis.status !== 'wait') start();
+}
