@@ -9,27 +9,34 @@ import { connectTimeoutOf } from './redis-readiness';
  * waiting for its ready check's INFO for ever, 'connect' rather than 'ready', so neither its
  * retries nor the reply watchdog (which probes ready connections) ever run again. Cut, it
  * reconnects on its own schedule. Silence is what counts, not the wait: a Redis loading its
- * dataset answers INFO with `loading:1`, and ioredis asks again until it is done.
+ * dataset answers INFO with `loading:1`, and ioredis asks again after up to `maxLoadingRetryTime`
+ * (10 s by default), so once anything was heard that pause is allowed on top.
  */
 export function boundReadyCheck(redis: Redis): void {
   redis.on('connect', () => {
     const socket = redis.stream as Socket;
     const ms = connectTimeoutOf(redis);
+    const loadingPauseMs = redis.options.maxLoadingRetryTime ?? 10_000;
     let timer: NodeJS.Timeout;
+    let silentMs = ms;
+    const heard = () => {
+      silentMs = Math.min(ms + loadingPauseMs, 2 ** 31 - 1);
+      arm();
+    };
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         if (redis.status !== 'connect' || redis.stream !== socket) return done();
-        socket.destroy(new Error(`connected, but no answer to the ready check within ${ms} ms`));
-      }, ms);
+        socket.destroy(new Error(`connected, but no answer to the ready check for ${silentMs} ms`));
+      }, silentMs);
       timer.unref();
     };
     const done = () => {
       clearTimeout(timer);
-      socket.off('data', arm);
+      socket.off('data', heard);
       redis.off('ready', done).off('close', done);
     };
-    socket.on('data', arm);
+    socket.on('data', heard);
     redis.once('ready', done).once('close', done);
     arm();
   });
