@@ -22,7 +22,7 @@ interface Queues {
  * outage waited for the next give-up (21 attempts 2 s apart with its defaults, about 43 s), and a
  * reconnect that never got ready (a frozen Redis) closed nothing, so calls waited for ever. The
  * queues are checked every `tickMs` while the connection is not ready; a command's wait counts
- * from the check that first saw it, so a call rejects within `boundMs` plus at most one tick.
+ * from the check that first saw it, so a call rejects within `boundMs` plus at most two ticks.
  */
 export function boundUnreadyWaits(redis: Redis, boundMs: number, addressOf: () => string): void {
   const tickMs = Math.max(10, Math.min(250, Math.floor(boundMs / 20)));
@@ -33,6 +33,7 @@ export function boundUnreadyWaits(redis: Redis, boundMs: number, addressOf: () =
   const stop = () => {
     // A command seen in this outage and sent since counts afresh if a later drop leaves it unanswered.
     seenAt = new WeakMap();
+    lastError = undefined;
     clearInterval(timer);
     timer = undefined;
   };
