@@ -95,7 +95,8 @@ export interface SubscriberConnections {
  * half-open until its watch drops it (within about a lease: see watchReplies); none is replayed.
  * A worker's PUBLISH resent by ioredis (its reply lost) repeats its events: they are delivered
  * once (FleetEventRepeats). Its connection ended for good is made anew while the command
- * connection lives; with that ended too, the Observable errors.
+ * connection lives; with that ended too, the Observable errors. So it does when Redis's ACL
+ * refuses its watch (no worker would publish to it).
  */
 export function fleetEvents(
   commands: Redis,
@@ -113,7 +114,12 @@ export function fleetEvents(
       watched = true;
       await eventsWatchScript(keys, id, EVENTS_WATCH_MS, MARK_AHEAD_MAX_MS)
         .run(commands)
-        .catch(() => undefined);
+        .catch((error: Error) => {
+          // Refused by an ACL, the watch is refused at every refresh, and without it no worker
+          // publishes: the subscription would hear nothing for good. Anything else (Redis away,
+          // a failover) goes again at the next refresh.
+          if (error instanceof ReplyError && /NOPERM/.test(error.message)) subscriber.error(watchRefused(keys, error));
+        });
     };
     const refresh = setInterval(() => void watch(), EVENTS_REFRESH_MS);
     refresh.unref();
@@ -211,6 +217,17 @@ export function fleetEvents(
       if (connections.isClosed) connections.beforeQuit(() => left);
     };
   });
+}
+
+/** Why a subscription ends when Redis's ACL refuses its watch, with the refusal as its cause. */
+function watchRefused(keys: QueueKeys, refusal: Error): Error {
+  return new Error(
+    `events(): Redis refused the watch of queue "${keys.queue}" (events-watch.lua): ${refusal.message}. ` +
+      `Workers publish only while a subscriber's mark is in ${keys.eventsWatch}, so this subscription would ` +
+      `hear nothing: grant its user EVALSHA and EVAL, write access to ${keys.eventsWatch}, read access to ` +
+      `${keys.eventsWatchBefore}, and PUBLISH on ${keys.controlChannel}.`,
+    { cause: refusal },
+  );
 }
 
 /** The text fields of an event, with the most characters a worker publishes in each. */

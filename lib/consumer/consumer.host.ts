@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
+import { raceTimeout } from '../race-timeout';
+import { monotonicMs } from './lease';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
@@ -25,6 +27,12 @@ import { SharedStreamReader } from './shared-stream-reader';
 import { partitionReads } from './slot-group-reads';
 import { Slots } from './slots';
 import { cannotInterruptWarning, UnblockableConnection } from './unblockable-connection';
+
+/**
+ * How long the close waits, before its QUIT, for the settles a drain gave up waiting for, so
+ * that their events reach the fleet (see publishLastEvents). As long as the QUIT's own bound.
+ */
+const LATE_SETTLES_WAIT_MS = 2_000;
 
 /**
  * @internal Runs the application's queues. It has no Nest hooks of its own: ConsumerLifecycleModule
@@ -278,7 +286,23 @@ export class ConsumerHost {
     // Closed, not unsubscribed: an UNSUBSCRIBE waits for Redis, so a drain while Redis is
     // unreachable would last until ioredis gives the command up (never, by maxRetriesPerRequest null).
     if (this.control) this.connections.release(this.control);
+    this.connections.beforeQuit(() => this.publishLastEvents());
     if (!allDrained) this.logger.warn('Shutdown deadline passed with runs in flight; other workers reclaim them.');
+  }
+
+  /**
+   * Run just before the connections' QUIT: a settle the drain gave up waiting for (past
+   * shutdownTimeoutMs) may still be answered, its task settled in Redis; its event goes out ahead
+   * of the QUIT, which follows it on the same connection and after which nothing can be sent.
+   * The settles and the publishes are waited for LATE_SETTLES_WAIT_MS in all (a frozen Redis
+   * never answers); the relay publishes what it holds and stops listening either way.
+   */
+  private async publishLastEvents(): Promise<void> {
+    const until = monotonicMs() + LATE_SETTLES_WAIT_MS;
+    const answered = Promise.all([...this.consumers.values()].map((c) => c.settlesAnswered()));
+    await raceTimeout(answered, LATE_SETTLES_WAIT_MS, () => undefined);
+    // Sent ahead of the QUIT whatever happens: their replies are waited for within the same bound.
+    await raceTimeout(this.relay.close(), Math.max(0, until - monotonicMs()), () => undefined);
   }
 
   /**

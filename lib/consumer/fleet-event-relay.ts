@@ -1,4 +1,5 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ReplyError } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { QueueKeys } from '../redis/keys';
@@ -16,6 +17,8 @@ import {
   FLEET_EVENT_TYPES,
 } from '../client/fleet-events';
 
+/** How often, at most, a worker warns that Redis refuses its events (after the first refusal). */
+const REFUSED_WARN_MS = 10_000;
 /** How often a worker that publishes events asks whether anyone still watches. */
 const WATCH_CHECK_MS = 5_000;
 /**
@@ -50,7 +53,7 @@ interface Watch {
  * when the marks would have lapsed.
  */
 @Injectable()
-export class FleetEventRelay implements OnApplicationShutdown {
+export class FleetEventRelay {
   private readonly worker = `${hostname()}-${process.pid}`;
   /**
    * Each event goes out marked `<publisher>:<token>`, so a subscriber drops a repeat: ioredis
@@ -58,6 +61,9 @@ export class FleetEventRelay implements OnApplicationShutdown {
    * (FleetEventRepeats). Drawn per relay: two applications in one process share `worker`.
    */
   private readonly publisher = randomBytes(6).toString('base64url');
+  private readonly logger = new Logger('StreamQueue');
+  /** When this worker last warned that Redis refuses its events (see warnRefused). */
+  private refusedWarnedAt?: number;
   private readonly watches = new Map<string, Watch>();
   private readonly stops: (() => void)[];
 
@@ -98,8 +104,17 @@ export class FleetEventRelay implements OnApplicationShutdown {
     await Promise.all(queues.map((queue) => this.check(queue, this.watchOf(queue))));
   }
 
-  onApplicationShutdown(): void {
-    for (const stop of this.stops) stop();
+  /**
+   * Publishes the events still buffered, at once, and stops listening: called as the connections
+   * are about to close (ConsumerHost's last write, after the last settles were answered), not at
+   * the application's shutdown hooks, which ran before a settle answered late (its wait cut by
+   * shutdownTimeoutMs) had emitted its event. Resolves once the publishes were answered.
+   */
+  async close(): Promise<void> {
+    for (const stop of this.stops.splice(0)) stop();
+    const publishes: Promise<void>[] = [];
+    for (const [queue, watch] of this.watches) publishes.push(...this.flush(queue, watch));
+    await Promise.all(publishes);
   }
 
   private relay(event: StreamQueueEvent): void {
@@ -110,16 +125,21 @@ export class FleetEventRelay implements OnApplicationShutdown {
     // Drawn per event, not counted: a forger reading the channel cannot write the next one ahead.
     const mark = `${this.publisher}:${randomBytes(9).toString('base64url')}`;
     if (watch.buffer.push({ ...bounded(event), worker: this.worker, at: now, m: mark }) === 1) {
-      setImmediate(() => this.flush(event.queue, watch));
+      setImmediate(() => void this.flush(event.queue, watch));
     }
   }
 
-  private flush(queue: string, watch: Watch): void {
+  /** Publishes the buffered events of `queue`; the publishes never reject. */
+  private flush(queue: string, watch: Watch): Promise<void>[] {
     const batch = watch.buffer;
     watch.buffer = [];
     const keys = new QueueKeys(this.config.prefix, queue);
-    for (const message of messagesOf(batch))
-      this.connections.commands.publish(keys.eventsChannel, message).catch(() => undefined);
+    return messagesOf(batch).map((message) =>
+      this.connections.commands.publish(keys.eventsChannel, message).then(
+        () => undefined,
+        (error: Error) => this.warnRefused(error, `PUBLISH on ${keys.eventsChannel}`),
+      ),
+    );
   }
 
   /** Never rejects. */
@@ -138,12 +158,28 @@ export class FleetEventRelay implements OnApplicationShutdown {
         if (exists > 0) watch.until = Date.now() + (EVENTS_WATCH_MS * 2) / 3;
         else if (watch.left || !this.heardRecently(watch)) watch.until = 0;
       },
-      () => {
+      (error: Error) => {
+        this.warnRefused(error, `EXISTS ${keys.eventsWatch} ${keys.eventsWatchBefore}`);
         if (asked !== watch.asked) return;
         // Refused or Redis away: ask again after the interval, not per event.
         watch.checking = false;
         watch.checkedAt = Date.now();
       },
+    );
+  }
+
+  /**
+   * Redis's ACL refusing a publish or a check drops every event of the queue for good, and the
+   * subscribers, in other processes, cannot learn why: this worker says so, at the first refusal
+   * and then at most every REFUSED_WARN_MS. Any other failure (Redis away) passes unsaid.
+   */
+  private warnRefused(error: Error, command: string): void {
+    if (!(error instanceof ReplyError) || !/NOPERM/.test(error.message)) return;
+    const now = Date.now();
+    if (this.refusedWarnedAt !== undefined && now - this.refusedWarnedAt < REFUSED_WARN_MS) return;
+    this.refusedWarnedAt = now;
+    this.logger.warn(
+      `Redis refused ${command} (${error.message}): this worker's task events reach no events() subscriber until its user is granted it.`,
     );
   }
 

@@ -597,6 +597,14 @@ export class QueueConsumer {
     return this.takeInEachLane('retake', (lane) => lane.retakes.take());
   }
 
+  /**
+   * Resolves once every settle sent was answered (or failed), their events emitted: after stop(),
+   * for those it gave up waiting for (see ConsumerHost.publishLastEvents).
+   */
+  async settlesAnswered(): Promise<void> {
+    await Promise.allSettled(this.settling);
+  }
+
   /** settle(), noted in `settling` until Redis answered it (or it failed). */
   private settleTracked(outcomes: Outcome[]): Promise<Outcome[]> {
     const settled = this.settle(outcomes);
