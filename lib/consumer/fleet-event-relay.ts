@@ -66,6 +66,8 @@ export class FleetEventRelay {
   private refusedWarnedAt?: number;
   private readonly watches = new Map<string, Watch>();
   private readonly stops: (() => void)[];
+  /** The PUBLISHes sent and not answered yet, for close(). */
+  private readonly publishing = new Set<Promise<void>>();
 
   constructor(
     @Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig,
@@ -112,9 +114,10 @@ export class FleetEventRelay {
    */
   async close(): Promise<void> {
     for (const stop of this.stops.splice(0)) stop();
-    const publishes: Promise<void>[] = [];
-    for (const [queue, watch] of this.watches) publishes.push(...this.flush(queue, watch));
-    await Promise.all(publishes);
+    for (const [queue, watch] of this.watches) this.flush(queue, watch);
+    // Those sent before as well: auto-pipelined, a PUBLISH may still wait behind a pipeline that
+    // is not answered yet, and the QUIT, never pipelined, would overtake it.
+    await Promise.all(this.publishing);
   }
 
   private relay(event: StreamQueueEvent): void {
@@ -125,21 +128,25 @@ export class FleetEventRelay {
     // Drawn per event, not counted: a forger reading the channel cannot write the next one ahead.
     const mark = `${this.publisher}:${randomBytes(9).toString('base64url')}`;
     if (watch.buffer.push({ ...bounded(event), worker: this.worker, at: now, m: mark }) === 1) {
-      setImmediate(() => void this.flush(event.queue, watch));
+      setImmediate(() => this.flush(event.queue, watch));
     }
   }
 
-  /** Publishes the buffered events of `queue`; the publishes never reject. */
-  private flush(queue: string, watch: Watch): Promise<void>[] {
+  /** Publishes the buffered events of `queue`, each PUBLISH noted in `publishing` until answered. */
+  private flush(queue: string, watch: Watch): void {
     const batch = watch.buffer;
     watch.buffer = [];
     const keys = new QueueKeys(this.config.prefix, queue);
-    return messagesOf(batch).map((message) =>
-      this.connections.commands.publish(keys.eventsChannel, message).then(
-        () => undefined,
-        (error: Error) => this.warnRefused(error, `PUBLISH on ${keys.eventsChannel}`),
-      ),
-    );
+    for (const message of messagesOf(batch)) {
+      const published: Promise<void> = this.connections.commands
+        .publish(keys.eventsChannel, message)
+        .then(
+          () => undefined,
+          (error: Error) => this.warnRefused(error, `PUBLISH on ${keys.eventsChannel}`),
+        )
+        .finally(() => this.publishing.delete(published));
+      this.publishing.add(published);
+    }
   }
 
   /** Never rejects. */
