@@ -2,6 +2,7 @@ import { ReplyError, type Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
+import { isClusterClient } from '../redis/connection-check';
 import type { QueueKeys } from '../redis/keys';
 import { eventsWatchScript } from '../scripts/events-watch.script';
 import { longestCut } from '../task/cut-text';
@@ -166,6 +167,10 @@ export function fleetEvents(
     // anew) and subscribes again. Its errors are logged by RedisConnections.
     const open = () => {
       const opened = (connection = connections.dedicated('events', { watched: true }));
+      // Its SUBSCRIBE after a drop is ours alone (below): ioredis's own, sent with no handler,
+      // rejected unhandled when Redis refused it (an ACL change took the channel from the user,
+      // and Redis dropped the connection), which ends a Node process. A cluster's is handled.
+      if (!isClusterClient(opened)) opened.options.autoResubscribe = false;
       opened.on('message', heard);
       // Back after a drop, where a Redis restart may have lost the key: subscribed again (Redis
       // ignores a repeat) and only then watching, at once rather than at the next refresh. On a
