@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { monotonicMs } from './lease';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
+import { isClusterClient } from '../redis/connection-check';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
@@ -349,6 +350,10 @@ export class ConsumerHost {
     // Watched: a subscriber gone half-open would hear nothing ever again (PING is answered in
     // subscriber mode), so it is made again when it stops answering for a lease.
     this.control = this.connections.dedicated('control', { watched: true });
+    // Subscribed again by us alone after a drop (below): ioredis's own SUBSCRIBE, sent with no
+    // handler, rejected unhandled when Redis refused it (an ACL change took a channel from the
+    // user, and Redis dropped the connection), which ends a Node process. A cluster's is handled.
+    if (!isClusterClient(this.control)) this.control.options.autoResubscribe = false;
     this.control.on('message', (channel: string, message: string) => {
       const queue = byChannel.get(channel);
       if (queue && message === 'due') return this.consumers.get(queue)?.promoteSoon();
@@ -373,8 +378,16 @@ export class ConsumerHost {
       if (!subscribed) return;
       void control
         .subscribe(...channels)
-        .then(() =>
-          Promise.all([...[...this.consumers.values()].map((c) => c.recheckKeys()), this.relay.checkWatched(queues)]),
+        .then(
+          () =>
+            Promise.all([...[...this.consumers.values()].map((c) => c.recheckKeys()), this.relay.checkWatched(queues)]),
+          (error: Error) => {
+            // Refused for good until the ACL changes: this worker hears no control notice.
+            if (error instanceof ReplyError)
+              this.logger.warn(
+                `Redis refused worker ${this.consumerName}'s SUBSCRIBE to ${channels.join(', ')} after a reconnect (${error.message}): it hears no cancel, replace, pause, due promotion or events() watcher until its user is granted them and it reconnects.`,
+              );
+          },
         )
         .catch(() => undefined);
     });

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { closeApps, logger, startApp } from '../fixtures/test-app';
+import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { closeAll, createRedis, waitFor } from '../utils/redis';
+
+/**
+ * An ACL change taking the control channel from a running worker's user: Redis drops the
+ * worker's control subscriber, ioredis reconnects and resubscribes by itself, with a SUBSCRIBE
+ * that has no handler, and Redis's NOPERM was an unhandled rejection (which ends a Node process;
+ * here it failed the test), while the worker's own resubscribe swallowed it. The worker now
+ * warns, naming the refusal and what it no longer hears (events() watchers among them).
+ */
+describe('attack: a worker when an ACL change takes the control channel from its user', () => {
+  const prefix = `ctl-${randomUUID().slice(0, 8)}`;
+  const user = 'control-revoked';
+  const password = `acl-secret-${randomUUID()}`;
+  let server: RedisServerHandle;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = createRedis({}, server.url);
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~{${prefix}:*`, '&*', '+@all');
+  });
+  afterAll(async () => {
+    await closeApps();
+    await closeAll();
+    await server.stop();
+  });
+
+  it('warns, with no unhandled rejection', async () => {
+    const worker = await startApp({
+      prefix,
+      options: { connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+    });
+    const warned = logger.lines.length;
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      user,
+      'resetchannels',
+      `&${worker.keys.doneChannel}`,
+      `&${worker.keys.eventsChannel}`,
+    );
+    await waitFor(
+      () =>
+        logger.lines
+          .slice(warned)
+          .some((l) => l.message.includes('NOPERM') && l.message.includes(worker.keys.controlChannel)),
+      { description: 'the warning', timeoutMs: 5_000 },
+    );
+  });
+});
