@@ -17,7 +17,9 @@ export interface TaskMetadata extends TaskOptions {
  * @publicApi
  */
 export function Task(name: string, options: TaskOptions = {}): MethodDecorator {
-  // Read once, here: an option whose getter throws is refused by name (snapshotOptions).
+  // Read once, here: an option whose getter throws is refused by name (snapshotOptions). String():
+  // a symbol name (from JavaScript, or a cast) is refused at bootstrap, and a template literal
+  // would throw a TypeError on it here instead.
   const record = SetMetadata(TASK_METADATA, {
     ...snapshotOptions(options, `@Task('${String(name)}').`),
     name,
@@ -27,8 +29,8 @@ export function Task(name: string, options: TaskOptions = {}): MethodDecorator {
     const earlier = Reflect.getMetadata(TASK_METADATA, descriptor.value as object) as TaskMetadata | undefined;
     if (earlier) {
       throw new InvalidOptionError(
-        `@Task('${name}')`,
-        `one @Task() per method (${String(key)} already has @Task('${earlier.name}'))`,
+        `@Task('${String(name)}')`,
+        `one @Task() per method (${String(key)} already has @Task('${String(earlier.name)}'))`,
         name,
       );
     }
@@ -51,7 +53,7 @@ function checkTarget(
   const owner = (isStatic ? (target as { name?: string }).name : target.constructor?.name) || 'anonymous';
   const refuse = (what: string) => {
     throw new InvalidOptionError(
-      `@Task('${name}')`,
+      `@Task('${String(name)}')`,
       `an instance method with a string name (${owner}.${String(key)} is ${what})`,
       name,
     );
