@@ -1,4 +1,5 @@
 import { PayloadError } from '../errors';
+import { describeThrown } from './task-outcome';
 
 /** @internal JSON-encodes a payload at the enqueue boundary; throws PayloadError, writes nothing. */
 export function encodePayload(taskName: string, payload: unknown, maxBytes: number): string {
@@ -6,7 +7,8 @@ export function encodePayload(taskName: string, payload: unknown, maxBytes: numb
   try {
     json = JSON.stringify(payload === undefined ? null : payload);
   } catch (error) {
-    throw new PayloadError(taskName, `not serialisable as JSON (${(error as Error).message})`);
+    // A payload's getter or toJSON may throw anything (null, a string): `.message` of null threw a TypeError.
+    throw new PayloadError(taskName, `not serialisable as JSON (${describeThrown(error).message})`);
   }
   if (json === undefined) throw new PayloadError(taskName, `a ${typeof payload} is not serialisable as JSON`);
   const bytes = Buffer.byteLength(json);
