@@ -51,8 +51,8 @@ function copyProperties(source: object, target: object, path: string, copies: Ma
   }
 }
 
-/** `owner[name]`, or the InvalidOptionError naming `at` when reading it throws. */
-function readOption(owner: object, name: string, at: string): unknown {
+/** @internal `owner[name]`, or the InvalidOptionError naming `at` when reading it throws. */
+export function readOption(owner: object, name: string, at: string): unknown {
   try {
     return (owner as Record<string, unknown>)[name];
   } catch (error) {

@@ -19,8 +19,9 @@ const LAST_DATE_MS = 8.64e15;
 /**
  * What an enqueue() or replace() options object may name. A name it does not read (`delay`,
  * `resultTtlMs`, a @Task option) would be dropped without a word: `{ delay: 60_000 }` ran at once.
+ * @internal
  */
-const ENQUEUE_OPTION_NAMES = optionNames<ReplaceOptions>({
+export const ENQUEUE_OPTION_NAMES = optionNames<ReplaceOptions>({
   key: true,
   delayMs: true,
   runAt: true,

@@ -45,7 +45,8 @@ import { ClosedGuard } from './closed-guard';
 import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
-import { checkKey, itemRefusal, queueOption, toEnqueueCall } from './enqueue-input';
+import { checkKey, ENQUEUE_OPTION_NAMES, itemRefusal, queueOption, toEnqueueCall } from './enqueue-input';
+import { readOption, snapshotOptions } from '../options-snapshot';
 import { sendEnqueue } from './enqueue-script';
 import { checkDurability, enqueueDurably, enqueueDurablyByCall } from './durable-enqueue';
 import { sendEnqueueMany, type EnqueueOutcome } from './enqueue-many';
@@ -102,16 +103,16 @@ export class QueueClient {
   inspect = (queue?: string): Promise<QueueState> => this.guard.run('inspect()', () => this.fleet.state(queue));
   /** A page of queued, delayed, running tasks or dead letters; pass the returned cursor for the next. */
   list = (state: ListedState, options?: PageOptions): Promise<TaskPage> =>
-    this.guard.run('list()', () => this.fleet.list(state, options));
+    this.guard.run('list()', () => this.fleet.list(state, readOnce(options, ['limit', 'cursor', 'queue'])));
   /**
    * A task by id wherever it is (only in `partition` when given), with its stored result (JSON
    * text) if any; `pending` (and no result) while a retry, redrive or move into admission waits.
    */
   findTask = (id: string, options?: { queue?: string; partition?: number }): Promise<FoundTask> =>
-    this.guard.run('findTask()', () => this.fleet.findTask(id, options));
+    this.guard.run('findTask()', () => this.fleet.findTask(id, readOnce(options, ['queue', 'partition'])));
   /** Removes a queued or delayed task by id (never a running one: TaskRunningError). */
   remove = (id: string, options?: { queue?: string }): Promise<void> =>
-    this.guard.run('remove()', () => this.fleet.remove(id, options));
+    this.guard.run('remove()', () => this.fleet.remove(id, readOnce(options, ['queue'])));
   /**
    * Puts a dead letter's task back in its partition's stream: same id and key, attempt 1. Returns
    * its entry id ('' when a task under flow control waits for a slot: a redrive goes through
@@ -119,7 +120,7 @@ export class QueueClient {
    * hold the same dead-letter id.
    */
   redrive = (deadLetterId: string, options?: { queue?: string; partition?: number }): Promise<string> =>
-    this.guard.run('redrive()', () => this.fleet.redrive(deadLetterId, options));
+    this.guard.run('redrive()', () => this.fleet.redrive(deadLetterId, readOnce(options, ['queue', 'partition'])));
   /**
    * The queue's dead letters now: how many, and each partition's newest. Its `upTo` given to
    * redriveAll() or purgeDeadLetters() limits them to those (what an operator was asked about).
@@ -128,7 +129,7 @@ export class QueueClient {
     this.guard.run('deadLetterBound()', () => this.fleet.deadLetterBound(queue));
   /** Redrives every dead letter that can be (up to `upTo`, a DeadLetterBound's, when given). */
   redriveAll = (options?: { queue?: string; upTo?: DeadLetterBound['upTo'] }): Promise<RedriveAllResult> =>
-    this.guard.run('redriveAll()', () => this.fleet.redriveAll(options));
+    this.guard.run('redriveAll()', () => this.fleet.redriveAll(readOnce(options, ['queue', 'upTo'])));
   /**
    * Deletes the given dead letters, or all (up to `upTo`, a DeadLetterBound's, when given);
    * returns how many. `partition` limits it to one; it is needed when two partitions hold one of the ids.
@@ -138,7 +139,10 @@ export class QueueClient {
     ids?: readonly string[];
     partition?: number;
     upTo?: DeadLetterBound['upTo'];
-  }): Promise<number> => this.guard.run('purgeDeadLetters()', () => this.fleet.purge(options));
+  }): Promise<number> =>
+    this.guard.run('purgeDeadLetters()', () =>
+      this.fleet.purge(readOnce(options, ['queue', 'ids', 'partition', 'upTo'])),
+    );
   /**
    * The task events of every worker of the fleet on `queue`, through Redis; workers publish only
    * while watched. Completes when the application closes; subscribed after, errors with
@@ -152,7 +156,8 @@ export class QueueClient {
     payload: P,
     options: EnqueueOptions = {},
   ): Promise<TaskHandle<R>> {
-    return this.send<R>(this.call(name, payload, options, 'add'), this.durabilityOf(options));
+    const read = readOnce(options, ENQUEUE_OPTION_NAMES);
+    return this.send<R>(this.call(name, payload, read, 'add'), this.durabilityOf(read));
   }
 
   /**
@@ -163,17 +168,16 @@ export class QueueClient {
    */
   async enqueueMany<R = unknown>(items: readonly EnqueueItem[]): Promise<TaskHandle<R>[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'an array of { name, payload, options? }', items);
-    const calls = items.map((item, i) => {
-      if (item == null || typeof item !== 'object')
-        throw new InvalidOptionError(`items[${i}]`, 'an object { name, payload, options? }', item);
-      if (item.options?.durability !== undefined)
+    const calls = Array.from({ length: items.length }, (_, i) => {
+      const { name, payload, options } = readItem(items, i);
+      if (options?.durability !== undefined)
         throw new InvalidOptionError(
           `items[${i}].options.durability`,
           'none: enqueueMany() does not WAIT',
-          item.options.durability,
+          options.durability,
         );
       try {
-        return this.call(item.name, item.payload, item.options ?? {}, 'add');
+        return this.call(name, payload, options ?? {}, 'add');
       } catch (error) {
         throw itemRefusal(error, i);
       }
@@ -217,7 +221,8 @@ export class QueueClient {
    * periodic key (`periodicKey(name)`), `every` re-times the slots that follow. On a runtime
    * schedule's key, it runs the task once and ends the schedule.
    */
-  async replace<P = unknown, R = unknown>(name: string, payload: P, options: ReplaceOptions): Promise<TaskHandle<R>> {
+  async replace<P = unknown, R = unknown>(name: string, payload: P, raw: ReplaceOptions): Promise<TaskHandle<R>> {
+    const options = readOnce(raw, ENQUEUE_OPTION_NAMES);
     if (options == null || typeof options.key !== 'string') {
       throw new InvalidOptionError('key', 'a non-empty string (replace() acts on a task key)', options?.key);
     }
@@ -233,7 +238,9 @@ export class QueueClient {
    * resends after its reply was lost answers as it first did (see cancelKey).
    */
   async cancel(key: string, options: { queue?: string } = {}): Promise<boolean> {
-    return this.guard.run('cancel()', () => this.cancelKey(key, queueOption(options), false, { recorded: true }));
+    return this.guard.run('cancel()', () =>
+      this.cancelKey(key, queueOption(readOnce(options, ['queue'])), false, { recorded: true }),
+    );
   }
 
   /**
@@ -245,7 +252,7 @@ export class QueueClient {
   async status(key: string, options: { queue?: string } = {}): Promise<TaskStatus | null> {
     return this.guard.run('status()', async () => {
       checkKey(key);
-      const queue = queueOption(options);
+      const queue = queueOption(readOnce(options, ['queue']));
       const partitions = this.layouts.partitionsOf(queue);
       return this.lostLayouts.retrying(queue, partitions.count, () =>
         readMappedKeyStatus(this.connections.commands, queue, partitions.forKey(key), partitions.count, key),
@@ -275,6 +282,7 @@ export class QueueClient {
       partition?: number;
     } = {},
   ): TaskHandle<R> {
+    options = readOnce(options, ['name', 'queue', 'key', 'generation', 'entryId', 'waitsForSlot', 'partition']);
     if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'a task id string', id);
     const queue = queueOption(options);
     if (options.name !== undefined) checkName('name', options.name);
@@ -309,7 +317,9 @@ export class QueueClient {
    * the handle is still returned (see the README, "Runtime schedules").
    */
   async schedule<P = unknown, R = unknown>(name: string, payload: P, options: ScheduleOptions): Promise<TaskHandle<R>> {
-    return this.guard.run('schedule()', () => this.scheduleRun<R>(name, payload, options));
+    return this.guard.run('schedule()', () =>
+      this.scheduleRun<R>(name, payload, readOnce(options, ['key', 'queue', 'every', 'cron', 'timezone'])),
+    );
   }
 
   private async scheduleRun<R>(name: string, payload: unknown, options: ScheduleOptions): Promise<TaskHandle<R>> {
@@ -347,8 +357,9 @@ export class QueueClient {
    * A stale partition count of this process is retried under the one Redis records (see
    * cancelKey). Every queue is tried before the first failure that remains is thrown.
    */
-  async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
+  async unschedule(key: string, raw: { queue?: string } = {}): Promise<boolean> {
     return this.guard.run('unschedule()', async () => {
+      const options = readOnce(raw, ['queue']);
       const queue = queueOption(options);
       const queues = options.queue !== undefined ? [queue] : this.knownQueues();
       // Every queue is tried before a failure is thrown: one that could not be written (a change
@@ -451,7 +462,7 @@ export class QueueClient {
   /** One page of a queue's runtime schedules, in key order; pass `next` as `after` for the next. */
   async schedules<P = unknown>(options: SchedulesOptions = {}): Promise<SchedulePage<P>> {
     return this.guard.run('schedules()', async () => {
-      const { queue, after, limit } = toSchedulesPage(options);
+      const { queue, after, limit } = toSchedulesPage(readOnce(options, ['queue', 'after', 'limit']));
       const redis = this.connections.commands;
       // Every partition Redis records, as the fleet reads: a stale count would miss schedules.
       const keys = await storedPartitions(redis, this.config.prefix, queue, this.layouts.partitionsOf(queue).count);
@@ -575,4 +586,27 @@ export class QueueClient {
     if (options == null || typeof options !== 'object') return this.config.durability;
     return checkDurability('durability', options.durability) ?? this.config.durability;
   }
+}
+
+/**
+ * A call's options with each read once, here (snapshotOptions): a getter that throws is an
+ * InvalidOptionError naming the option, and one answering differently on a second read cannot
+ * pass the checks with one value and be written with another. `known`: the names a class
+ * instance's prototype getters may hold.
+ */
+function readOnce<T>(options: T, known: readonly string[]): T {
+  return snapshotOptions(options, '', known);
+}
+
+/** enqueueMany()'s item `i`, each of its fields read once (its options through readOnce). */
+function readItem(items: readonly EnqueueItem[], i: number): EnqueueItem {
+  const item = readOption(items, String(i), `items[${i}]`) as EnqueueItem;
+  if (item == null || typeof item !== 'object')
+    throw new InvalidOptionError(`items[${i}]`, 'an object { name, payload, options? }', item);
+  const options = readOption(item, 'options', `items[${i}].options`) as EnqueueItem['options'];
+  return {
+    name: readOption(item, 'name', `items[${i}].name`) as string,
+    payload: readOption(item, 'payload', `items[${i}].payload`),
+    options: snapshotOptions(options, `items[${i}].options.`, ENQUEUE_OPTION_NAMES),
+  };
 }

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors';
 import type { TaskStatus } from '../interfaces';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
+import { readOption } from '../options-snapshot';
 import type { QueueKeys } from '../redis/keys';
 import type { ResultWaiter } from './result-waiter';
 import type { TaskRef } from './settled-state';
@@ -44,13 +45,19 @@ export class TaskHandle<R = unknown> {
     // result(5000) would otherwise wait the default, the number ignored.
     if (options === null || typeof options !== 'object' || Array.isArray(options))
       return Promise.reject(new InvalidOptionError('options', 'an object { timeoutMs? }', options));
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    if (timeoutMs !== Infinity && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)) {
+    let timeoutMs: unknown;
+    try {
+      timeoutMs = readOption(options, 'timeoutMs', 'timeoutMs') ?? 30_000; // read once: checked as used
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (timeoutMs !== Infinity && (!Number.isSafeInteger(timeoutMs) || (timeoutMs as number) < 0)) {
       return Promise.reject(
         new InvalidOptionError('timeoutMs', 'an integer >= 0, or Infinity to wait without a timeout', timeoutMs),
       );
     }
-    return this.waiter.wait<R>(this.keys, this.ref(), timeoutMs > MAX_TIMER_MS ? Infinity : timeoutMs);
+    const ms = timeoutMs as number;
+    return this.waiter.wait<R>(this.keys, this.ref(), ms > MAX_TIMER_MS ? Infinity : ms);
   }
 
   /** The run's state: a keyed task reports its key's latest run; see TaskStatus. */
