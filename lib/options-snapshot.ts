@@ -13,34 +13,37 @@ import { InvalidOptionError } from './errors';
  */
 export function snapshotOptions<T>(raw: T, path: string, known: readonly string[] = []): T {
   const copies = new Map<object, object>();
-  if (typeof raw !== 'object' || raw === null || isPlain(raw)) return copy(raw, path, copies) as T;
+  if (typeof raw !== 'object' || raw === null || plainShape(raw, path)) return copy(raw, path, copies) as T;
   const snapshot: Record<string, unknown> = {};
   copyProperties(raw, snapshot, path, copies);
   for (const name of known) {
-    if (Object.prototype.hasOwnProperty.call(raw, name) || !(name in raw)) continue;
+    if (looked(path, () => Object.prototype.hasOwnProperty.call(raw, name) || !(name in raw))) continue;
     snapshot[name] = copy(readOption(raw, name, path + name), `${path + name}.`, copies);
   }
   return snapshot as T;
 }
 
 function copy(value: unknown, path: string, copies: Map<object, object>): unknown {
-  if (!isPlain(value)) return value;
+  const shape = plainShape(value, path);
+  if (!shape) return value;
   // A cycle stays a cycle, in the copy.
-  const done = copies.get(value);
+  const done = copies.get(value as object);
   if (done) return done;
-  const target = (Array.isArray(value) ? [] : Object.create(Object.getPrototypeOf(value))) as object;
-  copies.set(value, target);
-  copyProperties(value, target, path, copies);
+  // The prototype seen once: a Proxy's trap may answer another on a second look.
+  const target = (shape === 'array' ? [] : Object.create(shape.prototype)) as object;
+  copies.set(value as object, target);
+  copyProperties(value as object, target, path, copies);
   return target;
 }
 
 /** Each own property of `source` onto `target`, read once, enumerable as it was. */
 function copyProperties(source: object, target: object, path: string, copies: Map<object, object>): void {
-  const array = Array.isArray(source);
-  for (const name of Object.getOwnPropertyNames(source)) {
+  const array = looked(path, () => Array.isArray(source));
+  for (const name of looked(path, () => Object.getOwnPropertyNames(source))) {
     if (array && name === 'length') continue;
-    const descriptor = Object.getOwnPropertyDescriptor(source, name)!;
     const at = array ? `${path.replace(/\.$/, '')}[${name}]` : path + name;
+    const descriptor = looked(`${at}.`, () => Object.getOwnPropertyDescriptor(source, name));
+    if (!descriptor) continue; // a Proxy listed a name it does not have
     const read = descriptor.get ? readOption(source, name, at) : descriptor.value;
     Object.defineProperty(target, name, {
       value: copy(read, `${at}.`, copies),
@@ -60,10 +63,28 @@ export function readOption(owner: object, name: string, at: string): unknown {
   }
 }
 
-/** An object literal (or Object.create(null)) or an array: what option objects are written as. */
-function isPlain(value: unknown): value is object {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return true;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
+/**
+ * @internal `look()`, a look into the object at `path` (its keys, a descriptor, its prototype), or the
+ * InvalidOptionError naming it when that throws: a revoked Proxy throws on any look, and a
+ * Proxy's trap may throw anything.
+ */
+export function looked<T>(path: string, look: () => T): T {
+  try {
+    return look();
+  } catch (error) {
+    throw InvalidOptionError.unreadable(path.replace(/\.$/, '') || 'options', error);
+  }
+}
+
+/**
+ * Whether `value` is an object literal (or Object.create(null)) or an array, what option objects
+ * are written as: `'array'`, or the object's prototype; undefined for anything else.
+ */
+function plainShape(value: unknown, path: string): 'array' | { prototype: object | null } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  return looked(path, () => {
+    if (Array.isArray(value)) return 'array';
+    const prototype = Object.getPrototypeOf(value) as object | null;
+    return prototype === Object.prototype || prototype === null ? { prototype } : undefined;
+  });
 }

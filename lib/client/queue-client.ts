@@ -46,7 +46,7 @@ import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, ENQUEUE_OPTION_NAMES, itemRefusal, queueOption, toEnqueueCall } from './enqueue-input';
-import { readOption, snapshotOptions } from '../options-snapshot';
+import { looked, readOption, snapshotOptions } from '../options-snapshot';
 import { sendEnqueue } from './enqueue-script';
 import { checkDurability, enqueueDurably, enqueueDurablyByCall } from './durable-enqueue';
 import { sendEnqueueMany, type EnqueueOutcome } from './enqueue-many';
@@ -167,8 +167,7 @@ export class QueueClient {
    * application closed, it rejects with `ApplicationClosedError` like any call).
    */
   async enqueueMany<R = unknown>(items: readonly EnqueueItem[]): Promise<TaskHandle<R>[]> {
-    if (!Array.isArray(items)) throw new InvalidOptionError('items', 'an array of { name, payload, options? }', items);
-    const calls = Array.from({ length: items.length }, (_, i) => {
+    const calls = Array.from({ length: itemCount(items) }, (_, i) => {
       const { name, payload, options } = readItem(items, i);
       if (options?.durability !== undefined)
         throw new InvalidOptionError(
@@ -596,6 +595,20 @@ export class QueueClient {
  */
 function readOnce<T>(options: T, known: readonly string[]): T {
   return snapshotOptions(options, '', known);
+}
+
+/** The longest array a JavaScript engine makes. */
+const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
+/** How many items enqueueMany() was given: `items` may be a Proxy, whose every look may throw. */
+function itemCount(items: unknown): number {
+  if (!looked('items', () => Array.isArray(items)))
+    throw new InvalidOptionError('items', 'an array of { name, payload, options? }', items);
+  const length = readOption(items as object, 'length', 'items.length');
+  // An array's length, as Array.from takes it: a Proxy's may be anything.
+  if (!Number.isSafeInteger(length) || (length as number) < 0 || (length as number) > MAX_ARRAY_LENGTH)
+    throw new InvalidOptionError('items.length', 'the length of an array', length);
+  return length as number;
 }
 
 /** enqueueMany()'s item `i`, each of its fields read once (its options through readOnce). */

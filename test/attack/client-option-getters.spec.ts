@@ -1,4 +1,5 @@
 import { PayloadError, type EnqueueOptions } from '../../lib';
+import { resolveConfig } from '../../lib/stream-queue.config';
 import { producerAppForSuite } from '../fixtures/test-app';
 import { createRedis, randomPrefix } from '../utils/redis';
 
@@ -58,6 +59,32 @@ describe('attack: QueueClient options read through getters', () => {
       refusalOf('items[0].options'),
     );
     expect(await written()).toEqual(before);
+  });
+
+  it('options that cannot be looked into (a revoked Proxy, a Proxy whose trap throws) are refused by name', async () => {
+    const revoked = () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    };
+    const throwCause = () => {
+      throw cause;
+    };
+    const trapThrows = new Proxy({}, { ownKeys: throwCause });
+    const refused = expect.objectContaining({ name: 'InvalidOptionError', option: 'options' });
+    const before = await written();
+    await expect(t.client.enqueue('echo', 1, revoked())).rejects.toEqual(refused);
+    await expect(t.client.enqueue('echo', 1, trapThrows)).rejects.toEqual(refusalOf('options'));
+    await expect(t.client.enqueueMany([{ name: 'echo', payload: 1, options: revoked() }])).rejects.toEqual(
+      expect.objectContaining({ name: 'InvalidOptionError', option: 'items[0].options' }),
+    );
+    const items = new Proxy([], { get: throwCause });
+    await expect(t.client.enqueueMany(items)).rejects.toEqual(refusalOf('items.length'));
+    await expect(t.client.cancel('k', revoked())).rejects.toEqual(refused);
+    expect(await written()).toEqual(before);
+    expect(() => resolveConfig({ connection: revoked() } as never)).toThrow(
+      expect.objectContaining({ name: 'InvalidOptionError', option: 'connection' }),
+    );
   });
 
   it('a payload whose getter throws something no Error is refused as a PayloadError', async () => {
