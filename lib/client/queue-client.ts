@@ -220,12 +220,12 @@ export class QueueClient {
    * periodic key (`periodicKey(name)`), `every` re-times the slots that follow. On a runtime
    * schedule's key, it runs the task once and ends the schedule.
    */
-  async replace<P = unknown, R = unknown>(name: string, payload: P, raw: ReplaceOptions): Promise<TaskHandle<R>> {
-    const options = readOnce(raw, ENQUEUE_OPTION_NAMES);
-    if (options == null || typeof options.key !== 'string') {
-      throw new InvalidOptionError('key', 'a non-empty string (replace() acts on a task key)', options?.key);
+  async replace<P = unknown, R = unknown>(name: string, payload: P, options: ReplaceOptions): Promise<TaskHandle<R>> {
+    const read = readOnce(options, ENQUEUE_OPTION_NAMES);
+    if (read == null || typeof read.key !== 'string') {
+      throw new InvalidOptionError('key', 'a non-empty string (replace() acts on a task key)', read?.key);
     }
-    return this.send<R>(this.call(name, payload, options, 'replace'), this.durabilityOf(options));
+    return this.send<R>(this.call(name, payload, read, 'replace'), this.durabilityOf(read));
   }
 
   /**
@@ -356,11 +356,11 @@ export class QueueClient {
    * A stale partition count of this process is retried under the one Redis records (see
    * cancelKey). Every queue is tried before the first failure that remains is thrown.
    */
-  async unschedule(key: string, raw: { queue?: string } = {}): Promise<boolean> {
+  async unschedule(key: string, options: { queue?: string } = {}): Promise<boolean> {
     return this.guard.run('unschedule()', async () => {
-      const options = readOnce(raw, ['queue']);
-      const queue = queueOption(options);
-      const queues = options.queue !== undefined ? [queue] : this.knownQueues();
+      const read = readOnce(options, ['queue']);
+      const queue = queueOption(read);
+      const queues = read.queue !== undefined ? [queue] : this.knownQueues();
       // Every queue is tried before a failure is thrown: one that could not be written (a change
       // of its count under way, Redis refusing) must not leave the key's schedule on a later one
       // untouched. It is thrown even when a schedule was ended elsewhere: a key may have one on

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors';
 import type { TaskStatus } from '../interfaces';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
-import { readOption } from '../options-snapshot';
+import { snapshotOptions } from '../options-snapshot';
 import type { QueueKeys } from '../redis/keys';
 import type { ResultWaiter } from './result-waiter';
 import type { TaskRef } from './settled-state';
@@ -42,22 +42,22 @@ export class TaskHandle<R = unknown> {
    * from 2^31 ms (about 24.8 days, the longest Node timer) up to `Infinity` it waits without one.
    */
   result(options: { timeoutMs?: number } = {}): Promise<R> {
-    // result(5000) would otherwise wait the default, the number ignored.
-    if (options === null || typeof options !== 'object' || Array.isArray(options))
-      return Promise.reject(new InvalidOptionError('options', 'an object { timeoutMs? }', options));
-    let timeoutMs: unknown;
+    let read: { timeoutMs?: number };
     try {
-      timeoutMs = readOption(options, 'timeoutMs', 'timeoutMs') ?? 30_000; // read once: checked as used
+      read = snapshotOptions(options, '', ['timeoutMs']); // read once: checked as used
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error as Error); // a promise, as every other refusal here
     }
-    if (timeoutMs !== Infinity && (!Number.isSafeInteger(timeoutMs) || (timeoutMs as number) < 0)) {
+    // result(5000) would otherwise wait the default, the number ignored.
+    if (read === null || typeof read !== 'object' || Array.isArray(read))
+      return Promise.reject(new InvalidOptionError('options', 'an object { timeoutMs? }', read));
+    const timeoutMs = read.timeoutMs ?? 30_000;
+    if (timeoutMs !== Infinity && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)) {
       return Promise.reject(
         new InvalidOptionError('timeoutMs', 'an integer >= 0, or Infinity to wait without a timeout', timeoutMs),
       );
     }
-    const ms = timeoutMs as number;
-    return this.waiter.wait<R>(this.keys, this.ref(), ms > MAX_TIMER_MS ? Infinity : ms);
+    return this.waiter.wait<R>(this.keys, this.ref(), timeoutMs > MAX_TIMER_MS ? Infinity : timeoutMs);
   }
 
   /** The run's state: a keyed task reports its key's latest run; see TaskStatus. */

@@ -81,6 +81,9 @@ describe('attack: QueueClient options read through getters', () => {
     const items = new Proxy([], { get: throwCause });
     await expect(t.client.enqueueMany(items)).rejects.toEqual(refusalOf('items.length'));
     await expect(t.client.cancel('k', revoked())).rejects.toEqual(refused);
+    // result() is no async function: a look that threw escaped synchronously, untyped.
+    const handle = t.client.handle('x');
+    await expect(Promise.resolve().then(() => handle.result(revoked()))).rejects.toEqual(refused);
     expect(await written()).toEqual(before);
     expect(() => resolveConfig({ connection: revoked() } as never)).toThrow(
       expect.objectContaining({ name: 'InvalidOptionError', option: 'connection' }),
