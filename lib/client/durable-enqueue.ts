@@ -5,6 +5,7 @@ import { sendEnqueue } from './enqueue-script';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import type { ScriptCall } from '../redis/scripts';
 import { checkOptionNames } from '../option-names';
+import { readOption } from '../options-snapshot';
 import { MAX_TIMER_MS } from '../stream-queue.constants';
 
 /** Replies that mean "not run here; try where the slot lives now" (a move, a migration, a failover). */
@@ -16,7 +17,11 @@ const REDIRECTION_DELAY_MS = 100;
 /** @internal Validates a `durability` option (module or enqueue); undefined means none. */
 export function checkDurability(option: string, value: unknown): DurabilityOptions | undefined {
   if (value === undefined) return undefined;
-  const { replicas, timeoutMs } = (value ?? {}) as Partial<DurabilityOptions>;
+  // Each read once, and named when its getter throws: a class instance is not snapshotted.
+  const read = (name: keyof DurabilityOptions) =>
+    value !== null && typeof value === 'object' ? readOption(value, name, `${option}.${name}`) : undefined;
+  const replicas = read('replicas');
+  const timeoutMs = read('timeoutMs');
   const isInt = (n: unknown, max: number): n is number =>
     Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
   if (value === null || typeof value !== 'object' || !isInt(replicas, 1_000) || !isInt(timeoutMs, MAX_TIMER_MS)) {

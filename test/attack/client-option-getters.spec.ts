@@ -100,6 +100,19 @@ describe('attack: QueueClient options read through getters', () => {
     await expect(t.client.enqueue('echo', payload)).rejects.toBeInstanceOf(PayloadError);
   });
 
+  it('a durability given as a class instance names its option whose getter throws', async () => {
+    class Durability {
+      get replicas(): number {
+        throw cause;
+      }
+      readonly timeoutMs = 1_000;
+    }
+    // Not a plain object, so not copied (as an ioredis client is not): its getters were read bare.
+    await expect(t.client.enqueue('echo', 1, { durability: new Durability() })).rejects.toEqual(
+      refusalOf('durability.replicas'),
+    );
+  });
+
   it('the other calls name an option whose getter throws', async () => {
     const queue = () => throwing({} as { queue: string }, 'queue');
     await expect(t.client.cancel('k', queue())).rejects.toEqual(refusalOf('queue'));
