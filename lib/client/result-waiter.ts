@@ -1,8 +1,9 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ReplyError, type Redis } from 'ioredis';
-import { ApplicationClosedError, StreamQueueError, TaskTimeoutError } from '../errors';
+import { ApplicationClosedError, ResultChannelRefusedError, StreamQueueError, TaskTimeoutError } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
+import { isClusterClient } from '../redis/connection-check';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
 import {
@@ -16,6 +17,8 @@ import {
 } from './settled-state';
 
 interface Waiter {
+  /** The done channel it listens on. */
+  readonly channel: string;
   /** Reads the task's state; settles the wait when it is settled. */
   check(): Promise<unknown>;
   /** Settles the wait from a done token (reading the stored result for `c` and `f`). */
@@ -26,6 +29,11 @@ interface Waiter {
    */
   reread(): Promise<unknown>;
   abandon(error: Error): void;
+  /**
+   * Redis refused the SUBSCRIBE to its channel: it reads the task's state once (settled meanwhile,
+   * it answers), else rejects with ResultChannelRefusedError rather than wait deaf.
+   */
+  refused(refusal: Error): void;
 }
 
 /**
@@ -100,7 +108,9 @@ export class ResultWaiter implements OnApplicationShutdown {
         if (error) reject(error);
         else resolve((state as { value?: T }).value as T);
       };
+      let refusedOnce = false;
       waiter = {
+        channel: keys.doneChannel,
         // A stream of too many consumer groups hides whether the group read past the entry
         // (readSettled): wait for the completion message, which still comes. A read lost with
         // the command connection is made again once it is back (reread), and at the timeout.
@@ -132,6 +142,13 @@ export class ResultWaiter implements OnApplicationShutdown {
           finish();
           reject(error);
         },
+        refused: (refusal) => {
+          if (settled || refusedOnce) return;
+          refusedOnce = true;
+          void waiter
+            .check()
+            .then(() => waiter.abandon(new ResultChannelRefusedError(taskId, keys.doneChannel, refusal)));
+        },
       };
       // Registered before subscribing: a message that arrives with the SUBSCRIBE reply is not missed.
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
@@ -140,7 +157,7 @@ export class ResultWaiter implements OnApplicationShutdown {
         () => {
           if (!settled) void waiter.check();
         },
-        (error: Error) => waiter.abandon(error),
+        (error: Error) => waiter.refused(error),
       );
     });
     // Infinity: no timer (Node would turn it into 1 ms).
@@ -180,7 +197,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   /**
    * One more wait needs `channel`. A SUBSCRIBE sent while an UNSUBSCRIBE of the same channel is
    * in flight is answered after it (one connection, in order), so it leaves the channel subscribed.
-   * One Redis refuses (an ACL without the channel) ends the waits with its error. One lost with
+   * One Redis refuses (an ACL without the channel) ends the waits (Waiter.refused). One lost with
    * the connection (ioredis fails what it queued after maxRetriesPerRequest attempts, or when the
    * connection ended) does not: the channel is subscribed again, and every wait's task read again,
    * once a subscriber is ready (onSubscriberReady, renew); meanwhile the waits read it now, and at
@@ -235,8 +252,16 @@ export class ResultWaiter implements OnApplicationShutdown {
     this.subscriber = this.createSubscriber();
   }
 
+  private waitsOn(channel: string): Waiter[] {
+    return [...this.waiters.values()].flatMap((set) => [...set].filter((w) => w.channel === channel));
+  }
+
   private createSubscriber(): Redis {
     const subscriber = this.connections.dedicated('results', { watched: true });
+    // Subscribed again by us alone after a drop (below): ioredis's own SUBSCRIBE, sent with no
+    // handler, rejected unhandled when Redis refused it (an ACL change took a done channel from
+    // the user, and Redis dropped the connection), which ends a Node process. A cluster's is handled.
+    if (!isClusterClient(subscriber)) subscriber.options.autoResubscribe = false;
     // Waits in progress are heard again at once while the command connection answers; with it
     // down too, once it is back or at the next result() (listening): no loop of connections that
     // cannot connect.
@@ -248,16 +273,24 @@ export class ResultWaiter implements OnApplicationShutdown {
         this.waiters.get(id)?.forEach((w) => (kind ? w.done(kind) : void w.check()));
       }
     });
-    // 'ready' comes before ioredis re-subscribes by itself; our own SUBSCRIBE reply proves the
-    // subscription is live again, and only then is a re-read sure not to miss a completion. On a
-    // cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
+    // Our own SUBSCRIBE reply proves the subscription is live again, and only then is a re-read
+    // sure not to miss a completion. On a cluster (where ioredis re-subscribes by itself), also
+    // when ioredis made its subscriber connection anew (onSubscriberReady). One channel per
+    // SUBSCRIBE: Redis refuses a whole SUBSCRIBE for one channel its ACL refuses, and one queue's
+    // refused channel must not end the waits of another.
     onSubscriberReady(subscriber, () => {
-      const channels = [...this.channels.keys()];
-      if (channels.length === 0 || this.waiters.size === 0) return;
-      subscriber.subscribe(...channels).then(
-        () => this.waiters.forEach((set) => set.forEach((w) => void w.reread())),
-        () => undefined,
-      );
+      if (this.waiters.size === 0) return;
+      for (const channel of this.channels.keys()) {
+        subscriber.subscribe(channel).then(
+          () => this.waitsOn(channel).forEach((w) => void w.reread()),
+          (error: Error) => {
+            if (!(error instanceof ReplyError)) return;
+            // Subscribed anew by the next result() on it, which a grant may let through.
+            this.channels.delete(channel);
+            this.waitsOn(channel).forEach((w) => w.refused(error));
+          },
+        );
+      }
     });
     return subscriber;
   }

@@ -13,6 +13,7 @@ export * from './payload.error';
 export * from './redis-unreachable.error';
 export * from './redrive-refused.error';
 export * from './replication-timeout.error';
+export * from './result-channel-refused.error';
 export * from './stream-queue.error';
 export * from './task-cancelled.error';
 export * from './task-failed.error';

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { ResultChannelRefusedError } from '../../lib';
+import { closeApps, startApp } from '../fixtures/test-app';
+import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { closeAll, createRedis, subscriberCount, waitFor } from '../utils/redis';
+
+/**
+ * An ACL change taking the done channel from the user of a process whose result() waits: Redis
+ * drops its results subscriber, ioredis reconnected and resubscribed by itself, with a SUBSCRIBE
+ * that has no handler, and Redis's NOPERM was an unhandled rejection (which ends a Node process;
+ * here it failed the test), while the wait went on deaf until its timeout. The wait now reads the
+ * task's state once and, with the task unsettled, rejects with ResultChannelRefusedError.
+ */
+describe('attack: result() when an ACL change takes the done channel from its user', () => {
+  const prefix = `rcr-${randomUUID().slice(0, 8)}`;
+  const user = 'result-revoked';
+  const password = `acl-secret-${randomUUID()}`;
+  let server: RedisServerHandle;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = createRedis({}, server.url);
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~{${prefix}:*`, '&*', '+@all');
+  });
+  afterAll(async () => {
+    await closeApps();
+    await closeAll();
+    await server.stop();
+  });
+
+  it('rejects the wait with a typed error, with no unhandled rejection', async () => {
+    // No worker: the task stays pending, and only the done channel could end the wait early.
+    const producer = await startApp({
+      prefix,
+      options: { worker: false, connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+    });
+    const handle = await producer.client.enqueue('echo', 'never run');
+    const started = Date.now();
+    const waiting = handle.result({ timeoutMs: 20_000 });
+    const outcome = waiting.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
+      description: 'the results subscriber',
+    });
+    await admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${producer.keys.controlChannel}`);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(ResultChannelRefusedError);
+    expect((error as ResultChannelRefusedError).code).toBe('RESULT_CHANNEL_REFUSED');
+    expect((error as Error).message).toContain(handle.id);
+    expect((error as Error).message).toMatch(/NOPERM/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('refused from the start: answers a task already settled, rejects one still pending', async () => {
+    // The channel stays refused from the test above. A worker of the server's default user settles one.
+    const worker = await startApp({ prefix, options: { connection: { url: server.url } } });
+    const settled = await worker.client.enqueue('echo', 'settled');
+    await expect(settled.result({ timeoutMs: 10_000 })).resolves.toBe('settled');
+    await worker.close();
+    const producer = await startApp({
+      prefix,
+      options: { worker: false, connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+    });
+    await expect(producer.client.handle(settled.id, settled.toJSON()).result({ timeoutMs: 10_000 })).resolves.toBe(
+      'settled',
+    );
+    const pending = await producer.client.enqueue('echo', 'never run');
+    await expect(pending.result({ timeoutMs: 10_000 })).rejects.toBeInstanceOf(ResultChannelRefusedError);
+  });
+});
