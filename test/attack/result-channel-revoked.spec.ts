@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { ResultChannelRefusedError } from '../../lib';
+import { QueueKeys } from '../../lib/redis/keys';
+import { ManyQueuesModule, queueName, taskName } from '../fixtures/many-queues.module';
+import { Probe } from '../fixtures/probe';
 import { closeApps, startApp } from '../fixtures/test-app';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 import { closeAll, createRedis, subscriberCount, waitFor } from '../utils/redis';
@@ -70,5 +73,38 @@ describe('attack: result() when an ACL change takes the done channel from its us
     );
     const pending = await producer.client.enqueue('echo', 'never run');
     await expect(pending.result({ timeoutMs: 10_000 })).rejects.toBeInstanceOf(ResultChannelRefusedError);
+  });
+
+  it("one queue's refused channel ends no wait on another queue", async () => {
+    await admin.call('ACL', 'SETUSER', user, 'resetchannels', '&*');
+    const asUser = `redis://${user}:${password}@127.0.0.1:${server.port}`;
+    const producer = await startApp({
+      prefix,
+      options: { worker: false, connection: { url: asUser } },
+      imports: [ManyQueuesModule.register(2, new Probe())],
+    });
+    const [q0, q1] = [new QueueKeys(prefix, queueName(0)), new QueueKeys(prefix, queueName(1))];
+    const refused = (await producer.client.enqueue(taskName(0), 'q0')).result({ timeoutMs: 20_000 });
+    const outcome = refused.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    const heard = (await producer.client.enqueue(taskName(1), 'q1')).result({ timeoutMs: 20_000 });
+    await waitFor(
+      async () => (await subscriberCount(admin, q0.doneChannel)) + (await subscriberCount(admin, q1.doneChannel)) === 2,
+      { description: 'both done channels subscribed' },
+    );
+    await admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${q1.doneChannel}`, `&{${prefix}:*:control`);
+    expect(await outcome).toBeInstanceOf(ResultChannelRefusedError);
+    await waitFor(async () => (await subscriberCount(admin, q1.doneChannel)) === 1, {
+      description: "q1's done channel subscribed again",
+    });
+    // A worker of the server's default user runs q1's task: its wait hears it.
+    await startApp({
+      prefix,
+      options: { connection: { url: server.url } },
+      imports: [ManyQueuesModule.register(2, new Probe())],
+    });
+    await expect(heard).resolves.toBe('q1');
   });
 });
