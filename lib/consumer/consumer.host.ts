@@ -374,21 +374,36 @@ export class ConsumerHost {
     // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself, and the
     // relay asks whether each queue is watched (a watcher's announcement may be among the lost).
     // On a cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
+    // One channel per SUBSCRIBE: Redis refuses a whole SUBSCRIBE for one channel its ACL refuses,
+    // and one queue's refused channel must not leave the worker deaf on every queue.
     onSubscriberReady(control, () => {
       if (!subscribed) return;
-      void control
-        .subscribe(...channels)
-        .then(
-          () =>
-            Promise.all([...[...this.consumers.values()].map((c) => c.recheckKeys()), this.relay.checkWatched(queues)]),
+      const refused: string[] = [];
+      let refusal = '';
+      const each = channels.map((channel) =>
+        control.subscribe(channel).then(
+          () => true,
           (error: Error) => {
-            // Refused for good until the ACL changes: this worker hears no control notice.
-            if (error instanceof ReplyError)
-              this.logger.warn(
-                `Redis refused worker ${this.consumerName}'s SUBSCRIBE to ${channels.join(', ')} after a reconnect (${error.message}): it hears no cancel, replace, pause, due promotion or events() watcher until its user is granted them and it reconnects.`,
-              );
+            if (!(error instanceof ReplyError)) return false;
+            refused.push(channel);
+            refusal = error.message;
+            return false;
           },
-        )
+        ),
+      );
+      void Promise.all(each)
+        .then((live) => {
+          // Refused for good until the ACL changes: this worker hears no control notice there.
+          if (refused.length > 0)
+            this.logger.warn(
+              `Redis refused worker ${this.consumerName}'s SUBSCRIBE to ${refused.join(', ')} after a reconnect (${refusal}): it hears no cancel, replace, pause, due promotion or events() watcher there until its user is granted them and it reconnects.`,
+            );
+          if (!live.some(Boolean)) return;
+          return Promise.all([
+            ...[...this.consumers.values()].map((c) => c.recheckKeys()),
+            this.relay.checkWatched(queues),
+          ]);
+        })
         .catch(() => undefined);
     });
     await control.subscribe(...channels);

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
+import { QueueKeys } from '../../lib/redis/keys';
+import { ManyQueuesModule, queueName } from '../fixtures/many-queues.module';
+import { Probe } from '../fixtures/probe';
 import { closeApps, logger, startApp } from '../fixtures/test-app';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { closeAll, createRedis, waitFor } from '../utils/redis';
+import { closeAll, createRedis, subscriberCount, waitFor } from '../utils/redis';
 
 /**
  * An ACL change taking the control channel from a running worker's user: Redis drops the
@@ -50,5 +53,42 @@ describe('attack: a worker when an ACL change takes the control channel from its
           .some((l) => l.message.includes('NOPERM') && l.message.includes(worker.keys.controlChannel)),
       { description: 'the warning', timeoutMs: 5_000 },
     );
+  });
+
+  it("one queue's refused control channel leaves the worker listening on the others", async () => {
+    await admin.call('ACL', 'SETUSER', user, 'resetchannels', '&*');
+    const worker = await startApp({
+      prefix,
+      options: { connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+      imports: [ManyQueuesModule.register(2, new Probe())],
+    });
+    const [q0, q1] = [new QueueKeys(prefix, queueName(0)), new QueueKeys(prefix, queueName(1))];
+    await waitFor(async () => (await subscriberCount(admin, q1.controlChannel)) === 1, {
+      description: "q1's control channel subscribed",
+    });
+    const warned = logger.lines.length;
+    const kept = [worker.keys, q0, q1].flatMap((k) => [`&${k.doneChannel}`, `&${k.eventsChannel}`]);
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      user,
+      'resetchannels',
+      ...kept,
+      `&${worker.keys.controlChannel}`,
+      `&${q1.controlChannel}`,
+    );
+    await waitFor(
+      () =>
+        logger.lines.slice(warned).some((l) => l.message.includes('NOPERM') && l.message.includes(q0.controlChannel)),
+      { description: 'the warning', timeoutMs: 5_000 },
+    );
+    await waitFor(
+      async () =>
+        (await subscriberCount(admin, q1.controlChannel)) === 1 &&
+        (await subscriberCount(admin, worker.keys.controlChannel)) === 1,
+      { description: 'the other control channels subscribed again', timeoutMs: 5_000 },
+    );
+    const warning = logger.lines.slice(warned).find((l) => l.message.includes(q0.controlChannel))!;
+    expect(warning.message).not.toContain(q1.controlChannel);
   });
 });
