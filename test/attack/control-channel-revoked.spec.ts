@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import { QueueKeys } from '../../lib/redis/keys';
 import { ManyQueuesModule, queueName } from '../fixtures/many-queues.module';
 import { Probe } from '../fixtures/probe';
-import { closeApps, logger, startApp } from '../fixtures/test-app';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { closeAll, createRedis, subscriberCount, waitFor } from '../utils/redis';
+import { logger, startApp } from '../fixtures/test-app';
+import { useAclRedis } from '../utils/acl-redis';
+import { subscriberCount, waitFor } from '../utils/redis';
 
 /**
  * An ACL change taking the control channel from a running worker's user: Redis drops the
@@ -17,28 +16,17 @@ import { closeAll, createRedis, subscriberCount, waitFor } from '../utils/redis'
 describe('attack: a worker when an ACL change takes the control channel from its user', () => {
   const prefix = `ctl-${randomUUID().slice(0, 8)}`;
   const user = 'control-revoked';
-  const password = `acl-secret-${randomUUID()}`;
-  let server: RedisServerHandle;
-  let admin: Redis;
+  const acl = useAclRedis();
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = createRedis({}, server.url);
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~{${prefix}:*`, '&*', '+@all');
-  });
-  afterAll(async () => {
-    await closeApps();
-    await closeAll();
-    await server.stop();
-  });
+  beforeAll(() => acl.setUser(user, `~{${prefix}:*`, '&*', '+@all'));
 
   it('warns, with no unhandled rejection', async () => {
     const worker = await startApp({
       prefix,
-      options: { connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+      options: { connection: { url: acl.urlOf(user) } },
     });
     const warned = logger.lines.length;
-    await admin.call(
+    await acl.admin.call(
       'ACL',
       'SETUSER',
       user,
@@ -56,19 +44,19 @@ describe('attack: a worker when an ACL change takes the control channel from its
   });
 
   it("one queue's refused control channel leaves the worker listening on the others", async () => {
-    await admin.call('ACL', 'SETUSER', user, 'resetchannels', '&*');
+    await acl.admin.call('ACL', 'SETUSER', user, 'resetchannels', '&*');
     const worker = await startApp({
       prefix,
-      options: { connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+      options: { connection: { url: acl.urlOf(user) } },
       imports: [ManyQueuesModule.register(2, new Probe())],
     });
     const [q0, q1] = [new QueueKeys(prefix, queueName(0)), new QueueKeys(prefix, queueName(1))];
-    await waitFor(async () => (await subscriberCount(admin, q1.controlChannel)) === 1, {
+    await waitFor(async () => (await subscriberCount(acl.admin, q1.controlChannel)) === 1, {
       description: "q1's control channel subscribed",
     });
     const warned = logger.lines.length;
     const kept = [worker.keys, q0, q1].flatMap((k) => [`&${k.doneChannel}`, `&${k.eventsChannel}`]);
-    await admin.call(
+    await acl.admin.call(
       'ACL',
       'SETUSER',
       user,
@@ -84,8 +72,8 @@ describe('attack: a worker when an ACL change takes the control channel from its
     );
     await waitFor(
       async () =>
-        (await subscriberCount(admin, q1.controlChannel)) === 1 &&
-        (await subscriberCount(admin, worker.keys.controlChannel)) === 1,
+        (await subscriberCount(acl.admin, q1.controlChannel)) === 1 &&
+        (await subscriberCount(acl.admin, worker.keys.controlChannel)) === 1,
       { description: 'the other control channels subscribed again', timeoutMs: 5_000 },
     );
     const warning = logger.lines.slice(warned).find((l) => l.message.includes(q0.controlChannel))!;

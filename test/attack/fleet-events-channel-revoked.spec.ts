@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Test } from '@nestjs/testing';
-import type Redis from 'ioredis';
 import { QueueClient, StreamQueueModule } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { closeModule } from '../fixtures/close-module';
 import { RecordingLogger } from '../fixtures/recording-logger';
 import { testOptions } from '../fixtures/test-app';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { closeAll, createRedis, waitFor } from '../utils/redis';
+import { useAclRedis } from '../utils/acl-redis';
+import { waitFor } from '../utils/redis';
 
 /**
  * An ACL change taking the events channel from a live subscriber's user: Redis disconnects the
@@ -19,19 +18,9 @@ import { closeAll, createRedis, waitFor } from '../utils/redis';
 describe('attack: events() when an ACL change takes the events channel from its user', () => {
   const prefix = `evr-${randomUUID().slice(0, 8)}`;
   const user = 'revoked';
-  const password = `acl-secret-${randomUUID()}`;
-  let server: RedisServerHandle;
-  let admin: Redis;
+  const acl = useAclRedis();
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = createRedis({}, server.url);
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~{${prefix}:*`, '&*', '+@all');
-  });
-  afterAll(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  beforeAll(() => acl.setUser(user, `~{${prefix}:*`, '&*', '+@all'));
 
   it('errors the Observable', async () => {
     const moduleRef = await Test.createTestingModule({
@@ -39,7 +28,7 @@ describe('attack: events() when an ACL change takes the events channel from its 
         StreamQueueModule.forRoot(
           testOptions(prefix, {
             worker: false,
-            connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` },
+            connection: { url: acl.urlOf(user) },
           }),
         ),
       ],
@@ -54,8 +43,8 @@ describe('attack: events() when an ACL change takes the events channel from its 
       .events()
       .subscribe({ error: (error: Error) => errors.push(error) });
     try {
-      await waitFor(async () => (await admin.exists(keys.eventsWatch)) === 1, { description: 'the watch' });
-      await admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${keys.controlChannel}`, `&${keys.doneChannel}`);
+      await waitFor(async () => (await acl.admin.exists(keys.eventsWatch)) === 1, { description: 'the watch' });
+      await acl.admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${keys.controlChannel}`, `&${keys.doneChannel}`);
       await waitFor(() => errors.length > 0, { description: 'the error', timeoutMs: 5_000 });
       expect(errors[0].message).toMatch(/NOPERM/);
     } finally {

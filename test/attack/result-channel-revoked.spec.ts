@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import { ResultChannelRefusedError } from '../../lib';
 import { QueueKeys } from '../../lib/redis/keys';
 import { ManyQueuesModule, queueName, taskName } from '../fixtures/many-queues.module';
 import { Probe } from '../fixtures/probe';
-import { closeApps, startApp } from '../fixtures/test-app';
-import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-import { closeAll, createRedis, subscriberCount, waitFor } from '../utils/redis';
+import { startApp } from '../fixtures/test-app';
+import { useAclRedis } from '../utils/acl-redis';
+import { subscriberCount, waitFor } from '../utils/redis';
 
 /**
  * An ACL change taking the done channel from the user of a process whose result() waits: Redis
@@ -18,26 +17,15 @@ import { closeAll, createRedis, subscriberCount, waitFor } from '../utils/redis'
 describe('attack: result() when an ACL change takes the done channel from its user', () => {
   const prefix = `rcr-${randomUUID().slice(0, 8)}`;
   const user = 'result-revoked';
-  const password = `acl-secret-${randomUUID()}`;
-  let server: RedisServerHandle;
-  let admin: Redis;
+  const acl = useAclRedis();
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = createRedis({}, server.url);
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~{${prefix}:*`, '&*', '+@all');
-  });
-  afterAll(async () => {
-    await closeApps();
-    await closeAll();
-    await server.stop();
-  });
+  beforeAll(() => acl.setUser(user, `~{${prefix}:*`, '&*', '+@all'));
 
   it('rejects the wait with a typed error, with no unhandled rejection', async () => {
     // No worker: the task stays pending, and only the done channel could end the wait early.
     const producer = await startApp({
       prefix,
-      options: { worker: false, connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+      options: { worker: false, connection: { url: acl.urlOf(user) } },
     });
     const handle = await producer.client.enqueue('echo', 'never run');
     const started = Date.now();
@@ -46,10 +34,10 @@ describe('attack: result() when an ACL change takes the done channel from its us
       () => 'resolved',
       (error: unknown) => error,
     );
-    await waitFor(async () => (await subscriberCount(admin, producer.keys.doneChannel)) === 1, {
+    await waitFor(async () => (await subscriberCount(acl.admin, producer.keys.doneChannel)) === 1, {
       description: 'the results subscriber',
     });
-    await admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${producer.keys.controlChannel}`);
+    await acl.admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${producer.keys.controlChannel}`);
     const error = await outcome;
     expect(error).toBeInstanceOf(ResultChannelRefusedError);
     expect((error as ResultChannelRefusedError).code).toBe('RESULT_CHANNEL_REFUSED');
@@ -60,13 +48,13 @@ describe('attack: result() when an ACL change takes the done channel from its us
 
   it('refused from the start: answers a task already settled, rejects one still pending', async () => {
     // The channel stays refused from the test above. A worker of the server's default user settles one.
-    const worker = await startApp({ prefix, options: { connection: { url: server.url } } });
+    const worker = await startApp({ prefix, options: { connection: { url: acl.url } } });
     const settled = await worker.client.enqueue('echo', 'settled');
     await expect(settled.result({ timeoutMs: 10_000 })).resolves.toBe('settled');
     await worker.close();
     const producer = await startApp({
       prefix,
-      options: { worker: false, connection: { url: `redis://${user}:${password}@127.0.0.1:${server.port}` } },
+      options: { worker: false, connection: { url: acl.urlOf(user) } },
     });
     await expect(producer.client.handle(settled.id, settled.toJSON()).result({ timeoutMs: 10_000 })).resolves.toBe(
       'settled',
@@ -76,8 +64,8 @@ describe('attack: result() when an ACL change takes the done channel from its us
   });
 
   it("one queue's refused channel ends no wait on another queue", async () => {
-    await admin.call('ACL', 'SETUSER', user, 'resetchannels', '&*');
-    const asUser = `redis://${user}:${password}@127.0.0.1:${server.port}`;
+    await acl.admin.call('ACL', 'SETUSER', user, 'resetchannels', '&*');
+    const asUser = acl.urlOf(user);
     const producer = await startApp({
       prefix,
       options: { worker: false, connection: { url: asUser } },
@@ -91,18 +79,19 @@ describe('attack: result() when an ACL change takes the done channel from its us
     );
     const heard = (await producer.client.enqueue(taskName(1), 'q1')).result({ timeoutMs: 20_000 });
     await waitFor(
-      async () => (await subscriberCount(admin, q0.doneChannel)) + (await subscriberCount(admin, q1.doneChannel)) === 2,
+      async () =>
+        (await subscriberCount(acl.admin, q0.doneChannel)) + (await subscriberCount(acl.admin, q1.doneChannel)) === 2,
       { description: 'both done channels subscribed' },
     );
-    await admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${q1.doneChannel}`, `&{${prefix}:*:control`);
+    await acl.admin.call('ACL', 'SETUSER', user, 'resetchannels', `&${q1.doneChannel}`, `&{${prefix}:*:control`);
     expect(await outcome).toBeInstanceOf(ResultChannelRefusedError);
-    await waitFor(async () => (await subscriberCount(admin, q1.doneChannel)) === 1, {
+    await waitFor(async () => (await subscriberCount(acl.admin, q1.doneChannel)) === 1, {
       description: "q1's done channel subscribed again",
     });
     // A worker of the server's default user runs q1's task: its wait hears it.
     await startApp({
       prefix,
-      options: { connection: { url: server.url } },
+      options: { connection: { url: acl.url } },
       imports: [ManyQueuesModule.register(2, new Probe())],
     });
     await expect(heard).resolves.toBe('q1');
