@@ -10,7 +10,9 @@ import { connectTimeoutOf } from './redis-readiness';
  * retries nor the reply watchdog (which probes ready connections) ever run again. Cut, it
  * reconnects on its own schedule. Silence is what counts, not the wait: a Redis loading its
  * dataset answers INFO with `loading:1`, and ioredis asks again after up to `maxLoadingRetryTime`
- * (10 s by default), so once anything was heard that pause is allowed on top.
+ * (10 s by default), so once anything was heard that pause is allowed on top. Before that, the
+ * silence allowed is twice connectTimeout: a bootstrap's attempt gives up after one
+ * (awaitRedis), and its error, which names the attempts, must not race this cut's.
  */
 export function boundReadyCheck(redis: Redis): void {
   redis.on('connect', () => {
@@ -18,9 +20,9 @@ export function boundReadyCheck(redis: Redis): void {
     const ms = connectTimeoutOf(redis);
     const loadingPauseMs = redis.options.maxLoadingRetryTime ?? 10_000;
     let timer: NodeJS.Timeout;
-    let silentMs = ms;
+    let silentMs = Math.min(2 * ms, 2 ** 31 - 1);
     const heard = () => {
-      silentMs = Math.min(ms + loadingPauseMs, 2 ** 31 - 1);
+      silentMs = Math.min(Math.max(2 * ms, ms + loadingPauseMs), 2 ** 31 - 1);
       arm();
     };
     const arm = () => {

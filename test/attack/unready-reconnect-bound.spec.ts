@@ -57,7 +57,7 @@ async function silentServer(port: number): Promise<{ close(): Promise<void>; sto
  * 2 s apart: about 43 s, where the README promised about 10 s. Each call now rejects within
  * `offlineTimeoutMs` (10 s by default) of its issue or of the drop that left it unanswered, with a
  * RedisUnreachableError that says whether it may have run. And a reconnect accepted and never
- * answered stayed so for good, though Redis was back: it is now cut after connectTimeout of
+ * answered stayed so for good, though Redis was back: it is now cut after twice connectTimeout of
  * silence, and made again.
  */
 describe('attack: a call while the command connection is down or never gets ready', () => {
