@@ -268,9 +268,14 @@ export class ResultWaiter implements OnApplicationShutdown {
     subscriber.once('end', () => {
       if (this.connections.commands.status === 'ready') this.renewEnded();
     });
-    subscriber.on('message', (_channel: string, message: string) => {
+    // A token settles only the waits on the channel it came on: task ids are unique within a
+    // queue's partition, not across queues, and a handle built by hand may name the wrong queue,
+    // whose wait must not take another queue's result for its own.
+    subscriber.on('message', (channel: string, message: string) => {
       for (const [kind, id] of parseDoneMessage(message)) {
-        this.waiters.get(id)?.forEach((w) => (kind ? w.done(kind) : void w.check()));
+        this.waiters.get(id)?.forEach((w) => {
+          if (w.channel === channel) void (kind ? w.done(kind) : w.check());
+        });
       }
     });
     // Our own SUBSCRIBE reply proves the subscription is live again, and only then is a re-read
