@@ -1,8 +1,15 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ReplyError, type Redis } from 'ioredis';
-import { ApplicationClosedError, ResultChannelRefusedError, StreamQueueError, TaskTimeoutError } from '../errors';
+import {
+  ApplicationClosedError,
+  RedisUnreachableError,
+  ResultChannelRefusedError,
+  StreamQueueError,
+  TaskTimeoutError,
+} from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
+import { closedForGood } from '../redis/connection-end';
 import { isClusterClient } from '../redis/connection-check';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
@@ -73,10 +80,19 @@ export class ResultWaiter implements OnApplicationShutdown {
     this.waiters.forEach((set) => set.forEach((w) => void w.reread()));
   };
 
+  /**
+   * A command connection ended for good (its retryStrategy gave up, or it was closed under the
+   * application) is never ready again: no wait could read its task's state or stored result, and
+   * one with no timeout lasted until app.close(). They end now, typed as any call Redis is lost to.
+   */
+  private readonly onCommandsEnded = () => {
+    if (!this.closed) this.abandonAll((taskId) => this.commandsEnded(taskId));
+  };
+
   constructor(private readonly connections: RedisConnections) {
     // A subscriber that ended for good while the command connection was down too (see
     // createSubscriber) is made again once that is back, for the waits in progress.
-    connections.commands.on('ready', this.onCommandsReady);
+    connections.commands.on('ready', this.onCommandsReady).on('end', this.onCommandsEnded);
   }
 
   wait<T>(keys: QueueKeys, ref: TaskRef, timeoutMs: number): Promise<T> {
@@ -87,6 +103,7 @@ export class ResultWaiter implements OnApplicationShutdown {
       );
     }
     const redis = this.connections.commands;
+    if (closedForGood(redis)) return Promise.reject(this.commandsEnded(taskId));
     let waiter!: Waiter;
     // Set once a done message said the task settled: the read of its stored result that follows.
     let resultRead: Promise<unknown> | undefined;
@@ -181,17 +198,30 @@ export class ResultWaiter implements OnApplicationShutdown {
   /** Pending waits end now, rather than holding the process open until their timeouts. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    this.connections.commands.off('ready', this.onCommandsReady);
+    this.connections.commands.off('ready', this.onCommandsReady).off('end', this.onCommandsEnded);
     this.subscriber = undefined;
+    this.abandonAll(
+      (taskId) => new ApplicationClosedError(`The application closed while waiting for the result of task ${taskId}.`),
+    );
+    this.channels.clear();
+  }
+
+  private abandonAll(errorFor: (taskId: string) => Error): void {
     // Copies: abandon() removes each waiter from these collections while we iterate.
     for (const [taskId, set] of Array.from(this.waiters)) {
-      for (const waiter of Array.from(set)) {
-        waiter.abandon(
-          new ApplicationClosedError(`The application closed while waiting for the result of task ${taskId}.`),
-        );
-      }
+      for (const waiter of Array.from(set)) waiter.abandon(errorFor(taskId));
     }
-    this.channels.clear();
+  }
+
+  private commandsEnded(taskId: string): RedisUnreachableError {
+    const { address } = this.connections.topology;
+    const reason =
+      'the command connection ended and does not reconnect (its retryStrategy gave up, or it was closed under the application)';
+    return new RedisUnreachableError(
+      address,
+      reason,
+      `Redis at ${address} could not be reached: ${reason}; cannot wait for the result of task ${taskId}.`,
+    );
   }
 
   /**
@@ -304,7 +334,7 @@ export class ResultWaiter implements OnApplicationShutdown {
 /**
  * A command ioredis gave up while its connection was down (after maxRetriesPerRequest attempts
  * to reconnect): a wait goes on, and reads again once the connection is back. A connection
- * ended for good ("Connection is closed.") does not come back: that ends the wait.
+ * ended for good does not come back: its 'end' ends the waits (onCommandsEnded).
  */
 function isLostWithConnection(error: Error): boolean {
   return error.name === 'MaxRetriesPerRequestError';
