@@ -81,6 +81,14 @@ export const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export const MIN_MAX_STALL_MS = 500;
 
 /**
+ * @internal Shortest `resultTtlMs` other than 0. A waiter reads the stored result only after the
+ * done message crossed pub/sub and its event loop turned: a result kept a few ms expired first,
+ * and result() resolved undefined for a value, or read a failure as completed (nothing stored,
+ * entry gone). 1 s is the floor a wait's last read gets too (result-waiter's LAST_READ_MIN_MS).
+ */
+export const MIN_RESULT_TTL_MS = 1_000;
+
+/**
  * @internal Default `resultTtlMs`: here, not inlined in resolveConfig, because the CLI (which has
  * no module options) keeps its records this long unless told the app's value.
  */
@@ -136,7 +144,7 @@ export function resolveConfig(options: StreamQueueModuleOptions | undefined): St
     maxStallMs: int(raw, 'maxStallMs', 60_000, MIN_MAX_STALL_MS),
     maxDeliveries: int(raw, 'maxDeliveries', 5, 1),
     shutdownTimeoutMs: int(raw, 'shutdownTimeoutMs', 10_000, 0, MAX_TIMER_MS),
-    resultTtlMs: int(raw, 'resultTtlMs', DEFAULT_RESULT_TTL_MS, 0),
+    resultTtlMs: resultTtl(raw, 'resultTtlMs', DEFAULT_RESULT_TTL_MS),
     maxPayloadBytes: int(raw, 'maxPayloadBytes', 1_048_576, 1, 512 * 1_048_576),
     deadLetterMaxLen: int(raw, 'deadLetterMaxLen', 10_000, 1),
     blockMs: int(raw, 'blockMs', 1_000, 1, 60_000),
@@ -171,6 +179,20 @@ function resolveQueues(raw: unknown): ReadonlyMap<string, { readonly partitions:
     queues.set(queue, Object.freeze({ partitions: int({ [option]: given }, option, 1, 1, MAX_PARTITIONS) }));
   }
   return queues;
+}
+
+/** @internal Reads a `resultTtlMs` (the module's or a task's): 0, or at least MIN_RESULT_TTL_MS. */
+export function resultTtl<K extends string>(source: Partial<Record<K, unknown>>, name: K, fallback: number): number {
+  const value = source[name] ?? fallback;
+  if (value === 0) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_RESULT_TTL_MS) {
+    throw new InvalidOptionError(
+      name,
+      `0 (keep nothing) or an integer >= ${MIN_RESULT_TTL_MS} (a shorter one expires before a waiter reads it)`,
+      value,
+    );
+  }
+  return value;
 }
 
 /** Reads an integer option in [min, max]; `undefined` takes the default. */

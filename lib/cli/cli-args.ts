@@ -154,7 +154,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     throw new UsageError(`--timeout: an integer from 1 to 3600000 (got "${echoed(timeoutText)}")`);
   const ttlText = values.get('--result-ttl-ms');
   const resultTtlMs = ttlText === undefined ? DEFAULT_RESULT_TTL_MS : Number(ttlText);
-  // The module's bounds for resultTtlMs (resolveConfig): an integer >= 0, as Redis takes it in PX.
+  // An integer >= 0, as Redis takes it in PX (an app's own is 0 or at least 1000: resolveConfig).
   if (ttlText !== undefined && (!/^\d{1,16}$/.test(ttlText) || !Number.isSafeInteger(resultTtlMs)))
     throw new UsageError(`--result-ttl-ms: an integer from 0 to ${Number.MAX_SAFE_INTEGER} (got "${echoed(ttlText)}")`);
   // Beside a read it would read as a setting of what is shown: refused there, never ignored.

@@ -31,7 +31,7 @@ export interface StreamQueueModuleOptions {
   maxDeliveries?: number;
   /** How long `app.close()` waits for in-flight handlers before aborting them. Default 10 000; at most 2^31 - 1. */
   shutdownTimeoutMs?: number;
-  /** How long results and run state are kept; 0 keeps none once settled. Default 3 600 000 (1 hour). */
+  /** How long results and run state are kept; 0 keeps none once settled, else at least 1 000. Default 3 600 000 (1 hour). */
   resultTtlMs?: number;
   /**
    * Flow control: a waiting task's rank is its enqueue time plus (priority - 1) times this, so a

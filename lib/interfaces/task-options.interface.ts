@@ -12,7 +12,7 @@ export interface TaskOptions {
   backoff?: BackoffOptions;
   /** Aborts `ctx.signal` and fails the attempt after this long (at most 2^31 - 1). Default: no timeout. */
   timeoutMs?: number;
-  /** How long the result stays readable; 0 keeps none. Default: the module's `resultTtlMs`. */
+  /** How long the result stays readable; 0 keeps none, else at least 1 000. Default: the module's `resultTtlMs`. */
   resultTtlMs?: number;
   /**
    * Runs the task periodically, every `every` (milliseconds, or '30s', '5m', '1h'; 10 ms to 10

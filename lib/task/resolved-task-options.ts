@@ -1,4 +1,4 @@
-import { int } from '../stream-queue.config';
+import { int, resultTtl } from '../stream-queue.config';
 import { checkOptionNames, optionNames } from '../option-names';
 import { InvalidOptionError } from '../errors/index';
 import { DEFAULT_QUEUE, MAX_TIMER_MS } from '../stream-queue.constants';
@@ -143,7 +143,7 @@ export function resolveTaskOptions(
       maxDelayMs: int(backoff, at('backoff.maxDelayMs'), 60_000, 0),
     },
     timeoutMs,
-    resultTtlMs: int(opts, at('resultTtlMs'), defaultResultTtlMs, 0),
+    resultTtlMs: resultTtl(opts, at('resultTtlMs'), defaultResultTtlMs),
     schedule,
     globalConcurrency: limit('globalConcurrency'),
     groupConcurrency: limit('groupConcurrency'),

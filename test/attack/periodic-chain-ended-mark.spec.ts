@@ -59,7 +59,7 @@ describe('attack: the ended mark of a periodic chain and later runs of its key',
     const old = await startApp({
       prefix: env.prefix,
       probe: oldProbe,
-      options: { resultTtlMs: 200, concurrency: 1 },
+      options: { resultTtlMs: 1_000, concurrency: 1 },
       imports: [ScheduleVersionModule.register(oldProbe, TickEvery300)],
     });
     await old.client.enqueue('echo', 'busy');
@@ -68,7 +68,7 @@ describe('attack: the ended mark of a periodic chain and later runs of its key',
     const fresh = await startApp({
       prefix: env.prefix,
       probe: freshProbe,
-      options: { resultTtlMs: 200 },
+      options: { resultTtlMs: 1_000 },
       imports: [ScheduleVersionModule.register(freshProbe, newVersion)],
     });
     await waitFor(async () => (await redis.hexists(stateKey(fresh), 'ended')) === 1, {
@@ -86,7 +86,7 @@ describe('attack: the ended mark of a periodic chain and later runs of its key',
       await handle.result({ timeoutMs: 5_000 });
       const mark = logger.lines.length;
       const settled = await generation(fresh);
-      // Past the state's expiry (200 ms) and the old worker's restore timer (30 sweeps of 100 ms).
+      // Past the state’s expiry (1 s) and the old worker's restore timer (30 sweeps of 100 ms).
       await sleep(4_000);
       expect(restoredLines(mark)).toEqual([]);
       expect(await generation(old)).toBe(settled);

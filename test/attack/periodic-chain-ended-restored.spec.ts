@@ -41,7 +41,7 @@ describe('attack: a periodic chain ended by a deploy is not restored by old work
     const old = await startApp({
       prefix: env.prefix,
       probe: oldProbe,
-      options: { resultTtlMs: 200, concurrency: 1 },
+      options: { resultTtlMs: 1_000, concurrency: 1 },
       imports: [ScheduleVersionModule.register(oldProbe, TickEvery300)],
     });
     await old.client.enqueue('echo', 'busy');
@@ -50,7 +50,7 @@ describe('attack: a periodic chain ended by a deploy is not restored by old work
     const fresh = await startApp({
       prefix: env.prefix,
       probe: freshProbe,
-      options: { resultTtlMs: 200 },
+      options: { resultTtlMs: 1_000 },
       imports: [ScheduleVersionModule.register(freshProbe, newVersion)],
     });
     await waitFor(async () => ['completed', 'failed'].includes((await stateOf(fresh)) ?? ''), {
@@ -67,7 +67,7 @@ describe('attack: a periodic chain ended by a deploy is not restored by old work
     const { old, fresh } = await endChainWithOldWorkerRunning(newVersion);
     const mark = logger.lines.length;
     const ended = await generation(fresh);
-    // Past the state's expiry (200 ms) and the old worker's restore timer (30 sweeps of 100 ms).
+    // Past the state’s expiry (1 s) and the old worker's restore timer (30 sweeps of 100 ms).
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     const restored = logger.lines.slice(mark).filter((l) => /Restored periodic task "tick"/.test(l.message));
     expect(restored.map((l) => l.message)).toEqual([]);

@@ -62,7 +62,7 @@ describe('attack: periodic chains lost while workers run', () => {
   });
 
   it('a chain stopped by cancel() stays stopped, also once its stopped state expired', async () => {
-    const app = await start({ resultTtlMs: 200 });
+    const app = await start({ resultTtlMs: 1_000 });
     await ticksAfter(0, 1);
     await app.client.cancel(key);
     const from = ticks();
@@ -73,7 +73,7 @@ describe('attack: periodic chains lost while workers run', () => {
   });
 
   it('a chain cancelled while its run runs stays stopped, also once that run settled stale', async () => {
-    const app = await start({ resultTtlMs: 200 });
+    const app = await start({ resultTtlMs: 1_000 });
     const gate = new Latch();
     env.probe.on('tick', () => gate.wait());
     await ticksAfter(0, 1);
@@ -88,7 +88,7 @@ describe('attack: periodic chains lost while workers run', () => {
   });
 
   it('a chain whose waiting run was removed stays stopped, also once its state would have expired', async () => {
-    const app = await start({ resultTtlMs: 200 });
+    const app = await start({ resultTtlMs: 1_000 });
     await ticksAfter(0, 1);
     await waitFor(async () => (await redis.hget(app.keys.keyState(key), 'state')) === 'delayed');
     const waiting = await redis.hget(app.keys.keyState(key), 'id');

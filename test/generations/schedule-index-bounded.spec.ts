@@ -12,7 +12,7 @@ describe('the schedule index after replace() or remove(id) ended a schedule', ()
   const env = useProbeApps();
 
   it('holds no entry for the keys whose schedules replace() ended, once they settled', async () => {
-    const t = await startApp({ prefix: env.prefix, options: { resultTtlMs: 300 } });
+    const t = await startApp({ prefix: env.prefix, options: { resultTtlMs: 1_000 } });
     const keys = Array.from({ length: 20 }, (_, i) => `report-${i}`);
     for (const key of keys) await t.client.schedule('echo', key, { key, every: 60_000 });
     expect(await env.redis.zcard(t.keys.schedules)).toBe(keys.length);
@@ -27,7 +27,7 @@ describe('the schedule index after replace() or remove(id) ended a schedule', ()
   });
 
   it('unschedule() after the replace() still answers false and touches nothing', async () => {
-    const t = await startApp({ prefix: env.prefix, options: { resultTtlMs: 300 } });
+    const t = await startApp({ prefix: env.prefix, options: { resultTtlMs: 1_000 } });
     await t.client.schedule('echo', 'x', { key: 'weekly', every: 60_000 });
     await (await t.client.replace('echo', 'once', { key: 'weekly' })).result();
     await expect(t.client.unschedule('weekly')).resolves.toBe(false);
@@ -41,7 +41,7 @@ describe('the schedule index after replace() or remove(id) ended a schedule', ()
    * nextRunAt in the past, a schedule that never fired again.
    */
   it('remove(id) of a schedule run ends the schedule as cancel(key) does: out of the index, its state expires', async () => {
-    const t = await startApp({ prefix: env.prefix, options: { resultTtlMs: 300 } });
+    const t = await startApp({ prefix: env.prefix, options: { resultTtlMs: 1_000 } });
     const keys = Array.from({ length: 5 }, (_, i) => `digest-${i}`);
     for (const key of keys) {
       const run = await t.client.schedule('echo', key, { key, every: 60_000 });

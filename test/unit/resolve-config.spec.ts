@@ -100,6 +100,8 @@ describe('resolveConfig', () => {
     ['maxDeliveries', 0],
     ['shutdownTimeoutMs', -1],
     ['resultTtlMs', -1],
+    ['resultTtlMs', 1], // under MIN_RESULT_TTL_MS: gone before a waiter reads it
+    ['resultTtlMs', 999],
     ['retryAttempts', -1],
     ['retryAttempts', 1_001],
     ['retryAttempts', 1.5],

@@ -48,6 +48,7 @@ describe('resolveTaskOptions', () => {
     [{ timeoutMs: 2 ** 31 }, "@Task('send').timeoutMs"], // a Node timer would fire after 1 ms
     [{ timeoutMs: Infinity }, "@Task('send').timeoutMs"],
     [{ resultTtlMs: -1 }, "@Task('send').resultTtlMs"],
+    [{ resultTtlMs: 5 }, "@Task('send').resultTtlMs"], // under MIN_RESULT_TTL_MS
     [{ backoff: { type: 'linear' } }, "@Task('send').backoff.type"],
     [{ backoff: { jitter: 'no' } }, "@Task('send').backoff.jitter"],
     [{ backoff: { delayMs: -1 } }, "@Task('send').backoff.delayMs"],
