@@ -14,6 +14,8 @@ import { isClusterClient } from '../redis/connection-check';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
 import {
+  afterFailure,
+  mayRunAgain,
   parseDoneMessage,
   readSettled,
   settledByToken,
@@ -125,6 +127,16 @@ export class ResultWaiter implements OnApplicationShutdown {
         if (error) reject(error);
         else resolve((state as { value?: T }).value as T);
       };
+      // Redriven since its failure, a task waits or runs again: the wait goes on for that run
+      // (the README's promise for a redriven task), unless its state says it ended meanwhile.
+      const readAfterFailure = (raw: string | null): Promise<Settled> =>
+        readSettled(redis, keys, ref).then(
+          (state) => afterFailure(taskId, state, raw),
+          (error: Error) => {
+            if (isTooManyGroups(error)) return settledByToken(taskId, 'f', raw);
+            throw error;
+          },
+        );
       let refusedOnce = false;
       waiter = {
         channel: keys.doneChannel,
@@ -141,7 +153,8 @@ export class ResultWaiter implements OnApplicationShutdown {
           // A result that cannot be read rejects inside then(): caught below, never left unhandled.
           resultRead = redis
             .get(keys.result(taskId))
-            .then((raw) => settle(settledByToken(taskId, kind, raw)))
+            .then((raw) => (mayRunAgain(ref, kind, raw) ? readAfterFailure(raw) : settledByToken(taskId, kind, raw)))
+            .then(settle)
             .catch((error: Error) => {
               if (isLostWithConnection(error)) heardUnread = kind;
               else waiter.abandon(error);

@@ -55,6 +55,28 @@ export function settledByToken(taskId: string, kind: DoneKind, raw: string | nul
 }
 
 /**
+ * @internal Whether a failure's done token may be out of date by the time its stored result is
+ * read: the task was redriven since, and runs again. A redrive marks an unkeyed task's result
+ * pending, and deletes a keyed task's, its key state naming the task queued again (redrive.lua):
+ * the token's failure then read as one whose error "is not stored (resultTtlMs 0, or expired)".
+ * Its state is read instead (afterFailure).
+ */
+export function mayRunAgain(ref: TaskRef, kind: DoneKind, raw: string | null): boolean {
+  return kind === 'f' && (isPendingMarker(raw) || (raw === null && ref.key !== undefined));
+}
+
+/**
+ * @internal What a failure's token whose task may run again (mayRunAgain) settles with, from the
+ * state read after it: pending (the redriven run waits or runs, and its own token will settle the
+ * wait), a stored result (that run settled since), or the key's end. A completion without a stored
+ * value may be only a gone entry (nothing stored): the token's failure stands then.
+ */
+export function afterFailure(taskId: string, state: Settled, raw: string | null): Settled {
+  if (state.state === 'completed' && !('value' in state)) return settledByToken(taskId, 'f', raw);
+  return state;
+}
+
+/**
  * @internal Infers a task's state from one atomic snapshot (settled-state.lua): its stored
  * result; else, for a keyed task, its key state; else its stream entry, or for a task whose
  * enqueue left it waiting for a slot, its flow record. An entry gone while the task holds a flow
