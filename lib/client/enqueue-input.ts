@@ -15,6 +15,7 @@ import { isWellFormedText } from './well-formed-text';
 const MAX_KEY_LENGTH = 1024;
 /** The last time a Date holds (275760-09-13): 8.64e15 ms. */
 const LAST_DATE_MS = 8.64e15;
+const RUN_AT_EXPECTED = `a valid Date or epoch milliseconds (at most ${LAST_DATE_MS})`;
 
 /**
  * What an enqueue() or replace() options object may name. A name it does not read (`delay`,
@@ -112,9 +113,9 @@ export function toEnqueueCall(
   // A due time past the last Date never comes: the task (a key's run) would wait for good.
   if (!Number.isSafeInteger(delayMs) || delayMs < 0 || (delayMs > 0 && Date.now() + delayMs > LAST_DATE_MS))
     throw new InvalidOptionError('delayMs', `an integer >= 0 that ends by the last Date (${LAST_DATE_MS} ms)`, delayMs);
-  const at = runAt instanceof Date ? runAt.getTime() : runAt;
+  const at = timeOf(runAt);
   if (at !== undefined && (!Number.isSafeInteger(at) || at <= 0 || at > LAST_DATE_MS))
-    throw new InvalidOptionError('runAt', `a valid Date or epoch milliseconds (at most ${LAST_DATE_MS})`, runAt);
+    throw new InvalidOptionError('runAt', RUN_AT_EXPECTED, runAt);
   if (at !== undefined && delayMs > 0)
     throw new InvalidOptionError('runAt', 'either `runAt` or `delayMs`, not both', runAt);
   const schedule = definition?.options.schedule;
@@ -163,6 +164,19 @@ export function toEnqueueCall(
     everyMs,
     periodic,
   };
+}
+
+/**
+ * `runAt` as epoch milliseconds (unchecked: the types are the caller's word only), a Date's read with its getTime(): a subclass's
+ * override is the caller's code, and a Date-like object or a Proxy of a Date has no time to
+ * read (a TypeError), so a throw is refused naming `runAt`, its error the cause.
+ */
+function timeOf(runAt: Date | number | undefined): number | undefined {
+  try {
+    return runAt instanceof Date ? runAt.getTime() : runAt;
+  } catch (error) {
+    throw InvalidOptionError.timeUnreadable('runAt', RUN_AT_EXPECTED, error);
+  }
 }
 
 /**

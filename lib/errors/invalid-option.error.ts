@@ -28,6 +28,15 @@ export class InvalidOptionError extends StreamQueueError {
     return new InvalidOptionError(option, 'a value that can be read', GETTER_THREW, { cause });
   }
 
+  /**
+   * @internal Reading a Date option's time threw: its getTime() is the caller's code (a
+   * subclass's override), or no Date's (a Date-like object, a Proxy of a Date). The error is
+   * the cause, as for a getter (see unreadable).
+   */
+  static timeUnreadable(option: string, expected: string, cause: unknown): InvalidOptionError {
+    return new InvalidOptionError(option, expected, GET_TIME_THREW, { cause });
+  }
+
   /** @internal The same refusal, of the option at `path` (an enqueueMany() item's: `items[3].options.delayMs`). */
   at(path: string): InvalidOptionError {
     const { cause } = this;
@@ -42,10 +51,13 @@ export class InvalidOptionError extends StreamQueueError {
 
 /** What an unreadable option received, as describe() words it. */
 const GETTER_THREW = Symbol('a getter that threw');
+/** What a Date option whose time could not be read received, as describe() words it. */
+const GET_TIME_THREW = Symbol('a Date whose getTime() threw');
 
 /** A received value as the message quotes it: a text may be anyone's (see quotedText). */
 function describe(value: unknown): string {
   if (value === GETTER_THREW) return 'a getter that threw (its error is the cause)';
+  if (value === GET_TIME_THREW) return 'a Date whose getTime() threw (its error is the cause)';
   if (typeof value === 'string') return quotedText(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
