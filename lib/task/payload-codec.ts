@@ -8,7 +8,10 @@ export function encodePayload(taskName: string, payload: unknown, maxBytes: numb
     json = JSON.stringify(payload === undefined ? null : payload);
   } catch (error) {
     // A payload's getter or toJSON may throw anything (null, a string): `.message` of null threw a TypeError.
-    throw new PayloadError(taskName, `not serialisable as JSON (${describeThrown(error).message})`);
+    // What it threw is the cause: its type and stack tell the encoder's TypeError from a toJSON's own.
+    throw new PayloadError(taskName, `not serialisable as JSON (${describeThrown(error).message})`, undefined, {
+      cause: error,
+    });
   }
   if (json === undefined) throw new PayloadError(taskName, `a ${typeof payload} is not serialisable as JSON`);
   const bytes = Buffer.byteLength(json);
