@@ -17,14 +17,20 @@ export function taskMetadataOf(value: unknown): TaskMetadata | undefined {
     : undefined;
 }
 
+/** A @Task() that an override hides (see hiddenTask): the task's name, and the warning naming both. */
+export interface HiddenTask {
+  readonly task: string;
+  readonly warning: string;
+}
+
 /**
  * A @Task() method overridden without @Task(): its metadata sits on the base class's function,
  * which the provider no longer exposes (as with Nest's route decorators), so the task has no
  * handler. The override may be a method, or an accessor or a value that is no function, which
- * getAllMethodNames skips with the base's method behind it (see hiddenTaskWarnings). The
- * warning, or undefined when `methodName` hides no @Task().
+ * getAllMethodNames skips with the base's method behind it (see hiddenTasks). Undefined when
+ * `methodName` hides no @Task().
  */
-export function hiddenTaskWarning(prototype: object, methodName: string): string | undefined {
+export function hiddenTask(prototype: object, methodName: string): HiddenTask | undefined {
   let owner: object | null = prototype;
   while (owner && !Object.prototype.hasOwnProperty.call(owner, methodName)) {
     owner = Object.getPrototypeOf(owner) as object | null;
@@ -42,21 +48,27 @@ export function hiddenTaskWarning(prototype: object, methodName: string): string
     const { get, set, value } = Object.getOwnPropertyDescriptor(owner, methodName)!;
     if (get || set || typeof value !== 'function') {
       const what = get || set ? 'an accessor' : 'a value that is no method';
-      return `${override} overrides ${hidden} with ${what}, which hides its @Task('${meta.name}'): the task has no handler here. Only a method takes @Task(): make ${override} a method with @Task('${meta.name}').`;
+      return {
+        task: meta.name,
+        warning: `${override} overrides ${hidden} with ${what}, which hides its @Task('${meta.name}'): the task has no handler here. Only a method takes @Task(): make ${override} a method with @Task('${meta.name}').`,
+      };
     }
-    return `${override} overrides ${hidden} without its @Task('${meta.name}'): the task has no handler here. Repeat @Task('${meta.name}') on the override.`;
+    return {
+      task: meta.name,
+      warning: `${override} overrides ${hidden} without its @Task('${meta.name}'): the task has no handler here. Repeat @Task('${meta.name}') on the override.`,
+    };
   }
   return undefined;
 }
 
 /**
- * The warnings for the names of `prototype`'s chain that getAllMethodNames left out (`methods`):
- * an accessor or a non-function overriding a @Task() method hides it just as a method does, but
- * discovery, reading methods only, would never say so.
+ * The @Task()s hidden under the names of `prototype`'s chain that getAllMethodNames left out
+ * (`methods`): an accessor or a non-function overriding a @Task() method hides it just as a
+ * method does, but discovery, reading methods only, would never say so.
  */
-export function hiddenTaskWarnings(prototype: object, methods: readonly string[]): string[] {
+export function hiddenTasks(prototype: object, methods: readonly string[]): HiddenTask[] {
   const seen = new Set(methods);
-  const warnings: string[] = [];
+  const hidden: HiddenTask[] = [];
   for (
     let owner: object | null = prototype;
     owner && owner !== Object.prototype;
@@ -65,11 +77,11 @@ export function hiddenTaskWarnings(prototype: object, methods: readonly string[]
     for (const name of Object.getOwnPropertyNames(owner)) {
       if (seen.has(name) || name === 'constructor') continue;
       seen.add(name);
-      const warning = hiddenTaskWarning(prototype, name);
-      if (warning) warnings.push(warning);
+      const found = hiddenTask(prototype, name);
+      if (found) hidden.push(found);
     }
   }
-  return warnings;
+  return hidden;
 }
 
 /**
@@ -91,8 +103,10 @@ export function requestScopedCause(wrapper: InstanceWrapper): string {
 /**
  * Where each @Task() name of the application is declared on a provider discovery skipped, and
  * why it has no handler: a module loaded after bootstrap (LazyModuleLoader runs no lifecycle
- * hook, and the queues are mounted once), or a request-scoped provider. Built in one scan, read
- * per name without a handler (anyone can write such names to a stream: never a scan per name).
+ * hook, and the queues are mounted once), a request-scoped provider, or an override in a
+ * subclass that hides it (bootstrap warned, but the UnknownTaskError is where a caller looks).
+ * Built in one scan, read per name without a handler (anyone can write such names to a stream:
+ * never a scan per name).
  */
 export function missingTaskReasons(
   wrappers: readonly InstanceWrapper[],
@@ -104,7 +118,16 @@ export function missingTaskReasons(
     if (!instance || typeof instance !== 'object' || wrapper.isAlias) continue;
     const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
     if (!prototype) continue;
-    for (const methodName of scanner.getAllMethodNames(prototype)) {
+    const methodNames = scanner.getAllMethodNames(prototype);
+    const hidden = [
+      ...methodNames.flatMap((methodName) =>
+        taskMetadataOf(prototype[methodName]) ? [] : (hiddenTask(prototype, methodName) ?? []),
+      ),
+      ...hiddenTasks(prototype, methodNames),
+    ];
+    // The warning reads as the reason: the error adds its own full stop.
+    for (const { task, warning } of hidden) if (!reasons.has(task)) reasons.set(task, warning.replace(/\.$/, ''));
+    for (const methodName of methodNames) {
       const name = taskMetadataOf(prototype[methodName])?.name;
       if (name === undefined || reasons.has(name)) continue;
       const where = `${instance.constructor?.name ?? 'anonymous'}.${methodName} in ${wrapper.host?.name ?? 'a module'}`;

@@ -4,8 +4,8 @@ import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { partitionsOf, type StreamQueueConfig } from '../stream-queue.config';
 import type { TaskMetadata } from './task.decorator';
 import {
-  hiddenTaskWarning,
-  hiddenTaskWarnings,
+  hiddenTask,
+  hiddenTasks,
   importedTwiceWarning,
   missingTaskReasons,
   requestScopedCause,
@@ -116,10 +116,10 @@ export class TaskExplorer implements OnModuleInit {
         decorated.set(methodName, { method: method as Decorated['method'], meta });
         continue;
       }
-      const hidden = hiddenTaskWarning(prototype, methodName);
-      if (hidden) this.logger.warn(hidden);
+      const hidden = hiddenTask(prototype, methodName);
+      if (hidden) this.logger.warn(hidden.warning);
     }
-    for (const hidden of hiddenTaskWarnings(prototype, methodNames)) this.logger.warn(hidden);
+    for (const hidden of hiddenTasks(prototype, methodNames)) this.logger.warn(hidden.warning);
     if (decorated.size === 0) return;
     const className = instance.constructor?.name ?? 'anonymous';
     if (!wrapper.isDependencyTreeStatic()) {
