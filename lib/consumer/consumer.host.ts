@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ReplyError, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { monotonicMs } from './lease';
-import { onSubscriberReady } from '../redis/cluster-subscriber';
 import { isClusterClient } from '../redis/connection-check';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
@@ -17,6 +16,7 @@ import { redisTimeMs } from '../task/periodic-call';
 import { TaskRegistry } from '../task/task.registry';
 import { UNWATCH_MESSAGE, WATCH_MESSAGE } from '../client/fleet-events';
 import { createConsumerName } from './consumer-name';
+import { ControlSubscription } from './control-subscription';
 import { FleetEventRelay } from './fleet-event-relay';
 import { InFlight } from './in-flight';
 import { LeaseKeeper } from './lease-keeper';
@@ -49,6 +49,7 @@ export class ConsumerHost {
   private leaseKeeper?: LeaseKeeper;
   private pauseWatch?: PauseWatch;
   private control?: Redis;
+  private controlSubscription?: ControlSubscription;
   private unwatchEnd?: () => void;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
@@ -94,6 +95,7 @@ export class ConsumerHost {
     this.leaseKeeper = undefined;
     this.pauseWatch = undefined;
     this.control = undefined;
+    this.controlSubscription = undefined;
     this.unwatchEnd = undefined;
     this.starting = undefined;
     this.stopping = undefined;
@@ -286,6 +288,7 @@ export class ConsumerHost {
     }
     // Closed, not unsubscribed: an UNSUBSCRIBE waits for Redis, so a drain while Redis is
     // unreachable would last until ioredis gives the command up (never, by maxRetriesPerRequest null).
+    this.controlSubscription?.stop();
     if (this.control) this.connections.release(this.control);
     this.connections.beforeQuit(() => this.publishLastEvents());
     if (!allDrained) this.logger.warn('Shutdown deadline passed with runs in flight; other workers reclaim them.');
@@ -350,7 +353,7 @@ export class ConsumerHost {
     // Watched: a subscriber gone half-open would hear nothing ever again (PING is answered in
     // subscriber mode), so it is made again when it stops answering for a lease.
     this.control = this.connections.dedicated('control', { watched: true });
-    // Subscribed again by us alone after a drop (below): ioredis's own SUBSCRIBE, sent with no
+    // Subscribed again by us alone after a drop (ControlSubscription): ioredis's own SUBSCRIBE, sent with no
     // handler, rejected unhandled when Redis refused it (an ACL change took a channel from the
     // user, and Redis dropped the connection), which ends a Node process. A cluster's is handled.
     if (!isClusterClient(this.control)) this.control.options.autoResubscribe = false;
@@ -366,47 +369,18 @@ export class ConsumerHost {
       if (!queue || !match) return;
       this.consumers.get(queue)?.abortKey(match[3], match[1] as 'superseded' | 'cancelled', Number(match[2]));
     });
-    const control = this.control;
-    const channels = [...byChannel.keys()];
-    let subscribed = false;
     const queues = [...new Set(byChannel.values())];
-    // Notices published while it was cut are lost: once subscribed again (ioredis resubscribes;
-    // a SUBSCRIBE of ours confirms it), each keyed run in flight checks its key itself, and the
-    // relay asks whether each queue is watched (a watcher's announcement may be among the lost).
-    // On a cluster, also when ioredis made its subscriber connection anew (onSubscriberReady).
-    // One channel per SUBSCRIBE: Redis refuses a whole SUBSCRIBE for one channel its ACL refuses,
-    // and one queue's refused channel must not leave the worker deaf on every queue.
-    onSubscriberReady(control, () => {
-      if (!subscribed) return;
-      const refused: string[] = [];
-      let refusal = '';
-      const each = channels.map((channel) =>
-        control.subscribe(channel).then(
-          () => true,
-          (error: Error) => {
-            if (!(error instanceof ReplyError)) return false;
-            refused.push(channel);
-            refusal = error.message;
-            return false;
-          },
-        ),
-      );
-      void Promise.all(each)
-        .then((live) => {
-          // Refused for good until the ACL changes: this worker hears no control notice there.
-          if (refused.length > 0)
-            this.logger.warn(
-              `Redis refused worker ${this.consumerName}'s SUBSCRIBE to ${refused.join(', ')} after a reconnect (${refusal}): it hears no cancel, replace, pause, due promotion or events() watcher there until its user is granted them and it reconnects.`,
-            );
-          if (!live.some(Boolean)) return;
-          return Promise.all([
-            ...[...this.consumers.values()].map((c) => c.recheckKeys()),
-            this.relay.checkWatched(queues),
-          ]);
-        })
-        .catch(() => undefined);
+    this.controlSubscription = new ControlSubscription({
+      control: this.control,
+      channels: [...byChannel.keys()],
+      consumerName: this.consumerName,
+      logger: this.logger,
+      // Notices published while a channel went unheard are lost: each keyed run in flight checks
+      // its key itself, and the relay asks whether each queue is watched (a watcher's
+      // announcement may be among the lost).
+      heardAgain: () =>
+        Promise.all([...[...this.consumers.values()].map((c) => c.recheckKeys()), this.relay.checkWatched(queues)]),
     });
-    await control.subscribe(...channels);
-    subscribed = true;
+    await this.controlSubscription.start();
   }
 }
