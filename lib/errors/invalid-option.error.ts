@@ -39,12 +39,12 @@ export class InvalidOptionError extends StreamQueueError {
 
   /** @internal The same refusal, of the option at `path` (an enqueueMany() item's: `items[3].options.delayMs`). */
   at(path: string): InvalidOptionError {
-    const { cause } = this;
+    // `in`, not `!== undefined`: a getter may throw undefined, which is still what it threw.
     return new InvalidOptionError(
       path,
       this.#refusal.expected,
       this.#refusal.received,
-      cause === undefined ? undefined : { cause },
+      'cause' in this ? { cause: this.cause } : undefined,
     );
   }
 }
@@ -60,5 +60,6 @@ function describe(value: unknown): string {
   if (value === GET_TIME_THREW) return 'a Date whose getTime() threw (its error is the cause)';
   if (typeof value === 'string') return quotedText(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

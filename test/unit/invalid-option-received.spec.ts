@@ -33,3 +33,37 @@ describe('attack: the received text an InvalidOptionError quotes', () => {
     ]);
   });
 });
+
+/**
+ * The kind of a received value that is no text, number or boolean, with its article: the message
+ * said "received a object" for any object (a Date, a class instance, a plain one), read in logs.
+ */
+describe('InvalidOptionError: the kind of a received value', () => {
+  it.each([
+    [{}, 'an object'],
+    [new Date(0), 'an object'],
+    [() => 1, 'a function'],
+    [Symbol('s'), 'a symbol'],
+    [10n, 'a bigint'],
+    [[1], 'an array'],
+  ])('%p is %s', (value, kind) => {
+    expect(new InvalidOptionError('opt', 'a number', value).message).toBe(
+      `Invalid option "opt": expected a number, received ${kind}.`,
+    );
+  });
+});
+
+/** at() names the option under a path and keeps the cause, whatever was thrown: undefined too. */
+describe('InvalidOptionError.at: the cause', () => {
+  it('keeps a cause that is undefined (a getter may throw undefined)', () => {
+    const refused = InvalidOptionError.unreadable('delayMs', undefined);
+    const moved = refused.at('items[2].options.delayMs');
+    expect(moved.option).toBe('items[2].options.delayMs');
+    expect('cause' in moved).toBe(true);
+    expect(moved.cause).toBeUndefined();
+  });
+
+  it('adds no cause where there was none', () => {
+    expect('cause' in new InvalidOptionError('opt', 'a number', 'x').at('items[0].opt')).toBe(false);
+  });
+});
