@@ -11,6 +11,7 @@ import { raceTimeout } from '../race-timeout';
 import { onSubscriberReady } from '../redis/cluster-subscriber';
 import { closedForGood } from '../redis/connection-end';
 import { isClusterClient } from '../redis/connection-check';
+import { isGivenUpByRetries } from '../redis/unanswered-given-up';
 import { RedisConnections } from '../redis/redis-connections';
 import type { QueueKeys } from '../redis/keys';
 import {
@@ -350,7 +351,7 @@ export class ResultWaiter implements OnApplicationShutdown {
  * ended for good does not come back: its 'end' ends the waits (onCommandsEnded).
  */
 function isLostWithConnection(error: Error): boolean {
-  return error.name === 'MaxRetriesPerRequestError';
+  return isGivenUpByRetries(error);
 }
 
 function isTooManyGroups(error: Error): boolean {

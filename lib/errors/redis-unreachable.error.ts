@@ -5,8 +5,9 @@ import { StreamQueueError } from './stream-queue.error';
  * heartbeat thread's first beat, or no more once it passed the ready check (the command check,
  * COMMAND INFO, went unanswered). Later, a call whose command connection stayed down (or never
  * got ready again) for `offlineTimeoutMs`: then `mayHaveRun` says whether its command was written
- * before the connection dropped (Redis may have run it) or never sent. `address` is host:port (or
- * the socket path), never credentials.
+ * before the connection dropped (Redis may have run it) or never sent; the same when ioredis gave
+ * the call up first (past `maxRetriesPerRequest` reconnect attempts), its error then the `cause`.
+ * `address` is host:port (or the socket path), never credentials.
  * @publicApi
  */
 export class RedisUnreachableError extends StreamQueueError {
@@ -16,7 +17,9 @@ export class RedisUnreachableError extends StreamQueueError {
     message = `Redis at ${address} could not be reached: ${reason}`,
     /** A call given up: whether Redis may have run its command (undefined at bootstrap). */
     readonly mayHaveRun?: boolean,
+    /** `cause`: ioredis's own error, when it gave the command up first (MaxRetriesPerRequestError). */
+    options?: ErrorOptions,
   ) {
-    super('REDIS_UNREACHABLE', message);
+    super('REDIS_UNREACHABLE', message, options);
   }
 }

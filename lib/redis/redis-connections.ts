@@ -371,10 +371,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   track(redis: Redis, purpose: string): void {
     this.owned.add(redis);
     // What QueueClient's calls are rejected with when Redis stays away says whether they ran.
-    if (purpose === 'commands' && !redis.isCluster) tellUnansweredApart(redis);
     // Not beyond offlineTimeoutMs, however long Redis stays away or silent (a cluster: ioredis's).
     if (purpose === 'commands' && !redis.isCluster) {
       // The topology is made after its command connection: its address is read when a call gives up.
+      tellUnansweredApart(redis, () => this.topology.address);
       boundUnreadyWaits(redis, this.config.offlineTimeoutMs, () => this.topology.address);
     }
     // A reconnect accepted and never answered is cut, to be made again (every connection made here).

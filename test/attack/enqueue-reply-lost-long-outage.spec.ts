@@ -3,6 +3,7 @@ import { closeApps, startApp } from '../fixtures/test-app';
 import { useSpecRedis } from '../utils/spec-redis';
 import { redisUrl, waitFor } from '../utils/redis';
 import { RedisConnections } from '../../lib/redis/redis-connections';
+import { RedisUnreachableError } from '../../lib';
 
 /** The error a promise rejected with (it must reject). */
 const rejection = (promise: Promise<unknown>): Promise<Error> =>
@@ -19,7 +20,11 @@ const rejection = (promise: Promise<unknown>): Promise<Error> =>
  * defaults). ioredis then rejects the command with MaxRetriesPerRequestError, the same error as a
  * command that was never sent: the README said a rejected enqueue wrote nothing, but this task
  * was written and runs, and an app that enqueued it again (as that promise invited) ran it twice.
- * The error now says which it is, as at close (ApplicationClosedError).
+ * The error now says which it is, as at close (ApplicationClosedError). It was still ioredis's
+ * own MaxRetriesPerRequestError, with no `mayHaveRun` and no code, where a call given up by the
+ * module's own bound (offlineTimeoutMs) rejects with RedisUnreachableError: a caller had to
+ * handle two errors for one outage, and read the message to tell the cases apart. Every call
+ * now rejects with RedisUnreachableError, ioredis's error as its `cause`.
  */
 describe('attack: an enqueue whose reply was lost, Redis unreachable past maxRetriesPerRequest', () => {
   const { prefix, redis } = useSpecRedis();
@@ -45,13 +50,22 @@ describe('attack: an enqueue whose reply was lost, Redis unreachable past maxRet
     await waitFor(() => commands.status === 'reconnecting', { intervalMs: 1 });
     // Keyed: a script call of its own (not behind the group commit), queued while reconnecting.
     const neverSent = rejection(producer.client.enqueue('echo', 'never-sent', { key: 'never-sent' }));
+    // A read, and a batch: each public call rejects the same way.
+    const read = rejection(producer.client.status('never-sent'));
+    const batch = rejection(producer.client.enqueueMany([{ name: 'echo', payload: 'batch-never-sent' }]));
 
-    const [landedError, neverSentError] = await Promise.all([landed, neverSent]);
+    const [landedError, neverSentError, readError, batchError] = await Promise.all([landed, neverSent, read, batch]);
     await allow();
     expect(landedError.message).toMatch(/sent before the connection dropped.*may have run/);
     expect(neverSentError.message).toMatch(/never sent.*nothing was written/);
-    // Both are still ioredis's error, for code that checks it.
-    expect([landedError.name, neverSentError.name]).toEqual(['MaxRetriesPerRequestError', 'MaxRetriesPerRequestError']);
+    const batchItemError = (batchError as unknown as { results: { error?: Error }[] }).results[0].error;
+    const given = [landedError, neverSentError, readError, batchItemError];
+    expect(given.map((e) => e instanceof RedisUnreachableError)).toEqual([true, true, true, true]);
+    expect(given.map((e) => (e as RedisUnreachableError).mayHaveRun)).toEqual([true, false, false, false]);
+    expect(given.map((e) => (e as RedisUnreachableError).code)).toEqual(Array(4).fill('REDIS_UNREACHABLE'));
+    // ioredis's own error is kept as the cause, for code that looked for it.
+    expect(given.map((e) => (e?.cause as Error | undefined)?.name)).toEqual(Array(4).fill('MaxRetriesPerRequestError'));
+    expect(landedError.message).toMatch(/maxRetriesPerRequest/);
 
     // What each said is so: the first task is in the stream, the second key has no state.
     const payloads = (await redis.xrange(producer.keys.stream, '-', '+')).map(
