@@ -57,7 +57,9 @@ export interface StreamQueueModuleOptions {
    * Once booted, the longest a call waits for its command connection while that is down (Redis
    * away, restarting, or connected but not answering): it then rejects with a
    * `RedisUnreachableError` whose `mayHaveRun` says whether its command was sent before the drop.
-   * Counted from the call, or from the drop for a command sent before it. Default 10 000.
+   * Counted from the call, or from the drop for a command sent before it. On a client handed in
+   * as `connection`, the module's own commands only; not on a Redis Cluster (README,
+   * Configuration). Default 10 000.
    */
   offlineTimeoutMs?: number;
   /**

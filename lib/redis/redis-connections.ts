@@ -14,6 +14,7 @@ import { boundUnreadyWaits } from './unready-wait-bound';
 import { boundReadyCheck } from './ready-check-bound';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
+import { moduleCommands } from './module-commands';
 import { awaitRedis, connectTimeoutOf, untilAborted } from './redis-readiness';
 import { watchReplies } from './reply-watchdog';
 import { defineScripts } from './scripts';
@@ -59,6 +60,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly closing = new Set<() => void>();
   /** Last writes, awaited once every hook of the application ran, before the connections close. */
   private readonly lastWrites: (() => Promise<void>)[] = [];
+  /** The removal of offlineTimeoutMs's bound from a client handed in (see boundHandedIn). */
+  private unboundHandedIn?: () => void;
   /** The stop of each connection's reply watch (see watchReplies). */
   private readonly watches = new Map<Redis, () => void>();
   private readonly logger = new Logger('StreamQueue');
@@ -115,6 +118,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       // Producers too: a command connection gone half-open held every enqueue until the OS gave
       // up on the socket, many minutes (a worker's ConsumerHost used to watch it for itself).
       this.watch(this.commands);
+      this.boundHandedIn();
     } catch (error) {
       // Not when init() again began meanwhile: the connections are that one's now.
       if (this.booting === booting) this.suspend(error);
@@ -141,6 +145,26 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   }
 
   /**
+   * offlineTimeoutMs and the typed give-up (boundUnreadyWaits, tellUnansweredApart) on a client
+   * handed in, for the module's own commands and while the application holds it: without them a
+   * call waited as the user's client let it, for ever behind a reconnect that is accepted and
+   * never answered, or through any outage with `maxRetriesPerRequest: null`. The application's
+   * own commands on it are its own (moduleCommands). Removed at close and at a failed init.
+   */
+  private boundHandedIn(): void {
+    if (this.owned.has(this.commands) || this.commands.isCluster || this.unboundHandedIn) return;
+    const only = moduleCommands(this.config.prefix);
+    const address = () => this.topology.address;
+    const untell = tellUnansweredApart(this.commands, address, only);
+    const unbound = boundUnreadyWaits(this.commands, this.config.offlineTimeoutMs, address, only);
+    this.unboundHandedIn = () => {
+      untell();
+      unbound();
+      this.unboundHandedIn = undefined;
+    };
+  }
+
+  /**
    * The module's init failed, here or in a later step of it (the discovery of the handlers, the
    * partition layouts). Nest runs no shutdown hook after a failed init, and the application may
    * give up on it: nothing may hold the process open. The bootstrap still waiting for Redis stops,
@@ -159,6 +183,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     if (!this.owned.has(this.commands)) {
       this.watches.get(this.commands)?.();
       this.watches.delete(this.commands);
+      this.unboundHandedIn?.();
     }
     for (const redis of this.owned) {
       const options = redis.options as RetryStrategies;
@@ -350,6 +375,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     }
     this.watches.forEach((stop) => stop());
     this.watches.clear();
+    this.unboundHandedIn?.();
     await Promise.all(
       [...this.owned].map(async (redis) => {
         // Not connected (Redis unreachable, or never reached): quit() would wait for a reconnect.

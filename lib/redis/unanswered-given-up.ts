@@ -1,8 +1,16 @@
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
+import type { CommandFilter, QueuedCommand } from './module-commands';
 
-/** ioredis's flush of its queues (an internal method, wrapped only here). */
+/** ioredis's queues and their flush (internal, wrapped only here). */
+interface Queue {
+  readonly length: number;
+  peekAt(index: number): { command: QueuedCommand & { reject(error: Error): void } } | undefined;
+  removeOne(index: number): void;
+}
 interface FlushedQueues {
+  offlineQueue: Queue;
+  commandQueue: Queue;
   flushQueue(error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }): void;
 }
 
@@ -22,18 +30,22 @@ export const NEVER_SENT = ' This command was never sent: nothing was written.';
  * reconnect): one error for both, so an enqueue Redis ran, its reply lost, read as one that wrote
  * nothing, and an app that sent it again ran its task twice. Each queue now gets its own error,
  * `mayHaveRun` saying which; ioredis's is its `cause`. Other flushes (the connection ended for
- * good) are ioredis's own.
+ * good) are ioredis's own. With `only` (a client handed in), those commands alone get the
+ * module's error: the rest keep ioredis's. Returns its removal.
  */
-export function tellUnansweredApart(redis: Redis, addressOf: () => string): void {
+export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?: CommandFilter): () => void {
   const queues = redis as unknown as FlushedQueues;
   const flush = queues.flushQueue;
   // An ioredis without it (none of 5 or 6) keeps its own errors.
-  if (typeof flush !== 'function') return;
+  if (typeof flush !== 'function') return () => undefined;
   let lastError: string | undefined;
-  redis.on('error', (error: Error) => void (lastError = error.message));
-  redis.on('ready', () => void (lastError = undefined));
-  queues.flushQueue = function (this: FlushedQueues, error, options) {
-    if (error?.name !== 'MaxRetriesPerRequestError') return flush.call(this, error, options);
+  let active = true;
+  const heardError = (error: Error) => void (lastError = error.message);
+  const ready = () => void (lastError = undefined);
+  redis.on('error', heardError).on('ready', ready);
+  const wrapped = function (this: FlushedQueues, error: Error, options?: Parameters<FlushedQueues['flushQueue']>[1]) {
+    // Removed while another wrapper (a second application on the same client) was put over it: a pass-through.
+    if (!active || error?.name !== 'MaxRetriesPerRequestError') return flush.call(this, error, options);
     const { offlineQueue = true, commandQueue = true } = options ?? {};
     const givenUp = (mayHaveRun: boolean) => {
       const address = addressOf();
@@ -41,10 +53,33 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string): void
       const message = `Redis at ${address} could not be reached: ${reason}.${mayHaveRun ? SENT : NEVER_SENT}`;
       return new RedisUnreachableError(address, reason, message, mayHaveRun, { cause: error });
     };
+    if (only) {
+      // The module's commands taken out first, each with its error; ioredis flushes the rest.
+      if (offlineQueue) giveUpSelected(this.offlineQueue, only, givenUp(false));
+      if (commandQueue) giveUpSelected(this.commandQueue, only, givenUp(true));
+      return flush.call(this, error, options);
+    }
     // ioredis's own flush, once per queue, each with its error: whatever else it does stays its own.
     if (offlineQueue) flush.call(this, givenUp(false), { offlineQueue: true, commandQueue: false });
     if (commandQueue) flush.call(this, givenUp(true), { offlineQueue: false, commandQueue: true });
   };
+  queues.flushQueue = wrapped;
+  return () => {
+    active = false;
+    if (queues.flushQueue === wrapped) queues.flushQueue = flush;
+    redis.off('error', heardError).off('ready', ready);
+  };
+}
+
+/** Rejects with `error` the commands of `queue` that `only` selects, and takes them out of it. */
+function giveUpSelected(queue: Queue | undefined, only: CommandFilter, error: Error): void {
+  if (!queue) return;
+  for (let i = queue.length - 1; i >= 0; i--) {
+    const item = queue.peekAt(i);
+    if (!item || !only(item.command)) continue;
+    queue.removeOne(i);
+    item.command.reject(error);
+  }
 }
 
 /** @internal Whether `error` is a command ioredis gave up after maxRetriesPerRequest reconnect attempts. */

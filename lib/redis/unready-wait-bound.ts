@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
+import type { CommandFilter, QueuedCommand } from './module-commands';
 import { NEVER_SENT, SENT } from './unanswered-given-up';
 
 /** ioredis's queues (internal, read only here and in unanswered-given-up.ts, close-unconnected.ts). */
 interface Queue {
   readonly length: number;
-  peekAt(index: number): { command: { reject(error: Error): void } } | undefined;
+  peekAt(index: number): { command: QueuedCommand & { reject(error: Error): void } } | undefined;
   removeOne(index: number): void;
 }
 interface Queues {
@@ -23,13 +24,21 @@ interface Queues {
  * reconnect that never got ready (a frozen Redis) closed nothing, so calls waited for ever. The
  * queues are checked every `tickMs` while the connection is not ready; a command's wait counts
  * from the check that first saw it, so a call rejects within `boundMs` plus at most two ticks.
+ * Only the commands `given` selects are given up (a client handed in: the module's own). Returns
+ * its removal (a client handed in outlives the application).
  */
-export function boundUnreadyWaits(redis: Redis, boundMs: number, addressOf: () => string): void {
+export function boundUnreadyWaits(
+  redis: Redis,
+  boundMs: number,
+  addressOf: () => string,
+  given: CommandFilter = () => true,
+): () => void {
   const tickMs = Math.max(10, Math.min(250, Math.floor(boundMs / 20)));
   let seenAt = new WeakMap<object, number>();
   let lastError: string | undefined;
   let timer: NodeJS.Timeout | undefined;
-  redis.on('error', (error: Error) => void (lastError = error.message));
+  const heardError = (error: Error) => void (lastError = error.message);
+  redis.on('error', heardError);
   const stop = () => {
     // A command seen in this outage and sent since counts afresh if a later drop leaves it unanswered.
     seenAt = new WeakMap();
@@ -54,7 +63,7 @@ export function boundUnreadyWaits(redis: Redis, boundMs: number, addressOf: () =
     if (!queue) return;
     for (let i = queue.length - 1; i >= 0; i--) {
       const item = queue.peekAt(i);
-      if (!item) continue;
+      if (!item || !given(item.command)) continue;
       const since = seenAt.get(item.command);
       if (since === undefined) seenAt.set(item.command, now);
       else if (now - since >= boundMs) {
@@ -69,7 +78,13 @@ export function boundUnreadyWaits(redis: Redis, boundMs: number, addressOf: () =
     const message = `Redis at ${address} could not be reached: ${reason}.${mayHaveRun ? SENT : NEVER_SENT}`;
     return new RedisUnreachableError(address, reason, message, mayHaveRun);
   };
-  for (const status of ['close', 'reconnecting', 'connecting', 'connect']) redis.on(status, start);
+  const statuses = ['close', 'reconnecting', 'connecting', 'connect'];
+  for (const status of statuses) redis.on(status, start);
   redis.on('ready', stop).on('end', stop);
   if (redis.status !== 'ready' && redis.status !== 'wait') start();
+  return () => {
+    stop();
+    for (const status of statuses) redis.off(status, start);
+    redis.off('ready', stop).off('end', stop).off('error', heardError);
+  };
 }
