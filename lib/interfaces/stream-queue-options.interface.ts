@@ -58,8 +58,8 @@ export interface StreamQueueModuleOptions {
    * away, restarting, or connected but not answering): it then rejects with a
    * `RedisUnreachableError` whose `mayHaveRun` says whether its command was sent before the drop.
    * Counted from the call, or from the drop for a command sent before it. On a client handed in
-   * as `connection`, the module's own commands only; not on a Redis Cluster (README,
-   * Configuration). Default 10 000.
+   * as `connection`, the module's own commands only; on a Redis Cluster, while the cluster client
+   * itself is not ready (README, Configuration). Default 10 000.
    */
   offlineTimeoutMs?: number;
   /**

@@ -152,10 +152,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    * own commands on it are its own (moduleCommands). Removed at close and at a failed init.
    */
   private boundHandedIn(): void {
-    if (this.owned.has(this.commands) || this.commands.isCluster || this.unboundHandedIn) return;
+    if (this.owned.has(this.commands) || this.unboundHandedIn) return;
     const only = moduleCommands(this.config.prefix);
     const address = () => this.topology.address;
-    const untell = tellUnansweredApart(this.commands, address, only);
+    const untell = this.commands.isCluster ? () => undefined : tellUnansweredApart(this.commands, address, only);
     const unbound = boundUnreadyWaits(this.commands, this.config.offlineTimeoutMs, address, only);
     this.unboundHandedIn = () => {
       untell();
@@ -397,10 +397,11 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   track(redis: Redis, purpose: string): void {
     this.owned.add(redis);
     // What QueueClient's calls are rejected with when Redis stays away says whether they ran.
-    // Not beyond offlineTimeoutMs, however long Redis stays away or silent (a cluster: ioredis's).
-    if (purpose === 'commands' && !redis.isCluster) {
+    // Not beyond offlineTimeoutMs, however long Redis stays away or silent (a cluster: while the
+    // Cluster itself is not ready; see boundUnreadyWaits).
+    if (purpose === 'commands') {
       // The topology is made after its command connection: its address is read when a call gives up.
-      tellUnansweredApart(redis, () => this.topology.address);
+      if (!redis.isCluster) tellUnansweredApart(redis, () => this.topology.address);
       boundUnreadyWaits(redis, this.config.offlineTimeoutMs, () => this.topology.address);
     }
     // A reconnect accepted and never answered is cut, to be made again (every connection made here).

@@ -24,7 +24,11 @@ interface Queues {
  * reconnect that never got ready (a frozen Redis) closed nothing, so calls waited for ever. The
  * queues are checked every `tickMs` while the connection is not ready; a command's wait counts
  * from the check that first saw it, so a call rejects within `boundMs` plus at most two ticks.
- * Only the commands `given` selects are given up (a client handed in: the module's own). Returns
+ * An ioredis Cluster is bounded the same way while it is not ready (every node unreachable, or
+ * its slots being fetched again): it holds what is issued meanwhile in an offline queue of its
+ * own, which no maxRetriesPerRequest empties, until it is ready or ends (its clusterRetryStrategy
+ * retries for ever by default). A command it already routed to a node is that node
+ * connection's, not bounded here (see the README). Only the commands `given` selects are given up (a client handed in: the module's own). Returns
  * its removal (a client handed in outlives the application).
  */
 export function boundUnreadyWaits(
