@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { LeaseLostError } from '../errors';
+import { ControlChannelRefusedError, LeaseLostError } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { monotonicMs } from './lease';
 import { isClusterClient } from '../redis/connection-check';
@@ -380,7 +380,25 @@ export class ConsumerHost {
       // announcement may be among the lost).
       heardAgain: () =>
         Promise.all([...[...this.consumers.values()].map((c) => c.recheckKeys()), this.relay.checkWatched(queues)]),
+      refusedAtStart: (refused) => this.controlRefused(refused, byChannel),
     });
     await this.controlSubscription.start();
+  }
+
+  /** The start's error for control channels Redis refused: each named, with its queue and the grant. */
+  private controlRefused(
+    refused: readonly { channel: string; error: Error }[],
+    queueOf: ReadonlyMap<string, string>,
+  ): ControlChannelRefusedError {
+    const named = refused.map(({ channel }) => `${channel} (queue "${queueOf.get(channel)}")`).join(', ');
+    const grants = refused.map(({ channel }) => `&${channel}`).join(' ');
+    return new ControlChannelRefusedError(
+      refused.map((r) => r.channel),
+      `Worker ${this.consumerName} cannot start: Redis refused the SUBSCRIBE to ${named}: ${refused[0].error.message}. ` +
+        `Through it a worker hears cancel(), replace(), pause(), due delayed tasks and events() watchers. Grant its ACL ` +
+        `user the channel (${grants}, or every channel of the prefix, &{${this.config.prefix}:*, as in the README's ACL ` +
+        `block) and the subscribe command.`,
+      refused[0].error,
+    );
   }
 }

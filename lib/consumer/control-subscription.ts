@@ -22,6 +22,8 @@ export interface ControlSubscriptionParts {
    * channel is heard again (the keyed runs in flight, whether each queue is watched).
    */
   readonly heardAgain: () => Promise<unknown>;
+  /** The error that fails the worker's start when Redis refuses these channels (each asked alone). */
+  readonly refusedAtStart: (refused: readonly { channel: string; error: Error }[]) => Error;
 }
 
 /**
@@ -45,8 +47,11 @@ export class ControlSubscription {
   constructor(private readonly parts: ControlSubscriptionParts) {}
 
   /**
-   * Subscribes every channel in one SUBSCRIBE (a refusal fails the start). Also, on a cluster,
-   * again when ioredis made its subscriber connection anew (onSubscriberReady).
+   * Subscribes each channel with a SUBSCRIBE of its own, as after a drop: a channel Redis refuses
+   * fails the start with ControlChannelRefusedError naming it (Redis's refusal of a single
+   * SUBSCRIBE for all of them named none), since a worker deaf to cancel, replace and pause must
+   * not run; a connection failure fails it as it came. Also subscribes again whenever ioredis made
+   * the connection anew (onSubscriberReady).
    */
   async start(): Promise<void> {
     const { control, channels } = this.parts;
@@ -56,7 +61,18 @@ export class ControlSubscription {
       this.retryMs = FIRST_RETRY_MS;
       void this.subscribeEach(channels, ++this.round, 'after a reconnect');
     });
-    await control.subscribe(...channels);
+    const outcomes = await Promise.all(
+      channels.map((channel) =>
+        control.subscribe(channel).then(
+          () => undefined,
+          (error: Error) => ({ channel, error }),
+        ),
+      ),
+    );
+    const failures = outcomes.filter((o) => o !== undefined);
+    const refused = failures.filter((f) => f.error instanceof ReplyError);
+    if (refused.length > 0) throw this.parts.refusedAtStart(refused);
+    if (failures.length > 0) throw failures[0].error;
     this.subscribed = true;
   }
 

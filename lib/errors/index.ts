@@ -1,5 +1,6 @@
 export * from './application-closed.error';
 export * from './application-not-ready.error';
+export * from './control-channel-refused.error';
 export * from './duplicate-task.error';
 export * from './enqueue-many.error';
 export * from './interceptor-gave-up.error';
