@@ -20,7 +20,12 @@ export interface TaskRef {
 /** @internal Where a task stands, as far as Redis still knows. */
 export type Settled =
   | { readonly state: 'pending' }
-  | { readonly state: 'completed'; readonly value?: unknown }
+  | {
+      readonly state: 'completed';
+      readonly value?: unknown;
+      /** Told by its key state: a run of this task completed, not merely an entry gone. */
+      readonly byKey?: true;
+    }
   | { readonly state: 'failed'; readonly error?: { name: string; message: string } }
   | { readonly state: 'superseded' }
   | { readonly state: 'cancelled' };
@@ -50,7 +55,10 @@ export function settledByToken(taskId: string, kind: DoneKind, raw: string | nul
   if (kind === 's') return { state: 'superseded' };
   if (kind === 'x') return { state: 'cancelled' };
   const stored = parseStored(taskId, raw);
-  if (kind === 'f') return { state: 'failed', error: stored?.state === 'failed' ? stored.error : undefined };
+  // A failure's read finding a success or a cancel: a later run of the task (a redrive's)
+  // completed, or was removed, before the read. The last run failing stores a failure or nothing.
+  const later = stored && stored.state !== 'pending' && stored.state !== 'failed';
+  if (kind === 'f' && !later) return { state: 'failed', error: stored?.state === 'failed' ? stored.error : undefined };
   return stored && stored.state !== 'pending' ? stored : { state: 'completed' };
 }
 
@@ -68,12 +76,14 @@ export function mayRunAgain(ref: TaskRef, kind: DoneKind, raw: string | null): b
 /**
  * @internal What a failure's token whose task may run again (mayRunAgain) settles with, from the
  * state read after it: pending (the redriven run waits or runs, and its own token will settle the
- * wait), a stored result (that run settled since), or the key's end. A completion without a stored
- * value may be only a gone entry (nothing stored): the token's failure stands then.
+ * wait), a stored result or its key state's end (that run settled since). A completion its key
+ * state does not tell, with no value stored, may be only a gone entry. After the pending marker
+ * (`raw`) it is not: the marker's run settled since, deleting it (a void run with resultTtlMs 0),
+ * and its own token, on its way, tells how. Without the marker, the token's failure stands.
  */
 export function afterFailure(taskId: string, state: Settled, raw: string | null): Settled {
-  if (state.state === 'completed' && !('value' in state)) return settledByToken(taskId, 'f', raw);
-  return state;
+  if (state.state !== 'completed' || 'value' in state || state.byKey) return state;
+  return isPendingMarker(raw) ? PENDING : settledByToken(taskId, 'f', raw);
 }
 
 /**
@@ -175,11 +185,11 @@ function fromKeyState(taskId: string, [state, id, error, cancelled, settled]: (s
   if (!state || !id) return undefined;
   if (id !== taskId) {
     if (cancelled === taskId) return { state: 'cancelled' };
-    if (settled === `${taskId} completed`) return { state: 'completed' };
+    if (settled === `${taskId} completed`) return { state: 'completed', byKey: true };
     if (settled === `${taskId} failed`) return { state: 'failed' };
     return { state: 'superseded' };
   }
-  if (state === 'completed') return { state: 'completed' };
+  if (state === 'completed') return { state: 'completed', byKey: true };
   if (state === 'cancelled') return { state: 'cancelled' };
   if (state === 'failed') return { state: 'failed', error: error ? { name: 'Error', message: error } : undefined };
   return PENDING;
