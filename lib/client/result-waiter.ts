@@ -71,6 +71,8 @@ interface Channel {
 export class ResultWaiter implements OnApplicationShutdown {
   private subscriber?: Redis;
   private closed = false;
+  /** The application's teardown began (closing): its own hooks may close a client handed in. */
+  private teardown = false;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly channels = new Map<string, Channel>();
 
@@ -91,6 +93,16 @@ export class ResultWaiter implements OnApplicationShutdown {
   private readonly onCommandsEnded = () => {
     if (!this.closed) this.abandonAll((taskId) => this.commandsEnded(taskId));
   };
+
+  /**
+   * The application's teardown began (ConsumerLifecycleModule, first of its hooks). A client
+   * handed in that ends from now on was closed by the application (a provider of its own quits it
+   * in onModuleDestroy, before this module's shutdown): the waits end as at app.close(), with
+   * ApplicationClosedError, not as if Redis were lost. Waits go on meanwhile (a draining handler's).
+   */
+  closing(): void {
+    this.teardown = true;
+  }
 
   constructor(private readonly connections: RedisConnections) {
     // A subscriber that ended for good while the command connection was down too (see
@@ -214,9 +226,7 @@ export class ResultWaiter implements OnApplicationShutdown {
     this.closed = true;
     this.connections.commands.off('ready', this.onCommandsReady).off('end', this.onCommandsEnded);
     this.subscriber = undefined;
-    this.abandonAll(
-      (taskId) => new ApplicationClosedError(`The application closed while waiting for the result of task ${taskId}.`),
-    );
+    this.abandonAll(closedWhileWaiting);
     this.channels.clear();
   }
 
@@ -227,7 +237,8 @@ export class ResultWaiter implements OnApplicationShutdown {
     }
   }
 
-  private commandsEnded(taskId: string): RedisUnreachableError {
+  private commandsEnded(taskId: string): StreamQueueError {
+    if (this.teardown) return closedWhileWaiting(taskId);
     const { address } = this.connections.topology;
     const reason =
       'the command connection ended and does not reconnect (its retryStrategy gave up, or it was closed under the application)';
@@ -343,6 +354,10 @@ export class ResultWaiter implements OnApplicationShutdown {
     });
     return subscriber;
   }
+}
+
+function closedWhileWaiting(taskId: string): ApplicationClosedError {
+  return new ApplicationClosedError(`The application closed while waiting for the result of task ${taskId}.`);
 }
 
 /**

@@ -1,10 +1,11 @@
 import { Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { ResultWaiter } from '../client/result-waiter';
 import { ConsumerHost } from './consumer.host';
 
 /**
  * @internal Starts consumption after every other module's onApplicationBootstrap, and drains it
- * before every other module's onModuleDestroy.
+ * (telling the result waiters the application closes) before every other module's onModuleDestroy.
  *
  * Nest calls each hook module by module, sorted by `distance` (the module's depth in the import
  * graph): descending at init and bootstrap, ascending at destroy and shutdown. A global module,
@@ -33,20 +34,23 @@ export class ConsumerLifecycleModule implements OnApplicationBootstrap, OnModule
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await Promise.all(this.hosts().map((host) => host.start()));
+    await Promise.all(this.each(ConsumerHost).map((host) => host.start()));
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.hosts().map((host) => host.drain()));
+    // The first teardown hook of all: the result waiters learn the application is closing before
+    // any hook of the application's own closes the client it handed in (see ResultWaiter.closing).
+    this.each(ResultWaiter).forEach((waiter) => waiter.closing());
+    await Promise.all(this.each(ConsumerHost).map((host) => host.drain()));
   }
 
-  /** The host of every StreamQueueModule in the app (found by class: the module may not be global). */
-  private hosts(): ConsumerHost[] {
-    const hosts: ConsumerHost[] = [];
+  /** That provider of every StreamQueueModule in the app (found by class: the module may not be global). */
+  private each<T>(type: new (...args: never[]) => T): T[] {
+    const found: T[] = [];
     for (const moduleRef of this.modules.values()) {
-      const host = moduleRef.providers.get(ConsumerHost)?.instance;
-      if (host instanceof ConsumerHost) hosts.push(host);
+      const instance: unknown = moduleRef.providers.get(type)?.instance;
+      if (instance instanceof type) found.push(instance);
     }
-    return hosts;
+    return found;
   }
 }
