@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors';
 import { checkUrl } from '../redis/connection-check';
 import { parseEntryId } from '../redis/entry-id';
-import { DEFAULT_RESULT_TTL_MS, MAX_PARTITIONS, PREFIX_PATTERN } from '../stream-queue.config';
+import { DEFAULT_RESULT_TTL_MS, MAX_PARTITIONS, MIN_RESULT_TTL_MS, PREFIX_PATTERN } from '../stream-queue.config';
 import { TERMINAL_UNSAFE, unicodeEscaped } from '../terminal-unsafe';
 
 /** A command line the CLI cannot run: printed with the usage, exit code 2. */
@@ -57,7 +57,8 @@ Options:
                         (default 10000); past it the command fails, exit 1
   --result-ttl-ms <ms>  how long remove, dlq redrive and dlq purge keep what they leave
                         (a removed task's record, each call's answer): pass your app's
-                        resultTtlMs (default ${DEFAULT_RESULT_TTL_MS}, the library's; 0 keeps none)
+                        resultTtlMs: 0 keeps none, else at least ${MIN_RESULT_TTL_MS} (default
+                        ${DEFAULT_RESULT_TTL_MS}, the library's)
   --                    the rest are ids, even one that begins with "-"
 Each option at most once.
 
@@ -154,9 +155,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     throw new UsageError(`--timeout: an integer from 1 to 3600000 (got "${echoed(timeoutText)}")`);
   const ttlText = values.get('--result-ttl-ms');
   const resultTtlMs = ttlText === undefined ? DEFAULT_RESULT_TTL_MS : Number(ttlText);
-  // An integer >= 0, as Redis takes it in PX (an app's own is 0 or at least 1000: resolveConfig).
-  if (ttlText !== undefined && (!/^\d{1,16}$/.test(ttlText) || !Number.isSafeInteger(resultTtlMs)))
-    throw new UsageError(`--result-ttl-ms: an integer from 0 to ${Number.MAX_SAFE_INTEGER} (got "${echoed(ttlText)}")`);
+  // The app's resultTtlMs, so its bounds (resultTtl): 0, or from MIN_RESULT_TTL_MS. A shorter one
+  // is no app's, and what the change leaves (a removed task's record, the call's answer for a
+  // resend) would expire before a result() or a resend read it.
+  const ttlValid = ttlText === undefined || (/^\d{1,16}$/.test(ttlText) && Number.isSafeInteger(resultTtlMs));
+  if (!ttlValid || (resultTtlMs !== 0 && resultTtlMs < MIN_RESULT_TTL_MS))
+    throw new UsageError(
+      `--result-ttl-ms: 0 (keep nothing) or an integer from ${MIN_RESULT_TTL_MS} to ${Number.MAX_SAFE_INTEGER}, as the app's resultTtlMs (got "${echoed(ttlText!)}")`,
+    );
   // Beside a read it would read as a setting of what is shown: refused there, never ignored.
   if (ttlText !== undefined && (command === 'inspect' || command === 'dlq list'))
     throw new UsageError('--result-ttl-ms goes with the changes (remove, dlq redrive, dlq purge)');
