@@ -76,10 +76,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly channels = new Map<string, Channel>();
 
-  /**
-   * Removed at shutdown: on a client handed in, which outlives the application, it would stay.
-   * The waits read again what a read lost with the connection did not answer (Waiter.reread).
-   */
+  /** The waits read again what a read lost with the connection did not answer (Waiter.reread). */
   private readonly onCommandsReady = () => {
     this.renewEnded();
     this.waiters.forEach((set) => set.forEach((w) => void w.reread()));
@@ -104,10 +101,26 @@ export class ResultWaiter implements OnApplicationShutdown {
     this.teardown = true;
   }
 
-  constructor(private readonly connections: RedisConnections) {
-    // A subscriber that ended for good while the command connection was down too (see
-    // createSubscriber) is made again once that is back, for the waits in progress.
-    connections.commands.on('ready', this.onCommandsReady).on('end', this.onCommandsEnded);
+  /** The command connection whose 'ready' and 'end' this waiter listens to (watchCommands). */
+  private watched?: Redis;
+
+  constructor(private readonly connections: RedisConnections) {}
+
+  /**
+   * The command connection's 'ready' and 'end' matter only to waits in progress: listened to from
+   * the first wait to the last. Hung on it from the constructor, they stayed on a client handed
+   * in after a failed init (Nest runs no shutdown hook then), two per app given up on. A
+   * subscriber that ended for good while the command connection was down too (see
+   * createSubscriber) is made again once that is back ('ready'), for the waits in progress.
+   */
+  private watchCommands(on: boolean): void {
+    if (on && !this.watched) {
+      this.watched = this.connections.commands;
+      this.watched.on('ready', this.onCommandsReady).on('end', this.onCommandsEnded);
+    } else if (!on && this.watched) {
+      this.watched.off('ready', this.onCommandsReady).off('end', this.onCommandsEnded);
+      this.watched = undefined;
+    }
   }
 
   wait<T>(keys: QueueKeys, ref: TaskRef, timeoutMs: number): Promise<T> {
@@ -131,6 +144,7 @@ export class ResultWaiter implements OnApplicationShutdown {
         const set = this.waiters.get(taskId);
         set?.delete(waiter);
         if (set?.size === 0) this.waiters.delete(taskId);
+        if (this.waiters.size === 0) this.watchCommands(false);
         this.release(keys.doneChannel);
       };
       const settle = (state: Settled) => {
@@ -194,6 +208,7 @@ export class ResultWaiter implements OnApplicationShutdown {
         },
       };
       // Registered before subscribing: a message that arrives with the SUBSCRIBE reply is not missed.
+      this.watchCommands(true);
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
       this.waiters.get(taskId)!.add(waiter);
       this.acquire(keys.doneChannel).then(
@@ -224,7 +239,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   /** Pending waits end now, rather than holding the process open until their timeouts. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    this.connections.commands.off('ready', this.onCommandsReady).off('end', this.onCommandsEnded);
+    this.watchCommands(false);
     this.subscriber = undefined;
     this.abandonAll(closedWhileWaiting);
     this.channels.clear();
