@@ -181,14 +181,18 @@ function resolveQueues(raw: unknown): ReadonlyMap<string, { readonly partitions:
   return queues;
 }
 
-/** @internal Reads a `resultTtlMs` (the module's or a task's): 0, or at least MIN_RESULT_TTL_MS. */
+/**
+ * @internal Reads a `resultTtlMs` (the module's or a task's): 0, or from MIN_RESULT_TTL_MS to the
+ * largest safe integer (as int() bounds every option: a Lua number past it is written `1e+20`,
+ * which Redis's PX refuses at the first settle).
+ */
 export function resultTtl<K extends string>(source: Partial<Record<K, unknown>>, name: K, fallback: number): number {
   const value = source[name] ?? fallback;
   if (value === 0) return 0;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_RESULT_TTL_MS) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < MIN_RESULT_TTL_MS) {
     throw new InvalidOptionError(
       name,
-      `0 (keep nothing) or an integer >= ${MIN_RESULT_TTL_MS} (a shorter one expires before a waiter reads it)`,
+      `0 (keep nothing) or an integer from ${MIN_RESULT_TTL_MS} to ${Number.MAX_SAFE_INTEGER} (a shorter one expires before a waiter reads it)`,
       value,
     );
   }
