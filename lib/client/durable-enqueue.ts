@@ -52,8 +52,9 @@ export function enqueueDurablyByCall(
  * periodic key's replace()) followed by WAIT in one pipeline: both go to the node that holds the
  * queue's slot, on the same connection, so WAIT counts the replicas that have this write (and
  * every earlier write of that connection). The script is atomic; WAIT only reports, so a reply
- * short of `replicas` leaves the task queued and throws ReplicationTimeoutError naming it. An
- * enqueue.lua call answered 'judge-owner' wrote nothing: its WAIT has nothing to count.
+ * short of `replicas`, or a WAIT that failed, leaves the task queued and throws
+ * ReplicationTimeoutError naming it. An enqueue.lua call answered 'judge-owner' wrote nothing:
+ * its WAIT has nothing to count.
  */
 export async function enqueueDurably<T extends { readonly id: string; readonly outcome?: string }>(
   redis: Redis,
@@ -80,10 +81,13 @@ export async function enqueueDurably<T extends { readonly id: string; readonly o
   }
   const [[scriptError, reply], [waitError, acknowledged]] = replies;
   if (scriptError) throw scriptError;
-  if (waitError) throw waitError;
   const enqueued = script.decode(reply);
   // A call asking for an owner's lease wrote nothing: its WAIT has nothing to count.
-  if (enqueued.outcome !== 'judge-owner' && Number(acknowledged) < replicas) {
+  if (enqueued.outcome === 'judge-owner') return enqueued;
+  // The script answered, so the task is written: a WAIT that failed (blocking on Redis, it is
+  // the command a dropped connection most often cuts) must not read as a call that wrote nothing.
+  if (waitError) throw ReplicationTimeoutError.failedWait(enqueued.id, replicas, timeoutMs, waitError);
+  if (Number(acknowledged) < replicas) {
     throw new ReplicationTimeoutError(enqueued.id, replicas, Number(acknowledged), timeoutMs);
   }
   return enqueued;

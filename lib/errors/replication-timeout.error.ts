@@ -12,10 +12,19 @@ export class ReplicationTimeoutError extends StreamQueueError {
     readonly replicas: number,
     readonly acknowledged: number,
     readonly timeoutMs: number,
+    message = `Task ${taskId} was written, but ${acknowledged} of the ${replicas} replica(s) asked for acknowledged it within ${timeoutMs} ms.`,
+    options?: ErrorOptions,
   ) {
-    super(
-      'REPLICATION_TIMEOUT',
-      `Task ${taskId} was written, but ${acknowledged} of the ${replicas} replica(s) asked for acknowledged it within ${timeoutMs} ms.`,
-    );
+    super('REPLICATION_TIMEOUT', message, options);
+  }
+
+  /**
+   * @internal The task was written, and its WAIT failed (its connection dropped while it waited
+   * for the replicas, which ioredis does not resend): no replica is known to have it, so
+   * `acknowledged` is 0, and the cause says why.
+   */
+  static failedWait(taskId: string, replicas: number, timeoutMs: number, cause: Error): ReplicationTimeoutError {
+    const message = `Task ${taskId} was written, but the WAIT for ${replicas} replica(s) failed (${cause.message}): no replica is known to have it.`;
+    return new ReplicationTimeoutError(taskId, replicas, 0, timeoutMs, message, { cause });
   }
 }
