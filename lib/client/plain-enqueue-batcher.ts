@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys';
 import { execReplies } from '../redis/pipeline-replies';
 import { sendNow } from '../redis/send-now';
+import type { HeldCalls } from '../redis/unready-wait-bound';
 import { pipelineGroups } from '../redis/topology';
 import { enqueueManyScript } from '../scripts/enqueue-many.script';
 import { enqueueManyChunks, plainMessageFields, type EnqueueCall } from './enqueue-call';
@@ -12,6 +13,8 @@ interface Waiting {
   readonly id: string;
   /** The entry id when known (a plain XADD, or an enqueue-many that returns its ids). */
   readonly settle: (error: Error | null, entryId?: string) => void;
+  /** Rejects the call while it is still held here (offlineTimeoutMs: see the constructor). */
+  readonly reject: (error: Error) => void;
 }
 
 /**
@@ -26,12 +29,38 @@ export class PlainEnqueueBatcher {
   private waiting: Waiting[] = [];
   private sending = false;
 
-  constructor(private readonly redis: Redis) {}
+  /** Whether calls wait here, not in ioredis's offline queue, while the connection is down. */
+  private readonly heldWhileDown: boolean;
+
+  /**
+   * `bound`: bounds the calls held here as ioredis's queued ones are (offlineTimeoutMs), and says
+   * whether it does (not on a cluster, nor a client handed in). Where it does, calls are held
+   * here while the connection is down, and sent once it is ready: one sent into ioredis's queue
+   * after waiting here behind a send in flight (itself waiting for the connection) began its
+   * wait there afresh, about twice offlineTimeoutMs in all.
+   */
+  constructor(
+    private readonly redis: Redis,
+    bound: (held: HeldCalls) => boolean,
+  ) {
+    const waiting = () => this.waiting;
+    this.heldWhileDown = bound({
+      get length() {
+        return waiting().length;
+      },
+      peekAt: (index) => {
+        const held = waiting()[index];
+        return held && { command: held };
+      },
+      removeOne: (index) => void waiting().splice(index, 1),
+    });
+  }
 
   /** Resolves with the task's stream entry id when the reply carries it. */
   add(keys: QueueKeys, call: EnqueueCall, id: string): Promise<string | undefined> {
     return new Promise<string | undefined>((resolve, reject) => {
-      this.waiting.push({ keys, call, id, settle: (error, entryId) => (error ? reject(error) : resolve(entryId)) });
+      const settle = (error: Error | null, entryId?: string) => (error ? reject(error) : resolve(entryId));
+      this.waiting.push({ keys, call, id, settle, reject });
       if (!this.sending) void this.sendAll();
     });
   }
@@ -39,6 +68,10 @@ export class PlainEnqueueBatcher {
   private async sendAll(): Promise<void> {
     this.sending = true;
     while (this.waiting.length > 0) {
+      // Not awaited when usable: a lone call is written in the caller's turn (see above).
+      const down = this.heldWhileDown ? untilUsable(this.redis) : undefined;
+      if (down) await down;
+      if (this.waiting.length === 0) break; // all given up while held (offlineTimeoutMs)
       const groups = groupByStream(this.waiting);
       this.waiting = [];
       if (groups.length === 1 && groups[0].length === 1) {
@@ -100,6 +133,21 @@ export class PlainEnqueueBatcher {
       (error: Error) => settle(error),
     );
   }
+}
+
+/**
+ * Undefined when `redis` takes a command at once: ready, or ended for good (it then refuses at
+ * once), or not connected yet (lazyConnect: it connects for the command); else resolves then.
+ */
+function untilUsable(redis: Redis): Promise<void> | undefined {
+  if (redis.status === 'ready' || redis.status === 'end' || redis.status === 'wait') return undefined;
+  return new Promise<void>((resolve) => {
+    const usable = () => {
+      redis.off('ready', usable).off('end', usable);
+      resolve();
+    };
+    redis.on('ready', usable).on('end', usable);
+  });
 }
 
 /**

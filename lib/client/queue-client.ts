@@ -85,7 +85,7 @@ export class QueueClient {
     private readonly lostLayouts: LostLayouts,
   ) {
     this.guard = new ClosedGuard(connections);
-    this.plainEnqueues = new PlainEnqueueBatcher(connections.commands);
+    this.plainEnqueues = new PlainEnqueueBatcher(connections.commands, (held) => connections.boundHeldCalls(held));
     // Every partition Redis records, and this process's: see storedPartitions.
     this.fleet = new FleetReads(
       connections.commands,

@@ -10,7 +10,7 @@ import { watchNodeReplies } from './cluster-reply-watchdog';
 import { closedForGood, endedWithin } from './connection-end';
 import { disconnect } from './disconnect';
 import { tellUnansweredApart } from './unanswered-given-up';
-import { boundUnreadyWaits } from './unready-wait-bound';
+import { boundUnreadyWaits, type HeldCalls } from './unready-wait-bound';
 import { boundReadyCheck } from './ready-check-bound';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
@@ -76,6 +76,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    * resume): within about twice END_TIMEOUT_MS, its socket cut if the peer never closes it.
    */
   private readonly ending = new Map<Redis, Promise<void>>();
+  /** Calls held before the command connection's queues, under its offlineTimeoutMs bound (see boundHeldCalls). */
+  private heldCalls?: HeldCalls[];
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
     this.topology = createTopology(config.connection, (redis) => this.track(redis, 'commands'));
@@ -394,6 +396,16 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     this.purposes.clear();
   }
 
+  /**
+   * Calls held before they reach the command connection's queues (a group commit's) are bounded
+   * by offlineTimeoutMs as its own queued calls are: rejected, never sent, once they waited that
+   * long for a connection that is down. False for a client handed in, or a cluster: no bound.
+   */
+  boundHeldCalls(calls: HeldCalls): boolean {
+    this.heldCalls?.push(calls);
+    return this.heldCalls !== undefined;
+  }
+
   track(redis: Redis, purpose: string): void {
     this.owned.add(redis);
     // What QueueClient's calls are rejected with when Redis stays away says whether they ran.
@@ -402,7 +414,9 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     if (purpose === 'commands') {
       // The topology is made after its command connection: its address is read when a call gives up.
       if (!redis.isCluster) tellUnansweredApart(redis, () => this.topology.address);
-      boundUnreadyWaits(redis, this.config.offlineTimeoutMs, () => this.topology.address);
+      // The group commit's held calls (boundHeldCalls) are bounded with the queues of this connection.
+      const held = redis.isCluster ? undefined : (this.heldCalls = []);
+      boundUnreadyWaits(redis, this.config.offlineTimeoutMs, () => this.topology.address, undefined, held);
     }
     // A reconnect accepted and never answered is cut, to be made again (every connection made here).
     if (!redis.isCluster) boundReadyCheck(redis);

@@ -47,12 +47,7 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?
     // Removed while another wrapper (a second application on the same client) was put over it: a pass-through.
     if (!active || error?.name !== 'MaxRetriesPerRequestError') return flush.call(this, error, options);
     const { offlineQueue = true, commandQueue = true } = options ?? {};
-    const givenUp = (mayHaveRun: boolean) => {
-      const address = addressOf();
-      const reason = `ioredis gave the command up: ${error.message}${lastError ? `; last error: ${lastError}` : ''}`;
-      const message = `Redis at ${address} could not be reached: ${reason}.${mayHaveRun ? SENT : NEVER_SENT}`;
-      return new RedisUnreachableError(address, reason, message, mayHaveRun, { cause: error });
-    };
+    const givenUp = (mayHaveRun: boolean) => givenUpError(addressOf(), error, lastError, mayHaveRun);
     if (only) {
       // The module's commands taken out first, each with its error; ioredis flushes the rest.
       if (offlineQueue) giveUpSelected(this.offlineQueue, only, givenUp(false));
@@ -68,6 +63,37 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?
     active = false;
     if (queues.flushQueue === wrapped) queues.flushQueue = flush;
     redis.off('error', heardError).off('ready', ready);
+  };
+}
+
+/** The RedisUnreachableError of a command ioredis gave up after maxRetriesPerRequest reconnects. */
+function givenUpError(address: string, error: Error, lastError: string | undefined, mayHaveRun: boolean) {
+  const reason = `ioredis gave the command up: ${error.message}${lastError ? `; last error: ${lastError}` : ''}`;
+  const message = `Redis at ${address} could not be reached: ${reason}.${mayHaveRun ? SENT : NEVER_SENT}`;
+  return new RedisUnreachableError(address, reason, message, mayHaveRun, { cause: error });
+}
+
+/**
+ * @internal Calls `giveUp`, each time ioredis gives up its offline queue's commands after
+ * `maxRetriesPerRequest` attempts to reconnect (flushQueue, wrapped), with the error those get
+ * (never sent): calls held before its queues (unready-wait-bound.ts) are given up with them, as
+ * they were when they waited in that queue. For the module's own connection (never removed).
+ */
+export function givenUpByRetries(redis: Redis, giveUp: (error: Error) => void, addressOf: () => string): void {
+  const queues = redis as unknown as FlushedQueues;
+  const flush = queues.flushQueue;
+  // An ioredis without it (none of 5 or 6) keeps its own errors.
+  if (typeof flush !== 'function') return;
+  let lastError: string | undefined;
+  redis.on('error', (error: Error) => void (lastError = error.message)).on('ready', () => void (lastError = undefined));
+  queues.flushQueue = function (
+    this: FlushedQueues,
+    error: Error,
+    options?: Parameters<FlushedQueues['flushQueue']>[1],
+  ) {
+    flush.call(this, error, options);
+    if (error?.name === 'MaxRetriesPerRequestError' && (options?.offlineQueue ?? true))
+      giveUp(givenUpError(addressOf(), error, lastError, false));
   };
 }
 

@@ -1,12 +1,23 @@
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
 import type { CommandFilter, QueuedCommand } from './module-commands';
-import { NEVER_SENT, SENT } from './unanswered-given-up';
+import { givenUpByRetries, NEVER_SENT, SENT } from './unanswered-given-up';
 
 /** ioredis's queues (internal, read only here and in unanswered-given-up.ts, close-unconnected.ts). */
 interface Queue {
   readonly length: number;
   peekAt(index: number): { command: QueuedCommand & { reject(error: Error): void } } | undefined;
+  removeOne(index: number): void;
+}
+
+/**
+ * @internal Calls held before they reach ioredis's queues (a group commit's, behind a send in
+ * flight), shaped as its queues are: each item's `command` is the same object for as long as it
+ * is held, and is rejected once removed.
+ */
+export interface HeldCalls {
+  readonly length: number;
+  peekAt(index: number): { command: { reject(error: Error): void } } | undefined;
   removeOne(index: number): void;
 }
 interface Queues {
@@ -30,12 +41,18 @@ interface Queues {
  * retries for ever by default). A command it already routed to a node is that node
  * connection's, not bounded here (see the README). Only the commands `given` selects are given up (a client handed in: the module's own). Returns
  * its removal (a client handed in outlives the application).
+ * `held`: calls held before ioredis's queues (the module's own connection only), bounded as its
+ * offline queue is (never sent), and given up with it when ioredis gives up after
+ * maxRetriesPerRequest reconnects. Calls may be added to it later. Otherwise a call held behind
+ * one waiting for the connection waited for that one's rejection first, and then the bound again
+ * in ioredis's queue.
  */
 export function boundUnreadyWaits(
   redis: Redis,
   boundMs: number,
   addressOf: () => string,
   given: CommandFilter = () => true,
+  held?: HeldCalls[],
 ): () => void {
   const tickMs = Math.max(10, Math.min(250, Math.floor(boundMs / 20)));
   let seenAt = new WeakMap<object, number>();
@@ -62,12 +79,13 @@ export function boundUnreadyWaits(
     const now = performance.now();
     giveUp(queues.offlineQueue, false, now);
     giveUp(queues.prevCommandQueue ?? undefined, true, now);
+    for (const calls of held ?? []) giveUp(calls, false, now, true);
   };
-  const giveUp = (queue: Queue | undefined, mayHaveRun: boolean, now: number) => {
+  const giveUp = (queue: Queue | HeldCalls | undefined, mayHaveRun: boolean, now: number, isHeld = false) => {
     if (!queue) return;
     for (let i = queue.length - 1; i >= 0; i--) {
       const item = queue.peekAt(i);
-      if (!item || !given(item.command)) continue;
+      if (!item || (!isHeld && !given(item.command as unknown as QueuedCommand))) continue;
       const since = seenAt.get(item.command);
       if (since === undefined) seenAt.set(item.command, now);
       else if (now - since >= boundMs) {
@@ -86,6 +104,21 @@ export function boundUnreadyWaits(
   for (const status of statuses) redis.on(status, start);
   redis.on('ready', stop).on('end', stop);
   if (redis.status !== 'ready' && redis.status !== 'wait') start();
+  // Held calls were never sent: given up with ioredis's offline queue, with the same error.
+  if (held) {
+    givenUpByRetries(
+      redis,
+      (error) => {
+        for (const calls of held) {
+          for (let item = calls.peekAt(0); item; item = calls.peekAt(0)) {
+            calls.removeOne(0);
+            item.command.reject(error);
+          }
+        }
+      },
+      addressOf,
+    );
+  }
   return () => {
     stop();
     for (const status of statuses) redis.off(status, start);
