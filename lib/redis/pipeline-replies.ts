@@ -1,15 +1,8 @@
 import type { ChainableCommander } from 'ioredis';
-import { SENT, withSuffix } from './unanswered-given-up';
+import { ABORTED, SENT, withSuffix } from './unanswered-given-up';
 
 /** @internal One command's outcome in a pipeline: its error, or its reply. */
 export type PipelineReply = [error: Error | null, reply: unknown];
-
-/**
- * ioredis's rejection of a pipeline's command still unanswered when its connection closed after
- * Redis answered an earlier one of the pipeline: it resends a pipeline only from its start, so
- * this command is not resent, though it was written and Redis may have run it.
- */
-const ABORTED = 'Command aborted due to connection close';
 
 /**
  * @internal Sends a pipeline of `count` commands and answers each one's outcome, in order: a

@@ -18,6 +18,18 @@ interface FlushedQueues {
 export const SENT = ' This command was sent before the connection dropped and never answered: it may have run.';
 /** @internal What an error adds for a command that was never written. */
 export const NEVER_SENT = ' This command was never sent: nothing was written.';
+/**
+ * @internal ioredis's rejection of a pipeline's command still unanswered when its connection
+ * closed after Redis answered an earlier one of the pipeline: it resends a pipeline only from its
+ * start, so this command is not resent, though it was written and Redis may have run it.
+ */
+export const ABORTED = 'Command aborted due to connection close';
+
+/** ioredis's queue of commands written and awaiting their reply (internal, read only here). */
+interface CommandQueue {
+  readonly length: number;
+  peekAt(index: number): { command: { pipelineIndex?: number; reject(error: Error): void } } | undefined;
+}
 
 /**
  * @internal Turns the error ioredis gives up a command with, after `maxRetriesPerRequest` attempts
@@ -31,9 +43,11 @@ export const NEVER_SENT = ' This command was never sent: nothing was written.';
  * nothing, and an app that sent it again ran its task twice. Each queue now gets its own error,
  * `mayHaveRun` saying which; ioredis's is its `cause`. Other flushes (the connection ended for
  * good) are ioredis's own. With `only` (a client handed in), those commands alone get the
- * module's error: the rest keep ioredis's. Returns its removal.
+ * module's error: the rest keep ioredis's. Without (the module's own connection), a pipeline's
+ * command aborted unanswered says it may have run too (tellAbortedApart). Returns its removal.
  */
 export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?: CommandFilter): () => void {
+  if (!only) tellAbortedApart(redis);
   const queues = redis as unknown as FlushedQueues;
   const flush = queues.flushQueue;
   // An ioredis without it (none of 5 or 6) keeps its own errors.
@@ -114,6 +128,27 @@ export function isGivenUpByRetries(error: Error): boolean {
     error.name === 'MaxRetriesPerRequestError' ||
     (error.cause as Error | undefined)?.name === 'MaxRetriesPerRequestError'
   );
+}
+
+/**
+ * The connection auto-pipelines, so a pipeline is any turn's calls (a keyed enqueue beside a
+ * status read): one aborted unanswered (ABORTED) says it may have run, as execReplies says for
+ * explicit pipelines. Done as the socket closes, ahead of ioredis's own close handler, which
+ * aborts them: nothing is added to a command on its way out. The module's own connection only.
+ */
+function tellAbortedApart(redis: Redis): void {
+  redis.on('connect', () => {
+    const queues = redis as unknown as { commandQueue?: CommandQueue };
+    redis.stream.prependOnceListener('close', () => {
+      const queue = queues.commandQueue;
+      for (let i = 0; queue && i < queue.length; i++) {
+        const command = queue.peekAt(i)?.command;
+        if (command?.pipelineIndex === undefined) continue; // only a pipeline's are aborted
+        const reject = command.reject;
+        command.reject = (error) => reject(error?.message === ABORTED ? withSuffix(error, SENT) : error);
+      }
+    });
+  });
 }
 
 /** @internal An error of the same class as `error`, its message extended. */
