@@ -13,31 +13,47 @@ import { InvalidOptionError } from './errors';
  */
 export function snapshotOptions<T>(raw: T, path: string, known: readonly string[] = []): T {
   const copies = new Map<object, object>();
-  if (typeof raw !== 'object' || raw === null || plainShape(raw, path)) return copy(raw, path, copies) as T;
+  if (typeof raw !== 'object' || raw === null || plainShape(raw, path)) return copy(raw, path, copies, 0) as T;
   const snapshot: Record<string, unknown> = {};
-  copyProperties(raw, snapshot, path, copies);
+  copyProperties(raw, snapshot, path, copies, 0);
   for (const name of known) {
     if (looked(path, () => Object.prototype.hasOwnProperty.call(raw, name) || !(name in raw))) continue;
-    snapshot[name] = copy(readOption(raw, name, path + name), `${path + name}.`, copies);
+    snapshot[name] = copy(readOption(raw, name, path + name), `${path + name}.`, copies, 1, path + name);
   }
   return snapshot as T;
 }
 
-function copy(value: unknown, path: string, copies: Map<object, object>): unknown {
+/**
+ * Deeper than any option is written (a few levels): past it, options are refused, not copied
+ * until the stack overflows (a RangeError naming nothing).
+ */
+const MAX_DEPTH = 100;
+
+/** `outer`: the outermost option `value` lies in (depth 1 and more), named when too deep. */
+function copy(value: unknown, path: string, copies: Map<object, object>, depth: number, outer?: string): unknown {
   const shape = plainShape(value, path);
   if (!shape) return value;
   // A cycle stays a cycle, in the copy.
   const done = copies.get(value as object);
   if (done) return done;
+  if (depth > MAX_DEPTH)
+    throw new InvalidOptionError(outer ?? 'options', `options nested at most ${MAX_DEPTH} levels deep`, value);
   // The prototype seen once: a Proxy's trap may answer another on a second look.
   const target = (shape === 'array' ? [] : Object.create(shape.prototype)) as object;
   copies.set(value as object, target);
-  copyProperties(value as object, target, path, copies);
+  copyProperties(value as object, target, path, copies, depth, outer);
   return target;
 }
 
 /** Each own property of `source` onto `target`, read once, enumerable as it was. */
-function copyProperties(source: object, target: object, path: string, copies: Map<object, object>): void {
+function copyProperties(
+  source: object,
+  target: object,
+  path: string,
+  copies: Map<object, object>,
+  depth: number,
+  outer?: string,
+): void {
   const array = looked(path, () => Array.isArray(source));
   for (const name of looked(path, () => Object.getOwnPropertyNames(source))) {
     if (array && name === 'length') continue;
@@ -46,7 +62,7 @@ function copyProperties(source: object, target: object, path: string, copies: Ma
     if (!descriptor) continue; // a Proxy listed a name it does not have
     const read = descriptor.get ? readOption(source, name, at) : descriptor.value;
     Object.defineProperty(target, name, {
-      value: copy(read, `${at}.`, copies),
+      value: copy(read, `${at}.`, copies, depth + 1, outer ?? at),
       enumerable: descriptor.enumerable,
       writable: true,
       configurable: true,
