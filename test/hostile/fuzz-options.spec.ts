@@ -23,15 +23,22 @@ const connection = { url: 'redis://127.0.0.1:1' };
 /** The longest Node timer: durations that become timers stop there. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** An integer option's range; `alsoAccepted`: values below `min` it takes all the same. */
+interface IntegerRange {
+  min: number;
+  max?: number;
+  alsoAccepted?: number;
+}
+
 /** The integer options and the ranges the README documents (the error message states them). */
-const INTEGER_OPTIONS: Record<string, { min: number; max?: number }> = {
+const INTEGER_OPTIONS: Record<string, IntegerRange> = {
   concurrency: { min: 1, max: 10_000 },
   leaseMs: { min: 100, max: MAX_TIMER_MS },
   sweepIntervalMs: { min: 10, max: MAX_TIMER_MS },
   maxStallMs: { min: 500 },
   maxDeliveries: { min: 1 },
   shutdownTimeoutMs: { min: 0, max: MAX_TIMER_MS },
-  resultTtlMs: { min: 0 },
+  resultTtlMs: { min: 1_000, alsoAccepted: 0 }, // 0 keeps nothing; any other value at least 1 s
   maxPayloadBytes: { min: 1, max: 512 * 1_048_576 },
   deadLetterMaxLen: { min: 1 },
   blockMs: { min: 1, max: 60_000 },
@@ -53,9 +60,9 @@ const notAnInteger = fc.oneof(
 );
 
 /** An integer outside [min, max] (beyond the safe range too). */
-const outOfRange = ({ min, max }: { min: number; max?: number }) =>
+const outOfRange = ({ min, max, alsoAccepted }: IntegerRange) =>
   fc.oneof(
-    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: min - 1 }),
+    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: min - 1 }).filter((value) => value !== alsoAccepted),
     fc.constant(-Number.MAX_VALUE),
     ...(max === undefined
       ? [fc.constant(2 ** 60)]
@@ -228,10 +235,10 @@ describe('@Task options, fuzzed (resolveTaskOptions)', () => {
   const resolve = (raw: unknown) => resolveTaskOptions('job', raw as never, 3_600_000);
 
   it('refuses bad integers for maxAttempts, timeoutMs, resultTtlMs and the backoff delays, naming them', () => {
-    const ranges: Record<string, { min: number; max?: number }> = {
+    const ranges: Record<string, IntegerRange> = {
       maxAttempts: { min: 1, max: 1_000 },
       timeoutMs: { min: 1, max: MAX_TIMER_MS },
-      resultTtlMs: { min: 0 },
+      resultTtlMs: { min: 1_000, alsoAccepted: 0 }, // 0 keeps nothing; any other value at least 1 s
     };
     const top = fc
       .constantFrom(...Object.keys(ranges))
