@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
 import type { CommandFilter, QueuedCommand } from './module-commands';
 import { givenUpByRetries, NEVER_SENT, SENT } from './unanswered-given-up';
+import { watchNodeWrites } from './cluster-node-writes';
 
 /** ioredis's queues (internal, read only here and in unanswered-given-up.ts, close-unconnected.ts). */
 interface Queue {
@@ -55,6 +56,8 @@ export function boundUnreadyWaits(
   held?: HeldCalls[],
 ): () => void {
   const tickMs = Math.max(10, Math.min(250, Math.floor(boundMs / 20)));
+  // A Cluster's offline queue may hold a command a node wrote, tried again (see watchNodeWrites).
+  const nodeWrites = redis.isCluster ? watchNodeWrites(redis) : undefined;
   let seenAt = new WeakMap<object, number>();
   let lastError: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -90,7 +93,7 @@ export function boundUnreadyWaits(
       if (since === undefined) seenAt.set(item.command, now);
       else if (now - since >= boundMs) {
         queue.removeOne(i);
-        item.command.reject(unreachable(mayHaveRun));
+        item.command.reject(unreachable(mayHaveRun || nodeWrites?.wasWritten(item.command) === true));
       }
     }
   };
@@ -121,6 +124,7 @@ export function boundUnreadyWaits(
   }
   return () => {
     stop();
+    nodeWrites?.stop();
     for (const status of statuses) redis.off(status, start);
     redis.off('ready', stop).off('end', stop).off('error', heardError);
   };
