@@ -85,6 +85,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       String(replicas),
       '--cluster-yes',
     ]);
+    await untilNodesAgree(servers);
   } catch (error) {
     await Promise.all(servers.map((s) => s.stop()));
     throw error;
@@ -263,4 +264,40 @@ export function clusterClient(nodes: ClusterNodeAddress[]): Cluster {
   const client = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
   client.on('error', () => undefined);
   return client;
+}
+
+/**
+ * Waits until every node says the cluster is ok and answers the same slot map. redis-cli's create
+ * returns once the nodes joined, and a node may still name another owner for a slot for a moment
+ * (config epochs settling): a client's first command then bounced between two nodes' MOVED replies
+ * until ioredis gave up ("Too many Cluster redirections", seen in CI under load).
+ */
+async function untilNodesAgree(servers: readonly RedisServerHandle[], timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const clients = servers.map((s) => {
+    const redis = new Redis(s.port, '127.0.0.1', { maxRetriesPerRequest: 0 });
+    redis.on('error', () => undefined);
+    return redis;
+  });
+  try {
+    for (;;) {
+      const views = await Promise.all(
+        clients.map(async (redis) => {
+          const info = String(await redis.cluster('INFO'));
+          const slots = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+          const map = slots
+            .map(([start, end, [, port]]) => `${start}-${end}:${port}`)
+            .sort()
+            .join(',');
+          return info.includes('cluster_state:ok') ? map : undefined;
+        }),
+      );
+      if (views[0] !== undefined && views.every((view) => view === views[0])) return;
+      if (Date.now() > deadline)
+        throw new Error(`the cluster's nodes did not agree on its slots within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    clients.forEach((redis) => redis.disconnect());
+  }
 }
