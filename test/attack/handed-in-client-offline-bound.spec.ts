@@ -3,26 +3,12 @@ import { RedisUnreachableError } from '../../lib/errors';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { randomPrefix, waitFor } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { outcomeWithin } from '../utils/outcome-within';
 
 /** offlineTimeoutMs here: short, so a spec that waits past it stays short. */
 const BOUND_MS = 1_000;
 /** Generous: timers on a loaded 2-core machine, the bound's checks. */
 const SLACK_MS = 4_000;
-
-/** How a promise stands after `ms`: still pending, or how it settled. */
-async function outcomeWithin(promise: Promise<unknown>, ms: number): Promise<'pending' | 'resolved' | Error> {
-  let timer!: NodeJS.Timeout;
-  const pending = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
-  const settled = promise.then(
-    () => 'resolved' as const,
-    (error: Error) => error,
-  );
-  try {
-    return await Promise.race([settled, pending]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** ioredis's queue of commands written and unanswered (internal). */
 const unanswered = (redis: Redis) => (redis as unknown as { commandQueue: { length: number } }).commandQueue.length;

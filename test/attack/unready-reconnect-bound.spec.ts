@@ -5,26 +5,12 @@ import { RedisConnections } from '../../lib/redis/redis-connections';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { randomPrefix, waitFor } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
+import { outcomeWithin } from '../utils/outcome-within';
 
 /** The documented default of `offlineTimeoutMs` (README, Configuration: When Redis goes away). */
 const DEFAULT_BOUND_MS = 10_000;
 /** Generous: timers on a loaded 2-core machine, the watch's granularity. */
 const SLACK_MS = 4_000;
-
-/** How a promise stands after `ms`: still pending, or how it settled. */
-async function outcomeWithin(promise: Promise<unknown>, ms: number): Promise<'pending' | 'resolved' | Error> {
-  let timer!: NodeJS.Timeout;
-  const pending = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
-  const settled = promise.then(
-    () => 'resolved' as const,
-    (error: Error) => error,
-  );
-  try {
-    return await Promise.race([settled, pending]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A port that accepts TCP and never says a word: Redis that never answers the ready check. */
 async function silentServer(port: number): Promise<{ close(): Promise<void>; stopListening(): Promise<void> }> {

@@ -5,26 +5,12 @@ import { RedisConnections } from '../../../lib/redis/redis-connections';
 import { closeApps, startApp } from '../../fixtures/test-app';
 import { randomPrefix, waitFor } from '../../utils/redis';
 import { startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
+import { outcomeWithin } from '../../utils/outcome-within';
 
 /** offlineTimeoutMs here: short, so a spec that waits past it stays short. */
 const BOUND_MS = 1_000;
 /** Generous: timers on a loaded 2-core machine, the bound's checks, ioredis's failover delay. */
 const SLACK_MS = 6_000;
-
-/** How a promise stands after `ms`: still pending, or how it settled. */
-async function outcomeWithin(promise: Promise<unknown>, ms: number): Promise<'pending' | 'resolved' | Error> {
-  let timer!: NodeJS.Timeout;
-  const pending = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
-  const settled = promise.then(
-    () => 'resolved' as const,
-    (error: Error) => error,
-  );
-  try {
-    return await Promise.race([settled, pending]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Whether a node connection of `cluster` holds, written and unanswered, a command naming `marker`. */
 function writtenTo(cluster: Cluster, marker: string): boolean {
