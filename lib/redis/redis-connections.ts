@@ -14,7 +14,7 @@ import { boundUnreadyWaits, type HeldCalls } from './unready-wait-bound';
 import { boundReadyCheck } from './ready-check-bound';
 import { checkCommands } from './command-check';
 import { isClusterClient, isRedisClient } from './connection-check';
-import { moduleCommands } from './module-commands';
+import { moduleClient, type ModuleClient } from './module-client';
 import { awaitRedis, connectTimeoutOf, untilAborted } from './redis-readiness';
 import { watchReplies } from './reply-watchdog';
 import { defineScripts } from './scripts';
@@ -78,9 +78,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly ending = new Map<Redis, Promise<void>>();
   /** Calls held before the command connection's queues, under its offlineTimeoutMs bound (see boundHeldCalls). */
   private heldCalls?: HeldCalls[];
+  /** A client handed in as `connection`, as the module uses it: its own commands marked (see moduleClient). */
+  private readonly handedIn?: ModuleClient<Redis>;
 
   constructor(@Inject(STREAM_QUEUE_CONFIG) private readonly config: StreamQueueConfig) {
-    this.topology = createTopology(config.connection, (redis) => this.track(redis, 'commands'));
+    const { connection } = config;
+    this.handedIn = isRedisClient(connection) ? moduleClient(connection as Redis) : undefined;
+    this.topology = createTopology(this.handedIn?.client ?? connection, (redis) => this.track(redis, 'commands'));
     this.commands = this.topology.commands;
     defineScripts(this.commands);
   }
@@ -151,11 +155,11 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    * handed in, for the module's own commands and while the application holds it: without them a
    * call waited as the user's client let it, for ever behind a reconnect that is accepted and
    * never answered, or through any outage with `maxRetriesPerRequest: null`. The application's
-   * own commands on it are its own (moduleCommands). Removed at close and at a failed init.
+   * own commands on it are its own (moduleClient). Removed at close and at a failed init.
    */
   private boundHandedIn(): void {
-    if (this.owned.has(this.commands) || this.unboundHandedIn) return;
-    const only = moduleCommands(this.config.prefix);
+    if (!this.handedIn || this.unboundHandedIn) return;
+    const only = this.handedIn.isModuleCommand;
     const address = () => this.topology.address;
     const untell = this.commands.isCluster ? () => undefined : tellUnansweredApart(this.commands, address, only);
     const unbound = boundUnreadyWaits(this.commands, this.config.offlineTimeoutMs, address, only);

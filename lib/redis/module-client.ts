@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import type { CommandFilter, QueuedCommand } from './module-commands';
+
+/** @internal A client handed in as `connection`, as the module uses it: its commands marked as the module's. */
+export interface ModuleClient<T extends object> {
+  /** The client, for the module's own calls: every command sent through it is marked. */
+  readonly client: T;
+  /** Whether a command is one the module sent (through `client`), not the application. */
+  readonly isModuleCommand: CommandFilter;
+  /** After this, a command the module sends is refused, never written (see refuseAfter). */
+  refuseFrom(refusal: () => Error): void;
+}
+
+/**
+ * @internal The module's view of a client handed in as `connection`, which the application uses
+ * too. Every command the module sends goes through `sendCommand` of the view (ioredis's command
+ * methods, scripts, pipelines and MULTI all call `this.sendCommand`, or `this.redis.sendCommand`
+ * for a pipeline made from it), so it is marked there: MULTI and EXEC included, though they name
+ * no key, and never an application command, whatever text its values hold (matching the module's
+ * `{<prefix>:` in arguments did both). The view auto-pipelines in batches of its own, so no batch
+ * mixes the application's commands with the module's. Everything else is the client's own.
+ */
+export function moduleClient<T extends object>(handedIn: T): ModuleClient<T> {
+  const sent = new WeakSet<object>();
+  const autoPipelines = new Map<string, unknown>();
+  const runningAutoPipelines = new Set<string>();
+  let refusal: (() => Error) | undefined;
+  const target = handedIn as unknown as Redis;
+  const sendCommand = function (
+    this: Redis,
+    command: QueuedCommand & { promise: Promise<unknown> },
+    ...rest: unknown[]
+  ) {
+    sent.add(command);
+    if (refusal) {
+      // The application closed: nothing of the module's is written to the application's client.
+      (command as unknown as { reject(error: Error): void }).reject(refusal());
+      return command.promise;
+    }
+    return (target.sendCommand as (...args: unknown[]) => unknown).call(this, command, ...rest);
+  };
+  const client = new Proxy(handedIn, {
+    get(object, property, receiver) {
+      if (property === 'sendCommand') return sendCommand;
+      if (property === '_autoPipelines') return autoPipelines;
+      if (property === '_runningAutoPipelines') return runningAutoPipelines;
+      return Reflect.get(object, property, receiver) as unknown;
+    },
+  });
+  return {
+    client,
+    isModuleCommand: (command) => sent.has(command),
+    refuseFrom: (error) => void (refusal = error),
+  };
+}
