@@ -9,6 +9,7 @@ import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unco
 import { watchNodeReplies } from './cluster-reply-watchdog';
 import { closedForGood, endedWithin } from './connection-end';
 import { disconnect } from './disconnect';
+import { closedNeverSent, withdrawAtClose } from './handed-in-close';
 import { tellUnansweredApart } from './unanswered-given-up';
 import { boundUnreadyWaits, type HeldCalls } from './unready-wait-bound';
 import { boundReadyCheck } from './ready-check-bound';
@@ -379,11 +380,14 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
         this.logger.warn(`A last write before the connections close failed: ${(error as Error).message}`);
       }
     }
+    // From here nothing of the module's goes to a client handed in; what it still holds is withdrawn.
+    this.handedIn?.refuseFrom(closedNeverSent);
     this.watches.forEach((stop) => stop());
     this.watches.clear();
     this.unboundHandedIn?.();
-    await Promise.all(
-      [...this.owned].map(async (redis) => {
+    await Promise.all([
+      this.withdrawFromHandedIn(),
+      ...[...this.owned].map(async (redis) => {
         // Not connected (Redis unreachable, or never reached): quit() would wait for a reconnect.
         if (redis.status !== 'ready') return closeUnconnected(redis);
         try {
@@ -395,9 +399,19 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
           closeUnconnected(redis);
         }
       }),
-    );
+    ]);
     this.owned.clear();
     this.purposes.clear();
+  }
+
+  /** The module's calls still on a client handed in (see withdrawAtClose); bounded as QUIT is. */
+  private async withdrawFromHandedIn(): Promise<void> {
+    if (!this.handedIn) return;
+    try {
+      await withdrawAtClose(this.commands, this.handedIn.isModuleCommand, QUIT_TIMEOUT_MS);
+    } catch (error) {
+      this.logger.warn(`Withdrawing the module's calls from the client handed in failed: ${(error as Error).message}`);
+    }
   }
 
   /**

@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import { ApplicationClosedError } from '../errors';
+import { raceTimeout } from '../race-timeout';
+import type { CommandFilter, QueuedCommand } from './module-commands';
+
+/** ioredis's queues (internal fields; the items of a Cluster's offline queue have the same `command`). */
+interface Queue {
+  readonly length: number;
+  peekAt(index: number): { command: Withdrawn } | undefined;
+  removeOne(index: number): void;
+}
+type Withdrawn = QueuedCommand & { promise: Promise<unknown>; reject(error: Error): void };
+interface Queues {
+  offlineQueue?: Queue;
+  commandQueue?: Queue;
+  prevCommandQueue?: Queue | null;
+}
+
+/** @internal What a module's call on a client handed in is refused with once the application closed. */
+export const closedNeverSent = (): Error =>
+  new ApplicationClosedError('The application closed: this command was never sent, nothing was written.');
+const closedMayHaveRun = (): Error =>
+  new ApplicationClosedError(
+    'The application closed before Redis answered: this command was sent and never answered; it may have run.',
+  );
+
+/**
+ * @internal At close, the module's own calls (`ours`) on a client handed in as `connection`, which
+ * the application keeps: ioredis would send those it queued once the client reconnects, after
+ * the application closed, and those written to a frozen Redis waited as long as the client let
+ * them. Queued ones (never sent) are taken out and rejected; ones written before a drop, which
+ * ioredis resends once ready, are taken out and rejected as may have run. Ones written on the
+ * open socket get `graceMs` (what QUIT gets on the module's own connections) to be answered, then
+ * are rejected as may have run but left in the queue, so the replies that come later still go to
+ * the commands they answer (the application's own among them), and are taken out once that socket
+ * closes, before ioredis would keep them to resend. The application's own calls are untouched.
+ */
+export async function withdrawAtClose(redis: Redis, ours: CommandFilter, graceMs: number): Promise<void> {
+  const queues = redis as unknown as Queues;
+  takeOut(queues.offlineQueue, ours, closedNeverSent);
+  takeOut(queues.prevCommandQueue ?? undefined, ours, closedMayHaveRun);
+  if (redis.isCluster) return; // a Cluster's written commands are its node connections'
+  const socket = redis.stream;
+  const written = selected(queues.commandQueue, ours);
+  if (written.length === 0 || !socket || socket.destroyed) return;
+  const answered = Promise.allSettled(written.map((command) => command.promise));
+  await raceTimeout(answered, graceMs, () => undefined);
+  const withdrawn = new Set<Withdrawn>(written);
+  // Already settled: a no-op.
+  for (const command of written) command.reject(closedMayHaveRun());
+  socket.prependOnceListener('close', () =>
+    takeOut(
+      queues.commandQueue,
+      (command) => withdrawn.has(command as Withdrawn),
+      () => undefined,
+    ),
+  );
+}
+
+/** Takes the commands `which` selects out of `queue`, rejecting each with `error()` (if any). */
+function takeOut(queue: Queue | undefined, which: CommandFilter, error: () => Error | undefined): void {
+  if (!queue) return;
+  for (let i = queue.length - 1; i >= 0; i--) {
+    const item = queue.peekAt(i);
+    if (!item || !which(item.command)) continue;
+    queue.removeOne(i);
+    const reason = error();
+    if (reason) item.command.reject(reason);
+  }
+}
+
+function selected(queue: Queue | undefined, which: CommandFilter): Withdrawn[] {
+  const found: Withdrawn[] = [];
+  for (let i = 0; queue && i < queue.length; i++) {
+    const command = queue.peekAt(i)?.command;
+    if (command && which(command)) found.push(command);
+  }
+  return found;
+}
