@@ -28,7 +28,9 @@ export const ABORTED = 'Command aborted due to connection close';
 /** ioredis's queue of commands written and awaiting their reply (internal, read only here). */
 interface CommandQueue {
   readonly length: number;
-  peekAt(index: number): { command: { pipelineIndex?: number; reject(error: Error): void } } | undefined;
+  peekAt(
+    index: number,
+  ): { command: QueuedCommand & { pipelineIndex?: number; reject(error: Error): void } } | undefined;
 }
 
 /**
@@ -43,15 +45,15 @@ interface CommandQueue {
  * nothing, and an app that sent it again ran its task twice. Each queue now gets its own error,
  * `mayHaveRun` saying which; ioredis's is its `cause`. Other flushes (the connection ended for
  * good) are ioredis's own. With `only` (a client handed in), those commands alone get the
- * module's error: the rest keep ioredis's. Without (the module's own connection), a pipeline's
- * command aborted unanswered says it may have run too (tellAbortedApart). Returns its removal.
+ * module's error: the rest keep ioredis's. A pipeline's command aborted unanswered says it may
+ * have run too (tellAbortedApart), of those commands alone with `only`. Returns its removal.
  */
 export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?: CommandFilter): () => void {
-  if (!only) tellAbortedApart(redis);
+  const untellAborted = tellAbortedApart(redis, only);
   const queues = redis as unknown as FlushedQueues;
   const flush = queues.flushQueue;
   // An ioredis without it (none of 5 or 6) keeps its own errors.
-  if (typeof flush !== 'function') return () => undefined;
+  if (typeof flush !== 'function') return untellAborted;
   let lastError: string | undefined;
   let active = true;
   const heardError = (error: Error) => void (lastError = error.message);
@@ -75,6 +77,7 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?
   queues.flushQueue = wrapped;
   return () => {
     active = false;
+    untellAborted();
     if (queues.flushQueue === wrapped) queues.flushQueue = flush;
     redis.off('error', heardError).off('ready', ready);
   };
@@ -134,21 +137,29 @@ export function isGivenUpByRetries(error: Error): boolean {
  * The connection auto-pipelines, so a pipeline is any turn's calls (a keyed enqueue beside a
  * status read): one aborted unanswered (ABORTED) says it may have run, as execReplies says for
  * explicit pipelines. Done as the socket closes, ahead of ioredis's own close handler, which
- * aborts them: nothing is added to a command on its way out. The module's own connection only.
+ * aborts them: nothing is added to a command on its way out. With `only` (a client handed in),
+ * the module's commands alone; the application's keep ioredis's error. Returns its removal.
  */
-function tellAbortedApart(redis: Redis): void {
-  redis.on('connect', () => {
-    const queues = redis as unknown as { commandQueue?: CommandQueue };
-    redis.stream.prependOnceListener('close', () => {
-      const queue = queues.commandQueue;
-      for (let i = 0; queue && i < queue.length; i++) {
-        const command = queue.peekAt(i)?.command;
-        if (command?.pipelineIndex === undefined) continue; // only a pipeline's are aborted
-        const reject = command.reject;
-        command.reject = (error) => reject(error?.message === ABORTED ? withSuffix(error, SENT) : error);
-      }
-    });
-  });
+function tellAbortedApart(redis: Redis, only: CommandFilter = () => true): () => void {
+  let active = true;
+  const tell = () => {
+    if (!active) return;
+    const queue = (redis as unknown as { commandQueue?: CommandQueue }).commandQueue;
+    for (let i = 0; queue && i < queue.length; i++) {
+      const command = queue.peekAt(i)?.command;
+      if (command?.pipelineIndex === undefined || !only(command)) continue; // only a pipeline's are aborted
+      const reject = command.reject;
+      command.reject = (error) => reject(error?.message === ABORTED ? withSuffix(error, SENT) : error);
+    }
+  };
+  const connected = () => redis.stream.prependOnceListener('close', tell);
+  redis.on('connect', connected);
+  // A client handed in is connected already: its socket of now too.
+  if (redis.status === 'connect' || redis.status === 'ready') connected();
+  return () => {
+    active = false;
+    redis.off('connect', connected);
+  };
 }
 
 /** @internal An error of the same class as `error`, its message extended. */
