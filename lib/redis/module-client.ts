@@ -39,9 +39,13 @@ export function moduleClient<T extends object>(handedIn: T): ModuleClient<T> {
     }
     return (target.sendCommand as (...args: unknown[]) => unknown).call(this, command, ...rest);
   };
+  // A connect keeps its `this` in the socket's handlers, which send the client's queued calls once
+  // ready (the application's among them): made through the view, they would be marked the module's.
+  const connect = (...args: unknown[]) => (target.connect as (...a: unknown[]) => unknown).apply(target, args);
   const client = new Proxy(handedIn, {
     get(object, property, receiver) {
       if (property === 'sendCommand') return sendCommand;
+      if (property === 'connect') return connect;
       if (property === '_autoPipelines') return autoPipelines;
       if (property === '_runningAutoPipelines') return runningAutoPipelines;
       return Reflect.get(object, property, receiver) as unknown;

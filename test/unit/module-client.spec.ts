@@ -49,4 +49,21 @@ describe('moduleClient', () => {
 
     expect(marks.sort()).toEqual([false, false, true]);
   });
+
+  it("leaves unmarked the application's calls a connect made through the view sends (a lazy client)", async () => {
+    const client = createRedis({ lazyConnect: true });
+    const { client: view, isModuleCommand } = moduleClient(client);
+    type Offline = { offlineQueue: { length: number; peekAt(i: number): { command: object } } };
+    const offline = (client as unknown as Offline).offlineQueue;
+
+    // The module's call connects the client; the application's waits in its offline queue meanwhile.
+    const module = view.get('module-client-spec');
+    const own = client.echo('the-applications');
+    const ownCommand = offline.peekAt(offline.length - 1).command as Parameters<typeof isModuleCommand>[0];
+    expect(ownCommand.name).toBe('echo');
+    await Promise.all([module, own]);
+
+    // Sent by the client's own ready handler, once connected: still the application's.
+    expect(isModuleCommand(ownCommand)).toBe(false);
+  });
 });
