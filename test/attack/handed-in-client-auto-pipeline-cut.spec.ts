@@ -47,6 +47,26 @@ describe('attack: an auto-pipelined batch on a client handed in, its replies cut
     await redis.del(first, second);
   });
 
+  it('says so of a cancel() and a schedule() aborted behind an answered call of the module', async () => {
+    await producer.client.counts('echo'); // the client is connected again
+    const first = `${producer.keys.tag}:before-cancel`;
+    const cut = proxy.cutReplyTo(first, '+OK\r\n'.length);
+    // One turn: the module's SET, then the cancel's and the schedule's script calls, in one write.
+    const replies = await Promise.allSettled([
+      commands.set(first, '1'),
+      producer.client.cancel('cut-key'),
+      producer.client.schedule('echo', 'x', { key: 'cut-schedule', every: 60_000 }),
+    ]);
+    await cut;
+
+    expect(replies[0]).toEqual({ status: 'fulfilled', value: 'OK' });
+    for (const reply of replies.slice(1)) {
+      expect(reply.status).toBe('rejected');
+      expect(((reply as PromiseRejectedResult).reason as Error).message).toMatch(/it may have run/);
+    }
+    await createRedis().del(first);
+  });
+
   it("leaves the application's own aborted commands ioredis's error", async () => {
     await producer.client.counts('echo'); // the client is connected again
     const [first, second] = [`app-own-${producer.keys.tag}:first`, `app-own-${producer.keys.tag}:second`];
