@@ -64,10 +64,10 @@ export function settledByToken(taskId: string, kind: DoneKind, raw: string | nul
 
 /**
  * @internal Whether a failure's done token may be out of date by the time its stored result is
- * read: the task was redriven since, and runs again. A redrive marks an unkeyed task's result
- * pending, and deletes a keyed task's, its key state naming the task queued again (redrive.lua):
- * the token's failure then read as one whose error "is not stored (resultTtlMs 0, or expired)".
- * Its state is read instead (afterFailure).
+ * read: the task was redriven since, and runs again. A redrive marks the task's result pending
+ * (redrive.lua; one before this version deleted a keyed task's, its key state naming the task
+ * queued again): the token's failure then read as one whose error "is not stored (resultTtlMs
+ * 0, or expired)". Its state is read instead (afterFailure).
  */
 export function mayRunAgain(ref: TaskRef, kind: DoneKind, raw: string | null): boolean {
   return kind === 'f' && (isPendingMarker(raw) || (raw === null && ref.key !== undefined));
@@ -105,11 +105,14 @@ export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): 
       throw queueStateRefusal(keys, error);
     });
   const stored = parseStored(ref.id, snapshot.stored);
-  if (stored) return stored;
+  // A keyed task's pending marker (its redrive's) gives way to its key state, which knows
+  // whether that run was cancelled or superseded since; with none telling, the marker stands.
+  if (stored && (stored.state !== 'pending' || ref.key === undefined)) return stored;
   if (snapshot.keyState) {
     const byKey = fromKeyState(ref.id, snapshot.keyState);
     if (byKey) return byKey;
   }
+  if (stored) return stored;
   // Waiting, admitted or running, it holds its record (also read for a gone entry); a retry
   // waiting out its backoff left the pending marker (stored, above). Gone with nothing stored:
   // it completed without a value.

@@ -46,6 +46,8 @@
   XLEN: Redis does not roll a script back), and a keyed task's sequence that its draw would
   pass 2^53-1 or INCR would refuse (one GET: sequenceCheck in includes/key-state.lua). It sends
   no notice.
+  Either way its result key is marked unsettled ({"ok":null}, for a day, as a retry's), so a
+  result() that heard its failure waits for the new run; the new run's settle replaces it.
   A keyed task is redriven only when its key state is gone (expired, or not a hash: it reads as
   none and is replaced) or still names this task, failed (not live, completed or cancelled):
   a newer run of the key (a replace, a periodic successor) must never be followed by an older,
@@ -175,11 +177,11 @@ if key then
   rcall('HSET', keyState, 'gen', gen, 'state', 'queued', 'mid', mid, 'id', id, 'name', name, 'attempt', '1',
     'enqueuedAt', now, 'dueAt', now)
   rcall('PERSIST', keyState)
-  -- Its stored failure would answer result() at once: the redriven run is not settled.
-  rcall('DEL', resultKey)
-else
-  -- Marked unsettled for result() (as a retry does).
-  rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS)
 end
+-- Its stored failure would answer result() at once: marked unsettled instead (as a retry of an
+-- unkeyed task is), keyed or not, so a wait that heard the failure and reads after this waits
+-- for the new run, also one that knows no key state (a handle by id alone). A keyed task's key
+-- state answers past the marker (settled-state.lua): a cancel or replace of this run leaves it.
+rcall('SET', resultKey, PENDING_MARKER, 'PX', MARKER_TTL_MS)
 rcall('XDEL', dlq, deadId)
 return reply(1, mid, gen)

@@ -21,7 +21,9 @@
   or one of another task, which took the id of a purged entry, see includes/run-entry.lua; 1
   delivered and pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
   is read only when the earlier ones leave the state open (settled-state.ts's order): a task
-  whose result is stored needs no group. Writes nothing. A flow:tasks of another type fails
+  whose result is stored needs no group; a keyed task whose stored result is the pending marker
+  (a redrive's, {"ok":null}) has its key state read too, the two returned together, the entry
+  not read. Writes nothing. A flow:tasks of another type fails
   the read of a task that waited with WRONGTYPE naming the key (includes/flow-key-type.lua).
   An unkeyed task's entry gone (or acked) with nothing stored reads as its flow record held
   (1) while flow:tasks holds its id: a later run of it (a retry, a redrive, a plain entry moved
@@ -42,15 +44,20 @@
 
 local resultKey, stream, group, limit = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
 local taskId, entryId, third = ARGV[3], ARGV[4], ARGV[5]
+local PENDING_MARKER = '{"ok":null}'
 local stored = rcall('GET', resultKey)
-if stored then return {stored, false, -1, -1} end
+-- A keyed task's pending marker (a redrive's) is read with its key state, which tells whether
+-- that run still waits or was cancelled or superseded since (neither touches the marker).
+local keyedMarker = stored == PENDING_MARKER and third == 'key'
+if stored and not keyedMarker then return {stored, false, -1, -1} end
 local keyFields = false
 -- A key state that is not a hash (`SET <key state> x`) reads as none (notAHash).
 if third == 'key' and not notAHash(KEYS[3]) then
   keyFields = rcall('HMGET', KEYS[3], 'state', 'id', 'error', 'xid', 'sid')
   -- A state naming no run ('' or absent: anyone can write it) leaves the entry to answer.
-  if (keyFields[1] or '') ~= '' and (keyFields[2] or '') ~= '' then return {false, keyFields, -1, -1} end
+  if (keyFields[1] or '') ~= '' and (keyFields[2] or '') ~= '' then return {stored, keyFields, -1, -1} end
 end
+if keyedMarker then return {stored, keyFields, -1, -1} end
 -- flow:tasks of another type fails the read naming the key, as the flow scripts do (flowRead).
 if third == 'waited' then return {false, keyFields, flowRead('hash', 'HEXISTS', KEYS[3], taskId), -1} end
 if entryId == '' then return {false, keyFields, -1, -1} end
