@@ -137,6 +137,8 @@ export class ResultWaiter implements OnApplicationShutdown {
     let resultRead: Promise<unknown> | undefined;
     // The done token whose read of the stored result was lost with the command connection.
     let heardUnread: DoneKind | undefined;
+    // How many done tokens of the task this wait heard: only the latest one's read settles it.
+    let tokensHeard = 0;
     const answer = new Promise<T>((resolve, reject) => {
       let settled = false;
       const finish = () => {
@@ -175,14 +177,22 @@ export class ResultWaiter implements OnApplicationShutdown {
             isTooManyGroups(error) || isLostWithConnection(error) ? undefined : waiter.abandon(error),
           ),
         done: (kind) => {
+          const nth = ++tokensHeard;
           if (kind === 's' || kind === 'x') return settle(settledByToken(taskId, kind, null));
           heardUnread = undefined;
+          // Tokens come in the order their runs settled: once a later one is heard (a redriven
+          // run's), its own read answers, not this one's. With nothing kept (resultTtlMs 0) this
+          // read may find nothing left by then, which a failure's token reads as that failure.
+          const latest = () => nth === tokensHeard;
           // A result that cannot be read rejects inside then(): caught below, never left unhandled.
           resultRead = redis
             .get(keys.result(taskId))
             .then((raw) => (mayRunAgain(ref, kind, raw) ? readAfterFailure(raw) : settledByToken(taskId, kind, raw)))
-            .then(settle)
+            .then((state) => {
+              if (latest()) settle(state);
+            })
             .catch((error: Error) => {
+              if (!latest()) return;
               if (isLostWithConnection(error)) heardUnread = kind;
               else waiter.abandon(error);
             });

@@ -2,6 +2,7 @@ import { TaskCancelledError, TaskFailedError, type TaskHandle } from '../../lib'
 import { Latch } from '../utils/latch';
 import { RequestHoldingProxy } from '../fixtures/request-holding-proxy';
 import { Probe } from '../fixtures/probe';
+import { resultSubscriberOf } from '../fixtures/result-subscriber';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { cleanupPrefix, closeAll, createRedis, randomPrefix, subscriberCount, waitFor } from '../utils/redis';
 
@@ -51,8 +52,16 @@ describe('result(): a keyed task redriven between its failure’s done message a
     handleOf: (producer: TestApp, enqueued: TaskHandle) => TaskHandle,
     key: string | null = 'redriven-key',
   ) {
-    const producer = await startApp({ prefix, probe, options: { worker: false, connection: { url }, resultTtlMs } });
-    const consumer = await startApp({ prefix, probe, options: { resultTtlMs } });
+    const producer = await startApp({
+      prefix,
+      probe,
+      options: { worker: false, connection: { url }, resultTtlMs },
+    });
+    const consumer = await startApp({
+      prefix,
+      probe,
+      options: { resultTtlMs },
+    });
     const go = new Latch();
     const again = new Latch();
     probe.on('once', async () => {
@@ -72,9 +81,13 @@ describe('result(): a keyed task redriven between its failure’s done message a
     const resultGet = `get\r\n$${Buffer.byteLength(producer.keys.result(id))}\r\n${producer.keys.result(id)}`;
     proxy.holdRequestsFrom(resultGet);
     go.open();
-    await waitFor(() => proxy.held > 0, { description: 'the failure heard, its read held' });
+    await waitFor(() => proxy.held > 0, {
+      description: 'the failure heard, its read held',
+    });
     await expect(consumer.client.redriveAll({ queue: 'default' })).resolves.toMatchObject({ redriven: 1 });
-    await waitFor(() => probe.runsOf('once').length === 2, { description: 'the redriven run started' });
+    await waitFor(() => probe.runsOf('once').length === 2, {
+      description: 'the redriven run started',
+    });
     return { id, result, again, consumer, producer };
   }
 
@@ -97,9 +110,14 @@ describe('result(): a keyed task redriven between its failure’s done message a
     proxy.releaseAll();
     expect(await result).toBeInstanceOf(TaskCancelledError);
     again.open(); // the cancelled run returns: its settle is stale, and writes nothing
-    await waitFor(() => consumer.events.counters()['superseded-tail'] === 1, { description: 'the run settled stale' });
+    await waitFor(() => consumer.events.counters()['superseded-tail'] === 1, {
+      description: 'the run settled stale',
+    });
     expect(await redis.get(producer.keys.result(id))).toBe('{"ok":null}');
-    const later = producer.client.handle(id, { queue: 'default', key: 'redriven-key' });
+    const later = producer.client.handle(id, {
+      queue: 'default',
+      key: 'redriven-key',
+    });
     await expect(later.result({ timeoutMs: 10_000 })).rejects.toBeInstanceOf(TaskCancelledError);
   });
 
@@ -112,7 +130,9 @@ describe('result(): a keyed task redriven between its failure’s done message a
     proxy.holdRequestsFrom(`$${id.length}\r\n${id}\r\n`);
     await waitFor(() => proxy.held > 0, { description: 'the state read held' });
     again.open();
-    await waitFor(() => consumer.events.counters().completed === 1, { description: 'the new run completed' });
+    await waitFor(() => consumer.events.counters().completed === 1, {
+      description: 'the new run completed',
+    });
     // The read of the result its done message starts waits behind the held state read (the proxy
     // holds what that connection sends after it), so the state read answers first.
     proxy.releaseAll();
@@ -120,4 +140,30 @@ describe('result(): a keyed task redriven between its failure’s done message a
     expect(answer).not.toBeInstanceOf(TaskFailedError);
     expect(answer).toBeUndefined(); // nothing is kept: the value is not known, the completion is
   });
+
+  it.each([
+    ['a keyed task', 'redriven-key'],
+    ['an unkeyed task', null],
+  ])(
+    'module resultTtlMs 0, %s whose new run settled before the failure’s read: answers as the new run completed',
+    async (_, key) => {
+      const { id, result, again, consumer, producer } = await failAndHold(0, (__, enqueued) => enqueued, key);
+      // The new run's own done message, heard by the waiting app: this listener comes after the
+      // waiter's, so once it hears it the waiter has too (its read of that run's result is queued
+      // behind the held read).
+      let heard = false;
+      resultSubscriberOf(producer).on('message', (_channel: string, message: string) => {
+        if (message.split(',').includes(`c:${id}`)) heard = true;
+      });
+      again.open();
+      await waitFor(() => consumer.events.counters().completed === 1, {
+        description: 'the new run completed',
+      });
+      await waitFor(() => heard, { description: 'its done message heard' });
+      proxy.releaseAll(); // the failure's read finds nothing: the new run kept nothing
+      const answer = await result;
+      expect(answer).not.toBeInstanceOf(TaskFailedError);
+      expect(answer).toBeUndefined();
+    },
+  );
 });
