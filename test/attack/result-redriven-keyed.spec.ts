@@ -76,16 +76,19 @@ describe('result(): a keyed task redriven between its failure’s done message a
       .result({ timeoutMs: 15_000 })
       .catch((error: unknown) => error);
     await waitFor(async () => (await subscriberCount(redis, producer.keys.doneChannel)) === 1, {
+      timeoutMs: 15_000,
       description: 'result() subscribed',
     });
     const resultGet = `get\r\n$${Buffer.byteLength(producer.keys.result(id))}\r\n${producer.keys.result(id)}`;
     proxy.holdRequestsFrom(resultGet);
     go.open();
     await waitFor(() => proxy.held > 0, {
+      timeoutMs: 15_000,
       description: 'the failure heard, its read held',
     });
     await expect(consumer.client.redriveAll({ queue: 'default' })).resolves.toMatchObject({ redriven: 1 });
     await waitFor(() => probe.runsOf('once').length === 2, {
+      timeoutMs: 15_000,
       description: 'the redriven run started',
     });
     return { id, result, again, consumer, producer };
@@ -111,6 +114,7 @@ describe('result(): a keyed task redriven between its failure’s done message a
     expect(await result).toBeInstanceOf(TaskCancelledError);
     again.open(); // the cancelled run returns: its settle is stale, and writes nothing
     await waitFor(() => consumer.events.counters()['superseded-tail'] === 1, {
+      timeoutMs: 15_000,
       description: 'the run settled stale',
     });
     expect(await redis.get(producer.keys.result(id))).toBe('{"ok":null}');
@@ -128,9 +132,10 @@ describe('result(): a keyed task redriven between its failure’s done message a
     // argument), held until the new run settled: nothing of it is kept, no result, no key state.
     proxy.releaseAll();
     proxy.holdRequestsFrom(`$${id.length}\r\n${id}\r\n`);
-    await waitFor(() => proxy.held > 0, { description: 'the state read held' });
+    await waitFor(() => proxy.held > 0, { timeoutMs: 15_000, description: 'the state read held' });
     again.open();
     await waitFor(() => consumer.events.counters().completed === 1, {
+      timeoutMs: 15_000,
       description: 'the new run completed',
     });
     // The read of the result its done message starts waits behind the held state read (the proxy
@@ -157,9 +162,10 @@ describe('result(): a keyed task redriven between its failure’s done message a
       });
       again.open();
       await waitFor(() => consumer.events.counters().completed === 1, {
+        timeoutMs: 15_000,
         description: 'the new run completed',
       });
-      await waitFor(() => heard, { description: 'its done message heard' });
+      await waitFor(() => heard, { timeoutMs: 15_000, description: 'its done message heard' });
       proxy.releaseAll(); // the failure's read finds nothing: the new run kept nothing
       const answer = await result;
       expect(answer).not.toBeInstanceOf(TaskFailedError);
