@@ -29,16 +29,18 @@
   ARGV[5] lowest stream entry id of the batch
   ARGV[6] highest stream entry id of the batch
   ARGV[7] result TTL in ms (0 = not stored) for runs that do not set their own
-  ARGV[8] the runs, one JSON array (one argument decodes faster than hundreds), each run an
-          array: stream entry id, task id, encoded result ('' for a handler that returned
-          nothing: nothing is stored, so a drained no-op task leaves nothing behind), and for a
+  ARGV[8] the runs, one flat JSON array, four values a run (one argument decodes faster than
+          hundreds, and one array faster than one per run: cjson grows each from empty, three
+          table resizes a run): stream entry id, task id, encoded result ('' for a handler that
+          returned nothing: nothing is stored, so a drained no-op task leaves nothing behind), and for a
           run with a key, its own result TTL, a kept result or flow control an object whose
           fields are all optional {g: generation (absent or 0 = never stale), k: 1 when the run
           has a key, t: its result TTL (absent: ARGV[7]), r: 1 when the task went through the
           delayed set (its result, even '', is stored, replacing the pending marker of a
           retry; a task that waited for a slot has none: its handle reads flow:tasks), s: a
           periodic run's successor as JSON (see includes/successor.lua), f: 1 for a run under
-          flow control}, or the number 1 for {f: 1} alone (a flow run's usual settle)
+          flow control}, the number 1 for {f: 1} alone (a flow run's usual settle), or 0 for
+          none of them
 
   Acked entries leave the stream: by trimming whole stream nodes below the oldest pending entry
   when nothing older than this batch is pending (cheap; the batch's entries above that pending
@@ -90,7 +92,9 @@ for _, row in ipairs(rcall('XPENDING', stream, group, ARGV[5], ARGV[6], '1000000
   owned[row[1]] = true
 end
 
+-- Four values a run (ARGV[8]): run i's are at 4i - 3 .. 4i.
 local runs = cjson.decode(ARGV[8])
+local runCount = math.floor(#runs / 4)
 -- A flow key of another type refuses the batch before its first write (includes/flow.lua), as
 -- do a delayed set of another type and a sequence INCR refuses (sequenceCheck) when a keyed run
 -- carries a periodic successor (its generation's INCR and its ZADD come after the run's result
@@ -101,11 +105,11 @@ local runs = cjson.decode(ARGV[8])
 local flowChecked, successors = false, 0
 -- A flow run with no other option comes as 1, not {f: 1}: a table fewer for cjson to make.
 local FLOW_ONLY = {f = 1}
-for _, run in ipairs(runs) do
-  local o = run[4]
+for at = 4, runCount * 4, 4 do
+  local o = runs[at]
   if o == 1 then
     o = FLOW_ONLY
-    run[4] = o
+    runs[at] = o
   end
   if type(o) == 'table' then
     if o.f == 1 and not flowChecked then
@@ -121,8 +125,10 @@ if successors > 0 then
   sequenceCheck(seq, successors)
 end
 
-for i, run in ipairs(runs) do
-  local entryId, taskId, result, o = run[1], run[2], run[3], run[4]
+for i = 1, runCount do
+  local at = 4 * i
+  local entryId, taskId, result, o = runs[at - 3], runs[at - 2], runs[at - 1], runs[at]
+  if o == 0 then o = nil end
   local gen, resultTtl, successor, resultKey, keyState, keep = 0, defaultTtl, nil, nil, nil, false
   if o and o ~= FLOW_ONLY then
     gen, resultTtl, successor, keep = tonumber(o.g) or 0, tonumber(o.t) or defaultTtl, o.s, o.r == 1

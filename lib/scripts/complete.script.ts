@@ -43,12 +43,13 @@ const verdictOf = replyCodes('complete', COMPLETE_CODES);
  */
 export function completeScript(keys: QueueKeys, a: CompleteArgs): ScriptCall<CompleteVerdict[]> {
   const redisKeys = [keys.stream, keys.delayed, keys.seq];
+  // Flat, four values a run (complete.lua's ARGV[8]): one array for the script to decode.
   const runs: unknown[] = [];
   for (const r of a.runs) {
     const keep = r.keepResult || r.key !== undefined;
     if (r.key === undefined && r.resultTtlMs === a.defaultResultTtlMs && !keep) {
       // A flow run with nothing else to say sends 1 for { f: 1 }: one object fewer to decode.
-      runs.push(r.flow ? [r.entryId, r.taskId, r.result, 1] : [r.entryId, r.taskId, r.result]);
+      runs.push(r.entryId, r.taskId, r.result, r.flow ? 1 : 0);
     } else {
       // Only what differs from the defaults (generation 0, no key, the batch's result TTL):
       // the script decodes every run, and a flow run's settle is otherwise all defaults.
@@ -60,7 +61,7 @@ export function completeScript(keys: QueueKeys, a: CompleteArgs): ScriptCall<Com
         s: r.successor || undefined,
         f: r.flow ? 1 : undefined,
       };
-      runs.push([r.entryId, r.taskId, r.result, options]);
+      runs.push(r.entryId, r.taskId, r.result, options);
     }
     if (r.result !== '' || keep) redisKeys.push(keys.result(r.taskId));
     if (r.key !== undefined) redisKeys.push(keys.keyState(r.key));
