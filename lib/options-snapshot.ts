@@ -68,6 +68,20 @@ function copyProperties(
       configurable: true,
     });
   }
+  // The length too: copied index by index, an array lost its trailing holes (`[id, , ]` read as `[id]`).
+  if (array) (target as unknown[]).length = arrayLength(source, path);
+}
+
+/** @internal The longest array a JavaScript engine makes. */
+export const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
+/** Array `source`'s length, read once: a Proxy's may be anything, refused naming it. */
+function arrayLength(source: object, path: string): number {
+  const at = `${path.replace(/\.$/, '') || 'options'}.length`;
+  const length = readOption(source, 'length', at);
+  if (!Number.isSafeInteger(length) || (length as number) < 0 || (length as number) > MAX_ARRAY_LENGTH)
+    throw new InvalidOptionError(at, 'the length of an array', length);
+  return length as number;
 }
 
 /** @internal `owner[name]`, or the InvalidOptionError naming `at` when reading it throws. */

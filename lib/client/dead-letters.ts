@@ -37,7 +37,9 @@ export function checkDeadLetterId(id: unknown, option = 'deadLetterId'): string 
 export function checkBound(upTo: unknown, partitions: number): readonly (string | null)[] {
   const expected = `each partition's newest dead letter as deadLetterBound() read it (an array of at most ${partitions} entry ids or nulls)`;
   if (!Array.isArray(upTo) || upTo.length > partitions) throw new InvalidOptionError('upTo', expected, upTo);
-  return upTo.map((id: unknown, i) => (id === null ? null : parseEntryId(checkDeadLetterId(id, `upTo[${i}]`))!));
+  return Array.from(upTo, (id: unknown, i) =>
+    id === null ? null : parseEntryId(checkDeadLetterId(id, `upTo[${i}]`))!,
+  );
 }
 
 /**
@@ -195,7 +197,8 @@ export class DeadLetters {
           'a non-empty array of dead-letter entry ids (omit it to purge all)',
           deadLetterIds,
         );
-      ids = deadLetterIds.map((id, i) => checkDeadLetterId(id, `ids[${i}]`));
+      // Every index, holes too (map skips them): a hole is refused as an id, as enqueueMany()'s items are.
+      ids = Array.from(deadLetterIds, (id: unknown, i) => checkDeadLetterId(id, `ids[${i}]`));
     }
     // One script call per partition: a dead letter lives in its task's partition (its slot).
     const removed = await Promise.all(

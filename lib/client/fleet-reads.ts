@@ -188,7 +188,7 @@ export class FleetReads {
     if (upTo !== undefined) return this.deadLetters.purgeUpTo(all, checkBound(upTo, all.length));
     if (partition !== undefined) return this.deadLetters.purge([all[checkPartition(partition, all.length)]], ids);
     if (all.length > 1 && Array.isArray(ids) && ids.length > 0) {
-      const checked = ids.map((id: unknown, i) => checkDeadLetterId(id, `ids[${i}]`));
+      const checked = Array.from(ids, (id: unknown, i) => checkDeadLetterId(id, `ids[${i}]`));
       const held = await Promise.all(checked.map((id) => this.holdersOf(all, id)));
       const shared = held.findIndex((holders) => holders.length > 1);
       if (shared >= 0) throw ambiguous(checked[shared], held[shared]);

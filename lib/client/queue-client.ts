@@ -46,7 +46,7 @@ import { FleetReads } from './fleet-reads';
 import type { FleetEvent } from './fleet-events';
 import type { EnqueueCall, EnqueueReply } from './enqueue-call';
 import { checkKey, ENQUEUE_OPTION_NAMES, itemRefusal, queueOption, toEnqueueCall } from './enqueue-input';
-import { looked, readOption, snapshotOptions } from '../options-snapshot';
+import { looked, MAX_ARRAY_LENGTH, readOption, snapshotOptions } from '../options-snapshot';
 import { sendEnqueue } from './enqueue-script';
 import { checkDurability, enqueueDurably, enqueueDurablyByCall } from './durable-enqueue';
 import { sendEnqueueMany, type EnqueueOutcome } from './enqueue-many';
@@ -596,9 +596,6 @@ export class QueueClient {
 function readOnce<T>(options: T, known: readonly string[]): T {
   return snapshotOptions(options, '', known);
 }
-
-/** The longest array a JavaScript engine makes. */
-const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
 
 /** How many items enqueueMany() was given: `items` may be a Proxy, whose every look may throw. */
 function itemCount(items: unknown): number {
