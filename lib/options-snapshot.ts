@@ -12,16 +12,30 @@ import { InvalidOptionError } from './errors';
  * getters on its prototype): the options of those names `raw` inherits are read too.
  */
 export function snapshotOptions<T>(raw: T, path: string, known: readonly string[] = []): T {
-  const copies = new Map<object, object>();
-  if (typeof raw !== 'object' || raw === null || plainShape(raw, path)) return copy(raw, path, copies, 0) as T;
+  const copying: Copying = { copies: new Map(), values: 0 };
+  if (typeof raw !== 'object' || raw === null || plainShape(raw, path)) return copy(raw, path, copying, 0) as T;
   const snapshot: Record<string, unknown> = {};
-  copyProperties(raw, snapshot, path, copies, 0);
+  copyProperties(raw, snapshot, path, copying, 0);
   for (const name of known) {
     if (looked(path, () => Object.prototype.hasOwnProperty.call(raw, name) || !(name in raw))) continue;
-    snapshot[name] = copy(readOption(raw, name, path + name), `${path + name}.`, copies, 1, path + name);
+    snapshot[name] = copy(readOption(raw, name, path + name), `${path + name}.`, copying, 1, path + name);
   }
   return snapshot as T;
 }
+
+/** One copy under way: what was copied (a cycle stays a cycle), how many values so far. */
+interface Copying {
+  readonly copies: Map<object, object>;
+  values: number;
+}
+
+/**
+ * @internal More values (array items and object properties, counted at every depth) than one
+ * call's or module's options hold (a purge's ids, the queues listed): past it they are refused,
+ * counted before they are copied. The copy is linear in their size: a million ids took about
+ * 1.7 s to copy before the first was checked.
+ */
+export const MAX_OPTION_VALUES = 100_000;
 
 /**
  * Deeper than any option is written (a few levels): past it, options are refused, not copied
@@ -30,18 +44,18 @@ export function snapshotOptions<T>(raw: T, path: string, known: readonly string[
 const MAX_DEPTH = 100;
 
 /** `outer`: the outermost option `value` lies in (depth 1 and more), named when too deep. */
-function copy(value: unknown, path: string, copies: Map<object, object>, depth: number, outer?: string): unknown {
+function copy(value: unknown, path: string, copying: Copying, depth: number, outer?: string): unknown {
   const shape = plainShape(value, path);
   if (!shape) return value;
   // A cycle stays a cycle, in the copy.
-  const done = copies.get(value as object);
+  const done = copying.copies.get(value as object);
   if (done) return done;
   if (depth > MAX_DEPTH)
     throw new InvalidOptionError(outer ?? 'options', `options nested at most ${MAX_DEPTH} levels deep`, value);
   // The prototype seen once: a Proxy's trap may answer another on a second look.
   const target = (shape === 'array' ? [] : Object.create(shape.prototype)) as object;
-  copies.set(value as object, target);
-  copyProperties(value as object, target, path, copies, depth, outer);
+  copying.copies.set(value as object, target);
+  copyProperties(value as object, target, path, copying, depth, outer);
   return target;
 }
 
@@ -50,26 +64,42 @@ function copyProperties(
   source: object,
   target: object,
   path: string,
-  copies: Map<object, object>,
+  copying: Copying,
   depth: number,
   outer?: string,
 ): void {
   const array = looked(path, () => Array.isArray(source));
-  for (const name of looked(path, () => Object.getOwnPropertyNames(source))) {
+  // Counted before anything is listed or read: an array's by its length (listing its indexes is itself linear).
+  const length = array ? arrayLength(source, path) : 0;
+  if (array) countValues(copying, length, source, path, outer);
+  const names = looked(path, () => Object.getOwnPropertyNames(source));
+  if (!array) countValues(copying, names.length, source, path, outer);
+  for (const name of names) {
     if (array && name === 'length') continue;
     const at = array ? `${path.replace(/\.$/, '')}[${name}]` : path + name;
     const descriptor = looked(`${at}.`, () => Object.getOwnPropertyDescriptor(source, name));
     if (!descriptor) continue; // a Proxy listed a name it does not have
     const read = descriptor.get ? readOption(source, name, at) : descriptor.value;
     Object.defineProperty(target, name, {
-      value: copy(read, `${at}.`, copies, depth + 1, outer ?? at),
+      value: copy(read, `${at}.`, copying, depth + 1, outer ?? at),
       enumerable: descriptor.enumerable,
       writable: true,
       configurable: true,
     });
   }
   // The length too: copied index by index, an array lost its trailing holes (`[id, , ]` read as `[id]`).
-  if (array) (target as unknown[]).length = arrayLength(source, path);
+  if (array) (target as unknown[]).length = length;
+}
+
+/** Adds `count` values of `source` (at `path`) to the copy's, refusing the outermost option past the bound. */
+function countValues(copying: Copying, count: number, source: object, path: string, outer?: string): void {
+  copying.values += count;
+  if (copying.values > MAX_OPTION_VALUES)
+    throw new InvalidOptionError(
+      outer ?? (path.replace(/\.$/, '') || 'options'),
+      `options of at most ${MAX_OPTION_VALUES} values in all (array items and properties, at any depth)`,
+      source,
+    );
 }
 
 /** @internal The longest array a JavaScript engine makes. */
