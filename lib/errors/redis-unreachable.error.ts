@@ -6,7 +6,8 @@ import { StreamQueueError } from './stream-queue.error';
  * COMMAND INFO, went unanswered). Later, a call whose command connection stayed down (or never
  * got ready again) for `offlineTimeoutMs`: then `mayHaveRun` says whether its command was written
  * before the connection dropped (Redis may have run it) or never sent; the same when ioredis gave
- * the call up first (past `maxRetriesPerRequest` reconnect attempts), its error then the `cause`.
+ * the call up first (past `maxRetriesPerRequest` reconnect attempts; on a cluster, past
+ * `maxRedirections` tries after its node's connection dropped), its error then the `cause`.
  * `address` is host:port (or the socket path), never credentials.
  * @publicApi
  */

@@ -83,8 +83,8 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?
   };
 }
 
-/** The RedisUnreachableError of a command ioredis gave up after maxRetriesPerRequest reconnects. */
-function givenUpError(address: string, error: Error, lastError: string | undefined, mayHaveRun: boolean) {
+/** @internal The RedisUnreachableError of a command ioredis gave up (`error`, its cause). */
+export function givenUpError(address: string, error: Error, lastError: string | undefined, mayHaveRun: boolean) {
   const reason = `ioredis gave the command up: ${error.message}${lastError ? `; last error: ${lastError}` : ''}`;
   const message = `Redis at ${address} could not be reached: ${reason}.${mayHaveRun ? SENT : NEVER_SENT}`;
   return new RedisUnreachableError(address, reason, message, mayHaveRun, { cause: error });

@@ -3,6 +3,7 @@ import { RedisUnreachableError } from '../errors';
 import type { CommandFilter, QueuedCommand } from './module-commands';
 import { givenUpByRetries, NEVER_SENT, SENT } from './unanswered-given-up';
 import { watchNodeWrites } from './cluster-node-writes';
+import { typeClusterGiveUps } from './cluster-given-up';
 
 /** ioredis's queues (internal, read only here and in unanswered-given-up.ts, close-unconnected.ts). */
 interface Queue {
@@ -58,6 +59,8 @@ export function boundUnreadyWaits(
   const tickMs = Math.max(10, Math.min(250, Math.floor(boundMs / 20)));
   // A Cluster's offline queue may hold a command a node wrote, tried again (see watchNodeWrites).
   const nodeWrites = redis.isCluster ? watchNodeWrites(redis) : undefined;
+  // Its give-ups after a node connection dropped, typed as the bound's (see typeClusterGiveUps).
+  const untype = nodeWrites ? typeClusterGiveUps(redis, addressOf, given, nodeWrites.wasWritten) : undefined;
   let seenAt = new WeakMap<object, number>();
   let lastError: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -125,6 +128,7 @@ export function boundUnreadyWaits(
   return () => {
     stop();
     nodeWrites?.stop();
+    untype?.();
     for (const status of statuses) redis.off(status, start);
     redis.off('ready', stop).off('end', stop).off('error', heardError);
   };
