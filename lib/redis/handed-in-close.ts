@@ -32,8 +32,9 @@ const closedMayHaveRun = (): Error =>
  * ioredis resends once ready, are taken out and rejected as may have run. Ones written on the
  * open socket get `graceMs` (what QUIT gets on the module's own connections) to be answered, then
  * are rejected as may have run but left in the queue, so the replies that come later still go to
- * the commands they answer (the application's own among them), and are taken out once that socket
- * closes, before ioredis would keep them to resend. The application's own calls are untouched.
+ * the commands they answer (the application's own among them), and are taken out once the socket
+ * closes, before ioredis would keep them to resend, or at once if it dropped during that grace
+ * (ioredis holds them to resend then). The application's own calls are untouched.
  */
 export async function withdrawAtClose(redis: Redis, ours: CommandFilter, graceMs: number): Promise<void> {
   const queues = redis as unknown as Queues;
@@ -46,15 +47,15 @@ export async function withdrawAtClose(redis: Redis, ours: CommandFilter, graceMs
   const answered = Promise.allSettled(written.map((command) => command.promise));
   await raceTimeout(answered, graceMs, () => undefined);
   const withdrawn = new Set<Withdrawn>(written);
+  const isWithdrawn: CommandFilter = (command) => withdrawn.has(command as Withdrawn);
   // Already settled: a no-op.
   for (const command of written) command.reject(closedMayHaveRun());
-  socket.prependOnceListener('close', () =>
-    takeOut(
-      queues.commandQueue,
-      (command) => withdrawn.has(command as Withdrawn),
-      () => undefined,
-    ),
-  );
+  // The socket dropped meanwhile: ioredis moved them to resend once ready (a frozen Redis that
+  // comes back ran them from the dropped socket too). Taken out, they are not sent again.
+  takeOut(queues.prevCommandQueue ?? undefined, isWithdrawn, () => undefined);
+  takeOut(queues.offlineQueue, isWithdrawn, () => undefined);
+  // One destroyed but not yet closed still hands them to ioredis's close handler: listened too.
+  redis.stream?.prependOnceListener('close', () => takeOut(queues.commandQueue, isWithdrawn, () => undefined));
 }
 
 /** Takes the commands `which` selects out of `queue`, rejecting each with `error()` (if any). */
