@@ -152,13 +152,16 @@ function tellAbortedApart(redis: Redis, only: CommandFilter = () => true): () =>
       command.reject = (error) => reject(error?.message === ABORTED ? withSuffix(error, SENT) : error);
     }
   };
-  const connected = () => redis.stream.prependOnceListener('close', tell);
+  let listened: Redis['stream'] | undefined;
+  const connected = () => (listened = redis.stream).prependOnceListener('close', tell);
   redis.on('connect', connected);
   // A client handed in is connected already: its socket of now too.
   if (redis.status === 'connect' || redis.status === 'ready') connected();
   return () => {
     active = false;
     redis.off('connect', connected);
+    // A client handed in outlives the app: one listener per app booted on it was left on its socket.
+    listened?.off('close', tell);
   };
 }
 

@@ -12,7 +12,8 @@ import { cleanupPrefix, closeAll, createRedis, randomPrefix } from '../utils/red
  * outlives the app, so whatever the app hangs on it must go at close. The result waiter's 'ready'
  * listener stayed, one per app (holding that app's waiter, connections and config): a process
  * that boots apps on one client (a test suite) leaked them, and Node warned of a listener leak at
- * the eleventh. After a failed init, the reply watch kept sending the client a PING every
+ * the eleventh. The module's watch for aborted pipelines left a 'close' listener on the client's
+ * socket the same way, one per app booted on it. After a failed init, the reply watch kept sending the client a PING every
  * heartbeat, for good (the app is given up on; a PING stuck behind a blocking command of the
  * user's for a lease cut the user's socket).
  */
@@ -46,6 +47,27 @@ describe('attack: a client handed in, once the app closed', () => {
       }
       expect(client.status).toBe('ready');
       await expect(client.ping()).resolves.toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("keeps none of the app's listeners on the client's socket", async () => {
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      await client.ping();
+      const socket = client.stream;
+      const listeners = () => socket.eventNames().map((name) => `${String(name)}:${socket.listenerCount(name)}`);
+      const before = listeners();
+      for (let boot = 1; boot <= 3; boot++) {
+        const app = await buildApp(testOptions(prefix, { connection: client }), { imports: [ProbeModule.register()] });
+        await app.init();
+        const handle = await app.moduleRef.get(QueueClient).enqueue('echo', boot);
+        await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe(boot);
+        await app.close();
+        expect(client.stream).toBe(socket);
+        expect(listeners()).toEqual(before);
+      }
     } finally {
       client.disconnect();
     }
