@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ApplicationClosedError } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import type { CommandFilter, QueuedCommand } from './module-commands';
@@ -40,7 +40,13 @@ export async function withdrawAtClose(redis: Redis, ours: CommandFilter, graceMs
   const queues = redis as unknown as Queues;
   takeOut(queues.offlineQueue, ours, closedNeverSent);
   takeOut(queues.prevCommandQueue ?? undefined, ours, closedMayHaveRun);
-  if (redis.isCluster) return; // a Cluster's written commands are its node connections'
+  // A Cluster's written commands are its node connections': withdrawn from each as from a client.
+  // Left there, a call written to a frozen node waited past the close as long as the client let it.
+  if (redis.isCluster) {
+    const nodes = (redis as unknown as Cluster).nodes('all');
+    await Promise.all(nodes.map((node) => withdrawAtClose(node, ours, graceMs)));
+    return;
+  }
   const socket = redis.stream;
   const written = selected(queues.commandQueue, ours);
   if (written.length === 0 || !socket || socket.destroyed) return;
