@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ScriptCall } from '../redis/scripts';
+import { underlying } from '../redis/module-client';
 import type { CompleteVerdict } from '../scripts/complete.script';
 import type { FailVerdict } from '../scripts/fail.script';
 import { FAILURE_MESSAGE_MAX, FAILURE_NAME_MAX } from '../task/task-outcome';
@@ -270,15 +271,19 @@ export class Settler {
   }
 }
 
-/** Drops (closes) seen per connection, counted by one listener each however many lanes settle on it. */
+/**
+ * Drops (closes) seen per connection, counted by one listener each however many lanes settle on it.
+ * Keyed by the client behind a view of it: a client handed in outlives its apps, and each app's view
+ * of it left a listener of its own on it.
+ */
 const drops = new WeakMap<Redis, { n: number }>();
 
 function dropsOf(redis: Redis): number {
-  let count = drops.get(redis);
+  let count = drops.get(underlying(redis));
   if (!count) {
     const counter = { n: 0 };
     redis.on('close', () => void counter.n++);
-    drops.set(redis, (count = counter));
+    drops.set(underlying(redis), (count = counter));
   }
   return count.n;
 }

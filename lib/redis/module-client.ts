@@ -11,6 +11,17 @@ export interface ModuleClient<T extends object> {
   refuseFrom(refusal: () => Error): void;
 }
 
+/** The client handed in behind each view of it (see underlying). */
+const handedInOf = new WeakMap<object, object>();
+
+/**
+ * @internal The client behind a view of it (`redis` itself when it is none): what is kept per
+ * connection, such as one listener on it, is kept once for every application's view of it.
+ */
+export function underlying<T extends object>(redis: T): T {
+  return (handedInOf.get(redis) as T | undefined) ?? redis;
+}
+
 /**
  * @internal The module's view of a client handed in as `connection`, which the application uses
  * too. Every command the module sends goes through `sendCommand` of the view (ioredis's command
@@ -51,6 +62,7 @@ export function moduleClient<T extends object>(handedIn: T): ModuleClient<T> {
       return Reflect.get(object, property, receiver) as unknown;
     },
   });
+  handedInOf.set(client, handedIn);
   return {
     client,
     isModuleCommand: (command) => sent.has(command),

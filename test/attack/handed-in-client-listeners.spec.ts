@@ -52,6 +52,28 @@ describe('attack: a client handed in, once the app closed', () => {
     }
   });
 
+  it("keeps none of the workers' listeners on the client", async () => {
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      await client.ping();
+      const listeners = () => client.eventNames().map((name) => `${String(name)}:${client.listenerCount(name)}`);
+      const before = listeners();
+      for (let boot = 1; boot <= 3; boot++) {
+        // A worker that settles a run: the Settler counts the drops of its connection.
+        const app = await buildApp(testOptions(prefix, { connection: client }), { imports: [ProbeModule.register()] });
+        await app.init();
+        const handle = await app.moduleRef.get(QueueClient).enqueue('echo', boot);
+        await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe(boot);
+        await app.close();
+        // The first app's drop counter is the client's own, kept for the next apps.
+        if (boot === 1) before.splice(0, before.length, ...listeners());
+        expect(listeners()).toEqual(before);
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it("keeps none of the app's listeners on the client's socket", async () => {
     const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     try {
