@@ -54,6 +54,9 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?
   const flush = queues.flushQueue;
   // An ioredis without it (none of 5 or 6) keeps its own errors.
   if (typeof flush !== 'function') return untellAborted;
+  // Usually the prototype's: put back by deleting ours, so a later patch of the prototype (an
+  // instrumentation's) reaches a client handed in, which outlives the app.
+  const ownBefore = Object.prototype.hasOwnProperty.call(queues, 'flushQueue');
   let lastError: string | undefined;
   let active = true;
   const heardError = (error: Error) => void (lastError = error.message);
@@ -78,7 +81,10 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?
   return () => {
     active = false;
     untellAborted();
-    if (queues.flushQueue === wrapped) queues.flushQueue = flush;
+    if (queues.flushQueue === wrapped) {
+      if (ownBefore) queues.flushQueue = flush;
+      else delete (queues as Partial<FlushedQueues>).flushQueue;
+    }
     redis.off('error', heardError).off('ready', ready);
   };
 }

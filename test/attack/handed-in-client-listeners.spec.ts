@@ -95,6 +95,27 @@ describe('attack: a client handed in, once the app closed', () => {
     }
   });
 
+  it("leaves no wrapper of its own on the client: the client's prototype methods answer again", async () => {
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      await client.ping();
+      const own = () => new Set(Object.keys(client));
+      const before = own();
+      const app = await buildApp(testOptions(prefix, { connection: client }), {
+        imports: [ProbeModule.register()],
+      });
+      await app.init();
+      const handle = await app.moduleRef.get(QueueClient).enqueue('echo', 1);
+      await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe(1);
+      await app.close();
+      // The scripts the module defined stay (ioredis has no undefine); nothing else it put there.
+      const added = [...own()].filter((name) => !before.has(name) && !/^sq_/.test(name));
+      expect(added).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('gets no PING from a failed init', async () => {
     const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     try {
