@@ -117,10 +117,10 @@ describe('explorer: a task under flow control', () => {
 
   it('explores every schedule of the small flow case (depth 3) without a failure', async () => {
     const small = SMALL_CASES.find((c) => c.name === 'flow')!;
-    const { ran, failures } = await exhaust(env(), small, 3, Date.now() + 50_000, new Set());
+    const { ran, failures } = await exhaust(env(), small, 3, Number.POSITIVE_INFINITY, new Set());
     expect([...failures.keys()]).toEqual([]);
-    expect(ran).toBe(247); // nothing cut short by the time budget
-  });
+    expect(ran).toBe(247); // every schedule, however long a loaded machine takes
+  }, 300_000);
 
   it('two tasks in one ring: the settles of one park and serve the other’s groups that wait for its slot', async () => {
     // job has globalConcurrency 1; rush has no global limit and groupConcurrency 1.

@@ -94,13 +94,13 @@ describe('explorer: a task under rate limits', () => {
   // About 15 s alone; the budgets leave room for a loaded machine (the whole suite in parallel).
   it('explores every schedule of the small rate case (depth 3) without a failure', async () => {
     const small = SMALL_CASES.find((c) => c.name === 'rate')!;
-    const { ran, failures } = await exhaust(env(), small, 3, Date.now() + 100_000, new Set());
+    const { ran, failures } = await exhaust(env(), small, 3, Number.POSITIVE_INFINITY, new Set());
     expect([...failures.keys()]).toEqual([]);
-    // Nothing cut short by the time budget. (434 before a window full of marks only stopped
+    // Every schedule, however long a loaded machine takes. (434 before a window full of marks only stopped
     // waking every perMs: a promote after one elapse now finds nothing due there, and a step
     // that does not apply ends its branch.)
     expect(ran).toBe(420);
-  }, 120_000);
+  }, 300_000);
 
   it('random schedules reach the rate world and keep its invariants', async () => {
     const notes: string[] = [];
