@@ -79,6 +79,22 @@ describe('result(): a keyed task redriven between its failure’s done message a
       timeoutMs: 15_000,
       description: 'result() subscribed',
     });
+    // The wait's first state read goes out once its subscriber has read the SUBSCRIBE reply, which
+    // Redis counts before that: a failure settled ahead of the read was read there as failed, and no
+    // GET followed (the spec timed out at 'the failure heard'). A message published now is read
+    // after that reply, and a call sent after the state read is answered after it.
+    let subscribed = false;
+    resultSubscriberOf(producer).on('message', (_channel: string, message: string) => {
+      if (message === 'c:spec-subscribed') subscribed = true;
+    });
+    await waitFor(
+      async () => {
+        await redis.publish(producer.keys.doneChannel, 'c:spec-subscribed');
+        return subscribed;
+      },
+      { timeoutMs: 15_000, description: "the result subscriber's SUBSCRIBE read" },
+    );
+    await producer.client.findTask(id, { queue: 'default' });
     const resultGet = `get\r\n$${Buffer.byteLength(producer.keys.result(id))}\r\n${producer.keys.result(id)}`;
     proxy.holdRequestsFrom(resultGet);
     go.open();
