@@ -106,13 +106,14 @@ export async function readSettled(redis: Redis, keys: QueueKeys, ref: TaskRef): 
     });
   const stored = parseStored(ref.id, snapshot.stored);
   // A keyed task's pending marker (its redrive's) gives way to its key state, which knows
-  // whether that run was cancelled or superseded since; with none telling, the marker stands.
+  // whether that run was cancelled or superseded since. With no key state the script leaves the
+  // marker out: a live redriven run holds its state, so the run ended unsettled (a cancel or
+  // replace, its state gone since) and would be waited on for the marker's day.
   if (stored && (stored.state !== 'pending' || ref.key === undefined)) return stored;
   if (snapshot.keyState) {
     const byKey = fromKeyState(ref.id, snapshot.keyState);
     if (byKey) return byKey;
   }
-  if (stored) return stored;
   // Waiting, admitted or running, it holds its record (also read for a gone entry); a retry
   // waiting out its backoff left the pending marker (stored, above). Gone with nothing stored:
   // it completed without a value.

@@ -22,9 +22,11 @@
   delivered and pending, 2 not read by the group yet, 3 read and acked, awaiting its trim)}. Each later part
   is read only when the earlier ones leave the state open (settled-state.ts's order): a task
   whose result is stored needs no group; a keyed task whose stored result is the pending marker
-  (a redrive's, {"ok":null}) has its key state read too, the two returned together, the entry
-  not read. Writes nothing. A flow:tasks of another type fails
-  the read of a task that waited with WRONGTYPE naming the key (includes/flow-key-type.lua).
+  (a redrive's, {"ok":null}) has its key state read too, the two returned together when it names
+  a run; with none, the marker is not returned and the entry is read (a live redriven run holds
+  its key state, so the run ended unsettled: cancelled or replaced, its state gone since).
+  Writes nothing. A flow:tasks of another type fails the read of a task that waited with
+  WRONGTYPE naming the key (includes/flow-key-type.lua).
   An unkeyed task's entry gone (or acked) with nothing stored reads as its flow record held
   (1) while flow:tasks holds its id: a later run of it (a retry, a redrive, a plain entry moved
   into admission) waits in the room, holds its slot or runs under that record for as long as
@@ -57,7 +59,9 @@ if third == 'key' and not notAHash(KEYS[3]) then
   -- A state naming no run ('' or absent: anyone can write it) leaves the entry to answer.
   if (keyFields[1] or '') ~= '' and (keyFields[2] or '') ~= '' then return {stored, keyFields, -1, -1} end
 end
-if keyedMarker then return {stored, keyFields, -1, -1} end
+-- Past that, a keyed task's marker tells nothing: its redriven run, while live, holds its key
+-- state (no TTL), so one gone means that run ended without settling (cancelled, or replaced,
+-- and the state expired or went with resultTtlMs 0). The entry answers, as with no marker.
 -- flow:tasks of another type fails the read naming the key, as the flow scripts do (flowRead).
 if third == 'waited' then return {false, keyFields, flowRead('hash', 'HEXISTS', KEYS[3], taskId), -1} end
 if entryId == '' then return {false, keyFields, -1, -1} end
