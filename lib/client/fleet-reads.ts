@@ -114,7 +114,8 @@ export class FleetReads {
    * A task by id wherever it is (queued, delayed, running, dead-lettered; any partition), with
    * its stored result (JSON text) when one is kept. Found as remove() finds it (locate: a flow
    * task by its record, else the listings page by page): an operator's lookup. The pending
-   * marker of a retry, redrive or move into admission is no result: `pending`, result null.
+   * marker of a retry, redrive or move into admission is no result: `pending`, result null
+   * (pending only with the task found).
    */
   async findTask(id: string, options: { queue?: string; partition?: number } = {}): Promise<FoundTask> {
     checkTaskId(id);
@@ -133,7 +134,10 @@ export class FleetReads {
     // Read after the search, so it is no older than the task found.
     const results = await Promise.all(searched.map(([, keys]) => this.redis.get(keys.result(id))));
     const result = results.find((r) => r !== null) ?? null;
-    return isPendingMarker(result) ? { task, result: null, pending: true } : { task, result };
+    if (!isPendingMarker(result)) return { task, result };
+    // A marker whose task no listing holds is no run to come: a keyed redriven run cancelled or
+    // replaced since (neither knows the task's result key to clear it), which it outlives by a day.
+    return task ? { task, result: null, pending: true } : { task, result: null };
   }
 
   /**
