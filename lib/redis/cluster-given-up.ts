@@ -12,6 +12,8 @@ type PipelineReply = [Error | null, unknown];
 /** ioredis's pipeline (internal): its commands, in order, and its exec. */
 interface ClusterPipeline {
   _queue: ClusterCommand[];
+  /** MULTIs not yet closed by an exec(), which then queues their EXEC and returns the pipeline. */
+  _transactions: number;
   exec(callback?: (error: Error | null, replies?: PipelineReply[] | null) => void): Promise<PipelineReply[] | null>;
 }
 
@@ -70,7 +72,10 @@ export function typeClusterGiveUps(
   const pipeline = function (this: unknown, ...args: unknown[]) {
     const made = pipelineOf.apply(this, args);
     const exec = made.exec;
-    made.exec = function (this: ClusterPipeline, callback) {
+    made.exec = function (this: ClusterPipeline, ...args: [callback?: Parameters<ClusterPipeline['exec']>[0]]) {
+      // Not a send (`pipeline().multi()...exec()` then `.exec()`): ioredis's own, the pipeline returned.
+      if (this._transactions > 0) return exec.apply(this, args);
+      const [callback] = args;
       const typed = exec.call(this).then((replies) => (active && replies ? typeReplies(this, replies) : replies));
       if (callback)
         typed.then(

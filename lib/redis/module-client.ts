@@ -5,6 +5,11 @@ import type { CommandFilter, QueuedCommand } from './module-commands';
 export interface ModuleClient<T extends object> {
   /** The client, for the module's own calls: every command sent through it is marked. */
   readonly client: T;
+  /**
+   * The client itself, for what wraps its methods: read through `client`, its sendCommand is the
+   * view's, which calls the client's, so a wrapper set on the client over it called itself.
+   */
+  readonly handedIn: T;
   /** Whether a command is one the module sent (through `client`), not the application. */
   readonly isModuleCommand: CommandFilter;
   /** After this, a command the module sends is refused, never written (see refuseAfter). */
@@ -65,6 +70,7 @@ export function moduleClient<T extends object>(handedIn: T): ModuleClient<T> {
   handedInOf.set(client, handedIn);
   return {
     client,
+    handedIn,
     isModuleCommand: (command) => sent.has(command),
     refuseFrom: (error) => void (refusal = error),
   };

@@ -163,7 +163,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     const only = this.handedIn.isModuleCommand;
     const address = () => this.topology.address;
     const untell = this.commands.isCluster ? () => undefined : tellUnansweredApart(this.commands, address, only);
-    const unbound = boundUnreadyWaits(this.commands, this.config.offlineTimeoutMs, address, only);
+    // On the client, not the view: a Cluster's sendCommand is wrapped there (typeClusterGiveUps).
+    const unbound = boundUnreadyWaits(this.handedIn.handedIn, this.config.offlineTimeoutMs, address, only);
     this.unboundHandedIn = () => {
       untell();
       unbound();
