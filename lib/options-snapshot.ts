@@ -73,7 +73,8 @@ function copyProperties(
   const length = array ? arrayLength(source, path) : 0;
   if (array) countValues(copying, length, source, path, outer);
   const names = looked(path, () => Object.getOwnPropertyNames(source));
-  if (!array) countValues(copying, names.length, source, path, outer);
+  // Once listed, before any is read: an array's names past its length too (a Proxy's length may lie).
+  countValues(copying, array ? Math.max(0, names.length - 1 - length) : names.length, source, path, outer);
   for (const name of names) {
     if (array && name === 'length') continue;
     const at = array ? `${path.replace(/\.$/, '')}[${name}]` : path + name;
