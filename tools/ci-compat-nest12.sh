@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the BUILT package works for a consumer on NestJS 12 + ioredis 6: packs the repo (`npm pack`,
 # exactly what would be published), installs it with those versions in a temp project outside the
-# repo, and runs tools/compat/echo-app.js there (boot, one task end to end, clean close).
+# repo, and runs tools/compat/echo-app.js there (boot, one task end to end, clean close; by URL and
+# with an ioredis 6 client handed in).
 # NestJS 12 is ESM-only; a CommonJS app loads it through Node's require(esm) (Node >= 20.19), so this
 # is a plain node script, not a Jest spec. Needs dist/ (npm run build) and the npm registry.
 # Redis: REDIS_URL if set, else the one tools/with-redis.ts provides (as the test suite does).

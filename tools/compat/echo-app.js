@@ -63,25 +63,43 @@ async function main() {
   if (echo) Object.defineProperty(EchoService.prototype, 'echo', echo);
   Reflect.decorate([Injectable()], EchoService);
 
-  class AppModule {}
-  Reflect.decorate(
-    [Module({ imports: [StreamQueueModule.forRoot({ connection: { url }, prefix })], providers: [EchoService] })],
-    AppModule,
-  );
+  /** One task end to end on `connection`, in an app of its own. */
+  async function echoOn(connection) {
+    class AppModule {}
+    Reflect.decorate(
+      [Module({ imports: [StreamQueueModule.forRoot({ connection, prefix })], providers: [EchoService] })],
+      AppModule,
+    );
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
+    try {
+      const payload = { hello: 'compat', n: 42, list: [1, 'two', null], nested: { ok: true } };
+      const handle = await app.get(QueueClient).enqueue('compat.echo', payload);
+      assert.equal(typeof handle.id, 'string', 'enqueue() returned a handle without an id');
+      const value = await handle.result({ timeoutMs: 10_000 });
+      assert.deepEqual(value, payload, 'the task result differs from its payload');
+    } finally {
+      await app.close();
+    }
+  }
 
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
   try {
-    const payload = { hello: 'compat', n: 42, list: [1, 'two', null], nested: { ok: true } };
-    const handle = await app.get(QueueClient).enqueue('compat.echo', payload);
-    assert.equal(typeof handle.id, 'string', 'enqueue() returned a handle without an id');
-    const value = await handle.result({ timeoutMs: 10_000 });
-    assert.deepEqual(value, payload, 'the task result differs from its payload');
+    await echoOn({ url });
+    // A client of the ioredis under test handed in: the module reaches it through a view that
+    // marks its own commands (lib/redis/module-client.ts), which leans on ioredis's internals.
+    const client = new (ioredisClass())(url);
+    try {
+      await echoOn(client);
+      assert.equal(await client.ping(), 'PONG', 'the client handed in no longer answers after app.close()');
+    } finally {
+      client.disconnect();
+    }
   } finally {
-    await app.close();
     await deleteKeys(url, prefix);
   }
   clearTimeout(deadline);
-  console.log(`compat check ok: @nestjs/core ${nestVersion}, ioredis ${ioredisVersion}, node ${process.version}`);
+  console.log(
+    `compat check ok: @nestjs/core ${nestVersion}, ioredis ${ioredisVersion} (by URL and handed in), node ${process.version}`,
+  );
   // app.close() must release every connection and timer: a process that lingers has leaked one.
   setTimeout(
     () => fail(`process still alive ${EXIT_GRACE_MS} ms after app.close(): a handle leaked`),
@@ -89,10 +107,15 @@ async function main() {
   ).unref();
 }
 
+/** The Redis class of the ioredis under test (the one the package resolves). */
+function ioredisClass() {
+  const ioredis = require(require.resolve('ioredis', { paths: [dirname(require.resolve(specifier))] }));
+  return ioredis.Redis ?? ioredis.default ?? ioredis;
+}
+
 /** Removes the run's keys with the ioredis under test (one more proof that it works). */
 async function deleteKeys(url, prefix) {
-  const ioredis = require('ioredis');
-  const Redis = ioredis.Redis ?? ioredis.default ?? ioredis;
+  const Redis = ioredisClass();
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
     for (const match of [`{${prefix}:*`, `${prefix}*`]) {
