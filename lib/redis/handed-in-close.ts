@@ -1,14 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ApplicationClosedError } from '../errors';
 import { raceTimeout } from '../race-timeout';
-import type { CommandFilter, QueuedCommand } from './module-commands';
+import { takeOutSelected, type CommandFilter, type CommandQueueOf, type QueuedCommand } from './module-commands';
 
 /** ioredis's queues (internal fields; the items of a Cluster's offline queue have the same `command`). */
-interface Queue {
-  readonly length: number;
-  peekAt(index: number): { command: Withdrawn } | undefined;
-  removeOne(index: number): void;
-}
+type Queue = CommandQueueOf<Withdrawn>;
 type Withdrawn = QueuedCommand & { promise: Promise<unknown>; reject(error: Error): void };
 interface Queues {
   offlineQueue?: Queue;
@@ -38,8 +34,8 @@ const closedMayHaveRun = (): Error =>
  */
 export async function withdrawAtClose(redis: Redis, ours: CommandFilter, graceMs: number): Promise<void> {
   const queues = redis as unknown as Queues;
-  takeOut(queues.offlineQueue, ours, closedNeverSent);
-  takeOut(queues.prevCommandQueue ?? undefined, ours, closedMayHaveRun);
+  takeOutSelected(queues.offlineQueue, ours, closedNeverSent);
+  takeOutSelected(queues.prevCommandQueue ?? undefined, ours, closedMayHaveRun);
   // A Cluster's written commands are its node connections': withdrawn from each as from a client.
   // Left there, a call written to a frozen node waited past the close as long as the client let it.
   if (redis.isCluster) {
@@ -58,22 +54,10 @@ export async function withdrawAtClose(redis: Redis, ours: CommandFilter, graceMs
   for (const command of written) command.reject(closedMayHaveRun());
   // The socket dropped meanwhile: ioredis moved them to resend once ready (a frozen Redis that
   // comes back ran them from the dropped socket too). Taken out, they are not sent again.
-  takeOut(queues.prevCommandQueue ?? undefined, isWithdrawn, () => undefined);
-  takeOut(queues.offlineQueue, isWithdrawn, () => undefined);
+  takeOutSelected(queues.prevCommandQueue ?? undefined, isWithdrawn, () => undefined);
+  takeOutSelected(queues.offlineQueue, isWithdrawn, () => undefined);
   // One destroyed but not yet closed still hands them to ioredis's close handler: listened too.
-  redis.stream?.prependOnceListener('close', () => takeOut(queues.commandQueue, isWithdrawn, () => undefined));
-}
-
-/** Takes the commands `which` selects out of `queue`, rejecting each with `error()` (if any). */
-function takeOut(queue: Queue | undefined, which: CommandFilter, error: () => Error | undefined): void {
-  if (!queue) return;
-  for (let i = queue.length - 1; i >= 0; i--) {
-    const item = queue.peekAt(i);
-    if (!item || !which(item.command)) continue;
-    queue.removeOne(i);
-    const reason = error();
-    if (reason) item.command.reject(reason);
-  }
+  redis.stream?.prependOnceListener('close', () => takeOutSelected(queues.commandQueue, isWithdrawn, () => undefined));
 }
 
 function selected(queue: Queue | undefined, which: CommandFilter): Withdrawn[] {

@@ -11,3 +11,29 @@ export interface QueuedCommand {
  * shared client) is one whose owner chose to wait for ever.
  */
 export type CommandFilter = (command: QueuedCommand) => boolean;
+
+/** @internal One of ioredis's queues of commands (offline, written, kept to resend): internal fields. */
+export interface CommandQueueOf<C extends QueuedCommand> {
+  readonly length: number;
+  peekAt(index: number): { command: C } | undefined;
+  removeOne(index: number): void;
+}
+
+/**
+ * @internal Takes the commands `which` selects out of `queue`, rejecting each with `error()`
+ * (left unsettled when it gives none: the caller settled them already).
+ */
+export function takeOutSelected<C extends QueuedCommand & { reject(error: Error): void }>(
+  queue: CommandQueueOf<C> | undefined,
+  which: CommandFilter,
+  error: () => Error | undefined,
+): void {
+  if (!queue) return;
+  for (let i = queue.length - 1; i >= 0; i--) {
+    const item = queue.peekAt(i);
+    if (!item || !which(item.command)) continue;
+    queue.removeOne(i);
+    const reason = error();
+    if (reason) item.command.reject(reason);
+  }
+}

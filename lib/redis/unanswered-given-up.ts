@@ -1,13 +1,9 @@
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
-import type { CommandFilter, QueuedCommand } from './module-commands';
+import { takeOutSelected, type CommandFilter, type CommandQueueOf, type QueuedCommand } from './module-commands';
 
 /** ioredis's queues and their flush (internal, wrapped only here). */
-interface Queue {
-  readonly length: number;
-  peekAt(index: number): { command: QueuedCommand & { reject(error: Error): void } } | undefined;
-  removeOne(index: number): void;
-}
+type Queue = CommandQueueOf<QueuedCommand & { reject(error: Error): void }>;
 interface FlushedQueues {
   offlineQueue: Queue;
   commandQueue: Queue;
@@ -69,8 +65,10 @@ export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?
     const givenUp = (mayHaveRun: boolean) => givenUpError(addressOf(), error, lastError, mayHaveRun);
     if (only) {
       // The module's commands taken out first, each with its error; ioredis flushes the rest.
-      if (offlineQueue) giveUpSelected(this.offlineQueue, only, givenUp(false));
-      if (commandQueue) giveUpSelected(this.commandQueue, only, givenUp(true));
+      // One error a queue, as ioredis's flush gives.
+      const [never, sent] = [givenUp(false), givenUp(true)];
+      if (offlineQueue) takeOutSelected(this.offlineQueue, only, () => never);
+      if (commandQueue) takeOutSelected(this.commandQueue, only, () => sent);
       return flush.call(this, error, options);
     }
     // ioredis's own flush, once per queue, each with its error: whatever else it does stays its own.
@@ -118,17 +116,6 @@ export function givenUpByRetries(redis: Redis, giveUp: (error: Error) => void, a
     if (error?.name === 'MaxRetriesPerRequestError' && (options?.offlineQueue ?? true))
       giveUp(givenUpError(addressOf(), error, lastError, false));
   };
-}
-
-/** Rejects with `error` the commands of `queue` that `only` selects, and takes them out of it. */
-function giveUpSelected(queue: Queue | undefined, only: CommandFilter, error: Error): void {
-  if (!queue) return;
-  for (let i = queue.length - 1; i >= 0; i--) {
-    const item = queue.peekAt(i);
-    if (!item || !only(item.command)) continue;
-    queue.removeOne(i);
-    item.command.reject(error);
-  }
 }
 
 /** @internal Whether `error` is a command ioredis gave up after maxRetriesPerRequest reconnect attempts. */
