@@ -29,6 +29,14 @@ export function isPacked(raw: readonly string[]): boolean {
 const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
 /**
+ * A surrogate in `j`'s text, raw or as a `\u` escape. Without one, no value JSON.parse makes of it
+ * holds any surrogate (each of its characters is one of the text's or an escape's), so none is
+ * lone: the values are checked one by one (isWellFormedText) only when the text has one. A worker
+ * unpacks every admitted task's j, and a regex pass per value cost it about what the parse did.
+ */
+const SURROGATE_OR_ESCAPE = /[\uD800-\uDFFF]|\\u[dD][89a-fA-F]/;
+
+/**
  * @internal A stream entry's task fields as a flat list: a packed entry's first field j replaced by
  * the fields it holds (after the flat fields before it, before any after it: a dead letter that an
  * older version copied adds its reason there; the first value of a name wins, as every reader
@@ -46,6 +54,12 @@ export function unpackedFields(raw: string[]): string[] {
     return raw;
   }
   if (!Array.isArray(list) || list.length === 0 || list.length % 2 !== 0) return raw;
-  for (const value of list) if (typeof value !== 'string' || !isWellFormedText(value)) return raw;
-  return raw.length === 2 ? (list as string[]) : [...raw.slice(0, at), ...(list as string[]), ...raw.slice(at + 2)];
+  const checkEach = SURROGATE_OR_ESCAPE.test(raw[at + 1]);
+  for (const value of list) if (typeof value !== 'string' || (checkEach && !isWellFormedText(value))) return raw;
+  if (raw.length === 2) return list as string[];
+  // Built in place: the flat fields before j (an admission's id and fl), the list, what follows.
+  const fields = raw.slice(0, at);
+  for (const value of list as string[]) fields.push(value);
+  for (let i = at + 2; i < raw.length; i++) fields.push(raw[i]);
+  return fields;
 }

@@ -99,4 +99,19 @@ describe('packed stream entries of tasks admitted from the waiting room', () => 
     const crowd = JSON.stringify(Array.from({ length: 200 }, (_, i) => [`x${i}`, 'v']).flat());
     expect(parseEntry('1-1', ['j', crowd])).toMatchObject({ reason: expect.stringContaining('more than 64') });
   });
+
+  // unpackedFields checks j's values for lone surrogates one by one only when its text holds a
+  // surrogate or a surrogate escape: every spelling of one must still refuse j, and a pair pass.
+  it('refuses a lone surrogate in j however it is spelled, and keeps a pair, the fields in order', () => {
+    const refused = ['\\ud800', '\\uD800', '\\uDBFF', '\\udc00', '\\uDFFF', '\\ud83d\\ud83d', '\ud800', '\udfff'];
+    for (const value of refused) {
+      const raw = ['id', 'b', 'fl', '1', 'j', `["n","job","p","1","x","${value}"]`, 'reason', 'r'];
+      expect(unpackedFields(raw)).toBe(raw);
+    }
+    for (const value of ['\\ud83d\\ude00', '\\uD83D\\uDE00', '\ud83d\ude00', '\\u00e9', 'plain']) {
+      const list = ['n', 'job', 'p', '1', 'x', JSON.parse(`"${value}"`) as string];
+      const raw = ['id', 'b', 'fl', '1', 'j', `["n","job","p","1","x","${value}"]`, 'reason', 'r'];
+      expect(unpackedFields(raw)).toEqual(['id', 'b', 'fl', '1', ...list, 'reason', 'r']);
+    }
+  });
 });

@@ -49,6 +49,11 @@
 
 local FLOW_KEY_COUNT = 11
 
+-- The string functions a settle's releases call most, as locals: about ten calls per run, and a
+-- global's field (`string.find`) costs Redis two table lookups more than an upvalue. Main-chunk
+-- locals are few (claim.lua is near Lua's 200): constants used by one function live in it.
+local strFind, strSub = string.find, string.sub
+
 local function flowKeys(first)
   return {tasks = KEYS[first], count = KEYS[first + 1], limits = KEYS[first + 2], room = KEYS[first + 3],
     ring = KEYS[first + 4], ringed = KEYS[first + 5], starts = KEYS[first + 6], wake = KEYS[first + 7],
@@ -63,7 +68,7 @@ local function flowKeysAtEnd() return flowKeys(#KEYS - FLOW_KEY_COUNT + 1) end
 -- refuses it (or overflows), which failed the settle after its ack, leaving the releases of the
 -- rest of its batch undone for good.
 local function storedCount(text)
-  if text and #text <= 15 and string.find(text, '^%-?%d+$') then return tonumber(text) end
+  if text and #text <= 15 and strFind(text, '^%-?%d+$') then return tonumber(text) end
   return nil
 end
 
@@ -76,14 +81,13 @@ local limitsRead = {}
 
 local function changedField(name) return '\0changed\0' .. name end
 
--- The most priorityAgingMs an enqueue records (lib/stream-queue.config.ts). A longer one, written
--- by anyone with Redis access, reads as it: a rank must fit its 16 digits, which the room's
--- readers cut at (past them, an admission read another task id than the member's).
-local MAX_AGING_MS = 86400000
-
 local function flowLimits(F, name)
   local limits = limitsRead[name]
   if not limits then
+    -- The most priorityAgingMs an enqueue records (lib/stream-queue.config.ts). A longer one,
+    -- written by anyone with Redis access, reads as it: a rank must fit its 16 digits, which the
+    -- room's readers cut at (past them, an admission read another task id than the member's).
+    local MAX_AGING_MS = 86400000
     local text, changed = unpack(rcall('HMGET', F.limits, name, changedField(name)))
     text = text or nil
     local global, group, aging = string.match(text or '', '^(%d+) (%d+) (%d+)')
@@ -102,22 +106,22 @@ end
 -- reservation (a token taken); nil for a member of another form (no process writes one). The
 -- second value says whether the window is one of its task's recorded rates.
 local function rateRecordLeft(F, member, now)
-  local kind = string.sub(member, 1, 2)
-  local nameEnd = string.find(member, '\0', 3, true)
+  local kind = strSub(member, 1, 2)
+  local nameEnd = strFind(member, '\0', 3, true)
   local per, timeAt = nil, nil
   if nameEnd and (kind == 't\0' or kind == 'g\0') then
-    local r = select(4, flowLimits(F, string.sub(member, 3, nameEnd - 1)))
+    local r = select(4, flowLimits(F, strSub(member, 3, nameEnd - 1)))
     if kind == 't\0' then
       timeAt = nameEnd + 1
       per = r and r.max > 0 and r.per
     else
-      local groupEnd = string.find(member, '\0', nameEnd + 1, true)
+      local groupEnd = strFind(member, '\0', nameEnd + 1, true)
       timeAt = groupEnd and groupEnd + 1
       per = r and r.gmax > 0 and r.gper
     end
   end
-  local text = timeAt and string.sub(member, timeAt, timeAt + 15)
-  if not (text and #text == 16 and string.find(text, '^%d+$') and string.sub(member, timeAt + 16, timeAt + 16) == '\0') then
+  local text = timeAt and strSub(member, timeAt, timeAt + 15)
+  if not (text and #text == 16 and strFind(text, '^%d+$') and strSub(member, timeAt + 16, timeAt + 16) == '\0') then
     return nil
   end
   local known = per and true or false
@@ -134,7 +138,7 @@ local taskRateChanged, groupRateChanged = {}, {}
 -- A limits record's rateLimit and groupRateLimit parts ('' for none, however recorded).
 local function rateParts(text)
   local task, group = string.match(text or '', '^%d+ %d+ %d+ (%d+ %d+) (%d+ %d+)$')
-  local function part(p) return (p and string.sub(p, 1, 2) ~= '0 ') and p or '' end
+  local function part(p) return (p and strSub(p, 1, 2) ~= '0 ') and p or '' end
   return part(task), part(group)
 end
 
@@ -192,7 +196,7 @@ local function bump(F, field, by)
   local n = rcall('HINCRBY', F.count, field, by == 1 and '1' or by == -1 and '-1' or by)
   if n <= 0 then
     rcall('HDEL', F.count, field)
-    if not string.find(field, '\0', 1, true) then
+    if not strFind(field, '\0', 1, true) then
       rcall('HDEL', F.limits, changedField(field))
       if limitsRead[field] then limitsRead[field].changed = false end
     end
@@ -242,17 +246,18 @@ local function ringAdd(F, pair)
   if rcall('SADD', F.ringed, pair) == 1 then ringPush(F, pair) end
 end
 
--- The pair that `held`, a task's record in F.tasks, holds slots of for stream entry `entryId`;
--- nil when it holds none for that entry. Compared in place: a settle releases many runs, and
--- each string made costs Redis its hashing and its garbage. A hold without its group part was
--- written by no script (anyone with Redis access can): it names no pair to release, and
--- splitPair would fail the settle.
+-- The pair that `held`, a task's record in F.tasks, holds slots of for stream entry `entryId`,
+-- then its task name and group (what splitPair gives, cut here without a call more); nil when it
+-- holds none for that entry. Compared in place: a settle releases many runs, and each string made
+-- costs Redis its hashing and its garbage. A hold without its group part was written by no script
+-- (anyone with Redis access can): it names no pair to release, and splitting it would fail the
+-- settle.
 local function heldPair(held, entryId)
-  if not held or string.byte(held, #entryId + 1) ~= 0 or string.find(held, entryId, 1, true) ~= 1
-      or not string.find(held, '\0', #entryId + 2, true) then
-    return nil
-  end
-  return string.sub(held, #entryId + 2)
+  local at = #entryId + 2
+  local cut = held and string.byte(held, at - 1) == 0 and strFind(held, entryId, 1, true) == 1
+    and strFind(held, '\0', at, true)
+  if not cut then return nil end
+  return strSub(held, at), strSub(held, at, cut - 1), strSub(held, cut + 1)
 end
 
 -- What each flow key holds (TYPE's answer), and the keys in flowKeys' order. F.refused is not
@@ -403,12 +408,12 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
   -- The fields follow the member's last NUL (JSON text holds none); the task id precedes it, NULs
   -- and all (a foreign producer's id may hold one).
   local idAt = #pair + 35
-  local cut, next = nil, string.find(member, '\0', idAt, true)
-  while next do cut, next = next, string.find(member, '\0', next + 1, true) end
-  local id = cut and cut >= idAt and string.sub(member, idAt, cut - 1)
+  local cut, next = nil, strFind(member, '\0', idAt, true)
+  while next do cut, next = next, strFind(member, '\0', next + 1, true) end
+  local id = cut and cut >= idAt and strSub(member, idAt, cut - 1)
   local entryId, held
   if id and id ~= '' and cut < #member then
-    entryId, held = flowAdmit(F, stream, id, name, group, string.sub(member, cut + 1), handedOver, true)
+    entryId, held = flowAdmit(F, stream, id, name, group, strSub(member, cut + 1), handedOver, true)
     if streamRefused then
       rcall('ZADD', F.wake, 'LT', rateNow() + FEED_RETRY_MS, RATE_MORE)
       return nil
@@ -427,8 +432,8 @@ local function admitMember(F, stream, pair, member, name, group, handedOver)
 end
 
 local function splitPair(pair)
-  local cut = string.find(pair, '\0', 1, true)
-  return string.sub(pair, 1, cut - 1), string.sub(pair, cut + 1)
+  local cut = strFind(pair, '\0', 1, true)
+  return strSub(pair, 1, cut - 1), strSub(pair, cut + 1)
 end
 
 -- Pairs waiting for their task's global slot are PARKED off the ring, in F.parked under
@@ -448,7 +453,7 @@ local function globalParkedHead(F, name)
   local prefix = globalParkedPrefix(name)
   local head = rcall('ZRANGEBYLEX', F.parked, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
   if not head then return nil end
-  return name .. string.sub(head, #prefix + 17), head
+  return name .. strSub(head, #prefix + 17), head
 end
 
 -- Serves one pair at its turn (popped from the ring, or unparked): admits its best waiting task
@@ -458,7 +463,7 @@ end
 local function servePair(F, stream, pair)
   -- A pair holds a NUL: one without, pushed into the ring or parked by anyone with Redis access,
   -- names no task and goes (splitPair would fail the settle or promotion that popped it).
-  if not string.find(pair, '\0', 1, true) then return false end
+  if not strFind(pair, '\0', 1, true) then return false end
   local name, group = splitPair(pair)
   local best = bestOf(F, pair)
   if not best or not groupFree(F, name, group) then
@@ -532,10 +537,9 @@ end
 -- none: flowWrites.prefetch), else it is read here.
 local function flowRelease(F, stream, id, entryId, held)
   if held == nil then held = rcall('HGET', F.tasks, id) end
-  local pair = heldPair(held, entryId)
+  local pair, name, group = heldPair(held, entryId)
   if not pair then return false end
   flowWrites.del(F, id)
-  local name, group = splitPair(pair)
   local globalLimit, groupLimit, _, rated, changed = flowLimits(F, name)
   -- Whatever the limits recorded now: markers taken under an earlier record must not outlive
   -- their entry (they would hold the window's tokens for good).
@@ -592,7 +596,7 @@ end
 -- the wrong place (admitMember, roomMemberId). A fraction ranked as its floor unlike its reader.
 local function flowPriority(value)
   local text = tostring(value or '')
-  local level = #text <= 16 and string.find(text, '^%d+$') and tonumber(text)
+  local level = #text <= 16 and strFind(text, '^%d+$') and tonumber(text)
   return (level and level >= 1 and level <= 10) and level or 5
 end
 
@@ -608,15 +612,15 @@ local function flowEnter(F, stream, id, name, group, priority, fields, now)
   -- A NUL separates a pair's name and group and a member's parts: none comes from an enqueue, but
   -- a foreign entry's may (redriven, or retried and due): made \1, the same way wherever it
   -- enters, so its pair is its own (it would match another group's prefix and leak its slot).
-  if string.find(name, '\0', 1, true) then name = (string.gsub(name, '%z', '\1')) end
-  if string.find(group, '\0', 1, true) then group = (string.gsub(group, '%z', '\1')) end
+  if strFind(name, '\0', 1, true) then name = (string.gsub(name, '%z', '\1')) end
+  if strFind(group, '\0', 1, true) then group = (string.gsub(group, '%z', '\1')) end
   -- A task id admitted or waiting already (an enqueue resent after a dropped connection, a
   -- duplicate plain entry moved in): the same answer, nothing taken twice. A retry or a redrive
   -- comes back only after its release, so its id is in neither.
   local state = flowWrites.get(F, id)
   if state then
     if string.byte(state, 1) == 0 then return '' end
-    return string.sub(state, 1, string.find(state, '\0', 1, true) - 1)
+    return strSub(state, 1, strFind(state, '\0', 1, true) - 1)
   end
   local pair = name .. '\0' .. group
   local rates = select(4, flowLimits(F, name))
@@ -658,17 +662,17 @@ end
 -- slot until then. One lex lookup per waiting pair, only when a change raised the group limit;
 -- bounded, so an enqueue during a rolling deploy (definitions that flip the limits) stays cheap
 -- however many groups wait: the groups past the bound fill at their next settle.
-local RING_SCAN_PAIRS = 100
 local function ringWaitingPairs(F, name)
+  local RING_SCAN_PAIRS = 100
   if roomEmpty(F) then return end
   local from = '[' .. name .. '\0'
   for _ = 1, RING_SCAN_PAIRS do
     local member = rcall('ZRANGEBYLEX', F.room, from, '[' .. name .. '\0\255', 'LIMIT', '0', '1')[1]
     -- Groups hold no NUL (flowEnter sees to it): the pair ends at the NUL after the name's.
-    local rankAt = member and string.find(member, '\0', #name + 2, true)
+    local rankAt = member and strFind(member, '\0', #name + 2, true)
     if not rankAt then return end
-    local pair = string.sub(member, 1, rankAt - 1)
-    if groupFree(F, name, string.sub(pair, #name + 2)) then ringAdd(F, pair) end
+    local pair = strSub(member, 1, rankAt - 1)
+    if groupFree(F, name, strSub(pair, #name + 2)) then ringAdd(F, pair) end
     from = '(' .. pair .. '\0\255'
   end
 end
@@ -720,7 +724,7 @@ end
 local function flowWaiting(F, id)
   local state = flowWrites.get(F, id)
   if not state or string.byte(state, 1) ~= 0 then return false end
-  local prefix = string.sub(state, 2) .. '\0' .. id .. '\0'
+  local prefix = strSub(state, 2) .. '\0' .. id .. '\0'
   return true, rcall('ZRANGEBYLEX', F.room, '[' .. prefix, '(' .. prefix .. '\255', 'LIMIT', '0', '1')[1]
 end
 
@@ -744,8 +748,8 @@ local function flowServeWakes(F, stream, budget)
     if member == RATE_MORE then
       -- nothing of its own: the feed below goes on where the last one stopped
     elseif string.byte(member, 1) == 3 then
-      named[#named + 1] = string.sub(member, 2)
-    elseif not string.find(member, '\0', 1, true) then
+      named[#named + 1] = strSub(member, 2)
+    elseif not strFind(member, '\0', 1, true) then
       rateUnpark(F, member)
       ringKnownEmpty = false
     elseif pairWaits(F, member) then
