@@ -19,7 +19,11 @@ export interface TaskRef {
 
 /** @internal Where a task stands, as far as Redis still knows. */
 export type Settled =
-  | { readonly state: 'pending' }
+  | {
+      readonly state: 'pending';
+      /** Told by its key state: a run of this task waits or runs, not merely nothing read. */
+      readonly byKey?: true;
+    }
   | {
       readonly state: 'completed';
       readonly value?: unknown;
@@ -31,6 +35,7 @@ export type Settled =
   | { readonly state: 'cancelled' };
 
 const PENDING: Settled = { state: 'pending' };
+const PENDING_BY_KEY: Settled = { state: 'pending', byKey: true };
 
 /**
  * @internal A token of the done channel: `c` completed, `f` failed for good, `s` superseded,
@@ -79,11 +84,17 @@ export function mayRunAgain(ref: TaskRef, kind: DoneKind, raw: string | null): b
  * wait), a stored result or its key state's end (that run settled since). A completion its key
  * state does not tell, with no value stored, may be only a gone entry. After the pending marker
  * (`raw`) it is not: the marker's run settled since, deleting it (a void run with resultTtlMs 0),
- * and its own token, on its way, tells how. Without the marker, the token's failure stands.
+ * and its own token, on its way, tells how. Without the marker, the token's failure stands, and
+ * so it does against a pending its key state does not tell: a keyed task runs again only under
+ * a key state naming it live, and with nothing kept (resultTtlMs 0: no result, the key state gone
+ * with the settle) a handle that knows no entry (a delayed task's, an enqueue that returned the
+ * key's live run) reads pending for a run that ended; it waited out its timeout.
  */
 export function afterFailure(taskId: string, state: Settled, raw: string | null): Settled {
+  const marked = isPendingMarker(raw);
+  if (state.state === 'pending') return marked || state.byKey ? state : settledByToken(taskId, 'f', raw);
   if (state.state !== 'completed' || 'value' in state || state.byKey) return state;
-  return isPendingMarker(raw) ? PENDING : settledByToken(taskId, 'f', raw);
+  return marked ? PENDING : settledByToken(taskId, 'f', raw);
 }
 
 /**
@@ -196,5 +207,5 @@ function fromKeyState(taskId: string, [state, id, error, cancelled, settled]: (s
   if (state === 'completed') return { state: 'completed', byKey: true };
   if (state === 'cancelled') return { state: 'cancelled' };
   if (state === 'failed') return { state: 'failed', error: error ? { name: 'Error', message: error } : undefined };
-  return PENDING;
+  return PENDING_BY_KEY;
 }

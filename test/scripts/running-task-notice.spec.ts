@@ -54,7 +54,7 @@ describe('scripts: the notice to a stranded run taken over names only a task tha
     await f.alive('w2');
     expect(await f.claim('w2', [{ entryId: legacyEntry, id: 'legacy', key: KEY, gen: 0 }])).toEqual(['run']);
     expect(await f.keyState(KEY)).toMatchObject({ state: 'running', id: current });
-    expect(await settled(current)).toEqual({ state: 'pending' });
+    expect(await settled(current)).toEqual({ state: 'pending', byKey: true }); // its key state says running
     expect(await receivedSoFar(f.redis, f.keys.doneChannel, done)).toEqual([]);
   });
 
