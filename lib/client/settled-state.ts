@@ -88,11 +88,14 @@ export function mayRunAgain(ref: TaskRef, kind: DoneKind, raw: string | null): b
  * so it does against a pending its key state does not tell: a keyed task runs again only under
  * a key state naming it live, and with nothing kept (resultTtlMs 0: no result, the key state gone
  * with the settle) a handle that knows no entry (a delayed task's, an enqueue that returned the
- * key's live run) reads pending for a run that ended; it waited out its timeout.
+ * key's live run) reads pending for a run that ended; it waited out its timeout. So it does
+ * against superseded: that state gone, a newer run of the key enqueued before this read writes
+ * one that names no run before it (no sid), which read as this task superseded.
  */
 export function afterFailure(taskId: string, state: Settled, raw: string | null): Settled {
   const marked = isPendingMarker(raw);
   if (state.state === 'pending') return marked || state.byKey ? state : settledByToken(taskId, 'f', raw);
+  if (state.state === 'superseded' && !marked) return settledByToken(taskId, 'f', raw);
   if (state.state !== 'completed' || 'value' in state || state.byKey) return state;
   return marked ? PENDING : settledByToken(taskId, 'f', raw);
 }
