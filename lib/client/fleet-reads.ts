@@ -115,7 +115,7 @@ export class FleetReads {
    * its stored result (JSON text) when one is kept. Found as remove() finds it (locate: a flow
    * task by its record, else the listings page by page): an operator's lookup. The pending
    * marker of a retry, redrive or move into admission is no result: `pending`, result null
-   * (pending only with the task found).
+   * (pending only with the task found, and not dead-lettered).
    */
   async findTask(id: string, options: { queue?: string; partition?: number } = {}): Promise<FoundTask> {
     checkTaskId(id);
@@ -137,7 +137,9 @@ export class FleetReads {
     if (!isPendingMarker(result)) return { task, result };
     // A marker whose task no listing holds is no run to come: a keyed redriven run cancelled or
     // replaced since (neither knows the task's result key to clear it), which it outlives by a day.
-    return task ? { task, result: null, pending: true } : { task, result: null };
+    // Nor is one whose task is dead-lettered: a redrive takes its dead letter out, so this one is
+    // that run's end, stale (cancelled or replaced while it ran), which stores nothing over it.
+    return task && task.state !== 'dead' ? { task, result: null, pending: true } : { task, result: null };
   }
 
   /**

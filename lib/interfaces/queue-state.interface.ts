@@ -120,7 +120,8 @@ export interface ListedTask {
  * What findTask() finds: the task where a listing holds it, and its stored result (JSON text).
  * A retry waiting out its backoff, a redriven task and one moved into admission are `pending`
  * (a later run will settle them, see status()): no result, whatever an earlier run left. Only
- * a task found is: a marker left by a keyed run cancelled or replaced since gives result null alone.
+ * a task found, and not dead-lettered, is: a marker left by a keyed run cancelled or replaced since
+ * gives result null alone.
  * @publicApi
  */
 export interface FoundTask {
