@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CommandFilter, QueuedCommand } from './module-commands';
+import { addMethodLayer, type MethodLayer } from './method-layers';
 import { ABORTED, givenUpError } from './unanswered-given-up';
 
 /** A command as the Cluster sends it (internal, wrapped only here). */
@@ -8,6 +9,7 @@ interface ClusterCommand extends QueuedCommand {
   /** An ASKING ioredis put in a pipeline: it has no reply of its own. */
   ignore?: boolean;
 }
+type SendArgs = [command: ClusterCommand, stream?: unknown, node?: unknown];
 type PipelineReply = [Error | null, unknown];
 /** ioredis's pipeline (internal): its commands, in order, and its exec. */
 interface ClusterPipeline {
@@ -15,6 +17,12 @@ interface ClusterPipeline {
   /** MULTIs not yet closed by an exec(), which then queues their EXEC and returns the pipeline. */
   _transactions: number;
   exec(callback?: (error: Error | null, replies?: PipelineReply[] | null) => void): Promise<PipelineReply[] | null>;
+}
+
+/** The Cluster's methods wrapped here (internal). */
+interface ClusterClient {
+  sendCommand(...args: SendArgs): unknown;
+  pipeline(...args: unknown[]): ClusterPipeline;
 }
 
 /** A Cluster's statuses once the application closes it. */
@@ -50,12 +58,8 @@ export function typeClusterGiveUps(
   const wrapped = new WeakSet<object>();
   const givenUp = (command: ClusterCommand, error: Error, aborted = false): Error =>
     givenUpError(addressOf(), error, undefined, aborted || wasWritten(command));
-  const client = cluster as unknown as {
-    sendCommand(command: ClusterCommand, stream?: unknown, node?: unknown): unknown;
-    pipeline(...args: unknown[]): ClusterPipeline;
-  };
-  const send = client.sendCommand;
-  const sendCommand = function (this: unknown, command: ClusterCommand, stream?: unknown, node?: unknown) {
+  const client = cluster as unknown as ClusterClient;
+  const sendCommand: MethodLayer<ClusterClient, SendArgs, unknown> = (self, send, command, stream, node) => {
     // A pipeline's commands come with their node: typed by the pipeline's exec, below.
     if (active && node === undefined && !wrapped.has(command) && given(command)) {
       wrapped.add(command);
@@ -66,11 +70,10 @@ export function typeClusterGiveUps(
         reject.call(this, redirected ? givenUp(command, error) : error);
       };
     }
-    return send.call(this, command, stream, node);
+    return send(self, command, stream, node);
   };
-  const pipelineOf = client.pipeline;
-  const pipeline = function (this: unknown, ...args: unknown[]) {
-    const made = pipelineOf.apply(this, args);
+  const pipeline: MethodLayer<ClusterClient, unknown[], ClusterPipeline> = (self, pipelineOf, ...args) => {
+    const made = pipelineOf(self, ...args);
     const exec = made.exec;
     made.exec = function (this: ClusterPipeline, ...args: [callback?: Parameters<ClusterPipeline['exec']>[0]]) {
       // Not a send (`pipeline().multi()...exec()` then `.exec()`): ioredis's own, the pipeline returned.
@@ -98,12 +101,10 @@ export function typeClusterGiveUps(
       return [error, reply];
     });
   };
-  client.sendCommand = sendCommand;
-  client.pipeline = pipeline;
+  // One wrapper of each on the Cluster for every application booted on it (see addMethodLayer).
+  const removals = [addMethodLayer(client, 'sendCommand', sendCommand), addMethodLayer(client, 'pipeline', pipeline)];
   return () => {
     active = false;
-    // Left as pass-throughs when another wrapper was put over them since.
-    if (client.sendCommand === sendCommand) client.sendCommand = send;
-    if (client.pipeline === pipeline) client.pipeline = pipelineOf;
+    for (const remove of removals) remove();
   };
 }

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
+import { addMethodLayer, type MethodLayer } from './method-layers';
 
+type FlushArgs = [error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }];
 /** A node connection's queue of what it wrote, and its flush (internal, wrapped only here). */
 interface NodeConnection {
   readonly commandQueue: { readonly length: number; peekAt(index: number): { command: object } | undefined };
-  flushQueue(error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }): void;
+  flushQueue(...args: FlushArgs): void;
 }
 
 /**
@@ -18,30 +20,32 @@ interface NodeConnection {
  */
 export function watchNodeWrites(cluster: Redis): { wasWritten(command: object): boolean; stop(): void } {
   const written = new WeakSet<object>();
-  let active = true;
-  const wrap = (node: Redis) => {
-    const connection = node as unknown as NodeConnection;
-    const flush = connection.flushQueue;
-    connection.flushQueue = function (this: NodeConnection, error, options) {
-      // Before the flush: it rejects them, and the Cluster may send them again at once.
-      if (active && (options?.commandQueue ?? true)) {
-        for (let i = 0; i < this.commandQueue.length; i++) {
-          const command = this.commandQueue.peekAt(i)?.command;
-          if (command) written.add(command);
-        }
+  const record: MethodLayer<NodeConnection, FlushArgs, void> = (connection, flush, error, options) => {
+    // Before the flush: it rejects them, and the Cluster may send them again at once.
+    if (options?.commandQueue ?? true) {
+      for (let i = 0; i < connection.commandQueue.length; i++) {
+        const command = connection.commandQueue.peekAt(i)?.command;
+        if (command) written.add(command);
       }
-      flush.call(this, error, options);
-    };
+    }
+    flush(connection, error, options);
   };
-  const nodes = (cluster as unknown as { nodes(role: 'all'): Redis[] }).nodes('all');
-  nodes.forEach(wrap);
+  const removals = new WeakMap<object, () => void>();
+  const wrap = (node: Redis) => {
+    if (!removals.has(node))
+      removals.set(node, addMethodLayer(node as unknown as NodeConnection, 'flushQueue', record));
+  };
+  const nodes = () => (cluster as unknown as { nodes(role: 'all'): Redis[] }).nodes('all');
+  nodes().forEach(wrap);
   cluster.on('+node', wrap);
   return {
     wasWritten: (command) => written.has(command),
     stop: () => {
-      // A wrapper left on a node passes through (a handed-in Cluster outlives the application).
-      active = false;
       cluster.off('+node', wrap);
+      // A node gone from the Cluster is gone for good (the Cluster connects to it afresh): its
+      // layer goes with it. A handed-in Cluster outlives the application: its live nodes get
+      // their method back.
+      for (const node of nodes()) removals.get(node)?.();
     },
   };
 }

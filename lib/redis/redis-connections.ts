@@ -162,9 +162,11 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     if (!this.handedIn || this.unboundHandedIn) return;
     const only = this.handedIn.isModuleCommand;
     const address = () => this.topology.address;
-    const untell = this.commands.isCluster ? () => undefined : tellUnansweredApart(this.commands, address, only);
-    // On the client, not the view: a Cluster's sendCommand is wrapped there (typeClusterGiveUps).
-    const unbound = boundUnreadyWaits(this.handedIn.handedIn, this.config.offlineTimeoutMs, address, only);
+    // On the client, not the view: its methods are wrapped once for every application's view of
+    // it (addMethodLayer), and a Cluster's sendCommand read through the view is the view's.
+    const { handedIn } = this.handedIn;
+    const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
+    const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
     this.unboundHandedIn = () => {
       untell();
       unbound();

@@ -1,13 +1,15 @@
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
+import { addMethodLayer, type MethodLayer } from './method-layers';
 import { takeOutSelected, type CommandFilter, type CommandQueueOf, type QueuedCommand } from './module-commands';
 
 /** ioredis's queues and their flush (internal, wrapped only here). */
 type Queue = CommandQueueOf<QueuedCommand & { reject(error: Error): void }>;
+type FlushArgs = [error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }];
 interface FlushedQueues {
   offlineQueue: Queue;
   commandQueue: Queue;
-  flushQueue(error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }): void;
+  flushQueue(...args: FlushArgs): void;
 }
 
 /** @internal What an error adds for a command that was written and never answered. */
@@ -47,42 +49,33 @@ interface CommandQueue {
 export function tellUnansweredApart(redis: Redis, addressOf: () => string, only?: CommandFilter): () => void {
   const untellAborted = tellAbortedApart(redis, only);
   const queues = redis as unknown as FlushedQueues;
-  const flush = queues.flushQueue;
   // An ioredis without it (none of 5 or 6) keeps its own errors.
-  if (typeof flush !== 'function') return untellAborted;
-  // Usually the prototype's: put back by deleting ours, so a later patch of the prototype (an
-  // instrumentation's) reaches a client handed in, which outlives the app.
-  const ownBefore = Object.prototype.hasOwnProperty.call(queues, 'flushQueue');
+  if (typeof queues.flushQueue !== 'function') return untellAborted;
   let lastError: string | undefined;
-  let active = true;
   const heardError = (error: Error) => void (lastError = error.message);
   const ready = () => void (lastError = undefined);
   redis.on('error', heardError).on('ready', ready);
-  const wrapped = function (this: FlushedQueues, error: Error, options?: Parameters<FlushedQueues['flushQueue']>[1]) {
-    // Removed while another wrapper (a second application on the same client) was put over it: a pass-through.
-    if (!active || error?.name !== 'MaxRetriesPerRequestError') return flush.call(this, error, options);
+  const typed: MethodLayer<FlushedQueues, FlushArgs, void> = (self, flush, error, options) => {
+    if (error?.name !== 'MaxRetriesPerRequestError') return flush(self, error, options);
     const { offlineQueue = true, commandQueue = true } = options ?? {};
     const givenUp = (mayHaveRun: boolean) => givenUpError(addressOf(), error, lastError, mayHaveRun);
     if (only) {
       // The module's commands taken out first, each with its error; ioredis flushes the rest.
       // One error a queue, as ioredis's flush gives.
       const [never, sent] = [givenUp(false), givenUp(true)];
-      if (offlineQueue) takeOutSelected(this.offlineQueue, only, () => never);
-      if (commandQueue) takeOutSelected(this.commandQueue, only, () => sent);
-      return flush.call(this, error, options);
+      if (offlineQueue) takeOutSelected(self.offlineQueue, only, () => never);
+      if (commandQueue) takeOutSelected(self.commandQueue, only, () => sent);
+      return flush(self, error, options);
     }
     // ioredis's own flush, once per queue, each with its error: whatever else it does stays its own.
-    if (offlineQueue) flush.call(this, givenUp(false), { offlineQueue: true, commandQueue: false });
-    if (commandQueue) flush.call(this, givenUp(true), { offlineQueue: false, commandQueue: true });
+    if (offlineQueue) flush(self, givenUp(false), { offlineQueue: true, commandQueue: false });
+    if (commandQueue) flush(self, givenUp(true), { offlineQueue: false, commandQueue: true });
   };
-  queues.flushQueue = wrapped;
+  // One wrapper on the client for every application booted on it (see addMethodLayer).
+  const untype = addMethodLayer(queues, 'flushQueue', typed);
   return () => {
-    active = false;
     untellAborted();
-    if (queues.flushQueue === wrapped) {
-      if (ownBefore) queues.flushQueue = flush;
-      else delete (queues as Partial<FlushedQueues>).flushQueue;
-    }
+    untype();
     redis.off('error', heardError).off('ready', ready);
   };
 }
@@ -102,20 +95,15 @@ export function givenUpError(address: string, error: Error, lastError: string | 
  */
 export function givenUpByRetries(redis: Redis, giveUp: (error: Error) => void, addressOf: () => string): void {
   const queues = redis as unknown as FlushedQueues;
-  const flush = queues.flushQueue;
   // An ioredis without it (none of 5 or 6) keeps its own errors.
-  if (typeof flush !== 'function') return;
+  if (typeof queues.flushQueue !== 'function') return;
   let lastError: string | undefined;
   redis.on('error', (error: Error) => void (lastError = error.message)).on('ready', () => void (lastError = undefined));
-  queues.flushQueue = function (
-    this: FlushedQueues,
-    error: Error,
-    options?: Parameters<FlushedQueues['flushQueue']>[1],
-  ) {
-    flush.call(this, error, options);
+  addMethodLayer<FlushedQueues, FlushArgs, void>(queues, 'flushQueue', (self, flush, error, options) => {
+    flush(self, error, options);
     if (error?.name === 'MaxRetriesPerRequestError' && (options?.offlineQueue ?? true))
       giveUp(givenUpError(addressOf(), error, lastError, false));
-  };
+  });
 }
 
 /** @internal Whether `error` is a command ioredis gave up after maxRetriesPerRequest reconnect attempts. */
