@@ -23,6 +23,7 @@ interface ClusterPipeline {
 interface ClusterClient {
   sendCommand(...args: SendArgs): unknown;
   pipeline(...args: unknown[]): ClusterPipeline;
+  multi(...args: unknown[]): ClusterPipeline | Promise<unknown>;
 }
 
 /** A Cluster's statuses once the application closes it. */
@@ -44,6 +45,10 @@ const CLOSED = 'Connection is closed.';
  * - a pipeline's command: one left unanswered when its connection closed after an earlier one
  *   was answered is aborted (`Command aborted due to connection close`); a pipeline none of
  *   whose replies came is tried again as a whole, then left with `Connection is closed.`.
+ * - either, its node connection closed while the Cluster was not ready (every other node gone, it
+ *   reconnects): not tried again, left with `Connection is closed.`;
+ * - a transaction (`multi()`, which builds its pipeline without pipeline()): its EXEC's error, as
+ *   a pipeline's command's. The EXEC written says whether it may have run.
  * `mayHaveRun`: whether a node connection wrote it (`wasWritten`, see watchNodeWrites); an
  * aborted one was. Only the commands `given` selects (a Cluster handed in: the module's own).
  * Returns the removal (a Cluster handed in outlives the application).
@@ -58,6 +63,15 @@ export function typeClusterGiveUps(
   const wrapped = new WeakSet<object>();
   const givenUp = (command: ClusterCommand, error: Error, aborted = false): Error =>
     givenUpError(addressOf(), error, undefined, aborted || wasWritten(command));
+  // The error the Cluster left `command` with, typed when it gave the command up.
+  const typeError = (command: ClusterCommand, error: Error): Error => {
+    if (!active || !given(command)) return error;
+    if (error.message === ABORTED) return givenUp(command, error, true);
+    // Closing or ended (the application closed it): refused at close, not unreachable (see refusedAtClose).
+    if (error.message === CLOSED && ENDING.has(cluster.status)) return error;
+    if (error.message === CLOSED || isRedirectionGiveUp(error)) return givenUp(command, error);
+    return error;
+  };
   const client = cluster as unknown as ClusterClient;
   const sendCommand: MethodLayer<ClusterClient, SendArgs, unknown> = (self, send, command, stream, node) => {
     // A pipeline's commands come with their node: typed by the pipeline's exec, below.
@@ -66,8 +80,7 @@ export function typeClusterGiveUps(
       // Wrapped before the Cluster wraps it for its retries: this is what it rejects with last.
       const reject = command.reject;
       command.reject = function (this: ClusterCommand, error: Error) {
-        const redirected = active && isRedirectionGiveUp(error);
-        reject.call(this, redirected ? givenUp(command, error) : error);
+        reject.call(this, typeError(command, error));
       };
     }
     return send(self, command, stream, node);
@@ -93,16 +106,38 @@ export function typeClusterGiveUps(
     const sent = made._queue.filter((command) => !command.ignore);
     return replies.map(([error, reply], i) => {
       const command = sent[i];
-      if (!error || !command || !given(command)) return [error, reply];
-      if (error.message === ABORTED) return [givenUp(command, error, true), reply];
-      // Closing or ended (the application closed it): refused at close, not unreachable (see refusedAtClose).
-      if (error.message === CLOSED && ENDING.has(cluster.status)) return [error, reply];
-      if (error.message === CLOSED || isRedirectionGiveUp(error)) return [givenUp(command, error), reply];
-      return [error, reply];
+      return [error && command ? typeError(command, error) : error, reply];
     });
   };
+  const multi: MethodLayer<ClusterClient, unknown[], ClusterPipeline | Promise<unknown>> = (self, multiOf, ...args) => {
+    const made = multiOf(self, ...args);
+    // `multi({ pipeline: false })` sends a bare MULTI: its commands are single ones, typed above.
+    if (!Array.isArray((made as Partial<ClusterPipeline>)._queue)) return made;
+    const transaction = made as ClusterPipeline;
+    const exec = transaction.exec;
+    transaction.exec = function (this: ClusterPipeline, ...args: [callback?: Parameters<ClusterPipeline['exec']>[0]]) {
+      const [callback] = args;
+      // ioredis rejects a transaction with its EXEC's error (it queues the EXEC in this exec).
+      const typedExec = exec.call(this).catch((error: Error) => {
+        const execCommand = this._queue.filter((command) => !command.ignore).at(-1);
+        throw execCommand ? typeError(execCommand, error) : error;
+      });
+      // ioredis's own delayed exec passes the pipeline where a callback goes.
+      if (typeof callback === 'function')
+        typedExec.then(
+          (replies) => callback(null, replies),
+          (error: Error) => callback(error),
+        );
+      return typedExec;
+    };
+    return made;
+  };
   // One wrapper of each on the Cluster for every application booted on it (see addMethodLayer).
-  const removals = [addMethodLayer(client, 'sendCommand', sendCommand), addMethodLayer(client, 'pipeline', pipeline)];
+  const removals = [
+    addMethodLayer(client, 'sendCommand', sendCommand),
+    addMethodLayer(client, 'pipeline', pipeline),
+    addMethodLayer(client, 'multi', multi),
+  ];
   return () => {
     active = false;
     for (const remove of removals) remove();
