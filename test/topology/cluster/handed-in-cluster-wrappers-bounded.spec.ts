@@ -27,13 +27,13 @@ function writtenTo(cluster: Cluster, marker: string): boolean {
 
 /** The methods the module wraps that the Cluster, and its node connections, hold as their own. */
 const ownWrapped = (client: Cluster) => ({
-  cluster: ['sendCommand', 'pipeline'].map((name) => Object.getOwnPropertyDescriptor(client, name)),
+  cluster: ['sendCommand', 'pipeline', 'multi'].map((name) => Object.getOwnPropertyDescriptor(client, name)),
   nodes: client.nodes('all').filter((node) => Object.prototype.hasOwnProperty.call(node, 'flushQueue')).length,
 });
 
 /*
  * The Cluster side of handed-in-client-wrappers-bounded.spec.ts: to type a Cluster's give-ups,
- * each app wrapped the Cluster's sendCommand and pipeline, and flushQueue of each of its node
+ * each app wrapped the Cluster's sendCommand, pipeline and multi, and flushQueue of each of its node
  * connections. An app closed while another's wrapper lay over its own left its own in place, and
  * a node connection's wrapper was never taken off, so a long-lived Cluster shared by apps booted
  * and closed in turns gained wrappers without bound, until every command on it, the
