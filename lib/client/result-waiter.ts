@@ -61,10 +61,9 @@ interface Channel {
 /**
  * @internal Waits for task results without polling: subscribe to the queue's done channel first,
  * then read the task's state, so a task that settled before the wait began is found by the read,
- * and one after it by the message; with the subscriber not ready yet, it is read at once too.
- * Messages published while the subscriber reconnects are lost, so every wait reads its state
- * again once resubscribed; a wait that times out reads it once more, for what a subscriber not
- * yet listening missed. A read ioredis gave up with the command
+ * and one after it by the message. Messages published while the subscriber reconnects are lost,
+ * so every wait reads its state again once resubscribed; a wait that times out reads it once more,
+ * for what a subscriber not yet listening missed. A read ioredis gave up with the command
  * connection down is made again once it is ready. A channel is unsubscribed when its last
  * wait ends: a process that waited once does not receive every completion of the queue forever.
  */
@@ -222,11 +221,6 @@ export class ResultWaiter implements OnApplicationShutdown {
       this.watchCommands(true);
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
       this.waiters.get(taskId)!.add(waiter);
-      // A subscriber not ready (connecting, a process's first result(); its connection not
-      // accepted yet) answers the SUBSCRIBE only once it connects: a task settled before the wait
-      // is read now too, on the command connection, where it waited for that (its timeout, or
-      // for good with none). The read after the SUBSCRIBE still covers a settle in between.
-      if (this.listening().status !== 'ready') void waiter.check();
       this.acquire(keys.doneChannel).then(
         () => {
           if (!settled) void waiter.check();
