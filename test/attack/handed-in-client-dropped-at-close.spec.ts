@@ -4,9 +4,7 @@ import { RedisConnections } from '../../lib/redis/redis-connections';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { randomPrefix, waitFor } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
-
-/** ioredis's queue of commands written and unanswered (internal). */
-const unanswered = (redis: Redis) => (redis as unknown as { commandQueue: { length: number } }).commandQueue.length;
+import { unanswered } from '../utils/written-commands';
 
 /** How many XADDs (an unkeyed enqueue is one) the server ran so far. */
 async function xaddsRun(port: number): Promise<number> {

@@ -4,9 +4,7 @@ import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { randomPrefix, waitFor } from '../utils/redis';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 import { outcomeWithin } from '../utils/outcome-within';
-
-/** ioredis's queue of commands written and unanswered (internal). */
-const unanswered = (redis: Redis) => (redis as unknown as { commandQueue: { length: number } }).commandQueue.length;
+import { unanswered } from '../utils/written-commands';
 
 /**
  * A client handed in as `connection`, still 'ready' at app.close() but frozen (the server

@@ -9,21 +9,10 @@ import { outcomeWithin } from '../../utils/outcome-within';
 import { randomPrefix, waitFor } from '../../utils/redis';
 import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 import type { RedisServerHandle } from '../../../lib/testing/redis-server';
+import { writtenTo } from '../../utils/written-commands';
 
 /** Apps booted and closed in turns: past the depth at which a chain of wrappers overflowed the stack. */
 const TURNS = 20_000;
-
-/** Whether a node connection of `cluster` holds, written and unanswered, a command naming `marker`. */
-function writtenTo(cluster: Cluster, marker: string): boolean {
-  return cluster.nodes('all').some((node) => {
-    const queue = (
-      node as unknown as { commandQueue: { length: number; peekAt(i: number): { command: { args: unknown[] } } } }
-    ).commandQueue;
-    for (let i = 0; i < queue.length; i++)
-      if (queue.peekAt(i).command.args.some((a) => String(a).includes(marker))) return true;
-    return false;
-  });
-}
 
 /** The methods the module wraps that the Cluster, and its node connections, hold as their own. */
 const ownWrapped = (client: Cluster) => ({

@@ -5,18 +5,7 @@ import { closeApps, startApp } from '../../fixtures/test-app';
 import { randomPrefix, waitFor } from '../../utils/redis';
 import { startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 import { outcomeWithin } from '../../utils/outcome-within';
-
-/** Whether a node connection of `cluster` holds, written and unanswered, a command naming `marker`. */
-function writtenTo(cluster: Cluster, marker: string): boolean {
-  return cluster.nodes('all').some((node) => {
-    const queue = (
-      node as unknown as { commandQueue: { length: number; peekAt(i: number): { command: { args: unknown[] } } } }
-    ).commandQueue;
-    for (let i = 0; i < queue.length; i++)
-      if (queue.peekAt(i).command.args.some((a) => String(a).includes(marker))) return true;
-    return false;
-  });
-}
+import { writtenTo } from '../../utils/written-commands';
 
 /*
  * A `Cluster` handed in as `connection`, frozen at app.close() with an enqueue of the module

@@ -5,18 +5,7 @@ import { RedisConnections } from '../../../lib/redis/redis-connections';
 import { closeApps, startApp } from '../../fixtures/test-app';
 import { randomPrefix, waitFor } from '../../utils/redis';
 import { startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
-
-/** The node connection of `cluster` holding, written and unanswered, a command naming `marker`. */
-function writtenTo(cluster: Cluster, marker: string): Redis | undefined {
-  return cluster.nodes('all').find((node) => {
-    const queue = (
-      node as unknown as { commandQueue: { length: number; peekAt(i: number): { command: { args: unknown[] } } } }
-    ).commandQueue;
-    for (let i = 0; i < queue.length; i++)
-      if (queue.peekAt(i).command.args.some((a) => String(a).includes(marker))) return true;
-    return false;
-  });
-}
+import { nodeHoldingMarker } from '../../utils/written-commands';
 
 /** What `call` settled with: its error, or its value. */
 const outcome = (call: Promise<unknown>) =>
@@ -57,7 +46,7 @@ describe('a node connection dropped while the cluster is not ready', () => {
     const marker = `written-${randomUUID()}`;
     const enqueued = outcome(producer.client.enqueue('echo', marker));
     let connection: Redis | undefined;
-    await waitFor(() => (connection = writtenTo(commands, marker)), { timeoutMs: 5_000, intervalMs: 1 });
+    await waitFor(() => (connection = nodeHoldingMarker(commands, marker)), { timeoutMs: 5_000, intervalMs: 1 });
     // ioredis destroys a connection it disconnected whose FIN goes unanswered after its
     // disconnectTimeout (2 s): longer for this one, so that it is closed by its node's death.
     (connection as unknown as { connector: { disconnectTimeout: number } }).connector.disconnectTimeout = 600_000;

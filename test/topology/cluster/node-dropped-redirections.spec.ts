@@ -7,18 +7,7 @@ import { closeApps, startApp, type TestApp } from '../../fixtures/test-app';
 import { randomPrefix, waitFor } from '../../utils/redis';
 import { startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 import type { RedisServerHandle } from '../../../lib/testing/redis-server';
-
-/** Whether a node connection of `cluster` holds, written and unanswered, a command naming `marker`. */
-function writtenTo(cluster: Cluster, marker: string): boolean {
-  return cluster.nodes('all').some((node) => {
-    const queue = (
-      node as unknown as { commandQueue: { length: number; peekAt(i: number): { command: { args: unknown[] } } } }
-    ).commandQueue;
-    for (let i = 0; i < queue.length; i++)
-      if (queue.peekAt(i).command.args.some((a) => String(a).includes(marker))) return true;
-    return false;
-  });
-}
+import { writtenTo } from '../../utils/written-commands';
 
 /** What `call` settled with: its error, or its value. */
 const outcome = (call: Promise<unknown>) =>

@@ -5,17 +5,10 @@ import { closeApps, startApp, type TestApp } from '../../fixtures/test-app';
 import { randomPrefix, waitFor } from '../../utils/redis';
 import { startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 import type { RedisServerHandle } from '../../../lib/testing/redis-server';
+import { nodeHolding } from '../../utils/written-commands';
 
 /** Whether a node connection of `cluster` holds, written and unanswered, an EXEC. */
-function execWritten(cluster: Cluster): boolean {
-  return cluster.nodes('all').some((node) => {
-    const queue = (
-      node as unknown as { commandQueue: { length: number; peekAt(i: number): { command: { name: string } } } }
-    ).commandQueue;
-    for (let i = 0; i < queue.length; i++) if (queue.peekAt(i).command.name === 'exec') return true;
-    return false;
-  });
-}
+const execWritten = (cluster: Cluster) => nodeHolding(cluster, (command) => command.name === 'exec') !== undefined;
 
 /** Runs `act` (synchronous) as `cluster`'s next multi() is called, before it sends anything. */
 function atMulti(cluster: Cluster, act: () => void): void {

@@ -6,23 +6,12 @@ import { closeApps, startApp } from '../../fixtures/test-app';
 import { randomPrefix, waitFor } from '../../utils/redis';
 import { startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 import { outcomeWithin } from '../../utils/outcome-within';
+import { writtenTo } from '../../utils/written-commands';
 
 /** offlineTimeoutMs here: short, so a spec that waits past it stays short. */
 const BOUND_MS = 1_000;
 /** Generous: timers on a loaded 2-core machine, the bound's checks, ioredis's failover delay. */
 const SLACK_MS = 6_000;
-
-/** Whether a node connection of `cluster` holds, written and unanswered, a command naming `marker`. */
-function writtenTo(cluster: Cluster, marker: string): boolean {
-  return cluster.nodes('all').some((node) => {
-    const queue = (
-      node as unknown as { commandQueue: { length: number; peekAt(i: number): { command: { args: unknown[] } } } }
-    ).commandQueue;
-    for (let i = 0; i < queue.length; i++)
-      if (queue.peekAt(i).command.args.some((a) => String(a).includes(marker))) return true;
-    return false;
-  });
-}
 
 /*
  * Review finding: a command written to a node whose connection then closed is tried again by the
