@@ -59,7 +59,7 @@ import { toScheduleCall, toSchedulesPage } from './schedule-input';
 import { storedPartitions } from '../partitions/stored-partitions';
 import { newTaskId, partitionOfTaskId } from '../partitions/task-ids';
 import { TaskHandle } from './task-handle';
-import { readKeyStatus, readMappedKeyStatus, readUnkeyedStatus } from './task-status';
+import { readKeyedTaskStatus, readMappedKeyStatus, readUnkeyedStatus } from './task-status';
 
 /**
  * Enqueues tasks, schedules them, and reads their state. Every call validates its arguments
@@ -563,7 +563,9 @@ export class QueueClient {
     const entry = entryId || undefined;
     const readStatus = () =>
       this.guard.run('status()', () =>
-        key !== undefined ? readKeyStatus(redis, keys, key) : readUnkeyedStatus(redis, keys, id, entry, waitsForSlot),
+        key !== undefined
+          ? readKeyedTaskStatus(redis, keys, key, id, generation)
+          : readUnkeyedStatus(redis, keys, id, entry, waitsForSlot),
       );
     return new TaskHandle<R>(
       id,

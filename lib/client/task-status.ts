@@ -17,6 +17,28 @@ export async function readKeyStatus(redis: Redis, keys: QueueKeys, key: string):
 }
 
 /**
+ * @internal A keyed handle's status: its key's, while the key's state lasts (the module's
+ * resultTtlMs). A task's own resultTtlMs may keep its result longer: once the key's state expired,
+ * that stored result tells how it ended (null when none is kept, or it is a retry's pending mark),
+ * as its result() does, rather than null for a task whose result() still resolves.
+ */
+export async function readKeyedTaskStatus(
+  redis: Redis,
+  keys: QueueKeys,
+  key: string,
+  id: string,
+  generation: number,
+): Promise<TaskStatus | null> {
+  const byKey = await readKeyStatus(redis, keys, key);
+  if (byKey) return byKey;
+  // No key given: the read finds the stored result alone, or says pending.
+  const settled = await readSettled(redis, keys, { id });
+  if (settled.state !== 'completed' && settled.state !== 'failed' && settled.state !== 'cancelled') return null;
+  const error = settled.state === 'failed' ? settled.error?.message : undefined;
+  return { state: settled.state, id, key, generation, attempt: undefined, error };
+}
+
+/**
  * @internal readKeyStatus for a key mapped to its partition under `partitions` (QueueClient.status):
  * read with the partition's layout record in one pipeline (same slot), and refused with a
  * PartitionLayoutError when the record says another count. A process with a stale count would
