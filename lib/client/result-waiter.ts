@@ -8,7 +8,7 @@ import {
   TaskTimeoutError,
 } from '../errors';
 import { raceTimeout } from '../race-timeout';
-import { onSubscriberReady } from '../redis/cluster-subscriber';
+import { connectSubscriber, onSubscriberReady, subscriberReady } from '../redis/cluster-subscriber';
 import { closedForGood } from '../redis/connection-end';
 import { isClusterClient } from '../redis/connection-check';
 import { isGivenUpByRetries } from '../redis/unanswered-given-up';
@@ -56,16 +56,20 @@ const LAST_READ_MIN_MS = 1_000;
 interface Channel {
   readonly subscribed: Promise<unknown>;
   waits: number;
+  /** Made while the subscriber was not ready: settles `subscribed` once it is (onSubscriberReady). */
+  answered?: () => void;
 }
 
 /**
  * @internal Waits for task results without polling: subscribe to the queue's done channel first,
  * then read the task's state, so a task that settled before the wait began is found by the read,
- * and one after it by the message. Messages published while the subscriber reconnects are lost,
- * so every wait reads its state again once resubscribed; a wait that times out reads it once more,
- * for what a subscriber not yet listening missed. A read ioredis gave up with the command
- * connection down is made again once it is ready. A channel is unsubscribed when its last
- * wait ends: a process that waited once does not receive every completion of the queue forever.
+ * and one after it by the message. SUBSCRIBEs wait for the subscriber to be ready
+ * (subscriberReady). Messages published while the subscriber
+ * reconnects are lost, so every wait reads its state again once resubscribed; a wait that times
+ * out reads it once more, for what a subscriber not yet listening missed. A read ioredis gave up
+ * with the command connection down is made again once it is ready. A channel is unsubscribed when
+ * its last wait ends: a process that waited once does not receive every completion of the queue
+ * forever.
  */
 @Injectable()
 export class ResultWaiter implements OnApplicationShutdown {
@@ -75,6 +79,8 @@ export class ResultWaiter implements OnApplicationShutdown {
   private teardown = false;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly channels = new Map<string, Channel>();
+  /** Channels whose last wait ended while the subscriber was not ready: unsubscribed once it is. */
+  private readonly unsubscribing = new Set<string>();
 
   /** The waits read again what a read lost with the connection did not answer (Waiter.reread). */
   private readonly onCommandsReady = () => {
@@ -253,6 +259,7 @@ export class ResultWaiter implements OnApplicationShutdown {
     this.subscriber = undefined;
     this.abandonAll(closedWhileWaiting);
     this.channels.clear();
+    this.unsubscribing.clear();
   }
 
   private abandonAll(errorFor: (taskId: string) => Error): void {
@@ -277,6 +284,8 @@ export class ResultWaiter implements OnApplicationShutdown {
   /**
    * One more wait needs `channel`. A SUBSCRIBE sent while an UNSUBSCRIBE of the same channel is
    * in flight is answered after it (one connection, in order), so it leaves the channel subscribed.
+   * Neither goes to a subscriber not ready (subscriberReady: it would reorder them): the channel is
+   * subscribed, and its waits read, once it is (onSubscriberReady).
    * One Redis refuses (an ACL without the channel) ends the waits (Waiter.refused). One lost with
    * the connection (ioredis fails what it queued after maxRetriesPerRequest attempts, or when the
    * connection ended) does not: the channel is subscribed again, and every wait's task read again,
@@ -286,12 +295,16 @@ export class ResultWaiter implements OnApplicationShutdown {
   private acquire(channel: string): Promise<unknown> {
     let entry = this.channels.get(channel);
     if (!entry) {
-      const subscribed = this.listening()
-        .subscribe(channel)
-        .catch((error: Error) => {
-          if (error instanceof ReplyError) throw error;
-        });
-      entry = { subscribed, waits: 0 };
+      this.unsubscribing.delete(channel);
+      const subscriber = this.listening();
+      let answered: (() => void) | undefined;
+      const subscribed = subscriberReady(subscriber)
+        ? subscriber.subscribe(channel).catch((error: Error) => {
+            if (error instanceof ReplyError) throw error;
+          })
+        : new Promise<void>((resolve) => (answered = resolve));
+      if (answered) connectSubscriber(subscriber);
+      entry = { subscribed, waits: 0, answered };
       this.channels.set(channel, entry);
       const created = entry;
       subscribed.catch(() => {
@@ -307,7 +320,9 @@ export class ResultWaiter implements OnApplicationShutdown {
     const entry = this.channels.get(channel);
     if (!entry || --entry.waits > 0) return;
     this.channels.delete(channel);
-    this.subscriber?.unsubscribe(channel).catch(() => undefined);
+    if (!this.subscriber) return;
+    if (subscriberReady(this.subscriber)) this.subscriber.unsubscribe(channel).catch(() => undefined);
+    else this.unsubscribing.add(channel);
   }
 
   /**
@@ -363,11 +378,21 @@ export class ResultWaiter implements OnApplicationShutdown {
     // when ioredis made its subscriber connection anew (onSubscriberReady). One channel per
     // SUBSCRIBE: Redis refuses a whole SUBSCRIBE for one channel its ACL refuses, and one queue's
     // refused channel must not end the waits of another.
+    // A Cluster's 'ready' may come before its subscriber connection's, which it then starts.
     onSubscriberReady(subscriber, () => {
+      if (!subscriberReady(subscriber)) {
+        connectSubscriber(subscriber);
+        return;
+      }
+      for (const channel of this.unsubscribing) subscriber.unsubscribe(channel).catch(() => undefined);
+      this.unsubscribing.clear();
       if (this.waiters.size === 0) return;
       for (const channel of this.channels.keys()) {
         subscriber.subscribe(channel).then(
-          () => this.waitsOn(channel).forEach((w) => void w.reread()),
+          () => {
+            this.channels.get(channel)?.answered?.();
+            this.waitsOn(channel).forEach((w) => void w.reread());
+          },
           (error: Error) => {
             if (!(error instanceof ReplyError)) return;
             // Subscribed anew by the next result() on it, which a grant may let through.

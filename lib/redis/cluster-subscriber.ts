@@ -55,3 +55,28 @@ export function onSubscriberReady(redis: Redis, listener: () => void): void {
   redis.on('ready', listener);
   if (isClusterClient(redis)) eachSubscriberConnection(redis, (subscriber) => subscriber.on('ready', listener));
 }
+
+/**
+ * @internal Whether `redis` can take a SUBSCRIBE or UNSUBSCRIBE now: it is ready and, a Cluster,
+ * so is its subscriber connection. One in its handshake (status 'connect': connected, ready
+ * check not answered) writes them at once, as ioredis does every command allowed while Redis
+ * loads, ahead of its ready check's INFO and of what it queued while connecting: Redis, the
+ * connection subscribed, refuses the INFO (the connection is dropped, and what it queued
+ * rejected with that refusal), or an UNSUBSCRIBE queued before goes after a later SUBSCRIBE.
+ */
+export function subscriberReady(redis: Redis): boolean {
+  if (redis.status !== 'ready') return false;
+  return !isClusterClient(redis as unknown) || subscriberConnection(redis as unknown as Cluster)?.status === 'ready';
+}
+
+/**
+ * @internal Starts `redis`'s connection, and a ready Cluster's subscriber connection, if it waits
+ * to be asked (lazyConnect: ioredis makes a Cluster's with it, and connects it on its first
+ * command). Nothing when one is under way.
+ */
+export function connectSubscriber(redis: Redis): void {
+  if (redis.status === 'wait') redis.connect().catch(() => undefined);
+  const cluster = isClusterClient(redis as unknown) && redis.status === 'ready';
+  const connection = cluster ? subscriberConnection(redis as unknown as Cluster) : null;
+  if (connection?.status === 'wait') connection.connect().catch(() => undefined);
+}

@@ -214,8 +214,11 @@ describe('result waiting', () => {
       await redis.hset(producer.keys.keyState(key), { id: randomUUID(), state: 'queued', gen: '2' });
       await expect(late()).resolves.toBeInstanceOf(TaskSupersededError);
 
-      // Its own run still queued: it waits for the message.
+      // Its own run still queued: it waits for the message. The waits before it each subscribed
+      // and unsubscribed the channel: once that is done, the one subscriber counted below is this
+      // wait's, not a previous one's whose UNSUBSCRIBE was still to come (a PUBLISH then is lost).
       await state({ state: 'running' });
+      await waitFor(async () => (await subscribers()) === 0, { description: 'earlier waits unsubscribed' });
       const waiting = late();
       await subscribed();
       await publish(`c:${id}`);
