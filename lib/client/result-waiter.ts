@@ -63,8 +63,8 @@ interface Channel {
 /**
  * @internal Waits for task results without polling: subscribe to the queue's done channel first,
  * then read the task's state, so a task that settled before the wait began is found by the read,
- * and one after it by the message. SUBSCRIBEs wait for the subscriber to be ready
- * (subscriberReady). Messages published while the subscriber
+ * and one after it by the message. With the subscriber not ready, the state is read at once too,
+ * and SUBSCRIBEs wait for it to be (subscriberReady). Messages published while the subscriber
  * reconnects are lost, so every wait reads its state again once resubscribed; a wait that times
  * out reads it once more, for what a subscriber not yet listening missed. A read ioredis gave up
  * with the command connection down is made again once it is ready. A channel is unsubscribed when
@@ -227,6 +227,11 @@ export class ResultWaiter implements OnApplicationShutdown {
       this.watchCommands(true);
       if (!this.waiters.has(taskId)) this.waiters.set(taskId, new Set());
       this.waiters.get(taskId)!.add(waiter);
+      // A subscriber not ready (connecting: a process's first result(); its connection not
+      // accepted yet) is subscribed only once it is: a task settled before the wait is read now
+      // too, on the command connection, where it waited for that (its timeout, or for good with
+      // none). The read after the SUBSCRIBE still covers a settle in between.
+      if (!subscriberReady(this.listening())) void waiter.check();
       this.acquire(keys.doneChannel).then(
         () => {
           if (!settled) void waiter.check();
