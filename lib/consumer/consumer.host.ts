@@ -318,8 +318,9 @@ export class ConsumerHost {
    */
   private onCommandsEnded(): void {
     if (this.stopping || this.connections.isClosed) return;
+    const strategy = this.connections.commands.isCluster ? 'clusterRetryStrategy' : 'retryStrategy';
     this.logger.error(
-      `Redis connection (commands) ended for good (its retryStrategy gave up): worker ${this.consumerName} gives its lease up, so other workers take its runs over, and stops consuming.`,
+      `Redis connection (commands) ended for good (its ${strategy} gave up): worker ${this.consumerName} gives its lease up, so other workers take its runs over, and stops consuming.`,
     );
     void this.leaseKeeper?.stop(true).catch(() => undefined);
     this.onLeaseLapse();

@@ -9,6 +9,7 @@ import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unco
 import { watchNodeReplies } from './cluster-reply-watchdog';
 import { closedForGood, endedWithin } from './connection-end';
 import { disconnect } from './disconnect';
+import { refuseOnceEnded } from './ended-refusal';
 import { closedNeverSent, withdrawAtClose } from './handed-in-close';
 import { tellUnansweredApart } from './unanswered-given-up';
 import { boundUnreadyWaits, type HeldCalls } from './unready-wait-bound';
@@ -438,6 +439,12 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       // The group commit's held calls (boundHeldCalls) are bounded with the queues of this connection.
       const held = redis.isCluster ? undefined : (this.heldCalls = []);
       boundUnreadyWaits(redis, this.config.offlineTimeoutMs, () => this.topology.address, undefined, held);
+      // Ended for good while the application is open: each later call refused typed, not bare.
+      refuseOnceEnded(
+        redis,
+        () => this.topology.address,
+        () => this.closed,
+      );
     }
     // A reconnect accepted and never answered is cut, to be made again (every connection made here).
     if (!redis.isCluster) boundReadyCheck(redis);
