@@ -26,15 +26,18 @@ interface ClusterClient {
   multi(...args: unknown[]): ClusterPipeline | Promise<unknown>;
 }
 
-/** A Cluster's statuses once the application closes it. */
-const ENDING = new Set<string>(['end', 'disconnecting']);
-
 /** Whether `error` is the Cluster's give-up after maxRedirections tries. */
 const isRedirectionGiveUp = (error: Error | undefined): boolean =>
   String(error?.message).startsWith('Too many Cluster redirections');
 
 /** What a node connection that closed rejects its commands with (ioredis's CONNECTION_CLOSED_ERROR_MSG). */
 const CLOSED = 'Connection is closed.';
+/** What the Cluster rejects its offline queue with as it ends (closed, or its clusterRetryStrategy gave up). */
+const NONE_AVAILABLE = 'None of startup nodes is available';
+
+/** Whether `cluster` was closed by disconnect() or quit() (ioredis keeps the flag until it connects again). */
+const closedByHand = (cluster: Redis): boolean =>
+  (cluster as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
 
 /**
  * @internal The errors an ioredis Cluster gives a call up with when its node's connection dropped,
@@ -47,6 +50,9 @@ const CLOSED = 'Connection is closed.';
  *   whose replies came is tried again as a whole, then left with `Connection is closed.`.
  * - either, its node connection closed while the Cluster was not ready (every other node gone, it
  *   reconnects): not tried again, left with `Connection is closed.`;
+ * - a command in the Cluster's offline queue when the Cluster ends on its own (its
+ *   clusterRetryStrategy gave up): `None of startup nodes is available`; one sent after that end,
+ *   `Connection is closed.` (a Cluster closed by hand, at the application's close, keeps both);
  * - a transaction (`multi()`, which builds its pipeline without pipeline()): its EXEC's error, as
  *   a pipeline's command's. The EXEC written says whether it may have run.
  * `mayHaveRun`: whether a node connection wrote it (`wasWritten`, see watchNodeWrites); an
@@ -67,9 +73,13 @@ export function typeClusterGiveUps(
   const typeError = (command: ClusterCommand, error: Error): Error => {
     if (!active || !given(command)) return error;
     if (error.message === ABORTED) return givenUp(command, error, true);
-    // Closing or ended (the application closed it): refused at close, not unreachable (see refusedAtClose).
-    if (error.message === CLOSED && ENDING.has(cluster.status)) return error;
-    if (error.message === CLOSED || isRedirectionGiveUp(error)) return givenUp(command, error);
+    // Closed by hand (the application, at close): refused at close, not unreachable (see refusedAtClose).
+    if ((error.message === CLOSED || error.message === NONE_AVAILABLE) && closedByHand(cluster)) return error;
+    // Closing (by hand, or to reconnect): as it was.
+    if (error.message === CLOSED && (cluster.status as string) === 'disconnecting') return error;
+    // Ended on its own (its clusterRetryStrategy gave up): as unreachable as a give-up by the bound.
+    if (error.message === CLOSED || error.message === NONE_AVAILABLE || isRedirectionGiveUp(error))
+      return givenUp(command, error);
     return error;
   };
   const client = cluster as unknown as ClusterClient;
