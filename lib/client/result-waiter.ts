@@ -277,8 +277,8 @@ export class ResultWaiter implements OnApplicationShutdown {
   private commandsEnded(taskId: string): StreamQueueError {
     if (this.teardown) return closedWhileWaiting(taskId);
     const { address } = this.connections.topology;
-    const reason =
-      'the command connection ended and does not reconnect (its retryStrategy gave up, or it was closed under the application)';
+    const strategy = this.connections.commands.isCluster ? 'clusterRetryStrategy' : 'retryStrategy';
+    const reason = `the command connection ended and does not reconnect (its ${strategy} gave up, or it was closed under the application)`;
     return new RedisUnreachableError(
       address,
       reason,

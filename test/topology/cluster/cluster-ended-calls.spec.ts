@@ -76,7 +76,7 @@ describe('a Cluster that ended for good (its clusterRetryStrategy gave up)', () 
     for (const wait of [waiting, keyed.result({ timeoutMs: Infinity })]) {
       const outcome = await outcomeWithin(wait, SETTLED_WITHIN_MS);
       expect(outcome).toBeInstanceOf(RedisUnreachableError);
-      expect((outcome as Error).message).toContain('ended and does not reconnect');
+      expect((outcome as Error).message).toContain('ended and does not reconnect (its clusterRetryStrategy gave up');
     }
     // The worker gave its lease up and stopped consuming, and says why.
     const { queue } = await indicator.isHealthy('queue');
