@@ -1,12 +1,8 @@
-import { EnqueueManyError, RedisUnreachableError } from '../../lib';
 import { RedisConnections } from '../../lib/redis/redis-connections';
+import { expectCallsRefusedAsEnded } from '../fixtures/ended-connection-calls';
 import { closeApps, startApp } from '../fixtures/test-app';
-import { outcomeWithin } from '../utils/outcome-within';
 import { startRedisServer, type RedisServerHandle } from '../utils/redis-server';
 import { randomPrefix, waitFor } from '../utils/redis';
-
-/** Far past an at-once refusal: a call still pending by then waits for good. */
-const SETTLED_WITHIN_MS = 5_000;
 
 /*
  * A command connection whose retryStrategy gave up has ended for good. result() said so
@@ -38,25 +34,6 @@ describe('QueueClient: the command connection ended for good', () => {
     await server.kill('SIGKILL');
     await waitFor(() => commands.status === 'end', { timeoutMs: 10_000, description: 'the connection ended' });
 
-    const neverSent = expect.objectContaining({
-      code: 'REDIS_UNREACHABLE',
-      mayHaveRun: false,
-      message: expect.stringMatching(/ended and does not reconnect \(its retryStrategy gave up.*never sent/),
-    });
-    const calls: Record<string, () => Promise<unknown>> = {
-      enqueue: () => t.client.enqueue('echo', 'plain'),
-      'keyed enqueue': () => t.client.enqueue('echo', 'keyed', { key: 'k2' }),
-      cancel: () => t.client.cancel('k'),
-      status: () => t.client.status('k'),
-      findTask: () => t.client.findTask(keyed.id),
-    };
-    for (const [name, call] of Object.entries(calls)) {
-      const outcome = await outcomeWithin(call(), SETTLED_WITHIN_MS);
-      expect({ name, outcome }).toEqual({ name, outcome: expect.any(RedisUnreachableError) });
-      expect(outcome).toEqual(neverSent);
-    }
-    const many = await outcomeWithin(t.client.enqueueMany([{ name: 'echo', payload: 1 }]), SETTLED_WITHIN_MS);
-    expect(many).toBeInstanceOf(EnqueueManyError);
-    expect((many as EnqueueManyError).failed.map((f) => f.error)).toEqual([neverSent]);
+    await expectCallsRefusedAsEnded(t, keyed.id, 'retryStrategy');
   }, 40_000);
 });

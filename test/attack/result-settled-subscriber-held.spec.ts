@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TaskCancelledError } from '../../lib';
+import { TaskCancelledError, type TaskHandle } from '../../lib';
 import { raceTimeout } from '../../lib/race-timeout';
 import { usePrivateRedisApps } from '../fixtures/private-redis-apps';
 import { startApp } from '../fixtures/test-app';
@@ -22,32 +22,32 @@ describe('result(): a task settled before the wait, its subscriber not accepted 
   const app = (options: object, url = env.server.url) =>
     startApp({ prefix: env.prefix, probe: env.probe, options: { ...options, connection: { url } } });
 
-  it('timeoutMs Infinity: its value, while the subscriber still waits to connect', async () => {
+  /** What result(`options`) of `handle` settles with within 3 s, new connections held meanwhile. */
+  const resultWhileHeld = async (handle: TaskHandle<unknown>, options: { timeoutMs?: number }) => {
+    const release = env.proxy.holdNewConnections();
+    try {
+      const result = handle.result(options).catch((error: unknown) => error);
+      return await raceTimeout(result, 3_000, () => 'still waiting');
+    } finally {
+      release();
+    }
+  };
+
+  /** A task completed, by a worker of its own, before its client waits for it. */
+  const completedBefore = async () => {
     const client = await app({ worker: false }, env.proxy.url);
     const worker = await app({});
     const handle = await client.client.enqueue('echo', 'done before');
     await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
-    const release = env.proxy.holdNewConnections();
-    try {
-      const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
-      expect(await raceTimeout(result, 3_000, () => 'still waiting')).toBe('done before');
-    } finally {
-      release();
-    }
+    return handle;
+  };
+
+  it('timeoutMs Infinity: its value, while the subscriber still waits to connect', async () => {
+    expect(await resultWhileHeld(await completedBefore(), { timeoutMs: Infinity })).toBe('done before');
   });
 
   it('the default timeout: answered at once, not at the timeout', async () => {
-    const client = await app({ worker: false }, env.proxy.url);
-    const worker = await app({});
-    const handle = await client.client.enqueue('echo', 'done before');
-    await waitFor(() => worker.events.counters().completed === 1, { description: 'completed' });
-    const release = env.proxy.holdNewConnections();
-    try {
-      const result = handle.result().catch((error: unknown) => error);
-      expect(await raceTimeout(result, 3_000, () => 'still waiting')).toBe('done before');
-    } finally {
-      release();
-    }
+    expect(await resultWhileHeld(await completedBefore(), {})).toBe('done before');
   });
 
   it('a keyed task cancelled before the wait: TaskCancelledError, while the subscriber waits to connect', async () => {
@@ -55,12 +55,6 @@ describe('result(): a task settled before the wait, its subscriber not accepted 
     const key = `key-${randomUUID()}`;
     const handle = await client.client.enqueue('echo', 'x', { key, delayMs: 60_000 });
     expect(await client.client.cancel(key)).toBe(true);
-    const release = env.proxy.holdNewConnections();
-    try {
-      const result = handle.result({ timeoutMs: Infinity }).catch((error: unknown) => error);
-      expect(await raceTimeout(result, 3_000, () => 'still waiting')).toBeInstanceOf(TaskCancelledError);
-    } finally {
-      release();
-    }
+    expect(await resultWhileHeld(handle, { timeoutMs: Infinity })).toBeInstanceOf(TaskCancelledError);
   });
 });

@@ -1,7 +1,8 @@
 import { TerminusModule } from '@nestjs/terminus';
-import { EnqueueManyError, RedisUnreachableError } from '../../../lib';
+import { RedisUnreachableError } from '../../../lib';
 import { RedisConnections } from '../../../lib/redis/redis-connections';
 import { StreamQueueHealthIndicator, StreamQueueHealthModule } from '../../../lib/terminus';
+import { expectCallsRefusedAsEnded } from '../../fixtures/ended-connection-calls';
 import { heldEcho } from '../../fixtures/probe';
 import { closeApps, logger, startApp } from '../../fixtures/test-app';
 import { outcomeWithin } from '../../utils/outcome-within';
@@ -50,27 +51,7 @@ describe('a Cluster that ended for good (its clusterRetryStrategy gave up)', () 
     for (const server of cluster.servers) await server.kill('SIGKILL');
     await waitFor(() => commands.status === 'end', { timeoutMs: 20_000, description: 'the Cluster ended' });
 
-    const neverSent = expect.objectContaining({
-      code: 'REDIS_UNREACHABLE',
-      mayHaveRun: false,
-      message: expect.stringMatching(/ended and does not reconnect \(its clusterRetryStrategy gave up.*never sent/),
-    });
-    const calls: Record<string, () => Promise<unknown>> = {
-      enqueue: () => t.client.enqueue('echo', 'plain'),
-      'keyed enqueue': () => t.client.enqueue('echo', 'keyed', { key: 'k2' }),
-      'delayed enqueue': () => t.client.enqueue('echo', 'later', { delayMs: 60_000 }),
-      cancel: () => t.client.cancel('k'),
-      status: () => t.client.status('k'),
-      findTask: () => t.client.findTask(keyed.id),
-    };
-    for (const [name, call] of Object.entries(calls)) {
-      const outcome = await outcomeWithin(call(), SETTLED_WITHIN_MS);
-      expect({ name, outcome }).toEqual({ name, outcome: expect.any(RedisUnreachableError) });
-      expect(outcome).toEqual(neverSent);
-    }
-    const many = await outcomeWithin(t.client.enqueueMany([{ name: 'echo', payload: 1 }]), SETTLED_WITHIN_MS);
-    expect(many).toBeInstanceOf(EnqueueManyError);
-    expect((many as EnqueueManyError).failed.map((f) => f.error)).toEqual([neverSent]);
+    await expectCallsRefusedAsEnded(t, keyed.id, 'clusterRetryStrategy');
 
     // result(): the wait in progress and a new one end at once, typed (ResultWaiter, as on one node).
     for (const wait of [waiting, keyed.result({ timeoutMs: Infinity })]) {
