@@ -1,4 +1,7 @@
 import { Latch } from '../utils/latch';
+import { RedisConnections } from '../../lib/redis/redis-connections';
+import { resultSubscriberOf } from '../fixtures/result-subscriber';
+import { unanswered } from '../utils/written-commands';
 import { RequestHoldingProxy } from '../fixtures/request-holding-proxy';
 import { Probe } from '../fixtures/probe';
 import { closeApps, startApp } from '../fixtures/test-app';
@@ -51,6 +54,13 @@ describe('result(): a redrive between a failure’s done message and its read', 
     const result = handle.result({ timeoutMs: 15_000 }).catch((error: unknown) => error);
     await waitFor(async () => (await subscriberCount(redis, producer.keys.doneChannel)) === 1, {
       description: 'result() subscribed',
+    });
+    // The wait's reads of the task's state (as it began, and once its SUBSCRIBE was answered) are
+    // answered before the run fails: one answered after the failure finds it, and the wait ends
+    // with it before the done message, whose read this attack holds (a loaded machine did that).
+    const commands = producer.app.get(RedisConnections).commands;
+    await waitFor(() => unanswered(resultSubscriberOf(producer)) === 0 && unanswered(commands) === 0, {
+      description: "the wait's reads answered",
     });
 
     // The read of the stored failure that the done message starts is held in the proxy (ioredis
