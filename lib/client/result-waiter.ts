@@ -9,7 +9,7 @@ import {
 } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { connectSubscriber, onSubscriberReady, subscriberReady } from '../redis/cluster-subscriber';
-import { closedForGood } from '../redis/connection-end';
+import { closedForGood, endedForGoodReason } from '../redis/connection-end';
 import { isClusterClient } from '../redis/connection-check';
 import { isGivenUpByRetries } from '../redis/unanswered-given-up';
 import { RedisConnections } from '../redis/redis-connections';
@@ -277,8 +277,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   private commandsEnded(taskId: string): StreamQueueError {
     if (this.teardown) return closedWhileWaiting(taskId);
     const { address } = this.connections.topology;
-    const strategy = this.connections.commands.isCluster ? 'clusterRetryStrategy' : 'retryStrategy';
-    const reason = `the command connection ended and does not reconnect (its ${strategy} gave up, or it was closed under the application)`;
+    const reason = endedForGoodReason(this.connections.commands);
     return new RedisUnreachableError(
       address,
       reason,

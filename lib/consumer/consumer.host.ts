@@ -4,6 +4,7 @@ import { ControlChannelRefusedError, LeaseLostError } from '../errors';
 import { raceTimeout } from '../race-timeout';
 import { monotonicMs } from './lease';
 import { isClusterClient } from '../redis/connection-check';
+import { retryStrategyName } from '../redis/connection-end';
 import type { QueueKeys } from '../redis/keys';
 import { PartitionLayouts } from '../partitions/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
@@ -318,7 +319,7 @@ export class ConsumerHost {
    */
   private onCommandsEnded(): void {
     if (this.stopping || this.connections.isClosed) return;
-    const strategy = this.connections.commands.isCluster ? 'clusterRetryStrategy' : 'retryStrategy';
+    const strategy = retryStrategyName(this.connections.commands);
     this.logger.error(
       `Redis connection (commands) ended for good (its ${strategy} gave up): worker ${this.consumerName} gives its lease up, so other workers take its runs over, and stops consuming.`,
     );

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CommandFilter, QueuedCommand } from './module-commands';
+import { closedByHand } from './connection-end';
 import { addMethodLayer, type MethodLayer } from './method-layers';
 import { ABORTED, givenUpError } from './unanswered-given-up';
 
@@ -34,10 +35,6 @@ const isRedirectionGiveUp = (error: Error | undefined): boolean =>
 const CLOSED = 'Connection is closed.';
 /** What the Cluster rejects its offline queue with as it ends (closed, or its clusterRetryStrategy gave up). */
 const NONE_AVAILABLE = 'None of startup nodes is available';
-
-/** Whether `cluster` was closed by disconnect() or quit() (ioredis keeps the flag until it connects again). */
-const closedByHand = (cluster: Redis): boolean =>
-  (cluster as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
 
 /**
  * @internal The errors an ioredis Cluster gives a call up with when its node's connection dropped,

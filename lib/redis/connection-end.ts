@@ -31,5 +31,20 @@ export function endedWithin(redis: Redis, ms: number): Promise<void> {
  */
 export function closedForGood(redis: Redis | Cluster): boolean {
   if (redis.status === 'end' || redis.status === 'disconnecting') return true;
+  return closedByHand(redis);
+}
+
+/** @internal Whether `redis` was closed by disconnect() or quit() (ioredis keeps the flag until it connects again). */
+export function closedByHand(redis: Redis | Cluster): boolean {
   return (redis as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
+}
+
+/** @internal The option whose give-up ends `redis` for good: a Cluster's clusterRetryStrategy, else retryStrategy. */
+export function retryStrategyName(redis: Redis | Cluster): 'clusterRetryStrategy' | 'retryStrategy' {
+  return redis.isCluster ? 'clusterRetryStrategy' : 'retryStrategy';
+}
+
+/** @internal Why calls on a command connection that ended for good are refused (result() and every other call). */
+export function endedForGoodReason(redis: Redis | Cluster): string {
+  return `the command connection ended and does not reconnect (its ${retryStrategyName(redis)} gave up, or it was closed under the application)`;
 }

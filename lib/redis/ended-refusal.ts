@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
+import { endedForGoodReason } from './connection-end';
 import { addMethodLayer, type MethodLayer } from './method-layers';
 import { NEVER_SENT } from './unanswered-given-up';
 
@@ -25,11 +26,10 @@ interface Sender {
  * command connection (never removed).
  */
 export function refuseOnceEnded(redis: Redis, addressOf: () => string, isClosed: () => boolean): void {
-  const retryStrategy = redis.isCluster ? 'clusterRetryStrategy' : 'retryStrategy';
   const refuse: MethodLayer<Sender, SendArgs, unknown> = (self, send, command, ...rest) => {
     if (redis.status !== 'end' || isClosed()) return send(self, command, ...rest);
     const address = addressOf();
-    const reason = `the command connection ended and does not reconnect (its ${retryStrategy} gave up, or it was closed under the application)`;
+    const reason = endedForGoodReason(redis);
     command.reject(
       new RedisUnreachableError(
         address,
