@@ -12,6 +12,7 @@ import { disconnect } from './disconnect';
 import { refuseOnceEnded } from './ended-refusal';
 import { closedNeverSent, withdrawAtClose } from './handed-in-close';
 import { tellUnansweredApart } from './unanswered-given-up';
+import { guardAppSession } from './app-session-guard';
 import { boundUnreadyWaits, type HeldCalls } from './unready-wait-bound';
 import { boundReadyCheck } from './ready-check-bound';
 import { checkCommands } from './command-check';
@@ -157,7 +158,9 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
    * handed in, for the module's own commands and while the application holds it: without them a
    * call waited as the user's client let it, for ever behind a reconnect that is accepted and
    * never answered, or through any outage with `maxRetriesPerRequest: null`. The application's
-   * own commands on it are its own (moduleClient). Removed at close and at a failed init.
+   * own commands on it are its own (moduleClient), and the state it sets on the connection (a
+   * transaction, a database) does not reach the module's (guardAppSession). Removed at close and
+   * at a failed init.
    */
   private boundHandedIn(): void {
     if (!this.handedIn || this.unboundHandedIn) return;
@@ -167,9 +170,11 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // it (addMethodLayer), and a Cluster's sendCommand read through the view is the view's.
     const { handedIn } = this.handedIn;
     const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
+    const unguard = handedIn.isCluster ? () => undefined : guardAppSession(handedIn, only);
     const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
     this.unboundHandedIn = () => {
       untell();
+      unguard();
       unbound();
       this.unboundHandedIn = undefined;
     };

@@ -1,0 +1,80 @@
+import { Command, type Redis } from 'ioredis';
+import { addMethodLayer, type MethodLayer } from './method-layers';
+import type { CommandFilter, QueuedCommand } from './module-commands';
+
+/** A command as ioredis sends it (internal fields). */
+interface SentCommand extends QueuedCommand {
+  promise: Promise<unknown>;
+}
+type SendArgs = [command: SentCommand, ...rest: unknown[]];
+interface Sender {
+  sendCommand(...args: SendArgs): unknown;
+}
+
+/**
+ * @internal Keeps the module's commands on a client handed in as `connection` (one node or
+ * Sentinel) out of the connection state its application set:
+ * - while the application's transaction without a pipeline is open (its MULTI sent, its EXEC or
+ *   DISCARD not yet), Redis would queue the module's commands into it: an enqueue resolved on
+ *   `QUEUED` and the application's DISCARD dropped the task. They are held, in order, and sent
+ *   right after the EXEC or DISCARD (or once the MULTI that opened it fails). A pipelined
+ *   transaction is written in one synchronous pass, so nothing of the module's lands inside it;
+ * - after the application's SELECT of another database, the module's commands ran there, while
+ *   its workers' connections (derived from the client's options) read the configured one: each is
+ *   sent between a SELECT of the module's database and one of the application's, so both keep
+ *   theirs (ioredis records each switch, and replays them for calls queued across a reconnect).
+ * Watched at `sendCommand`, in call order: what ioredis queues offline is written in that order.
+ * Returns the layer's removal.
+ */
+export function guardAppSession(client: Redis, isModuleCommand: CommandFilter): () => void {
+  const moduleDb = client.options.db ?? 0;
+  let appDb = (client as unknown as { condition?: { select?: number } }).condition?.select ?? moduleDb;
+  let transaction: SentCommand | undefined;
+  const held: (() => void)[] = [];
+  const release = () => {
+    transaction = undefined;
+    for (const send of held.splice(0)) send();
+  };
+  const guard: MethodLayer<Sender, SendArgs, unknown> = (self, send, command, ...rest) => {
+    if (!isModuleCommand(command)) {
+      const sent = send(self, command, ...rest);
+      if (command.name === 'multi' && !transaction) {
+        const opening = command;
+        transaction = opening;
+        // Refused (a MULTI nested in another, a closed connection): no transaction is open.
+        opening.promise.catch(() => transaction === opening && release());
+      } else if (transaction && (command.name === 'exec' || command.name === 'discard')) {
+        release();
+      } else if (command.name === 'select' && Number.isInteger(Number(command.args[0]))) {
+        appDb = Number(command.args[0]);
+      }
+      return sent;
+    }
+    if (transaction) {
+      held.push(() => void sendInModuleDb(self, send, command, rest));
+      return command.promise;
+    }
+    return sendInModuleDb(self, send, command, rest);
+  };
+  const sendInModuleDb = (
+    self: Sender,
+    send: (self: Sender, ...args: SendArgs) => unknown,
+    command: SentCommand,
+    rest: unknown[],
+  ): unknown => {
+    if (appDb === moduleDb) return send(self, command, ...rest);
+    const back = appDb;
+    void send(self, quietSelect(moduleDb));
+    const sent = send(self, command, ...rest);
+    void send(self, quietSelect(back));
+    return sent;
+  };
+  return addMethodLayer(client as unknown as Sender, 'sendCommand', guard);
+}
+
+/** A SELECT whose outcome nobody awaits: a failure shows on the commands around it. */
+function quietSelect(db: number): SentCommand {
+  const select = new Command('select', [String(db)]) as unknown as SentCommand;
+  select.promise.catch(() => undefined);
+  return select;
+}
