@@ -1,5 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import { raceTimeout } from '../race-timeout';
+import { addMethodLayer, type MethodLayer } from './method-layers';
+
+/** ioredis's status setter (internal, wrapped only here): every transition goes through it. */
+interface StatusSetter {
+  setStatus(status: string, ...rest: unknown[]): void;
+}
 
 /**
  * @internal Resolves once `redis`, about to be closed by disconnect(), has ended, and within about
@@ -47,4 +53,27 @@ export function retryStrategyName(redis: Redis | Cluster): 'clusterRetryStrategy
 /** @internal Why calls on a command connection that ended for good are refused (result() and every other call). */
 export function endedForGoodReason(redis: Redis | Cluster): string {
   return `the command connection ended and does not reconnect (its ${retryStrategyName(redis)} gave up, or it was closed under the application)`;
+}
+
+/**
+ * @internal Whether `redis` (one node) ended on its own, its retryStrategy having given up, rather
+ * than closed by hand (quit() or disconnect()): ioredis clears its flag (manuallyClosing) as the
+ * connection closes, before it ends and rejects what it held, so the end alone cannot tell them
+ * apart. The flag is read as ioredis marks the close (status 'close'), on each close. Returns the
+ * reading and its removal (a client handed in outlives the application).
+ */
+export function watchEndedOnItsOwn(redis: Redis): { endedOnItsOwn: () => boolean; remove: () => void } {
+  let byHand = false;
+  const marked: MethodLayer<StatusSetter, [status: string, ...rest: unknown[]], void> = (
+    self,
+    set,
+    status,
+    ...rest
+  ) => {
+    if (status === 'close') byHand = closedByHand(redis);
+    set(self, status, ...rest);
+  };
+  // One wrapper on the client for every application booted on it (see addMethodLayer).
+  const remove = addMethodLayer(redis as unknown as StatusSetter, 'setStatus', marked);
+  return { endedOnItsOwn: () => redis.status === 'end' && !byHand, remove };
 }

@@ -2,16 +2,35 @@ import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
 import { endedForGoodReason } from './connection-end';
 import { addMethodLayer, type MethodLayer } from './method-layers';
-import { NEVER_SENT } from './unanswered-given-up';
+import type { CommandFilter, QueuedCommand } from './module-commands';
+import { NEVER_SENT, SENT } from './unanswered-given-up';
 
 /** A command as ioredis sends it (internal, rejected only here). */
-interface SentCommand {
+interface SentCommand extends QueuedCommand {
   reject(error: Error): void;
   promise: Promise<unknown>;
 }
 type SendArgs = [command: SentCommand, ...rest: unknown[]];
 interface Sender {
   sendCommand(...args: SendArgs): unknown;
+}
+
+/** @internal Which of a client's ended calls get the module's error (a client handed in: see refuseOnceEnded). */
+export interface EndedCalls {
+  /** The module's own commands, on a client handed in (the application's keep ioredis's error). */
+  only?: CommandFilter;
+  /** Whether it ended as the module reads an end (a client handed in: on its own, not closed by hand). */
+  ended?: () => boolean;
+}
+
+/**
+ * @internal The RedisUnreachableError of a command on `redis`, which ended for good: written
+ * before the end (`mayHaveRun`) or never sent; `cause`, ioredis's error when it gave it.
+ */
+export function endedError(address: string, redis: Redis, mayHaveRun: boolean, cause?: Error): RedisUnreachableError {
+  const reason = endedForGoodReason(redis);
+  const message = `Redis at ${address} could not be reached: ${reason}.${mayHaveRun ? SENT : NEVER_SENT}`;
+  return new RedisUnreachableError(address, reason, message, mayHaveRun, cause ? { cause } : undefined);
 }
 
 /**
@@ -22,23 +41,20 @@ interface Sender {
  * `Connection is closed.` (no code, no `mayHaveRun`), on one node and on a cluster alike, while
  * result() said RedisUnreachableError for the same end (ResultWaiter). Refused before ioredis
  * sees it, as ioredis refuses it: nothing is written. Once the application closed, ioredis's own
- * refusal stays, for refusedAtClose to read as ApplicationClosedError. For the module's own
- * command connection (never removed).
+ * refusal stays, for refusedAtClose to read as ApplicationClosedError. On a client handed in,
+ * `calls` narrows it to the module's commands once it ended on its own (one the user closed keeps
+ * ioredis's error). Returns its removal.
  */
-export function refuseOnceEnded(redis: Redis, addressOf: () => string, isClosed: () => boolean): void {
+export function refuseOnceEnded(
+  redis: Redis,
+  addressOf: () => string,
+  isClosed: () => boolean,
+  { only = () => true, ended = () => redis.status === 'end' }: EndedCalls = {},
+): () => void {
   const refuse: MethodLayer<Sender, SendArgs, unknown> = (self, send, command, ...rest) => {
-    if (redis.status !== 'end' || isClosed()) return send(self, command, ...rest);
-    const address = addressOf();
-    const reason = endedForGoodReason(redis);
-    command.reject(
-      new RedisUnreachableError(
-        address,
-        reason,
-        `Redis at ${address} could not be reached: ${reason}.${NEVER_SENT}`,
-        false,
-      ),
-    );
+    if (redis.status !== 'end' || isClosed() || !ended() || !only(command)) return send(self, command, ...rest);
+    command.reject(endedError(addressOf(), redis, false));
     return command.promise;
   };
-  addMethodLayer(redis as unknown as Sender, 'sendCommand', refuse);
+  return addMethodLayer(redis as unknown as Sender, 'sendCommand', refuse);
 }

@@ -7,8 +7,9 @@ import { STREAM_QUEUE_CONFIG } from '../stream-queue.constants';
 import { raceTimeout } from '../race-timeout';
 import { closeUnanswering, closeUnconnected, refusedAtClose } from './close-unconnected';
 import { watchNodeReplies } from './cluster-reply-watchdog';
-import { closedForGood, endedWithin } from './connection-end';
+import { closedForGood, endedWithin, watchEndedOnItsOwn } from './connection-end';
 import { disconnect } from './disconnect';
+import { typeEndedQueues, typeHandedInEnd } from './ended-queues';
 import { refuseOnceEnded } from './ended-refusal';
 import { closedNeverSent, withdrawAtClose } from './handed-in-close';
 import { tellUnansweredApart } from './unanswered-given-up';
@@ -172,10 +173,15 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
     const unguard = handedIn.isCluster ? () => undefined : guardAppSession(handedIn, only);
     const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
+    // A Cluster's end is typed by boundUnreadyWaits (typeClusterGiveUps).
+    const untypeEnd = handedIn.isCluster
+      ? () => undefined
+      : typeHandedInEnd(handedIn, address, () => this.closed, only);
     this.unboundHandedIn = () => {
       untell();
       unguard();
       unbound();
+      untypeEnd();
       this.unboundHandedIn = undefined;
     };
   }
@@ -444,6 +450,16 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       // The group commit's held calls (boundHeldCalls) are bounded with the queues of this connection.
       const held = redis.isCluster ? undefined : (this.heldCalls = []);
       boundUnreadyWaits(redis, this.config.offlineTimeoutMs, () => this.topology.address, undefined, held);
+      // Ended on its own while the application is open: what it still held typed, not bare.
+      if (!redis.isCluster) {
+        const { endedOnItsOwn } = watchEndedOnItsOwn(redis);
+        typeEndedQueues(
+          redis,
+          () => this.topology.address,
+          () => this.closed,
+          { ended: endedOnItsOwn },
+        );
+      }
       // Ended for good while the application is open: each later call refused typed, not bare.
       refuseOnceEnded(
         redis,
