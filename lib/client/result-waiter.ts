@@ -8,7 +8,13 @@ import {
   TaskTimeoutError,
 } from '../errors';
 import { raceTimeout } from '../race-timeout';
-import { connectSubscriber, onSubscriberReady, subscriberReady } from '../redis/cluster-subscriber';
+import {
+  connectSubscriber,
+  onSubscriberReady,
+  subscriberReady,
+  unseenSubscriber,
+  UNSEEN_POLL_MS,
+} from '../redis/cluster-subscriber';
 import { closedForGood, endedForGoodReason } from '../redis/connection-end';
 import { isClusterClient } from '../redis/connection-check';
 import { isGivenUpByRetries } from '../redis/unanswered-given-up';
@@ -69,7 +75,8 @@ interface Channel {
  * out reads it once more, for what a subscriber not yet listening missed. A read ioredis gave up
  * with the command connection down is made again once it is ready. A channel is unsubscribed when
  * its last wait ends: a process that waited once does not receive every completion of the queue
- * forever.
+ * forever. On a cluster whose subscriber connection this ioredis does not show, the waits poll
+ * (poll).
  */
 @Injectable()
 export class ResultWaiter implements OnApplicationShutdown {
@@ -106,6 +113,9 @@ export class ResultWaiter implements OnApplicationShutdown {
   closing(): void {
     this.teardown = true;
   }
+
+  /** The next round of reads of the waits' task states, while they poll (see poll). */
+  private polling?: NodeJS.Timeout;
 
   /** The command connection whose 'ready' and 'end' this waiter listens to (watchCommands). */
   private watched?: Redis;
@@ -231,7 +241,12 @@ export class ResultWaiter implements OnApplicationShutdown {
       // accepted yet) is subscribed only once it is: a task settled before the wait is read now
       // too, on the command connection, where it waited for that (its timeout, or for good with
       // none). The read after the SUBSCRIBE still covers a settle in between.
-      if (!subscriberReady(this.listening())) void waiter.check();
+      const subscriber = this.listening();
+      if (!subscriberReady(subscriber)) void waiter.check();
+      if (unseenSubscriber(subscriber)) {
+        this.poll();
+        return;
+      }
       this.acquire(keys.doneChannel).then(
         () => {
           if (!settled) void waiter.check();
@@ -260,6 +275,7 @@ export class ResultWaiter implements OnApplicationShutdown {
   /** Pending waits end now, rather than holding the process open until their timeouts. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.polling);
     this.watchCommands(false);
     this.subscriber = undefined;
     this.abandonAll(closedWhileWaiting);
@@ -317,6 +333,23 @@ export class ResultWaiter implements OnApplicationShutdown {
     }
     entry.waits++;
     return entry.subscribed;
+  }
+
+  /**
+   * A Cluster whose subscriber connection this ioredis does not show (unseenSubscriber: another
+   * version) hides when that connection is ready, so a SUBSCRIBE could go in its handshake
+   * (subscriberReady) or, never sent, leave the waits deaf. No wait subscribes: each reads its
+   * task's state every UNSEEN_POLL_MS instead (a round after the last one's reads are answered),
+   * while waits are in progress.
+   */
+  private poll(): void {
+    this.polling ??= setTimeout(() => {
+      const reads = [...this.waiters.values()].flatMap((set) => [...set].map((w) => w.reread()));
+      void Promise.all(reads).then(() => {
+        this.polling = undefined;
+        if (this.waiters.size > 0 && !this.closed) this.poll();
+      });
+    }, UNSEEN_POLL_MS);
   }
 
   /** A wait on `channel` ended; the last one unsubscribes. */
@@ -382,10 +415,12 @@ export class ResultWaiter implements OnApplicationShutdown {
     // when ioredis made its subscriber connection anew (onSubscriberReady). One channel per
     // SUBSCRIBE: Redis refuses a whole SUBSCRIBE for one channel its ACL refuses, and one queue's
     // refused channel must not end the waits of another.
-    // A Cluster's 'ready' may come before its subscriber connection's, which it then starts.
+    // A Cluster's 'ready' may come before its subscriber connection's, which it then starts;
+    // one it does not show (seen only now: none made before) has its waits poll.
     onSubscriberReady(subscriber, () => {
       if (!subscriberReady(subscriber)) {
-        connectSubscriber(subscriber);
+        if (unseenSubscriber(subscriber)) this.poll();
+        else connectSubscriber(subscriber);
         return;
       }
       for (const channel of this.unsubscribing) subscriber.unsubscribe(channel).catch(() => undefined);

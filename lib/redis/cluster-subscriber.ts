@@ -1,14 +1,72 @@
+import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { isClusterClient } from './connection-check';
+
+const logger = new Logger('StreamQueue');
+
+/** @internal How often result() reads a wait's task state on a Cluster whose subscriber it cannot see. */
+export const UNSEEN_POLL_MS = 500;
+
+/** Why a Cluster's subscriber connection cannot be seen, once found: its shape never changes. */
+const unseen = new WeakMap<Cluster, string>();
+/** What was warned of: once per process (its ioredis is the process's), for each thing missing. */
+const warned = new Set<string>();
 
 /**
  * @internal The connection an ioredis Cluster carries its SUBSCRIBEs on now (ioredis's
  * ClusterSubscriber, `cluster.subscriber`: one connection to one node it picks, outside its node
- * pool), or null: none made yet, or an ioredis without one.
+ * pool), or null: none made yet, or an ioredis that does not show it (unseenSubscriber).
  */
 export function subscriberConnection(cluster: Cluster): Redis | null {
-  const subscriber = (cluster as unknown as { subscriber?: { getInstance?: () => Redis | null } }).subscriber;
-  return typeof subscriber?.getInstance === 'function' ? (subscriber.getInstance() ?? null) : null;
+  if (unseen.has(cluster)) return null;
+  const subscriber = (cluster as unknown as { subscriber?: { getInstance?: unknown } }).subscriber;
+  if (typeof subscriber !== 'object' || subscriber === null) return missing(cluster, '`cluster.subscriber` is missing');
+  if (typeof subscriber.getInstance !== 'function') {
+    return missing(cluster, '`cluster.subscriber.getInstance` is missing');
+  }
+  let connection: unknown;
+  try {
+    connection = (subscriber.getInstance as () => unknown).call(subscriber);
+  } catch (error) {
+    return missing(cluster, `\`cluster.subscriber.getInstance()\` threw (${String(error)})`);
+  }
+  if (connection == null) return null;
+  if (isConnection(connection)) return connection;
+  return missing(cluster, '`cluster.subscriber.getInstance()` gave something else than an ioredis connection');
+}
+
+/**
+ * @internal Why this module cannot see the subscriber connection of `redis`, a Cluster: what of
+ * ioredis's internals is not as in ioredis 5.9 and 6.1 (`cluster.subscriber.getInstance()`),
+ * found by subscriberConnection, which warns of it once. Else undefined. Its readiness unknown,
+ * a SUBSCRIBE could go in its handshake (subscriberReady), so result()'s waits read their task
+ * states instead (ResultWaiter.poll); a connection ioredis replaces is not adopted
+ * (eachSubscriberConnection, onSubscriberReady).
+ */
+export function unseenSubscriber(redis: Redis): string | undefined {
+  if (!isClusterClient(redis as unknown)) return undefined;
+  subscriberConnection(redis as unknown as Cluster);
+  return unseen.get(redis as unknown as Cluster);
+}
+
+function missing(cluster: Cluster, what: string): null {
+  unseen.set(cluster, what);
+  if (!warned.has(what)) {
+    warned.add(what);
+    logger.warn(
+      `Redis Cluster: ${what} (ioredis 5.9 and 6.1 give their subscriber connection there: another ioredis version?). The module cannot see the connection ioredis subscribes on: result() reads each wait's task state every ${UNSEEN_POLL_MS} ms instead of subscribing, and a subscriber connection ioredis replaces is not watched for replies, nor followed by the control and events subscriptions' catch-up.`,
+    );
+  }
+  return null;
+}
+
+/** Whether `value` is an ioredis connection as this module uses one (an emitter with a status). */
+function isConnection(value: unknown): value is Redis {
+  const connection = value as Record<string, unknown>;
+  return (
+    typeof connection.status === 'string' &&
+    ['on', 'once', 'off', 'connect'].every((m) => typeof connection[m] === 'function')
+  );
 }
 
 /**
