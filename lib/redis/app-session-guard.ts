@@ -38,15 +38,21 @@ export function guardAppSession(client: Redis, isModuleCommand: CommandFilter): 
   const guard: MethodLayer<Sender, SendArgs, unknown> = (self, send, command, ...rest) => {
     if (!isModuleCommand(command)) {
       const sent = send(self, command, ...rest);
-      if (command.name === 'multi' && !transaction) {
+      // As named: `call('MULTI')` keeps its capitals.
+      const name = command.name.toLowerCase();
+      if (name === 'multi' && !transaction) {
         const opening = command;
         transaction = opening;
         // Refused (a MULTI nested in another, a closed connection): no transaction is open.
         opening.promise.catch(() => transaction === opening && release());
-      } else if (transaction && (command.name === 'exec' || command.name === 'discard')) {
-        release();
-      } else if (command.name === 'select' && Number.isInteger(Number(command.args[0]))) {
+      } else if (name === 'exec' || name === 'discard') {
+        if (transaction) release();
+      } else if (name === 'select' && Number.isInteger(Number(command.args[0]))) {
         appDb = Number(command.args[0]);
+      } else if (name === 'reset') {
+        // RESET discards a transaction and selects database 0.
+        appDb = 0;
+        if (transaction) release();
       }
       return sent;
     }

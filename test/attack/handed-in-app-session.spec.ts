@@ -48,6 +48,17 @@ describe('a client handed in as `connection`, in a state the application set', (
     expect(await handle.status()).toEqual(expect.objectContaining({ state: 'pending' }));
   });
 
+  it('tells the transaction sent by call(), capitals and all: its DISCARD loses nothing either', async () => {
+    await client.call('MULTI');
+    const enqueued = app.client.enqueue('echo', 'during-call-transaction');
+
+    await client.call('DISCARD');
+    const handle = await enqueued;
+
+    expect(await reader().xlen(app.keys.stream)).toBe(2);
+    expect(await handle.status()).toEqual(expect.objectContaining({ state: 'pending' }));
+  });
+
   it('answers the application’s exec() with its own commands’ replies only', async () => {
     const key = `${app.keys.stream}:app`;
     await openTransaction(key);
