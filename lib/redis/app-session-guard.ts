@@ -24,9 +24,13 @@ interface Sender {
  *   sent between a SELECT of the module's database and one of the application's, so both keep
  *   theirs (ioredis records each switch, and replays them for calls queued across a reconnect).
  * Watched at `sendCommand`, in call order: what ioredis queues offline is written in that order.
- * Returns the layer's removal.
+ * Returns the layer's removal, and whether it holds the module's commands now (the reply watch's
+ * PING would wait too: a transaction held open past the lease is not a connection gone silent).
  */
-export function guardAppSession(client: Redis, isModuleCommand: CommandFilter): () => void {
+export function guardAppSession(
+  client: Redis,
+  isModuleCommand: CommandFilter,
+): { remove: () => void; holding: () => boolean } {
   const moduleDb = client.options.db ?? 0;
   let appDb = (client as unknown as { condition?: { select?: number } }).condition?.select ?? moduleDb;
   let transaction: SentCommand | undefined;
@@ -75,7 +79,7 @@ export function guardAppSession(client: Redis, isModuleCommand: CommandFilter): 
     void send(self, quietSelect(back));
     return sent;
   };
-  return addMethodLayer(client as unknown as Sender, 'sendCommand', guard);
+  return { remove: addMethodLayer(client as unknown as Sender, 'sendCommand', guard), holding: () => !!transaction };
 }
 
 /** A SELECT whose outcome nobody awaits: a failure shows on the commands around it. */

@@ -82,6 +82,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly ending = new Map<Redis, Promise<void>>();
   /** Calls held before the command connection's queues, under its offlineTimeoutMs bound (see boundHeldCalls). */
   private heldCalls?: HeldCalls[];
+  /** Whether the guard of a client handed in holds the module's commands now (see guardAppSession). */
+  private appSessionHolds?: () => boolean;
   /** A client handed in as `connection`, as the module uses it: its own commands marked (see moduleClient). */
   private readonly handedIn?: ModuleClient<Redis>;
 
@@ -171,7 +173,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // it (addMethodLayer), and a Cluster's sendCommand read through the view is the view's.
     const { handedIn } = this.handedIn;
     const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
-    const unguard = handedIn.isCluster ? () => undefined : guardAppSession(handedIn, only);
+    const guard = handedIn.isCluster ? undefined : guardAppSession(handedIn, only);
+    this.appSessionHolds = guard?.holding;
     const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
     // A Cluster's end is typed by boundUnreadyWaits (typeClusterGiveUps).
     const untypeEnd = handedIn.isCluster
@@ -179,7 +182,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       : typeHandedInEnd(handedIn, address, () => this.closed, only);
     this.unboundHandedIn = () => {
       untell();
-      unguard();
+      guard?.remove();
+      this.appSessionHolds = undefined;
       unbound();
       untypeEnd();
       this.unboundHandedIn = undefined;
@@ -291,7 +295,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     const { heartbeatIntervalMs, leaseMs } = this.config;
     const stop = isClusterClient(redis)
       ? watchNodeReplies(redis, heartbeatIntervalMs, leaseMs)
-      : watchReplies(redis, heartbeatIntervalMs, leaseMs);
+      : watchReplies(redis, heartbeatIntervalMs, leaseMs, () => redis === this.commands && !!this.appSessionHolds?.());
     this.watches.set(redis, stop);
   }
 

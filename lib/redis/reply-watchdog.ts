@@ -17,9 +17,16 @@ import { isClusterClient } from './connection-check';
  * waits behind a backlog (Redis answers a connection's commands in order; a bulk enqueue is one
  * pipeline), and a drop would resend commands Redis had run (a plain XADD: a task enqueued
  * twice). `boundMs` must cover the longest Redis may legitimately stay silent on it (a blocking
- * read's BLOCK, one slow command). Returns its stop; a connection ended for good stops it too.
+ * read's BLOCK, one slow command). No PING goes out while `paused()` (a client handed in whose
+ * application holds a transaction open: the module's commands wait, unsent, and so would the
+ * PING). Returns its stop; a connection ended for good stops it too.
  */
-export function watchReplies(redis: Redis, intervalMs: number, boundMs: number): () => void {
+export function watchReplies(
+  redis: Redis,
+  intervalMs: number,
+  boundMs: number,
+  paused: () => boolean = () => false,
+): () => void {
   // A cluster client has no socket of its own, and its PING goes to a node it picks, opening a
   // connection the worker would not otherwise hold: its node connections are watched instead
   // (watchNodeReplies).
@@ -31,7 +38,7 @@ export function watchReplies(redis: Redis, intervalMs: number, boundMs: number):
   const heard = () => void (heardAt = performance.now());
   const timer = setInterval(() => {
     if (redis.status === 'end') return stop();
-    if (outstanding || redis.status !== 'ready') return;
+    if (outstanding || redis.status !== 'ready' || paused()) return;
     const socket = redis.stream as Socket;
     if (socket !== listened) {
       listened?.off('data', heard);

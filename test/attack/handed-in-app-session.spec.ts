@@ -72,6 +72,16 @@ describe('a client handed in as `connection`, in a state the application set', (
     await reader().del(key);
   });
 
+  it('does not take a transaction held open past the lease for a connection gone silent: its exec() answers', async () => {
+    const key = `${app.keys.stream}:app`;
+    await openTransaction(key);
+    // Longer than leaseMs (3 s here): the reply watch's PING waits behind the transaction.
+    await new Promise((r) => setTimeout(r, 4_500));
+
+    expect(await client.exec()).toEqual([[null, 'OK']]);
+    await reader().del(key);
+  }, 20_000);
+
   it('keeps a worker’s settle out of the application’s transaction: the run completes once it ends', async () => {
     await closeApps();
     const worker = await startApp({ prefix: randomPrefix(), options: { connection: client } });
