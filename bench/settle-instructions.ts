@@ -4,7 +4,9 @@
  * the settle scripts is judged here first, then in `npm run bench`.
  *
  *   node -r ts-node/register/transpile-only bench/settle-instructions.ts
- *   (SETTLE_TASKS, default 4000; SETTLE_BATCH, runs per settle, default 50; SETTLE_SHAPES, a
+ *   (SETTLE_TASKS, default 4000; SETTLE_BATCH, runs per settle, default 50; SETTLE_PAYLOAD_BYTES,
+ *   characters added to each task's payload, default 0 (Redis's Lua hashes every character of
+ *   each string a script makes, and an admission makes two of its task's fields); SETTLE_SHAPES, a
  *   comma-separated list of the shapes below, default all three; needs `valgrind`, Debian's
  *   package. complete.lua is loaded before the first count, so no shape pays its compile)
  *
@@ -35,6 +37,7 @@ import { freePort } from '../lib/testing/free-port';
 const TASKS = Number(process.env.SETTLE_TASKS ?? 4000);
 const GROUPS = 100;
 const BATCH = Number(process.env.SETTLE_BATCH ?? 50);
+const PAD = 'x'.repeat(Number(process.env.SETTLE_PAYLOAD_BYTES ?? 0));
 const TTL_MS = 3_600_000;
 type Shape = 'plain' | 'limit' | 'groups';
 
@@ -44,7 +47,7 @@ async function prefill(redis: Redis, keys: QueueKeys, shape: Shape): Promise<voi
   for (let i = 0; i < TASKS; i += 500) {
     await Promise.all(
       Array.from({ length: Math.min(500, TASKS - i) }, (_, j) => {
-        const [id, payload] = [randomUUID(), JSON.stringify({ i: i + j })];
+        const [id, payload] = [randomUUID(), JSON.stringify(PAD ? { i: i + j, pad: PAD } : { i: i + j })];
         return shape === 'plain'
           ? redis.xadd(keys.stream, '*', 'id', id, 'n', 'bench.noop', 'p', payload, 'a', '1')
           : enqueueFlowScript(keys, {
