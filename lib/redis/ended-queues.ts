@@ -2,16 +2,7 @@ import type { Redis } from 'ioredis';
 import { watchEndedOnItsOwn } from './connection-end';
 import { endedError, refuseOnceEnded, type EndedCalls } from './ended-refusal';
 import { addMethodLayer, type MethodLayer } from './method-layers';
-import { takeOutSelected, type CommandFilter, type CommandQueueOf, type QueuedCommand } from './module-commands';
-
-/** ioredis's queues and their flush (internal, wrapped here and in unanswered-given-up.ts). */
-type Queue = CommandQueueOf<QueuedCommand & { reject(error: Error): void }>;
-type FlushArgs = [error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }];
-interface FlushedQueues {
-  offlineQueue: Queue;
-  commandQueue: Queue;
-  flushQueue(...args: FlushArgs): void;
-}
+import { takeOutSelected, type CommandFilter, type FlushArgs, type FlushedQueues } from './module-commands';
 
 /** What ioredis rejects a client's queues with as it ends (CONNECTION_CLOSED_ERROR_MSG). */
 const CLOSED = 'Connection is closed.';

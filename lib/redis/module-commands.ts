@@ -19,6 +19,15 @@ export interface CommandQueueOf<C extends QueuedCommand> {
   removeOne(index: number): void;
 }
 
+/** @internal ioredis's queues and their flush (internal: wrapped by unanswered-given-up.ts and ended-queues.ts). */
+export type FlushArgs = [error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }];
+/** @internal A client as its queues' flush sees it (see FlushArgs). */
+export interface FlushedQueues {
+  offlineQueue: CommandQueueOf<QueuedCommand & { reject(error: Error): void }>;
+  commandQueue: CommandQueueOf<QueuedCommand & { reject(error: Error): void }>;
+  flushQueue(...args: FlushArgs): void;
+}
+
 /**
  * @internal Takes the commands `which` selects out of `queue`, rejecting each with `error()`
  * (left unsettled when it gives none: the caller settled them already).

@@ -1,16 +1,13 @@
 import type { Redis } from 'ioredis';
 import { RedisUnreachableError } from '../errors';
 import { addMethodLayer, type MethodLayer } from './method-layers';
-import { takeOutSelected, type CommandFilter, type CommandQueueOf, type QueuedCommand } from './module-commands';
-
-/** ioredis's queues and their flush (internal, wrapped only here). */
-type Queue = CommandQueueOf<QueuedCommand & { reject(error: Error): void }>;
-type FlushArgs = [error: Error, options?: { offlineQueue?: boolean; commandQueue?: boolean }];
-interface FlushedQueues {
-  offlineQueue: Queue;
-  commandQueue: Queue;
-  flushQueue(...args: FlushArgs): void;
-}
+import {
+  takeOutSelected,
+  type CommandFilter,
+  type FlushArgs,
+  type FlushedQueues,
+  type QueuedCommand,
+} from './module-commands';
 
 /** @internal What an error adds for a command that was written and never answered. */
 export const SENT = ' This command was sent before the connection dropped and never answered: it may have run.';
