@@ -5,6 +5,7 @@ import type { CommandFilter, QueuedCommand } from './module-commands';
 /** A command as ioredis sends it (internal fields). */
 interface SentCommand extends QueuedCommand {
   promise: Promise<unknown>;
+  reject(error: Error): void;
 }
 type SendArgs = [command: SentCommand, ...rest: unknown[]];
 interface Sender {
@@ -24,20 +25,23 @@ interface Sender {
  *   sent between a SELECT of the module's database and one of the application's, so both keep
  *   theirs (ioredis records each switch, and replays them for calls queued across a reconnect).
  * Watched at `sendCommand`, in call order: what ioredis queues offline is written in that order.
- * Returns the layer's removal, and whether it holds the module's commands now (the reply watch's
- * PING would wait too: a transaction held open past the lease is not a connection gone silent).
+ * Returns the layer's removal, which refuses what it still holds with `withdrawn()` (never sent:
+ * the application closes, or its init failed, with its transaction open), and whether it holds
+ * the module's commands now (the reply watch's PING would wait too: a transaction held open past
+ * the lease is not a connection gone silent).
  */
 export function guardAppSession(
   client: Redis,
   isModuleCommand: CommandFilter,
+  withdrawn: () => Error,
 ): { remove: () => void; holding: () => boolean } {
   const moduleDb = client.options.db ?? 0;
   let appDb = (client as unknown as { condition?: { select?: number } }).condition?.select ?? moduleDb;
   let transaction: SentCommand | undefined;
-  const held: (() => void)[] = [];
+  const held: { command: SentCommand; send: () => void }[] = [];
   const release = () => {
     transaction = undefined;
-    for (const send of held.splice(0)) send();
+    for (const { send } of held.splice(0)) send();
   };
   const guard: MethodLayer<Sender, SendArgs, unknown> = (self, send, command, ...rest) => {
     if (!isModuleCommand(command)) {
@@ -61,7 +65,7 @@ export function guardAppSession(
       return sent;
     }
     if (transaction) {
-      held.push(() => void sendInModuleDb(self, send, command, rest));
+      held.push({ command, send: () => void sendInModuleDb(self, send, command, rest) });
       return command.promise;
     }
     return sendInModuleDb(self, send, command, rest);
@@ -79,7 +83,12 @@ export function guardAppSession(
     void send(self, quietSelect(back));
     return sent;
   };
-  return { remove: addMethodLayer(client as unknown as Sender, 'sendCommand', guard), holding: () => !!transaction };
+  const unwrap = addMethodLayer(client as unknown as Sender, 'sendCommand', guard);
+  const remove = () => {
+    unwrap();
+    for (const { command } of held.splice(0)) command.reject(withdrawn());
+  };
+  return { remove, holding: () => !!transaction };
 }
 
 /** A SELECT whose outcome nobody awaits: a failure shows on the commands around it. */

@@ -173,7 +173,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // it (addMethodLayer), and a Cluster's sendCommand read through the view is the view's.
     const { handedIn } = this.handedIn;
     const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
-    const guard = handedIn.isCluster ? undefined : guardAppSession(handedIn, only);
+    const guard = handedIn.isCluster ? undefined : guardAppSession(handedIn, only, closedNeverSent);
     this.appSessionHolds = guard?.holding;
     const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
     // A Cluster's end is typed by boundUnreadyWaits (typeClusterGiveUps).

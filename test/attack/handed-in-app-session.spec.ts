@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ApplicationClosedError } from '../../lib';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -81,6 +82,24 @@ describe('a client handed in as `connection`, in a state the application set', (
     expect(await client.exec()).toEqual([[null, 'OK']]);
     await reader().del(key);
   }, 20_000);
+
+  it('refuses, never sent, an enqueue still waiting out the transaction when the application closes', async () => {
+    const key = `${app.keys.stream}:app`;
+    await openTransaction(key);
+    const enqueued = app.client.enqueue('echo', 'held-at-close');
+    const outcome = enqueued.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+
+    await app.close();
+
+    expect(await outcome).toBeInstanceOf(ApplicationClosedError);
+    expect(((await outcome) as Error).message).toMatch(/never sent/);
+    expect(await client.exec()).toEqual([[null, 'OK']]);
+    expect(await reader().xlen(app.keys.stream)).toBe(1);
+    await reader().del(key);
+  });
 
   it('keeps a worker’s settle out of the application’s transaction: the run completes once it ends', async () => {
     await closeApps();
