@@ -1,4 +1,5 @@
 import { Command, type Redis } from 'ioredis';
+import { RedisUnreachableError } from '../errors';
 import { addMethodLayer, type MethodLayer } from './method-layers';
 import type { CommandFilter, QueuedCommand } from './module-commands';
 
@@ -18,7 +19,8 @@ interface Sender {
  * - while the application's transaction without a pipeline is open (its MULTI sent, its EXEC or
  *   DISCARD not yet), Redis would queue the module's commands into it: an enqueue resolved on
  *   `QUEUED` and the application's DISCARD dropped the task. They are held, in order, and sent
- *   right after the EXEC or DISCARD (or once the MULTI that opened it fails). A pipelined
+ *   right after the EXEC or DISCARD (or once the MULTI that opened it fails); one held for
+ *   `heldBound.ms` is refused, never sent (HeldBound). A pipelined
  *   transaction is written in one synchronous pass, so nothing of the module's lands inside it;
  * - after the application's SELECT of another database, the module's commands ran there, while
  *   its workers' connections (derived from the client's options) read the configured one: each is
@@ -34,14 +36,28 @@ export function guardAppSession(
   client: Redis,
   isModuleCommand: CommandFilter,
   withdrawn: () => Error,
+  heldBound: HeldBound,
 ): { remove: () => void; holding: () => boolean } {
   const moduleDb = client.options.db ?? 0;
   let appDb = (client as unknown as { condition?: { select?: number } }).condition?.select ?? moduleDb;
   let transaction: SentCommand | undefined;
-  const held: { command: SentCommand; send: () => void }[] = [];
+  const held: Held[] = [];
   const release = () => {
     transaction = undefined;
-    for (const { send } of held.splice(0)) send();
+    for (const { send, timer } of held.splice(0)) {
+      clearTimeout(timer);
+      send();
+    }
+  };
+  const hold = (command: SentCommand, send: () => void) => {
+    const entry: Held = { command, send, timer: undefined };
+    entry.timer = setTimeout(() => {
+      const at = held.indexOf(entry);
+      if (at >= 0) held.splice(at, 1);
+      command.reject(heldBound.error());
+    }, heldBound.ms);
+    entry.timer.unref?.();
+    held.push(entry);
   };
   const guard: MethodLayer<Sender, SendArgs, unknown> = (self, send, command, ...rest) => {
     if (!isModuleCommand(command)) {
@@ -65,7 +81,7 @@ export function guardAppSession(
       return sent;
     }
     if (transaction) {
-      held.push({ command, send: () => void sendInModuleDb(self, send, command, rest) });
+      hold(command, () => void sendInModuleDb(self, send, command, rest));
       return command.promise;
     }
     return sendInModuleDb(self, send, command, rest);
@@ -86,9 +102,44 @@ export function guardAppSession(
   const unwrap = addMethodLayer(client as unknown as Sender, 'sendCommand', guard);
   const remove = () => {
     unwrap();
-    for (const { command } of held.splice(0)) command.reject(withdrawn());
+    for (const { command, timer } of held.splice(0)) {
+      clearTimeout(timer);
+      command.reject(withdrawn());
+    }
   };
   return { remove, holding: () => !!transaction };
+}
+
+/**
+ * @internal How long a module command waits out the application's transaction (offlineTimeoutMs),
+ * and what it is then refused with (never sent). Unbounded, a transaction the application left
+ * open (a forgotten `discard()`) stalled every call of the module on the client without an error.
+ */
+export interface HeldBound {
+  readonly ms: number;
+  error(): Error;
+}
+
+/** @internal The bound of a client handed in: offlineTimeoutMs, refused as a call never sent. */
+export function heldByAppTransaction(offlineTimeoutMs: number, address: () => string): HeldBound {
+  return {
+    ms: offlineTimeoutMs,
+    error: () =>
+      new RedisUnreachableError(
+        address(),
+        `held behind the application's transaction for ${offlineTimeoutMs} ms`,
+        `The application's transaction without a pipeline (its MULTI) on the client handed in as ` +
+          `\`connection\` stayed open for ${offlineTimeoutMs} ms (offlineTimeoutMs): this command was ` +
+          `never sent, nothing was written.`,
+        false,
+      ),
+  };
+}
+
+interface Held {
+  command: SentCommand;
+  send: () => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A SELECT whose outcome nobody awaits: a failure shows on the commands around it. */

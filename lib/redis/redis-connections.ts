@@ -13,7 +13,7 @@ import { typeEndedQueues, typeHandedInEnd } from './ended-queues';
 import { refuseOnceEnded } from './ended-refusal';
 import { closedNeverSent, withdrawAtClose } from './handed-in-close';
 import { tellUnansweredApart } from './unanswered-given-up';
-import { guardAppSession } from './app-session-guard';
+import { guardAppSession, heldByAppTransaction } from './app-session-guard';
 import { boundUnreadyWaits, type HeldCalls } from './unready-wait-bound';
 import { boundReadyCheck } from './ready-check-bound';
 import { checkCommands } from './command-check';
@@ -173,7 +173,9 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // it (addMethodLayer), and a Cluster's sendCommand read through the view is the view's.
     const { handedIn } = this.handedIn;
     const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
-    const guard = handedIn.isCluster ? undefined : guardAppSession(handedIn, only, closedNeverSent);
+    const guard = handedIn.isCluster
+      ? undefined
+      : guardAppSession(handedIn, only, closedNeverSent, heldByAppTransaction(this.config.offlineTimeoutMs, address));
     this.appSessionHolds = guard?.holding;
     const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
     // A Cluster's end is typed by boundUnreadyWaits (typeClusterGiveUps).

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ApplicationClosedError } from '../../lib';
+import { ApplicationClosedError, RedisUnreachableError } from '../../lib';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
@@ -100,6 +100,32 @@ describe('a client handed in as `connection`, in a state the application set', (
     expect(await reader().xlen(app.keys.stream)).toBe(1);
     await reader().del(key);
   });
+
+  it('refuses, never sent, an enqueue the application’s transaction held for offlineTimeoutMs, and keeps the transaction', async () => {
+    await closeApps();
+    app = await startApp({
+      prefix: randomPrefix(),
+      options: { worker: false, connection: client, offlineTimeoutMs: 500 },
+    });
+    const key = `${app.keys.stream}:app`;
+    await openTransaction(key);
+    const startedAt = Date.now();
+    const outcome = app.client.enqueue('echo', 'held-past-the-bound').then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    // Without a bound it waited for the application: a transaction left open (a forgotten
+    // discard()) stalled every call of the module on the client, with no error.
+    const settled = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still held'), 5_000))]);
+
+    expect(settled).toBeInstanceOf(RedisUnreachableError);
+    expect((settled as RedisUnreachableError).mayHaveRun).toBe(false);
+    expect((settled as Error).message).toMatch(/transaction/);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(450);
+    expect(await client.exec()).toEqual([[null, 'OK']]);
+    expect(await reader().exists(app.keys.stream)).toBe(0);
+    await reader().del(key);
+  }, 20_000);
 
   it('keeps a worker’s settle out of the application’s transaction: the run completes once it ends', async () => {
     await closeApps();
