@@ -53,7 +53,8 @@ export function guardAppSession(
     const entry: Held = { command, send, timer: undefined };
     entry.timer = setTimeout(() => {
       const at = held.indexOf(entry);
-      if (at >= 0) held.splice(at, 1);
+      if (at < 0) return;
+      held.splice(at, 1);
       command.reject(heldBound.error());
     }, heldBound.ms);
     entry.timer.unref?.();
