@@ -15,7 +15,7 @@ interface Sender {
 
 /**
  * @internal Keeps the module's commands on a client handed in as `connection` (one node or
- * Sentinel) out of the connection state its application set:
+ * Sentinel; a Cluster's node connection, see guardClusterAppSessions) out of the connection state its application set:
  * - while the application's transaction without a pipeline is open (its MULTI sent, its EXEC or
  *   DISCARD not yet), Redis would queue the module's commands into it: an enqueue resolved on
  *   `QUEUED` and the application's DISCARD dropped the task. They are held, in order, and sent
@@ -27,17 +27,22 @@ interface Sender {
  *   sent between a SELECT of the module's database and one of the application's, so both keep
  *   theirs (ioredis records each switch, and replays them for calls queued across a reconnect).
  * Watched at `sendCommand`, in call order: what ioredis queues offline is written in that order.
+ * `selects: false` for a Cluster's node connection: Redis refuses SELECT in cluster mode, so the
+ * application's (refused) must not bracket every later command of the module's with two more.
  * Returns the layer's removal, which refuses what it still holds with `withdrawn()` (never sent:
- * the application closes, or its init failed, with its transaction open), and whether it holds
- * the module's commands now (the reply watch's PING would wait too: a transaction held open past
- * the lease is not a connection gone silent).
+ * the application closes, or its init failed, with its transaction open), a removal that sends
+ * it instead (a Cluster's node connection gone from its pool: the transaction went with it, and
+ * the Cluster sends a command refused there again elsewhere), and whether it holds the module's
+ * commands now (the reply watch's PING would wait too: a transaction held open past the lease is
+ * not a connection gone silent).
  */
 export function guardAppSession(
   client: Redis,
   isModuleCommand: CommandFilter,
   withdrawn: () => Error,
   heldBound: HeldBound,
-): { remove: () => void; holding: () => boolean } {
+  { selects = true } = {},
+): { remove: () => void; removeSendingHeld: () => void; holding: () => boolean } {
   const moduleDb = client.options.db ?? 0;
   let appDb = (client as unknown as { condition?: { select?: number } }).condition?.select ?? moduleDb;
   let transaction: SentCommand | undefined;
@@ -72,7 +77,7 @@ export function guardAppSession(
         opening.promise.catch(() => transaction === opening && release());
       } else if (name === 'exec' || name === 'discard') {
         if (transaction) release();
-      } else if (name === 'select' && Number.isInteger(Number(command.args[0]))) {
+      } else if (selects && name === 'select' && Number.isInteger(Number(command.args[0]))) {
         appDb = Number(command.args[0]);
       } else if (name === 'reset') {
         // RESET discards a transaction and selects database 0.
@@ -108,7 +113,11 @@ export function guardAppSession(
       command.reject(withdrawn());
     }
   };
-  return { remove, holding: () => !!transaction };
+  const removeSendingHeld = () => {
+    unwrap();
+    release();
+  };
+  return { remove, removeSendingHeld, holding: () => !!transaction };
 }
 
 /**

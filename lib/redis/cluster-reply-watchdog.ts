@@ -18,12 +18,22 @@ import { watchReplies } from './reply-watchdog';
  * the same rules, each one ioredis makes: a PING is answered in subscriber mode, and one that
  * never subscribed is never connected, so never pinged. Dropped, it ends, and ioredis subscribes a
  * new one, to a node it samples, to what it had (a SUBSCRIBE in flight is sent again there); what
- * was published meanwhile is lost, which onSubscriberReady's listeners make up for. Returns its stop.
+ * was published meanwhile is lost, which onSubscriberReady's listeners make up for. No PING goes
+ * to a node connection while `paused(node)` (see watchReplies). Returns its stop.
  */
-export function watchNodeReplies(cluster: Cluster, intervalMs: number, boundMs: number): () => void {
+export function watchNodeReplies(
+  cluster: Cluster,
+  intervalMs: number,
+  boundMs: number,
+  paused: (node: Redis) => boolean = () => false,
+): () => void {
   const watches = new Map<Redis, () => void>();
   const watch = (node: Redis): void => {
-    if (!watches.has(node)) watches.set(node, watchReplies(node, intervalMs, boundMs));
+    if (!watches.has(node))
+      watches.set(
+        node,
+        watchReplies(node, intervalMs, boundMs, () => paused(node)),
+      );
   };
   const unwatch = (node: Redis): void => {
     watches.get(node)?.();

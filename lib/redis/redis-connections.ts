@@ -14,6 +14,7 @@ import { refuseOnceEnded } from './ended-refusal';
 import { closedNeverSent, withdrawAtClose } from './handed-in-close';
 import { tellUnansweredApart } from './unanswered-given-up';
 import { guardAppSession, heldByAppTransaction } from './app-session-guard';
+import { guardClusterAppSessions } from './cluster-app-session-guard';
 import { boundUnreadyWaits, type HeldCalls } from './unready-wait-bound';
 import { boundReadyCheck } from './ready-check-bound';
 import { checkCommands } from './command-check';
@@ -82,8 +83,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private readonly ending = new Map<Redis, Promise<void>>();
   /** Calls held before the command connection's queues, under its offlineTimeoutMs bound (see boundHeldCalls). */
   private heldCalls?: HeldCalls[];
-  /** Whether the guard of a client handed in holds the module's commands now (see guardAppSession). */
-  private appSessionHolds?: () => boolean;
+  /** Whether the guard of a client handed in holds the module's commands on a connection now (see guardAppSession). */
+  private appSessionHolds?: (connection: Redis) => boolean;
   /** A client handed in as `connection`, as the module uses it: its own commands marked (see moduleClient). */
   private readonly handedIn?: ModuleClient<Redis>;
 
@@ -173,10 +174,13 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // it (addMethodLayer), and a Cluster's sendCommand read through the view is the view's.
     const { handedIn } = this.handedIn;
     const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
-    const guard = handedIn.isCluster
-      ? undefined
-      : guardAppSession(handedIn, only, closedNeverSent, heldByAppTransaction(this.config.offlineTimeoutMs, address));
-    this.appSessionHolds = guard?.holding;
+    const heldBound = heldByAppTransaction(this.config.offlineTimeoutMs, address);
+    const oneNodeGuard = handedIn.isCluster ? undefined : guardAppSession(handedIn, only, closedNeverSent, heldBound);
+    // Per node connection: the application's MULTI opens a transaction on one of them.
+    const nodeGuards = handedIn.isCluster
+      ? guardClusterAppSessions(handedIn as unknown as Cluster, only, closedNeverSent, heldBound)
+      : undefined;
+    this.appSessionHolds = (connection) => !!(oneNodeGuard?.holding() || nodeGuards?.holding(connection));
     const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
     // A Cluster's end is typed by boundUnreadyWaits (typeClusterGiveUps).
     const untypeEnd = handedIn.isCluster
@@ -184,7 +188,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       : typeHandedInEnd(handedIn, address, () => this.closed, only);
     this.unboundHandedIn = () => {
       untell();
-      guard?.remove();
+      oneNodeGuard?.remove();
+      nodeGuards?.remove();
       this.appSessionHolds = undefined;
       unbound();
       untypeEnd();
@@ -295,9 +300,11 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
   private watch(redis: Redis): void {
     if (this.watches.has(redis)) return;
     const { heartbeatIntervalMs, leaseMs } = this.config;
+    // Not while the application's transaction holds the module's commands on that connection.
+    const paused = (connection: Redis) => redis === this.commands && !!this.appSessionHolds?.(connection);
     const stop = isClusterClient(redis)
-      ? watchNodeReplies(redis, heartbeatIntervalMs, leaseMs)
-      : watchReplies(redis, heartbeatIntervalMs, leaseMs, () => redis === this.commands && !!this.appSessionHolds?.());
+      ? watchNodeReplies(redis, heartbeatIntervalMs, leaseMs, paused)
+      : watchReplies(redis, heartbeatIntervalMs, leaseMs, () => paused(redis));
     this.watches.set(redis, stop);
   }
 
