@@ -27,6 +27,9 @@ interface Sender {
  *   sent between a SELECT of the module's database and one of the application's, so both keep
  *   theirs (ioredis records each switch, and replays them for calls queued across a reconnect).
  * Watched at `sendCommand`, in call order: what ioredis queues offline is written in that order.
+ * Put on after the end's typed refusal (ended-refusal.ts), so outer: what it releases once the
+ * connection ended for good (at its end, or the application's DISCARD after it) is refused typed,
+ * a RedisUnreachableError saying it was never sent, as every call of the module's after the end.
  * `selects: false` for a Cluster's node connection: Redis refuses SELECT in cluster mode, so the
  * application's (refused) must not bracket every later command of the module's with two more.
  * Returns the layer's removal, which refuses what it still holds with `withdrawn()` (never sent:
@@ -106,8 +109,13 @@ export function guardAppSession(
     return sent;
   };
   const unwrap = addMethodLayer(client as unknown as Sender, 'sendCommand', guard);
+  // Ended for good, the connection took the transaction with it: no EXEC or DISCARD is to come.
+  // What is held goes out to the layers above ioredis (the end's typed refusal: ended-refusal.ts).
+  const ended = () => transaction && release();
+  client.on('end', ended);
   const remove = () => {
     unwrap();
+    client.off('end', ended);
     for (const { command, timer } of held.splice(0)) {
       clearTimeout(timer);
       command.reject(withdrawn());
@@ -115,6 +123,7 @@ export function guardAppSession(
   };
   const removeSendingHeld = () => {
     unwrap();
+    client.off('end', ended);
     release();
   };
   return { remove, removeSendingHeld, holding: () => !!transaction };

@@ -174,6 +174,12 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
     // it (addMethodLayer), and a Cluster's sendCommand read through the view is the view's.
     const { handedIn } = this.handedIn;
     const untell = handedIn.isCluster ? () => undefined : tellUnansweredApart(handedIn, address, only);
+    const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
+    // A Cluster's end is typed by boundUnreadyWaits (typeClusterGiveUps).
+    const untypeEnd = handedIn.isCluster
+      ? () => undefined
+      : typeHandedInEnd(handedIn, address, () => this.closed, only);
+    // After the end's typed refusal, so outer: what the guard releases after the end is refused typed.
     const heldBound = heldByAppTransaction(this.config.offlineTimeoutMs, address);
     const oneNodeGuard = handedIn.isCluster ? undefined : guardAppSession(handedIn, only, closedNeverSent, heldBound);
     // Per node connection: the application's MULTI opens a transaction on one of them.
@@ -181,11 +187,6 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown, Co
       ? guardClusterAppSessions(handedIn as unknown as Cluster, only, closedNeverSent, heldBound)
       : undefined;
     this.appSessionHolds = (connection) => !!(oneNodeGuard?.holding() || nodeGuards?.holding(connection));
-    const unbound = boundUnreadyWaits(handedIn, this.config.offlineTimeoutMs, address, only);
-    // A Cluster's end is typed by boundUnreadyWaits (typeClusterGiveUps).
-    const untypeEnd = handedIn.isCluster
-      ? () => undefined
-      : typeHandedInEnd(handedIn, address, () => this.closed, only);
     this.unboundHandedIn = () => {
       untell();
       oneNodeGuard?.remove();
