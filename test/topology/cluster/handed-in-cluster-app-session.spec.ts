@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { ApplicationClosedError } from '../../../lib';
+import { ApplicationClosedError, RedisUnreachableError } from '../../../lib';
 import { closeApps, startApp, type TestApp } from '../../fixtures/test-app';
 import { randomPrefix } from '../../utils/redis';
 import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
@@ -66,6 +66,29 @@ describe('a Cluster handed in as `connection`, in a transaction the application 
 
     expect(await redis.xlen(app.keys.stream)).toBe(2);
     expect(await handle.status()).toEqual(expect.objectContaining({ state: 'pending' }));
+  }, 60_000);
+
+  it('refuses, never sent, an enqueue a node’s open transaction held for offlineTimeoutMs', async () => {
+    await closeApps();
+    app = await startApp({
+      prefix: randomPrefix(),
+      options: { worker: false, connection: redis, offlineTimeoutMs: 500 },
+    });
+    const key = `${app.keys.stream}:app`;
+    const node = await streamNode();
+    await (node.multi({ pipeline: false }) as unknown as Promise<unknown>);
+    expect(await node.set(key, 'app')).toBe('QUEUED');
+    const outcome = app.client.enqueue('echo', 'held-past-the-bound').then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    const settled = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still held'), 5_000))]);
+
+    expect(settled).toBeInstanceOf(RedisUnreachableError);
+    expect((settled as RedisUnreachableError).mayHaveRun).toBe(false);
+    expect(await node.exec()).toEqual([[null, 'OK']]);
+    expect(await redis.exists(app.keys.stream)).toBe(0);
+    await redis.del(key);
   }, 60_000);
 
   it('answers the application’s exec() on a node connection with its own commands’ replies only', async () => {
