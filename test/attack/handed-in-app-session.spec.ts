@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ApplicationClosedError, RedisUnreachableError } from '../../lib';
 import { closeApps, startApp, type TestApp } from '../fixtures/test-app';
+import { outcomeWithin } from '../utils/outcome-within';
 import { closeAll, createRedis, randomPrefix, waitFor } from '../utils/redis';
 
 /*
@@ -110,13 +111,9 @@ describe('a client handed in as `connection`, in a state the application set', (
     const key = `${app.keys.stream}:app`;
     await openTransaction(key);
     const startedAt = Date.now();
-    const outcome = app.client.enqueue('echo', 'held-past-the-bound').then(
-      () => 'resolved',
-      (error: unknown) => error,
-    );
     // Without a bound it waited for the application: a transaction left open (a forgotten
     // discard()) stalled every call of the module on the client, with no error.
-    const settled = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still held'), 5_000))]);
+    const settled = await outcomeWithin(app.client.enqueue('echo', 'held-past-the-bound'), 5_000);
 
     expect(settled).toBeInstanceOf(RedisUnreachableError);
     expect((settled as RedisUnreachableError).mayHaveRun).toBe(false);

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ApplicationClosedError, RedisUnreachableError } from '../../../lib';
 import { closeApps, startApp, type TestApp } from '../../fixtures/test-app';
+import { outcomeWithin } from '../../utils/outcome-within';
 import { randomPrefix } from '../../utils/redis';
 import { clusterClient, startRedisCluster, type RedisClusterHandle } from '../../utils/redis-cluster';
 
@@ -78,11 +79,7 @@ describe('a Cluster handed in as `connection`, in a transaction the application 
     const node = await streamNode();
     await (node.multi({ pipeline: false }) as unknown as Promise<unknown>);
     expect(await node.set(key, 'app')).toBe('QUEUED');
-    const outcome = app.client.enqueue('echo', 'held-past-the-bound').then(
-      () => 'resolved',
-      (error: unknown) => error,
-    );
-    const settled = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still held'), 5_000))]);
+    const settled = await outcomeWithin(app.client.enqueue('echo', 'held-past-the-bound'), 5_000);
 
     expect(settled).toBeInstanceOf(RedisUnreachableError);
     expect((settled as RedisUnreachableError).mayHaveRun).toBe(false);
